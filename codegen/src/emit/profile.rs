@@ -1,0 +1,277 @@
+//! Tokens for what only profiles have: the constructor taking the required elements,
+//! the `Profile` implementation with Must Support paths, slice constructors and
+//! accessors, JSON entry points and conversions to and from the base resource.
+
+use super::items::Ctx;
+use crate::ir::*;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
+    let StructKind::Profile { canonical, version, base, must_support, slices, .. } = &s.kind else {
+        return quote! {};
+    };
+    let name = format_ident!("{}", s.name);
+    let base_path = ctx.type_path(base);
+    let required: Vec<&Field> = s.fields.iter().filter(|f| f.card.is_required()).collect();
+    let params = required.iter().map(|f| {
+        let n = format_ident!("{}", f.name);
+        let t = ctx.field_type(f);
+        quote! { #n: #t }
+    });
+    let inits = s.fields.iter().map(|f| {
+        let n = format_ident!("{}", f.name);
+        match f.card {
+            Card::Required | Card::NonEmpty => quote! { #n, },
+            Card::Optional => quote! { #n: None, },
+            Card::Many => quote! { #n: Vec::new(), },
+        }
+    });
+    let req_docs: Vec<String> = required.iter().map(|f| format!(" - `{}`: `{}`", f.name, f.path)).collect();
+    let new_doc = if required.is_empty() {
+        vec![" Creates an instance; the profile requires no element.".to_string()]
+    } else {
+        let mut v = vec![
+            " Creates an instance from the elements the profile requires:".to_string(),
+            String::new(),
+        ];
+        v.extend(req_docs);
+        v.push(String::new());
+        v.push(" Each can be given a value or, when the source system lacks it, a Data Absent Reason".into());
+        v.push(" (`DataAbsent::absent`), as the implementation guide requires.".into());
+        v
+    };
+    let new_doc = new_doc.iter().map(|l| quote! { #[doc = #l] });
+    let ms_ids = must_support.iter().map(|m| m.id.as_str());
+    let ms_steps = must_support.iter().map(|m| {
+        let id = &m.id;
+        let steps = m.steps.iter().map(|(key, filter)| {
+            let f = filter.iter().map(|(p, v)| {
+                let v = v.to_string();
+                quote! { (#p, #v) }
+            });
+            quote! { dhp_runtime::must_support::Step { key: #key, filter: &[#(#f),*] } }
+        });
+        quote! { (#id, &[#(#steps),*]) }
+    });
+    let slice_items: Vec<TokenStream> = slices.iter().map(|sl| slice_tokens(ctx, sl)).collect();
+    let to_base_doc = format!(" Converts to the base resource [`{base}`] (always possible: the profile only narrows it).");
+    let try_doc = format!(" Reads a base [`{base}`] as this profile, validating it; every violation is listed.");
+    quote! {
+        impl #name {
+            #(#new_doc)*
+            #[allow(clippy::too_many_arguments)]
+            pub fn new(#(#params),*) -> Self {
+                #name { #(#inits)* }
+            }
+
+            /// Reads FHIR JSON text strictly (unknown elements are errors).
+            pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+                dhp_runtime::resource::read_resource_str::<Self>(text, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
+            }
+
+            /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+            pub fn from_json_str_with(text: &str, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+                dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+            }
+
+            /// Reads parsed JSON in the given mode.
+            pub fn from_json_value(json: dhp_runtime::JsonValue, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+                dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+            }
+
+            /// The FHIR JSON form, with `meta.profile` listing this profile.
+            pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+                dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+            }
+
+            /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+            pub fn to_json_string(&self) -> String {
+                self.to_json_value().to_json_string()
+            }
+
+            /// The Must Support elements (by element id) this instance leaves empty.
+            pub fn missing_must_support(&self) -> Vec<&'static str> {
+                const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[#(#ms_steps),*];
+                dhp_runtime::must_support::missing(&dhp_runtime::FhirJson::write_json(self), CHECKS)
+            }
+
+            #(#slice_items)*
+        }
+
+        impl dhp_runtime::Resource for #name {
+            const RESOURCE_TYPE: &'static str = <#base_path as dhp_runtime::Resource>::RESOURCE_TYPE;
+        }
+
+        impl dhp_runtime::Profile for #name {
+            const CANONICAL: &'static str = #canonical;
+            const VERSION: &'static str = #version;
+            const MUST_SUPPORT: &'static [&'static str] = &[#(#ms_ids),*];
+        }
+
+        impl TryFrom<#base_path> for #name {
+            type Error = dhp_runtime::ReadError;
+            #[doc = #try_doc]
+            fn try_from(value: #base_path) -> Result<Self, Self::Error> {
+                let json = dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(&value));
+                dhp_runtime::resource::read_resource_json::<Self>(json, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
+            }
+        }
+
+        impl From<#name> for #base_path {
+            #[doc = #to_base_doc]
+            fn from(value: #name) -> Self {
+                let json = dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(&value));
+                match dhp_runtime::resource::read_resource_json::<Self>(json, dhp_runtime::ReadMode::Lenient) {
+                    Ok((v, _)) => v,
+                    Err(e) => unreachable!("a profile instance is always a valid base resource: {e}"),
+                }
+            }
+        }
+    }
+}
+
+/// Constructor (`national_id_identifier(value)`) and, for slices of a direct field,
+/// accessor (`national_id()`), for one slice.
+fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
+    let elem = ctx.type_path(&sl.element_type);
+    let Some(estruct) = ctx.space.structs.get(&sl.element_type) else { return quote! {} };
+    if !estruct.derive_default {
+        return quote! {};
+    }
+    let ctor = format_ident!("{}_{}", sl.rust_name, heck::ToSnakeCase::to_snake_case(sl.element_type.as_str()));
+    let mut assigns = Vec::new();
+    for (path, value) in &sl.fixed {
+        if let Some(f) = estruct.fields.iter().find(|f| f.json == *path) {
+            if let Some(v) = literal_for_field(ctx, f, value) {
+                let n = format_ident!("{}", f.name);
+                assigns.push(quote! { #n: #v, });
+            }
+        }
+    }
+    let params = sl.params.iter().map(|p| {
+        let n = format_ident!("{}", p.field);
+        let t = ctx.value_type(&p.ty);
+        quote! { #n: impl Into<#t> }
+    });
+    for p in &sl.params {
+        let n = format_ident!("{}", p.field);
+        let v = match p.card {
+            Card::Optional => quote! { Some(#n.into()) },
+            Card::Many | Card::NonEmpty => quote! { vec![#n.into()] },
+            Card::Required => quote! { #n.into() },
+        };
+        assigns.push(quote! { #n: #v, });
+    }
+    let doc = super::doc_attrs(&sl.doc);
+    let ctor_doc = format!(" A `{}` for slice `{}`, with the profile's fixed and pattern values filled in.", sl.element_type, sl.id);
+    let accessor = match &sl.field {
+        Some(field) => {
+            let f = format_ident!("{}", field);
+            let acc = format_ident!("{}", sl.rust_name);
+            let disc = sl.discriminators.iter().map(|(p, v)| {
+                let v = v.to_string();
+                quote! { (#p, #v) }
+            });
+            let acc_doc = format!(" The items of `{field}` that belong to slice `{}` (matched by its discriminator).", sl.name);
+            quote! {
+                #[doc = #acc_doc]
+                #doc
+                pub fn #acc(&self) -> Vec<&#elem> {
+                    const DISCRIMINATOR: &[(&str, &str)] = &[#(#disc),*];
+                    self.#f.iter().filter(|item| dhp_runtime::must_support::matches(&dhp_runtime::FhirJson::write_json(*item), DISCRIMINATOR)).collect()
+                }
+            }
+        }
+        None => quote! {},
+    };
+    quote! {
+        #[doc = #ctor_doc]
+        pub fn #ctor(#(#params),*) -> #elem {
+            #elem { #(#assigns)* ..Default::default() }
+        }
+
+        #accessor
+    }
+}
+
+/// A Rust expression for a fixed/pattern JSON value assigned to field `f`.
+fn literal_for_field(ctx: &Ctx, f: &Field, value: &Value) -> Option<TokenStream> {
+    let one = |v: &Value| literal_value(ctx, &f.ty, v);
+    Some(match f.card {
+        Card::Optional => {
+            let v = one(value)?;
+            quote! { Some(#v) }
+        }
+        Card::Required => one(value)?,
+        Card::Many | Card::NonEmpty => {
+            let items = match value {
+                Value::Array(a) => a.iter().map(one).collect::<Option<Vec<_>>>()?,
+                other => vec![one(other)?],
+            };
+            if f.card == Card::NonEmpty {
+                return None;
+            }
+            quote! { vec![#(#items),*] }
+        }
+    })
+}
+
+fn literal_value(ctx: &Ctx, ty: &FieldType, value: &Value) -> Option<TokenStream> {
+    match ty {
+        FieldType::PlainString => {
+            let s = value.as_str()?;
+            Some(quote! { #s.to_string() })
+        }
+        FieldType::Primitive { repr, .. } => {
+            let inner = match repr {
+                PrimitiveRepr::Runtime(n) => match n.as_str() {
+                    "bool" => {
+                        let b = value.as_bool()?;
+                        quote! { #b }
+                    }
+                    "String" => {
+                        let s = value.as_str()?;
+                        quote! { #s.to_string() }
+                    }
+                    "i32" | "Decimal" | "PositiveInt" | "UnsignedInt" | "Integer64" => return None,
+                    other => {
+                        let s = value.as_str()?;
+                        let t = format_ident!("{}", other);
+                        quote! { dhp_runtime::primitives::#t::from_static(#s) }
+                    }
+                },
+                PrimitiveRepr::Code(n) => {
+                    let code = ctx.space.codes.get(n)?;
+                    let s = value.as_str()?;
+                    let d = code.codes.iter().find(|c| c.code == s)?;
+                    if code.repr != CodeRepr::Enum {
+                        return None;
+                    }
+                    let t = ctx.type_path(n);
+                    let v = format_ident!("{}", d.variant);
+                    quote! { #t::#v }
+                }
+            };
+            Some(quote! { crate::Primitive::new(#inner) })
+        }
+        FieldType::Complex(n) => {
+            let s = ctx.space.structs.get(n)?;
+            if !s.derive_default {
+                return None;
+            }
+            let obj = value.as_object()?;
+            let t = ctx.type_path(n);
+            let mut assigns = Vec::new();
+            for (k, v) in obj {
+                let f = s.fields.iter().find(|f| f.json == *k)?;
+                let lit = literal_for_field(ctx, f, v)?;
+                let fname = format_ident!("{}", f.name);
+                assigns.push(quote! { #fname: #lit, });
+            }
+            Some(quote! { #t { #(#assigns)* ..Default::default() } })
+        }
+        _ => None,
+    }
+}

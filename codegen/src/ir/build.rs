@@ -1,0 +1,1073 @@
+//! Building the [`TypeSpace`] from StructureDefinition snapshots.
+//!
+//! One algorithm serves datatypes, base resources, profiles and extensions: the snapshot
+//! is turned into an element tree (children and slices by element id), and each node
+//! with children of its own (the root, backbone elements) becomes a struct whose fields
+//! are the node's children. The FHIR rules applied here:
+//!
+//! - `max = 0` children vanish from the struct and are listed as prohibited;
+//! - `min >= 1` is required (not `Option`), `1..*` is `NonEmpty`, and a child whose own
+//!   `max` is `1` is a single value even when the base allowed more;
+//! - `[x]` children become choice enums over exactly the types the definition allows;
+//! - `Element.id` and `Extension.url` are plain JSON strings; `Resource.id` is a
+//!   primitive `id`;
+//! - `code` children with a required binding to an expandable value set get a code
+//!   type ([`terminology`](super::terminology) decides enum or table);
+//! - extension slices with a profile become typed fields; the rest stay `Extension`s;
+//! - other slices become [`SliceDef`]s: constructors that fill in fixed and pattern
+//!   values, and accessors that find the slice by its discriminator;
+//! - a profile's backbone or choice identical to the base resource's reuses the base type;
+//! - single-valued fields that close a type cycle are boxed.
+
+use super::naming::{choice_suffix, field_name, fn_name, type_name, variant_name};
+use super::terminology::{Expansion, Terminology, ENUM_THRESHOLD};
+use super::*;
+use crate::model::{ElementDefinition, StructureDefinition};
+use crate::package_set::PackageSet;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::fmt;
+
+const CORE_SD: &str = "http://hl7.org/fhir/StructureDefinition/";
+const SYSTEM_STRING: &str = "http://hl7.org/fhirpath/System.String";
+
+/// Base resources generated even when no profile constrains them: what the client needs
+/// and what the IG's examples use without a profile.
+pub const ALWAYS_RESOURCES: &[&str] = &["Bundle", "CapabilityStatement", "DocumentReference", "OperationOutcome"];
+
+/// Why a type space could not be built.
+#[derive(Debug)]
+pub enum BuildError {
+    /// A definition the generator needs is missing or unreadable.
+    Definition { url: String, message: String },
+    /// A definition has a shape the generator does not support.
+    Unsupported { path: String, message: String },
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::Definition { url, message } => write!(f, "cannot use {url}: {message}"),
+            BuildError::Unsupported { path, message } => write!(f, "{path}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Maps a FHIR primitive type code to its runtime Rust type.
+pub fn primitive_rust_type(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "boolean" => "bool",
+        "integer" => "i32",
+        "string" => "String",
+        "decimal" => "Decimal",
+        "uri" => "Uri",
+        "url" => "Url",
+        "canonical" => "Canonical",
+        "base64Binary" => "Base64Binary",
+        "instant" => "Instant",
+        "date" => "Date",
+        "dateTime" => "DateTime",
+        "time" => "Time",
+        "code" => "Code",
+        "oid" => "Oid",
+        "id" => "Id",
+        "markdown" => "Markdown",
+        "unsignedInt" => "UnsignedInt",
+        "positiveInt" => "PositiveInt",
+        "uuid" => "Uuid",
+        "integer64" => "Integer64",
+        "xhtml" => "Xhtml",
+        _ => return None,
+    })
+}
+
+const ABSTRACT_TYPES: &[&str] = &["Element", "BackboneElement", "DataType", "PrimitiveType", "BackboneType", "Resource", "DomainResource"];
+
+/// An element tree node (arena index based).
+struct Node<'a> {
+    el: &'a ElementDefinition,
+    children: Vec<usize>,
+    slices: Vec<usize>,
+}
+
+struct Tree<'a> {
+    nodes: Vec<Node<'a>>,
+}
+
+impl<'a> Tree<'a> {
+    fn new(elements: &'a [ElementDefinition]) -> Result<Tree<'a>, BuildError> {
+        let mut nodes: Vec<Node<'a>> = Vec::with_capacity(elements.len());
+        let mut by_id: HashMap<&'a str, usize> = HashMap::new();
+        for el in elements {
+            let idx = nodes.len();
+            let id = el.id();
+            nodes.push(Node { el, children: Vec::new(), slices: Vec::new() });
+            by_id.insert(id, idx);
+            if idx == 0 {
+                continue;
+            }
+            let (prefix, last) = match id.rfind('.') {
+                Some(p) => (&id[..p], &id[p + 1..]),
+                None => {
+                    return Err(BuildError::Unsupported { path: id.to_string(), message: "element id without a parent".into() })
+                }
+            };
+            if let Some(colon) = last.find(':') {
+                let parent_id = format!("{prefix}.{}", &last[..colon]);
+                let parent = by_id.get(parent_id.as_str()).copied().ok_or_else(|| BuildError::Unsupported {
+                    path: id.to_string(),
+                    message: format!("slice of unknown element {parent_id}"),
+                })?;
+                nodes[parent].slices.push(idx);
+            } else {
+                let parent = by_id.get(prefix).copied().ok_or_else(|| BuildError::Unsupported {
+                    path: id.to_string(),
+                    message: format!("child of unknown element {prefix}"),
+                })?;
+                nodes[parent].children.push(idx);
+            }
+        }
+        Ok(Tree { nodes })
+    }
+
+    fn child(&self, node: usize, name: &str) -> Option<usize> {
+        self.nodes[node].children.iter().copied().find(|&c| last_segment(&self.nodes[c].el.path) == name)
+    }
+}
+
+fn last_segment(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// Context of the struct being built.
+#[derive(Clone)]
+struct Owner {
+    /// Prefix for nested type names (`Patient`, `UzCorePatient`).
+    name_prefix: String,
+    module: Module,
+    /// The resource type when building a resource or profile (for `Resource.id`).
+    resource_root: Option<String>,
+    /// Rust name prefix of the base resource, for reuse checks in profiles.
+    base_prefix: Option<String>,
+    /// Root path of the definition (`Patient`).
+    root_path: String,
+    is_profile: bool,
+}
+
+/// Builds type spaces.
+pub struct Builder<'a> {
+    packages: &'a PackageSet,
+    terminology: Terminology<'a>,
+    space: TypeSpace,
+    datatype_queue: VecDeque<String>,
+    datatypes_done: BTreeSet<String>,
+    extension_structs: HashMap<String, Option<String>>,
+    code_types: HashMap<String, Option<String>>,
+    slices: Vec<SliceDef>,
+}
+
+/// Builds the type space for the root package of `packages`: every resource profile and
+/// extension it defines, the base resources they constrain (plus [`ALWAYS_RESOURCES`]),
+/// and every datatype these reach.
+pub fn build(packages: &PackageSet) -> Result<TypeSpace, BuildError> {
+    let mut b = Builder {
+        packages,
+        terminology: Terminology::new(packages),
+        space: TypeSpace { packages: packages.labels(), ..TypeSpace::default() },
+        datatype_queue: VecDeque::new(),
+        datatypes_done: BTreeSet::new(),
+        extension_structs: HashMap::new(),
+        code_types: HashMap::new(),
+        slices: Vec::new(),
+    };
+    let root = packages.root();
+    let mut profiles: Vec<StructureDefinition> = Vec::new();
+    let mut extensions: Vec<StructureDefinition> = Vec::new();
+    for entry in root.entries_of("StructureDefinition") {
+        let Some(url) = &entry.url else { continue };
+        let sd = b.load_sd(url)?;
+        if sd.derivation.as_deref() != Some("constraint") {
+            continue;
+        }
+        match sd.kind.as_str() {
+            "resource" => profiles.push(sd),
+            "complex-type" if sd.type_ == "Extension" => extensions.push(sd),
+            _ => {}
+        }
+    }
+    profiles.sort_by(|a, b| a.url.cmp(&b.url));
+    extensions.sort_by(|a, b| a.url.cmp(&b.url));
+
+    let mut resource_types: BTreeSet<String> = ALWAYS_RESOURCES.iter().map(|s| s.to_string()).collect();
+    for p in &profiles {
+        resource_types.insert(p.type_.clone());
+    }
+    for rt in &resource_types {
+        b.build_base_resource(rt)?;
+    }
+    for ext in &extensions {
+        b.extension_struct(&ext.url)?;
+    }
+    for p in &profiles {
+        b.build_profile(p)?;
+    }
+    while let Some(dt) = b.datatype_queue.pop_front() {
+        b.build_datatype(&dt)?;
+    }
+    b.box_cycles();
+    let mut space = b.space;
+    space.resources.sort();
+    space.profiles.sort();
+    space.extensions.sort();
+    Ok(space)
+}
+
+impl<'a> Builder<'a> {
+    fn load_sd(&self, url: &str) -> Result<StructureDefinition, BuildError> {
+        let raw = self
+            .packages
+            .resolve(url)
+            .map_err(|e| BuildError::Definition { url: url.to_string(), message: e.to_string() })?;
+        let sd: StructureDefinition = serde_json::from_value((*raw).clone())
+            .map_err(|e| BuildError::Definition { url: url.to_string(), message: e.to_string() })?;
+        if sd.snapshot.is_none() {
+            return Err(BuildError::Definition { url: url.to_string(), message: "no snapshot".into() });
+        }
+        Ok(sd)
+    }
+
+    fn want_datatype(&mut self, code: &str) {
+        if ABSTRACT_TYPES.contains(&code) {
+            return;
+        }
+        if self.datatypes_done.insert(code.to_string()) {
+            self.datatype_queue.push_back(code.to_string());
+        }
+    }
+
+    fn build_base_resource(&mut self, rt: &str) -> Result<(), BuildError> {
+        let sd = self.load_sd(&format!("{CORE_SD}{rt}"))?;
+        let elements = &sd.snapshot.as_ref().map(|s| &s.element).into_iter().flatten().cloned().collect::<Vec<_>>();
+        let tree = Tree::new(elements)?;
+        let name = type_name(rt);
+        let owner = Owner {
+            name_prefix: name.clone(),
+            module: Module::Resource(name.clone()),
+            resource_root: Some(rt.to_string()),
+            base_prefix: None,
+            root_path: rt.to_string(),
+            is_profile: false,
+        };
+        let doc = Doc {
+            short: sd.title.clone().or(Some(rt.to_string())),
+            definition: sd.description.clone().or_else(|| tree.nodes[0].el.definition.clone()),
+            comment: None,
+            notes: vec![format!("Base resource `{rt}` from {CORE_SD}{rt} (FHIR R5).")],
+        };
+        self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Resource { resource_type: rt.to_string() }, doc)?;
+        self.space.resources.push(name);
+        Ok(())
+    }
+
+    fn build_datatype(&mut self, code: &str) -> Result<(), BuildError> {
+        let sd = self.load_sd(&format!("{CORE_SD}{code}"))?;
+        let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();
+        let tree = Tree::new(&elements)?;
+        let name = type_name(code);
+        let owner = Owner {
+            name_prefix: name.clone(),
+            module: Module::Datatypes,
+            resource_root: None,
+            base_prefix: None,
+            root_path: code.to_string(),
+            is_profile: false,
+        };
+        let doc = Doc {
+            short: tree.nodes[0].el.short.clone(),
+            definition: tree.nodes[0].el.definition.clone(),
+            comment: tree.nodes[0].el.comment.clone(),
+            notes: vec![format!("FHIR R5 datatype `{code}`.")],
+        };
+        self.build_struct(&tree, 0, &owner, name, StructKind::Datatype, doc)?;
+        Ok(())
+    }
+
+    fn build_profile(&mut self, sd: &StructureDefinition) -> Result<(), BuildError> {
+        let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();
+        let tree = Tree::new(&elements)?;
+        let name = type_name(&sd.name);
+        let base = type_name(&sd.type_);
+        let owner = Owner {
+            name_prefix: name.clone(),
+            module: Module::Profile(name.clone()),
+            resource_root: Some(sd.type_.clone()),
+            base_prefix: Some(base.clone()),
+            root_path: sd.type_.clone(),
+            is_profile: true,
+        };
+        self.slices.clear();
+        let ms_ids: Vec<String> = elements
+            .iter()
+            .filter(|el| el.must_support == Some(true) && !is_under_prohibited(&tree, el.id()))
+            .map(|el| el.id().to_string())
+            .collect();
+        let parent_profile = sd
+            .base_definition
+            .as_deref()
+            .filter(|b| !b.starts_with(CORE_SD))
+            .and_then(|b| self.load_sd(b).ok())
+            .filter(|p| p.derivation.as_deref() == Some("constraint"))
+            .map(|p| type_name(&p.name));
+        let mut notes = vec![
+            format!("Profile `{}` of `{}`.", sd.url, sd.type_),
+            format!("Version: `{}`.", sd.version.clone().unwrap_or_default()),
+        ];
+        if let Some(p) = &parent_profile {
+            notes.push(format!("Derives from the profile [`{p}`]."));
+        }
+        let doc = Doc {
+            short: sd.title.clone().or(Some(sd.name.clone())),
+            definition: sd.description.clone(),
+            comment: None,
+            notes,
+        };
+        let kind = StructKind::Profile {
+            resource_type: sd.type_.clone(),
+            canonical: sd.url.clone(),
+            version: sd.version.clone().unwrap_or_default(),
+            base,
+            fhir_name: sd.name.clone(),
+            must_support: Vec::new(),
+            slices: Vec::new(),
+            parent_profile,
+        };
+        self.build_struct(&tree, 0, &owner, name.clone(), kind, doc)?;
+        let slices = std::mem::take(&mut self.slices);
+        let ms: Vec<MustSupportPath> = ms_ids.iter().map(|id| must_support_path(&elements, &slices, id)).collect();
+        if let Some(s) = self.space.structs.get_mut(&name) {
+            if let StructKind::Profile { must_support, slices: sl, .. } = &mut s.kind {
+                *must_support = ms;
+                *sl = slices;
+            }
+        }
+        self.space.profiles.push(name);
+        Ok(())
+    }
+
+    /// Builds the struct for `node` and its nested backbones; returns the Rust name used
+    /// (which may be the base resource's when a profile backbone is identical).
+    fn build_struct(
+        &mut self,
+        tree: &Tree<'_>,
+        node: usize,
+        owner: &Owner,
+        name: String,
+        kind: StructKind,
+        doc: Doc,
+    ) -> Result<String, BuildError> {
+        let mut fields = Vec::new();
+        let mut prohibited = Vec::new();
+        let children = tree.nodes[node].children.clone();
+        for child in children {
+            let el = tree.nodes[child].el;
+            let seg = last_segment(&el.path).to_string();
+            if el.is_prohibited() {
+                if let Some(base) = seg.strip_suffix("[x]") {
+                    for t in &el.types {
+                        prohibited.push(format!("{base}{}", choice_suffix(&t.code)));
+                    }
+                    if el.types.is_empty() {
+                        prohibited.push(base.to_string());
+                    }
+                } else {
+                    prohibited.push(seg.clone());
+                }
+                continue;
+            }
+            if (seg == "extension" || seg == "modifierExtension") && !tree.nodes[child].slices.is_empty() {
+                self.extension_fields(tree, child, owner, &seg, &mut fields)?;
+                continue;
+            }
+            if owner.is_profile {
+                self.collect_slices(tree, child, node == 0)?;
+            }
+            if let Some(f) = self.field_for(tree, child, owner, &seg)? {
+                fields.push(f);
+            }
+        }
+        let derive_default = !matches!(kind, StructKind::Profile { .. }) && fields.iter().all(|f| !f.card.is_required());
+        let can_be_absent = fields.iter().any(|f| f.json == "extension");
+        let path = tree.nodes[node].el.path.clone();
+        let def = StructDef {
+            name: name.clone(),
+            path,
+            kind,
+            module: owner.module.clone(),
+            doc,
+            fields,
+            derive_default,
+            can_be_absent,
+            prohibited,
+        };
+        // A profile backbone identical to the base resource's backbone reuses it.
+        if owner.is_profile && node != 0 {
+            if let Some(base_prefix) = &owner.base_prefix {
+                let base_name = name.replacen(&owner.name_prefix, base_prefix, 1);
+                if let Some(base) = self.space.structs.get(&base_name) {
+                    if same_shape(&base.fields, &def.fields) && base.prohibited == def.prohibited {
+                        return Ok(base_name);
+                    }
+                }
+            }
+        }
+        self.space.structs.insert(name.clone(), def);
+        Ok(name)
+    }
+
+    fn field_for(&mut self, tree: &Tree<'_>, child: usize, owner: &Owner, seg: &str) -> Result<Option<Field>, BuildError> {
+        let el = tree.nodes[child].el;
+        let min = el.min.unwrap_or(0);
+        let max = el.max_count();
+        let card = Card::from_min_max(min, max, false);
+        let mut doc = element_doc(el);
+        let (json, ty) = if let Some(base) = seg.strip_suffix("[x]") {
+            let enum_name = format!("{}{}", owner_type_prefix(owner, &el.path), type_name(base));
+            let name = self.choice_enum(el, owner, enum_name, base)?;
+            (base.to_string(), FieldType::Choice(name))
+        } else if let Some(reference) = &el.content_reference {
+            let target = reference.trim_start_matches('#');
+            let target = target.split_once('#').map_or(target, |(_, t)| t);
+            let local = format!("{}{}", owner.name_prefix, type_name(strip_root(target, &owner.root_path)));
+            let name = if self.space.structs.contains_key(&local) || !owner.is_profile {
+                local
+            } else {
+                format!("{}{}", owner.base_prefix.clone().unwrap_or_default(), type_name(strip_root(target, &owner.root_path)))
+            };
+            (seg.to_string(), FieldType::Complex(name))
+        } else {
+            let Some(t) = el.types.first() else {
+                return Err(BuildError::Unsupported { path: el.id().to_string(), message: "element without a type".into() });
+            };
+            if el.types.len() > 1 {
+                return Err(BuildError::Unsupported {
+                    path: el.id().to_string(),
+                    message: "several types on an element that is not a choice".into(),
+                });
+            }
+            let ty = if t.code == "BackboneElement" || (t.code == "Element" && !tree.nodes[child].children.is_empty()) {
+                let nested = format!("{}{}", owner.name_prefix, type_name(strip_root(&el.path, &owner.root_path)));
+                let nested_doc = element_doc(el);
+                let name = self.build_struct(tree, child, owner, nested, StructKind::Backbone, nested_doc)?;
+                FieldType::Complex(name)
+            } else {
+                self.simple_type(el, &t.code, owner, &mut doc)
+            };
+            (seg.to_string(), ty)
+        };
+        doc.notes.insert(0, cardinality_note(el));
+        if el.must_support == Some(true) {
+            doc.notes.insert(1, "**Must Support**: populate it when the data is available.".into());
+        }
+        Ok(Some(Field {
+            name: field_name(&json),
+            json,
+            path: el.id().to_string(),
+            card,
+            max,
+            ty,
+            boxed: false,
+            must_support: el.must_support == Some(true),
+            role: FieldRole::Element,
+            doc,
+        }))
+    }
+
+    /// The type of a non-choice, non-backbone element of type `code`.
+    fn simple_type(&mut self, el: &ElementDefinition, code: &str, owner: &Owner, doc: &mut Doc) -> FieldType {
+        if code == SYSTEM_STRING {
+            let is_resource_id = owner.resource_root.as_deref().is_some_and(|rt| el.path == format!("{rt}.id"));
+            return if is_resource_id {
+                FieldType::Primitive { fhir: "id".into(), repr: PrimitiveRepr::Runtime("Id".into()) }
+            } else {
+                FieldType::PlainString
+            };
+        }
+        if code == "Resource" {
+            return FieldType::AnyResource;
+        }
+        if let Some(rust) = primitive_rust_type(code) {
+            let repr = match (code, self.binding_code_type(el, doc)) {
+                ("code", Some(name)) => PrimitiveRepr::Code(name),
+                _ => PrimitiveRepr::Runtime(rust.to_string()),
+            };
+            return FieldType::Primitive { fhir: code.to_string(), repr };
+        }
+        self.binding_code_type(el, doc);
+        self.want_datatype(code);
+        FieldType::Complex(type_name(code))
+    }
+
+    /// For a required binding: the code type's name, when the value set expands; adds the
+    /// binding to the docs either way.
+    fn binding_code_type(&mut self, el: &ElementDefinition, doc: &mut Doc) -> Option<String> {
+        let b = el.binding.as_ref()?;
+        let vs = b.value_set.as_deref()?;
+        let title = self.terminology.title(vs).unwrap_or_else(|| vs.to_string());
+        if b.strength != "required" {
+            doc.notes.push(format!("Binding: {} to `{vs}` ({title}); other codes are allowed.", b.strength));
+            return None;
+        }
+        let name = self.code_type(vs);
+        match &name {
+            Some(n) => doc.notes.push(format!("Binding: required to `{vs}` ({title}): [`{n}`](crate::codes::{n}).")),
+            None => {
+                let reason = self.space.open_value_sets.get(strip_version(vs)).cloned().unwrap_or_default();
+                doc.notes.push(format!(
+                    "Binding: required to `{vs}` ({title}). The value set cannot be expanded from the packages ({reason}), so it is treated as open: any code is accepted."
+                ));
+            }
+        }
+        name
+    }
+
+    /// The code type for a value set, creating it on first use.
+    fn code_type(&mut self, vs: &str) -> Option<String> {
+        let key = strip_version(vs).to_string();
+        if let Some(done) = self.code_types.get(&key) {
+            return done.clone();
+        }
+        let result = match self.terminology.expand(vs) {
+            Expansion::Open(reason) => {
+                self.space.open_value_sets.insert(key.clone(), reason);
+                None
+            }
+            Expansion::Codes(codes) if codes.is_empty() => {
+                self.space.open_value_sets.insert(key.clone(), "the expansion is empty".into());
+                None
+            }
+            Expansion::Codes(codes) => {
+                let base = type_name(&self.terminology.name(vs).unwrap_or_else(|| key.rsplit('/').next().unwrap_or("Codes").to_string()));
+                let mut name = base.clone();
+                let mut n = 2;
+                while self.space.codes.contains_key(&name) || self.space.structs.contains_key(&name) {
+                    name = format!("{base}{n}");
+                    n += 1;
+                }
+                let repr = if codes.len() <= ENUM_THRESHOLD { CodeRepr::Enum } else { CodeRepr::Table };
+                let mut used = BTreeSet::new();
+                let mut defs: Vec<CodeDef> = codes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let mut v = variant_name(&c.code, c.display.as_deref(), i);
+                        if !used.insert(v.clone()) {
+                            v = format!("{v}{i}");
+                            used.insert(v.clone());
+                        }
+                        CodeDef { variant: v, system: c.system, code: c.code, display: c.display }
+                    })
+                    .collect();
+                if repr == CodeRepr::Table {
+                    defs.sort_by(|a, b| (&a.code, &a.system).cmp(&(&b.code, &b.system)));
+                }
+                let title = self.terminology.title(vs).unwrap_or_else(|| key.clone());
+                self.space.codes.insert(name.clone(), CodeTypeDef { name: name.clone(), value_set: key.clone(), title, codes: defs, repr });
+                Some(name)
+            }
+        };
+        self.code_types.insert(key, result.clone());
+        result
+    }
+
+    fn choice_enum(&mut self, el: &ElementDefinition, owner: &Owner, name: String, base: &str) -> Result<String, BuildError> {
+        let mut variants = Vec::new();
+        let mut scratch = Doc::default();
+        for t in &el.types {
+            let ty = if let Some(rust) = primitive_rust_type(&t.code) {
+                FieldType::Primitive { fhir: t.code.clone(), repr: PrimitiveRepr::Runtime(rust.to_string()) }
+            } else if t.code == "Resource" {
+                FieldType::AnyResource
+            } else {
+                self.simple_type(el, &t.code, owner, &mut scratch)
+            };
+            variants.push(ChoiceVariant { name: type_name(&choice_suffix(&t.code)), json_suffix: choice_suffix(&t.code), ty, boxed: false });
+        }
+        let def = ChoiceDef {
+            name: name.clone(),
+            path: el.path.clone(),
+            module: owner.module.clone(),
+            variants,
+            doc: Doc {
+                short: Some(format!("The types allowed for `{}`.", el.path)),
+                definition: el.short.clone(),
+                comment: None,
+                notes: vec![format!("JSON: one of {}.", el.types.iter().map(|t| format!("`{base}{}`", choice_suffix(&t.code))).collect::<Vec<_>>().join(", "))],
+            },
+        };
+        if owner.is_profile {
+            if let Some(base_prefix) = &owner.base_prefix {
+                let base_name = name.replacen(&owner.name_prefix, base_prefix, 1);
+                if let Some(b) = self.space.choices.get(&base_name) {
+                    if b.variants == def.variants {
+                        return Ok(base_name);
+                    }
+                }
+            }
+        }
+        self.space.choices.insert(name.clone(), def);
+        Ok(name)
+    }
+
+    /// Typed fields for the slices of an `extension`/`modifierExtension` element, then the
+    /// field for the remaining extensions.
+    fn extension_fields(&mut self, tree: &Tree<'_>, node: usize, _owner: &Owner, seg: &str, fields: &mut Vec<Field>) -> Result<(), BuildError> {
+        let mut urls = Vec::new();
+        for &s in &tree.nodes[node].slices.clone() {
+            let el = tree.nodes[s].el;
+            if el.is_prohibited() {
+                continue;
+            }
+            let url = el.types.first().and_then(|t| t.profile.first()).cloned();
+            let Some(url) = url else { continue };
+            let Some(struct_name) = self.extension_struct(&url)? else { continue };
+            let slice_name = el.slice_name.clone().unwrap_or_default();
+            let mut doc = element_doc(el);
+            doc.notes.insert(0, cardinality_note(el));
+            doc.notes.push(format!("Extension `{url}`, in `{seg}`."));
+            if el.must_support == Some(true) {
+                doc.notes.insert(1, "**Must Support**: populate it when the data is available.".into());
+            }
+            urls.push(url.clone());
+            let mut fname = field_name(&slice_name);
+            if fname == "extension" || fname == "modifier_extension" {
+                fname.push_str("_slice");
+            }
+            fields.push(Field {
+                name: fname,
+                json: seg.to_string(),
+                path: el.id().to_string(),
+                card: Card::from_min_max(el.min.unwrap_or(0), el.max_count(), false),
+                max: el.max_count(),
+                ty: FieldType::Complex(struct_name),
+                boxed: false,
+                must_support: el.must_support == Some(true),
+                role: FieldRole::ExtensionSlice { array: seg.to_string(), url },
+                doc,
+            });
+        }
+        let el = tree.nodes[node].el;
+        let mut doc = element_doc(el);
+        doc.notes.insert(0, cardinality_note(el));
+        doc.notes.push("Extensions not covered by the typed fields above; unknown extensions are kept here.".into());
+        fields.push(Field {
+            name: field_name(seg),
+            json: seg.to_string(),
+            path: el.id().to_string(),
+            card: Card::Many,
+            max: el.max_count(),
+            ty: FieldType::Complex("Extension".into()),
+            boxed: false,
+            must_support: el.must_support == Some(true),
+            role: FieldRole::ExtensionRest { sliced_urls: urls },
+            doc,
+        });
+        self.want_datatype("Extension");
+        Ok(())
+    }
+
+    /// The typed struct for extension `url`, built on first use. `None` for extensions
+    /// the packages do not define.
+    fn extension_struct(&mut self, url: &str) -> Result<Option<String>, BuildError> {
+        let url = strip_version(url).to_string();
+        if let Some(done) = self.extension_structs.get(&url) {
+            return Ok(done.clone());
+        }
+        if !self.packages.contains(&url) {
+            self.extension_structs.insert(url.clone(), None);
+            return Ok(None);
+        }
+        let sd = self.load_sd(&url)?;
+        let mut name = type_name(&sd.name);
+        if !name.ends_with("Extension") {
+            name.push_str("Extension");
+        }
+        self.extension_structs.insert(url.clone(), Some(name.clone()));
+        let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();
+        let tree = Tree::new(&elements)?;
+        let owner = Owner {
+            name_prefix: name.clone(),
+            module: Module::Extensions,
+            resource_root: None,
+            base_prefix: None,
+            root_path: "Extension".into(),
+            is_profile: false,
+        };
+        let mut fields = Vec::new();
+        let value = tree.child(0, "value[x]");
+        let ext = tree.child(0, "extension");
+        let complex = value.map_or(true, |v| tree.nodes[v].el.is_prohibited());
+        fields.push(Field {
+            name: "id".into(),
+            json: "id".into(),
+            path: "Extension.id".into(),
+            card: Card::Optional,
+            max: Some(1),
+            ty: FieldType::PlainString,
+            boxed: false,
+            must_support: false,
+            role: FieldRole::Element,
+            doc: Doc { short: Some("Unique id for inter-element referencing.".into()), notes: vec!["Cardinality: `0..1`.".into()], ..Doc::default() },
+        });
+        let mut sub_urls = Vec::new();
+        if complex {
+            if let Some(ext) = ext {
+                for &s in &tree.nodes[ext].slices.clone() {
+                    let sub = tree.nodes[s].el;
+                    if sub.is_prohibited() {
+                        continue;
+                    }
+                    let sub_url = tree
+                        .child(s, "url")
+                        .and_then(|u| tree.nodes[u].el.fixed().and_then(|(_, v)| v.as_str().map(str::to_string)))
+                        .or_else(|| sub.slice_name.clone())
+                        .unwrap_or_default();
+                    let Some(v) = tree.child(s, "value[x]") else { continue };
+                    let vel = tree.nodes[v].el;
+                    let slice_name = sub.slice_name.clone().unwrap_or_else(|| sub_url.clone());
+                    let ty = if vel.types.len() == 1 {
+                        let mut d = Doc::default();
+                        self.simple_type(vel, &vel.types[0].code, &owner, &mut d)
+                    } else {
+                        let enum_name = format!("{name}{}", type_name(&slice_name));
+                        FieldType::Choice(self.choice_enum(vel, &owner, enum_name, "value")?)
+                    };
+                    let mut doc = element_doc(sub);
+                    doc.notes.insert(0, cardinality_note(sub));
+                    doc.notes.push(format!("Sub-extension `{sub_url}`."));
+                    let mut vdoc = Doc::default();
+                    self.binding_code_type(vel, &mut vdoc);
+                    doc.notes.extend(vdoc.notes);
+                    sub_urls.push(sub_url.clone());
+                    fields.push(Field {
+                        name: field_name(&slice_name),
+                        json: "extension".into(),
+                        path: sub.id().to_string(),
+                        card: Card::from_min_max(sub.min.unwrap_or(0), sub.max_count(), false),
+                        max: sub.max_count(),
+                        ty,
+                        boxed: false,
+                        must_support: sub.must_support == Some(true),
+                        role: FieldRole::SubExtension { url: sub_url },
+                        doc,
+                    });
+                }
+            }
+        }
+        fields.push(Field {
+            name: "extension".into(),
+            json: "extension".into(),
+            path: "Extension.extension".into(),
+            card: Card::Many,
+            max: None,
+            ty: FieldType::Complex("Extension".into()),
+            boxed: false,
+            must_support: false,
+            role: FieldRole::ExtensionRest { sliced_urls: sub_urls },
+            doc: Doc { short: Some("Other extensions on this extension.".into()), notes: vec!["Cardinality: `0..*`.".into()], ..Doc::default() },
+        });
+        if !complex {
+            if let Some(v) = value {
+                let vel = tree.nodes[v].el;
+                let mut doc = element_doc(vel);
+                doc.notes.insert(0, cardinality_note(vel));
+                let ty = if vel.types.len() == 1 {
+                    self.simple_type(vel, &vel.types[0].code, &owner, &mut doc)
+                } else {
+                    FieldType::Choice(self.choice_enum(vel, &owner, format!("{name}Value"), "value")?)
+                };
+                fields.push(Field {
+                    name: "value".into(),
+                    json: "value".into(),
+                    path: vel.id().to_string(),
+                    card: Card::from_min_max(vel.min.unwrap_or(0), vel.max_count(), false),
+                    max: vel.max_count(),
+                    ty,
+                    boxed: false,
+                    must_support: vel.must_support == Some(true),
+                    role: FieldRole::ExtensionValue,
+                    doc,
+                });
+            }
+        }
+        self.want_datatype("Extension");
+        let root = tree.nodes[0].el;
+        let mut notes = vec![format!("Extension `{url}`{}.", sd.version.as_ref().map(|v| format!(", version `{v}`")).unwrap_or_default())];
+        if !sd.context.is_empty() {
+            notes.push(format!(
+                "Used on: {}.",
+                sd.context.iter().map(|c| format!("`{}`", c.expression)).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let derive_default = fields.iter().all(|f| !f.card.is_required());
+        let def = StructDef {
+            name: name.clone(),
+            path: url.clone(),
+            kind: StructKind::Extension { url: url.clone(), complex },
+            module: Module::Extensions,
+            doc: Doc {
+                short: sd.title.clone().or(Some(sd.name.clone())),
+                definition: sd.description.clone().or_else(|| root.definition.clone()),
+                comment: None,
+                notes,
+            },
+            fields,
+            derive_default,
+            can_be_absent: false,
+            prohibited: Vec::new(),
+        };
+        self.space.structs.insert(name.clone(), def);
+        self.space.extensions.push(name.clone());
+        Ok(Some(name))
+    }
+
+    /// Records the (non-extension) slices of `node` in a profile.
+    fn collect_slices(&mut self, tree: &Tree<'_>, node: usize, top_level: bool) -> Result<(), BuildError> {
+        let el = tree.nodes[node].el;
+        let seg = last_segment(&el.path);
+        if seg == "extension" || seg == "modifierExtension" || seg.ends_with("[x]") {
+            return Ok(());
+        }
+        let is_backbone = el.types.first().is_some_and(|t| t.code == "BackboneElement" || t.code == "Element");
+        if !is_backbone {
+            // Slices inside a datatype-typed element (`category.coding:dhpCategory`).
+            for &c in &tree.nodes[node].children.clone() {
+                self.collect_slices(tree, c, false)?;
+            }
+        }
+        if tree.nodes[node].slices.is_empty() {
+            return Ok(());
+        }
+        let element_type = match el.types.first() {
+            Some(t) if el.types.len() == 1 && primitive_rust_type(&t.code).is_none() && !is_backbone => type_name(&t.code),
+            _ => return Ok(()),
+        };
+        let discriminators = el.slicing.as_ref().map(|s| s.discriminator.clone()).unwrap_or_default();
+        for &s in &tree.nodes[node].slices.clone() {
+            let sel = tree.nodes[s].el;
+            if sel.is_prohibited() {
+                continue;
+            }
+            let slice_name = sel.slice_name.clone().unwrap_or_default();
+            let mut fixed: Vec<(String, serde_json::Value)> = Vec::new();
+            if let Some((_, v)) = sel.pattern().or(sel.fixed()) {
+                if let Some(obj) = v.as_object() {
+                    for (k, v) in obj {
+                        fixed.push((k.clone(), v.clone()));
+                    }
+                }
+            }
+            let mut params = Vec::new();
+            for &c in &tree.nodes[s].children {
+                let cel = tree.nodes[c].el;
+                let cseg = last_segment(&cel.path);
+                if let Some((_, v)) = cel.pattern().or(cel.fixed()) {
+                    fixed.retain(|(k, _)| k != cseg);
+                    fixed.push((cseg.to_string(), v.clone()));
+                } else if cel.min.unwrap_or(0) >= 1 && cseg != "url" {
+                    params.push(cseg.to_string());
+                }
+            }
+            let mut disc_values = Vec::new();
+            for d in &discriminators {
+                if d.type_ == "value" || d.type_ == "pattern" {
+                    if let Some((_, v)) = fixed.iter().find(|(k, _)| *k == d.path) {
+                        disc_values.push((d.path.clone(), v.clone()));
+                    }
+                }
+            }
+            let param_defs = params
+                .into_iter()
+                .map(|p| self.slice_param(&element_type, &p))
+                .collect::<Option<Vec<_>>>();
+            let Some(param_defs) = param_defs else { continue };
+            let mut doc = element_doc(sel);
+            doc.notes.insert(0, cardinality_note(sel));
+            if sel.must_support == Some(true) {
+                doc.notes.insert(1, "**Must Support**: populate it when the data is available.".into());
+            }
+            let field = if top_level { Some(field_name(seg)) } else { None };
+            self.slices.push(SliceDef {
+                name: slice_name.clone(),
+                rust_name: fn_name(&slice_name),
+                id: sel.id().to_string(),
+                field,
+                element_type: element_type.clone(),
+                min: sel.min.unwrap_or(0),
+                max: sel.max_count(),
+                must_support: sel.must_support == Some(true),
+                discriminators: disc_values,
+                fixed,
+                params: param_defs,
+                doc,
+            });
+        }
+        Ok(())
+    }
+
+    /// A constructor parameter for required child `json` of datatype `element_type`,
+    /// looked up in the datatype's own definition.
+    fn slice_param(&mut self, element_type: &str, json: &str) -> Option<SliceParam> {
+        let sd = self.load_sd(&format!("{CORE_SD}{element_type}")).ok()?;
+        let el = sd.snapshot.as_ref()?.element.iter().find(|e| e.path == format!("{element_type}.{json}"))?.clone();
+        let code = el.types.first()?.code.clone();
+        let owner = Owner {
+            name_prefix: element_type.to_string(),
+            module: Module::Datatypes,
+            resource_root: None,
+            base_prefix: None,
+            root_path: element_type.to_string(),
+            is_profile: false,
+        };
+        let mut d = Doc::default();
+        let ty = self.simple_type(&el, &code, &owner, &mut d);
+        let card = Card::from_min_max(0, el.max_count(), false);
+        Some(SliceParam { field: field_name(json), ty, card })
+    }
+
+    /// Boxes single-valued fields (and choice variants) that close a cycle of inline types.
+    fn box_cycles(&mut self) {
+        loop {
+            let edges = self.inline_edges();
+            let mut changed = false;
+            'outer: for (from, to, idx) in edges {
+                if reaches(&self.inline_edges(), &to, &from) {
+                    if let Some(s) = self.space.structs.get_mut(&from) {
+                        s.fields[idx].boxed = true;
+                    } else if let Some(c) = self.space.choices.get_mut(&from) {
+                        c.variants[idx].boxed = true;
+                    }
+                    changed = true;
+                    break 'outer;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    fn inline_edges(&self) -> Vec<(String, String, usize)> {
+        let mut out = Vec::new();
+        for (name, s) in &self.space.structs {
+            for (i, f) in s.fields.iter().enumerate() {
+                if f.boxed || f.card.is_repeating() {
+                    continue;
+                }
+                match &f.ty {
+                    FieldType::Complex(t) | FieldType::Choice(t) => out.push((name.clone(), t.clone(), i)),
+                    _ => {}
+                }
+            }
+        }
+        for (name, c) in &self.space.choices {
+            for (i, v) in c.variants.iter().enumerate() {
+                if v.boxed {
+                    continue;
+                }
+                match &v.ty {
+                    FieldType::Complex(t) | FieldType::Choice(t) => out.push((name.clone(), t.clone(), i)),
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+}
+
+fn reaches(edges: &[(String, String, usize)], from: &str, target: &str) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from.to_string()];
+    while let Some(n) = stack.pop() {
+        if n == target {
+            return true;
+        }
+        if !seen.insert(n.clone()) {
+            continue;
+        }
+        for (a, b, _) in edges {
+            if *a == n {
+                stack.push(b.clone());
+            }
+        }
+    }
+    false
+}
+
+fn same_shape(a: &[Field], b: &[Field]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| x.name == y.name && x.json == y.json && x.card == y.card && x.max == y.max && x.ty == y.ty && x.role == y.role)
+}
+
+fn strip_root<'p>(path: &'p str, root: &str) -> &'p str {
+    path.strip_prefix(root).map(|p| p.trim_start_matches('.')).unwrap_or(path)
+}
+
+fn owner_type_prefix(owner: &Owner, path: &str) -> String {
+    let rel = strip_root(path, &owner.root_path);
+    let parent = rel.rsplit_once('.').map(|(p, _)| p).unwrap_or("");
+    format!("{}{}", owner.name_prefix, type_name(parent))
+}
+
+fn strip_version(url: &str) -> &str {
+    url.split_once('|').map_or(url, |(u, _)| u)
+}
+
+fn is_under_prohibited(tree: &Tree<'_>, id: &str) -> bool {
+    tree.nodes.iter().any(|n| n.el.is_prohibited() && (id == n.el.id() || id.starts_with(&format!("{}.", n.el.id())) || id.starts_with(&format!("{}:", n.el.id()))))
+}
+
+fn element_doc(el: &ElementDefinition) -> Doc {
+    Doc { short: el.short.clone(), definition: el.definition.clone(), comment: el.comment.clone(), notes: Vec::new() }
+}
+
+fn cardinality_note(el: &ElementDefinition) -> String {
+    format!("Element `{}`, cardinality `{}..{}`.", el.id(), el.min.unwrap_or(0), el.max.as_deref().unwrap_or("*"))
+}
+
+/// The JSON walk for a Must Support element id: one step per id segment; a `:slice`
+/// segment filters by the slice's discriminator values (extension slices by `url`,
+/// type slices by their typed member name).
+fn must_support_path(elements: &[ElementDefinition], slices: &[SliceDef], id: &str) -> MustSupportPath {
+    let segments: Vec<&str> = id.split('.').collect();
+    let mut steps = Vec::new();
+    let mut prefix = segments[0].to_string();
+    for seg in &segments[1..] {
+        prefix.push('.');
+        prefix.push_str(seg);
+        let (name, slice) = match seg.split_once(':') {
+            Some((n, s)) => (n, Some(s)),
+            None => (*seg, None),
+        };
+        let mut key = name.trim_end_matches("[x]").to_string();
+        let mut filter = Vec::new();
+        if let Some(slice) = slice {
+            if name.ends_with("[x]") {
+                key = slice.to_string();
+            } else if name == "extension" || name == "modifierExtension" {
+                let url = elements
+                    .iter()
+                    .find(|e| e.id() == prefix)
+                    .and_then(|e| e.types.first())
+                    .and_then(|t| t.profile.first())
+                    .cloned()
+                    .unwrap_or_else(|| slice.to_string());
+                filter.push(("url".to_string(), Value::String(url)));
+            } else if let Some(sd) = slices.iter().find(|s| s.id == prefix) {
+                filter = sd.discriminators.clone();
+            }
+        }
+        steps.push((key, filter));
+    }
+    MustSupportPath { id: id.to_string(), steps }
+}

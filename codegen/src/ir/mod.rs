@@ -1,0 +1,371 @@
+//! The type space: every FHIR decision, made once, before any Rust is written.
+//!
+//! [`build::build`] reads StructureDefinitions (through the [`PackageSet`]) and produces a
+//! [`TypeSpace`]: structs, choice enums and code types with resolved Rust names,
+//! cardinalities, Must Support flags, slices and docs. The emitter turns it into tokens
+//! without making any FHIR decision of its own.
+//!
+//! Where each rule lives:
+//! - [`naming`]: Rust names from FHIR names (escaping keywords, de-duplicating);
+//! - [`terminology`]: value set expansion and how a binding is represented
+//!   (enum, sorted code table, or open);
+//! - [`build`]: cardinality (`Option`/required/`Vec`/`NonEmpty`), `max = 0` removal,
+//!   choice types, primitive mapping, backbone and profile structs, extension slices
+//!   as typed fields, slices as constructors and accessors, boxing of recursive fields.
+//!
+//! [`PackageSet`]: crate::package_set::PackageSet
+
+pub mod build;
+pub mod diff;
+pub mod naming;
+pub mod terminology;
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Everything to generate.
+#[derive(Debug, Default)]
+pub struct TypeSpace {
+    /// Structs by Rust name.
+    pub structs: BTreeMap<String, StructDef>,
+    /// Choice enums by Rust name.
+    pub choices: BTreeMap<String, ChoiceDef>,
+    /// Code types (required bindings) by Rust name.
+    pub codes: BTreeMap<String, CodeTypeDef>,
+    /// Rust names of base resources (the `AnyResource` variants), sorted.
+    pub resources: Vec<String>,
+    /// Rust names of profile structs, sorted.
+    pub profiles: Vec<String>,
+    /// Rust names of extension structs, sorted.
+    pub extensions: Vec<String>,
+    /// `id#version` of the packages generated from, in precedence order.
+    pub packages: Vec<String>,
+    /// Value sets that could not be expanded from the packages (treated as open).
+    pub open_value_sets: BTreeMap<String, String>,
+}
+
+/// Which generated module a type goes to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Module {
+    /// `datatypes.rs`: complex datatypes.
+    Datatypes,
+    /// `resources/<name>.rs`: a base resource with its backbones and choices.
+    Resource(String),
+    /// `profiles/<name>.rs`: a profile with its own backbones and choices.
+    Profile(String),
+    /// `extensions.rs`.
+    Extensions,
+    /// `codes.rs`.
+    Codes,
+}
+
+/// Documentation taken from the element definitions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Doc {
+    /// FHIR `short`.
+    pub short: Option<String>,
+    /// FHIR `definition`.
+    pub definition: Option<String>,
+    /// FHIR `comment`.
+    pub comment: Option<String>,
+    /// Extra lines (cardinality, Must Support, binding, …), already phrased.
+    pub notes: Vec<String>,
+}
+
+/// What a struct stands for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StructKind {
+    /// A complex datatype (`Identifier`).
+    Datatype,
+    /// A base resource.
+    Resource {
+        /// `resourceType`.
+        resource_type: String,
+    },
+    /// A backbone element inside a resource or profile.
+    Backbone,
+    /// A resource profile.
+    Profile {
+        /// `resourceType` of the profiled resource.
+        resource_type: String,
+        /// Profile canonical URL.
+        canonical: String,
+        /// StructureDefinition version.
+        version: String,
+        /// Rust name of the base resource struct.
+        base: String,
+        /// The FHIR `name` of the StructureDefinition.
+        fhir_name: String,
+        /// Every Must Support element, with how to find it in an instance.
+        must_support: Vec<MustSupportPath>,
+        /// Slices on the profile's elements.
+        slices: Vec<SliceDef>,
+        /// Rust name of a profile this one derives from, when it does.
+        parent_profile: Option<String>,
+    },
+    /// A typed extension (its JSON form is an `Extension` object).
+    Extension {
+        /// Extension canonical URL (the `url` written).
+        url: String,
+        /// True for complex extensions (sub-extensions, no value).
+        complex: bool,
+    },
+}
+
+/// A generated struct.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StructDef {
+    /// Rust name.
+    pub name: String,
+    /// FHIR path of the element (`Patient`, `Patient.contact`).
+    pub path: String,
+    /// What it is.
+    pub kind: StructKind,
+    /// Where it goes.
+    pub module: Module,
+    /// Docs.
+    pub doc: Doc,
+    /// Fields in FHIR element order.
+    pub fields: Vec<Field>,
+    /// True when every field is optional or a collection, so `Default` can be derived
+    /// (never for profiles).
+    pub derive_default: bool,
+    /// True when the struct has an `extension` field and so can carry a Data Absent Reason.
+    pub can_be_absent: bool,
+    /// JSON member names the definition forbids (`max = 0`); reported when present.
+    pub prohibited: Vec<String>,
+}
+
+/// How many values a field holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Card {
+    /// `0..1`: `Option<T>`.
+    Optional,
+    /// `1..1`: `T`.
+    Required,
+    /// `0..*` or `0..n`: `Vec<T>`.
+    Many,
+    /// `1..*` or `1..n`: `NonEmpty<T>`.
+    NonEmpty,
+}
+
+impl Card {
+    /// From FHIR min and max (`None` = `*`).
+    pub fn from_min_max(min: u32, max: Option<u32>, repeating: bool) -> Card {
+        match (min >= 1, repeating || max.map_or(true, |m| m > 1)) {
+            (false, false) => Card::Optional,
+            (true, false) => Card::Required,
+            (false, true) => Card::Many,
+            (true, true) => Card::NonEmpty,
+        }
+    }
+
+    /// True for `Required` and `NonEmpty`.
+    pub fn is_required(self) -> bool {
+        matches!(self, Card::Required | Card::NonEmpty)
+    }
+
+    /// True for `Many` and `NonEmpty`.
+    pub fn is_repeating(self) -> bool {
+        matches!(self, Card::Many | Card::NonEmpty)
+    }
+}
+
+/// The Rust value type of a primitive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrimitiveRepr {
+    /// A runtime type (`bool`, `i32`, `String`, `Date`, …) given by name.
+    Runtime(String),
+    /// A generated code type (enum or table-backed code).
+    Code(String),
+}
+
+/// A field's type, before cardinality.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldType {
+    /// A JSON string with no `_` sibling (`Element.id`, `Extension.url`).
+    PlainString,
+    /// A primitive element (`name` + `_name`).
+    Primitive {
+        /// FHIR type code (`date`).
+        fhir: String,
+        /// Rust representation of the value.
+        repr: PrimitiveRepr,
+    },
+    /// A complex type: datatype, backbone or typed extension, by Rust name.
+    Complex(String),
+    /// A choice element, by enum Rust name.
+    Choice(String),
+    /// Any resource (`contained`, `Bundle.entry.resource`).
+    AnyResource,
+}
+
+/// What role a field plays in reading and writing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldRole {
+    /// An ordinary element.
+    Element,
+    /// A typed extension slice; its JSON lives in the `extension` (or `modifierExtension`)
+    /// array, identified by `url`.
+    ExtensionSlice {
+        /// The JSON array it lives in.
+        array: String,
+        /// The extension URL.
+        url: String,
+    },
+    /// The remaining (untyped) extensions of an array that also has typed slices.
+    ExtensionRest {
+        /// URLs of the typed slices to leave out.
+        sliced_urls: Vec<String>,
+    },
+    /// A sub-extension of a complex extension: the `value[x]` of the child extension
+    /// with this `url`.
+    SubExtension {
+        /// The child extension's `url`.
+        url: String,
+    },
+    /// The `value[x]` of a simple extension.
+    ExtensionValue,
+}
+
+/// A struct field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// Rust field name.
+    pub name: String,
+    /// JSON member name (for choices, the base name without `[x]`).
+    pub json: String,
+    /// Element id in the definition (`Patient.identifier`).
+    pub path: String,
+    /// Cardinality class.
+    pub card: Card,
+    /// FHIR max (`None` = `*`), enforced on read for repeating fields.
+    pub max: Option<u32>,
+    /// The type.
+    pub ty: FieldType,
+    /// Boxed to break a type cycle.
+    pub boxed: bool,
+    /// Must Support.
+    pub must_support: bool,
+    /// Role in JSON.
+    pub role: FieldRole,
+    /// Docs.
+    pub doc: Doc,
+}
+
+/// A choice enum (`value[x]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChoiceDef {
+    /// Rust name.
+    pub name: String,
+    /// Element path (`Observation.value[x]`).
+    pub path: String,
+    /// Where it goes.
+    pub module: Module,
+    /// Variants, in the definition's type order.
+    pub variants: Vec<ChoiceVariant>,
+    /// Docs.
+    pub doc: Doc,
+}
+
+/// One allowed type of a choice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChoiceVariant {
+    /// Rust variant name (`DateTime`).
+    pub name: String,
+    /// JSON suffix (`DateTime` as in `effectiveDateTime`).
+    pub json_suffix: String,
+    /// The value type.
+    pub ty: FieldType,
+    /// Boxed to break a type cycle.
+    pub boxed: bool,
+}
+
+/// A code type for a required binding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeTypeDef {
+    /// Rust name.
+    pub name: String,
+    /// Value set canonical.
+    pub value_set: String,
+    /// Value set title or name.
+    pub title: String,
+    /// The codes, in expansion order (enum) or sorted by code (table).
+    pub codes: Vec<CodeDef>,
+    /// Enum with a variant per code, or a newtype over a sorted static table.
+    pub repr: CodeRepr,
+}
+
+/// How a code type is represented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeRepr {
+    /// A Rust enum (small value sets).
+    Enum,
+    /// A newtype over an index into a sorted static table (large value sets).
+    Table,
+}
+
+/// One code of a value set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeDef {
+    /// Variant name (enum representation).
+    pub variant: String,
+    /// Code system URL.
+    pub system: String,
+    /// The code.
+    pub code: String,
+    /// Display text.
+    pub display: Option<String>,
+}
+
+/// A slice of a repeating element in a profile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SliceDef {
+    /// Slice name (`nationalId`).
+    pub name: String,
+    /// Rust base name (`national_id`).
+    pub rust_name: String,
+    /// Element id of the slice (`Patient.identifier:nationalId`).
+    pub id: String,
+    /// Rust name of the profile field that holds the sliced element, when the sliced
+    /// element is a direct field of the profile struct (accessors are generated then).
+    pub field: Option<String>,
+    /// Rust type name of the element (datatype).
+    pub element_type: String,
+    /// Minimum and maximum (`None` = `*`) of the slice.
+    pub min: u32,
+    /// Max.
+    pub max: Option<u32>,
+    /// Must Support.
+    pub must_support: bool,
+    /// Discriminating (relative path, JSON value) pairs the slice matches.
+    pub discriminators: Vec<(String, Value)>,
+    /// Values the generated constructor fills in: (relative path, JSON value). Includes
+    /// the discriminators.
+    pub fixed: Vec<(String, Value)>,
+    /// Required children without a fixed value, given by the caller: (field, type).
+    pub params: Vec<SliceParam>,
+    /// Docs.
+    pub doc: Doc,
+}
+
+/// A constructor parameter of a slice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SliceParam {
+    /// Rust field name on the element type.
+    pub field: String,
+    /// The field's type.
+    pub ty: FieldType,
+    /// Cardinality of the field on the element type.
+    pub card: Card,
+}
+
+/// A Must Support element and the JSON walk that finds it in an instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MustSupportPath {
+    /// Element id (`Patient.identifier:nationalId.value`).
+    pub id: String,
+    /// Steps from the resource root: JSON member name, and the (relative path, value)
+    /// pairs an item must match to belong to a slice.
+    pub steps: Vec<(String, Vec<(String, Value)>)>,
+}

@@ -1,0 +1,20 @@
+//! # dhp-codegen
+//!
+//! Generates the `dhp-fhir` crate from FHIR packages. The modules follow the data flow:
+//!
+//! 1. [`lock`], [`cache`], [`fetch`]: which packages, where they live, how they get there;
+//! 2. [`package_set`]: opens installed packages and resolves canonical URLs across them;
+//! 3. [`model`]: serde types for the parts of the conformance resources generation reads;
+//! 4. [`ir`]: the type space, where every FHIR decision is made (what is `Option`,
+//!    a non-empty `Vec`, a choice enum, a slice accessor, a code enum…);
+//! 5. [`emit`]: mechanical translation of the IR into Rust tokens, formatted by prettyplease;
+//! 6. [`generate`]: drives the pipeline and writes (or checks) the output files.
+
+pub mod cache;
+pub mod fetch;
+pub mod lock;
+pub mod package_set;
+pub mod emit;
+pub mod generate;
+pub mod ir;
+pub mod model;

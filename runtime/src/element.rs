@@ -1,0 +1,167 @@
+//! Element wrappers shared by every generated type.
+//!
+//! - [`PrimitiveElement`]: a FHIR primitive element, i.e. an optional value plus the
+//!   element's `id` and `extension`s. In JSON the value is the `name` member and the
+//!   `id`/extensions are the `_name` sibling; an element may carry only extensions
+//!   (a Data Absent Reason on a required primitive, for example).
+//! - [`NonEmpty`]: a collection with at least one item, used for `1..*` elements so that
+//!   "required" is a property of the type, not a run-time check.
+
+use std::fmt;
+use std::ops::Deref;
+
+/// A FHIR primitive element: value, `id` and extensions.
+///
+/// `E` is the extension type (the generated crate fixes it to its `Extension` through the
+/// `Primitive<T>` alias). Build one from a value with [`PrimitiveElement::new`] or `From`:
+///
+/// ```
+/// use dhp_runtime::PrimitiveElement;
+/// let family: PrimitiveElement<String, ()> = "Karimov".to_string().into();
+/// assert_eq!(family.value(), Some(&"Karimov".to_string()));
+/// assert!(family.extension.is_empty());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrimitiveElement<T, E> {
+    /// The value; `None` when only `id`/extensions are present (e.g. a data-absent reason).
+    pub value: Option<T>,
+    /// The element's `id` (written as `_name.id`).
+    pub id: Option<String>,
+    /// Extensions on the element (written as `_name.extension`).
+    pub extension: Vec<E>,
+}
+
+impl<T, E> PrimitiveElement<T, E> {
+    /// An element holding `value`, with no `id` and no extensions.
+    pub fn new(value: T) -> Self {
+        PrimitiveElement { value: Some(value), id: None, extension: Vec::new() }
+    }
+
+    /// An element with no value that carries only `extension` (FHIR allows a primitive
+    /// element to be present through its extensions alone).
+    pub fn from_extension(extension: E) -> Self {
+        PrimitiveElement { value: None, id: None, extension: vec![extension] }
+    }
+
+    /// The value, if present.
+    pub fn value(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+
+    /// Adds an extension and returns the element (builder style).
+    pub fn with_extension(mut self, extension: E) -> Self {
+        self.extension.push(extension);
+        self
+    }
+
+    /// True when the element has neither a value, an `id` nor extensions, which FHIR
+    /// does not allow to be written.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_none() && self.id.is_none() && self.extension.is_empty()
+    }
+}
+
+impl<T, E> From<T> for PrimitiveElement<T, E> {
+    fn from(value: T) -> Self {
+        PrimitiveElement::new(value)
+    }
+}
+
+impl<E> From<&str> for PrimitiveElement<String, E> {
+    fn from(value: &str) -> Self {
+        PrimitiveElement::new(value.to_string())
+    }
+}
+
+/// A collection with at least one item: the type of every `1..*` element.
+///
+/// There is no way to build an empty one, so a missing required repeating element is a
+/// compile error rather than a run-time surprise.
+///
+/// ```
+/// use dhp_runtime::NonEmpty;
+/// let mut ids = NonEmpty::new("a");
+/// ids.push("b");
+/// assert_eq!(ids.len(), 2);
+/// assert_eq!(ids.first(), &"a");
+/// assert!(NonEmpty::<u8>::from_vec(Vec::new()).is_none());
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct NonEmpty<T>(Vec<T>);
+
+impl<T> NonEmpty<T> {
+    /// A collection holding just `first`.
+    pub fn new(first: T) -> Self {
+        NonEmpty(vec![first])
+    }
+
+    /// `None` when `items` is empty.
+    pub fn from_vec(items: Vec<T>) -> Option<Self> {
+        if items.is_empty() {
+            None
+        } else {
+            Some(NonEmpty(items))
+        }
+    }
+
+    /// Appends an item.
+    pub fn push(&mut self, item: T) {
+        self.0.push(item);
+    }
+
+    /// The first item (there always is one).
+    pub fn first(&self) -> &T {
+        &self.0[0]
+    }
+
+    /// Mutable access to the items; the length cannot change through it.
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.0
+    }
+
+    /// The items as a `Vec`.
+    pub fn into_vec(self) -> Vec<T> {
+        self.0
+    }
+}
+
+impl<T> Deref for NonEmpty<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for NonEmpty<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl<T> From<NonEmpty<T>> for Vec<T> {
+    fn from(items: NonEmpty<T>) -> Vec<T> {
+        items.0
+    }
+}
+
+impl<'a, T> IntoIterator for &'a NonEmpty<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<T> IntoIterator for NonEmpty<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<T> Extend<T> for NonEmpty<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}

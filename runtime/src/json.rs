@@ -1,0 +1,1389 @@
+//! A small, FHIR-faithful JSON tree with a strict parser and a writer.
+//!
+//! Why not `serde_json::Value`: FHIR `decimal` values must keep their exact text
+//! (`1.50` stays `1.50`, `1e3` stays `1e3`), and object members must keep their order.
+//! Here a [`JsonNumber`] is the number's source text (validated against the RFC 8259
+//! grammar) and a [`JsonObject`] is an insertion-ordered list of members.
+//!
+//! The parser ([`JsonValue::parse`]) is strict RFC 8259 plus the FHIR rule that an
+//! object must not repeat a key; it accepts (and skips) a leading UTF-8 byte order
+//! mark and limits nesting to [`MAX_DEPTH`] levels. Errors carry a 1-based line and
+//! column ([`JsonError`]).
+//!
+//! ```
+//! use dhp_runtime::json::JsonValue;
+//!
+//! let v = JsonValue::parse(r#"{"resourceType":"Observation","valueDecimal":1.50}"#).unwrap();
+//! let obj = v.as_object().unwrap();
+//! assert_eq!(obj.get("valueDecimal").unwrap().as_number().unwrap().as_str(), "1.50");
+//! assert_eq!(v.to_json_string(), r#"{"resourceType":"Observation","valueDecimal":1.50}"#);
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+
+/// The deepest nesting of arrays and objects [`JsonValue::parse`] accepts.
+///
+/// A document whose top-level value is an array or object has nesting level 1; a
+/// value nested deeper than this is rejected with an error instead of risking a
+/// stack overflow.
+pub const MAX_DEPTH: usize = 256;
+
+/// A JSON value.
+///
+/// Equality is structural; objects compare without regard to member order (see
+/// [`JsonObject`]) and numbers compare by their text (`1.0` and `1.00` differ, as
+/// their FHIR precision differs).
+#[derive(Clone, Debug, PartialEq)]
+pub enum JsonValue {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, kept as its exact text.
+    Number(JsonNumber),
+    /// A string (unescaped).
+    String(String),
+    /// An array.
+    Array(Vec<JsonValue>),
+    /// An object, keeping member order.
+    Object(JsonObject),
+}
+
+impl JsonValue {
+    /// The JSON type name: `"null"`, `"boolean"`, `"number"`, `"string"`, `"array"` or
+    /// `"object"` (for error messages).
+    ///
+    /// ```
+    /// use dhp_runtime::json::JsonValue;
+    /// assert_eq!(JsonValue::Bool(true).type_name(), "boolean");
+    /// ```
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            JsonValue::Null => "null",
+            JsonValue::Bool(_) => "boolean",
+            JsonValue::Number(_) => "number",
+            JsonValue::String(_) => "string",
+            JsonValue::Array(_) => "array",
+            JsonValue::Object(_) => "object",
+        }
+    }
+
+    /// The string, if this is a JSON string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            JsonValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The object, if this is a JSON object.
+    pub fn as_object(&self) -> Option<&JsonObject> {
+        match self {
+            JsonValue::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The items, if this is a JSON array.
+    pub fn as_array(&self) -> Option<&[JsonValue]> {
+        match self {
+            JsonValue::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is `true` or `false`.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            JsonValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is a JSON number.
+    pub fn as_number(&self) -> Option<&JsonNumber> {
+        match self {
+            JsonValue::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, JsonValue::Null)
+    }
+
+    /// Parses `text` as one JSON value (strict RFC 8259).
+    ///
+    /// Rejected: trailing commas, comments, leading zeros, `NaN`/`Infinity`, unescaped
+    /// control characters in strings, invalid escapes and lone UTF-16 surrogates,
+    /// nesting deeper than [`MAX_DEPTH`], a key repeated within one object (FHIR
+    /// forbids it) and anything but whitespace after the value. A UTF-8 byte order
+    /// mark at the very start is skipped.
+    ///
+    /// ```
+    /// use dhp_runtime::json::JsonValue;
+    ///
+    /// let v = JsonValue::parse("[1e3, \"a\\u00e9\", null]").unwrap();
+    /// assert_eq!(v.as_array().unwrap()[0].as_number().unwrap().as_str(), "1e3");
+    /// assert_eq!(v.as_array().unwrap()[1].as_str(), Some("aé"));
+    ///
+    /// let err = JsonValue::parse("{\"a\": 1,\n \"a\": 2}").unwrap_err();
+    /// assert_eq!((err.line, err.column), (2, 2));
+    /// assert_eq!(err.to_string(), "line 2, column 2: duplicate key \"a\" in object");
+    /// ```
+    pub fn parse(text: &str) -> Result<JsonValue, JsonError> {
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+        let mut p = Parser { text, bytes: text.as_bytes(), pos: 0 };
+        p.skip_ws();
+        let value = p.parse_value(0)?;
+        p.skip_ws();
+        if p.pos < p.bytes.len() {
+            return Err(p.error_at(p.pos, "unexpected trailing characters after the JSON value".to_string()));
+        }
+        Ok(value)
+    }
+
+    /// Writes the value as compact JSON (no whitespace).
+    ///
+    /// Numbers are written as their text, strings escape `"`, `\` and control
+    /// characters only (non-ASCII text is written as is), object members keep their
+    /// order. `JsonValue::parse(&v.to_json_string()) == Ok(v)` for every value whose
+    /// numbers and strings are valid (always true for values built by this module's
+    /// constructors).
+    ///
+    /// ```
+    /// use dhp_runtime::json::{JsonObject, JsonValue};
+    ///
+    /// let mut o = JsonObject::new();
+    /// o.insert("text", JsonValue::String("line\n\"two\"".into()));
+    /// o.insert("items", JsonValue::Array(vec![JsonValue::Null, JsonValue::Bool(false)]));
+    /// assert_eq!(JsonValue::Object(o).to_json_string(), r#"{"text":"line\n\"two\"","items":[null,false]}"#);
+    /// ```
+    pub fn to_json_string(&self) -> String {
+        let mut out = String::new();
+        write_compact(self, &mut out);
+        out
+    }
+
+    /// Writes the value as indented JSON: two spaces per level, `"key": value`, one
+    /// member or item per line, empty arrays and objects as `[]` and `{}`, no final
+    /// newline.
+    ///
+    /// ```
+    /// use dhp_runtime::json::JsonValue;
+    ///
+    /// let v = JsonValue::parse(r#"{"a":[1,2],"b":{}}"#).unwrap();
+    /// assert_eq!(v.to_json_string_pretty(), "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {}\n}");
+    /// ```
+    pub fn to_json_string_pretty(&self) -> String {
+        let mut out = String::new();
+        write_pretty(self, &mut out, 0);
+        out
+    }
+}
+
+/// Compact JSON; with the alternate flag (`{:#}`) indented JSON.
+impl fmt::Display for JsonValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            f.write_str(&self.to_json_string_pretty())
+        } else {
+            f.write_str(&self.to_json_string())
+        }
+    }
+}
+
+impl From<bool> for JsonValue {
+    fn from(b: bool) -> Self {
+        JsonValue::Bool(b)
+    }
+}
+
+impl From<JsonNumber> for JsonValue {
+    fn from(n: JsonNumber) -> Self {
+        JsonValue::Number(n)
+    }
+}
+
+impl From<String> for JsonValue {
+    fn from(s: String) -> Self {
+        JsonValue::String(s)
+    }
+}
+
+impl From<&str> for JsonValue {
+    fn from(s: &str) -> Self {
+        JsonValue::String(s.to_string())
+    }
+}
+
+impl From<Vec<JsonValue>> for JsonValue {
+    fn from(items: Vec<JsonValue>) -> Self {
+        JsonValue::Array(items)
+    }
+}
+
+impl From<JsonObject> for JsonValue {
+    fn from(o: JsonObject) -> Self {
+        JsonValue::Object(o)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Numbers
+
+/// A JSON number kept as its exact source text (validated against the RFC 8259 number
+/// grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`).
+///
+/// Equality, hashing and writing use the text, so `1.50` and `1.5` are different
+/// numbers here, and integers of any size are kept exactly.
+///
+/// ```
+/// use dhp_runtime::json::JsonNumber;
+///
+/// let n = JsonNumber::from_text("12345678901234567890123").unwrap();
+/// assert!(n.is_integer());
+/// assert_eq!(n.as_i64(), None); // too big, but the text is kept
+/// assert_eq!(n.as_str(), "12345678901234567890123");
+/// assert_eq!(JsonNumber::from(-7i64).as_i64(), Some(-7));
+/// assert!(JsonNumber::from_text("01").is_none());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct JsonNumber(String);
+
+impl JsonNumber {
+    /// The number with this text, or `None` unless `text` is exactly a JSON number
+    /// (no surrounding whitespace, no `+` sign, no leading zeros, digits required on
+    /// both sides of `.`).
+    pub fn from_text(text: &str) -> Option<JsonNumber> {
+        match scan_number(text.as_bytes(), 0) {
+            Ok(end) if end == text.len() => Some(JsonNumber(text.to_string())),
+            _ => None,
+        }
+    }
+
+    /// The number's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The value as an `i64`, only for integer text (no fraction, no exponent) that
+    /// fits; `-0` gives `0`.
+    pub fn as_i64(&self) -> Option<i64> {
+        if self.is_integer() {
+            self.0.parse().ok()
+        } else {
+            None
+        }
+    }
+
+    /// The nearest `f64`, or `None` when the value's magnitude is too large for a
+    /// finite `f64` (`1e400`). Very small values round to zero.
+    pub fn as_f64(&self) -> Option<f64> {
+        self.0.parse::<f64>().ok().filter(|f| f.is_finite())
+    }
+
+    /// Whether the text has neither a fraction nor an exponent.
+    pub fn is_integer(&self) -> bool {
+        !self.0.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'))
+    }
+}
+
+impl fmt::Display for JsonNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<i64> for JsonNumber {
+    fn from(n: i64) -> Self {
+        JsonNumber(n.to_string())
+    }
+}
+
+impl From<i32> for JsonNumber {
+    fn from(n: i32) -> Self {
+        JsonNumber(n.to_string())
+    }
+}
+
+impl From<u32> for JsonNumber {
+    fn from(n: u32) -> Self {
+        JsonNumber(n.to_string())
+    }
+}
+
+/// Scans a JSON number starting at `start`; returns the end offset, or the offset and
+/// description of the first problem.
+fn scan_number(b: &[u8], start: usize) -> Result<usize, (usize, &'static str)> {
+    let mut i = start;
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => {
+            i += 1;
+            if matches!(b.get(i), Some(b'0'..=b'9')) {
+                return Err((start, "leading zeros are not allowed in numbers"));
+            }
+        }
+        Some(b'1'..=b'9') => {
+            i += 1;
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+        }
+        _ => return Err((i, "expected a digit in number")),
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !matches!(b.get(i), Some(b'0'..=b'9')) {
+            return Err((i, "expected a digit after the decimal point"));
+        }
+        while matches!(b.get(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if !matches!(b.get(i), Some(b'0'..=b'9')) {
+            return Err((i, "expected a digit in the exponent"));
+        }
+        while matches!(b.get(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+    }
+    Ok(i)
+}
+
+// ---------------------------------------------------------------------------------
+// Objects
+
+/// A JSON object that keeps insertion order (and is written in that order).
+///
+/// Keys are unique: [`insert`](JsonObject::insert) replaces an existing member in
+/// place. Lookups are linear, which is fastest for the small objects FHIR uses.
+/// Equality ignores order: two objects are equal when they have the same keys with
+/// equal values.
+///
+/// ```
+/// use dhp_runtime::json::{JsonObject, JsonValue};
+///
+/// let mut a = JsonObject::new();
+/// a.insert("x", JsonValue::Bool(true));
+/// a.insert("y", JsonValue::Null);
+/// let b: JsonObject = [("y".to_string(), JsonValue::Null), ("x".to_string(), JsonValue::Bool(true))]
+///     .into_iter()
+///     .collect();
+/// assert_eq!(a, b);
+/// assert_eq!(a.keys().collect::<Vec<_>>(), ["x", "y"]);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct JsonObject {
+    entries: Vec<(String, JsonValue)>,
+}
+
+impl JsonObject {
+    /// An empty object.
+    pub fn new() -> Self {
+        JsonObject { entries: Vec::new() }
+    }
+
+    /// An empty object with room for `capacity` members.
+    pub fn with_capacity(capacity: usize) -> Self {
+        JsonObject { entries: Vec::with_capacity(capacity) }
+    }
+
+    /// The number of members.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The value of member `key`.
+    pub fn get(&self, key: &str) -> Option<&JsonValue> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The value of member `key`, mutably.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut JsonValue> {
+        self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Removes member `key` and returns its value; the other members keep their order.
+    pub fn remove(&mut self, key: &str) -> Option<JsonValue> {
+        let i = self.entries.iter().position(|(k, _)| k == key)?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// Sets member `key`: replaces the value in place (same position) and returns the
+    /// old one if the key is present, else appends the member and returns `None`.
+    pub fn insert(&mut self, key: impl Into<String>, value: JsonValue) -> Option<JsonValue> {
+        let key = key.into();
+        match self.get_mut(&key) {
+            Some(slot) => Some(std::mem::replace(slot, value)),
+            None => {
+                self.entries.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// Whether member `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.entries.iter().any(|(k, _)| k == key)
+    }
+
+    /// The members in order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter { inner: self.entries.iter() }
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+/// Order-insensitive: the same set of keys, each with equal values.
+impl PartialEq for JsonObject {
+    fn eq(&self, other: &Self) -> bool {
+        if self.entries.len() != other.entries.len() {
+            return false;
+        }
+        // Fast path: same order (the common case, e.g. after a round trip).
+        let mut i = 0;
+        while i < self.entries.len() && self.entries[i].0 == other.entries[i].0 {
+            if self.entries[i].1 != other.entries[i].1 {
+                return false;
+            }
+            i += 1;
+        }
+        // Keys are unique in both objects, so equal lengths plus every key of `self`
+        // present with an equal value in `other` means equal key sets.
+        self.entries[i..].iter().all(|(k, v)| other.entries[i..].iter().any(|(k2, v2)| k == k2 && v == v2))
+    }
+}
+
+/// The iterator of [`JsonObject::iter`]: `(key, value)` pairs in order.
+#[derive(Clone, Debug)]
+pub struct Iter<'a> {
+    inner: std::slice::Iter<'a, (String, JsonValue)>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a JsonValue);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next().map(|(k, v)| (k.as_str(), v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+impl<'a> IntoIterator for &'a JsonObject {
+    type Item = (&'a str, &'a JsonValue);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl IntoIterator for JsonObject {
+    type Item = (String, JsonValue);
+    type IntoIter = std::vec::IntoIter<(String, JsonValue)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+/// Collects members with [`JsonObject::insert`]: a repeated key keeps the position of
+/// its first occurrence and the value of its last.
+impl FromIterator<(String, JsonValue)> for JsonObject {
+    fn from_iter<I: IntoIterator<Item = (String, JsonValue)>>(iter: I) -> Self {
+        let mut o = JsonObject::new();
+        for (k, v) in iter {
+            o.insert(k, v);
+        }
+        o
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Errors
+
+/// A JSON syntax error, with its 1-based position.
+///
+/// `line` counts `\n` line breaks; `column` counts characters (not bytes) from the start
+/// of the line. A skipped byte order mark does not count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+// ---------------------------------------------------------------------------------
+// Parser
+
+/// Objects with more members than this check duplicate keys with a hash set.
+const LINEAR_KEY_CHECK: usize = 16;
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn error_at(&self, pos: usize, message: String) -> JsonError {
+        let pos = pos.min(self.bytes.len());
+        let before = &self.bytes[..pos];
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        // Characters = bytes that are not UTF-8 continuation bytes.
+        let column = 1 + before[line_start..].iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+        JsonError { line, column, message }
+    }
+
+    /// A description of the character at `pos` for error messages.
+    fn describe_at(&self, pos: usize) -> String {
+        match self.text.get(pos..).and_then(|s| s.chars().next()) {
+            None => "end of input".to_string(),
+            Some(c) if c.is_control() => format!("character U+{:04X}", c as u32),
+            Some(c) => format!("character '{c}'"),
+        }
+    }
+
+    fn unexpected(&self, pos: usize, expected: &str) -> JsonError {
+        self.error_at(pos, format!("expected {expected}, found {}", self.describe_at(pos)))
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn parse_value(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
+        match self.bytes.get(self.pos) {
+            Some(b'{') => self.parse_object(depth + 1),
+            Some(b'[') => self.parse_array(depth + 1),
+            Some(b'"') => Ok(JsonValue::String(self.parse_string()?)),
+            Some(b'-' | b'0'..=b'9') => self.parse_number(),
+            Some(b't') => self.parse_literal("true", JsonValue::Bool(true)),
+            Some(b'f') => self.parse_literal("false", JsonValue::Bool(false)),
+            Some(b'n') => self.parse_literal("null", JsonValue::Null),
+            _ => Err(self.unexpected(self.pos, "a JSON value")),
+        }
+    }
+
+    fn parse_literal(&mut self, word: &str, value: JsonValue) -> Result<JsonValue, JsonError> {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(value)
+        } else {
+            Err(self.error_at(self.pos, format!("invalid literal (expected '{word}')")))
+        }
+    }
+
+    fn parse_number(&mut self) -> Result<JsonValue, JsonError> {
+        let start = self.pos;
+        match scan_number(self.bytes, start) {
+            Ok(end) => {
+                self.pos = end;
+                Ok(JsonValue::Number(JsonNumber(self.text[start..end].to_string())))
+            }
+            Err((pos, msg)) => {
+                let found = self.describe_at(pos);
+                Err(self.error_at(pos, format!("invalid number: {msg}, found {found}")))
+            }
+        }
+    }
+
+    fn enter(&self, depth: usize) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            Err(self.error_at(self.pos, format!("arrays and objects nested deeper than {MAX_DEPTH} levels")))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn parse_array(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
+        self.enter(depth)?;
+        self.pos += 1; // '['
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b']') {
+            self.pos += 1;
+            return Ok(JsonValue::Array(items));
+        }
+        loop {
+            self.skip_ws();
+            if self.bytes.get(self.pos) == Some(&b']') && !items.is_empty() {
+                return Err(self.error_at(self.pos, "trailing comma before ']'".to_string()));
+            }
+            items.push(self.parse_value(depth)?);
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(JsonValue::Array(items));
+                }
+                _ => return Err(self.unexpected(self.pos, "',' or ']' in array")),
+            }
+        }
+    }
+
+    fn parse_object(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
+        self.enter(depth)?;
+        self.pos += 1; // '{'
+        let mut entries: Vec<(String, JsonValue)> = Vec::new();
+        let mut seen: Option<HashSet<String>> = None;
+        self.skip_ws();
+        if self.bytes.get(self.pos) == Some(&b'}') {
+            self.pos += 1;
+            return Ok(JsonValue::Object(JsonObject { entries }));
+        }
+        loop {
+            self.skip_ws();
+            let key_pos = self.pos;
+            match self.bytes.get(self.pos) {
+                Some(b'"') => {}
+                Some(b'}') if !entries.is_empty() => {
+                    return Err(self.error_at(self.pos, "trailing comma before '}'".to_string()));
+                }
+                _ => return Err(self.unexpected(self.pos, "a string key in object")),
+            }
+            let key = self.parse_string()?;
+            let duplicate = match &mut seen {
+                Some(set) => !set.insert(key.clone()),
+                None => {
+                    let dup = entries.iter().any(|(k, _)| *k == key);
+                    if !dup && entries.len() >= LINEAR_KEY_CHECK {
+                        let mut set: HashSet<String> = entries.iter().map(|(k, _)| k.clone()).collect();
+                        set.insert(key.clone());
+                        seen = Some(set);
+                    }
+                    dup
+                }
+            };
+            if duplicate {
+                let mut shown = String::new();
+                write_string(&key, &mut shown);
+                return Err(self.error_at(key_pos, format!("duplicate key {shown} in object")));
+            }
+            self.skip_ws();
+            if self.bytes.get(self.pos) != Some(&b':') {
+                return Err(self.unexpected(self.pos, "':' after object key"));
+            }
+            self.pos += 1;
+            self.skip_ws();
+            let value = self.parse_value(depth)?;
+            entries.push((key, value));
+            self.skip_ws();
+            match self.bytes.get(self.pos) {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(JsonValue::Object(JsonObject { entries }));
+                }
+                _ => return Err(self.unexpected(self.pos, "',' or '}' in object")),
+            }
+        }
+    }
+
+    /// Parses a string starting at the opening quote.
+    fn parse_string(&mut self) -> Result<String, JsonError> {
+        let start = self.pos + 1;
+        let mut i = start;
+        // Fast path: no escapes.
+        loop {
+            match self.bytes.get(i) {
+                None => return Err(self.error_at(self.pos, "unterminated string".to_string())),
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(self.text[start..i].to_string());
+                }
+                Some(b'\\') => break,
+                Some(&b) if b < 0x20 => return Err(self.control_char(i)),
+                Some(_) => i += 1,
+            }
+        }
+        let mut out = String::with_capacity(i - start + 16);
+        out.push_str(&self.text[start..i]);
+        let mut chunk = i;
+        loop {
+            match self.bytes.get(i) {
+                None => return Err(self.error_at(self.pos, "unterminated string".to_string())),
+                Some(b'"') => {
+                    out.push_str(&self.text[chunk..i]);
+                    self.pos = i + 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    out.push_str(&self.text[chunk..i]);
+                    i = self.parse_escape(i, &mut out)?;
+                    chunk = i;
+                }
+                Some(&b) if b < 0x20 => return Err(self.control_char(i)),
+                Some(_) => i += 1,
+            }
+        }
+    }
+
+    fn control_char(&self, i: usize) -> JsonError {
+        let b = self.bytes.get(i).copied().unwrap_or(0);
+        self.error_at(i, format!("unescaped control character U+{b:04X} in string"))
+    }
+
+    /// Decodes the escape starting at the backslash at `i`; returns the offset after it.
+    fn parse_escape(&self, i: usize, out: &mut String) -> Result<usize, JsonError> {
+        let c = match self.bytes.get(i + 1) {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let hi = self.hex4(i + 2).ok_or_else(|| self.error_at(i, "invalid \\u escape: expected 4 hex digits".to_string()))?;
+                let (code, end) = match hi {
+                    0xD800..=0xDBFF => {
+                        let lo = if self.bytes.get(i + 6) == Some(&b'\\') && self.bytes.get(i + 7) == Some(&b'u') {
+                            self.hex4(i + 8)
+                        } else {
+                            None
+                        };
+                        match lo {
+                            Some(lo @ 0xDC00..=0xDFFF) => (0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00), i + 12),
+                            _ => {
+                                return Err(self.error_at(
+                                    i,
+                                    format!("lone surrogate \\u{hi:04X}: a high surrogate must be followed by a \\u low surrogate escape"),
+                                ))
+                            }
+                        }
+                    }
+                    0xDC00..=0xDFFF => {
+                        return Err(self.error_at(i, format!("lone surrogate \\u{hi:04X}: a low surrogate without a high surrogate")))
+                    }
+                    _ => (hi, i + 6),
+                };
+                // Surrogates are excluded above, so this always succeeds.
+                let c = char::from_u32(code).ok_or_else(|| self.error_at(i, "invalid \\u escape".to_string()))?;
+                out.push(c);
+                return Ok(end);
+            }
+            _ => {
+                let found = self.describe_at(i + 1);
+                return Err(self.error_at(i, format!("invalid escape sequence: '\\' followed by {found}")));
+            }
+        };
+        out.push(c);
+        Ok(i + 2)
+    }
+
+    fn hex4(&self, i: usize) -> Option<u32> {
+        let digits = self.bytes.get(i..i + 4)?;
+        let mut v = 0u32;
+        for &d in digits {
+            v = v * 16 + (d as char).to_digit(16)?;
+        }
+        Some(v)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Writer
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut chunk = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &str = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0C => "\\f",
+            0x00..=0x1F => "",
+            _ => continue,
+        };
+        // `b` is ASCII, so `i` is a char boundary.
+        out.push_str(&s[chunk..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 0xF) as usize] as char);
+        } else {
+            out.push_str(escape);
+        }
+        chunk = i + 1;
+    }
+    out.push_str(&s[chunk..]);
+    out.push('"');
+}
+
+fn write_compact(v: &JsonValue, out: &mut String) {
+    match v {
+        JsonValue::Null => out.push_str("null"),
+        JsonValue::Bool(true) => out.push_str("true"),
+        JsonValue::Bool(false) => out.push_str("false"),
+        JsonValue::Number(n) => out.push_str(n.as_str()),
+        JsonValue::String(s) => write_string(s, out),
+        JsonValue::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_compact(item, out);
+            }
+            out.push(']');
+        }
+        JsonValue::Object(o) => {
+            out.push('{');
+            for (i, (k, v)) in o.entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_compact(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn indent(out: &mut String, level: usize) {
+    for _ in 0..level {
+        out.push_str("  ");
+    }
+}
+
+fn write_pretty(v: &JsonValue, out: &mut String, level: usize) {
+    match v {
+        JsonValue::Array(items) if !items.is_empty() => {
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                indent(out, level + 1);
+                write_pretty(item, out, level + 1);
+            }
+            out.push('\n');
+            indent(out, level);
+            out.push(']');
+        }
+        JsonValue::Object(o) if !o.is_empty() => {
+            out.push_str("{\n");
+            for (i, (k, v)) in o.entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                indent(out, level + 1);
+                write_string(k, out);
+                out.push_str(": ");
+                write_pretty(v, out, level + 1);
+            }
+            out.push('\n');
+            indent(out, level);
+            out.push('}');
+        }
+        other => write_compact(other, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> JsonValue {
+        JsonValue::parse(text).unwrap_or_else(|e| panic!("{text:?} should parse: {e}"))
+    }
+
+    fn err(text: &str) -> JsonError {
+        match JsonValue::parse(text) {
+            Ok(v) => panic!("{text:?} should not parse, got {v:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn num(t: &str) -> JsonValue {
+        JsonValue::Number(JsonNumber::from_text(t).unwrap())
+    }
+
+    fn s(t: &str) -> JsonValue {
+        JsonValue::String(t.to_string())
+    }
+
+    fn obj(members: &[(&str, JsonValue)]) -> JsonValue {
+        JsonValue::Object(members.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    }
+
+    #[test]
+    fn parses_scalars() {
+        assert_eq!(p("null"), JsonValue::Null);
+        assert_eq!(p("true"), JsonValue::Bool(true));
+        assert_eq!(p("false"), JsonValue::Bool(false));
+        assert_eq!(p("0"), num("0"));
+        assert_eq!(p("-0"), num("-0"));
+        assert_eq!(p("\"\""), s(""));
+        assert_eq!(p("  \r\n\t 42 \n"), num("42"));
+        assert_eq!(p("[]"), JsonValue::Array(vec![]));
+        assert_eq!(p("{}"), JsonValue::Object(JsonObject::new()));
+    }
+
+    #[test]
+    fn numbers_keep_exact_text() {
+        for t in [
+            "1.50",
+            "1e3",
+            "1E3",
+            "1e+3",
+            "1e-3",
+            "-0.0",
+            "3.0000000000000000001",
+            "12345678901234567890123",
+            "-12345678901234567890123.000",
+            "0.1e-00",
+            "1.7976931348623157e309",
+        ] {
+            let v = p(t);
+            assert_eq!(v.as_number().unwrap().as_str(), t);
+            assert_eq!(v.to_json_string(), t);
+            let in_array = p(&format!("[{t}]"));
+            assert_eq!(in_array.to_json_string(), format!("[{t}]"));
+        }
+        assert_ne!(p("1.0"), p("1.00"));
+    }
+
+    #[test]
+    fn number_accessors() {
+        let n = |t: &str| JsonNumber::from_text(t).unwrap();
+        assert_eq!(n("42").as_i64(), Some(42));
+        assert_eq!(n("-9223372036854775808").as_i64(), Some(i64::MIN));
+        assert_eq!(n("9223372036854775807").as_i64(), Some(i64::MAX));
+        assert_eq!(n("9223372036854775808").as_i64(), None);
+        assert_eq!(n("-0").as_i64(), Some(0));
+        assert_eq!(n("1.0").as_i64(), None);
+        assert_eq!(n("1e2").as_i64(), None);
+        assert!(n("12345678901234567890123").is_integer());
+        assert!(!n("1.5").is_integer());
+        assert!(!n("1E5").is_integer());
+        assert_eq!(n("1.5").as_f64(), Some(1.5));
+        assert_eq!(n("1e3").as_f64(), Some(1000.0));
+        assert_eq!(n("1e400").as_f64(), None);
+        assert_eq!(n("-1e400").as_f64(), None);
+        assert_eq!(n("1e-400").as_f64(), Some(0.0));
+        assert_eq!(JsonNumber::from(i64::MIN).as_str(), "-9223372036854775808");
+        assert_eq!(JsonNumber::from(-5i32).as_str(), "-5");
+        assert_eq!(JsonNumber::from(u32::MAX).as_str(), "4294967295");
+        assert_eq!(n("1.50").to_string(), "1.50");
+    }
+
+    #[test]
+    fn number_from_text_rejects_non_json() {
+        for t in [
+            "", "-", "+1", "01", "-01", "00", "1.", ".5", "-.5", "1e", "1e+", "1E-", "1.e3", " 1", "1 ", "NaN", "Infinity",
+            "-Infinity", "0x10", "1_000", "1,0", "١",
+        ] {
+            assert!(JsonNumber::from_text(t).is_none(), "{t:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn parses_nested_structures() {
+        let v = p(r#"{"a": [1, {"b": null}, "x"], "c": {"d": [[], {}]}, "e": true}"#);
+        let expected = obj(&[
+            ("a", JsonValue::Array(vec![num("1"), obj(&[("b", JsonValue::Null)]), s("x")])),
+            ("c", obj(&[("d", JsonValue::Array(vec![JsonValue::Array(vec![]), obj(&[])]))])),
+            ("e", JsonValue::Bool(true)),
+        ]);
+        assert_eq!(v, expected);
+        let o = v.as_object().unwrap();
+        assert_eq!(o.keys().collect::<Vec<_>>(), ["a", "c", "e"]);
+        assert_eq!(o.get("a").unwrap().as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn string_escapes() {
+        assert_eq!(p(r#""\"\\\/\b\f\n\r\t""#), s("\"\\/\u{8}\u{c}\n\r\t"));
+        assert_eq!(p(r#""\u0041\u00e9\u00E9\u4e2d""#), s("Aéé中"));
+        assert_eq!(p(r#""\u0000""#), s("\0"));
+        assert_eq!(p(r#""\ud83d\ude00""#), s("😀"));
+        assert_eq!(p(r#""\uD834\uDD1E x""#), s("𝄞 x"));
+        assert_eq!(p(r#""\uffff""#), s("\u{ffff}"));
+        assert_eq!(p(r#""before \n after""#), s("before \n after"));
+        assert_eq!(p("\"raw ü 中 😀\""), s("raw ü 中 😀"));
+        assert_eq!(p(r#""\u2028\u2029""#), s("\u{2028}\u{2029}"));
+    }
+
+    #[test]
+    fn bom_is_skipped() {
+        assert_eq!(p("\u{FEFF}{\"a\":1}"), obj(&[("a", num("1"))]));
+        assert_eq!(p("\u{FEFF} [ ] "), JsonValue::Array(vec![]));
+        // Only at the very start.
+        let e = err(" \u{FEFF}{}");
+        assert_eq!((e.line, e.column), (1, 2));
+        let e = err("\u{FEFF}");
+        assert_eq!((e.line, e.column), (1, 1));
+    }
+
+    /// Every error class, with its position.
+    #[test]
+    fn error_positions_and_messages() {
+        let cases: &[(&str, usize, usize, &str)] = &[
+            ("", 1, 1, "expected a JSON value, found end of input"),
+            ("   ", 1, 4, "expected a JSON value, found end of input"),
+            ("[1,]", 1, 4, "trailing comma before ']'"),
+            ("{\"a\":1,}", 1, 8, "trailing comma before '}'"),
+            ("[1 2]", 1, 4, "expected ',' or ']' in array, found character '2'"),
+            ("[1", 1, 3, "expected ',' or ']' in array, found end of input"),
+            ("{\"a\" 1}", 1, 6, "expected ':' after object key, found character '1'"),
+            ("{\"a\":1 \"b\":2}", 1, 8, "expected ',' or '}' in object, found character '\"'"),
+            ("{a:1}", 1, 2, "expected a string key in object, found character 'a'"),
+            ("{,}", 1, 2, "expected a string key in object, found character ','"),
+            ("[,]", 1, 2, "expected a JSON value, found character ','"),
+            ("// c\n{}", 1, 1, "expected a JSON value, found character '/'"),
+            ("{} /* c */", 1, 4, "unexpected trailing characters after the JSON value"),
+            ("{}}", 1, 3, "unexpected trailing characters after the JSON value"),
+            ("1 2", 1, 3, "unexpected trailing characters after the JSON value"),
+            ("01", 1, 1, "invalid number: leading zeros are not allowed in numbers, found character '0'"),
+            ("[-01]", 1, 2, "invalid number: leading zeros are not allowed in numbers, found character '-'"),
+            ("1.", 1, 3, "invalid number: expected a digit after the decimal point, found end of input"),
+            ("1.e5", 1, 3, "invalid number: expected a digit after the decimal point, found character 'e'"),
+            ("1e", 1, 3, "invalid number: expected a digit in the exponent, found end of input"),
+            ("-", 1, 2, "invalid number: expected a digit in number, found end of input"),
+            ("-a", 1, 2, "invalid number: expected a digit in number, found character 'a'"),
+            (".5", 1, 1, "expected a JSON value, found character '.'"),
+            ("+1", 1, 1, "expected a JSON value, found character '+'"),
+            ("NaN", 1, 1, "expected a JSON value, found character 'N'"),
+            ("[Infinity]", 1, 2, "expected a JSON value, found character 'I'"),
+            ("tru", 1, 1, "invalid literal (expected 'true')"),
+            ("[nul]", 1, 2, "invalid literal (expected 'null')"),
+            ("falsy", 1, 1, "invalid literal (expected 'false')"),
+            ("True", 1, 1, "expected a JSON value, found character 'T'"),
+            ("'a'", 1, 1, "expected a JSON value, found character '''"),
+            ("\"abc", 1, 1, "unterminated string"),
+            ("[\"a\\\"]", 1, 2, "unterminated string"),
+            ("\"a\tb\"", 1, 3, "unescaped control character U+0009 in string"),
+            ("\"a\nb\"", 1, 3, "unescaped control character U+000A in string"),
+            ("\"\\x\"", 1, 2, "invalid escape sequence: '\\' followed by character 'x'"),
+            ("\"\\", 1, 2, "invalid escape sequence: '\\' followed by end of input"),
+            ("\"\\u12\"", 1, 2, "invalid \\u escape: expected 4 hex digits"),
+            ("\"\\u12g4\"", 1, 2, "invalid \\u escape: expected 4 hex digits"),
+            ("\"\\ud800\"", 1, 2, "lone surrogate \\uD800: a high surrogate must be followed by a \\u low surrogate escape"),
+            ("\"\\ud800x\"", 1, 2, "lone surrogate \\uD800: a high surrogate must be followed by a \\u low surrogate escape"),
+            ("\"\\ud800\\u0041\"", 1, 2, "lone surrogate \\uD800: a high surrogate must be followed by a \\u low surrogate escape"),
+            ("\"\\ud800\\ud800\"", 1, 2, "lone surrogate \\uD800: a high surrogate must be followed by a \\u low surrogate escape"),
+            ("\"ab\\udc00\"", 1, 4, "lone surrogate \\uDC00: a low surrogate without a high surrogate"),
+            ("{\"a\":1,\"a\":2}", 1, 8, "duplicate key \"a\" in object"),
+            ("{\"\\u0041\":1,\"A\":2}", 1, 13, "duplicate key \"A\" in object"),
+            ("{\n  \"x\": {\n    \"k\": 1,\n    \"k\": 2\n  }\n}", 4, 5, "duplicate key \"k\" in object"),
+            ("\n\n  [1,\n  2,,]", 4, 5, "expected a JSON value, found character ','"),
+            ("\"é\" x", 1, 5, "unexpected trailing characters after the JSON value"),
+            ("[\"中文\", x]", 1, 8, "expected a JSON value, found character 'x'"),
+            ("\r\n[x]", 2, 2, "expected a JSON value, found character 'x'"),
+            ("[\u{1}]", 1, 2, "expected a JSON value, found character U+0001"),
+        ];
+        for &(text, line, column, message) in cases {
+            let e = err(text);
+            assert_eq!((e.line, e.column, e.message.as_str()), (line, column, message), "input {text:?}");
+        }
+    }
+
+    #[test]
+    fn error_display() {
+        let e = err("{\"a\":1,}");
+        assert_eq!(e.to_string(), "line 1, column 8: trailing comma before '}'");
+        let boxed: Box<dyn std::error::Error> = Box::new(e);
+        assert!(boxed.to_string().starts_with("line 1"));
+    }
+
+    #[test]
+    fn nesting_depth_limit() {
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(JsonValue::parse(&ok).is_ok());
+        let too_deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        let e = err(&too_deep);
+        assert_eq!((e.line, e.column), (1, MAX_DEPTH + 1));
+        assert_eq!(e.message, "arrays and objects nested deeper than 256 levels");
+        let objs = format!("{}1{}", "{\"a\":".repeat(MAX_DEPTH + 1), "}".repeat(MAX_DEPTH + 1));
+        assert!(err(&objs).message.contains("nested deeper"));
+        let mixed_ok = format!("{}1{}", "{\"a\":[".repeat(MAX_DEPTH / 2), "]}".repeat(MAX_DEPTH / 2));
+        assert!(JsonValue::parse(&mixed_ok).is_ok());
+        // Far deeper input: an error, not a stack overflow.
+        let huge = "[".repeat(1_000_000);
+        assert!(err(&huge).message.contains("nested deeper"));
+        let huge_obj = "{\"a\":".repeat(200_000);
+        assert!(err(&huge_obj).message.contains("nested deeper"));
+    }
+
+    #[test]
+    fn duplicate_keys_in_large_objects() {
+        let members: Vec<String> = (0..100).map(|i| format!("\"k{i}\":{i}")).collect();
+        let ok = format!("{{{}}}", members.join(","));
+        assert_eq!(p(&ok).as_object().unwrap().len(), 100);
+        for dup in [0, 15, 16, 17, 99] {
+            let text = format!("{{{},\"k{dup}\":0}}", members.join(","));
+            assert_eq!(err(&text).message, format!("duplicate key \"k{dup}\" in object"));
+        }
+        // Same key in different objects is fine.
+        assert!(JsonValue::parse(r#"[{"a":1},{"a":2},{"a":{"a":3}}]"#).is_ok());
+    }
+
+    #[test]
+    fn object_equality_is_order_insensitive() {
+        assert_eq!(p(r#"{"a":1,"b":[1,2],"c":{"x":null,"y":true}}"#), p(r#"{"c":{"y":true,"x":null},"b":[1,2],"a":1}"#));
+        assert_ne!(p(r#"{"a":1,"b":2}"#), p(r#"{"a":1,"b":3}"#));
+        assert_ne!(p(r#"{"a":1,"b":2}"#), p(r#"{"a":1,"c":2}"#));
+        assert_ne!(p(r#"{"a":1}"#), p(r#"{"a":1,"b":2}"#));
+        assert_ne!(p(r#"{"a":1,"b":2}"#), p(r#"{"b":2}"#));
+        // Arrays stay order-sensitive.
+        assert_ne!(p("[1,2]"), p("[2,1]"));
+        assert_ne!(p("1"), p("\"1\""));
+    }
+
+    #[test]
+    fn object_api() {
+        let mut o = JsonObject::new();
+        assert!(o.is_empty());
+        assert_eq!(o.insert("a", num("1")), None);
+        assert_eq!(o.insert("b".to_string(), num("2")), None);
+        assert_eq!(o.insert("c", num("3")), None);
+        assert_eq!(o.insert("a", num("10")), Some(num("1")));
+        assert_eq!(o.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(o.len(), 3);
+        assert!(o.contains_key("b"));
+        assert!(!o.contains_key("z"));
+        assert_eq!(o.get("a"), Some(&num("10")));
+        assert_eq!(o.get("z"), None);
+        *o.get_mut("b").unwrap() = JsonValue::Null;
+        assert_eq!(o.get("b"), Some(&JsonValue::Null));
+        assert!(o.get_mut("z").is_none());
+        assert_eq!(o.remove("b"), Some(JsonValue::Null));
+        assert_eq!(o.remove("b"), None);
+        assert_eq!(o.keys().collect::<Vec<_>>(), ["a", "c"]);
+        let pairs: Vec<(&str, &JsonValue)> = o.iter().collect();
+        assert_eq!(pairs, vec![("a", &num("10")), ("c", &num("3"))]);
+        assert_eq!(o.iter().len(), 2);
+        assert_eq!(o.iter().next_back().map(|(k, _)| k), Some("c"));
+        let mut seen = Vec::new();
+        for (k, _) in &o {
+            seen.push(k.to_string());
+        }
+        assert_eq!(seen, ["a", "c"]);
+        let owned: Vec<(String, JsonValue)> = o.clone().into_iter().collect();
+        assert_eq!(owned, vec![("a".to_string(), num("10")), ("c".to_string(), num("3"))]);
+        let collected: JsonObject = vec![("x".to_string(), num("1")), ("y".to_string(), num("2")), ("x".to_string(), num("3"))]
+            .into_iter()
+            .collect();
+        assert_eq!(collected.keys().collect::<Vec<_>>(), ["x", "y"]);
+        assert_eq!(collected.get("x"), Some(&num("3")));
+        assert_eq!(JsonObject::with_capacity(4).len(), 0);
+    }
+
+    #[test]
+    fn value_accessors() {
+        let v = p(r#"{"s":"x","n":1,"b":false,"a":[null],"o":{},"z":null}"#);
+        let o = v.as_object().unwrap();
+        assert_eq!(o.get("s").unwrap().as_str(), Some("x"));
+        assert_eq!(o.get("n").unwrap().as_number().map(JsonNumber::as_str), Some("1"));
+        assert_eq!(o.get("b").unwrap().as_bool(), Some(false));
+        assert_eq!(o.get("a").unwrap().as_array().map(<[JsonValue]>::len), Some(1));
+        assert!(o.get("o").unwrap().as_object().unwrap().is_empty());
+        assert!(o.get("z").unwrap().is_null());
+        assert!(!o.get("s").unwrap().is_null());
+        assert_eq!(o.get("s").unwrap().as_bool(), None);
+        assert_eq!(o.get("n").unwrap().as_str(), None);
+        assert!(o.get("s").unwrap().as_object().is_none());
+        assert!(o.get("s").unwrap().as_array().is_none());
+        assert!(o.get("s").unwrap().as_number().is_none());
+        let names: Vec<&str> = o.iter().map(|(_, v)| v.type_name()).collect();
+        assert_eq!(names, ["string", "number", "boolean", "array", "object", "null"]);
+        assert_eq!(JsonValue::from("a"), s("a"));
+        assert_eq!(JsonValue::from("a".to_string()), s("a"));
+        assert_eq!(JsonValue::from(true), JsonValue::Bool(true));
+        assert_eq!(JsonValue::from(JsonNumber::from(1i32)), num("1"));
+        assert_eq!(JsonValue::from(vec![JsonValue::Null]), p("[null]"));
+        assert_eq!(JsonValue::from(JsonObject::new()), p("{}"));
+    }
+
+    #[test]
+    fn writer_escapes() {
+        let v = s("q\" b\\ / \n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f} é 中 😀 \u{2028}");
+        let text = v.to_json_string();
+        assert_eq!(text, "\"q\\\" b\\\\ / \\n\\r\\t\\b\\f\\u0000\\u001f\u{7f} é 中 😀 \u{2028}\"");
+        assert_eq!(p(&text), v);
+        let mut o = JsonObject::new();
+        o.insert("k\"\n", s("v"));
+        assert_eq!(JsonValue::Object(o).to_json_string(), r#"{"k\"\n":"v"}"#);
+    }
+
+    #[test]
+    fn compact_and_pretty_output() {
+        let text = r#"{"resourceType":"Patient","name":[{"family":"Karimov","given":["Ali","Vali"]}],"active":true,"x":[],"y":{},"z":null,"d":1.50}"#;
+        let v = p(text);
+        assert_eq!(v.to_json_string(), text);
+        assert_eq!(v.to_string(), text);
+        let pretty = v.to_json_string_pretty();
+        let expected = r#"{
+  "resourceType": "Patient",
+  "name": [
+    {
+      "family": "Karimov",
+      "given": [
+        "Ali",
+        "Vali"
+      ]
+    }
+  ],
+  "active": true,
+  "x": [],
+  "y": {},
+  "z": null,
+  "d": 1.50
+}"#;
+        assert_eq!(pretty, expected);
+        assert_eq!(format!("{v:#}"), expected);
+        assert_eq!(p(&pretty), v);
+        assert_eq!(p("3").to_json_string_pretty(), "3");
+        assert_eq!(p("[]").to_json_string_pretty(), "[]");
+        assert_eq!(p("[[]]").to_json_string_pretty(), "[\n  []\n]");
+    }
+
+    #[test]
+    fn round_trips() {
+        let docs = [
+            r#"{"a":[1,-2.5e-3,"x\u0001y",{"b":[true,false,null]}],"c":"\ud83d\ude00","d":{"e":{"f":[[[]]]}}}"#,
+            r#"[0,-0,0.0,1E+2,12345678901234567890123,"",{"":""}]"#,
+            "\u{FEFF}  {\"ü\" : \"中\" }  ",
+        ];
+        for d in docs {
+            let v = p(d);
+            assert_eq!(p(&v.to_json_string()), v, "{d}");
+            assert_eq!(p(&v.to_json_string_pretty()), v, "{d}");
+            // Writing is a fixpoint after one round.
+            assert_eq!(p(&v.to_json_string()).to_json_string(), v.to_json_string());
+        }
+    }
+
+    /// A deterministic pseudo-random generator for property-style tests.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    fn random_string(r: &mut Lcg) -> String {
+        const POOL: &[char] = &['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', '\u{0}', '\u{1f}', 'é', '中', '😀', '\u{2028}', '\u{feff}'];
+        (0..r.below(8)).map(|_| POOL[r.below(POOL.len() as u64) as usize]).collect()
+    }
+
+    fn random_value(r: &mut Lcg, depth: usize) -> JsonValue {
+        let kinds = if depth > 4 { 4 } else { 6 };
+        match r.below(kinds) {
+            0 => JsonValue::Null,
+            1 => JsonValue::Bool(r.below(2) == 0),
+            2 => {
+                const NUMS: &[&str] = &["0", "-0", "1.50", "1e3", "-2.5E-10", "12345678901234567890123", "3.0000000000000000001"];
+                num(NUMS[r.below(NUMS.len() as u64) as usize])
+            }
+            3 => JsonValue::String(random_string(r)),
+            4 => JsonValue::Array((0..r.below(4)).map(|_| random_value(r, depth + 1)).collect()),
+            _ => JsonValue::Object((0..r.below(4)).map(|_| (random_string(r), random_value(r, depth + 1))).collect()),
+        }
+    }
+
+    #[test]
+    fn random_round_trips() {
+        let mut r = Lcg(0x5eed);
+        for _ in 0..2000 {
+            let v = random_value(&mut r, 0);
+            assert_eq!(JsonValue::parse(&v.to_json_string()).as_ref(), Ok(&v));
+            assert_eq!(JsonValue::parse(&v.to_json_string_pretty()).as_ref(), Ok(&v));
+        }
+    }
+
+    /// Truncating or corrupting valid documents never panics.
+    #[test]
+    fn garbage_never_panics() {
+        let doc = r#"{"a":[1,-2.5e-3,"x\u00e9\ud83d\ude00y",{"b":[true,false,null]}],"é":"中"}"#;
+        for (i, _) in doc.char_indices() {
+            let _ = JsonValue::parse(&doc[..i]);
+            let _ = JsonValue::parse(&doc[i..]);
+            for junk in ["\"", "\\", "}", "]", ",", "\u{0}", "é", "\\u", "-", "."] {
+                let mut t = doc.to_string();
+                t.insert_str(i, junk);
+                let _ = JsonValue::parse(&t);
+            }
+        }
+        let mut r = Lcg(7);
+        const BYTES: &[u8] = b"{}[],:\"\\u0aeE.-+ntfrl1\n";
+        for _ in 0..5000 {
+            let t: String = (0..r.below(24)).map(|_| BYTES[r.below(BYTES.len() as u64) as usize] as char).collect();
+            if let Ok(v) = JsonValue::parse(&t) {
+                assert_eq!(p(&v.to_json_string()), v);
+            }
+        }
+    }
+
+    #[test]
+    fn large_document_parses() {
+        let item = r#"{"resourceType":"Observation","id":"x","valueQuantity":{"value":1.50,"unit":"mg"},"note":[{"text":"a \"quoted\" \u00e9 note"}]}"#;
+        let text = format!("[{}]", vec![item; 20_000].join(",\n"));
+        let v = p(&text);
+        assert_eq!(v.as_array().unwrap().len(), 20_000);
+        assert_eq!(p(&v.to_json_string()), v);
+    }
+}

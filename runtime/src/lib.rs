@@ -1,0 +1,30 @@
+//! # dhp-runtime
+//!
+//! What every generated DHP profile shares, and nothing profile-specific:
+//!
+//! - [`json`]: a small FHIR-faithful JSON tree (numbers keep their exact text, so
+//!   `decimal` values like `1.50` round-trip), with a strict parser and a writer;
+//! - [`primitives`]: the FHIR primitive value types (`date`, `decimal`, `code`, …),
+//!   each validated against the FHIR R5 rules;
+//! - [`element`]: the primitive element wrapper (value + `id` + extensions, written as
+//!   the `_name` sibling in JSON) and [`element::NonEmpty`] for `1..*` elements;
+//! - [`read`]: the reading context that collects every validation problem with its
+//!   FHIRPath-like location, in strict or lenient mode;
+//! - [`resource`]: the traits the generated types implement (`FhirJson`, `Resource`,
+//!   `Profile`).
+//!
+//! No serde in here: the generated crate's readers and writers are plain, non-generic
+//! functions compiled once in `dhp-fhir`, so downstream crates do not monomorphize a
+//! serializer for every FHIR type again on each build.
+
+pub mod element;
+pub mod json;
+pub mod must_support;
+pub mod primitives;
+pub mod read;
+pub mod resource;
+
+pub use element::{NonEmpty, PrimitiveElement};
+pub use json::{JsonNumber, JsonObject, JsonValue};
+pub use read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
+pub use resource::{FhirJson, Profile, Resource};

@@ -1,0 +1,105 @@
+//! Finding elements in an instance by a profile's element path, for Must Support checks
+//! and slice accessors. Works on the JSON form, so it needs nothing profile-specific.
+
+use crate::json::{JsonObject, JsonValue};
+
+/// One step of an element path: a JSON member name and the discriminator values an item
+/// must have to belong to a slice (`(relative path, expected JSON text)`).
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    /// JSON member name (`identifier`, `extension`, `occurredDateTime`).
+    pub key: &'static str,
+    /// Slice discriminator values; empty for no slice.
+    pub filter: &'static [(&'static str, &'static str)],
+}
+
+/// The ids of `checks` that have no value in `resource`.
+pub fn missing(resource: &JsonObject, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
+    checks.iter().filter(|(_, steps)| !present(resource, steps)).map(|(id, _)| *id).collect()
+}
+
+fn present(root: &JsonObject, steps: &[Step]) -> bool {
+    let mut current: Vec<&JsonValue> = Vec::new();
+    let mut objects: Vec<&JsonObject> = vec![root];
+    for (i, step) in steps.iter().enumerate() {
+        current.clear();
+        for obj in &objects {
+            for key in [step.key.to_string(), format!("_{}", step.key)] {
+                match obj.get(&key) {
+                    Some(JsonValue::Array(items)) => current.extend(items.iter().filter(|v| !v.is_null())),
+                    Some(v) => current.push(v),
+                    None => {}
+                }
+            }
+        }
+        if !step.filter.is_empty() {
+            current.retain(|v| v.as_object().is_some_and(|o| matches(o, step.filter)));
+        }
+        if i + 1 < steps.len() {
+            objects = current.iter().filter_map(|v| v.as_object()).collect();
+        }
+    }
+    !current.is_empty()
+}
+
+/// True when `item` has, at each relative path, a value containing the expected JSON
+/// (FHIR pattern semantics: objects match when every expected member matches, arrays
+/// when every expected item matches some item).
+pub fn matches(item: &JsonObject, filter: &[(&str, &str)]) -> bool {
+    filter.iter().all(|(path, expected)| {
+        let Ok(expected) = JsonValue::parse(expected) else { return false };
+        let mut values: Vec<&JsonValue> = Vec::new();
+        let mut objects = vec![item];
+        let segments: Vec<&str> = path.split('.').collect();
+        for (i, seg) in segments.iter().enumerate() {
+            values.clear();
+            for o in &objects {
+                match o.get(seg) {
+                    Some(JsonValue::Array(items)) => values.extend(items.iter()),
+                    Some(v) => values.push(v),
+                    None => {}
+                }
+            }
+            if i + 1 < segments.len() {
+                objects = values.iter().filter_map(|v| v.as_object()).collect();
+            }
+        }
+        values.iter().any(|v| contains_pattern(v, &expected))
+    })
+}
+
+/// FHIR pattern matching: `value` has at least what `pattern` has.
+pub fn contains_pattern(value: &JsonValue, pattern: &JsonValue) -> bool {
+    match (value, pattern) {
+        (JsonValue::Object(v), JsonValue::Object(p)) => {
+            p.iter().all(|(k, pv)| v.get(k).is_some_and(|vv| contains_pattern(vv, pv)))
+        }
+        (JsonValue::Array(v), JsonValue::Array(p)) => p.iter().all(|pi| v.iter().any(|vi| contains_pattern(vi, pi))),
+        (v, p) => v == p,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(text: &str) -> JsonObject {
+        JsonValue::parse(text).unwrap().as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn finds_sliced_and_primitive_extension_paths() {
+        let p = obj(r#"{"identifier":[{"system":"a","value":"1"},{"system":"b"}],"_gender":{"extension":[{"url":"x"}]}}"#);
+        const A: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"a\"")] }, Step { key: "value", filter: &[] }];
+        const B: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"b\"")] }, Step { key: "value", filter: &[] }];
+        const G: &[Step] = &[Step { key: "gender", filter: &[] }, Step { key: "extension", filter: &[("url", "\"x\"")] }];
+        assert_eq!(missing(&p, &[("A", A), ("B", B), ("G", G)]), vec!["B"]);
+    }
+
+    #[test]
+    fn pattern_semantics() {
+        let v = JsonValue::parse(r#"{"coding":[{"system":"s","code":"c","display":"d"}]}"#).unwrap();
+        assert!(contains_pattern(&v, &JsonValue::parse(r#"{"coding":[{"system":"s","code":"c"}]}"#).unwrap()));
+        assert!(!contains_pattern(&v, &JsonValue::parse(r#"{"coding":[{"code":"x"}]}"#).unwrap()));
+    }
+}

@@ -1,0 +1,163 @@
+//! `cargo xtask codegen [--check]` and `cargo xtask diff`.
+
+use dhp_codegen::generate;
+use dhp_codegen::lock::Lock;
+use dhp_codegen::package_set::PackageSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const CODEGEN_HELP: &str = "\
+cargo xtask codegen [--check] [--package <id#version | dir>] [--out <dir>] [--cache <dir>]
+
+Generates the dhp-fhir crate sources (generated/src, generated/README.md) from the
+locked IG package, fetching missing packages first.
+
+  --check      regenerate in memory and fail if the files on disk differ
+  --package    generate for another package: an id#version in the cache (its
+               dependencies are resolved with the lock's overrides), or a folder holding
+               package.json (an unpacked package)
+  --out        output crate folder (default: <workspace>/generated)
+  --cache      FHIR package cache (default: $FHIR_PACKAGE_CACHE or ~/.fhir/packages)
+";
+
+struct Options {
+    check: bool,
+    package: Option<String>,
+    out: PathBuf,
+    cache: PathBuf,
+}
+
+fn parse(args: &[String], help: &str) -> Result<Option<Options>, String> {
+    let root = crate::workspace_root();
+    let mut o = Options {
+        check: false,
+        package: None,
+        out: root.join("generated"),
+        cache: dhp_codegen::cache::default_cache_dir(),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value\n\n{help}"));
+        match a.as_str() {
+            "--check" => o.check = true,
+            "--package" => o.package = Some(value("--package")?),
+            "--out" => o.out = PathBuf::from(value("--out")?),
+            "--cache" => o.cache = PathBuf::from(value("--cache")?),
+            "-h" | "--help" => {
+                print!("{help}");
+                return Ok(None);
+            }
+            other => return Err(format!("unknown argument '{other}'\n\n{help}")),
+        }
+    }
+    Ok(Some(o))
+}
+
+fn open_packages(package: Option<&str>, cache: &Path) -> Result<PackageSet, String> {
+    let root = crate::workspace_root();
+    let lock = Lock::load_workspace(&root).map_err(|e| e.to_string())?;
+    let overrides = lock.override_map();
+    match package {
+        None => {
+            crate::fetch_cmd::ensure_fetched(cache, true)?;
+            PackageSet::open(cache, lock.root(), &overrides).map_err(|e| e.to_string())
+        }
+        Some(p) => {
+            let path = Path::new(p);
+            if path.is_dir() {
+                let dir = if path.join("package.json").is_file() { path.to_path_buf() } else { path.join("package") };
+                if !dir.join("package.json").is_file() {
+                    return Err(format!("--package {p}: no package.json in {} or its package/ folder", path.display()));
+                }
+                crate::fetch_cmd::ensure_fetched(cache, true)?;
+                return PackageSet::open_root_dir(&dir, cache, &overrides).map_err(|e| e.to_string());
+            }
+            let Some((id, version)) = p.split_once('#') else {
+                return Err(format!("--package {p}: expected <id>#<version> or a package folder"));
+            };
+            crate::fetch_cmd::ensure_fetched(cache, true)?;
+            let r = dhp_codegen::lock::PackageRef::new(id, version);
+            PackageSet::open(cache, &r, &overrides).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `cargo xtask codegen [--check]`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let Some(o) = parse(args, CODEGEN_HELP)? else { return Ok(()) };
+    let started = Instant::now();
+    let packages = open_packages(o.package.as_deref(), &o.cache)?;
+    for (pkg, dep, declared, used) in packages.applied_overrides() {
+        eprintln!("override: {pkg} depends on {dep}#{declared}; using {dep}#{used} (ig-package lock)");
+    }
+    let files = generate::generate(&packages)?;
+    let lines: usize = files.values().map(|f| f.lines().count()).sum();
+    if o.check {
+        let drift = generate::check(&files, &o.out);
+        if drift.is_clean() {
+            eprintln!("generated/ is up to date ({} files, {lines} lines, {:.1} s)", files.len(), started.elapsed().as_secs_f64());
+            return Ok(());
+        }
+        let mut msg = format!("{} is stale:\n", o.out.display());
+        for f in &drift.changed {
+            msg.push_str(&format!("  changed: {f}\n"));
+        }
+        for f in &drift.added {
+            msg.push_str(&format!("  missing: {f}\n"));
+        }
+        for f in &drift.removed {
+            msg.push_str(&format!("  no longer generated: {f}\n"));
+        }
+        msg.push_str("Run `cargo xtask codegen` and commit the result.");
+        return Err(msg);
+    }
+    let drift = generate::write(&files, &o.out)?;
+    eprintln!(
+        "generated {} files ({lines} lines) into {} in {:.1} s: {} changed, {} added, {} removed",
+        files.len(),
+        o.out.display(),
+        started.elapsed().as_secs_f64(),
+        drift.changed.len(),
+        drift.added.len(),
+        drift.removed.len()
+    );
+    Ok(())
+}
+
+const DIFF_HELP: &str = "\
+cargo xtask diff --from <id#version | dir> [--to <id#version | dir>] [--cache <dir>]
+
+Shows what changes for the Rust API between two versions of the IG (default --to: the
+locked root package): profiles added or removed, and per profile the fields added,
+removed or changed in cardinality or type, and Must Support changes.
+";
+
+/// `cargo xtask diff`.
+pub fn diff(args: &[String]) -> Result<(), String> {
+    let mut from = None;
+    let mut to = None;
+    let mut cache = dhp_codegen::cache::default_cache_dir();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--from" => from = it.next().cloned(),
+            "--to" => to = it.next().cloned(),
+            "--cache" => cache = it.next().map(PathBuf::from).ok_or("--cache needs a value")?,
+            "-h" | "--help" => {
+                print!("{DIFF_HELP}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument '{other}'\n\n{DIFF_HELP}")),
+        }
+    }
+    let from = from.ok_or_else(|| format!("--from is required\n\n{DIFF_HELP}"))?;
+    let old = dhp_codegen::ir::build::build(&open_packages(Some(&from), &cache)?).map_err(|e| e.to_string())?;
+    let new = dhp_codegen::ir::build::build(&open_packages(to.as_deref(), &cache)?).map_err(|e| e.to_string())?;
+    print!("{}", dhp_codegen::ir::diff::api_diff(&old, &new));
+    Ok(())
+}
+
+/// `cargo xtask bump`.
+pub fn bump(_args: &[String]) -> Result<(), String> {
+    Err("`cargo xtask bump` is not implemented yet: edit ig-package/dhp-ig.lock.json (version and sha256), then run `cargo xtask fetch` and `cargo xtask codegen`".into())
+}
