@@ -189,12 +189,13 @@ impl fmt::Display for FetchReport {
             match (&p.action, &p.source) {
                 (Action::Installed, Some(source)) => writeln!(
                     f,
-                    "  installed        {name:<width$}  {} ({} files, {} unpacked) from {source}{test}",
+                    "  installed        {name:<width$}  {} ({} bytes, sha256 ok; {} files, {} unpacked) from {source}{test}",
                     human_bytes(p.bytes),
+                    p.bytes,
                     p.files,
                     human_bytes(p.unpacked_bytes),
                 )?,
-                _ => writeln!(f, "  already present  {name:<width$}{test}")?,
+                _ => writeln!(f, "  already present  {name}{test}")?,
             }
         }
         if !self.overrides.is_empty() {
@@ -202,8 +203,8 @@ impl fmt::Display for FetchReport {
             for o in &self.overrides {
                 writeln!(
                     f,
-                    "  {} depends on {}#{} -> using {}#{}: {}",
-                    o.dependent, o.dependency, o.declared, o.dependency, o.used, o.reason
+                    "  {} declares {}#{}; using {}\n      why: {}",
+                    o.dependent, o.dependency, o.declared, o.used, o.reason
                 )?;
             }
         }
@@ -223,17 +224,18 @@ impl fmt::Display for FetchReport {
         } else {
             write!(
                 f,
-                "installed {} of {} packages ({}) into {}",
+                "installed {} of {} packages ({}, {} bytes) into {}",
                 self.installed(),
                 self.packages.len(),
                 human_bytes(self.bytes()),
+                self.bytes(),
                 self.cache_dir.display()
             )
         }
     }
 }
 
-/// Formats a byte count as `1234567 bytes (1.2 MiB)`.
+/// Formats a byte count for people: `512 bytes`, `1.1 MiB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if n < 1024 {
@@ -248,7 +250,7 @@ pub fn human_bytes(n: u64) -> String {
         value /= 1024.0;
         unit = u;
     }
-    format!("{n} bytes ({value:.1} {unit})")
+    format!("{value:.1} {unit}")
 }
 
 /// Progress notifications while fetching.
@@ -330,8 +332,8 @@ pub enum FetchError {
     Sha256Mismatch {
         /// The package.
         package: PackageRef,
-        /// Where the tarball came from.
-        source: Source,
+        /// Where the tarball came from (boxed to keep the error small).
+        source: Box<Source>,
         /// The lock's sha256.
         expected: String,
         /// The tarball's sha256.
@@ -764,7 +766,7 @@ pub fn fetch(lock: &Lock, options: &FetchOptions<'_>, on_event: &mut dyn FnMut(F
         let (bytes, source) = obtain(locked, &package, options, on_event)?;
         let actual = sha256_hex(&bytes);
         if actual != locked.sha256 {
-            return Err(FetchError::Sha256Mismatch { package, source, expected: locked.sha256.clone(), actual });
+            return Err(FetchError::Sha256Mismatch { package, source: Box::new(source), expected: locked.sha256.clone(), actual });
         }
         on_event(FetchEvent::Verified { package: &package, source: &source, bytes: bytes.len() as u64 });
         to_install.push((index, bytes, source));
@@ -987,6 +989,6 @@ mod tests {
     #[test]
     fn bytes_formatting() {
         assert_eq!(human_bytes(10), "10 bytes");
-        assert_eq!(human_bytes(1_131_598), "1131598 bytes (1.1 MiB)");
+        assert_eq!(human_bytes(1_131_598), "1.1 MiB");
     }
 }

@@ -50,7 +50,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AddressType {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/address-type",
             AddressType::from_code,
@@ -135,7 +135,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AddressUse {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/address-use",
             AddressUse::from_code,
@@ -216,7 +216,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AdministrativeGender {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/administrative-gender",
             AdministrativeGender::from_code,
@@ -301,7 +301,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventAction {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/audit-event-action",
             AuditEventAction::from_code,
@@ -386,7 +386,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventActionVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-action-vs",
             AuditEventActionVs::from_code,
@@ -471,7 +471,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventOutcomeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-outcome-vs",
             AuditEventOutcomeVs::from_code,
@@ -568,7 +568,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventSeverity {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/audit-event-severity",
             AuditEventSeverity::from_code,
@@ -661,7 +661,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventSubTypeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-subtype-vs",
             AuditEventSubTypeVs::from_code,
@@ -738,7 +738,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditParticipationRoleTypeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/audit-participation-role-type-vs",
             AuditParticipationRoleTypeVs::from_code,
@@ -883,7 +883,7 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditPurposeOfUseVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/audit-purpose-of-use-vs",
             AuditPurposeOfUseVs::from_code,
@@ -996,7 +996,7 @@ impl dhp_runtime::primitives::FhirPrimitive for BundleType {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/bundle-type",
             BundleType::from_code,
@@ -1077,7 +1077,7 @@ impl dhp_runtime::primitives::FhirPrimitive for CapabilityStatementKind {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/capability-statement-kind",
             CapabilityStatementKind::from_code,
@@ -1198,7 +1198,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ClinicalStatusVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/clinical-status-vs",
             ClinicalStatusVs::from_code,
@@ -1311,7 +1311,7 @@ impl dhp_runtime::primitives::FhirPrimitive for CompositionStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/composition-status",
             CompositionStatus::from_code,
@@ -1432,7 +1432,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionClinicalStatusCodes {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/condition-clinical",
             ConditionClinicalStatusCodes::from_code,
@@ -1509,7 +1509,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionSeverityVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/condition-severity-vs",
             ConditionSeverityVs::from_code,
@@ -1622,7 +1622,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionVerificationStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/condition-ver-status",
             ConditionVerificationStatus::from_code,
@@ -1735,7 +1735,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionVerificationStatusVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/condition-verification-status-vs",
             ConditionVerificationStatusVs::from_code,
@@ -1824,7 +1824,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionalDeleteStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/conditional-delete-status",
             ConditionalDeleteStatus::from_code,
@@ -1913,7 +1913,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionalReadStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/conditional-read-status",
             ConditionalReadStatus::from_code,
@@ -2006,7 +2006,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentActionVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/consent-action-vs",
             ConsentActionVs::from_code,
@@ -2087,7 +2087,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentDataMeaning {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/consent-data-meaning",
             ConsentDataMeaning::from_code,
@@ -2172,7 +2172,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentPolicyVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/consent-policy-vs",
             ConsentPolicyVs::from_code,
@@ -2245,7 +2245,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentProvisionType {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/consent-provision-type",
             ConsentProvisionType::from_code,
@@ -2318,7 +2318,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentProvisionTypeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/consent-provision-type-vs",
             ConsentProvisionTypeVs::from_code,
@@ -2391,7 +2391,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentPurposeOfUseVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/consent-purpose-of-use-vs",
             ConsentPurposeOfUseVs::from_code,
@@ -2484,7 +2484,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentState {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/consent-state-codes",
             ConsentState::from_code,
@@ -2577,7 +2577,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentStateCodesVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/consent-state-codes-vs",
             ConsentStateCodesVs::from_code,
@@ -2670,7 +2670,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ContactPointSystem {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/contact-point-system",
             ContactPointSystem::from_code,
@@ -2755,7 +2755,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ContactPointUse {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/contact-point-use",
             ContactPointUse::from_code,
@@ -2779,6 +2779,187 @@ impl From<ContactPointUse> for crate::datatypes::CodeableConcept {
     }
 }
 impl std::fmt::Display for ContactPointUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+/// Codes of the value set Data Absent Reason (`http://hl7.org/fhir/ValueSet/data-absent-reason`), 15 code(s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataAbsentReason {
+    /// `unknown`: Unknown (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    Unknown,
+    /// `asked-unknown`: Asked But Unknown (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    AskedUnknown,
+    /// `temp-unknown`: Temporarily Unknown (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    TempUnknown,
+    /// `not-asked`: Not Asked (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    NotAsked,
+    /// `asked-declined`: Asked But Declined (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    AskedDeclined,
+    /// `masked`: Masked (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    Masked,
+    /// `not-applicable`: Not Applicable (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    NotApplicable,
+    /// `unsupported`: Unsupported (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    Unsupported,
+    /// `as-text`: As Text (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    AsText,
+    /// `error`: Error (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    Error,
+    /// `not-a-number`: Not a Number (NaN) (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    NotANumber,
+    /// `negative-infinity`: Negative Infinity (NINF) (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    NegativeInfinity,
+    /// `positive-infinity`: Positive Infinity (PINF) (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    PositiveInfinity,
+    /// `not-performed`: Not Performed (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    NotPerformed,
+    /// `not-permitted`: Not Permitted (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    NotPermitted,
+}
+impl DataAbsentReason {
+    /// The value set's canonical URL.
+    pub const VALUE_SET: &'static str = "http://hl7.org/fhir/ValueSet/data-absent-reason";
+    /// Every code, in value set order.
+    pub const ALL: &'static [DataAbsentReason] = &[
+        DataAbsentReason::Unknown,
+        DataAbsentReason::AskedUnknown,
+        DataAbsentReason::TempUnknown,
+        DataAbsentReason::NotAsked,
+        DataAbsentReason::AskedDeclined,
+        DataAbsentReason::Masked,
+        DataAbsentReason::NotApplicable,
+        DataAbsentReason::Unsupported,
+        DataAbsentReason::AsText,
+        DataAbsentReason::Error,
+        DataAbsentReason::NotANumber,
+        DataAbsentReason::NegativeInfinity,
+        DataAbsentReason::PositiveInfinity,
+        DataAbsentReason::NotPerformed,
+        DataAbsentReason::NotPermitted,
+    ];
+    /// The code.
+    pub fn code(self) -> &'static str {
+        DATA_ABSENT_REASON_CODES[self as usize].1
+    }
+    /// The code system URL.
+    pub fn system(self) -> &'static str {
+        DATA_ABSENT_REASON_CODES[self as usize].0
+    }
+    /// The display text, when the code system gives one.
+    pub fn display(self) -> Option<&'static str> {
+        DATA_ABSENT_REASON_CODES[self as usize].2
+    }
+    /// The value for `code`, if it is in the value set.
+    pub fn from_code(code: &str) -> Option<Self> {
+        DATA_ABSENT_REASON_CODES
+            .iter()
+            .position(|row| row.1 == code)
+            .map(|i| DataAbsentReason::ALL[i])
+    }
+}
+static DATA_ABSENT_REASON_CODES: [(&str, &str, Option<&str>); 15] = [
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "unknown",
+        Some("Unknown"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "asked-unknown",
+        Some("Asked But Unknown"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "temp-unknown",
+        Some("Temporarily Unknown"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "not-asked",
+        Some("Not Asked"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "asked-declined",
+        Some("Asked But Declined"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "masked",
+        Some("Masked"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "not-applicable",
+        Some("Not Applicable"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "unsupported",
+        Some("Unsupported"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "as-text",
+        Some("As Text"),
+    ),
+    ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "error", Some("Error")),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "not-a-number",
+        Some("Not a Number (NaN)"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "negative-infinity",
+        Some("Negative Infinity (NINF)"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "positive-infinity",
+        Some("Positive Infinity (PINF)"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "not-performed",
+        Some("Not Performed"),
+    ),
+    (
+        "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+        "not-permitted",
+        Some("Not Permitted"),
+    ),
+];
+impl dhp_runtime::primitives::FhirPrimitive for DataAbsentReason {
+    const FHIR_TYPE: &'static str = "code";
+    fn from_json(
+        value: &dhp_runtime::JsonValue,
+    ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
+        dhp_runtime::terminology::code_from_json(
+            value,
+            "http://hl7.org/fhir/ValueSet/data-absent-reason",
+            DataAbsentReason::from_code,
+        )
+    }
+    fn to_json(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+}
+impl From<DataAbsentReason> for crate::datatypes::Coding {
+    fn from(c: DataAbsentReason) -> Self {
+        crate::datatypes::Coding::from_code(c.system(), c.code(), c.display())
+    }
+}
+impl From<DataAbsentReason> for crate::datatypes::CodeableConcept {
+    fn from(c: DataAbsentReason) -> Self {
+        crate::datatypes::CodeableConcept {
+            coding: vec![c.into()],
+            ..Default::default()
+        }
+    }
+}
+impl std::fmt::Display for DataAbsentReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())
     }
@@ -2848,7 +3029,7 @@ impl dhp_runtime::primitives::FhirPrimitive for DaysOfWeek {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/days-of-week",
             DaysOfWeek::from_code,
@@ -3009,7 +3190,7 @@ impl dhp_runtime::primitives::FhirPrimitive for DiagnosisTypeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/diagnosis-type-vs",
             DiagnosisTypeVs::from_code,
@@ -3082,7 +3263,7 @@ impl dhp_runtime::primitives::FhirPrimitive for DocumentMode {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/document-mode",
             DocumentMode::from_code,
@@ -3163,7 +3344,7 @@ impl dhp_runtime::primitives::FhirPrimitive for DocumentReferenceStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/document-reference-status",
             DocumentReferenceStatus::from_code,
@@ -3264,7 +3445,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterAdmitSourceVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-admit-source-vs",
             EncounterAdmitSourceVs::from_code,
@@ -3353,7 +3534,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterClassVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-class-vs",
             EncounterClassVs::from_code,
@@ -3458,7 +3639,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterDischargeDispositionVs 
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-discharge-disposition-vs",
             EncounterDischargeDispositionVs::from_code,
@@ -3539,7 +3720,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterLocationStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/encounter-location-status",
             EncounterLocationStatus::from_code,
@@ -3640,7 +3821,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterPriorityVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-priority-vs",
             EncounterPriorityVs::from_code,
@@ -3707,7 +3888,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterReAdmissionVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-reAdmission-vs",
             EncounterReAdmissionVs::from_code,
@@ -3812,7 +3993,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/encounter-status",
             EncounterStatus::from_code,
@@ -3905,7 +4086,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterStatusVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-status-vs",
             EncounterStatusVs::from_code,
@@ -4010,7 +4191,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterSubjectStatusVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-subject-status-vs",
             EncounterSubjectStatusVs::from_code,
@@ -4131,7 +4312,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterTypeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-type-vs",
             EncounterTypeVs::from_code,
@@ -4220,7 +4401,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareReasonUseVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://dhp.uz/fhir/core/ValueSet/episode-of-care-reason-use-vs",
             EpisodeOfCareReasonUseVs::from_code,
@@ -4317,7 +4498,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/episode-of-care-status",
             EpisodeOfCareStatus::from_code,
@@ -4414,7 +4595,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareStatusVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://dhp.uz/fhir/core/ValueSet/episode-of-care-status-vs",
             EpisodeOfCareStatusVs::from_code,
@@ -4535,7 +4716,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareTypeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://dhp.uz/fhir/core/ValueSet/episode-of-care-type-vs",
             EpisodeOfCareTypeVs::from_code,
@@ -4608,7 +4789,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EventCapabilityMode {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/event-capability-mode",
             EventCapabilityMode::from_code,
@@ -4781,7 +4962,7 @@ impl dhp_runtime::primitives::FhirPrimitive for EventTiming {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/event-timing",
             EventTiming::from_code,
@@ -5923,7 +6104,7 @@ impl dhp_runtime::primitives::FhirPrimitive for FhirTypes {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/fhir-types",
             FhirTypes::from_code,
@@ -6216,7 +6397,7 @@ impl dhp_runtime::primitives::FhirPrimitive for FhirVersion {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/FHIR-version",
             FhirVersion::from_code,
@@ -6297,7 +6478,7 @@ impl dhp_runtime::primitives::FhirPrimitive for GenderOtherVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/gender-other-vs",
             GenderOtherVs::from_code,
@@ -6383,7 +6564,7 @@ impl dhp_runtime::primitives::FhirPrimitive for HttpVerb {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/http-verb",
             HttpVerb::from_code,
@@ -6468,7 +6649,7 @@ impl dhp_runtime::primitives::FhirPrimitive for IdentifierUse {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/identifier-use",
             IdentifierUse::from_code,
@@ -6553,7 +6734,7 @@ impl dhp_runtime::primitives::FhirPrimitive for IssueSeverity {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/issue-severity",
             IssueSeverity::from_code,
@@ -6751,7 +6932,7 @@ impl dhp_runtime::primitives::FhirPrimitive for IssueType {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/issue-type",
             IssueType::from_code,
@@ -7228,7 +7409,7 @@ impl dhp_runtime::primitives::FhirPrimitive for LicenseCertificateVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/license-certificate-vs",
             LicenseCertificateVs::from_code,
@@ -8509,7 +8690,7 @@ impl dhp_runtime::primitives::FhirPrimitive for LinkRelationTypes {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/iana-link-relations",
             LinkRelationTypes::from_code,
@@ -8587,7 +8768,7 @@ impl dhp_runtime::primitives::FhirPrimitive for LinkType {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/link-type",
             LinkType::from_code,
@@ -8660,7 +8841,7 @@ impl dhp_runtime::primitives::FhirPrimitive for LocationMode {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/location-mode",
             LocationMode::from_code,
@@ -8737,7 +8918,7 @@ impl dhp_runtime::primitives::FhirPrimitive for LocationStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/location-status",
             LocationStatus::from_code,
@@ -8814,7 +8995,7 @@ impl dhp_runtime::primitives::FhirPrimitive for LocationStatusVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/location-status-vs",
             LocationStatusVs::from_code,
@@ -8943,7 +9124,7 @@ impl dhp_runtime::primitives::FhirPrimitive for MaritalStatusVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/marital-status-vs",
             MaritalStatusVs::from_code,
@@ -9033,7 +9214,7 @@ impl dhp_runtime::primitives::FhirPrimitive for NameUse {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/name-use",
             NameUse::from_code,
@@ -9114,7 +9295,7 @@ impl dhp_runtime::primitives::FhirPrimitive for NarrativeStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/narrative-status",
             NarrativeStatus::from_code,
@@ -9215,7 +9396,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ObjectRoleVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/object-role-vs",
             ObjectRoleVs::from_code,
@@ -9356,7 +9537,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ObservationCategoryVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/observation-category-vs",
             ObservationCategoryVs::from_code,
@@ -9877,7 +10058,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ObservationInterpretationVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/observation-interpretation-vs",
             ObservationInterpretationVs::from_code,
@@ -9978,7 +10159,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ObservationStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/observation-status",
             ObservationStatus::from_code,
@@ -10079,7 +10260,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ObservationStatusVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/observation-status-vs",
             ObservationStatusVs::from_code,
@@ -10152,7 +10333,7 @@ impl dhp_runtime::primitives::FhirPrimitive for OperationParameterUse {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/operation-parameter-use",
             OperationParameterUse::from_code,
@@ -10289,7 +10470,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ProvenanceActivityTypesVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/provenance-activity-types-vs",
             ProvenanceActivityTypesVs::from_code,
@@ -10374,7 +10555,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ProvenanceEntityRole {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/provenance-entity-role",
             ProvenanceEntityRole::from_code,
@@ -10459,7 +10640,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ProvenanceEntityRoleVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/provenance-entity-role-vs",
             ProvenanceEntityRoleVs::from_code,
@@ -10540,7 +10721,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ProvenanceParticipationRoleTypeV
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/provenance-participation-role-type-vs",
             ProvenanceParticipationRoleTypeVs::from_code,
@@ -10621,7 +10802,7 @@ impl dhp_runtime::primitives::FhirPrimitive for PublicationStatus {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/publication-status",
             PublicationStatus::from_code,
@@ -10710,7 +10891,7 @@ impl dhp_runtime::primitives::FhirPrimitive for QuantityComparator {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/quantity-comparator",
             QuantityComparator::from_code,
@@ -10815,7 +10996,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ReferenceHandlingPolicy {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/reference-handling-policy",
             ReferenceHandlingPolicy::from_code,
@@ -11060,7 +11241,7 @@ impl dhp_runtime::primitives::FhirPrimitive for RelatedArtifactType {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/related-artifact-type",
             RelatedArtifactType::from_code,
@@ -11173,7 +11354,7 @@ impl dhp_runtime::primitives::FhirPrimitive for RelationshipTypeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/relationship-type-vs",
             RelationshipTypeVs::from_code,
@@ -12014,7 +12195,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ResourceType {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/resource-types",
             ResourceType::from_code,
@@ -12099,7 +12280,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ResourceVersionPolicy {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/versioning-policy",
             ResourceVersionPolicy::from_code,
@@ -12172,7 +12353,7 @@ impl dhp_runtime::primitives::FhirPrimitive for RestfulCapabilityMode {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/restful-capability-mode",
             RestfulCapabilityMode::from_code,
@@ -12249,7 +12430,7 @@ impl dhp_runtime::primitives::FhirPrimitive for SearchEntryMode {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/search-entry-mode",
             SearchEntryMode::from_code,
@@ -12350,7 +12531,7 @@ impl dhp_runtime::primitives::FhirPrimitive for SearchParamType {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/search-param-type",
             SearchParamType::from_code,
@@ -12475,7 +12656,7 @@ impl dhp_runtime::primitives::FhirPrimitive for SecurityLabelVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/security-label-vs",
             SecurityLabelVs::from_code,
@@ -12556,7 +12737,7 @@ impl dhp_runtime::primitives::FhirPrimitive for SecurityRoleTypeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/security-role-type-vs",
             SecurityRoleTypeVs::from_code,
@@ -12629,7 +12810,7 @@ impl dhp_runtime::primitives::FhirPrimitive for SortDirection {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/sort-direction",
             SortDirection::from_code,
@@ -12710,7 +12891,7 @@ impl dhp_runtime::primitives::FhirPrimitive for SystemRestfulInteraction {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/system-restful-interaction",
             SystemRestfulInteraction::from_code,
@@ -12807,7 +12988,7 @@ impl dhp_runtime::primitives::FhirPrimitive for TriggerType {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/trigger-type",
             TriggerType::from_code,
@@ -12892,7 +13073,7 @@ impl dhp_runtime::primitives::FhirPrimitive for TriggeredByTypeVs {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "https://terminology.dhp.uz/fhir/core/ValueSet/triggered-bytype-vs",
             TriggeredByTypeVs::from_code,
@@ -12977,7 +13158,7 @@ impl dhp_runtime::primitives::FhirPrimitive for TriggeredBytype {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/observation-triggeredbytype",
             TriggeredBytype::from_code,
@@ -13082,7 +13263,7 @@ impl dhp_runtime::primitives::FhirPrimitive for TypeRestfulInteraction {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/type-restful-interaction",
             TypeRestfulInteraction::from_code,
@@ -13175,7 +13356,7 @@ impl dhp_runtime::primitives::FhirPrimitive for UnitsOfTime {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/units-of-time",
             UnitsOfTime::from_code,
@@ -13268,7 +13449,7 @@ impl dhp_runtime::primitives::FhirPrimitive for ValueFilterComparator {
     fn from_json(
         value: &dhp_runtime::JsonValue,
     ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-        dhp_runtime::primitives::code_from_json(
+        dhp_runtime::terminology::code_from_json(
             value,
             "http://hl7.org/fhir/ValueSet/value-filter-comparator",
             ValueFilterComparator::from_code,

@@ -315,7 +315,7 @@ pub struct Annotation {
     /// Organization is used when there's no need for specific attribution as to who made the comment.
     ///
     /// - Element `Annotation.author[x]`, cardinality `0..1`.
-    pub author: Option<crate::datatypes::AnnotationTAuthor>,
+    pub author: Option<crate::datatypes::AnnotationAuthor>,
     /// When the annotation was made
     ///
     /// Indicates when this particular annotation was made.
@@ -337,7 +337,7 @@ impl dhp_runtime::FhirJson for Annotation {
         let mut o = reader.object(obj);
         let id = o.plain_string("id");
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
-        let author = crate::datatypes::AnnotationTAuthor::read_from(&mut o, false);
+        let author = crate::datatypes::AnnotationAuthor::read_from(&mut o, false);
         let time = o
             .primitive::<
                 dhp_runtime::primitives::DateTime,
@@ -1490,7 +1490,7 @@ pub struct DataRequirement {
     /// The subject of a data requirement is critical, as the data being specified is determined with respect to a particular subject. This corresponds roughly to the notion of a Compartment in that it limits what data is available based on its relationship to the subject. In CQL, this corresponds to the context declaration.
     ///
     /// - Element `DataRequirement.subject[x]`, cardinality `0..1`.
-    pub subject: Option<crate::datatypes::DataRequirementTSubject>,
+    pub subject: Option<crate::datatypes::DataRequirementSubject>,
     /// Indicates specific structure elements that are referenced by the knowledge module
     ///
     /// Indicates that specific elements of the type are referenced by the knowledge module and must be supported by the consumer in order to obtain an effective evaluation. This does not mean that a value is required for this element, only that the consuming system must understand the element and be able to provide values for it if they are available.
@@ -1552,10 +1552,7 @@ impl dhp_runtime::FhirJson for DataRequirement {
                 dhp_runtime::primitives::Canonical,
                 crate::datatypes::Extension,
             >("profile", None);
-        let subject = crate::datatypes::DataRequirementTSubject::read_from(
-            &mut o,
-            false,
-        );
+        let subject = crate::datatypes::DataRequirementSubject::read_from(&mut o, false);
         let must_support = o
             .primitive_vec::<String, crate::datatypes::Extension>("mustSupport", None);
         let code_filter = o
@@ -2342,7 +2339,7 @@ pub struct DosageDoseAndRate {
     ///
     /// Amount of medication per unit of time.
     ///
-    /// It is possible to supply both a rate and a doseQuantity to provide full details about how the medication is to be administered and supplied. If the rate is intended to change over time, depending on local rules/regulations, each change should be captured as a new version of the MedicationRequest with an updated rate, or captured with a new MedicationRequest with the new rate.It is possible to specify a rate over time (for example, 100 ml/hour) using either the rateRatio and rateQuantity.  The rateQuantity approach requires systems to have the capability to parse UCUM grammar where ml/hour is included rather than a specific ratio where the time is specified as the denominator.  Where a rate such as 500ml over 2 hours is specified, the use of rateRatio may be more semantically correct than specifying using a rateQuantity of 250 mg/hour.
+    /// It is possible to supply both a rate and a doseQuantity to provide full details about how the medication is to be administered and supplied. If the rate is intended to change over time, depending on local rules/regulations, each change should be captured as a new version of the MedicationRequest with an updated rate, or captured with a new MedicationRequest with the new rate.It is possible to specify a rate over time (for example, 100 ml/hour) using either the rateRatio and rateQuantity.  The rateQuantity approach requires systems to have the capability to parse UCUM grammar where ml/hour is included rather than a specific ratio where the time is specified as the denominator.  Where a rate such as 500ml over 2 hours is specified, the use of rateRatio may be more semantically correct than specifying using a rateQuantity of 250 mg/hour.
     ///
     /// - Element `Dosage.doseAndRate.rate[x]`, cardinality `0..1`.
     pub rate: Option<crate::datatypes::DosageDoseAndRateRate>,
@@ -2785,7 +2782,7 @@ pub struct Extension {
     /// Value of extension - must be one of a constrained set of the data types (see \[Extensibility\](extensibility.html) for a list).
     ///
     /// - Element `Extension.value[x]`, cardinality `0..1`.
-    pub value: Option<crate::datatypes::ExtensionTValue>,
+    pub value: Option<crate::datatypes::ExtensionValue>,
 }
 impl dhp_runtime::FhirJson for Extension {
     fn read_json(
@@ -2796,7 +2793,7 @@ impl dhp_runtime::FhirJson for Extension {
         let id = o.plain_string("id");
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let url = o.required_plain_string("url");
-        let value = crate::datatypes::ExtensionTValue::read_from(&mut o, false);
+        let value = crate::datatypes::ExtensionValue::read_from(&mut o, false);
         o.finish();
         Some(Extension {
             id,
@@ -4975,7 +4972,7 @@ pub struct TriggerDefinition {
     /// The timing of the event (if this is a periodic trigger).
     ///
     /// - Element `TriggerDefinition.timing[x]`, cardinality `0..1`.
-    pub timing: Option<crate::datatypes::TriggerDefinitionTTiming>,
+    pub timing: Option<crate::datatypes::TriggerDefinitionTiming>,
     /// Triggering data of the event (multiple = 'and')
     ///
     /// The triggering data of the event (if this is a data trigger). If more than one data is requirement is specified, then all the data requirements must be true.
@@ -5013,10 +5010,7 @@ impl dhp_runtime::FhirJson for TriggerDefinition {
                 dhp_runtime::primitives::Canonical,
                 crate::datatypes::Extension,
             >("subscriptionTopic");
-        let timing = crate::datatypes::TriggerDefinitionTTiming::read_from(
-            &mut o,
-            false,
-        );
+        let timing = crate::datatypes::TriggerDefinitionTiming::read_from(&mut o, false);
         let data = o.complex_vec::<crate::datatypes::DataRequirement>("data", None);
         let condition = o.complex::<crate::datatypes::Expression>("condition");
         o.finish();
@@ -5081,7 +5075,7 @@ pub struct UsageContext {
     /// A value that defines the context specified in this context of use. The interpretation of the value is defined by the code.
     ///
     /// - Element `UsageContext.value[x]`, cardinality `1..1`.
-    pub value: crate::datatypes::UsageContextTValue,
+    pub value: crate::datatypes::UsageContextValue,
 }
 impl dhp_runtime::FhirJson for UsageContext {
     fn read_json(
@@ -5092,7 +5086,7 @@ impl dhp_runtime::FhirJson for UsageContext {
         let id = o.plain_string("id");
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let code = o.required_complex::<crate::datatypes::Coding>("code");
-        let value = crate::datatypes::UsageContextTValue::read_from(&mut o, true);
+        let value = crate::datatypes::UsageContextValue::read_from(&mut o, true);
         o.finish();
         Some(UsageContext {
             id,
@@ -5106,7 +5100,7 @@ impl dhp_runtime::FhirJson for UsageContext {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex("code", Some(&self.code));
-        self.value.write_into(&mut w);
+        (self.value).write_into(&mut w);
         w.finish()
     }
 }
@@ -5147,7 +5141,7 @@ pub struct VirtualServiceDetail {
     /// What address or number needs to be used for a user to connect to the virtual service to join. The channelType informs as to which datatype is appropriate to use (requires knowledge of the specific type).
     ///
     /// - Element `VirtualServiceDetail.address[x]`, cardinality `0..1`.
-    pub address: Option<crate::datatypes::VirtualServiceDetailTAddress>,
+    pub address: Option<crate::datatypes::VirtualServiceDetailAddress>,
     /// Address to see alternative connection details
     ///
     /// Address to see alternative connection details.
@@ -5186,7 +5180,7 @@ impl dhp_runtime::FhirJson for VirtualServiceDetail {
         let id = o.plain_string("id");
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let channel_type = o.complex::<crate::datatypes::Coding>("channelType");
-        let address = crate::datatypes::VirtualServiceDetailTAddress::read_from(
+        let address = crate::datatypes::VirtualServiceDetailAddress::read_from(
             &mut o,
             false,
         );
@@ -5244,13 +5238,13 @@ impl crate::DataAbsent for VirtualServiceDetail {
 ///
 /// - JSON: one of `authorReference`, `authorString`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum AnnotationTAuthor {
+pub enum AnnotationAuthor {
     /// `authorReference`
     Reference(crate::datatypes::Reference),
     /// `authorString`
     String(crate::Primitive<String>),
 }
-impl AnnotationTAuthor {
+impl AnnotationAuthor {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -5264,35 +5258,35 @@ impl AnnotationTAuthor {
             return None;
         }
         if let Some(v) = o.complex::<crate::datatypes::Reference>("authorReference") {
-            return Some(AnnotationTAuthor::Reference(v));
+            return Some(AnnotationAuthor::Reference(v));
         }
         if let Some(v) = o
             .primitive::<String, crate::datatypes::Extension>("authorString")
         {
-            return Some(AnnotationTAuthor::String(v));
+            return Some(AnnotationAuthor::String(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            AnnotationTAuthor::Reference(v) => {
+            AnnotationAuthor::Reference(v) => {
                 w.complex("authorReference", Some(&*v));
             }
-            AnnotationTAuthor::String(v) => {
+            AnnotationAuthor::String(v) => {
                 w.primitive("authorString", Some(&*v));
             }
         }
     }
 }
-impl From<crate::datatypes::Reference> for AnnotationTAuthor {
+impl From<crate::datatypes::Reference> for AnnotationAuthor {
     fn from(v: crate::datatypes::Reference) -> Self {
-        AnnotationTAuthor::Reference(v)
+        AnnotationAuthor::Reference(v)
     }
 }
-impl From<crate::Primitive<String>> for AnnotationTAuthor {
+impl From<crate::Primitive<String>> for AnnotationAuthor {
     fn from(v: crate::Primitive<String>) -> Self {
-        AnnotationTAuthor::String(v)
+        AnnotationAuthor::String(v)
     }
 }
 /// The types allowed for `DataRequirement.dateFilter.value\[x\]`.
@@ -5376,13 +5370,13 @@ impl From<crate::datatypes::Duration> for DataRequirementDateFilterValue {
 ///
 /// - JSON: one of `subjectCodeableConcept`, `subjectReference`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum DataRequirementTSubject {
+pub enum DataRequirementSubject {
     /// `subjectCodeableConcept`
     CodeableConcept(crate::datatypes::CodeableConcept),
     /// `subjectReference`
     Reference(crate::datatypes::Reference),
 }
-impl DataRequirementTSubject {
+impl DataRequirementSubject {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -5399,33 +5393,33 @@ impl DataRequirementTSubject {
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("subjectCodeableConcept")
         {
-            return Some(DataRequirementTSubject::CodeableConcept(v));
+            return Some(DataRequirementSubject::CodeableConcept(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Reference>("subjectReference") {
-            return Some(DataRequirementTSubject::Reference(v));
+            return Some(DataRequirementSubject::Reference(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            DataRequirementTSubject::CodeableConcept(v) => {
+            DataRequirementSubject::CodeableConcept(v) => {
                 w.complex("subjectCodeableConcept", Some(&*v));
             }
-            DataRequirementTSubject::Reference(v) => {
+            DataRequirementSubject::Reference(v) => {
                 w.complex("subjectReference", Some(&*v));
             }
         }
     }
 }
-impl From<crate::datatypes::CodeableConcept> for DataRequirementTSubject {
+impl From<crate::datatypes::CodeableConcept> for DataRequirementSubject {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        DataRequirementTSubject::CodeableConcept(v)
+        DataRequirementSubject::CodeableConcept(v)
     }
 }
-impl From<crate::datatypes::Reference> for DataRequirementTSubject {
+impl From<crate::datatypes::Reference> for DataRequirementSubject {
     fn from(v: crate::datatypes::Reference) -> Self {
-        DataRequirementTSubject::Reference(v)
+        DataRequirementSubject::Reference(v)
     }
 }
 /// The types allowed for `DataRequirement.valueFilter.value\[x\]`.
@@ -5632,7 +5626,7 @@ impl From<crate::datatypes::Quantity> for DosageDoseAndRateRate {
 ///
 /// - JSON: one of `valueBase64Binary`, `valueBoolean`, `valueCanonical`, `valueCode`, `valueDate`, `valueDateTime`, `valueDecimal`, `valueId`, `valueInstant`, `valueInteger`, `valueInteger64`, `valueMarkdown`, `valueOid`, `valuePositiveInt`, `valueString`, `valueTime`, `valueUnsignedInt`, `valueUri`, `valueUrl`, `valueUuid`, `valueAddress`, `valueAge`, `valueAnnotation`, `valueAttachment`, `valueCodeableConcept`, `valueCodeableReference`, `valueCoding`, `valueContactPoint`, `valueCount`, `valueDistance`, `valueDuration`, `valueHumanName`, `valueIdentifier`, `valueMoney`, `valuePeriod`, `valueQuantity`, `valueRange`, `valueRatio`, `valueRatioRange`, `valueReference`, `valueSampledData`, `valueSignature`, `valueTiming`, `valueContactDetail`, `valueDataRequirement`, `valueExpression`, `valueParameterDefinition`, `valueRelatedArtifact`, `valueTriggerDefinition`, `valueUsageContext`, `valueAvailability`, `valueExtendedContactDetail`, `valueDosage`, `valueMeta`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ExtensionTValue {
+pub enum ExtensionValue {
     /// `valueBase64Binary`
     Base64Binary(crate::Primitive<dhp_runtime::primitives::Base64Binary>),
     /// `valueBoolean`
@@ -5742,7 +5736,7 @@ pub enum ExtensionTValue {
     /// `valueMeta`
     Meta(crate::datatypes::Meta),
 }
-impl ExtensionTValue {
+impl ExtensionValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -5820,11 +5814,11 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueBase64Binary")
         {
-            return Some(ExtensionTValue::Base64Binary(v));
+            return Some(ExtensionValue::Base64Binary(v));
         }
         if let Some(v) = o.primitive::<bool, crate::datatypes::Extension>("valueBoolean")
         {
-            return Some(ExtensionTValue::Boolean(v));
+            return Some(ExtensionValue::Boolean(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5832,7 +5826,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueCanonical")
         {
-            return Some(ExtensionTValue::Canonical(v));
+            return Some(ExtensionValue::Canonical(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5840,7 +5834,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueCode")
         {
-            return Some(ExtensionTValue::Code(v));
+            return Some(ExtensionValue::Code(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5848,7 +5842,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueDate")
         {
-            return Some(ExtensionTValue::Date(v));
+            return Some(ExtensionValue::Date(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5856,7 +5850,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueDateTime")
         {
-            return Some(ExtensionTValue::DateTime(v));
+            return Some(ExtensionValue::DateTime(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5864,7 +5858,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueDecimal")
         {
-            return Some(ExtensionTValue::Decimal(v));
+            return Some(ExtensionValue::Decimal(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5872,7 +5866,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueId")
         {
-            return Some(ExtensionTValue::Id(v));
+            return Some(ExtensionValue::Id(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5880,11 +5874,11 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueInstant")
         {
-            return Some(ExtensionTValue::Instant(v));
+            return Some(ExtensionValue::Instant(v));
         }
         if let Some(v) = o.primitive::<i32, crate::datatypes::Extension>("valueInteger")
         {
-            return Some(ExtensionTValue::Integer(v));
+            return Some(ExtensionValue::Integer(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5892,7 +5886,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueInteger64")
         {
-            return Some(ExtensionTValue::Integer64(v));
+            return Some(ExtensionValue::Integer64(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5900,7 +5894,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueMarkdown")
         {
-            return Some(ExtensionTValue::Markdown(v));
+            return Some(ExtensionValue::Markdown(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5908,7 +5902,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueOid")
         {
-            return Some(ExtensionTValue::Oid(v));
+            return Some(ExtensionValue::Oid(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5916,12 +5910,12 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valuePositiveInt")
         {
-            return Some(ExtensionTValue::PositiveInt(v));
+            return Some(ExtensionValue::PositiveInt(v));
         }
         if let Some(v) = o
             .primitive::<String, crate::datatypes::Extension>("valueString")
         {
-            return Some(ExtensionTValue::String(v));
+            return Some(ExtensionValue::String(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5929,7 +5923,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueTime")
         {
-            return Some(ExtensionTValue::Time(v));
+            return Some(ExtensionValue::Time(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5937,7 +5931,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueUnsignedInt")
         {
-            return Some(ExtensionTValue::UnsignedInt(v));
+            return Some(ExtensionValue::UnsignedInt(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5945,7 +5939,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueUri")
         {
-            return Some(ExtensionTValue::Uri(v));
+            return Some(ExtensionValue::Uri(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5953,7 +5947,7 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueUrl")
         {
-            return Some(ExtensionTValue::Url(v));
+            return Some(ExtensionValue::Url(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -5961,569 +5955,569 @@ impl ExtensionTValue {
                 crate::datatypes::Extension,
             >("valueUuid")
         {
-            return Some(ExtensionTValue::Uuid(v));
+            return Some(ExtensionValue::Uuid(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Address>("valueAddress") {
-            return Some(ExtensionTValue::Address(v));
+            return Some(ExtensionValue::Address(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Age>("valueAge") {
-            return Some(ExtensionTValue::Age(v));
+            return Some(ExtensionValue::Age(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Annotation>("valueAnnotation") {
-            return Some(ExtensionTValue::Annotation(v));
+            return Some(ExtensionValue::Annotation(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Attachment>("valueAttachment") {
-            return Some(ExtensionTValue::Attachment(v));
+            return Some(ExtensionValue::Attachment(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
         {
-            return Some(ExtensionTValue::CodeableConcept(v));
+            return Some(ExtensionValue::CodeableConcept(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableReference>("valueCodeableReference")
         {
-            return Some(ExtensionTValue::CodeableReference(v));
+            return Some(ExtensionValue::CodeableReference(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Coding>("valueCoding") {
-            return Some(ExtensionTValue::Coding(v));
+            return Some(ExtensionValue::Coding(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::ContactPoint>("valueContactPoint")
         {
-            return Some(ExtensionTValue::ContactPoint(v));
+            return Some(ExtensionValue::ContactPoint(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Count>("valueCount") {
-            return Some(ExtensionTValue::Count(v));
+            return Some(ExtensionValue::Count(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Distance>("valueDistance") {
-            return Some(ExtensionTValue::Distance(v));
+            return Some(ExtensionValue::Distance(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Duration>("valueDuration") {
-            return Some(ExtensionTValue::Duration(v));
+            return Some(ExtensionValue::Duration(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::HumanName>("valueHumanName") {
-            return Some(ExtensionTValue::HumanName(v));
+            return Some(ExtensionValue::HumanName(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Identifier>("valueIdentifier") {
-            return Some(ExtensionTValue::Identifier(v));
+            return Some(ExtensionValue::Identifier(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Money>("valueMoney") {
-            return Some(ExtensionTValue::Money(v));
+            return Some(ExtensionValue::Money(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Period>("valuePeriod") {
-            return Some(ExtensionTValue::Period(v));
+            return Some(ExtensionValue::Period(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Quantity>("valueQuantity") {
-            return Some(ExtensionTValue::Quantity(v));
+            return Some(ExtensionValue::Quantity(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange") {
-            return Some(ExtensionTValue::Range(v));
+            return Some(ExtensionValue::Range(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio") {
-            return Some(ExtensionTValue::Ratio(v));
+            return Some(ExtensionValue::Ratio(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::RatioRange>("valueRatioRange") {
-            return Some(ExtensionTValue::RatioRange(v));
+            return Some(ExtensionValue::RatioRange(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Reference>("valueReference") {
-            return Some(ExtensionTValue::Reference(v));
+            return Some(ExtensionValue::Reference(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::SampledData>("valueSampledData") {
-            return Some(ExtensionTValue::SampledData(v));
+            return Some(ExtensionValue::SampledData(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Signature>("valueSignature") {
-            return Some(ExtensionTValue::Signature(v));
+            return Some(ExtensionValue::Signature(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Timing>("valueTiming") {
-            return Some(ExtensionTValue::Timing(v));
+            return Some(ExtensionValue::Timing(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::ContactDetail>("valueContactDetail")
         {
-            return Some(ExtensionTValue::ContactDetail(v));
+            return Some(ExtensionValue::ContactDetail(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::DataRequirement>("valueDataRequirement")
         {
-            return Some(ExtensionTValue::DataRequirement(v));
+            return Some(ExtensionValue::DataRequirement(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Expression>("valueExpression") {
-            return Some(ExtensionTValue::Expression(v));
+            return Some(ExtensionValue::Expression(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::ParameterDefinition>("valueParameterDefinition")
         {
-            return Some(ExtensionTValue::ParameterDefinition(v));
+            return Some(ExtensionValue::ParameterDefinition(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::RelatedArtifact>("valueRelatedArtifact")
         {
-            return Some(ExtensionTValue::RelatedArtifact(v));
+            return Some(ExtensionValue::RelatedArtifact(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::TriggerDefinition>("valueTriggerDefinition")
         {
-            return Some(ExtensionTValue::TriggerDefinition(v));
+            return Some(ExtensionValue::TriggerDefinition(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::UsageContext>("valueUsageContext")
         {
-            return Some(ExtensionTValue::UsageContext(v));
+            return Some(ExtensionValue::UsageContext(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Availability>("valueAvailability")
         {
-            return Some(ExtensionTValue::Availability(v));
+            return Some(ExtensionValue::Availability(v));
         }
         if let Some(v) = o
             .complex::<
                 crate::datatypes::ExtendedContactDetail,
             >("valueExtendedContactDetail")
         {
-            return Some(ExtensionTValue::ExtendedContactDetail(v));
+            return Some(ExtensionValue::ExtendedContactDetail(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Dosage>("valueDosage") {
-            return Some(ExtensionTValue::Dosage(v));
+            return Some(ExtensionValue::Dosage(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Meta>("valueMeta") {
-            return Some(ExtensionTValue::Meta(v));
+            return Some(ExtensionValue::Meta(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            ExtensionTValue::Base64Binary(v) => {
+            ExtensionValue::Base64Binary(v) => {
                 w.primitive("valueBase64Binary", Some(&*v));
             }
-            ExtensionTValue::Boolean(v) => {
+            ExtensionValue::Boolean(v) => {
                 w.primitive("valueBoolean", Some(&*v));
             }
-            ExtensionTValue::Canonical(v) => {
+            ExtensionValue::Canonical(v) => {
                 w.primitive("valueCanonical", Some(&*v));
             }
-            ExtensionTValue::Code(v) => {
+            ExtensionValue::Code(v) => {
                 w.primitive("valueCode", Some(&*v));
             }
-            ExtensionTValue::Date(v) => {
+            ExtensionValue::Date(v) => {
                 w.primitive("valueDate", Some(&*v));
             }
-            ExtensionTValue::DateTime(v) => {
+            ExtensionValue::DateTime(v) => {
                 w.primitive("valueDateTime", Some(&*v));
             }
-            ExtensionTValue::Decimal(v) => {
+            ExtensionValue::Decimal(v) => {
                 w.primitive("valueDecimal", Some(&*v));
             }
-            ExtensionTValue::Id(v) => {
+            ExtensionValue::Id(v) => {
                 w.primitive("valueId", Some(&*v));
             }
-            ExtensionTValue::Instant(v) => {
+            ExtensionValue::Instant(v) => {
                 w.primitive("valueInstant", Some(&*v));
             }
-            ExtensionTValue::Integer(v) => {
+            ExtensionValue::Integer(v) => {
                 w.primitive("valueInteger", Some(&*v));
             }
-            ExtensionTValue::Integer64(v) => {
+            ExtensionValue::Integer64(v) => {
                 w.primitive("valueInteger64", Some(&*v));
             }
-            ExtensionTValue::Markdown(v) => {
+            ExtensionValue::Markdown(v) => {
                 w.primitive("valueMarkdown", Some(&*v));
             }
-            ExtensionTValue::Oid(v) => {
+            ExtensionValue::Oid(v) => {
                 w.primitive("valueOid", Some(&*v));
             }
-            ExtensionTValue::PositiveInt(v) => {
+            ExtensionValue::PositiveInt(v) => {
                 w.primitive("valuePositiveInt", Some(&*v));
             }
-            ExtensionTValue::String(v) => {
+            ExtensionValue::String(v) => {
                 w.primitive("valueString", Some(&*v));
             }
-            ExtensionTValue::Time(v) => {
+            ExtensionValue::Time(v) => {
                 w.primitive("valueTime", Some(&*v));
             }
-            ExtensionTValue::UnsignedInt(v) => {
+            ExtensionValue::UnsignedInt(v) => {
                 w.primitive("valueUnsignedInt", Some(&*v));
             }
-            ExtensionTValue::Uri(v) => {
+            ExtensionValue::Uri(v) => {
                 w.primitive("valueUri", Some(&*v));
             }
-            ExtensionTValue::Url(v) => {
+            ExtensionValue::Url(v) => {
                 w.primitive("valueUrl", Some(&*v));
             }
-            ExtensionTValue::Uuid(v) => {
+            ExtensionValue::Uuid(v) => {
                 w.primitive("valueUuid", Some(&*v));
             }
-            ExtensionTValue::Address(v) => {
+            ExtensionValue::Address(v) => {
                 w.complex("valueAddress", Some(&*v));
             }
-            ExtensionTValue::Age(v) => {
+            ExtensionValue::Age(v) => {
                 w.complex("valueAge", Some(&*v));
             }
-            ExtensionTValue::Annotation(v) => {
+            ExtensionValue::Annotation(v) => {
                 w.complex("valueAnnotation", Some(&*v));
             }
-            ExtensionTValue::Attachment(v) => {
+            ExtensionValue::Attachment(v) => {
                 w.complex("valueAttachment", Some(&*v));
             }
-            ExtensionTValue::CodeableConcept(v) => {
+            ExtensionValue::CodeableConcept(v) => {
                 w.complex("valueCodeableConcept", Some(&*v));
             }
-            ExtensionTValue::CodeableReference(v) => {
+            ExtensionValue::CodeableReference(v) => {
                 w.complex("valueCodeableReference", Some(&*v));
             }
-            ExtensionTValue::Coding(v) => {
+            ExtensionValue::Coding(v) => {
                 w.complex("valueCoding", Some(&*v));
             }
-            ExtensionTValue::ContactPoint(v) => {
+            ExtensionValue::ContactPoint(v) => {
                 w.complex("valueContactPoint", Some(&*v));
             }
-            ExtensionTValue::Count(v) => {
+            ExtensionValue::Count(v) => {
                 w.complex("valueCount", Some(&*v));
             }
-            ExtensionTValue::Distance(v) => {
+            ExtensionValue::Distance(v) => {
                 w.complex("valueDistance", Some(&*v));
             }
-            ExtensionTValue::Duration(v) => {
+            ExtensionValue::Duration(v) => {
                 w.complex("valueDuration", Some(&*v));
             }
-            ExtensionTValue::HumanName(v) => {
+            ExtensionValue::HumanName(v) => {
                 w.complex("valueHumanName", Some(&*v));
             }
-            ExtensionTValue::Identifier(v) => {
+            ExtensionValue::Identifier(v) => {
                 w.complex("valueIdentifier", Some(&*v));
             }
-            ExtensionTValue::Money(v) => {
+            ExtensionValue::Money(v) => {
                 w.complex("valueMoney", Some(&*v));
             }
-            ExtensionTValue::Period(v) => {
+            ExtensionValue::Period(v) => {
                 w.complex("valuePeriod", Some(&*v));
             }
-            ExtensionTValue::Quantity(v) => {
+            ExtensionValue::Quantity(v) => {
                 w.complex("valueQuantity", Some(&*v));
             }
-            ExtensionTValue::Range(v) => {
+            ExtensionValue::Range(v) => {
                 w.complex("valueRange", Some(&*v));
             }
-            ExtensionTValue::Ratio(v) => {
+            ExtensionValue::Ratio(v) => {
                 w.complex("valueRatio", Some(&*v));
             }
-            ExtensionTValue::RatioRange(v) => {
+            ExtensionValue::RatioRange(v) => {
                 w.complex("valueRatioRange", Some(&*v));
             }
-            ExtensionTValue::Reference(v) => {
+            ExtensionValue::Reference(v) => {
                 w.complex("valueReference", Some(&*v));
             }
-            ExtensionTValue::SampledData(v) => {
+            ExtensionValue::SampledData(v) => {
                 w.complex("valueSampledData", Some(&*v));
             }
-            ExtensionTValue::Signature(v) => {
+            ExtensionValue::Signature(v) => {
                 w.complex("valueSignature", Some(&*v));
             }
-            ExtensionTValue::Timing(v) => {
+            ExtensionValue::Timing(v) => {
                 w.complex("valueTiming", Some(&*v));
             }
-            ExtensionTValue::ContactDetail(v) => {
+            ExtensionValue::ContactDetail(v) => {
                 w.complex("valueContactDetail", Some(&*v));
             }
-            ExtensionTValue::DataRequirement(v) => {
+            ExtensionValue::DataRequirement(v) => {
                 w.complex("valueDataRequirement", Some(&*v));
             }
-            ExtensionTValue::Expression(v) => {
+            ExtensionValue::Expression(v) => {
                 w.complex("valueExpression", Some(&*v));
             }
-            ExtensionTValue::ParameterDefinition(v) => {
+            ExtensionValue::ParameterDefinition(v) => {
                 w.complex("valueParameterDefinition", Some(&*v));
             }
-            ExtensionTValue::RelatedArtifact(v) => {
+            ExtensionValue::RelatedArtifact(v) => {
                 w.complex("valueRelatedArtifact", Some(&*v));
             }
-            ExtensionTValue::TriggerDefinition(v) => {
+            ExtensionValue::TriggerDefinition(v) => {
                 w.complex("valueTriggerDefinition", Some(&*v));
             }
-            ExtensionTValue::UsageContext(v) => {
+            ExtensionValue::UsageContext(v) => {
                 w.complex("valueUsageContext", Some(&*v));
             }
-            ExtensionTValue::Availability(v) => {
+            ExtensionValue::Availability(v) => {
                 w.complex("valueAvailability", Some(&*v));
             }
-            ExtensionTValue::ExtendedContactDetail(v) => {
+            ExtensionValue::ExtendedContactDetail(v) => {
                 w.complex("valueExtendedContactDetail", Some(&*v));
             }
-            ExtensionTValue::Dosage(v) => {
+            ExtensionValue::Dosage(v) => {
                 w.complex("valueDosage", Some(&*v));
             }
-            ExtensionTValue::Meta(v) => {
+            ExtensionValue::Meta(v) => {
                 w.complex("valueMeta", Some(&*v));
             }
         }
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Base64Binary>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Base64Binary>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Base64Binary>) -> Self {
-        ExtensionTValue::Base64Binary(v)
+        ExtensionValue::Base64Binary(v)
     }
 }
-impl From<crate::Primitive<bool>> for ExtensionTValue {
+impl From<crate::Primitive<bool>> for ExtensionValue {
     fn from(v: crate::Primitive<bool>) -> Self {
-        ExtensionTValue::Boolean(v)
+        ExtensionValue::Boolean(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Canonical>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Canonical>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Canonical>) -> Self {
-        ExtensionTValue::Canonical(v)
+        ExtensionValue::Canonical(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Code>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Code>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Code>) -> Self {
-        ExtensionTValue::Code(v)
+        ExtensionValue::Code(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Date>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Date>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Date>) -> Self {
-        ExtensionTValue::Date(v)
+        ExtensionValue::Date(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        ExtensionTValue::DateTime(v)
+        ExtensionValue::DateTime(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Decimal>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Decimal>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Decimal>) -> Self {
-        ExtensionTValue::Decimal(v)
+        ExtensionValue::Decimal(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Id>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Id>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Id>) -> Self {
-        ExtensionTValue::Id(v)
+        ExtensionValue::Id(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Instant>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Instant>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Instant>) -> Self {
-        ExtensionTValue::Instant(v)
+        ExtensionValue::Instant(v)
     }
 }
-impl From<crate::Primitive<i32>> for ExtensionTValue {
+impl From<crate::Primitive<i32>> for ExtensionValue {
     fn from(v: crate::Primitive<i32>) -> Self {
-        ExtensionTValue::Integer(v)
+        ExtensionValue::Integer(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Integer64>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Integer64>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Integer64>) -> Self {
-        ExtensionTValue::Integer64(v)
+        ExtensionValue::Integer64(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Markdown>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Markdown>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Markdown>) -> Self {
-        ExtensionTValue::Markdown(v)
+        ExtensionValue::Markdown(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Oid>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Oid>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Oid>) -> Self {
-        ExtensionTValue::Oid(v)
+        ExtensionValue::Oid(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::PositiveInt>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::PositiveInt>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::PositiveInt>) -> Self {
-        ExtensionTValue::PositiveInt(v)
+        ExtensionValue::PositiveInt(v)
     }
 }
-impl From<crate::Primitive<String>> for ExtensionTValue {
+impl From<crate::Primitive<String>> for ExtensionValue {
     fn from(v: crate::Primitive<String>) -> Self {
-        ExtensionTValue::String(v)
+        ExtensionValue::String(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Time>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Time>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Time>) -> Self {
-        ExtensionTValue::Time(v)
+        ExtensionValue::Time(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::UnsignedInt>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::UnsignedInt>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::UnsignedInt>) -> Self {
-        ExtensionTValue::UnsignedInt(v)
+        ExtensionValue::UnsignedInt(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Uri>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Uri>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Uri>) -> Self {
-        ExtensionTValue::Uri(v)
+        ExtensionValue::Uri(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Url>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Url>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Url>) -> Self {
-        ExtensionTValue::Url(v)
+        ExtensionValue::Url(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Uuid>> for ExtensionTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Uuid>> for ExtensionValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Uuid>) -> Self {
-        ExtensionTValue::Uuid(v)
+        ExtensionValue::Uuid(v)
     }
 }
-impl From<crate::datatypes::Address> for ExtensionTValue {
+impl From<crate::datatypes::Address> for ExtensionValue {
     fn from(v: crate::datatypes::Address) -> Self {
-        ExtensionTValue::Address(v)
+        ExtensionValue::Address(v)
     }
 }
-impl From<crate::datatypes::Age> for ExtensionTValue {
+impl From<crate::datatypes::Age> for ExtensionValue {
     fn from(v: crate::datatypes::Age) -> Self {
-        ExtensionTValue::Age(v)
+        ExtensionValue::Age(v)
     }
 }
-impl From<crate::datatypes::Annotation> for ExtensionTValue {
+impl From<crate::datatypes::Annotation> for ExtensionValue {
     fn from(v: crate::datatypes::Annotation) -> Self {
-        ExtensionTValue::Annotation(v)
+        ExtensionValue::Annotation(v)
     }
 }
-impl From<crate::datatypes::Attachment> for ExtensionTValue {
+impl From<crate::datatypes::Attachment> for ExtensionValue {
     fn from(v: crate::datatypes::Attachment) -> Self {
-        ExtensionTValue::Attachment(v)
+        ExtensionValue::Attachment(v)
     }
 }
-impl From<crate::datatypes::CodeableConcept> for ExtensionTValue {
+impl From<crate::datatypes::CodeableConcept> for ExtensionValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        ExtensionTValue::CodeableConcept(v)
+        ExtensionValue::CodeableConcept(v)
     }
 }
-impl From<crate::datatypes::CodeableReference> for ExtensionTValue {
+impl From<crate::datatypes::CodeableReference> for ExtensionValue {
     fn from(v: crate::datatypes::CodeableReference) -> Self {
-        ExtensionTValue::CodeableReference(v)
+        ExtensionValue::CodeableReference(v)
     }
 }
-impl From<crate::datatypes::Coding> for ExtensionTValue {
+impl From<crate::datatypes::Coding> for ExtensionValue {
     fn from(v: crate::datatypes::Coding) -> Self {
-        ExtensionTValue::Coding(v)
+        ExtensionValue::Coding(v)
     }
 }
-impl From<crate::datatypes::ContactPoint> for ExtensionTValue {
+impl From<crate::datatypes::ContactPoint> for ExtensionValue {
     fn from(v: crate::datatypes::ContactPoint) -> Self {
-        ExtensionTValue::ContactPoint(v)
+        ExtensionValue::ContactPoint(v)
     }
 }
-impl From<crate::datatypes::Count> for ExtensionTValue {
+impl From<crate::datatypes::Count> for ExtensionValue {
     fn from(v: crate::datatypes::Count) -> Self {
-        ExtensionTValue::Count(v)
+        ExtensionValue::Count(v)
     }
 }
-impl From<crate::datatypes::Distance> for ExtensionTValue {
+impl From<crate::datatypes::Distance> for ExtensionValue {
     fn from(v: crate::datatypes::Distance) -> Self {
-        ExtensionTValue::Distance(v)
+        ExtensionValue::Distance(v)
     }
 }
-impl From<crate::datatypes::Duration> for ExtensionTValue {
+impl From<crate::datatypes::Duration> for ExtensionValue {
     fn from(v: crate::datatypes::Duration) -> Self {
-        ExtensionTValue::Duration(v)
+        ExtensionValue::Duration(v)
     }
 }
-impl From<crate::datatypes::HumanName> for ExtensionTValue {
+impl From<crate::datatypes::HumanName> for ExtensionValue {
     fn from(v: crate::datatypes::HumanName) -> Self {
-        ExtensionTValue::HumanName(v)
+        ExtensionValue::HumanName(v)
     }
 }
-impl From<crate::datatypes::Identifier> for ExtensionTValue {
+impl From<crate::datatypes::Identifier> for ExtensionValue {
     fn from(v: crate::datatypes::Identifier) -> Self {
-        ExtensionTValue::Identifier(v)
+        ExtensionValue::Identifier(v)
     }
 }
-impl From<crate::datatypes::Money> for ExtensionTValue {
+impl From<crate::datatypes::Money> for ExtensionValue {
     fn from(v: crate::datatypes::Money) -> Self {
-        ExtensionTValue::Money(v)
+        ExtensionValue::Money(v)
     }
 }
-impl From<crate::datatypes::Period> for ExtensionTValue {
+impl From<crate::datatypes::Period> for ExtensionValue {
     fn from(v: crate::datatypes::Period) -> Self {
-        ExtensionTValue::Period(v)
+        ExtensionValue::Period(v)
     }
 }
-impl From<crate::datatypes::Quantity> for ExtensionTValue {
+impl From<crate::datatypes::Quantity> for ExtensionValue {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        ExtensionTValue::Quantity(v)
+        ExtensionValue::Quantity(v)
     }
 }
-impl From<crate::datatypes::Range> for ExtensionTValue {
+impl From<crate::datatypes::Range> for ExtensionValue {
     fn from(v: crate::datatypes::Range) -> Self {
-        ExtensionTValue::Range(v)
+        ExtensionValue::Range(v)
     }
 }
-impl From<crate::datatypes::Ratio> for ExtensionTValue {
+impl From<crate::datatypes::Ratio> for ExtensionValue {
     fn from(v: crate::datatypes::Ratio) -> Self {
-        ExtensionTValue::Ratio(v)
+        ExtensionValue::Ratio(v)
     }
 }
-impl From<crate::datatypes::RatioRange> for ExtensionTValue {
+impl From<crate::datatypes::RatioRange> for ExtensionValue {
     fn from(v: crate::datatypes::RatioRange) -> Self {
-        ExtensionTValue::RatioRange(v)
+        ExtensionValue::RatioRange(v)
     }
 }
-impl From<crate::datatypes::Reference> for ExtensionTValue {
+impl From<crate::datatypes::Reference> for ExtensionValue {
     fn from(v: crate::datatypes::Reference) -> Self {
-        ExtensionTValue::Reference(v)
+        ExtensionValue::Reference(v)
     }
 }
-impl From<crate::datatypes::SampledData> for ExtensionTValue {
+impl From<crate::datatypes::SampledData> for ExtensionValue {
     fn from(v: crate::datatypes::SampledData) -> Self {
-        ExtensionTValue::SampledData(v)
+        ExtensionValue::SampledData(v)
     }
 }
-impl From<crate::datatypes::Signature> for ExtensionTValue {
+impl From<crate::datatypes::Signature> for ExtensionValue {
     fn from(v: crate::datatypes::Signature) -> Self {
-        ExtensionTValue::Signature(v)
+        ExtensionValue::Signature(v)
     }
 }
-impl From<crate::datatypes::Timing> for ExtensionTValue {
+impl From<crate::datatypes::Timing> for ExtensionValue {
     fn from(v: crate::datatypes::Timing) -> Self {
-        ExtensionTValue::Timing(v)
+        ExtensionValue::Timing(v)
     }
 }
-impl From<crate::datatypes::ContactDetail> for ExtensionTValue {
+impl From<crate::datatypes::ContactDetail> for ExtensionValue {
     fn from(v: crate::datatypes::ContactDetail) -> Self {
-        ExtensionTValue::ContactDetail(v)
+        ExtensionValue::ContactDetail(v)
     }
 }
-impl From<crate::datatypes::DataRequirement> for ExtensionTValue {
+impl From<crate::datatypes::DataRequirement> for ExtensionValue {
     fn from(v: crate::datatypes::DataRequirement) -> Self {
-        ExtensionTValue::DataRequirement(v)
+        ExtensionValue::DataRequirement(v)
     }
 }
-impl From<crate::datatypes::Expression> for ExtensionTValue {
+impl From<crate::datatypes::Expression> for ExtensionValue {
     fn from(v: crate::datatypes::Expression) -> Self {
-        ExtensionTValue::Expression(v)
+        ExtensionValue::Expression(v)
     }
 }
-impl From<crate::datatypes::ParameterDefinition> for ExtensionTValue {
+impl From<crate::datatypes::ParameterDefinition> for ExtensionValue {
     fn from(v: crate::datatypes::ParameterDefinition) -> Self {
-        ExtensionTValue::ParameterDefinition(v)
+        ExtensionValue::ParameterDefinition(v)
     }
 }
-impl From<crate::datatypes::RelatedArtifact> for ExtensionTValue {
+impl From<crate::datatypes::RelatedArtifact> for ExtensionValue {
     fn from(v: crate::datatypes::RelatedArtifact) -> Self {
-        ExtensionTValue::RelatedArtifact(v)
+        ExtensionValue::RelatedArtifact(v)
     }
 }
-impl From<crate::datatypes::TriggerDefinition> for ExtensionTValue {
+impl From<crate::datatypes::TriggerDefinition> for ExtensionValue {
     fn from(v: crate::datatypes::TriggerDefinition) -> Self {
-        ExtensionTValue::TriggerDefinition(v)
+        ExtensionValue::TriggerDefinition(v)
     }
 }
-impl From<crate::datatypes::UsageContext> for ExtensionTValue {
+impl From<crate::datatypes::UsageContext> for ExtensionValue {
     fn from(v: crate::datatypes::UsageContext) -> Self {
-        ExtensionTValue::UsageContext(v)
+        ExtensionValue::UsageContext(v)
     }
 }
-impl From<crate::datatypes::Availability> for ExtensionTValue {
+impl From<crate::datatypes::Availability> for ExtensionValue {
     fn from(v: crate::datatypes::Availability) -> Self {
-        ExtensionTValue::Availability(v)
+        ExtensionValue::Availability(v)
     }
 }
-impl From<crate::datatypes::ExtendedContactDetail> for ExtensionTValue {
+impl From<crate::datatypes::ExtendedContactDetail> for ExtensionValue {
     fn from(v: crate::datatypes::ExtendedContactDetail) -> Self {
-        ExtensionTValue::ExtendedContactDetail(v)
+        ExtensionValue::ExtendedContactDetail(v)
     }
 }
-impl From<crate::datatypes::Dosage> for ExtensionTValue {
+impl From<crate::datatypes::Dosage> for ExtensionValue {
     fn from(v: crate::datatypes::Dosage) -> Self {
-        ExtensionTValue::Dosage(v)
+        ExtensionValue::Dosage(v)
     }
 }
-impl From<crate::datatypes::Meta> for ExtensionTValue {
+impl From<crate::datatypes::Meta> for ExtensionValue {
     fn from(v: crate::datatypes::Meta) -> Self {
-        ExtensionTValue::Meta(v)
+        ExtensionValue::Meta(v)
     }
 }
 /// The types allowed for `Timing.repeat.bounds\[x\]`.
@@ -6601,7 +6595,7 @@ impl From<crate::datatypes::Period> for TimingRepeatBounds {
 ///
 /// - JSON: one of `timingTiming`, `timingReference`, `timingDate`, `timingDateTime`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum TriggerDefinitionTTiming {
+pub enum TriggerDefinitionTiming {
     /// `timingTiming`
     Timing(crate::datatypes::Timing),
     /// `timingReference`
@@ -6611,7 +6605,7 @@ pub enum TriggerDefinitionTTiming {
     /// `timingDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
 }
-impl TriggerDefinitionTTiming {
+impl TriggerDefinitionTiming {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -6629,10 +6623,10 @@ impl TriggerDefinitionTTiming {
             return None;
         }
         if let Some(v) = o.complex::<crate::datatypes::Timing>("timingTiming") {
-            return Some(TriggerDefinitionTTiming::Timing(v));
+            return Some(TriggerDefinitionTiming::Timing(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Reference>("timingReference") {
-            return Some(TriggerDefinitionTTiming::Reference(v));
+            return Some(TriggerDefinitionTiming::Reference(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -6640,7 +6634,7 @@ impl TriggerDefinitionTTiming {
                 crate::datatypes::Extension,
             >("timingDate")
         {
-            return Some(TriggerDefinitionTTiming::Date(v));
+            return Some(TriggerDefinitionTiming::Date(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -6648,47 +6642,47 @@ impl TriggerDefinitionTTiming {
                 crate::datatypes::Extension,
             >("timingDateTime")
         {
-            return Some(TriggerDefinitionTTiming::DateTime(v));
+            return Some(TriggerDefinitionTiming::DateTime(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            TriggerDefinitionTTiming::Timing(v) => {
+            TriggerDefinitionTiming::Timing(v) => {
                 w.complex("timingTiming", Some(&*v));
             }
-            TriggerDefinitionTTiming::Reference(v) => {
+            TriggerDefinitionTiming::Reference(v) => {
                 w.complex("timingReference", Some(&*v));
             }
-            TriggerDefinitionTTiming::Date(v) => {
+            TriggerDefinitionTiming::Date(v) => {
                 w.primitive("timingDate", Some(&*v));
             }
-            TriggerDefinitionTTiming::DateTime(v) => {
+            TriggerDefinitionTiming::DateTime(v) => {
                 w.primitive("timingDateTime", Some(&*v));
             }
         }
     }
 }
-impl From<crate::datatypes::Timing> for TriggerDefinitionTTiming {
+impl From<crate::datatypes::Timing> for TriggerDefinitionTiming {
     fn from(v: crate::datatypes::Timing) -> Self {
-        TriggerDefinitionTTiming::Timing(v)
+        TriggerDefinitionTiming::Timing(v)
     }
 }
-impl From<crate::datatypes::Reference> for TriggerDefinitionTTiming {
+impl From<crate::datatypes::Reference> for TriggerDefinitionTiming {
     fn from(v: crate::datatypes::Reference) -> Self {
-        TriggerDefinitionTTiming::Reference(v)
+        TriggerDefinitionTiming::Reference(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Date>> for TriggerDefinitionTTiming {
+impl From<crate::Primitive<dhp_runtime::primitives::Date>> for TriggerDefinitionTiming {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Date>) -> Self {
-        TriggerDefinitionTTiming::Date(v)
+        TriggerDefinitionTiming::Date(v)
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::DateTime>>
-for TriggerDefinitionTTiming {
+for TriggerDefinitionTiming {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        TriggerDefinitionTTiming::DateTime(v)
+        TriggerDefinitionTiming::DateTime(v)
     }
 }
 /// The types allowed for `UsageContext.value\[x\]`.
@@ -6697,7 +6691,7 @@ for TriggerDefinitionTTiming {
 ///
 /// - JSON: one of `valueCodeableConcept`, `valueQuantity`, `valueRange`, `valueReference`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum UsageContextTValue {
+pub enum UsageContextValue {
     /// `valueCodeableConcept`
     CodeableConcept(crate::datatypes::CodeableConcept),
     /// `valueQuantity`
@@ -6707,7 +6701,7 @@ pub enum UsageContextTValue {
     /// `valueReference`
     Reference(crate::datatypes::Reference),
 }
-impl UsageContextTValue {
+impl UsageContextValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -6732,55 +6726,55 @@ impl UsageContextTValue {
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
         {
-            return Some(UsageContextTValue::CodeableConcept(v));
+            return Some(UsageContextValue::CodeableConcept(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Quantity>("valueQuantity") {
-            return Some(UsageContextTValue::Quantity(v));
+            return Some(UsageContextValue::Quantity(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange") {
-            return Some(UsageContextTValue::Range(v));
+            return Some(UsageContextValue::Range(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Reference>("valueReference") {
-            return Some(UsageContextTValue::Reference(v));
+            return Some(UsageContextValue::Reference(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            UsageContextTValue::CodeableConcept(v) => {
+            UsageContextValue::CodeableConcept(v) => {
                 w.complex("valueCodeableConcept", Some(&*v));
             }
-            UsageContextTValue::Quantity(v) => {
+            UsageContextValue::Quantity(v) => {
                 w.complex("valueQuantity", Some(&*v));
             }
-            UsageContextTValue::Range(v) => {
+            UsageContextValue::Range(v) => {
                 w.complex("valueRange", Some(&*v));
             }
-            UsageContextTValue::Reference(v) => {
+            UsageContextValue::Reference(v) => {
                 w.complex("valueReference", Some(&*v));
             }
         }
     }
 }
-impl From<crate::datatypes::CodeableConcept> for UsageContextTValue {
+impl From<crate::datatypes::CodeableConcept> for UsageContextValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        UsageContextTValue::CodeableConcept(v)
+        UsageContextValue::CodeableConcept(v)
     }
 }
-impl From<crate::datatypes::Quantity> for UsageContextTValue {
+impl From<crate::datatypes::Quantity> for UsageContextValue {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        UsageContextTValue::Quantity(v)
+        UsageContextValue::Quantity(v)
     }
 }
-impl From<crate::datatypes::Range> for UsageContextTValue {
+impl From<crate::datatypes::Range> for UsageContextValue {
     fn from(v: crate::datatypes::Range) -> Self {
-        UsageContextTValue::Range(v)
+        UsageContextValue::Range(v)
     }
 }
-impl From<crate::datatypes::Reference> for UsageContextTValue {
+impl From<crate::datatypes::Reference> for UsageContextValue {
     fn from(v: crate::datatypes::Reference) -> Self {
-        UsageContextTValue::Reference(v)
+        UsageContextValue::Reference(v)
     }
 }
 /// The types allowed for `VirtualServiceDetail.address\[x\]`.
@@ -6789,7 +6783,7 @@ impl From<crate::datatypes::Reference> for UsageContextTValue {
 ///
 /// - JSON: one of `addressUrl`, `addressString`, `addressContactPoint`, `addressExtendedContactDetail`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum VirtualServiceDetailTAddress {
+pub enum VirtualServiceDetailAddress {
     /// `addressUrl`
     Url(crate::Primitive<dhp_runtime::primitives::Url>),
     /// `addressString`
@@ -6799,7 +6793,7 @@ pub enum VirtualServiceDetailTAddress {
     /// `addressExtendedContactDetail`
     ExtendedContactDetail(crate::datatypes::ExtendedContactDetail),
 }
-impl VirtualServiceDetailTAddress {
+impl VirtualServiceDetailAddress {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -6827,64 +6821,64 @@ impl VirtualServiceDetailTAddress {
                 crate::datatypes::Extension,
             >("addressUrl")
         {
-            return Some(VirtualServiceDetailTAddress::Url(v));
+            return Some(VirtualServiceDetailAddress::Url(v));
         }
         if let Some(v) = o
             .primitive::<String, crate::datatypes::Extension>("addressString")
         {
-            return Some(VirtualServiceDetailTAddress::String(v));
+            return Some(VirtualServiceDetailAddress::String(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::ContactPoint>("addressContactPoint")
         {
-            return Some(VirtualServiceDetailTAddress::ContactPoint(v));
+            return Some(VirtualServiceDetailAddress::ContactPoint(v));
         }
         if let Some(v) = o
             .complex::<
                 crate::datatypes::ExtendedContactDetail,
             >("addressExtendedContactDetail")
         {
-            return Some(VirtualServiceDetailTAddress::ExtendedContactDetail(v));
+            return Some(VirtualServiceDetailAddress::ExtendedContactDetail(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            VirtualServiceDetailTAddress::Url(v) => {
+            VirtualServiceDetailAddress::Url(v) => {
                 w.primitive("addressUrl", Some(&*v));
             }
-            VirtualServiceDetailTAddress::String(v) => {
+            VirtualServiceDetailAddress::String(v) => {
                 w.primitive("addressString", Some(&*v));
             }
-            VirtualServiceDetailTAddress::ContactPoint(v) => {
+            VirtualServiceDetailAddress::ContactPoint(v) => {
                 w.complex("addressContactPoint", Some(&*v));
             }
-            VirtualServiceDetailTAddress::ExtendedContactDetail(v) => {
+            VirtualServiceDetailAddress::ExtendedContactDetail(v) => {
                 w.complex("addressExtendedContactDetail", Some(&*v));
             }
         }
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Url>>
-for VirtualServiceDetailTAddress {
+for VirtualServiceDetailAddress {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Url>) -> Self {
-        VirtualServiceDetailTAddress::Url(v)
+        VirtualServiceDetailAddress::Url(v)
     }
 }
-impl From<crate::Primitive<String>> for VirtualServiceDetailTAddress {
+impl From<crate::Primitive<String>> for VirtualServiceDetailAddress {
     fn from(v: crate::Primitive<String>) -> Self {
-        VirtualServiceDetailTAddress::String(v)
+        VirtualServiceDetailAddress::String(v)
     }
 }
-impl From<crate::datatypes::ContactPoint> for VirtualServiceDetailTAddress {
+impl From<crate::datatypes::ContactPoint> for VirtualServiceDetailAddress {
     fn from(v: crate::datatypes::ContactPoint) -> Self {
-        VirtualServiceDetailTAddress::ContactPoint(v)
+        VirtualServiceDetailAddress::ContactPoint(v)
     }
 }
-impl From<crate::datatypes::ExtendedContactDetail> for VirtualServiceDetailTAddress {
+impl From<crate::datatypes::ExtendedContactDetail> for VirtualServiceDetailAddress {
     fn from(v: crate::datatypes::ExtendedContactDetail) -> Self {
-        VirtualServiceDetailTAddress::ExtendedContactDetail(v)
+        VirtualServiceDetailAddress::ExtendedContactDetail(v)
     }
 }
 impl Extension {

@@ -567,7 +567,7 @@ struct Parser<'a> {
     pos: usize,
 }
 
-impl<'a> Parser<'a> {
+impl Parser<'_> {
     fn error_at(&self, pos: usize, message: String) -> JsonError {
         let pos = pos.min(self.bytes.len());
         let before = &self.bytes[..pos];

@@ -18,11 +18,14 @@
 //! serializer for every FHIR type again on each build.
 
 pub mod element;
+pub mod fhirpath;
 pub mod json;
 pub mod must_support;
 pub mod primitives;
 pub mod read;
 pub mod resource;
+pub mod terminology;
+pub mod validate;
 
 pub use element::{NonEmpty, PrimitiveElement};
 pub use json::{JsonNumber, JsonObject, JsonValue};

@@ -19,27 +19,8 @@ pub fn missing(resource: &JsonObject, checks: &[(&'static str, &[Step])]) -> Vec
 }
 
 fn present(root: &JsonObject, steps: &[Step]) -> bool {
-    let mut current: Vec<&JsonValue> = Vec::new();
-    let mut objects: Vec<&JsonObject> = vec![root];
-    for (i, step) in steps.iter().enumerate() {
-        current.clear();
-        for obj in &objects {
-            for key in [step.key.to_string(), format!("_{}", step.key)] {
-                match obj.get(&key) {
-                    Some(JsonValue::Array(items)) => current.extend(items.iter().filter(|v| !v.is_null())),
-                    Some(v) => current.push(v),
-                    None => {}
-                }
-            }
-        }
-        if !step.filter.is_empty() {
-            current.retain(|v| v.as_object().is_some_and(|o| matches(o, step.filter)));
-        }
-        if i + 1 < steps.len() {
-            objects = current.iter().filter_map(|v| v.as_object()).collect();
-        }
-    }
-    !current.is_empty()
+    let root = JsonValue::Object(root.clone());
+    !crate::validate::walk(&root, "", steps).is_empty()
 }
 
 /// True when `item` has, at each relative path, a value containing the expected JSON

@@ -94,7 +94,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     let mut mirrors = args.mirrors.clone();
     if !args.no_mirrors {
-        mirrors.extend(lock.sources().mirror_dirs(&root));
+        mirrors.extend(lock_mirrors(&lock, &root));
     }
     let registry = args.registry.clone().unwrap_or_else(|| registry_from_env(&lock));
     let downloader = UreqDownloader::new();
@@ -113,7 +113,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             display_relative(&lock_path, &root),
             lock.root(),
             lock.packages().len(),
-            if args.with_test_packages { format!(" + {} test packages", lock.test_packages().len()) } else { String::new() }
+            if args.with_test_packages { format!(" + {} test package(s)", lock.test_packages().len()) } else { String::new() }
         );
         println!("cache {}", cache_dir.display());
     }
@@ -131,7 +131,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// from the default sources (the lock's mirrors, then `$DHP_FHIR_REGISTRY` or the
 /// lock's registry). Does nothing, silently, when all are installed. `quiet` suppresses
 /// the report (errors are returned either way).
-#[allow(dead_code)] // called by codegen_cmd
 pub fn ensure_fetched(cache: &Path, quiet: bool) -> Result<(), String> {
     let root = crate::workspace_root();
     let lock = Lock::load_workspace(&root).map_err(|e| e.to_string())?;
@@ -146,7 +145,7 @@ pub fn ensure_fetched(cache: &Path, quiet: bool) -> Result<(), String> {
     let downloader = UreqDownloader::new();
     let options = FetchOptions {
         cache_dir: cache.to_path_buf(),
-        mirrors: lock.sources().mirror_dirs(&root),
+        mirrors: lock_mirrors(&lock, &root),
         registry: Some(registry_from_env(&lock)),
         downloader: Some(&downloader),
         limits: Default::default(),
@@ -158,6 +157,13 @@ pub fn ensure_fetched(cache: &Path, quiet: bool) -> Result<(), String> {
         eprintln!("{report}");
     }
     Ok(())
+}
+
+/// The lock's mirror folders, resolved against the workspace root (and made canonical
+/// when they exist, so reports show `/…/shared/fhir-packages` rather than `…/main/../…`).
+fn lock_mirrors(lock: &Lock, root: &Path) -> Vec<PathBuf> {
+    let dirs = lock.sources().mirror_dirs(root);
+    dirs.into_iter().map(|d| std::fs::canonicalize(&d).unwrap_or(d)).collect()
 }
 
 /// `$DHP_FHIR_REGISTRY` if set, else the lock's registry, else the default.
@@ -224,11 +230,9 @@ impl Printer {
                     let _ = writeln!(err, "  downloaded {package}: {}", fetch::human_bytes(bytes));
                 }
             }
-            FetchEvent::SourceSkipped { package, source, reason } => {
-                // Mirrors missing a file are routine; network failures are worth a line.
-                if !source.starts_with("mirror ") {
-                    let _ = writeln!(err, "  {package}: {source} failed: {reason}; trying the next source");
-                }
+            // Mirrors missing a file are routine; network failures are worth a line.
+            FetchEvent::SourceSkipped { package, source, reason } if !source.starts_with("mirror ") => {
+                let _ = writeln!(err, "  {package}: {source}: {reason}");
             }
             _ => {}
         }
@@ -260,13 +264,18 @@ impl Downloader for UreqDownloader {
     fn get(&self, url: &str, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Vec<u8>, String> {
         let response = match self.agent.get(url).call() {
             Ok(r) => r,
-            Err(ureq::Error::Status(code, r)) => return Err(format!("HTTP {code} {} from {url}", r.status_text())),
-            Err(e) => return Err(format!("{url}: {e}")),
+            Err(ureq::Error::Status(code, r)) => return Err(format!("HTTP {code} {}", r.status_text())),
+            Err(ureq::Error::Transport(t)) => {
+                return Err(match t.message() {
+                    Some(message) => format!("{}: {message}", t.kind()),
+                    None => t.kind().to_string(),
+                })
+            }
         };
         let total = response.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
         if let Some(total) = total {
             if total > self.max_bytes {
-                return Err(format!("{url}: {total} bytes is over the {} byte limit", self.max_bytes));
+                return Err(format!("{total} bytes is over the {} byte limit", self.max_bytes));
             }
         }
         let mut reader = response.into_reader().take(self.max_bytes + 1);
@@ -278,17 +287,17 @@ impl Downloader for UreqDownloader {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("{url}: {e}")),
+                Err(e) => return Err(format!("reading the response: {e}")),
             };
             body.extend_from_slice(&buf[..n]);
             if body.len() as u64 > self.max_bytes {
-                return Err(format!("{url}: response is over the {} byte limit", self.max_bytes));
+                return Err(format!("the response is over the {} byte limit", self.max_bytes));
             }
             progress(body.len() as u64, total);
         }
         if let Some(total) = total {
             if body.len() as u64 != total {
-                return Err(format!("{url}: connection closed after {} of {total} bytes", body.len()));
+                return Err(format!("the connection closed after {} of {total} bytes", body.len()));
             }
         }
         Ok(body)

@@ -133,7 +133,8 @@ fn read_element(ctx: &Ctx, o: &TokenStream, ty: &FieldType, card: Card, max: Opt
         FieldType::Choice(n) => {
             let t = ctx.type_path(n);
             let required = card.is_required();
-            quote! { #t::read_from(&mut #o, #required) }
+            let oref = if o.to_string() == "so" { quote! { #o } } else { quote! { &mut #o } };
+            quote! { #t::read_from(#oref, #required) }
         }
     };
     if boxed {
@@ -167,7 +168,7 @@ fn write_element(wref: &TokenStream, ty: &FieldType, card: Card, key: &str, v: T
         },
         FieldType::Choice(_) => match card {
             Card::Optional => quote! { if let Some(c) = &#v { c.write_into(#wref); } },
-            _ => quote! { #v.write_into(#wref); },
+            _ => quote! { (#v).write_into(#wref); },
         },
     }
 }
@@ -193,6 +194,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let min = lit_usize(if f.card.is_required() { 1 } else { 0 });
         let maxt = max_tokens(f.max);
         let expr = match &f.role {
+            FieldRole::Element if f.json_array => read_single_from_array(ctx, &f.ty, f.card, &f.json, f.boxed),
             FieldRole::Element => read_element(ctx, &o, &f.ty, f.card, f.max, &f.json, f.boxed),
             FieldRole::ExtensionValue => {
                 let key = value_key(&f.ty);
@@ -247,6 +249,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let fname = format_ident!("{}", f.name);
         let v = quote! { self.#fname };
         match &f.role {
+            FieldRole::Element if f.json_array => writes.push(write_single_as_array(&f.ty, f.card, &f.json, v, f.boxed)),
             FieldRole::Element => writes.push(write_element(&quote! { &mut w }, &f.ty, f.card, &f.json, v, f.boxed)),
             FieldRole::ExtensionValue => {
                 let key = value_key(&f.ty);
@@ -327,6 +330,35 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         }
 
         #can_absent
+    }
+}
+
+/// Reads a single value whose JSON form is an array (a narrowed repeating element).
+fn read_single_from_array(ctx: &Ctx, ty: &FieldType, card: Card, key: &str, boxed: bool) -> TokenStream {
+    let many = if card == Card::Required { Card::NonEmpty } else { Card::Many };
+    let list = read_element(ctx, &quote! { o }, ty, many, Some(1), key, false);
+    let first = if card == Card::Required {
+        quote! { #list.and_then(|v| v.into_iter().next()) }
+    } else {
+        quote! { #list.into_iter().next() }
+    };
+    if boxed {
+        quote! { #first.map(Box::new) }
+    } else {
+        first
+    }
+}
+
+/// Writes a single value as a one-item JSON array (a narrowed repeating element).
+fn write_single_as_array(ty: &FieldType, card: Card, key: &str, v: TokenStream, boxed: bool) -> TokenStream {
+    let item = if boxed { quote! { &**x } } else { quote! { x } };
+    let call = match ty {
+        FieldType::Primitive { .. } => quote! { w.primitive_vec(#key, std::slice::from_ref(#item)); },
+        _ => quote! { w.complex_vec(#key, std::slice::from_ref(#item)); },
+    };
+    match card {
+        Card::Required => quote! { { let x = &#v; #call } },
+        _ => quote! { if let Some(x) = &#v { #call } },
     }
 }
 
@@ -429,7 +461,7 @@ pub(crate) fn code_tokens(c: &CodeTypeDef) -> TokenStream {
         impl dhp_runtime::primitives::FhirPrimitive for #name {
             const FHIR_TYPE: &'static str = "code";
             fn from_json(value: &dhp_runtime::JsonValue) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-                dhp_runtime::primitives::code_from_json(value, #vs, #name::from_code)
+                dhp_runtime::terminology::code_from_json(value, #vs, #name::from_code)
             }
             fn to_json(&self) -> dhp_runtime::JsonValue {
                 dhp_runtime::JsonValue::String(self.code().to_string())

@@ -37,8 +37,14 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
     let ctx = items::Ctx { space };
     for s in space.structs.values() {
         by_module.entry(s.module.clone()).or_default().push(items::struct_tokens(&ctx, s));
-        if let crate::ir::StructKind::Profile { .. } = s.kind {
-            by_module.entry(s.module.clone()).or_default().push(profile::profile_tokens(&ctx, s));
+        match s.kind {
+            crate::ir::StructKind::Profile { .. } => {
+                by_module.entry(s.module.clone()).or_default().push(profile::profile_tokens(&ctx, s));
+            }
+            crate::ir::StructKind::Resource { .. } => {
+                by_module.entry(s.module.clone()).or_default().push(profile::resource_tokens(s));
+            }
+            _ => {}
         }
     }
     for c in space.choices.values() {
@@ -81,9 +87,10 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
             quote! { pub mod #m; pub use self::#m::*; }
         })
         .collect();
+    let any_profile = profile::any_profile_tokens(&ctx);
     files.insert(
         "src/profiles/mod.rs".into(),
-        render(header, "The implementation guide's resource profiles, one module each.", quote! { #(#profile_tokens)* })?,
+        render(header, "The implementation guide's resource profiles, one module each.", quote! { #(#profile_tokens)* #any_profile })?,
     );
     Ok(files)
 }
@@ -113,7 +120,7 @@ pub(crate) fn doc_attrs(doc: &Doc) -> TokenStream {
     if !doc.notes.is_empty() {
         lines.push(String::new());
         for n in &doc.notes {
-            lines.push(format!("- {n}"));
+            lines.push(format!("- {}", n.replace('\r', "")));
         }
     }
     let text = lines.join("\n");
@@ -130,6 +137,7 @@ fn clean(text: &str) -> String {
     text.lines()
         .map(|l| {
             l.trim_start()
+                .replace('\r', "")
                 .replace('<', "&lt;")
                 .replace('>', "&gt;")
                 .replace('[', "\\[")

@@ -140,7 +140,7 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
     if !estruct.derive_default {
         return quote! {};
     }
-    let ctor = format_ident!("{}_{}", sl.rust_name, heck::ToSnakeCase::to_snake_case(sl.element_type.as_str()));
+    let ctor = format_ident!("{}_{}", sl.rust_name.trim_end_matches('_'), heck::ToSnakeCase::to_snake_case(sl.element_type.as_str()));
     let mut assigns = Vec::new();
     for (path, value) in &sl.fixed {
         if let Some(f) = estruct.fields.iter().find(|f| f.json == *path) {
@@ -273,5 +273,138 @@ fn literal_value(ctx: &Ctx, ty: &FieldType, value: &Value) -> Option<TokenStream
             Some(quote! { #t { #(#assigns)* ..Default::default() } })
         }
         _ => None,
+    }
+}
+
+/// `Resource` and the non-generic JSON entry points of a base resource.
+pub(crate) fn resource_tokens(s: &StructDef) -> TokenStream {
+    let StructKind::Resource { resource_type } = &s.kind else { return quote! {} };
+    let name = format_ident!("{}", s.name);
+    quote! {
+        impl dhp_runtime::Resource for #name {
+            const RESOURCE_TYPE: &'static str = #resource_type;
+        }
+
+        impl #name {
+            /// Reads FHIR JSON text strictly (unknown elements are errors).
+            pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+                dhp_runtime::resource::read_resource_str::<Self>(text, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
+            }
+
+            /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+            pub fn from_json_str_with(text: &str, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+                dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+            }
+
+            /// Reads parsed JSON in the given mode.
+            pub fn from_json_value(json: dhp_runtime::JsonValue, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+                dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+            }
+
+            /// The FHIR JSON form.
+            pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+                dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+            }
+
+            /// The FHIR JSON text (compact).
+            pub fn to_json_string(&self) -> String {
+                self.to_json_value().to_json_string()
+            }
+        }
+    }
+}
+
+/// `AnyProfile`: every profile, chosen by `meta.profile` when reading.
+pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
+    let profiles: Vec<&StructDef> = ctx.space.profiles.iter().filter_map(|p| ctx.space.structs.get(p)).collect();
+    let variants = profiles.iter().map(|s| {
+        let n = format_ident!("{}", s.name);
+        let doc = format!(" A [`{}`].", s.name);
+        quote! { #[doc = #doc] #n(Box<#n>), }
+    });
+    let canon_arms = profiles.iter().map(|s| {
+        let n = format_ident!("{}", s.name);
+        quote! { AnyProfile::#n(_) => <#n as dhp_runtime::Profile>::CANONICAL, }
+    });
+    let write_arms = profiles.iter().map(|s| {
+        let n = format_ident!("{}", s.name);
+        quote! { AnyProfile::#n(p) => p.to_json_value(), }
+    });
+    let read_arms = profiles.iter().map(|s| {
+        let n = format_ident!("{}", s.name);
+        quote! {
+            if canonical == <#n as dhp_runtime::Profile>::CANONICAL {
+                return #n::from_json_value(json, mode).map(|(v, w)| (AnyProfile::#n(Box::new(v)), w));
+            }
+        }
+    });
+    let table = profiles.iter().filter_map(|s| match &s.kind {
+        StructKind::Profile { canonical, resource_type, .. } => Some(quote! { (#resource_type, #canonical), }),
+        _ => None,
+    });
+    quote! {
+        /// Any of the implementation guide's profiles.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum AnyProfile {
+            #(#variants)*
+        }
+
+        /// `(resourceType, canonical)` of every profile.
+        pub const PROFILES: &[(&str, &str)] = &[#(#table)*];
+
+        impl AnyProfile {
+            /// The canonical URL of the profile this value has.
+            pub fn canonical(&self) -> &'static str {
+                match self { #(#canon_arms)* }
+            }
+
+            /// The FHIR JSON form.
+            pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+                match self { #(#write_arms)* }
+            }
+
+            /// The profile to read `json` as: the first `meta.profile` this crate knows, or,
+            /// when the resource names none, the only profile of its `resourceType` if there
+            /// is exactly one.
+            pub fn profile_for(json: &dhp_runtime::JsonValue) -> Option<&'static str> {
+                let obj = json.as_object()?;
+                let claimed = obj.get("meta").and_then(|m| m.as_object()).and_then(|m| m.get("profile")).and_then(|p| p.as_array());
+                if let Some(list) = claimed {
+                    for p in list.iter().filter_map(|p| p.as_str()) {
+                        let url = p.split('|').next().unwrap_or(p);
+                        if let Some((_, c)) = PROFILES.iter().find(|(_, c)| *c == url) {
+                            return Some(c);
+                        }
+                    }
+                }
+                let rt = obj.get("resourceType")?.as_str()?;
+                let mut of_type = PROFILES.iter().filter(|(t, _)| *t == rt);
+                match (of_type.next(), of_type.next()) {
+                    (Some((_, c)), None) => Some(c),
+                    _ => None,
+                }
+            }
+
+            /// Reads `json` as the profile [`AnyProfile::profile_for`] picks. Fails (keeping
+            /// the JSON) when no profile applies.
+            pub fn from_json_value(json: dhp_runtime::JsonValue, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+                fn no_profile(json: dhp_runtime::JsonValue) -> dhp_runtime::ReadError {
+                    dhp_runtime::ReadError {
+                        issues: vec![dhp_runtime::Issue {
+                            severity: dhp_runtime::read::Severity::Error,
+                            kind: dhp_runtime::IssueKind::ResourceType,
+                            path: String::new(),
+                            message: "no profile of this crate applies (no known meta.profile, and not exactly one profile for the resourceType)".into(),
+                        }],
+                        json: Some(json),
+                    }
+                }
+                let Some(canonical) = Self::profile_for(&json) else {
+                    return Err(no_profile(json));
+                };
+                #(#read_arms)*
+                Err(no_profile(json))
+            }
+        }
     }
 }

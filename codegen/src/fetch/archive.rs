@@ -168,7 +168,7 @@ pub fn unpack(archive: &[u8], package: &PackageRef, dest: &Path, limits: &Limits
                         tar::EntryType::Fifo => "FIFO".to_owned(),
                         tar::EntryType::Continuous => "contiguous file".to_owned(),
                         tar::EntryType::GNUSparse => "GNU sparse file".to_owned(),
-                        other => format!("type {:?}", other.as_byte() as char),
+                        other => format!("tar entry of type {:?}", other.as_byte() as char),
                     };
                     return Err(FetchError::UnsupportedEntry { package: package.clone(), entry: name, kind });
                 }
@@ -256,7 +256,7 @@ fn check_entry_path(raw: &[u8], package: &PackageRef, name: &str) -> Result<Vec<
             return Err(FetchError::AbsolutePath { package: package.clone(), entry: name.to_owned() });
         }
     }
-    if components.iter().any(|c| *c == "..") {
+    if components.contains(&"..") {
         return Err(FetchError::PathTraversal { package: package.clone(), entry: name.to_owned() });
     }
     if text.contains('\\') {

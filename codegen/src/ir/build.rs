@@ -28,6 +28,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 
 const CORE_SD: &str = "http://hl7.org/fhir/StructureDefinition/";
+const DATA_ABSENT_REASON: &str = "http://hl7.org/fhir/StructureDefinition/data-absent-reason";
 const SYSTEM_STRING: &str = "http://hl7.org/fhirpath/System.String";
 
 /// Base resources generated even when no profile constrains them: what the client needs
@@ -208,6 +209,21 @@ pub fn build(packages: &PackageSet) -> Result<TypeSpace, BuildError> {
     }
     for ext in &extensions {
         b.extension_struct(&ext.url)?;
+    }
+    // Every extension a profile names anywhere (also inside datatypes, e.g. the
+    // data-absent-reason and translation extensions), plus data-absent-reason itself,
+    // which the generated `DataAbsent` support needs.
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    named.insert(DATA_ABSENT_REASON.to_string());
+    for p in &profiles {
+        for el in p.snapshot.iter().flat_map(|s| &s.element) {
+            for t in el.types.iter().filter(|t| t.code == "Extension") {
+                named.extend(t.profile.iter().map(|u| strip_version(u).to_string()));
+            }
+        }
+    }
+    for url in &named {
+        b.extension_struct(url)?;
     }
     for p in &profiles {
         b.build_profile(p)?;
@@ -477,6 +493,7 @@ impl<'a> Builder<'a> {
             max,
             ty,
             boxed: false,
+            json_array: !card.is_repeating() && el.base_is_repeating() && !seg.ends_with("[x]"),
             must_support: el.must_support == Some(true),
             role: FieldRole::Element,
             doc,
@@ -651,6 +668,7 @@ impl<'a> Builder<'a> {
                 max: el.max_count(),
                 ty: FieldType::Complex(struct_name),
                 boxed: false,
+                json_array: false,
                 must_support: el.must_support == Some(true),
                 role: FieldRole::ExtensionSlice { array: seg.to_string(), url },
                 doc,
@@ -668,6 +686,7 @@ impl<'a> Builder<'a> {
             max: el.max_count(),
             ty: FieldType::Complex("Extension".into()),
             boxed: false,
+            json_array: false,
             must_support: el.must_support == Some(true),
             role: FieldRole::ExtensionRest { sliced_urls: urls },
             doc,
@@ -715,6 +734,7 @@ impl<'a> Builder<'a> {
             max: Some(1),
             ty: FieldType::PlainString,
             boxed: false,
+            json_array: false,
             must_support: false,
             role: FieldRole::Element,
             doc: Doc { short: Some("Unique id for inter-element referencing.".into()), notes: vec!["Cardinality: `0..1`.".into()], ..Doc::default() },
@@ -757,6 +777,7 @@ impl<'a> Builder<'a> {
                         max: sub.max_count(),
                         ty,
                         boxed: false,
+                        json_array: false,
                         must_support: sub.must_support == Some(true),
                         role: FieldRole::SubExtension { url: sub_url },
                         doc,
@@ -772,6 +793,7 @@ impl<'a> Builder<'a> {
             max: None,
             ty: FieldType::Complex("Extension".into()),
             boxed: false,
+            json_array: false,
             must_support: false,
             role: FieldRole::ExtensionRest { sliced_urls: sub_urls },
             doc: Doc { short: Some("Other extensions on this extension.".into()), notes: vec!["Cardinality: `0..*`.".into()], ..Doc::default() },
@@ -794,6 +816,7 @@ impl<'a> Builder<'a> {
                     max: vel.max_count(),
                     ty,
                     boxed: false,
+                    json_array: false,
                     must_support: vel.must_support == Some(true),
                     role: FieldRole::ExtensionValue,
                     doc,
@@ -1006,7 +1029,7 @@ fn reaches(edges: &[(String, String, usize)], from: &str, target: &str) -> bool 
 
 fn same_shape(a: &[Field], b: &[Field]) -> bool {
     a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| x.name == y.name && x.json == y.json && x.card == y.card && x.max == y.max && x.ty == y.ty && x.role == y.role)
+        && a.iter().zip(b).all(|(x, y)| x.name == y.name && x.json == y.json && x.json_array == y.json_array && x.card == y.card && x.max == y.max && x.ty == y.ty && x.role == y.role)
 }
 
 fn strip_root<'p>(path: &'p str, root: &str) -> &'p str {
@@ -1016,7 +1039,11 @@ fn strip_root<'p>(path: &'p str, root: &str) -> &'p str {
 fn owner_type_prefix(owner: &Owner, path: &str) -> String {
     let rel = strip_root(path, &owner.root_path);
     let parent = rel.rsplit_once('.').map(|(p, _)| p).unwrap_or("");
-    format!("{}{}", owner.name_prefix, type_name(parent))
+    if parent.is_empty() {
+        owner.name_prefix.clone()
+    } else {
+        format!("{}{}", owner.name_prefix, type_name(parent))
+    }
 }
 
 fn strip_version(url: &str) -> &str {
@@ -1049,7 +1076,7 @@ fn must_support_path(elements: &[ElementDefinition], slices: &[SliceDef], id: &s
             Some((n, s)) => (n, Some(s)),
             None => (*seg, None),
         };
-        let mut key = name.trim_end_matches("[x]").to_string();
+        let mut key = name.to_string();
         let mut filter = Vec::new();
         if let Some(slice) = slice {
             if name.ends_with("[x]") {

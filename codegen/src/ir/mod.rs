@@ -245,6 +245,10 @@ pub struct Field {
     pub ty: FieldType,
     /// Boxed to break a type cycle.
     pub boxed: bool,
+    /// True when the JSON form is an array although the field holds at most one value:
+    /// a `0..1`/`1..1` narrowing of an element the base definition lets repeat (JSON
+    /// follows the base definition's cardinality).
+    pub json_array: bool,
     /// Must Support.
     pub must_support: bool,
     /// Role in JSON.

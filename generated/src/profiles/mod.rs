@@ -33,3 +33,275 @@ pub mod uz_core_related_person;
 pub use self::uz_core_related_person::*;
 pub mod uz_core_socioeconomic_observation;
 pub use self::uz_core_socioeconomic_observation::*;
+/// Any of the implementation guide's profiles.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyProfile {
+    /// A [`UzCoreAuditEvent`].
+    UzCoreAuditEvent(Box<UzCoreAuditEvent>),
+    /// A [`UzCoreClinicalCondition`].
+    UzCoreClinicalCondition(Box<UzCoreClinicalCondition>),
+    /// A [`UzCoreCondition`].
+    UzCoreCondition(Box<UzCoreCondition>),
+    /// A [`UzCoreConsent`].
+    UzCoreConsent(Box<UzCoreConsent>),
+    /// A [`UzCoreEncounter`].
+    UzCoreEncounter(Box<UzCoreEncounter>),
+    /// A [`UzCoreEpisodeOfCare`].
+    UzCoreEpisodeOfCare(Box<UzCoreEpisodeOfCare>),
+    /// A [`UzCoreHealthcareService`].
+    UzCoreHealthcareService(Box<UzCoreHealthcareService>),
+    /// A [`UzCoreLocation`].
+    UzCoreLocation(Box<UzCoreLocation>),
+    /// A [`UzCoreObservation`].
+    UzCoreObservation(Box<UzCoreObservation>),
+    /// A [`UzCoreOrganization`].
+    UzCoreOrganization(Box<UzCoreOrganization>),
+    /// A [`UzCorePatient`].
+    UzCorePatient(Box<UzCorePatient>),
+    /// A [`UzCorePractitioner`].
+    UzCorePractitioner(Box<UzCorePractitioner>),
+    /// A [`UzCorePractitionerRole`].
+    UzCorePractitionerRole(Box<UzCorePractitionerRole>),
+    /// A [`UzCoreProvenance`].
+    UzCoreProvenance(Box<UzCoreProvenance>),
+    /// A [`UzCoreRelatedPerson`].
+    UzCoreRelatedPerson(Box<UzCoreRelatedPerson>),
+    /// A [`UzCoreSocioeconomicObservation`].
+    UzCoreSocioeconomicObservation(Box<UzCoreSocioeconomicObservation>),
+}
+/// `(resourceType, canonical)` of every profile.
+pub const PROFILES: &[(&str, &str)] = &[
+    ("AuditEvent", "https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent"),
+    (
+        "Condition",
+        "https://dhp.uz/fhir/core/StructureDefinition/uz-core-clinical-condition",
+    ),
+    ("Condition", "https://dhp.uz/fhir/core/StructureDefinition/uz-core-condition"),
+    ("Consent", "https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent"),
+    ("Encounter", "https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter"),
+    (
+        "EpisodeOfCare",
+        "https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare",
+    ),
+    (
+        "HealthcareService",
+        "https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice",
+    ),
+    ("Location", "https://dhp.uz/fhir/core/StructureDefinition/uz-core-location"),
+    ("Observation", "https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation"),
+    (
+        "Organization",
+        "https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization",
+    ),
+    ("Patient", "https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient"),
+    (
+        "Practitioner",
+        "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner",
+    ),
+    (
+        "PractitionerRole",
+        "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role",
+    ),
+    ("Provenance", "https://dhp.uz/fhir/core/StructureDefinition/uz-core-provenance"),
+    (
+        "RelatedPerson",
+        "https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson",
+    ),
+    (
+        "Observation",
+        "https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation",
+    ),
+];
+impl AnyProfile {
+    /// The canonical URL of the profile this value has.
+    pub fn canonical(&self) -> &'static str {
+        match self {
+            AnyProfile::UzCoreAuditEvent(_) => {
+                <UzCoreAuditEvent as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreClinicalCondition(_) => {
+                <UzCoreClinicalCondition as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreCondition(_) => {
+                <UzCoreCondition as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreConsent(_) => {
+                <UzCoreConsent as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreEncounter(_) => {
+                <UzCoreEncounter as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreEpisodeOfCare(_) => {
+                <UzCoreEpisodeOfCare as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreHealthcareService(_) => {
+                <UzCoreHealthcareService as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreLocation(_) => {
+                <UzCoreLocation as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreObservation(_) => {
+                <UzCoreObservation as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreOrganization(_) => {
+                <UzCoreOrganization as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCorePatient(_) => {
+                <UzCorePatient as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCorePractitioner(_) => {
+                <UzCorePractitioner as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCorePractitionerRole(_) => {
+                <UzCorePractitionerRole as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreProvenance(_) => {
+                <UzCoreProvenance as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreRelatedPerson(_) => {
+                <UzCoreRelatedPerson as dhp_runtime::Profile>::CANONICAL
+            }
+            AnyProfile::UzCoreSocioeconomicObservation(_) => {
+                <UzCoreSocioeconomicObservation as dhp_runtime::Profile>::CANONICAL
+            }
+        }
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        match self {
+            AnyProfile::UzCoreAuditEvent(p) => p.to_json_value(),
+            AnyProfile::UzCoreClinicalCondition(p) => p.to_json_value(),
+            AnyProfile::UzCoreCondition(p) => p.to_json_value(),
+            AnyProfile::UzCoreConsent(p) => p.to_json_value(),
+            AnyProfile::UzCoreEncounter(p) => p.to_json_value(),
+            AnyProfile::UzCoreEpisodeOfCare(p) => p.to_json_value(),
+            AnyProfile::UzCoreHealthcareService(p) => p.to_json_value(),
+            AnyProfile::UzCoreLocation(p) => p.to_json_value(),
+            AnyProfile::UzCoreObservation(p) => p.to_json_value(),
+            AnyProfile::UzCoreOrganization(p) => p.to_json_value(),
+            AnyProfile::UzCorePatient(p) => p.to_json_value(),
+            AnyProfile::UzCorePractitioner(p) => p.to_json_value(),
+            AnyProfile::UzCorePractitionerRole(p) => p.to_json_value(),
+            AnyProfile::UzCoreProvenance(p) => p.to_json_value(),
+            AnyProfile::UzCoreRelatedPerson(p) => p.to_json_value(),
+            AnyProfile::UzCoreSocioeconomicObservation(p) => p.to_json_value(),
+        }
+    }
+    /// The profile to read `json` as: the first `meta.profile` this crate knows, or,
+    /// when the resource names none, the only profile of its `resourceType` if there
+    /// is exactly one.
+    pub fn profile_for(json: &dhp_runtime::JsonValue) -> Option<&'static str> {
+        let obj = json.as_object()?;
+        let claimed = obj
+            .get("meta")
+            .and_then(|m| m.as_object())
+            .and_then(|m| m.get("profile"))
+            .and_then(|p| p.as_array());
+        if let Some(list) = claimed {
+            for p in list.iter().filter_map(|p| p.as_str()) {
+                let url = p.split('|').next().unwrap_or(p);
+                if let Some((_, c)) = PROFILES.iter().find(|(_, c)| *c == url) {
+                    return Some(c);
+                }
+            }
+        }
+        let rt = obj.get("resourceType")?.as_str()?;
+        let mut of_type = PROFILES.iter().filter(|(t, _)| *t == rt);
+        match (of_type.next(), of_type.next()) {
+            (Some((_, c)), None) => Some(c),
+            _ => None,
+        }
+    }
+    /// Reads `json` as the profile [`AnyProfile::profile_for`] picks. Fails (keeping
+    /// the JSON) when no profile applies.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        fn no_profile(json: dhp_runtime::JsonValue) -> dhp_runtime::ReadError {
+            dhp_runtime::ReadError {
+                issues: vec![
+                    dhp_runtime::Issue { severity : dhp_runtime::read::Severity::Error,
+                    kind : dhp_runtime::IssueKind::ResourceType, path : String::new(),
+                    message :
+                    "no profile of this crate applies (no known meta.profile, and not exactly one profile for the resourceType)"
+                    .into(), }
+                ],
+                json: Some(json),
+            }
+        }
+        let Some(canonical) = Self::profile_for(&json) else {
+            return Err(no_profile(json));
+        };
+        if canonical == <UzCoreAuditEvent as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreAuditEvent::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreAuditEvent(Box::new(v)), w));
+        }
+        if canonical == <UzCoreClinicalCondition as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreClinicalCondition::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreClinicalCondition(Box::new(v)), w));
+        }
+        if canonical == <UzCoreCondition as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreCondition::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreCondition(Box::new(v)), w));
+        }
+        if canonical == <UzCoreConsent as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreConsent::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreConsent(Box::new(v)), w));
+        }
+        if canonical == <UzCoreEncounter as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreEncounter::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreEncounter(Box::new(v)), w));
+        }
+        if canonical == <UzCoreEpisodeOfCare as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreEpisodeOfCare::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreEpisodeOfCare(Box::new(v)), w));
+        }
+        if canonical == <UzCoreHealthcareService as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreHealthcareService::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreHealthcareService(Box::new(v)), w));
+        }
+        if canonical == <UzCoreLocation as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreLocation::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreLocation(Box::new(v)), w));
+        }
+        if canonical == <UzCoreObservation as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreObservation::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreObservation(Box::new(v)), w));
+        }
+        if canonical == <UzCoreOrganization as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreOrganization::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreOrganization(Box::new(v)), w));
+        }
+        if canonical == <UzCorePatient as dhp_runtime::Profile>::CANONICAL {
+            return UzCorePatient::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCorePatient(Box::new(v)), w));
+        }
+        if canonical == <UzCorePractitioner as dhp_runtime::Profile>::CANONICAL {
+            return UzCorePractitioner::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCorePractitioner(Box::new(v)), w));
+        }
+        if canonical == <UzCorePractitionerRole as dhp_runtime::Profile>::CANONICAL {
+            return UzCorePractitionerRole::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCorePractitionerRole(Box::new(v)), w));
+        }
+        if canonical == <UzCoreProvenance as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreProvenance::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreProvenance(Box::new(v)), w));
+        }
+        if canonical == <UzCoreRelatedPerson as dhp_runtime::Profile>::CANONICAL {
+            return UzCoreRelatedPerson::from_json_value(json, mode)
+                .map(|(v, w)| (AnyProfile::UzCoreRelatedPerson(Box::new(v)), w));
+        }
+        if canonical
+            == <UzCoreSocioeconomicObservation as dhp_runtime::Profile>::CANONICAL
+        {
+            return UzCoreSocioeconomicObservation::from_json_value(json, mode)
+                .map(|(v, w)| (
+                    AnyProfile::UzCoreSocioeconomicObservation(Box::new(v)),
+                    w,
+                ));
+        }
+        Err(no_profile(json))
+    }
+}

@@ -114,7 +114,7 @@ pub struct UzCoreAuditEvent {
     /// The time or period can be a little arbitrary; where possible, the time should correspond to human assessment of the activity time.
     ///
     /// - Element `AuditEvent.occurred[x]`, cardinality `0..1`.
-    pub occurred: Option<crate::resources::audit_event::AuditEventTOccurred>,
+    pub occurred: Option<crate::resources::audit_event::AuditEventOccurred>,
     /// Time when the event was recorded
     ///
     /// The time when the event was recorded.
@@ -231,7 +231,7 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
                 crate::codes::AuditEventSeverity,
                 crate::datatypes::Extension,
             >("severity");
-        let occurred = crate::resources::audit_event::AuditEventTOccurred::read_from(
+        let occurred = crate::resources::audit_event::AuditEventOccurred::read_from(
             &mut o,
             false,
         );

@@ -175,7 +175,7 @@ pub struct UzCoreClinicalCondition {
     ///
     /// - Element `Condition.onset[x]`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub onset: Option<crate::resources::condition::ConditionTOnset>,
+    pub onset: Option<crate::resources::condition::ConditionOnset>,
     /// When in resolution/remission
     ///
     /// The date or estimated date that the condition resolved or went into remission. This is called "abatement" because of the many overloaded connotations associated with "remission" or "resolution" - Some conditions, such as chronic conditions, are never really resolved, but they can abate.
@@ -185,7 +185,7 @@ pub struct UzCoreClinicalCondition {
     ///
     /// - Element `Condition.abatement[x]`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub abatement: Option<crate::resources::condition::ConditionTAbatement>,
+    pub abatement: Option<crate::resources::condition::ConditionAbatement>,
     /// Date condition was first recorded
     ///
     /// The recordedDate represents when this particular Condition record was created in the system, which is often a system-generated date.
@@ -282,11 +282,11 @@ impl dhp_runtime::FhirJson for UzCoreClinicalCondition {
             .complex_vec::<crate::datatypes::CodeableConcept>("bodySite", None);
         let subject = o.required_complex::<crate::datatypes::Reference>("subject");
         let encounter = o.complex::<crate::datatypes::Reference>("encounter");
-        let onset = crate::resources::condition::ConditionTOnset::read_from(
+        let onset = crate::resources::condition::ConditionOnset::read_from(
             &mut o,
             false,
         );
-        let abatement = crate::resources::condition::ConditionTAbatement::read_from(
+        let abatement = crate::resources::condition::ConditionAbatement::read_from(
             &mut o,
             false,
         );
@@ -296,7 +296,11 @@ impl dhp_runtime::FhirJson for UzCoreClinicalCondition {
                 crate::datatypes::Extension,
             >("recordedDate");
         let participant = o
-            .complex::<crate::resources::condition::ConditionParticipant>("participant");
+            .complex_vec::<
+                crate::resources::condition::ConditionParticipant,
+            >("participant", Some(1))
+            .into_iter()
+            .next();
         let stage = o
             .complex_vec::<crate::resources::condition::ConditionStage>("stage", None);
         let evidence = o
@@ -364,7 +368,9 @@ impl dhp_runtime::FhirJson for UzCoreClinicalCondition {
             c.write_into(&mut w);
         }
         w.primitive("recordedDate", self.recorded_date.as_ref());
-        w.complex("participant", self.participant.as_ref());
+        if let Some(x) = &self.participant {
+            w.complex_vec("participant", std::slice::from_ref(x));
+        }
         w.complex_vec("stage", &self.stage);
         w.complex_vec("evidence", &self.evidence);
         w.complex_vec("note", &self.note);
@@ -525,7 +531,7 @@ impl UzCoreClinicalCondition {
                 "Condition.onset[x]",
                 &[
                     dhp_runtime::must_support::Step {
-                        key: "onset",
+                        key: "onset[x]",
                         filter: &[],
                     },
                 ],
@@ -534,7 +540,7 @@ impl UzCoreClinicalCondition {
                 "Condition.abatement[x]",
                 &[
                     dhp_runtime::must_support::Step {
-                        key: "abatement",
+                        key: "abatement[x]",
                         filter: &[],
                     },
                 ],

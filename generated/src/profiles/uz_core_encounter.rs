@@ -169,7 +169,7 @@ pub struct UzCoreEncounter {
     ///
     /// Another Encounter of which this encounter is a part of (administratively or in time).
     ///
-    /// This is also used for associating a child's encounter back to the mother's encounter.Refer to the Notes section in the Patient resource for further details.
+    /// This is also used for associating a child's encounter back to the mother's encounter.Refer to the Notes section in the Patient resource for further details.
     ///
     /// - Element `Encounter.partOf`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
@@ -201,7 +201,7 @@ pub struct UzCoreEncounter {
     ///
     /// Connection details of a virtual service (e.g. conference call).
     ///
-    /// There are two types of virtual meetings that often exist:* a persistent, virtual meeting room that can only be used for a single purpose at a time, * and a dynamic virtual meeting room that is generated on demand for a specific purpose.Implementers may consider using Location.virtualService for persistent meeting rooms.If each participant would have a different meeting link, an extension using the VirtualServiceContactDetail  can be applied to the Encounter.participant BackboneElement.
+    /// There are two types of virtual meetings that often exist:* a persistent, virtual meeting room that can only be used for a single purpose at a time, * and a dynamic virtual meeting room that is generated on demand for a specific purpose.Implementers may consider using Location.virtualService for persistent meeting rooms.If each participant would have a different meeting link, an extension using the VirtualServiceContactDetail  can be applied to the Encounter.participant BackboneElement.
     ///
     /// - Element `Encounter.virtualService`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
@@ -231,9 +231,9 @@ pub struct UzCoreEncounter {
     pub planned_end_date: Option<crate::Primitive<dhp_runtime::primitives::DateTime>>,
     /// Фактическое количество времени, в течение которого длилась встреча (за вычетом времени отсутствия)
     ///
-    /// Actual quantity of time the encounter lasted. This excludes the time during leaves of absence.When missing it is the time in between the start and end values.
+    /// Actual quantity of time the encounter lasted. This excludes the time during leaves of absence.When missing it is the time in between the start and end values.
     ///
-    /// If the precision on these values is low (e.g. to the day only) then this may be considered was an all day (or multi-day) encounter, unless the duration is included, where that amount of time occurred sometime during the interval.May differ from the time in `Encounter.period` due to leave of absence(s).
+    /// If the precision on these values is low (e.g. to the day only) then this may be considered was an all day (or multi-day) encounter, unless the duration is included, where that amount of time occurred sometime during the interval.May differ from the time in `Encounter.period` due to leave of absence(s).
     ///
     /// - Element `Encounter.length`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
@@ -242,7 +242,7 @@ pub struct UzCoreEncounter {
     ///
     /// The list of medical reasons that are expected to be addressed during the episode of care.
     ///
-    /// The reason communicates what medical problem the patient has that should be addressed during the episode of care.  This reason could be patient reported complaint, a clinical indication that was determined in a previous encounter or episode of care, or some planned care such as an immunization recommendation.  In the case where you have a primary reason, but are expecting to also address other problems, you can list the primary reason with a use code of 'Chief Complaint', while the other problems being addressed would have a use code of 'Reason for Visit'.Examples: * pregnancy would use HealthcareService or a coding as the reason * patient home monitoring could use Condition as the reason
+    /// The reason communicates what medical problem the patient has that should be addressed during the episode of care.  This reason could be patient reported complaint, a clinical indication that was determined in a previous encounter or episode of care, or some planned care such as an immunization recommendation.  In the case where you have a primary reason, but are expecting to also address other problems, you can list the primary reason with a use code of 'Chief Complaint', while the other problems being addressed would have a use code of 'Reason for Visit'.Examples: * pregnancy would use HealthcareService or a coding as the reason * patient home monitoring could use Condition as the reason
     ///
     /// - Element `Encounter.reason`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
@@ -285,16 +285,16 @@ pub struct UzCoreEncounter {
     ///
     /// Special courtesies that may be provided to the patient during the encounter (VIP, board member, professional courtesy).
     ///
-    /// Although the specialCourtesy property can contain values like VIP, the purpose of this field is intended to be used for flagging additional `benefits` that might occur for the patient during the encounter.It could include things like the patient is to have a private room, special room features, receive a friendly visit from hospital adminisitration, or should be briefed on treatment by senior staff during the stay.It is not specifically intended to be used for securing the specific record - that is the purpose of the security meta tag, and where appropriate, both fields could be used.
+    /// Although the specialCourtesy property can contain values like VIP, the purpose of this field is intended to be used for flagging additional `benefits` that might occur for the patient during the encounter.It could include things like the patient is to have a private room, special room features, receive a friendly visit from hospital adminisitration, or should be briefed on treatment by senior staff during the stay.It is not specifically intended to be used for securing the specific record - that is the purpose of the security meta tag, and where appropriate, both fields could be used.
     ///
     /// - Element `Encounter.specialCourtesy`, cardinality `0..*`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/encounter-special-courtesy` (Special Courtesy); other codes are allowed.
     pub special_courtesy: Vec<crate::datatypes::CodeableConcept>,
     /// Подробности о пребывании, во время которого предоставляется медицинская услуга
     ///
-    /// Details about the stay during which a healthcare service is provided.This does not describe the event of admitting the patient, but rather any information that is relevant from the time of admittance until the time of discharge.
+    /// Details about the stay during which a healthcare service is provided.This does not describe the event of admitting the patient, but rather any information that is relevant from the time of admittance until the time of discharge.
     ///
-    /// An Encounter may cover more than just the inpatient stay. Contexts such as outpatients, community clinics, and aged care facilities are also included.The duration recorded in the period of this encounter covers the entire scope of this admission record.
+    /// An Encounter may cover more than just the inpatient stay. Contexts such as outpatients, community clinics, and aged care facilities are also included.The duration recorded in the period of this encounter covers the entire scope of this admission record.
     ///
     /// - Element `Encounter.admission`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
@@ -335,7 +335,10 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let modifier_extension = o
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
-        let identifier = o.complex::<crate::datatypes::Identifier>("identifier");
+        let identifier = o
+            .complex_vec::<crate::datatypes::Identifier>("identifier", Some(1))
+            .into_iter()
+            .next();
         let status = o
             .required_primitive::<
                 crate::codes::EncounterStatusVs,
@@ -450,7 +453,9 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("identifier", self.identifier.as_ref());
+        if let Some(x) = &self.identifier {
+            w.complex_vec("identifier", std::slice::from_ref(x));
+        }
         w.primitive("status", Some(&self.status));
         w.complex_vec("class", &self.class);
         w.complex("priority", self.priority.as_ref());

@@ -114,7 +114,7 @@ pub struct UzCoreEpisodeOfCare {
     ///
     /// The list of medical reasons that are expected to be addressed during the episode of care.
     ///
-    /// The reason communicates what medical problem the patient has that should be addressed during the episode of care.  This reason could be patient reported complaint, a clinical indication that was determined in a previous encounter or episode of care, or some planned care such as an immunization recommendation.  In the case where you have a primary reason, but are expecting to also address other problems, you can list the primary reason with a use code of 'Chief Complaint', while the other problems being addressed would have a use code of 'Reason for Visit'.Examples: * pregnancy would use HealthcareService or a coding as the reason * patient home monitoring could use Condition as the reason
+    /// The reason communicates what medical problem the patient has that should be addressed during the episode of care.  This reason could be patient reported complaint, a clinical indication that was determined in a previous encounter or episode of care, or some planned care such as an immunization recommendation.  In the case where you have a primary reason, but are expecting to also address other problems, you can list the primary reason with a use code of 'Chief Complaint', while the other problems being addressed would have a use code of 'Reason for Visit'.Examples: * pregnancy would use HealthcareService or a coding as the reason * patient home monitoring could use Condition as the reason
     ///
     /// - Element `EpisodeOfCare.reason`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
@@ -123,7 +123,7 @@ pub struct UzCoreEpisodeOfCare {
     ///
     /// The list of medical conditions that were addressed during the episode of care.
     ///
-    /// The diagnosis communicates what medical conditions were actually addressed during the episode of care.  If a diagnosis was provided as a reason, and was treated during the episode of care, it may be listed in both EpisodeOfCare.reason and EpisodeOfCare.diagnosis.Diagnoses related to billing can be documented on the Account resources which supports ranking for the purpose of reimbursement.
+    /// The diagnosis communicates what medical conditions were actually addressed during the episode of care.  If a diagnosis was provided as a reason, and was treated during the episode of care, it may be listed in both EpisodeOfCare.reason and EpisodeOfCare.diagnosis.Diagnoses related to billing can be documented on the Account resources which supports ranking for the purpose of reimbursement.
     ///
     /// - Element `EpisodeOfCare.diagnosis`, cardinality `0..*`.
     pub diagnosis: Vec<crate::resources::episode_of_care::EpisodeOfCareDiagnosis>,

@@ -244,7 +244,7 @@ pub struct UzCoreHealthcareService {
     ///
     /// More detailed availability information may be provided in associated Schedule/Slot resources.
     ///
-    /// Systems may choose to render availability differently than it is exchanged on the interface. For example, rather than "Mon, Tue, Wed, Thur, Fri from 9am-12am; Mon, Tue, Wed, Thur, Fri from 1pm-5pm" as would be implied by two availableTime repetitions, an application could render this information as "Mon-Fri 9-12am and 1-5pm".The NotAvailableTime(s) included indicate the general days/periods where the service is not available (for things such as public holidays).
+    /// Systems may choose to render availability differently than it is exchanged on the interface. For example, rather than "Mon, Tue, Wed, Thur, Fri from 9am-12am; Mon, Tue, Wed, Thur, Fri from 1pm-5pm" as would be implied by two availableTime repetitions, an application could render this information as "Mon-Fri 9-12am and 1-5pm".The NotAvailableTime(s) included indicate the general days/periods where the service is not available (for things such as public holidays).
     ///
     /// - Element `HealthcareService.availability`, cardinality `0..*`.
     pub availability: Vec<crate::datatypes::Availability>,

@@ -205,7 +205,7 @@ pub struct UzCoreLocation {
     ///
     /// Specific services within the location may have their own hours which could be shorter (or longer) than the locations hours.
     ///
-    /// Systems may choose to render availability differently than it is exchanged on the interface. For example, rather than "Mon, Tue, Wed, Thur, Fri from 9am-12am; Mon, Tue, Wed, Thur, Fri from 1pm-5pm" as would be implied by two availableTime repetitions, an application could render this information as "Mon-Fri 9-12am and 1-5pm".The availableStartTime is the opening time, and the availableEndTime is the closing time.
+    /// Systems may choose to render availability differently than it is exchanged on the interface. For example, rather than "Mon, Tue, Wed, Thur, Fri from 9am-12am; Mon, Tue, Wed, Thur, Fri from 1pm-5pm" as would be implied by two availableTime repetitions, an application could render this information as "Mon-Fri 9-12am and 1-5pm".The availableStartTime is the opening time, and the availableEndTime is the closing time.
     ///
     /// - Element `Location.hoursOfOperation`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
@@ -214,7 +214,7 @@ pub struct UzCoreLocation {
     ///
     /// Connection details of a virtual service (e.g. shared conference call facility with dedicated number/details).
     ///
-    /// There are two types of virtual meetings that often exist:* a persistent, virtual meeting room that can only be used for a single purpose at a time, * and a dynamic virtual meeting room that is generated on demand for a specific purpose. Implementers may consider using Appointment.virtualService for virtual meeting rooms that are generated on-demand.
+    /// There are two types of virtual meetings that often exist:* a persistent, virtual meeting room that can only be used for a single purpose at a time, * and a dynamic virtual meeting room that is generated on demand for a specific purpose. Implementers may consider using Appointment.virtualService for virtual meeting rooms that are generated on-demand.
     ///
     /// - Element `Location.virtualService`, cardinality `0..*`.
     pub virtual_service: Vec<crate::datatypes::VirtualServiceDetail>,
@@ -910,7 +910,7 @@ impl UzCoreLocation {
             .collect()
     }
     /// A `Coding` for slice `Location.type.coding:type`, with the profile's fixed and pattern values filled in.
-    pub fn type__coding(
+    pub fn type_coding(
         system: impl Into<crate::Primitive<dhp_runtime::primitives::Uri>>,
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {

@@ -89,7 +89,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.instantiates[x]`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub instantiates: Option<crate::resources::observation::ObservationTInstantiates>,
+    pub instantiates: Option<crate::resources::observation::ObservationInstantiates>,
     /// Fulfills plan, proposal or order
     ///
     /// A plan, proposal or order that is fulfilled in whole or in part by this event.  For example, a MedicationRequest may require a patient to have laboratory test performed before  it is dispensed.
@@ -180,7 +180,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.effective[x]`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub effective: Option<crate::resources::observation::ObservationTEffective>,
+    pub effective: Option<crate::resources::observation::ObservationEffective>,
     /// Date/Time this version was made available
     ///
     /// The date and time this version of the observation was made available to providers, typically after the results have been reviewed and verified.
@@ -213,7 +213,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.value[x]`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub value: Option<crate::resources::observation::ObservationTValue>,
+    pub value: Option<crate::resources::observation::ObservationValue>,
     /// Why the result is missing
     ///
     /// Provides a reason why the expected value in the element Observation.value\[x\] is missing.
@@ -353,11 +353,14 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let identifier = o
             .complex_vec::<crate::datatypes::Identifier>("identifier", None);
-        let instantiates = crate::resources::observation::ObservationTInstantiates::read_from(
+        let instantiates = crate::resources::observation::ObservationInstantiates::read_from(
             &mut o,
             false,
         );
-        let based_on = o.complex::<crate::datatypes::Reference>("basedOn");
+        let based_on = o
+            .complex_vec::<crate::datatypes::Reference>("basedOn", Some(1))
+            .into_iter()
+            .next();
         let triggered_by = o
             .complex_vec::<
                 crate::profiles::uz_core_observation::UzCoreObservationTriggeredBy,
@@ -374,7 +377,7 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
         let subject = o.complex::<crate::datatypes::Reference>("subject");
         let focus = o.complex_vec::<crate::datatypes::Reference>("focus", None);
         let encounter = o.complex::<crate::datatypes::Reference>("encounter");
-        let effective = crate::resources::observation::ObservationTEffective::read_from(
+        let effective = crate::resources::observation::ObservationEffective::read_from(
             &mut o,
             false,
         );
@@ -384,7 +387,7 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
                 crate::datatypes::Extension,
             >("issued");
         let performer = o.complex_vec::<crate::datatypes::Reference>("performer", None);
-        let value = crate::resources::observation::ObservationTValue::read_from(
+        let value = crate::resources::observation::ObservationValue::read_from(
             &mut o,
             false,
         );
@@ -463,7 +466,9 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
         if let Some(c) = &self.instantiates {
             c.write_into(&mut w);
         }
-        w.complex("basedOn", self.based_on.as_ref());
+        if let Some(x) = &self.based_on {
+            w.complex_vec("basedOn", std::slice::from_ref(x));
+        }
         w.complex_vec("triggeredBy", &self.triggered_by);
         w.complex_vec("partOf", &self.part_of);
         w.primitive("status", Some(&self.status));
@@ -591,7 +596,7 @@ impl UzCoreObservation {
                 "Observation.instantiates[x]",
                 &[
                     dhp_runtime::must_support::Step {
-                        key: "instantiates",
+                        key: "instantiates[x]",
                         filter: &[],
                     },
                 ],
@@ -694,7 +699,7 @@ impl UzCoreObservation {
                 "Observation.effective[x]",
                 &[
                     dhp_runtime::must_support::Step {
-                        key: "effective",
+                        key: "effective[x]",
                         filter: &[],
                     },
                 ],
@@ -721,7 +726,7 @@ impl UzCoreObservation {
                 "Observation.value[x]",
                 &[
                     dhp_runtime::must_support::Step {
-                        key: "value",
+                        key: "value[x]",
                         filter: &[],
                     },
                 ],
@@ -884,7 +889,7 @@ impl UzCoreObservation {
                         filter: &[],
                     },
                     dhp_runtime::must_support::Step {
-                        key: "value",
+                        key: "value[x]",
                         filter: &[],
                     },
                 ],

@@ -154,7 +154,7 @@ pub struct UzCoreOrganization {
     pub endpoint: Vec<crate::datatypes::Reference>,
     /// Qualifications, certifications, accreditations, licenses, training, etc. pertaining to the provision of care
     ///
-    /// The official certifications, accreditations, training, designations and licenses that authorize and/or otherwise endorse the provision of care by the organization.For example, an approval to provide a type of services issued by a certifying body (such as the US Joint Commission) to an organization.
+    /// The official certifications, accreditations, training, designations and licenses that authorize and/or otherwise endorse the provision of care by the organization.For example, an approval to provide a type of services issued by a certifying body (such as the US Joint Commission) to an organization.
     ///
     /// - Element `Organization.qualification`, cardinality `0..*`.
     pub qualification: Vec<crate::resources::organization::OrganizationQualification>,

@@ -159,7 +159,7 @@ pub struct UzCorePatient {
     /// If there's no value in the instance, it means there is no statement on whether or not the individual is deceased. Most systems will interpret the absence of a value as a sign of the person being alive.
     ///
     /// - Element `Patient.deceased[x]`, cardinality `0..1`.
-    pub deceased: Option<crate::resources::patient::PatientTDeceased>,
+    pub deceased: Option<crate::resources::patient::PatientDeceased>,
     /// An address for the individual
     ///
     /// An address for the individual.
@@ -183,7 +183,7 @@ pub struct UzCorePatient {
     /// Where the valueInteger is provided, the number is the birth number in the sequence. E.g. The middle birth in triplets would be valueInteger=2 and the third born would have valueInteger=3 If a boolean value was provided for this triplets example, then all 3 patient records would have valueBoolean=true (the ordering is not indicated).
     ///
     /// - Element `Patient.multipleBirth[x]`, cardinality `0..1`.
-    pub multiple_birth: Option<crate::resources::patient::PatientTMultipleBirth>,
+    pub multiple_birth: Option<crate::resources::patient::PatientMultipleBirth>,
     /// Image of the patient
     ///
     /// Image of the patient.
@@ -311,14 +311,14 @@ impl dhp_runtime::FhirJson for UzCorePatient {
                 dhp_runtime::primitives::Date,
                 crate::datatypes::Extension,
             >("birthDate");
-        let deceased = crate::resources::patient::PatientTDeceased::read_from(
+        let deceased = crate::resources::patient::PatientDeceased::read_from(
             &mut o,
             false,
         );
         let address = o.complex_vec::<crate::datatypes::Address>("address", None);
         let marital_status = o
             .complex::<crate::datatypes::CodeableConcept>("maritalStatus");
-        let multiple_birth = crate::resources::patient::PatientTMultipleBirth::read_from(
+        let multiple_birth = crate::resources::patient::PatientMultipleBirth::read_from(
             &mut o,
             false,
         );

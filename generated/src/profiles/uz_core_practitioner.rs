@@ -94,7 +94,7 @@ pub struct UzCorePractitioner {
     ///
     /// The name(s) associated with the practitioner.
     ///
-    /// The selection of the use property should ensure that there is a single usual name specified, and others use the nickname (alias), old, or other values as appropriate.  In general, select the value to be used in the ResourceReference.display based on this:1. There is more than 1 name2. Use = usual3. Period is current to the date of the usage4. Use = official5. Other order as decided by internal business rules.
+    /// The selection of the use property should ensure that there is a single usual name specified, and others use the nickname (alias), old, or other values as appropriate.  In general, select the value to be used in the ResourceReference.display based on this:1. There is more than 1 name2. Use = usual3. Period is current to the date of the usage4. Use = official5. Other order as decided by internal business rules.
     ///
     /// - Element `Practitioner.name`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
@@ -130,10 +130,10 @@ pub struct UzCorePractitioner {
     /// If there's no value in the instance, it means there is no statement on whether or not the practitioner is deceased. Most systems will interpret the absence of a value as a sign of the person being alive.
     ///
     /// - Element `Practitioner.deceased[x]`, cardinality `0..1`.
-    pub deceased: Option<crate::resources::practitioner::PractitionerTDeceased>,
+    pub deceased: Option<crate::resources::practitioner::PractitionerDeceased>,
     /// Address(es) of the practitioner that are not role specific (typically home address)
     ///
-    /// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
+    /// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
     ///
     /// The PractitionerRole does not have an address value on it, as it is expected that the location property be used for this purpose (which has an address).
     ///
@@ -149,7 +149,7 @@ pub struct UzCorePractitioner {
     pub photo: Vec<crate::datatypes::Attachment>,
     /// Qualifications, certifications, accreditations, licenses, training, etc. pertaining to the provision of care
     ///
-    /// The official qualifications, certifications, accreditations, training, licenses (and other types of educations/skills/capabilities) that authorize or otherwise pertain to the provision of care by the practitioner.For example, a medical license issued by a medical board of licensure authorizing the practitioner to practice medicine within a certain locality.
+    /// The official qualifications, certifications, accreditations, training, licenses (and other types of educations/skills/capabilities) that authorize or otherwise pertain to the provision of care by the practitioner.For example, a medical license issued by a medical board of licensure authorizing the practitioner to practice medicine within a certain locality.
     ///
     /// The PractitionerRole.specialty defines the functional role that they are practicing at a given organization or location.  Those specialties may or might not require a qualification, and are not defined on the practitioner.
     ///
@@ -158,9 +158,9 @@ pub struct UzCorePractitioner {
     pub qualification: Vec<crate::resources::practitioner::PractitionerQualification>,
     /// A language which may be used to communicate with the practitioner
     ///
-    /// A language which may be used to communicate with the practitioner, often for correspondence/administrative purposes.The `PractitionerRole.communication` property should be used for publishing the languages that a practitioner is able to communicate with patients (on a per Organization/Role basis).
+    /// A language which may be used to communicate with the practitioner, often for correspondence/administrative purposes.The `PractitionerRole.communication` property should be used for publishing the languages that a practitioner is able to communicate with patients (on a per Organization/Role basis).
     ///
-    /// If no language is specified, this *implies* that the default local language is spoken.  If you need to convey proficiency for multiple modes, then you need multiple Practitioner.Communication associations.For animals, language is not a relevant field, and should be absent from the instance.
+    /// If no language is specified, this *implies* that the default local language is spoken.  If you need to convey proficiency for multiple modes, then you need multiple Practitioner.Communication associations.For animals, language is not a relevant field, and should be absent from the instance.
     ///
     /// - Element `Practitioner.communication`, cardinality `0..*`.
     pub communication: Vec<crate::resources::practitioner::PractitionerCommunication>,
@@ -206,7 +206,7 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
                 dhp_runtime::primitives::Date,
                 crate::datatypes::Extension,
             >("birthDate");
-        let deceased = crate::resources::practitioner::PractitionerTDeceased::read_from(
+        let deceased = crate::resources::practitioner::PractitionerDeceased::read_from(
             &mut o,
             false,
         );
@@ -1013,7 +1013,7 @@ impl UzCorePractitioner {
     /// The items of `address` that belong to slice `uzAddress` (matched by its discriminator).
     /// An Uzbekistan address
     ///
-    /// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
+    /// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
     ///
     /// The PractitionerRole does not have an address value on it, as it is expected that the location property be used for this purpose (which has an address).
     ///
@@ -1041,7 +1041,7 @@ impl UzCorePractitioner {
     /// The items of `address` that belong to slice `i18nAddress` (matched by its discriminator).
     /// An international, non-Uzbekistan address
     ///
-    /// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
+    /// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
     ///
     /// The PractitionerRole does not have an address value on it, as it is expected that the location property be used for this purpose (which has an address).
     ///

@@ -90,7 +90,7 @@ pub struct UzCoreProvenance {
     /// The period can be a little arbitrary; where possible, the time should correspond to human assessment of the activity time.
     ///
     /// - Element `Provenance.occurred[x]`, cardinality `0..1`.
-    pub occurred: Option<crate::resources::provenance::ProvenanceTOccurred>,
+    pub occurred: Option<crate::resources::provenance::ProvenanceOccurred>,
     /// When the activity was recorded / updated
     ///
     /// The instant of time at which the activity was recorded.
@@ -198,7 +198,7 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
         let modifier_extension = o
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let target = o.complex_nonempty::<crate::datatypes::Reference>("target", None);
-        let occurred = crate::resources::provenance::ProvenanceTOccurred::read_from(
+        let occurred = crate::resources::provenance::ProvenanceOccurred::read_from(
             &mut o,
             false,
         );

@@ -87,7 +87,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// ObservationDefinition can be referenced by its canonical url using instantiatesCanonical, or by a name or an identifier using the appropriate sub-elements of instantiatesReference.
     ///
     /// - Element `Observation.instantiates[x]`, cardinality `0..1`.
-    pub instantiates: Option<crate::resources::observation::ObservationTInstantiates>,
+    pub instantiates: Option<crate::resources::observation::ObservationInstantiates>,
     /// Fulfills plan, proposal or order
     ///
     /// A plan, proposal or order that is fulfilled in whole or in part by this event.  For example, a MedicationRequest may require a patient to have laboratory test performed before  it is dispensed.
@@ -168,7 +168,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// At least a date should be present unless this observation is a historical report.  For recording imprecise or "fuzzy" times (For example, a blood glucose measurement taken "after breakfast") use the \[Timing\](http://hl7.org/fhir/datatypes.html#timing) datatype which allow the measurement to be tied to regular life events.
     ///
     /// - Element `Observation.effective[x]`, cardinality `1..1`.
-    pub effective: crate::resources::observation::ObservationTEffective,
+    pub effective: crate::resources::observation::ObservationEffective,
     /// Date/Time this version was made available
     ///
     /// The date and time this version of the observation was made available to providers, typically after the results have been reviewed and verified.
@@ -199,7 +199,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// - Element `Observation.value[x]`, cardinality `0..1`.
     pub value: Option<
-        crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservationTValue,
+        crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservationValue,
     >,
     /// Why the result is missing
     ///
@@ -332,7 +332,7 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let identifier = o
             .complex_vec::<crate::datatypes::Identifier>("identifier", None);
-        let instantiates = crate::resources::observation::ObservationTInstantiates::read_from(
+        let instantiates = crate::resources::observation::ObservationInstantiates::read_from(
             &mut o,
             false,
         );
@@ -353,7 +353,7 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
         let subject = o.required_complex::<crate::datatypes::Reference>("subject");
         let focus = o.complex_vec::<crate::datatypes::Reference>("focus", None);
         let encounter = o.complex::<crate::datatypes::Reference>("encounter");
-        let effective = crate::resources::observation::ObservationTEffective::read_from(
+        let effective = crate::resources::observation::ObservationEffective::read_from(
             &mut o,
             true,
         );
@@ -363,7 +363,7 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
                 crate::datatypes::Extension,
             >("issued");
         let performer = o.complex_vec::<crate::datatypes::Reference>("performer", None);
-        let value = crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservationTValue::read_from(
+        let value = crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservationValue::read_from(
             &mut o,
             false,
         );
@@ -451,7 +451,7 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
         w.complex("subject", Some(&self.subject));
         w.complex_vec("focus", &self.focus);
         w.complex("encounter", self.encounter.as_ref());
-        self.effective.write_into(&mut w);
+        (self.effective).write_into(&mut w);
         w.primitive("issued", self.issued.as_ref());
         w.complex_vec("performer", &self.performer);
         if let Some(c) = &self.value {
@@ -487,7 +487,7 @@ impl UzCoreSocioeconomicObservation {
         status: crate::Primitive<crate::codes::ObservationStatus>,
         code: crate::datatypes::CodeableConcept,
         subject: crate::datatypes::Reference,
-        effective: crate::resources::observation::ObservationTEffective,
+        effective: crate::resources::observation::ObservationEffective,
     ) -> Self {
         UzCoreSocioeconomicObservation {
             id: None,
@@ -669,11 +669,11 @@ for crate::resources::observation::Observation {
 ///
 /// - JSON: one of `valueCodeableConcept`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum UzCoreSocioeconomicObservationTValue {
+pub enum UzCoreSocioeconomicObservationValue {
     /// `valueCodeableConcept`
     CodeableConcept(crate::datatypes::CodeableConcept),
 }
-impl UzCoreSocioeconomicObservationTValue {
+impl UzCoreSocioeconomicObservationValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -689,21 +689,21 @@ impl UzCoreSocioeconomicObservationTValue {
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
         {
-            return Some(UzCoreSocioeconomicObservationTValue::CodeableConcept(v));
+            return Some(UzCoreSocioeconomicObservationValue::CodeableConcept(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            UzCoreSocioeconomicObservationTValue::CodeableConcept(v) => {
+            UzCoreSocioeconomicObservationValue::CodeableConcept(v) => {
                 w.complex("valueCodeableConcept", Some(&*v));
             }
         }
     }
 }
-impl From<crate::datatypes::CodeableConcept> for UzCoreSocioeconomicObservationTValue {
+impl From<crate::datatypes::CodeableConcept> for UzCoreSocioeconomicObservationValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        UzCoreSocioeconomicObservationTValue::CodeableConcept(v)
+        UzCoreSocioeconomicObservationValue::CodeableConcept(v)
     }
 }

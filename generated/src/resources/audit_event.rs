@@ -110,7 +110,7 @@ pub struct AuditEvent {
     /// The time or period can be a little arbitrary; where possible, the time should correspond to human assessment of the activity time.
     ///
     /// - Element `AuditEvent.occurred[x]`, cardinality `0..1`.
-    pub occurred: Option<crate::resources::audit_event::AuditEventTOccurred>,
+    pub occurred: Option<crate::resources::audit_event::AuditEventOccurred>,
     /// Time when the event was recorded
     ///
     /// The time when the event was recorded.
@@ -222,7 +222,7 @@ impl dhp_runtime::FhirJson for AuditEvent {
                 crate::codes::AuditEventSeverity,
                 crate::datatypes::Extension,
             >("severity");
-        let occurred = crate::resources::audit_event::AuditEventTOccurred::read_from(
+        let occurred = crate::resources::audit_event::AuditEventOccurred::read_from(
             &mut o,
             false,
         );
@@ -304,6 +304,40 @@ impl dhp_runtime::FhirJson for AuditEvent {
         w.complex("source", Some(&self.source));
         w.complex_vec("entity", &self.entity);
         w.finish()
+    }
+}
+impl dhp_runtime::Resource for AuditEvent {
+    const RESOURCE_TYPE: &'static str = "AuditEvent";
+}
+impl AuditEvent {
+    /// Reads FHIR JSON text strictly (unknown elements are errors).
+    pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<
+            Self,
+        >(text, dhp_runtime::ReadMode::Strict)
+            .map(|(v, _)| v)
+    }
+    /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+    pub fn from_json_str_with(
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+    }
+    /// Reads parsed JSON in the given mode.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+    }
+    /// The FHIR JSON text (compact).
+    pub fn to_json_string(&self) -> String {
+        self.to_json_value().to_json_string()
     }
 }
 /// Actor involved in the event
@@ -684,7 +718,7 @@ impl dhp_runtime::FhirJson for AuditEventEntityDetail {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("type", Some(&self.type_));
-        self.value.write_into(&mut w);
+        (self.value).write_into(&mut w);
         w.finish()
     }
 }
@@ -1151,13 +1185,13 @@ for AuditEventEntityDetailValue {
 ///
 /// - JSON: one of `occurredPeriod`, `occurredDateTime`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum AuditEventTOccurred {
+pub enum AuditEventOccurred {
     /// `occurredPeriod`
     Period(crate::datatypes::Period),
     /// `occurredDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
 }
-impl AuditEventTOccurred {
+impl AuditEventOccurred {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -1171,7 +1205,7 @@ impl AuditEventTOccurred {
             return None;
         }
         if let Some(v) = o.complex::<crate::datatypes::Period>("occurredPeriod") {
-            return Some(AuditEventTOccurred::Period(v));
+            return Some(AuditEventOccurred::Period(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -1179,29 +1213,29 @@ impl AuditEventTOccurred {
                 crate::datatypes::Extension,
             >("occurredDateTime")
         {
-            return Some(AuditEventTOccurred::DateTime(v));
+            return Some(AuditEventOccurred::DateTime(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            AuditEventTOccurred::Period(v) => {
+            AuditEventOccurred::Period(v) => {
                 w.complex("occurredPeriod", Some(&*v));
             }
-            AuditEventTOccurred::DateTime(v) => {
+            AuditEventOccurred::DateTime(v) => {
                 w.primitive("occurredDateTime", Some(&*v));
             }
         }
     }
 }
-impl From<crate::datatypes::Period> for AuditEventTOccurred {
+impl From<crate::datatypes::Period> for AuditEventOccurred {
     fn from(v: crate::datatypes::Period) -> Self {
-        AuditEventTOccurred::Period(v)
+        AuditEventOccurred::Period(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for AuditEventTOccurred {
+impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for AuditEventOccurred {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        AuditEventTOccurred::DateTime(v)
+        AuditEventOccurred::DateTime(v)
     }
 }

@@ -107,7 +107,7 @@ pub struct CapabilityStatement {
     ///
     /// - Element `CapabilityStatement.versionAlgorithm[x]`, cardinality `0..1`.
     pub version_algorithm: Option<
-        crate::resources::capability_statement::CapabilityStatementTVersionAlgorithm,
+        crate::resources::capability_statement::CapabilityStatementVersionAlgorithm,
     >,
     /// Name for this capability statement (computer friendly)
     ///
@@ -371,7 +371,7 @@ impl dhp_runtime::FhirJson for CapabilityStatement {
         let identifier = o
             .complex_vec::<crate::datatypes::Identifier>("identifier", None);
         let version = o.primitive::<String, crate::datatypes::Extension>("version");
-        let version_algorithm = crate::resources::capability_statement::CapabilityStatementTVersionAlgorithm::read_from(
+        let version_algorithm = crate::resources::capability_statement::CapabilityStatementVersionAlgorithm::read_from(
             &mut o,
             false,
         );
@@ -558,6 +558,40 @@ impl dhp_runtime::FhirJson for CapabilityStatement {
         w.complex_vec("messaging", &self.messaging);
         w.complex_vec("document", &self.document);
         w.finish()
+    }
+}
+impl dhp_runtime::Resource for CapabilityStatement {
+    const RESOURCE_TYPE: &'static str = "CapabilityStatement";
+}
+impl CapabilityStatement {
+    /// Reads FHIR JSON text strictly (unknown elements are errors).
+    pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<
+            Self,
+        >(text, dhp_runtime::ReadMode::Strict)
+            .map(|(v, _)| v)
+    }
+    /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+    pub fn from_json_str_with(
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+    }
+    /// Reads parsed JSON in the given mode.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+    }
+    /// The FHIR JSON text (compact).
+    pub fn to_json_string(&self) -> String {
+        self.to_json_value().to_json_string()
     }
 }
 /// Document definition
@@ -2102,13 +2136,13 @@ impl dhp_runtime::FhirJson for CapabilityStatementSoftware {
 ///
 /// - JSON: one of `versionAlgorithmString`, `versionAlgorithmCoding`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum CapabilityStatementTVersionAlgorithm {
+pub enum CapabilityStatementVersionAlgorithm {
     /// `versionAlgorithmString`
     String(crate::Primitive<String>),
     /// `versionAlgorithmCoding`
     Coding(crate::datatypes::Coding),
 }
-impl CapabilityStatementTVersionAlgorithm {
+impl CapabilityStatementVersionAlgorithm {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -2128,33 +2162,33 @@ impl CapabilityStatementTVersionAlgorithm {
         if let Some(v) = o
             .primitive::<String, crate::datatypes::Extension>("versionAlgorithmString")
         {
-            return Some(CapabilityStatementTVersionAlgorithm::String(v));
+            return Some(CapabilityStatementVersionAlgorithm::String(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Coding>("versionAlgorithmCoding")
         {
-            return Some(CapabilityStatementTVersionAlgorithm::Coding(v));
+            return Some(CapabilityStatementVersionAlgorithm::Coding(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            CapabilityStatementTVersionAlgorithm::String(v) => {
+            CapabilityStatementVersionAlgorithm::String(v) => {
                 w.primitive("versionAlgorithmString", Some(&*v));
             }
-            CapabilityStatementTVersionAlgorithm::Coding(v) => {
+            CapabilityStatementVersionAlgorithm::Coding(v) => {
                 w.complex("versionAlgorithmCoding", Some(&*v));
             }
         }
     }
 }
-impl From<crate::Primitive<String>> for CapabilityStatementTVersionAlgorithm {
+impl From<crate::Primitive<String>> for CapabilityStatementVersionAlgorithm {
     fn from(v: crate::Primitive<String>) -> Self {
-        CapabilityStatementTVersionAlgorithm::String(v)
+        CapabilityStatementVersionAlgorithm::String(v)
     }
 }
-impl From<crate::datatypes::Coding> for CapabilityStatementTVersionAlgorithm {
+impl From<crate::datatypes::Coding> for CapabilityStatementVersionAlgorithm {
     fn from(v: crate::datatypes::Coding) -> Self {
-        CapabilityStatementTVersionAlgorithm::Coding(v)
+        CapabilityStatementVersionAlgorithm::Coding(v)
     }
 }

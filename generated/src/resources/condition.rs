@@ -155,7 +155,7 @@ pub struct Condition {
     /// Age is generally used when the patient reports an age at which the Condition began to occur.  Period is generally used to convey an imprecise onset that occurred within the time period.  For example, Period is not intended to convey the transition period before the chronic bronchitis or COPD condition was diagnosed, but Period can be used to convey an imprecise diagnosis date.  Range is generally used to convey an imprecise age range (e.g. 4 to 6 years old).  Because a Condition.code can represent multiple levels of granularity and can be modified over time, the onset and abatement dates can have ambiguity whether those dates apply to the current Condition.code or an earlier representation of that Condition.code.   For example, if the Condition.code was initially documented as severe asthma, then it is ambiguous whether the onset and abatement dates apply to asthma (overall in that subject's lifetime) or when asthma transitioned to become severe.
     ///
     /// - Element `Condition.onset[x]`, cardinality `0..1`.
-    pub onset: Option<crate::resources::condition::ConditionTOnset>,
+    pub onset: Option<crate::resources::condition::ConditionOnset>,
     /// When in resolution/remission
     ///
     /// The date or estimated date that the condition resolved or went into remission. This is called "abatement" because of the many overloaded connotations associated with "remission" or "resolution" - Some conditions, such as chronic conditions, are never really resolved, but they can abate.
@@ -164,7 +164,7 @@ pub struct Condition {
     /// Because a Condition.code can represent multiple levels of granularity and can be modified over time, the onset and abatement dates can have ambiguity whether those dates apply to the current Condition.code or an earlier representation of that Condition.code.   For example, if the Condition.code was initially documented as severe asthma, then it is ambiguous whether the onset and abatement dates apply to asthma (overall in that subject's lifetime) or when asthma transitioned to become severe.
     ///
     /// - Element `Condition.abatement[x]`, cardinality `0..1`.
-    pub abatement: Option<crate::resources::condition::ConditionTAbatement>,
+    pub abatement: Option<crate::resources::condition::ConditionAbatement>,
     /// Date condition was first recorded
     ///
     /// The recordedDate represents when this particular Condition record was created in the system, which is often a system-generated date.
@@ -241,11 +241,11 @@ impl dhp_runtime::FhirJson for Condition {
             .complex_vec::<crate::datatypes::CodeableConcept>("bodySite", None);
         let subject = o.required_complex::<crate::datatypes::Reference>("subject");
         let encounter = o.complex::<crate::datatypes::Reference>("encounter");
-        let onset = crate::resources::condition::ConditionTOnset::read_from(
+        let onset = crate::resources::condition::ConditionOnset::read_from(
             &mut o,
             false,
         );
-        let abatement = crate::resources::condition::ConditionTAbatement::read_from(
+        let abatement = crate::resources::condition::ConditionAbatement::read_from(
             &mut o,
             false,
         );
@@ -323,6 +323,40 @@ impl dhp_runtime::FhirJson for Condition {
         w.complex_vec("evidence", &self.evidence);
         w.complex_vec("note", &self.note);
         w.finish()
+    }
+}
+impl dhp_runtime::Resource for Condition {
+    const RESOURCE_TYPE: &'static str = "Condition";
+}
+impl Condition {
+    /// Reads FHIR JSON text strictly (unknown elements are errors).
+    pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<
+            Self,
+        >(text, dhp_runtime::ReadMode::Strict)
+            .map(|(v, _)| v)
+    }
+    /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+    pub fn from_json_str_with(
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+    }
+    /// Reads parsed JSON in the given mode.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+    }
+    /// The FHIR JSON text (compact).
+    pub fn to_json_string(&self) -> String {
+        self.to_json_value().to_json_string()
     }
 }
 /// Who or what participated in the activities related to the condition and how they were involved
@@ -501,7 +535,7 @@ impl crate::DataAbsent for ConditionStage {
 ///
 /// - JSON: one of `abatementDateTime`, `abatementAge`, `abatementPeriod`, `abatementRange`, `abatementString`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ConditionTAbatement {
+pub enum ConditionAbatement {
     /// `abatementDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `abatementAge`
@@ -513,7 +547,7 @@ pub enum ConditionTAbatement {
     /// `abatementString`
     String(crate::Primitive<String>),
 }
-impl ConditionTAbatement {
+impl ConditionAbatement {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -542,68 +576,68 @@ impl ConditionTAbatement {
                 crate::datatypes::Extension,
             >("abatementDateTime")
         {
-            return Some(ConditionTAbatement::DateTime(v));
+            return Some(ConditionAbatement::DateTime(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Age>("abatementAge") {
-            return Some(ConditionTAbatement::Age(v));
+            return Some(ConditionAbatement::Age(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Period>("abatementPeriod") {
-            return Some(ConditionTAbatement::Period(v));
+            return Some(ConditionAbatement::Period(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Range>("abatementRange") {
-            return Some(ConditionTAbatement::Range(v));
+            return Some(ConditionAbatement::Range(v));
         }
         if let Some(v) = o
             .primitive::<String, crate::datatypes::Extension>("abatementString")
         {
-            return Some(ConditionTAbatement::String(v));
+            return Some(ConditionAbatement::String(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            ConditionTAbatement::DateTime(v) => {
+            ConditionAbatement::DateTime(v) => {
                 w.primitive("abatementDateTime", Some(&*v));
             }
-            ConditionTAbatement::Age(v) => {
+            ConditionAbatement::Age(v) => {
                 w.complex("abatementAge", Some(&*v));
             }
-            ConditionTAbatement::Period(v) => {
+            ConditionAbatement::Period(v) => {
                 w.complex("abatementPeriod", Some(&*v));
             }
-            ConditionTAbatement::Range(v) => {
+            ConditionAbatement::Range(v) => {
                 w.complex("abatementRange", Some(&*v));
             }
-            ConditionTAbatement::String(v) => {
+            ConditionAbatement::String(v) => {
                 w.primitive("abatementString", Some(&*v));
             }
         }
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ConditionTAbatement {
+impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ConditionAbatement {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        ConditionTAbatement::DateTime(v)
+        ConditionAbatement::DateTime(v)
     }
 }
-impl From<crate::datatypes::Age> for ConditionTAbatement {
+impl From<crate::datatypes::Age> for ConditionAbatement {
     fn from(v: crate::datatypes::Age) -> Self {
-        ConditionTAbatement::Age(v)
+        ConditionAbatement::Age(v)
     }
 }
-impl From<crate::datatypes::Period> for ConditionTAbatement {
+impl From<crate::datatypes::Period> for ConditionAbatement {
     fn from(v: crate::datatypes::Period) -> Self {
-        ConditionTAbatement::Period(v)
+        ConditionAbatement::Period(v)
     }
 }
-impl From<crate::datatypes::Range> for ConditionTAbatement {
+impl From<crate::datatypes::Range> for ConditionAbatement {
     fn from(v: crate::datatypes::Range) -> Self {
-        ConditionTAbatement::Range(v)
+        ConditionAbatement::Range(v)
     }
 }
-impl From<crate::Primitive<String>> for ConditionTAbatement {
+impl From<crate::Primitive<String>> for ConditionAbatement {
     fn from(v: crate::Primitive<String>) -> Self {
-        ConditionTAbatement::String(v)
+        ConditionAbatement::String(v)
     }
 }
 /// The types allowed for `Condition.onset\[x\]`.
@@ -612,7 +646,7 @@ impl From<crate::Primitive<String>> for ConditionTAbatement {
 ///
 /// - JSON: one of `onsetDateTime`, `onsetAge`, `onsetPeriod`, `onsetRange`, `onsetString`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ConditionTOnset {
+pub enum ConditionOnset {
     /// `onsetDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `onsetAge`
@@ -624,7 +658,7 @@ pub enum ConditionTOnset {
     /// `onsetString`
     String(crate::Primitive<String>),
 }
-impl ConditionTOnset {
+impl ConditionOnset {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -653,67 +687,67 @@ impl ConditionTOnset {
                 crate::datatypes::Extension,
             >("onsetDateTime")
         {
-            return Some(ConditionTOnset::DateTime(v));
+            return Some(ConditionOnset::DateTime(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Age>("onsetAge") {
-            return Some(ConditionTOnset::Age(v));
+            return Some(ConditionOnset::Age(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Period>("onsetPeriod") {
-            return Some(ConditionTOnset::Period(v));
+            return Some(ConditionOnset::Period(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Range>("onsetRange") {
-            return Some(ConditionTOnset::Range(v));
+            return Some(ConditionOnset::Range(v));
         }
         if let Some(v) = o
             .primitive::<String, crate::datatypes::Extension>("onsetString")
         {
-            return Some(ConditionTOnset::String(v));
+            return Some(ConditionOnset::String(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            ConditionTOnset::DateTime(v) => {
+            ConditionOnset::DateTime(v) => {
                 w.primitive("onsetDateTime", Some(&*v));
             }
-            ConditionTOnset::Age(v) => {
+            ConditionOnset::Age(v) => {
                 w.complex("onsetAge", Some(&*v));
             }
-            ConditionTOnset::Period(v) => {
+            ConditionOnset::Period(v) => {
                 w.complex("onsetPeriod", Some(&*v));
             }
-            ConditionTOnset::Range(v) => {
+            ConditionOnset::Range(v) => {
                 w.complex("onsetRange", Some(&*v));
             }
-            ConditionTOnset::String(v) => {
+            ConditionOnset::String(v) => {
                 w.primitive("onsetString", Some(&*v));
             }
         }
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ConditionTOnset {
+impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ConditionOnset {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        ConditionTOnset::DateTime(v)
+        ConditionOnset::DateTime(v)
     }
 }
-impl From<crate::datatypes::Age> for ConditionTOnset {
+impl From<crate::datatypes::Age> for ConditionOnset {
     fn from(v: crate::datatypes::Age) -> Self {
-        ConditionTOnset::Age(v)
+        ConditionOnset::Age(v)
     }
 }
-impl From<crate::datatypes::Period> for ConditionTOnset {
+impl From<crate::datatypes::Period> for ConditionOnset {
     fn from(v: crate::datatypes::Period) -> Self {
-        ConditionTOnset::Period(v)
+        ConditionOnset::Period(v)
     }
 }
-impl From<crate::datatypes::Range> for ConditionTOnset {
+impl From<crate::datatypes::Range> for ConditionOnset {
     fn from(v: crate::datatypes::Range) -> Self {
-        ConditionTOnset::Range(v)
+        ConditionOnset::Range(v)
     }
 }
-impl From<crate::Primitive<String>> for ConditionTOnset {
+impl From<crate::Primitive<String>> for ConditionOnset {
     fn from(v: crate::Primitive<String>) -> Self {
-        ConditionTOnset::String(v)
+        ConditionOnset::String(v)
     }
 }

@@ -415,6 +415,40 @@ impl dhp_runtime::FhirJson for DocumentReference {
         w.finish()
     }
 }
+impl dhp_runtime::Resource for DocumentReference {
+    const RESOURCE_TYPE: &'static str = "DocumentReference";
+}
+impl DocumentReference {
+    /// Reads FHIR JSON text strictly (unknown elements are errors).
+    pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<
+            Self,
+        >(text, dhp_runtime::ReadMode::Strict)
+            .map(|(v, _)| v)
+    }
+    /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+    pub fn from_json_str_with(
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+    }
+    /// Reads parsed JSON in the given mode.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+    }
+    /// The FHIR JSON text (compact).
+    pub fn to_json_string(&self) -> String {
+        self.to_json_value().to_json_string()
+    }
+}
 /// Attests to accuracy of the document
 ///
 /// A participant who has authenticated the accuracy of the document.
@@ -656,7 +690,7 @@ impl dhp_runtime::FhirJson for DocumentReferenceContentProfile {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        self.value.write_into(&mut w);
+        (self.value).write_into(&mut w);
         w.finish()
     }
 }

@@ -86,7 +86,7 @@ pub struct Observation {
     /// ObservationDefinition can be referenced by its canonical url using instantiatesCanonical, or by a name or an identifier using the appropriate sub-elements of instantiatesReference.
     ///
     /// - Element `Observation.instantiates[x]`, cardinality `0..1`.
-    pub instantiates: Option<crate::resources::observation::ObservationTInstantiates>,
+    pub instantiates: Option<crate::resources::observation::ObservationInstantiates>,
     /// Fulfills plan, proposal or order
     ///
     /// A plan, proposal or order that is fulfilled in whole or in part by this event.  For example, a MedicationRequest may require a patient to have laboratory test performed before  it is dispensed.
@@ -165,7 +165,7 @@ pub struct Observation {
     /// At least a date should be present unless this observation is a historical report.  For recording imprecise or "fuzzy" times (For example, a blood glucose measurement taken "after breakfast") use the \[Timing\](datatypes.html#timing) datatype which allow the measurement to be tied to regular life events.
     ///
     /// - Element `Observation.effective[x]`, cardinality `0..1`.
-    pub effective: Option<crate::resources::observation::ObservationTEffective>,
+    pub effective: Option<crate::resources::observation::ObservationEffective>,
     /// Date/Time this version was made available
     ///
     /// The date and time this version of the observation was made available to providers, typically after the results have been reviewed and verified.
@@ -195,7 +195,7 @@ pub struct Observation {
     /// - For additional guidance, see the \[Notes section\](observation.html#notes) below.
     ///
     /// - Element `Observation.value[x]`, cardinality `0..1`.
-    pub value: Option<crate::resources::observation::ObservationTValue>,
+    pub value: Option<crate::resources::observation::ObservationValue>,
     /// Why the result is missing
     ///
     /// Provides a reason why the expected value in the element Observation.value\[x\] is missing.
@@ -327,7 +327,7 @@ impl dhp_runtime::FhirJson for Observation {
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let identifier = o
             .complex_vec::<crate::datatypes::Identifier>("identifier", None);
-        let instantiates = crate::resources::observation::ObservationTInstantiates::read_from(
+        let instantiates = crate::resources::observation::ObservationInstantiates::read_from(
             &mut o,
             false,
         );
@@ -348,7 +348,7 @@ impl dhp_runtime::FhirJson for Observation {
         let subject = o.complex::<crate::datatypes::Reference>("subject");
         let focus = o.complex_vec::<crate::datatypes::Reference>("focus", None);
         let encounter = o.complex::<crate::datatypes::Reference>("encounter");
-        let effective = crate::resources::observation::ObservationTEffective::read_from(
+        let effective = crate::resources::observation::ObservationEffective::read_from(
             &mut o,
             false,
         );
@@ -358,7 +358,7 @@ impl dhp_runtime::FhirJson for Observation {
                 crate::datatypes::Extension,
             >("issued");
         let performer = o.complex_vec::<crate::datatypes::Reference>("performer", None);
-        let value = crate::resources::observation::ObservationTValue::read_from(
+        let value = crate::resources::observation::ObservationValue::read_from(
             &mut o,
             false,
         );
@@ -467,6 +467,40 @@ impl dhp_runtime::FhirJson for Observation {
         w.complex_vec("derivedFrom", &self.derived_from);
         w.complex_vec("component", &self.component);
         w.finish()
+    }
+}
+impl dhp_runtime::Resource for Observation {
+    const RESOURCE_TYPE: &'static str = "Observation";
+}
+impl Observation {
+    /// Reads FHIR JSON text strictly (unknown elements are errors).
+    pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<
+            Self,
+        >(text, dhp_runtime::ReadMode::Strict)
+            .map(|(v, _)| v)
+    }
+    /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+    pub fn from_json_str_with(
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+    }
+    /// Reads parsed JSON in the given mode.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+    }
+    /// The FHIR JSON text (compact).
+    pub fn to_json_string(&self) -> String {
+        self.to_json_value().to_json_string()
     }
 }
 /// Component results
@@ -1077,7 +1111,7 @@ impl From<crate::datatypes::Reference> for ObservationComponentValue {
 ///
 /// - JSON: one of `effectiveDateTime`, `effectivePeriod`, `effectiveTiming`, `effectiveInstant`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ObservationTEffective {
+pub enum ObservationEffective {
     /// `effectiveDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `effectivePeriod`
@@ -1087,7 +1121,7 @@ pub enum ObservationTEffective {
     /// `effectiveInstant`
     Instant(crate::Primitive<dhp_runtime::primitives::Instant>),
 }
-impl ObservationTEffective {
+impl ObservationEffective {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -1115,13 +1149,13 @@ impl ObservationTEffective {
                 crate::datatypes::Extension,
             >("effectiveDateTime")
         {
-            return Some(ObservationTEffective::DateTime(v));
+            return Some(ObservationEffective::DateTime(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Period>("effectivePeriod") {
-            return Some(ObservationTEffective::Period(v));
+            return Some(ObservationEffective::Period(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Timing>("effectiveTiming") {
-            return Some(ObservationTEffective::Timing(v));
+            return Some(ObservationEffective::Timing(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -1129,47 +1163,46 @@ impl ObservationTEffective {
                 crate::datatypes::Extension,
             >("effectiveInstant")
         {
-            return Some(ObservationTEffective::Instant(v));
+            return Some(ObservationEffective::Instant(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            ObservationTEffective::DateTime(v) => {
+            ObservationEffective::DateTime(v) => {
                 w.primitive("effectiveDateTime", Some(&*v));
             }
-            ObservationTEffective::Period(v) => {
+            ObservationEffective::Period(v) => {
                 w.complex("effectivePeriod", Some(&*v));
             }
-            ObservationTEffective::Timing(v) => {
+            ObservationEffective::Timing(v) => {
                 w.complex("effectiveTiming", Some(&*v));
             }
-            ObservationTEffective::Instant(v) => {
+            ObservationEffective::Instant(v) => {
                 w.primitive("effectiveInstant", Some(&*v));
             }
         }
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::DateTime>>
-for ObservationTEffective {
+impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ObservationEffective {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        ObservationTEffective::DateTime(v)
+        ObservationEffective::DateTime(v)
     }
 }
-impl From<crate::datatypes::Period> for ObservationTEffective {
+impl From<crate::datatypes::Period> for ObservationEffective {
     fn from(v: crate::datatypes::Period) -> Self {
-        ObservationTEffective::Period(v)
+        ObservationEffective::Period(v)
     }
 }
-impl From<crate::datatypes::Timing> for ObservationTEffective {
+impl From<crate::datatypes::Timing> for ObservationEffective {
     fn from(v: crate::datatypes::Timing) -> Self {
-        ObservationTEffective::Timing(v)
+        ObservationEffective::Timing(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Instant>> for ObservationTEffective {
+impl From<crate::Primitive<dhp_runtime::primitives::Instant>> for ObservationEffective {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Instant>) -> Self {
-        ObservationTEffective::Instant(v)
+        ObservationEffective::Instant(v)
     }
 }
 /// The types allowed for `Observation.instantiates\[x\]`.
@@ -1178,13 +1211,13 @@ impl From<crate::Primitive<dhp_runtime::primitives::Instant>> for ObservationTEf
 ///
 /// - JSON: one of `instantiatesCanonical`, `instantiatesReference`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ObservationTInstantiates {
+pub enum ObservationInstantiates {
     /// `instantiatesCanonical`
     Canonical(crate::Primitive<dhp_runtime::primitives::Canonical>),
     /// `instantiatesReference`
     Reference(crate::datatypes::Reference),
 }
-impl ObservationTInstantiates {
+impl ObservationInstantiates {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -1207,36 +1240,36 @@ impl ObservationTInstantiates {
                 crate::datatypes::Extension,
             >("instantiatesCanonical")
         {
-            return Some(ObservationTInstantiates::Canonical(v));
+            return Some(ObservationInstantiates::Canonical(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::Reference>("instantiatesReference")
         {
-            return Some(ObservationTInstantiates::Reference(v));
+            return Some(ObservationInstantiates::Reference(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            ObservationTInstantiates::Canonical(v) => {
+            ObservationInstantiates::Canonical(v) => {
                 w.primitive("instantiatesCanonical", Some(&*v));
             }
-            ObservationTInstantiates::Reference(v) => {
+            ObservationInstantiates::Reference(v) => {
                 w.complex("instantiatesReference", Some(&*v));
             }
         }
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Canonical>>
-for ObservationTInstantiates {
+for ObservationInstantiates {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Canonical>) -> Self {
-        ObservationTInstantiates::Canonical(v)
+        ObservationInstantiates::Canonical(v)
     }
 }
-impl From<crate::datatypes::Reference> for ObservationTInstantiates {
+impl From<crate::datatypes::Reference> for ObservationInstantiates {
     fn from(v: crate::datatypes::Reference) -> Self {
-        ObservationTInstantiates::Reference(v)
+        ObservationInstantiates::Reference(v)
     }
 }
 /// The types allowed for `Observation.value\[x\]`.
@@ -1245,7 +1278,7 @@ impl From<crate::datatypes::Reference> for ObservationTInstantiates {
 ///
 /// - JSON: one of `valueQuantity`, `valueCodeableConcept`, `valueString`, `valueBoolean`, `valueInteger`, `valueRange`, `valueRatio`, `valueSampledData`, `valueTime`, `valueDateTime`, `valuePeriod`, `valueAttachment`, `valueReference`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ObservationTValue {
+pub enum ObservationValue {
     /// `valueQuantity`
     Quantity(crate::datatypes::Quantity),
     /// `valueCodeableConcept`
@@ -1273,7 +1306,7 @@ pub enum ObservationTValue {
     /// `valueReference`
     Reference(crate::datatypes::Reference),
 }
-impl ObservationTValue {
+impl ObservationValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -1305,34 +1338,34 @@ impl ObservationTValue {
             return None;
         }
         if let Some(v) = o.complex::<crate::datatypes::Quantity>("valueQuantity") {
-            return Some(ObservationTValue::Quantity(v));
+            return Some(ObservationValue::Quantity(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
         {
-            return Some(ObservationTValue::CodeableConcept(v));
+            return Some(ObservationValue::CodeableConcept(v));
         }
         if let Some(v) = o
             .primitive::<String, crate::datatypes::Extension>("valueString")
         {
-            return Some(ObservationTValue::String(v));
+            return Some(ObservationValue::String(v));
         }
         if let Some(v) = o.primitive::<bool, crate::datatypes::Extension>("valueBoolean")
         {
-            return Some(ObservationTValue::Boolean(v));
+            return Some(ObservationValue::Boolean(v));
         }
         if let Some(v) = o.primitive::<i32, crate::datatypes::Extension>("valueInteger")
         {
-            return Some(ObservationTValue::Integer(v));
+            return Some(ObservationValue::Integer(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange") {
-            return Some(ObservationTValue::Range(v));
+            return Some(ObservationValue::Range(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio") {
-            return Some(ObservationTValue::Ratio(v));
+            return Some(ObservationValue::Ratio(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::SampledData>("valueSampledData") {
-            return Some(ObservationTValue::SampledData(v));
+            return Some(ObservationValue::SampledData(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -1340,7 +1373,7 @@ impl ObservationTValue {
                 crate::datatypes::Extension,
             >("valueTime")
         {
-            return Some(ObservationTValue::Time(v));
+            return Some(ObservationValue::Time(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -1348,126 +1381,126 @@ impl ObservationTValue {
                 crate::datatypes::Extension,
             >("valueDateTime")
         {
-            return Some(ObservationTValue::DateTime(v));
+            return Some(ObservationValue::DateTime(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Period>("valuePeriod") {
-            return Some(ObservationTValue::Period(v));
+            return Some(ObservationValue::Period(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Attachment>("valueAttachment") {
-            return Some(ObservationTValue::Attachment(v));
+            return Some(ObservationValue::Attachment(v));
         }
         if let Some(v) = o.complex::<crate::datatypes::Reference>("valueReference") {
-            return Some(ObservationTValue::Reference(v));
+            return Some(ObservationValue::Reference(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            ObservationTValue::Quantity(v) => {
+            ObservationValue::Quantity(v) => {
                 w.complex("valueQuantity", Some(&*v));
             }
-            ObservationTValue::CodeableConcept(v) => {
+            ObservationValue::CodeableConcept(v) => {
                 w.complex("valueCodeableConcept", Some(&*v));
             }
-            ObservationTValue::String(v) => {
+            ObservationValue::String(v) => {
                 w.primitive("valueString", Some(&*v));
             }
-            ObservationTValue::Boolean(v) => {
+            ObservationValue::Boolean(v) => {
                 w.primitive("valueBoolean", Some(&*v));
             }
-            ObservationTValue::Integer(v) => {
+            ObservationValue::Integer(v) => {
                 w.primitive("valueInteger", Some(&*v));
             }
-            ObservationTValue::Range(v) => {
+            ObservationValue::Range(v) => {
                 w.complex("valueRange", Some(&*v));
             }
-            ObservationTValue::Ratio(v) => {
+            ObservationValue::Ratio(v) => {
                 w.complex("valueRatio", Some(&*v));
             }
-            ObservationTValue::SampledData(v) => {
+            ObservationValue::SampledData(v) => {
                 w.complex("valueSampledData", Some(&*v));
             }
-            ObservationTValue::Time(v) => {
+            ObservationValue::Time(v) => {
                 w.primitive("valueTime", Some(&*v));
             }
-            ObservationTValue::DateTime(v) => {
+            ObservationValue::DateTime(v) => {
                 w.primitive("valueDateTime", Some(&*v));
             }
-            ObservationTValue::Period(v) => {
+            ObservationValue::Period(v) => {
                 w.complex("valuePeriod", Some(&*v));
             }
-            ObservationTValue::Attachment(v) => {
+            ObservationValue::Attachment(v) => {
                 w.complex("valueAttachment", Some(&*v));
             }
-            ObservationTValue::Reference(v) => {
+            ObservationValue::Reference(v) => {
                 w.complex("valueReference", Some(&*v));
             }
         }
     }
 }
-impl From<crate::datatypes::Quantity> for ObservationTValue {
+impl From<crate::datatypes::Quantity> for ObservationValue {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        ObservationTValue::Quantity(v)
+        ObservationValue::Quantity(v)
     }
 }
-impl From<crate::datatypes::CodeableConcept> for ObservationTValue {
+impl From<crate::datatypes::CodeableConcept> for ObservationValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        ObservationTValue::CodeableConcept(v)
+        ObservationValue::CodeableConcept(v)
     }
 }
-impl From<crate::Primitive<String>> for ObservationTValue {
+impl From<crate::Primitive<String>> for ObservationValue {
     fn from(v: crate::Primitive<String>) -> Self {
-        ObservationTValue::String(v)
+        ObservationValue::String(v)
     }
 }
-impl From<crate::Primitive<bool>> for ObservationTValue {
+impl From<crate::Primitive<bool>> for ObservationValue {
     fn from(v: crate::Primitive<bool>) -> Self {
-        ObservationTValue::Boolean(v)
+        ObservationValue::Boolean(v)
     }
 }
-impl From<crate::Primitive<i32>> for ObservationTValue {
+impl From<crate::Primitive<i32>> for ObservationValue {
     fn from(v: crate::Primitive<i32>) -> Self {
-        ObservationTValue::Integer(v)
+        ObservationValue::Integer(v)
     }
 }
-impl From<crate::datatypes::Range> for ObservationTValue {
+impl From<crate::datatypes::Range> for ObservationValue {
     fn from(v: crate::datatypes::Range) -> Self {
-        ObservationTValue::Range(v)
+        ObservationValue::Range(v)
     }
 }
-impl From<crate::datatypes::Ratio> for ObservationTValue {
+impl From<crate::datatypes::Ratio> for ObservationValue {
     fn from(v: crate::datatypes::Ratio) -> Self {
-        ObservationTValue::Ratio(v)
+        ObservationValue::Ratio(v)
     }
 }
-impl From<crate::datatypes::SampledData> for ObservationTValue {
+impl From<crate::datatypes::SampledData> for ObservationValue {
     fn from(v: crate::datatypes::SampledData) -> Self {
-        ObservationTValue::SampledData(v)
+        ObservationValue::SampledData(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::Time>> for ObservationTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::Time>> for ObservationValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Time>) -> Self {
-        ObservationTValue::Time(v)
+        ObservationValue::Time(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ObservationTValue {
+impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ObservationValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        ObservationTValue::DateTime(v)
+        ObservationValue::DateTime(v)
     }
 }
-impl From<crate::datatypes::Period> for ObservationTValue {
+impl From<crate::datatypes::Period> for ObservationValue {
     fn from(v: crate::datatypes::Period) -> Self {
-        ObservationTValue::Period(v)
+        ObservationValue::Period(v)
     }
 }
-impl From<crate::datatypes::Attachment> for ObservationTValue {
+impl From<crate::datatypes::Attachment> for ObservationValue {
     fn from(v: crate::datatypes::Attachment) -> Self {
-        ObservationTValue::Attachment(v)
+        ObservationValue::Attachment(v)
     }
 }
-impl From<crate::datatypes::Reference> for ObservationTValue {
+impl From<crate::datatypes::Reference> for ObservationValue {
     fn from(v: crate::datatypes::Reference) -> Self {
-        ObservationTValue::Reference(v)
+        ObservationValue::Reference(v)
     }
 }

@@ -140,6 +140,40 @@ impl dhp_runtime::FhirJson for OperationOutcome {
         w.finish()
     }
 }
+impl dhp_runtime::Resource for OperationOutcome {
+    const RESOURCE_TYPE: &'static str = "OperationOutcome";
+}
+impl OperationOutcome {
+    /// Reads FHIR JSON text strictly (unknown elements are errors).
+    pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<
+            Self,
+        >(text, dhp_runtime::ReadMode::Strict)
+            .map(|(v, _)| v)
+    }
+    /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+    pub fn from_json_str_with(
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+    }
+    /// Reads parsed JSON in the given mode.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+    }
+    /// The FHIR JSON text (compact).
+    pub fn to_json_string(&self) -> String {
+        self.to_json_value().to_json_string()
+    }
+}
 /// A single issue associated with the action
 ///
 /// An error, warning, or information message that results from a system action.

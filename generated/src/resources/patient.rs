@@ -132,7 +132,7 @@ pub struct Patient {
     /// If there's no value in the instance, it means there is no statement on whether or not the individual is deceased. Most systems will interpret the absence of a value as a sign of the person being alive.
     ///
     /// - Element `Patient.deceased[x]`, cardinality `0..1`.
-    pub deceased: Option<crate::resources::patient::PatientTDeceased>,
+    pub deceased: Option<crate::resources::patient::PatientDeceased>,
     /// An address for the individual
     ///
     /// An address for the individual.
@@ -155,7 +155,7 @@ pub struct Patient {
     /// Where the valueInteger is provided, the number is the birth number in the sequence. E.g. The middle birth in triplets would be valueInteger=2 and the third born would have valueInteger=3 If a boolean value was provided for this triplets example, then all 3 patient records would have valueBoolean=true (the ordering is not indicated).
     ///
     /// - Element `Patient.multipleBirth[x]`, cardinality `0..1`.
-    pub multiple_birth: Option<crate::resources::patient::PatientTMultipleBirth>,
+    pub multiple_birth: Option<crate::resources::patient::PatientMultipleBirth>,
     /// Image of the patient
     ///
     /// Image of the patient.
@@ -252,14 +252,14 @@ impl dhp_runtime::FhirJson for Patient {
                 dhp_runtime::primitives::Date,
                 crate::datatypes::Extension,
             >("birthDate");
-        let deceased = crate::resources::patient::PatientTDeceased::read_from(
+        let deceased = crate::resources::patient::PatientDeceased::read_from(
             &mut o,
             false,
         );
         let address = o.complex_vec::<crate::datatypes::Address>("address", None);
         let marital_status = o
             .complex::<crate::datatypes::CodeableConcept>("maritalStatus");
-        let multiple_birth = crate::resources::patient::PatientTMultipleBirth::read_from(
+        let multiple_birth = crate::resources::patient::PatientMultipleBirth::read_from(
             &mut o,
             false,
         );
@@ -335,6 +335,40 @@ impl dhp_runtime::FhirJson for Patient {
         w.complex("managingOrganization", self.managing_organization.as_ref());
         w.complex_vec("link", &self.link);
         w.finish()
+    }
+}
+impl dhp_runtime::Resource for Patient {
+    const RESOURCE_TYPE: &'static str = "Patient";
+}
+impl Patient {
+    /// Reads FHIR JSON text strictly (unknown elements are errors).
+    pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<
+            Self,
+        >(text, dhp_runtime::ReadMode::Strict)
+            .map(|(v, _)| v)
+    }
+    /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+    pub fn from_json_str_with(
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+    }
+    /// Reads parsed JSON in the given mode.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+    }
+    /// The FHIR JSON text (compact).
+    pub fn to_json_string(&self) -> String {
+        self.to_json_value().to_json_string()
     }
 }
 /// A language which may be used to communicate with the patient about his or her health
@@ -646,13 +680,13 @@ impl dhp_runtime::FhirJson for PatientLink {
 ///
 /// - JSON: one of `deceasedBoolean`, `deceasedDateTime`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum PatientTDeceased {
+pub enum PatientDeceased {
     /// `deceasedBoolean`
     Boolean(crate::Primitive<bool>),
     /// `deceasedDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
 }
-impl PatientTDeceased {
+impl PatientDeceased {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -668,7 +702,7 @@ impl PatientTDeceased {
         if let Some(v) = o
             .primitive::<bool, crate::datatypes::Extension>("deceasedBoolean")
         {
-            return Some(PatientTDeceased::Boolean(v));
+            return Some(PatientDeceased::Boolean(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -676,30 +710,30 @@ impl PatientTDeceased {
                 crate::datatypes::Extension,
             >("deceasedDateTime")
         {
-            return Some(PatientTDeceased::DateTime(v));
+            return Some(PatientDeceased::DateTime(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            PatientTDeceased::Boolean(v) => {
+            PatientDeceased::Boolean(v) => {
                 w.primitive("deceasedBoolean", Some(&*v));
             }
-            PatientTDeceased::DateTime(v) => {
+            PatientDeceased::DateTime(v) => {
                 w.primitive("deceasedDateTime", Some(&*v));
             }
         }
     }
 }
-impl From<crate::Primitive<bool>> for PatientTDeceased {
+impl From<crate::Primitive<bool>> for PatientDeceased {
     fn from(v: crate::Primitive<bool>) -> Self {
-        PatientTDeceased::Boolean(v)
+        PatientDeceased::Boolean(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for PatientTDeceased {
+impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for PatientDeceased {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        PatientTDeceased::DateTime(v)
+        PatientDeceased::DateTime(v)
     }
 }
 /// The types allowed for `Patient.multipleBirth\[x\]`.
@@ -708,13 +742,13 @@ impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for PatientTDecea
 ///
 /// - JSON: one of `multipleBirthBoolean`, `multipleBirthInteger`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum PatientTMultipleBirth {
+pub enum PatientMultipleBirth {
     /// `multipleBirthBoolean`
     Boolean(crate::Primitive<bool>),
     /// `multipleBirthInteger`
     Integer(crate::Primitive<i32>),
 }
-impl PatientTMultipleBirth {
+impl PatientMultipleBirth {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -734,34 +768,34 @@ impl PatientTMultipleBirth {
         if let Some(v) = o
             .primitive::<bool, crate::datatypes::Extension>("multipleBirthBoolean")
         {
-            return Some(PatientTMultipleBirth::Boolean(v));
+            return Some(PatientMultipleBirth::Boolean(v));
         }
         if let Some(v) = o
             .primitive::<i32, crate::datatypes::Extension>("multipleBirthInteger")
         {
-            return Some(PatientTMultipleBirth::Integer(v));
+            return Some(PatientMultipleBirth::Integer(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            PatientTMultipleBirth::Boolean(v) => {
+            PatientMultipleBirth::Boolean(v) => {
                 w.primitive("multipleBirthBoolean", Some(&*v));
             }
-            PatientTMultipleBirth::Integer(v) => {
+            PatientMultipleBirth::Integer(v) => {
                 w.primitive("multipleBirthInteger", Some(&*v));
             }
         }
     }
 }
-impl From<crate::Primitive<bool>> for PatientTMultipleBirth {
+impl From<crate::Primitive<bool>> for PatientMultipleBirth {
     fn from(v: crate::Primitive<bool>) -> Self {
-        PatientTMultipleBirth::Boolean(v)
+        PatientMultipleBirth::Boolean(v)
     }
 }
-impl From<crate::Primitive<i32>> for PatientTMultipleBirth {
+impl From<crate::Primitive<i32>> for PatientMultipleBirth {
     fn from(v: crate::Primitive<i32>) -> Self {
-        PatientTMultipleBirth::Integer(v)
+        PatientMultipleBirth::Integer(v)
     }
 }

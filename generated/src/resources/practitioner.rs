@@ -91,7 +91,7 @@ pub struct Practitioner {
     ///
     /// The name(s) associated with the practitioner.
     ///
-    /// The selection of the use property should ensure that there is a single usual name specified, and others use the nickname (alias), old, or other values as appropriate.  In general, select the value to be used in the ResourceReference.display based on this:1. There is more than 1 name2. Use = usual3. Period is current to the date of the usage4. Use = official5. Other order as decided by internal business rules.
+    /// The selection of the use property should ensure that there is a single usual name specified, and others use the nickname (alias), old, or other values as appropriate.  In general, select the value to be used in the ResourceReference.display based on this:1. There is more than 1 name2. Use = usual3. Period is current to the date of the usage4. Use = official5. Other order as decided by internal business rules.
     ///
     /// - Element `Practitioner.name`, cardinality `0..*`.
     pub name: Vec<crate::datatypes::HumanName>,
@@ -123,10 +123,10 @@ pub struct Practitioner {
     /// If there's no value in the instance, it means there is no statement on whether or not the practitioner is deceased. Most systems will interpret the absence of a value as a sign of the person being alive.
     ///
     /// - Element `Practitioner.deceased[x]`, cardinality `0..1`.
-    pub deceased: Option<crate::resources::practitioner::PractitionerTDeceased>,
+    pub deceased: Option<crate::resources::practitioner::PractitionerDeceased>,
     /// Address(es) of the practitioner that are not role specific (typically home address)
     ///
-    /// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
+    /// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
     ///
     /// The PractitionerRole does not have an address value on it, as it is expected that the location property be used for this purpose (which has an address).
     ///
@@ -140,7 +140,7 @@ pub struct Practitioner {
     pub photo: Vec<crate::datatypes::Attachment>,
     /// Qualifications, certifications, accreditations, licenses, training, etc. pertaining to the provision of care
     ///
-    /// The official qualifications, certifications, accreditations, training, licenses (and other types of educations/skills/capabilities) that authorize or otherwise pertain to the provision of care by the practitioner.For example, a medical license issued by a medical board of licensure authorizing the practitioner to practice medicine within a certain locality.
+    /// The official qualifications, certifications, accreditations, training, licenses (and other types of educations/skills/capabilities) that authorize or otherwise pertain to the provision of care by the practitioner.For example, a medical license issued by a medical board of licensure authorizing the practitioner to practice medicine within a certain locality.
     ///
     /// The PractitionerRole.specialty defines the functional role that they are practicing at a given organization or location.  Those specialties may or might not require a qualification, and are not defined on the practitioner.
     ///
@@ -148,9 +148,9 @@ pub struct Practitioner {
     pub qualification: Vec<crate::resources::practitioner::PractitionerQualification>,
     /// A language which may be used to communicate with the practitioner
     ///
-    /// A language which may be used to communicate with the practitioner, often for correspondence/administrative purposes.The `PractitionerRole.communication` property should be used for publishing the languages that a practitioner is able to communicate with patients (on a per Organization/Role basis).
+    /// A language which may be used to communicate with the practitioner, often for correspondence/administrative purposes.The `PractitionerRole.communication` property should be used for publishing the languages that a practitioner is able to communicate with patients (on a per Organization/Role basis).
     ///
-    /// If no language is specified, this *implies* that the default local language is spoken.  If you need to convey proficiency for multiple modes, then you need multiple Practitioner.Communication associations.For animals, language is not a relevant field, and should be absent from the instance.
+    /// If no language is specified, this *implies* that the default local language is spoken.  If you need to convey proficiency for multiple modes, then you need multiple Practitioner.Communication associations.For animals, language is not a relevant field, and should be absent from the instance.
     ///
     /// - Element `Practitioner.communication`, cardinality `0..*`.
     pub communication: Vec<crate::resources::practitioner::PractitionerCommunication>,
@@ -196,7 +196,7 @@ impl dhp_runtime::FhirJson for Practitioner {
                 dhp_runtime::primitives::Date,
                 crate::datatypes::Extension,
             >("birthDate");
-        let deceased = crate::resources::practitioner::PractitionerTDeceased::read_from(
+        let deceased = crate::resources::practitioner::PractitionerDeceased::read_from(
             &mut o,
             false,
         );
@@ -260,11 +260,45 @@ impl dhp_runtime::FhirJson for Practitioner {
         w.finish()
     }
 }
+impl dhp_runtime::Resource for Practitioner {
+    const RESOURCE_TYPE: &'static str = "Practitioner";
+}
+impl Practitioner {
+    /// Reads FHIR JSON text strictly (unknown elements are errors).
+    pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<
+            Self,
+        >(text, dhp_runtime::ReadMode::Strict)
+            .map(|(v, _)| v)
+    }
+    /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+    pub fn from_json_str_with(
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+    }
+    /// Reads parsed JSON in the given mode.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+    }
+    /// The FHIR JSON text (compact).
+    pub fn to_json_string(&self) -> String {
+        self.to_json_value().to_json_string()
+    }
+}
 /// A language which may be used to communicate with the practitioner
 ///
-/// A language which may be used to communicate with the practitioner, often for correspondence/administrative purposes.The `PractitionerRole.communication` property should be used for publishing the languages that a practitioner is able to communicate with patients (on a per Organization/Role basis).
+/// A language which may be used to communicate with the practitioner, often for correspondence/administrative purposes.The `PractitionerRole.communication` property should be used for publishing the languages that a practitioner is able to communicate with patients (on a per Organization/Role basis).
 ///
-/// If no language is specified, this *implies* that the default local language is spoken.  If you need to convey proficiency for multiple modes, then you need multiple Practitioner.Communication associations.For animals, language is not a relevant field, and should be absent from the instance.
+/// If no language is specified, this *implies* that the default local language is spoken.  If you need to convey proficiency for multiple modes, then you need multiple Practitioner.Communication associations.For animals, language is not a relevant field, and should be absent from the instance.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PractitionerCommunication {
     /// Unique id for inter-element referencing
@@ -343,7 +377,7 @@ impl dhp_runtime::FhirJson for PractitionerCommunication {
 }
 /// Qualifications, certifications, accreditations, licenses, training, etc. pertaining to the provision of care
 ///
-/// The official qualifications, certifications, accreditations, training, licenses (and other types of educations/skills/capabilities) that authorize or otherwise pertain to the provision of care by the practitioner.For example, a medical license issued by a medical board of licensure authorizing the practitioner to practice medicine within a certain locality.
+/// The official qualifications, certifications, accreditations, training, licenses (and other types of educations/skills/capabilities) that authorize or otherwise pertain to the provision of care by the practitioner.For example, a medical license issued by a medical board of licensure authorizing the practitioner to practice medicine within a certain locality.
 ///
 /// The PractitionerRole.specialty defines the functional role that they are practicing at a given organization or location.  Those specialties may or might not require a qualification, and are not defined on the practitioner.
 #[derive(Clone, Debug, PartialEq)]
@@ -442,13 +476,13 @@ impl dhp_runtime::FhirJson for PractitionerQualification {
 ///
 /// - JSON: one of `deceasedBoolean`, `deceasedDateTime`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum PractitionerTDeceased {
+pub enum PractitionerDeceased {
     /// `deceasedBoolean`
     Boolean(crate::Primitive<bool>),
     /// `deceasedDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
 }
-impl PractitionerTDeceased {
+impl PractitionerDeceased {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -464,7 +498,7 @@ impl PractitionerTDeceased {
         if let Some(v) = o
             .primitive::<bool, crate::datatypes::Extension>("deceasedBoolean")
         {
-            return Some(PractitionerTDeceased::Boolean(v));
+            return Some(PractitionerDeceased::Boolean(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -472,30 +506,29 @@ impl PractitionerTDeceased {
                 crate::datatypes::Extension,
             >("deceasedDateTime")
         {
-            return Some(PractitionerTDeceased::DateTime(v));
+            return Some(PractitionerDeceased::DateTime(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            PractitionerTDeceased::Boolean(v) => {
+            PractitionerDeceased::Boolean(v) => {
                 w.primitive("deceasedBoolean", Some(&*v));
             }
-            PractitionerTDeceased::DateTime(v) => {
+            PractitionerDeceased::DateTime(v) => {
                 w.primitive("deceasedDateTime", Some(&*v));
             }
         }
     }
 }
-impl From<crate::Primitive<bool>> for PractitionerTDeceased {
+impl From<crate::Primitive<bool>> for PractitionerDeceased {
     fn from(v: crate::Primitive<bool>) -> Self {
-        PractitionerTDeceased::Boolean(v)
+        PractitionerDeceased::Boolean(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::DateTime>>
-for PractitionerTDeceased {
+impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for PractitionerDeceased {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        PractitionerTDeceased::DateTime(v)
+        PractitionerDeceased::DateTime(v)
     }
 }

@@ -88,7 +88,7 @@ pub struct Provenance {
     /// The period can be a little arbitrary; where possible, the time should correspond to human assessment of the activity time.
     ///
     /// - Element `Provenance.occurred[x]`, cardinality `0..1`.
-    pub occurred: Option<crate::resources::provenance::ProvenanceTOccurred>,
+    pub occurred: Option<crate::resources::provenance::ProvenanceOccurred>,
     /// When the activity was recorded / updated
     ///
     /// The instant of time at which the activity was recorded.
@@ -191,7 +191,7 @@ impl dhp_runtime::FhirJson for Provenance {
         let modifier_extension = o
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let target = o.complex_nonempty::<crate::datatypes::Reference>("target", None);
-        let occurred = crate::resources::provenance::ProvenanceTOccurred::read_from(
+        let occurred = crate::resources::provenance::ProvenanceOccurred::read_from(
             &mut o,
             false,
         );
@@ -273,6 +273,40 @@ impl dhp_runtime::FhirJson for Provenance {
         w.complex_vec("entity", &self.entity);
         w.complex_vec("signature", &self.signature);
         w.finish()
+    }
+}
+impl dhp_runtime::Resource for Provenance {
+    const RESOURCE_TYPE: &'static str = "Provenance";
+}
+impl Provenance {
+    /// Reads FHIR JSON text strictly (unknown elements are errors).
+    pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<
+            Self,
+        >(text, dhp_runtime::ReadMode::Strict)
+            .map(|(v, _)| v)
+    }
+    /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+    pub fn from_json_str_with(
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+    }
+    /// Reads parsed JSON in the given mode.
+    pub fn from_json_value(
+        json: dhp_runtime::JsonValue,
+        mode: dhp_runtime::ReadMode,
+    ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+        dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+    }
+    /// The FHIR JSON form.
+    pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+        dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+    }
+    /// The FHIR JSON text (compact).
+    pub fn to_json_string(&self) -> String {
+        self.to_json_value().to_json_string()
     }
 }
 /// Actor involved
@@ -472,13 +506,13 @@ impl dhp_runtime::FhirJson for ProvenanceEntity {
 ///
 /// - JSON: one of `occurredPeriod`, `occurredDateTime`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ProvenanceTOccurred {
+pub enum ProvenanceOccurred {
     /// `occurredPeriod`
     Period(crate::datatypes::Period),
     /// `occurredDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
 }
-impl ProvenanceTOccurred {
+impl ProvenanceOccurred {
     /// Reads the choice from the members of `o`; `required` records a missing value.
     pub fn read_from(
         o: &mut dhp_runtime::read::ObjectReader<'_, '_>,
@@ -492,7 +526,7 @@ impl ProvenanceTOccurred {
             return None;
         }
         if let Some(v) = o.complex::<crate::datatypes::Period>("occurredPeriod") {
-            return Some(ProvenanceTOccurred::Period(v));
+            return Some(ProvenanceOccurred::Period(v));
         }
         if let Some(v) = o
             .primitive::<
@@ -500,29 +534,29 @@ impl ProvenanceTOccurred {
                 crate::datatypes::Extension,
             >("occurredDateTime")
         {
-            return Some(ProvenanceTOccurred::DateTime(v));
+            return Some(ProvenanceOccurred::DateTime(v));
         }
         None
     }
     /// Writes the choice as its typed JSON member.
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
-            ProvenanceTOccurred::Period(v) => {
+            ProvenanceOccurred::Period(v) => {
                 w.complex("occurredPeriod", Some(&*v));
             }
-            ProvenanceTOccurred::DateTime(v) => {
+            ProvenanceOccurred::DateTime(v) => {
                 w.primitive("occurredDateTime", Some(&*v));
             }
         }
     }
 }
-impl From<crate::datatypes::Period> for ProvenanceTOccurred {
+impl From<crate::datatypes::Period> for ProvenanceOccurred {
     fn from(v: crate::datatypes::Period) -> Self {
-        ProvenanceTOccurred::Period(v)
+        ProvenanceOccurred::Period(v)
     }
 }
-impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ProvenanceTOccurred {
+impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ProvenanceOccurred {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
-        ProvenanceTOccurred::DateTime(v)
+        ProvenanceOccurred::DateTime(v)
     }
 }

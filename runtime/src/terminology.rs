@@ -1,0 +1,65 @@
+//! Support for generated code types (required bindings).
+
+use crate::json::JsonValue;
+use crate::primitives::{json_string, PrimitiveError};
+
+/// Reads a `code` JSON value into a generated code type through its `from_code`;
+/// a code outside the value set is an error naming the value set.
+pub fn code_from_json<T>(
+    value: &JsonValue,
+    value_set: &str,
+    from_code: impl Fn(&str) -> Option<T>,
+) -> Result<T, PrimitiveError> {
+    let s = json_string("code", value)?;
+    from_code(s).ok_or_else(|| PrimitiveError::invalid_text("code", s, format!("not in the required value set {value_set}")))
+}
+
+/// A required binding's codes, for validation: the value set URL and a membership test
+/// (`system` is `None` for a bare `code` or `string` element).
+#[derive(Clone, Copy)]
+pub struct CodeSet {
+    /// Value set canonical URL.
+    pub value_set: &'static str,
+    /// Membership test.
+    pub contains: fn(Option<&str>, &str) -> bool,
+}
+
+impl std::fmt::Debug for CodeSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeSet").field("value_set", &self.value_set).finish()
+    }
+}
+
+/// Membership in a table of `(system, code, display)` rows; with `sorted`, the table is
+/// sorted by code and searched by bisection.
+pub fn table_contains(table: &[(&str, &str, Option<&str>)], sorted: bool, system: Option<&str>, code: &str) -> bool {
+    let matches = |row: &(&str, &str, Option<&str>)| row.1 == code && system.map_or(true, |s| s == row.0);
+    if sorted {
+        let start = table.partition_point(|row| row.1 < code);
+        table[start..].iter().take_while(|row| row.1 == code).any(matches)
+    } else {
+        table.iter().any(matches)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn membership() {
+        let t = [("s", "a", None), ("s", "b", Some("B")), ("t", "b", None)];
+        assert!(table_contains(&t, true, Some("t"), "b"));
+        assert!(table_contains(&t, true, None, "a"));
+        assert!(!table_contains(&t, true, Some("x"), "b"));
+        assert!(!table_contains(&t, false, None, "c"));
+    }
+
+    #[test]
+    fn code_errors_name_the_value_set() {
+        let v = JsonValue::String("zz".into());
+        let e = code_from_json(&v, "http://vs", |c| (c == "a").then_some(1)).unwrap_err();
+        assert!(e.to_string().contains("http://vs"), "{e}");
+        assert_eq!(code_from_json(&JsonValue::String("a".into()), "http://vs", |c| (c == "a").then_some(1)).unwrap(), 1);
+    }
+}
