@@ -54,6 +54,8 @@ if (coreParams.length === 0) {
   process.exit(1);
 }
 write('search-parameters-r5.json', coreParams);
-write('compartment-definitions-r5.json', resources(core, 'CompartmentDefinition-', true));
+// CompartmentDefinition-example is an illustration, not one of the five real compartments.
+write('compartment-definitions-r5.json', resources(core, 'CompartmentDefinition-', true)
+  .filter((c) => c.id !== 'example'));
 const igParams = resources(ig, 'SearchParameter-', false);
 if (igParams.length > 0) write('uz-dhp-core-search-parameters.json', igParams);

@@ -220,6 +220,18 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         reads.push(quote! { let #fname = #expr; });
     }
     let prohibited = s.prohibited.iter().map(|p| quote! { o.forbid(#p); });
+    let validation = match &s.kind {
+        StructKind::Profile { .. } => {
+            let shout = heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str());
+            let rules = format_ident!("{}_RULES", shout);
+            let invs = format_ident!("{}_INVARIANTS", shout);
+            quote! {
+                let root = reader.path().to_string();
+                dhp_runtime::validate::validate(obj, &root, #rules, #invs, reader);
+            }
+        }
+        _ => quote! {},
+    };
     let resource_check = match &s.kind {
         StructKind::Resource { resource_type } | StructKind::Profile { resource_type, .. } => {
             quote! { dhp_runtime::resource::check_resource_type(&mut o, #resource_type); }
@@ -319,6 +331,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
                 #(#reads)*
                 #(#prohibited)*
                 o.finish();
+                #validation
                 Some(#name { #(#inits)* })
             }
 
@@ -455,7 +468,19 @@ pub(crate) fn code_tokens(c: &CodeTypeDef) -> TokenStream {
     });
     let n = lit_usize(c.codes.len());
     let summary = format!(" Codes of the value set {title} (`{vs}`), {} code(s).", c.codes.len());
+    let sorted = c.repr == CodeRepr::Table;
     let common = quote! {
+        impl #name {
+            /// Membership test for validation (`system` is `None` for a bare code).
+            pub fn contains(system: Option<&str>, code: &str) -> bool {
+                dhp_runtime::terminology::table_contains(&#table_ident, #sorted, system, code)
+            }
+
+            /// The value set as a validation code set.
+            pub const CODE_SET: dhp_runtime::terminology::CodeSet =
+                dhp_runtime::terminology::CodeSet { value_set: #vs, contains: #name::contains };
+        }
+
         static #table_ident: [(&str, &str, Option<&str>); #n] = [ #(#rows)* ];
 
         impl dhp_runtime::primitives::FhirPrimitive for #name {

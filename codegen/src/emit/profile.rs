@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
-    let StructKind::Profile { canonical, version, base, must_support, slices, .. } = &s.kind else {
+    let StructKind::Profile { canonical, version, base, must_support, slices, rules, invariants, .. } = &s.kind else {
         return quote! {};
     };
     let name = format_ident!("{}", s.name);
@@ -46,19 +46,51 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let ms_ids = must_support.iter().map(|m| m.id.as_str());
     let ms_steps = must_support.iter().map(|m| {
         let id = &m.id;
-        let steps = m.steps.iter().map(|(key, filter)| {
-            let f = filter.iter().map(|(p, v)| {
-                let v = v.to_string();
-                quote! { (#p, #v) }
-            });
-            quote! { dhp_runtime::must_support::Step { key: #key, filter: &[#(#f),*] } }
-        });
-        quote! { (#id, &[#(#steps),*]) }
+        let steps = steps_tokens(&m.steps);
+        quote! { (#id, #steps) }
     });
     let slice_items: Vec<TokenStream> = slices.iter().map(|sl| slice_tokens(ctx, sl)).collect();
+    let rule_items = rules.iter().map(|r| {
+        let id = &r.id;
+        let steps = steps_tokens(&r.steps);
+        let min = r.min;
+        let max = match r.max {
+            Some(m) => quote! { Some(#m) },
+            None => quote! { None },
+        };
+        let value = match &r.value {
+            Some((v, exact)) => {
+                let t = v.to_string();
+                quote! { Some((#t, #exact)) }
+            }
+            None => quote! { None },
+        };
+        let binding = match &r.binding {
+            Some((code_type, kind)) => {
+                let t = ctx.type_path(code_type);
+                let k = format_ident!("{}", kind);
+                quote! { Some((#t::CODE_SET, dhp_runtime::validate::CodedKind::#k)) }
+            }
+            None => quote! { None },
+        };
+        quote! { dhp_runtime::validate::ElementRule { id: #id, steps: #steps, min: #min, max: #max, value: #value, binding: #binding }, }
+    });
+    let inv_items = invariants.iter().map(|i| {
+        let (key, error, human, expr) = (&i.key, i.error, &i.human, &i.expression);
+        let steps = steps_tokens(&i.steps);
+        quote! { dhp_runtime::validate::InvariantRule { key: #key, error: #error, human: #human, expression: #expr, steps: #steps }, }
+    });
+    let rules_ident = format_ident!("{}_RULES", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
+    let inv_ident = format_ident!("{}_INVARIANTS", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
     let to_base_doc = format!(" Converts to the base resource [`{base}`] (always possible: the profile only narrows it).");
     let try_doc = format!(" Reads a base [`{base}`] as this profile, validating it; every violation is listed.");
     quote! {
+        /// Constraints of the profile checked on read beyond what the struct's types express.
+        pub(crate) static #rules_ident: &[dhp_runtime::validate::ElementRule] = &[#(#rule_items)*];
+
+        /// FHIRPath invariants the implementation guide adds to this profile.
+        pub(crate) static #inv_ident: &[dhp_runtime::validate::InvariantRule] = &[#(#inv_items)*];
+
         impl #name {
             #(#new_doc)*
             #[allow(clippy::too_many_arguments)]
@@ -407,4 +439,15 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
             }
         }
     }
+}
+
+fn steps_tokens(steps: &[(String, Vec<(String, Value)>)]) -> TokenStream {
+    let steps = steps.iter().map(|(key, filter)| {
+        let f = filter.iter().map(|(p, v)| {
+            let v = v.to_string();
+            quote! { (#p, #v) }
+        });
+        quote! { dhp_runtime::must_support::Step { key: #key, filter: &[#(#f),*] } }
+    });
+    quote! { &[#(#steps),*] }
 }

@@ -357,14 +357,20 @@ impl<'a> Builder<'a> {
             must_support: Vec::new(),
             slices: Vec::new(),
             parent_profile,
+            rules: Vec::new(),
+            invariants: Vec::new(),
         };
         self.build_struct(&tree, 0, &owner, name.clone(), kind, doc)?;
         let slices = std::mem::take(&mut self.slices);
         let ms: Vec<MustSupportPath> = ms_ids.iter().map(|id| must_support_path(&elements, &slices, id)).collect();
+        let rules = self.profile_rules(&elements, &slices);
+        let invariants = self.profile_invariants(sd, &elements, &slices)?;
         if let Some(s) = self.space.structs.get_mut(&name) {
-            if let StructKind::Profile { must_support, slices: sl, .. } = &mut s.kind {
+            if let StructKind::Profile { must_support, slices: sl, rules: r, invariants: inv, .. } = &mut s.kind {
                 *must_support = ms;
                 *sl = slices;
+                *r = rules;
+                *inv = invariants;
             }
         }
         self.space.profiles.push(name);
@@ -958,6 +964,137 @@ impl<'a> Builder<'a> {
         Some(SliceParam { field: field_name(json), ty, card })
     }
 
+    /// The constraints of a profile that its struct types do not enforce: cardinality
+    /// inside datatypes and slices, prohibited elements there, fixed and pattern values,
+    /// and required bindings (except on `code` fields, whose type enforces them).
+    fn profile_rules(&mut self, elements: &[ElementDefinition], slices: &[SliceDef]) -> Vec<RuleDef> {
+        let by_id: HashMap<&str, &ElementDefinition> = elements.iter().map(|e| (e.id(), e)).collect();
+        let mut rules = Vec::new();
+        for el in elements.iter().skip(1) {
+            let id = el.id();
+            let Some((parent_id, last)) = id.rsplit_once('.') else { continue };
+            let Some(parent) = by_id.get(parent_id) else { continue };
+            if is_under_prohibited_ids(elements, parent_id) {
+                continue;
+            }
+            let parent_type = parent.types.first().map(|t| t.code.as_str()).unwrap_or("");
+            let parent_is_primitive = primitive_rust_type(parent_type).is_some() || parent_type.starts_with("http://hl7.org/fhirpath/");
+            if parent_is_primitive {
+                continue;
+            }
+            if last == "url" && parent_type == "Extension" {
+                continue;
+            }
+            let is_struct_field = !id.contains(':')
+                && (parent_id.find('.').is_none() || matches!(parent_type, "BackboneElement" | "Element"));
+            let own_type = el.types.first().map(|t| t.code.as_str()).unwrap_or("");
+            let base_max = el.base.as_ref().map(|b| b.max.clone()).unwrap_or_else(|| "*".into());
+            let narrower = match (el.max_count(), base_max.as_str()) {
+                (Some(_), "*") => true,
+                (Some(m), b) => b.parse::<u32>().map_or(false, |b| m < b),
+                (None, _) => false,
+            };
+            let min = el.min.unwrap_or(0);
+            let cardinality = !is_struct_field && (min >= 1 || narrower || id.rsplit('.').next().is_some_and(|s| s.contains(':')));
+            let value = el
+                .fixed()
+                .map(|(_, v)| (v.clone(), true))
+                .or_else(|| el.pattern().map(|(_, v)| (v.clone(), false)));
+            let mut binding = None;
+            if let Some(b) = el.binding.as_ref().filter(|b| b.strength == "required") {
+                let kind = match own_type {
+                    "code" | "string" | "uri" => Some("Scalar"),
+                    "Coding" => Some("Coding"),
+                    "CodeableConcept" => Some("CodeableConcept"),
+                    "CodeableReference" => Some("CodeableReference"),
+                    _ => None,
+                };
+                let enforced_by_type = own_type == "code" && is_struct_field;
+                if let (Some(kind), Some(vs), false) = (kind, b.value_set.as_deref(), enforced_by_type) {
+                    if let Some(code_type) = self.code_type(vs) {
+                        binding = Some((code_type, kind.to_string()));
+                    }
+                }
+            }
+            if !cardinality && value.is_none() && binding.is_none() {
+                continue;
+            }
+            let steps = must_support_path(elements, slices, id).steps;
+            rules.push(RuleDef {
+                id: id.to_string(),
+                steps,
+                min: if cardinality { min } else { 0 },
+                max: if cardinality { el.max_count() } else { None },
+                value,
+                binding,
+            });
+        }
+        rules
+    }
+
+    /// The invariants the IG adds: on the profile's elements, and on the IG's own
+    /// extensions wherever the profile uses them. Each is parsed here; one outside the
+    /// supported FHIRPath subset fails generation, naming it.
+    fn profile_invariants(&mut self, sd: &StructureDefinition, elements: &[ElementDefinition], slices: &[SliceDef]) -> Result<Vec<InvariantDef>, BuildError> {
+        // Constraints whose source is an HL7 definition come from the base specification
+        // (enforced by any FHIR server); the IG's own are the ones to check here.
+        let is_ig = |source: Option<&str>| source.is_some_and(|src| !src.starts_with(CORE_SD));
+        let mut out: Vec<InvariantDef> = Vec::new();
+        let push = |c: &crate::model::Constraint, steps: Vec<(String, Vec<(String, Value)>)>, out: &mut Vec<InvariantDef>| -> Result<(), BuildError> {
+            let Some(expr) = &c.expression else { return Ok(()) };
+            if let Err(e) = dhp_runtime::fhirpath::parse(expr) {
+                return Err(BuildError::Unsupported {
+                    path: format!("{} invariant {}", sd.url, c.key),
+                    message: format!("cannot translate `{expr}`: {e}. Extend dhp_runtime::fhirpath or the generator before generating."),
+                });
+            }
+            if out.iter().any(|i| i.key == c.key && i.steps == steps) {
+                return Ok(());
+            }
+            out.push(InvariantDef {
+                key: c.key.clone(),
+                error: c.severity.as_deref() != Some("warning"),
+                human: c.human.clone().unwrap_or_default(),
+                expression: expr.clone(),
+                steps,
+            });
+            Ok(())
+        };
+        for el in elements {
+            for c in &el.constraint {
+                if is_ig(c.source.as_deref()) {
+                    let steps = if el.id().contains('.') { must_support_path(elements, slices, el.id()).steps } else { Vec::new() };
+                    push(c, steps, &mut out)?;
+                }
+            }
+            // The IG's own extensions carry invariants of their own.
+            for t in el.types.iter().filter(|t| t.code == "Extension") {
+                for url in &t.profile {
+                    let url = strip_version(url);
+                    let in_root = self.packages.package_of(url).is_some_and(|p| p.id == self.packages.root().id);
+                    if !in_root || el.slice_name.is_none() {
+                        continue;
+                    }
+                    let ext = self.load_sd(url)?;
+                    let base_steps = must_support_path(elements, slices, el.id()).steps;
+                    for xe in ext.snapshot.iter().flat_map(|s| &s.element) {
+                        for c in &xe.constraint {
+                            if !is_ig(c.source.as_deref()) {
+                                continue;
+                            }
+                            let mut steps = base_steps.clone();
+                            for seg in xe.path.split('.').skip(1) {
+                                steps.push((seg.to_string(), Vec::new()));
+                            }
+                            push(c, steps, &mut out)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Boxes single-valued fields (and choice variants) that close a cycle of inline types.
     fn box_cycles(&mut self) {
         loop {
@@ -1097,4 +1234,8 @@ fn must_support_path(elements: &[ElementDefinition], slices: &[SliceDef], id: &s
         steps.push((key, filter));
     }
     MustSupportPath { id: id.to_string(), steps }
+}
+
+fn is_under_prohibited_ids(elements: &[ElementDefinition], id: &str) -> bool {
+    elements.iter().any(|e| e.is_prohibited() && (id == e.id() || id.starts_with(&format!("{}.", e.id()))))
 }

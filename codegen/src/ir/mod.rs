@@ -102,6 +102,10 @@ pub enum StructKind {
         slices: Vec<SliceDef>,
         /// Rust name of a profile this one derives from, when it does.
         parent_profile: Option<String>,
+        /// Constraints checked on read that the struct's types do not express.
+        rules: Vec<RuleDef>,
+        /// FHIRPath invariants the IG adds (not those of the base specification).
+        invariants: Vec<InvariantDef>,
     },
     /// A typed extension (its JSON form is an `Extension` object).
     Extension {
@@ -371,5 +375,39 @@ pub struct MustSupportPath {
     pub id: String,
     /// Steps from the resource root: JSON member name, and the (relative path, value)
     /// pairs an item must match to belong to a slice.
+    pub steps: Vec<(String, Vec<(String, Value)>)>,
+}
+
+/// A constraint on an element of a profile, checked when reading (see
+/// `dhp_runtime::validate`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleDef {
+    /// Element id.
+    pub id: String,
+    /// JSON walk from the root.
+    pub steps: Vec<(String, Vec<(String, Value)>)>,
+    /// Minimum per parent.
+    pub min: u32,
+    /// Maximum per parent (`None` = `*`).
+    pub max: Option<u32>,
+    /// Fixed (`true`) or pattern (`false`) value.
+    pub value: Option<(Value, bool)>,
+    /// Required binding: code type name and how to read the coded value
+    /// (`Scalar`, `Coding`, `CodeableConcept`, `CodeableReference`).
+    pub binding: Option<(String, String)>,
+}
+
+/// A FHIRPath invariant of a profile or of an extension it uses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvariantDef {
+    /// Key.
+    pub key: String,
+    /// `error` (true) or `warning`.
+    pub error: bool,
+    /// Human description.
+    pub human: String,
+    /// Expression (parsed at generation time).
+    pub expression: String,
+    /// Where it applies.
     pub steps: Vec<(String, Vec<(String, Value)>)>,
 }

@@ -260,6 +260,14 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
                 crate::resources::audit_event::AuditEventEntity,
             >("entity", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_AUDIT_EVENT_RULES,
+            UZ_CORE_AUDIT_EVENT_INVARIANTS,
+            reader,
+        );
         Some(UzCoreAuditEvent {
             id,
             meta,
@@ -315,6 +323,222 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.category.coding:dhpCategory",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "category",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[("system", "\"http://dicom.nema.org/resources/ontology/DCM\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.category.coding:dhpCategory.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "category",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[("system", "\"http://dicom.nema.org/resources/ontology/DCM\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"http://dicom.nema.org/resources/ontology/DCM\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.category.coding:dhpCategory.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "category",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[("system", "\"http://dicom.nema.org/resources/ontology/DCM\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::AuditEventTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AuditEventSubTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.occurred[x]:occurredDateTime",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "occurredDateTime",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.outcome.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "outcome",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AuditEventOutcomeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Coding,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.agent.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "agent",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AuditParticipationRoleTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.agent.role",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "agent",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "role",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::SecurityRoleTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.agent.authorization",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "agent",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "authorization",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AuditPurposeOfUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.entity.role",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "entity",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "role",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ObjectRoleVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "AuditEvent.entity.securityLabel",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "entity",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "securityLabel",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::SecurityLabelVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_AUDIT_EVENT_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreAuditEvent {
     /// Creates an instance from the elements the profile requires:
     ///

@@ -307,6 +307,14 @@ impl dhp_runtime::FhirJson for UzCoreCondition {
             .complex_vec::<crate::datatypes::CodeableReference>("evidence", None);
         let note = o.complex_vec::<crate::datatypes::Annotation>("note", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_CONDITION_RULES,
+            UZ_CORE_CONDITION_INVARIANTS,
+            reader,
+        );
         Some(UzCoreCondition {
             id,
             meta,
@@ -377,6 +385,61 @@ impl dhp_runtime::FhirJson for UzCoreCondition {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_CONDITION_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Condition.extension:diagnosisType",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Condition.clinicalStatus",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "clinicalStatus",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ClinicalStatusVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Condition.verificationStatus",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "verificationStatus",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ConditionVerificationStatusVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_CONDITION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreCondition {
     /// Creates an instance from the elements the profile requires:
     ///

@@ -277,6 +277,14 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
                 crate::resources::consent::ConsentProvision,
             >("provision", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_CONSENT_RULES,
+            UZ_CORE_CONSENT_INVARIANTS,
+            reader,
+        );
         Some(UzCoreConsent {
             id,
             meta,
@@ -338,6 +346,67 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_CONSENT_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Consent.regulatoryBasis",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "regulatoryBasis",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ConsentPolicyVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Consent.provision.action",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "provision",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "action",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ConsentActionVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Consent.provision.purpose",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "provision",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "purpose",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ConsentPurposeOfUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Coding,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_CONSENT_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreConsent {
     /// Creates an instance from the elements the profile requires:
     ///

@@ -403,6 +403,14 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
                 crate::resources::encounter::EncounterLocation,
             >("location", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_ENCOUNTER_RULES,
+            UZ_CORE_ENCOUNTER_INVARIANTS,
+            reader,
+        );
         Some(UzCoreEncounter {
             id,
             meta,
@@ -486,6 +494,135 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_ENCOUNTER_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Encounter.class",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "class",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::EncounterClassVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Encounter.priority",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "priority",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::EncounterPriorityVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Encounter.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::EncounterTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Encounter.subjectStatus",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "subjectStatus",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::EncounterSubjectStatusVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Encounter.admission.admitSource",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "admission",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "admitSource",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::EncounterAdmitSourceVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Encounter.admission.reAdmission",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "admission",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "reAdmission",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::EncounterReAdmissionVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Encounter.admission.dischargeDisposition",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "admission",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "dischargeDisposition",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::EncounterDischargeDispositionVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_ENCOUNTER_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreEncounter {
     /// Creates an instance from the elements the profile requires:
     ///

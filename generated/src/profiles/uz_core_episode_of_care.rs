@@ -236,6 +236,14 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
         let care_team = o.complex_vec::<crate::datatypes::Reference>("careTeam", None);
         let account = o.complex_vec::<crate::datatypes::Reference>("account", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_EPISODE_OF_CARE_RULES,
+            UZ_CORE_EPISODE_OF_CARE_INVARIANTS,
+            reader,
+        );
         Some(UzCoreEpisodeOfCare {
             id,
             meta,
@@ -287,6 +295,47 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_EPISODE_OF_CARE_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "EpisodeOfCare.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::EpisodeOfCareTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "EpisodeOfCare.reason.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "reason",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::EpisodeOfCareReasonUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_EPISODE_OF_CARE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreEpisodeOfCare {
     /// Creates an instance from the elements the profile requires:
     ///

@@ -330,6 +330,14 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
             .complex_vec::<crate::datatypes::Availability>("availability", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_HEALTHCARE_SERVICE_RULES,
+            UZ_CORE_HEALTHCARE_SERVICE_INVARIANTS,
+            reader,
+        );
         Some(UzCoreHealthcareService {
             id,
             meta,
@@ -401,6 +409,171 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "HealthcareService.category.coding:dhpCategory",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "category",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "HealthcareService.category.coding:dhpCategory.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "category",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "HealthcareService.category.coding:dhpCategory.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "category",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::ServiceCategoriesVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "HealthcareService.type.coding:dhpService",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "HealthcareService.type.coding:dhpService.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "HealthcareService.type.coding:dhpService.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::ServiceNamesVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreHealthcareService {
     /// Creates an instance; the profile requires no element.
     #[allow(clippy::too_many_arguments)]

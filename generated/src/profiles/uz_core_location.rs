@@ -294,6 +294,14 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
             >("virtualService", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_LOCATION_RULES,
+            UZ_CORE_LOCATION_INVARIANTS,
+            reader,
+        );
         Some(UzCoreLocation {
             id,
             meta,
@@ -355,6 +363,357 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:taxId",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:taxId.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUse::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:taxId.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"TAX\",\"display\":\"Tax ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:taxId.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://soliq.uz\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:taxId.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:unit",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:unit.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUse::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:unit.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::LocationKindsVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:unit.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://dhp.uz/fhir/core/NamingSystem/location-unit\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.identifier:unit.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.type.coding:type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.type.coding:type.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.type.coding:type.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::LocationTypesVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.address.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.address.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.address.city",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "city",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::MahallaVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.address.district",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "district",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::RegionsVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Location.address.state",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "state",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::StateVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_LOCATION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreLocation {
     /// Creates an instance from the elements the profile requires:
     ///

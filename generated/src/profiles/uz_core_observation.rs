@@ -413,6 +413,14 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
                 crate::resources::observation::ObservationComponent,
             >("component", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_OBSERVATION_RULES,
+            UZ_CORE_OBSERVATION_INVARIANTS,
+            reader,
+        );
         Some(UzCoreObservation {
             id,
             meta,
@@ -500,6 +508,43 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_OBSERVATION_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Observation.category",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "category",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ObservationCategoryVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Observation.interpretation",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "interpretation",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ObservationInterpretationVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_OBSERVATION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreObservation {
     /// Creates an instance from the elements the profile requires:
     ///

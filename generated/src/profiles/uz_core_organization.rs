@@ -206,6 +206,14 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
                 crate::resources::organization::OrganizationQualification,
             >("qualification", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_ORGANIZATION_RULES,
+            UZ_CORE_ORGANIZATION_INVARIANTS,
+            reader,
+        );
         Some(UzCoreOrganization {
             id,
             meta,
@@ -251,6 +259,745 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:taxId",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:taxId.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUse::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:taxId.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"TAX\",\"display\":\"Tax ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:taxId.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://soliq.uz\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:taxId.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://soliq.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:argosId",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:argosId.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUse::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:argosId.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"XX\",\"display\":\"Organization Identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:argosId.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://hrm.argos.uz\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.identifier:argosId.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:nomenclatureGroup",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:nomenclatureGroup.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:nomenclatureGroup.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::NomenclatureGroupVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:organizationalServiceGroup",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:organizationalServiceGroup.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:organizationalServiceGroup.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::OrganizationalServiceGroupVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:organizationalStructure",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:organizationalStructure.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:organizationalStructure.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::OrganizationalStructureVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:organizationType",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:organizationType.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:organizationType.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::OrganizationType::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:specialization",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:specialization.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:specialization.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::OrganizationalSpecializationVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:subordinationGroup",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:subordinationGroup.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:subordinationGroup.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::OrganizationalSubordinationGroupVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:withoutLegalStatus",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:withoutLegalStatus.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Organization.type.coding:withoutLegalStatus.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::OrganizationalSubordinationInstitutionVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_ORGANIZATION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreOrganization {
     /// Creates an instance from the elements the profile requires:
     ///

@@ -335,6 +335,14 @@ impl dhp_runtime::FhirJson for UzCorePatient {
             .complex::<crate::datatypes::Reference>("managingOrganization");
         let link = o.complex_vec::<crate::resources::patient::PatientLink>("link", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_PATIENT_RULES,
+            UZ_CORE_PATIENT_INVARIANTS,
+            reader,
+        );
         Some(UzCorePatient {
             id,
             meta,
@@ -407,6 +415,1801 @@ impl dhp_runtime::FhirJson for UzCorePatient {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:nationality",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:nationality.extension:code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"code\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:nationality.extension:code.extension",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"code\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(0u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:nationality.extension:code.value[x]",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"code\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value[x]",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::NationalityVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:nationality.extension:period",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"period\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:nationality.extension:period.extension",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"period\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(0u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:nationality.extension:period.value[x]",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"period\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value[x]",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:nationality.value[x]",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value[x]",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(0u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:citizenship",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:citizenship.extension:code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"code\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:citizenship.extension:code.extension",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"code\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(0u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:citizenship.extension:code.value[x]",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"code\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value[x]",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::CountriesDigitalMvdvs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:citizenship.extension:period",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"period\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:citizenship.extension:period.extension",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"period\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(0u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:citizenship.extension:period.value[x]",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[("url", "\"period\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value[x]",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.extension:citizenship.value[x]",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value[x]",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(0u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:nationalId",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:nationalId.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:nationalId.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:nationalId.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"NI\",\"display\":\"National unique individual identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:nationalId.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://dpm.uz/identifier/national-unique-id\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:nationalId.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportLocal",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportLocal.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportLocal.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportLocal.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportLocal.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://dpm.uz/identifier/passport-local\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportLocal.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportInternational",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/passport-international\""),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportInternational.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/passport-international\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportInternational.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/passport-international\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportInternational.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/passport-international\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportInternational.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/passport-international\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://dpm.uz/identifier/passport-international\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:passportInternational.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/passport-international\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:birthCertificate",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:birthCertificate.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:birthCertificate.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:birthCertificate.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"BCT\",\"display\":\"Birth Certificate\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:birthCertificate.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://adliya.uz/identifier/birthcertificate\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:birthCertificate.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:driversLicense",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:driversLicense.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:driversLicense.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:driversLicense.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"DL\",\"display\":\"Driver's license number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:driversLicense.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://gov.uz/iiv/identifier/driverslicense\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:driversLicense.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:diplomaticPassport",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:diplomaticPassport.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:diplomaticPassport.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:diplomaticPassport.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"DP\",\"display\":\"Diplomatic Passport\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:diplomaticPassport.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://gov.uz/mfa/identifier/diplomaticpassport\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:diplomaticPassport.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:healthCardId",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:healthCardId.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:healthCardId.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:healthCardId.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"HC\",\"display\":\"Health card number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:healthCardId.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://gov.uz/ssv/identifier/healthcard\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:healthCardId.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:militaryId",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:militaryId.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:militaryId.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:militaryId.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"MI\",\"display\":\"Military ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:militaryId.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://gov.uz/mudofaa/identifier/militaryID\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:militaryId.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:penitentiaryInstitution",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:penitentiaryInstitution.extension:data-absent-reason",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:penitentiaryInstitution.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:penitentiaryInstitution.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"PCN\",\"display\":\"Penitentiary/correctional institution Number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:penitentiaryInstitution.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.identifier:penitentiaryInstitution.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.name.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "name",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::NameUse::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:uzAddress",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:uzAddress.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:uzAddress.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:uzAddress.city",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "city",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::MahallaVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:uzAddress.district",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "district",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::RegionsVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:uzAddress.state",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "state",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::StateVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:uzAddress.country",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "country",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"UZ\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:i18nAddress",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:i18nAddress.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:i18nAddress.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.address:i18nAddress.country",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "country",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Patient.maritalStatus",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "maritalStatus",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::MaritalStatusVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_PATIENT_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "uzcore-gender-other-2",
+        error: true,
+        human: "gender 'other' implies differentiation of the gender indication 'other' (for use in a profile)",
+        expression: "gender.exists() and gender = 'other' implies gender.extension('https://dhp.uz/fhir/core/StructureDefinition/gender-other').exists()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "uzcore-gender-other-1",
+        error: true,
+        human: "The differentiation of the gender indication 'other' may only be filled if the gender 'other' is specified (for use in an extension)",
+        expression: "%resource.where(gender='other').exists()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "gender",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"https://dhp.uz/fhir/core/StructureDefinition/gender-other\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value[x]",
+                filter: &[],
+            },
+        ],
+    },
+];
 impl UzCorePatient {
     /// Creates an instance from the elements the profile requires:
     ///

@@ -221,6 +221,14 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
                 crate::resources::practitioner::PractitionerCommunication,
             >("communication", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_PRACTITIONER_RULES,
+            UZ_CORE_PRACTITIONER_INVARIANTS,
+            reader,
+        );
         Some(UzCorePractitioner {
             id,
             meta,
@@ -270,6 +278,480 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.identifier.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.identifier.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.identifier:nationalId",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.identifier:nationalId.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"official\"", false)),
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.identifier:nationalId.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "{\"coding\":[{\"code\":\"NI\",\"display\":\"National unique individual identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+            false,
+        )),
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.identifier:nationalId.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"https://hrm.argos.uz\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.identifier:nationalId.value",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[("system", "\"https://hrm.argos.uz\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.name.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "name",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::NameUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.telecom.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "telecom",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ContactPointSystemVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.telecom.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "telecom",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ContactPointUse::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.deceased[x]:deceasedDateTime",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "deceasedDateTime",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.deceased[x]:deceasedBoolean",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "deceasedBoolean",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:uzAddress",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:uzAddress.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:uzAddress.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:uzAddress.city",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "city",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::MahallaVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:uzAddress.district",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "district",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::RegionsVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:uzAddress.state",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "state",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::StateVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:uzAddress.country",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[("country", "\"UZ\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "country",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some(("\"UZ\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:i18nAddress",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:i18nAddress.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:i18nAddress.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::AddressTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.address:i18nAddress.country",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "address",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "country",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Practitioner.qualification.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "qualification",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::LicenseCertificateVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_PRACTITIONER_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "uzcore-gender-other-2",
+        error: true,
+        human: "gender 'other' implies differentiation of the gender indication 'other' (for use in a profile)",
+        expression: "gender.exists() and gender = 'other' implies gender.extension('https://dhp.uz/fhir/core/StructureDefinition/gender-other').exists()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "uzcore-gender-other-1",
+        error: true,
+        human: "The differentiation of the gender indication 'other' may only be filled if the gender 'other' is specified (for use in an extension)",
+        expression: "%resource.where(gender='other').exists()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "gender",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "extension",
+                filter: &[
+                    (
+                        "url",
+                        "\"https://dhp.uz/fhir/core/StructureDefinition/gender-other\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "value[x]",
+                filter: &[],
+            },
+        ],
+    },
+];
 impl UzCorePractitioner {
     /// Creates an instance; the profile requires no element.
     #[allow(clippy::too_many_arguments)]

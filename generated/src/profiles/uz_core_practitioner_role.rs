@@ -237,6 +237,14 @@ impl dhp_runtime::FhirJson for UzCorePractitionerRole {
             .complex_vec::<crate::datatypes::Availability>("availability", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_PRACTITIONER_ROLE_RULES,
+            UZ_CORE_PRACTITIONER_ROLE_INVARIANTS,
+            reader,
+        );
         Some(UzCorePractitionerRole {
             id,
             meta,
@@ -290,6 +298,211 @@ impl dhp_runtime::FhirJson for UzCorePractitionerRole {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "PractitionerRole.identifier.use",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "use",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::IdentifierUseVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "PractitionerRole.identifier.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "identifier",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::IdentifierTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "PractitionerRole.code.coding:role",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "PractitionerRole.code.coding:role.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "PractitionerRole.code.coding:role.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::PractitionerRoleVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "PractitionerRole.specialty.coding:dhpSpecialty",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "specialty",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
+                    ),
+                ],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "PractitionerRole.specialty.coding:dhpSpecialty.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "specialty",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: Some((
+            "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
+            false,
+        )),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "PractitionerRole.specialty.coding:dhpSpecialty.code",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "specialty",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[
+                    (
+                        "system",
+                        "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
+                    ),
+                ],
+            },
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::ProfessionSpecializationVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_PRACTITIONER_ROLE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCorePractitionerRole {
     /// Creates an instance; the profile requires no element.
     #[allow(clippy::too_many_arguments)]

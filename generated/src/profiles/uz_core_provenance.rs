@@ -229,6 +229,14 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
             >("entity", None);
         let signature = o.complex_vec::<crate::datatypes::Signature>("signature", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_PROVENANCE_RULES,
+            UZ_CORE_PROVENANCE_INVARIANTS,
+            reader,
+        );
         Some(UzCoreProvenance {
             id,
             meta,
@@ -282,6 +290,80 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_PROVENANCE_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Provenance.occurred[x]:occurredDateTime",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "occurredDateTime",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Provenance.activity",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "activity",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ProvenanceActivityTypesVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Provenance.agent.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "agent",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::ProvenanceParticipationRoleTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::CodeableConcept,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Provenance.signature.type",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "signature",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "type",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: None,
+        binding: Some((
+            crate::codes::SignatureTypeVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Coding,
+        )),
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_PROVENANCE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreProvenance {
     /// Creates an instance from the elements the profile requires:
     ///

@@ -389,6 +389,14 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
                 crate::resources::observation::ObservationComponent,
             >("component", None);
         o.finish();
+        let root = reader.path().to_string();
+        dhp_runtime::validate::validate(
+            obj,
+            &root,
+            UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES,
+            UZ_CORE_SOCIOECONOMIC_OBSERVATION_INVARIANTS,
+            reader,
+        );
         Some(UzCoreSocioeconomicObservation {
             id,
             meta,
@@ -472,6 +480,82 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
         w.finish()
     }
 }
+/// Constraints of the profile checked on read beyond what the struct's types express.
+pub(crate) static UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES: &[dhp_runtime::validate::ElementRule] = &[
+    dhp_runtime::validate::ElementRule {
+        id: "Observation.code.coding",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: None,
+        value: None,
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Observation.code.coding:socioeconomicType",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[("system", "\"http://snomed.info/sct\"")],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: Some((
+            crate::codes::SocioeconomicObservationCodesVs::CODE_SET,
+            dhp_runtime::validate::CodedKind::Coding,
+        )),
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Observation.code.coding:socioeconomicType.system",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "code",
+                filter: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "coding",
+                filter: &[("system", "\"http://snomed.info/sct\"")],
+            },
+            dhp_runtime::must_support::Step {
+                key: "system",
+                filter: &[],
+            },
+        ],
+        min: 0u32,
+        max: None,
+        value: Some(("\"http://snomed.info/sct\"", false)),
+        binding: None,
+    },
+    dhp_runtime::validate::ElementRule {
+        id: "Observation.effective[x]:effectiveDateTime",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "effectiveDateTime",
+                filter: &[],
+            },
+        ],
+        min: 1u32,
+        max: Some(1u32),
+        value: None,
+        binding: None,
+    },
+];
+/// FHIRPath invariants the implementation guide adds to this profile.
+pub(crate) static UZ_CORE_SOCIOECONOMIC_OBSERVATION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreSocioeconomicObservation {
     /// Creates an instance from the elements the profile requires:
     ///
