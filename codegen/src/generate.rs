@@ -62,11 +62,11 @@ const PATIENT_EXAMPLE: &str = r#"//!
 //! use dhp_fhir::{DataAbsent, NonEmpty, UzCorePatient};
 //!
 //! // The national-ID slice: system, type and use come from the profile.
-//! let national_id = UzCorePatient::national_id_identifier("30101901234567".to_string());
+//! let national_id = UzCorePatient::new_national_id("30101901234567".to_string());
 //! let mut patient = UzCorePatient::new(NonEmpty::new(national_id));
 //! patient.gender = Some(AdministrativeGender::Male.into());
-//! patient.nationality = Some(dhp_fhir::PatientNationalityExtension {
-//!     code: Some(dhp_fhir::codes::NationalityVs::from_code("UZ").expect("in the value set").into()),
+//! patient.nationality = Some(dhp_fhir::PatNationalityExtension {
+//!     code: Some(dhp_fhir::codes::NationalityVs::from_code("161").expect("Uzbek is in the value set").into()),
 //!     ..Default::default()
 //! });
 //!

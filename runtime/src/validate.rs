@@ -68,7 +68,12 @@ pub(crate) struct Located<'a> {
 }
 
 fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a>>) {
-    let Some(JsonValue::Object(obj)) = parent.value else { return };
+    // A primitive's own extensions and id live in its `_name` sibling.
+    let obj = match (parent.value, parent.ext) {
+        (Some(JsonValue::Object(o)), _) => o,
+        (_, Some(JsonValue::Object(o))) => o,
+        _ => return,
+    };
     let mut keys: Vec<&str> = Vec::new();
     if let Some(prefix) = step.key.strip_suffix("[x]") {
         for (k, _) in obj.iter() {

@@ -4,6 +4,7 @@
 
 mod codegen_cmd;
 mod fetch_cmd;
+mod test_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ Commands:
             (`--check`: fail if the checked-in code differs).
   diff      Show what a new IG version changes in the Rust API.
   bump      Move the lock to another IG version.
+  test      Everything CI checks: fetch (with the test corpus), codegen --check,
+            then `cargo test --workspace`.
   help      Show this text.
 ";
 
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         "codegen" => codegen_cmd::run(rest),
         "diff" => codegen_cmd::diff(rest),
         "bump" => codegen_cmd::bump(rest),
+        "test" => test_cmd::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())

@@ -232,6 +232,14 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         }
         _ => quote! {},
     };
+    let finish = match &s.kind {
+        StructKind::Profile { canonical, .. } => quote! {
+            let mut obj = w.finish();
+            dhp_runtime::resource::ensure_meta_profile(&mut obj, #canonical);
+            obj
+        },
+        _ => quote! { w.finish() },
+    };
     let resource_check = match &s.kind {
         StructKind::Resource { resource_type } | StructKind::Profile { resource_type, .. } => {
             quote! { dhp_runtime::resource::check_resource_type(&mut o, #resource_type); }
@@ -338,7 +346,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             fn write_json(&self) -> dhp_runtime::JsonObject {
                 let mut w = dhp_runtime::read::ObjectWriter::new();
                 #(#writes)*
-                w.finish()
+                #finish
             }
         }
 

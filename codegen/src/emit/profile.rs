@@ -172,7 +172,7 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
     if !estruct.derive_default {
         return quote! {};
     }
-    let ctor = format_ident!("{}_{}", sl.rust_name.trim_end_matches('_'), heck::ToSnakeCase::to_snake_case(sl.element_type.as_str()));
+    let ctor = format_ident!("new_{}", sl.rust_name.trim_end_matches('_'));
     let mut assigns = Vec::new();
     for (path, value) in &sl.fixed {
         if let Some(f) = estruct.fields.iter().find(|f| f.json == *path) {

@@ -320,7 +320,12 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
         w.complex_vec("agent", &self.agent);
         w.complex("source", Some(&self.source));
         w.complex_vec("entity", &self.entity);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -867,7 +872,7 @@ impl UzCoreAuditEvent {
         )
     }
     /// A `Coding` for slice `AuditEvent.category.coding:dhpCategory`, with the profile's fixed and pattern values filled in.
-    pub fn dhp_category_coding(
+    pub fn new_dhp_category(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {

@@ -382,7 +382,12 @@ impl dhp_runtime::FhirJson for UzCoreCondition {
         w.complex_vec("stage", &self.stage);
         w.complex_vec("evidence", &self.evidence);
         w.complex_vec("note", &self.note);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-condition",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.

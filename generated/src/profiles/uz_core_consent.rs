@@ -343,7 +343,12 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
         w.complex_vec("verification", &self.verification);
         w.primitive("decision", self.decision.as_ref());
         w.complex_vec("provision", &self.provision);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.

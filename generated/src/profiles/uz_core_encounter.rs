@@ -491,7 +491,12 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
         w.complex_vec("specialCourtesy", &self.special_courtesy);
         w.complex("admission", self.admission.as_ref());
         w.complex_vec("location", &self.location);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.

@@ -292,7 +292,12 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
         w.complex("careManager", self.care_manager.as_ref());
         w.complex_vec("careTeam", &self.care_team);
         w.complex_vec("account", &self.account);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.

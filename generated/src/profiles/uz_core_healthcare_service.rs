@@ -406,7 +406,12 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
         w.primitive("appointmentRequired", self.appointment_required.as_ref());
         w.complex_vec("availability", &self.availability);
         w.complex_vec("endpoint", &self.endpoint);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -811,7 +816,7 @@ impl UzCoreHealthcareService {
         )
     }
     /// A `Coding` for slice `HealthcareService.category.coding:dhpCategory`, with the profile's fixed and pattern values filled in.
-    pub fn dhp_category_coding(
+    pub fn new_dhp_category(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {
@@ -827,7 +832,7 @@ impl UzCoreHealthcareService {
         }
     }
     /// A `Coding` for slice `HealthcareService.type.coding:dhpService`, with the profile's fixed and pattern values filled in.
-    pub fn dhp_service_coding(
+    pub fn new_dhp_service(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {

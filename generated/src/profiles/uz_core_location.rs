@@ -360,7 +360,12 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
         w.complex_vec("hoursOfOperation", &self.hours_of_operation);
         w.complex_vec("virtualService", &self.virtual_service);
         w.complex_vec("endpoint", &self.endpoint);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-location",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -1188,7 +1193,7 @@ impl UzCoreLocation {
         )
     }
     /// A `Identifier` for slice `Location.identifier:taxId`, with the profile's fixed and pattern values filled in.
-    pub fn tax_id_identifier(
+    pub fn new_tax_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -1231,7 +1236,7 @@ impl UzCoreLocation {
             .collect()
     }
     /// A `Identifier` for slice `Location.identifier:unit`, with the profile's fixed and pattern values filled in.
-    pub fn unit_identifier(
+    pub fn new_unit(
         type_: impl Into<crate::datatypes::CodeableConcept>,
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -1269,7 +1274,7 @@ impl UzCoreLocation {
             .collect()
     }
     /// A `Coding` for slice `Location.type.coding:type`, with the profile's fixed and pattern values filled in.
-    pub fn type_coding(
+    pub fn new_type(
         system: impl Into<crate::Primitive<dhp_runtime::primitives::Uri>>,
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {

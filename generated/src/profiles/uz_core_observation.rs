@@ -505,7 +505,12 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
         w.complex_vec("hasMember", &self.has_member);
         w.complex_vec("derivedFrom", &self.derived_from);
         w.complex_vec("component", &self.component);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.

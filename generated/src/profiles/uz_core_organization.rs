@@ -256,7 +256,12 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
         w.complex("partOf", self.part_of.as_ref());
         w.complex_vec("endpoint", &self.endpoint);
         w.complex_vec("qualification", &self.qualification);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -1678,7 +1683,7 @@ impl UzCoreOrganization {
         )
     }
     /// A `Identifier` for slice `Organization.identifier:taxId`, with the profile's fixed and pattern values filled in.
-    pub fn tax_id_identifier(
+    pub fn new_tax_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -1721,7 +1726,7 @@ impl UzCoreOrganization {
             .collect()
     }
     /// A `Identifier` for slice `Organization.identifier:argosId`, with the profile's fixed and pattern values filled in.
-    pub fn argos_id_identifier(
+    pub fn new_argos_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -1764,7 +1769,7 @@ impl UzCoreOrganization {
             .collect()
     }
     /// A `Coding` for slice `Organization.type.coding:nomenclatureGroup`, with the profile's fixed and pattern values filled in.
-    pub fn nomenclature_group_coding(
+    pub fn new_nomenclature_group(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {
@@ -1780,7 +1785,7 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:organizationalServiceGroup`, with the profile's fixed and pattern values filled in.
-    pub fn organizational_service_group_coding(
+    pub fn new_organizational_service_group(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {
@@ -1796,7 +1801,7 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:organizationalStructure`, with the profile's fixed and pattern values filled in.
-    pub fn organizational_structure_coding(
+    pub fn new_organizational_structure(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {
@@ -1812,7 +1817,7 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:organizationType`, with the profile's fixed and pattern values filled in.
-    pub fn organization_type_coding(
+    pub fn new_organization_type(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {
@@ -1828,7 +1833,7 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:specialization`, with the profile's fixed and pattern values filled in.
-    pub fn specialization_coding(
+    pub fn new_specialization(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {
@@ -1844,7 +1849,7 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:subordinationGroup`, with the profile's fixed and pattern values filled in.
-    pub fn subordination_group_coding(
+    pub fn new_subordination_group(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {
@@ -1860,7 +1865,7 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:withoutLegalStatus`, with the profile's fixed and pattern values filled in.
-    pub fn without_legal_status_coding(
+    pub fn new_without_legal_status(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {

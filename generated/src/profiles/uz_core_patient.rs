@@ -412,7 +412,12 @@ impl dhp_runtime::FhirJson for UzCorePatient {
         w.complex_vec("generalPractitioner", &self.general_practitioner);
         w.complex("managingOrganization", self.managing_organization.as_ref());
         w.complex_vec("link", &self.link);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -3524,7 +3529,7 @@ impl UzCorePatient {
         )
     }
     /// A `Identifier` for slice `Patient.identifier:nationalId`, with the profile's fixed and pattern values filled in.
-    pub fn national_id_identifier(
+    pub fn new_national_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3572,7 +3577,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
-    pub fn passport_local_identifier(
+    pub fn new_passport_local(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3619,7 +3624,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
-    pub fn passport_international_identifier(
+    pub fn new_passport_international(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3666,7 +3671,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
-    pub fn birth_certificate_identifier(
+    pub fn new_birth_certificate(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3713,7 +3718,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
-    pub fn drivers_license_identifier(
+    pub fn new_drivers_license(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3760,7 +3765,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
-    pub fn diplomatic_passport_identifier(
+    pub fn new_diplomatic_passport(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3807,7 +3812,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:healthCardId`, with the profile's fixed and pattern values filled in.
-    pub fn health_card_id_identifier(
+    pub fn new_health_card_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3854,7 +3859,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:militaryId`, with the profile's fixed and pattern values filled in.
-    pub fn military_id_identifier(
+    pub fn new_military_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3901,7 +3906,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:penitentiaryInstitution`, with the profile's fixed and pattern values filled in.
-    pub fn penitentiary_institution_identifier(
+    pub fn new_penitentiary_institution(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3949,7 +3954,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Address` for slice `Patient.address:uzAddress`, with the profile's fixed and pattern values filled in.
-    pub fn uz_address_address() -> crate::datatypes::Address {
+    pub fn new_uz_address() -> crate::datatypes::Address {
         crate::datatypes::Address {
             country: Some(crate::Primitive::new("UZ".to_string())),
             ..Default::default()
@@ -3975,7 +3980,7 @@ impl UzCorePatient {
             .collect()
     }
     /// A `Address` for slice `Patient.address:i18nAddress`, with the profile's fixed and pattern values filled in.
-    pub fn i18n_address_address(
+    pub fn new_i18n_address(
         country: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Address {
         crate::datatypes::Address {

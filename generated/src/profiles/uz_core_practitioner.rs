@@ -275,7 +275,12 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
         w.complex_vec("photo", &self.photo);
         w.complex_vec("qualification", &self.qualification);
         w.complex_vec("communication", &self.communication);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -1442,7 +1447,7 @@ impl UzCorePractitioner {
         )
     }
     /// A `Identifier` for slice `Practitioner.identifier:nationalId`, with the profile's fixed and pattern values filled in.
-    pub fn national_id_identifier(
+    pub fn new_national_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -1486,7 +1491,7 @@ impl UzCorePractitioner {
             .collect()
     }
     /// A `Address` for slice `Practitioner.address:uzAddress`, with the profile's fixed and pattern values filled in.
-    pub fn uz_address_address() -> crate::datatypes::Address {
+    pub fn new_uz_address() -> crate::datatypes::Address {
         crate::datatypes::Address {
             country: Some(crate::Primitive::new("UZ".to_string())),
             ..Default::default()
@@ -1512,7 +1517,7 @@ impl UzCorePractitioner {
             .collect()
     }
     /// A `Address` for slice `Practitioner.address:i18nAddress`, with the profile's fixed and pattern values filled in.
-    pub fn i18n_address_address(
+    pub fn new_i18n_address(
         country: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Address {
         crate::datatypes::Address {

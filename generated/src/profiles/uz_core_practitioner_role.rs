@@ -295,7 +295,12 @@ impl dhp_runtime::FhirJson for UzCorePractitionerRole {
         w.complex_vec("communication", &self.communication);
         w.complex_vec("availability", &self.availability);
         w.complex_vec("endpoint", &self.endpoint);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -767,7 +772,7 @@ impl UzCorePractitionerRole {
         )
     }
     /// A `Coding` for slice `PractitionerRole.code.coding:role`, with the profile's fixed and pattern values filled in.
-    pub fn role_coding(
+    pub fn new_role(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {
@@ -783,7 +788,7 @@ impl UzCorePractitionerRole {
         }
     }
     /// A `Coding` for slice `PractitionerRole.specialty.coding:dhpSpecialty`, with the profile's fixed and pattern values filled in.
-    pub fn dhp_specialty_coding(
+    pub fn new_dhp_specialty(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
         crate::datatypes::Coding {

@@ -287,7 +287,12 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
         w.complex_vec("agent", &self.agent);
         w.complex_vec("entity", &self.entity);
         w.complex_vec("signature", &self.signature);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-provenance",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.

@@ -277,7 +277,12 @@ impl dhp_runtime::FhirJson for UzCoreRelatedPerson {
         w.complex_vec("photo", &self.photo);
         w.complex("period", self.period.as_ref());
         w.complex_vec("communication", &self.communication);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -2843,7 +2848,7 @@ impl UzCoreRelatedPerson {
         )
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:nationalId`, with the profile's fixed and pattern values filled in.
-    pub fn national_id_identifier(
+    pub fn new_national_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -2893,7 +2898,7 @@ impl UzCoreRelatedPerson {
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
-    pub fn passport_local_identifier(
+    pub fn new_passport_local(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -2942,7 +2947,7 @@ impl UzCoreRelatedPerson {
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
-    pub fn passport_international_identifier(
+    pub fn new_passport_international(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -2991,7 +2996,7 @@ impl UzCoreRelatedPerson {
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
-    pub fn birth_certificate_identifier(
+    pub fn new_birth_certificate(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3040,7 +3045,7 @@ impl UzCoreRelatedPerson {
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
-    pub fn drivers_license_identifier(
+    pub fn new_drivers_license(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3089,7 +3094,7 @@ impl UzCoreRelatedPerson {
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
-    pub fn diplomatic_passport_identifier(
+    pub fn new_diplomatic_passport(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3138,7 +3143,7 @@ impl UzCoreRelatedPerson {
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:healthCard`, with the profile's fixed and pattern values filled in.
-    pub fn health_card_identifier(
+    pub fn new_health_card(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3187,7 +3192,7 @@ impl UzCoreRelatedPerson {
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:militaryId`, with the profile's fixed and pattern values filled in.
-    pub fn military_id_identifier(
+    pub fn new_military_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
@@ -3236,7 +3241,7 @@ impl UzCoreRelatedPerson {
             .collect()
     }
     /// A `Address` for slice `RelatedPerson.address:uzAddress`, with the profile's fixed and pattern values filled in.
-    pub fn uz_address_address() -> crate::datatypes::Address {
+    pub fn new_uz_address() -> crate::datatypes::Address {
         crate::datatypes::Address {
             country: Some(crate::Primitive::new("UZ".to_string())),
             ..Default::default()
@@ -3260,7 +3265,7 @@ impl UzCoreRelatedPerson {
             .collect()
     }
     /// A `Address` for slice `RelatedPerson.address:i18nAddress`, with the profile's fixed and pattern values filled in.
-    pub fn i18n_address_address(
+    pub fn new_i18n_address(
         country: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Address {
         crate::datatypes::Address {

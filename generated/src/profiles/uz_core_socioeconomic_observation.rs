@@ -477,7 +477,12 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
         w.complex_vec("hasMember", &self.has_member);
         w.complex_vec("derivedFrom", &self.derived_from);
         w.complex_vec("component", &self.component);
-        w.finish()
+        let mut obj = w.finish();
+        dhp_runtime::resource::ensure_meta_profile(
+            &mut obj,
+            "https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation",
+        );
+        obj
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -690,7 +695,7 @@ impl UzCoreSocioeconomicObservation {
         )
     }
     /// A `Coding` for slice `Observation.code.coding:socioeconomicType`, with the profile's fixed and pattern values filled in.
-    pub fn socioeconomic_type_coding() -> crate::datatypes::Coding {
+    pub fn new_socioeconomic_type() -> crate::datatypes::Coding {
         crate::datatypes::Coding {
             system: Some(
                 crate::Primitive::new(
