@@ -97,6 +97,9 @@ pub struct Address {
     ///
     /// - Element `Address.period`, cardinality `0..1`.
     pub period: Option<crate::datatypes::Period>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Address {
     fn read_json(
@@ -119,7 +122,7 @@ impl dhp_runtime::FhirJson for Address {
             .primitive::<String, crate::datatypes::Extension>("postalCode");
         let country = o.primitive::<String, crate::datatypes::Extension>("country");
         let period = o.complex::<crate::datatypes::Period>("period");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Address {
             id,
             extension,
@@ -133,6 +136,7 @@ impl dhp_runtime::FhirJson for Address {
             postal_code,
             country,
             period,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -149,6 +153,7 @@ impl dhp_runtime::FhirJson for Address {
         w.primitive("postalCode", self.postal_code.as_ref());
         w.primitive("country", self.country.as_ref());
         w.complex("period", self.period.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -221,6 +226,9 @@ pub struct Age {
     ///
     /// - Element `Age.code`, cardinality `0..1`.
     pub code: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Age {
     fn read_json(
@@ -251,7 +259,7 @@ impl dhp_runtime::FhirJson for Age {
                 dhp_runtime::primitives::Code,
                 crate::datatypes::Extension,
             >("code");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Age {
             id,
             extension,
@@ -260,6 +268,7 @@ impl dhp_runtime::FhirJson for Age {
             unit,
             system,
             code,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -271,6 +280,7 @@ impl dhp_runtime::FhirJson for Age {
         w.primitive("unit", self.unit.as_ref());
         w.primitive("system", self.system.as_ref());
         w.primitive("code", self.code.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -328,6 +338,9 @@ pub struct Annotation {
     ///
     /// - Element `Annotation.text`, cardinality `1..1`.
     pub text: crate::Primitive<dhp_runtime::primitives::Markdown>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Annotation {
     fn read_json(
@@ -348,13 +361,14 @@ impl dhp_runtime::FhirJson for Annotation {
                 dhp_runtime::primitives::Markdown,
                 crate::datatypes::Extension,
             >("text");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Annotation {
             id,
             extension,
             author,
             time,
             text: text?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -366,6 +380,7 @@ impl dhp_runtime::FhirJson for Annotation {
         }
         w.primitive("time", self.time.as_ref());
         w.primitive("text", Some(&self.text));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -486,6 +501,9 @@ pub struct Attachment {
     ///
     /// - Element `Attachment.pages`, cardinality `0..1`.
     pub pages: Option<crate::Primitive<dhp_runtime::primitives::PositiveInt>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Attachment {
     fn read_json(
@@ -556,7 +574,7 @@ impl dhp_runtime::FhirJson for Attachment {
                 dhp_runtime::primitives::PositiveInt,
                 crate::datatypes::Extension,
             >("pages");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Attachment {
             id,
             extension,
@@ -573,6 +591,7 @@ impl dhp_runtime::FhirJson for Attachment {
             frames,
             duration,
             pages,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -592,6 +611,7 @@ impl dhp_runtime::FhirJson for Attachment {
         w.primitive("frames", self.frames.as_ref());
         w.primitive("duration", self.duration.as_ref());
         w.primitive("pages", self.pages.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -639,6 +659,9 @@ pub struct Availability {
     ///
     /// - Element `Availability.notAvailableTime`, cardinality `0..*`.
     pub not_available_time: Vec<crate::datatypes::AvailabilityNotAvailableTime>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Availability {
     fn read_json(
@@ -656,12 +679,13 @@ impl dhp_runtime::FhirJson for Availability {
             .complex_vec::<
                 crate::datatypes::AvailabilityNotAvailableTime,
             >("notAvailableTime", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Availability {
             id,
             extension,
             available_time,
             not_available_time,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -670,6 +694,7 @@ impl dhp_runtime::FhirJson for Availability {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("availableTime", &self.available_time);
         w.complex_vec("notAvailableTime", &self.not_available_time);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -732,6 +757,9 @@ pub struct AvailabilityAvailableTime {
     ///
     /// - Element `Availability.availableTime.availableEndTime`, cardinality `0..1`.
     pub available_end_time: Option<crate::Primitive<dhp_runtime::primitives::Time>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for AvailabilityAvailableTime {
     fn read_json(
@@ -757,7 +785,7 @@ impl dhp_runtime::FhirJson for AvailabilityAvailableTime {
                 dhp_runtime::primitives::Time,
                 crate::datatypes::Extension,
             >("availableEndTime");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(AvailabilityAvailableTime {
             id,
             extension,
@@ -765,6 +793,7 @@ impl dhp_runtime::FhirJson for AvailabilityAvailableTime {
             all_day,
             available_start_time,
             available_end_time,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -775,6 +804,7 @@ impl dhp_runtime::FhirJson for AvailabilityAvailableTime {
         w.primitive("allDay", self.all_day.as_ref());
         w.primitive("availableStartTime", self.available_start_time.as_ref());
         w.primitive("availableEndTime", self.available_end_time.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -824,6 +854,9 @@ pub struct AvailabilityNotAvailableTime {
     ///
     /// - Element `Availability.notAvailableTime.during`, cardinality `0..1`.
     pub during: Option<crate::datatypes::Period>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for AvailabilityNotAvailableTime {
     fn read_json(
@@ -836,12 +869,13 @@ impl dhp_runtime::FhirJson for AvailabilityNotAvailableTime {
         let description = o
             .primitive::<String, crate::datatypes::Extension>("description");
         let during = o.complex::<crate::datatypes::Period>("during");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(AvailabilityNotAvailableTime {
             id,
             extension,
             description,
             during,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -850,6 +884,7 @@ impl dhp_runtime::FhirJson for AvailabilityNotAvailableTime {
         w.complex_vec("extension", &self.extension);
         w.primitive("description", self.description.as_ref());
         w.complex("during", self.during.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -903,6 +938,9 @@ pub struct CodeableConcept {
     ///
     /// - Element `CodeableConcept.text`, cardinality `0..1`.
     pub text: Option<crate::Primitive<String>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CodeableConcept {
     fn read_json(
@@ -914,12 +952,13 @@ impl dhp_runtime::FhirJson for CodeableConcept {
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let coding = o.complex_vec::<crate::datatypes::Coding>("coding", None);
         let text = o.primitive::<String, crate::datatypes::Extension>("text");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CodeableConcept {
             id,
             extension,
             coding,
             text,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -928,6 +967,7 @@ impl dhp_runtime::FhirJson for CodeableConcept {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("coding", &self.coding);
         w.primitive("text", self.text.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -975,6 +1015,9 @@ pub struct CodeableReference {
     ///
     /// - Element `CodeableReference.reference`, cardinality `0..1`.
     pub reference: Option<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CodeableReference {
     fn read_json(
@@ -986,12 +1029,13 @@ impl dhp_runtime::FhirJson for CodeableReference {
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let concept = o.complex::<crate::datatypes::CodeableConcept>("concept");
         let reference = o.complex::<crate::datatypes::Reference>("reference");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CodeableReference {
             id,
             extension,
             concept,
             reference,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1000,6 +1044,7 @@ impl dhp_runtime::FhirJson for CodeableReference {
         w.complex_vec("extension", &self.extension);
         w.complex("concept", self.concept.as_ref());
         w.complex("reference", self.reference.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1073,6 +1118,9 @@ pub struct Coding {
     ///
     /// - Element `Coding.userSelected`, cardinality `0..1`.
     pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Coding {
     fn read_json(
@@ -1096,7 +1144,7 @@ impl dhp_runtime::FhirJson for Coding {
         let display = o.primitive::<String, crate::datatypes::Extension>("display");
         let user_selected = o
             .primitive::<bool, crate::datatypes::Extension>("userSelected");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Coding {
             id,
             extension,
@@ -1105,6 +1153,7 @@ impl dhp_runtime::FhirJson for Coding {
             code,
             display,
             user_selected,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1116,6 +1165,7 @@ impl dhp_runtime::FhirJson for Coding {
         w.primitive("code", self.code.as_ref());
         w.primitive("display", self.display.as_ref());
         w.primitive("userSelected", self.user_selected.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1165,6 +1215,9 @@ pub struct ContactDetail {
     ///
     /// - Element `ContactDetail.telecom`, cardinality `0..*`.
     pub telecom: Vec<crate::datatypes::ContactPoint>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ContactDetail {
     fn read_json(
@@ -1176,12 +1229,13 @@ impl dhp_runtime::FhirJson for ContactDetail {
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let name = o.primitive::<String, crate::datatypes::Extension>("name");
         let telecom = o.complex_vec::<crate::datatypes::ContactPoint>("telecom", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ContactDetail {
             id,
             extension,
             name,
             telecom,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1190,6 +1244,7 @@ impl dhp_runtime::FhirJson for ContactDetail {
         w.complex_vec("extension", &self.extension);
         w.primitive("name", self.name.as_ref());
         w.complex_vec("telecom", &self.telecom);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1267,6 +1322,9 @@ pub struct ContactPoint {
     ///
     /// - Element `ContactPoint.period`, cardinality `0..1`.
     pub period: Option<crate::datatypes::Period>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ContactPoint {
     fn read_json(
@@ -1293,7 +1351,7 @@ impl dhp_runtime::FhirJson for ContactPoint {
                 crate::datatypes::Extension,
             >("rank");
         let period = o.complex::<crate::datatypes::Period>("period");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ContactPoint {
             id,
             extension,
@@ -1302,6 +1360,7 @@ impl dhp_runtime::FhirJson for ContactPoint {
             use_,
             rank,
             period,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1313,6 +1372,7 @@ impl dhp_runtime::FhirJson for ContactPoint {
         w.primitive("use", self.use_.as_ref());
         w.primitive("rank", self.rank.as_ref());
         w.complex("period", self.period.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1385,6 +1445,9 @@ pub struct Count {
     ///
     /// - Element `Count.code`, cardinality `0..1`.
     pub code: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Count {
     fn read_json(
@@ -1415,7 +1478,7 @@ impl dhp_runtime::FhirJson for Count {
                 dhp_runtime::primitives::Code,
                 crate::datatypes::Extension,
             >("code");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Count {
             id,
             extension,
@@ -1424,6 +1487,7 @@ impl dhp_runtime::FhirJson for Count {
             unit,
             system,
             code,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1435,6 +1499,7 @@ impl dhp_runtime::FhirJson for Count {
         w.primitive("unit", self.unit.as_ref());
         w.primitive("system", self.system.as_ref());
         w.primitive("code", self.code.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1533,6 +1598,9 @@ pub struct DataRequirement {
     ///
     /// - Element `DataRequirement.sort`, cardinality `0..*`.
     pub sort: Vec<crate::datatypes::DataRequirementSort>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DataRequirement {
     fn read_json(
@@ -1573,7 +1641,7 @@ impl dhp_runtime::FhirJson for DataRequirement {
                 crate::datatypes::Extension,
             >("limit");
         let sort = o.complex_vec::<crate::datatypes::DataRequirementSort>("sort", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DataRequirement {
             id,
             extension,
@@ -1586,6 +1654,7 @@ impl dhp_runtime::FhirJson for DataRequirement {
             value_filter,
             limit,
             sort,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1603,6 +1672,7 @@ impl dhp_runtime::FhirJson for DataRequirement {
         w.complex_vec("valueFilter", &self.value_filter);
         w.primitive("limit", self.limit.as_ref());
         w.complex_vec("sort", &self.sort);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1651,6 +1721,9 @@ pub struct DataRequirementCodeFilter {
     ///
     /// - Element `DataRequirement.codeFilter.code`, cardinality `0..*`.
     pub code: Vec<crate::datatypes::Coding>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DataRequirementCodeFilter {
     fn read_json(
@@ -1669,7 +1742,7 @@ impl dhp_runtime::FhirJson for DataRequirementCodeFilter {
                 crate::datatypes::Extension,
             >("valueSet");
         let code = o.complex_vec::<crate::datatypes::Coding>("code", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DataRequirementCodeFilter {
             id,
             extension,
@@ -1677,6 +1750,7 @@ impl dhp_runtime::FhirJson for DataRequirementCodeFilter {
             search_param,
             value_set,
             code,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1687,6 +1761,7 @@ impl dhp_runtime::FhirJson for DataRequirementCodeFilter {
         w.primitive("searchParam", self.search_param.as_ref());
         w.primitive("valueSet", self.value_set.as_ref());
         w.complex_vec("code", &self.code);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1740,6 +1815,9 @@ pub struct DataRequirementDateFilter {
     ///
     /// - Element `DataRequirement.dateFilter.value[x]`, cardinality `0..1`.
     pub value: Option<crate::datatypes::DataRequirementDateFilterValue>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DataRequirementDateFilter {
     fn read_json(
@@ -1756,13 +1834,14 @@ impl dhp_runtime::FhirJson for DataRequirementDateFilter {
             &mut o,
             false,
         );
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DataRequirementDateFilter {
             id,
             extension,
             path,
             search_param,
             value,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1774,6 +1853,7 @@ impl dhp_runtime::FhirJson for DataRequirementDateFilter {
         if let Some(c) = &self.value {
             c.write_into(&mut w);
         }
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1822,6 +1902,9 @@ pub struct DataRequirementSort {
     /// - Element `DataRequirement.sort.direction`, cardinality `1..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/sort-direction|5.0.0` (SortDirection): [`SortDirection`](crate::codes::SortDirection).
     pub direction: crate::Primitive<crate::codes::SortDirection>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DataRequirementSort {
     fn read_json(
@@ -1837,12 +1920,13 @@ impl dhp_runtime::FhirJson for DataRequirementSort {
                 crate::codes::SortDirection,
                 crate::datatypes::Extension,
             >("direction");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DataRequirementSort {
             id,
             extension,
             path: path?,
             direction: direction?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1851,6 +1935,7 @@ impl dhp_runtime::FhirJson for DataRequirementSort {
         w.complex_vec("extension", &self.extension);
         w.primitive("path", Some(&self.path));
         w.primitive("direction", Some(&self.direction));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1900,6 +1985,9 @@ pub struct DataRequirementValueFilter {
     ///
     /// - Element `DataRequirement.valueFilter.value[x]`, cardinality `0..1`.
     pub value: Option<crate::datatypes::DataRequirementValueFilterValue>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DataRequirementValueFilter {
     fn read_json(
@@ -1921,7 +2009,7 @@ impl dhp_runtime::FhirJson for DataRequirementValueFilter {
             &mut o,
             false,
         );
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DataRequirementValueFilter {
             id,
             extension,
@@ -1929,6 +2017,7 @@ impl dhp_runtime::FhirJson for DataRequirementValueFilter {
             search_param,
             comparator,
             value,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1941,6 +2030,7 @@ impl dhp_runtime::FhirJson for DataRequirementValueFilter {
         if let Some(c) = &self.value {
             c.write_into(&mut w);
         }
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -2013,6 +2103,9 @@ pub struct Distance {
     ///
     /// - Element `Distance.code`, cardinality `0..1`.
     pub code: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Distance {
     fn read_json(
@@ -2043,7 +2136,7 @@ impl dhp_runtime::FhirJson for Distance {
                 dhp_runtime::primitives::Code,
                 crate::datatypes::Extension,
             >("code");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Distance {
             id,
             extension,
@@ -2052,6 +2145,7 @@ impl dhp_runtime::FhirJson for Distance {
             unit,
             system,
             code,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2063,6 +2157,7 @@ impl dhp_runtime::FhirJson for Distance {
         w.primitive("unit", self.unit.as_ref());
         w.primitive("system", self.system.as_ref());
         w.primitive("code", self.code.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -2213,6 +2308,9 @@ pub struct Dosage {
     ///
     /// - Element `Dosage.maxDosePerLifetime`, cardinality `0..1`.
     pub max_dose_per_lifetime: Option<crate::datatypes::Quantity>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Dosage {
     fn read_json(
@@ -2247,7 +2345,7 @@ impl dhp_runtime::FhirJson for Dosage {
             .complex::<crate::datatypes::Quantity>("maxDosePerAdministration");
         let max_dose_per_lifetime = o
             .complex::<crate::datatypes::Quantity>("maxDosePerLifetime");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Dosage {
             id,
             extension,
@@ -2266,6 +2364,7 @@ impl dhp_runtime::FhirJson for Dosage {
             max_dose_per_period,
             max_dose_per_administration,
             max_dose_per_lifetime,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2287,6 +2386,7 @@ impl dhp_runtime::FhirJson for Dosage {
         w.complex_vec("maxDosePerPeriod", &self.max_dose_per_period);
         w.complex("maxDosePerAdministration", self.max_dose_per_administration.as_ref());
         w.complex("maxDosePerLifetime", self.max_dose_per_lifetime.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -2343,6 +2443,9 @@ pub struct DosageDoseAndRate {
     ///
     /// - Element `Dosage.doseAndRate.rate[x]`, cardinality `0..1`.
     pub rate: Option<crate::datatypes::DosageDoseAndRateRate>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DosageDoseAndRate {
     fn read_json(
@@ -2355,13 +2458,14 @@ impl dhp_runtime::FhirJson for DosageDoseAndRate {
         let type_ = o.complex::<crate::datatypes::CodeableConcept>("type");
         let dose = crate::datatypes::DosageDoseAndRateDose::read_from(&mut o, false);
         let rate = crate::datatypes::DosageDoseAndRateRate::read_from(&mut o, false);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DosageDoseAndRate {
             id,
             extension,
             type_,
             dose,
             rate,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2375,6 +2479,7 @@ impl dhp_runtime::FhirJson for DosageDoseAndRate {
         if let Some(c) = &self.rate {
             c.write_into(&mut w);
         }
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -2447,6 +2552,9 @@ pub struct Duration {
     ///
     /// - Element `Duration.code`, cardinality `0..1`.
     pub code: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Duration {
     fn read_json(
@@ -2477,7 +2585,7 @@ impl dhp_runtime::FhirJson for Duration {
                 dhp_runtime::primitives::Code,
                 crate::datatypes::Extension,
             >("code");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Duration {
             id,
             extension,
@@ -2486,6 +2594,7 @@ impl dhp_runtime::FhirJson for Duration {
             unit,
             system,
             code,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2497,6 +2606,7 @@ impl dhp_runtime::FhirJson for Duration {
         w.primitive("unit", self.unit.as_ref());
         w.primitive("system", self.system.as_ref());
         w.primitive("code", self.code.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -2567,6 +2677,9 @@ pub struct Expression {
     ///
     /// - Element `Expression.reference`, cardinality `0..1`.
     pub reference: Option<crate::Primitive<dhp_runtime::primitives::Uri>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Expression {
     fn read_json(
@@ -2595,7 +2708,7 @@ impl dhp_runtime::FhirJson for Expression {
                 dhp_runtime::primitives::Uri,
                 crate::datatypes::Extension,
             >("reference");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Expression {
             id,
             extension,
@@ -2604,6 +2717,7 @@ impl dhp_runtime::FhirJson for Expression {
             language,
             expression,
             reference,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2615,6 +2729,7 @@ impl dhp_runtime::FhirJson for Expression {
         w.primitive("language", self.language.as_ref());
         w.primitive("expression", self.expression.as_ref());
         w.primitive("reference", self.reference.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -2697,6 +2812,9 @@ pub struct ExtendedContactDetail {
     ///
     /// - Element `ExtendedContactDetail.period`, cardinality `0..1`.
     pub period: Option<crate::datatypes::Period>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ExtendedContactDetail {
     fn read_json(
@@ -2712,7 +2830,7 @@ impl dhp_runtime::FhirJson for ExtendedContactDetail {
         let address = o.complex::<crate::datatypes::Address>("address");
         let organization = o.complex::<crate::datatypes::Reference>("organization");
         let period = o.complex::<crate::datatypes::Period>("period");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ExtendedContactDetail {
             id,
             extension,
@@ -2722,6 +2840,7 @@ impl dhp_runtime::FhirJson for ExtendedContactDetail {
             address,
             organization,
             period,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2734,6 +2853,7 @@ impl dhp_runtime::FhirJson for ExtendedContactDetail {
         w.complex("address", self.address.as_ref());
         w.complex("organization", self.organization.as_ref());
         w.complex("period", self.period.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -2783,6 +2903,9 @@ pub struct Extension {
     ///
     /// - Element `Extension.value[x]`, cardinality `0..1`.
     pub value: Option<crate::datatypes::ExtensionValue>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Extension {
     fn read_json(
@@ -2794,12 +2917,13 @@ impl dhp_runtime::FhirJson for Extension {
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let url = o.required_plain_string("url");
         let value = crate::datatypes::ExtensionValue::read_from(&mut o, false);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Extension {
             id,
             extension,
             url: url?,
             value,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2810,6 +2934,7 @@ impl dhp_runtime::FhirJson for Extension {
         if let Some(c) = &self.value {
             c.write_into(&mut w);
         }
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -2887,6 +3012,9 @@ pub struct HumanName {
     ///
     /// - Element `HumanName.period`, cardinality `0..1`.
     pub period: Option<crate::datatypes::Period>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for HumanName {
     fn read_json(
@@ -2907,7 +3035,7 @@ impl dhp_runtime::FhirJson for HumanName {
         let suffix = o
             .primitive_vec::<String, crate::datatypes::Extension>("suffix", None);
         let period = o.complex::<crate::datatypes::Period>("period");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(HumanName {
             id,
             extension,
@@ -2918,6 +3046,7 @@ impl dhp_runtime::FhirJson for HumanName {
             prefix,
             suffix,
             period,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2931,6 +3060,7 @@ impl dhp_runtime::FhirJson for HumanName {
         w.primitive_vec("prefix", &self.prefix);
         w.primitive_vec("suffix", &self.suffix);
         w.complex("period", self.period.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3016,6 +3146,9 @@ pub struct Identifier {
     ///
     /// - Element `Identifier.assigner`, cardinality `0..1`.
     pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Identifier {
     fn read_json(
@@ -3041,7 +3174,7 @@ impl dhp_runtime::FhirJson for Identifier {
         let assigner = o
             .complex::<crate::datatypes::Reference>("assigner")
             .map(Box::new);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Identifier {
             id,
             extension,
@@ -3051,6 +3184,7 @@ impl dhp_runtime::FhirJson for Identifier {
             value,
             period,
             assigner,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -3063,6 +3197,7 @@ impl dhp_runtime::FhirJson for Identifier {
         w.primitive("value", self.value.as_ref());
         w.complex("period", self.period.as_ref());
         w.complex("assigner", self.assigner.as_deref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3150,6 +3285,9 @@ pub struct Meta {
     /// - Element `Meta.tag`, cardinality `0..*`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/common-tags` (Common Tags); other codes are allowed.
     pub tag: Vec<crate::datatypes::Coding>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Meta {
     fn read_json(
@@ -3181,7 +3319,7 @@ impl dhp_runtime::FhirJson for Meta {
             >("profile", None);
         let security = o.complex_vec::<crate::datatypes::Coding>("security", None);
         let tag = o.complex_vec::<crate::datatypes::Coding>("tag", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Meta {
             id,
             extension,
@@ -3191,6 +3329,7 @@ impl dhp_runtime::FhirJson for Meta {
             profile,
             security,
             tag,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -3203,6 +3342,7 @@ impl dhp_runtime::FhirJson for Meta {
         w.primitive_vec("profile", &self.profile);
         w.complex_vec("security", &self.security);
         w.complex_vec("tag", &self.tag);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3253,6 +3393,9 @@ pub struct Money {
     /// - Element `Money.currency`, cardinality `0..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/currencies|5.0.0` (Currencies). The value set cannot be expanded from the packages (code system urn:iso:std:iso:4217 is not in the packages), so it is treated as open: any code is accepted.
     pub currency: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Money {
     fn read_json(
@@ -3272,12 +3415,13 @@ impl dhp_runtime::FhirJson for Money {
                 dhp_runtime::primitives::Code,
                 crate::datatypes::Extension,
             >("currency");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Money {
             id,
             extension,
             value,
             currency,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -3286,6 +3430,7 @@ impl dhp_runtime::FhirJson for Money {
         w.complex_vec("extension", &self.extension);
         w.primitive("value", self.value.as_ref());
         w.primitive("currency", self.currency.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3336,6 +3481,9 @@ pub struct Narrative {
     ///
     /// - Element `Narrative.div`, cardinality `1..1`.
     pub div: crate::Primitive<dhp_runtime::primitives::Xhtml>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Narrative {
     fn read_json(
@@ -3355,12 +3503,13 @@ impl dhp_runtime::FhirJson for Narrative {
                 dhp_runtime::primitives::Xhtml,
                 crate::datatypes::Extension,
             >("div");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Narrative {
             id,
             extension,
             status: status?,
             div: div?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -3369,6 +3518,7 @@ impl dhp_runtime::FhirJson for Narrative {
         w.complex_vec("extension", &self.extension);
         w.primitive("status", Some(&self.status));
         w.primitive("div", Some(&self.div));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3437,6 +3587,9 @@ pub struct ParameterDefinition {
     ///
     /// - Element `ParameterDefinition.profile`, cardinality `0..1`.
     pub profile: Option<crate::Primitive<dhp_runtime::primitives::Canonical>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ParameterDefinition {
     fn read_json(
@@ -3470,7 +3623,7 @@ impl dhp_runtime::FhirJson for ParameterDefinition {
                 dhp_runtime::primitives::Canonical,
                 crate::datatypes::Extension,
             >("profile");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ParameterDefinition {
             id,
             extension,
@@ -3481,6 +3634,7 @@ impl dhp_runtime::FhirJson for ParameterDefinition {
             documentation,
             type_: type_?,
             profile,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -3494,6 +3648,7 @@ impl dhp_runtime::FhirJson for ParameterDefinition {
         w.primitive("documentation", self.documentation.as_ref());
         w.primitive("type", Some(&self.type_));
         w.primitive("profile", self.profile.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3538,6 +3693,9 @@ pub struct Period {
     ///
     /// - Element `Period.end`, cardinality `0..1`.
     pub end: Option<crate::Primitive<dhp_runtime::primitives::DateTime>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Period {
     fn read_json(
@@ -3557,12 +3715,13 @@ impl dhp_runtime::FhirJson for Period {
                 dhp_runtime::primitives::DateTime,
                 crate::datatypes::Extension,
             >("end");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Period {
             id,
             extension,
             start,
             end,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -3571,6 +3730,7 @@ impl dhp_runtime::FhirJson for Period {
         w.complex_vec("extension", &self.extension);
         w.primitive("start", self.start.as_ref());
         w.primitive("end", self.end.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3643,6 +3803,9 @@ pub struct Quantity {
     ///
     /// - Element `Quantity.code`, cardinality `0..1`.
     pub code: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Quantity {
     fn read_json(
@@ -3673,7 +3836,7 @@ impl dhp_runtime::FhirJson for Quantity {
                 dhp_runtime::primitives::Code,
                 crate::datatypes::Extension,
             >("code");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Quantity {
             id,
             extension,
@@ -3682,6 +3845,7 @@ impl dhp_runtime::FhirJson for Quantity {
             unit,
             system,
             code,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -3693,6 +3857,7 @@ impl dhp_runtime::FhirJson for Quantity {
         w.primitive("unit", self.unit.as_ref());
         w.primitive("system", self.system.as_ref());
         w.primitive("code", self.code.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3746,6 +3911,9 @@ pub struct Range {
     ///
     /// - Element `Range.high`, cardinality `0..1`.
     pub high: Option<crate::datatypes::Quantity>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Range {
     fn read_json(
@@ -3757,8 +3925,14 @@ impl dhp_runtime::FhirJson for Range {
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let low = o.complex::<crate::datatypes::Quantity>("low");
         let high = o.complex::<crate::datatypes::Quantity>("high");
-        o.finish();
-        Some(Range { id, extension, low, high })
+        let unknown_elements = o.finish();
+        Some(Range {
+            id,
+            extension,
+            low,
+            high,
+            unknown_elements,
+        })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -3766,6 +3940,7 @@ impl dhp_runtime::FhirJson for Range {
         w.complex_vec("extension", &self.extension);
         w.complex("low", self.low.as_ref());
         w.complex("high", self.high.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3815,6 +3990,9 @@ pub struct Ratio {
     ///
     /// - Element `Ratio.denominator`, cardinality `0..1`.
     pub denominator: Option<crate::datatypes::Quantity>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Ratio {
     fn read_json(
@@ -3826,12 +4004,13 @@ impl dhp_runtime::FhirJson for Ratio {
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let numerator = o.complex::<crate::datatypes::Quantity>("numerator");
         let denominator = o.complex::<crate::datatypes::Quantity>("denominator");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Ratio {
             id,
             extension,
             numerator,
             denominator,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -3840,6 +4019,7 @@ impl dhp_runtime::FhirJson for Ratio {
         w.complex_vec("extension", &self.extension);
         w.complex("numerator", self.numerator.as_ref());
         w.complex("denominator", self.denominator.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -3899,6 +4079,9 @@ pub struct RatioRange {
     ///
     /// - Element `RatioRange.denominator`, cardinality `0..1`.
     pub denominator: Option<crate::datatypes::Quantity>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for RatioRange {
     fn read_json(
@@ -3911,13 +4094,14 @@ impl dhp_runtime::FhirJson for RatioRange {
         let low_numerator = o.complex::<crate::datatypes::Quantity>("lowNumerator");
         let high_numerator = o.complex::<crate::datatypes::Quantity>("highNumerator");
         let denominator = o.complex::<crate::datatypes::Quantity>("denominator");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(RatioRange {
             id,
             extension,
             low_numerator,
             high_numerator,
             denominator,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -3927,6 +4111,7 @@ impl dhp_runtime::FhirJson for RatioRange {
         w.complex("lowNumerator", self.low_numerator.as_ref());
         w.complex("highNumerator", self.high_numerator.as_ref());
         w.complex("denominator", self.denominator.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -4007,6 +4192,9 @@ pub struct Reference {
     ///
     /// - Element `Reference.display`, cardinality `0..1`.
     pub display: Option<crate::Primitive<String>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Reference {
     fn read_json(
@@ -4024,7 +4212,7 @@ impl dhp_runtime::FhirJson for Reference {
             >("type");
         let identifier = o.complex::<crate::datatypes::Identifier>("identifier");
         let display = o.primitive::<String, crate::datatypes::Extension>("display");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Reference {
             id,
             extension,
@@ -4032,6 +4220,7 @@ impl dhp_runtime::FhirJson for Reference {
             type_,
             identifier,
             display,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -4042,6 +4231,7 @@ impl dhp_runtime::FhirJson for Reference {
         w.primitive("type", self.type_.as_ref());
         w.complex("identifier", self.identifier.as_ref());
         w.primitive("display", self.display.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -4150,6 +4340,9 @@ pub struct RelatedArtifact {
     ///
     /// - Element `RelatedArtifact.publicationDate`, cardinality `0..1`.
     pub publication_date: Option<crate::Primitive<dhp_runtime::primitives::Date>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for RelatedArtifact {
     fn read_json(
@@ -4191,7 +4384,7 @@ impl dhp_runtime::FhirJson for RelatedArtifact {
                 dhp_runtime::primitives::Date,
                 crate::datatypes::Extension,
             >("publicationDate");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(RelatedArtifact {
             id,
             extension,
@@ -4205,6 +4398,7 @@ impl dhp_runtime::FhirJson for RelatedArtifact {
             resource_reference,
             publication_status,
             publication_date,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -4221,6 +4415,7 @@ impl dhp_runtime::FhirJson for RelatedArtifact {
         w.complex("resourceReference", self.resource_reference.as_ref());
         w.primitive("publicationStatus", self.publication_status.as_ref());
         w.primitive("publicationDate", self.publication_date.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -4318,6 +4513,9 @@ pub struct SampledData {
     ///
     /// - Element `SampledData.data`, cardinality `0..1`.
     pub data: Option<crate::Primitive<String>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for SampledData {
     fn read_json(
@@ -4365,7 +4563,7 @@ impl dhp_runtime::FhirJson for SampledData {
             >("codeMap");
         let offsets = o.primitive::<String, crate::datatypes::Extension>("offsets");
         let data = o.primitive::<String, crate::datatypes::Extension>("data");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(SampledData {
             id,
             extension,
@@ -4379,6 +4577,7 @@ impl dhp_runtime::FhirJson for SampledData {
             code_map,
             offsets,
             data,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -4395,6 +4594,7 @@ impl dhp_runtime::FhirJson for SampledData {
         w.primitive("codeMap", self.code_map.as_ref());
         w.primitive("offsets", self.offsets.as_ref());
         w.primitive("data", self.data.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -4478,6 +4678,9 @@ pub struct Signature {
     ///
     /// - Element `Signature.data`, cardinality `0..1`.
     pub data: Option<crate::Primitive<dhp_runtime::primitives::Base64Binary>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Signature {
     fn read_json(
@@ -4510,7 +4713,7 @@ impl dhp_runtime::FhirJson for Signature {
                 dhp_runtime::primitives::Base64Binary,
                 crate::datatypes::Extension,
             >("data");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Signature {
             id,
             extension,
@@ -4521,6 +4724,7 @@ impl dhp_runtime::FhirJson for Signature {
             target_format,
             sig_format,
             data,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -4534,6 +4738,7 @@ impl dhp_runtime::FhirJson for Signature {
         w.primitive("targetFormat", self.target_format.as_ref());
         w.primitive("sigFormat", self.sig_format.as_ref());
         w.primitive("data", self.data.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -4604,6 +4809,9 @@ pub struct Timing {
     /// - Element `Timing.code`, cardinality `0..1`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/timing-abbreviation` (TimingAbbreviation); other codes are allowed.
     pub code: Option<crate::datatypes::CodeableConcept>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Timing {
     fn read_json(
@@ -4622,7 +4830,7 @@ impl dhp_runtime::FhirJson for Timing {
             >("event", None);
         let repeat = o.complex::<crate::datatypes::TimingRepeat>("repeat");
         let code = o.complex::<crate::datatypes::CodeableConcept>("code");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Timing {
             id,
             extension,
@@ -4630,6 +4838,7 @@ impl dhp_runtime::FhirJson for Timing {
             event,
             repeat,
             code,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -4640,6 +4849,7 @@ impl dhp_runtime::FhirJson for Timing {
         w.primitive_vec("event", &self.event);
         w.complex("repeat", self.repeat.as_ref());
         w.complex("code", self.code.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -4781,6 +4991,9 @@ pub struct TimingRepeat {
     ///
     /// - Element `Timing.repeat.offset`, cardinality `0..1`.
     pub offset: Option<crate::Primitive<dhp_runtime::primitives::UnsignedInt>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for TimingRepeat {
     fn read_json(
@@ -4861,7 +5074,7 @@ impl dhp_runtime::FhirJson for TimingRepeat {
                 dhp_runtime::primitives::UnsignedInt,
                 crate::datatypes::Extension,
             >("offset");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(TimingRepeat {
             id,
             extension,
@@ -4880,6 +5093,7 @@ impl dhp_runtime::FhirJson for TimingRepeat {
             time_of_day,
             when,
             offset,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -4903,6 +5117,7 @@ impl dhp_runtime::FhirJson for TimingRepeat {
         w.primitive_vec("timeOfDay", &self.time_of_day);
         w.primitive_vec("when", &self.when);
         w.primitive("offset", self.offset.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -4989,6 +5204,9 @@ pub struct TriggerDefinition {
     ///
     /// - Element `TriggerDefinition.condition`, cardinality `0..1`.
     pub condition: Option<crate::datatypes::Expression>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for TriggerDefinition {
     fn read_json(
@@ -5013,7 +5231,7 @@ impl dhp_runtime::FhirJson for TriggerDefinition {
         let timing = crate::datatypes::TriggerDefinitionTiming::read_from(&mut o, false);
         let data = o.complex_vec::<crate::datatypes::DataRequirement>("data", None);
         let condition = o.complex::<crate::datatypes::Expression>("condition");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(TriggerDefinition {
             id,
             extension,
@@ -5024,6 +5242,7 @@ impl dhp_runtime::FhirJson for TriggerDefinition {
             timing,
             data,
             condition,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -5039,6 +5258,7 @@ impl dhp_runtime::FhirJson for TriggerDefinition {
         }
         w.complex_vec("data", &self.data);
         w.complex("condition", self.condition.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -5076,6 +5296,9 @@ pub struct UsageContext {
     ///
     /// - Element `UsageContext.value[x]`, cardinality `1..1`.
     pub value: crate::datatypes::UsageContextValue,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UsageContext {
     fn read_json(
@@ -5087,12 +5310,13 @@ impl dhp_runtime::FhirJson for UsageContext {
         let extension = o.complex_vec::<crate::datatypes::Extension>("extension", None);
         let code = o.required_complex::<crate::datatypes::Coding>("code");
         let value = crate::datatypes::UsageContextValue::read_from(&mut o, true);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(UsageContext {
             id,
             extension,
             code: code?,
             value: value?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -5101,6 +5325,7 @@ impl dhp_runtime::FhirJson for UsageContext {
         w.complex_vec("extension", &self.extension);
         w.complex("code", Some(&self.code));
         (self.value).write_into(&mut w);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -5170,6 +5395,9 @@ pub struct VirtualServiceDetail {
     ///
     /// - Element `VirtualServiceDetail.sessionKey`, cardinality `0..1`.
     pub session_key: Option<crate::Primitive<String>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for VirtualServiceDetail {
     fn read_json(
@@ -5196,7 +5424,7 @@ impl dhp_runtime::FhirJson for VirtualServiceDetail {
             >("maxParticipants");
         let session_key = o
             .primitive::<String, crate::datatypes::Extension>("sessionKey");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(VirtualServiceDetail {
             id,
             extension,
@@ -5205,6 +5433,7 @@ impl dhp_runtime::FhirJson for VirtualServiceDetail {
             additional_info,
             max_participants,
             session_key,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -5218,6 +5447,7 @@ impl dhp_runtime::FhirJson for VirtualServiceDetail {
         w.primitive_vec("additionalInfo", &self.additional_info);
         w.primitive("maxParticipants", self.max_participants.as_ref());
         w.primitive("sessionKey", self.session_key.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -6890,6 +7120,7 @@ impl Extension {
             id: None,
             extension: Vec::new(),
             url: Self::DATA_ABSENT_REASON_URL.to_string(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
             value: Some(
                 ExtensionValue::Code(
                     crate::Primitive::new(

@@ -24,6 +24,9 @@ pub struct DataAbsentReasonExtension {
     /// - Element `Extension.value[x]`, cardinality `1..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/data-absent-reason` (Data Absent Reason): [`DataAbsentReason`](crate::codes::DataAbsentReason).
     pub value: crate::Primitive<crate::codes::DataAbsentReason>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DataAbsentReasonExtension {
     fn read_json(
@@ -40,11 +43,12 @@ impl dhp_runtime::FhirJson for DataAbsentReasonExtension {
                 crate::codes::DataAbsentReason,
                 crate::datatypes::Extension,
             >("valueCode");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DataAbsentReasonExtension {
             id,
             extension,
             value: value?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -53,6 +57,7 @@ impl dhp_runtime::FhirJson for DataAbsentReasonExtension {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.primitive("valueCode", Some(&self.value));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -79,6 +84,9 @@ pub struct DiagnosisTypeExtension {
     /// - Element `Extension.value[x]`, cardinality `1..1`.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/diagnosis-type-vs` (Diagnosis Type): [`DiagnosisTypeVs`](crate::codes::DiagnosisTypeVs).
     pub value: crate::datatypes::CodeableConcept,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DiagnosisTypeExtension {
     fn read_json(
@@ -94,11 +102,12 @@ impl dhp_runtime::FhirJson for DiagnosisTypeExtension {
             .required_complex::<
                 crate::datatypes::CodeableConcept,
             >("valueCodeableConcept");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DiagnosisTypeExtension {
             id,
             extension,
             value: value?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -110,6 +119,7 @@ impl dhp_runtime::FhirJson for DiagnosisTypeExtension {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex("valueCodeableConcept", Some(&self.value));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -136,6 +146,9 @@ pub struct GenderOtherUzExtension {
     /// - Element `Extension.value[x]`, cardinality `1..1`.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/gender-other-vs` (Differentiation of the administrative gender 'other'): [`GenderOtherVs`](crate::codes::GenderOtherVs).
     pub value: crate::datatypes::Coding,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for GenderOtherUzExtension {
     fn read_json(
@@ -148,11 +161,12 @@ impl dhp_runtime::FhirJson for GenderOtherUzExtension {
         let extension = o
             .extension_rest::<crate::datatypes::Extension>("extension", &[]);
         let value = o.required_complex::<crate::datatypes::Coding>("valueCoding");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(GenderOtherUzExtension {
             id,
             extension,
             value: value?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -161,6 +175,7 @@ impl dhp_runtime::FhirJson for GenderOtherUzExtension {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex("valueCoding", Some(&self.value));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -195,6 +210,9 @@ pub struct PatCitizenshipExtension {
     ///
     /// - Cardinality: `0..*`.
     pub extension: Vec<crate::datatypes::Extension>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for PatCitizenshipExtension {
     fn read_json(
@@ -231,12 +249,13 @@ impl dhp_runtime::FhirJson for PatCitizenshipExtension {
             .extension_rest::<
                 crate::datatypes::Extension,
             >("extension", &["code", "period"]);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(PatCitizenshipExtension {
             id,
             code,
             period,
             extension,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -272,6 +291,7 @@ impl dhp_runtime::FhirJson for PatCitizenshipExtension {
             }
             w.extension_array("extension", typed, &self.extension);
         }
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -305,6 +325,9 @@ pub struct PatNationalityExtension {
     ///
     /// - Cardinality: `0..*`.
     pub extension: Vec<crate::datatypes::Extension>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for PatNationalityExtension {
     fn read_json(
@@ -341,12 +364,13 @@ impl dhp_runtime::FhirJson for PatNationalityExtension {
             .extension_rest::<
                 crate::datatypes::Extension,
             >("extension", &["code", "period"]);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(PatNationalityExtension {
             id,
             code,
             period,
             extension,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -382,6 +406,7 @@ impl dhp_runtime::FhirJson for PatNationalityExtension {
             }
             w.extension_array("extension", typed, &self.extension);
         }
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -420,6 +445,9 @@ pub struct TranslationExtension {
     ///
     /// - Cardinality: `0..*`.
     pub extension: Vec<crate::datatypes::Extension>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for TranslationExtension {
     fn read_json(
@@ -457,12 +485,13 @@ impl dhp_runtime::FhirJson for TranslationExtension {
             .extension_rest::<
                 crate::datatypes::Extension,
             >("extension", &["lang", "content"]);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(TranslationExtension {
             id,
             lang: lang?,
             content: content?,
             extension,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -497,6 +526,7 @@ impl dhp_runtime::FhirJson for TranslationExtension {
             }
             w.extension_array("extension", typed, &self.extension);
         }
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

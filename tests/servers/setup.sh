@@ -57,7 +57,7 @@ install_node() {
 
 build_searchparams() {
   mkdir -p "$data_dir"
-  node "$here/searchparams.mjs" "$data_dir/search-parameters.json"
+  node "$here/searchparams.mjs" "$data_dir"
 }
 
 case "${1:-all}" in

@@ -187,6 +187,11 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let ty = ctx.field_type(f);
         quote! { #fdoc pub #fname: #ty, }
     });
+    let unknown_field = quote! {
+        /// Elements this type does not define, kept by a lenient read and written back
+        /// unchanged (always empty after a strict read).
+        pub unknown_elements: dhp_runtime::JsonObject,
+    };
     let o = quote! { o };
     let mut reads = Vec::new();
     for f in &s.fields {
@@ -330,6 +335,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         #derive
         pub struct #name {
             #(#fields)*
+            #unknown_field
         }
 
         impl dhp_runtime::FhirJson for #name {
@@ -338,14 +344,15 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
                 #resource_check
                 #(#reads)*
                 #(#prohibited)*
-                o.finish();
+                let unknown_elements = o.finish();
                 #validation
-                Some(#name { #(#inits)* })
+                Some(#name { #(#inits)* unknown_elements })
             }
 
             fn write_json(&self) -> dhp_runtime::JsonObject {
                 let mut w = dhp_runtime::read::ObjectWriter::new();
                 #(#writes)*
+                w.extra(&self.unknown_elements);
                 #finish
             }
         }
@@ -599,6 +606,7 @@ pub(crate) fn absent_tokens(_ctx: &Ctx) -> TokenStream {
                     id: None,
                     extension: Vec::new(),
                     url: Self::DATA_ABSENT_REASON_URL.to_string(),
+                    unknown_elements: dhp_runtime::JsonObject::new(),
                     value: Some(ExtensionValue::Code(crate::Primitive::new(dhp_runtime::primitives::Code::from_static(reason.code())))),
                 }
             }

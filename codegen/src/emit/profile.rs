@@ -95,7 +95,7 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             #(#new_doc)*
             #[allow(clippy::too_many_arguments)]
             pub fn new(#(#params),*) -> Self {
-                #name { #(#inits)* }
+                #name { #(#inits)* unknown_elements: dhp_runtime::JsonObject::new() }
             }
 
             /// Reads FHIR JSON text strictly (unknown elements are errors).

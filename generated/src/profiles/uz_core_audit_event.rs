@@ -191,6 +191,9 @@ pub struct UzCoreAuditEvent {
     /// - Element `AuditEvent.entity`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub entity: Vec<crate::resources::audit_event::AuditEventEntity>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreAuditEvent {
     fn read_json(
@@ -259,7 +262,7 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
             .complex_vec::<
                 crate::resources::audit_event::AuditEventEntity,
             >("entity", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -291,6 +294,7 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
             agent: agent?,
             source: source?,
             entity,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -320,6 +324,7 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
         w.complex_vec("agent", &self.agent);
         w.complex("source", Some(&self.source));
         w.complex_vec("entity", &self.entity);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -584,6 +589,7 @@ impl UzCoreAuditEvent {
             agent,
             source,
             entity: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

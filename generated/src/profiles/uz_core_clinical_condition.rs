@@ -224,6 +224,9 @@ pub struct UzCoreClinicalCondition {
     /// - Element `Condition.note`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub note: Vec<crate::datatypes::Annotation>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreClinicalCondition {
     fn read_json(
@@ -306,7 +309,7 @@ impl dhp_runtime::FhirJson for UzCoreClinicalCondition {
         let evidence = o
             .complex_vec::<crate::datatypes::CodeableReference>("evidence", None);
         let note = o.complex_vec::<crate::datatypes::Annotation>("note", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -341,6 +344,7 @@ impl dhp_runtime::FhirJson for UzCoreClinicalCondition {
             stage,
             evidence,
             note,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -382,6 +386,7 @@ impl dhp_runtime::FhirJson for UzCoreClinicalCondition {
         w.complex_vec("stage", &self.stage);
         w.complex_vec("evidence", &self.evidence);
         w.complex_vec("note", &self.note);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -500,6 +505,7 @@ impl UzCoreClinicalCondition {
             stage: Vec::new(),
             evidence: Vec::new(),
             note: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

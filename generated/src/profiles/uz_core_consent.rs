@@ -205,6 +205,9 @@ pub struct UzCoreConsent {
     /// - Element `Consent.provision`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub provision: Vec<crate::resources::consent::ConsentProvision>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreConsent {
     fn read_json(
@@ -276,7 +279,7 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
             .complex_vec::<
                 crate::resources::consent::ConsentProvision,
             >("provision", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -312,6 +315,7 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
             verification,
             decision,
             provision,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -343,6 +347,7 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
         w.complex_vec("verification", &self.verification);
         w.primitive("decision", self.decision.as_ref());
         w.complex_vec("provision", &self.provision);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -448,6 +453,7 @@ impl UzCoreConsent {
             verification: Vec::new(),
             decision: None,
             provision: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

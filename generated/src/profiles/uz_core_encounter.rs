@@ -308,6 +308,9 @@ pub struct UzCoreEncounter {
     /// - Element `Encounter.location`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub location: Vec<crate::resources::encounter::EncounterLocation>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreEncounter {
     fn read_json(
@@ -402,7 +405,7 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
             .complex_vec::<
                 crate::resources::encounter::EncounterLocation,
             >("location", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -448,6 +451,7 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
             special_courtesy,
             admission,
             location,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -491,6 +495,7 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
         w.complex_vec("specialCourtesy", &self.special_courtesy);
         w.complex("admission", self.admission.as_ref());
         w.complex_vec("location", &self.location);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -674,6 +679,7 @@ impl UzCoreEncounter {
             special_courtesy: Vec::new(),
             admission: None,
             location: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

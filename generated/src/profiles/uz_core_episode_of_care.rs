@@ -179,6 +179,9 @@ pub struct UzCoreEpisodeOfCare {
     ///
     /// - Element `EpisodeOfCare.account`, cardinality `0..*`.
     pub account: Vec<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
     fn read_json(
@@ -235,7 +238,7 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
         let care_manager = o.complex::<crate::datatypes::Reference>("careManager");
         let care_team = o.complex_vec::<crate::datatypes::Reference>("careTeam", None);
         let account = o.complex_vec::<crate::datatypes::Reference>("account", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -266,6 +269,7 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
             care_manager,
             care_team,
             account,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -292,6 +296,7 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
         w.complex("careManager", self.care_manager.as_ref());
         w.complex_vec("careTeam", &self.care_team);
         w.complex_vec("account", &self.account);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -376,6 +381,7 @@ impl UzCoreEpisodeOfCare {
             care_manager: None,
             care_team: Vec::new(),
             account: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).
@@ -695,6 +701,9 @@ pub struct UzCoreEpisodeOfCareStatusHistory {
     /// - Element `EpisodeOfCare.statusHistory.period`, cardinality `1..1`.
     /// - **Must Support**: populate it when the data is available.
     pub period: crate::datatypes::Period,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreEpisodeOfCareStatusHistory {
     fn read_json(
@@ -712,13 +721,14 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCareStatusHistory {
                 crate::datatypes::Extension,
             >("status");
         let period = o.required_complex::<crate::datatypes::Period>("period");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(UzCoreEpisodeOfCareStatusHistory {
             id,
             extension,
             modifier_extension,
             status: status?,
             period: period?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -728,6 +738,7 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCareStatusHistory {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("status", Some(&self.status));
         w.complex("period", Some(&self.period));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

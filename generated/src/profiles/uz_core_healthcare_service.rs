@@ -254,6 +254,9 @@ pub struct UzCoreHealthcareService {
     ///
     /// - Element `HealthcareService.endpoint`, cardinality `0..*`.
     pub endpoint: Vec<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreHealthcareService {
     fn read_json(
@@ -329,7 +332,7 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
         let availability = o
             .complex_vec::<crate::datatypes::Availability>("availability", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -370,6 +373,7 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
             appointment_required,
             availability,
             endpoint,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -406,6 +410,7 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
         w.primitive("appointmentRequired", self.appointment_required.as_ref());
         w.complex_vec("availability", &self.availability);
         w.complex_vec("endpoint", &self.endpoint);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -615,6 +620,7 @@ impl UzCoreHealthcareService {
             appointment_required: None,
             availability: Vec::new(),
             endpoint: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

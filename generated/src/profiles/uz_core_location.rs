@@ -225,6 +225,9 @@ pub struct UzCoreLocation {
     /// - Element `Location.endpoint`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub endpoint: Vec<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreLocation {
     fn read_json(
@@ -293,7 +296,7 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
                 crate::datatypes::VirtualServiceDetail,
             >("virtualService", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -329,6 +332,7 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
             hours_of_operation,
             virtual_service,
             endpoint,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -360,6 +364,7 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
         w.complex_vec("hoursOfOperation", &self.hours_of_operation);
         w.complex_vec("virtualService", &self.virtual_service);
         w.complex_vec("endpoint", &self.endpoint);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -755,6 +760,7 @@ impl UzCoreLocation {
             hours_of_operation: Vec::new(),
             virtual_service: Vec::new(),
             endpoint: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -324,6 +324,9 @@ pub struct UzCoreObservation {
     /// - Element `Observation.component`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub component: Vec<crate::resources::observation::ObservationComponent>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreObservation {
     fn read_json(
@@ -412,7 +415,7 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
             .complex_vec::<
                 crate::resources::observation::ObservationComponent,
             >("component", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -457,6 +460,7 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
             has_member,
             derived_from,
             component,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -505,6 +509,7 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
         w.complex_vec("hasMember", &self.has_member);
         w.complex_vec("derivedFrom", &self.derived_from);
         w.complex_vec("component", &self.component);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -599,6 +604,7 @@ impl UzCoreObservation {
             has_member: Vec::new(),
             derived_from: Vec::new(),
             component: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).
@@ -1072,6 +1078,9 @@ pub struct UzCoreObservationTriggeredBy {
     /// - Element `Observation.triggeredBy.reason`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub reason: Option<crate::Primitive<String>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreObservationTriggeredBy {
     fn read_json(
@@ -1091,7 +1100,7 @@ impl dhp_runtime::FhirJson for UzCoreObservationTriggeredBy {
                 crate::datatypes::Extension,
             >("type");
         let reason = o.primitive::<String, crate::datatypes::Extension>("reason");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(UzCoreObservationTriggeredBy {
             id,
             extension,
@@ -1099,6 +1108,7 @@ impl dhp_runtime::FhirJson for UzCoreObservationTriggeredBy {
             observation: observation?,
             type_: type_?,
             reason,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1109,6 +1119,7 @@ impl dhp_runtime::FhirJson for UzCoreObservationTriggeredBy {
         w.complex("observation", Some(&self.observation));
         w.primitive("type", Some(&self.type_));
         w.primitive("reason", self.reason.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

@@ -158,6 +158,9 @@ pub struct UzCoreOrganization {
     ///
     /// - Element `Organization.qualification`, cardinality `0..*`.
     pub qualification: Vec<crate::resources::organization::OrganizationQualification>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreOrganization {
     fn read_json(
@@ -205,7 +208,7 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
             .complex_vec::<
                 crate::resources::organization::OrganizationQualification,
             >("qualification", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -233,6 +236,7 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
             part_of,
             endpoint,
             qualification,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -256,6 +260,7 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
         w.complex("partOf", self.part_of.as_ref());
         w.complex_vec("endpoint", &self.endpoint);
         w.complex_vec("qualification", &self.qualification);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -1031,6 +1036,7 @@ impl UzCoreOrganization {
             part_of: None,
             endpoint: Vec::new(),
             qualification: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -238,6 +238,9 @@ pub struct UzCorePatient {
     ///
     /// - Element `Patient.link`, cardinality `0..*`.
     pub link: Vec<crate::resources::patient::PatientLink>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCorePatient {
     fn read_json(
@@ -334,7 +337,7 @@ impl dhp_runtime::FhirJson for UzCorePatient {
         let managing_organization = o
             .complex::<crate::datatypes::Reference>("managingOrganization");
         let link = o.complex_vec::<crate::resources::patient::PatientLink>("link", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -370,6 +373,7 @@ impl dhp_runtime::FhirJson for UzCorePatient {
             general_practitioner,
             managing_organization,
             link,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -412,6 +416,7 @@ impl dhp_runtime::FhirJson for UzCorePatient {
         w.complex_vec("generalPractitioner", &self.general_practitioner);
         w.complex("managingOrganization", self.managing_organization.as_ref());
         w.complex_vec("link", &self.link);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -2251,6 +2256,7 @@ impl UzCorePatient {
             general_practitioner: Vec::new(),
             managing_organization: None,
             link: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -164,6 +164,9 @@ pub struct UzCorePractitioner {
     ///
     /// - Element `Practitioner.communication`, cardinality `0..*`.
     pub communication: Vec<crate::resources::practitioner::PractitionerCommunication>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCorePractitioner {
     fn read_json(
@@ -220,7 +223,7 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
             .complex_vec::<
                 crate::resources::practitioner::PractitionerCommunication,
             >("communication", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -249,6 +252,7 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
             photo,
             qualification,
             communication,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -275,6 +279,7 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
         w.complex_vec("photo", &self.photo);
         w.complex_vec("qualification", &self.qualification);
         w.complex_vec("communication", &self.communication);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -781,6 +786,7 @@ impl UzCorePractitioner {
             photo: Vec::new(),
             qualification: Vec::new(),
             communication: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -188,6 +188,9 @@ pub struct UzCorePractitionerRole {
     ///
     /// - Element `PractitionerRole.endpoint`, cardinality `0..*`.
     pub endpoint: Vec<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCorePractitionerRole {
     fn read_json(
@@ -236,7 +239,7 @@ impl dhp_runtime::FhirJson for UzCorePractitionerRole {
         let availability = o
             .complex_vec::<crate::datatypes::Availability>("availability", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -268,6 +271,7 @@ impl dhp_runtime::FhirJson for UzCorePractitionerRole {
             communication,
             availability,
             endpoint,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -295,6 +299,7 @@ impl dhp_runtime::FhirJson for UzCorePractitionerRole {
         w.complex_vec("communication", &self.communication);
         w.complex_vec("availability", &self.availability);
         w.complex_vec("endpoint", &self.endpoint);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -535,6 +540,7 @@ impl UzCorePractitionerRole {
             communication: Vec::new(),
             availability: Vec::new(),
             endpoint: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -170,6 +170,9 @@ pub struct UzCoreProvenance {
     /// - Element `Provenance.signature`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub signature: Vec<crate::datatypes::Signature>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreProvenance {
     fn read_json(
@@ -228,7 +231,7 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
                 crate::profiles::uz_core_provenance::UzCoreProvenanceEntity,
             >("entity", None);
         let signature = o.complex_vec::<crate::datatypes::Signature>("signature", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -259,6 +262,7 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
             agent: agent?,
             entity,
             signature,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -287,6 +291,7 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
         w.complex_vec("agent", &self.agent);
         w.complex_vec("entity", &self.entity);
         w.complex_vec("signature", &self.signature);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -404,6 +409,7 @@ impl UzCoreProvenance {
             agent,
             entity: Vec::new(),
             signature: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).
@@ -735,6 +741,9 @@ pub struct UzCoreProvenanceEntity {
     ///
     /// - Element `Provenance.entity.agent`, cardinality `0..*`.
     pub agent: Vec<crate::resources::provenance::ProvenanceAgent>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreProvenanceEntity {
     fn read_json(
@@ -754,7 +763,7 @@ impl dhp_runtime::FhirJson for UzCoreProvenanceEntity {
         let what = o.required_complex::<crate::datatypes::Reference>("what");
         let agent = o
             .complex_vec::<crate::resources::provenance::ProvenanceAgent>("agent", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(UzCoreProvenanceEntity {
             id,
             extension,
@@ -762,6 +771,7 @@ impl dhp_runtime::FhirJson for UzCoreProvenanceEntity {
             role: role?,
             what: what?,
             agent,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -772,6 +782,7 @@ impl dhp_runtime::FhirJson for UzCoreProvenanceEntity {
         w.primitive("role", Some(&self.role));
         w.complex("what", Some(&self.what));
         w.complex_vec("agent", &self.agent);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

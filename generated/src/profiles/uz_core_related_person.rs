@@ -170,6 +170,9 @@ pub struct UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.communication`, cardinality `0..*`.
     pub communication: Vec<crate::resources::related_person::RelatedPersonCommunication>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreRelatedPerson {
     fn read_json(
@@ -222,7 +225,7 @@ impl dhp_runtime::FhirJson for UzCoreRelatedPerson {
             .complex_vec::<
                 crate::resources::related_person::RelatedPersonCommunication,
             >("communication", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -252,6 +255,7 @@ impl dhp_runtime::FhirJson for UzCoreRelatedPerson {
             photo,
             period,
             communication,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -277,6 +281,7 @@ impl dhp_runtime::FhirJson for UzCoreRelatedPerson {
         w.complex_vec("photo", &self.photo);
         w.complex("period", self.period.as_ref());
         w.complex_vec("communication", &self.communication);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -1627,6 +1632,7 @@ impl UzCoreRelatedPerson {
             photo: Vec::new(),
             period: None,
             communication: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

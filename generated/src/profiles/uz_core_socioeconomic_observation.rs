@@ -303,6 +303,9 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// - Element `Observation.component`, cardinality `0..*`.
     pub component: Vec<crate::resources::observation::ObservationComponent>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
     fn read_json(
@@ -388,7 +391,7 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
             .complex_vec::<
                 crate::resources::observation::ObservationComponent,
             >("component", None);
-        o.finish();
+        let unknown_elements = o.finish();
         let root = reader.path().to_string();
         dhp_runtime::validate::validate(
             obj,
@@ -433,6 +436,7 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
             has_member,
             derived_from,
             component,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -477,6 +481,7 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
         w.complex_vec("hasMember", &self.has_member);
         w.complex_vec("derivedFrom", &self.derived_from);
         w.complex_vec("component", &self.component);
+        w.extra(&self.unknown_elements);
         let mut obj = w.finish();
         dhp_runtime::resource::ensure_meta_profile(
             &mut obj,
@@ -614,6 +619,7 @@ impl UzCoreSocioeconomicObservation {
             has_member: Vec::new(),
             derived_from: Vec::new(),
             component: Vec::new(),
+            unknown_elements: dhp_runtime::JsonObject::new(),
         }
     }
     /// Reads FHIR JSON text strictly (unknown elements are errors).

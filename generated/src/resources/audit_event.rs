@@ -182,6 +182,9 @@ pub struct AuditEvent {
     ///
     /// - Element `AuditEvent.entity`, cardinality `0..*`.
     pub entity: Vec<crate::resources::audit_event::AuditEventEntity>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for AuditEvent {
     fn read_json(
@@ -250,7 +253,7 @@ impl dhp_runtime::FhirJson for AuditEvent {
             .complex_vec::<
                 crate::resources::audit_event::AuditEventEntity,
             >("entity", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(AuditEvent {
             id,
             meta,
@@ -274,6 +277,7 @@ impl dhp_runtime::FhirJson for AuditEvent {
             agent: agent?,
             source: source?,
             entity,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -303,6 +307,7 @@ impl dhp_runtime::FhirJson for AuditEvent {
         w.complex_vec("agent", &self.agent);
         w.complex("source", Some(&self.source));
         w.complex_vec("entity", &self.entity);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -440,6 +445,9 @@ pub struct AuditEventAgent {
     /// - Element `AuditEvent.agent.authorization`, cardinality `0..*`.
     /// - Binding: example to `http://terminology.hl7.org/ValueSet/v3-PurposeOfUse` (PurposeOfUse); other codes are allowed.
     pub authorization: Vec<crate::datatypes::CodeableConcept>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for AuditEventAgent {
     fn read_json(
@@ -467,7 +475,7 @@ impl dhp_runtime::FhirJson for AuditEventAgent {
         );
         let authorization = o
             .complex_vec::<crate::datatypes::CodeableConcept>("authorization", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(AuditEventAgent {
             id,
             extension,
@@ -480,6 +488,7 @@ impl dhp_runtime::FhirJson for AuditEventAgent {
             policy,
             network,
             authorization,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -497,6 +506,7 @@ impl dhp_runtime::FhirJson for AuditEventAgent {
             c.write_into(&mut w);
         }
         w.complex_vec("authorization", &self.authorization);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -579,6 +589,9 @@ pub struct AuditEventEntity {
     ///
     /// - Element `AuditEvent.entity.agent`, cardinality `0..*`.
     pub agent: Vec<crate::resources::audit_event::AuditEventAgent>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for AuditEventEntity {
     fn read_json(
@@ -607,7 +620,7 @@ impl dhp_runtime::FhirJson for AuditEventEntity {
             .complex_vec::<
                 crate::resources::audit_event::AuditEventAgent,
             >("agent", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(AuditEventEntity {
             id,
             extension,
@@ -618,6 +631,7 @@ impl dhp_runtime::FhirJson for AuditEventEntity {
             query,
             detail,
             agent,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -631,6 +645,7 @@ impl dhp_runtime::FhirJson for AuditEventEntity {
         w.primitive("query", self.query.as_ref());
         w.complex_vec("detail", &self.detail);
         w.complex_vec("agent", &self.agent);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -687,6 +702,9 @@ pub struct AuditEventEntityDetail {
     ///
     /// - Element `AuditEvent.entity.detail.value[x]`, cardinality `1..1`.
     pub value: crate::resources::audit_event::AuditEventEntityDetailValue,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for AuditEventEntityDetail {
     fn read_json(
@@ -703,13 +721,14 @@ impl dhp_runtime::FhirJson for AuditEventEntityDetail {
             &mut o,
             true,
         );
-        o.finish();
+        let unknown_elements = o.finish();
         Some(AuditEventEntityDetail {
             id,
             extension,
             modifier_extension,
             type_: type_?,
             value: value?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -719,6 +738,7 @@ impl dhp_runtime::FhirJson for AuditEventEntityDetail {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("type", Some(&self.type_));
         (self.value).write_into(&mut w);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -771,6 +791,9 @@ pub struct AuditEventOutcome {
     /// - Element `AuditEvent.outcome.detail`, cardinality `0..*`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/audit-event-outcome-detail` (Audit Event Outcome Detail); other codes are allowed.
     pub detail: Vec<crate::datatypes::CodeableConcept>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for AuditEventOutcome {
     fn read_json(
@@ -784,13 +807,14 @@ impl dhp_runtime::FhirJson for AuditEventOutcome {
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let code = o.required_complex::<crate::datatypes::Coding>("code");
         let detail = o.complex_vec::<crate::datatypes::CodeableConcept>("detail", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(AuditEventOutcome {
             id,
             extension,
             modifier_extension,
             code: code?,
             detail,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -800,6 +824,7 @@ impl dhp_runtime::FhirJson for AuditEventOutcome {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("code", Some(&self.code));
         w.complex_vec("detail", &self.detail);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -853,6 +878,9 @@ pub struct AuditEventSource {
     /// - Element `AuditEvent.source.type`, cardinality `0..*`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/security-source-type` (Audit Event Source Type); other codes are allowed.
     pub type_: Vec<crate::datatypes::CodeableConcept>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for AuditEventSource {
     fn read_json(
@@ -867,7 +895,7 @@ impl dhp_runtime::FhirJson for AuditEventSource {
         let site = o.complex::<crate::datatypes::Reference>("site");
         let observer = o.required_complex::<crate::datatypes::Reference>("observer");
         let type_ = o.complex_vec::<crate::datatypes::CodeableConcept>("type", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(AuditEventSource {
             id,
             extension,
@@ -875,6 +903,7 @@ impl dhp_runtime::FhirJson for AuditEventSource {
             site,
             observer: observer?,
             type_,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -885,6 +914,7 @@ impl dhp_runtime::FhirJson for AuditEventSource {
         w.complex("site", self.site.as_ref());
         w.complex("observer", Some(&self.observer));
         w.complex_vec("type", &self.type_);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

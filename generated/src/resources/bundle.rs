@@ -116,6 +116,9 @@ pub struct Bundle {
     ///
     /// - Element `Bundle.issues`, cardinality `0..1`.
     pub issues: Option<crate::resources::AnyResource>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Bundle {
     fn read_json(
@@ -158,7 +161,7 @@ impl dhp_runtime::FhirJson for Bundle {
             .complex_vec::<crate::resources::bundle::BundleEntry>("entry", None);
         let signature = o.complex::<crate::datatypes::Signature>("signature");
         let issues = o.complex::<crate::resources::AnyResource>("issues");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Bundle {
             id,
             meta,
@@ -172,6 +175,7 @@ impl dhp_runtime::FhirJson for Bundle {
             entry,
             signature,
             issues,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -189,6 +193,7 @@ impl dhp_runtime::FhirJson for Bundle {
         w.complex_vec("entry", &self.entry);
         w.complex("signature", self.signature.as_ref());
         w.complex("issues", self.issues.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -298,6 +303,9 @@ pub struct BundleEntry {
     ///
     /// - Element `Bundle.entry.response`, cardinality `0..1`.
     pub response: Option<crate::resources::bundle::BundleEntryResponse>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for BundleEntry {
     fn read_json(
@@ -321,7 +329,7 @@ impl dhp_runtime::FhirJson for BundleEntry {
             .complex::<crate::resources::bundle::BundleEntryRequest>("request");
         let response = o
             .complex::<crate::resources::bundle::BundleEntryResponse>("response");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(BundleEntry {
             id,
             extension,
@@ -332,6 +340,7 @@ impl dhp_runtime::FhirJson for BundleEntry {
             search,
             request,
             response,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -345,6 +354,7 @@ impl dhp_runtime::FhirJson for BundleEntry {
         w.complex("search", self.search.as_ref());
         w.complex("request", self.request.as_ref());
         w.complex("response", self.response.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -427,6 +437,9 @@ pub struct BundleEntryRequest {
     ///
     /// - Element `Bundle.entry.request.ifNoneExist`, cardinality `0..1`.
     pub if_none_exist: Option<crate::Primitive<String>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for BundleEntryRequest {
     fn read_json(
@@ -458,7 +471,7 @@ impl dhp_runtime::FhirJson for BundleEntryRequest {
         let if_match = o.primitive::<String, crate::datatypes::Extension>("ifMatch");
         let if_none_exist = o
             .primitive::<String, crate::datatypes::Extension>("ifNoneExist");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(BundleEntryRequest {
             id,
             extension,
@@ -469,6 +482,7 @@ impl dhp_runtime::FhirJson for BundleEntryRequest {
             if_modified_since,
             if_match,
             if_none_exist,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -482,6 +496,7 @@ impl dhp_runtime::FhirJson for BundleEntryRequest {
         w.primitive("ifModifiedSince", self.if_modified_since.as_ref());
         w.primitive("ifMatch", self.if_match.as_ref());
         w.primitive("ifNoneExist", self.if_none_exist.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -552,6 +567,9 @@ pub struct BundleEntryResponse {
     ///
     /// - Element `Bundle.entry.response.outcome`, cardinality `0..1`.
     pub outcome: Option<crate::resources::AnyResource>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for BundleEntryResponse {
     fn read_json(
@@ -577,7 +595,7 @@ impl dhp_runtime::FhirJson for BundleEntryResponse {
                 crate::datatypes::Extension,
             >("lastModified");
         let outcome = o.complex::<crate::resources::AnyResource>("outcome");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(BundleEntryResponse {
             id,
             extension,
@@ -587,6 +605,7 @@ impl dhp_runtime::FhirJson for BundleEntryResponse {
             etag,
             last_modified,
             outcome,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -599,6 +618,7 @@ impl dhp_runtime::FhirJson for BundleEntryResponse {
         w.primitive("etag", self.etag.as_ref());
         w.primitive("lastModified", self.last_modified.as_ref());
         w.complex("outcome", self.outcome.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -650,6 +670,9 @@ pub struct BundleEntrySearch {
     ///
     /// - Element `Bundle.entry.search.score`, cardinality `0..1`.
     pub score: Option<crate::Primitive<dhp_runtime::primitives::Decimal>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for BundleEntrySearch {
     fn read_json(
@@ -671,13 +694,14 @@ impl dhp_runtime::FhirJson for BundleEntrySearch {
                 dhp_runtime::primitives::Decimal,
                 crate::datatypes::Extension,
             >("score");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(BundleEntrySearch {
             id,
             extension,
             modifier_extension,
             mode,
             score,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -687,6 +711,7 @@ impl dhp_runtime::FhirJson for BundleEntrySearch {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("mode", self.mode.as_ref());
         w.primitive("score", self.score.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -749,6 +774,9 @@ pub struct BundleLink {
     ///
     /// - Element `Bundle.link.url`, cardinality `1..1`.
     pub url: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for BundleLink {
     fn read_json(
@@ -770,13 +798,14 @@ impl dhp_runtime::FhirJson for BundleLink {
                 dhp_runtime::primitives::Uri,
                 crate::datatypes::Extension,
             >("url");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(BundleLink {
             id,
             extension,
             modifier_extension,
             relation: relation?,
             url: url?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -786,6 +815,7 @@ impl dhp_runtime::FhirJson for BundleLink {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("relation", Some(&self.relation));
         w.primitive("url", Some(&self.url));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

@@ -336,6 +336,9 @@ pub struct CapabilityStatement {
     pub document: Vec<
         crate::resources::capability_statement::CapabilityStatementDocument,
     >,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatement {
     fn read_json(
@@ -472,7 +475,7 @@ impl dhp_runtime::FhirJson for CapabilityStatement {
             .complex_vec::<
                 crate::resources::capability_statement::CapabilityStatementDocument,
             >("document", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatement {
             id,
             meta,
@@ -512,6 +515,7 @@ impl dhp_runtime::FhirJson for CapabilityStatement {
             rest,
             messaging,
             document,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -557,6 +561,7 @@ impl dhp_runtime::FhirJson for CapabilityStatement {
         w.complex_vec("rest", &self.rest);
         w.complex_vec("messaging", &self.messaging);
         w.complex_vec("document", &self.document);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -644,6 +649,9 @@ pub struct CapabilityStatementDocument {
     ///
     /// - Element `CapabilityStatement.document.profile`, cardinality `1..1`.
     pub profile: crate::Primitive<dhp_runtime::primitives::Canonical>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementDocument {
     fn read_json(
@@ -670,7 +678,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementDocument {
                 dhp_runtime::primitives::Canonical,
                 crate::datatypes::Extension,
             >("profile");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementDocument {
             id,
             extension,
@@ -678,6 +686,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementDocument {
             mode: mode?,
             documentation,
             profile: profile?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -688,6 +697,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementDocument {
         w.primitive("mode", Some(&self.mode));
         w.primitive("documentation", self.documentation.as_ref());
         w.primitive("profile", Some(&self.profile));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -738,6 +748,9 @@ pub struct CapabilityStatementImplementation {
     ///
     /// - Element `CapabilityStatement.implementation.custodian`, cardinality `0..1`.
     pub custodian: Option<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementImplementation {
     fn read_json(
@@ -760,7 +773,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementImplementation {
                 crate::datatypes::Extension,
             >("url");
         let custodian = o.complex::<crate::datatypes::Reference>("custodian");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementImplementation {
             id,
             extension,
@@ -768,6 +781,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementImplementation {
             description: description?,
             url,
             custodian,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -778,6 +792,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementImplementation {
         w.primitive("description", Some(&self.description));
         w.primitive("url", self.url.as_ref());
         w.complex("custodian", self.custodian.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -844,6 +859,9 @@ pub struct CapabilityStatementMessaging {
     pub supported_message: Vec<
         crate::resources::capability_statement::CapabilityStatementMessagingSupportedMessage,
     >,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementMessaging {
     fn read_json(
@@ -873,7 +891,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessaging {
             .complex_vec::<
                 crate::resources::capability_statement::CapabilityStatementMessagingSupportedMessage,
             >("supportedMessage", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementMessaging {
             id,
             extension,
@@ -882,6 +900,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessaging {
             reliable_cache,
             documentation,
             supported_message,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -893,6 +912,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessaging {
         w.primitive("reliableCache", self.reliable_cache.as_ref());
         w.primitive("documentation", self.documentation.as_ref());
         w.complex_vec("supportedMessage", &self.supported_message);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -949,6 +969,9 @@ pub struct CapabilityStatementMessagingEndpoint {
     ///
     /// - Element `CapabilityStatement.messaging.endpoint.address`, cardinality `1..1`.
     pub address: crate::Primitive<dhp_runtime::primitives::Url>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementMessagingEndpoint {
     fn read_json(
@@ -966,13 +989,14 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessagingEndpoint {
                 dhp_runtime::primitives::Url,
                 crate::datatypes::Extension,
             >("address");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementMessagingEndpoint {
             id,
             extension,
             modifier_extension,
             protocol: protocol?,
             address: address?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -982,6 +1006,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessagingEndpoint {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("protocol", Some(&self.protocol));
         w.primitive("address", Some(&self.address));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1029,6 +1054,9 @@ pub struct CapabilityStatementMessagingSupportedMessage {
     ///
     /// - Element `CapabilityStatement.messaging.supportedMessage.definition`, cardinality `1..1`.
     pub definition: crate::Primitive<dhp_runtime::primitives::Canonical>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementMessagingSupportedMessage {
     fn read_json(
@@ -1050,13 +1078,14 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessagingSupportedMessage {
                 dhp_runtime::primitives::Canonical,
                 crate::datatypes::Extension,
             >("definition");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementMessagingSupportedMessage {
             id,
             extension,
             modifier_extension,
             mode: mode?,
             definition: definition?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1066,6 +1095,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessagingSupportedMessage {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("mode", Some(&self.mode));
         w.primitive("definition", Some(&self.definition));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1167,6 +1197,9 @@ pub struct CapabilityStatementRest {
     ///
     /// - Element `CapabilityStatement.rest.compartment`, cardinality `0..*`.
     pub compartment: Vec<crate::Primitive<dhp_runtime::primitives::Canonical>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementRest {
     fn read_json(
@@ -1213,7 +1246,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRest {
                 dhp_runtime::primitives::Canonical,
                 crate::datatypes::Extension,
             >("compartment", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementRest {
             id,
             extension,
@@ -1226,6 +1259,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRest {
             search_param,
             operation,
             compartment,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1241,6 +1275,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRest {
         w.complex_vec("searchParam", &self.search_param);
         w.complex_vec("operation", &self.operation);
         w.primitive_vec("compartment", &self.compartment);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1286,6 +1321,9 @@ pub struct CapabilityStatementRestInteraction {
     ///
     /// - Element `CapabilityStatement.rest.interaction.documentation`, cardinality `0..1`.
     pub documentation: Option<crate::Primitive<dhp_runtime::primitives::Markdown>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementRestInteraction {
     fn read_json(
@@ -1307,13 +1345,14 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestInteraction {
                 dhp_runtime::primitives::Markdown,
                 crate::datatypes::Extension,
             >("documentation");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementRestInteraction {
             id,
             extension,
             modifier_extension,
             code: code?,
             documentation,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1323,6 +1362,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestInteraction {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("code", Some(&self.code));
         w.primitive("documentation", self.documentation.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1516,6 +1556,9 @@ pub struct CapabilityStatementRestResource {
     pub operation: Vec<
         crate::resources::capability_statement::CapabilityStatementRestResourceOperation,
     >,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementRestResource {
     fn read_json(
@@ -1596,7 +1639,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResource {
             .complex_vec::<
                 crate::resources::capability_statement::CapabilityStatementRestResourceOperation,
             >("operation", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementRestResource {
             id,
             extension,
@@ -1619,6 +1662,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResource {
             search_rev_include,
             search_param,
             operation,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1644,6 +1688,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResource {
         w.primitive_vec("searchRevInclude", &self.search_rev_include);
         w.complex_vec("searchParam", &self.search_param);
         w.complex_vec("operation", &self.operation);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1691,6 +1736,9 @@ pub struct CapabilityStatementRestResourceInteraction {
     ///
     /// - Element `CapabilityStatement.rest.resource.interaction.documentation`, cardinality `0..1`.
     pub documentation: Option<crate::Primitive<dhp_runtime::primitives::Markdown>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementRestResourceInteraction {
     fn read_json(
@@ -1712,13 +1760,14 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceInteraction {
                 dhp_runtime::primitives::Markdown,
                 crate::datatypes::Extension,
             >("documentation");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementRestResourceInteraction {
             id,
             extension,
             modifier_extension,
             code: code?,
             documentation,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1728,6 +1777,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceInteraction {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("code", Some(&self.code));
         w.primitive("documentation", self.documentation.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1786,6 +1836,9 @@ pub struct CapabilityStatementRestResourceOperation {
     ///
     /// - Element `CapabilityStatement.rest.resource.operation.documentation`, cardinality `0..1`.
     pub documentation: Option<crate::Primitive<dhp_runtime::primitives::Markdown>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementRestResourceOperation {
     fn read_json(
@@ -1808,7 +1861,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceOperation {
                 dhp_runtime::primitives::Markdown,
                 crate::datatypes::Extension,
             >("documentation");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementRestResourceOperation {
             id,
             extension,
@@ -1816,6 +1869,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceOperation {
             name: name?,
             definition: definition?,
             documentation,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1826,6 +1880,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceOperation {
         w.primitive("name", Some(&self.name));
         w.primitive("definition", Some(&self.definition));
         w.primitive("documentation", self.documentation.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1891,6 +1946,9 @@ pub struct CapabilityStatementRestResourceSearchParam {
     ///
     /// - Element `CapabilityStatement.rest.resource.searchParam.documentation`, cardinality `0..1`.
     pub documentation: Option<crate::Primitive<dhp_runtime::primitives::Markdown>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementRestResourceSearchParam {
     fn read_json(
@@ -1918,7 +1976,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceSearchParam {
                 dhp_runtime::primitives::Markdown,
                 crate::datatypes::Extension,
             >("documentation");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementRestResourceSearchParam {
             id,
             extension,
@@ -1927,6 +1985,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceSearchParam {
             definition,
             type_: type_?,
             documentation,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -1938,6 +1997,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceSearchParam {
         w.primitive("definition", self.definition.as_ref());
         w.primitive("type", Some(&self.type_));
         w.primitive("documentation", self.documentation.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -1991,6 +2051,9 @@ pub struct CapabilityStatementRestSecurity {
     ///
     /// - Element `CapabilityStatement.rest.security.description`, cardinality `0..1`.
     pub description: Option<crate::Primitive<dhp_runtime::primitives::Markdown>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementRestSecurity {
     fn read_json(
@@ -2010,7 +2073,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestSecurity {
                 dhp_runtime::primitives::Markdown,
                 crate::datatypes::Extension,
             >("description");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementRestSecurity {
             id,
             extension,
@@ -2018,6 +2081,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestSecurity {
             cors,
             service,
             description,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2028,6 +2092,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestSecurity {
         w.primitive("cors", self.cors.as_ref());
         w.complex_vec("service", &self.service);
         w.primitive("description", self.description.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -2091,6 +2156,9 @@ pub struct CapabilityStatementSoftware {
     ///
     /// - Element `CapabilityStatement.software.releaseDate`, cardinality `0..1`.
     pub release_date: Option<crate::Primitive<dhp_runtime::primitives::DateTime>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for CapabilityStatementSoftware {
     fn read_json(
@@ -2109,7 +2177,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementSoftware {
                 dhp_runtime::primitives::DateTime,
                 crate::datatypes::Extension,
             >("releaseDate");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(CapabilityStatementSoftware {
             id,
             extension,
@@ -2117,6 +2185,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementSoftware {
             name: name?,
             version,
             release_date,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -2127,6 +2196,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementSoftware {
         w.primitive("name", Some(&self.name));
         w.primitive("version", self.version.as_ref());
         w.primitive("releaseDate", self.release_date.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

@@ -200,6 +200,9 @@ pub struct Condition {
     ///
     /// - Element `Condition.note`, cardinality `0..*`.
     pub note: Vec<crate::datatypes::Annotation>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Condition {
     fn read_json(
@@ -263,7 +266,7 @@ impl dhp_runtime::FhirJson for Condition {
         let evidence = o
             .complex_vec::<crate::datatypes::CodeableReference>("evidence", None);
         let note = o.complex_vec::<crate::datatypes::Annotation>("note", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Condition {
             id,
             meta,
@@ -289,6 +292,7 @@ impl dhp_runtime::FhirJson for Condition {
             stage,
             evidence,
             note,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -322,6 +326,7 @@ impl dhp_runtime::FhirJson for Condition {
         w.complex_vec("stage", &self.stage);
         w.complex_vec("evidence", &self.evidence);
         w.complex_vec("note", &self.note);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -401,6 +406,9 @@ pub struct ConditionParticipant {
     ///
     /// - Element `Condition.participant.actor`, cardinality `1..1`.
     pub actor: crate::datatypes::Reference,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ConditionParticipant {
     fn read_json(
@@ -414,13 +422,14 @@ impl dhp_runtime::FhirJson for ConditionParticipant {
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let function = o.complex::<crate::datatypes::CodeableConcept>("function");
         let actor = o.required_complex::<crate::datatypes::Reference>("actor");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ConditionParticipant {
             id,
             extension,
             modifier_extension,
             function,
             actor: actor?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -430,6 +439,7 @@ impl dhp_runtime::FhirJson for ConditionParticipant {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("function", self.function.as_ref());
         w.complex("actor", Some(&self.actor));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -482,6 +492,9 @@ pub struct ConditionStage {
     /// - Element `Condition.stage.type`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/condition-stage-type` (Condition Stage Type); other codes are allowed.
     pub type_: Option<crate::datatypes::CodeableConcept>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ConditionStage {
     fn read_json(
@@ -497,7 +510,7 @@ impl dhp_runtime::FhirJson for ConditionStage {
         let assessment = o
             .complex_vec::<crate::datatypes::Reference>("assessment", None);
         let type_ = o.complex::<crate::datatypes::CodeableConcept>("type");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ConditionStage {
             id,
             extension,
@@ -505,6 +518,7 @@ impl dhp_runtime::FhirJson for ConditionStage {
             summary,
             assessment,
             type_,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -515,6 +529,7 @@ impl dhp_runtime::FhirJson for ConditionStage {
         w.complex("summary", self.summary.as_ref());
         w.complex_vec("assessment", &self.assessment);
         w.complex("type", self.type_.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

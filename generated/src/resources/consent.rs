@@ -195,6 +195,9 @@ pub struct Consent {
     ///
     /// - Element `Consent.provision`, cardinality `0..*`.
     pub provision: Vec<crate::resources::consent::ConsentProvision>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Consent {
     fn read_json(
@@ -266,7 +269,7 @@ impl dhp_runtime::FhirJson for Consent {
             .complex_vec::<
                 crate::resources::consent::ConsentProvision,
             >("provision", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Consent {
             id,
             meta,
@@ -294,6 +297,7 @@ impl dhp_runtime::FhirJson for Consent {
             verification,
             decision,
             provision,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -325,6 +329,7 @@ impl dhp_runtime::FhirJson for Consent {
         w.complex_vec("verification", &self.verification);
         w.primitive("decision", self.decision.as_ref());
         w.complex_vec("provision", &self.provision);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -405,6 +410,9 @@ pub struct ConsentPolicyBasis {
     ///
     /// - Element `Consent.policyBasis.url`, cardinality `0..1`.
     pub url: Option<crate::Primitive<dhp_runtime::primitives::Url>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ConsentPolicyBasis {
     fn read_json(
@@ -422,13 +430,14 @@ impl dhp_runtime::FhirJson for ConsentPolicyBasis {
                 dhp_runtime::primitives::Url,
                 crate::datatypes::Extension,
             >("url");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ConsentPolicyBasis {
             id,
             extension,
             modifier_extension,
             reference,
             url,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -438,6 +447,7 @@ impl dhp_runtime::FhirJson for ConsentPolicyBasis {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("reference", self.reference.as_ref());
         w.primitive("url", self.url.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -575,6 +585,9 @@ pub struct ConsentProvision {
     ///
     /// - Element `Consent.provision.provision`, cardinality `0..*`.
     pub provision: Vec<crate::resources::consent::ConsentProvision>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ConsentProvision {
     fn read_json(
@@ -610,7 +623,7 @@ impl dhp_runtime::FhirJson for ConsentProvision {
             .complex_vec::<
                 crate::resources::consent::ConsentProvision,
             >("provision", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ConsentProvision {
             id,
             extension,
@@ -627,6 +640,7 @@ impl dhp_runtime::FhirJson for ConsentProvision {
             data,
             expression,
             provision,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -646,6 +660,7 @@ impl dhp_runtime::FhirJson for ConsentProvision {
         w.complex_vec("data", &self.data);
         w.complex("expression", self.expression.as_ref());
         w.complex_vec("provision", &self.provision);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -702,6 +717,9 @@ pub struct ConsentProvisionActor {
     ///
     /// - Element `Consent.provision.actor.reference`, cardinality `0..1`.
     pub reference: Option<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ConsentProvisionActor {
     fn read_json(
@@ -715,13 +733,14 @@ impl dhp_runtime::FhirJson for ConsentProvisionActor {
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let role = o.complex::<crate::datatypes::CodeableConcept>("role");
         let reference = o.complex::<crate::datatypes::Reference>("reference");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ConsentProvisionActor {
             id,
             extension,
             modifier_extension,
             role,
             reference,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -731,6 +750,7 @@ impl dhp_runtime::FhirJson for ConsentProvisionActor {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("role", self.role.as_ref());
         w.complex("reference", self.reference.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -787,6 +807,9 @@ pub struct ConsentProvisionData {
     ///
     /// - Element `Consent.provision.data.reference`, cardinality `1..1`.
     pub reference: crate::datatypes::Reference,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ConsentProvisionData {
     fn read_json(
@@ -804,13 +827,14 @@ impl dhp_runtime::FhirJson for ConsentProvisionData {
                 crate::datatypes::Extension,
             >("meaning");
         let reference = o.required_complex::<crate::datatypes::Reference>("reference");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ConsentProvisionData {
             id,
             extension,
             modifier_extension,
             meaning: meaning?,
             reference: reference?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -820,6 +844,7 @@ impl dhp_runtime::FhirJson for ConsentProvisionData {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("meaning", Some(&self.meaning));
         w.complex("reference", Some(&self.reference));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -887,6 +912,9 @@ pub struct ConsentVerification {
     ///
     /// - Element `Consent.verification.verificationDate`, cardinality `0..*`.
     pub verification_date: Vec<crate::Primitive<dhp_runtime::primitives::DateTime>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ConsentVerification {
     fn read_json(
@@ -909,7 +937,7 @@ impl dhp_runtime::FhirJson for ConsentVerification {
                 dhp_runtime::primitives::DateTime,
                 crate::datatypes::Extension,
             >("verificationDate", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ConsentVerification {
             id,
             extension,
@@ -919,6 +947,7 @@ impl dhp_runtime::FhirJson for ConsentVerification {
             verified_by,
             verified_with,
             verification_date,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -931,6 +960,7 @@ impl dhp_runtime::FhirJson for ConsentVerification {
         w.complex("verifiedBy", self.verified_by.as_ref());
         w.complex("verifiedWith", self.verified_with.as_ref());
         w.primitive_vec("verificationDate", &self.verification_date);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

@@ -261,6 +261,9 @@ pub struct DocumentReference {
     pub content: dhp_runtime::NonEmpty<
         crate::resources::document_reference::DocumentReferenceContent,
     >,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DocumentReference {
     fn read_json(
@@ -343,7 +346,7 @@ impl dhp_runtime::FhirJson for DocumentReference {
             .complex_nonempty::<
                 crate::resources::document_reference::DocumentReferenceContent,
             >("content", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DocumentReference {
             id,
             meta,
@@ -376,6 +379,7 @@ impl dhp_runtime::FhirJson for DocumentReference {
             description,
             security_label,
             content: content?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -412,6 +416,7 @@ impl dhp_runtime::FhirJson for DocumentReference {
         w.primitive("description", self.description.as_ref());
         w.complex_vec("securityLabel", &self.security_label);
         w.complex_vec("content", &self.content);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -499,6 +504,9 @@ pub struct DocumentReferenceAttester {
     ///
     /// - Element `DocumentReference.attester.party`, cardinality `0..1`.
     pub party: Option<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DocumentReferenceAttester {
     fn read_json(
@@ -517,7 +525,7 @@ impl dhp_runtime::FhirJson for DocumentReferenceAttester {
                 crate::datatypes::Extension,
             >("time");
         let party = o.complex::<crate::datatypes::Reference>("party");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DocumentReferenceAttester {
             id,
             extension,
@@ -525,6 +533,7 @@ impl dhp_runtime::FhirJson for DocumentReferenceAttester {
             mode: mode?,
             time,
             party,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -535,6 +544,7 @@ impl dhp_runtime::FhirJson for DocumentReferenceAttester {
         w.complex("mode", Some(&self.mode));
         w.primitive("time", self.time.as_ref());
         w.complex("party", self.party.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -587,6 +597,9 @@ pub struct DocumentReferenceContent {
     pub profile: Vec<
         crate::resources::document_reference::DocumentReferenceContentProfile,
     >,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DocumentReferenceContent {
     fn read_json(
@@ -604,13 +617,14 @@ impl dhp_runtime::FhirJson for DocumentReferenceContent {
             .complex_vec::<
                 crate::resources::document_reference::DocumentReferenceContentProfile,
             >("profile", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DocumentReferenceContent {
             id,
             extension,
             modifier_extension,
             attachment: attachment?,
             profile,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -620,6 +634,7 @@ impl dhp_runtime::FhirJson for DocumentReferenceContent {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("attachment", Some(&self.attachment));
         w.complex_vec("profile", &self.profile);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -662,6 +677,9 @@ pub struct DocumentReferenceContentProfile {
     ///
     /// - Element `DocumentReference.content.profile.value[x]`, cardinality `1..1`.
     pub value: crate::resources::document_reference::DocumentReferenceContentProfileValue,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DocumentReferenceContentProfile {
     fn read_json(
@@ -677,12 +695,13 @@ impl dhp_runtime::FhirJson for DocumentReferenceContentProfile {
             &mut o,
             true,
         );
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DocumentReferenceContentProfile {
             id,
             extension,
             modifier_extension,
             value: value?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -691,6 +710,7 @@ impl dhp_runtime::FhirJson for DocumentReferenceContentProfile {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         (self.value).write_into(&mut w);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -740,6 +760,9 @@ pub struct DocumentReferenceRelatesTo {
     ///
     /// - Element `DocumentReference.relatesTo.target`, cardinality `1..1`.
     pub target: crate::datatypes::Reference,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for DocumentReferenceRelatesTo {
     fn read_json(
@@ -753,13 +776,14 @@ impl dhp_runtime::FhirJson for DocumentReferenceRelatesTo {
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let code = o.required_complex::<crate::datatypes::CodeableConcept>("code");
         let target = o.required_complex::<crate::datatypes::Reference>("target");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(DocumentReferenceRelatesTo {
             id,
             extension,
             modifier_extension,
             code: code?,
             target: target?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -769,6 +793,7 @@ impl dhp_runtime::FhirJson for DocumentReferenceRelatesTo {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("code", Some(&self.code));
         w.complex("target", Some(&self.target));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

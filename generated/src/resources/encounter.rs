@@ -282,6 +282,9 @@ pub struct Encounter {
     ///
     /// - Element `Encounter.location`, cardinality `0..*`.
     pub location: Vec<crate::resources::encounter::EncounterLocation>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Encounter {
     fn read_json(
@@ -374,7 +377,7 @@ impl dhp_runtime::FhirJson for Encounter {
             .complex_vec::<
                 crate::resources::encounter::EncounterLocation,
             >("location", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Encounter {
             id,
             meta,
@@ -412,6 +415,7 @@ impl dhp_runtime::FhirJson for Encounter {
             special_courtesy,
             admission,
             location,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -453,6 +457,7 @@ impl dhp_runtime::FhirJson for Encounter {
         w.complex_vec("specialCourtesy", &self.special_courtesy);
         w.complex("admission", self.admission.as_ref());
         w.complex_vec("location", &self.location);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -560,6 +565,9 @@ pub struct EncounterAdmission {
     /// - Element `Encounter.admission.dischargeDisposition`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/encounter-discharge-disposition` (Discharge Disposition); other codes are allowed.
     pub discharge_disposition: Option<crate::datatypes::CodeableConcept>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for EncounterAdmission {
     fn read_json(
@@ -579,7 +587,7 @@ impl dhp_runtime::FhirJson for EncounterAdmission {
         let destination = o.complex::<crate::datatypes::Reference>("destination");
         let discharge_disposition = o
             .complex::<crate::datatypes::CodeableConcept>("dischargeDisposition");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(EncounterAdmission {
             id,
             extension,
@@ -590,6 +598,7 @@ impl dhp_runtime::FhirJson for EncounterAdmission {
             re_admission,
             destination,
             discharge_disposition,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -603,6 +612,7 @@ impl dhp_runtime::FhirJson for EncounterAdmission {
         w.complex("reAdmission", self.re_admission.as_ref());
         w.complex("destination", self.destination.as_ref());
         w.complex("dischargeDisposition", self.discharge_disposition.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -662,6 +672,9 @@ pub struct EncounterDiagnosis {
     /// - Element `Encounter.diagnosis.use`, cardinality `0..*`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/encounter-diagnosis-use` (Encounter Diagnosis Use); other codes are allowed.
     pub use_: Vec<crate::datatypes::CodeableConcept>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for EncounterDiagnosis {
     fn read_json(
@@ -676,13 +689,14 @@ impl dhp_runtime::FhirJson for EncounterDiagnosis {
         let condition = o
             .complex_vec::<crate::datatypes::CodeableReference>("condition", None);
         let use_ = o.complex_vec::<crate::datatypes::CodeableConcept>("use", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(EncounterDiagnosis {
             id,
             extension,
             modifier_extension,
             condition,
             use_,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -692,6 +706,7 @@ impl dhp_runtime::FhirJson for EncounterDiagnosis {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("condition", &self.condition);
         w.complex_vec("use", &self.use_);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -769,6 +784,9 @@ pub struct EncounterLocation {
     ///
     /// - Element `Encounter.location.period`, cardinality `0..1`.
     pub period: Option<crate::datatypes::Period>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for EncounterLocation {
     fn read_json(
@@ -788,7 +806,7 @@ impl dhp_runtime::FhirJson for EncounterLocation {
             >("status");
         let form = o.complex::<crate::datatypes::CodeableConcept>("form");
         let period = o.complex::<crate::datatypes::Period>("period");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(EncounterLocation {
             id,
             extension,
@@ -797,6 +815,7 @@ impl dhp_runtime::FhirJson for EncounterLocation {
             status,
             form,
             period,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -808,6 +827,7 @@ impl dhp_runtime::FhirJson for EncounterLocation {
         w.primitive("status", self.status.as_ref());
         w.complex("form", self.form.as_ref());
         w.complex("period", self.period.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -865,6 +885,9 @@ pub struct EncounterParticipant {
     ///
     /// - Element `Encounter.participant.actor`, cardinality `0..1`.
     pub actor: Option<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for EncounterParticipant {
     fn read_json(
@@ -879,7 +902,7 @@ impl dhp_runtime::FhirJson for EncounterParticipant {
         let type_ = o.complex_vec::<crate::datatypes::CodeableConcept>("type", None);
         let period = o.complex::<crate::datatypes::Period>("period");
         let actor = o.complex::<crate::datatypes::Reference>("actor");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(EncounterParticipant {
             id,
             extension,
@@ -887,6 +910,7 @@ impl dhp_runtime::FhirJson for EncounterParticipant {
             type_,
             period,
             actor,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -897,6 +921,7 @@ impl dhp_runtime::FhirJson for EncounterParticipant {
         w.complex_vec("type", &self.type_);
         w.complex("period", self.period.as_ref());
         w.complex("actor", self.actor.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -956,6 +981,9 @@ pub struct EncounterReason {
     /// - Element `Encounter.reason.value`, cardinality `0..*`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/encounter-reason` (Encounter Reason Codes); other codes are allowed.
     pub value: Vec<crate::datatypes::CodeableReference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for EncounterReason {
     fn read_json(
@@ -969,13 +997,14 @@ impl dhp_runtime::FhirJson for EncounterReason {
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let use_ = o.complex_vec::<crate::datatypes::CodeableConcept>("use", None);
         let value = o.complex_vec::<crate::datatypes::CodeableReference>("value", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(EncounterReason {
             id,
             extension,
             modifier_extension,
             use_,
             value,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -985,6 +1014,7 @@ impl dhp_runtime::FhirJson for EncounterReason {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("use", &self.use_);
         w.complex_vec("value", &self.value);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

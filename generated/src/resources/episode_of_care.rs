@@ -167,6 +167,9 @@ pub struct EpisodeOfCare {
     ///
     /// - Element `EpisodeOfCare.account`, cardinality `0..*`.
     pub account: Vec<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for EpisodeOfCare {
     fn read_json(
@@ -223,7 +226,7 @@ impl dhp_runtime::FhirJson for EpisodeOfCare {
         let care_manager = o.complex::<crate::datatypes::Reference>("careManager");
         let care_team = o.complex_vec::<crate::datatypes::Reference>("careTeam", None);
         let account = o.complex_vec::<crate::datatypes::Reference>("account", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(EpisodeOfCare {
             id,
             meta,
@@ -246,6 +249,7 @@ impl dhp_runtime::FhirJson for EpisodeOfCare {
             care_manager,
             care_team,
             account,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -272,6 +276,7 @@ impl dhp_runtime::FhirJson for EpisodeOfCare {
         w.complex("careManager", self.care_manager.as_ref());
         w.complex_vec("careTeam", &self.care_team);
         w.complex_vec("account", &self.account);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -354,6 +359,9 @@ pub struct EpisodeOfCareDiagnosis {
     /// - Element `EpisodeOfCare.diagnosis.use`, cardinality `0..1`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/encounter-diagnosis-use` (Encounter Diagnosis Use); other codes are allowed.
     pub use_: Option<crate::datatypes::CodeableConcept>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for EpisodeOfCareDiagnosis {
     fn read_json(
@@ -368,13 +376,14 @@ impl dhp_runtime::FhirJson for EpisodeOfCareDiagnosis {
         let condition = o
             .complex_vec::<crate::datatypes::CodeableReference>("condition", None);
         let use_ = o.complex::<crate::datatypes::CodeableConcept>("use");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(EpisodeOfCareDiagnosis {
             id,
             extension,
             modifier_extension,
             condition,
             use_,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -384,6 +393,7 @@ impl dhp_runtime::FhirJson for EpisodeOfCareDiagnosis {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("condition", &self.condition);
         w.complex("use", self.use_.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -443,6 +453,9 @@ pub struct EpisodeOfCareReason {
     /// - Element `EpisodeOfCare.reason.value`, cardinality `0..*`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/encounter-reason` (Encounter Reason Codes); other codes are allowed.
     pub value: Vec<crate::datatypes::CodeableReference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for EpisodeOfCareReason {
     fn read_json(
@@ -456,13 +469,14 @@ impl dhp_runtime::FhirJson for EpisodeOfCareReason {
             .complex_vec::<crate::datatypes::Extension>("modifierExtension", None);
         let use_ = o.complex::<crate::datatypes::CodeableConcept>("use");
         let value = o.complex_vec::<crate::datatypes::CodeableReference>("value", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(EpisodeOfCareReason {
             id,
             extension,
             modifier_extension,
             use_,
             value,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -472,6 +486,7 @@ impl dhp_runtime::FhirJson for EpisodeOfCareReason {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("use", self.use_.as_ref());
         w.complex_vec("value", &self.value);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -528,6 +543,9 @@ pub struct EpisodeOfCareStatusHistory {
     ///
     /// - Element `EpisodeOfCare.statusHistory.period`, cardinality `1..1`.
     pub period: crate::datatypes::Period,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for EpisodeOfCareStatusHistory {
     fn read_json(
@@ -545,13 +563,14 @@ impl dhp_runtime::FhirJson for EpisodeOfCareStatusHistory {
                 crate::datatypes::Extension,
             >("status");
         let period = o.required_complex::<crate::datatypes::Period>("period");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(EpisodeOfCareStatusHistory {
             id,
             extension,
             modifier_extension,
             status: status?,
             period: period?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -561,6 +580,7 @@ impl dhp_runtime::FhirJson for EpisodeOfCareStatusHistory {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("status", Some(&self.status));
         w.complex("period", Some(&self.period));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

@@ -249,6 +249,9 @@ pub struct HealthcareService {
     ///
     /// - Element `HealthcareService.endpoint`, cardinality `0..*`.
     pub endpoint: Vec<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for HealthcareService {
     fn read_json(
@@ -324,7 +327,7 @@ impl dhp_runtime::FhirJson for HealthcareService {
         let availability = o
             .complex_vec::<crate::datatypes::Availability>("availability", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(HealthcareService {
             id,
             meta,
@@ -357,6 +360,7 @@ impl dhp_runtime::FhirJson for HealthcareService {
             appointment_required,
             availability,
             endpoint,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -393,6 +397,7 @@ impl dhp_runtime::FhirJson for HealthcareService {
         w.primitive("appointmentRequired", self.appointment_required.as_ref());
         w.complex_vec("availability", &self.availability);
         w.complex_vec("endpoint", &self.endpoint);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -473,6 +478,9 @@ pub struct HealthcareServiceEligibility {
     ///
     /// - Element `HealthcareService.eligibility.comment`, cardinality `0..1`.
     pub comment: Option<crate::Primitive<dhp_runtime::primitives::Markdown>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for HealthcareServiceEligibility {
     fn read_json(
@@ -490,13 +498,14 @@ impl dhp_runtime::FhirJson for HealthcareServiceEligibility {
                 dhp_runtime::primitives::Markdown,
                 crate::datatypes::Extension,
             >("comment");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(HealthcareServiceEligibility {
             id,
             extension,
             modifier_extension,
             code,
             comment,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -506,6 +515,7 @@ impl dhp_runtime::FhirJson for HealthcareServiceEligibility {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("code", self.code.as_ref());
         w.primitive("comment", self.comment.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

@@ -213,6 +213,9 @@ pub struct Location {
     ///
     /// - Element `Location.endpoint`, cardinality `0..*`.
     pub endpoint: Vec<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Location {
     fn read_json(
@@ -281,7 +284,7 @@ impl dhp_runtime::FhirJson for Location {
                 crate::datatypes::VirtualServiceDetail,
             >("virtualService", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Location {
             id,
             meta,
@@ -309,6 +312,7 @@ impl dhp_runtime::FhirJson for Location {
             hours_of_operation,
             virtual_service,
             endpoint,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -340,6 +344,7 @@ impl dhp_runtime::FhirJson for Location {
         w.complex_vec("hoursOfOperation", &self.hours_of_operation);
         w.complex_vec("virtualService", &self.virtual_service);
         w.complex_vec("endpoint", &self.endpoint);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -426,6 +431,9 @@ pub struct LocationPosition {
     ///
     /// - Element `Location.position.altitude`, cardinality `0..1`.
     pub altitude: Option<crate::Primitive<dhp_runtime::primitives::Decimal>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for LocationPosition {
     fn read_json(
@@ -452,7 +460,7 @@ impl dhp_runtime::FhirJson for LocationPosition {
                 dhp_runtime::primitives::Decimal,
                 crate::datatypes::Extension,
             >("altitude");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(LocationPosition {
             id,
             extension,
@@ -460,6 +468,7 @@ impl dhp_runtime::FhirJson for LocationPosition {
             longitude: longitude?,
             latitude: latitude?,
             altitude,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -470,6 +479,7 @@ impl dhp_runtime::FhirJson for LocationPosition {
         w.primitive("longitude", Some(&self.longitude));
         w.primitive("latitude", Some(&self.latitude));
         w.primitive("altitude", self.altitude.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

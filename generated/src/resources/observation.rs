@@ -298,6 +298,9 @@ pub struct Observation {
     ///
     /// - Element `Observation.component`, cardinality `0..*`.
     pub component: Vec<crate::resources::observation::ObservationComponent>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Observation {
     fn read_json(
@@ -383,7 +386,7 @@ impl dhp_runtime::FhirJson for Observation {
             .complex_vec::<
                 crate::resources::observation::ObservationComponent,
             >("component", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Observation {
             id,
             meta,
@@ -420,6 +423,7 @@ impl dhp_runtime::FhirJson for Observation {
             has_member,
             derived_from,
             component,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -466,6 +470,7 @@ impl dhp_runtime::FhirJson for Observation {
         w.complex_vec("hasMember", &self.has_member);
         w.complex_vec("derivedFrom", &self.derived_from);
         w.complex_vec("component", &self.component);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -588,6 +593,9 @@ pub struct ObservationComponent {
     ///
     /// - Element `Observation.component.referenceRange`, cardinality `0..*`.
     pub reference_range: Vec<crate::resources::observation::ObservationReferenceRange>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ObservationComponent {
     fn read_json(
@@ -612,7 +620,7 @@ impl dhp_runtime::FhirJson for ObservationComponent {
             .complex_vec::<
                 crate::resources::observation::ObservationReferenceRange,
             >("referenceRange", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ObservationComponent {
             id,
             extension,
@@ -622,6 +630,7 @@ impl dhp_runtime::FhirJson for ObservationComponent {
             data_absent_reason,
             interpretation,
             reference_range,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -636,6 +645,7 @@ impl dhp_runtime::FhirJson for ObservationComponent {
         w.complex("dataAbsentReason", self.data_absent_reason.as_ref());
         w.complex_vec("interpretation", &self.interpretation);
         w.complex_vec("referenceRange", &self.reference_range);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -719,6 +729,9 @@ pub struct ObservationReferenceRange {
     ///
     /// - Element `Observation.referenceRange.text`, cardinality `0..1`.
     pub text: Option<crate::Primitive<dhp_runtime::primitives::Markdown>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ObservationReferenceRange {
     fn read_json(
@@ -742,7 +755,7 @@ impl dhp_runtime::FhirJson for ObservationReferenceRange {
                 dhp_runtime::primitives::Markdown,
                 crate::datatypes::Extension,
             >("text");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ObservationReferenceRange {
             id,
             extension,
@@ -754,6 +767,7 @@ impl dhp_runtime::FhirJson for ObservationReferenceRange {
             applies_to,
             age,
             text,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -768,6 +782,7 @@ impl dhp_runtime::FhirJson for ObservationReferenceRange {
         w.complex_vec("appliesTo", &self.applies_to);
         w.complex("age", self.age.as_ref());
         w.primitive("text", self.text.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -831,6 +846,9 @@ pub struct ObservationTriggeredBy {
     ///
     /// - Element `Observation.triggeredBy.reason`, cardinality `0..1`.
     pub reason: Option<crate::Primitive<String>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ObservationTriggeredBy {
     fn read_json(
@@ -850,7 +868,7 @@ impl dhp_runtime::FhirJson for ObservationTriggeredBy {
                 crate::datatypes::Extension,
             >("type");
         let reason = o.primitive::<String, crate::datatypes::Extension>("reason");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ObservationTriggeredBy {
             id,
             extension,
@@ -858,6 +876,7 @@ impl dhp_runtime::FhirJson for ObservationTriggeredBy {
             observation: observation?,
             type_: type_?,
             reason,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -868,6 +887,7 @@ impl dhp_runtime::FhirJson for ObservationTriggeredBy {
         w.complex("observation", Some(&self.observation));
         w.primitive("type", Some(&self.type_));
         w.primitive("reason", self.reason.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

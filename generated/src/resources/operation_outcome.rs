@@ -81,6 +81,9 @@ pub struct OperationOutcome {
     pub issue: dhp_runtime::NonEmpty<
         crate::resources::operation_outcome::OperationOutcomeIssue,
     >,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for OperationOutcome {
     fn read_json(
@@ -112,7 +115,7 @@ impl dhp_runtime::FhirJson for OperationOutcome {
             .complex_nonempty::<
                 crate::resources::operation_outcome::OperationOutcomeIssue,
             >("issue", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(OperationOutcome {
             id,
             meta,
@@ -123,6 +126,7 @@ impl dhp_runtime::FhirJson for OperationOutcome {
             extension,
             modifier_extension,
             issue: issue?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -137,6 +141,7 @@ impl dhp_runtime::FhirJson for OperationOutcome {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("issue", &self.issue);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -254,6 +259,9 @@ pub struct OperationOutcomeIssue {
     ///
     /// - Element `OperationOutcome.issue.expression`, cardinality `0..*`.
     pub expression: Vec<crate::Primitive<String>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for OperationOutcomeIssue {
     fn read_json(
@@ -282,7 +290,7 @@ impl dhp_runtime::FhirJson for OperationOutcomeIssue {
             .primitive_vec::<String, crate::datatypes::Extension>("location", None);
         let expression = o
             .primitive_vec::<String, crate::datatypes::Extension>("expression", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(OperationOutcomeIssue {
             id,
             extension,
@@ -293,6 +301,7 @@ impl dhp_runtime::FhirJson for OperationOutcomeIssue {
             diagnostics,
             location,
             expression,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -306,6 +315,7 @@ impl dhp_runtime::FhirJson for OperationOutcomeIssue {
         w.primitive("diagnostics", self.diagnostics.as_ref());
         w.primitive_vec("location", &self.location);
         w.primitive_vec("expression", &self.expression);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

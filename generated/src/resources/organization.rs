@@ -150,6 +150,9 @@ pub struct Organization {
     ///
     /// - Element `Organization.qualification`, cardinality `0..*`.
     pub qualification: Vec<crate::resources::organization::OrganizationQualification>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Organization {
     fn read_json(
@@ -197,7 +200,7 @@ impl dhp_runtime::FhirJson for Organization {
             .complex_vec::<
                 crate::resources::organization::OrganizationQualification,
             >("qualification", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Organization {
             id,
             meta,
@@ -217,6 +220,7 @@ impl dhp_runtime::FhirJson for Organization {
             part_of,
             endpoint,
             qualification,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -240,6 +244,7 @@ impl dhp_runtime::FhirJson for Organization {
         w.complex("partOf", self.part_of.as_ref());
         w.complex_vec("endpoint", &self.endpoint);
         w.complex_vec("qualification", &self.qualification);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -330,6 +335,9 @@ pub struct OrganizationQualification {
     ///
     /// - Element `Organization.qualification.issuer`, cardinality `0..1`.
     pub issuer: Option<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for OrganizationQualification {
     fn read_json(
@@ -346,7 +354,7 @@ impl dhp_runtime::FhirJson for OrganizationQualification {
         let code = o.required_complex::<crate::datatypes::CodeableConcept>("code");
         let period = o.complex::<crate::datatypes::Period>("period");
         let issuer = o.complex::<crate::datatypes::Reference>("issuer");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(OrganizationQualification {
             id,
             extension,
@@ -355,6 +363,7 @@ impl dhp_runtime::FhirJson for OrganizationQualification {
             code: code?,
             period,
             issuer,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -366,6 +375,7 @@ impl dhp_runtime::FhirJson for OrganizationQualification {
         w.complex("code", Some(&self.code));
         w.complex("period", self.period.as_ref());
         w.complex("issuer", self.issuer.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

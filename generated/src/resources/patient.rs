@@ -210,6 +210,9 @@ pub struct Patient {
     ///
     /// - Element `Patient.link`, cardinality `0..*`.
     pub link: Vec<crate::resources::patient::PatientLink>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Patient {
     fn read_json(
@@ -275,7 +278,7 @@ impl dhp_runtime::FhirJson for Patient {
         let managing_organization = o
             .complex::<crate::datatypes::Reference>("managingOrganization");
         let link = o.complex_vec::<crate::resources::patient::PatientLink>("link", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Patient {
             id,
             meta,
@@ -301,6 +304,7 @@ impl dhp_runtime::FhirJson for Patient {
             general_practitioner,
             managing_organization,
             link,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -334,6 +338,7 @@ impl dhp_runtime::FhirJson for Patient {
         w.complex_vec("generalPractitioner", &self.general_practitioner);
         w.complex("managingOrganization", self.managing_organization.as_ref());
         w.complex_vec("link", &self.link);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -419,6 +424,9 @@ pub struct PatientCommunication {
     ///
     /// - Element `Patient.communication.preferred`, cardinality `0..1`.
     pub preferred: Option<crate::Primitive<bool>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for PatientCommunication {
     fn read_json(
@@ -433,13 +441,14 @@ impl dhp_runtime::FhirJson for PatientCommunication {
         let language = o
             .required_complex::<crate::datatypes::CodeableConcept>("language");
         let preferred = o.primitive::<bool, crate::datatypes::Extension>("preferred");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(PatientCommunication {
             id,
             extension,
             modifier_extension,
             language: language?,
             preferred,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -449,6 +458,7 @@ impl dhp_runtime::FhirJson for PatientCommunication {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("language", Some(&self.language));
         w.primitive("preferred", self.preferred.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -529,6 +539,9 @@ pub struct PatientContact {
     ///
     /// - Element `Patient.contact.period`, cardinality `0..1`.
     pub period: Option<crate::datatypes::Period>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for PatientContact {
     fn read_json(
@@ -552,7 +565,7 @@ impl dhp_runtime::FhirJson for PatientContact {
             >("gender");
         let organization = o.complex::<crate::datatypes::Reference>("organization");
         let period = o.complex::<crate::datatypes::Period>("period");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(PatientContact {
             id,
             extension,
@@ -564,6 +577,7 @@ impl dhp_runtime::FhirJson for PatientContact {
             gender,
             organization,
             period,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -578,6 +592,7 @@ impl dhp_runtime::FhirJson for PatientContact {
         w.primitive("gender", self.gender.as_ref());
         w.complex("organization", self.organization.as_ref());
         w.complex("period", self.period.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -638,6 +653,9 @@ pub struct PatientLink {
     /// - Element `Patient.link.type`, cardinality `1..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/link-type|5.0.0` (Link Type): [`LinkType`](crate::codes::LinkType).
     pub type_: crate::Primitive<crate::codes::LinkType>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for PatientLink {
     fn read_json(
@@ -655,13 +673,14 @@ impl dhp_runtime::FhirJson for PatientLink {
                 crate::codes::LinkType,
                 crate::datatypes::Extension,
             >("type");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(PatientLink {
             id,
             extension,
             modifier_extension,
             other: other?,
             type_: type_?,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -671,6 +690,7 @@ impl dhp_runtime::FhirJson for PatientLink {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("other", Some(&self.other));
         w.primitive("type", Some(&self.type_));
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

@@ -154,6 +154,9 @@ pub struct Practitioner {
     ///
     /// - Element `Practitioner.communication`, cardinality `0..*`.
     pub communication: Vec<crate::resources::practitioner::PractitionerCommunication>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Practitioner {
     fn read_json(
@@ -210,7 +213,7 @@ impl dhp_runtime::FhirJson for Practitioner {
             .complex_vec::<
                 crate::resources::practitioner::PractitionerCommunication,
             >("communication", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Practitioner {
             id,
             meta,
@@ -231,6 +234,7 @@ impl dhp_runtime::FhirJson for Practitioner {
             photo,
             qualification,
             communication,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -257,6 +261,7 @@ impl dhp_runtime::FhirJson for Practitioner {
         w.complex_vec("photo", &self.photo);
         w.complex_vec("qualification", &self.qualification);
         w.complex_vec("communication", &self.communication);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -342,6 +347,9 @@ pub struct PractitionerCommunication {
     ///
     /// - Element `Practitioner.communication.preferred`, cardinality `0..1`.
     pub preferred: Option<crate::Primitive<bool>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for PractitionerCommunication {
     fn read_json(
@@ -356,13 +364,14 @@ impl dhp_runtime::FhirJson for PractitionerCommunication {
         let language = o
             .required_complex::<crate::datatypes::CodeableConcept>("language");
         let preferred = o.primitive::<bool, crate::datatypes::Extension>("preferred");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(PractitionerCommunication {
             id,
             extension,
             modifier_extension,
             language: language?,
             preferred,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -372,6 +381,7 @@ impl dhp_runtime::FhirJson for PractitionerCommunication {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("language", Some(&self.language));
         w.primitive("preferred", self.preferred.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -431,6 +441,9 @@ pub struct PractitionerQualification {
     ///
     /// - Element `Practitioner.qualification.issuer`, cardinality `0..1`.
     pub issuer: Option<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for PractitionerQualification {
     fn read_json(
@@ -447,7 +460,7 @@ impl dhp_runtime::FhirJson for PractitionerQualification {
         let code = o.required_complex::<crate::datatypes::CodeableConcept>("code");
         let period = o.complex::<crate::datatypes::Period>("period");
         let issuer = o.complex::<crate::datatypes::Reference>("issuer");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(PractitionerQualification {
             id,
             extension,
@@ -456,6 +469,7 @@ impl dhp_runtime::FhirJson for PractitionerQualification {
             code: code?,
             period,
             issuer,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -467,6 +481,7 @@ impl dhp_runtime::FhirJson for PractitionerQualification {
         w.complex("code", Some(&self.code));
         w.complex("period", self.period.as_ref());
         w.complex("issuer", self.issuer.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

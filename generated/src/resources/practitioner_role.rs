@@ -179,6 +179,9 @@ pub struct PractitionerRole {
     ///
     /// - Element `PractitionerRole.endpoint`, cardinality `0..*`.
     pub endpoint: Vec<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for PractitionerRole {
     fn read_json(
@@ -227,7 +230,7 @@ impl dhp_runtime::FhirJson for PractitionerRole {
         let availability = o
             .complex_vec::<crate::datatypes::Availability>("availability", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(PractitionerRole {
             id,
             meta,
@@ -251,6 +254,7 @@ impl dhp_runtime::FhirJson for PractitionerRole {
             communication,
             availability,
             endpoint,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -278,6 +282,7 @@ impl dhp_runtime::FhirJson for PractitionerRole {
         w.complex_vec("communication", &self.communication);
         w.complex_vec("availability", &self.availability);
         w.complex_vec("endpoint", &self.endpoint);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

@@ -163,6 +163,9 @@ pub struct Provenance {
     ///
     /// - Element `Provenance.signature`, cardinality `0..*`.
     pub signature: Vec<crate::datatypes::Signature>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for Provenance {
     fn read_json(
@@ -221,7 +224,7 @@ impl dhp_runtime::FhirJson for Provenance {
                 crate::resources::provenance::ProvenanceEntity,
             >("entity", None);
         let signature = o.complex_vec::<crate::datatypes::Signature>("signature", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(Provenance {
             id,
             meta,
@@ -244,6 +247,7 @@ impl dhp_runtime::FhirJson for Provenance {
             agent: agent?,
             entity,
             signature,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -272,6 +276,7 @@ impl dhp_runtime::FhirJson for Provenance {
         w.complex_vec("agent", &self.agent);
         w.complex_vec("entity", &self.entity);
         w.complex_vec("signature", &self.signature);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -370,6 +375,9 @@ pub struct ProvenanceAgent {
     ///
     /// - Element `Provenance.agent.onBehalfOf`, cardinality `0..1`.
     pub on_behalf_of: Option<crate::datatypes::Reference>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ProvenanceAgent {
     fn read_json(
@@ -385,7 +393,7 @@ impl dhp_runtime::FhirJson for ProvenanceAgent {
         let role = o.complex_vec::<crate::datatypes::CodeableConcept>("role", None);
         let who = o.required_complex::<crate::datatypes::Reference>("who");
         let on_behalf_of = o.complex::<crate::datatypes::Reference>("onBehalfOf");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ProvenanceAgent {
             id,
             extension,
@@ -394,6 +402,7 @@ impl dhp_runtime::FhirJson for ProvenanceAgent {
             role,
             who: who?,
             on_behalf_of,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -405,6 +414,7 @@ impl dhp_runtime::FhirJson for ProvenanceAgent {
         w.complex_vec("role", &self.role);
         w.complex("who", Some(&self.who));
         w.complex("onBehalfOf", self.on_behalf_of.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -460,6 +470,9 @@ pub struct ProvenanceEntity {
     ///
     /// - Element `Provenance.entity.agent`, cardinality `0..*`.
     pub agent: Vec<crate::resources::provenance::ProvenanceAgent>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for ProvenanceEntity {
     fn read_json(
@@ -479,7 +492,7 @@ impl dhp_runtime::FhirJson for ProvenanceEntity {
         let what = o.required_complex::<crate::datatypes::Reference>("what");
         let agent = o
             .complex_vec::<crate::resources::provenance::ProvenanceAgent>("agent", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(ProvenanceEntity {
             id,
             extension,
@@ -487,6 +500,7 @@ impl dhp_runtime::FhirJson for ProvenanceEntity {
             role: role?,
             what: what?,
             agent,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -497,6 +511,7 @@ impl dhp_runtime::FhirJson for ProvenanceEntity {
         w.primitive("role", Some(&self.role));
         w.complex("what", Some(&self.what));
         w.complex_vec("agent", &self.agent);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }

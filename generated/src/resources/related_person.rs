@@ -159,6 +159,9 @@ pub struct RelatedPerson {
     ///
     /// - Element `RelatedPerson.communication`, cardinality `0..*`.
     pub communication: Vec<crate::resources::related_person::RelatedPersonCommunication>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for RelatedPerson {
     fn read_json(
@@ -211,7 +214,7 @@ impl dhp_runtime::FhirJson for RelatedPerson {
             .complex_vec::<
                 crate::resources::related_person::RelatedPersonCommunication,
             >("communication", None);
-        o.finish();
+        let unknown_elements = o.finish();
         Some(RelatedPerson {
             id,
             meta,
@@ -233,6 +236,7 @@ impl dhp_runtime::FhirJson for RelatedPerson {
             photo,
             period,
             communication,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -258,6 +262,7 @@ impl dhp_runtime::FhirJson for RelatedPerson {
         w.complex_vec("photo", &self.photo);
         w.complex("period", self.period.as_ref());
         w.complex_vec("communication", &self.communication);
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
@@ -343,6 +348,9 @@ pub struct RelatedPersonCommunication {
     ///
     /// - Element `RelatedPerson.communication.preferred`, cardinality `0..1`.
     pub preferred: Option<crate::Primitive<bool>>,
+    /// Elements this type does not define, kept by a lenient read and written back
+    /// unchanged (always empty after a strict read).
+    pub unknown_elements: dhp_runtime::JsonObject,
 }
 impl dhp_runtime::FhirJson for RelatedPersonCommunication {
     fn read_json(
@@ -357,13 +365,14 @@ impl dhp_runtime::FhirJson for RelatedPersonCommunication {
         let language = o
             .required_complex::<crate::datatypes::CodeableConcept>("language");
         let preferred = o.primitive::<bool, crate::datatypes::Extension>("preferred");
-        o.finish();
+        let unknown_elements = o.finish();
         Some(RelatedPersonCommunication {
             id,
             extension,
             modifier_extension,
             language: language?,
             preferred,
+            unknown_elements,
         })
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
@@ -373,6 +382,7 @@ impl dhp_runtime::FhirJson for RelatedPersonCommunication {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("language", Some(&self.language));
         w.primitive("preferred", self.preferred.as_ref());
+        w.extra(&self.unknown_elements);
         w.finish()
     }
 }
