@@ -3,14 +3,60 @@
 
 use crate::json::{JsonObject, JsonValue};
 
-/// One step of an element path: a JSON member name and the discriminator values an item
-/// must have to belong to a slice (`(relative path, expected JSON text)`).
+/// One step of an element path: a JSON member name and, for a slice, what an item must
+/// have to belong to it: discriminator values (`(relative path, expected JSON text)`)
+/// and value set memberships (`(relative path, code set)`).
 #[derive(Clone, Copy, Debug)]
 pub struct Step {
-    /// JSON member name (`identifier`, `extension`, `occurredDateTime`).
+    /// JSON member name (`identifier`, `extension`, `occurredDateTime`, or `value[x]`
+    /// for any type of a choice).
     pub key: &'static str,
     /// Slice discriminator values; empty for no slice.
     pub filter: &'static [(&'static str, &'static str)],
+    /// Slice discriminators on bound elements: the value must be in the set.
+    pub member_of: &'static [(&'static str, crate::terminology::CodeSet)],
+}
+
+impl Step {
+    /// True when `item` belongs to this step's slice (always, for a step without one).
+    pub fn accepts(&self, item: &JsonObject) -> bool {
+        matches(item, self.filter)
+            && self.member_of.iter().all(|(path, set)| {
+                values_at(item, path).iter().any(|v| match v {
+                    JsonValue::String(code) => (set.contains)(None, code),
+                    JsonValue::Object(o) => o
+                        .get("code")
+                        .and_then(JsonValue::as_str)
+                        .is_some_and(|code| (set.contains)(o.get("system").and_then(JsonValue::as_str), code)),
+                    _ => false,
+                })
+            })
+    }
+
+    /// True when this step selects slice members.
+    pub fn is_slice(&self) -> bool {
+        !self.filter.is_empty() || !self.member_of.is_empty()
+    }
+}
+
+fn values_at<'a>(item: &'a JsonObject, path: &str) -> Vec<&'a JsonValue> {
+    let mut values: Vec<&JsonValue> = Vec::new();
+    let mut objects = vec![item];
+    let segments: Vec<&str> = path.split('.').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        values.clear();
+        for o in &objects {
+            match o.get(seg) {
+                Some(JsonValue::Array(items)) => values.extend(items.iter()),
+                Some(v) => values.push(v),
+                None => {}
+            }
+        }
+        if i + 1 < segments.len() {
+            objects = values.iter().filter_map(|v| v.as_object()).collect();
+        }
+    }
+    values
 }
 
 /// The ids of `checks` that have no value in `resource`.
@@ -29,23 +75,7 @@ fn present(root: &JsonObject, steps: &[Step]) -> bool {
 pub fn matches(item: &JsonObject, filter: &[(&str, &str)]) -> bool {
     filter.iter().all(|(path, expected)| {
         let Ok(expected) = JsonValue::parse(expected) else { return false };
-        let mut values: Vec<&JsonValue> = Vec::new();
-        let mut objects = vec![item];
-        let segments: Vec<&str> = path.split('.').collect();
-        for (i, seg) in segments.iter().enumerate() {
-            values.clear();
-            for o in &objects {
-                match o.get(seg) {
-                    Some(JsonValue::Array(items)) => values.extend(items.iter()),
-                    Some(v) => values.push(v),
-                    None => {}
-                }
-            }
-            if i + 1 < segments.len() {
-                objects = values.iter().filter_map(|v| v.as_object()).collect();
-            }
-        }
-        values.iter().any(|v| contains_pattern(v, &expected))
+        values_at(item, path).iter().any(|v| contains_pattern(v, &expected))
     })
 }
 
@@ -71,9 +101,9 @@ mod tests {
     #[test]
     fn finds_sliced_and_primitive_extension_paths() {
         let p = obj(r#"{"identifier":[{"system":"a","value":"1"},{"system":"b"}],"_gender":{"extension":[{"url":"x"}]}}"#);
-        const A: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"a\"")] }, Step { key: "value", filter: &[] }];
-        const B: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"b\"")] }, Step { key: "value", filter: &[] }];
-        const G: &[Step] = &[Step { key: "gender", filter: &[] }, Step { key: "extension", filter: &[("url", "\"x\"")] }];
+        const A: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"a\"")], member_of: &[] }, Step { key: "value", filter: &[], member_of: &[] }];
+        const B: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"b\"")], member_of: &[] }, Step { key: "value", filter: &[], member_of: &[] }];
+        const G: &[Step] = &[Step { key: "gender", filter: &[], member_of: &[] }, Step { key: "extension", filter: &[("url", "\"x\"")], member_of: &[] }];
         assert_eq!(missing(&p, &[("A", A), ("B", B), ("G", G)]), vec!["B"]);
     }
 

@@ -182,9 +182,16 @@ impl Reader {
         });
     }
 
-    /// Records an issue at an explicit location.
+    /// Records an issue at an explicit location, unless the same kind of issue is already
+    /// recorded there (the typed reader and the profile rules can both notice one problem).
     pub fn push_issue(&mut self, issue: Issue) {
-        self.issues.push(issue);
+        let duplicate = self
+            .issues
+            .iter()
+            .any(|i| i.severity == issue.severity && i.kind == issue.kind && i.path == issue.path);
+        if !duplicate {
+            self.issues.push(issue);
+        }
     }
 
     /// Runs `f` with `.name` (and `[index]`) appended to the location.
@@ -342,7 +349,12 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
             self.missing(key);
             return None;
         }
-        NonEmpty::from_vec(self.complex_vec(key, max))
+        let empty_array = self.obj.get(key).and_then(JsonValue::as_array).is_some_and(<[JsonValue]>::is_empty);
+        let items = NonEmpty::from_vec(self.complex_vec(key, max));
+        if empty_array {
+            self.missing(key);
+        }
+        items
     }
 
     fn check_max(&mut self, key: &str, len: usize, max: Option<usize>) {

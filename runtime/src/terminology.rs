@@ -30,6 +30,13 @@ impl std::fmt::Debug for CodeSet {
     }
 }
 
+/// The code set of a value set that cannot be expanded: any code is a member.
+pub const ANY_CODE: CodeSet = CodeSet { value_set: "(open value set)", contains: any_code };
+
+fn any_code(_: Option<&str>, _: &str) -> bool {
+    true
+}
+
 /// Membership in a table of `(system, code, display)` rows; with `sorted`, the table is
 /// sorted by code and searched by bisection.
 pub fn table_contains(table: &[(&str, &str, Option<&str>)], sorted: bool, system: Option<&str>, code: &str) -> bool {

@@ -9,7 +9,7 @@
 
 use crate::fhirpath;
 use crate::json::{JsonObject, JsonValue};
-use crate::must_support::{contains_pattern, matches, Step};
+use crate::must_support::{contains_pattern, Step};
 use crate::read::{IssueKind, Reader};
 use crate::terminology::CodeSet;
 use std::sync::OnceLock;
@@ -108,10 +108,10 @@ fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a
             }
             (v, e) => out.push(Located { value: v, ext: e, path: format!("{}.{key}", parent.path) }),
         }
-        if !step.filter.is_empty() {
+        if step.is_slice() {
             let mut kept = Vec::new();
             for l in out.drain(start..) {
-                if l.value.and_then(JsonValue::as_object).is_some_and(|o| matches(o, step.filter)) {
+                if l.value.and_then(JsonValue::as_object).is_some_and(|o| step.accepts(o)) {
                     kept.push(l);
                 }
             }
@@ -147,7 +147,7 @@ pub fn validate(root: &JsonObject, root_path: &str, rules: &[ElementRule], invar
             let n = items.len() as u32;
             if n < rule.min {
                 let at = format!("{}.{}", parent.path, last.key.trim_end_matches("[x]"));
-                let msg = if last.filter.is_empty() {
+                let msg = if !last.is_slice() {
                     format!("{} is required by the profile (min {}), found {n}", rule.id, rule.min)
                 } else {
                     format!("slice {} is required by the profile (min {}), found {n}", rule.id, rule.min)
@@ -156,13 +156,17 @@ pub fn validate(root: &JsonObject, root_path: &str, rules: &[ElementRule], invar
             }
             if let Some(max) = rule.max {
                 if n > max {
-                    let at = format!("{}.{}", parent.path, last.key.trim_end_matches("[x]"));
+                    // A choice is reported where the offending typed member is.
+                    let at = match (last.key.ends_with("[x]"), items.get(max as usize)) {
+                        (true, Some(item)) => item.path.clone(),
+                        _ => format!("{}.{}", parent.path, last.key.trim_end_matches("[x]")),
+                    };
                     let msg = if max == 0 {
                         format!("{} is not allowed by the profile (max 0)", rule.id)
                     } else {
                         format!("{} allows at most {max}, found {n}", rule.id)
                     };
-                    let kind = if last.filter.is_empty() { IssueKind::Cardinality } else { IssueKind::Slicing };
+                    let kind = if last.is_slice() { IssueKind::Slicing } else { IssueKind::Cardinality };
                     reader.push_issue(issue(kind, at, msg));
                 }
             }

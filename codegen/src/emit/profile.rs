@@ -46,13 +46,13 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let ms_ids = must_support.iter().map(|m| m.id.as_str());
     let ms_steps = must_support.iter().map(|m| {
         let id = &m.id;
-        let steps = steps_tokens(&m.steps);
+        let steps = steps_tokens(ctx, &m.steps);
         quote! { (#id, #steps) }
     });
     let slice_items: Vec<TokenStream> = slices.iter().map(|sl| slice_tokens(ctx, sl)).collect();
     let rule_items = rules.iter().map(|r| {
         let id = &r.id;
-        let steps = steps_tokens(&r.steps);
+        let steps = steps_tokens(ctx, &r.steps);
         let min = r.min;
         let max = match r.max {
             Some(m) => quote! { Some(#m) },
@@ -77,7 +77,7 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     });
     let inv_items = invariants.iter().map(|i| {
         let (key, error, human, expr) = (&i.key, i.error, &i.human, &i.expression);
-        let steps = steps_tokens(&i.steps);
+        let steps = steps_tokens(ctx, &i.steps);
         quote! { dhp_runtime::validate::InvariantRule { key: #key, error: #error, human: #human, expression: #expr, steps: #steps }, }
     });
     let rules_ident = format_ident!("{}_RULES", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
@@ -202,17 +202,17 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
         Some(field) => {
             let f = format_ident!("{}", field);
             let acc = format_ident!("{}", sl.rust_name);
-            let disc = sl.discriminators.iter().map(|(p, v)| {
-                let v = v.to_string();
-                quote! { (#p, #v) }
-            });
+            let step = step_tokens(
+                ctx,
+                &StepDef { key: sl.field.clone().unwrap_or_default(), filter: sl.discriminators.clone(), member_of: sl.discriminator_bindings.clone() },
+            );
             let acc_doc = format!(" The items of `{field}` that belong to slice `{}` (matched by its discriminator).", sl.name);
             quote! {
                 #[doc = #acc_doc]
                 #doc
                 pub fn #acc(&self) -> Vec<&#elem> {
-                    const DISCRIMINATOR: &[(&str, &str)] = &[#(#disc),*];
-                    self.#f.iter().filter(|item| dhp_runtime::must_support::matches(&dhp_runtime::FhirJson::write_json(*item), DISCRIMINATOR)).collect()
+                    const SLICE: dhp_runtime::must_support::Step = #step;
+                    self.#f.iter().filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item))).collect()
                 }
             }
         }
@@ -441,13 +441,24 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
     }
 }
 
-fn steps_tokens(steps: &[(String, Vec<(String, Value)>)]) -> TokenStream {
-    let steps = steps.iter().map(|(key, filter)| {
-        let f = filter.iter().map(|(p, v)| {
-            let v = v.to_string();
-            quote! { (#p, #v) }
-        });
-        quote! { dhp_runtime::must_support::Step { key: #key, filter: &[#(#f),*] } }
-    });
+fn steps_tokens(ctx: &Ctx, steps: &[StepDef]) -> TokenStream {
+    let steps = steps.iter().map(|st| step_tokens(ctx, st));
     quote! { &[#(#steps),*] }
+}
+
+fn step_tokens(ctx: &Ctx, st: &StepDef) -> TokenStream {
+    let key = &st.key;
+    let f = st.filter.iter().map(|(p, v)| {
+        let v = v.to_string();
+        quote! { (#p, #v) }
+    });
+    let m = st.member_of.iter().map(|(p, code_type)| {
+        if code_type.is_empty() {
+            quote! { (#p, dhp_runtime::terminology::ANY_CODE) }
+        } else {
+            let t = ctx.type_path(code_type);
+            quote! { (#p, #t::CODE_SET) }
+        }
+    });
+    quote! { dhp_runtime::must_support::Step { key: #key, filter: &[#(#f),*], member_of: &[#(#m),*] } }
 }

@@ -839,6 +839,11 @@ impl<'a> Builder<'a> {
             ));
         }
         let derive_default = fields.iter().all(|f| !f.card.is_required());
+        // A complex extension has no value: any `value[x]` is reported, not ignored.
+        let prohibited: Vec<String> = match value {
+            Some(v) if complex => tree.nodes[v].el.types.iter().map(|t| format!("value{}", choice_suffix(&t.code))).collect(),
+            _ => Vec::new(),
+        };
         let def = StructDef {
             name: name.clone(),
             path: url.clone(),
@@ -853,7 +858,7 @@ impl<'a> Builder<'a> {
             fields,
             derive_default,
             can_be_absent: false,
-            prohibited: Vec::new(),
+            prohibited,
         };
         self.space.structs.insert(name.clone(), def);
         self.space.extensions.push(name.clone());
@@ -908,10 +913,27 @@ impl<'a> Builder<'a> {
                 }
             }
             let mut disc_values = Vec::new();
+            let mut disc_bindings = Vec::new();
             for d in &discriminators {
                 if d.type_ == "value" || d.type_ == "pattern" {
                     if let Some((_, v)) = fixed.iter().find(|(k, _)| *k == d.path) {
                         disc_values.push((d.path.clone(), v.clone()));
+                        continue;
+                    }
+                    // A value discriminator on a bound element: membership in the value set.
+                    let bound = tree.nodes[s]
+                        .children
+                        .iter()
+                        .map(|&c| tree.nodes[c].el)
+                        .find(|c| last_segment(&c.path) == d.path)
+                        .and_then(|c| c.binding.as_ref())
+                        .filter(|b| b.strength == "required")
+                        .and_then(|b| b.value_set.clone());
+                    if let Some(vs) = bound {
+                        // An open (unexpandable) value set still needs a value to be there;
+                        // the empty name stands for "any code".
+                        let code_type = self.code_type(&vs).unwrap_or_default();
+                        disc_bindings.push((d.path.clone(), code_type));
                     }
                 }
             }
@@ -936,6 +958,7 @@ impl<'a> Builder<'a> {
                 max: sel.max_count(),
                 must_support: sel.must_support == Some(true),
                 discriminators: disc_values,
+                discriminator_bindings: disc_bindings,
                 fixed,
                 params: param_defs,
                 doc,
@@ -1040,7 +1063,7 @@ impl<'a> Builder<'a> {
         // (enforced by any FHIR server); the IG's own are the ones to check here.
         let is_ig = |source: Option<&str>| source.is_some_and(|src| !src.starts_with(CORE_SD));
         let mut out: Vec<InvariantDef> = Vec::new();
-        let push = |c: &crate::model::Constraint, steps: Vec<(String, Vec<(String, Value)>)>, out: &mut Vec<InvariantDef>| -> Result<(), BuildError> {
+        let push = |c: &crate::model::Constraint, steps: Vec<StepDef>, out: &mut Vec<InvariantDef>| -> Result<(), BuildError> {
             let Some(expr) = &c.expression else { return Ok(()) };
             if let Err(e) = dhp_runtime::fhirpath::parse(expr) {
                 return Err(BuildError::Unsupported {
@@ -1084,7 +1107,7 @@ impl<'a> Builder<'a> {
                             }
                             let mut steps = base_steps.clone();
                             for seg in xe.path.split('.').skip(1) {
-                                steps.push((seg.to_string(), Vec::new()));
+                                steps.push(StepDef { key: seg.to_string(), filter: Vec::new(), member_of: Vec::new() });
                             }
                             push(c, steps, &mut out)?;
                         }
@@ -1215,6 +1238,7 @@ fn must_support_path(elements: &[ElementDefinition], slices: &[SliceDef], id: &s
         };
         let mut key = name.to_string();
         let mut filter = Vec::new();
+        let mut member_of = Vec::new();
         if let Some(slice) = slice {
             if name.ends_with("[x]") {
                 key = slice.to_string();
@@ -1229,9 +1253,10 @@ fn must_support_path(elements: &[ElementDefinition], slices: &[SliceDef], id: &s
                 filter.push(("url".to_string(), Value::String(url)));
             } else if let Some(sd) = slices.iter().find(|s| s.id == prefix) {
                 filter = sd.discriminators.clone();
+                member_of = sd.discriminator_bindings.clone();
             }
         }
-        steps.push((key, filter));
+        steps.push(StepDef { key, filter, member_of });
     }
     MustSupportPath { id: id.to_string(), steps }
 }

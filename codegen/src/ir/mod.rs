@@ -348,6 +348,9 @@ pub struct SliceDef {
     pub must_support: bool,
     /// Discriminating (relative path, JSON value) pairs the slice matches.
     pub discriminators: Vec<(String, Value)>,
+    /// Discriminating (relative path, code type) pairs: the value at the path must be in
+    /// the code type's value set (a `value` discriminator on a bound element).
+    pub discriminator_bindings: Vec<(String, String)>,
     /// Values the generated constructor fills in: (relative path, JSON value). Includes
     /// the discriminators.
     pub fixed: Vec<(String, Value)>,
@@ -375,7 +378,7 @@ pub struct MustSupportPath {
     pub id: String,
     /// Steps from the resource root: JSON member name, and the (relative path, value)
     /// pairs an item must match to belong to a slice.
-    pub steps: Vec<(String, Vec<(String, Value)>)>,
+    pub steps: Vec<StepDef>,
 }
 
 /// A constraint on an element of a profile, checked when reading (see
@@ -385,7 +388,7 @@ pub struct RuleDef {
     /// Element id.
     pub id: String,
     /// JSON walk from the root.
-    pub steps: Vec<(String, Vec<(String, Value)>)>,
+    pub steps: Vec<StepDef>,
     /// Minimum per parent.
     pub min: u32,
     /// Maximum per parent (`None` = `*`).
@@ -409,5 +412,17 @@ pub struct InvariantDef {
     /// Expression (parsed at generation time).
     pub expression: String,
     /// Where it applies.
-    pub steps: Vec<(String, Vec<(String, Value)>)>,
+    pub steps: Vec<StepDef>,
+}
+
+/// One step of a JSON walk from a resource root to an element.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepDef {
+    /// JSON member name (`identifier`, or `value[x]` for any type of a choice).
+    pub key: String,
+    /// For a slice: (relative path, JSON value) pairs an item must contain.
+    pub filter: Vec<(String, Value)>,
+    /// For a slice: (relative path, code type) pairs whose value must be in the set; an
+    /// empty code type name means an open value set (any code, but a value must be there).
+    pub member_of: Vec<(String, String)>,
 }

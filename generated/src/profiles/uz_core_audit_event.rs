@@ -341,10 +341,14 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "category",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
-                filter: &[("system", "\"http://dicom.nema.org/resources/ontology/DCM\"")],
+                filter: &[
+                    ("system", "\"http://dicom.nema.org/resources/ontology/DCM\""),
+                ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -358,14 +362,19 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "category",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
-                filter: &[("system", "\"http://dicom.nema.org/resources/ontology/DCM\"")],
+                filter: &[
+                    ("system", "\"http://dicom.nema.org/resources/ontology/DCM\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -379,14 +388,19 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "category",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
-                filter: &[("system", "\"http://dicom.nema.org/resources/ontology/DCM\"")],
+                filter: &[
+                    ("system", "\"http://dicom.nema.org/resources/ontology/DCM\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -403,6 +417,7 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -419,6 +434,7 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "occurredDateTime",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -432,10 +448,12 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "outcome",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -452,10 +470,12 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "agent",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -472,10 +492,12 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "agent",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "role",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -492,10 +514,12 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "agent",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "authorization",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -512,10 +536,12 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "entity",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "role",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -532,10 +558,12 @@ pub(crate) static UZ_CORE_AUDIT_EVENT_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "entity",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "securityLabel",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -630,6 +658,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -639,6 +668,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -648,6 +678,7 @@ impl UzCoreAuditEvent {
                                 "\"http://dicom.nema.org/resources/ontology/DCM\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -657,6 +688,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -666,10 +698,12 @@ impl UzCoreAuditEvent {
                                 "\"http://dicom.nema.org/resources/ontology/DCM\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -679,6 +713,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -688,10 +723,12 @@ impl UzCoreAuditEvent {
                                 "\"http://dicom.nema.org/resources/ontology/DCM\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -701,6 +738,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -710,6 +748,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "action",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -719,6 +758,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "occurredDateTime",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -728,6 +768,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "recorded",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -737,6 +778,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "outcome",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -746,6 +788,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "patient",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -755,6 +798,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -764,10 +808,12 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -777,10 +823,12 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "role",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -790,10 +838,12 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "who",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -803,10 +853,12 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "authorization",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -816,6 +868,7 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -825,10 +878,12 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "what",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -838,10 +893,12 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "role",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -851,10 +908,12 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "securityLabel",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -864,10 +923,12 @@ impl UzCoreAuditEvent {
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "query",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

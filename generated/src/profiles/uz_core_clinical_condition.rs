@@ -408,6 +408,7 @@ pub(crate) static UZ_CORE_CLINICAL_CONDITION_RULES: &[dhp_runtime::validate::Ele
                         "\"https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -421,6 +422,7 @@ pub(crate) static UZ_CORE_CLINICAL_CONDITION_RULES: &[dhp_runtime::validate::Ele
             dhp_runtime::must_support::Step {
                 key: "clinicalStatus",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -437,6 +439,7 @@ pub(crate) static UZ_CORE_CLINICAL_CONDITION_RULES: &[dhp_runtime::validate::Ele
             dhp_runtime::must_support::Step {
                 key: "verificationStatus",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -453,6 +456,7 @@ pub(crate) static UZ_CORE_CLINICAL_CONDITION_RULES: &[dhp_runtime::validate::Ele
             dhp_runtime::must_support::Step {
                 key: "severity",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -551,6 +555,7 @@ impl UzCoreClinicalCondition {
                                 "\"https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -560,6 +565,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "clinicalStatus",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -569,6 +575,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "verificationStatus",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -578,6 +585,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "severity",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -587,6 +595,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -596,6 +605,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "bodySite",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -605,6 +615,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -614,6 +625,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "encounter",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -623,6 +635,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "onset[x]",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -632,6 +645,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "abatement[x]",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -641,6 +655,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "recordedDate",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -650,6 +665,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -659,10 +675,12 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "function",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -672,6 +690,7 @@ impl UzCoreClinicalCondition {
                     dhp_runtime::must_support::Step {
                         key: "note",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

@@ -408,6 +408,7 @@ pub(crate) static UZ_CORE_CONDITION_RULES: &[dhp_runtime::validate::ElementRule]
                         "\"https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -421,6 +422,7 @@ pub(crate) static UZ_CORE_CONDITION_RULES: &[dhp_runtime::validate::ElementRule]
             dhp_runtime::must_support::Step {
                 key: "clinicalStatus",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -437,6 +439,7 @@ pub(crate) static UZ_CORE_CONDITION_RULES: &[dhp_runtime::validate::ElementRule]
             dhp_runtime::must_support::Step {
                 key: "verificationStatus",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -535,6 +538,7 @@ impl UzCoreCondition {
                                 "\"https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -544,6 +548,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "clinicalStatus",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -553,6 +558,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "verificationStatus",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -562,6 +568,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "severity",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -571,6 +578,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -580,6 +588,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "bodySite",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -589,6 +598,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -598,6 +608,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "encounter",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -607,6 +618,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "onset[x]",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -616,6 +628,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "abatement[x]",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -625,6 +638,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "recordedDate",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -634,6 +648,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -643,10 +658,12 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "function",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -656,6 +673,7 @@ impl UzCoreCondition {
                     dhp_runtime::must_support::Step {
                         key: "note",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

@@ -364,6 +364,7 @@ pub(crate) static UZ_CORE_CONSENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "regulatoryBasis",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -380,10 +381,12 @@ pub(crate) static UZ_CORE_CONSENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "provision",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "action",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -400,10 +403,12 @@ pub(crate) static UZ_CORE_CONSENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "provision",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "purpose",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -494,6 +499,7 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -503,6 +509,7 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -512,6 +519,7 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -521,10 +529,12 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "start",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -534,10 +544,12 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "end",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -547,6 +559,7 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "grantor",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -556,6 +569,7 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "sourceAttachment",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -565,10 +579,12 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "sourceAttachment",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "url",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -578,10 +594,12 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "sourceAttachment",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "creation",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -591,6 +609,7 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "sourceReference",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -600,6 +619,7 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "regulatoryBasis",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -609,6 +629,7 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "decision",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -618,6 +639,7 @@ impl UzCoreConsent {
                     dhp_runtime::must_support::Step {
                         key: "provision",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

@@ -512,6 +512,7 @@ pub(crate) static UZ_CORE_ENCOUNTER_RULES: &[dhp_runtime::validate::ElementRule]
             dhp_runtime::must_support::Step {
                 key: "class",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -528,6 +529,7 @@ pub(crate) static UZ_CORE_ENCOUNTER_RULES: &[dhp_runtime::validate::ElementRule]
             dhp_runtime::must_support::Step {
                 key: "priority",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -544,6 +546,7 @@ pub(crate) static UZ_CORE_ENCOUNTER_RULES: &[dhp_runtime::validate::ElementRule]
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -560,6 +563,7 @@ pub(crate) static UZ_CORE_ENCOUNTER_RULES: &[dhp_runtime::validate::ElementRule]
             dhp_runtime::must_support::Step {
                 key: "subjectStatus",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -576,10 +580,12 @@ pub(crate) static UZ_CORE_ENCOUNTER_RULES: &[dhp_runtime::validate::ElementRule]
             dhp_runtime::must_support::Step {
                 key: "admission",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "admitSource",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -596,10 +602,12 @@ pub(crate) static UZ_CORE_ENCOUNTER_RULES: &[dhp_runtime::validate::ElementRule]
             dhp_runtime::must_support::Step {
                 key: "admission",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "reAdmission",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -616,10 +624,12 @@ pub(crate) static UZ_CORE_ENCOUNTER_RULES: &[dhp_runtime::validate::ElementRule]
             dhp_runtime::must_support::Step {
                 key: "admission",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "dischargeDisposition",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -720,6 +730,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -729,6 +740,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -738,6 +750,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "class",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -747,6 +760,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "priority",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -756,6 +770,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -765,6 +780,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "serviceType",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -774,6 +790,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -783,6 +800,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "subjectStatus",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -792,6 +810,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "episodeOfCare",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -801,6 +820,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "basedOn",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -810,6 +830,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "careTeam",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -819,6 +840,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "partOf",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -828,6 +850,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "serviceProvider",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -837,6 +860,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -846,10 +870,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -859,10 +885,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -872,10 +900,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "actor",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -885,6 +915,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "appointment",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -894,6 +925,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "virtualService",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -903,6 +935,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "actualPeriod",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -912,6 +945,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "plannedStartDate",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -921,6 +955,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "plannedEndDate",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -930,6 +965,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "length",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -939,6 +975,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -948,10 +985,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -961,10 +1000,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -974,6 +1015,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -983,10 +1025,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "condition",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -996,10 +1040,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1009,6 +1055,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "account",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1018,6 +1065,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1027,10 +1075,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "origin",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1040,10 +1090,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "admitSource",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1053,10 +1105,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "reAdmission",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1066,10 +1120,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "destination",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1079,10 +1135,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "dischargeDisposition",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1092,6 +1150,7 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "location",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1101,10 +1160,12 @@ impl UzCoreEncounter {
                     dhp_runtime::must_support::Step {
                         key: "location",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "location",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

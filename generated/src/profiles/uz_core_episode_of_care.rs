@@ -313,6 +313,7 @@ pub(crate) static UZ_CORE_EPISODE_OF_CARE_RULES: &[dhp_runtime::validate::Elemen
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -329,10 +330,12 @@ pub(crate) static UZ_CORE_EPISODE_OF_CARE_RULES: &[dhp_runtime::validate::Elemen
             dhp_runtime::must_support::Step {
                 key: "reason",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -422,6 +425,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -431,6 +435,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -440,6 +445,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "statusHistory",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -449,10 +455,12 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "statusHistory",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -462,10 +470,12 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "statusHistory",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -475,6 +485,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -484,6 +495,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -493,10 +505,12 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -506,10 +520,12 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -519,10 +535,12 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "condition",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -532,10 +550,12 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -545,6 +565,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "patient",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -554,6 +575,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "managingOrganization",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -563,6 +585,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -572,6 +595,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "referralRequest",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -581,6 +605,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "careManager",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -590,6 +615,7 @@ impl UzCoreEpisodeOfCare {
                     dhp_runtime::must_support::Step {
                         key: "careTeam",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

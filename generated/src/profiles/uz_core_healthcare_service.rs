@@ -427,6 +427,7 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
             dhp_runtime::must_support::Step {
                 key: "category",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -436,6 +437,7 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -449,6 +451,7 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
             dhp_runtime::must_support::Step {
                 key: "category",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -458,10 +461,12 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -478,6 +483,7 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
             dhp_runtime::must_support::Step {
                 key: "category",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -487,10 +493,12 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -507,6 +515,7 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -516,6 +525,7 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -529,6 +539,7 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -538,10 +549,12 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -558,6 +571,7 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -567,10 +581,12 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -661,6 +677,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -670,6 +687,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -679,6 +697,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -688,6 +707,7 @@ impl UzCoreHealthcareService {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -697,6 +717,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -706,10 +727,12 @@ impl UzCoreHealthcareService {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -719,6 +742,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -728,10 +752,12 @@ impl UzCoreHealthcareService {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -741,6 +767,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -750,6 +777,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -759,6 +787,7 @@ impl UzCoreHealthcareService {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -768,6 +797,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -777,10 +807,12 @@ impl UzCoreHealthcareService {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -790,6 +822,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -799,10 +832,12 @@ impl UzCoreHealthcareService {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -812,6 +847,7 @@ impl UzCoreHealthcareService {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

@@ -381,6 +381,7 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -394,10 +395,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -414,10 +417,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -434,10 +439,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -451,10 +458,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -470,6 +479,7 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
                 filter: &[
                     ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -485,10 +495,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
                 filter: &[
                     ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -507,10 +519,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
                 filter: &[
                     ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -529,10 +543,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
                 filter: &[
                     ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -548,10 +564,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
                 filter: &[
                     ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -565,10 +583,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
                 filter: &[],
+                member_of: &[("code", crate::codes::LocationTypesVs::CODE_SET)],
             },
         ],
         min: 0u32,
@@ -582,14 +602,17 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
                 filter: &[],
+                member_of: &[("code", crate::codes::LocationTypesVs::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -603,14 +626,17 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
                 filter: &[],
+                member_of: &[("code", crate::codes::LocationTypesVs::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -627,10 +653,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -647,10 +675,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -667,10 +697,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "city",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -687,10 +719,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "district",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -707,10 +741,12 @@ pub(crate) static UZ_CORE_LOCATION_RULES: &[dhp_runtime::validate::ElementRule] 
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "state",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -801,6 +837,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -810,6 +847,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -819,10 +857,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -832,10 +872,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -845,10 +887,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -863,6 +907,7 @@ impl UzCoreLocation {
                                 "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -877,10 +922,12 @@ impl UzCoreLocation {
                                 "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -895,10 +942,12 @@ impl UzCoreLocation {
                                 "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -913,10 +962,12 @@ impl UzCoreLocation {
                                 "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -926,6 +977,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -935,6 +987,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -944,6 +997,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -953,6 +1007,7 @@ impl UzCoreLocation {
                                 "\"http://hl7.org/fhir/StructureDefinition/translation\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -962,6 +1017,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -971,10 +1027,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
                         filter: &[],
+                        member_of: &[("code", crate::codes::LocationTypesVs::CODE_SET)],
                     },
                 ],
             ),
@@ -984,14 +1042,17 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
                         filter: &[],
+                        member_of: &[("code", crate::codes::LocationTypesVs::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1001,14 +1062,17 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
                         filter: &[],
+                        member_of: &[("code", crate::codes::LocationTypesVs::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1018,6 +1082,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "contact",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1027,6 +1092,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1036,10 +1102,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1049,10 +1117,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1062,10 +1132,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1075,10 +1147,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1088,10 +1162,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1101,10 +1177,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1114,10 +1192,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1127,10 +1207,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1140,10 +1222,12 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1153,6 +1237,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "position",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1162,6 +1247,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "managingOrganization",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1171,6 +1257,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "partOf",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1180,6 +1267,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "hoursOfOperation",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1189,6 +1277,7 @@ impl UzCoreLocation {
                     dhp_runtime::must_support::Step {
                         key: "endpoint",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1232,13 +1321,14 @@ impl UzCoreLocation {
     /// - Element `Location.identifier:taxId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn tax_id(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[("system", "\"https://soliq.uz\"")];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://soliq.uz\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Location.identifier:unit`, with the profile's fixed and pattern values filled in.
@@ -1268,15 +1358,16 @@ impl UzCoreLocation {
     /// - Element `Location.identifier:unit`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn unit(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
+            ],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Coding` for slice `Location.type.coding:type`, with the profile's fixed and pattern values filled in.

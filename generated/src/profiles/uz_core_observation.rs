@@ -526,6 +526,7 @@ pub(crate) static UZ_CORE_OBSERVATION_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "category",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -542,6 +543,7 @@ pub(crate) static UZ_CORE_OBSERVATION_RULES: &[dhp_runtime::validate::ElementRul
             dhp_runtime::must_support::Step {
                 key: "interpretation",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -645,6 +647,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -654,6 +657,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "instantiates[x]",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -663,6 +667,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "basedOn",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -672,6 +677,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "triggeredBy",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -681,10 +687,12 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "triggeredBy",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -694,6 +702,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "partOf",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -703,6 +712,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -712,6 +722,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -721,6 +732,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -730,6 +742,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -739,6 +752,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "focus",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -748,6 +762,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "encounter",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -757,6 +772,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "effective[x]",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -766,6 +782,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "issued",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -775,6 +792,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "performer",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -784,6 +802,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "value[x]",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -793,6 +812,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "dataAbsentReason",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -802,6 +822,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "note",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -811,6 +832,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "specimen",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -820,6 +842,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "device",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -829,6 +852,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -838,10 +862,12 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "low",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -851,10 +877,12 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "high",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -864,10 +892,12 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "normalValue",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -877,10 +907,12 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "age",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -890,10 +922,12 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -903,6 +937,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "hasMember",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -912,6 +947,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "derivedFrom",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -921,6 +957,7 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "component",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -930,10 +967,12 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "component",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -943,10 +982,12 @@ impl UzCoreObservation {
                     dhp_runtime::must_support::Step {
                         key: "component",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value[x]",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

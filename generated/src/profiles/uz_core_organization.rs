@@ -277,6 +277,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -290,10 +291,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -310,10 +313,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -330,10 +335,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -347,10 +354,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://soliq.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -364,6 +373,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -377,10 +387,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -397,10 +409,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -417,10 +431,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -434,10 +450,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -451,6 +469,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -460,6 +479,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -473,6 +493,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -482,10 +503,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -502,6 +525,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -511,10 +535,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -531,6 +557,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -540,6 +567,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -553,6 +581,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -562,10 +591,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -582,6 +613,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -591,10 +623,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -611,6 +645,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -620,6 +655,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -633,6 +669,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -642,10 +679,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -662,6 +701,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -671,10 +711,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -691,6 +733,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -700,6 +743,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -713,6 +757,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -722,10 +767,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -742,6 +789,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -751,10 +799,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -771,6 +821,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -780,6 +831,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -793,6 +845,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -802,10 +855,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -822,6 +877,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -831,10 +887,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -851,6 +909,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -860,6 +919,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -873,6 +933,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -882,10 +943,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -902,6 +965,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -911,10 +975,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -931,6 +997,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -940,6 +1007,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -953,6 +1021,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -962,10 +1031,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -982,6 +1053,7 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -991,10 +1063,12 @@ pub(crate) static UZ_CORE_ORGANIZATION_RULES: &[dhp_runtime::validate::ElementRu
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1077,6 +1151,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1086,6 +1161,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1095,10 +1171,12 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1108,10 +1186,12 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1121,10 +1201,12 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1134,6 +1216,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1143,10 +1226,12 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1156,10 +1241,12 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1169,10 +1256,12 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1182,6 +1271,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1191,6 +1281,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1200,6 +1291,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1209,6 +1301,7 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1218,6 +1311,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1227,10 +1321,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1240,6 +1336,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1249,10 +1346,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1262,6 +1361,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1271,6 +1371,7 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1280,6 +1381,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1289,10 +1391,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1302,6 +1406,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1311,10 +1416,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1324,6 +1431,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1333,6 +1441,7 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1342,6 +1451,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1351,10 +1461,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1364,6 +1476,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1373,10 +1486,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1386,6 +1501,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1395,6 +1511,7 @@ impl UzCoreOrganization {
                                 "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1404,6 +1521,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1413,10 +1531,12 @@ impl UzCoreOrganization {
                                 "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1426,6 +1546,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1435,10 +1556,12 @@ impl UzCoreOrganization {
                                 "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1448,6 +1571,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1457,6 +1581,7 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1466,6 +1591,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1475,10 +1601,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1488,6 +1616,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1497,10 +1626,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1510,6 +1641,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1519,6 +1651,7 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1528,6 +1661,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1537,10 +1671,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1550,6 +1686,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1559,10 +1696,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1572,6 +1711,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1581,6 +1721,7 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1590,6 +1731,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1599,10 +1741,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1612,6 +1756,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -1621,10 +1766,12 @@ impl UzCoreOrganization {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1634,6 +1781,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1643,6 +1791,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -1652,6 +1801,7 @@ impl UzCoreOrganization {
                                 "\"http://hl7.org/fhir/StructureDefinition/translation\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1661,6 +1811,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "contact",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1670,6 +1821,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "partOf",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1679,6 +1831,7 @@ impl UzCoreOrganization {
                     dhp_runtime::must_support::Step {
                         key: "endpoint",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1722,13 +1875,14 @@ impl UzCoreOrganization {
     /// - Element `Organization.identifier:taxId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn tax_id(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[("system", "\"https://soliq.uz\"")];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://soliq.uz\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Organization.identifier:argosId`, with the profile's fixed and pattern values filled in.
@@ -1765,13 +1919,14 @@ impl UzCoreOrganization {
     /// - Element `Organization.identifier:argosId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn argos_id(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[("system", "\"https://hrm.argos.uz\"")];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://hrm.argos.uz\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Coding` for slice `Organization.type.coding:nomenclatureGroup`, with the profile's fixed and pattern values filled in.

@@ -438,6 +438,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -456,10 +457,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"code\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -478,14 +481,17 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"code\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -504,14 +510,17 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"code\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value[x]",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -533,10 +542,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"period\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -555,14 +566,17 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"period\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -581,14 +595,17 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"period\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value[x]",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -607,10 +624,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value[x]",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -629,6 +648,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -647,10 +667,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"code\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -669,14 +691,17 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"code\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -695,14 +720,17 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"code\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value[x]",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -724,10 +752,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"period\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -746,14 +776,17 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"period\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -772,14 +805,17 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
                 filter: &[("url", "\"period\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value[x]",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -798,10 +834,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value[x]",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -815,6 +853,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -824,6 +863,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -837,10 +877,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -857,10 +899,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -876,7 +920,10 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -889,7 +936,10 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -899,6 +949,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -911,11 +962,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -931,11 +986,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -954,11 +1013,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -971,11 +1034,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -989,6 +1056,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1002,6 +1070,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1011,6 +1080,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1024,10 +1094,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1044,10 +1116,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1067,10 +1141,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1084,10 +1160,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1103,6 +1181,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1118,6 +1197,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1127,6 +1207,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1142,10 +1223,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1164,10 +1247,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1189,10 +1274,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1208,10 +1295,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1227,6 +1316,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1242,6 +1332,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1251,6 +1342,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1266,10 +1358,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1288,10 +1382,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1313,10 +1409,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1332,10 +1430,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1348,7 +1448,10 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1361,7 +1464,10 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1371,6 +1477,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1383,11 +1490,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1403,11 +1514,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1426,11 +1541,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1443,11 +1562,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1463,6 +1586,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1478,6 +1602,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1487,6 +1612,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1502,10 +1628,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1524,10 +1652,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1549,10 +1679,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1568,10 +1700,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1585,6 +1719,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1598,6 +1733,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1607,6 +1743,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1620,10 +1757,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1640,10 +1779,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1663,10 +1804,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1680,10 +1823,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1696,7 +1841,10 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1709,7 +1857,10 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1719,6 +1870,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1731,11 +1883,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1751,11 +1907,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1774,11 +1934,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1791,11 +1955,15 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1814,6 +1982,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1832,6 +2001,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1841,6 +2011,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1859,10 +2030,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1884,10 +2057,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1912,10 +2087,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1937,10 +2114,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
                         "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1954,10 +2133,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "name",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1974,6 +2155,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1987,10 +2169,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -2007,10 +2191,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -2027,10 +2213,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "city",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -2047,10 +2235,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "district",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -2067,10 +2257,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "state",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -2087,10 +2279,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "country",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -2104,6 +2298,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
         ],
         min: 0u32,
@@ -2117,10 +2312,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -2137,10 +2334,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -2157,10 +2356,12 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
             dhp_runtime::must_support::Step {
                 key: "country",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -2174,6 +2375,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "maritalStatus",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -2203,6 +2405,7 @@ pub(crate) static UZ_CORE_PATIENT_INVARIANTS: &[dhp_runtime::validate::Invariant
             dhp_runtime::must_support::Step {
                 key: "gender",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -2212,10 +2415,12 @@ pub(crate) static UZ_CORE_PATIENT_INVARIANTS: &[dhp_runtime::validate::Invariant
                         "\"https://dhp.uz/fhir/core/StructureDefinition/gender-other\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value[x]",
                 filter: &[],
+                member_of: &[],
             },
         ],
     },
@@ -2302,6 +2507,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/patient-nationality\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2316,6 +2522,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/patient-citizenship\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2325,6 +2532,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2334,6 +2542,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2343,6 +2552,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2357,6 +2567,7 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2371,6 +2582,7 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2380,6 +2592,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2394,10 +2607,12 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2412,10 +2627,12 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2430,10 +2647,12 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2445,6 +2664,7 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2456,6 +2676,7 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2465,6 +2686,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2476,10 +2698,12 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2491,10 +2715,12 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2506,10 +2732,12 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2524,6 +2752,7 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2538,6 +2767,7 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2547,6 +2777,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2561,10 +2792,12 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2579,10 +2812,12 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2597,10 +2832,12 @@ impl UzCorePatient {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2615,6 +2852,7 @@ impl UzCorePatient {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2629,6 +2867,7 @@ impl UzCorePatient {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2638,6 +2877,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2652,10 +2892,12 @@ impl UzCorePatient {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2670,10 +2912,12 @@ impl UzCorePatient {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2688,10 +2932,12 @@ impl UzCorePatient {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2706,6 +2952,7 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2720,6 +2967,7 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2729,6 +2977,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2743,10 +2992,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2761,10 +3012,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2779,10 +3032,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2797,6 +3052,7 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2811,6 +3067,7 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2820,6 +3077,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2834,10 +3092,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2852,10 +3112,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2870,10 +3132,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2885,6 +3149,7 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2896,6 +3161,7 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2905,6 +3171,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2916,10 +3183,12 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2931,10 +3200,12 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2946,10 +3217,12 @@ impl UzCorePatient {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2964,6 +3237,7 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2978,6 +3252,7 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2987,6 +3262,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3001,10 +3277,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3019,10 +3297,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3037,10 +3317,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3055,6 +3337,7 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3069,6 +3352,7 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -3078,6 +3362,7 @@ impl UzCorePatient {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3092,10 +3377,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3110,10 +3397,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3128,10 +3417,12 @@ impl UzCorePatient {
                                 "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3141,6 +3432,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3150,6 +3442,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3159,10 +3452,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3172,10 +3467,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3185,10 +3482,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "family",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3198,10 +3497,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "given",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3211,10 +3512,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "suffix",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3224,10 +3527,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3237,6 +3542,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3246,6 +3552,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -3255,6 +3562,7 @@ impl UzCorePatient {
                                 "\"https://dhp.uz/fhir/core/StructureDefinition/gender-other\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3264,6 +3572,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "birthDate",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3273,6 +3582,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3282,6 +3592,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3291,10 +3602,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3304,10 +3617,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3317,10 +3632,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3330,10 +3647,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3343,10 +3662,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3356,10 +3677,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3369,10 +3692,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3382,10 +3707,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3395,10 +3722,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3408,6 +3737,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                 ],
             ),
@@ -3417,10 +3747,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3430,10 +3762,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3443,10 +3777,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3456,10 +3792,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3469,10 +3807,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3482,10 +3822,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3495,10 +3837,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3508,10 +3852,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3521,10 +3867,12 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -3571,15 +3919,14 @@ impl UzCorePatient {
     /// - Element `Patient.identifier:nationalId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn national_id(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
@@ -3618,15 +3965,14 @@ impl UzCorePatient {
     /// - Element `Patient.identifier:passportLocal`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn passport_local(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://dpm.uz/identifier/passport-local\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
@@ -3665,15 +4011,16 @@ impl UzCorePatient {
     /// - Element `Patient.identifier:passportInternational`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn passport_international(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://dpm.uz/identifier/passport-international\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://dpm.uz/identifier/passport-international\""),
+            ],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
@@ -3712,15 +4059,14 @@ impl UzCorePatient {
     /// - Element `Patient.identifier:birthCertificate`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn birth_certificate(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://adliya.uz/identifier/birthcertificate\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
@@ -3759,15 +4105,14 @@ impl UzCorePatient {
     /// - Element `Patient.identifier:driversLicense`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn drivers_license(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
@@ -3806,15 +4151,16 @@ impl UzCorePatient {
     /// - Element `Patient.identifier:diplomaticPassport`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn diplomatic_passport(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+            ],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:healthCardId`, with the profile's fixed and pattern values filled in.
@@ -3853,15 +4199,14 @@ impl UzCorePatient {
     /// - Element `Patient.identifier:healthCardId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn health_card_id(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:militaryId`, with the profile's fixed and pattern values filled in.
@@ -3900,15 +4245,14 @@ impl UzCorePatient {
     /// - Element `Patient.identifier:militaryId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn military_id(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:penitentiaryInstitution`, with the profile's fixed and pattern values filled in.
@@ -3948,15 +4292,16 @@ impl UzCorePatient {
     /// - Element `Patient.identifier:penitentiaryInstitution`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn penitentiary_institution(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\""),
+            ],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Address` for slice `Patient.address:uzAddress`, with the profile's fixed and pattern values filled in.
@@ -3976,13 +4321,14 @@ impl UzCorePatient {
     /// - Element `Patient.address:uzAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub fn uz_address(&self) -> Vec<&crate::datatypes::Address> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[("country", "\"UZ\"")];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[("country", "\"UZ\"")],
+            member_of: &[],
+        };
         self.address
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Address` for slice `Patient.address:i18nAddress`, with the profile's fixed and pattern values filled in.
@@ -4004,13 +4350,14 @@ impl UzCorePatient {
     /// - Element `Patient.address:i18nAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[],
+            member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+        };
         self.address
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
 }

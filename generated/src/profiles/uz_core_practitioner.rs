@@ -296,10 +296,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -316,10 +318,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -336,6 +340,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -349,10 +354,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -369,10 +376,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -392,10 +401,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -409,10 +420,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://hrm.argos.uz\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -426,10 +439,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "name",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -446,10 +461,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "telecom",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -466,10 +483,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "telecom",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -486,6 +505,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "deceasedDateTime",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -499,6 +519,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "deceasedBoolean",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -512,6 +533,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -525,10 +547,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -545,10 +569,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -565,10 +591,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "city",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -585,10 +613,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "district",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -605,10 +635,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "state",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -625,10 +657,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "country",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -642,6 +676,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
         ],
         min: 0u32,
@@ -655,10 +690,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -675,10 +712,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -695,10 +734,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
             dhp_runtime::must_support::Step {
                 key: "country",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -712,10 +753,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "qualification",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -745,6 +788,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_INVARIANTS: &[dhp_runtime::validate::Inva
             dhp_runtime::must_support::Step {
                 key: "gender",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -754,10 +798,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_INVARIANTS: &[dhp_runtime::validate::Inva
                         "\"https://dhp.uz/fhir/core/StructureDefinition/gender-other\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value[x]",
                 filter: &[],
+                member_of: &[],
             },
         ],
     },
@@ -827,6 +873,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -836,6 +883,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -845,10 +893,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -858,10 +908,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -871,10 +923,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -884,6 +938,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -893,6 +948,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -902,10 +958,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -915,10 +973,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -928,10 +988,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "family",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -941,10 +1003,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "given",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -954,10 +1018,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "suffix",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -967,10 +1033,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -980,6 +1048,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -989,10 +1058,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1002,10 +1073,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1015,10 +1088,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1028,10 +1103,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "rank",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1041,10 +1118,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1054,6 +1133,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1063,6 +1143,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -1072,6 +1153,7 @@ impl UzCorePractitioner {
                                 "\"https://dhp.uz/fhir/core/StructureDefinition/gender-other\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1081,6 +1163,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "birthDate",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1090,6 +1173,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "deceasedDateTime",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1099,6 +1183,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "deceasedBoolean",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1108,6 +1193,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1117,6 +1203,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1126,10 +1213,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1139,10 +1228,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1152,10 +1243,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1165,10 +1258,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1178,10 +1273,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1191,10 +1288,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1204,10 +1303,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1217,10 +1318,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1230,10 +1333,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1243,6 +1348,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                 ],
             ),
@@ -1252,10 +1358,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1265,10 +1373,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1278,10 +1388,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1291,10 +1403,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1304,10 +1418,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1317,10 +1433,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1330,10 +1448,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1343,10 +1463,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1356,10 +1478,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1369,6 +1493,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "photo",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1378,10 +1503,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "photo",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "url",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1391,10 +1518,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "photo",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "size",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1404,6 +1533,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "qualification",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1413,10 +1543,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "qualification",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1426,10 +1558,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "qualification",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1439,10 +1573,12 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "qualification",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "issuer",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1487,13 +1623,14 @@ impl UzCorePractitioner {
     /// - Element `Practitioner.identifier:nationalId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn national_id(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[("system", "\"https://hrm.argos.uz\"")];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://hrm.argos.uz\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Address` for slice `Practitioner.address:uzAddress`, with the profile's fixed and pattern values filled in.
@@ -1513,13 +1650,14 @@ impl UzCorePractitioner {
     /// - Element `Practitioner.address:uzAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub fn uz_address(&self) -> Vec<&crate::datatypes::Address> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[("country", "\"UZ\"")];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[("country", "\"UZ\"")],
+            member_of: &[],
+        };
         self.address
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Address` for slice `Practitioner.address:i18nAddress`, with the profile's fixed and pattern values filled in.
@@ -1541,13 +1679,14 @@ impl UzCorePractitioner {
     /// - Element `Practitioner.address:i18nAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[],
+            member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+        };
         self.address
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
 }

@@ -316,10 +316,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -336,10 +338,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -356,6 +360,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -365,6 +370,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -378,6 +384,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -387,10 +394,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -407,6 +416,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -416,10 +426,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -436,6 +448,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
             dhp_runtime::must_support::Step {
                 key: "specialty",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -445,6 +458,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -458,6 +472,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
             dhp_runtime::must_support::Step {
                 key: "specialty",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -467,10 +482,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -487,6 +504,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
             dhp_runtime::must_support::Step {
                 key: "specialty",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
@@ -496,10 +514,12 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
                         "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -581,6 +601,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -590,6 +611,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -599,6 +621,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "practitioner",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -608,6 +631,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "organization",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -617,6 +641,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -626,6 +651,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -635,6 +661,7 @@ impl UzCorePractitionerRole {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -644,6 +671,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -653,10 +681,12 @@ impl UzCorePractitionerRole {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -666,6 +696,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -675,10 +706,12 @@ impl UzCorePractitionerRole {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -688,6 +721,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "specialty",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -697,6 +731,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "specialty",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -706,6 +741,7 @@ impl UzCorePractitionerRole {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -715,6 +751,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "specialty",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -724,10 +761,12 @@ impl UzCorePractitionerRole {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -737,6 +776,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "specialty",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
@@ -746,10 +786,12 @@ impl UzCorePractitionerRole {
                                 "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -759,6 +801,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "location",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -768,6 +811,7 @@ impl UzCorePractitionerRole {
                     dhp_runtime::must_support::Step {
                         key: "healthcareService",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

@@ -308,6 +308,7 @@ pub(crate) static UZ_CORE_PROVENANCE_RULES: &[dhp_runtime::validate::ElementRule
             dhp_runtime::must_support::Step {
                 key: "occurredDateTime",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -321,6 +322,7 @@ pub(crate) static UZ_CORE_PROVENANCE_RULES: &[dhp_runtime::validate::ElementRule
             dhp_runtime::must_support::Step {
                 key: "activity",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -337,10 +339,12 @@ pub(crate) static UZ_CORE_PROVENANCE_RULES: &[dhp_runtime::validate::ElementRule
             dhp_runtime::must_support::Step {
                 key: "agent",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -357,10 +361,12 @@ pub(crate) static UZ_CORE_PROVENANCE_RULES: &[dhp_runtime::validate::ElementRule
             dhp_runtime::must_support::Step {
                 key: "signature",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -450,6 +456,7 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "target",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -459,6 +466,7 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "occurredDateTime",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -468,6 +476,7 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "activity",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -477,6 +486,7 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "patient",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -486,6 +496,7 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -495,10 +506,12 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -508,10 +521,12 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "who",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -521,6 +536,7 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -530,10 +546,12 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "role",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -543,10 +561,12 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "what",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -556,6 +576,7 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -565,10 +586,12 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -578,10 +601,12 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "when",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -591,10 +616,12 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "who",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -604,10 +631,12 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "sigFormat",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -617,10 +646,12 @@ impl UzCoreProvenance {
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "data",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),

@@ -298,6 +298,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -307,6 +308,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -320,10 +322,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -340,10 +344,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -359,7 +365,10 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -372,7 +381,10 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -382,6 +394,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -394,11 +407,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -414,11 +431,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -437,11 +458,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -454,11 +479,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+                filter: &[
+                    ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -472,6 +501,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -485,6 +515,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -494,6 +525,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -507,10 +539,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -527,10 +561,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -550,10 +586,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -567,10 +605,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -586,6 +626,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -601,6 +642,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -610,6 +652,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -625,10 +668,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -647,10 +692,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -672,10 +719,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -691,10 +740,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://dpm.uz/identifier/passport-international\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -710,6 +761,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -725,6 +777,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -734,6 +787,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -749,10 +803,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -771,10 +827,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -796,10 +854,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -815,10 +875,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -831,7 +893,10 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -844,7 +909,10 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -854,6 +922,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -866,11 +935,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -886,11 +959,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -909,11 +986,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -926,11 +1007,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -946,6 +1031,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -961,6 +1047,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -970,6 +1057,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -985,10 +1073,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1007,10 +1097,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1032,10 +1124,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1051,10 +1145,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                 filter: &[
                     ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1068,6 +1164,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1081,6 +1178,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1090,6 +1188,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1103,10 +1202,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1123,10 +1224,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1146,10 +1249,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1163,10 +1268,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "identifier",
                 filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1179,7 +1286,10 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1192,7 +1302,10 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1202,6 +1315,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
                         "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                     ),
                 ],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1214,11 +1328,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1234,11 +1352,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1257,11 +1379,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1274,11 +1400,15 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         steps: &[
             dhp_runtime::must_support::Step {
                 key: "identifier",
-                filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+                filter: &[
+                    ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
+                ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1292,6 +1422,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "relationship",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1308,10 +1439,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "name",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1328,10 +1461,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "telecom",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1348,10 +1483,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "telecom",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1368,6 +1505,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1381,10 +1519,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1401,10 +1541,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1421,10 +1563,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "city",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1441,10 +1585,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "district",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1461,10 +1607,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "state",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1481,10 +1629,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[("country", "\"UZ\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "country",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1498,6 +1648,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
         ],
         min: 0u32,
@@ -1511,10 +1662,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1531,10 +1684,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -1551,10 +1706,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
+                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
             },
             dhp_runtime::must_support::Step {
                 key: "country",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -1581,6 +1738,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_INVARIANTS: &[dhp_runtime::validate::In
             dhp_runtime::must_support::Step {
                 key: "gender",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "extension",
@@ -1590,10 +1748,12 @@ pub(crate) static UZ_CORE_RELATED_PERSON_INVARIANTS: &[dhp_runtime::validate::In
                         "\"https://dhp.uz/fhir/core/StructureDefinition/gender-other\"",
                     ),
                 ],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "value[x]",
                 filter: &[],
+                member_of: &[],
             },
         ],
     },
@@ -1673,6 +1833,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1682,6 +1843,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -1691,6 +1853,7 @@ impl UzCoreRelatedPerson {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1705,6 +1868,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1719,6 +1883,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -1728,6 +1893,7 @@ impl UzCoreRelatedPerson {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1742,10 +1908,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1760,10 +1928,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1778,10 +1948,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1793,6 +1965,7 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1804,6 +1977,7 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -1813,6 +1987,7 @@ impl UzCoreRelatedPerson {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1824,10 +1999,12 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1839,10 +2016,12 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1854,10 +2033,12 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://dpm.uz/identifier/passport-local\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1872,6 +2053,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1886,6 +2068,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -1895,6 +2078,7 @@ impl UzCoreRelatedPerson {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1909,10 +2093,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1927,10 +2113,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1945,10 +2133,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://dpm.uz/identifier/passport-international\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1963,6 +2153,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -1977,6 +2168,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -1986,6 +2178,7 @@ impl UzCoreRelatedPerson {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2000,10 +2193,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2018,10 +2213,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2036,10 +2233,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://adliya.uz/identifier/birthcertificate\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2054,6 +2253,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2068,6 +2268,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2077,6 +2278,7 @@ impl UzCoreRelatedPerson {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2091,10 +2293,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2109,10 +2313,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2127,10 +2333,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2145,6 +2353,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2159,6 +2368,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2168,6 +2378,7 @@ impl UzCoreRelatedPerson {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2182,10 +2393,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2200,10 +2413,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2218,10 +2433,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2233,6 +2450,7 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2244,6 +2462,7 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2253,6 +2472,7 @@ impl UzCoreRelatedPerson {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2264,10 +2484,12 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2279,10 +2501,12 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2294,10 +2518,12 @@ impl UzCoreRelatedPerson {
                         filter: &[
                             ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2312,6 +2538,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2326,6 +2553,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2335,6 +2563,7 @@ impl UzCoreRelatedPerson {
                                 "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2349,10 +2578,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2367,10 +2598,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2385,10 +2618,12 @@ impl UzCoreRelatedPerson {
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "value",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2398,6 +2633,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2407,6 +2643,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "patient",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2416,6 +2653,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "relationship",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2425,6 +2663,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2434,10 +2673,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2447,10 +2688,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2460,10 +2703,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "family",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2473,10 +2718,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "given",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2486,10 +2733,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "suffix",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2499,10 +2748,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2512,6 +2763,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2521,10 +2773,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "system",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2534,10 +2788,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2547,6 +2803,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2556,6 +2813,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "extension",
@@ -2565,6 +2823,7 @@ impl UzCoreRelatedPerson {
                                 "\"https://dhp.uz/fhir/core/StructureDefinition/gender-other\"",
                             ),
                         ],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2574,6 +2833,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "birthDate",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2583,6 +2843,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2592,6 +2853,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2601,10 +2863,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2614,10 +2878,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2627,10 +2893,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2640,10 +2908,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2653,10 +2923,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2666,10 +2938,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2679,10 +2953,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2692,10 +2968,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2705,10 +2983,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2718,6 +2998,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                 ],
             ),
@@ -2727,10 +3008,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2740,10 +3023,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2753,10 +3038,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2766,10 +3053,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2779,10 +3068,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2792,10 +3083,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2805,10 +3098,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2818,10 +3113,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2831,10 +3128,12 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
+                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2844,6 +3143,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -2892,15 +3192,14 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.identifier:nationalId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn national_id(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://dpm.uz/identifier/national-unique-id\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
@@ -2941,15 +3240,14 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.identifier:passportLocal`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn passport_local(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://dpm.uz/identifier/passport-local\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
@@ -2990,15 +3288,16 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.identifier:passportInternational`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn passport_international(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://dpm.uz/identifier/passport-international\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://dpm.uz/identifier/passport-international\""),
+            ],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
@@ -3039,15 +3338,14 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.identifier:birthCertificate`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn birth_certificate(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://adliya.uz/identifier/birthcertificate\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://adliya.uz/identifier/birthcertificate\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
@@ -3088,15 +3386,14 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.identifier:driversLicense`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn drivers_license(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://gov.uz/iiv/identifier/driverslicense\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
@@ -3137,15 +3434,16 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.identifier:diplomaticPassport`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn diplomatic_passport(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+            ],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:healthCard`, with the profile's fixed and pattern values filled in.
@@ -3186,15 +3484,14 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.identifier:healthCard`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn health_card(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:militaryId`, with the profile's fixed and pattern values filled in.
@@ -3235,15 +3532,14 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.identifier:militaryId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     pub fn military_id(&self) -> Vec<&crate::datatypes::Identifier> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[
-            ("system", "\"https://gov.uz/mudofaa/identifier/militaryID\""),
-        ];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            member_of: &[],
+        };
         self.identifier
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Address` for slice `RelatedPerson.address:uzAddress`, with the profile's fixed and pattern values filled in.
@@ -3261,13 +3557,14 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.address:uzAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub fn uz_address(&self) -> Vec<&crate::datatypes::Address> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[("country", "\"UZ\"")];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[("country", "\"UZ\"")],
+            member_of: &[],
+        };
         self.address
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
     /// A `Address` for slice `RelatedPerson.address:i18nAddress`, with the profile's fixed and pattern values filled in.
@@ -3287,13 +3584,14 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.address:i18nAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
-        const DISCRIMINATOR: &[(&str, &str)] = &[];
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[],
+            member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+        };
         self.address
             .iter()
-            .filter(|item| dhp_runtime::must_support::matches(
-                &dhp_runtime::FhirJson::write_json(*item),
-                DISCRIMINATOR,
-            ))
+            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
 }

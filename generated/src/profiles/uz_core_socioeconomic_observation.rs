@@ -498,10 +498,12 @@ pub(crate) static UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES: &[dhp_runtime::valida
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -515,10 +517,12 @@ pub(crate) static UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES: &[dhp_runtime::valida
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
                 filter: &[("system", "\"http://snomed.info/sct\"")],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -535,14 +539,17 @@ pub(crate) static UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES: &[dhp_runtime::valida
             dhp_runtime::must_support::Step {
                 key: "code",
                 filter: &[],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "coding",
                 filter: &[("system", "\"http://snomed.info/sct\"")],
+                member_of: &[],
             },
             dhp_runtime::must_support::Step {
                 key: "system",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 0u32,
@@ -556,6 +563,7 @@ pub(crate) static UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES: &[dhp_runtime::valida
             dhp_runtime::must_support::Step {
                 key: "effectiveDateTime",
                 filter: &[],
+                member_of: &[],
             },
         ],
         min: 1u32,
@@ -660,6 +668,7 @@ impl UzCoreSocioeconomicObservation {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -669,10 +678,12 @@ impl UzCoreSocioeconomicObservation {
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
+                        member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
                         key: "coding",
                         filter: &[("system", "\"http://snomed.info/sct\"")],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -682,6 +693,7 @@ impl UzCoreSocioeconomicObservation {
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
@@ -691,6 +703,7 @@ impl UzCoreSocioeconomicObservation {
                     dhp_runtime::must_support::Step {
                         key: "effectiveDateTime",
                         filter: &[],
+                        member_of: &[],
                     },
                 ],
             ),
