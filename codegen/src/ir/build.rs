@@ -352,7 +352,7 @@ impl<'a> Builder<'a> {
             resource_type: sd.type_.clone(),
             canonical: sd.url.clone(),
             version: sd.version.clone().unwrap_or_default(),
-            base,
+            base: base.clone(),
             fhir_name: sd.name.clone(),
             must_support: Vec::new(),
             slices: Vec::new(),
@@ -373,7 +373,43 @@ impl<'a> Builder<'a> {
                 *inv = invariants;
             }
         }
+        self.check_converts_to_base(&name, &base)?;
         self.space.profiles.push(name);
+        Ok(())
+    }
+
+    /// A profile value always converts to its base resource (`From`), through the JSON
+    /// form. That holds when every code type of a profile field is a subset of the base
+    /// field's code type; this checks it, so the generated `From` cannot fail.
+    fn check_converts_to_base(&self, profile: &str, base: &str) -> Result<(), BuildError> {
+        let codes_of = |name: &str| -> BTreeSet<String> {
+            self.space.codes.get(name).map(|c| c.codes.iter().map(|d| d.code.clone()).collect()).unwrap_or_default()
+        };
+        for (sname, s) in self.space.structs.range(profile.to_string()..) {
+            if !sname.starts_with(profile) {
+                break;
+            }
+            if s.module != Module::Profile(profile.to_string()) {
+                continue;
+            }
+            let base_name = sname.replacen(profile, base, 1);
+            let Some(b) = self.space.structs.get(&base_name) else { continue };
+            for f in &s.fields {
+                let FieldType::Primitive { repr: PrimitiveRepr::Code(pc), .. } = &f.ty else { continue };
+                let Some(bf) = b.fields.iter().find(|g| g.json == f.json) else { continue };
+                if let FieldType::Primitive { repr: PrimitiveRepr::Code(bc), .. } = &bf.ty {
+                    let extra: Vec<String> = codes_of(pc).difference(&codes_of(bc)).cloned().collect();
+                    if pc != bc && !extra.is_empty() {
+                        return Err(BuildError::Unsupported {
+                            path: f.path.clone(),
+                            message: format!(
+                                "the profile binds codes {extra:?} that the base element's value set ({bc}) does not allow; a profile value could not convert to {base}"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
         Ok(())
     }
 

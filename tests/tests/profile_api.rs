@@ -1,0 +1,107 @@
+//! The profile types' API: conversions to and from the base resource, Must Support
+//! checks, slices, Data Absent Reason, typed extensions, choices and code types.
+
+use dhp_fhir::codes::{AdministrativeGender, DataAbsentReason};
+use dhp_fhir::datatypes::Identifier;
+use dhp_fhir::resources::Patient;
+use dhp_fhir::{DataAbsent, NonEmpty, Primitive, Profile, UzCoreObservation, UzCoreOrganization, UzCorePatient};
+use dhp_runtime::{IssueKind, JsonValue};
+
+fn example(file: &str) -> String {
+    let cache = dhp_codegen::cache::default_cache_dir();
+    let path = dhp_codegen::cache::package_dir(&cache, "uz.dhp.core", "0.3.0").join("example").join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask fetch`)", path.display()))
+}
+
+#[test]
+fn profile_converts_to_base_and_back() {
+    let david = UzCorePatient::from_json_str(&example("Patient-example-david.json")).expect("valid");
+    let base: Patient = david.clone().into();
+    assert_eq!(base.identifier.len(), david.identifier.len());
+    let back = UzCorePatient::try_from(base).expect("still conforms");
+    assert_eq!(back, david);
+}
+
+#[test]
+fn base_that_does_not_conform_lists_every_problem() {
+    let mut patient = Patient::from_json_str(&example("Patient-example-patient.json")).expect("valid base Patient");
+    patient.gender = Some(AdministrativeGender::Other.into());
+    let err = UzCorePatient::try_from(patient).expect_err("no identifier, and gender other without extension");
+    let mut found: Vec<(IssueKind, String)> = err.errors().map(|i| (i.kind, i.path.clone())).collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![(IssueKind::Required, "Patient.identifier".to_string()), (IssueKind::Invariant, "Patient".to_string())]
+    );
+    assert!(err.json.is_some(), "the resource is kept as JSON");
+}
+
+#[test]
+fn must_support_elements_are_listed_and_checked() {
+    assert!(UzCorePatient::MUST_SUPPORT.contains(&"Patient.identifier:nationalId.value"));
+    assert!(UzCorePatient::MUST_SUPPORT.contains(&"Patient.birthDate"));
+    assert_eq!(UzCorePatient::CANONICAL, "https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient");
+    let mut p = UzCorePatient::new(NonEmpty::new(UzCorePatient::new_national_id("30101901234567".to_string())));
+    let missing = p.missing_must_support();
+    assert!(missing.contains(&"Patient.birthDate"));
+    assert!(missing.contains(&"Patient.name"));
+    assert!(!missing.contains(&"Patient.identifier"));
+    assert!(!missing.contains(&"Patient.identifier:nationalId.value"));
+    assert!(missing.contains(&"Patient.identifier:passportLocal"));
+    p.birth_date = Some(dhp_runtime::primitives::Date::new("1990-05").expect("partial date").into());
+    assert!(!p.missing_must_support().contains(&"Patient.birthDate"));
+}
+
+#[test]
+fn slice_constructor_fills_in_the_profile_values_and_accessor_finds_it() {
+    let id = UzCorePatient::new_national_id("30101901234567".to_string());
+    assert_eq!(id.system.as_ref().and_then(|s| s.value.as_ref()).map(|s| s.as_str()), Some("https://dpm.uz/identifier/national-unique-id"));
+    let coding = &id.type_.as_ref().expect("type from the pattern").coding[0];
+    assert_eq!(coding.code.as_ref().and_then(|c| c.value.as_ref()).map(|c| c.as_str()), Some("NI"));
+    assert!(id.use_.is_some());
+    let mut p = UzCorePatient::new(NonEmpty::new(id));
+    p.identifier.push(UzCorePatient::new_passport_local("AA1234567".to_string()));
+    p.identifier.push(Identifier { value: Some("other".into()), ..Default::default() });
+    assert_eq!(p.national_id().len(), 1);
+    assert_eq!(p.passport_local().len(), 1);
+    assert!(p.drivers_license().is_empty());
+    // The open slicing keeps the third identifier, and the result validates.
+    let back = UzCorePatient::from_json_str(&p.to_json_string()).expect("valid");
+    assert_eq!(back.identifier.len(), 3);
+}
+
+#[test]
+fn data_absent_reason_on_required_elements() {
+    // A required primitive: only `_name` with the extension is written.
+    let org = UzCoreOrganization::new(Primitive::absent(DataAbsentReason::Unknown));
+    let json = org.to_json_value();
+    let obj = json.as_object().expect("object");
+    assert!(obj.get("name").is_none());
+    let ext = obj.get("_name").expect("_name carries the absent reason").to_json_string();
+    assert!(ext.contains("http://hl7.org/fhir/StructureDefinition/data-absent-reason") && ext.contains("\"unknown\""), "{ext}");
+    let back = UzCoreOrganization::from_json_str(&json.to_json_string()).expect("valid");
+    assert_eq!(back.name.absent_reason(), Some(DataAbsentReason::Unknown));
+    // A required complex element.
+    let p = UzCorePatient::new(NonEmpty::new(Identifier::absent(DataAbsentReason::NotAsked)));
+    assert_eq!(p.identifier.first().absent_reason(), Some(DataAbsentReason::NotAsked));
+    let back = UzCorePatient::from_json_str(&p.to_json_string()).expect("valid");
+    assert_eq!(back.identifier.first().absent_reason(), Some(DataAbsentReason::NotAsked));
+}
+
+#[test]
+fn typed_extensions_choices_and_codes() {
+    let david = UzCorePatient::from_json_str(&example("Patient-example-david.json")).expect("valid");
+    let nationality = david.nationality.as_ref().expect("typed nationality extension");
+    let code = nationality.code.as_ref().expect("code sub-extension");
+    assert_eq!(code.coding[0].code.as_ref().and_then(|c| c.value.as_ref()).map(|c| c.as_str()), Some("32"));
+    assert_eq!(AdministrativeGender::from_code("female"), Some(AdministrativeGender::Female));
+    assert_eq!(AdministrativeGender::Female.system(), "http://hl7.org/fhir/administrative-gender");
+    assert_eq!(AdministrativeGender::from_code("F"), None);
+    let obs = UzCoreObservation::from_json_str(&example("Observation-example-uzcoreobservation-blood-pressure.json")).expect("valid");
+    assert!(obs.effective.is_some(), "effective[x] is a choice enum");
+    // Decimal text survives exactly.
+    let text = obs.to_json_string();
+    let original = JsonValue::parse(&example("Observation-example-uzcoreobservation-blood-pressure.json")).expect("json");
+    let again = JsonValue::parse(&text).expect("json");
+    assert_eq!(original.as_object().and_then(|o| o.get("component")), again.as_object().and_then(|o| o.get("component")));
+}
