@@ -992,3 +992,18 @@ mod tests {
         assert_eq!(human_bytes(1_131_598), "1.1 MiB");
     }
 }
+
+/// Safely unpacks a package tarball of unknown id and version (`--package file.tgz`) into
+/// `dest` (an existing empty folder), with the same checks as [`fetch`], and returns the
+/// id and version its `package.json` declares.
+pub fn unpack_unlocked(archive: &[u8], dest: &Path, limits: &Limits) -> Result<PackageRef, FetchError> {
+    // Unpack under a placeholder name; the final name check reports what the archive is.
+    let placeholder = PackageRef::new("unlocked.package", "0.0.0");
+    match archive::unpack(archive, &placeholder, dest, limits) {
+        Ok(_) => Ok(placeholder),
+        Err(FetchError::PackageJsonMismatch { found_name: Some(id), found_version: Some(version), .. }) => {
+            Ok(PackageRef::new(id, version))
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -14,8 +14,8 @@ locked IG package, fetching missing packages first.
 
   --check      regenerate in memory and fail if the files on disk differ
   --package    generate for another package: an id#version in the cache (its
-               dependencies are resolved with the lock's overrides), or a folder holding
-               package.json (an unpacked package)
+               dependencies are resolved with the lock's overrides), a package tarball
+               (.tgz, checked like `fetch` does), or a folder holding package.json
   --out        output crate folder (default: <workspace>/generated)
   --cache      FHIR package cache (default: $FHIR_PACKAGE_CACHE or ~/.fhir/packages)
 ";
@@ -64,6 +64,21 @@ fn open_packages(package: Option<&str>, cache: &Path) -> Result<PackageSet, Stri
         }
         Some(p) => {
             let path = Path::new(p);
+            if path.is_file() {
+                let bytes = std::fs::read(path).map_err(|e| format!("--package {p}: {e}"))?;
+                let dest = std::env::temp_dir().join(format!("dhp-codegen-package-{}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&dest);
+                std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+                let unpacked = dhp_codegen::fetch::unpack_unlocked(&bytes, &dest, &dhp_codegen::fetch::Limits::default())
+                    .map_err(|e| format!("--package {p}: {e}"));
+                let result = unpacked.and_then(|found| {
+                    eprintln!("--package {p}: {found}");
+                    crate::fetch_cmd::ensure_fetched(cache, true)?;
+                    PackageSet::open_root_dir(&dest.join("package"), cache, &overrides).map_err(|e| e.to_string())
+                });
+                // Resources are read lazily, so the folder stays until the process ends.
+                return result;
+            }
             if path.is_dir() {
                 let dir = if path.join("package.json").is_file() { path.to_path_buf() } else { path.join("package") };
                 if !dir.join("package.json").is_file() {
@@ -73,7 +88,7 @@ fn open_packages(package: Option<&str>, cache: &Path) -> Result<PackageSet, Stri
                 return PackageSet::open_root_dir(&dir, cache, &overrides).map_err(|e| e.to_string());
             }
             let Some((id, version)) = p.split_once('#') else {
-                return Err(format!("--package {p}: expected <id>#<version> or a package folder"));
+                return Err(format!("--package {p}: not a file, a folder or <id>#<version>"));
             };
             crate::fetch_cmd::ensure_fetched(cache, true)?;
             let r = dhp_codegen::lock::PackageRef::new(id, version);

@@ -17,33 +17,35 @@ fn card_text(c: Card) -> &'static str {
 pub fn api_diff(old: &TypeSpace, new: &TypeSpace) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "from {} to {}", old.packages.join(", "), new.packages.join(", "));
-    let by_canonical = |s: &TypeSpace| -> BTreeMap<String, String> {
+    // Profiles are matched by Rust name (canonical URLs may move between versions).
+    let by_name = |s: &TypeSpace| -> BTreeMap<String, String> {
         s.profiles
             .iter()
             .filter_map(|p| s.structs.get(p))
             .filter_map(|st| match &st.kind {
-                StructKind::Profile { canonical, .. } => Some((canonical.clone(), st.name.clone())),
+                StructKind::Profile { canonical, .. } => Some((st.name.clone(), canonical.clone())),
                 _ => None,
             })
             .collect()
     };
-    let (o, n) = (by_canonical(old), by_canonical(new));
-    for (c, name) in &n {
-        if !o.contains_key(c) {
+    let (o, n) = (by_name(old), by_name(new));
+    for (name, c) in &n {
+        if !o.contains_key(name) {
             let _ = writeln!(out, "+ profile {name} ({c})");
         }
     }
-    for (c, name) in &o {
-        if !n.contains_key(c) {
+    for (name, c) in &o {
+        if !n.contains_key(name) {
             let _ = writeln!(out, "- profile {name} ({c})");
         }
     }
-    for (c, new_name) in &n {
-        let Some(old_name) = o.get(c) else { continue };
+    for (name, c) in &n {
+        let Some(old_c) = o.get(name) else { continue };
+        let (old_name, new_name) = (name, name);
         let (os, ns) = (&old.structs[old_name], &new.structs[new_name]);
         let mut lines = Vec::new();
-        if old_name != new_name {
-            lines.push(format!("  renamed from {old_name}"));
+        if old_c != c {
+            lines.push(format!("  canonical {old_c} -> {c}"));
         }
         for f in &ns.fields {
             match os.fields.iter().find(|g| g.name == f.name) {
