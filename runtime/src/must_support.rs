@@ -59,14 +59,22 @@ fn values_at<'a>(item: &'a JsonObject, path: &str) -> Vec<&'a JsonValue> {
     values
 }
 
-/// The ids of `checks` that have no value in `resource`.
+/// The ids of `checks` that have no value in `resource`. An element inside another is
+/// reported only when that parent is present (a missing slice is reported once, not with
+/// each of its children).
 pub fn missing(resource: &JsonObject, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
-    checks.iter().filter(|(_, steps)| !present(resource, steps)).map(|(id, _)| *id).collect()
-}
-
-fn present(root: &JsonObject, steps: &[Step]) -> bool {
-    let root = JsonValue::Object(root.clone());
-    !crate::validate::walk(&root, "", steps).is_empty()
+    let root = JsonValue::Object(resource.clone());
+    checks
+        .iter()
+        .filter(|(_, steps)| {
+            let parent_present = match steps.split_last() {
+                Some((_, [])) | None => true,
+                Some((_, parent)) => !crate::validate::walk(&root, "", parent).is_empty(),
+            };
+            parent_present && crate::validate::walk(&root, "", steps).is_empty()
+        })
+        .map(|(id, _)| *id)
+        .collect()
 }
 
 /// True when `item` has, at each relative path, a value containing the expected JSON

@@ -53,14 +53,25 @@ fn parse(args: &[String], help: &str) -> Result<Option<Options>, String> {
     Ok(Some(o))
 }
 
-fn open_packages(package: Option<&str>, cache: &Path) -> Result<PackageSet, String> {
+/// Removes a temporary folder when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The packages to generate from, and the temporary folder an unpacked `--package` tarball
+/// lives in (removed when dropped, after generation).
+fn open_packages(package: Option<&str>, cache: &Path) -> Result<(PackageSet, Option<TempDir>), String> {
     let root = crate::workspace_root();
     let lock = Lock::load_workspace(&root).map_err(|e| e.to_string())?;
     let overrides = lock.override_map();
     match package {
         None => {
             crate::fetch_cmd::ensure_fetched(cache, true)?;
-            PackageSet::open(cache, lock.root(), &overrides).map_err(|e| e.to_string())
+            PackageSet::open(cache, lock.root(), &overrides).map(|p| (p, None)).map_err(|e| e.to_string())
         }
         Some(p) => {
             let path = Path::new(p);
@@ -69,6 +80,7 @@ fn open_packages(package: Option<&str>, cache: &Path) -> Result<PackageSet, Stri
                 let dest = std::env::temp_dir().join(format!("dhp-codegen-package-{}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&dest);
                 std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+                let guard = TempDir(dest.clone());
                 let unpacked = dhp_codegen::fetch::unpack_unlocked(&bytes, &dest, &dhp_codegen::fetch::Limits::default())
                     .map_err(|e| format!("--package {p}: {e}"));
                 let result = unpacked.and_then(|found| {
@@ -76,8 +88,8 @@ fn open_packages(package: Option<&str>, cache: &Path) -> Result<PackageSet, Stri
                     crate::fetch_cmd::ensure_fetched(cache, true)?;
                     PackageSet::open_root_dir(&dest.join("package"), cache, &overrides).map_err(|e| e.to_string())
                 });
-                // Resources are read lazily, so the folder stays until the process ends.
-                return result;
+                // Resources are read lazily: the folder stays until the guard is dropped.
+                return result.map(|p| (p, Some(guard)));
             }
             if path.is_dir() {
                 let dir = if path.join("package.json").is_file() { path.to_path_buf() } else { path.join("package") };
@@ -85,14 +97,14 @@ fn open_packages(package: Option<&str>, cache: &Path) -> Result<PackageSet, Stri
                     return Err(format!("--package {p}: no package.json in {} or its package/ folder", path.display()));
                 }
                 crate::fetch_cmd::ensure_fetched(cache, true)?;
-                return PackageSet::open_root_dir(&dir, cache, &overrides).map_err(|e| e.to_string());
+                return PackageSet::open_root_dir(&dir, cache, &overrides).map(|p| (p, None)).map_err(|e| e.to_string());
             }
             let Some((id, version)) = p.split_once('#') else {
                 return Err(format!("--package {p}: not a file, a folder or <id>#<version>"));
             };
             crate::fetch_cmd::ensure_fetched(cache, true)?;
             let r = dhp_codegen::lock::PackageRef::new(id, version);
-            PackageSet::open(cache, &r, &overrides).map_err(|e| e.to_string())
+            PackageSet::open(cache, &r, &overrides).map(|p| (p, None)).map_err(|e| e.to_string())
         }
     }
 }
@@ -101,7 +113,7 @@ fn open_packages(package: Option<&str>, cache: &Path) -> Result<PackageSet, Stri
 pub fn run(args: &[String]) -> Result<(), String> {
     let Some(o) = parse(args, CODEGEN_HELP)? else { return Ok(()) };
     let started = Instant::now();
-    let packages = open_packages(o.package.as_deref(), &o.cache)?;
+    let (packages, _unpacked) = open_packages(o.package.as_deref(), &o.cache)?;
     for (pkg, dep, declared, used) in packages.applied_overrides() {
         eprintln!("override: {pkg} depends on {dep}#{declared}; using {dep}#{used} (ig-package lock)");
     }
@@ -166,8 +178,10 @@ pub fn diff(args: &[String]) -> Result<(), String> {
         }
     }
     let from = from.ok_or_else(|| format!("--from is required\n\n{DIFF_HELP}"))?;
-    let old = dhp_codegen::ir::build::build(&open_packages(Some(&from), &cache)?).map_err(|e| e.to_string())?;
-    let new = dhp_codegen::ir::build::build(&open_packages(to.as_deref(), &cache)?).map_err(|e| e.to_string())?;
+    let (old_set, _old_dir) = open_packages(Some(&from), &cache)?;
+    let old = dhp_codegen::ir::build::build(&old_set).map_err(|e| e.to_string())?;
+    let (new_set, _new_dir) = open_packages(to.as_deref(), &cache)?;
+    let new = dhp_codegen::ir::build::build(&new_set).map_err(|e| e.to_string())?;
     print!("{}", dhp_codegen::ir::diff::api_diff(&old, &new));
     Ok(())
 }

@@ -44,7 +44,7 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     };
     let new_doc = new_doc.iter().map(|l| quote! { #[doc = #l] });
     let ms_ids = must_support.iter().map(|m| m.id.as_str());
-    let ms_steps = must_support.iter().map(|m| {
+    let ms_steps = must_support.iter().filter(|m| m.check_presence).map(|m| {
         let id = &m.id;
         let steps = steps_tokens(ctx, &m.steps);
         quote! { (#id, #steps) }

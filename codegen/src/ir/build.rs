@@ -1294,7 +1294,8 @@ fn must_support_path(elements: &[ElementDefinition], slices: &[SliceDef], id: &s
         }
         steps.push(StepDef { key, filter, member_of });
     }
-    MustSupportPath { id: id.to_string(), steps }
+    let check_presence = !steps.iter().any(|st| st.filter.iter().any(|(_, v)| v.as_str() == Some(DATA_ABSENT_REASON)));
+    MustSupportPath { id: id.to_string(), steps, check_presence }
 }
 
 fn is_under_prohibited_ids(elements: &[ElementDefinition], id: &str) -> bool {

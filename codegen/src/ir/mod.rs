@@ -376,9 +376,11 @@ pub struct SliceParam {
 pub struct MustSupportPath {
     /// Element id (`Patient.identifier:nationalId.value`).
     pub id: String,
-    /// Steps from the resource root: JSON member name, and the (relative path, value)
-    /// pairs an item must match to belong to a slice.
+    /// Steps from the resource root.
     pub steps: Vec<StepDef>,
+    /// Whether `missing_must_support` reports it when empty. Not for the
+    /// data-absent-reason extension, which is there only when data is missing.
+    pub check_presence: bool,
 }
 
 /// A constraint on an element of a profile, checked when reading (see

@@ -2537,26 +2537,6 @@ impl UzCorePatient {
                 ],
             ),
             (
-                "Patient.identifier.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "Patient.identifier:nationalId",
                 &[
                     dhp_runtime::must_support::Step {
@@ -2565,31 +2545,6 @@ impl UzCorePatient {
                             (
                                 "system",
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
-                "Patient.identifier:nationalId.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://dpm.uz/identifier/national-unique-id\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
                         member_of: &[],
@@ -2669,28 +2624,6 @@ impl UzCorePatient {
                 ],
             ),
             (
-                "Patient.identifier:passportLocal.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            ("system", "\"https://dpm.uz/identifier/passport-local\""),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "Patient.identifier:passportLocal.type",
                 &[
                     dhp_runtime::must_support::Step {
@@ -2750,31 +2683,6 @@ impl UzCorePatient {
                             (
                                 "system",
                                 "\"https://dpm.uz/identifier/passport-international\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
-                "Patient.identifier:passportInternational.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://dpm.uz/identifier/passport-international\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
                         member_of: &[],
@@ -2857,31 +2765,6 @@ impl UzCorePatient {
                 ],
             ),
             (
-                "Patient.identifier:birthCertificate.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://adliya.uz/identifier/birthcertificate\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "Patient.identifier:birthCertificate.type",
                 &[
                     dhp_runtime::must_support::Step {
@@ -2950,31 +2833,6 @@ impl UzCorePatient {
                             (
                                 "system",
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
-                "Patient.identifier:driversLicense.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://gov.uz/iiv/identifier/driverslicense\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
                         member_of: &[],
@@ -3057,31 +2915,6 @@ impl UzCorePatient {
                 ],
             ),
             (
-                "Patient.identifier:diplomaticPassport.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "Patient.identifier:diplomaticPassport.type",
                 &[
                     dhp_runtime::must_support::Step {
@@ -3154,28 +2987,6 @@ impl UzCorePatient {
                 ],
             ),
             (
-                "Patient.identifier:healthCardId.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "Patient.identifier:healthCardId.type",
                 &[
                     dhp_runtime::must_support::Step {
@@ -3235,31 +3046,6 @@ impl UzCorePatient {
                             (
                                 "system",
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
-                "Patient.identifier:militaryId.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://gov.uz/mudofaa/identifier/militaryID\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
                         member_of: &[],
@@ -3335,31 +3121,6 @@ impl UzCorePatient {
                             (
                                 "system",
                                 "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
-                "Patient.identifier:penitentiaryInstitution.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
                         member_of: &[],

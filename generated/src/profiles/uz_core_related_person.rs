@@ -1838,26 +1838,6 @@ impl UzCoreRelatedPerson {
                 ],
             ),
             (
-                "RelatedPerson.identifier.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "RelatedPerson.identifier:nationalId",
                 &[
                     dhp_runtime::must_support::Step {
@@ -1866,31 +1846,6 @@ impl UzCoreRelatedPerson {
                             (
                                 "system",
                                 "\"https://dpm.uz/identifier/national-unique-id\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
-                "RelatedPerson.identifier:nationalId.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://dpm.uz/identifier/national-unique-id\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
                         member_of: &[],
@@ -1970,28 +1925,6 @@ impl UzCoreRelatedPerson {
                 ],
             ),
             (
-                "RelatedPerson.identifier:passportLocal.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            ("system", "\"https://dpm.uz/identifier/passport-local\""),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "RelatedPerson.identifier:passportLocal.type",
                 &[
                     dhp_runtime::must_support::Step {
@@ -2051,31 +1984,6 @@ impl UzCoreRelatedPerson {
                             (
                                 "system",
                                 "\"https://dpm.uz/identifier/passport-international\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
-                "RelatedPerson.identifier:passportInternational.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://dpm.uz/identifier/passport-international\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
                         member_of: &[],
@@ -2158,31 +2066,6 @@ impl UzCoreRelatedPerson {
                 ],
             ),
             (
-                "RelatedPerson.identifier:birthCertificate.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://adliya.uz/identifier/birthcertificate\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "RelatedPerson.identifier:birthCertificate.type",
                 &[
                     dhp_runtime::must_support::Step {
@@ -2251,31 +2134,6 @@ impl UzCoreRelatedPerson {
                             (
                                 "system",
                                 "\"https://gov.uz/iiv/identifier/driverslicense\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
-                "RelatedPerson.identifier:driversLicense.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://gov.uz/iiv/identifier/driverslicense\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
                         member_of: &[],
@@ -2358,31 +2216,6 @@ impl UzCoreRelatedPerson {
                 ],
             ),
             (
-                "RelatedPerson.identifier:diplomaticPassport.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "RelatedPerson.identifier:diplomaticPassport.type",
                 &[
                     dhp_runtime::must_support::Step {
@@ -2455,28 +2288,6 @@ impl UzCoreRelatedPerson {
                 ],
             ),
             (
-                "RelatedPerson.identifier:healthCard.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            ("system", "\"https://gov.uz/ssv/identifier/healthcard\""),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
                 "RelatedPerson.identifier:healthCard.type",
                 &[
                     dhp_runtime::must_support::Step {
@@ -2536,31 +2347,6 @@ impl UzCoreRelatedPerson {
                             (
                                 "system",
                                 "\"https://gov.uz/mudofaa/identifier/militaryID\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                ],
-            ),
-            (
-                "RelatedPerson.identifier:militaryId.extension:data-absent-reason",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "identifier",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://gov.uz/mudofaa/identifier/militaryID\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "extension",
-                        filter: &[
-                            (
-                                "url",
-                                "\"http://hl7.org/fhir/StructureDefinition/data-absent-reason\"",
                             ),
                         ],
                         member_of: &[],
