@@ -84,7 +84,7 @@ impl From<AddressType> for crate::datatypes::Coding {
 impl From<AddressType> for crate::datatypes::CodeableConcept {
     fn from(c: AddressType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -177,7 +177,7 @@ impl From<AddressTypeVs> for crate::datatypes::Coding {
 impl From<AddressTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: AddressTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -273,7 +273,7 @@ impl From<AddressUse> for crate::datatypes::Coding {
 impl From<AddressUse> for crate::datatypes::CodeableConcept {
     fn from(c: AddressUse) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -374,7 +374,7 @@ impl From<AddressUseVs> for crate::datatypes::Coding {
 impl From<AddressUseVs> for crate::datatypes::CodeableConcept {
     fn from(c: AddressUseVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -471,7 +471,7 @@ impl From<AdministrativeGender> for crate::datatypes::Coding {
 impl From<AdministrativeGender> for crate::datatypes::CodeableConcept {
     fn from(c: AdministrativeGender) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -572,7 +572,7 @@ impl From<AuditEventAction> for crate::datatypes::Coding {
 impl From<AuditEventAction> for crate::datatypes::CodeableConcept {
     fn from(c: AuditEventAction) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -673,7 +673,7 @@ impl From<AuditEventActionVs> for crate::datatypes::Coding {
 impl From<AuditEventActionVs> for crate::datatypes::CodeableConcept {
     fn from(c: AuditEventActionVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -774,7 +774,7 @@ impl From<AuditEventOutcomeVs> for crate::datatypes::Coding {
 impl From<AuditEventOutcomeVs> for crate::datatypes::CodeableConcept {
     fn from(c: AuditEventOutcomeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -887,7 +887,7 @@ impl From<AuditEventSeverity> for crate::datatypes::Coding {
 impl From<AuditEventSeverity> for crate::datatypes::CodeableConcept {
     fn from(c: AuditEventSeverity) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -996,7 +996,7 @@ impl From<AuditEventSubTypeVs> for crate::datatypes::Coding {
 impl From<AuditEventSubTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: AuditEventSubTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -1109,7 +1109,7 @@ impl From<AuditEventTypeVs> for crate::datatypes::Coding {
 impl From<AuditEventTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: AuditEventTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -1202,7 +1202,7 @@ impl From<AuditParticipationRoleTypeVs> for crate::datatypes::Coding {
 impl From<AuditParticipationRoleTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: AuditParticipationRoleTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -1363,7 +1363,7 @@ impl From<AuditPurposeOfUseVs> for crate::datatypes::Coding {
 impl From<AuditPurposeOfUseVs> for crate::datatypes::CodeableConcept {
     fn from(c: AuditPurposeOfUseVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -1487,7 +1487,7 @@ impl From<BundleType> for crate::datatypes::Coding {
 impl From<BundleType> for crate::datatypes::CodeableConcept {
     fn from(c: BundleType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -1584,7 +1584,7 @@ impl From<CapabilityStatementKind> for crate::datatypes::Coding {
 impl From<CapabilityStatementKind> for crate::datatypes::CodeableConcept {
     fn from(c: CapabilityStatementKind) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -1721,7 +1721,7 @@ impl From<ClinicalStatusVs> for crate::datatypes::Coding {
 impl From<ClinicalStatusVs> for crate::datatypes::CodeableConcept {
     fn from(c: ClinicalStatusVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -1850,7 +1850,7 @@ impl From<CompositionStatus> for crate::datatypes::Coding {
 impl From<CompositionStatus> for crate::datatypes::CodeableConcept {
     fn from(c: CompositionStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -1987,7 +1987,7 @@ impl From<ConditionClinicalStatusCodes> for crate::datatypes::Coding {
 impl From<ConditionClinicalStatusCodes> for crate::datatypes::CodeableConcept {
     fn from(c: ConditionClinicalStatusCodes) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -2080,7 +2080,7 @@ impl From<ConditionSeverityVs> for crate::datatypes::Coding {
 impl From<ConditionSeverityVs> for crate::datatypes::CodeableConcept {
     fn from(c: ConditionSeverityVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -2209,7 +2209,7 @@ impl From<ConditionVerificationStatus> for crate::datatypes::Coding {
 impl From<ConditionVerificationStatus> for crate::datatypes::CodeableConcept {
     fn from(c: ConditionVerificationStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -2338,7 +2338,7 @@ impl From<ConditionVerificationStatusVs> for crate::datatypes::Coding {
 impl From<ConditionVerificationStatusVs> for crate::datatypes::CodeableConcept {
     fn from(c: ConditionVerificationStatusVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -2443,7 +2443,7 @@ impl From<ConditionalDeleteStatus> for crate::datatypes::Coding {
 impl From<ConditionalDeleteStatus> for crate::datatypes::CodeableConcept {
     fn from(c: ConditionalDeleteStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -2548,7 +2548,7 @@ impl From<ConditionalReadStatus> for crate::datatypes::Coding {
 impl From<ConditionalReadStatus> for crate::datatypes::CodeableConcept {
     fn from(c: ConditionalReadStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -2657,7 +2657,7 @@ impl From<ConsentActionVs> for crate::datatypes::Coding {
 impl From<ConsentActionVs> for crate::datatypes::CodeableConcept {
     fn from(c: ConsentActionVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -2754,7 +2754,7 @@ impl From<ConsentDataMeaning> for crate::datatypes::Coding {
 impl From<ConsentDataMeaning> for crate::datatypes::CodeableConcept {
     fn from(c: ConsentDataMeaning) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -2855,7 +2855,7 @@ impl From<ConsentPolicyVs> for crate::datatypes::Coding {
 impl From<ConsentPolicyVs> for crate::datatypes::CodeableConcept {
     fn from(c: ConsentPolicyVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -2944,7 +2944,7 @@ impl From<ConsentProvisionType> for crate::datatypes::Coding {
 impl From<ConsentProvisionType> for crate::datatypes::CodeableConcept {
     fn from(c: ConsentProvisionType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -3033,7 +3033,7 @@ impl From<ConsentProvisionTypeVs> for crate::datatypes::Coding {
 impl From<ConsentProvisionTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: ConsentProvisionTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -3122,7 +3122,7 @@ impl From<ConsentPurposeOfUseVs> for crate::datatypes::Coding {
 impl From<ConsentPurposeOfUseVs> for crate::datatypes::CodeableConcept {
     fn from(c: ConsentPurposeOfUseVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -3231,7 +3231,7 @@ impl From<ConsentState> for crate::datatypes::Coding {
 impl From<ConsentState> for crate::datatypes::CodeableConcept {
     fn from(c: ConsentState) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -3340,7 +3340,7 @@ impl From<ConsentStateCodesVs> for crate::datatypes::Coding {
 impl From<ConsentStateCodesVs> for crate::datatypes::CodeableConcept {
     fn from(c: ConsentStateCodesVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -3449,7 +3449,7 @@ impl From<ContactPointSystem> for crate::datatypes::Coding {
 impl From<ContactPointSystem> for crate::datatypes::CodeableConcept {
     fn from(c: ContactPointSystem) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -3558,7 +3558,7 @@ impl From<ContactPointSystemVs> for crate::datatypes::Coding {
 impl From<ContactPointSystemVs> for crate::datatypes::CodeableConcept {
     fn from(c: ContactPointSystemVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -3659,7 +3659,7 @@ impl From<ContactPointUse> for crate::datatypes::Coding {
 impl From<ContactPointUse> for crate::datatypes::CodeableConcept {
     fn from(c: ContactPointUse) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -5694,7 +5694,7 @@ impl From<CountriesDigitalMvdvs> for crate::datatypes::Coding {
 impl From<CountriesDigitalMvdvs> for crate::datatypes::CodeableConcept {
     fn from(c: CountriesDigitalMvdvs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -5891,7 +5891,7 @@ impl From<DataAbsentReason> for crate::datatypes::Coding {
 impl From<DataAbsentReason> for crate::datatypes::CodeableConcept {
     fn from(c: DataAbsentReason) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -6000,7 +6000,7 @@ impl From<DaysOfWeek> for crate::datatypes::Coding {
 impl From<DaysOfWeek> for crate::datatypes::CodeableConcept {
     fn from(c: DaysOfWeek) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -6177,7 +6177,7 @@ impl From<DiagnosisTypeVs> for crate::datatypes::Coding {
 impl From<DiagnosisTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: DiagnosisTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -6266,7 +6266,7 @@ impl From<DocumentMode> for crate::datatypes::Coding {
 impl From<DocumentMode> for crate::datatypes::CodeableConcept {
     fn from(c: DocumentMode) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -6363,7 +6363,7 @@ impl From<DocumentReferenceStatus> for crate::datatypes::Coding {
 impl From<DocumentReferenceStatus> for crate::datatypes::CodeableConcept {
     fn from(c: DocumentReferenceStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -6480,7 +6480,7 @@ impl From<EncounterAdmitSourceVs> for crate::datatypes::Coding {
 impl From<EncounterAdmitSourceVs> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterAdmitSourceVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -6585,7 +6585,7 @@ impl From<EncounterClassVs> for crate::datatypes::Coding {
 impl From<EncounterClassVs> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterClassVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -6706,7 +6706,7 @@ impl From<EncounterDischargeDispositionVs> for crate::datatypes::Coding {
 impl From<EncounterDischargeDispositionVs> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterDischargeDispositionVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -6803,7 +6803,7 @@ impl From<EncounterLocationStatus> for crate::datatypes::Coding {
 impl From<EncounterLocationStatus> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterLocationStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -6920,7 +6920,7 @@ impl From<EncounterPriorityVs> for crate::datatypes::Coding {
 impl From<EncounterPriorityVs> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterPriorityVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -7003,7 +7003,7 @@ impl From<EncounterReAdmissionVs> for crate::datatypes::Coding {
 impl From<EncounterReAdmissionVs> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterReAdmissionVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -7124,7 +7124,7 @@ impl From<EncounterStatus> for crate::datatypes::Coding {
 impl From<EncounterStatus> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -7233,7 +7233,7 @@ impl From<EncounterStatusVs> for crate::datatypes::Coding {
 impl From<EncounterStatusVs> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterStatusVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -7354,7 +7354,7 @@ impl From<EncounterSubjectStatusVs> for crate::datatypes::Coding {
 impl From<EncounterSubjectStatusVs> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterSubjectStatusVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -7491,7 +7491,7 @@ impl From<EncounterTypeVs> for crate::datatypes::Coding {
 impl From<EncounterTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: EncounterTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -7596,7 +7596,7 @@ impl From<EpisodeOfCareReasonUseVs> for crate::datatypes::Coding {
 impl From<EpisodeOfCareReasonUseVs> for crate::datatypes::CodeableConcept {
     fn from(c: EpisodeOfCareReasonUseVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -7709,7 +7709,7 @@ impl From<EpisodeOfCareStatus> for crate::datatypes::Coding {
 impl From<EpisodeOfCareStatus> for crate::datatypes::CodeableConcept {
     fn from(c: EpisodeOfCareStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -7822,7 +7822,7 @@ impl From<EpisodeOfCareStatusVs> for crate::datatypes::Coding {
 impl From<EpisodeOfCareStatusVs> for crate::datatypes::CodeableConcept {
     fn from(c: EpisodeOfCareStatusVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -7959,7 +7959,7 @@ impl From<EpisodeOfCareTypeVs> for crate::datatypes::Coding {
 impl From<EpisodeOfCareTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: EpisodeOfCareTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -8048,7 +8048,7 @@ impl From<EventCapabilityMode> for crate::datatypes::Coding {
 impl From<EventCapabilityMode> for crate::datatypes::CodeableConcept {
     fn from(c: EventCapabilityMode) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -8237,7 +8237,7 @@ impl From<EventTiming> for crate::datatypes::Coding {
 impl From<EventTiming> for crate::datatypes::CodeableConcept {
     fn from(c: EventTiming) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -9390,7 +9390,7 @@ impl From<FhirTypes> for crate::datatypes::Coding {
 impl From<FhirTypes> for crate::datatypes::CodeableConcept {
     fn from(c: FhirTypes) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -9699,7 +9699,7 @@ impl From<FhirVersion> for crate::datatypes::Coding {
 impl From<FhirVersion> for crate::datatypes::CodeableConcept {
     fn from(c: FhirVersion) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -9796,7 +9796,7 @@ impl From<GenderOtherVs> for crate::datatypes::Coding {
 impl From<GenderOtherVs> for crate::datatypes::CodeableConcept {
     fn from(c: GenderOtherVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -9893,7 +9893,7 @@ impl From<HttpVerb> for crate::datatypes::Coding {
 impl From<HttpVerb> for crate::datatypes::CodeableConcept {
     fn from(c: HttpVerb) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -10968,7 +10968,7 @@ impl From<IdentifierTypeVs> for crate::datatypes::Coding {
 impl From<IdentifierTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: IdentifierTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -11069,7 +11069,7 @@ impl From<IdentifierUse> for crate::datatypes::Coding {
 impl From<IdentifierUse> for crate::datatypes::CodeableConcept {
     fn from(c: IdentifierUse) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -11170,7 +11170,7 @@ impl From<IdentifierUseVs> for crate::datatypes::Coding {
 impl From<IdentifierUseVs> for crate::datatypes::CodeableConcept {
     fn from(c: IdentifierUseVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -11271,7 +11271,7 @@ impl From<IssueSeverity> for crate::datatypes::Coding {
 impl From<IssueSeverity> for crate::datatypes::CodeableConcept {
     fn from(c: IssueSeverity) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -11480,7 +11480,7 @@ impl From<IssueType> for crate::datatypes::Coding {
 impl From<IssueType> for crate::datatypes::CodeableConcept {
     fn from(c: IssueType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -11973,7 +11973,7 @@ impl From<LicenseCertificateVs> for crate::datatypes::Coding {
 impl From<LicenseCertificateVs> for crate::datatypes::CodeableConcept {
     fn from(c: LicenseCertificateVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -13270,7 +13270,7 @@ impl From<LinkRelationTypes> for crate::datatypes::Coding {
 impl From<LinkRelationTypes> for crate::datatypes::CodeableConcept {
     fn from(c: LinkRelationTypes) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -13359,7 +13359,7 @@ impl From<LinkType> for crate::datatypes::Coding {
 impl From<LinkType> for crate::datatypes::CodeableConcept {
     fn from(c: LinkType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -13464,7 +13464,7 @@ impl From<LocationKindsVs> for crate::datatypes::Coding {
 impl From<LocationKindsVs> for crate::datatypes::CodeableConcept {
     fn from(c: LocationKindsVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -13553,7 +13553,7 @@ impl From<LocationMode> for crate::datatypes::Coding {
 impl From<LocationMode> for crate::datatypes::CodeableConcept {
     fn from(c: LocationMode) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -13646,7 +13646,7 @@ impl From<LocationStatus> for crate::datatypes::Coding {
 impl From<LocationStatus> for crate::datatypes::CodeableConcept {
     fn from(c: LocationStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -13739,7 +13739,7 @@ impl From<LocationStatusVs> for crate::datatypes::Coding {
 impl From<LocationStatusVs> for crate::datatypes::CodeableConcept {
     fn from(c: LocationStatusVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -15714,7 +15714,7 @@ impl From<LocationTypesVs> for crate::datatypes::Coding {
 impl From<LocationTypesVs> for crate::datatypes::CodeableConcept {
     fn from(c: LocationTypesVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -63052,7 +63052,7 @@ impl From<MahallaVs> for crate::datatypes::Coding {
 impl From<MahallaVs> for crate::datatypes::CodeableConcept {
     fn from(c: MahallaVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -63197,7 +63197,7 @@ impl From<MaritalStatusVs> for crate::datatypes::Coding {
 impl From<MaritalStatusVs> for crate::datatypes::CodeableConcept {
     fn from(c: MaritalStatusVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -63298,7 +63298,7 @@ impl From<NameUse> for crate::datatypes::Coding {
 impl From<NameUse> for crate::datatypes::CodeableConcept {
     fn from(c: NameUse) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -63399,7 +63399,7 @@ impl From<NameUseVs> for crate::datatypes::Coding {
 impl From<NameUseVs> for crate::datatypes::CodeableConcept {
     fn from(c: NameUseVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -63496,7 +63496,7 @@ impl From<NarrativeStatus> for crate::datatypes::Coding {
 impl From<NarrativeStatus> for crate::datatypes::CodeableConcept {
     fn from(c: NarrativeStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -65109,7 +65109,7 @@ impl From<NationalityVs> for crate::datatypes::Coding {
 impl From<NationalityVs> for crate::datatypes::CodeableConcept {
     fn from(c: NationalityVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -65262,7 +65262,7 @@ impl From<NomenclatureGroupVs> for crate::datatypes::Coding {
 impl From<NomenclatureGroupVs> for crate::datatypes::CodeableConcept {
     fn from(c: NomenclatureGroupVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -65379,7 +65379,7 @@ impl From<ObjectRoleVs> for crate::datatypes::Coding {
 impl From<ObjectRoleVs> for crate::datatypes::CodeableConcept {
     fn from(c: ObjectRoleVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -65536,7 +65536,7 @@ impl From<ObservationCategoryVs> for crate::datatypes::Coding {
 impl From<ObservationCategoryVs> for crate::datatypes::CodeableConcept {
     fn from(c: ObservationCategoryVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -66073,7 +66073,7 @@ impl From<ObservationInterpretationVs> for crate::datatypes::Coding {
 impl From<ObservationInterpretationVs> for crate::datatypes::CodeableConcept {
     fn from(c: ObservationInterpretationVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -66190,7 +66190,7 @@ impl From<ObservationStatus> for crate::datatypes::Coding {
 impl From<ObservationStatus> for crate::datatypes::CodeableConcept {
     fn from(c: ObservationStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -66307,7 +66307,7 @@ impl From<ObservationStatusVs> for crate::datatypes::Coding {
 impl From<ObservationStatusVs> for crate::datatypes::CodeableConcept {
     fn from(c: ObservationStatusVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -66396,7 +66396,7 @@ impl From<OperationParameterUse> for crate::datatypes::Coding {
 impl From<OperationParameterUse> for crate::datatypes::CodeableConcept {
     fn from(c: OperationParameterUse) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -66569,7 +66569,7 @@ impl From<OrganizationType> for crate::datatypes::Coding {
 impl From<OrganizationType> for crate::datatypes::CodeableConcept {
     fn from(c: OrganizationType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -66698,7 +66698,7 @@ impl From<OrganizationalServiceGroupVs> for crate::datatypes::Coding {
 impl From<OrganizationalServiceGroupVs> for crate::datatypes::CodeableConcept {
     fn from(c: OrganizationalServiceGroupVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -67405,7 +67405,7 @@ impl From<OrganizationalSpecializationVs> for crate::datatypes::Coding {
 impl From<OrganizationalSpecializationVs> for crate::datatypes::CodeableConcept {
     fn from(c: OrganizationalSpecializationVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -67656,7 +67656,7 @@ impl From<OrganizationalStructureVs> for crate::datatypes::Coding {
 impl From<OrganizationalStructureVs> for crate::datatypes::CodeableConcept {
     fn from(c: OrganizationalStructureVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -67777,7 +67777,7 @@ impl From<OrganizationalSubordinationGroupVs> for crate::datatypes::Coding {
 impl From<OrganizationalSubordinationGroupVs> for crate::datatypes::CodeableConcept {
     fn from(c: OrganizationalSubordinationGroupVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -67896,7 +67896,7 @@ impl From<OrganizationalSubordinationInstitutionVs>
 for crate::datatypes::CodeableConcept {
     fn from(c: OrganizationalSubordinationInstitutionVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -70413,7 +70413,7 @@ impl From<PractitionerRoleVs> for crate::datatypes::Coding {
 impl From<PractitionerRoleVs> for crate::datatypes::CodeableConcept {
     fn from(c: PractitionerRoleVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -71406,7 +71406,7 @@ impl From<ProfessionSpecializationVs> for crate::datatypes::Coding {
 impl From<ProfessionSpecializationVs> for crate::datatypes::CodeableConcept {
     fn from(c: ProfessionSpecializationVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -71559,7 +71559,7 @@ impl From<ProvenanceActivityTypesVs> for crate::datatypes::Coding {
 impl From<ProvenanceActivityTypesVs> for crate::datatypes::CodeableConcept {
     fn from(c: ProvenanceActivityTypesVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -71660,7 +71660,7 @@ impl From<ProvenanceEntityRole> for crate::datatypes::Coding {
 impl From<ProvenanceEntityRole> for crate::datatypes::CodeableConcept {
     fn from(c: ProvenanceEntityRole) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -71761,7 +71761,7 @@ impl From<ProvenanceEntityRoleVs> for crate::datatypes::Coding {
 impl From<ProvenanceEntityRoleVs> for crate::datatypes::CodeableConcept {
     fn from(c: ProvenanceEntityRoleVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -71858,7 +71858,7 @@ impl From<ProvenanceParticipationRoleTypeVs> for crate::datatypes::Coding {
 impl From<ProvenanceParticipationRoleTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: ProvenanceParticipationRoleTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -71955,7 +71955,7 @@ impl From<PublicationStatus> for crate::datatypes::Coding {
 impl From<PublicationStatus> for crate::datatypes::CodeableConcept {
     fn from(c: PublicationStatus) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -72060,7 +72060,7 @@ impl From<QuantityComparator> for crate::datatypes::Coding {
 impl From<QuantityComparator> for crate::datatypes::CodeableConcept {
     fn from(c: QuantityComparator) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -72181,7 +72181,7 @@ impl From<ReferenceHandlingPolicy> for crate::datatypes::Coding {
 impl From<ReferenceHandlingPolicy> for crate::datatypes::CodeableConcept {
     fn from(c: ReferenceHandlingPolicy) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -73902,7 +73902,7 @@ impl From<RegionsVs> for crate::datatypes::Coding {
 impl From<RegionsVs> for crate::datatypes::CodeableConcept {
     fn from(c: RegionsVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -74163,7 +74163,7 @@ impl From<RelatedArtifactType> for crate::datatypes::Coding {
 impl From<RelatedArtifactType> for crate::datatypes::CodeableConcept {
     fn from(c: RelatedArtifactType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -74292,7 +74292,7 @@ impl From<RelationshipTypeVs> for crate::datatypes::Coding {
 impl From<RelationshipTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: RelationshipTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -75149,7 +75149,7 @@ impl From<ResourceType> for crate::datatypes::Coding {
 impl From<ResourceType> for crate::datatypes::CodeableConcept {
     fn from(c: ResourceType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -75250,7 +75250,7 @@ impl From<ResourceVersionPolicy> for crate::datatypes::Coding {
 impl From<ResourceVersionPolicy> for crate::datatypes::CodeableConcept {
     fn from(c: ResourceVersionPolicy) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -75339,7 +75339,7 @@ impl From<RestfulCapabilityMode> for crate::datatypes::Coding {
 impl From<RestfulCapabilityMode> for crate::datatypes::CodeableConcept {
     fn from(c: RestfulCapabilityMode) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -75432,7 +75432,7 @@ impl From<SearchEntryMode> for crate::datatypes::Coding {
 impl From<SearchEntryMode> for crate::datatypes::CodeableConcept {
     fn from(c: SearchEntryMode) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -75549,7 +75549,7 @@ impl From<SearchParamType> for crate::datatypes::Coding {
 impl From<SearchParamType> for crate::datatypes::CodeableConcept {
     fn from(c: SearchParamType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -75690,7 +75690,7 @@ impl From<SecurityLabelVs> for crate::datatypes::Coding {
 impl From<SecurityLabelVs> for crate::datatypes::CodeableConcept {
     fn from(c: SecurityLabelVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -75787,7 +75787,7 @@ impl From<SecurityRoleTypeVs> for crate::datatypes::Coding {
 impl From<SecurityRoleTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: SecurityRoleTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -75916,7 +75916,7 @@ impl From<ServiceCategoriesVs> for crate::datatypes::Coding {
 impl From<ServiceCategoriesVs> for crate::datatypes::CodeableConcept {
     fn from(c: ServiceCategoriesVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -79422,7 +79422,7 @@ impl From<ServiceNamesVs> for crate::datatypes::Coding {
 impl From<ServiceNamesVs> for crate::datatypes::CodeableConcept {
     fn from(c: ServiceNamesVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -79519,7 +79519,7 @@ impl From<SignatureTypeVs> for crate::datatypes::Coding {
 impl From<SignatureTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: SignatureTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -79616,7 +79616,7 @@ impl From<SocioeconomicObservationCodesVs> for crate::datatypes::Coding {
 impl From<SocioeconomicObservationCodesVs> for crate::datatypes::CodeableConcept {
     fn from(c: SocioeconomicObservationCodesVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -79705,7 +79705,7 @@ impl From<SortDirection> for crate::datatypes::Coding {
 impl From<SortDirection> for crate::datatypes::CodeableConcept {
     fn from(c: SortDirection) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -79890,7 +79890,7 @@ impl From<StateVs> for crate::datatypes::Coding {
 impl From<StateVs> for crate::datatypes::CodeableConcept {
     fn from(c: StateVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -79987,7 +79987,7 @@ impl From<SystemRestfulInteraction> for crate::datatypes::Coding {
 impl From<SystemRestfulInteraction> for crate::datatypes::CodeableConcept {
     fn from(c: SystemRestfulInteraction) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -80088,7 +80088,7 @@ impl From<TelecomUseVs> for crate::datatypes::Coding {
 impl From<TelecomUseVs> for crate::datatypes::CodeableConcept {
     fn from(c: TelecomUseVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -80201,7 +80201,7 @@ impl From<TriggerType> for crate::datatypes::Coding {
 impl From<TriggerType> for crate::datatypes::CodeableConcept {
     fn from(c: TriggerType) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -80302,7 +80302,7 @@ impl From<TriggeredByTypeVs> for crate::datatypes::Coding {
 impl From<TriggeredByTypeVs> for crate::datatypes::CodeableConcept {
     fn from(c: TriggeredByTypeVs) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -80403,7 +80403,7 @@ impl From<TriggeredBytype> for crate::datatypes::Coding {
 impl From<TriggeredBytype> for crate::datatypes::CodeableConcept {
     fn from(c: TriggeredBytype) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -80524,7 +80524,7 @@ impl From<TypeRestfulInteraction> for crate::datatypes::Coding {
 impl From<TypeRestfulInteraction> for crate::datatypes::CodeableConcept {
     fn from(c: TypeRestfulInteraction) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -80633,7 +80633,7 @@ impl From<UnitsOfTime> for crate::datatypes::Coding {
 impl From<UnitsOfTime> for crate::datatypes::CodeableConcept {
     fn from(c: UnitsOfTime) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }
@@ -80742,7 +80742,7 @@ impl From<ValueFilterComparator> for crate::datatypes::Coding {
 impl From<ValueFilterComparator> for crate::datatypes::CodeableConcept {
     fn from(c: ValueFilterComparator) -> Self {
         crate::datatypes::CodeableConcept {
-            coding: vec![c.into()],
+            coding: Vec::from([c.into()]),
             ..Default::default()
         }
     }

@@ -160,7 +160,9 @@ impl dhp_runtime::FhirJson for Address {
 impl crate::DataAbsent for Address {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Address {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -287,7 +289,9 @@ impl dhp_runtime::FhirJson for Age {
 impl crate::DataAbsent for Age {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Age {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -618,7 +622,9 @@ impl dhp_runtime::FhirJson for Attachment {
 impl crate::DataAbsent for Attachment {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Attachment {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -701,7 +707,9 @@ impl dhp_runtime::FhirJson for Availability {
 impl crate::DataAbsent for Availability {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Availability {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -811,7 +819,9 @@ impl dhp_runtime::FhirJson for AvailabilityAvailableTime {
 impl crate::DataAbsent for AvailabilityAvailableTime {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         AvailabilityAvailableTime {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -891,7 +901,9 @@ impl dhp_runtime::FhirJson for AvailabilityNotAvailableTime {
 impl crate::DataAbsent for AvailabilityNotAvailableTime {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         AvailabilityNotAvailableTime {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -974,7 +986,9 @@ impl dhp_runtime::FhirJson for CodeableConcept {
 impl crate::DataAbsent for CodeableConcept {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         CodeableConcept {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -1051,7 +1065,9 @@ impl dhp_runtime::FhirJson for CodeableReference {
 impl crate::DataAbsent for CodeableReference {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         CodeableReference {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -1172,7 +1188,9 @@ impl dhp_runtime::FhirJson for Coding {
 impl crate::DataAbsent for Coding {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Coding {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -1251,7 +1269,9 @@ impl dhp_runtime::FhirJson for ContactDetail {
 impl crate::DataAbsent for ContactDetail {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         ContactDetail {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -1379,7 +1399,9 @@ impl dhp_runtime::FhirJson for ContactPoint {
 impl crate::DataAbsent for ContactPoint {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         ContactPoint {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -1506,7 +1528,9 @@ impl dhp_runtime::FhirJson for Count {
 impl crate::DataAbsent for Count {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Count {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -1768,7 +1792,9 @@ impl dhp_runtime::FhirJson for DataRequirementCodeFilter {
 impl crate::DataAbsent for DataRequirementCodeFilter {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         DataRequirementCodeFilter {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -1860,7 +1886,9 @@ impl dhp_runtime::FhirJson for DataRequirementDateFilter {
 impl crate::DataAbsent for DataRequirementDateFilter {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         DataRequirementDateFilter {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -2037,7 +2065,9 @@ impl dhp_runtime::FhirJson for DataRequirementValueFilter {
 impl crate::DataAbsent for DataRequirementValueFilter {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         DataRequirementValueFilter {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -2164,7 +2194,9 @@ impl dhp_runtime::FhirJson for Distance {
 impl crate::DataAbsent for Distance {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Distance {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -2393,7 +2425,9 @@ impl dhp_runtime::FhirJson for Dosage {
 impl crate::DataAbsent for Dosage {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Dosage {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -2486,7 +2520,9 @@ impl dhp_runtime::FhirJson for DosageDoseAndRate {
 impl crate::DataAbsent for DosageDoseAndRate {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         DosageDoseAndRate {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -2613,7 +2649,9 @@ impl dhp_runtime::FhirJson for Duration {
 impl crate::DataAbsent for Duration {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Duration {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -2736,7 +2774,9 @@ impl dhp_runtime::FhirJson for Expression {
 impl crate::DataAbsent for Expression {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Expression {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -2860,7 +2900,9 @@ impl dhp_runtime::FhirJson for ExtendedContactDetail {
 impl crate::DataAbsent for ExtendedContactDetail {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         ExtendedContactDetail {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -3067,7 +3109,9 @@ impl dhp_runtime::FhirJson for HumanName {
 impl crate::DataAbsent for HumanName {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         HumanName {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -3204,7 +3248,9 @@ impl dhp_runtime::FhirJson for Identifier {
 impl crate::DataAbsent for Identifier {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Identifier {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -3349,7 +3395,9 @@ impl dhp_runtime::FhirJson for Meta {
 impl crate::DataAbsent for Meta {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Meta {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -3437,7 +3485,9 @@ impl dhp_runtime::FhirJson for Money {
 impl crate::DataAbsent for Money {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Money {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -3737,7 +3787,9 @@ impl dhp_runtime::FhirJson for Period {
 impl crate::DataAbsent for Period {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Period {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -3864,7 +3916,9 @@ impl dhp_runtime::FhirJson for Quantity {
 impl crate::DataAbsent for Quantity {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Quantity {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -3947,7 +4001,9 @@ impl dhp_runtime::FhirJson for Range {
 impl crate::DataAbsent for Range {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Range {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -4026,7 +4082,9 @@ impl dhp_runtime::FhirJson for Ratio {
 impl crate::DataAbsent for Ratio {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Ratio {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -4118,7 +4176,9 @@ impl dhp_runtime::FhirJson for RatioRange {
 impl crate::DataAbsent for RatioRange {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         RatioRange {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -4238,7 +4298,9 @@ impl dhp_runtime::FhirJson for Reference {
 impl crate::DataAbsent for Reference {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Reference {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -4745,7 +4807,9 @@ impl dhp_runtime::FhirJson for Signature {
 impl crate::DataAbsent for Signature {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Signature {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -4856,7 +4920,9 @@ impl dhp_runtime::FhirJson for Timing {
 impl crate::DataAbsent for Timing {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         Timing {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -5124,7 +5190,9 @@ impl dhp_runtime::FhirJson for TimingRepeat {
 impl crate::DataAbsent for TimingRepeat {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         TimingRepeat {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -5454,7 +5522,9 @@ impl dhp_runtime::FhirJson for VirtualServiceDetail {
 impl crate::DataAbsent for VirtualServiceDetail {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         VirtualServiceDetail {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

@@ -63,15 +63,15 @@ fn values_at<'a>(item: &'a JsonObject, path: &str) -> Vec<&'a JsonValue> {
 /// reported only when that parent is present (a missing slice is reported once, not with
 /// each of its children).
 pub fn missing(resource: &JsonObject, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
-    let root = JsonValue::Object(resource.clone());
+    let root = resource;
     checks
         .iter()
         .filter(|(_, steps)| {
             let parent_present = match steps.split_last() {
                 Some((_, [])) | None => true,
-                Some((_, parent)) => !crate::validate::walk(&root, "", parent).is_empty(),
+                Some((_, parent)) => !crate::validate::walk(root, "", parent).is_empty(),
             };
-            parent_present && crate::validate::walk(&root, "", steps).is_empty()
+            parent_present && crate::validate::walk(root, "", steps).is_empty()
         })
         .map(|(id, _)| *id)
         .collect()
@@ -80,11 +80,28 @@ pub fn missing(resource: &JsonObject, checks: &[(&'static str, &[Step])]) -> Vec
 /// True when `item` has, at each relative path, a value containing the expected JSON
 /// (FHIR pattern semantics: objects match when every expected member matches, arrays
 /// when every expected item matches some item).
-pub fn matches(item: &JsonObject, filter: &[(&str, &str)]) -> bool {
+pub fn matches(item: &JsonObject, filter: &[(&str, &'static str)]) -> bool {
     filter.iter().all(|(path, expected)| {
-        let Ok(expected) = JsonValue::parse(expected) else { return false };
-        values_at(item, path).iter().any(|v| contains_pattern(v, &expected))
+        let Some(expected) = static_json(expected) else { return false };
+        values_at(item, path).iter().any(|v| contains_pattern(v, expected))
     })
+}
+
+/// Parses JSON text from a generated table once and keeps it for the process's lifetime
+/// (the tables are static, so the set of texts is bounded).
+pub(crate) fn static_json(text: &'static str) -> Option<&'static JsonValue> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<(usize, usize), &'static JsonValue>>> = OnceLock::new();
+    let key = (text.as_ptr() as usize, text.len());
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = cache.lock().ok()?;
+    if let Some(v) = map.get(&key) {
+        return Some(v);
+    }
+    let parsed: &'static JsonValue = Box::leak(Box::new(JsonValue::parse(text).ok()?));
+    map.insert(key, parsed);
+    Some(parsed)
 }
 
 /// FHIR pattern matching: `value` has at least what `pattern` has.

@@ -62,6 +62,8 @@ pub struct InvariantRule {
 /// A located value: its JSON (or `None` for a primitive with only `_name`), its `_name`
 /// sibling, and its FHIRPath location.
 pub(crate) struct Located<'a> {
+    /// The resource root, walked without copying it into a `JsonValue`.
+    root: Option<&'a JsonObject>,
     value: Option<&'a JsonValue>,
     ext: Option<&'a JsonValue>,
     path: String,
@@ -69,9 +71,10 @@ pub(crate) struct Located<'a> {
 
 fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a>>) {
     // A primitive's own extensions and id live in its `_name` sibling.
-    let obj = match (parent.value, parent.ext) {
-        (Some(JsonValue::Object(o)), _) => o,
-        (_, Some(JsonValue::Object(o))) => o,
+    let obj = match (parent.root, parent.value, parent.ext) {
+        (Some(o), _, _) => o,
+        (_, Some(JsonValue::Object(o)), _) => o,
+        (_, _, Some(JsonValue::Object(o))) => o,
         _ => return,
     };
     let mut keys: Vec<&str> = Vec::new();
@@ -93,6 +96,7 @@ fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a
                 let exts = ext.and_then(JsonValue::as_array).unwrap_or(&[]);
                 for (i, v) in vs.iter().enumerate() {
                     out.push(Located {
+                        root: None,
                         value: (!v.is_null()).then_some(v),
                         ext: exts.get(i).filter(|e| !e.is_null()),
                         path: format!("{}.{key}[{i}]", parent.path),
@@ -102,11 +106,11 @@ fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a
             (None, Some(JsonValue::Array(es))) => {
                 for (i, e) in es.iter().enumerate() {
                     if !e.is_null() {
-                        out.push(Located { value: None, ext: Some(e), path: format!("{}.{key}[{i}]", parent.path) });
+                        out.push(Located { root: None, value: None, ext: Some(e), path: format!("{}.{key}[{i}]", parent.path) });
                     }
                 }
             }
-            (v, e) => out.push(Located { value: v, ext: e, path: format!("{}.{key}", parent.path) }),
+            (v, e) => out.push(Located { root: None, value: v, ext: e, path: format!("{}.{key}", parent.path) }),
         }
         if step.is_slice() {
             let mut kept = Vec::new();
@@ -120,8 +124,8 @@ fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a
     }
 }
 
-pub(crate) fn walk<'a>(root: &'a JsonValue, root_path: &str, steps: &[Step]) -> Vec<Located<'a>> {
-    let mut current = vec![Located { value: Some(root), ext: None, path: root_path.to_string() }];
+pub(crate) fn walk<'a>(root: &'a JsonObject, root_path: &str, steps: &[Step]) -> Vec<Located<'a>> {
+    let mut current = vec![Located { root: Some(root), value: None, ext: None, path: root_path.to_string() }];
     for step in steps {
         let mut next = Vec::new();
         for l in &current {
@@ -135,11 +139,10 @@ pub(crate) fn walk<'a>(root: &'a JsonValue, root_path: &str, steps: &[Step]) -> 
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
 /// recording every violation on `reader`.
 pub fn validate(root: &JsonObject, root_path: &str, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
-    let root_value = JsonValue::Object(root.clone());
     for rule in rules {
         let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
-        for parent in walk(&root_value, root_path, parents_steps) {
-            if parent.value.is_none() {
+        for parent in walk(root, root_path, parents_steps) {
+            if parent.value.is_none() && parent.root.is_none() {
                 continue;
             }
             let mut items = Vec::new();
@@ -175,13 +178,19 @@ pub fn validate(root: &JsonObject, root_path: &str, rules: &[ElementRule], invar
             }
         }
     }
+    // FHIRPath evaluates over a JsonValue: copy the root only when there is an invariant.
+    let root_value = if invariants.is_empty() { JsonValue::Null } else { JsonValue::Object(root.clone()) };
     for inv in invariants {
         let Some(expr) = parsed(inv.expression) else {
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
-        for focus in walk(&root_value, root_path, inv.steps) {
-            let Some(value) = focus.value.or(focus.ext) else { continue };
+        for focus in walk(root, root_path, inv.steps) {
+            let value = match (focus.root, focus.value.or(focus.ext)) {
+                (Some(_), _) => &root_value,
+                (None, Some(v)) => v,
+                (None, None) => continue,
+            };
             if fhirpath::check(expr, &root_value, value, focus.ext) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
                 let mut i = issue(IssueKind::Invariant, focus.path.clone(), msg);
@@ -201,8 +210,8 @@ fn issue(kind: IssueKind, path: String, message: String) -> crate::read::Issue {
 fn check_item(rule: &ElementRule, item: &Located<'_>, reader: &mut Reader) {
     let Some(value) = item.value else { return };
     if let Some((text, exact)) = rule.value {
-        if let Ok(expected) = JsonValue::parse(text) {
-            let ok = if exact { *value == expected } else { contains_pattern(value, &expected) };
+        if let Some(expected) = crate::must_support::static_json(text) {
+            let ok = if exact { value == expected } else { contains_pattern(value, expected) };
             if !ok {
                 let what = if exact { "fixed value" } else { "pattern" };
                 let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, value.to_json_string());

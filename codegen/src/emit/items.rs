@@ -320,7 +320,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         quote! {
             impl crate::DataAbsent for #name {
                 fn absent(reason: crate::codes::DataAbsentReason) -> Self {
-                    #name { extension: vec![crate::datatypes::Extension::data_absent_reason(reason)], ..Default::default() }
+                    #name { extension: Vec::from([crate::datatypes::Extension::data_absent_reason(reason)]), ..Default::default() }
                 }
                 fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
                     crate::datatypes::Extension::find_data_absent_reason(&self.extension)
@@ -516,7 +516,7 @@ pub(crate) fn code_tokens(c: &CodeTypeDef) -> TokenStream {
 
         impl From<#name> for crate::datatypes::CodeableConcept {
             fn from(c: #name) -> Self {
-                crate::datatypes::CodeableConcept { coding: vec![c.into()], ..Default::default() }
+                crate::datatypes::CodeableConcept { coding: Vec::from([c.into()]), ..Default::default() }
             }
         }
 

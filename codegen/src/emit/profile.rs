@@ -191,7 +191,7 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
         let n = format_ident!("{}", p.field);
         let v = match p.card {
             Card::Optional => quote! { Some(#n.into()) },
-            Card::Many | Card::NonEmpty => quote! { vec![#n.into()] },
+            Card::Many | Card::NonEmpty => quote! { Vec::from([#n.into()]) },
             Card::Required => quote! { #n.into() },
         };
         assigns.push(quote! { #n: #v, });
@@ -245,7 +245,7 @@ fn literal_for_field(ctx: &Ctx, f: &Field, value: &Value) -> Option<TokenStream>
             if f.card == Card::NonEmpty {
                 return None;
             }
-            quote! { vec![#(#items),*] }
+            quote! { Vec::from([#(#items),*]) }
         }
     })
 }
@@ -422,12 +422,12 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
             pub fn from_json_value(json: dhp_runtime::JsonValue, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
                 fn no_profile(json: dhp_runtime::JsonValue) -> dhp_runtime::ReadError {
                     dhp_runtime::ReadError {
-                        issues: vec![dhp_runtime::Issue {
+                        issues: Vec::from([dhp_runtime::Issue {
                             severity: dhp_runtime::read::Severity::Error,
                             kind: dhp_runtime::IssueKind::ResourceType,
                             path: String::new(),
                             message: "no profile of this crate applies (no known meta.profile, and not exactly one profile for the resourceType)".into(),
-                        }],
+                        }]),
                         json: Some(json),
                     }
                 }

@@ -29,6 +29,7 @@ use std::fmt;
 
 const CORE_SD: &str = "http://hl7.org/fhir/StructureDefinition/";
 const DATA_ABSENT_REASON: &str = "http://hl7.org/fhir/StructureDefinition/data-absent-reason";
+const DATA_ABSENT_REASON_VS: &str = "http://hl7.org/fhir/ValueSet/data-absent-reason";
 const SYSTEM_STRING: &str = "http://hl7.org/fhirpath/System.String";
 
 /// Base resources generated even when no profile constrains them: what the client needs
@@ -182,6 +183,19 @@ pub fn build(packages: &PackageSet) -> Result<TypeSpace, BuildError> {
         code_types: HashMap::new(),
         slices: Vec::new(),
     };
+    // The `DataAbsent` support needs the data-absent-reason codes, whether or not the
+    // extension's definition is among the packages (R5 moved it to the extensions pack).
+    match b.code_type(DATA_ABSENT_REASON_VS).as_deref() {
+        Some("DataAbsentReason") => {}
+        other => {
+            return Err(BuildError::Definition {
+                url: DATA_ABSENT_REASON_VS.into(),
+                message: format!(
+                    "the data-absent-reason codes are needed for the DataAbsent support (got {other:?}); they come from hl7.terminology.r5, which the IG must depend on"
+                ),
+            })
+        }
+    }
     let root = packages.root();
     let mut profiles: Vec<StructureDefinition> = Vec::new();
     let mut extensions: Vec<StructureDefinition> = Vec::new();
@@ -687,7 +701,7 @@ impl<'a> Builder<'a> {
             if el.is_prohibited() {
                 continue;
             }
-            let url = el.types.first().and_then(|t| t.profile.first()).cloned();
+            let url = el.types.first().and_then(|t| t.profile.first()).map(|u| strip_version(u).to_string());
             let Some(url) = url else { continue };
             let Some(struct_name) = self.extension_struct(&url)? else { continue };
             let slice_name = el.slice_name.clone().unwrap_or_default();
@@ -1284,7 +1298,7 @@ fn must_support_path(elements: &[ElementDefinition], slices: &[SliceDef], id: &s
                     .find(|e| e.id() == prefix)
                     .and_then(|e| e.types.first())
                     .and_then(|t| t.profile.first())
-                    .cloned()
+                    .map(|u| strip_version(u).to_string())
                     .unwrap_or_else(|| slice.to_string());
                 filter.push(("url".to_string(), Value::String(url)));
             } else if let Some(sd) = slices.iter().find(|s| s.id == prefix) {

@@ -220,13 +220,15 @@ impl AnyProfile {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         fn no_profile(json: dhp_runtime::JsonValue) -> dhp_runtime::ReadError {
             dhp_runtime::ReadError {
-                issues: vec![
-                    dhp_runtime::Issue { severity : dhp_runtime::read::Severity::Error,
-                    kind : dhp_runtime::IssueKind::ResourceType, path : String::new(),
-                    message :
-                    "no profile of this crate applies (no known meta.profile, and not exactly one profile for the resourceType)"
-                    .into(), }
-                ],
+                issues: Vec::from([
+                    dhp_runtime::Issue {
+                        severity: dhp_runtime::read::Severity::Error,
+                        kind: dhp_runtime::IssueKind::ResourceType,
+                        path: String::new(),
+                        message: "no profile of this crate applies (no known meta.profile, and not exactly one profile for the resourceType)"
+                            .into(),
+                    },
+                ]),
                 json: Some(json),
             }
         }

@@ -1294,14 +1294,26 @@ impl UzCoreLocation {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("TAX"))),
-                    display : Some(crate ::Primitive::new("Tax ID number".to_string())),
-                    system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("TAX"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Tax ID number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(

@@ -1848,14 +1848,26 @@ impl UzCoreOrganization {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("TAX"))),
-                    display : Some(crate ::Primitive::new("Tax ID number".to_string())),
-                    system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("TAX"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Tax ID number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -1892,14 +1904,26 @@ impl UzCoreOrganization {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("XX"))),
-                    display : Some(crate ::Primitive::new("Organization Identifier"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("XX"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Organization Identifier".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(

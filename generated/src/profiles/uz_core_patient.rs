@@ -3650,15 +3650,28 @@ impl UzCorePatient {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("NI"))),
-                    display : Some(crate
-                    ::Primitive::new("National unique individual identifier"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("NI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new(
+                                "National unique individual identifier".to_string(),
+                            ),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3697,14 +3710,26 @@ impl UzCorePatient {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("PPN"))),
-                    display : Some(crate ::Primitive::new("Passport number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PPN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Passport number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3743,14 +3768,26 @@ impl UzCorePatient {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("PPN"))),
-                    display : Some(crate ::Primitive::new("Passport number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PPN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Passport number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3791,14 +3828,26 @@ impl UzCorePatient {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("BCT"))),
-                    display : Some(crate ::Primitive::new("Birth Certificate"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("BCT"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Birth Certificate".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3837,14 +3886,26 @@ impl UzCorePatient {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("DL"))),
-                    display : Some(crate ::Primitive::new("Driver's license number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("DL"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Driver's license number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3883,14 +3944,26 @@ impl UzCorePatient {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("DP"))),
-                    display : Some(crate ::Primitive::new("Diplomatic Passport"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("DP"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Diplomatic Passport".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3931,14 +4004,26 @@ impl UzCorePatient {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("HC"))),
-                    display : Some(crate ::Primitive::new("Health card number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("HC"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Health card number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3977,14 +4062,26 @@ impl UzCorePatient {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("MI"))),
-                    display : Some(crate ::Primitive::new("Military ID number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("MI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Military ID number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -4023,15 +4120,28 @@ impl UzCorePatient {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("PCN"))),
-                    display : Some(crate
-                    ::Primitive::new("Penitentiary/correctional institution Number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PCN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new(
+                                "Penitentiary/correctional institution Number".to_string(),
+                            ),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(

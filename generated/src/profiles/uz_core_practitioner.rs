@@ -1595,15 +1595,28 @@ impl UzCorePractitioner {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("NI"))),
-                    display : Some(crate
-                    ::Primitive::new("National unique individual identifier"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("NI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new(
+                                "National unique individual identifier".to_string(),
+                            ),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(

@@ -2946,15 +2946,28 @@ impl UzCoreRelatedPerson {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("NI"))),
-                    display : Some(crate
-                    ::Primitive::new("National unique individual identifier"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("NI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new(
+                                "National unique individual identifier".to_string(),
+                            ),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -2995,14 +3008,26 @@ impl UzCoreRelatedPerson {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("PPN"))),
-                    display : Some(crate ::Primitive::new("Passport number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PPN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Passport number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3043,14 +3068,26 @@ impl UzCoreRelatedPerson {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("PPN"))),
-                    display : Some(crate ::Primitive::new("Passport number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PPN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Passport number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3093,14 +3130,26 @@ impl UzCoreRelatedPerson {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("BCT"))),
-                    display : Some(crate ::Primitive::new("Birth Certificate"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("BCT"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Birth Certificate".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3141,14 +3190,26 @@ impl UzCoreRelatedPerson {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("DL"))),
-                    display : Some(crate ::Primitive::new("Driver's license number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("DL"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Driver's license number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3189,14 +3250,26 @@ impl UzCoreRelatedPerson {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("DP"))),
-                    display : Some(crate ::Primitive::new("Diplomatic Passport"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("DP"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Diplomatic Passport".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3239,14 +3312,26 @@ impl UzCoreRelatedPerson {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("HC"))),
-                    display : Some(crate ::Primitive::new("Health card number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("HC"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Health card number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(
@@ -3287,14 +3372,26 @@ impl UzCoreRelatedPerson {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
             type_: Some(crate::datatypes::CodeableConcept {
-                coding: vec![
-                    crate ::datatypes::Coding { code : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Code::from_static("MI"))),
-                    display : Some(crate ::Primitive::new("Military ID number"
-                    .to_string())), system : Some(crate
-                    ::Primitive::new(dhp_runtime::primitives::Uri::from_static("http://terminology.hl7.org/CodeSystem/v2-0203"))),
-                    ..Default::default() }
-                ],
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("MI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Military ID number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
                 ..Default::default()
             }),
             system: Some(

@@ -652,7 +652,9 @@ impl dhp_runtime::FhirJson for AuditEventEntity {
 impl crate::DataAbsent for AuditEventEntity {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         AuditEventEntity {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

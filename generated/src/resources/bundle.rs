@@ -361,7 +361,9 @@ impl dhp_runtime::FhirJson for BundleEntry {
 impl crate::DataAbsent for BundleEntry {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         BundleEntry {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -718,7 +720,9 @@ impl dhp_runtime::FhirJson for BundleEntrySearch {
 impl crate::DataAbsent for BundleEntrySearch {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         BundleEntrySearch {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

@@ -919,7 +919,9 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessaging {
 impl crate::DataAbsent for CapabilityStatementMessaging {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         CapabilityStatementMessaging {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -2099,7 +2101,9 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestSecurity {
 impl crate::DataAbsent for CapabilityStatementRestSecurity {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         CapabilityStatementRestSecurity {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

@@ -536,7 +536,9 @@ impl dhp_runtime::FhirJson for ConditionStage {
 impl crate::DataAbsent for ConditionStage {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         ConditionStage {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

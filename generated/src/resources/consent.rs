@@ -454,7 +454,9 @@ impl dhp_runtime::FhirJson for ConsentPolicyBasis {
 impl crate::DataAbsent for ConsentPolicyBasis {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         ConsentPolicyBasis {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -667,7 +669,9 @@ impl dhp_runtime::FhirJson for ConsentProvision {
 impl crate::DataAbsent for ConsentProvision {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         ConsentProvision {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -757,7 +761,9 @@ impl dhp_runtime::FhirJson for ConsentProvisionActor {
 impl crate::DataAbsent for ConsentProvisionActor {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         ConsentProvisionActor {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

@@ -619,7 +619,9 @@ impl dhp_runtime::FhirJson for EncounterAdmission {
 impl crate::DataAbsent for EncounterAdmission {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         EncounterAdmission {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -713,7 +715,9 @@ impl dhp_runtime::FhirJson for EncounterDiagnosis {
 impl crate::DataAbsent for EncounterDiagnosis {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         EncounterDiagnosis {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -928,7 +932,9 @@ impl dhp_runtime::FhirJson for EncounterParticipant {
 impl crate::DataAbsent for EncounterParticipant {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         EncounterParticipant {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -1021,7 +1027,9 @@ impl dhp_runtime::FhirJson for EncounterReason {
 impl crate::DataAbsent for EncounterReason {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         EncounterReason {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

@@ -400,7 +400,9 @@ impl dhp_runtime::FhirJson for EpisodeOfCareDiagnosis {
 impl crate::DataAbsent for EpisodeOfCareDiagnosis {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         EpisodeOfCareDiagnosis {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
@@ -493,7 +495,9 @@ impl dhp_runtime::FhirJson for EpisodeOfCareReason {
 impl crate::DataAbsent for EpisodeOfCareReason {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         EpisodeOfCareReason {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

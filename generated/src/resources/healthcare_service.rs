@@ -522,7 +522,9 @@ impl dhp_runtime::FhirJson for HealthcareServiceEligibility {
 impl crate::DataAbsent for HealthcareServiceEligibility {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         HealthcareServiceEligibility {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

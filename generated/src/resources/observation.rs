@@ -789,7 +789,9 @@ impl dhp_runtime::FhirJson for ObservationReferenceRange {
 impl crate::DataAbsent for ObservationReferenceRange {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         ObservationReferenceRange {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }

@@ -599,7 +599,9 @@ impl dhp_runtime::FhirJson for PatientContact {
 impl crate::DataAbsent for PatientContact {
     fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         PatientContact {
-            extension: vec![crate ::datatypes::Extension::data_absent_reason(reason)],
+            extension: Vec::from([
+                crate::datatypes::Extension::data_absent_reason(reason),
+            ]),
             ..Default::default()
         }
     }
