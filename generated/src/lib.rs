@@ -64,6 +64,8 @@ pub mod datatypes;
 pub mod extensions;
 pub mod profiles;
 pub mod resources;
+#[cfg(feature = "client")]
+pub mod search;
 
 pub use dhp_runtime::{Issue, IssueKind, NonEmpty, ReadError, ReadMode};
 pub use dhp_runtime::{FhirJson, Profile, Resource};

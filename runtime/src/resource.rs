@@ -20,6 +20,11 @@ pub trait FhirJson: Sized {
 pub trait Resource: FhirJson {
     /// The `resourceType` value.
     const RESOURCE_TYPE: &'static str;
+    /// The RESTful interactions (`read`, `vread`, `update`, `delete`, `create`,
+    /// `search-type`, `history-instance`, `history-type`, …) the implementation guide's
+    /// server declares for this type in its CapabilityStatement; `None` when the type
+    /// carries no such declaration (base resources: any server, any interaction).
+    const INTERACTIONS: Option<&'static [&'static str]> = None;
 }
 
 /// A profile of a resource: a resource type constrained by a StructureDefinition.

@@ -79,6 +79,14 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
         let file = quote! { #(#tokens)* };
         files.insert(path, render(header, &doc, file)?);
     }
+    files.insert(
+        "src/search.rs".into(),
+        render(
+            header,
+            "Typed search builders from the IG's CapabilityStatement (feature `client`).",
+            profile::search_tokens(&ctx),
+        )?,
+    );
     files.insert("src/resources/mod.rs".into(), render(header, "Base FHIR R5 resources, generated from hl7.fhir.r5.core.", items::resources_mod_tokens(&ctx, &resource_mods))?);
     let profile_tokens: Vec<TokenStream> = profile_mods
         .iter()

@@ -80,6 +80,13 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let steps = steps_tokens(ctx, &i.steps);
         quote! { dhp_runtime::validate::InvariantRule { key: #key, error: #error, human: #human, expression: #expr, steps: #steps }, }
     });
+    let interactions = match ctx.space.capabilities.iter().find(|c| c.profiles.contains(&s.name)) {
+        Some(cap) => {
+            let list = cap.interactions.iter();
+            quote! { const INTERACTIONS: Option<&'static [&'static str]> = Some(&[#(#list),*]); }
+        }
+        None => quote! {},
+    };
     let rules_ident = format_ident!("{}_RULES", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
     let inv_ident = format_ident!("{}_INVARIANTS", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
     let to_base_doc = format!(" Converts to the base resource [`{base}`] (always possible: the profile only narrows it).");
@@ -134,6 +141,7 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
 
         impl dhp_runtime::Resource for #name {
             const RESOURCE_TYPE: &'static str = <#base_path as dhp_runtime::Resource>::RESOURCE_TYPE;
+            #interactions
         }
 
         impl dhp_runtime::Profile for #name {
@@ -461,4 +469,99 @@ fn step_tokens(ctx: &Ctx, st: &StepDef) -> TokenStream {
         }
     });
     quote! { dhp_runtime::must_support::Step { key: #key, filter: &[#(#f),*], member_of: &[#(#m),*] } }
+}
+
+/// `search.rs`: a typed search builder per resource type the IG's CapabilityStatement
+/// declares search parameters for.
+pub(crate) fn search_tokens(ctx: &Ctx) -> TokenStream {
+    let items = ctx.space.capabilities.iter().filter(|c| !c.search_params.is_empty()).map(|cap| {
+        let name = format_ident!("{}Search", cap.base);
+        let rt = &cap.resource_type;
+        let searchable = cap.interactions.iter().any(|i| i == "search-type");
+        let mut doc = format!(" Search parameters the IG's server declares for `{rt}` ({}).", cap.statement);
+        if !searchable {
+            doc.push_str(" Note: the server does not declare `search-type` for this type.");
+        }
+        let methods = cap.search_params.iter().map(|p| {
+            let m = format_ident!("{}", p.rust_name);
+            let pname = &p.name;
+            let ty = match p.kind.as_str() {
+                "token" => quote! { dhp_runtime::client::search::TokenParam },
+                "string" => quote! { dhp_runtime::client::search::StringParam },
+                "date" => quote! { dhp_runtime::client::search::DateParam },
+                "reference" => quote! { dhp_runtime::client::search::ReferenceParam },
+                "number" => quote! { dhp_runtime::client::search::NumberParam },
+                "quantity" => quote! { dhp_runtime::client::search::QuantityParam },
+                "uri" => quote! { dhp_runtime::client::search::UriParam },
+                _ => quote! { String },
+            };
+            let mut lines = vec![format!(" `{pname}` ({} parameter).", p.kind)];
+            if let Some(d) = &p.doc {
+                lines.push(String::new());
+                lines.push(format!(" {}", d.replace('\n', " ").replace('[', "\\[").replace(']', "\\]").replace('<', "&lt;")));
+            }
+            if let Some(def) = &p.definition {
+                lines.push(String::new());
+                lines.push(format!(" Definition: `{def}`."));
+            }
+            let doc = lines.iter().map(|l| quote! { #[doc = #l] });
+            if p.kind == "composite" || p.kind == "special" || ty.to_string() == "String" {
+                quote! {
+                    #(#doc)*
+                    pub fn #m(mut self, value: impl Into<String>) -> Self {
+                        self.params = self.params.param(#pname, value);
+                        self
+                    }
+                }
+            } else {
+                quote! {
+                    #(#doc)*
+                    pub fn #m(mut self, value: #ty) -> Self {
+                        self.params = self.params.with(#pname, value);
+                        self
+                    }
+                }
+            }
+        });
+        quote! {
+            #[doc = #doc]
+            #[derive(Clone, Debug, Default)]
+            pub struct #name {
+                params: dhp_runtime::client::SearchParams,
+            }
+
+            impl #name {
+                /// An empty search.
+                pub fn new() -> Self {
+                    Self::default()
+                }
+
+                /// Any other parameter (free-form), for what the statement does not declare.
+                pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+                    self.params = self.params.param(name, value);
+                    self
+                }
+
+                /// Changes the underlying parameters (`_count`, `_include`, `_sort`, …).
+                pub fn with_params(mut self, f: impl FnOnce(dhp_runtime::client::SearchParams) -> dhp_runtime::client::SearchParams) -> Self {
+                    self.params = f(self.params);
+                    self
+                }
+
+                /// The parameters, for the client's search methods.
+                pub fn into_params(self) -> dhp_runtime::client::SearchParams {
+                    self.params
+                }
+
+                #(#methods)*
+            }
+
+            impl From<#name> for dhp_runtime::client::SearchParams {
+                fn from(s: #name) -> Self {
+                    s.params
+                }
+            }
+        }
+    });
+    quote! { #(#items)* }
 }

@@ -42,6 +42,42 @@ pub struct TypeSpace {
     pub packages: Vec<String>,
     /// Value sets that could not be expanded from the packages (treated as open).
     pub open_value_sets: BTreeMap<String, String>,
+    /// What the IG's CapabilityStatement declares per resource type, for the types this
+    /// space generates.
+    pub capabilities: Vec<ResourceCapability>,
+}
+
+/// The REST capabilities the IG's server declares for one resource type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceCapability {
+    /// `resourceType`.
+    pub resource_type: String,
+    /// Rust name of the base resource struct.
+    pub base: String,
+    /// Rust names of the profiles this capability applies to (by `supportedProfile`, or
+    /// every profile of the type when none is listed).
+    pub profiles: Vec<String>,
+    /// Declared interaction codes, in the statement's order.
+    pub interactions: Vec<String>,
+    /// Declared search parameters.
+    pub search_params: Vec<SearchParamDef>,
+    /// The CapabilityStatement's canonical URL.
+    pub statement: String,
+}
+
+/// A declared search parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchParamDef {
+    /// The parameter name used in the query (`birthdate`).
+    pub name: String,
+    /// Rust method name.
+    pub rust_name: String,
+    /// token | string | date | reference | number | quantity | uri | composite | special.
+    pub kind: String,
+    /// From the statement or the SearchParameter definition.
+    pub doc: Option<String>,
+    /// The SearchParameter canonical, when given.
+    pub definition: Option<String>,
 }
 
 /// Which generated module a type goes to.

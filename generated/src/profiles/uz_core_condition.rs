@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-condition` of `Condition`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Condition`: `read`, `update`, `delete`, `create`, `search-type`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreCondition {
     /// Logical id of this artifact
@@ -686,6 +687,9 @@ impl UzCoreCondition {
 }
 impl dhp_runtime::Resource for UzCoreCondition {
     const RESOURCE_TYPE: &'static str = <crate::resources::condition::Condition as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(
+        &["read", "update", "delete", "create", "search-type"],
+    );
 }
 impl dhp_runtime::Profile for UzCoreCondition {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-condition";

@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter` of `Encounter`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Encounter`: `read`, `update`, `delete`, `create`, `search-type`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreEncounter {
     /// Logical id of this artifact
@@ -1178,6 +1179,9 @@ impl UzCoreEncounter {
 }
 impl dhp_runtime::Resource for UzCoreEncounter {
     const RESOURCE_TYPE: &'static str = <crate::resources::encounter::Encounter as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(
+        &["read", "update", "delete", "create", "search-type"],
+    );
 }
 impl dhp_runtime::Profile for UzCoreEncounter {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter";

@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare` of `EpisodeOfCare`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `EpisodeOfCare`: `read`, `update`, `delete`, `create`, `search-type`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreEpisodeOfCare {
     /// Logical id of this artifact
@@ -628,6 +629,9 @@ impl UzCoreEpisodeOfCare {
 }
 impl dhp_runtime::Resource for UzCoreEpisodeOfCare {
     const RESOURCE_TYPE: &'static str = <crate::resources::episode_of_care::EpisodeOfCare as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(
+        &["read", "update", "delete", "create", "search-type"],
+    );
 }
 impl dhp_runtime::Profile for UzCoreEpisodeOfCare {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare";

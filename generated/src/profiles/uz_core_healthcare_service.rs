@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice` of `HealthcareService`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `HealthcareService`: none. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreHealthcareService {
     /// Logical id of this artifact
@@ -892,6 +893,7 @@ impl UzCoreHealthcareService {
 }
 impl dhp_runtime::Resource for UzCoreHealthcareService {
     const RESOURCE_TYPE: &'static str = <crate::resources::healthcare_service::HealthcareService as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
 }
 impl dhp_runtime::Profile for UzCoreHealthcareService {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice";

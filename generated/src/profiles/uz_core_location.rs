@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-location` of `Location`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Location`: none. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreLocation {
     /// Logical id of this artifact
@@ -1396,6 +1397,7 @@ impl UzCoreLocation {
 }
 impl dhp_runtime::Resource for UzCoreLocation {
     const RESOURCE_TYPE: &'static str = <crate::resources::location::Location as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
 }
 impl dhp_runtime::Profile for UzCoreLocation {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-location";

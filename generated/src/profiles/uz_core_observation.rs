@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation` of `Observation`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Observation`: `read`, `vread`, `update`, `create`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreObservation {
     /// Logical id of this artifact
@@ -1000,6 +1001,9 @@ impl UzCoreObservation {
 }
 impl dhp_runtime::Resource for UzCoreObservation {
     const RESOURCE_TYPE: &'static str = <crate::resources::observation::Observation as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(
+        &["read", "vread", "update", "create"],
+    );
 }
 impl dhp_runtime::Profile for UzCoreObservation {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation";

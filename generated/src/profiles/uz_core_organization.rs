@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization` of `Organization`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Organization`: none. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreOrganization {
     /// Logical id of this artifact
@@ -2068,6 +2069,7 @@ impl UzCoreOrganization {
 }
 impl dhp_runtime::Resource for UzCoreOrganization {
     const RESOURCE_TYPE: &'static str = <crate::resources::organization::Organization as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
 }
 impl dhp_runtime::Profile for UzCoreOrganization {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization";

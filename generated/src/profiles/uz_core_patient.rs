@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient` of `Patient`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Patient`: `read`, `vread`, `update`, `history-instance`, `create`, `search-type`, `history-type`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCorePatient {
     /// Logical id of this artifact
@@ -4234,6 +4235,17 @@ impl UzCorePatient {
 }
 impl dhp_runtime::Resource for UzCorePatient {
     const RESOURCE_TYPE: &'static str = <crate::resources::patient::Patient as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(
+        &[
+            "read",
+            "vread",
+            "update",
+            "history-instance",
+            "create",
+            "search-type",
+            "history-type",
+        ],
+    );
 }
 impl dhp_runtime::Profile for UzCorePatient {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient";

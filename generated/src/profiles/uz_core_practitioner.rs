@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner` of `Practitioner`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Practitioner`: none. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCorePractitioner {
     /// Logical id of this artifact
@@ -1705,6 +1706,7 @@ impl UzCorePractitioner {
 }
 impl dhp_runtime::Resource for UzCorePractitioner {
     const RESOURCE_TYPE: &'static str = <crate::resources::practitioner::Practitioner as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
 }
 impl dhp_runtime::Profile for UzCorePractitioner {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner";

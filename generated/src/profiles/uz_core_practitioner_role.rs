@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role` of `PractitionerRole`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `PractitionerRole`: none. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCorePractitionerRole {
     /// Logical id of this artifact
@@ -856,6 +857,7 @@ impl UzCorePractitionerRole {
 }
 impl dhp_runtime::Resource for UzCorePractitionerRole {
     const RESOURCE_TYPE: &'static str = <crate::resources::practitioner_role::PractitionerRole as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
 }
 impl dhp_runtime::Profile for UzCorePractitionerRole {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role";

@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson` of `RelatedPerson`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `RelatedPerson`: `read`, `update`, `delete`, `create`, `search-type`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreRelatedPerson {
     /// Logical id of this artifact
@@ -3480,6 +3481,9 @@ impl UzCoreRelatedPerson {
 }
 impl dhp_runtime::Resource for UzCoreRelatedPerson {
     const RESOURCE_TYPE: &'static str = <crate::resources::related_person::RelatedPerson as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(
+        &["read", "update", "delete", "create", "search-type"],
+    );
 }
 impl dhp_runtime::Profile for UzCoreRelatedPerson {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson";

@@ -7,6 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation` of `Observation`.
 /// - Version: `0.3.0`.
+/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Observation`: `read`, `vread`, `update`, `create`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreSocioeconomicObservation {
     /// Logical id of this artifact
@@ -727,6 +728,9 @@ impl UzCoreSocioeconomicObservation {
 }
 impl dhp_runtime::Resource for UzCoreSocioeconomicObservation {
     const RESOURCE_TYPE: &'static str = <crate::resources::observation::Observation as dhp_runtime::Resource>::RESOURCE_TYPE;
+    const INTERACTIONS: Option<&'static [&'static str]> = Some(
+        &["read", "vread", "update", "create"],
+    );
 }
 impl dhp_runtime::Profile for UzCoreSocioeconomicObservation {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation";
