@@ -4,11 +4,11 @@
 /// Codes of the value set AddressType (`http://hl7.org/fhir/ValueSet/address-type`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AddressType {
-    /// `postal`: Postal (http://hl7.org/fhir/address-type)
+    /// `postal`: Postal (`http://hl7.org/fhir/address-type`)
     Postal,
-    /// `physical`: Physical (http://hl7.org/fhir/address-type)
+    /// `physical`: Physical (`http://hl7.org/fhir/address-type`)
     Physical,
-    /// `both`: Postal & Physical (http://hl7.org/fhir/address-type)
+    /// `both`: Postal & Physical (`http://hl7.org/fhir/address-type`)
     Both,
 }
 impl AddressType {
@@ -97,11 +97,11 @@ impl std::fmt::Display for AddressType {
 /// Codes of the value set Types of possible addresses (`https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AddressTypeVs {
-    /// `postal`: Postal (http://hl7.org/fhir/address-type)
+    /// `postal`: Postal (`http://hl7.org/fhir/address-type`)
     Postal,
-    /// `physical`: Physical (http://hl7.org/fhir/address-type)
+    /// `physical`: Physical (`http://hl7.org/fhir/address-type`)
     Physical,
-    /// `both`: Postal & Physical (http://hl7.org/fhir/address-type)
+    /// `both`: Postal & Physical (`http://hl7.org/fhir/address-type`)
     Both,
 }
 impl AddressTypeVs {
@@ -190,15 +190,15 @@ impl std::fmt::Display for AddressTypeVs {
 /// Codes of the value set AddressUse (`http://hl7.org/fhir/ValueSet/address-use`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AddressUse {
-    /// `home`: Home (http://hl7.org/fhir/address-use)
+    /// `home`: Home (`http://hl7.org/fhir/address-use`)
     Home,
-    /// `work`: Work (http://hl7.org/fhir/address-use)
+    /// `work`: Work (`http://hl7.org/fhir/address-use`)
     Work,
-    /// `temp`: Temporary (http://hl7.org/fhir/address-use)
+    /// `temp`: Temporary (`http://hl7.org/fhir/address-use`)
     Temp,
-    /// `old`: Old / Incorrect (http://hl7.org/fhir/address-use)
+    /// `old`: Old / Incorrect (`http://hl7.org/fhir/address-use`)
     Old,
-    /// `billing`: Billing (http://hl7.org/fhir/address-use)
+    /// `billing`: Billing (`http://hl7.org/fhir/address-use`)
     Billing,
 }
 impl AddressUse {
@@ -286,15 +286,15 @@ impl std::fmt::Display for AddressUse {
 /// Codes of the value set Types of address registration (`https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AddressUseVs {
-    /// `home`: Home (http://hl7.org/fhir/address-use)
+    /// `home`: Home (`http://hl7.org/fhir/address-use`)
     Home,
-    /// `work`: Work (http://hl7.org/fhir/address-use)
+    /// `work`: Work (`http://hl7.org/fhir/address-use`)
     Work,
-    /// `temp`: Temporary (http://hl7.org/fhir/address-use)
+    /// `temp`: Temporary (`http://hl7.org/fhir/address-use`)
     Temp,
-    /// `old`: Old / Incorrect (http://hl7.org/fhir/address-use)
+    /// `old`: Old / Incorrect (`http://hl7.org/fhir/address-use`)
     Old,
-    /// `billing`: Billing (http://hl7.org/fhir/address-use)
+    /// `billing`: Billing (`http://hl7.org/fhir/address-use`)
     Billing,
 }
 impl AddressUseVs {
@@ -387,13 +387,13 @@ impl std::fmt::Display for AddressUseVs {
 /// Codes of the value set AdministrativeGender (`http://hl7.org/fhir/ValueSet/administrative-gender`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AdministrativeGender {
-    /// `male`: Male (http://hl7.org/fhir/administrative-gender)
+    /// `male`: Male (`http://hl7.org/fhir/administrative-gender`)
     Male,
-    /// `female`: Female (http://hl7.org/fhir/administrative-gender)
+    /// `female`: Female (`http://hl7.org/fhir/administrative-gender`)
     Female,
-    /// `other`: Other (http://hl7.org/fhir/administrative-gender)
+    /// `other`: Other (`http://hl7.org/fhir/administrative-gender`)
     Other,
-    /// `unknown`: Unknown (http://hl7.org/fhir/administrative-gender)
+    /// `unknown`: Unknown (`http://hl7.org/fhir/administrative-gender`)
     Unknown,
 }
 impl AdministrativeGender {
@@ -484,15 +484,15 @@ impl std::fmt::Display for AdministrativeGender {
 /// Codes of the value set Audit Event Action (`http://hl7.org/fhir/ValueSet/audit-event-action`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuditEventAction {
-    /// `C`: Create (http://hl7.org/fhir/audit-event-action)
+    /// `C`: Create (`http://hl7.org/fhir/audit-event-action`)
     C,
-    /// `R`: Read (http://hl7.org/fhir/audit-event-action)
+    /// `R`: Read (`http://hl7.org/fhir/audit-event-action`)
     R,
-    /// `U`: Update (http://hl7.org/fhir/audit-event-action)
+    /// `U`: Update (`http://hl7.org/fhir/audit-event-action`)
     U,
-    /// `D`: Delete (http://hl7.org/fhir/audit-event-action)
+    /// `D`: Delete (`http://hl7.org/fhir/audit-event-action`)
     D,
-    /// `E`: Execute (http://hl7.org/fhir/audit-event-action)
+    /// `E`: Execute (`http://hl7.org/fhir/audit-event-action`)
     E,
 }
 impl AuditEventAction {
@@ -585,15 +585,15 @@ impl std::fmt::Display for AuditEventAction {
 /// Codes of the value set Audit event action (`https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-action-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuditEventActionVs {
-    /// `C`: Create (http://hl7.org/fhir/audit-event-action)
+    /// `C`: Create (`http://hl7.org/fhir/audit-event-action`)
     C,
-    /// `R`: Read (http://hl7.org/fhir/audit-event-action)
+    /// `R`: Read (`http://hl7.org/fhir/audit-event-action`)
     R,
-    /// `U`: Update (http://hl7.org/fhir/audit-event-action)
+    /// `U`: Update (`http://hl7.org/fhir/audit-event-action`)
     U,
-    /// `D`: Delete (http://hl7.org/fhir/audit-event-action)
+    /// `D`: Delete (`http://hl7.org/fhir/audit-event-action`)
     D,
-    /// `E`: Execute (http://hl7.org/fhir/audit-event-action)
+    /// `E`: Execute (`http://hl7.org/fhir/audit-event-action`)
     E,
 }
 impl AuditEventActionVs {
@@ -686,15 +686,15 @@ impl std::fmt::Display for AuditEventActionVs {
 /// Codes of the value set Audit event outcome (`https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-outcome-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuditEventOutcomeVs {
-    /// `fatal`: Fatal (http://hl7.org/fhir/issue-severity)
+    /// `fatal`: Fatal (`http://hl7.org/fhir/issue-severity`)
     Fatal,
-    /// `error`: Error (http://hl7.org/fhir/issue-severity)
+    /// `error`: Error (`http://hl7.org/fhir/issue-severity`)
     Error,
-    /// `warning`: Warning (http://hl7.org/fhir/issue-severity)
+    /// `warning`: Warning (`http://hl7.org/fhir/issue-severity`)
     Warning,
-    /// `information`: Information (http://hl7.org/fhir/issue-severity)
+    /// `information`: Information (`http://hl7.org/fhir/issue-severity`)
     Information,
-    /// `success`: Operation Successful (http://hl7.org/fhir/issue-severity)
+    /// `success`: Operation Successful (`http://hl7.org/fhir/issue-severity`)
     Success,
 }
 impl AuditEventOutcomeVs {
@@ -787,21 +787,21 @@ impl std::fmt::Display for AuditEventOutcomeVs {
 /// Codes of the value set Audit Event Severity (`http://hl7.org/fhir/ValueSet/audit-event-severity`), 8 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuditEventSeverity {
-    /// `emergency`: Emergency (http://hl7.org/fhir/audit-event-severity)
+    /// `emergency`: Emergency (`http://hl7.org/fhir/audit-event-severity`)
     Emergency,
-    /// `alert`: Alert (http://hl7.org/fhir/audit-event-severity)
+    /// `alert`: Alert (`http://hl7.org/fhir/audit-event-severity`)
     Alert,
-    /// `critical`: Critical (http://hl7.org/fhir/audit-event-severity)
+    /// `critical`: Critical (`http://hl7.org/fhir/audit-event-severity`)
     Critical,
-    /// `error`: Error (http://hl7.org/fhir/audit-event-severity)
+    /// `error`: Error (`http://hl7.org/fhir/audit-event-severity`)
     Error,
-    /// `warning`: Warning (http://hl7.org/fhir/audit-event-severity)
+    /// `warning`: Warning (`http://hl7.org/fhir/audit-event-severity`)
     Warning,
-    /// `notice`: Notice (http://hl7.org/fhir/audit-event-severity)
+    /// `notice`: Notice (`http://hl7.org/fhir/audit-event-severity`)
     Notice,
-    /// `informational`: Informational (http://hl7.org/fhir/audit-event-severity)
+    /// `informational`: Informational (`http://hl7.org/fhir/audit-event-severity`)
     Informational,
-    /// `debug`: Debug (http://hl7.org/fhir/audit-event-severity)
+    /// `debug`: Debug (`http://hl7.org/fhir/audit-event-severity`)
     Debug,
 }
 impl AuditEventSeverity {
@@ -900,19 +900,19 @@ impl std::fmt::Display for AuditEventSeverity {
 /// Codes of the value set Audit event subtype (`https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-subtype-vs`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuditEventSubTypeVs {
-    /// `read`: read (http://hl7.org/fhir/restful-interaction)
+    /// `read`: read (`http://hl7.org/fhir/restful-interaction`)
     Read,
-    /// `update`: update (http://hl7.org/fhir/restful-interaction)
+    /// `update`: update (`http://hl7.org/fhir/restful-interaction`)
     Update,
-    /// `create`: create (http://hl7.org/fhir/restful-interaction)
+    /// `create`: create (`http://hl7.org/fhir/restful-interaction`)
     Create,
-    /// `delete`: delete (http://hl7.org/fhir/restful-interaction)
+    /// `delete`: delete (`http://hl7.org/fhir/restful-interaction`)
     Delete,
-    /// `search`: search (http://hl7.org/fhir/restful-interaction)
+    /// `search`: search (`http://hl7.org/fhir/restful-interaction`)
     Search,
-    /// `110122` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110122` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110122,
-    /// `110123` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110123` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110123,
 }
 impl AuditEventSubTypeVs {
@@ -1009,21 +1009,21 @@ impl std::fmt::Display for AuditEventSubTypeVs {
 /// Codes of the value set Audit event type (`https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-type-vs`), 8 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuditEventTypeVs {
-    /// `110100` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110100` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110100,
-    /// `110101` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110101` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110101,
-    /// `110106` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110106` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110106,
-    /// `110107` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110107` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110107,
-    /// `110110` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110110` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110110,
-    /// `110112` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110112` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110112,
-    /// `110114` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110114` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110114,
-    /// `110121` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110121` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110121,
 }
 impl AuditEventTypeVs {
@@ -1122,9 +1122,9 @@ impl std::fmt::Display for AuditEventTypeVs {
 /// Codes of the value set Audit event role type (`https://terminology.dhp.uz/fhir/core/ValueSet/audit-participation-role-type-vs`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuditParticipationRoleTypeVs {
-    /// `humanuser`: Human User (http://terminology.hl7.org/CodeSystem/extra-security-role-type)
+    /// `humanuser`: Human User (`http://terminology.hl7.org/CodeSystem/extra-security-role-type`)
     Humanuser,
-    /// `110150` (http://dicom.nema.org/resources/ontology/DCM)
+    /// `110150` (`http://dicom.nema.org/resources/ontology/DCM`)
     N110150,
 }
 impl AuditParticipationRoleTypeVs {
@@ -1215,29 +1215,29 @@ impl std::fmt::Display for AuditParticipationRoleTypeVs {
 /// Codes of the value set Purpose of use (`https://terminology.dhp.uz/fhir/core/ValueSet/audit-purpose-of-use-vs`), 12 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AuditPurposeOfUseVs {
-    /// `HOPERAT`: healthcare operations (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `HOPERAT`: healthcare operations (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Hoperat,
-    /// `GOV`: government (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `GOV`: government (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Gov,
-    /// `HDIRECT`: directory (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `HDIRECT`: directory (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Hdirect,
-    /// `HPRGRP`: health program reporting (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `HPRGRP`: health program reporting (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Hprgrp,
-    /// `HSYSADMIN`: health system administration (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `HSYSADMIN`: health system administration (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Hsysadmin,
-    /// `RECORDMGT`: records management (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `RECORDMGT`: records management (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Recordmgt,
-    /// `PATRQT`: patient requested (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `PATRQT`: patient requested (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Patrqt,
-    /// `FAMRQT`: family requested (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `FAMRQT`: family requested (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Famrqt,
-    /// `PWATRNY`: power of attorney (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `PWATRNY`: power of attorney (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Pwatrny,
-    /// `DISASTER`: disaster (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `DISASTER`: disaster (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Disaster,
-    /// `TREAT`: treatment (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `TREAT`: treatment (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Treat,
-    /// `ETREAT`: Emergency Treatment (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `ETREAT`: Emergency Treatment (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Etreat,
 }
 impl AuditPurposeOfUseVs {
@@ -1376,25 +1376,25 @@ impl std::fmt::Display for AuditPurposeOfUseVs {
 /// Codes of the value set Bundle Type (`http://hl7.org/fhir/ValueSet/bundle-type`), 10 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BundleType {
-    /// `document`: Document (http://hl7.org/fhir/bundle-type)
+    /// `document`: Document (`http://hl7.org/fhir/bundle-type`)
     Document,
-    /// `message`: Message (http://hl7.org/fhir/bundle-type)
+    /// `message`: Message (`http://hl7.org/fhir/bundle-type`)
     Message,
-    /// `transaction`: Transaction (http://hl7.org/fhir/bundle-type)
+    /// `transaction`: Transaction (`http://hl7.org/fhir/bundle-type`)
     Transaction,
-    /// `transaction-response`: Transaction Response (http://hl7.org/fhir/bundle-type)
+    /// `transaction-response`: Transaction Response (`http://hl7.org/fhir/bundle-type`)
     TransactionResponse,
-    /// `batch`: Batch (http://hl7.org/fhir/bundle-type)
+    /// `batch`: Batch (`http://hl7.org/fhir/bundle-type`)
     Batch,
-    /// `batch-response`: Batch Response (http://hl7.org/fhir/bundle-type)
+    /// `batch-response`: Batch Response (`http://hl7.org/fhir/bundle-type`)
     BatchResponse,
-    /// `history`: History List (http://hl7.org/fhir/bundle-type)
+    /// `history`: History List (`http://hl7.org/fhir/bundle-type`)
     History,
-    /// `searchset`: Search Results (http://hl7.org/fhir/bundle-type)
+    /// `searchset`: Search Results (`http://hl7.org/fhir/bundle-type`)
     Searchset,
-    /// `collection`: Collection (http://hl7.org/fhir/bundle-type)
+    /// `collection`: Collection (`http://hl7.org/fhir/bundle-type`)
     Collection,
-    /// `subscription-notification`: Subscription Notification (http://hl7.org/fhir/bundle-type)
+    /// `subscription-notification`: Subscription Notification (`http://hl7.org/fhir/bundle-type`)
     SubscriptionNotification,
 }
 impl BundleType {
@@ -1500,11 +1500,11 @@ impl std::fmt::Display for BundleType {
 /// Codes of the value set Capability Statement Kind (`http://hl7.org/fhir/ValueSet/capability-statement-kind`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CapabilityStatementKind {
-    /// `instance`: Instance (http://hl7.org/fhir/capability-statement-kind)
+    /// `instance`: Instance (`http://hl7.org/fhir/capability-statement-kind`)
     Instance,
-    /// `capability`: Capability (http://hl7.org/fhir/capability-statement-kind)
+    /// `capability`: Capability (`http://hl7.org/fhir/capability-statement-kind`)
     Capability,
-    /// `requirements`: Requirements (http://hl7.org/fhir/capability-statement-kind)
+    /// `requirements`: Requirements (`http://hl7.org/fhir/capability-statement-kind`)
     Requirements,
 }
 impl CapabilityStatementKind {
@@ -1597,19 +1597,19 @@ impl std::fmt::Display for CapabilityStatementKind {
 /// Codes of the value set Types of clinical status (`https://terminology.dhp.uz/fhir/core/ValueSet/clinical-status-vs`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ClinicalStatusVs {
-    /// `active`: Active (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `active`: Active (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Active,
-    /// `recurrence`: Recurrence (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `recurrence`: Recurrence (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Recurrence,
-    /// `relapse`: Relapse (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `relapse`: Relapse (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Relapse,
-    /// `inactive`: Inactive (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `inactive`: Inactive (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Inactive,
-    /// `remission`: Remission (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `remission`: Remission (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Remission,
-    /// `resolved`: Resolved (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `resolved`: Resolved (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Resolved,
-    /// `unknown`: Unknown (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `unknown`: Unknown (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Unknown,
 }
 impl ClinicalStatusVs {
@@ -1734,27 +1734,27 @@ impl std::fmt::Display for ClinicalStatusVs {
 /// Codes of the value set Composition Status (`http://hl7.org/fhir/ValueSet/composition-status`), 11 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CompositionStatus {
-    /// `registered`: Registered (http://hl7.org/fhir/composition-status)
+    /// `registered`: Registered (`http://hl7.org/fhir/composition-status`)
     Registered,
-    /// `partial`: Partial (http://hl7.org/fhir/composition-status)
+    /// `partial`: Partial (`http://hl7.org/fhir/composition-status`)
     Partial,
-    /// `preliminary`: Preliminary (http://hl7.org/fhir/composition-status)
+    /// `preliminary`: Preliminary (`http://hl7.org/fhir/composition-status`)
     Preliminary,
-    /// `final`: Final (http://hl7.org/fhir/composition-status)
+    /// `final`: Final (`http://hl7.org/fhir/composition-status`)
     Final,
-    /// `amended`: Amended (http://hl7.org/fhir/composition-status)
+    /// `amended`: Amended (`http://hl7.org/fhir/composition-status`)
     Amended,
-    /// `corrected`: Corrected (http://hl7.org/fhir/composition-status)
+    /// `corrected`: Corrected (`http://hl7.org/fhir/composition-status`)
     Corrected,
-    /// `appended`: Appended (http://hl7.org/fhir/composition-status)
+    /// `appended`: Appended (`http://hl7.org/fhir/composition-status`)
     Appended,
-    /// `cancelled`: Cancelled (http://hl7.org/fhir/composition-status)
+    /// `cancelled`: Cancelled (`http://hl7.org/fhir/composition-status`)
     Cancelled,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/composition-status)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/composition-status`)
     EnteredInError,
-    /// `deprecated`: Deprecated (http://hl7.org/fhir/composition-status)
+    /// `deprecated`: Deprecated (`http://hl7.org/fhir/composition-status`)
     Deprecated,
-    /// `unknown`: Unknown (http://hl7.org/fhir/composition-status)
+    /// `unknown`: Unknown (`http://hl7.org/fhir/composition-status`)
     Unknown,
 }
 impl CompositionStatus {
@@ -1863,19 +1863,19 @@ impl std::fmt::Display for CompositionStatus {
 /// Codes of the value set Condition Clinical Status Codes (`http://hl7.org/fhir/ValueSet/condition-clinical`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConditionClinicalStatusCodes {
-    /// `active`: Active (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `active`: Active (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Active,
-    /// `recurrence`: Recurrence (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `recurrence`: Recurrence (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Recurrence,
-    /// `relapse`: Relapse (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `relapse`: Relapse (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Relapse,
-    /// `inactive`: Inactive (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `inactive`: Inactive (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Inactive,
-    /// `remission`: Remission (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `remission`: Remission (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Remission,
-    /// `resolved`: Resolved (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `resolved`: Resolved (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Resolved,
-    /// `unknown`: Unknown (http://terminology.hl7.org/CodeSystem/condition-clinical)
+    /// `unknown`: Unknown (`http://terminology.hl7.org/CodeSystem/condition-clinical`)
     Unknown,
 }
 impl ConditionClinicalStatusCodes {
@@ -2000,11 +2000,11 @@ impl std::fmt::Display for ConditionClinicalStatusCodes {
 /// Codes of the value set Types of Condition severities (`https://terminology.dhp.uz/fhir/core/ValueSet/condition-severity-vs`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConditionSeverityVs {
-    /// `255604002`: Mild (http://snomed.info/sct)
+    /// `255604002`: Mild (`http://snomed.info/sct`)
     N255604002,
-    /// `6736007`: Moderate severity (http://snomed.info/sct)
+    /// `6736007`: Moderate severity (`http://snomed.info/sct`)
     N6736007,
-    /// `24484000`: Severe (http://snomed.info/sct)
+    /// `24484000`: Severe (`http://snomed.info/sct`)
     N24484000,
 }
 impl ConditionSeverityVs {
@@ -2093,17 +2093,17 @@ impl std::fmt::Display for ConditionSeverityVs {
 /// Codes of the value set Condition Verification Status (`http://hl7.org/fhir/ValueSet/condition-ver-status`), 6 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConditionVerificationStatus {
-    /// `unconfirmed`: Unconfirmed (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `unconfirmed`: Unconfirmed (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Unconfirmed,
-    /// `provisional`: Provisional (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `provisional`: Provisional (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Provisional,
-    /// `differential`: Differential (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `differential`: Differential (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Differential,
-    /// `confirmed`: Confirmed (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `confirmed`: Confirmed (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Confirmed,
-    /// `refuted`: Refuted (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `refuted`: Refuted (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Refuted,
-    /// `entered-in-error`: Entered in Error (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `entered-in-error`: Entered in Error (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     EnteredInError,
 }
 impl ConditionVerificationStatus {
@@ -2222,17 +2222,17 @@ impl std::fmt::Display for ConditionVerificationStatus {
 /// Codes of the value set Types of verification status (`https://terminology.dhp.uz/fhir/core/ValueSet/condition-verification-status-vs`), 6 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConditionVerificationStatusVs {
-    /// `unconfirmed`: Unconfirmed (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `unconfirmed`: Unconfirmed (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Unconfirmed,
-    /// `provisional`: Provisional (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `provisional`: Provisional (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Provisional,
-    /// `differential`: Differential (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `differential`: Differential (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Differential,
-    /// `confirmed`: Confirmed (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `confirmed`: Confirmed (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Confirmed,
-    /// `refuted`: Refuted (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `refuted`: Refuted (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     Refuted,
-    /// `entered-in-error`: Entered in Error (http://terminology.hl7.org/CodeSystem/condition-ver-status)
+    /// `entered-in-error`: Entered in Error (`http://terminology.hl7.org/CodeSystem/condition-ver-status`)
     EnteredInError,
 }
 impl ConditionVerificationStatusVs {
@@ -2351,11 +2351,11 @@ impl std::fmt::Display for ConditionVerificationStatusVs {
 /// Codes of the value set Conditional Delete Status (`http://hl7.org/fhir/ValueSet/conditional-delete-status`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConditionalDeleteStatus {
-    /// `not-supported`: Not Supported (http://hl7.org/fhir/conditional-delete-status)
+    /// `not-supported`: Not Supported (`http://hl7.org/fhir/conditional-delete-status`)
     NotSupported,
-    /// `single`: Single Deletes Supported (http://hl7.org/fhir/conditional-delete-status)
+    /// `single`: Single Deletes Supported (`http://hl7.org/fhir/conditional-delete-status`)
     Single,
-    /// `multiple`: Multiple Deletes Supported (http://hl7.org/fhir/conditional-delete-status)
+    /// `multiple`: Multiple Deletes Supported (`http://hl7.org/fhir/conditional-delete-status`)
     Multiple,
 }
 impl ConditionalDeleteStatus {
@@ -2456,13 +2456,13 @@ impl std::fmt::Display for ConditionalDeleteStatus {
 /// Codes of the value set Conditional Read Status (`http://hl7.org/fhir/ValueSet/conditional-read-status`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConditionalReadStatus {
-    /// `not-supported`: Not Supported (http://hl7.org/fhir/conditional-read-status)
+    /// `not-supported`: Not Supported (`http://hl7.org/fhir/conditional-read-status`)
     NotSupported,
-    /// `modified-since`: If-Modified-Since (http://hl7.org/fhir/conditional-read-status)
+    /// `modified-since`: If-Modified-Since (`http://hl7.org/fhir/conditional-read-status`)
     ModifiedSince,
-    /// `not-match`: If-None-Match (http://hl7.org/fhir/conditional-read-status)
+    /// `not-match`: If-None-Match (`http://hl7.org/fhir/conditional-read-status`)
     NotMatch,
-    /// `full-support`: Full Support (http://hl7.org/fhir/conditional-read-status)
+    /// `full-support`: Full Support (`http://hl7.org/fhir/conditional-read-status`)
     FullSupport,
 }
 impl ConditionalReadStatus {
@@ -2561,15 +2561,15 @@ impl std::fmt::Display for ConditionalReadStatus {
 /// Codes of the value set Possible consent actions (`https://terminology.dhp.uz/fhir/core/ValueSet/consent-action-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConsentActionVs {
-    /// `collect`: Collect (http://terminology.hl7.org/CodeSystem/consentaction)
+    /// `collect`: Collect (`http://terminology.hl7.org/CodeSystem/consentaction`)
     Collect,
-    /// `access`: Access (http://terminology.hl7.org/CodeSystem/consentaction)
+    /// `access`: Access (`http://terminology.hl7.org/CodeSystem/consentaction`)
     Access,
-    /// `use`: Use (http://terminology.hl7.org/CodeSystem/consentaction)
+    /// `use`: Use (`http://terminology.hl7.org/CodeSystem/consentaction`)
     Use,
-    /// `disclose`: Disclose (http://terminology.hl7.org/CodeSystem/consentaction)
+    /// `disclose`: Disclose (`http://terminology.hl7.org/CodeSystem/consentaction`)
     Disclose,
-    /// `correct`: Access and Correct (http://terminology.hl7.org/CodeSystem/consentaction)
+    /// `correct`: Access and Correct (`http://terminology.hl7.org/CodeSystem/consentaction`)
     Correct,
 }
 impl ConsentActionVs {
@@ -2670,13 +2670,13 @@ impl std::fmt::Display for ConsentActionVs {
 /// Codes of the value set Consent Data Meaning (`http://hl7.org/fhir/ValueSet/consent-data-meaning`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConsentDataMeaning {
-    /// `instance`: Instance (http://hl7.org/fhir/consent-data-meaning)
+    /// `instance`: Instance (`http://hl7.org/fhir/consent-data-meaning`)
     Instance,
-    /// `related`: Related (http://hl7.org/fhir/consent-data-meaning)
+    /// `related`: Related (`http://hl7.org/fhir/consent-data-meaning`)
     Related,
-    /// `dependents`: Dependents (http://hl7.org/fhir/consent-data-meaning)
+    /// `dependents`: Dependents (`http://hl7.org/fhir/consent-data-meaning`)
     Dependents,
-    /// `authoredby`: AuthoredBy (http://hl7.org/fhir/consent-data-meaning)
+    /// `authoredby`: AuthoredBy (`http://hl7.org/fhir/consent-data-meaning`)
     Authoredby,
 }
 impl ConsentDataMeaning {
@@ -2767,9 +2767,9 @@ impl std::fmt::Display for ConsentDataMeaning {
 /// Codes of the value set Consent policies (`https://terminology.dhp.uz/fhir/core/ValueSet/consent-policy-vs`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConsentPolicyVs {
-    /// `uz-265-I`: “Fuqarolar salomatligini muhofaza qilish to'g'risida”gi O'zbekiston Respublikasi Qonunining 19, 24, 25, 26, 28, 34, 45-moddalari. (https://terminology.dhp.uz/fhir/core/CodeSystem/consent-policy-cs)
+    /// `uz-265-I`: “Fuqarolar salomatligini muhofaza qilish to'g'risida”gi O'zbekiston Respublikasi Qonunining 19, 24, 25, 26, 28, 34, 45-moddalari. (`https://terminology.dhp.uz/fhir/core/CodeSystem/consent-policy-cs`)
     Uz265I,
-    /// `uz-LRU-547`: “Shaxsiy ma'lumotlar to'g'risida”gi O'zR Qonunining 15, 18, 19, 21-31-moddalari. (https://terminology.dhp.uz/fhir/core/CodeSystem/consent-policy-cs)
+    /// `uz-LRU-547`: “Shaxsiy ma'lumotlar to'g'risida”gi O'zR Qonunining 15, 18, 19, 21-31-moddalari. (`https://terminology.dhp.uz/fhir/core/CodeSystem/consent-policy-cs`)
     UzLru547,
 }
 impl ConsentPolicyVs {
@@ -2868,9 +2868,9 @@ impl std::fmt::Display for ConsentPolicyVs {
 /// Codes of the value set Consent Provision Type (`http://hl7.org/fhir/ValueSet/consent-provision-type`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConsentProvisionType {
-    /// `deny`: Deny (http://hl7.org/fhir/consent-provision-type)
+    /// `deny`: Deny (`http://hl7.org/fhir/consent-provision-type`)
     Deny,
-    /// `permit`: Permit (http://hl7.org/fhir/consent-provision-type)
+    /// `permit`: Permit (`http://hl7.org/fhir/consent-provision-type`)
     Permit,
 }
 impl ConsentProvisionType {
@@ -2957,9 +2957,9 @@ impl std::fmt::Display for ConsentProvisionType {
 /// Codes of the value set Consent provision type (`https://terminology.dhp.uz/fhir/core/ValueSet/consent-provision-type-vs`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConsentProvisionTypeVs {
-    /// `deny`: Deny (http://hl7.org/fhir/consent-provision-type)
+    /// `deny`: Deny (`http://hl7.org/fhir/consent-provision-type`)
     Deny,
-    /// `permit`: Permit (http://hl7.org/fhir/consent-provision-type)
+    /// `permit`: Permit (`http://hl7.org/fhir/consent-provision-type`)
     Permit,
 }
 impl ConsentProvisionTypeVs {
@@ -3046,7 +3046,7 @@ impl std::fmt::Display for ConsentProvisionTypeVs {
 /// Codes of the value set Consent purpose of use (`https://terminology.dhp.uz/fhir/core/ValueSet/consent-purpose-of-use-vs`), 1 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConsentPurposeOfUseVs {
-    /// `RECORDMGT`: records management (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `RECORDMGT`: records management (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Recordmgt,
 }
 impl ConsentPurposeOfUseVs {
@@ -3135,17 +3135,17 @@ impl std::fmt::Display for ConsentPurposeOfUseVs {
 /// Codes of the value set Consent State (`http://hl7.org/fhir/ValueSet/consent-state-codes`), 6 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConsentState {
-    /// `draft`: Pending (http://hl7.org/fhir/consent-state-codes)
+    /// `draft`: Pending (`http://hl7.org/fhir/consent-state-codes`)
     Draft,
-    /// `active`: Active (http://hl7.org/fhir/consent-state-codes)
+    /// `active`: Active (`http://hl7.org/fhir/consent-state-codes`)
     Active,
-    /// `inactive`: Inactive (http://hl7.org/fhir/consent-state-codes)
+    /// `inactive`: Inactive (`http://hl7.org/fhir/consent-state-codes`)
     Inactive,
-    /// `not-done`: Abandoned (http://hl7.org/fhir/consent-state-codes)
+    /// `not-done`: Abandoned (`http://hl7.org/fhir/consent-state-codes`)
     NotDone,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/consent-state-codes)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/consent-state-codes`)
     EnteredInError,
-    /// `unknown`: Unknown (http://hl7.org/fhir/consent-state-codes)
+    /// `unknown`: Unknown (`http://hl7.org/fhir/consent-state-codes`)
     Unknown,
 }
 impl ConsentState {
@@ -3244,17 +3244,17 @@ impl std::fmt::Display for ConsentState {
 /// Codes of the value set Consent State Codes (`https://terminology.dhp.uz/fhir/core/ValueSet/consent-state-codes-vs`), 6 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ConsentStateCodesVs {
-    /// `draft`: Pending (http://hl7.org/fhir/consent-state-codes)
+    /// `draft`: Pending (`http://hl7.org/fhir/consent-state-codes`)
     Draft,
-    /// `active`: Active (http://hl7.org/fhir/consent-state-codes)
+    /// `active`: Active (`http://hl7.org/fhir/consent-state-codes`)
     Active,
-    /// `inactive`: Inactive (http://hl7.org/fhir/consent-state-codes)
+    /// `inactive`: Inactive (`http://hl7.org/fhir/consent-state-codes`)
     Inactive,
-    /// `not-done`: Abandoned (http://hl7.org/fhir/consent-state-codes)
+    /// `not-done`: Abandoned (`http://hl7.org/fhir/consent-state-codes`)
     NotDone,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/consent-state-codes)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/consent-state-codes`)
     EnteredInError,
-    /// `unknown`: Unknown (http://hl7.org/fhir/consent-state-codes)
+    /// `unknown`: Unknown (`http://hl7.org/fhir/consent-state-codes`)
     Unknown,
 }
 impl ConsentStateCodesVs {
@@ -3353,19 +3353,19 @@ impl std::fmt::Display for ConsentStateCodesVs {
 /// Codes of the value set ContactPointSystem (`http://hl7.org/fhir/ValueSet/contact-point-system`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContactPointSystem {
-    /// `phone`: Phone (http://hl7.org/fhir/contact-point-system)
+    /// `phone`: Phone (`http://hl7.org/fhir/contact-point-system`)
     Phone,
-    /// `fax`: Fax (http://hl7.org/fhir/contact-point-system)
+    /// `fax`: Fax (`http://hl7.org/fhir/contact-point-system`)
     Fax,
-    /// `email`: Email (http://hl7.org/fhir/contact-point-system)
+    /// `email`: Email (`http://hl7.org/fhir/contact-point-system`)
     Email,
-    /// `pager`: Pager (http://hl7.org/fhir/contact-point-system)
+    /// `pager`: Pager (`http://hl7.org/fhir/contact-point-system`)
     Pager,
-    /// `url`: URL (http://hl7.org/fhir/contact-point-system)
+    /// `url`: URL (`http://hl7.org/fhir/contact-point-system`)
     Url,
-    /// `sms`: SMS (http://hl7.org/fhir/contact-point-system)
+    /// `sms`: SMS (`http://hl7.org/fhir/contact-point-system`)
     Sms,
-    /// `other`: Other (http://hl7.org/fhir/contact-point-system)
+    /// `other`: Other (`http://hl7.org/fhir/contact-point-system`)
     Other,
 }
 impl ContactPointSystem {
@@ -3462,19 +3462,19 @@ impl std::fmt::Display for ContactPointSystem {
 /// Codes of the value set Types of possible contact points (`https://terminology.dhp.uz/fhir/core/ValueSet/contact-point-system-vs`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContactPointSystemVs {
-    /// `phone`: Phone (http://hl7.org/fhir/contact-point-system)
+    /// `phone`: Phone (`http://hl7.org/fhir/contact-point-system`)
     Phone,
-    /// `fax`: Fax (http://hl7.org/fhir/contact-point-system)
+    /// `fax`: Fax (`http://hl7.org/fhir/contact-point-system`)
     Fax,
-    /// `email`: Email (http://hl7.org/fhir/contact-point-system)
+    /// `email`: Email (`http://hl7.org/fhir/contact-point-system`)
     Email,
-    /// `pager`: Pager (http://hl7.org/fhir/contact-point-system)
+    /// `pager`: Pager (`http://hl7.org/fhir/contact-point-system`)
     Pager,
-    /// `url`: URL (http://hl7.org/fhir/contact-point-system)
+    /// `url`: URL (`http://hl7.org/fhir/contact-point-system`)
     Url,
-    /// `sms`: SMS (http://hl7.org/fhir/contact-point-system)
+    /// `sms`: SMS (`http://hl7.org/fhir/contact-point-system`)
     Sms,
-    /// `other`: Other (http://hl7.org/fhir/contact-point-system)
+    /// `other`: Other (`http://hl7.org/fhir/contact-point-system`)
     Other,
 }
 impl ContactPointSystemVs {
@@ -3571,15 +3571,15 @@ impl std::fmt::Display for ContactPointSystemVs {
 /// Codes of the value set ContactPointUse (`http://hl7.org/fhir/ValueSet/contact-point-use`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ContactPointUse {
-    /// `home`: Home (http://hl7.org/fhir/contact-point-use)
+    /// `home`: Home (`http://hl7.org/fhir/contact-point-use`)
     Home,
-    /// `work`: Work (http://hl7.org/fhir/contact-point-use)
+    /// `work`: Work (`http://hl7.org/fhir/contact-point-use`)
     Work,
-    /// `temp`: Temp (http://hl7.org/fhir/contact-point-use)
+    /// `temp`: Temp (`http://hl7.org/fhir/contact-point-use`)
     Temp,
-    /// `old`: Old (http://hl7.org/fhir/contact-point-use)
+    /// `old`: Old (`http://hl7.org/fhir/contact-point-use`)
     Old,
-    /// `mobile`: Mobile (http://hl7.org/fhir/contact-point-use)
+    /// `mobile`: Mobile (`http://hl7.org/fhir/contact-point-use`)
     Mobile,
 }
 impl ContactPointUse {
@@ -3672,493 +3672,493 @@ impl std::fmt::Display for ContactPointUse {
 /// Codes of the value set World countries name translations (`https://terminology.dhp.uz/fhir/core/ValueSet/countries-digital-mvd-vs`), 244 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CountriesDigitalMvdvs {
-    /// `0`: AVSTRIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `0`: AVSTRIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N0,
-    /// `1`: A‘ZERBAYJAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `1`: A‘ZERBAYJAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N1,
-    /// `2`: JAZAIR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `2`: JAZAIR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N2,
-    /// `3`: AMERIKALI SAMOA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `3`: AMERIKALI SAMOA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N3,
-    /// `5`: ANTARKTIKA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `5`: ANTARKTIKA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N5,
-    /// `6`: ANTIGUA HA‘M BARBUDA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `6`: ANTIGUA HA‘M BARBUDA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N6,
-    /// `8`: MISR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `8`: MISR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N8,
-    /// `9`: ARGENTINA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `9`: ARGENTINA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N9,
-    /// `10`: BARBADOS (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `10`: BARBADOS (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N10,
-    /// `11`: BELIZ (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `11`: BELIZ (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N11,
-    /// `12`: BERMUD ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `12`: BERMUD ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N12,
-    /// `13`: BOSNIYA HA‘M GERSEGOVINA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `13`: BOSNIYA HA‘M GERSEGOVINA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N13,
-    /// `15`: BRITANIYA VIRGINIYA ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `15`: BRITANIYA VIRGINIYA ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N15,
-    /// `16`: BRUNEY-DORUSSALOM (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `16`: BRUNEY-DORUSSALOM (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N16,
-    /// `17`: BURKINA-FASO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `17`: BURKINA-FASO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N17,
-    /// `18`: LYUKSEMBURG (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `18`: LYUKSEMBURG (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N18,
-    /// `19`: VENGRIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `19`: VENGRIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N19,
-    /// `20`: VIRGINIYA ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `20`: VIRGINIYA ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N20,
-    /// `21`: URUGHA‘MY (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `21`: URUGHA‘MY (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N21,
-    /// `22`: SHIG‘IS TIMOR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `22`: SHIG‘IS TIMOR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N22,
-    /// `23`: GABON (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `23`: GABON (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N23,
-    /// `24`: GVADELUPA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `24`: GVADELUPA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N24,
-    /// `26`: GVINEYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `26`: GVINEYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N26,
-    /// `27`: ALMANIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `27`: ALMANIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N27,
-    /// `28`: GIBRALTAR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `28`: GIBRALTAR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N28,
-    /// `29`: GONKONG (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `29`: GONKONG (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N29,
-    /// `30`: BAXRAYN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `30`: BAXRAYN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N30,
-    /// `31`: ISRAIL (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `31`: ISRAIL (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N31,
-    /// `32`: KAMBODJA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `32`: KAMBODJA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N32,
-    /// `33`: QATAR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `33`: QATAR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N33,
-    /// `34`: QUVAYT (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `34`: QUVAYT (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N34,
-    /// `35`: VATIKAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `35`: VATIKAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N35,
-    /// `36`: GRENADA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `36`: GRENADA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N36,
-    /// `37`: GRENLANDIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `37`: GRENLANDIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N37,
-    /// `38`: GRETSIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `38`: GRETSIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N38,
-    /// `39`: GUAM (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `39`: GUAM (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N39,
-    /// `40`: MADAGASKAR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `40`: MADAGASKAR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N40,
-    /// `41`: SAN-TOME HA‘M PRINSIPI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `41`: SAN-TOME HA‘M PRINSIPI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N41,
-    /// `42`: SHRI-LANKA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `42`: SHRI-LANKA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N42,
-    /// `44`: DOMINIKAN RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `44`: DOMINIKAN RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N44,
-    /// `45`: BATIS SAXARA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `45`: BATIS SAXARA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N45,
-    /// `47`: IORDANIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `47`: IORDANIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N47,
-    /// `48`: IRAQ (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `48`: IRAQ (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N48,
-    /// `49`: IRLANDIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `49`: IRLANDIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N49,
-    /// `50`: IRAN ISLAM RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `50`: IRAN ISLAM RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N50,
-    /// `51`: MAVRITANIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `51`: MAVRITANIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N51,
-    /// `52`: PAKISTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `52`: PAKISTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N52,
-    /// `53`: AWG‘ANISTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `53`: AWG‘ANISTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N53,
-    /// `54`: ITALIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `54`: ITALIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N54,
-    /// `55`: KANADA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `55`: KANADA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N55,
-    /// `56`: XITAY (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `56`: XITAY (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N56,
-    /// `57`: ANDORRA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `57`: ANDORRA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N57,
-    /// `58`: LIXTENSHTEYN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `58`: LIXTENSHTEYN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N58,
-    /// `59`: MONAKO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `59`: MONAKO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N59,
-    /// `60`: KOKOS ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `60`: KOKOS ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N60,
-    /// `61`: GAYANA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `61`: GAYANA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N61,
-    /// `62`: KOREYS XALQ DEMOKRATIK RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `62`: KOREYS XALQ DEMOKRATIK RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N62,
-    /// `63`: BELGIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `63`: BELGIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N63,
-    /// `64`: BUTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `64`: BUTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N64,
-    /// `65`: DANIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `65`: DANIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N65,
-    /// `66`: ISPANIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `66`: ISPANIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N66,
-    /// `67`: LESOTO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `67`: LESOTO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N67,
-    /// `68`: MAROKKO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `68`: MAROKKO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N68,
-    /// `69`: NEPAL (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `69`: NEPAL (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N69,
-    /// `70`: NIDERLAND (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `70`: NIDERLAND (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N70,
-    /// `71`: NORVEGIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `71`: NORVEGIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N71,
-    /// `72`: SAUDIYA ARABISTANI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `72`: SAUDIYA ARABISTANI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N72,
-    /// `73`: SHA‘MZILEND (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `73`: SHA‘MZILEND (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N73,
-    /// `74`: TAILAND (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `74`: TAILAND (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N74,
-    /// `75`: TONGA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `75`: TONGA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N75,
-    /// `76`: SHVETSIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `76`: SHVETSIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N76,
-    /// `77`: LAOS XALQ DEMOKRATIK RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `77`: LAOS XALQ DEMOKRATIK RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N77,
-    /// `78`: LATVIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `78`: LATVIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N78,
-    /// `79`: LIVAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `79`: LIVAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N79,
-    /// `80`: LITVA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `80`: LITVA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N80,
-    /// `81`: MAVRIKIY (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `81`: MAVRIKIY (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N81,
-    /// `82`: MAKAO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `82`: MAKAO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N82,
-    /// `83`: MAKEDONIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `83`: MAKEDONIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N83,
-    /// `84`: MALAYZIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `84`: MALAYZIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N84,
-    /// `86`: MALDIVI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `86`: MALDIVI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N86,
-    /// `87`: MARTINIKA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `87`: MARTINIKA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N87,
-    /// `88`: MARSHAL ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `88`: MARSHAL ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N88,
-    /// `89`: MEKSIKA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `89`: MEKSIKA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N89,
-    /// `90`: MANG‘OLISTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `90`: MANG‘OLISTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N90,
-    /// `91`: MONTSERRAT (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `91`: MONTSERRAT (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N91,
-    /// `92`: NAMIBIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `92`: NAMIBIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N92,
-    /// `93`: ANGOLA XALQ RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `93`: ANGOLA XALQ RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N93,
-    /// `94`: BANGLADESH (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `94`: BANGLADESH (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N94,
-    /// `95`: BENIN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `95`: BENIN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N95,
-    /// `96`: VETNAM (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `96`: VETNAM (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N96,
-    /// `97`: KONGO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `97`: KONGO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N97,
-    /// `98`: MOZAMBIK (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `98`: MOZAMBIK (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N98,
-    /// `99`: NIDERLAND ANTIL ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `99`: NIDERLAND ANTIL ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N99,
-    /// `100`: NIUE (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `100`: NIUE (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N100,
-    /// `101`: JAN‘A ZELANDIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `101`: JAN‘A ZELANDIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N101,
-    /// `102`: JAN‘A KALEDONIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `102`: JAN‘A KALEDONIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N102,
-    /// `103`: NORFOLK ATAWI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `103`: NORFOLK ATAWI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N103,
-    /// `104`: TANZANIYA BIRLESGEN RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `104`: TANZANIYA BIRLESGEN RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N104,
-    /// `105`: BIRLESGEN ARAB AMIRLIKLERI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `105`: BIRLESGEN ARAB AMIRLIKLERI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N105,
-    /// `106`: ARUBA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `106`: ARUBA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N106,
-    /// `107`: BUVE ATAWI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `107`: BUVE ATAWI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N107,
-    /// `109`: MEN ATAWI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `109`: MEN ATAWI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N109,
-    /// `111`: MUQA‘DDES ELENA ATAWI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `111`: MUQA‘DDES ELENA ATAWI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N111,
-    /// `113`: KAYMAN ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `113`: KAYMAN ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N113,
-    /// `114`: KUKA ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `114`: KUKA ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N114,
-    /// `115`: UOLLIS HA‘M FUTUNA ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `115`: UOLLIS HA‘M FUTUNA ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N115,
-    /// `117`: PAPUA-JAN‘A GVINEYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `117`: PAPUA-JAN‘A GVINEYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N117,
-    /// `118`: PITKERN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `118`: PITKERN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N118,
-    /// `119`: PORTUGALIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `119`: PORTUGALIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N119,
-    /// `120`: PUERTO-RIKO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `120`: PUERTO-RIKO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N120,
-    /// `121`: ALBANIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `121`: ALBANIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N121,
-    /// `122`: ARMENISTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `122`: ARMENISTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N122,
-    /// `123`: BELORUS (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `123`: BELORUS (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N123,
-    /// `124`: BOLGARIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `124`: BOLGARIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N124,
-    /// `125`: BOLIVIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `125`: BOLIVIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N125,
-    /// `126`: BOTSVANA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `126`: BOTSVANA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N126,
-    /// `127`: BURUNDI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `127`: BURUNDI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N127,
-    /// `128`: HA‘MNUATU (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `128`: HA‘MNUATU (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N128,
-    /// `129`: VENESUELA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `129`: VENESUELA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N129,
-    /// `130`: GAITI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `130`: GAITI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N130,
-    /// `131`: GAMBIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `131`: GAMBIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N131,
-    /// `132`: GANA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `132`: GANA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N132,
-    /// `133`: GVATEMALA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `133`: GVATEMALA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N133,
-    /// `134`: GVINEYA-BISAU (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `134`: GVINEYA-BISAU (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N134,
-    /// `135`: GONDURAS (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `135`: GONDURAS (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N135,
-    /// `136`: GRUZIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `136`: GRUZIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N136,
-    /// `137`: DJIBUTI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `137`: DJIBUTI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N137,
-    /// `138`: ZOIR RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `138`: ZOIR RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N138,
-    /// `139`: ZAMBIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `139`: ZAMBIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N139,
-    /// `140`: ZIMBABVE (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `140`: ZIMBABVE (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N140,
-    /// `141`: HINDISTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `141`: HINDISTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N141,
-    /// `142`: INDONEZIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `142`: INDONEZIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N142,
-    /// `143`: ISLANDIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `143`: ISLANDIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N143,
-    /// `144`: IYEMEN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `144`: IYEMEN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N144,
-    /// `145`: KABO-VERDE (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `145`: KABO-VERDE (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N145,
-    /// `146`: QAZAG‘ISTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `146`: QAZAG‘ISTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N146,
-    /// `147`: KAMERUN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `147`: KAMERUN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N147,
-    /// `148`: KENIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `148`: KENIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N148,
-    /// `149`: KIPR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `149`: KIPR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N149,
-    /// `150`: KIRIBATI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `150`: KIRIBATI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N150,
-    /// `151`: KOLUMBIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `151`: KOLUMBIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N151,
-    /// `152`: KOREYA RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `152`: KOREYA RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N152,
-    /// `153`: KOSTA-RIKA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `153`: KOSTA-RIKA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N153,
-    /// `154`: KOT-D`IVUAR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `154`: KOT-D'IVUAR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N154,
-    /// `155`: KUBA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `155`: KUBA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N155,
-    /// `156`: QIRG‘IZISTAN RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `156`: QIRG‘IZISTAN RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N156,
-    /// `157`: LIBERIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `157`: LIBERIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N157,
-    /// `158`: MALAVI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `158`: MALAVI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N158,
-    /// `159`: MALI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `159`: MALI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N159,
-    /// `160`: MALTA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `160`: MALTA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N160,
-    /// `161`: MOLDOVA RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `161`: MOLDOVA RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N161,
-    /// `162`: NAURU (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `162`: NAURU (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N162,
-    /// `163`: NIGER (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `163`: NIGER (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N163,
-    /// `164`: NIKARAGUA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `164`: NIKARAGUA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N164,
-    /// `165`: PALAU (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `165`: PALAU (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N165,
-    /// `166`: PANAMA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `166`: PANAMA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N166,
-    /// `167`: PARAGHA‘MY (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `167`: PARAGHA‘MY (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N167,
-    /// `168`: PERU (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `168`: PERU (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N168,
-    /// `169`: POLSHA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `169`: POLSHA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N169,
-    /// `170`: RUMINIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `170`: RUMINIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N170,
-    /// `171`: SAN-MARINO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `171`: SAN-MARINO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N171,
-    /// `172`: SEYSHEL ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `172`: SEYSHEL ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N172,
-    /// `173`: SENEGAL (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `173`: SENEGAL (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N173,
-    /// `174`: SINGAPUR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `174`: SINGAPUR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N174,
-    /// `175`: SLOVENIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `175`: SLOVENIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N175,
-    /// `176`: SUDAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `176`: SUDAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N176,
-    /// `177`: SURINAM (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `177`: SURINAM (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N177,
-    /// `178`: SERRA-LEONE (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `178`: SERRA-LEONE (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N178,
-    /// `179`: TAJIKISTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `179`: TAJIKISTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N179,
-    /// `180`: TRINIDAD HA‘M TOBAGO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `180`: TRINIDAD HA‘M TOBAGO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N180,
-    /// `181`: UGANDA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `181`: UGANDA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N181,
-    /// `182`: O‘ZBEKISTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `182`: O‘ZBEKISTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N182,
-    /// `183`: FIDJI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `183`: FIDJI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N183,
-    /// `184`: FILIPPIN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `184`: FILIPPIN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N184,
-    /// `187`: CHILI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `187`: CHILI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N187,
-    /// `188`: EKVADOR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `188`: EKVADOR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N188,
-    /// `189`: GVINEYA EKVATORIAL RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `189`: GVINEYA EKVATORIAL RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N189,
-    /// `191`: REYUNON (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `191`: REYUNON (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N191,
-    /// `192`: ROSSIYA FEDERATSIYASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `192`: ROSSIYA FEDERATSIYASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N192,
-    /// `193`: RUANDA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `193`: RUANDA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N193,
-    /// `194`: SAMOA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `194`: SAMOA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N194,
-    /// `195`: SENT-VINSENT HA‘M GRENADINLAR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `195`: SENT-VINSENT HA‘M GRENADINLAR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N195,
-    /// `196`: SENT-PER HA‘M MIKELON (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `196`: SENT-PER HA‘M MIKELON (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N196,
-    /// `197`: SENT-LYUSIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `197`: SENT-LYUSIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N197,
-    /// `198`: SIRIYA ARAB RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `198`: SIRIYA ARAB RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N198,
-    /// `199`: SLOHA‘MKIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `199`: SLOHA‘MKIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N199,
-    /// `200`: BAGAM ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `200`: BAGAM ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N200,
-    /// `201`: DOMINIKA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `201`: DOMINIKA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N201,
-    /// `202`: ARQA MARIAN ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `202`: ARQA MARIAN ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N202,
-    /// `204`: AMERIKA QOSPA SHTATLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `204`: AMERIKA QOSPA SHTATLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N204,
-    /// `205`: SOLOMONOV ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `205`: SOLOMONOV ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N205,
-    /// `206`: SOMALI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `206`: SOMALI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N206,
-    /// `207`: LIVIYA ARAB JAMAXIRIYASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `207`: LIVIYA ARAB JAMAXIRIYASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N207,
-    /// `208`: MYANMA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `208`: MYANMA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N208,
-    /// `209`: YUGOSLAVIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `209`: YUGOSLAVIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N209,
-    /// `210`: OMAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `210`: OMAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N210,
-    /// `211`: TAYHA‘MN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `211`: TAYHA‘MN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N211,
-    /// `212`: TERKS HA‘M KAYKOS ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `212`: TERKS HA‘M KAYKOS ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N212,
-    /// `213`: TOGO (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `213`: TOGO (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N213,
-    /// `214`: TOKELAU (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `214`: TOKELAU (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N214,
-    /// `215`: TUHA‘MLU (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `215`: TUHA‘MLU (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N215,
-    /// `216`: TUNIS (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `216`: TUNIS (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N216,
-    /// `217`: TURKIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `217`: TURKIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N217,
-    /// `218`: TURKMENISTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `218`: TURKMENISTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N218,
-    /// `219`: UKRAINA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `219`: UKRAINA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N219,
-    /// `220`: FARER ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `220`: FARER ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N220,
-    /// `221`: KOMOR ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `221`: KOMOR ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N221,
-    /// `222`: BRAZILIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `222`: BRAZILIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N222,
-    /// `223`: NIGERIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `223`: NIGERIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N223,
-    /// `224`: MIKRONEZIYA FEDERATIV SHTATLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `224`: MIKRONEZIYA FEDERATIV SHTATLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N224,
-    /// `225`: SENT-KITS HA‘M NEVIS (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `225`: SENT-KITS HA‘M NEVIS (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N225,
-    /// `226`: FINLYANDIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `226`: FINLYANDIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N226,
-    /// `227`: FOLKLEND ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `227`: FOLKLEND ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N227,
-    /// `228`: FRANSIYA POLINEZIYASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `228`: FRANSIYA POLINEZIYASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N228,
-    /// `229`: FRANSIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `229`: FRANSIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N229,
-    /// `231`: ORAYLIQ AFRIKA RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `231`: ORAYLIQ AFRIKA RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N231,
-    /// `234`: SHVEYSARIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `234`: SHVEYSARIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N234,
-    /// `235`: SHPITSBERGEN HA‘M YAN-MAYEN ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `235`: SHPITSBERGEN HA‘M YAN-MAYEN ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N235,
-    /// `236`: ERITREYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `236`: ERITREYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N236,
-    /// `237`: ESTONIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `237`: ESTONIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N237,
-    /// `238`: EFIOPIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `238`: EFIOPIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N238,
-    /// `239`: YAMAYKA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `239`: YAMAYKA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N239,
-    /// `240`: YAPONIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `240`: YAPONIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N240,
-    /// `242`: QIRG‘IZSTAN (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `242`: QIRG‘IZSTAN (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N242,
-    /// `254`: AVSTRALIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `254`: AVSTRALIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N254,
-    /// `255`: ANGILYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `255`: ANGILYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N255,
-    /// `256`: NEYTRALNAYA ZONA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `256`: NEYTRALNAYA ZONA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N256,
-    /// `257`: SALVADOR (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `257`: SALVADOR (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N257,
-    /// `263`: FRANSIYA GVIANASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `263`: FRANSIYA GVIANASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N263,
-    /// `272`: PUQARALIG‘I BOLMAG‘AN SHAXS (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `272`: PUQARALIG‘I BOLMAG‘AN SHAXS (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N272,
-    /// `273`: CHEXIYA RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `273`: CHEXIYA RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N273,
-    /// `276`: MAYOTTA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `276`: MAYOTTA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N276,
-    /// `277`: PALESTINA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `277`: PALESTINA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N277,
-    /// `284`: QUBLA AFRIKA RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `284`: QUBLA AFRIKA RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N284,
-    /// `285`: XARHA‘MTIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `285`: XARHA‘MTIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N285,
-    /// `500`: KONGO DEMOKRATIK RESPUBLIKASI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `500`: KONGO DEMOKRATIK RESPUBLIKASI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N500,
-    /// `501`: ULLI BRITANIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `501`: ULLI BRITANIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N501,
-    /// `502`: XERD HA‘M MAKDONALD ATAWLARI (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `502`: XERD HA‘M MAKDONALD ATAWLARI (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N502,
-    /// `504`: SERBIYA HA‘M CHERNOGORIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `504`: SERBIYA HA‘M CHERNOGORIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N504,
-    /// `505`: CHAD (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `505`: CHAD (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N505,
-    /// `739001135`: ABHAZIYA (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `739001135`: ABHAZIYA (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N739001135,
-    /// `739001136`: КАБО ВЕРДЕ РЕСПУБЛИКА (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `739001136`: КАБО ВЕРДЕ РЕСПУБЛИКА (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N739001136,
-    /// `739001137`: НАРОДНО ДЕМОКРАТИЧЕСКАЯ РЕСПУБЛИКА КОРЕЯ (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `739001137`: НАРОДНО ДЕМОКРАТИЧЕСКАЯ РЕСПУБЛИКА КОРЕЯ (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     N739001137,
-    /// `stateless`: Fuqaroliksiz (https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs)
+    /// `stateless`: Fuqaroliksiz (`https://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs`)
     Stateless,
 }
 impl CountriesDigitalMvdvs {
@@ -5707,35 +5707,35 @@ impl std::fmt::Display for CountriesDigitalMvdvs {
 /// Codes of the value set Data Absent Reason (`http://hl7.org/fhir/ValueSet/data-absent-reason`), 15 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DataAbsentReason {
-    /// `unknown`: Unknown (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `unknown`: Unknown (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     Unknown,
-    /// `asked-unknown`: Asked But Unknown (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `asked-unknown`: Asked But Unknown (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     AskedUnknown,
-    /// `temp-unknown`: Temporarily Unknown (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `temp-unknown`: Temporarily Unknown (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     TempUnknown,
-    /// `not-asked`: Not Asked (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `not-asked`: Not Asked (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     NotAsked,
-    /// `asked-declined`: Asked But Declined (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `asked-declined`: Asked But Declined (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     AskedDeclined,
-    /// `masked`: Masked (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `masked`: Masked (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     Masked,
-    /// `not-applicable`: Not Applicable (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `not-applicable`: Not Applicable (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     NotApplicable,
-    /// `unsupported`: Unsupported (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `unsupported`: Unsupported (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     Unsupported,
-    /// `as-text`: As Text (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `as-text`: As Text (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     AsText,
-    /// `error`: Error (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `error`: Error (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     Error,
-    /// `not-a-number`: Not a Number (NaN) (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `not-a-number`: Not a Number (NaN) (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     NotANumber,
-    /// `negative-infinity`: Negative Infinity (NINF) (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `negative-infinity`: Negative Infinity (NINF) (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     NegativeInfinity,
-    /// `positive-infinity`: Positive Infinity (PINF) (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `positive-infinity`: Positive Infinity (PINF) (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     PositiveInfinity,
-    /// `not-performed`: Not Performed (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `not-performed`: Not Performed (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     NotPerformed,
-    /// `not-permitted`: Not Permitted (http://terminology.hl7.org/CodeSystem/data-absent-reason)
+    /// `not-permitted`: Not Permitted (`http://terminology.hl7.org/CodeSystem/data-absent-reason`)
     NotPermitted,
 }
 impl DataAbsentReason {
@@ -5904,19 +5904,19 @@ impl std::fmt::Display for DataAbsentReason {
 /// Codes of the value set Days Of Week (`http://hl7.org/fhir/ValueSet/days-of-week`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DaysOfWeek {
-    /// `mon`: Monday (http://hl7.org/fhir/days-of-week)
+    /// `mon`: Monday (`http://hl7.org/fhir/days-of-week`)
     Mon,
-    /// `tue`: Tuesday (http://hl7.org/fhir/days-of-week)
+    /// `tue`: Tuesday (`http://hl7.org/fhir/days-of-week`)
     Tue,
-    /// `wed`: Wednesday (http://hl7.org/fhir/days-of-week)
+    /// `wed`: Wednesday (`http://hl7.org/fhir/days-of-week`)
     Wed,
-    /// `thu`: Thursday (http://hl7.org/fhir/days-of-week)
+    /// `thu`: Thursday (`http://hl7.org/fhir/days-of-week`)
     Thu,
-    /// `fri`: Friday (http://hl7.org/fhir/days-of-week)
+    /// `fri`: Friday (`http://hl7.org/fhir/days-of-week`)
     Fri,
-    /// `sat`: Saturday (http://hl7.org/fhir/days-of-week)
+    /// `sat`: Saturday (`http://hl7.org/fhir/days-of-week`)
     Sat,
-    /// `sun`: Sunday (http://hl7.org/fhir/days-of-week)
+    /// `sun`: Sunday (`http://hl7.org/fhir/days-of-week`)
     Sun,
 }
 impl DaysOfWeek {
@@ -6013,29 +6013,29 @@ impl std::fmt::Display for DaysOfWeek {
 /// Codes of the value set Diagnosis Type (`https://terminology.dhp.uz/fhir/core/ValueSet/diagnosis-type-vs`), 12 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DiagnosisTypeVs {
-    /// `gencl-0001-00001`: Yo'naltiruvchi muassasaning tashxisi (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00001`: Yo'naltiruvchi muassasaning tashxisi (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100001,
-    /// `gencl-0001-00002`: Qabulxona tashxisi (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00002`: Qabulxona tashxisi (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100002,
-    /// `gencl-0001-00003`: Asosiy tashxis (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00003`: Asosiy tashxis (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100003,
-    /// `gencl-0001-00004`: Qo'shimcha tashxis (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00004`: Qo'shimcha tashxis (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100004,
-    /// `gencl-0001-00005`: Asosiy kasallikning murakkabligi tashxisi (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00005`: Asosiy kasallikning murakkabligi tashxisi (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100005,
-    /// `gencl-0001-00006`: Raqobatdosh kasallik tashxisi (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00006`: Raqobatdosh kasallik tashxisi (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100006,
-    /// `gencl-0001-00007`: Fon kasalligi tashxisi (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00007`: Fon kasalligi tashxisi (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100007,
-    /// `gencl-0001-00008`: Yakuniy tashxis (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00008`: Yakuniy tashxis (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100008,
-    /// `gencl-0001-00009`: Patomorfologik tashxis (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00009`: Patomorfologik tashxis (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100009,
-    /// `gencl-0001-00010`: O'limga olib kelgan tashxis (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00010`: O'limga olib kelgan tashxis (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100010,
-    /// `gencl-0001-00011`: Patologik-anatomik tashxisi (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00011`: Patologik-anatomik tashxisi (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100011,
-    /// `gencl-0001-00012`: Sud-tibbiy tashxis (https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs)
+    /// `gencl-0001-00012`: Sud-tibbiy tashxis (`https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs`)
     Gencl000100012,
 }
 impl DiagnosisTypeVs {
@@ -6190,9 +6190,9 @@ impl std::fmt::Display for DiagnosisTypeVs {
 /// Codes of the value set Document Mode (`http://hl7.org/fhir/ValueSet/document-mode`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocumentMode {
-    /// `producer`: Producer (http://hl7.org/fhir/document-mode)
+    /// `producer`: Producer (`http://hl7.org/fhir/document-mode`)
     Producer,
-    /// `consumer`: Consumer (http://hl7.org/fhir/document-mode)
+    /// `consumer`: Consumer (`http://hl7.org/fhir/document-mode`)
     Consumer,
 }
 impl DocumentMode {
@@ -6279,11 +6279,11 @@ impl std::fmt::Display for DocumentMode {
 /// Codes of the value set DocumentReferenceStatus (`http://hl7.org/fhir/ValueSet/document-reference-status`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocumentReferenceStatus {
-    /// `current`: Current (http://hl7.org/fhir/document-reference-status)
+    /// `current`: Current (`http://hl7.org/fhir/document-reference-status`)
     Current,
-    /// `superseded`: Superseded (http://hl7.org/fhir/document-reference-status)
+    /// `superseded`: Superseded (`http://hl7.org/fhir/document-reference-status`)
     Superseded,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/document-reference-status)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/document-reference-status`)
     EnteredInError,
 }
 impl DocumentReferenceStatus {
@@ -6376,15 +6376,15 @@ impl std::fmt::Display for DocumentReferenceStatus {
 /// Codes of the value set Encounter admit source translations (`https://terminology.dhp.uz/fhir/core/ValueSet/encounter-admit-source-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterAdmitSourceVs {
-    /// `hosp-trans`: Transferred from other hospital (http://terminology.hl7.org/CodeSystem/admit-source)
+    /// `hosp-trans`: Transferred from other hospital (`http://terminology.hl7.org/CodeSystem/admit-source`)
     HospTrans,
-    /// `born`: Born in hospital (http://terminology.hl7.org/CodeSystem/admit-source)
+    /// `born`: Born in hospital (`http://terminology.hl7.org/CodeSystem/admit-source`)
     Born,
-    /// `psych`: From psychiatric hospital (http://terminology.hl7.org/CodeSystem/admit-source)
+    /// `psych`: From psychiatric hospital (`http://terminology.hl7.org/CodeSystem/admit-source`)
     Psych,
-    /// `other`: Other (http://terminology.hl7.org/CodeSystem/admit-source)
+    /// `other`: Other (`http://terminology.hl7.org/CodeSystem/admit-source`)
     Other,
-    /// `mserv-0003-00001`: Uydan (https://terminology.dhp.uz/fhir/core/CodeSystem/admit-source-home-cs)
+    /// `mserv-0003-00001`: Uydan (`https://terminology.dhp.uz/fhir/core/CodeSystem/admit-source-home-cs`)
     Mserv000300001,
 }
 impl EncounterAdmitSourceVs {
@@ -6493,15 +6493,15 @@ impl std::fmt::Display for EncounterAdmitSourceVs {
 /// Codes of the value set Encounter class translations (`https://terminology.dhp.uz/fhir/core/ValueSet/encounter-class-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterClassVs {
-    /// `IMP`: inpatient encounter (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `IMP`: inpatient encounter (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Imp,
-    /// `AMB`: ambulatory (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `AMB`: ambulatory (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Amb,
-    /// `EMER`: emergency (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `EMER`: emergency (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Emer,
-    /// `VR`: virtual (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `VR`: virtual (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Vr,
-    /// `HH`: home health (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `HH`: home health (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Hh,
 }
 impl EncounterClassVs {
@@ -6598,15 +6598,15 @@ impl std::fmt::Display for EncounterClassVs {
 /// Codes of the value set Encounter discharge disposition translations (`https://terminology.dhp.uz/fhir/core/ValueSet/encounter-discharge-disposition-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterDischargeDispositionVs {
-    /// `home`: Home (http://terminology.hl7.org/CodeSystem/discharge-disposition)
+    /// `home`: Home (`http://terminology.hl7.org/CodeSystem/discharge-disposition`)
     Home,
-    /// `other-hcf`: Other healthcare facility (http://terminology.hl7.org/CodeSystem/discharge-disposition)
+    /// `other-hcf`: Other healthcare facility (`http://terminology.hl7.org/CodeSystem/discharge-disposition`)
     OtherHcf,
-    /// `oth`: Other (http://terminology.hl7.org/CodeSystem/discharge-disposition)
+    /// `oth`: Other (`http://terminology.hl7.org/CodeSystem/discharge-disposition`)
     Oth,
-    /// `mserv-0004-00001`: Kasalxonaga yotqizildi (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-discharge-disposition-home-cs)
+    /// `mserv-0004-00001`: Kasalxonaga yotqizildi (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-discharge-disposition-home-cs`)
     Mserv000400001,
-    /// `mserv-0004-00002`: Vafot etdi (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-discharge-disposition-home-cs)
+    /// `mserv-0004-00002`: Vafot etdi (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-discharge-disposition-home-cs`)
     Mserv000400002,
 }
 impl EncounterDischargeDispositionVs {
@@ -6719,13 +6719,13 @@ impl std::fmt::Display for EncounterDischargeDispositionVs {
 /// Codes of the value set Encounter Location Status (`http://hl7.org/fhir/ValueSet/encounter-location-status`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterLocationStatus {
-    /// `planned`: Planned (http://hl7.org/fhir/encounter-location-status)
+    /// `planned`: Planned (`http://hl7.org/fhir/encounter-location-status`)
     Planned,
-    /// `active`: Active (http://hl7.org/fhir/encounter-location-status)
+    /// `active`: Active (`http://hl7.org/fhir/encounter-location-status`)
     Active,
-    /// `reserved`: Reserved (http://hl7.org/fhir/encounter-location-status)
+    /// `reserved`: Reserved (`http://hl7.org/fhir/encounter-location-status`)
     Reserved,
-    /// `completed`: Completed (http://hl7.org/fhir/encounter-location-status)
+    /// `completed`: Completed (`http://hl7.org/fhir/encounter-location-status`)
     Completed,
 }
 impl EncounterLocationStatus {
@@ -6816,17 +6816,17 @@ impl std::fmt::Display for EncounterLocationStatus {
 /// Codes of the value set Encounter priority translations (`https://terminology.dhp.uz/fhir/core/ValueSet/encounter-priority-vs`), 6 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterPriorityVs {
-    /// `EM`: emergency (http://terminology.hl7.org/CodeSystem/v3-ActPriority)
+    /// `EM`: emergency (`http://terminology.hl7.org/CodeSystem/v3-ActPriority`)
     Em,
-    /// `P`: preop (http://terminology.hl7.org/CodeSystem/v3-ActPriority)
+    /// `P`: preop (`http://terminology.hl7.org/CodeSystem/v3-ActPriority`)
     P,
-    /// `PRN`: as needed (http://terminology.hl7.org/CodeSystem/v3-ActPriority)
+    /// `PRN`: as needed (`http://terminology.hl7.org/CodeSystem/v3-ActPriority`)
     Prn,
-    /// `gencl-0002-00001`: Yuqori (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-priority-home-cs)
+    /// `gencl-0002-00001`: Yuqori (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-priority-home-cs`)
     Gencl000200001,
-    /// `gencl-0002-00002`: O'rtacha (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-priority-home-cs)
+    /// `gencl-0002-00002`: O'rtacha (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-priority-home-cs`)
     Gencl000200002,
-    /// `gencl-0002-00003`: Past (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-priority-home-cs)
+    /// `gencl-0002-00003`: Past (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-priority-home-cs`)
     Gencl000200003,
 }
 impl EncounterPriorityVs {
@@ -6933,7 +6933,7 @@ impl std::fmt::Display for EncounterPriorityVs {
 /// Codes of the value set Encounter admission translations (`https://terminology.dhp.uz/fhir/core/ValueSet/encounter-reAdmission-vs`), 1 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterReAdmissionVs {
-    /// `R`: Re-admission (http://terminology.hl7.org/CodeSystem/v2-0092)
+    /// `R`: Re-admission (`http://terminology.hl7.org/CodeSystem/v2-0092`)
     R,
 }
 impl EncounterReAdmissionVs {
@@ -7016,23 +7016,23 @@ impl std::fmt::Display for EncounterReAdmissionVs {
 /// Codes of the value set Encounter Status (`http://hl7.org/fhir/ValueSet/encounter-status`), 9 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterStatus {
-    /// `planned`: Planned (http://hl7.org/fhir/encounter-status)
+    /// `planned`: Planned (`http://hl7.org/fhir/encounter-status`)
     Planned,
-    /// `in-progress`: In Progress (http://hl7.org/fhir/encounter-status)
+    /// `in-progress`: In Progress (`http://hl7.org/fhir/encounter-status`)
     InProgress,
-    /// `on-hold`: On Hold (http://hl7.org/fhir/encounter-status)
+    /// `on-hold`: On Hold (`http://hl7.org/fhir/encounter-status`)
     OnHold,
-    /// `discharged`: Discharged (http://hl7.org/fhir/encounter-status)
+    /// `discharged`: Discharged (`http://hl7.org/fhir/encounter-status`)
     Discharged,
-    /// `completed`: Completed (http://hl7.org/fhir/encounter-status)
+    /// `completed`: Completed (`http://hl7.org/fhir/encounter-status`)
     Completed,
-    /// `cancelled`: Cancelled (http://hl7.org/fhir/encounter-status)
+    /// `cancelled`: Cancelled (`http://hl7.org/fhir/encounter-status`)
     Cancelled,
-    /// `discontinued`: Discontinued (http://hl7.org/fhir/encounter-status)
+    /// `discontinued`: Discontinued (`http://hl7.org/fhir/encounter-status`)
     Discontinued,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/encounter-status)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/encounter-status`)
     EnteredInError,
-    /// `unknown`: Unknown (http://hl7.org/fhir/encounter-status)
+    /// `unknown`: Unknown (`http://hl7.org/fhir/encounter-status`)
     Unknown,
 }
 impl EncounterStatus {
@@ -7137,17 +7137,17 @@ impl std::fmt::Display for EncounterStatus {
 /// Codes of the value set Encounter status translations (`https://terminology.dhp.uz/fhir/core/ValueSet/encounter-status-vs`), 6 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterStatusVs {
-    /// `planned`: Planned (http://hl7.org/fhir/encounter-status)
+    /// `planned`: Planned (`http://hl7.org/fhir/encounter-status`)
     Planned,
-    /// `in-progress`: In Progress (http://hl7.org/fhir/encounter-status)
+    /// `in-progress`: In Progress (`http://hl7.org/fhir/encounter-status`)
     InProgress,
-    /// `completed`: Completed (http://hl7.org/fhir/encounter-status)
+    /// `completed`: Completed (`http://hl7.org/fhir/encounter-status`)
     Completed,
-    /// `cancelled`: Cancelled (http://hl7.org/fhir/encounter-status)
+    /// `cancelled`: Cancelled (`http://hl7.org/fhir/encounter-status`)
     Cancelled,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/encounter-status)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/encounter-status`)
     EnteredInError,
-    /// `unknown`: Unknown (http://hl7.org/fhir/encounter-status)
+    /// `unknown`: Unknown (`http://hl7.org/fhir/encounter-status`)
     Unknown,
 }
 impl EncounterStatusVs {
@@ -7246,15 +7246,15 @@ impl std::fmt::Display for EncounterStatusVs {
 /// Codes of the value set Encounter subject status translations (`https://terminology.dhp.uz/fhir/core/ValueSet/encounter-subject-status-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterSubjectStatusVs {
-    /// `gencl-0003-00001`: Hushida (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs)
+    /// `gencl-0003-00001`: Hushida (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs`)
     Gencl000300001,
-    /// `gencl-0003-00002`: Hushsiz (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs)
+    /// `gencl-0003-00002`: Hushsiz (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs`)
     Gencl000300002,
-    /// `gencl-0003-00003`: Barqaror (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs)
+    /// `gencl-0003-00003`: Barqaror (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs`)
     Gencl000300003,
-    /// `gencl-0003-00004`: Kritik holat (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs)
+    /// `gencl-0003-00004`: Kritik holat (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs`)
     Gencl000300004,
-    /// `gencl-0003-00005`: TerminaKuzatuv ostidal (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs)
+    /// `gencl-0003-00005`: TerminaKuzatuv ostidal (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs`)
     Gencl000300005,
 }
 impl EncounterSubjectStatusVs {
@@ -7367,19 +7367,19 @@ impl std::fmt::Display for EncounterSubjectStatusVs {
 /// Codes of the value set Encounter type translations (`https://terminology.dhp.uz/fhir/core/ValueSet/encounter-type-vs`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EncounterTypeVs {
-    /// `mserv-0001-00001`: Profilaktik (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs)
+    /// `mserv-0001-00001`: Profilaktik (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs`)
     Mserv000100001,
-    /// `mserv-0001-00002`: Diagnostika (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs)
+    /// `mserv-0001-00002`: Diagnostika (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs`)
     Mserv000100002,
-    /// `mserv-0001-00003`: Konsultativ (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs)
+    /// `mserv-0001-00003`: Konsultativ (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs`)
     Mserv000100003,
-    /// `mserv-0001-00004`: Davolash (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs)
+    /// `mserv-0001-00004`: Davolash (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs`)
     Mserv000100004,
-    /// `mserv-0001-00005`: Palliativ (psixologik va terapevtik) (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs)
+    /// `mserv-0001-00005`: Palliativ (psixologik va terapevtik) (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs`)
     Mserv000100005,
-    /// `mserv-0001-00006`: Sud tibbiy ekspertizasi (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs)
+    /// `mserv-0001-00006`: Sud tibbiy ekspertizasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs`)
     Mserv000100006,
-    /// `mserv-0001-00007`: Patologoanatomik xizmat (https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs)
+    /// `mserv-0001-00007`: Patologoanatomik xizmat (`https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs`)
     Mserv000100007,
 }
 impl EncounterTypeVs {
@@ -7504,11 +7504,11 @@ impl std::fmt::Display for EncounterTypeVs {
 /// Codes of the value set EpisodeOfCare reason use value set (`https://dhp.uz/fhir/core/ValueSet/episode-of-care-reason-use-vs`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EpisodeOfCareReasonUseVs {
-    /// `mserv-0002-00001`: Kasallik (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-reason-use-cs)
+    /// `mserv-0002-00001`: Kasallik (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-reason-use-cs`)
     Mserv000200001,
-    /// `mserv-0002-00002`: Profilaktik qabul (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-reason-use-cs)
+    /// `mserv-0002-00002`: Profilaktik qabul (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-reason-use-cs`)
     Mserv000200002,
-    /// `mserv-0002-00003`: Boshqa (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-reason-use-cs)
+    /// `mserv-0002-00003`: Boshqa (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-reason-use-cs`)
     Mserv000200003,
 }
 impl EpisodeOfCareReasonUseVs {
@@ -7609,19 +7609,19 @@ impl std::fmt::Display for EpisodeOfCareReasonUseVs {
 /// Codes of the value set Episode Of Care Status (`http://hl7.org/fhir/ValueSet/episode-of-care-status`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EpisodeOfCareStatus {
-    /// `planned`: Planned (http://hl7.org/fhir/episode-of-care-status)
+    /// `planned`: Planned (`http://hl7.org/fhir/episode-of-care-status`)
     Planned,
-    /// `waitlist`: Waitlist (http://hl7.org/fhir/episode-of-care-status)
+    /// `waitlist`: Waitlist (`http://hl7.org/fhir/episode-of-care-status`)
     Waitlist,
-    /// `active`: Active (http://hl7.org/fhir/episode-of-care-status)
+    /// `active`: Active (`http://hl7.org/fhir/episode-of-care-status`)
     Active,
-    /// `onhold`: On Hold (http://hl7.org/fhir/episode-of-care-status)
+    /// `onhold`: On Hold (`http://hl7.org/fhir/episode-of-care-status`)
     Onhold,
-    /// `finished`: Finished (http://hl7.org/fhir/episode-of-care-status)
+    /// `finished`: Finished (`http://hl7.org/fhir/episode-of-care-status`)
     Finished,
-    /// `cancelled`: Cancelled (http://hl7.org/fhir/episode-of-care-status)
+    /// `cancelled`: Cancelled (`http://hl7.org/fhir/episode-of-care-status`)
     Cancelled,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/episode-of-care-status)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/episode-of-care-status`)
     EnteredInError,
 }
 impl EpisodeOfCareStatus {
@@ -7722,19 +7722,19 @@ impl std::fmt::Display for EpisodeOfCareStatus {
 /// Codes of the value set EpisodeOfCare status value set (`https://dhp.uz/fhir/core/ValueSet/episode-of-care-status-vs`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EpisodeOfCareStatusVs {
-    /// `planned`: Planned (http://hl7.org/fhir/episode-of-care-status)
+    /// `planned`: Planned (`http://hl7.org/fhir/episode-of-care-status`)
     Planned,
-    /// `waitlist`: Waitlist (http://hl7.org/fhir/episode-of-care-status)
+    /// `waitlist`: Waitlist (`http://hl7.org/fhir/episode-of-care-status`)
     Waitlist,
-    /// `active`: Active (http://hl7.org/fhir/episode-of-care-status)
+    /// `active`: Active (`http://hl7.org/fhir/episode-of-care-status`)
     Active,
-    /// `onhold`: On Hold (http://hl7.org/fhir/episode-of-care-status)
+    /// `onhold`: On Hold (`http://hl7.org/fhir/episode-of-care-status`)
     Onhold,
-    /// `finished`: Finished (http://hl7.org/fhir/episode-of-care-status)
+    /// `finished`: Finished (`http://hl7.org/fhir/episode-of-care-status`)
     Finished,
-    /// `cancelled`: Cancelled (http://hl7.org/fhir/episode-of-care-status)
+    /// `cancelled`: Cancelled (`http://hl7.org/fhir/episode-of-care-status`)
     Cancelled,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/episode-of-care-status)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/episode-of-care-status`)
     EnteredInError,
 }
 impl EpisodeOfCareStatusVs {
@@ -7835,19 +7835,19 @@ impl std::fmt::Display for EpisodeOfCareStatusVs {
 /// Codes of the value set EpisodeOfCare type value set (`https://dhp.uz/fhir/core/ValueSet/episode-of-care-type-vs`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EpisodeOfCareTypeVs {
-    /// `mserv-0001-00001`: Profilaktik (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs)
+    /// `mserv-0001-00001`: Profilaktik (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs`)
     Mserv000100001,
-    /// `mserv-0001-00002`: Diagnostika (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs)
+    /// `mserv-0001-00002`: Diagnostika (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs`)
     Mserv000100002,
-    /// `mserv-0001-00003`: Konsultativ (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs)
+    /// `mserv-0001-00003`: Konsultativ (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs`)
     Mserv000100003,
-    /// `mserv-0001-00004`: Davolash (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs)
+    /// `mserv-0001-00004`: Davolash (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs`)
     Mserv000100004,
-    /// `mserv-0001-00005`: Palliativ (psixologik va terapevtik) (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs)
+    /// `mserv-0001-00005`: Palliativ (psixologik va terapevtik) (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs`)
     Mserv000100005,
-    /// `mserv-0001-00006`: Sud tibbiy ekspertizasi (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs)
+    /// `mserv-0001-00006`: Sud tibbiy ekspertizasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs`)
     Mserv000100006,
-    /// `mserv-0001-00007`: Patologoanatomik xizmat (https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs)
+    /// `mserv-0001-00007`: Patologoanatomik xizmat (`https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-type-cs`)
     Mserv000100007,
 }
 impl EpisodeOfCareTypeVs {
@@ -7972,9 +7972,9 @@ impl std::fmt::Display for EpisodeOfCareTypeVs {
 /// Codes of the value set Event Capability Mode (`http://hl7.org/fhir/ValueSet/event-capability-mode`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventCapabilityMode {
-    /// `sender`: Sender (http://hl7.org/fhir/event-capability-mode)
+    /// `sender`: Sender (`http://hl7.org/fhir/event-capability-mode`)
     Sender,
-    /// `receiver`: Receiver (http://hl7.org/fhir/event-capability-mode)
+    /// `receiver`: Receiver (`http://hl7.org/fhir/event-capability-mode`)
     Receiver,
 }
 impl EventCapabilityMode {
@@ -8061,59 +8061,59 @@ impl std::fmt::Display for EventCapabilityMode {
 /// Codes of the value set EventTiming (`http://hl7.org/fhir/ValueSet/event-timing`), 27 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventTiming {
-    /// `MORN`: Morning (http://hl7.org/fhir/event-timing)
+    /// `MORN`: Morning (`http://hl7.org/fhir/event-timing`)
     Morn,
-    /// `MORN.early`: Early Morning (http://hl7.org/fhir/event-timing)
+    /// `MORN.early`: Early Morning (`http://hl7.org/fhir/event-timing`)
     MornEarly,
-    /// `MORN.late`: Late Morning (http://hl7.org/fhir/event-timing)
+    /// `MORN.late`: Late Morning (`http://hl7.org/fhir/event-timing`)
     MornLate,
-    /// `NOON`: Noon (http://hl7.org/fhir/event-timing)
+    /// `NOON`: Noon (`http://hl7.org/fhir/event-timing`)
     Noon,
-    /// `AFT`: Afternoon (http://hl7.org/fhir/event-timing)
+    /// `AFT`: Afternoon (`http://hl7.org/fhir/event-timing`)
     Aft,
-    /// `AFT.early`: Early Afternoon (http://hl7.org/fhir/event-timing)
+    /// `AFT.early`: Early Afternoon (`http://hl7.org/fhir/event-timing`)
     AftEarly,
-    /// `AFT.late`: Late Afternoon (http://hl7.org/fhir/event-timing)
+    /// `AFT.late`: Late Afternoon (`http://hl7.org/fhir/event-timing`)
     AftLate,
-    /// `EVE`: Evening (http://hl7.org/fhir/event-timing)
+    /// `EVE`: Evening (`http://hl7.org/fhir/event-timing`)
     Eve,
-    /// `EVE.early`: Early Evening (http://hl7.org/fhir/event-timing)
+    /// `EVE.early`: Early Evening (`http://hl7.org/fhir/event-timing`)
     EveEarly,
-    /// `EVE.late`: Late Evening (http://hl7.org/fhir/event-timing)
+    /// `EVE.late`: Late Evening (`http://hl7.org/fhir/event-timing`)
     EveLate,
-    /// `NIGHT`: Night (http://hl7.org/fhir/event-timing)
+    /// `NIGHT`: Night (`http://hl7.org/fhir/event-timing`)
     Night,
-    /// `PHS`: After Sleep (http://hl7.org/fhir/event-timing)
+    /// `PHS`: After Sleep (`http://hl7.org/fhir/event-timing`)
     Phs,
-    /// `IMD`: Immediate (http://hl7.org/fhir/event-timing)
+    /// `IMD`: Immediate (`http://hl7.org/fhir/event-timing`)
     Imd,
-    /// `HS`: HS (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `HS`: HS (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Hs,
-    /// `WAKE`: WAKE (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `WAKE`: WAKE (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Wake,
-    /// `C`: C (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `C`: C (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     C,
-    /// `CM`: CM (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `CM`: CM (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Cm,
-    /// `CD`: CD (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `CD`: CD (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Cd,
-    /// `CV`: CV (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `CV`: CV (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Cv,
-    /// `AC`: AC (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `AC`: AC (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Ac,
-    /// `ACM`: ACM (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `ACM`: ACM (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Acm,
-    /// `ACD`: ACD (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `ACD`: ACD (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Acd,
-    /// `ACV`: ACV (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `ACV`: ACV (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Acv,
-    /// `PC`: PC (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `PC`: PC (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Pc,
-    /// `PCM`: PCM (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `PCM`: PCM (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Pcm,
-    /// `PCD`: PCD (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `PCD`: PCD (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Pcd,
-    /// `PCV`: PCV (http://terminology.hl7.org/CodeSystem/v3-TimingEvent)
+    /// `PCV`: PCV (`http://terminology.hl7.org/CodeSystem/v3-TimingEvent`)
     Pcv,
 }
 impl EventTiming {
@@ -8250,467 +8250,467 @@ impl std::fmt::Display for EventTiming {
 /// Codes of the value set All FHIR Types (`http://hl7.org/fhir/ValueSet/fhir-types`), 231 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FhirTypes {
-    /// `Base`: Base (http://hl7.org/fhir/fhir-types)
+    /// `Base`: Base (`http://hl7.org/fhir/fhir-types`)
     Base,
-    /// `Element`: Element (http://hl7.org/fhir/fhir-types)
+    /// `Element`: Element (`http://hl7.org/fhir/fhir-types`)
     Element,
-    /// `BackboneElement`: BackboneElement (http://hl7.org/fhir/fhir-types)
+    /// `BackboneElement`: BackboneElement (`http://hl7.org/fhir/fhir-types`)
     BackboneElement,
-    /// `DataType`: DataType (http://hl7.org/fhir/fhir-types)
+    /// `DataType`: DataType (`http://hl7.org/fhir/fhir-types`)
     DataType,
-    /// `Address`: Address (http://hl7.org/fhir/fhir-types)
+    /// `Address`: Address (`http://hl7.org/fhir/fhir-types`)
     Address,
-    /// `Annotation`: Annotation (http://hl7.org/fhir/fhir-types)
+    /// `Annotation`: Annotation (`http://hl7.org/fhir/fhir-types`)
     Annotation,
-    /// `Attachment`: Attachment (http://hl7.org/fhir/fhir-types)
+    /// `Attachment`: Attachment (`http://hl7.org/fhir/fhir-types`)
     Attachment,
-    /// `Availability`: Availability (http://hl7.org/fhir/fhir-types)
+    /// `Availability`: Availability (`http://hl7.org/fhir/fhir-types`)
     Availability,
-    /// `BackboneType`: BackboneType (http://hl7.org/fhir/fhir-types)
+    /// `BackboneType`: BackboneType (`http://hl7.org/fhir/fhir-types`)
     BackboneType,
-    /// `Dosage`: Dosage (http://hl7.org/fhir/fhir-types)
+    /// `Dosage`: Dosage (`http://hl7.org/fhir/fhir-types`)
     Dosage,
-    /// `ElementDefinition`: ElementDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ElementDefinition`: ElementDefinition (`http://hl7.org/fhir/fhir-types`)
     ElementDefinition,
-    /// `MarketingStatus`: MarketingStatus (http://hl7.org/fhir/fhir-types)
+    /// `MarketingStatus`: MarketingStatus (`http://hl7.org/fhir/fhir-types`)
     MarketingStatus,
-    /// `ProductShelfLife`: ProductShelfLife (http://hl7.org/fhir/fhir-types)
+    /// `ProductShelfLife`: ProductShelfLife (`http://hl7.org/fhir/fhir-types`)
     ProductShelfLife,
-    /// `Timing`: Timing (http://hl7.org/fhir/fhir-types)
+    /// `Timing`: Timing (`http://hl7.org/fhir/fhir-types`)
     Timing,
-    /// `CodeableConcept`: CodeableConcept (http://hl7.org/fhir/fhir-types)
+    /// `CodeableConcept`: CodeableConcept (`http://hl7.org/fhir/fhir-types`)
     CodeableConcept,
-    /// `CodeableReference`: CodeableReference (http://hl7.org/fhir/fhir-types)
+    /// `CodeableReference`: CodeableReference (`http://hl7.org/fhir/fhir-types`)
     CodeableReference,
-    /// `Coding`: Coding (http://hl7.org/fhir/fhir-types)
+    /// `Coding`: Coding (`http://hl7.org/fhir/fhir-types`)
     Coding,
-    /// `ContactDetail`: ContactDetail (http://hl7.org/fhir/fhir-types)
+    /// `ContactDetail`: ContactDetail (`http://hl7.org/fhir/fhir-types`)
     ContactDetail,
-    /// `ContactPoint`: ContactPoint (http://hl7.org/fhir/fhir-types)
+    /// `ContactPoint`: ContactPoint (`http://hl7.org/fhir/fhir-types`)
     ContactPoint,
-    /// `Contributor`: Contributor (http://hl7.org/fhir/fhir-types)
+    /// `Contributor`: Contributor (`http://hl7.org/fhir/fhir-types`)
     Contributor,
-    /// `DataRequirement`: DataRequirement (http://hl7.org/fhir/fhir-types)
+    /// `DataRequirement`: DataRequirement (`http://hl7.org/fhir/fhir-types`)
     DataRequirement,
-    /// `Expression`: Expression (http://hl7.org/fhir/fhir-types)
+    /// `Expression`: Expression (`http://hl7.org/fhir/fhir-types`)
     Expression,
-    /// `ExtendedContactDetail`: ExtendedContactDetail (http://hl7.org/fhir/fhir-types)
+    /// `ExtendedContactDetail`: ExtendedContactDetail (`http://hl7.org/fhir/fhir-types`)
     ExtendedContactDetail,
-    /// `Extension`: Extension (http://hl7.org/fhir/fhir-types)
+    /// `Extension`: Extension (`http://hl7.org/fhir/fhir-types`)
     Extension,
-    /// `HumanName`: HumanName (http://hl7.org/fhir/fhir-types)
+    /// `HumanName`: HumanName (`http://hl7.org/fhir/fhir-types`)
     HumanName,
-    /// `Identifier`: Identifier (http://hl7.org/fhir/fhir-types)
+    /// `Identifier`: Identifier (`http://hl7.org/fhir/fhir-types`)
     Identifier,
-    /// `Meta`: Meta (http://hl7.org/fhir/fhir-types)
+    /// `Meta`: Meta (`http://hl7.org/fhir/fhir-types`)
     Meta,
-    /// `MonetaryComponent`: MonetaryComponent (http://hl7.org/fhir/fhir-types)
+    /// `MonetaryComponent`: MonetaryComponent (`http://hl7.org/fhir/fhir-types`)
     MonetaryComponent,
-    /// `Money`: Money (http://hl7.org/fhir/fhir-types)
+    /// `Money`: Money (`http://hl7.org/fhir/fhir-types`)
     Money,
-    /// `Narrative`: Narrative (http://hl7.org/fhir/fhir-types)
+    /// `Narrative`: Narrative (`http://hl7.org/fhir/fhir-types`)
     Narrative,
-    /// `ParameterDefinition`: ParameterDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ParameterDefinition`: ParameterDefinition (`http://hl7.org/fhir/fhir-types`)
     ParameterDefinition,
-    /// `Period`: Period (http://hl7.org/fhir/fhir-types)
+    /// `Period`: Period (`http://hl7.org/fhir/fhir-types`)
     Period,
-    /// `PrimitiveType`: PrimitiveType (http://hl7.org/fhir/fhir-types)
+    /// `PrimitiveType`: PrimitiveType (`http://hl7.org/fhir/fhir-types`)
     PrimitiveType,
-    /// `base64Binary`: base64Binary (http://hl7.org/fhir/fhir-types)
+    /// `base64Binary`: base64Binary (`http://hl7.org/fhir/fhir-types`)
     Base64Binary,
-    /// `boolean`: boolean (http://hl7.org/fhir/fhir-types)
+    /// `boolean`: boolean (`http://hl7.org/fhir/fhir-types`)
     Boolean,
-    /// `date`: date (http://hl7.org/fhir/fhir-types)
+    /// `date`: date (`http://hl7.org/fhir/fhir-types`)
     Date,
-    /// `dateTime`: dateTime (http://hl7.org/fhir/fhir-types)
+    /// `dateTime`: dateTime (`http://hl7.org/fhir/fhir-types`)
     DateTime,
-    /// `decimal`: decimal (http://hl7.org/fhir/fhir-types)
+    /// `decimal`: decimal (`http://hl7.org/fhir/fhir-types`)
     Decimal,
-    /// `instant`: instant (http://hl7.org/fhir/fhir-types)
+    /// `instant`: instant (`http://hl7.org/fhir/fhir-types`)
     Instant,
-    /// `integer`: integer (http://hl7.org/fhir/fhir-types)
+    /// `integer`: integer (`http://hl7.org/fhir/fhir-types`)
     Integer,
-    /// `positiveInt`: positiveInt (http://hl7.org/fhir/fhir-types)
+    /// `positiveInt`: positiveInt (`http://hl7.org/fhir/fhir-types`)
     PositiveInt,
-    /// `unsignedInt`: unsignedInt (http://hl7.org/fhir/fhir-types)
+    /// `unsignedInt`: unsignedInt (`http://hl7.org/fhir/fhir-types`)
     UnsignedInt,
-    /// `integer64`: integer64 (http://hl7.org/fhir/fhir-types)
+    /// `integer64`: integer64 (`http://hl7.org/fhir/fhir-types`)
     Integer64,
-    /// `string`: string (http://hl7.org/fhir/fhir-types)
+    /// `string`: string (`http://hl7.org/fhir/fhir-types`)
     String,
-    /// `code`: code (http://hl7.org/fhir/fhir-types)
+    /// `code`: code (`http://hl7.org/fhir/fhir-types`)
     Code,
-    /// `id`: id (http://hl7.org/fhir/fhir-types)
+    /// `id`: id (`http://hl7.org/fhir/fhir-types`)
     Id,
-    /// `markdown`: markdown (http://hl7.org/fhir/fhir-types)
+    /// `markdown`: markdown (`http://hl7.org/fhir/fhir-types`)
     Markdown,
-    /// `time`: time (http://hl7.org/fhir/fhir-types)
+    /// `time`: time (`http://hl7.org/fhir/fhir-types`)
     Time,
-    /// `uri`: uri (http://hl7.org/fhir/fhir-types)
+    /// `uri`: uri (`http://hl7.org/fhir/fhir-types`)
     Uri,
-    /// `canonical`: canonical (http://hl7.org/fhir/fhir-types)
+    /// `canonical`: canonical (`http://hl7.org/fhir/fhir-types`)
     Canonical,
-    /// `oid`: oid (http://hl7.org/fhir/fhir-types)
+    /// `oid`: oid (`http://hl7.org/fhir/fhir-types`)
     Oid,
-    /// `url`: url (http://hl7.org/fhir/fhir-types)
+    /// `url`: url (`http://hl7.org/fhir/fhir-types`)
     Url,
-    /// `uuid`: uuid (http://hl7.org/fhir/fhir-types)
+    /// `uuid`: uuid (`http://hl7.org/fhir/fhir-types`)
     Uuid,
-    /// `Quantity`: Quantity (http://hl7.org/fhir/fhir-types)
+    /// `Quantity`: Quantity (`http://hl7.org/fhir/fhir-types`)
     Quantity,
-    /// `Age`: Age (http://hl7.org/fhir/fhir-types)
+    /// `Age`: Age (`http://hl7.org/fhir/fhir-types`)
     Age,
-    /// `Count`: Count (http://hl7.org/fhir/fhir-types)
+    /// `Count`: Count (`http://hl7.org/fhir/fhir-types`)
     Count,
-    /// `Distance`: Distance (http://hl7.org/fhir/fhir-types)
+    /// `Distance`: Distance (`http://hl7.org/fhir/fhir-types`)
     Distance,
-    /// `Duration`: Duration (http://hl7.org/fhir/fhir-types)
+    /// `Duration`: Duration (`http://hl7.org/fhir/fhir-types`)
     Duration,
-    /// `Range`: Range (http://hl7.org/fhir/fhir-types)
+    /// `Range`: Range (`http://hl7.org/fhir/fhir-types`)
     Range,
-    /// `Ratio`: Ratio (http://hl7.org/fhir/fhir-types)
+    /// `Ratio`: Ratio (`http://hl7.org/fhir/fhir-types`)
     Ratio,
-    /// `RatioRange`: RatioRange (http://hl7.org/fhir/fhir-types)
+    /// `RatioRange`: RatioRange (`http://hl7.org/fhir/fhir-types`)
     RatioRange,
-    /// `Reference`: Reference (http://hl7.org/fhir/fhir-types)
+    /// `Reference`: Reference (`http://hl7.org/fhir/fhir-types`)
     Reference,
-    /// `RelatedArtifact`: RelatedArtifact (http://hl7.org/fhir/fhir-types)
+    /// `RelatedArtifact`: RelatedArtifact (`http://hl7.org/fhir/fhir-types`)
     RelatedArtifact,
-    /// `SampledData`: SampledData (http://hl7.org/fhir/fhir-types)
+    /// `SampledData`: SampledData (`http://hl7.org/fhir/fhir-types`)
     SampledData,
-    /// `Signature`: Signature (http://hl7.org/fhir/fhir-types)
+    /// `Signature`: Signature (`http://hl7.org/fhir/fhir-types`)
     Signature,
-    /// `TriggerDefinition`: TriggerDefinition (http://hl7.org/fhir/fhir-types)
+    /// `TriggerDefinition`: TriggerDefinition (`http://hl7.org/fhir/fhir-types`)
     TriggerDefinition,
-    /// `UsageContext`: UsageContext (http://hl7.org/fhir/fhir-types)
+    /// `UsageContext`: UsageContext (`http://hl7.org/fhir/fhir-types`)
     UsageContext,
-    /// `VirtualServiceDetail`: VirtualServiceDetail (http://hl7.org/fhir/fhir-types)
+    /// `VirtualServiceDetail`: VirtualServiceDetail (`http://hl7.org/fhir/fhir-types`)
     VirtualServiceDetail,
-    /// `xhtml`: xhtml (http://hl7.org/fhir/fhir-types)
+    /// `xhtml`: xhtml (`http://hl7.org/fhir/fhir-types`)
     Xhtml,
-    /// `Resource`: Resource (http://hl7.org/fhir/fhir-types)
+    /// `Resource`: Resource (`http://hl7.org/fhir/fhir-types`)
     Resource,
-    /// `Binary`: Binary (http://hl7.org/fhir/fhir-types)
+    /// `Binary`: Binary (`http://hl7.org/fhir/fhir-types`)
     Binary,
-    /// `Bundle`: Bundle (http://hl7.org/fhir/fhir-types)
+    /// `Bundle`: Bundle (`http://hl7.org/fhir/fhir-types`)
     Bundle,
-    /// `DomainResource`: DomainResource (http://hl7.org/fhir/fhir-types)
+    /// `DomainResource`: DomainResource (`http://hl7.org/fhir/fhir-types`)
     DomainResource,
-    /// `Account`: Account (http://hl7.org/fhir/fhir-types)
+    /// `Account`: Account (`http://hl7.org/fhir/fhir-types`)
     Account,
-    /// `ActivityDefinition`: ActivityDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ActivityDefinition`: ActivityDefinition (`http://hl7.org/fhir/fhir-types`)
     ActivityDefinition,
-    /// `ActorDefinition`: ActorDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ActorDefinition`: ActorDefinition (`http://hl7.org/fhir/fhir-types`)
     ActorDefinition,
-    /// `AdministrableProductDefinition`: AdministrableProductDefinition (http://hl7.org/fhir/fhir-types)
+    /// `AdministrableProductDefinition`: AdministrableProductDefinition (`http://hl7.org/fhir/fhir-types`)
     AdministrableProductDefinition,
-    /// `AdverseEvent`: AdverseEvent (http://hl7.org/fhir/fhir-types)
+    /// `AdverseEvent`: AdverseEvent (`http://hl7.org/fhir/fhir-types`)
     AdverseEvent,
-    /// `AllergyIntolerance`: AllergyIntolerance (http://hl7.org/fhir/fhir-types)
+    /// `AllergyIntolerance`: AllergyIntolerance (`http://hl7.org/fhir/fhir-types`)
     AllergyIntolerance,
-    /// `Appointment`: Appointment (http://hl7.org/fhir/fhir-types)
+    /// `Appointment`: Appointment (`http://hl7.org/fhir/fhir-types`)
     Appointment,
-    /// `AppointmentResponse`: AppointmentResponse (http://hl7.org/fhir/fhir-types)
+    /// `AppointmentResponse`: AppointmentResponse (`http://hl7.org/fhir/fhir-types`)
     AppointmentResponse,
-    /// `ArtifactAssessment`: ArtifactAssessment (http://hl7.org/fhir/fhir-types)
+    /// `ArtifactAssessment`: ArtifactAssessment (`http://hl7.org/fhir/fhir-types`)
     ArtifactAssessment,
-    /// `AuditEvent`: AuditEvent (http://hl7.org/fhir/fhir-types)
+    /// `AuditEvent`: AuditEvent (`http://hl7.org/fhir/fhir-types`)
     AuditEvent,
-    /// `Basic`: Basic (http://hl7.org/fhir/fhir-types)
+    /// `Basic`: Basic (`http://hl7.org/fhir/fhir-types`)
     Basic,
-    /// `BiologicallyDerivedProduct`: BiologicallyDerivedProduct (http://hl7.org/fhir/fhir-types)
+    /// `BiologicallyDerivedProduct`: BiologicallyDerivedProduct (`http://hl7.org/fhir/fhir-types`)
     BiologicallyDerivedProduct,
-    /// `BiologicallyDerivedProductDispense`: BiologicallyDerivedProductDispense (http://hl7.org/fhir/fhir-types)
+    /// `BiologicallyDerivedProductDispense`: BiologicallyDerivedProductDispense (`http://hl7.org/fhir/fhir-types`)
     BiologicallyDerivedProductDispense,
-    /// `BodyStructure`: BodyStructure (http://hl7.org/fhir/fhir-types)
+    /// `BodyStructure`: BodyStructure (`http://hl7.org/fhir/fhir-types`)
     BodyStructure,
-    /// `CanonicalResource`: CanonicalResource (http://hl7.org/fhir/fhir-types)
+    /// `CanonicalResource`: CanonicalResource (`http://hl7.org/fhir/fhir-types`)
     CanonicalResource,
-    /// `CapabilityStatement`: CapabilityStatement (http://hl7.org/fhir/fhir-types)
+    /// `CapabilityStatement`: CapabilityStatement (`http://hl7.org/fhir/fhir-types`)
     CapabilityStatement,
-    /// `CarePlan`: CarePlan (http://hl7.org/fhir/fhir-types)
+    /// `CarePlan`: CarePlan (`http://hl7.org/fhir/fhir-types`)
     CarePlan,
-    /// `CareTeam`: CareTeam (http://hl7.org/fhir/fhir-types)
+    /// `CareTeam`: CareTeam (`http://hl7.org/fhir/fhir-types`)
     CareTeam,
-    /// `ChargeItem`: ChargeItem (http://hl7.org/fhir/fhir-types)
+    /// `ChargeItem`: ChargeItem (`http://hl7.org/fhir/fhir-types`)
     ChargeItem,
-    /// `ChargeItemDefinition`: ChargeItemDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ChargeItemDefinition`: ChargeItemDefinition (`http://hl7.org/fhir/fhir-types`)
     ChargeItemDefinition,
-    /// `Citation`: Citation (http://hl7.org/fhir/fhir-types)
+    /// `Citation`: Citation (`http://hl7.org/fhir/fhir-types`)
     Citation,
-    /// `Claim`: Claim (http://hl7.org/fhir/fhir-types)
+    /// `Claim`: Claim (`http://hl7.org/fhir/fhir-types`)
     Claim,
-    /// `ClaimResponse`: ClaimResponse (http://hl7.org/fhir/fhir-types)
+    /// `ClaimResponse`: ClaimResponse (`http://hl7.org/fhir/fhir-types`)
     ClaimResponse,
-    /// `ClinicalImpression`: ClinicalImpression (http://hl7.org/fhir/fhir-types)
+    /// `ClinicalImpression`: ClinicalImpression (`http://hl7.org/fhir/fhir-types`)
     ClinicalImpression,
-    /// `ClinicalUseDefinition`: ClinicalUseDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ClinicalUseDefinition`: ClinicalUseDefinition (`http://hl7.org/fhir/fhir-types`)
     ClinicalUseDefinition,
-    /// `CodeSystem`: CodeSystem (http://hl7.org/fhir/fhir-types)
+    /// `CodeSystem`: CodeSystem (`http://hl7.org/fhir/fhir-types`)
     CodeSystem,
-    /// `Communication`: Communication (http://hl7.org/fhir/fhir-types)
+    /// `Communication`: Communication (`http://hl7.org/fhir/fhir-types`)
     Communication,
-    /// `CommunicationRequest`: CommunicationRequest (http://hl7.org/fhir/fhir-types)
+    /// `CommunicationRequest`: CommunicationRequest (`http://hl7.org/fhir/fhir-types`)
     CommunicationRequest,
-    /// `CompartmentDefinition`: CompartmentDefinition (http://hl7.org/fhir/fhir-types)
+    /// `CompartmentDefinition`: CompartmentDefinition (`http://hl7.org/fhir/fhir-types`)
     CompartmentDefinition,
-    /// `Composition`: Composition (http://hl7.org/fhir/fhir-types)
+    /// `Composition`: Composition (`http://hl7.org/fhir/fhir-types`)
     Composition,
-    /// `ConceptMap`: ConceptMap (http://hl7.org/fhir/fhir-types)
+    /// `ConceptMap`: ConceptMap (`http://hl7.org/fhir/fhir-types`)
     ConceptMap,
-    /// `Condition`: Condition (http://hl7.org/fhir/fhir-types)
+    /// `Condition`: Condition (`http://hl7.org/fhir/fhir-types`)
     Condition,
-    /// `ConditionDefinition`: ConditionDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ConditionDefinition`: ConditionDefinition (`http://hl7.org/fhir/fhir-types`)
     ConditionDefinition,
-    /// `Consent`: Consent (http://hl7.org/fhir/fhir-types)
+    /// `Consent`: Consent (`http://hl7.org/fhir/fhir-types`)
     Consent,
-    /// `Contract`: Contract (http://hl7.org/fhir/fhir-types)
+    /// `Contract`: Contract (`http://hl7.org/fhir/fhir-types`)
     Contract,
-    /// `Coverage`: Coverage (http://hl7.org/fhir/fhir-types)
+    /// `Coverage`: Coverage (`http://hl7.org/fhir/fhir-types`)
     Coverage,
-    /// `CoverageEligibilityRequest`: CoverageEligibilityRequest (http://hl7.org/fhir/fhir-types)
+    /// `CoverageEligibilityRequest`: CoverageEligibilityRequest (`http://hl7.org/fhir/fhir-types`)
     CoverageEligibilityRequest,
-    /// `CoverageEligibilityResponse`: CoverageEligibilityResponse (http://hl7.org/fhir/fhir-types)
+    /// `CoverageEligibilityResponse`: CoverageEligibilityResponse (`http://hl7.org/fhir/fhir-types`)
     CoverageEligibilityResponse,
-    /// `DetectedIssue`: DetectedIssue (http://hl7.org/fhir/fhir-types)
+    /// `DetectedIssue`: DetectedIssue (`http://hl7.org/fhir/fhir-types`)
     DetectedIssue,
-    /// `Device`: Device (http://hl7.org/fhir/fhir-types)
+    /// `Device`: Device (`http://hl7.org/fhir/fhir-types`)
     Device,
-    /// `DeviceAssociation`: DeviceAssociation (http://hl7.org/fhir/fhir-types)
+    /// `DeviceAssociation`: DeviceAssociation (`http://hl7.org/fhir/fhir-types`)
     DeviceAssociation,
-    /// `DeviceDefinition`: DeviceDefinition (http://hl7.org/fhir/fhir-types)
+    /// `DeviceDefinition`: DeviceDefinition (`http://hl7.org/fhir/fhir-types`)
     DeviceDefinition,
-    /// `DeviceDispense`: DeviceDispense (http://hl7.org/fhir/fhir-types)
+    /// `DeviceDispense`: DeviceDispense (`http://hl7.org/fhir/fhir-types`)
     DeviceDispense,
-    /// `DeviceMetric`: DeviceMetric (http://hl7.org/fhir/fhir-types)
+    /// `DeviceMetric`: DeviceMetric (`http://hl7.org/fhir/fhir-types`)
     DeviceMetric,
-    /// `DeviceRequest`: DeviceRequest (http://hl7.org/fhir/fhir-types)
+    /// `DeviceRequest`: DeviceRequest (`http://hl7.org/fhir/fhir-types`)
     DeviceRequest,
-    /// `DeviceUsage`: DeviceUsage (http://hl7.org/fhir/fhir-types)
+    /// `DeviceUsage`: DeviceUsage (`http://hl7.org/fhir/fhir-types`)
     DeviceUsage,
-    /// `DiagnosticReport`: DiagnosticReport (http://hl7.org/fhir/fhir-types)
+    /// `DiagnosticReport`: DiagnosticReport (`http://hl7.org/fhir/fhir-types`)
     DiagnosticReport,
-    /// `DocumentReference`: DocumentReference (http://hl7.org/fhir/fhir-types)
+    /// `DocumentReference`: DocumentReference (`http://hl7.org/fhir/fhir-types`)
     DocumentReference,
-    /// `Encounter`: Encounter (http://hl7.org/fhir/fhir-types)
+    /// `Encounter`: Encounter (`http://hl7.org/fhir/fhir-types`)
     Encounter,
-    /// `EncounterHistory`: EncounterHistory (http://hl7.org/fhir/fhir-types)
+    /// `EncounterHistory`: EncounterHistory (`http://hl7.org/fhir/fhir-types`)
     EncounterHistory,
-    /// `Endpoint`: Endpoint (http://hl7.org/fhir/fhir-types)
+    /// `Endpoint`: Endpoint (`http://hl7.org/fhir/fhir-types`)
     Endpoint,
-    /// `EnrollmentRequest`: EnrollmentRequest (http://hl7.org/fhir/fhir-types)
+    /// `EnrollmentRequest`: EnrollmentRequest (`http://hl7.org/fhir/fhir-types`)
     EnrollmentRequest,
-    /// `EnrollmentResponse`: EnrollmentResponse (http://hl7.org/fhir/fhir-types)
+    /// `EnrollmentResponse`: EnrollmentResponse (`http://hl7.org/fhir/fhir-types`)
     EnrollmentResponse,
-    /// `EpisodeOfCare`: EpisodeOfCare (http://hl7.org/fhir/fhir-types)
+    /// `EpisodeOfCare`: EpisodeOfCare (`http://hl7.org/fhir/fhir-types`)
     EpisodeOfCare,
-    /// `EventDefinition`: EventDefinition (http://hl7.org/fhir/fhir-types)
+    /// `EventDefinition`: EventDefinition (`http://hl7.org/fhir/fhir-types`)
     EventDefinition,
-    /// `Evidence`: Evidence (http://hl7.org/fhir/fhir-types)
+    /// `Evidence`: Evidence (`http://hl7.org/fhir/fhir-types`)
     Evidence,
-    /// `EvidenceReport`: EvidenceReport (http://hl7.org/fhir/fhir-types)
+    /// `EvidenceReport`: EvidenceReport (`http://hl7.org/fhir/fhir-types`)
     EvidenceReport,
-    /// `EvidenceVariable`: EvidenceVariable (http://hl7.org/fhir/fhir-types)
+    /// `EvidenceVariable`: EvidenceVariable (`http://hl7.org/fhir/fhir-types`)
     EvidenceVariable,
-    /// `ExampleScenario`: ExampleScenario (http://hl7.org/fhir/fhir-types)
+    /// `ExampleScenario`: ExampleScenario (`http://hl7.org/fhir/fhir-types`)
     ExampleScenario,
-    /// `ExplanationOfBenefit`: ExplanationOfBenefit (http://hl7.org/fhir/fhir-types)
+    /// `ExplanationOfBenefit`: ExplanationOfBenefit (`http://hl7.org/fhir/fhir-types`)
     ExplanationOfBenefit,
-    /// `FamilyMemberHistory`: FamilyMemberHistory (http://hl7.org/fhir/fhir-types)
+    /// `FamilyMemberHistory`: FamilyMemberHistory (`http://hl7.org/fhir/fhir-types`)
     FamilyMemberHistory,
-    /// `Flag`: Flag (http://hl7.org/fhir/fhir-types)
+    /// `Flag`: Flag (`http://hl7.org/fhir/fhir-types`)
     Flag,
-    /// `FormularyItem`: FormularyItem (http://hl7.org/fhir/fhir-types)
+    /// `FormularyItem`: FormularyItem (`http://hl7.org/fhir/fhir-types`)
     FormularyItem,
-    /// `GenomicStudy`: GenomicStudy (http://hl7.org/fhir/fhir-types)
+    /// `GenomicStudy`: GenomicStudy (`http://hl7.org/fhir/fhir-types`)
     GenomicStudy,
-    /// `Goal`: Goal (http://hl7.org/fhir/fhir-types)
+    /// `Goal`: Goal (`http://hl7.org/fhir/fhir-types`)
     Goal,
-    /// `GraphDefinition`: GraphDefinition (http://hl7.org/fhir/fhir-types)
+    /// `GraphDefinition`: GraphDefinition (`http://hl7.org/fhir/fhir-types`)
     GraphDefinition,
-    /// `Group`: Group (http://hl7.org/fhir/fhir-types)
+    /// `Group`: Group (`http://hl7.org/fhir/fhir-types`)
     Group,
-    /// `GuidanceResponse`: GuidanceResponse (http://hl7.org/fhir/fhir-types)
+    /// `GuidanceResponse`: GuidanceResponse (`http://hl7.org/fhir/fhir-types`)
     GuidanceResponse,
-    /// `HealthcareService`: HealthcareService (http://hl7.org/fhir/fhir-types)
+    /// `HealthcareService`: HealthcareService (`http://hl7.org/fhir/fhir-types`)
     HealthcareService,
-    /// `ImagingSelection`: ImagingSelection (http://hl7.org/fhir/fhir-types)
+    /// `ImagingSelection`: ImagingSelection (`http://hl7.org/fhir/fhir-types`)
     ImagingSelection,
-    /// `ImagingStudy`: ImagingStudy (http://hl7.org/fhir/fhir-types)
+    /// `ImagingStudy`: ImagingStudy (`http://hl7.org/fhir/fhir-types`)
     ImagingStudy,
-    /// `Immunization`: Immunization (http://hl7.org/fhir/fhir-types)
+    /// `Immunization`: Immunization (`http://hl7.org/fhir/fhir-types`)
     Immunization,
-    /// `ImmunizationEvaluation`: ImmunizationEvaluation (http://hl7.org/fhir/fhir-types)
+    /// `ImmunizationEvaluation`: ImmunizationEvaluation (`http://hl7.org/fhir/fhir-types`)
     ImmunizationEvaluation,
-    /// `ImmunizationRecommendation`: ImmunizationRecommendation (http://hl7.org/fhir/fhir-types)
+    /// `ImmunizationRecommendation`: ImmunizationRecommendation (`http://hl7.org/fhir/fhir-types`)
     ImmunizationRecommendation,
-    /// `ImplementationGuide`: ImplementationGuide (http://hl7.org/fhir/fhir-types)
+    /// `ImplementationGuide`: ImplementationGuide (`http://hl7.org/fhir/fhir-types`)
     ImplementationGuide,
-    /// `Ingredient`: Ingredient (http://hl7.org/fhir/fhir-types)
+    /// `Ingredient`: Ingredient (`http://hl7.org/fhir/fhir-types`)
     Ingredient,
-    /// `InsurancePlan`: InsurancePlan (http://hl7.org/fhir/fhir-types)
+    /// `InsurancePlan`: InsurancePlan (`http://hl7.org/fhir/fhir-types`)
     InsurancePlan,
-    /// `InventoryItem`: InventoryItem (http://hl7.org/fhir/fhir-types)
+    /// `InventoryItem`: InventoryItem (`http://hl7.org/fhir/fhir-types`)
     InventoryItem,
-    /// `InventoryReport`: InventoryReport (http://hl7.org/fhir/fhir-types)
+    /// `InventoryReport`: InventoryReport (`http://hl7.org/fhir/fhir-types`)
     InventoryReport,
-    /// `Invoice`: Invoice (http://hl7.org/fhir/fhir-types)
+    /// `Invoice`: Invoice (`http://hl7.org/fhir/fhir-types`)
     Invoice,
-    /// `Library`: Library (http://hl7.org/fhir/fhir-types)
+    /// `Library`: Library (`http://hl7.org/fhir/fhir-types`)
     Library,
-    /// `Linkage`: Linkage (http://hl7.org/fhir/fhir-types)
+    /// `Linkage`: Linkage (`http://hl7.org/fhir/fhir-types`)
     Linkage,
-    /// `List`: List (http://hl7.org/fhir/fhir-types)
+    /// `List`: List (`http://hl7.org/fhir/fhir-types`)
     List,
-    /// `Location`: Location (http://hl7.org/fhir/fhir-types)
+    /// `Location`: Location (`http://hl7.org/fhir/fhir-types`)
     Location,
-    /// `ManufacturedItemDefinition`: ManufacturedItemDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ManufacturedItemDefinition`: ManufacturedItemDefinition (`http://hl7.org/fhir/fhir-types`)
     ManufacturedItemDefinition,
-    /// `Measure`: Measure (http://hl7.org/fhir/fhir-types)
+    /// `Measure`: Measure (`http://hl7.org/fhir/fhir-types`)
     Measure,
-    /// `MeasureReport`: MeasureReport (http://hl7.org/fhir/fhir-types)
+    /// `MeasureReport`: MeasureReport (`http://hl7.org/fhir/fhir-types`)
     MeasureReport,
-    /// `Medication`: Medication (http://hl7.org/fhir/fhir-types)
+    /// `Medication`: Medication (`http://hl7.org/fhir/fhir-types`)
     Medication,
-    /// `MedicationAdministration`: MedicationAdministration (http://hl7.org/fhir/fhir-types)
+    /// `MedicationAdministration`: MedicationAdministration (`http://hl7.org/fhir/fhir-types`)
     MedicationAdministration,
-    /// `MedicationDispense`: MedicationDispense (http://hl7.org/fhir/fhir-types)
+    /// `MedicationDispense`: MedicationDispense (`http://hl7.org/fhir/fhir-types`)
     MedicationDispense,
-    /// `MedicationKnowledge`: MedicationKnowledge (http://hl7.org/fhir/fhir-types)
+    /// `MedicationKnowledge`: MedicationKnowledge (`http://hl7.org/fhir/fhir-types`)
     MedicationKnowledge,
-    /// `MedicationRequest`: MedicationRequest (http://hl7.org/fhir/fhir-types)
+    /// `MedicationRequest`: MedicationRequest (`http://hl7.org/fhir/fhir-types`)
     MedicationRequest,
-    /// `MedicationStatement`: MedicationStatement (http://hl7.org/fhir/fhir-types)
+    /// `MedicationStatement`: MedicationStatement (`http://hl7.org/fhir/fhir-types`)
     MedicationStatement,
-    /// `MedicinalProductDefinition`: MedicinalProductDefinition (http://hl7.org/fhir/fhir-types)
+    /// `MedicinalProductDefinition`: MedicinalProductDefinition (`http://hl7.org/fhir/fhir-types`)
     MedicinalProductDefinition,
-    /// `MessageDefinition`: MessageDefinition (http://hl7.org/fhir/fhir-types)
+    /// `MessageDefinition`: MessageDefinition (`http://hl7.org/fhir/fhir-types`)
     MessageDefinition,
-    /// `MessageHeader`: MessageHeader (http://hl7.org/fhir/fhir-types)
+    /// `MessageHeader`: MessageHeader (`http://hl7.org/fhir/fhir-types`)
     MessageHeader,
-    /// `MetadataResource`: MetadataResource (http://hl7.org/fhir/fhir-types)
+    /// `MetadataResource`: MetadataResource (`http://hl7.org/fhir/fhir-types`)
     MetadataResource,
-    /// `MolecularSequence`: MolecularSequence (http://hl7.org/fhir/fhir-types)
+    /// `MolecularSequence`: MolecularSequence (`http://hl7.org/fhir/fhir-types`)
     MolecularSequence,
-    /// `NamingSystem`: NamingSystem (http://hl7.org/fhir/fhir-types)
+    /// `NamingSystem`: NamingSystem (`http://hl7.org/fhir/fhir-types`)
     NamingSystem,
-    /// `NutritionIntake`: NutritionIntake (http://hl7.org/fhir/fhir-types)
+    /// `NutritionIntake`: NutritionIntake (`http://hl7.org/fhir/fhir-types`)
     NutritionIntake,
-    /// `NutritionOrder`: NutritionOrder (http://hl7.org/fhir/fhir-types)
+    /// `NutritionOrder`: NutritionOrder (`http://hl7.org/fhir/fhir-types`)
     NutritionOrder,
-    /// `NutritionProduct`: NutritionProduct (http://hl7.org/fhir/fhir-types)
+    /// `NutritionProduct`: NutritionProduct (`http://hl7.org/fhir/fhir-types`)
     NutritionProduct,
-    /// `Observation`: Observation (http://hl7.org/fhir/fhir-types)
+    /// `Observation`: Observation (`http://hl7.org/fhir/fhir-types`)
     Observation,
-    /// `ObservationDefinition`: ObservationDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ObservationDefinition`: ObservationDefinition (`http://hl7.org/fhir/fhir-types`)
     ObservationDefinition,
-    /// `OperationDefinition`: OperationDefinition (http://hl7.org/fhir/fhir-types)
+    /// `OperationDefinition`: OperationDefinition (`http://hl7.org/fhir/fhir-types`)
     OperationDefinition,
-    /// `OperationOutcome`: OperationOutcome (http://hl7.org/fhir/fhir-types)
+    /// `OperationOutcome`: OperationOutcome (`http://hl7.org/fhir/fhir-types`)
     OperationOutcome,
-    /// `Organization`: Organization (http://hl7.org/fhir/fhir-types)
+    /// `Organization`: Organization (`http://hl7.org/fhir/fhir-types`)
     Organization,
-    /// `OrganizationAffiliation`: OrganizationAffiliation (http://hl7.org/fhir/fhir-types)
+    /// `OrganizationAffiliation`: OrganizationAffiliation (`http://hl7.org/fhir/fhir-types`)
     OrganizationAffiliation,
-    /// `PackagedProductDefinition`: PackagedProductDefinition (http://hl7.org/fhir/fhir-types)
+    /// `PackagedProductDefinition`: PackagedProductDefinition (`http://hl7.org/fhir/fhir-types`)
     PackagedProductDefinition,
-    /// `Patient`: Patient (http://hl7.org/fhir/fhir-types)
+    /// `Patient`: Patient (`http://hl7.org/fhir/fhir-types`)
     Patient,
-    /// `PaymentNotice`: PaymentNotice (http://hl7.org/fhir/fhir-types)
+    /// `PaymentNotice`: PaymentNotice (`http://hl7.org/fhir/fhir-types`)
     PaymentNotice,
-    /// `PaymentReconciliation`: PaymentReconciliation (http://hl7.org/fhir/fhir-types)
+    /// `PaymentReconciliation`: PaymentReconciliation (`http://hl7.org/fhir/fhir-types`)
     PaymentReconciliation,
-    /// `Permission`: Permission (http://hl7.org/fhir/fhir-types)
+    /// `Permission`: Permission (`http://hl7.org/fhir/fhir-types`)
     Permission,
-    /// `Person`: Person (http://hl7.org/fhir/fhir-types)
+    /// `Person`: Person (`http://hl7.org/fhir/fhir-types`)
     Person,
-    /// `PlanDefinition`: PlanDefinition (http://hl7.org/fhir/fhir-types)
+    /// `PlanDefinition`: PlanDefinition (`http://hl7.org/fhir/fhir-types`)
     PlanDefinition,
-    /// `Practitioner`: Practitioner (http://hl7.org/fhir/fhir-types)
+    /// `Practitioner`: Practitioner (`http://hl7.org/fhir/fhir-types`)
     Practitioner,
-    /// `PractitionerRole`: PractitionerRole (http://hl7.org/fhir/fhir-types)
+    /// `PractitionerRole`: PractitionerRole (`http://hl7.org/fhir/fhir-types`)
     PractitionerRole,
-    /// `Procedure`: Procedure (http://hl7.org/fhir/fhir-types)
+    /// `Procedure`: Procedure (`http://hl7.org/fhir/fhir-types`)
     Procedure,
-    /// `Provenance`: Provenance (http://hl7.org/fhir/fhir-types)
+    /// `Provenance`: Provenance (`http://hl7.org/fhir/fhir-types`)
     Provenance,
-    /// `Questionnaire`: Questionnaire (http://hl7.org/fhir/fhir-types)
+    /// `Questionnaire`: Questionnaire (`http://hl7.org/fhir/fhir-types`)
     Questionnaire,
-    /// `QuestionnaireResponse`: QuestionnaireResponse (http://hl7.org/fhir/fhir-types)
+    /// `QuestionnaireResponse`: QuestionnaireResponse (`http://hl7.org/fhir/fhir-types`)
     QuestionnaireResponse,
-    /// `RegulatedAuthorization`: RegulatedAuthorization (http://hl7.org/fhir/fhir-types)
+    /// `RegulatedAuthorization`: RegulatedAuthorization (`http://hl7.org/fhir/fhir-types`)
     RegulatedAuthorization,
-    /// `RelatedPerson`: RelatedPerson (http://hl7.org/fhir/fhir-types)
+    /// `RelatedPerson`: RelatedPerson (`http://hl7.org/fhir/fhir-types`)
     RelatedPerson,
-    /// `RequestOrchestration`: RequestOrchestration (http://hl7.org/fhir/fhir-types)
+    /// `RequestOrchestration`: RequestOrchestration (`http://hl7.org/fhir/fhir-types`)
     RequestOrchestration,
-    /// `Requirements`: Requirements (http://hl7.org/fhir/fhir-types)
+    /// `Requirements`: Requirements (`http://hl7.org/fhir/fhir-types`)
     Requirements,
-    /// `ResearchStudy`: ResearchStudy (http://hl7.org/fhir/fhir-types)
+    /// `ResearchStudy`: ResearchStudy (`http://hl7.org/fhir/fhir-types`)
     ResearchStudy,
-    /// `ResearchSubject`: ResearchSubject (http://hl7.org/fhir/fhir-types)
+    /// `ResearchSubject`: ResearchSubject (`http://hl7.org/fhir/fhir-types`)
     ResearchSubject,
-    /// `RiskAssessment`: RiskAssessment (http://hl7.org/fhir/fhir-types)
+    /// `RiskAssessment`: RiskAssessment (`http://hl7.org/fhir/fhir-types`)
     RiskAssessment,
-    /// `Schedule`: Schedule (http://hl7.org/fhir/fhir-types)
+    /// `Schedule`: Schedule (`http://hl7.org/fhir/fhir-types`)
     Schedule,
-    /// `SearchParameter`: SearchParameter (http://hl7.org/fhir/fhir-types)
+    /// `SearchParameter`: SearchParameter (`http://hl7.org/fhir/fhir-types`)
     SearchParameter,
-    /// `ServiceRequest`: ServiceRequest (http://hl7.org/fhir/fhir-types)
+    /// `ServiceRequest`: ServiceRequest (`http://hl7.org/fhir/fhir-types`)
     ServiceRequest,
-    /// `Slot`: Slot (http://hl7.org/fhir/fhir-types)
+    /// `Slot`: Slot (`http://hl7.org/fhir/fhir-types`)
     Slot,
-    /// `Specimen`: Specimen (http://hl7.org/fhir/fhir-types)
+    /// `Specimen`: Specimen (`http://hl7.org/fhir/fhir-types`)
     Specimen,
-    /// `SpecimenDefinition`: SpecimenDefinition (http://hl7.org/fhir/fhir-types)
+    /// `SpecimenDefinition`: SpecimenDefinition (`http://hl7.org/fhir/fhir-types`)
     SpecimenDefinition,
-    /// `StructureDefinition`: StructureDefinition (http://hl7.org/fhir/fhir-types)
+    /// `StructureDefinition`: StructureDefinition (`http://hl7.org/fhir/fhir-types`)
     StructureDefinition,
-    /// `StructureMap`: StructureMap (http://hl7.org/fhir/fhir-types)
+    /// `StructureMap`: StructureMap (`http://hl7.org/fhir/fhir-types`)
     StructureMap,
-    /// `Subscription`: Subscription (http://hl7.org/fhir/fhir-types)
+    /// `Subscription`: Subscription (`http://hl7.org/fhir/fhir-types`)
     Subscription,
-    /// `SubscriptionStatus`: SubscriptionStatus (http://hl7.org/fhir/fhir-types)
+    /// `SubscriptionStatus`: SubscriptionStatus (`http://hl7.org/fhir/fhir-types`)
     SubscriptionStatus,
-    /// `SubscriptionTopic`: SubscriptionTopic (http://hl7.org/fhir/fhir-types)
+    /// `SubscriptionTopic`: SubscriptionTopic (`http://hl7.org/fhir/fhir-types`)
     SubscriptionTopic,
-    /// `Substance`: Substance (http://hl7.org/fhir/fhir-types)
+    /// `Substance`: Substance (`http://hl7.org/fhir/fhir-types`)
     Substance,
-    /// `SubstanceDefinition`: SubstanceDefinition (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceDefinition`: SubstanceDefinition (`http://hl7.org/fhir/fhir-types`)
     SubstanceDefinition,
-    /// `SubstanceNucleicAcid`: SubstanceNucleicAcid (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceNucleicAcid`: SubstanceNucleicAcid (`http://hl7.org/fhir/fhir-types`)
     SubstanceNucleicAcid,
-    /// `SubstancePolymer`: SubstancePolymer (http://hl7.org/fhir/fhir-types)
+    /// `SubstancePolymer`: SubstancePolymer (`http://hl7.org/fhir/fhir-types`)
     SubstancePolymer,
-    /// `SubstanceProtein`: SubstanceProtein (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceProtein`: SubstanceProtein (`http://hl7.org/fhir/fhir-types`)
     SubstanceProtein,
-    /// `SubstanceReferenceInformation`: SubstanceReferenceInformation (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceReferenceInformation`: SubstanceReferenceInformation (`http://hl7.org/fhir/fhir-types`)
     SubstanceReferenceInformation,
-    /// `SubstanceSourceMaterial`: SubstanceSourceMaterial (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceSourceMaterial`: SubstanceSourceMaterial (`http://hl7.org/fhir/fhir-types`)
     SubstanceSourceMaterial,
-    /// `SupplyDelivery`: SupplyDelivery (http://hl7.org/fhir/fhir-types)
+    /// `SupplyDelivery`: SupplyDelivery (`http://hl7.org/fhir/fhir-types`)
     SupplyDelivery,
-    /// `SupplyRequest`: SupplyRequest (http://hl7.org/fhir/fhir-types)
+    /// `SupplyRequest`: SupplyRequest (`http://hl7.org/fhir/fhir-types`)
     SupplyRequest,
-    /// `Task`: Task (http://hl7.org/fhir/fhir-types)
+    /// `Task`: Task (`http://hl7.org/fhir/fhir-types`)
     Task,
-    /// `TerminologyCapabilities`: TerminologyCapabilities (http://hl7.org/fhir/fhir-types)
+    /// `TerminologyCapabilities`: TerminologyCapabilities (`http://hl7.org/fhir/fhir-types`)
     TerminologyCapabilities,
-    /// `TestPlan`: TestPlan (http://hl7.org/fhir/fhir-types)
+    /// `TestPlan`: TestPlan (`http://hl7.org/fhir/fhir-types`)
     TestPlan,
-    /// `TestReport`: TestReport (http://hl7.org/fhir/fhir-types)
+    /// `TestReport`: TestReport (`http://hl7.org/fhir/fhir-types`)
     TestReport,
-    /// `TestScript`: TestScript (http://hl7.org/fhir/fhir-types)
+    /// `TestScript`: TestScript (`http://hl7.org/fhir/fhir-types`)
     TestScript,
-    /// `Transport`: Transport (http://hl7.org/fhir/fhir-types)
+    /// `Transport`: Transport (`http://hl7.org/fhir/fhir-types`)
     Transport,
-    /// `ValueSet`: ValueSet (http://hl7.org/fhir/fhir-types)
+    /// `ValueSet`: ValueSet (`http://hl7.org/fhir/fhir-types`)
     ValueSet,
-    /// `VerificationResult`: VerificationResult (http://hl7.org/fhir/fhir-types)
+    /// `VerificationResult`: VerificationResult (`http://hl7.org/fhir/fhir-types`)
     VerificationResult,
-    /// `VisionPrescription`: VisionPrescription (http://hl7.org/fhir/fhir-types)
+    /// `VisionPrescription`: VisionPrescription (`http://hl7.org/fhir/fhir-types`)
     VisionPrescription,
-    /// `Parameters`: Parameters (http://hl7.org/fhir/fhir-types)
+    /// `Parameters`: Parameters (`http://hl7.org/fhir/fhir-types`)
     Parameters,
 }
 impl FhirTypes {
@@ -9403,119 +9403,119 @@ impl std::fmt::Display for FhirTypes {
 /// Codes of the value set FHIRVersion (`http://hl7.org/fhir/ValueSet/FHIR-version`), 57 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FhirVersion {
-    /// `0.01`: 0.01 (http://hl7.org/fhir/FHIR-version)
+    /// `0.01`: 0.01 (`http://hl7.org/fhir/FHIR-version`)
     N001,
-    /// `0.05`: 0.05 (http://hl7.org/fhir/FHIR-version)
+    /// `0.05`: 0.05 (`http://hl7.org/fhir/FHIR-version`)
     N005,
-    /// `0.06`: 0.06 (http://hl7.org/fhir/FHIR-version)
+    /// `0.06`: 0.06 (`http://hl7.org/fhir/FHIR-version`)
     N006,
-    /// `0.11`: 0.11 (http://hl7.org/fhir/FHIR-version)
+    /// `0.11`: 0.11 (`http://hl7.org/fhir/FHIR-version`)
     N011,
-    /// `0.0`: 0.0 (http://hl7.org/fhir/FHIR-version)
+    /// `0.0`: 0.0 (`http://hl7.org/fhir/FHIR-version`)
     N00,
-    /// `0.0.80`: 0.0.80 (http://hl7.org/fhir/FHIR-version)
+    /// `0.0.80`: 0.0.80 (`http://hl7.org/fhir/FHIR-version`)
     N0080,
-    /// `0.0.81`: 0.0.81 (http://hl7.org/fhir/FHIR-version)
+    /// `0.0.81`: 0.0.81 (`http://hl7.org/fhir/FHIR-version`)
     N0081,
-    /// `0.0.82`: 0.0.82 (http://hl7.org/fhir/FHIR-version)
+    /// `0.0.82`: 0.0.82 (`http://hl7.org/fhir/FHIR-version`)
     N0082,
-    /// `0.4`: 0.4 (http://hl7.org/fhir/FHIR-version)
+    /// `0.4`: 0.4 (`http://hl7.org/fhir/FHIR-version`)
     N04,
-    /// `0.4.0`: 0.4.0 (http://hl7.org/fhir/FHIR-version)
+    /// `0.4.0`: 0.4.0 (`http://hl7.org/fhir/FHIR-version`)
     N040,
-    /// `0.5`: 0.5 (http://hl7.org/fhir/FHIR-version)
+    /// `0.5`: 0.5 (`http://hl7.org/fhir/FHIR-version`)
     N05,
-    /// `0.5.0`: 0.5.0 (http://hl7.org/fhir/FHIR-version)
+    /// `0.5.0`: 0.5.0 (`http://hl7.org/fhir/FHIR-version`)
     N050,
-    /// `1.0`: 1.0 (http://hl7.org/fhir/FHIR-version)
+    /// `1.0`: 1.0 (`http://hl7.org/fhir/FHIR-version`)
     N10,
-    /// `1.0.0`: 1.0.0 (http://hl7.org/fhir/FHIR-version)
+    /// `1.0.0`: 1.0.0 (`http://hl7.org/fhir/FHIR-version`)
     N100,
-    /// `1.0.1`: 1.0.1 (http://hl7.org/fhir/FHIR-version)
+    /// `1.0.1`: 1.0.1 (`http://hl7.org/fhir/FHIR-version`)
     N101,
-    /// `1.0.2`: 1.0.2 (http://hl7.org/fhir/FHIR-version)
+    /// `1.0.2`: 1.0.2 (`http://hl7.org/fhir/FHIR-version`)
     N102,
-    /// `1.1`: 1.1 (http://hl7.org/fhir/FHIR-version)
+    /// `1.1`: 1.1 (`http://hl7.org/fhir/FHIR-version`)
     N11,
-    /// `1.1.0`: 1.1.0 (http://hl7.org/fhir/FHIR-version)
+    /// `1.1.0`: 1.1.0 (`http://hl7.org/fhir/FHIR-version`)
     N110,
-    /// `1.4`: 1.4 (http://hl7.org/fhir/FHIR-version)
+    /// `1.4`: 1.4 (`http://hl7.org/fhir/FHIR-version`)
     N14,
-    /// `1.4.0`: 1.4.0 (http://hl7.org/fhir/FHIR-version)
+    /// `1.4.0`: 1.4.0 (`http://hl7.org/fhir/FHIR-version`)
     N140,
-    /// `1.6`: 1.6 (http://hl7.org/fhir/FHIR-version)
+    /// `1.6`: 1.6 (`http://hl7.org/fhir/FHIR-version`)
     N16,
-    /// `1.6.0`: 1.6.0 (http://hl7.org/fhir/FHIR-version)
+    /// `1.6.0`: 1.6.0 (`http://hl7.org/fhir/FHIR-version`)
     N160,
-    /// `1.8`: 1.8 (http://hl7.org/fhir/FHIR-version)
+    /// `1.8`: 1.8 (`http://hl7.org/fhir/FHIR-version`)
     N18,
-    /// `1.8.0`: 1.8.0 (http://hl7.org/fhir/FHIR-version)
+    /// `1.8.0`: 1.8.0 (`http://hl7.org/fhir/FHIR-version`)
     N180,
-    /// `3.0`: 3.0 (http://hl7.org/fhir/FHIR-version)
+    /// `3.0`: 3.0 (`http://hl7.org/fhir/FHIR-version`)
     N30,
-    /// `3.0.0`: 3.0.0 (http://hl7.org/fhir/FHIR-version)
+    /// `3.0.0`: 3.0.0 (`http://hl7.org/fhir/FHIR-version`)
     N300,
-    /// `3.0.1`: 3.0.1 (http://hl7.org/fhir/FHIR-version)
+    /// `3.0.1`: 3.0.1 (`http://hl7.org/fhir/FHIR-version`)
     N301,
-    /// `3.0.2`: 3.0.2 (http://hl7.org/fhir/FHIR-version)
+    /// `3.0.2`: 3.0.2 (`http://hl7.org/fhir/FHIR-version`)
     N302,
-    /// `3.3`: 3.3 (http://hl7.org/fhir/FHIR-version)
+    /// `3.3`: 3.3 (`http://hl7.org/fhir/FHIR-version`)
     N33,
-    /// `3.3.0`: 3.3.0 (http://hl7.org/fhir/FHIR-version)
+    /// `3.3.0`: 3.3.0 (`http://hl7.org/fhir/FHIR-version`)
     N330,
-    /// `3.5`: 3.5 (http://hl7.org/fhir/FHIR-version)
+    /// `3.5`: 3.5 (`http://hl7.org/fhir/FHIR-version`)
     N35,
-    /// `3.5.0`: 3.5.0 (http://hl7.org/fhir/FHIR-version)
+    /// `3.5.0`: 3.5.0 (`http://hl7.org/fhir/FHIR-version`)
     N350,
-    /// `4.0`: 4.0 (http://hl7.org/fhir/FHIR-version)
+    /// `4.0`: 4.0 (`http://hl7.org/fhir/FHIR-version`)
     N40,
-    /// `4.0.0`: 4.0.0 (http://hl7.org/fhir/FHIR-version)
+    /// `4.0.0`: 4.0.0 (`http://hl7.org/fhir/FHIR-version`)
     N400,
-    /// `4.0.1`: 4.0.1 (http://hl7.org/fhir/FHIR-version)
+    /// `4.0.1`: 4.0.1 (`http://hl7.org/fhir/FHIR-version`)
     N401,
-    /// `4.1`: 4.1 (http://hl7.org/fhir/FHIR-version)
+    /// `4.1`: 4.1 (`http://hl7.org/fhir/FHIR-version`)
     N41,
-    /// `4.1.0`: 4.1.0 (http://hl7.org/fhir/FHIR-version)
+    /// `4.1.0`: 4.1.0 (`http://hl7.org/fhir/FHIR-version`)
     N410,
-    /// `4.2`: 4.2 (http://hl7.org/fhir/FHIR-version)
+    /// `4.2`: 4.2 (`http://hl7.org/fhir/FHIR-version`)
     N42,
-    /// `4.2.0`: 4.2.0 (http://hl7.org/fhir/FHIR-version)
+    /// `4.2.0`: 4.2.0 (`http://hl7.org/fhir/FHIR-version`)
     N420,
-    /// `4.3`: 4.3 (http://hl7.org/fhir/FHIR-version)
+    /// `4.3`: 4.3 (`http://hl7.org/fhir/FHIR-version`)
     N43,
-    /// `4.3.0`: 4.3.0 (http://hl7.org/fhir/FHIR-version)
+    /// `4.3.0`: 4.3.0 (`http://hl7.org/fhir/FHIR-version`)
     N430,
-    /// `4.3.0-cibuild`: 4.3.0-cibuild (http://hl7.org/fhir/FHIR-version)
+    /// `4.3.0-cibuild`: 4.3.0-cibuild (`http://hl7.org/fhir/FHIR-version`)
     N430Cibuild,
-    /// `4.3.0-snapshot1`: 4.3.0-snapshot1 (http://hl7.org/fhir/FHIR-version)
+    /// `4.3.0-snapshot1`: 4.3.0-snapshot1 (`http://hl7.org/fhir/FHIR-version`)
     N430Snapshot1,
-    /// `4.4`: 4.4 (http://hl7.org/fhir/FHIR-version)
+    /// `4.4`: 4.4 (`http://hl7.org/fhir/FHIR-version`)
     N44,
-    /// `4.4.0`: 4.4.0 (http://hl7.org/fhir/FHIR-version)
+    /// `4.4.0`: 4.4.0 (`http://hl7.org/fhir/FHIR-version`)
     N440,
-    /// `4.5`: 4.5 (http://hl7.org/fhir/FHIR-version)
+    /// `4.5`: 4.5 (`http://hl7.org/fhir/FHIR-version`)
     N45,
-    /// `4.5.0`: 4.5.0 (http://hl7.org/fhir/FHIR-version)
+    /// `4.5.0`: 4.5.0 (`http://hl7.org/fhir/FHIR-version`)
     N450,
-    /// `4.6`: 4.6 (http://hl7.org/fhir/FHIR-version)
+    /// `4.6`: 4.6 (`http://hl7.org/fhir/FHIR-version`)
     N46,
-    /// `4.6.0`: 4.6.0 (http://hl7.org/fhir/FHIR-version)
+    /// `4.6.0`: 4.6.0 (`http://hl7.org/fhir/FHIR-version`)
     N460,
-    /// `5.0`: 5.0 (http://hl7.org/fhir/FHIR-version)
+    /// `5.0`: 5.0 (`http://hl7.org/fhir/FHIR-version`)
     N50,
-    /// `5.0.0`: 5.0.0 (http://hl7.org/fhir/FHIR-version)
+    /// `5.0.0`: 5.0.0 (`http://hl7.org/fhir/FHIR-version`)
     N500,
-    /// `5.0.0-cibuild`: 5.0.0-cibuild (http://hl7.org/fhir/FHIR-version)
+    /// `5.0.0-cibuild`: 5.0.0-cibuild (`http://hl7.org/fhir/FHIR-version`)
     N500Cibuild,
-    /// `5.0.0-snapshot1`: 5.0.0-snapshot1 (http://hl7.org/fhir/FHIR-version)
+    /// `5.0.0-snapshot1`: 5.0.0-snapshot1 (`http://hl7.org/fhir/FHIR-version`)
     N500Snapshot1,
-    /// `5.0.0-snapshot2`: 5.0.0-snapshot2 (http://hl7.org/fhir/FHIR-version)
+    /// `5.0.0-snapshot2`: 5.0.0-snapshot2 (`http://hl7.org/fhir/FHIR-version`)
     N500Snapshot2,
-    /// `5.0.0-ballot`: 5.0.0-ballot (http://hl7.org/fhir/FHIR-version)
+    /// `5.0.0-ballot`: 5.0.0-ballot (`http://hl7.org/fhir/FHIR-version`)
     N500Ballot,
-    /// `5.0.0-snapshot3`: 5.0.0-snapshot3 (http://hl7.org/fhir/FHIR-version)
+    /// `5.0.0-snapshot3`: 5.0.0-snapshot3 (`http://hl7.org/fhir/FHIR-version`)
     N500Snapshot3,
-    /// `5.0.0-draft-final`: 5.0.0-draft-final (http://hl7.org/fhir/FHIR-version)
+    /// `5.0.0-draft-final`: 5.0.0-draft-final (`http://hl7.org/fhir/FHIR-version`)
     N500DraftFinal,
 }
 impl FhirVersion {
@@ -9712,9 +9712,9 @@ impl std::fmt::Display for FhirVersion {
 /// Codes of the value set Differentiation of the administrative gender 'other' (`https://terminology.dhp.uz/fhir/core/ValueSet/gender-other-vs`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GenderOtherVs {
-    /// `regis0007.00004`: Jinsni ayolga o'zgartirdi (https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs)
+    /// `regis0007.00004`: Jinsni ayolga o'zgartirdi (`https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs`)
     Regis000700004,
-    /// `regis0007.00005`: Jinsni erkakka o'zgartirdi (https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs)
+    /// `regis0007.00005`: Jinsni erkakka o'zgartirdi (`https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs`)
     Regis000700005,
 }
 impl GenderOtherVs {
@@ -9809,17 +9809,17 @@ impl std::fmt::Display for GenderOtherVs {
 /// Codes of the value set H T T P Verb (`http://hl7.org/fhir/ValueSet/http-verb`), 6 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HttpVerb {
-    /// `GET`: GET (http://hl7.org/fhir/http-verb)
+    /// `GET`: GET (`http://hl7.org/fhir/http-verb`)
     Get,
-    /// `HEAD`: HEAD (http://hl7.org/fhir/http-verb)
+    /// `HEAD`: HEAD (`http://hl7.org/fhir/http-verb`)
     Head,
-    /// `POST`: POST (http://hl7.org/fhir/http-verb)
+    /// `POST`: POST (`http://hl7.org/fhir/http-verb`)
     Post,
-    /// `PUT`: PUT (http://hl7.org/fhir/http-verb)
+    /// `PUT`: PUT (`http://hl7.org/fhir/http-verb`)
     Put,
-    /// `DELETE`: DELETE (http://hl7.org/fhir/http-verb)
+    /// `DELETE`: DELETE (`http://hl7.org/fhir/http-verb`)
     Delete,
-    /// `PATCH`: PATCH (http://hl7.org/fhir/http-verb)
+    /// `PATCH`: PATCH (`http://hl7.org/fhir/http-verb`)
     Patch,
 }
 impl HttpVerb {
@@ -9906,299 +9906,299 @@ impl std::fmt::Display for HttpVerb {
 /// Codes of the value set Types of possible identifiers (`https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs`), 147 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IdentifierTypeVs {
-    /// `AC`: Accreditation/Certification Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `AC`: Accreditation/Certification Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ac,
-    /// `ACSN`: Accession ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `ACSN`: Accession ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Acsn,
-    /// `AIN`: Animal Identification Number (US Official) (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `AIN`: Animal Identification Number (US Official) (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ain,
-    /// `AM`: American Express (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `AM`: American Express (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Am,
-    /// `AMA`: American Medical Association Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `AMA`: American Medical Association Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ama,
-    /// `AN`: Account number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `AN`: Account number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     An,
-    /// `ANC`: Account number Creditor (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `ANC`: Account number Creditor (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Anc,
-    /// `AND`: Account number debitor (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `AND`: Account number debitor (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     And,
-    /// `ANON`: Anonymous identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `ANON`: Anonymous identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Anon,
-    /// `ANT`: Temporary Account Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `ANT`: Temporary Account Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ant,
-    /// `APRN`: Advanced Practice Registered Nurse number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `APRN`: Advanced Practice Registered Nurse number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Aprn,
-    /// `ASID`: Ancestor Specimen ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `ASID`: Ancestor Specimen ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Asid,
-    /// `BA`: Bank Account Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `BA`: Bank Account Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ba,
-    /// `BC`: Bank Card Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `BC`: Bank Card Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Bc,
-    /// `BCFN`: Birth Certificate File Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `BCFN`: Birth Certificate File Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Bcfn,
-    /// `BCT`: Birth Certificate (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `BCT`: Birth Certificate (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Bct,
-    /// `BR`: Birth registry number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `BR`: Birth registry number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Br,
-    /// `BRN`: Breed Registry Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `BRN`: Breed Registry Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Brn,
-    /// `BSNR`: Primary physician office number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `BSNR`: Primary physician office number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Bsnr,
-    /// `CAAI`: Consumer Application Account Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `CAAI`: Consumer Application Account Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Caai,
-    /// `CC`: Cost Center number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `CC`: Cost Center number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Cc,
-    /// `CONM`: Change of Name Document (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `CONM`: Change of Name Document (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Conm,
-    /// `CY`: County number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `CY`: County number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Cy,
-    /// `CZ`: Citizenship Card (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `CZ`: Citizenship Card (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Cz,
-    /// `DC`: Death Certificate ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DC`: Death Certificate ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dc,
-    /// `DCFN`: Death Certificate File Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DCFN`: Death Certificate File Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dcfn,
-    /// `DDS`: Dentist license number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DDS`: Dentist license number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dds,
-    /// `DEA`: Drug Enforcement Administration registration number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DEA`: Drug Enforcement Administration registration number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dea,
-    /// `DFN`: Drug Furnishing or prescriptive authority Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DFN`: Drug Furnishing or prescriptive authority Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dfn,
-    /// `DI`: Diner's Club card (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DI`: Diner's Club card (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Di,
-    /// `DL`: Driver's license number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DL`: Driver's license number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dl,
-    /// `DN`: Doctor number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DN`: Doctor number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dn,
-    /// `DO`: Osteopathic License number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DO`: Osteopathic License number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Do,
-    /// `DP`: Diplomatic Passport (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DP`: Diplomatic Passport (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dp,
-    /// `DPM`: Podiatrist license number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DPM`: Podiatrist license number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dpm,
-    /// `DR`: Donor Registration Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DR`: Donor Registration Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dr,
-    /// `DS`: Discover Card (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DS`: Discover Card (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ds,
-    /// `DSG`: Diagnostic Study Group (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `DSG`: Diagnostic Study Group (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Dsg,
-    /// `EI`: Employee number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `EI`: Employee number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ei,
-    /// `EN`: Employer number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `EN`: Employer number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     En,
-    /// `ESN`: Staff Enterprise Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `ESN`: Staff Enterprise Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Esn,
-    /// `ETIN`: Electronic Transmitter Identification Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `ETIN`: Electronic Transmitter Identification Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Etin,
-    /// `FDR`: Fetal Death Report ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `FDR`: Fetal Death Report ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Fdr,
-    /// `FDRFN`: Fetal Death Report File Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `FDRFN`: Fetal Death Report File Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Fdrfn,
-    /// `FGN`: Filler Group Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `FGN`: Filler Group Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Fgn,
-    /// `FI`: Facility ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `FI`: Facility ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Fi,
-    /// `FILL`: Filler Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `FILL`: Filler Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Fill,
-    /// `GI`: Guarantor internal identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `GI`: Guarantor internal identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Gi,
-    /// `GIN`: Animal Group Identifier (US Official) (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `GIN`: Animal Group Identifier (US Official) (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Gin,
-    /// `GKV`: Insured's ID with Public Insurance (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `GKV`: Insured's ID with Public Insurance (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Gkv,
-    /// `GL`: General ledger number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `GL`: General ledger number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Gl,
-    /// `GN`: Guarantor external  identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `GN`: Guarantor external  identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Gn,
-    /// `HC`: Health Card Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `HC`: Health Card Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Hc,
-    /// `IND`: Indigenous/Aboriginal (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `IND`: Indigenous/Aboriginal (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ind,
-    /// `IRISTEM`: An IRI stem (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `IRISTEM`: An IRI stem (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Iristem,
-    /// `JHN`: Jurisdictional health number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `JHN`: Jurisdictional health number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Jhn,
-    /// `KZVA`: Dentist Office Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `KZVA`: Dentist Office Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Kzva,
-    /// `LACSN`: Laboratory Accession ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `LACSN`: Laboratory Accession ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Lacsn,
-    /// `LANR`: Lifelong physician number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `LANR`: Lifelong physician number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Lanr,
-    /// `LI`: Labor and industries number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `LI`: Labor and industries number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Li,
-    /// `L&I`: Labor and industries number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `L&I`: Labor and industries number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     LI,
-    /// `LN`: License number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `LN`: License number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ln,
-    /// `LR`: Local Registry ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `LR`: Local Registry ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Lr,
-    /// `MA`: Patient Medicaid number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MA`: Patient Medicaid number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ma,
-    /// `MB`: Member Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MB`: Member Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Mb,
-    /// `MC`: Patient's Medicare number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MC`: Patient's Medicare number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Mc,
-    /// `MCD`: Practitioner Medicaid number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MCD`: Practitioner Medicaid number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Mcd,
-    /// `MCN`: Microchip Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MCN`: Microchip Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Mcn,
-    /// `MCR`: Practitioner Medicare number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MCR`: Practitioner Medicare number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Mcr,
-    /// `MCT`: Marriage Certificate (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MCT`: Marriage Certificate (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Mct,
-    /// `MD`: Medical License number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MD`: Medical License number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Md,
-    /// `MI`: Military ID number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MI`: Military ID number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Mi,
-    /// `MR`: Medical record number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MR`: Medical record number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Mr,
-    /// `MRT`: Temporary Medical Record Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MRT`: Temporary Medical Record Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Mrt,
-    /// `MS`: MasterCard (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `MS`: MasterCard (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ms,
-    /// `NBSNR`: Secondary physician office number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NBSNR`: Secondary physician office number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Nbsnr,
-    /// `NCT`: Naturalization Certificate (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NCT`: Naturalization Certificate (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Nct,
-    /// `NE`: National employer identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NE`: National employer identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ne,
-    /// `NH`: National Health Plan Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NH`: National Health Plan Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Nh,
-    /// `NI`: National unique individual identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NI`: National unique individual identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ni,
-    /// `NII`: National Insurance Organization Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NII`: National Insurance Organization Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Nii,
-    /// `NIIH`: National Insurance Headquarters Organization Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NIIH`: National Insurance Headquarters Organization Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Niih,
-    /// `NIIP`: National Insurance Payor Identifier (Payor) (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NIIP`: National Insurance Payor Identifier (Payor) (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Niip,
-    /// `NNxxx`: National Person Identifier where the xxx is the ISO table 3166 3-character (alphabetic) country code (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NNxxx`: National Person Identifier where the xxx is the ISO table 3166 3-character (alphabetic) country code (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     NNxxx,
-    /// `NP`: Nurse practitioner number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NP`: Nurse practitioner number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Np,
-    /// `NPI`: National provider identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `NPI`: National provider identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Npi,
-    /// `OBI`: Observation Instance Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `OBI`: Observation Instance Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Obi,
-    /// `OD`: Optometrist license number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `OD`: Optometrist license number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Od,
-    /// `PA`: Physician Assistant number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PA`: Physician Assistant number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pa,
-    /// `PAYERID`: Payer Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PAYERID`: Payer Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Payerid,
-    /// `PC`: Parole Card (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PC`: Parole Card (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pc,
-    /// `PCN`: Penitentiary/correctional institution Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PCN`: Penitentiary/correctional institution Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pcn,
-    /// `PE`: Living Subject Enterprise Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PE`: Living Subject Enterprise Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pe,
-    /// `PEN`: Pension Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PEN`: Pension Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pen,
-    /// `PGN`: Placer Group Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PGN`: Placer Group Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pgn,
-    /// `PHC`: Public Health Case Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PHC`: Public Health Case Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Phc,
-    /// `PHE`: Public Health Event Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PHE`: Public Health Event Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Phe,
-    /// `PHO`: Public Health Official ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PHO`: Public Health Official ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pho,
-    /// `PI`: Patient internal identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PI`: Patient internal identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pi,
-    /// `PIN`: Premises Identifier Number (US Official) (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PIN`: Premises Identifier Number (US Official) (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pin,
-    /// `PKV`: Insured's ID with Private Insurance (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PKV`: Insured's ID with Private Insurance (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pkv,
-    /// `PLAC`: Placer Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PLAC`: Placer Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Plac,
-    /// `PN`: Person number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PN`: Person number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pn,
-    /// `PNT`: Temporary Living Subject Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PNT`: Temporary Living Subject Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pnt,
-    /// `PPIN`: Medicare/CMS Performing Provider Identification Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PPIN`: Medicare/CMS Performing Provider Identification Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ppin,
-    /// `PPN`: Passport number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PPN`: Passport number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ppn,
-    /// `PRC`: Permanent Resident Card Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PRC`: Permanent Resident Card Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Prc,
-    /// `PRN`: Provider number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PRN`: Provider number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Prn,
-    /// `PT`: Patient external identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `PT`: Patient external identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Pt,
-    /// `QA`: QA number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `QA`: QA number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Qa,
-    /// `RI`: Resource identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `RI`: Resource identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ri,
-    /// `RN`: Registered Nurse Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `RN`: Registered Nurse Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Rn,
-    /// `RPH`: Pharmacist license number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `RPH`: Pharmacist license number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Rph,
-    /// `RR`: Railroad Retirement number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `RR`: Railroad Retirement number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Rr,
-    /// `RRI`: Regional registry ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `RRI`: Regional registry ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Rri,
-    /// `RRP`: Railroad Retirement Provider (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `RRP`: Railroad Retirement Provider (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Rrp,
-    /// `SAMN`: SAMN# accession Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SAMN`: SAMN# accession Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Samn,
-    /// `SB`: Social Beneficiary Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SB`: Social Beneficiary Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Sb,
-    /// `SID`: Specimen ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SID`: Specimen ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Sid,
-    /// `SL`: State license (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SL`: State license (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Sl,
-    /// `SN`: Subscriber Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SN`: Subscriber Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Sn,
-    /// `SNBSN`: State assigned NDBS card Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SNBSN`: State assigned NDBS card Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Snbsn,
-    /// `SNO`: Serial Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SNO`: Serial Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Sno,
-    /// `SP`: Study Permit (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SP`: Study Permit (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Sp,
-    /// `SR`: State registry ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SR`: State registry ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Sr,
-    /// `SRX`: SRA Accession number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SRX`: SRA Accession number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Srx,
-    /// `SS`: Social Security number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `SS`: Social Security number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ss,
-    /// `STN`: Shipment Tracking Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `STN`: Shipment Tracking Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Stn,
-    /// `TAX`: Tax ID number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `TAX`: Tax ID number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Tax,
-    /// `TN`: Treaty Number/ (Canada) (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `TN`: Treaty Number/ (Canada) (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Tn,
-    /// `TPR`: Temporary Permanent Resident (Canada) (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `TPR`: Temporary Permanent Resident (Canada) (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Tpr,
-    /// `TRL`: Training License Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `TRL`: Training License Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Trl,
-    /// `U`: Unspecified identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `U`: Unspecified identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     U,
-    /// `UDI`: Universal Device Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `UDI`: Universal Device Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Udi,
-    /// `UCID`: Unique Claim Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `UCID`: Unique Claim Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Ucid,
-    /// `UMB`: Unique Product-independent Payer Person Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `UMB`: Unique Product-independent Payer Person Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Umb,
-    /// `UPIN`: Medicare/CMS (formerly HCFA)'s Universal Physician Identification numbers (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `UPIN`: Medicare/CMS (formerly HCFA)'s Universal Physician Identification numbers (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Upin,
-    /// `USID`: Unique Specimen ID (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `USID`: Unique Specimen ID (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Usid,
-    /// `VN`: Visit number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `VN`: Visit number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Vn,
-    /// `VP`: Visitor Permit (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `VP`: Visitor Permit (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Vp,
-    /// `VS`: VISA (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `VS`: VISA (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Vs,
-    /// `WC`: WIC identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `WC`: WIC identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Wc,
-    /// `WCN`: Workers' Comp Number (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `WCN`: Workers' Comp Number (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Wcn,
-    /// `WP`: Work Permit (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `WP`: Work Permit (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Wp,
-    /// `XV`: Health Plan Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `XV`: Health Plan Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Xv,
-    /// `XX`: Organization identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `XX`: Organization identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Xx,
-    /// `ZANR`: Dentist Identifier (http://terminology.hl7.org/CodeSystem/v2-0203)
+    /// `ZANR`: Dentist Identifier (`http://terminology.hl7.org/CodeSystem/v2-0203`)
     Zanr,
 }
 impl IdentifierTypeVs {
@@ -10981,15 +10981,15 @@ impl std::fmt::Display for IdentifierTypeVs {
 /// Codes of the value set IdentifierUse (`http://hl7.org/fhir/ValueSet/identifier-use`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IdentifierUse {
-    /// `usual`: Usual (http://hl7.org/fhir/identifier-use)
+    /// `usual`: Usual (`http://hl7.org/fhir/identifier-use`)
     Usual,
-    /// `official`: Official (http://hl7.org/fhir/identifier-use)
+    /// `official`: Official (`http://hl7.org/fhir/identifier-use`)
     Official,
-    /// `temp`: Temp (http://hl7.org/fhir/identifier-use)
+    /// `temp`: Temp (`http://hl7.org/fhir/identifier-use`)
     Temp,
-    /// `secondary`: Secondary (http://hl7.org/fhir/identifier-use)
+    /// `secondary`: Secondary (`http://hl7.org/fhir/identifier-use`)
     Secondary,
-    /// `old`: Old (http://hl7.org/fhir/identifier-use)
+    /// `old`: Old (`http://hl7.org/fhir/identifier-use`)
     Old,
 }
 impl IdentifierUse {
@@ -11082,15 +11082,15 @@ impl std::fmt::Display for IdentifierUse {
 /// Codes of the value set Types of possible identifier uses (`https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IdentifierUseVs {
-    /// `usual`: Usual (http://hl7.org/fhir/identifier-use)
+    /// `usual`: Usual (`http://hl7.org/fhir/identifier-use`)
     Usual,
-    /// `official`: Official (http://hl7.org/fhir/identifier-use)
+    /// `official`: Official (`http://hl7.org/fhir/identifier-use`)
     Official,
-    /// `temp`: Temp (http://hl7.org/fhir/identifier-use)
+    /// `temp`: Temp (`http://hl7.org/fhir/identifier-use`)
     Temp,
-    /// `secondary`: Secondary (http://hl7.org/fhir/identifier-use)
+    /// `secondary`: Secondary (`http://hl7.org/fhir/identifier-use`)
     Secondary,
-    /// `old`: Old (http://hl7.org/fhir/identifier-use)
+    /// `old`: Old (`http://hl7.org/fhir/identifier-use`)
     Old,
 }
 impl IdentifierUseVs {
@@ -11183,15 +11183,15 @@ impl std::fmt::Display for IdentifierUseVs {
 /// Codes of the value set Issue Severity (`http://hl7.org/fhir/ValueSet/issue-severity`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IssueSeverity {
-    /// `fatal`: Fatal (http://hl7.org/fhir/issue-severity)
+    /// `fatal`: Fatal (`http://hl7.org/fhir/issue-severity`)
     Fatal,
-    /// `error`: Error (http://hl7.org/fhir/issue-severity)
+    /// `error`: Error (`http://hl7.org/fhir/issue-severity`)
     Error,
-    /// `warning`: Warning (http://hl7.org/fhir/issue-severity)
+    /// `warning`: Warning (`http://hl7.org/fhir/issue-severity`)
     Warning,
-    /// `information`: Information (http://hl7.org/fhir/issue-severity)
+    /// `information`: Information (`http://hl7.org/fhir/issue-severity`)
     Information,
-    /// `success`: Operation Successful (http://hl7.org/fhir/issue-severity)
+    /// `success`: Operation Successful (`http://hl7.org/fhir/issue-severity`)
     Success,
 }
 impl IssueSeverity {
@@ -11284,71 +11284,71 @@ impl std::fmt::Display for IssueSeverity {
 /// Codes of the value set Issue Type (`http://hl7.org/fhir/ValueSet/issue-type`), 33 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IssueType {
-    /// `invalid`: Invalid Content (http://hl7.org/fhir/issue-type)
+    /// `invalid`: Invalid Content (`http://hl7.org/fhir/issue-type`)
     Invalid,
-    /// `structure`: Structural Issue (http://hl7.org/fhir/issue-type)
+    /// `structure`: Structural Issue (`http://hl7.org/fhir/issue-type`)
     Structure,
-    /// `required`: Required element missing (http://hl7.org/fhir/issue-type)
+    /// `required`: Required element missing (`http://hl7.org/fhir/issue-type`)
     Required,
-    /// `value`: Element value invalid (http://hl7.org/fhir/issue-type)
+    /// `value`: Element value invalid (`http://hl7.org/fhir/issue-type`)
     Value,
-    /// `invariant`: Validation rule failed (http://hl7.org/fhir/issue-type)
+    /// `invariant`: Validation rule failed (`http://hl7.org/fhir/issue-type`)
     Invariant,
-    /// `security`: Security Problem (http://hl7.org/fhir/issue-type)
+    /// `security`: Security Problem (`http://hl7.org/fhir/issue-type`)
     Security,
-    /// `login`: Login Required (http://hl7.org/fhir/issue-type)
+    /// `login`: Login Required (`http://hl7.org/fhir/issue-type`)
     Login,
-    /// `unknown`: Unknown User (http://hl7.org/fhir/issue-type)
+    /// `unknown`: Unknown User (`http://hl7.org/fhir/issue-type`)
     Unknown,
-    /// `expired`: Session Expired (http://hl7.org/fhir/issue-type)
+    /// `expired`: Session Expired (`http://hl7.org/fhir/issue-type`)
     Expired,
-    /// `forbidden`: Forbidden (http://hl7.org/fhir/issue-type)
+    /// `forbidden`: Forbidden (`http://hl7.org/fhir/issue-type`)
     Forbidden,
-    /// `suppressed`: Information  Suppressed (http://hl7.org/fhir/issue-type)
+    /// `suppressed`: Information  Suppressed (`http://hl7.org/fhir/issue-type`)
     Suppressed,
-    /// `processing`: Processing Failure (http://hl7.org/fhir/issue-type)
+    /// `processing`: Processing Failure (`http://hl7.org/fhir/issue-type`)
     Processing,
-    /// `not-supported`: Content not supported (http://hl7.org/fhir/issue-type)
+    /// `not-supported`: Content not supported (`http://hl7.org/fhir/issue-type`)
     NotSupported,
-    /// `duplicate`: Duplicate (http://hl7.org/fhir/issue-type)
+    /// `duplicate`: Duplicate (`http://hl7.org/fhir/issue-type`)
     Duplicate,
-    /// `multiple-matches`: Multiple Matches (http://hl7.org/fhir/issue-type)
+    /// `multiple-matches`: Multiple Matches (`http://hl7.org/fhir/issue-type`)
     MultipleMatches,
-    /// `not-found`: Not Found (http://hl7.org/fhir/issue-type)
+    /// `not-found`: Not Found (`http://hl7.org/fhir/issue-type`)
     NotFound,
-    /// `deleted`: Deleted (http://hl7.org/fhir/issue-type)
+    /// `deleted`: Deleted (`http://hl7.org/fhir/issue-type`)
     Deleted,
-    /// `too-long`: Content Too Long (http://hl7.org/fhir/issue-type)
+    /// `too-long`: Content Too Long (`http://hl7.org/fhir/issue-type`)
     TooLong,
-    /// `code-invalid`: Invalid Code (http://hl7.org/fhir/issue-type)
+    /// `code-invalid`: Invalid Code (`http://hl7.org/fhir/issue-type`)
     CodeInvalid,
-    /// `extension`: Unacceptable Extension (http://hl7.org/fhir/issue-type)
+    /// `extension`: Unacceptable Extension (`http://hl7.org/fhir/issue-type`)
     Extension,
-    /// `too-costly`: Operation Too Costly (http://hl7.org/fhir/issue-type)
+    /// `too-costly`: Operation Too Costly (`http://hl7.org/fhir/issue-type`)
     TooCostly,
-    /// `business-rule`: Business Rule Violation (http://hl7.org/fhir/issue-type)
+    /// `business-rule`: Business Rule Violation (`http://hl7.org/fhir/issue-type`)
     BusinessRule,
-    /// `conflict`: Edit Version Conflict (http://hl7.org/fhir/issue-type)
+    /// `conflict`: Edit Version Conflict (`http://hl7.org/fhir/issue-type`)
     Conflict,
-    /// `limited-filter`: Limited Filter Application (http://hl7.org/fhir/issue-type)
+    /// `limited-filter`: Limited Filter Application (`http://hl7.org/fhir/issue-type`)
     LimitedFilter,
-    /// `transient`: Transient Issue (http://hl7.org/fhir/issue-type)
+    /// `transient`: Transient Issue (`http://hl7.org/fhir/issue-type`)
     Transient,
-    /// `lock-error`: Lock Error (http://hl7.org/fhir/issue-type)
+    /// `lock-error`: Lock Error (`http://hl7.org/fhir/issue-type`)
     LockError,
-    /// `no-store`: No Store Available (http://hl7.org/fhir/issue-type)
+    /// `no-store`: No Store Available (`http://hl7.org/fhir/issue-type`)
     NoStore,
-    /// `exception`: Exception (http://hl7.org/fhir/issue-type)
+    /// `exception`: Exception (`http://hl7.org/fhir/issue-type`)
     Exception,
-    /// `timeout`: Timeout (http://hl7.org/fhir/issue-type)
+    /// `timeout`: Timeout (`http://hl7.org/fhir/issue-type`)
     Timeout,
-    /// `incomplete`: Incomplete Results (http://hl7.org/fhir/issue-type)
+    /// `incomplete`: Incomplete Results (`http://hl7.org/fhir/issue-type`)
     Incomplete,
-    /// `throttled`: Throttled (http://hl7.org/fhir/issue-type)
+    /// `throttled`: Throttled (`http://hl7.org/fhir/issue-type`)
     Throttled,
-    /// `informational`: Informational Note (http://hl7.org/fhir/issue-type)
+    /// `informational`: Informational Note (`http://hl7.org/fhir/issue-type`)
     Informational,
-    /// `success`: Operation Successful (http://hl7.org/fhir/issue-type)
+    /// `success`: Operation Successful (`http://hl7.org/fhir/issue-type`)
     Success,
 }
 impl IssueType {
@@ -11493,127 +11493,127 @@ impl std::fmt::Display for IssueType {
 /// Codes of the value set License, certificate, degree (`https://terminology.dhp.uz/fhir/core/ValueSet/license-certificate-vs`), 61 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LicenseCertificateVs {
-    /// `PN`: Advanced Practice Nurse (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `PN`: Advanced Practice Nurse (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Pn,
-    /// `AAS`: Associate of Applied Science (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `AAS`: Associate of Applied Science (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Aas,
-    /// `AA`: Associate of Arts (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `AA`: Associate of Arts (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Aa,
-    /// `ABA`: Associate of Business Administration (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `ABA`: Associate of Business Administration (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Aba,
-    /// `AE`: Associate of Engineering (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `AE`: Associate of Engineering (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Ae,
-    /// `AS`: Associate of Science (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `AS`: Associate of Science (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     As,
-    /// `BA`: Bachelor of Arts (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `BA`: Bachelor of Arts (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Ba,
-    /// `BBA`: Bachelor of Business Administration (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `BBA`: Bachelor of Business Administration (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Bba,
-    /// `BE`: Bachelor or Engineering (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `BE`: Bachelor or Engineering (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Be,
-    /// `BFA`: Bachelor of Fine Arts (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `BFA`: Bachelor of Fine Arts (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Bfa,
-    /// `BN`: Bachelor of Nursing (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `BN`: Bachelor of Nursing (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Bn,
-    /// `BS`: Bachelor of Science (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `BS`: Bachelor of Science (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Bs,
-    /// `BSL`: Bachelor of Science - Law (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `BSL`: Bachelor of Science - Law (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Bsl,
-    /// `BSN`: Bachelor on Science - Nursing (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `BSN`: Bachelor on Science - Nursing (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Bsn,
-    /// `BT`: Bachelor of Theology (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `BT`: Bachelor of Theology (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Bt,
-    /// `CER`: Certificate (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `CER`: Certificate (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Cer,
-    /// `CANP`: Certified Adult Nurse Practitioner (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `CANP`: Certified Adult Nurse Practitioner (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Canp,
-    /// `CMA`: Certified Medical Assistant (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `CMA`: Certified Medical Assistant (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Cma,
-    /// `CNP`: Certified Nurse Practitioner (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `CNP`: Certified Nurse Practitioner (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Cnp,
-    /// `CNM`: Certified Nurse Midwife (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `CNM`: Certified Nurse Midwife (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Cnm,
-    /// `CRN`: Certified Registered Nurse (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `CRN`: Certified Registered Nurse (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Crn,
-    /// `CNS`: Certified Nurse Specialist (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `CNS`: Certified Nurse Specialist (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Cns,
-    /// `CPNP`: Certified Pediatric Nurse Practitioner (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `CPNP`: Certified Pediatric Nurse Practitioner (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Cpnp,
-    /// `CTR`: Certified Tumor Registrar (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `CTR`: Certified Tumor Registrar (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Ctr,
-    /// `DIP`: Diploma (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `DIP`: Diploma (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Dip,
-    /// `DBA`: Doctor of Business Administration (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `DBA`: Doctor of Business Administration (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Dba,
-    /// `DED`: Doctor of Education (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `DED`: Doctor of Education (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Ded,
-    /// `PharmD`: Doctor of Pharmacy (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `PharmD`: Doctor of Pharmacy (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     PharmD,
-    /// `PHE`: Doctor of Engineering (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `PHE`: Doctor of Engineering (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Phe,
-    /// `PHD`: Doctor of Philosophy (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `PHD`: Doctor of Philosophy (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Phd,
-    /// `PHS`: Doctor of Science (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `PHS`: Doctor of Science (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Phs,
-    /// `MD`: Doctor of Medicine (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MD`: Doctor of Medicine (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Md,
-    /// `DO`: Doctor of Osteopathy (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `DO`: Doctor of Osteopathy (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Do,
-    /// `EMT`: Emergency Medical Technician (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `EMT`: Emergency Medical Technician (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Emt,
-    /// `EMTP`: Emergency Medical Technician - Paramedic (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `EMTP`: Emergency Medical Technician - Paramedic (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Emtp,
-    /// `FPNP`: Family Practice Nurse Practitioner (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `FPNP`: Family Practice Nurse Practitioner (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Fpnp,
-    /// `HS`: High School Graduate (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `HS`: High School Graduate (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Hs,
-    /// `JD`: Juris Doctor (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `JD`: Juris Doctor (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Jd,
-    /// `MA`: Master of Arts (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MA`: Master of Arts (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Ma,
-    /// `MBA`: Master of Business Administration (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MBA`: Master of Business Administration (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Mba,
-    /// `MCE`: Master of Civil Engineering (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MCE`: Master of Civil Engineering (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Mce,
-    /// `MDI`: Master of Divinity (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MDI`: Master of Divinity (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Mdi,
-    /// `MED`: Master of Education (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MED`: Master of Education (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Med,
-    /// `MEE`: Master of Electrical Engineering (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MEE`: Master of Electrical Engineering (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Mee,
-    /// `ME`: Master of Engineering (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `ME`: Master of Engineering (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Me,
-    /// `MFA`: Master of Fine Arts (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MFA`: Master of Fine Arts (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Mfa,
-    /// `MME`: Master of Mechanical Engineering (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MME`: Master of Mechanical Engineering (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Mme,
-    /// `MS`: Master of Science (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MS`: Master of Science (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Ms,
-    /// `MSL`: Master of Science - Law (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MSL`: Master of Science - Law (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Msl,
-    /// `MSN`: Master of Science - Nursing (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MSN`: Master of Science - Nursing (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Msn,
-    /// `MTH`: Master of Theology (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MTH`: Master of Theology (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Mth,
-    /// `MDA`: Medical Assistant (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MDA`: Medical Assistant (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Mda,
-    /// `MT`: Medical Technician (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `MT`: Medical Technician (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Mt,
-    /// `NG`: Non-Graduate (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `NG`: Non-Graduate (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Ng,
-    /// `NP`: Nurse Practitioner (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `NP`: Nurse Practitioner (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Np,
-    /// `PA`: Physician Assistant (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `PA`: Physician Assistant (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Pa,
-    /// `RMA`: Registered Medical Assistant (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `RMA`: Registered Medical Assistant (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Rma,
-    /// `RN`: Registered Nurse (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `RN`: Registered Nurse (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Rn,
-    /// `RPH`: Registered Pharmacist (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `RPH`: Registered Pharmacist (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Rph,
-    /// `SEC`: Secretarial Certificate (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `SEC`: Secretarial Certificate (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Sec,
-    /// `TS`: Trade School Graduate (http://terminology.hl7.org/CodeSystem/v2-0360)
+    /// `TS`: Trade School Graduate (`http://terminology.hl7.org/CodeSystem/v2-0360`)
     Ts,
 }
 impl LicenseCertificateVs {
@@ -11986,339 +11986,339 @@ impl std::fmt::Display for LicenseCertificateVs {
 /// Codes of the value set Link Relation Types (`http://hl7.org/fhir/ValueSet/iana-link-relations`), 120 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LinkRelationTypes {
-    /// `about`: Refers to a resource that is the subject of the link's context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `about`: Refers to a resource that is the subject of the link's context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     About,
-    /// `acl`: Asserts that the link target provides an access control description for the link context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `acl`: Asserts that the link target provides an access control description for the link context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Acl,
-    /// `alternate`: Refers to a substitute for this context (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `alternate`: Refers to a substitute for this context (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Alternate,
-    /// `amphtml`: Used to reference alternative content that uses the AMP profile of the HTML format. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `amphtml`: Used to reference alternative content that uses the AMP profile of the HTML format. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Amphtml,
-    /// `appendix`: Refers to an appendix. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `appendix`: Refers to an appendix. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Appendix,
-    /// `apple-touch-icon`: Refers to an icon for the context. Synonym for icon. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `apple-touch-icon`: Refers to an icon for the context. Synonym for icon. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     AppleTouchIcon,
-    /// `apple-touch-startup-image`: Refers to a launch screen for the context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `apple-touch-startup-image`: Refers to a launch screen for the context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     AppleTouchStartupImage,
     /** `archives`: Refers to a collection of records, documents, or other
-      materials of historical interest. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+materials of historical interest. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Archives,
-    /// `author`: Refers to the context's author. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `author`: Refers to the context's author. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Author,
     /** `blocked-by`: Identifies the entity that blocks access to a resource
-      following receipt of a legal demand. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+following receipt of a legal demand. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     BlockedBy,
-    /// `bookmark`: Gives a permanent link to use for bookmarking purposes. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `bookmark`: Gives a permanent link to use for bookmarking purposes. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Bookmark,
-    /// `canonical`: Designates the preferred version of a resource (the IRI and its contents). (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `canonical`: Designates the preferred version of a resource (the IRI and its contents). (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Canonical,
-    /// `chapter`: Refers to a chapter in a collection of resources. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `chapter`: Refers to a chapter in a collection of resources. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Chapter,
-    /// `cite-as`: Indicates that the link target is preferred over the link context for the purpose of permanent citation. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `cite-as`: Indicates that the link target is preferred over the link context for the purpose of permanent citation. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     CiteAs,
-    /// `collection`: The target IRI points to a resource which represents the collection resource for the context IRI. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `collection`: The target IRI points to a resource which represents the collection resource for the context IRI. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Collection,
-    /// `contents`: Refers to a table of contents. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `contents`: Refers to a table of contents. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Contents,
     /** `convertedFrom`: The document linked to was later converted to the
-      document that contains this link relation.  For example, an RFC can
-      have a link to the Internet-Draft that became the RFC; in that case,
-      the link relation would be "convertedFrom". (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+document that contains this link relation.  For example, an RFC can
+have a link to the Internet-Draft that became the RFC; in that case,
+the link relation would be "convertedFrom". (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     ConvertedFrom,
     /** `copyright`: Refers to a copyright statement that applies to the
-    link's context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+link's context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Copyright,
-    /// `create-form`: The target IRI points to a resource where a submission form can be obtained. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `create-form`: The target IRI points to a resource where a submission form can be obtained. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     CreateForm,
     /** `current`: Refers to a resource containing the most recent
-      item(s) in a collection of resources. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+item(s) in a collection of resources. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Current,
     /** `describedby`: Refers to a resource providing information about the
-      link's context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+link's context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Describedby,
     /** `describes`: The relationship A 'describes' B asserts that
-      resource A provides a description of resource B. There are no
-      constraints on the format or representation of either A or B,
-      neither are there any further constraints on either resource. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+resource A provides a description of resource B. There are no
+constraints on the format or representation of either A or B,
+neither are there any further constraints on either resource. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Describes,
     /** `disclosure`: Refers to a list of patent disclosures made with respect to
-      material for which 'disclosure' relation is specified. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+material for which 'disclosure' relation is specified. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Disclosure,
     /** `dns-prefetch`: Used to indicate an origin that will be used to fetch required
-      resources for the link context, and that the user agent ought to resolve
-      as early as possible. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+resources for the link context, and that the user agent ought to resolve
+as early as possible. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     DnsPrefetch,
     /** `duplicate`: Refers to a resource whose available representations
-      are byte-for-byte identical with the corresponding representations of
-      the context IRI. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+are byte-for-byte identical with the corresponding representations of
+the context IRI. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Duplicate,
     /** `edit`: Refers to a resource that can be used to edit the
-      link's context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+link's context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Edit,
     /** `edit-form`: The target IRI points to a resource where a submission form for
-      editing associated resource can be obtained. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+editing associated resource can be obtained. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     EditForm,
     /** `edit-media`: Refers to a resource that can be used to edit media
-      associated with the link's context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+associated with the link's context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     EditMedia,
     /** `enclosure`: Identifies a related resource that is potentially
-      large and might require special handling. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+large and might require special handling. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Enclosure,
-    /// `external`: Refers to a resource that is not part of the same site as the current context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `external`: Refers to a resource that is not part of the same site as the current context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     External,
     /** `first`: An IRI that refers to the furthest preceding resource
-    in a series of resources. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+in a series of resources. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     First,
-    /// `glossary`: Refers to a glossary of terms. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `glossary`: Refers to a glossary of terms. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Glossary,
-    /// `help`: Refers to context-sensitive help. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `help`: Refers to context-sensitive help. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Help,
     /** `hosts`: Refers to a resource hosted by the server indicated by
-      the link context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+the link context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Hosts,
     /** `hub`: Refers to a hub that enables registration for
-    notification of updates to the context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+notification of updates to the context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Hub,
-    /// `icon`: Refers to an icon representing the link's context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `icon`: Refers to an icon representing the link's context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Icon,
-    /// `index`: Refers to an index. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `index`: Refers to an index. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Index,
-    /// `intervalAfter`: refers to a resource associated with a time interval that ends before the beginning of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalAfter`: refers to a resource associated with a time interval that ends before the beginning of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalAfter,
-    /// `intervalBefore`: refers to a resource associated with a time interval that begins after the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalBefore`: refers to a resource associated with a time interval that begins after the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalBefore,
-    /// `intervalContains`: refers to a resource associated with a time interval that begins after the beginning of the time interval associated with the context resource, and ends before the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalContains`: refers to a resource associated with a time interval that begins after the beginning of the time interval associated with the context resource, and ends before the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalContains,
-    /// `intervalDisjoint`: refers to a resource associated with a time interval that begins after the end of the time interval associated with the context resource, or ends before the beginning of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalDisjoint`: refers to a resource associated with a time interval that begins after the end of the time interval associated with the context resource, or ends before the beginning of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalDisjoint,
-    /// `intervalDuring`: refers to a resource associated with a time interval that begins before the beginning of the time interval associated with the context resource, and ends after the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalDuring`: refers to a resource associated with a time interval that begins before the beginning of the time interval associated with the context resource, and ends after the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalDuring,
-    /// `intervalEquals`: refers to a resource associated with a time interval whose beginning coincides with the beginning of the time interval associated with the context resource, and whose end coincides with the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalEquals`: refers to a resource associated with a time interval whose beginning coincides with the beginning of the time interval associated with the context resource, and whose end coincides with the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalEquals,
-    /// `intervalFinishedBy`: refers to a resource associated with a time interval that begins after the beginning of the time interval associated with the context resource, and whose end coincides with the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalFinishedBy`: refers to a resource associated with a time interval that begins after the beginning of the time interval associated with the context resource, and whose end coincides with the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalFinishedBy,
-    /// `intervalFinishes`: refers to a resource associated with a time interval that begins before the beginning of the time interval associated with the context resource, and whose end coincides with the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalFinishes`: refers to a resource associated with a time interval that begins before the beginning of the time interval associated with the context resource, and whose end coincides with the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalFinishes,
-    /// `intervalIn`: refers to a resource associated with a time interval that begins before or is coincident with the beginning of the time interval associated with the context resource, and ends after or is coincident with the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalIn`: refers to a resource associated with a time interval that begins before or is coincident with the beginning of the time interval associated with the context resource, and ends after or is coincident with the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalIn,
-    /// `intervalMeets`: refers to a resource associated with a time interval whose beginning coincides with the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalMeets`: refers to a resource associated with a time interval whose beginning coincides with the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalMeets,
-    /// `intervalMetBy`: refers to a resource associated with a time interval whose end coincides with the beginning of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalMetBy`: refers to a resource associated with a time interval whose end coincides with the beginning of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalMetBy,
-    /// `intervalOverlappedBy`: refers to a resource associated with a time interval that begins before the beginning of the time interval associated with the context resource, and ends after the beginning of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalOverlappedBy`: refers to a resource associated with a time interval that begins before the beginning of the time interval associated with the context resource, and ends after the beginning of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalOverlappedBy,
-    /// `intervalOverlaps`: refers to a resource associated with a time interval that begins before the end of the time interval associated with the context resource, and ends after the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalOverlaps`: refers to a resource associated with a time interval that begins before the end of the time interval associated with the context resource, and ends after the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalOverlaps,
-    /// `intervalStartedBy`: refers to a resource associated with a time interval whose beginning coincides with the beginning of the time interval associated with the context resource, and ends before the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalStartedBy`: refers to a resource associated with a time interval whose beginning coincides with the beginning of the time interval associated with the context resource, and ends before the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalStartedBy,
-    /// `intervalStarts`: refers to a resource associated with a time interval whose beginning coincides with the beginning of the time interval associated with the context resource, and ends after the end of the time interval associated with the context resource (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `intervalStarts`: refers to a resource associated with a time interval whose beginning coincides with the beginning of the time interval associated with the context resource, and ends after the end of the time interval associated with the context resource (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     IntervalStarts,
-    /// `item`: The target IRI points to a resource that is a member of the collection represented by the context IRI. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `item`: The target IRI points to a resource that is a member of the collection represented by the context IRI. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Item,
     /** `last`: An IRI that refers to the furthest following resource
-      in a series of resources. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+in a series of resources. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Last,
     /** `latest-version`: Points to a resource containing the latest (e.g.,
-      current) version of the context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+current) version of the context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     LatestVersion,
-    /// `license`: Refers to a license associated with this context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `license`: Refers to a license associated with this context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     License,
     /** `linkset`: The link target of a link with the "linkset" relation
-      type provides a set of links, including links in which the link
-      context of the link participates.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+type provides a set of links, including links in which the link
+context of the link participates.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Linkset,
     /** `lrdd`: Refers to further information about the link's context,
-      expressed as a LRDD ("Link-based Resource Descriptor Document")
-      resource.  See  for information about
-      processing this relation type in host-meta documents. When used
-      elsewhere, it refers to additional links and other metadata.
-      Multiple instances indicate additional LRDD resources. LRDD
-      resources MUST have an "application/xrd+xml" representation, and
-      MAY have others. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+expressed as a LRDD ("Link-based Resource Descriptor Document")
+resource.  See  for information about
+processing this relation type in host-meta documents. When used
+elsewhere, it refers to additional links and other metadata.
+Multiple instances indicate additional LRDD resources. LRDD
+resources MUST have an "application/xrd+xml" representation, and
+MAY have others. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Lrdd,
-    /// `manifest`: Links to a manifest file for the context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `manifest`: Links to a manifest file for the context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Manifest,
-    /// `mask-icon`: Refers to a mask that can be applied to the icon for the context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `mask-icon`: Refers to a mask that can be applied to the icon for the context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     MaskIcon,
-    /// `media-feed`: Refers to a feed of personalised media recommendations relevant to the link context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `media-feed`: Refers to a feed of personalised media recommendations relevant to the link context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     MediaFeed,
-    /// `memento`: The Target IRI points to a Memento, a fixed resource that will not change state anymore. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `memento`: The Target IRI points to a Memento, a fixed resource that will not change state anymore. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Memento,
-    /// `micropub`: Links to the context's Micropub endpoint. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `micropub`: Links to the context's Micropub endpoint. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Micropub,
-    /// `modulepreload`: Refers to a module that the user agent is to preemptively fetch and store for use in the current context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `modulepreload`: Refers to a module that the user agent is to preemptively fetch and store for use in the current context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Modulepreload,
     /** `monitor`: Refers to a resource that can be used to monitor changes in an HTTP resource.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Monitor,
     /** `monitor-group`: Refers to a resource that can be used to monitor changes in a specified group of HTTP resources.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     MonitorGroup,
     /** `next`: Indicates that the link's context is a part of a series, and
-      that the next in the series is the link target.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+that the next in the series is the link target.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Next,
-    /// `next-archive`: Refers to the immediately following archive resource. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `next-archive`: Refers to the immediately following archive resource. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     NextArchive,
-    /// `nofollow`: Indicates that the context’s original author or publisher does not endorse the link target. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `nofollow`: Indicates that the context’s original author or publisher does not endorse the link target. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Nofollow,
-    /// `noopener`: Indicates that any newly created top-level browsing context which results from following the link will not be an auxiliary browsing context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `noopener`: Indicates that any newly created top-level browsing context which results from following the link will not be an auxiliary browsing context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Noopener,
-    /// `noreferrer`: Indicates that no referrer information is to be leaked when following the link. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `noreferrer`: Indicates that no referrer information is to be leaked when following the link. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Noreferrer,
-    /// `opener`: Indicates that any newly created top-level browsing context which results from following the link will be an auxiliary browsing context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `opener`: Indicates that any newly created top-level browsing context which results from following the link will be an auxiliary browsing context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Opener,
-    /// `openid2.local_id`: Refers to an OpenID Authentication server on which the context relies for an assertion that the end user controls an Identifier. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `openid2.local_id`: Refers to an OpenID Authentication server on which the context relies for an assertion that the end user controls an Identifier. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Openid2LocalId,
-    /// `openid2.provider`: Refers to a resource which accepts OpenID Authentication protocol messages for the context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `openid2.provider`: Refers to a resource which accepts OpenID Authentication protocol messages for the context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Openid2Provider,
-    /// `original`: The Target IRI points to an Original Resource. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `original`: The Target IRI points to an Original Resource. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Original,
-    /// `P3Pv1`: Refers to a P3P privacy policy for the context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `P3Pv1`: Refers to a P3P privacy policy for the context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     P3Pv1,
-    /// `payment`: Indicates a resource where payment is accepted. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `payment`: Indicates a resource where payment is accepted. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Payment,
-    /// `pingback`: Gives the address of the pingback resource for the link context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `pingback`: Gives the address of the pingback resource for the link context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Pingback,
     /** `preconnect`: Used to indicate an origin that will be used to fetch required
-      resources for the link context. Initiating an early connection, which
-      includes the DNS lookup, TCP handshake, and optional TLS negotiation,
-      allows the user agent to mask the high latency costs of establishing a
-      connection. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+resources for the link context. Initiating an early connection, which
+includes the DNS lookup, TCP handshake, and optional TLS negotiation,
+allows the user agent to mask the high latency costs of establishing a
+connection. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Preconnect,
     /** `predecessor-version`: Points to a resource containing the predecessor
-      version in the version history.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+version in the version history.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     PredecessorVersion,
     /** `prefetch`: The prefetch link relation type is used to identify a resource
-      that might be required by the next navigation from the link context, and
-      that the user agent ought to fetch, such that the user agent can deliver a
-      faster response once the resource is requested in the future. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+that might be required by the next navigation from the link context, and
+that the user agent ought to fetch, such that the user agent can deliver a
+faster response once the resource is requested in the future. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Prefetch,
     /** `preload`: Refers to a resource that should be loaded early in the
-      processing of the link's context, without blocking rendering. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+processing of the link's context, without blocking rendering. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Preload,
     /** `prerender`: Used to identify a resource that might be required by the next
-      navigation from the link context, and that the user agent ought to fetch
-      and execute, such that the user agent can deliver a faster response once
-      the resource is requested in the future. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+navigation from the link context, and that the user agent ought to fetch
+and execute, such that the user agent can deliver a faster response once
+the resource is requested in the future. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Prerender,
     /** `prev`: Indicates that the link's context is a part of a series, and
-      that the previous in the series is the link target.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+that the previous in the series is the link target.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Prev,
-    /// `preview`: Refers to a resource that provides a preview of the link's context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `preview`: Refers to a resource that provides a preview of the link's context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Preview,
     /** `previous`: Refers to the previous resource in an ordered series
-      of resources.  Synonym for "prev". (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+of resources.  Synonym for "prev". (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Previous,
-    /// `prev-archive`: Refers to the immediately preceding archive resource. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `prev-archive`: Refers to the immediately preceding archive resource. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     PrevArchive,
-    /// `privacy-policy`: Refers to a privacy policy associated with the link's context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `privacy-policy`: Refers to a privacy policy associated with the link's context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     PrivacyPolicy,
     /** `profile`: Identifying that a resource representation conforms
 to a certain profile, without affecting the non-profile semantics
-of the resource representation. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+of the resource representation. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Profile,
     /** `publication`: Links to a publication manifest. A manifest represents
-      structured information about a publication, such as informative metadata,
-      a list of resources, and a default reading order. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+structured information about a publication, such as informative metadata,
+a list of resources, and a default reading order. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Publication,
-    /// `related`: Identifies a related resource. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `related`: Identifies a related resource. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Related,
     /** `restconf`: Identifies the root of RESTCONF API as configured on this HTTP server.
-      The "restconf" relation defines the root of the API defined in RFC8040.
-      Subsequent revisions of RESTCONF will use alternate relation values to support
-      protocol versioning. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+The "restconf" relation defines the root of the API defined in RFC8040.
+Subsequent revisions of RESTCONF will use alternate relation values to support
+protocol versioning. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Restconf,
     /** `replies`: Identifies a resource that is a reply to the context
-      of the link.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+of the link.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Replies,
     /** `ruleinput`: The resource identified by the link target provides an input value to an
-    instance of a rule, where the resource which represents the rule instance is
-    identified by the link context.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+instance of a rule, where the resource which represents the rule instance is
+identified by the link context.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Ruleinput,
     /** `search`: Refers to a resource that can be used to search through
-      the link's context and related resources. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+the link's context and related resources. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Search,
-    /// `section`: Refers to a section in a collection of resources. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `section`: Refers to a section in a collection of resources. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Section,
     /** `self`: Conveys an identifier for the link's context.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     SelfCode,
     /** `service`: Indicates a URI that can be used to retrieve a
-      service document. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+service document. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Service,
     /** `service-desc`: Identifies service description for the context that
-      is primarily intended for consumption by machines. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+is primarily intended for consumption by machines. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     ServiceDesc,
     /** `service-doc`: Identifies service documentation for the context that
-      is primarily intended for human consumption. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+is primarily intended for human consumption. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     ServiceDoc,
     /** `service-meta`: Identifies general metadata for the context that is
-      primarily intended for consumption by machines. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+primarily intended for consumption by machines. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     ServiceMeta,
     /** `sponsored`: Refers to a resource that is within a context that is
-		sponsored (such as advertising or another compensation agreement). (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+sponsored (such as advertising or another compensation agreement). (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Sponsored,
     /** `start`: Refers to the first resource in a collection of
-      resources. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+resources. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Start,
     /** `status`: Identifies a resource that represents the context's
-      status. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+status. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Status,
-    /// `stylesheet`: Refers to a stylesheet. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `stylesheet`: Refers to a stylesheet. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Stylesheet,
     /** `subsection`: Refers to a resource serving as a subsection in a
-      collection of resources. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+collection of resources. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Subsection,
     /** `successor-version`: Points to a resource containing the successor version
-      in the version history.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+in the version history.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     SuccessorVersion,
     /** `sunset`: Identifies a resource that provides information about
-      the context's retirement policy.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+the context's retirement policy.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Sunset,
     /** `tag`: Gives a tag (identified by the given address) that applies to
-      the current document.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+the current document.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Tag,
-    /// `terms-of-service`: Refers to the terms of service associated with the link's context. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `terms-of-service`: Refers to the terms of service associated with the link's context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     TermsOfService,
-    /// `timegate`: The Target IRI points to a TimeGate for an Original Resource. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `timegate`: The Target IRI points to a TimeGate for an Original Resource. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Timegate,
-    /// `timemap`: The Target IRI points to a TimeMap for an Original Resource. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `timemap`: The Target IRI points to a TimeMap for an Original Resource. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Timemap,
-    /// `type`: Refers to a resource identifying the abstract semantic type of which the link's context is considered to be an instance. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `type`: Refers to a resource identifying the abstract semantic type of which the link's context is considered to be an instance. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Type,
     /** `ugc`: Refers to a resource that is within a context that is User Generated Content.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Ugc,
     /** `up`: Refers to a parent document in a hierarchy of
-      documents.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+documents.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Up,
     /** `version-history`: Points to a resource containing the version history
-      for the context.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+for the context.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     VersionHistory,
     /** `via`: Identifies a resource that is the source of the
-      information in the link's context.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+information in the link's context.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Via,
     /** `webmention`: Identifies a target URI that supports the Webmention protocol.
-    This allows clients that mention a resource in some form of publishing process
-    to contact that endpoint and inform it that this resource has been mentioned. (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+This allows clients that mention a resource in some form of publishing process
+to contact that endpoint and inform it that this resource has been mentioned. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     Webmention,
-    /// `working-copy`: Points to a working copy for this resource. (http://hl7.org/fhir/CodeSystem/iana-link-relations)
+    /// `working-copy`: Points to a working copy for this resource. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     WorkingCopy,
     /** `working-copy-of`: Points to the versioned resource from which this
-      working copy was obtained.
-     (http://hl7.org/fhir/CodeSystem/iana-link-relations)*/
+working copy was obtained.
+ (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)*/
     WorkingCopyOf,
 }
 impl LinkRelationTypes {
@@ -13283,13 +13283,13 @@ impl std::fmt::Display for LinkRelationTypes {
 /// Codes of the value set Link Type (`http://hl7.org/fhir/ValueSet/link-type`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LinkType {
-    /// `replaced-by`: Replaced-by (http://hl7.org/fhir/link-type)
+    /// `replaced-by`: Replaced-by (`http://hl7.org/fhir/link-type`)
     ReplacedBy,
-    /// `replaces`: Replaces (http://hl7.org/fhir/link-type)
+    /// `replaces`: Replaces (`http://hl7.org/fhir/link-type`)
     Replaces,
-    /// `refer`: Refer (http://hl7.org/fhir/link-type)
+    /// `refer`: Refer (`http://hl7.org/fhir/link-type`)
     Refer,
-    /// `seealso`: See also (http://hl7.org/fhir/link-type)
+    /// `seealso`: See also (`http://hl7.org/fhir/link-type`)
     Seealso,
 }
 impl LinkType {
@@ -13372,11 +13372,11 @@ impl std::fmt::Display for LinkType {
 /// Codes of the value set Location Kinds (`https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LocationKindsVs {
-    /// `Branch`: Bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-kinds-cs)
+    /// `Branch`: Bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-kinds-cs`)
     Branch,
-    /// `Ward`: Palata (https://terminology.dhp.uz/fhir/core/CodeSystem/location-kinds-cs)
+    /// `Ward`: Palata (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-kinds-cs`)
     Ward,
-    /// `Bed`: To'shak (https://terminology.dhp.uz/fhir/core/CodeSystem/location-kinds-cs)
+    /// `Bed`: To'shak (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-kinds-cs`)
     Bed,
 }
 impl LocationKindsVs {
@@ -13477,9 +13477,9 @@ impl std::fmt::Display for LocationKindsVs {
 /// Codes of the value set Location Mode (`http://hl7.org/fhir/ValueSet/location-mode`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LocationMode {
-    /// `instance`: Instance (http://hl7.org/fhir/location-mode)
+    /// `instance`: Instance (`http://hl7.org/fhir/location-mode`)
     Instance,
-    /// `kind`: Kind (http://hl7.org/fhir/location-mode)
+    /// `kind`: Kind (`http://hl7.org/fhir/location-mode`)
     Kind,
 }
 impl LocationMode {
@@ -13566,11 +13566,11 @@ impl std::fmt::Display for LocationMode {
 /// Codes of the value set Location Status (`http://hl7.org/fhir/ValueSet/location-status`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LocationStatus {
-    /// `active`: Active (http://hl7.org/fhir/location-status)
+    /// `active`: Active (`http://hl7.org/fhir/location-status`)
     Active,
-    /// `suspended`: Suspended (http://hl7.org/fhir/location-status)
+    /// `suspended`: Suspended (`http://hl7.org/fhir/location-status`)
     Suspended,
-    /// `inactive`: Inactive (http://hl7.org/fhir/location-status)
+    /// `inactive`: Inactive (`http://hl7.org/fhir/location-status`)
     Inactive,
 }
 impl LocationStatus {
@@ -13659,11 +13659,11 @@ impl std::fmt::Display for LocationStatus {
 /// Codes of the value set Location status (`https://terminology.dhp.uz/fhir/core/ValueSet/location-status-vs`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LocationStatusVs {
-    /// `active`: Active (http://hl7.org/fhir/location-status)
+    /// `active`: Active (`http://hl7.org/fhir/location-status`)
     Active,
-    /// `suspended`: Suspended (http://hl7.org/fhir/location-status)
+    /// `suspended`: Suspended (`http://hl7.org/fhir/location-status`)
     Suspended,
-    /// `inactive`: Inactive (http://hl7.org/fhir/location-status)
+    /// `inactive`: Inactive (`http://hl7.org/fhir/location-status`)
     Inactive,
 }
 impl LocationStatusVs {
@@ -13752,491 +13752,491 @@ impl std::fmt::Display for LocationStatusVs {
 /// Codes of the value set Location types (`https://terminology.dhp.uz/fhir/core/ValueSet/location-types-vs`), 243 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LocationTypesVs {
-    /// `PSYCHF_1`: Psixoterapiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `PSYCHF_1`: Psixoterapiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Psychf1,
-    /// `organ0001.00001`: Biopsiya diagnostikasi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00001`: Biopsiya diagnostikasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100001,
-    /// `organ0001.00002`: O'smirlik va muddatli harbiy xizmatga chaqirilgan yoshlar kasalliklarini tibbiy ko'rikdan o'tkazish (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00002`: O'smirlik va muddatli harbiy xizmatga chaqirilgan yoshlar kasalliklarini tibbiy ko'rikdan o'tkazish (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100002,
-    /// `organ0001.00003`: Tibbiy va mehnat ekspertizasi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00003`: Tibbiy va mehnat ekspertizasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100003,
-    /// `organ0001.00004`: Akupunktur (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00004`: Akupunktur (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100004,
-    /// `organ0001.00005`: Klinik farmakologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00005`: Klinik farmakologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100005,
-    /// `organ0001.00006`: Fizioterapiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00006`: Fizioterapiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100006,
-    /// `organ0001.00007`: Manuel terapiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00007`: Manuel terapiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100007,
-    /// `organ0001.00008`: Tibbiy genetika (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00008`: Tibbiy genetika (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100008,
-    /// `organ0001.00009`: Tibbiy psixologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00009`: Tibbiy psixologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100009,
-    /// `organ0001.00010`: Umumiy jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00010`: Umumiy jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100010,
-    /// `organ0001.00011`: Operativ va diagnostik laparoskopiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00011`: Operativ va diagnostik laparoskopiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100011,
-    /// `organ0001.00012`: Qorin bo'shlig'i onkoxirurgiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00012`: Qorin bo'shlig'i onkoxirurgiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100012,
-    /// `organ0001.00013`: Qorin bo'shlig'i jarrohligi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00013`: Qorin bo'shlig'i jarrohligi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100013,
-    /// `organ0001.00014`: Allergologiya va immunologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00014`: Allergologiya va immunologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100014,
-    /// `organ0001.00015`: Andrologiya va seksopatologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00015`: Andrologiya va seksopatologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100015,
-    /// `organ0001.00016`: Anesteziologiya va reanimatsiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00016`: Anesteziologiya va reanimatsiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100016,
-    /// `organ0001.00017`: Vertebrologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00017`: Vertebrologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100017,
-    /// `organ0001.00018`: Gastroenterologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00018`: Gastroenterologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100018,
-    /// `organ0001.00019`: Gematologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00019`: Gematologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100019,
-    /// `organ0001.00020`: Geriatriya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00020`: Geriatriya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100020,
-    /// `organ0001.00021`: Yiringli jarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00021`: Yiringli jarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100021,
-    /// `organ0001.00022`: Dermatovenerologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00022`: Dermatovenerologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100022,
-    /// `organ0001.00023`: Bolalar va o'smirlar ginekologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00023`: Bolalar va o'smirlar ginekologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100023,
-    /// `organ0001.00024`: Bolalar yuqumli kasalliklari bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00024`: Bolalar yuqumli kasalliklari bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100024,
-    /// `organ0001.00025`: Bolalar allergologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00025`: Bolalar allergologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100025,
-    /// `organ0001.00026`: Bolalar anesteziologiyasi va reanimatsiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00026`: Bolalar anesteziologiyasi va reanimatsiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100026,
-    /// `organ0001.00027`: Bolalar gastroenterologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00027`: Bolalar gastroenterologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100027,
-    /// `organ0001.00028`: Bolalar va o'smirlar ginekologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00028`: Bolalar va o'smirlar ginekologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100028,
-    /// `organ0001.00029`: Bolalar va o'smirlar psixiatriyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00029`: Bolalar va o'smirlar psixiatriyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100029,
-    /// `organ0001.00030`: Bolalar kardiologiyasi va revmatologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00030`: Bolalar kardiologiyasi va revmatologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100030,
-    /// `organ0001.00031`: Bolalar kardiojarrohligi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00031`: Bolalar kardiojarrohligi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100031,
-    /// `organ0001.00032`: Bolalar nevrologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00032`: Bolalar nevrologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100032,
-    /// `organ0001.00033`: Bolalar nefrologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00033`: Bolalar nefrologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100033,
-    /// `organ0001.00034`: Bolalar onkologiyasi bo'limi (kimyoterapiya) (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00034`: Bolalar onkologiyasi bo'limi (kimyoterapiya) (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100034,
-    /// `organ0001.00035`: Bolalar onkoxirurgiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00035`: Bolalar onkoxirurgiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100035,
-    /// `organ0001.00036`: Bolalar oftalmologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00036`: Bolalar oftalmologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100036,
-    /// `organ0001.00037`: Bolalar pulmonologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00037`: Bolalar pulmonologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100037,
-    /// `organ0001.00038`: Bolalar stomatologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00038`: Bolalar stomatologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100038,
-    /// `organ0001.00039`: Bolalar terapevtik stomatologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00039`: Bolalar terapevtik stomatologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100039,
-    /// `organ0001.00040`: Bolalar urologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00040`: Bolalar urologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100040,
-    /// `organ0001.00041`: Bolalar ftiziatriya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00041`: Bolalar ftiziatriya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100041,
-    /// `organ0001.00042`: Bolalar xirurgiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00042`: Bolalar xirurgiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100042,
-    /// `organ0001.00043`: Bolalar endokrinologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00043`: Bolalar endokrinologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100043,
-    /// `organ0001.00044`: Reanimatsiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00044`: Reanimatsiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100044,
-    /// `organ0001.00045`: Interventsion kardiologiya bo'limi (angiokardiografiya va interventsion muolajalar) (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00045`: Interventsion kardiologiya bo'limi (angiokardiografiya va interventsion muolajalar) (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100045,
-    /// `organ0001.00046`: Interventsion radiologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00046`: Interventsion radiologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100046,
-    /// `organ0001.00047`: Yuqumli kasalliklar bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00047`: Yuqumli kasalliklar bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100047,
-    /// `organ0001.00048`: Kardiojarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00048`: Kardiojarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100048,
-    /// `organ0001.00049`: Klinik patofizyologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00049`: Klinik patofizyologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100049,
-    /// `organ0001.00050`: Proktologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00050`: Proktologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100050,
-    /// `organ0001.00051`: Kompyuter tomografiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00051`: Kompyuter tomografiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100051,
-    /// `organ0001.00052`: Radiatsiya terapiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00052`: Radiatsiya terapiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100052,
-    /// `organ0001.00053`: Magnit-rezonans tomografiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00053`: Magnit-rezonans tomografiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100053,
-    /// `organ0001.00054`: Mammologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00054`: Mammologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100054,
-    /// `organ0001.00055`: Mikrojarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00055`: Mikrojarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100055,
-    /// `organ0001.00056`: Ko'z mikroxirurgiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00056`: Ko'z mikroxirurgiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100056,
-    /// `organ0001.00057`: Nevrologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00057`: Nevrologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100057,
-    /// `organ0001.00058`: Neyro-oftalmologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00058`: Neyro-oftalmologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100058,
-    /// `organ0001.00059`: Neyrofiziologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00059`: Neyrofiziologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100059,
-    /// `organ0001.00060`: Neonatal jarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00060`: Neonatal jarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100060,
-    /// `organ0001.00061`: Neonatologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00061`: Neonatologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100061,
-    /// `organ0001.00062`: Shoshilinch kardiologiya va yurak reanimatsiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00062`: Shoshilinch kardiologiya va yurak reanimatsiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100062,
-    /// `organ0001.00063`: Nefrologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00063`: Nefrologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100063,
-    /// `organ0001.00064`: Umumiy onkologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00064`: Umumiy onkologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100064,
-    /// `organ0001.00065`: Onkoginekologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00065`: Onkoginekologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100065,
-    /// `organ0001.00066`: Onkokoloproktologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00066`: Onkokoloproktologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100066,
-    /// `organ0001.00067`: Onko-oftalmologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00067`: Onko-oftalmologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100067,
-    /// `organ0001.00068`: Onkurologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00068`: Onkurologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100068,
-    /// `organ0001.00069`: Bosh va bo'yin o'smalari bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00069`: Bosh va bo'yin o'smalari bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100069,
-    /// `organ0001.00070`: Tayanch-harakat tizimi o'smalari bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00070`: Tayanch-harakat tizimi o'smalari bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100070,
-    /// `organ0001.00071`: Ortopediya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00071`: Ortopediya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100071,
-    /// `organ0001.00072`: Otorinolaringologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00072`: Otorinolaringologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100072,
-    /// `organ0001.00073`: Oftalmologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00073`: Oftalmologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100073,
-    /// `organ0001.00074`: Patologik anatomiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00074`: Patologik anatomiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100074,
-    /// `organ0001.00075`: Pediatriya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00075`: Pediatriya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100075,
-    /// `organ0001.00076`: Plastik jarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00076`: Plastik jarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100076,
-    /// `organ0001.00077`: Pulmonologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00077`: Pulmonologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100077,
-    /// `organ0001.00078`: Revmatologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00078`: Revmatologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100078,
-    /// `organ0001.00079`: Radiologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00079`: Radiologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100079,
-    /// `organ0001.00080`: Qon tomir jarrohligi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00080`: Qon tomir jarrohligi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100080,
-    /// `organ0001.00081`: Orqa miya neyroxirurgiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00081`: Orqa miya neyroxirurgiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100081,
-    /// `organ0001.00082`: Toksikologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00082`: Toksikologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100082,
-    /// `organ0001.00083`: Torakal onkojarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00083`: Torakal onkojarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100083,
-    /// `organ0001.00084`: Torakal jarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00084`: Torakal jarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100084,
-    /// `organ0001.00085`: Travmatologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00085`: Travmatologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100085,
-    /// `organ0001.00086`: Transplantologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00086`: Transplantologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100086,
-    /// `organ0001.00087`: Transfuziologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00087`: Transfuziologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100087,
-    /// `organ0001.00088`: Urologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00088`: Urologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100088,
-    /// `organ0001.00089`: Ftiziatriya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00089`: Ftiziatriya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100089,
-    /// `organ0001.00090`: Skelet sistemasining ftiziatriya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00090`: Skelet sistemasining ftiziatriya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100090,
-    /// `organ0001.00091`: Ftizioginekologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00091`: Ftizioginekologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100091,
-    /// `organ0001.00092`: Ftizioftalmologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00092`: Ftizioftalmologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100092,
-    /// `organ0001.00093`: Ftiziurologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00093`: Ftiziurologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100093,
-    /// `organ0001.00094`: Ftiziojarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00094`: Ftiziojarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100094,
-    /// `organ0001.00095`: Funktsional diagnostika bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00095`: Funktsional diagnostika bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100095,
-    /// `organ0001.00096`: Kimyoterapiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00096`: Kimyoterapiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100096,
-    /// `organ0001.00097`: Jarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00097`: Jarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100097,
-    /// `organ0001.00098`: Sitologik diagnostika bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00098`: Sitologik diagnostika bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100098,
-    /// `organ0001.00099`: Immunohistokimyoviy diagnostika bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00099`: Immunohistokimyoviy diagnostika bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100099,
-    /// `organ0001.00100`: Maksillofasiyal jarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00100`: Maksillofasiyal jarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100100,
-    /// `organ0001.00101`: Favqulodda kardiologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00101`: Favqulodda kardiologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100101,
-    /// `organ0001.00102`: Favqulodda vaziyatlar bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00102`: Favqulodda vaziyatlar bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100102,
-    /// `organ0001.00103`: Favqulodda jarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00103`: Favqulodda jarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100103,
-    /// `organ0001.00104`: Endovaskulyar neyroxirurgiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00104`: Endovaskulyar neyroxirurgiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100104,
-    /// `organ0001.00105`: Endokrinologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00105`: Endokrinologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100105,
-    /// `organ0001.00106`: Endourologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00106`: Endourologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100106,
-    /// `organ0001.00107`: Ortodontiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00107`: Ortodontiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100107,
-    /// `organ0001.00108`: Periodontologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00108`: Periodontologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100108,
-    /// `organ0001.00109`: Reproduktologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00109`: Reproduktologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100109,
-    /// `organ0001.00110`: Sport tibbiyoti (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00110`: Sport tibbiyoti (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100110,
-    /// `organ0001.00111`: Stomatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00111`: Stomatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100111,
-    /// `organ0001.00112`: Umumiy stomatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00112`: Umumiy stomatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100112,
-    /// `organ0001.00113`: Sud-psixiatriya ekspertizasi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00113`: Sud-psixiatriya ekspertizasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100113,
-    /// `organ0001.00114`: O'z joniga qasd qilish (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00114`: O'z joniga qasd qilish (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100114,
-    /// `organ0001.00115`: Ultratovush diagnostikasi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00115`: Ultratovush diagnostikasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100115,
-    /// `organ0001.00116`: Fizioterapiya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00116`: Fizioterapiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100116,
-    /// `organ0001.00117`: Homiladorlik patologiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00117`: Homiladorlik patologiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100117,
-    /// `organ0001.00145`: Tish jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00145`: Tish jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100145,
-    /// `organ0001.00118`: Tug'ruqxona (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00118`: Tug'ruqxona (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100118,
-    /// `organ0001.00119`: Akusherlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00119`: Akusherlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100119,
-    /// `organ0001.00120`: Erta tug'ilgan chaqaloqlarni parvarish qilish bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00120`: Erta tug'ilgan chaqaloqlarni parvarish qilish bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100120,
-    /// `organ0001.00121`: Neonatal bo'lim (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00121`: Neonatal bo'lim (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100121,
-    /// `organ0001.00122`: Qabul bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00122`: Qabul bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100122,
-    /// `organ0001.00123`: Anesteziologiya va neonatal reanimatsiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00123`: Anesteziologiya va neonatal reanimatsiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100123,
-    /// `organ0001.00124`: Neonatal jarrohlik bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00124`: Neonatal jarrohlik bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100124,
-    /// `organ0001.00125`: Markazlashtirilgan sterilizatsiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00125`: Markazlashtirilgan sterilizatsiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100125,
-    /// `organ0001.00126`: Bakteriologik laboratoriya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00126`: Bakteriologik laboratoriya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100126,
-    /// `organ0001.00127`: Kir yuvish bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00127`: Kir yuvish bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100127,
-    /// `organ0001.00128`: Eritmalarni tayyorlash bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00128`: Eritmalarni tayyorlash bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100128,
-    /// `organ0001.00129`: Ambulatoriya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00129`: Ambulatoriya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100129,
-    /// `organ0001.00130`: Kunduzgi shifoxona bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00130`: Kunduzgi shifoxona bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100130,
-    /// `organ0001.00131`: Pozitron emissiya tomografiyasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00131`: Pozitron emissiya tomografiyasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100131,
-    /// `organ0001.00132`: Klinik diagnostika laboratoriyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00132`: Klinik diagnostika laboratoriyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100132,
-    /// `organ0001.00133`: Biokimyoviy laboratoriya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00133`: Biokimyoviy laboratoriya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100133,
-    /// `organ0001.00134`: Mikrobiologik laboratoriya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00134`: Mikrobiologik laboratoriya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100134,
-    /// `organ0001.00135`: Immunologik laboratoriya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00135`: Immunologik laboratoriya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100135,
-    /// `organ0001.00136`: Patomorfologik laboratoriya (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00136`: Patomorfologik laboratoriya (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100136,
-    /// `organ0001.00137`: Sitologiya laboratoriyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00137`: Sitologiya laboratoriyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100137,
-    /// `organ0001.00138`: Genetika laboratoriyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00138`: Genetika laboratoriyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100138,
-    /// `organ0001.00139`: Molekulyar biologiya laboratoriyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00139`: Molekulyar biologiya laboratoriyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100139,
-    /// `organ0001.00140`: Radionuklid diagnostikasi bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00140`: Radionuklid diagnostikasi bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100140,
-    /// `organ0001.00141`: Narkologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00141`: Narkologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100141,
-    /// `organ0001.00142`: Terapiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00142`: Terapiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100142,
-    /// `organ0001.00143`: Ginekologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00143`: Ginekologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100143,
-    /// `organ0001.00144`: Virusologiya bo'limi (https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs)
+    /// `organ0001.00144`: Virusologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     Organ000100144,
-    /// `ACC`: accident site (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ACC`: accident site (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Acc,
-    /// `ALL`: Allergy clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ALL`: Allergy clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     All,
-    /// `AMB`: Ambulance (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `AMB`: Ambulance (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Amb,
-    /// `BMTC`: Bone marrow transplant clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `BMTC`: Bone marrow transplant clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Bmtc,
-    /// `BMTU`: Bone marrow transplant unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `BMTU`: Bone marrow transplant unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Bmtu,
-    /// `BREAST`: Breast clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `BREAST`: Breast clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Breast,
-    /// `CANC`: Child and adolescent neurology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `CANC`: Child and adolescent neurology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Canc,
-    /// `CAPC`: Child and adolescent psychiatry clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `CAPC`: Child and adolescent psychiatry clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Capc,
-    /// `CARD`: Ambulatory Health Care Facilities; Clinic/Center; Rehabilitation: Cardiac Facilities (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `CARD`: Ambulatory Health Care Facilities; Clinic/Center; Rehabilitation: Cardiac Facilities (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Card,
-    /// `CATH`: Cardiac catheterization lab (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `CATH`: Cardiac catheterization lab (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Cath,
-    /// `CCU`: Coronary care unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `CCU`: Coronary care unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Ccu,
-    /// `CHEST`: Chest unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `CHEST`: Chest unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Chest,
-    /// `COAG`: Coagulation clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `COAG`: Coagulation clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Coag,
-    /// `CRS`: Colon and rectal surgery clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `CRS`: Colon and rectal surgery clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Crs,
-    /// `CVDX`: Cardiovascular diagnostics or therapeutics unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `CVDX`: Cardiovascular diagnostics or therapeutics unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Cvdx,
-    /// `DADDR`: Delivery Address (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `DADDR`: Delivery Address (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Daddr,
-    /// `DERM`: Dermatology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `DERM`: Dermatology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Derm,
-    /// `DX`: Diagnostics or therapeutics unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `DX`: Diagnostics or therapeutics unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Dx,
-    /// `ECHO`: Echocardiography lab (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ECHO`: Echocardiography lab (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Echo,
-    /// `ENDO`: Endocrinology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ENDO`: Endocrinology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Endo,
-    /// `ENDOS`: Endoscopy lab (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ENDOS`: Endoscopy lab (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Endos,
-    /// `EPIL`: Epilepsy unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `EPIL`: Epilepsy unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Epil,
-    /// `ER`: Emergency room (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ER`: Emergency room (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Er,
-    /// `ETU`: Emergency trauma unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ETU`: Emergency trauma unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Etu,
-    /// `FMC`: Family medicine clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `FMC`: Family medicine clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Fmc,
-    /// `GACH`: Hospitals; General Acute Care Hospital (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `GACH`: Hospitals; General Acute Care Hospital (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Gach,
-    /// `GI`: Gastroenterology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `GI`: Gastroenterology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Gi,
-    /// `GIDX`: Gastroenterology diagnostics or therapeutics lab (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `GIDX`: Gastroenterology diagnostics or therapeutics lab (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Gidx,
-    /// `GYN`: Gynecology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `GYN`: Gynecology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Gyn,
-    /// `HD`: Hemodialysis unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `HD`: Hemodialysis unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Hd,
-    /// `HEM`: Hematology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `HEM`: Hematology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Hem,
-    /// `HLAB`: hospital laboratory (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `HLAB`: hospital laboratory (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Hlab,
-    /// `HOSP`: Hospital (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `HOSP`: Hospital (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Hosp,
-    /// `HRAD`: radiology unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `HRAD`: radiology unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Hrad,
-    /// `HTN`: Hypertension clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `HTN`: Hypertension clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Htn,
-    /// `HU`: Hospital unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `HU`: Hospital unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Hu,
-    /// `HUSCS`: specimen collection site (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `HUSCS`: specimen collection site (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Huscs,
-    /// `ICU`: Intensive care unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ICU`: Intensive care unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Icu,
-    /// `INFD`: Infectious disease clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `INFD`: Infectious disease clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Infd,
-    /// `INLAB`: inpatient laboratory (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `INLAB`: inpatient laboratory (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Inlab,
-    /// `INPHARM`: inpatient pharmacy (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `INPHARM`: inpatient pharmacy (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Inpharm,
-    /// `INV`: Infertility clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `INV`: Infertility clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Inv,
-    /// `MBL`: medical laboratory (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `MBL`: medical laboratory (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Mbl,
-    /// `MGEN`: Medical genetics clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `MGEN`: Medical genetics clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Mgen,
-    /// `MHSP`: Military Hospital (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `MHSP`: Military Hospital (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Mhsp,
-    /// `MOBL`: Mobile Unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `MOBL`: Mobile Unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Mobl,
-    /// `NCCS`: Neurology critical care and stroke unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `NCCS`: Neurology critical care and stroke unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Nccs,
-    /// `NEPH`: Nephrology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `NEPH`: Nephrology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Neph,
-    /// `NEUR`: Neurology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `NEUR`: Neurology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Neur,
-    /// `NS`: Neurosurgery unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `NS`: Neurosurgery unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Ns,
-    /// `OB`: Obstetrics clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `OB`: Obstetrics clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Ob,
-    /// `OF`: Outpatient facility (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `OF`: Outpatient facility (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Of,
-    /// `OMS`: Oral and maxillofacial surgery clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `OMS`: Oral and maxillofacial surgery clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Oms,
-    /// `ONCL`: Medical oncology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ONCL`: Medical oncology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Oncl,
-    /// `OPH`: Opthalmology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `OPH`: Opthalmology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Oph,
-    /// `OPTC`: optometry clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `OPTC`: optometry clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Optc,
-    /// `ORTHO`: Orthopedics clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `ORTHO`: Orthopedics clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Ortho,
-    /// `OUTLAB`: outpatient laboratory (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `OUTLAB`: outpatient laboratory (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Outlab,
-    /// `OUTPHARM`: outpatient pharmacy (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `OUTPHARM`: outpatient pharmacy (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Outpharm,
-    /// `PC`: Primary care clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PC`: Primary care clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pc,
-    /// `PEDC`: Pediatrics clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDC`: Pediatrics clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedc,
-    /// `PEDCARD`: Pediatric cardiology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDCARD`: Pediatric cardiology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedcard,
-    /// `PEDE`: Pediatric endocrinology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDE`: Pediatric endocrinology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pede,
-    /// `PEDGI`: Pediatric gastroenterology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDGI`: Pediatric gastroenterology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedgi,
-    /// `PEDHEM`: Pediatric hematology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDHEM`: Pediatric hematology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedhem,
-    /// `PEDHO`: Pediatric oncology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDHO`: Pediatric oncology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedho,
-    /// `PEDICU`: Pediatric intensive care unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDICU`: Pediatric intensive care unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedicu,
-    /// `PEDID`: Pediatric infectious disease clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDID`: Pediatric infectious disease clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedid,
-    /// `PEDNEPH`: Pediatric nephrology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDNEPH`: Pediatric nephrology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedneph,
-    /// `PEDNICU`: Pediatric neonatal intensive care unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDNICU`: Pediatric neonatal intensive care unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pednicu,
-    /// `PEDRHEUM`: Pediatric rheumatology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDRHEUM`: Pediatric rheumatology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedrheum,
-    /// `PEDU`: Pediatric unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PEDU`: Pediatric unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pedu,
-    /// `PHARM`: Pharmacy (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PHARM`: Pharmacy (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pharm,
-    /// `PHU`: Psychiatric hospital unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PHU`: Psychiatric hospital unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Phu,
-    /// `PLS`: Plastic surgery clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PLS`: Plastic surgery clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pls,
-    /// `PREV`: Preventive medicine clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PREV`: Preventive medicine clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Prev,
-    /// `PROCTO`: Proctology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PROCTO`: Proctology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Procto,
-    /// `PROFF`: Provider's Office (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PROFF`: Provider's Office (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Proff,
-    /// `PROS`: Prosthodontics clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PROS`: Prosthodontics clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Pros,
-    /// `PSI`: Psychology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PSI`: Psychology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Psi,
-    /// `PSY`: Psychiatry clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PSY`: Psychiatry clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Psy,
-    /// `PSYCHF`: Psychatric Care Facility (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PSYCHF`: Psychatric Care Facility (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Psychf,
-    /// `PTRES`: Patient's Residence (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `PTRES`: Patient's Residence (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Ptres,
-    /// `RADDX`: Radiology diagnostics or therapeutics unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `RADDX`: Radiology diagnostics or therapeutics unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Raddx,
-    /// `RADO`: Radiation oncology unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `RADO`: Radiation oncology unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Rado,
-    /// `RHAT`: addiction treatment center (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `RHAT`: addiction treatment center (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Rhat,
-    /// `RHEUM`: Rheumatology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `RHEUM`: Rheumatology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Rheum,
-    /// `RHU`: Rehabilitation hospital unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `RHU`: Rehabilitation hospital unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Rhu,
-    /// `RNEU`: Neuroradiology unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `RNEU`: Neuroradiology unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Rneu,
-    /// `SCHOOL`: school (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `SCHOOL`: school (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     School,
-    /// `SLEEP`: Sleep disorders unit (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `SLEEP`: Sleep disorders unit (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Sleep,
-    /// `SPMED`: Sports medicine clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `SPMED`: Sports medicine clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Spmed,
-    /// `SU`: Surgery clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `SU`: Surgery clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Su,
-    /// `SURF`: Substance use rehabilitation facility (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `SURF`: Substance use rehabilitation facility (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Surf,
-    /// `TR`: Transplant clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `TR`: Transplant clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Tr,
-    /// `URO`: Urology clinic (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `URO`: Urology clinic (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Uro,
-    /// `WORK`: work site (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `WORK`: work site (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Work,
 }
 impl LocationTypesVs {
@@ -63065,29 +63065,29 @@ impl std::fmt::Display for MahallaVs {
 /// Codes of the value set Marital status translations (`https://terminology.dhp.uz/fhir/core/ValueSet/marital-status-vs`), 12 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MaritalStatusVs {
-    /// `A`: Annulled (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `A`: Annulled (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     A,
-    /// `D`: Divorced (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `D`: Divorced (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     D,
-    /// `I`: Interlocutory (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `I`: Interlocutory (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     I,
-    /// `L`: Legally Separated (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `L`: Legally Separated (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     L,
-    /// `M`: Married (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `M`: Married (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     M,
-    /// `C`: Common Law (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `C`: Common Law (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     C,
-    /// `P`: Polygamous (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `P`: Polygamous (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     P,
-    /// `T`: Domestic partner (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `T`: Domestic partner (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     T,
-    /// `U`: unmarried (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `U`: unmarried (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     U,
-    /// `S`: Never Married (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `S`: Never Married (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     S,
-    /// `W`: Widowed (http://terminology.hl7.org/CodeSystem/v3-MaritalStatus)
+    /// `W`: Widowed (`http://terminology.hl7.org/CodeSystem/v3-MaritalStatus`)
     W,
-    /// `UNK`: unknown (http://terminology.hl7.org/CodeSystem/v3-NullFlavor)
+    /// `UNK`: unknown (`http://terminology.hl7.org/CodeSystem/v3-NullFlavor`)
     Unk,
 }
 impl MaritalStatusVs {
@@ -63210,19 +63210,19 @@ impl std::fmt::Display for MaritalStatusVs {
 /// Codes of the value set NameUse (`http://hl7.org/fhir/ValueSet/name-use`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NameUse {
-    /// `usual`: Usual (http://hl7.org/fhir/name-use)
+    /// `usual`: Usual (`http://hl7.org/fhir/name-use`)
     Usual,
-    /// `official`: Official (http://hl7.org/fhir/name-use)
+    /// `official`: Official (`http://hl7.org/fhir/name-use`)
     Official,
-    /// `temp`: Temp (http://hl7.org/fhir/name-use)
+    /// `temp`: Temp (`http://hl7.org/fhir/name-use`)
     Temp,
-    /// `nickname`: Nickname (http://hl7.org/fhir/name-use)
+    /// `nickname`: Nickname (`http://hl7.org/fhir/name-use`)
     Nickname,
-    /// `anonymous`: Anonymous (http://hl7.org/fhir/name-use)
+    /// `anonymous`: Anonymous (`http://hl7.org/fhir/name-use`)
     Anonymous,
-    /// `old`: Old (http://hl7.org/fhir/name-use)
+    /// `old`: Old (`http://hl7.org/fhir/name-use`)
     Old,
-    /// `maiden`: Name changed for Marriage (http://hl7.org/fhir/name-use)
+    /// `maiden`: Name changed for Marriage (`http://hl7.org/fhir/name-use`)
     Maiden,
 }
 impl NameUse {
@@ -63311,19 +63311,19 @@ impl std::fmt::Display for NameUse {
 /// Codes of the value set Types of possible name uses (`https://terminology.dhp.uz/fhir/core/ValueSet/name-use-vs`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NameUseVs {
-    /// `usual`: Usual (http://hl7.org/fhir/name-use)
+    /// `usual`: Usual (`http://hl7.org/fhir/name-use`)
     Usual,
-    /// `official`: Official (http://hl7.org/fhir/name-use)
+    /// `official`: Official (`http://hl7.org/fhir/name-use`)
     Official,
-    /// `temp`: Temp (http://hl7.org/fhir/name-use)
+    /// `temp`: Temp (`http://hl7.org/fhir/name-use`)
     Temp,
-    /// `nickname`: Nickname (http://hl7.org/fhir/name-use)
+    /// `nickname`: Nickname (`http://hl7.org/fhir/name-use`)
     Nickname,
-    /// `anonymous`: Anonymous (http://hl7.org/fhir/name-use)
+    /// `anonymous`: Anonymous (`http://hl7.org/fhir/name-use`)
     Anonymous,
-    /// `old`: Old (http://hl7.org/fhir/name-use)
+    /// `old`: Old (`http://hl7.org/fhir/name-use`)
     Old,
-    /// `maiden`: Name changed for Marriage (http://hl7.org/fhir/name-use)
+    /// `maiden`: Name changed for Marriage (`http://hl7.org/fhir/name-use`)
     Maiden,
 }
 impl NameUseVs {
@@ -63412,13 +63412,13 @@ impl std::fmt::Display for NameUseVs {
 /// Codes of the value set NarrativeStatus (`http://hl7.org/fhir/ValueSet/narrative-status`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NarrativeStatus {
-    /// `generated`: Generated (http://hl7.org/fhir/narrative-status)
+    /// `generated`: Generated (`http://hl7.org/fhir/narrative-status`)
     Generated,
-    /// `extensions`: Extensions (http://hl7.org/fhir/narrative-status)
+    /// `extensions`: Extensions (`http://hl7.org/fhir/narrative-status`)
     Extensions,
-    /// `additional`: Additional (http://hl7.org/fhir/narrative-status)
+    /// `additional`: Additional (`http://hl7.org/fhir/narrative-status`)
     Additional,
-    /// `empty`: Empty (http://hl7.org/fhir/narrative-status)
+    /// `empty`: Empty (`http://hl7.org/fhir/narrative-status`)
     Empty,
 }
 impl NarrativeStatus {
@@ -65122,23 +65122,23 @@ impl std::fmt::Display for NationalityVs {
 /// Codes of the value set Defines a nomenclature group (grouping of institutions) (`https://terminology.dhp.uz/fhir/core/ValueSet/nomenclature-group-vs`), 9 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NomenclatureGroupVs {
-    /// `II_100`: Shifoxona muassasalari (https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs)
+    /// `II_100`: Shifoxona muassasalari (`https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs`)
     Ii100,
-    /// `II_200`: Tez tibbiy yordam muassasalari (https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs)
+    /// `II_200`: Tez tibbiy yordam muassasalari (`https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs`)
     Ii200,
-    /// `II_300`: Ambulator-poliklinika muassasalari (https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs)
+    /// `II_300`: Ambulator-poliklinika muassasalari (`https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs`)
     Ii300,
-    /// `II_400`: Sog'lomlashtirish sihatgohlari (https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs)
+    /// `II_400`: Sog'lomlashtirish sihatgohlari (`https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs`)
     Ii400,
-    /// `II_500`: Sud-tibbiy ekspertiza ilmiy-amaliy markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs)
+    /// `II_500`: Sud-tibbiy ekspertiza ilmiy-amaliy markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs`)
     Ii500,
-    /// `II_600`: Patologik anatomiya (https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs)
+    /// `II_600`: Patologik anatomiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs`)
     Ii600,
-    /// `II_700`: Qon quyish markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs)
+    /// `II_700`: Qon quyish markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs`)
     Ii700,
-    /// `II_800`: Sanitariya-epidemiologik osoyishtalik va jamoat salomatligi (https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs)
+    /// `II_800`: Sanitariya-epidemiologik osoyishtalik va jamoat salomatligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs`)
     Ii800,
-    /// `II_900`: Sog'liqni saqlash tizimining boshqa tashkilotlari (https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs)
+    /// `II_900`: Sog'liqni saqlash tizimining boshqa tashkilotlari (`https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs`)
     Ii900,
 }
 impl NomenclatureGroupVs {
@@ -65275,23 +65275,23 @@ impl std::fmt::Display for NomenclatureGroupVs {
 /// Codes of the value set Object role (`https://terminology.dhp.uz/fhir/core/ValueSet/object-role-vs`), 9 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObjectRoleVs {
-    /// `1`: Patient (http://terminology.hl7.org/CodeSystem/object-role)
+    /// `1`: Patient (`http://terminology.hl7.org/CodeSystem/object-role`)
     N1,
-    /// `3`: Report (http://terminology.hl7.org/CodeSystem/object-role)
+    /// `3`: Report (`http://terminology.hl7.org/CodeSystem/object-role`)
     N3,
-    /// `4`: Domain Resource (http://terminology.hl7.org/CodeSystem/object-role)
+    /// `4`: Domain Resource (`http://terminology.hl7.org/CodeSystem/object-role`)
     N4,
-    /// `6`: User (http://terminology.hl7.org/CodeSystem/object-role)
+    /// `6`: User (`http://terminology.hl7.org/CodeSystem/object-role`)
     N6,
-    /// `8`: Doctor (http://terminology.hl7.org/CodeSystem/object-role)
+    /// `8`: Doctor (`http://terminology.hl7.org/CodeSystem/object-role`)
     N8,
-    /// `9`: Subscriber (http://terminology.hl7.org/CodeSystem/object-role)
+    /// `9`: Subscriber (`http://terminology.hl7.org/CodeSystem/object-role`)
     N9,
-    /// `15`: Practitioner (http://terminology.hl7.org/CodeSystem/object-role)
+    /// `15`: Practitioner (`http://terminology.hl7.org/CodeSystem/object-role`)
     N15,
-    /// `17`: Data Repository (http://terminology.hl7.org/CodeSystem/object-role)
+    /// `17`: Data Repository (`http://terminology.hl7.org/CodeSystem/object-role`)
     N17,
-    /// `24`: Query (http://terminology.hl7.org/CodeSystem/object-role)
+    /// `24`: Query (`http://terminology.hl7.org/CodeSystem/object-role`)
     N24,
 }
 impl ObjectRoleVs {
@@ -65392,25 +65392,25 @@ impl std::fmt::Display for ObjectRoleVs {
 /// Codes of the value set Observation category (`https://terminology.dhp.uz/fhir/core/ValueSet/observation-category-vs`), 10 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObservationCategoryVs {
-    /// `social-history`: Social History (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `social-history`: Social History (`http://terminology.hl7.org/CodeSystem/observation-category`)
     SocialHistory,
-    /// `vital-signs`: Vital Signs (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `vital-signs`: Vital Signs (`http://terminology.hl7.org/CodeSystem/observation-category`)
     VitalSigns,
-    /// `imaging`: Imaging (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `imaging`: Imaging (`http://terminology.hl7.org/CodeSystem/observation-category`)
     Imaging,
-    /// `laboratory`: Laboratory (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `laboratory`: Laboratory (`http://terminology.hl7.org/CodeSystem/observation-category`)
     Laboratory,
-    /// `procedure`: Procedure (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `procedure`: Procedure (`http://terminology.hl7.org/CodeSystem/observation-category`)
     Procedure,
-    /// `survey`: Survey (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `survey`: Survey (`http://terminology.hl7.org/CodeSystem/observation-category`)
     Survey,
-    /// `exam`: Exam (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `exam`: Exam (`http://terminology.hl7.org/CodeSystem/observation-category`)
     Exam,
-    /// `therapy`: Therapy (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `therapy`: Therapy (`http://terminology.hl7.org/CodeSystem/observation-category`)
     Therapy,
-    /// `activity`: Activity (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `activity`: Activity (`http://terminology.hl7.org/CodeSystem/observation-category`)
     Activity,
-    /// `symptom`: Symptom (http://terminology.hl7.org/CodeSystem/observation-category)
+    /// `symptom`: Symptom (`http://terminology.hl7.org/CodeSystem/observation-category`)
     Symptom,
 }
 impl ObservationCategoryVs {
@@ -65549,119 +65549,119 @@ impl std::fmt::Display for ObservationCategoryVs {
 /// Codes of the value set UZCore observation interpretation (`https://terminology.dhp.uz/fhir/core/ValueSet/observation-interpretation-vs`), 57 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObservationInterpretationVs {
-    /// `_GeneticObservationInterpretation`: GeneticObservationInterpretation (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `_GeneticObservationInterpretation`: GeneticObservationInterpretation (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     GeneticObservationInterpretation,
-    /// `_ObservationInterpretationChange`: ObservationInterpretationChange (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `_ObservationInterpretationChange`: ObservationInterpretationChange (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     ObservationInterpretationChange,
-    /// `_ObservationInterpretationExceptions`: ObservationInterpretationExceptions (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `_ObservationInterpretationExceptions`: ObservationInterpretationExceptions (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     ObservationInterpretationExceptions,
-    /// `_ObservationInterpretationNormality`: ObservationInterpretationNormality (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `_ObservationInterpretationNormality`: ObservationInterpretationNormality (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     ObservationInterpretationNormality,
-    /// `_ObservationInterpretationSusceptibility`: ObservationInterpretationSusceptibility (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `_ObservationInterpretationSusceptibility`: ObservationInterpretationSusceptibility (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     ObservationInterpretationSusceptibility,
-    /// `EX`: outside threshold (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `EX`: outside threshold (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Ex,
-    /// `HM`: Hold for Medical Review (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `HM`: Hold for Medical Review (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Hm,
-    /// `ObservationInterpretationDetection`: ObservationInterpretationDetection (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `ObservationInterpretationDetection`: ObservationInterpretationDetection (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     ObservationInterpretationDetection,
-    /// `ObservationInterpretationExpectation`: ObservationInterpretationExpectation (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `ObservationInterpretationExpectation`: ObservationInterpretationExpectation (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     ObservationInterpretationExpectation,
-    /// `OBX`: Interpretation qualifiers in separate OBX segments (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `OBX`: Interpretation qualifiers in separate OBX segments (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Obx,
-    /// `ReactivityObservationInterpretation`: ReactivityObservationInterpretation (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `ReactivityObservationInterpretation`: ReactivityObservationInterpretation (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     ReactivityObservationInterpretation,
-    /// `CAR`: Carrier (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `CAR`: Carrier (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Car,
-    /// `Carrier`: Carrier (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `Carrier`: Carrier (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Carrier,
-    /// `B`: Better (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `B`: Better (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     B,
-    /// `D`: Significant change down (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `D`: Significant change down (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     D,
-    /// `U`: Significant change up (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `U`: Significant change up (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     U,
-    /// `W`: Worse (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `W`: Worse (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     W,
-    /// `<`: Off scale low (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `<`: Off scale low (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     OffScaleLow,
-    /// `>`: Off scale high (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `>`: Off scale high (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     OffScaleHigh,
-    /// `AC`: Anti-complementary substances present (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `AC`: Anti-complementary substances present (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Ac,
-    /// `IE`: Insufficient evidence (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `IE`: Insufficient evidence (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Ie,
-    /// `QCF`: Quality control failure (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `QCF`: Quality control failure (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Qcf,
-    /// `TOX`: Cytotoxic substance present (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `TOX`: Cytotoxic substance present (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Tox,
-    /// `A`: Abnormal (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `A`: Abnormal (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     A,
-    /// `N`: Normal (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `N`: Normal (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     N,
-    /// `I`: Intermediate (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `I`: Intermediate (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     I,
-    /// `MS`: moderately susceptible (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `MS`: moderately susceptible (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Ms,
-    /// `NCL`: No CLSI defined breakpoint (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `NCL`: No CLSI defined breakpoint (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Ncl,
-    /// `NS`: Non-susceptible (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `NS`: Non-susceptible (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Ns,
-    /// `R`: Resistant (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `R`: Resistant (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     R,
-    /// `S`: Susceptible (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `S`: Susceptible (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     S,
-    /// `VS`: very susceptible (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `VS`: very susceptible (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Vs,
-    /// `AA`: Critical abnormal (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `AA`: Critical abnormal (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Aa,
-    /// `H`: High (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `H`: High (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     H,
-    /// `L`: Low (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `L`: Low (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     L,
-    /// `HH`: Critical high (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `HH`: Critical high (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Hh,
-    /// `LL`: Critical low (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `LL`: Critical low (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Ll,
-    /// `HX`: above high threshold (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `HX`: above high threshold (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Hx,
-    /// `LX`: below low threshold (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `LX`: below low threshold (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Lx,
-    /// `H>`: Significantly high (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `H>`: Significantly high (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     H39,
-    /// `HU`: Significantly high (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `HU`: Significantly high (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Hu,
-    /// `E`: Equivocal (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `E`: Equivocal (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     E,
-    /// `L<`: Significantly low (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `L<`: Significantly low (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     L42,
-    /// `LU`: Significantly low (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `LU`: Significantly low (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Lu,
-    /// `ND`: Not detected (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `ND`: Not detected (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Nd,
-    /// `IND`: Indeterminate (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `IND`: Indeterminate (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Ind,
-    /// `NEG`: Negative (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `NEG`: Negative (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Neg,
-    /// `POS`: Positive (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `POS`: Positive (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Pos,
-    /// `EXP`: Expected (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `EXP`: Expected (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Exp,
-    /// `UNE`: Unexpected (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `UNE`: Unexpected (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Une,
-    /// `DET`: Detected (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `DET`: Detected (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Det,
-    /// `SYN-R`: Synergy - resistant (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `SYN-R`: Synergy - resistant (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     SynR,
-    /// `NR`: Non-reactive (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `NR`: Non-reactive (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Nr,
-    /// `RR`: Reactive (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `RR`: Reactive (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Rr,
-    /// `WR`: Weakly reactive (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `WR`: Weakly reactive (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Wr,
-    /// `SDD`: Susceptible-dose dependent (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `SDD`: Susceptible-dose dependent (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     Sdd,
-    /// `SYN-S`: Synergy - susceptible (http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation)
+    /// `SYN-S`: Synergy - susceptible (`http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation`)
     SynS,
 }
 impl ObservationInterpretationVs {
@@ -66086,21 +66086,21 @@ impl std::fmt::Display for ObservationInterpretationVs {
 /// Codes of the value set Observation Status (`http://hl7.org/fhir/ValueSet/observation-status`), 8 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObservationStatus {
-    /// `registered`: Registered (http://hl7.org/fhir/observation-status)
+    /// `registered`: Registered (`http://hl7.org/fhir/observation-status`)
     Registered,
-    /// `preliminary`: Preliminary (http://hl7.org/fhir/observation-status)
+    /// `preliminary`: Preliminary (`http://hl7.org/fhir/observation-status`)
     Preliminary,
-    /// `final`: Final (http://hl7.org/fhir/observation-status)
+    /// `final`: Final (`http://hl7.org/fhir/observation-status`)
     Final,
-    /// `amended`: Amended (http://hl7.org/fhir/observation-status)
+    /// `amended`: Amended (`http://hl7.org/fhir/observation-status`)
     Amended,
-    /// `corrected`: Corrected (http://hl7.org/fhir/observation-status)
+    /// `corrected`: Corrected (`http://hl7.org/fhir/observation-status`)
     Corrected,
-    /// `cancelled`: Cancelled (http://hl7.org/fhir/observation-status)
+    /// `cancelled`: Cancelled (`http://hl7.org/fhir/observation-status`)
     Cancelled,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/observation-status)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/observation-status`)
     EnteredInError,
-    /// `unknown`: Unknown (http://hl7.org/fhir/observation-status)
+    /// `unknown`: Unknown (`http://hl7.org/fhir/observation-status`)
     Unknown,
 }
 impl ObservationStatus {
@@ -66203,21 +66203,21 @@ impl std::fmt::Display for ObservationStatus {
 /// Codes of the value set Observation status (`https://terminology.dhp.uz/fhir/core/ValueSet/observation-status-vs`), 8 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObservationStatusVs {
-    /// `registered`: Registered (http://hl7.org/fhir/observation-status)
+    /// `registered`: Registered (`http://hl7.org/fhir/observation-status`)
     Registered,
-    /// `preliminary`: Preliminary (http://hl7.org/fhir/observation-status)
+    /// `preliminary`: Preliminary (`http://hl7.org/fhir/observation-status`)
     Preliminary,
-    /// `final`: Final (http://hl7.org/fhir/observation-status)
+    /// `final`: Final (`http://hl7.org/fhir/observation-status`)
     Final,
-    /// `amended`: Amended (http://hl7.org/fhir/observation-status)
+    /// `amended`: Amended (`http://hl7.org/fhir/observation-status`)
     Amended,
-    /// `corrected`: Corrected (http://hl7.org/fhir/observation-status)
+    /// `corrected`: Corrected (`http://hl7.org/fhir/observation-status`)
     Corrected,
-    /// `cancelled`: Cancelled (http://hl7.org/fhir/observation-status)
+    /// `cancelled`: Cancelled (`http://hl7.org/fhir/observation-status`)
     Cancelled,
-    /// `entered-in-error`: Entered in Error (http://hl7.org/fhir/observation-status)
+    /// `entered-in-error`: Entered in Error (`http://hl7.org/fhir/observation-status`)
     EnteredInError,
-    /// `unknown`: Unknown (http://hl7.org/fhir/observation-status)
+    /// `unknown`: Unknown (`http://hl7.org/fhir/observation-status`)
     Unknown,
 }
 impl ObservationStatusVs {
@@ -66320,9 +66320,9 @@ impl std::fmt::Display for ObservationStatusVs {
 /// Codes of the value set Operation Parameter Use (`http://hl7.org/fhir/ValueSet/operation-parameter-use`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OperationParameterUse {
-    /// `in`: In (http://hl7.org/fhir/operation-parameter-use)
+    /// `in`: In (`http://hl7.org/fhir/operation-parameter-use`)
     In,
-    /// `out`: Out (http://hl7.org/fhir/operation-parameter-use)
+    /// `out`: Out (`http://hl7.org/fhir/operation-parameter-use`)
     Out,
 }
 impl OperationParameterUse {
@@ -66409,31 +66409,31 @@ impl std::fmt::Display for OperationParameterUse {
 /// Codes of the value set Organization Type (`http://hl7.org/fhir/ValueSet/organization-type`), 13 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OrganizationType {
-    /// `prov`: Healthcare Provider (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `prov`: Healthcare Provider (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Prov,
-    /// `dept`: Hospital Department (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `dept`: Hospital Department (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Dept,
-    /// `team`: Organizational team (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `team`: Organizational team (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Team,
-    /// `govt`: Government (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `govt`: Government (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Govt,
-    /// `ins`: Insurance Company (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `ins`: Insurance Company (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Ins,
-    /// `pay`: Payer (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `pay`: Payer (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Pay,
-    /// `edu`: Educational Institute (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `edu`: Educational Institute (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Edu,
-    /// `reli`: Religious Institution (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `reli`: Religious Institution (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Reli,
-    /// `crs`: Clinical Research Sponsor (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `crs`: Clinical Research Sponsor (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Crs,
-    /// `cg`: Community Group (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `cg`: Community Group (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Cg,
-    /// `bus`: Non-Healthcare Business or Corporation (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `bus`: Non-Healthcare Business or Corporation (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Bus,
-    /// `ntwk`: Network (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `ntwk`: Network (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Ntwk,
-    /// `other`: Other (http://terminology.hl7.org/CodeSystem/organization-type)
+    /// `other`: Other (`http://terminology.hl7.org/CodeSystem/organization-type`)
     Other,
 }
 impl OrganizationType {
@@ -66582,17 +66582,17 @@ impl std::fmt::Display for OrganizationType {
 /// Codes of the value set Organizational service group (`https://terminology.dhp.uz/fhir/core/ValueSet/organizational-service-group-vs`), 6 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OrganizationalServiceGroupVs {
-    /// `III_100`: Poliklinika bo'limi va statsionar bo'limi mavjud (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs)
+    /// `III_100`: Poliklinika bo'limi va statsionar bo'limi mavjud (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs`)
     Iii100,
-    /// `III_200`: Statsionar bo'limi mavjud (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs)
+    /// `III_200`: Statsionar bo'limi mavjud (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs`)
     Iii200,
-    /// `III_300`: Statsionar kunduzgi bo'limi bilan (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs)
+    /// `III_300`: Statsionar kunduzgi bo'limi bilan (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs`)
     Iii300,
-    /// `III_400`: Poliklinika bo'limi va kunduzgi statsionar bo'limi bilan (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs)
+    /// `III_400`: Poliklinika bo'limi va kunduzgi statsionar bo'limi bilan (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs`)
     Iii400,
-    /// `III_500`: Poliklinika bo'limi mavjud (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs)
+    /// `III_500`: Poliklinika bo'limi mavjud (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs`)
     Iii500,
-    /// `III_600`: Boshqalar (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs)
+    /// `III_600`: Boshqalar (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs`)
     Iii600,
 }
 impl OrganizationalServiceGroupVs {
@@ -66711,161 +66711,161 @@ impl std::fmt::Display for OrganizationalServiceGroupVs {
 /// Codes of the value set Organizational specialization (`https://terminology.dhp.uz/fhir/core/ValueSet/organizational-specialization-vs`), 78 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OrganizationalSpecializationVs {
-    /// `101`: Terapiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `101`: Terapiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N101,
-    /// `102.0`: Kardiologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `102.0`: Kardiologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1020,
-    /// `103.0`: Bolalar kardiorevmatologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `103.0`: Bolalar kardiorevmatologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1030,
-    /// `104.0`: Kattalar gastroenterologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `104.0`: Kattalar gastroenterologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1040,
-    /// `105.0`: Bolalar gastroenterologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `105.0`: Bolalar gastroenterologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1050,
-    /// `106.0`: Kattalar allergologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `106.0`: Kattalar allergologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1060,
-    /// `107.0`: Bolalar allergologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `107.0`: Bolalar allergologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1070,
-    /// `108.0`: Kattalar uchun reabilitatsiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `108.0`: Kattalar uchun reabilitatsiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1080,
-    /// `109.0`: Bolalar uchun reabilitatsiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `109.0`: Bolalar uchun reabilitatsiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1090,
-    /// `110.0`: Kattalar endokrinologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `110.0`: Kattalar endokrinologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1100,
-    /// `111.0`: Bolalar endokrinologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `111.0`: Bolalar endokrinologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1110,
-    /// `112.0`: Kattalar yuqumli kasalliklari (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `112.0`: Kattalar yuqumli kasalliklari (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1120,
-    /// `113.0`: Bolalar yuqumli kasalliklari (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `113.0`: Bolalar yuqumli kasalliklari (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1130,
-    /// `114.0`: Kattalar gematologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `114.0`: Kattalar gematologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1140,
-    /// `115.0`: Bolalar gematologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `115.0`: Bolalar gematologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1150,
-    /// `116.0`: Kattalar nefrologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `116.0`: Kattalar nefrologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1160,
-    /// `117.0`: Bolalar nefrologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `117.0`: Bolalar nefrologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1170,
-    /// `118.0`: Kattalar uchun revmatologik (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `118.0`: Kattalar uchun revmatologik (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1180,
-    /// `119.0`: Bolalar uchun revmatologik (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `119.0`: Bolalar uchun revmatologik (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1190,
-    /// `120.0`: Kattalar uchun pulmonologik (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `120.0`: Kattalar uchun pulmonologik (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1200,
-    /// `121.0`: Bolalar uchun pulmonologik (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `121.0`: Bolalar uchun pulmonologik (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1210,
-    /// `122.0`: Kattalar jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `122.0`: Kattalar jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1220,
-    /// `123.0`: Bolalar jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `123.0`: Bolalar jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1230,
-    /// `124.0`: Kattalar neyrojarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `124.0`: Kattalar neyrojarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1240,
-    /// `125.0`: Bolalar neyrojarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `125.0`: Bolalar neyrojarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1250,
-    /// `126.0`: Kattalar torakal jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `126.0`: Kattalar torakal jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1260,
-    /// `127.0`: Bolalar torakal jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `127.0`: Bolalar torakal jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1270,
-    /// `128.0`: Kattalar kardiojarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `128.0`: Kattalar kardiojarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1280,
-    /// `129.0`: Bolalar kardiojarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `129.0`: Bolalar kardiojarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1290,
-    /// `130.0`: Kattalar tomirlar jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `130.0`: Kattalar tomirlar jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1300,
-    /// `131.0`: Bolalar tomirlar jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `131.0`: Bolalar tomirlar jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1310,
-    /// `132.0`: Kattalar travmatologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `132.0`: Kattalar travmatologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1320,
-    /// `133.0`: Bolalar travmatologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `133.0`: Bolalar travmatologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1330,
-    /// `134.0`: Kattalar kuyish kasalligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `134.0`: Kattalar kuyish kasalligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1340,
-    /// `135.0`: Bolalar kuyish kasalligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `135.0`: Bolalar kuyish kasalligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1350,
-    /// `136.0`: Kattalar ortopediyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `136.0`: Kattalar ortopediyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1360,
-    /// `137.0`: Bolalar ortopediyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `137.0`: Bolalar ortopediyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1370,
-    /// `138.0`: Kattalar urologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `138.0`: Kattalar urologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1380,
-    /// `139.0`: Bolalar urologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `139.0`: Bolalar urologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1390,
-    /// `140.0`: Kattalar stomatologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `140.0`: Kattalar stomatologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1400,
-    /// `141.0`: Bolalar stomatologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `141.0`: Bolalar stomatologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1410,
-    /// `142.0`: Proktologik (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `142.0`: Proktologik (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1420,
-    /// `143.0`: Kattalar uchun yiringli jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `143.0`: Kattalar uchun yiringli jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1430,
-    /// `144.0`: Bolalar yiringli jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `144.0`: Bolalar yiringli jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1440,
-    /// `145.0`: Kattalar onkologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `145.0`: Kattalar onkologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1450,
-    /// `146.0`: Bolalar onkologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `146.0`: Bolalar onkologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1460,
-    /// `147.0`: Radiologik va rentgenologik (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `147.0`: Radiologik va rentgenologik (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1470,
-    /// `148.0`: Homilador, tug'adigan va tuqqan ayollar uchun (homiladorlik patologiyasidan tashqari)- jami (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `148.0`: Homilador, tug'adigan va tuqqan ayollar uchun (homiladorlik patologiyasidan tashqari)- jami (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1480,
-    /// `148.1`: shu jumladan: Tug'adiganlar uchun (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `148.1`: shu jumladan: Tug'adiganlar uchun (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1481,
-    /// `149.0`: Homiladorlik patologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `149.0`: Homiladorlik patologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1490,
-    /// `150.0`: Kattalar uchun ginekologiya (abortlardan tashqari). (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `150.0`: Kattalar uchun ginekologiya (abortlardan tashqari). (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1500,
-    /// `151.0`: Bolalar uchun ginekologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `151.0`: Bolalar uchun ginekologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1510,
-    /// `152.0`: Abort uchun (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `152.0`: Abort uchun (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1520,
-    /// `153.0`: Katta yoshdagi sil kasalligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `153.0`: Katta yoshdagi sil kasalligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1530,
-    /// `153.1`: Kattalardagi suyaklar va bo'g'imlarning sil kasalligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `153.1`: Kattalardagi suyaklar va bo'g'imlarning sil kasalligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1531,
-    /// `154.1`: Bolalarda suyak va bo'g'imlarning sil kasalligi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `154.1`: Bolalarda suyak va bo'g'imlarning sil kasalligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1541,
-    /// `155.0`: Kattalar uchun nevrologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `155.0`: Kattalar uchun nevrologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1550,
-    /// `156.0`: Bolalar uchun nevrologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `156.0`: Bolalar uchun nevrologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1560,
-    /// `157.0`: Kattalar psixiatriyasi (psixonevrologiya) (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `157.0`: Kattalar psixiatriyasi (psixonevrologiya) (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1570,
-    /// `158.0`: Bolalar psixiatriyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `158.0`: Bolalar psixiatriyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1580,
-    /// `159.0`: Kattalar psixosomatikasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `159.0`: Kattalar psixosomatikasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1590,
-    /// `160.0`: Bolalar psixosomatikasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `160.0`: Bolalar psixosomatikasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1600,
-    /// `161.0`: Narkologik (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `161.0`: Narkologik (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1610,
-    /// `162.0`: Kattalar toksikologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `162.0`: Kattalar toksikologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1620,
-    /// `163.0`: Bolalar uchun toksikologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `163.0`: Bolalar uchun toksikologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1630,
-    /// `164.0`: Kattalar uchun oftalmologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `164.0`: Kattalar uchun oftalmologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1640,
-    /// `165.0`: Bolalar oftalmologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `165.0`: Bolalar oftalmologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1650,
-    /// `166.0`: Kattalar uchun otolaringologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `166.0`: Kattalar uchun otolaringologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1660,
-    /// `167.0`: Bolalar otorinolaringologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `167.0`: Bolalar otorinolaringologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1670,
-    /// `168.0`: Kattalar uchun dermatovenerologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `168.0`: Kattalar uchun dermatovenerologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1680,
-    /// `169.0`: Bolalar dermatovenerologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `169.0`: Bolalar dermatovenerologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1690,
-    /// `170.0`: Pediatriya (somatik) (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `170.0`: Pediatriya (somatik) (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1700,
-    /// `170.1`: Bolalar patologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `170.1`: Bolalar patologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1701,
-    /// `171.0`: Transplantologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `171.0`: Transplantologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1710,
-    /// `172.0`: Kattalar uchun boshqa (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `172.0`: Kattalar uchun boshqa (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1720,
-    /// `173.0`: Bolalar uchun boshqa (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `173.0`: Bolalar uchun boshqa (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1730,
-    /// `174.0`: Kattalar uchun intensiv terapiya (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `174.0`: Kattalar uchun intensiv terapiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1740,
-    /// `175.0`: Pediatriya intensiv terapiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs)
+    /// `175.0`: Pediatriya intensiv terapiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     N1750,
 }
 impl OrganizationalSpecializationVs {
@@ -67418,47 +67418,47 @@ impl std::fmt::Display for OrganizationalSpecializationVs {
 /// Codes of the value set Organizational structure (`https://terminology.dhp.uz/fhir/core/ValueSet/organizational-structure-vs`), 21 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OrganizationalStructureVs {
-    /// `110`: Ixtisoslashtirilgan ilmiy-amaliy tibbiyot markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `110`: Ixtisoslashtirilgan ilmiy-amaliy tibbiyot markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N110,
-    /// `112`: Ixtisoslashtirilgan ilmiy markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `112`: Ixtisoslashtirilgan ilmiy markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N112,
-    /// `114`: Ixtisoslashtirilgan markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `114`: Ixtisoslashtirilgan markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N114,
-    /// `116`: Tibbiyot markazi markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `116`: Tibbiyot markazi markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N116,
-    /// `118`: Reabilitatsiya markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `118`: Reabilitatsiya markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N118,
-    /// `120`: Perinatal markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `120`: Perinatal markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N120,
-    /// `122`: Tuman (shahar)lararo Perinatal markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `122`: Tuman (shahar)lararo Perinatal markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N122,
-    /// `124`: Shahar (tuman) tug'ruq kompleksi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `124`: Shahar (tuman) tug'ruq kompleksi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N124,
-    /// `126`: Shoshilinch tibbiy yordam ilmiy markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `126`: Shoshilinch tibbiy yordam ilmiy markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N126,
-    /// `128`: Milliy tibbiyot markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `128`: Milliy tibbiyot markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N128,
-    /// `130`: Klinikalar (oliy tibbiy taʼlim yurtlari va ilmiy-tekshirish institutlari qoshidagi) (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `130`: Klinikalar (oliy tibbiy taʼlim yurtlari va ilmiy-tekshirish institutlari qoshidagi) (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N130,
-    /// `132`: Ko'p tarmoqli tibbiyot markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `132`: Ko'p tarmoqli tibbiyot markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N132,
-    /// `134`: Bolalar ko'p tarmoqli tibbiyot markazi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `134`: Bolalar ko'p tarmoqli tibbiyot markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N134,
-    /// `136`: Ilmiy-tekshirish instituti (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `136`: Ilmiy-tekshirish instituti (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N136,
-    /// `138`: Ko'p tarmoqli klinikasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `138`: Ko'p tarmoqli klinikasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N138,
-    /// `140`: Klinik shifoxonasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `140`: Klinik shifoxonasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N140,
-    /// `142`: Maxsus shifoxonasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `142`: Maxsus shifoxonasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N142,
-    /// `144`: Leprozoriy (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `144`: Leprozoriy (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N144,
-    /// `146`: Shifoxonasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `146`: Shifoxonasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N146,
-    /// `148`: Tibbiyot birlashmasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `148`: Tibbiyot birlashmasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N148,
-    /// `150`: Ixtisoslashgan dispanser (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs)
+    /// `150`: Ixtisoslashgan dispanser (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     N150,
 }
 impl OrganizationalStructureVs {
@@ -67669,15 +67669,15 @@ impl std::fmt::Display for OrganizationalStructureVs {
 /// Codes of the value set Organizational subordination group (`https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-group-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OrganizationalSubordinationGroupVs {
-    /// `I_1`: Respublika tassarufidagi muassasalari (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs)
+    /// `I_1`: Respublika tassarufidagi muassasalari (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs`)
     I1,
-    /// `I_2`: Hududiy boshqaruv tarkibidagi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs)
+    /// `I_2`: Hududiy boshqaruv tarkibidagi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs`)
     I2,
-    /// `I_3`: Tuman va shaharlar boshqaruv tarkibidagi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs)
+    /// `I_3`: Tuman va shaharlar boshqaruv tarkibidagi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs`)
     I3,
-    /// `I_4`: Boshqa vazirlik va idoralar tizimi tarkibidagi muassasalar (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs)
+    /// `I_4`: Boshqa vazirlik va idoralar tizimi tarkibidagi muassasalar (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs`)
     I4,
-    /// `I_5`: Xususiy tibbiyot muassasalari (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs)
+    /// `I_5`: Xususiy tibbiyot muassasalari (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs`)
     I5,
 }
 impl OrganizationalSubordinationGroupVs {
@@ -67790,13 +67790,13 @@ impl std::fmt::Display for OrganizationalSubordinationGroupVs {
 /// Codes of the value set Organizational subordination institution (`https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-institution-vs`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OrganizationalSubordinationInstitutionVs {
-    /// `STIR-I_10`: Ko'p tarmokli markaziy poliklinika (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs)
+    /// `STIR-I_10`: Ko'p tarmokli markaziy poliklinika (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs`)
     StirI10,
-    /// `STIR-I_30`: Oilaviy poliklinika (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs)
+    /// `STIR-I_30`: Oilaviy poliklinika (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs`)
     StirI30,
-    /// `STIR-I_60`: Oilaviy shifokorlik punkti (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs)
+    /// `STIR-I_60`: Oilaviy shifokorlik punkti (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs`)
     StirI60,
-    /// `STIR-I_90`: Qishloq uchastka shifoxonasi (https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs)
+    /// `STIR-I_90`: Qishloq uchastka shifoxonasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs`)
     StirI90,
 }
 impl OrganizationalSubordinationInstitutionVs {
@@ -70426,233 +70426,233 @@ impl std::fmt::Display for PractitionerRoleVs {
 /// Codes of the value set Profession specializations (`https://terminology.dhp.uz/fhir/core/ValueSet/profession-specialization-vs`), 114 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProfessionSpecializationVs {
-    /// `408467006`: Katta yoshdagi ruhiy kasallik (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408467006`: Katta yoshdagi ruhiy kasallik (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408467006,
-    /// `394577000`: Anestetiklar (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394577000`: Anestetiklar (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394577000,
-    /// `394578005`: Audiologik tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394578005`: Audiologik tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394578005,
-    /// `421661004`: Qon banki va qon quyish tibbiyoti (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `421661004`: Qon banki va qon quyish tibbiyoti (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N421661004,
-    /// `408462000`: Kuyishlarga g'amxo'rlik qilish (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408462000`: Kuyishlarga g'amxo'rlik qilish (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408462000,
-    /// `394579002`: Kardiologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394579002`: Kardiologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394579002,
-    /// `394804000`: Klinik sitogenetika va molekulyar genetika (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394804000`: Klinik sitogenetika va molekulyar genetika (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394804000,
-    /// `394580004`: Klinik genetika (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394580004`: Klinik genetika (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394580004,
-    /// `394803006`: Klinik gematologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394803006`: Klinik gematologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394803006,
-    /// `408480009`: Klinik immunologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408480009`: Klinik immunologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408480009,
-    /// `408454008`: Klinik mikrobiologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408454008`: Klinik mikrobiologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408454008,
-    /// `394809005`: Klinik neyrofiziologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394809005`: Klinik neyrofiziologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394809005,
-    /// `394592004`: Klinik onkologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394592004`: Klinik onkologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394592004,
-    /// `394600006`: Klinik farmakologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394600006`: Klinik farmakologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394600006,
-    /// `394601005`: Klinik fiziologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394601005`: Klinik fiziologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394601005,
-    /// `394581000`: Jamoat tibbiyoti (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394581000`: Jamoat tibbiyoti (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394581000,
-    /// `408478003`: Jiddiy tibbiy yordam (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408478003`: Jiddiy tibbiy yordam (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408478003,
-    /// `394812008`: Stomatologiya mutaxassisliklari (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394812008`: Stomatologiya mutaxassisliklari (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394812008,
-    /// `408444009`: Dental-Umumiy stomatologiya amaliyoti (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408444009`: Dental-Umumiy stomatologiya amaliyoti (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408444009,
-    /// `394582007`: Dermatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394582007`: Dermatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394582007,
-    /// `408475000`: Qandli diabetga qarshi dori (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408475000`: Qandli diabetga qarshi dori (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408475000,
-    /// `394583002`: Endokrinologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394583002`: Endokrinologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394583002,
-    /// `419772000`: Oila amaliyoti (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419772000`: Oila amaliyoti (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419772000,
-    /// `394584008`: Gastroenterologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394584008`: Gastroenterologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394584008,
-    /// `408443003`: Umumiy tibbiy amaliyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408443003`: Umumiy tibbiy amaliyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408443003,
-    /// `394802001`: Umumiy tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394802001`: Umumiy tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394802001,
-    /// `394915009`: Umumiy patologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394915009`: Umumiy patologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394915009,
-    /// `394814009`: Umumiy amaliyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394814009`: Umumiy amaliyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394814009,
-    /// `394808002`: Genito-siydik yo'llari tibbiyoti (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394808002`: Genito-siydik yo'llari tibbiyoti (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394808002,
-    /// `394811001`: Geriatrik tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394811001`: Geriatrik tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394811001,
-    /// `408446006`: Ginekologik onkologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408446006`: Ginekologik onkologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408446006,
-    /// `394586005`: Ginekologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394586005`: Ginekologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394586005,
-    /// `394916005`: Gematopatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394916005`: Gematopatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394916005,
-    /// `408472002`: Gepatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408472002`: Gepatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408472002,
-    /// `394597005`: Gistopatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394597005`: Gistopatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394597005,
-    /// `394598000`: Immunopatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394598000`: Immunopatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394598000,
-    /// `394807007`: Yuqumli kasalliklar (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394807007`: Yuqumli kasalliklar (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394807007,
-    /// `419192003`: Ichki kasalliklar (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419192003`: Ichki kasalliklar (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419192003,
-    /// `408468001`: O'rganishdagi nuqson (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408468001`: O'rganishdagi nuqson (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408468001,
-    /// `394593009`: Tibbiy onkologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394593009`: Tibbiy onkologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394593009,
-    /// `394813003`: Tibbiy oftalmologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394813003`: Tibbiy oftalmologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394813003,
-    /// `410001006`: Harbiy tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `410001006`: Harbiy tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N410001006,
-    /// `394589003`: Nefrologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394589003`: Nefrologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394589003,
-    /// `394591006`: Nevrologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394591006`: Nevrologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394591006,
-    /// `394599008`: Neyropatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394599008`: Neyropatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394599008,
-    /// `394649004`: Yadro tibbiyoti (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394649004`: Yadro tibbiyoti (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394649004,
-    /// `408470005`: Akusherlik (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408470005`: Akusherlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408470005,
-    /// `394585009`: Akusherlik va ginekologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394585009`: Akusherlik va ginekologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394585009,
-    /// `394821009`: Kasbiy tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394821009`: Kasbiy tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394821009,
-    /// `422191005`: Oftalmik jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `422191005`: Oftalmik jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N422191005,
-    /// `394594003`: Oftalmologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394594003`: Oftalmologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394594003,
-    /// `416304004`: Osteopatik manipulyativ tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `416304004`: Osteopatik manipulyativ tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N416304004,
-    /// `418960008`: Otolaringologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `418960008`: Otolaringologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N418960008,
-    /// `394882004`: Og'riqni boshqarish (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394882004`: Og'riqni boshqarish (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394882004,
-    /// `394806003`: Palliativ tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394806003`: Palliativ tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394806003,
-    /// `39458800`: Pediatriya (bolalar va o'smirlar) psixiatriyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `39458800`: Pediatriya (bolalar va o'smirlar) psixiatriyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N39458800,
-    /// `408459003`: Bolalar kardiologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408459003`: Bolalar kardiologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408459003,
-    /// `394607009`: Bolalar stomatologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394607009`: Bolalar stomatologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394607009,
-    /// `419610006`: Bolalar endokrinologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419610006`: Bolalar endokrinologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419610006,
-    /// `418058008`: Bolalar gastroenterologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `418058008`: Bolalar gastroenterologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N418058008,
-    /// `420208008`: Bolalar genetikasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `420208008`: Bolalar genetikasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N420208008,
-    /// `418652005`: Bolalar gematologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `418652005`: Bolalar gematologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N418652005,
-    /// `418535003`: Bolalar immunologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `418535003`: Bolalar immunologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N418535003,
-    /// `418862001`: Bolalar yuqumli kasalliklari (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `418862001`: Bolalar yuqumli kasalliklari (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N418862001,
-    /// `419365004`: Bolalar nefrologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419365004`: Bolalar nefrologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419365004,
-    /// `418002000`: Bolalar onkologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `418002000`: Bolalar onkologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N418002000,
-    /// `419983000`: Bolalar oftalmologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419983000`: Bolalar oftalmologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419983000,
-    /// `419170002`: Bolalar pulmonologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419170002`: Bolalar pulmonologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419170002,
-    /// `419472004`: Bolalar revmatologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419472004`: Bolalar revmatologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419472004,
-    /// `394539006`: Bolalar jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394539006`: Bolalar jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394539006,
-    /// `420112009`: Bolalar jarrohligi - suyak iligi transplantatsiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `420112009`: Bolalar jarrohligi - suyak iligi transplantatsiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N420112009,
-    /// `409968004`: Profilaktik tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `409968004`: Profilaktik tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N409968004,
-    /// `394587001`: Psixiatriya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394587001`: Psixiatriya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394587001,
-    /// `394913002`: Psixoterapiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394913002`: Psixoterapiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394913002,
-    /// `408440000`: Jamoat salomatligi tibbiyoti (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408440000`: Jamoat salomatligi tibbiyoti (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408440000,
-    /// `418112009`: O'pka tibbiyoti (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `418112009`: O'pka tibbiyoti (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N418112009,
-    /// `419815003`: Radiatsion onkologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419815003`: Radiatsion onkologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419815003,
-    /// `394914008`: Radiologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394914008`: Radiologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394914008,
-    /// `408455009`: Radiologiya - Interventsion radiologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408455009`: Radiologiya - Interventsion radiologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408455009,
-    /// `394602003`: Reabilitatsiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394602003`: Reabilitatsiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394602003,
-    /// `408447002`: Vaqtinchalik parvarish (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408447002`: Vaqtinchalik parvarish (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408447002,
-    /// `394810000`: Revmatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394810000`: Revmatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394810000,
-    /// `408450004`: Uyquni o'rganish (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408450004`: Uyquni o'rganish (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408450004,
-    /// `408476004`: Jarrohlik - suyak va ilik transplantatsiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408476004`: Jarrohlik - suyak va ilik transplantatsiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408476004,
-    /// `408469009`: Jarrohlik - Ko'krak jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408469009`: Jarrohlik - Ko'krak jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408469009,
-    /// `408466002`: Jarrohlik - yurak jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408466002`: Jarrohlik - yurak jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408466002,
-    /// `408471009`: Jarrohlik - kardiotorakal transplantatsiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408471009`: Jarrohlik - kardiotorakal transplantatsiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408471009,
-    /// `408464004`: Jarrohlik - kolorektal jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408464004`: Jarrohlik - kolorektal jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408464004,
-    /// `408441001`: Jarrohlik - stomatologiya - endodontiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408441001`: Jarrohlik - stomatologiya - endodontiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408441001,
-    /// `408465003`: Jarrohlik-Tish-Og'iz-jag' jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408465003`: Jarrohlik-Tish-Og'iz-jag' jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408465003,
-    /// `394605001`: Jarrohlik - stomatologik - og'iz bo'shlig'i jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394605001`: Jarrohlik - stomatologik - og'iz bo'shlig'i jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394605001,
-    /// `394608004`: Jarrohlik-tish-ortodontiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394608004`: Jarrohlik-tish-ortodontiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394608004,
-    /// `408461007`: Jarrohlik - Dental-Periodontal jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408461007`: Jarrohlik - Dental-Periodontal jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408461007,
-    /// `408460008`: Jarrohlik-tish-protez stomatologiyasi (protezlash) (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408460008`: Jarrohlik-tish-protez stomatologiyasi (protezlash) (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408460008,
-    /// `394606000`: Jarrohlik-stomatologiya-restorativ stomatologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394606000`: Jarrohlik-stomatologiya-restorativ stomatologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394606000,
-    /// `408449004`: Jarrohlik - stomatologiya - jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408449004`: Jarrohlik - stomatologiya - jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408449004,
-    /// `418018006`: Jarrohlik - Dermatologik jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `418018006`: Jarrohlik - Dermatologik jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N418018006,
-    /// `394604002`: Jarrohlik - quloq, burun va tomoq jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394604002`: Jarrohlik - quloq, burun va tomoq jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394604002,
-    /// `394609007`: Jarrohlik - umumiy (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394609007`: Jarrohlik - umumiy (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394609007,
-    /// `408474001`: Jarrohlik - gepatobilar va oshqozon osti bezi jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408474001`: Jarrohlik - gepatobilar va oshqozon osti bezi jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408474001,
-    /// `394610002`: Jarrohlik - neyroxirurgiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394610002`: Jarrohlik - neyroxirurgiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394610002,
-    /// `394611003`: Jarrohlik - Plastik jarrohlik (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394611003`: Jarrohlik - Plastik jarrohlik (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394611003,
-    /// `408477008`: Jarrohlik - Transplantatsiya jarrohligi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408477008`: Jarrohlik - Transplantatsiya jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408477008,
-    /// `394801008`: Jarrohlik - travma va ortopediya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394801008`: Jarrohlik - travma va ortopediya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394801008,
-    /// `408463005`: Jarrohlik - qon tomir (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408463005`: Jarrohlik - qon tomir (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408463005,
-    /// `419321007`: Jarrohlik onkologiyasi (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419321007`: Jarrohlik onkologiyasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419321007,
-    /// `394576009`: Jarrohlik - baxtsiz hodisa va favqulodda (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394576009`: Jarrohlik - baxtsiz hodisa va favqulodda (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394576009,
-    /// `394590007`: Torakal tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394590007`: Torakal tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394590007,
-    /// `409967009`: Toksikologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `409967009`: Toksikologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N409967009,
-    /// `408448007`: Tropik tibbiyot (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `408448007`: Tropik tibbiyot (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N408448007,
-    /// `419043006`: Urologik onkologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `419043006`: Urologik onkologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N419043006,
-    /// `394612005`: Urologiya (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394612005`: Urologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394612005,
-    /// `394733009`: Tibbiyot ixtisosligi--BOSHQA--ROYATDA EMAS (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394733009`: Tibbiyot ixtisosligi--BOSHQA--ROYATDA EMAS (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394733009,
-    /// `394732004`: Jarrohlik ixtisosligi--BOShQA-RO'YATDA EMAS (https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs)
+    /// `394732004`: Jarrohlik ixtisosligi--BOShQA-RO'YATDA EMAS (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     N394732004,
 }
 impl ProfessionSpecializationVs {
@@ -71419,23 +71419,23 @@ impl std::fmt::Display for ProfessionSpecializationVs {
 /// Codes of the value set Provenance Activity Types (`https://terminology.dhp.uz/fhir/core/ValueSet/provenance-activity-types-vs`), 9 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProvenanceActivityTypesVs {
-    /// `AU`: authenticated (http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion)
+    /// `AU`: authenticated (`http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion`)
     Au,
-    /// `DI`: dictated (http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion)
+    /// `DI`: dictated (`http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion`)
     Di,
-    /// `DO`: documented (http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion)
+    /// `DO`: documented (`http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion`)
     Do,
-    /// `IN`: incomplete (http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion)
+    /// `IN`: incomplete (`http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion`)
     In,
-    /// `IP`: in progress (http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion)
+    /// `IP`: in progress (`http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion`)
     Ip,
-    /// `LA`: legally authenticated (http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion)
+    /// `LA`: legally authenticated (`http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion`)
     La,
-    /// `NU`: nullified document (http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion)
+    /// `NU`: nullified document (`http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion`)
     Nu,
-    /// `PA`: pre-authenticated (http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion)
+    /// `PA`: pre-authenticated (`http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion`)
     Pa,
-    /// `UC`: unsigned completed document (http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion)
+    /// `UC`: unsigned completed document (`http://terminology.hl7.org/CodeSystem/v3-DocumentCompletion`)
     Uc,
 }
 impl ProvenanceActivityTypesVs {
@@ -71572,15 +71572,15 @@ impl std::fmt::Display for ProvenanceActivityTypesVs {
 /// Codes of the value set Provenance Entity Role (`http://hl7.org/fhir/ValueSet/provenance-entity-role`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProvenanceEntityRole {
-    /// `revision`: Revision (http://hl7.org/fhir/provenance-entity-role)
+    /// `revision`: Revision (`http://hl7.org/fhir/provenance-entity-role`)
     Revision,
-    /// `quotation`: Quotation (http://hl7.org/fhir/provenance-entity-role)
+    /// `quotation`: Quotation (`http://hl7.org/fhir/provenance-entity-role`)
     Quotation,
-    /// `source`: Source (http://hl7.org/fhir/provenance-entity-role)
+    /// `source`: Source (`http://hl7.org/fhir/provenance-entity-role`)
     Source,
-    /// `instantiates`: Instantiates (http://hl7.org/fhir/provenance-entity-role)
+    /// `instantiates`: Instantiates (`http://hl7.org/fhir/provenance-entity-role`)
     Instantiates,
-    /// `removal`: Removal (http://hl7.org/fhir/provenance-entity-role)
+    /// `removal`: Removal (`http://hl7.org/fhir/provenance-entity-role`)
     Removal,
 }
 impl ProvenanceEntityRole {
@@ -71673,15 +71673,15 @@ impl std::fmt::Display for ProvenanceEntityRole {
 /// Codes of the value set Provenance Entity Role (`https://terminology.dhp.uz/fhir/core/ValueSet/provenance-entity-role-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProvenanceEntityRoleVs {
-    /// `revision`: Revision (http://hl7.org/fhir/provenance-entity-role)
+    /// `revision`: Revision (`http://hl7.org/fhir/provenance-entity-role`)
     Revision,
-    /// `quotation`: Quotation (http://hl7.org/fhir/provenance-entity-role)
+    /// `quotation`: Quotation (`http://hl7.org/fhir/provenance-entity-role`)
     Quotation,
-    /// `source`: Source (http://hl7.org/fhir/provenance-entity-role)
+    /// `source`: Source (`http://hl7.org/fhir/provenance-entity-role`)
     Source,
-    /// `instantiates`: Instantiates (http://hl7.org/fhir/provenance-entity-role)
+    /// `instantiates`: Instantiates (`http://hl7.org/fhir/provenance-entity-role`)
     Instantiates,
-    /// `removal`: Removal (http://hl7.org/fhir/provenance-entity-role)
+    /// `removal`: Removal (`http://hl7.org/fhir/provenance-entity-role`)
     Removal,
 }
 impl ProvenanceEntityRoleVs {
@@ -71774,9 +71774,9 @@ impl std::fmt::Display for ProvenanceEntityRoleVs {
 /// Codes of the value set Provenance Participation Role Type (`https://terminology.dhp.uz/fhir/core/ValueSet/provenance-participation-role-type-vs`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ProvenanceParticipationRoleTypeVs {
-    /// `legal`: Legal Authenticator (http://terminology.hl7.org/CodeSystem/provenance-participant-type)
+    /// `legal`: Legal Authenticator (`http://terminology.hl7.org/CodeSystem/provenance-participant-type`)
     Legal,
-    /// `author`: Author (http://terminology.hl7.org/CodeSystem/provenance-participant-type)
+    /// `author`: Author (`http://terminology.hl7.org/CodeSystem/provenance-participant-type`)
     Author,
 }
 impl ProvenanceParticipationRoleTypeVs {
@@ -71871,13 +71871,13 @@ impl std::fmt::Display for ProvenanceParticipationRoleTypeVs {
 /// Codes of the value set PublicationStatus (`http://hl7.org/fhir/ValueSet/publication-status`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PublicationStatus {
-    /// `draft`: Draft (http://hl7.org/fhir/publication-status)
+    /// `draft`: Draft (`http://hl7.org/fhir/publication-status`)
     Draft,
-    /// `active`: Active (http://hl7.org/fhir/publication-status)
+    /// `active`: Active (`http://hl7.org/fhir/publication-status`)
     Active,
-    /// `retired`: Retired (http://hl7.org/fhir/publication-status)
+    /// `retired`: Retired (`http://hl7.org/fhir/publication-status`)
     Retired,
-    /// `unknown`: Unknown (http://hl7.org/fhir/publication-status)
+    /// `unknown`: Unknown (`http://hl7.org/fhir/publication-status`)
     Unknown,
 }
 impl PublicationStatus {
@@ -71968,15 +71968,15 @@ impl std::fmt::Display for PublicationStatus {
 /// Codes of the value set QuantityComparator (`http://hl7.org/fhir/ValueSet/quantity-comparator`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum QuantityComparator {
-    /// `<`: Less than (http://hl7.org/fhir/quantity-comparator)
+    /// `<`: Less than (`http://hl7.org/fhir/quantity-comparator`)
     LessThan,
-    /// `<=`: Less or Equal to (http://hl7.org/fhir/quantity-comparator)
+    /// `<=`: Less or Equal to (`http://hl7.org/fhir/quantity-comparator`)
     LessOrEqualTo,
-    /// `>=`: Greater or Equal to (http://hl7.org/fhir/quantity-comparator)
+    /// `>=`: Greater or Equal to (`http://hl7.org/fhir/quantity-comparator`)
     GreaterOrEqualTo,
-    /// `>`: Greater than (http://hl7.org/fhir/quantity-comparator)
+    /// `>`: Greater than (`http://hl7.org/fhir/quantity-comparator`)
     GreaterThan,
-    /// `ad`: Sufficient to achieve this total quantity (http://hl7.org/fhir/quantity-comparator)
+    /// `ad`: Sufficient to achieve this total quantity (`http://hl7.org/fhir/quantity-comparator`)
     Ad,
 }
 impl QuantityComparator {
@@ -72073,15 +72073,15 @@ impl std::fmt::Display for QuantityComparator {
 /// Codes of the value set Reference Handling Policy (`http://hl7.org/fhir/ValueSet/reference-handling-policy`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ReferenceHandlingPolicy {
-    /// `literal`: Literal References (http://hl7.org/fhir/reference-handling-policy)
+    /// `literal`: Literal References (`http://hl7.org/fhir/reference-handling-policy`)
     Literal,
-    /// `logical`: Logical References (http://hl7.org/fhir/reference-handling-policy)
+    /// `logical`: Logical References (`http://hl7.org/fhir/reference-handling-policy`)
     Logical,
-    /// `resolves`: Resolves References (http://hl7.org/fhir/reference-handling-policy)
+    /// `resolves`: Resolves References (`http://hl7.org/fhir/reference-handling-policy`)
     Resolves,
-    /// `enforced`: Reference Integrity Enforced (http://hl7.org/fhir/reference-handling-policy)
+    /// `enforced`: Reference Integrity Enforced (`http://hl7.org/fhir/reference-handling-policy`)
     Enforced,
-    /// `local`: Local References Only (http://hl7.org/fhir/reference-handling-policy)
+    /// `local`: Local References Only (`http://hl7.org/fhir/reference-handling-policy`)
     Local,
 }
 impl ReferenceHandlingPolicy {
@@ -72194,417 +72194,417 @@ impl std::fmt::Display for ReferenceHandlingPolicy {
 /// Codes of the value set Uzbekistan Regions and Locations (`https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs`), 206 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RegionsVs {
-    /// `1703202`: Oltinko'l tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703202`: Oltinko'l tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703202,
-    /// `1703203`: Andijon tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703203`: Andijon tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703203,
-    /// `1703206`: Baliqchi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703206`: Baliqchi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703206,
-    /// `1703209`: Bo'ston tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703209`: Bo'ston tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703209,
-    /// `1703210`: Buloqboshi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703210`: Buloqboshi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703210,
-    /// `1703211`: Jalaquduq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703211`: Jalaquduq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703211,
-    /// `1703214`: Izboskan tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703214`: Izboskan tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703214,
-    /// `1703217`: Ulug'nor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703217`: Ulug'nor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703217,
-    /// `1703220`: Qo'rg'ontepa tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703220`: Qo'rg'ontepa tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703220,
-    /// `1703224`: Asaka tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703224`: Asaka tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703224,
-    /// `1703227`: Marhamat tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703227`: Marhamat tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703227,
-    /// `1703230`: Shahrixon tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703230`: Shahrixon tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703230,
-    /// `1703232`: Paxtaobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703232`: Paxtaobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703232,
-    /// `1703236`: Xo'jaobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703236`: Xo'jaobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703236,
-    /// `1703401`: Andijon shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703401`: Andijon shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703401,
-    /// `1703408`: Xonobod shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1703408`: Xonobod shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1703408,
-    /// `1706204`: Olot tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706204`: Olot tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706204,
-    /// `1706207`: Buxoro tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706207`: Buxoro tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706207,
-    /// `1706212`: Vobkent tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706212`: Vobkent tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706212,
-    /// `1706215`: G'ijduvon tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706215`: G'ijduvon tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706215,
-    /// `1706219`: Kogon tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706219`: Kogon tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706219,
-    /// `1706230`: Qorako'l tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706230`: Qorako'l tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706230,
-    /// `1706232`: Qorovulbozor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706232`: Qorovulbozor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706232,
-    /// `1706240`: Peshku tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706240`: Peshku tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706240,
-    /// `1706242`: Romitan tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706242`: Romitan tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706242,
-    /// `1706246`: Jondor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706246`: Jondor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706246,
-    /// `1706258`: Shofirkon tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706258`: Shofirkon tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706258,
-    /// `1706401`: Buxoro shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706401`: Buxoro shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706401,
-    /// `1706403`: Kogon shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1706403`: Kogon shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1706403,
-    /// `1708201`: Arnasoy tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708201`: Arnasoy tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708201,
-    /// `1708204`: Baxmal tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708204`: Baxmal tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708204,
-    /// `1708209`: G'allaorol tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708209`: G'allaorol tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708209,
-    /// `1708212`: Sharof Rashidov tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708212`: Sharof Rashidov tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708212,
-    /// `1708215`: Do'stlik tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708215`: Do'stlik tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708215,
-    /// `1708218`: Zomin tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708218`: Zomin tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708218,
-    /// `1708220`: Zarbdor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708220`: Zarbdor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708220,
-    /// `1708223`: Mirzacho'l tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708223`: Mirzacho'l tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708223,
-    /// `1708225`: Zafarobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708225`: Zafarobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708225,
-    /// `1708228`: Paxtakor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708228`: Paxtakor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708228,
-    /// `1708235`: Forish tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708235`: Forish tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708235,
-    /// `1708237`: Yangiobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708237`: Yangiobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708237,
-    /// `1708401`: Jizzax shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1708401`: Jizzax shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1708401,
-    /// `1710207`: G'uzor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710207`: G'uzor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710207,
-    /// `1710212`: Dehqonobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710212`: Dehqonobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710212,
-    /// `1710220`: Qamashi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710220`: Qamashi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710220,
-    /// `1710224`: Qarshi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710224`: Qarshi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710224,
-    /// `1710229`: Koson tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710229`: Koson tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710229,
-    /// `1710232`: Kitob tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710232`: Kitob tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710232,
-    /// `1710233`: Mirishkor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710233`: Mirishkor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710233,
-    /// `1710234`: Muborak tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710234`: Muborak tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710234,
-    /// `1710235`: Nishon tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710235`: Nishon tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710235,
-    /// `1710237`: Kasbi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710237`: Kasbi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710237,
-    /// `1710240`: Ko‘kdala tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710240`: Ko‘kdala tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710240,
-    /// `1710242`: Chiroqchi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710242`: Chiroqchi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710242,
-    /// `1710245`: Shahrisabz tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710245`: Shahrisabz tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710245,
-    /// `1710250`: Yakkabog' tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710250`: Yakkabog' tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710250,
-    /// `1710401`: Qarshi shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710401`: Qarshi shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710401,
-    /// `1710405`: Shahrisabz shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1710405`: Shahrisabz shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1710405,
-    /// `1712211`: Konimex tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712211`: Konimex tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712211,
-    /// `1712216`: Qiziltepa tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712216`: Qiziltepa tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712216,
-    /// `1712230`: Navbahor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712230`: Navbahor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712230,
-    /// `1712234`: Karmana tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712234`: Karmana tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712234,
-    /// `1712238`: Nurota tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712238`: Nurota tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712238,
-    /// `1712244`: Tomdi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712244`: Tomdi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712244,
-    /// `1712248`: Uchquduq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712248`: Uchquduq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712248,
-    /// `1712251`: Xatirchi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712251`: Xatirchi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712251,
-    /// `1712401`: Navoiy shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712401`: Navoiy shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712401,
-    /// `1712408`: Zarafshon shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712408`: Zarafshon shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712408,
-    /// `1712412`: G'ozg'on shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1712412`: G'ozg'on shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1712412,
-    /// `1714204`: Mingbuloq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714204`: Mingbuloq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714204,
-    /// `1714207`: Kosonsoy tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714207`: Kosonsoy tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714207,
-    /// `1714212`: Namangan tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714212`: Namangan tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714212,
-    /// `1714216`: Norin tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714216`: Norin tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714216,
-    /// `1714219`: Pop tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714219`: Pop tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714219,
-    /// `1714224`: To'raqo'rg'on tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714224`: To'raqo'rg'on tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714224,
-    /// `1714229`: Uychi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714229`: Uychi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714229,
-    /// `1714234`: Uchqo'rg'on tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714234`: Uchqo'rg'on tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714234,
-    /// `1714236`: Chortoq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714236`: Chortoq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714236,
-    /// `1714237`: Chust tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714237`: Chust tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714237,
-    /// `1714242`: Yangiqo'rg'on tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714242`: Yangiqo'rg'on tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714242,
-    /// `1714401`: Namangan shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1714401`: Namangan shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1714401,
-    /// `1718203`: Oqdaryo tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718203`: Oqdaryo tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718203,
-    /// `1718206`: Bulung'ur tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718206`: Bulung'ur tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718206,
-    /// `1718209`: Jomboy tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718209`: Jomboy tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718209,
-    /// `1718212`: Ishtixon tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718212`: Ishtixon tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718212,
-    /// `1718215`: Kattaqo'rg'on tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718215`: Kattaqo'rg'on tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718215,
-    /// `1718216`: Qo'shrabot tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718216`: Qo'shrabot tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718216,
-    /// `1718218`: Narpay tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718218`: Narpay tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718218,
-    /// `1718224`: Payariq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718224`: Payariq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718224,
-    /// `1718227`: Pastdarg'om tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718227`: Pastdarg'om tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718227,
-    /// `1718230`: Paxtachi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718230`: Paxtachi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718230,
-    /// `1718233`: Samarqand tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718233`: Samarqand tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718233,
-    /// `1718235`: Nurobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718235`: Nurobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718235,
-    /// `1718236`: Urgut tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718236`: Urgut tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718236,
-    /// `1718238`: Toyloq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718238`: Toyloq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718238,
-    /// `1718401`: Samarqand shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718401`: Samarqand shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718401,
-    /// `1718406`: Kattaqo'rg'on shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1718406`: Kattaqo'rg'on shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1718406,
-    /// `1722201`: Oltinsoy tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722201`: Oltinsoy tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722201,
-    /// `1722202`: Angor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722202`: Angor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722202,
-    /// `1722203`: Bandixon tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722203`: Bandixon tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722203,
-    /// `1722204`: Boysun tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722204`: Boysun tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722204,
-    /// `1722207`: Muzrabot tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722207`: Muzrabot tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722207,
-    /// `1722210`: Denov tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722210`: Denov tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722210,
-    /// `1722212`: Jarqo'rg'on tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722212`: Jarqo'rg'on tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722212,
-    /// `1722214`: Qumqo'rg'on tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722214`: Qumqo'rg'on tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722214,
-    /// `1722215`: Qiziriq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722215`: Qiziriq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722215,
-    /// `1722217`: Sariosiyo tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722217`: Sariosiyo tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722217,
-    /// `1722220`: Termiz tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722220`: Termiz tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722220,
-    /// `1722221`: Uzun tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722221`: Uzun tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722221,
-    /// `1722223`: Sherobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722223`: Sherobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722223,
-    /// `1722226`: Sho'rchi tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722226`: Sho'rchi tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722226,
-    /// `1722401`: Termiz shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1722401`: Termiz shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1722401,
-    /// `1724206`: Oqoltin tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724206`: Oqoltin tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724206,
-    /// `1724212`: Boyovut tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724212`: Boyovut tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724212,
-    /// `1724216`: Sayxunobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724216`: Sayxunobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724216,
-    /// `1724220`: Guliston tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724220`: Guliston tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724220,
-    /// `1724226`: Sardoba tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724226`: Sardoba tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724226,
-    /// `1724228`: Mirzaobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724228`: Mirzaobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724228,
-    /// `1724231`: Sirdaryo tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724231`: Sirdaryo tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724231,
-    /// `1724235`: Xovos tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724235`: Xovos tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724235,
-    /// `1724401`: Guliston shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724401`: Guliston shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724401,
-    /// `1724410`: Shirin shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724410`: Shirin shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724410,
-    /// `1724413`: Yangiyer shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1724413`: Yangiyer shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1724413,
-    /// `1726262`: Uchtepa tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726262`: Uchtepa tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726262,
-    /// `1726264`: Bektemir tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726264`: Bektemir tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726264,
-    /// `1726266`: Yunusobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726266`: Yunusobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726266,
-    /// `1726269`: Mirzo Ulug'bek tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726269`: Mirzo Ulug'bek tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726269,
-    /// `1726273`: Mirobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726273`: Mirobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726273,
-    /// `1726277`: Shayxontohur tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726277`: Shayxontohur tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726277,
-    /// `1726280`: Olmazor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726280`: Olmazor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726280,
-    /// `1726283`: Sergeli tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726283`: Sergeli tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726283,
-    /// `1726287`: Yakkasaroy tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726287`: Yakkasaroy tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726287,
-    /// `1726290`: Yashnobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726290`: Yashnobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726290,
-    /// `1726292`: Yangihayot tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726292`: Yangihayot tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726292,
-    /// `1726294`: Chilonzor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1726294`: Chilonzor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1726294,
-    /// `1727206`: Oqqo'rg'on tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727206`: Oqqo'rg'on tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727206,
-    /// `1727212`: Ohangaron tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727212`: Ohangaron tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727212,
-    /// `1727220`: Bekobod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727220`: Bekobod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727220,
-    /// `1727224`: Bo'stonliq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727224`: Bo'stonliq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727224,
-    /// `1727228`: Bo'ka tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727228`: Bo'ka tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727228,
-    /// `1727233`: Quyi Chirchiq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727233`: Quyi Chirchiq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727233,
-    /// `1727237`: Zangiota tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727237`: Zangiota tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727237,
-    /// `1727239`: Yuqori Chirchiq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727239`: Yuqori Chirchiq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727239,
-    /// `1727248`: Qibray tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727248`: Qibray tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727248,
-    /// `1727249`: Parkent tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727249`: Parkent tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727249,
-    /// `1727250`: Piskent tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727250`: Piskent tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727250,
-    /// `1727253`: O'rta Chirchiq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727253`: O'rta Chirchiq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727253,
-    /// `1727256`: Chinoz tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727256`: Chinoz tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727256,
-    /// `1727259`: Yangiyo'l tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727259`: Yangiyo'l tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727259,
-    /// `1727265`: Toshkent tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727265`: Toshkent tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727265,
-    /// `1727401`: Nurafshon shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727401`: Nurafshon shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727401,
-    /// `1727404`: Olmaliq shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727404`: Olmaliq shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727404,
-    /// `1727407`: Angren shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727407`: Angren shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727407,
-    /// `1727413`: Bekobod shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727413`: Bekobod shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727413,
-    /// `1727415`: Ohangaron shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727415`: Ohangaron shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727415,
-    /// `1727419`: Chirchiq shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727419`: Chirchiq shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727419,
-    /// `1727424`: Yangiyo'l shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1727424`: Yangiyo'l shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1727424,
-    /// `1730203`: Oltiariq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730203`: Oltiariq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730203,
-    /// `1730206`: Qo'shtepa tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730206`: Qo'shtepa tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730206,
-    /// `1730209`: Bag'dod tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730209`: Bag'dod tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730209,
-    /// `1730212`: Buvayda tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730212`: Buvayda tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730212,
-    /// `1730215`: Beshariq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730215`: Beshariq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730215,
-    /// `1730218`: Quva tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730218`: Quva tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730218,
-    /// `1730221`: Uchko'prik tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730221`: Uchko'prik tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730221,
-    /// `1730224`: Rishton tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730224`: Rishton tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730224,
-    /// `1730226`: So'x tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730226`: So'x tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730226,
-    /// `1730227`: Toshloq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730227`: Toshloq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730227,
-    /// `1730230`: O'zbekiston tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730230`: O'zbekiston tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730230,
-    /// `1730233`: Farg'ona tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730233`: Farg'ona tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730233,
-    /// `1730236`: Dang'ara tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730236`: Dang'ara tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730236,
-    /// `1730238`: Furqat tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730238`: Furqat tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730238,
-    /// `1730242`: Yozyovon tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730242`: Yozyovon tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730242,
-    /// `1730401`: Farg'ona shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730401`: Farg'ona shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730401,
-    /// `1730405`: Qo'qon shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730405`: Qo'qon shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730405,
-    /// `1730408`: Quvasoy shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730408`: Quvasoy shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730408,
-    /// `1730412`: Marg'ilon shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1730412`: Marg'ilon shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1730412,
-    /// `1733204`: Bog'ot tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733204`: Bog'ot tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733204,
-    /// `1733208`: Gurlan tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733208`: Gurlan tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733208,
-    /// `1733212`: Qo'shko'pir tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733212`: Qo'shko'pir tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733212,
-    /// `1733217`: Urganch tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733217`: Urganch tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733217,
-    /// `1733220`: Hazorasp tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733220`: Hazorasp tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733220,
-    /// `1733221`: Tuproqqal'a tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733221`: Tuproqqal'a tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733221,
-    /// `1733223`: Xonqa tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733223`: Xonqa tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733223,
-    /// `1733226`: Xiva tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733226`: Xiva tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733226,
-    /// `1733230`: Shovot tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733230`: Shovot tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733230,
-    /// `1733233`: Yangiariq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733233`: Yangiariq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733233,
-    /// `1733236`: Yangibozor tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733236`: Yangibozor tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733236,
-    /// `1733401`: Urganch shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733401`: Urganch shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733401,
-    /// `1733406`: Xiva shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1733406`: Xiva shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1733406,
-    /// `1735204`: Amudaryo tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735204`: Amudaryo tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735204,
-    /// `1735207`: Beruniy tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735207`: Beruniy tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735207,
-    /// `1735209`: Bo'zatov tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735209`: Bo'zatov tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735209,
-    /// `1735211`: Qorao'zak tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735211`: Qorao'zak tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735211,
-    /// `1735212`: Kegeyli tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735212`: Kegeyli tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735212,
-    /// `1735215`: Qo'ng'irot tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735215`: Qo'ng'irot tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735215,
-    /// `1735218`: Qonliko'l tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735218`: Qonliko'l tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735218,
-    /// `1735222`: Mo'ynoq tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735222`: Mo'ynoq tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735222,
-    /// `1735225`: Nukus tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735225`: Nukus tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735225,
-    /// `1735228`: Taxiatosh tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735228`: Taxiatosh tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735228,
-    /// `1735230`: Taxtako'pir tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735230`: Taxtako'pir tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735230,
-    /// `1735233`: To'rtko'l tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735233`: To'rtko'l tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735233,
-    /// `1735236`: Xo'jayli tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735236`: Xo'jayli tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735236,
-    /// `1735240`: Chimboy tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735240`: Chimboy tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735240,
-    /// `1735243`: Shumanay tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735243`: Shumanay tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735243,
-    /// `1735250`: Ellikqal’a tumani (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735250`: Ellikqal’a tumani (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735250,
-    /// `1735401`: Nukus shahri (https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs)
+    /// `1735401`: Nukus shahri (`https://terminology.dhp.uz/fhir/core/CodeSystem/regions-cs`)
     N1735401,
 }
 impl RegionsVs {
@@ -73915,77 +73915,77 @@ impl std::fmt::Display for RegionsVs {
 /// Codes of the value set RelatedArtifactType (`http://hl7.org/fhir/ValueSet/related-artifact-type`), 36 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RelatedArtifactType {
-    /// `documentation`: Documentation (http://hl7.org/fhir/related-artifact-type)
+    /// `documentation`: Documentation (`http://hl7.org/fhir/related-artifact-type`)
     Documentation,
-    /// `justification`: Justification (http://hl7.org/fhir/related-artifact-type)
+    /// `justification`: Justification (`http://hl7.org/fhir/related-artifact-type`)
     Justification,
-    /// `citation`: Citation (http://hl7.org/fhir/related-artifact-type)
+    /// `citation`: Citation (`http://hl7.org/fhir/related-artifact-type`)
     Citation,
-    /// `predecessor`: Predecessor (http://hl7.org/fhir/related-artifact-type)
+    /// `predecessor`: Predecessor (`http://hl7.org/fhir/related-artifact-type`)
     Predecessor,
-    /// `successor`: Successor (http://hl7.org/fhir/related-artifact-type)
+    /// `successor`: Successor (`http://hl7.org/fhir/related-artifact-type`)
     Successor,
-    /// `derived-from`: Derived From (http://hl7.org/fhir/related-artifact-type)
+    /// `derived-from`: Derived From (`http://hl7.org/fhir/related-artifact-type`)
     DerivedFrom,
-    /// `depends-on`: Depends On (http://hl7.org/fhir/related-artifact-type)
+    /// `depends-on`: Depends On (`http://hl7.org/fhir/related-artifact-type`)
     DependsOn,
-    /// `composed-of`: Composed Of (http://hl7.org/fhir/related-artifact-type)
+    /// `composed-of`: Composed Of (`http://hl7.org/fhir/related-artifact-type`)
     ComposedOf,
-    /// `part-of`: Part Of (http://hl7.org/fhir/related-artifact-type)
+    /// `part-of`: Part Of (`http://hl7.org/fhir/related-artifact-type`)
     PartOf,
-    /// `amends`: Amends (http://hl7.org/fhir/related-artifact-type)
+    /// `amends`: Amends (`http://hl7.org/fhir/related-artifact-type`)
     Amends,
-    /// `amended-with`: Amended With (http://hl7.org/fhir/related-artifact-type)
+    /// `amended-with`: Amended With (`http://hl7.org/fhir/related-artifact-type`)
     AmendedWith,
-    /// `appends`: Appends (http://hl7.org/fhir/related-artifact-type)
+    /// `appends`: Appends (`http://hl7.org/fhir/related-artifact-type`)
     Appends,
-    /// `appended-with`: Appended With (http://hl7.org/fhir/related-artifact-type)
+    /// `appended-with`: Appended With (`http://hl7.org/fhir/related-artifact-type`)
     AppendedWith,
-    /// `cites`: Cites (http://hl7.org/fhir/related-artifact-type)
+    /// `cites`: Cites (`http://hl7.org/fhir/related-artifact-type`)
     Cites,
-    /// `cited-by`: Cited By (http://hl7.org/fhir/related-artifact-type)
+    /// `cited-by`: Cited By (`http://hl7.org/fhir/related-artifact-type`)
     CitedBy,
-    /// `comments-on`: Is Comment On (http://hl7.org/fhir/related-artifact-type)
+    /// `comments-on`: Is Comment On (`http://hl7.org/fhir/related-artifact-type`)
     CommentsOn,
-    /// `comment-in`: Has Comment In (http://hl7.org/fhir/related-artifact-type)
+    /// `comment-in`: Has Comment In (`http://hl7.org/fhir/related-artifact-type`)
     CommentIn,
-    /// `contains`: Contains (http://hl7.org/fhir/related-artifact-type)
+    /// `contains`: Contains (`http://hl7.org/fhir/related-artifact-type`)
     Contains,
-    /// `contained-in`: Contained In (http://hl7.org/fhir/related-artifact-type)
+    /// `contained-in`: Contained In (`http://hl7.org/fhir/related-artifact-type`)
     ContainedIn,
-    /// `corrects`: Corrects (http://hl7.org/fhir/related-artifact-type)
+    /// `corrects`: Corrects (`http://hl7.org/fhir/related-artifact-type`)
     Corrects,
-    /// `correction-in`: Correction In (http://hl7.org/fhir/related-artifact-type)
+    /// `correction-in`: Correction In (`http://hl7.org/fhir/related-artifact-type`)
     CorrectionIn,
-    /// `replaces`: Replaces (http://hl7.org/fhir/related-artifact-type)
+    /// `replaces`: Replaces (`http://hl7.org/fhir/related-artifact-type`)
     Replaces,
-    /// `replaced-with`: Replaced With (http://hl7.org/fhir/related-artifact-type)
+    /// `replaced-with`: Replaced With (`http://hl7.org/fhir/related-artifact-type`)
     ReplacedWith,
-    /// `retracts`: Retracts (http://hl7.org/fhir/related-artifact-type)
+    /// `retracts`: Retracts (`http://hl7.org/fhir/related-artifact-type`)
     Retracts,
-    /// `retracted-by`: Retracted By (http://hl7.org/fhir/related-artifact-type)
+    /// `retracted-by`: Retracted By (`http://hl7.org/fhir/related-artifact-type`)
     RetractedBy,
-    /// `signs`: Signs (http://hl7.org/fhir/related-artifact-type)
+    /// `signs`: Signs (`http://hl7.org/fhir/related-artifact-type`)
     Signs,
-    /// `similar-to`: Similar To (http://hl7.org/fhir/related-artifact-type)
+    /// `similar-to`: Similar To (`http://hl7.org/fhir/related-artifact-type`)
     SimilarTo,
-    /// `supports`: Supports (http://hl7.org/fhir/related-artifact-type)
+    /// `supports`: Supports (`http://hl7.org/fhir/related-artifact-type`)
     Supports,
-    /// `supported-with`: Supported With (http://hl7.org/fhir/related-artifact-type)
+    /// `supported-with`: Supported With (`http://hl7.org/fhir/related-artifact-type`)
     SupportedWith,
-    /// `transforms`: Transforms (http://hl7.org/fhir/related-artifact-type)
+    /// `transforms`: Transforms (`http://hl7.org/fhir/related-artifact-type`)
     Transforms,
-    /// `transformed-into`: Transformed Into (http://hl7.org/fhir/related-artifact-type)
+    /// `transformed-into`: Transformed Into (`http://hl7.org/fhir/related-artifact-type`)
     TransformedInto,
-    /// `transformed-with`: Transformed With (http://hl7.org/fhir/related-artifact-type)
+    /// `transformed-with`: Transformed With (`http://hl7.org/fhir/related-artifact-type`)
     TransformedWith,
-    /// `documents`: Documents (http://hl7.org/fhir/related-artifact-type)
+    /// `documents`: Documents (`http://hl7.org/fhir/related-artifact-type`)
     Documents,
-    /// `specification-of`: Specification Of (http://hl7.org/fhir/related-artifact-type)
+    /// `specification-of`: Specification Of (`http://hl7.org/fhir/related-artifact-type`)
     SpecificationOf,
-    /// `created-with`: Created With (http://hl7.org/fhir/related-artifact-type)
+    /// `created-with`: Created With (`http://hl7.org/fhir/related-artifact-type`)
     CreatedWith,
-    /// `cite-as`: Cite As (http://hl7.org/fhir/related-artifact-type)
+    /// `cite-as`: Cite As (`http://hl7.org/fhir/related-artifact-type`)
     CiteAs,
 }
 impl RelatedArtifactType {
@@ -74176,23 +74176,23 @@ impl std::fmt::Display for RelatedArtifactType {
 /// Codes of the value set Relationship type (`https://terminology.dhp.uz/fhir/core/ValueSet/relationship-type-vs`), 9 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RelationshipTypeVs {
-    /// `WIT`: witness (http://terminology.hl7.org/CodeSystem/v3-ParticipationType)
+    /// `WIT`: witness (`http://terminology.hl7.org/CodeSystem/v3-ParticipationType`)
     Wit,
-    /// `NOT`: notary public (http://terminology.hl7.org/CodeSystem/v3-RoleClass)
+    /// `NOT`: notary public (`http://terminology.hl7.org/CodeSystem/v3-RoleClass`)
     Not,
-    /// `ECON`: emergency contact (http://terminology.hl7.org/CodeSystem/v3-RoleClass)
+    /// `ECON`: emergency contact (`http://terminology.hl7.org/CodeSystem/v3-RoleClass`)
     Econ,
-    /// `NOK`: next of kin (http://terminology.hl7.org/CodeSystem/v3-RoleClass)
+    /// `NOK`: next of kin (`http://terminology.hl7.org/CodeSystem/v3-RoleClass`)
     Nok,
-    /// `EMP`: employee (http://terminology.hl7.org/CodeSystem/v3-RoleClass)
+    /// `EMP`: employee (`http://terminology.hl7.org/CodeSystem/v3-RoleClass`)
     Emp,
-    /// `E`: Employer (http://terminology.hl7.org/CodeSystem/v2-0131)
+    /// `E`: Employer (`http://terminology.hl7.org/CodeSystem/v2-0131`)
     E,
-    /// `O`: Other (http://terminology.hl7.org/CodeSystem/v2-0131)
+    /// `O`: Other (`http://terminology.hl7.org/CodeSystem/v2-0131`)
     O,
-    /// `U`: Unknown (http://terminology.hl7.org/CodeSystem/v2-0131)
+    /// `U`: Unknown (`http://terminology.hl7.org/CodeSystem/v2-0131`)
     U,
-    /// `INTPRTER`: interpreter (http://terminology.hl7.org/CodeSystem/v3-RoleCode)
+    /// `INTPRTER`: interpreter (`http://terminology.hl7.org/CodeSystem/v3-RoleCode`)
     Intprter,
 }
 impl RelationshipTypeVs {
@@ -74305,321 +74305,321 @@ impl std::fmt::Display for RelationshipTypeVs {
 /// Codes of the value set Resource Types (`http://hl7.org/fhir/ValueSet/resource-types`), 158 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceType {
-    /// `Account`: Account (http://hl7.org/fhir/fhir-types)
+    /// `Account`: Account (`http://hl7.org/fhir/fhir-types`)
     Account,
-    /// `ActivityDefinition`: ActivityDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ActivityDefinition`: ActivityDefinition (`http://hl7.org/fhir/fhir-types`)
     ActivityDefinition,
-    /// `ActorDefinition`: ActorDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ActorDefinition`: ActorDefinition (`http://hl7.org/fhir/fhir-types`)
     ActorDefinition,
-    /// `AdministrableProductDefinition`: AdministrableProductDefinition (http://hl7.org/fhir/fhir-types)
+    /// `AdministrableProductDefinition`: AdministrableProductDefinition (`http://hl7.org/fhir/fhir-types`)
     AdministrableProductDefinition,
-    /// `AdverseEvent`: AdverseEvent (http://hl7.org/fhir/fhir-types)
+    /// `AdverseEvent`: AdverseEvent (`http://hl7.org/fhir/fhir-types`)
     AdverseEvent,
-    /// `AllergyIntolerance`: AllergyIntolerance (http://hl7.org/fhir/fhir-types)
+    /// `AllergyIntolerance`: AllergyIntolerance (`http://hl7.org/fhir/fhir-types`)
     AllergyIntolerance,
-    /// `Appointment`: Appointment (http://hl7.org/fhir/fhir-types)
+    /// `Appointment`: Appointment (`http://hl7.org/fhir/fhir-types`)
     Appointment,
-    /// `AppointmentResponse`: AppointmentResponse (http://hl7.org/fhir/fhir-types)
+    /// `AppointmentResponse`: AppointmentResponse (`http://hl7.org/fhir/fhir-types`)
     AppointmentResponse,
-    /// `ArtifactAssessment`: ArtifactAssessment (http://hl7.org/fhir/fhir-types)
+    /// `ArtifactAssessment`: ArtifactAssessment (`http://hl7.org/fhir/fhir-types`)
     ArtifactAssessment,
-    /// `AuditEvent`: AuditEvent (http://hl7.org/fhir/fhir-types)
+    /// `AuditEvent`: AuditEvent (`http://hl7.org/fhir/fhir-types`)
     AuditEvent,
-    /// `Basic`: Basic (http://hl7.org/fhir/fhir-types)
+    /// `Basic`: Basic (`http://hl7.org/fhir/fhir-types`)
     Basic,
-    /// `Binary`: Binary (http://hl7.org/fhir/fhir-types)
+    /// `Binary`: Binary (`http://hl7.org/fhir/fhir-types`)
     Binary,
-    /// `BiologicallyDerivedProduct`: BiologicallyDerivedProduct (http://hl7.org/fhir/fhir-types)
+    /// `BiologicallyDerivedProduct`: BiologicallyDerivedProduct (`http://hl7.org/fhir/fhir-types`)
     BiologicallyDerivedProduct,
-    /// `BiologicallyDerivedProductDispense`: BiologicallyDerivedProductDispense (http://hl7.org/fhir/fhir-types)
+    /// `BiologicallyDerivedProductDispense`: BiologicallyDerivedProductDispense (`http://hl7.org/fhir/fhir-types`)
     BiologicallyDerivedProductDispense,
-    /// `BodyStructure`: BodyStructure (http://hl7.org/fhir/fhir-types)
+    /// `BodyStructure`: BodyStructure (`http://hl7.org/fhir/fhir-types`)
     BodyStructure,
-    /// `Bundle`: Bundle (http://hl7.org/fhir/fhir-types)
+    /// `Bundle`: Bundle (`http://hl7.org/fhir/fhir-types`)
     Bundle,
-    /// `CapabilityStatement`: CapabilityStatement (http://hl7.org/fhir/fhir-types)
+    /// `CapabilityStatement`: CapabilityStatement (`http://hl7.org/fhir/fhir-types`)
     CapabilityStatement,
-    /// `CarePlan`: CarePlan (http://hl7.org/fhir/fhir-types)
+    /// `CarePlan`: CarePlan (`http://hl7.org/fhir/fhir-types`)
     CarePlan,
-    /// `CareTeam`: CareTeam (http://hl7.org/fhir/fhir-types)
+    /// `CareTeam`: CareTeam (`http://hl7.org/fhir/fhir-types`)
     CareTeam,
-    /// `ChargeItem`: ChargeItem (http://hl7.org/fhir/fhir-types)
+    /// `ChargeItem`: ChargeItem (`http://hl7.org/fhir/fhir-types`)
     ChargeItem,
-    /// `ChargeItemDefinition`: ChargeItemDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ChargeItemDefinition`: ChargeItemDefinition (`http://hl7.org/fhir/fhir-types`)
     ChargeItemDefinition,
-    /// `Citation`: Citation (http://hl7.org/fhir/fhir-types)
+    /// `Citation`: Citation (`http://hl7.org/fhir/fhir-types`)
     Citation,
-    /// `Claim`: Claim (http://hl7.org/fhir/fhir-types)
+    /// `Claim`: Claim (`http://hl7.org/fhir/fhir-types`)
     Claim,
-    /// `ClaimResponse`: ClaimResponse (http://hl7.org/fhir/fhir-types)
+    /// `ClaimResponse`: ClaimResponse (`http://hl7.org/fhir/fhir-types`)
     ClaimResponse,
-    /// `ClinicalImpression`: ClinicalImpression (http://hl7.org/fhir/fhir-types)
+    /// `ClinicalImpression`: ClinicalImpression (`http://hl7.org/fhir/fhir-types`)
     ClinicalImpression,
-    /// `ClinicalUseDefinition`: ClinicalUseDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ClinicalUseDefinition`: ClinicalUseDefinition (`http://hl7.org/fhir/fhir-types`)
     ClinicalUseDefinition,
-    /// `CodeSystem`: CodeSystem (http://hl7.org/fhir/fhir-types)
+    /// `CodeSystem`: CodeSystem (`http://hl7.org/fhir/fhir-types`)
     CodeSystem,
-    /// `Communication`: Communication (http://hl7.org/fhir/fhir-types)
+    /// `Communication`: Communication (`http://hl7.org/fhir/fhir-types`)
     Communication,
-    /// `CommunicationRequest`: CommunicationRequest (http://hl7.org/fhir/fhir-types)
+    /// `CommunicationRequest`: CommunicationRequest (`http://hl7.org/fhir/fhir-types`)
     CommunicationRequest,
-    /// `CompartmentDefinition`: CompartmentDefinition (http://hl7.org/fhir/fhir-types)
+    /// `CompartmentDefinition`: CompartmentDefinition (`http://hl7.org/fhir/fhir-types`)
     CompartmentDefinition,
-    /// `Composition`: Composition (http://hl7.org/fhir/fhir-types)
+    /// `Composition`: Composition (`http://hl7.org/fhir/fhir-types`)
     Composition,
-    /// `ConceptMap`: ConceptMap (http://hl7.org/fhir/fhir-types)
+    /// `ConceptMap`: ConceptMap (`http://hl7.org/fhir/fhir-types`)
     ConceptMap,
-    /// `Condition`: Condition (http://hl7.org/fhir/fhir-types)
+    /// `Condition`: Condition (`http://hl7.org/fhir/fhir-types`)
     Condition,
-    /// `ConditionDefinition`: ConditionDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ConditionDefinition`: ConditionDefinition (`http://hl7.org/fhir/fhir-types`)
     ConditionDefinition,
-    /// `Consent`: Consent (http://hl7.org/fhir/fhir-types)
+    /// `Consent`: Consent (`http://hl7.org/fhir/fhir-types`)
     Consent,
-    /// `Contract`: Contract (http://hl7.org/fhir/fhir-types)
+    /// `Contract`: Contract (`http://hl7.org/fhir/fhir-types`)
     Contract,
-    /// `Coverage`: Coverage (http://hl7.org/fhir/fhir-types)
+    /// `Coverage`: Coverage (`http://hl7.org/fhir/fhir-types`)
     Coverage,
-    /// `CoverageEligibilityRequest`: CoverageEligibilityRequest (http://hl7.org/fhir/fhir-types)
+    /// `CoverageEligibilityRequest`: CoverageEligibilityRequest (`http://hl7.org/fhir/fhir-types`)
     CoverageEligibilityRequest,
-    /// `CoverageEligibilityResponse`: CoverageEligibilityResponse (http://hl7.org/fhir/fhir-types)
+    /// `CoverageEligibilityResponse`: CoverageEligibilityResponse (`http://hl7.org/fhir/fhir-types`)
     CoverageEligibilityResponse,
-    /// `DetectedIssue`: DetectedIssue (http://hl7.org/fhir/fhir-types)
+    /// `DetectedIssue`: DetectedIssue (`http://hl7.org/fhir/fhir-types`)
     DetectedIssue,
-    /// `Device`: Device (http://hl7.org/fhir/fhir-types)
+    /// `Device`: Device (`http://hl7.org/fhir/fhir-types`)
     Device,
-    /// `DeviceAssociation`: DeviceAssociation (http://hl7.org/fhir/fhir-types)
+    /// `DeviceAssociation`: DeviceAssociation (`http://hl7.org/fhir/fhir-types`)
     DeviceAssociation,
-    /// `DeviceDefinition`: DeviceDefinition (http://hl7.org/fhir/fhir-types)
+    /// `DeviceDefinition`: DeviceDefinition (`http://hl7.org/fhir/fhir-types`)
     DeviceDefinition,
-    /// `DeviceDispense`: DeviceDispense (http://hl7.org/fhir/fhir-types)
+    /// `DeviceDispense`: DeviceDispense (`http://hl7.org/fhir/fhir-types`)
     DeviceDispense,
-    /// `DeviceMetric`: DeviceMetric (http://hl7.org/fhir/fhir-types)
+    /// `DeviceMetric`: DeviceMetric (`http://hl7.org/fhir/fhir-types`)
     DeviceMetric,
-    /// `DeviceRequest`: DeviceRequest (http://hl7.org/fhir/fhir-types)
+    /// `DeviceRequest`: DeviceRequest (`http://hl7.org/fhir/fhir-types`)
     DeviceRequest,
-    /// `DeviceUsage`: DeviceUsage (http://hl7.org/fhir/fhir-types)
+    /// `DeviceUsage`: DeviceUsage (`http://hl7.org/fhir/fhir-types`)
     DeviceUsage,
-    /// `DiagnosticReport`: DiagnosticReport (http://hl7.org/fhir/fhir-types)
+    /// `DiagnosticReport`: DiagnosticReport (`http://hl7.org/fhir/fhir-types`)
     DiagnosticReport,
-    /// `DocumentReference`: DocumentReference (http://hl7.org/fhir/fhir-types)
+    /// `DocumentReference`: DocumentReference (`http://hl7.org/fhir/fhir-types`)
     DocumentReference,
-    /// `Encounter`: Encounter (http://hl7.org/fhir/fhir-types)
+    /// `Encounter`: Encounter (`http://hl7.org/fhir/fhir-types`)
     Encounter,
-    /// `EncounterHistory`: EncounterHistory (http://hl7.org/fhir/fhir-types)
+    /// `EncounterHistory`: EncounterHistory (`http://hl7.org/fhir/fhir-types`)
     EncounterHistory,
-    /// `Endpoint`: Endpoint (http://hl7.org/fhir/fhir-types)
+    /// `Endpoint`: Endpoint (`http://hl7.org/fhir/fhir-types`)
     Endpoint,
-    /// `EnrollmentRequest`: EnrollmentRequest (http://hl7.org/fhir/fhir-types)
+    /// `EnrollmentRequest`: EnrollmentRequest (`http://hl7.org/fhir/fhir-types`)
     EnrollmentRequest,
-    /// `EnrollmentResponse`: EnrollmentResponse (http://hl7.org/fhir/fhir-types)
+    /// `EnrollmentResponse`: EnrollmentResponse (`http://hl7.org/fhir/fhir-types`)
     EnrollmentResponse,
-    /// `EpisodeOfCare`: EpisodeOfCare (http://hl7.org/fhir/fhir-types)
+    /// `EpisodeOfCare`: EpisodeOfCare (`http://hl7.org/fhir/fhir-types`)
     EpisodeOfCare,
-    /// `EventDefinition`: EventDefinition (http://hl7.org/fhir/fhir-types)
+    /// `EventDefinition`: EventDefinition (`http://hl7.org/fhir/fhir-types`)
     EventDefinition,
-    /// `Evidence`: Evidence (http://hl7.org/fhir/fhir-types)
+    /// `Evidence`: Evidence (`http://hl7.org/fhir/fhir-types`)
     Evidence,
-    /// `EvidenceReport`: EvidenceReport (http://hl7.org/fhir/fhir-types)
+    /// `EvidenceReport`: EvidenceReport (`http://hl7.org/fhir/fhir-types`)
     EvidenceReport,
-    /// `EvidenceVariable`: EvidenceVariable (http://hl7.org/fhir/fhir-types)
+    /// `EvidenceVariable`: EvidenceVariable (`http://hl7.org/fhir/fhir-types`)
     EvidenceVariable,
-    /// `ExampleScenario`: ExampleScenario (http://hl7.org/fhir/fhir-types)
+    /// `ExampleScenario`: ExampleScenario (`http://hl7.org/fhir/fhir-types`)
     ExampleScenario,
-    /// `ExplanationOfBenefit`: ExplanationOfBenefit (http://hl7.org/fhir/fhir-types)
+    /// `ExplanationOfBenefit`: ExplanationOfBenefit (`http://hl7.org/fhir/fhir-types`)
     ExplanationOfBenefit,
-    /// `FamilyMemberHistory`: FamilyMemberHistory (http://hl7.org/fhir/fhir-types)
+    /// `FamilyMemberHistory`: FamilyMemberHistory (`http://hl7.org/fhir/fhir-types`)
     FamilyMemberHistory,
-    /// `Flag`: Flag (http://hl7.org/fhir/fhir-types)
+    /// `Flag`: Flag (`http://hl7.org/fhir/fhir-types`)
     Flag,
-    /// `FormularyItem`: FormularyItem (http://hl7.org/fhir/fhir-types)
+    /// `FormularyItem`: FormularyItem (`http://hl7.org/fhir/fhir-types`)
     FormularyItem,
-    /// `GenomicStudy`: GenomicStudy (http://hl7.org/fhir/fhir-types)
+    /// `GenomicStudy`: GenomicStudy (`http://hl7.org/fhir/fhir-types`)
     GenomicStudy,
-    /// `Goal`: Goal (http://hl7.org/fhir/fhir-types)
+    /// `Goal`: Goal (`http://hl7.org/fhir/fhir-types`)
     Goal,
-    /// `GraphDefinition`: GraphDefinition (http://hl7.org/fhir/fhir-types)
+    /// `GraphDefinition`: GraphDefinition (`http://hl7.org/fhir/fhir-types`)
     GraphDefinition,
-    /// `Group`: Group (http://hl7.org/fhir/fhir-types)
+    /// `Group`: Group (`http://hl7.org/fhir/fhir-types`)
     Group,
-    /// `GuidanceResponse`: GuidanceResponse (http://hl7.org/fhir/fhir-types)
+    /// `GuidanceResponse`: GuidanceResponse (`http://hl7.org/fhir/fhir-types`)
     GuidanceResponse,
-    /// `HealthcareService`: HealthcareService (http://hl7.org/fhir/fhir-types)
+    /// `HealthcareService`: HealthcareService (`http://hl7.org/fhir/fhir-types`)
     HealthcareService,
-    /// `ImagingSelection`: ImagingSelection (http://hl7.org/fhir/fhir-types)
+    /// `ImagingSelection`: ImagingSelection (`http://hl7.org/fhir/fhir-types`)
     ImagingSelection,
-    /// `ImagingStudy`: ImagingStudy (http://hl7.org/fhir/fhir-types)
+    /// `ImagingStudy`: ImagingStudy (`http://hl7.org/fhir/fhir-types`)
     ImagingStudy,
-    /// `Immunization`: Immunization (http://hl7.org/fhir/fhir-types)
+    /// `Immunization`: Immunization (`http://hl7.org/fhir/fhir-types`)
     Immunization,
-    /// `ImmunizationEvaluation`: ImmunizationEvaluation (http://hl7.org/fhir/fhir-types)
+    /// `ImmunizationEvaluation`: ImmunizationEvaluation (`http://hl7.org/fhir/fhir-types`)
     ImmunizationEvaluation,
-    /// `ImmunizationRecommendation`: ImmunizationRecommendation (http://hl7.org/fhir/fhir-types)
+    /// `ImmunizationRecommendation`: ImmunizationRecommendation (`http://hl7.org/fhir/fhir-types`)
     ImmunizationRecommendation,
-    /// `ImplementationGuide`: ImplementationGuide (http://hl7.org/fhir/fhir-types)
+    /// `ImplementationGuide`: ImplementationGuide (`http://hl7.org/fhir/fhir-types`)
     ImplementationGuide,
-    /// `Ingredient`: Ingredient (http://hl7.org/fhir/fhir-types)
+    /// `Ingredient`: Ingredient (`http://hl7.org/fhir/fhir-types`)
     Ingredient,
-    /// `InsurancePlan`: InsurancePlan (http://hl7.org/fhir/fhir-types)
+    /// `InsurancePlan`: InsurancePlan (`http://hl7.org/fhir/fhir-types`)
     InsurancePlan,
-    /// `InventoryItem`: InventoryItem (http://hl7.org/fhir/fhir-types)
+    /// `InventoryItem`: InventoryItem (`http://hl7.org/fhir/fhir-types`)
     InventoryItem,
-    /// `InventoryReport`: InventoryReport (http://hl7.org/fhir/fhir-types)
+    /// `InventoryReport`: InventoryReport (`http://hl7.org/fhir/fhir-types`)
     InventoryReport,
-    /// `Invoice`: Invoice (http://hl7.org/fhir/fhir-types)
+    /// `Invoice`: Invoice (`http://hl7.org/fhir/fhir-types`)
     Invoice,
-    /// `Library`: Library (http://hl7.org/fhir/fhir-types)
+    /// `Library`: Library (`http://hl7.org/fhir/fhir-types`)
     Library,
-    /// `Linkage`: Linkage (http://hl7.org/fhir/fhir-types)
+    /// `Linkage`: Linkage (`http://hl7.org/fhir/fhir-types`)
     Linkage,
-    /// `List`: List (http://hl7.org/fhir/fhir-types)
+    /// `List`: List (`http://hl7.org/fhir/fhir-types`)
     List,
-    /// `Location`: Location (http://hl7.org/fhir/fhir-types)
+    /// `Location`: Location (`http://hl7.org/fhir/fhir-types`)
     Location,
-    /// `ManufacturedItemDefinition`: ManufacturedItemDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ManufacturedItemDefinition`: ManufacturedItemDefinition (`http://hl7.org/fhir/fhir-types`)
     ManufacturedItemDefinition,
-    /// `Measure`: Measure (http://hl7.org/fhir/fhir-types)
+    /// `Measure`: Measure (`http://hl7.org/fhir/fhir-types`)
     Measure,
-    /// `MeasureReport`: MeasureReport (http://hl7.org/fhir/fhir-types)
+    /// `MeasureReport`: MeasureReport (`http://hl7.org/fhir/fhir-types`)
     MeasureReport,
-    /// `Medication`: Medication (http://hl7.org/fhir/fhir-types)
+    /// `Medication`: Medication (`http://hl7.org/fhir/fhir-types`)
     Medication,
-    /// `MedicationAdministration`: MedicationAdministration (http://hl7.org/fhir/fhir-types)
+    /// `MedicationAdministration`: MedicationAdministration (`http://hl7.org/fhir/fhir-types`)
     MedicationAdministration,
-    /// `MedicationDispense`: MedicationDispense (http://hl7.org/fhir/fhir-types)
+    /// `MedicationDispense`: MedicationDispense (`http://hl7.org/fhir/fhir-types`)
     MedicationDispense,
-    /// `MedicationKnowledge`: MedicationKnowledge (http://hl7.org/fhir/fhir-types)
+    /// `MedicationKnowledge`: MedicationKnowledge (`http://hl7.org/fhir/fhir-types`)
     MedicationKnowledge,
-    /// `MedicationRequest`: MedicationRequest (http://hl7.org/fhir/fhir-types)
+    /// `MedicationRequest`: MedicationRequest (`http://hl7.org/fhir/fhir-types`)
     MedicationRequest,
-    /// `MedicationStatement`: MedicationStatement (http://hl7.org/fhir/fhir-types)
+    /// `MedicationStatement`: MedicationStatement (`http://hl7.org/fhir/fhir-types`)
     MedicationStatement,
-    /// `MedicinalProductDefinition`: MedicinalProductDefinition (http://hl7.org/fhir/fhir-types)
+    /// `MedicinalProductDefinition`: MedicinalProductDefinition (`http://hl7.org/fhir/fhir-types`)
     MedicinalProductDefinition,
-    /// `MessageDefinition`: MessageDefinition (http://hl7.org/fhir/fhir-types)
+    /// `MessageDefinition`: MessageDefinition (`http://hl7.org/fhir/fhir-types`)
     MessageDefinition,
-    /// `MessageHeader`: MessageHeader (http://hl7.org/fhir/fhir-types)
+    /// `MessageHeader`: MessageHeader (`http://hl7.org/fhir/fhir-types`)
     MessageHeader,
-    /// `MolecularSequence`: MolecularSequence (http://hl7.org/fhir/fhir-types)
+    /// `MolecularSequence`: MolecularSequence (`http://hl7.org/fhir/fhir-types`)
     MolecularSequence,
-    /// `NamingSystem`: NamingSystem (http://hl7.org/fhir/fhir-types)
+    /// `NamingSystem`: NamingSystem (`http://hl7.org/fhir/fhir-types`)
     NamingSystem,
-    /// `NutritionIntake`: NutritionIntake (http://hl7.org/fhir/fhir-types)
+    /// `NutritionIntake`: NutritionIntake (`http://hl7.org/fhir/fhir-types`)
     NutritionIntake,
-    /// `NutritionOrder`: NutritionOrder (http://hl7.org/fhir/fhir-types)
+    /// `NutritionOrder`: NutritionOrder (`http://hl7.org/fhir/fhir-types`)
     NutritionOrder,
-    /// `NutritionProduct`: NutritionProduct (http://hl7.org/fhir/fhir-types)
+    /// `NutritionProduct`: NutritionProduct (`http://hl7.org/fhir/fhir-types`)
     NutritionProduct,
-    /// `Observation`: Observation (http://hl7.org/fhir/fhir-types)
+    /// `Observation`: Observation (`http://hl7.org/fhir/fhir-types`)
     Observation,
-    /// `ObservationDefinition`: ObservationDefinition (http://hl7.org/fhir/fhir-types)
+    /// `ObservationDefinition`: ObservationDefinition (`http://hl7.org/fhir/fhir-types`)
     ObservationDefinition,
-    /// `OperationDefinition`: OperationDefinition (http://hl7.org/fhir/fhir-types)
+    /// `OperationDefinition`: OperationDefinition (`http://hl7.org/fhir/fhir-types`)
     OperationDefinition,
-    /// `OperationOutcome`: OperationOutcome (http://hl7.org/fhir/fhir-types)
+    /// `OperationOutcome`: OperationOutcome (`http://hl7.org/fhir/fhir-types`)
     OperationOutcome,
-    /// `Organization`: Organization (http://hl7.org/fhir/fhir-types)
+    /// `Organization`: Organization (`http://hl7.org/fhir/fhir-types`)
     Organization,
-    /// `OrganizationAffiliation`: OrganizationAffiliation (http://hl7.org/fhir/fhir-types)
+    /// `OrganizationAffiliation`: OrganizationAffiliation (`http://hl7.org/fhir/fhir-types`)
     OrganizationAffiliation,
-    /// `PackagedProductDefinition`: PackagedProductDefinition (http://hl7.org/fhir/fhir-types)
+    /// `PackagedProductDefinition`: PackagedProductDefinition (`http://hl7.org/fhir/fhir-types`)
     PackagedProductDefinition,
-    /// `Parameters`: Parameters (http://hl7.org/fhir/fhir-types)
+    /// `Parameters`: Parameters (`http://hl7.org/fhir/fhir-types`)
     Parameters,
-    /// `Patient`: Patient (http://hl7.org/fhir/fhir-types)
+    /// `Patient`: Patient (`http://hl7.org/fhir/fhir-types`)
     Patient,
-    /// `PaymentNotice`: PaymentNotice (http://hl7.org/fhir/fhir-types)
+    /// `PaymentNotice`: PaymentNotice (`http://hl7.org/fhir/fhir-types`)
     PaymentNotice,
-    /// `PaymentReconciliation`: PaymentReconciliation (http://hl7.org/fhir/fhir-types)
+    /// `PaymentReconciliation`: PaymentReconciliation (`http://hl7.org/fhir/fhir-types`)
     PaymentReconciliation,
-    /// `Permission`: Permission (http://hl7.org/fhir/fhir-types)
+    /// `Permission`: Permission (`http://hl7.org/fhir/fhir-types`)
     Permission,
-    /// `Person`: Person (http://hl7.org/fhir/fhir-types)
+    /// `Person`: Person (`http://hl7.org/fhir/fhir-types`)
     Person,
-    /// `PlanDefinition`: PlanDefinition (http://hl7.org/fhir/fhir-types)
+    /// `PlanDefinition`: PlanDefinition (`http://hl7.org/fhir/fhir-types`)
     PlanDefinition,
-    /// `Practitioner`: Practitioner (http://hl7.org/fhir/fhir-types)
+    /// `Practitioner`: Practitioner (`http://hl7.org/fhir/fhir-types`)
     Practitioner,
-    /// `PractitionerRole`: PractitionerRole (http://hl7.org/fhir/fhir-types)
+    /// `PractitionerRole`: PractitionerRole (`http://hl7.org/fhir/fhir-types`)
     PractitionerRole,
-    /// `Procedure`: Procedure (http://hl7.org/fhir/fhir-types)
+    /// `Procedure`: Procedure (`http://hl7.org/fhir/fhir-types`)
     Procedure,
-    /// `Provenance`: Provenance (http://hl7.org/fhir/fhir-types)
+    /// `Provenance`: Provenance (`http://hl7.org/fhir/fhir-types`)
     Provenance,
-    /// `Questionnaire`: Questionnaire (http://hl7.org/fhir/fhir-types)
+    /// `Questionnaire`: Questionnaire (`http://hl7.org/fhir/fhir-types`)
     Questionnaire,
-    /// `QuestionnaireResponse`: QuestionnaireResponse (http://hl7.org/fhir/fhir-types)
+    /// `QuestionnaireResponse`: QuestionnaireResponse (`http://hl7.org/fhir/fhir-types`)
     QuestionnaireResponse,
-    /// `RegulatedAuthorization`: RegulatedAuthorization (http://hl7.org/fhir/fhir-types)
+    /// `RegulatedAuthorization`: RegulatedAuthorization (`http://hl7.org/fhir/fhir-types`)
     RegulatedAuthorization,
-    /// `RelatedPerson`: RelatedPerson (http://hl7.org/fhir/fhir-types)
+    /// `RelatedPerson`: RelatedPerson (`http://hl7.org/fhir/fhir-types`)
     RelatedPerson,
-    /// `RequestOrchestration`: RequestOrchestration (http://hl7.org/fhir/fhir-types)
+    /// `RequestOrchestration`: RequestOrchestration (`http://hl7.org/fhir/fhir-types`)
     RequestOrchestration,
-    /// `Requirements`: Requirements (http://hl7.org/fhir/fhir-types)
+    /// `Requirements`: Requirements (`http://hl7.org/fhir/fhir-types`)
     Requirements,
-    /// `ResearchStudy`: ResearchStudy (http://hl7.org/fhir/fhir-types)
+    /// `ResearchStudy`: ResearchStudy (`http://hl7.org/fhir/fhir-types`)
     ResearchStudy,
-    /// `ResearchSubject`: ResearchSubject (http://hl7.org/fhir/fhir-types)
+    /// `ResearchSubject`: ResearchSubject (`http://hl7.org/fhir/fhir-types`)
     ResearchSubject,
-    /// `RiskAssessment`: RiskAssessment (http://hl7.org/fhir/fhir-types)
+    /// `RiskAssessment`: RiskAssessment (`http://hl7.org/fhir/fhir-types`)
     RiskAssessment,
-    /// `Schedule`: Schedule (http://hl7.org/fhir/fhir-types)
+    /// `Schedule`: Schedule (`http://hl7.org/fhir/fhir-types`)
     Schedule,
-    /// `SearchParameter`: SearchParameter (http://hl7.org/fhir/fhir-types)
+    /// `SearchParameter`: SearchParameter (`http://hl7.org/fhir/fhir-types`)
     SearchParameter,
-    /// `ServiceRequest`: ServiceRequest (http://hl7.org/fhir/fhir-types)
+    /// `ServiceRequest`: ServiceRequest (`http://hl7.org/fhir/fhir-types`)
     ServiceRequest,
-    /// `Slot`: Slot (http://hl7.org/fhir/fhir-types)
+    /// `Slot`: Slot (`http://hl7.org/fhir/fhir-types`)
     Slot,
-    /// `Specimen`: Specimen (http://hl7.org/fhir/fhir-types)
+    /// `Specimen`: Specimen (`http://hl7.org/fhir/fhir-types`)
     Specimen,
-    /// `SpecimenDefinition`: SpecimenDefinition (http://hl7.org/fhir/fhir-types)
+    /// `SpecimenDefinition`: SpecimenDefinition (`http://hl7.org/fhir/fhir-types`)
     SpecimenDefinition,
-    /// `StructureDefinition`: StructureDefinition (http://hl7.org/fhir/fhir-types)
+    /// `StructureDefinition`: StructureDefinition (`http://hl7.org/fhir/fhir-types`)
     StructureDefinition,
-    /// `StructureMap`: StructureMap (http://hl7.org/fhir/fhir-types)
+    /// `StructureMap`: StructureMap (`http://hl7.org/fhir/fhir-types`)
     StructureMap,
-    /// `Subscription`: Subscription (http://hl7.org/fhir/fhir-types)
+    /// `Subscription`: Subscription (`http://hl7.org/fhir/fhir-types`)
     Subscription,
-    /// `SubscriptionStatus`: SubscriptionStatus (http://hl7.org/fhir/fhir-types)
+    /// `SubscriptionStatus`: SubscriptionStatus (`http://hl7.org/fhir/fhir-types`)
     SubscriptionStatus,
-    /// `SubscriptionTopic`: SubscriptionTopic (http://hl7.org/fhir/fhir-types)
+    /// `SubscriptionTopic`: SubscriptionTopic (`http://hl7.org/fhir/fhir-types`)
     SubscriptionTopic,
-    /// `Substance`: Substance (http://hl7.org/fhir/fhir-types)
+    /// `Substance`: Substance (`http://hl7.org/fhir/fhir-types`)
     Substance,
-    /// `SubstanceDefinition`: SubstanceDefinition (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceDefinition`: SubstanceDefinition (`http://hl7.org/fhir/fhir-types`)
     SubstanceDefinition,
-    /// `SubstanceNucleicAcid`: SubstanceNucleicAcid (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceNucleicAcid`: SubstanceNucleicAcid (`http://hl7.org/fhir/fhir-types`)
     SubstanceNucleicAcid,
-    /// `SubstancePolymer`: SubstancePolymer (http://hl7.org/fhir/fhir-types)
+    /// `SubstancePolymer`: SubstancePolymer (`http://hl7.org/fhir/fhir-types`)
     SubstancePolymer,
-    /// `SubstanceProtein`: SubstanceProtein (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceProtein`: SubstanceProtein (`http://hl7.org/fhir/fhir-types`)
     SubstanceProtein,
-    /// `SubstanceReferenceInformation`: SubstanceReferenceInformation (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceReferenceInformation`: SubstanceReferenceInformation (`http://hl7.org/fhir/fhir-types`)
     SubstanceReferenceInformation,
-    /// `SubstanceSourceMaterial`: SubstanceSourceMaterial (http://hl7.org/fhir/fhir-types)
+    /// `SubstanceSourceMaterial`: SubstanceSourceMaterial (`http://hl7.org/fhir/fhir-types`)
     SubstanceSourceMaterial,
-    /// `SupplyDelivery`: SupplyDelivery (http://hl7.org/fhir/fhir-types)
+    /// `SupplyDelivery`: SupplyDelivery (`http://hl7.org/fhir/fhir-types`)
     SupplyDelivery,
-    /// `SupplyRequest`: SupplyRequest (http://hl7.org/fhir/fhir-types)
+    /// `SupplyRequest`: SupplyRequest (`http://hl7.org/fhir/fhir-types`)
     SupplyRequest,
-    /// `Task`: Task (http://hl7.org/fhir/fhir-types)
+    /// `Task`: Task (`http://hl7.org/fhir/fhir-types`)
     Task,
-    /// `TerminologyCapabilities`: TerminologyCapabilities (http://hl7.org/fhir/fhir-types)
+    /// `TerminologyCapabilities`: TerminologyCapabilities (`http://hl7.org/fhir/fhir-types`)
     TerminologyCapabilities,
-    /// `TestPlan`: TestPlan (http://hl7.org/fhir/fhir-types)
+    /// `TestPlan`: TestPlan (`http://hl7.org/fhir/fhir-types`)
     TestPlan,
-    /// `TestReport`: TestReport (http://hl7.org/fhir/fhir-types)
+    /// `TestReport`: TestReport (`http://hl7.org/fhir/fhir-types`)
     TestReport,
-    /// `TestScript`: TestScript (http://hl7.org/fhir/fhir-types)
+    /// `TestScript`: TestScript (`http://hl7.org/fhir/fhir-types`)
     TestScript,
-    /// `Transport`: Transport (http://hl7.org/fhir/fhir-types)
+    /// `Transport`: Transport (`http://hl7.org/fhir/fhir-types`)
     Transport,
-    /// `ValueSet`: ValueSet (http://hl7.org/fhir/fhir-types)
+    /// `ValueSet`: ValueSet (`http://hl7.org/fhir/fhir-types`)
     ValueSet,
-    /// `VerificationResult`: VerificationResult (http://hl7.org/fhir/fhir-types)
+    /// `VerificationResult`: VerificationResult (`http://hl7.org/fhir/fhir-types`)
     VerificationResult,
-    /// `VisionPrescription`: VisionPrescription (http://hl7.org/fhir/fhir-types)
+    /// `VisionPrescription`: VisionPrescription (`http://hl7.org/fhir/fhir-types`)
     VisionPrescription,
 }
 impl ResourceType {
@@ -75162,11 +75162,11 @@ impl std::fmt::Display for ResourceType {
 /// Codes of the value set Resource Version Policy (`http://hl7.org/fhir/ValueSet/versioning-policy`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceVersionPolicy {
-    /// `no-version`: No VersionId Support (http://hl7.org/fhir/versioning-policy)
+    /// `no-version`: No VersionId Support (`http://hl7.org/fhir/versioning-policy`)
     NoVersion,
-    /// `versioned`: Versioned (http://hl7.org/fhir/versioning-policy)
+    /// `versioned`: Versioned (`http://hl7.org/fhir/versioning-policy`)
     Versioned,
-    /// `versioned-update`: VersionId tracked fully (http://hl7.org/fhir/versioning-policy)
+    /// `versioned-update`: VersionId tracked fully (`http://hl7.org/fhir/versioning-policy`)
     VersionedUpdate,
 }
 impl ResourceVersionPolicy {
@@ -75263,9 +75263,9 @@ impl std::fmt::Display for ResourceVersionPolicy {
 /// Codes of the value set Restful Capability Mode (`http://hl7.org/fhir/ValueSet/restful-capability-mode`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RestfulCapabilityMode {
-    /// `client`: Client (http://hl7.org/fhir/restful-capability-mode)
+    /// `client`: Client (`http://hl7.org/fhir/restful-capability-mode`)
     Client,
-    /// `server`: Server (http://hl7.org/fhir/restful-capability-mode)
+    /// `server`: Server (`http://hl7.org/fhir/restful-capability-mode`)
     Server,
 }
 impl RestfulCapabilityMode {
@@ -75352,11 +75352,11 @@ impl std::fmt::Display for RestfulCapabilityMode {
 /// Codes of the value set Search Entry Mode (`http://hl7.org/fhir/ValueSet/search-entry-mode`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SearchEntryMode {
-    /// `match`: Match (http://hl7.org/fhir/search-entry-mode)
+    /// `match`: Match (`http://hl7.org/fhir/search-entry-mode`)
     Match,
-    /// `include`: Include (http://hl7.org/fhir/search-entry-mode)
+    /// `include`: Include (`http://hl7.org/fhir/search-entry-mode`)
     Include,
-    /// `outcome`: Outcome (http://hl7.org/fhir/search-entry-mode)
+    /// `outcome`: Outcome (`http://hl7.org/fhir/search-entry-mode`)
     Outcome,
 }
 impl SearchEntryMode {
@@ -75445,23 +75445,23 @@ impl std::fmt::Display for SearchEntryMode {
 /// Codes of the value set SearchParamType (`http://hl7.org/fhir/ValueSet/search-param-type`), 9 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SearchParamType {
-    /// `number`: Number (http://hl7.org/fhir/search-param-type)
+    /// `number`: Number (`http://hl7.org/fhir/search-param-type`)
     Number,
-    /// `date`: Date/DateTime (http://hl7.org/fhir/search-param-type)
+    /// `date`: Date/DateTime (`http://hl7.org/fhir/search-param-type`)
     Date,
-    /// `string`: String (http://hl7.org/fhir/search-param-type)
+    /// `string`: String (`http://hl7.org/fhir/search-param-type`)
     String,
-    /// `token`: Token (http://hl7.org/fhir/search-param-type)
+    /// `token`: Token (`http://hl7.org/fhir/search-param-type`)
     Token,
-    /// `reference`: Reference (http://hl7.org/fhir/search-param-type)
+    /// `reference`: Reference (`http://hl7.org/fhir/search-param-type`)
     Reference,
-    /// `composite`: Composite (http://hl7.org/fhir/search-param-type)
+    /// `composite`: Composite (`http://hl7.org/fhir/search-param-type`)
     Composite,
-    /// `quantity`: Quantity (http://hl7.org/fhir/search-param-type)
+    /// `quantity`: Quantity (`http://hl7.org/fhir/search-param-type`)
     Quantity,
-    /// `uri`: URI (http://hl7.org/fhir/search-param-type)
+    /// `uri`: URI (`http://hl7.org/fhir/search-param-type`)
     Uri,
-    /// `special`: Special (http://hl7.org/fhir/search-param-type)
+    /// `special`: Special (`http://hl7.org/fhir/search-param-type`)
     Special,
 }
 impl SearchParamType {
@@ -75562,23 +75562,23 @@ impl std::fmt::Display for SearchParamType {
 /// Codes of the value set Security label (`https://terminology.dhp.uz/fhir/core/ValueSet/security-label-vs`), 9 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SecurityLabelVs {
-    /// `ETH`: substance abuse information sensitivity (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `ETH`: substance abuse information sensitivity (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Eth,
-    /// `PSY`: psychiatry disorder information sensitivity (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `PSY`: psychiatry disorder information sensitivity (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Psy,
-    /// `STD`: sexually transmitted disease information sensitivity (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `STD`: sexually transmitted disease information sensitivity (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Std,
-    /// `NOAUTH`: no disclosure without subject authorization (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `NOAUTH`: no disclosure without subject authorization (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Noauth,
-    /// `NORDSCLCD`: no redisclosure without consent directive (http://terminology.hl7.org/CodeSystem/v3-ActCode)
+    /// `NORDSCLCD`: no redisclosure without consent directive (`http://terminology.hl7.org/CodeSystem/v3-ActCode`)
     Nordsclcd,
-    /// `TREAT`: treatment (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `TREAT`: treatment (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Treat,
-    /// `ETREAT`: Emergency Treatment (http://terminology.hl7.org/CodeSystem/v3-ActReason)
+    /// `ETREAT`: Emergency Treatment (`http://terminology.hl7.org/CodeSystem/v3-ActReason`)
     Etreat,
-    /// `N`: normal (http://terminology.hl7.org/CodeSystem/v3-Confidentiality)
+    /// `N`: normal (`http://terminology.hl7.org/CodeSystem/v3-Confidentiality`)
     N,
-    /// `R`: restricted (http://terminology.hl7.org/CodeSystem/v3-Confidentiality)
+    /// `R`: restricted (`http://terminology.hl7.org/CodeSystem/v3-Confidentiality`)
     R,
 }
 impl SecurityLabelVs {
@@ -75703,9 +75703,9 @@ impl std::fmt::Display for SecurityLabelVs {
 /// Codes of the value set Security role type (`https://terminology.dhp.uz/fhir/core/ValueSet/security-role-type-vs`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SecurityRoleTypeVs {
-    /// `regulated-health-professionals`: Regulated Health Professionals (http://hl7.org/fhir/sample-security-structural-roles)
+    /// `regulated-health-professionals`: Regulated Health Professionals (`http://hl7.org/fhir/sample-security-structural-roles`)
     RegulatedHealthProfessionals,
-    /// `non-regulated-health-professionals`: Non-Regulated health Professionals (http://hl7.org/fhir/sample-security-structural-roles)
+    /// `non-regulated-health-professionals`: Non-Regulated health Professionals (`http://hl7.org/fhir/sample-security-structural-roles`)
     NonRegulatedHealthProfessionals,
 }
 impl SecurityRoleTypeVs {
@@ -75800,17 +75800,17 @@ impl std::fmt::Display for SecurityRoleTypeVs {
 /// Codes of the value set Categories of cancer-related services (`https://dhp.uz/fhir/core/ValueSet/service-categories-vs`), 6 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ServiceCategoriesVs {
-    /// `cancr0003.00000`: IHC nonspesifik_antikorlari (https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs)
+    /// `cancr0003.00000`: IHC nonspesifik_antikorlari (`https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs`)
     Cancr000300000,
-    /// `cancr0005.00000`: Molekulyar genetik tadqiqotlar markerlari (https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs)
+    /// `cancr0005.00000`: Molekulyar genetik tadqiqotlar markerlari (`https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs`)
     Cancr000500000,
-    /// `cancr0012.00000`: IHCga xos gormonlar immunohistokimyosi (https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs)
+    /// `cancr0012.00000`: IHCga xos gormonlar immunohistokimyosi (`https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs`)
     Cancr001200000,
-    /// `cancr0013.00000`: Tadqiqot nomi (https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs)
+    /// `cancr0013.00000`: Tadqiqot nomi (`https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs`)
     Cancr001300000,
-    /// `cancr0022.00000`: Onkologik operatsiyalar (https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs)
+    /// `cancr0022.00000`: Onkologik operatsiyalar (`https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs`)
     Cancr002200000,
-    /// `cancr0043.00000`: Boshqa ta'sir turlari (https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs)
+    /// `cancr0043.00000`: Boshqa ta'sir turlari (`https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs`)
     Cancr004300000,
 }
 impl ServiceCategoriesVs {
@@ -79435,9 +79435,9 @@ impl std::fmt::Display for ServiceNamesVs {
 /// Codes of the value set Signature Type (`https://terminology.dhp.uz/fhir/core/ValueSet/signature-type-vs`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SignatureTypeVs {
-    /// `biometricAuth`: biometrik autentifikatsiya (https://terminology.dhp.uz/fhir/core/CodeSystem/signature-type-cs)
+    /// `biometricAuth`: biometrik autentifikatsiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/signature-type-cs`)
     BiometricAuth,
-    /// `soliqAuth`: soliq autentifikatsiyasi va raqamli imzo (https://terminology.dhp.uz/fhir/core/CodeSystem/signature-type-cs)
+    /// `soliqAuth`: soliq autentifikatsiyasi va raqamli imzo (`https://terminology.dhp.uz/fhir/core/CodeSystem/signature-type-cs`)
     SoliqAuth,
 }
 impl SignatureTypeVs {
@@ -79532,13 +79532,13 @@ impl std::fmt::Display for SignatureTypeVs {
 /// Codes of the value set Socioeconomic Observation Codes (`https://dhp.uz/fhir/core/ValueSet/socioeconomic-observation-codes-vs`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SocioeconomicObservationCodesVs {
-    /// `1303306008`: Eligible for benefit (http://snomed.info/sct)
+    /// `1303306008`: Eligible for benefit (`http://snomed.info/sct`)
     N1303306008,
-    /// `105421008`: Educational achievement (http://snomed.info/sct)
+    /// `105421008`: Educational achievement (`http://snomed.info/sct`)
     N105421008,
-    /// `14679004`: Occupation (http://snomed.info/sct)
+    /// `14679004`: Occupation (`http://snomed.info/sct`)
     N14679004,
-    /// `82996008`: Social status (http://snomed.info/sct)
+    /// `82996008`: Social status (`http://snomed.info/sct`)
     N82996008,
 }
 impl SocioeconomicObservationCodesVs {
@@ -79629,9 +79629,9 @@ impl std::fmt::Display for SocioeconomicObservationCodesVs {
 /// Codes of the value set SortDirection (`http://hl7.org/fhir/ValueSet/sort-direction`), 2 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SortDirection {
-    /// `ascending`: Ascending (http://hl7.org/fhir/sort-direction)
+    /// `ascending`: Ascending (`http://hl7.org/fhir/sort-direction`)
     Ascending,
-    /// `descending`: Descending (http://hl7.org/fhir/sort-direction)
+    /// `descending`: Descending (`http://hl7.org/fhir/sort-direction`)
     Descending,
 }
 impl SortDirection {
@@ -79718,33 +79718,33 @@ impl std::fmt::Display for SortDirection {
 /// Codes of the value set Uzbekistan states and Locations (`https://terminology.dhp.uz/fhir/core/ValueSet/state-vs`), 14 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StateVs {
-    /// `1703`: Andijon viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1703`: Andijon viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1703,
-    /// `1706`: Buxoro viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1706`: Buxoro viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1706,
-    /// `1708`: Jizzax viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1708`: Jizzax viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1708,
-    /// `1710`: Qashqadaryo viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1710`: Qashqadaryo viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1710,
-    /// `1712`: Navoiy viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1712`: Navoiy viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1712,
-    /// `1714`: Namangan viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1714`: Namangan viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1714,
-    /// `1718`: Samarqand viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1718`: Samarqand viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1718,
-    /// `1722`: Surxondaryo viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1722`: Surxondaryo viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1722,
-    /// `1724`: Sirdaryo viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1724`: Sirdaryo viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1724,
-    /// `1726`: Toshkent shahar (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1726`: Toshkent shahar (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1726,
-    /// `1727`: Toshkent viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1727`: Toshkent viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1727,
-    /// `1730`: Farg'ona viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1730`: Farg'ona viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1730,
-    /// `1733`: Xorazm viloyati (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1733`: Xorazm viloyati (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1733,
-    /// `1735`: Qoraqalpog'iston Respublikasi (https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs)
+    /// `1735`: Qoraqalpog'iston Respublikasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs`)
     N1735,
 }
 impl StateVs {
@@ -79903,13 +79903,13 @@ impl std::fmt::Display for StateVs {
 /// Codes of the value set System Restful Interaction (`http://hl7.org/fhir/ValueSet/system-restful-interaction`), 4 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SystemRestfulInteraction {
-    /// `transaction`: transaction (http://hl7.org/fhir/restful-interaction)
+    /// `transaction`: transaction (`http://hl7.org/fhir/restful-interaction`)
     Transaction,
-    /// `batch`: batch (http://hl7.org/fhir/restful-interaction)
+    /// `batch`: batch (`http://hl7.org/fhir/restful-interaction`)
     Batch,
-    /// `search-system`: search-system (http://hl7.org/fhir/restful-interaction)
+    /// `search-system`: search-system (`http://hl7.org/fhir/restful-interaction`)
     SearchSystem,
-    /// `history-system`: history-system (http://hl7.org/fhir/restful-interaction)
+    /// `history-system`: history-system (`http://hl7.org/fhir/restful-interaction`)
     HistorySystem,
 }
 impl SystemRestfulInteraction {
@@ -80000,15 +80000,15 @@ impl std::fmt::Display for SystemRestfulInteraction {
 /// Codes of the value set Telecom use (`https://terminology.dhp.uz/fhir/core/ValueSet/telecom-use-vs`), 5 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TelecomUseVs {
-    /// `home`: Home (http://hl7.org/fhir/contact-point-use)
+    /// `home`: Home (`http://hl7.org/fhir/contact-point-use`)
     Home,
-    /// `work`: Work (http://hl7.org/fhir/contact-point-use)
+    /// `work`: Work (`http://hl7.org/fhir/contact-point-use`)
     Work,
-    /// `temp`: Temp (http://hl7.org/fhir/contact-point-use)
+    /// `temp`: Temp (`http://hl7.org/fhir/contact-point-use`)
     Temp,
-    /// `old`: Old (http://hl7.org/fhir/contact-point-use)
+    /// `old`: Old (`http://hl7.org/fhir/contact-point-use`)
     Old,
-    /// `mobile`: Mobile (http://hl7.org/fhir/contact-point-use)
+    /// `mobile`: Mobile (`http://hl7.org/fhir/contact-point-use`)
     Mobile,
 }
 impl TelecomUseVs {
@@ -80101,21 +80101,21 @@ impl std::fmt::Display for TelecomUseVs {
 /// Codes of the value set TriggerType (`http://hl7.org/fhir/ValueSet/trigger-type`), 8 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TriggerType {
-    /// `named-event`: Named Event (http://hl7.org/fhir/trigger-type)
+    /// `named-event`: Named Event (`http://hl7.org/fhir/trigger-type`)
     NamedEvent,
-    /// `periodic`: Periodic (http://hl7.org/fhir/trigger-type)
+    /// `periodic`: Periodic (`http://hl7.org/fhir/trigger-type`)
     Periodic,
-    /// `data-changed`: Data Changed (http://hl7.org/fhir/trigger-type)
+    /// `data-changed`: Data Changed (`http://hl7.org/fhir/trigger-type`)
     DataChanged,
-    /// `data-added`: Data Added (http://hl7.org/fhir/trigger-type)
+    /// `data-added`: Data Added (`http://hl7.org/fhir/trigger-type`)
     DataAdded,
-    /// `data-modified`: Data Updated (http://hl7.org/fhir/trigger-type)
+    /// `data-modified`: Data Updated (`http://hl7.org/fhir/trigger-type`)
     DataModified,
-    /// `data-removed`: Data Removed (http://hl7.org/fhir/trigger-type)
+    /// `data-removed`: Data Removed (`http://hl7.org/fhir/trigger-type`)
     DataRemoved,
-    /// `data-accessed`: Data Accessed (http://hl7.org/fhir/trigger-type)
+    /// `data-accessed`: Data Accessed (`http://hl7.org/fhir/trigger-type`)
     DataAccessed,
-    /// `data-access-ended`: Data Access Ended (http://hl7.org/fhir/trigger-type)
+    /// `data-access-ended`: Data Access Ended (`http://hl7.org/fhir/trigger-type`)
     DataAccessEnded,
 }
 impl TriggerType {
@@ -80214,11 +80214,11 @@ impl std::fmt::Display for TriggerType {
 /// Codes of the value set Triggered by type (`https://terminology.dhp.uz/fhir/core/ValueSet/triggered-bytype-vs`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TriggeredByTypeVs {
-    /// `reflex`: Reflex (http://hl7.org/fhir/observation-triggeredbytype)
+    /// `reflex`: Reflex (`http://hl7.org/fhir/observation-triggeredbytype`)
     Reflex,
-    /// `repeat`: Repeat (per policy) (http://hl7.org/fhir/observation-triggeredbytype)
+    /// `repeat`: Repeat (per policy) (`http://hl7.org/fhir/observation-triggeredbytype`)
     Repeat,
-    /// `re-run`: Re-run (per policy) (http://hl7.org/fhir/observation-triggeredbytype)
+    /// `re-run`: Re-run (per policy) (`http://hl7.org/fhir/observation-triggeredbytype`)
     ReRun,
 }
 impl TriggeredByTypeVs {
@@ -80315,11 +80315,11 @@ impl std::fmt::Display for TriggeredByTypeVs {
 /// Codes of the value set triggered Bytype (`http://hl7.org/fhir/ValueSet/observation-triggeredbytype`), 3 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TriggeredBytype {
-    /// `reflex`: Reflex (http://hl7.org/fhir/observation-triggeredbytype)
+    /// `reflex`: Reflex (`http://hl7.org/fhir/observation-triggeredbytype`)
     Reflex,
-    /// `repeat`: Repeat (per policy) (http://hl7.org/fhir/observation-triggeredbytype)
+    /// `repeat`: Repeat (per policy) (`http://hl7.org/fhir/observation-triggeredbytype`)
     Repeat,
-    /// `re-run`: Re-run (per policy) (http://hl7.org/fhir/observation-triggeredbytype)
+    /// `re-run`: Re-run (per policy) (`http://hl7.org/fhir/observation-triggeredbytype`)
     ReRun,
 }
 impl TriggeredBytype {
@@ -80416,23 +80416,23 @@ impl std::fmt::Display for TriggeredBytype {
 /// Codes of the value set Type Restful Interaction (`http://hl7.org/fhir/ValueSet/type-restful-interaction`), 9 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TypeRestfulInteraction {
-    /// `read`: read (http://hl7.org/fhir/restful-interaction)
+    /// `read`: read (`http://hl7.org/fhir/restful-interaction`)
     Read,
-    /// `vread`: vread (http://hl7.org/fhir/restful-interaction)
+    /// `vread`: vread (`http://hl7.org/fhir/restful-interaction`)
     Vread,
-    /// `update`: update (http://hl7.org/fhir/restful-interaction)
+    /// `update`: update (`http://hl7.org/fhir/restful-interaction`)
     Update,
-    /// `patch`: patch (http://hl7.org/fhir/restful-interaction)
+    /// `patch`: patch (`http://hl7.org/fhir/restful-interaction`)
     Patch,
-    /// `delete`: delete (http://hl7.org/fhir/restful-interaction)
+    /// `delete`: delete (`http://hl7.org/fhir/restful-interaction`)
     Delete,
-    /// `history-instance`: history-instance (http://hl7.org/fhir/restful-interaction)
+    /// `history-instance`: history-instance (`http://hl7.org/fhir/restful-interaction`)
     HistoryInstance,
-    /// `history-type`: history-type (http://hl7.org/fhir/restful-interaction)
+    /// `history-type`: history-type (`http://hl7.org/fhir/restful-interaction`)
     HistoryType,
-    /// `create`: create (http://hl7.org/fhir/restful-interaction)
+    /// `create`: create (`http://hl7.org/fhir/restful-interaction`)
     Create,
-    /// `search-type`: search-type (http://hl7.org/fhir/restful-interaction)
+    /// `search-type`: search-type (`http://hl7.org/fhir/restful-interaction`)
     SearchType,
 }
 impl TypeRestfulInteraction {
@@ -80537,19 +80537,19 @@ impl std::fmt::Display for TypeRestfulInteraction {
 /// Codes of the value set UnitsOfTime (`http://hl7.org/fhir/ValueSet/units-of-time`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UnitsOfTime {
-    /// `s`: second (http://unitsofmeasure.org)
+    /// `s`: second (`http://unitsofmeasure.org`)
     S,
-    /// `min`: minute (http://unitsofmeasure.org)
+    /// `min`: minute (`http://unitsofmeasure.org`)
     Min,
-    /// `h`: hour (http://unitsofmeasure.org)
+    /// `h`: hour (`http://unitsofmeasure.org`)
     H,
-    /// `d`: day (http://unitsofmeasure.org)
+    /// `d`: day (`http://unitsofmeasure.org`)
     D,
-    /// `wk`: week (http://unitsofmeasure.org)
+    /// `wk`: week (`http://unitsofmeasure.org`)
     Wk,
-    /// `mo`: month (http://unitsofmeasure.org)
+    /// `mo`: month (`http://unitsofmeasure.org`)
     Mo,
-    /// `a`: year (http://unitsofmeasure.org)
+    /// `a`: year (`http://unitsofmeasure.org`)
     A,
 }
 impl UnitsOfTime {
@@ -80646,19 +80646,19 @@ impl std::fmt::Display for UnitsOfTime {
 /// Codes of the value set Value Filter Comparator (`http://hl7.org/fhir/ValueSet/value-filter-comparator`), 7 code(s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ValueFilterComparator {
-    /// `eq`: Equals (http://hl7.org/fhir/search-comparator)
+    /// `eq`: Equals (`http://hl7.org/fhir/search-comparator`)
     Eq,
-    /// `gt`: Greater Than (http://hl7.org/fhir/search-comparator)
+    /// `gt`: Greater Than (`http://hl7.org/fhir/search-comparator`)
     Gt,
-    /// `lt`: Less Than (http://hl7.org/fhir/search-comparator)
+    /// `lt`: Less Than (`http://hl7.org/fhir/search-comparator`)
     Lt,
-    /// `ge`: Greater or Equals (http://hl7.org/fhir/search-comparator)
+    /// `ge`: Greater or Equals (`http://hl7.org/fhir/search-comparator`)
     Ge,
-    /// `le`: Less of Equal (http://hl7.org/fhir/search-comparator)
+    /// `le`: Less of Equal (`http://hl7.org/fhir/search-comparator`)
     Le,
-    /// `sa`: Starts After (http://hl7.org/fhir/search-comparator)
+    /// `sa`: Starts After (`http://hl7.org/fhir/search-comparator`)
     Sa,
-    /// `eb`: Ends Before (http://hl7.org/fhir/search-comparator)
+    /// `eb`: Ends Before (`http://hl7.org/fhir/search-comparator`)
     Eb,
 }
 impl ValueFilterComparator {

@@ -6,7 +6,7 @@
 /// An address expressed using postal conventions (as opposed to GPS or other location definition formats).  This data type may be used to convey addresses for use in delivering mail as well as for visiting locations which might not be valid for mail delivery.  There are a variety of postal address formats defined around the world.
 /// The ISO21090-codedString may be used to provide a coded representation of the contents of strings in an Address.
 ///
-/// Note: address is intended to describe postal addresses for administrative purposes, not to describe absolute geographical coordinates.  Postal addresses are often used as proxies for physical locations (also see the \[Location\](location.html#) resource).
+/// Note: address is intended to describe postal addresses for administrative purposes, not to describe absolute geographical coordinates.  Postal addresses are often used as proxies for physical locations (also see the [Location](location.html#) resource).
 ///
 /// - FHIR R5 datatype `Address`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,7 +38,7 @@ pub struct Address {
     ///
     /// Distinguishes between physical addresses (those you can visit) and mailing addresses (e.g. PO Boxes and care-of addresses). Most addresses are both.
     ///
-    /// The definition of Address states that "address is intended to describe postal addresses, not physical locations". However, many applications track whether an address has a dual purpose of being a location that can be visited as well as being a valid delivery destination, and Postal addresses are often used as proxies for physical locations (also see the \[Location\](location.html#) resource).
+    /// The definition of Address states that "address is intended to describe postal addresses, not physical locations". However, many applications track whether an address has a dual purpose of being a location that can be visited as well as being a valid delivery destination, and Postal addresses are often used as proxies for physical locations (also see the [Location](location.html#) resource).
     ///
     /// - Element `Address.type`, cardinality `0..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/address-type|5.0.0` (AddressType): [`AddressType`](crate::codes::AddressType).
@@ -416,14 +416,14 @@ pub struct Attachment {
     /// Identifies the type of the data in the attachment and allows a method to be chosen to interpret or render the data. Includes mime type parameters such as charset where appropriate.
     ///
     /// - Element `Attachment.contentType`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system urn:ietf:bcp:13 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:13` is not in the packages), so it is treated as open: any code is accepted.
     pub content_type: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Human language of the content (BCP-47)
     ///
     /// The human language of the content. The value can be any valid value according to BCP 47.
     ///
     /// - Element `Attachment.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Data inline, base64ed
     ///
@@ -453,7 +453,7 @@ pub struct Attachment {
     ///
     /// The calculated hash of the data using SHA-1. Represented using base64.
     ///
-    /// The hash is calculated on the data prior to base64 encoding, if the data is based64 encoded. The hash is not intended to support digital signatures. Where protection against malicious threats a digital signature should be considered, see \[Provenance.signature\](provenance-definitions.html#Provenance.signature) for mechanism to protect a resource with a digital signature.
+    /// The hash is calculated on the data prior to base64 encoding, if the data is based64 encoded. The hash is not intended to support digital signatures. Where protection against malicious threats a digital signature should be considered, see [Provenance.signature](provenance-definitions.html#Provenance.signature) for mechanism to protect a resource with a digital signature.
     ///
     /// - Element `Attachment.hash`, cardinality `0..1`.
     pub hash: Option<crate::Primitive<dhp_runtime::primitives::Base64Binary>>,
@@ -1584,7 +1584,7 @@ pub struct DataRequirement {
     ///
     /// Indicates that specific elements of the type are referenced by the knowledge module and must be supported by the consumer in order to obtain an effective evaluation. This does not mean that a value is required for this element, only that the consuming system must understand the element and be able to provide values for it if they are available.
     ///
-    /// The value of mustSupport SHALL be a FHIRPath resolvable on the type of the DataRequirement. The path SHALL consist only of identifiers, constant indexers, and .resolve() (see the \[Simple FHIRPath Profile\](fhirpath.html#simple) for full details).
+    /// The value of mustSupport SHALL be a FHIRPath resolvable on the type of the DataRequirement. The path SHALL consist only of identifiers, constant indexers, and .resolve() (see the [Simple FHIRPath Profile](fhirpath.html#simple) for full details).
     ///
     /// - Element `DataRequirement.mustSupport`, cardinality `0..*`.
     pub must_support: Vec<crate::Primitive<String>>,
@@ -1721,9 +1721,9 @@ pub struct DataRequirementCodeFilter {
     pub extension: Vec<crate::datatypes::Extension>,
     /// A code-valued attribute to filter on
     ///
-    /// The code-valued attribute of the filter. The specified path SHALL be a FHIRPath resolvable on the specified type of the DataRequirement, and SHALL consist only of identifiers, constant indexers, and .resolve(). The path is allowed to contain qualifiers (.) to traverse sub-elements, as well as indexers (\[x\]) to traverse multiple-cardinality sub-elements (see the \[Simple FHIRPath Profile\](fhirpath.html#simple) for full details). Note that the index must be an integer constant. The path must resolve to an element of type code, Coding, or CodeableConcept.
+    /// The code-valued attribute of the filter. The specified path SHALL be a FHIRPath resolvable on the specified type of the DataRequirement, and SHALL consist only of identifiers, constant indexers, and .resolve(). The path is allowed to contain qualifiers (.) to traverse sub-elements, as well as indexers (\[x\]) to traverse multiple-cardinality sub-elements (see the [Simple FHIRPath Profile](fhirpath.html#simple) for full details). Note that the index must be an integer constant. The path must resolve to an element of type code, Coding, or CodeableConcept.
     ///
-    /// The path attribute contains a \[Simple FHIRPath Subset\](fhirpath.html#simple) that allows path traversal, but not calculation.
+    /// The path attribute contains a [Simple FHIRPath Subset](fhirpath.html#simple) that allows path traversal, but not calculation.
     ///
     /// - Element `DataRequirement.codeFilter.path`, cardinality `0..1`.
     pub path: Option<crate::Primitive<String>>,
@@ -1823,9 +1823,9 @@ pub struct DataRequirementDateFilter {
     pub extension: Vec<crate::datatypes::Extension>,
     /// A date-valued attribute to filter on
     ///
-    /// The date-valued attribute of the filter. The specified path SHALL be a FHIRPath resolvable on the specified type of the DataRequirement, and SHALL consist only of identifiers, constant indexers, and .resolve(). The path is allowed to contain qualifiers (.) to traverse sub-elements, as well as indexers (\[x\]) to traverse multiple-cardinality sub-elements (see the \[Simple FHIRPath Profile\](fhirpath.html#simple) for full details). Note that the index must be an integer constant. The path must resolve to an element of type date, dateTime, Period, Schedule, or Timing.
+    /// The date-valued attribute of the filter. The specified path SHALL be a FHIRPath resolvable on the specified type of the DataRequirement, and SHALL consist only of identifiers, constant indexers, and .resolve(). The path is allowed to contain qualifiers (.) to traverse sub-elements, as well as indexers (\[x\]) to traverse multiple-cardinality sub-elements (see the [Simple FHIRPath Profile](fhirpath.html#simple) for full details). Note that the index must be an integer constant. The path must resolve to an element of type date, dateTime, Period, Schedule, or Timing.
     ///
-    /// The path attribute contains a \[Simple FHIR Subset\](fhirpath.html#simple) that allows path traversal, but not calculation.
+    /// The path attribute contains a [Simple FHIR Subset](fhirpath.html#simple) that allows path traversal, but not calculation.
     ///
     /// - Element `DataRequirement.dateFilter.path`, cardinality `0..1`.
     pub path: Option<crate::Primitive<String>>,
@@ -1988,9 +1988,9 @@ pub struct DataRequirementValueFilter {
     pub extension: Vec<crate::datatypes::Extension>,
     /// An attribute to filter on
     ///
-    /// The attribute of the filter. The specified path SHALL be a FHIRPath resolvable on the specified type of the DataRequirement, and SHALL consist only of identifiers, constant indexers, and .resolve(). The path is allowed to contain qualifiers (.) to traverse sub-elements, as well as indexers (\[x\]) to traverse multiple-cardinality sub-elements (see the \[Simple FHIRPath Profile\](fhirpath.html#simple) for full details). Note that the index must be an integer constant. The path must resolve to an element of a type that is comparable to the valueFilter.value\[x\] element for the filter.
+    /// The attribute of the filter. The specified path SHALL be a FHIRPath resolvable on the specified type of the DataRequirement, and SHALL consist only of identifiers, constant indexers, and .resolve(). The path is allowed to contain qualifiers (.) to traverse sub-elements, as well as indexers (\[x\]) to traverse multiple-cardinality sub-elements (see the [Simple FHIRPath Profile](fhirpath.html#simple) for full details). Note that the index must be an integer constant. The path must resolve to an element of a type that is comparable to the valueFilter.value\[x\] element for the filter.
     ///
-    /// The path attribute contains a \[Simple FHIR Subset\](fhirpath.html#simple) that allows path traversal, but not calculation.
+    /// The path attribute contains a [Simple FHIR Subset](fhirpath.html#simple) that allows path traversal, but not calculation.
     ///
     /// - Element `DataRequirement.valueFilter.path`, cardinality `0..1`.
     pub path: Option<crate::Primitive<String>>,
@@ -2291,7 +2291,7 @@ pub struct Dosage {
     ///
     /// Body site to administer to.
     ///
-    /// If the use case requires attributes from the BodySite resource (e.g. to identify and track separately) then use the standard extension \[http://hl7.org/fhir/StructureDefinition/bodySite\](http://hl7.org/fhir/extensions/StructureDefinition-bodySite.html).  May be a summary code, or a reference to a very precise definition of the location, or both.
+    /// If the use case requires attributes from the BodySite resource (e.g. to identify and track separately) then use the standard extension [<http://hl7.org/fhir/StructureDefinition/bodySite](http://hl7.org/fhir/extensions/StructureDefinition-bodySite.html>).  May be a summary code, or a reference to a very precise definition of the location, or both.
     ///
     /// - Element `Dosage.site`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/approach-site-codes` (SNOMED CT Anatomical Structure for Administration Site Codes); other codes are allowed.
@@ -2941,7 +2941,7 @@ pub struct Extension {
     pub url: String,
     /// Value of extension
     ///
-    /// Value of extension - must be one of a constrained set of the data types (see \[Extensibility\](extensibility.html) for a list).
+    /// Value of extension - must be one of a constrained set of the data types (see [Extensibility](extensibility.html) for a list).
     ///
     /// - Element `Extension.value[x]`, cardinality `0..1`.
     pub value: Option<crate::datatypes::ExtensionValue>,
@@ -3172,7 +3172,7 @@ pub struct Identifier {
     ///
     /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
     ///
-    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the \[http://hl7.org/fhir/StructureDefinition/rendered-value\](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Identifier.value`, cardinality `0..1`.
     pub value: Option<crate::Primitive<String>>,
@@ -3291,13 +3291,13 @@ pub struct Meta {
     ///
     /// When the resource last changed - e.g. when the version changed.
     ///
-    /// This element is generally omitted in instances submitted in a PUT or POST. Instead, it is populated in the response instance and when retrieving information using a GET. The server / resource manager sets this value; what a client provides is irrelevant. This is equivalent to the HTTP Last-Modified and SHOULD have the same value on a \[read\](http.html#read) interaction.
+    /// This element is generally omitted in instances submitted in a PUT or POST. Instead, it is populated in the response instance and when retrieving information using a GET. The server / resource manager sets this value; what a client provides is irrelevant. This is equivalent to the HTTP Last-Modified and SHOULD have the same value on a [read](http.html#read) interaction.
     ///
     /// - Element `Meta.lastUpdated`, cardinality `0..1`.
     pub last_updated: Option<crate::Primitive<dhp_runtime::primitives::Instant>>,
     /// Identifies where the resource comes from
     ///
-    /// A uri that identifies the source system of the resource. This provides a minimal amount of \[Provenance\](provenance.html#) information that can be used to track or differentiate the source of information in the resource. The source may identify another FHIR server, document, message, database, etc.
+    /// A uri that identifies the source system of the resource. This provides a minimal amount of [Provenance](provenance.html#) information that can be used to track or differentiate the source of information in the resource. The source may identify another FHIR server, document, message, database, etc.
     ///
     /// The exact use of the source (and the possible implied Provenance.entity.role and agent.role) is left to implementer discretion. Only one nominated source is allowed; for additional provenance details, a full Provenance resource should be used. The source may correspond to Provenance.entity.what\[x\] or Provenance.agent.who\[x\], though it may be a more general or abstract reference.
     ///
@@ -3307,7 +3307,7 @@ pub struct Meta {
     pub source: Option<crate::Primitive<dhp_runtime::primitives::Uri>>,
     /// Profiles this resource claims to conform to
     ///
-    /// A list of profiles (references to \[StructureDefinition\](structuredefinition.html#) resources) that this resource claims to conform to. The URL is a reference to \[StructureDefinition.url\](structuredefinition-definitions.html#StructureDefinition.url).
+    /// A list of profiles (references to [StructureDefinition](structuredefinition.html#) resources) that this resource claims to conform to. The URL is a reference to [StructureDefinition.url](structuredefinition-definitions.html#StructureDefinition.url).
     ///
     /// It is up to the server and/or other infrastructure of policy to determine whether/how these claims are verified and/or updated over time.  The list of profile URLs is a set.
     ///
@@ -3439,7 +3439,7 @@ pub struct Money {
     /// ISO 4217 Currency Code.
     ///
     /// - Element `Money.currency`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/currencies|5.0.0` (Currencies). The value set cannot be expanded from the packages (code system urn:iso:std:iso:4217 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/currencies|5.0.0` (Currencies). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:4217` is not in the packages), so it is treated as open: any code is accepted.
     pub currency: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
@@ -3708,7 +3708,7 @@ impl dhp_runtime::FhirJson for ParameterDefinition {
 ///
 /// A Period specifies a range of time; the context of use will specify whether the entire range applies (e.g. "the patient was an inpatient of the hospital for this time range") or one value from the range applies (e.g. "give to the patient between these two times").
 ///
-/// Period is not used for a duration (a measure of elapsed time). See \[Duration\](datatypes.html#Duration).
+/// Period is not used for a duration (a measure of elapsed time). See [Duration](datatypes.html#Duration).
 ///
 /// - FHIR R5 datatype `Period`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -4221,7 +4221,7 @@ pub struct Reference {
     ///
     /// The expected type of the target of the reference. If both Reference.type and Reference.reference are populated and Reference.reference is a FHIR URL, both SHALL be consistent.
     ///
-    /// The type is the Canonical URL of Resource Definition that is the type this reference refers to. References are URLs that are relative to http://hl7.org/fhir/StructureDefinition/ e.g. "Patient" is a reference to http://hl7.org/fhir/StructureDefinition/Patient. Absolute URLs are only allowed for logical models (and can only be used in references in logical models, not resources).
+    /// The type is the Canonical URL of Resource Definition that is the type this reference refers to. References are URLs that are relative to <http://hl7.org/fhir/StructureDefinition/> e.g. "Patient" is a reference to <http://hl7.org/fhir/StructureDefinition/Patient>. Absolute URLs are only allowed for logical models (and can only be used in references in logical models, not resources).
     ///
     /// This element is used to indicate the type of  the target of the reference. This may be used which ever of the other elements are populated (or not). In some cases, the type of the target may be determined by inspection of the reference (e.g. a known RESTful URL) or by resolving the target of the reference.
     ///
@@ -4240,7 +4240,7 @@ pub struct Reference {
     ///
     /// Reference is intended to point to a structure that can potentially be expressed as a FHIR resource, though there is no need for it to exist as an actual FHIR resource instance - except in as much as an application wishes to actual find the target of the reference. The content referred to be the identifier must meet the logical constraints implied by any limitations on what resource types are permitted for the reference.  For example, it would not be legitimate to send the identifier for a drug prescription if the type were Reference(Observation|DiagnosticReport).  One of the use-cases for Reference.identifier is the situation where no FHIR representation exists (where the type is Reference (Any).
     ///
-    /// This element only allows for a single identifier. In the case where additional identifers are required, use the \[http://hl7.org/fhir/StructureDefinition/additionalIdentifier\](http://hl7.org/fhir/extensions/StructureDefinition-additionalIdentifier.html) extension.
+    /// This element only allows for a single identifier. In the case where additional identifers are required, use the [<http://hl7.org/fhir/StructureDefinition/additionalIdentifier](http://hl7.org/fhir/extensions/StructureDefinition-additionalIdentifier.html>) extension.
     ///
     /// - Element `Reference.identifier`, cardinality `0..1`.
     pub identifier: Option<crate::datatypes::Identifier>,
@@ -4523,7 +4523,7 @@ pub struct SampledData {
     /// The measurement unit in which the sample interval is expressed.
     ///
     /// - Element `SampledData.intervalUnit`, cardinality `1..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/ucum-units|5.0.0` (UCUM Codes). The value set cannot be expanded from the packages (code system http://unitsofmeasure.org is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/ucum-units|5.0.0` (UCUM Codes). The value set cannot be expanded from the packages (code system `http://unitsofmeasure.org` is not in the packages), so it is treated as open: any code is accepted.
     pub interval_unit: crate::Primitive<dhp_runtime::primitives::Code>,
     /// Multiply data by this before adding to origin
     ///
@@ -4723,14 +4723,14 @@ pub struct Signature {
     /// "xml", "json" and "ttl" are allowed, which describe the simple encodings described in the specification (and imply appropriate bundle support). Otherwise, mime types are legal here.
     ///
     /// - Element `Signature.targetFormat`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system urn:ietf:bcp:13 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:13` is not in the packages), so it is treated as open: any code is accepted.
     pub target_format: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// The technical format of the signature
     ///
     /// A mime type that indicates the technical format of the signature. Important mime types are application/signature+xml for X ML DigSig, application/jose for JWS, and image/* for a graphical image of a signature, etc.
     ///
     /// - Element `Signature.sigFormat`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system urn:ietf:bcp:13 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:13` is not in the packages), so it is treated as open: any code is accepted.
     pub sig_format: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// The actual signature content (XML DigSig. JWS, picture, etc.)
     ///

@@ -19,7 +19,7 @@ pub struct DataAbsentReasonExtension {
     pub extension: Vec<crate::datatypes::Extension>,
     /// Value of extension
     ///
-    /// Value of extension - must be one of a constrained set of the data types (see \[Extensibility\](http://hl7.org/fhir/R5/extensibility.html) for a list).
+    /// Value of extension - must be one of a constrained set of the data types (see [Extensibility](http://hl7.org/fhir/R5/extensibility.html) for a list).
     ///
     /// - Element `Extension.value[x]`, cardinality `1..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/data-absent-reason` (Data Absent Reason): [`DataAbsentReason`](crate::codes::DataAbsentReason).
@@ -79,7 +79,7 @@ pub struct DiagnosisTypeExtension {
     pub extension: Vec<crate::datatypes::Extension>,
     /// Value of extension
     ///
-    /// Value of extension - must be one of a constrained set of the data types (see \[Extensibility\](http://hl7.org/fhir/extensibility.html) for a list).
+    /// Value of extension - must be one of a constrained set of the data types (see [Extensibility](http://hl7.org/fhir/extensibility.html) for a list).
     ///
     /// - Element `Extension.value[x]`, cardinality `1..1`.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/diagnosis-type-vs` (Diagnosis Type): [`DiagnosisTypeVs`](crate::codes::DiagnosisTypeVs).
@@ -141,7 +141,7 @@ pub struct GenderOtherUzExtension {
     pub extension: Vec<crate::datatypes::Extension>,
     /// Value of extension
     ///
-    /// Value of extension - must be one of a constrained set of the data types (see \[Extensibility\](http://hl7.org/fhir/extensibility.html) for a list).
+    /// Value of extension - must be one of a constrained set of the data types (see [Extensibility](http://hl7.org/fhir/extensibility.html) for a list).
     ///
     /// - Element `Extension.value[x]`, cardinality `1..1`.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/gender-other-vs` (Differentiation of the administrative gender 'other'): [`GenderOtherVs`](crate::codes::GenderOtherVs).
@@ -538,7 +538,7 @@ pub struct TranslationExtension {
     ///
     /// - Element `Extension.extension:lang`, cardinality `1..1`.
     /// - Sub-extension `lang`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub lang: crate::Primitive<dhp_runtime::primitives::Code>,
     /// Content in other Language
     ///

@@ -5,6 +5,9 @@
 //! The examples are read from the installed package (`cargo xtask fetch`), never copied
 //! into the repository.
 
+mod common;
+
+use common::json_diff as diff;
 use dhp_fhir::profiles::AnyProfile;
 use dhp_runtime::{FhirJson, IssueKind, JsonValue, ReadMode, Reader};
 
@@ -22,17 +25,9 @@ impl AnyResource {
         }
     }
 }
-use std::path::PathBuf;
-
-fn example_dir() -> PathBuf {
-    let cache = dhp_codegen::cache::default_cache_dir();
-    let dir = dhp_codegen::cache::package_dir(&cache, "uz.dhp.core", "0.3.0").join("example");
-    assert!(dir.is_dir(), "{} missing: run `cargo xtask fetch` first", dir.display());
-    dir
-}
 
 fn examples() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = std::fs::read_dir(example_dir())
+    let mut out: Vec<(String, String)> = std::fs::read_dir(common::package_dir("uz.dhp.core", "0.3.0").join("example"))
         .expect("example dir")
         .filter_map(|e| e.ok())
         .map(|e| e.path())
@@ -49,33 +44,6 @@ fn with_profile(mut json: JsonValue, canonical: &str) -> JsonValue {
         dhp_runtime::resource::ensure_meta_profile(o, canonical);
     }
     json
-}
-
-/// First difference between two JSON values, as a path.
-fn diff(a: &JsonValue, b: &JsonValue, path: &str) -> Option<String> {
-    match (a, b) {
-        (JsonValue::Object(x), JsonValue::Object(y)) => {
-            for (k, v) in x.iter() {
-                match y.get(k) {
-                    None => return Some(format!("{path}.{k}: lost on write")),
-                    Some(w) => {
-                        if let Some(d) = diff(v, w, &format!("{path}.{k}")) {
-                            return Some(d);
-                        }
-                    }
-                }
-            }
-            y.keys().find(|k| !x.contains_key(k)).map(|k| format!("{path}.{k}: invented on write"))
-        }
-        (JsonValue::Array(x), JsonValue::Array(y)) => {
-            if x.len() != y.len() {
-                return Some(format!("{path}: {} items became {}", x.len(), y.len()));
-            }
-            x.iter().zip(y).enumerate().find_map(|(i, (v, w))| diff(v, w, &format!("{path}[{i}]")))
-        }
-        _ if a == b => None,
-        _ => Some(format!("{path}: {} became {}", a.to_json_string(), b.to_json_string())),
-    }
 }
 
 #[test]

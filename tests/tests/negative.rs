@@ -1,15 +1,13 @@
 //! Broken variants of the IG's examples, each with the exact problems reading it as its
 //! profile must report (location and kind). No input may panic.
 
+mod common;
+
 use dhp_fhir::profiles::AnyProfile;
 use dhp_runtime::{IssueKind, JsonValue, ReadMode};
-use std::path::PathBuf;
 
 fn example(file: &str) -> JsonValue {
-    let cache = dhp_codegen::cache::default_cache_dir();
-    let path: PathBuf = dhp_codegen::cache::package_dir(&cache, "uz.dhp.core", "0.3.0").join("example").join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask fetch`)", path.display()));
-    JsonValue::parse(&text).expect("example is JSON")
+    JsonValue::parse(&common::ig_example(file)).expect("example is JSON")
 }
 
 /// Walks `path` (`identifier.0.type`) to the parent and applies `f` to (parent, last key).

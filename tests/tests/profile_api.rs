@@ -1,17 +1,14 @@
 //! The profile types' API: conversions to and from the base resource, Must Support
 //! checks, slices, Data Absent Reason, typed extensions, choices and code types.
 
+mod common;
+
+use common::ig_example as example;
 use dhp_fhir::codes::{AdministrativeGender, DataAbsentReason};
 use dhp_fhir::datatypes::Identifier;
 use dhp_fhir::resources::Patient;
 use dhp_fhir::{DataAbsent, NonEmpty, Primitive, Profile, UzCoreObservation, UzCoreOrganization, UzCorePatient};
 use dhp_runtime::{IssueKind, JsonValue};
-
-fn example(file: &str) -> String {
-    let cache = dhp_codegen::cache::default_cache_dir();
-    let path = dhp_codegen::cache::package_dir(&cache, "uz.dhp.core", "0.3.0").join("example").join(file);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask fetch`)", path.display()))
-}
 
 #[test]
 fn profile_converts_to_base_and_back() {

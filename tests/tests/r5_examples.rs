@@ -3,6 +3,9 @@
 //! base types and round-trip: the JSON written is semantically the JSON read (object key
 //! order ignored, decimal text exact, nothing lost or invented).
 
+mod common;
+
+use common::json_diff as diff;
 use dhp_fhir::resources::AnyResource;
 use dhp_runtime::{FhirJson, JsonValue, ReadMode, Reader};
 use std::collections::BTreeMap;
@@ -14,34 +17,9 @@ const TYPES: &[&str] = &[
     "Practitioner", "PractitionerRole", "Provenance", "RelatedPerson",
 ];
 
-fn diff(a: &JsonValue, b: &JsonValue, path: &str) -> Option<String> {
-    match (a, b) {
-        (JsonValue::Object(x), JsonValue::Object(y)) => {
-            for (k, v) in x.iter() {
-                match y.get(k) {
-                    None => return Some(format!("{path}.{k}: lost")),
-                    Some(w) => {
-                        if let Some(d) = diff(v, w, &format!("{path}.{k}")) {
-                            return Some(d);
-                        }
-                    }
-                }
-            }
-            y.keys().find(|k| !x.contains_key(k)).map(|k| format!("{path}.{k}: invented"))
-        }
-        (JsonValue::Array(x), JsonValue::Array(y)) if x.len() == y.len() => {
-            x.iter().zip(y).enumerate().find_map(|(i, (v, w))| diff(v, w, &format!("{path}[{i}]")))
-        }
-        _ if a == b => None,
-        _ => Some(format!("{path}: {} became {}", a.to_json_string(), b.to_json_string())),
-    }
-}
-
 #[test]
 fn r5_examples_round_trip_through_the_base_types() {
-    let cache = dhp_codegen::cache::default_cache_dir();
-    let dir = dhp_codegen::cache::package_dir(&cache, "hl7.fhir.r5.examples", "5.0.0");
-    assert!(dir.is_dir(), "{} missing: run `cargo xtask fetch --with-test-packages`", dir.display());
+    let dir = common::package_dir("hl7.fhir.r5.examples", "5.0.0");
     let mut files: Vec<_> = std::fs::read_dir(&dir).expect("dir").filter_map(|e| e.ok()).map(|e| e.path()).collect();
     files.sort();
     let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();

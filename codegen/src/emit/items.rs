@@ -530,7 +530,8 @@ pub(crate) fn code_tokens(c: &CodeTypeDef) -> TokenStream {
         CodeRepr::Enum => {
             let variants = c.codes.iter().map(|d| {
                 let v = format_ident!("{}", d.variant);
-                let doc = format!(" `{}`{} ({})", d.code, d.display.as_ref().map(|x| format!(": {}", x.replace('[', "\\[").replace(']', "\\]").replace('<', "&lt;"))).unwrap_or_default(), d.system);
+                let display = d.display.as_deref().map(|x| format!(": {}", super::clean(&x.replace('`', "'")))).unwrap_or_default();
+                let doc = format!(" `{}`{display} (`{}`)", d.code, d.system);
                 quote! { #[doc = #doc] #v, }
             });
             let all = c.codes.iter().map(|d| {

@@ -128,7 +128,7 @@ pub(crate) fn doc_attrs(doc: &Doc) -> TokenStream {
     if !doc.notes.is_empty() {
         lines.push(String::new());
         for n in &doc.notes {
-            lines.push(format!("- {}", n.replace('\r', "")));
+            lines.push(format!("- {}", link_bare_urls(&n.replace('\r', ""))));
         }
     }
     let text = lines.join("\n");
@@ -141,17 +141,71 @@ pub(crate) fn doc_attrs(doc: &Doc) -> TokenStream {
 
 /// Makes FHIR markdown safe for rustdoc: no indented code blocks (doctests), no raw HTML,
 /// no accidental intra-doc links.
-fn clean(text: &str) -> String {
+pub(crate) fn clean(text: &str) -> String {
     text.lines()
         .map(|l| {
-            l.trim_start()
-                .replace('\r', "")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('[', "\\[")
-                .replace(']', "\\]")
-                .replace("```", "'''")
+            let l = l.trim_start().replace('\r', "").replace('<', "&lt;").replace('>', "&gt;").replace("```", "'''");
+            link_bare_urls(&escape_brackets(&l))
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Escapes `[` and `]` (which rustdoc reads as intra-doc links) except in markdown links
+/// `[text](url)`, which are kept.
+fn escape_brackets(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(open) = rest.find(['[', ']']) {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        if tail.starts_with('[') {
+            if let Some(close) = tail.find(']') {
+                let after = &tail[close + 1..];
+                if after.starts_with('(') {
+                    if let Some(end) = after.find(')') {
+                        let link_len = close + 1 + end + 1;
+                        out.push_str(&tail[..link_len]);
+                        rest = &tail[link_len..];
+                        continue;
+                    }
+                }
+            }
+            out.push_str("\\[");
+        } else {
+            out.push_str("\\]");
+        }
+        rest = &tail[1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Wraps bare `http(s)://` URLs in `<…>` so rustdoc renders them as links.
+fn link_bare_urls(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut rest = line;
+    while let Some(pos) = rest.find("http://").or_else(|| rest.find("https://")) {
+        let pos = match (rest.find("http://"), rest.find("https://")) {
+            (Some(a), Some(b)) => a.min(b),
+            _ => pos,
+        };
+        let (before, from) = rest.split_at(pos);
+        out.push_str(before);
+        let end = from.find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '`' | ',' | ';' | '&' | '\\')).unwrap_or(from.len());
+        let (url, after) = from.split_at(end);
+        let url = url.trim_end_matches(['.', ':']);
+        let in_code = out.matches('`').count() % 2 == 1;
+        if in_code || before.ends_with('<') || before.ends_with("](") {
+            out.push_str(url);
+        } else {
+            out.push('<');
+            out.push_str(url);
+            out.push('>');
+        }
+        rest = &from[url.len()..];
+        let _ = after;
+    }
+    out.push_str(rest);
+    out
 }

@@ -43,6 +43,9 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         v
     };
     let new_doc = new_doc.iter().map(|l| quote! { #[doc = #l] });
+    // `new` takes exactly the required elements; only a profile with very many of them
+    // needs clippy's argument-count lint relaxed.
+    let too_many = if required.len() > 7 { quote! { #[allow(clippy::too_many_arguments)] } } else { quote! {} };
     let ms_ids = must_support.iter().map(|m| m.id.as_str());
     let ms_steps = must_support.iter().filter(|m| m.check_presence).map(|m| {
         let id = &m.id;
@@ -87,10 +90,12 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         }
         None => quote! {},
     };
+    let entry_points = json_entry_points(" with `meta.profile` listing this profile");
     let rules_ident = format_ident!("{}_RULES", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
     let inv_ident = format_ident!("{}_INVARIANTS", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
-    let to_base_doc = format!(" Converts to the base resource [`{base}`] (always possible: the profile only narrows it).");
-    let try_doc = format!(" Reads a base [`{base}`] as this profile, validating it; every violation is listed.");
+    let base_link = format!("[`{base}`]({})", base_path.to_string().replace(' ', ""));
+    let to_base_doc = format!(" Converts to the base resource {base_link} (always possible: the profile only narrows it).");
+    let try_doc = format!(" Reads a base {base_link} as this profile, validating it; every violation is listed.");
     quote! {
         /// Constraints of the profile checked on read beyond what the struct's types express.
         pub(crate) static #rules_ident: &[dhp_runtime::validate::ElementRule] = &[#(#rule_items)*];
@@ -100,35 +105,12 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
 
         impl #name {
             #(#new_doc)*
-            #[allow(clippy::too_many_arguments)]
+            #too_many
             pub fn new(#(#params),*) -> Self {
                 #name { #(#inits)* unknown_elements: dhp_runtime::JsonObject::new() }
             }
 
-            /// Reads FHIR JSON text strictly (unknown elements are errors).
-            pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
-                dhp_runtime::resource::read_resource_str::<Self>(text, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
-            }
-
-            /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
-            pub fn from_json_str_with(text: &str, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
-                dhp_runtime::resource::read_resource_str::<Self>(text, mode)
-            }
-
-            /// Reads parsed JSON in the given mode.
-            pub fn from_json_value(json: dhp_runtime::JsonValue, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
-                dhp_runtime::resource::read_resource_json::<Self>(json, mode)
-            }
-
-            /// The FHIR JSON form, with `meta.profile` listing this profile.
-            pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
-                dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
-            }
-
-            /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
-            pub fn to_json_string(&self) -> String {
-                self.to_json_value().to_json_string()
-            }
+            #entry_points
 
             /// The Must Support elements (by element id) this instance leaves empty.
             pub fn missing_must_support(&self) -> Vec<&'static str> {
@@ -320,36 +302,14 @@ fn literal_value(ctx: &Ctx, ty: &FieldType, value: &Value) -> Option<TokenStream
 pub(crate) fn resource_tokens(s: &StructDef) -> TokenStream {
     let StructKind::Resource { resource_type } = &s.kind else { return quote! {} };
     let name = format_ident!("{}", s.name);
+    let entry_points = json_entry_points("");
     quote! {
         impl dhp_runtime::Resource for #name {
             const RESOURCE_TYPE: &'static str = #resource_type;
         }
 
         impl #name {
-            /// Reads FHIR JSON text strictly (unknown elements are errors).
-            pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
-                dhp_runtime::resource::read_resource_str::<Self>(text, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
-            }
-
-            /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
-            pub fn from_json_str_with(text: &str, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
-                dhp_runtime::resource::read_resource_str::<Self>(text, mode)
-            }
-
-            /// Reads parsed JSON in the given mode.
-            pub fn from_json_value(json: dhp_runtime::JsonValue, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
-                dhp_runtime::resource::read_resource_json::<Self>(json, mode)
-            }
-
-            /// The FHIR JSON form.
-            pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
-                dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
-            }
-
-            /// The FHIR JSON text (compact).
-            pub fn to_json_string(&self) -> String {
-                self.to_json_value().to_json_string()
-            }
+            #entry_points
         }
     }
 }
@@ -478,7 +438,7 @@ pub(crate) fn search_tokens(ctx: &Ctx) -> TokenStream {
         let name = format_ident!("{}Search", cap.base);
         let rt = &cap.resource_type;
         let searchable = cap.interactions.iter().any(|i| i == "search-type");
-        let mut doc = format!(" Search parameters the IG's server declares for `{rt}` ({}).", cap.statement);
+        let mut doc = format!(" Search parameters the IG's server declares for `{rt}` (`{}`).", cap.statement);
         if !searchable {
             doc.push_str(" Note: the server does not declare `search-type` for this type.");
         }
@@ -564,4 +524,37 @@ pub(crate) fn search_tokens(ctx: &Ctx) -> TokenStream {
         }
     });
     quote! { #(#items)* }
+}
+
+/// The non-generic JSON methods of a resource or profile type: compiled once in this
+/// crate, so callers do not instantiate the generic reader again.
+fn json_entry_points(write_note: &str) -> TokenStream {
+    let value_doc = format!(" The FHIR JSON form{write_note}.");
+    let string_doc = format!(" The FHIR JSON text (compact){write_note}.");
+    quote! {
+        /// Reads FHIR JSON text strictly (unknown elements are errors).
+        pub fn from_json_str(text: &str) -> Result<Self, dhp_runtime::ReadError> {
+            dhp_runtime::resource::read_resource_str::<Self>(text, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
+        }
+
+        /// Reads FHIR JSON text in the given mode; returns the value and any warnings.
+        pub fn from_json_str_with(text: &str, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+            dhp_runtime::resource::read_resource_str::<Self>(text, mode)
+        }
+
+        /// Reads parsed JSON in the given mode.
+        pub fn from_json_value(json: dhp_runtime::JsonValue, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+            dhp_runtime::resource::read_resource_json::<Self>(json, mode)
+        }
+
+        #[doc = #value_doc]
+        pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
+            dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
+        }
+
+        #[doc = #string_doc]
+        pub fn to_json_string(&self) -> String {
+            self.to_json_value().to_json_string()
+        }
+    }
 }

@@ -294,7 +294,7 @@ impl<'a> Builder<'a> {
             short: sd.title.clone().or(Some(rt.to_string())),
             definition: sd.description.clone().or_else(|| tree.nodes[0].el.definition.clone()),
             comment: None,
-            notes: vec![format!("Base resource `{rt}` from {CORE_SD}{rt} (FHIR R5).")],
+            notes: vec![format!("Base resource `{rt}` from `{CORE_SD}{rt}` (FHIR R5).")],
         };
         self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Resource { resource_type: rt.to_string() }, doc)?;
         self.space.resources.push(name);
@@ -1252,7 +1252,7 @@ impl<'a> Builder<'a> {
             for p in &cap.profiles {
                 if let Some(s) = self.space.structs.get_mut(p) {
                     s.doc.notes.push(format!(
-                        "The IG's server ({}) declares these interactions for `{}`: {declared}. The client refuses others unless told to allow them.",
+                        "The IG's server (`{}`) declares these interactions for `{}`: {declared}. The client refuses others unless told to allow them.",
                         cap.statement, cap.resource_type
                     ));
                 }

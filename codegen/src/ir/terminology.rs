@@ -84,7 +84,7 @@ impl<'a> Terminology<'a> {
             return Expansion::Open(format!("value set imports nest too deeply at {url}"));
         }
         let Some(raw) = self.resolve_lenient(url) else {
-            return Expansion::Open(format!("value set {url} is not in the packages"));
+            return Expansion::Open(format!("value set `{url}` is not in the packages"));
         };
         let vs: ValueSet = match serde_json::from_value((*raw).clone()) {
             Ok(vs) => vs,
@@ -148,10 +148,10 @@ impl<'a> Terminology<'a> {
         } else {
             let cs = self
                 .code_system(system)
-                .ok_or_else(|| format!("code system {system} is not in the packages"))?;
+                .ok_or_else(|| format!("code system `{system}` is not in the packages"))?;
             match cs.content.as_deref() {
                 None | Some("complete") => {}
-                Some(other) => return Err(format!("code system {system} has content '{other}', not 'complete'")),
+                Some(other) => return Err(format!("code system `{system}` has content '{other}', not 'complete'")),
             }
             if inc.filter.is_empty() {
                 let mut out = Vec::new();

@@ -38,7 +38,7 @@ pub struct UzCoreClinicalCondition {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Condition.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -89,7 +89,7 @@ pub struct UzCoreClinicalCondition {
     ///
     /// Business identifiers assigned to this condition by the performer or other systems which remain constant as the resource is updated and propagates from server to server.
     ///
-    /// This is a business identifier, not a resource identifier (see \[discussion\](http://hl7.org/fhir/resource.html#identifiers)).  It is best practice for the identifier to only appear on a single resource instance, however business practices may occasionally dictate that multiple resource instances with the same identifier can exist - possibly even with different resource types.  For example, multiple Patient and a Person resource instance might share the same social insurance number.
+    /// This is a business identifier, not a resource identifier (see [discussion](http://hl7.org/fhir/resource.html#identifiers)).  It is best practice for the identifier to only appear on a single resource instance, however business practices may occasionally dictate that multiple resource instances with the same identifier can exist - possibly even with different resource types.  For example, multiple Patient and a Person resource instance might share the same social insurance number.
     ///
     /// - Element `Condition.identifier`, cardinality `0..*`.
     pub identifier: Vec<crate::datatypes::Identifier>,
@@ -139,17 +139,17 @@ pub struct UzCoreClinicalCondition {
     ///
     /// - Element `Condition.code`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/icd-10` (ICD-10 Codes). The value set cannot be expanded from the packages (code system http://hl7.org/fhir/sid/icd-10 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/icd-10` (ICD-10 Codes). The value set cannot be expanded from the packages (code system `http://hl7.org/fhir/sid/icd-10` is not in the packages), so it is treated as open: any code is accepted.
     pub code: Option<crate::datatypes::CodeableConcept>,
     /// Anatomical location, if relevant
     ///
     /// The anatomical location where this condition manifests itself.
     ///
-    /// Only used if not implicit in code found in Condition.code. If the use case requires attributes from the BodyStructure resource (e.g. to identify and track separately) then use the standard extension \[http://hl7.org/fhir/StructureDefinition/bodySite\](http://hl7.org/fhir/extensions/StructureDefinition-bodySite.html).  May be a summary code, or a reference to a very precise definition of the location, or both.
+    /// Only used if not implicit in code found in Condition.code. If the use case requires attributes from the BodyStructure resource (e.g. to identify and track separately) then use the standard extension [<http://hl7.org/fhir/StructureDefinition/bodySite](http://hl7.org/fhir/extensions/StructureDefinition-bodySite.html>).  May be a summary code, or a reference to a very precise definition of the location, or both.
     ///
     /// - Element `Condition.bodySite`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/body-site` (SNOMED CT Body Structures). The value set cannot be expanded from the packages (code system http://snomed.info/sct is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/body-site` (SNOMED CT Body Structures). The value set cannot be expanded from the packages (code system `http://snomed.info/sct` is not in the packages), so it is treated as open: any code is accepted.
     pub body_site: Vec<crate::datatypes::CodeableConcept>,
     /// Who has the condition?
     ///
@@ -478,7 +478,6 @@ impl UzCoreClinicalCondition {
     ///
     /// Each can be given a value or, when the source system lacks it, a Data Absent Reason
     /// (`DataAbsent::absent`), as the implementation guide requires.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         clinical_status: crate::datatypes::CodeableConcept,
         subject: crate::datatypes::Reference,
@@ -533,11 +532,11 @@ impl UzCoreClinicalCondition {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         dhp_runtime::resource::read_resource_json::<Self>(json, mode)
     }
-    /// The FHIR JSON form, with `meta.profile` listing this profile.
+    /// The FHIR JSON form with `meta.profile` listing this profile.
     pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
     }
-    /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+    /// The FHIR JSON text (compact) with `meta.profile` listing this profile.
     pub fn to_json_string(&self) -> String {
         self.to_json_value().to_json_string()
     }
@@ -726,7 +725,7 @@ impl dhp_runtime::Profile for UzCoreClinicalCondition {
 }
 impl TryFrom<crate::resources::condition::Condition> for UzCoreClinicalCondition {
     type Error = dhp_runtime::ReadError;
-    /// Reads a base [`Condition`] as this profile, validating it; every violation is listed.
+    /// Reads a base [`Condition`](crate::resources::condition::Condition) as this profile, validating it; every violation is listed.
     fn try_from(
         value: crate::resources::condition::Condition,
     ) -> Result<Self, Self::Error> {
@@ -740,7 +739,7 @@ impl TryFrom<crate::resources::condition::Condition> for UzCoreClinicalCondition
     }
 }
 impl From<UzCoreClinicalCondition> for crate::resources::condition::Condition {
-    /// Converts to the base resource [`Condition`] (always possible: the profile only narrows it).
+    /// Converts to the base resource [`Condition`](crate::resources::condition::Condition) (always possible: the profile only narrows it).
     fn from(value: UzCoreClinicalCondition) -> Self {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),

@@ -38,7 +38,7 @@ pub struct UzCoreConsent {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Consent.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -429,7 +429,6 @@ impl UzCoreConsent {
     ///
     /// Each can be given a value or, when the source system lacks it, a Data Absent Reason
     /// (`DataAbsent::absent`), as the implementation guide requires.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(status: crate::Primitive<crate::codes::ConsentStateCodesVs>) -> Self {
         UzCoreConsent {
             id: None,
@@ -482,11 +481,11 @@ impl UzCoreConsent {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         dhp_runtime::resource::read_resource_json::<Self>(json, mode)
     }
-    /// The FHIR JSON form, with `meta.profile` listing this profile.
+    /// The FHIR JSON form with `meta.profile` listing this profile.
     pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
     }
-    /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+    /// The FHIR JSON text (compact) with `meta.profile` listing this profile.
     pub fn to_json_string(&self) -> String {
         self.to_json_value().to_json_string()
     }
@@ -674,7 +673,7 @@ impl dhp_runtime::Profile for UzCoreConsent {
 }
 impl TryFrom<crate::resources::consent::Consent> for UzCoreConsent {
     type Error = dhp_runtime::ReadError;
-    /// Reads a base [`Consent`] as this profile, validating it; every violation is listed.
+    /// Reads a base [`Consent`](crate::resources::consent::Consent) as this profile, validating it; every violation is listed.
     fn try_from(value: crate::resources::consent::Consent) -> Result<Self, Self::Error> {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),
@@ -686,7 +685,7 @@ impl TryFrom<crate::resources::consent::Consent> for UzCoreConsent {
     }
 }
 impl From<UzCoreConsent> for crate::resources::consent::Consent {
-    /// Converts to the base resource [`Consent`] (always possible: the profile only narrows it).
+    /// Converts to the base resource [`Consent`](crate::resources::consent::Consent) (always possible: the profile only narrows it).
     fn from(value: UzCoreConsent) -> Self {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),

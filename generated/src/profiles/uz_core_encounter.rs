@@ -7,7 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter` of `Encounter`.
 /// - Version: `0.3.0`.
-/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Encounter`: `read`, `update`, `delete`, `create`, `search-type`. The client refuses others unless told to allow them.
+/// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Encounter`: `read`, `update`, `delete`, `create`, `search-type`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreEncounter {
     /// Logical id of this artifact
@@ -39,7 +39,7 @@ pub struct UzCoreEncounter {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Encounter.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -651,7 +651,6 @@ impl UzCoreEncounter {
     ///
     /// Each can be given a value or, when the source system lacks it, a Data Absent Reason
     /// (`DataAbsent::absent`), as the implementation guide requires.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(status: crate::Primitive<crate::codes::EncounterStatusVs>) -> Self {
         UzCoreEncounter {
             id: None,
@@ -714,11 +713,11 @@ impl UzCoreEncounter {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         dhp_runtime::resource::read_resource_json::<Self>(json, mode)
     }
-    /// The FHIR JSON form, with `meta.profile` listing this profile.
+    /// The FHIR JSON form with `meta.profile` listing this profile.
     pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
     }
-    /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+    /// The FHIR JSON text (compact) with `meta.profile` listing this profile.
     pub fn to_json_string(&self) -> String {
         self.to_json_value().to_json_string()
     }
@@ -1229,7 +1228,7 @@ impl dhp_runtime::Profile for UzCoreEncounter {
 }
 impl TryFrom<crate::resources::encounter::Encounter> for UzCoreEncounter {
     type Error = dhp_runtime::ReadError;
-    /// Reads a base [`Encounter`] as this profile, validating it; every violation is listed.
+    /// Reads a base [`Encounter`](crate::resources::encounter::Encounter) as this profile, validating it; every violation is listed.
     fn try_from(
         value: crate::resources::encounter::Encounter,
     ) -> Result<Self, Self::Error> {
@@ -1243,7 +1242,7 @@ impl TryFrom<crate::resources::encounter::Encounter> for UzCoreEncounter {
     }
 }
 impl From<UzCoreEncounter> for crate::resources::encounter::Encounter {
-    /// Converts to the base resource [`Encounter`] (always possible: the profile only narrows it).
+    /// Converts to the base resource [`Encounter`](crate::resources::encounter::Encounter) (always possible: the profile only narrows it).
     fn from(value: UzCoreEncounter) -> Self {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),

@@ -7,7 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice` of `HealthcareService`.
 /// - Version: `0.3.0`.
-/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `HealthcareService`: none. The client refuses others unless told to allow them.
+/// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `HealthcareService`: none. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreHealthcareService {
     /// Logical id of this artifact
@@ -39,7 +39,7 @@ pub struct UzCoreHealthcareService {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `HealthcareService.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -224,7 +224,7 @@ pub struct UzCoreHealthcareService {
     /// When using this property it indicates that the service is available with this language, it is not derived from the practitioners, and not all are required to use this language, just that this language is available while scheduling.
     ///
     /// - Element `HealthcareService.communication`, cardinality `0..*`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub communication: Vec<crate::datatypes::CodeableConcept>,
     /// Ways that the service accepts referrals
     ///
@@ -603,7 +603,6 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
 pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreHealthcareService {
     /// Creates an instance; the profile requires no element.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         UzCoreHealthcareService {
             id: None,
@@ -661,11 +660,11 @@ impl UzCoreHealthcareService {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         dhp_runtime::resource::read_resource_json::<Self>(json, mode)
     }
-    /// The FHIR JSON form, with `meta.profile` listing this profile.
+    /// The FHIR JSON form with `meta.profile` listing this profile.
     pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
     }
-    /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+    /// The FHIR JSON text (compact) with `meta.profile` listing this profile.
     pub fn to_json_string(&self) -> String {
         self.to_json_value().to_json_string()
     }
@@ -914,7 +913,7 @@ impl dhp_runtime::Profile for UzCoreHealthcareService {
 impl TryFrom<crate::resources::healthcare_service::HealthcareService>
 for UzCoreHealthcareService {
     type Error = dhp_runtime::ReadError;
-    /// Reads a base [`HealthcareService`] as this profile, validating it; every violation is listed.
+    /// Reads a base [`HealthcareService`](crate::resources::healthcare_service::HealthcareService) as this profile, validating it; every violation is listed.
     fn try_from(
         value: crate::resources::healthcare_service::HealthcareService,
     ) -> Result<Self, Self::Error> {
@@ -929,7 +928,7 @@ for UzCoreHealthcareService {
 }
 impl From<UzCoreHealthcareService>
 for crate::resources::healthcare_service::HealthcareService {
-    /// Converts to the base resource [`HealthcareService`] (always possible: the profile only narrows it).
+    /// Converts to the base resource [`HealthcareService`](crate::resources::healthcare_service::HealthcareService) (always possible: the profile only narrows it).
     fn from(value: UzCoreHealthcareService) -> Self {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),

@@ -7,7 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient` of `Patient`.
 /// - Version: `0.3.0`.
-/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Patient`: `read`, `vread`, `update`, `history-instance`, `create`, `search-type`, `history-type`. The client refuses others unless told to allow them.
+/// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Patient`: `read`, `vread`, `update`, `history-instance`, `create`, `search-type`, `history-type`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCorePatient {
     /// Logical id of this artifact
@@ -39,7 +39,7 @@ pub struct UzCorePatient {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Patient.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -2433,7 +2433,6 @@ impl UzCorePatient {
     ///
     /// Each can be given a value or, when the source system lacks it, a Data Absent Reason
     /// (`DataAbsent::absent`), as the implementation guide requires.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(identifier: dhp_runtime::NonEmpty<crate::datatypes::Identifier>) -> Self {
         UzCorePatient {
             id: None,
@@ -2486,11 +2485,11 @@ impl UzCorePatient {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         dhp_runtime::resource::read_resource_json::<Self>(json, mode)
     }
-    /// The FHIR JSON form, with `meta.profile` listing this profile.
+    /// The FHIR JSON form with `meta.profile` listing this profile.
     pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
     }
-    /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+    /// The FHIR JSON text (compact) with `meta.profile` listing this profile.
     pub fn to_json_string(&self) -> String {
         self.to_json_value().to_json_string()
     }
@@ -4336,7 +4335,7 @@ impl dhp_runtime::Profile for UzCorePatient {
 }
 impl TryFrom<crate::resources::patient::Patient> for UzCorePatient {
     type Error = dhp_runtime::ReadError;
-    /// Reads a base [`Patient`] as this profile, validating it; every violation is listed.
+    /// Reads a base [`Patient`](crate::resources::patient::Patient) as this profile, validating it; every violation is listed.
     fn try_from(value: crate::resources::patient::Patient) -> Result<Self, Self::Error> {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),
@@ -4348,7 +4347,7 @@ impl TryFrom<crate::resources::patient::Patient> for UzCorePatient {
     }
 }
 impl From<UzCorePatient> for crate::resources::patient::Patient {
-    /// Converts to the base resource [`Patient`] (always possible: the profile only narrows it).
+    /// Converts to the base resource [`Patient`](crate::resources::patient::Patient) (always possible: the profile only narrows it).
     fn from(value: UzCorePatient) -> Self {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),

@@ -7,7 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner` of `Practitioner`.
 /// - Version: `0.3.0`.
-/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Practitioner`: none. The client refuses others unless told to allow them.
+/// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Practitioner`: none. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCorePractitioner {
     /// Logical id of this artifact
@@ -39,7 +39,7 @@ pub struct UzCorePractitioner {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Practitioner.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -811,7 +811,6 @@ pub(crate) static UZ_CORE_PRACTITIONER_INVARIANTS: &[dhp_runtime::validate::Inva
 ];
 impl UzCorePractitioner {
     /// Creates an instance; the profile requires no element.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         UzCorePractitioner {
             id: None,
@@ -857,11 +856,11 @@ impl UzCorePractitioner {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         dhp_runtime::resource::read_resource_json::<Self>(json, mode)
     }
-    /// The FHIR JSON form, with `meta.profile` listing this profile.
+    /// The FHIR JSON form with `meta.profile` listing this profile.
     pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
     }
-    /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+    /// The FHIR JSON text (compact) with `meta.profile` listing this profile.
     pub fn to_json_string(&self) -> String {
         self.to_json_value().to_json_string()
     }
@@ -1768,7 +1767,7 @@ impl dhp_runtime::Profile for UzCorePractitioner {
 }
 impl TryFrom<crate::resources::practitioner::Practitioner> for UzCorePractitioner {
     type Error = dhp_runtime::ReadError;
-    /// Reads a base [`Practitioner`] as this profile, validating it; every violation is listed.
+    /// Reads a base [`Practitioner`](crate::resources::practitioner::Practitioner) as this profile, validating it; every violation is listed.
     fn try_from(
         value: crate::resources::practitioner::Practitioner,
     ) -> Result<Self, Self::Error> {
@@ -1782,7 +1781,7 @@ impl TryFrom<crate::resources::practitioner::Practitioner> for UzCorePractitione
     }
 }
 impl From<UzCorePractitioner> for crate::resources::practitioner::Practitioner {
-    /// Converts to the base resource [`Practitioner`] (always possible: the profile only narrows it).
+    /// Converts to the base resource [`Practitioner`](crate::resources::practitioner::Practitioner) (always possible: the profile only narrows it).
     fn from(value: UzCorePractitioner) -> Self {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),

@@ -7,7 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role` of `PractitionerRole`.
 /// - Version: `0.3.0`.
-/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `PractitionerRole`: none. The client refuses others unless told to allow them.
+/// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `PractitionerRole`: none. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCorePractitionerRole {
     /// Logical id of this artifact
@@ -39,7 +39,7 @@ pub struct UzCorePractitionerRole {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `PractitionerRole.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -171,7 +171,7 @@ pub struct UzCorePractitionerRole {
     /// The structure aa-BB with this exact casing is one the most widely used notations for locale. However not all systems code this but instead have it as free text. Hence CodeableConcept instead of code as the data type.Note that for non-patient oriented communication, see Practitioner.communication.  Note that all 'person' type resources (Person, RelatedPerson, Patient, Practitioner) have a communication structure that includes preferences.  Role or service oriented resources such as HealthcareService and PractitionerRole only include languages that are available for interacting with patients.
     ///
     /// - Element `PractitionerRole.communication`, cardinality `0..*`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub communication: Vec<crate::datatypes::CodeableConcept>,
     /// Times the Practitioner is available at this location and/or healthcare service (including exceptions)
     ///
@@ -536,7 +536,6 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
 pub(crate) static UZ_CORE_PRACTITIONER_ROLE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCorePractitionerRole {
     /// Creates an instance; the profile requires no element.
-    #[allow(clippy::too_many_arguments)]
     pub fn new() -> Self {
         UzCorePractitionerRole {
             id: None,
@@ -585,11 +584,11 @@ impl UzCorePractitionerRole {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         dhp_runtime::resource::read_resource_json::<Self>(json, mode)
     }
-    /// The FHIR JSON form, with `meta.profile` listing this profile.
+    /// The FHIR JSON form with `meta.profile` listing this profile.
     pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
     }
-    /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+    /// The FHIR JSON text (compact) with `meta.profile` listing this profile.
     pub fn to_json_string(&self) -> String {
         self.to_json_value().to_json_string()
     }
@@ -882,7 +881,7 @@ impl dhp_runtime::Profile for UzCorePractitionerRole {
 impl TryFrom<crate::resources::practitioner_role::PractitionerRole>
 for UzCorePractitionerRole {
     type Error = dhp_runtime::ReadError;
-    /// Reads a base [`PractitionerRole`] as this profile, validating it; every violation is listed.
+    /// Reads a base [`PractitionerRole`](crate::resources::practitioner_role::PractitionerRole) as this profile, validating it; every violation is listed.
     fn try_from(
         value: crate::resources::practitioner_role::PractitionerRole,
     ) -> Result<Self, Self::Error> {
@@ -897,7 +896,7 @@ for UzCorePractitionerRole {
 }
 impl From<UzCorePractitionerRole>
 for crate::resources::practitioner_role::PractitionerRole {
-    /// Converts to the base resource [`PractitionerRole`] (always possible: the profile only narrows it).
+    /// Converts to the base resource [`PractitionerRole`](crate::resources::practitioner_role::PractitionerRole) (always possible: the profile only narrows it).
     fn from(value: UzCorePractitionerRole) -> Self {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),

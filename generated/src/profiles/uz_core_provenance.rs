@@ -38,7 +38,7 @@ pub struct UzCoreProvenance {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Provenance.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -388,7 +388,6 @@ impl UzCoreProvenance {
     ///
     /// Each can be given a value or, when the source system lacks it, a Data Absent Reason
     /// (`DataAbsent::absent`), as the implementation guide requires.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         target: dhp_runtime::NonEmpty<crate::datatypes::Reference>,
         agent: dhp_runtime::NonEmpty<crate::resources::provenance::ProvenanceAgent>,
@@ -439,11 +438,11 @@ impl UzCoreProvenance {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         dhp_runtime::resource::read_resource_json::<Self>(json, mode)
     }
-    /// The FHIR JSON form, with `meta.profile` listing this profile.
+    /// The FHIR JSON form with `meta.profile` listing this profile.
     pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
     }
-    /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+    /// The FHIR JSON text (compact) with `meta.profile` listing this profile.
     pub fn to_json_string(&self) -> String {
         self.to_json_value().to_json_string()
     }
@@ -689,7 +688,7 @@ impl dhp_runtime::Profile for UzCoreProvenance {
 }
 impl TryFrom<crate::resources::provenance::Provenance> for UzCoreProvenance {
     type Error = dhp_runtime::ReadError;
-    /// Reads a base [`Provenance`] as this profile, validating it; every violation is listed.
+    /// Reads a base [`Provenance`](crate::resources::provenance::Provenance) as this profile, validating it; every violation is listed.
     fn try_from(
         value: crate::resources::provenance::Provenance,
     ) -> Result<Self, Self::Error> {
@@ -703,7 +702,7 @@ impl TryFrom<crate::resources::provenance::Provenance> for UzCoreProvenance {
     }
 }
 impl From<UzCoreProvenance> for crate::resources::provenance::Provenance {
-    /// Converts to the base resource [`Provenance`] (always possible: the profile only narrows it).
+    /// Converts to the base resource [`Provenance`](crate::resources::provenance::Provenance) (always possible: the profile only narrows it).
     fn from(value: UzCoreProvenance) -> Self {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),

@@ -7,7 +7,7 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation` of `Observation`.
 /// - Version: `0.3.0`.
-/// - The IG's server (https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement) declares these interactions for `Observation`: `read`, `vread`, `update`, `create`. The client refuses others unless told to allow them.
+/// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Observation`: `read`, `vread`, `update`, `create`. The client refuses others unless told to allow them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreSocioeconomicObservation {
     /// Logical id of this artifact
@@ -39,7 +39,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Observation.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -105,7 +105,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// A larger event of which this particular Observation is a component or step.  For example,  an observation as part of a procedure.
     ///
-    /// To link an Observation to an Encounter use `encounter`.  See the  \[Notes\](http://hl7.org/fhir/observation.html#obsgrouping) below for guidance on referencing another Observation.
+    /// To link an Observation to an Encounter use `encounter`.  See the  [Notes](http://hl7.org/fhir/observation.html#obsgrouping) below for guidance on referencing another Observation.
     ///
     /// - Element `Observation.partOf`, cardinality `0..*`.
     pub part_of: Vec<crate::datatypes::Reference>,
@@ -150,7 +150,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// The actual focus of an observation when it is not the patient of record representing something or someone associated with the patient such as a spouse, parent, fetus, or donor. For example, fetus observations in a mother's record.  The focus of an observation could also be an existing condition,  an intervention, the subject's diet,  another observation of the subject,  or a body structure such as tumor or implanted device.   An example use case would be using the Observation resource to capture whether the mother is trained to change her child's tracheostomy tube. In this example, the child is the patient of record and the mother is the focus.
     ///
-    /// Typically, an observation is made about the subject - a patient, or group of patients, location, or device - and the distinction between the subject and what is directly measured for an observation is specified in the observation code itself ( e.g., "Blood Glucose") and does not need to be represented separately using this element.  Use `specimen` if a reference to a specimen is required.  If a code is required instead of a resource use either  `bodysite` for bodysites or the standard extension \[http://hl7.org/fhir/StructureDefinition/observation-focusCode\](http://hl7.org/fhir/extensions/StructureDefinition-observation-focusCode.html).
+    /// Typically, an observation is made about the subject - a patient, or group of patients, location, or device - and the distinction between the subject and what is directly measured for an observation is specified in the observation code itself ( e.g., "Blood Glucose") and does not need to be represented separately using this element.  Use `specimen` if a reference to a specimen is required.  If a code is required instead of a resource use either  `bodysite` for bodysites or the standard extension [<http://hl7.org/fhir/StructureDefinition/observation-focusCode](http://hl7.org/fhir/extensions/StructureDefinition-observation-focusCode.html>).
     ///
     /// - Element `Observation.focus`, cardinality `0..*`.
     pub focus: Vec<crate::datatypes::Reference>,
@@ -166,7 +166,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// The time or time-period the observed value is asserted as being true. For biological subjects - e.g. human patients - this is usually called the "physiologically relevant time". This is usually either the time of the procedure or of specimen collection, but very often the source of the date/time is not known, only the date/time itself.
     ///
-    /// At least a date should be present unless this observation is a historical report.  For recording imprecise or "fuzzy" times (For example, a blood glucose measurement taken "after breakfast") use the \[Timing\](http://hl7.org/fhir/datatypes.html#timing) datatype which allow the measurement to be tied to regular life events.
+    /// At least a date should be present unless this observation is a historical report.  For recording imprecise or "fuzzy" times (For example, a blood glucose measurement taken "after breakfast") use the [Timing](http://hl7.org/fhir/datatypes.html#timing) datatype which allow the measurement to be tied to regular life events.
     ///
     /// - Element `Observation.effective[x]`, cardinality `1..1`.
     pub effective: crate::resources::observation::ObservationEffective,
@@ -174,7 +174,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// The date and time this version of the observation was made available to providers, typically after the results have been reviewed and verified.
     ///
-    /// For Observations that don't require review and verification, it may be the same as the \[`lastUpdated` \](http://hl7.org/fhir/resource-definitions.html#Meta.lastUpdated) time of the resource itself.  For Observations that do require review and verification for certain updates, it might not be the same as the `lastUpdated` time of the resource itself due to a non-clinically significant update that doesn't require the new version to be reviewed and verified again.
+    /// For Observations that don't require review and verification, it may be the same as the [`lastUpdated` ](http://hl7.org/fhir/resource-definitions.html#Meta.lastUpdated) time of the resource itself.  For Observations that do require review and verification for certain updates, it might not be the same as the `lastUpdated` time of the resource itself due to a non-clinically significant update that doesn't require the new version to be reviewed and verified again.
     ///
     /// - Element `Observation.issued`, cardinality `0..1`.
     pub issued: Option<crate::Primitive<dhp_runtime::primitives::Instant>>,
@@ -196,7 +196,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// -  *CodeableConcept* with just a text would be used instead of a string if the field was usually coded, or if the type associated with the `code` defines a coded value.
     /// -  *Attachment* is used if the observation result value is a binary file such as an image.  If the observation result value is derived from the binary file (for example 'X' detected and here is the the proof in this image), the binary file may be directly represented using *DocumentReference* and referenced by `derivedFrom`.
     /// - The usage of valueReference is restricted to the MolecularSequence resource when used as a definitional resource, not as a patient-specific finding. .
-    /// - For additional guidance, see the \[Notes section\](http://hl7.org/fhir/observation.html#notes) below.
+    /// - For additional guidance, see the [Notes section](http://hl7.org/fhir/observation.html#notes) below.
     ///
     /// - Element `Observation.value[x]`, cardinality `0..1`.
     pub value: Option<
@@ -284,7 +284,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// This observation is a group observation (e.g. a battery, a panel of tests, a set of vital sign measurements) that includes the target as a member of the group.
     ///
-    /// When using this element, an observation will typically have either a value or a set of related resources, although both may be present in some cases.  For a discussion on the ways Observations can assembled in groups together, see \[Notes\](http://hl7.org/fhir/observation.html#obsgrouping) below.  Note that a system may calculate results from \[QuestionnaireResponse\](http://hl7.org/fhir/questionnaireresponse.html)  into a final score and represent the score as an Observation.
+    /// When using this element, an observation will typically have either a value or a set of related resources, although both may be present in some cases.  For a discussion on the ways Observations can assembled in groups together, see [Notes](http://hl7.org/fhir/observation.html#obsgrouping) below.  Note that a system may calculate results from [QuestionnaireResponse](http://hl7.org/fhir/questionnaireresponse.html)  into a final score and represent the score as an Observation.
     ///
     /// - Element `Observation.hasMember`, cardinality `0..*`.
     pub has_member: Vec<crate::datatypes::Reference>,
@@ -292,7 +292,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// The target resource that represents a measurement from which this observation value is derived. For example, a calculated anion gap or a fetal measurement based on an ultrasound image.
     ///
-    /// All the reference choices that are listed in this element can represent clinical observations and other measurements that may be the source for a derived value.  The most common reference will be another Observation.  For a discussion on the ways Observations can assembled in groups together, see \[Notes\](http://hl7.org/fhir/observation.html#obsgrouping) below.
+    /// All the reference choices that are listed in this element can represent clinical observations and other measurements that may be the source for a derived value.  The most common reference will be another Observation.  For a discussion on the ways Observations can assembled in groups together, see [Notes](http://hl7.org/fhir/observation.html#obsgrouping) below.
     ///
     /// - Element `Observation.derivedFrom`, cardinality `0..*`.
     pub derived_from: Vec<crate::datatypes::Reference>,
@@ -300,7 +300,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// Some observations have multiple component observations.  These component observations are expressed as separate code value pairs that share the same attributes.  Examples include systolic and diastolic component observations for blood pressure measurement and multiple component observations for genetics observations.
     ///
-    /// For a discussion on the ways Observations can be assembled in groups together see \[Notes\](http://hl7.org/fhir/observation.html#notes) below.
+    /// For a discussion on the ways Observations can be assembled in groups together see [Notes](http://hl7.org/fhir/observation.html#notes) below.
     ///
     /// - Element `Observation.component`, cardinality `0..*`.
     pub component: Vec<crate::resources::observation::ObservationComponent>,
@@ -585,7 +585,6 @@ impl UzCoreSocioeconomicObservation {
     ///
     /// Each can be given a value or, when the source system lacks it, a Data Absent Reason
     /// (`DataAbsent::absent`), as the implementation guide requires.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         status: crate::Primitive<crate::codes::ObservationStatus>,
         code: crate::datatypes::CodeableConcept,
@@ -652,11 +651,11 @@ impl UzCoreSocioeconomicObservation {
     ) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
         dhp_runtime::resource::read_resource_json::<Self>(json, mode)
     }
-    /// The FHIR JSON form, with `meta.profile` listing this profile.
+    /// The FHIR JSON form with `meta.profile` listing this profile.
     pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(self))
     }
-    /// The FHIR JSON text (compact), with `meta.profile` listing this profile.
+    /// The FHIR JSON text (compact) with `meta.profile` listing this profile.
     pub fn to_json_string(&self) -> String {
         self.to_json_value().to_json_string()
     }
@@ -745,7 +744,7 @@ impl dhp_runtime::Profile for UzCoreSocioeconomicObservation {
 impl TryFrom<crate::resources::observation::Observation>
 for UzCoreSocioeconomicObservation {
     type Error = dhp_runtime::ReadError;
-    /// Reads a base [`Observation`] as this profile, validating it; every violation is listed.
+    /// Reads a base [`Observation`](crate::resources::observation::Observation) as this profile, validating it; every violation is listed.
     fn try_from(
         value: crate::resources::observation::Observation,
     ) -> Result<Self, Self::Error> {
@@ -760,7 +759,7 @@ for UzCoreSocioeconomicObservation {
 }
 impl From<UzCoreSocioeconomicObservation>
 for crate::resources::observation::Observation {
-    /// Converts to the base resource [`Observation`] (always possible: the profile only narrows it).
+    /// Converts to the base resource [`Observation`](crate::resources::observation::Observation) (always possible: the profile only narrows it).
     fn from(value: UzCoreSocioeconomicObservation) -> Self {
         let json = dhp_runtime::JsonValue::Object(
             dhp_runtime::FhirJson::write_json(&value),

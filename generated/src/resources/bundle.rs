@@ -5,7 +5,7 @@
 ///
 /// A container for a collection of resources.
 ///
-/// - Base resource `Bundle` from http://hl7.org/fhir/StructureDefinition/Bundle (FHIR R5).
+/// - Base resource `Bundle` from `http://hl7.org/fhir/StructureDefinition/Bundle` (FHIR R5).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bundle {
     /// Logical id of this artifact
@@ -37,7 +37,7 @@ pub struct Bundle {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Bundle.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Persistent identifier for the bundle
     ///
@@ -86,11 +86,11 @@ pub struct Bundle {
     ///
     /// A series of links that provide context to this bundle.
     ///
-    /// Both Bundle.link and Bundle.entry.link are defined to support providing additional context when Bundles are used (e.g. \[HATEOAS\](http://en.wikipedia.org/wiki/HATEOAS)).
+    /// Both Bundle.link and Bundle.entry.link are defined to support providing additional context when Bundles are used (e.g. [HATEOAS](http://en.wikipedia.org/wiki/HATEOAS)).
     ///
-    /// Bundle.entry.link corresponds to links found in the HTTP header if the resource in the entry was \[read\](http.html#read) directly.
+    /// Bundle.entry.link corresponds to links found in the HTTP header if the resource in the entry was [read](http.html#read) directly.
     ///
-    /// This specification defines some specific uses of Bundle.link for \[searching\](search.html#conformance) and \[paging\](http.html#paging), but no specific uses for Bundle.entry.link, and no defined function in a transaction - the meaning is implementation specific.  The behavior of navigation link types (next/prev/first/last) are well defined for searchset and history Bundles but are not currently defined for other types. Implementers who choose to use such link relationships for other bundle types will need to negotiate behavior with their interoperability partners.
+    /// This specification defines some specific uses of Bundle.link for [searching](search.html#conformance) and [paging](http.html#paging), but no specific uses for Bundle.entry.link, and no defined function in a transaction - the meaning is implementation specific.  The behavior of navigation link types (next/prev/first/last) are well defined for searchset and history Bundles but are not currently defined for other types. Implementers who choose to use such link relationships for other bundle types will need to negotiate behavior with their interoperability partners.
     ///
     /// - Element `Bundle.link`, cardinality `0..*`.
     pub link: Vec<crate::resources::bundle::BundleLink>,
@@ -273,7 +273,7 @@ pub struct BundleEntry {
     /// * invoking or responding to an operation where the body is not a single identified resource
     /// * invoking or returning the results of a search or history operation.
     ///
-    /// fullUrl might not be \[unique in the context of a resource\](bundle.html#bundle-unique). Note that since \[FHIR resources do not need to be served through the FHIR API\](references.html), the fullURL might be a URN or an absolute URL that does not end with the logical id of the resource (Resource.id). However, but if the fullUrl does look like a RESTful server URL (e.g. meets the \[regex\](references.html#regex), then the 'id' portion of the fullUrl SHALL end with the Resource.id.
+    /// fullUrl might not be [unique in the context of a resource](bundle.html#bundle-unique). Note that since [FHIR resources do not need to be served through the FHIR API](references.html), the fullURL might be a URN or an absolute URL that does not end with the logical id of the resource (Resource.id). However, but if the fullUrl does look like a RESTful server URL (e.g. meets the [regex](references.html#regex), then the 'id' portion of the fullUrl SHALL end with the Resource.id.
     ///
     /// Note that the fullUrl is not the same as the canonical URL - it's an absolute url for an endpoint serving the resource (these will happen to have the same value on the canonical server for the resource with the canonical URL).
     ///
@@ -417,25 +417,25 @@ pub struct BundleEntryRequest {
     pub url: crate::Primitive<dhp_runtime::primitives::Uri>,
     /// For managing cache validation
     ///
-    /// If the ETag values match, return a 304 Not Modified status. See the API documentation for \["Conditional Read"\](http.html#cread).
+    /// If the ETag values match, return a 304 Not Modified status. See the API documentation for ["Conditional Read"](http.html#cread).
     ///
     /// - Element `Bundle.entry.request.ifNoneMatch`, cardinality `0..1`.
     pub if_none_match: Option<crate::Primitive<String>>,
     /// For managing cache currency
     ///
-    /// Only perform the operation if the last updated date matches. See the API documentation for \["Conditional Read"\](http.html#cread).
+    /// Only perform the operation if the last updated date matches. See the API documentation for ["Conditional Read"](http.html#cread).
     ///
     /// - Element `Bundle.entry.request.ifModifiedSince`, cardinality `0..1`.
     pub if_modified_since: Option<crate::Primitive<dhp_runtime::primitives::Instant>>,
     /// For managing update contention
     ///
-    /// Only perform the operation if the Etag value matches. For more information, see the API section \["Managing Resource Contention"\](http.html#concurrency).
+    /// Only perform the operation if the Etag value matches. For more information, see the API section ["Managing Resource Contention"](http.html#concurrency).
     ///
     /// - Element `Bundle.entry.request.ifMatch`, cardinality `0..1`.
     pub if_match: Option<crate::Primitive<String>>,
     /// For conditional creates
     ///
-    /// Instruct the server not to perform the create if a specified resource already exists. For further information, see the API documentation for \["Conditional Create"\](http.html#ccreate). This is just the query portion of the URL - what follows the "?" (not including the "?").
+    /// Instruct the server not to perform the create if a specified resource already exists. For further information, see the API documentation for ["Conditional Create"](http.html#ccreate). This is just the query portion of the URL - what follows the "?" (not including the "?").
     ///
     /// - Element `Bundle.entry.request.ifNoneExist`, cardinality `0..1`.
     pub if_none_exist: Option<crate::Primitive<String>>,
@@ -545,7 +545,7 @@ pub struct BundleEntryResponse {
     pub location: Option<crate::Primitive<dhp_runtime::primitives::Uri>>,
     /// The Etag for the resource (if relevant)
     ///
-    /// The Etag for the resource, if the operation for the entry produced a versioned resource (see \[Resource Metadata and Versioning\](http.html#versioning) and \[Managing Resource Contention\](http.html#concurrency)).
+    /// The Etag for the resource, if the operation for the entry produced a versioned resource (see [Resource Metadata and Versioning](http.html#versioning) and [Managing Resource Contention](http.html#concurrency)).
     ///
     /// Etags match the Resource.meta.versionId. The ETag has to match the version id in the header if a resource is included.
     ///
@@ -668,7 +668,7 @@ pub struct BundleEntrySearch {
     ///
     /// Servers are not required to return a ranking score. 1 is most relevant, and 0 is least relevant. Often, search results are sorted by score, but the client may specify a different sort order.
     ///
-    /// See \[Patient Match\](patient-operation-match.html) for the EMPI search which relates to this element.
+    /// See [Patient Match](patient-operation-match.html) for the EMPI search which relates to this element.
     ///
     /// - Element `Bundle.entry.search.score`, cardinality `0..1`.
     pub score: Option<crate::Primitive<dhp_runtime::primitives::Decimal>>,
@@ -734,11 +734,11 @@ impl crate::DataAbsent for BundleEntrySearch {
 ///
 /// A series of links that provide context to this bundle.
 ///
-/// Both Bundle.link and Bundle.entry.link are defined to support providing additional context when Bundles are used (e.g. \[HATEOAS\](http://en.wikipedia.org/wiki/HATEOAS)).
+/// Both Bundle.link and Bundle.entry.link are defined to support providing additional context when Bundles are used (e.g. [HATEOAS](http://en.wikipedia.org/wiki/HATEOAS)).
 ///
-/// Bundle.entry.link corresponds to links found in the HTTP header if the resource in the entry was \[read\](http.html#read) directly.
+/// Bundle.entry.link corresponds to links found in the HTTP header if the resource in the entry was [read](http.html#read) directly.
 ///
-/// This specification defines some specific uses of Bundle.link for \[searching\](search.html#conformance) and \[paging\](http.html#paging), but no specific uses for Bundle.entry.link, and no defined function in a transaction - the meaning is implementation specific.  The behavior of navigation link types (next/prev/first/last) are well defined for searchset and history Bundles but are not currently defined for other types. Implementers who choose to use such link relationships for other bundle types will need to negotiate behavior with their interoperability partners.
+/// This specification defines some specific uses of Bundle.link for [searching](search.html#conformance) and [paging](http.html#paging), but no specific uses for Bundle.entry.link, and no defined function in a transaction - the meaning is implementation specific.  The behavior of navigation link types (next/prev/first/last) are well defined for searchset and history Bundles but are not currently defined for other types. Implementers who choose to use such link relationships for other bundle types will need to negotiate behavior with their interoperability partners.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BundleLink {
     /// Unique id for inter-element referencing
@@ -765,9 +765,9 @@ pub struct BundleLink {
     ///
     /// - Element `Bundle.link.modifierExtension`, cardinality `0..*`.
     pub modifier_extension: Vec<crate::datatypes::Extension>,
-    /// See http://www.iana.org/assignments/link-relations/link-relations.xhtml#link-relations-1
+    /// See <http://www.iana.org/assignments/link-relations/link-relations.xhtml#link-relations-1>
     ///
-    /// A name which details the functional use for this link - see \[http://www.iana.org/assignments/link-relations/link-relations.xhtml#link-relations-1\](http://www.iana.org/assignments/link-relations/link-relations.xhtml#link-relations-1).
+    /// A name which details the functional use for this link - see [<http://www.iana.org/assignments/link-relations/link-relations.xhtml#link-relations-1](http://www.iana.org/assignments/link-relations/link-relations.xhtml#link-relations-1>).
     ///
     /// - Element `Bundle.link.relation`, cardinality `1..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/iana-link-relations|5.0.0` (Link Relation Types): [`LinkRelationTypes`](crate::codes::LinkRelationTypes).

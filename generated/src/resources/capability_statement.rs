@@ -5,7 +5,7 @@
 ///
 /// A Capability Statement documents a set of capabilities (behaviors) of a FHIR Server or Client for a particular version of FHIR that may be used as a statement of actual server functionality or a statement of required or desired server implementation.
 ///
-/// - Base resource `CapabilityStatement` from http://hl7.org/fhir/StructureDefinition/CapabilityStatement (FHIR R5).
+/// - Base resource `CapabilityStatement` from `http://hl7.org/fhir/StructureDefinition/CapabilityStatement` (FHIR R5).
 #[derive(Clone, Debug, PartialEq)]
 pub struct CapabilityStatement {
     /// Logical id of this artifact
@@ -37,7 +37,7 @@ pub struct CapabilityStatement {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `CapabilityStatement.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -79,9 +79,9 @@ pub struct CapabilityStatement {
     ///
     /// Can be a urn:uuid: or a urn:oid: but real http: addresses are preferred.  Multiple instances may share the same URL if they have a distinct version.
     ///
-    /// The determination of when to create a new version of a resource (same url, new version) vs. defining a new artifact is up to the author.  Considerations for making this decision are found in \[Technical and Business Versions\](resource.html#versions).
+    /// The determination of when to create a new version of a resource (same url, new version) vs. defining a new artifact is up to the author.  Considerations for making this decision are found in [Technical and Business Versions](resource.html#versions).
     ///
-    /// In some cases, the resource can no longer be found at the stated url, but the url itself cannot change. Implementations can use the \[meta.source\](resource.html#meta) element to indicate where the current master source of the resource can be found.
+    /// In some cases, the resource can no longer be found at the stated url, but the url itself cannot change. Implementations can use the [meta.source](resource.html#meta) element to indicate where the current master source of the resource can be found.
     ///
     /// - Element `CapabilityStatement.url`, cardinality `0..1`.
     pub url: Option<crate::Primitive<dhp_runtime::primitives::Uri>>,
@@ -95,7 +95,7 @@ pub struct CapabilityStatement {
     ///
     /// The identifier that is used to identify this version of the capability statement when it is referenced in a specification, model, design or instance. This is an arbitrary value managed by the capability statement author and is not expected to be globally unique. For example, it might be a timestamp (e.g. yyyymmdd) if a managed version is not available. There is also no expectation that versions can be placed in a lexicographical sequence.
     ///
-    /// There may be different capability statement instances that have the same identifier but different versions.  The version can be appended to the url in a reference to allow a reference to a particular business version of the capability statement with the format \[url\]|\[version\]. The version SHOULD NOT contain a '#' - see \[Business Version\](resource.html#bv-format).
+    /// There may be different capability statement instances that have the same identifier but different versions.  The version can be appended to the url in a reference to allow a reference to a particular business version of the capability statement with the format \[url\]|\[version\]. The version SHOULD NOT contain a '#' - see [Business Version](resource.html#bv-format).
     ///
     /// - Element `CapabilityStatement.version`, cardinality `0..1`.
     pub version: Option<crate::Primitive<String>>,
@@ -131,7 +131,7 @@ pub struct CapabilityStatement {
     ///
     /// Allows filtering of capability statements that are appropriate for use versus not.This is not intended for use with actual capability statements, but where capability statements are used to describe possible or desired systems.
     ///
-    /// See guidance around (not) making local changes to elements \[here\](canonicalresource.html#localization).
+    /// See guidance around (not) making local changes to elements [here](canonicalresource.html#localization).
     ///
     /// - Element `CapabilityStatement.status`, cardinality `1..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/publication-status|5.0.0` (PublicationStatus): [`PublicationStatus`](crate::codes::PublicationStatus).
@@ -150,7 +150,7 @@ pub struct CapabilityStatement {
     ///
     /// The date is often not tracked until the resource is published, but may be present on draft content. Note that this is not the same as the resource last-modified-date, since the resource may be a secondary representation of the capability statement. Additional specific dates may be added as extensions or be found by consulting Provenances associated with past versions of the resource.
     ///
-    /// See guidance around (not) making local changes to elements \[here\](canonicalresource.html#localization).
+    /// See guidance around (not) making local changes to elements [here](canonicalresource.html#localization).
     ///
     /// - Element `CapabilityStatement.date`, cardinality `1..1`.
     pub date: crate::Primitive<dhp_runtime::primitives::DateTime>,
@@ -168,7 +168,7 @@ pub struct CapabilityStatement {
     ///
     /// May be a web site, an email address, a telephone number, etc.
     ///
-    /// See guidance around (not) making local changes to elements \[here\](canonicalresource.html#localization).
+    /// See guidance around (not) making local changes to elements [here](canonicalresource.html#localization).
     ///
     /// - Element `CapabilityStatement.contact`, cardinality `0..*`.
     pub contact: Vec<crate::datatypes::ContactDetail>,
@@ -194,7 +194,7 @@ pub struct CapabilityStatement {
     ///
     /// It may be possible for the capability statement to be used in jurisdictions other than those for which it was originally designed or intended.
     ///
-    /// DEPRECATION NOTE: For consistency, implementations are encouraged to migrate to using the new 'jurisdiction' code in the useContext element.  (I.e. useContext.code indicating http://terminology.hl7.org/CodeSystem/usage-context-type#jurisdiction and useContext.valueCodeableConcept indicating the jurisdiction.)
+    /// DEPRECATION NOTE: For consistency, implementations are encouraged to migrate to using the new 'jurisdiction' code in the useContext element.  (I.e. useContext.code indicating <http://terminology.hl7.org/CodeSystem/usage-context-type#jurisdiction> and useContext.valueCodeableConcept indicating the jurisdiction.)
     ///
     /// - Element `CapabilityStatement.jurisdiction`, cardinality `0..*`.
     /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/jurisdiction` (Jurisdiction ValueSet); other codes are allowed.
@@ -234,9 +234,9 @@ pub struct CapabilityStatement {
     ///
     /// Reference to a canonical URL of another CapabilityStatement that this software implements. This capability statement is a published API description that corresponds to a business service. The server may actually implement a subset of the capability statement it claims to implement, so the capability statement must specify the full capability details.
     ///
-    /// HL7 defines the following Services: \[Terminology Service\](terminology-service.html).
+    /// HL7 defines the following Services: [Terminology Service](terminology-service.html).
     ///
-    /// Many \[Implementation Guides\](http://fhir.org/guides/registry) define additional services.
+    /// Many [Implementation Guides](http://fhir.org/guides/registry) define additional services.
     ///
     /// - Element `CapabilityStatement.instantiates`, cardinality `0..*`.
     pub instantiates: Vec<crate::Primitive<dhp_runtime::primitives::Canonical>>,
@@ -270,7 +270,7 @@ pub struct CapabilityStatement {
     ///
     /// The version of the FHIR specification that this CapabilityStatement describes (which SHALL be the same as the FHIR version of the CapabilityStatement itself). There is no default value.
     ///
-    /// Servers may implement multiple versions (see \[Managing Multiple Versions\](versioning.html), and the \[$versions\](capabilitystatement-operation-versions.html) operation). If they do, and the CapabilityStatement is requested from the server, then this fhirVersion will be either the version requested, or the server's default version.
+    /// Servers may implement multiple versions (see [Managing Multiple Versions](versioning.html), and the [$versions](capabilitystatement-operation-versions.html) operation). If they do, and the CapabilityStatement is requested from the server, then this fhirVersion will be either the version requested, or the server's default version.
     ///
     /// - Element `CapabilityStatement.fhirVersion`, cardinality `1..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/FHIR-version|5.0.0` (FHIRVersion): [`FhirVersion`](crate::codes::FhirVersion).
@@ -282,7 +282,7 @@ pub struct CapabilityStatement {
     /// "xml", "json" and "ttl" are allowed, which describe the simple encodings described in the specification (and imply appropriate bundle support). Otherwise, mime types are legal here.
     ///
     /// - Element `CapabilityStatement.format`, cardinality `1..*`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system urn:ietf:bcp:13 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:13` is not in the packages), so it is treated as open: any code is accepted.
     pub format: dhp_runtime::NonEmpty<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Patch formats supported
     ///
@@ -291,7 +291,7 @@ pub struct CapabilityStatement {
     /// At present, the patch mime types application/json-patch+json and application/xml-patch+xml are legal. Generally, if a server supports PATCH, it would be expected to support the patch formats and match the formats it supports, but this is not always possible or necessary.
     ///
     /// - Element `CapabilityStatement.patchFormat`, cardinality `0..*`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system urn:ietf:bcp:13 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/mimetypes|5.0.0` (Mime Types). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:13` is not in the packages), so it is treated as open: any code is accepted.
     pub patch_format: Vec<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Languages supported
     ///
@@ -300,7 +300,7 @@ pub struct CapabilityStatement {
     /// In general, if a server gets a request with an Accept-Language that it doesn't support, it should still reutrn the resource, just in its default language for the resource.
     ///
     /// - Element `CapabilityStatement.acceptLanguage`, cardinality `0..*`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub accept_language: Vec<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Implementation guides supported
     ///
@@ -1175,7 +1175,7 @@ pub struct CapabilityStatementRest {
     ///
     /// Search parameters that are supported for searching all resources for implementations to support and/or make use of - either references to ones defined in the specification, or additional ones defined for/by the implementation. This is only for searches executed against the system-level endpoint.
     ///
-    /// Typically, the only search parameters supported for all searches are those that apply to all resources - tags, profiles, text search etc. These search parameters should include the control search parameters such as _sort, _count, etc. that also apply to this resource (though many will be listed at \[CapabilityStatement.rest.searchParam\](capabilitystatement-definitions.html#CapabilityStatement.rest.searchParam)). The behavior of some search parameters may be further described by other code or extension elements, or narrative within the capability statement or linked \[SearchParameter\](searchparameter.html#) definitions.
+    /// Typically, the only search parameters supported for all searches are those that apply to all resources - tags, profiles, text search etc. These search parameters should include the control search parameters such as _sort, _count, etc. that also apply to this resource (though many will be listed at [CapabilityStatement.rest.searchParam](capabilitystatement-definitions.html#CapabilityStatement.rest.searchParam)). The behavior of some search parameters may be further described by other code or extension elements, or narrative within the capability statement or linked [SearchParameter](searchparameter.html#) definitions.
     ///
     /// - Element `CapabilityStatement.rest.searchParam`, cardinality `0..*`.
     pub search_param: Vec<
@@ -1195,7 +1195,7 @@ pub struct CapabilityStatementRest {
     ///
     /// An absolute URI which is a reference to the definition of a compartment that the system supports. The reference is to a CompartmentDefinition resource by its canonical URL .
     ///
-    /// At present, the only defined compartments are at \[CompartmentDefinition\](compartmentdefinition.html).
+    /// At present, the only defined compartments are at [CompartmentDefinition](compartmentdefinition.html).
     ///
     /// - Element `CapabilityStatement.rest.compartment`, cardinality `0..*`.
     pub compartment: Vec<crate::Primitive<dhp_runtime::primitives::Canonical>>,
@@ -1408,7 +1408,7 @@ pub struct CapabilityStatementRestResource {
     pub type_: crate::Primitive<crate::codes::ResourceType>,
     /// System-wide profile
     ///
-    /// A system-wide profile that is applied across *all* instances of the resource supported by the system. For example, if declared on Observation, this profile is the "superset" of capabilities for laboratory *and* vitals *and* other domains. See further discussion in \[Using Profiles\](profiling.html#profile-uses).
+    /// A system-wide profile that is applied across *all* instances of the resource supported by the system. For example, if declared on Observation, this profile is the "superset" of capabilities for laboratory *and* vitals *and* other domains. See further discussion in [Using Profiles](profiling.html#profile-uses).
     ///
     /// All other profiles for this type that are listed in `.rest.resource.supportedProfile` must conform to this profile.
     ///
@@ -1416,7 +1416,7 @@ pub struct CapabilityStatementRestResource {
     pub profile: Option<crate::Primitive<dhp_runtime::primitives::Canonical>>,
     /// Use-case specific profiles
     ///
-    /// A list of profiles representing different use cases the system hosts/produces. A supported profile is a statement about the functionality of the data and services provided by the server (or the client) for supported use cases. For example, a system can define and declare multiple Observation profiles for laboratory observations, vital sign observations, etc. By declaring supported profiles, systems provide a way to determine whether individual resources are conformant. See further discussion in \[Using Profiles\](profiling.html#profile-uses).
+    /// A list of profiles representing different use cases the system hosts/produces. A supported profile is a statement about the functionality of the data and services provided by the server (or the client) for supported use cases. For example, a system can define and declare multiple Observation profiles for laboratory observations, vital sign observations, etc. By declaring supported profiles, systems provide a way to determine whether individual resources are conformant. See further discussion in [Using Profiles](profiling.html#profile-uses).
     ///
     /// Supported profiles must conform to the resource profile in the `.rest.resource.profile` element if it is present. The resource profile is a system-wide profile applied across *all* instances of the resource supported by the system. A supported profile is a statement about the functionality of the data and services provided by the server (or used by the client) for a particular set of use cases and will not necessarily apply to all data consumed or exposed by the server.
     ///
@@ -1518,7 +1518,7 @@ pub struct CapabilityStatementRestResource {
     ///
     /// A list of _include values supported by the server.
     ///
-    /// Documenting \[`_include`\](http://hl7.org/fhir/R5/search.html#revinclude) support helps set conformance expectations for the desired system. Still, it is a level of detail that might not be exposed by production servers or clients when using CapabilityStatement to describe an actual implementation. If this list is empty, the server does not support includes. Support for *iterative* (a.k.a., recursive) `_include` is communicated by listing the iterative includes values supported by the server in the `searchInclude` element of the "root" resource type. For example, to support the following search:
+    /// Documenting [`_include`](http://hl7.org/fhir/R5/search.html#revinclude) support helps set conformance expectations for the desired system. Still, it is a level of detail that might not be exposed by production servers or clients when using CapabilityStatement to describe an actual implementation. If this list is empty, the server does not support includes. Support for *iterative* (a.k.a., recursive) `_include` is communicated by listing the iterative includes values supported by the server in the `searchInclude` element of the "root" resource type. For example, to support the following search:
     ///
     /// `GET \[base\]/CarePlan?_include=CarePlan:activity-reference:DeviceRequest&_include:iterate=DeviceRequest:device`
     ///
@@ -1540,7 +1540,7 @@ pub struct CapabilityStatementRestResource {
     ///
     /// Search parameters for implementations to support and/or make use of - either references to ones defined in the specification, or additional ones defined for/by the implementation.
     ///
-    /// The search parameters should include the control search parameters such as _sort, _count, etc. that also apply to this resource (though many will be listed at \[CapabilityStatement.rest.searchParam\](capabilitystatement-definitions.html#CapabilityStatement.rest.searchParam)). The behavior of some search parameters may be further described by other code or extension elements, or narrative within the capability statement or linked \[SearchParameter\](searchparameter.html#) definitions.
+    /// The search parameters should include the control search parameters such as _sort, _count, etc. that also apply to this resource (though many will be listed at [CapabilityStatement.rest.searchParam](capabilitystatement-definitions.html#CapabilityStatement.rest.searchParam)). The behavior of some search parameters may be further described by other code or extension elements, or narrative within the capability statement or linked [SearchParameter](searchparameter.html#) definitions.
     ///
     /// - Element `CapabilityStatement.rest.resource.searchParam`, cardinality `0..*`.
     pub search_param: Vec<
@@ -1826,7 +1826,7 @@ pub struct CapabilityStatementRestResourceOperation {
     pub name: crate::Primitive<String>,
     /// The defined operation/query
     ///
-    /// Where the formal definition can be found. If a server references the base definition of an Operation (i.e. from the specification itself such as '''http://hl7.org/fhir/OperationDefinition/ValueSet-expand'''), that means it supports the full capabilities of the operation - e.g. both GET and POST invocation.  If it only supports a subset, it must define its own custom \[OperationDefinition\](operationdefinition.html#) with a 'base' of the original OperationDefinition.  The custom definition would describe the specific subset of functionality supported.
+    /// Where the formal definition can be found. If a server references the base definition of an Operation (i.e. from the specification itself such as '''<http://hl7.org/fhir/OperationDefinition/ValueSet-expand>'''), that means it supports the full capabilities of the operation - e.g. both GET and POST invocation.  If it only supports a subset, it must define its own custom [OperationDefinition](operationdefinition.html#) with a 'base' of the original OperationDefinition.  The custom definition would describe the specific subset of functionality supported.
     ///
     /// This can be used to build an HTML form to invoke the operation, for instance.
     ///
@@ -1890,7 +1890,7 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceOperation {
 ///
 /// Search parameters for implementations to support and/or make use of - either references to ones defined in the specification, or additional ones defined for/by the implementation.
 ///
-/// The search parameters should include the control search parameters such as _sort, _count, etc. that also apply to this resource (though many will be listed at \[CapabilityStatement.rest.searchParam\](capabilitystatement-definitions.html#CapabilityStatement.rest.searchParam)). The behavior of some search parameters may be further described by other code or extension elements, or narrative within the capability statement or linked \[SearchParameter\](searchparameter.html#) definitions.
+/// The search parameters should include the control search parameters such as _sort, _count, etc. that also apply to this resource (though many will be listed at [CapabilityStatement.rest.searchParam](capabilitystatement-definitions.html#CapabilityStatement.rest.searchParam)). The behavior of some search parameters may be further described by other code or extension elements, or narrative within the capability statement or linked [SearchParameter](searchparameter.html#) definitions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CapabilityStatementRestResourceSearchParam {
     /// Unique id for inter-element referencing
@@ -1927,7 +1927,7 @@ pub struct CapabilityStatementRestResourceSearchParam {
     pub name: crate::Primitive<String>,
     /// Source of definition for parameter
     ///
-    /// An absolute URI that is a formal reference to where this parameter was first defined, so that a client can be confident of the meaning of the search parameter (a reference to \[SearchParameter.url\](searchparameter-definitions.html#SearchParameter.url)). This element SHALL be populated if the search parameter refers to a SearchParameter defined by the FHIR core specification or externally defined IGs.
+    /// An absolute URI that is a formal reference to where this parameter was first defined, so that a client can be confident of the meaning of the search parameter (a reference to [SearchParameter.url](searchparameter-definitions.html#SearchParameter.url)). This element SHALL be populated if the search parameter refers to a SearchParameter defined by the FHIR core specification or externally defined IGs.
     ///
     /// This SHOULD be present, and matches refers to a SearchParameter by its canonical URL. If systems wish to document their support for modifiers, comparators, target resource types, and chained parameters, they should do using a search parameter resource. This element SHALL be populated if the search parameter refers to a SearchParameter defined by the FHIR core specification or externally defined IGs.
     ///
@@ -2032,7 +2032,7 @@ pub struct CapabilityStatementRestSecurity {
     ///
     /// - Element `CapabilityStatement.rest.security.modifierExtension`, cardinality `0..*`.
     pub modifier_extension: Vec<crate::datatypes::Extension>,
-    /// Adds CORS Headers (http://enable-cors.org/)
+    /// Adds CORS Headers (<http://enable-cors.org/>)
     ///
     /// Server adds CORS headers when responding to requests - this enables Javascript applications to use the server.
     ///

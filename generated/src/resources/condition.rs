@@ -5,7 +5,7 @@
 ///
 /// A clinical condition, problem, diagnosis, or other event, situation, issue, or clinical concept that has risen to a level of concern.
 ///
-/// - Base resource `Condition` from http://hl7.org/fhir/StructureDefinition/Condition (FHIR R5).
+/// - Base resource `Condition` from `http://hl7.org/fhir/StructureDefinition/Condition` (FHIR R5).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Condition {
     /// Logical id of this artifact
@@ -37,7 +37,7 @@ pub struct Condition {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Condition.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -77,7 +77,7 @@ pub struct Condition {
     ///
     /// Business identifiers assigned to this condition by the performer or other systems which remain constant as the resource is updated and propagates from server to server.
     ///
-    /// This is a business identifier, not a resource identifier (see \[discussion\](resource.html#identifiers)).  It is best practice for the identifier to only appear on a single resource instance, however business practices may occasionally dictate that multiple resource instances with the same identifier can exist - possibly even with different resource types.  For example, multiple Patient and a Person resource instance might share the same social insurance number.
+    /// This is a business identifier, not a resource identifier (see [discussion](resource.html#identifiers)).  It is best practice for the identifier to only appear on a single resource instance, however business practices may occasionally dictate that multiple resource instances with the same identifier can exist - possibly even with different resource types.  For example, multiple Patient and a Person resource instance might share the same social insurance number.
     ///
     /// - Element `Condition.identifier`, cardinality `0..*`.
     pub identifier: Vec<crate::datatypes::Identifier>,
@@ -129,7 +129,7 @@ pub struct Condition {
     ///
     /// The anatomical location where this condition manifests itself.
     ///
-    /// Only used if not implicit in code found in Condition.code. If the use case requires attributes from the BodyStructure resource (e.g. to identify and track separately) then use the standard extension \[http://hl7.org/fhir/StructureDefinition/bodySite\](http://hl7.org/fhir/extensions/StructureDefinition-bodySite.html).  May be a summary code, or a reference to a very precise definition of the location, or both.
+    /// Only used if not implicit in code found in Condition.code. If the use case requires attributes from the BodyStructure resource (e.g. to identify and track separately) then use the standard extension [<http://hl7.org/fhir/StructureDefinition/bodySite](http://hl7.org/fhir/extensions/StructureDefinition-bodySite.html>).  May be a summary code, or a reference to a very precise definition of the location, or both.
     ///
     /// - Element `Condition.bodySite`, cardinality `0..*`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/body-site` (SNOMED CT Body Structures); other codes are allowed.

@@ -5,7 +5,7 @@
 ///
 /// A reference to a document of any kind for any purpose. While the term “document” implies a more narrow focus, for this resource this “document” encompasses *any* serialized object with a mime-type, it includes formal patient-centric documents (CDA), clinical notes, scanned paper, non-patient specific documents like policy text, as well as a photo, video, or audio recording acquired or used in healthcare.  The DocumentReference resource provides metadata about the document so that the document can be discovered and managed.  The actual content may be inline base64 encoded data or provided by direct reference.
 ///
-/// - Base resource `DocumentReference` from http://hl7.org/fhir/StructureDefinition/DocumentReference (FHIR R5).
+/// - Base resource `DocumentReference` from `http://hl7.org/fhir/StructureDefinition/DocumentReference` (FHIR R5).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DocumentReference {
     /// Logical id of this artifact
@@ -37,7 +37,7 @@ pub struct DocumentReference {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `DocumentReference.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -120,7 +120,7 @@ pub struct DocumentReference {
     /// Imaging modality used. This may include both acquisition and non-acquisition modalities.
     ///
     /// - Element `DocumentReference.modality`, cardinality `0..*`.
-    /// - Binding: extensible to `http://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_33.html` (http://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_33.html); other codes are allowed.
+    /// - Binding: extensible to `http://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_33.html` (<http://dicom.nema.org/medical/dicom/current/output/chtml/part16/sect_CID_33.html>); other codes are allowed.
     pub modality: Vec<crate::datatypes::CodeableConcept>,
     /// Kind of document (LOINC if possible)
     ///

@@ -5,7 +5,7 @@
 ///
 /// Details and position information for a place where services are provided and resources and participants may be stored, found, contained, or accommodated.
 ///
-/// - Base resource `Location` from http://hl7.org/fhir/StructureDefinition/Location (FHIR R5).
+/// - Base resource `Location` from `http://hl7.org/fhir/StructureDefinition/Location` (FHIR R5).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Location {
     /// Logical id of this artifact
@@ -37,7 +37,7 @@ pub struct Location {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Location.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -160,7 +160,7 @@ pub struct Location {
     ///
     /// The absolute geographic location of the Location, expressed using the WGS84 datum (This is the same co-ordinate system used in KML).
     ///
-    /// To define a boundary shape for this location use the standard extension `\[http://hl7.org/fhir/StructureDefinition/location-boundary-geojson\](http://hl7.org/fhir/extensions/StructureDefinition-location-boundary-geojson.html)`, and search using the `contains` special search parameter.
+    /// To define a boundary shape for this location use the standard extension `[http://hl7.org/fhir/StructureDefinition/location-boundary-geojson](http://hl7.org/fhir/extensions/StructureDefinition-location-boundary-geojson.html)`, and search using the `contains` special search parameter.
     ///
     /// - Element `Location.position`, cardinality `0..1`.
     pub position: Option<crate::resources::location::LocationPosition>,
@@ -386,7 +386,7 @@ impl Location {
 ///
 /// The absolute geographic location of the Location, expressed using the WGS84 datum (This is the same co-ordinate system used in KML).
 ///
-/// To define a boundary shape for this location use the standard extension `\[http://hl7.org/fhir/StructureDefinition/location-boundary-geojson\](http://hl7.org/fhir/extensions/StructureDefinition-location-boundary-geojson.html)`, and search using the `contains` special search parameter.
+/// To define a boundary shape for this location use the standard extension `[http://hl7.org/fhir/StructureDefinition/location-boundary-geojson](http://hl7.org/fhir/extensions/StructureDefinition-location-boundary-geojson.html)`, and search using the `contains` special search parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LocationPosition {
     /// Unique id for inter-element referencing

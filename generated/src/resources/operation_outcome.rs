@@ -5,7 +5,7 @@
 ///
 /// A collection of error, warning, or information messages that result from a system action.
 ///
-/// - Base resource `OperationOutcome` from http://hl7.org/fhir/StructureDefinition/OperationOutcome (FHIR R5).
+/// - Base resource `OperationOutcome` from `http://hl7.org/fhir/StructureDefinition/OperationOutcome` (FHIR R5).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OperationOutcome {
     /// Logical id of this artifact
@@ -37,7 +37,7 @@ pub struct OperationOutcome {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `OperationOutcome.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -253,7 +253,7 @@ pub struct OperationOutcomeIssue {
     pub location: Vec<crate::Primitive<String>>,
     /// FHIRPath of element(s) related to issue
     ///
-    /// A \[simple subset of FHIRPath\](fhirpath.html#simple) limited to element names, repetition indicators and the default child accessor that identifies one of the elements in the resource that caused this issue to be raised.
+    /// A [simple subset of FHIRPath](fhirpath.html#simple) limited to element names, repetition indicators and the default child accessor that identifies one of the elements in the resource that caused this issue to be raised.
     ///
     /// The root of the FHIRPath is the resource or bundle that generated OperationOutcome.  Each FHIRPath SHALL resolve to a single node.
     ///

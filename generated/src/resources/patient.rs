@@ -5,7 +5,7 @@
 ///
 /// Demographics and other administrative information about an individual or animal receiving care or other health-related services.
 ///
-/// - Base resource `Patient` from http://hl7.org/fhir/StructureDefinition/Patient (FHIR R5).
+/// - Base resource `Patient` from `http://hl7.org/fhir/StructureDefinition/Patient` (FHIR R5).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Patient {
     /// Logical id of this artifact
@@ -37,7 +37,7 @@ pub struct Patient {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Patient.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -414,7 +414,7 @@ pub struct PatientCommunication {
     /// The structure aa-BB with this exact casing is one the most widely used notations for locale. However not all systems actually code this but instead have it as free text. Hence CodeableConcept instead of code as the data type.
     ///
     /// - Element `Patient.communication.language`, cardinality `1..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: crate::datatypes::CodeableConcept,
     /// Language preference indicator
     ///

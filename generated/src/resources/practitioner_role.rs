@@ -5,7 +5,7 @@
 ///
 /// A specific set of Roles/Locations/specialties/services that a practitioner may perform, or has performed at an organization during a period of time.
 ///
-/// - Base resource `PractitionerRole` from http://hl7.org/fhir/StructureDefinition/PractitionerRole (FHIR R5).
+/// - Base resource `PractitionerRole` from `http://hl7.org/fhir/StructureDefinition/PractitionerRole` (FHIR R5).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PractitionerRole {
     /// Logical id of this artifact
@@ -37,7 +37,7 @@ pub struct PractitionerRole {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `PractitionerRole.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
@@ -161,7 +161,7 @@ pub struct PractitionerRole {
     /// The structure aa-BB with this exact casing is one the most widely used notations for locale. However not all systems code this but instead have it as free text. Hence CodeableConcept instead of code as the data type.Note that for non-patient oriented communication, see Practitioner.communication.  Note that all 'person' type resources (Person, RelatedPerson, Patient, Practitioner) have a communication structure that includes preferences.  Role or service oriented resources such as HealthcareService and PractitionerRole only include languages that are available for interacting with patients.
     ///
     /// - Element `PractitionerRole.communication`, cardinality `0..*`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub communication: Vec<crate::datatypes::CodeableConcept>,
     /// Times the Practitioner is available at this location and/or healthcare service (including exceptions)
     ///

@@ -5,7 +5,7 @@
 ///
 /// Provenance of a resource is a record that describes entities and processes involved in producing and delivering or otherwise influencing that resource. Provenance provides a critical foundation for assessing authenticity, enabling trust, and allowing reproducibility. Provenance assertions are a form of contextual metadata and can themselves become important records with their own provenance. Provenance statement indicates clinical significance in terms of confidence in authenticity, reliability, and trustworthiness, integrity, and stage in lifecycle (e.g. Document Completion - has the artifact been legally authenticated), all of which may impact security, privacy, and trust policies.
 ///
-/// - Base resource `Provenance` from http://hl7.org/fhir/StructureDefinition/Provenance (FHIR R5).
+/// - Base resource `Provenance` from `http://hl7.org/fhir/StructureDefinition/Provenance` (FHIR R5).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Provenance {
     /// Logical id of this artifact
@@ -37,7 +37,7 @@ pub struct Provenance {
     /// Language is provided to support indexing and accessibility (typically, services such as text to speech use the language tag). The html language tag in the narrative applies  to the narrative. The language tag on the resource may be used to specify the language of other presentations generated from the data in the resource. Not all the content has to be in the base language. The Resource.language should not be assumed to apply to the narrative automatically. If a language is specified, it should it also be specified on the div element in the html (see rules in HTML5 for information about the relationship between xml:lang and the html lang attribute).
     ///
     /// - Element `Provenance.language`, cardinality `0..1`.
-    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system urn:ietf:bcp:47 is not in the packages), so it is treated as open: any code is accepted.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/all-languages|5.0.0` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
     pub language: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
     /// Text summary of the resource, for human interpretation
     ///
