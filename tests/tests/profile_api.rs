@@ -102,3 +102,20 @@ fn typed_extensions_choices_and_codes() {
     let again = JsonValue::parse(&text).expect("json");
     assert_eq!(original.as_object().and_then(|o| o.get("component")), again.as_object().and_then(|o| o.get("component")));
 }
+
+#[test]
+fn lenient_reading_keeps_unknown_elements_and_strict_reading_keeps_the_json() {
+    let mut json = JsonValue::parse(&example("Patient-example-david.json")).expect("json");
+    if let JsonValue::Object(o) = &mut json {
+        o.insert("favouriteColour", JsonValue::String("blue".into()));
+    }
+    let text = json.to_json_string();
+    let err = UzCorePatient::from_json_str(&text).expect_err("strict: unknown element");
+    assert_eq!(err.errors().map(|i| i.path.as_str()).collect::<Vec<_>>(), ["Patient.favouriteColour"]);
+    assert_eq!(err.json.as_ref(), Some(&json), "nothing is lost");
+    let (patient, warnings) = UzCorePatient::from_json_str_with(&text, dhp_runtime::ReadMode::Lenient).expect("lenient");
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(patient.unknown_elements.get("favouriteColour").and_then(JsonValue::as_str), Some("blue"));
+    let written = patient.to_json_value();
+    assert_eq!(written.as_object().and_then(|o| o.get("favouriteColour")).and_then(JsonValue::as_str), Some("blue"));
+}
