@@ -17,6 +17,8 @@
 //! functions compiled once in `dhp-fhir`, so downstream crates do not monomorphize a
 //! serializer for every FHIR type again on each build.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod element;
 pub mod fhirpath;
 pub mod json;

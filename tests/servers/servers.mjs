@@ -12,10 +12,12 @@
 // so the servers die with the test process however it ends.
 //
 // Usage: node servers.mjs [--exit-on-stdin-eof] [--no-hfs] [--oauth-port N] [--fhir-port N]
+//                         [--write-env PATH]
+//   --write-env writes `export DHP_...=...` lines for the examples (see README.md).
 // Env:   DHP_HFS_BIN       hfs binary  (default <cache>/hfs/bin/hfs)
 //        DHP_HFS_DATA_DIR  SearchParameter folder (default <cache>/hfs-data, see setup.sh)
 //        DHP_SERVERS_CACHE cache folder (default ${XDG_CACHE_HOME:-~/.cache}/dhp-rs)
-//        DHP_SHORT_TTL     lifetime in seconds of the short-lived test tokens (default 4)
+//        DHP_SHORT_TTL     lifetime in seconds of the short-lived test tokens (default 6)
 //
 // Test-only endpoints on the OAuth server (not part of any standard):
 //   GET /test/token-requests  -> {"<client_id>": {"count", "basic", "post"}, ...}: how many
@@ -23,7 +25,7 @@
 //                                of them authenticated with HTTP Basic / with a form secret.
 import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
-import { mkdtempSync, rmSync, openSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -42,7 +44,7 @@ const cacheDir = process.env.DHP_SERVERS_CACHE
   || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'dhp-rs');
 const hfsBin = process.env.DHP_HFS_BIN || join(cacheDir, 'hfs', 'bin', 'hfs');
 const hfsDataDir = process.env.DHP_HFS_DATA_DIR || join(cacheDir, 'hfs-data');
-const shortTtl = Number(process.env.DHP_SHORT_TTL || 4);
+const shortTtl = Number(process.env.DHP_SHORT_TTL || 6);
 
 let hfs;
 let workDir;
@@ -51,9 +53,18 @@ let stopping = false;
 function stop(code) {
   if (stopping) return;
   stopping = true;
-  if (hfs && hfs.exitCode === null) hfs.kill('SIGTERM');
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-  process.exit(code);
+  const finish = () => {
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    process.exit(code);
+  };
+  if (hfs && hfs.exitCode === null && hfs.signalCode === null) {
+    // Wait for hfs to exit (so it is reaped, not left a zombie), SIGKILL after 5 s.
+    hfs.once('exit', finish);
+    hfs.kill('SIGTERM');
+    setTimeout(() => hfs.kill('SIGKILL'), 5000).unref();
+  } else {
+    finish();
+  }
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
@@ -112,6 +123,8 @@ const FULL = 'system/*.cruds';
 const clients = [
   // The backend client the IG documents: client_credentials, secret in the form body.
   { client_id: 'dhp-backend', client_secret: 'dhp-backend-secret', scope: FULL },
+  // The same, for a test that counts its token requests (tests run in parallel).
+  { client_id: 'dhp-counted', client_secret: 'dhp-counted-secret', scope: FULL },
   // Same, but its tokens live DHP_SHORT_TTL seconds (renewal tests).
   { client_id: 'dhp-short-ttl', client_secret: 'dhp-short-ttl-secret', scope: FULL },
   // Short-lived too; used only by the single-flight test so its counter is its own.
@@ -131,16 +144,19 @@ const clients = [
   redirect_uris: [],
   token_endpoint_auth_method: 'client_secret_post',
 }));
-clients.push(
-  // A public frontend / desktop client: authorization code + PKCE (S256), no secret.
-  {
-    client_id: 'dhp-frontend',
+// Public frontend / desktop clients: authorization code + PKCE (S256), no secret. Several
+// identical ones, so that tests running in parallel each count their own token requests.
+for (const id of ['dhp-frontend', 'dhp-frontend-2', 'dhp-frontend-3']) {
+  clients.push({
+    client_id: id,
     application_type: 'native',
     token_endpoint_auth_method: 'none',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     redirect_uris: [REDIRECT],
-  },
+  });
+}
+clients.push(
   // A confidential web backend using the authorization code flow with its secret.
   {
     client_id: 'dhp-web',
@@ -288,4 +304,17 @@ const ready = {
   short_ttl: shortTtl,
   redirect_uri: REDIRECT,
 };
+const envFile = option('--write-env');
+if (envFile) {
+  const env = {
+    DHP_FHIR_BASE: fhirBase,
+    DHP_SSO_BASE: issuer,
+    DHP_AUTHORIZE_URL: `${issuer}/auth`,
+    DHP_CLIENT_ID: 'dhp-backend',
+    DHP_CLIENT_SECRET: 'dhp-backend-secret',
+    DHP_FRONTEND_CLIENT_ID: 'dhp-frontend',
+    DHP_SCOPE: 'openid offline_access user/*.cruds',
+  };
+  writeFileSync(envFile, Object.entries(env).map(([k, v]) => `export ${k}='${v}'\n`).join(''));
+}
 process.stdout.write(`${JSON.stringify(ready)}\n`);
