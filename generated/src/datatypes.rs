@@ -7200,6 +7200,26 @@ impl Extension {
             ),
         }
     }
+    /// Reads the JSON of an extension written by a typed extension; anything the
+    /// generic type cannot hold stays in `unknown_elements`, so nothing is lost.
+    pub fn from_json_lossless(obj: dhp_runtime::JsonObject, url: &str) -> Extension {
+        let mut reader = dhp_runtime::Reader::new(
+            "Extension",
+            dhp_runtime::ReadMode::Lenient,
+        );
+        match <Extension as dhp_runtime::FhirJson>::read_json(&obj, &mut reader) {
+            Some(e) if !reader.has_errors() => e,
+            _ => {
+                Extension {
+                    id: None,
+                    extension: Vec::new(),
+                    url: url.to_string(),
+                    unknown_elements: obj,
+                    value: None,
+                }
+            }
+        }
+    }
     /// The reason of the first data-absent-reason extension in `extensions`.
     pub fn find_data_absent_reason(
         extensions: &[Extension],

@@ -28,6 +28,28 @@ pub struct DataAbsentReasonExtension {
     /// unchanged (always empty after a strict read).
     pub unknown_elements: dhp_runtime::JsonObject,
 }
+impl From<DataAbsentReasonExtension> for crate::datatypes::Extension {
+    /// The generic form of the typed extension (nothing is lost: JSON the generic
+    /// type cannot hold is kept in `unknown_elements`).
+    fn from(typed: DataAbsentReasonExtension) -> Self {
+        crate::datatypes::Extension::from_json_lossless(
+            dhp_runtime::FhirJson::write_json(&typed),
+            "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+        )
+    }
+}
+impl TryFrom<&crate::datatypes::Extension> for DataAbsentReasonExtension {
+    type Error = dhp_runtime::ReadError;
+    /// Reads a generic extension as this typed one, checking its `url` and content.
+    fn try_from(generic: &crate::datatypes::Extension) -> Result<Self, Self::Error> {
+        dhp_runtime::resource::read_object_json(
+                dhp_runtime::FhirJson::write_json(generic),
+                "Extension",
+                dhp_runtime::ReadMode::Strict,
+            )
+            .map(|(v, _)| v)
+    }
+}
 impl dhp_runtime::FhirJson for DataAbsentReasonExtension {
     fn read_json(
         obj: &dhp_runtime::JsonObject,
@@ -87,6 +109,28 @@ pub struct DiagnosisTypeExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl From<DiagnosisTypeExtension> for crate::datatypes::Extension {
+    /// The generic form of the typed extension (nothing is lost: JSON the generic
+    /// type cannot hold is kept in `unknown_elements`).
+    fn from(typed: DiagnosisTypeExtension) -> Self {
+        crate::datatypes::Extension::from_json_lossless(
+            dhp_runtime::FhirJson::write_json(&typed),
+            "https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type",
+        )
+    }
+}
+impl TryFrom<&crate::datatypes::Extension> for DiagnosisTypeExtension {
+    type Error = dhp_runtime::ReadError;
+    /// Reads a generic extension as this typed one, checking its `url` and content.
+    fn try_from(generic: &crate::datatypes::Extension) -> Result<Self, Self::Error> {
+        dhp_runtime::resource::read_object_json(
+                dhp_runtime::FhirJson::write_json(generic),
+                "Extension",
+                dhp_runtime::ReadMode::Strict,
+            )
+            .map(|(v, _)| v)
+    }
 }
 impl dhp_runtime::FhirJson for DiagnosisTypeExtension {
     fn read_json(
@@ -149,6 +193,28 @@ pub struct GenderOtherUzExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl From<GenderOtherUzExtension> for crate::datatypes::Extension {
+    /// The generic form of the typed extension (nothing is lost: JSON the generic
+    /// type cannot hold is kept in `unknown_elements`).
+    fn from(typed: GenderOtherUzExtension) -> Self {
+        crate::datatypes::Extension::from_json_lossless(
+            dhp_runtime::FhirJson::write_json(&typed),
+            "https://dhp.uz/fhir/core/StructureDefinition/gender-other",
+        )
+    }
+}
+impl TryFrom<&crate::datatypes::Extension> for GenderOtherUzExtension {
+    type Error = dhp_runtime::ReadError;
+    /// Reads a generic extension as this typed one, checking its `url` and content.
+    fn try_from(generic: &crate::datatypes::Extension) -> Result<Self, Self::Error> {
+        dhp_runtime::resource::read_object_json(
+                dhp_runtime::FhirJson::write_json(generic),
+                "Extension",
+                dhp_runtime::ReadMode::Strict,
+            )
+            .map(|(v, _)| v)
+    }
 }
 impl dhp_runtime::FhirJson for GenderOtherUzExtension {
     fn read_json(
@@ -213,6 +279,28 @@ pub struct PatCitizenshipExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl From<PatCitizenshipExtension> for crate::datatypes::Extension {
+    /// The generic form of the typed extension (nothing is lost: JSON the generic
+    /// type cannot hold is kept in `unknown_elements`).
+    fn from(typed: PatCitizenshipExtension) -> Self {
+        crate::datatypes::Extension::from_json_lossless(
+            dhp_runtime::FhirJson::write_json(&typed),
+            "http://hl7.org/fhir/StructureDefinition/patient-citizenship",
+        )
+    }
+}
+impl TryFrom<&crate::datatypes::Extension> for PatCitizenshipExtension {
+    type Error = dhp_runtime::ReadError;
+    /// Reads a generic extension as this typed one, checking its `url` and content.
+    fn try_from(generic: &crate::datatypes::Extension) -> Result<Self, Self::Error> {
+        dhp_runtime::resource::read_object_json(
+                dhp_runtime::FhirJson::write_json(generic),
+                "Extension",
+                dhp_runtime::ReadMode::Strict,
+            )
+            .map(|(v, _)| v)
+    }
 }
 impl dhp_runtime::FhirJson for PatCitizenshipExtension {
     fn read_json(
@@ -382,6 +470,28 @@ pub struct PatNationalityExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl From<PatNationalityExtension> for crate::datatypes::Extension {
+    /// The generic form of the typed extension (nothing is lost: JSON the generic
+    /// type cannot hold is kept in `unknown_elements`).
+    fn from(typed: PatNationalityExtension) -> Self {
+        crate::datatypes::Extension::from_json_lossless(
+            dhp_runtime::FhirJson::write_json(&typed),
+            "http://hl7.org/fhir/StructureDefinition/patient-nationality",
+        )
+    }
+}
+impl TryFrom<&crate::datatypes::Extension> for PatNationalityExtension {
+    type Error = dhp_runtime::ReadError;
+    /// Reads a generic extension as this typed one, checking its `url` and content.
+    fn try_from(generic: &crate::datatypes::Extension) -> Result<Self, Self::Error> {
+        dhp_runtime::resource::read_object_json(
+                dhp_runtime::FhirJson::write_json(generic),
+                "Extension",
+                dhp_runtime::ReadMode::Strict,
+            )
+            .map(|(v, _)| v)
+    }
 }
 impl dhp_runtime::FhirJson for PatNationalityExtension {
     fn read_json(
@@ -556,6 +666,28 @@ pub struct TranslationExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl From<TranslationExtension> for crate::datatypes::Extension {
+    /// The generic form of the typed extension (nothing is lost: JSON the generic
+    /// type cannot hold is kept in `unknown_elements`).
+    fn from(typed: TranslationExtension) -> Self {
+        crate::datatypes::Extension::from_json_lossless(
+            dhp_runtime::FhirJson::write_json(&typed),
+            "http://hl7.org/fhir/StructureDefinition/translation",
+        )
+    }
+}
+impl TryFrom<&crate::datatypes::Extension> for TranslationExtension {
+    type Error = dhp_runtime::ReadError;
+    /// Reads a generic extension as this typed one, checking its `url` and content.
+    fn try_from(generic: &crate::datatypes::Extension) -> Result<Self, Self::Error> {
+        dhp_runtime::resource::read_object_json(
+                dhp_runtime::FhirJson::write_json(generic),
+                "Extension",
+                dhp_runtime::ReadMode::Strict,
+            )
+            .map(|(v, _)| v)
+    }
 }
 impl dhp_runtime::FhirJson for TranslationExtension {
     fn read_json(

@@ -73,6 +73,18 @@ pub fn read_resource_json<T: Resource>(json: JsonValue, mode: ReadMode) -> Resul
     }
 }
 
+/// Reads a JSON object (not a resource: a datatype, an extension) as `T`, with locations
+/// starting at `root`.
+pub fn read_object_json<T: FhirJson>(obj: JsonObject, root: &str, mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {
+    let mut reader = Reader::new(root, mode);
+    let value = T::read_json(&obj, &mut reader);
+    let issues = reader.into_issues();
+    match value {
+        Some(v) if !issues.iter().any(|i| i.severity == Severity::Error) => Ok((v, issues)),
+        _ => Err(ReadError { issues, json: Some(JsonValue::Object(obj)) }),
+    }
+}
+
 /// Parses `text` and reads it as resource `T`.
 pub fn read_resource_str<T: Resource>(text: &str, mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {
     match JsonValue::parse(text) {

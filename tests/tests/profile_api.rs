@@ -119,3 +119,28 @@ fn lenient_reading_keeps_unknown_elements_and_strict_reading_keeps_the_json() {
     let written = patient.to_json_value();
     assert_eq!(written.as_object().and_then(|o| o.get("favouriteColour")).and_then(JsonValue::as_str), Some("blue"));
 }
+
+#[test]
+fn typed_extensions_convert_to_and_from_generic_ones() {
+    use dhp_fhir::datatypes::{Coding, Extension};
+    use dhp_fhir::GenderOtherUzExtension;
+    let typed = GenderOtherUzExtension {
+        id: None,
+        extension: Vec::new(),
+        value: Coding { code: Some(dhp_runtime::primitives::Code::new("regis0007.00005").expect("code").into()), ..Default::default() },
+        unknown_elements: dhp_runtime::JsonObject::new(),
+    };
+    let generic: Extension = typed.clone().into();
+    assert_eq!(generic.url, "https://dhp.uz/fhir/core/StructureDefinition/gender-other");
+    assert_eq!(GenderOtherUzExtension::try_from(&generic).expect("same extension"), typed);
+    let other = Extension { url: "http://example.org/other".into(), ..Extension::data_absent_reason(DataAbsentReason::Unknown) };
+    assert!(GenderOtherUzExtension::try_from(&other).is_err(), "another url is not this extension");
+
+    // On the gender of a patient, it satisfies the IG's invariant for gender `other`.
+    let mut p = UzCorePatient::new(NonEmpty::new(UzCorePatient::new_national_id("30101901234567".to_string())));
+    p.gender = Some(Primitive::new(AdministrativeGender::Other).with_extension(generic));
+    UzCorePatient::from_json_str(&p.to_json_string()).expect("gender other with its extension is valid");
+    p.gender = Some(AdministrativeGender::Other.into());
+    let err = UzCorePatient::from_json_str(&p.to_json_string()).expect_err("uzcore-gender-other-2");
+    assert!(err.errors().any(|i| i.kind == IssueKind::Invariant && i.message.contains("uzcore-gender-other-2")), "{err}");
+}

@@ -330,6 +330,27 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     } else {
         quote! {}
     };
+    let extension_conversions = match &s.kind {
+        StructKind::Extension { url, .. } => quote! {
+            impl From<#name> for crate::datatypes::Extension {
+                /// The generic form of the typed extension (nothing is lost: JSON the generic
+                /// type cannot hold is kept in `unknown_elements`).
+                fn from(typed: #name) -> Self {
+                    crate::datatypes::Extension::from_json_lossless(dhp_runtime::FhirJson::write_json(&typed), #url)
+                }
+            }
+
+            impl TryFrom<&crate::datatypes::Extension> for #name {
+                type Error = dhp_runtime::ReadError;
+                /// Reads a generic extension as this typed one, checking its `url` and content.
+                fn try_from(generic: &crate::datatypes::Extension) -> Result<Self, Self::Error> {
+                    dhp_runtime::resource::read_object_json(dhp_runtime::FhirJson::write_json(generic), "Extension", dhp_runtime::ReadMode::Strict)
+                        .map(|(v, _)| v)
+                }
+            }
+        },
+        _ => quote! {},
+    };
     quote! {
         #doc
         #derive
@@ -337,6 +358,8 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             #(#fields)*
             #unknown_field
         }
+
+        #extension_conversions
 
         impl dhp_runtime::FhirJson for #name {
             fn read_json(obj: &dhp_runtime::JsonObject, reader: &mut dhp_runtime::Reader) -> Option<Self> {
@@ -609,6 +632,16 @@ pub(crate) fn absent_tokens(_ctx: &Ctx) -> TokenStream {
                     url: Self::DATA_ABSENT_REASON_URL.to_string(),
                     unknown_elements: dhp_runtime::JsonObject::new(),
                     value: Some(ExtensionValue::Code(crate::Primitive::new(dhp_runtime::primitives::Code::from_static(reason.code())))),
+                }
+            }
+
+            /// Reads the JSON of an extension written by a typed extension; anything the
+            /// generic type cannot hold stays in `unknown_elements`, so nothing is lost.
+            pub fn from_json_lossless(obj: dhp_runtime::JsonObject, url: &str) -> Extension {
+                let mut reader = dhp_runtime::Reader::new("Extension", dhp_runtime::ReadMode::Lenient);
+                match <Extension as dhp_runtime::FhirJson>::read_json(&obj, &mut reader) {
+                    Some(e) if !reader.has_errors() => e,
+                    _ => Extension { id: None, extension: Vec::new(), url: url.to_string(), unknown_elements: obj, value: None },
                 }
             }
 
