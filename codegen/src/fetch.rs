@@ -974,6 +974,21 @@ fn registry_tarball(body: &[u8], version: &str) -> Result<String, RegistryMeta> 
     }
 }
 
+/// Safely unpacks a package tarball of unknown id and version (`--package file.tgz`) into
+/// `dest` (an existing empty folder), with the same checks as [`fetch`], and returns the
+/// id and version its `package.json` declares.
+pub fn unpack_unlocked(archive: &[u8], dest: &Path, limits: &Limits) -> Result<PackageRef, FetchError> {
+    // Unpack under a placeholder name; the final name check reports what the archive is.
+    let placeholder = PackageRef::new("unlocked.package", "0.0.0");
+    match archive::unpack(archive, &placeholder, dest, limits) {
+        Ok(_) => Ok(placeholder),
+        Err(FetchError::PackageJsonMismatch { found_name: Some(id), found_version: Some(version), .. }) => {
+            Ok(PackageRef::new(id, version))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -993,17 +1008,3 @@ mod tests {
     }
 }
 
-/// Safely unpacks a package tarball of unknown id and version (`--package file.tgz`) into
-/// `dest` (an existing empty folder), with the same checks as [`fetch`], and returns the
-/// id and version its `package.json` declares.
-pub fn unpack_unlocked(archive: &[u8], dest: &Path, limits: &Limits) -> Result<PackageRef, FetchError> {
-    // Unpack under a placeholder name; the final name check reports what the archive is.
-    let placeholder = PackageRef::new("unlocked.package", "0.0.0");
-    match archive::unpack(archive, &placeholder, dest, limits) {
-        Ok(_) => Ok(placeholder),
-        Err(FetchError::PackageJsonMismatch { found_name: Some(id), found_version: Some(version), .. }) => {
-            Ok(PackageRef::new(id, version))
-        }
-        Err(e) => Err(e),
-    }
-}

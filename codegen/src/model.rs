@@ -156,8 +156,8 @@ impl ElementDefinition {
     pub fn base_is_repeating(&self) -> bool {
         match self.base.as_ref().map(|b| b.max.as_str()) {
             Some("*") => true,
-            Some(n) => n.parse::<u32>().map_or(false, |n| n > 1),
-            None => self.max_count().map_or(true, |n| n > 1),
+            Some(n) => n.parse::<u32>().is_ok_and(|n| n > 1),
+            None => self.max_count().is_none_or(|n| n > 1),
         }
     }
 }

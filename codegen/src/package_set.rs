@@ -328,7 +328,7 @@ impl PackageSet {
         candidates
             .iter()
             .copied()
-            .find(|&(pi, ei)| version.map_or(true, |v| self.packages[pi].index[ei].version.as_deref() == Some(v)))
+            .find(|&(pi, ei)| version.is_none_or(|v| self.packages[pi].index[ei].version.as_deref() == Some(v)))
     }
 
     /// True when `canonical` (optionally `url|version`) is defined in the set.

@@ -461,8 +461,8 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
             };
             let el = PrimitiveElement { value: v, id, extension };
             if el.is_empty() {
-                let valid_null = values.get(i).map_or(true, JsonValue::is_null)
-                    && exts.get(i).map_or(true, JsonValue::is_null);
+                let valid_null = values.get(i).is_none_or(JsonValue::is_null)
+                    && exts.get(i).is_none_or(JsonValue::is_null);
                 if valid_null {
                     self.reader.at(key, Some(i), |r| {
                         r.error(IssueKind::Structure, "null in both the value and the '_' array at the same position")

@@ -40,7 +40,7 @@ fn any_code(_: Option<&str>, _: &str) -> bool {
 /// Membership in a table of `(system, code, display)` rows; with `sorted`, the table is
 /// sorted by code and searched by bisection.
 pub fn table_contains(table: &[(&str, &str, Option<&str>)], sorted: bool, system: Option<&str>, code: &str) -> bool {
-    let matches = |row: &(&str, &str, Option<&str>)| row.1 == code && system.map_or(true, |s| s == row.0);
+    let matches = |row: &(&str, &str, Option<&str>)| row.1 == code && system.is_none_or(|s| s == row.0);
     if sorted {
         let start = table.partition_point(|row| row.1 < code);
         table[start..].iter().take_while(|row| row.1 == code).any(matches)

@@ -782,7 +782,7 @@ impl<'a> Builder<'a> {
         let mut fields = Vec::new();
         let value = tree.child(0, "value[x]");
         let ext = tree.child(0, "extension");
-        let complex = value.map_or(true, |v| tree.nodes[v].el.is_prohibited());
+        let complex = value.is_none_or(|v| tree.nodes[v].el.is_prohibited());
         fields.push(Field {
             name: "id".into(),
             json: "id".into(),
@@ -1065,7 +1065,7 @@ impl<'a> Builder<'a> {
             let base_max = el.base.as_ref().map(|b| b.max.clone()).unwrap_or_else(|| "*".into());
             let narrower = match (el.max_count(), base_max.as_str()) {
                 (Some(_), "*") => true,
-                (Some(m), b) => b.parse::<u32>().map_or(false, |b| m < b),
+                (Some(m), b) => b.parse::<u32>().is_ok_and(|b| m < b),
                 (None, _) => false,
             };
             let min = el.min.unwrap_or(0);

@@ -109,6 +109,9 @@ pub struct Doc {
 }
 
 /// What a struct stands for.
+// A few hundred of these exist per run; keeping the profile data inline reads better
+// than boxing it.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum StructKind {
     /// A complex datatype (`Identifier`).
@@ -192,7 +195,7 @@ pub enum Card {
 impl Card {
     /// From FHIR min and max (`None` = `*`).
     pub fn from_min_max(min: u32, max: Option<u32>, repeating: bool) -> Card {
-        match (min >= 1, repeating || max.map_or(true, |m| m > 1)) {
+        match (min >= 1, repeating || max.is_none_or(|m| m > 1)) {
             (false, false) => Card::Optional,
             (true, false) => Card::Required,
             (false, true) => Card::Many,
