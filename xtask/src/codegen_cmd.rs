@@ -186,7 +186,144 @@ pub fn diff(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+const BUMP_HELP: &str = "\
+cargo xtask bump --version <version> [--archive <file.tgz>] [--cache <dir>]
+
+Moves the lock's root package (uz.dhp.core) to another version: finds the tarball
+(--archive, or <id>-<version>.tgz in the lock's mirror folders), checks that it is that
+package and that every dependency it declares is locked, writes its sha256 into
+ig-package/dhp-ig.lock.json, fetches it, regenerates generated/, and prints what changed
+for the Rust API.
+";
+
 /// `cargo xtask bump`.
-pub fn bump(_args: &[String]) -> Result<(), String> {
-    Err("`cargo xtask bump` is not implemented yet: edit ig-package/dhp-ig.lock.json (version and sha256), then run `cargo xtask fetch` and `cargo xtask codegen`".into())
+pub fn bump(args: &[String]) -> Result<(), String> {
+    let mut version = None;
+    let mut archive = None;
+    let mut cache = dhp_codegen::cache::default_cache_dir();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--version" => version = it.next().cloned(),
+            "--archive" => archive = it.next().map(PathBuf::from),
+            "--cache" => cache = it.next().map(PathBuf::from).ok_or("--cache needs a value")?,
+            "-h" | "--help" => {
+                print!("{BUMP_HELP}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument '{other}'\n\n{BUMP_HELP}")),
+        }
+    }
+    let version = version.ok_or_else(|| format!("--version is required\n\n{BUMP_HELP}"))?;
+    let root = crate::workspace_root();
+    let lock_path = root.join(dhp_codegen::lock::LOCK_FILE);
+    let lock = Lock::load(&lock_path).map_err(|e| e.to_string())?;
+    let id = lock.root().id.clone();
+    let old = lock.root().clone();
+    if old.version == version {
+        return Err(format!("the lock already pins {old}"));
+    }
+    let archive = match archive {
+        Some(a) => a,
+        None => lock
+            .sources()
+            .mirror_dirs(&root)
+            .into_iter()
+            .map(|d| d.join(format!("{id}-{version}.tgz")))
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("no {id}-{version}.tgz in the lock's mirrors; pass --archive"))?,
+    };
+    let bytes = std::fs::read(&archive).map_err(|e| format!("{}: {e}", archive.display()))?;
+    let sha256 = dhp_codegen::fetch::sha256_hex(&bytes);
+
+    // The archive must be that package, and its dependencies must be locked.
+    let dest = std::env::temp_dir().join(format!("dhp-bump-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dest);
+    std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    let _guard = TempDir(dest.clone());
+    let found = dhp_codegen::fetch::unpack_unlocked(&bytes, &dest, &dhp_codegen::fetch::Limits::default())
+        .map_err(|e| format!("{}: {e}", archive.display()))?;
+    if found.id != id || found.version != version {
+        return Err(format!("{} holds {found}, not {id}#{version}", archive.display()));
+    }
+    let manifest: serde_json::Value = std::fs::read(dest.join("package/package.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or("the archive's package.json cannot be read")?;
+    let mut unlocked = Vec::new();
+    for (dep, declared) in manifest.get("dependencies").and_then(|d| d.as_object()).into_iter().flatten() {
+        let declared = declared.as_str().unwrap_or_default();
+        let wanted = lock.resolve_dependency(dep, declared);
+        if !lock.packages().iter().any(|p| p.id == *dep && p.version == wanted) {
+            unlocked.push(format!("{dep}#{wanted}"));
+        }
+    }
+    if !unlocked.is_empty() {
+        return Err(format!("{id}#{version} depends on packages the lock does not pin: {}; add them (with sha256) first", unlocked.join(", ")));
+    }
+
+    let text = std::fs::read_to_string(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    let old_sha = lock.find(&id).map(|p| p.sha256.clone()).unwrap_or_default();
+    let new_text = edit_lock(&text, &id, &old.version, &old_sha, &version, &sha256)
+        .ok_or_else(|| format!("cannot find the root package's entries in {}", lock_path.display()))?;
+    let edited = Lock::parse(&new_text, &lock_path).map_err(|e| format!("the updated lock would not be valid: {e}"))?;
+    if edited.root().version != version || edited.find(&id).map(|p| p.sha256.as_str()) != Some(sha256.as_str()) {
+        return Err(format!("editing {} did not give the expected lock", lock_path.display()));
+    }
+    std::fs::write(&lock_path, new_text).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    eprintln!("lock: {old} -> {id}#{version} (sha256 {sha256})");
+
+    crate::fetch_cmd::ensure_fetched(&cache, false)?;
+    run(&["--cache".to_string(), cache.display().to_string()])?;
+    diff(&["--from".to_string(), old.to_string(), "--cache".to_string(), cache.display().to_string()])
+}
+
+/// Changes the root package's version (in `root` and in its `packages` entry) and sha256
+/// in the lock's text, keeping its layout. `None` when an entry is not where expected.
+fn edit_lock(text: &str, id: &str, old_version: &str, old_sha: &str, version: &str, sha256: &str) -> Option<String> {
+    let old_v = format!("\"version\": \"{old_version}\"");
+    let new_v = format!("\"version\": \"{version}\"");
+    let mut out = text.to_string();
+    // `root`: its version.
+    let root_at = out.find("\"root\"")?;
+    let at = root_at + out[root_at..].find(&old_v)?;
+    out.replace_range(at..at + old_v.len(), &new_v);
+    // The root package's entry in `packages`: its version and sha256.
+    let packages_at = out.find("\"packages\"")?;
+    let entry_at = packages_at + out[packages_at..].find(&format!("\"id\": \"{id}\""))?;
+    let entry_end = entry_at + out[entry_at..].find('}')?;
+    let at = entry_at + out[entry_at..entry_end].find(&old_v)?;
+    out.replace_range(at..at + old_v.len(), &new_v);
+    let entry_end = entry_at + out[entry_at..].find('}')?;
+    let at = entry_at + out[entry_at..entry_end].find(old_sha)?;
+    out.replace_range(at..at + old_sha.len(), sha256);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edit_lock;
+
+    #[test]
+    fn bump_edits_only_the_root_package() {
+        let text = r#"{
+  "root": { "id": "uz.dhp.core", "version": "0.3.0" },
+  "packages": [
+    { "id": "hl7.fhir.r5.core", "version": "5.0.0", "sha256": "aaa" },
+    { "id": "uz.dhp.core", "version": "0.3.0", "sha256": "bbb" }
+  ]
+}"#;
+        let out = edit_lock(text, "uz.dhp.core", "0.3.0", "bbb", "0.4.0", "ccc").expect("edited");
+        assert_eq!(
+            out,
+            r#"{
+  "root": { "id": "uz.dhp.core", "version": "0.4.0" },
+  "packages": [
+    { "id": "hl7.fhir.r5.core", "version": "5.0.0", "sha256": "aaa" },
+    { "id": "uz.dhp.core", "version": "0.4.0", "sha256": "ccc" }
+  ]
+}"#
+        );
+        assert_eq!(edit_lock(text, "other.ig", "0.3.0", "bbb", "0.4.0", "ccc"), None);
+    }
 }
