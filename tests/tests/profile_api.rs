@@ -144,3 +144,26 @@ fn typed_extensions_convert_to_and_from_generic_ones() {
     let err = UzCorePatient::from_json_str(&p.to_json_string()).expect_err("uzcore-gender-other-2");
     assert!(err.errors().any(|i| i.kind == IssueKind::Invariant && i.message.contains("uzcore-gender-other-2")), "{err}");
 }
+
+#[test]
+fn typed_accessors_for_extensions_on_primitive_fields() {
+    // The Organization example names itself in Russian and English with translations.
+    let org = UzCoreOrganization::from_json_str(&example("Organization-example-organization.json")).expect("valid");
+    let translations = org.translation();
+    assert!(!translations.is_empty(), "the example has name translations");
+    let langs: Vec<&str> = translations.iter().filter_map(|t| t.lang.value.as_ref()).map(|c| c.as_str()).collect();
+    assert_eq!(langs.len(), translations.len(), "every translation has its required language");
+
+    let practitioner = dhp_fhir::UzCorePractitioner::from_json_str(&example("Practitioner-example-practitioner-gender-other.json")).expect("valid");
+    let other = practitioner.gender_other().expect("typed gender-other extension");
+    assert_eq!(other.value.code.as_ref().and_then(|c| c.value.as_ref()).map(|c| c.as_str()), Some("regis0007.00005"));
+
+    let mut p = UzCorePatient::new(NonEmpty::new(UzCorePatient::new_national_id("30101901234567".to_string())));
+    assert!(p.gender_other().is_none());
+    p.gender = Some(AdministrativeGender::Other.into());
+    p.set_gender_other(other.clone());
+    p.set_gender_other(other.clone());
+    assert_eq!(p.gender.as_ref().map(|g| g.extension.len()), Some(1), "set replaces");
+    assert_eq!(p.gender_other(), Some(other));
+    UzCorePatient::from_json_str(&p.to_json_string()).expect("valid with the extension");
+}

@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
-    let StructKind::Profile { canonical, version, base, must_support, slices, rules, invariants, .. } = &s.kind else {
+    let StructKind::Profile { canonical, version, base, must_support, slices, rules, invariants, primitive_extensions, .. } = &s.kind else {
         return quote! {};
     };
     let name = format_ident!("{}", s.name);
@@ -53,6 +53,7 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         quote! { (#id, #steps) }
     });
     let slice_items: Vec<TokenStream> = slices.iter().map(|sl| slice_tokens(ctx, sl)).collect();
+    let primitive_extension_items = primitive_extensions.iter().map(|pe| primitive_extension_tokens(ctx, pe));
     let rule_items = rules.iter().map(|r| {
         let id = &r.id;
         let steps = steps_tokens(ctx, &r.steps);
@@ -119,6 +120,8 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             }
 
             #(#slice_items)*
+
+            #(#primitive_extension_items)*
         }
 
         impl dhp_runtime::Resource for #name {
@@ -555,6 +558,56 @@ fn json_entry_points(write_note: &str) -> TokenStream {
         #[doc = #string_doc]
         pub fn to_json_string(&self) -> String {
             self.to_json_value().to_json_string()
+        }
+    }
+}
+
+/// Typed get/set for an extension slice on a primitive field.
+fn primitive_extension_tokens(ctx: &Ctx, pe: &PrimitiveExtensionDef) -> TokenStream {
+    let ext = ctx.type_path(&pe.extension);
+    let field = format_ident!("{}", pe.field);
+    let get = format_ident!("{}", pe.rust_name);
+    let set = format_ident!("set_{}", pe.rust_name.trim_end_matches('_'));
+    let url = &pe.url;
+    let ms = if pe.must_support { " Must Support." } else { "" };
+    let get_doc = format!(" The `{}` extension (slice `{}`), typed, if present and well-formed.{ms}", pe.url, pe.id);
+    let set_doc = format!(" Puts the `{}` extension (slice `{}`) on `{}`, replacing one already there.", pe.url, pe.id, pe.field);
+    let element = if pe.optional { quote! { self.#field.as_ref() } } else { quote! { Some(&self.#field) } };
+    let element_mut = if pe.optional {
+        quote! { self.#field.get_or_insert_with(|| crate::Primitive { value: None, id: None, extension: Vec::new() }) }
+    } else {
+        quote! { &mut self.#field }
+    };
+    if pe.repeats {
+        let add = format_ident!("add_{}", pe.rust_name.trim_end_matches('_'));
+        let list_doc = format!(" The `{}` extensions (slice `{}`), typed; malformed ones are left out.{ms}", pe.url, pe.id);
+        let add_doc = format!(" Adds a `{}` extension (slice `{}`) to `{}`.", pe.url, pe.id, pe.field);
+        return quote! {
+            #[doc = #list_doc]
+            pub fn #get(&self) -> Vec<#ext> {
+                #element
+                    .map(|e| e.extension.iter().filter(|e| e.url == #url).filter_map(|e| #ext::try_from(e).ok()).collect())
+                    .unwrap_or_default()
+            }
+
+            #[doc = #add_doc]
+            pub fn #add(&mut self, extension: #ext) {
+                let element = #element_mut;
+                element.extension.push(extension.into());
+            }
+        };
+    }
+    quote! {
+        #[doc = #get_doc]
+        pub fn #get(&self) -> Option<#ext> {
+            #element?.extension.iter().filter(|e| e.url == #url).find_map(|e| #ext::try_from(e).ok())
+        }
+
+        #[doc = #set_doc]
+        pub fn #set(&mut self, extension: #ext) {
+            let element = #element_mut;
+            element.extension.retain(|e| e.url != #url);
+            element.extension.push(extension.into());
         }
     }
 }

@@ -167,6 +167,7 @@ pub struct Builder<'a> {
     extension_structs: HashMap<String, Option<String>>,
     code_types: HashMap<String, Option<String>>,
     slices: Vec<SliceDef>,
+    primitive_extensions: Vec<PrimitiveExtensionDef>,
 }
 
 /// Builds the type space for the root package of `packages`: every resource profile and
@@ -182,6 +183,7 @@ pub fn build(packages: &PackageSet) -> Result<TypeSpace, BuildError> {
         extension_structs: HashMap::new(),
         code_types: HashMap::new(),
         slices: Vec::new(),
+        primitive_extensions: Vec::new(),
     };
     // The `DataAbsent` support needs the data-absent-reason codes, whether or not the
     // extension's definition is among the packages (R5 moved it to the extensions pack).
@@ -372,16 +374,19 @@ impl<'a> Builder<'a> {
             must_support: Vec::new(),
             slices: Vec::new(),
             parent_profile,
+            primitive_extensions: Vec::new(),
             rules: Vec::new(),
             invariants: Vec::new(),
         };
+        self.primitive_extensions.clear();
         self.build_struct(&tree, 0, &owner, name.clone(), kind, doc)?;
         let slices = std::mem::take(&mut self.slices);
         let ms: Vec<MustSupportPath> = ms_ids.iter().map(|id| must_support_path(&elements, &slices, id)).collect();
         let rules = self.profile_rules(&elements, &slices);
         let invariants = self.profile_invariants(sd, &elements, &slices)?;
         if let Some(s) = self.space.structs.get_mut(&name) {
-            if let StructKind::Profile { must_support, slices: sl, rules: r, invariants: inv, .. } = &mut s.kind {
+            if let StructKind::Profile { must_support, slices: sl, rules: r, invariants: inv, primitive_extensions: pe, .. } = &mut s.kind {
+                *pe = std::mem::take(&mut self.primitive_extensions);
                 *must_support = ms;
                 *sl = slices;
                 *r = rules;
@@ -466,6 +471,9 @@ impl<'a> Builder<'a> {
                 self.collect_slices(tree, child, node == 0)?;
             }
             if let Some(f) = self.field_for(tree, child, owner, &seg)? {
+                if owner.is_profile && node == 0 {
+                    self.primitive_extension_slices(tree, child, &f)?;
+                }
                 fields.push(f);
             }
         }
@@ -914,6 +922,34 @@ impl<'a> Builder<'a> {
         self.space.structs.insert(name.clone(), def);
         self.space.extensions.push(name.clone());
         Ok(Some(name))
+    }
+
+    /// Typed extension slices on a primitive field of the profile root
+    /// (`Patient.gender.extension:gender-other`).
+    fn primitive_extension_slices(&mut self, tree: &Tree<'_>, node: usize, field: &Field) -> Result<(), BuildError> {
+        if !matches!(field.ty, FieldType::Primitive { .. }) || field.card.is_repeating() {
+            return Ok(());
+        }
+        let Some(ext) = tree.child(node, "extension") else { return Ok(()) };
+        for &s in &tree.nodes[ext].slices.clone() {
+            let el = tree.nodes[s].el;
+            if el.is_prohibited() {
+                continue;
+            }
+            let Some(url) = el.types.first().and_then(|t| t.profile.first()).map(|u| strip_version(u).to_string()) else { continue };
+            let Some(extension) = self.extension_struct(&url)? else { continue };
+            self.primitive_extensions.push(PrimitiveExtensionDef {
+                field: field.name.clone(),
+                optional: field.card == Card::Optional,
+                rust_name: fn_name(&el.slice_name.clone().unwrap_or_default().replace('-', "_")),
+                id: el.id().to_string(),
+                url,
+                extension,
+                repeats: el.max_count() != Some(1),
+                must_support: el.must_support == Some(true),
+            });
+        }
+        Ok(())
     }
 
     /// Records the (non-extension) slices of `node` in a profile.

@@ -141,6 +141,9 @@ pub enum StructKind {
         slices: Vec<SliceDef>,
         /// Rust name of a profile this one derives from, when it does.
         parent_profile: Option<String>,
+        /// Extension slices on the profile's primitive fields (`gender.extension:gender-other`),
+        /// reached through typed accessors.
+        primitive_extensions: Vec<PrimitiveExtensionDef>,
         /// Constraints checked on read that the struct's types do not express.
         rules: Vec<RuleDef>,
         /// FHIRPath invariants the IG adds (not those of the base specification).
@@ -466,4 +469,25 @@ pub struct StepDef {
     /// For a slice: (relative path, code type) pairs whose value must be in the set; an
     /// empty code type name means an open value set (any code, but a value must be there).
     pub member_of: Vec<(String, String)>,
+}
+
+/// A typed extension slice on a primitive field of a profile.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrimitiveExtensionDef {
+    /// Rust name of the primitive field (`gender`).
+    pub field: String,
+    /// Whether the field is `Option` (else required).
+    pub optional: bool,
+    /// Rust base name of the accessors (`gender_other`).
+    pub rust_name: String,
+    /// Element id of the slice.
+    pub id: String,
+    /// Extension URL.
+    pub url: String,
+    /// Rust name of the typed extension struct.
+    pub extension: String,
+    /// True when the slice may repeat (`translation`): the accessors list and add.
+    pub repeats: bool,
+    /// Must Support.
+    pub must_support: bool,
 }

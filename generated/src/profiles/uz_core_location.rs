@@ -1393,6 +1393,31 @@ impl UzCoreLocation {
             ..Default::default()
         }
     }
+    /// The `http://hl7.org/fhir/StructureDefinition/translation` extensions (slice `Location.name.extension:translation`), typed; malformed ones are left out. Must Support.
+    pub fn translation(&self) -> Vec<crate::extensions::TranslationExtension> {
+        Some(&self.name)
+            .map(|e| {
+                e
+                    .extension
+                    .iter()
+                    .filter(|e| {
+                        e.url == "http://hl7.org/fhir/StructureDefinition/translation"
+                    })
+                    .filter_map(|e| {
+                        crate::extensions::TranslationExtension::try_from(e).ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// Adds a `http://hl7.org/fhir/StructureDefinition/translation` extension (slice `Location.name.extension:translation`) to `name`.
+    pub fn add_translation(
+        &mut self,
+        extension: crate::extensions::TranslationExtension,
+    ) {
+        let element = &mut self.name;
+        element.extension.push(extension.into());
+    }
 }
 impl dhp_runtime::Resource for UzCoreLocation {
     const RESOURCE_TYPE: &'static str = <crate::resources::location::Location as dhp_runtime::Resource>::RESOURCE_TYPE;

@@ -2065,6 +2065,31 @@ impl UzCoreOrganization {
             ..Default::default()
         }
     }
+    /// The `http://hl7.org/fhir/StructureDefinition/translation` extensions (slice `Organization.name.extension:translation`), typed; malformed ones are left out. Must Support.
+    pub fn translation(&self) -> Vec<crate::extensions::TranslationExtension> {
+        Some(&self.name)
+            .map(|e| {
+                e
+                    .extension
+                    .iter()
+                    .filter(|e| {
+                        e.url == "http://hl7.org/fhir/StructureDefinition/translation"
+                    })
+                    .filter_map(|e| {
+                        crate::extensions::TranslationExtension::try_from(e).ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// Adds a `http://hl7.org/fhir/StructureDefinition/translation` extension (slice `Organization.name.extension:translation`) to `name`.
+    pub fn add_translation(
+        &mut self,
+        extension: crate::extensions::TranslationExtension,
+    ) {
+        let element = &mut self.name;
+        element.extension.push(extension.into());
+    }
 }
 impl dhp_runtime::Resource for UzCoreOrganization {
     const RESOURCE_TYPE: &'static str = <crate::resources::organization::Organization as dhp_runtime::Resource>::RESOURCE_TYPE;

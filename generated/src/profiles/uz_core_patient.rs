@@ -4231,6 +4231,36 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
+    /// The `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Patient.gender.extension:gender-other`), typed, if present and well-formed. Must Support.
+    pub fn gender_other(&self) -> Option<crate::extensions::GenderOtherUzExtension> {
+        self.gender
+            .as_ref()?
+            .extension
+            .iter()
+            .filter(|e| {
+                e.url == "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
+            })
+            .find_map(|e| crate::extensions::GenderOtherUzExtension::try_from(e).ok())
+    }
+    /// Puts the `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Patient.gender.extension:gender-other`) on `gender`, replacing one already there.
+    pub fn set_gender_other(
+        &mut self,
+        extension: crate::extensions::GenderOtherUzExtension,
+    ) {
+        let element = self
+            .gender
+            .get_or_insert_with(|| crate::Primitive {
+                value: None,
+                id: None,
+                extension: Vec::new(),
+            });
+        element
+            .extension
+            .retain(|e| {
+                e.url != "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
+            });
+        element.extension.push(extension.into());
+    }
 }
 impl dhp_runtime::Resource for UzCorePatient {
     const RESOURCE_TYPE: &'static str = <crate::resources::patient::Patient as dhp_runtime::Resource>::RESOURCE_TYPE;

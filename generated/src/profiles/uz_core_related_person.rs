@@ -3477,6 +3477,36 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
             .collect()
     }
+    /// The `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `RelatedPerson.gender.extension:gender-other-2`), typed, if present and well-formed. Must Support.
+    pub fn gender_other_2(&self) -> Option<crate::extensions::GenderOtherUzExtension> {
+        self.gender
+            .as_ref()?
+            .extension
+            .iter()
+            .filter(|e| {
+                e.url == "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
+            })
+            .find_map(|e| crate::extensions::GenderOtherUzExtension::try_from(e).ok())
+    }
+    /// Puts the `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `RelatedPerson.gender.extension:gender-other-2`) on `gender`, replacing one already there.
+    pub fn set_gender_other_2(
+        &mut self,
+        extension: crate::extensions::GenderOtherUzExtension,
+    ) {
+        let element = self
+            .gender
+            .get_or_insert_with(|| crate::Primitive {
+                value: None,
+                id: None,
+                extension: Vec::new(),
+            });
+        element
+            .extension
+            .retain(|e| {
+                e.url != "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
+            });
+        element.extension.push(extension.into());
+    }
 }
 impl dhp_runtime::Resource for UzCoreRelatedPerson {
     const RESOURCE_TYPE: &'static str = <crate::resources::related_person::RelatedPerson as dhp_runtime::Resource>::RESOURCE_TYPE;
