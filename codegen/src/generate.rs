@@ -34,7 +34,7 @@ fn lib_rs(space: &TypeSpace, header: &Header) -> Result<String, String> {
         .iter()
         .filter_map(|p| space.structs.get(p))
         .map(|s| match &s.kind {
-            StructKind::Profile { canonical, .. } => format!("//! - [`{}`]: `{}`", s.name, canonical),
+            StructKind::Profile { canonical, .. } => format!("//! - [`{}`] (`{}`)", s.name, canonical),
             _ => String::new(),
         })
         .collect();

@@ -5540,7 +5540,7 @@ impl crate::DataAbsent for VirtualServiceDetail {
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnnotationAuthor {
     /// `authorReference`
-    Reference(crate::datatypes::Reference),
+    Reference(Box<crate::datatypes::Reference>),
     /// `authorString`
     String(crate::Primitive<String>),
 }
@@ -5557,7 +5557,10 @@ impl AnnotationAuthor {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Reference>("authorReference") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Reference>("authorReference")
+            .map(Box::new)
+        {
             return Some(AnnotationAuthor::Reference(v));
         }
         if let Some(v) = o
@@ -5571,17 +5574,17 @@ impl AnnotationAuthor {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             AnnotationAuthor::Reference(v) => {
-                w.complex("authorReference", Some(&*v));
+                w.complex("authorReference", Some(v.as_ref()));
             }
             AnnotationAuthor::String(v) => {
-                w.primitive("authorString", Some(&*v));
+                w.primitive("authorString", Some(v));
             }
         }
     }
 }
 impl From<crate::datatypes::Reference> for AnnotationAuthor {
     fn from(v: crate::datatypes::Reference) -> Self {
-        AnnotationAuthor::Reference(v)
+        AnnotationAuthor::Reference(Box::new(v))
     }
 }
 impl From<crate::Primitive<String>> for AnnotationAuthor {
@@ -5599,9 +5602,9 @@ pub enum DataRequirementDateFilterValue {
     /// `valueDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `valuePeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `valueDuration`
-    Duration(crate::datatypes::Duration),
+    Duration(Box<crate::datatypes::Duration>),
 }
 impl DataRequirementDateFilterValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -5625,10 +5628,16 @@ impl DataRequirementDateFilterValue {
         {
             return Some(DataRequirementDateFilterValue::DateTime(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("valuePeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("valuePeriod")
+            .map(Box::new)
+        {
             return Some(DataRequirementDateFilterValue::Period(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Duration>("valueDuration") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Duration>("valueDuration")
+            .map(Box::new)
+        {
             return Some(DataRequirementDateFilterValue::Duration(v));
         }
         None
@@ -5637,13 +5646,13 @@ impl DataRequirementDateFilterValue {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             DataRequirementDateFilterValue::DateTime(v) => {
-                w.primitive("valueDateTime", Some(&*v));
+                w.primitive("valueDateTime", Some(v));
             }
             DataRequirementDateFilterValue::Period(v) => {
-                w.complex("valuePeriod", Some(&*v));
+                w.complex("valuePeriod", Some(v.as_ref()));
             }
             DataRequirementDateFilterValue::Duration(v) => {
-                w.complex("valueDuration", Some(&*v));
+                w.complex("valueDuration", Some(v.as_ref()));
             }
         }
     }
@@ -5656,12 +5665,12 @@ for DataRequirementDateFilterValue {
 }
 impl From<crate::datatypes::Period> for DataRequirementDateFilterValue {
     fn from(v: crate::datatypes::Period) -> Self {
-        DataRequirementDateFilterValue::Period(v)
+        DataRequirementDateFilterValue::Period(Box::new(v))
     }
 }
 impl From<crate::datatypes::Duration> for DataRequirementDateFilterValue {
     fn from(v: crate::datatypes::Duration) -> Self {
-        DataRequirementDateFilterValue::Duration(v)
+        DataRequirementDateFilterValue::Duration(Box::new(v))
     }
 }
 /// The types allowed for `DataRequirement.subject\[x\]`.
@@ -5672,9 +5681,9 @@ impl From<crate::datatypes::Duration> for DataRequirementDateFilterValue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DataRequirementSubject {
     /// `subjectCodeableConcept`
-    CodeableConcept(crate::datatypes::CodeableConcept),
+    CodeableConcept(Box<crate::datatypes::CodeableConcept>),
     /// `subjectReference`
-    Reference(crate::datatypes::Reference),
+    Reference(Box<crate::datatypes::Reference>),
 }
 impl DataRequirementSubject {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -5692,10 +5701,14 @@ impl DataRequirementSubject {
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("subjectCodeableConcept")
+            .map(Box::new)
         {
             return Some(DataRequirementSubject::CodeableConcept(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Reference>("subjectReference") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Reference>("subjectReference")
+            .map(Box::new)
+        {
             return Some(DataRequirementSubject::Reference(v));
         }
         None
@@ -5704,22 +5717,22 @@ impl DataRequirementSubject {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             DataRequirementSubject::CodeableConcept(v) => {
-                w.complex("subjectCodeableConcept", Some(&*v));
+                w.complex("subjectCodeableConcept", Some(v.as_ref()));
             }
             DataRequirementSubject::Reference(v) => {
-                w.complex("subjectReference", Some(&*v));
+                w.complex("subjectReference", Some(v.as_ref()));
             }
         }
     }
 }
 impl From<crate::datatypes::CodeableConcept> for DataRequirementSubject {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        DataRequirementSubject::CodeableConcept(v)
+        DataRequirementSubject::CodeableConcept(Box::new(v))
     }
 }
 impl From<crate::datatypes::Reference> for DataRequirementSubject {
     fn from(v: crate::datatypes::Reference) -> Self {
-        DataRequirementSubject::Reference(v)
+        DataRequirementSubject::Reference(Box::new(v))
     }
 }
 /// The types allowed for `DataRequirement.valueFilter.value\[x\]`.
@@ -5732,9 +5745,9 @@ pub enum DataRequirementValueFilterValue {
     /// `valueDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `valuePeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `valueDuration`
-    Duration(crate::datatypes::Duration),
+    Duration(Box<crate::datatypes::Duration>),
 }
 impl DataRequirementValueFilterValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -5758,10 +5771,16 @@ impl DataRequirementValueFilterValue {
         {
             return Some(DataRequirementValueFilterValue::DateTime(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("valuePeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("valuePeriod")
+            .map(Box::new)
+        {
             return Some(DataRequirementValueFilterValue::Period(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Duration>("valueDuration") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Duration>("valueDuration")
+            .map(Box::new)
+        {
             return Some(DataRequirementValueFilterValue::Duration(v));
         }
         None
@@ -5770,13 +5789,13 @@ impl DataRequirementValueFilterValue {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             DataRequirementValueFilterValue::DateTime(v) => {
-                w.primitive("valueDateTime", Some(&*v));
+                w.primitive("valueDateTime", Some(v));
             }
             DataRequirementValueFilterValue::Period(v) => {
-                w.complex("valuePeriod", Some(&*v));
+                w.complex("valuePeriod", Some(v.as_ref()));
             }
             DataRequirementValueFilterValue::Duration(v) => {
-                w.complex("valueDuration", Some(&*v));
+                w.complex("valueDuration", Some(v.as_ref()));
             }
         }
     }
@@ -5789,12 +5808,12 @@ for DataRequirementValueFilterValue {
 }
 impl From<crate::datatypes::Period> for DataRequirementValueFilterValue {
     fn from(v: crate::datatypes::Period) -> Self {
-        DataRequirementValueFilterValue::Period(v)
+        DataRequirementValueFilterValue::Period(Box::new(v))
     }
 }
 impl From<crate::datatypes::Duration> for DataRequirementValueFilterValue {
     fn from(v: crate::datatypes::Duration) -> Self {
-        DataRequirementValueFilterValue::Duration(v)
+        DataRequirementValueFilterValue::Duration(Box::new(v))
     }
 }
 /// The types allowed for `Dosage.doseAndRate.dose\[x\]`.
@@ -5805,9 +5824,9 @@ impl From<crate::datatypes::Duration> for DataRequirementValueFilterValue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DosageDoseAndRateDose {
     /// `doseRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `doseQuantity`
-    Quantity(crate::datatypes::Quantity),
+    Quantity(Box<crate::datatypes::Quantity>),
 }
 impl DosageDoseAndRateDose {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -5822,10 +5841,14 @@ impl DosageDoseAndRateDose {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("doseRange") {
+        if let Some(v) = o.complex::<crate::datatypes::Range>("doseRange").map(Box::new)
+        {
             return Some(DosageDoseAndRateDose::Range(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Quantity>("doseQuantity") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Quantity>("doseQuantity")
+            .map(Box::new)
+        {
             return Some(DosageDoseAndRateDose::Quantity(v));
         }
         None
@@ -5834,22 +5857,22 @@ impl DosageDoseAndRateDose {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             DosageDoseAndRateDose::Range(v) => {
-                w.complex("doseRange", Some(&*v));
+                w.complex("doseRange", Some(v.as_ref()));
             }
             DosageDoseAndRateDose::Quantity(v) => {
-                w.complex("doseQuantity", Some(&*v));
+                w.complex("doseQuantity", Some(v.as_ref()));
             }
         }
     }
 }
 impl From<crate::datatypes::Range> for DosageDoseAndRateDose {
     fn from(v: crate::datatypes::Range) -> Self {
-        DosageDoseAndRateDose::Range(v)
+        DosageDoseAndRateDose::Range(Box::new(v))
     }
 }
 impl From<crate::datatypes::Quantity> for DosageDoseAndRateDose {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        DosageDoseAndRateDose::Quantity(v)
+        DosageDoseAndRateDose::Quantity(Box::new(v))
     }
 }
 /// The types allowed for `Dosage.doseAndRate.rate\[x\]`.
@@ -5860,11 +5883,11 @@ impl From<crate::datatypes::Quantity> for DosageDoseAndRateDose {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DosageDoseAndRateRate {
     /// `rateRatio`
-    Ratio(crate::datatypes::Ratio),
+    Ratio(Box<crate::datatypes::Ratio>),
     /// `rateRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `rateQuantity`
-    Quantity(crate::datatypes::Quantity),
+    Quantity(Box<crate::datatypes::Quantity>),
 }
 impl DosageDoseAndRateRate {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -5879,13 +5902,18 @@ impl DosageDoseAndRateRate {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Ratio>("rateRatio") {
+        if let Some(v) = o.complex::<crate::datatypes::Ratio>("rateRatio").map(Box::new)
+        {
             return Some(DosageDoseAndRateRate::Ratio(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("rateRange") {
+        if let Some(v) = o.complex::<crate::datatypes::Range>("rateRange").map(Box::new)
+        {
             return Some(DosageDoseAndRateRate::Range(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Quantity>("rateQuantity") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Quantity>("rateQuantity")
+            .map(Box::new)
+        {
             return Some(DosageDoseAndRateRate::Quantity(v));
         }
         None
@@ -5894,30 +5922,30 @@ impl DosageDoseAndRateRate {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             DosageDoseAndRateRate::Ratio(v) => {
-                w.complex("rateRatio", Some(&*v));
+                w.complex("rateRatio", Some(v.as_ref()));
             }
             DosageDoseAndRateRate::Range(v) => {
-                w.complex("rateRange", Some(&*v));
+                w.complex("rateRange", Some(v.as_ref()));
             }
             DosageDoseAndRateRate::Quantity(v) => {
-                w.complex("rateQuantity", Some(&*v));
+                w.complex("rateQuantity", Some(v.as_ref()));
             }
         }
     }
 }
 impl From<crate::datatypes::Ratio> for DosageDoseAndRateRate {
     fn from(v: crate::datatypes::Ratio) -> Self {
-        DosageDoseAndRateRate::Ratio(v)
+        DosageDoseAndRateRate::Ratio(Box::new(v))
     }
 }
 impl From<crate::datatypes::Range> for DosageDoseAndRateRate {
     fn from(v: crate::datatypes::Range) -> Self {
-        DosageDoseAndRateRate::Range(v)
+        DosageDoseAndRateRate::Range(Box::new(v))
     }
 }
 impl From<crate::datatypes::Quantity> for DosageDoseAndRateRate {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        DosageDoseAndRateRate::Quantity(v)
+        DosageDoseAndRateRate::Quantity(Box::new(v))
     }
 }
 /// The types allowed for `Extension.value\[x\]`.
@@ -5968,73 +5996,73 @@ pub enum ExtensionValue {
     /// `valueUuid`
     Uuid(crate::Primitive<dhp_runtime::primitives::Uuid>),
     /// `valueAddress`
-    Address(crate::datatypes::Address),
+    Address(Box<crate::datatypes::Address>),
     /// `valueAge`
-    Age(crate::datatypes::Age),
+    Age(Box<crate::datatypes::Age>),
     /// `valueAnnotation`
-    Annotation(crate::datatypes::Annotation),
+    Annotation(Box<crate::datatypes::Annotation>),
     /// `valueAttachment`
-    Attachment(crate::datatypes::Attachment),
+    Attachment(Box<crate::datatypes::Attachment>),
     /// `valueCodeableConcept`
-    CodeableConcept(crate::datatypes::CodeableConcept),
+    CodeableConcept(Box<crate::datatypes::CodeableConcept>),
     /// `valueCodeableReference`
-    CodeableReference(crate::datatypes::CodeableReference),
+    CodeableReference(Box<crate::datatypes::CodeableReference>),
     /// `valueCoding`
-    Coding(crate::datatypes::Coding),
+    Coding(Box<crate::datatypes::Coding>),
     /// `valueContactPoint`
-    ContactPoint(crate::datatypes::ContactPoint),
+    ContactPoint(Box<crate::datatypes::ContactPoint>),
     /// `valueCount`
-    Count(crate::datatypes::Count),
+    Count(Box<crate::datatypes::Count>),
     /// `valueDistance`
-    Distance(crate::datatypes::Distance),
+    Distance(Box<crate::datatypes::Distance>),
     /// `valueDuration`
-    Duration(crate::datatypes::Duration),
+    Duration(Box<crate::datatypes::Duration>),
     /// `valueHumanName`
-    HumanName(crate::datatypes::HumanName),
+    HumanName(Box<crate::datatypes::HumanName>),
     /// `valueIdentifier`
-    Identifier(crate::datatypes::Identifier),
+    Identifier(Box<crate::datatypes::Identifier>),
     /// `valueMoney`
-    Money(crate::datatypes::Money),
+    Money(Box<crate::datatypes::Money>),
     /// `valuePeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `valueQuantity`
-    Quantity(crate::datatypes::Quantity),
+    Quantity(Box<crate::datatypes::Quantity>),
     /// `valueRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `valueRatio`
-    Ratio(crate::datatypes::Ratio),
+    Ratio(Box<crate::datatypes::Ratio>),
     /// `valueRatioRange`
-    RatioRange(crate::datatypes::RatioRange),
+    RatioRange(Box<crate::datatypes::RatioRange>),
     /// `valueReference`
-    Reference(crate::datatypes::Reference),
+    Reference(Box<crate::datatypes::Reference>),
     /// `valueSampledData`
-    SampledData(crate::datatypes::SampledData),
+    SampledData(Box<crate::datatypes::SampledData>),
     /// `valueSignature`
-    Signature(crate::datatypes::Signature),
+    Signature(Box<crate::datatypes::Signature>),
     /// `valueTiming`
-    Timing(crate::datatypes::Timing),
+    Timing(Box<crate::datatypes::Timing>),
     /// `valueContactDetail`
-    ContactDetail(crate::datatypes::ContactDetail),
+    ContactDetail(Box<crate::datatypes::ContactDetail>),
     /// `valueDataRequirement`
-    DataRequirement(crate::datatypes::DataRequirement),
+    DataRequirement(Box<crate::datatypes::DataRequirement>),
     /// `valueExpression`
-    Expression(crate::datatypes::Expression),
+    Expression(Box<crate::datatypes::Expression>),
     /// `valueParameterDefinition`
-    ParameterDefinition(crate::datatypes::ParameterDefinition),
+    ParameterDefinition(Box<crate::datatypes::ParameterDefinition>),
     /// `valueRelatedArtifact`
-    RelatedArtifact(crate::datatypes::RelatedArtifact),
+    RelatedArtifact(Box<crate::datatypes::RelatedArtifact>),
     /// `valueTriggerDefinition`
-    TriggerDefinition(crate::datatypes::TriggerDefinition),
+    TriggerDefinition(Box<crate::datatypes::TriggerDefinition>),
     /// `valueUsageContext`
-    UsageContext(crate::datatypes::UsageContext),
+    UsageContext(Box<crate::datatypes::UsageContext>),
     /// `valueAvailability`
-    Availability(crate::datatypes::Availability),
+    Availability(Box<crate::datatypes::Availability>),
     /// `valueExtendedContactDetail`
-    ExtendedContactDetail(crate::datatypes::ExtendedContactDetail),
+    ExtendedContactDetail(Box<crate::datatypes::ExtendedContactDetail>),
     /// `valueDosage`
-    Dosage(crate::datatypes::Dosage),
+    Dosage(Box<crate::datatypes::Dosage>),
     /// `valueMeta`
-    Meta(crate::datatypes::Meta),
+    Meta(Box<crate::datatypes::Meta>),
 }
 impl ExtensionValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -6257,113 +6285,178 @@ impl ExtensionValue {
         {
             return Some(ExtensionValue::Uuid(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Address>("valueAddress") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Address>("valueAddress")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Address(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Age>("valueAge") {
+        if let Some(v) = o.complex::<crate::datatypes::Age>("valueAge").map(Box::new) {
             return Some(ExtensionValue::Age(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Annotation>("valueAnnotation") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Annotation>("valueAnnotation")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Annotation(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Attachment>("valueAttachment") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Attachment>("valueAttachment")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Attachment(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
+            .map(Box::new)
         {
             return Some(ExtensionValue::CodeableConcept(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableReference>("valueCodeableReference")
+            .map(Box::new)
         {
             return Some(ExtensionValue::CodeableReference(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Coding>("valueCoding") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Coding>("valueCoding")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Coding(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::ContactPoint>("valueContactPoint")
+        if let Some(v) = o
+            .complex::<crate::datatypes::ContactPoint>("valueContactPoint")
+            .map(Box::new)
         {
             return Some(ExtensionValue::ContactPoint(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Count>("valueCount") {
+        if let Some(v) = o.complex::<crate::datatypes::Count>("valueCount").map(Box::new)
+        {
             return Some(ExtensionValue::Count(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Distance>("valueDistance") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Distance>("valueDistance")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Distance(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Duration>("valueDuration") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Duration>("valueDuration")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Duration(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::HumanName>("valueHumanName") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::HumanName>("valueHumanName")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::HumanName(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Identifier>("valueIdentifier") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Identifier>("valueIdentifier")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Identifier(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Money>("valueMoney") {
+        if let Some(v) = o.complex::<crate::datatypes::Money>("valueMoney").map(Box::new)
+        {
             return Some(ExtensionValue::Money(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("valuePeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("valuePeriod")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Period(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Quantity>("valueQuantity") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Quantity>("valueQuantity")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Quantity(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange") {
+        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange").map(Box::new)
+        {
             return Some(ExtensionValue::Range(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio") {
+        if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio").map(Box::new)
+        {
             return Some(ExtensionValue::Ratio(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::RatioRange>("valueRatioRange") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::RatioRange>("valueRatioRange")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::RatioRange(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Reference>("valueReference") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Reference>("valueReference")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Reference(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::SampledData>("valueSampledData") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::SampledData>("valueSampledData")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::SampledData(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Signature>("valueSignature") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Signature>("valueSignature")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Signature(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Timing>("valueTiming") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Timing>("valueTiming")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Timing(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::ContactDetail>("valueContactDetail")
+            .map(Box::new)
         {
             return Some(ExtensionValue::ContactDetail(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::DataRequirement>("valueDataRequirement")
+            .map(Box::new)
         {
             return Some(ExtensionValue::DataRequirement(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Expression>("valueExpression") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Expression>("valueExpression")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Expression(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::ParameterDefinition>("valueParameterDefinition")
+            .map(Box::new)
         {
             return Some(ExtensionValue::ParameterDefinition(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::RelatedArtifact>("valueRelatedArtifact")
+            .map(Box::new)
         {
             return Some(ExtensionValue::RelatedArtifact(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::TriggerDefinition>("valueTriggerDefinition")
+            .map(Box::new)
         {
             return Some(ExtensionValue::TriggerDefinition(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::UsageContext>("valueUsageContext")
+        if let Some(v) = o
+            .complex::<crate::datatypes::UsageContext>("valueUsageContext")
+            .map(Box::new)
         {
             return Some(ExtensionValue::UsageContext(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Availability>("valueAvailability")
+        if let Some(v) = o
+            .complex::<crate::datatypes::Availability>("valueAvailability")
+            .map(Box::new)
         {
             return Some(ExtensionValue::Availability(v));
         }
@@ -6371,13 +6464,17 @@ impl ExtensionValue {
             .complex::<
                 crate::datatypes::ExtendedContactDetail,
             >("valueExtendedContactDetail")
+            .map(Box::new)
         {
             return Some(ExtensionValue::ExtendedContactDetail(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Dosage>("valueDosage") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Dosage>("valueDosage")
+            .map(Box::new)
+        {
             return Some(ExtensionValue::Dosage(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Meta>("valueMeta") {
+        if let Some(v) = o.complex::<crate::datatypes::Meta>("valueMeta").map(Box::new) {
             return Some(ExtensionValue::Meta(v));
         }
         None
@@ -6386,166 +6483,166 @@ impl ExtensionValue {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             ExtensionValue::Base64Binary(v) => {
-                w.primitive("valueBase64Binary", Some(&*v));
+                w.primitive("valueBase64Binary", Some(v));
             }
             ExtensionValue::Boolean(v) => {
-                w.primitive("valueBoolean", Some(&*v));
+                w.primitive("valueBoolean", Some(v));
             }
             ExtensionValue::Canonical(v) => {
-                w.primitive("valueCanonical", Some(&*v));
+                w.primitive("valueCanonical", Some(v));
             }
             ExtensionValue::Code(v) => {
-                w.primitive("valueCode", Some(&*v));
+                w.primitive("valueCode", Some(v));
             }
             ExtensionValue::Date(v) => {
-                w.primitive("valueDate", Some(&*v));
+                w.primitive("valueDate", Some(v));
             }
             ExtensionValue::DateTime(v) => {
-                w.primitive("valueDateTime", Some(&*v));
+                w.primitive("valueDateTime", Some(v));
             }
             ExtensionValue::Decimal(v) => {
-                w.primitive("valueDecimal", Some(&*v));
+                w.primitive("valueDecimal", Some(v));
             }
             ExtensionValue::Id(v) => {
-                w.primitive("valueId", Some(&*v));
+                w.primitive("valueId", Some(v));
             }
             ExtensionValue::Instant(v) => {
-                w.primitive("valueInstant", Some(&*v));
+                w.primitive("valueInstant", Some(v));
             }
             ExtensionValue::Integer(v) => {
-                w.primitive("valueInteger", Some(&*v));
+                w.primitive("valueInteger", Some(v));
             }
             ExtensionValue::Integer64(v) => {
-                w.primitive("valueInteger64", Some(&*v));
+                w.primitive("valueInteger64", Some(v));
             }
             ExtensionValue::Markdown(v) => {
-                w.primitive("valueMarkdown", Some(&*v));
+                w.primitive("valueMarkdown", Some(v));
             }
             ExtensionValue::Oid(v) => {
-                w.primitive("valueOid", Some(&*v));
+                w.primitive("valueOid", Some(v));
             }
             ExtensionValue::PositiveInt(v) => {
-                w.primitive("valuePositiveInt", Some(&*v));
+                w.primitive("valuePositiveInt", Some(v));
             }
             ExtensionValue::String(v) => {
-                w.primitive("valueString", Some(&*v));
+                w.primitive("valueString", Some(v));
             }
             ExtensionValue::Time(v) => {
-                w.primitive("valueTime", Some(&*v));
+                w.primitive("valueTime", Some(v));
             }
             ExtensionValue::UnsignedInt(v) => {
-                w.primitive("valueUnsignedInt", Some(&*v));
+                w.primitive("valueUnsignedInt", Some(v));
             }
             ExtensionValue::Uri(v) => {
-                w.primitive("valueUri", Some(&*v));
+                w.primitive("valueUri", Some(v));
             }
             ExtensionValue::Url(v) => {
-                w.primitive("valueUrl", Some(&*v));
+                w.primitive("valueUrl", Some(v));
             }
             ExtensionValue::Uuid(v) => {
-                w.primitive("valueUuid", Some(&*v));
+                w.primitive("valueUuid", Some(v));
             }
             ExtensionValue::Address(v) => {
-                w.complex("valueAddress", Some(&*v));
+                w.complex("valueAddress", Some(v.as_ref()));
             }
             ExtensionValue::Age(v) => {
-                w.complex("valueAge", Some(&*v));
+                w.complex("valueAge", Some(v.as_ref()));
             }
             ExtensionValue::Annotation(v) => {
-                w.complex("valueAnnotation", Some(&*v));
+                w.complex("valueAnnotation", Some(v.as_ref()));
             }
             ExtensionValue::Attachment(v) => {
-                w.complex("valueAttachment", Some(&*v));
+                w.complex("valueAttachment", Some(v.as_ref()));
             }
             ExtensionValue::CodeableConcept(v) => {
-                w.complex("valueCodeableConcept", Some(&*v));
+                w.complex("valueCodeableConcept", Some(v.as_ref()));
             }
             ExtensionValue::CodeableReference(v) => {
-                w.complex("valueCodeableReference", Some(&*v));
+                w.complex("valueCodeableReference", Some(v.as_ref()));
             }
             ExtensionValue::Coding(v) => {
-                w.complex("valueCoding", Some(&*v));
+                w.complex("valueCoding", Some(v.as_ref()));
             }
             ExtensionValue::ContactPoint(v) => {
-                w.complex("valueContactPoint", Some(&*v));
+                w.complex("valueContactPoint", Some(v.as_ref()));
             }
             ExtensionValue::Count(v) => {
-                w.complex("valueCount", Some(&*v));
+                w.complex("valueCount", Some(v.as_ref()));
             }
             ExtensionValue::Distance(v) => {
-                w.complex("valueDistance", Some(&*v));
+                w.complex("valueDistance", Some(v.as_ref()));
             }
             ExtensionValue::Duration(v) => {
-                w.complex("valueDuration", Some(&*v));
+                w.complex("valueDuration", Some(v.as_ref()));
             }
             ExtensionValue::HumanName(v) => {
-                w.complex("valueHumanName", Some(&*v));
+                w.complex("valueHumanName", Some(v.as_ref()));
             }
             ExtensionValue::Identifier(v) => {
-                w.complex("valueIdentifier", Some(&*v));
+                w.complex("valueIdentifier", Some(v.as_ref()));
             }
             ExtensionValue::Money(v) => {
-                w.complex("valueMoney", Some(&*v));
+                w.complex("valueMoney", Some(v.as_ref()));
             }
             ExtensionValue::Period(v) => {
-                w.complex("valuePeriod", Some(&*v));
+                w.complex("valuePeriod", Some(v.as_ref()));
             }
             ExtensionValue::Quantity(v) => {
-                w.complex("valueQuantity", Some(&*v));
+                w.complex("valueQuantity", Some(v.as_ref()));
             }
             ExtensionValue::Range(v) => {
-                w.complex("valueRange", Some(&*v));
+                w.complex("valueRange", Some(v.as_ref()));
             }
             ExtensionValue::Ratio(v) => {
-                w.complex("valueRatio", Some(&*v));
+                w.complex("valueRatio", Some(v.as_ref()));
             }
             ExtensionValue::RatioRange(v) => {
-                w.complex("valueRatioRange", Some(&*v));
+                w.complex("valueRatioRange", Some(v.as_ref()));
             }
             ExtensionValue::Reference(v) => {
-                w.complex("valueReference", Some(&*v));
+                w.complex("valueReference", Some(v.as_ref()));
             }
             ExtensionValue::SampledData(v) => {
-                w.complex("valueSampledData", Some(&*v));
+                w.complex("valueSampledData", Some(v.as_ref()));
             }
             ExtensionValue::Signature(v) => {
-                w.complex("valueSignature", Some(&*v));
+                w.complex("valueSignature", Some(v.as_ref()));
             }
             ExtensionValue::Timing(v) => {
-                w.complex("valueTiming", Some(&*v));
+                w.complex("valueTiming", Some(v.as_ref()));
             }
             ExtensionValue::ContactDetail(v) => {
-                w.complex("valueContactDetail", Some(&*v));
+                w.complex("valueContactDetail", Some(v.as_ref()));
             }
             ExtensionValue::DataRequirement(v) => {
-                w.complex("valueDataRequirement", Some(&*v));
+                w.complex("valueDataRequirement", Some(v.as_ref()));
             }
             ExtensionValue::Expression(v) => {
-                w.complex("valueExpression", Some(&*v));
+                w.complex("valueExpression", Some(v.as_ref()));
             }
             ExtensionValue::ParameterDefinition(v) => {
-                w.complex("valueParameterDefinition", Some(&*v));
+                w.complex("valueParameterDefinition", Some(v.as_ref()));
             }
             ExtensionValue::RelatedArtifact(v) => {
-                w.complex("valueRelatedArtifact", Some(&*v));
+                w.complex("valueRelatedArtifact", Some(v.as_ref()));
             }
             ExtensionValue::TriggerDefinition(v) => {
-                w.complex("valueTriggerDefinition", Some(&*v));
+                w.complex("valueTriggerDefinition", Some(v.as_ref()));
             }
             ExtensionValue::UsageContext(v) => {
-                w.complex("valueUsageContext", Some(&*v));
+                w.complex("valueUsageContext", Some(v.as_ref()));
             }
             ExtensionValue::Availability(v) => {
-                w.complex("valueAvailability", Some(&*v));
+                w.complex("valueAvailability", Some(v.as_ref()));
             }
             ExtensionValue::ExtendedContactDetail(v) => {
-                w.complex("valueExtendedContactDetail", Some(&*v));
+                w.complex("valueExtendedContactDetail", Some(v.as_ref()));
             }
             ExtensionValue::Dosage(v) => {
-                w.complex("valueDosage", Some(&*v));
+                w.complex("valueDosage", Some(v.as_ref()));
             }
             ExtensionValue::Meta(v) => {
-                w.complex("valueMeta", Some(&*v));
+                w.complex("valueMeta", Some(v.as_ref()));
             }
         }
     }
@@ -6652,172 +6749,172 @@ impl From<crate::Primitive<dhp_runtime::primitives::Uuid>> for ExtensionValue {
 }
 impl From<crate::datatypes::Address> for ExtensionValue {
     fn from(v: crate::datatypes::Address) -> Self {
-        ExtensionValue::Address(v)
+        ExtensionValue::Address(Box::new(v))
     }
 }
 impl From<crate::datatypes::Age> for ExtensionValue {
     fn from(v: crate::datatypes::Age) -> Self {
-        ExtensionValue::Age(v)
+        ExtensionValue::Age(Box::new(v))
     }
 }
 impl From<crate::datatypes::Annotation> for ExtensionValue {
     fn from(v: crate::datatypes::Annotation) -> Self {
-        ExtensionValue::Annotation(v)
+        ExtensionValue::Annotation(Box::new(v))
     }
 }
 impl From<crate::datatypes::Attachment> for ExtensionValue {
     fn from(v: crate::datatypes::Attachment) -> Self {
-        ExtensionValue::Attachment(v)
+        ExtensionValue::Attachment(Box::new(v))
     }
 }
 impl From<crate::datatypes::CodeableConcept> for ExtensionValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        ExtensionValue::CodeableConcept(v)
+        ExtensionValue::CodeableConcept(Box::new(v))
     }
 }
 impl From<crate::datatypes::CodeableReference> for ExtensionValue {
     fn from(v: crate::datatypes::CodeableReference) -> Self {
-        ExtensionValue::CodeableReference(v)
+        ExtensionValue::CodeableReference(Box::new(v))
     }
 }
 impl From<crate::datatypes::Coding> for ExtensionValue {
     fn from(v: crate::datatypes::Coding) -> Self {
-        ExtensionValue::Coding(v)
+        ExtensionValue::Coding(Box::new(v))
     }
 }
 impl From<crate::datatypes::ContactPoint> for ExtensionValue {
     fn from(v: crate::datatypes::ContactPoint) -> Self {
-        ExtensionValue::ContactPoint(v)
+        ExtensionValue::ContactPoint(Box::new(v))
     }
 }
 impl From<crate::datatypes::Count> for ExtensionValue {
     fn from(v: crate::datatypes::Count) -> Self {
-        ExtensionValue::Count(v)
+        ExtensionValue::Count(Box::new(v))
     }
 }
 impl From<crate::datatypes::Distance> for ExtensionValue {
     fn from(v: crate::datatypes::Distance) -> Self {
-        ExtensionValue::Distance(v)
+        ExtensionValue::Distance(Box::new(v))
     }
 }
 impl From<crate::datatypes::Duration> for ExtensionValue {
     fn from(v: crate::datatypes::Duration) -> Self {
-        ExtensionValue::Duration(v)
+        ExtensionValue::Duration(Box::new(v))
     }
 }
 impl From<crate::datatypes::HumanName> for ExtensionValue {
     fn from(v: crate::datatypes::HumanName) -> Self {
-        ExtensionValue::HumanName(v)
+        ExtensionValue::HumanName(Box::new(v))
     }
 }
 impl From<crate::datatypes::Identifier> for ExtensionValue {
     fn from(v: crate::datatypes::Identifier) -> Self {
-        ExtensionValue::Identifier(v)
+        ExtensionValue::Identifier(Box::new(v))
     }
 }
 impl From<crate::datatypes::Money> for ExtensionValue {
     fn from(v: crate::datatypes::Money) -> Self {
-        ExtensionValue::Money(v)
+        ExtensionValue::Money(Box::new(v))
     }
 }
 impl From<crate::datatypes::Period> for ExtensionValue {
     fn from(v: crate::datatypes::Period) -> Self {
-        ExtensionValue::Period(v)
+        ExtensionValue::Period(Box::new(v))
     }
 }
 impl From<crate::datatypes::Quantity> for ExtensionValue {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        ExtensionValue::Quantity(v)
+        ExtensionValue::Quantity(Box::new(v))
     }
 }
 impl From<crate::datatypes::Range> for ExtensionValue {
     fn from(v: crate::datatypes::Range) -> Self {
-        ExtensionValue::Range(v)
+        ExtensionValue::Range(Box::new(v))
     }
 }
 impl From<crate::datatypes::Ratio> for ExtensionValue {
     fn from(v: crate::datatypes::Ratio) -> Self {
-        ExtensionValue::Ratio(v)
+        ExtensionValue::Ratio(Box::new(v))
     }
 }
 impl From<crate::datatypes::RatioRange> for ExtensionValue {
     fn from(v: crate::datatypes::RatioRange) -> Self {
-        ExtensionValue::RatioRange(v)
+        ExtensionValue::RatioRange(Box::new(v))
     }
 }
 impl From<crate::datatypes::Reference> for ExtensionValue {
     fn from(v: crate::datatypes::Reference) -> Self {
-        ExtensionValue::Reference(v)
+        ExtensionValue::Reference(Box::new(v))
     }
 }
 impl From<crate::datatypes::SampledData> for ExtensionValue {
     fn from(v: crate::datatypes::SampledData) -> Self {
-        ExtensionValue::SampledData(v)
+        ExtensionValue::SampledData(Box::new(v))
     }
 }
 impl From<crate::datatypes::Signature> for ExtensionValue {
     fn from(v: crate::datatypes::Signature) -> Self {
-        ExtensionValue::Signature(v)
+        ExtensionValue::Signature(Box::new(v))
     }
 }
 impl From<crate::datatypes::Timing> for ExtensionValue {
     fn from(v: crate::datatypes::Timing) -> Self {
-        ExtensionValue::Timing(v)
+        ExtensionValue::Timing(Box::new(v))
     }
 }
 impl From<crate::datatypes::ContactDetail> for ExtensionValue {
     fn from(v: crate::datatypes::ContactDetail) -> Self {
-        ExtensionValue::ContactDetail(v)
+        ExtensionValue::ContactDetail(Box::new(v))
     }
 }
 impl From<crate::datatypes::DataRequirement> for ExtensionValue {
     fn from(v: crate::datatypes::DataRequirement) -> Self {
-        ExtensionValue::DataRequirement(v)
+        ExtensionValue::DataRequirement(Box::new(v))
     }
 }
 impl From<crate::datatypes::Expression> for ExtensionValue {
     fn from(v: crate::datatypes::Expression) -> Self {
-        ExtensionValue::Expression(v)
+        ExtensionValue::Expression(Box::new(v))
     }
 }
 impl From<crate::datatypes::ParameterDefinition> for ExtensionValue {
     fn from(v: crate::datatypes::ParameterDefinition) -> Self {
-        ExtensionValue::ParameterDefinition(v)
+        ExtensionValue::ParameterDefinition(Box::new(v))
     }
 }
 impl From<crate::datatypes::RelatedArtifact> for ExtensionValue {
     fn from(v: crate::datatypes::RelatedArtifact) -> Self {
-        ExtensionValue::RelatedArtifact(v)
+        ExtensionValue::RelatedArtifact(Box::new(v))
     }
 }
 impl From<crate::datatypes::TriggerDefinition> for ExtensionValue {
     fn from(v: crate::datatypes::TriggerDefinition) -> Self {
-        ExtensionValue::TriggerDefinition(v)
+        ExtensionValue::TriggerDefinition(Box::new(v))
     }
 }
 impl From<crate::datatypes::UsageContext> for ExtensionValue {
     fn from(v: crate::datatypes::UsageContext) -> Self {
-        ExtensionValue::UsageContext(v)
+        ExtensionValue::UsageContext(Box::new(v))
     }
 }
 impl From<crate::datatypes::Availability> for ExtensionValue {
     fn from(v: crate::datatypes::Availability) -> Self {
-        ExtensionValue::Availability(v)
+        ExtensionValue::Availability(Box::new(v))
     }
 }
 impl From<crate::datatypes::ExtendedContactDetail> for ExtensionValue {
     fn from(v: crate::datatypes::ExtendedContactDetail) -> Self {
-        ExtensionValue::ExtendedContactDetail(v)
+        ExtensionValue::ExtendedContactDetail(Box::new(v))
     }
 }
 impl From<crate::datatypes::Dosage> for ExtensionValue {
     fn from(v: crate::datatypes::Dosage) -> Self {
-        ExtensionValue::Dosage(v)
+        ExtensionValue::Dosage(Box::new(v))
     }
 }
 impl From<crate::datatypes::Meta> for ExtensionValue {
     fn from(v: crate::datatypes::Meta) -> Self {
-        ExtensionValue::Meta(v)
+        ExtensionValue::Meta(Box::new(v))
     }
 }
 /// The types allowed for `Timing.repeat.bounds\[x\]`.
@@ -6828,11 +6925,11 @@ impl From<crate::datatypes::Meta> for ExtensionValue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TimingRepeatBounds {
     /// `boundsDuration`
-    Duration(crate::datatypes::Duration),
+    Duration(Box<crate::datatypes::Duration>),
     /// `boundsRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `boundsPeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
 }
 impl TimingRepeatBounds {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -6848,13 +6945,22 @@ impl TimingRepeatBounds {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Duration>("boundsDuration") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Duration>("boundsDuration")
+            .map(Box::new)
+        {
             return Some(TimingRepeatBounds::Duration(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("boundsRange") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Range>("boundsRange")
+            .map(Box::new)
+        {
             return Some(TimingRepeatBounds::Range(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("boundsPeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("boundsPeriod")
+            .map(Box::new)
+        {
             return Some(TimingRepeatBounds::Period(v));
         }
         None
@@ -6863,30 +6969,30 @@ impl TimingRepeatBounds {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             TimingRepeatBounds::Duration(v) => {
-                w.complex("boundsDuration", Some(&*v));
+                w.complex("boundsDuration", Some(v.as_ref()));
             }
             TimingRepeatBounds::Range(v) => {
-                w.complex("boundsRange", Some(&*v));
+                w.complex("boundsRange", Some(v.as_ref()));
             }
             TimingRepeatBounds::Period(v) => {
-                w.complex("boundsPeriod", Some(&*v));
+                w.complex("boundsPeriod", Some(v.as_ref()));
             }
         }
     }
 }
 impl From<crate::datatypes::Duration> for TimingRepeatBounds {
     fn from(v: crate::datatypes::Duration) -> Self {
-        TimingRepeatBounds::Duration(v)
+        TimingRepeatBounds::Duration(Box::new(v))
     }
 }
 impl From<crate::datatypes::Range> for TimingRepeatBounds {
     fn from(v: crate::datatypes::Range) -> Self {
-        TimingRepeatBounds::Range(v)
+        TimingRepeatBounds::Range(Box::new(v))
     }
 }
 impl From<crate::datatypes::Period> for TimingRepeatBounds {
     fn from(v: crate::datatypes::Period) -> Self {
-        TimingRepeatBounds::Period(v)
+        TimingRepeatBounds::Period(Box::new(v))
     }
 }
 /// The types allowed for `TriggerDefinition.timing\[x\]`.
@@ -6897,9 +7003,9 @@ impl From<crate::datatypes::Period> for TimingRepeatBounds {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TriggerDefinitionTiming {
     /// `timingTiming`
-    Timing(crate::datatypes::Timing),
+    Timing(Box<crate::datatypes::Timing>),
     /// `timingReference`
-    Reference(crate::datatypes::Reference),
+    Reference(Box<crate::datatypes::Reference>),
     /// `timingDate`
     Date(crate::Primitive<dhp_runtime::primitives::Date>),
     /// `timingDateTime`
@@ -6922,10 +7028,16 @@ impl TriggerDefinitionTiming {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Timing>("timingTiming") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Timing>("timingTiming")
+            .map(Box::new)
+        {
             return Some(TriggerDefinitionTiming::Timing(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Reference>("timingReference") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Reference>("timingReference")
+            .map(Box::new)
+        {
             return Some(TriggerDefinitionTiming::Reference(v));
         }
         if let Some(v) = o
@@ -6950,28 +7062,28 @@ impl TriggerDefinitionTiming {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             TriggerDefinitionTiming::Timing(v) => {
-                w.complex("timingTiming", Some(&*v));
+                w.complex("timingTiming", Some(v.as_ref()));
             }
             TriggerDefinitionTiming::Reference(v) => {
-                w.complex("timingReference", Some(&*v));
+                w.complex("timingReference", Some(v.as_ref()));
             }
             TriggerDefinitionTiming::Date(v) => {
-                w.primitive("timingDate", Some(&*v));
+                w.primitive("timingDate", Some(v));
             }
             TriggerDefinitionTiming::DateTime(v) => {
-                w.primitive("timingDateTime", Some(&*v));
+                w.primitive("timingDateTime", Some(v));
             }
         }
     }
 }
 impl From<crate::datatypes::Timing> for TriggerDefinitionTiming {
     fn from(v: crate::datatypes::Timing) -> Self {
-        TriggerDefinitionTiming::Timing(v)
+        TriggerDefinitionTiming::Timing(Box::new(v))
     }
 }
 impl From<crate::datatypes::Reference> for TriggerDefinitionTiming {
     fn from(v: crate::datatypes::Reference) -> Self {
-        TriggerDefinitionTiming::Reference(v)
+        TriggerDefinitionTiming::Reference(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Date>> for TriggerDefinitionTiming {
@@ -6993,13 +7105,13 @@ for TriggerDefinitionTiming {
 #[derive(Clone, Debug, PartialEq)]
 pub enum UsageContextValue {
     /// `valueCodeableConcept`
-    CodeableConcept(crate::datatypes::CodeableConcept),
+    CodeableConcept(Box<crate::datatypes::CodeableConcept>),
     /// `valueQuantity`
-    Quantity(crate::datatypes::Quantity),
+    Quantity(Box<crate::datatypes::Quantity>),
     /// `valueRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `valueReference`
-    Reference(crate::datatypes::Reference),
+    Reference(Box<crate::datatypes::Reference>),
 }
 impl UsageContextValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -7025,16 +7137,24 @@ impl UsageContextValue {
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
+            .map(Box::new)
         {
             return Some(UsageContextValue::CodeableConcept(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Quantity>("valueQuantity") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Quantity>("valueQuantity")
+            .map(Box::new)
+        {
             return Some(UsageContextValue::Quantity(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange") {
+        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange").map(Box::new)
+        {
             return Some(UsageContextValue::Range(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Reference>("valueReference") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Reference>("valueReference")
+            .map(Box::new)
+        {
             return Some(UsageContextValue::Reference(v));
         }
         None
@@ -7043,38 +7163,38 @@ impl UsageContextValue {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             UsageContextValue::CodeableConcept(v) => {
-                w.complex("valueCodeableConcept", Some(&*v));
+                w.complex("valueCodeableConcept", Some(v.as_ref()));
             }
             UsageContextValue::Quantity(v) => {
-                w.complex("valueQuantity", Some(&*v));
+                w.complex("valueQuantity", Some(v.as_ref()));
             }
             UsageContextValue::Range(v) => {
-                w.complex("valueRange", Some(&*v));
+                w.complex("valueRange", Some(v.as_ref()));
             }
             UsageContextValue::Reference(v) => {
-                w.complex("valueReference", Some(&*v));
+                w.complex("valueReference", Some(v.as_ref()));
             }
         }
     }
 }
 impl From<crate::datatypes::CodeableConcept> for UsageContextValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        UsageContextValue::CodeableConcept(v)
+        UsageContextValue::CodeableConcept(Box::new(v))
     }
 }
 impl From<crate::datatypes::Quantity> for UsageContextValue {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        UsageContextValue::Quantity(v)
+        UsageContextValue::Quantity(Box::new(v))
     }
 }
 impl From<crate::datatypes::Range> for UsageContextValue {
     fn from(v: crate::datatypes::Range) -> Self {
-        UsageContextValue::Range(v)
+        UsageContextValue::Range(Box::new(v))
     }
 }
 impl From<crate::datatypes::Reference> for UsageContextValue {
     fn from(v: crate::datatypes::Reference) -> Self {
-        UsageContextValue::Reference(v)
+        UsageContextValue::Reference(Box::new(v))
     }
 }
 /// The types allowed for `VirtualServiceDetail.address\[x\]`.
@@ -7089,9 +7209,9 @@ pub enum VirtualServiceDetailAddress {
     /// `addressString`
     String(crate::Primitive<String>),
     /// `addressContactPoint`
-    ContactPoint(crate::datatypes::ContactPoint),
+    ContactPoint(Box<crate::datatypes::ContactPoint>),
     /// `addressExtendedContactDetail`
-    ExtendedContactDetail(crate::datatypes::ExtendedContactDetail),
+    ExtendedContactDetail(Box<crate::datatypes::ExtendedContactDetail>),
 }
 impl VirtualServiceDetailAddress {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -7130,6 +7250,7 @@ impl VirtualServiceDetailAddress {
         }
         if let Some(v) = o
             .complex::<crate::datatypes::ContactPoint>("addressContactPoint")
+            .map(Box::new)
         {
             return Some(VirtualServiceDetailAddress::ContactPoint(v));
         }
@@ -7137,6 +7258,7 @@ impl VirtualServiceDetailAddress {
             .complex::<
                 crate::datatypes::ExtendedContactDetail,
             >("addressExtendedContactDetail")
+            .map(Box::new)
         {
             return Some(VirtualServiceDetailAddress::ExtendedContactDetail(v));
         }
@@ -7146,16 +7268,16 @@ impl VirtualServiceDetailAddress {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             VirtualServiceDetailAddress::Url(v) => {
-                w.primitive("addressUrl", Some(&*v));
+                w.primitive("addressUrl", Some(v));
             }
             VirtualServiceDetailAddress::String(v) => {
-                w.primitive("addressString", Some(&*v));
+                w.primitive("addressString", Some(v));
             }
             VirtualServiceDetailAddress::ContactPoint(v) => {
-                w.complex("addressContactPoint", Some(&*v));
+                w.complex("addressContactPoint", Some(v.as_ref()));
             }
             VirtualServiceDetailAddress::ExtendedContactDetail(v) => {
-                w.complex("addressExtendedContactDetail", Some(&*v));
+                w.complex("addressExtendedContactDetail", Some(v.as_ref()));
             }
         }
     }
@@ -7173,12 +7295,12 @@ impl From<crate::Primitive<String>> for VirtualServiceDetailAddress {
 }
 impl From<crate::datatypes::ContactPoint> for VirtualServiceDetailAddress {
     fn from(v: crate::datatypes::ContactPoint) -> Self {
-        VirtualServiceDetailAddress::ContactPoint(v)
+        VirtualServiceDetailAddress::ContactPoint(Box::new(v))
     }
 }
 impl From<crate::datatypes::ExtendedContactDetail> for VirtualServiceDetailAddress {
     fn from(v: crate::datatypes::ExtendedContactDetail) -> Self {
-        VirtualServiceDetailAddress::ExtendedContactDetail(v)
+        VirtualServiceDetailAddress::ExtendedContactDetail(Box::new(v))
     }
 }
 impl Extension {

@@ -415,7 +415,7 @@ impl dhp_runtime::FhirJson for PatCitizenshipExtension {
                         dhp_runtime::read::ObjectWriter::sub_extension(
                             "code",
                             |w| {
-                                w.complex("valueCodeableConcept", Some(&*x));
+                                w.complex("valueCodeableConcept", Some(x));
                             },
                         ),
                     );
@@ -426,7 +426,7 @@ impl dhp_runtime::FhirJson for PatCitizenshipExtension {
                         dhp_runtime::read::ObjectWriter::sub_extension(
                             "period",
                             |w| {
-                                w.complex("valuePeriod", Some(&*x));
+                                w.complex("valuePeriod", Some(x));
                             },
                         ),
                     );
@@ -606,7 +606,7 @@ impl dhp_runtime::FhirJson for PatNationalityExtension {
                         dhp_runtime::read::ObjectWriter::sub_extension(
                             "code",
                             |w| {
-                                w.complex("valueCodeableConcept", Some(&*x));
+                                w.complex("valueCodeableConcept", Some(x));
                             },
                         ),
                     );
@@ -617,7 +617,7 @@ impl dhp_runtime::FhirJson for PatNationalityExtension {
                         dhp_runtime::read::ObjectWriter::sub_extension(
                             "period",
                             |w| {
-                                w.complex("valuePeriod", Some(&*x));
+                                w.complex("valuePeriod", Some(x));
                             },
                         ),
                     );
@@ -801,7 +801,7 @@ impl dhp_runtime::FhirJson for TranslationExtension {
                         dhp_runtime::read::ObjectWriter::sub_extension(
                             "lang",
                             |w| {
-                                w.primitive("valueCode", Some(&*x));
+                                w.primitive("valueCode", Some(x));
                             },
                         ),
                     );
@@ -813,7 +813,7 @@ impl dhp_runtime::FhirJson for TranslationExtension {
                         dhp_runtime::read::ObjectWriter::sub_extension(
                             "content",
                             |w| {
-                                (*x).write_into(w);
+                                x.write_into(w);
                             },
                         ),
                     );
@@ -868,10 +868,10 @@ impl TranslationExtensionContent {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             TranslationExtensionContent::String(v) => {
-                w.primitive("valueString", Some(&*v));
+                w.primitive("valueString", Some(v));
             }
             TranslationExtensionContent::Markdown(v) => {
-                w.primitive("valueMarkdown", Some(&*v));
+                w.primitive("valueMarkdown", Some(v));
             }
         }
     }

@@ -14,22 +14,22 @@
 //!
 //! Profiles:
 //!
-//! - [`UzCoreAuditEvent`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent`
-//! - [`UzCoreClinicalCondition`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-clinical-condition`
-//! - [`UzCoreCondition`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-condition`
-//! - [`UzCoreConsent`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent`
-//! - [`UzCoreEncounter`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter`
-//! - [`UzCoreEpisodeOfCare`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare`
-//! - [`UzCoreHealthcareService`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice`
-//! - [`UzCoreLocation`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-location`
-//! - [`UzCoreObservation`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation`
-//! - [`UzCoreOrganization`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization`
-//! - [`UzCorePatient`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient`
-//! - [`UzCorePractitioner`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner`
-//! - [`UzCorePractitionerRole`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role`
-//! - [`UzCoreProvenance`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-provenance`
-//! - [`UzCoreRelatedPerson`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson`
-//! - [`UzCoreSocioeconomicObservation`]: `https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation`
+//! - [`UzCoreAuditEvent`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent`)
+//! - [`UzCoreClinicalCondition`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-clinical-condition`)
+//! - [`UzCoreCondition`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-condition`)
+//! - [`UzCoreConsent`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent`)
+//! - [`UzCoreEncounter`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter`)
+//! - [`UzCoreEpisodeOfCare`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare`)
+//! - [`UzCoreHealthcareService`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice`)
+//! - [`UzCoreLocation`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-location`)
+//! - [`UzCoreObservation`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation`)
+//! - [`UzCoreOrganization`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization`)
+//! - [`UzCorePatient`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient`)
+//! - [`UzCorePractitioner`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner`)
+//! - [`UzCorePractitionerRole`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role`)
+//! - [`UzCoreProvenance`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-provenance`)
+//! - [`UzCoreRelatedPerson`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson`)
+//! - [`UzCoreSocioeconomicObservation`] (`https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation`)
 //!
 //! ## Example
 //!

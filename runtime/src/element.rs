@@ -123,6 +123,11 @@ impl<T> NonEmpty<T> {
     pub fn into_vec(self) -> Vec<T> {
         self.0
     }
+
+    /// Applies `f` to every item (the result is non-empty too).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> NonEmpty<U> {
+        NonEmpty(self.0.into_iter().map(f).collect())
+    }
 }
 
 impl<T> Deref for NonEmpty<T> {

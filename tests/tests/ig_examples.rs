@@ -83,6 +83,11 @@ fn every_ig_example_reads_validates_and_round_trips() {
                 if let Some(d) = diff(&expected, &written, "") {
                     failures.push(format!("{file}: {d}"));
                 }
+                // The base resource (From, field by field) writes the same JSON.
+                let base: dhp_fhir::resources::AnyResource = value.into();
+                if let Some(d) = diff(&written, &JsonValue::Object(base.write_json()), "") {
+                    failures.push(format!("{file} as its base resource: {d}"));
+                }
             }
             Err(e) => failures.push(format!("{file}: {e}")),
         }

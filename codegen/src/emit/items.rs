@@ -148,12 +148,15 @@ fn read_element(ctx: &Ctx, o: &TokenStream, ty: &FieldType, card: Card, max: Opt
 }
 
 /// Statement writing one element at `key` from expression `v` (a reference to the field).
-fn write_element(wref: &TokenStream, ty: &FieldType, card: Card, key: &str, v: TokenStream, boxed: bool) -> TokenStream {
-    let single = match (card, boxed) {
-        (Card::Optional, false) => quote! { #v.as_ref() },
-        (Card::Optional, true) => quote! { #v.as_deref() },
-        (Card::Required, false) => quote! { Some(&#v) },
-        (Card::Required, true) => quote! { Some(&*#v) },
+/// `v` is the field (a place) or, with `is_ref`, a reference to the value.
+fn write_element(wref: &TokenStream, ty: &FieldType, card: Card, key: &str, v: TokenStream, boxed: bool, is_ref: bool) -> TokenStream {
+    let single = match (card, boxed, is_ref) {
+        (Card::Optional, false, _) => quote! { #v.as_ref() },
+        (Card::Optional, true, _) => quote! { #v.as_deref() },
+        (Card::Required, false, false) => quote! { Some(&#v) },
+        (Card::Required, true, false) => quote! { Some(&*#v) },
+        (Card::Required, false, true) => quote! { Some(#v) },
+        (Card::Required, true, true) => quote! { Some(#v.as_ref()) },
         _ => quote! {},
     };
     match ty {
@@ -168,6 +171,7 @@ fn write_element(wref: &TokenStream, ty: &FieldType, card: Card, key: &str, v: T
         },
         FieldType::Choice(_) => match card {
             Card::Optional => quote! { if let Some(c) = &#v { c.write_into(#wref); } },
+            _ if is_ref => quote! { #v.write_into(#wref); },
             _ => quote! { (#v).write_into(#wref); },
         },
     }
@@ -275,10 +279,10 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let v = quote! { self.#fname };
         match &f.role {
             FieldRole::Element if f.json_array => writes.push(write_single_as_array(&f.ty, f.card, &f.json, v, f.boxed)),
-            FieldRole::Element => writes.push(write_element(&quote! { &mut w }, &f.ty, f.card, &f.json, v, f.boxed)),
+            FieldRole::Element => writes.push(write_element(&quote! { &mut w }, &f.ty, f.card, &f.json, v, f.boxed, false)),
             FieldRole::ExtensionValue => {
                 let key = value_key(&f.ty);
-                writes.push(write_element(&quote! { &mut w }, &f.ty, f.card, &key, v, f.boxed));
+                writes.push(write_element(&quote! { &mut w }, &f.ty, f.card, &key, v, f.boxed, false));
             }
             FieldRole::ExtensionSlice { array, .. } => {
                 let push = match f.card {
@@ -290,7 +294,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             }
             FieldRole::SubExtension { url } => {
                 let key = value_key(&f.ty);
-                let inner = write_element(&quote! { w }, &f.ty, Card::Required, &key, quote! { *x }, false);
+                let inner = write_element(&quote! { w }, &f.ty, Card::Required, &key, quote! { x }, false, true);
                 let make = quote! { dhp_runtime::read::ObjectWriter::sub_extension(#url, |w| { #inner }) };
                 let push = match f.card {
                     Card::Optional => quote! { if let Some(x) = &#v { typed.push(#make); } },
@@ -443,15 +447,16 @@ pub(crate) fn choice_tokens(ctx: &Ctx, c: &ChoiceDef) -> TokenStream {
     let writes = c.variants.iter().map(|v| {
         let vn = format_ident!("{}", v.name);
         let key = format!("{base}{}", v.json_suffix);
-        let w = write_element(&quote! { w }, &v.ty, Card::Required, &key, quote! { *v }, v.boxed);
+        let w = write_element(&quote! { w }, &v.ty, Card::Required, &key, quote! { v }, v.boxed, true);
         quote! { #name::#vn(v) => { #w } }
     });
-    let from_impls = c.variants.iter().filter(|v| !v.boxed).map(|v| {
+    let from_impls = c.variants.iter().map(|v| {
         let vn = format_ident!("{}", v.name);
         let t = ctx.value_type(&v.ty);
+        let payload = if v.boxed { quote! { Box::new(v) } } else { quote! { v } };
         quote! {
             impl From<#t> for #name {
-                fn from(v: #t) -> Self { #name::#vn(v) }
+                fn from(v: #t) -> Self { #name::#vn(#payload) }
             }
         }
     });

@@ -3,6 +3,7 @@
 //! No FHIR decision is made here: cardinality, types, names, slices and docs all come
 //! from the IR. Code is built as tokens (`quote!`) and formatted by `prettyplease`.
 
+mod convert;
 mod items;
 mod profile;
 

@@ -45,7 +45,15 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let new_doc = new_doc.iter().map(|l| quote! { #[doc = #l] });
     // `new` takes exactly the required elements; only a profile with very many of them
     // needs clippy's argument-count lint relaxed.
-    let too_many = if required.len() > 7 { quote! { #[allow(clippy::too_many_arguments)] } } else { quote! {} };
+    let too_many = if required.len() > 7 {
+        quote! { #[allow(clippy::too_many_arguments)] }
+    } else if required.is_empty() {
+        // Profile types deliberately have no `Default` (it would bypass required
+        // elements once a profile version adds some), even when `new` takes nothing.
+        quote! { #[allow(clippy::new_without_default)] }
+    } else {
+        quote! {}
+    };
     let ms_ids = must_support.iter().map(|m| m.id.as_str());
     let ms_steps = must_support.iter().filter(|m| m.check_presence).map(|m| {
         let id = &m.id;
@@ -92,10 +100,10 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         None => quote! {},
     };
     let entry_points = json_entry_points(" with `meta.profile` listing this profile");
+    let to_base = super::convert::to_base_impls(ctx, s);
     let rules_ident = format_ident!("{}_RULES", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
     let inv_ident = format_ident!("{}_INVARIANTS", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
     let base_link = format!("[`{base}`]({})", base_path.to_string().replace(' ', ""));
-    let to_base_doc = format!(" Converts to the base resource {base_link} (always possible: the profile only narrows it).");
     let try_doc = format!(" Reads a base {base_link} as this profile, validating it; every violation is listed.");
     quote! {
         /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -144,16 +152,7 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             }
         }
 
-        impl From<#name> for #base_path {
-            #[doc = #to_base_doc]
-            fn from(value: #name) -> Self {
-                let json = dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(&value));
-                match dhp_runtime::resource::read_resource_json::<Self>(json, dhp_runtime::ReadMode::Lenient) {
-                    Ok((v, _)) => v,
-                    Err(e) => unreachable!("a profile instance is always a valid base resource: {e}"),
-                }
-            }
-        }
+        #to_base
     }
 }
 
@@ -341,6 +340,14 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
             }
         }
     });
+    let into_base_arms = profiles.iter().filter_map(|s| match &s.kind {
+        StructKind::Profile { base, .. } => {
+            let n = format_ident!("{}", s.name);
+            let b = format_ident!("{}", base);
+            Some(quote! { AnyProfile::#n(p) => crate::resources::AnyResource::#b(Box::new((*p).into())), })
+        }
+        _ => None,
+    });
     let table = profiles.iter().filter_map(|s| match &s.kind {
         StructKind::Profile { canonical, resource_type, .. } => Some(quote! { (#resource_type, #canonical), }),
         _ => None,
@@ -350,6 +357,13 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
         #[derive(Clone, Debug, PartialEq)]
         pub enum AnyProfile {
             #(#variants)*
+        }
+
+        impl From<AnyProfile> for crate::resources::AnyResource {
+            /// The base resource of a profile value (nothing is lost).
+            fn from(p: AnyProfile) -> Self {
+                match p { #(#into_base_arms)* }
+            }
         }
 
         /// `(resourceType, canonical)` of every profile.

@@ -673,7 +673,10 @@ impl<'a> Builder<'a> {
             } else {
                 self.simple_type(el, &t.code, owner, &mut scratch)
             };
-            variants.push(ChoiceVariant { name: type_name(&choice_suffix(&t.code)), json_suffix: choice_suffix(&t.code), ty, boxed: false });
+            // Complex variants are boxed: a choice is as small as its primitive variants
+            // instead of as large as its largest datatype (Extension.value[x] holds Dosage).
+            let boxed = matches!(ty, FieldType::Complex(_) | FieldType::AnyResource);
+            variants.push(ChoiceVariant { name: type_name(&choice_suffix(&t.code)), json_suffix: choice_suffix(&t.code), ty, boxed });
         }
         let def = ChoiceDef {
             name: name.clone(),

@@ -69,6 +69,61 @@ pub enum AnyProfile {
     /// A [`UzCoreSocioeconomicObservation`].
     UzCoreSocioeconomicObservation(Box<UzCoreSocioeconomicObservation>),
 }
+impl From<AnyProfile> for crate::resources::AnyResource {
+    /// The base resource of a profile value (nothing is lost).
+    fn from(p: AnyProfile) -> Self {
+        match p {
+            AnyProfile::UzCoreAuditEvent(p) => {
+                crate::resources::AnyResource::AuditEvent(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreClinicalCondition(p) => {
+                crate::resources::AnyResource::Condition(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreCondition(p) => {
+                crate::resources::AnyResource::Condition(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreConsent(p) => {
+                crate::resources::AnyResource::Consent(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreEncounter(p) => {
+                crate::resources::AnyResource::Encounter(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreEpisodeOfCare(p) => {
+                crate::resources::AnyResource::EpisodeOfCare(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreHealthcareService(p) => {
+                crate::resources::AnyResource::HealthcareService(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreLocation(p) => {
+                crate::resources::AnyResource::Location(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreObservation(p) => {
+                crate::resources::AnyResource::Observation(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreOrganization(p) => {
+                crate::resources::AnyResource::Organization(Box::new((*p).into()))
+            }
+            AnyProfile::UzCorePatient(p) => {
+                crate::resources::AnyResource::Patient(Box::new((*p).into()))
+            }
+            AnyProfile::UzCorePractitioner(p) => {
+                crate::resources::AnyResource::Practitioner(Box::new((*p).into()))
+            }
+            AnyProfile::UzCorePractitionerRole(p) => {
+                crate::resources::AnyResource::PractitionerRole(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreProvenance(p) => {
+                crate::resources::AnyResource::Provenance(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreRelatedPerson(p) => {
+                crate::resources::AnyResource::RelatedPerson(Box::new((*p).into()))
+            }
+            AnyProfile::UzCoreSocioeconomicObservation(p) => {
+                crate::resources::AnyResource::Observation(Box::new((*p).into()))
+            }
+        }
+    }
+}
 /// `(resourceType, canonical)` of every profile.
 pub const PROFILES: &[(&str, &str)] = &[
     ("AuditEvent", "https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent"),

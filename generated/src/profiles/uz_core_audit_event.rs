@@ -998,19 +998,47 @@ impl TryFrom<crate::resources::audit_event::AuditEvent> for UzCoreAuditEvent {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreAuditEvent> for crate::resources::audit_event::AuditEvent {
-    /// Converts to the base resource [`AuditEvent`](crate::resources::audit_event::AuditEvent) (always possible: the profile only narrows it).
-    fn from(value: UzCoreAuditEvent) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_audit_event::UzCoreAuditEvent>
+for crate::resources::audit_event::AuditEvent {
+    /// Converts to [`AuditEvent`](crate::resources::audit_event::AuditEvent): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_audit_event::UzCoreAuditEvent) -> Self {
+        crate::resources::audit_event::AuditEvent {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            category: p.category,
+            code: p.code,
+            action: p
+                .action
+                .map(|x| {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::AuditEventAction::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }),
+            severity: p.severity,
+            occurred: p.occurred,
+            recorded: p.recorded,
+            outcome: p.outcome,
+            authorization: p.authorization,
+            based_on: p.based_on,
+            patient: p.patient,
+            encounter: p.encounter,
+            agent: p.agent,
+            source: p.source,
+            entity: p.entity,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

@@ -738,19 +738,43 @@ impl TryFrom<crate::resources::condition::Condition> for UzCoreClinicalCondition
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreClinicalCondition> for crate::resources::condition::Condition {
-    /// Converts to the base resource [`Condition`](crate::resources::condition::Condition) (always possible: the profile only narrows it).
-    fn from(value: UzCoreClinicalCondition) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_clinical_condition::UzCoreClinicalCondition>
+for crate::resources::condition::Condition {
+    /// Converts to [`Condition`](crate::resources::condition::Condition): the profile only narrows it, so nothing is lost.
+    fn from(
+        p: crate::profiles::uz_core_clinical_condition::UzCoreClinicalCondition,
+    ) -> Self {
+        crate::resources::condition::Condition {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: {
+                let mut all: Vec<crate::datatypes::Extension> = Vec::new();
+                all.extend(p.diagnosis_type.map(Into::into));
+                all.extend(p.extension);
+                all
+            },
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            clinical_status: p.clinical_status,
+            verification_status: p.verification_status,
+            category: p.category,
+            severity: p.severity,
+            code: p.code,
+            body_site: p.body_site,
+            subject: p.subject,
+            encounter: p.encounter,
+            onset: p.onset,
+            abatement: p.abatement,
+            recorded_date: p.recorded_date,
+            participant: p.participant.into_iter().collect(),
+            stage: p.stage,
+            evidence: p.evidence,
+            note: p.note,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

@@ -684,19 +684,65 @@ impl TryFrom<crate::resources::consent::Consent> for UzCoreConsent {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreConsent> for crate::resources::consent::Consent {
-    /// Converts to the base resource [`Consent`](crate::resources::consent::Consent) (always possible: the profile only narrows it).
-    fn from(value: UzCoreConsent) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_consent::UzCoreConsent>
+for crate::resources::consent::Consent {
+    /// Converts to [`Consent`](crate::resources::consent::Consent): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_consent::UzCoreConsent) -> Self {
+        crate::resources::consent::Consent {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            status: {
+                let x = p.status;
+                {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::ConsentState::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }
+            },
+            category: p.category,
+            subject: p.subject,
+            date: p.date,
+            period: p.period,
+            grantor: p.grantor,
+            grantee: p.grantee,
+            manager: p.manager,
+            controller: p.controller,
+            source_attachment: p.source_attachment,
+            source_reference: p.source_reference,
+            regulatory_basis: p.regulatory_basis,
+            policy_basis: p.policy_basis,
+            policy_text: p.policy_text,
+            verification: p.verification,
+            decision: p
+                .decision
+                .map(|x| {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::ConsentProvisionType::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }),
+            provision: p.provision,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

@@ -1241,19 +1241,62 @@ impl TryFrom<crate::resources::encounter::Encounter> for UzCoreEncounter {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreEncounter> for crate::resources::encounter::Encounter {
-    /// Converts to the base resource [`Encounter`](crate::resources::encounter::Encounter) (always possible: the profile only narrows it).
-    fn from(value: UzCoreEncounter) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_encounter::UzCoreEncounter>
+for crate::resources::encounter::Encounter {
+    /// Converts to [`Encounter`](crate::resources::encounter::Encounter): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_encounter::UzCoreEncounter) -> Self {
+        crate::resources::encounter::Encounter {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier.into_iter().collect(),
+            status: {
+                let x = p.status;
+                {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::EncounterStatus::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }
+            },
+            class: p.class,
+            priority: p.priority,
+            type_: p.type_,
+            service_type: p.service_type,
+            subject: p.subject,
+            subject_status: p.subject_status,
+            episode_of_care: p.episode_of_care,
+            based_on: p.based_on,
+            care_team: p.care_team,
+            part_of: p.part_of,
+            service_provider: p.service_provider,
+            participant: p.participant,
+            appointment: p.appointment,
+            virtual_service: p.virtual_service,
+            actual_period: p.actual_period,
+            planned_start_date: p.planned_start_date,
+            planned_end_date: p.planned_end_date,
+            length: p.length,
+            reason: p.reason,
+            diagnosis: p.diagnosis,
+            account: p.account,
+            diet_preference: p.diet_preference,
+            special_arrangement: p.special_arrangement,
+            special_courtesy: p.special_courtesy,
+            admission: p.admission,
+            location: p.location,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

@@ -670,19 +670,81 @@ impl TryFrom<crate::resources::episode_of_care::EpisodeOfCare> for UzCoreEpisode
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreEpisodeOfCare> for crate::resources::episode_of_care::EpisodeOfCare {
-    /// Converts to the base resource [`EpisodeOfCare`](crate::resources::episode_of_care::EpisodeOfCare) (always possible: the profile only narrows it).
-    fn from(value: UzCoreEpisodeOfCare) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_episode_of_care::UzCoreEpisodeOfCare>
+for crate::resources::episode_of_care::EpisodeOfCare {
+    /// Converts to [`EpisodeOfCare`](crate::resources::episode_of_care::EpisodeOfCare): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_episode_of_care::UzCoreEpisodeOfCare) -> Self {
+        crate::resources::episode_of_care::EpisodeOfCare {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            status: {
+                let x = p.status;
+                {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::EpisodeOfCareStatus::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }
+            },
+            status_history: p
+                .status_history
+                .into_iter()
+                .map(crate::resources::episode_of_care::EpisodeOfCareStatusHistory::from)
+                .collect(),
+            type_: p.type_,
+            reason: p.reason,
+            diagnosis: p.diagnosis,
+            patient: p.patient,
+            managing_organization: p.managing_organization,
+            period: p.period,
+            referral_request: p.referral_request,
+            care_manager: p.care_manager,
+            care_team: p.care_team,
+            account: p.account,
+            unknown_elements: p.unknown_elements,
+        }
+    }
+}
+impl From<crate::profiles::uz_core_episode_of_care::UzCoreEpisodeOfCareStatusHistory>
+for crate::resources::episode_of_care::EpisodeOfCareStatusHistory {
+    /// Converts to [`EpisodeOfCareStatusHistory`](crate::resources::episode_of_care::EpisodeOfCareStatusHistory): the profile only narrows it, so nothing is lost.
+    fn from(
+        p: crate::profiles::uz_core_episode_of_care::UzCoreEpisodeOfCareStatusHistory,
+    ) -> Self {
+        crate::resources::episode_of_care::EpisodeOfCareStatusHistory {
+            id: p.id,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            status: {
+                let x = p.status;
+                {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::EpisodeOfCareStatus::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }
+            },
+            period: p.period,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

@@ -603,6 +603,7 @@ pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_RULES: &[dhp_runtime::validate::Ele
 pub(crate) static UZ_CORE_HEALTHCARE_SERVICE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCoreHealthcareService {
     /// Creates an instance; the profile requires no element.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         UzCoreHealthcareService {
             id: None,
@@ -926,20 +927,45 @@ for UzCoreHealthcareService {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreHealthcareService>
+impl From<crate::profiles::uz_core_healthcare_service::UzCoreHealthcareService>
 for crate::resources::healthcare_service::HealthcareService {
-    /// Converts to the base resource [`HealthcareService`](crate::resources::healthcare_service::HealthcareService) (always possible: the profile only narrows it).
-    fn from(value: UzCoreHealthcareService) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+    /// Converts to [`HealthcareService`](crate::resources::healthcare_service::HealthcareService): the profile only narrows it, so nothing is lost.
+    fn from(
+        p: crate::profiles::uz_core_healthcare_service::UzCoreHealthcareService,
+    ) -> Self {
+        crate::resources::healthcare_service::HealthcareService {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            active: p.active,
+            provided_by: p.provided_by,
+            offered_in: p.offered_in,
+            category: p.category,
+            type_: p.type_,
+            specialty: p.specialty,
+            location: p.location,
+            name: p.name,
+            comment: p.comment,
+            extra_details: p.extra_details,
+            photo: p.photo,
+            contact: p.contact,
+            coverage_area: p.coverage_area,
+            service_provision_code: p.service_provision_code,
+            eligibility: p.eligibility,
+            program: p.program,
+            characteristic: p.characteristic,
+            communication: p.communication,
+            referral_method: p.referral_method,
+            appointment_required: p.appointment_required,
+            availability: p.availability,
+            endpoint: p.endpoint,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

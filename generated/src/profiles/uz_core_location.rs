@@ -1476,19 +1476,54 @@ impl TryFrom<crate::resources::location::Location> for UzCoreLocation {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreLocation> for crate::resources::location::Location {
-    /// Converts to the base resource [`Location`](crate::resources::location::Location) (always possible: the profile only narrows it).
-    fn from(value: UzCoreLocation) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_location::UzCoreLocation>
+for crate::resources::location::Location {
+    /// Converts to [`Location`](crate::resources::location::Location): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_location::UzCoreLocation) -> Self {
+        crate::resources::location::Location {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            status: p
+                .status
+                .map(|x| {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::LocationStatus::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }),
+            operational_status: p.operational_status,
+            name: {
+                let x = p.name;
+                Some(x)
+            },
+            alias: p.alias,
+            description: p.description,
+            mode: p.mode,
+            type_: p.type_,
+            contact: p.contact,
+            address: p.address,
+            form: p.form,
+            position: p.position,
+            managing_organization: p.managing_organization,
+            part_of: p.part_of,
+            characteristic: p.characteristic,
+            hours_of_operation: p.hours_of_operation,
+            virtual_service: p.virtual_service,
+            endpoint: p.endpoint,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

@@ -1056,19 +1056,96 @@ impl TryFrom<crate::resources::observation::Observation> for UzCoreObservation {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreObservation> for crate::resources::observation::Observation {
-    /// Converts to the base resource [`Observation`](crate::resources::observation::Observation) (always possible: the profile only narrows it).
-    fn from(value: UzCoreObservation) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_observation::UzCoreObservation>
+for crate::resources::observation::Observation {
+    /// Converts to [`Observation`](crate::resources::observation::Observation): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_observation::UzCoreObservation) -> Self {
+        crate::resources::observation::Observation {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            instantiates: p.instantiates,
+            based_on: p.based_on.into_iter().collect(),
+            triggered_by: p
+                .triggered_by
+                .into_iter()
+                .map(crate::resources::observation::ObservationTriggeredBy::from)
+                .collect(),
+            part_of: p.part_of,
+            status: {
+                let x = p.status;
+                {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::ObservationStatus::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }
+            },
+            category: p.category,
+            code: p.code,
+            subject: p.subject,
+            focus: p.focus,
+            encounter: p.encounter,
+            effective: p.effective,
+            issued: p.issued,
+            performer: p.performer,
+            value: p.value,
+            data_absent_reason: p.data_absent_reason,
+            interpretation: p.interpretation,
+            note: p.note,
+            body_site: p.body_site,
+            body_structure: p.body_structure,
+            method: p.method,
+            specimen: p.specimen,
+            device: p.device,
+            reference_range: p.reference_range,
+            has_member: p.has_member,
+            derived_from: p.derived_from,
+            component: p.component,
+            unknown_elements: p.unknown_elements,
+        }
+    }
+}
+impl From<crate::profiles::uz_core_observation::UzCoreObservationTriggeredBy>
+for crate::resources::observation::ObservationTriggeredBy {
+    /// Converts to [`ObservationTriggeredBy`](crate::resources::observation::ObservationTriggeredBy): the profile only narrows it, so nothing is lost.
+    fn from(
+        p: crate::profiles::uz_core_observation::UzCoreObservationTriggeredBy,
+    ) -> Self {
+        crate::resources::observation::ObservationTriggeredBy {
+            id: p.id,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            observation: p.observation,
+            type_: {
+                let x = p.type_;
+                {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::TriggeredBytype::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }
+            },
+            reason: p.reason,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

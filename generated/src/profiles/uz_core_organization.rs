@@ -2153,19 +2153,33 @@ impl TryFrom<crate::resources::organization::Organization> for UzCoreOrganizatio
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreOrganization> for crate::resources::organization::Organization {
-    /// Converts to the base resource [`Organization`](crate::resources::organization::Organization) (always possible: the profile only narrows it).
-    fn from(value: UzCoreOrganization) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_organization::UzCoreOrganization>
+for crate::resources::organization::Organization {
+    /// Converts to [`Organization`](crate::resources::organization::Organization): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_organization::UzCoreOrganization) -> Self {
+        crate::resources::organization::Organization {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            active: p.active,
+            type_: p.type_,
+            name: {
+                let x = p.name;
+                Some(x)
+            },
+            alias: p.alias,
+            description: p.description,
+            contact: p.contact,
+            part_of: p.part_of,
+            endpoint: p.endpoint,
+            qualification: p.qualification,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

@@ -4376,19 +4376,42 @@ impl TryFrom<crate::resources::patient::Patient> for UzCorePatient {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCorePatient> for crate::resources::patient::Patient {
-    /// Converts to the base resource [`Patient`](crate::resources::patient::Patient) (always possible: the profile only narrows it).
-    fn from(value: UzCorePatient) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_patient::UzCorePatient>
+for crate::resources::patient::Patient {
+    /// Converts to [`Patient`](crate::resources::patient::Patient): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_patient::UzCorePatient) -> Self {
+        crate::resources::patient::Patient {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: {
+                let mut all: Vec<crate::datatypes::Extension> = Vec::new();
+                all.extend(p.nationality.map(Into::into));
+                all.extend(p.citizenship.map(Into::into));
+                all.extend(p.extension);
+                all
+            },
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier.into_vec(),
+            active: p.active,
+            name: p.name,
+            telecom: p.telecom,
+            gender: p.gender,
+            birth_date: p.birth_date,
+            deceased: p.deceased,
+            address: p.address,
+            marital_status: p.marital_status,
+            multiple_birth: p.multiple_birth,
+            photo: p.photo,
+            contact: p.contact,
+            communication: p.communication,
+            general_practitioner: p.general_practitioner,
+            managing_organization: p.managing_organization,
+            link: p.link,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

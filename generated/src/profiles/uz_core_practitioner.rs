@@ -811,6 +811,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_INVARIANTS: &[dhp_runtime::validate::Inva
 ];
 impl UzCorePractitioner {
     /// Creates an instance; the profile requires no element.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         UzCorePractitioner {
             id: None,
@@ -1810,19 +1811,31 @@ impl TryFrom<crate::resources::practitioner::Practitioner> for UzCorePractitione
             .map(|(v, _)| v)
     }
 }
-impl From<UzCorePractitioner> for crate::resources::practitioner::Practitioner {
-    /// Converts to the base resource [`Practitioner`](crate::resources::practitioner::Practitioner) (always possible: the profile only narrows it).
-    fn from(value: UzCorePractitioner) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_practitioner::UzCorePractitioner>
+for crate::resources::practitioner::Practitioner {
+    /// Converts to [`Practitioner`](crate::resources::practitioner::Practitioner): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_practitioner::UzCorePractitioner) -> Self {
+        crate::resources::practitioner::Practitioner {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            active: p.active,
+            name: p.name,
+            telecom: p.telecom,
+            gender: p.gender,
+            birth_date: p.birth_date,
+            deceased: p.deceased,
+            address: p.address,
+            photo: p.photo,
+            qualification: p.qualification,
+            communication: p.communication,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

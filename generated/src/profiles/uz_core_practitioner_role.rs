@@ -536,6 +536,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
 pub(crate) static UZ_CORE_PRACTITIONER_ROLE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
 impl UzCorePractitionerRole {
     /// Creates an instance; the profile requires no element.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         UzCorePractitionerRole {
             id: None,
@@ -894,20 +895,36 @@ for UzCorePractitionerRole {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCorePractitionerRole>
+impl From<crate::profiles::uz_core_practitioner_role::UzCorePractitionerRole>
 for crate::resources::practitioner_role::PractitionerRole {
-    /// Converts to the base resource [`PractitionerRole`](crate::resources::practitioner_role::PractitionerRole) (always possible: the profile only narrows it).
-    fn from(value: UzCorePractitionerRole) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+    /// Converts to [`PractitionerRole`](crate::resources::practitioner_role::PractitionerRole): the profile only narrows it, so nothing is lost.
+    fn from(
+        p: crate::profiles::uz_core_practitioner_role::UzCorePractitionerRole,
+    ) -> Self {
+        crate::resources::practitioner_role::PractitionerRole {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            active: p.active,
+            period: p.period,
+            practitioner: p.practitioner,
+            organization: p.organization,
+            code: p.code,
+            specialty: p.specialty,
+            location: p.location,
+            healthcare_service: p.healthcare_service,
+            contact: p.contact,
+            characteristic: p.characteristic,
+            communication: p.communication,
+            availability: p.availability,
+            endpoint: p.endpoint,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

@@ -701,19 +701,66 @@ impl TryFrom<crate::resources::provenance::Provenance> for UzCoreProvenance {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreProvenance> for crate::resources::provenance::Provenance {
-    /// Converts to the base resource [`Provenance`](crate::resources::provenance::Provenance) (always possible: the profile only narrows it).
-    fn from(value: UzCoreProvenance) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_provenance::UzCoreProvenance>
+for crate::resources::provenance::Provenance {
+    /// Converts to [`Provenance`](crate::resources::provenance::Provenance): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_provenance::UzCoreProvenance) -> Self {
+        crate::resources::provenance::Provenance {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            target: p.target,
+            occurred: p.occurred,
+            recorded: p.recorded,
+            policy: p.policy,
+            location: p.location,
+            authorization: p.authorization,
+            activity: p.activity,
+            based_on: p.based_on,
+            patient: p.patient,
+            encounter: p.encounter,
+            agent: p.agent,
+            entity: p
+                .entity
+                .into_iter()
+                .map(crate::resources::provenance::ProvenanceEntity::from)
+                .collect(),
+            signature: p.signature,
+            unknown_elements: p.unknown_elements,
+        }
+    }
+}
+impl From<crate::profiles::uz_core_provenance::UzCoreProvenanceEntity>
+for crate::resources::provenance::ProvenanceEntity {
+    /// Converts to [`ProvenanceEntity`](crate::resources::provenance::ProvenanceEntity): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_provenance::UzCoreProvenanceEntity) -> Self {
+        crate::resources::provenance::ProvenanceEntity {
+            id: p.id,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            role: {
+                let x = p.role;
+                {
+                    let e = x;
+                    dhp_runtime::PrimitiveElement {
+                        value: e
+                            .value
+                            .and_then(|c| crate::codes::ProvenanceEntityRole::from_code(
+                                c.code(),
+                            )),
+                        id: e.id,
+                        extension: e.extension,
+                    }
+                }
+            },
+            what: p.what,
+            agent: p.agent,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

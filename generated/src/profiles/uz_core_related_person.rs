@@ -3615,19 +3615,32 @@ impl TryFrom<crate::resources::related_person::RelatedPerson> for UzCoreRelatedP
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreRelatedPerson> for crate::resources::related_person::RelatedPerson {
-    /// Converts to the base resource [`RelatedPerson`](crate::resources::related_person::RelatedPerson) (always possible: the profile only narrows it).
-    fn from(value: UzCoreRelatedPerson) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
-            }
+impl From<crate::profiles::uz_core_related_person::UzCoreRelatedPerson>
+for crate::resources::related_person::RelatedPerson {
+    /// Converts to [`RelatedPerson`](crate::resources::related_person::RelatedPerson): the profile only narrows it, so nothing is lost.
+    fn from(p: crate::profiles::uz_core_related_person::UzCoreRelatedPerson) -> Self {
+        crate::resources::related_person::RelatedPerson {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier.into_vec(),
+            active: p.active,
+            patient: p.patient,
+            relationship: p.relationship,
+            name: p.name,
+            telecom: p.telecom,
+            gender: p.gender,
+            birth_date: p.birth_date,
+            address: p.address,
+            photo: p.photo,
+            period: p.period,
+            communication: p.communication,
+            unknown_elements: p.unknown_elements,
         }
     }
 }

@@ -757,19 +757,73 @@ for UzCoreSocioeconomicObservation {
             .map(|(v, _)| v)
     }
 }
-impl From<UzCoreSocioeconomicObservation>
-for crate::resources::observation::Observation {
-    /// Converts to the base resource [`Observation`](crate::resources::observation::Observation) (always possible: the profile only narrows it).
-    fn from(value: UzCoreSocioeconomicObservation) -> Self {
-        let json = dhp_runtime::JsonValue::Object(
-            dhp_runtime::FhirJson::write_json(&value),
-        );
-        match dhp_runtime::resource::read_resource_json::<
-            Self,
-        >(json, dhp_runtime::ReadMode::Lenient) {
-            Ok((v, _)) => v,
-            Err(e) => {
-                unreachable!("a profile instance is always a valid base resource: {e}")
+impl From<
+    crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservation,
+> for crate::resources::observation::Observation {
+    /// Converts to [`Observation`](crate::resources::observation::Observation): the profile only narrows it, so nothing is lost.
+    fn from(
+        p: crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservation,
+    ) -> Self {
+        crate::resources::observation::Observation {
+            id: p.id,
+            meta: p.meta,
+            implicit_rules: p.implicit_rules,
+            language: p.language,
+            text: p.text,
+            contained: p.contained,
+            extension: p.extension,
+            modifier_extension: p.modifier_extension,
+            identifier: p.identifier,
+            instantiates: p.instantiates,
+            based_on: p.based_on,
+            triggered_by: p.triggered_by,
+            part_of: p.part_of,
+            status: p.status,
+            category: p.category,
+            code: p.code,
+            subject: {
+                let x = p.subject;
+                Some(x)
+            },
+            focus: p.focus,
+            encounter: p.encounter,
+            effective: {
+                let x = p.effective;
+                Some(x)
+            },
+            issued: p.issued,
+            performer: p.performer,
+            value: p.value.map(crate::resources::observation::ObservationValue::from),
+            data_absent_reason: p.data_absent_reason,
+            interpretation: p.interpretation,
+            note: p.note,
+            body_site: p.body_site,
+            body_structure: p.body_structure,
+            method: p.method,
+            specimen: p.specimen,
+            device: p.device,
+            reference_range: p.reference_range,
+            has_member: p.has_member,
+            derived_from: p.derived_from,
+            component: p.component,
+            unknown_elements: p.unknown_elements,
+        }
+    }
+}
+impl From<
+    crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservationValue,
+> for crate::resources::observation::ObservationValue {
+    /// Converts to [`ObservationValue`](crate::resources::observation::ObservationValue), the base element's choice.
+    fn from(
+        p: crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservationValue,
+    ) -> Self {
+        match p {
+            crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservationValue::CodeableConcept(
+                x,
+            ) => {
+                crate::resources::observation::ObservationValue::CodeableConcept(
+                    Box::new(*x),
+                )
             }
         }
     }
@@ -782,7 +836,7 @@ for crate::resources::observation::Observation {
 #[derive(Clone, Debug, PartialEq)]
 pub enum UzCoreSocioeconomicObservationValue {
     /// `valueCodeableConcept`
-    CodeableConcept(crate::datatypes::CodeableConcept),
+    CodeableConcept(Box<crate::datatypes::CodeableConcept>),
 }
 impl UzCoreSocioeconomicObservationValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -799,6 +853,7 @@ impl UzCoreSocioeconomicObservationValue {
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
+            .map(Box::new)
         {
             return Some(UzCoreSocioeconomicObservationValue::CodeableConcept(v));
         }
@@ -808,13 +863,13 @@ impl UzCoreSocioeconomicObservationValue {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             UzCoreSocioeconomicObservationValue::CodeableConcept(v) => {
-                w.complex("valueCodeableConcept", Some(&*v));
+                w.complex("valueCodeableConcept", Some(v.as_ref()));
             }
         }
     }
 }
 impl From<crate::datatypes::CodeableConcept> for UzCoreSocioeconomicObservationValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        UzCoreSocioeconomicObservationValue::CodeableConcept(v)
+        UzCoreSocioeconomicObservationValue::CodeableConcept(Box::new(v))
     }
 }

@@ -928,7 +928,7 @@ impl dhp_runtime::FhirJson for AuditEventSource {
 #[derive(Clone, Debug, PartialEq)]
 pub enum AuditEventAgentNetwork {
     /// `networkReference`
-    Reference(crate::datatypes::Reference),
+    Reference(Box<crate::datatypes::Reference>),
     /// `networkUri`
     Uri(crate::Primitive<dhp_runtime::primitives::Uri>),
     /// `networkString`
@@ -951,7 +951,10 @@ impl AuditEventAgentNetwork {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Reference>("networkReference") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Reference>("networkReference")
+            .map(Box::new)
+        {
             return Some(AuditEventAgentNetwork::Reference(v));
         }
         if let Some(v) = o
@@ -973,20 +976,20 @@ impl AuditEventAgentNetwork {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             AuditEventAgentNetwork::Reference(v) => {
-                w.complex("networkReference", Some(&*v));
+                w.complex("networkReference", Some(v.as_ref()));
             }
             AuditEventAgentNetwork::Uri(v) => {
-                w.primitive("networkUri", Some(&*v));
+                w.primitive("networkUri", Some(v));
             }
             AuditEventAgentNetwork::String(v) => {
-                w.primitive("networkString", Some(&*v));
+                w.primitive("networkString", Some(v));
             }
         }
     }
 }
 impl From<crate::datatypes::Reference> for AuditEventAgentNetwork {
     fn from(v: crate::datatypes::Reference) -> Self {
-        AuditEventAgentNetwork::Reference(v)
+        AuditEventAgentNetwork::Reference(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Uri>> for AuditEventAgentNetwork {
@@ -1007,9 +1010,9 @@ impl From<crate::Primitive<String>> for AuditEventAgentNetwork {
 #[derive(Clone, Debug, PartialEq)]
 pub enum AuditEventEntityDetailValue {
     /// `valueQuantity`
-    Quantity(crate::datatypes::Quantity),
+    Quantity(Box<crate::datatypes::Quantity>),
     /// `valueCodeableConcept`
-    CodeableConcept(crate::datatypes::CodeableConcept),
+    CodeableConcept(Box<crate::datatypes::CodeableConcept>),
     /// `valueString`
     String(crate::Primitive<String>),
     /// `valueBoolean`
@@ -1017,15 +1020,15 @@ pub enum AuditEventEntityDetailValue {
     /// `valueInteger`
     Integer(crate::Primitive<i32>),
     /// `valueRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `valueRatio`
-    Ratio(crate::datatypes::Ratio),
+    Ratio(Box<crate::datatypes::Ratio>),
     /// `valueTime`
     Time(crate::Primitive<dhp_runtime::primitives::Time>),
     /// `valueDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `valuePeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `valueBase64Binary`
     Base64Binary(crate::Primitive<dhp_runtime::primitives::Base64Binary>),
 }
@@ -1058,11 +1061,15 @@ impl AuditEventEntityDetailValue {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Quantity>("valueQuantity") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Quantity>("valueQuantity")
+            .map(Box::new)
+        {
             return Some(AuditEventEntityDetailValue::Quantity(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
+            .map(Box::new)
         {
             return Some(AuditEventEntityDetailValue::CodeableConcept(v));
         }
@@ -1079,10 +1086,12 @@ impl AuditEventEntityDetailValue {
         {
             return Some(AuditEventEntityDetailValue::Integer(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange") {
+        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange").map(Box::new)
+        {
             return Some(AuditEventEntityDetailValue::Range(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio") {
+        if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio").map(Box::new)
+        {
             return Some(AuditEventEntityDetailValue::Ratio(v));
         }
         if let Some(v) = o
@@ -1101,7 +1110,10 @@ impl AuditEventEntityDetailValue {
         {
             return Some(AuditEventEntityDetailValue::DateTime(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("valuePeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("valuePeriod")
+            .map(Box::new)
+        {
             return Some(AuditEventEntityDetailValue::Period(v));
         }
         if let Some(v) = o
@@ -1118,49 +1130,49 @@ impl AuditEventEntityDetailValue {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             AuditEventEntityDetailValue::Quantity(v) => {
-                w.complex("valueQuantity", Some(&*v));
+                w.complex("valueQuantity", Some(v.as_ref()));
             }
             AuditEventEntityDetailValue::CodeableConcept(v) => {
-                w.complex("valueCodeableConcept", Some(&*v));
+                w.complex("valueCodeableConcept", Some(v.as_ref()));
             }
             AuditEventEntityDetailValue::String(v) => {
-                w.primitive("valueString", Some(&*v));
+                w.primitive("valueString", Some(v));
             }
             AuditEventEntityDetailValue::Boolean(v) => {
-                w.primitive("valueBoolean", Some(&*v));
+                w.primitive("valueBoolean", Some(v));
             }
             AuditEventEntityDetailValue::Integer(v) => {
-                w.primitive("valueInteger", Some(&*v));
+                w.primitive("valueInteger", Some(v));
             }
             AuditEventEntityDetailValue::Range(v) => {
-                w.complex("valueRange", Some(&*v));
+                w.complex("valueRange", Some(v.as_ref()));
             }
             AuditEventEntityDetailValue::Ratio(v) => {
-                w.complex("valueRatio", Some(&*v));
+                w.complex("valueRatio", Some(v.as_ref()));
             }
             AuditEventEntityDetailValue::Time(v) => {
-                w.primitive("valueTime", Some(&*v));
+                w.primitive("valueTime", Some(v));
             }
             AuditEventEntityDetailValue::DateTime(v) => {
-                w.primitive("valueDateTime", Some(&*v));
+                w.primitive("valueDateTime", Some(v));
             }
             AuditEventEntityDetailValue::Period(v) => {
-                w.complex("valuePeriod", Some(&*v));
+                w.complex("valuePeriod", Some(v.as_ref()));
             }
             AuditEventEntityDetailValue::Base64Binary(v) => {
-                w.primitive("valueBase64Binary", Some(&*v));
+                w.primitive("valueBase64Binary", Some(v));
             }
         }
     }
 }
 impl From<crate::datatypes::Quantity> for AuditEventEntityDetailValue {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        AuditEventEntityDetailValue::Quantity(v)
+        AuditEventEntityDetailValue::Quantity(Box::new(v))
     }
 }
 impl From<crate::datatypes::CodeableConcept> for AuditEventEntityDetailValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        AuditEventEntityDetailValue::CodeableConcept(v)
+        AuditEventEntityDetailValue::CodeableConcept(Box::new(v))
     }
 }
 impl From<crate::Primitive<String>> for AuditEventEntityDetailValue {
@@ -1180,12 +1192,12 @@ impl From<crate::Primitive<i32>> for AuditEventEntityDetailValue {
 }
 impl From<crate::datatypes::Range> for AuditEventEntityDetailValue {
     fn from(v: crate::datatypes::Range) -> Self {
-        AuditEventEntityDetailValue::Range(v)
+        AuditEventEntityDetailValue::Range(Box::new(v))
     }
 }
 impl From<crate::datatypes::Ratio> for AuditEventEntityDetailValue {
     fn from(v: crate::datatypes::Ratio) -> Self {
-        AuditEventEntityDetailValue::Ratio(v)
+        AuditEventEntityDetailValue::Ratio(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Time>>
@@ -1202,7 +1214,7 @@ for AuditEventEntityDetailValue {
 }
 impl From<crate::datatypes::Period> for AuditEventEntityDetailValue {
     fn from(v: crate::datatypes::Period) -> Self {
-        AuditEventEntityDetailValue::Period(v)
+        AuditEventEntityDetailValue::Period(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Base64Binary>>
@@ -1219,7 +1231,7 @@ for AuditEventEntityDetailValue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum AuditEventOccurred {
     /// `occurredPeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `occurredDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
 }
@@ -1236,7 +1248,10 @@ impl AuditEventOccurred {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("occurredPeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("occurredPeriod")
+            .map(Box::new)
+        {
             return Some(AuditEventOccurred::Period(v));
         }
         if let Some(v) = o
@@ -1253,17 +1268,17 @@ impl AuditEventOccurred {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             AuditEventOccurred::Period(v) => {
-                w.complex("occurredPeriod", Some(&*v));
+                w.complex("occurredPeriod", Some(v.as_ref()));
             }
             AuditEventOccurred::DateTime(v) => {
-                w.primitive("occurredDateTime", Some(&*v));
+                w.primitive("occurredDateTime", Some(v));
             }
         }
     }
 }
 impl From<crate::datatypes::Period> for AuditEventOccurred {
     fn from(v: crate::datatypes::Period) -> Self {
-        AuditEventOccurred::Period(v)
+        AuditEventOccurred::Period(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for AuditEventOccurred {

@@ -2214,7 +2214,7 @@ pub enum CapabilityStatementVersionAlgorithm {
     /// `versionAlgorithmString`
     String(crate::Primitive<String>),
     /// `versionAlgorithmCoding`
-    Coding(crate::datatypes::Coding),
+    Coding(Box<crate::datatypes::Coding>),
 }
 impl CapabilityStatementVersionAlgorithm {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -2238,7 +2238,9 @@ impl CapabilityStatementVersionAlgorithm {
         {
             return Some(CapabilityStatementVersionAlgorithm::String(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Coding>("versionAlgorithmCoding")
+        if let Some(v) = o
+            .complex::<crate::datatypes::Coding>("versionAlgorithmCoding")
+            .map(Box::new)
         {
             return Some(CapabilityStatementVersionAlgorithm::Coding(v));
         }
@@ -2248,10 +2250,10 @@ impl CapabilityStatementVersionAlgorithm {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             CapabilityStatementVersionAlgorithm::String(v) => {
-                w.primitive("versionAlgorithmString", Some(&*v));
+                w.primitive("versionAlgorithmString", Some(v));
             }
             CapabilityStatementVersionAlgorithm::Coding(v) => {
-                w.complex("versionAlgorithmCoding", Some(&*v));
+                w.complex("versionAlgorithmCoding", Some(v.as_ref()));
             }
         }
     }
@@ -2263,6 +2265,6 @@ impl From<crate::Primitive<String>> for CapabilityStatementVersionAlgorithm {
 }
 impl From<crate::datatypes::Coding> for CapabilityStatementVersionAlgorithm {
     fn from(v: crate::datatypes::Coding) -> Self {
-        CapabilityStatementVersionAlgorithm::Coding(v)
+        CapabilityStatementVersionAlgorithm::Coding(Box::new(v))
     }
 }

@@ -556,11 +556,11 @@ pub enum ConditionAbatement {
     /// `abatementDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `abatementAge`
-    Age(crate::datatypes::Age),
+    Age(Box<crate::datatypes::Age>),
     /// `abatementPeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `abatementRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `abatementString`
     String(crate::Primitive<String>),
 }
@@ -595,13 +595,20 @@ impl ConditionAbatement {
         {
             return Some(ConditionAbatement::DateTime(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Age>("abatementAge") {
+        if let Some(v) = o.complex::<crate::datatypes::Age>("abatementAge").map(Box::new)
+        {
             return Some(ConditionAbatement::Age(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("abatementPeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("abatementPeriod")
+            .map(Box::new)
+        {
             return Some(ConditionAbatement::Period(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("abatementRange") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Range>("abatementRange")
+            .map(Box::new)
+        {
             return Some(ConditionAbatement::Range(v));
         }
         if let Some(v) = o
@@ -615,19 +622,19 @@ impl ConditionAbatement {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             ConditionAbatement::DateTime(v) => {
-                w.primitive("abatementDateTime", Some(&*v));
+                w.primitive("abatementDateTime", Some(v));
             }
             ConditionAbatement::Age(v) => {
-                w.complex("abatementAge", Some(&*v));
+                w.complex("abatementAge", Some(v.as_ref()));
             }
             ConditionAbatement::Period(v) => {
-                w.complex("abatementPeriod", Some(&*v));
+                w.complex("abatementPeriod", Some(v.as_ref()));
             }
             ConditionAbatement::Range(v) => {
-                w.complex("abatementRange", Some(&*v));
+                w.complex("abatementRange", Some(v.as_ref()));
             }
             ConditionAbatement::String(v) => {
-                w.primitive("abatementString", Some(&*v));
+                w.primitive("abatementString", Some(v));
             }
         }
     }
@@ -639,17 +646,17 @@ impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ConditionAbat
 }
 impl From<crate::datatypes::Age> for ConditionAbatement {
     fn from(v: crate::datatypes::Age) -> Self {
-        ConditionAbatement::Age(v)
+        ConditionAbatement::Age(Box::new(v))
     }
 }
 impl From<crate::datatypes::Period> for ConditionAbatement {
     fn from(v: crate::datatypes::Period) -> Self {
-        ConditionAbatement::Period(v)
+        ConditionAbatement::Period(Box::new(v))
     }
 }
 impl From<crate::datatypes::Range> for ConditionAbatement {
     fn from(v: crate::datatypes::Range) -> Self {
-        ConditionAbatement::Range(v)
+        ConditionAbatement::Range(Box::new(v))
     }
 }
 impl From<crate::Primitive<String>> for ConditionAbatement {
@@ -667,11 +674,11 @@ pub enum ConditionOnset {
     /// `onsetDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `onsetAge`
-    Age(crate::datatypes::Age),
+    Age(Box<crate::datatypes::Age>),
     /// `onsetPeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `onsetRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `onsetString`
     String(crate::Primitive<String>),
 }
@@ -706,13 +713,17 @@ impl ConditionOnset {
         {
             return Some(ConditionOnset::DateTime(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Age>("onsetAge") {
+        if let Some(v) = o.complex::<crate::datatypes::Age>("onsetAge").map(Box::new) {
             return Some(ConditionOnset::Age(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("onsetPeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("onsetPeriod")
+            .map(Box::new)
+        {
             return Some(ConditionOnset::Period(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("onsetRange") {
+        if let Some(v) = o.complex::<crate::datatypes::Range>("onsetRange").map(Box::new)
+        {
             return Some(ConditionOnset::Range(v));
         }
         if let Some(v) = o
@@ -726,19 +737,19 @@ impl ConditionOnset {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             ConditionOnset::DateTime(v) => {
-                w.primitive("onsetDateTime", Some(&*v));
+                w.primitive("onsetDateTime", Some(v));
             }
             ConditionOnset::Age(v) => {
-                w.complex("onsetAge", Some(&*v));
+                w.complex("onsetAge", Some(v.as_ref()));
             }
             ConditionOnset::Period(v) => {
-                w.complex("onsetPeriod", Some(&*v));
+                w.complex("onsetPeriod", Some(v.as_ref()));
             }
             ConditionOnset::Range(v) => {
-                w.complex("onsetRange", Some(&*v));
+                w.complex("onsetRange", Some(v.as_ref()));
             }
             ConditionOnset::String(v) => {
-                w.primitive("onsetString", Some(&*v));
+                w.primitive("onsetString", Some(v));
             }
         }
     }
@@ -750,17 +761,17 @@ impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ConditionOnse
 }
 impl From<crate::datatypes::Age> for ConditionOnset {
     fn from(v: crate::datatypes::Age) -> Self {
-        ConditionOnset::Age(v)
+        ConditionOnset::Age(Box::new(v))
     }
 }
 impl From<crate::datatypes::Period> for ConditionOnset {
     fn from(v: crate::datatypes::Period) -> Self {
-        ConditionOnset::Period(v)
+        ConditionOnset::Period(Box::new(v))
     }
 }
 impl From<crate::datatypes::Range> for ConditionOnset {
     fn from(v: crate::datatypes::Range) -> Self {
-        ConditionOnset::Range(v)
+        ConditionOnset::Range(Box::new(v))
     }
 }
 impl From<crate::Primitive<String>> for ConditionOnset {

@@ -805,7 +805,7 @@ impl dhp_runtime::FhirJson for DocumentReferenceRelatesTo {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DocumentReferenceContentProfileValue {
     /// `valueCoding`
-    Coding(crate::datatypes::Coding),
+    Coding(Box<crate::datatypes::Coding>),
     /// `valueUri`
     Uri(crate::Primitive<dhp_runtime::primitives::Uri>),
     /// `valueCanonical`
@@ -824,7 +824,10 @@ impl DocumentReferenceContentProfileValue {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Coding>("valueCoding") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Coding>("valueCoding")
+            .map(Box::new)
+        {
             return Some(DocumentReferenceContentProfileValue::Coding(v));
         }
         if let Some(v) = o
@@ -849,20 +852,20 @@ impl DocumentReferenceContentProfileValue {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             DocumentReferenceContentProfileValue::Coding(v) => {
-                w.complex("valueCoding", Some(&*v));
+                w.complex("valueCoding", Some(v.as_ref()));
             }
             DocumentReferenceContentProfileValue::Uri(v) => {
-                w.primitive("valueUri", Some(&*v));
+                w.primitive("valueUri", Some(v));
             }
             DocumentReferenceContentProfileValue::Canonical(v) => {
-                w.primitive("valueCanonical", Some(&*v));
+                w.primitive("valueCanonical", Some(v));
             }
         }
     }
 }
 impl From<crate::datatypes::Coding> for DocumentReferenceContentProfileValue {
     fn from(v: crate::datatypes::Coding) -> Self {
-        DocumentReferenceContentProfileValue::Coding(v)
+        DocumentReferenceContentProfileValue::Coding(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Uri>>

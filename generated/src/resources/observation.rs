@@ -901,9 +901,9 @@ impl dhp_runtime::FhirJson for ObservationTriggeredBy {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ObservationComponentValue {
     /// `valueQuantity`
-    Quantity(crate::datatypes::Quantity),
+    Quantity(Box<crate::datatypes::Quantity>),
     /// `valueCodeableConcept`
-    CodeableConcept(crate::datatypes::CodeableConcept),
+    CodeableConcept(Box<crate::datatypes::CodeableConcept>),
     /// `valueString`
     String(crate::Primitive<String>),
     /// `valueBoolean`
@@ -911,21 +911,21 @@ pub enum ObservationComponentValue {
     /// `valueInteger`
     Integer(crate::Primitive<i32>),
     /// `valueRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `valueRatio`
-    Ratio(crate::datatypes::Ratio),
+    Ratio(Box<crate::datatypes::Ratio>),
     /// `valueSampledData`
-    SampledData(crate::datatypes::SampledData),
+    SampledData(Box<crate::datatypes::SampledData>),
     /// `valueTime`
     Time(crate::Primitive<dhp_runtime::primitives::Time>),
     /// `valueDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `valuePeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `valueAttachment`
-    Attachment(crate::datatypes::Attachment),
+    Attachment(Box<crate::datatypes::Attachment>),
     /// `valueReference`
-    Reference(crate::datatypes::Reference),
+    Reference(Box<crate::datatypes::Reference>),
 }
 impl ObservationComponentValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -958,11 +958,15 @@ impl ObservationComponentValue {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Quantity>("valueQuantity") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Quantity>("valueQuantity")
+            .map(Box::new)
+        {
             return Some(ObservationComponentValue::Quantity(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
+            .map(Box::new)
         {
             return Some(ObservationComponentValue::CodeableConcept(v));
         }
@@ -979,13 +983,18 @@ impl ObservationComponentValue {
         {
             return Some(ObservationComponentValue::Integer(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange") {
+        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange").map(Box::new)
+        {
             return Some(ObservationComponentValue::Range(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio") {
+        if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio").map(Box::new)
+        {
             return Some(ObservationComponentValue::Ratio(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::SampledData>("valueSampledData") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::SampledData>("valueSampledData")
+            .map(Box::new)
+        {
             return Some(ObservationComponentValue::SampledData(v));
         }
         if let Some(v) = o
@@ -1004,13 +1013,22 @@ impl ObservationComponentValue {
         {
             return Some(ObservationComponentValue::DateTime(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("valuePeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("valuePeriod")
+            .map(Box::new)
+        {
             return Some(ObservationComponentValue::Period(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Attachment>("valueAttachment") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Attachment>("valueAttachment")
+            .map(Box::new)
+        {
             return Some(ObservationComponentValue::Attachment(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Reference>("valueReference") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Reference>("valueReference")
+            .map(Box::new)
+        {
             return Some(ObservationComponentValue::Reference(v));
         }
         None
@@ -1019,55 +1037,55 @@ impl ObservationComponentValue {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             ObservationComponentValue::Quantity(v) => {
-                w.complex("valueQuantity", Some(&*v));
+                w.complex("valueQuantity", Some(v.as_ref()));
             }
             ObservationComponentValue::CodeableConcept(v) => {
-                w.complex("valueCodeableConcept", Some(&*v));
+                w.complex("valueCodeableConcept", Some(v.as_ref()));
             }
             ObservationComponentValue::String(v) => {
-                w.primitive("valueString", Some(&*v));
+                w.primitive("valueString", Some(v));
             }
             ObservationComponentValue::Boolean(v) => {
-                w.primitive("valueBoolean", Some(&*v));
+                w.primitive("valueBoolean", Some(v));
             }
             ObservationComponentValue::Integer(v) => {
-                w.primitive("valueInteger", Some(&*v));
+                w.primitive("valueInteger", Some(v));
             }
             ObservationComponentValue::Range(v) => {
-                w.complex("valueRange", Some(&*v));
+                w.complex("valueRange", Some(v.as_ref()));
             }
             ObservationComponentValue::Ratio(v) => {
-                w.complex("valueRatio", Some(&*v));
+                w.complex("valueRatio", Some(v.as_ref()));
             }
             ObservationComponentValue::SampledData(v) => {
-                w.complex("valueSampledData", Some(&*v));
+                w.complex("valueSampledData", Some(v.as_ref()));
             }
             ObservationComponentValue::Time(v) => {
-                w.primitive("valueTime", Some(&*v));
+                w.primitive("valueTime", Some(v));
             }
             ObservationComponentValue::DateTime(v) => {
-                w.primitive("valueDateTime", Some(&*v));
+                w.primitive("valueDateTime", Some(v));
             }
             ObservationComponentValue::Period(v) => {
-                w.complex("valuePeriod", Some(&*v));
+                w.complex("valuePeriod", Some(v.as_ref()));
             }
             ObservationComponentValue::Attachment(v) => {
-                w.complex("valueAttachment", Some(&*v));
+                w.complex("valueAttachment", Some(v.as_ref()));
             }
             ObservationComponentValue::Reference(v) => {
-                w.complex("valueReference", Some(&*v));
+                w.complex("valueReference", Some(v.as_ref()));
             }
         }
     }
 }
 impl From<crate::datatypes::Quantity> for ObservationComponentValue {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        ObservationComponentValue::Quantity(v)
+        ObservationComponentValue::Quantity(Box::new(v))
     }
 }
 impl From<crate::datatypes::CodeableConcept> for ObservationComponentValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        ObservationComponentValue::CodeableConcept(v)
+        ObservationComponentValue::CodeableConcept(Box::new(v))
     }
 }
 impl From<crate::Primitive<String>> for ObservationComponentValue {
@@ -1087,17 +1105,17 @@ impl From<crate::Primitive<i32>> for ObservationComponentValue {
 }
 impl From<crate::datatypes::Range> for ObservationComponentValue {
     fn from(v: crate::datatypes::Range) -> Self {
-        ObservationComponentValue::Range(v)
+        ObservationComponentValue::Range(Box::new(v))
     }
 }
 impl From<crate::datatypes::Ratio> for ObservationComponentValue {
     fn from(v: crate::datatypes::Ratio) -> Self {
-        ObservationComponentValue::Ratio(v)
+        ObservationComponentValue::Ratio(Box::new(v))
     }
 }
 impl From<crate::datatypes::SampledData> for ObservationComponentValue {
     fn from(v: crate::datatypes::SampledData) -> Self {
-        ObservationComponentValue::SampledData(v)
+        ObservationComponentValue::SampledData(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Time>>
@@ -1114,17 +1132,17 @@ for ObservationComponentValue {
 }
 impl From<crate::datatypes::Period> for ObservationComponentValue {
     fn from(v: crate::datatypes::Period) -> Self {
-        ObservationComponentValue::Period(v)
+        ObservationComponentValue::Period(Box::new(v))
     }
 }
 impl From<crate::datatypes::Attachment> for ObservationComponentValue {
     fn from(v: crate::datatypes::Attachment) -> Self {
-        ObservationComponentValue::Attachment(v)
+        ObservationComponentValue::Attachment(Box::new(v))
     }
 }
 impl From<crate::datatypes::Reference> for ObservationComponentValue {
     fn from(v: crate::datatypes::Reference) -> Self {
-        ObservationComponentValue::Reference(v)
+        ObservationComponentValue::Reference(Box::new(v))
     }
 }
 /// The types allowed for `Observation.effective\[x\]`.
@@ -1137,9 +1155,9 @@ pub enum ObservationEffective {
     /// `effectiveDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `effectivePeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `effectiveTiming`
-    Timing(crate::datatypes::Timing),
+    Timing(Box<crate::datatypes::Timing>),
     /// `effectiveInstant`
     Instant(crate::Primitive<dhp_runtime::primitives::Instant>),
 }
@@ -1173,10 +1191,16 @@ impl ObservationEffective {
         {
             return Some(ObservationEffective::DateTime(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("effectivePeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("effectivePeriod")
+            .map(Box::new)
+        {
             return Some(ObservationEffective::Period(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Timing>("effectiveTiming") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Timing>("effectiveTiming")
+            .map(Box::new)
+        {
             return Some(ObservationEffective::Timing(v));
         }
         if let Some(v) = o
@@ -1193,16 +1217,16 @@ impl ObservationEffective {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             ObservationEffective::DateTime(v) => {
-                w.primitive("effectiveDateTime", Some(&*v));
+                w.primitive("effectiveDateTime", Some(v));
             }
             ObservationEffective::Period(v) => {
-                w.complex("effectivePeriod", Some(&*v));
+                w.complex("effectivePeriod", Some(v.as_ref()));
             }
             ObservationEffective::Timing(v) => {
-                w.complex("effectiveTiming", Some(&*v));
+                w.complex("effectiveTiming", Some(v.as_ref()));
             }
             ObservationEffective::Instant(v) => {
-                w.primitive("effectiveInstant", Some(&*v));
+                w.primitive("effectiveInstant", Some(v));
             }
         }
     }
@@ -1214,12 +1238,12 @@ impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ObservationEf
 }
 impl From<crate::datatypes::Period> for ObservationEffective {
     fn from(v: crate::datatypes::Period) -> Self {
-        ObservationEffective::Period(v)
+        ObservationEffective::Period(Box::new(v))
     }
 }
 impl From<crate::datatypes::Timing> for ObservationEffective {
     fn from(v: crate::datatypes::Timing) -> Self {
-        ObservationEffective::Timing(v)
+        ObservationEffective::Timing(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Instant>> for ObservationEffective {
@@ -1237,7 +1261,7 @@ pub enum ObservationInstantiates {
     /// `instantiatesCanonical`
     Canonical(crate::Primitive<dhp_runtime::primitives::Canonical>),
     /// `instantiatesReference`
-    Reference(crate::datatypes::Reference),
+    Reference(Box<crate::datatypes::Reference>),
 }
 impl ObservationInstantiates {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -1266,6 +1290,7 @@ impl ObservationInstantiates {
         }
         if let Some(v) = o
             .complex::<crate::datatypes::Reference>("instantiatesReference")
+            .map(Box::new)
         {
             return Some(ObservationInstantiates::Reference(v));
         }
@@ -1275,10 +1300,10 @@ impl ObservationInstantiates {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             ObservationInstantiates::Canonical(v) => {
-                w.primitive("instantiatesCanonical", Some(&*v));
+                w.primitive("instantiatesCanonical", Some(v));
             }
             ObservationInstantiates::Reference(v) => {
-                w.complex("instantiatesReference", Some(&*v));
+                w.complex("instantiatesReference", Some(v.as_ref()));
             }
         }
     }
@@ -1291,7 +1316,7 @@ for ObservationInstantiates {
 }
 impl From<crate::datatypes::Reference> for ObservationInstantiates {
     fn from(v: crate::datatypes::Reference) -> Self {
-        ObservationInstantiates::Reference(v)
+        ObservationInstantiates::Reference(Box::new(v))
     }
 }
 /// The types allowed for `Observation.value\[x\]`.
@@ -1302,9 +1327,9 @@ impl From<crate::datatypes::Reference> for ObservationInstantiates {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ObservationValue {
     /// `valueQuantity`
-    Quantity(crate::datatypes::Quantity),
+    Quantity(Box<crate::datatypes::Quantity>),
     /// `valueCodeableConcept`
-    CodeableConcept(crate::datatypes::CodeableConcept),
+    CodeableConcept(Box<crate::datatypes::CodeableConcept>),
     /// `valueString`
     String(crate::Primitive<String>),
     /// `valueBoolean`
@@ -1312,21 +1337,21 @@ pub enum ObservationValue {
     /// `valueInteger`
     Integer(crate::Primitive<i32>),
     /// `valueRange`
-    Range(crate::datatypes::Range),
+    Range(Box<crate::datatypes::Range>),
     /// `valueRatio`
-    Ratio(crate::datatypes::Ratio),
+    Ratio(Box<crate::datatypes::Ratio>),
     /// `valueSampledData`
-    SampledData(crate::datatypes::SampledData),
+    SampledData(Box<crate::datatypes::SampledData>),
     /// `valueTime`
     Time(crate::Primitive<dhp_runtime::primitives::Time>),
     /// `valueDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
     /// `valuePeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `valueAttachment`
-    Attachment(crate::datatypes::Attachment),
+    Attachment(Box<crate::datatypes::Attachment>),
     /// `valueReference`
-    Reference(crate::datatypes::Reference),
+    Reference(Box<crate::datatypes::Reference>),
 }
 impl ObservationValue {
     /// Reads the choice from the members of `o`; `required` records a missing value.
@@ -1359,11 +1384,15 @@ impl ObservationValue {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Quantity>("valueQuantity") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Quantity>("valueQuantity")
+            .map(Box::new)
+        {
             return Some(ObservationValue::Quantity(v));
         }
         if let Some(v) = o
             .complex::<crate::datatypes::CodeableConcept>("valueCodeableConcept")
+            .map(Box::new)
         {
             return Some(ObservationValue::CodeableConcept(v));
         }
@@ -1380,13 +1409,18 @@ impl ObservationValue {
         {
             return Some(ObservationValue::Integer(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange") {
+        if let Some(v) = o.complex::<crate::datatypes::Range>("valueRange").map(Box::new)
+        {
             return Some(ObservationValue::Range(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio") {
+        if let Some(v) = o.complex::<crate::datatypes::Ratio>("valueRatio").map(Box::new)
+        {
             return Some(ObservationValue::Ratio(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::SampledData>("valueSampledData") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::SampledData>("valueSampledData")
+            .map(Box::new)
+        {
             return Some(ObservationValue::SampledData(v));
         }
         if let Some(v) = o
@@ -1405,13 +1439,22 @@ impl ObservationValue {
         {
             return Some(ObservationValue::DateTime(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("valuePeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("valuePeriod")
+            .map(Box::new)
+        {
             return Some(ObservationValue::Period(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Attachment>("valueAttachment") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Attachment>("valueAttachment")
+            .map(Box::new)
+        {
             return Some(ObservationValue::Attachment(v));
         }
-        if let Some(v) = o.complex::<crate::datatypes::Reference>("valueReference") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Reference>("valueReference")
+            .map(Box::new)
+        {
             return Some(ObservationValue::Reference(v));
         }
         None
@@ -1420,55 +1463,55 @@ impl ObservationValue {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             ObservationValue::Quantity(v) => {
-                w.complex("valueQuantity", Some(&*v));
+                w.complex("valueQuantity", Some(v.as_ref()));
             }
             ObservationValue::CodeableConcept(v) => {
-                w.complex("valueCodeableConcept", Some(&*v));
+                w.complex("valueCodeableConcept", Some(v.as_ref()));
             }
             ObservationValue::String(v) => {
-                w.primitive("valueString", Some(&*v));
+                w.primitive("valueString", Some(v));
             }
             ObservationValue::Boolean(v) => {
-                w.primitive("valueBoolean", Some(&*v));
+                w.primitive("valueBoolean", Some(v));
             }
             ObservationValue::Integer(v) => {
-                w.primitive("valueInteger", Some(&*v));
+                w.primitive("valueInteger", Some(v));
             }
             ObservationValue::Range(v) => {
-                w.complex("valueRange", Some(&*v));
+                w.complex("valueRange", Some(v.as_ref()));
             }
             ObservationValue::Ratio(v) => {
-                w.complex("valueRatio", Some(&*v));
+                w.complex("valueRatio", Some(v.as_ref()));
             }
             ObservationValue::SampledData(v) => {
-                w.complex("valueSampledData", Some(&*v));
+                w.complex("valueSampledData", Some(v.as_ref()));
             }
             ObservationValue::Time(v) => {
-                w.primitive("valueTime", Some(&*v));
+                w.primitive("valueTime", Some(v));
             }
             ObservationValue::DateTime(v) => {
-                w.primitive("valueDateTime", Some(&*v));
+                w.primitive("valueDateTime", Some(v));
             }
             ObservationValue::Period(v) => {
-                w.complex("valuePeriod", Some(&*v));
+                w.complex("valuePeriod", Some(v.as_ref()));
             }
             ObservationValue::Attachment(v) => {
-                w.complex("valueAttachment", Some(&*v));
+                w.complex("valueAttachment", Some(v.as_ref()));
             }
             ObservationValue::Reference(v) => {
-                w.complex("valueReference", Some(&*v));
+                w.complex("valueReference", Some(v.as_ref()));
             }
         }
     }
 }
 impl From<crate::datatypes::Quantity> for ObservationValue {
     fn from(v: crate::datatypes::Quantity) -> Self {
-        ObservationValue::Quantity(v)
+        ObservationValue::Quantity(Box::new(v))
     }
 }
 impl From<crate::datatypes::CodeableConcept> for ObservationValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
-        ObservationValue::CodeableConcept(v)
+        ObservationValue::CodeableConcept(Box::new(v))
     }
 }
 impl From<crate::Primitive<String>> for ObservationValue {
@@ -1488,17 +1531,17 @@ impl From<crate::Primitive<i32>> for ObservationValue {
 }
 impl From<crate::datatypes::Range> for ObservationValue {
     fn from(v: crate::datatypes::Range) -> Self {
-        ObservationValue::Range(v)
+        ObservationValue::Range(Box::new(v))
     }
 }
 impl From<crate::datatypes::Ratio> for ObservationValue {
     fn from(v: crate::datatypes::Ratio) -> Self {
-        ObservationValue::Ratio(v)
+        ObservationValue::Ratio(Box::new(v))
     }
 }
 impl From<crate::datatypes::SampledData> for ObservationValue {
     fn from(v: crate::datatypes::SampledData) -> Self {
-        ObservationValue::SampledData(v)
+        ObservationValue::SampledData(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::Time>> for ObservationValue {
@@ -1513,16 +1556,16 @@ impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ObservationVa
 }
 impl From<crate::datatypes::Period> for ObservationValue {
     fn from(v: crate::datatypes::Period) -> Self {
-        ObservationValue::Period(v)
+        ObservationValue::Period(Box::new(v))
     }
 }
 impl From<crate::datatypes::Attachment> for ObservationValue {
     fn from(v: crate::datatypes::Attachment) -> Self {
-        ObservationValue::Attachment(v)
+        ObservationValue::Attachment(Box::new(v))
     }
 }
 impl From<crate::datatypes::Reference> for ObservationValue {
     fn from(v: crate::datatypes::Reference) -> Self {
-        ObservationValue::Reference(v)
+        ObservationValue::Reference(Box::new(v))
     }
 }

@@ -740,10 +740,10 @@ impl PatientDeceased {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             PatientDeceased::Boolean(v) => {
-                w.primitive("deceasedBoolean", Some(&*v));
+                w.primitive("deceasedBoolean", Some(v));
             }
             PatientDeceased::DateTime(v) => {
-                w.primitive("deceasedDateTime", Some(&*v));
+                w.primitive("deceasedDateTime", Some(v));
             }
         }
     }
@@ -803,10 +803,10 @@ impl PatientMultipleBirth {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             PatientMultipleBirth::Boolean(v) => {
-                w.primitive("multipleBirthBoolean", Some(&*v));
+                w.primitive("multipleBirthBoolean", Some(v));
             }
             PatientMultipleBirth::Integer(v) => {
-                w.primitive("multipleBirthInteger", Some(&*v));
+                w.primitive("multipleBirthInteger", Some(v));
             }
         }
     }

@@ -529,10 +529,10 @@ impl PractitionerDeceased {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             PractitionerDeceased::Boolean(v) => {
-                w.primitive("deceasedBoolean", Some(&*v));
+                w.primitive("deceasedBoolean", Some(v));
             }
             PractitionerDeceased::DateTime(v) => {
-                w.primitive("deceasedDateTime", Some(&*v));
+                w.primitive("deceasedDateTime", Some(v));
             }
         }
     }

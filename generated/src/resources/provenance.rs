@@ -523,7 +523,7 @@ impl dhp_runtime::FhirJson for ProvenanceEntity {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProvenanceOccurred {
     /// `occurredPeriod`
-    Period(crate::datatypes::Period),
+    Period(Box<crate::datatypes::Period>),
     /// `occurredDateTime`
     DateTime(crate::Primitive<dhp_runtime::primitives::DateTime>),
 }
@@ -540,7 +540,10 @@ impl ProvenanceOccurred {
             }
             return None;
         }
-        if let Some(v) = o.complex::<crate::datatypes::Period>("occurredPeriod") {
+        if let Some(v) = o
+            .complex::<crate::datatypes::Period>("occurredPeriod")
+            .map(Box::new)
+        {
             return Some(ProvenanceOccurred::Period(v));
         }
         if let Some(v) = o
@@ -557,17 +560,17 @@ impl ProvenanceOccurred {
     pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
         match self {
             ProvenanceOccurred::Period(v) => {
-                w.complex("occurredPeriod", Some(&*v));
+                w.complex("occurredPeriod", Some(v.as_ref()));
             }
             ProvenanceOccurred::DateTime(v) => {
-                w.primitive("occurredDateTime", Some(&*v));
+                w.primitive("occurredDateTime", Some(v));
             }
         }
     }
 }
 impl From<crate::datatypes::Period> for ProvenanceOccurred {
     fn from(v: crate::datatypes::Period) -> Self {
-        ProvenanceOccurred::Period(v)
+        ProvenanceOccurred::Period(Box::new(v))
     }
 }
 impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ProvenanceOccurred {
