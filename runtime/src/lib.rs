@@ -26,6 +26,8 @@ pub mod must_support;
 pub mod primitives;
 pub mod read;
 pub mod resource;
+#[cfg(feature = "serde")]
+pub mod serde_bridge;
 pub mod terminology;
 pub mod validate;
 

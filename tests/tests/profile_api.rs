@@ -167,3 +167,30 @@ fn typed_accessors_for_extensions_on_primitive_fields() {
     assert_eq!(p.gender_other(), Some(other));
     UzCorePatient::from_json_str(&p.to_json_string()).expect("valid with the extension");
 }
+
+#[test]
+fn serde_embeds_fhir_json_unchanged() {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Message {
+        kind: String,
+        observation: UzCoreObservation,
+    }
+    // A decimal with a trailing zero must keep its text through serde.
+    let text = example("Observation-example-uzcoreobservation-blood-pressure.json").replace("\"value\": 117", "\"value\": 117.50");
+    assert!(text.contains("117.50"), "the example has a systolic value of 117");
+    let observation = UzCoreObservation::from_json_str(&text).expect("valid");
+    let message = Message { kind: "vitals".into(), observation };
+    let json = serde_json::to_string(&message).expect("serialize");
+    assert!(json.contains("\"value\":117.50"), "{json}");
+    // The FHIR JSON is embedded as written by the profile type: decimals keep their text.
+    let embedded = JsonValue::parse(&json).expect("json");
+    let inner = embedded.as_object().and_then(|o| o.get("observation")).cloned().expect("observation");
+    assert_eq!(inner, message.observation.to_json_value());
+    let back: Message = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back.observation, message.observation);
+    // Deserializing validates against the profile and lists the problems.
+    let broken = json.replace("\"status\":\"preliminary\"", "\"status\":\"finished\"");
+    assert_ne!(broken, json, "the example has status preliminary");
+    let err = serde_json::from_str::<Message>(&broken).err().expect("invalid status");
+    assert!(err.to_string().contains("Observation.status"), "{err}");
+}

@@ -101,6 +101,7 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     };
     let entry_points = json_entry_points(" with `meta.profile` listing this profile");
     let to_base = super::convert::to_base_impls(ctx, s);
+    let serde = serde_impls(&name);
     let rules_ident = format_ident!("{}_RULES", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
     let inv_ident = format_ident!("{}_INVARIANTS", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
     let base_link = format!("[`{base}`]({})", base_path.to_string().replace(' ', ""));
@@ -153,6 +154,8 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         }
 
         #to_base
+
+        #serde
     }
 }
 
@@ -305,7 +308,10 @@ pub(crate) fn resource_tokens(s: &StructDef) -> TokenStream {
     let StructKind::Resource { resource_type } = &s.kind else { return quote! {} };
     let name = format_ident!("{}", s.name);
     let entry_points = json_entry_points("");
+    let serde = serde_impls(&name);
     quote! {
+        #serde
+
         impl dhp_runtime::Resource for #name {
             const RESOURCE_TYPE: &'static str = #resource_type;
         }
@@ -622,6 +628,25 @@ fn primitive_extension_tokens(ctx: &Ctx, pe: &PrimitiveExtensionDef) -> TokenStr
             let element = #element_mut;
             element.extension.retain(|e| e.url != #url);
             element.extension.push(extension.into());
+        }
+    }
+}
+
+/// serde support through the runtime's bridge (feature `serde` of this crate).
+fn serde_impls(name: &proc_macro2::Ident) -> TokenStream {
+    quote! {
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                dhp_runtime::serde_bridge::serialize(self, serializer)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                dhp_runtime::serde_bridge::deserialize(deserializer)
+            }
         }
     }
 }

@@ -1042,3 +1042,17 @@ for crate::resources::audit_event::AuditEvent {
         }
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for UzCoreAuditEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for UzCoreAuditEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}

@@ -748,6 +748,20 @@ for crate::resources::episode_of_care::EpisodeOfCareStatusHistory {
         }
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for UzCoreEpisodeOfCare {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for UzCoreEpisodeOfCare {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
 /// Список прошлых кодов статуса
 ///
 /// The history of statuses that the EpisodeOfCare has been through (without requiring processing the history of the resource).

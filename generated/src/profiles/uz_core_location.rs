@@ -1527,3 +1527,17 @@ for crate::resources::location::Location {
         }
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for UzCoreLocation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for UzCoreLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}

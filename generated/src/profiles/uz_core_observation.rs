@@ -1149,6 +1149,20 @@ for crate::resources::observation::ObservationTriggeredBy {
         }
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for UzCoreObservation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for UzCoreObservation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
 /// Triggering observation(s)
 ///
 /// Identifies the observation(s) that triggered the performance of this observation.

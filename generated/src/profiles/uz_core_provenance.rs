@@ -764,6 +764,20 @@ for crate::resources::provenance::ProvenanceEntity {
         }
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for UzCoreProvenance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for UzCoreProvenance {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
 /// An entity used in this activity
 ///
 /// An entity used in this activity.

@@ -828,6 +828,20 @@ impl From<
         }
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for UzCoreSocioeconomicObservation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for UzCoreSocioeconomicObservation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
 /// The types allowed for `Observation.value\[x\]`.
 ///
 /// One of the sample valuesets that can be used is BenefitsVS. For all others, see the table:

@@ -197,6 +197,20 @@ impl dhp_runtime::FhirJson for Bundle {
         w.finish()
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for Bundle {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Bundle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
 impl dhp_runtime::Resource for Bundle {
     const RESOURCE_TYPE: &'static str = "Bundle";
 }

@@ -474,6 +474,20 @@ impl dhp_runtime::FhirJson for Observation {
         w.finish()
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for Observation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Observation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
 impl dhp_runtime::Resource for Observation {
     const RESOURCE_TYPE: &'static str = "Observation";
 }

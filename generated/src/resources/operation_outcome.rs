@@ -145,6 +145,20 @@ impl dhp_runtime::FhirJson for OperationOutcome {
         w.finish()
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for OperationOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for OperationOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
 impl dhp_runtime::Resource for OperationOutcome {
     const RESOURCE_TYPE: &'static str = "OperationOutcome";
 }

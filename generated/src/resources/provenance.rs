@@ -280,6 +280,20 @@ impl dhp_runtime::FhirJson for Provenance {
         w.finish()
     }
 }
+#[cfg(feature = "serde")]
+impl serde::Serialize for Provenance {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        dhp_runtime::serde_bridge::serialize(self, serializer)
+    }
+}
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Provenance {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
 impl dhp_runtime::Resource for Provenance {
     const RESOURCE_TYPE: &'static str = "Provenance";
 }
