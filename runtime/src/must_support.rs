@@ -63,18 +63,7 @@ fn values_at<'a>(item: &'a JsonObject, path: &str) -> Vec<&'a JsonValue> {
 /// reported only when that parent is present (a missing slice is reported once, not with
 /// each of its children).
 pub fn missing(resource: &JsonObject, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
-    let root = resource;
-    checks
-        .iter()
-        .filter(|(_, steps)| {
-            let parent_present = match steps.split_last() {
-                Some((_, [])) | None => true,
-                Some((_, parent)) => !crate::validate::walk(root, "", parent).is_empty(),
-            };
-            parent_present && crate::validate::walk(root, "", steps).is_empty()
-        })
-        .map(|(id, _)| *id)
-        .collect()
+    crate::validate::missing_elements(resource, checks)
 }
 
 /// True when `item` has, at each relative path, a value containing the expected JSON

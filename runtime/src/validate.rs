@@ -139,14 +139,22 @@ pub(crate) fn walk<'a>(root: &'a JsonObject, root_path: &str, steps: &[Step]) ->
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
 /// recording every violation on `reader`.
 pub fn validate(root: &JsonObject, root_path: &str, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
+    // Rules come in snapshot order, so consecutive rules often share their parent path:
+    // the walk to the parents is reused until the path changes.
+    let mut parents_of: Option<(&[Step], Vec<Located<'_>>)> = None;
     for rule in rules {
         let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
-        for parent in walk(root, root_path, parents_steps) {
+        let reuse = parents_of.as_ref().is_some_and(|(steps, _)| same_steps(steps, parents_steps));
+        if !reuse {
+            parents_of = Some((parents_steps, walk(root, root_path, parents_steps)));
+        }
+        let Some((_, parents)) = parents_of.as_ref() else { continue };
+        for parent in parents {
             if parent.value.is_none() && parent.root.is_none() {
                 continue;
             }
             let mut items = Vec::new();
-            step_children(&parent, last, &mut items);
+            step_children(parent, last, &mut items);
             let n = items.len() as u32;
             if n < rule.min {
                 let at = format!("{}.{}", parent.path, last.key.trim_end_matches("[x]"));
@@ -260,4 +268,43 @@ fn parsed(expression: &'static str) -> Option<&'static fhirpath::Expr> {
     let e: &'static fhirpath::Expr = Box::leak(Box::new(fhirpath::parse(expression).ok()?));
     map.insert(expression, e);
     Some(e)
+}
+
+/// True when two walks are the same (same members, same slice filters).
+fn same_steps(a: &[Step], b: &[Step]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.key == y.key
+                && x.filter == y.filter
+                && x.member_of.len() == y.member_of.len()
+                && x.member_of.iter().zip(y.member_of).all(|((p, s), (q, t))| p == q && s.value_set == t.value_set)
+        })
+}
+
+/// The ids of `checks` with no value in `root`, reported only where their parent is
+/// present (see [`crate::must_support::missing`]). Parent walks are shared between
+/// consecutive checks, as in [`validate`].
+pub(crate) fn missing_elements(root: &JsonObject, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut parents_of: Option<(&[Step], Vec<Located<'_>>)> = None;
+    for (id, steps) in checks {
+        let Some((last, parent_steps)) = steps.split_last() else { continue };
+        if !parents_of.as_ref().is_some_and(|(s, _)| same_steps(s, parent_steps)) {
+            parents_of = Some((parent_steps, walk(root, "", parent_steps)));
+        }
+        let Some((_, parents)) = parents_of.as_ref() else { continue };
+        if parents.is_empty() {
+            continue;
+        }
+        let mut found = Vec::new();
+        let present = parents.iter().any(|p| {
+            found.clear();
+            step_children(p, last, &mut found);
+            !found.is_empty()
+        });
+        if !present {
+            out.push(*id);
+        }
+    }
+    out
 }
