@@ -253,6 +253,23 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
         None
     }
 
+    /// Takes the `_key` sibling of a primitive element, without building the name.
+    fn take_sibling(&mut self, key: &str) -> Option<&'o JsonValue> {
+        let obj = self.obj;
+        for (i, (k, v)) in obj.iter().enumerate() {
+            if is_sibling(k, key) {
+                self.used[i] = true;
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// True when `key` or its `_key` sibling is present.
+    fn has_element(&self, key: &str) -> bool {
+        self.obj.keys().any(|k| k == key || is_sibling(k, key))
+    }
+
     /// The underlying reader (for locations and issues).
     pub fn reader(&mut self) -> &mut Reader {
         self.reader
@@ -369,11 +386,11 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
     /// An optional primitive element (`key` and `_key`).
     pub fn primitive<T: FhirPrimitive, E: FhirJson>(&mut self, key: &str) -> Option<PrimitiveElement<T, E>> {
         let value = self.take(key);
-        let ext_key = format!("_{key}");
-        let ext = self.take(&ext_key);
+        let ext = self.take_sibling(key);
         if value.is_none() && ext.is_none() {
             return None;
         }
+        let ext_key = format!("_{key}");
         if let Some(v @ JsonValue::Array(_)) = value {
             self.not_array(key, v);
             return None;
@@ -400,7 +417,7 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
 
     /// A required primitive element; records an issue when neither `key` nor `_key` is present.
     pub fn required_primitive<T: FhirPrimitive, E: FhirJson>(&mut self, key: &str) -> Option<PrimitiveElement<T, E>> {
-        let present = self.obj.contains_key(key) || self.obj.contains_key(&format!("_{key}"));
+        let present = self.has_element(key);
         if !present {
             self.missing(key);
             return None;
@@ -416,11 +433,11 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
         max: Option<usize>,
     ) -> Vec<PrimitiveElement<T, E>> {
         let value = self.take(key);
-        let ext_key = format!("_{key}");
-        let ext = self.take(&ext_key);
+        let ext = self.take_sibling(key);
         if value.is_none() && ext.is_none() {
             return Vec::new();
         }
+        let ext_key = format!("_{key}");
         let values: &[JsonValue] = match value {
             None => &[],
             Some(JsonValue::Array(items)) => items,
@@ -481,7 +498,7 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
         key: &str,
         max: Option<usize>,
     ) -> Option<NonEmpty<PrimitiveElement<T, E>>> {
-        let present = self.obj.contains_key(key) || self.obj.contains_key(&format!("_{key}"));
+        let present = self.has_element(key);
         if !present {
             self.missing(key);
             return None;
@@ -494,7 +511,7 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
     pub fn choice_count(&mut self, base: &str, keys: &[&str]) -> usize {
         let n = keys
             .iter()
-            .filter(|k| self.obj.contains_key(k) || self.obj.contains_key(&format!("_{k}")))
+            .filter(|k| self.has_element(k))
             .count();
         if n > 1 {
             let msg = format!("choice element '{base}[x]' has {n} values; only one type may be given");
@@ -511,10 +528,10 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
 
     /// Records an element the profile forbids (`max = 0`) if it is present.
     pub fn forbid(&mut self, key: &str) {
-        let present = self.obj.contains_key(key) || self.obj.contains_key(&format!("_{key}"));
+        let present = self.has_element(key);
         if present {
             self.take(key);
-            self.take(&format!("_{key}"));
+            self.take_sibling(key);
             let msg = format!("element '{key}' is not allowed by the profile (max = 0)");
             self.reader.at(key, None, |r| r.error(IssueKind::Cardinality, msg));
         }
@@ -654,6 +671,11 @@ impl<'r, 'o> ObjectReader<'r, 'o> {
         }
         unknown
     }
+}
+
+/// True when `k` is `_` followed by `key`.
+fn is_sibling(k: &str, key: &str) -> bool {
+    k.len() == key.len() + 1 && k.starts_with('_') && &k[1..] == key
 }
 
 fn extension_url(item: &JsonValue) -> Option<&str> {
