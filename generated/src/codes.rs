@@ -75,6 +75,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AddressType {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<AddressType> for crate::datatypes::Coding {
     fn from(c: AddressType) -> Self {
@@ -167,6 +170,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AddressTypeVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<AddressTypeVs> for crate::datatypes::Coding {
@@ -263,6 +269,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AddressUse {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<AddressUse> for crate::datatypes::Coding {
@@ -365,6 +374,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AddressUseVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<AddressUseVs> for crate::datatypes::Coding {
     fn from(c: AddressUseVs) -> Self {
@@ -461,6 +473,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AdministrativeGender {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<AdministrativeGender> for crate::datatypes::Coding {
@@ -563,6 +578,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventAction {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<AuditEventAction> for crate::datatypes::Coding {
     fn from(c: AuditEventAction) -> Self {
@@ -664,6 +682,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventActionVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<AuditEventActionVs> for crate::datatypes::Coding {
     fn from(c: AuditEventActionVs) -> Self {
@@ -764,6 +785,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventOutcomeVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<AuditEventOutcomeVs> for crate::datatypes::Coding {
@@ -878,6 +902,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventSeverity {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<AuditEventSeverity> for crate::datatypes::Coding {
     fn from(c: AuditEventSeverity) -> Self {
@@ -986,6 +1013,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventSubTypeVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<AuditEventSubTypeVs> for crate::datatypes::Coding {
@@ -1100,6 +1130,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditEventTypeVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<AuditEventTypeVs> for crate::datatypes::Coding {
     fn from(c: AuditEventTypeVs) -> Self {
@@ -1192,6 +1225,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditParticipationRoleTypeVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<AuditParticipationRoleTypeVs> for crate::datatypes::Coding {
@@ -1354,6 +1390,9 @@ impl dhp_runtime::primitives::FhirPrimitive for AuditPurposeOfUseVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<AuditPurposeOfUseVs> for crate::datatypes::Coding {
     fn from(c: AuditPurposeOfUseVs) -> Self {
@@ -1478,6 +1517,9 @@ impl dhp_runtime::primitives::FhirPrimitive for BundleType {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<BundleType> for crate::datatypes::Coding {
     fn from(c: BundleType) -> Self {
@@ -1574,6 +1616,9 @@ impl dhp_runtime::primitives::FhirPrimitive for CapabilityStatementKind {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<CapabilityStatementKind> for crate::datatypes::Coding {
@@ -1712,6 +1757,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ClinicalStatusVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ClinicalStatusVs> for crate::datatypes::Coding {
     fn from(c: ClinicalStatusVs) -> Self {
@@ -1840,6 +1888,9 @@ impl dhp_runtime::primitives::FhirPrimitive for CompositionStatus {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<CompositionStatus> for crate::datatypes::Coding {
@@ -1978,6 +2029,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionClinicalStatusCodes {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ConditionClinicalStatusCodes> for crate::datatypes::Coding {
     fn from(c: ConditionClinicalStatusCodes) -> Self {
@@ -2070,6 +2124,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionSeverityVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ConditionSeverityVs> for crate::datatypes::Coding {
@@ -2200,6 +2257,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionVerificationStatus {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ConditionVerificationStatus> for crate::datatypes::Coding {
     fn from(c: ConditionVerificationStatus) -> Self {
@@ -2329,6 +2389,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionVerificationStatusVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ConditionVerificationStatusVs> for crate::datatypes::Coding {
     fn from(c: ConditionVerificationStatusVs) -> Self {
@@ -2434,6 +2497,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionalDeleteStatus {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ConditionalDeleteStatus> for crate::datatypes::Coding {
     fn from(c: ConditionalDeleteStatus) -> Self {
@@ -2538,6 +2604,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConditionalReadStatus {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ConditionalReadStatus> for crate::datatypes::Coding {
@@ -2648,6 +2717,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentActionVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ConsentActionVs> for crate::datatypes::Coding {
     fn from(c: ConsentActionVs) -> Self {
@@ -2744,6 +2816,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentDataMeaning {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ConsentDataMeaning> for crate::datatypes::Coding {
@@ -2846,6 +2921,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentPolicyVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ConsentPolicyVs> for crate::datatypes::Coding {
     fn from(c: ConsentPolicyVs) -> Self {
@@ -2934,6 +3012,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentProvisionType {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ConsentProvisionType> for crate::datatypes::Coding {
@@ -3024,6 +3105,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentProvisionTypeVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ConsentProvisionTypeVs> for crate::datatypes::Coding {
     fn from(c: ConsentProvisionTypeVs) -> Self {
@@ -3112,6 +3196,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentPurposeOfUseVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ConsentPurposeOfUseVs> for crate::datatypes::Coding {
@@ -3222,6 +3309,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentState {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ConsentState> for crate::datatypes::Coding {
     fn from(c: ConsentState) -> Self {
@@ -3330,6 +3420,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ConsentStateCodesVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ConsentStateCodesVs> for crate::datatypes::Coding {
@@ -3440,6 +3533,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ContactPointSystem {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ContactPointSystem> for crate::datatypes::Coding {
     fn from(c: ContactPointSystem) -> Self {
@@ -3549,6 +3645,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ContactPointSystemVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ContactPointSystemVs> for crate::datatypes::Coding {
     fn from(c: ContactPointSystemVs) -> Self {
@@ -3649,6 +3748,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ContactPointUse {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ContactPointUse> for crate::datatypes::Coding {
@@ -5685,6 +5787,9 @@ impl dhp_runtime::primitives::FhirPrimitive for CountriesDigitalMvdvs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<CountriesDigitalMvdvs> for crate::datatypes::Coding {
     fn from(c: CountriesDigitalMvdvs) -> Self {
@@ -5882,6 +5987,9 @@ impl dhp_runtime::primitives::FhirPrimitive for DataAbsentReason {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<DataAbsentReason> for crate::datatypes::Coding {
     fn from(c: DataAbsentReason) -> Self {
@@ -5990,6 +6098,9 @@ impl dhp_runtime::primitives::FhirPrimitive for DaysOfWeek {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<DaysOfWeek> for crate::datatypes::Coding {
@@ -6168,6 +6279,9 @@ impl dhp_runtime::primitives::FhirPrimitive for DiagnosisTypeVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<DiagnosisTypeVs> for crate::datatypes::Coding {
     fn from(c: DiagnosisTypeVs) -> Self {
@@ -6256,6 +6370,9 @@ impl dhp_runtime::primitives::FhirPrimitive for DocumentMode {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<DocumentMode> for crate::datatypes::Coding {
@@ -6353,6 +6470,9 @@ impl dhp_runtime::primitives::FhirPrimitive for DocumentReferenceStatus {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<DocumentReferenceStatus> for crate::datatypes::Coding {
@@ -6471,6 +6591,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterAdmitSourceVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<EncounterAdmitSourceVs> for crate::datatypes::Coding {
     fn from(c: EncounterAdmitSourceVs) -> Self {
@@ -6575,6 +6698,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterClassVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<EncounterClassVs> for crate::datatypes::Coding {
@@ -6697,6 +6823,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterDischargeDispositionVs 
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<EncounterDischargeDispositionVs> for crate::datatypes::Coding {
     fn from(c: EncounterDischargeDispositionVs) -> Self {
@@ -6793,6 +6922,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterLocationStatus {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<EncounterLocationStatus> for crate::datatypes::Coding {
@@ -6911,6 +7043,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterPriorityVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<EncounterPriorityVs> for crate::datatypes::Coding {
     fn from(c: EncounterPriorityVs) -> Self {
@@ -6993,6 +7128,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterReAdmissionVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<EncounterReAdmissionVs> for crate::datatypes::Coding {
@@ -7115,6 +7253,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterStatus {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<EncounterStatus> for crate::datatypes::Coding {
     fn from(c: EncounterStatus) -> Self {
@@ -7223,6 +7364,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterStatusVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<EncounterStatusVs> for crate::datatypes::Coding {
@@ -7344,6 +7488,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterSubjectStatusVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<EncounterSubjectStatusVs> for crate::datatypes::Coding {
@@ -7482,6 +7629,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterTypeVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<EncounterTypeVs> for crate::datatypes::Coding {
     fn from(c: EncounterTypeVs) -> Self {
@@ -7586,6 +7736,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareReasonUseVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<EpisodeOfCareReasonUseVs> for crate::datatypes::Coding {
@@ -7700,6 +7853,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareStatus {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<EpisodeOfCareStatus> for crate::datatypes::Coding {
     fn from(c: EpisodeOfCareStatus) -> Self {
@@ -7812,6 +7968,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareStatusVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<EpisodeOfCareStatusVs> for crate::datatypes::Coding {
@@ -7950,6 +8109,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareTypeVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<EpisodeOfCareTypeVs> for crate::datatypes::Coding {
     fn from(c: EpisodeOfCareTypeVs) -> Self {
@@ -8038,6 +8200,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EventCapabilityMode {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<EventCapabilityMode> for crate::datatypes::Coding {
@@ -8227,6 +8392,9 @@ impl dhp_runtime::primitives::FhirPrimitive for EventTiming {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<EventTiming> for crate::datatypes::Coding {
@@ -9381,6 +9549,9 @@ impl dhp_runtime::primitives::FhirPrimitive for FhirTypes {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<FhirTypes> for crate::datatypes::Coding {
     fn from(c: FhirTypes) -> Self {
@@ -9690,6 +9861,9 @@ impl dhp_runtime::primitives::FhirPrimitive for FhirVersion {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<FhirVersion> for crate::datatypes::Coding {
     fn from(c: FhirVersion) -> Self {
@@ -9787,6 +9961,9 @@ impl dhp_runtime::primitives::FhirPrimitive for GenderOtherVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<GenderOtherVs> for crate::datatypes::Coding {
     fn from(c: GenderOtherVs) -> Self {
@@ -9883,6 +10060,9 @@ impl dhp_runtime::primitives::FhirPrimitive for HttpVerb {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<HttpVerb> for crate::datatypes::Coding {
@@ -10959,6 +11139,9 @@ impl dhp_runtime::primitives::FhirPrimitive for IdentifierTypeVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<IdentifierTypeVs> for crate::datatypes::Coding {
     fn from(c: IdentifierTypeVs) -> Self {
@@ -11059,6 +11242,9 @@ impl dhp_runtime::primitives::FhirPrimitive for IdentifierUse {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<IdentifierUse> for crate::datatypes::Coding {
@@ -11161,6 +11347,9 @@ impl dhp_runtime::primitives::FhirPrimitive for IdentifierUseVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<IdentifierUseVs> for crate::datatypes::Coding {
     fn from(c: IdentifierUseVs) -> Self {
@@ -11261,6 +11450,9 @@ impl dhp_runtime::primitives::FhirPrimitive for IssueSeverity {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<IssueSeverity> for crate::datatypes::Coding {
@@ -11470,6 +11662,9 @@ impl dhp_runtime::primitives::FhirPrimitive for IssueType {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<IssueType> for crate::datatypes::Coding {
@@ -11963,6 +12158,9 @@ impl dhp_runtime::primitives::FhirPrimitive for LicenseCertificateVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<LicenseCertificateVs> for crate::datatypes::Coding {
@@ -13261,6 +13459,9 @@ impl dhp_runtime::primitives::FhirPrimitive for LinkRelationTypes {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<LinkRelationTypes> for crate::datatypes::Coding {
     fn from(c: LinkRelationTypes) -> Self {
@@ -13349,6 +13550,9 @@ impl dhp_runtime::primitives::FhirPrimitive for LinkType {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<LinkType> for crate::datatypes::Coding {
@@ -13455,6 +13659,9 @@ impl dhp_runtime::primitives::FhirPrimitive for LocationKindsVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<LocationKindsVs> for crate::datatypes::Coding {
     fn from(c: LocationKindsVs) -> Self {
@@ -13543,6 +13750,9 @@ impl dhp_runtime::primitives::FhirPrimitive for LocationMode {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<LocationMode> for crate::datatypes::Coding {
@@ -13637,6 +13847,9 @@ impl dhp_runtime::primitives::FhirPrimitive for LocationStatus {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<LocationStatus> for crate::datatypes::Coding {
     fn from(c: LocationStatus) -> Self {
@@ -13729,6 +13942,9 @@ impl dhp_runtime::primitives::FhirPrimitive for LocationStatusVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<LocationStatusVs> for crate::datatypes::Coding {
@@ -15704,6 +15920,9 @@ impl dhp_runtime::primitives::FhirPrimitive for LocationTypesVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<LocationTypesVs> for crate::datatypes::Coding {
@@ -63043,6 +63262,9 @@ impl dhp_runtime::primitives::FhirPrimitive for MahallaVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<MahallaVs> for crate::datatypes::Coding {
     fn from(c: MahallaVs) -> Self {
@@ -63188,6 +63410,9 @@ impl dhp_runtime::primitives::FhirPrimitive for MaritalStatusVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<MaritalStatusVs> for crate::datatypes::Coding {
     fn from(c: MaritalStatusVs) -> Self {
@@ -63288,6 +63513,9 @@ impl dhp_runtime::primitives::FhirPrimitive for NameUse {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<NameUse> for crate::datatypes::Coding {
@@ -63390,6 +63618,9 @@ impl dhp_runtime::primitives::FhirPrimitive for NameUseVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<NameUseVs> for crate::datatypes::Coding {
     fn from(c: NameUseVs) -> Self {
@@ -63486,6 +63717,9 @@ impl dhp_runtime::primitives::FhirPrimitive for NarrativeStatus {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<NarrativeStatus> for crate::datatypes::Coding {
@@ -65100,6 +65334,9 @@ impl dhp_runtime::primitives::FhirPrimitive for NationalityVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<NationalityVs> for crate::datatypes::Coding {
     fn from(c: NationalityVs) -> Self {
@@ -65253,6 +65490,9 @@ impl dhp_runtime::primitives::FhirPrimitive for NomenclatureGroupVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<NomenclatureGroupVs> for crate::datatypes::Coding {
     fn from(c: NomenclatureGroupVs) -> Self {
@@ -65369,6 +65609,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ObjectRoleVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ObjectRoleVs> for crate::datatypes::Coding {
@@ -65526,6 +65769,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ObservationCategoryVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ObservationCategoryVs> for crate::datatypes::Coding {
@@ -66064,6 +66310,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ObservationInterpretationVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ObservationInterpretationVs> for crate::datatypes::Coding {
     fn from(c: ObservationInterpretationVs) -> Self {
@@ -66180,6 +66429,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ObservationStatus {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ObservationStatus> for crate::datatypes::Coding {
@@ -66298,6 +66550,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ObservationStatusVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ObservationStatusVs> for crate::datatypes::Coding {
     fn from(c: ObservationStatusVs) -> Self {
@@ -66386,6 +66641,9 @@ impl dhp_runtime::primitives::FhirPrimitive for OperationParameterUse {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<OperationParameterUse> for crate::datatypes::Coding {
@@ -66560,6 +66818,9 @@ impl dhp_runtime::primitives::FhirPrimitive for OrganizationType {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<OrganizationType> for crate::datatypes::Coding {
     fn from(c: OrganizationType) -> Self {
@@ -66688,6 +66949,9 @@ impl dhp_runtime::primitives::FhirPrimitive for OrganizationalServiceGroupVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<OrganizationalServiceGroupVs> for crate::datatypes::Coding {
@@ -67396,6 +67660,9 @@ impl dhp_runtime::primitives::FhirPrimitive for OrganizationalSpecializationVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<OrganizationalSpecializationVs> for crate::datatypes::Coding {
     fn from(c: OrganizationalSpecializationVs) -> Self {
@@ -67647,6 +67914,9 @@ impl dhp_runtime::primitives::FhirPrimitive for OrganizationalStructureVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<OrganizationalStructureVs> for crate::datatypes::Coding {
     fn from(c: OrganizationalStructureVs) -> Self {
@@ -67768,6 +68038,9 @@ impl dhp_runtime::primitives::FhirPrimitive for OrganizationalSubordinationGroup
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<OrganizationalSubordinationGroupVs> for crate::datatypes::Coding {
     fn from(c: OrganizationalSubordinationGroupVs) -> Self {
@@ -67885,6 +68158,9 @@ for OrganizationalSubordinationInstitutionVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<OrganizationalSubordinationInstitutionVs> for crate::datatypes::Coding {
@@ -70404,6 +70680,9 @@ impl dhp_runtime::primitives::FhirPrimitive for PractitionerRoleVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<PractitionerRoleVs> for crate::datatypes::Coding {
     fn from(c: PractitionerRoleVs) -> Self {
@@ -71397,6 +71676,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ProfessionSpecializationVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ProfessionSpecializationVs> for crate::datatypes::Coding {
     fn from(c: ProfessionSpecializationVs) -> Self {
@@ -71550,6 +71832,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ProvenanceActivityTypesVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ProvenanceActivityTypesVs> for crate::datatypes::Coding {
     fn from(c: ProvenanceActivityTypesVs) -> Self {
@@ -71650,6 +71935,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ProvenanceEntityRole {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ProvenanceEntityRole> for crate::datatypes::Coding {
@@ -71752,6 +72040,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ProvenanceEntityRoleVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ProvenanceEntityRoleVs> for crate::datatypes::Coding {
     fn from(c: ProvenanceEntityRoleVs) -> Self {
@@ -71849,6 +72140,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ProvenanceParticipationRoleTypeV
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ProvenanceParticipationRoleTypeVs> for crate::datatypes::Coding {
     fn from(c: ProvenanceParticipationRoleTypeVs) -> Self {
@@ -71945,6 +72239,9 @@ impl dhp_runtime::primitives::FhirPrimitive for PublicationStatus {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<PublicationStatus> for crate::datatypes::Coding {
@@ -72050,6 +72347,9 @@ impl dhp_runtime::primitives::FhirPrimitive for QuantityComparator {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<QuantityComparator> for crate::datatypes::Coding {
@@ -72171,6 +72471,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ReferenceHandlingPolicy {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ReferenceHandlingPolicy> for crate::datatypes::Coding {
@@ -73893,6 +74196,9 @@ impl dhp_runtime::primitives::FhirPrimitive for RegionsVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<RegionsVs> for crate::datatypes::Coding {
     fn from(c: RegionsVs) -> Self {
@@ -74154,6 +74460,9 @@ impl dhp_runtime::primitives::FhirPrimitive for RelatedArtifactType {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<RelatedArtifactType> for crate::datatypes::Coding {
     fn from(c: RelatedArtifactType) -> Self {
@@ -74282,6 +74591,9 @@ impl dhp_runtime::primitives::FhirPrimitive for RelationshipTypeVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<RelationshipTypeVs> for crate::datatypes::Coding {
@@ -75140,6 +75452,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ResourceType {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ResourceType> for crate::datatypes::Coding {
     fn from(c: ResourceType) -> Self {
@@ -75241,6 +75556,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ResourceVersionPolicy {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ResourceVersionPolicy> for crate::datatypes::Coding {
     fn from(c: ResourceVersionPolicy) -> Self {
@@ -75329,6 +75647,9 @@ impl dhp_runtime::primitives::FhirPrimitive for RestfulCapabilityMode {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<RestfulCapabilityMode> for crate::datatypes::Coding {
@@ -75422,6 +75743,9 @@ impl dhp_runtime::primitives::FhirPrimitive for SearchEntryMode {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<SearchEntryMode> for crate::datatypes::Coding {
@@ -75539,6 +75863,9 @@ impl dhp_runtime::primitives::FhirPrimitive for SearchParamType {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<SearchParamType> for crate::datatypes::Coding {
@@ -75681,6 +76008,9 @@ impl dhp_runtime::primitives::FhirPrimitive for SecurityLabelVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<SecurityLabelVs> for crate::datatypes::Coding {
     fn from(c: SecurityLabelVs) -> Self {
@@ -75777,6 +76107,9 @@ impl dhp_runtime::primitives::FhirPrimitive for SecurityRoleTypeVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<SecurityRoleTypeVs> for crate::datatypes::Coding {
@@ -75906,6 +76239,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ServiceCategoriesVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ServiceCategoriesVs> for crate::datatypes::Coding {
@@ -79413,6 +79749,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ServiceNamesVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<ServiceNamesVs> for crate::datatypes::Coding {
     fn from(c: ServiceNamesVs) -> Self {
@@ -79509,6 +79848,9 @@ impl dhp_runtime::primitives::FhirPrimitive for SignatureTypeVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<SignatureTypeVs> for crate::datatypes::Coding {
@@ -79607,6 +79949,9 @@ impl dhp_runtime::primitives::FhirPrimitive for SocioeconomicObservationCodesVs 
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<SocioeconomicObservationCodesVs> for crate::datatypes::Coding {
     fn from(c: SocioeconomicObservationCodesVs) -> Self {
@@ -79695,6 +80040,9 @@ impl dhp_runtime::primitives::FhirPrimitive for SortDirection {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<SortDirection> for crate::datatypes::Coding {
@@ -79881,6 +80229,9 @@ impl dhp_runtime::primitives::FhirPrimitive for StateVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<StateVs> for crate::datatypes::Coding {
     fn from(c: StateVs) -> Self {
@@ -79977,6 +80328,9 @@ impl dhp_runtime::primitives::FhirPrimitive for SystemRestfulInteraction {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<SystemRestfulInteraction> for crate::datatypes::Coding {
@@ -80078,6 +80432,9 @@ impl dhp_runtime::primitives::FhirPrimitive for TelecomUseVs {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<TelecomUseVs> for crate::datatypes::Coding {
@@ -80192,6 +80549,9 @@ impl dhp_runtime::primitives::FhirPrimitive for TriggerType {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<TriggerType> for crate::datatypes::Coding {
     fn from(c: TriggerType) -> Self {
@@ -80293,6 +80653,9 @@ impl dhp_runtime::primitives::FhirPrimitive for TriggeredByTypeVs {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<TriggeredByTypeVs> for crate::datatypes::Coding {
     fn from(c: TriggeredByTypeVs) -> Self {
@@ -80393,6 +80756,9 @@ impl dhp_runtime::primitives::FhirPrimitive for TriggeredBytype {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<TriggeredBytype> for crate::datatypes::Coding {
@@ -80515,6 +80881,9 @@ impl dhp_runtime::primitives::FhirPrimitive for TypeRestfulInteraction {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<TypeRestfulInteraction> for crate::datatypes::Coding {
     fn from(c: TypeRestfulInteraction) -> Self {
@@ -80624,6 +80993,9 @@ impl dhp_runtime::primitives::FhirPrimitive for UnitsOfTime {
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
+    }
 }
 impl From<UnitsOfTime> for crate::datatypes::Coding {
     fn from(c: UnitsOfTime) -> Self {
@@ -80732,6 +81104,9 @@ impl dhp_runtime::primitives::FhirPrimitive for ValueFilterComparator {
     }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
+    }
+    fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+        dhp_runtime::PrimitiveValue::String(self.code())
     }
 }
 impl From<ValueFilterComparator> for crate::datatypes::Coding {

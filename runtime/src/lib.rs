@@ -10,6 +10,8 @@
 //!   the `_name` sibling in JSON) and [`element::NonEmpty`] for `1..*` elements;
 //! - [`read`]: the reading context that collects every validation problem with its
 //!   FHIRPath-like location, in strict or lenient mode;
+//! - [`reflect`]: the walkable view of every value ([`Reflect`], [`Node`]) that
+//!   validation, Must Support checks and FHIRPath use;
 //! - [`resource`]: the traits the generated types implement (`FhirJson`, `Resource`,
 //!   `Profile`).
 //!
@@ -25,6 +27,7 @@ pub mod json;
 pub mod must_support;
 pub mod primitives;
 pub mod read;
+pub mod reflect;
 pub mod resource;
 #[cfg(feature = "serde")]
 pub mod serde_bridge;
@@ -34,4 +37,5 @@ pub mod validate;
 pub use element::{NonEmpty, PrimitiveElement};
 pub use json::{JsonNumber, JsonObject, JsonValue};
 pub use read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
+pub use reflect::{Child, Node, PrimitiveValue, Reflect};
 pub use resource::{FhirJson, Profile, Resource};

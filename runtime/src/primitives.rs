@@ -39,6 +39,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::json::{JsonNumber, JsonValue};
+use crate::reflect::PrimitiveValue;
 
 /// A FHIR primitive value type: its FHIR name and its JSON form.
 ///
@@ -54,6 +55,8 @@ pub trait FhirPrimitive: Sized + Clone + fmt::Debug + PartialEq {
     fn from_json(value: &JsonValue) -> Result<Self, PrimitiveError>;
     /// Writes the JSON value of the primitive.
     fn to_json(&self) -> JsonValue;
+    /// The value as reflection and FHIRPath see it ([`crate::reflect`]).
+    fn reflect_value(&self) -> PrimitiveValue<'_>;
 }
 
 // ---------------------------------------------------------------------------------
@@ -209,6 +212,10 @@ impl FhirPrimitive for bool {
     fn to_json(&self) -> JsonValue {
         JsonValue::Bool(*self)
     }
+
+    fn reflect_value(&self) -> PrimitiveValue<'_> {
+        PrimitiveValue::Boolean(*self)
+    }
 }
 
 /// Reads an integer JSON number within `min..=max`.
@@ -257,6 +264,10 @@ impl FhirPrimitive for i32 {
     fn to_json(&self) -> JsonValue {
         JsonValue::Number(JsonNumber::from(*self))
     }
+
+    fn reflect_value(&self) -> PrimitiveValue<'_> {
+        PrimitiveValue::Integer((*self).into())
+    }
 }
 
 /// `string`: any non-empty text of at most [`MAX_STRING_CHARS`] characters.
@@ -269,6 +280,10 @@ impl FhirPrimitive for String {
 
     fn to_json(&self) -> JsonValue {
         JsonValue::String(self.clone())
+    }
+
+    fn reflect_value(&self) -> PrimitiveValue<'_> {
+        PrimitiveValue::String(self)
     }
 }
 
@@ -392,6 +407,10 @@ impl FhirPrimitive for PositiveInt {
     fn to_json(&self) -> JsonValue {
         JsonValue::Number(JsonNumber::from(self.0))
     }
+
+    fn reflect_value(&self) -> PrimitiveValue<'_> {
+        PrimitiveValue::Integer(self.0.into())
+    }
 }
 
 impl FhirPrimitive for UnsignedInt {
@@ -404,6 +423,10 @@ impl FhirPrimitive for UnsignedInt {
 
     fn to_json(&self) -> JsonValue {
         JsonValue::Number(JsonNumber::from(self.0))
+    }
+
+    fn reflect_value(&self) -> PrimitiveValue<'_> {
+        PrimitiveValue::Integer(self.0.into())
     }
 }
 
@@ -431,6 +454,10 @@ impl FhirPrimitive for Integer64 {
 
     fn to_json(&self) -> JsonValue {
         JsonValue::String(self.0.to_string())
+    }
+
+    fn reflect_value(&self) -> PrimitiveValue<'_> {
+        PrimitiveValue::Integer(self.0)
     }
 }
 
@@ -551,6 +578,10 @@ impl FhirPrimitive for Decimal {
     fn to_json(&self) -> JsonValue {
         JsonValue::Number(self.0.clone())
     }
+
+    fn reflect_value(&self) -> PrimitiveValue<'_> {
+        PrimitiveValue::Decimal(self.0.as_str())
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -640,6 +671,15 @@ macro_rules! string_primitive {
 
             fn to_json(&self) -> JsonValue {
                 JsonValue::String(self.0.clone())
+            }
+
+            fn reflect_value(&self) -> PrimitiveValue<'_> {
+                match $fhir {
+                    "date" => PrimitiveValue::Date(&self.0),
+                    "dateTime" | "instant" => PrimitiveValue::DateTime(&self.0),
+                    "time" => PrimitiveValue::Time(&self.0),
+                    _ => PrimitiveValue::String(&self.0),
+                }
             }
         }
     };

@@ -534,6 +534,9 @@ pub(crate) fn code_tokens(c: &CodeTypeDef) -> TokenStream {
             fn to_json(&self) -> dhp_runtime::JsonValue {
                 dhp_runtime::JsonValue::String(self.code().to_string())
             }
+            fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
+                dhp_runtime::PrimitiveValue::String(self.code())
+            }
         }
 
         impl From<#name> for crate::datatypes::Coding {

@@ -1,0 +1,348 @@
+//! Reflection over FHIR values: the one interface that validation, Must Support checks
+//! and FHIRPath walk.
+//!
+//! Every generated type implements [`Reflect`]: it names its FHIR type, gives its
+//! primitive value when it has one, and visits the child elements it holds, in the
+//! order of the StructureDefinition. A walker sees a tree of [`Node`]s and never a JSON
+//! tree, so a value built in code is checked exactly like one that was read.
+//!
+//! What is not typed (unknown members kept by lenient reads, resource types that are not
+//! generated) is JSON, and is walked through the same interface as
+//! [`Node::Json`]: a JSON value together with its `_name` sibling.
+//!
+//! The contract, for implementors:
+//!
+//! - [`Reflect::fhir_type`] is the FHIR type name as FHIRPath's `is`/`as` see it:
+//!   `Patient` for a resource or a profile of it, `HumanName`, `Extension`, `string`,
+//!   `code`, `dateTime`; `BackboneElement` for backbone elements (`Patient.contact`).
+//! - [`Reflect::primitive`] is `Some` only for a FHIR primitive that has a value; a
+//!   primitive element with only `id`/extensions (a data-absent reason) has `None` but
+//!   still has children.
+//! - [`Reflect::visit_children`] calls `visit` once per present value, in element order:
+//!   each item of a repeating element with `index: Some(i)` (also for a `0..1` narrowing
+//!   that stays an array in JSON), a single element with `index: None`. A choice
+//!   element's child has `name: "value"` and `json_name: "valueQuantity"`. A primitive
+//!   element's children are its `id` and `extension`s (the `_name` sibling in JSON).
+//!   Unknown members come last, as [`Node::Json`].
+//!
+//! Paths are not stored anywhere: a walker builds them from `json_name` and `index`
+//! (`Patient.identifier[0].system`), as the readers do.
+//!
+//! ```
+//! use dhp_runtime::json::JsonValue;
+//! use dhp_runtime::reflect::{Node, PrimitiveValue};
+//!
+//! let json = JsonValue::parse(r#"{"resourceType":"Patient","birthDate":"1990","_birthDate":{"id":"b"}}"#).unwrap();
+//! let root = Node::json(&json);
+//! assert_eq!(root.fhir_type(), Some("Patient"));
+//! let mut seen = Vec::new();
+//! root.visit_children(&mut |child| seen.push((child.json_name.to_string(), child.node.primitive())));
+//! assert_eq!(seen, vec![
+//!     ("resourceType".to_string(), Some(PrimitiveValue::String("Patient"))),
+//!     ("birthDate".to_string(), Some(PrimitiveValue::String("1990"))),
+//! ]);
+//! ```
+
+use crate::element::PrimitiveElement;
+use crate::json::JsonValue;
+use crate::primitives::FhirPrimitive;
+
+/// A primitive value as FHIRPath sees it, borrowed from the element that holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrimitiveValue<'a> {
+    /// `boolean`.
+    Boolean(bool),
+    /// `integer`, `positiveInt`, `unsignedInt`, `integer64`.
+    Integer(i64),
+    /// `decimal`, as its exact text (`1.50`).
+    Decimal(&'a str),
+    /// `string`, `code`, `id`, `uri`, `url`, `canonical`, `oid`, `uuid`, `markdown`,
+    /// `base64Binary`, `xhtml`.
+    String(&'a str),
+    /// `date`, as its exact text (partial dates stay partial).
+    Date(&'a str),
+    /// `dateTime` and `instant`, as their exact text.
+    DateTime(&'a str),
+    /// `time`, as its exact text.
+    Time(&'a str),
+}
+
+/// A FHIR value that can be walked: the generated types, primitives, and JSON.
+pub trait Reflect {
+    /// The FHIR type name (`Patient`, `HumanName`, `string`, `BackboneElement`, …).
+    fn fhir_type(&self) -> &str;
+
+    /// The primitive value, for a primitive that has one.
+    fn primitive(&self) -> Option<PrimitiveValue<'_>> {
+        None
+    }
+
+    /// Calls `visit` for every child value present, in element order (see the module
+    /// docs for the contract).
+    fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>));
+
+    /// Calls `visit` for every child whose FHIR element name is `name` (`value` for
+    /// `value[x]`). Generated types may override this with a direct lookup.
+    fn visit_child<'a>(&'a self, name: &str, visit: &mut dyn FnMut(Child<'a>)) {
+        self.visit_children(&mut |c| {
+            if c.name == name {
+                visit(c)
+            }
+        });
+    }
+}
+
+/// One child value of a [`Node`].
+#[derive(Clone, Copy)]
+pub struct Child<'a> {
+    /// The FHIR element name: `identifier`, `value` for `value[x]`.
+    pub name: &'a str,
+    /// The JSON member name: `identifier`, `valueQuantity`.
+    pub json_name: &'a str,
+    /// The position within a repeating element, `None` for a single one.
+    pub index: Option<usize>,
+    /// The value.
+    pub node: Node<'a>,
+}
+
+impl std::fmt::Debug for Child<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("json_name", &self.json_name)
+            .field("index", &self.index)
+            .field("fhir_type", &self.node.fhir_type())
+            .finish()
+    }
+}
+
+/// A value in a walk: a typed value, or JSON (with its `_name` sibling) where nothing is
+/// typed. Cheap to copy, so walkers keep collections of them.
+#[derive(Clone, Copy)]
+pub enum Node<'a> {
+    /// A generated type, a primitive element, or anything else implementing [`Reflect`].
+    Typed(&'a dyn Reflect),
+    /// Untyped JSON: the member's value (absent when only `_name` is given) and its
+    /// `_name` sibling (the primitive's `id` and extensions).
+    Json {
+        /// The value of the member.
+        value: Option<&'a JsonValue>,
+        /// The `_name` sibling.
+        sibling: Option<&'a JsonValue>,
+    },
+}
+
+impl<'a> Node<'a> {
+    /// A node for a JSON value with no `_name` sibling (a resource, a member).
+    pub fn json(value: &'a JsonValue) -> Self {
+        Node::Json { value: Some(value), sibling: None }
+    }
+
+    /// The FHIR type name. For JSON: the `resourceType` of a resource, otherwise
+    /// unknown (`None`), since untyped JSON carries no element definitions.
+    pub fn fhir_type(&self) -> Option<&'a str> {
+        match *self {
+            Node::Typed(r) => Some(r.fhir_type()),
+            Node::Json { value: Some(JsonValue::Object(o)), .. } => o.get("resourceType").and_then(JsonValue::as_str),
+            Node::Json { .. } => None,
+        }
+    }
+
+    /// The primitive value. For JSON: strings are [`PrimitiveValue::String`], numbers
+    /// [`PrimitiveValue::Integer`] or [`PrimitiveValue::Decimal`], booleans
+    /// [`PrimitiveValue::Boolean`] (JSON does not say whether a string is a date).
+    pub fn primitive(&self) -> Option<PrimitiveValue<'a>> {
+        match *self {
+            Node::Typed(r) => r.primitive(),
+            Node::Json { value: Some(v), .. } => match v {
+                JsonValue::String(s) => Some(PrimitiveValue::String(s)),
+                JsonValue::Bool(b) => Some(PrimitiveValue::Boolean(*b)),
+                JsonValue::Number(n) => Some(match n.as_i64() {
+                    Some(i) if n.is_integer() => PrimitiveValue::Integer(i),
+                    _ => PrimitiveValue::Decimal(n.as_str()),
+                }),
+                _ => None,
+            },
+            Node::Json { value: None, .. } => None,
+        }
+    }
+
+    /// Visits every child (see [`Reflect::visit_children`]). For a JSON object, members
+    /// in document order, each array item with its index, `_name` siblings joined to
+    /// their member (and `null` array items skipped); for a JSON primitive, the `id` and
+    /// `extension` of its `_name` sibling.
+    pub fn visit_children(&self, visit: &mut dyn FnMut(Child<'a>)) {
+        match *self {
+            Node::Typed(r) => r.visit_children(visit),
+            Node::Json { value, sibling } => {
+                if let Some(JsonValue::Object(o)) = value {
+                    visit_json_object(o, visit);
+                } else if let Some(JsonValue::Object(s)) = sibling {
+                    // A primitive's id and extensions.
+                    visit_json_object(s, visit);
+                }
+            }
+        }
+    }
+
+    /// Visits the children named `name`.
+    pub fn visit_child(&self, name: &str, visit: &mut dyn FnMut(Child<'a>)) {
+        match *self {
+            Node::Typed(r) => r.visit_child(name, visit),
+            Node::Json { .. } => self.visit_children(&mut |c| {
+                if c.name == name {
+                    visit(c)
+                }
+            }),
+        }
+    }
+}
+
+impl std::fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Node::Typed(r) => write!(f, "Typed({})", r.fhir_type()),
+            Node::Json { value, sibling } => f.debug_struct("Json").field("value", value).field("sibling", sibling).finish(),
+        }
+    }
+}
+
+fn visit_json_object<'a>(o: &'a crate::json::JsonObject, visit: &mut dyn FnMut(Child<'a>)) {
+    for (key, value) in o.iter() {
+        if let Some(plain) = key.strip_prefix('_') {
+            // A sibling: visited with its member, or alone when the member is absent.
+            if o.get(plain).is_none() {
+                visit_member(plain, None, Some(value), visit);
+            }
+            continue;
+        }
+        let sibling = o.get(&format!("_{key}"));
+        visit_member(key, Some(value), sibling, visit);
+    }
+}
+
+fn visit_member<'a>(
+    name: &'a str,
+    value: Option<&'a JsonValue>,
+    sibling: Option<&'a JsonValue>,
+    visit: &mut dyn FnMut(Child<'a>),
+) {
+    let as_array = |v: Option<&'a JsonValue>| match v {
+        Some(JsonValue::Array(items)) => Some(items.as_slice()),
+        _ => None,
+    };
+    match (as_array(value), as_array(sibling)) {
+        (None, None) => visit(Child { name, json_name: name, index: None, node: Node::Json { value, sibling } }),
+        (values, siblings) => {
+            let values = values.unwrap_or(&[]);
+            let siblings = siblings.unwrap_or(&[]);
+            for i in 0..values.len().max(siblings.len()) {
+                let value = values.get(i).filter(|v| !v.is_null());
+                let sibling = siblings.get(i).filter(|v| !v.is_null());
+                if value.is_some() || sibling.is_some() {
+                    visit(Child { name, json_name: name, index: Some(i), node: Node::Json { value, sibling } });
+                }
+            }
+        }
+    }
+}
+
+impl Reflect for JsonValue {
+    fn fhir_type(&self) -> &str {
+        Node::json(self).fhir_type().unwrap_or("")
+    }
+
+    fn primitive(&self) -> Option<PrimitiveValue<'_>> {
+        Node::json(self).primitive()
+    }
+
+    fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>)) {
+        Node::json(self).visit_children(visit)
+    }
+}
+
+/// The `id` of an element (`Element.id`, a plain string).
+impl Reflect for String {
+    fn fhir_type(&self) -> &str {
+        "string"
+    }
+
+    fn primitive(&self) -> Option<PrimitiveValue<'_>> {
+        Some(PrimitiveValue::String(self))
+    }
+
+    fn visit_children<'a>(&'a self, _visit: &mut dyn FnMut(Child<'a>)) {}
+}
+
+impl<T: FhirPrimitive, E: Reflect> Reflect for PrimitiveElement<T, E> {
+    fn fhir_type(&self) -> &str {
+        T::FHIR_TYPE
+    }
+
+    fn primitive(&self) -> Option<PrimitiveValue<'_>> {
+        self.value.as_ref().map(FhirPrimitive::reflect_value)
+    }
+
+    fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>)) {
+        if let Some(id) = &self.id {
+            visit(Child { name: "id", json_name: "id", index: None, node: Node::Typed(id) });
+        }
+        for (i, e) in self.extension.iter().enumerate() {
+            visit(Child { name: "extension", json_name: "extension", index: Some(i), node: Node::Typed(e) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn children(node: Node<'_>) -> Vec<(String, Option<usize>, Option<String>)> {
+        let mut out = Vec::new();
+        node.visit_children(&mut |c| out.push((c.json_name.to_string(), c.index, c.node.primitive().map(|p| format!("{p:?}")))));
+        out
+    }
+
+    #[test]
+    fn json_arrays_join_their_siblings_and_skip_nulls() {
+        let json = JsonValue::parse(r#"{"given":["A",null,"C"],"_given":[null,{"id":"b"},null]}"#).unwrap();
+        let got = children(Node::json(&json));
+        assert_eq!(
+            got,
+            vec![
+                ("given".into(), Some(0), Some("String(\"A\")".into())),
+                ("given".into(), Some(1), None),
+                ("given".into(), Some(2), Some("String(\"C\")".into())),
+            ]
+        );
+        // The extension-only item has the sibling's id as a child.
+        let mut ids = Vec::new();
+        Node::json(&json).visit_child("given", &mut |c| {
+            c.node.visit_child("id", &mut |id| ids.push(id.node.primitive()));
+        });
+        assert_eq!(ids, vec![Some(PrimitiveValue::String("b"))]);
+    }
+
+    #[test]
+    fn json_numbers_are_integers_or_exact_decimals() {
+        let json = JsonValue::parse(r#"{"a":3,"b":1.50,"c":1e3}"#).unwrap();
+        let got = children(Node::json(&json));
+        assert_eq!(got[0].2.as_deref(), Some("Integer(3)"));
+        assert_eq!(got[1].2.as_deref(), Some("Decimal(\"1.50\")"));
+        assert_eq!(got[2].2.as_deref(), Some("Decimal(\"1e3\")"));
+    }
+
+    #[test]
+    fn primitive_elements_expose_value_id_and_extensions() {
+        let p: PrimitiveElement<crate::primitives::Date, JsonValue> = PrimitiveElement {
+            value: Some(crate::primitives::Date::new("2021-05").unwrap()),
+            id: Some("x".into()),
+            extension: vec![JsonValue::parse(r#"{"url":"u"}"#).unwrap()],
+        };
+        assert_eq!(p.fhir_type(), "date");
+        assert_eq!(p.primitive(), Some(PrimitiveValue::Date("2021-05")));
+        let got = children(Node::Typed(&p));
+        assert_eq!(got[0], ("id".into(), None, Some("String(\"x\")".into())));
+        assert_eq!(got[1].0, "extension");
+        assert_eq!(got[1].1, Some(0));
+    }
+}
