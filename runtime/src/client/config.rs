@@ -1,7 +1,9 @@
 //! Where the client connects ([`Endpoints`]) and how patiently ([`Timeouts`],
 //! [`RetryPolicy`]).
 
+use super::error::{url_without_query, Error};
 use std::time::Duration;
+use url::{Host, Url};
 
 /// The DHP playground FHIR base URL.
 pub const PLAYGROUND_FHIR_BASE: &str = "https://playground.medcore.uz/fhir";
@@ -11,6 +13,24 @@ pub const PRODUCTION_FHIR_BASE: &str = "https://fhir.medcore.uz";
 pub const DHP_SSO_BASE: &str = "https://sso.medcore.uz";
 /// The token endpoint's path on the SSO server (`POST /oauth/token`, as the IG documents).
 pub const TOKEN_PATH: &str = "/oauth/token";
+
+/// The default limit on a FHIR response body: 32 MiB.
+///
+/// A search page is the largest answer the client normally reads: DHP resources are
+/// 1–10 KB of JSON, so even a page of 1,000 matches with `_include`d resources stays
+/// around 10–20 MB, while the parsed tree of a 32 MiB body already takes a few hundred MB
+/// of memory. Raise it with
+/// [`FhirClientBuilder::max_response_bytes`](super::FhirClientBuilder::max_response_bytes)
+/// for large `Binary` reads or `$everything`-style operations.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
+
+/// The limit on a token endpoint response: 1 MiB (a token response is a few KB).
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 1 << 20;
+
+/// Error bodies are read up to this size (1 MiB) to find an OperationOutcome; the error
+/// keeps at most [`MAX_ERROR_EXCERPT_BYTES`](super::MAX_ERROR_EXCERPT_BYTES) of any
+/// other body.
+pub(crate) const MAX_ERROR_BODY_BYTES: usize = 1 << 20;
 
 /// The FHIR base URL and the OAuth 2.0 endpoints a client talks to.
 ///
@@ -38,6 +58,7 @@ pub struct Endpoints {
     sso_base: String,
     token_url: Option<String>,
     authorize_url: Option<String>,
+    allow_insecure_http: bool,
 }
 
 impl Endpoints {
@@ -53,7 +74,24 @@ impl Endpoints {
 
     /// Any FHIR base URL and SSO (OAuth 2.0 server) base URL.
     pub fn custom(fhir_base: impl Into<String>, sso_base: impl Into<String>) -> Self {
-        Endpoints { fhir_base: fhir_base.into(), sso_base: sso_base.into(), token_url: None, authorize_url: None }
+        Endpoints {
+            fhir_base: fhir_base.into(),
+            sso_base: sso_base.into(),
+            token_url: None,
+            authorize_url: None,
+            allow_insecure_http: false,
+        }
+    }
+
+    /// **Dangerous**: accepts plain `http://` URLs on any host, so tokens, client secrets
+    /// and patient data cross the network unencrypted. Only for closed test networks.
+    ///
+    /// Without it, every URL must be `https`, except on loopback (`127.0.0.0/8`, `::1`,
+    /// `localhost`), where `http` is accepted as is; other URLs fail with
+    /// [`Error::InsecureUrl`] when a client or flow is built.
+    pub fn danger_allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
     }
 
     /// Overrides the token endpoint (default `<sso>/oauth/token`).
@@ -95,6 +133,37 @@ impl Endpoints {
     }
 }
 
+/// Checks that `url` may carry tokens and patient data: `https`, or `http` on loopback
+/// (or anywhere when `allow_insecure_http`).
+pub(crate) fn check_secure_url(what: &'static str, url: &Url, allow_insecure_http: bool) -> Result<(), Error> {
+    let ok = match url.scheme() {
+        "https" => true,
+        "http" => allow_insecure_http || is_loopback(url),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InsecureUrl { what, url: url_without_query(url) })
+    }
+}
+
+impl Endpoints {
+    pub(crate) fn allows_insecure_http(&self) -> bool {
+        self.allow_insecure_http
+    }
+}
+
+/// `127.0.0.0/8`, `::1` or `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.eq_ignore_ascii_case("localhost."),
+        None => false,
+    }
+}
+
 /// Timeouts for every HTTP exchange (FHIR and OAuth).
 ///
 /// ```
@@ -107,8 +176,9 @@ impl Endpoints {
 pub struct Timeouts {
     /// Establishing the TCP/TLS connection. Default 10 s.
     pub connect: Duration,
-    /// The whole exchange, from sending the request to the end of the response body.
-    /// Default 60 s.
+    /// The whole exchange, from sending the request to the end of the response body (so a
+    /// server that is slow to send its headers, or drips its body, fails with
+    /// [`Error::Timeout`](super::Error::Timeout)). Default 60 s.
     pub request: Duration,
 }
 
@@ -185,6 +255,28 @@ mod tests {
         assert_eq!(Endpoints::production().fhir_base(), "https://fhir.medcore.uz");
         assert_eq!(Endpoints::production().authorize_url(), "https://sso.medcore.uz");
         assert_eq!(Endpoints::custom("a", "http://x/").token_url(), "http://x/oauth/token");
+    }
+
+    #[test]
+    fn only_https_or_loopback_http_is_accepted() {
+        let check = |u: &str, allow: bool| check_secure_url("URL", &Url::parse(u).unwrap(), allow).is_ok();
+        for ok in [
+            "https://fhir.medcore.uz",
+            "http://127.0.0.1:8080/fhir",
+            "http://127.200.3.4",
+            "http://[::1]:9/",
+            "http://localhost:3000",
+            "http://LOCALHOST",
+        ] {
+            assert!(check(ok, false), "{ok}");
+        }
+        for bad in ["http://fhir.medcore.uz", "http://10.0.0.1", "http://localhost.evil.example", "http://[::2]"] {
+            assert!(!check(bad, false), "{bad}");
+            assert!(check(bad, true), "{bad} with the danger option");
+        }
+        for never in ["ftp://127.0.0.1/x", "file:///etc/passwd", "ws://localhost", "data:text/plain,x"] {
+            assert!(!check(never, true), "{never}");
+        }
     }
 
     #[test]

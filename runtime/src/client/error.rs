@@ -48,6 +48,47 @@ pub enum Error {
     /// The server answered something a FHIR server should not (a body that is not FHIR
     /// JSON, a paging link to another server, a missing `Location`, …).
     UnexpectedResponse(UnexpectedResponse),
+    /// The FHIR server answered a redirect (`301`, `302`, `303`, `307`, `308`). The client
+    /// follows no redirects, so that neither the bearer token nor a request body (a
+    /// resource being created) is ever sent anywhere but the configured FHIR base; change
+    /// the base URL instead. (A redirect from the token endpoint is
+    /// [`OAuthError::Redirected`].)
+    Redirected(Redirect),
+    /// A URL the client was configured with is refused: it is not `https` (plain `http` is
+    /// accepted on loopback only — `127.0.0.0/8`, `::1`, `localhost` — unless
+    /// [`FhirClientBuilder::danger_allow_insecure_http`](super::FhirClientBuilder::danger_allow_insecure_http)
+    /// is set), or its scheme is not HTTP at all.
+    InsecureUrl {
+        /// Which URL (`FHIR base URL`, `token endpoint`, `authorization endpoint`).
+        what: &'static str,
+        /// The URL, without its query string.
+        url: String,
+    },
+    /// The response body is larger than the client's limit
+    /// ([`FhirClientBuilder::max_response_bytes`](super::FhirClientBuilder::max_response_bytes),
+    /// default [`DEFAULT_MAX_RESPONSE_BYTES`](super::DEFAULT_MAX_RESPONSE_BYTES); token
+    /// responses: [`MAX_TOKEN_RESPONSE_BYTES`](super::MAX_TOKEN_RESPONSE_BYTES)). The
+    /// body was not read beyond the limit.
+    ResponseTooLarge {
+        /// The request URL, without its query string.
+        url: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A search's `next` link leads to a page the stream already fetched (the first
+    /// request or an earlier `next` link): following it would loop forever.
+    PagingLoop {
+        /// The repeated link, without its query string.
+        url: String,
+    },
+    /// The search stream fetched its page limit
+    /// ([`SearchPages::max_pages`](super::SearchPages::max_pages),
+    /// [`FhirClientBuilder::max_search_pages`](super::FhirClientBuilder::max_search_pages))
+    /// and the last page still has a `next` link: the results are incomplete.
+    PageLimitReached {
+        /// The page limit.
+        limit: u32,
+    },
     /// The typed interaction is not one the implementation guide's CapabilityStatement
     /// declares for this type ([`Resource::INTERACTIONS`](crate::Resource::INTERACTIONS)),
     /// so it was not sent. Allow it with
@@ -71,6 +112,7 @@ impl Error {
             Error::InvalidResource(e) => e.server.as_ref().map(|s| s.status),
             Error::OAuth(OAuthError::Token { status, .. }) => Some(*status),
             Error::OAuth(OAuthError::InvalidTokenResponse { status, .. }) => *status,
+            Error::OAuth(OAuthError::Redirected(r)) | Error::Redirected(r) => Some(r.status),
             Error::UnexpectedResponse(e) => e.status,
             _ => None,
         }
@@ -99,6 +141,24 @@ impl fmt::Display for Error {
             Error::Conflict(e) => write!(f, "conflict: {e}"),
             Error::InvalidResource(e) => write!(f, "invalid resource: {e}"),
             Error::UnexpectedResponse(e) => write!(f, "unexpected response: {e}"),
+            Error::Redirected(r) => write!(f, "redirect not followed: {r}"),
+            Error::InsecureUrl { what, url } => match url.split_once(':').map(|(scheme, _)| scheme) {
+                Some("http") => write!(
+                    f,
+                    "the {what} `{url}` is plain http on a host that is not loopback; use https (or, for a \
+                     test network only, danger_allow_insecure_http)"
+                ),
+                _ => write!(f, "the {what} `{url}` must be an https URL"),
+            },
+            Error::ResponseTooLarge { url, limit } => {
+                write!(f, "the response from {url} is larger than the limit of {limit} bytes; not read further")
+            }
+            Error::PagingLoop { url } => {
+                write!(f, "the search's next link `{url}` leads to a page already fetched; stopped to avoid a loop")
+            }
+            Error::PageLimitReached { limit } => {
+                write!(f, "the search has more than {limit} pages (the stream's page limit); results are incomplete")
+            }
             Error::NotDeclared { resource_type, interaction, declared } => write!(
                 f,
                 "the implementation guide's server does not declare `{interaction}` for {resource_type} (declared: {}); not sent. Allow undeclared interactions on the client builder, or use the untyped methods",
@@ -116,7 +176,13 @@ impl std::error::Error for Error {
             Error::Fhir(e) | Error::NotFound(e) | Error::Gone(e) | Error::Conflict(e) => Some(&**e),
             Error::InvalidResource(e) => Some(&**e),
             Error::UnexpectedResponse(e) => Some(e),
-            Error::Config(_) | Error::NotDeclared { .. } => None,
+            Error::Redirected(r) => Some(r),
+            Error::Config(_)
+            | Error::NotDeclared { .. }
+            | Error::InsecureUrl { .. }
+            | Error::ResponseTooLarge { .. }
+            | Error::PagingLoop { .. }
+            | Error::PageLimitReached { .. } => None,
         }
     }
 }
@@ -203,26 +269,64 @@ pub struct FhirError {
     pub url: String,
     /// The OperationOutcome the server sent, parsed.
     pub outcome: Option<OperationOutcome>,
-    /// The start of the body (at most 1 KiB) when it was not an OperationOutcome.
+    /// The start of the body (at most [`MAX_ERROR_EXCERPT_BYTES`] bytes, cut on a character
+    /// boundary) when it was not an OperationOutcome.
     pub body: Option<String>,
+    /// Whether `body` is only the start of the body the server sent.
+    pub body_truncated: bool,
 }
 
 impl FhirError {
     /// An error without a body.
     pub fn new(status: u16, method: impl Into<String>, url: impl Into<String>) -> Self {
-        FhirError { status, method: method.into(), url: url.into(), outcome: None, body: None }
+        FhirError { status, method: method.into(), url: url.into(), outcome: None, body: None, body_truncated: false }
     }
 
-    pub(crate) fn with_body(mut self, body: Option<&JsonValue>, text: &str) -> Self {
+    /// `text` is the body as read; `truncated` says the server sent more than that.
+    pub(crate) fn with_body(mut self, body: Option<&JsonValue>, text: &str, truncated: bool) -> Self {
         self.outcome = body.and_then(OperationOutcome::from_json);
         if self.outcome.is_none() && !text.trim().is_empty() {
-            let mut end = text.len().min(1024);
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            self.body = Some(text[..end].to_string());
+            let (excerpt, cut) = excerpt(text);
+            self.body = Some(excerpt);
+            self.body_truncated = cut || truncated;
         }
         self
+    }
+}
+
+/// The most of a response body an error keeps ([`FhirError::body`],
+/// [`UnexpectedResponse::body`]): 4 KiB.
+pub const MAX_ERROR_EXCERPT_BYTES: usize = 4096;
+
+/// The start of `text`, at most [`MAX_ERROR_EXCERPT_BYTES`], cut on a character boundary;
+/// and whether it was cut.
+pub(crate) fn excerpt(text: &str) -> (String, bool) {
+    let mut end = text.len().min(MAX_ERROR_EXCERPT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_string(), end < text.len())
+}
+
+/// Writes server-provided text with control characters (and the Unicode bidirectional
+/// overrides) escaped, so an error message cannot forge log lines or terminal escapes.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') => {
+                    write!(f, "\\u{{{:x}}}", c as u32)?
+                }
+                c => f.write_char(c)?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -232,7 +336,10 @@ impl fmt::Display for FhirError {
         if let Some(o) = &self.outcome {
             write!(f, ": {o}")?;
         } else if let Some(b) = &self.body {
-            write!(f, ": {}", b.trim())?;
+            write!(f, ": {}", Escaped(b.trim()))?;
+            if self.body_truncated {
+                f.write_str(" […truncated]")?;
+            }
         }
         Ok(())
     }
@@ -306,22 +413,73 @@ pub struct UnexpectedResponse {
     pub url: String,
     /// What was wrong.
     pub reason: String,
+    /// The start of the body that could not be used (at most [`MAX_ERROR_EXCERPT_BYTES`]),
+    /// when that was the problem (an HTML page, JSON that does not parse). Not part of the
+    /// `Display` text, since a broken resource may hold patient data.
+    pub body: Option<String>,
+    /// Whether `body` is only the start of the body.
+    pub body_truncated: bool,
 }
 
 impl UnexpectedResponse {
     pub(crate) fn new(status: Option<u16>, url: impl Into<String>, reason: impl Into<String>) -> Self {
-        UnexpectedResponse { status, url: url.into(), reason: reason.into() }
+        UnexpectedResponse { status, url: url.into(), reason: reason.into(), body: None, body_truncated: false }
+    }
+
+    pub(crate) fn with_excerpt(mut self, text: &str, truncated: bool) -> Self {
+        if !text.trim().is_empty() {
+            let (excerpt, cut) = excerpt(text);
+            self.body = Some(excerpt);
+            self.body_truncated = cut || truncated;
+        }
+        self
     }
 }
 
 impl fmt::Display for UnexpectedResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.status {
-            Some(s) => write!(f, "{} ({s}): {}", self.url, self.reason),
-            None => write!(f, "{}: {}", self.url, self.reason),
+            Some(s) => write!(f, "{} ({s}): {}", Escaped(&self.url), Escaped(&self.reason)),
+            None => write!(f, "{}: {}", Escaped(&self.url), Escaped(&self.reason)),
         }
     }
 }
+
+/// A redirect the client did not follow ([`Error::Redirected`], [`OAuthError::Redirected`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Redirect {
+    /// The redirect status (`301`, `302`, `303`, `307`, `308`).
+    pub status: u16,
+    /// The request URL, without its query string.
+    pub url: String,
+    /// Where the server redirected to (`Location`, resolved, without its query string),
+    /// when it said.
+    pub location: Option<String>,
+}
+
+impl Redirect {
+    pub(crate) fn new(status: u16, url: &url::Url, headers: &reqwest::header::HeaderMap) -> Self {
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| url.join(l).ok())
+            .map(|l| url_without_query(&l));
+        Redirect { status, url: url_without_query(url), location }
+    }
+}
+
+impl fmt::Display for Redirect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} answered {}", Escaped(&self.url), self.status)?;
+        if let Some(l) = &self.location {
+            write!(f, " to {}", Escaped(l))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Redirect {}
 
 impl std::error::Error for UnexpectedResponse {}
 
@@ -365,6 +523,10 @@ pub enum OAuthError {
     /// The user's access token expired and there is no refresh token: the user must go
     /// through the authorization flow again.
     ReauthorizationRequired,
+    /// The token endpoint answered a redirect. Token, refresh and authorization code
+    /// requests never follow redirects: the form body holds the client secret, the code
+    /// or the refresh token, and must reach the configured token endpoint only.
+    Redirected(Redirect),
 }
 
 impl OAuthError {
@@ -383,26 +545,29 @@ impl fmt::Display for OAuthError {
             OAuthError::Token { status, error, error_description, .. } => {
                 write!(f, "token endpoint answered {status} {error}")?;
                 if let Some(d) = error_description {
-                    write!(f, ": {d}")?;
+                    write!(f, ": {}", Escaped(d))?;
                 }
                 Ok(())
             }
             OAuthError::Authorization { error, error_description } => {
                 write!(f, "authorization failed: {error}")?;
                 if let Some(d) = error_description {
-                    write!(f, ": {d}")?;
+                    write!(f, ": {}", Escaped(d))?;
                 }
                 Ok(())
             }
             OAuthError::StateMismatch => f.write_str("the callback's state does not match the authorization request"),
             OAuthError::MissingCode => f.write_str("the callback carries no authorization code"),
             OAuthError::InvalidTokenResponse { status: Some(s), reason } => {
-                write!(f, "invalid token response ({s}): {reason}")
+                write!(f, "invalid token response ({s}): {}", Escaped(reason))
             }
-            OAuthError::InvalidTokenResponse { status: None, reason } => write!(f, "invalid token response: {reason}"),
+            OAuthError::InvalidTokenResponse { status: None, reason } => {
+                write!(f, "invalid token response: {}", Escaped(reason))
+            }
             OAuthError::ReauthorizationRequired => {
                 f.write_str("the access token expired and no refresh token was issued: authorize again")
             }
+            OAuthError::Redirected(r) => write!(f, "token endpoint redirect not followed: {r}"),
         }
     }
 }
@@ -481,7 +646,7 @@ impl OAuthErrorCode {
 
 impl fmt::Display for OAuthErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        Escaped(self.as_str()).fmt(f)
     }
 }
 
@@ -619,13 +784,13 @@ impl OperationOutcome {
 
 impl fmt::Display for OutcomeIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [{}]", self.severity.as_str(), self.code)?;
+        write!(f, "{} [{}]", Escaped(self.severity.as_str()), Escaped(&self.code))?;
         match (&self.diagnostics, &self.details) {
-            (Some(d), _) | (None, Some(d)) => write!(f, " {d}")?,
+            (Some(d), _) | (None, Some(d)) => write!(f, " {}", Escaped(d))?,
             (None, None) => {}
         }
         if !self.expression.is_empty() {
-            write!(f, " (at {})", self.expression.join(", "))?;
+            write!(f, " (at {})", Escaped(&self.expression.join(", ")))?;
         }
         Ok(())
     }
@@ -668,10 +833,40 @@ mod tests {
     #[test]
     fn body_snippet_is_cut_on_a_char_boundary() {
         let text = "ж".repeat(600);
-        let e = FhirError::new(500, "GET", "u").with_body(None, &text);
+        let e = FhirError::new(500, "GET", "u").with_body(None, &text, false);
         let body = e.body.unwrap();
-        assert!(body.len() <= 1024);
+        assert!(body.len() <= MAX_ERROR_EXCERPT_BYTES);
         assert!(body.chars().all(|c| c == 'ж'));
+        assert!(!e.body_truncated, "1200 bytes fit");
+        let long = "ж".repeat(5000);
+        let e = FhirError::new(500, "GET", "u").with_body(None, &long, false);
+        assert!(e.body_truncated);
+        let len = e.body.as_ref().map_or(0, String::len);
+        assert!(len <= MAX_ERROR_EXCERPT_BYTES && len > 4000, "{len}");
+        assert!(e.to_string().ends_with("[…truncated]"));
+    }
+
+    #[test]
+    fn server_text_in_error_messages_is_escaped() {
+        let hostile = "bad\r\n2026-01-01 INFO forged log line \u{1b}[31mred\u{202e}";
+        let e = FhirError::new(500, "GET", "u").with_body(None, hostile, false);
+        let shown = Error::Fhir(Box::new(e)).to_string();
+        assert!(!shown.chars().any(|c| c.is_control() || c == '\u{202e}'), "{shown:?}");
+        assert!(shown.contains("bad\\r\\n2026-01-01 INFO forged"), "{shown}");
+        assert!(shown.contains("\\u{1b}[31mred\\u{202e}"), "{shown}");
+        let oauth = Error::OAuth(OAuthError::Token {
+            status: 400,
+            error: OAuthErrorCode::from_code("x\ny"),
+            error_description: Some("a\nb".into()),
+            error_uri: None,
+        });
+        assert_eq!(oauth.to_string(), "OAuth error: token endpoint answered 400 x\\ny: a\\nb");
+        let json = JsonValue::parse(
+            r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"x","diagnostics":"one\ntwo"}]}"#,
+        )
+        .unwrap();
+        let outcome = OperationOutcome::from_json(&json).unwrap();
+        assert_eq!(outcome.to_string(), "error [x] one\\ntwo");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Sending one FHIR request: headers, bearer token, the one renewal after a 401,
 //! retries, the tracing span, and turning error statuses into [`Error`]s.
 
-use super::config::{RetryPolicy, Timeouts};
-use super::error::{url_without_query, Error, FhirError, InvalidResource, TransportError, UnexpectedResponse};
+use super::config::{RetryPolicy, Timeouts, MAX_ERROR_BODY_BYTES};
+use super::error::{
+    url_without_query, Error, FhirError, InvalidResource, Redirect, TransportError, UnexpectedResponse,
+};
 use super::token::TokenManager;
 use crate::json::JsonValue;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
@@ -18,7 +20,9 @@ pub(crate) const FHIR_JSON: &str = "application/fhir+json";
 const USER_AGENT: &str = concat!("dhp-rs/", env!("CARGO_PKG_VERSION"));
 
 /// A reqwest client over rustls with the ring provider and the platform's certificate
-/// verifier (no process-wide crypto provider is installed).
+/// verifier (no process-wide crypto provider is installed), which follows no redirects:
+/// a token request's form body holds the client secret, a FHIR request carries the bearer
+/// token and maybe a resource, and neither may go anywhere but where it was addressed.
 pub(crate) fn build_http_client(timeouts: &Timeouts, user_agent: Option<&str>) -> Result<reqwest::Client, Error> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let tls_error = |e: rustls::Error| Error::Config(format!("cannot set up TLS: {e}"));
@@ -31,6 +35,7 @@ pub(crate) fn build_http_client(timeouts: &Timeouts, user_agent: Option<&str>) -
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .connect_timeout(timeouts.connect)
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(user_agent.unwrap_or(USER_AGENT))
         .build()
         .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
@@ -45,6 +50,37 @@ pub(crate) struct Inner {
     pub(crate) auth: Option<TokenManager>,
     pub(crate) timeouts: Timeouts,
     pub(crate) retry: RetryPolicy,
+    /// The most bytes of a response body read.
+    pub(crate) max_response_bytes: usize,
+}
+
+/// The statuses reqwest would follow as redirects.
+pub(crate) fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// A response body read up to a limit.
+pub(crate) struct LimitedBody {
+    pub(crate) bytes: Vec<u8>,
+    /// The whole body was read (it is not longer than the limit).
+    pub(crate) complete: bool,
+}
+
+/// Reads the body chunk by chunk (chunked or not), keeping at most `limit` bytes and
+/// stopping as soon as the body turns out longer: a hostile server cannot make the client
+/// buffer more than `limit`. The request's timeout covers the whole body.
+pub(crate) async fn read_limited(response: &mut reqwest::Response, limit: usize) -> Result<LimitedBody, reqwest::Error> {
+    let declared = response.content_length().and_then(|n| usize::try_from(n).ok());
+    let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(limit).min(1 << 20));
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit.saturating_sub(bytes.len());
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(LimitedBody { bytes, complete: false });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(LimitedBody { bytes, complete: true })
 }
 
 /// One request to send.
@@ -141,7 +177,7 @@ impl Inner {
                 // reqwest marks the header sensitive: it is never printed.
                 request = request.bearer_auth(t.expose());
             }
-            span.record("attempts", attempt + 1);
+            span.record("attempts", attempt.saturating_add(1));
             let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) => {
@@ -187,18 +223,39 @@ impl Inner {
         call.idempotent || self.retry.retry_non_idempotent
     }
 
-    async fn finish(&self, call: &Call<'_>, response: reqwest::Response) -> Result<Reply, Error> {
+    async fn finish(&self, call: &Call<'_>, mut response: reqwest::Response) -> Result<Reply, Error> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let url = response.url().clone();
-        let bytes = match response.bytes().await {
+        if is_redirect(response.status()) {
+            return Err(Error::Redirected(Redirect::new(status, &call.url, &headers)));
+        }
+        if url != call.url {
+            // Only a client given through `http_client` that follows redirects gets here.
+            return Err(Error::Redirected(Redirect {
+                status,
+                url: url_without_query(&call.url),
+                location: Some(url_without_query(&url)),
+            }));
+        }
+        let success = (200..300).contains(&status);
+        let limit = if success { self.max_response_bytes } else { self.max_response_bytes.min(MAX_ERROR_BODY_BYTES) };
+        let too_large = || Error::ResponseTooLarge { url: url_without_query(&call.url), limit };
+        if success && response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let body = match read_limited(&mut response, limit).await {
             Ok(b) => b,
             Err(e) => {
                 let err = TransportError::from_reqwest(call.method.as_str(), &call.url, e);
                 return Err(if err.is_timeout() { Error::Timeout(err) } else { Error::Transport(err) });
             }
         };
-        let text = String::from_utf8_lossy(&bytes);
+        drop(response);
+        if success && !body.complete {
+            return Err(too_large());
+        }
+        let text = String::from_utf8_lossy(&body.bytes);
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         // HFS sends search, history and error bodies as application/json: accept both.
         let json_type = content_type.is_empty()
@@ -207,24 +264,28 @@ impl Inner {
             || content_type.starts_with("application/json+fhir");
         let parsed = if text.trim().is_empty() {
             Ok(None)
+        } else if !body.complete {
+            Err("the error body is too long to read".to_string())
         } else if json_type {
             JsonValue::parse(&text).map(Some).map_err(|e| format!("the body is not JSON: {e}"))
         } else {
             Err(format!("unexpected Content-Type `{content_type}`"))
         };
-        if (200..300).contains(&status) {
+        if success {
             return match parsed {
                 Ok(json) => Ok(Reply { status, headers, json, url }),
-                Err(reason) => Err(Error::UnexpectedResponse(UnexpectedResponse::new(
-                    Some(status),
-                    url_without_query(&call.url),
-                    reason,
-                ))),
+                Err(reason) => Err(Error::UnexpectedResponse(
+                    UnexpectedResponse::new(Some(status), url_without_query(&call.url), reason)
+                        .with_excerpt(&text, false),
+                )),
             };
         }
         let json = parsed.ok().flatten();
-        let err =
-            FhirError::new(status, call.method.as_str(), url_without_query(&call.url)).with_body(json.as_ref(), &text);
+        let err = FhirError::new(status, call.method.as_str(), url_without_query(&call.url)).with_body(
+            json.as_ref(),
+            &text,
+            !body.complete,
+        );
         Err(match status {
             404 => Error::NotFound(Box::new(err)),
             410 => Error::Gone(Box::new(err)),

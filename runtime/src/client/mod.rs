@@ -63,11 +63,12 @@ mod token;
 
 pub use bundle::{Bundle, BundleEntry, BundleKind, EntryRef, SearchPage, TransactionBuilder};
 pub use config::{
-    Endpoints, RetryPolicy, Timeouts, DHP_SSO_BASE, PLAYGROUND_FHIR_BASE, PRODUCTION_FHIR_BASE, TOKEN_PATH,
+    Endpoints, RetryPolicy, Timeouts, DEFAULT_MAX_RESPONSE_BYTES, DHP_SSO_BASE, MAX_TOKEN_RESPONSE_BYTES,
+    PLAYGROUND_FHIR_BASE, PRODUCTION_FHIR_BASE, TOKEN_PATH,
 };
 pub use error::{
     Error, FhirError, InvalidResource, IssueSeverity, OAuthError, OAuthErrorCode, OperationOutcome, OutcomeIssue,
-    TransportError, UnexpectedResponse,
+    Redirect, TransportError, UnexpectedResponse, MAX_ERROR_EXCERPT_BYTES,
 };
 pub use oauth::{
     AuthorizationCallback, AuthorizationCodeFlow, ClientAuthMethod, ClientCredentials, PendingAuthorization, TokenSet,

@@ -5,8 +5,9 @@
 //! (`oauth2`'s own reqwest integration targets another reqwest version) and turns its
 //! errors into [`OAuthError`]s that keep the HTTP status.
 
-use super::config::{Endpoints, RetryPolicy, Timeouts};
-use super::error::{Error, OAuthError, OAuthErrorCode, TransportError};
+use super::config::{check_secure_url, Endpoints, RetryPolicy, Timeouts, MAX_TOKEN_RESPONSE_BYTES};
+use super::error::{url_without_query, Error, OAuthError, OAuthErrorCode, Redirect, TransportError};
+use super::http::{is_redirect, read_limited};
 use super::secret::Secret;
 use oauth2::basic::{BasicClient, BasicErrorResponse, BasicTokenResponse};
 use oauth2::{
@@ -93,6 +94,10 @@ impl ClientCredentials {
 /// Tokens from a token endpoint: an access token, maybe a refresh token, and when the
 /// access token expires.
 ///
+/// A lifetime longer than [`TokenSet::MAX_LIFETIME`] (one day) is taken as one day, so a
+/// server's absurd `expires_in` (up to `u64::MAX` seconds) is harmless: the token is just
+/// renewed earlier than the server said.
+///
 /// `Debug` shows neither token.
 ///
 /// ```
@@ -114,10 +119,19 @@ pub struct TokenSet {
 }
 
 impl TokenSet {
+    /// The longest lifetime believed: one day. Longer `expires_in` values are clamped to it.
+    pub const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
     /// A token set received now (use it to hand tokens obtained elsewhere, or restored from
-    /// storage, to a client).
+    /// storage, to a client). `expires_in` is clamped to [`TokenSet::MAX_LIFETIME`].
     pub fn new(access_token: Secret, expires_in: Option<Duration>) -> Self {
-        TokenSet { access_token, refresh_token: None, expires_in, received_at: Instant::now(), scopes: None }
+        TokenSet {
+            access_token,
+            refresh_token: None,
+            expires_in: expires_in.map(|e| e.min(Self::MAX_LIFETIME)),
+            received_at: Instant::now(),
+            scopes: None,
+        }
     }
 
     /// Adds a refresh token.
@@ -136,7 +150,8 @@ impl TokenSet {
         self.refresh_token.as_ref()
     }
 
-    /// The access token's lifetime as issued (`expires_in`).
+    /// The access token's lifetime as issued (`expires_in`, at most
+    /// [`TokenSet::MAX_LIFETIME`]).
     pub fn expires_in(&self) -> Option<Duration> {
         self.expires_in
     }
@@ -155,16 +170,17 @@ impl TokenSet {
     /// When to renew: `skew` before expiry, but never earlier than half-way through the
     /// token's lifetime (so a short-lived token is still used). `None`: no known expiry.
     pub(crate) fn renew_at(&self, skew: Duration) -> Option<Instant> {
-        let life = self.expires_in?;
+        let life = self.expires_in?.min(Self::MAX_LIFETIME);
         let usable = life.saturating_sub(skew).max(life / 2);
-        Some(self.received_at + usable)
+        // Cannot overflow with the clamp; if it ever did, renew now rather than panic.
+        Some(self.received_at.checked_add(usable).unwrap_or(self.received_at))
     }
 
     fn from_response(r: &BasicTokenResponse) -> Self {
         TokenSet {
             access_token: Secret::new(r.access_token().secret().clone()),
             refresh_token: r.refresh_token().map(|t| Secret::new(t.secret().clone())),
-            expires_in: r.expires_in(),
+            expires_in: r.expires_in().map(|e| e.min(Self::MAX_LIFETIME)),
             received_at: Instant::now(),
             scopes: r.scopes().map(|s| s.iter().map(|x| x.to_string()).collect()),
         }
@@ -215,15 +231,24 @@ pub struct AuthorizationCodeFlow {
 
 impl AuthorizationCodeFlow {
     /// A flow for `client_id` with the SSO endpoints of `endpoints`. PKCE is on.
+    ///
+    /// The authorization and token endpoints must be `https` (plain `http` only on
+    /// loopback, or with [`Endpoints::danger_allow_insecure_http`]), else
+    /// [`Error::InsecureUrl`]. The `redirect_uri` may be any URL the server accepts
+    /// (loopback `http` and private-use schemes are normal for native apps).
     pub fn new(endpoints: &Endpoints, client_id: impl Into<String>, redirect_uri: &str) -> Result<Self, Error> {
         let timeouts = Timeouts::default();
+        let authorize_url = parse_url("authorization endpoint", &endpoints.authorize_url())?;
+        check_secure_url("authorization endpoint", &authorize_url, endpoints.allows_insecure_http())?;
+        let token_url = parse_url("token endpoint", &endpoints.token_url())?;
+        check_secure_url("token endpoint", &token_url, endpoints.allows_insecure_http())?;
         Ok(AuthorizationCodeFlow {
             client_id: client_id.into(),
             client_secret: None,
             auth_method: ClientAuthMethod::FormBody,
             redirect_uri: parse_url("redirect_uri", redirect_uri)?,
-            authorize_url: parse_url("authorization endpoint", &endpoints.authorize_url())?,
-            token_url: parse_url("token endpoint", &endpoints.token_url())?,
+            authorize_url,
+            token_url,
             scopes: Vec::new(),
             pkce: true,
             extra_params: Vec::new(),
@@ -511,7 +536,7 @@ impl<'a> TokenCall<'a> {
             "dhp.oauth.token",
             grant_type = self.grant,
             client_id = self.client_id,
-            url = %self.url,
+            url = %url_without_query(self.url),
             status = tracing::field::Empty,
         );
         let recorder = span.clone();
@@ -558,10 +583,17 @@ impl<'a> TokenCall<'a> {
             Err(RequestTokenError::Request(HttpFailure::Http(e))) => {
                 Err(OAuthError::InvalidTokenResponse { status, reason: format!("unusable HTTP response: {e}") }.into())
             }
+            Err(RequestTokenError::Request(HttpFailure::Redirect(r))) => Err(OAuthError::Redirected(r).into()),
+            Err(RequestTokenError::Request(HttpFailure::TooLarge)) => {
+                Err(Error::ResponseTooLarge { url: url_without_query(self.url), limit: MAX_TOKEN_RESPONSE_BYTES })
+            }
             Err(RequestTokenError::Parse(e, _body)) => Err(OAuthError::InvalidTokenResponse {
                 status,
                 // Never the body: a half-valid response may hold a token.
-                reason: format!("could not read the token response at `{}`", e.path()),
+                reason: match status {
+                    Some(s) if s != 200 => format!("the token endpoint answered {s} without an OAuth error response"),
+                    _ => format!("could not read the token response at `{}`", e.path()),
+                },
             }
             .into()),
             Err(RequestTokenError::Other(reason)) => Err(OAuthError::InvalidTokenResponse { status, reason }.into()),
@@ -588,6 +620,10 @@ impl OAuthHttp {
 pub(crate) enum HttpFailure {
     Reqwest(reqwest::Error),
     Http(oauth2::http::Error),
+    /// The token endpoint redirected (never followed).
+    Redirect(Redirect),
+    /// The body is longer than [`MAX_TOKEN_RESPONSE_BYTES`].
+    TooLarge,
 }
 
 impl std::fmt::Display for HttpFailure {
@@ -595,6 +631,8 @@ impl std::fmt::Display for HttpFailure {
         match self {
             HttpFailure::Reqwest(e) => e.fmt(f),
             HttpFailure::Http(e) => e.fmt(f),
+            HttpFailure::Redirect(r) => r.fmt(f),
+            HttpFailure::TooLarge => write!(f, "the token response is longer than {MAX_TOKEN_RESPONSE_BYTES} bytes"),
         }
     }
 }
@@ -608,7 +646,8 @@ impl<'c> AsyncHttpClient<'c> for OAuthHttp {
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
             let (parts, body) = request.into_parts();
-            let mut builder = self.client.request(parts.method, parts.uri.to_string()).timeout(self.timeout).body(body);
+            let target = parts.uri.to_string();
+            let mut builder = self.client.request(parts.method, target.as_str()).timeout(self.timeout).body(body);
             for (name, value) in &parts.headers {
                 let mut value = value.clone();
                 if name == oauth2::http::header::AUTHORIZATION {
@@ -616,14 +655,35 @@ impl<'c> AsyncHttpClient<'c> for OAuthHttp {
                 }
                 builder = builder.header(name, value);
             }
-            let response = builder.send().await.map_err(HttpFailure::Reqwest)?;
-            self.status.store(response.status().as_u16(), Ordering::Relaxed);
-            let mut out = oauth2::http::Response::builder().status(response.status());
+            let mut response = builder.send().await.map_err(HttpFailure::Reqwest)?;
+            let status = response.status();
+            self.status.store(status.as_u16(), Ordering::Relaxed);
+            // Never follow a redirect: the form body holds the secret, code or refresh
+            // token. (Our client follows none; one given through `http_client` might.)
+            if let Ok(asked) = Url::parse(&target) {
+                if is_redirect(status) {
+                    return Err(HttpFailure::Redirect(Redirect::new(status.as_u16(), &asked, response.headers())));
+                }
+                if *response.url() != asked {
+                    return Err(HttpFailure::Redirect(Redirect {
+                        status: status.as_u16(),
+                        url: url_without_query(&asked),
+                        location: Some(url_without_query(response.url())),
+                    }));
+                }
+            }
+            if response.content_length().is_some_and(|n| n > MAX_TOKEN_RESPONSE_BYTES as u64) {
+                return Err(HttpFailure::TooLarge);
+            }
+            let mut out = oauth2::http::Response::builder().status(status);
             for (name, value) in response.headers() {
                 out = out.header(name, value);
             }
-            let bytes = response.bytes().await.map_err(HttpFailure::Reqwest)?;
-            out.body(bytes.to_vec()).map_err(HttpFailure::Http)
+            let body = read_limited(&mut response, MAX_TOKEN_RESPONSE_BYTES).await.map_err(HttpFailure::Reqwest)?;
+            if !body.complete {
+                return Err(HttpFailure::TooLarge);
+            }
+            out.body(body.bytes).map_err(HttpFailure::Http)
         })
     }
 }
@@ -640,6 +700,18 @@ mod tests {
         let short = TokenSet::new(Secret::new("a"), Some(Duration::from_secs(4)));
         assert_eq!(short.renew_at(Duration::from_secs(30)).unwrap() - short.received_at, Duration::from_secs(2));
         assert!(TokenSet::new(Secret::new("a"), None).renew_at(Duration::from_secs(30)).is_none());
+    }
+
+    #[test]
+    fn huge_lifetimes_are_clamped_and_never_overflow() {
+        let t = TokenSet::new(Secret::new("a"), Some(Duration::from_secs(u64::MAX)));
+        assert_eq!(t.expires_in(), Some(TokenSet::MAX_LIFETIME));
+        let at = t.renew_at(Duration::from_secs(30)).unwrap();
+        assert_eq!(at - t.received_at, TokenSet::MAX_LIFETIME - Duration::from_secs(30));
+        assert!(t.remaining().unwrap() <= TokenSet::MAX_LIFETIME);
+        let mut raw = t.clone();
+        raw.expires_in = Some(Duration::MAX);
+        assert!(raw.renew_at(Duration::ZERO).is_some());
     }
 
     #[test]
@@ -661,7 +733,7 @@ mod tests {
     #[test]
     fn authorize_url_carries_pkce_and_state() {
         let flow = AuthorizationCodeFlow::new(
-            &Endpoints::custom("http://f", "http://sso").with_authorize_url("http://sso/auth"),
+            &Endpoints::custom("https://f", "https://sso").with_authorize_url("https://sso/auth"),
             "app",
             "http://127.0.0.1:9/cb",
         )

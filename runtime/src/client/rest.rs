@@ -2,7 +2,7 @@
 //! profile types, plus an untyped escape hatch.
 
 use super::bundle::{read_typed, Bundle, SearchPage, TransactionBuilder};
-use super::config::{Endpoints, RetryPolicy, Timeouts};
+use super::config::{check_secure_url, Endpoints, RetryPolicy, Timeouts, DEFAULT_MAX_RESPONSE_BYTES};
 use super::error::{url_without_query, Error, InvalidResource, UnexpectedResponse};
 use super::http::{build_http_client, Call, Inner, Reply};
 use super::oauth::{parse_url, AuthorizationCodeFlow, ClientCredentials, TokenSet};
@@ -25,7 +25,11 @@ use url::Url;
 /// Cheap to clone (clones share the connection pool and the token cache). Every request
 /// sends `Accept: application/fhir+json` (and `Content-Type: application/fhir+json` with a
 /// body) and, when the client has credentials, `Authorization: Bearer <token>`; a `401`
-/// renews the token once and retries once.
+/// renews the token once and retries once (creates included: a `401` means the server
+/// rejected the request before processing it). It follows no redirects
+/// ([`Error::Redirected`]), reads at most
+/// [`max_response_bytes`](FhirClientBuilder::max_response_bytes) of a body, and sends
+/// a create again only when it is conditional (see [`RetryPolicy`]).
 ///
 /// Typed interactions take the generated types (`dhp_fhir::UzCorePatient`,
 /// `dhp_fhir::resources::Bundle`, …) through the [`Resource`] trait; reads validate
@@ -49,6 +53,7 @@ pub struct FhirClient {
     inner: Arc<Inner>,
     read_mode: ReadMode,
     allow_undeclared: bool,
+    max_search_pages: Option<u32>,
 }
 
 impl fmt::Debug for FhirClient {
@@ -59,6 +64,8 @@ impl fmt::Debug for FhirClient {
             .field("auth", &auth)
             .field("timeouts", &self.inner.timeouts)
             .field("retry", &self.inner.retry)
+            .field("max_response_bytes", &self.inner.max_response_bytes)
+            .field("max_search_pages", &self.max_search_pages)
             .field("read_mode", &self.read_mode)
             .field("allow_undeclared_interactions", &self.allow_undeclared)
             .finish()
@@ -86,6 +93,8 @@ pub struct FhirClientBuilder {
     user_agent: Option<String>,
     http: Option<reqwest::Client>,
     allow_undeclared: bool,
+    max_response_bytes: usize,
+    max_search_pages: Option<u32>,
 }
 
 impl FhirClientBuilder {
@@ -143,12 +152,45 @@ impl FhirClientBuilder {
 
     /// Uses this reqwest client (its TLS, proxy and pool settings) instead of building
     /// one; the connect timeout and user agent are then the given client's.
+    ///
+    /// Build it with `redirect(reqwest::redirect::Policy::none())`: a client that follows
+    /// redirects would resend the client secret (token requests) or the bearer token and
+    /// request body where a server redirects them. This client still refuses any answer
+    /// that came from another URL than the one it asked ([`Error::Redirected`]), but by
+    /// then the request has been sent.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
     }
 
-    /// Checks the URLs and builds the client.
+    /// **Dangerous**: accepts plain `http://` FHIR and token URLs on any host (see
+    /// [`Endpoints::danger_allow_insecure_http`]). Off by default: then `build` fails with
+    /// [`Error::InsecureUrl`] for any URL that is not `https`, except `http` on loopback
+    /// (`127.0.0.0/8`, `::1`, `localhost`).
+    pub fn danger_allow_insecure_http(mut self, allow: bool) -> Self {
+        self.endpoints = self.endpoints.danger_allow_insecure_http(allow);
+        self
+    }
+
+    /// The most bytes of a response body the client reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`](super::DEFAULT_MAX_RESPONSE_BYTES), 32 MiB). A
+    /// longer successful answer fails with [`Error::ResponseTooLarge`] as soon as the
+    /// limit is passed (a `Content-Length` above it fails before reading); an error
+    /// answer keeps the start of its body ([`FhirError::body_truncated`](super::FhirError::body_truncated)).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// The most pages a search stream ([`FhirClient::search_pages`],
+    /// [`FhirClient::search_stream`]) fetches; a search with more fails with
+    /// [`Error::PageLimitReached`] after the last allowed page. Default: no limit (a
+    /// `next` link that repeats a page is always refused, with [`Error::PagingLoop`]).
+    pub fn max_search_pages(mut self, pages: Option<u32>) -> Self {
+        self.max_search_pages = pages;
+        self
+    }
+
     /// Sends typed interactions even when the implementation guide's CapabilityStatement
     /// does not declare them for the type ([`Resource::INTERACTIONS`]). Off by default:
     /// then such a call fails with [`Error::NotDeclared`] before anything is sent. Turn
@@ -159,11 +201,13 @@ impl FhirClientBuilder {
         self
     }
 
+    /// Checks the URLs and builds the client. A URL that is not `https` (or `http` on
+    /// loopback) is refused with [`Error::InsecureUrl`] unless
+    /// [`danger_allow_insecure_http`](Self::danger_allow_insecure_http) is set.
     pub fn build(self) -> Result<FhirClient, Error> {
+        let insecure_ok = self.endpoints.allows_insecure_http();
         let mut base = parse_url("FHIR base URL", self.endpoints.fhir_base())?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(Error::Config(format!("the FHIR base URL must be http(s): {base}")));
-        }
+        check_secure_url("FHIR base URL", &base, insecure_ok)?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
@@ -181,6 +225,7 @@ impl FhirClientBuilder {
             AuthConfig::None => None,
             AuthConfig::ClientCredentials(creds) => {
                 let token_url = parse_url("token endpoint", &self.endpoints.token_url())?;
+                check_secure_url("token endpoint", &token_url, insecure_ok)?;
                 Some(manager(TokenSource::ClientCredentials { creds, token_url }, None))
             }
             AuthConfig::User(user) => {
@@ -190,9 +235,17 @@ impl FhirClientBuilder {
             AuthConfig::Static(token) => Some(manager(TokenSource::Static, Some(TokenSet::new(token, None)))),
         };
         Ok(FhirClient {
-            inner: Arc::new(Inner { http, base, auth, timeouts: self.timeouts, retry: self.retry }),
+            inner: Arc::new(Inner {
+                http,
+                base,
+                auth,
+                timeouts: self.timeouts,
+                retry: self.retry,
+                max_response_bytes: self.max_response_bytes,
+            }),
             read_mode: self.read_mode,
             allow_undeclared: self.allow_undeclared,
+            max_search_pages: self.max_search_pages,
         })
     }
 }
@@ -286,6 +339,10 @@ impl RawRequest<'_> {
         let url = self.target?;
         let mut call = Call::new("raw", self.method, url, "resource");
         call.authenticate = self.authenticate;
+        if call.method == Method::POST && self.headers.iter().any(|(n, _)| n.as_str() == "if-none-exist") {
+            // A conditional create: the server creates at most one, so it may be resent.
+            call.idempotent = true;
+        }
         call.headers = self.headers;
         if let Some(b) = &self.body {
             call = call.body(b);
@@ -320,6 +377,8 @@ impl FhirClient {
             user_agent: None,
             http: None,
             allow_undeclared: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_search_pages: None,
         }
     }
 
@@ -330,7 +389,7 @@ impl FhirClient {
 
     /// A client that reads responses in `mode` (sharing everything else with this one).
     pub fn with_read_mode(&self, mode: ReadMode) -> FhirClient {
-        FhirClient { inner: self.inner.clone(), read_mode: mode, allow_undeclared: self.allow_undeclared }
+        FhirClient { read_mode: mode, ..self.clone() }
     }
 
     /// The tokens currently cached (e.g. to store a refreshed user session).
@@ -410,6 +469,8 @@ impl FhirClient {
             let value = HeaderValue::from_str(&c.to_query_string())
                 .map_err(|_| Error::Config("the If-None-Exist condition is not a valid header".into()))?;
             call = call.header(HeaderName::from_static("if-none-exist"), value);
+            // The server creates at most one resource for the condition: safe to resend.
+            call.idempotent = true;
         }
         let reply = self.inner.execute(call).await?;
         self.typed_or_follow(reply).await
@@ -505,9 +566,12 @@ impl FhirClient {
     }
 
     /// All pages of a search, as a `Stream` of [`SearchPage`]s (also usable without a
-    /// stream library through [`SearchPages::next`]).
+    /// stream library through [`SearchPages::next`]). A `next` link to a page already
+    /// fetched ends the stream with [`Error::PagingLoop`]; more pages than
+    /// [`FhirClientBuilder::max_search_pages`] (or [`SearchPages::max_pages`]) with
+    /// [`Error::PageLimitReached`].
     pub fn search_pages<T: Resource + Send + 'static>(&self, params: SearchParams) -> SearchPages<T> {
-        SearchPages::new(self.clone(), params)
+        SearchPages::new(self.clone(), params, self.max_search_pages)
     }
 
     /// All matching resources of a search, across pages, as a `Stream` of `T` (a match
@@ -644,14 +708,29 @@ impl FhirClient {
         Ok(url)
     }
 
-    pub(crate) async fn follow(&self, link: &str, resource_type: &str) -> Result<Bundle, Error> {
-        let url = self.same_server(link).map_err(|_| {
+    /// The URL of the first page of a search for `T`.
+    pub(crate) fn search_url<T: Resource>(&self, params: &SearchParams) -> Result<Url, Error> {
+        Ok(with_query(self.resource_url(T::RESOURCE_TYPE, None, &[])?, params))
+    }
+
+    /// A paging link resolved against the base; links to other servers are refused.
+    pub(crate) fn resolve_link(&self, link: &str) -> Result<Url, Error> {
+        self.same_server(link).map_err(|_| {
+            let shown = Url::parse(link).map_or_else(|_| "(not a URL)".to_string(), |u| url_without_query(&u));
             Error::UnexpectedResponse(UnexpectedResponse::new(
                 None,
-                link,
+                shown,
                 "a paging link points to another server; not followed",
             ))
-        })?;
+        })
+    }
+
+    pub(crate) async fn follow(&self, link: &str, resource_type: &str) -> Result<Bundle, Error> {
+        let url = self.resolve_link(link)?;
+        self.follow_url(url, resource_type).await
+    }
+
+    pub(crate) async fn follow_url(&self, url: Url, resource_type: &str) -> Result<Bundle, Error> {
         self.bundle(Call::new("search-page", Method::GET, url, resource_type)).await
     }
 
@@ -790,6 +869,44 @@ mod tests {
         assert!(c.same_server("Patient?name=x").is_ok());
         assert!(FhirClient::builder(Endpoints::custom("ftp://x", "http://y")).build().is_err());
         assert!(FhirClient::builder(Endpoints::custom("not a url", "http://y")).build().is_err());
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_on_loopback() {
+        let creds = || ClientCredentials::new("id", "secret");
+        let build = |fhir: &str, sso: &str| FhirClient::builder(Endpoints::custom(fhir, sso)).client_credentials(creds());
+        let insecure = |r: Result<FhirClient, Error>, what: &str| match r {
+            Err(Error::InsecureUrl { what: w, url }) => {
+                assert_eq!(w, what);
+                assert!(!url.contains('?'));
+            }
+            other => panic!("expected InsecureUrl for the {what}, got {other:?}"),
+        };
+        insecure(build("http://fhir.example/r5?x=1", "https://sso.example").build(), "FHIR base URL");
+        insecure(build("https://fhir.example", "http://sso.example").build(), "token endpoint");
+        insecure(build("ftp://127.0.0.1/fhir", "https://sso.example").build(), "FHIR base URL");
+        let ftp_token = Endpoints::custom("https://fhir.example", "https://sso.example").with_token_url("ftp://127.0.0.1/t");
+        insecure(FhirClient::builder(ftp_token.clone()).client_credentials(creds()).build(), "token endpoint");
+        insecure(
+            FhirClient::builder(ftp_token).client_credentials(creds()).danger_allow_insecure_http(true).build(),
+            "token endpoint",
+        );
+        // Loopback http keeps working without the option (the test servers), https anywhere.
+        assert!(build("http://127.0.0.1:8080/fhir", "http://localhost:3000").build().is_ok());
+        assert!(build("http://[::1]:8080/fhir", "http://127.0.0.2:3000").build().is_ok());
+        assert!(build("https://fhir.example", "https://sso.example").build().is_ok());
+        // Other http only with the loudly named option.
+        assert!(build("http://fhir.example", "http://sso.example").danger_allow_insecure_http(true).build().is_ok());
+        let flow = |e: Endpoints| AuthorizationCodeFlow::new(&e, "app", "http://127.0.0.1:9/cb");
+        assert!(matches!(
+            flow(Endpoints::custom("https://f", "http://sso.example")),
+            Err(Error::InsecureUrl { what: "authorization endpoint", .. })
+        ));
+        assert!(matches!(
+            flow(Endpoints::custom("https://f", "https://sso.example").with_token_url("http://sso.example/t")),
+            Err(Error::InsecureUrl { what: "token endpoint", .. })
+        ));
+        assert!(flow(Endpoints::custom("https://f", "http://sso.example").danger_allow_insecure_http(true)).is_ok());
     }
 
     #[test]

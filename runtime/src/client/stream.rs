@@ -3,12 +3,12 @@
 //! `next`, so no stream library is needed to use them.
 
 use super::bundle::SearchPage;
-use super::error::Error;
+use super::error::{url_without_query, Error};
 use super::rest::FhirClient;
 use super::search::SearchParams;
 use crate::resource::Resource;
 use futures_core::Stream;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -27,9 +27,18 @@ enum State<T> {
 
 /// The pages of a search, following `next` links until the last page. An error ends the
 /// stream after it is yielded.
+///
+/// A `next` link to a page already fetched (the first request, or an earlier `next`
+/// link) ends it with [`Error::PagingLoop`] instead of looping forever; with a page limit
+/// ([`max_pages`](Self::max_pages)), a search with more pages ends with
+/// [`Error::PageLimitReached`] after the last allowed page.
 pub struct SearchPages<T> {
     client: FhirClient,
     state: State<T>,
+    /// Every URL fetched so far (resolved, so differently written links compare equal).
+    seen: HashSet<String>,
+    fetched: u32,
+    max_pages: Option<u32>,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -41,13 +50,55 @@ impl<T> std::fmt::Debug for SearchPages<T> {
             State::Fetching(_) => "fetching",
             State::Done => "done",
         };
-        f.debug_struct("SearchPages").field("state", &state).finish()
+        f.debug_struct("SearchPages")
+            .field("state", &state)
+            .field("fetched", &self.fetched)
+            .field("max_pages", &self.max_pages)
+            .finish()
     }
 }
 
 impl<T: Resource + Send + 'static> SearchPages<T> {
-    pub(crate) fn new(client: FhirClient, params: SearchParams) -> Self {
-        SearchPages { client, state: State::Start(params), _type: PhantomData }
+    pub(crate) fn new(client: FhirClient, params: SearchParams, max_pages: Option<u32>) -> Self {
+        SearchPages {
+            client,
+            state: State::Start(params),
+            seen: HashSet::new(),
+            fetched: 0,
+            max_pages,
+            _type: PhantomData,
+        }
+    }
+
+    /// Fetches at most `pages` pages (`None`: no limit; the default is the client's
+    /// [`max_search_pages`](super::FhirClientBuilder::max_search_pages)). When the last
+    /// allowed page still has a `next` link, the stream ends with
+    /// [`Error::PageLimitReached`].
+    pub fn max_pages(mut self, pages: Option<u32>) -> Self {
+        self.max_pages = pages;
+        self
+    }
+
+    /// Starts fetching `url` unless it was fetched before or the page limit is reached.
+    fn fetch(&mut self, url: url::Url, first: Option<SearchParams>) -> Result<(), Error> {
+        if let Some(limit) = self.max_pages {
+            if self.fetched >= limit {
+                return Err(Error::PageLimitReached { limit });
+            }
+        }
+        if !self.seen.insert(url.to_string()) {
+            return Err(Error::PagingLoop { url: url_without_query(&url) });
+        }
+        self.fetched = self.fetched.saturating_add(1);
+        let client = self.client.clone();
+        self.state = State::Fetching(match first {
+            Some(params) => Box::pin(async move { client.search::<T>(&params).await }),
+            None => Box::pin(async move {
+                let bundle = client.follow_url(url, T::RESOURCE_TYPE).await?;
+                Ok(SearchPage::from_bundle(bundle, client.read_mode()))
+            }),
+        });
+        Ok(())
     }
 
     /// The next page, or `None` after the last one.
@@ -65,15 +116,16 @@ impl<T: Resource + Send + 'static> Stream for SearchPages<T> {
             match std::mem::replace(&mut this.state, State::Done) {
                 State::Done => return Poll::Ready(None),
                 State::Start(params) => {
-                    let client = this.client.clone();
-                    this.state = State::Fetching(Box::pin(async move { client.search::<T>(&params).await }));
+                    let started = this.client.search_url::<T>(&params).and_then(|url| this.fetch(url, Some(params)));
+                    if let Err(e) = started {
+                        return Poll::Ready(Some(Err(e)));
+                    }
                 }
                 State::Next(link) => {
-                    let client = this.client.clone();
-                    this.state = State::Fetching(Box::pin(async move {
-                        let bundle = client.follow(&link, T::RESOURCE_TYPE).await?;
-                        Ok(SearchPage::from_bundle(bundle, client.read_mode()))
-                    }));
+                    let started = this.client.resolve_link(&link).and_then(|url| this.fetch(url, None));
+                    if let Err(e) = started {
+                        return Poll::Ready(Some(Err(e)));
+                    }
                 }
                 State::Fetching(mut fut) => match fut.as_mut().poll(cx) {
                     Poll::Pending => {
@@ -110,6 +162,12 @@ impl<T> std::fmt::Debug for SearchStream<T> {
 impl<T: Resource + Send + 'static> SearchStream<T> {
     pub(crate) fn new(pages: SearchPages<T>) -> Self {
         SearchStream { pages, buffer: VecDeque::new() }
+    }
+
+    /// Fetches at most `pages` pages (see [`SearchPages::max_pages`]).
+    pub fn max_pages(mut self, pages: Option<u32>) -> Self {
+        self.pages = self.pages.max_pages(pages);
+        self
     }
 
     /// The next resource, or `None` at the end.

@@ -146,7 +146,7 @@ impl TokenManager {
             },
         };
         let mut s = self.lock();
-        s.generation += 1;
+        s.generation = s.generation.wrapping_add(1);
         match result {
             Ok(t) => {
                 let access = t.access_token().clone();
