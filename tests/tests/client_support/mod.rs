@@ -7,8 +7,12 @@
 //! servers. Install them first with `bash tests/servers/setup.sh`.
 //!
 //! `DHP_SKIP_SERVER_TESTS=1` skips these tests (for machines without the servers).
+//!
+//! [`fault`] is the programmable fault server for what a real server does not do on demand.
 
 #![allow(dead_code)]
+
+pub mod fault;
 
 use dhp_runtime::client::{ClientCredentials, Endpoints, FhirClient, Secret};
 use dhp_runtime::json::JsonValue;
