@@ -197,9 +197,12 @@ async fn huge_retry_after_does_not_panic_or_stall() {
         }
     });
     let start = Instant::now();
-    within(Duration::from_secs(20), client(&server, quick_retries(2), Duration::from_secs(5)).read_json("Patient", "1"))
-        .await
-        .unwrap();
+    within(
+        Duration::from_secs(20),
+        client(&server, quick_retries(2), Duration::from_secs(5)).read_json("Patient", "1"),
+    )
+    .await
+    .unwrap();
     assert!(start.elapsed() < Duration::from_secs(5), "waited {:?}", start.elapsed());
     assert_eq!(server.requests().len(), 3);
 }
@@ -308,7 +311,11 @@ async fn search_next_link_loop_is_detected() {
     let base = Arc::new(std::sync::OnceLock::<String>::new());
     let b = base.clone();
     let server = FaultServer::start(move |_| {
-        Reply::http(200, &[("content-type", "application/json")], searchset(Some(&format!("{}/page2", b.get().unwrap()))))
+        Reply::http(
+            200,
+            &[("content-type", "application/json")],
+            searchset(Some(&format!("{}/page2", b.get().unwrap()))),
+        )
     });
     base.set(server.base.clone()).unwrap();
     let c = client(&server, RetryPolicy::none(), Duration::from_secs(5));
@@ -360,7 +367,8 @@ async fn search_page_cap_stops_the_stream() {
         .max_search_pages(Some(3))
         .build()
         .unwrap();
-    let result = within(Duration::from_secs(20), c.search_stream::<UzCorePatient>(SearchParams::new()).try_collect()).await;
+    let result =
+        within(Duration::from_secs(20), c.search_stream::<UzCorePatient>(SearchParams::new()).try_collect()).await;
     assert!(matches!(result, Err(Error::PageLimitReached { limit: 3 })), "{result:?}");
     assert_eq!(server.requests().len(), 3);
 
@@ -409,9 +417,12 @@ async fn slow_body_times_out() {
             .then(Step::Drip(vec![b' '; 1000], Duration::from_millis(200)))
     });
     let start = Instant::now();
-    let err = within(Duration::from_secs(20), client(&server, RetryPolicy::none(), Duration::from_secs(1)).read_json("Patient", "1"))
-        .await
-        .unwrap_err();
+    let err = within(
+        Duration::from_secs(20),
+        client(&server, RetryPolicy::none(), Duration::from_secs(1)).read_json("Patient", "1"),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(&err, Error::Timeout(e) if e.is_timeout()), "{err:?}");
     assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
 }
@@ -598,7 +609,9 @@ async fn token_endpoint_500_is_a_typed_error() {
     });
     let err = authed(&server, quick_retries(3)).read_json("Patient", "1").await.unwrap_err();
     match &err {
-        Error::OAuth(OAuthError::Token { status: 500, error: OAuthErrorCode::ServerError, error_description, .. }) => {
+        Error::OAuth(OAuthError::Token {
+            status: 500, error: OAuthErrorCode::ServerError, error_description, ..
+        }) => {
             assert_eq!(error_description.as_deref(), Some("db down"))
         }
         other => panic!("expected a typed 500 server_error, got {other:?}"),

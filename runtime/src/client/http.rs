@@ -69,7 +69,10 @@ pub(crate) struct LimitedBody {
 /// Reads the body chunk by chunk (chunked or not), keeping at most `limit` bytes and
 /// stopping as soon as the body turns out longer: a hostile server cannot make the client
 /// buffer more than `limit`. The request's timeout covers the whole body.
-pub(crate) async fn read_limited(response: &mut reqwest::Response, limit: usize) -> Result<LimitedBody, reqwest::Error> {
+pub(crate) async fn read_limited(
+    response: &mut reqwest::Response,
+    limit: usize,
+) -> Result<LimitedBody, reqwest::Error> {
     let declared = response.content_length().and_then(|n| usize::try_from(n).ok());
     let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(limit).min(1 << 20));
     while let Some(chunk) = response.chunk().await? {

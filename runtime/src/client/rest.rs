@@ -874,7 +874,8 @@ mod tests {
     #[test]
     fn plain_http_is_refused_except_on_loopback() {
         let creds = || ClientCredentials::new("id", "secret");
-        let build = |fhir: &str, sso: &str| FhirClient::builder(Endpoints::custom(fhir, sso)).client_credentials(creds());
+        let build =
+            |fhir: &str, sso: &str| FhirClient::builder(Endpoints::custom(fhir, sso)).client_credentials(creds());
         let insecure = |r: Result<FhirClient, Error>, what: &str| match r {
             Err(Error::InsecureUrl { what: w, url }) => {
                 assert_eq!(w, what);
@@ -885,7 +886,8 @@ mod tests {
         insecure(build("http://fhir.example/r5?x=1", "https://sso.example").build(), "FHIR base URL");
         insecure(build("https://fhir.example", "http://sso.example").build(), "token endpoint");
         insecure(build("ftp://127.0.0.1/fhir", "https://sso.example").build(), "FHIR base URL");
-        let ftp_token = Endpoints::custom("https://fhir.example", "https://sso.example").with_token_url("ftp://127.0.0.1/t");
+        let ftp_token =
+            Endpoints::custom("https://fhir.example", "https://sso.example").with_token_url("ftp://127.0.0.1/t");
         insecure(FhirClient::builder(ftp_token.clone()).client_credentials(creds()).build(), "token endpoint");
         insecure(
             FhirClient::builder(ftp_token).client_credentials(creds()).danger_allow_insecure_http(true).build(),
