@@ -275,6 +275,74 @@ async fn typed_search_pages_through_at_least_three_pages() {
 }
 
 #[tokio::test]
+async fn search_page_cap_against_the_real_server() {
+    if skip() {
+        return;
+    }
+    let client = client();
+    let family = unique("PageCap");
+    for _ in 0..5 {
+        client.create(&patient(&national_id(), &family)).await.unwrap();
+    }
+    let params = SearchParams::new().with("family", StringParam::exact(&family)).count(2).sort(Sort::asc("_id"));
+
+    // 3 pages of _count=2; a cap of 2 pages gives 4 matches, then a typed error (the
+    // results are incomplete), never a silent cut.
+    let mut stream = client.search_stream::<UzCorePatient>(params.clone()).max_pages(Some(2));
+    let mut found = 0;
+    let last = loop {
+        match stream.next().await {
+            Some(Ok(_)) => found += 1,
+            other => break other,
+        }
+    };
+    assert_eq!(found, 4);
+    assert!(matches!(last, Some(Err(Error::PageLimitReached { limit: 2 }))), "{last:?}");
+
+    // A cap the search fits in, set on the client: every match, no error. HFS's opaque
+    // next links never repeat, so loop detection does not get in the way either.
+    let capped = FhirClient::builder(endpoints())
+        .client_credentials(dhp_runtime::client::ClientCredentials::new("dhp-backend", secret_of("dhp-backend")))
+        .max_search_pages(Some(3))
+        .build()
+        .unwrap();
+    let all = capped.search_stream::<UzCorePatient>(params).try_collect().await.expect("3 pages fit the cap");
+    assert_eq!(all.len(), 5);
+}
+
+#[tokio::test]
+async fn response_cap_applies_to_real_answers() {
+    if skip() {
+        return;
+    }
+    let created = client().create(&patient(&national_id(), "Capped")).await.unwrap();
+    let id = created.id.unwrap();
+    let tiny = FhirClient::builder(endpoints())
+        .client_credentials(dhp_runtime::client::ClientCredentials::new("dhp-backend", secret_of("dhp-backend")))
+        .max_response_bytes(64)
+        .build()
+        .unwrap();
+    match tiny.read::<UzCorePatient>(&id).await {
+        Err(Error::ResponseTooLarge { limit: 64, .. }) => {}
+        other => panic!("expected ResponseTooLarge, got {other:?}"),
+    }
+    // An error answer over the cap is still its typed error, with the start of the body.
+    match tiny.read_json("Patient", "no-such-patient-id").await {
+        Err(Error::NotFound(e)) => {
+            assert!(e.outcome.is_none());
+            assert!(e.body_truncated);
+            assert!(e.body.as_deref().is_some_and(|b| b.len() <= 64));
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    // With the default cap, the same 404 carries its OperationOutcome.
+    match client().read_json("Patient", "no-such-patient-id").await {
+        Err(Error::NotFound(e)) => assert!(e.outcome.is_some() && e.body.is_none()),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn transaction_creates_a_patient_and_an_encounter_that_references_it() {
     if skip() {
         return;
