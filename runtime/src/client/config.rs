@@ -195,11 +195,16 @@ impl Default for Timeouts {
 /// `max_backoff`), for:
 /// - connection failures (the request never reached the server), any method;
 /// - timeouts and the statuses in `retry_statuses`, for idempotent interactions only
-///   (read, vread, search, history, update, delete, capabilities), unless
-///   `retry_non_idempotent` is set.
+///   (read, vread, search, history, update, delete, capabilities, and conditional creates
+///   with `If-None-Exist`, which the server applies at most once), unless
+///   `retry_non_idempotent` is set. A plain create, a transaction or a raw `POST`/`PATCH`
+///   is otherwise sent once: after a timeout, a 5xx or a connection reset it may have
+///   been applied.
 ///
 /// This is separate from the one token renewal and retry after a `401`, which always
-/// happens once when the client has credentials to renew.
+/// happens once when the client has credentials to renew, for every interaction: a `401`
+/// means the server refused the request before processing it, so even a create is safe
+/// to send again then (and is sent at most twice).
 ///
 /// ```
 /// use dhp_runtime::client::RetryPolicy;

@@ -21,9 +21,17 @@
 //!   failed, invalid resource (every validation problem, JSON kept).
 //! - Hygiene: a `tracing` span per request (`dhp.fhir`: interaction, method, URL without
 //!   query string, status, attempts) and per token request (`dhp.oauth.token`); secrets
-//!   are [`Secret`]s and never appear in `Debug` output or logs. Timeouts and the
-//!   [`RetryPolicy`] are configurable. Transport: reqwest over rustls (ring, platform
-//!   certificate verifier).
+//!   are [`Secret`]s and never appear in `Debug` output or logs; server text in error
+//!   messages has its control characters escaped. Timeouts and the [`RetryPolicy`] are
+//!   configurable. Transport: reqwest over rustls (ring, platform certificate verifier).
+//! - Against a hostile server: `https` only (plain `http` on loopback, or with
+//!   [`FhirClientBuilder::danger_allow_insecure_http`]); no redirects followed
+//!   ([`Error::Redirected`], [`OAuthError::Redirected`]); response bodies capped while
+//!   they stream ([`DEFAULT_MAX_RESPONSE_BYTES`], [`Error::ResponseTooLarge`]); token
+//!   lifetimes clamped ([`TokenSet::MAX_LIFETIME`]); search streams stop on a repeated
+//!   `next` link ([`Error::PagingLoop`]) or an optional page cap
+//!   ([`Error::PageLimitReached`]); a plain create is never sent twice, except the one
+//!   retry after a `401`.
 //!
 //! # Backend example
 //!
