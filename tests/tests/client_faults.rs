@@ -186,6 +186,23 @@ async fn huge_expires_in_does_not_panic() {
 }
 
 #[tokio::test]
+async fn unsendable_access_token_is_refused_not_cached() {
+    // A token with a line break cannot be sent: refused when received, so the next
+    // request asks for a new one instead of failing on the cached one.
+    let server = FaultServer::start(|r| match r.path() {
+        "/oauth/token" if r.n == 0 => Reply::token("bad\\ntoken", "600"),
+        "/oauth/token" => Reply::token("good-token", "600"),
+        _ if r.bearer() == Some("good-token") => Reply::fhir(200, r#"{"resourceType":"Patient","id":"1"}"#),
+        _ => Reply::fhir(401, ""),
+    });
+    let c = authed(&server, RetryPolicy::none());
+    let err = c.read_json("Patient", "1").await.unwrap_err();
+    assert!(matches!(err, Error::OAuth(OAuthError::InvalidTokenResponse { status: Some(200), .. })), "{err:?}");
+    c.read_json("Patient", "1").await.expect("a fresh token");
+    assert_eq!(server.count("POST", "/oauth/token"), 2);
+}
+
+#[tokio::test]
 async fn huge_retry_after_does_not_panic_or_stall() {
     let server = FaultServer::start(|r| {
         if r.n == 0 {
@@ -648,6 +665,41 @@ async fn token_endpoint_invalid_client_is_a_typed_error() {
     assert!(!format!("{err:?} {err} {c:?}").contains(SECRET));
     assert_eq!(server.count("POST", "/oauth/token"), 1);
     assert_eq!(server.count("POST", "/fhir"), 0, "nothing sent without a token");
+}
+
+#[tokio::test]
+async fn secrets_stay_out_of_debug_and_traces_on_fault_paths() {
+    // The process-wide subscriber (no other test here sets one): a thread-scoped one misses
+    // spans whose callsites other test threads registered first. It also sees the other
+    // tests' traces, which must not leak secrets either.
+    let capture = client_support::capture::Capture::default();
+    tracing::subscriber::set_global_default(capture.clone()).expect("the only subscriber of this test binary");
+    let mut debug = String::new();
+
+    // A token endpoint redirect, a revoked token renewed after a 401, a failing endpoint.
+    let elsewhere = FaultServer::start(|_| Reply::token("stolen", "600"));
+    let target = elsewhere.url("/t");
+    let server = FaultServer::start(move |_| Reply::http(307, &[("location", target.as_str())], ""));
+    let err = authed(&server, RetryPolicy::none()).authenticate().await.unwrap_err();
+    debug.push_str(&format!("{err:?} {err}\n"));
+    let (server, _) = token_and_fhir(|t| t != "tok-1");
+    let c = authed(&server, quick_retries(2));
+    c.read_json("Patient", "1").await.unwrap();
+    debug.push_str(&format!("{c:?} {:?}\n", c.token_set()));
+    let (server, _) = token_and_fhir(|_| false);
+    let err = authed(&server, RetryPolicy::none()).create(&patient()).await.unwrap_err();
+    debug.push_str(&format!("{err:?} {err}\n"));
+    let server = FaultServer::start(|_| Reply::oauth(500, r#"{"error":"server_error"}"#));
+    let err = authed(&server, RetryPolicy::none()).authenticate().await.unwrap_err();
+    debug.push_str(&format!("{err:?} {err}\n"));
+
+    let logs = capture.text.lock().unwrap().clone();
+    assert!(logs.contains("span dhp.oauth.token") && logs.contains("status=307"), "{logs}");
+    assert!(logs.contains("status=401"), "{logs}");
+    for leaked in [SECRET, "tok-1", "tok-2", "stolen"] {
+        assert!(!logs.contains(leaked), "the traces leak `{leaked}`:\n{logs}");
+        assert!(!debug.contains(leaked), "Debug output leaks `{leaked}`:\n{debug}");
+    }
 }
 
 // ------------------------------------------------------------------------ creates (10)

@@ -568,6 +568,13 @@ impl<'a> TokenCall<'a> {
 
     fn map(&self, result: TokenResult, status: Option<u16>) -> Result<TokenSet, Error> {
         match result {
+            // A token that cannot go into an `Authorization` header would be cached and
+            // fail every request until it expires: refuse it here instead.
+            Ok(r) if !sendable_token(r.access_token().secret()) => Err(OAuthError::InvalidTokenResponse {
+                status,
+                reason: "the access token is empty or holds characters an Authorization header cannot carry".into(),
+            }
+            .into()),
             Ok(r) => Ok(TokenSet::from_response(&r)),
             Err(RequestTokenError::ServerResponse(r)) => Err(OAuthError::Token {
                 status: status.unwrap_or(400),
@@ -599,6 +606,12 @@ impl<'a> TokenCall<'a> {
             Err(RequestTokenError::Other(reason)) => Err(OAuthError::InvalidTokenResponse { status, reason }.into()),
         }
     }
+}
+
+/// Visible ASCII only (RFC 6750's `b64token` and then some), so `Bearer <token>` is a valid
+/// header value.
+fn sendable_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
 /// `oauth2`'s HTTP client trait implemented over our reqwest client; records the status

@@ -12,6 +12,7 @@
 
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod fault;
 
 use dhp_runtime::client::{ClientCredentials, Endpoints, FhirClient, Secret};
