@@ -383,11 +383,23 @@ impl AuthorizationCodeFlow {
 
 /// An authorization in progress: the URL to send the user to, and what the callback is
 /// checked and completed with.
-#[derive(Clone, Debug)]
+///
+/// `Debug` shows the URL without its query (which carries `state`).
+#[derive(Clone)]
 pub struct PendingAuthorization {
     url: Url,
     state: Secret,
     pkce_verifier: Option<Secret>,
+}
+
+impl std::fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("url", &url_without_query(&self.url))
+            .field("state", &self.state)
+            .field("pkce_verifier", &self.pkce_verifier)
+            .finish()
+    }
 }
 
 impl PendingAuthorization {
@@ -764,5 +776,8 @@ mod tests {
         assert!(p.pkce_verifier().is_some());
         assert!(flow.clone().pkce(false).authorize().pkce_verifier().is_none());
         assert_ne!(flow.authorize().state(), p.state());
+        let debug = format!("{p:?}");
+        assert!(!debug.contains(p.state().expose()), "{debug}");
+        assert!(!debug.contains(p.pkce_verifier().unwrap().expose()), "{debug}");
     }
 }
