@@ -977,8 +977,8 @@ pub enum DatePrecision {
     Day,
     /// A time to the second (`…Thh:mm:ss…`).
     Second,
-    /// A time with fractional seconds; the number of fraction digits (saturating at 255),
-    /// e.g. `Fraction(3)` for milliseconds.
+    /// A time with fractional seconds; the number of fraction digits (1 to 9, as FHIR
+    /// allows), e.g. `Fraction(3)` for milliseconds.
     Fraction(u8),
 }
 
@@ -1038,7 +1038,11 @@ fn check_date(b: &[u8], need_day: bool) -> Result<usize, String> {
     Ok(10)
 }
 
-/// Checks `hh:mm:ss(.f+)?` at `i`; returns where it ends.
+/// The most fraction digits the R5 `time`, `dateTime` and `instant` regexes allow.
+const MAX_FRACTION_DIGITS: usize = 9;
+
+/// Checks `hh:mm:ss(.f{1,9})?` at `i`, as the R5 regexes do
+/// (`([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?`); returns where it ends.
 fn check_time(b: &[u8], i: usize) -> Result<usize, String> {
     const EXPECTED: &str = "expected a time hh:mm:ss with optional fraction";
     let (Some(h), Some(m), Some(s)) = (digits_at(b, i, 2), digits_at(b, i + 3, 2), digits_at(b, i + 6, 2)) else {
@@ -1053,8 +1057,9 @@ fn check_time(b: &[u8], i: usize) -> Result<usize, String> {
     if m > 59 {
         return Err("minute must be 00-59".to_string());
     }
-    if s > 59 {
-        return Err("second must be 00-59".to_string());
+    // FHIR's regexes allow `60` (a leap second) in any minute: `([0-5][0-9]|60)`.
+    if s > 60 {
+        return Err("second must be 00-60 (60 only for a leap second)".to_string());
     }
     let mut end = i + 8;
     if b.get(end) == Some(&b'.') {
@@ -1065,6 +1070,10 @@ fn check_time(b: &[u8], i: usize) -> Result<usize, String> {
         }
         if end == start {
             return Err("expected digits after '.' in the seconds".to_string());
+        }
+        // `(\.[0-9]{1,9})?` in the R5 regexes: at most nanoseconds.
+        if end - start > MAX_FRACTION_DIGITS {
+            return Err(format!("at most {MAX_FRACTION_DIGITS} digits after '.' in the seconds"));
         }
     } else if b.get(end).is_some_and(u8::is_ascii_digit) {
         return Err(EXPECTED.to_string());
@@ -1263,10 +1272,11 @@ impl Date {
 
 string_primitive!(
     /// FHIR `dateTime`: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, or
-    /// `YYYY-MM-DDThh:mm:ss(.f+)?` with a timezone (`Z`, `+hh:mm`, `-hh:mm`; required
+    /// `YYYY-MM-DDThh:mm:ss(.f{1,9})?` with a timezone (`Z`, `+hh:mm`, `-hh:mm`; required
     /// when a time is given), kept exactly as written.
     ///
-    /// Hours are 00-23, seconds 00-59; timezone offsets are at most ±14:00.
+    /// Hours are 00-23, seconds 00-60 (`60` for a leap second, as FHIR's regex allows), at
+    /// most 9 fraction digits; timezone offsets are at most ±14:00.
     ///
     /// ```
     /// use dhp_runtime::primitives::{DatePrecision, DateTime};
@@ -1310,8 +1320,9 @@ impl From<Instant> for DateTime {
 }
 
 string_primitive!(
-    /// FHIR `instant`: a full `YYYY-MM-DDThh:mm:ss(.f+)?` date-time with a timezone, kept
-    /// exactly as written. The date getters always return `Some` for an instant.
+    /// FHIR `instant`: a full `YYYY-MM-DDThh:mm:ss(.f{1,9})?` date-time with a timezone, kept
+    /// exactly as written. The date getters always return `Some` for an instant. Seconds
+    /// are 00-60 (`60` for a leap second, as FHIR's regex allows).
     ///
     /// ```
     /// use dhp_runtime::primitives::{DatePrecision, Instant};
@@ -1336,8 +1347,9 @@ impl Instant {
 }
 
 string_primitive!(
-    /// FHIR `time`: a time of day `hh:mm:ss(.f+)?` without timezone, kept exactly as
-    /// written. Hours are 00-23, seconds 00-59.
+    /// FHIR `time`: a time of day `hh:mm:ss(.f{1,9})?` without timezone, kept exactly as
+    /// written. Hours are 00-23, seconds 00-60 (`60` for a leap second, as FHIR's regex
+    /// allows), at most 9 fraction digits.
     ///
     /// ```
     /// use dhp_runtime::primitives::{DatePrecision, Time};
@@ -1758,8 +1770,11 @@ mod tests {
                 "2017-01-01T00:00:00+13:59",
                 "2017-01-01T00:00:00-00:00",
                 "2017-01-01T12:30:00.123456789+05:00",
-                "2017-01-01T12:30:00.1234567890123Z",
                 "2020-02-29T00:00:00Z",
+                "2016-12-31T23:59:60Z",
+                "2016-12-31T23:59:60.5+05:00",
+                "2015-06-30T23:59:60-00:00",
+                "2015-02-07T13:28:60Z",
             ],
             &[
                 "2015-02-07T13:28:17",
@@ -1769,7 +1784,9 @@ mod tests {
                 "2015-02-07T",
                 "2015-02-07T24:00:00Z",
                 "2015-02-07T13:60:00Z",
-                "2015-02-07T13:28:60Z",
+                "2016-12-31T23:59:61Z",
+                "2016-12-31T23:59:99Z",
+                "2017-01-01T12:30:00.1234567890Z",
                 "2015-02-07T13:28:17+15:00",
                 "2015-02-07T13:28:17+14:01",
                 "2015-02-07T13:28:17+05:60",
@@ -1795,7 +1812,9 @@ mod tests {
         let e = DateTime::new("2015-02-07T13:28:17").unwrap_err();
         assert_eq!(e.reason, "a time must have a timezone (Z, +hh:mm or -hh:mm)");
         assert_eq!(DateTime::new("2015-02-07T24:00:00Z").unwrap_err().reason, "hour must be 00-23");
-        assert_eq!(DateTime::new("2015-02-07T13:28:60Z").unwrap_err().reason, "second must be 00-59");
+        assert_eq!(DateTime::new("2016-12-31T23:59:61Z").unwrap_err().reason, "second must be 00-60 (60 only for a leap second)");
+        assert_eq!(DateTime::new("2016-12-31T23:59:60Z").unwrap().second(), Some(60));
+        assert_eq!(DateTime::new("2017-01-01T12:30:00.1234567890Z").unwrap_err().reason, "at most 9 digits after '.' in the seconds");
         assert_eq!(DateTime::new("2015-02-07T13:28:17+14:30").unwrap_err().reason, "timezone offset must be between -14:00 and +14:00");
         let t = DateTime::new("2015-02-07T13:28:17.25-05:30").unwrap();
         assert_eq!((t.year(), t.month(), t.day()), (2015, Some(2), Some(7)));
@@ -1808,8 +1827,9 @@ mod tests {
         assert_eq!((t.hour(), t.minute(), t.second(), t.fraction(), t.timezone(), t.offset_minutes()), (None, None, None, None, None, None));
         assert_eq!(t.precision(), DatePrecision::Day);
         assert_eq!(DateTime::new("2015-02").unwrap().precision(), DatePrecision::Month);
-        let long = DateTime::new(format!("2015-02-07T13:28:17.{}Z", "1".repeat(300))).unwrap();
-        assert_eq!(long.precision(), DatePrecision::Fraction(255));
+        let nanos = DateTime::new("2015-02-07T13:28:17.123456789Z").unwrap();
+        assert_eq!(nanos.precision(), DatePrecision::Fraction(9));
+        assert!(DateTime::new(format!("2015-02-07T13:28:17.{}Z", "1".repeat(300))).is_err());
         assert!(DatePrecision::Year < DatePrecision::Month);
         assert!(DatePrecision::Day < DatePrecision::Second);
         assert!(DatePrecision::Second < DatePrecision::Fraction(1));
@@ -1819,9 +1839,22 @@ mod tests {
     #[test]
     fn instant() {
         check_string_type::<Instant>(
-            &["2015-02-07T13:28:17Z", "2015-02-07T13:28:17.239+02:00", "2017-01-01T00:00:00.000Z", "2017-01-01T00:00:00-14:00"],
-            &["2015", "2015-02", "2015-02-07", "2015-02-07T13:28:17", "2015-02-07T13:28Z", "2015-02-30T13:28:17Z", "2015-02-07T13:28:17+15:00", "2015-2-07T13:28:17Z"],
+            &["2015-02-07T13:28:17Z", "2015-02-07T13:28:17.239+02:00", "2017-01-01T00:00:00.000Z", "2017-01-01T00:00:00-14:00", "2016-12-31T23:59:60Z", "2016-12-31T23:59:60.123456789Z"],
+            &[
+                "2015",
+                "2015-02",
+                "2015-02-07",
+                "2015-02-07T13:28:17",
+                "2015-02-07T13:28Z",
+                "2015-02-30T13:28:17Z",
+                "2015-02-07T13:28:17+15:00",
+                "2015-2-07T13:28:17Z",
+                "2016-12-31T23:59:61Z",
+                "2016-12-31T23:59:60.1234567890Z",
+            ],
         );
+        assert_eq!(Instant::new("2016-12-31T23:59:60Z").unwrap().second(), Some(60));
+        assert_eq!(Instant::new("2016-12-31T23:59:61Z").unwrap_err().reason, "second must be 00-60 (60 only for a leap second)");
         check_needs_json_string::<Instant>();
         let i = Instant::new("2015-02-07T13:28:17.239+02:00").unwrap();
         assert_eq!((i.year(), i.month(), i.day(), i.hour(), i.minute(), i.second()), (2015, Some(2), Some(7), Some(13), Some(28), Some(17)));
@@ -1835,14 +1868,16 @@ mod tests {
     #[test]
     fn time() {
         check_string_type::<Time>(
-            &["00:00:00", "23:59:59", "08:30:00.5", "12:00:00.123456789"],
-            &["24:00:00", "12:60:00", "12:00:60", "12:00", "12:00:00Z", "12:00:00+01:00", "1:00:00", "12:00:00.", "12:00:000", " 12:00:00", "12-00-00"],
+            &["00:00:00", "23:59:59", "08:30:00.5", "12:00:00.123456789", "23:59:60", "23:59:60.25", "12:00:60"],
+            &["24:00:00", "12:60:00", "23:59:61", "23:59:70", "12:00:00.1234567890", "12:00", "12:00:00Z", "12:00:00+01:00", "1:00:00", "12:00:00.", "12:00:000", " 12:00:00", "12-00-00"],
         );
         check_needs_json_string::<Time>();
         let t = Time::new("08:30:05.25").unwrap();
         assert_eq!((t.hour(), t.minute(), t.second(), t.fraction()), (8, 30, 5, Some("25")));
         assert_eq!(t.precision(), DatePrecision::Fraction(2));
         assert_eq!(Time::new("08:30:05").unwrap().fraction(), None);
+        assert_eq!(Time::new("23:59:60").unwrap().second(), 60);
+        assert_eq!(Time::new("23:59:61").unwrap_err().reason, "second must be 00-60 (60 only for a leap second)");
         assert!(Time::new("08:00:00").unwrap() < Time::new("09:00:00").unwrap());
     }
 
