@@ -40,7 +40,7 @@ fn lib_rs(space: &TypeSpace, header: &Header) -> Result<String, String> {
         .collect();
     let example = if space.structs.contains_key("UzCorePatient") { PATIENT_EXAMPLE } else { "" };
     Ok(format!(
-        "{header}//! # dhp-fhir\n//!\n//! Rust types for the FHIR implementation guide `{root}`, generated from the IG package by\n//! `cargo xtask codegen` (see the workspace README). Do not edit: regenerate.\n//!\n//! - [`profiles`]: one struct per resource profile. A profile value can only be built\n//!   with every element the profile requires (`new` takes them), and each required element\n//!   accepts a value or a Data Absent Reason ([`DataAbsent`]).\n//! - [`extensions`]: typed extensions; [`codes`]: code types for required bindings;\n//!   [`resources`] and [`datatypes`]: the FHIR R5 base types they build on.\n//! - Reading JSON into a profile validates it and reports every problem with its path;\n//!   writing sets `meta.profile`.\n//!\n//! Profiles:\n//!\n{profiles}\n{example}\npub mod codes;\npub mod datatypes;\npub mod extensions;\npub mod profiles;\npub mod resources;\n#[cfg(feature = \"client\")]\npub mod search;\n\npub use dhp_runtime::{{Issue, IssueKind, NonEmpty, ReadError, ReadMode}};\npub use dhp_runtime::{{FhirJson, Profile, Resource}};\npub use extensions::*;\npub use profiles::*;\n\n/// A FHIR primitive element (value, `id`, extensions) with this crate's `Extension`.\npub type Primitive<T> = dhp_runtime::PrimitiveElement<T, datatypes::Extension>;\n\n/// Values that can stand for a missing required element with the data-absent-reason\n/// extension, as the implementation guide requires when the source system lacks the data.\npub trait DataAbsent: Sized {{\n    /// A value carrying only the data-absent-reason extension.\n    fn absent(reason: codes::DataAbsentReason) -> Self;\n    /// The absent reason, if the value carries one.\n    fn absent_reason(&self) -> Option<codes::DataAbsentReason>;\n}}\n",
+        "{header}//! # dhp-fhir\n//!\n//! Rust types for the FHIR implementation guide `{root}`, generated from the IG package by\n//! `cargo xtask codegen` (see the workspace README). Do not edit: regenerate.\n//!\n//! - [`profiles`]: one struct per resource profile. A profile value can only be built\n//!   with every element the profile requires (`new` takes them), and each required element\n//!   accepts a value or a Data Absent Reason ([`DataAbsent`]).\n//! - [`extensions`]: typed extensions; [`codes`]: code types for required bindings;\n//!   [`resources`] and [`datatypes`]: the FHIR R5 base types they build on.\n//! - Reading JSON into a profile validates it and reports every problem with its path;\n//!   writing sets `meta.profile`. [`ToOperationOutcome`] turns the problems into a FHIR\n//!   `OperationOutcome` ([`outcome`]).\n//!\n//! Profiles:\n//!\n{profiles}\n{example}\npub mod codes;\npub mod datatypes;\npub mod extensions;\npub mod outcome;\npub mod profiles;\npub mod resources;\n#[cfg(feature = \"client\")]\npub mod search;\n\npub use dhp_runtime::{{Issue, IssueKind, NonEmpty, ReadError, ReadMode}};\npub use dhp_runtime::{{FhirJson, Profile, Resource}};\npub use extensions::*;\npub use outcome::ToOperationOutcome;\npub use profiles::*;\n\n/// A FHIR primitive element (value, `id`, extensions) with this crate's `Extension`.\npub type Primitive<T> = dhp_runtime::PrimitiveElement<T, datatypes::Extension>;\n\n/// Values that can stand for a missing required element with the data-absent-reason\n/// extension, as the implementation guide requires when the source system lacks the data.\npub trait DataAbsent: Sized {{\n    /// A value carrying only the data-absent-reason extension.\n    fn absent(reason: codes::DataAbsentReason) -> Self;\n    /// The absent reason, if the value carries one.\n    fn absent_reason(&self) -> Option<codes::DataAbsentReason>;\n}}\n",
         header = header_line(header),
         profiles = profiles.join("\n"),
     ))
@@ -114,7 +114,17 @@ fn readme(space: &TypeSpace) -> Result<String, String> {
             _ => json!({}),
         })
         .collect();
-    let open: Vec<serde_json::Value> = space.open_value_sets.iter().map(|(u, r)| json!({ "url": u, "reason": r })).collect();
+    let open: Vec<serde_json::Value> = space
+        .open_value_sets
+        .iter()
+        .map(|(u, r)| {
+            let excluded = space.open_code_sets.values().find(|c| &c.value_set == u).map(|c| {
+                let codes: Vec<String> = c.excluded.iter().map(|x| format!("`{}`", x.code)).collect();
+                format!("{} (`codes::{}`)", codes.join(", "), c.name)
+            });
+            json!({ "url": u, "reason": r, "excluded": excluded })
+        })
+        .collect();
     let datatypes = space.structs.values().filter(|s| s.kind == StructKind::Datatype).count();
     let ctx = json!({
         "generator": GENERATOR,

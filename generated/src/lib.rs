@@ -10,7 +10,8 @@
 //! - [`extensions`]: typed extensions; [`codes`]: code types for required bindings;
 //!   [`resources`] and [`datatypes`]: the FHIR R5 base types they build on.
 //! - Reading JSON into a profile validates it and reports every problem with its path;
-//!   writing sets `meta.profile`.
+//!   writing sets `meta.profile`. [`ToOperationOutcome`] turns the problems into a FHIR
+//!   `OperationOutcome` ([`outcome`]).
 //!
 //! Profiles:
 //!
@@ -62,6 +63,7 @@
 pub mod codes;
 pub mod datatypes;
 pub mod extensions;
+pub mod outcome;
 pub mod profiles;
 pub mod resources;
 #[cfg(feature = "client")]
@@ -70,6 +72,7 @@ pub mod search;
 pub use dhp_runtime::{Issue, IssueKind, NonEmpty, ReadError, ReadMode};
 pub use dhp_runtime::{FhirJson, Profile, Resource};
 pub use extensions::*;
+pub use outcome::ToOperationOutcome;
 pub use profiles::*;
 
 /// A FHIR primitive element (value, `id`, extensions) with this crate's `Extension`.

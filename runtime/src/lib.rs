@@ -10,6 +10,8 @@
 //!   the `_name` sibling in JSON) and [`element::NonEmpty`] for `1..*` elements;
 //! - [`read`]: the reading context that collects every validation problem with its
 //!   FHIRPath-like location, in strict or lenient mode;
+//! - [`outcome`]: issues as a FHIR `OperationOutcome` (issue-type codes, FHIRPath
+//!   `expression` locations);
 //! - [`reflect`]: the walkable view of every value ([`Reflect`], [`Node`]) that
 //!   validation, Must Support checks and FHIRPath use;
 //! - [`resource`]: the traits the generated types implement (`FhirJson`, `Resource`,
@@ -25,6 +27,7 @@ pub mod element;
 pub mod fhirpath;
 pub mod json;
 pub mod must_support;
+pub mod outcome;
 pub mod primitives;
 pub mod read;
 pub mod reflect;

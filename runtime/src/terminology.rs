@@ -37,6 +37,13 @@ fn any_code(_: Option<&str>, _: &str) -> bool {
     true
 }
 
+/// True when `(system, code)` is one of the `excluded` `(system, code)` pairs; a bare code
+/// (`system` is `None`) is excluded when any excluded code equals it. Open value sets with
+/// known `exclude`s test membership with this.
+pub fn is_excluded(excluded: &[(&str, &str)], system: Option<&str>, code: &str) -> bool {
+    excluded.iter().any(|(s, c)| *c == code && system.is_none_or(|system| system == *s))
+}
+
 /// Membership in a table of `(system, code, display)` rows; with `sorted`, the table is
 /// sorted by code and searched by bisection.
 pub fn table_contains(table: &[(&str, &str, Option<&str>)], sorted: bool, system: Option<&str>, code: &str) -> bool {
@@ -60,6 +67,16 @@ mod tests {
         assert!(table_contains(&t, true, None, "a"));
         assert!(!table_contains(&t, true, Some("x"), "b"));
         assert!(!table_contains(&t, false, None, "c"));
+    }
+
+    #[test]
+    fn exclusions() {
+        let ex = [("urn:iso:std:iso:3166", "UZ"), ("urn:iso:std:iso:3166", "860")];
+        assert!(is_excluded(&ex, None, "UZ"));
+        assert!(is_excluded(&ex, Some("urn:iso:std:iso:3166"), "860"));
+        assert!(!is_excluded(&ex, Some("http://other"), "UZ"));
+        assert!(!is_excluded(&ex, None, "GB"));
+        assert!(!is_excluded(&ex, None, "uz"));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 mod convert;
 mod items;
+mod open_codes;
+mod outcome;
 mod profile;
 
 use crate::ir::{Doc, Module, TypeSpace};
@@ -54,6 +56,9 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
     for c in space.codes.values() {
         by_module.entry(Module::Codes).or_default().push(items::code_tokens(c));
     }
+    for c in space.open_code_sets.values() {
+        by_module.entry(Module::Codes).or_default().push(open_codes::open_code_set_tokens(c));
+    }
     by_module.entry(Module::Datatypes).or_default().push(items::absent_tokens(&ctx));
     let mut files = BTreeMap::new();
     let mut resource_mods = Vec::new();
@@ -64,7 +69,7 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
             Module::Extensions => ("src/extensions.rs".to_string(), "Typed extensions used by the profiles.".to_string()),
             Module::Codes => (
                 "src/codes.rs".to_string(),
-                "Code types for required bindings: an enum per small value set, a validated code over a sorted table for large ones.".to_string(),
+                "Code types for required bindings: an enum per small value set, a validated code over a sorted table for large ones; membership tests for open value sets that exclude known codes.".to_string(),
             ),
             Module::Resource(n) => {
                 let m = n.to_snake_case();
@@ -87,6 +92,10 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
             "Typed search builders from the IG's CapabilityStatement (feature `client`).",
             profile::search_tokens(&ctx),
         )?,
+    );
+    files.insert(
+        "src/outcome.rs".into(),
+        render(header, "Issues as a typed FHIR `OperationOutcome` ([`ToOperationOutcome`]).", outcome::outcome_tokens(&ctx)?)?,
     );
     files.insert("src/resources/mod.rs".into(), render(header, "Base FHIR R5 resources, generated from hl7.fhir.r5.core.", items::resources_mod_tokens(&ctx, &resource_mods))?);
     let profile_tokens: Vec<TokenStream> = profile_mods

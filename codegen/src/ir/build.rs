@@ -605,12 +605,72 @@ impl<'a> Builder<'a> {
             Some(n) => doc.notes.push(format!("Binding: required to `{vs}` ({title}): [`{n}`](crate::codes::{n}).")),
             None => {
                 let reason = self.space.open_value_sets.get(strip_version(vs)).cloned().unwrap_or_default();
+                let accepted = match self.open_code_set(vs) {
+                    Some(n) => {
+                        let excluded = self.space.open_code_sets[&n].excluded.iter().map(|c| format!("`{}`", c.code)).collect::<Vec<_>>();
+                        format!(
+                            "any code is accepted except the ones it excludes ({}; see [`{n}`](crate::codes::{n})), which reading and validation report",
+                            excluded.join(", ")
+                        )
+                    }
+                    None => "any code is accepted".to_string(),
+                };
                 doc.notes.push(format!(
-                    "Binding: required to `{vs}` ({title}). The value set cannot be expanded from the packages ({reason}), so it is treated as open: any code is accepted."
+                    "Binding: required to `{vs}` ({title}). The value set cannot be expanded from the packages ({reason}), so it is treated as open: {accepted}."
                 ));
             }
         }
         name
+    }
+
+    /// For an open value set that excludes known codes: the membership test's name,
+    /// creating it on first use. `None` when the value set expands or excludes nothing
+    /// knowable.
+    fn open_code_set(&mut self, vs: &str) -> Option<String> {
+        let key = strip_version(vs).to_string();
+        if let Some(def) = self.space.open_code_sets.values().find(|d| d.value_set == key) {
+            return Some(def.name.clone());
+        }
+        if self.code_type(vs).is_some() {
+            return None;
+        }
+        let excluded = self.terminology.excluded(vs);
+        if excluded.is_empty() {
+            return None;
+        }
+        let base = type_name(&self.terminology.name(vs).unwrap_or_else(|| key.rsplit('/').next().unwrap_or("Codes").to_string()));
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.space.codes.contains_key(&name) || self.space.structs.contains_key(&name) || self.space.open_code_sets.contains_key(&name) {
+            name = format!("{base}{n}");
+            n += 1;
+        }
+        let title = self.terminology.title(vs).unwrap_or_else(|| key.clone());
+        let reason = self.space.open_value_sets.get(&key).cloned().unwrap_or_default();
+        self.space.open_code_sets.insert(name.clone(), OpenCodeSetDef { name: name.clone(), value_set: key, title, reason, excluded });
+        Some(name)
+    }
+
+    /// A slice doc line for a `value` discriminator on a bound element.
+    fn discriminator_binding_note(&self, path: &str, set: &str) -> String {
+        if let Some(open) = self.space.open_code_sets.get(set) {
+            let excluded = open.excluded.iter().map(|c| format!("`{}`", c.code)).collect::<Vec<_>>();
+            format!(
+                "Discriminator: `{path}` is in `{}`, which the packages cannot expand: any code except {} ([`{set}`](crate::codes::{set})).",
+                open.value_set,
+                excluded.join(", ")
+            )
+        } else if set.is_empty() {
+            format!("Discriminator: `{path}` has a code (its value set cannot be expanded from the packages).")
+        } else {
+            format!("Discriminator: `{path}` is in [`{set}`](crate::codes::{set}).")
+        }
+    }
+
+    /// The membership test of a required binding for validation: the code type of an
+    /// expandable value set, or the exclusions of an open one.
+    fn code_set(&mut self, vs: &str) -> Option<String> {
+        self.code_type(vs).or_else(|| self.open_code_set(vs))
     }
 
     /// The code type for a value set, creating it on first use.
@@ -632,7 +692,7 @@ impl<'a> Builder<'a> {
                 let base = type_name(&self.terminology.name(vs).unwrap_or_else(|| key.rsplit('/').next().unwrap_or("Codes").to_string()));
                 let mut name = base.clone();
                 let mut n = 2;
-                while self.space.codes.contains_key(&name) || self.space.structs.contains_key(&name) {
+                while self.space.codes.contains_key(&name) || self.space.structs.contains_key(&name) || self.space.open_code_sets.contains_key(&name) {
                     name = format!("{base}{n}");
                     n += 1;
                 }
@@ -1021,8 +1081,8 @@ impl<'a> Builder<'a> {
                         .and_then(|b| b.value_set.clone());
                     if let Some(vs) = bound {
                         // An open (unexpandable) value set still needs a value to be there;
-                        // the empty name stands for "any code".
-                        let code_type = self.code_type(&vs).unwrap_or_default();
+                        // the empty name stands for "any code"; its known exclusions never match.
+                        let code_type = self.code_set(&vs).unwrap_or_default();
                         disc_bindings.push((d.path.clone(), code_type));
                     }
                 }
@@ -1036,6 +1096,9 @@ impl<'a> Builder<'a> {
             doc.notes.insert(0, cardinality_note(sel));
             if sel.must_support == Some(true) {
                 doc.notes.insert(1, "**Must Support**: populate it when the data is available.".into());
+            }
+            for (path, set) in &disc_bindings {
+                doc.notes.push(self.discriminator_binding_note(path, set));
             }
             let field = if top_level { Some(field_name(seg)) } else { None };
             self.slices.push(SliceDef {
@@ -1079,7 +1142,7 @@ impl<'a> Builder<'a> {
 
     /// The constraints of a profile that its struct types do not enforce: cardinality
     /// inside datatypes and slices, prohibited elements there, fixed and pattern values,
-    /// and required bindings (except on `code` fields, whose type enforces them).
+    /// and required bindings (except on `code` fields whose code type enforces them).
     fn profile_rules(&mut self, elements: &[ElementDefinition], slices: &[SliceDef]) -> Vec<RuleDef> {
         let by_id: HashMap<&str, &ElementDefinition> = elements.iter().map(|e| (e.id(), e)).collect();
         let mut rules = Vec::new();
@@ -1122,10 +1185,12 @@ impl<'a> Builder<'a> {
                     "CodeableReference" => Some("CodeableReference"),
                     _ => None,
                 };
-                let enforced_by_type = own_type == "code" && is_struct_field;
-                if let (Some(kind), Some(vs), false) = (kind, b.value_set.as_deref(), enforced_by_type) {
-                    if let Some(code_type) = self.code_type(vs) {
-                        binding = Some((code_type, kind.to_string()));
+                if let (Some(kind), Some(vs)) = (kind, b.value_set.as_deref()) {
+                    // A `code` struct field of an expandable value set has the code type,
+                    // which enforces the binding; an open one's exclusions need the rule.
+                    let enforced_by_type = own_type == "code" && is_struct_field && self.code_type(vs).is_some();
+                    if let (Some(code_set), false) = (self.code_set(vs), enforced_by_type) {
+                        binding = Some((code_set, kind.to_string()));
                     }
                 }
             }

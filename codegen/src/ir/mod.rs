@@ -42,6 +42,9 @@ pub struct TypeSpace {
     pub packages: Vec<String>,
     /// Value sets that could not be expanded from the packages (treated as open).
     pub open_value_sets: BTreeMap<String, String>,
+    /// Open value sets that still exclude known codes, by Rust name: membership tests
+    /// that reject exactly those codes.
+    pub open_code_sets: BTreeMap<String, OpenCodeSetDef>,
     /// What the IG's CapabilityStatement declares per resource type, for the types this
     /// space generates.
     pub capabilities: Vec<ResourceCapability>,
@@ -344,6 +347,23 @@ pub struct CodeTypeDef {
     pub codes: Vec<CodeDef>,
     /// Enum with a variant per code, or a newtype over a sorted static table.
     pub repr: CodeRepr,
+}
+
+/// An open value set (not expandable from the packages) whose `exclude`s are known: any
+/// code is a member except the excluded ones. Elements bound to it keep their plain type;
+/// reading, validation and slice matching use its membership test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenCodeSetDef {
+    /// Rust name.
+    pub name: String,
+    /// Value set canonical.
+    pub value_set: String,
+    /// Value set title or name.
+    pub title: String,
+    /// Why the value set cannot be expanded.
+    pub reason: String,
+    /// The excluded codes, in compose order.
+    pub excluded: Vec<terminology::ExpandedCode>,
 }
 
 /// How a code type is represented.

@@ -6,6 +6,9 @@
 //! filters, and excludes. Anything else (a missing code system such as DICOM, a
 //! grammar-based system such as BCP-47, an unsupported filter) makes the value set
 //! **open**: no enum is generated and any code is accepted; the generated docs say so.
+//! An open value set's `exclude`s can still be known (listed concepts, or excluded value
+//! sets and code systems that expand): [`Terminology::excluded`] gives them, and those
+//! codes are rejected even though the rest of the value set is open.
 
 use crate::model::{CodeSystem, Concept, ValueSet};
 use crate::package_set::PackageSet;
@@ -40,12 +43,13 @@ pub enum Expansion {
 pub struct Terminology<'a> {
     packages: &'a PackageSet,
     memo: RefCell<HashMap<String, Expansion>>,
+    excluded_memo: RefCell<HashMap<String, Vec<ExpandedCode>>>,
 }
 
 impl<'a> Terminology<'a> {
     /// A terminology over `packages`.
     pub fn new(packages: &'a PackageSet) -> Self {
-        Terminology { packages, memo: RefCell::new(HashMap::new()) }
+        Terminology { packages, memo: RefCell::new(HashMap::new()), excluded_memo: RefCell::new(HashMap::new()) }
     }
 
     /// The title (or name) of a value set, for docs.
@@ -70,6 +74,35 @@ impl<'a> Terminology<'a> {
         let e = self.expand_uncached(url, 0);
         self.memo.borrow_mut().insert(url.to_string(), e.clone());
         e
+    }
+
+    /// The codes an **open** value set (one [`expand`](Self::expand) cannot expand) still
+    /// knowably leaves out: those of its `compose.exclude` entries that can be expanded
+    /// (listed concepts, even of a code system the packages lack, or whole code systems and
+    /// value sets that expand). Excludes that cannot be expanded are skipped: they stay
+    /// unknown. Empty for a value set that expands (its codes already leave them out).
+    pub fn excluded(&self, url: &str) -> Vec<ExpandedCode> {
+        if let Some(e) = self.excluded_memo.borrow().get(url) {
+            return e.clone();
+        }
+        let out = match self.expand(url) {
+            Expansion::Codes(codes) if !codes.is_empty() => Vec::new(),
+            _ => self.known_excludes(url),
+        };
+        self.excluded_memo.borrow_mut().insert(url.to_string(), out.clone());
+        out
+    }
+
+    fn known_excludes(&self, url: &str) -> Vec<ExpandedCode> {
+        let Some(raw) = self.resolve_lenient(url) else { return Vec::new() };
+        let Ok(vs) = serde_json::from_value::<ValueSet>((*raw).clone()) else { return Vec::new() };
+        let mut out = Vec::new();
+        for exc in vs.compose.iter().flat_map(|c| &c.exclude) {
+            if let Ok(part) = self.expand_include(exc, 0) {
+                out.extend(part);
+            }
+        }
+        dedup(out)
     }
 
     fn resolve_lenient(&self, url: &str) -> Option<std::rc::Rc<serde_json::Value>> {

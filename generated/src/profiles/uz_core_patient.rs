@@ -2299,7 +2299,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
         ],
         min: 0u32,
@@ -2313,7 +2313,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
@@ -2335,7 +2335,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
@@ -2357,7 +2357,7 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "country",
@@ -2368,7 +2368,10 @@ pub(crate) static UZ_CORE_PATIENT_RULES: &[dhp_runtime::validate::ElementRule] =
         min: 1u32,
         max: Some(1u32),
         value: None,
-        binding: None,
+        binding: Some((
+            crate::codes::Iso31662sansUz::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
     },
     dhp_runtime::validate::ElementRule {
         id: "Patient.maritalStatus",
@@ -3498,7 +3501,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                 ],
             ),
@@ -3508,7 +3511,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
@@ -3523,7 +3526,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
@@ -3538,7 +3541,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
@@ -3553,7 +3556,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
@@ -3568,7 +3571,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
@@ -3583,7 +3586,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
@@ -3598,7 +3601,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
@@ -3613,7 +3616,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
@@ -3628,7 +3631,7 @@ impl UzCorePatient {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
@@ -4220,11 +4223,12 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.address:i18nAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
+    /// - Discriminator: `country` is in `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz`, which the packages cannot expand: any code except `UZ`, `UZB`, `860` ([`Iso31662sansUz`](crate::codes::Iso31662sansUz)).
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "address",
             filter: &[],
-            member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+            member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
         };
         self.address
             .iter()

@@ -677,7 +677,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
         ],
         min: 0u32,
@@ -691,7 +691,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
@@ -713,7 +713,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
@@ -735,7 +735,7 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "country",
@@ -746,7 +746,10 @@ pub(crate) static UZ_CORE_PRACTITIONER_RULES: &[dhp_runtime::validate::ElementRu
         min: 1u32,
         max: Some(1u32),
         value: None,
-        binding: None,
+        binding: Some((
+            crate::codes::Iso31662sansUz::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
     },
     dhp_runtime::validate::ElementRule {
         id: "Practitioner.qualification.code",
@@ -1349,7 +1352,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                 ],
             ),
@@ -1359,7 +1362,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
@@ -1374,7 +1377,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
@@ -1389,7 +1392,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
@@ -1404,7 +1407,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
@@ -1419,7 +1422,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
@@ -1434,7 +1437,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
@@ -1449,7 +1452,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
@@ -1464,7 +1467,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
@@ -1479,7 +1482,7 @@ impl UzCorePractitioner {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
@@ -1692,11 +1695,12 @@ impl UzCorePractitioner {
     ///
     /// - Element `Practitioner.address:i18nAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
+    /// - Discriminator: `country` is in `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz`, which the packages cannot expand: any code except `UZ`, `UZB`, `860` ([`Iso31662sansUz`](crate::codes::Iso31662sansUz)).
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "address",
             filter: &[],
-            member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+            member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
         };
         self.address
             .iter()

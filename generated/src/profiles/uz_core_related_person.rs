@@ -1649,7 +1649,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
         ],
         min: 0u32,
@@ -1663,7 +1663,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "use",
@@ -1685,7 +1685,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "type",
@@ -1707,7 +1707,7 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
             dhp_runtime::must_support::Step {
                 key: "address",
                 filter: &[],
-                member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
             },
             dhp_runtime::must_support::Step {
                 key: "country",
@@ -1718,7 +1718,10 @@ pub(crate) static UZ_CORE_RELATED_PERSON_RULES: &[dhp_runtime::validate::Element
         min: 1u32,
         max: Some(1u32),
         value: None,
-        binding: None,
+        binding: Some((
+            crate::codes::Iso31662sansUz::CODE_SET,
+            dhp_runtime::validate::CodedKind::Scalar,
+        )),
     },
 ];
 /// FHIRPath invariants the implementation guide adds to this profile.
@@ -2784,7 +2787,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                 ],
             ),
@@ -2794,7 +2797,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "use",
@@ -2809,7 +2812,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "type",
@@ -2824,7 +2827,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "text",
@@ -2839,7 +2842,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "line",
@@ -2854,7 +2857,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "city",
@@ -2869,7 +2872,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "district",
@@ -2884,7 +2887,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "state",
@@ -2899,7 +2902,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "country",
@@ -2914,7 +2917,7 @@ impl UzCoreRelatedPerson {
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
-                        member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+                        member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                     dhp_runtime::must_support::Step {
                         key: "period",
@@ -3466,11 +3469,12 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.address:i18nAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
+    /// - Discriminator: `country` is in `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz`, which the packages cannot expand: any code except `UZ`, `UZB`, `860` ([`Iso31662sansUz`](crate::codes::Iso31662sansUz)).
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "address",
             filter: &[],
-            member_of: &[("country", dhp_runtime::terminology::ANY_CODE)],
+            member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
         };
         self.address
             .iter()
