@@ -1,0 +1,166 @@
+use super::*;
+
+fn run(expr: &str, json: &str) -> Option<bool> {
+    let v = JsonValue::parse(json).unwrap();
+    check(&parse(expr).unwrap(), &v, &v, None)
+}
+
+fn eval_str(expr: &str, json: &str) -> Result<Vec<String>, EvalError> {
+    let v = JsonValue::parse(json).unwrap();
+    let node = Node::json(&v);
+    let e = parse(expr).map_err(|e| EvalError(e.0))?;
+    Ok(evaluate(&e, node, &Env::new(node))?.iter().map(|v| v.to_string()).collect())
+}
+
+const GENDER_OTHER: &str = "gender.exists() and gender = 'other' implies gender.extension('https://dhp.uz/fhir/core/StructureDefinition/gender-other').exists()";
+
+#[test]
+fn ig_invariants() {
+    assert_eq!(run(GENDER_OTHER, r#"{"gender":"male"}"#), Some(true));
+    assert_eq!(run(GENDER_OTHER, r#"{"gender":"other"}"#), Some(false));
+    assert_eq!(
+        run(GENDER_OTHER, r#"{"gender":"other","_gender":{"extension":[{"url":"https://dhp.uz/fhir/core/StructureDefinition/gender-other","valueCoding":{"code":"x"}}]}}"#),
+        Some(true)
+    );
+    assert_eq!(run(GENDER_OTHER, r#"{}"#), Some(true));
+    assert_eq!(run("%resource.where(gender='other').exists()", r#"{"gender":"other"}"#), Some(true));
+    assert_eq!(run("%resource.where(gender='other').exists()", r#"{"gender":"female"}"#), Some(false));
+}
+
+#[test]
+fn three_valued_logic() {
+    assert_eq!(run("a and b", r#"{"a":true}"#), None);
+    assert_eq!(run("a or b", r#"{"a":true}"#), Some(true));
+    assert_eq!(run("a.not()", r#"{"a":false}"#), Some(true));
+    assert_eq!(run("x.count() = 2", r#"{"x":[1,2]}"#), Some(true));
+    assert_eq!(run("{} implies false", "{}"), None);
+    assert_eq!(run("false implies {}", "{}"), Some(true));
+}
+
+#[test]
+fn choice_elements_and_decimals() {
+    let obs = r#"{"resourceType":"Observation","valueQuantity":{"value":1.50,"unit":"kg"},"valueSet":"x"}"#;
+    assert_eq!(eval_str("Observation.value.value", obs).unwrap(), vec!["1.50"]);
+    assert_eq!(eval_str("value.is(Quantity)", obs).unwrap(), vec!["true"]);
+    assert_eq!(eval_str("(0.1 + 0.2 = 0.3)", "{}").unwrap(), vec!["true"]);
+    assert_eq!(eval_str("1 / 3", "{}").unwrap(), vec!["0.33333333333333333333"]);
+    assert_eq!(eval_str("@2014-01 = @2014-01-05", "{}").unwrap(), Vec::<String>::new());
+    assert!(eval_str("'a' - 1", "{}").is_err());
+}
+
+#[test]
+fn contained_references_resolve() {
+    let p = r##"{"resourceType":"Patient","contained":[{"resourceType":"Practitioner","id":"p1","active":true}],"generalPractitioner":[{"reference":"#p1"}]}"##;
+    assert_eq!(eval_str("generalPractitioner.resolve().active", p).unwrap(), vec!["true"]);
+    assert_eq!(eval_str("generalPractitioner.resolve() is Practitioner", p).unwrap(), vec!["true"]);
+}
+
+fn on_small_stack<F: FnOnce() + Send + 'static>(f: F) {
+    std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap().join().unwrap();
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    on_small_stack(|| {
+        let parens = format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&parens).is_err());
+        let ands = vec!["true"; 100_000].join(" and ");
+        assert!(parse(&ands).is_err());
+        let neg = format!("{}1", "-".repeat(100_000));
+        assert!(parse(&neg).is_err());
+        let chain = format!("a{}", ".b".repeat(100_000));
+        assert!(parse(&chain).is_err());
+        let calls = format!("{}1{}", "(1|".repeat(5_000), ")".repeat(5_000));
+        assert!(parse(&calls).is_err());
+        // The deepest accepted expressions evaluate and drop on the same small stack.
+        let deep = format!("{}true{}", "(".repeat(MAX_DEPTH - 2), ")".repeat(MAX_DEPTH - 2));
+        assert!(parse(&deep).is_ok());
+        let ands = vec!["true"; MAX_DEPTH - 1].join(" and ");
+        let e = parse(&ands).unwrap();
+        let v = JsonValue::parse("{}").unwrap();
+        // Evaluates, or reports it as too deep (unknown), without overflowing.
+        assert_ne!(check(&e, &v, &v, None), Some(false));
+        let ands = vec!["true"; 60].join(" and ");
+        assert_eq!(check(&parse(&ands).unwrap(), &v, &v, None), Some(true));
+        let nested = format!("{}true{}", "(true and ".repeat(MAX_DEPTH / 2 - 1), ")".repeat(MAX_DEPTH / 2 - 1));
+        let e = parse(&nested).unwrap();
+        assert_ne!(check(&e, &v, &v, None), Some(false));
+        let wheres = format!("{}{}", "a.where(".repeat(MAX_DEPTH / 2 - 1), ")".repeat(MAX_DEPTH / 2 - 1));
+        if let Ok(e) = parse(&wheres) {
+            let _ = check(&e, &v, &v, None);
+        }
+    });
+}
+
+#[test]
+fn deep_data_is_walked_without_recursion() {
+    on_small_stack(|| {
+        let mut json = String::from("{\"resourceType\":\"Basic\"");
+        let mut v = String::from("1");
+        for _ in 0..200 {
+            v = format!("{{\"a\":{v}}}");
+        }
+        json.push_str(&format!(",\"a\":{v}}}"));
+        let value = JsonValue::parse(&json).unwrap();
+        let node = Node::json(&value);
+        let e = parse("descendants().count() > 100 and repeat(a).count() = 201").unwrap();
+        let r = evaluate(&e, node, &Env::new(node)).unwrap();
+        assert_eq!(r[0].to_string(), "true");
+        let e = parse("%resource = %resource").unwrap();
+        let _ = evaluate(&e, node, &Env::new(node));
+    });
+}
+
+/// A small deterministic generator of random and mutated expressions.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+#[test]
+fn random_and_mutated_expressions_never_panic() {
+    let seeds = [
+        "Patient.name.where(use = 'official').given.first() & ' ' & name.family",
+        "(1 + 2.5 * 3 'mg').toString() | @2014-01-05T10:30:00.000+10:00 + 1 'h'",
+        "iif(a.exists(), a.select($this.b), {}).aggregate($total + $this, 0)",
+        "extension('u').value.ofType(Coding).code.matches('[A-Z]+') implies (x ~ y) and z !~ w",
+        "defineVariable('v', 1).select(%v + $index).sort(-$this).take(2).skip(1)[0] div 0 mod 3",
+        "a.b.c.resolve().descendants().children().repeat(item).is(FHIR.Patient) xor true",
+        "'a\\u0041b'.replaceMatches('(a)', '$1').split(',').join(';').substring(1, 2).lowBoundary(3)",
+    ];
+    let alphabet: Vec<char> = "()[]{}.,'`%$@+-*/&|=~!<>abcTZ019 :\\".chars().collect();
+    let json = JsonValue::parse(r#"{"resourceType":"Patient","a":[{"b":{"c":"x"}},1.5],"name":[{"given":["A"]}]}"#).unwrap();
+    let node = Node::json(&json);
+    let env = Env::new(node);
+    let mut rng = Lcg(42);
+    for round in 0..6000 {
+        let seed = seeds[round % seeds.len()];
+        let mut chars: Vec<char> = seed.chars().collect();
+        for _ in 0..(rng.next() % 4 + 1) {
+            let pos = (rng.next() as usize) % (chars.len() + 1);
+            match rng.next() % 3 {
+                0 if pos < chars.len() => {
+                    chars.remove(pos);
+                }
+                1 => chars.insert(pos, alphabet[(rng.next() as usize) % alphabet.len()]),
+                _ if pos < chars.len() => chars[pos] = alphabet[(rng.next() as usize) % alphabet.len()],
+                _ => {}
+            }
+        }
+        let text: String = chars.into_iter().collect();
+        if let Ok(e) = parse(&text) {
+            let _ = evaluate(&e, node, &env);
+        }
+    }
+    for _ in 0..3000 {
+        let len = rng.next() % 30;
+        let text: String = (0..len).map(|_| alphabet[(rng.next() as usize) % alphabet.len()]).collect();
+        if let Ok(e) = parse(&text) {
+            let _ = evaluate(&e, node, &env);
+        }
+    }
+}
+
