@@ -350,3 +350,46 @@ fn hl7_fhirpath_suite() {
     assert_eq!(tests.len(), 1051, "the suite has 1051 tests");
     assert!(pct >= 95.0, "at least 95% of the tests that need no terminology server pass (got {pct:.1}%)");
 }
+
+/// Every constraint expression of the R5 core, extensions and UZ Core packages parses
+/// (code generation parses them and fails only on genuine syntax errors).
+#[test]
+fn every_package_constraint_parses() {
+    let cache = package_dir().parent().and_then(Path::parent).expect("package cache").to_path_buf();
+    let mut count = 0;
+    let mut failures = Vec::new();
+    for pkg in ["hl7.fhir.r5.core#5.0.0", "hl7.fhir.uv.extensions.r5#5.3.0-ballot-tc1", "uz.dhp.core#0.3.0"] {
+        let dir = cache.join(pkg).join("package");
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let path = entry.expect("entry").path();
+            let fname = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+            if !fname.starts_with("StructureDefinition-") || !fname.ends_with(".json") {
+                continue;
+            }
+            let Ok(sd) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else { continue };
+            for part in ["snapshot", "differential"] {
+                let els = sd.as_object().and_then(|o| o.get(part)).and_then(|s| s.as_object()).and_then(|s| s.get("element")).and_then(JsonValue::as_array);
+                for el in els.into_iter().flatten() {
+                    let cs = el.as_object().and_then(|o| o.get("constraint")).and_then(JsonValue::as_array);
+                    for c in cs.into_iter().flatten() {
+                        if let Some(expr) = str_of(c, "expression") {
+                            count += 1;
+                            if let Err(e) = parse(expr) {
+                                failures.push(format!("{pkg} {fname} {}: `{expr}`: {e}", str_of(c, "key").unwrap_or("?")));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    failures.sort();
+    failures.dedup();
+    println!("{count} constraint expressions parsed, {} failures", failures.len());
+    for f in &failures {
+        println!("  {f}");
+    }
+    assert!(count > 1000, "the packages are in the cache ({count} expressions found)");
+    assert!(failures.is_empty(), "{} constraint expressions do not parse", failures.len());
+}

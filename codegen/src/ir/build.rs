@@ -1211,8 +1211,8 @@ impl<'a> Builder<'a> {
     }
 
     /// The invariants the IG adds: on the profile's elements, and on the IG's own
-    /// extensions wherever the profile uses them. Each is parsed here; one outside the
-    /// supported FHIRPath subset fails generation, naming it.
+    /// extensions wherever the profile uses them. Each is parsed here; one that is not
+    /// valid FHIRPath fails generation, naming it.
     fn profile_invariants(&mut self, sd: &StructureDefinition, elements: &[ElementDefinition], slices: &[SliceDef]) -> Result<Vec<InvariantDef>, BuildError> {
         // Constraints whose source is an HL7 definition come from the base specification
         // (enforced by any FHIR server); the IG's own are the ones to check here.
@@ -1223,7 +1223,7 @@ impl<'a> Builder<'a> {
             if let Err(e) = dhp_runtime::fhirpath::parse(expr) {
                 return Err(BuildError::Unsupported {
                     path: format!("{} invariant {}", sd.url, c.key),
-                    message: format!("cannot translate `{expr}`: {e}. Extend dhp_runtime::fhirpath or the generator before generating."),
+                    message: format!("`{expr}` is not valid FHIRPath: {e}"),
                 });
             }
             if out.iter().any(|i| i.key == c.key && i.steps == steps) {

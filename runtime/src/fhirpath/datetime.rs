@@ -207,7 +207,7 @@ impl Temporal {
         ms - self.tz.unwrap_or(0) as i64 * 60_000
     }
 
-    fn from_epoch_ms(&self, ms: i64) -> Self {
+    fn with_epoch_ms(&self, ms: i64) -> Self {
         let mut t = *self;
         let local = ms + self.tz.unwrap_or(0) as i64 * 60_000;
         let days = local.div_euclid(86_400_000);
@@ -230,7 +230,7 @@ impl Temporal {
         let t = if self.tz.is_some() && self.precision >= HOUR && self.kind != TemporalKind::Time {
             let mut z = *self;
             z.tz = Some(0);
-            z.from_epoch_ms(self.epoch_ms())
+            z.with_epoch_ms(self.epoch_ms())
         } else {
             *self
         };
@@ -338,7 +338,7 @@ impl Temporal {
                         return Some(t);
                     }
                     let tz = t.tz;
-                    t = t.from_epoch_ms(self.epoch_ms().checked_add(delta)?);
+                    t = t.with_epoch_ms(self.epoch_ms().checked_add(delta)?);
                     t.tz = tz;
                     if !(1..=9999).contains(&t.year) {
                         return None;

@@ -948,20 +948,27 @@ impl<'a, 'e> Ev<'a, 'e> {
         let mut failed = false;
         keyed.sort_by(|(a, _), (b, _)| {
             for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                // Empty keys come first in either direction.
                 let o = match (x, y) {
                     (None, None) => Ordering::Equal,
                     (None, Some(_)) => Ordering::Less,
                     (Some(_), None) => Ordering::Greater,
-                    (Some(x), Some(y)) => match compare(x, y) {
-                        Ok(Some(o)) => o,
-                        Ok(None) => Ordering::Equal,
-                        Err(_) => {
-                            failed = true;
-                            Ordering::Equal
+                    (Some(x), Some(y)) => {
+                        let o = match compare(x, y) {
+                            Ok(Some(o)) => o,
+                            Ok(None) => Ordering::Equal,
+                            Err(_) => {
+                                failed = true;
+                                Ordering::Equal
+                            }
+                        };
+                        if desc[i] {
+                            o.reverse()
+                        } else {
+                            o
                         }
-                    },
+                    }
                 };
-                let o = if desc[i] { o.reverse() } else { o };
                 if o != Ordering::Equal {
                     return o;
                 }

@@ -77,6 +77,10 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
             }
         } else if c == b'\'' {
             out.push(Tok::Str(string_lit(src, &mut i, b'\'')?));
+        } else if c == b'"' {
+            // Not FHIRPath, but R5's own eld-11 writes `contains(":")`; read as the HL7
+            // reference engine does, as a string.
+            out.push(Tok::Str(string_lit(src, &mut i, b'"')?));
         } else if c == b'`' {
             out.push(Tok::Ident(string_lit(src, &mut i, b'`')?, true));
         } else if c.is_ascii_digit() {
@@ -109,13 +113,9 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
             let mut seen_t = false;
             while i < b.len() {
                 let ch = b[i];
-                if ch.is_ascii_digit() || ch == b':' {
-                    i += 1;
-                } else if ch == b'-' && (!seen_t || b.get(i + 1).is_some_and(u8::is_ascii_digit)) && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                } else if ch == b'+' && seen_t && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-                    i += 1;
-                } else if ch == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                let digit_next = b.get(i + 1).is_some_and(u8::is_ascii_digit);
+                let part = ch.is_ascii_digit() || ch == b':' || (matches!(ch, b'-' | b'.') && digit_next) || (ch == b'+' && seen_t && digit_next);
+                if part {
                     i += 1;
                 } else if ch == b'T' && !seen_t {
                     seen_t = true;

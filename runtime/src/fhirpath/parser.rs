@@ -210,8 +210,7 @@ impl Parser {
     fn expr(&mut self, min_prec: u8, nest: usize) -> Parsed {
         check(nest)?;
         let (mut left, mut depth) = self.unary(nest)?;
-        loop {
-            let Some(tok) = self.peek() else { break };
+        while let Some(tok) = self.peek() {
             if let Tok::Ident(w, false) = tok {
                 if (w == "is" || w == "as") && TYPE_PREC >= min_prec {
                     let is = w == "is";
