@@ -393,3 +393,98 @@ fn every_package_constraint_parses() {
     assert!(count > 1000, "the packages are in the cache ({count} expressions found)");
     assert!(failures.is_empty(), "{} constraint expressions do not parse", failures.len());
 }
+
+/// Every error-severity constraint of each resource's StructureDefinition, evaluated on
+/// the official R5 examples (on the elements at the constraint's path): an example the
+/// specification publishes that breaks one is either an engine bug or a known defect of
+/// the example, listed here.
+#[test]
+fn r5_examples_meet_their_resource_constraints() {
+    let core = package_dir();
+    let examples = core.parent().and_then(Path::parent).expect("cache").join("hl7.fhir.r5.examples#5.0.0/package");
+    let Ok(entries) = std::fs::read_dir(&examples) else {
+        println!("no R5 examples package in the cache; skipped");
+        return;
+    };
+    let model = R5Model::load(&core);
+    // Constraints per resource type: (path, key, severity, expression).
+    let mut constraints: HashMap<String, Vec<(String, String, bool, dhp_runtime::fhirpath::Expr)>> = HashMap::new();
+    let mut paths: Vec<_> = std::fs::read_dir(&core).expect("core").map(|e| e.expect("entry").path()).collect();
+    paths.sort();
+    for path in paths {
+        let fname = path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_string();
+        if !fname.starts_with("StructureDefinition-") {
+            continue;
+        }
+        let Ok(sd) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else { continue };
+        if str_of(&sd, "kind") != Some("resource") || str_of(&sd, "derivation") != Some("specialization") {
+            continue;
+        }
+        let ty = str_of(&sd, "type").unwrap_or_default().to_string();
+        let els = sd.as_object().and_then(|o| o.get("snapshot")).and_then(|s| s.as_object()).and_then(|s| s.get("element")).and_then(JsonValue::as_array);
+        for el in els.into_iter().flatten() {
+            let p = str_of(el, "path").unwrap_or_default().replace("[x]", "");
+            let cs = el.as_object().and_then(|o| o.get("constraint")).and_then(JsonValue::as_array);
+            for c in cs.into_iter().flatten() {
+                let (Some(key), Some(expr)) = (str_of(c, "key"), str_of(c, "expression")) else { continue };
+                let error = str_of(c, "severity") == Some("error");
+                constraints.entry(ty.clone()).or_default().push((p.clone(), key.to_string(), error, parse(expr).expect("parses")));
+            }
+        }
+    }
+    let mut evaluated = 0usize;
+    let mut violations: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut errors: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut files: Vec<PathBuf> = entries.map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    for path in files {
+        let fname = path.file_name().and_then(|f| f.to_str()).unwrap_or_default().to_string();
+        if !fname.ends_with(".json") || fname.starts_with('.') || fname == "package.json" {
+            continue;
+        }
+        let Ok(json) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else { continue };
+        let root = Node::json(&json);
+        let Some(ty) = root.fhir_type() else { continue };
+        let Some(list) = constraints.get(ty) else { continue };
+        let env = Env::new(root).with_model(&model);
+        let root_coll = vec![Value::Node(NodeValue { node: root, type_name: Some(ty) })];
+        for (p, key, error, expr) in list {
+            let foci = match parse(p).ok().map(|e| evaluate_collection(&e, &root_coll, &env)) {
+                Some(Ok(f)) => f,
+                _ => continue,
+            };
+            for focus in foci {
+                evaluated += 1;
+                let mut env = env.clone();
+                env.context = vec![focus.clone()];
+                match evaluate_collection(expr, std::slice::from_ref(&focus), &env) {
+                    Ok(r) => {
+                        if matches!(r.as_slice(), [v] if matches!(v.to_system(), Some(Value::Boolean(false)))) && *error {
+                            violations.entry(key.clone()).or_default().push(fname.clone());
+                        }
+                    }
+                    Err(e) => {
+                        let slot = errors.entry(key.clone()).or_insert((0, format!("{fname}: {e}")));
+                        slot.0 += 1;
+                    }
+                }
+            }
+        }
+    }
+    println!("{evaluated} constraint evaluations on the R5 examples");
+    println!("error-severity constraints reported as broken ({}):", violations.len());
+    for (k, files) in &violations {
+        println!("  {k}: {} ({})", files.len(), files.iter().take(3).cloned().collect::<Vec<_>>().join(", "));
+    }
+    println!("evaluation errors ({}):", errors.len());
+    for (k, (n, first)) in &errors {
+        println!("  {k}: {n}, e.g. {first}");
+    }
+    assert!(evaluated > 10_000);
+    // Each checked by hand against the example: duplicate linkIds (que-2), an identifier
+    // with only an id (ele-1), a baseDefinition without derivation (sdf-27).
+    let known: BTreeMap<&str, usize> = [("que-2", 161), ("ele-1", 1), ("sdf-27", 10)].into_iter().collect();
+    let found: BTreeMap<&str, usize> = violations.iter().map(|(k, v)| (k.as_str(), v.len())).collect();
+    assert_eq!(found, known, "constraints broken by the R5 examples");
+    assert!(errors.is_empty(), "no constraint fails to evaluate");
+}

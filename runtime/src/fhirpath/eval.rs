@@ -33,6 +33,8 @@ pub(crate) struct Ev<'a, 'e> {
     pub total: Option<Coll<'a>>,
     pub depth: usize,
     pub stack_base: usize,
+    /// The static type of the focus, where known (the root's type, outside lambdas).
+    pub focus_type: Option<String>,
 }
 
 /// The address of a local: where the stack is now.
@@ -66,9 +68,40 @@ impl<'a, 'e> Ev<'a, 'e> {
     /// Evaluates `e` with `$this` = `item` (and `$index`), in its own variable scope.
     pub(crate) fn with_item(&mut self, e: &Expr, item: &Value<'a>, index: usize) -> R<'a> {
         let saved = self.index.replace(index as i64);
+        let saved_type = self.focus_type.take();
         let r = self.scoped(e, std::slice::from_ref(item));
         self.index = saved;
+        self.focus_type = saved_type;
         r
+    }
+
+    /// Evaluates `e` on another focus whose static type is unknown.
+    pub(crate) fn on_focus(&mut self, e: &Expr, focus: &[Value<'a>]) -> R<'a> {
+        let saved_type = self.focus_type.take();
+        let r = self.scoped(e, focus);
+        self.focus_type = saved_type;
+        r
+    }
+
+    fn check_static(&self, base: Option<&Expr>, name: &str) -> Result<(), EvalError> {
+        let t = match base {
+            Some(b) => self.static_type(b),
+            None => self.focus_type.clone(),
+        };
+        if let (Some(t), Some(m)) = (t, self.env.model) {
+            if m.knows(&t) && m.element(&t, name).is_none() && !(self.env.lenient_choices && self.typed_choice(m, &t, name).is_some()) {
+                return err(format!("{} has no element '{name}'", self.public_type_owned(&t)));
+            }
+        }
+        Ok(())
+    }
+
+    fn public_type_owned(&self, t: &str) -> String {
+        if t.contains('.') {
+            self.base_of(t).unwrap_or_else(|| "BackboneElement".into())
+        } else {
+            t.to_string()
+        }
     }
 
     fn eval_inner(&mut self, e: &Expr, focus: &[Value<'a>]) -> R<'a> {
@@ -84,17 +117,17 @@ impl<'a, 'e> Ev<'a, 'e> {
                 if name.starts_with(|c: char| c.is_ascii_uppercase()) && self.is_type_name(name) && !self.has_member(focus, name) {
                     return Ok(focus.iter().filter(|v| self.is_node_of(v, name)).cloned().collect());
                 }
-                self.members(focus, name)?
+                let r = self.members(focus, name)?;
+                if r.is_empty() {
+                    self.check_static(None, name)?;
+                }
+                r
             }
             Expr::Member(Some(base), name) => {
                 let b = self.eval(base, focus)?;
                 let r = self.members(&b, name)?;
                 if r.is_empty() {
-                    if let (Some(t), Some(m)) = (self.static_type(base), self.env.model) {
-                        if m.element(&t, name).is_none() && !(self.env.lenient_choices && self.typed_choice(m, &t, name).is_some()) {
-                            return err(format!("{t} has no element '{name}'"));
-                        }
-                    }
+                    self.check_static(Some(base), name)?;
                 }
                 r
             }
@@ -246,8 +279,6 @@ impl<'a, 'e> Ev<'a, 'e> {
     /// Children named `name` of every node in `input`.
     pub(crate) fn members(&self, input: &[Value<'a>], name: &str) -> R<'a> {
         let mut out = Vec::new();
-        let mut first_err = None;
-        let mut nodes = 0;
         for v in input {
             let n = match v {
                 Value::Node(n) => n,
@@ -261,22 +292,9 @@ impl<'a, 'e> Ev<'a, 'e> {
                 }
                 _ => continue,
             };
-            nodes += 1;
-            if let Err(e) = self.children_named(n, name, &mut out) {
-                first_err.get_or_insert(e);
-            }
+            self.children_named(n, name, &mut out)?;
         }
-        // An element that no item's type has is an error; some items lacking it is not.
-        match first_err {
-            Some(e) if out.is_empty() && nodes == input.len() && input.iter().all(|v| self.lacks(v, name)) => Err(e),
-            _ => Ok(out),
-        }
-    }
-
-    fn lacks(&self, v: &Value<'a>, name: &str) -> bool {
-        let Value::Node(n) = v else { return false };
-        let Some((m, t)) = self.env.model.zip(n.type_name) else { return false };
-        m.knows(t) && m.element(t, name).is_none() && !(self.env.lenient_choices && self.typed_choice(m, t, name).is_some())
+        Ok(out)
     }
 
     /// The type an expression has by its form alone (`Encounter`, `x as Period`,
@@ -285,11 +303,15 @@ impl<'a, 'e> Ev<'a, 'e> {
         let m = self.env.model?;
         match e {
             Expr::Member(None, t) if t.starts_with(|c: char| c.is_ascii_uppercase()) && m.knows(t) => Some(t.clone()),
+            Expr::Member(None, n) => {
+                let el = m.element(self.focus_type.as_deref()?, n)?;
+                concrete(el.type_name, el.choices.is_empty() && m.knows(el.type_name))
+            }
             Expr::As(_, spec) if m.knows(&spec.name) => Some(spec.name.clone()),
             Expr::Member(Some(b), n) => {
                 let t = self.static_type(b)?;
                 let el = m.element(&t, n)?;
-                (el.choices.is_empty() && m.knows(el.type_name)).then(|| el.type_name.to_string())
+                concrete(el.type_name, el.choices.is_empty() && m.knows(el.type_name))
             }
             _ => None,
         }
@@ -307,10 +329,10 @@ impl<'a, 'e> Ev<'a, 'e> {
                     Some((m, t)) => match m.element(t, name) {
                         Some(e) => Some(e),
                         None => {
-                            // Lenient mode: a choice element by its typed name.
-                            let typed = self.env.lenient_choices && self.typed_choice(m, t, name).is_some();
-                            if !typed {
-                                return err(format!("{} has no element '{name}'", self.public_type(t)));
+                            // The type has no such element: nothing to find, except a
+                            // choice element by its typed name in lenient mode.
+                            if !(self.env.lenient_choices && self.typed_choice(m, t, name).is_some()) {
+                                return Ok(());
                             }
                             None
                         }
@@ -575,6 +597,12 @@ impl<'a, 'e> Ev<'a, 'e> {
             }
         })
     }
+}
+
+/// A static type that fixes the elements: not an abstract type whose instances are of
+/// subtypes (`Resource` holds any resource).
+fn concrete(t: &str, known: bool) -> Option<String> {
+    (known && !matches!(t, "Resource" | "DomainResource" | "Base" | "Element" | "DataType" | "BackboneElement")).then(|| t.to_string())
 }
 
 fn capitalized_eq(t: &str, suffix: &str) -> bool {

@@ -492,7 +492,8 @@ impl<'a, 'e> Ev<'a, 'e> {
                     return err("iif() on a collection of several items");
                 }
                 let inner_focus: Coll<'a> = if input.is_empty() { focus.to_vec() } else { input.clone() };
-                let c = self.arg(args, 0, &inner_focus)?;
+                let same = input.is_empty();
+                let c = if same { self.arg(args, 0, &inner_focus)? } else { self.on_focus(&args[0], &inner_focus)? };
                 let cond = match c.as_slice() {
                     [] => None,
                     [v] => match v.to_system() {
@@ -501,10 +502,14 @@ impl<'a, 'e> Ev<'a, 'e> {
                     },
                     _ => return err("iif() criterion must be a single boolean"),
                 };
-                if cond == Some(true) {
-                    self.arg(args, 1, &inner_focus)
-                } else {
-                    self.arg(args, 2, &inner_focus)
+                let branch = if cond == Some(true) { 1 } else { 2 };
+                match args.get(branch) {
+                    None => Ok(Vec::new()),
+                    Some(e) if same => {
+                        let e = e.clone();
+                        self.arg(std::slice::from_ref(&e), 0, &inner_focus)
+                    }
+                    Some(e) => self.on_focus(e, &inner_focus),
                 }
             }
             "toBoolean" | "convertsToBoolean" => self.convert(name, &input, |v| to_boolean(v).map(Value::Boolean)),
@@ -792,9 +797,7 @@ impl<'a, 'e> Ev<'a, 'e> {
             "defineVariable" => {
                 arity(name, args, 1, 2)?;
                 let var = {
-                    let mark = self.vars.len();
-                    let r = self.eval(&args[0], &input);
-                    self.vars.truncate(mark);
+                    let r = self.on_focus(&args[0], &input);
                     match single_system(&r?)? {
                         Some(Value::String(s)) => s,
                         _ => return err("defineVariable() needs a name"),
@@ -805,10 +808,7 @@ impl<'a, 'e> Ev<'a, 'e> {
                     return err(format!("variable %{var} is already defined"));
                 }
                 let value = if args.len() == 2 {
-                    let mark = self.vars.len();
-                    let r = self.eval(&args[1], &input);
-                    self.vars.truncate(mark);
-                    r?
+                    self.on_focus(&args[1], &input)?
                 } else {
                     input.clone()
                 };

@@ -152,7 +152,12 @@ pub fn evaluate<'a>(expr: &Expr, focus: Node<'a>, env: &Env<'a>) -> Result<Vec<V
 
 /// Evaluates `expr` on an input collection (empty for expressions on literals).
 pub fn evaluate_collection<'a>(expr: &Expr, focus: &[Value<'a>], env: &Env<'a>) -> Result<Vec<Value<'a>>, EvalError> {
-    let mut ev = eval::Ev { env, vars: Vec::new(), index: None, total: None, depth: 0, stack_base: eval::stack_position() };
+    let focus_type = match focus {
+        // The static type of a resource at the root: paths its type lacks are errors.
+        [Value::Node(n)] if n.node.fhir_type().is_some() => n.type_name.filter(|t| env.model.is_some_and(|m| m.knows(t))).map(str::to_string),
+        _ => None,
+    };
+    let mut ev = eval::Ev { env, vars: Vec::new(), index: None, total: None, depth: 0, stack_base: eval::stack_position(), focus_type };
     ev.eval(expr, focus)
 }
 
