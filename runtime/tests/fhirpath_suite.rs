@@ -171,12 +171,12 @@ impl R5Model {
 
 impl TypeModel for R5Model {
     fn element(&self, parent: &str, name: &str) -> Option<ElementType<'_>> {
-        let mut t = parent.to_string();
+        let mut t = parent;
         for _ in 0..16 {
-            if let Some(e) = self.elements.get(&t).and_then(|m| m.get(name)) {
+            if let Some(e) = self.elements.get(t).and_then(|m| m.get(name)) {
                 return Some(*e);
             }
-            t = self.bases.get(&t)?.clone();
+            t = self.bases.get(t)?;
         }
         None
     }
@@ -435,6 +435,7 @@ fn r5_examples_meet_their_resource_constraints() {
     let mut evaluated = 0usize;
     let mut violations: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut errors: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut cost: HashMap<String, std::time::Duration> = HashMap::new();
     let mut files: Vec<PathBuf> = entries.map(|e| e.expect("entry").path()).collect();
     files.sort();
     for path in files {
@@ -457,7 +458,10 @@ fn r5_examples_meet_their_resource_constraints() {
                 evaluated += 1;
                 let mut env = env.clone();
                 env.context = vec![focus.clone()];
-                match evaluate_collection(expr, std::slice::from_ref(&focus), &env) {
+                let started = std::time::Instant::now();
+                let result = evaluate_collection(expr, std::slice::from_ref(&focus), &env);
+                *cost.entry(key.clone()).or_default() += started.elapsed();
+                match result {
                     Ok(r) => {
                         if matches!(r.as_slice(), [v] if matches!(v.to_system(), Some(Value::Boolean(false)))) && *error {
                             violations.entry(key.clone()).or_default().push(fname.clone());
@@ -472,6 +476,9 @@ fn r5_examples_meet_their_resource_constraints() {
         }
     }
     println!("{evaluated} constraint evaluations on the R5 examples");
+    let mut costly: Vec<_> = cost.into_iter().collect();
+    costly.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
+    println!("costliest: {:?}", &costly[..costly.len().min(6)]);
     println!("error-severity constraints reported as broken ({}):", violations.len());
     for (k, files) in &violations {
         println!("  {k}: {} ({})", files.len(), files.iter().take(3).cloned().collect::<Vec<_>>().join(", "));

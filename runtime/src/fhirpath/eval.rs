@@ -90,19 +90,13 @@ impl<'a, 'e> Ev<'a, 'e> {
         };
         if let (Some(t), Some(m)) = (t, self.env.model) {
             if m.knows(&t) && m.element(&t, name).is_none() && !(self.env.lenient_choices && self.typed_choice(m, &t, name).is_some()) {
-                return err(format!("{} has no element '{name}'", self.public_type_owned(&t)));
+                return err(format!("{} has no element '{name}'", self.public_type(&t)));
             }
         }
         Ok(())
     }
 
-    fn public_type_owned(&self, t: &str) -> String {
-        if t.contains('.') {
-            self.base_of(t).unwrap_or_else(|| "BackboneElement".into())
-        } else {
-            t.to_string()
-        }
-    }
+
 
     fn eval_inner(&mut self, e: &Expr, focus: &[Value<'a>]) -> R<'a> {
         Ok(match e {
@@ -239,7 +233,10 @@ impl<'a, 'e> Ev<'a, 'e> {
 
     /// True when type `t` is `target` or derives from it.
     pub(crate) fn derives(&self, t: &str, target: &str) -> bool {
-        let mut cur: Option<String> = Some(t.to_string());
+        if t == target {
+            return true;
+        }
+        let mut cur = self.base_of(t);
         let mut steps = 0;
         while let Some(c) = cur {
             if c == target {
@@ -249,28 +246,28 @@ impl<'a, 'e> Ev<'a, 'e> {
             if steps > 32 {
                 return false;
             }
-            cur = self.base_of(&c);
+            cur = self.base_of(c);
         }
         false
     }
 
-    fn base_of(&self, t: &str) -> Option<String> {
+    fn base_of(&self, t: &str) -> Option<&'a str> {
         if let Some(m) = self.env.model {
             if m.knows(t) {
-                return m.base_type(t).map(str::to_string);
+                return m.base_type(t);
             }
         }
         if t.contains('.') {
-            return Some("BackboneElement".into());
+            return Some("BackboneElement");
         }
-        builtin_base(t).map(str::to_string)
+        builtin_base(t)
     }
 
     /// The FHIR type name of a node as `is`/`type()` see it (a backbone path gives its
     /// base, `BackboneElement` or `Element`).
-    pub(crate) fn public_type(&self, t: &'a str) -> String {
+    pub(crate) fn public_type(&self, t: &str) -> String {
         if t.contains('.') {
-            self.base_of(t).unwrap_or_else(|| "BackboneElement".into())
+            self.base_of(t).unwrap_or("BackboneElement").to_string()
         } else {
             t.to_string()
         }
@@ -405,7 +402,18 @@ impl<'a, 'e> Ev<'a, 'e> {
 
     fn binary(&mut self, l: &Expr, op: BinOp, r: &Expr, focus: &[Value<'a>]) -> R<'a> {
         let lv = self.scoped(l, focus)?;
-        // Short-circuits are not required; evaluate both sides in their own scopes.
+        // The specification allows not evaluating the right operand when the left one
+        // decides: `false and x`, `true or x`, `false implies x`.
+        if matches!(op, BinOp::And | BinOp::Or | BinOp::Implies) {
+            let decided = match (op, truth(&lv)?) {
+                (BinOp::And, Some(false)) => Some(false),
+                (BinOp::Or, Some(true)) | (BinOp::Implies, Some(false)) => Some(true),
+                _ => None,
+            };
+            if let Some(b) = decided {
+                return Ok(vec![Value::Boolean(b)]);
+            }
+        }
         let rv = self.scoped(r, focus)?;
         match op {
             BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies => {
@@ -431,15 +439,7 @@ impl<'a, 'e> Ev<'a, 'e> {
                 };
                 Ok(res.map(|b| vec![Value::Boolean(b)]).unwrap_or_default())
             }
-            BinOp::Union => {
-                let mut out: Coll<'a> = Vec::new();
-                for v in lv.into_iter().chain(rv) {
-                    if !self.contains(&out, &v) {
-                        out.push(v);
-                    }
-                }
-                Ok(out)
-            }
+            BinOp::Union => Ok(self.union(lv, rv)),
             BinOp::Eq | BinOp::Ne => {
                 if lv.is_empty() || rv.is_empty() {
                     return Ok(Vec::new());
@@ -511,14 +511,59 @@ impl<'a, 'e> Ev<'a, 'e> {
         }
     }
 
+    pub(crate) fn union(&self, a: Coll<'a>, b: Coll<'a>) -> Coll<'a> {
+        let mut set = self.set();
+        let mut out = Vec::new();
+        for v in a.into_iter().chain(b) {
+            if self.insert(&mut set, &v) {
+                out.push(v);
+            }
+        }
+        out
+    }
+
     pub(crate) fn contains(&self, coll: &[Value<'a>], v: &Value<'a>) -> bool {
         coll.iter().any(|c| self.equal(c, v, 0) == Some(true))
+    }
+
+    /// A set of values under FHIRPath equality, hashing what can be hashed (strings,
+    /// numbers, booleans) so that unions and `distinct()` stay linear on primitives.
+    pub(crate) fn set(&self) -> ValueSet<'a> {
+        ValueSet { keys: std::collections::HashSet::new(), others: Vec::new() }
+    }
+
+    /// Adds `v` to `set`: false when an equal value is already there.
+    pub(crate) fn insert(&self, set: &mut ValueSet<'a>, v: &Value<'a>) -> bool {
+        match hash_key(v) {
+            Some(k) => set.keys.insert(k),
+            None => {
+                if self.contains(&set.others, v) {
+                    false
+                } else {
+                    set.others.push(v.clone());
+                    true
+                }
+            }
+        }
+    }
+
+    /// True when `set` holds a value equal to `v`.
+    pub(crate) fn has(&self, set: &ValueSet<'a>, v: &Value<'a>) -> bool {
+        match hash_key(v) {
+            Some(k) => set.keys.contains(&k),
+            None => self.contains(&set.others, v),
+        }
     }
 
     /// FHIRPath `=` on single items: `None` when not comparable.
     pub(crate) fn equal(&self, a: &Value<'a>, b: &Value<'a>, depth: usize) -> Option<bool> {
         if depth > 64 {
             return None;
+        }
+        if let (Value::Node(x), Value::Node(y)) = (a, b) {
+            if same_node(&x.node, &y.node) {
+                return Some(true);
+            }
         }
         match (a.to_system(), b.to_system()) {
             (Some(x), Some(y)) => system_equal(&x, &y),
@@ -586,7 +631,7 @@ impl<'a, 'e> Ev<'a, 'e> {
             _ => {}
         }
         Ok(match v {
-            Value::Node(n) => ns != Some("System") && n.type_name.is_some_and(|t| self.derives(t, name) || self.derives(&self.public_type(t), name)),
+            Value::Node(n) => ns != Some("System") && n.type_name.is_some_and(|t| self.derives(t, name)),
             other => {
                 if ns == Some("FHIR") {
                     false
@@ -603,6 +648,33 @@ impl<'a, 'e> Ev<'a, 'e> {
 /// subtypes (`Resource` holds any resource).
 fn concrete(t: &str, known: bool) -> Option<String> {
     (known && !matches!(t, "Resource" | "DomainResource" | "Base" | "Element" | "DataType" | "BackboneElement")).then(|| t.to_string())
+}
+
+fn same_node(a: &Node<'_>, b: &Node<'_>) -> bool {
+    match (a, b) {
+        (Node::Json { value: v1, sibling: s1 }, Node::Json { value: v2, sibling: s2 }) => {
+            v1.map(|v| v as *const _) == v2.map(|v| v as *const _) && s1.map(|v| v as *const _) == s2.map(|v| v as *const _)
+        }
+        (Node::Typed(x), Node::Typed(y)) => std::ptr::eq(*x as *const dyn crate::reflect::Reflect as *const u8, *y as *const dyn crate::reflect::Reflect as *const u8) && x.fhir_type() == y.fhir_type(),
+        _ => false,
+    }
+}
+
+/// See [`Ev::set`].
+pub(crate) struct ValueSet<'a> {
+    keys: std::collections::HashSet<String>,
+    others: Vec<Value<'a>>,
+}
+
+/// A key equal for equal values, for the values whose equality is plain.
+fn hash_key(v: &Value<'_>) -> Option<String> {
+    match v.to_system()? {
+        Value::String(s) => Some(format!("s{s}")),
+        Value::Boolean(b) => Some(format!("b{b}")),
+        Value::Integer(i) => Some(format!("n{i}")),
+        Value::Decimal(d) => Some(format!("n{}", d.normalized())),
+        _ => None,
+    }
 }
 
 fn capitalized_eq(t: &str, suffix: &str) -> bool {

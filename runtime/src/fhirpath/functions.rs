@@ -336,7 +336,11 @@ impl<'a, 'e> Ev<'a, 'e> {
                 arity(name, args, 1, 1)?;
                 let other = self.arg(args, 0, focus)?;
                 let (small, big) = if name == "subsetOf" { (&input, &other) } else { (&other, &input) };
-                b(small.iter().all(|v| self.contains(big, v)))
+                let mut set = self.set();
+                for v in big {
+                    self.insert(&mut set, v);
+                }
+                b(small.iter().all(|v| self.has(&set, v)))
             }
             "count" => {
                 arity(name, args, 0, 0)?;
@@ -344,22 +348,15 @@ impl<'a, 'e> Ev<'a, 'e> {
             }
             "distinct" => {
                 arity(name, args, 0, 0)?;
-                let mut out: Coll<'a> = Vec::new();
-                for v in input {
-                    if !self.contains(&out, &v) {
-                        out.push(v);
-                    }
-                }
-                Ok(out)
+                Ok(self.union(input, Vec::new()))
             }
             "isDistinct" => {
                 arity(name, args, 0, 0)?;
-                let mut out: Coll<'a> = Vec::new();
-                for v in input {
-                    if self.contains(&out, &v) {
+                let mut set = self.set();
+                for v in &input {
+                    if !self.insert(&mut set, v) {
                         return b(false);
                     }
-                    out.push(v);
                 }
                 b(true)
             }
@@ -385,11 +382,12 @@ impl<'a, 'e> Ev<'a, 'e> {
             "repeat" | "repeatAll" => {
                 arity(name, args, 1, 1)?;
                 let mut out: Coll<'a> = Vec::new();
+                let mut seen = self.set();
                 let mut queue: std::collections::VecDeque<Value<'a>> = input.into_iter().collect();
                 let mut i = 0;
                 while let Some(item) = queue.pop_front() {
                     for v in self.with_item(&args[0], &item, i)? {
-                        if name == "repeatAll" || !self.contains(&out, &v) {
+                        if name == "repeatAll" || self.insert(&mut seen, &v) {
                             out.push(v.clone());
                             queue.push_back(v);
                         }
@@ -455,9 +453,14 @@ impl<'a, 'e> Ev<'a, 'e> {
             "intersect" => {
                 arity(name, args, 1, 1)?;
                 let other = self.arg(args, 0, focus)?;
+                let mut theirs = self.set();
+                for v in &other {
+                    self.insert(&mut theirs, v);
+                }
+                let mut seen = self.set();
                 let mut out: Coll<'a> = Vec::new();
                 for v in input {
-                    if self.contains(&other, &v) && !self.contains(&out, &v) {
+                    if self.has(&theirs, &v) && self.insert(&mut seen, &v) {
                         out.push(v);
                     }
                 }
@@ -466,18 +469,16 @@ impl<'a, 'e> Ev<'a, 'e> {
             "exclude" => {
                 arity(name, args, 1, 1)?;
                 let other = self.arg(args, 0, focus)?;
-                Ok(input.into_iter().filter(|v| !self.contains(&other, v)).collect())
+                let mut theirs = self.set();
+                for v in &other {
+                    self.insert(&mut theirs, v);
+                }
+                Ok(input.into_iter().filter(|v| !self.has(&theirs, v)).collect())
             }
             "union" => {
                 arity(name, args, 1, 1)?;
                 let other = self.arg(args, 0, focus)?;
-                let mut out: Coll<'a> = Vec::new();
-                for v in input.into_iter().chain(other) {
-                    if !self.contains(&out, &v) {
-                        out.push(v);
-                    }
-                }
-                Ok(out)
+                Ok(self.union(input, other))
             }
             "combine" => {
                 arity(name, args, 1, 1)?;
