@@ -15,7 +15,7 @@
 //!   `string | boolean` choice), and an IG invariant;
 //! - `ExampleFlagStrict`, a profile on `ExampleFlag`: the identifier slice and the
 //!   priority extension become required, `category` becomes `1..1`;
-//! - an IG invariant outside the supported FHIRPath subset, which must fail generation.
+//! - an IG invariant that is not valid FHIRPath, which must fail generation.
 //!
 //! Each snapshot test also asserts the key decisions directly, so a behaviour change fails
 //! with a clear message even if someone re-accepts the snapshots without reading them.

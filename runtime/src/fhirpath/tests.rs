@@ -164,3 +164,70 @@ fn random_and_mutated_expressions_never_panic() {
     }
 }
 
+
+/// A typed resource as the generated code reflects it: choice children named by their
+/// element (`value`), primitives with their own FHIR type.
+struct TypedObs {
+    status: crate::element::PrimitiveElement<crate::primitives::Code, JsonValue>,
+    effective: crate::element::PrimitiveElement<crate::primitives::DateTime, JsonValue>,
+    value: TypedQuantity,
+    note: Vec<crate::element::PrimitiveElement<String, JsonValue>>,
+}
+
+struct TypedQuantity {
+    value: crate::element::PrimitiveElement<crate::primitives::Decimal, JsonValue>,
+    code: crate::element::PrimitiveElement<crate::primitives::Code, JsonValue>,
+}
+
+impl crate::reflect::Reflect for TypedQuantity {
+    fn fhir_type(&self) -> &str {
+        "Quantity"
+    }
+    fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(crate::reflect::Child<'a>)) {
+        use crate::reflect::Child;
+        visit(Child { name: "value", json_name: "value", index: None, node: Node::Typed(&self.value) });
+        visit(Child { name: "code", json_name: "code", index: None, node: Node::Typed(&self.code) });
+    }
+}
+
+impl crate::reflect::Reflect for TypedObs {
+    fn fhir_type(&self) -> &str {
+        "Observation"
+    }
+    fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(crate::reflect::Child<'a>)) {
+        use crate::reflect::Child;
+        visit(Child { name: "status", json_name: "status", index: None, node: Node::Typed(&self.status) });
+        visit(Child { name: "effective", json_name: "effectiveDateTime", index: None, node: Node::Typed(&self.effective) });
+        visit(Child { name: "value", json_name: "valueQuantity", index: None, node: Node::Typed(&self.value) });
+        for (i, n) in self.note.iter().enumerate() {
+            visit(Child { name: "note", json_name: "note", index: Some(i), node: Node::Typed(n) });
+        }
+    }
+}
+
+fn prim<T: crate::primitives::FhirPrimitive>(v: T) -> crate::element::PrimitiveElement<T, JsonValue> {
+    crate::element::PrimitiveElement { value: Some(v), id: None, extension: Vec::new() }
+}
+
+#[test]
+fn typed_values_are_walked_with_their_own_types() {
+    use crate::primitives::{Code, DateTime, Decimal as FhirDecimal};
+    let obs = TypedObs {
+        status: prim(Code::new("final").unwrap()),
+        effective: prim(DateTime::new("2024-05-01T10:00:00+05:00").unwrap()),
+        value: TypedQuantity { value: prim(FhirDecimal::new("72.50").unwrap()), code: prim(Code::new("kg").unwrap()) },
+        note: vec![prim("a".to_string()), prim("b".to_string())],
+    };
+    let node = Node::Typed(&obs);
+    let env = Env::new(node);
+    let run = |src: &str| evaluate(&parse(src).unwrap(), node, &env).unwrap().iter().map(|v| v.to_string()).collect::<Vec<_>>();
+    assert_eq!(run("Observation.value.value"), vec!["72.50"]);
+    assert_eq!(run("value is Quantity and status is code and status is string and status.is(id).not()"), vec!["true"]);
+    assert_eq!(run("value > 72000 'g' and value < 73 'kg'"), vec!["true"]);
+    assert_eq!(run("effective > @2024-05-01T04:59:00Z and effective < @2024-05-01T05:01:00Z"), vec!["true"]);
+    assert_eq!(run("effective.is(dateTime) and (effective as dateTime).exists()"), vec!["true"]);
+    assert_eq!(run("note.count() = 2 and note.last() = 'b' and children().count() = 5"), vec!["true"]);
+    assert_eq!(run("Patient.exists()"), vec!["false"]);
+    assert_eq!(check_node(&parse("status = 'final' implies value.exists()").unwrap(), node, node), Some(true));
+    assert_eq!(check_node(&parse("status = 'amended'").unwrap(), node, node), Some(false));
+}
