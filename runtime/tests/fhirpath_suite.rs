@@ -93,7 +93,10 @@ fn read_suite(path: &Path) -> Vec<Test> {
                 ordered: attr(ttag, "ordered").as_deref() != Some("false"),
                 expression: unescape(ebody.trim()),
                 invalid: attr(etag, "invalid"),
-                outputs: elements(tbody, "output").into_iter().map(|(t, b)| (attr(t, "type").unwrap_or_default(), unescape(b))).collect(),
+                outputs: elements(tbody, "output")
+                    .into_iter()
+                    .map(|(t, b)| (attr(t, "type").unwrap_or_default(), unescape(b)))
+                    .collect(),
             });
         }
     }
@@ -125,7 +128,9 @@ impl R5Model {
             if !fname.starts_with("StructureDefinition-") || !fname.ends_with(".json") {
                 continue;
             }
-            let Ok(sd) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else { continue };
+            let Ok(sd) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else {
+                continue;
+            };
             if str_of(&sd, "derivation") == Some("constraint") || str_of(&sd, "kind") == Some("logical") {
                 continue;
             }
@@ -134,10 +139,17 @@ impl R5Model {
                 m.bases.insert(ty.to_string(), base.rsplit('/').next().unwrap_or(base).to_string());
             }
             m.elements.entry(ty.to_string()).or_default();
-            let els = sd.as_object().and_then(|o| o.get("snapshot")).and_then(|s| s.as_object()).and_then(|s| s.get("element")).and_then(JsonValue::as_array);
+            let els = sd
+                .as_object()
+                .and_then(|o| o.get("snapshot"))
+                .and_then(|s| s.as_object())
+                .and_then(|s| s.get("element"))
+                .and_then(JsonValue::as_array);
             for el in els.into_iter().flatten() {
                 let Some(path) = str_of(el, "path") else { continue };
-                let Some((parent, name)) = path.rsplit_once('.') else { continue };
+                let Some((parent, name)) = path.rsplit_once('.') else {
+                    continue;
+                };
                 let types: Vec<&str> = el
                     .as_object()
                     .and_then(|o| o.get("type"))
@@ -195,7 +207,11 @@ impl TypeModel for R5Model {
 fn shared_dir() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
     let dir = workspace.join("../shared/fhirpath-tests");
-    assert!(dir.join("tests-fhir-r5.xml").exists(), "the FHIRPath suite is expected in {} (../shared beside the checkout)", dir.display());
+    assert!(
+        dir.join("tests-fhir-r5.xml").exists(),
+        "the FHIRPath suite is expected in {} (../shared beside the checkout)",
+        dir.display()
+    );
     dir
 }
 
@@ -211,7 +227,11 @@ fn expected_matches(v: &Value<'_>, ty: &str, text: &str) -> bool {
     match (ty, &sys) {
         ("boolean", Value::Boolean(b)) => b.to_string() == text,
         ("integer", Value::Integer(i)) => i.to_string() == text,
-        ("decimal", Value::Decimal(d)) => dhp_runtime::fhirpath::Decimal::parse(text).is_some_and(|e| e.cmp_value(d).is_eq() && e.scale() == d.scale()) || d.to_string() == text,
+        ("decimal", Value::Decimal(d)) => {
+            dhp_runtime::fhirpath::Decimal::parse(text)
+                .is_some_and(|e| e.cmp_value(d).is_eq() && e.scale() == d.scale())
+                || d.to_string() == text
+        }
         ("string" | "code" | "id" | "uri", Value::String(s)) => s == text,
         ("date" | "dateTime" | "time", Value::Temporal(t)) => {
             let e = text.trim_start_matches('@');
@@ -220,7 +240,12 @@ fn expected_matches(v: &Value<'_>, ty: &str, text: &str) -> bool {
                 "time" => Temporal::parse_time(e.trim_start_matches('T')),
                 _ => Temporal::parse_datetime(e),
             };
-            parsed.is_some_and(|p| p == *t || (p.compare(t) == Some(std::cmp::Ordering::Equal) && p.same_precision(t) && p.timezone() == t.timezone()))
+            parsed.is_some_and(|p| {
+                p == *t
+                    || (p.compare(t) == Some(std::cmp::Ordering::Equal)
+                        && p.same_precision(t)
+                        && p.timezone() == t.timezone())
+            })
         }
         ("Quantity", Value::Quantity(d, u)) => {
             let (n, unit) = text.split_once(' ').unwrap_or((text, "'1'"));
@@ -259,7 +284,9 @@ fn run_test(t: &Test, inputs: &HashMap<String, JsonValue>, model: &R5Model) -> O
     };
     let mut env = env_base.with_model(model);
     env.lenient_choices = t.mode.as_deref() == Some("lenient/polymorphics");
-    let focus: Vec<Value<'_>> = input.map(|j| vec![Value::Node(NodeValue { node: Node::json(j), type_name: Node::json(j).fhir_type() })]).unwrap_or_default();
+    let focus: Vec<Value<'_>> = input
+        .map(|j| vec![Value::Node(NodeValue { node: Node::json(j), type_name: Node::json(j).fhir_type() })])
+        .unwrap_or_default();
     let result = evaluate_collection(&expr, &focus, &env);
     let result = match (result, &t.invalid) {
         (Err(_), Some(_)) => return Outcome::Pass,
@@ -367,16 +394,24 @@ fn every_package_constraint_parses() {
             if !fname.starts_with("StructureDefinition-") || !fname.ends_with(".json") {
                 continue;
             }
-            let Ok(sd) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else { continue };
+            let Ok(sd) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else {
+                continue;
+            };
             for part in ["snapshot", "differential"] {
-                let els = sd.as_object().and_then(|o| o.get(part)).and_then(|s| s.as_object()).and_then(|s| s.get("element")).and_then(JsonValue::as_array);
+                let els = sd
+                    .as_object()
+                    .and_then(|o| o.get(part))
+                    .and_then(|s| s.as_object())
+                    .and_then(|s| s.get("element"))
+                    .and_then(JsonValue::as_array);
                 for el in els.into_iter().flatten() {
                     let cs = el.as_object().and_then(|o| o.get("constraint")).and_then(JsonValue::as_array);
                     for c in cs.into_iter().flatten() {
                         if let Some(expr) = str_of(c, "expression") {
                             count += 1;
                             if let Err(e) = parse(expr) {
-                                failures.push(format!("{pkg} {fname} {}: `{expr}`: {e}", str_of(c, "key").unwrap_or("?")));
+                                failures
+                                    .push(format!("{pkg} {fname} {}: `{expr}`: {e}", str_of(c, "key").unwrap_or("?")));
                             }
                         }
                     }
@@ -416,19 +451,33 @@ fn r5_examples_meet_their_resource_constraints() {
         if !fname.starts_with("StructureDefinition-") {
             continue;
         }
-        let Ok(sd) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else { continue };
+        let Ok(sd) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else {
+            continue;
+        };
         if str_of(&sd, "kind") != Some("resource") || str_of(&sd, "derivation") != Some("specialization") {
             continue;
         }
         let ty = str_of(&sd, "type").unwrap_or_default().to_string();
-        let els = sd.as_object().and_then(|o| o.get("snapshot")).and_then(|s| s.as_object()).and_then(|s| s.get("element")).and_then(JsonValue::as_array);
+        let els = sd
+            .as_object()
+            .and_then(|o| o.get("snapshot"))
+            .and_then(|s| s.as_object())
+            .and_then(|s| s.get("element"))
+            .and_then(JsonValue::as_array);
         for el in els.into_iter().flatten() {
             let p = str_of(el, "path").unwrap_or_default().replace("[x]", "");
             let cs = el.as_object().and_then(|o| o.get("constraint")).and_then(JsonValue::as_array);
             for c in cs.into_iter().flatten() {
-                let (Some(key), Some(expr)) = (str_of(c, "key"), str_of(c, "expression")) else { continue };
+                let (Some(key), Some(expr)) = (str_of(c, "key"), str_of(c, "expression")) else {
+                    continue;
+                };
                 let error = str_of(c, "severity") == Some("error");
-                constraints.entry(ty.clone()).or_default().push((p.clone(), key.to_string(), error, parse(expr).expect("parses")));
+                constraints.entry(ty.clone()).or_default().push((
+                    p.clone(),
+                    key.to_string(),
+                    error,
+                    parse(expr).expect("parses"),
+                ));
             }
         }
     }
@@ -443,7 +492,9 @@ fn r5_examples_meet_their_resource_constraints() {
         if !fname.ends_with(".json") || fname.starts_with('.') || fname == "package.json" {
             continue;
         }
-        let Ok(json) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else { continue };
+        let Ok(json) = JsonValue::parse(&std::fs::read_to_string(&path).expect("read")) else {
+            continue;
+        };
         let root = Node::json(&json);
         let Some(ty) = root.fhir_type() else { continue };
         let Some(list) = constraints.get(ty) else { continue };
@@ -463,7 +514,8 @@ fn r5_examples_meet_their_resource_constraints() {
                 *cost.entry(key.clone()).or_default() += started.elapsed();
                 match result {
                     Ok(r) => {
-                        if matches!(r.as_slice(), [v] if matches!(v.to_system(), Some(Value::Boolean(false)))) && *error {
+                        if matches!(r.as_slice(), [v] if matches!(v.to_system(), Some(Value::Boolean(false)))) && *error
+                        {
                             violations.entry(key.clone()).or_default().push(fname.clone());
                         }
                     }

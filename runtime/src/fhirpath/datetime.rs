@@ -203,7 +203,8 @@ impl Temporal {
     /// Milliseconds since 1970 of the value as given, shifted to UTC when it has a zone.
     fn epoch_ms(&self) -> i64 {
         let days = days_from_civil(self.year as i64, self.month as i64, self.day as i64);
-        let ms = (((days * 24 + self.hour as i64) * 60 + self.minute as i64) * 60 + self.second as i64) * 1000 + self.milli as i64;
+        let ms = (((days * 24 + self.hour as i64) * 60 + self.minute as i64) * 60 + self.second as i64) * 1000
+            + self.milli as i64;
         ms - self.tz.unwrap_or(0) as i64 * 60_000
     }
 
@@ -254,7 +255,11 @@ impl Temporal {
         if self.kind != o.kind && !(date_like(self.kind) && date_like(o.kind)) {
             return None;
         }
-        if self.kind != TemporalKind::Time && self.precision >= HOUR && o.precision >= HOUR && self.tz.is_some() != o.tz.is_some() {
+        if self.kind != TemporalKind::Time
+            && self.precision >= HOUR
+            && o.precision >= HOUR
+            && self.tz.is_some() != o.tz.is_some()
+        {
             return None;
         }
         let a = self.components();
@@ -318,7 +323,8 @@ impl Temporal {
                 let amount = if ms_per >= 86_400_000.0 { amount.trunc() } else { amount };
                 let delta = (amount * ms_per).round() as i64;
                 if self.kind == TemporalKind::Time {
-                    let ms = ((self.hour as i64 * 60 + self.minute as i64) * 60 + self.second as i64) * 1000 + self.milli as i64;
+                    let ms = ((self.hour as i64 * 60 + self.minute as i64) * 60 + self.second as i64) * 1000
+                        + self.milli as i64;
                     let ms = (ms + delta).rem_euclid(86_400_000);
                     t.hour = (ms / 3_600_000) as u8;
                     t.minute = (ms / 60_000 % 60) as u8;
@@ -500,7 +506,10 @@ mod tests {
         assert_eq!(a.compare(&c), None);
         let d = Temporal::parse_date("2012-04").unwrap();
         assert_eq!(Temporal::parse_date("2012-05").unwrap().compare(&d), Some(Ordering::Greater));
-        assert_eq!(Temporal::parse_time("10:30:00").unwrap().compare(&Temporal::parse_time("10:30:00.000").unwrap()), Some(Ordering::Equal));
+        assert_eq!(
+            Temporal::parse_time("10:30:00").unwrap().compare(&Temporal::parse_time("10:30:00.000").unwrap()),
+            Some(Ordering::Equal)
+        );
         assert_eq!(Temporal::parse_date("1973-12-25").unwrap().add(-1.0, "month").unwrap().to_string(), "1973-11-25");
         assert!(Temporal::parse_date("2012-13").is_none());
         assert!(Temporal::parse_datetime("2012-04-15T25:00").is_none());

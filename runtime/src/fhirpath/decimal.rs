@@ -200,7 +200,11 @@ impl Decimal {
         let r = num % b.m;
         let q = if r.abs() * 2 >= b.m.abs() { q + (num.signum() * b.m.signum()) } else { q };
         let scale = a.s as i64 - b.s as i64 + k as i64;
-        let d = if scale < 0 { Decimal { m: q.checked_mul(pow10((-scale) as u32)?)?, s: 0 } } else { Decimal { m: q, s: scale as u32 } };
+        let d = if scale < 0 {
+            Decimal { m: q.checked_mul(pow10((-scale) as u32)?)?, s: 0 }
+        } else {
+            Decimal { m: q, s: scale as u32 }
+        };
         let d = if d.s > 8 { d.rescale(d.s.clamp(8, MAX_SCALE))?.rescale_sig(20) } else { d };
         Some(d.normalized())
     }

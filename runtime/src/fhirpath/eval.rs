@@ -44,7 +44,8 @@ pub(crate) fn stack_position() -> usize {
     std::hint::black_box(&marker) as *const u8 as usize
 }
 
-const SYSTEM_TYPES: &[&str] = &["Boolean", "Integer", "Long", "Decimal", "String", "Date", "DateTime", "Time", "Quantity"];
+const SYSTEM_TYPES: &[&str] =
+    &["Boolean", "Integer", "Long", "Decimal", "String", "Date", "DateTime", "Time", "Quantity"];
 
 impl<'a, 'e> Ev<'a, 'e> {
     pub(crate) fn eval(&mut self, e: &Expr, focus: &[Value<'a>]) -> R<'a> {
@@ -89,14 +90,15 @@ impl<'a, 'e> Ev<'a, 'e> {
             None => self.focus_type.clone(),
         };
         if let (Some(t), Some(m)) = (t, self.env.model) {
-            if m.knows(&t) && m.element(&t, name).is_none() && !(self.env.lenient_choices && self.typed_choice(m, &t, name).is_some()) {
+            if m.knows(&t)
+                && m.element(&t, name).is_none()
+                && !(self.env.lenient_choices && self.typed_choice(m, &t, name).is_some())
+            {
                 return err(format!("{} has no element '{name}'", self.public_type(&t)));
             }
         }
         Ok(())
     }
-
-
 
     fn eval_inner(&mut self, e: &Expr, focus: &[Value<'a>]) -> R<'a> {
         Ok(match e {
@@ -108,7 +110,10 @@ impl<'a, 'e> Ev<'a, 'e> {
             Expr::Variable(name) => self.variable(name)?,
             Expr::Member(None, name) => {
                 // A type name at the start of a path selects the focus when it is of that type.
-                if name.starts_with(|c: char| c.is_ascii_uppercase()) && self.is_type_name(name) && !self.has_member(focus, name) {
+                if name.starts_with(|c: char| c.is_ascii_uppercase())
+                    && self.is_type_name(name)
+                    && !self.has_member(focus, name)
+                {
                     return Ok(focus.iter().filter(|v| self.is_node_of(v, name)).cloned().collect());
                 }
                 let r = self.members(focus, name)?;
@@ -137,7 +142,9 @@ impl<'a, 'e> Ev<'a, 'e> {
                 let i = self.scoped(idx, focus)?;
                 match single_system(&i)? {
                     None => Vec::new(),
-                    Some(Value::Integer(n)) => usize::try_from(n).ok().and_then(|n| b.get(n).cloned()).into_iter().collect(),
+                    Some(Value::Integer(n)) => {
+                        usize::try_from(n).ok().and_then(|n| b.get(n).cloned()).into_iter().collect()
+                    }
                     Some(_) => return err("indexer must be an integer"),
                 }
             }
@@ -145,7 +152,11 @@ impl<'a, 'e> Ev<'a, 'e> {
                 let v = self.scoped(inner, focus)?;
                 match single_system(&v)? {
                     None => Vec::new(),
-                    Some(Value::Integer(i)) => vec![Value::Integer(if *neg { i.checked_neg().ok_or_else(|| EvalError("overflow".into()))? } else { i })],
+                    Some(Value::Integer(i)) => vec![Value::Integer(if *neg {
+                        i.checked_neg().ok_or_else(|| EvalError("overflow".into()))?
+                    } else {
+                        i
+                    })],
                     Some(Value::Decimal(d)) => vec![Value::Decimal(if *neg { d.neg() } else { d })],
                     Some(Value::Quantity(d, u)) => vec![Value::Quantity(if *neg { d.neg() } else { d }, u)],
                     Some(other) => return err(format!("cannot negate {}", other.type_label())),
@@ -336,7 +347,8 @@ impl<'a, 'e> Ev<'a, 'e> {
                     },
                     None => None,
                 };
-                let lenient_choice = model.and_then(|(m, t)| if elem.is_none() { self.typed_choice(m, t, name) } else { None });
+                let lenient_choice =
+                    model.and_then(|(m, t)| if elem.is_none() { self.typed_choice(m, t, name) } else { None });
                 n.node.visit_children(&mut |c| {
                     if c.json_name == "resourceType" {
                         return;
@@ -348,12 +360,16 @@ impl<'a, 'e> Ev<'a, 'e> {
                             (None, Some(t)) => Some(t),
                             (None, None) => None,
                         }
-                    } else if let Some(suffix) = c.json_name.strip_prefix(name).filter(|s| s.starts_with(|ch: char| ch.is_ascii_uppercase())) {
+                    } else if let Some(suffix) =
+                        c.json_name.strip_prefix(name).filter(|s| s.starts_with(|ch: char| ch.is_ascii_uppercase()))
+                    {
                         match elem {
-                            Some(e) if !e.choices.is_empty() => match e.choices.iter().find(|t| capitalized_eq(t, suffix)) {
-                                Some(t) => Some(*t),
-                                None => return,
-                            },
+                            Some(e) if !e.choices.is_empty() => {
+                                match e.choices.iter().find(|t| capitalized_eq(t, suffix)) {
+                                    Some(t) => Some(*t),
+                                    None => return,
+                                }
+                            }
                             Some(_) => return,
                             None if model.is_some() => return,
                             None => match choice_suffix_type(suffix) {
@@ -473,8 +489,12 @@ impl<'a, 'e> Ev<'a, 'e> {
                 Ok(vec![Value::Boolean(if op == BinOp::Equiv { eq } else { !eq })])
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                let (Some(a), Some(b)) = (single_system(&lv)?, single_system(&rv)?) else { return Ok(Vec::new()) };
-                let Some(ord) = compare(&a, &b)? else { return Ok(Vec::new()) };
+                let (Some(a), Some(b)) = (single_system(&lv)?, single_system(&rv)?) else {
+                    return Ok(Vec::new());
+                };
+                let Some(ord) = compare(&a, &b)? else {
+                    return Ok(Vec::new());
+                };
                 let res = match op {
                     BinOp::Lt => ord == Ordering::Less,
                     BinOp::Le => ord != Ordering::Greater,
@@ -505,7 +525,9 @@ impl<'a, 'e> Ev<'a, 'e> {
                 Ok(vec![Value::String(s(&lv)? + &s(&rv)?)])
             }
             _ => {
-                let (Some(a), Some(b)) = (single_system(&lv)?, single_system(&rv)?) else { return Ok(Vec::new()) };
+                let (Some(a), Some(b)) = (single_system(&lv)?, single_system(&rv)?) else {
+                    return Ok(Vec::new());
+                };
                 arith(op, a, b)
             }
         }
@@ -568,7 +590,9 @@ impl<'a, 'e> Ev<'a, 'e> {
         match (a.to_system(), b.to_system()) {
             (Some(x), Some(y)) => system_equal(&x, &y),
             (None, None) => {
-                let (Value::Node(x), Value::Node(y)) = (a, b) else { return Some(false) };
+                let (Value::Node(x), Value::Node(y)) = (a, b) else {
+                    return Some(false);
+                };
                 let mut xs = Vec::new();
                 let mut ys = Vec::new();
                 self.all_children(x, &mut xs);
@@ -595,7 +619,9 @@ impl<'a, 'e> Ev<'a, 'e> {
         match (a.to_system(), b.to_system()) {
             (Some(x), Some(y)) => system_equivalent(&x, &y),
             (None, None) => {
-                let (Value::Node(x), Value::Node(y)) = (a, b) else { return false };
+                let (Value::Node(x), Value::Node(y)) = (a, b) else {
+                    return false;
+                };
                 let mut xs = Vec::new();
                 let mut ys = Vec::new();
                 self.all_children(x, &mut xs);
@@ -647,15 +673,22 @@ impl<'a, 'e> Ev<'a, 'e> {
 /// A static type that fixes the elements: not an abstract type whose instances are of
 /// subtypes (`Resource` holds any resource).
 fn concrete(t: &str, known: bool) -> Option<String> {
-    (known && !matches!(t, "Resource" | "DomainResource" | "Base" | "Element" | "DataType" | "BackboneElement")).then(|| t.to_string())
+    (known && !matches!(t, "Resource" | "DomainResource" | "Base" | "Element" | "DataType" | "BackboneElement"))
+        .then(|| t.to_string())
 }
 
 fn same_node(a: &Node<'_>, b: &Node<'_>) -> bool {
     match (a, b) {
         (Node::Json { value: v1, sibling: s1 }, Node::Json { value: v2, sibling: s2 }) => {
-            v1.map(|v| v as *const _) == v2.map(|v| v as *const _) && s1.map(|v| v as *const _) == s2.map(|v| v as *const _)
+            v1.map(|v| v as *const _) == v2.map(|v| v as *const _)
+                && s1.map(|v| v as *const _) == s2.map(|v| v as *const _)
         }
-        (Node::Typed(x), Node::Typed(y)) => std::ptr::eq(*x as *const dyn crate::reflect::Reflect as *const u8, *y as *const dyn crate::reflect::Reflect as *const u8) && x.fhir_type() == y.fhir_type(),
+        (Node::Typed(x), Node::Typed(y)) => {
+            std::ptr::eq(
+                *x as *const dyn crate::reflect::Reflect as *const u8,
+                *y as *const dyn crate::reflect::Reflect as *const u8,
+            ) && x.fhir_type() == y.fhir_type()
+        }
         _ => false,
     }
 }
@@ -693,9 +726,13 @@ pub(crate) fn literal<'a>(l: &Literal) -> Result<Value<'a>, EvalError> {
         Literal::Integer(i) => Value::Integer(*i),
         Literal::Decimal(t) => Value::Decimal(Decimal::parse(t).ok_or_else(|| EvalError(format!("bad decimal {t}")))?),
         Literal::Date(t) => Value::Temporal(Temporal::parse_date(t).ok_or_else(|| EvalError(format!("bad date {t}")))?),
-        Literal::DateTime(t) => Value::Temporal(Temporal::parse_datetime(t).ok_or_else(|| EvalError(format!("bad dateTime {t}")))?),
+        Literal::DateTime(t) => {
+            Value::Temporal(Temporal::parse_datetime(t).ok_or_else(|| EvalError(format!("bad dateTime {t}")))?)
+        }
         Literal::Time(t) => Value::Temporal(Temporal::parse_time(t).ok_or_else(|| EvalError(format!("bad time {t}")))?),
-        Literal::Quantity(n, u) => Value::Quantity(Decimal::parse(n).ok_or_else(|| EvalError(format!("bad quantity {n}")))?, u.clone()),
+        Literal::Quantity(n, u) => {
+            Value::Quantity(Decimal::parse(n).ok_or_else(|| EvalError(format!("bad quantity {n}")))?, u.clone())
+        }
     })
 }
 
@@ -704,7 +741,9 @@ pub(crate) fn literal<'a>(l: &Literal) -> Result<Value<'a>, EvalError> {
 pub(crate) fn single_system<'a>(c: &[Value<'a>]) -> Result<Option<Value<'a>>, EvalError> {
     match c {
         [] => Ok(None),
-        [v] => Ok(Some(v.to_system().ok_or_else(|| EvalError(format!("{} is not a primitive value", v.type_label())))?)),
+        [v] => {
+            Ok(Some(v.to_system().ok_or_else(|| EvalError(format!("{} is not a primitive value", v.type_label())))?))
+        }
         _ => err("expected a single item, found a collection"),
     }
 }
@@ -743,7 +782,9 @@ pub(crate) fn system_equal(a: &Value<'_>, b: &Value<'_>) -> Option<bool> {
     Some(match (a, b) {
         (Value::Boolean(x), Value::Boolean(y)) => x == y,
         (Value::Integer(x), Value::Integer(y)) => x == y,
-        (Value::Integer(x), Value::Decimal(y)) | (Value::Decimal(y), Value::Integer(x)) => Decimal::from_i64(*x).cmp_value(y) == Ordering::Equal,
+        (Value::Integer(x), Value::Decimal(y)) | (Value::Decimal(y), Value::Integer(x)) => {
+            Decimal::from_i64(*x).cmp_value(y) == Ordering::Equal
+        }
         (Value::Decimal(x), Value::Decimal(y)) => x.cmp_value(y) == Ordering::Equal,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Temporal(x), Value::Temporal(y)) => {
@@ -758,7 +799,13 @@ pub(crate) fn system_equal(a: &Value<'_>, b: &Value<'_>) -> Option<bool> {
         },
         (Value::Quantity(x, xu), Value::Quantity(y, yu)) => match quantity_cmp(x, xu, y, yu) {
             Some(o) => o == Ordering::Equal,
-            None => return if is_calendar_pair(xu, yu) || is_calendar_ucum(xu, yu) || is_calendar_ucum(yu, xu) { None } else { Some(false) },
+            None => {
+                return if is_calendar_pair(xu, yu) || is_calendar_ucum(xu, yu) || is_calendar_ucum(yu, xu) {
+                    None
+                } else {
+                    Some(false)
+                }
+            }
         },
         (Value::TypeInfo(a, b), Value::TypeInfo(c, d)) => a == c && b == d,
         _ => false,
@@ -825,7 +872,9 @@ pub(crate) fn to_decimal(v: &Value<'_>) -> Decimal {
 pub(crate) fn compare(a: &Value<'_>, b: &Value<'_>) -> Result<Option<Ordering>, EvalError> {
     Ok(match (a, b) {
         (Value::Integer(x), Value::Integer(y)) => Some(x.cmp(y)),
-        (Value::Integer(_) | Value::Decimal(_), Value::Integer(_) | Value::Decimal(_)) => Some(to_decimal(a).cmp_value(&to_decimal(b))),
+        (Value::Integer(_) | Value::Decimal(_), Value::Integer(_) | Value::Decimal(_)) => {
+            Some(to_decimal(a).cmp_value(&to_decimal(b)))
+        }
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         (Value::Temporal(x), Value::Temporal(y)) => {
             if (x.kind == TemporalKind::Time) != (y.kind == TemporalKind::Time) {
@@ -868,7 +917,9 @@ pub(crate) fn arith<'a>(op: BinOp, a: Value<'a>, b: Value<'a>) -> R<'a> {
                 BinOp::Sub => dec(x.sub(&y)).and_then(|v| if v.is_empty() { err("decimal overflow") } else { Ok(v) }),
                 BinOp::Mul => dec(x.mul(&y)).and_then(|v| if v.is_empty() { err("decimal overflow") } else { Ok(v) }),
                 BinOp::Div => dec(x.div(&y)),
-                BinOp::IntDiv => Ok(x.div_trunc(&y).and_then(|d| d.to_i64()).map(|i| vec![Integer(i)]).unwrap_or_default()),
+                BinOp::IntDiv => {
+                    Ok(x.div_trunc(&y).and_then(|d| d.to_i64()).map(|i| vec![Integer(i)]).unwrap_or_default())
+                }
                 BinOp::Mod => dec(x.rem(&y)),
                 _ => err("bad operator"),
             }
@@ -888,7 +939,9 @@ pub(crate) fn arith<'a>(op: BinOp, a: Value<'a>, b: Value<'a>) -> R<'a> {
         }
         (BinOp::Mul | BinOp::Div, Quantity(x, xu), Quantity(y, yu)) => {
             let (xc, yc) = (units::canonical(xu), units::canonical(yu));
-            let (Some(_), Some(_)) = (xc, yc) else { return err("cannot multiply these units") };
+            let (Some(_), Some(_)) = (xc, yc) else {
+                return err("cannot multiply these units");
+            };
             if op == BinOp::Mul {
                 Ok(x.mul(y).map(|v| vec![Quantity(v, format!("{xu}.{yu}"))]).unwrap_or_default())
             } else {
@@ -901,7 +954,9 @@ pub(crate) fn arith<'a>(op: BinOp, a: Value<'a>, b: Value<'a>) -> R<'a> {
             let r = if op == BinOp::Mul { x.mul(&y) } else { x.div(&y) };
             Ok(r.map(|r| vec![Quantity(r, u.clone())]).unwrap_or_default())
         }
-        (BinOp::Mul, Integer(_) | Decimal(_), Quantity(y, u)) => Ok(to_decimal(&a).mul(y).map(|r| vec![Quantity(r, u.clone())]).unwrap_or_default()),
+        (BinOp::Mul, Integer(_) | Decimal(_), Quantity(y, u)) => {
+            Ok(to_decimal(&a).mul(y).map(|r| vec![Quantity(r, u.clone())]).unwrap_or_default())
+        }
         _ => err(format!("cannot apply {op:?} to {} and {}", a.type_label(), b.type_label())),
     }
 }

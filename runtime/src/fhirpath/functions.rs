@@ -2,7 +2,9 @@
 
 use super::datetime::{Temporal, TemporalKind, DAY, HOUR, MILLI, MINUTE, MONTH, SECOND, YEAR};
 use super::decimal::Decimal;
-use super::eval::{compare, err, single_system, string_to_bool, system_equal, to_decimal, truth, Coll, Ev, MAX_ITEMS, R};
+use super::eval::{
+    compare, err, single_system, string_to_bool, system_equal, to_decimal, truth, Coll, Ev, MAX_ITEMS, R,
+};
 use super::parser::{Expr, TypeSpec};
 use super::units;
 use super::value::{NodeValue, Value};
@@ -145,7 +147,9 @@ fn to_temporal<'a>(v: &Value<'a>, kind: TemporalKind) -> Option<Value<'a>> {
             _ => None,
         },
         Value::String(s) => match kind {
-            TemporalKind::Date => Temporal::parse_date(&s).or_else(|| Temporal::parse_datetime(&s).and_then(|t| t.to_date())),
+            TemporalKind::Date => {
+                Temporal::parse_date(&s).or_else(|| Temporal::parse_datetime(&s).and_then(|t| t.to_date()))
+            }
             TemporalKind::DateTime => Temporal::parse_datetime(&s),
             TemporalKind::Time => Temporal::parse_time(s.strip_prefix('T').unwrap_or(&s)),
         }
@@ -215,7 +219,11 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 
 fn regex(pattern: &str, full: bool) -> Result<regex_lite::Regex, EvalError> {
     let p = if full { format!("^(?:{pattern})$") } else { pattern.to_string() };
-    regex_lite::RegexBuilder::new(&p).dot_matches_new_line(true).size_limit(1 << 20).build().map_err(|e| EvalError(format!("bad regex: {e}")))
+    regex_lite::RegexBuilder::new(&p)
+        .dot_matches_new_line(true)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| EvalError(format!("bad regex: {e}")))
 }
 
 fn now_utc() -> (i64, i64) {
@@ -416,7 +424,9 @@ impl<'a, 'e> Ev<'a, 'e> {
                 if input.len() > 1 {
                     return err(format!("{name}() needs a single item"));
                 }
-                let Some(v) = input.into_iter().next() else { return Ok(Vec::new()) };
+                let Some(v) = input.into_iter().next() else {
+                    return Ok(Vec::new());
+                };
                 let yes = self.type_test(&v, &spec, name == "as")?;
                 if name == "is" {
                     b(yes)
@@ -429,7 +439,9 @@ impl<'a, 'e> Ev<'a, 'e> {
                 Ok(input
                     .iter()
                     .map(|v| match v {
-                        Value::Node(n) => Value::TypeInfo("FHIR", n.type_name.map(|t| self.public_type(t)).unwrap_or_default()),
+                        Value::Node(n) => {
+                            Value::TypeInfo("FHIR", n.type_name.map(|t| self.public_type(t)).unwrap_or_default())
+                        }
                         other => Value::TypeInfo("System", other.type_label()),
                     })
                     .collect())
@@ -448,7 +460,11 @@ impl<'a, 'e> Ev<'a, 'e> {
             "skip" | "take" => {
                 arity(name, args, 1, 1)?;
                 let n = self.arg_int(args, 0, focus)?.unwrap_or(0).max(0) as usize;
-                Ok(if name == "skip" { input.into_iter().skip(n).collect() } else { input.into_iter().take(n).collect() })
+                Ok(if name == "skip" {
+                    input.into_iter().skip(n).collect()
+                } else {
+                    input.into_iter().take(n).collect()
+                })
             }
             "intersect" => {
                 arity(name, args, 1, 1)?;
@@ -514,11 +530,17 @@ impl<'a, 'e> Ev<'a, 'e> {
                 }
             }
             "toBoolean" | "convertsToBoolean" => self.convert(name, &input, |v| to_boolean(v).map(Value::Boolean)),
-            "toInteger" | "convertsToInteger" | "toLong" | "convertsToLong" => self.convert(name, &input, |v| to_integer(v).map(Value::Integer)),
-            "toDecimal" | "convertsToDecimal" => self.convert(name, &input, |v| to_decimal_value(v).map(Value::Decimal)),
+            "toInteger" | "convertsToInteger" | "toLong" | "convertsToLong" => {
+                self.convert(name, &input, |v| to_integer(v).map(Value::Integer))
+            }
+            "toDecimal" | "convertsToDecimal" => {
+                self.convert(name, &input, |v| to_decimal_value(v).map(Value::Decimal))
+            }
             "toString" | "convertsToString" => self.convert(name, &input, |v| to_string_value(v).map(Value::String)),
             "toDate" | "convertsToDate" => self.convert(name, &input, |v| to_temporal(v, TemporalKind::Date)),
-            "toDateTime" | "convertsToDateTime" => self.convert(name, &input, |v| to_temporal(v, TemporalKind::DateTime)),
+            "toDateTime" | "convertsToDateTime" => {
+                self.convert(name, &input, |v| to_temporal(v, TemporalKind::DateTime))
+            }
             "toTime" | "convertsToTime" => self.convert(name, &input, |v| to_temporal(v, TemporalKind::Time)),
             "toQuantity" | "convertsToQuantity" => {
                 let unit = self.arg_string(args, 0, focus)?;
@@ -526,7 +548,10 @@ impl<'a, 'e> Ev<'a, 'e> {
                     let q = to_quantity(v)?;
                     match (&q, &unit) {
                         (_, None) => Some(q),
-                        (Value::Quantity(d, u), Some(target)) => units::convert(d, units::calendar_to_ucum(u), units::calendar_to_ucum(target)).map(|d| Value::Quantity(d, target.clone())),
+                        (Value::Quantity(d, u), Some(target)) => {
+                            units::convert(d, units::calendar_to_ucum(u), units::calendar_to_ucum(target))
+                                .map(|d| Value::Quantity(d, target.clone()))
+                        }
                         _ => None,
                     }
                 };
@@ -534,15 +559,23 @@ impl<'a, 'e> Ev<'a, 'e> {
             }
             // Strings
             "indexOf" | "lastIndexOf" => {
-                let Some(s) = string_input(&input, name)? else { return Ok(Vec::new()) };
-                let Some(sub) = self.arg_string(args, 0, focus)? else { return Ok(Vec::new()) };
+                let Some(s) = string_input(&input, name)? else {
+                    return Ok(Vec::new());
+                };
+                let Some(sub) = self.arg_string(args, 0, focus)? else {
+                    return Ok(Vec::new());
+                };
                 let pos = if name == "indexOf" { s.find(&sub) } else { s.rfind(&sub) };
                 one(Value::Integer(pos.map(|p| s[..p].chars().count() as i64).unwrap_or(-1)))
             }
             "substring" => {
                 arity(name, args, 1, 2)?;
-                let Some(s) = string_input(&input, name)? else { return Ok(Vec::new()) };
-                let Some(start) = self.arg_int(args, 0, focus)? else { return Ok(Vec::new()) };
+                let Some(s) = string_input(&input, name)? else {
+                    return Ok(Vec::new());
+                };
+                let Some(start) = self.arg_int(args, 0, focus)? else {
+                    return Ok(Vec::new());
+                };
                 let chars: Vec<char> = s.chars().collect();
                 if start < 0 || start as usize >= chars.len() {
                     return Ok(Vec::new());
@@ -558,8 +591,12 @@ impl<'a, 'e> Ev<'a, 'e> {
             }
             "startsWith" | "endsWith" | "contains" => {
                 arity(name, args, 1, 1)?;
-                let Some(s) = string_input(&input, name)? else { return Ok(Vec::new()) };
-                let Some(sub) = self.arg_string(args, 0, focus)? else { return Ok(Vec::new()) };
+                let Some(s) = string_input(&input, name)? else {
+                    return Ok(Vec::new());
+                };
+                let Some(sub) = self.arg_string(args, 0, focus)? else {
+                    return Ok(Vec::new());
+                };
                 b(match name {
                     "startsWith" => s.starts_with(&sub),
                     "endsWith" => s.ends_with(&sub),
@@ -567,7 +604,9 @@ impl<'a, 'e> Ev<'a, 'e> {
                 })
             }
             "upper" | "lower" | "trim" | "length" | "toChars" | "encode" | "decode" | "escape" | "unescape" => {
-                let Some(s) = string_input(&input, name)? else { return Ok(Vec::new()) };
+                let Some(s) = string_input(&input, name)? else {
+                    return Ok(Vec::new());
+                };
                 match name {
                     "upper" => one(Value::String(s.to_uppercase())),
                     "lower" => one(Value::String(s.to_lowercase())),
@@ -588,7 +627,9 @@ impl<'a, 'e> Ev<'a, 'e> {
                         let fmt = self.arg_string(args, 0, focus)?.unwrap_or_default();
                         let bytes = match fmt.as_str() {
                             "base64" | "urlbase64" => base64_decode(&s),
-                            "hex" => (0..s.len() / 2).map(|i| s.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect(),
+                            "hex" => (0..s.len() / 2)
+                                .map(|i| s.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                                .collect(),
                             _ => None,
                         };
                         opt(bytes.and_then(|b| String::from_utf8(b).ok()).map(Value::String))
@@ -596,7 +637,12 @@ impl<'a, 'e> Ev<'a, 'e> {
                     "escape" => {
                         let fmt = self.arg_string(args, 0, focus)?.unwrap_or_default();
                         opt(match fmt.as_str() {
-                            "html" => Some(s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")),
+                            "html" => Some(
+                                s.replace('&', "&amp;")
+                                    .replace('<', "&lt;")
+                                    .replace('>', "&gt;")
+                                    .replace('"', "&quot;"),
+                            ),
                             "json" => Some(s.replace('\\', "\\\\").replace('"', "\\\"")),
                             _ => None,
                         }
@@ -605,7 +651,13 @@ impl<'a, 'e> Ev<'a, 'e> {
                     _ => {
                         let fmt = self.arg_string(args, 0, focus)?.unwrap_or_default();
                         opt(match fmt.as_str() {
-                            "html" => Some(s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")),
+                            "html" => Some(
+                                s.replace("&lt;", "<")
+                                    .replace("&gt;", ">")
+                                    .replace("&quot;", "\"")
+                                    .replace("&#39;", "'")
+                                    .replace("&amp;", "&"),
+                            ),
                             "json" => Some(s.replace("\\\"", "\"").replace("\\\\", "\\")),
                             _ => None,
                         }
@@ -615,8 +667,13 @@ impl<'a, 'e> Ev<'a, 'e> {
             }
             "replace" => {
                 arity(name, args, 2, 2)?;
-                let Some(s) = string_input(&input, name)? else { return Ok(Vec::new()) };
-                let (Some(pat), Some(rep)) = (self.arg_string(args, 0, focus)?, self.arg_string(args, 1, focus)?) else { return Ok(Vec::new()) };
+                let Some(s) = string_input(&input, name)? else {
+                    return Ok(Vec::new());
+                };
+                let (Some(pat), Some(rep)) = (self.arg_string(args, 0, focus)?, self.arg_string(args, 1, focus)?)
+                else {
+                    return Ok(Vec::new());
+                };
                 if pat.is_empty() {
                     let mut out = rep.clone();
                     for c in s.chars() {
@@ -629,22 +686,35 @@ impl<'a, 'e> Ev<'a, 'e> {
             }
             "matches" | "matchesFull" => {
                 arity(name, args, 1, 1)?;
-                let Some(s) = string_input(&input, name)? else { return Ok(Vec::new()) };
-                let Some(pat) = self.arg_string(args, 0, focus)? else { return Ok(Vec::new()) };
+                let Some(s) = string_input(&input, name)? else {
+                    return Ok(Vec::new());
+                };
+                let Some(pat) = self.arg_string(args, 0, focus)? else {
+                    return Ok(Vec::new());
+                };
                 b(regex(&pat, name == "matchesFull")?.is_match(&s))
             }
             "replaceMatches" => {
                 arity(name, args, 2, 2)?;
-                let Some(s) = string_input(&input, name)? else { return Ok(Vec::new()) };
-                let (Some(pat), Some(rep)) = (self.arg_string(args, 0, focus)?, self.arg_string(args, 1, focus)?) else { return Ok(Vec::new()) };
+                let Some(s) = string_input(&input, name)? else {
+                    return Ok(Vec::new());
+                };
+                let (Some(pat), Some(rep)) = (self.arg_string(args, 0, focus)?, self.arg_string(args, 1, focus)?)
+                else {
+                    return Ok(Vec::new());
+                };
                 if pat.is_empty() {
                     return one(Value::String(s));
                 }
                 one(Value::String(regex(&pat, false)?.replace_all(&s, rep.as_str()).into_owned()))
             }
             "split" => {
-                let Some(s) = string_input(&input, name)? else { return Ok(Vec::new()) };
-                let Some(sep) = self.arg_string(args, 0, focus)? else { return Ok(Vec::new()) };
+                let Some(s) = string_input(&input, name)? else {
+                    return Ok(Vec::new());
+                };
+                let Some(sep) = self.arg_string(args, 0, focus)? else {
+                    return Ok(Vec::new());
+                };
                 if sep.is_empty() {
                     return Ok(s.chars().map(|c| Value::String(c.to_string())).collect());
                 }
@@ -705,7 +775,9 @@ impl<'a, 'e> Ev<'a, 'e> {
                 })
             }
             "power" => {
-                let Some(e) = self.arg_single(args, 0, focus)? else { return Ok(Vec::new()) };
+                let Some(e) = self.arg_single(args, 0, focus)? else {
+                    return Ok(Vec::new());
+                };
                 math(&input, |v| {
                     if let (Value::Integer(x), Value::Integer(y)) = (v, &e) {
                         if *y >= 0 {
@@ -727,7 +799,12 @@ impl<'a, 'e> Ev<'a, 'e> {
             "comparable" => {
                 let other = self.arg_single(args, 0, focus)?;
                 match (single_system(&input)?, other) {
-                    (Some(Value::Quantity(_, x)), Some(Value::Quantity(_, y))) => b(units::convert(&Decimal::from_i64(1), units::calendar_to_ucum(&x), units::calendar_to_ucum(&y)).is_some()),
+                    (Some(Value::Quantity(_, x)), Some(Value::Quantity(_, y))) => b(units::convert(
+                        &Decimal::from_i64(1),
+                        units::calendar_to_ucum(&x),
+                        units::calendar_to_ucum(&y),
+                    )
+                    .is_some()),
                     (None, _) | (_, None) => Ok(Vec::new()),
                     _ => err("comparable() needs quantities"),
                 }
@@ -750,7 +827,11 @@ impl<'a, 'e> Ev<'a, 'e> {
                 }
             }
             "timezoneOffsetOf" => match single_system(&input)? {
-                Some(Value::Temporal(t)) => opt(t.timezone().map(|m| Value::Decimal(Decimal::from_i64(m as i64).div(&Decimal::from_i64(60)).unwrap_or(Decimal::from_i64(0))))),
+                Some(Value::Temporal(t)) => opt(t.timezone().map(|m| {
+                    Value::Decimal(
+                        Decimal::from_i64(m as i64).div(&Decimal::from_i64(60)).unwrap_or(Decimal::from_i64(0)),
+                    )
+                })),
                 None => Ok(Vec::new()),
                 Some(_) => err("timezoneOffsetOf() needs a date/time"),
             },
@@ -805,14 +886,12 @@ impl<'a, 'e> Ev<'a, 'e> {
                     }
                 };
                 let var = &var;
-                if ["context", "resource", "rootResource", "ucum", "sct", "loinc"].contains(&var.as_str()) || self.vars.iter().any(|(n, _)| n == var) {
+                if ["context", "resource", "rootResource", "ucum", "sct", "loinc"].contains(&var.as_str())
+                    || self.vars.iter().any(|(n, _)| n == var)
+                {
                     return err(format!("variable %{var} is already defined"));
                 }
-                let value = if args.len() == 2 {
-                    self.on_focus(&args[1], &input)?
-                } else {
-                    input.clone()
-                };
+                let value = if args.len() == 2 { self.on_focus(&args[1], &input)? } else { input.clone() };
                 self.vars.push((var.clone(), value));
                 Ok(input)
             }
@@ -831,7 +910,9 @@ impl<'a, 'e> Ev<'a, 'e> {
             // FHIR
             "extension" => {
                 arity(name, args, 1, 1)?;
-                let Some(url) = self.arg_string(args, 0, focus)? else { return Ok(Vec::new()) };
+                let Some(url) = self.arg_string(args, 0, focus)? else {
+                    return Ok(Vec::new());
+                };
                 let exts = self.members(&input, "extension")?;
                 let mut out = Vec::new();
                 for e in exts {
@@ -843,12 +924,18 @@ impl<'a, 'e> Ev<'a, 'e> {
                 Ok(out)
             }
             "hasValue" => b(input.len() == 1 && matches!(&input[0], Value::Node(n) if n.node.primitive().is_some())),
-            "getValue" => Ok(input.iter().filter(|v| matches!(v, Value::Node(n) if n.node.primitive().is_some())).filter_map(|v| v.to_system()).collect()),
+            "getValue" => Ok(input
+                .iter()
+                .filter(|v| matches!(v, Value::Node(n) if n.node.primitive().is_some()))
+                .filter_map(|v| v.to_system())
+                .collect()),
             "resolve" => {
                 let mut out = Vec::new();
                 for v in &input {
                     let reference = match v {
-                        Value::Node(n) if n.node.primitive().is_none() => self.members(std::slice::from_ref(v), "reference")?.first().and_then(|r| r.to_system()),
+                        Value::Node(n) if n.node.primitive().is_none() => {
+                            self.members(std::slice::from_ref(v), "reference")?.first().and_then(|r| r.to_system())
+                        }
                         other => other.to_system(),
                     };
                     if let Some(Value::String(r)) = reference {
@@ -860,7 +947,9 @@ impl<'a, 'e> Ev<'a, 'e> {
                 Ok(out)
             }
             "conformsTo" => {
-                let Some(url) = self.arg_string(args, 0, focus)? else { return Ok(Vec::new()) };
+                let Some(url) = self.arg_string(args, 0, focus)? else {
+                    return Ok(Vec::new());
+                };
                 let Some(t) = url.strip_prefix("http://hl7.org/fhir/StructureDefinition/") else {
                     return err(format!("unknown profile {url}"));
                 };
@@ -893,7 +982,9 @@ impl<'a, 'e> Ev<'a, 'e> {
 
     fn boundary(&mut self, high: bool, input: &[Value<'a>], args: &[Expr], focus: &[Value<'a>]) -> R<'a> {
         let p = self.arg_int(args, 0, focus)?;
-        let Some(v) = single_system(input)? else { return Ok(Vec::new()) };
+        let Some(v) = single_system(input)? else {
+            return Ok(Vec::new());
+        };
         let dec_bound = |d: &Decimal, p: Option<i64>| -> Option<Decimal> {
             let p = p.unwrap_or(8);
             if !(0..=28).contains(&p) {
@@ -1012,9 +1103,13 @@ impl<'a, 'e> Ev<'a, 'e> {
             if full_url == Some(reference) {
                 return true;
             }
-            let (Some(t), Some(id)) = (n.fhir_type(), node_id(n)) else { return false };
+            let (Some(t), Some(id)) = (n.fhir_type(), node_id(n)) else {
+                return false;
+            };
             let tail = format!("{t}/{id}");
-            reference == tail || reference.ends_with(&format!("/{tail}")) || reference.split("/_history").next() == Some(tail.as_str())
+            reference == tail
+                || reference.ends_with(&format!("/{tail}"))
+                || reference.split("/_history").next() == Some(tail.as_str())
         };
         if matches(root.node, None) {
             return Some(root);
@@ -1066,14 +1161,70 @@ fn sort_key(e: &Expr) -> (&Expr, bool) {
 /// event handlers and no forbidden elements.
 fn html_ok(v: &Value<'_>) -> Option<bool> {
     const ALLOWED: &[&str] = &[
-        "a", "abbr", "acronym", "address", "b", "bdo", "big", "blockquote", "br", "caption", "cite", "code", "col", "colgroup",
-        "dd", "del", "dfn", "div", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li",
-        "ol", "p", "pre", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
-        "th", "thead", "tr", "tt", "u", "ul", "var",
+        "a",
+        "abbr",
+        "acronym",
+        "address",
+        "b",
+        "bdo",
+        "big",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "del",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "tt",
+        "u",
+        "ul",
+        "var",
     ];
-    let Some(Value::String(s)) = v.to_system() else { return None };
+    let Some(Value::String(s)) = v.to_system() else {
+        return None;
+    };
     let lower = s.to_ascii_lowercase();
-    if lower.contains("javascript:") || lower.contains(" on") && ["onclick", "onload", "onerror", "onmouse"].iter().any(|e| lower.contains(e)) {
+    if lower.contains("javascript:")
+        || lower.contains(" on") && ["onclick", "onload", "onerror", "onmouse"].iter().any(|e| lower.contains(e))
+    {
         return Some(false);
     }
     let mut rest = lower.as_str();

@@ -18,7 +18,8 @@ pub(crate) enum Tok {
     Sym(&'static str),
 }
 
-const SYMS: &[&str] = &["!=", "!~", "<=", ">=", ".", "(", ")", "[", "]", "{", "}", ",", "+", "-", "*", "/", "&", "|", "=", "~", "<", ">"];
+const SYMS: &[&str] =
+    &["!=", "!~", "<=", ">=", ".", "(", ")", "[", "]", "{", "}", ",", "+", "-", "*", "/", "&", "|", "=", "~", "<", ">"];
 
 fn string_lit(src: &str, i: &mut usize, quote: u8) -> Result<String, ParseError> {
     let b = src.as_bytes();
@@ -114,7 +115,10 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
             while i < b.len() {
                 let ch = b[i];
                 let digit_next = b.get(i + 1).is_some_and(u8::is_ascii_digit);
-                let part = ch.is_ascii_digit() || ch == b':' || (matches!(ch, b'-' | b'.') && digit_next) || (ch == b'+' && seen_t && digit_next);
+                let part = ch.is_ascii_digit()
+                    || ch == b':'
+                    || (matches!(ch, b'-' | b'.') && digit_next)
+                    || (ch == b'+' && seen_t && digit_next);
                 if part {
                     i += 1;
                 } else if ch == b'T' && !seen_t {

@@ -116,7 +116,14 @@ impl<'a> Env<'a> {
 
     /// An environment with no resource (expressions on literals only).
     pub fn empty() -> Self {
-        Env { resource: None, root_resource: None, context: Vec::new(), variables: Vec::new(), model: None, lenient_choices: false }
+        Env {
+            resource: None,
+            root_resource: None,
+            context: Vec::new(),
+            variables: Vec::new(),
+            model: None,
+            lenient_choices: false,
+        }
     }
 
     /// Uses `model` for the types of JSON nodes.
@@ -154,10 +161,20 @@ pub fn evaluate<'a>(expr: &Expr, focus: Node<'a>, env: &Env<'a>) -> Result<Vec<V
 pub fn evaluate_collection<'a>(expr: &Expr, focus: &[Value<'a>], env: &Env<'a>) -> Result<Vec<Value<'a>>, EvalError> {
     let focus_type = match focus {
         // The static type of a resource at the root: paths its type lacks are errors.
-        [Value::Node(n)] if n.node.fhir_type().is_some() => n.type_name.filter(|t| env.model.is_some_and(|m| m.knows(t))).map(str::to_string),
+        [Value::Node(n)] if n.node.fhir_type().is_some() => {
+            n.type_name.filter(|t| env.model.is_some_and(|m| m.knows(t))).map(str::to_string)
+        }
         _ => None,
     };
-    let mut ev = eval::Ev { env, vars: Vec::new(), index: None, total: None, depth: 0, stack_base: eval::stack_position(), focus_type };
+    let mut ev = eval::Ev {
+        env,
+        vars: Vec::new(),
+        index: None,
+        total: None,
+        depth: 0,
+        stack_base: eval::stack_position(),
+        focus_type,
+    };
     ev.eval(expr, focus)
 }
 

@@ -119,8 +119,22 @@ pub enum Expr {
 }
 
 const CALENDAR: &[&str] = &[
-    "year", "years", "month", "months", "week", "weeks", "day", "days", "hour", "hours", "minute", "minutes", "second",
-    "seconds", "millisecond", "milliseconds",
+    "year",
+    "years",
+    "month",
+    "months",
+    "week",
+    "weeks",
+    "day",
+    "days",
+    "hour",
+    "hours",
+    "minute",
+    "minutes",
+    "second",
+    "seconds",
+    "millisecond",
+    "milliseconds",
 ];
 
 struct Parser {
@@ -308,7 +322,9 @@ impl Parser {
                         Expr::Literal(Literal::Quantity(text, w))
                     }
                     _ if text.contains('.') => Expr::Literal(Literal::Decimal(text)),
-                    _ => Expr::Literal(Literal::Integer(text.parse().map_err(|_| ParseError(format!("integer out of range: {text}")))?)),
+                    _ => Expr::Literal(Literal::Integer(
+                        text.parse().map_err(|_| ParseError(format!("integer out of range: {text}")))?,
+                    )),
                 }
             }
             Tok::DateTime(text) => {

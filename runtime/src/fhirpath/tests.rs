@@ -19,7 +19,10 @@ fn ig_invariants() {
     assert_eq!(run(GENDER_OTHER, r#"{"gender":"male"}"#), Some(true));
     assert_eq!(run(GENDER_OTHER, r#"{"gender":"other"}"#), Some(false));
     assert_eq!(
-        run(GENDER_OTHER, r#"{"gender":"other","_gender":{"extension":[{"url":"https://dhp.uz/fhir/core/StructureDefinition/gender-other","valueCoding":{"code":"x"}}]}}"#),
+        run(
+            GENDER_OTHER,
+            r#"{"gender":"other","_gender":{"extension":[{"url":"https://dhp.uz/fhir/core/StructureDefinition/gender-other","valueCoding":{"code":"x"}}]}}"#
+        ),
         Some(true)
     );
     assert_eq!(run(GENDER_OTHER, r#"{}"#), Some(true));
@@ -132,7 +135,8 @@ fn random_and_mutated_expressions_never_panic() {
         "'a\\u0041b'.replaceMatches('(a)', '$1').split(',').join(';').substring(1, 2).lowBoundary(3)",
     ];
     let alphabet: Vec<char> = "()[]{}.,'`%$@+-*/&|=~!<>abcTZ019 :\\".chars().collect();
-    let json = JsonValue::parse(r#"{"resourceType":"Patient","a":[{"b":{"c":"x"}},1.5],"name":[{"given":["A"]}]}"#).unwrap();
+    let json =
+        JsonValue::parse(r#"{"resourceType":"Patient","a":[{"b":{"c":"x"}},1.5],"name":[{"given":["A"]}]}"#).unwrap();
     let node = Node::json(&json);
     let env = Env::new(node);
     let mut rng = Lcg(42);
@@ -163,7 +167,6 @@ fn random_and_mutated_expressions_never_panic() {
         }
     }
 }
-
 
 /// A typed resource as the generated code reflects it: choice children named by their
 /// element (`value`), primitives with their own FHIR type.
@@ -197,7 +200,12 @@ impl crate::reflect::Reflect for TypedObs {
     fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(crate::reflect::Child<'a>)) {
         use crate::reflect::Child;
         visit(Child { name: "status", json_name: "status", index: None, node: Node::Typed(&self.status) });
-        visit(Child { name: "effective", json_name: "effectiveDateTime", index: None, node: Node::Typed(&self.effective) });
+        visit(Child {
+            name: "effective",
+            json_name: "effectiveDateTime",
+            index: None,
+            node: Node::Typed(&self.effective),
+        });
         visit(Child { name: "value", json_name: "valueQuantity", index: None, node: Node::Typed(&self.value) });
         for (i, n) in self.note.iter().enumerate() {
             visit(Child { name: "note", json_name: "note", index: Some(i), node: Node::Typed(n) });
@@ -220,7 +228,9 @@ fn typed_values_are_walked_with_their_own_types() {
     };
     let node = Node::Typed(&obs);
     let env = Env::new(node);
-    let run = |src: &str| evaluate(&parse(src).unwrap(), node, &env).unwrap().iter().map(|v| v.to_string()).collect::<Vec<_>>();
+    let run = |src: &str| {
+        evaluate(&parse(src).unwrap(), node, &env).unwrap().iter().map(|v| v.to_string()).collect::<Vec<_>>()
+    };
     assert_eq!(run("Observation.value.value"), vec!["72.50"]);
     assert_eq!(run("value is Quantity and status is code and status is string and status.is(id).not()"), vec!["true"]);
     assert_eq!(run("value > 72000 'g' and value < 73 'kg'"), vec!["true"]);

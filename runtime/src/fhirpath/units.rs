@@ -47,8 +47,24 @@ const ATOMS: &[(&str, &str, Dims)] = &[
 ];
 
 const PREFIXES: &[(&str, i32)] = &[
-    ("da", 1), ("Y", 24), ("Z", 21), ("E", 18), ("P", 15), ("T", 12), ("G", 9), ("M", 6), ("k", 3), ("h", 2), ("d", -1),
-    ("c", -2), ("m", -3), ("u", -6), ("n", -9), ("p", -12), ("f", -15), ("a", -18),
+    ("da", 1),
+    ("Y", 24),
+    ("Z", 21),
+    ("E", 18),
+    ("P", 15),
+    ("T", 12),
+    ("G", 9),
+    ("M", 6),
+    ("k", 3),
+    ("h", 2),
+    ("d", -1),
+    ("c", -2),
+    ("m", -3),
+    ("u", -6),
+    ("n", -9),
+    ("p", -12),
+    ("f", -15),
+    ("a", -18),
 ];
 
 /// A unit reduced to a factor of base units and its dimensions.
@@ -72,7 +88,9 @@ fn atom(term: &str) -> Option<Canonical> {
     }
     for (p, e) in PREFIXES {
         if let Some(rest) = term.strip_prefix(p) {
-            if let Some((_, f, d)) = ATOMS.iter().find(|(n, _, _)| *n == rest && !["1", "%", "min", "h", "d", "wk", "mo", "a"].contains(n)) {
+            if let Some((_, f, d)) =
+                ATOMS.iter().find(|(n, _, _)| *n == rest && !["1", "%", "min", "h", "d", "wk", "mo", "a"].contains(n))
+            {
                 return Some(Canonical { factor: Decimal::parse(f)?.mul(&pow10(*e))?, dims: *d });
             }
         }
@@ -93,11 +111,8 @@ fn term(t: &str) -> Option<Canonical> {
         return Some(Canonical { factor: Decimal::parse(t)?, dims: [0; 7] });
     }
     let split = t.rfind(|c: char| !(c.is_ascii_digit() || c == '-' || c == '+')).map(|i| i + 1).unwrap_or(0);
-    let (base, exp) = if split < t.len() && !t.ends_with(']') {
-        (&t[..split], t[split..].parse::<i32>().ok()?)
-    } else {
-        (t, 1)
-    };
+    let (base, exp) =
+        if split < t.len() && !t.ends_with(']') { (&t[..split], t[split..].parse::<i32>().ok()?) } else { (t, 1) };
     let a = atom(base)?;
     let mut factor = Decimal::from_i64(1);
     for _ in 0..exp.unsigned_abs().min(10) {

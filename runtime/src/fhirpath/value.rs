@@ -37,7 +37,8 @@ pub enum Value<'a> {
     TypeInfo(&'static str, String),
 }
 
-const QUANTITY_TYPES: &[&str] = &["Quantity", "Age", "Count", "Distance", "Duration", "SimpleQuantity", "MoneyQuantity"];
+const QUANTITY_TYPES: &[&str] =
+    &["Quantity", "Age", "Count", "Distance", "Duration", "SimpleQuantity", "MoneyQuantity"];
 
 impl<'a> Value<'a> {
     /// The System value of a primitive node (or the value itself for System values);
@@ -88,9 +89,15 @@ fn node_system_value<'a>(n: &NodeValue<'a>) -> Option<Value<'a>> {
                 Some(d) => Value::Decimal(d),
                 None => Value::String(t.to_string()),
             },
-            PrimitiveValue::Date(t) => Temporal::parse_date(t).map(Value::Temporal).unwrap_or_else(|| Value::String(t.into())),
-            PrimitiveValue::DateTime(t) => Temporal::parse_datetime(t).map(Value::Temporal).unwrap_or_else(|| Value::String(t.into())),
-            PrimitiveValue::Time(t) => Temporal::parse_time(t).map(Value::Temporal).unwrap_or_else(|| Value::String(t.into())),
+            PrimitiveValue::Date(t) => {
+                Temporal::parse_date(t).map(Value::Temporal).unwrap_or_else(|| Value::String(t.into()))
+            }
+            PrimitiveValue::DateTime(t) => {
+                Temporal::parse_datetime(t).map(Value::Temporal).unwrap_or_else(|| Value::String(t.into()))
+            }
+            PrimitiveValue::Time(t) => {
+                Temporal::parse_time(t).map(Value::Temporal).unwrap_or_else(|| Value::String(t.into()))
+            }
             PrimitiveValue::String(s) => {
                 let parsed = match ty {
                     "date" => Temporal::parse_date(s).map(Value::Temporal),
@@ -147,7 +154,8 @@ impl fmt::Display for Value<'_> {
             Value::String(s) => write!(f, "{s}"),
             Value::Temporal(t) => write!(f, "{t}"),
             Value::Quantity(v, u) => {
-                if super::units::calendar_unit(u).is_some() && u.chars().all(|c| c.is_ascii_lowercase()) && u.len() > 3 {
+                if super::units::calendar_unit(u).is_some() && u.chars().all(|c| c.is_ascii_lowercase()) && u.len() > 3
+                {
                     write!(f, "{v} {u}")
                 } else {
                     write!(f, "{v} '{u}'")
