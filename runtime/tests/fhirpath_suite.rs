@@ -5,7 +5,8 @@
 //! Prints the pass count by group, the skipped tests (terminology server) and the
 //! failures, and asserts a floor on the share of tests passed.
 
-use dhp_runtime::fhirpath::{evaluate_collection, parse, ElementType, Env, NodeValue, Temporal, TypeModel, Value};
+use dhp_runtime::fhirpath::model::TableModel;
+use dhp_runtime::fhirpath::{evaluate_collection, parse, ElementType, Env, NodeValue, Temporal, Value};
 use dhp_runtime::json::JsonValue;
 use dhp_runtime::reflect::Node;
 use std::collections::{BTreeMap, HashMap};
@@ -181,25 +182,31 @@ impl R5Model {
     }
 }
 
-impl TypeModel for R5Model {
-    fn element(&self, parent: &str, name: &str) -> Option<ElementType<'_>> {
-        let mut t = parent;
-        for _ in 0..16 {
-            if let Some(e) = self.elements.get(t).and_then(|m| m.get(name)) {
-                return Some(*e);
+impl R5Model {
+    /// The model as the sorted static tables of [`TableModel`] (what codegen can emit).
+    fn into_table(self) -> TableModel<'static> {
+        let mut types: Vec<(&'static str, Option<&'static str>)> = self
+            .elements
+            .keys()
+            .chain(self.bases.keys())
+            .map(|t| (leak(t.clone()), self.bases.get(t).map(|b| leak(b.clone()))))
+            .collect();
+        types.sort();
+        types.dedup_by(|a, b| a.0 == b.0);
+        let mut elements: Vec<(&'static str, &'static str, ElementType<'static>)> = Vec::new();
+        for (parent, els) in &self.elements {
+            let parent = leak(parent.clone());
+            for (name, e) in els {
+                elements.push((parent, leak(name.clone()), *e));
             }
-            t = self.bases.get(t)?;
         }
-        None
+        elements.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        TableModel { types: Box::leak(types.into_boxed_slice()), elements: Box::leak(elements.into_boxed_slice()) }
     }
+}
 
-    fn knows(&self, type_name: &str) -> bool {
-        self.elements.contains_key(type_name)
-    }
-
-    fn base_type(&self, type_name: &str) -> Option<&str> {
-        self.bases.get(type_name).map(String::as_str)
-    }
+fn r5_model() -> TableModel<'static> {
+    R5Model::load(&package_dir()).into_table()
 }
 
 // ---------------------------------------------------------------- running
@@ -261,7 +268,7 @@ enum Outcome {
     Fail(String),
 }
 
-fn run_test(t: &Test, inputs: &HashMap<String, JsonValue>, model: &R5Model) -> Outcome {
+fn run_test(t: &Test, inputs: &HashMap<String, JsonValue>, model: &TableModel<'static>) -> Outcome {
     let expr = match parse(&t.expression) {
         Ok(e) => e,
         Err(e) => {
@@ -335,7 +342,7 @@ fn hl7_fhirpath_suite() {
             inputs.insert(name, JsonValue::parse(&std::fs::read_to_string(&p).expect("read")).expect("input JSON"));
         }
     }
-    let model = R5Model::load(&package_dir());
+    let model = r5_model();
     let mut by_group: BTreeMap<(usize, String), (usize, usize)> = BTreeMap::new();
     let mut group_order: HashMap<String, usize> = HashMap::new();
     let (mut passed, mut run, mut skipped) = (0, 0, Vec::new());
@@ -441,7 +448,7 @@ fn r5_examples_meet_their_resource_constraints() {
         println!("no R5 examples package in the cache; skipped");
         return;
     };
-    let model = R5Model::load(&core);
+    let model = r5_model();
     // Constraints per resource type: (path, key, severity, expression).
     let mut constraints: HashMap<String, Vec<(String, String, bool, dhp_runtime::fhirpath::Expr)>> = HashMap::new();
     let mut paths: Vec<_> = std::fs::read_dir(&core).expect("core").map(|e| e.expect("entry").path()).collect();

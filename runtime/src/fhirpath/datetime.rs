@@ -210,7 +210,7 @@ impl Temporal {
 
     fn with_epoch_ms(&self, ms: i64) -> Self {
         let mut t = *self;
-        let local = ms + self.tz.unwrap_or(0) as i64 * 60_000;
+        let local = ms.saturating_add(self.tz.unwrap_or(0) as i64 * 60_000);
         let days = local.div_euclid(86_400_000);
         let rest = local.rem_euclid(86_400_000);
         let (y, m, d) = civil_from_days(days);
@@ -292,7 +292,7 @@ impl Temporal {
                 if self.kind == TemporalKind::Time {
                     return None;
                 }
-                t.year = i32::try_from(self.year as i64 + whole).ok()?;
+                t.year = i32::try_from((self.year as i64).checked_add(whole)?).ok()?;
                 if !(1..=9999).contains(&t.year) {
                     return None;
                 }
@@ -302,7 +302,7 @@ impl Temporal {
                 if self.kind == TemporalKind::Time {
                     return None;
                 }
-                let total = self.year as i64 * 12 + (self.month as i64 - 1) + whole;
+                let total = (self.year as i64 * 12 + (self.month as i64 - 1)).checked_add(whole)?;
                 t.year = i32::try_from(total.div_euclid(12)).ok()?;
                 t.month = (total.rem_euclid(12) + 1) as u8;
                 t.day = t.day.min(days_in_month(t.year, t.month));
@@ -321,7 +321,12 @@ impl Temporal {
                     _ => return None,
                 };
                 let amount = if ms_per >= 86_400_000.0 { amount.trunc() } else { amount };
-                let delta = (amount * ms_per).round() as i64;
+                let delta = (amount * ms_per).round();
+                // Beyond 10,000 years no result is a valid date.
+                if !delta.is_finite() || delta.abs() > 3.2e14 {
+                    return None;
+                }
+                let delta = delta as i64;
                 if self.kind == TemporalKind::Time {
                     let ms = ((self.hour as i64 * 60 + self.minute as i64) * 60 + self.second as i64) * 1000
                         + self.milli as i64;

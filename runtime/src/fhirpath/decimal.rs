@@ -95,8 +95,8 @@ impl Decimal {
         } else {
             let d = pow10(self.s - scale)?;
             let q = self.m / d;
-            let r = self.m % d;
-            let q = if r.abs() * 2 >= d { q + self.m.signum() } else { q };
+            let r = (self.m % d).unsigned_abs();
+            let q = if r >= d.unsigned_abs() - r { q + self.m.signum() } else { q };
             Some(Decimal { m: q, s: scale })
         }
     }
@@ -116,7 +116,7 @@ impl Decimal {
     pub fn floor_to(&self, scale: u32) -> Self {
         let t = self.truncate_to(scale);
         if self.is_negative() && t.cmp_value(self) != Ordering::Equal {
-            Decimal { m: t.m - 1, s: t.s }
+            Decimal { m: t.m.saturating_sub(1), s: t.s }
         } else {
             t
         }
@@ -126,7 +126,7 @@ impl Decimal {
     pub fn ceil_to(&self, scale: u32) -> Self {
         let t = self.truncate_to(scale);
         if !self.is_negative() && t.cmp_value(self) != Ordering::Equal {
-            Decimal { m: t.m + 1, s: t.s }
+            Decimal { m: t.m.saturating_add(1), s: t.s }
         } else {
             t
         }
@@ -160,7 +160,7 @@ impl Decimal {
 
     /// `-self`.
     pub fn neg(&self) -> Self {
-        Decimal { m: -self.m, s: self.s }
+        Decimal { m: self.m.checked_neg().unwrap_or(i128::MAX), s: self.s }
     }
 
     /// `self * other`.
@@ -189,16 +189,16 @@ impl Decimal {
         // Scale the numerator up as far as it fits, then divide.
         while k < 40 {
             match num.checked_mul(10) {
-                Some(n) if n.abs() < i128::MAX / 1000 => {
+                Some(n) if n.unsigned_abs() < (i128::MAX / 1000) as u128 => {
                     num = n;
                     k += 1;
                 }
                 _ => break,
             }
         }
-        let q = num / b.m;
-        let r = num % b.m;
-        let q = if r.abs() * 2 >= b.m.abs() { q + (num.signum() * b.m.signum()) } else { q };
+        let q = num.checked_div(b.m)?;
+        let r = num.checked_rem(b.m)?.unsigned_abs();
+        let q = if r >= b.m.unsigned_abs() - r { q + (num.signum() * b.m.signum()) } else { q };
         let scale = a.s as i64 - b.s as i64 + k as i64;
         let d = if scale < 0 {
             Decimal { m: q.checked_mul(pow10((-scale) as u32)?)?, s: 0 }
@@ -234,7 +234,7 @@ impl Decimal {
         if b == 0 {
             return None;
         }
-        Some(Decimal { m: a / b, s: 0 })
+        Some(Decimal { m: a.checked_div(b)?, s: 0 })
     }
 
     /// Remainder of the truncated division, `None` when dividing by zero.
@@ -243,7 +243,7 @@ impl Decimal {
         if b == 0 {
             return None;
         }
-        Some(Decimal { m: a % b, s })
+        Some(Decimal { m: a.checked_rem(b)?, s })
     }
 
     /// Compares values (`1.0` equals `1.00`).

@@ -159,3 +159,42 @@ pub fn choice_suffix_type(suffix: &str) -> Option<&'static str> {
         .copied()
         .or_else(|| COMPLEX.iter().map(|(n, _)| *n).find(|n| *n == suffix))
 }
+
+/// A [`TypeModel`] over sorted static tables, the form code generation can emit:
+/// `types` sorted by name (each type or backbone path with its base, `None` at the root),
+/// `elements` sorted by (parent, name). Lookups are binary searches; an element not on
+/// a type is looked up on its bases.
+#[derive(Clone, Copy, Debug)]
+pub struct TableModel<'t> {
+    /// `(type or backbone path, base type)`, sorted by the first.
+    pub types: &'t [(&'t str, Option<&'t str>)],
+    /// `(parent type or backbone path, element name, its type)`, sorted by the first two.
+    pub elements: &'t [(&'t str, &'t str, ElementType<'t>)],
+}
+
+impl TableModel<'_> {
+    fn base(&self, t: &str) -> Option<Option<&str>> {
+        self.types.binary_search_by(|(n, _)| (*n).cmp(t)).ok().map(|i| self.types[i].1)
+    }
+}
+
+impl TypeModel for TableModel<'_> {
+    fn element(&self, parent: &str, name: &str) -> Option<ElementType<'_>> {
+        let mut t = parent;
+        for _ in 0..32 {
+            if let Ok(i) = self.elements.binary_search_by(|(p, n, _)| (*p, *n).cmp(&(t, name))) {
+                return Some(self.elements[i].2);
+            }
+            t = self.base(t)??;
+        }
+        None
+    }
+
+    fn knows(&self, type_name: &str) -> bool {
+        self.base(type_name).is_some()
+    }
+
+    fn base_type(&self, type_name: &str) -> Option<&str> {
+        self.base(type_name).flatten()
+    }
+}

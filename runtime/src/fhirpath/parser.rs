@@ -276,10 +276,12 @@ impl Parser {
                     return Ok((Expr::Literal(Literal::Integer(-n)), d));
                 }
                 if let Expr::Literal(Literal::Decimal(t)) = &e {
-                    return Ok((Expr::Literal(Literal::Decimal(format!("-{t}"))), d));
+                    let t = t.strip_prefix('-').map(str::to_string).unwrap_or_else(|| format!("-{t}"));
+                    return Ok((Expr::Literal(Literal::Decimal(t)), d));
                 }
                 if let Expr::Literal(Literal::Quantity(t, u)) = &e {
-                    return Ok((Expr::Literal(Literal::Quantity(format!("-{t}"), u.clone())), d));
+                    let t = t.strip_prefix('-').map(str::to_string).unwrap_or_else(|| format!("-{t}"));
+                    return Ok((Expr::Literal(Literal::Quantity(t, u.clone())), d));
                 }
             }
             return Ok((Expr::Negate(Box::new(e), neg), check(d + 1)?));

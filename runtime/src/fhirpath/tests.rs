@@ -241,3 +241,30 @@ fn typed_values_are_walked_with_their_own_types() {
     assert_eq!(check_node(&parse("status = 'final' implies value.exists()").unwrap(), node, node), Some(true));
     assert_eq!(check_node(&parse("status = 'amended'").unwrap(), node, node), Some(false));
 }
+
+#[test]
+fn extreme_values_give_errors_or_empty_never_panics() {
+    let cases = [
+        "@2014-01-01 + 9223372036854775807 years",
+        "@2014-01-01 + 9223372036854775807 months",
+        "@2014-01-01T10:00:00+14:00 + 100000000000000 'ms'",
+        "@T10:00 + 99999999999999999999999999999999999999.0 'h'",
+        "99999999999999999999999999999999999999.0 * 10",
+        "99999999999999999999999999999999999999.0 div -0.1",
+        "(-99999999999999999999999999999999999999.0) mod 0.3",
+        "99999999999999999999999999999999999999.0 / 0.00000000000000000000000001",
+        "9223372036854775807 + 1",
+        "(-9223372036854775807 - 1).abs()",
+        "2.power(9999999)",
+        "1.0 'µm2'.toQuantity('m2')",
+        "- -1.5 = 1.5",
+        "0.00000000000000000000000000000000000001.round(40)",
+        "1.587.highBoundary(28) | 99999999999999999999999999999999999999.0.lowBoundary()",
+    ];
+    let v = JsonValue::parse("{}").unwrap();
+    for c in cases {
+        let e = parse(c).unwrap_or_else(|e| panic!("{c}: {e}"));
+        let _ = evaluate(&e, Node::json(&v), &Env::new(Node::json(&v)));
+    }
+    assert_eq!(eval_str("- -1.5 = 1.5", "{}").unwrap(), vec!["true"]);
+}

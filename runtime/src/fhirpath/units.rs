@@ -110,7 +110,12 @@ fn term(t: &str) -> Option<Canonical> {
     if t.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Canonical { factor: Decimal::parse(t)?, dims: [0; 7] });
     }
-    let split = t.rfind(|c: char| !(c.is_ascii_digit() || c == '-' || c == '+')).map(|i| i + 1).unwrap_or(0);
+    let split = t
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '-' || *c == '+'))
+        .map(|(i, c)| i + c.len_utf8())
+        .unwrap_or(0);
     let (base, exp) =
         if split < t.len() && !t.ends_with(']') { (&t[..split], t[split..].parse::<i32>().ok()?) } else { (t, 1) };
     let a = atom(base)?;
