@@ -324,7 +324,8 @@ impl Lock {
 }
 
 /// Package ids and versions become folder and file names; allow only plain names.
-fn check_name(what: &str, value: &str) -> Result<(), String> {
+/// Applied to the lock's entries and to every dependency a package declares.
+pub fn check_name(what: &str, value: &str) -> Result<(), String> {
     let ok = !value.is_empty()
         && value.len() <= 128
         && value != "."

@@ -29,6 +29,9 @@ pub enum PackageError {
     Io { path: PathBuf, error: std::io::Error },
     /// A file is not the JSON it should be.
     Json { path: PathBuf, error: String },
+    /// A package id or version (asked for, or declared as a dependency) is not a plain
+    /// package name (`../../x`): it would be joined onto the cache path.
+    BadDependency { package: String, message: String },
     /// A canonical URL was not found in any package of the set.
     CanonicalNotFound { canonical: String, searched: Vec<String> },
     /// No resource of that type and id in the set.
@@ -45,6 +48,7 @@ impl fmt::Display for PackageError {
                 }
                 write!(f, ". Run `cargo xtask fetch` to install the locked packages.")
             }
+            PackageError::BadDependency { package, message } => write!(f, "{package}: refused: {message}"),
             PackageError::Io { path, error } => write!(f, "cannot read {}: {error}", path.display()),
             PackageError::Json { path, error } => write!(f, "{} is not valid: {error}", path.display()),
             PackageError::CanonicalNotFound { canonical, searched } => {
@@ -226,6 +230,9 @@ impl PackageSet {
     /// Opens `root` and its dependencies from `cache`, replacing declared dependency
     /// versions by `overrides` (package id -> version).
     pub fn open(cache: &Path, root: &PackageRef, overrides: &BTreeMap<String, String>) -> Result<Self, PackageError> {
+        for (what, value) in [("package id", &root.id), ("package version", &root.version)] {
+            crate::lock::check_name(what, value).map_err(|message| PackageError::BadDependency { package: root.to_string(), message })?;
+        }
         let dir = crate::cache::package_dir(cache, &root.id, &root.version);
         if !dir.join("package.json").is_file() {
             return Err(PackageError::NotInstalled { package: root.to_string(), dir, needed_by: None });
@@ -247,6 +254,10 @@ impl PackageSet {
             let mut next: BTreeMap<String, (String, String)> = BTreeMap::new();
             for p in &packages[level_start..level_end] {
                 for (dep, declared) in &p.dependencies {
+                    for (what, value) in [("dependency id", dep), ("dependency version", declared)] {
+                        crate::lock::check_name(what, value)
+                            .map_err(|message| PackageError::BadDependency { package: p.label(), message })?;
+                    }
                     let used = overrides.get(dep).cloned().unwrap_or_else(|| declared.clone());
                     if &used != declared {
                         applied.push((p.label(), dep.clone(), declared.clone(), used.clone()));
@@ -258,6 +269,8 @@ impl PackageSet {
                 }
             }
             for (dep, (version, needed_by)) in next {
+                crate::lock::check_name("dependency version", &version)
+                    .map_err(|message| PackageError::BadDependency { package: needed_by.clone(), message })?;
                 let dir = crate::cache::package_dir(cache, &dep, &version);
                 if !dir.join("package.json").is_file() {
                     return Err(PackageError::NotInstalled {
@@ -272,6 +285,28 @@ impl PackageSet {
             level_start = level_end;
         }
         Ok(Self::from_packages(packages, applied))
+    }
+
+    /// Adds `fallbacks` (installed in `cache`) after the packages already in the set, with
+    /// the lowest precedence, skipping ids the set already holds. `--package` generation
+    /// uses the lock's base packages this way, so a root that declares no dependency
+    /// (`hl7.fhir.r5.core`) still finds the terminology the generated support code needs.
+    pub fn with_fallbacks(self, cache: &Path, fallbacks: &[PackageRef]) -> Result<Self, PackageError> {
+        let PackageSet { mut packages, applied_overrides, .. } = self;
+        for r in fallbacks {
+            if packages.iter().any(|p| p.id == r.id) {
+                continue;
+            }
+            crate::lock::check_name("package id", &r.id).map_err(|message| PackageError::BadDependency { package: r.to_string(), message })?;
+            crate::lock::check_name("package version", &r.version)
+                .map_err(|message| PackageError::BadDependency { package: r.to_string(), message })?;
+            let dir = crate::cache::package_dir(cache, &r.id, &r.version);
+            if !dir.join("package.json").is_file() {
+                return Err(PackageError::NotInstalled { package: r.to_string(), dir, needed_by: None });
+            }
+            packages.push(Package::open(&dir)?);
+        }
+        Ok(Self::from_packages(packages, applied_overrides))
     }
 
     /// A set from already-opened packages, in precedence order.

@@ -7,17 +7,27 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const CODEGEN_HELP: &str = "\
-cargo xtask codegen [--check] [--package <id#version | dir>] [--out <dir>] [--cache <dir>]
+cargo xtask codegen [--check] [--package <id#version | file.tgz | dir>] [--out <dir>]
+                    [--runtime-path <dir> | --runtime-version <v>]
+                    [--cache <dir>]
 
 Generates the dhp-fhir crate sources (generated/src, generated/README.md) from the
 locked IG package, fetching missing packages first.
 
-  --check      regenerate in memory and fail if the files on disk differ
-  --package    generate for another package: an id#version in the cache (its
-               dependencies are resolved with the lock's overrides), a package tarball
-               (.tgz, checked like `fetch` does), or a folder holding package.json
-  --out        output crate folder (default: <workspace>/generated)
-  --cache      FHIR package cache (default: $FHIR_PACKAGE_CACHE or ~/.fhir/packages)
+  --check            regenerate in memory and fail if the files on disk differ
+  --package          generate for another package: an id#version in the cache (its
+                     dependencies are resolved with the lock's overrides; the lock's
+                     base packages are fallbacks), a package tarball (.tgz, checked like
+                     `fetch` does), or a folder holding package.json
+  --out              output crate folder (default: <workspace>/generated). Any other
+                     folder gets a complete crate: Cargo.toml (name from the package id,
+                     version = the IG version, features `client` and `serde`, its own
+                     [workspace]), README.md and src/. The folder is written by renaming
+                     a finished copy into place: it is complete or untouched.
+  --runtime-path     the dhp-runtime the --out crate depends on, as a path dependency
+                     (default: this workspace's runtime/)
+  --runtime-version  depend on dhp-runtime from a registry at this version instead
+  --cache            FHIR package cache (default: $FHIR_PACKAGE_CACHE or ~/.fhir/packages)
 ";
 
 struct Options {
@@ -25,6 +35,7 @@ struct Options {
     package: Option<String>,
     out: PathBuf,
     cache: PathBuf,
+    runtime: Option<generate::RuntimeDependency>,
 }
 
 fn parse(args: &[String], help: &str) -> Result<Option<Options>, String> {
@@ -34,6 +45,7 @@ fn parse(args: &[String], help: &str) -> Result<Option<Options>, String> {
         package: None,
         out: root.join("generated"),
         cache: dhp_codegen::cache::default_cache_dir(),
+        runtime: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -43,6 +55,8 @@ fn parse(args: &[String], help: &str) -> Result<Option<Options>, String> {
             "--package" => o.package = Some(value("--package")?),
             "--out" => o.out = PathBuf::from(value("--out")?),
             "--cache" => o.cache = PathBuf::from(value("--cache")?),
+            "--runtime-path" => o.runtime = Some(generate::RuntimeDependency::Path(PathBuf::from(value("--runtime-path")?))),
+            "--runtime-version" => o.runtime = Some(generate::RuntimeDependency::Version(value("--runtime-version")?)),
             "-h" | "--help" => {
                 print!("{help}");
                 return Ok(None);
@@ -67,6 +81,20 @@ impl Drop for TempDir {
 fn open_packages(package: Option<&str>, cache: &Path) -> Result<(PackageSet, Option<TempDir>), String> {
     let root = crate::workspace_root();
     let lock = Lock::load_workspace(&root).map_err(|e| e.to_string())?;
+    let (set, dir) = open_package_set(&lock, package, cache)?;
+    if package.is_none() {
+        return Ok((set, dir));
+    }
+    // Another package: the lock's base packages are fallbacks (lowest precedence), so a
+    // root that declares no dependency (hl7.fhir.r5.core) still finds the terminology
+    // and extension definitions the generated support code needs.
+    let fallbacks: Vec<dhp_codegen::lock::PackageRef> =
+        lock.packages().iter().filter(|p| p.id != lock.root().id).map(|p| p.package_ref()).collect();
+    let set = set.with_fallbacks(cache, &fallbacks).map_err(|e| e.to_string())?;
+    Ok((set, dir))
+}
+
+fn open_package_set(lock: &Lock, package: Option<&str>, cache: &Path) -> Result<(PackageSet, Option<TempDir>), String> {
     let overrides = lock.override_map();
     match package {
         None => {
@@ -117,7 +145,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for (pkg, dep, declared, used) in packages.applied_overrides() {
         eprintln!("override: {pkg} depends on {dep}#{declared}; using {dep}#{used} (ig-package lock)");
     }
-    let files = generate::generate(&packages)?;
+    let options = dhp_codegen::ir::build::BuildOptions {
+        // The lock's own IG must translate every invariant; another package may carry
+        // invariants outside the FHIRPath subset, which are skipped with a warning.
+        skip_unsupported: o.package.is_some(),
+    };
+    let space = dhp_codegen::ir::build::build_with(&packages, &options).map_err(|e| e.to_string())?;
+    for w in &space.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut files = generate::render(&space)?;
+    let workspace_out = crate::workspace_root().join("generated");
+    let is_workspace_crate = std::fs::canonicalize(&o.out).ok() == std::fs::canonicalize(&workspace_out).ok();
+    if !is_workspace_crate {
+        let runtime = o.runtime.clone().unwrap_or_else(|| {
+            let dir = crate::workspace_root().join("runtime");
+            generate::RuntimeDependency::Path(std::fs::canonicalize(&dir).unwrap_or(dir))
+        });
+        files.insert("Cargo.toml".into(), generate::crate_manifest(&space, &runtime));
+    }
     let lines: usize = files.values().map(|f| f.lines().count()).sum();
     if o.check {
         let drift = generate::check(&files, &o.out);
@@ -138,7 +184,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         msg.push_str("Run `cargo xtask codegen` and commit the result.");
         return Err(msg);
     }
-    let drift = generate::write(&files, &o.out)?;
+    let drift = generate::write_atomic(&files, &o.out)?;
     eprintln!(
         "generated {} files ({lines} lines) into {} in {:.1} s: {} changed, {} added, {} removed",
         files.len(),

@@ -358,6 +358,22 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
         StructKind::Profile { canonical, resource_type, .. } => Some(quote! { (#resource_type, #canonical), }),
         _ => None,
     });
+    // A package without profiles (an extensions package) has an empty `AnyProfile`.
+    let scrutinee = if profiles.is_empty() { quote! { *self } } else { quote! { self } };
+    let read_body = if profiles.is_empty() {
+        quote! {
+            let _ = mode;
+            Err(no_profile(json))
+        }
+    } else {
+        quote! {
+            let Some(canonical) = Self::profile_for(&json) else {
+                return Err(no_profile(json));
+            };
+            #(#read_arms)*
+            Err(no_profile(json))
+        }
+    };
     quote! {
         /// Any of the implementation guide's profiles.
         #[derive(Clone, Debug, PartialEq)]
@@ -378,12 +394,12 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
         impl AnyProfile {
             /// The canonical URL of the profile this value has.
             pub fn canonical(&self) -> &'static str {
-                match self { #(#canon_arms)* }
+                match #scrutinee { #(#canon_arms)* }
             }
 
             /// The FHIR JSON form.
             pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
-                match self { #(#write_arms)* }
+                match #scrutinee { #(#write_arms)* }
             }
 
             /// The profile to read `json` as: the first `meta.profile` this crate knows, or,
@@ -422,11 +438,7 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
                         json: Some(json),
                     }
                 }
-                let Some(canonical) = Self::profile_for(&json) else {
-                    return Err(no_profile(json));
-                };
-                #(#read_arms)*
-                Err(no_profile(json))
+                #read_body
             }
         }
     }

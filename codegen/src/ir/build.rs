@@ -19,12 +19,12 @@
 //! - a profile's backbone or choice identical to the base resource's reuses the base type;
 //! - single-valued fields that close a type cycle are boxed.
 
-use super::naming::{choice_suffix, field_name, fn_name, type_name, variant_name};
+use super::naming::{self, choice_suffix, field_name, fn_name, type_name, variant_name};
 use super::terminology::{Expansion, Terminology, ENUM_THRESHOLD};
 use super::*;
 use crate::model::{ElementDefinition, StructureDefinition};
 use crate::package_set::PackageSet;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 
 const CORE_SD: &str = "http://hl7.org/fhir/StructureDefinition/";
@@ -43,13 +43,29 @@ pub enum BuildError {
     Definition { url: String, message: String },
     /// A definition has a shape the generator does not support.
     Unsupported { path: String, message: String },
+    /// A snapshot with no element at all (not even the root).
+    EmptySnapshot { url: String },
+    /// Element ids nested deeper than [`MAX_ELEMENT_DEPTH`]: the generator walks the
+    /// element tree recursively, so it refuses such a definition instead of overflowing
+    /// its stack.
+    TooDeep { path: String, depth: usize },
 }
+
+/// The deepest element id (in `.`-separated segments) the generator accepts. FHIR R5's
+/// deepest element paths have about 10 segments; 64 leaves room for any real profile
+/// and keeps the recursive tree walks far from the stack limit.
+pub const MAX_ELEMENT_DEPTH: usize = 64;
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::Definition { url, message } => write!(f, "cannot use {url}: {message}"),
             BuildError::Unsupported { path, message } => write!(f, "{path}: {message}"),
+            BuildError::EmptySnapshot { url } => write!(f, "{url}: the snapshot has no elements"),
+            BuildError::TooDeep { path, depth } => {
+                let shown: String = path.chars().take(120).collect();
+                write!(f, "{shown}…: element path {depth} levels deep; the generator accepts at most {MAX_ELEMENT_DEPTH}")
+            }
         }
     }
 }
@@ -99,11 +115,18 @@ struct Tree<'a> {
 
 impl<'a> Tree<'a> {
     fn new(elements: &'a [ElementDefinition]) -> Result<Tree<'a>, BuildError> {
+        if elements.is_empty() {
+            return Err(BuildError::EmptySnapshot { url: String::new() });
+        }
         let mut nodes: Vec<Node<'a>> = Vec::with_capacity(elements.len());
         let mut by_id: HashMap<&'a str, usize> = HashMap::new();
         for el in elements {
             let idx = nodes.len();
             let id = el.id();
+            let depth = id.split('.').count().max(el.path.split('.').count());
+            if depth > MAX_ELEMENT_DEPTH {
+                return Err(BuildError::TooDeep { path: id.to_string(), depth });
+            }
             nodes.push(Node { el, children: Vec::new(), slices: Vec::new() });
             by_id.insert(id, idx);
             if idx == 0 {
@@ -159,6 +182,7 @@ struct Owner {
 
 /// Builds type spaces.
 pub struct Builder<'a> {
+    options: BuildOptions,
     packages: &'a PackageSet,
     terminology: Terminology<'a>,
     space: TypeSpace,
@@ -168,13 +192,32 @@ pub struct Builder<'a> {
     code_types: HashMap<String, Option<String>>,
     slices: Vec<SliceDef>,
     primitive_extensions: Vec<PrimitiveExtensionDef>,
+    /// Rust names of the root package's profiles, by canonical URL.
+    profile_names: BTreeMap<String, String>,
+}
+
+/// Choices of what to build.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// Leave out, with a warning (in [`TypeSpace::warnings`]) instead of failing
+    /// generation: an IG invariant outside the supported FHIRPath subset (not checked on
+    /// read), and a StructureDefinition of the root package without a usable snapshot.
+    /// Off for the lock's own IG, whose every rule must be generated; on for `--package`
+    /// generation of other packages.
+    pub skip_unsupported: bool,
 }
 
 /// Builds the type space for the root package of `packages`: every resource profile and
 /// extension it defines, the base resources they constrain (plus [`ALWAYS_RESOURCES`]),
 /// and every datatype these reach.
 pub fn build(packages: &PackageSet) -> Result<TypeSpace, BuildError> {
+    build_with(packages, &BuildOptions::default())
+}
+
+/// [`build`] with options.
+pub fn build_with(packages: &PackageSet, options: &BuildOptions) -> Result<TypeSpace, BuildError> {
     let mut b = Builder {
+        options: options.clone(),
         packages,
         terminology: Terminology::new(packages),
         space: TypeSpace { packages: packages.labels(), ..TypeSpace::default() },
@@ -184,6 +227,7 @@ pub fn build(packages: &PackageSet) -> Result<TypeSpace, BuildError> {
         code_types: HashMap::new(),
         slices: Vec::new(),
         primitive_extensions: Vec::new(),
+        profile_names: BTreeMap::new(),
     };
     // The `DataAbsent` support needs the data-absent-reason codes, whether or not the
     // extension's definition is among the packages (R5 moved it to the extensions pack).
@@ -203,7 +247,14 @@ pub fn build(packages: &PackageSet) -> Result<TypeSpace, BuildError> {
     let mut extensions: Vec<StructureDefinition> = Vec::new();
     for entry in root.entries_of("StructureDefinition") {
         let Some(url) = &entry.url else { continue };
-        let sd = b.load_sd(url)?;
+        let sd = match b.load_sd(url) {
+            Ok(sd) => sd,
+            Err(e) if b.options.skip_unsupported => {
+                b.space.warnings.push(format!("{url}: skipped: {e}"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if sd.derivation.as_deref() != Some("constraint") {
             continue;
         }
@@ -241,13 +292,35 @@ pub fn build(packages: &PackageSet) -> Result<TypeSpace, BuildError> {
     for url in &named {
         b.extension_struct(url)?;
     }
+    // Rust names of the profiles, decided before any is built (a profile may name its
+    // parent): unique across every type, two FHIR names differing only in case or
+    // punctuation get a numeric suffix.
     for p in &profiles {
-        b.build_profile(p)?;
+        let candidate = type_name(&p.name);
+        let taken = |c: &str| {
+            b.space.structs.contains_key(c) || b.space.choices.contains_key(c) || b.space.codes.contains_key(c) || b.space.open_code_sets.contains_key(c) || b.profile_names.values().any(|n| n == c)
+        };
+        let name = naming::numbered(&candidate, taken);
+        b.profile_names.insert(p.url.clone(), name);
+    }
+    for p in &profiles {
+        match b.build_profile(p) {
+            Ok(()) => {}
+            Err(e) if b.options.skip_unsupported => {
+                // Leave nothing of the profile behind.
+                let module = Module::Profile(b.profile_name(p));
+                b.space.structs.retain(|_, s| s.module != module);
+                b.space.choices.retain(|_, c| c.module != module);
+                b.space.warnings.push(format!("profile {} skipped: {e}", p.url));
+            }
+            Err(e) => return Err(e),
+        }
     }
     while let Some(dt) = b.datatype_queue.pop_front() {
         b.build_datatype(&dt)?;
     }
     b.box_cycles();
+    resolve_member_names(&mut b.space);
     b.capabilities()?;
     let mut space = b.space;
     space.resources.sort();
@@ -264,10 +337,17 @@ impl<'a> Builder<'a> {
             .map_err(|e| BuildError::Definition { url: url.to_string(), message: e.to_string() })?;
         let sd: StructureDefinition = serde_json::from_value((*raw).clone())
             .map_err(|e| BuildError::Definition { url: url.to_string(), message: e.to_string() })?;
-        if sd.snapshot.is_none() {
-            return Err(BuildError::Definition { url: url.to_string(), message: "no snapshot".into() });
+        match &sd.snapshot {
+            None => return Err(BuildError::Definition { url: url.to_string(), message: "no snapshot".into() }),
+            Some(s) if s.element.is_empty() => return Err(BuildError::EmptySnapshot { url: url.to_string() }),
+            Some(_) => {}
         }
         Ok(sd)
+    }
+
+    /// The Rust name of a profile: decided up front for the root package's profiles.
+    fn profile_name(&self, sd: &StructureDefinition) -> String {
+        self.profile_names.get(&sd.url).cloned().unwrap_or_else(|| type_name(&sd.name))
     }
 
     fn want_datatype(&mut self, code: &str) {
@@ -329,7 +409,7 @@ impl<'a> Builder<'a> {
     fn build_profile(&mut self, sd: &StructureDefinition) -> Result<(), BuildError> {
         let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();
         let tree = Tree::new(&elements)?;
-        let name = type_name(&sd.name);
+        let name = self.profile_name(sd);
         let base = type_name(&sd.type_);
         let owner = Owner {
             name_prefix: name.clone(),
@@ -351,7 +431,7 @@ impl<'a> Builder<'a> {
             .filter(|b| !b.starts_with(CORE_SD))
             .and_then(|b| self.load_sd(b).ok())
             .filter(|p| p.derivation.as_deref() == Some("constraint"))
-            .map(|p| type_name(&p.name));
+            .map(|p| self.profile_name(&p));
         let mut notes = vec![
             format!("Profile `{}` of `{}`.", sd.url, sd.type_),
             format!("Version: `{}`.", sd.version.clone().unwrap_or_default()),
@@ -641,7 +721,11 @@ impl<'a> Builder<'a> {
         let base = type_name(&self.terminology.name(vs).unwrap_or_else(|| key.rsplit('/').next().unwrap_or("Codes").to_string()));
         let mut name = base.clone();
         let mut n = 2;
-        while self.space.codes.contains_key(&name) || self.space.structs.contains_key(&name) || self.space.open_code_sets.contains_key(&name) {
+        while self.space.codes.contains_key(&name)
+            || self.space.structs.contains_key(&name)
+            || self.space.open_code_sets.contains_key(&name)
+            || self.profile_names.values().any(|p| *p == name)
+        {
             name = format!("{base}{n}");
             n += 1;
         }
@@ -692,7 +776,11 @@ impl<'a> Builder<'a> {
                 let base = type_name(&self.terminology.name(vs).unwrap_or_else(|| key.rsplit('/').next().unwrap_or("Codes").to_string()));
                 let mut name = base.clone();
                 let mut n = 2;
-                while self.space.codes.contains_key(&name) || self.space.structs.contains_key(&name) || self.space.open_code_sets.contains_key(&name) {
+                while self.space.codes.contains_key(&name)
+                    || self.space.structs.contains_key(&name)
+                    || self.space.open_code_sets.contains_key(&name)
+                    || self.profile_names.values().any(|p| *p == name)
+                {
                     name = format!("{base}{n}");
                     n += 1;
                 }
@@ -704,7 +792,9 @@ impl<'a> Builder<'a> {
                     .map(|(i, c)| {
                         let mut v = variant_name(&c.code, c.display.as_deref(), i);
                         if !used.insert(v.clone()) {
-                            v = format!("{v}{i}");
+                            // Codes that collide after case conversion (`a`, `A`): the
+                            // code's position, then a counter.
+                            v = naming::numbered(&format!("{v}{i}"), |c| used.contains(c));
                             used.insert(v.clone());
                         }
                         CodeDef { variant: v, system: c.system, code: c.code, display: c.display }
@@ -839,6 +929,11 @@ impl<'a> Builder<'a> {
         if !name.ends_with("Extension") {
             name.push_str("Extension");
         }
+        // Two extensions whose names differ only in case or punctuation (or one named
+        // like another type) get a numeric suffix, in the order they are built.
+        let name = naming::numbered(&name, |c| {
+            self.space.structs.contains_key(c) || self.space.choices.contains_key(c) || self.space.codes.contains_key(c) || self.space.open_code_sets.contains_key(c) || self.profile_names.values().any(|n| n == c)
+        });
         self.extension_structs.insert(url.clone(), Some(name.clone()));
         let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();
         let tree = Tree::new(&elements)?;
@@ -1218,9 +1313,18 @@ impl<'a> Builder<'a> {
         // (enforced by any FHIR server); the IG's own are the ones to check here.
         let is_ig = |source: Option<&str>| source.is_some_and(|src| !src.starts_with(CORE_SD));
         let mut out: Vec<InvariantDef> = Vec::new();
-        let push = |c: &crate::model::Constraint, steps: Vec<StepDef>, out: &mut Vec<InvariantDef>| -> Result<(), BuildError> {
+        let skip_unsupported = self.options.skip_unsupported;
+        let mut warnings: Vec<String> = Vec::new();
+        let mut push = |c: &crate::model::Constraint, steps: Vec<StepDef>, out: &mut Vec<InvariantDef>| -> Result<(), BuildError> {
             let Some(expr) = &c.expression else { return Ok(()) };
             if let Err(e) = dhp_runtime::fhirpath::parse(expr) {
+                if skip_unsupported {
+                    warnings.push(format!(
+                        "{} invariant {}: `{expr}` is outside the supported FHIRPath subset ({e}); not checked on read",
+                        sd.url, c.key
+                    ));
+                    return Ok(());
+                }
                 return Err(BuildError::Unsupported {
                     path: format!("{} invariant {}", sd.url, c.key),
                     message: format!("`{expr}` is not valid FHIRPath: {e}"),
@@ -1270,6 +1374,8 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+        drop(push);
+        self.space.warnings.extend(warnings);
         Ok(out)
     }
 
@@ -1413,6 +1519,53 @@ impl<'a> Builder<'a> {
             }
         }
         out
+    }
+}
+
+/// Makes field names unique within every struct and method names unique within every
+/// profile, by the rules in [`naming`].
+fn resolve_member_names(space: &mut TypeSpace) {
+    for s in space.structs.values_mut() {
+        let mut used: BTreeSet<String> = naming::RESERVED_FIELDS.iter().map(|r| r.to_string()).collect();
+        let mut renamed: HashMap<String, String> = HashMap::new();
+        let first = |f: &Field| matches!(f.role, FieldRole::Element | FieldRole::ExtensionRest { .. } | FieldRole::ExtensionValue);
+        for pass in [true, false] {
+            for f in s.fields.iter_mut().filter(|f| first(f) == pass) {
+                let name = naming::claim(&mut used, &f.name, if pass { "_element" } else { "_ext" });
+                if name != f.name {
+                    if pass {
+                        renamed.insert(f.name.clone(), name.clone());
+                    }
+                    f.name = name;
+                }
+            }
+        }
+        let StructKind::Profile { slices, primitive_extensions, .. } = &mut s.kind else { continue };
+        let mut methods: BTreeSet<String> = naming::PROFILE_METHODS.iter().map(|m| m.to_string()).collect();
+        for sl in slices.iter_mut() {
+            if let Some(f) = sl.field.as_mut() {
+                if let Some(n) = renamed.get(f) {
+                    *f = n.clone();
+                }
+            }
+            let has_accessor = sl.field.is_some();
+            sl.rust_name = naming::claim_group(&mut methods, &sl.rust_name, "_slice", |base| {
+                let mut names = vec![format!("new_{}", base.trim_end_matches('_'))];
+                if has_accessor {
+                    names.push(base.to_string());
+                }
+                names
+            });
+        }
+        for pe in primitive_extensions.iter_mut() {
+            if let Some(n) = renamed.get(&pe.field) {
+                pe.field = n.clone();
+            }
+            let verb = if pe.repeats { "add" } else { "set" };
+            pe.rust_name = naming::claim_group(&mut methods, &pe.rust_name, "_ext", |base| {
+                vec![base.to_string(), format!("{verb}_{}", base.trim_end_matches('_'))]
+            });
+        }
     }
 }
 

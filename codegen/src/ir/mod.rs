@@ -48,6 +48,8 @@ pub struct TypeSpace {
     /// What the IG's CapabilityStatement declares per resource type, for the types this
     /// space generates.
     pub capabilities: Vec<ResourceCapability>,
+    /// What generation left out, and why (printed by `cargo xtask codegen`).
+    pub warnings: Vec<String>,
 }
 
 /// The REST capabilities the IG's server declares for one resource type.

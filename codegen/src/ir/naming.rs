@@ -1,6 +1,69 @@
-//! Rust names from FHIR names.
+//! Rust names from FHIR names, and how collisions between them are resolved.
+//!
+//! FHIR names that differ only in case or punctuation (`multipleBirth` the element and
+//! `multipleBirth` the extension slice, profiles `Foo-Bar` and `FooBar`, codes `a` and
+//! `A`) map to the same Rust name. Every generated scope resolves such collisions the
+//! same deterministic way, in definition order (profiles and extensions in canonical URL
+//! order), the first claimant keeping the plain name:
+//!
+//! - **struct fields**: `unknown_elements` is reserved; elements (and the `extension`
+//!   array field) claim names first; a typed extension slice or sub-extension that
+//!   collides gets an `_ext` suffix (`multiple_birth_ext`), an element that collides with
+//!   a reserved name an `_element` suffix;
+//! - **profile methods**: the methods every profile has ([`PROFILE_METHODS`]) are
+//!   reserved; a slice whose accessor (`<slice>()`) or constructor (`new_<slice>()`)
+//!   collides gets a `_slice` suffix, a typed primitive-extension accessor (`<slice>()`,
+//!   `set_`/`add_<slice>()`) an `_ext` suffix;
+//! - **type names** (profiles, extensions, code types, across all packages): a name
+//!   already taken gets a numeric suffix (`FooBar2`); module file names follow the type
+//!   names, so they are unique too;
+//! - **enum variants** of code types: a variant already taken gets the code's position
+//!   as suffix (`A1`), then a counter.
+//!
+//! The last resort everywhere is a numeric suffix, counting up from 2.
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
+use std::collections::BTreeSet;
+
+/// Methods every generated profile struct has; slices and typed extension accessors
+/// must not take these names.
+pub const PROFILE_METHODS: &[&str] = &[
+    "new",
+    "from_json_str",
+    "from_json_str_with",
+    "from_json_slice",
+    "from_json_slice_with",
+    "from_json_value",
+    "to_json_value",
+    "to_json_string",
+    "missing_must_support",
+    "validate",
+    "read_json",
+    "write_json",
+];
+
+/// Field names the emitter adds to every struct.
+pub const RESERVED_FIELDS: &[&str] = &["unknown_elements"];
+
+/// `candidate`, or `candidate2`, `candidate3`, … — the first that `taken` refuses.
+pub fn numbered(candidate: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(candidate) {
+        return candidate.to_string();
+    }
+    (2..).map(|n| format!("{candidate}{n}")).find(|c| !taken(c)).unwrap_or_else(|| candidate.to_string())
+}
+
+/// A unique name in `used` for `candidate`: itself, else `candidate{suffix}`, else
+/// numbered; records it in `used`.
+pub fn claim(used: &mut BTreeSet<String>, candidate: &str, suffix: &str) -> String {
+    let name = if !used.contains(candidate) {
+        candidate.to_string()
+    } else {
+        numbered(&format!("{}{suffix}", candidate.trim_end_matches('_')), |c| used.contains(c))
+    };
+    used.insert(name.clone());
+    name
+}
 
 const KEYWORDS: &[&str] = &[
     "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
@@ -32,6 +95,23 @@ pub fn field_name(fhir: &str) -> String {
         out.push('_');
     }
     out
+}
+
+/// Like [`claim`] for a name that stands for several generated names (`names(base)`,
+/// e.g. a slice's accessor and `new_` constructor): the first base whose names are all
+/// free; records them in `used`.
+pub fn claim_group(used: &mut BTreeSet<String>, candidate: &str, suffix: &str, names: impl Fn(&str) -> Vec<String>) -> String {
+    let free = |base: &str, used: &BTreeSet<String>| names(base).iter().all(|n| !used.contains(n));
+    let suffixed = format!("{}{suffix}", candidate.trim_end_matches('_'));
+    let base = if free(candidate, used) {
+        candidate.to_string()
+    } else if free(&suffixed, used) {
+        suffixed
+    } else {
+        (2..).map(|n| format!("{suffixed}{n}")).find(|c| free(c, used)).unwrap_or(suffixed)
+    };
+    used.extend(names(&base));
+    base
 }
 
 /// A function name from a slice name: `nationalId` -> `national_id`.
@@ -75,6 +155,16 @@ pub fn choice_suffix(type_code: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collisions_resolve_by_suffix_then_number() {
+        let mut used: BTreeSet<String> = ["multiple_birth".to_string()].into();
+        assert_eq!(claim(&mut used, "multiple_birth", "_ext"), "multiple_birth_ext");
+        assert_eq!(claim(&mut used, "multiple_birth", "_ext"), "multiple_birth_ext2");
+        assert_eq!(claim(&mut used, "type_", "_ext"), "type_ext");
+        assert_eq!(claim(&mut used, "gender", "_ext"), "gender");
+        assert_eq!(numbered("FooBar", |c| c == "FooBar" || c == "FooBar2"), "FooBar3");
+    }
 
     #[test]
     fn names() {
