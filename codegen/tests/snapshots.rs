@@ -22,6 +22,8 @@
 //! Update snapshots with `INSTA_UPDATE=always cargo test -p dhp-codegen --test snapshots`
 //! (or `cargo insta review`), and read the diff.
 
+mod common;
+
 use dhp_codegen::cache;
 use dhp_codegen::generate;
 use dhp_codegen::ir::{self, Card, CodeRepr, FieldRole, FieldType, PrimitiveRepr, StepDef, StructDef, StructKind, TypeSpace};
@@ -306,6 +308,55 @@ fn example_flag_strict(parent: &Value) -> Value {
     profile_sd("example-flag-strict", "ExampleFlagStrict", &sd_url("example-flag"), els)
 }
 
+/// `ExampleCollisions`: FHIR names that collide once they are Rust names. An extension
+/// slice `status` (like the element `Flag.status`) and one named `unknownElements` (like
+/// the field every struct has), and identifier slices `new` and `toJsonString` (like
+/// methods every profile has). `name` is `ExampleCollisions` for the first and
+/// `Example_collisions` for the second profile (`-b`, plain `Flag`): the same Rust name.
+fn example_collisions(id: &str, name: &str, extensions: &[(&str, &Value)]) -> Value {
+    let mut els = core_elements("Flag");
+    if !extensions.is_empty() {
+        let ext = find(&mut els, "Flag.extension");
+        set(ext, "slicing", json!({ "discriminator": [{ "type": "value", "path": "url" }], "ordered": false, "rules": "open" }));
+        let template = ext.clone();
+        let mut slices = Vec::new();
+        for (slice, def) in extensions {
+            let sid = format!("Flag.extension:{slice}");
+            let mut root = template.clone();
+            unset(&mut root, "slicing");
+            set(&mut root, "id", json!(sid));
+            set(&mut root, "sliceName", json!(slice));
+            set(&mut root, "min", json!(0));
+            set(&mut root, "max", json!("1"));
+            set(&mut root, "type", json!([{ "code": "Extension", "profile": [def["url"]] }]));
+            slices.push(root);
+            let def_elements = def["snapshot"]["element"].as_array().expect("extension snapshot");
+            slices.extend(rebase(def_elements, "Extension", &sid, "Flag.extension"));
+        }
+        insert_after_subtree(&mut els, "Flag.extension", slices);
+        let ident = find(&mut els, "Flag.identifier");
+        set(ident, "slicing", json!({ "discriminator": [{ "type": "value", "path": "system" }], "ordered": false, "rules": "open" }));
+        let template = ident.clone();
+        let mut slices = Vec::new();
+        for (slice, system) in [("new", "http://example.org/fhir/sid/new"), ("toJsonString", "http://example.org/fhir/sid/json")] {
+            let sid = format!("Flag.identifier:{slice}");
+            let mut root = template.clone();
+            unset(&mut root, "slicing");
+            set(&mut root, "id", json!(sid));
+            set(&mut root, "sliceName", json!(slice));
+            set(&mut root, "max", json!("1"));
+            slices.push(root);
+            let mut children = rebase(&core_elements("Identifier"), "Identifier", &sid, "Flag.identifier");
+            let sys = find(&mut children, &format!("{sid}.system"));
+            set(sys, "min", json!(1));
+            set(sys, "patternUri", json!(system));
+            slices.extend(children);
+        }
+        insert_after_subtree(&mut els, "Flag.identifier", slices);
+    }
+    profile_sd(id, name, &format!("{CORE}Flag"), els)
+}
+
 /// Every resource of the synthetic package, by file name.
 fn synthetic_resources() -> BTreeMap<String, Value> {
     let episode = episode_extension();
@@ -319,6 +370,42 @@ fn synthetic_resources() -> BTreeMap<String, Value> {
     let note = simple_extension("example-note", "ExampleNote", "Example Note", &["string", "boolean"], None);
     let flag = example_flag(&[("episode", &episode, true), ("priority", &priority, false), ("note", &note, false)]);
     let strict = example_flag_strict(&flag);
+    // Codes that are one Rust variant name after case conversion.
+    let stage = simple_extension(
+        "example-stage",
+        "ExampleStage",
+        "Example Stage",
+        &["code"],
+        Some(json!({ "strength": "required", "valueSet": format!("{CANON}/ValueSet/example-stage") })),
+    );
+    let collisions = example_collisions("example-collisions", "ExampleCollisions", &[("status", &stage), ("unknownElements", &note)]);
+    let collisions_b = example_collisions("example-collisions-b", "Example_collisions", &[]);
+    let stage_cs = json!({
+        "resourceType": "CodeSystem",
+        "id": "example-stage",
+        "url": format!("{CANON}/CodeSystem/example-stage"),
+        "version": "0.0.1",
+        "name": "ExampleStageCodes",
+        "title": "Example Stage Codes",
+        "status": "active",
+        "content": "complete",
+        "concept": [
+            { "code": "in-progress", "display": "In progress" },
+            { "code": "in_progress", "display": "In progress (underscore)" },
+            { "code": "InProgress1", "display": "In progress, first" },
+            { "code": "inProgress", "display": "In progress (camel case)" },
+        ],
+    });
+    let stage_vs = json!({
+        "resourceType": "ValueSet",
+        "id": "example-stage",
+        "url": format!("{CANON}/ValueSet/example-stage"),
+        "version": "0.0.1",
+        "name": "ExampleStage",
+        "title": "Example Stage",
+        "status": "active",
+        "compose": { "include": [{ "system": format!("{CANON}/CodeSystem/example-stage") }] },
+    });
     let code_system = json!({
         "resourceType": "CodeSystem",
         "id": "example-priority",
@@ -355,9 +442,11 @@ fn synthetic_resources() -> BTreeMap<String, Value> {
         "compose": { "include": [{ "system": "http://loinc.org" }] },
     });
     let mut files = BTreeMap::new();
-    for sd in [episode, priority, note, flag, strict] {
+    for sd in [episode, priority, note, flag, strict, stage, collisions, collisions_b] {
         files.insert(format!("StructureDefinition-{}.json", sd["id"].as_str().expect("id")), sd);
     }
+    files.insert("CodeSystem-example-stage.json".into(), stage_cs);
+    files.insert("ValueSet-example-stage.json".into(), stage_vs);
     files.insert("CodeSystem-example-priority.json".into(), code_system);
     files.insert("ValueSet-example-priority.json".into(), priority_vs);
     files.insert("ValueSet-example-lab-codes.json".into(), lab_vs);
@@ -719,7 +808,7 @@ fn profile_parts(s: &StructDef) -> ProfileParts<'_> {
 #[test]
 fn ir_of_the_synthetic_profiles() {
     let (space, _) = synthetic();
-    assert_eq!(space.profiles, ["ExampleFlag", "ExampleFlagStrict"]);
+    assert_eq!(space.profiles, ["ExampleCollisions", "ExampleCollisions2", "ExampleFlag", "ExampleFlagStrict"]);
     for e in EXTENSIONS {
         assert!(space.extensions.iter().any(|x| x == e), "extension struct {e} generated");
     }
@@ -917,4 +1006,48 @@ fn an_invariant_with_a_fhirpath_syntax_error_fails_generation() {
     assert!(err.contains("invariant ex-bad-1"), "the error names the invariant: {err}");
     assert!(err.contains(&url), "and the profile: {err}");
     assert!(err.contains("text.matches('^[A-Z]'"), "and quotes the expression: {err}");
+}
+
+#[test]
+fn colliding_names_are_resolved_in_the_ir_and_the_crate_compiles() {
+    let (space, files) = synthetic();
+    // Two profiles whose names differ only in punctuation and case.
+    let a = &space.structs["ExampleCollisions"];
+    let b = &space.structs["ExampleCollisions2"];
+    assert!(matches!(&a.kind, StructKind::Profile { canonical, .. } if canonical.ends_with("/example-collisions")));
+    assert!(matches!(&b.kind, StructKind::Profile { canonical, fhir_name, .. } if canonical.ends_with("/example-collisions-b") && fhir_name == "Example_collisions"));
+    assert!(files.contains_key("src/profiles/example_collisions.rs") && files.contains_key("src/profiles/example_collisions2.rs"));
+    // The element keeps its name; the extension slice named like it gets `_ext`, and so
+    // does the slice named like the field every struct has.
+    let by_role = |url_end: &str| {
+        a.fields
+            .iter()
+            .find(|f| matches!(&f.role, FieldRole::ExtensionSlice { url, .. } if url.ends_with(url_end)))
+            .map(|f| f.name.as_str())
+    };
+    assert_eq!(field(a, "status").json, "status");
+    assert_eq!(by_role("/example-stage"), Some("status_ext"));
+    assert_eq!(by_role("/example-note"), Some("unknown_elements_ext"));
+    let names: BTreeSet<&str> = a.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names.len(), a.fields.len(), "field names are unique");
+    // Slices named like the methods every profile has.
+    let StructKind::Profile { slices, .. } = &a.kind else { panic!("profile") };
+    let fns: Vec<(&str, &str)> = slices.iter().map(|s| (s.name.as_str(), s.rust_name.as_str())).collect();
+    assert_eq!(fns, [("new", "new_slice"), ("toJsonString", "to_json_string_slice")]);
+    let rs = &files["src/profiles/example_collisions.rs"];
+    assert!(rs.contains("pub fn new_slice(&self)") && rs.contains("pub fn new_new_slice("), "slice `new`");
+    assert!(rs.contains("pub fn to_json_string_slice(&self)") && rs.contains("pub fn new_to_json_string_slice("));
+    // Codes that collide after case conversion.
+    let stage = &space.codes["ExampleStage"];
+    assert_eq!(stage.repr, CodeRepr::Enum);
+    let variants: Vec<&str> = stage.codes.iter().map(|c| c.variant.as_str()).collect();
+    assert_eq!(variants, ["InProgress", "InProgress1", "InProgress12", "InProgress3"]);
+
+    // The whole synthetic crate compiles, with no warning.
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let out = dir.path().join("example-synthetic");
+    common::write_crate(space, files, &out);
+    let manifest = std::fs::read_to_string(out.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(manifest.contains("name = \"example-synthetic\"") && manifest.contains("version = \"0.0.1\"") && manifest.contains("[workspace]"), "{manifest}");
+    common::cargo_clean(&out, &["check", "--offline", "--quiet"], &[]);
 }
