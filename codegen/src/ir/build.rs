@@ -72,6 +72,15 @@ impl fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
+impl BuildError {
+    /// Errors that a broken or hostile package causes (an empty snapshot, elements nested
+    /// beyond [`MAX_ELEMENT_DEPTH`]): never skipped, even by
+    /// [`BuildOptions::skip_unsupported`].
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, BuildError::EmptySnapshot { .. } | BuildError::TooDeep { .. })
+    }
+}
+
 /// Maps a FHIR primitive type code to its runtime Rust type.
 pub fn primitive_rust_type(code: &str) -> Option<&'static str> {
     Some(match code {
@@ -249,7 +258,7 @@ pub fn build_with(packages: &PackageSet, options: &BuildOptions) -> Result<TypeS
         let Some(url) = &entry.url else { continue };
         let sd = match b.load_sd(url) {
             Ok(sd) => sd,
-            Err(e) if b.options.skip_unsupported => {
+            Err(e) if b.options.skip_unsupported && !e.is_malformed() => {
                 b.space.warnings.push(format!("{url}: skipped: {e}"));
                 continue;
             }
@@ -306,7 +315,7 @@ pub fn build_with(packages: &PackageSet, options: &BuildOptions) -> Result<TypeS
     for p in &profiles {
         match b.build_profile(p) {
             Ok(()) => {}
-            Err(e) if b.options.skip_unsupported => {
+            Err(e) if b.options.skip_unsupported && !e.is_malformed() => {
                 // Leave nothing of the profile behind.
                 let module = Module::Profile(b.profile_name(p));
                 b.space.structs.retain(|_, s| s.module != module);
