@@ -1383,7 +1383,6 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        drop(push);
         self.space.warnings.extend(warnings);
         Ok(out)
     }
