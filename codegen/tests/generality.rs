@@ -31,18 +31,28 @@ use std::path::PathBuf;
 fn generate_package(package: &PackageRef) -> (TypeSpace, BTreeMap<String, String>) {
     let lock = Lock::load_workspace(&common::workspace()).expect("lock");
     let cache = cache::default_cache_dir();
-    let fallbacks: Vec<PackageRef> = lock.packages().iter().filter(|p| p.id != lock.root().id).map(|p| p.package_ref()).collect();
+    let fallbacks: Vec<PackageRef> = lock
+        .packages()
+        .iter()
+        .filter(|p| p.id != lock.root().id)
+        .map(|p| p.package_ref())
+        .collect();
     let set = PackageSet::open(&cache, package, &lock.override_map())
         .and_then(|s| s.with_fallbacks(&cache, &fallbacks))
         .unwrap_or_else(|e| panic!("{package}: {e} (run `cargo xtask fetch`)"));
-    let space = build_with(&set, &BuildOptions { skip_unsupported: true }).unwrap_or_else(|e| panic!("build {package}: {e}"));
+    let space =
+        build_with(&set, &BuildOptions { skip_unsupported: true }).unwrap_or_else(|e| panic!("build {package}: {e}"));
     let files = generate::render(&space).unwrap_or_else(|e| panic!("render {package}: {e}"));
     (space, files)
 }
 
 fn examples_dir() -> PathBuf {
     let dir = cache::package_dir(&cache::default_cache_dir(), "hl7.fhir.r5.examples", "5.0.0");
-    assert!(dir.is_dir(), "{} is missing: run `cargo xtask fetch --with-test-packages`", dir.display());
+    assert!(
+        dir.is_dir(),
+        "{} is missing: run `cargo xtask fetch --with-test-packages`",
+        dir.display()
+    );
     dir
 }
 
@@ -54,11 +64,27 @@ fn lib_name(space: &TypeSpace) -> String {
 #[test]
 fn core_spec_profiles_compile_and_read_every_r5_example_that_claims_them() {
     let (space, files) = generate_package(&PackageRef::new("hl7.fhir.r5.core", "5.0.0"));
-    let vital_signs = ["Observationvitalsigns", "Observationbodyweight", "Observationbp", "Observationheartrate", "Observationbmi"];
+    let vital_signs = [
+        "Observationvitalsigns",
+        "Observationbodyweight",
+        "Observationbp",
+        "Observationheartrate",
+        "Observationbmi",
+    ];
     for name in vital_signs {
-        assert!(space.profiles.iter().any(|p| p == name), "{name} generated; profiles: {:?}", space.profiles);
+        assert!(
+            space.profiles.iter().any(|p| p == name),
+            "{name} generated; profiles: {:?}",
+            space.profiles
+        );
     }
-    assert!(space.profiles.len() >= 55, "{} profiles: {:?}; warnings: {:?}", space.profiles.len(), space.profiles, space.warnings);
+    assert!(
+        space.profiles.len() >= 55,
+        "{} profiles: {:?}; warnings: {:?}",
+        space.profiles.len(),
+        space.profiles,
+        space.warnings
+    );
     let dir = tempfile::tempdir().expect("temporary folder");
     let out = dir.path().join("core");
     common::write_crate(&space, &files, &out);
@@ -68,7 +94,15 @@ fn core_spec_profiles_compile_and_read_every_r5_example_that_claims_them() {
     let examples = examples_dir();
     let stdout = common::cargo_clean(
         &out,
-        &["test", "--offline", "--quiet", "--test", "read_examples", "--", "--nocapture"],
+        &[
+            "test",
+            "--offline",
+            "--quiet",
+            "--test",
+            "read_examples",
+            "--",
+            "--nocapture",
+        ],
         &[("DHP_EXAMPLES_DIR", examples.to_str().expect("UTF-8 path"))],
     );
     eprintln!("{stdout}");
@@ -80,8 +114,15 @@ fn core_spec_profiles_compile_and_read_every_r5_example_that_claims_them() {
             .and_then(|n| n.parse::<usize>().ok())
             .unwrap_or(0)
     };
-    assert_eq!(read("http://hl7.org/fhir/StructureDefinition/vitalsigns"), 12, "{stdout}");
-    assert!(read("http://hl7.org/fhir/StructureDefinition/shareablevalueset") > 700, "{stdout}");
+    assert_eq!(
+        read("http://hl7.org/fhir/StructureDefinition/vitalsigns"),
+        12,
+        "{stdout}"
+    );
+    assert!(
+        read("http://hl7.org/fhir/StructureDefinition/shareablevalueset") > 700,
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -92,9 +133,16 @@ fn every_extension_of_the_extensions_package_compiles_and_round_trips_the_r5_exa
     let mut count = 0;
     for name in &space.extensions {
         let Some(s) = space.structs.get(name) else { continue };
-        let StructKind::Extension { url, .. } = &s.kind else { continue };
+        let StructKind::Extension { url, .. } = &s.kind else {
+            continue;
+        };
         count += 1;
-        writeln!(arms, "        {url:?} => round_trip::<{lib}::extensions::{name}>(obj),", lib = lib_name(&space)).expect("write");
+        writeln!(
+            arms,
+            "        {url:?} => round_trip::<{lib}::extensions::{name}>(obj),",
+            lib = lib_name(&space)
+        )
+        .expect("write");
     }
     assert!(count >= 600, "{root}: {count} typed extensions");
     let harness = format!("{}{}", include_str!("crate_harness/round_trip_extensions.rs"), format_args!(
@@ -108,7 +156,15 @@ fn every_extension_of_the_extensions_package_compiles_and_round_trips_the_r5_exa
     let examples = examples_dir();
     let stdout = common::cargo_clean(
         &out,
-        &["test", "--offline", "--quiet", "--test", "round_trip_extensions", "--", "--nocapture"],
+        &[
+            "test",
+            "--offline",
+            "--quiet",
+            "--test",
+            "round_trip_extensions",
+            "--",
+            "--nocapture",
+        ],
         &[("DHP_EXAMPLES_DIR", examples.to_str().expect("UTF-8 path"))],
     );
     eprintln!("{stdout}");
@@ -130,9 +186,13 @@ fn every_extension_of_the_extensions_package_compiles_and_round_trips_the_r5_exa
         .collect();
     for url in &invalid {
         assert!(
-            ["questionnaire-referenceResource", "patient-sexParameterForClinicalUse", "individual-recordedSexOrGender"]
-                .iter()
-                .any(|known| url.ends_with(known)),
+            [
+                "questionnaire-referenceResource",
+                "patient-sexParameterForClinicalUse",
+                "individual-recordedSexOrGender"
+            ]
+            .iter()
+            .any(|known| url.ends_with(known)),
             "{url} rejected by a strict read\n{stdout}"
         );
     }

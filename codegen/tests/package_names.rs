@@ -28,10 +28,16 @@ fn a_dependency_id_that_climbs_out_of_the_cache_is_refused() {
 
     // The version is a path segment too, and so is an override's.
     write_package(&root, "example.root", "0.0.1", json!({ "x": "../1.0.0" }));
-    assert!(matches!(PackageSet::open_root_dir(&root, &cache, &BTreeMap::new()), Err(PackageError::BadDependency { .. })));
+    assert!(matches!(
+        PackageSet::open_root_dir(&root, &cache, &BTreeMap::new()),
+        Err(PackageError::BadDependency { .. })
+    ));
     write_package(&root, "example.root", "0.0.1", json!({ "x": "1.0.0" }));
     let overrides = BTreeMap::from([("x".to_string(), "../../1.0.0".to_string())]);
-    assert!(matches!(PackageSet::open_root_dir(&root, &cache, &overrides), Err(PackageError::BadDependency { .. })));
+    assert!(matches!(
+        PackageSet::open_root_dir(&root, &cache, &overrides),
+        Err(PackageError::BadDependency { .. })
+    ));
 }
 
 #[test]

@@ -70,11 +70,19 @@ fn codegen(archive: &[u8], out: &Path) -> Run {
         .env("TMPDIR", &private_tmp)
         .output()
         .expect("run xtask");
-    Run { ok: output.status.success(), stderr: String::from_utf8_lossy(&output.stderr).into_owned(), tmp }
+    Run {
+        ok: output.status.success(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        tmp,
+    }
 }
 
 fn leftovers(run: &Run) -> Vec<PathBuf> {
-    std::fs::read_dir(run.tmp.path().join("tmp")).expect("tmp folder").flatten().map(|e| e.path()).collect()
+    std::fs::read_dir(run.tmp.path().join("tmp"))
+        .expect("tmp folder")
+        .flatten()
+        .map(|e| e.path())
+        .collect()
 }
 
 #[test]
@@ -83,21 +91,36 @@ fn element_paths_a_thousand_levels_deep_are_a_typed_error_and_leave_no_temporary
     let mut path = "Basic".to_string();
     for _ in 0..1000 {
         path.push_str(".a");
-        elements.push(json!({ "id": path, "path": path, "min": 0, "max": "1", "type": [{ "code": "BackboneElement" }] }));
+        elements
+            .push(json!({ "id": path, "path": path, "min": 0, "max": "1", "type": [{ "code": "BackboneElement" }] }));
     }
     let dir = tempfile::tempdir().expect("out parent");
     let out = dir.path().join("out");
-    let run = codegen(&tarball(&[("StructureDefinition-hostile.json", profile(elements))]), &out);
+    let run = codegen(
+        &tarball(&[("StructureDefinition-hostile.json", profile(elements))]),
+        &out,
+    );
     assert!(!run.ok, "generation must fail");
-    assert!(run.stderr.contains("levels deep"), "a typed error, not an abort: {}", run.stderr);
-    assert!(leftovers(&run).is_empty(), "temporary folders left: {:?}", leftovers(&run));
+    assert!(
+        run.stderr.contains("levels deep"),
+        "a typed error, not an abort: {}",
+        run.stderr
+    );
+    assert!(
+        leftovers(&run).is_empty(),
+        "temporary folders left: {:?}",
+        leftovers(&run)
+    );
     assert!(!out.exists(), "--out is untouched");
 }
 
 #[test]
 fn an_empty_snapshot_is_a_typed_error() {
     let dir = tempfile::tempdir().expect("out parent");
-    let run = codegen(&tarball(&[("StructureDefinition-hostile.json", profile(Vec::new()))]), &dir.path().join("out"));
+    let run = codegen(
+        &tarball(&[("StructureDefinition-hostile.json", profile(Vec::new()))]),
+        &dir.path().join("out"),
+    );
     assert!(!run.ok);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert!(run.stderr.contains("the snapshot has no elements"), "{}", run.stderr);
@@ -117,8 +140,17 @@ fn a_failure_part_way_leaves_out_untouched() {
     assert!(!run.ok, "{}", run.stderr);
     let mut left: Vec<String> = walk(&out);
     left.sort();
-    assert_eq!(left, ["notes.txt", "src/profiles"], "nothing written into --out: {}", run.stderr);
-    let siblings: Vec<_> = std::fs::read_dir(dir.path()).expect("parent").flatten().map(|e| e.file_name()).collect();
+    assert_eq!(
+        left,
+        ["notes.txt", "src/profiles"],
+        "nothing written into --out: {}",
+        run.stderr
+    );
+    let siblings: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("parent")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(siblings, ["out"], "no staging folder left next to --out");
     assert!(leftovers(&run).is_empty(), "{:?}", leftovers(&run));
 }
@@ -130,7 +162,14 @@ fn out_gets_a_complete_crate() {
     let run = codegen(&tarball(&[]), &out);
     assert!(run.ok, "{}", run.stderr);
     let manifest = std::fs::read_to_string(out.join("Cargo.toml")).expect("Cargo.toml");
-    for needle in ["name = \"example-hostile\"", "version = \"0.0.1\"", "dhp-runtime = { path = ", "client = [", "serde = [", "[workspace]"] {
+    for needle in [
+        "name = \"example-hostile\"",
+        "version = \"0.0.1\"",
+        "dhp-runtime = { path = ",
+        "client = [",
+        "serde = [",
+        "[workspace]",
+    ] {
         assert!(manifest.contains(needle), "{needle} in\n{manifest}");
     }
     assert!(out.join("src/lib.rs").is_file() && out.join("README.md").is_file());
@@ -146,7 +185,12 @@ fn walk(root: &Path) -> Vec<String> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push(p.strip_prefix(root).expect("under root").to_string_lossy().replace('\\', "/"));
+                out.push(
+                    p.strip_prefix(root)
+                        .expect("under root")
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
             }
         }
     }

@@ -15,13 +15,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
 }
 
 /// The shared target folder of the generated test crates.
 pub fn target_dir() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
-    let base = if base.is_relative() { workspace().join(base) } else { base };
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let base = if base.is_relative() {
+        workspace().join(base)
+    } else {
+        base
+    };
     base.join("generated-crates")
 }
 
@@ -29,7 +38,10 @@ pub fn target_dir() -> PathBuf {
 /// does) and the workspace's `Cargo.lock`.
 pub fn write_crate(space: &TypeSpace, files: &BTreeMap<String, String>, out: &Path) {
     let mut files = files.clone();
-    files.insert("Cargo.toml".into(), generate::crate_manifest(space, &RuntimeDependency::Path(workspace().join("runtime"))));
+    files.insert(
+        "Cargo.toml".into(),
+        generate::crate_manifest(space, &RuntimeDependency::Path(workspace().join("runtime"))),
+    );
     generate::write_atomic(&files, out).unwrap_or_else(|e| panic!("write {}: {e}", out.display()));
     std::fs::copy(workspace().join("Cargo.lock"), out.join("Cargo.lock")).expect("copy Cargo.lock");
 }
@@ -48,7 +60,11 @@ pub fn cargo(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> (bool, String,
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run cargo");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 /// `cargo <args>` must succeed with no warning about the generated crate.

@@ -10,24 +10,42 @@ fn examples_claiming_a_profile_read_and_round_trip() {
     let dir = std::env::var("DHP_EXAMPLES_DIR").expect("DHP_EXAMPLES_DIR: the folder of example JSON files");
     let mut read: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir(&dir).expect("examples folder").flatten().map(|e| e.path()).collect();
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples folder")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     paths.sort();
     for path in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let Ok(text) = std::fs::read_to_string(path) else { continue };
-        let Ok(json) = dhp_runtime::JsonValue::parse(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let Ok(json) = dhp_runtime::JsonValue::parse(&text) else {
+            continue;
+        };
         let claimed: Vec<String> = json
             .as_object()
             .and_then(|o| o.get("meta"))
             .and_then(|m| m.as_object())
             .and_then(|m| m.get("profile"))
             .and_then(|p| p.as_array())
-            .map(|a| a.iter().filter_map(|p| p.as_str()).map(|p| p.split('|').next().unwrap_or(p).to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_str())
+                    .map(|p| p.split('|').next().unwrap_or(p).to_string())
+                    .collect()
+            })
             .unwrap_or_default();
-        let Some(canonical) = crate_under_test::profiles::AnyProfile::profile_for(&json) else { continue };
+        let Some(canonical) = crate_under_test::profiles::AnyProfile::profile_for(&json) else {
+            continue;
+        };
         if !claimed.iter().any(|c| c == canonical) {
             continue;
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match crate_under_test::profiles::AnyProfile::from_json_value(json, dhp_runtime::ReadMode::Strict) {
             Ok((value, _warnings)) => {
                 let written = value.to_json_value();
@@ -43,5 +61,10 @@ fn examples_claiming_a_profile_read_and_round_trip() {
         println!("read {n:>3} example(s) as {canonical}");
     }
     println!("total: {} examples read", read.values().sum::<usize>());
-    assert!(failures.is_empty(), "{} example(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} example(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -16,10 +16,16 @@ fn round_trip<T: dhp_runtime::FhirJson>(obj: &dhp_runtime::JsonObject) -> Result
     if reader.has_errors() {
         return Ok(Some(format!("{:?}", reader.issues())));
     }
-    let Some(value) = value else { return Err("no value".into()) };
+    let Some(value) = value else {
+        return Err("no value".into());
+    };
     let written = value.write_json();
     if written != *obj {
-        return Err(format!("written back differently:\n  {}\n  {}", dhp_runtime::JsonValue::Object(obj.clone()).to_json_string(), dhp_runtime::JsonValue::Object(written).to_json_string()));
+        return Err(format!(
+            "written back differently:\n  {}\n  {}",
+            dhp_runtime::JsonValue::Object(obj.clone()).to_json_string(),
+            dhp_runtime::JsonValue::Object(written).to_json_string()
+        ));
     }
     Ok(None)
 }
@@ -49,15 +55,25 @@ fn extensions_in_the_examples_round_trip() {
     let mut read: BTreeMap<String, usize> = BTreeMap::new();
     let mut invalid: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir(&dir).expect("examples folder").flatten().map(|e| e.path()).collect();
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples folder")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     paths.sort();
     for path in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let Ok(text) = std::fs::read_to_string(path) else { continue };
-        let Ok(json) = dhp_runtime::JsonValue::parse(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let Ok(json) = dhp_runtime::JsonValue::parse(&text) else {
+            continue;
+        };
         let mut found = Vec::new();
         extensions(&json, &mut found);
         for obj in found {
-            let Some(url) = obj.get("url").and_then(|u| u.as_str()) else { continue };
+            let Some(url) = obj.get("url").and_then(|u| u.as_str()) else {
+                continue;
+            };
             match dispatch(url, obj) {
                 None => {}
                 Some(Ok(None)) => *read.entry(url.to_string()).or_default() += 1,
@@ -72,7 +88,20 @@ fn extensions_in_the_examples_round_trip() {
     for (url, n) in &invalid {
         println!("invalid in the examples, rejected by a strict read: {n:>3} x {url}");
     }
-    println!("total: {} extensions of {} kinds", read.values().sum::<usize>(), read.len());
-    println!("invalid: {} extensions of {} kinds", invalid.values().sum::<usize>(), invalid.len());
-    assert!(failures.is_empty(), "{} extension(s) failed:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "total: {} extensions of {} kinds",
+        read.values().sum::<usize>(),
+        read.len()
+    );
+    println!(
+        "invalid: {} extensions of {} kinds",
+        invalid.values().sum::<usize>(),
+        invalid.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} extension(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
