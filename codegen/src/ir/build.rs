@@ -307,7 +307,12 @@ pub fn build_with(packages: &PackageSet, options: &BuildOptions) -> Result<TypeS
     for p in &profiles {
         let candidate = type_name(&p.name);
         let taken = |c: &str| {
-            b.space.structs.contains_key(c) || b.space.choices.contains_key(c) || b.space.codes.contains_key(c) || b.space.open_code_sets.contains_key(c) || b.profile_names.values().any(|n| n == c)
+            naming::is_keyword_module(c)
+                || b.space.structs.contains_key(c)
+                || b.space.choices.contains_key(c)
+                || b.space.codes.contains_key(c)
+                || b.space.open_code_sets.contains_key(c)
+                || b.profile_names.values().any(|n| n == c)
         };
         let name = naming::numbered(&candidate, taken);
         b.profile_names.insert(p.url.clone(), name);
@@ -941,7 +946,12 @@ impl<'a> Builder<'a> {
         // Two extensions whose names differ only in case or punctuation (or one named
         // like another type) get a numeric suffix, in the order they are built.
         let name = naming::numbered(&name, |c| {
-            self.space.structs.contains_key(c) || self.space.choices.contains_key(c) || self.space.codes.contains_key(c) || self.space.open_code_sets.contains_key(c) || self.profile_names.values().any(|n| n == c)
+            c == "Extension" // the generic datatype, built later
+                || self.space.structs.contains_key(c)
+                || self.space.choices.contains_key(c)
+                || self.space.codes.contains_key(c)
+                || self.space.open_code_sets.contains_key(c)
+                || self.profile_names.values().any(|n| n == c)
         });
         self.extension_structs.insert(url.clone(), Some(name.clone()));
         let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();

@@ -45,6 +45,12 @@ pub const PROFILE_METHODS: &[&str] = &[
 /// Field names the emitter adds to every struct.
 pub const RESERVED_FIELDS: &[&str] = &["unknown_elements"];
 
+/// True when `name` (a type name) cannot also name a module: its snake case is a Rust
+/// keyword (`Type` -> `type`). Profiles and resources get a module each.
+pub fn is_keyword_module(name: &str) -> bool {
+    KEYWORDS.contains(&name.to_snake_case().as_str())
+}
+
 /// `candidate`, or `candidate2`, `candidate3`, … — the first that `taken` refuses.
 pub fn numbered(candidate: &str, taken: impl Fn(&str) -> bool) -> String {
     if !taken(candidate) {
@@ -161,9 +167,11 @@ mod tests {
         let mut used: BTreeSet<String> = ["multiple_birth".to_string()].into();
         assert_eq!(claim(&mut used, "multiple_birth", "_ext"), "multiple_birth_ext");
         assert_eq!(claim(&mut used, "multiple_birth", "_ext"), "multiple_birth_ext2");
+        assert_eq!(claim(&mut used, "type_", "_element"), "type_");
         assert_eq!(claim(&mut used, "type_", "_ext"), "type_ext");
         assert_eq!(claim(&mut used, "gender", "_ext"), "gender");
         assert_eq!(numbered("FooBar", |c| c == "FooBar" || c == "FooBar2"), "FooBar3");
+        assert!(is_keyword_module("Type") && is_keyword_module("Match") && !is_keyword_module("UzCorePatient"));
     }
 
     #[test]
