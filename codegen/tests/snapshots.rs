@@ -1006,6 +1006,14 @@ fn an_invariant_with_a_fhirpath_syntax_error_fails_generation() {
     assert!(err.contains("invariant ex-bad-1"), "the error names the invariant: {err}");
     assert!(err.contains(&url), "and the profile: {err}");
     assert!(err.contains("text.matches('^[A-Z]'"), "and quotes the expression: {err}");
+
+    // `--package` generation of another IG skips it with a warning instead.
+    let options = ir::build::BuildOptions { skip_unsupported: true };
+    let space = ir::build::build_with(&set, &options).expect("skipped, not failed");
+    let warning = space.warnings.iter().find(|w| w.contains("invariant ex-bad-1")).expect("a warning names the invariant");
+    assert!(warning.contains("not checked on read"), "{warning}");
+    let StructKind::Profile { invariants, .. } = &space.structs["ExampleBadFlag"].kind else { panic!("profile") };
+    assert!(invariants.iter().all(|i| i.key != "ex-bad-1"), "the invariant is left out");
 }
 
 #[test]

@@ -1339,7 +1339,7 @@ impl<'a> Builder<'a> {
             if let Err(e) = dhp_runtime::fhirpath::parse(expr) {
                 if skip_unsupported {
                     warnings.push(format!(
-                        "{} invariant {}: `{expr}` is outside the supported FHIRPath subset ({e}); not checked on read",
+                        "{} invariant {}: `{expr}` is not valid FHIRPath ({e}); not checked on read",
                         sd.url, c.key
                     ));
                     return Ok(());
