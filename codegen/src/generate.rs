@@ -244,6 +244,7 @@ fn readme(space: &TypeSpace) -> Result<String, String> {
         .collect();
     let datatypes = space.structs.values().filter(|s| s.kind == StructKind::Datatype).count();
     let ctx = json!({
+        "crate_name": lib_crate_name(space.packages.first().map(String::as_str).unwrap_or_default()),
         "generator": GENERATOR,
         "packages": space.packages,
         "profiles": profiles,
