@@ -91,6 +91,9 @@ fn core_spec_profiles_compile_and_read_every_r5_example_that_claims_them() {
     let harness = include_str!("crate_harness/read_examples.rs").replace("crate_under_test", &lib_name(&space));
     std::fs::create_dir_all(out.join("tests")).expect("tests folder");
     std::fs::write(out.join("tests/read_examples.rs"), harness).expect("harness");
+    // The features compile too: `client` (typed search builders from the six server
+    // CapabilityStatements of the core package, merged per type) and `serde`.
+    common::cargo_clean(&out, &["check", "--offline", "--quiet", "--features", "client,serde"], &[]);
     let examples = examples_dir();
     let stdout = common::cargo_clean(
         &out,

@@ -1471,6 +1471,33 @@ impl<'a> Builder<'a> {
             }
         }
         out.sort_by(|a, b| a.resource_type.cmp(&b.resource_type));
+        // Several server statements (the core specification has six) may declare the same
+        // type: one capability per type, with the union of what they declare (in the order
+        // first seen), named after the first statement.
+        let mut merged: Vec<ResourceCapability> = Vec::new();
+        for cap in out {
+            match merged.last_mut() {
+                Some(last) if last.resource_type == cap.resource_type => {
+                    for p in cap.profiles {
+                        if !last.profiles.contains(&p) {
+                            last.profiles.push(p);
+                        }
+                    }
+                    for i in cap.interactions {
+                        if !last.interactions.contains(&i) {
+                            last.interactions.push(i);
+                        }
+                    }
+                    for sp in cap.search_params {
+                        if !last.search_params.iter().any(|x| x.rust_name == sp.rust_name) {
+                            last.search_params.push(sp);
+                        }
+                    }
+                }
+                _ => merged.push(cap),
+            }
+        }
+        let out = merged;
         for cap in &out {
             let declared = if cap.interactions.is_empty() {
                 "none".to_string()
