@@ -209,8 +209,8 @@ pub struct Builder<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
     /// Leave out, with a warning (in [`TypeSpace::warnings`]) instead of failing
-    /// generation: an IG invariant outside the supported FHIRPath subset (not checked on
-    /// read), and a StructureDefinition of the root package without a usable snapshot.
+    /// generation: an IG invariant that does not parse as FHIRPath (not checked on
+    /// read), a profile the generator cannot build, and a StructureDefinition of the root package without a usable snapshot.
     /// Off for the lock's own IG, whose every rule must be generated; on for `--package`
     /// generation of other packages.
     pub skip_unsupported: bool,
