@@ -1,6 +1,7 @@
 //! Drives the pipeline: packages -> IR -> Rust files and templates -> disk (or a check).
 
 use crate::emit::{self, Header};
+use crate::error::{Error, Result};
 use crate::ir::{self, StructKind, TypeSpace};
 use crate::package_set::PackageSet;
 use std::collections::BTreeMap;
@@ -13,21 +14,22 @@ const README_TEMPLATE: &str = include_str!("../templates/README.md.tera");
 
 /// Generates every output file for the root package of `packages`, keyed by path
 /// relative to the output crate's root (`src/lib.rs`, `README.md`, …).
-pub fn generate(packages: &PackageSet) -> Result<BTreeMap<String, String>, String> {
-    let space = ir::build::build(packages).map_err(|e| e.to_string())?;
+pub fn generate(packages: &PackageSet) -> Result<BTreeMap<String, String>> {
+    let space = ir::build::build(packages)?;
     render(&space)
 }
 
 /// Renders a built type space.
-pub fn render(space: &TypeSpace) -> Result<BTreeMap<String, String>, String> {
+pub fn render(space: &TypeSpace) -> Result<BTreeMap<String, String>> {
     let header = Header { generator: GENERATOR.to_string(), packages: space.packages.clone() };
-    let mut files = emit::emit(space, &header)?;
+    // The emitter reports plain messages; they are wrapped here, at the boundary.
+    let mut files = emit::emit(space, &header).map_err(|message| Error::Emit { message })?;
     files.insert("src/lib.rs".into(), lib_rs(space, &header)?);
     files.insert("README.md".into(), readme(space)?);
     Ok(files)
 }
 
-fn lib_rs(space: &TypeSpace, header: &Header) -> Result<String, String> {
+fn lib_rs(space: &TypeSpace, header: &Header) -> Result<String> {
     let root = space.packages.first().cloned().unwrap_or_default();
     let profiles: Vec<String> = space
         .profiles
@@ -84,7 +86,7 @@ const PATIENT_EXAMPLE: &str = r#"//!
 //! ```
 "#;
 
-fn readme(space: &TypeSpace) -> Result<String, String> {
+fn readme(space: &TypeSpace) -> Result<String> {
     use serde_json::json;
     let profiles: Vec<serde_json::Value> = space
         .profiles
@@ -136,8 +138,9 @@ fn readme(space: &TypeSpace) -> Result<String, String> {
         "codes": space.codes.len(),
         "open_value_sets": open,
     });
-    let context = tera::Context::from_value(ctx).map_err(|e| e.to_string())?;
-    tera::Tera::one_off(README_TEMPLATE, &context, false).map_err(|e| format!("README template: {e:?}"))
+    let template = "README.md.tera";
+    let context = tera::Context::from_value(ctx).map_err(|source| Error::Template { template, source })?;
+    tera::Tera::one_off(README_TEMPLATE, &context, false).map_err(|source| Error::Template { template, source })
 }
 
 /// The result of comparing generated files with what is on disk.
@@ -177,18 +180,18 @@ pub fn check(files: &BTreeMap<String, String>, out_dir: &Path) -> Drift {
 }
 
 /// Writes `files` under `out_dir`, removing generated files that are no longer produced.
-pub fn write(files: &BTreeMap<String, String>, out_dir: &Path) -> Result<Drift, String> {
+pub fn write(files: &BTreeMap<String, String>, out_dir: &Path) -> Result<Drift> {
     let drift = check(files, out_dir);
     for rel in drift.changed.iter().chain(&drift.added) {
         let path = out_dir.join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        std::fs::write(&path, &files[rel]).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, &files[rel]).map_err(|e| Error::io(&path, e))?;
     }
     for rel in &drift.removed {
         let path = out_dir.join(rel);
-        std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
     }
     Ok(drift)
 }
