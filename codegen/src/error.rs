@@ -30,7 +30,7 @@ pub enum Error {
         /// The template's name.
         template: &'static str,
         /// The template engine's error.
-        source: tera::Error,
+        source: Box<minijinja::Error>,
     },
     /// Reading or writing a file failed.
     Io {
@@ -58,7 +58,6 @@ impl fmt::Display for Error {
             Error::Emit { message } => write!(f, "emitting Rust: {message}"),
             Error::Template { template, source } => {
                 write!(f, "template {template}: {source}")?;
-                // tera keeps the useful part (the failing expression) in its sources.
                 let mut cause = std::error::Error::source(source);
                 while let Some(c) = cause {
                     write!(f, ": {c}")?;
@@ -79,7 +78,7 @@ impl std::error::Error for Error {
             Error::Fetch(e) => Some(e),
             Error::Build(e) => Some(e),
             Error::Emit { .. } => None,
-            Error::Template { source, .. } => Some(source),
+            Error::Template { source, .. } => Some(source.as_ref()),
             Error::Io { source, .. } => Some(source),
         }
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// The generator's name and version, written into every file header.
 pub const GENERATOR: &str = concat!("dhp-codegen ", env!("CARGO_PKG_VERSION"));
 
-const README_TEMPLATE: &str = include_str!("../templates/README.md.tera");
+const README_TEMPLATE: &str = include_str!("../templates/README.md.j2");
 
 /// Generates every output file for the root package of `packages`, keyed by path
 /// relative to the output crate's root (`src/lib.rs`, `README.md`, …).
@@ -138,9 +138,12 @@ fn readme(space: &TypeSpace) -> Result<String> {
         "codes": space.codes.len(),
         "open_value_sets": open,
     });
-    let template = "README.md.tera";
-    let context = tera::Context::from_value(ctx).map_err(|source| Error::Template { template, source })?;
-    tera::Tera::one_off(README_TEMPLATE, &context, false).map_err(|source| Error::Template { template, source })
+    let template = "README.md.j2";
+    let mut env = minijinja::Environment::new();
+    env.set_keep_trailing_newline(true);
+    env.template_from_str(README_TEMPLATE)
+        .and_then(|t| t.render(ctx))
+        .map_err(|source| Error::Template { template, source: Box::new(source) })
 }
 
 /// The result of comparing generated files with what is on disk.

@@ -275,7 +275,7 @@ impl Printer {
 /// Largest response accepted from the network (2 GiB).
 const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-/// [`Downloader`] over `ureq` (rustls, no compression, redirects followed).
+/// [`Downloader`] over `ureq` (rustls with ring, no compression, redirects followed).
 pub struct UreqDownloader {
     agent: ureq::Agent,
     max_bytes: u64,
@@ -284,34 +284,36 @@ pub struct UreqDownloader {
 impl UreqDownloader {
     /// A downloader with connect/read timeouts and a size cap.
     pub fn new() -> Self {
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(20))
-            .timeout_read(Duration::from_secs(120))
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(20)))
+            .timeout_recv_response(Some(Duration::from_secs(120)))
+            .timeout_recv_body(Some(Duration::from_secs(600)))
             .user_agent(concat!("dhp-rs-xtask/", env!("CARGO_PKG_VERSION")))
-            .build();
+            .http_status_as_error(false)
+            .build()
+            .into();
         UreqDownloader { agent, max_bytes: MAX_DOWNLOAD_BYTES }
     }
 }
 
 impl Downloader for UreqDownloader {
     fn get(&self, url: &str, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Vec<u8>, String> {
-        let response = match self.agent.get(url).call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(code, r)) => return Err(format!("HTTP {code} {}", r.status_text())),
-            Err(ureq::Error::Transport(t)) => {
-                return Err(match t.message() {
-                    Some(message) => format!("{}: {message}", t.kind()),
-                    None => t.kind().to_string(),
-                })
-            }
-        };
-        let total = response.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+        let mut response = self.agent.get(url).call().map_err(|e| e.to_string())?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("HTTP {status}"));
+        }
+        let total = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         if let Some(total) = total {
             if total > self.max_bytes {
                 return Err(format!("{total} bytes is over the {} byte limit", self.max_bytes));
             }
         }
-        let mut reader = response.into_reader().take(self.max_bytes + 1);
+        let mut reader = response.body_mut().with_config().limit(self.max_bytes + 1).reader();
         let mut body = Vec::with_capacity(total.unwrap_or(0).min(64 * 1024 * 1024) as usize);
         let mut buf = vec![0u8; 64 * 1024];
         progress(0, total);
