@@ -173,9 +173,7 @@ pub fn find(positions: &HashMap<String, (usize, usize)>, prefix: &str, path: &st
                 }
             }
         }
-        if segments.pop().is_none() {
-            return None;
-        }
+        segments.pop()?;
     }
 }
 

@@ -84,8 +84,11 @@ fn ig_version() -> &'static str {
     <dhp_fhir::UzCorePatient as dhp_runtime::Profile>::VERSION
 }
 
+/// `(flag, value)` options and positional arguments.
+type Parsed<'a> = (Vec<(String, String)>, Vec<&'a str>);
+
 /// Splits `--flag value` / `--flag=value` options from positional arguments.
-fn options<'a>(args: &'a [String], with_value: &[&str]) -> Result<(Vec<(String, String)>, Vec<&'a str>), String> {
+fn options<'a>(args: &'a [String], with_value: &[&str]) -> Result<Parsed<'a>, String> {
     let mut flags = Vec::new();
     let mut positional = Vec::new();
     let mut it = args.iter();
