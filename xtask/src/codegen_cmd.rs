@@ -216,23 +216,29 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 const DIFF_HELP: &str = "\
-cargo xtask diff --from <id#version | dir> [--to <id#version | dir>] [--cache <dir>]
+cargo xtask diff --from <id#version | dir | file.tgz> [--to <…>] [--markdown] [--cache <dir>]
 
 Shows what changes for the Rust API between two versions of the IG (default --to: the
-locked root package): profiles added or removed, and per profile the fields added,
-removed or changed in cardinality or type, and Must Support changes.
+locked root package): types added or removed; fields added, removed, or changed in
+cardinality or type; codes and choice variants added or removed; Must Support changes.
+Each change is classified as breaking or non-breaking (the generated types are
+exhaustive, so an added field or enum code is breaking).
+
+  --markdown   print a changelog section (Markdown) instead of the text report
 ";
 
 /// `cargo xtask diff`.
 pub fn diff(args: &[String]) -> Result<(), String> {
     let mut from = None;
     let mut to = None;
+    let mut markdown = false;
     let mut cache = dhp_codegen::cache::default_cache_dir();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--from" => from = it.next().cloned(),
             "--to" => to = it.next().cloned(),
+            "--markdown" => markdown = true,
             "--cache" => cache = it.next().map(PathBuf::from).ok_or("--cache needs a value")?,
             "-h" | "--help" => {
                 print!("{DIFF_HELP}");
@@ -242,12 +248,23 @@ pub fn diff(args: &[String]) -> Result<(), String> {
         }
     }
     let from = from.ok_or_else(|| format!("--from is required\n\n{DIFF_HELP}"))?;
-    let (old_set, _old_dir) = open_packages(Some(&from), &cache)?;
-    let old = dhp_codegen::ir::build::build(&old_set).map_err(|e| e.to_string())?;
-    let (new_set, _new_dir) = open_packages(to.as_deref(), &cache)?;
-    let new = dhp_codegen::ir::build::build(&new_set).map_err(|e| e.to_string())?;
-    print!("{}", dhp_codegen::ir::diff::api_diff(&old, &new));
+    let d = api_diff(&from, to.as_deref(), &cache)?;
+    if markdown {
+        print!("{}", d.to_markdown());
+    } else {
+        print!("{d}");
+    }
     Ok(())
+}
+
+/// The classified API changes from package `from` to `to` (default: the lock's root).
+fn api_diff(from: &str, to: Option<&str>, cache: &Path) -> Result<dhp_codegen::ir::diff::ApiDiff, String> {
+    let build = |set: &PackageSet| dhp_codegen::ir::build::build(set).map_err(|e| dhp_codegen::Error::from(e).to_string());
+    let (old_set, _old_dir) = open_packages(Some(from), cache)?;
+    let old = build(&old_set)?;
+    let (new_set, _new_dir) = open_packages(to, cache)?;
+    let new = build(&new_set)?;
+    Ok(dhp_codegen::ir::diff::diff(&old, &new))
 }
 
 const BUMP_HELP: &str = "\
@@ -256,8 +273,11 @@ cargo xtask bump --version <version> [--archive <file.tgz>] [--cache <dir>]
 Moves the lock's root package (uz.dhp.core) to another version: finds the tarball
 (--archive, or <id>-<version>.tgz in the lock's mirror folders), checks that it is that
 package and that every dependency it declares is locked, writes its sha256 into
-ig-package/dhp-ig.lock.json, fetches it, regenerates generated/, and prints what changed
-for the Rust API.
+ig-package/dhp-ig.lock.json, fetches it, regenerates generated/, prints what changed
+for the Rust API, and applies the versioning policy (README) to dhp-fhir's version:
+a breaking API change takes a breaking step (0.x.y -> 0.(x+1).0; x.y.z -> (x+1).0.0
+from 1.0 on), anything else a patch step; the build metadata names the IG version
+(`0.2.0+uz.dhp.core.0.4.0`). The workspace's dependency on dhp-fhir follows.
 ";
 
 /// `cargo xtask bump`.
@@ -339,7 +359,66 @@ pub fn bump(args: &[String]) -> Result<(), String> {
 
     let _installed = crate::fetch_cmd::ensure_fetched(&cache, false)?;
     run(&["--cache".to_string(), cache.display().to_string()])?;
-    diff(&["--from".to_string(), old.to_string(), "--cache".to_string(), cache.display().to_string()])
+    let d = api_diff(&old.to_string(), None, &cache)?;
+    print!("{d}");
+    apply_version_policy(&root, d.is_breaking(), &id, &version)
+}
+
+/// Sets dhp-fhir's version per the versioning policy, and the workspace's requirement on
+/// it.
+fn apply_version_policy(root: &Path, breaking: bool, ig_id: &str, ig_version: &str) -> Result<(), String> {
+    let crate_toml = root.join("generated/Cargo.toml");
+    let text = std::fs::read_to_string(&crate_toml).map_err(|e| format!("{}: {e}", crate_toml.display()))?;
+    let current = package_version(&text).ok_or_else(|| format!("no package version in {}", crate_toml.display()))?;
+    let next = next_version(&current, breaking, ig_id, ig_version)?;
+    let edited = text.replacen(&format!("version = \"{current}\""), &format!("version = \"{next}\""), 1);
+    std::fs::write(&crate_toml, edited).map_err(|e| format!("{}: {e}", crate_toml.display()))?;
+    let workspace_toml = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&workspace_toml).map_err(|e| format!("{}: {e}", workspace_toml.display()))?;
+    let requirement = next.split('+').next().unwrap_or(&next);
+    let edited = set_dependency_version(&text, "dhp-fhir", requirement)
+        .ok_or_else(|| format!("no `dhp-fhir = {{ path = …, version = … }}` in {}", workspace_toml.display()))?;
+    std::fs::write(&workspace_toml, edited).map_err(|e| format!("{}: {e}", workspace_toml.display()))?;
+    let kind = if breaking { "breaking" } else { "non-breaking" };
+    eprintln!("dhp-fhir: {current} -> {next} ({kind} API change; see the README's versioning policy)");
+    Ok(())
+}
+
+/// The `version = "…"` of a manifest's `[package]` section.
+fn package_version(toml: &str) -> Option<String> {
+    let package = toml.find("[package]")?;
+    let rest = &toml[package..];
+    let end = rest[1..].find("\n[").map_or(rest.len(), |i| i + 1);
+    rest[..end].lines().find_map(|l| {
+        let v = l.trim().strip_prefix("version")?.trim_start().strip_prefix('=')?.trim();
+        Some(v.trim_matches('"').to_string())
+    })
+}
+
+/// The versioning policy: a breaking change bumps the first non-zero-position part
+/// (minor before 1.0, major from 1.0), anything else the patch; the build metadata
+/// records the IG version.
+fn next_version(current: &str, breaking: bool, ig_id: &str, ig_version: &str) -> Result<String, String> {
+    let core = current.split('+').next().unwrap_or(current);
+    let parts: Vec<u64> = core.split('.').map(|p| p.parse::<u64>()).collect::<Result<_, _>>().map_err(|_| format!("version {current} is not MAJOR.MINOR.PATCH"))?;
+    let [major, minor, patch] = parts[..] else { return Err(format!("version {current} is not MAJOR.MINOR.PATCH")) };
+    let (major, minor, patch) = match (breaking, major) {
+        (true, 0) => (0, minor + 1, 0),
+        (true, m) => (m + 1, 0, 0),
+        (false, m) => (m, minor, patch + 1),
+    };
+    let meta: String = format!("{ig_id}.{ig_version}").chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    Ok(format!("{major}.{minor}.{patch}+{meta}"))
+}
+
+/// Sets the `version` of `name = { path = …, version = "…" }` in a manifest.
+fn set_dependency_version(toml: &str, name: &str, version: &str) -> Option<String> {
+    let start = toml.find(&format!("\n{name} = {{"))? + 1;
+    let end = start + toml[start..].find('\n')?;
+    let line = &toml[start..end];
+    let v = line.find("version = \"")? + "version = \"".len();
+    let v_end = v + line[v..].find('"')?;
+    Some(format!("{}{}{version}{}{}", &toml[..start], &line[..v], &line[v_end..], &toml[end..]))
 }
 
 /// Changes the root package's version (in `root` and in its `packages` entry) and sha256
@@ -366,7 +445,22 @@ fn edit_lock(text: &str, id: &str, old_version: &str, old_sha: &str, version: &s
 
 #[cfg(test)]
 mod tests {
-    use super::edit_lock;
+    use super::{edit_lock, next_version, package_version, set_dependency_version};
+
+    #[test]
+    fn version_policy() {
+        assert_eq!(next_version("0.1.0+uz.dhp.core.0.3.0", true, "uz.dhp.core", "0.4.0").as_deref(), Ok("0.2.0+uz.dhp.core.0.4.0"));
+        assert_eq!(next_version("0.1.3", false, "uz.dhp.core", "0.3.1").as_deref(), Ok("0.1.4+uz.dhp.core.0.3.1"));
+        assert_eq!(next_version("1.2.3", true, "uz.dhp.core", "1.0.0-ballot").as_deref(), Ok("2.0.0+uz.dhp.core.1.0.0-ballot"));
+        assert!(next_version("one", true, "x", "1").is_err());
+        let manifest = "[package]\nname = \"dhp-fhir\"\nversion = \"0.1.0+uz.dhp.core.0.3.0\"\n\n[dependencies]\nx = { version = \"9\" }\n";
+        assert_eq!(package_version(manifest).as_deref(), Some("0.1.0+uz.dhp.core.0.3.0"));
+        let ws = "[workspace.dependencies]\ndhp-runtime = { path = \"runtime\", version = \"0.1.0\" }\ndhp-fhir = { path = \"generated\", version = \"0.1.0\" }\nserde = \"1\"\n";
+        assert_eq!(
+            set_dependency_version(ws, "dhp-fhir", "0.2.0").as_deref(),
+            Some("[workspace.dependencies]\ndhp-runtime = { path = \"runtime\", version = \"0.1.0\" }\ndhp-fhir = { path = \"generated\", version = \"0.2.0\" }\nserde = \"1\"\n")
+        );
+    }
 
     #[test]
     fn bump_edits_only_the_root_package() {
