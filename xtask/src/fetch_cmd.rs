@@ -263,6 +263,15 @@ impl Printer {
                 );
                 self.package_started = Instant::now();
             }
+            FetchEvent::Extracted { package, files, bytes } => {
+                let _ = writeln!(
+                    err,
+                    "  extracted {package}: {files} files, {} ({:.2} s)",
+                    fetch::human_bytes(bytes),
+                    self.package_started.elapsed().as_secs_f64()
+                );
+                self.package_started = Instant::now();
+            }
             // Mirrors missing a file are routine; network failures are worth a line.
             FetchEvent::SourceSkipped { package, source, reason } if !source.starts_with("mirror ") => {
                 let _ = writeln!(err, "  {package}: {source}: {reason}");
