@@ -162,7 +162,7 @@ impl<T> From<T> for NonEmpty<T> {
 ///
 /// ```
 /// use dhp_runtime::NonEmpty;
-/// assert_eq!(NonEmpty::try_from(vec![1, 2]).map(|n| n.len()), Ok(2));
+/// assert_eq!(NonEmpty::<i32>::try_from(vec![1, 2]).map(|n| n.len()), Ok(2));
 /// assert!(NonEmpty::<u8>::try_from(Vec::new()).is_err());
 /// ```
 impl<T> TryFrom<Vec<T>> for NonEmpty<T> {

@@ -24,7 +24,7 @@ fn read_error_debug_is_a_summary_not_the_json_tree() {
 fn non_empty_from_one_item_and_from_a_vec() {
     let one: NonEmpty<u8> = 3.into();
     assert_eq!(one.first(), &3);
-    assert_eq!(NonEmpty::try_from(vec![1u8, 2]).map(|n| n.len()), Ok(2));
+    assert_eq!(NonEmpty::<u8>::try_from(vec![1u8, 2]).map(|n| n.len()), Ok(2));
     assert_eq!(NonEmpty::<u8>::try_from(Vec::new()), Err(Vec::new()));
     let patient = UzCorePatient::new(UzCorePatient::new_national_id("30101901234567".to_string()).into());
     assert_eq!(patient.identifier.len(), 1);
