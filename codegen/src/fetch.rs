@@ -297,6 +297,16 @@ pub enum FetchEvent<'a> {
         /// Why.
         reason: &'a str,
     },
+    /// The tarball was extracted (into a staging folder; it is moved into the cache once
+    /// every package is extracted and the lock is checked).
+    Extracted {
+        /// The package.
+        package: &'a PackageRef,
+        /// Files extracted.
+        files: u64,
+        /// Bytes extracted.
+        bytes: u64,
+    },
     /// The tarball was obtained and its sha256 matches the lock.
     Verified {
         /// The package.
@@ -781,6 +791,7 @@ pub fn fetch(lock: &Lock, options: &FetchOptions<'_>, on_event: &mut dyn FnMut(F
         let package = &outcomes[index].package;
         let staging = Staging::create(cache_dir, package)?;
         let unpacked = archive::unpack(&bytes, package, &staging.dir, &options.limits)?;
+        on_event(FetchEvent::Extracted { package, files: unpacked.files, bytes: unpacked.bytes });
         staged.push(Staged { index, staging, unpacked, source, bytes: bytes.len() as u64 });
     }
 

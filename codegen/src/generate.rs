@@ -1,6 +1,7 @@
 //! Drives the pipeline: packages -> IR -> Rust files and templates -> disk (or a check).
 
 use crate::emit::{self, Header};
+use crate::error::{Error, Result};
 use crate::ir::{self, StructKind, TypeSpace};
 use crate::package_set::PackageSet;
 use std::collections::BTreeMap;
@@ -9,12 +10,12 @@ use std::path::{Path, PathBuf};
 /// The generator's name and version, written into every file header.
 pub const GENERATOR: &str = concat!("dhp-codegen ", env!("CARGO_PKG_VERSION"));
 
-const README_TEMPLATE: &str = include_str!("../templates/README.md.tera");
+const README_TEMPLATE: &str = include_str!("../templates/README.md.j2");
 
 /// Generates every output file for the root package of `packages`, keyed by path
 /// relative to the output crate's root (`src/lib.rs`, `README.md`, …).
-pub fn generate(packages: &PackageSet) -> Result<BTreeMap<String, String>, String> {
-    let space = ir::build::build(packages).map_err(|e| e.to_string())?;
+pub fn generate(packages: &PackageSet) -> Result<BTreeMap<String, String>> {
+    let space = ir::build::build(packages)?;
     render(&space)
 }
 
@@ -88,7 +89,7 @@ name = {name}\n\
 version = {version}\n\
 description = {description}\n\
 edition = \"2021\"\n\
-rust-version = \"1.85\"\n\
+rust-version = \"1.88\"\n\
 publish = false\n\
 \n\
 [dependencies]\n\
@@ -126,15 +127,16 @@ fn toml_string(s: &str) -> String {
 }
 
 /// Renders a built type space.
-pub fn render(space: &TypeSpace) -> Result<BTreeMap<String, String>, String> {
+pub fn render(space: &TypeSpace) -> Result<BTreeMap<String, String>> {
     let header = Header { generator: GENERATOR.to_string(), packages: space.packages.clone() };
-    let mut files = emit::emit(space, &header)?;
+    // The emitter reports plain messages; they are wrapped here, at the boundary.
+    let mut files = emit::emit(space, &header).map_err(|message| Error::Emit { message })?;
     files.insert("src/lib.rs".into(), lib_rs(space, &header)?);
     files.insert("README.md".into(), readme(space)?);
     Ok(files)
 }
 
-fn lib_rs(space: &TypeSpace, header: &Header) -> Result<String, String> {
+fn lib_rs(space: &TypeSpace, header: &Header) -> Result<String> {
     let root = space.packages.first().cloned().unwrap_or_default();
     let profiles: Vec<String> = space
         .profiles
@@ -147,7 +149,7 @@ fn lib_rs(space: &TypeSpace, header: &Header) -> Result<String, String> {
         .collect();
     let example = if space.structs.contains_key("UzCorePatient") { PATIENT_EXAMPLE } else { "" };
     Ok(format!(
-        "{header}//! # {crate_name}\n//!\n//! Rust types for the FHIR implementation guide `{root}`, generated from the IG package by\n//! `cargo xtask codegen` (see the workspace README). Do not edit: regenerate.\n//!\n//! - [`profiles`]: one struct per resource profile. A profile value can only be built\n//!   with every element the profile requires (`new` takes them), and each required element\n//!   accepts a value or a Data Absent Reason ([`DataAbsent`]).\n//! - [`extensions`]: typed extensions; [`codes`]: code types for required bindings;\n//!   [`resources`] and [`datatypes`]: the FHIR R5 base types they build on.\n//! - Reading JSON into a profile validates it and reports every problem with its path;\n//!   writing sets `meta.profile`. [`ToOperationOutcome`] turns the problems into a FHIR\n//!   `OperationOutcome` ([`outcome`]).\n//!\n//! Profiles:\n//!\n{profiles}\n{example}\npub mod codes;\npub mod datatypes;\npub mod extensions;\npub mod outcome;\npub mod profiles;\npub mod resources;\n#[cfg(feature = \"client\")]\npub mod search;\n\npub use dhp_runtime::{{Issue, IssueKind, NonEmpty, ReadError, ReadMode}};\npub use dhp_runtime::{{FhirJson, Profile, Resource}};\npub use extensions::*;\npub use outcome::ToOperationOutcome;\npub use profiles::*;\n\n/// A FHIR primitive element (value, `id`, extensions) with this crate's `Extension`.\npub type Primitive<T> = dhp_runtime::PrimitiveElement<T, datatypes::Extension>;\n\n/// Values that can stand for a missing required element with the data-absent-reason\n/// extension, as the implementation guide requires when the source system lacks the data.\npub trait DataAbsent: Sized {{\n    /// A value carrying only the data-absent-reason extension.\n    fn absent(reason: codes::DataAbsentReason) -> Self;\n    /// The absent reason, if the value carries one.\n    fn absent_reason(&self) -> Option<codes::DataAbsentReason>;\n}}\n",
+        "{header}//! # {crate_name}\n//!\n//! Rust types for the FHIR implementation guide `{root}`, generated from the IG package by\n//! `cargo xtask codegen` (see the workspace README). Do not edit: regenerate.\n//!\n//! - [`profiles`]: one struct per resource profile. A profile value can only be built\n//!   with every element the profile requires (`new` takes them), and each required element\n//!   accepts a value or a Data Absent Reason ([`DataAbsent`]).\n//! - [`extensions`]: typed extensions; [`codes`]: code types for required bindings;\n//!   [`resources`] and [`datatypes`]: the FHIR R5 base types they build on.\n//! - Reading JSON into a profile validates it and reports every problem with its path;\n//!   writing sets `meta.profile`. [`ToOperationOutcome`] turns the problems into a FHIR\n//!   `OperationOutcome` ([`outcome`]).\n//!\n//! Profiles:\n//!\n{profiles}\n{example}\n#![cfg_attr(docsrs, feature(doc_cfg))]\n\npub mod codes;\npub mod datatypes;\npub mod extensions;\npub mod outcome;\npub mod profiles;\npub mod resources;\n#[cfg(feature = \"client\")]\npub mod search;\n\npub use dhp_runtime::{{Issue, IssueKind, NonEmpty, ReadError, ReadMode}};\npub use dhp_runtime::{{FhirJson, Profile, Resource}};\npub use extensions::*;\npub use outcome::ToOperationOutcome;\npub use profiles::*;\n\n/// A FHIR primitive element (value, `id`, extensions) with this crate's `Extension`.\npub type Primitive<T> = dhp_runtime::PrimitiveElement<T, datatypes::Extension>;\n\n/// Values that can stand for a missing required element with the data-absent-reason\n/// extension, as the implementation guide requires when the source system lacks the data.\npub trait DataAbsent: Sized {{\n    /// A value carrying only the data-absent-reason extension.\n    fn absent(reason: codes::DataAbsentReason) -> Self;\n    /// The absent reason, if the value carries one.\n    fn absent_reason(&self) -> Option<codes::DataAbsentReason>;\n}}\n",
         header = header_line(header),
         profiles = profiles.join("\n"),
         crate_name = lib_crate_name(&root),
@@ -201,7 +203,7 @@ const PATIENT_EXAMPLE: &str = r#"//!
 //! ```
 "#;
 
-fn readme(space: &TypeSpace) -> Result<String, String> {
+fn readme(space: &TypeSpace) -> Result<String> {
     use serde_json::json;
     let profiles: Vec<serde_json::Value> = space
         .profiles
@@ -254,8 +256,12 @@ fn readme(space: &TypeSpace) -> Result<String, String> {
         "codes": space.codes.len(),
         "open_value_sets": open,
     });
-    let context = tera::Context::from_value(ctx).map_err(|e| e.to_string())?;
-    tera::Tera::one_off(README_TEMPLATE, &context, false).map_err(|e| format!("README template: {e:?}"))
+    let template = "README.md.j2";
+    let mut env = minijinja::Environment::new();
+    env.set_keep_trailing_newline(true);
+    env.template_from_str(README_TEMPLATE)
+        .and_then(|t| t.render(ctx))
+        .map_err(|source| Error::Template { template, source: Box::new(source) })
 }
 
 /// The result of comparing generated files with what is on disk.
@@ -295,18 +301,18 @@ pub fn check(files: &BTreeMap<String, String>, out_dir: &Path) -> Drift {
 }
 
 /// Writes `files` under `out_dir`, removing generated files that are no longer produced.
-pub fn write(files: &BTreeMap<String, String>, out_dir: &Path) -> Result<Drift, String> {
+pub fn write(files: &BTreeMap<String, String>, out_dir: &Path) -> Result<Drift> {
     let drift = check(files, out_dir);
     for rel in drift.changed.iter().chain(&drift.added) {
         let path = out_dir.join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
-        std::fs::write(&path, &files[rel]).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, &files[rel]).map_err(|e| Error::io(&path, e))?;
     }
     for rel in &drift.removed {
         let path = out_dir.join(rel);
-        std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
     }
     Ok(drift)
 }
@@ -330,7 +336,7 @@ pub fn write_atomic(files: &BTreeMap<String, String>, out_dir: &Path) -> Result<
     } else {
         std::fs::create_dir_all(&stage.0).map_err(|e| format!("{}: {e}", stage.0.display()))?;
     }
-    let drift = write(files, &stage.0)?;
+    let drift = write(files, &stage.0).map_err(|e| e.to_string())?;
     if !existed {
         std::fs::rename(&stage.0, out_dir).map_err(|e| format!("{} -> {}: {e}", stage.0.display(), out_dir.display()))?;
         return Ok(drift);

@@ -9,8 +9,12 @@
 //!    a non-empty `Vec`, a choice enum, a slice accessor, a code enum…);
 //! 5. [`emit`]: mechanical translation of the IR into Rust tokens, formatted by prettyplease;
 //! 6. [`generate`]: drives the pipeline and writes (or checks) the output files.
+//!
+//! Fallible functions of the pipeline return [`Error`], which wraps each stage's own
+//! error type as its source.
 
 pub mod cache;
+mod error;
 pub mod fetch;
 pub mod lock;
 pub mod package_set;
@@ -18,3 +22,5 @@ pub mod emit;
 pub mod generate;
 pub mod ir;
 pub mod model;
+
+pub use error::{Error, Result};

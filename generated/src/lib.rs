@@ -60,6 +60,8 @@
 //! assert!(unknown.to_json_string().contains("data-absent-reason"));
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod codes;
 pub mod datatypes;
 pub mod extensions;

@@ -143,6 +143,39 @@ impl<T: fmt::Debug> fmt::Debug for NonEmpty<T> {
     }
 }
 
+/// One item is a non-empty collection: `NonEmpty::from(id)` or `id.into()` where a `1..*`
+/// element is expected.
+///
+/// ```
+/// use dhp_runtime::NonEmpty;
+/// let one: NonEmpty<&str> = "a".into();
+/// assert_eq!(one.len(), 1);
+/// ```
+impl<T> From<T> for NonEmpty<T> {
+    fn from(first: T) -> Self {
+        NonEmpty::new(first)
+    }
+}
+
+/// A `Vec` is a non-empty collection unless it is empty; the error gives the (empty) `Vec`
+/// back.
+///
+/// ```
+/// use dhp_runtime::NonEmpty;
+/// assert_eq!(NonEmpty::<i32>::try_from(vec![1, 2]).map(|n| n.len()), Ok(2));
+/// assert!(NonEmpty::<u8>::try_from(Vec::new()).is_err());
+/// ```
+impl<T> TryFrom<Vec<T>> for NonEmpty<T> {
+    type Error = Vec<T>;
+    fn try_from(items: Vec<T>) -> Result<Self, Vec<T>> {
+        if items.is_empty() {
+            Err(items)
+        } else {
+            Ok(NonEmpty(items))
+        }
+    }
+}
+
 impl<T> From<NonEmpty<T>> for Vec<T> {
     fn from(items: NonEmpty<T>) -> Vec<T> {
         items.0

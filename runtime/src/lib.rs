@@ -21,6 +21,8 @@
 //! functions compiled once in `dhp-fhir`, so downstream crates do not monomorphize a
 //! serializer for every FHIR type again on each build.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "client")]
 pub mod client;
 pub mod element;

@@ -777,7 +777,7 @@ fn validate_base64(s: &str) -> Result<(), String> {
     if count == 0 {
         return Err("must contain base64 data, not only whitespace".to_string());
     }
-    if count % 4 != 0 {
+    if !count.is_multiple_of(4) {
         return Err(format!("base64 data must be a multiple of 4 characters long (found {count})"));
     }
     Ok(())
@@ -990,7 +990,7 @@ fn digits_at(b: &[u8], i: usize, n: usize) -> Option<u32> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

@@ -95,7 +95,10 @@ impl fmt::Display for Issue {
 
 /// Reading failed; every problem found is listed, and the JSON that was read is kept so
 /// nothing is lost (a caller can still store or forward it as generic JSON).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Its `Debug` (what `main() -> Result<(), Box<dyn Error>>` prints) is a summary and the
+/// first issues, never the JSON tree.
+#[derive(Clone, PartialEq)]
 pub struct ReadError {
     /// All problems, errors and warnings, in document order.
     pub issues: Vec<Issue>,
@@ -122,6 +125,26 @@ impl fmt::Display for ReadError {
 }
 
 impl std::error::Error for ReadError {}
+
+/// How many issues `ReadError`'s `Debug` shows.
+const DEBUG_ISSUES: usize = 5;
+
+impl fmt::Debug for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let errors = self.errors().count();
+        write!(f, "ReadError: {errors} error(s), {} warning(s)", self.issues.len() - errors)?;
+        for issue in self.issues.iter().take(DEBUG_ISSUES) {
+            write!(f, "\n  {issue}")?;
+        }
+        if self.issues.len() > DEBUG_ISSUES {
+            write!(f, "\n  … and {} more", self.issues.len() - DEBUG_ISSUES)?;
+        }
+        if self.json.is_some() {
+            write!(f, "\n  (the JSON read is kept in `.json`)")?;
+        }
+        Ok(())
+    }
+}
 
 /// Walks a JSON tree, tracking the current location and collecting issues.
 #[derive(Debug)]

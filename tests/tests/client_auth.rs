@@ -26,6 +26,7 @@ fn short_ttl_wait() -> Duration {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn client_credentials_token_is_obtained_and_accepted() {
     if skip() {
         return;
@@ -57,6 +58,7 @@ async fn client_credentials_token_is_obtained_and_accepted() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn http_basic_client_authentication_is_an_option() {
     if skip() {
         return;
@@ -83,6 +85,7 @@ async fn http_basic_client_authentication_is_an_option() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn wrong_secret_is_a_typed_invalid_client_error() {
     if skip() {
         return;
@@ -112,6 +115,7 @@ async fn wrong_secret_is_a_typed_invalid_client_error() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn grant_not_allowed_for_the_client_is_a_typed_400() {
     if skip() {
         return;
@@ -135,6 +139,7 @@ async fn grant_not_allowed_for_the_client_is_a_typed_400() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn unreachable_token_endpoint_is_a_transport_error() {
     if skip() {
         return;
@@ -157,6 +162,7 @@ async fn unreachable_token_endpoint_is_a_transport_error() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn token_is_renewed_when_it_expires() {
     if skip() {
         return;
@@ -177,6 +183,7 @@ async fn token_is_renewed_when_it_expires() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn fifty_concurrent_reads_after_expiry_share_one_token_request() {
     if skip() {
         return;
@@ -204,6 +211,7 @@ async fn fifty_concurrent_reads_after_expiry_share_one_token_request() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn a_401_renews_the_token_once_and_retries_once() {
     if skip() {
         return;
@@ -226,6 +234,7 @@ async fn a_401_renews_the_token_once_and_retries_once() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn a_fixed_bearer_token_is_not_renewed() {
     if skip() {
         return;
@@ -238,6 +247,7 @@ async fn a_fixed_bearer_token_is_not_renewed() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn secrets_never_appear_in_debug_output_or_traces() {
     if skip() {
         return;

@@ -120,6 +120,7 @@ async fn sign_in(flow: &AuthorizationCodeFlow) -> (PendingAuthorization, String)
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn pkce_end_to_end_with_refresh() {
     if skip() {
         return;
@@ -170,6 +171,7 @@ async fn pkce_end_to_end_with_refresh() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn the_callback_state_is_checked_before_any_exchange() {
     if skip() {
         return;
@@ -184,6 +186,7 @@ async fn the_callback_state_is_checked_before_any_exchange() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn a_wrong_pkce_verifier_is_refused() {
     if skip() {
         return;
@@ -203,6 +206,7 @@ async fn a_wrong_pkce_verifier_is_refused() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn a_declined_authorization_is_a_typed_access_denied() {
     if skip() {
         return;
@@ -219,6 +223,7 @@ async fn a_declined_authorization_is_a_typed_access_denied() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn a_confidential_web_client_exchanges_the_code_with_its_secret() {
     if skip() {
         return;

@@ -50,6 +50,7 @@ fn reference(to: &str) -> Reference {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn patient_create_read_vread_update_history_and_if_match_conflict() {
     if skip() {
         return;
@@ -122,6 +123,7 @@ async fn patient_create_read_vread_update_history_and_if_match_conflict() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn organization_crud() {
     if skip() {
         return;
@@ -159,6 +161,7 @@ async fn organization_crud() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn encounter_crud_with_a_reference_to_its_patient() {
     if skip() {
         return;
@@ -192,6 +195,7 @@ async fn encounter_crud_with_a_reference_to_its_patient() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn conditional_create_finds_the_existing_patient() {
     if skip() {
         return;
@@ -209,6 +213,7 @@ async fn conditional_create_finds_the_existing_patient() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn typed_search_pages_through_at_least_three_pages() {
     if skip() {
         return;
@@ -275,6 +280,7 @@ async fn typed_search_pages_through_at_least_three_pages() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn search_page_cap_against_the_real_server() {
     if skip() {
         return;
@@ -311,6 +317,7 @@ async fn search_page_cap_against_the_real_server() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn response_cap_applies_to_real_answers() {
     if skip() {
         return;
@@ -343,6 +350,7 @@ async fn response_cap_applies_to_real_answers() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn transaction_creates_a_patient_and_an_encounter_that_references_it() {
     if skip() {
         return;
@@ -374,6 +382,7 @@ async fn transaction_creates_a_patient_and_an_encounter_that_references_it() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn a_failing_transaction_is_a_typed_error_and_writes_nothing() {
     if skip() {
         return;
@@ -399,6 +408,7 @@ async fn a_failing_transaction_is_a_typed_error_and_writes_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn batch_entries_succeed_or_fail_on_their_own() {
     if skip() {
         return;
@@ -415,6 +425,7 @@ async fn batch_entries_succeed_or_fail_on_their_own() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn operation_outcome_errors_are_typed() {
     if skip() {
         return;
@@ -442,6 +453,7 @@ async fn operation_outcome_errors_are_typed() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn a_resource_that_does_not_conform_is_reported_and_not_lost() {
     if skip() {
         return;
@@ -473,6 +485,7 @@ async fn a_resource_that_does_not_conform_is_reported_and_not_lost() {
 }
 
 #[tokio::test]
+#[ignore = "needs the test servers (`cargo xtask test` runs it)"]
 async fn capabilities_are_served_without_a_token() {
     if skip() {
         return;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const CODEGEN_HELP: &str = "\
-cargo xtask codegen [--check] [--package <id#version | file.tgz | dir>] [--out <dir>]
+cargo xtask codegen [--check] [--verbose] [--package <id#version | file.tgz | dir>] [--out <dir>]
                     [--runtime-path <dir> | --runtime-version <v>]
                     [--cache <dir>]
 
@@ -15,6 +15,7 @@ Generates the dhp-fhir crate sources (generated/src, generated/README.md) from t
 locked IG package, fetching missing packages first.
 
   --check            regenerate in memory and fail if the files on disk differ
+  --verbose          also list the lock's dependency version overrides in effect, with reasons
   --package          generate for another package: an id#version in the cache (its
                      dependencies are resolved with the lock's overrides; the lock's
                      base packages are fallbacks), a package tarball (.tgz, checked like
@@ -32,6 +33,7 @@ locked IG package, fetching missing packages first.
 
 struct Options {
     check: bool,
+    verbose: bool,
     package: Option<String>,
     out: PathBuf,
     cache: PathBuf,
@@ -42,6 +44,7 @@ fn parse(args: &[String], help: &str) -> Result<Option<Options>, String> {
     let root = crate::workspace_root();
     let mut o = Options {
         check: false,
+        verbose: false,
         package: None,
         out: root.join("generated"),
         cache: dhp_codegen::cache::default_cache_dir(),
@@ -52,6 +55,7 @@ fn parse(args: &[String], help: &str) -> Result<Option<Options>, String> {
         let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value\n\n{help}"));
         match a.as_str() {
             "--check" => o.check = true,
+            "-v" | "--verbose" => o.verbose = true,
             "--package" => o.package = Some(value("--package")?),
             "--out" => o.out = PathBuf::from(value("--out")?),
             "--cache" => o.cache = PathBuf::from(value("--cache")?),
@@ -76,12 +80,43 @@ impl Drop for TempDir {
     }
 }
 
+/// Prints one phase of the pipeline with its duration, to stderr:
+/// `  read    7 packages, 5123 resources indexed  0.04 s`.
+pub(crate) fn phase(name: &str, detail: &str, started: Instant) {
+    eprintln!("  {name:<6} {detail}  ({:.2} s)", started.elapsed().as_secs_f64());
+}
+
 /// The packages to generate from, and the temporary folder an unpacked `--package` tarball
-/// lives in (removed when dropped, after generation).
+/// lives in (removed when dropped, after generation). Prints the fetch and read phases.
 fn open_packages(package: Option<&str>, cache: &Path) -> Result<(PackageSet, Option<TempDir>), String> {
+    let started = Instant::now();
+    // Reading starts when fetching ends (or at once for a tarball, unpacked first).
+    let mut read_started = started;
+    let mut fetched = |cache: &Path| -> Result<(), String> {
+        let fetch_started = Instant::now();
+        let detail = match crate::fetch_cmd::ensure_fetched(cache, false)? {
+            0 => "every locked package is in the cache".to_string(),
+            n => format!("installed {n} package(s) into {}", cache.display()),
+        };
+        phase("fetch", &detail, fetch_started);
+        read_started = Instant::now();
+        Ok(())
+    };
+    let opened = open_packages_inner(package, cache, &mut fetched)?;
+    let set = &opened.0;
+    let resources: usize = set.packages().iter().map(|p| p.index.len()).sum();
+    phase("read", &format!("{} packages, {resources} resources indexed ({})", set.packages().len(), set.root().label()), read_started);
+    Ok(opened)
+}
+
+fn open_packages_inner(
+    package: Option<&str>,
+    cache: &Path,
+    ensure_fetched: &mut dyn FnMut(&Path) -> Result<(), String>,
+) -> Result<(PackageSet, Option<TempDir>), String> {
     let root = crate::workspace_root();
     let lock = Lock::load_workspace(&root).map_err(|e| e.to_string())?;
-    let (set, dir) = open_package_set(&lock, package, cache)?;
+    let (set, dir) = open_package_set(&lock, package, cache, ensure_fetched)?;
     if package.is_none() {
         return Ok((set, dir));
     }
@@ -94,11 +129,16 @@ fn open_packages(package: Option<&str>, cache: &Path) -> Result<(PackageSet, Opt
     Ok((set, dir))
 }
 
-fn open_package_set(lock: &Lock, package: Option<&str>, cache: &Path) -> Result<(PackageSet, Option<TempDir>), String> {
+fn open_package_set(
+    lock: &Lock,
+    package: Option<&str>,
+    cache: &Path,
+    ensure_fetched: &mut dyn FnMut(&Path) -> Result<(), String>,
+) -> Result<(PackageSet, Option<TempDir>), String> {
     let overrides = lock.override_map();
     match package {
         None => {
-            crate::fetch_cmd::ensure_fetched(cache, true)?;
+            ensure_fetched(cache)?;
             PackageSet::open(cache, lock.root(), &overrides).map(|p| (p, None)).map_err(|e| e.to_string())
         }
         Some(p) => {
@@ -113,7 +153,7 @@ fn open_package_set(lock: &Lock, package: Option<&str>, cache: &Path) -> Result<
                     .map_err(|e| format!("--package {p}: {e}"));
                 let result = unpacked.and_then(|found| {
                     eprintln!("--package {p}: {found}");
-                    crate::fetch_cmd::ensure_fetched(cache, true)?;
+                    ensure_fetched(cache)?;
                     PackageSet::open_root_dir(&dest.join("package"), cache, &overrides).map_err(|e| e.to_string())
                 });
                 // Resources are read lazily: the folder stays until the guard is dropped.
@@ -124,37 +164,59 @@ fn open_package_set(lock: &Lock, package: Option<&str>, cache: &Path) -> Result<
                 if !dir.join("package.json").is_file() {
                     return Err(format!("--package {p}: no package.json in {} or its package/ folder", path.display()));
                 }
-                crate::fetch_cmd::ensure_fetched(cache, true)?;
+                ensure_fetched(cache)?;
                 return PackageSet::open_root_dir(&dir, cache, &overrides).map(|p| (p, None)).map_err(|e| e.to_string());
             }
             let Some((id, version)) = p.split_once('#') else {
                 return Err(format!("--package {p}: not a file, a folder or <id>#<version>"));
             };
-            crate::fetch_cmd::ensure_fetched(cache, true)?;
+            ensure_fetched(cache)?;
             let r = dhp_codegen::lock::PackageRef::new(id, version);
             PackageSet::open(cache, &r, &overrides).map(|p| (p, None)).map_err(|e| e.to_string())
         }
     }
 }
 
-/// `cargo xtask codegen [--check]`.
+/// `cargo xtask codegen [--check]`: prints each phase (fetch, read, ir, emit, write or
+/// check) with its duration.
 pub fn run(args: &[String]) -> Result<(), String> {
     let Some(o) = parse(args, CODEGEN_HELP)? else { return Ok(()) };
     let started = Instant::now();
+    eprintln!("codegen: {} into {}", o.package.as_deref().unwrap_or("the locked IG package"), o.out.display());
     let (packages, _unpacked) = open_packages(o.package.as_deref(), &o.cache)?;
-    for (pkg, dep, declared, used) in packages.applied_overrides() {
-        eprintln!("override: {pkg} depends on {dep}#{declared}; using {dep}#{used} (ig-package lock)");
+    let overrides = packages.applied_overrides();
+    if o.verbose {
+        let root = crate::workspace_root();
+        let lock = Lock::load_workspace(&root).map_err(|e| e.to_string())?;
+        for (pkg, dep, declared, used) in overrides {
+            let reason = lock.overrides().get(dep).map(|r| r.reason.as_str()).unwrap_or("");
+            eprintln!("  override: {pkg} depends on {dep}#{declared}; using {dep}#{used} (ig-package lock): {reason}");
+        }
     }
     let options = dhp_codegen::ir::build::BuildOptions {
         // The lock's own IG must translate every invariant; another package may carry
         // invariants outside the FHIRPath subset, which are skipped with a warning.
         skip_unsupported: o.package.is_some(),
     };
-    let space = dhp_codegen::ir::build::build_with(&packages, &options).map_err(|e| e.to_string())?;
+
+    let t = Instant::now();
+    let space = dhp_codegen::ir::build::build_with(&packages, &options).map_err(|e| dhp_codegen::Error::from(e).to_string())?;
+    phase(
+        "ir",
+        &format!(
+            "{} profiles, {} extensions, {} code types, {} types in all",
+            space.profiles.len(),
+            space.extensions.len(),
+            space.codes.len(),
+            space.structs.len()
+        ),
+        t,
+    );
     for w in &space.warnings {
         eprintln!("warning: {w}");
     }
-    let mut files = generate::render(&space)?;
+    let t = Instant::now();
+    let mut files = generate::render(&space).map_err(|e| e.to_string())?;
     let workspace_out = crate::workspace_root().join("generated");
     let is_workspace_crate = std::fs::canonicalize(&o.out).ok() == std::fs::canonicalize(&workspace_out).ok();
     if !is_workspace_crate {
@@ -165,8 +227,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         files.insert("Cargo.toml".into(), generate::crate_manifest(&space, &runtime));
     }
     let lines: usize = files.values().map(|f| f.lines().count()).sum();
+    phase("emit", &format!("{} files, {lines} lines", files.len()), t);
+
+    let t = Instant::now();
     if o.check {
         let drift = generate::check(&files, &o.out);
+        phase("check", &format!("compared with {}", o.out.display()), t);
         if drift.is_clean() {
             eprintln!("generated/ is up to date ({} files, {lines} lines, {:.1} s)", files.len(), started.elapsed().as_secs_f64());
             return Ok(());
@@ -185,36 +251,44 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err(msg);
     }
     let drift = generate::write_atomic(&files, &o.out)?;
-    eprintln!(
-        "generated {} files ({lines} lines) into {} in {:.1} s: {} changed, {} added, {} removed",
-        files.len(),
-        o.out.display(),
-        started.elapsed().as_secs_f64(),
-        drift.changed.len(),
-        drift.added.len(),
-        drift.removed.len()
+    phase(
+        "write",
+        &format!("{} changed, {} added, {} removed", drift.changed.len(), drift.added.len(), drift.removed.len()),
+        t,
     );
+    let note = if overrides.is_empty() || o.verbose {
+        String::new()
+    } else {
+        format!(" ({} lock version override(s) in effect; --verbose lists them)", overrides.len())
+    };
+    eprintln!("generated {} files ({lines} lines) into {} in {:.1} s{note}", files.len(), o.out.display(), started.elapsed().as_secs_f64());
     Ok(())
 }
 
 const DIFF_HELP: &str = "\
-cargo xtask diff --from <id#version | dir> [--to <id#version | dir>] [--cache <dir>]
+cargo xtask diff --from <id#version | dir | file.tgz> [--to <…>] [--markdown] [--cache <dir>]
 
 Shows what changes for the Rust API between two versions of the IG (default --to: the
-locked root package): profiles added or removed, and per profile the fields added,
-removed or changed in cardinality or type, and Must Support changes.
+locked root package): types added or removed; fields added, removed, or changed in
+cardinality or type; codes and choice variants added or removed; Must Support changes.
+Each change is classified as breaking or non-breaking (the generated types are
+exhaustive, so an added field or enum code is breaking).
+
+  --markdown   print a changelog section (Markdown) instead of the text report
 ";
 
 /// `cargo xtask diff`.
 pub fn diff(args: &[String]) -> Result<(), String> {
     let mut from = None;
     let mut to = None;
+    let mut markdown = false;
     let mut cache = dhp_codegen::cache::default_cache_dir();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--from" => from = it.next().cloned(),
             "--to" => to = it.next().cloned(),
+            "--markdown" => markdown = true,
             "--cache" => cache = it.next().map(PathBuf::from).ok_or("--cache needs a value")?,
             "-h" | "--help" => {
                 print!("{DIFF_HELP}");
@@ -224,12 +298,23 @@ pub fn diff(args: &[String]) -> Result<(), String> {
         }
     }
     let from = from.ok_or_else(|| format!("--from is required\n\n{DIFF_HELP}"))?;
-    let (old_set, _old_dir) = open_packages(Some(&from), &cache)?;
-    let old = dhp_codegen::ir::build::build(&old_set).map_err(|e| e.to_string())?;
-    let (new_set, _new_dir) = open_packages(to.as_deref(), &cache)?;
-    let new = dhp_codegen::ir::build::build(&new_set).map_err(|e| e.to_string())?;
-    print!("{}", dhp_codegen::ir::diff::api_diff(&old, &new));
+    let d = api_diff(&from, to.as_deref(), &cache)?;
+    if markdown {
+        print!("{}", d.to_markdown());
+    } else {
+        print!("{d}");
+    }
     Ok(())
+}
+
+/// The classified API changes from package `from` to `to` (default: the lock's root).
+fn api_diff(from: &str, to: Option<&str>, cache: &Path) -> Result<dhp_codegen::ir::diff::ApiDiff, String> {
+    let build = |set: &PackageSet| dhp_codegen::ir::build::build(set).map_err(|e| dhp_codegen::Error::from(e).to_string());
+    let (old_set, _old_dir) = open_packages(Some(from), cache)?;
+    let old = build(&old_set)?;
+    let (new_set, _new_dir) = open_packages(to, cache)?;
+    let new = build(&new_set)?;
+    Ok(dhp_codegen::ir::diff::diff(&old, &new))
 }
 
 const BUMP_HELP: &str = "\
@@ -238,8 +323,11 @@ cargo xtask bump --version <version> [--archive <file.tgz>] [--cache <dir>]
 Moves the lock's root package (uz.dhp.core) to another version: finds the tarball
 (--archive, or <id>-<version>.tgz in the lock's mirror folders), checks that it is that
 package and that every dependency it declares is locked, writes its sha256 into
-ig-package/dhp-ig.lock.json, fetches it, regenerates generated/, and prints what changed
-for the Rust API.
+ig-package/dhp-ig.lock.json, fetches it, regenerates generated/, prints what changed
+for the Rust API, and applies the versioning policy (README) to dhp-fhir's version:
+a breaking API change takes a breaking step (0.x.y -> 0.(x+1).0; x.y.z -> (x+1).0.0
+from 1.0 on), anything else a patch step; the build metadata names the IG version
+(`0.2.0+uz.dhp.core.0.4.0`). The workspace's dependency on dhp-fhir follows.
 ";
 
 /// `cargo xtask bump`.
@@ -319,9 +407,68 @@ pub fn bump(args: &[String]) -> Result<(), String> {
     std::fs::write(&lock_path, new_text).map_err(|e| format!("{}: {e}", lock_path.display()))?;
     eprintln!("lock: {old} -> {id}#{version} (sha256 {sha256})");
 
-    crate::fetch_cmd::ensure_fetched(&cache, false)?;
+    let _installed = crate::fetch_cmd::ensure_fetched(&cache, false)?;
     run(&["--cache".to_string(), cache.display().to_string()])?;
-    diff(&["--from".to_string(), old.to_string(), "--cache".to_string(), cache.display().to_string()])
+    let d = api_diff(&old.to_string(), None, &cache)?;
+    print!("{d}");
+    apply_version_policy(&root, d.is_breaking(), &id, &version)
+}
+
+/// Sets dhp-fhir's version per the versioning policy, and the workspace's requirement on
+/// it.
+fn apply_version_policy(root: &Path, breaking: bool, ig_id: &str, ig_version: &str) -> Result<(), String> {
+    let crate_toml = root.join("generated/Cargo.toml");
+    let text = std::fs::read_to_string(&crate_toml).map_err(|e| format!("{}: {e}", crate_toml.display()))?;
+    let current = package_version(&text).ok_or_else(|| format!("no package version in {}", crate_toml.display()))?;
+    let next = next_version(&current, breaking, ig_id, ig_version)?;
+    let edited = text.replacen(&format!("version = \"{current}\""), &format!("version = \"{next}\""), 1);
+    std::fs::write(&crate_toml, edited).map_err(|e| format!("{}: {e}", crate_toml.display()))?;
+    let workspace_toml = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&workspace_toml).map_err(|e| format!("{}: {e}", workspace_toml.display()))?;
+    let requirement = next.split('+').next().unwrap_or(&next);
+    let edited = set_dependency_version(&text, "dhp-fhir", requirement)
+        .ok_or_else(|| format!("no `dhp-fhir = {{ path = …, version = … }}` in {}", workspace_toml.display()))?;
+    std::fs::write(&workspace_toml, edited).map_err(|e| format!("{}: {e}", workspace_toml.display()))?;
+    let kind = if breaking { "breaking" } else { "non-breaking" };
+    eprintln!("dhp-fhir: {current} -> {next} ({kind} API change; see the README's versioning policy)");
+    Ok(())
+}
+
+/// The `version = "…"` of a manifest's `[package]` section.
+fn package_version(toml: &str) -> Option<String> {
+    let package = toml.find("[package]")?;
+    let rest = &toml[package..];
+    let end = rest[1..].find("\n[").map_or(rest.len(), |i| i + 1);
+    rest[..end].lines().find_map(|l| {
+        let v = l.trim().strip_prefix("version")?.trim_start().strip_prefix('=')?.trim();
+        Some(v.trim_matches('"').to_string())
+    })
+}
+
+/// The versioning policy: a breaking change bumps the first non-zero-position part
+/// (minor before 1.0, major from 1.0), anything else the patch; the build metadata
+/// records the IG version.
+fn next_version(current: &str, breaking: bool, ig_id: &str, ig_version: &str) -> Result<String, String> {
+    let core = current.split('+').next().unwrap_or(current);
+    let parts: Vec<u64> = core.split('.').map(|p| p.parse::<u64>()).collect::<Result<_, _>>().map_err(|_| format!("version {current} is not MAJOR.MINOR.PATCH"))?;
+    let [major, minor, patch] = parts[..] else { return Err(format!("version {current} is not MAJOR.MINOR.PATCH")) };
+    let (major, minor, patch) = match (breaking, major) {
+        (true, 0) => (0, minor + 1, 0),
+        (true, m) => (m + 1, 0, 0),
+        (false, m) => (m, minor, patch + 1),
+    };
+    let meta: String = format!("{ig_id}.{ig_version}").chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    Ok(format!("{major}.{minor}.{patch}+{meta}"))
+}
+
+/// Sets the `version` of `name = { path = …, version = "…" }` in a manifest.
+fn set_dependency_version(toml: &str, name: &str, version: &str) -> Option<String> {
+    let start = toml.find(&format!("\n{name} = {{"))? + 1;
+    let end = start + toml[start..].find('\n')?;
+    let line = &toml[start..end];
+    let v = line.find("version = \"")? + "version = \"".len();
+    let v_end = v + line[v..].find('"')?;
+    Some(format!("{}{}{version}{}{}", &toml[..start], &line[..v], &line[v_end..], &toml[end..]))
 }
 
 /// Changes the root package's version (in `root` and in its `packages` entry) and sha256
@@ -348,7 +495,22 @@ fn edit_lock(text: &str, id: &str, old_version: &str, old_sha: &str, version: &s
 
 #[cfg(test)]
 mod tests {
-    use super::edit_lock;
+    use super::{edit_lock, next_version, package_version, set_dependency_version};
+
+    #[test]
+    fn version_policy() {
+        assert_eq!(next_version("0.1.0+uz.dhp.core.0.3.0", true, "uz.dhp.core", "0.4.0").as_deref(), Ok("0.2.0+uz.dhp.core.0.4.0"));
+        assert_eq!(next_version("0.1.3", false, "uz.dhp.core", "0.3.1").as_deref(), Ok("0.1.4+uz.dhp.core.0.3.1"));
+        assert_eq!(next_version("1.2.3", true, "uz.dhp.core", "1.0.0-ballot").as_deref(), Ok("2.0.0+uz.dhp.core.1.0.0-ballot"));
+        assert!(next_version("one", true, "x", "1").is_err());
+        let manifest = "[package]\nname = \"dhp-fhir\"\nversion = \"0.1.0+uz.dhp.core.0.3.0\"\n\n[dependencies]\nx = { version = \"9\" }\n";
+        assert_eq!(package_version(manifest).as_deref(), Some("0.1.0+uz.dhp.core.0.3.0"));
+        let ws = "[workspace.dependencies]\ndhp-runtime = { path = \"runtime\", version = \"0.1.0\" }\ndhp-fhir = { path = \"generated\", version = \"0.1.0\" }\nserde = \"1\"\n";
+        assert_eq!(
+            set_dependency_version(ws, "dhp-fhir", "0.2.0").as_deref(),
+            Some("[workspace.dependencies]\ndhp-runtime = { path = \"runtime\", version = \"0.1.0\" }\ndhp-fhir = { path = \"generated\", version = \"0.2.0\" }\nserde = \"1\"\n")
+        );
+    }
 
     #[test]
     fn bump_edits_only_the_root_package() {

@@ -130,13 +130,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// Installs the locked packages (not the test packages) into `cache` if any is missing,
 /// from the default sources (the lock's mirrors, then `$DHP_FHIR_REGISTRY` or the
 /// lock's registry). Does nothing, silently, when all are installed. `quiet` suppresses
-/// the report (errors are returned either way).
-pub fn ensure_fetched(cache: &Path, quiet: bool) -> Result<(), String> {
+/// the progress and the report (errors are returned either way). Returns how many
+/// packages it installed.
+pub fn ensure_fetched(cache: &Path, quiet: bool) -> Result<usize, String> {
     let root = crate::workspace_root();
     let lock = Lock::load_workspace(&root).map_err(|e| e.to_string())?;
     let missing = fetch::missing_packages(&lock, cache, false);
     if missing.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     if !quiet {
         let names: Vec<String> = missing.iter().map(ToString::to_string).collect();
@@ -156,7 +157,7 @@ pub fn ensure_fetched(cache: &Path, quiet: bool) -> Result<(), String> {
     if !quiet {
         eprintln!("{report}");
     }
-    Ok(())
+    Ok(report.installed())
 }
 
 /// The lock's mirror folders, resolved against the workspace root (and made canonical
@@ -179,18 +180,37 @@ fn display_relative(path: &Path, root: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
 }
 
-/// Prints download progress to stderr: a `\r`-updated percentage on a terminal, a start
-/// and an end line otherwise.
+/// Prints fetch progress to stderr: per package, where it came from and how long it
+/// took; per download, a `\r`-updated bar on a terminal (a start and an end line
+/// otherwise).
 struct Printer {
     quiet: bool,
     tty: bool,
     last_percent: Option<u64>,
     last_bytes: u64,
+    /// When the current package's turn started (the previous package's end).
+    package_started: Instant,
+}
+
+/// Width of the download bar, in characters.
+const BAR_WIDTH: usize = 24;
+
+/// `[##########              ]  42%`: a download bar for `received` of `total` bytes.
+fn bar(received: u64, total: u64) -> String {
+    let percent = received.saturating_mul(100) / total.max(1);
+    let filled = (received.saturating_mul(BAR_WIDTH as u64) / total.max(1)).min(BAR_WIDTH as u64) as usize;
+    format!("[{}{}] {percent:>3}%", "#".repeat(filled), " ".repeat(BAR_WIDTH - filled))
 }
 
 impl Printer {
     fn new(quiet: bool) -> Self {
-        Printer { quiet, tty: std::io::stderr().is_terminal(), last_percent: None, last_bytes: 0 }
+        Printer {
+            quiet,
+            tty: std::io::stderr().is_terminal(),
+            last_percent: None,
+            last_bytes: 0,
+            package_started: Instant::now(),
+        }
     }
 
     fn event(&mut self, event: FetchEvent<'_>) {
@@ -199,6 +219,7 @@ impl Printer {
         }
         let mut err = std::io::stderr().lock();
         match event {
+            FetchEvent::AlreadyPresent { .. } => self.package_started = Instant::now(),
             FetchEvent::DownloadStart { package, url } => {
                 self.last_percent = None;
                 self.last_bytes = 0;
@@ -211,24 +232,45 @@ impl Printer {
                     let percent = received.saturating_mul(100) / total;
                     if self.last_percent != Some(percent) {
                         self.last_percent = Some(percent);
-                        let _ = write!(err, "\r  downloading {package}: {percent:>3}% ({received} of {total} bytes)");
+                        let _ = write!(
+                            err,
+                            "\r  downloading {package} {} {} of {}",
+                            bar(received, total),
+                            fetch::human_bytes(received),
+                            fetch::human_bytes(total)
+                        );
                         let _ = err.flush();
                     }
                 }
                 _ => {
                     if received - self.last_bytes >= 256 * 1024 {
                         self.last_bytes = received;
-                        let _ = write!(err, "\r  downloading {package}: {received} bytes");
+                        let _ = write!(err, "\r  downloading {package}: {}", fetch::human_bytes(received));
                         let _ = err.flush();
                     }
                 }
             },
             FetchEvent::DownloadDone { package, bytes, .. } => {
-                if self.tty {
-                    let _ = writeln!(err, "\r  downloaded {package}: {}            ", fetch::human_bytes(bytes));
-                } else {
-                    let _ = writeln!(err, "  downloaded {package}: {}", fetch::human_bytes(bytes));
-                }
+                let clear = if self.tty { "\r\x1b[K" } else { "" };
+                let _ = writeln!(err, "{clear}  downloaded {package}: {}", fetch::human_bytes(bytes));
+            }
+            FetchEvent::Verified { package, source, bytes } => {
+                let _ = writeln!(
+                    err,
+                    "  fetched {package}: {}, sha256 ok, from {source} ({:.2} s)",
+                    fetch::human_bytes(bytes),
+                    self.package_started.elapsed().as_secs_f64()
+                );
+                self.package_started = Instant::now();
+            }
+            FetchEvent::Extracted { package, files, bytes } => {
+                let _ = writeln!(
+                    err,
+                    "  extracted {package}: {files} files, {} ({:.2} s)",
+                    fetch::human_bytes(bytes),
+                    self.package_started.elapsed().as_secs_f64()
+                );
+                self.package_started = Instant::now();
             }
             // Mirrors missing a file are routine; network failures are worth a line.
             FetchEvent::SourceSkipped { package, source, reason } if !source.starts_with("mirror ") => {
@@ -242,7 +284,7 @@ impl Printer {
 /// Largest response accepted from the network (2 GiB).
 const MAX_DOWNLOAD_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-/// [`Downloader`] over `ureq` (rustls, no compression, redirects followed).
+/// [`Downloader`] over `ureq` (rustls with ring, no compression, redirects followed).
 pub struct UreqDownloader {
     agent: ureq::Agent,
     max_bytes: u64,
@@ -251,34 +293,36 @@ pub struct UreqDownloader {
 impl UreqDownloader {
     /// A downloader with connect/read timeouts and a size cap.
     pub fn new() -> Self {
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(20))
-            .timeout_read(Duration::from_secs(120))
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(20)))
+            .timeout_recv_response(Some(Duration::from_secs(120)))
+            .timeout_recv_body(Some(Duration::from_secs(600)))
             .user_agent(concat!("dhp-rs-xtask/", env!("CARGO_PKG_VERSION")))
-            .build();
+            .http_status_as_error(false)
+            .build()
+            .into();
         UreqDownloader { agent, max_bytes: MAX_DOWNLOAD_BYTES }
     }
 }
 
 impl Downloader for UreqDownloader {
     fn get(&self, url: &str, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Vec<u8>, String> {
-        let response = match self.agent.get(url).call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(code, r)) => return Err(format!("HTTP {code} {}", r.status_text())),
-            Err(ureq::Error::Transport(t)) => {
-                return Err(match t.message() {
-                    Some(message) => format!("{}: {message}", t.kind()),
-                    None => t.kind().to_string(),
-                })
-            }
-        };
-        let total = response.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+        let mut response = self.agent.get(url).call().map_err(|e| e.to_string())?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("HTTP {status}"));
+        }
+        let total = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         if let Some(total) = total {
             if total > self.max_bytes {
                 return Err(format!("{total} bytes is over the {} byte limit", self.max_bytes));
             }
         }
-        let mut reader = response.into_reader().take(self.max_bytes + 1);
+        let mut reader = response.body_mut().with_config().limit(self.max_bytes + 1).reader();
         let mut body = Vec::with_capacity(total.unwrap_or(0).min(64 * 1024 * 1024) as usize);
         let mut buf = vec![0u8; 64 * 1024];
         progress(0, total);
@@ -315,6 +359,15 @@ mod tests {
 
     fn strings(args: &[&str]) -> Vec<String> {
         args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn download_bar() {
+        assert_eq!(bar(0, 100), format!("[{}]   0%", " ".repeat(BAR_WIDTH)));
+        assert_eq!(bar(50, 100), format!("[{}{}]  50%", "#".repeat(BAR_WIDTH / 2), " ".repeat(BAR_WIDTH / 2)));
+        assert_eq!(bar(100, 100), format!("[{}] 100%", "#".repeat(BAR_WIDTH)));
+        // More than announced never overflows the bar.
+        assert!(bar(200, 100).starts_with(&format!("[{}]", "#".repeat(BAR_WIDTH))));
     }
 
     #[test]

@@ -179,7 +179,12 @@ fn write_element(wref: &TokenStream, ty: &FieldType, card: Card, key: &str, v: T
 
 pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let name = format_ident!("{}", s.name);
-    let doc = doc_attrs(&s.doc);
+    let mut doc = doc_attrs(&s.doc);
+    if matches!(s.kind, StructKind::Profile { .. }) && !s.derive_default {
+        // Points the way when a struct literal or `Default` fails to compile.
+        let line = " No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.";
+        doc = quote! { #doc #[doc = ""] #[doc = #line] };
+    }
     let derive = if s.derive_default {
         quote! { #[derive(Clone, Debug, Default, PartialEq)] }
     } else {

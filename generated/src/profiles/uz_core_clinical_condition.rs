@@ -7,6 +7,8 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-clinical-condition` of `Condition`.
 /// - Version: `0.3.0`.
+///
+/// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreClinicalCondition {
     /// Logical id of this artifact

@@ -7,6 +7,8 @@
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent` of `Consent`.
 /// - Version: `0.3.0`.
+///
+/// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCoreConsent {
     /// Logical id of this artifact

@@ -8,6 +8,8 @@
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role` of `PractitionerRole`.
 /// - Version: `0.3.0`.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `PractitionerRole`: none. The client refuses others unless told to allow them.
+///
+/// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UzCorePractitionerRole {
     /// Logical id of this artifact

@@ -6,7 +6,10 @@
 //! the test process exits (however it ends), the pipe closes and the launcher stops both
 //! servers. Install them first with `bash tests/servers/setup.sh`.
 //!
-//! `DHP_SKIP_SERVER_TESTS=1` skips these tests (for machines without the servers).
+//! The tests using the servers are `#[ignore]`d, so a plain `cargo test` reports them as
+//! ignored; `cargo xtask test` runs them with `--include-ignored`. `DHP_SKIP_SERVER_TESTS`
+//! (any value but empty and `0`, the rule of [`dhp_tests::skip_server_tests`]) makes
+//! `cargo xtask test` leave them ignored, and makes them return at once if run anyway.
 //!
 //! [`fault`] is the programmable fault server for what a real server does not do on demand.
 
@@ -37,8 +40,8 @@ static SERVERS: OnceLock<Servers> = OnceLock::new();
 
 /// Whether to skip (prints why).
 pub fn skip() -> bool {
-    if std::env::var_os("DHP_SKIP_SERVER_TESTS").is_some_and(|v| v == "1") {
-        eprintln!("DHP_SKIP_SERVER_TESTS=1: skipping a test against the real servers");
+    if dhp_tests::skip_server_tests() {
+        eprintln!("DHP_SKIP_SERVER_TESTS is set: skipped (a test against the real servers)");
         return true;
     }
     false
@@ -79,7 +82,7 @@ pub fn servers() -> &'static Servers {
             let _ = std::fs::File::open(&log_path).and_then(|mut f| f.read_to_string(&mut text));
             panic!(
                 "the test servers did not start (install them with `bash tests/servers/setup.sh`, \
-                 or set DHP_SKIP_SERVER_TESTS=1); launcher log {}:\n{text}",
+                 or set DHP_SKIP_SERVER_TESTS=1 and leave out --include-ignored); launcher log {}:\n{text}",
                 log_path.display()
             );
         }
