@@ -170,6 +170,70 @@ impl crate::DataAbsent for Address {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Address {
+    fn fhir_type(&self) -> &str {
+        "Address"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "use", &self.use_);
+        r::opt(v, "type", &self.type_);
+        r::opt(v, "text", &self.text);
+        r::many(v, "line", &self.line);
+        r::opt(v, "city", &self.city);
+        r::opt(v, "district", &self.district);
+        r::opt(v, "state", &self.state);
+        r::opt(v, "postalCode", &self.postal_code);
+        r::opt(v, "country", &self.country);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "use" => {
+                r::opt(v, "use", &self.use_);
+            }
+            "type" => {
+                r::opt(v, "type", &self.type_);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "line" => {
+                r::many(v, "line", &self.line);
+            }
+            "city" => {
+                r::opt(v, "city", &self.city);
+            }
+            "district" => {
+                r::opt(v, "district", &self.district);
+            }
+            "state" => {
+                r::opt(v, "state", &self.state);
+            }
+            "postalCode" => {
+                r::opt(v, "postalCode", &self.postal_code);
+            }
+            "country" => {
+                r::opt(v, "country", &self.country);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// A duration of time during which an organism (or a process) has existed
 ///
 /// A duration of time during which an organism (or a process) has existed.
@@ -299,6 +363,50 @@ impl crate::DataAbsent for Age {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Age {
+    fn fhir_type(&self) -> &str {
+        "Age"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "value" => {
+                r::opt(v, "value", &self.value);
+            }
+            "comparator" => {
+                r::opt(v, "comparator", &self.comparator);
+            }
+            "unit" => {
+                r::opt(v, "unit", &self.unit);
+            }
+            "system" => {
+                r::opt(v, "system", &self.system);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Text node with attribution
 ///
 /// A  text note which also  contains information about who made the statement and when.
@@ -386,6 +494,46 @@ impl dhp_runtime::FhirJson for Annotation {
         w.primitive("text", Some(&self.text));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for Annotation {
+    fn fhir_type(&self) -> &str {
+        "Annotation"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        if let Some(c) = &self.author {
+            r::choice(v, "author", c.reflect_choice());
+        }
+        r::opt(v, "time", &self.time);
+        r::one(v, "text", &self.text);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "author" => {
+                if let Some(c) = &self.author {
+                    r::choice(v, "author", c.reflect_choice());
+                }
+            }
+            "time" => {
+                r::opt(v, "time", &self.time);
+            }
+            "text" => {
+                r::one(v, "text", &self.text);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Content in a format defined elsewhere
@@ -632,6 +780,82 @@ impl crate::DataAbsent for Attachment {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Attachment {
+    fn fhir_type(&self) -> &str {
+        "Attachment"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "contentType", &self.content_type);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "data", &self.data);
+        r::opt(v, "url", &self.url);
+        r::opt(v, "size", &self.size);
+        r::opt(v, "hash", &self.hash);
+        r::opt(v, "title", &self.title);
+        r::opt(v, "creation", &self.creation);
+        r::opt(v, "height", &self.height);
+        r::opt(v, "width", &self.width);
+        r::opt(v, "frames", &self.frames);
+        r::opt(v, "duration", &self.duration);
+        r::opt(v, "pages", &self.pages);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "contentType" => {
+                r::opt(v, "contentType", &self.content_type);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "data" => {
+                r::opt(v, "data", &self.data);
+            }
+            "url" => {
+                r::opt(v, "url", &self.url);
+            }
+            "size" => {
+                r::opt(v, "size", &self.size);
+            }
+            "hash" => {
+                r::opt(v, "hash", &self.hash);
+            }
+            "title" => {
+                r::opt(v, "title", &self.title);
+            }
+            "creation" => {
+                r::opt(v, "creation", &self.creation);
+            }
+            "height" => {
+                r::opt(v, "height", &self.height);
+            }
+            "width" => {
+                r::opt(v, "width", &self.width);
+            }
+            "frames" => {
+                r::opt(v, "frames", &self.frames);
+            }
+            "duration" => {
+                r::opt(v, "duration", &self.duration);
+            }
+            "pages" => {
+                r::opt(v, "pages", &self.pages);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Availability data for an {item}
 ///
 /// Availability data for an {item}.
@@ -715,6 +939,38 @@ impl crate::DataAbsent for Availability {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for Availability {
+    fn fhir_type(&self) -> &str {
+        "Availability"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "availableTime", &self.available_time);
+        r::many(v, "notAvailableTime", &self.not_available_time);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "availableTime" => {
+                r::many(v, "availableTime", &self.available_time);
+            }
+            "notAvailableTime" => {
+                r::many(v, "notAvailableTime", &self.not_available_time);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Times the {item} is available
@@ -829,6 +1085,46 @@ impl crate::DataAbsent for AvailabilityAvailableTime {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for AvailabilityAvailableTime {
+    fn fhir_type(&self) -> &str {
+        "Element"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "daysOfWeek", &self.days_of_week);
+        r::opt(v, "allDay", &self.all_day);
+        r::opt(v, "availableStartTime", &self.available_start_time);
+        r::opt(v, "availableEndTime", &self.available_end_time);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "daysOfWeek" => {
+                r::many(v, "daysOfWeek", &self.days_of_week);
+            }
+            "allDay" => {
+                r::opt(v, "allDay", &self.all_day);
+            }
+            "availableStartTime" => {
+                r::opt(v, "availableStartTime", &self.available_start_time);
+            }
+            "availableEndTime" => {
+                r::opt(v, "availableEndTime", &self.available_end_time);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Not available during this time due to provided reason
 ///
 /// Not available during this time due to provided reason.
@@ -909,6 +1205,38 @@ impl crate::DataAbsent for AvailabilityNotAvailableTime {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for AvailabilityNotAvailableTime {
+    fn fhir_type(&self) -> &str {
+        "Element"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "description", &self.description);
+        r::opt(v, "during", &self.during);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "description" => {
+                r::opt(v, "description", &self.description);
+            }
+            "during" => {
+                r::opt(v, "during", &self.during);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Concept - reference to a terminology or just  text
@@ -996,6 +1324,38 @@ impl crate::DataAbsent for CodeableConcept {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for CodeableConcept {
+    fn fhir_type(&self) -> &str {
+        "CodeableConcept"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "coding", &self.coding);
+        r::opt(v, "text", &self.text);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "coding" => {
+                r::many(v, "coding", &self.coding);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Reference to a resource or a concept
 ///
 /// A reference to a resource (by instance), or instead, a reference to a concept defined in a terminology or ontology (by class).
@@ -1073,6 +1433,38 @@ impl crate::DataAbsent for CodeableReference {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for CodeableReference {
+    fn fhir_type(&self) -> &str {
+        "CodeableReference"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "concept", &self.concept);
+        r::opt(v, "reference", &self.reference);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "concept" => {
+                r::opt(v, "concept", &self.concept);
+            }
+            "reference" => {
+                r::opt(v, "reference", &self.reference);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// A reference to a code defined by a terminology system
@@ -1198,6 +1590,50 @@ impl crate::DataAbsent for Coding {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Coding {
+    fn fhir_type(&self) -> &str {
+        "Coding"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "version", &self.version);
+        r::opt(v, "code", &self.code);
+        r::opt(v, "display", &self.display);
+        r::opt(v, "userSelected", &self.user_selected);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "system" => {
+                r::opt(v, "system", &self.system);
+            }
+            "version" => {
+                r::opt(v, "version", &self.version);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            "display" => {
+                r::opt(v, "display", &self.display);
+            }
+            "userSelected" => {
+                r::opt(v, "userSelected", &self.user_selected);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Contact information
 ///
 /// Specifies contact information for a person or organization.
@@ -1277,6 +1713,38 @@ impl crate::DataAbsent for ContactDetail {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for ContactDetail {
+    fn fhir_type(&self) -> &str {
+        "ContactDetail"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "telecom" => {
+                r::many(v, "telecom", &self.telecom);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Details of a Technology mediated contact point (phone, fax, email, etc.)
@@ -1409,6 +1877,50 @@ impl crate::DataAbsent for ContactPoint {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for ContactPoint {
+    fn fhir_type(&self) -> &str {
+        "ContactPoint"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "use", &self.use_);
+        r::opt(v, "rank", &self.rank);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "system" => {
+                r::opt(v, "system", &self.system);
+            }
+            "value" => {
+                r::opt(v, "value", &self.value);
+            }
+            "use" => {
+                r::opt(v, "use", &self.use_);
+            }
+            "rank" => {
+                r::opt(v, "rank", &self.rank);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// A measured or measurable amount
 ///
 /// A measured amount (or an amount that can potentially be measured). Note that measured amounts include amounts that are not precisely quantified, including amounts involving arbitrary units and floating currencies.
@@ -1536,6 +2048,50 @@ impl crate::DataAbsent for Count {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for Count {
+    fn fhir_type(&self) -> &str {
+        "Count"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "value" => {
+                r::opt(v, "value", &self.value);
+            }
+            "comparator" => {
+                r::opt(v, "comparator", &self.comparator);
+            }
+            "unit" => {
+                r::opt(v, "unit", &self.unit);
+            }
+            "system" => {
+                r::opt(v, "system", &self.system);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Describes a required data item
@@ -1700,6 +2256,70 @@ impl dhp_runtime::FhirJson for DataRequirement {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for DataRequirement {
+    fn fhir_type(&self) -> &str {
+        "DataRequirement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "type", &self.type_);
+        r::many(v, "profile", &self.profile);
+        if let Some(c) = &self.subject {
+            r::choice(v, "subject", c.reflect_choice());
+        }
+        r::many(v, "mustSupport", &self.must_support);
+        r::many(v, "codeFilter", &self.code_filter);
+        r::many(v, "dateFilter", &self.date_filter);
+        r::many(v, "valueFilter", &self.value_filter);
+        r::opt(v, "limit", &self.limit);
+        r::many(v, "sort", &self.sort);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            "profile" => {
+                r::many(v, "profile", &self.profile);
+            }
+            "subject" => {
+                if let Some(c) = &self.subject {
+                    r::choice(v, "subject", c.reflect_choice());
+                }
+            }
+            "mustSupport" => {
+                r::many(v, "mustSupport", &self.must_support);
+            }
+            "codeFilter" => {
+                r::many(v, "codeFilter", &self.code_filter);
+            }
+            "dateFilter" => {
+                r::many(v, "dateFilter", &self.date_filter);
+            }
+            "valueFilter" => {
+                r::many(v, "valueFilter", &self.value_filter);
+            }
+            "limit" => {
+                r::opt(v, "limit", &self.limit);
+            }
+            "sort" => {
+                r::many(v, "sort", &self.sort);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// What codes are expected
 ///
 /// Code filters specify additional constraints on the data, specifying the value set of interest for a particular element of the data. Each code filter defines an additional constraint on the data, i.e. code filters are AND'ed, not OR'ed.
@@ -1802,6 +2422,46 @@ impl crate::DataAbsent for DataRequirementCodeFilter {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for DataRequirementCodeFilter {
+    fn fhir_type(&self) -> &str {
+        "Element"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "path", &self.path);
+        r::opt(v, "searchParam", &self.search_param);
+        r::opt(v, "valueSet", &self.value_set);
+        r::many(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "path" => {
+                r::opt(v, "path", &self.path);
+            }
+            "searchParam" => {
+                r::opt(v, "searchParam", &self.search_param);
+            }
+            "valueSet" => {
+                r::opt(v, "valueSet", &self.value_set);
+            }
+            "code" => {
+                r::many(v, "code", &self.code);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// What dates/date ranges are expected
 ///
 /// Date filters specify additional constraints on the data in terms of the applicable date range for specific elements. Each date filter specifies an additional constraint on the data, i.e. date filters are AND'ed, not OR'ed.
@@ -1896,6 +2556,46 @@ impl crate::DataAbsent for DataRequirementDateFilter {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for DataRequirementDateFilter {
+    fn fhir_type(&self) -> &str {
+        "Element"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "path", &self.path);
+        r::opt(v, "searchParam", &self.search_param);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "path" => {
+                r::opt(v, "path", &self.path);
+            }
+            "searchParam" => {
+                r::opt(v, "searchParam", &self.search_param);
+            }
+            "value" => {
+                if let Some(c) = &self.value {
+                    r::choice(v, "value", c.reflect_choice());
+                }
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Order of the results
 ///
 /// Specifies the order of the results to be returned.
@@ -1965,6 +2665,38 @@ impl dhp_runtime::FhirJson for DataRequirementSort {
         w.primitive("direction", Some(&self.direction));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for DataRequirementSort {
+    fn fhir_type(&self) -> &str {
+        "Element"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "path", &self.path);
+        r::one(v, "direction", &self.direction);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "path" => {
+                r::one(v, "path", &self.path);
+            }
+            "direction" => {
+                r::one(v, "direction", &self.direction);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// What values are expected
@@ -2073,6 +2805,50 @@ impl crate::DataAbsent for DataRequirementValueFilter {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for DataRequirementValueFilter {
+    fn fhir_type(&self) -> &str {
+        "Element"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "path", &self.path);
+        r::opt(v, "searchParam", &self.search_param);
+        r::opt(v, "comparator", &self.comparator);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "path" => {
+                r::opt(v, "path", &self.path);
+            }
+            "searchParam" => {
+                r::opt(v, "searchParam", &self.search_param);
+            }
+            "comparator" => {
+                r::opt(v, "comparator", &self.comparator);
+            }
+            "value" => {
+                if let Some(c) = &self.value {
+                    r::choice(v, "value", c.reflect_choice());
+                }
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// A length - a value with a unit that is a physical distance
@@ -2202,6 +2978,50 @@ impl crate::DataAbsent for Distance {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for Distance {
+    fn fhir_type(&self) -> &str {
+        "Distance"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "value" => {
+                r::opt(v, "value", &self.value);
+            }
+            "comparator" => {
+                r::opt(v, "comparator", &self.comparator);
+            }
+            "unit" => {
+                r::opt(v, "unit", &self.unit);
+            }
+            "system" => {
+                r::opt(v, "system", &self.system);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// How the medication is/was taken or should be taken
@@ -2435,6 +3255,90 @@ impl crate::DataAbsent for Dosage {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Dosage {
+    fn fhir_type(&self) -> &str {
+        "Dosage"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "sequence", &self.sequence);
+        r::opt(v, "text", &self.text);
+        r::many(v, "additionalInstruction", &self.additional_instruction);
+        r::opt(v, "patientInstruction", &self.patient_instruction);
+        r::opt(v, "timing", &self.timing);
+        r::opt(v, "asNeeded", &self.as_needed);
+        r::many(v, "asNeededFor", &self.as_needed_for);
+        r::opt(v, "site", &self.site);
+        r::opt(v, "route", &self.route);
+        r::opt(v, "method", &self.method);
+        r::many(v, "doseAndRate", &self.dose_and_rate);
+        r::many(v, "maxDosePerPeriod", &self.max_dose_per_period);
+        r::opt(v, "maxDosePerAdministration", &self.max_dose_per_administration);
+        r::opt(v, "maxDosePerLifetime", &self.max_dose_per_lifetime);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "sequence" => {
+                r::opt(v, "sequence", &self.sequence);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "additionalInstruction" => {
+                r::many(v, "additionalInstruction", &self.additional_instruction);
+            }
+            "patientInstruction" => {
+                r::opt(v, "patientInstruction", &self.patient_instruction);
+            }
+            "timing" => {
+                r::opt(v, "timing", &self.timing);
+            }
+            "asNeeded" => {
+                r::opt(v, "asNeeded", &self.as_needed);
+            }
+            "asNeededFor" => {
+                r::many(v, "asNeededFor", &self.as_needed_for);
+            }
+            "site" => {
+                r::opt(v, "site", &self.site);
+            }
+            "route" => {
+                r::opt(v, "route", &self.route);
+            }
+            "method" => {
+                r::opt(v, "method", &self.method);
+            }
+            "doseAndRate" => {
+                r::many(v, "doseAndRate", &self.dose_and_rate);
+            }
+            "maxDosePerPeriod" => {
+                r::many(v, "maxDosePerPeriod", &self.max_dose_per_period);
+            }
+            "maxDosePerAdministration" => {
+                r::opt(v, "maxDosePerAdministration", &self.max_dose_per_administration);
+            }
+            "maxDosePerLifetime" => {
+                r::opt(v, "maxDosePerLifetime", &self.max_dose_per_lifetime);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Amount of medication administered, to be administered or typical amount to be administered
 ///
 /// Depending on the resource,this is the amount of medication administered, to  be administered or typical amount to be administered.
@@ -2528,6 +3432,50 @@ impl crate::DataAbsent for DosageDoseAndRate {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for DosageDoseAndRate {
+    fn fhir_type(&self) -> &str {
+        "Element"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "type", &self.type_);
+        if let Some(c) = &self.dose {
+            r::choice(v, "dose", c.reflect_choice());
+        }
+        if let Some(c) = &self.rate {
+            r::choice(v, "rate", c.reflect_choice());
+        }
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "type" => {
+                r::opt(v, "type", &self.type_);
+            }
+            "dose" => {
+                if let Some(c) = &self.dose {
+                    r::choice(v, "dose", c.reflect_choice());
+                }
+            }
+            "rate" => {
+                if let Some(c) = &self.rate {
+                    r::choice(v, "rate", c.reflect_choice());
+                }
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// A length of time
@@ -2659,6 +3607,50 @@ impl crate::DataAbsent for Duration {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Duration {
+    fn fhir_type(&self) -> &str {
+        "Duration"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "value" => {
+                r::opt(v, "value", &self.value);
+            }
+            "comparator" => {
+                r::opt(v, "comparator", &self.comparator);
+            }
+            "unit" => {
+                r::opt(v, "unit", &self.unit);
+            }
+            "system" => {
+                r::opt(v, "system", &self.system);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// An expression that can be used to generate a value
 ///
 /// A expression that is evaluated in a specified context and returns a value. The context of use of the expression must specify the context in which the expression is evaluated, and how the result of the expression is used.
@@ -2782,6 +3774,50 @@ impl crate::DataAbsent for Expression {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for Expression {
+    fn fhir_type(&self) -> &str {
+        "Expression"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "description", &self.description);
+        r::opt(v, "name", &self.name);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "expression", &self.expression);
+        r::opt(v, "reference", &self.reference);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "description" => {
+                r::opt(v, "description", &self.description);
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "expression" => {
+                r::opt(v, "expression", &self.expression);
+            }
+            "reference" => {
+                r::opt(v, "reference", &self.reference);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Contact information
@@ -2910,6 +3946,54 @@ impl crate::DataAbsent for ExtendedContactDetail {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for ExtendedContactDetail {
+    fn fhir_type(&self) -> &str {
+        "ExtendedContactDetail"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "purpose", &self.purpose);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "address", &self.address);
+        r::opt(v, "organization", &self.organization);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "purpose" => {
+                r::opt(v, "purpose", &self.purpose);
+            }
+            "name" => {
+                r::many(v, "name", &self.name);
+            }
+            "telecom" => {
+                r::many(v, "telecom", &self.telecom);
+            }
+            "address" => {
+                r::opt(v, "address", &self.address);
+            }
+            "organization" => {
+                r::opt(v, "organization", &self.organization);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Optional Extensions Element
 ///
 /// Optional Extension Element - found in all resources.
@@ -2978,6 +4062,42 @@ impl dhp_runtime::FhirJson for Extension {
         }
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for Extension {
+    fn fhir_type(&self) -> &str {
+        "Extension"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "url", &self.url);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "url" => {
+                r::one(v, "url", &self.url);
+            }
+            "value" => {
+                if let Some(c) = &self.value {
+                    r::choice(v, "value", c.reflect_choice());
+                }
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Name of a human or other living entity - parts and usage
@@ -3119,6 +4239,58 @@ impl crate::DataAbsent for HumanName {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for HumanName {
+    fn fhir_type(&self) -> &str {
+        "HumanName"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "use", &self.use_);
+        r::opt(v, "text", &self.text);
+        r::opt(v, "family", &self.family);
+        r::many(v, "given", &self.given);
+        r::many(v, "prefix", &self.prefix);
+        r::many(v, "suffix", &self.suffix);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "use" => {
+                r::opt(v, "use", &self.use_);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "family" => {
+                r::opt(v, "family", &self.family);
+            }
+            "given" => {
+                r::many(v, "given", &self.given);
+            }
+            "prefix" => {
+                r::many(v, "prefix", &self.prefix);
+            }
+            "suffix" => {
+                r::many(v, "suffix", &self.suffix);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// An identifier intended for computation
 ///
 /// An identifier - identifies some entity uniquely and unambiguously. Typically this is used for business identifiers.
@@ -3256,6 +4428,54 @@ impl crate::DataAbsent for Identifier {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for Identifier {
+    fn fhir_type(&self) -> &str {
+        "Identifier"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "use", &self.use_);
+        r::opt(v, "type", &self.type_);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "assigner", &self.assigner);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "use" => {
+                r::opt(v, "use", &self.use_);
+            }
+            "type" => {
+                r::opt(v, "type", &self.type_);
+            }
+            "system" => {
+                r::opt(v, "system", &self.system);
+            }
+            "value" => {
+                r::opt(v, "value", &self.value);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "assigner" => {
+                r::opt(v, "assigner", &self.assigner);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Metadata about a resource
@@ -3405,6 +4625,54 @@ impl crate::DataAbsent for Meta {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Meta {
+    fn fhir_type(&self) -> &str {
+        "Meta"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "versionId", &self.version_id);
+        r::opt(v, "lastUpdated", &self.last_updated);
+        r::opt(v, "source", &self.source);
+        r::many(v, "profile", &self.profile);
+        r::many(v, "security", &self.security);
+        r::many(v, "tag", &self.tag);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "versionId" => {
+                r::opt(v, "versionId", &self.version_id);
+            }
+            "lastUpdated" => {
+                r::opt(v, "lastUpdated", &self.last_updated);
+            }
+            "source" => {
+                r::opt(v, "source", &self.source);
+            }
+            "profile" => {
+                r::many(v, "profile", &self.profile);
+            }
+            "security" => {
+                r::many(v, "security", &self.security);
+            }
+            "tag" => {
+                r::many(v, "tag", &self.tag);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// An amount of economic utility in some recognized currency
 ///
 /// An amount of economic utility in some recognized currency.
@@ -3495,6 +4763,38 @@ impl crate::DataAbsent for Money {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Money {
+    fn fhir_type(&self) -> &str {
+        "Money"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "currency", &self.currency);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "value" => {
+                r::opt(v, "value", &self.value);
+            }
+            "currency" => {
+                r::opt(v, "currency", &self.currency);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Human-readable summary of the resource (essential clinical and business information)
 ///
 /// A human-readable summary of the resource conveying the essential clinical and business information for the resource.
@@ -3570,6 +4870,38 @@ impl dhp_runtime::FhirJson for Narrative {
         w.primitive("div", Some(&self.div));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for Narrative {
+    fn fhir_type(&self) -> &str {
+        "Narrative"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "status", &self.status);
+        r::one(v, "div", &self.div);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "div" => {
+                r::one(v, "div", &self.div);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Definition of a parameter to a module
@@ -3702,6 +5034,58 @@ impl dhp_runtime::FhirJson for ParameterDefinition {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for ParameterDefinition {
+    fn fhir_type(&self) -> &str {
+        "ParameterDefinition"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "name", &self.name);
+        r::one(v, "use", &self.use_);
+        r::opt(v, "min", &self.min);
+        r::opt(v, "max", &self.max);
+        r::opt(v, "documentation", &self.documentation);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "profile", &self.profile);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "use" => {
+                r::one(v, "use", &self.use_);
+            }
+            "min" => {
+                r::opt(v, "min", &self.min);
+            }
+            "max" => {
+                r::opt(v, "max", &self.max);
+            }
+            "documentation" => {
+                r::opt(v, "documentation", &self.documentation);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            "profile" => {
+                r::opt(v, "profile", &self.profile);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Time range defined by start and end date/time
 ///
 /// A time period defined by a start and end date and optionally time.
@@ -3795,6 +5179,38 @@ impl crate::DataAbsent for Period {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for Period {
+    fn fhir_type(&self) -> &str {
+        "Period"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "start", &self.start);
+        r::opt(v, "end", &self.end);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "start" => {
+                r::opt(v, "start", &self.start);
+            }
+            "end" => {
+                r::opt(v, "end", &self.end);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// A measured or measurable amount
@@ -3926,6 +5342,50 @@ impl crate::DataAbsent for Quantity {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Quantity {
+    fn fhir_type(&self) -> &str {
+        "Quantity"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "value" => {
+                r::opt(v, "value", &self.value);
+            }
+            "comparator" => {
+                r::opt(v, "comparator", &self.comparator);
+            }
+            "unit" => {
+                r::opt(v, "unit", &self.unit);
+            }
+            "system" => {
+                r::opt(v, "system", &self.system);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Set of values bounded by low and high
 ///
 /// A set of ordered Quantities defined by a low and high limit.
@@ -4011,6 +5471,38 @@ impl crate::DataAbsent for Range {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Range {
+    fn fhir_type(&self) -> &str {
+        "Range"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "low", &self.low);
+        r::opt(v, "high", &self.high);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "low" => {
+                r::opt(v, "low", &self.low);
+            }
+            "high" => {
+                r::opt(v, "high", &self.high);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// A ratio of two Quantity values - a numerator and a denominator
 ///
 /// A relationship of two Quantity values - expressed as a numerator and a denominator.
@@ -4090,6 +5582,38 @@ impl crate::DataAbsent for Ratio {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for Ratio {
+    fn fhir_type(&self) -> &str {
+        "Ratio"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "numerator", &self.numerator);
+        r::opt(v, "denominator", &self.denominator);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "numerator" => {
+                r::opt(v, "numerator", &self.numerator);
+            }
+            "denominator" => {
+                r::opt(v, "denominator", &self.denominator);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Range of ratio values
@@ -4184,6 +5708,42 @@ impl crate::DataAbsent for RatioRange {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for RatioRange {
+    fn fhir_type(&self) -> &str {
+        "RatioRange"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "lowNumerator", &self.low_numerator);
+        r::opt(v, "highNumerator", &self.high_numerator);
+        r::opt(v, "denominator", &self.denominator);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "lowNumerator" => {
+                r::opt(v, "lowNumerator", &self.low_numerator);
+            }
+            "highNumerator" => {
+                r::opt(v, "highNumerator", &self.high_numerator);
+            }
+            "denominator" => {
+                r::opt(v, "denominator", &self.denominator);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// A reference from one resource to another
@@ -4306,6 +5866,46 @@ impl crate::DataAbsent for Reference {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for Reference {
+    fn fhir_type(&self) -> &str {
+        "Reference"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "reference", &self.reference);
+        r::opt(v, "type", &self.type_);
+        r::opt(v, "identifier", &self.identifier);
+        r::opt(v, "display", &self.display);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "reference" => {
+                r::opt(v, "reference", &self.reference);
+            }
+            "type" => {
+                r::opt(v, "type", &self.type_);
+            }
+            "identifier" => {
+                r::opt(v, "identifier", &self.identifier);
+            }
+            "display" => {
+                r::opt(v, "display", &self.display);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Related artifacts for a knowledge resource
@@ -4479,6 +6079,70 @@ impl dhp_runtime::FhirJson for RelatedArtifact {
         w.primitive("publicationDate", self.publication_date.as_ref());
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for RelatedArtifact {
+    fn fhir_type(&self) -> &str {
+        "RelatedArtifact"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "type", &self.type_);
+        r::many(v, "classifier", &self.classifier);
+        r::opt(v, "label", &self.label);
+        r::opt(v, "display", &self.display);
+        r::opt(v, "citation", &self.citation);
+        r::opt(v, "document", &self.document);
+        r::opt(v, "resource", &self.resource);
+        r::opt(v, "resourceReference", &self.resource_reference);
+        r::opt(v, "publicationStatus", &self.publication_status);
+        r::opt(v, "publicationDate", &self.publication_date);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            "classifier" => {
+                r::many(v, "classifier", &self.classifier);
+            }
+            "label" => {
+                r::opt(v, "label", &self.label);
+            }
+            "display" => {
+                r::opt(v, "display", &self.display);
+            }
+            "citation" => {
+                r::opt(v, "citation", &self.citation);
+            }
+            "document" => {
+                r::opt(v, "document", &self.document);
+            }
+            "resource" => {
+                r::opt(v, "resource", &self.resource);
+            }
+            "resourceReference" => {
+                r::opt(v, "resourceReference", &self.resource_reference);
+            }
+            "publicationStatus" => {
+                r::opt(v, "publicationStatus", &self.publication_status);
+            }
+            "publicationDate" => {
+                r::opt(v, "publicationDate", &self.publication_date);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// A series of measurements taken by a device
@@ -4660,6 +6324,70 @@ impl dhp_runtime::FhirJson for SampledData {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for SampledData {
+    fn fhir_type(&self) -> &str {
+        "SampledData"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "origin", &self.origin);
+        r::opt(v, "interval", &self.interval);
+        r::one(v, "intervalUnit", &self.interval_unit);
+        r::opt(v, "factor", &self.factor);
+        r::opt(v, "lowerLimit", &self.lower_limit);
+        r::opt(v, "upperLimit", &self.upper_limit);
+        r::one(v, "dimensions", &self.dimensions);
+        r::opt(v, "codeMap", &self.code_map);
+        r::opt(v, "offsets", &self.offsets);
+        r::opt(v, "data", &self.data);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "origin" => {
+                r::one(v, "origin", &self.origin);
+            }
+            "interval" => {
+                r::opt(v, "interval", &self.interval);
+            }
+            "intervalUnit" => {
+                r::one(v, "intervalUnit", &self.interval_unit);
+            }
+            "factor" => {
+                r::opt(v, "factor", &self.factor);
+            }
+            "lowerLimit" => {
+                r::opt(v, "lowerLimit", &self.lower_limit);
+            }
+            "upperLimit" => {
+                r::opt(v, "upperLimit", &self.upper_limit);
+            }
+            "dimensions" => {
+                r::one(v, "dimensions", &self.dimensions);
+            }
+            "codeMap" => {
+                r::opt(v, "codeMap", &self.code_map);
+            }
+            "offsets" => {
+                r::opt(v, "offsets", &self.offsets);
+            }
+            "data" => {
+                r::opt(v, "data", &self.data);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// A Signature - XML DigSig, JWS, Graphical image of signature, etc.
 ///
 /// A signature along with supporting context. The signature may be a digital signature that is cryptographic in nature, or some other signature acceptable to the domain. This other signature may be as simple as a graphical image representing a hand-written signature, or a signature ceremony Different signature approaches have different utilities.
@@ -4817,6 +6545,58 @@ impl crate::DataAbsent for Signature {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for Signature {
+    fn fhir_type(&self) -> &str {
+        "Signature"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "type", &self.type_);
+        r::opt(v, "when", &self.when);
+        r::opt(v, "who", &self.who);
+        r::opt(v, "onBehalfOf", &self.on_behalf_of);
+        r::opt(v, "targetFormat", &self.target_format);
+        r::opt(v, "sigFormat", &self.sig_format);
+        r::opt(v, "data", &self.data);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "when" => {
+                r::opt(v, "when", &self.when);
+            }
+            "who" => {
+                r::opt(v, "who", &self.who);
+            }
+            "onBehalfOf" => {
+                r::opt(v, "onBehalfOf", &self.on_behalf_of);
+            }
+            "targetFormat" => {
+                r::opt(v, "targetFormat", &self.target_format);
+            }
+            "sigFormat" => {
+                r::opt(v, "sigFormat", &self.sig_format);
+            }
+            "data" => {
+                r::opt(v, "data", &self.data);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// A timing schedule that specifies an event that may occur multiple times
 ///
 /// Specifies an event that may occur multiple times. Timing schedules are used to record when things are planned, expected or requested to occur. The most common usage is in dosage instructions for medications. They are also used when planning care of various kinds, and may be used for reporting the schedule to which past regular activities were carried out.
@@ -4928,6 +6708,46 @@ impl crate::DataAbsent for Timing {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for Timing {
+    fn fhir_type(&self) -> &str {
+        "Timing"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "event", &self.event);
+        r::opt(v, "repeat", &self.repeat);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "event" => {
+                r::many(v, "event", &self.event);
+            }
+            "repeat" => {
+                r::opt(v, "repeat", &self.repeat);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// When the event is to occur
@@ -5200,6 +7020,94 @@ impl crate::DataAbsent for TimingRepeat {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for TimingRepeat {
+    fn fhir_type(&self) -> &str {
+        "Element"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        if let Some(c) = &self.bounds {
+            r::choice(v, "bounds", c.reflect_choice());
+        }
+        r::opt(v, "count", &self.count);
+        r::opt(v, "countMax", &self.count_max);
+        r::opt(v, "duration", &self.duration);
+        r::opt(v, "durationMax", &self.duration_max);
+        r::opt(v, "durationUnit", &self.duration_unit);
+        r::opt(v, "frequency", &self.frequency);
+        r::opt(v, "frequencyMax", &self.frequency_max);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "periodMax", &self.period_max);
+        r::opt(v, "periodUnit", &self.period_unit);
+        r::many(v, "dayOfWeek", &self.day_of_week);
+        r::many(v, "timeOfDay", &self.time_of_day);
+        r::many(v, "when", &self.when);
+        r::opt(v, "offset", &self.offset);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "bounds" => {
+                if let Some(c) = &self.bounds {
+                    r::choice(v, "bounds", c.reflect_choice());
+                }
+            }
+            "count" => {
+                r::opt(v, "count", &self.count);
+            }
+            "countMax" => {
+                r::opt(v, "countMax", &self.count_max);
+            }
+            "duration" => {
+                r::opt(v, "duration", &self.duration);
+            }
+            "durationMax" => {
+                r::opt(v, "durationMax", &self.duration_max);
+            }
+            "durationUnit" => {
+                r::opt(v, "durationUnit", &self.duration_unit);
+            }
+            "frequency" => {
+                r::opt(v, "frequency", &self.frequency);
+            }
+            "frequencyMax" => {
+                r::opt(v, "frequencyMax", &self.frequency_max);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "periodMax" => {
+                r::opt(v, "periodMax", &self.period_max);
+            }
+            "periodUnit" => {
+                r::opt(v, "periodUnit", &self.period_unit);
+            }
+            "dayOfWeek" => {
+                r::many(v, "dayOfWeek", &self.day_of_week);
+            }
+            "timeOfDay" => {
+                r::many(v, "timeOfDay", &self.time_of_day);
+            }
+            "when" => {
+                r::many(v, "when", &self.when);
+            }
+            "offset" => {
+                r::opt(v, "offset", &self.offset);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Defines an expected trigger for a module
 ///
 /// A description of a triggering event. Triggering events can be named events, data events, or periodic, as determined by the type element.
@@ -5330,6 +7238,62 @@ impl dhp_runtime::FhirJson for TriggerDefinition {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for TriggerDefinition {
+    fn fhir_type(&self) -> &str {
+        "TriggerDefinition"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "name", &self.name);
+        r::opt(v, "code", &self.code);
+        r::opt(v, "subscriptionTopic", &self.subscription_topic);
+        if let Some(c) = &self.timing {
+            r::choice(v, "timing", c.reflect_choice());
+        }
+        r::many(v, "data", &self.data);
+        r::opt(v, "condition", &self.condition);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            "subscriptionTopic" => {
+                r::opt(v, "subscriptionTopic", &self.subscription_topic);
+            }
+            "timing" => {
+                if let Some(c) = &self.timing {
+                    r::choice(v, "timing", c.reflect_choice());
+                }
+            }
+            "data" => {
+                r::many(v, "data", &self.data);
+            }
+            "condition" => {
+                r::opt(v, "condition", &self.condition);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Describes the context of use for a conformance or knowledge resource
 ///
 /// Specifies clinical/business/etc. metadata that can be used to retrieve, index and/or categorize an artifact. This metadata can either be specific to the applicable population (e.g., age category, DRG) or the specific context of care (e.g., venue, care setting, provider of care).
@@ -5395,6 +7359,38 @@ impl dhp_runtime::FhirJson for UsageContext {
         (self.value).write_into(&mut w);
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for UsageContext {
+    fn fhir_type(&self) -> &str {
+        "UsageContext"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "code", &self.code);
+        r::choice(v, "value", self.value.reflect_choice());
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "value" => {
+                r::choice(v, "value", self.value.reflect_choice());
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Virtual Service Contact Details
@@ -5532,6 +7528,54 @@ impl crate::DataAbsent for VirtualServiceDetail {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for VirtualServiceDetail {
+    fn fhir_type(&self) -> &str {
+        "VirtualServiceDetail"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "channelType", &self.channel_type);
+        if let Some(c) = &self.address {
+            r::choice(v, "address", c.reflect_choice());
+        }
+        r::many(v, "additionalInfo", &self.additional_info);
+        r::opt(v, "maxParticipants", &self.max_participants);
+        r::opt(v, "sessionKey", &self.session_key);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "channelType" => {
+                r::opt(v, "channelType", &self.channel_type);
+            }
+            "address" => {
+                if let Some(c) = &self.address {
+                    r::choice(v, "address", c.reflect_choice());
+                }
+            }
+            "additionalInfo" => {
+                r::many(v, "additionalInfo", &self.additional_info);
+            }
+            "maxParticipants" => {
+                r::opt(v, "maxParticipants", &self.max_participants);
+            }
+            "sessionKey" => {
+                r::opt(v, "sessionKey", &self.session_key);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The types allowed for `Annotation.author\[x\]`.
 ///
 /// Individual responsible for the annotation
@@ -5590,6 +7634,30 @@ impl From<crate::datatypes::Reference> for AnnotationAuthor {
 impl From<crate::Primitive<String>> for AnnotationAuthor {
     fn from(v: crate::Primitive<String>) -> Self {
         AnnotationAuthor::String(v)
+    }
+}
+impl AnnotationAuthor {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            AnnotationAuthor::Reference(x) => ("authorReference", x),
+            AnnotationAuthor::String(x) => ("authorString", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for AnnotationAuthor {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 /// The types allowed for `DataRequirement.dateFilter.value\[x\]`.
@@ -5673,6 +7741,31 @@ impl From<crate::datatypes::Duration> for DataRequirementDateFilterValue {
         DataRequirementDateFilterValue::Duration(Box::new(v))
     }
 }
+impl DataRequirementDateFilterValue {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            DataRequirementDateFilterValue::DateTime(x) => ("valueDateTime", x),
+            DataRequirementDateFilterValue::Period(x) => ("valuePeriod", x),
+            DataRequirementDateFilterValue::Duration(x) => ("valueDuration", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for DataRequirementDateFilterValue {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
+    }
+}
 /// The types allowed for `DataRequirement.subject\[x\]`.
 ///
 /// E.g. Patient, Practitioner, RelatedPerson, Organization, Location, Device
@@ -5733,6 +7826,30 @@ impl From<crate::datatypes::CodeableConcept> for DataRequirementSubject {
 impl From<crate::datatypes::Reference> for DataRequirementSubject {
     fn from(v: crate::datatypes::Reference) -> Self {
         DataRequirementSubject::Reference(Box::new(v))
+    }
+}
+impl DataRequirementSubject {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            DataRequirementSubject::CodeableConcept(x) => ("subjectCodeableConcept", x),
+            DataRequirementSubject::Reference(x) => ("subjectReference", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for DataRequirementSubject {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 /// The types allowed for `DataRequirement.valueFilter.value\[x\]`.
@@ -5816,6 +7933,31 @@ impl From<crate::datatypes::Duration> for DataRequirementValueFilterValue {
         DataRequirementValueFilterValue::Duration(Box::new(v))
     }
 }
+impl DataRequirementValueFilterValue {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            DataRequirementValueFilterValue::DateTime(x) => ("valueDateTime", x),
+            DataRequirementValueFilterValue::Period(x) => ("valuePeriod", x),
+            DataRequirementValueFilterValue::Duration(x) => ("valueDuration", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for DataRequirementValueFilterValue {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
+    }
+}
 /// The types allowed for `Dosage.doseAndRate.dose\[x\]`.
 ///
 /// Amount of medication per dose
@@ -5873,6 +8015,30 @@ impl From<crate::datatypes::Range> for DosageDoseAndRateDose {
 impl From<crate::datatypes::Quantity> for DosageDoseAndRateDose {
     fn from(v: crate::datatypes::Quantity) -> Self {
         DosageDoseAndRateDose::Quantity(Box::new(v))
+    }
+}
+impl DosageDoseAndRateDose {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            DosageDoseAndRateDose::Range(x) => ("doseRange", x),
+            DosageDoseAndRateDose::Quantity(x) => ("doseQuantity", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for DosageDoseAndRateDose {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 /// The types allowed for `Dosage.doseAndRate.rate\[x\]`.
@@ -5946,6 +8112,31 @@ impl From<crate::datatypes::Range> for DosageDoseAndRateRate {
 impl From<crate::datatypes::Quantity> for DosageDoseAndRateRate {
     fn from(v: crate::datatypes::Quantity) -> Self {
         DosageDoseAndRateRate::Quantity(Box::new(v))
+    }
+}
+impl DosageDoseAndRateRate {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            DosageDoseAndRateRate::Ratio(x) => ("rateRatio", x),
+            DosageDoseAndRateRate::Range(x) => ("rateRange", x),
+            DosageDoseAndRateRate::Quantity(x) => ("rateQuantity", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for DosageDoseAndRateRate {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 /// The types allowed for `Extension.value\[x\]`.
@@ -6917,6 +9108,82 @@ impl From<crate::datatypes::Meta> for ExtensionValue {
         ExtensionValue::Meta(Box::new(v))
     }
 }
+impl ExtensionValue {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            ExtensionValue::Base64Binary(x) => ("valueBase64Binary", x),
+            ExtensionValue::Boolean(x) => ("valueBoolean", x),
+            ExtensionValue::Canonical(x) => ("valueCanonical", x),
+            ExtensionValue::Code(x) => ("valueCode", x),
+            ExtensionValue::Date(x) => ("valueDate", x),
+            ExtensionValue::DateTime(x) => ("valueDateTime", x),
+            ExtensionValue::Decimal(x) => ("valueDecimal", x),
+            ExtensionValue::Id(x) => ("valueId", x),
+            ExtensionValue::Instant(x) => ("valueInstant", x),
+            ExtensionValue::Integer(x) => ("valueInteger", x),
+            ExtensionValue::Integer64(x) => ("valueInteger64", x),
+            ExtensionValue::Markdown(x) => ("valueMarkdown", x),
+            ExtensionValue::Oid(x) => ("valueOid", x),
+            ExtensionValue::PositiveInt(x) => ("valuePositiveInt", x),
+            ExtensionValue::String(x) => ("valueString", x),
+            ExtensionValue::Time(x) => ("valueTime", x),
+            ExtensionValue::UnsignedInt(x) => ("valueUnsignedInt", x),
+            ExtensionValue::Uri(x) => ("valueUri", x),
+            ExtensionValue::Url(x) => ("valueUrl", x),
+            ExtensionValue::Uuid(x) => ("valueUuid", x),
+            ExtensionValue::Address(x) => ("valueAddress", x),
+            ExtensionValue::Age(x) => ("valueAge", x),
+            ExtensionValue::Annotation(x) => ("valueAnnotation", x),
+            ExtensionValue::Attachment(x) => ("valueAttachment", x),
+            ExtensionValue::CodeableConcept(x) => ("valueCodeableConcept", x),
+            ExtensionValue::CodeableReference(x) => ("valueCodeableReference", x),
+            ExtensionValue::Coding(x) => ("valueCoding", x),
+            ExtensionValue::ContactPoint(x) => ("valueContactPoint", x),
+            ExtensionValue::Count(x) => ("valueCount", x),
+            ExtensionValue::Distance(x) => ("valueDistance", x),
+            ExtensionValue::Duration(x) => ("valueDuration", x),
+            ExtensionValue::HumanName(x) => ("valueHumanName", x),
+            ExtensionValue::Identifier(x) => ("valueIdentifier", x),
+            ExtensionValue::Money(x) => ("valueMoney", x),
+            ExtensionValue::Period(x) => ("valuePeriod", x),
+            ExtensionValue::Quantity(x) => ("valueQuantity", x),
+            ExtensionValue::Range(x) => ("valueRange", x),
+            ExtensionValue::Ratio(x) => ("valueRatio", x),
+            ExtensionValue::RatioRange(x) => ("valueRatioRange", x),
+            ExtensionValue::Reference(x) => ("valueReference", x),
+            ExtensionValue::SampledData(x) => ("valueSampledData", x),
+            ExtensionValue::Signature(x) => ("valueSignature", x),
+            ExtensionValue::Timing(x) => ("valueTiming", x),
+            ExtensionValue::ContactDetail(x) => ("valueContactDetail", x),
+            ExtensionValue::DataRequirement(x) => ("valueDataRequirement", x),
+            ExtensionValue::Expression(x) => ("valueExpression", x),
+            ExtensionValue::ParameterDefinition(x) => ("valueParameterDefinition", x),
+            ExtensionValue::RelatedArtifact(x) => ("valueRelatedArtifact", x),
+            ExtensionValue::TriggerDefinition(x) => ("valueTriggerDefinition", x),
+            ExtensionValue::UsageContext(x) => ("valueUsageContext", x),
+            ExtensionValue::Availability(x) => ("valueAvailability", x),
+            ExtensionValue::ExtendedContactDetail(x) => ("valueExtendedContactDetail", x),
+            ExtensionValue::Dosage(x) => ("valueDosage", x),
+            ExtensionValue::Meta(x) => ("valueMeta", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for ExtensionValue {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
+    }
+}
 /// The types allowed for `Timing.repeat.bounds\[x\]`.
 ///
 /// Length/Range of lengths, or (Start and/or end) limits
@@ -6993,6 +9260,31 @@ impl From<crate::datatypes::Range> for TimingRepeatBounds {
 impl From<crate::datatypes::Period> for TimingRepeatBounds {
     fn from(v: crate::datatypes::Period) -> Self {
         TimingRepeatBounds::Period(Box::new(v))
+    }
+}
+impl TimingRepeatBounds {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            TimingRepeatBounds::Duration(x) => ("boundsDuration", x),
+            TimingRepeatBounds::Range(x) => ("boundsRange", x),
+            TimingRepeatBounds::Period(x) => ("boundsPeriod", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for TimingRepeatBounds {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 /// The types allowed for `TriggerDefinition.timing\[x\]`.
@@ -7097,6 +9389,32 @@ for TriggerDefinitionTiming {
         TriggerDefinitionTiming::DateTime(v)
     }
 }
+impl TriggerDefinitionTiming {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            TriggerDefinitionTiming::Timing(x) => ("timingTiming", x),
+            TriggerDefinitionTiming::Reference(x) => ("timingReference", x),
+            TriggerDefinitionTiming::Date(x) => ("timingDate", x),
+            TriggerDefinitionTiming::DateTime(x) => ("timingDateTime", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for TriggerDefinitionTiming {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
+    }
+}
 /// The types allowed for `UsageContext.value\[x\]`.
 ///
 /// Value that defines the context
@@ -7195,6 +9513,32 @@ impl From<crate::datatypes::Range> for UsageContextValue {
 impl From<crate::datatypes::Reference> for UsageContextValue {
     fn from(v: crate::datatypes::Reference) -> Self {
         UsageContextValue::Reference(Box::new(v))
+    }
+}
+impl UsageContextValue {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            UsageContextValue::CodeableConcept(x) => ("valueCodeableConcept", x),
+            UsageContextValue::Quantity(x) => ("valueQuantity", x),
+            UsageContextValue::Range(x) => ("valueRange", x),
+            UsageContextValue::Reference(x) => ("valueReference", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for UsageContextValue {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 /// The types allowed for `VirtualServiceDetail.address\[x\]`.
@@ -7301,6 +9645,34 @@ impl From<crate::datatypes::ContactPoint> for VirtualServiceDetailAddress {
 impl From<crate::datatypes::ExtendedContactDetail> for VirtualServiceDetailAddress {
     fn from(v: crate::datatypes::ExtendedContactDetail) -> Self {
         VirtualServiceDetailAddress::ExtendedContactDetail(Box::new(v))
+    }
+}
+impl VirtualServiceDetailAddress {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            VirtualServiceDetailAddress::Url(x) => ("addressUrl", x),
+            VirtualServiceDetailAddress::String(x) => ("addressString", x),
+            VirtualServiceDetailAddress::ContactPoint(x) => ("addressContactPoint", x),
+            VirtualServiceDetailAddress::ExtendedContactDetail(x) => {
+                ("addressExtendedContactDetail", x)
+            }
+        }
+    }
+}
+impl dhp_runtime::Reflect for VirtualServiceDetailAddress {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 impl Extension {

@@ -83,6 +83,48 @@ impl dhp_runtime::FhirJson for DataAbsentReasonExtension {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for DataAbsentReasonExtension {
+    fn fhir_type(&self) -> &str {
+        "Extension"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::url(
+            v,
+            &dhp_runtime::visit::StaticUri(
+                "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+            ),
+        );
+        r::choice(v, "value", ("valueCode", &self.value));
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "url" => {
+                r::url(
+                    v,
+                    &dhp_runtime::visit::StaticUri(
+                        "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                    ),
+                );
+            }
+            "value" => {
+                r::choice(v, "value", ("valueCode", &self.value));
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Diagnosis type
 ///
 /// Extension to differentiate the diagnosis type, which is different from the condition type / category
@@ -167,6 +209,48 @@ impl dhp_runtime::FhirJson for DiagnosisTypeExtension {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for DiagnosisTypeExtension {
+    fn fhir_type(&self) -> &str {
+        "Extension"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::url(
+            v,
+            &dhp_runtime::visit::StaticUri(
+                "https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type",
+            ),
+        );
+        r::choice(v, "value", ("valueCodeableConcept", &self.value));
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "url" => {
+                r::url(
+                    v,
+                    &dhp_runtime::visit::StaticUri(
+                        "https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type",
+                    ),
+                );
+            }
+            "value" => {
+                r::choice(v, "value", ("valueCodeableConcept", &self.value));
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Differentiation of the administrative gender 'other'
 ///
 /// Extension for more precise differentiation of the administrative gender 'other', aligned with German base profiles representation of the same concept.
@@ -243,6 +327,48 @@ impl dhp_runtime::FhirJson for GenderOtherUzExtension {
         w.complex("valueCoding", Some(&self.value));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for GenderOtherUzExtension {
+    fn fhir_type(&self) -> &str {
+        "Extension"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::url(
+            v,
+            &dhp_runtime::visit::StaticUri(
+                "https://dhp.uz/fhir/core/StructureDefinition/gender-other",
+            ),
+        );
+        r::choice(v, "value", ("valueCoding", &self.value));
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "url" => {
+                r::url(
+                    v,
+                    &dhp_runtime::visit::StaticUri(
+                        "https://dhp.uz/fhir/core/StructureDefinition/gender-other",
+                    ),
+                );
+            }
+            "value" => {
+                r::choice(v, "value", ("valueCoding", &self.value));
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Patient Citizenship
@@ -437,6 +563,82 @@ impl dhp_runtime::FhirJson for PatCitizenshipExtension {
         w.finish()
     }
 }
+/// The sub-extension `code` of [`PatCitizenshipExtension`], for reflection.
+struct PatCitizenshipExtensionCodeSub;
+impl dhp_runtime::visit::SubExtensionDef for PatCitizenshipExtensionCodeSub {
+    type Value = crate::datatypes::CodeableConcept;
+    const URL: &'static dhp_runtime::visit::StaticUri = &dhp_runtime::visit::StaticUri(
+        "code",
+    );
+    fn json_name(value: &Self::Value) -> &'static str {
+        let _ = value;
+        "valueCodeableConcept"
+    }
+}
+/// The sub-extension `period` of [`PatCitizenshipExtension`], for reflection.
+struct PatCitizenshipExtensionPeriodSub;
+impl dhp_runtime::visit::SubExtensionDef for PatCitizenshipExtensionPeriodSub {
+    type Value = crate::datatypes::Period;
+    const URL: &'static dhp_runtime::visit::StaticUri = &dhp_runtime::visit::StaticUri(
+        "period",
+    );
+    fn json_name(value: &Self::Value) -> &'static str {
+        let _ = value;
+        "valuePeriod"
+    }
+}
+impl dhp_runtime::Reflect for PatCitizenshipExtension {
+    fn fhir_type(&self) -> &str {
+        "Extension"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::sub_extensions::<
+            PatCitizenshipExtensionCodeSub,
+        >(v, &mut n_extension, &mut self.code.iter());
+        r::sub_extensions::<
+            PatCitizenshipExtensionPeriodSub,
+        >(v, &mut n_extension, &mut self.period.iter());
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::url(
+            v,
+            &dhp_runtime::visit::StaticUri(
+                "http://hl7.org/fhir/StructureDefinition/patient-citizenship",
+            ),
+        );
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                let mut n_extension = 0usize;
+                r::sub_extensions::<
+                    PatCitizenshipExtensionCodeSub,
+                >(v, &mut n_extension, &mut self.code.iter());
+                r::sub_extensions::<
+                    PatCitizenshipExtensionPeriodSub,
+                >(v, &mut n_extension, &mut self.period.iter());
+                r::array_rest(v, "extension", &mut n_extension, &self.extension);
+            }
+            "url" => {
+                r::url(
+                    v,
+                    &dhp_runtime::visit::StaticUri(
+                        "http://hl7.org/fhir/StructureDefinition/patient-citizenship",
+                    ),
+                );
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Patient Nationality
 ///
 /// The nationality of the patient.
@@ -626,6 +828,82 @@ impl dhp_runtime::FhirJson for PatNationalityExtension {
         }
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+/// The sub-extension `code` of [`PatNationalityExtension`], for reflection.
+struct PatNationalityExtensionCodeSub;
+impl dhp_runtime::visit::SubExtensionDef for PatNationalityExtensionCodeSub {
+    type Value = crate::datatypes::CodeableConcept;
+    const URL: &'static dhp_runtime::visit::StaticUri = &dhp_runtime::visit::StaticUri(
+        "code",
+    );
+    fn json_name(value: &Self::Value) -> &'static str {
+        let _ = value;
+        "valueCodeableConcept"
+    }
+}
+/// The sub-extension `period` of [`PatNationalityExtension`], for reflection.
+struct PatNationalityExtensionPeriodSub;
+impl dhp_runtime::visit::SubExtensionDef for PatNationalityExtensionPeriodSub {
+    type Value = crate::datatypes::Period;
+    const URL: &'static dhp_runtime::visit::StaticUri = &dhp_runtime::visit::StaticUri(
+        "period",
+    );
+    fn json_name(value: &Self::Value) -> &'static str {
+        let _ = value;
+        "valuePeriod"
+    }
+}
+impl dhp_runtime::Reflect for PatNationalityExtension {
+    fn fhir_type(&self) -> &str {
+        "Extension"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::sub_extensions::<
+            PatNationalityExtensionCodeSub,
+        >(v, &mut n_extension, &mut self.code.iter());
+        r::sub_extensions::<
+            PatNationalityExtensionPeriodSub,
+        >(v, &mut n_extension, &mut self.period.iter());
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::url(
+            v,
+            &dhp_runtime::visit::StaticUri(
+                "http://hl7.org/fhir/StructureDefinition/patient-nationality",
+            ),
+        );
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                let mut n_extension = 0usize;
+                r::sub_extensions::<
+                    PatNationalityExtensionCodeSub,
+                >(v, &mut n_extension, &mut self.code.iter());
+                r::sub_extensions::<
+                    PatNationalityExtensionPeriodSub,
+                >(v, &mut n_extension, &mut self.period.iter());
+                r::array_rest(v, "extension", &mut n_extension, &self.extension);
+            }
+            "url" => {
+                r::url(
+                    v,
+                    &dhp_runtime::visit::StaticUri(
+                        "http://hl7.org/fhir/StructureDefinition/patient-nationality",
+                    ),
+                );
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Translation
@@ -824,6 +1102,81 @@ impl dhp_runtime::FhirJson for TranslationExtension {
         w.finish()
     }
 }
+/// The sub-extension `lang` of [`TranslationExtension`], for reflection.
+struct TranslationExtensionLangSub;
+impl dhp_runtime::visit::SubExtensionDef for TranslationExtensionLangSub {
+    type Value = crate::Primitive<dhp_runtime::primitives::Code>;
+    const URL: &'static dhp_runtime::visit::StaticUri = &dhp_runtime::visit::StaticUri(
+        "lang",
+    );
+    fn json_name(value: &Self::Value) -> &'static str {
+        let _ = value;
+        "valueCode"
+    }
+}
+/// The sub-extension `content` of [`TranslationExtension`], for reflection.
+struct TranslationExtensionContentSub;
+impl dhp_runtime::visit::SubExtensionDef for TranslationExtensionContentSub {
+    type Value = crate::extensions::TranslationExtensionContent;
+    const URL: &'static dhp_runtime::visit::StaticUri = &dhp_runtime::visit::StaticUri(
+        "content",
+    );
+    fn json_name(value: &Self::Value) -> &'static str {
+        value.reflect_choice().0
+    }
+}
+impl dhp_runtime::Reflect for TranslationExtension {
+    fn fhir_type(&self) -> &str {
+        "Extension"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::sub_extensions::<
+            TranslationExtensionLangSub,
+        >(v, &mut n_extension, &mut std::iter::once(&self.lang));
+        r::sub_extensions::<
+            TranslationExtensionContentSub,
+        >(v, &mut n_extension, &mut std::iter::once(&self.content));
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::url(
+            v,
+            &dhp_runtime::visit::StaticUri(
+                "http://hl7.org/fhir/StructureDefinition/translation",
+            ),
+        );
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                let mut n_extension = 0usize;
+                r::sub_extensions::<
+                    TranslationExtensionLangSub,
+                >(v, &mut n_extension, &mut std::iter::once(&self.lang));
+                r::sub_extensions::<
+                    TranslationExtensionContentSub,
+                >(v, &mut n_extension, &mut std::iter::once(&self.content));
+                r::array_rest(v, "extension", &mut n_extension, &self.extension);
+            }
+            "url" => {
+                r::url(
+                    v,
+                    &dhp_runtime::visit::StaticUri(
+                        "http://hl7.org/fhir/StructureDefinition/translation",
+                    ),
+                );
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The types allowed for `Extension.extension.value\[x\]`.
 ///
 /// Value of extension
@@ -885,5 +1238,29 @@ impl From<crate::Primitive<dhp_runtime::primitives::Markdown>>
 for TranslationExtensionContent {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Markdown>) -> Self {
         TranslationExtensionContent::Markdown(v)
+    }
+}
+impl TranslationExtensionContent {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            TranslationExtensionContent::String(x) => ("valueString", x),
+            TranslationExtensionContent::Markdown(x) => ("valueMarkdown", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for TranslationExtensionContent {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

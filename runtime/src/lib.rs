@@ -38,6 +38,7 @@ pub mod resource;
 pub mod serde_bridge;
 pub mod terminology;
 pub mod validate;
+pub mod visit;
 
 pub use element::{NonEmpty, PrimitiveElement};
 pub use json::{JsonNumber, JsonObject, JsonValue};

@@ -1,7 +1,14 @@
-//! Finding elements in an instance by a profile's element path, for Must Support checks
-//! and slice accessors. Works on the JSON form, so it needs nothing profile-specific.
+//! Finding elements in an instance by a profile's element path, for Must Support checks,
+//! slice accessors and validation. Walks [`Node`]s (typed values or JSON alike), so it
+//! needs nothing profile-specific and never serialises.
 
-use crate::json::{JsonObject, JsonValue};
+use crate::json::JsonValue;
+use crate::reflect::{Child, Node, PrimitiveValue};
+
+/// How deep pattern matching and value rendering descend into a value (patterns in the
+/// IG are a few levels deep; the bound only keeps a hostile value from exhausting the
+/// stack).
+pub(crate) const MAX_PATTERN_DEPTH: usize = 64;
 
 /// One step of an element path: a JSON member name and, for a slice, what an item must
 /// have to belong to it: discriminator values (`(relative path, expected JSON text)`)
@@ -19,16 +26,12 @@ pub struct Step {
 
 impl Step {
     /// True when `item` belongs to this step's slice (always, for a step without one).
-    pub fn accepts(&self, item: &JsonObject) -> bool {
+    pub fn accepts(&self, item: Node<'_>) -> bool {
         matches(item, self.filter)
             && self.member_of.iter().all(|(path, set)| {
-                values_at(item, path).iter().any(|v| match v {
-                    JsonValue::String(code) => (set.contains)(None, code),
-                    JsonValue::Object(o) => o
-                        .get("code")
-                        .and_then(JsonValue::as_str)
-                        .is_some_and(|code| (set.contains)(o.get("system").and_then(JsonValue::as_str), code)),
-                    _ => false,
+                values_at(item, path).iter().any(|v| match coded(*v) {
+                    Some((system, code)) => (set.contains)(system, code),
+                    None => false,
                 })
             })
     }
@@ -39,40 +42,135 @@ impl Step {
     }
 }
 
-fn values_at<'a>(item: &'a JsonObject, path: &str) -> Vec<&'a JsonValue> {
-    let mut values: Vec<&JsonValue> = Vec::new();
-    let mut objects = vec![item];
-    let segments: Vec<&str> = path.split('.').collect();
-    for (i, seg) in segments.iter().enumerate() {
-        values.clear();
-        for o in &objects {
-            match o.get(seg) {
-                Some(JsonValue::Array(items)) => values.extend(items.iter()),
-                Some(v) => values.push(v),
-                None => {}
+/// A code and its system: a primitive's value (no system), or a `Coding`-like node's
+/// `system` and `code`.
+pub(crate) fn coded(node: Node<'_>) -> Option<(Option<&str>, &str)> {
+    if let Some(p) = node.primitive() {
+        return text(p).map(|c| (None, c));
+    }
+    let code = first_text(node, "code")?;
+    Some((first_text(node, "system"), code))
+}
+
+/// The text of a string-like primitive value.
+pub(crate) fn text(p: PrimitiveValue<'_>) -> Option<&str> {
+    match p {
+        PrimitiveValue::String(s) | PrimitiveValue::Date(s) | PrimitiveValue::DateTime(s) | PrimitiveValue::Time(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn first_text<'a>(node: Node<'a>, name: &str) -> Option<&'a str> {
+    let mut out = None;
+    node.visit_child(name, &mut |c| {
+        if out.is_none() && c.json_name == name {
+            out = c.node.primitive().and_then(text);
+        }
+    });
+    out
+}
+
+/// True for FHIR primitive type names (`string`, `dateTime`), which start lowercase.
+pub(crate) fn is_primitive_type(t: &str) -> bool {
+    t.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// True when the node has a value: a complex value, or a primitive with a value (not only
+/// an `id` or extensions, as the JSON `_name` sibling alone gives).
+pub(crate) fn has_value(node: Node<'_>) -> bool {
+    match node {
+        Node::Json { value, .. } => value.is_some(),
+        Node::Typed(r) => !is_primitive_type(r.fhir_type()) || r.primitive().is_some(),
+    }
+}
+
+/// True when the node is a complex value (an object in JSON).
+pub(crate) fn is_complex(node: Node<'_>) -> bool {
+    match node {
+        Node::Json { value, .. } => matches!(value, Some(JsonValue::Object(_))),
+        Node::Typed(r) => !is_primitive_type(r.fhir_type()),
+    }
+}
+
+/// Calls `visit` for the children of `node` at JSON member `key`: a member name
+/// (`identifier`), a typed choice name (`occurredDateTime`), or `value[x]` for every type
+/// of a choice.
+pub(crate) fn visit_key<'a>(node: Node<'a>, key: &str, visit: &mut dyn FnMut(Child<'a>)) {
+    if let Some(base) = key.strip_suffix("[x]") {
+        let typed_choice = |c: &Child<'_>| {
+            c.json_name.len() > base.len()
+                && c.json_name.starts_with(base)
+                && c.json_name[base.len()..].starts_with(|ch: char| ch.is_ascii_uppercase())
+        };
+        match node {
+            Node::Typed(_) => node.visit_child(base, &mut |c| {
+                if c.json_name != base {
+                    visit(c)
+                }
+            }),
+            Node::Json { .. } => node.visit_children(&mut |c| {
+                if typed_choice(&c) {
+                    visit(c)
+                }
+            }),
+        }
+        return;
+    }
+    let mut found = false;
+    node.visit_child(key, &mut |c| {
+        if c.json_name == key {
+            found = true;
+            visit(c)
+        }
+    });
+    if found || matches!(node, Node::Json { .. }) {
+        return;
+    }
+    // A typed choice name: the element is named by a prefix ending before an uppercase
+    // letter (`occurred` + `DateTime`).
+    for (i, ch) in key.char_indices().skip(1) {
+        if ch.is_ascii_uppercase() {
+            let base = &key[..i];
+            node.visit_child(base, &mut |c| {
+                if c.json_name == key {
+                    found = true;
+                    visit(c)
+                }
+            });
+            if found {
+                return;
             }
         }
-        if i + 1 < segments.len() {
-            objects = values.iter().filter_map(|v| v.as_object()).collect();
-        }
     }
-    values
+}
+
+/// The values at a dot-separated relative path (`type.coding`), array items flattened.
+fn values_at<'a>(item: Node<'a>, path: &str) -> Vec<Node<'a>> {
+    let mut current = vec![item];
+    for seg in path.split('.') {
+        let mut next = Vec::new();
+        for n in &current {
+            visit_key(*n, seg, &mut |c| next.push(c.node));
+        }
+        current = next;
+    }
+    current
 }
 
 /// The ids of `checks` that have no value in `resource`. An element inside another is
 /// reported only when that parent is present (a missing slice is reported once, not with
 /// each of its children).
-pub fn missing(resource: &JsonObject, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
+pub fn missing(resource: Node<'_>, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
     crate::validate::missing_elements(resource, checks)
 }
 
 /// True when `item` has, at each relative path, a value containing the expected JSON
 /// (FHIR pattern semantics: objects match when every expected member matches, arrays
 /// when every expected item matches some item).
-pub fn matches(item: &JsonObject, filter: &[(&str, &'static str)]) -> bool {
+pub fn matches(item: Node<'_>, filter: &[(&str, &'static str)]) -> bool {
     filter.iter().all(|(path, expected)| {
         let Some(expected) = static_json(expected) else { return false };
-        values_at(item, path).iter().any(|v| contains_pattern(v, expected))
+        values_at(item, path).iter().any(|v| contains_pattern(*v, expected))
     })
 }
 
@@ -93,38 +191,234 @@ pub(crate) fn static_json(text: &'static str) -> Option<&'static JsonValue> {
     Some(parsed)
 }
 
-/// FHIR pattern matching: `value` has at least what `pattern` has.
-pub fn contains_pattern(value: &JsonValue, pattern: &JsonValue) -> bool {
-    match (value, pattern) {
-        (JsonValue::Object(v), JsonValue::Object(p)) => {
-            p.iter().all(|(k, pv)| v.get(k).is_some_and(|vv| contains_pattern(vv, pv)))
-        }
-        (JsonValue::Array(v), JsonValue::Array(p)) => p.iter().all(|pi| v.iter().any(|vi| contains_pattern(vi, pi))),
-        (v, p) => v == p,
+/// FHIR pattern matching: `value` has at least what `pattern` has (objects: every
+/// pattern member matches; arrays: every pattern item matches some item; primitives:
+/// equal values; a primitive's `id` and extensions are not compared).
+pub fn contains_pattern(value: Node<'_>, pattern: &JsonValue) -> bool {
+    compare(value, pattern, false, 0)
+}
+
+/// FHIR fixed values: `value` is exactly `fixed` (same members, same items in order).
+pub fn equals_fixed(value: Node<'_>, fixed: &JsonValue) -> bool {
+    compare(value, fixed, true, 0)
+}
+
+fn compare(node: Node<'_>, pattern: &JsonValue, exact: bool, depth: usize) -> bool {
+    if depth > MAX_PATTERN_DEPTH {
+        return false;
     }
+    match pattern {
+        JsonValue::Object(p) => {
+            if !is_complex(node) {
+                return false;
+            }
+            // Group the children by JSON member.
+            let mut members: Vec<(&str, Vec<Child<'_>>)> = Vec::new();
+            node.visit_children(&mut |c| match members.iter_mut().find(|(k, _)| *k == c.json_name) {
+                Some((_, items)) => items.push(c),
+                None => members.push((c.json_name, vec![c])),
+            });
+            for (k, pv) in p.iter() {
+                let (key, sibling) = match k.strip_prefix('_') {
+                    Some(plain) => (plain, true),
+                    None => (k, false),
+                };
+                let items = members.iter().find(|(m, _)| *m == key).map(|(_, v)| v.as_slice()).unwrap_or(&[]);
+                if !compare_member(items, pv, sibling, exact, depth) {
+                    return false;
+                }
+            }
+            if exact {
+                // Every member (and `_name` sibling) of the value is in the fixed value.
+                for (k, items) in &members {
+                    if items.iter().any(|c| has_value(c.node)) && !p.contains_key(k) {
+                        return false;
+                    }
+                    let with_sibling = items.iter().any(|c| !is_complex(c.node) && has_children(c.node));
+                    if with_sibling && !p.contains_key(&format!("_{k}")) {
+                        return false;
+                    }
+                }
+            }
+            true
+        }
+        JsonValue::Array(_) | JsonValue::Null => false,
+        primitive => node.primitive().is_some_and(|v| primitive_equals(v, primitive)),
+    }
+}
+
+fn has_children(node: Node<'_>) -> bool {
+    let mut any = false;
+    node.visit_children(&mut |_| any = true);
+    any
+}
+
+/// Compares the items of one member (`items`, all with the same JSON name) with the
+/// pattern's value for it; `sibling` compares the `_name` sibling (id and extensions).
+fn compare_member(items: &[Child<'_>], pv: &JsonValue, sibling: bool, exact: bool, depth: usize) -> bool {
+    let repeating = items.iter().any(|c| c.index.is_some());
+    let one = |c: &Child<'_>, p: &JsonValue| {
+        if sibling {
+            // The sibling object holds the primitive's id and extensions: its children.
+            p.as_object().is_some() && compare_children_as_object(c.node, p, exact, depth + 1)
+        } else {
+            has_value(c.node) && compare(c.node, p, exact, depth + 1)
+        }
+    };
+    match pv {
+        JsonValue::Array(ps) => {
+            if !repeating {
+                return false;
+            }
+            if exact {
+                // Same items, same order (JSON `null` items are value-less primitives).
+                let mut last = None;
+                for c in items {
+                    last = c.index;
+                }
+                let len = last.map_or(0, |i| i + 1);
+                if len != ps.len() {
+                    return false;
+                }
+                ps.iter().enumerate().all(|(i, p)| match items.iter().find(|c| c.index == Some(i)) {
+                    Some(c) if p.is_null() => sibling || !has_value(c.node),
+                    Some(c) => one(c, p),
+                    None => p.is_null(),
+                })
+            } else {
+                ps.iter().all(|p| items.iter().any(|c| one(c, p)))
+            }
+        }
+        _ => !repeating && items.len() == 1 && one(&items[0], pv),
+    }
+}
+
+/// Compares a primitive's children (`id`, `extension`) with an object pattern.
+fn compare_children_as_object(node: Node<'_>, p: &JsonValue, exact: bool, depth: usize) -> bool {
+    let JsonValue::Object(p) = p else { return false };
+    let mut members: Vec<(&str, Vec<Child<'_>>)> = Vec::new();
+    node.visit_children(&mut |c| match members.iter_mut().find(|(k, _)| *k == c.json_name) {
+        Some((_, items)) => items.push(c),
+        None => members.push((c.json_name, vec![c])),
+    });
+    p.iter().all(|(k, pv)| {
+        let items = members.iter().find(|(m, _)| *m == k).map(|(_, v)| v.as_slice()).unwrap_or(&[]);
+        compare_member(items, pv, false, exact, depth)
+    }) && (!exact || members.iter().all(|(k, _)| p.contains_key(k)))
+}
+
+/// JSON equality of a primitive value and a JSON primitive (numbers by their text).
+fn primitive_equals(v: PrimitiveValue<'_>, p: &JsonValue) -> bool {
+    match (v, p) {
+        (PrimitiveValue::Boolean(b), JsonValue::Bool(q)) => b == *q,
+        (PrimitiveValue::Integer(i), JsonValue::Number(n)) => n.as_str() == i.to_string(),
+        (PrimitiveValue::Decimal(d), JsonValue::Number(n)) => n.as_str() == d,
+        (v, JsonValue::String(s)) => text(v) == Some(s.as_str()),
+        _ => false,
+    }
+}
+
+/// The JSON text of a node, for messages (nested values deeper than a few levels are
+/// shown as `…`).
+pub(crate) fn render(node: Node<'_>) -> String {
+    let mut out = String::new();
+    render_into(node, &mut out, 0);
+    out
+}
+
+fn render_into(node: Node<'_>, out: &mut String, depth: usize) {
+    if let Node::Json { value: Some(v), .. } = node {
+        out.push_str(&v.to_json_string());
+        return;
+    }
+    if let Some(p) = node.primitive() {
+        let v = match p {
+            PrimitiveValue::Boolean(b) => JsonValue::Bool(b),
+            PrimitiveValue::Integer(i) => return out.push_str(&i.to_string()),
+            PrimitiveValue::Decimal(d) => return out.push_str(d),
+            other => JsonValue::String(text(other).unwrap_or_default().to_string()),
+        };
+        out.push_str(&v.to_json_string());
+        return;
+    }
+    if depth >= 8 {
+        out.push_str("\"…\"");
+        return;
+    }
+    let mut members: Vec<(&str, Vec<Child<'_>>)> = Vec::new();
+    node.visit_children(&mut |c| match members.iter_mut().find(|(k, _)| *k == c.json_name) {
+        Some((_, items)) => items.push(c),
+        None => members.push((c.json_name, vec![c])),
+    });
+    out.push('{');
+    let mut first = true;
+    for (k, items) in &members {
+        let items: Vec<&Child<'_>> = items.iter().filter(|c| has_value(c.node)).collect();
+        if items.is_empty() {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(&JsonValue::String(k.to_string()).to_json_string());
+        out.push(':');
+        if items[0].index.is_some() {
+            out.push('[');
+            for (i, c) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                render_into(c.node, out, depth + 1);
+            }
+            out.push(']');
+        } else {
+            render_into(items[0].node, out, depth + 1);
+        }
+    }
+    out.push('}');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn obj(text: &str) -> JsonObject {
-        JsonValue::parse(text).unwrap().as_object().unwrap().clone()
+    fn json(text: &str) -> JsonValue {
+        JsonValue::parse(text).unwrap()
     }
 
     #[test]
     fn finds_sliced_and_primitive_extension_paths() {
-        let p = obj(r#"{"identifier":[{"system":"a","value":"1"},{"system":"b"}],"_gender":{"extension":[{"url":"x"}]}}"#);
+        let p = json(r#"{"identifier":[{"system":"a","value":"1"},{"system":"b"}],"_gender":{"extension":[{"url":"x"}]}}"#);
         const A: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"a\"")], member_of: &[] }, Step { key: "value", filter: &[], member_of: &[] }];
         const B: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"b\"")], member_of: &[] }, Step { key: "value", filter: &[], member_of: &[] }];
         const G: &[Step] = &[Step { key: "gender", filter: &[], member_of: &[] }, Step { key: "extension", filter: &[("url", "\"x\"")], member_of: &[] }];
-        assert_eq!(missing(&p, &[("A", A), ("B", B), ("G", G)]), vec!["B"]);
+        assert_eq!(missing(Node::json(&p), &[("A", A), ("B", B), ("G", G)]), vec!["B"]);
     }
 
     #[test]
     fn pattern_semantics() {
-        let v = JsonValue::parse(r#"{"coding":[{"system":"s","code":"c","display":"d"}]}"#).unwrap();
-        assert!(contains_pattern(&v, &JsonValue::parse(r#"{"coding":[{"system":"s","code":"c"}]}"#).unwrap()));
-        assert!(!contains_pattern(&v, &JsonValue::parse(r#"{"coding":[{"code":"x"}]}"#).unwrap()));
+        let v = json(r#"{"coding":[{"system":"s","code":"c","display":"d"}]}"#);
+        let n = Node::json(&v);
+        assert!(contains_pattern(n, &json(r#"{"coding":[{"system":"s","code":"c"}]}"#)));
+        assert!(!contains_pattern(n, &json(r#"{"coding":[{"code":"x"}]}"#)));
+        // An array pattern does not match a single value, nor the other way round.
+        assert!(!contains_pattern(n, &json(r#"{"coding":{"code":"c"}}"#)));
+        assert!(!equals_fixed(n, &json(r#"{"coding":[{"system":"s","code":"c"}]}"#)));
+        assert!(equals_fixed(n, &v));
+        let with_ext = json(r#"{"code":"c","_code":{"id":"1"}}"#);
+        assert!(!equals_fixed(Node::json(&with_ext), &json(r#"{"code":"c"}"#)));
+        assert!(equals_fixed(Node::json(&with_ext), &with_ext));
+        assert!(contains_pattern(Node::json(&json("1.50")), &json("1.50")));
+        assert!(!contains_pattern(Node::json(&json("1.5")), &json("1.50")));
+    }
+
+    #[test]
+    fn choice_keys_and_rendering() {
+        let v = json(r#"{"valueQuantity":{"value":1.50,"unit":"mm"},"x":[true,"a"]}"#);
+        let mut seen = Vec::new();
+        visit_key(Node::json(&v), "value[x]", &mut |c| seen.push(c.json_name));
+        assert_eq!(seen, vec!["valueQuantity"]);
+        assert_eq!(render(Node::json(&v)), r#"{"valueQuantity":{"value":1.50,"unit":"mm"},"x":[true,"a"]}"#);
     }
 }

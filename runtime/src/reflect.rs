@@ -206,7 +206,7 @@ impl std::fmt::Debug for Node<'_> {
     }
 }
 
-fn visit_json_object<'a>(o: &'a crate::json::JsonObject, visit: &mut dyn FnMut(Child<'a>)) {
+pub(crate) fn visit_json_object<'a>(o: &'a crate::json::JsonObject, visit: &mut dyn FnMut(Child<'a>)) {
     for (key, value) in o.iter() {
         if let Some(plain) = key.strip_prefix('_') {
             // A sibling: visited with its member, or alone when the member is absent.

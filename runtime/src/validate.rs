@@ -1,4 +1,5 @@
-//! Profile validation over the JSON form: what the typed structs cannot express.
+//! Profile validation over typed values (or JSON, through the same [`Node`] interface):
+//! what the typed structs cannot express.
 //!
 //! The generated struct of a profile already enforces the cardinality and types of its
 //! own fields while reading. The rules here cover the rest of the profile's snapshot:
@@ -8,9 +9,10 @@
 //! the rules as static tables; this module only interprets them.
 
 use crate::fhirpath;
-use crate::json::{JsonObject, JsonValue};
-use crate::must_support::{contains_pattern, Step};
-use crate::read::{IssueKind, Reader};
+use crate::json::JsonObject;
+use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, Step};
+use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
+use crate::reflect::{Node, PrimitiveValue, Reflect};
 use crate::terminology::CodeSet;
 use std::sync::OnceLock;
 
@@ -59,73 +61,37 @@ pub struct InvariantRule {
     pub steps: &'static [Step],
 }
 
-/// A located value: its JSON (or `None` for a primitive with only `_name`), its `_name`
-/// sibling, and its FHIRPath location.
+/// A located value: a node and its FHIRPath location.
 pub(crate) struct Located<'a> {
-    /// The resource root, walked without copying it into a `JsonValue`.
-    root: Option<&'a JsonObject>,
-    value: Option<&'a JsonValue>,
-    ext: Option<&'a JsonValue>,
+    node: Node<'a>,
+    /// True for the resource root.
+    root: bool,
     path: String,
 }
 
 fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a>>) {
-    // A primitive's own extensions and id live in its `_name` sibling.
-    let obj = match (parent.root, parent.value, parent.ext) {
-        (Some(o), _, _) => o,
-        (_, Some(JsonValue::Object(o)), _) => o,
-        (_, _, Some(JsonValue::Object(o))) => o,
-        _ => return,
-    };
-    let mut keys: Vec<&str> = Vec::new();
-    if let Some(prefix) = step.key.strip_suffix("[x]") {
-        for (k, _) in obj.iter() {
-            if k.len() > prefix.len() && k.starts_with(prefix) && k[prefix.len()..].starts_with(|c: char| c.is_ascii_uppercase()) {
-                keys.push(k);
+    let start = out.len();
+    visit_key(parent.node, step.key, &mut |c| {
+        let path = match c.index {
+            Some(i) => format!("{}.{}[{i}]", parent.path, c.json_name),
+            None => format!("{}.{}", parent.path, c.json_name),
+        };
+        out.push(Located { node: c.node, root: false, path });
+    });
+    if step.is_slice() {
+        let mut i = start;
+        while i < out.len() {
+            if is_complex(out[i].node) && step.accepts(out[i].node) {
+                i += 1;
+            } else {
+                out.remove(i);
             }
-        }
-    } else if obj.contains_key(step.key) || obj.contains_key(&format!("_{}", step.key)) {
-        keys.push(step.key);
-    }
-    for key in keys {
-        let v = obj.get(key);
-        let e = obj.get(&format!("_{key}"));
-        let start = out.len();
-        match (v, e) {
-            (Some(JsonValue::Array(vs)), ext) => {
-                let exts = ext.and_then(JsonValue::as_array).unwrap_or(&[]);
-                for (i, v) in vs.iter().enumerate() {
-                    out.push(Located {
-                        root: None,
-                        value: (!v.is_null()).then_some(v),
-                        ext: exts.get(i).filter(|e| !e.is_null()),
-                        path: format!("{}.{key}[{i}]", parent.path),
-                    });
-                }
-            }
-            (None, Some(JsonValue::Array(es))) => {
-                for (i, e) in es.iter().enumerate() {
-                    if !e.is_null() {
-                        out.push(Located { root: None, value: None, ext: Some(e), path: format!("{}.{key}[{i}]", parent.path) });
-                    }
-                }
-            }
-            (v, e) => out.push(Located { root: None, value: v, ext: e, path: format!("{}.{key}", parent.path) }),
-        }
-        if step.is_slice() {
-            let mut kept = Vec::new();
-            for l in out.drain(start..) {
-                if l.value.and_then(JsonValue::as_object).is_some_and(|o| step.accepts(o)) {
-                    kept.push(l);
-                }
-            }
-            out.extend(kept);
         }
     }
 }
 
-pub(crate) fn walk<'a>(root: &'a JsonObject, root_path: &str, steps: &[Step]) -> Vec<Located<'a>> {
-    let mut current = vec![Located { root: Some(root), value: None, ext: None, path: root_path.to_string() }];
+pub(crate) fn walk<'a>(root: Node<'a>, root_path: &str, steps: &[Step]) -> Vec<Located<'a>> {
+    let mut current = vec![Located { node: root, root: true, path: root_path.to_string() }];
     for step in steps {
         let mut next = Vec::new();
         for l in &current {
@@ -137,11 +103,12 @@ pub(crate) fn walk<'a>(root: &'a JsonObject, root_path: &str, steps: &[Step]) ->
 }
 
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
-/// recording every violation on `reader`.
-pub fn validate(root: &JsonObject, root_path: &str, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
+/// recording every violation on `reader`. `root` is a typed value or, equally, JSON.
+pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
     // Rules come in snapshot order, so consecutive rules often share their parent path:
     // the walk to the parents is reused until the path changes.
     let mut parents_of: Option<(&[Step], Vec<Located<'_>>)> = None;
+    let mut items = Vec::new();
     for rule in rules {
         let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
         let reuse = parents_of.as_ref().is_some_and(|(steps, _)| same_steps(steps, parents_steps));
@@ -150,10 +117,10 @@ pub fn validate(root: &JsonObject, root_path: &str, rules: &[ElementRule], invar
         }
         let Some((_, parents)) = parents_of.as_ref() else { continue };
         for parent in parents {
-            if parent.value.is_none() && parent.root.is_none() {
+            if !parent.root && !has_value(parent.node) {
                 continue;
             }
-            let mut items = Vec::new();
+            items.clear();
             step_children(parent, last, &mut items);
             let n = items.len() as u32;
             if n < rule.min {
@@ -186,24 +153,17 @@ pub fn validate(root: &JsonObject, root_path: &str, rules: &[ElementRule], invar
             }
         }
     }
-    // FHIRPath evaluates over a JsonValue: copy the root only when there is an invariant.
-    let root_value = if invariants.is_empty() { JsonValue::Null } else { JsonValue::Object(root.clone()) };
     for inv in invariants {
         let Some(expr) = parsed(inv.expression) else {
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
         for focus in walk(root, root_path, inv.steps) {
-            let value = match (focus.root, focus.value.or(focus.ext)) {
-                (Some(_), _) => &root_value,
-                (None, Some(v)) => v,
-                (None, None) => continue,
-            };
-            if fhirpath::check(expr, &root_value, value, focus.ext) == Some(false) {
+            if fhirpath::check_node(expr, root, focus.node) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
                 let mut i = issue(IssueKind::Invariant, focus.path.clone(), msg);
                 if !inv.error {
-                    i.severity = crate::read::Severity::Warning;
+                    i.severity = Severity::Warning;
                 }
                 reader.push_issue(i);
             }
@@ -211,29 +171,188 @@ pub fn validate(root: &JsonObject, root_path: &str, rules: &[ElementRule], invar
     }
 }
 
-fn issue(kind: IssueKind, path: String, message: String) -> crate::read::Issue {
-    crate::read::Issue { severity: crate::read::Severity::Error, kind, path, message }
+/// The validation step of a generated reader: checks the typed value it built or, when
+/// reading failed before a value could be built (a required element missing), the JSON it
+/// read, so the profile's rules are reported either way.
+pub fn validate_read(value: Option<&dyn Reflect>, json: &JsonObject, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
+    let root = reader.path().to_string();
+    let node = match value {
+        Some(v) => Node::Typed(v),
+        None => Node::Typed(json),
+    };
+    validate(node, &root, rules, invariants, reader);
+}
+
+/// Validates a value built in code (or read and changed) without serialising it: what
+/// reading its JSON in `mode` would report that the Rust types do not already rule out
+/// (empty strings, unknown members, nesting too deep for FHIR JSON readers), then the
+/// profile's `rules` and `invariants`, with the same locations and kinds as reading.
+/// The generated `validate()` methods call this.
+pub fn validate_value(value: &dyn Reflect, rules: &[ElementRule], invariants: &[InvariantRule], mode: ReadMode) -> ValidationReport {
+    let root = value.fhir_type().to_string();
+    let mut reader = Reader::new(&root, mode);
+    check_structure(Node::Typed(value), &root, mode, &mut reader);
+    validate(Node::Typed(value), &root, rules, invariants, &mut reader);
+    ValidationReport { issues: reader.into_issues() }
+}
+
+/// What [`validate_value`] (and the generated `validate()` methods) found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValidationReport {
+    /// Every problem, errors and warnings, with its location (`Patient.address[0].city`).
+    pub issues: Vec<Issue>,
+}
+
+impl ValidationReport {
+    /// True when there is no error (warnings may remain): reading the value's JSON would
+    /// succeed.
+    pub fn is_valid(&self) -> bool {
+        self.issues.iter().all(|i| i.severity != Severity::Error)
+    }
+
+    /// The errors.
+    pub fn errors(&self) -> impl Iterator<Item = &Issue> {
+        self.issues.iter().filter(|i| i.severity == Severity::Error)
+    }
+
+    /// The warnings.
+    pub fn warnings(&self) -> impl Iterator<Item = &Issue> {
+        self.issues.iter().filter(|i| i.severity == Severity::Warning)
+    }
+
+    /// `Ok` with the warnings when valid, otherwise `Err` with every issue (as a
+    /// [`ReadError`] without JSON, so `?` works where reading errors are handled).
+    pub fn into_result(self) -> Result<Vec<Issue>, ReadError> {
+        if self.is_valid() {
+            Ok(self.issues)
+        } else {
+            Err(ReadError { issues: self.issues, json: None })
+        }
+    }
+}
+
+impl std::fmt::Display for ValidationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} error(s)", self.errors().count())?;
+        for issue in &self.issues {
+            write!(f, "\n  {issue}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One visited node of [`check_structure`]'s walk: where it is, found from its parent.
+struct Visited<'a> {
+    node: Node<'a>,
+    parent: usize,
+    name: &'a str,
+    index: Option<usize>,
+    depth: usize,
+}
+
+fn path_of(nodes: &[Visited<'_>], mut at: usize, root: &str) -> String {
+    let mut parts = Vec::new();
+    while at != 0 {
+        parts.push(at);
+        at = nodes[at].parent;
+    }
+    let mut path = root.to_string();
+    for &i in parts.iter().rev() {
+        path.push('.');
+        path.push_str(nodes[i].name);
+        if let Some(n) = nodes[i].index {
+            use std::fmt::Write;
+            let _ = write!(path, "[{n}]");
+        }
+    }
+    path
+}
+
+/// Walks the whole value without recursion, reporting what the writer would write and a
+/// reader refuse: empty strings, unknown members (errors in strict mode), and nesting
+/// deeper than [`crate::json::MAX_DEPTH`] (not descended into, so a value built in code
+/// of any depth is safe to validate).
+fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut Reader) {
+    let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
+    let mut stack = vec![0usize];
+    while let Some(at) = stack.pop() {
+        let (node, depth) = (nodes[at].node, nodes[at].depth);
+        if let Node::Json { .. } = node {
+            continue;
+        }
+        let first = nodes.len();
+        node.visit_children(&mut |c| {
+            // JSON nesting: an array adds a level, an object another.
+            let depth = depth + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
+            nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth });
+        });
+        let mut descend = Vec::new();
+        for i in first..nodes.len() {
+            let v = &nodes[i];
+            let problem = match v.node {
+                Node::Json { .. } => Some((
+                    IssueKind::UnknownElement,
+                    format!("unknown element '{}'", v.name),
+                    if mode == ReadMode::Strict { Severity::Error } else { Severity::Warning },
+                )),
+                Node::Typed(_) if v.depth > crate::json::MAX_DEPTH => Some((
+                    IssueKind::Structure,
+                    format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::json::MAX_DEPTH),
+                    Severity::Error,
+                )),
+                Node::Typed(r) => match r.primitive() {
+                    Some(PrimitiveValue::String("")) => Some((IssueKind::InvalidValue, "empty string".to_string(), Severity::Error)),
+                    _ => None,
+                },
+            };
+            match problem {
+                Some((kind, message, severity)) => {
+                    // Unknown members are reported once, not per array item.
+                    let path = path_of(&nodes, i, root_path);
+                    let path = match (kind, v.index) {
+                        (IssueKind::UnknownElement, Some(_)) => path_of(&nodes, v.parent, root_path) + "." + v.name,
+                        _ => path,
+                    };
+                    reader.push_issue(Issue { severity, kind, path, message });
+                }
+                None => descend.push(i),
+            }
+        }
+        // Children are visited in document order.
+        stack.extend(descend.into_iter().rev());
+    }
+}
+
+fn issue(kind: IssueKind, path: String, message: String) -> Issue {
+    Issue { severity: Severity::Error, kind, path, message }
 }
 
 fn check_item(rule: &ElementRule, item: &Located<'_>, reader: &mut Reader) {
-    let Some(value) = item.value else { return };
+    if !has_value(item.node) {
+        return;
+    }
     if let Some((text, exact)) = rule.value {
         if let Some(expected) = crate::must_support::static_json(text) {
-            let ok = if exact { value == expected } else { contains_pattern(value, expected) };
+            let ok = if exact { equals_fixed(item.node, expected) } else { contains_pattern(item.node, expected) };
             if !ok {
                 let what = if exact { "fixed value" } else { "pattern" };
-                let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, value.to_json_string());
+                let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, render(item.node));
                 reader.push_issue(issue(IssueKind::FixedOrPattern, item.path.clone(), msg));
             }
         }
     }
     if let Some((set, kind)) = &rule.binding {
-        let codings: Vec<(Option<&str>, &str)> = match kind {
-            CodedKind::Scalar => value.as_str().map(|c| vec![(None, c)]).unwrap_or_default(),
-            CodedKind::Coding => coding(value).into_iter().collect(),
-            CodedKind::CodeableConcept => concept_codings(value),
-            CodedKind::CodeableReference => value.as_object().and_then(|o| o.get("concept")).map(concept_codings).unwrap_or_default(),
-        };
+        let mut codings: Vec<(Option<&str>, &str)> = Vec::new();
+        match kind {
+            CodedKind::Scalar => {
+                if let Some(c) = item.node.primitive().and_then(crate::must_support::text) {
+                    codings.push((None, c));
+                }
+            }
+            CodedKind::Coding => codings.extend(coding(item.node)),
+            CodedKind::CodeableConcept => concept_codings(item.node, &mut codings),
+            CodedKind::CodeableReference => item.node.visit_child("concept", &mut |c| concept_codings(c.node, &mut codings)),
+        }
         if !codings.is_empty() && !codings.iter().any(|(s, c)| (set.contains)(*s, c)) {
             let found: Vec<String> = codings.iter().map(|(s, c)| format!("{}#{c}", s.unwrap_or(""))).collect();
             let msg = format!("{}: {} is not in the required value set {}", rule.id, found.join(", "), set.value_set);
@@ -242,18 +361,22 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, reader: &mut Reader) {
     }
 }
 
-fn coding(v: &JsonValue) -> Option<(Option<&str>, &str)> {
-    let o = v.as_object()?;
-    let code = o.get("code")?.as_str()?;
-    Some((o.get("system").and_then(JsonValue::as_str), code))
+fn coding(node: Node<'_>) -> Option<(Option<&str>, &str)> {
+    if !is_complex(node) {
+        return None;
+    }
+    crate::must_support::coded(node)
 }
 
-fn concept_codings(v: &JsonValue) -> Vec<(Option<&str>, &str)> {
-    v.as_object()
-        .and_then(|o| o.get("coding"))
-        .and_then(JsonValue::as_array)
-        .map(|cs| cs.iter().filter_map(coding).collect())
-        .unwrap_or_default()
+fn concept_codings<'a>(node: Node<'a>, out: &mut Vec<(Option<&'a str>, &'a str)>) {
+    if !is_complex(node) {
+        return;
+    }
+    node.visit_child("coding", &mut |c| {
+        if c.index.is_some() {
+            out.extend(coding(c.node));
+        }
+    });
 }
 
 fn parsed(expression: &'static str) -> Option<&'static fhirpath::Expr> {
@@ -284,7 +407,7 @@ fn same_steps(a: &[Step], b: &[Step]) -> bool {
 /// The ids of `checks` with no value in `root`, reported only where their parent is
 /// present (see [`crate::must_support::missing`]). Parent walks are shared between
 /// consecutive checks, as in [`validate`].
-pub(crate) fn missing_elements(root: &JsonObject, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
+pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut parents_of: Option<(&[Step], Vec<Located<'_>>)> = None;
     for (id, steps) in checks {

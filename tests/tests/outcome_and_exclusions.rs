@@ -102,7 +102,7 @@ fn excluded_codes_are_binding_issues_where_the_value_set_binds() {
     }];
     let json = JsonValue::parse(r#"{"resourceType":"Patient","address":[{"country":"GB"},{"country":"UZ"}]}"#).expect("json");
     let mut reader = Reader::new("Patient", ReadMode::Strict);
-    dhp_runtime::validate::validate(json.as_object().expect("object"), "Patient", RULES, &[], &mut reader);
+    dhp_runtime::validate::validate(dhp_runtime::Node::json(&json), "Patient", RULES, &[], &mut reader);
     let issues = reader.into_issues();
     assert_eq!(issues.len(), 1, "{issues:?}");
     assert_eq!((issues[0].kind, issues[0].path.as_str()), (IssueKind::Binding, "Patient.address[1].country"));

@@ -240,8 +240,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             let rules = format_ident!("{}_RULES", shout);
             let invs = format_ident!("{}_INVARIANTS", shout);
             quote! {
-                let root = reader.path().to_string();
-                dhp_runtime::validate::validate(obj, &root, #rules, #invs, reader);
+                dhp_runtime::validate::validate_read(value.as_ref().map(|v| v as _), obj, #rules, #invs, reader);
             }
         }
         _ => quote! {},
@@ -269,6 +268,16 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             quote! { #fname, }
         }
     });
+    // A profile's value is validated once built (or, when a required element is missing,
+    // its JSON is).
+    let build = match &s.kind {
+        StructKind::Profile { .. } => quote! {
+            let value = (|| Some(#name { #(#inits)* unknown_elements }))();
+            #validation
+            value
+        },
+        _ => quote! { Some(#name { #(#inits)* unknown_elements }) },
+    };
     // Writing.
     let mut writes = Vec::new();
     match &s.kind {
@@ -377,8 +386,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
                 #(#reads)*
                 #(#prohibited)*
                 let unknown_elements = o.finish();
-                #validation
-                Some(#name { #(#inits)* unknown_elements })
+                #build
             }
 
             fn write_json(&self) -> dhp_runtime::JsonObject {

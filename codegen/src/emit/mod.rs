@@ -8,6 +8,7 @@ mod items;
 mod open_codes;
 mod outcome;
 mod profile;
+mod reflect;
 
 use crate::ir::{Doc, Module, TypeSpace};
 use heck::ToSnakeCase;
@@ -40,6 +41,8 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
     let ctx = items::Ctx { space };
     for s in space.structs.values() {
         by_module.entry(s.module.clone()).or_default().push(items::struct_tokens(&ctx, s));
+        by_module.entry(s.module.clone()).or_default().push(reflect::struct_reflect(&ctx, s));
+        by_module.entry(s.module.clone()).or_default().push(reflect::validate_method(s));
         match s.kind {
             crate::ir::StructKind::Profile { .. } => {
                 by_module.entry(s.module.clone()).or_default().push(profile::profile_tokens(&ctx, s));
@@ -52,6 +55,7 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
     }
     for c in space.choices.values() {
         by_module.entry(c.module.clone()).or_default().push(items::choice_tokens(&ctx, c));
+        by_module.entry(c.module.clone()).or_default().push(reflect::choice_reflect(c));
     }
     for c in space.codes.values() {
         by_module.entry(Module::Codes).or_default().push(items::code_tokens(c));
@@ -97,7 +101,11 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
         "src/outcome.rs".into(),
         render(header, "Issues as a typed FHIR `OperationOutcome` ([`ToOperationOutcome`]).", outcome::outcome_tokens(&ctx)?)?,
     );
-    files.insert("src/resources/mod.rs".into(), render(header, "Base FHIR R5 resources, generated from hl7.fhir.r5.core.", items::resources_mod_tokens(&ctx, &resource_mods))?);
+    files.insert("src/resources/mod.rs".into(), render(header, "Base FHIR R5 resources, generated from hl7.fhir.r5.core.", {
+        let any = items::resources_mod_tokens(&ctx, &resource_mods);
+        let reflect = reflect::any_resource_reflect(&ctx);
+        quote! { #any #reflect }
+    })?);
     let profile_tokens: Vec<TokenStream> = profile_mods
         .iter()
         .map(|(m, _)| {

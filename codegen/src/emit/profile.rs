@@ -125,7 +125,7 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             /// The Must Support elements (by element id) this instance leaves empty.
             pub fn missing_must_support(&self) -> Vec<&'static str> {
                 const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[#(#ms_steps),*];
-                dhp_runtime::must_support::missing(&dhp_runtime::FhirJson::write_json(self), CHECKS)
+                dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
             }
 
             #(#slice_items)*
@@ -207,7 +207,7 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
                 #doc
                 pub fn #acc(&self) -> Vec<&#elem> {
                     const SLICE: dhp_runtime::must_support::Step = #step;
-                    self.#f.iter().filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item))).collect()
+                    self.#f.iter().filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item))).collect()
                 }
             }
         }

@@ -265,15 +265,7 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
                 crate::resources::audit_event::AuditEventEntity,
             >("entity", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_AUDIT_EVENT_RULES,
-            UZ_CORE_AUDIT_EVENT_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreAuditEvent {
+        let value = (|| Some(UzCoreAuditEvent {
             id,
             meta,
             implicit_rules,
@@ -297,7 +289,15 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
             source: source?,
             entity,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_AUDIT_EVENT_RULES,
+            UZ_CORE_AUDIT_EVENT_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -333,6 +333,129 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreAuditEvent {
+    fn fhir_type(&self) -> &str {
+        "AuditEvent"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "category", &self.category);
+        r::one(v, "code", &self.code);
+        r::opt(v, "action", &self.action);
+        r::opt(v, "severity", &self.severity);
+        if let Some(c) = &self.occurred {
+            r::choice(v, "occurred", c.reflect_choice());
+        }
+        r::one(v, "recorded", &self.recorded);
+        r::opt(v, "outcome", &self.outcome);
+        r::many(v, "authorization", &self.authorization);
+        r::many(v, "basedOn", &self.based_on);
+        r::opt(v, "patient", &self.patient);
+        r::opt(v, "encounter", &self.encounter);
+        r::many(v, "agent", &self.agent);
+        r::one(v, "source", &self.source);
+        r::many(v, "entity", &self.entity);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "action" => {
+                r::opt(v, "action", &self.action);
+            }
+            "severity" => {
+                r::opt(v, "severity", &self.severity);
+            }
+            "occurred" => {
+                if let Some(c) = &self.occurred {
+                    r::choice(v, "occurred", c.reflect_choice());
+                }
+            }
+            "recorded" => {
+                r::one(v, "recorded", &self.recorded);
+            }
+            "outcome" => {
+                r::opt(v, "outcome", &self.outcome);
+            }
+            "authorization" => {
+                r::many(v, "authorization", &self.authorization);
+            }
+            "basedOn" => {
+                r::many(v, "basedOn", &self.based_on);
+            }
+            "patient" => {
+                r::opt(v, "patient", &self.patient);
+            }
+            "encounter" => {
+                r::opt(v, "encounter", &self.encounter);
+            }
+            "agent" => {
+                r::many(v, "agent", &self.agent);
+            }
+            "source" => {
+                r::one(v, "source", &self.source);
+            }
+            "entity" => {
+                r::many(v, "entity", &self.entity);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreAuditEvent {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_AUDIT_EVENT_RULES,
+            UZ_CORE_AUDIT_EVENT_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -934,10 +1057,7 @@ impl UzCoreAuditEvent {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
     /// A `Coding` for slice `AuditEvent.category.coding:dhpCategory`, with the profile's fixed and pattern values filled in.
     pub fn new_dhp_category(

@@ -313,15 +313,7 @@ impl dhp_runtime::FhirJson for UzCoreCondition {
             .complex_vec::<crate::datatypes::CodeableReference>("evidence", None);
         let note = o.complex_vec::<crate::datatypes::Annotation>("note", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_CONDITION_RULES,
-            UZ_CORE_CONDITION_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreCondition {
+        let value = (|| Some(UzCoreCondition {
             id,
             meta,
             implicit_rules,
@@ -348,7 +340,15 @@ impl dhp_runtime::FhirJson for UzCoreCondition {
             evidence,
             note,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_CONDITION_RULES,
+            UZ_CORE_CONDITION_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -396,6 +396,149 @@ impl dhp_runtime::FhirJson for UzCoreCondition {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-condition",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreCondition {
+    fn fhir_type(&self) -> &str {
+        "Condition"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        if let Some(x) = &self.diagnosis_type {
+            r::array_item(v, "extension", &mut n_extension, x);
+        }
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "clinicalStatus", &self.clinical_status);
+        r::opt(v, "verificationStatus", &self.verification_status);
+        r::many(v, "category", &self.category);
+        r::opt(v, "severity", &self.severity);
+        r::opt(v, "code", &self.code);
+        r::many(v, "bodySite", &self.body_site);
+        r::one(v, "subject", &self.subject);
+        r::opt(v, "encounter", &self.encounter);
+        if let Some(c) = &self.onset {
+            r::choice(v, "onset", c.reflect_choice());
+        }
+        if let Some(c) = &self.abatement {
+            r::choice(v, "abatement", c.reflect_choice());
+        }
+        r::opt(v, "recordedDate", &self.recorded_date);
+        r::opt_item(v, "participant", &self.participant);
+        r::many(v, "stage", &self.stage);
+        r::many(v, "evidence", &self.evidence);
+        r::many(v, "note", &self.note);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                let mut n_extension = 0usize;
+                if let Some(x) = &self.diagnosis_type {
+                    r::array_item(v, "extension", &mut n_extension, x);
+                }
+                r::array_rest(v, "extension", &mut n_extension, &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "clinicalStatus" => {
+                r::one(v, "clinicalStatus", &self.clinical_status);
+            }
+            "verificationStatus" => {
+                r::opt(v, "verificationStatus", &self.verification_status);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "severity" => {
+                r::opt(v, "severity", &self.severity);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            "bodySite" => {
+                r::many(v, "bodySite", &self.body_site);
+            }
+            "subject" => {
+                r::one(v, "subject", &self.subject);
+            }
+            "encounter" => {
+                r::opt(v, "encounter", &self.encounter);
+            }
+            "onset" => {
+                if let Some(c) = &self.onset {
+                    r::choice(v, "onset", c.reflect_choice());
+                }
+            }
+            "abatement" => {
+                if let Some(c) = &self.abatement {
+                    r::choice(v, "abatement", c.reflect_choice());
+                }
+            }
+            "recordedDate" => {
+                r::opt(v, "recordedDate", &self.recorded_date);
+            }
+            "participant" => {
+                r::opt_item(v, "participant", &self.participant);
+            }
+            "stage" => {
+                r::many(v, "stage", &self.stage);
+            }
+            "evidence" => {
+                r::many(v, "evidence", &self.evidence);
+            }
+            "note" => {
+                r::many(v, "note", &self.note);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreCondition {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_CONDITION_RULES,
+            UZ_CORE_CONDITION_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -680,10 +823,7 @@ impl UzCoreCondition {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
 }
 impl dhp_runtime::Resource for UzCoreCondition {

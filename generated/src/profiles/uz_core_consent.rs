@@ -282,15 +282,7 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
                 crate::resources::consent::ConsentProvision,
             >("provision", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_CONSENT_RULES,
-            UZ_CORE_CONSENT_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreConsent {
+        let value = (|| Some(UzCoreConsent {
             id,
             meta,
             implicit_rules,
@@ -318,7 +310,15 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
             decision,
             provision,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_CONSENT_RULES,
+            UZ_CORE_CONSENT_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -356,6 +356,141 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreConsent {
+    fn fhir_type(&self) -> &str {
+        "Consent"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "category", &self.category);
+        r::opt(v, "subject", &self.subject);
+        r::opt(v, "date", &self.date);
+        r::opt(v, "period", &self.period);
+        r::many(v, "grantor", &self.grantor);
+        r::many(v, "grantee", &self.grantee);
+        r::many(v, "manager", &self.manager);
+        r::many(v, "controller", &self.controller);
+        r::many(v, "sourceAttachment", &self.source_attachment);
+        r::many(v, "sourceReference", &self.source_reference);
+        r::many(v, "regulatoryBasis", &self.regulatory_basis);
+        r::opt(v, "policyBasis", &self.policy_basis);
+        r::many(v, "policyText", &self.policy_text);
+        r::many(v, "verification", &self.verification);
+        r::opt(v, "decision", &self.decision);
+        r::many(v, "provision", &self.provision);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "subject" => {
+                r::opt(v, "subject", &self.subject);
+            }
+            "date" => {
+                r::opt(v, "date", &self.date);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "grantor" => {
+                r::many(v, "grantor", &self.grantor);
+            }
+            "grantee" => {
+                r::many(v, "grantee", &self.grantee);
+            }
+            "manager" => {
+                r::many(v, "manager", &self.manager);
+            }
+            "controller" => {
+                r::many(v, "controller", &self.controller);
+            }
+            "sourceAttachment" => {
+                r::many(v, "sourceAttachment", &self.source_attachment);
+            }
+            "sourceReference" => {
+                r::many(v, "sourceReference", &self.source_reference);
+            }
+            "regulatoryBasis" => {
+                r::many(v, "regulatoryBasis", &self.regulatory_basis);
+            }
+            "policyBasis" => {
+                r::opt(v, "policyBasis", &self.policy_basis);
+            }
+            "policyText" => {
+                r::many(v, "policyText", &self.policy_text);
+            }
+            "verification" => {
+                r::many(v, "verification", &self.verification);
+            }
+            "decision" => {
+                r::opt(v, "decision", &self.decision);
+            }
+            "provision" => {
+                r::many(v, "provision", &self.provision);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreConsent {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_CONSENT_RULES,
+            UZ_CORE_CONSENT_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -645,10 +780,7 @@ impl UzCoreConsent {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
 }
 impl dhp_runtime::Resource for UzCoreConsent {

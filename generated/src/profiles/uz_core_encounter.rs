@@ -409,15 +409,7 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
                 crate::resources::encounter::EncounterLocation,
             >("location", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_ENCOUNTER_RULES,
-            UZ_CORE_ENCOUNTER_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreEncounter {
+        let value = (|| Some(UzCoreEncounter {
             id,
             meta,
             implicit_rules,
@@ -455,7 +447,15 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
             admission,
             location,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_ENCOUNTER_RULES,
+            UZ_CORE_ENCOUNTER_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -505,6 +505,181 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreEncounter {
+    fn fhir_type(&self) -> &str {
+        "Encounter"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt_item(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "class", &self.class);
+        r::opt(v, "priority", &self.priority);
+        r::many(v, "type", &self.type_);
+        r::many(v, "serviceType", &self.service_type);
+        r::opt(v, "subject", &self.subject);
+        r::opt(v, "subjectStatus", &self.subject_status);
+        r::many(v, "episodeOfCare", &self.episode_of_care);
+        r::many(v, "basedOn", &self.based_on);
+        r::many(v, "careTeam", &self.care_team);
+        r::opt(v, "partOf", &self.part_of);
+        r::opt(v, "serviceProvider", &self.service_provider);
+        r::many(v, "participant", &self.participant);
+        r::many(v, "appointment", &self.appointment);
+        r::many(v, "virtualService", &self.virtual_service);
+        r::opt(v, "actualPeriod", &self.actual_period);
+        r::opt(v, "plannedStartDate", &self.planned_start_date);
+        r::opt(v, "plannedEndDate", &self.planned_end_date);
+        r::opt(v, "length", &self.length);
+        r::many(v, "reason", &self.reason);
+        r::many(v, "diagnosis", &self.diagnosis);
+        r::many(v, "account", &self.account);
+        r::many(v, "dietPreference", &self.diet_preference);
+        r::many(v, "specialArrangement", &self.special_arrangement);
+        r::many(v, "specialCourtesy", &self.special_courtesy);
+        r::opt(v, "admission", &self.admission);
+        r::many(v, "location", &self.location);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::opt_item(v, "identifier", &self.identifier);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "class" => {
+                r::many(v, "class", &self.class);
+            }
+            "priority" => {
+                r::opt(v, "priority", &self.priority);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "serviceType" => {
+                r::many(v, "serviceType", &self.service_type);
+            }
+            "subject" => {
+                r::opt(v, "subject", &self.subject);
+            }
+            "subjectStatus" => {
+                r::opt(v, "subjectStatus", &self.subject_status);
+            }
+            "episodeOfCare" => {
+                r::many(v, "episodeOfCare", &self.episode_of_care);
+            }
+            "basedOn" => {
+                r::many(v, "basedOn", &self.based_on);
+            }
+            "careTeam" => {
+                r::many(v, "careTeam", &self.care_team);
+            }
+            "partOf" => {
+                r::opt(v, "partOf", &self.part_of);
+            }
+            "serviceProvider" => {
+                r::opt(v, "serviceProvider", &self.service_provider);
+            }
+            "participant" => {
+                r::many(v, "participant", &self.participant);
+            }
+            "appointment" => {
+                r::many(v, "appointment", &self.appointment);
+            }
+            "virtualService" => {
+                r::many(v, "virtualService", &self.virtual_service);
+            }
+            "actualPeriod" => {
+                r::opt(v, "actualPeriod", &self.actual_period);
+            }
+            "plannedStartDate" => {
+                r::opt(v, "plannedStartDate", &self.planned_start_date);
+            }
+            "plannedEndDate" => {
+                r::opt(v, "plannedEndDate", &self.planned_end_date);
+            }
+            "length" => {
+                r::opt(v, "length", &self.length);
+            }
+            "reason" => {
+                r::many(v, "reason", &self.reason);
+            }
+            "diagnosis" => {
+                r::many(v, "diagnosis", &self.diagnosis);
+            }
+            "account" => {
+                r::many(v, "account", &self.account);
+            }
+            "dietPreference" => {
+                r::many(v, "dietPreference", &self.diet_preference);
+            }
+            "specialArrangement" => {
+                r::many(v, "specialArrangement", &self.special_arrangement);
+            }
+            "specialCourtesy" => {
+                r::many(v, "specialCourtesy", &self.special_courtesy);
+            }
+            "admission" => {
+                r::opt(v, "admission", &self.admission);
+            }
+            "location" => {
+                r::many(v, "location", &self.location);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreEncounter {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_ENCOUNTER_RULES,
+            UZ_CORE_ENCOUNTER_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -1172,10 +1347,7 @@ impl UzCoreEncounter {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
 }
 impl dhp_runtime::Resource for UzCoreEncounter {

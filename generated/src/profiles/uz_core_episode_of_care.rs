@@ -242,15 +242,7 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
         let care_team = o.complex_vec::<crate::datatypes::Reference>("careTeam", None);
         let account = o.complex_vec::<crate::datatypes::Reference>("account", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_EPISODE_OF_CARE_RULES,
-            UZ_CORE_EPISODE_OF_CARE_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreEpisodeOfCare {
+        let value = (|| Some(UzCoreEpisodeOfCare {
             id,
             meta,
             implicit_rules,
@@ -273,7 +265,15 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
             care_team,
             account,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_EPISODE_OF_CARE_RULES,
+            UZ_CORE_EPISODE_OF_CARE_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -306,6 +306,121 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreEpisodeOfCare {
+    fn fhir_type(&self) -> &str {
+        "EpisodeOfCare"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "statusHistory", &self.status_history);
+        r::many(v, "type", &self.type_);
+        r::many(v, "reason", &self.reason);
+        r::many(v, "diagnosis", &self.diagnosis);
+        r::one(v, "patient", &self.patient);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::opt(v, "period", &self.period);
+        r::many(v, "referralRequest", &self.referral_request);
+        r::opt(v, "careManager", &self.care_manager);
+        r::many(v, "careTeam", &self.care_team);
+        r::many(v, "account", &self.account);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "statusHistory" => {
+                r::many(v, "statusHistory", &self.status_history);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "reason" => {
+                r::many(v, "reason", &self.reason);
+            }
+            "diagnosis" => {
+                r::many(v, "diagnosis", &self.diagnosis);
+            }
+            "patient" => {
+                r::one(v, "patient", &self.patient);
+            }
+            "managingOrganization" => {
+                r::opt(v, "managingOrganization", &self.managing_organization);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "referralRequest" => {
+                r::many(v, "referralRequest", &self.referral_request);
+            }
+            "careManager" => {
+                r::opt(v, "careManager", &self.care_manager);
+            }
+            "careTeam" => {
+                r::many(v, "careTeam", &self.care_team);
+            }
+            "account" => {
+                r::many(v, "account", &self.account);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreEpisodeOfCare {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_EPISODE_OF_CARE_RULES,
+            UZ_CORE_EPISODE_OF_CARE_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -622,10 +737,7 @@ impl UzCoreEpisodeOfCare {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
 }
 impl dhp_runtime::Resource for UzCoreEpisodeOfCare {
@@ -847,5 +959,41 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCareStatusHistory {
         w.complex("period", Some(&self.period));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for UzCoreEpisodeOfCareStatusHistory {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "status", &self.status);
+        r::one(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "period" => {
+                r::one(v, "period", &self.period);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }

@@ -336,15 +336,7 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
             .complex_vec::<crate::datatypes::Availability>("availability", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_HEALTHCARE_SERVICE_RULES,
-            UZ_CORE_HEALTHCARE_SERVICE_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreHealthcareService {
+        let value = (|| Some(UzCoreHealthcareService {
             id,
             meta,
             implicit_rules,
@@ -377,7 +369,15 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
             availability,
             endpoint,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_HEALTHCARE_SERVICE_RULES,
+            UZ_CORE_HEALTHCARE_SERVICE_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -420,6 +420,161 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreHealthcareService {
+    fn fhir_type(&self) -> &str {
+        "HealthcareService"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::opt(v, "providedBy", &self.provided_by);
+        r::many(v, "offeredIn", &self.offered_in);
+        r::many(v, "category", &self.category);
+        r::many(v, "type", &self.type_);
+        r::many(v, "specialty", &self.specialty);
+        r::many(v, "location", &self.location);
+        r::opt(v, "name", &self.name);
+        r::opt(v, "comment", &self.comment);
+        r::opt(v, "extraDetails", &self.extra_details);
+        r::opt(v, "photo", &self.photo);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "coverageArea", &self.coverage_area);
+        r::many(v, "serviceProvisionCode", &self.service_provision_code);
+        r::many(v, "eligibility", &self.eligibility);
+        r::many(v, "program", &self.program);
+        r::many(v, "characteristic", &self.characteristic);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "referralMethod", &self.referral_method);
+        r::opt(v, "appointmentRequired", &self.appointment_required);
+        r::many(v, "availability", &self.availability);
+        r::many(v, "endpoint", &self.endpoint);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "providedBy" => {
+                r::opt(v, "providedBy", &self.provided_by);
+            }
+            "offeredIn" => {
+                r::many(v, "offeredIn", &self.offered_in);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "specialty" => {
+                r::many(v, "specialty", &self.specialty);
+            }
+            "location" => {
+                r::many(v, "location", &self.location);
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "comment" => {
+                r::opt(v, "comment", &self.comment);
+            }
+            "extraDetails" => {
+                r::opt(v, "extraDetails", &self.extra_details);
+            }
+            "photo" => {
+                r::opt(v, "photo", &self.photo);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "coverageArea" => {
+                r::many(v, "coverageArea", &self.coverage_area);
+            }
+            "serviceProvisionCode" => {
+                r::many(v, "serviceProvisionCode", &self.service_provision_code);
+            }
+            "eligibility" => {
+                r::many(v, "eligibility", &self.eligibility);
+            }
+            "program" => {
+                r::many(v, "program", &self.program);
+            }
+            "characteristic" => {
+                r::many(v, "characteristic", &self.characteristic);
+            }
+            "communication" => {
+                r::many(v, "communication", &self.communication);
+            }
+            "referralMethod" => {
+                r::many(v, "referralMethod", &self.referral_method);
+            }
+            "appointmentRequired" => {
+                r::opt(v, "appointmentRequired", &self.appointment_required);
+            }
+            "availability" => {
+                r::many(v, "availability", &self.availability);
+            }
+            "endpoint" => {
+                r::many(v, "endpoint", &self.endpoint);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreHealthcareService {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_HEALTHCARE_SERVICE_RULES,
+            UZ_CORE_HEALTHCARE_SERVICE_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -855,10 +1010,7 @@ impl UzCoreHealthcareService {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
     /// A `Coding` for slice `HealthcareService.category.coding:dhpCategory`, with the profile's fixed and pattern values filled in.
     pub fn new_dhp_category(

@@ -300,15 +300,7 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
             >("virtualService", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_LOCATION_RULES,
-            UZ_CORE_LOCATION_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreLocation {
+        let value = (|| Some(UzCoreLocation {
             id,
             meta,
             implicit_rules,
@@ -336,7 +328,15 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
             virtual_service,
             endpoint,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_LOCATION_RULES,
+            UZ_CORE_LOCATION_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -374,6 +374,141 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-location",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreLocation {
+    fn fhir_type(&self) -> &str {
+        "Location"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "status", &self.status);
+        r::opt(v, "operationalStatus", &self.operational_status);
+        r::one(v, "name", &self.name);
+        r::many(v, "alias", &self.alias);
+        r::opt(v, "description", &self.description);
+        r::opt(v, "mode", &self.mode);
+        r::many(v, "type", &self.type_);
+        r::many(v, "contact", &self.contact);
+        r::opt(v, "address", &self.address);
+        r::opt(v, "form", &self.form);
+        r::opt(v, "position", &self.position);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::opt(v, "partOf", &self.part_of);
+        r::many(v, "characteristic", &self.characteristic);
+        r::many(v, "hoursOfOperation", &self.hours_of_operation);
+        r::many(v, "virtualService", &self.virtual_service);
+        r::many(v, "endpoint", &self.endpoint);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "status" => {
+                r::opt(v, "status", &self.status);
+            }
+            "operationalStatus" => {
+                r::opt(v, "operationalStatus", &self.operational_status);
+            }
+            "name" => {
+                r::one(v, "name", &self.name);
+            }
+            "alias" => {
+                r::many(v, "alias", &self.alias);
+            }
+            "description" => {
+                r::opt(v, "description", &self.description);
+            }
+            "mode" => {
+                r::opt(v, "mode", &self.mode);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "address" => {
+                r::opt(v, "address", &self.address);
+            }
+            "form" => {
+                r::opt(v, "form", &self.form);
+            }
+            "position" => {
+                r::opt(v, "position", &self.position);
+            }
+            "managingOrganization" => {
+                r::opt(v, "managingOrganization", &self.managing_organization);
+            }
+            "partOf" => {
+                r::opt(v, "partOf", &self.part_of);
+            }
+            "characteristic" => {
+                r::many(v, "characteristic", &self.characteristic);
+            }
+            "hoursOfOperation" => {
+                r::many(v, "hoursOfOperation", &self.hours_of_operation);
+            }
+            "virtualService" => {
+                r::many(v, "virtualService", &self.virtual_service);
+            }
+            "endpoint" => {
+                r::many(v, "endpoint", &self.endpoint);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreLocation {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_LOCATION_RULES,
+            UZ_CORE_LOCATION_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -1284,10 +1419,7 @@ impl UzCoreLocation {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
     /// A `Identifier` for slice `Location.identifier:taxId`, with the profile's fixed and pattern values filled in.
     pub fn new_tax_id(
@@ -1342,7 +1474,7 @@ impl UzCoreLocation {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Location.identifier:unit`, with the profile's fixed and pattern values filled in.
@@ -1381,7 +1513,7 @@ impl UzCoreLocation {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Coding` for slice `Location.type.coding:type`, with the profile's fixed and pattern values filled in.

@@ -212,15 +212,7 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
                 crate::resources::organization::OrganizationQualification,
             >("qualification", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_ORGANIZATION_RULES,
-            UZ_CORE_ORGANIZATION_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreOrganization {
+        let value = (|| Some(UzCoreOrganization {
             id,
             meta,
             implicit_rules,
@@ -240,7 +232,15 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
             endpoint,
             qualification,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_ORGANIZATION_RULES,
+            UZ_CORE_ORGANIZATION_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -270,6 +270,109 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreOrganization {
+    fn fhir_type(&self) -> &str {
+        "Organization"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "type", &self.type_);
+        r::one(v, "name", &self.name);
+        r::many(v, "alias", &self.alias);
+        r::opt(v, "description", &self.description);
+        r::many(v, "contact", &self.contact);
+        r::opt(v, "partOf", &self.part_of);
+        r::many(v, "endpoint", &self.endpoint);
+        r::many(v, "qualification", &self.qualification);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "name" => {
+                r::one(v, "name", &self.name);
+            }
+            "alias" => {
+                r::many(v, "alias", &self.alias);
+            }
+            "description" => {
+                r::opt(v, "description", &self.description);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "partOf" => {
+                r::opt(v, "partOf", &self.part_of);
+            }
+            "endpoint" => {
+                r::many(v, "endpoint", &self.endpoint);
+            }
+            "qualification" => {
+                r::many(v, "qualification", &self.qualification);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreOrganization {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_ORGANIZATION_RULES,
+            UZ_CORE_ORGANIZATION_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -1838,10 +1941,7 @@ impl UzCoreOrganization {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
     /// A `Identifier` for slice `Organization.identifier:taxId`, with the profile's fixed and pattern values filled in.
     pub fn new_tax_id(
@@ -1896,7 +1996,7 @@ impl UzCoreOrganization {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Organization.identifier:argosId`, with the profile's fixed and pattern values filled in.
@@ -1952,7 +2052,7 @@ impl UzCoreOrganization {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Coding` for slice `Organization.type.coding:nomenclatureGroup`, with the profile's fixed and pattern values filled in.

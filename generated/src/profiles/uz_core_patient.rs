@@ -341,15 +341,7 @@ impl dhp_runtime::FhirJson for UzCorePatient {
             .complex::<crate::datatypes::Reference>("managingOrganization");
         let link = o.complex_vec::<crate::resources::patient::PatientLink>("link", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_PATIENT_RULES,
-            UZ_CORE_PATIENT_INVARIANTS,
-            reader,
-        );
-        Some(UzCorePatient {
+        let value = (|| Some(UzCorePatient {
             id,
             meta,
             implicit_rules,
@@ -377,7 +369,15 @@ impl dhp_runtime::FhirJson for UzCorePatient {
             managing_organization,
             link,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_PATIENT_RULES,
+            UZ_CORE_PATIENT_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -426,6 +426,155 @@ impl dhp_runtime::FhirJson for UzCorePatient {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCorePatient {
+    fn fhir_type(&self) -> &str {
+        "Patient"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        if let Some(x) = &self.nationality {
+            r::array_item(v, "extension", &mut n_extension, x);
+        }
+        if let Some(x) = &self.citizenship {
+            r::array_item(v, "extension", &mut n_extension, x);
+        }
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "birthDate", &self.birth_date);
+        if let Some(c) = &self.deceased {
+            r::choice(v, "deceased", c.reflect_choice());
+        }
+        r::many(v, "address", &self.address);
+        r::opt(v, "maritalStatus", &self.marital_status);
+        if let Some(c) = &self.multiple_birth {
+            r::choice(v, "multipleBirth", c.reflect_choice());
+        }
+        r::many(v, "photo", &self.photo);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "generalPractitioner", &self.general_practitioner);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::many(v, "link", &self.link);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                let mut n_extension = 0usize;
+                if let Some(x) = &self.nationality {
+                    r::array_item(v, "extension", &mut n_extension, x);
+                }
+                if let Some(x) = &self.citizenship {
+                    r::array_item(v, "extension", &mut n_extension, x);
+                }
+                r::array_rest(v, "extension", &mut n_extension, &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "name" => {
+                r::many(v, "name", &self.name);
+            }
+            "telecom" => {
+                r::many(v, "telecom", &self.telecom);
+            }
+            "gender" => {
+                r::opt(v, "gender", &self.gender);
+            }
+            "birthDate" => {
+                r::opt(v, "birthDate", &self.birth_date);
+            }
+            "deceased" => {
+                if let Some(c) = &self.deceased {
+                    r::choice(v, "deceased", c.reflect_choice());
+                }
+            }
+            "address" => {
+                r::many(v, "address", &self.address);
+            }
+            "maritalStatus" => {
+                r::opt(v, "maritalStatus", &self.marital_status);
+            }
+            "multipleBirth" => {
+                if let Some(c) = &self.multiple_birth {
+                    r::choice(v, "multipleBirth", c.reflect_choice());
+                }
+            }
+            "photo" => {
+                r::many(v, "photo", &self.photo);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "communication" => {
+                r::many(v, "communication", &self.communication);
+            }
+            "generalPractitioner" => {
+                r::many(v, "generalPractitioner", &self.general_practitioner);
+            }
+            "managingOrganization" => {
+                r::opt(v, "managingOrganization", &self.managing_organization);
+            }
+            "link" => {
+                r::many(v, "link", &self.link);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCorePatient {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_PATIENT_RULES,
+            UZ_CORE_PATIENT_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -3643,10 +3792,7 @@ impl UzCorePatient {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
     /// A `Identifier` for slice `Patient.identifier:nationalId`, with the profile's fixed and pattern values filled in.
     pub fn new_national_id(
@@ -3705,7 +3851,7 @@ impl UzCorePatient {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
@@ -3763,7 +3909,7 @@ impl UzCorePatient {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
@@ -3823,7 +3969,7 @@ impl UzCorePatient {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
@@ -3881,7 +4027,7 @@ impl UzCorePatient {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
@@ -3939,7 +4085,7 @@ impl UzCorePatient {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
@@ -3999,7 +4145,7 @@ impl UzCorePatient {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:healthCardId`, with the profile's fixed and pattern values filled in.
@@ -4057,7 +4203,7 @@ impl UzCorePatient {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:militaryId`, with the profile's fixed and pattern values filled in.
@@ -4115,7 +4261,7 @@ impl UzCorePatient {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `Patient.identifier:penitentiaryInstitution`, with the profile's fixed and pattern values filled in.
@@ -4177,7 +4323,7 @@ impl UzCorePatient {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Address` for slice `Patient.address:uzAddress`, with the profile's fixed and pattern values filled in.
@@ -4204,7 +4350,7 @@ impl UzCorePatient {
         };
         self.address
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Address` for slice `Patient.address:i18nAddress`, with the profile's fixed and pattern values filled in.
@@ -4234,7 +4380,7 @@ impl UzCorePatient {
         };
         self.address
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// The `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Patient.gender.extension:gender-other`), typed, if present and well-formed. Must Support.

@@ -227,15 +227,7 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
                 crate::resources::practitioner::PractitionerCommunication,
             >("communication", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_PRACTITIONER_RULES,
-            UZ_CORE_PRACTITIONER_INVARIANTS,
-            reader,
-        );
-        Some(UzCorePractitioner {
+        let value = (|| Some(UzCorePractitioner {
             id,
             meta,
             implicit_rules,
@@ -256,7 +248,15 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
             qualification,
             communication,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_PRACTITIONER_RULES,
+            UZ_CORE_PRACTITIONER_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -289,6 +289,117 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCorePractitioner {
+    fn fhir_type(&self) -> &str {
+        "Practitioner"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "birthDate", &self.birth_date);
+        if let Some(c) = &self.deceased {
+            r::choice(v, "deceased", c.reflect_choice());
+        }
+        r::many(v, "address", &self.address);
+        r::many(v, "photo", &self.photo);
+        r::many(v, "qualification", &self.qualification);
+        r::many(v, "communication", &self.communication);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "name" => {
+                r::many(v, "name", &self.name);
+            }
+            "telecom" => {
+                r::many(v, "telecom", &self.telecom);
+            }
+            "gender" => {
+                r::opt(v, "gender", &self.gender);
+            }
+            "birthDate" => {
+                r::opt(v, "birthDate", &self.birth_date);
+            }
+            "deceased" => {
+                if let Some(c) = &self.deceased {
+                    r::choice(v, "deceased", c.reflect_choice());
+                }
+            }
+            "address" => {
+                r::many(v, "address", &self.address);
+            }
+            "photo" => {
+                r::many(v, "photo", &self.photo);
+            }
+            "qualification" => {
+                r::many(v, "qualification", &self.qualification);
+            }
+            "communication" => {
+                r::many(v, "communication", &self.communication);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCorePractitioner {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_PRACTITIONER_RULES,
+            UZ_CORE_PRACTITIONER_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -1589,10 +1700,7 @@ impl UzCorePractitioner {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
     /// A `Identifier` for slice `Practitioner.identifier:nationalId`, with the profile's fixed and pattern values filled in.
     pub fn new_national_id(
@@ -1649,7 +1757,7 @@ impl UzCorePractitioner {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Address` for slice `Practitioner.address:uzAddress`, with the profile's fixed and pattern values filled in.
@@ -1676,7 +1784,7 @@ impl UzCorePractitioner {
         };
         self.address
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Address` for slice `Practitioner.address:i18nAddress`, with the profile's fixed and pattern values filled in.
@@ -1706,7 +1814,7 @@ impl UzCorePractitioner {
         };
         self.address
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// The `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Practitioner.gender.extension:gender-other`), typed, if present and well-formed. Must Support.

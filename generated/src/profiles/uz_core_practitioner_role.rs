@@ -243,15 +243,7 @@ impl dhp_runtime::FhirJson for UzCorePractitionerRole {
             .complex_vec::<crate::datatypes::Availability>("availability", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_PRACTITIONER_ROLE_RULES,
-            UZ_CORE_PRACTITIONER_ROLE_INVARIANTS,
-            reader,
-        );
-        Some(UzCorePractitionerRole {
+        let value = (|| Some(UzCorePractitionerRole {
             id,
             meta,
             implicit_rules,
@@ -275,7 +267,15 @@ impl dhp_runtime::FhirJson for UzCorePractitionerRole {
             availability,
             endpoint,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_PRACTITIONER_ROLE_RULES,
+            UZ_CORE_PRACTITIONER_ROLE_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -309,6 +309,125 @@ impl dhp_runtime::FhirJson for UzCorePractitionerRole {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCorePractitionerRole {
+    fn fhir_type(&self) -> &str {
+        "PractitionerRole"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "practitioner", &self.practitioner);
+        r::opt(v, "organization", &self.organization);
+        r::many(v, "code", &self.code);
+        r::many(v, "specialty", &self.specialty);
+        r::many(v, "location", &self.location);
+        r::many(v, "healthcareService", &self.healthcare_service);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "characteristic", &self.characteristic);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "availability", &self.availability);
+        r::many(v, "endpoint", &self.endpoint);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "practitioner" => {
+                r::opt(v, "practitioner", &self.practitioner);
+            }
+            "organization" => {
+                r::opt(v, "organization", &self.organization);
+            }
+            "code" => {
+                r::many(v, "code", &self.code);
+            }
+            "specialty" => {
+                r::many(v, "specialty", &self.specialty);
+            }
+            "location" => {
+                r::many(v, "location", &self.location);
+            }
+            "healthcareService" => {
+                r::many(v, "healthcareService", &self.healthcare_service);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "characteristic" => {
+                r::many(v, "characteristic", &self.characteristic);
+            }
+            "communication" => {
+                r::many(v, "communication", &self.communication);
+            }
+            "availability" => {
+                r::many(v, "availability", &self.availability);
+            }
+            "endpoint" => {
+                r::many(v, "endpoint", &self.endpoint);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCorePractitionerRole {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_PRACTITIONER_ROLE_RULES,
+            UZ_CORE_PRACTITIONER_ROLE_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -819,10 +938,7 @@ impl UzCorePractitionerRole {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
     /// A `Coding` for slice `PractitionerRole.code.coding:role`, with the profile's fixed and pattern values filled in.
     pub fn new_role(

@@ -234,15 +234,7 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
             >("entity", None);
         let signature = o.complex_vec::<crate::datatypes::Signature>("signature", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_PROVENANCE_RULES,
-            UZ_CORE_PROVENANCE_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreProvenance {
+        let value = (|| Some(UzCoreProvenance {
             id,
             meta,
             implicit_rules,
@@ -265,7 +257,15 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
             entity,
             signature,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_PROVENANCE_RULES,
+            UZ_CORE_PROVENANCE_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -300,6 +300,125 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-provenance",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreProvenance {
+    fn fhir_type(&self) -> &str {
+        "Provenance"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "target", &self.target);
+        if let Some(c) = &self.occurred {
+            r::choice(v, "occurred", c.reflect_choice());
+        }
+        r::opt(v, "recorded", &self.recorded);
+        r::many(v, "policy", &self.policy);
+        r::opt(v, "location", &self.location);
+        r::many(v, "authorization", &self.authorization);
+        r::opt(v, "activity", &self.activity);
+        r::many(v, "basedOn", &self.based_on);
+        r::opt(v, "patient", &self.patient);
+        r::opt(v, "encounter", &self.encounter);
+        r::many(v, "agent", &self.agent);
+        r::many(v, "entity", &self.entity);
+        r::many(v, "signature", &self.signature);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "target" => {
+                r::many(v, "target", &self.target);
+            }
+            "occurred" => {
+                if let Some(c) = &self.occurred {
+                    r::choice(v, "occurred", c.reflect_choice());
+                }
+            }
+            "recorded" => {
+                r::opt(v, "recorded", &self.recorded);
+            }
+            "policy" => {
+                r::many(v, "policy", &self.policy);
+            }
+            "location" => {
+                r::opt(v, "location", &self.location);
+            }
+            "authorization" => {
+                r::many(v, "authorization", &self.authorization);
+            }
+            "activity" => {
+                r::opt(v, "activity", &self.activity);
+            }
+            "basedOn" => {
+                r::many(v, "basedOn", &self.based_on);
+            }
+            "patient" => {
+                r::opt(v, "patient", &self.patient);
+            }
+            "encounter" => {
+                r::opt(v, "encounter", &self.encounter);
+            }
+            "agent" => {
+                r::many(v, "agent", &self.agent);
+            }
+            "entity" => {
+                r::many(v, "entity", &self.entity);
+            }
+            "signature" => {
+                r::many(v, "signature", &self.signature);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreProvenance {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_PROVENANCE_RULES,
+            UZ_CORE_PROVENANCE_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -657,10 +776,7 @@ impl UzCoreProvenance {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
 }
 impl dhp_runtime::Resource for UzCoreProvenance {
@@ -877,5 +993,45 @@ impl dhp_runtime::FhirJson for UzCoreProvenanceEntity {
         w.complex_vec("agent", &self.agent);
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for UzCoreProvenanceEntity {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "role", &self.role);
+        r::one(v, "what", &self.what);
+        r::many(v, "agent", &self.agent);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "role" => {
+                r::one(v, "role", &self.role);
+            }
+            "what" => {
+                r::one(v, "what", &self.what);
+            }
+            "agent" => {
+                r::many(v, "agent", &self.agent);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }

@@ -229,15 +229,7 @@ impl dhp_runtime::FhirJson for UzCoreRelatedPerson {
                 crate::resources::related_person::RelatedPersonCommunication,
             >("communication", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_RELATED_PERSON_RULES,
-            UZ_CORE_RELATED_PERSON_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreRelatedPerson {
+        let value = (|| Some(UzCoreRelatedPerson {
             id,
             meta,
             implicit_rules,
@@ -259,7 +251,15 @@ impl dhp_runtime::FhirJson for UzCoreRelatedPerson {
             period,
             communication,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_RELATED_PERSON_RULES,
+            UZ_CORE_RELATED_PERSON_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -291,6 +291,117 @@ impl dhp_runtime::FhirJson for UzCoreRelatedPerson {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreRelatedPerson {
+    fn fhir_type(&self) -> &str {
+        "RelatedPerson"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::one(v, "patient", &self.patient);
+        r::many(v, "relationship", &self.relationship);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "birthDate", &self.birth_date);
+        r::many(v, "address", &self.address);
+        r::many(v, "photo", &self.photo);
+        r::opt(v, "period", &self.period);
+        r::many(v, "communication", &self.communication);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "patient" => {
+                r::one(v, "patient", &self.patient);
+            }
+            "relationship" => {
+                r::many(v, "relationship", &self.relationship);
+            }
+            "name" => {
+                r::many(v, "name", &self.name);
+            }
+            "telecom" => {
+                r::many(v, "telecom", &self.telecom);
+            }
+            "gender" => {
+                r::opt(v, "gender", &self.gender);
+            }
+            "birthDate" => {
+                r::opt(v, "birthDate", &self.birth_date);
+            }
+            "address" => {
+                r::many(v, "address", &self.address);
+            }
+            "photo" => {
+                r::many(v, "photo", &self.photo);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "communication" => {
+                r::many(v, "communication", &self.communication);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreRelatedPerson {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_RELATED_PERSON_RULES,
+            UZ_CORE_RELATED_PERSON_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -2939,10 +3050,7 @@ impl UzCoreRelatedPerson {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:nationalId`, with the profile's fixed and pattern values filled in.
     pub fn new_national_id(
@@ -3003,7 +3111,7 @@ impl UzCoreRelatedPerson {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
@@ -3063,7 +3171,7 @@ impl UzCoreRelatedPerson {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
@@ -3125,7 +3233,7 @@ impl UzCoreRelatedPerson {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
@@ -3185,7 +3293,7 @@ impl UzCoreRelatedPerson {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
@@ -3245,7 +3353,7 @@ impl UzCoreRelatedPerson {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
@@ -3307,7 +3415,7 @@ impl UzCoreRelatedPerson {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:healthCard`, with the profile's fixed and pattern values filled in.
@@ -3367,7 +3475,7 @@ impl UzCoreRelatedPerson {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Identifier` for slice `RelatedPerson.identifier:militaryId`, with the profile's fixed and pattern values filled in.
@@ -3427,7 +3535,7 @@ impl UzCoreRelatedPerson {
         };
         self.identifier
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Address` for slice `RelatedPerson.address:uzAddress`, with the profile's fixed and pattern values filled in.
@@ -3452,7 +3560,7 @@ impl UzCoreRelatedPerson {
         };
         self.address
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// A `Address` for slice `RelatedPerson.address:i18nAddress`, with the profile's fixed and pattern values filled in.
@@ -3480,7 +3588,7 @@ impl UzCoreRelatedPerson {
         };
         self.address
             .iter()
-            .filter(|item| SLICE.accepts(&dhp_runtime::FhirJson::write_json(*item)))
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
     /// The `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `RelatedPerson.gender.extension:gender-other-2`), typed, if present and well-formed. Must Support.

@@ -395,15 +395,7 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
                 crate::resources::observation::ObservationComponent,
             >("component", None);
         let unknown_elements = o.finish();
-        let root = reader.path().to_string();
-        dhp_runtime::validate::validate(
-            obj,
-            &root,
-            UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES,
-            UZ_CORE_SOCIOECONOMIC_OBSERVATION_INVARIANTS,
-            reader,
-        );
-        Some(UzCoreSocioeconomicObservation {
+        let value = (|| Some(UzCoreSocioeconomicObservation {
             id,
             meta,
             implicit_rules,
@@ -440,7 +432,15 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
             derived_from,
             component,
             unknown_elements,
-        })
+        }))();
+        dhp_runtime::validate::validate_read(
+            value.as_ref().map(|v| v as _),
+            obj,
+            UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES,
+            UZ_CORE_SOCIOECONOMIC_OBSERVATION_INVARIANTS,
+            reader,
+        );
+        value
     }
     fn write_json(&self) -> dhp_runtime::JsonObject {
         let mut w = dhp_runtime::read::ObjectWriter::new();
@@ -491,6 +491,185 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation",
         );
         obj
+    }
+}
+impl dhp_runtime::Reflect for UzCoreSocioeconomicObservation {
+    fn fhir_type(&self) -> &str {
+        "Observation"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        if let Some(c) = &self.instantiates {
+            r::choice(v, "instantiates", c.reflect_choice());
+        }
+        r::many(v, "basedOn", &self.based_on);
+        r::many(v, "triggeredBy", &self.triggered_by);
+        r::many(v, "partOf", &self.part_of);
+        r::one(v, "status", &self.status);
+        r::many(v, "category", &self.category);
+        r::one(v, "code", &self.code);
+        r::one(v, "subject", &self.subject);
+        r::many(v, "focus", &self.focus);
+        r::opt(v, "encounter", &self.encounter);
+        r::choice(v, "effective", self.effective.reflect_choice());
+        r::opt(v, "issued", &self.issued);
+        r::many(v, "performer", &self.performer);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+        r::many(v, "interpretation", &self.interpretation);
+        r::many(v, "note", &self.note);
+        r::opt(v, "bodySite", &self.body_site);
+        r::opt(v, "bodyStructure", &self.body_structure);
+        r::opt(v, "method", &self.method);
+        r::opt(v, "specimen", &self.specimen);
+        r::opt(v, "device", &self.device);
+        r::many(v, "referenceRange", &self.reference_range);
+        r::many(v, "hasMember", &self.has_member);
+        r::many(v, "derivedFrom", &self.derived_from);
+        r::many(v, "component", &self.component);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "instantiates" => {
+                if let Some(c) = &self.instantiates {
+                    r::choice(v, "instantiates", c.reflect_choice());
+                }
+            }
+            "basedOn" => {
+                r::many(v, "basedOn", &self.based_on);
+            }
+            "triggeredBy" => {
+                r::many(v, "triggeredBy", &self.triggered_by);
+            }
+            "partOf" => {
+                r::many(v, "partOf", &self.part_of);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "subject" => {
+                r::one(v, "subject", &self.subject);
+            }
+            "focus" => {
+                r::many(v, "focus", &self.focus);
+            }
+            "encounter" => {
+                r::opt(v, "encounter", &self.encounter);
+            }
+            "effective" => {
+                r::choice(v, "effective", self.effective.reflect_choice());
+            }
+            "issued" => {
+                r::opt(v, "issued", &self.issued);
+            }
+            "performer" => {
+                r::many(v, "performer", &self.performer);
+            }
+            "value" => {
+                if let Some(c) = &self.value {
+                    r::choice(v, "value", c.reflect_choice());
+                }
+            }
+            "dataAbsentReason" => {
+                r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+            }
+            "interpretation" => {
+                r::many(v, "interpretation", &self.interpretation);
+            }
+            "note" => {
+                r::many(v, "note", &self.note);
+            }
+            "bodySite" => {
+                r::opt(v, "bodySite", &self.body_site);
+            }
+            "bodyStructure" => {
+                r::opt(v, "bodyStructure", &self.body_structure);
+            }
+            "method" => {
+                r::opt(v, "method", &self.method);
+            }
+            "specimen" => {
+                r::opt(v, "specimen", &self.specimen);
+            }
+            "device" => {
+                r::opt(v, "device", &self.device);
+            }
+            "referenceRange" => {
+                r::many(v, "referenceRange", &self.reference_range);
+            }
+            "hasMember" => {
+                r::many(v, "hasMember", &self.has_member);
+            }
+            "derivedFrom" => {
+                r::many(v, "derivedFrom", &self.derived_from);
+            }
+            "component" => {
+                r::many(v, "component", &self.component);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl UzCoreSocioeconomicObservation {
+    /// Validates this value without serialising it: the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants), reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES,
+            UZ_CORE_SOCIOECONOMIC_OBSERVATION_INVARIANTS,
+            dhp_runtime::ReadMode::Strict,
+        )
     }
 }
 /// Constraints of the profile checked on read beyond what the struct's types express.
@@ -710,10 +889,7 @@ impl UzCoreSocioeconomicObservation {
                 ],
             ),
         ];
-        dhp_runtime::must_support::missing(
-            &dhp_runtime::FhirJson::write_json(self),
-            CHECKS,
-        )
+        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
     }
     /// A `Coding` for slice `Observation.code.coding:socioeconomicType`, with the profile's fixed and pattern values filled in.
     pub fn new_socioeconomic_type() -> crate::datatypes::Coding {
@@ -887,5 +1063,30 @@ impl UzCoreSocioeconomicObservationValue {
 impl From<crate::datatypes::CodeableConcept> for UzCoreSocioeconomicObservationValue {
     fn from(v: crate::datatypes::CodeableConcept) -> Self {
         UzCoreSocioeconomicObservationValue::CodeableConcept(Box::new(v))
+    }
+}
+impl UzCoreSocioeconomicObservationValue {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            UzCoreSocioeconomicObservationValue::CodeableConcept(x) => {
+                ("valueCodeableConcept", x)
+            }
+        }
+    }
+}
+impl dhp_runtime::Reflect for UzCoreSocioeconomicObservationValue {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

@@ -311,6 +311,129 @@ impl dhp_runtime::FhirJson for AuditEvent {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for AuditEvent {
+    fn fhir_type(&self) -> &str {
+        "AuditEvent"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "category", &self.category);
+        r::one(v, "code", &self.code);
+        r::opt(v, "action", &self.action);
+        r::opt(v, "severity", &self.severity);
+        if let Some(c) = &self.occurred {
+            r::choice(v, "occurred", c.reflect_choice());
+        }
+        r::one(v, "recorded", &self.recorded);
+        r::opt(v, "outcome", &self.outcome);
+        r::many(v, "authorization", &self.authorization);
+        r::many(v, "basedOn", &self.based_on);
+        r::opt(v, "patient", &self.patient);
+        r::opt(v, "encounter", &self.encounter);
+        r::many(v, "agent", &self.agent);
+        r::one(v, "source", &self.source);
+        r::many(v, "entity", &self.entity);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "action" => {
+                r::opt(v, "action", &self.action);
+            }
+            "severity" => {
+                r::opt(v, "severity", &self.severity);
+            }
+            "occurred" => {
+                if let Some(c) = &self.occurred {
+                    r::choice(v, "occurred", c.reflect_choice());
+                }
+            }
+            "recorded" => {
+                r::one(v, "recorded", &self.recorded);
+            }
+            "outcome" => {
+                r::opt(v, "outcome", &self.outcome);
+            }
+            "authorization" => {
+                r::many(v, "authorization", &self.authorization);
+            }
+            "basedOn" => {
+                r::many(v, "basedOn", &self.based_on);
+            }
+            "patient" => {
+                r::opt(v, "patient", &self.patient);
+            }
+            "encounter" => {
+                r::opt(v, "encounter", &self.encounter);
+            }
+            "agent" => {
+                r::many(v, "agent", &self.agent);
+            }
+            "source" => {
+                r::one(v, "source", &self.source);
+            }
+            "entity" => {
+                r::many(v, "entity", &self.entity);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl AuditEvent {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for AuditEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -524,6 +647,70 @@ impl dhp_runtime::FhirJson for AuditEventAgent {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for AuditEventAgent {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "type", &self.type_);
+        r::many(v, "role", &self.role);
+        r::one(v, "who", &self.who);
+        r::opt(v, "requestor", &self.requestor);
+        r::opt(v, "location", &self.location);
+        r::many(v, "policy", &self.policy);
+        if let Some(c) = &self.network {
+            r::choice(v, "network", c.reflect_choice());
+        }
+        r::many(v, "authorization", &self.authorization);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "type" => {
+                r::opt(v, "type", &self.type_);
+            }
+            "role" => {
+                r::many(v, "role", &self.role);
+            }
+            "who" => {
+                r::one(v, "who", &self.who);
+            }
+            "requestor" => {
+                r::opt(v, "requestor", &self.requestor);
+            }
+            "location" => {
+                r::opt(v, "location", &self.location);
+            }
+            "policy" => {
+                r::many(v, "policy", &self.policy);
+            }
+            "network" => {
+                if let Some(c) = &self.network {
+                    r::choice(v, "network", c.reflect_choice());
+                }
+            }
+            "authorization" => {
+                r::many(v, "authorization", &self.authorization);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Data or objects used
 ///
 /// Specific instances of data or objects that have been accessed.
@@ -676,6 +863,58 @@ impl crate::DataAbsent for AuditEventEntity {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for AuditEventEntity {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "what", &self.what);
+        r::opt(v, "role", &self.role);
+        r::many(v, "securityLabel", &self.security_label);
+        r::opt(v, "query", &self.query);
+        r::many(v, "detail", &self.detail);
+        r::many(v, "agent", &self.agent);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "what" => {
+                r::opt(v, "what", &self.what);
+            }
+            "role" => {
+                r::opt(v, "role", &self.role);
+            }
+            "securityLabel" => {
+                r::many(v, "securityLabel", &self.security_label);
+            }
+            "query" => {
+                r::opt(v, "query", &self.query);
+            }
+            "detail" => {
+                r::many(v, "detail", &self.detail);
+            }
+            "agent" => {
+                r::many(v, "agent", &self.agent);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Additional Information about the entity
 ///
 /// Tagged value pairs for conveying additional information about the entity.
@@ -756,6 +995,42 @@ impl dhp_runtime::FhirJson for AuditEventEntityDetail {
         (self.value).write_into(&mut w);
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for AuditEventEntityDetail {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "type", &self.type_);
+        r::choice(v, "value", self.value.reflect_choice());
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            "value" => {
+                r::choice(v, "value", self.value.reflect_choice());
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Whether the event succeeded or failed
@@ -842,6 +1117,42 @@ impl dhp_runtime::FhirJson for AuditEventOutcome {
         w.complex_vec("detail", &self.detail);
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for AuditEventOutcome {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        r::many(v, "detail", &self.detail);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "detail" => {
+                r::many(v, "detail", &self.detail);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Audit Event Reporter
@@ -934,6 +1245,46 @@ impl dhp_runtime::FhirJson for AuditEventSource {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for AuditEventSource {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "site", &self.site);
+        r::one(v, "observer", &self.observer);
+        r::many(v, "type", &self.type_);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "site" => {
+                r::opt(v, "site", &self.site);
+            }
+            "observer" => {
+                r::one(v, "observer", &self.observer);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The types allowed for `AuditEvent.agent.network\[x\]`.
 ///
 /// This agent network location for the activity
@@ -1014,6 +1365,31 @@ impl From<crate::Primitive<dhp_runtime::primitives::Uri>> for AuditEventAgentNet
 impl From<crate::Primitive<String>> for AuditEventAgentNetwork {
     fn from(v: crate::Primitive<String>) -> Self {
         AuditEventAgentNetwork::String(v)
+    }
+}
+impl AuditEventAgentNetwork {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            AuditEventAgentNetwork::Reference(x) => ("networkReference", x),
+            AuditEventAgentNetwork::Uri(x) => ("networkUri", x),
+            AuditEventAgentNetwork::String(x) => ("networkString", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for AuditEventAgentNetwork {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 /// The types allowed for `AuditEvent.entity.detail.value\[x\]`.
@@ -1237,6 +1613,41 @@ for AuditEventEntityDetailValue {
         AuditEventEntityDetailValue::Base64Binary(v)
     }
 }
+impl AuditEventEntityDetailValue {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            AuditEventEntityDetailValue::Quantity(x) => ("valueQuantity", x),
+            AuditEventEntityDetailValue::CodeableConcept(x) => {
+                ("valueCodeableConcept", x)
+            }
+            AuditEventEntityDetailValue::String(x) => ("valueString", x),
+            AuditEventEntityDetailValue::Boolean(x) => ("valueBoolean", x),
+            AuditEventEntityDetailValue::Integer(x) => ("valueInteger", x),
+            AuditEventEntityDetailValue::Range(x) => ("valueRange", x),
+            AuditEventEntityDetailValue::Ratio(x) => ("valueRatio", x),
+            AuditEventEntityDetailValue::Time(x) => ("valueTime", x),
+            AuditEventEntityDetailValue::DateTime(x) => ("valueDateTime", x),
+            AuditEventEntityDetailValue::Period(x) => ("valuePeriod", x),
+            AuditEventEntityDetailValue::Base64Binary(x) => ("valueBase64Binary", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for AuditEventEntityDetailValue {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
+    }
+}
 /// The types allowed for `AuditEvent.occurred\[x\]`.
 ///
 /// When the activity occurred
@@ -1298,5 +1709,29 @@ impl From<crate::datatypes::Period> for AuditEventOccurred {
 impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for AuditEventOccurred {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
         AuditEventOccurred::DateTime(v)
+    }
+}
+impl AuditEventOccurred {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            AuditEventOccurred::Period(x) => ("occurredPeriod", x),
+            AuditEventOccurred::DateTime(x) => ("occurredDateTime", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for AuditEventOccurred {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

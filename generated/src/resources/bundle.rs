@@ -197,6 +197,85 @@ impl dhp_runtime::FhirJson for Bundle {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Bundle {
+    fn fhir_type(&self) -> &str {
+        "Bundle"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "identifier", &self.identifier);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "timestamp", &self.timestamp);
+        r::opt(v, "total", &self.total);
+        r::many(v, "link", &self.link);
+        r::many(v, "entry", &self.entry);
+        r::opt(v, "signature", &self.signature);
+        r::opt(v, "issues", &self.issues);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "identifier" => {
+                r::opt(v, "identifier", &self.identifier);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            "timestamp" => {
+                r::opt(v, "timestamp", &self.timestamp);
+            }
+            "total" => {
+                r::opt(v, "total", &self.total);
+            }
+            "link" => {
+                r::many(v, "link", &self.link);
+            }
+            "entry" => {
+                r::many(v, "entry", &self.entry);
+            }
+            "signature" => {
+                r::opt(v, "signature", &self.signature);
+            }
+            "issues" => {
+                r::opt(v, "issues", &self.issues);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Bundle {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Bundle {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -385,6 +464,58 @@ impl crate::DataAbsent for BundleEntry {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for BundleEntry {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "link", &self.link);
+        r::opt(v, "fullUrl", &self.full_url);
+        r::opt(v, "resource", &self.resource);
+        r::opt(v, "search", &self.search);
+        r::opt(v, "request", &self.request);
+        r::opt(v, "response", &self.response);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "link" => {
+                r::many(v, "link", &self.link);
+            }
+            "fullUrl" => {
+                r::opt(v, "fullUrl", &self.full_url);
+            }
+            "resource" => {
+                r::opt(v, "resource", &self.resource);
+            }
+            "search" => {
+                r::opt(v, "search", &self.search);
+            }
+            "request" => {
+                r::opt(v, "request", &self.request);
+            }
+            "response" => {
+                r::opt(v, "response", &self.response);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Additional execution information (transaction/batch/history)
 ///
 /// Additional information about how this entry should be processed as part of a transaction or batch.  For history, it shows how the entry was processed to create the version contained in the entry.
@@ -516,6 +647,58 @@ impl dhp_runtime::FhirJson for BundleEntryRequest {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for BundleEntryRequest {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "method", &self.method);
+        r::one(v, "url", &self.url);
+        r::opt(v, "ifNoneMatch", &self.if_none_match);
+        r::opt(v, "ifModifiedSince", &self.if_modified_since);
+        r::opt(v, "ifMatch", &self.if_match);
+        r::opt(v, "ifNoneExist", &self.if_none_exist);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "method" => {
+                r::one(v, "method", &self.method);
+            }
+            "url" => {
+                r::one(v, "url", &self.url);
+            }
+            "ifNoneMatch" => {
+                r::opt(v, "ifNoneMatch", &self.if_none_match);
+            }
+            "ifModifiedSince" => {
+                r::opt(v, "ifModifiedSince", &self.if_modified_since);
+            }
+            "ifMatch" => {
+                r::opt(v, "ifMatch", &self.if_match);
+            }
+            "ifNoneExist" => {
+                r::opt(v, "ifNoneExist", &self.if_none_exist);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Results of execution (transaction/batch/history)
 ///
 /// Indicates the results of processing the corresponding 'request' entry in the batch or transaction being responded to or what the results of an operation where when returning history.
@@ -638,6 +821,54 @@ impl dhp_runtime::FhirJson for BundleEntryResponse {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for BundleEntryResponse {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "status", &self.status);
+        r::opt(v, "location", &self.location);
+        r::opt(v, "etag", &self.etag);
+        r::opt(v, "lastModified", &self.last_modified);
+        r::opt(v, "outcome", &self.outcome);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "location" => {
+                r::opt(v, "location", &self.location);
+            }
+            "etag" => {
+                r::opt(v, "etag", &self.etag);
+            }
+            "lastModified" => {
+                r::opt(v, "lastModified", &self.last_modified);
+            }
+            "outcome" => {
+                r::opt(v, "outcome", &self.outcome);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Search related information
 ///
 /// Information about the search process that lead to the creation of this entry.
@@ -744,6 +975,42 @@ impl crate::DataAbsent for BundleEntrySearch {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for BundleEntrySearch {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "mode", &self.mode);
+        r::opt(v, "score", &self.score);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "mode" => {
+                r::opt(v, "mode", &self.mode);
+            }
+            "score" => {
+                r::opt(v, "score", &self.score);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Links related to this Bundle
 ///
 /// A series of links that provide context to this bundle.
@@ -835,5 +1102,41 @@ impl dhp_runtime::FhirJson for BundleLink {
         w.primitive("url", Some(&self.url));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for BundleLink {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "relation", &self.relation);
+        r::one(v, "url", &self.url);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "relation" => {
+                r::one(v, "relation", &self.relation);
+            }
+            "url" => {
+                r::one(v, "url", &self.url);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }

@@ -565,6 +565,193 @@ impl dhp_runtime::FhirJson for CapabilityStatement {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for CapabilityStatement {
+    fn fhir_type(&self) -> &str {
+        "CapabilityStatement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "url", &self.url);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "version", &self.version);
+        if let Some(c) = &self.version_algorithm {
+            r::choice(v, "versionAlgorithm", c.reflect_choice());
+        }
+        r::opt(v, "name", &self.name);
+        r::opt(v, "title", &self.title);
+        r::one(v, "status", &self.status);
+        r::opt(v, "experimental", &self.experimental);
+        r::one(v, "date", &self.date);
+        r::opt(v, "publisher", &self.publisher);
+        r::many(v, "contact", &self.contact);
+        r::opt(v, "description", &self.description);
+        r::many(v, "useContext", &self.use_context);
+        r::many(v, "jurisdiction", &self.jurisdiction);
+        r::opt(v, "purpose", &self.purpose);
+        r::opt(v, "copyright", &self.copyright);
+        r::opt(v, "copyrightLabel", &self.copyright_label);
+        r::one(v, "kind", &self.kind);
+        r::many(v, "instantiates", &self.instantiates);
+        r::many(v, "imports", &self.imports);
+        r::opt(v, "software", &self.software);
+        r::opt(v, "implementation", &self.implementation);
+        r::one(v, "fhirVersion", &self.fhir_version);
+        r::many(v, "format", &self.format);
+        r::many(v, "patchFormat", &self.patch_format);
+        r::many(v, "acceptLanguage", &self.accept_language);
+        r::many(v, "implementationGuide", &self.implementation_guide);
+        r::many(v, "rest", &self.rest);
+        r::many(v, "messaging", &self.messaging);
+        r::many(v, "document", &self.document);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "url" => {
+                r::opt(v, "url", &self.url);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "version" => {
+                r::opt(v, "version", &self.version);
+            }
+            "versionAlgorithm" => {
+                if let Some(c) = &self.version_algorithm {
+                    r::choice(v, "versionAlgorithm", c.reflect_choice());
+                }
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "title" => {
+                r::opt(v, "title", &self.title);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "experimental" => {
+                r::opt(v, "experimental", &self.experimental);
+            }
+            "date" => {
+                r::one(v, "date", &self.date);
+            }
+            "publisher" => {
+                r::opt(v, "publisher", &self.publisher);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "description" => {
+                r::opt(v, "description", &self.description);
+            }
+            "useContext" => {
+                r::many(v, "useContext", &self.use_context);
+            }
+            "jurisdiction" => {
+                r::many(v, "jurisdiction", &self.jurisdiction);
+            }
+            "purpose" => {
+                r::opt(v, "purpose", &self.purpose);
+            }
+            "copyright" => {
+                r::opt(v, "copyright", &self.copyright);
+            }
+            "copyrightLabel" => {
+                r::opt(v, "copyrightLabel", &self.copyright_label);
+            }
+            "kind" => {
+                r::one(v, "kind", &self.kind);
+            }
+            "instantiates" => {
+                r::many(v, "instantiates", &self.instantiates);
+            }
+            "imports" => {
+                r::many(v, "imports", &self.imports);
+            }
+            "software" => {
+                r::opt(v, "software", &self.software);
+            }
+            "implementation" => {
+                r::opt(v, "implementation", &self.implementation);
+            }
+            "fhirVersion" => {
+                r::one(v, "fhirVersion", &self.fhir_version);
+            }
+            "format" => {
+                r::many(v, "format", &self.format);
+            }
+            "patchFormat" => {
+                r::many(v, "patchFormat", &self.patch_format);
+            }
+            "acceptLanguage" => {
+                r::many(v, "acceptLanguage", &self.accept_language);
+            }
+            "implementationGuide" => {
+                r::many(v, "implementationGuide", &self.implementation_guide);
+            }
+            "rest" => {
+                r::many(v, "rest", &self.rest);
+            }
+            "messaging" => {
+                r::many(v, "messaging", &self.messaging);
+            }
+            "document" => {
+                r::many(v, "document", &self.document);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl CapabilityStatement {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for CapabilityStatement {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -715,6 +902,46 @@ impl dhp_runtime::FhirJson for CapabilityStatementDocument {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for CapabilityStatementDocument {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "mode", &self.mode);
+        r::opt(v, "documentation", &self.documentation);
+        r::one(v, "profile", &self.profile);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "mode" => {
+                r::one(v, "mode", &self.mode);
+            }
+            "documentation" => {
+                r::opt(v, "documentation", &self.documentation);
+            }
+            "profile" => {
+                r::one(v, "profile", &self.profile);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// If this describes a specific instance
 ///
 /// Identifies a specific implementation instance that is described by the capability statement - i.e. a particular installation, rather than the capabilities of a software program.
@@ -808,6 +1035,46 @@ impl dhp_runtime::FhirJson for CapabilityStatementImplementation {
         w.complex("custodian", self.custodian.as_ref());
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for CapabilityStatementImplementation {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "description", &self.description);
+        r::opt(v, "url", &self.url);
+        r::opt(v, "custodian", &self.custodian);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "description" => {
+                r::one(v, "description", &self.description);
+            }
+            "url" => {
+                r::opt(v, "url", &self.url);
+            }
+            "custodian" => {
+                r::opt(v, "custodian", &self.custodian);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// If messaging is supported
@@ -943,6 +1210,50 @@ impl crate::DataAbsent for CapabilityStatementMessaging {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for CapabilityStatementMessaging {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "endpoint", &self.endpoint);
+        r::opt(v, "reliableCache", &self.reliable_cache);
+        r::opt(v, "documentation", &self.documentation);
+        r::many(v, "supportedMessage", &self.supported_message);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "endpoint" => {
+                r::many(v, "endpoint", &self.endpoint);
+            }
+            "reliableCache" => {
+                r::opt(v, "reliableCache", &self.reliable_cache);
+            }
+            "documentation" => {
+                r::opt(v, "documentation", &self.documentation);
+            }
+            "supportedMessage" => {
+                r::many(v, "supportedMessage", &self.supported_message);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Where messages should be sent
 ///
 /// An endpoint (network accessible address) to which messages and/or replies are to be sent.
@@ -1024,6 +1335,42 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessagingEndpoint {
         w.primitive("address", Some(&self.address));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for CapabilityStatementMessagingEndpoint {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "protocol", &self.protocol);
+        r::one(v, "address", &self.address);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "protocol" => {
+                r::one(v, "protocol", &self.protocol);
+            }
+            "address" => {
+                r::one(v, "address", &self.address);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Messages supported by this system
@@ -1113,6 +1460,42 @@ impl dhp_runtime::FhirJson for CapabilityStatementMessagingSupportedMessage {
         w.primitive("definition", Some(&self.definition));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for CapabilityStatementMessagingSupportedMessage {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "mode", &self.mode);
+        r::one(v, "definition", &self.definition);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "mode" => {
+                r::one(v, "mode", &self.mode);
+            }
+            "definition" => {
+                r::one(v, "definition", &self.definition);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// If the endpoint is a RESTful one
@@ -1295,6 +1678,66 @@ impl dhp_runtime::FhirJson for CapabilityStatementRest {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for CapabilityStatementRest {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "mode", &self.mode);
+        r::opt(v, "documentation", &self.documentation);
+        r::opt(v, "security", &self.security);
+        r::many(v, "resource", &self.resource);
+        r::many(v, "interaction", &self.interaction);
+        r::many(v, "searchParam", &self.search_param);
+        r::many(v, "operation", &self.operation);
+        r::many(v, "compartment", &self.compartment);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "mode" => {
+                r::one(v, "mode", &self.mode);
+            }
+            "documentation" => {
+                r::opt(v, "documentation", &self.documentation);
+            }
+            "security" => {
+                r::opt(v, "security", &self.security);
+            }
+            "resource" => {
+                r::many(v, "resource", &self.resource);
+            }
+            "interaction" => {
+                r::many(v, "interaction", &self.interaction);
+            }
+            "searchParam" => {
+                r::many(v, "searchParam", &self.search_param);
+            }
+            "operation" => {
+                r::many(v, "operation", &self.operation);
+            }
+            "compartment" => {
+                r::many(v, "compartment", &self.compartment);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// What operations are supported?
 ///
 /// A specification of restful operations supported by the system.
@@ -1380,6 +1823,42 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestInteraction {
         w.primitive("documentation", self.documentation.as_ref());
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for CapabilityStatementRestInteraction {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        r::opt(v, "documentation", &self.documentation);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "documentation" => {
+                r::opt(v, "documentation", &self.documentation);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Resource served on the REST interface
@@ -1708,6 +2187,106 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResource {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for CapabilityStatementRestResource {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "profile", &self.profile);
+        r::many(v, "supportedProfile", &self.supported_profile);
+        r::opt(v, "documentation", &self.documentation);
+        r::many(v, "interaction", &self.interaction);
+        r::opt(v, "versioning", &self.versioning);
+        r::opt(v, "readHistory", &self.read_history);
+        r::opt(v, "updateCreate", &self.update_create);
+        r::opt(v, "conditionalCreate", &self.conditional_create);
+        r::opt(v, "conditionalRead", &self.conditional_read);
+        r::opt(v, "conditionalUpdate", &self.conditional_update);
+        r::opt(v, "conditionalPatch", &self.conditional_patch);
+        r::opt(v, "conditionalDelete", &self.conditional_delete);
+        r::many(v, "referencePolicy", &self.reference_policy);
+        r::many(v, "searchInclude", &self.search_include);
+        r::many(v, "searchRevInclude", &self.search_rev_include);
+        r::many(v, "searchParam", &self.search_param);
+        r::many(v, "operation", &self.operation);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            "profile" => {
+                r::opt(v, "profile", &self.profile);
+            }
+            "supportedProfile" => {
+                r::many(v, "supportedProfile", &self.supported_profile);
+            }
+            "documentation" => {
+                r::opt(v, "documentation", &self.documentation);
+            }
+            "interaction" => {
+                r::many(v, "interaction", &self.interaction);
+            }
+            "versioning" => {
+                r::opt(v, "versioning", &self.versioning);
+            }
+            "readHistory" => {
+                r::opt(v, "readHistory", &self.read_history);
+            }
+            "updateCreate" => {
+                r::opt(v, "updateCreate", &self.update_create);
+            }
+            "conditionalCreate" => {
+                r::opt(v, "conditionalCreate", &self.conditional_create);
+            }
+            "conditionalRead" => {
+                r::opt(v, "conditionalRead", &self.conditional_read);
+            }
+            "conditionalUpdate" => {
+                r::opt(v, "conditionalUpdate", &self.conditional_update);
+            }
+            "conditionalPatch" => {
+                r::opt(v, "conditionalPatch", &self.conditional_patch);
+            }
+            "conditionalDelete" => {
+                r::opt(v, "conditionalDelete", &self.conditional_delete);
+            }
+            "referencePolicy" => {
+                r::many(v, "referencePolicy", &self.reference_policy);
+            }
+            "searchInclude" => {
+                r::many(v, "searchInclude", &self.search_include);
+            }
+            "searchRevInclude" => {
+                r::many(v, "searchRevInclude", &self.search_rev_include);
+            }
+            "searchParam" => {
+                r::many(v, "searchParam", &self.search_param);
+            }
+            "operation" => {
+                r::many(v, "operation", &self.operation);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// What operations are supported?
 ///
 /// Identifies a restful operation supported by the solution.
@@ -1795,6 +2374,42 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceInteraction {
         w.primitive("documentation", self.documentation.as_ref());
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for CapabilityStatementRestResourceInteraction {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        r::opt(v, "documentation", &self.documentation);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "documentation" => {
+                r::opt(v, "documentation", &self.documentation);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Definition of a resource operation
@@ -1898,6 +2513,46 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceOperation {
         w.primitive("documentation", self.documentation.as_ref());
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for CapabilityStatementRestResourceOperation {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "name", &self.name);
+        r::one(v, "definition", &self.definition);
+        r::opt(v, "documentation", &self.documentation);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "name" => {
+                r::one(v, "name", &self.name);
+            }
+            "definition" => {
+                r::one(v, "definition", &self.definition);
+            }
+            "documentation" => {
+                r::opt(v, "documentation", &self.documentation);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Search parameters supported by implementation
@@ -2017,6 +2672,50 @@ impl dhp_runtime::FhirJson for CapabilityStatementRestResourceSearchParam {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for CapabilityStatementRestResourceSearchParam {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "name", &self.name);
+        r::opt(v, "definition", &self.definition);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "documentation", &self.documentation);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "name" => {
+                r::one(v, "name", &self.name);
+            }
+            "definition" => {
+                r::opt(v, "definition", &self.definition);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            "documentation" => {
+                r::opt(v, "documentation", &self.documentation);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Information about security of implementation
 ///
 /// Information about security implementation from an interface perspective - what a client needs to know.
@@ -2125,6 +2824,46 @@ impl crate::DataAbsent for CapabilityStatementRestSecurity {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for CapabilityStatementRestSecurity {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "cors", &self.cors);
+        r::many(v, "service", &self.service);
+        r::opt(v, "description", &self.description);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "cors" => {
+                r::opt(v, "cors", &self.cors);
+            }
+            "service" => {
+                r::many(v, "service", &self.service);
+            }
+            "description" => {
+                r::opt(v, "description", &self.description);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Software that is covered by this capability statement
 ///
 /// Software that is covered by this capability statement.  It is used when the capability statement describes the capabilities of a particular software version, independent of an installation.
@@ -2218,6 +2957,46 @@ impl dhp_runtime::FhirJson for CapabilityStatementSoftware {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for CapabilityStatementSoftware {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "name", &self.name);
+        r::opt(v, "version", &self.version);
+        r::opt(v, "releaseDate", &self.release_date);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "name" => {
+                r::one(v, "name", &self.name);
+            }
+            "version" => {
+                r::opt(v, "version", &self.version);
+            }
+            "releaseDate" => {
+                r::opt(v, "releaseDate", &self.release_date);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The types allowed for `CapabilityStatement.versionAlgorithm\[x\]`.
 ///
 /// How to compare versions
@@ -2280,5 +3059,33 @@ impl From<crate::Primitive<String>> for CapabilityStatementVersionAlgorithm {
 impl From<crate::datatypes::Coding> for CapabilityStatementVersionAlgorithm {
     fn from(v: crate::datatypes::Coding) -> Self {
         CapabilityStatementVersionAlgorithm::Coding(Box::new(v))
+    }
+}
+impl CapabilityStatementVersionAlgorithm {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            CapabilityStatementVersionAlgorithm::String(x) => {
+                ("versionAlgorithmString", x)
+            }
+            CapabilityStatementVersionAlgorithm::Coding(x) => {
+                ("versionAlgorithmCoding", x)
+            }
+        }
+    }
+}
+impl dhp_runtime::Reflect for CapabilityStatementVersionAlgorithm {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

@@ -330,6 +330,141 @@ impl dhp_runtime::FhirJson for Condition {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Condition {
+    fn fhir_type(&self) -> &str {
+        "Condition"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "clinicalStatus", &self.clinical_status);
+        r::opt(v, "verificationStatus", &self.verification_status);
+        r::many(v, "category", &self.category);
+        r::opt(v, "severity", &self.severity);
+        r::opt(v, "code", &self.code);
+        r::many(v, "bodySite", &self.body_site);
+        r::one(v, "subject", &self.subject);
+        r::opt(v, "encounter", &self.encounter);
+        if let Some(c) = &self.onset {
+            r::choice(v, "onset", c.reflect_choice());
+        }
+        if let Some(c) = &self.abatement {
+            r::choice(v, "abatement", c.reflect_choice());
+        }
+        r::opt(v, "recordedDate", &self.recorded_date);
+        r::many(v, "participant", &self.participant);
+        r::many(v, "stage", &self.stage);
+        r::many(v, "evidence", &self.evidence);
+        r::many(v, "note", &self.note);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "clinicalStatus" => {
+                r::one(v, "clinicalStatus", &self.clinical_status);
+            }
+            "verificationStatus" => {
+                r::opt(v, "verificationStatus", &self.verification_status);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "severity" => {
+                r::opt(v, "severity", &self.severity);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            "bodySite" => {
+                r::many(v, "bodySite", &self.body_site);
+            }
+            "subject" => {
+                r::one(v, "subject", &self.subject);
+            }
+            "encounter" => {
+                r::opt(v, "encounter", &self.encounter);
+            }
+            "onset" => {
+                if let Some(c) = &self.onset {
+                    r::choice(v, "onset", c.reflect_choice());
+                }
+            }
+            "abatement" => {
+                if let Some(c) = &self.abatement {
+                    r::choice(v, "abatement", c.reflect_choice());
+                }
+            }
+            "recordedDate" => {
+                r::opt(v, "recordedDate", &self.recorded_date);
+            }
+            "participant" => {
+                r::many(v, "participant", &self.participant);
+            }
+            "stage" => {
+                r::many(v, "stage", &self.stage);
+            }
+            "evidence" => {
+                r::many(v, "evidence", &self.evidence);
+            }
+            "note" => {
+                r::many(v, "note", &self.note);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Condition {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Condition {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -457,6 +592,42 @@ impl dhp_runtime::FhirJson for ConditionParticipant {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for ConditionParticipant {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "function", &self.function);
+        r::one(v, "actor", &self.actor);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "function" => {
+                r::opt(v, "function", &self.function);
+            }
+            "actor" => {
+                r::one(v, "actor", &self.actor);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Stage/grade, usually assessed formally
 ///
 /// A simple summary of the stage such as "Stage 3" or "Early Onset". The determination of the stage is disease-specific, such as cancer, retinopathy of prematurity, kidney diseases, Alzheimer's, or Parkinson disease.
@@ -558,6 +729,46 @@ impl crate::DataAbsent for ConditionStage {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for ConditionStage {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "summary", &self.summary);
+        r::many(v, "assessment", &self.assessment);
+        r::opt(v, "type", &self.type_);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "summary" => {
+                r::opt(v, "summary", &self.summary);
+            }
+            "assessment" => {
+                r::many(v, "assessment", &self.assessment);
+            }
+            "type" => {
+                r::opt(v, "type", &self.type_);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// The types allowed for `Condition.abatement\[x\]`.
@@ -678,6 +889,33 @@ impl From<crate::Primitive<String>> for ConditionAbatement {
         ConditionAbatement::String(v)
     }
 }
+impl ConditionAbatement {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            ConditionAbatement::DateTime(x) => ("abatementDateTime", x),
+            ConditionAbatement::Age(x) => ("abatementAge", x),
+            ConditionAbatement::Period(x) => ("abatementPeriod", x),
+            ConditionAbatement::Range(x) => ("abatementRange", x),
+            ConditionAbatement::String(x) => ("abatementString", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for ConditionAbatement {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
+    }
+}
 /// The types allowed for `Condition.onset\[x\]`.
 ///
 /// Estimated or actual date,  date-time, or age
@@ -791,5 +1029,32 @@ impl From<crate::datatypes::Range> for ConditionOnset {
 impl From<crate::Primitive<String>> for ConditionOnset {
     fn from(v: crate::Primitive<String>) -> Self {
         ConditionOnset::String(v)
+    }
+}
+impl ConditionOnset {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            ConditionOnset::DateTime(x) => ("onsetDateTime", x),
+            ConditionOnset::Age(x) => ("onsetAge", x),
+            ConditionOnset::Period(x) => ("onsetPeriod", x),
+            ConditionOnset::Range(x) => ("onsetRange", x),
+            ConditionOnset::String(x) => ("onsetString", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for ConditionOnset {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

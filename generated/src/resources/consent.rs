@@ -333,6 +333,141 @@ impl dhp_runtime::FhirJson for Consent {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Consent {
+    fn fhir_type(&self) -> &str {
+        "Consent"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "category", &self.category);
+        r::opt(v, "subject", &self.subject);
+        r::opt(v, "date", &self.date);
+        r::opt(v, "period", &self.period);
+        r::many(v, "grantor", &self.grantor);
+        r::many(v, "grantee", &self.grantee);
+        r::many(v, "manager", &self.manager);
+        r::many(v, "controller", &self.controller);
+        r::many(v, "sourceAttachment", &self.source_attachment);
+        r::many(v, "sourceReference", &self.source_reference);
+        r::many(v, "regulatoryBasis", &self.regulatory_basis);
+        r::opt(v, "policyBasis", &self.policy_basis);
+        r::many(v, "policyText", &self.policy_text);
+        r::many(v, "verification", &self.verification);
+        r::opt(v, "decision", &self.decision);
+        r::many(v, "provision", &self.provision);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "subject" => {
+                r::opt(v, "subject", &self.subject);
+            }
+            "date" => {
+                r::opt(v, "date", &self.date);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "grantor" => {
+                r::many(v, "grantor", &self.grantor);
+            }
+            "grantee" => {
+                r::many(v, "grantee", &self.grantee);
+            }
+            "manager" => {
+                r::many(v, "manager", &self.manager);
+            }
+            "controller" => {
+                r::many(v, "controller", &self.controller);
+            }
+            "sourceAttachment" => {
+                r::many(v, "sourceAttachment", &self.source_attachment);
+            }
+            "sourceReference" => {
+                r::many(v, "sourceReference", &self.source_reference);
+            }
+            "regulatoryBasis" => {
+                r::many(v, "regulatoryBasis", &self.regulatory_basis);
+            }
+            "policyBasis" => {
+                r::opt(v, "policyBasis", &self.policy_basis);
+            }
+            "policyText" => {
+                r::many(v, "policyText", &self.policy_text);
+            }
+            "verification" => {
+                r::many(v, "verification", &self.verification);
+            }
+            "decision" => {
+                r::opt(v, "decision", &self.decision);
+            }
+            "provision" => {
+                r::many(v, "provision", &self.provision);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Consent {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Consent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -476,6 +611,42 @@ impl crate::DataAbsent for ConsentPolicyBasis {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for ConsentPolicyBasis {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "reference", &self.reference);
+        r::opt(v, "url", &self.url);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "reference" => {
+                r::opt(v, "reference", &self.reference);
+            }
+            "url" => {
+                r::opt(v, "url", &self.url);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Constraints to the base Consent.policyRule/Consent.policy
@@ -693,6 +864,82 @@ impl crate::DataAbsent for ConsentProvision {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for ConsentProvision {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "period", &self.period);
+        r::many(v, "actor", &self.actor);
+        r::many(v, "action", &self.action);
+        r::many(v, "securityLabel", &self.security_label);
+        r::many(v, "purpose", &self.purpose);
+        r::many(v, "documentType", &self.document_type);
+        r::many(v, "resourceType", &self.resource_type);
+        r::many(v, "code", &self.code);
+        r::opt(v, "dataPeriod", &self.data_period);
+        r::many(v, "data", &self.data);
+        r::opt(v, "expression", &self.expression);
+        r::many(v, "provision", &self.provision);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "actor" => {
+                r::many(v, "actor", &self.actor);
+            }
+            "action" => {
+                r::many(v, "action", &self.action);
+            }
+            "securityLabel" => {
+                r::many(v, "securityLabel", &self.security_label);
+            }
+            "purpose" => {
+                r::many(v, "purpose", &self.purpose);
+            }
+            "documentType" => {
+                r::many(v, "documentType", &self.document_type);
+            }
+            "resourceType" => {
+                r::many(v, "resourceType", &self.resource_type);
+            }
+            "code" => {
+                r::many(v, "code", &self.code);
+            }
+            "dataPeriod" => {
+                r::opt(v, "dataPeriod", &self.data_period);
+            }
+            "data" => {
+                r::many(v, "data", &self.data);
+            }
+            "expression" => {
+                r::opt(v, "expression", &self.expression);
+            }
+            "provision" => {
+                r::many(v, "provision", &self.provision);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Who|what controlled by this provision (or group, by role)
 ///
 /// Who or what is controlled by this provision. Use group to identify a set of actors by some property they share (e.g. 'admitting officers').
@@ -785,6 +1032,42 @@ impl crate::DataAbsent for ConsentProvisionActor {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for ConsentProvisionActor {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "role", &self.role);
+        r::opt(v, "reference", &self.reference);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "role" => {
+                r::opt(v, "role", &self.role);
+            }
+            "reference" => {
+                r::opt(v, "reference", &self.reference);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Data controlled by this provision
 ///
 /// The resources controlled by this provision if specific resources are referenced.
@@ -866,6 +1149,42 @@ impl dhp_runtime::FhirJson for ConsentProvisionData {
         w.complex("reference", Some(&self.reference));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for ConsentProvisionData {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "meaning", &self.meaning);
+        r::one(v, "reference", &self.reference);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "meaning" => {
+                r::one(v, "meaning", &self.meaning);
+            }
+            "reference" => {
+                r::one(v, "reference", &self.reference);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Consent Verified by patient or family
@@ -982,5 +1301,53 @@ impl dhp_runtime::FhirJson for ConsentVerification {
         w.primitive_vec("verificationDate", &self.verification_date);
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for ConsentVerification {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "verified", &self.verified);
+        r::opt(v, "verificationType", &self.verification_type);
+        r::opt(v, "verifiedBy", &self.verified_by);
+        r::opt(v, "verifiedWith", &self.verified_with);
+        r::many(v, "verificationDate", &self.verification_date);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "verified" => {
+                r::one(v, "verified", &self.verified);
+            }
+            "verificationType" => {
+                r::opt(v, "verificationType", &self.verification_type);
+            }
+            "verifiedBy" => {
+                r::opt(v, "verifiedBy", &self.verified_by);
+            }
+            "verifiedWith" => {
+                r::opt(v, "verifiedWith", &self.verified_with);
+            }
+            "verificationDate" => {
+                r::many(v, "verificationDate", &self.verification_date);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }

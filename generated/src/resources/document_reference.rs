@@ -420,6 +420,161 @@ impl dhp_runtime::FhirJson for DocumentReference {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for DocumentReference {
+    fn fhir_type(&self) -> &str {
+        "DocumentReference"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "version", &self.version);
+        r::many(v, "basedOn", &self.based_on);
+        r::one(v, "status", &self.status);
+        r::opt(v, "docStatus", &self.doc_status);
+        r::many(v, "modality", &self.modality);
+        r::opt(v, "type", &self.type_);
+        r::many(v, "category", &self.category);
+        r::opt(v, "subject", &self.subject);
+        r::many(v, "context", &self.context);
+        r::many(v, "event", &self.event);
+        r::many(v, "bodySite", &self.body_site);
+        r::opt(v, "facilityType", &self.facility_type);
+        r::opt(v, "practiceSetting", &self.practice_setting);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "date", &self.date);
+        r::many(v, "author", &self.author);
+        r::many(v, "attester", &self.attester);
+        r::opt(v, "custodian", &self.custodian);
+        r::many(v, "relatesTo", &self.relates_to);
+        r::opt(v, "description", &self.description);
+        r::many(v, "securityLabel", &self.security_label);
+        r::many(v, "content", &self.content);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "version" => {
+                r::opt(v, "version", &self.version);
+            }
+            "basedOn" => {
+                r::many(v, "basedOn", &self.based_on);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "docStatus" => {
+                r::opt(v, "docStatus", &self.doc_status);
+            }
+            "modality" => {
+                r::many(v, "modality", &self.modality);
+            }
+            "type" => {
+                r::opt(v, "type", &self.type_);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "subject" => {
+                r::opt(v, "subject", &self.subject);
+            }
+            "context" => {
+                r::many(v, "context", &self.context);
+            }
+            "event" => {
+                r::many(v, "event", &self.event);
+            }
+            "bodySite" => {
+                r::many(v, "bodySite", &self.body_site);
+            }
+            "facilityType" => {
+                r::opt(v, "facilityType", &self.facility_type);
+            }
+            "practiceSetting" => {
+                r::opt(v, "practiceSetting", &self.practice_setting);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "date" => {
+                r::opt(v, "date", &self.date);
+            }
+            "author" => {
+                r::many(v, "author", &self.author);
+            }
+            "attester" => {
+                r::many(v, "attester", &self.attester);
+            }
+            "custodian" => {
+                r::opt(v, "custodian", &self.custodian);
+            }
+            "relatesTo" => {
+                r::many(v, "relatesTo", &self.relates_to);
+            }
+            "description" => {
+                r::opt(v, "description", &self.description);
+            }
+            "securityLabel" => {
+                r::many(v, "securityLabel", &self.security_label);
+            }
+            "content" => {
+                r::many(v, "content", &self.content);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl DocumentReference {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for DocumentReference {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -562,6 +717,46 @@ impl dhp_runtime::FhirJson for DocumentReferenceAttester {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for DocumentReferenceAttester {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "mode", &self.mode);
+        r::opt(v, "time", &self.time);
+        r::opt(v, "party", &self.party);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "mode" => {
+                r::one(v, "mode", &self.mode);
+            }
+            "time" => {
+                r::opt(v, "time", &self.time);
+            }
+            "party" => {
+                r::opt(v, "party", &self.party);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Document referenced
 ///
 /// The document and format referenced.  If there are multiple content element repetitions, these must all represent the same document in different format, or attachment metadata.
@@ -652,6 +847,42 @@ impl dhp_runtime::FhirJson for DocumentReferenceContent {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for DocumentReferenceContent {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "attachment", &self.attachment);
+        r::many(v, "profile", &self.profile);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "attachment" => {
+                r::one(v, "attachment", &self.attachment);
+            }
+            "profile" => {
+                r::many(v, "profile", &self.profile);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Content profile rules for the document
 ///
 /// An identifier of the document constraints, encoding, structure, and template that the document conforms to beyond the base format indicated in the mimeType.
@@ -726,6 +957,38 @@ impl dhp_runtime::FhirJson for DocumentReferenceContentProfile {
         (self.value).write_into(&mut w);
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for DocumentReferenceContentProfile {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::choice(v, "value", self.value.reflect_choice());
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "value" => {
+                r::choice(v, "value", self.value.reflect_choice());
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// Relationships to other documents
@@ -811,6 +1074,42 @@ impl dhp_runtime::FhirJson for DocumentReferenceRelatesTo {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for DocumentReferenceRelatesTo {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        r::one(v, "target", &self.target);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "target" => {
+                r::one(v, "target", &self.target);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The types allowed for `DocumentReference.content.profile.value\[x\]`.
 ///
 /// Code|uri|canonical
@@ -892,5 +1191,30 @@ impl From<crate::Primitive<dhp_runtime::primitives::Canonical>>
 for DocumentReferenceContentProfileValue {
     fn from(v: crate::Primitive<dhp_runtime::primitives::Canonical>) -> Self {
         DocumentReferenceContentProfileValue::Canonical(v)
+    }
+}
+impl DocumentReferenceContentProfileValue {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            DocumentReferenceContentProfileValue::Coding(x) => ("valueCoding", x),
+            DocumentReferenceContentProfileValue::Uri(x) => ("valueUri", x),
+            DocumentReferenceContentProfileValue::Canonical(x) => ("valueCanonical", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for DocumentReferenceContentProfileValue {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

@@ -461,6 +461,181 @@ impl dhp_runtime::FhirJson for Encounter {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Encounter {
+    fn fhir_type(&self) -> &str {
+        "Encounter"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "class", &self.class);
+        r::opt(v, "priority", &self.priority);
+        r::many(v, "type", &self.type_);
+        r::many(v, "serviceType", &self.service_type);
+        r::opt(v, "subject", &self.subject);
+        r::opt(v, "subjectStatus", &self.subject_status);
+        r::many(v, "episodeOfCare", &self.episode_of_care);
+        r::many(v, "basedOn", &self.based_on);
+        r::many(v, "careTeam", &self.care_team);
+        r::opt(v, "partOf", &self.part_of);
+        r::opt(v, "serviceProvider", &self.service_provider);
+        r::many(v, "participant", &self.participant);
+        r::many(v, "appointment", &self.appointment);
+        r::many(v, "virtualService", &self.virtual_service);
+        r::opt(v, "actualPeriod", &self.actual_period);
+        r::opt(v, "plannedStartDate", &self.planned_start_date);
+        r::opt(v, "plannedEndDate", &self.planned_end_date);
+        r::opt(v, "length", &self.length);
+        r::many(v, "reason", &self.reason);
+        r::many(v, "diagnosis", &self.diagnosis);
+        r::many(v, "account", &self.account);
+        r::many(v, "dietPreference", &self.diet_preference);
+        r::many(v, "specialArrangement", &self.special_arrangement);
+        r::many(v, "specialCourtesy", &self.special_courtesy);
+        r::opt(v, "admission", &self.admission);
+        r::many(v, "location", &self.location);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "class" => {
+                r::many(v, "class", &self.class);
+            }
+            "priority" => {
+                r::opt(v, "priority", &self.priority);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "serviceType" => {
+                r::many(v, "serviceType", &self.service_type);
+            }
+            "subject" => {
+                r::opt(v, "subject", &self.subject);
+            }
+            "subjectStatus" => {
+                r::opt(v, "subjectStatus", &self.subject_status);
+            }
+            "episodeOfCare" => {
+                r::many(v, "episodeOfCare", &self.episode_of_care);
+            }
+            "basedOn" => {
+                r::many(v, "basedOn", &self.based_on);
+            }
+            "careTeam" => {
+                r::many(v, "careTeam", &self.care_team);
+            }
+            "partOf" => {
+                r::opt(v, "partOf", &self.part_of);
+            }
+            "serviceProvider" => {
+                r::opt(v, "serviceProvider", &self.service_provider);
+            }
+            "participant" => {
+                r::many(v, "participant", &self.participant);
+            }
+            "appointment" => {
+                r::many(v, "appointment", &self.appointment);
+            }
+            "virtualService" => {
+                r::many(v, "virtualService", &self.virtual_service);
+            }
+            "actualPeriod" => {
+                r::opt(v, "actualPeriod", &self.actual_period);
+            }
+            "plannedStartDate" => {
+                r::opt(v, "plannedStartDate", &self.planned_start_date);
+            }
+            "plannedEndDate" => {
+                r::opt(v, "plannedEndDate", &self.planned_end_date);
+            }
+            "length" => {
+                r::opt(v, "length", &self.length);
+            }
+            "reason" => {
+                r::many(v, "reason", &self.reason);
+            }
+            "diagnosis" => {
+                r::many(v, "diagnosis", &self.diagnosis);
+            }
+            "account" => {
+                r::many(v, "account", &self.account);
+            }
+            "dietPreference" => {
+                r::many(v, "dietPreference", &self.diet_preference);
+            }
+            "specialArrangement" => {
+                r::many(v, "specialArrangement", &self.special_arrangement);
+            }
+            "specialCourtesy" => {
+                r::many(v, "specialCourtesy", &self.special_courtesy);
+            }
+            "admission" => {
+                r::opt(v, "admission", &self.admission);
+            }
+            "location" => {
+                r::many(v, "location", &self.location);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Encounter {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Encounter {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -643,6 +818,58 @@ impl crate::DataAbsent for EncounterAdmission {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for EncounterAdmission {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "preAdmissionIdentifier", &self.pre_admission_identifier);
+        r::opt(v, "origin", &self.origin);
+        r::opt(v, "admitSource", &self.admit_source);
+        r::opt(v, "reAdmission", &self.re_admission);
+        r::opt(v, "destination", &self.destination);
+        r::opt(v, "dischargeDisposition", &self.discharge_disposition);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "preAdmissionIdentifier" => {
+                r::opt(v, "preAdmissionIdentifier", &self.pre_admission_identifier);
+            }
+            "origin" => {
+                r::opt(v, "origin", &self.origin);
+            }
+            "admitSource" => {
+                r::opt(v, "admitSource", &self.admit_source);
+            }
+            "reAdmission" => {
+                r::opt(v, "reAdmission", &self.re_admission);
+            }
+            "destination" => {
+                r::opt(v, "destination", &self.destination);
+            }
+            "dischargeDisposition" => {
+                r::opt(v, "dischargeDisposition", &self.discharge_disposition);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The list of diagnosis relevant to this encounter
 ///
 /// The list of diagnosis relevant to this encounter.
@@ -737,6 +964,42 @@ impl crate::DataAbsent for EncounterDiagnosis {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for EncounterDiagnosis {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "condition", &self.condition);
+        r::many(v, "use", &self.use_);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "condition" => {
+                r::many(v, "condition", &self.condition);
+            }
+            "use" => {
+                r::many(v, "use", &self.use_);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// List of locations where the patient has been
@@ -849,6 +1112,50 @@ impl dhp_runtime::FhirJson for EncounterLocation {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for EncounterLocation {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "location", &self.location);
+        r::opt(v, "status", &self.status);
+        r::opt(v, "form", &self.form);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "location" => {
+                r::one(v, "location", &self.location);
+            }
+            "status" => {
+                r::opt(v, "status", &self.status);
+            }
+            "form" => {
+                r::opt(v, "form", &self.form);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// List of participants involved in the encounter
 ///
 /// The list of people responsible for providing the service.
@@ -956,6 +1263,46 @@ impl crate::DataAbsent for EncounterParticipant {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for EncounterParticipant {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "type", &self.type_);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "actor", &self.actor);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "actor" => {
+                r::opt(v, "actor", &self.actor);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The list of medical reasons that are expected to be addressed during the episode of care
 ///
 /// The list of medical reasons that are expected to be addressed during the episode of care.
@@ -1049,5 +1396,41 @@ impl crate::DataAbsent for EncounterReason {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for EncounterReason {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "use", &self.use_);
+        r::many(v, "value", &self.value);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "use" => {
+                r::many(v, "use", &self.use_);
+            }
+            "value" => {
+                r::many(v, "value", &self.value);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }

@@ -280,6 +280,121 @@ impl dhp_runtime::FhirJson for EpisodeOfCare {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for EpisodeOfCare {
+    fn fhir_type(&self) -> &str {
+        "EpisodeOfCare"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "statusHistory", &self.status_history);
+        r::many(v, "type", &self.type_);
+        r::many(v, "reason", &self.reason);
+        r::many(v, "diagnosis", &self.diagnosis);
+        r::one(v, "patient", &self.patient);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::opt(v, "period", &self.period);
+        r::many(v, "referralRequest", &self.referral_request);
+        r::opt(v, "careManager", &self.care_manager);
+        r::many(v, "careTeam", &self.care_team);
+        r::many(v, "account", &self.account);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "statusHistory" => {
+                r::many(v, "statusHistory", &self.status_history);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "reason" => {
+                r::many(v, "reason", &self.reason);
+            }
+            "diagnosis" => {
+                r::many(v, "diagnosis", &self.diagnosis);
+            }
+            "patient" => {
+                r::one(v, "patient", &self.patient);
+            }
+            "managingOrganization" => {
+                r::opt(v, "managingOrganization", &self.managing_organization);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "referralRequest" => {
+                r::many(v, "referralRequest", &self.referral_request);
+            }
+            "careManager" => {
+                r::opt(v, "careManager", &self.care_manager);
+            }
+            "careTeam" => {
+                r::many(v, "careTeam", &self.care_team);
+            }
+            "account" => {
+                r::many(v, "account", &self.account);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl EpisodeOfCare {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for EpisodeOfCare {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -424,6 +539,42 @@ impl crate::DataAbsent for EpisodeOfCareDiagnosis {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for EpisodeOfCareDiagnosis {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "condition", &self.condition);
+        r::opt(v, "use", &self.use_);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "condition" => {
+                r::many(v, "condition", &self.condition);
+            }
+            "use" => {
+                r::opt(v, "use", &self.use_);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The list of medical reasons that are expected to be addressed during the episode of care
 ///
 /// The list of medical reasons that are expected to be addressed during the episode of care.
@@ -519,6 +670,42 @@ impl crate::DataAbsent for EpisodeOfCareReason {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for EpisodeOfCareReason {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "use", &self.use_);
+        r::many(v, "value", &self.value);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "use" => {
+                r::opt(v, "use", &self.use_);
+            }
+            "value" => {
+                r::many(v, "value", &self.value);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Past list of status codes (the current status may be included to cover the start date of the status)
 ///
 /// The history of statuses that the EpisodeOfCare has been through (without requiring processing the history of the resource).
@@ -600,5 +787,41 @@ impl dhp_runtime::FhirJson for EpisodeOfCareStatusHistory {
         w.complex("period", Some(&self.period));
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for EpisodeOfCareStatusHistory {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "status", &self.status);
+        r::one(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "period" => {
+                r::one(v, "period", &self.period);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }

@@ -401,6 +401,161 @@ impl dhp_runtime::FhirJson for HealthcareService {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for HealthcareService {
+    fn fhir_type(&self) -> &str {
+        "HealthcareService"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::opt(v, "providedBy", &self.provided_by);
+        r::many(v, "offeredIn", &self.offered_in);
+        r::many(v, "category", &self.category);
+        r::many(v, "type", &self.type_);
+        r::many(v, "specialty", &self.specialty);
+        r::many(v, "location", &self.location);
+        r::opt(v, "name", &self.name);
+        r::opt(v, "comment", &self.comment);
+        r::opt(v, "extraDetails", &self.extra_details);
+        r::opt(v, "photo", &self.photo);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "coverageArea", &self.coverage_area);
+        r::many(v, "serviceProvisionCode", &self.service_provision_code);
+        r::many(v, "eligibility", &self.eligibility);
+        r::many(v, "program", &self.program);
+        r::many(v, "characteristic", &self.characteristic);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "referralMethod", &self.referral_method);
+        r::opt(v, "appointmentRequired", &self.appointment_required);
+        r::many(v, "availability", &self.availability);
+        r::many(v, "endpoint", &self.endpoint);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "providedBy" => {
+                r::opt(v, "providedBy", &self.provided_by);
+            }
+            "offeredIn" => {
+                r::many(v, "offeredIn", &self.offered_in);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "specialty" => {
+                r::many(v, "specialty", &self.specialty);
+            }
+            "location" => {
+                r::many(v, "location", &self.location);
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "comment" => {
+                r::opt(v, "comment", &self.comment);
+            }
+            "extraDetails" => {
+                r::opt(v, "extraDetails", &self.extra_details);
+            }
+            "photo" => {
+                r::opt(v, "photo", &self.photo);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "coverageArea" => {
+                r::many(v, "coverageArea", &self.coverage_area);
+            }
+            "serviceProvisionCode" => {
+                r::many(v, "serviceProvisionCode", &self.service_provision_code);
+            }
+            "eligibility" => {
+                r::many(v, "eligibility", &self.eligibility);
+            }
+            "program" => {
+                r::many(v, "program", &self.program);
+            }
+            "characteristic" => {
+                r::many(v, "characteristic", &self.characteristic);
+            }
+            "communication" => {
+                r::many(v, "communication", &self.communication);
+            }
+            "referralMethod" => {
+                r::many(v, "referralMethod", &self.referral_method);
+            }
+            "appointmentRequired" => {
+                r::opt(v, "appointmentRequired", &self.appointment_required);
+            }
+            "availability" => {
+                r::many(v, "availability", &self.availability);
+            }
+            "endpoint" => {
+                r::many(v, "endpoint", &self.endpoint);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl HealthcareService {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for HealthcareService {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -544,5 +699,41 @@ impl crate::DataAbsent for HealthcareServiceEligibility {
     }
     fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+    }
+}
+impl dhp_runtime::Reflect for HealthcareServiceEligibility {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "code", &self.code);
+        r::opt(v, "comment", &self.comment);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "code" => {
+                r::opt(v, "code", &self.code);
+            }
+            "comment" => {
+                r::opt(v, "comment", &self.comment);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }

@@ -348,6 +348,141 @@ impl dhp_runtime::FhirJson for Location {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Location {
+    fn fhir_type(&self) -> &str {
+        "Location"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "status", &self.status);
+        r::opt(v, "operationalStatus", &self.operational_status);
+        r::opt(v, "name", &self.name);
+        r::many(v, "alias", &self.alias);
+        r::opt(v, "description", &self.description);
+        r::opt(v, "mode", &self.mode);
+        r::many(v, "type", &self.type_);
+        r::many(v, "contact", &self.contact);
+        r::opt(v, "address", &self.address);
+        r::opt(v, "form", &self.form);
+        r::opt(v, "position", &self.position);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::opt(v, "partOf", &self.part_of);
+        r::many(v, "characteristic", &self.characteristic);
+        r::many(v, "hoursOfOperation", &self.hours_of_operation);
+        r::many(v, "virtualService", &self.virtual_service);
+        r::many(v, "endpoint", &self.endpoint);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "status" => {
+                r::opt(v, "status", &self.status);
+            }
+            "operationalStatus" => {
+                r::opt(v, "operationalStatus", &self.operational_status);
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "alias" => {
+                r::many(v, "alias", &self.alias);
+            }
+            "description" => {
+                r::opt(v, "description", &self.description);
+            }
+            "mode" => {
+                r::opt(v, "mode", &self.mode);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "address" => {
+                r::opt(v, "address", &self.address);
+            }
+            "form" => {
+                r::opt(v, "form", &self.form);
+            }
+            "position" => {
+                r::opt(v, "position", &self.position);
+            }
+            "managingOrganization" => {
+                r::opt(v, "managingOrganization", &self.managing_organization);
+            }
+            "partOf" => {
+                r::opt(v, "partOf", &self.part_of);
+            }
+            "characteristic" => {
+                r::many(v, "characteristic", &self.characteristic);
+            }
+            "hoursOfOperation" => {
+                r::many(v, "hoursOfOperation", &self.hours_of_operation);
+            }
+            "virtualService" => {
+                r::many(v, "virtualService", &self.virtual_service);
+            }
+            "endpoint" => {
+                r::many(v, "endpoint", &self.endpoint);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Location {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Location {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -495,5 +630,45 @@ impl dhp_runtime::FhirJson for LocationPosition {
         w.primitive("altitude", self.altitude.as_ref());
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for LocationPosition {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "longitude", &self.longitude);
+        r::one(v, "latitude", &self.latitude);
+        r::opt(v, "altitude", &self.altitude);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "longitude" => {
+                r::one(v, "longitude", &self.longitude);
+            }
+            "latitude" => {
+                r::one(v, "latitude", &self.latitude);
+            }
+            "altitude" => {
+                r::opt(v, "altitude", &self.altitude);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }

@@ -230,3 +230,40 @@ impl FhirJson for AnyResource {
         }
     }
 }
+impl AnyResource {
+    /// The resource as a reflected value (JSON for a type this crate does not model).
+    pub fn reflect_inner(&self) -> &dyn dhp_runtime::Reflect {
+        match self {
+            AnyResource::AuditEvent(r) => &**r,
+            AnyResource::Bundle(r) => &**r,
+            AnyResource::CapabilityStatement(r) => &**r,
+            AnyResource::Condition(r) => &**r,
+            AnyResource::Consent(r) => &**r,
+            AnyResource::DocumentReference(r) => &**r,
+            AnyResource::Encounter(r) => &**r,
+            AnyResource::EpisodeOfCare(r) => &**r,
+            AnyResource::HealthcareService(r) => &**r,
+            AnyResource::Location(r) => &**r,
+            AnyResource::Observation(r) => &**r,
+            AnyResource::OperationOutcome(r) => &**r,
+            AnyResource::Organization(r) => &**r,
+            AnyResource::Patient(r) => &**r,
+            AnyResource::Practitioner(r) => &**r,
+            AnyResource::PractitionerRole(r) => &**r,
+            AnyResource::Provenance(r) => &**r,
+            AnyResource::RelatedPerson(r) => &**r,
+            AnyResource::Other(o) => o,
+        }
+    }
+}
+impl dhp_runtime::Reflect for AnyResource {
+    fn fhir_type(&self) -> &str {
+        self.reflect_inner().fhir_type()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_inner().visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_inner().visit_child(name, v)
+    }
+}

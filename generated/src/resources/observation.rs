@@ -474,6 +474,189 @@ impl dhp_runtime::FhirJson for Observation {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Observation {
+    fn fhir_type(&self) -> &str {
+        "Observation"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        if let Some(c) = &self.instantiates {
+            r::choice(v, "instantiates", c.reflect_choice());
+        }
+        r::many(v, "basedOn", &self.based_on);
+        r::many(v, "triggeredBy", &self.triggered_by);
+        r::many(v, "partOf", &self.part_of);
+        r::one(v, "status", &self.status);
+        r::many(v, "category", &self.category);
+        r::one(v, "code", &self.code);
+        r::opt(v, "subject", &self.subject);
+        r::many(v, "focus", &self.focus);
+        r::opt(v, "encounter", &self.encounter);
+        if let Some(c) = &self.effective {
+            r::choice(v, "effective", c.reflect_choice());
+        }
+        r::opt(v, "issued", &self.issued);
+        r::many(v, "performer", &self.performer);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+        r::many(v, "interpretation", &self.interpretation);
+        r::many(v, "note", &self.note);
+        r::opt(v, "bodySite", &self.body_site);
+        r::opt(v, "bodyStructure", &self.body_structure);
+        r::opt(v, "method", &self.method);
+        r::opt(v, "specimen", &self.specimen);
+        r::opt(v, "device", &self.device);
+        r::many(v, "referenceRange", &self.reference_range);
+        r::many(v, "hasMember", &self.has_member);
+        r::many(v, "derivedFrom", &self.derived_from);
+        r::many(v, "component", &self.component);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "instantiates" => {
+                if let Some(c) = &self.instantiates {
+                    r::choice(v, "instantiates", c.reflect_choice());
+                }
+            }
+            "basedOn" => {
+                r::many(v, "basedOn", &self.based_on);
+            }
+            "triggeredBy" => {
+                r::many(v, "triggeredBy", &self.triggered_by);
+            }
+            "partOf" => {
+                r::many(v, "partOf", &self.part_of);
+            }
+            "status" => {
+                r::one(v, "status", &self.status);
+            }
+            "category" => {
+                r::many(v, "category", &self.category);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "subject" => {
+                r::opt(v, "subject", &self.subject);
+            }
+            "focus" => {
+                r::many(v, "focus", &self.focus);
+            }
+            "encounter" => {
+                r::opt(v, "encounter", &self.encounter);
+            }
+            "effective" => {
+                if let Some(c) = &self.effective {
+                    r::choice(v, "effective", c.reflect_choice());
+                }
+            }
+            "issued" => {
+                r::opt(v, "issued", &self.issued);
+            }
+            "performer" => {
+                r::many(v, "performer", &self.performer);
+            }
+            "value" => {
+                if let Some(c) = &self.value {
+                    r::choice(v, "value", c.reflect_choice());
+                }
+            }
+            "dataAbsentReason" => {
+                r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+            }
+            "interpretation" => {
+                r::many(v, "interpretation", &self.interpretation);
+            }
+            "note" => {
+                r::many(v, "note", &self.note);
+            }
+            "bodySite" => {
+                r::opt(v, "bodySite", &self.body_site);
+            }
+            "bodyStructure" => {
+                r::opt(v, "bodyStructure", &self.body_structure);
+            }
+            "method" => {
+                r::opt(v, "method", &self.method);
+            }
+            "specimen" => {
+                r::opt(v, "specimen", &self.specimen);
+            }
+            "device" => {
+                r::opt(v, "device", &self.device);
+            }
+            "referenceRange" => {
+                r::many(v, "referenceRange", &self.reference_range);
+            }
+            "hasMember" => {
+                r::many(v, "hasMember", &self.has_member);
+            }
+            "derivedFrom" => {
+                r::many(v, "derivedFrom", &self.derived_from);
+            }
+            "component" => {
+                r::many(v, "component", &self.component);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Observation {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Observation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -663,6 +846,58 @@ impl dhp_runtime::FhirJson for ObservationComponent {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for ObservationComponent {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+        r::many(v, "interpretation", &self.interpretation);
+        r::many(v, "referenceRange", &self.reference_range);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "value" => {
+                if let Some(c) = &self.value {
+                    r::choice(v, "value", c.reflect_choice());
+                }
+            }
+            "dataAbsentReason" => {
+                r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+            }
+            "interpretation" => {
+                r::many(v, "interpretation", &self.interpretation);
+            }
+            "referenceRange" => {
+                r::many(v, "referenceRange", &self.reference_range);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Provides guide for interpretation
 ///
 /// Guidance on how to interpret the value by comparison to a normal or recommended range.  Multiple reference ranges are interpreted as an "OR".   In other words, to represent two distinct target populations, two `referenceRange` elements would be used.
@@ -813,6 +1048,62 @@ impl crate::DataAbsent for ObservationReferenceRange {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for ObservationReferenceRange {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "low", &self.low);
+        r::opt(v, "high", &self.high);
+        r::opt(v, "normalValue", &self.normal_value);
+        r::opt(v, "type", &self.type_);
+        r::many(v, "appliesTo", &self.applies_to);
+        r::opt(v, "age", &self.age);
+        r::opt(v, "text", &self.text);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "low" => {
+                r::opt(v, "low", &self.low);
+            }
+            "high" => {
+                r::opt(v, "high", &self.high);
+            }
+            "normalValue" => {
+                r::opt(v, "normalValue", &self.normal_value);
+            }
+            "type" => {
+                r::opt(v, "type", &self.type_);
+            }
+            "appliesTo" => {
+                r::many(v, "appliesTo", &self.applies_to);
+            }
+            "age" => {
+                r::opt(v, "age", &self.age);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Triggering observation(s)
 ///
 /// Identifies the observation(s) that triggered the performance of this observation.
@@ -905,6 +1196,46 @@ impl dhp_runtime::FhirJson for ObservationTriggeredBy {
         w.primitive("reason", self.reason.as_ref());
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for ObservationTriggeredBy {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "observation", &self.observation);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "reason", &self.reason);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "observation" => {
+                r::one(v, "observation", &self.observation);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            "reason" => {
+                r::opt(v, "reason", &self.reason);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// The types allowed for `Observation.component.value\[x\]`.
@@ -1159,6 +1490,41 @@ impl From<crate::datatypes::Reference> for ObservationComponentValue {
         ObservationComponentValue::Reference(Box::new(v))
     }
 }
+impl ObservationComponentValue {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            ObservationComponentValue::Quantity(x) => ("valueQuantity", x),
+            ObservationComponentValue::CodeableConcept(x) => ("valueCodeableConcept", x),
+            ObservationComponentValue::String(x) => ("valueString", x),
+            ObservationComponentValue::Boolean(x) => ("valueBoolean", x),
+            ObservationComponentValue::Integer(x) => ("valueInteger", x),
+            ObservationComponentValue::Range(x) => ("valueRange", x),
+            ObservationComponentValue::Ratio(x) => ("valueRatio", x),
+            ObservationComponentValue::SampledData(x) => ("valueSampledData", x),
+            ObservationComponentValue::Time(x) => ("valueTime", x),
+            ObservationComponentValue::DateTime(x) => ("valueDateTime", x),
+            ObservationComponentValue::Period(x) => ("valuePeriod", x),
+            ObservationComponentValue::Attachment(x) => ("valueAttachment", x),
+            ObservationComponentValue::Reference(x) => ("valueReference", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for ObservationComponentValue {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
+    }
+}
 /// The types allowed for `Observation.effective\[x\]`.
 ///
 /// Clinically relevant time/time-period for observation
@@ -1265,6 +1631,32 @@ impl From<crate::Primitive<dhp_runtime::primitives::Instant>> for ObservationEff
         ObservationEffective::Instant(v)
     }
 }
+impl ObservationEffective {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            ObservationEffective::DateTime(x) => ("effectiveDateTime", x),
+            ObservationEffective::Period(x) => ("effectivePeriod", x),
+            ObservationEffective::Timing(x) => ("effectiveTiming", x),
+            ObservationEffective::Instant(x) => ("effectiveInstant", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for ObservationEffective {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
+    }
+}
 /// The types allowed for `Observation.instantiates\[x\]`.
 ///
 /// Instantiates FHIR ObservationDefinition
@@ -1331,6 +1723,30 @@ for ObservationInstantiates {
 impl From<crate::datatypes::Reference> for ObservationInstantiates {
     fn from(v: crate::datatypes::Reference) -> Self {
         ObservationInstantiates::Reference(Box::new(v))
+    }
+}
+impl ObservationInstantiates {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            ObservationInstantiates::Canonical(x) => ("instantiatesCanonical", x),
+            ObservationInstantiates::Reference(x) => ("instantiatesReference", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for ObservationInstantiates {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 /// The types allowed for `Observation.value\[x\]`.
@@ -1581,5 +1997,40 @@ impl From<crate::datatypes::Attachment> for ObservationValue {
 impl From<crate::datatypes::Reference> for ObservationValue {
     fn from(v: crate::datatypes::Reference) -> Self {
         ObservationValue::Reference(Box::new(v))
+    }
+}
+impl ObservationValue {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            ObservationValue::Quantity(x) => ("valueQuantity", x),
+            ObservationValue::CodeableConcept(x) => ("valueCodeableConcept", x),
+            ObservationValue::String(x) => ("valueString", x),
+            ObservationValue::Boolean(x) => ("valueBoolean", x),
+            ObservationValue::Integer(x) => ("valueInteger", x),
+            ObservationValue::Range(x) => ("valueRange", x),
+            ObservationValue::Ratio(x) => ("valueRatio", x),
+            ObservationValue::SampledData(x) => ("valueSampledData", x),
+            ObservationValue::Time(x) => ("valueTime", x),
+            ObservationValue::DateTime(x) => ("valueDateTime", x),
+            ObservationValue::Period(x) => ("valuePeriod", x),
+            ObservationValue::Attachment(x) => ("valueAttachment", x),
+            ObservationValue::Reference(x) => ("valueReference", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for ObservationValue {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

@@ -248,6 +248,109 @@ impl dhp_runtime::FhirJson for Organization {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Organization {
+    fn fhir_type(&self) -> &str {
+        "Organization"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "type", &self.type_);
+        r::opt(v, "name", &self.name);
+        r::many(v, "alias", &self.alias);
+        r::opt(v, "description", &self.description);
+        r::many(v, "contact", &self.contact);
+        r::opt(v, "partOf", &self.part_of);
+        r::many(v, "endpoint", &self.endpoint);
+        r::many(v, "qualification", &self.qualification);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "type" => {
+                r::many(v, "type", &self.type_);
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "alias" => {
+                r::many(v, "alias", &self.alias);
+            }
+            "description" => {
+                r::opt(v, "description", &self.description);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "partOf" => {
+                r::opt(v, "partOf", &self.part_of);
+            }
+            "endpoint" => {
+                r::many(v, "endpoint", &self.endpoint);
+            }
+            "qualification" => {
+                r::many(v, "qualification", &self.qualification);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Organization {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Organization {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -391,5 +494,49 @@ impl dhp_runtime::FhirJson for OrganizationQualification {
         w.complex("issuer", self.issuer.as_ref());
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for OrganizationQualification {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "code", &self.code);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "issuer", &self.issuer);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "issuer" => {
+                r::opt(v, "issuer", &self.issuer);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }

@@ -342,6 +342,141 @@ impl dhp_runtime::FhirJson for Patient {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Patient {
+    fn fhir_type(&self) -> &str {
+        "Patient"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "birthDate", &self.birth_date);
+        if let Some(c) = &self.deceased {
+            r::choice(v, "deceased", c.reflect_choice());
+        }
+        r::many(v, "address", &self.address);
+        r::opt(v, "maritalStatus", &self.marital_status);
+        if let Some(c) = &self.multiple_birth {
+            r::choice(v, "multipleBirth", c.reflect_choice());
+        }
+        r::many(v, "photo", &self.photo);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "generalPractitioner", &self.general_practitioner);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::many(v, "link", &self.link);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "name" => {
+                r::many(v, "name", &self.name);
+            }
+            "telecom" => {
+                r::many(v, "telecom", &self.telecom);
+            }
+            "gender" => {
+                r::opt(v, "gender", &self.gender);
+            }
+            "birthDate" => {
+                r::opt(v, "birthDate", &self.birth_date);
+            }
+            "deceased" => {
+                if let Some(c) = &self.deceased {
+                    r::choice(v, "deceased", c.reflect_choice());
+                }
+            }
+            "address" => {
+                r::many(v, "address", &self.address);
+            }
+            "maritalStatus" => {
+                r::opt(v, "maritalStatus", &self.marital_status);
+            }
+            "multipleBirth" => {
+                if let Some(c) = &self.multiple_birth {
+                    r::choice(v, "multipleBirth", c.reflect_choice());
+                }
+            }
+            "photo" => {
+                r::many(v, "photo", &self.photo);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "communication" => {
+                r::many(v, "communication", &self.communication);
+            }
+            "generalPractitioner" => {
+                r::many(v, "generalPractitioner", &self.general_practitioner);
+            }
+            "managingOrganization" => {
+                r::opt(v, "managingOrganization", &self.managing_organization);
+            }
+            "link" => {
+                r::many(v, "link", &self.link);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Patient {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Patient {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -474,6 +609,42 @@ impl dhp_runtime::FhirJson for PatientCommunication {
         w.primitive("preferred", self.preferred.as_ref());
         w.extra(&self.unknown_elements);
         w.finish()
+    }
+}
+impl dhp_runtime::Reflect for PatientCommunication {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "language", &self.language);
+        r::opt(v, "preferred", &self.preferred);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "language" => {
+                r::one(v, "language", &self.language);
+            }
+            "preferred" => {
+                r::opt(v, "preferred", &self.preferred);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
     }
 }
 /// A contact party (e.g. guardian, partner, friend) for the patient
@@ -623,6 +794,62 @@ impl crate::DataAbsent for PatientContact {
         crate::datatypes::Extension::find_data_absent_reason(&self.extension)
     }
 }
+impl dhp_runtime::Reflect for PatientContact {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "relationship", &self.relationship);
+        r::opt(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "address", &self.address);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "organization", &self.organization);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "relationship" => {
+                r::many(v, "relationship", &self.relationship);
+            }
+            "name" => {
+                r::opt(v, "name", &self.name);
+            }
+            "telecom" => {
+                r::many(v, "telecom", &self.telecom);
+            }
+            "address" => {
+                r::opt(v, "address", &self.address);
+            }
+            "gender" => {
+                r::opt(v, "gender", &self.gender);
+            }
+            "organization" => {
+                r::opt(v, "organization", &self.organization);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Link to a Patient or RelatedPerson resource that concerns the same actual individual
 ///
 /// Link to a Patient or RelatedPerson resource that concerns the same actual individual.
@@ -710,6 +937,42 @@ impl dhp_runtime::FhirJson for PatientLink {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for PatientLink {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "other", &self.other);
+        r::one(v, "type", &self.type_);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "other" => {
+                r::one(v, "other", &self.other);
+            }
+            "type" => {
+                r::one(v, "type", &self.type_);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The types allowed for `Patient.deceased\[x\]`.
 ///
 /// Indicates if the individual is deceased or not
@@ -770,6 +1033,30 @@ impl From<crate::Primitive<bool>> for PatientDeceased {
 impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for PatientDeceased {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
         PatientDeceased::DateTime(v)
+    }
+}
+impl PatientDeceased {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            PatientDeceased::Boolean(x) => ("deceasedBoolean", x),
+            PatientDeceased::DateTime(x) => ("deceasedDateTime", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for PatientDeceased {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }
 /// The types allowed for `Patient.multipleBirth\[x\]`.
@@ -833,5 +1120,29 @@ impl From<crate::Primitive<bool>> for PatientMultipleBirth {
 impl From<crate::Primitive<i32>> for PatientMultipleBirth {
     fn from(v: crate::Primitive<i32>) -> Self {
         PatientMultipleBirth::Integer(v)
+    }
+}
+impl PatientMultipleBirth {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            PatientMultipleBirth::Boolean(x) => ("multipleBirthBoolean", x),
+            PatientMultipleBirth::Integer(x) => ("multipleBirthInteger", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for PatientMultipleBirth {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

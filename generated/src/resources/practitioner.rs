@@ -265,6 +265,117 @@ impl dhp_runtime::FhirJson for Practitioner {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Practitioner {
+    fn fhir_type(&self) -> &str {
+        "Practitioner"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "birthDate", &self.birth_date);
+        if let Some(c) = &self.deceased {
+            r::choice(v, "deceased", c.reflect_choice());
+        }
+        r::many(v, "address", &self.address);
+        r::many(v, "photo", &self.photo);
+        r::many(v, "qualification", &self.qualification);
+        r::many(v, "communication", &self.communication);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "name" => {
+                r::many(v, "name", &self.name);
+            }
+            "telecom" => {
+                r::many(v, "telecom", &self.telecom);
+            }
+            "gender" => {
+                r::opt(v, "gender", &self.gender);
+            }
+            "birthDate" => {
+                r::opt(v, "birthDate", &self.birth_date);
+            }
+            "deceased" => {
+                if let Some(c) = &self.deceased {
+                    r::choice(v, "deceased", c.reflect_choice());
+                }
+            }
+            "address" => {
+                r::many(v, "address", &self.address);
+            }
+            "photo" => {
+                r::many(v, "photo", &self.photo);
+            }
+            "qualification" => {
+                r::many(v, "qualification", &self.qualification);
+            }
+            "communication" => {
+                r::many(v, "communication", &self.communication);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Practitioner {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Practitioner {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -399,6 +510,42 @@ impl dhp_runtime::FhirJson for PractitionerCommunication {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for PractitionerCommunication {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "language", &self.language);
+        r::opt(v, "preferred", &self.preferred);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "language" => {
+                r::one(v, "language", &self.language);
+            }
+            "preferred" => {
+                r::opt(v, "preferred", &self.preferred);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// Qualifications, certifications, accreditations, licenses, training, etc. pertaining to the provision of care
 ///
 /// The official qualifications, certifications, accreditations, training, licenses (and other types of educations/skills/capabilities) that authorize or otherwise pertain to the provision of care by the practitioner.For example, a medical license issued by a medical board of licensure authorizing the practitioner to practice medicine within a certain locality.
@@ -499,6 +646,50 @@ impl dhp_runtime::FhirJson for PractitionerQualification {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for PractitionerQualification {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "code", &self.code);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "issuer", &self.issuer);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "code" => {
+                r::one(v, "code", &self.code);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "issuer" => {
+                r::opt(v, "issuer", &self.issuer);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The types allowed for `Practitioner.deceased\[x\]`.
 ///
 /// Indicates if the practitioner is deceased or not
@@ -559,5 +750,29 @@ impl From<crate::Primitive<bool>> for PractitionerDeceased {
 impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for PractitionerDeceased {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
         PractitionerDeceased::DateTime(v)
+    }
+}
+impl PractitionerDeceased {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            PractitionerDeceased::Boolean(x) => ("deceasedBoolean", x),
+            PractitionerDeceased::DateTime(x) => ("deceasedDateTime", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for PractitionerDeceased {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

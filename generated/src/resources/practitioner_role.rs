@@ -286,6 +286,125 @@ impl dhp_runtime::FhirJson for PractitionerRole {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for PractitionerRole {
+    fn fhir_type(&self) -> &str {
+        "PractitionerRole"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "practitioner", &self.practitioner);
+        r::opt(v, "organization", &self.organization);
+        r::many(v, "code", &self.code);
+        r::many(v, "specialty", &self.specialty);
+        r::many(v, "location", &self.location);
+        r::many(v, "healthcareService", &self.healthcare_service);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "characteristic", &self.characteristic);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "availability", &self.availability);
+        r::many(v, "endpoint", &self.endpoint);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "identifier" => {
+                r::many(v, "identifier", &self.identifier);
+            }
+            "active" => {
+                r::opt(v, "active", &self.active);
+            }
+            "period" => {
+                r::opt(v, "period", &self.period);
+            }
+            "practitioner" => {
+                r::opt(v, "practitioner", &self.practitioner);
+            }
+            "organization" => {
+                r::opt(v, "organization", &self.organization);
+            }
+            "code" => {
+                r::many(v, "code", &self.code);
+            }
+            "specialty" => {
+                r::many(v, "specialty", &self.specialty);
+            }
+            "location" => {
+                r::many(v, "location", &self.location);
+            }
+            "healthcareService" => {
+                r::many(v, "healthcareService", &self.healthcare_service);
+            }
+            "contact" => {
+                r::many(v, "contact", &self.contact);
+            }
+            "characteristic" => {
+                r::many(v, "characteristic", &self.characteristic);
+            }
+            "communication" => {
+                r::many(v, "communication", &self.communication);
+            }
+            "availability" => {
+                r::many(v, "availability", &self.availability);
+            }
+            "endpoint" => {
+                r::many(v, "endpoint", &self.endpoint);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl PractitionerRole {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for PractitionerRole {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -280,6 +280,125 @@ impl dhp_runtime::FhirJson for Provenance {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for Provenance {
+    fn fhir_type(&self) -> &str {
+        "Provenance"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "target", &self.target);
+        if let Some(c) = &self.occurred {
+            r::choice(v, "occurred", c.reflect_choice());
+        }
+        r::opt(v, "recorded", &self.recorded);
+        r::many(v, "policy", &self.policy);
+        r::opt(v, "location", &self.location);
+        r::many(v, "authorization", &self.authorization);
+        r::opt(v, "activity", &self.activity);
+        r::many(v, "basedOn", &self.based_on);
+        r::opt(v, "patient", &self.patient);
+        r::opt(v, "encounter", &self.encounter);
+        r::many(v, "agent", &self.agent);
+        r::many(v, "entity", &self.entity);
+        r::many(v, "signature", &self.signature);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "meta" => {
+                r::opt(v, "meta", &self.meta);
+            }
+            "implicitRules" => {
+                r::opt(v, "implicitRules", &self.implicit_rules);
+            }
+            "language" => {
+                r::opt(v, "language", &self.language);
+            }
+            "text" => {
+                r::opt(v, "text", &self.text);
+            }
+            "contained" => {
+                r::many(v, "contained", &self.contained);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "target" => {
+                r::many(v, "target", &self.target);
+            }
+            "occurred" => {
+                if let Some(c) = &self.occurred {
+                    r::choice(v, "occurred", c.reflect_choice());
+                }
+            }
+            "recorded" => {
+                r::opt(v, "recorded", &self.recorded);
+            }
+            "policy" => {
+                r::many(v, "policy", &self.policy);
+            }
+            "location" => {
+                r::opt(v, "location", &self.location);
+            }
+            "authorization" => {
+                r::many(v, "authorization", &self.authorization);
+            }
+            "activity" => {
+                r::opt(v, "activity", &self.activity);
+            }
+            "basedOn" => {
+                r::many(v, "basedOn", &self.based_on);
+            }
+            "patient" => {
+                r::opt(v, "patient", &self.patient);
+            }
+            "encounter" => {
+                r::opt(v, "encounter", &self.encounter);
+            }
+            "agent" => {
+                r::many(v, "agent", &self.agent);
+            }
+            "entity" => {
+                r::many(v, "entity", &self.entity);
+            }
+            "signature" => {
+                r::many(v, "signature", &self.signature);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
+impl Provenance {
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+    /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+    /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+    /// means reading the written JSON succeeds.
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        dhp_runtime::validate::validate_value(
+            self,
+            &[],
+            &[],
+            dhp_runtime::ReadMode::Strict,
+        )
+    }
+}
 #[cfg(feature = "serde")]
 impl serde::Serialize for Provenance {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -432,6 +551,50 @@ impl dhp_runtime::FhirJson for ProvenanceAgent {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for ProvenanceAgent {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "type", &self.type_);
+        r::many(v, "role", &self.role);
+        r::one(v, "who", &self.who);
+        r::opt(v, "onBehalfOf", &self.on_behalf_of);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "type" => {
+                r::opt(v, "type", &self.type_);
+            }
+            "role" => {
+                r::many(v, "role", &self.role);
+            }
+            "who" => {
+                r::one(v, "who", &self.who);
+            }
+            "onBehalfOf" => {
+                r::opt(v, "onBehalfOf", &self.on_behalf_of);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// An entity used in this activity
 ///
 /// An entity used in this activity.
@@ -529,6 +692,46 @@ impl dhp_runtime::FhirJson for ProvenanceEntity {
         w.finish()
     }
 }
+impl dhp_runtime::Reflect for ProvenanceEntity {
+    fn fhir_type(&self) -> &str {
+        "BackboneElement"
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "role", &self.role);
+        r::one(v, "what", &self.what);
+        r::many(v, "agent", &self.agent);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        use dhp_runtime::visit as r;
+        match name {
+            "id" => {
+                r::opt(v, "id", &self.id);
+            }
+            "extension" => {
+                r::many(v, "extension", &self.extension);
+            }
+            "modifierExtension" => {
+                r::many(v, "modifierExtension", &self.modifier_extension);
+            }
+            "role" => {
+                r::one(v, "role", &self.role);
+            }
+            "what" => {
+                r::one(v, "what", &self.what);
+            }
+            "agent" => {
+                r::many(v, "agent", &self.agent);
+            }
+            _ => {}
+        }
+        r::unknown_named(v, name, &self.unknown_elements);
+    }
+}
 /// The types allowed for `Provenance.occurred\[x\]`.
 ///
 /// When the activity occurred
@@ -590,5 +793,29 @@ impl From<crate::datatypes::Period> for ProvenanceOccurred {
 impl From<crate::Primitive<dhp_runtime::primitives::DateTime>> for ProvenanceOccurred {
     fn from(v: crate::Primitive<dhp_runtime::primitives::DateTime>) -> Self {
         ProvenanceOccurred::DateTime(v)
+    }
+}
+impl ProvenanceOccurred {
+    /// The JSON member name of the present type (`valueQuantity`) and its value,
+    /// for reflection.
+    pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+        match self {
+            ProvenanceOccurred::Period(x) => ("occurredPeriod", x),
+            ProvenanceOccurred::DateTime(x) => ("occurredDateTime", x),
+        }
+    }
+}
+impl dhp_runtime::Reflect for ProvenanceOccurred {
+    fn fhir_type(&self) -> &str {
+        self.reflect_choice().1.fhir_type()
+    }
+    fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
+        self.reflect_choice().1.primitive()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_choice().1.visit_child(name, v)
     }
 }

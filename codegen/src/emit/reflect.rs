@@ -1,0 +1,286 @@
+//! Tokens for `impl dhp_runtime::Reflect` (the walkable view validation, Must Support
+//! checks and FHIRPath use) and the `validate()` methods built on it.
+//!
+//! Each `visit_children` is a list of one-line calls into `dhp_runtime::visit`, in the
+//! order the writer writes the members: typed extension slices become items of their
+//! `extension` array (numbered as written: typed slices first, then the others), a
+//! choice is one child named by its element (`value`) with its typed JSON name, and the
+//! unknown members a lenient read kept come last as JSON. `visit_child` matches the name
+//! and runs only that element's calls.
+
+use super::items::Ctx;
+use crate::ir::*;
+use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// One child element's visiting statement.
+struct Visit {
+    /// The FHIR element name it produces (`visit_child` matches on it).
+    name: String,
+    /// The statement.
+    stmt: TokenStream,
+    /// The extension array whose running index it uses, if any.
+    counter: Option<String>,
+}
+
+fn counter_ident(array: &str) -> proc_macro2::Ident {
+    format_ident!("n_{}", array.to_snake_case())
+}
+
+/// The JSON key of a single-type extension value (`valueCoding`).
+fn value_key(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Primitive { fhir, .. } => format!("value{}", crate::ir::naming::choice_suffix(fhir)),
+        FieldType::Complex(n) => format!("value{n}"),
+        _ => "value".into(),
+    }
+}
+
+/// The FHIR type name `Reflect::fhir_type` returns for a struct.
+fn fhir_type(s: &StructDef) -> String {
+    match &s.kind {
+        StructKind::Resource { resource_type } | StructKind::Profile { resource_type, .. } => resource_type.clone(),
+        StructKind::Extension { .. } => "Extension".into(),
+        StructKind::Backbone if s.module == Module::Datatypes => "Element".into(),
+        StructKind::Backbone => "BackboneElement".into(),
+        StructKind::Datatype => s.path.split('.').next().unwrap_or(&s.path).to_string(),
+    }
+}
+
+/// `impl Reflect` for a generated struct, plus the marker types of its sub-extensions.
+pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
+    let name = format_ident!("{}", s.name);
+    let fhir = fhir_type(s);
+    let mut visits: Vec<Visit> = Vec::new();
+    let mut markers = Vec::new();
+    // Typed items of an extension array, emitted where the array's other items are.
+    let mut pending: std::collections::BTreeMap<String, Vec<Visit>> = Default::default();
+    let url_visit = match &s.kind {
+        StructKind::Extension { url, .. } => Some(Visit { name: "url".into(), stmt: quote! { r::url(v, &dhp_runtime::visit::StaticUri(#url)); }, counter: None }),
+        _ => None,
+    };
+    let mut url_visit = url_visit;
+    for f in &s.fields {
+        let field = format_ident!("{}", f.name);
+        let json = f.json.as_str();
+        match &f.role {
+            FieldRole::Element | FieldRole::ExtensionValue => {
+                let (child, stmt) = element_visit(f, &field);
+                visits.push(Visit { name: child, stmt, counter: None });
+            }
+            FieldRole::ExtensionSlice { array, .. } => {
+                let n = counter_ident(array);
+                let stmt = match f.card {
+                    Card::Optional => quote! { if let Some(x) = &self.#field { r::array_item(v, #array, &mut #n, x); } },
+                    Card::Required => quote! { r::array_item(v, #array, &mut #n, &self.#field); },
+                    Card::Many | Card::NonEmpty => quote! { r::array_rest(v, #array, &mut #n, &self.#field); },
+                };
+                pending.entry(array.clone()).or_default().push(Visit { name: array.clone(), stmt, counter: Some(array.clone()) });
+            }
+            FieldRole::SubExtension { url } => {
+                let marker = format_ident!("{}{}Sub", s.name, f.name.to_upper_camel_case());
+                let value_ty = ctx.value_type(&f.ty);
+                let json_name = match &f.ty {
+                    FieldType::Choice(_) => quote! { value.reflect_choice().0 },
+                    other => {
+                        let k = value_key(other);
+                        quote! { let _ = value; #k }
+                    }
+                };
+                let doc = format!(" The sub-extension `{url}` of [`{}`], for reflection.", s.name);
+                markers.push(quote! {
+                    #[doc = #doc]
+                    struct #marker;
+                    impl dhp_runtime::visit::SubExtensionDef for #marker {
+                        type Value = #value_ty;
+                        const URL: &'static dhp_runtime::visit::StaticUri = &dhp_runtime::visit::StaticUri(#url);
+                        fn json_name(value: &Self::Value) -> &'static str { #json_name }
+                    }
+                });
+                let n = counter_ident("extension");
+                let iter = match f.card {
+                    Card::Required => quote! { &mut std::iter::once(&self.#field) },
+                    _ => quote! { &mut self.#field.iter() },
+                };
+                let stmt = quote! { r::sub_extensions::<#marker>(v, &mut #n, #iter); };
+                pending.entry("extension".into()).or_default().push(Visit { name: "extension".into(), stmt, counter: Some("extension".into()) });
+            }
+            FieldRole::ExtensionRest { .. } => {
+                let typed = pending.remove(json).unwrap_or_default();
+                if typed.is_empty() {
+                    visits.push(Visit { name: json.to_string(), stmt: quote! { r::many(v, #json, &self.#field); }, counter: None });
+                } else {
+                    visits.extend(typed);
+                    let n = counter_ident(json);
+                    visits.push(Visit { name: json.to_string(), stmt: quote! { r::array_rest(v, #json, &mut #n, &self.#field); }, counter: Some(json.to_string()) });
+                }
+            }
+        }
+        // A typed extension's `url` follows its `extension` array, as in the definition.
+        if json == "extension" && matches!(f.role, FieldRole::Element | FieldRole::ExtensionRest { .. }) {
+            visits.extend(url_visit.take());
+        }
+    }
+    for (_, rest) in pending {
+        visits.extend(rest);
+    }
+    visits.extend(url_visit);
+
+    // visit_children: every statement in order.
+    let mut counters: Vec<String> = visits.iter().filter_map(|v| v.counter.clone()).collect();
+    counters.dedup();
+    let decls = counters.iter().map(|c| {
+        let n = counter_ident(c);
+        quote! { let mut #n = 0usize; }
+    });
+    let all = visits.iter().map(|v| &v.stmt);
+    // visit_child: the statements of each name, in order.
+    let mut names: Vec<&str> = Vec::new();
+    for v in &visits {
+        if !names.contains(&v.name.as_str()) {
+            names.push(&v.name);
+        }
+    }
+    let arms = names.iter().map(|n| {
+        let group: Vec<&Visit> = visits.iter().filter(|v| v.name == *n).collect();
+        let decl = group.iter().find_map(|v| v.counter.as_ref()).map(|c| {
+            let i = counter_ident(c);
+            quote! { let mut #i = 0usize; }
+        });
+        let stmts = group.iter().map(|v| &v.stmt);
+        quote! { #n => { #decl #(#stmts)* } }
+    });
+    quote! {
+        #(#markers)*
+
+        impl dhp_runtime::Reflect for #name {
+            fn fhir_type(&self) -> &str { #fhir }
+
+            fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+                use dhp_runtime::visit as r;
+                #(#decls)*
+                #(#all)*
+                r::unknown(v, &self.unknown_elements);
+            }
+
+            fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+                use dhp_runtime::visit as r;
+                match name {
+                    #(#arms)*
+                    _ => {}
+                }
+                r::unknown_named(v, name, &self.unknown_elements);
+            }
+        }
+    }
+}
+
+/// The child name and visiting statement of an ordinary element or an extension's value.
+fn element_visit(f: &Field, field: &proc_macro2::Ident) -> (String, TokenStream) {
+    let json = f.json.as_str();
+    if let FieldType::Choice(_) = f.ty {
+        let stmt = match f.card {
+            Card::Required => quote! { r::choice(v, #json, self.#field.reflect_choice()); },
+            _ => quote! { if let Some(c) = &self.#field { r::choice(v, #json, c.reflect_choice()); } },
+        };
+        return (json.to_string(), stmt);
+    }
+    if f.role == FieldRole::ExtensionValue {
+        // A simple extension's `value[x]` of one type: named `value`, written `valueCoding`.
+        let key = value_key(&f.ty);
+        let stmt = match f.card {
+            Card::Required => quote! { r::choice(v, "value", (#key, &self.#field)); },
+            _ => quote! { if let Some(x) = &self.#field { r::choice(v, "value", (#key, x)); } },
+        };
+        return ("value".into(), stmt);
+    }
+    let stmt = match (f.card, f.json_array) {
+        (Card::Optional, false) => quote! { r::opt(v, #json, &self.#field); },
+        (Card::Optional, true) => quote! { r::opt_item(v, #json, &self.#field); },
+        (Card::Required, false) => quote! { r::one(v, #json, &self.#field); },
+        (Card::Required, true) => quote! { r::one_item(v, #json, &self.#field); },
+        (Card::Many | Card::NonEmpty, _) => quote! { r::many(v, #json, &self.#field); },
+    };
+    (json.to_string(), stmt)
+}
+
+/// `reflect_choice` and `impl Reflect` for a choice enum: the present variant's value.
+pub(crate) fn choice_reflect(c: &ChoiceDef) -> TokenStream {
+    let name = format_ident!("{}", c.name);
+    let base = c.path.rsplit('.').next().unwrap_or("value").trim_end_matches("[x]").to_string();
+    let arms = c.variants.iter().map(|v| {
+        let vn = format_ident!("{}", v.name);
+        let key = format!("{base}{}", v.json_suffix);
+        quote! { #name::#vn(x) => (#key, x), }
+    });
+    quote! {
+        impl #name {
+            /// The JSON member name of the present type (`valueQuantity`) and its value,
+            /// for reflection.
+            pub fn reflect_choice(&self) -> (&'static str, &dyn dhp_runtime::Reflect) {
+                match self { #(#arms)* }
+            }
+        }
+
+        impl dhp_runtime::Reflect for #name {
+            fn fhir_type(&self) -> &str { self.reflect_choice().1.fhir_type() }
+            fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> { self.reflect_choice().1.primitive() }
+            fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_choice().1.visit_children(v) }
+            fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_choice().1.visit_child(name, v) }
+        }
+    }
+}
+
+/// `impl Reflect for AnyResource`: the resource it holds; JSON for the other types.
+pub(crate) fn any_resource_reflect(ctx: &Ctx) -> TokenStream {
+    let arms = ctx.space.resources.iter().map(|n| {
+        let v = format_ident!("{}", n);
+        quote! { AnyResource::#v(r) => &**r, }
+    });
+    quote! {
+        impl AnyResource {
+            /// The resource as a reflected value (JSON for a type this crate does not model).
+            pub fn reflect_inner(&self) -> &dyn dhp_runtime::Reflect {
+                match self {
+                    #(#arms)*
+                    AnyResource::Other(o) => o,
+                }
+            }
+        }
+
+        impl dhp_runtime::Reflect for AnyResource {
+            fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
+            fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
+            fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
+        }
+    }
+}
+
+/// `validate()` on a profile or base resource.
+pub(crate) fn validate_method(s: &StructDef) -> TokenStream {
+    let name = format_ident!("{}", s.name);
+    let (rules, invs, what) = match &s.kind {
+        StructKind::Profile { .. } => {
+            let shout = s.name.to_shouty_snake_case();
+            let rules = format_ident!("{}_RULES", shout);
+            let invs = format_ident!("{}_INVARIANTS", shout);
+            (quote! { #rules }, quote! { #invs }, "the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants)")
+        }
+        StructKind::Resource { .. } => (quote! { &[] }, quote! { &[] }, "the rules of FHIR JSON the Rust types do not rule out"),
+        _ => return quote! {},
+    };
+    let doc1 = format!(" Validates this value without serialising it: {what}, reporting what a strict read of");
+    quote! {
+        impl #name {
+            #[doc = #doc1]
+            /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
+            /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
+            /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
+            /// means reading the written JSON succeeds.
+            pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+                dhp_runtime::validate::validate_value(self, #rules, #invs, dhp_runtime::ReadMode::Strict)
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Helpers the generated [`Reflect`] implementations call, so that each generated
+//! `visit_children` is a list of one-line calls (the code stays small and compiles
+//! fast). Not meant for hand-written code, though nothing here is unsafe to use.
+//!
+//! Every helper takes the visitor and the field; optional and repeating fields call
+//! `visit` once per value present, with the index of repeating ones (see
+//! [`crate::reflect`] for the contract).
+
+use crate::json::JsonObject;
+use crate::reflect::{Child, Node, PrimitiveValue, Reflect};
+use std::marker::PhantomData;
+
+/// The visitor every `visit_children` receives.
+pub type Visit<'v, 'a> = &'v mut dyn FnMut(Child<'a>);
+
+/// A single element (`1..1`).
+pub fn one<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a T) {
+    visit(Child { name, json_name: name, index: None, node: Node::Typed(value) });
+}
+
+/// An optional element (`0..1`).
+pub fn opt<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a Option<T>) {
+    if let Some(v) = value {
+        visit(Child { name, json_name: name, index: None, node: Node::Typed(v) });
+    }
+}
+
+/// A repeating element: each item with its index.
+pub fn many<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, items: &'a [T]) {
+    for (i, v) in items.iter().enumerate() {
+        visit(Child { name, json_name: name, index: Some(i), node: Node::Typed(v) });
+    }
+}
+
+/// A `0..1` narrowing of a repeating element: an array in JSON, so its item has index 0.
+pub fn opt_item<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a Option<T>) {
+    if let Some(v) = value {
+        visit(Child { name, json_name: name, index: Some(0), node: Node::Typed(v) });
+    }
+}
+
+/// A `1..1` narrowing of a repeating element (index 0, as in JSON).
+pub fn one_item<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a T) {
+    visit(Child { name, json_name: name, index: Some(0), node: Node::Typed(value) });
+}
+
+/// A choice element: one child named `name` (`value`) with the typed JSON member name
+/// (`valueQuantity`).
+pub fn choice<'a>(visit: Visit<'_, 'a>, name: &'a str, (json_name, node): (&'static str, &'a dyn Reflect)) {
+    visit(Child { name, json_name, index: None, node: Node::Typed(node) });
+}
+
+/// One item of an extension array (`extension`, `modifierExtension`) that a typed field
+/// holds: numbered by `next`, the running position in the array as written.
+pub fn array_item<'a>(visit: Visit<'_, 'a>, name: &'a str, next: &mut usize, node: &'a dyn Reflect) {
+    visit(Child { name, json_name: name, index: Some(*next), node: Node::Typed(node) });
+    *next += 1;
+}
+
+/// The untyped items of an extension array, after the typed ones (`next` of them).
+pub fn array_rest<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, next: &mut usize, items: &'a [T]) {
+    for v in items {
+        array_item(visit, name, next, v);
+    }
+}
+
+/// The unknown members a lenient read kept, last, as JSON.
+pub fn unknown<'a>(visit: Visit<'_, 'a>, members: &'a JsonObject) {
+    if !members.is_empty() {
+        crate::reflect::visit_json_object(members, visit);
+    }
+}
+
+/// The unknown members named `name` (for `visit_child`).
+pub fn unknown_named<'a>(visit: Visit<'_, 'a>, name: &str, members: &'a JsonObject) {
+    if !members.is_empty() {
+        crate::reflect::visit_json_object(members, &mut |c: Child<'a>| {
+            if c.name == name {
+                visit(c)
+            }
+        });
+    }
+}
+
+/// A constant `uri` value: the `url` of a typed extension, which is not stored.
+#[derive(Debug)]
+pub struct StaticUri(pub &'static str);
+
+impl Reflect for StaticUri {
+    fn fhir_type(&self) -> &str {
+        "uri"
+    }
+
+    fn primitive(&self) -> Option<PrimitiveValue<'_>> {
+        Some(PrimitiveValue::String(self.0))
+    }
+
+    fn visit_children<'a>(&'a self, _visit: Visit<'_, 'a>) {}
+}
+
+/// The `url` child of a typed extension.
+pub fn url<'a>(visit: Visit<'_, 'a>, url: &'static StaticUri) {
+    visit(Child { name: "url", json_name: "url", index: None, node: Node::Typed(url) });
+}
+
+/// What a sub-extension of a complex typed extension is: its `url` and the value type.
+/// The generated code implements it on a private marker type per sub-extension.
+pub trait SubExtensionDef {
+    /// The value's Rust type.
+    type Value: Reflect;
+    /// The sub-extension's `url`.
+    const URL: &'static StaticUri;
+    /// The value's JSON member name (`valueCodeableConcept`).
+    fn json_name(value: &Self::Value) -> &'static str;
+}
+
+/// A sub-extension value seen as the `Extension` it is in JSON (`url` and `value[x]`),
+/// without copying it: a transparent view of the value.
+#[repr(transparent)]
+pub struct SubExtension<D: SubExtensionDef> {
+    value: D::Value,
+    marker: PhantomData<fn() -> D>,
+}
+
+impl<D: SubExtensionDef> SubExtension<D> {
+    /// The view of `value`.
+    pub fn view(value: &D::Value) -> &Self {
+        // SAFETY: `SubExtension<D>` is `repr(transparent)` over `D::Value` (the other
+        // field is a zero-sized `PhantomData`), so both have the same layout and the
+        // reference keeps the same lifetime and validity.
+        unsafe { &*(value as *const D::Value as *const SubExtension<D>) }
+    }
+}
+
+impl<D: SubExtensionDef> Reflect for SubExtension<D> {
+    fn fhir_type(&self) -> &str {
+        "Extension"
+    }
+
+    fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
+        url(visit, D::URL);
+        visit(Child { name: "value", json_name: D::json_name(&self.value), index: None, node: Node::Typed(&self.value) });
+    }
+}
+
+/// A sub-extension field (`0..1`, `1..1` or repeating) of a complex typed extension, as
+/// items of its `extension` array.
+pub fn sub_extensions<'a, D: SubExtensionDef + 'static>(visit: Visit<'_, 'a>, next: &mut usize, values: &mut dyn Iterator<Item = &'a D::Value>) {
+    for v in values {
+        array_item(visit, "extension", next, SubExtension::<D>::view(v));
+    }
+}
+
+impl<T: Reflect + ?Sized> Reflect for Box<T> {
+    fn fhir_type(&self) -> &str {
+        (**self).fhir_type()
+    }
+
+    fn primitive(&self) -> Option<PrimitiveValue<'_>> {
+        (**self).primitive()
+    }
+
+    fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
+        (**self).visit_children(visit)
+    }
+
+    fn visit_child<'a>(&'a self, name: &str, visit: Visit<'_, 'a>) {
+        (**self).visit_child(name, visit)
+    }
+}
+
+/// A JSON object (a resource of a type that is not generated): as [`Node::Json`] sees it.
+impl Reflect for JsonObject {
+    fn fhir_type(&self) -> &str {
+        self.get("resourceType").and_then(crate::json::JsonValue::as_str).unwrap_or("")
+    }
+
+    fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
+        crate::reflect::visit_json_object(self, visit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Code;
+    impl SubExtensionDef for Code {
+        type Value = String;
+        const URL: &'static StaticUri = &StaticUri("code");
+        fn json_name(_: &String) -> &'static str {
+            "valueString"
+        }
+    }
+
+    #[test]
+    fn sub_extensions_look_like_extensions() {
+        let values = ["a".to_string(), "b".to_string()];
+        let mut next = 1;
+        let mut seen = Vec::new();
+        sub_extensions::<Code>(&mut |c| seen.push(c), &mut next, &mut values.iter());
+        assert_eq!(next, 3);
+        assert_eq!(seen.iter().map(|c| c.index).collect::<Vec<_>>(), vec![Some(1), Some(2)]);
+        let mut inner = Vec::new();
+        seen[1].node.visit_children(&mut |c| inner.push((c.json_name, c.node.primitive())));
+        assert_eq!(inner, vec![("url", Some(PrimitiveValue::String("code"))), ("valueString", Some(PrimitiveValue::String("b")))]);
+        assert_eq!(seen[1].node.fhir_type(), Some("Extension"));
+    }
+}
