@@ -281,6 +281,14 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
             continue;
         }
         let first = nodes.len();
+        if untyped_resource(node) {
+            // A resource of a type this crate does not model (kept as JSON): read with a
+            // warning, its content unchecked.
+            let message = format!("resource type '{}' is not modelled by this crate; kept as JSON", node.fhir_type().unwrap_or(""));
+            let path = path_of(&nodes, at, root_path);
+            reader.push_issue(Issue { severity: Severity::Warning, kind: IssueKind::ResourceType, path, message });
+            continue;
+        }
         node.visit_children(&mut |c| {
             // JSON nesting: an array adds a level, an object another.
             let depth = depth + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
@@ -321,6 +329,15 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
         // Children are visited in document order.
         stack.extend(descend.into_iter().rev());
     }
+}
+
+/// True for a JSON resource behind a typed node (`AnyResource::Other`): it has a
+/// `resourceType` child, which no generated type visits.
+fn untyped_resource(node: Node<'_>) -> bool {
+    let Node::Typed(_) = node else { return false };
+    let mut found = false;
+    node.visit_child("resourceType", &mut |c| found |= matches!(c.node, Node::Json { .. }));
+    found
 }
 
 fn issue(kind: IssueKind, path: String, message: String) -> Issue {

@@ -97,7 +97,8 @@ fn valid_values_report_nothing() {
 #[test]
 fn broken_values_report_what_reading_their_json_reports() {
     let david = || UzCorePatient::from_json_str(&example("Patient-example-david.json")).expect("david");
-    let mut cases: Vec<(&str, UzCorePatient, &[(IssueKind, &str)])> = Vec::new();
+    type Case = (&'static str, UzCorePatient, &'static [(IssueKind, &'static str)]);
+    let mut cases: Vec<Case> = Vec::new();
 
     let mut p = david();
     let coding = &mut p.marital_status.as_mut().expect("marital status").coding[0];
@@ -245,4 +246,16 @@ fn primitive_values_round_trip_through_validation() {
     let mut p = national_id_patient();
     p.birth_date = Some(Primitive { value: None, id: Some("b".into()), extension: Vec::new() });
     check_same("id-only birthDate", &p.validate(), read_issues(&p.to_json_string(), patient_read));
+}
+
+#[test]
+fn contained_resources_of_types_not_generated_are_warnings_as_on_read() {
+    let mut p = national_id_patient();
+    let other = dhp_runtime::JsonValue::parse(r#"{"resourceType":"Basic","id":"b1","code":{"text":"x"}}"#).expect("JSON");
+    let dhp_runtime::JsonValue::Object(other) = other else { unreachable!("an object") };
+    p.contained.push(dhp_fhir::resources::AnyResource::Other(other));
+    let report = p.validate();
+    assert!(report.is_valid(), "{report}");
+    assert_eq!(found(&report.issues), vec![(Severity::Warning, IssueKind::ResourceType, "Patient.contained[0]".to_string())]);
+    check_same("contained Basic", &report, read_issues(&p.to_json_string(), patient_read));
 }

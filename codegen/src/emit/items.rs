@@ -272,6 +272,8 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     // its JSON is).
     let build = match &s.kind {
         StructKind::Profile { .. } => quote! {
+            // `?` on the required elements: `None` when one is missing.
+            #[allow(clippy::redundant_closure_call)]
             let value = (|| Some(#name { #(#inits)* unknown_elements }))();
             #validation
             value

@@ -114,9 +114,10 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
         })
         .collect();
     let any_profile = profile::any_profile_tokens(&ctx);
+    let any_profile_reflect = reflect::any_profile_reflect(&ctx);
     files.insert(
         "src/profiles/mod.rs".into(),
-        render(header, "The implementation guide's resource profiles, one module each.", quote! { #(#profile_tokens)* #any_profile })?,
+        render(header, "The implementation guide's resource profiles, one module each.", quote! { #(#profile_tokens)* #any_profile #any_profile_reflect })?,
     );
     Ok(files)
 }

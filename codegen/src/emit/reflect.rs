@@ -284,3 +284,28 @@ pub(crate) fn validate_method(s: &StructDef) -> TokenStream {
         }
     }
 }
+
+/// `validate()` and `impl Reflect` for `AnyProfile`: the profile value it holds.
+pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
+    let names: Vec<proc_macro2::Ident> = ctx.space.profiles.iter().map(|p| format_ident!("{}", p)).collect();
+    quote! {
+        impl AnyProfile {
+            /// The profile value as a reflected value.
+            pub fn reflect_inner(&self) -> &dyn dhp_runtime::Reflect {
+                match self { #(AnyProfile::#names(p) => &**p,)* }
+            }
+
+            /// Validates the value against its profile without serialising it (each
+            /// profile type's `validate()`).
+            pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+                match self { #(AnyProfile::#names(p) => p.validate(),)* }
+            }
+        }
+
+        impl dhp_runtime::Reflect for AnyProfile {
+            fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
+            fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
+            fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
+        }
+    }
+}

@@ -362,3 +362,59 @@ impl AnyProfile {
         Err(no_profile(json))
     }
 }
+impl AnyProfile {
+    /// The profile value as a reflected value.
+    pub fn reflect_inner(&self) -> &dyn dhp_runtime::Reflect {
+        match self {
+            AnyProfile::UzCoreAuditEvent(p) => &**p,
+            AnyProfile::UzCoreClinicalCondition(p) => &**p,
+            AnyProfile::UzCoreCondition(p) => &**p,
+            AnyProfile::UzCoreConsent(p) => &**p,
+            AnyProfile::UzCoreEncounter(p) => &**p,
+            AnyProfile::UzCoreEpisodeOfCare(p) => &**p,
+            AnyProfile::UzCoreHealthcareService(p) => &**p,
+            AnyProfile::UzCoreLocation(p) => &**p,
+            AnyProfile::UzCoreObservation(p) => &**p,
+            AnyProfile::UzCoreOrganization(p) => &**p,
+            AnyProfile::UzCorePatient(p) => &**p,
+            AnyProfile::UzCorePractitioner(p) => &**p,
+            AnyProfile::UzCorePractitionerRole(p) => &**p,
+            AnyProfile::UzCoreProvenance(p) => &**p,
+            AnyProfile::UzCoreRelatedPerson(p) => &**p,
+            AnyProfile::UzCoreSocioeconomicObservation(p) => &**p,
+        }
+    }
+    /// Validates the value against its profile without serialising it (each
+    /// profile type's `validate()`).
+    pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
+        match self {
+            AnyProfile::UzCoreAuditEvent(p) => p.validate(),
+            AnyProfile::UzCoreClinicalCondition(p) => p.validate(),
+            AnyProfile::UzCoreCondition(p) => p.validate(),
+            AnyProfile::UzCoreConsent(p) => p.validate(),
+            AnyProfile::UzCoreEncounter(p) => p.validate(),
+            AnyProfile::UzCoreEpisodeOfCare(p) => p.validate(),
+            AnyProfile::UzCoreHealthcareService(p) => p.validate(),
+            AnyProfile::UzCoreLocation(p) => p.validate(),
+            AnyProfile::UzCoreObservation(p) => p.validate(),
+            AnyProfile::UzCoreOrganization(p) => p.validate(),
+            AnyProfile::UzCorePatient(p) => p.validate(),
+            AnyProfile::UzCorePractitioner(p) => p.validate(),
+            AnyProfile::UzCorePractitionerRole(p) => p.validate(),
+            AnyProfile::UzCoreProvenance(p) => p.validate(),
+            AnyProfile::UzCoreRelatedPerson(p) => p.validate(),
+            AnyProfile::UzCoreSocioeconomicObservation(p) => p.validate(),
+        }
+    }
+}
+impl dhp_runtime::Reflect for AnyProfile {
+    fn fhir_type(&self) -> &str {
+        self.reflect_inner().fhir_type()
+    }
+    fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_inner().visit_children(v)
+    }
+    fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+        self.reflect_inner().visit_child(name, v)
+    }
+}

@@ -265,6 +265,7 @@ impl dhp_runtime::FhirJson for UzCoreAuditEvent {
                 crate::resources::audit_event::AuditEventEntity,
             >("entity", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreAuditEvent {
             id,
             meta,

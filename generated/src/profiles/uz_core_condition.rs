@@ -313,6 +313,7 @@ impl dhp_runtime::FhirJson for UzCoreCondition {
             .complex_vec::<crate::datatypes::CodeableReference>("evidence", None);
         let note = o.complex_vec::<crate::datatypes::Annotation>("note", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreCondition {
             id,
             meta,

@@ -282,6 +282,7 @@ impl dhp_runtime::FhirJson for UzCoreConsent {
                 crate::resources::consent::ConsentProvision,
             >("provision", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreConsent {
             id,
             meta,

@@ -409,6 +409,7 @@ impl dhp_runtime::FhirJson for UzCoreEncounter {
                 crate::resources::encounter::EncounterLocation,
             >("location", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreEncounter {
             id,
             meta,

@@ -242,6 +242,7 @@ impl dhp_runtime::FhirJson for UzCoreEpisodeOfCare {
         let care_team = o.complex_vec::<crate::datatypes::Reference>("careTeam", None);
         let account = o.complex_vec::<crate::datatypes::Reference>("account", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreEpisodeOfCare {
             id,
             meta,

@@ -336,6 +336,7 @@ impl dhp_runtime::FhirJson for UzCoreHealthcareService {
             .complex_vec::<crate::datatypes::Availability>("availability", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreHealthcareService {
             id,
             meta,

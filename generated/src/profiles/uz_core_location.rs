@@ -300,6 +300,7 @@ impl dhp_runtime::FhirJson for UzCoreLocation {
             >("virtualService", None);
         let endpoint = o.complex_vec::<crate::datatypes::Reference>("endpoint", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreLocation {
             id,
             meta,

@@ -419,6 +419,7 @@ impl dhp_runtime::FhirJson for UzCoreObservation {
                 crate::resources::observation::ObservationComponent,
             >("component", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreObservation {
             id,
             meta,

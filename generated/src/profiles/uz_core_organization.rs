@@ -212,6 +212,7 @@ impl dhp_runtime::FhirJson for UzCoreOrganization {
                 crate::resources::organization::OrganizationQualification,
             >("qualification", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreOrganization {
             id,
             meta,

@@ -341,6 +341,7 @@ impl dhp_runtime::FhirJson for UzCorePatient {
             .complex::<crate::datatypes::Reference>("managingOrganization");
         let link = o.complex_vec::<crate::resources::patient::PatientLink>("link", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCorePatient {
             id,
             meta,

@@ -227,6 +227,7 @@ impl dhp_runtime::FhirJson for UzCorePractitioner {
                 crate::resources::practitioner::PractitionerCommunication,
             >("communication", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCorePractitioner {
             id,
             meta,

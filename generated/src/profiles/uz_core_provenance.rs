@@ -234,6 +234,7 @@ impl dhp_runtime::FhirJson for UzCoreProvenance {
             >("entity", None);
         let signature = o.complex_vec::<crate::datatypes::Signature>("signature", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreProvenance {
             id,
             meta,

@@ -229,6 +229,7 @@ impl dhp_runtime::FhirJson for UzCoreRelatedPerson {
                 crate::resources::related_person::RelatedPersonCommunication,
             >("communication", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreRelatedPerson {
             id,
             meta,

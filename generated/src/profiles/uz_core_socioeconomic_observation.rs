@@ -395,6 +395,7 @@ impl dhp_runtime::FhirJson for UzCoreSocioeconomicObservation {
                 crate::resources::observation::ObservationComponent,
             >("component", None);
         let unknown_elements = o.finish();
+        #[allow(clippy::redundant_closure_call)]
         let value = (|| Some(UzCoreSocioeconomicObservation {
             id,
             meta,
