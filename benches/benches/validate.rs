@@ -20,7 +20,13 @@ fn examples() -> Vec<String> {
     files
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter(|text| JsonValue::parse(text).ok().as_ref().and_then(AnyProfile::profile_for).is_some())
+        .filter(|text| {
+            JsonValue::parse(text)
+                .ok()
+                .as_ref()
+                .and_then(AnyProfile::profile_for)
+                .is_some()
+        })
         .filter(|text| read(text).is_some())
         .collect()
 }
@@ -34,7 +40,10 @@ fn benches(c: &mut Criterion) {
     let texts = examples();
     let values: Vec<AnyProfile> = texts.iter().filter_map(|t| read(t)).collect();
     assert_eq!(values.len(), texts.len());
-    assert!(values.iter().all(|v| v.validate().issues.is_empty()), "the examples validate");
+    assert!(
+        values.iter().all(|v| v.validate().issues.is_empty()),
+        "the examples validate"
+    );
     let bytes: usize = texts.iter().map(String::len).sum();
 
     let mut g = c.benchmark_group(format!("uz-core-examples ({})", texts.len()));

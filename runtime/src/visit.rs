@@ -15,45 +15,80 @@ pub type Visit<'v, 'a> = &'v mut dyn FnMut(Child<'a>);
 
 /// A single element (`1..1`).
 pub fn one<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a T) {
-    visit(Child { name, json_name: name, index: None, node: Node::Typed(value) });
+    visit(Child {
+        name,
+        json_name: name,
+        index: None,
+        node: Node::Typed(value),
+    });
 }
 
 /// An optional element (`0..1`).
 pub fn opt<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a Option<T>) {
     if let Some(v) = value {
-        visit(Child { name, json_name: name, index: None, node: Node::Typed(v) });
+        visit(Child {
+            name,
+            json_name: name,
+            index: None,
+            node: Node::Typed(v),
+        });
     }
 }
 
 /// A repeating element: each item with its index.
 pub fn many<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, items: &'a [T]) {
     for (i, v) in items.iter().enumerate() {
-        visit(Child { name, json_name: name, index: Some(i), node: Node::Typed(v) });
+        visit(Child {
+            name,
+            json_name: name,
+            index: Some(i),
+            node: Node::Typed(v),
+        });
     }
 }
 
 /// A `0..1` narrowing of a repeating element: an array in JSON, so its item has index 0.
 pub fn opt_item<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a Option<T>) {
     if let Some(v) = value {
-        visit(Child { name, json_name: name, index: Some(0), node: Node::Typed(v) });
+        visit(Child {
+            name,
+            json_name: name,
+            index: Some(0),
+            node: Node::Typed(v),
+        });
     }
 }
 
 /// A `1..1` narrowing of a repeating element (index 0, as in JSON).
 pub fn one_item<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a T) {
-    visit(Child { name, json_name: name, index: Some(0), node: Node::Typed(value) });
+    visit(Child {
+        name,
+        json_name: name,
+        index: Some(0),
+        node: Node::Typed(value),
+    });
 }
 
 /// A choice element: one child named `name` (`value`) with the typed JSON member name
 /// (`valueQuantity`).
 pub fn choice<'a>(visit: Visit<'_, 'a>, name: &'a str, (json_name, node): (&'static str, &'a dyn Reflect)) {
-    visit(Child { name, json_name, index: None, node: Node::Typed(node) });
+    visit(Child {
+        name,
+        json_name,
+        index: None,
+        node: Node::Typed(node),
+    });
 }
 
 /// One item of an extension array (`extension`, `modifierExtension`) that a typed field
 /// holds: numbered by `next`, the running position in the array as written.
 pub fn array_item<'a>(visit: Visit<'_, 'a>, name: &'a str, next: &mut usize, node: &'a dyn Reflect) {
-    visit(Child { name, json_name: name, index: Some(*next), node: Node::Typed(node) });
+    visit(Child {
+        name,
+        json_name: name,
+        index: Some(*next),
+        node: Node::Typed(node),
+    });
     *next += 1;
 }
 
@@ -100,7 +135,12 @@ impl Reflect for StaticUri {
 
 /// The `url` child of a typed extension.
 pub fn url<'a>(visit: Visit<'_, 'a>, url: &'static StaticUri) {
-    visit(Child { name: "url", json_name: "url", index: None, node: Node::Typed(url) });
+    visit(Child {
+        name: "url",
+        json_name: "url",
+        index: None,
+        node: Node::Typed(url),
+    });
 }
 
 /// What a sub-extension of a complex typed extension is: its `url` and the value type.
@@ -139,13 +179,22 @@ impl<D: SubExtensionDef> Reflect for SubExtension<D> {
 
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
         url(visit, D::URL);
-        visit(Child { name: "value", json_name: D::json_name(&self.value), index: None, node: Node::Typed(&self.value) });
+        visit(Child {
+            name: "value",
+            json_name: D::json_name(&self.value),
+            index: None,
+            node: Node::Typed(&self.value),
+        });
     }
 }
 
 /// A sub-extension field (`0..1`, `1..1` or repeating) of a complex typed extension, as
 /// items of its `extension` array.
-pub fn sub_extensions<'a, D: SubExtensionDef + 'static>(visit: Visit<'_, 'a>, next: &mut usize, values: &mut dyn Iterator<Item = &'a D::Value>) {
+pub fn sub_extensions<'a, D: SubExtensionDef + 'static>(
+    visit: Visit<'_, 'a>,
+    next: &mut usize,
+    values: &mut dyn Iterator<Item = &'a D::Value>,
+) {
     for v in values {
         array_item(visit, "extension", next, SubExtension::<D>::view(v));
     }
@@ -172,7 +221,9 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
 /// A JSON object (a resource of a type that is not generated): as [`Node::Json`] sees it.
 impl Reflect for JsonObject {
     fn fhir_type(&self) -> &str {
-        self.get("resourceType").and_then(crate::json::JsonValue::as_str).unwrap_or("")
+        self.get("resourceType")
+            .and_then(crate::json::JsonValue::as_str)
+            .unwrap_or("")
     }
 
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
@@ -202,8 +253,16 @@ mod tests {
         assert_eq!(next, 3);
         assert_eq!(seen.iter().map(|c| c.index).collect::<Vec<_>>(), vec![Some(1), Some(2)]);
         let mut inner = Vec::new();
-        seen[1].node.visit_children(&mut |c| inner.push((c.json_name, c.node.primitive())));
-        assert_eq!(inner, vec![("url", Some(PrimitiveValue::String("code"))), ("valueString", Some(PrimitiveValue::String("b")))]);
+        seen[1]
+            .node
+            .visit_children(&mut |c| inner.push((c.json_name, c.node.primitive())));
+        assert_eq!(
+            inner,
+            vec![
+                ("url", Some(PrimitiveValue::String("code"))),
+                ("valueString", Some(PrimitiveValue::String("b")))
+            ]
+        );
         assert_eq!(seen[1].node.fhir_type(), Some("Extension"));
     }
 }

@@ -29,7 +29,11 @@ fn read_issues<T>(json: &str, read: impl Fn(&str) -> Result<(T, Vec<dhp_runtime:
 }
 
 fn check_same(what: &str, report: &ValidationReport, read: Found) {
-    assert_eq!(found(&report.issues), read, "{what}: validate() and reading disagree\n{report}");
+    assert_eq!(
+        found(&report.issues),
+        read,
+        "{what}: validate() and reading disagree\n{report}"
+    );
 }
 
 fn uz_address(city: &str) -> Address {
@@ -41,7 +45,9 @@ fn uz_address(city: &str) -> Address {
 }
 
 fn national_id_patient() -> UzCorePatient {
-    let mut p = UzCorePatient::new(NonEmpty::new(UzCorePatient::new_national_id("30101901234567".to_string())));
+    let mut p = UzCorePatient::new(NonEmpty::new(UzCorePatient::new_national_id(
+        "30101901234567".to_string(),
+    )));
     p.gender = Some(AdministrativeGender::Male.into());
     p
 }
@@ -57,7 +63,11 @@ fn built_patient_with_a_city_outside_the_mahalla_value_set() {
     let report = p.validate();
     assert!(!report.is_valid());
     let errors: Vec<_> = report.errors().map(|i| (i.kind, i.path.as_str())).collect();
-    assert_eq!(errors, vec![(IssueKind::Binding, "Patient.address[0].city")], "{report}");
+    assert_eq!(
+        errors,
+        vec![(IssueKind::Binding, "Patient.address[0].city")],
+        "{report}"
+    );
     // Reading the value's own JSON reports exactly that.
     check_same("city", &report, read_issues(&p.to_json_string(), patient_read));
     assert!(report.clone().into_result().is_err());
@@ -67,7 +77,11 @@ fn built_patient_with_a_city_outside_the_mahalla_value_set() {
     ok.address.push(uz_address("22070011"));
     assert!(ok.validate().issues.is_empty(), "{}", ok.validate());
     let mut abroad = national_id_patient();
-    abroad.address.push(Address { city: Some("Toshkent".into()), country: Some("KZ".into()), ..Default::default() });
+    abroad.address.push(Address {
+        city: Some("Toshkent".into()),
+        country: Some("KZ".into()),
+        ..Default::default()
+    });
     assert!(abroad.validate().issues.is_empty(), "{}", abroad.validate());
 }
 
@@ -77,10 +91,15 @@ fn valid_values_report_nothing() {
     assert_eq!(p.validate(), ValidationReport::default());
     assert!(patient_read(&p.to_json_string()).is_ok());
     // Every IG example read as its profile validates as read.
-    for file in ["Patient-example-david.json", "Organization-example-organization.json", "Practitioner-example-practitioner-gender-other.json"] {
+    for file in [
+        "Patient-example-david.json",
+        "Organization-example-organization.json",
+        "Practitioner-example-practitioner-gender-other.json",
+    ] {
         let text = example(file);
         let json = dhp_runtime::JsonValue::parse(&text).expect("JSON");
-        let (value, _) = dhp_fhir::profiles::AnyProfile::from_json_value(json, ReadMode::Strict).expect("valid example");
+        let (value, _) =
+            dhp_fhir::profiles::AnyProfile::from_json_value(json, ReadMode::Strict).expect("valid example");
         let report = match value {
             dhp_fhir::profiles::AnyProfile::UzCorePatient(v) => v.validate(),
             dhp_fhir::profiles::AnyProfile::UzCoreOrganization(v) => v.validate(),
@@ -102,27 +121,60 @@ fn broken_values_report_what_reading_their_json_reports() {
 
     let mut p = david();
     let coding = &mut p.marital_status.as_mut().expect("marital status").coding[0];
-    coding.system = Some(dhp_runtime::primitives::Uri::new("http://example.org").expect("uri").into());
+    coding.system = Some(
+        dhp_runtime::primitives::Uri::new("http://example.org")
+            .expect("uri")
+            .into(),
+    );
     coding.code = Some(Code::new("x").expect("code").into());
-    cases.push(("marital status outside its value set", p, &[(IssueKind::Binding, "Patient.maritalStatus")]));
+    cases.push((
+        "marital status outside its value set",
+        p,
+        &[(IssueKind::Binding, "Patient.maritalStatus")],
+    ));
 
     let mut p = david();
     p.address[0].district = Some("9999999".into());
-    cases.push(("district outside the regions", p, &[(IssueKind::Binding, "Patient.address[0].district")]));
+    cases.push((
+        "district outside the regions",
+        p,
+        &[(IssueKind::Binding, "Patient.address[0].district")],
+    ));
 
     let mut p = david();
-    p.identifier.as_mut_slice()[0].type_.as_mut().expect("type").coding[0].code = Some(Code::new("PPN").expect("code").into());
-    cases.push(("identifier type pattern", p, &[(IssueKind::FixedOrPattern, "Patient.identifier[0].type")]));
+    p.identifier.as_mut_slice()[0].type_.as_mut().expect("type").coding[0].code =
+        Some(Code::new("PPN").expect("code").into());
+    cases.push((
+        "identifier type pattern",
+        p,
+        &[(IssueKind::FixedOrPattern, "Patient.identifier[0].type")],
+    ));
 
     let mut p = david();
-    let licence = p.identifier.iter().find(|i| i.system.as_ref().and_then(|s| s.value.as_ref()).is_some_and(|s| s.as_str().contains("driverslicense"))).cloned();
+    let licence = p
+        .identifier
+        .iter()
+        .find(|i| {
+            i.system
+                .as_ref()
+                .and_then(|s| s.value.as_ref())
+                .is_some_and(|s| s.as_str().contains("driverslicense"))
+        })
+        .cloned();
     let licence = licence.unwrap_or_else(|| UzCorePatient::new_drivers_license("X1".to_string()));
-    p.identifier.push(Identifier { value: Some("X2".into()), ..licence });
+    p.identifier.push(Identifier {
+        value: Some("X2".into()),
+        ..licence
+    });
     cases.push(("slice max", p, &[(IssueKind::Slicing, "Patient.identifier")]));
 
     let mut p = david();
     p.name[0].family = Some(String::new().into());
-    cases.push(("empty string", p, &[(IssueKind::InvalidValue, "Patient.name[0].family")]));
+    cases.push((
+        "empty string",
+        p,
+        &[(IssueKind::InvalidValue, "Patient.name[0].family")],
+    ));
 
     for (what, value, expected) in cases {
         let report = value.validate();
@@ -137,14 +189,20 @@ fn broken_values_report_what_reading_their_json_reports() {
 
 #[test]
 fn invariants_and_other_profiles_match_reading() {
-    let prac = || UzCorePractitioner::from_json_str(&example("Practitioner-example-practitioner-gender-other.json")).expect("practitioner");
+    let prac = || {
+        UzCorePractitioner::from_json_str(&example("Practitioner-example-practitioner-gender-other.json"))
+            .expect("practitioner")
+    };
     let read = |t: &str| UzCorePractitioner::from_json_str_with(t, ReadMode::Strict);
 
     // Gender `other` without the gender-other extension (uzcore-gender-other-2).
     let mut p = prac();
     p.gender.as_mut().expect("gender").extension.clear();
     let report = p.validate();
-    assert_eq!(report.errors().map(|i| (i.kind, i.path.as_str())).collect::<Vec<_>>(), vec![(IssueKind::Invariant, "Practitioner")]);
+    assert_eq!(
+        report.errors().map(|i| (i.kind, i.path.as_str())).collect::<Vec<_>>(),
+        vec![(IssueKind::Invariant, "Practitioner")]
+    );
     check_same("gender-other-2", &report, read_issues(&p.to_json_string(), read));
 
     // The extension on a male (uzcore-gender-other-1), reported at the extension's value.
@@ -158,11 +216,21 @@ fn invariants_and_other_profiles_match_reading() {
     check_same("gender-other-1", &report, read_issues(&p.to_json_string(), read));
 
     // Organization: the tax id slice's type pattern.
-    let mut o = UzCoreOrganization::from_json_str(&example("Organization-example-organization.json")).expect("organization");
+    let mut o =
+        UzCoreOrganization::from_json_str(&example("Organization-example-organization.json")).expect("organization");
     o.identifier[0].type_.as_mut().expect("type").coding[0].code = Some(Code::new("XX").expect("code").into());
     let report = o.validate();
-    assert_eq!(report.errors().map(|i| (i.kind, i.path.as_str())).collect::<Vec<_>>(), vec![(IssueKind::FixedOrPattern, "Organization.identifier[0].type")]);
-    check_same("tax id", &report, read_issues(&o.to_json_string(), |t| UzCoreOrganization::from_json_str_with(t, ReadMode::Strict)));
+    assert_eq!(
+        report.errors().map(|i| (i.kind, i.path.as_str())).collect::<Vec<_>>(),
+        vec![(IssueKind::FixedOrPattern, "Organization.identifier[0].type")]
+    );
+    check_same(
+        "tax id",
+        &report,
+        read_issues(&o.to_json_string(), |t| {
+            UzCoreOrganization::from_json_str_with(t, ReadMode::Strict)
+        }),
+    );
 }
 
 #[test]
@@ -174,18 +242,29 @@ fn unknown_members_kept_by_a_lenient_read_are_errors_as_in_a_strict_read() {
     let (p, warnings) = UzCorePatient::from_json_value(json, ReadMode::Lenient).expect("lenient read");
     assert_eq!(warnings.len(), 1);
     let report = p.validate();
-    assert_eq!(found(&report.issues), vec![(Severity::Error, IssueKind::UnknownElement, "Patient.favouriteColour".to_string())]);
+    assert_eq!(
+        found(&report.issues),
+        vec![(
+            Severity::Error,
+            IssueKind::UnknownElement,
+            "Patient.favouriteColour".to_string()
+        )]
+    );
     check_same("unknown", &report, read_issues(&p.to_json_string(), patient_read));
 }
 
 #[test]
 fn reflection_names_choices_typed_extensions_and_paths() {
-    let obs = UzCoreObservation::from_json_str(&example("Observation-example-uzcoreobservation-blood-pressure.json")).expect("observation");
+    let obs = UzCoreObservation::from_json_str(&example("Observation-example-uzcoreobservation-blood-pressure.json"))
+        .expect("observation");
     let mut effective = Vec::new();
     Node::Typed(&obs).visit_child("effective", &mut |c| effective.push((c.name, c.json_name, c.index)));
     assert_eq!(effective.len(), 1);
     assert_eq!(effective[0].0, "effective");
-    assert!(effective[0].1.starts_with("effective") && effective[0].1.len() > "effective".len(), "{effective:?}");
+    assert!(
+        effective[0].1.starts_with("effective") && effective[0].1.len() > "effective".len(),
+        "{effective:?}"
+    );
 
     let david = UzCorePatient::from_json_str(&example("Patient-example-david.json")).expect("david");
     assert!(david.nationality.is_some());
@@ -196,7 +275,12 @@ fn reflection_names_choices_typed_extensions_and_paths() {
         ext.push((c.index, url, c.node.fhir_type()));
     });
     assert_eq!(ext[0].0, Some(0));
-    assert_eq!(ext[0].1, Some(dhp_runtime::PrimitiveValue::String("http://hl7.org/fhir/StructureDefinition/patient-nationality")));
+    assert_eq!(
+        ext[0].1,
+        Some(dhp_runtime::PrimitiveValue::String(
+            "http://hl7.org/fhir/StructureDefinition/patient-nationality"
+        ))
+    );
     assert_eq!(ext[0].2, Some("Extension"));
     // The nationality's `code` sub-extension: url and valueCodeableConcept.
     let mut sub = Vec::new();
@@ -215,9 +299,21 @@ fn values_deeper_than_json_allows_are_reported_without_deep_recursion() {
     let report = std::thread::Builder::new()
         .stack_size(2 * 1024 * 1024)
         .spawn(|| {
-            let mut ext = Extension { id: None, extension: Vec::new(), url: "https://example.org/leaf".into(), value: None, unknown_elements: Default::default() };
+            let mut ext = Extension {
+                id: None,
+                extension: Vec::new(),
+                url: "https://example.org/leaf".into(),
+                value: None,
+                unknown_elements: Default::default(),
+            };
             for _ in 0..20_000 {
-                ext = Extension { id: None, extension: vec![ext], url: "https://example.org/deep".into(), value: None, unknown_elements: Default::default() };
+                ext = Extension {
+                    id: None,
+                    extension: vec![ext],
+                    url: "https://example.org/deep".into(),
+                    value: None,
+                    unknown_elements: Default::default(),
+                };
             }
             let mut p = national_id_patient();
             p.extension.push(ext);
@@ -235,7 +331,11 @@ fn values_deeper_than_json_allows_are_reported_without_deep_recursion() {
     let errors: Vec<_> = report.errors().collect();
     assert_eq!(errors.len(), 1, "{report}");
     assert_eq!(errors[0].kind, IssueKind::Structure);
-    assert!(errors[0].path.starts_with("Patient.extension[0].extension[0]."), "{}", errors[0].path);
+    assert!(
+        errors[0].path.starts_with("Patient.extension[0].extension[0]."),
+        "{}",
+        errors[0].path
+    );
     assert!(errors[0].path.len() < 4000);
 }
 
@@ -244,18 +344,40 @@ fn primitive_values_round_trip_through_validation() {
     // A value with an id-only primitive and a data-absent reason on a required element
     // validates as its JSON reads.
     let mut p = national_id_patient();
-    p.birth_date = Some(Primitive { value: None, id: Some("b".into()), extension: Vec::new() });
-    check_same("id-only birthDate", &p.validate(), read_issues(&p.to_json_string(), patient_read));
+    p.birth_date = Some(Primitive {
+        value: None,
+        id: Some("b".into()),
+        extension: Vec::new(),
+    });
+    check_same(
+        "id-only birthDate",
+        &p.validate(),
+        read_issues(&p.to_json_string(), patient_read),
+    );
 }
 
 #[test]
 fn contained_resources_of_types_not_generated_are_warnings_as_on_read() {
     let mut p = national_id_patient();
-    let other = dhp_runtime::JsonValue::parse(r#"{"resourceType":"Basic","id":"b1","code":{"text":"x"}}"#).expect("JSON");
-    let dhp_runtime::JsonValue::Object(other) = other else { unreachable!("an object") };
+    let other =
+        dhp_runtime::JsonValue::parse(r#"{"resourceType":"Basic","id":"b1","code":{"text":"x"}}"#).expect("JSON");
+    let dhp_runtime::JsonValue::Object(other) = other else {
+        unreachable!("an object")
+    };
     p.contained.push(dhp_fhir::resources::AnyResource::Other(other));
     let report = p.validate();
     assert!(report.is_valid(), "{report}");
-    assert_eq!(found(&report.issues), vec![(Severity::Warning, IssueKind::ResourceType, "Patient.contained[0]".to_string())]);
-    check_same("contained Basic", &report, read_issues(&p.to_json_string(), patient_read));
+    assert_eq!(
+        found(&report.issues),
+        vec![(
+            Severity::Warning,
+            IssueKind::ResourceType,
+            "Patient.contained[0]".to_string()
+        )]
+    );
+    check_same(
+        "contained Basic",
+        &report,
+        read_issues(&p.to_json_string(), patient_read),
+    );
 }

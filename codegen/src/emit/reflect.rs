@@ -57,7 +57,11 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
     // Typed items of an extension array, emitted where the array's other items are.
     let mut pending: std::collections::BTreeMap<String, Vec<Visit>> = Default::default();
     let url_visit = match &s.kind {
-        StructKind::Extension { url, .. } => Some(Visit { name: "url".into(), stmt: quote! { r::url(v, &dhp_runtime::visit::StaticUri(#url)); }, counter: None }),
+        StructKind::Extension { url, .. } => Some(Visit {
+            name: "url".into(),
+            stmt: quote! { r::url(v, &dhp_runtime::visit::StaticUri(#url)); },
+            counter: None,
+        }),
         _ => None,
     };
     let mut url_visit = url_visit;
@@ -67,16 +71,26 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
         match &f.role {
             FieldRole::Element | FieldRole::ExtensionValue => {
                 let (child, stmt) = element_visit(f, &field);
-                visits.push(Visit { name: child, stmt, counter: None });
+                visits.push(Visit {
+                    name: child,
+                    stmt,
+                    counter: None,
+                });
             }
             FieldRole::ExtensionSlice { array, .. } => {
                 let n = counter_ident(array);
                 let stmt = match f.card {
-                    Card::Optional => quote! { if let Some(x) = &self.#field { r::array_item(v, #array, &mut #n, x); } },
+                    Card::Optional => {
+                        quote! { if let Some(x) = &self.#field { r::array_item(v, #array, &mut #n, x); } }
+                    }
                     Card::Required => quote! { r::array_item(v, #array, &mut #n, &self.#field); },
                     Card::Many | Card::NonEmpty => quote! { r::array_rest(v, #array, &mut #n, &self.#field); },
                 };
-                pending.entry(array.clone()).or_default().push(Visit { name: array.clone(), stmt, counter: Some(array.clone()) });
+                pending.entry(array.clone()).or_default().push(Visit {
+                    name: array.clone(),
+                    stmt,
+                    counter: Some(array.clone()),
+                });
             }
             FieldRole::SubExtension { url } => {
                 let marker = format_ident!("{}{}Sub", s.name, f.name.to_upper_camel_case());
@@ -104,16 +118,28 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
                     _ => quote! { &mut self.#field.iter() },
                 };
                 let stmt = quote! { r::sub_extensions::<#marker>(v, &mut #n, #iter); };
-                pending.entry("extension".into()).or_default().push(Visit { name: "extension".into(), stmt, counter: Some("extension".into()) });
+                pending.entry("extension".into()).or_default().push(Visit {
+                    name: "extension".into(),
+                    stmt,
+                    counter: Some("extension".into()),
+                });
             }
             FieldRole::ExtensionRest { .. } => {
                 let typed = pending.remove(json).unwrap_or_default();
                 if typed.is_empty() {
-                    visits.push(Visit { name: json.to_string(), stmt: quote! { r::many(v, #json, &self.#field); }, counter: None });
+                    visits.push(Visit {
+                        name: json.to_string(),
+                        stmt: quote! { r::many(v, #json, &self.#field); },
+                        counter: None,
+                    });
                 } else {
                     visits.extend(typed);
                     let n = counter_ident(json);
-                    visits.push(Visit { name: json.to_string(), stmt: quote! { r::array_rest(v, #json, &mut #n, &self.#field); }, counter: Some(json.to_string()) });
+                    visits.push(Visit {
+                        name: json.to_string(),
+                        stmt: quote! { r::array_rest(v, #json, &mut #n, &self.#field); },
+                        counter: Some(json.to_string()),
+                    });
                 }
             }
         }
@@ -208,7 +234,13 @@ fn element_visit(f: &Field, field: &proc_macro2::Ident) -> (String, TokenStream)
 /// `reflect_choice` and `impl Reflect` for a choice enum: the present variant's value.
 pub(crate) fn choice_reflect(c: &ChoiceDef) -> TokenStream {
     let name = format_ident!("{}", c.name);
-    let base = c.path.rsplit('.').next().unwrap_or("value").trim_end_matches("[x]").to_string();
+    let base = c
+        .path
+        .rsplit('.')
+        .next()
+        .unwrap_or("value")
+        .trim_end_matches("[x]")
+        .to_string();
     let arms = c.variants.iter().map(|v| {
         let vn = format_ident!("{}", v.name);
         let key = format!("{base}{}", v.json_suffix);
@@ -265,9 +297,17 @@ pub(crate) fn validate_method(s: &StructDef) -> TokenStream {
             let shout = s.name.to_shouty_snake_case();
             let rules = format_ident!("{}_RULES", shout);
             let invs = format_ident!("{}_INVARIANTS", shout);
-            (quote! { #rules }, quote! { #invs }, "the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants)")
+            (
+                quote! { #rules },
+                quote! { #invs },
+                "the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants)",
+            )
         }
-        StructKind::Resource { .. } => (quote! { &[] }, quote! { &[] }, "the rules of FHIR JSON the Rust types do not rule out"),
+        StructKind::Resource { .. } => (
+            quote! { &[] },
+            quote! { &[] },
+            "the rules of FHIR JSON the Rust types do not rule out",
+        ),
         _ => return quote! {},
     };
     let doc1 = format!(" Validates this value without serialising it: {what}, reporting what a strict read of");

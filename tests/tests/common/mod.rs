@@ -8,7 +8,11 @@ use std::path::PathBuf;
 pub fn package_dir(id: &str, version: &str) -> PathBuf {
     let cache = dhp_codegen::cache::default_cache_dir();
     let dir = dhp_codegen::cache::package_dir(&cache, id, version);
-    assert!(dir.is_dir(), "{} missing: run `cargo xtask fetch --with-test-packages`", dir.display());
+    assert!(
+        dir.is_dir(),
+        "{} missing: run `cargo xtask fetch --with-test-packages`",
+        dir.display()
+    );
     dir
 }
 
@@ -33,13 +37,18 @@ pub fn json_diff(a: &JsonValue, b: &JsonValue, path: &str) -> Option<String> {
                     }
                 }
             }
-            y.keys().find(|k| !x.contains_key(k)).map(|k| format!("{path}.{k}: invented on write"))
+            y.keys()
+                .find(|k| !x.contains_key(k))
+                .map(|k| format!("{path}.{k}: invented on write"))
         }
         (JsonValue::Array(x), JsonValue::Array(y)) => {
             if x.len() != y.len() {
                 return Some(format!("{path}: {} items became {}", x.len(), y.len()));
             }
-            x.iter().zip(y).enumerate().find_map(|(i, (v, w))| json_diff(v, w, &format!("{path}[{i}]")))
+            x.iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (v, w))| json_diff(v, w, &format!("{path}[{i}]")))
         }
         _ if a == b => None,
         _ => Some(format!("{path}: {} became {}", a.to_json_string(), b.to_json_string())),
