@@ -328,17 +328,19 @@ pub(crate) fn validate_method(s: &StructDef) -> TokenStream {
 /// `validate()` and `impl Reflect` for `AnyProfile`: the profile value it holds.
 pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
     let names: Vec<proc_macro2::Ident> = ctx.space.profiles.iter().map(|p| format_ident!("{}", p)).collect();
+    // A package without profiles (an extensions package) has an empty `AnyProfile`.
+    let scrutinee = if names.is_empty() { quote! { *self } } else { quote! { self } };
     quote! {
         impl AnyProfile {
             /// The profile value as a reflected value.
             pub fn reflect_inner(&self) -> &dyn dhp_runtime::Reflect {
-                match self { #(AnyProfile::#names(p) => &**p,)* }
+                match #scrutinee { #(AnyProfile::#names(p) => &**p,)* }
             }
 
             /// Validates the value against its profile without serialising it (each
             /// profile type's `validate()`).
             pub fn validate(&self) -> dhp_runtime::validate::ValidationReport {
-                match self { #(AnyProfile::#names(p) => p.validate(),)* }
+                match #scrutinee { #(AnyProfile::#names(p) => p.validate(),)* }
             }
         }
 
