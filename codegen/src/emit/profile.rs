@@ -148,8 +148,8 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             type Error = dhp_runtime::ReadError;
             #[doc = #try_doc]
             fn try_from(value: #base_path) -> Result<Self, Self::Error> {
-                let json = dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(&value));
-                dhp_runtime::resource::read_resource_json::<Self>(json, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
+                let text = dhp_runtime::resource::write_string(&value);
+                dhp_runtime::resource::read_resource_str::<Self>(&text, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
             }
         }
 
@@ -577,6 +577,21 @@ fn json_entry_points(write_note: &str) -> TokenStream {
             dhp_runtime::resource::read_resource_str::<Self>(text, mode)
         }
 
+        /// Reads FHIR JSON bytes strictly; invalid UTF-8 is an error naming its byte offset.
+        pub fn from_json_slice(bytes: &[u8]) -> Result<Self, dhp_runtime::ReadError> {
+            dhp_runtime::resource::read_resource_slice::<Self>(bytes, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
+        }
+
+        /// Reads FHIR JSON bytes in the given mode; returns the value and any warnings.
+        pub fn from_json_slice_with(bytes: &[u8], mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+            dhp_runtime::resource::read_resource_slice::<Self>(bytes, mode)
+        }
+
+        /// Reads FHIR JSON from `input` (to its end) in the given mode.
+        pub fn from_json_reader(input: &mut dyn std::io::Read, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+            dhp_runtime::resource::read_resource_reader::<Self>(input, mode)
+        }
+
         /// Reads parsed JSON in the given mode.
         pub fn from_json_value(json: dhp_runtime::JsonValue, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
             dhp_runtime::resource::read_resource_json::<Self>(json, mode)
@@ -589,7 +604,13 @@ fn json_entry_points(write_note: &str) -> TokenStream {
 
         #[doc = #string_doc]
         pub fn to_json_string(&self) -> String {
-            self.to_json_value().to_json_string()
+            dhp_runtime::resource::write_string(self)
+        }
+
+        #[doc = #string_doc]
+        /// Written to `out`.
+        pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+            dhp_runtime::resource::write_to(self, out)
         }
     }
 }
