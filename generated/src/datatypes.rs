@@ -106,7 +106,7 @@ pub struct Address {
     /// Time period when address was/is in use.
     ///
     /// - Element `Address.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -126,7 +126,7 @@ impl FhirJson for Address {
         let mut state: Option<Primitive<String>> = None;
         let mut postal_code: Option<Primitive<String>> = None;
         let mut country: Option<Primitive<String>> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -195,7 +195,8 @@ impl FhirJson for Address {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 20usize, "period");
+                        >(&mut seen, 20usize, "period")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -229,7 +230,7 @@ impl FhirJson for Address {
         w.primitive("state", self.state.as_ref());
         w.primitive("postalCode", self.postal_code.as_ref());
         w.primitive("country", self.country.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("period", self.period.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -1066,7 +1067,7 @@ pub struct AvailabilityNotAvailableTime {
     /// Service not available during this period.
     ///
     /// - Element `Availability.notAvailableTime.during`, cardinality `0..1`.
-    pub during: Option<crate::datatypes::Period>,
+    pub during: Option<Box<crate::datatypes::Period>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -1078,7 +1079,7 @@ impl FhirJson for AvailabilityNotAvailableTime {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut description: Option<Primitive<String>> = None;
-        let mut during: Option<crate::datatypes::Period> = None;
+        let mut during: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -1097,9 +1098,8 @@ impl FhirJson for AvailabilityNotAvailableTime {
                 }
                 "during" => {
                     during = r
-                        .complex::<
-                            crate::datatypes::Period,
-                        >(&mut seen, 4usize, "during");
+                        .complex::<crate::datatypes::Period>(&mut seen, 4usize, "during")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -1116,7 +1116,7 @@ impl FhirJson for AvailabilityNotAvailableTime {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.primitive("description", self.description.as_ref());
-        w.complex("during", self.during.as_ref());
+        w.complex("during", self.during.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -1257,13 +1257,13 @@ pub struct CodeableReference {
     /// A reference to a concept - e.g. the information is identified by its general class to the degree of precision found in the terminology.
     ///
     /// - Element `CodeableReference.concept`, cardinality `0..1`.
-    pub concept: Option<crate::datatypes::CodeableConcept>,
+    pub concept: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Reference to a resource (by instance)
     ///
     /// A reference to a resource the provides exact details about the information being referenced.
     ///
     /// - Element `CodeableReference.reference`, cardinality `0..1`.
-    pub reference: Option<crate::datatypes::Reference>,
+    pub reference: Option<Box<crate::datatypes::Reference>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -1274,8 +1274,8 @@ impl FhirJson for CodeableReference {
         let mut seen = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut concept: Option<crate::datatypes::CodeableConcept> = None;
-        let mut reference: Option<crate::datatypes::Reference> = None;
+        let mut concept: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut reference: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -1290,13 +1290,15 @@ impl FhirJson for CodeableReference {
                     concept = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 2usize, "concept");
+                        >(&mut seen, 2usize, "concept")
+                        .map(Box::new);
                 }
                 "reference" => {
                     reference = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "reference");
+                        >(&mut seen, 3usize, "reference")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -1312,8 +1314,8 @@ impl FhirJson for CodeableReference {
     fn write_members(&self, w: &mut JsonWriter) {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
-        w.complex("concept", self.concept.as_ref());
-        w.complex("reference", self.reference.as_ref());
+        w.complex("concept", self.concept.as_deref());
+        w.complex("reference", self.reference.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -1641,7 +1643,7 @@ pub struct ContactPoint {
     /// Time period when the contact point was/is in use.
     ///
     /// - Element `ContactPoint.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -1656,7 +1658,7 @@ impl FhirJson for ContactPoint {
         let mut value: Option<Primitive<String>> = None;
         let mut use_: Option<Primitive<crate::codes::ContactPointUse>> = None;
         let mut rank: Option<Primitive<dhp_runtime::primitives::PositiveInt>> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -1695,7 +1697,8 @@ impl FhirJson for ContactPoint {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 10usize, "period");
+                        >(&mut seen, 10usize, "period")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -1718,7 +1721,7 @@ impl FhirJson for ContactPoint {
         w.primitive("value", self.value.as_ref());
         w.primitive("use", self.use_.as_ref());
         w.primitive("rank", self.rank.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("period", self.period.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -2771,7 +2774,7 @@ pub struct Dosage {
     /// This attribute might not always be populated while the Dosage.text is expected to be populated.  If both are populated, then the Dosage.text should reflect the content of the Dosage.timing.
     ///
     /// - Element `Dosage.timing`, cardinality `0..1`.
-    pub timing: Option<crate::datatypes::Timing>,
+    pub timing: Option<Box<crate::datatypes::Timing>>,
     /// Take "as needed"
     ///
     /// Indicates whether the Medication is only taken when needed within a specific dosing schedule (Boolean option).
@@ -2797,14 +2800,14 @@ pub struct Dosage {
     ///
     /// - Element `Dosage.site`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/approach-site-codes` (SNOMED CT Anatomical Structure for Administration Site Codes); other codes are allowed.
-    pub site: Option<crate::datatypes::CodeableConcept>,
+    pub site: Option<Box<crate::datatypes::CodeableConcept>>,
     /// How drug should enter body
     ///
     /// How drug should enter body.
     ///
     /// - Element `Dosage.route`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/route-codes` (SNOMED CT Route Codes); other codes are allowed.
-    pub route: Option<crate::datatypes::CodeableConcept>,
+    pub route: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Technique for administering medication
     ///
     /// Technique for administering medication.
@@ -2813,7 +2816,7 @@ pub struct Dosage {
     ///
     /// - Element `Dosage.method`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/administration-method-codes` (SNOMED CT Administration Method Codes); other codes are allowed.
-    pub method: Option<crate::datatypes::CodeableConcept>,
+    pub method: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Amount of medication administered, to be administered or typical amount to be administered
     ///
     /// Depending on the resource,this is the amount of medication administered, to  be administered or typical amount to be administered.
@@ -2835,13 +2838,13 @@ pub struct Dosage {
     /// This is intended for use as an adjunct to the dosage when there is an upper cap.  For example, a body surface area related dose with a maximum amount, such as 1.5 mg/m2 (maximum 2 mg) IV over 5 – 10 minutes would have doseQuantity of 1.5 mg/m2 and maxDosePerAdministration of 2 mg.
     ///
     /// - Element `Dosage.maxDosePerAdministration`, cardinality `0..1`.
-    pub max_dose_per_administration: Option<crate::datatypes::Quantity>,
+    pub max_dose_per_administration: Option<Box<crate::datatypes::Quantity>>,
     /// Upper limit on medication per lifetime of the patient
     ///
     /// Upper limit on medication per lifetime of the patient.
     ///
     /// - Element `Dosage.maxDosePerLifetime`, cardinality `0..1`.
-    pub max_dose_per_lifetime: Option<crate::datatypes::Quantity>,
+    pub max_dose_per_lifetime: Option<Box<crate::datatypes::Quantity>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -2857,16 +2860,16 @@ impl FhirJson for Dosage {
         let mut text: Option<Primitive<String>> = None;
         let mut additional_instruction: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut patient_instruction: Option<Primitive<String>> = None;
-        let mut timing: Option<crate::datatypes::Timing> = None;
+        let mut timing: Option<Box<crate::datatypes::Timing>> = None;
         let mut as_needed: Option<Primitive<bool>> = None;
         let mut as_needed_for: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut site: Option<crate::datatypes::CodeableConcept> = None;
-        let mut route: Option<crate::datatypes::CodeableConcept> = None;
-        let mut method: Option<crate::datatypes::CodeableConcept> = None;
+        let mut site: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut route: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut method: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut dose_and_rate: Vec<crate::datatypes::DosageDoseAndRate> = Vec::new();
         let mut max_dose_per_period: Vec<crate::datatypes::Ratio> = Vec::new();
-        let mut max_dose_per_administration: Option<crate::datatypes::Quantity> = None;
-        let mut max_dose_per_lifetime: Option<crate::datatypes::Quantity> = None;
+        let mut max_dose_per_administration: Option<Box<crate::datatypes::Quantity>> = None;
+        let mut max_dose_per_lifetime: Option<Box<crate::datatypes::Quantity>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -2929,7 +2932,8 @@ impl FhirJson for Dosage {
                     timing = r
                         .complex::<
                             crate::datatypes::Timing,
-                        >(&mut seen, 10usize, "timing");
+                        >(&mut seen, 10usize, "timing")
+                        .map(Box::new);
                 }
                 "asNeeded" => {
                     r.primitive(&mut seen, 11usize, "asNeeded", &mut as_needed);
@@ -2945,19 +2949,22 @@ impl FhirJson for Dosage {
                     site = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 14usize, "site");
+                        >(&mut seen, 14usize, "site")
+                        .map(Box::new);
                 }
                 "route" => {
                     route = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 15usize, "route");
+                        >(&mut seen, 15usize, "route")
+                        .map(Box::new);
                 }
                 "method" => {
                     method = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "method");
+                        >(&mut seen, 16usize, "method")
+                        .map(Box::new);
                 }
                 "doseAndRate" => {
                     dose_and_rate = r
@@ -2977,13 +2984,15 @@ impl FhirJson for Dosage {
                     max_dose_per_administration = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 19usize, "maxDosePerAdministration");
+                        >(&mut seen, 19usize, "maxDosePerAdministration")
+                        .map(Box::new);
                 }
                 "maxDosePerLifetime" => {
                     max_dose_per_lifetime = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 20usize, "maxDosePerLifetime");
+                        >(&mut seen, 20usize, "maxDosePerLifetime")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -3017,16 +3026,19 @@ impl FhirJson for Dosage {
         w.primitive("text", self.text.as_ref());
         w.complex_vec("additionalInstruction", &self.additional_instruction);
         w.primitive("patientInstruction", self.patient_instruction.as_ref());
-        w.complex("timing", self.timing.as_ref());
+        w.complex("timing", self.timing.as_deref());
         w.primitive("asNeeded", self.as_needed.as_ref());
         w.complex_vec("asNeededFor", &self.as_needed_for);
-        w.complex("site", self.site.as_ref());
-        w.complex("route", self.route.as_ref());
-        w.complex("method", self.method.as_ref());
+        w.complex("site", self.site.as_deref());
+        w.complex("route", self.route.as_deref());
+        w.complex("method", self.method.as_deref());
         w.complex_vec("doseAndRate", &self.dose_and_rate);
         w.complex_vec("maxDosePerPeriod", &self.max_dose_per_period);
-        w.complex("maxDosePerAdministration", self.max_dose_per_administration.as_ref());
-        w.complex("maxDosePerLifetime", self.max_dose_per_lifetime.as_ref());
+        w.complex(
+            "maxDosePerAdministration",
+            self.max_dose_per_administration.as_deref(),
+        );
+        w.complex("maxDosePerLifetime", self.max_dose_per_lifetime.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -3066,7 +3078,7 @@ pub struct DosageDoseAndRate {
     ///
     /// - Element `Dosage.doseAndRate.type`, cardinality `0..1`.
     /// - Binding: example to `http://terminology.hl7.org/ValueSet/dose-rate-type` (DoseAndRateType); other codes are allowed.
-    pub type_: Option<crate::datatypes::CodeableConcept>,
+    pub type_: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Amount of medication per dose
     ///
     /// Amount of medication per dose.
@@ -3093,7 +3105,7 @@ impl FhirJson for DosageDoseAndRate {
         let mut seen = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut type_: Option<crate::datatypes::CodeableConcept> = None;
+        let mut type_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut dose = ChoiceSlot::<crate::datatypes::DosageDoseAndRateDose>::new();
         let mut rate = ChoiceSlot::<crate::datatypes::DosageDoseAndRateRate>::new();
         let mut unknown_elements = JsonObject::new();
@@ -3110,7 +3122,8 @@ impl FhirJson for DosageDoseAndRate {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 2usize, "type");
+                        >(&mut seen, 2usize, "type")
+                        .map(Box::new);
                 }
                 _ => {
                     if !(crate::datatypes::DosageDoseAndRateDose::read_member(
@@ -3143,7 +3156,7 @@ impl FhirJson for DosageDoseAndRate {
     fn write_members(&self, w: &mut JsonWriter) {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
-        w.complex("type", self.type_.as_ref());
+        w.complex("type", self.type_.as_deref());
         if let Some(c) = &self.dose {
             c.write_into(w);
         }
@@ -3491,7 +3504,7 @@ pub struct ExtendedContactDetail {
     ///
     /// - Element `ExtendedContactDetail.purpose`, cardinality `0..1`.
     /// - Binding: preferred to `http://terminology.hl7.org/ValueSet/contactentity-type` (Contact entity type); other codes are allowed.
-    pub purpose: Option<crate::datatypes::CodeableConcept>,
+    pub purpose: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Name of an individual to contact
     ///
     /// The name of an individual to contact, some types of contact detail are usually blank.
@@ -3513,13 +3526,13 @@ pub struct ExtendedContactDetail {
     /// More than 1 address would be for different purposes, and thus should be entered as a different entry,.
     ///
     /// - Element `ExtendedContactDetail.address`, cardinality `0..1`.
-    pub address: Option<crate::datatypes::Address>,
+    pub address: Option<Box<crate::datatypes::Address>>,
     /// This contact detail is handled/monitored by a specific organization
     ///
     /// This contact detail is handled/monitored by a specific organization. If the name is provided in the contact, then it is referring to the named individual within this organization.
     ///
     /// - Element `ExtendedContactDetail.organization`, cardinality `0..1`.
-    pub organization: Option<crate::datatypes::Reference>,
+    pub organization: Option<Box<crate::datatypes::Reference>>,
     /// Period that this contact was valid for usage
     ///
     /// Period that this contact was valid for usage.
@@ -3527,7 +3540,7 @@ pub struct ExtendedContactDetail {
     /// If the details have multiple periods, then enter in a new ExtendedContact with the new period.
     ///
     /// - Element `ExtendedContactDetail.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -3538,12 +3551,12 @@ impl FhirJson for ExtendedContactDetail {
         let mut seen = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut purpose: Option<crate::datatypes::CodeableConcept> = None;
+        let mut purpose: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut name: Vec<crate::datatypes::HumanName> = Vec::new();
         let mut telecom: Vec<crate::datatypes::ContactPoint> = Vec::new();
-        let mut address: Option<crate::datatypes::Address> = None;
-        let mut organization: Option<crate::datatypes::Reference> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut address: Option<Box<crate::datatypes::Address>> = None;
+        let mut organization: Option<Box<crate::datatypes::Reference>> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -3558,7 +3571,8 @@ impl FhirJson for ExtendedContactDetail {
                     purpose = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 2usize, "purpose");
+                        >(&mut seen, 2usize, "purpose")
+                        .map(Box::new);
                 }
                 "name" => {
                     name = r.complex_vec(&mut seen, 3usize, "name", None, false);
@@ -3570,19 +3584,20 @@ impl FhirJson for ExtendedContactDetail {
                     address = r
                         .complex::<
                             crate::datatypes::Address,
-                        >(&mut seen, 5usize, "address");
+                        >(&mut seen, 5usize, "address")
+                        .map(Box::new);
                 }
                 "organization" => {
                     organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "organization");
+                        >(&mut seen, 6usize, "organization")
+                        .map(Box::new);
                 }
                 "period" => {
                     period = r
-                        .complex::<
-                            crate::datatypes::Period,
-                        >(&mut seen, 7usize, "period");
+                        .complex::<crate::datatypes::Period>(&mut seen, 7usize, "period")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -3602,12 +3617,12 @@ impl FhirJson for ExtendedContactDetail {
     fn write_members(&self, w: &mut JsonWriter) {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
-        w.complex("purpose", self.purpose.as_ref());
+        w.complex("purpose", self.purpose.as_deref());
         w.complex_vec("name", &self.name);
         w.complex_vec("telecom", &self.telecom);
-        w.complex("address", self.address.as_ref());
-        w.complex("organization", self.organization.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("address", self.address.as_deref());
+        w.complex("organization", self.organization.as_deref());
+        w.complex("period", self.period.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -3788,7 +3803,7 @@ pub struct HumanName {
     /// Indicates the period of time when this name was valid for the named person.
     ///
     /// - Element `HumanName.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -3805,7 +3820,7 @@ impl FhirJson for HumanName {
         let mut given = PrimVec::<String, Extension>::new();
         let mut prefix = PrimVec::<String, Extension>::new();
         let mut suffix = PrimVec::<String, Extension>::new();
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -3856,7 +3871,8 @@ impl FhirJson for HumanName {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 14usize, "period");
+                        >(&mut seen, 14usize, "period")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -3886,7 +3902,7 @@ impl FhirJson for HumanName {
         w.primitive_vec("given", &self.given);
         w.primitive_vec("prefix", &self.prefix);
         w.primitive_vec("suffix", &self.suffix);
-        w.complex("period", self.period.as_ref());
+        w.complex("period", self.period.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -3941,7 +3957,7 @@ pub struct Identifier {
     ///
     /// - Element `Identifier.type`, cardinality `0..1`.
     /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/identifier-type` (Identifier Type Codes); other codes are allowed.
-    pub type_: Option<crate::datatypes::CodeableConcept>,
+    pub type_: Option<Box<crate::datatypes::CodeableConcept>>,
     /// The namespace for the identifier value
     ///
     /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
@@ -3963,7 +3979,7 @@ pub struct Identifier {
     /// Time period during which identifier is/was valid for use.
     ///
     /// - Element `Identifier.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Organization that issued id (may be just text)
     ///
     /// Organization that issued/manages the identifier.
@@ -3983,10 +3999,10 @@ impl FhirJson for Identifier {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut use_: Option<Primitive<crate::codes::IdentifierUse>> = None;
-        let mut type_: Option<crate::datatypes::CodeableConcept> = None;
+        let mut type_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut system: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut value: Option<Primitive<String>> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut assigner: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -4008,7 +4024,8 @@ impl FhirJson for Identifier {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 4usize, "type");
+                        >(&mut seen, 4usize, "type")
+                        .map(Box::new);
                 }
                 "system" => {
                     r.primitive(&mut seen, 5usize, "system", &mut system);
@@ -4024,9 +4041,8 @@ impl FhirJson for Identifier {
                 }
                 "period" => {
                     period = r
-                        .complex::<
-                            crate::datatypes::Period,
-                        >(&mut seen, 9usize, "period");
+                        .complex::<crate::datatypes::Period>(&mut seen, 9usize, "period")
+                        .map(Box::new);
                 }
                 "assigner" => {
                     assigner = r
@@ -4054,10 +4070,10 @@ impl FhirJson for Identifier {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.primitive("use", self.use_.as_ref());
-        w.complex("type", self.type_.as_ref());
+        w.complex("type", self.type_.as_deref());
         w.primitive("system", self.system.as_ref());
         w.primitive("value", self.value.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("period", self.period.as_deref());
         w.complex("assigner", self.assigner.as_deref());
         w.extra(&self.unknown_elements);
     }
@@ -4898,7 +4914,7 @@ pub struct Range {
     /// If the low element is missing, the low boundary is not known.
     ///
     /// - Element `Range.low`, cardinality `0..1`.
-    pub low: Option<crate::datatypes::Quantity>,
+    pub low: Option<Box<crate::datatypes::Quantity>>,
     /// High limit
     ///
     /// The high limit. The boundary is inclusive.
@@ -4906,7 +4922,7 @@ pub struct Range {
     /// If the high element is missing, the high boundary is not known.
     ///
     /// - Element `Range.high`, cardinality `0..1`.
-    pub high: Option<crate::datatypes::Quantity>,
+    pub high: Option<Box<crate::datatypes::Quantity>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -4917,8 +4933,8 @@ impl FhirJson for Range {
         let mut seen = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut low: Option<crate::datatypes::Quantity> = None;
-        let mut high: Option<crate::datatypes::Quantity> = None;
+        let mut low: Option<Box<crate::datatypes::Quantity>> = None;
+        let mut high: Option<Box<crate::datatypes::Quantity>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -4931,13 +4947,13 @@ impl FhirJson for Range {
                 }
                 "low" => {
                     low = r
-                        .complex::<crate::datatypes::Quantity>(&mut seen, 2usize, "low");
+                        .complex::<crate::datatypes::Quantity>(&mut seen, 2usize, "low")
+                        .map(Box::new);
                 }
                 "high" => {
                     high = r
-                        .complex::<
-                            crate::datatypes::Quantity,
-                        >(&mut seen, 3usize, "high");
+                        .complex::<crate::datatypes::Quantity>(&mut seen, 3usize, "high")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -4953,8 +4969,8 @@ impl FhirJson for Range {
     fn write_members(&self, w: &mut JsonWriter) {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
-        w.complex("low", self.low.as_ref());
-        w.complex("high", self.high.as_ref());
+        w.complex("low", self.low.as_deref());
+        w.complex("high", self.high.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -4997,13 +5013,13 @@ pub struct Ratio {
     /// The value of the numerator.
     ///
     /// - Element `Ratio.numerator`, cardinality `0..1`.
-    pub numerator: Option<crate::datatypes::Quantity>,
+    pub numerator: Option<Box<crate::datatypes::Quantity>>,
     /// Denominator value
     ///
     /// The value of the denominator.
     ///
     /// - Element `Ratio.denominator`, cardinality `0..1`.
-    pub denominator: Option<crate::datatypes::Quantity>,
+    pub denominator: Option<Box<crate::datatypes::Quantity>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -5014,8 +5030,8 @@ impl FhirJson for Ratio {
         let mut seen = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut numerator: Option<crate::datatypes::Quantity> = None;
-        let mut denominator: Option<crate::datatypes::Quantity> = None;
+        let mut numerator: Option<Box<crate::datatypes::Quantity>> = None;
+        let mut denominator: Option<Box<crate::datatypes::Quantity>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -5030,13 +5046,15 @@ impl FhirJson for Ratio {
                     numerator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 2usize, "numerator");
+                        >(&mut seen, 2usize, "numerator")
+                        .map(Box::new);
                 }
                 "denominator" => {
                     denominator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 3usize, "denominator");
+                        >(&mut seen, 3usize, "denominator")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -5052,8 +5070,8 @@ impl FhirJson for Ratio {
     fn write_members(&self, w: &mut JsonWriter) {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
-        w.complex("numerator", self.numerator.as_ref());
-        w.complex("denominator", self.denominator.as_ref());
+        w.complex("numerator", self.numerator.as_deref());
+        w.complex("denominator", self.denominator.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -5098,7 +5116,7 @@ pub struct RatioRange {
     /// If the low element is missing, the low boundary is not known.
     ///
     /// - Element `RatioRange.lowNumerator`, cardinality `0..1`.
-    pub low_numerator: Option<crate::datatypes::Quantity>,
+    pub low_numerator: Option<Box<crate::datatypes::Quantity>>,
     /// High Numerator limit
     ///
     /// The value of the high limit numerator.
@@ -5106,13 +5124,13 @@ pub struct RatioRange {
     /// If the high element is missing, the high boundary is not known.
     ///
     /// - Element `RatioRange.highNumerator`, cardinality `0..1`.
-    pub high_numerator: Option<crate::datatypes::Quantity>,
+    pub high_numerator: Option<Box<crate::datatypes::Quantity>>,
     /// Denominator value
     ///
     /// The value of the denominator.
     ///
     /// - Element `RatioRange.denominator`, cardinality `0..1`.
-    pub denominator: Option<crate::datatypes::Quantity>,
+    pub denominator: Option<Box<crate::datatypes::Quantity>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -5123,9 +5141,9 @@ impl FhirJson for RatioRange {
         let mut seen = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut low_numerator: Option<crate::datatypes::Quantity> = None;
-        let mut high_numerator: Option<crate::datatypes::Quantity> = None;
-        let mut denominator: Option<crate::datatypes::Quantity> = None;
+        let mut low_numerator: Option<Box<crate::datatypes::Quantity>> = None;
+        let mut high_numerator: Option<Box<crate::datatypes::Quantity>> = None;
+        let mut denominator: Option<Box<crate::datatypes::Quantity>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -5140,19 +5158,22 @@ impl FhirJson for RatioRange {
                     low_numerator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 2usize, "lowNumerator");
+                        >(&mut seen, 2usize, "lowNumerator")
+                        .map(Box::new);
                 }
                 "highNumerator" => {
                     high_numerator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 3usize, "highNumerator");
+                        >(&mut seen, 3usize, "highNumerator")
+                        .map(Box::new);
                 }
                 "denominator" => {
                     denominator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 4usize, "denominator");
+                        >(&mut seen, 4usize, "denominator")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -5169,9 +5190,9 @@ impl FhirJson for RatioRange {
     fn write_members(&self, w: &mut JsonWriter) {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
-        w.complex("lowNumerator", self.low_numerator.as_ref());
-        w.complex("highNumerator", self.high_numerator.as_ref());
-        w.complex("denominator", self.denominator.as_ref());
+        w.complex("lowNumerator", self.low_numerator.as_deref());
+        w.complex("highNumerator", self.high_numerator.as_deref());
+        w.complex("denominator", self.denominator.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -5243,7 +5264,7 @@ pub struct Reference {
     /// This element only allows for a single identifier. In the case where additional identifers are required, use the [<http://hl7.org/fhir/StructureDefinition/additionalIdentifier](http://hl7.org/fhir/extensions/StructureDefinition-additionalIdentifier.html>) extension.
     ///
     /// - Element `Reference.identifier`, cardinality `0..1`.
-    pub identifier: Option<crate::datatypes::Identifier>,
+    pub identifier: Option<Box<crate::datatypes::Identifier>>,
     /// Text alternative for the resource
     ///
     /// Plain text narrative that identifies the resource in addition to the resource reference.
@@ -5264,7 +5285,7 @@ impl FhirJson for Reference {
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut reference: Option<Primitive<String>> = None;
         let mut type_: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
-        let mut identifier: Option<crate::datatypes::Identifier> = None;
+        let mut identifier: Option<Box<crate::datatypes::Identifier>> = None;
         let mut display: Option<Primitive<String>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -5292,7 +5313,8 @@ impl FhirJson for Reference {
                     identifier = r
                         .complex::<
                             crate::datatypes::Identifier,
-                        >(&mut seen, 6usize, "identifier");
+                        >(&mut seen, 6usize, "identifier")
+                        .map(Box::new);
                 }
                 "display" => {
                     r.primitive(&mut seen, 7usize, "display", &mut display);
@@ -5318,7 +5340,7 @@ impl FhirJson for Reference {
         w.complex_vec("extension", &self.extension);
         w.primitive("reference", self.reference.as_ref());
         w.primitive("type", self.type_.as_ref());
-        w.complex("identifier", self.identifier.as_ref());
+        w.complex("identifier", self.identifier.as_deref());
         w.primitive("display", self.display.as_ref());
         w.extra(&self.unknown_elements);
     }
@@ -5398,7 +5420,7 @@ pub struct RelatedArtifact {
     /// The document being referenced, represented as an attachment. This is exclusive with the resource element.
     ///
     /// - Element `RelatedArtifact.document`, cardinality `0..1`.
-    pub document: Option<crate::datatypes::Attachment>,
+    pub document: Option<Box<crate::datatypes::Attachment>>,
     /// What artifact is being referenced
     ///
     /// The related artifact, such as a library, value set, profile, or other knowledge resource.
@@ -5414,7 +5436,7 @@ pub struct RelatedArtifact {
     /// If both resource and resourceReference are present, they SHOULD be consistent and reference the same resource. Although relatedArtifact is intended to support references to definitional resources, there are cases where non-definitional resources can be definitional (such as Location where the kind is mode). Related artifacts SHOULD be used to reference definitional resources, and profiles SHOULD be used to make that explicit for particular use cases.
     ///
     /// - Element `RelatedArtifact.resourceReference`, cardinality `0..1`.
-    pub resource_reference: Option<crate::datatypes::Reference>,
+    pub resource_reference: Option<Box<crate::datatypes::Reference>>,
     /// draft | active | retired | unknown
     ///
     /// The publication status of the artifact being referred to.
@@ -5443,9 +5465,9 @@ impl FhirJson for RelatedArtifact {
         let mut label: Option<Primitive<String>> = None;
         let mut display: Option<Primitive<String>> = None;
         let mut citation: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
-        let mut document: Option<crate::datatypes::Attachment> = None;
+        let mut document: Option<Box<crate::datatypes::Attachment>> = None;
         let mut resource: Option<Primitive<dhp_runtime::primitives::Canonical>> = None;
-        let mut resource_reference: Option<crate::datatypes::Reference> = None;
+        let mut resource_reference: Option<Box<crate::datatypes::Reference>> = None;
         let mut publication_status: Option<Primitive<crate::codes::PublicationStatus>> = None;
         let mut publication_date: Option<Primitive<dhp_runtime::primitives::Date>> = None;
         let mut unknown_elements = JsonObject::new();
@@ -5490,7 +5512,8 @@ impl FhirJson for RelatedArtifact {
                     document = r
                         .complex::<
                             crate::datatypes::Attachment,
-                        >(&mut seen, 11usize, "document");
+                        >(&mut seen, 11usize, "document")
+                        .map(Box::new);
                 }
                 "resource" => {
                     r.primitive(&mut seen, 12usize, "resource", &mut resource);
@@ -5502,7 +5525,8 @@ impl FhirJson for RelatedArtifact {
                     resource_reference = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 14usize, "resourceReference");
+                        >(&mut seen, 14usize, "resourceReference")
+                        .map(Box::new);
                 }
                 "publicationStatus" => {
                     r.primitive(
@@ -5566,9 +5590,9 @@ impl FhirJson for RelatedArtifact {
         w.primitive("label", self.label.as_ref());
         w.primitive("display", self.display.as_ref());
         w.primitive("citation", self.citation.as_ref());
-        w.complex("document", self.document.as_ref());
+        w.complex("document", self.document.as_deref());
         w.primitive("resource", self.resource.as_ref());
-        w.complex("resourceReference", self.resource_reference.as_ref());
+        w.complex("resourceReference", self.resource_reference.as_deref());
         w.primitive("publicationStatus", self.publication_status.as_ref());
         w.primitive("publicationDate", self.publication_date.as_ref());
         w.extra(&self.unknown_elements);
@@ -5854,7 +5878,7 @@ pub struct Signature {
     /// This should agree with the information in the signature.
     ///
     /// - Element `Signature.who`, cardinality `0..1`.
-    pub who: Option<crate::datatypes::Reference>,
+    pub who: Option<Box<crate::datatypes::Reference>>,
     /// The party represented
     ///
     /// A reference to an application-usable description of the identity that is represented by the signature.
@@ -5862,7 +5886,7 @@ pub struct Signature {
     /// The party that can't sign. For example a child.
     ///
     /// - Element `Signature.onBehalfOf`, cardinality `0..1`.
-    pub on_behalf_of: Option<crate::datatypes::Reference>,
+    pub on_behalf_of: Option<Box<crate::datatypes::Reference>>,
     /// The technical format of the signed resources
     ///
     /// A mime type that indicates the technical format of the target resources signed by the signature.
@@ -5899,8 +5923,8 @@ impl FhirJson for Signature {
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut type_: Vec<crate::datatypes::Coding> = Vec::new();
         let mut when: Option<Primitive<dhp_runtime::primitives::Instant>> = None;
-        let mut who: Option<crate::datatypes::Reference> = None;
-        let mut on_behalf_of: Option<crate::datatypes::Reference> = None;
+        let mut who: Option<Box<crate::datatypes::Reference>> = None;
+        let mut on_behalf_of: Option<Box<crate::datatypes::Reference>> = None;
         let mut target_format: Option<Primitive<dhp_runtime::primitives::Code>> = None;
         let mut sig_format: Option<Primitive<dhp_runtime::primitives::Code>> = None;
         let mut data: Option<Primitive<dhp_runtime::primitives::Base64Binary>> = None;
@@ -5925,15 +5949,15 @@ impl FhirJson for Signature {
                 }
                 "who" => {
                     who = r
-                        .complex::<
-                            crate::datatypes::Reference,
-                        >(&mut seen, 5usize, "who");
+                        .complex::<crate::datatypes::Reference>(&mut seen, 5usize, "who")
+                        .map(Box::new);
                 }
                 "onBehalfOf" => {
                     on_behalf_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "onBehalfOf");
+                        >(&mut seen, 6usize, "onBehalfOf")
+                        .map(Box::new);
                 }
                 "targetFormat" => {
                     r.primitive(&mut seen, 7usize, "targetFormat", &mut target_format);
@@ -5979,8 +6003,8 @@ impl FhirJson for Signature {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("type", &self.type_);
         w.primitive("when", self.when.as_ref());
-        w.complex("who", self.who.as_ref());
-        w.complex("onBehalfOf", self.on_behalf_of.as_ref());
+        w.complex("who", self.who.as_deref());
+        w.complex("onBehalfOf", self.on_behalf_of.as_deref());
         w.primitive("targetFormat", self.target_format.as_ref());
         w.primitive("sigFormat", self.sig_format.as_ref());
         w.primitive("data", self.data.as_ref());
@@ -6044,7 +6068,7 @@ pub struct Timing {
     /// A set of rules that describe when the event is scheduled.
     ///
     /// - Element `Timing.repeat`, cardinality `0..1`.
-    pub repeat: Option<crate::datatypes::TimingRepeat>,
+    pub repeat: Option<Box<crate::datatypes::TimingRepeat>>,
     /// C | BID | TID | QID | AM | PM | QD | QOD | +
     ///
     /// A code for the timing schedule (or just text in code.text). Some codes such as BID are ubiquitous, but many institutions define their own additional codes. If a code is provided, the code is understood to be a complete statement of whatever is specified in the structured timing data, and either the code or the data may be used to interpret the Timing, with the exception that .repeat.bounds still applies over the code (and is not contained in the code).
@@ -6053,7 +6077,7 @@ pub struct Timing {
     ///
     /// - Element `Timing.code`, cardinality `0..1`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/timing-abbreviation` (TimingAbbreviation); other codes are allowed.
-    pub code: Option<crate::datatypes::CodeableConcept>,
+    pub code: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -6066,8 +6090,8 @@ impl FhirJson for Timing {
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut event = PrimVec::<dhp_runtime::primitives::DateTime, Extension>::new();
-        let mut repeat: Option<crate::datatypes::TimingRepeat> = None;
-        let mut code: Option<crate::datatypes::CodeableConcept> = None;
+        let mut repeat: Option<Box<crate::datatypes::TimingRepeat>> = None;
+        let mut code: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -6098,13 +6122,15 @@ impl FhirJson for Timing {
                     repeat = r
                         .complex::<
                             crate::datatypes::TimingRepeat,
-                        >(&mut seen, 5usize, "repeat");
+                        >(&mut seen, 5usize, "repeat")
+                        .map(Box::new);
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 6usize, "code");
+                        >(&mut seen, 6usize, "code")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -6125,8 +6151,8 @@ impl FhirJson for Timing {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive_vec("event", &self.event);
-        w.complex("repeat", self.repeat.as_ref());
-        w.complex("code", self.code.as_ref());
+        w.complex("repeat", self.repeat.as_deref());
+        w.complex("code", self.code.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -6510,7 +6536,7 @@ pub struct TriggerDefinition {
     /// A code that identifies the event.
     ///
     /// - Element `TriggerDefinition.code`, cardinality `0..1`.
-    pub code: Option<crate::datatypes::CodeableConcept>,
+    pub code: Option<Box<crate::datatypes::CodeableConcept>>,
     /// What event
     ///
     /// A reference to a SubscriptionTopic resource that defines the event. If this element is provided, no other information about the trigger definition may be supplied.
@@ -6538,7 +6564,7 @@ pub struct TriggerDefinition {
     /// This element can be only be specified for data type triggers and provides additional semantics for the trigger. The context available within the condition is based on the type of data event. For all events, the current resource will be available as context. In addition, for modification events, the previous resource will also be available. The expression may be inlined, or may be a simple absolute URI, which is a reference to a named expression within a logic library referenced by a library element or extension within the containing resource. If the expression is a FHIR Path expression, it evaluates in the context of a resource of one of the type identified in the data requirement, and may also refer to the variable %previous for delta comparisons on events of type data-changed, data-modified, and data-deleted which will always have the same type.
     ///
     /// - Element `TriggerDefinition.condition`, cardinality `0..1`.
-    pub condition: Option<crate::datatypes::Expression>,
+    pub condition: Option<Box<crate::datatypes::Expression>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -6551,13 +6577,13 @@ impl FhirJson for TriggerDefinition {
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut type_: Option<Primitive<crate::codes::TriggerType>> = None;
         let mut name: Option<Primitive<String>> = None;
-        let mut code: Option<crate::datatypes::CodeableConcept> = None;
+        let mut code: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut subscription_topic: Option<
             Primitive<dhp_runtime::primitives::Canonical>,
         > = None;
         let mut timing = ChoiceSlot::<crate::datatypes::TriggerDefinitionTiming>::new();
         let mut data: Vec<crate::datatypes::DataRequirement> = Vec::new();
-        let mut condition: Option<crate::datatypes::Expression> = None;
+        let mut condition: Option<Box<crate::datatypes::Expression>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -6584,7 +6610,8 @@ impl FhirJson for TriggerDefinition {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 6usize, "code");
+                        >(&mut seen, 6usize, "code")
+                        .map(Box::new);
                 }
                 "subscriptionTopic" => {
                     r.primitive(
@@ -6609,7 +6636,8 @@ impl FhirJson for TriggerDefinition {
                     condition = r
                         .complex::<
                             crate::datatypes::Expression,
-                        >(&mut seen, 10usize, "condition");
+                        >(&mut seen, 10usize, "condition")
+                        .map(Box::new);
                 }
                 _ => {
                     if !(crate::datatypes::TriggerDefinitionTiming::read_member(
@@ -6644,13 +6672,13 @@ impl FhirJson for TriggerDefinition {
         w.complex_vec("extension", &self.extension);
         w.primitive("type", Some(&self.type_));
         w.primitive("name", self.name.as_ref());
-        w.complex("code", self.code.as_ref());
+        w.complex("code", self.code.as_deref());
         w.primitive("subscriptionTopic", self.subscription_topic.as_ref());
         if let Some(c) = &self.timing {
             c.write_into(w);
         }
         w.complex_vec("data", &self.data);
-        w.complex("condition", self.condition.as_ref());
+        w.complex("condition", self.condition.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -6776,7 +6804,7 @@ pub struct VirtualServiceDetail {
     ///
     /// - Element `VirtualServiceDetail.channelType`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/virtual-service-type` (Virtual Service Type); other codes are allowed.
-    pub channel_type: Option<crate::datatypes::Coding>,
+    pub channel_type: Option<Box<crate::datatypes::Coding>>,
     /// Contact address/number
     ///
     /// What address or number needs to be used for a user to connect to the virtual service to join. The channelType informs as to which datatype is appropriate to use (requires knowledge of the specific type).
@@ -6821,7 +6849,7 @@ impl FhirJson for VirtualServiceDetail {
         let mut seen = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut channel_type: Option<crate::datatypes::Coding> = None;
+        let mut channel_type: Option<Box<crate::datatypes::Coding>> = None;
         let mut address = ChoiceSlot::<
             crate::datatypes::VirtualServiceDetailAddress,
         >::new();
@@ -6847,7 +6875,8 @@ impl FhirJson for VirtualServiceDetail {
                     channel_type = r
                         .complex::<
                             crate::datatypes::Coding,
-                        >(&mut seen, 2usize, "channelType");
+                        >(&mut seen, 2usize, "channelType")
+                        .map(Box::new);
                 }
                 "additionalInfo" => {
                     r.prim_vec(
@@ -6914,7 +6943,7 @@ impl FhirJson for VirtualServiceDetail {
     fn write_members(&self, w: &mut JsonWriter) {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
-        w.complex("channelType", self.channel_type.as_ref());
+        w.complex("channelType", self.channel_type.as_deref());
         if let Some(c) = &self.address {
             c.write_into(w);
         }

@@ -949,7 +949,7 @@ pub(crate) fn resources_mod_tokens(ctx: &Ctx, mods: &[String]) -> TokenStream {
         pub enum AnyResource {
             #(#variants)*
             /// A resource type without a generated struct, kept as JSON.
-            Other(dhp_runtime::JsonObject),
+            Other(Box<dhp_runtime::JsonObject>),
         }
 
         impl AnyResource {
@@ -967,7 +967,7 @@ pub(crate) fn resources_mod_tokens(ctx: &Ctx, mods: &[String]) -> TokenStream {
                 let resource_type = r.peek_member("resourceType");
                 match resource_type.as_deref() {
                     #(#reads)*
-                    Some(other) => r.other_resource(other).map(AnyResource::Other),
+                    Some(other) => r.other_resource(other).map(|o| AnyResource::Other(Box::new(o))),
                     None => {
                         r.unreadable_resource();
                         None

@@ -184,7 +184,9 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
     });
     for p in &sl.params {
         let n = format_ident!("{}", p.field);
+        let boxed = estruct.fields.iter().any(|f| f.name == p.field && f.boxed);
         let v = match p.card {
+            Card::Optional if boxed => quote! { Some(Box::new(#n.into())) },
             Card::Optional => quote! { Some(#n.into()) },
             Card::Many | Card::NonEmpty => quote! { Vec::from([#n.into()]) },
             Card::Required => quote! { #n.into() },
@@ -227,9 +229,17 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
 fn literal_for_field(ctx: &Ctx, f: &Field, value: &Value) -> Option<TokenStream> {
     let one = |v: &Value| literal_value(ctx, &f.ty, v);
     Some(match f.card {
+        Card::Optional if f.boxed => {
+            let v = one(value)?;
+            quote! { Some(Box::new(#v)) }
+        }
         Card::Optional => {
             let v = one(value)?;
             quote! { Some(#v) }
+        }
+        Card::Required if f.boxed => {
+            let v = one(value)?;
+            quote! { Box::new(#v) }
         }
         Card::Required => one(value)?,
         Card::Many | Card::NonEmpty => {
@@ -346,6 +356,14 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
             }
         }
     });
+    let str_arms = profiles.iter().map(|s| {
+        let n = format_ident!("{}", s.name);
+        quote! {
+            if canonical == <#n as dhp_runtime::Profile>::CANONICAL {
+                return Some(#n::from_json_str_with(text, mode).map(|(v, w)| (AnyProfile::#n(Box::new(v)), w)));
+            }
+        }
+    });
     let into_base_arms = profiles.iter().filter_map(|s| match &s.kind {
         StructKind::Profile { base, .. } => {
             let n = format_ident!("{}", s.name);
@@ -422,6 +440,13 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
                     (Some((_, c)), None) => Some(c),
                     _ => None,
                 }
+            }
+
+            /// Reads `text` as the profile with canonical URL `canonical` (`None` when this
+            /// crate has no such profile), streaming it straight into the typed value.
+            pub fn from_json_str_as(canonical: &str, text: &str, mode: dhp_runtime::ReadMode) -> Option<Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError>> {
+                #(#str_arms)*
+                None
             }
 
             /// Reads `json` as the profile [`AnyProfile::profile_for`] picks. Fails (keeping

@@ -34,7 +34,7 @@ pub struct UzCoreAuditEvent {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `AuditEvent.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -59,7 +59,7 @@ pub struct UzCoreAuditEvent {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `AuditEvent.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -144,7 +144,7 @@ pub struct UzCoreAuditEvent {
     ///
     /// - Element `AuditEvent.outcome`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub outcome: Option<crate::resources::audit_event::AuditEventOutcome>,
+    pub outcome: Option<Box<crate::resources::audit_event::AuditEventOutcome>>,
     /// Authorization related to the event
     ///
     /// The authorization (e.g., PurposeOfUse) that was used during the event being recorded.
@@ -166,13 +166,13 @@ pub struct UzCoreAuditEvent {
     ///
     /// - Element `AuditEvent.patient`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub patient: Option<crate::datatypes::Reference>,
+    pub patient: Option<Box<crate::datatypes::Reference>>,
     /// Encounter within which this event occurred or which the event is tightly associated
     ///
     /// This will typically be the encounter the event occurred, but some events may be initiated prior to or after the official completion of an encounter but still be tied to the context of the encounter (e.g. pre-admission lab tests).
     ///
     /// - Element `AuditEvent.encounter`, cardinality `0..1`.
-    pub encounter: Option<crate::datatypes::Reference>,
+    pub encounter: Option<Box<crate::datatypes::Reference>>,
     /// Actor involved in the event
     ///
     /// An actor taking an active role in the event or activity that is logged.
@@ -213,10 +213,10 @@ impl FhirJson for UzCoreAuditEvent {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -228,11 +228,11 @@ impl FhirJson for UzCoreAuditEvent {
             crate::resources::audit_event::AuditEventOccurred,
         >::new();
         let mut recorded: Option<Primitive<dhp_runtime::primitives::Instant>> = None;
-        let mut outcome: Option<crate::resources::audit_event::AuditEventOutcome> = None;
+        let mut outcome: Option<Box<crate::resources::audit_event::AuditEventOutcome>> = None;
         let mut authorization: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut based_on: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut patient: Option<crate::datatypes::Reference> = None;
-        let mut encounter: Option<crate::datatypes::Reference> = None;
+        let mut patient: Option<Box<crate::datatypes::Reference>> = None;
+        let mut encounter: Option<Box<crate::datatypes::Reference>> = None;
         let mut agent: Vec<crate::resources::audit_event::AuditEventAgent> = Vec::new();
         let mut source: Option<crate::resources::audit_event::AuditEventSource> = None;
         let mut entity: Vec<crate::resources::audit_event::AuditEventEntity> = Vec::new();
@@ -250,7 +250,8 @@ impl FhirJson for UzCoreAuditEvent {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -273,7 +274,8 @@ impl FhirJson for UzCoreAuditEvent {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -324,7 +326,8 @@ impl FhirJson for UzCoreAuditEvent {
                     outcome = r
                         .complex::<
                             crate::resources::audit_event::AuditEventOutcome,
-                        >(&mut seen, 20usize, "outcome");
+                        >(&mut seen, 20usize, "outcome")
+                        .map(Box::new);
                 }
                 "authorization" => {
                     authorization = r
@@ -337,13 +340,15 @@ impl FhirJson for UzCoreAuditEvent {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "patient");
+                        >(&mut seen, 23usize, "patient")
+                        .map(Box::new);
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 24usize, "encounter");
+                        >(&mut seen, 24usize, "encounter")
+                        .map(Box::new);
                 }
                 "agent" => {
                     agent = r.complex_vec(&mut seen, 25usize, "agent", None, true);
@@ -420,13 +425,13 @@ impl FhirJson for UzCoreAuditEvent {
         w.resource_type("AuditEvent");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -438,11 +443,11 @@ impl FhirJson for UzCoreAuditEvent {
             c.write_into(w);
         }
         w.primitive("recorded", Some(&self.recorded));
-        w.complex("outcome", self.outcome.as_ref());
+        w.complex("outcome", self.outcome.as_deref());
         w.complex_vec("authorization", &self.authorization);
         w.complex_vec("basedOn", &self.based_on);
-        w.complex("patient", self.patient.as_ref());
-        w.complex("encounter", self.encounter.as_ref());
+        w.complex("patient", self.patient.as_deref());
+        w.complex("encounter", self.encounter.as_deref());
         w.complex_vec("agent", &self.agent);
         w.complex("source", Some(&self.source));
         w.complex_vec("entity", &self.entity);

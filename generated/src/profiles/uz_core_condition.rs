@@ -35,7 +35,7 @@ pub struct UzCoreCondition {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Condition.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -60,7 +60,7 @@ pub struct UzCoreCondition {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Condition.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -126,7 +126,7 @@ pub struct UzCoreCondition {
     /// - Element `Condition.verificationStatus`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/condition-verification-status-vs` (Types of verification status): [`ConditionVerificationStatusVs`](crate::codes::ConditionVerificationStatusVs).
-    pub verification_status: Option<crate::datatypes::CodeableConcept>,
+    pub verification_status: Option<Box<crate::datatypes::CodeableConcept>>,
     /// problem-list-item | encounter-diagnosis
     ///
     /// A category assigned to the condition.
@@ -145,7 +145,7 @@ pub struct UzCoreCondition {
     /// - Element `Condition.severity`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     /// - Binding: preferred to `https://terminology.dhp.uz/fhir/core/ValueSet/condition-severity-vs` (Types of Condition severities); other codes are allowed.
-    pub severity: Option<crate::datatypes::CodeableConcept>,
+    pub severity: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Identification of the condition, problem or diagnosis
     ///
     /// Identification of the condition, problem or diagnosis.
@@ -153,7 +153,7 @@ pub struct UzCoreCondition {
     /// - Element `Condition.code`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/condition-code` (Condition/Problem/Diagnosis Codes); other codes are allowed.
-    pub code: Option<crate::datatypes::CodeableConcept>,
+    pub code: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Anatomical location, if relevant
     ///
     /// The anatomical location where this condition manifests itself.
@@ -179,7 +179,7 @@ pub struct UzCoreCondition {
     ///
     /// - Element `Condition.encounter`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub encounter: Option<crate::datatypes::Reference>,
+    pub encounter: Option<Box<crate::datatypes::Reference>>,
     /// Estimated or actual date,  date-time, or age
     ///
     /// Estimated or actual date or date-time  the condition began, in the opinion of the clinician.
@@ -214,7 +214,7 @@ pub struct UzCoreCondition {
     ///
     /// - Element `Condition.participant`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub participant: Option<crate::resources::condition::ConditionParticipant>,
+    pub participant: Option<Box<crate::resources::condition::ConditionParticipant>>,
     /// Stage/grade, usually assessed formally
     ///
     /// A simple summary of the stage such as "Stage 3" or "Early Onset". The determination of the stage is disease-specific, such as cancer, retinopathy of prematurity, kidney diseases, Alzheimer's, or Parkinson disease.
@@ -247,10 +247,10 @@ impl FhirJson for UzCoreCondition {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut diagnosis_type: Vec<crate::extensions::DiagnosisTypeExtension> = Vec::new();
         let mut n_diagnosis_type = 0usize;
@@ -258,13 +258,13 @@ impl FhirJson for UzCoreCondition {
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut clinical_status: Option<crate::datatypes::CodeableConcept> = None;
-        let mut verification_status: Option<crate::datatypes::CodeableConcept> = None;
+        let mut verification_status: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut category: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut severity: Option<crate::datatypes::CodeableConcept> = None;
-        let mut code: Option<crate::datatypes::CodeableConcept> = None;
+        let mut severity: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut code: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut body_site: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut subject: Option<crate::datatypes::Reference> = None;
-        let mut encounter: Option<crate::datatypes::Reference> = None;
+        let mut encounter: Option<Box<crate::datatypes::Reference>> = None;
         let mut onset = ChoiceSlot::<crate::resources::condition::ConditionOnset>::new();
         let mut abatement = ChoiceSlot::<
             crate::resources::condition::ConditionAbatement,
@@ -288,7 +288,8 @@ impl FhirJson for UzCoreCondition {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -311,7 +312,8 @@ impl FhirJson for UzCoreCondition {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -340,7 +342,8 @@ impl FhirJson for UzCoreCondition {
                     verification_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 13usize, "verificationStatus");
+                        >(&mut seen, 13usize, "verificationStatus")
+                        .map(Box::new);
                 }
                 "category" => {
                     category = r
@@ -350,13 +353,15 @@ impl FhirJson for UzCoreCondition {
                     severity = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 15usize, "severity");
+                        >(&mut seen, 15usize, "severity")
+                        .map(Box::new);
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "code");
+                        >(&mut seen, 16usize, "code")
+                        .map(Box::new);
                 }
                 "bodySite" => {
                     body_site = r
@@ -372,7 +377,8 @@ impl FhirJson for UzCoreCondition {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 19usize, "encounter");
+                        >(&mut seen, 19usize, "encounter")
+                        .map(Box::new);
                 }
                 "recordedDate" => {
                     r.primitive(&mut seen, 20usize, "recordedDate", &mut recorded_date);
@@ -461,6 +467,7 @@ impl FhirJson for UzCoreCondition {
         let onset = r.finish_choice(onset, "onset", false);
         let abatement = r.finish_choice(abatement, "abatement", false);
         let participant = participant.into_iter().next();
+        let participant = participant.map(Box::new);
         r.validate_since(start, UZ_CORE_CONDITION_RULES, UZ_CORE_CONDITION_INVARIANTS);
         Some(UzCoreCondition {
             id,
@@ -495,13 +502,13 @@ impl FhirJson for UzCoreCondition {
         w.resource_type("Condition");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-condition",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         {
             let m = w.begin_array("extension");
@@ -516,13 +523,13 @@ impl FhirJson for UzCoreCondition {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("identifier", &self.identifier);
         w.complex("clinicalStatus", Some(&self.clinical_status));
-        w.complex("verificationStatus", self.verification_status.as_ref());
+        w.complex("verificationStatus", self.verification_status.as_deref());
         w.complex_vec("category", &self.category);
-        w.complex("severity", self.severity.as_ref());
-        w.complex("code", self.code.as_ref());
+        w.complex("severity", self.severity.as_deref());
+        w.complex("code", self.code.as_deref());
         w.complex_vec("bodySite", &self.body_site);
         w.complex("subject", Some(&self.subject));
-        w.complex("encounter", self.encounter.as_ref());
+        w.complex("encounter", self.encounter.as_deref());
         if let Some(c) = &self.onset {
             c.write_into(w);
         }
@@ -531,7 +538,7 @@ impl FhirJson for UzCoreCondition {
         }
         w.primitive("recordedDate", self.recorded_date.as_ref());
         if let Some(x) = &self.participant {
-            w.complex_vec("participant", std::slice::from_ref(x));
+            w.complex_vec("participant", std::slice::from_ref(&**x));
         }
         w.complex_vec("stage", &self.stage);
         w.complex_vec("evidence", &self.evidence);
@@ -922,7 +929,7 @@ for crate::resources::condition::Condition {
             onset: p.onset,
             abatement: p.abatement,
             recorded_date: p.recorded_date,
-            participant: p.participant.into_iter().collect(),
+            participant: p.participant.into_iter().map(|x| *x).collect(),
             stage: p.stage,
             evidence: p.evidence,
             note: p.note,

@@ -34,7 +34,7 @@ pub struct UzCoreConsent {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Consent.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -59,7 +59,7 @@ pub struct UzCoreConsent {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Consent.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -117,7 +117,7 @@ pub struct UzCoreConsent {
     ///
     /// - Element `Consent.subject`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub subject: Option<crate::datatypes::Reference>,
+    pub subject: Option<Box<crate::datatypes::Reference>>,
     /// Fully executed date of the consent
     ///
     /// Date the consent instance was agreed to.
@@ -130,7 +130,7 @@ pub struct UzCoreConsent {
     ///
     /// - Element `Consent.period`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Who is granting rights according to the policy and rules
     ///
     /// The entity responsible for granting the rights listed in a Consent Directive.
@@ -189,7 +189,7 @@ pub struct UzCoreConsent {
     /// A Reference or URL used to uniquely identify the policy the organization will enforce for this Consent. This Reference or URL should be specific to the version of the policy and should be dereferencable to a computable policy of some form.
     ///
     /// - Element `Consent.policyBasis`, cardinality `0..1`.
-    pub policy_basis: Option<crate::resources::consent::ConsentPolicyBasis>,
+    pub policy_basis: Option<Box<crate::resources::consent::ConsentPolicyBasis>>,
     /// Human Readable Policy
     ///
     /// A Reference to the human readable policy explaining the basis for the Consent.
@@ -227,19 +227,19 @@ impl FhirJson for UzCoreConsent {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut status: Option<Primitive<crate::codes::ConsentStateCodesVs>> = None;
         let mut category: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut subject: Option<crate::datatypes::Reference> = None;
+        let mut subject: Option<Box<crate::datatypes::Reference>> = None;
         let mut date: Option<Primitive<dhp_runtime::primitives::Date>> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut grantor: Vec<crate::datatypes::Reference> = Vec::new();
         let mut grantee: Vec<crate::datatypes::Reference> = Vec::new();
         let mut manager: Vec<crate::datatypes::Reference> = Vec::new();
@@ -247,7 +247,9 @@ impl FhirJson for UzCoreConsent {
         let mut source_attachment: Vec<crate::datatypes::Attachment> = Vec::new();
         let mut source_reference: Vec<crate::datatypes::Reference> = Vec::new();
         let mut regulatory_basis: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut policy_basis: Option<crate::resources::consent::ConsentPolicyBasis> = None;
+        let mut policy_basis: Option<
+            Box<crate::resources::consent::ConsentPolicyBasis>,
+        > = None;
         let mut policy_text: Vec<crate::datatypes::Reference> = Vec::new();
         let mut verification: Vec<crate::resources::consent::ConsentVerification> = Vec::new();
         let mut decision: Option<Primitive<crate::codes::ConsentProvisionTypeVs>> = None;
@@ -266,7 +268,8 @@ impl FhirJson for UzCoreConsent {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -289,7 +292,8 @@ impl FhirJson for UzCoreConsent {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -326,7 +330,8 @@ impl FhirJson for UzCoreConsent {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 16usize, "subject");
+                        >(&mut seen, 16usize, "subject")
+                        .map(Box::new);
                 }
                 "date" => {
                     r.primitive(&mut seen, 17usize, "date", &mut date);
@@ -338,7 +343,8 @@ impl FhirJson for UzCoreConsent {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 19usize, "period");
+                        >(&mut seen, 19usize, "period")
+                        .map(Box::new);
                 }
                 "grantor" => {
                     grantor = r.complex_vec(&mut seen, 20usize, "grantor", None, false);
@@ -375,7 +381,8 @@ impl FhirJson for UzCoreConsent {
                     policy_basis = r
                         .complex::<
                             crate::resources::consent::ConsentPolicyBasis,
-                        >(&mut seen, 27usize, "policyBasis");
+                        >(&mut seen, 27usize, "policyBasis")
+                        .map(Box::new);
                 }
                 "policyText" => {
                     policy_text = r
@@ -439,22 +446,22 @@ impl FhirJson for UzCoreConsent {
         w.resource_type("Consent");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("identifier", &self.identifier);
         w.primitive("status", Some(&self.status));
         w.complex_vec("category", &self.category);
-        w.complex("subject", self.subject.as_ref());
+        w.complex("subject", self.subject.as_deref());
         w.primitive("date", self.date.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("period", self.period.as_deref());
         w.complex_vec("grantor", &self.grantor);
         w.complex_vec("grantee", &self.grantee);
         w.complex_vec("manager", &self.manager);
@@ -462,7 +469,7 @@ impl FhirJson for UzCoreConsent {
         w.complex_vec("sourceAttachment", &self.source_attachment);
         w.complex_vec("sourceReference", &self.source_reference);
         w.complex_vec("regulatoryBasis", &self.regulatory_basis);
-        w.complex("policyBasis", self.policy_basis.as_ref());
+        w.complex("policyBasis", self.policy_basis.as_deref());
         w.complex_vec("policyText", &self.policy_text);
         w.complex_vec("verification", &self.verification);
         w.primitive("decision", self.decision.as_ref());

@@ -35,7 +35,7 @@ pub struct UzCoreEncounter {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Encounter.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -60,7 +60,7 @@ pub struct UzCoreEncounter {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Encounter.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -93,7 +93,7 @@ pub struct UzCoreEncounter {
     ///
     /// - Element `Encounter.identifier`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub identifier: Option<crate::datatypes::Identifier>,
+    pub identifier: Option<Box<crate::datatypes::Identifier>>,
     /// Текущее состояние встречи
     ///
     /// The current state of the encounter (not the state of the patient within the encounter - that is subjectState).
@@ -119,7 +119,7 @@ pub struct UzCoreEncounter {
     /// - Element `Encounter.priority`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/encounter-priority-vs` (Encounter priority translations): [`EncounterPriorityVs`](crate::codes::EncounterPriorityVs).
-    pub priority: Option<crate::datatypes::CodeableConcept>,
+    pub priority: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Конкретный тип встречи
     ///
     /// Specific type of encounter (e.g. e-mail consultation, surgical day-care, skilled nursing, rehabilitation).
@@ -146,7 +146,7 @@ pub struct UzCoreEncounter {
     ///
     /// - Element `Encounter.subject`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub subject: Option<crate::datatypes::Reference>,
+    pub subject: Option<Box<crate::datatypes::Reference>>,
     /// Отслеживание статуса пациента в ходе встречи
     ///
     /// The subjectStatus value can be used to track the patient's status within the encounter. It details whether the patient has arrived or departed, has been triaged or is currently in a waiting status.
@@ -156,7 +156,7 @@ pub struct UzCoreEncounter {
     /// - Element `Encounter.subjectStatus`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/encounter-subject-status-vs` (Encounter subject status translations): [`EncounterSubjectStatusVs`](crate::codes::EncounterSubjectStatusVs).
-    pub subject_status: Option<crate::datatypes::CodeableConcept>,
+    pub subject_status: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Эпизод(ы) ухода, в отношении которого следует записать эту встречу
     ///
     /// Where a specific encounter should be classified as a part of a specific episode(s) of care this field should be used. This association can facilitate grouping of related encounters together for a specific purpose, such as government reporting, issue tracking, association via a common problem.  The association is recorded on the encounter as these are typically created after the episode of care and grouped on entry rather than editing the episode of care to append another encounter to it (the episode of care could span years).
@@ -186,14 +186,14 @@ pub struct UzCoreEncounter {
     ///
     /// - Element `Encounter.partOf`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub part_of: Option<crate::datatypes::Reference>,
+    pub part_of: Option<Box<crate::datatypes::Reference>>,
     /// Организация (учреждение), ответственная за данную встречу
     ///
     /// The organization that is primarily responsible for this Encounter's services. This MAY be the same as the organization on the Patient record, however it could be different, such as if the actor performing the services was from an external organization (which may be billed seperately) for an external consultation.  Refer to the colonoscopy example on the Encounter examples tab.
     ///
     /// - Element `Encounter.serviceProvider`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub service_provider: Option<crate::datatypes::Reference>,
+    pub service_provider: Option<Box<crate::datatypes::Reference>>,
     /// Роль участника встречи
     ///
     /// The list of people responsible for providing the service.
@@ -227,7 +227,7 @@ pub struct UzCoreEncounter {
     ///
     /// - Element `Encounter.actualPeriod`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub actual_period: Option<crate::datatypes::Period>,
+    pub actual_period: Option<Box<crate::datatypes::Period>>,
     /// Планируемая дата/время начала (или дата приема) встречи
     ///
     /// The planned start date/time (or admission date) of the encounter.
@@ -250,7 +250,7 @@ pub struct UzCoreEncounter {
     ///
     /// - Element `Encounter.length`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub length: Option<crate::datatypes::Duration>,
+    pub length: Option<Box<crate::datatypes::Duration>>,
     /// Перечень медицинских показаний, которые, как ожидается, будут рассмотрены в ходе оказания помощи
     ///
     /// The list of medical reasons that are expected to be addressed during the episode of care.
@@ -311,7 +311,7 @@ pub struct UzCoreEncounter {
     ///
     /// - Element `Encounter.admission`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub admission: Option<crate::resources::encounter::EncounterAdmission>,
+    pub admission: Option<Box<crate::resources::encounter::EncounterAdmission>>,
     /// List of locations where the patient has been
     ///
     /// List of locations where  the patient has been during this encounter.
@@ -331,42 +331,44 @@ impl FhirJson for UzCoreEncounter {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut status: Option<Primitive<crate::codes::EncounterStatusVs>> = None;
         let mut class: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut priority: Option<crate::datatypes::CodeableConcept> = None;
+        let mut priority: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut type_: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut service_type: Vec<crate::datatypes::CodeableReference> = Vec::new();
-        let mut subject: Option<crate::datatypes::Reference> = None;
-        let mut subject_status: Option<crate::datatypes::CodeableConcept> = None;
+        let mut subject: Option<Box<crate::datatypes::Reference>> = None;
+        let mut subject_status: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut episode_of_care: Vec<crate::datatypes::Reference> = Vec::new();
         let mut based_on: Vec<crate::datatypes::Reference> = Vec::new();
         let mut care_team: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut part_of: Option<crate::datatypes::Reference> = None;
-        let mut service_provider: Option<crate::datatypes::Reference> = None;
+        let mut part_of: Option<Box<crate::datatypes::Reference>> = None;
+        let mut service_provider: Option<Box<crate::datatypes::Reference>> = None;
         let mut participant: Vec<crate::resources::encounter::EncounterParticipant> = Vec::new();
         let mut appointment: Vec<crate::datatypes::Reference> = Vec::new();
         let mut virtual_service: Vec<crate::datatypes::VirtualServiceDetail> = Vec::new();
-        let mut actual_period: Option<crate::datatypes::Period> = None;
+        let mut actual_period: Option<Box<crate::datatypes::Period>> = None;
         let mut planned_start_date: Option<
             Primitive<dhp_runtime::primitives::DateTime>,
         > = None;
         let mut planned_end_date: Option<Primitive<dhp_runtime::primitives::DateTime>> = None;
-        let mut length: Option<crate::datatypes::Duration> = None;
+        let mut length: Option<Box<crate::datatypes::Duration>> = None;
         let mut reason: Vec<crate::resources::encounter::EncounterReason> = Vec::new();
         let mut diagnosis: Vec<crate::resources::encounter::EncounterDiagnosis> = Vec::new();
         let mut account: Vec<crate::datatypes::Reference> = Vec::new();
         let mut diet_preference: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut special_arrangement: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut special_courtesy: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut admission: Option<crate::resources::encounter::EncounterAdmission> = None;
+        let mut admission: Option<
+            Box<crate::resources::encounter::EncounterAdmission>,
+        > = None;
         let mut location: Vec<crate::resources::encounter::EncounterLocation> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -382,7 +384,8 @@ impl FhirJson for UzCoreEncounter {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -405,7 +408,8 @@ impl FhirJson for UzCoreEncounter {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -441,7 +445,8 @@ impl FhirJson for UzCoreEncounter {
                     priority = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "priority");
+                        >(&mut seen, 16usize, "priority")
+                        .map(Box::new);
                 }
                 "type" => {
                     type_ = r.complex_vec(&mut seen, 17usize, "type", None, false);
@@ -454,13 +459,15 @@ impl FhirJson for UzCoreEncounter {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 19usize, "subject");
+                        >(&mut seen, 19usize, "subject")
+                        .map(Box::new);
                 }
                 "subjectStatus" => {
                     subject_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 20usize, "subjectStatus");
+                        >(&mut seen, 20usize, "subjectStatus")
+                        .map(Box::new);
                 }
                 "episodeOfCare" => {
                     episode_of_care = r
@@ -477,13 +484,15 @@ impl FhirJson for UzCoreEncounter {
                     part_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 24usize, "partOf");
+                        >(&mut seen, 24usize, "partOf")
+                        .map(Box::new);
                 }
                 "serviceProvider" => {
                     service_provider = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 25usize, "serviceProvider");
+                        >(&mut seen, 25usize, "serviceProvider")
+                        .map(Box::new);
                 }
                 "participant" => {
                     participant = r
@@ -501,7 +510,8 @@ impl FhirJson for UzCoreEncounter {
                     actual_period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 29usize, "actualPeriod");
+                        >(&mut seen, 29usize, "actualPeriod")
+                        .map(Box::new);
                 }
                 "plannedStartDate" => {
                     r.primitive(
@@ -539,7 +549,8 @@ impl FhirJson for UzCoreEncounter {
                     length = r
                         .complex::<
                             crate::datatypes::Duration,
-                        >(&mut seen, 34usize, "length");
+                        >(&mut seen, 34usize, "length")
+                        .map(Box::new);
                 }
                 "reason" => {
                     reason = r.complex_vec(&mut seen, 35usize, "reason", None, false);
@@ -573,7 +584,8 @@ impl FhirJson for UzCoreEncounter {
                     admission = r
                         .complex::<
                             crate::resources::encounter::EncounterAdmission,
-                        >(&mut seen, 41usize, "admission");
+                        >(&mut seen, 41usize, "admission")
+                        .map(Box::new);
                 }
                 "location" => {
                     location = r
@@ -586,6 +598,7 @@ impl FhirJson for UzCoreEncounter {
             r.missing_resource_type("Encounter");
         }
         let identifier = identifier.into_iter().next();
+        let identifier = identifier.map(Box::new);
         if !seen.has(13usize) && !seen.has(14usize) {
             r.missing("status");
         }
@@ -634,45 +647,45 @@ impl FhirJson for UzCoreEncounter {
         w.resource_type("Encounter");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         if let Some(x) = &self.identifier {
-            w.complex_vec("identifier", std::slice::from_ref(x));
+            w.complex_vec("identifier", std::slice::from_ref(&**x));
         }
         w.primitive("status", Some(&self.status));
         w.complex_vec("class", &self.class);
-        w.complex("priority", self.priority.as_ref());
+        w.complex("priority", self.priority.as_deref());
         w.complex_vec("type", &self.type_);
         w.complex_vec("serviceType", &self.service_type);
-        w.complex("subject", self.subject.as_ref());
-        w.complex("subjectStatus", self.subject_status.as_ref());
+        w.complex("subject", self.subject.as_deref());
+        w.complex("subjectStatus", self.subject_status.as_deref());
         w.complex_vec("episodeOfCare", &self.episode_of_care);
         w.complex_vec("basedOn", &self.based_on);
         w.complex_vec("careTeam", &self.care_team);
-        w.complex("partOf", self.part_of.as_ref());
-        w.complex("serviceProvider", self.service_provider.as_ref());
+        w.complex("partOf", self.part_of.as_deref());
+        w.complex("serviceProvider", self.service_provider.as_deref());
         w.complex_vec("participant", &self.participant);
         w.complex_vec("appointment", &self.appointment);
         w.complex_vec("virtualService", &self.virtual_service);
-        w.complex("actualPeriod", self.actual_period.as_ref());
+        w.complex("actualPeriod", self.actual_period.as_deref());
         w.primitive("plannedStartDate", self.planned_start_date.as_ref());
         w.primitive("plannedEndDate", self.planned_end_date.as_ref());
-        w.complex("length", self.length.as_ref());
+        w.complex("length", self.length.as_deref());
         w.complex_vec("reason", &self.reason);
         w.complex_vec("diagnosis", &self.diagnosis);
         w.complex_vec("account", &self.account);
         w.complex_vec("dietPreference", &self.diet_preference);
         w.complex_vec("specialArrangement", &self.special_arrangement);
         w.complex_vec("specialCourtesy", &self.special_courtesy);
-        w.complex("admission", self.admission.as_ref());
+        w.complex("admission", self.admission.as_deref());
         w.complex_vec("location", &self.location);
         w.extra(&self.unknown_elements);
     }
@@ -1450,7 +1463,7 @@ for crate::resources::encounter::Encounter {
             contained: p.contained,
             extension: p.extension,
             modifier_extension: p.modifier_extension,
-            identifier: p.identifier.into_iter().collect(),
+            identifier: p.identifier.into_iter().map(|x| *x).collect(),
             status: {
                 let x = p.status;
                 {

@@ -35,7 +35,7 @@ pub struct UzCoreEpisodeOfCare {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `EpisodeOfCare.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -60,7 +60,7 @@ pub struct UzCoreEpisodeOfCare {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `EpisodeOfCare.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -155,14 +155,14 @@ pub struct UzCoreEpisodeOfCare {
     ///
     /// - Element `EpisodeOfCare.managingOrganization`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub managing_organization: Option<crate::datatypes::Reference>,
+    pub managing_organization: Option<Box<crate::datatypes::Reference>>,
     /// Interval during responsibility is assumed
     ///
     /// The interval during which the managing organization assumes the defined responsibility.
     ///
     /// - Element `EpisodeOfCare.period`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Originating Referral Request(s)
     ///
     /// Referral Request(s) that are fulfilled by this EpisodeOfCare, incoming referrals.
@@ -176,7 +176,7 @@ pub struct UzCoreEpisodeOfCare {
     ///
     /// - Element `EpisodeOfCare.careManager`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub care_manager: Option<crate::datatypes::Reference>,
+    pub care_manager: Option<Box<crate::datatypes::Reference>>,
     /// Другие специалисты, оказывающие помощь в этом эпизоде ​​лечения
     ///
     /// The list of practitioners that may be facilitating this episode of care for specific purposes.
@@ -202,10 +202,10 @@ impl FhirJson for UzCoreEpisodeOfCare {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -220,10 +220,10 @@ impl FhirJson for UzCoreEpisodeOfCare {
             crate::resources::episode_of_care::EpisodeOfCareDiagnosis,
         > = Vec::new();
         let mut patient: Option<crate::datatypes::Reference> = None;
-        let mut managing_organization: Option<crate::datatypes::Reference> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut managing_organization: Option<Box<crate::datatypes::Reference>> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut referral_request: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut care_manager: Option<crate::datatypes::Reference> = None;
+        let mut care_manager: Option<Box<crate::datatypes::Reference>> = None;
         let mut care_team: Vec<crate::datatypes::Reference> = Vec::new();
         let mut account: Vec<crate::datatypes::Reference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
@@ -240,7 +240,8 @@ impl FhirJson for UzCoreEpisodeOfCare {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -263,7 +264,8 @@ impl FhirJson for UzCoreEpisodeOfCare {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -316,13 +318,15 @@ impl FhirJson for UzCoreEpisodeOfCare {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 20usize, "managingOrganization");
+                        >(&mut seen, 20usize, "managingOrganization")
+                        .map(Box::new);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 21usize, "period");
+                        >(&mut seen, 21usize, "period")
+                        .map(Box::new);
                 }
                 "referralRequest" => {
                     referral_request = r
@@ -332,7 +336,8 @@ impl FhirJson for UzCoreEpisodeOfCare {
                     care_manager = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "careManager");
+                        >(&mut seen, 23usize, "careManager")
+                        .map(Box::new);
                 }
                 "careTeam" => {
                     care_team = r
@@ -387,13 +392,13 @@ impl FhirJson for UzCoreEpisodeOfCare {
         w.resource_type("EpisodeOfCare");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -404,10 +409,10 @@ impl FhirJson for UzCoreEpisodeOfCare {
         w.complex_vec("reason", &self.reason);
         w.complex_vec("diagnosis", &self.diagnosis);
         w.complex("patient", Some(&self.patient));
-        w.complex("managingOrganization", self.managing_organization.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("managingOrganization", self.managing_organization.as_deref());
+        w.complex("period", self.period.as_deref());
         w.complex_vec("referralRequest", &self.referral_request);
-        w.complex("careManager", self.care_manager.as_ref());
+        w.complex("careManager", self.care_manager.as_deref());
         w.complex_vec("careTeam", &self.care_team);
         w.complex_vec("account", &self.account);
         w.extra(&self.unknown_elements);

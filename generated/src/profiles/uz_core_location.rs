@@ -35,7 +35,7 @@ pub struct UzCoreLocation {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Location.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -60,7 +60,7 @@ pub struct UzCoreLocation {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Location.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -108,7 +108,7 @@ pub struct UzCoreLocation {
     ///
     /// - Element `Location.operationalStatus`, cardinality `0..1`.
     /// - Binding: preferred to `http://terminology.hl7.org/ValueSet/v2-0116` (hl7VS-bedStatus); other codes are allowed.
-    pub operational_status: Option<crate::datatypes::Coding>,
+    pub operational_status: Option<Box<crate::datatypes::Coding>>,
     /// локации name (in Uzbek language)
     ///
     /// Name of the location as used by humans. Does not need to be unique.
@@ -168,14 +168,14 @@ pub struct UzCoreLocation {
     ///
     /// - Element `Location.address`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub address: Option<crate::datatypes::Address>,
+    pub address: Option<Box<crate::datatypes::Address>>,
     /// Physical form of the location
     ///
     /// Physical form of the location, e.g. building, room, vehicle, road, virtual.
     ///
     /// - Element `Location.form`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/location-form` (Location Form); other codes are allowed.
-    pub form: Option<crate::datatypes::CodeableConcept>,
+    pub form: Option<Box<crate::datatypes::CodeableConcept>>,
     /// The absolute geographic location
     ///
     /// The absolute geographic location of the Location, expressed using the WGS84 datum (This is the same co-ordinate system used in KML).
@@ -184,7 +184,7 @@ pub struct UzCoreLocation {
     ///
     /// - Element `Location.position`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub position: Option<crate::resources::location::LocationPosition>,
+    pub position: Option<Box<crate::resources::location::LocationPosition>>,
     /// Organization responsible for provisioning and upkeep
     ///
     /// The organization responsible for the provisioning and upkeep of the location.
@@ -193,14 +193,14 @@ pub struct UzCoreLocation {
     ///
     /// - Element `Location.managingOrganization`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub managing_organization: Option<crate::datatypes::Reference>,
+    pub managing_organization: Option<Box<crate::datatypes::Reference>>,
     /// Another Location this one is physically a part of
     ///
     /// Another Location of which this Location is physically a part of.
     ///
     /// - Element `Location.partOf`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub part_of: Option<crate::datatypes::Reference>,
+    pub part_of: Option<Box<crate::datatypes::Reference>>,
     /// Collection of characteristics (attributes)
     ///
     /// Collection of characteristics (attributes).
@@ -248,27 +248,27 @@ impl FhirJson for UzCoreLocation {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut status: Option<Primitive<crate::codes::LocationStatusVs>> = None;
-        let mut operational_status: Option<crate::datatypes::Coding> = None;
+        let mut operational_status: Option<Box<crate::datatypes::Coding>> = None;
         let mut name: Option<Primitive<String>> = None;
         let mut alias = PrimVec::<String, Extension>::new();
         let mut description: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut mode: Option<Primitive<crate::codes::LocationMode>> = None;
         let mut type_: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut contact: Vec<crate::datatypes::ExtendedContactDetail> = Vec::new();
-        let mut address: Option<crate::datatypes::Address> = None;
-        let mut form: Option<crate::datatypes::CodeableConcept> = None;
-        let mut position: Option<crate::resources::location::LocationPosition> = None;
-        let mut managing_organization: Option<crate::datatypes::Reference> = None;
-        let mut part_of: Option<crate::datatypes::Reference> = None;
+        let mut address: Option<Box<crate::datatypes::Address>> = None;
+        let mut form: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut position: Option<Box<crate::resources::location::LocationPosition>> = None;
+        let mut managing_organization: Option<Box<crate::datatypes::Reference>> = None;
+        let mut part_of: Option<Box<crate::datatypes::Reference>> = None;
         let mut characteristic: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut hours_of_operation: Vec<crate::datatypes::Availability> = Vec::new();
         let mut virtual_service: Vec<crate::datatypes::VirtualServiceDetail> = Vec::new();
@@ -287,7 +287,8 @@ impl FhirJson for UzCoreLocation {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -310,7 +311,8 @@ impl FhirJson for UzCoreLocation {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -343,7 +345,8 @@ impl FhirJson for UzCoreLocation {
                     operational_status = r
                         .complex::<
                             crate::datatypes::Coding,
-                        >(&mut seen, 15usize, "operationalStatus");
+                        >(&mut seen, 15usize, "operationalStatus")
+                        .map(Box::new);
                 }
                 "name" => {
                     r.primitive(&mut seen, 16usize, "name", &mut name);
@@ -379,31 +382,36 @@ impl FhirJson for UzCoreLocation {
                     address = r
                         .complex::<
                             crate::datatypes::Address,
-                        >(&mut seen, 26usize, "address");
+                        >(&mut seen, 26usize, "address")
+                        .map(Box::new);
                 }
                 "form" => {
                     form = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 27usize, "form");
+                        >(&mut seen, 27usize, "form")
+                        .map(Box::new);
                 }
                 "position" => {
                     position = r
                         .complex::<
                             crate::resources::location::LocationPosition,
-                        >(&mut seen, 28usize, "position");
+                        >(&mut seen, 28usize, "position")
+                        .map(Box::new);
                 }
                 "managingOrganization" => {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 29usize, "managingOrganization");
+                        >(&mut seen, 29usize, "managingOrganization")
+                        .map(Box::new);
                 }
                 "partOf" => {
                     part_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 30usize, "partOf");
+                        >(&mut seen, 30usize, "partOf")
+                        .map(Box::new);
                 }
                 "characteristic" => {
                     characteristic = r
@@ -472,30 +480,30 @@ impl FhirJson for UzCoreLocation {
         w.resource_type("Location");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-location",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("identifier", &self.identifier);
         w.primitive("status", self.status.as_ref());
-        w.complex("operationalStatus", self.operational_status.as_ref());
+        w.complex("operationalStatus", self.operational_status.as_deref());
         w.primitive("name", Some(&self.name));
         w.primitive_vec("alias", &self.alias);
         w.primitive("description", self.description.as_ref());
         w.primitive("mode", self.mode.as_ref());
         w.complex_vec("type", &self.type_);
         w.complex_vec("contact", &self.contact);
-        w.complex("address", self.address.as_ref());
-        w.complex("form", self.form.as_ref());
-        w.complex("position", self.position.as_ref());
-        w.complex("managingOrganization", self.managing_organization.as_ref());
-        w.complex("partOf", self.part_of.as_ref());
+        w.complex("address", self.address.as_deref());
+        w.complex("form", self.form.as_deref());
+        w.complex("position", self.position.as_deref());
+        w.complex("managingOrganization", self.managing_organization.as_deref());
+        w.complex("partOf", self.part_of.as_deref());
         w.complex_vec("characteristic", &self.characteristic);
         w.complex_vec("hoursOfOperation", &self.hours_of_operation);
         w.complex_vec("virtualService", &self.virtual_service);
@@ -1448,29 +1456,31 @@ impl UzCoreLocation {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("TAX"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Tax ID number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("TAX"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Tax ID number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static("https://soliq.uz"),
@@ -1512,7 +1522,7 @@ impl UzCoreLocation {
                     ),
                 ),
             ),
-            type_: Some(type_.into()),
+            type_: Some(Box::new(type_.into())),
             value: Some(value.into()),
             ..Default::default()
         }

@@ -35,7 +35,7 @@ pub struct UzCoreObservation {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Observation.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -60,7 +60,7 @@ pub struct UzCoreObservation {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Observation.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -109,7 +109,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.basedOn`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub based_on: Option<crate::datatypes::Reference>,
+    pub based_on: Option<Box<crate::datatypes::Reference>>,
     /// Triggering observation(s)
     ///
     /// Identifies the observation(s) that triggered the performance of this observation.
@@ -166,7 +166,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.subject`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub subject: Option<crate::datatypes::Reference>,
+    pub subject: Option<Box<crate::datatypes::Reference>>,
     /// What the observation is about, when it is not about the subject of record
     ///
     /// The actual focus of an observation when it is not the patient of record representing something or someone associated with the patient such as a spouse, parent, fetus, or donor. For example, fetus observations in a mother's record.  The focus of an observation could also be an existing condition,  an intervention, the subject's diet,  another observation of the subject,  or a body structure such as tumor or implanted device.   An example use case would be using the Observation resource to capture whether the mother is trained to change her child's tracheostomy tube. In this example, the child is the patient of record and the mother is the focus.
@@ -184,7 +184,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.encounter`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub encounter: Option<crate::datatypes::Reference>,
+    pub encounter: Option<Box<crate::datatypes::Reference>>,
     /// Clinically relevant time/time-period for observation
     ///
     /// The time or time-period the observed value is asserted as being true. For biological subjects - e.g. human patients - this is usually called the "physiologically relevant time". This is usually either the time of the procedure or of specimen collection, but very often the source of the date/time is not known, only the date/time itself.
@@ -238,7 +238,7 @@ pub struct UzCoreObservation {
     /// - Element `Observation.dataAbsentReason`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     /// - Binding: extensible to `https://terminology.dhp.uz/fhir/core/ValueSet/data-absent-reason-vs` (UZCore Data Absent Reason); other codes are allowed.
-    pub data_absent_reason: Option<crate::datatypes::CodeableConcept>,
+    pub data_absent_reason: Option<Box<crate::datatypes::CodeableConcept>>,
     /// High, low, normal, etc
     ///
     /// A categorical assessment of an observation value.  For example, high, low, normal.
@@ -265,7 +265,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.bodySite`, cardinality `0..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/body-site` (SNOMED CT Body Structures). The value set cannot be expanded from the packages (code system `http://snomed.info/sct` is not in the packages), so it is treated as open: any code is accepted.
-    pub body_site: Option<crate::datatypes::CodeableConcept>,
+    pub body_site: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Observed body structure
     ///
     /// Indicates the body structure on the subject's body where the observation was made (i.e. the target site).
@@ -273,7 +273,7 @@ pub struct UzCoreObservation {
     /// Only used if not implicit in code found in Observation.code or bodySite is used. In many systems, this may be represented as a related observation instead of an inline component.
     ///
     /// - Element `Observation.bodyStructure`, cardinality `0..1`.
-    pub body_structure: Option<crate::datatypes::Reference>,
+    pub body_structure: Option<Box<crate::datatypes::Reference>>,
     /// How it was done
     ///
     /// Indicates the mechanism used to perform the observation.
@@ -282,7 +282,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.method`, cardinality `0..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/observation-methods` (Observation Methods). The value set cannot be expanded from the packages (code system `http://snomed.info/sct` is not in the packages), so it is treated as open: any code is accepted.
-    pub method: Option<crate::datatypes::CodeableConcept>,
+    pub method: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Specimen used for this observation
     ///
     /// The specimen that was used when this observation was made.
@@ -291,7 +291,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.specimen`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub specimen: Option<crate::datatypes::Reference>,
+    pub specimen: Option<Box<crate::datatypes::Reference>>,
     /// A reference to the device that generates the measurements or the device settings for the device
     ///
     /// A reference to the device that generates the measurements or the device settings for the device.
@@ -300,7 +300,7 @@ pub struct UzCoreObservation {
     ///
     /// - Element `Observation.device`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub device: Option<crate::datatypes::Reference>,
+    pub device: Option<Box<crate::datatypes::Reference>>,
     /// Provides guide for interpretation
     ///
     /// Guidance on how to interpret the value by comparison to a normal or recommended range.  Multiple reference ranges are interpreted as an "OR".   In other words, to represent two distinct target populations, two `referenceRange` elements would be used.
@@ -347,10 +347,10 @@ impl FhirJson for UzCoreObservation {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -366,9 +366,9 @@ impl FhirJson for UzCoreObservation {
         let mut status: Option<Primitive<crate::codes::ObservationStatusVs>> = None;
         let mut category: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut code: Option<crate::datatypes::CodeableConcept> = None;
-        let mut subject: Option<crate::datatypes::Reference> = None;
+        let mut subject: Option<Box<crate::datatypes::Reference>> = None;
         let mut focus: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut encounter: Option<crate::datatypes::Reference> = None;
+        let mut encounter: Option<Box<crate::datatypes::Reference>> = None;
         let mut effective = ChoiceSlot::<
             crate::resources::observation::ObservationEffective,
         >::new();
@@ -377,14 +377,14 @@ impl FhirJson for UzCoreObservation {
         let mut value = ChoiceSlot::<
             crate::resources::observation::ObservationValue,
         >::new();
-        let mut data_absent_reason: Option<crate::datatypes::CodeableConcept> = None;
+        let mut data_absent_reason: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut interpretation: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut note: Vec<crate::datatypes::Annotation> = Vec::new();
-        let mut body_site: Option<crate::datatypes::CodeableConcept> = None;
-        let mut body_structure: Option<crate::datatypes::Reference> = None;
-        let mut method: Option<crate::datatypes::CodeableConcept> = None;
-        let mut specimen: Option<crate::datatypes::Reference> = None;
-        let mut device: Option<crate::datatypes::Reference> = None;
+        let mut body_site: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut body_structure: Option<Box<crate::datatypes::Reference>> = None;
+        let mut method: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut specimen: Option<Box<crate::datatypes::Reference>> = None;
+        let mut device: Option<Box<crate::datatypes::Reference>> = None;
         let mut reference_range: Vec<
             crate::resources::observation::ObservationReferenceRange,
         > = Vec::new();
@@ -405,7 +405,8 @@ impl FhirJson for UzCoreObservation {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -428,7 +429,8 @@ impl FhirJson for UzCoreObservation {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -482,7 +484,8 @@ impl FhirJson for UzCoreObservation {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 20usize, "subject");
+                        >(&mut seen, 20usize, "subject")
+                        .map(Box::new);
                 }
                 "focus" => {
                     focus = r.complex_vec(&mut seen, 21usize, "focus", None, false);
@@ -491,7 +494,8 @@ impl FhirJson for UzCoreObservation {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 22usize, "encounter");
+                        >(&mut seen, 22usize, "encounter")
+                        .map(Box::new);
                 }
                 "issued" => {
                     r.primitive(&mut seen, 23usize, "issued", &mut issued);
@@ -507,7 +511,8 @@ impl FhirJson for UzCoreObservation {
                     data_absent_reason = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 26usize, "dataAbsentReason");
+                        >(&mut seen, 26usize, "dataAbsentReason")
+                        .map(Box::new);
                 }
                 "interpretation" => {
                     interpretation = r
@@ -520,31 +525,36 @@ impl FhirJson for UzCoreObservation {
                     body_site = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 29usize, "bodySite");
+                        >(&mut seen, 29usize, "bodySite")
+                        .map(Box::new);
                 }
                 "bodyStructure" => {
                     body_structure = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 30usize, "bodyStructure");
+                        >(&mut seen, 30usize, "bodyStructure")
+                        .map(Box::new);
                 }
                 "method" => {
                     method = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 31usize, "method");
+                        >(&mut seen, 31usize, "method")
+                        .map(Box::new);
                 }
                 "specimen" => {
                     specimen = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 32usize, "specimen");
+                        >(&mut seen, 32usize, "specimen")
+                        .map(Box::new);
                 }
                 "device" => {
                     device = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 33usize, "device");
+                        >(&mut seen, 33usize, "device")
+                        .map(Box::new);
                 }
                 "referenceRange" => {
                     reference_range = r
@@ -589,6 +599,7 @@ impl FhirJson for UzCoreObservation {
         }
         let instantiates = r.finish_choice(instantiates, "instantiates", false);
         let based_on = based_on.into_iter().next();
+        let based_on = based_on.map(Box::new);
         if !seen.has(16usize) && !seen.has(17usize) {
             r.missing("status");
         }
@@ -645,13 +656,13 @@ impl FhirJson for UzCoreObservation {
         w.resource_type("Observation");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -660,16 +671,16 @@ impl FhirJson for UzCoreObservation {
             c.write_into(w);
         }
         if let Some(x) = &self.based_on {
-            w.complex_vec("basedOn", std::slice::from_ref(x));
+            w.complex_vec("basedOn", std::slice::from_ref(&**x));
         }
         w.complex_vec("triggeredBy", &self.triggered_by);
         w.complex_vec("partOf", &self.part_of);
         w.primitive("status", Some(&self.status));
         w.complex_vec("category", &self.category);
         w.complex("code", Some(&self.code));
-        w.complex("subject", self.subject.as_ref());
+        w.complex("subject", self.subject.as_deref());
         w.complex_vec("focus", &self.focus);
-        w.complex("encounter", self.encounter.as_ref());
+        w.complex("encounter", self.encounter.as_deref());
         if let Some(c) = &self.effective {
             c.write_into(w);
         }
@@ -678,14 +689,14 @@ impl FhirJson for UzCoreObservation {
         if let Some(c) = &self.value {
             c.write_into(w);
         }
-        w.complex("dataAbsentReason", self.data_absent_reason.as_ref());
+        w.complex("dataAbsentReason", self.data_absent_reason.as_deref());
         w.complex_vec("interpretation", &self.interpretation);
         w.complex_vec("note", &self.note);
-        w.complex("bodySite", self.body_site.as_ref());
-        w.complex("bodyStructure", self.body_structure.as_ref());
-        w.complex("method", self.method.as_ref());
-        w.complex("specimen", self.specimen.as_ref());
-        w.complex("device", self.device.as_ref());
+        w.complex("bodySite", self.body_site.as_deref());
+        w.complex("bodyStructure", self.body_structure.as_deref());
+        w.complex("method", self.method.as_deref());
+        w.complex("specimen", self.specimen.as_deref());
+        w.complex("device", self.device.as_deref());
         w.complex_vec("referenceRange", &self.reference_range);
         w.complex_vec("hasMember", &self.has_member);
         w.complex_vec("derivedFrom", &self.derived_from);
@@ -1269,7 +1280,7 @@ for crate::resources::observation::Observation {
             modifier_extension: p.modifier_extension,
             identifier: p.identifier,
             instantiates: p.instantiates,
-            based_on: p.based_on.into_iter().collect(),
+            based_on: p.based_on.into_iter().map(|x| *x).collect(),
             triggered_by: p
                 .triggered_by
                 .into_iter()

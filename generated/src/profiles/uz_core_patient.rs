@@ -35,7 +35,7 @@ pub struct UzCorePatient {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Patient.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -60,7 +60,7 @@ pub struct UzCorePatient {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Patient.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -188,7 +188,7 @@ pub struct UzCorePatient {
     ///
     /// - Element `Patient.maritalStatus`, cardinality `0..1`.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/marital-status-vs` (Marital status translations): [`MaritalStatusVs`](crate::codes::MaritalStatusVs).
-    pub marital_status: Option<crate::datatypes::CodeableConcept>,
+    pub marital_status: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Whether patient is part of a multiple birth
     ///
     /// Indicates whether the patient is part of a multiple (boolean) or indicates the actual birth order (integer).
@@ -242,7 +242,7 @@ pub struct UzCorePatient {
     /// There is only one managing organization for a specific patient record. Other organizations will have their own Patient record, and may use the Link property to join the records together (or a Person resource which can include confidence ratings for the association).
     ///
     /// - Element `Patient.managingOrganization`, cardinality `0..1`.
-    pub managing_organization: Option<crate::datatypes::Reference>,
+    pub managing_organization: Option<Box<crate::datatypes::Reference>>,
     /// Link to a Patient or RelatedPerson resource that concerns the same actual individual
     ///
     /// Link to a Patient or RelatedPerson resource that concerns the same actual individual.
@@ -261,10 +261,10 @@ impl FhirJson for UzCorePatient {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut nationality: Vec<crate::extensions::PatNationalityExtension> = Vec::new();
         let mut n_nationality = 0usize;
@@ -282,7 +282,7 @@ impl FhirJson for UzCorePatient {
             crate::resources::patient::PatientDeceased,
         >::new();
         let mut address: Vec<crate::datatypes::Address> = Vec::new();
-        let mut marital_status: Option<crate::datatypes::CodeableConcept> = None;
+        let mut marital_status: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut multiple_birth = ChoiceSlot::<
             crate::resources::patient::PatientMultipleBirth,
         >::new();
@@ -290,7 +290,7 @@ impl FhirJson for UzCorePatient {
         let mut contact: Vec<crate::resources::patient::PatientContact> = Vec::new();
         let mut communication: Vec<crate::resources::patient::PatientCommunication> = Vec::new();
         let mut general_practitioner: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut managing_organization: Option<crate::datatypes::Reference> = None;
+        let mut managing_organization: Option<Box<crate::datatypes::Reference>> = None;
         let mut link: Vec<crate::resources::patient::PatientLink> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -306,7 +306,8 @@ impl FhirJson for UzCorePatient {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -329,7 +330,8 @@ impl FhirJson for UzCorePatient {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -379,7 +381,8 @@ impl FhirJson for UzCorePatient {
                     marital_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 21usize, "maritalStatus");
+                        >(&mut seen, 21usize, "maritalStatus")
+                        .map(Box::new);
                 }
                 "photo" => {
                     photo = r.complex_vec(&mut seen, 22usize, "photo", None, false);
@@ -405,7 +408,8 @@ impl FhirJson for UzCorePatient {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 26usize, "managingOrganization");
+                        >(&mut seen, 26usize, "managingOrganization")
+                        .map(Box::new);
                 }
                 "link" => {
                     link = r.complex_vec(&mut seen, 27usize, "link", None, false);
@@ -523,13 +527,13 @@ impl FhirJson for UzCorePatient {
         w.resource_type("Patient");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         {
             let m = w.begin_array("extension");
@@ -555,7 +559,7 @@ impl FhirJson for UzCorePatient {
             c.write_into(w);
         }
         w.complex_vec("address", &self.address);
-        w.complex("maritalStatus", self.marital_status.as_ref());
+        w.complex("maritalStatus", self.marital_status.as_deref());
         if let Some(c) = &self.multiple_birth {
             c.write_into(w);
         }
@@ -563,7 +567,7 @@ impl FhirJson for UzCorePatient {
         w.complex_vec("contact", &self.contact);
         w.complex_vec("communication", &self.communication);
         w.complex_vec("generalPractitioner", &self.general_practitioner);
-        w.complex("managingOrganization", self.managing_organization.as_ref());
+        w.complex("managingOrganization", self.managing_organization.as_deref());
         w.complex_vec("link", &self.link);
         w.extra(&self.unknown_elements);
     }
@@ -3820,31 +3824,33 @@ impl UzCorePatient {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("NI"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new(
-                                "National unique individual identifier".to_string(),
-                            ),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("NI"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new(
+                                    "National unique individual identifier".to_string(),
+                                ),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3880,29 +3886,31 @@ impl UzCorePatient {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("PPN"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Passport number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("PPN"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Passport number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3938,29 +3946,31 @@ impl UzCorePatient {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("PPN"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Passport number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("PPN"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Passport number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3998,29 +4008,31 @@ impl UzCorePatient {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("BCT"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Birth Certificate".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("BCT"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Birth Certificate".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -4056,29 +4068,31 @@ impl UzCorePatient {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("DL"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Driver's license number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("DL"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Driver's license number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -4114,29 +4128,31 @@ impl UzCorePatient {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("DP"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Diplomatic Passport".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("DP"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Diplomatic Passport".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -4174,29 +4190,31 @@ impl UzCorePatient {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("HC"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Health card number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("HC"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Health card number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -4232,29 +4250,31 @@ impl UzCorePatient {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("MI"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Military ID number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("MI"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Military ID number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -4290,31 +4310,33 @@ impl UzCorePatient {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("PCN"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new(
-                                "Penitentiary/correctional institution Number".to_string(),
-                            ),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("PCN"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new(
+                                    "Penitentiary/correctional institution Number".to_string(),
+                                ),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(

@@ -35,7 +35,7 @@ pub struct UzCorePractitioner {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Practitioner.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -60,7 +60,7 @@ pub struct UzCorePractitioner {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Practitioner.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -187,10 +187,10 @@ impl FhirJson for UzCorePractitioner {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -225,7 +225,8 @@ impl FhirJson for UzCorePractitioner {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -248,7 +249,8 @@ impl FhirJson for UzCorePractitioner {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -356,13 +358,13 @@ impl FhirJson for UzCorePractitioner {
         w.resource_type("Practitioner");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -1717,31 +1719,33 @@ impl UzCorePractitioner {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("NI"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new(
-                                "National unique individual identifier".to_string(),
-                            ),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("NI"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new(
+                                    "National unique individual identifier".to_string(),
+                                ),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static("https://hrm.argos.uz"),

@@ -34,7 +34,7 @@ pub struct UzCoreProvenance {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Provenance.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -59,7 +59,7 @@ pub struct UzCoreProvenance {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Provenance.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -124,7 +124,7 @@ pub struct UzCoreProvenance {
     /// Where the activity occurred, if relevant.
     ///
     /// - Element `Provenance.location`, cardinality `0..1`.
-    pub location: Option<crate::datatypes::Reference>,
+    pub location: Option<Box<crate::datatypes::Reference>>,
     /// Authorization (purposeOfUse) related to the event
     ///
     /// The authorization (e.g., PurposeOfUse) that was used during the event being recorded.
@@ -139,7 +139,7 @@ pub struct UzCoreProvenance {
     /// - Element `Provenance.activity`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/provenance-activity-types-vs` (Provenance Activity Types): [`ProvenanceActivityTypesVs`](crate::codes::ProvenanceActivityTypesVs).
-    pub activity: Option<crate::datatypes::CodeableConcept>,
+    pub activity: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Workflow authorization within which this event occurred
     ///
     /// Allows tracing of authorizatino for the events and tracking whether proposals/recommendations were acted upon.
@@ -152,13 +152,13 @@ pub struct UzCoreProvenance {
     ///
     /// - Element `Provenance.patient`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub patient: Option<crate::datatypes::Reference>,
+    pub patient: Option<Box<crate::datatypes::Reference>>,
     /// Encounter within which this event occurred or which the event is tightly associated
     ///
     /// This will typically be the encounter the event occurred, but some events may be initiated prior to or after the official completion of an encounter but still be tied to the context of the encounter (e.g. pre-admission lab tests).
     ///
     /// - Element `Provenance.encounter`, cardinality `0..1`.
-    pub encounter: Option<crate::datatypes::Reference>,
+    pub encounter: Option<Box<crate::datatypes::Reference>>,
     /// Actor involved
     ///
     /// An actor taking a role in an activity  for which it can be assigned some degree of responsibility for the activity taking place.
@@ -192,10 +192,10 @@ impl FhirJson for UzCoreProvenance {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -205,12 +205,12 @@ impl FhirJson for UzCoreProvenance {
         >::new();
         let mut recorded: Option<Primitive<dhp_runtime::primitives::Instant>> = None;
         let mut policy = PrimVec::<dhp_runtime::primitives::Uri, Extension>::new();
-        let mut location: Option<crate::datatypes::Reference> = None;
+        let mut location: Option<Box<crate::datatypes::Reference>> = None;
         let mut authorization: Vec<crate::datatypes::CodeableReference> = Vec::new();
-        let mut activity: Option<crate::datatypes::CodeableConcept> = None;
+        let mut activity: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut based_on: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut patient: Option<crate::datatypes::Reference> = None;
-        let mut encounter: Option<crate::datatypes::Reference> = None;
+        let mut patient: Option<Box<crate::datatypes::Reference>> = None;
+        let mut encounter: Option<Box<crate::datatypes::Reference>> = None;
         let mut agent: Vec<crate::resources::provenance::ProvenanceAgent> = Vec::new();
         let mut entity: Vec<
             crate::profiles::uz_core_provenance::UzCoreProvenanceEntity,
@@ -230,7 +230,8 @@ impl FhirJson for UzCoreProvenance {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -253,7 +254,8 @@ impl FhirJson for UzCoreProvenance {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -291,7 +293,8 @@ impl FhirJson for UzCoreProvenance {
                     location = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 17usize, "location");
+                        >(&mut seen, 17usize, "location")
+                        .map(Box::new);
                 }
                 "authorization" => {
                     authorization = r
@@ -301,7 +304,8 @@ impl FhirJson for UzCoreProvenance {
                     activity = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 19usize, "activity");
+                        >(&mut seen, 19usize, "activity")
+                        .map(Box::new);
                 }
                 "basedOn" => {
                     based_on = r.complex_vec(&mut seen, 20usize, "basedOn", None, false);
@@ -310,13 +314,15 @@ impl FhirJson for UzCoreProvenance {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 21usize, "patient");
+                        >(&mut seen, 21usize, "patient")
+                        .map(Box::new);
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 22usize, "encounter");
+                        >(&mut seen, 22usize, "encounter")
+                        .map(Box::new);
                 }
                 "agent" => {
                     agent = r.complex_vec(&mut seen, 23usize, "agent", None, true);
@@ -382,13 +388,13 @@ impl FhirJson for UzCoreProvenance {
         w.resource_type("Provenance");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-provenance",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -398,12 +404,12 @@ impl FhirJson for UzCoreProvenance {
         }
         w.primitive("recorded", self.recorded.as_ref());
         w.primitive_vec("policy", &self.policy);
-        w.complex("location", self.location.as_ref());
+        w.complex("location", self.location.as_deref());
         w.complex_vec("authorization", &self.authorization);
-        w.complex("activity", self.activity.as_ref());
+        w.complex("activity", self.activity.as_deref());
         w.complex_vec("basedOn", &self.based_on);
-        w.complex("patient", self.patient.as_ref());
-        w.complex("encounter", self.encounter.as_ref());
+        w.complex("patient", self.patient.as_deref());
+        w.complex("encounter", self.encounter.as_deref());
         w.complex_vec("agent", &self.agent);
         w.complex_vec("entity", &self.entity);
         w.complex_vec("signature", &self.signature);

@@ -35,7 +35,7 @@ pub struct UzCoreRelatedPerson {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `RelatedPerson.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -60,7 +60,7 @@ pub struct UzCoreRelatedPerson {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `RelatedPerson.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -174,7 +174,7 @@ pub struct UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.period`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// A language which may be used to communicate with the related person about the patient's health
     ///
     /// A language which may be used to communicate with the related person about the patient's health.
@@ -193,10 +193,10 @@ impl FhirJson for UzCoreRelatedPerson {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -210,7 +210,7 @@ impl FhirJson for UzCoreRelatedPerson {
         let mut birth_date: Option<Primitive<dhp_runtime::primitives::Date>> = None;
         let mut address: Vec<crate::datatypes::Address> = Vec::new();
         let mut photo: Vec<crate::datatypes::Attachment> = Vec::new();
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut communication: Vec<
             crate::resources::related_person::RelatedPersonCommunication,
         > = Vec::new();
@@ -228,7 +228,8 @@ impl FhirJson for UzCoreRelatedPerson {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -251,7 +252,8 @@ impl FhirJson for UzCoreRelatedPerson {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -318,7 +320,8 @@ impl FhirJson for UzCoreRelatedPerson {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 25usize, "period");
+                        >(&mut seen, 25usize, "period")
+                        .map(Box::new);
                 }
                 "communication" => {
                     communication = r
@@ -370,13 +373,13 @@ impl FhirJson for UzCoreRelatedPerson {
         w.resource_type("RelatedPerson");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -390,7 +393,7 @@ impl FhirJson for UzCoreRelatedPerson {
         w.primitive("birthDate", self.birth_date.as_ref());
         w.complex_vec("address", &self.address);
         w.complex_vec("photo", &self.photo);
-        w.complex("period", self.period.as_ref());
+        w.complex("period", self.period.as_deref());
         w.complex_vec("communication", &self.communication);
         w.extra(&self.unknown_elements);
     }
@@ -3078,31 +3081,33 @@ impl UzCoreRelatedPerson {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("NI"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new(
-                                "National unique individual identifier".to_string(),
-                            ),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("NI"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new(
+                                    "National unique individual identifier".to_string(),
+                                ),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3140,29 +3145,31 @@ impl UzCoreRelatedPerson {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("PPN"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Passport number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("PPN"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Passport number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3200,29 +3207,31 @@ impl UzCoreRelatedPerson {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("PPN"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Passport number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("PPN"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Passport number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3262,29 +3271,31 @@ impl UzCoreRelatedPerson {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("BCT"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Birth Certificate".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("BCT"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Birth Certificate".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3322,29 +3333,31 @@ impl UzCoreRelatedPerson {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("DL"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Driver's license number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("DL"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Driver's license number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3382,29 +3395,31 @@ impl UzCoreRelatedPerson {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("DP"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Diplomatic Passport".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("DP"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Diplomatic Passport".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3444,29 +3459,31 @@ impl UzCoreRelatedPerson {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("HC"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Health card number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("HC"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Health card number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(
@@ -3504,29 +3521,31 @@ impl UzCoreRelatedPerson {
     ) -> crate::datatypes::Identifier {
         crate::datatypes::Identifier {
             use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
-            type_: Some(crate::datatypes::CodeableConcept {
-                coding: Vec::from([
-                    crate::datatypes::Coding {
-                        code: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Code::from_static("MI"),
-                            ),
-                        ),
-                        display: Some(
-                            crate::Primitive::new("Military ID number".to_string()),
-                        ),
-                        system: Some(
-                            crate::Primitive::new(
-                                dhp_runtime::primitives::Uri::from_static(
-                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+            type_: Some(
+                Box::new(crate::datatypes::CodeableConcept {
+                    coding: Vec::from([
+                        crate::datatypes::Coding {
+                            code: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Code::from_static("MI"),
                                 ),
                             ),
-                        ),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            }),
+                            display: Some(
+                                crate::Primitive::new("Military ID number".to_string()),
+                            ),
+                            system: Some(
+                                crate::Primitive::new(
+                                    dhp_runtime::primitives::Uri::from_static(
+                                        "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                    ),
+                                ),
+                            ),
+                            ..Default::default()
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+            ),
             system: Some(
                 crate::Primitive::new(
                     dhp_runtime::primitives::Uri::from_static(

@@ -35,7 +35,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Observation.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -60,7 +60,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Observation.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -173,7 +173,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// This will typically be the encounter the event occurred within, but some events may be initiated prior to or after the official completion of an encounter but still be tied to the context of the encounter (e.g. pre-admission laboratory tests).
     ///
     /// - Element `Observation.encounter`, cardinality `0..1`.
-    pub encounter: Option<crate::datatypes::Reference>,
+    pub encounter: Option<Box<crate::datatypes::Reference>>,
     /// Clinically relevant time/time-period for observation
     ///
     /// The time or time-period the observed value is asserted as being true. For biological subjects - e.g. human patients - this is usually called the "physiologically relevant time". This is usually either the time of the procedure or of specimen collection, but very often the source of the date/time is not known, only the date/time itself.
@@ -224,7 +224,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// - Element `Observation.dataAbsentReason`, cardinality `0..1`.
     /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/data-absent-reason` (Data Absent Reason); other codes are allowed.
-    pub data_absent_reason: Option<crate::datatypes::CodeableConcept>,
+    pub data_absent_reason: Option<Box<crate::datatypes::CodeableConcept>>,
     /// High, low, normal, etc
     ///
     /// A categorical assessment of an observation value.  For example, high, low, normal.
@@ -250,7 +250,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// - Element `Observation.bodySite`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/body-site` (SNOMED CT Body Structures); other codes are allowed.
-    pub body_site: Option<crate::datatypes::CodeableConcept>,
+    pub body_site: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Observed body structure
     ///
     /// Indicates the body structure on the subject's body where the observation was made (i.e. the target site).
@@ -258,7 +258,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// Only used if not implicit in code found in Observation.code or bodySite is used. In many systems, this may be represented as a related observation instead of an inline component.
     ///
     /// - Element `Observation.bodyStructure`, cardinality `0..1`.
-    pub body_structure: Option<crate::datatypes::Reference>,
+    pub body_structure: Option<Box<crate::datatypes::Reference>>,
     /// How it was done
     ///
     /// Indicates the mechanism used to perform the observation.
@@ -267,7 +267,7 @@ pub struct UzCoreSocioeconomicObservation {
     ///
     /// - Element `Observation.method`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/observation-methods` (Observation Methods); other codes are allowed.
-    pub method: Option<crate::datatypes::CodeableConcept>,
+    pub method: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Specimen used for this observation
     ///
     /// The specimen that was used when this observation was made.
@@ -275,7 +275,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// Should only be used if not implicit in code found in `Observation.code`.  Observations are not made on specimens themselves; they are made on a subject, but in many cases by the means of a specimen. Note that although specimens are often involved, they are not always tracked and reported explicitly. Also note that observation resources may be used in contexts that track the specimen explicitly (e.g. Diagnostic Report).
     ///
     /// - Element `Observation.specimen`, cardinality `0..1`.
-    pub specimen: Option<crate::datatypes::Reference>,
+    pub specimen: Option<Box<crate::datatypes::Reference>>,
     /// A reference to the device that generates the measurements or the device settings for the device
     ///
     /// A reference to the device that generates the measurements or the device settings for the device.
@@ -283,7 +283,7 @@ pub struct UzCoreSocioeconomicObservation {
     /// Note that this is not meant to represent a device involved in the transmission of the result, e.g., a gateway.  Such devices may be documented using the Provenance resource where relevant.
     ///
     /// - Element `Observation.device`, cardinality `0..1`.
-    pub device: Option<crate::datatypes::Reference>,
+    pub device: Option<Box<crate::datatypes::Reference>>,
     /// Provides guide for interpretation
     ///
     /// Guidance on how to interpret the value by comparison to a normal or recommended range.  Multiple reference ranges are interpreted as an "OR".   In other words, to represent two distinct target populations, two `referenceRange` elements would be used.
@@ -326,10 +326,10 @@ impl FhirJson for UzCoreSocioeconomicObservation {
         let start = o.start();
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -347,7 +347,7 @@ impl FhirJson for UzCoreSocioeconomicObservation {
         let mut code: Option<crate::datatypes::CodeableConcept> = None;
         let mut subject: Option<crate::datatypes::Reference> = None;
         let mut focus: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut encounter: Option<crate::datatypes::Reference> = None;
+        let mut encounter: Option<Box<crate::datatypes::Reference>> = None;
         let mut effective = ChoiceSlot::<
             crate::resources::observation::ObservationEffective,
         >::new();
@@ -356,14 +356,14 @@ impl FhirJson for UzCoreSocioeconomicObservation {
         let mut value = ChoiceSlot::<
             crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservationValue,
         >::new();
-        let mut data_absent_reason: Option<crate::datatypes::CodeableConcept> = None;
+        let mut data_absent_reason: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut interpretation: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut note: Vec<crate::datatypes::Annotation> = Vec::new();
-        let mut body_site: Option<crate::datatypes::CodeableConcept> = None;
-        let mut body_structure: Option<crate::datatypes::Reference> = None;
-        let mut method: Option<crate::datatypes::CodeableConcept> = None;
-        let mut specimen: Option<crate::datatypes::Reference> = None;
-        let mut device: Option<crate::datatypes::Reference> = None;
+        let mut body_site: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut body_structure: Option<Box<crate::datatypes::Reference>> = None;
+        let mut method: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut specimen: Option<Box<crate::datatypes::Reference>> = None;
+        let mut device: Option<Box<crate::datatypes::Reference>> = None;
         let mut reference_range: Vec<
             crate::resources::observation::ObservationReferenceRange,
         > = Vec::new();
@@ -384,7 +384,8 @@ impl FhirJson for UzCoreSocioeconomicObservation {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -407,7 +408,8 @@ impl FhirJson for UzCoreSocioeconomicObservation {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -469,7 +471,8 @@ impl FhirJson for UzCoreSocioeconomicObservation {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 22usize, "encounter");
+                        >(&mut seen, 22usize, "encounter")
+                        .map(Box::new);
                 }
                 "issued" => {
                     r.primitive(&mut seen, 23usize, "issued", &mut issued);
@@ -485,7 +488,8 @@ impl FhirJson for UzCoreSocioeconomicObservation {
                     data_absent_reason = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 26usize, "dataAbsentReason");
+                        >(&mut seen, 26usize, "dataAbsentReason")
+                        .map(Box::new);
                 }
                 "interpretation" => {
                     interpretation = r
@@ -498,31 +502,36 @@ impl FhirJson for UzCoreSocioeconomicObservation {
                     body_site = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 29usize, "bodySite");
+                        >(&mut seen, 29usize, "bodySite")
+                        .map(Box::new);
                 }
                 "bodyStructure" => {
                     body_structure = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 30usize, "bodyStructure");
+                        >(&mut seen, 30usize, "bodyStructure")
+                        .map(Box::new);
                 }
                 "method" => {
                     method = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 31usize, "method");
+                        >(&mut seen, 31usize, "method")
+                        .map(Box::new);
                 }
                 "specimen" => {
                     specimen = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 32usize, "specimen");
+                        >(&mut seen, 32usize, "specimen")
+                        .map(Box::new);
                 }
                 "device" => {
                     device = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 33usize, "device");
+                        >(&mut seen, 33usize, "device")
+                        .map(Box::new);
                 }
                 "referenceRange" => {
                     reference_range = r
@@ -625,13 +634,13 @@ impl FhirJson for UzCoreSocioeconomicObservation {
         w.resource_type("Observation");
         w.primitive("id", self.id.as_ref());
         Meta::write_with_profile(
-            self.meta.as_ref(),
+            self.meta.as_deref(),
             "https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation",
             w,
         );
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -647,21 +656,21 @@ impl FhirJson for UzCoreSocioeconomicObservation {
         w.complex("code", Some(&self.code));
         w.complex("subject", Some(&self.subject));
         w.complex_vec("focus", &self.focus);
-        w.complex("encounter", self.encounter.as_ref());
+        w.complex("encounter", self.encounter.as_deref());
         (self.effective).write_into(w);
         w.primitive("issued", self.issued.as_ref());
         w.complex_vec("performer", &self.performer);
         if let Some(c) = &self.value {
             c.write_into(w);
         }
-        w.complex("dataAbsentReason", self.data_absent_reason.as_ref());
+        w.complex("dataAbsentReason", self.data_absent_reason.as_deref());
         w.complex_vec("interpretation", &self.interpretation);
         w.complex_vec("note", &self.note);
-        w.complex("bodySite", self.body_site.as_ref());
-        w.complex("bodyStructure", self.body_structure.as_ref());
-        w.complex("method", self.method.as_ref());
-        w.complex("specimen", self.specimen.as_ref());
-        w.complex("device", self.device.as_ref());
+        w.complex("bodySite", self.body_site.as_deref());
+        w.complex("bodyStructure", self.body_structure.as_deref());
+        w.complex("method", self.method.as_deref());
+        w.complex("specimen", self.specimen.as_deref());
+        w.complex("device", self.device.as_deref());
         w.complex_vec("referenceRange", &self.reference_range);
         w.complex_vec("hasMember", &self.has_member);
         w.complex_vec("derivedFrom", &self.derived_from);
@@ -985,7 +994,7 @@ impl From<
             code: p.code,
             subject: {
                 let x = p.subject;
-                Some(x)
+                Some(Box::new(x))
             },
             focus: p.focus,
             encounter: p.encounter,

@@ -33,7 +33,7 @@ pub struct AuditEvent {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `AuditEvent.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct AuditEvent {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `AuditEvent.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -138,7 +138,7 @@ pub struct AuditEvent {
     /// In some cases a "success" may be partial, for example, an incomplete or interrupted transfer of a radiological study. For the purpose of establishing accountability, these distinctions are not relevant.
     ///
     /// - Element `AuditEvent.outcome`, cardinality `0..1`.
-    pub outcome: Option<crate::resources::audit_event::AuditEventOutcome>,
+    pub outcome: Option<Box<crate::resources::audit_event::AuditEventOutcome>>,
     /// Authorization related to the event
     ///
     /// The authorization (e.g., PurposeOfUse) that was used during the event being recorded.
@@ -159,13 +159,13 @@ pub struct AuditEvent {
     /// The patient element is available to enable deterministic tracking of activities that involve the patient as the subject of the data used in an activity.
     ///
     /// - Element `AuditEvent.patient`, cardinality `0..1`.
-    pub patient: Option<crate::datatypes::Reference>,
+    pub patient: Option<Box<crate::datatypes::Reference>>,
     /// Encounter within which this event occurred or which the event is tightly associated
     ///
     /// This will typically be the encounter the event occurred, but some events may be initiated prior to or after the official completion of an encounter but still be tied to the context of the encounter (e.g. pre-admission lab tests).
     ///
     /// - Element `AuditEvent.encounter`, cardinality `0..1`.
-    pub encounter: Option<crate::datatypes::Reference>,
+    pub encounter: Option<Box<crate::datatypes::Reference>>,
     /// Actor involved in the event
     ///
     /// An actor taking an active role in the event or activity that is logged.
@@ -203,10 +203,10 @@ impl FhirJson for AuditEvent {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -218,11 +218,11 @@ impl FhirJson for AuditEvent {
             crate::resources::audit_event::AuditEventOccurred,
         >::new();
         let mut recorded: Option<Primitive<dhp_runtime::primitives::Instant>> = None;
-        let mut outcome: Option<crate::resources::audit_event::AuditEventOutcome> = None;
+        let mut outcome: Option<Box<crate::resources::audit_event::AuditEventOutcome>> = None;
         let mut authorization: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut based_on: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut patient: Option<crate::datatypes::Reference> = None;
-        let mut encounter: Option<crate::datatypes::Reference> = None;
+        let mut patient: Option<Box<crate::datatypes::Reference>> = None;
+        let mut encounter: Option<Box<crate::datatypes::Reference>> = None;
         let mut agent: Vec<crate::resources::audit_event::AuditEventAgent> = Vec::new();
         let mut source: Option<crate::resources::audit_event::AuditEventSource> = None;
         let mut entity: Vec<crate::resources::audit_event::AuditEventEntity> = Vec::new();
@@ -240,7 +240,8 @@ impl FhirJson for AuditEvent {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -263,7 +264,8 @@ impl FhirJson for AuditEvent {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -314,7 +316,8 @@ impl FhirJson for AuditEvent {
                     outcome = r
                         .complex::<
                             crate::resources::audit_event::AuditEventOutcome,
-                        >(&mut seen, 20usize, "outcome");
+                        >(&mut seen, 20usize, "outcome")
+                        .map(Box::new);
                 }
                 "authorization" => {
                     authorization = r
@@ -327,13 +330,15 @@ impl FhirJson for AuditEvent {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "patient");
+                        >(&mut seen, 23usize, "patient")
+                        .map(Box::new);
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 24usize, "encounter");
+                        >(&mut seen, 24usize, "encounter")
+                        .map(Box::new);
                 }
                 "agent" => {
                     agent = r.complex_vec(&mut seen, 25usize, "agent", None, true);
@@ -404,10 +409,10 @@ impl FhirJson for AuditEvent {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("AuditEvent");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -419,11 +424,11 @@ impl FhirJson for AuditEvent {
             c.write_into(w);
         }
         w.primitive("recorded", Some(&self.recorded));
-        w.complex("outcome", self.outcome.as_ref());
+        w.complex("outcome", self.outcome.as_deref());
         w.complex_vec("authorization", &self.authorization);
         w.complex_vec("basedOn", &self.based_on);
-        w.complex("patient", self.patient.as_ref());
-        w.complex("encounter", self.encounter.as_ref());
+        w.complex("patient", self.patient.as_deref());
+        w.complex("encounter", self.encounter.as_deref());
         w.complex_vec("agent", &self.agent);
         w.complex("source", Some(&self.source));
         w.complex_vec("entity", &self.entity);
@@ -554,7 +559,7 @@ pub struct AuditEventAgent {
     ///
     /// - Element `AuditEvent.agent.type`, cardinality `0..1`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/participation-role-type` (Participation Role Type); other codes are allowed.
-    pub type_: Option<crate::datatypes::CodeableConcept>,
+    pub type_: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Agent role in the event
     ///
     /// The structural roles of the agent indicating the agent's competency. The security role enabling the agent with respect to the activity.
@@ -585,7 +590,7 @@ pub struct AuditEventAgent {
     /// Where the agent location is known, the agent location when the event occurred.
     ///
     /// - Element `AuditEvent.agent.location`, cardinality `0..1`.
-    pub location: Option<crate::datatypes::Reference>,
+    pub location: Option<Box<crate::datatypes::Reference>>,
     /// Policy that authorized the agent participation in the event
     ///
     /// Where the policy(ies) are known that authorized the agent participation in the event. Typically, a single activity may have multiple applicable policies, such as patient consent, guarantor funding, etc. The policy would also indicate the security token used.
@@ -622,11 +627,11 @@ impl FhirJson for AuditEventAgent {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut type_: Option<crate::datatypes::CodeableConcept> = None;
+        let mut type_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut role: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut who: Option<crate::datatypes::Reference> = None;
         let mut requestor: Option<Primitive<bool>> = None;
-        let mut location: Option<crate::datatypes::Reference> = None;
+        let mut location: Option<Box<crate::datatypes::Reference>> = None;
         let mut policy = PrimVec::<dhp_runtime::primitives::Uri, Extension>::new();
         let mut network = ChoiceSlot::<
             crate::resources::audit_event::AuditEventAgentNetwork,
@@ -656,7 +661,8 @@ impl FhirJson for AuditEventAgent {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "type");
+                        >(&mut seen, 3usize, "type")
+                        .map(Box::new);
                 }
                 "role" => {
                     role = r.complex_vec(&mut seen, 4usize, "role", None, false);
@@ -677,7 +683,8 @@ impl FhirJson for AuditEventAgent {
                     location = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 8usize, "location");
+                        >(&mut seen, 8usize, "location")
+                        .map(Box::new);
                 }
                 "policy" => {
                     r.prim_vec(&mut seen, 9usize, "policy", &mut policy);
@@ -724,11 +731,11 @@ impl FhirJson for AuditEventAgent {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("type", self.type_.as_ref());
+        w.complex("type", self.type_.as_deref());
         w.complex_vec("role", &self.role);
         w.complex("who", Some(&self.who));
         w.primitive("requestor", self.requestor.as_ref());
-        w.complex("location", self.location.as_ref());
+        w.complex("location", self.location.as_deref());
         w.primitive_vec("policy", &self.policy);
         if let Some(c) = &self.network {
             c.write_into(w);
@@ -775,14 +782,14 @@ pub struct AuditEventEntity {
     /// Use .what.display when all you have is a string (e.g. ParticipantObjectName).
     ///
     /// - Element `AuditEvent.entity.what`, cardinality `0..1`.
-    pub what: Option<crate::datatypes::Reference>,
+    pub what: Option<Box<crate::datatypes::Reference>>,
     /// What role the entity played
     ///
     /// Code representing the role the entity played in the event being audited.
     ///
     /// - Element `AuditEvent.entity.role`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/object-role` (Audit Event Entity Role); other codes are allowed.
-    pub role: Option<crate::datatypes::CodeableConcept>,
+    pub role: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Security labels on the entity
     ///
     /// Security labels for the identified entity.
@@ -827,8 +834,8 @@ impl FhirJson for AuditEventEntity {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut what: Option<crate::datatypes::Reference> = None;
-        let mut role: Option<crate::datatypes::CodeableConcept> = None;
+        let mut what: Option<Box<crate::datatypes::Reference>> = None;
+        let mut role: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut security_label: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut query: Option<Primitive<dhp_runtime::primitives::Base64Binary>> = None;
         let mut detail: Vec<crate::resources::audit_event::AuditEventEntityDetail> = Vec::new();
@@ -857,13 +864,15 @@ impl FhirJson for AuditEventEntity {
                     what = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "what");
+                        >(&mut seen, 3usize, "what")
+                        .map(Box::new);
                 }
                 "role" => {
                     role = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 4usize, "role");
+                        >(&mut seen, 4usize, "role")
+                        .map(Box::new);
                 }
                 "securityLabel" => {
                     security_label = r
@@ -901,8 +910,8 @@ impl FhirJson for AuditEventEntity {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("what", self.what.as_ref());
-        w.complex("role", self.role.as_ref());
+        w.complex("what", self.what.as_deref());
+        w.complex("role", self.role.as_deref());
         w.complex_vec("securityLabel", &self.security_label);
         w.primitive("query", self.query.as_ref());
         w.complex_vec("detail", &self.detail);
@@ -1186,7 +1195,7 @@ pub struct AuditEventSource {
     /// Logical source location within the healthcare enterprise network.  For example, a hospital or other provider location within a multi-entity provider group.
     ///
     /// - Element `AuditEvent.source.site`, cardinality `0..1`.
-    pub site: Option<crate::datatypes::Reference>,
+    pub site: Option<Box<crate::datatypes::Reference>>,
     /// The identity of source detecting the event
     ///
     /// Identifier of the source where the event was detected.
@@ -1211,7 +1220,7 @@ impl FhirJson for AuditEventSource {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut site: Option<crate::datatypes::Reference> = None;
+        let mut site: Option<Box<crate::datatypes::Reference>> = None;
         let mut observer: Option<crate::datatypes::Reference> = None;
         let mut type_: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut unknown_elements = JsonObject::new();
@@ -1238,7 +1247,8 @@ impl FhirJson for AuditEventSource {
                     site = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "site");
+                        >(&mut seen, 3usize, "site")
+                        .map(Box::new);
                 }
                 "observer" => {
                     observer = r
@@ -1269,7 +1279,7 @@ impl FhirJson for AuditEventSource {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("site", self.site.as_ref());
+        w.complex("site", self.site.as_deref());
         w.complex("observer", Some(&self.observer));
         w.complex_vec("type", &self.type_);
         w.extra(&self.unknown_elements);

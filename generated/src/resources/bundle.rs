@@ -33,7 +33,7 @@ pub struct Bundle {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Bundle.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct Bundle {
     /// Persistent identity generally only matters for batches of type Document, Message, and Collection. It would not normally be populated for search and history results and servers ignore Bundle.identifier when processing batches and transactions. For Documents  the .identifier SHALL be populated such that the .identifier is globally unique.
     ///
     /// - Element `Bundle.identifier`, cardinality `0..1`.
-    pub identifier: Option<crate::datatypes::Identifier>,
+    pub identifier: Option<Box<crate::datatypes::Identifier>>,
     /// document | message | transaction | transaction-response | batch | batch-response | history | searchset | collection | subscription-notification
     ///
     /// Indicates the purpose of this bundle - how it is intended to be used.
@@ -119,7 +119,7 @@ pub struct Bundle {
     /// The signature could be created by the "author" of the bundle or by the originating device.   Requirements around inclusion of a signature, verification of signatures and treatment of signed/non-signed bundles is implementation-environment specific.
     ///
     /// - Element `Bundle.signature`, cardinality `0..1`.
-    pub signature: Option<crate::datatypes::Signature>,
+    pub signature: Option<Box<crate::datatypes::Signature>>,
     /// Issues with the Bundle
     ///
     /// Captures issues and warnings that relate to the construction of the Bundle and the content within it.
@@ -137,16 +137,16 @@ impl FhirJson for Bundle {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut identifier: Option<crate::datatypes::Identifier> = None;
+        let mut identifier: Option<Box<crate::datatypes::Identifier>> = None;
         let mut type_: Option<Primitive<crate::codes::BundleType>> = None;
         let mut timestamp: Option<Primitive<dhp_runtime::primitives::Instant>> = None;
         let mut total: Option<Primitive<dhp_runtime::primitives::UnsignedInt>> = None;
         let mut link: Vec<crate::resources::bundle::BundleLink> = Vec::new();
         let mut entry: Vec<crate::resources::bundle::BundleEntry> = Vec::new();
-        let mut signature: Option<crate::datatypes::Signature> = None;
+        let mut signature: Option<Box<crate::datatypes::Signature>> = None;
         let mut issues: Option<crate::resources::AnyResource> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -162,7 +162,8 @@ impl FhirJson for Bundle {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -185,7 +186,8 @@ impl FhirJson for Bundle {
                     identifier = r
                         .complex::<
                             crate::datatypes::Identifier,
-                        >(&mut seen, 8usize, "identifier");
+                        >(&mut seen, 8usize, "identifier")
+                        .map(Box::new);
                 }
                 "type" => {
                     r.primitive(&mut seen, 9usize, "type", &mut type_);
@@ -215,7 +217,8 @@ impl FhirJson for Bundle {
                     signature = r
                         .complex::<
                             crate::datatypes::Signature,
-                        >(&mut seen, 17usize, "signature");
+                        >(&mut seen, 17usize, "signature")
+                        .map(Box::new);
                 }
                 "issues" => {
                     issues = r
@@ -251,16 +254,16 @@ impl FhirJson for Bundle {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Bundle");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("identifier", self.identifier.as_ref());
+        w.complex("identifier", self.identifier.as_deref());
         w.primitive("type", Some(&self.type_));
         w.primitive("timestamp", self.timestamp.as_ref());
         w.primitive("total", self.total.as_ref());
         w.complex_vec("link", &self.link);
         w.complex_vec("entry", &self.entry);
-        w.complex("signature", self.signature.as_ref());
+        w.complex("signature", self.signature.as_deref());
         w.complex("issues", self.issues.as_ref());
         w.extra(&self.unknown_elements);
     }
@@ -405,19 +408,19 @@ pub struct BundleEntry {
     /// Information about the search process that lead to the creation of this entry.
     ///
     /// - Element `Bundle.entry.search`, cardinality `0..1`.
-    pub search: Option<crate::resources::bundle::BundleEntrySearch>,
+    pub search: Option<Box<crate::resources::bundle::BundleEntrySearch>>,
     /// Additional execution information (transaction/batch/history)
     ///
     /// Additional information about how this entry should be processed as part of a transaction or batch.  For history, it shows how the entry was processed to create the version contained in the entry.
     ///
     /// - Element `Bundle.entry.request`, cardinality `0..1`.
-    pub request: Option<crate::resources::bundle::BundleEntryRequest>,
+    pub request: Option<Box<crate::resources::bundle::BundleEntryRequest>>,
     /// Results of execution (transaction/batch/history)
     ///
     /// Indicates the results of processing the corresponding 'request' entry in the batch or transaction being responded to or what the results of an operation where when returning history.
     ///
     /// - Element `Bundle.entry.response`, cardinality `0..1`.
-    pub response: Option<crate::resources::bundle::BundleEntryResponse>,
+    pub response: Option<Box<crate::resources::bundle::BundleEntryResponse>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -432,9 +435,9 @@ impl FhirJson for BundleEntry {
         let mut link: Vec<crate::resources::bundle::BundleLink> = Vec::new();
         let mut full_url: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut resource: Option<crate::resources::AnyResource> = None;
-        let mut search: Option<crate::resources::bundle::BundleEntrySearch> = None;
-        let mut request: Option<crate::resources::bundle::BundleEntryRequest> = None;
-        let mut response: Option<crate::resources::bundle::BundleEntryResponse> = None;
+        let mut search: Option<Box<crate::resources::bundle::BundleEntrySearch>> = None;
+        let mut request: Option<Box<crate::resources::bundle::BundleEntryRequest>> = None;
+        let mut response: Option<Box<crate::resources::bundle::BundleEntryResponse>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -474,19 +477,22 @@ impl FhirJson for BundleEntry {
                     search = r
                         .complex::<
                             crate::resources::bundle::BundleEntrySearch,
-                        >(&mut seen, 7usize, "search");
+                        >(&mut seen, 7usize, "search")
+                        .map(Box::new);
                 }
                 "request" => {
                     request = r
                         .complex::<
                             crate::resources::bundle::BundleEntryRequest,
-                        >(&mut seen, 8usize, "request");
+                        >(&mut seen, 8usize, "request")
+                        .map(Box::new);
                 }
                 "response" => {
                     response = r
                         .complex::<
                             crate::resources::bundle::BundleEntryResponse,
-                        >(&mut seen, 9usize, "response");
+                        >(&mut seen, 9usize, "response")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -511,9 +517,9 @@ impl FhirJson for BundleEntry {
         w.complex_vec("link", &self.link);
         w.primitive("fullUrl", self.full_url.as_ref());
         w.complex("resource", self.resource.as_ref());
-        w.complex("search", self.search.as_ref());
-        w.complex("request", self.request.as_ref());
-        w.complex("response", self.response.as_ref());
+        w.complex("search", self.search.as_deref());
+        w.complex("request", self.request.as_deref());
+        w.complex("response", self.response.as_deref());
         w.extra(&self.unknown_elements);
     }
 }

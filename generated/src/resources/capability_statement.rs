@@ -33,7 +33,7 @@ pub struct CapabilityStatement {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `CapabilityStatement.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct CapabilityStatement {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `CapabilityStatement.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -268,7 +268,7 @@ pub struct CapabilityStatement {
     ///
     /// - Element `CapabilityStatement.software`, cardinality `0..1`.
     pub software: Option<
-        crate::resources::capability_statement::CapabilityStatementSoftware,
+        Box<crate::resources::capability_statement::CapabilityStatementSoftware>,
     >,
     /// If this describes a specific instance
     ///
@@ -276,7 +276,7 @@ pub struct CapabilityStatement {
     ///
     /// - Element `CapabilityStatement.implementation`, cardinality `0..1`.
     pub implementation: Option<
-        crate::resources::capability_statement::CapabilityStatementImplementation,
+        Box<crate::resources::capability_statement::CapabilityStatementImplementation>,
     >,
     /// FHIR Version the system supports
     ///
@@ -357,10 +357,10 @@ impl FhirJson for CapabilityStatement {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -393,10 +393,12 @@ impl FhirJson for CapabilityStatement {
             Extension,
         >::new();
         let mut software: Option<
-            crate::resources::capability_statement::CapabilityStatementSoftware,
+            Box<crate::resources::capability_statement::CapabilityStatementSoftware>,
         > = None;
         let mut implementation: Option<
-            crate::resources::capability_statement::CapabilityStatementImplementation,
+            Box<
+                crate::resources::capability_statement::CapabilityStatementImplementation,
+            >,
         > = None;
         let mut fhir_version: Option<Primitive<crate::codes::FhirVersion>> = None;
         let mut format = PrimVec::<dhp_runtime::primitives::Code, Extension>::new();
@@ -435,7 +437,8 @@ impl FhirJson for CapabilityStatement {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -458,7 +461,8 @@ impl FhirJson for CapabilityStatement {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -606,13 +610,15 @@ impl FhirJson for CapabilityStatement {
                     software = r
                         .complex::<
                             crate::resources::capability_statement::CapabilityStatementSoftware,
-                        >(&mut seen, 46usize, "software");
+                        >(&mut seen, 46usize, "software")
+                        .map(Box::new);
                 }
                 "implementation" => {
                     implementation = r
                         .complex::<
                             crate::resources::capability_statement::CapabilityStatementImplementation,
-                        >(&mut seen, 47usize, "implementation");
+                        >(&mut seen, 47usize, "implementation")
+                        .map(Box::new);
                 }
                 "fhirVersion" => {
                     r.primitive(&mut seen, 48usize, "fhirVersion", &mut fhir_version);
@@ -764,10 +770,10 @@ impl FhirJson for CapabilityStatement {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("CapabilityStatement");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -793,8 +799,8 @@ impl FhirJson for CapabilityStatement {
         w.primitive("kind", Some(&self.kind));
         w.primitive_vec("instantiates", &self.instantiates);
         w.primitive_vec("imports", &self.imports);
-        w.complex("software", self.software.as_ref());
-        w.complex("implementation", self.implementation.as_ref());
+        w.complex("software", self.software.as_deref());
+        w.complex("implementation", self.implementation.as_deref());
         w.primitive("fhirVersion", Some(&self.fhir_version));
         w.primitive_vec("format", &self.format);
         w.primitive_vec("patchFormat", &self.patch_format);
@@ -1069,7 +1075,7 @@ pub struct CapabilityStatementImplementation {
     /// The organization responsible for the management of the instance and oversight of the data on the server at the specified URL.
     ///
     /// - Element `CapabilityStatement.implementation.custodian`, cardinality `0..1`.
-    pub custodian: Option<crate::datatypes::Reference>,
+    pub custodian: Option<Box<crate::datatypes::Reference>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -1083,7 +1089,7 @@ impl FhirJson for CapabilityStatementImplementation {
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut description: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut url: Option<Primitive<dhp_runtime::primitives::Url>> = None;
-        let mut custodian: Option<crate::datatypes::Reference> = None;
+        let mut custodian: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -1120,7 +1126,8 @@ impl FhirJson for CapabilityStatementImplementation {
                     custodian = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 7usize, "custodian");
+                        >(&mut seen, 7usize, "custodian")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -1144,7 +1151,7 @@ impl FhirJson for CapabilityStatementImplementation {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("description", Some(&self.description));
         w.primitive("url", self.url.as_ref());
-        w.complex("custodian", self.custodian.as_ref());
+        w.complex("custodian", self.custodian.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -1597,7 +1604,7 @@ pub struct CapabilityStatementRest {
     ///
     /// - Element `CapabilityStatement.rest.security`, cardinality `0..1`.
     pub security: Option<
-        crate::resources::capability_statement::CapabilityStatementRestSecurity,
+        Box<crate::resources::capability_statement::CapabilityStatementRestSecurity>,
     >,
     /// Resource served on the REST interface
     ///
@@ -1659,7 +1666,7 @@ impl FhirJson for CapabilityStatementRest {
         let mut mode: Option<Primitive<crate::codes::RestfulCapabilityMode>> = None;
         let mut documentation: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut security: Option<
-            crate::resources::capability_statement::CapabilityStatementRestSecurity,
+            Box<crate::resources::capability_statement::CapabilityStatementRestSecurity>,
         > = None;
         let mut resource: Vec<
             crate::resources::capability_statement::CapabilityStatementRestResource,
@@ -1718,7 +1725,8 @@ impl FhirJson for CapabilityStatementRest {
                     security = r
                         .complex::<
                             crate::resources::capability_statement::CapabilityStatementRestSecurity,
-                        >(&mut seen, 7usize, "security");
+                        >(&mut seen, 7usize, "security")
+                        .map(Box::new);
                 }
                 "resource" => {
                     resource = r.complex_vec(&mut seen, 8usize, "resource", None, false);
@@ -1769,7 +1777,7 @@ impl FhirJson for CapabilityStatementRest {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("mode", Some(&self.mode));
         w.primitive("documentation", self.documentation.as_ref());
-        w.complex("security", self.security.as_ref());
+        w.complex("security", self.security.as_deref());
         w.complex_vec("resource", &self.resource);
         w.complex_vec("interaction", &self.interaction);
         w.complex_vec("searchParam", &self.search_param);

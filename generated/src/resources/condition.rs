@@ -33,7 +33,7 @@ pub struct Condition {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Condition.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct Condition {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Condition.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -111,7 +111,7 @@ pub struct Condition {
     ///
     /// - Element `Condition.verificationStatus`, cardinality `0..1`.
     /// - Binding: required to `http://hl7.org/fhir/ValueSet/condition-ver-status|5.0.0` (Condition Verification Status): [`ConditionVerificationStatus`](crate::codes::ConditionVerificationStatus).
-    pub verification_status: Option<crate::datatypes::CodeableConcept>,
+    pub verification_status: Option<Box<crate::datatypes::CodeableConcept>>,
     /// problem-list-item | encounter-diagnosis
     ///
     /// A category assigned to the condition.
@@ -129,14 +129,14 @@ pub struct Condition {
     ///
     /// - Element `Condition.severity`, cardinality `0..1`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/condition-severity` (Condition/Diagnosis Severity); other codes are allowed.
-    pub severity: Option<crate::datatypes::CodeableConcept>,
+    pub severity: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Identification of the condition, problem or diagnosis
     ///
     /// Identification of the condition, problem or diagnosis.
     ///
     /// - Element `Condition.code`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/condition-code` (Condition/Problem/Diagnosis Codes); other codes are allowed.
-    pub code: Option<crate::datatypes::CodeableConcept>,
+    pub code: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Anatomical location, if relevant
     ///
     /// The anatomical location where this condition manifests itself.
@@ -159,7 +159,7 @@ pub struct Condition {
     /// This will typically be the encounter the event occurred within, but some activities may be initiated prior to or after the official completion of an encounter but still be tied to the context of the encounter. This record indicates the encounter this particular record is associated with.  In the case of a "new" diagnosis reflecting ongoing/revised information about the condition, this might be distinct from the first encounter in which the underlying condition was first "known".
     ///
     /// - Element `Condition.encounter`, cardinality `0..1`.
-    pub encounter: Option<crate::datatypes::Reference>,
+    pub encounter: Option<Box<crate::datatypes::Reference>>,
     /// Estimated or actual date,  date-time, or age
     ///
     /// Estimated or actual date or date-time  the condition began, in the opinion of the clinician.
@@ -221,22 +221,22 @@ impl FhirJson for Condition {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut clinical_status: Option<crate::datatypes::CodeableConcept> = None;
-        let mut verification_status: Option<crate::datatypes::CodeableConcept> = None;
+        let mut verification_status: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut category: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut severity: Option<crate::datatypes::CodeableConcept> = None;
-        let mut code: Option<crate::datatypes::CodeableConcept> = None;
+        let mut severity: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut code: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut body_site: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut subject: Option<crate::datatypes::Reference> = None;
-        let mut encounter: Option<crate::datatypes::Reference> = None;
+        let mut encounter: Option<Box<crate::datatypes::Reference>> = None;
         let mut onset = ChoiceSlot::<crate::resources::condition::ConditionOnset>::new();
         let mut abatement = ChoiceSlot::<
             crate::resources::condition::ConditionAbatement,
@@ -260,7 +260,8 @@ impl FhirJson for Condition {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -283,7 +284,8 @@ impl FhirJson for Condition {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -316,7 +318,8 @@ impl FhirJson for Condition {
                     verification_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 14usize, "verificationStatus");
+                        >(&mut seen, 14usize, "verificationStatus")
+                        .map(Box::new);
                 }
                 "category" => {
                     category = r
@@ -326,13 +329,15 @@ impl FhirJson for Condition {
                     severity = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "severity");
+                        >(&mut seen, 16usize, "severity")
+                        .map(Box::new);
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 17usize, "code");
+                        >(&mut seen, 17usize, "code")
+                        .map(Box::new);
                 }
                 "bodySite" => {
                     body_site = r
@@ -348,7 +353,8 @@ impl FhirJson for Condition {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 20usize, "encounter");
+                        >(&mut seen, 20usize, "encounter")
+                        .map(Box::new);
                 }
                 "recordedDate" => {
                     r.primitive(&mut seen, 21usize, "recordedDate", &mut recorded_date);
@@ -434,22 +440,22 @@ impl FhirJson for Condition {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Condition");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("identifier", &self.identifier);
         w.complex("clinicalStatus", Some(&self.clinical_status));
-        w.complex("verificationStatus", self.verification_status.as_ref());
+        w.complex("verificationStatus", self.verification_status.as_deref());
         w.complex_vec("category", &self.category);
-        w.complex("severity", self.severity.as_ref());
-        w.complex("code", self.code.as_ref());
+        w.complex("severity", self.severity.as_deref());
+        w.complex("code", self.code.as_deref());
         w.complex_vec("bodySite", &self.body_site);
         w.complex("subject", Some(&self.subject));
-        w.complex("encounter", self.encounter.as_ref());
+        w.complex("encounter", self.encounter.as_deref());
         if let Some(c) = &self.onset {
             c.write_into(w);
         }
@@ -580,7 +586,7 @@ pub struct ConditionParticipant {
     ///
     /// - Element `Condition.participant.function`, cardinality `0..1`.
     /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/participation-role-type` (Participation Role Type); other codes are allowed.
-    pub function: Option<crate::datatypes::CodeableConcept>,
+    pub function: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Who or what participated in the activities related to the condition
     ///
     /// Indicates who or what participated in the activities related to the condition.
@@ -598,7 +604,7 @@ impl FhirJson for ConditionParticipant {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut function: Option<crate::datatypes::CodeableConcept> = None;
+        let mut function: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut actor: Option<crate::datatypes::Reference> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -624,7 +630,8 @@ impl FhirJson for ConditionParticipant {
                     function = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "function");
+                        >(&mut seen, 3usize, "function")
+                        .map(Box::new);
                 }
                 "actor" => {
                     actor = r
@@ -651,7 +658,7 @@ impl FhirJson for ConditionParticipant {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("function", self.function.as_ref());
+        w.complex("function", self.function.as_deref());
         w.complex("actor", Some(&self.actor));
         w.extra(&self.unknown_elements);
     }
@@ -691,7 +698,7 @@ pub struct ConditionStage {
     ///
     /// - Element `Condition.stage.summary`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/condition-stage` (Condition Stage); other codes are allowed.
-    pub summary: Option<crate::datatypes::CodeableConcept>,
+    pub summary: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Formal record of assessment
     ///
     /// Reference to a formal record of the evidence on which the staging assessment is based.
@@ -704,7 +711,7 @@ pub struct ConditionStage {
     ///
     /// - Element `Condition.stage.type`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/condition-stage-type` (Condition Stage Type); other codes are allowed.
-    pub type_: Option<crate::datatypes::CodeableConcept>,
+    pub type_: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -716,9 +723,9 @@ impl FhirJson for ConditionStage {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut summary: Option<crate::datatypes::CodeableConcept> = None;
+        let mut summary: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut assessment: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut type_: Option<crate::datatypes::CodeableConcept> = None;
+        let mut type_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -743,7 +750,8 @@ impl FhirJson for ConditionStage {
                     summary = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "summary");
+                        >(&mut seen, 3usize, "summary")
+                        .map(Box::new);
                 }
                 "assessment" => {
                     assessment = r
@@ -753,7 +761,8 @@ impl FhirJson for ConditionStage {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 5usize, "type");
+                        >(&mut seen, 5usize, "type")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -772,9 +781,9 @@ impl FhirJson for ConditionStage {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("summary", self.summary.as_ref());
+        w.complex("summary", self.summary.as_deref());
         w.complex_vec("assessment", &self.assessment);
-        w.complex("type", self.type_.as_ref());
+        w.complex("type", self.type_.as_deref());
         w.extra(&self.unknown_elements);
     }
 }

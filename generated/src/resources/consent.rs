@@ -33,7 +33,7 @@ pub struct Consent {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Consent.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct Consent {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Consent.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -114,7 +114,7 @@ pub struct Consent {
     /// The patient/healthcare practitioner or group of persons to whom this consent applies.
     ///
     /// - Element `Consent.subject`, cardinality `0..1`.
-    pub subject: Option<crate::datatypes::Reference>,
+    pub subject: Option<Box<crate::datatypes::Reference>>,
     /// Fully executed date of the consent
     ///
     /// Date the consent instance was agreed to.
@@ -126,7 +126,7 @@ pub struct Consent {
     /// Effective period for this Consent Resource and all provisions unless specified in that provision.
     ///
     /// - Element `Consent.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Who is granting rights according to the policy and rules
     ///
     /// The entity responsible for granting the rights listed in a Consent Directive.
@@ -181,7 +181,7 @@ pub struct Consent {
     /// A Reference or URL used to uniquely identify the policy the organization will enforce for this Consent. This Reference or URL should be specific to the version of the policy and should be dereferencable to a computable policy of some form.
     ///
     /// - Element `Consent.policyBasis`, cardinality `0..1`.
-    pub policy_basis: Option<crate::resources::consent::ConsentPolicyBasis>,
+    pub policy_basis: Option<Box<crate::resources::consent::ConsentPolicyBasis>>,
     /// Human Readable Policy
     ///
     /// A Reference to the human readable policy explaining the basis for the Consent.
@@ -216,19 +216,19 @@ impl FhirJson for Consent {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut status: Option<Primitive<crate::codes::ConsentState>> = None;
         let mut category: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut subject: Option<crate::datatypes::Reference> = None;
+        let mut subject: Option<Box<crate::datatypes::Reference>> = None;
         let mut date: Option<Primitive<dhp_runtime::primitives::Date>> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut grantor: Vec<crate::datatypes::Reference> = Vec::new();
         let mut grantee: Vec<crate::datatypes::Reference> = Vec::new();
         let mut manager: Vec<crate::datatypes::Reference> = Vec::new();
@@ -236,7 +236,9 @@ impl FhirJson for Consent {
         let mut source_attachment: Vec<crate::datatypes::Attachment> = Vec::new();
         let mut source_reference: Vec<crate::datatypes::Reference> = Vec::new();
         let mut regulatory_basis: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut policy_basis: Option<crate::resources::consent::ConsentPolicyBasis> = None;
+        let mut policy_basis: Option<
+            Box<crate::resources::consent::ConsentPolicyBasis>,
+        > = None;
         let mut policy_text: Vec<crate::datatypes::Reference> = Vec::new();
         let mut verification: Vec<crate::resources::consent::ConsentVerification> = Vec::new();
         let mut decision: Option<Primitive<crate::codes::ConsentProvisionType>> = None;
@@ -255,7 +257,8 @@ impl FhirJson for Consent {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -278,7 +281,8 @@ impl FhirJson for Consent {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -315,7 +319,8 @@ impl FhirJson for Consent {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 16usize, "subject");
+                        >(&mut seen, 16usize, "subject")
+                        .map(Box::new);
                 }
                 "date" => {
                     r.primitive(&mut seen, 17usize, "date", &mut date);
@@ -327,7 +332,8 @@ impl FhirJson for Consent {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 19usize, "period");
+                        >(&mut seen, 19usize, "period")
+                        .map(Box::new);
                 }
                 "grantor" => {
                     grantor = r.complex_vec(&mut seen, 20usize, "grantor", None, false);
@@ -364,7 +370,8 @@ impl FhirJson for Consent {
                     policy_basis = r
                         .complex::<
                             crate::resources::consent::ConsentPolicyBasis,
-                        >(&mut seen, 27usize, "policyBasis");
+                        >(&mut seen, 27usize, "policyBasis")
+                        .map(Box::new);
                 }
                 "policyText" => {
                     policy_text = r
@@ -426,19 +433,19 @@ impl FhirJson for Consent {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Consent");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("identifier", &self.identifier);
         w.primitive("status", Some(&self.status));
         w.complex_vec("category", &self.category);
-        w.complex("subject", self.subject.as_ref());
+        w.complex("subject", self.subject.as_deref());
         w.primitive("date", self.date.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("period", self.period.as_deref());
         w.complex_vec("grantor", &self.grantor);
         w.complex_vec("grantee", &self.grantee);
         w.complex_vec("manager", &self.manager);
@@ -446,7 +453,7 @@ impl FhirJson for Consent {
         w.complex_vec("sourceAttachment", &self.source_attachment);
         w.complex_vec("sourceReference", &self.source_reference);
         w.complex_vec("regulatoryBasis", &self.regulatory_basis);
-        w.complex("policyBasis", self.policy_basis.as_ref());
+        w.complex("policyBasis", self.policy_basis.as_deref());
         w.complex_vec("policyText", &self.policy_text);
         w.complex_vec("verification", &self.verification);
         w.primitive("decision", self.decision.as_ref());
@@ -571,7 +578,7 @@ pub struct ConsentPolicyBasis {
     /// While any resource may be used, Consent, PlanDefinition and Contract would be most frequent
     ///
     /// - Element `Consent.policyBasis.reference`, cardinality `0..1`.
-    pub reference: Option<crate::datatypes::Reference>,
+    pub reference: Option<Box<crate::datatypes::Reference>>,
     /// URL to a computable backing policy
     ///
     /// A URL that links to a computable version of the policy the organization will enforce for this Consent.
@@ -589,7 +596,7 @@ impl FhirJson for ConsentPolicyBasis {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut reference: Option<crate::datatypes::Reference> = None;
+        let mut reference: Option<Box<crate::datatypes::Reference>> = None;
         let mut url: Option<Primitive<dhp_runtime::primitives::Url>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -615,7 +622,8 @@ impl FhirJson for ConsentPolicyBasis {
                     reference = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "reference");
+                        >(&mut seen, 3usize, "reference")
+                        .map(Box::new);
                 }
                 "url" => {
                     r.primitive(&mut seen, 4usize, "url", &mut url);
@@ -639,7 +647,7 @@ impl FhirJson for ConsentPolicyBasis {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("reference", self.reference.as_ref());
+        w.complex("reference", self.reference.as_deref());
         w.primitive("url", self.url.as_ref());
         w.extra(&self.unknown_elements);
     }
@@ -691,7 +699,7 @@ pub struct ConsentProvision {
     /// This is the bound effective time of the consent and should be in the base provision in the Consent resource.
     ///
     /// - Element `Consent.provision.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Who|what controlled by this provision (or group, by role)
     ///
     /// Who or what is controlled by this provision. Use group to identify a set of actors by some property they share (e.g. 'admitting officers').
@@ -757,7 +765,7 @@ pub struct ConsentProvision {
     /// This has a different sense to the Consent.period - that is when the consent agreement holds. This is the time period of the data that is controlled by the agreement.
     ///
     /// - Element `Consent.provision.dataPeriod`, cardinality `0..1`.
-    pub data_period: Option<crate::datatypes::Period>,
+    pub data_period: Option<Box<crate::datatypes::Period>>,
     /// Data controlled by this provision
     ///
     /// The resources controlled by this provision if specific resources are referenced.
@@ -771,7 +779,7 @@ pub struct ConsentProvision {
     /// Constraining the expression type for a specific implementation via profile is recommended
     ///
     /// - Element `Consent.provision.expression`, cardinality `0..1`.
-    pub expression: Option<crate::datatypes::Expression>,
+    pub expression: Option<Box<crate::datatypes::Expression>>,
     /// Nested Exception Provisions
     ///
     /// Provisions which provide exceptions to the base provision or subprovisions.
@@ -789,7 +797,7 @@ impl FhirJson for ConsentProvision {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut actor: Vec<crate::resources::consent::ConsentProvisionActor> = Vec::new();
         let mut action: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut security_label: Vec<crate::datatypes::Coding> = Vec::new();
@@ -797,9 +805,9 @@ impl FhirJson for ConsentProvision {
         let mut document_type: Vec<crate::datatypes::Coding> = Vec::new();
         let mut resource_type: Vec<crate::datatypes::Coding> = Vec::new();
         let mut code: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut data_period: Option<crate::datatypes::Period> = None;
+        let mut data_period: Option<Box<crate::datatypes::Period>> = None;
         let mut data: Vec<crate::resources::consent::ConsentProvisionData> = Vec::new();
-        let mut expression: Option<crate::datatypes::Expression> = None;
+        let mut expression: Option<Box<crate::datatypes::Expression>> = None;
         let mut provision: Vec<crate::resources::consent::ConsentProvision> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -823,9 +831,8 @@ impl FhirJson for ConsentProvision {
                 }
                 "period" => {
                     period = r
-                        .complex::<
-                            crate::datatypes::Period,
-                        >(&mut seen, 3usize, "period");
+                        .complex::<crate::datatypes::Period>(&mut seen, 3usize, "period")
+                        .map(Box::new);
                 }
                 "actor" => {
                     actor = r.complex_vec(&mut seen, 4usize, "actor", None, false);
@@ -855,7 +862,8 @@ impl FhirJson for ConsentProvision {
                     data_period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 11usize, "dataPeriod");
+                        >(&mut seen, 11usize, "dataPeriod")
+                        .map(Box::new);
                 }
                 "data" => {
                     data = r.complex_vec(&mut seen, 12usize, "data", None, false);
@@ -864,7 +872,8 @@ impl FhirJson for ConsentProvision {
                     expression = r
                         .complex::<
                             crate::datatypes::Expression,
-                        >(&mut seen, 13usize, "expression");
+                        >(&mut seen, 13usize, "expression")
+                        .map(Box::new);
                 }
                 "provision" => {
                     provision = r
@@ -896,7 +905,7 @@ impl FhirJson for ConsentProvision {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("period", self.period.as_ref());
+        w.complex("period", self.period.as_deref());
         w.complex_vec("actor", &self.actor);
         w.complex_vec("action", &self.action);
         w.complex_vec("securityLabel", &self.security_label);
@@ -904,9 +913,9 @@ impl FhirJson for ConsentProvision {
         w.complex_vec("documentType", &self.document_type);
         w.complex_vec("resourceType", &self.resource_type);
         w.complex_vec("code", &self.code);
-        w.complex("dataPeriod", self.data_period.as_ref());
+        w.complex("dataPeriod", self.data_period.as_deref());
         w.complex_vec("data", &self.data);
-        w.complex("expression", self.expression.as_ref());
+        w.complex("expression", self.expression.as_deref());
         w.complex_vec("provision", &self.provision);
         w.extra(&self.unknown_elements);
     }
@@ -957,13 +966,13 @@ pub struct ConsentProvisionActor {
     ///
     /// - Element `Consent.provision.actor.role`, cardinality `0..1`.
     /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/participation-role-type` (Participation Role Type); other codes are allowed.
-    pub role: Option<crate::datatypes::CodeableConcept>,
+    pub role: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Resource for the actor (or group, by role)
     ///
     /// The resource that identifies the actor. To identify actors by type, use group to identify a set of actors by some property they share (e.g. 'admitting officers').
     ///
     /// - Element `Consent.provision.actor.reference`, cardinality `0..1`.
-    pub reference: Option<crate::datatypes::Reference>,
+    pub reference: Option<Box<crate::datatypes::Reference>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -975,8 +984,8 @@ impl FhirJson for ConsentProvisionActor {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut role: Option<crate::datatypes::CodeableConcept> = None;
-        let mut reference: Option<crate::datatypes::Reference> = None;
+        let mut role: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut reference: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -1001,13 +1010,15 @@ impl FhirJson for ConsentProvisionActor {
                     role = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "role");
+                        >(&mut seen, 3usize, "role")
+                        .map(Box::new);
                 }
                 "reference" => {
                     reference = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 4usize, "reference");
+                        >(&mut seen, 4usize, "reference")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -1025,8 +1036,8 @@ impl FhirJson for ConsentProvisionActor {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("role", self.role.as_ref());
-        w.complex("reference", self.reference.as_ref());
+        w.complex("role", self.role.as_deref());
+        w.complex("reference", self.reference.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -1198,19 +1209,19 @@ pub struct ConsentVerification {
     ///
     /// - Element `Consent.verification.verificationType`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/consent-verification` (Consent Vefication Codes); other codes are allowed.
-    pub verification_type: Option<crate::datatypes::CodeableConcept>,
+    pub verification_type: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Person conducting verification
     ///
     /// The person who conducted the verification/validation of the Grantor decision.
     ///
     /// - Element `Consent.verification.verifiedBy`, cardinality `0..1`.
-    pub verified_by: Option<crate::datatypes::Reference>,
+    pub verified_by: Option<Box<crate::datatypes::Reference>>,
     /// Person who verified
     ///
     /// Who verified the instruction (Patient, Relative or other Authorized Person).
     ///
     /// - Element `Consent.verification.verifiedWith`, cardinality `0..1`.
-    pub verified_with: Option<crate::datatypes::Reference>,
+    pub verified_with: Option<Box<crate::datatypes::Reference>>,
     /// When consent verified
     ///
     /// Date(s) verification was collected.
@@ -1231,9 +1242,9 @@ impl FhirJson for ConsentVerification {
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut verified: Option<Primitive<bool>> = None;
-        let mut verification_type: Option<crate::datatypes::CodeableConcept> = None;
-        let mut verified_by: Option<crate::datatypes::Reference> = None;
-        let mut verified_with: Option<crate::datatypes::Reference> = None;
+        let mut verification_type: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut verified_by: Option<Box<crate::datatypes::Reference>> = None;
+        let mut verified_with: Option<Box<crate::datatypes::Reference>> = None;
         let mut verification_date = PrimVec::<
             dhp_runtime::primitives::DateTime,
             Extension,
@@ -1268,19 +1279,22 @@ impl FhirJson for ConsentVerification {
                     verification_type = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 5usize, "verificationType");
+                        >(&mut seen, 5usize, "verificationType")
+                        .map(Box::new);
                 }
                 "verifiedBy" => {
                     verified_by = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "verifiedBy");
+                        >(&mut seen, 6usize, "verifiedBy")
+                        .map(Box::new);
                 }
                 "verifiedWith" => {
                     verified_with = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 7usize, "verifiedWith");
+                        >(&mut seen, 7usize, "verifiedWith")
+                        .map(Box::new);
                 }
                 "verificationDate" => {
                     r.prim_vec(
@@ -1322,9 +1336,9 @@ impl FhirJson for ConsentVerification {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("verified", Some(&self.verified));
-        w.complex("verificationType", self.verification_type.as_ref());
-        w.complex("verifiedBy", self.verified_by.as_ref());
-        w.complex("verifiedWith", self.verified_with.as_ref());
+        w.complex("verificationType", self.verification_type.as_deref());
+        w.complex("verifiedBy", self.verified_by.as_deref());
+        w.complex("verifiedWith", self.verified_with.as_deref());
         w.primitive_vec("verificationDate", &self.verification_date);
         w.extra(&self.unknown_elements);
     }

@@ -33,7 +33,7 @@ pub struct DocumentReference {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `DocumentReference.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct DocumentReference {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `DocumentReference.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -142,7 +142,7 @@ pub struct DocumentReference {
     ///
     /// - Element `DocumentReference.type`, cardinality `0..1`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/doc-typecodes` (FHIR Document Type Codes); other codes are allowed.
-    pub type_: Option<crate::datatypes::CodeableConcept>,
+    pub type_: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Categorization of document
     ///
     /// A categorization for the type of document referenced - helps for indexing and searching. This may be implied by or derived from the code specified in the DocumentReference.type.
@@ -157,7 +157,7 @@ pub struct DocumentReference {
     /// Who or what the document is about. The document can be about a person, (patient or healthcare practitioner), a device (e.g. a machine) or even a group of subjects (such as a document about a herd of farm animals, or a set of patients that share a common exposure).
     ///
     /// - Element `DocumentReference.subject`, cardinality `0..1`.
-    pub subject: Option<crate::datatypes::Reference>,
+    pub subject: Option<Box<crate::datatypes::Reference>>,
     /// Context of the document content
     ///
     /// Describes the clinical encounter or type of care that the document content is associated with.
@@ -186,7 +186,7 @@ pub struct DocumentReference {
     ///
     /// - Element `DocumentReference.facilityType`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/c80-facilitycodes` (Facility Type Code Value Set); other codes are allowed.
-    pub facility_type: Option<crate::datatypes::CodeableConcept>,
+    pub facility_type: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Additional details about where the content was created (e.g. clinical specialty)
     ///
     /// This property may convey specifics about the practice setting where the content was created, often reflecting the clinical specialty.
@@ -195,13 +195,13 @@ pub struct DocumentReference {
     ///
     /// - Element `DocumentReference.practiceSetting`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/c80-practice-codes` (Practice Setting Code Value Set); other codes are allowed.
-    pub practice_setting: Option<crate::datatypes::CodeableConcept>,
+    pub practice_setting: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Time of service that is being documented
     ///
     /// The time period over which the service that is described by the document was provided.
     ///
     /// - Element `DocumentReference.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// When this document reference was created
     ///
     /// When the document reference was created.
@@ -233,7 +233,7 @@ pub struct DocumentReference {
     /// Identifies the logical organization (software system, vendor, or department) to go to find the current version, where to report issues, etc. This is different from the physical location (URL, disk drive, or server) of the document, which is the technical location of the document, which host may be delegated to the management of some other organization.
     ///
     /// - Element `DocumentReference.custodian`, cardinality `0..1`.
-    pub custodian: Option<crate::datatypes::Reference>,
+    pub custodian: Option<Box<crate::datatypes::Reference>>,
     /// Relationships to other documents
     ///
     /// Relationships that this document has with other document references that already exist.
@@ -282,10 +282,10 @@ impl FhirJson for DocumentReference {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -295,21 +295,21 @@ impl FhirJson for DocumentReference {
         let mut status: Option<Primitive<crate::codes::DocumentReferenceStatus>> = None;
         let mut doc_status: Option<Primitive<crate::codes::CompositionStatus>> = None;
         let mut modality: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut type_: Option<crate::datatypes::CodeableConcept> = None;
+        let mut type_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut category: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut subject: Option<crate::datatypes::Reference> = None;
+        let mut subject: Option<Box<crate::datatypes::Reference>> = None;
         let mut context: Vec<crate::datatypes::Reference> = Vec::new();
         let mut event: Vec<crate::datatypes::CodeableReference> = Vec::new();
         let mut body_site: Vec<crate::datatypes::CodeableReference> = Vec::new();
-        let mut facility_type: Option<crate::datatypes::CodeableConcept> = None;
-        let mut practice_setting: Option<crate::datatypes::CodeableConcept> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut facility_type: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut practice_setting: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut date: Option<Primitive<dhp_runtime::primitives::Instant>> = None;
         let mut author: Vec<crate::datatypes::Reference> = Vec::new();
         let mut attester: Vec<
             crate::resources::document_reference::DocumentReferenceAttester,
         > = Vec::new();
-        let mut custodian: Option<crate::datatypes::Reference> = None;
+        let mut custodian: Option<Box<crate::datatypes::Reference>> = None;
         let mut relates_to: Vec<
             crate::resources::document_reference::DocumentReferenceRelatesTo,
         > = Vec::new();
@@ -332,7 +332,8 @@ impl FhirJson for DocumentReference {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -355,7 +356,8 @@ impl FhirJson for DocumentReference {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -407,7 +409,8 @@ impl FhirJson for DocumentReference {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 21usize, "type");
+                        >(&mut seen, 21usize, "type")
+                        .map(Box::new);
                 }
                 "category" => {
                     category = r
@@ -417,7 +420,8 @@ impl FhirJson for DocumentReference {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "subject");
+                        >(&mut seen, 23usize, "subject")
+                        .map(Box::new);
                 }
                 "context" => {
                     context = r.complex_vec(&mut seen, 24usize, "context", None, false);
@@ -433,19 +437,22 @@ impl FhirJson for DocumentReference {
                     facility_type = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 27usize, "facilityType");
+                        >(&mut seen, 27usize, "facilityType")
+                        .map(Box::new);
                 }
                 "practiceSetting" => {
                     practice_setting = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 28usize, "practiceSetting");
+                        >(&mut seen, 28usize, "practiceSetting")
+                        .map(Box::new);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 29usize, "period");
+                        >(&mut seen, 29usize, "period")
+                        .map(Box::new);
                 }
                 "date" => {
                     r.primitive(&mut seen, 30usize, "date", &mut date);
@@ -464,7 +471,8 @@ impl FhirJson for DocumentReference {
                     custodian = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 34usize, "custodian");
+                        >(&mut seen, 34usize, "custodian")
+                        .map(Box::new);
                 }
                 "relatesTo" => {
                     relates_to = r
@@ -534,10 +542,10 @@ impl FhirJson for DocumentReference {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("DocumentReference");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -547,19 +555,19 @@ impl FhirJson for DocumentReference {
         w.primitive("status", Some(&self.status));
         w.primitive("docStatus", self.doc_status.as_ref());
         w.complex_vec("modality", &self.modality);
-        w.complex("type", self.type_.as_ref());
+        w.complex("type", self.type_.as_deref());
         w.complex_vec("category", &self.category);
-        w.complex("subject", self.subject.as_ref());
+        w.complex("subject", self.subject.as_deref());
         w.complex_vec("context", &self.context);
         w.complex_vec("event", &self.event);
         w.complex_vec("bodySite", &self.body_site);
-        w.complex("facilityType", self.facility_type.as_ref());
-        w.complex("practiceSetting", self.practice_setting.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("facilityType", self.facility_type.as_deref());
+        w.complex("practiceSetting", self.practice_setting.as_deref());
+        w.complex("period", self.period.as_deref());
         w.primitive("date", self.date.as_ref());
         w.complex_vec("author", &self.author);
         w.complex_vec("attester", &self.attester);
-        w.complex("custodian", self.custodian.as_ref());
+        w.complex("custodian", self.custodian.as_deref());
         w.complex_vec("relatesTo", &self.relates_to);
         w.primitive("description", self.description.as_ref());
         w.complex_vec("securityLabel", &self.security_label);
@@ -697,7 +705,7 @@ pub struct DocumentReferenceAttester {
     /// Who attested the document in the specified way.
     ///
     /// - Element `DocumentReference.attester.party`, cardinality `0..1`.
-    pub party: Option<crate::datatypes::Reference>,
+    pub party: Option<Box<crate::datatypes::Reference>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -711,7 +719,7 @@ impl FhirJson for DocumentReferenceAttester {
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut mode: Option<crate::datatypes::CodeableConcept> = None;
         let mut time: Option<Primitive<dhp_runtime::primitives::DateTime>> = None;
-        let mut party: Option<crate::datatypes::Reference> = None;
+        let mut party: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -748,7 +756,8 @@ impl FhirJson for DocumentReferenceAttester {
                     party = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "party");
+                        >(&mut seen, 6usize, "party")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -772,7 +781,7 @@ impl FhirJson for DocumentReferenceAttester {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("mode", Some(&self.mode));
         w.primitive("time", self.time.as_ref());
-        w.complex("party", self.party.as_ref());
+        w.complex("party", self.party.as_deref());
         w.extra(&self.unknown_elements);
     }
 }

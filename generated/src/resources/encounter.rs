@@ -33,7 +33,7 @@ pub struct Encounter {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Encounter.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct Encounter {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Encounter.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -113,7 +113,7 @@ pub struct Encounter {
     ///
     /// - Element `Encounter.priority`, cardinality `0..1`.
     /// - Binding: example to `http://terminology.hl7.org/ValueSet/v3-ActPriority` (ActPriority); other codes are allowed.
-    pub priority: Option<crate::datatypes::CodeableConcept>,
+    pub priority: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Specific type of encounter (e.g. e-mail consultation, surgical day-care, ...)
     ///
     /// Specific type of encounter (e.g. e-mail consultation, surgical day-care, skilled nursing, rehabilitation).
@@ -137,7 +137,7 @@ pub struct Encounter {
     /// While the encounter is always about the patient, the patient might not actually be known in all contexts of use, and there may be a group of patients that could be anonymous (such as in a group therapy for Alcoholics Anonymous - where the recording of the encounter could be used for billing on the number of people/staff and not important to the context of the specific patients) or alternately in veterinary care a herd of sheep receiving treatment (where the animals are not individually tracked).
     ///
     /// - Element `Encounter.subject`, cardinality `0..1`.
-    pub subject: Option<crate::datatypes::Reference>,
+    pub subject: Option<Box<crate::datatypes::Reference>>,
     /// The current status of the subject in relation to the Encounter
     ///
     /// The subjectStatus value can be used to track the patient's status within the encounter. It details whether the patient has arrived or departed, has been triaged or is currently in a waiting status.
@@ -146,7 +146,7 @@ pub struct Encounter {
     ///
     /// - Element `Encounter.subjectStatus`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/encounter-subject-status` (Encounter Subject Status); other codes are allowed.
-    pub subject_status: Option<crate::datatypes::CodeableConcept>,
+    pub subject_status: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Episode(s) of care that this encounter should be recorded against
     ///
     /// Where a specific encounter should be classified as a part of a specific episode(s) of care this field should be used. This association can facilitate grouping of related encounters together for a specific purpose, such as government reporting, issue tracking, association via a common problem.  The association is recorded on the encounter as these are typically created after the episode of care and grouped on entry rather than editing the episode of care to append another encounter to it (the episode of care could span years).
@@ -172,13 +172,13 @@ pub struct Encounter {
     /// This is also used for associating a child's encounter back to the mother's encounter.Refer to the Notes section in the Patient resource for further details.
     ///
     /// - Element `Encounter.partOf`, cardinality `0..1`.
-    pub part_of: Option<crate::datatypes::Reference>,
+    pub part_of: Option<Box<crate::datatypes::Reference>>,
     /// The organization (facility) responsible for this encounter
     ///
     /// The organization that is primarily responsible for this Encounter's services. This MAY be the same as the organization on the Patient record, however it could be different, such as if the actor performing the services was from an external organization (which may be billed seperately) for an external consultation.  Refer to the colonoscopy example on the Encounter examples tab.
     ///
     /// - Element `Encounter.serviceProvider`, cardinality `0..1`.
-    pub service_provider: Option<crate::datatypes::Reference>,
+    pub service_provider: Option<Box<crate::datatypes::Reference>>,
     /// List of participants involved in the encounter
     ///
     /// The list of people responsible for providing the service.
@@ -208,7 +208,7 @@ pub struct Encounter {
     /// If not (yet) known, the end of the Period may be omitted.
     ///
     /// - Element `Encounter.actualPeriod`, cardinality `0..1`.
-    pub actual_period: Option<crate::datatypes::Period>,
+    pub actual_period: Option<Box<crate::datatypes::Period>>,
     /// The planned start date/time (or admission date) of the encounter
     ///
     /// The planned start date/time (or admission date) of the encounter.
@@ -228,7 +228,7 @@ pub struct Encounter {
     /// If the precision on these values is low (e.g. to the day only) then this may be considered was an all day (or multi-day) encounter, unless the duration is included, where that amount of time occurred sometime during the interval.May differ from the time in `Encounter.period` due to leave of absence(s).
     ///
     /// - Element `Encounter.length`, cardinality `0..1`.
-    pub length: Option<crate::datatypes::Duration>,
+    pub length: Option<Box<crate::datatypes::Duration>>,
     /// The list of medical reasons that are expected to be addressed during the episode of care
     ///
     /// The list of medical reasons that are expected to be addressed during the episode of care.
@@ -285,7 +285,7 @@ pub struct Encounter {
     /// An Encounter may cover more than just the inpatient stay. Contexts such as outpatients, community clinics, and aged care facilities are also included.The duration recorded in the period of this encounter covers the entire scope of this admission record.
     ///
     /// - Element `Encounter.admission`, cardinality `0..1`.
-    pub admission: Option<crate::resources::encounter::EncounterAdmission>,
+    pub admission: Option<Box<crate::resources::encounter::EncounterAdmission>>,
     /// List of locations where the patient has been
     ///
     /// List of locations where  the patient has been during this encounter.
@@ -303,42 +303,44 @@ impl FhirJson for Encounter {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut status: Option<Primitive<crate::codes::EncounterStatus>> = None;
         let mut class: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut priority: Option<crate::datatypes::CodeableConcept> = None;
+        let mut priority: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut type_: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut service_type: Vec<crate::datatypes::CodeableReference> = Vec::new();
-        let mut subject: Option<crate::datatypes::Reference> = None;
-        let mut subject_status: Option<crate::datatypes::CodeableConcept> = None;
+        let mut subject: Option<Box<crate::datatypes::Reference>> = None;
+        let mut subject_status: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut episode_of_care: Vec<crate::datatypes::Reference> = Vec::new();
         let mut based_on: Vec<crate::datatypes::Reference> = Vec::new();
         let mut care_team: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut part_of: Option<crate::datatypes::Reference> = None;
-        let mut service_provider: Option<crate::datatypes::Reference> = None;
+        let mut part_of: Option<Box<crate::datatypes::Reference>> = None;
+        let mut service_provider: Option<Box<crate::datatypes::Reference>> = None;
         let mut participant: Vec<crate::resources::encounter::EncounterParticipant> = Vec::new();
         let mut appointment: Vec<crate::datatypes::Reference> = Vec::new();
         let mut virtual_service: Vec<crate::datatypes::VirtualServiceDetail> = Vec::new();
-        let mut actual_period: Option<crate::datatypes::Period> = None;
+        let mut actual_period: Option<Box<crate::datatypes::Period>> = None;
         let mut planned_start_date: Option<
             Primitive<dhp_runtime::primitives::DateTime>,
         > = None;
         let mut planned_end_date: Option<Primitive<dhp_runtime::primitives::DateTime>> = None;
-        let mut length: Option<crate::datatypes::Duration> = None;
+        let mut length: Option<Box<crate::datatypes::Duration>> = None;
         let mut reason: Vec<crate::resources::encounter::EncounterReason> = Vec::new();
         let mut diagnosis: Vec<crate::resources::encounter::EncounterDiagnosis> = Vec::new();
         let mut account: Vec<crate::datatypes::Reference> = Vec::new();
         let mut diet_preference: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut special_arrangement: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut special_courtesy: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut admission: Option<crate::resources::encounter::EncounterAdmission> = None;
+        let mut admission: Option<
+            Box<crate::resources::encounter::EncounterAdmission>,
+        > = None;
         let mut location: Vec<crate::resources::encounter::EncounterLocation> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -354,7 +356,8 @@ impl FhirJson for Encounter {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -377,7 +380,8 @@ impl FhirJson for Encounter {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -413,7 +417,8 @@ impl FhirJson for Encounter {
                     priority = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "priority");
+                        >(&mut seen, 16usize, "priority")
+                        .map(Box::new);
                 }
                 "type" => {
                     type_ = r.complex_vec(&mut seen, 17usize, "type", None, false);
@@ -426,13 +431,15 @@ impl FhirJson for Encounter {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 19usize, "subject");
+                        >(&mut seen, 19usize, "subject")
+                        .map(Box::new);
                 }
                 "subjectStatus" => {
                     subject_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 20usize, "subjectStatus");
+                        >(&mut seen, 20usize, "subjectStatus")
+                        .map(Box::new);
                 }
                 "episodeOfCare" => {
                     episode_of_care = r
@@ -449,13 +456,15 @@ impl FhirJson for Encounter {
                     part_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 24usize, "partOf");
+                        >(&mut seen, 24usize, "partOf")
+                        .map(Box::new);
                 }
                 "serviceProvider" => {
                     service_provider = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 25usize, "serviceProvider");
+                        >(&mut seen, 25usize, "serviceProvider")
+                        .map(Box::new);
                 }
                 "participant" => {
                     participant = r
@@ -473,7 +482,8 @@ impl FhirJson for Encounter {
                     actual_period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 29usize, "actualPeriod");
+                        >(&mut seen, 29usize, "actualPeriod")
+                        .map(Box::new);
                 }
                 "plannedStartDate" => {
                     r.primitive(
@@ -511,7 +521,8 @@ impl FhirJson for Encounter {
                     length = r
                         .complex::<
                             crate::datatypes::Duration,
-                        >(&mut seen, 34usize, "length");
+                        >(&mut seen, 34usize, "length")
+                        .map(Box::new);
                 }
                 "reason" => {
                     reason = r.complex_vec(&mut seen, 35usize, "reason", None, false);
@@ -545,7 +556,8 @@ impl FhirJson for Encounter {
                     admission = r
                         .complex::<
                             crate::resources::encounter::EncounterAdmission,
-                        >(&mut seen, 41usize, "admission");
+                        >(&mut seen, 41usize, "admission")
+                        .map(Box::new);
                 }
                 "location" => {
                     location = r
@@ -603,40 +615,40 @@ impl FhirJson for Encounter {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Encounter");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("identifier", &self.identifier);
         w.primitive("status", Some(&self.status));
         w.complex_vec("class", &self.class);
-        w.complex("priority", self.priority.as_ref());
+        w.complex("priority", self.priority.as_deref());
         w.complex_vec("type", &self.type_);
         w.complex_vec("serviceType", &self.service_type);
-        w.complex("subject", self.subject.as_ref());
-        w.complex("subjectStatus", self.subject_status.as_ref());
+        w.complex("subject", self.subject.as_deref());
+        w.complex("subjectStatus", self.subject_status.as_deref());
         w.complex_vec("episodeOfCare", &self.episode_of_care);
         w.complex_vec("basedOn", &self.based_on);
         w.complex_vec("careTeam", &self.care_team);
-        w.complex("partOf", self.part_of.as_ref());
-        w.complex("serviceProvider", self.service_provider.as_ref());
+        w.complex("partOf", self.part_of.as_deref());
+        w.complex("serviceProvider", self.service_provider.as_deref());
         w.complex_vec("participant", &self.participant);
         w.complex_vec("appointment", &self.appointment);
         w.complex_vec("virtualService", &self.virtual_service);
-        w.complex("actualPeriod", self.actual_period.as_ref());
+        w.complex("actualPeriod", self.actual_period.as_deref());
         w.primitive("plannedStartDate", self.planned_start_date.as_ref());
         w.primitive("plannedEndDate", self.planned_end_date.as_ref());
-        w.complex("length", self.length.as_ref());
+        w.complex("length", self.length.as_deref());
         w.complex_vec("reason", &self.reason);
         w.complex_vec("diagnosis", &self.diagnosis);
         w.complex_vec("account", &self.account);
         w.complex_vec("dietPreference", &self.diet_preference);
         w.complex_vec("specialArrangement", &self.special_arrangement);
         w.complex_vec("specialCourtesy", &self.special_courtesy);
-        w.complex("admission", self.admission.as_ref());
+        w.complex("admission", self.admission.as_deref());
         w.complex_vec("location", &self.location);
         w.extra(&self.unknown_elements);
     }
@@ -758,40 +770,40 @@ pub struct EncounterAdmission {
     /// Pre-admission identifier.
     ///
     /// - Element `Encounter.admission.preAdmissionIdentifier`, cardinality `0..1`.
-    pub pre_admission_identifier: Option<crate::datatypes::Identifier>,
+    pub pre_admission_identifier: Option<Box<crate::datatypes::Identifier>>,
     /// The location/organization from which the patient came before admission
     ///
     /// The location/organization from which the patient came before admission.
     ///
     /// - Element `Encounter.admission.origin`, cardinality `0..1`.
-    pub origin: Option<crate::datatypes::Reference>,
+    pub origin: Option<Box<crate::datatypes::Reference>>,
     /// From where patient was admitted (physician referral, transfer)
     ///
     /// From where patient was admitted (physician referral, transfer).
     ///
     /// - Element `Encounter.admission.admitSource`, cardinality `0..1`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/encounter-admit-source` (Admit Source); other codes are allowed.
-    pub admit_source: Option<crate::datatypes::CodeableConcept>,
+    pub admit_source: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Indicates that the patient is being re-admitted
     ///
     /// Indicates that this encounter is directly related to a prior admission, often because the conditions addressed in the prior admission were not fully addressed.
     ///
     /// - Element `Encounter.admission.reAdmission`, cardinality `0..1`.
     /// - Binding: example to `http://terminology.hl7.org/ValueSet/v2-0092` (hl7VS-re-admissionIndicator); other codes are allowed.
-    pub re_admission: Option<crate::datatypes::CodeableConcept>,
+    pub re_admission: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Location/organization to which the patient is discharged
     ///
     /// Location/organization to which the patient is discharged.
     ///
     /// - Element `Encounter.admission.destination`, cardinality `0..1`.
-    pub destination: Option<crate::datatypes::Reference>,
+    pub destination: Option<Box<crate::datatypes::Reference>>,
     /// Category or kind of location after discharge
     ///
     /// Category or kind of location after discharge.
     ///
     /// - Element `Encounter.admission.dischargeDisposition`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/encounter-discharge-disposition` (Discharge Disposition); other codes are allowed.
-    pub discharge_disposition: Option<crate::datatypes::CodeableConcept>,
+    pub discharge_disposition: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -803,12 +815,12 @@ impl FhirJson for EncounterAdmission {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut pre_admission_identifier: Option<crate::datatypes::Identifier> = None;
-        let mut origin: Option<crate::datatypes::Reference> = None;
-        let mut admit_source: Option<crate::datatypes::CodeableConcept> = None;
-        let mut re_admission: Option<crate::datatypes::CodeableConcept> = None;
-        let mut destination: Option<crate::datatypes::Reference> = None;
-        let mut discharge_disposition: Option<crate::datatypes::CodeableConcept> = None;
+        let mut pre_admission_identifier: Option<Box<crate::datatypes::Identifier>> = None;
+        let mut origin: Option<Box<crate::datatypes::Reference>> = None;
+        let mut admit_source: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut re_admission: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut destination: Option<Box<crate::datatypes::Reference>> = None;
+        let mut discharge_disposition: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -833,37 +845,43 @@ impl FhirJson for EncounterAdmission {
                     pre_admission_identifier = r
                         .complex::<
                             crate::datatypes::Identifier,
-                        >(&mut seen, 3usize, "preAdmissionIdentifier");
+                        >(&mut seen, 3usize, "preAdmissionIdentifier")
+                        .map(Box::new);
                 }
                 "origin" => {
                     origin = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 4usize, "origin");
+                        >(&mut seen, 4usize, "origin")
+                        .map(Box::new);
                 }
                 "admitSource" => {
                     admit_source = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 5usize, "admitSource");
+                        >(&mut seen, 5usize, "admitSource")
+                        .map(Box::new);
                 }
                 "reAdmission" => {
                     re_admission = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 6usize, "reAdmission");
+                        >(&mut seen, 6usize, "reAdmission")
+                        .map(Box::new);
                 }
                 "destination" => {
                     destination = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 7usize, "destination");
+                        >(&mut seen, 7usize, "destination")
+                        .map(Box::new);
                 }
                 "dischargeDisposition" => {
                     discharge_disposition = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 8usize, "dischargeDisposition");
+                        >(&mut seen, 8usize, "dischargeDisposition")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -885,12 +903,12 @@ impl FhirJson for EncounterAdmission {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("preAdmissionIdentifier", self.pre_admission_identifier.as_ref());
-        w.complex("origin", self.origin.as_ref());
-        w.complex("admitSource", self.admit_source.as_ref());
-        w.complex("reAdmission", self.re_admission.as_ref());
-        w.complex("destination", self.destination.as_ref());
-        w.complex("dischargeDisposition", self.discharge_disposition.as_ref());
+        w.complex("preAdmissionIdentifier", self.pre_admission_identifier.as_deref());
+        w.complex("origin", self.origin.as_deref());
+        w.complex("admitSource", self.admit_source.as_deref());
+        w.complex("reAdmission", self.re_admission.as_deref());
+        w.complex("destination", self.destination.as_deref());
+        w.complex("dischargeDisposition", self.discharge_disposition.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -1078,13 +1096,13 @@ pub struct EncounterLocation {
     ///
     /// - Element `Encounter.location.form`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/location-form` (Location Form); other codes are allowed.
-    pub form: Option<crate::datatypes::CodeableConcept>,
+    pub form: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Time period during which the patient was present at the location
     ///
     /// Time period during which the patient was present at the location.
     ///
     /// - Element `Encounter.location.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -1098,8 +1116,8 @@ impl FhirJson for EncounterLocation {
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut location: Option<crate::datatypes::Reference> = None;
         let mut status: Option<Primitive<crate::codes::EncounterLocationStatus>> = None;
-        let mut form: Option<crate::datatypes::CodeableConcept> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut form: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -1136,13 +1154,13 @@ impl FhirJson for EncounterLocation {
                     form = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 6usize, "form");
+                        >(&mut seen, 6usize, "form")
+                        .map(Box::new);
                 }
                 "period" => {
                     period = r
-                        .complex::<
-                            crate::datatypes::Period,
-                        >(&mut seen, 7usize, "period");
+                        .complex::<crate::datatypes::Period>(&mut seen, 7usize, "period")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -1167,8 +1185,8 @@ impl FhirJson for EncounterLocation {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex("location", Some(&self.location));
         w.primitive("status", self.status.as_ref());
-        w.complex("form", self.form.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("form", self.form.as_deref());
+        w.complex("period", self.period.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -1217,7 +1235,7 @@ pub struct EncounterParticipant {
     /// The period of time that the specified participant participated in the encounter. These can overlap or be sub-sets of the overall encounter's period.
     ///
     /// - Element `Encounter.participant.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// The individual, device, or service participating in the encounter
     ///
     /// Person involved in the encounter, the patient/group is also included here to indicate that the patient was actually participating in the encounter. Not including the patient here covers use cases such as a case meeting between practitioners about a patient - non contact times.
@@ -1225,7 +1243,7 @@ pub struct EncounterParticipant {
     /// For planning purposes, Appointments may include a CareTeam participant to indicate that one specific person from the CareTeam will be assigned, but that assignment might not happen until the Encounter begins. Hence CareTeam is not included in Encounter.participant, as the specific individual should be assigned and represented as a Practitioner or other person resource.Similarly, Location can be included in Appointment.participant to assist with planning.  However, the patient location is tracked on the Encounter in the Encounter.location property to allow for additional metadata and history to be recorded.The role of the participant can be used to declare what the actor will be doing in the scope of this encounter participation.If the individual is not specified during planning, then it is expected that the individual will be filled in at a later stage prior to the encounter commencing.
     ///
     /// - Element `Encounter.participant.actor`, cardinality `0..1`.
-    pub actor: Option<crate::datatypes::Reference>,
+    pub actor: Option<Box<crate::datatypes::Reference>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -1238,8 +1256,8 @@ impl FhirJson for EncounterParticipant {
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut type_: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut period: Option<crate::datatypes::Period> = None;
-        let mut actor: Option<crate::datatypes::Reference> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
+        let mut actor: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -1265,15 +1283,15 @@ impl FhirJson for EncounterParticipant {
                 }
                 "period" => {
                     period = r
-                        .complex::<
-                            crate::datatypes::Period,
-                        >(&mut seen, 4usize, "period");
+                        .complex::<crate::datatypes::Period>(&mut seen, 4usize, "period")
+                        .map(Box::new);
                 }
                 "actor" => {
                     actor = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 5usize, "actor");
+                        >(&mut seen, 5usize, "actor")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -1293,8 +1311,8 @@ impl FhirJson for EncounterParticipant {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("type", &self.type_);
-        w.complex("period", self.period.as_ref());
-        w.complex("actor", self.actor.as_ref());
+        w.complex("period", self.period.as_deref());
+        w.complex("actor", self.actor.as_deref());
         w.extra(&self.unknown_elements);
     }
 }

@@ -33,7 +33,7 @@ pub struct EpisodeOfCare {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `EpisodeOfCare.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct EpisodeOfCare {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `EpisodeOfCare.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -146,13 +146,13 @@ pub struct EpisodeOfCare {
     /// If multiple organizations are involved in care delivery, the care teams from those organizations would be represented in EpisodeOfCare.team, while the primary organization managing the care would be listed in EpisodeOfCare.managingOrganization.   Other organizations may have their own EpisodeOfCare for tracking their activities.
     ///
     /// - Element `EpisodeOfCare.managingOrganization`, cardinality `0..1`.
-    pub managing_organization: Option<crate::datatypes::Reference>,
+    pub managing_organization: Option<Box<crate::datatypes::Reference>>,
     /// Interval during responsibility is assumed
     ///
     /// The interval during which the managing organization assumes the defined responsibility.
     ///
     /// - Element `EpisodeOfCare.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Originating Referral Request(s)
     ///
     /// Referral Request(s) that are fulfilled by this EpisodeOfCare, incoming referrals.
@@ -164,7 +164,7 @@ pub struct EpisodeOfCare {
     /// The practitioner that is the care manager/care coordinator for this patient.
     ///
     /// - Element `EpisodeOfCare.careManager`, cardinality `0..1`.
-    pub care_manager: Option<crate::datatypes::Reference>,
+    pub care_manager: Option<Box<crate::datatypes::Reference>>,
     /// Other practitioners facilitating this episode of care
     ///
     /// The list of practitioners that may be facilitating this episode of care for specific purposes.
@@ -188,10 +188,10 @@ impl FhirJson for EpisodeOfCare {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -206,10 +206,10 @@ impl FhirJson for EpisodeOfCare {
             crate::resources::episode_of_care::EpisodeOfCareDiagnosis,
         > = Vec::new();
         let mut patient: Option<crate::datatypes::Reference> = None;
-        let mut managing_organization: Option<crate::datatypes::Reference> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut managing_organization: Option<Box<crate::datatypes::Reference>> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut referral_request: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut care_manager: Option<crate::datatypes::Reference> = None;
+        let mut care_manager: Option<Box<crate::datatypes::Reference>> = None;
         let mut care_team: Vec<crate::datatypes::Reference> = Vec::new();
         let mut account: Vec<crate::datatypes::Reference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
@@ -226,7 +226,8 @@ impl FhirJson for EpisodeOfCare {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -249,7 +250,8 @@ impl FhirJson for EpisodeOfCare {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -302,13 +304,15 @@ impl FhirJson for EpisodeOfCare {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 20usize, "managingOrganization");
+                        >(&mut seen, 20usize, "managingOrganization")
+                        .map(Box::new);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 21usize, "period");
+                        >(&mut seen, 21usize, "period")
+                        .map(Box::new);
                 }
                 "referralRequest" => {
                     referral_request = r
@@ -318,7 +322,8 @@ impl FhirJson for EpisodeOfCare {
                     care_manager = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "careManager");
+                        >(&mut seen, 23usize, "careManager")
+                        .map(Box::new);
                 }
                 "careTeam" => {
                     care_team = r
@@ -367,10 +372,10 @@ impl FhirJson for EpisodeOfCare {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("EpisodeOfCare");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -381,10 +386,10 @@ impl FhirJson for EpisodeOfCare {
         w.complex_vec("reason", &self.reason);
         w.complex_vec("diagnosis", &self.diagnosis);
         w.complex("patient", Some(&self.patient));
-        w.complex("managingOrganization", self.managing_organization.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("managingOrganization", self.managing_organization.as_deref());
+        w.complex("period", self.period.as_deref());
         w.complex_vec("referralRequest", &self.referral_request);
-        w.complex("careManager", self.care_manager.as_ref());
+        w.complex("careManager", self.care_manager.as_deref());
         w.complex_vec("careTeam", &self.care_team);
         w.complex_vec("account", &self.account);
         w.extra(&self.unknown_elements);
@@ -515,7 +520,7 @@ pub struct EpisodeOfCareDiagnosis {
     ///
     /// - Element `EpisodeOfCare.diagnosis.use`, cardinality `0..1`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/encounter-diagnosis-use` (Encounter Diagnosis Use); other codes are allowed.
-    pub use_: Option<crate::datatypes::CodeableConcept>,
+    pub use_: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -528,7 +533,7 @@ impl FhirJson for EpisodeOfCareDiagnosis {
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut condition: Vec<crate::datatypes::CodeableReference> = Vec::new();
-        let mut use_: Option<crate::datatypes::CodeableConcept> = None;
+        let mut use_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -557,7 +562,8 @@ impl FhirJson for EpisodeOfCareDiagnosis {
                     use_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 4usize, "use");
+                        >(&mut seen, 4usize, "use")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -576,7 +582,7 @@ impl FhirJson for EpisodeOfCareDiagnosis {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("condition", &self.condition);
-        w.complex("use", self.use_.as_ref());
+        w.complex("use", self.use_.as_deref());
         w.extra(&self.unknown_elements);
     }
 }
@@ -628,7 +634,7 @@ pub struct EpisodeOfCareReason {
     ///
     /// - Element `EpisodeOfCare.reason.use`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/encounter-reason-use` (Encounter Reason Use); other codes are allowed.
-    pub use_: Option<crate::datatypes::CodeableConcept>,
+    pub use_: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Medical reason to be addressed
     ///
     /// The medical reason that is expected to be addressed during the episode of care, expressed as a text, code or a reference to another resource.
@@ -647,7 +653,7 @@ impl FhirJson for EpisodeOfCareReason {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut use_: Option<crate::datatypes::CodeableConcept> = None;
+        let mut use_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut value: Vec<crate::datatypes::CodeableReference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -673,7 +679,8 @@ impl FhirJson for EpisodeOfCareReason {
                     use_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "use");
+                        >(&mut seen, 3usize, "use")
+                        .map(Box::new);
                 }
                 "value" => {
                     value = r.complex_vec(&mut seen, 4usize, "value", None, false);
@@ -694,7 +701,7 @@ impl FhirJson for EpisodeOfCareReason {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("use", self.use_.as_ref());
+        w.complex("use", self.use_.as_deref());
         w.complex_vec("value", &self.value);
         w.extra(&self.unknown_elements);
     }

@@ -33,7 +33,7 @@ pub struct HealthcareService {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `HealthcareService.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct HealthcareService {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `HealthcareService.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -106,7 +106,7 @@ pub struct HealthcareService {
     /// This property is recommended to be the same as the Location's managingOrganization, and if not provided should be interpreted as such. If the Location does not have a managing Organization, then this property should be populated.
     ///
     /// - Element `HealthcareService.providedBy`, cardinality `0..1`.
-    pub provided_by: Option<crate::datatypes::Reference>,
+    pub provided_by: Option<Box<crate::datatypes::Reference>>,
     /// The service within which this service is offered
     ///
     /// When the HealthcareService is representing a specific, schedulable service, the availableIn property can refer to a generic service.
@@ -169,7 +169,7 @@ pub struct HealthcareService {
     /// If there is a photo/symbol associated with this HealthcareService, it may be included here to facilitate quick identification of the service in a list.
     ///
     /// - Element `HealthcareService.photo`, cardinality `0..1`.
-    pub photo: Option<crate::datatypes::Attachment>,
+    pub photo: Option<Box<crate::datatypes::Attachment>>,
     /// Official contact details for the HealthcareService
     ///
     /// The contact details of communication devices available relevant to the specific HealthcareService. This can include addresses, phone numbers, fax numbers, mobile numbers, email addresses and web sites.
@@ -270,16 +270,16 @@ impl FhirJson for HealthcareService {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut active: Option<Primitive<bool>> = None;
-        let mut provided_by: Option<crate::datatypes::Reference> = None;
+        let mut provided_by: Option<Box<crate::datatypes::Reference>> = None;
         let mut offered_in: Vec<crate::datatypes::Reference> = Vec::new();
         let mut category: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut type_: Vec<crate::datatypes::CodeableConcept> = Vec::new();
@@ -288,7 +288,7 @@ impl FhirJson for HealthcareService {
         let mut name: Option<Primitive<String>> = None;
         let mut comment: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut extra_details: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
-        let mut photo: Option<crate::datatypes::Attachment> = None;
+        let mut photo: Option<Box<crate::datatypes::Attachment>> = None;
         let mut contact: Vec<crate::datatypes::ExtendedContactDetail> = Vec::new();
         let mut coverage_area: Vec<crate::datatypes::Reference> = Vec::new();
         let mut service_provision_code: Vec<crate::datatypes::CodeableConcept> = Vec::new();
@@ -316,7 +316,8 @@ impl FhirJson for HealthcareService {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -339,7 +340,8 @@ impl FhirJson for HealthcareService {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -372,7 +374,8 @@ impl FhirJson for HealthcareService {
                     provided_by = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 15usize, "providedBy");
+                        >(&mut seen, 15usize, "providedBy")
+                        .map(Box::new);
                 }
                 "offeredIn" => {
                     offered_in = r
@@ -420,7 +423,8 @@ impl FhirJson for HealthcareService {
                     photo = r
                         .complex::<
                             crate::datatypes::Attachment,
-                        >(&mut seen, 27usize, "photo");
+                        >(&mut seen, 27usize, "photo")
+                        .map(Box::new);
                 }
                 "contact" => {
                     contact = r.complex_vec(&mut seen, 28usize, "contact", None, false);
@@ -526,16 +530,16 @@ impl FhirJson for HealthcareService {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("HealthcareService");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("identifier", &self.identifier);
         w.primitive("active", self.active.as_ref());
-        w.complex("providedBy", self.provided_by.as_ref());
+        w.complex("providedBy", self.provided_by.as_deref());
         w.complex_vec("offeredIn", &self.offered_in);
         w.complex_vec("category", &self.category);
         w.complex_vec("type", &self.type_);
@@ -544,7 +548,7 @@ impl FhirJson for HealthcareService {
         w.primitive("name", self.name.as_ref());
         w.primitive("comment", self.comment.as_ref());
         w.primitive("extraDetails", self.extra_details.as_ref());
-        w.complex("photo", self.photo.as_ref());
+        w.complex("photo", self.photo.as_deref());
         w.complex_vec("contact", &self.contact);
         w.complex_vec("coverageArea", &self.coverage_area);
         w.complex_vec("serviceProvisionCode", &self.service_provision_code);
@@ -674,7 +678,7 @@ pub struct HealthcareServiceEligibility {
     /// Coded value for the eligibility.
     ///
     /// - Element `HealthcareService.eligibility.code`, cardinality `0..1`.
-    pub code: Option<crate::datatypes::CodeableConcept>,
+    pub code: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Describes the eligibility conditions for the service
     ///
     /// Describes the eligibility conditions for the service.
@@ -694,7 +698,7 @@ impl FhirJson for HealthcareServiceEligibility {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut code: Option<crate::datatypes::CodeableConcept> = None;
+        let mut code: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut comment: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -720,7 +724,8 @@ impl FhirJson for HealthcareServiceEligibility {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "code");
+                        >(&mut seen, 3usize, "code")
+                        .map(Box::new);
                 }
                 "comment" => {
                     r.primitive(&mut seen, 4usize, "comment", &mut comment);
@@ -744,7 +749,7 @@ impl FhirJson for HealthcareServiceEligibility {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("code", self.code.as_ref());
+        w.complex("code", self.code.as_deref());
         w.primitive("comment", self.comment.as_ref());
         w.extra(&self.unknown_elements);
     }

@@ -90,7 +90,7 @@ pub enum AnyResource {
     /// A `RelatedPerson`.
     RelatedPerson(Box<RelatedPerson>),
     /// A resource type without a generated struct, kept as JSON.
-    Other(dhp_runtime::JsonObject),
+    Other(Box<dhp_runtime::JsonObject>),
 }
 impl AnyResource {
     /// The `resourceType`.
@@ -177,7 +177,9 @@ impl FhirJson for AnyResource {
             Some("RelatedPerson") => {
                 r.resource(RelatedPerson::read_boxed).map(AnyResource::RelatedPerson)
             }
-            Some(other) => r.other_resource(other).map(AnyResource::Other),
+            Some(other) => {
+                r.other_resource(other).map(|o| AnyResource::Other(Box::new(o)))
+            }
             None => {
                 r.unreadable_resource();
                 None

@@ -33,7 +33,7 @@ pub struct Observation {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Observation.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct Observation {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Observation.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -153,7 +153,7 @@ pub struct Observation {
     /// One would expect this element to be a cardinality of 1..1. The only circumstance in which the subject can be missing is when the observation is made by a device that does not know the patient. In this case, the observation SHALL be matched to a patient through some context/channel matching technique, and at this point, the observation should be updated. The subject of an Observation may in some cases be a procedure.  This supports the regulatory inspection use case where observations are captured during inspections of a procedure that is being performed (independent of any particular patient or whether patient related at all).
     ///
     /// - Element `Observation.subject`, cardinality `0..1`.
-    pub subject: Option<crate::datatypes::Reference>,
+    pub subject: Option<Box<crate::datatypes::Reference>>,
     /// What the observation is about, when it is not about the subject of record
     ///
     /// The actual focus of an observation when it is not the patient of record representing something or someone associated with the patient such as a spouse, parent, fetus, or donor. For example, fetus observations in a mother's record.  The focus of an observation could also be an existing condition,  an intervention, the subject's diet,  another observation of the subject,  or a body structure such as tumor or implanted device.   An example use case would be using the Observation resource to capture whether the mother is trained to change her child's tracheostomy tube. In this example, the child is the patient of record and the mother is the focus.
@@ -169,7 +169,7 @@ pub struct Observation {
     /// This will typically be the encounter the event occurred within, but some events may be initiated prior to or after the official completion of an encounter but still be tied to the context of the encounter (e.g. pre-admission laboratory tests).
     ///
     /// - Element `Observation.encounter`, cardinality `0..1`.
-    pub encounter: Option<crate::datatypes::Reference>,
+    pub encounter: Option<Box<crate::datatypes::Reference>>,
     /// Clinically relevant time/time-period for observation
     ///
     /// The time or time-period the observed value is asserted as being true. For biological subjects - e.g. human patients - this is usually called the "physiologically relevant time". This is usually either the time of the procedure or of specimen collection, but very often the source of the date/time is not known, only the date/time itself.
@@ -218,7 +218,7 @@ pub struct Observation {
     ///
     /// - Element `Observation.dataAbsentReason`, cardinality `0..1`.
     /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/data-absent-reason` (Data Absent Reason); other codes are allowed.
-    pub data_absent_reason: Option<crate::datatypes::CodeableConcept>,
+    pub data_absent_reason: Option<Box<crate::datatypes::CodeableConcept>>,
     /// High, low, normal, etc
     ///
     /// A categorical assessment of an observation value.  For example, high, low, normal.
@@ -244,7 +244,7 @@ pub struct Observation {
     ///
     /// - Element `Observation.bodySite`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/body-site` (SNOMED CT Body Structures); other codes are allowed.
-    pub body_site: Option<crate::datatypes::CodeableConcept>,
+    pub body_site: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Observed body structure
     ///
     /// Indicates the body structure on the subject's body where the observation was made (i.e. the target site).
@@ -252,7 +252,7 @@ pub struct Observation {
     /// Only used if not implicit in code found in Observation.code or bodySite is used. In many systems, this may be represented as a related observation instead of an inline component.
     ///
     /// - Element `Observation.bodyStructure`, cardinality `0..1`.
-    pub body_structure: Option<crate::datatypes::Reference>,
+    pub body_structure: Option<Box<crate::datatypes::Reference>>,
     /// How it was done
     ///
     /// Indicates the mechanism used to perform the observation.
@@ -261,7 +261,7 @@ pub struct Observation {
     ///
     /// - Element `Observation.method`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/observation-methods` (Observation Methods); other codes are allowed.
-    pub method: Option<crate::datatypes::CodeableConcept>,
+    pub method: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Specimen used for this observation
     ///
     /// The specimen that was used when this observation was made.
@@ -269,7 +269,7 @@ pub struct Observation {
     /// Should only be used if not implicit in code found in `Observation.code`.  Observations are not made on specimens themselves; they are made on a subject, but in many cases by the means of a specimen. Note that although specimens are often involved, they are not always tracked and reported explicitly. Also note that observation resources may be used in contexts that track the specimen explicitly (e.g. Diagnostic Report).
     ///
     /// - Element `Observation.specimen`, cardinality `0..1`.
-    pub specimen: Option<crate::datatypes::Reference>,
+    pub specimen: Option<Box<crate::datatypes::Reference>>,
     /// A reference to the device that generates the measurements or the device settings for the device
     ///
     /// A reference to the device that generates the measurements or the device settings for the device.
@@ -277,7 +277,7 @@ pub struct Observation {
     /// Note that this is not meant to represent a device involved in the transmission of the result, e.g., a gateway.  Such devices may be documented using the Provenance resource where relevant.
     ///
     /// - Element `Observation.device`, cardinality `0..1`.
-    pub device: Option<crate::datatypes::Reference>,
+    pub device: Option<Box<crate::datatypes::Reference>>,
     /// Provides guide for interpretation
     ///
     /// Guidance on how to interpret the value by comparison to a normal or recommended range.  Multiple reference ranges are interpreted as an "OR".   In other words, to represent two distinct target populations, two `referenceRange` elements would be used.
@@ -319,10 +319,10 @@ impl FhirJson for Observation {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -338,9 +338,9 @@ impl FhirJson for Observation {
         let mut status: Option<Primitive<crate::codes::ObservationStatus>> = None;
         let mut category: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut code: Option<crate::datatypes::CodeableConcept> = None;
-        let mut subject: Option<crate::datatypes::Reference> = None;
+        let mut subject: Option<Box<crate::datatypes::Reference>> = None;
         let mut focus: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut encounter: Option<crate::datatypes::Reference> = None;
+        let mut encounter: Option<Box<crate::datatypes::Reference>> = None;
         let mut effective = ChoiceSlot::<
             crate::resources::observation::ObservationEffective,
         >::new();
@@ -349,14 +349,14 @@ impl FhirJson for Observation {
         let mut value = ChoiceSlot::<
             crate::resources::observation::ObservationValue,
         >::new();
-        let mut data_absent_reason: Option<crate::datatypes::CodeableConcept> = None;
+        let mut data_absent_reason: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut interpretation: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut note: Vec<crate::datatypes::Annotation> = Vec::new();
-        let mut body_site: Option<crate::datatypes::CodeableConcept> = None;
-        let mut body_structure: Option<crate::datatypes::Reference> = None;
-        let mut method: Option<crate::datatypes::CodeableConcept> = None;
-        let mut specimen: Option<crate::datatypes::Reference> = None;
-        let mut device: Option<crate::datatypes::Reference> = None;
+        let mut body_site: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut body_structure: Option<Box<crate::datatypes::Reference>> = None;
+        let mut method: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut specimen: Option<Box<crate::datatypes::Reference>> = None;
+        let mut device: Option<Box<crate::datatypes::Reference>> = None;
         let mut reference_range: Vec<
             crate::resources::observation::ObservationReferenceRange,
         > = Vec::new();
@@ -377,7 +377,8 @@ impl FhirJson for Observation {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -400,7 +401,8 @@ impl FhirJson for Observation {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -453,7 +455,8 @@ impl FhirJson for Observation {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 20usize, "subject");
+                        >(&mut seen, 20usize, "subject")
+                        .map(Box::new);
                 }
                 "focus" => {
                     focus = r.complex_vec(&mut seen, 21usize, "focus", None, false);
@@ -462,7 +465,8 @@ impl FhirJson for Observation {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 22usize, "encounter");
+                        >(&mut seen, 22usize, "encounter")
+                        .map(Box::new);
                 }
                 "issued" => {
                     r.primitive(&mut seen, 23usize, "issued", &mut issued);
@@ -478,7 +482,8 @@ impl FhirJson for Observation {
                     data_absent_reason = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 26usize, "dataAbsentReason");
+                        >(&mut seen, 26usize, "dataAbsentReason")
+                        .map(Box::new);
                 }
                 "interpretation" => {
                     interpretation = r
@@ -491,31 +496,36 @@ impl FhirJson for Observation {
                     body_site = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 29usize, "bodySite");
+                        >(&mut seen, 29usize, "bodySite")
+                        .map(Box::new);
                 }
                 "bodyStructure" => {
                     body_structure = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 30usize, "bodyStructure");
+                        >(&mut seen, 30usize, "bodyStructure")
+                        .map(Box::new);
                 }
                 "method" => {
                     method = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 31usize, "method");
+                        >(&mut seen, 31usize, "method")
+                        .map(Box::new);
                 }
                 "specimen" => {
                     specimen = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 32usize, "specimen");
+                        >(&mut seen, 32usize, "specimen")
+                        .map(Box::new);
                 }
                 "device" => {
                     device = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 33usize, "device");
+                        >(&mut seen, 33usize, "device")
+                        .map(Box::new);
                 }
                 "referenceRange" => {
                     reference_range = r
@@ -609,10 +619,10 @@ impl FhirJson for Observation {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Observation");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -626,9 +636,9 @@ impl FhirJson for Observation {
         w.primitive("status", Some(&self.status));
         w.complex_vec("category", &self.category);
         w.complex("code", Some(&self.code));
-        w.complex("subject", self.subject.as_ref());
+        w.complex("subject", self.subject.as_deref());
         w.complex_vec("focus", &self.focus);
-        w.complex("encounter", self.encounter.as_ref());
+        w.complex("encounter", self.encounter.as_deref());
         if let Some(c) = &self.effective {
             c.write_into(w);
         }
@@ -637,14 +647,14 @@ impl FhirJson for Observation {
         if let Some(c) = &self.value {
             c.write_into(w);
         }
-        w.complex("dataAbsentReason", self.data_absent_reason.as_ref());
+        w.complex("dataAbsentReason", self.data_absent_reason.as_deref());
         w.complex_vec("interpretation", &self.interpretation);
         w.complex_vec("note", &self.note);
-        w.complex("bodySite", self.body_site.as_ref());
-        w.complex("bodyStructure", self.body_structure.as_ref());
-        w.complex("method", self.method.as_ref());
-        w.complex("specimen", self.specimen.as_ref());
-        w.complex("device", self.device.as_ref());
+        w.complex("bodySite", self.body_site.as_deref());
+        w.complex("bodyStructure", self.body_structure.as_deref());
+        w.complex("method", self.method.as_deref());
+        w.complex("specimen", self.specimen.as_deref());
+        w.complex("device", self.device.as_deref());
         w.complex_vec("referenceRange", &self.reference_range);
         w.complex_vec("hasMember", &self.has_member);
         w.complex_vec("derivedFrom", &self.derived_from);
@@ -800,7 +810,7 @@ pub struct ObservationComponent {
     ///
     /// - Element `Observation.component.dataAbsentReason`, cardinality `0..1`.
     /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/data-absent-reason` (Data Absent Reason); other codes are allowed.
-    pub data_absent_reason: Option<crate::datatypes::CodeableConcept>,
+    pub data_absent_reason: Option<Box<crate::datatypes::CodeableConcept>>,
     /// High, low, normal, etc
     ///
     /// A categorical assessment of an observation value.  For example, high, low, normal.
@@ -833,7 +843,7 @@ impl FhirJson for ObservationComponent {
         let mut value = ChoiceSlot::<
             crate::resources::observation::ObservationComponentValue,
         >::new();
-        let mut data_absent_reason: Option<crate::datatypes::CodeableConcept> = None;
+        let mut data_absent_reason: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut interpretation: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut reference_range: Vec<
             crate::resources::observation::ObservationReferenceRange,
@@ -868,7 +878,8 @@ impl FhirJson for ObservationComponent {
                     data_absent_reason = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 4usize, "dataAbsentReason");
+                        >(&mut seen, 4usize, "dataAbsentReason")
+                        .map(Box::new);
                 }
                 "interpretation" => {
                     interpretation = r
@@ -913,7 +924,7 @@ impl FhirJson for ObservationComponent {
         if let Some(c) = &self.value {
             c.write_into(w);
         }
-        w.complex("dataAbsentReason", self.data_absent_reason.as_ref());
+        w.complex("dataAbsentReason", self.data_absent_reason.as_deref());
         w.complex_vec("interpretation", &self.interpretation);
         w.complex_vec("referenceRange", &self.reference_range);
         w.extra(&self.unknown_elements);
@@ -955,20 +966,20 @@ pub struct ObservationReferenceRange {
     /// The value of the low bound of the reference range.  The low bound of the reference range endpoint is inclusive of the value (e.g.  reference range is &gt;=5 - &lt;=9). If the low bound is omitted,  it is assumed to be meaningless (e.g. reference range is &lt;=2.3).
     ///
     /// - Element `Observation.referenceRange.low`, cardinality `0..1`.
-    pub low: Option<crate::datatypes::Quantity>,
+    pub low: Option<Box<crate::datatypes::Quantity>>,
     /// High Range, if relevant
     ///
     /// The value of the high bound of the reference range.  The high bound of the reference range endpoint is inclusive of the value (e.g.  reference range is &gt;=5 - &lt;=9). If the high bound is omitted,  it is assumed to be meaningless (e.g. reference range is &gt;= 2.3).
     ///
     /// - Element `Observation.referenceRange.high`, cardinality `0..1`.
-    pub high: Option<crate::datatypes::Quantity>,
+    pub high: Option<Box<crate::datatypes::Quantity>>,
     /// Normal value, if relevant
     ///
     /// The value of the normal value of the reference range.
     ///
     /// - Element `Observation.referenceRange.normalValue`, cardinality `0..1`.
     /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/observation-referencerange-normalvalue` (Observation Reference Range Normal Value Codes); other codes are allowed.
-    pub normal_value: Option<crate::datatypes::CodeableConcept>,
+    pub normal_value: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Reference range qualifier
     ///
     /// Codes to indicate the what part of the targeted reference population it applies to. For example, the normal or therapeutic range.
@@ -977,7 +988,7 @@ pub struct ObservationReferenceRange {
     ///
     /// - Element `Observation.referenceRange.type`, cardinality `0..1`.
     /// - Binding: preferred to `http://hl7.org/fhir/ValueSet/referencerange-meaning` (Observation Reference Range Meaning Codes); other codes are allowed.
-    pub type_: Option<crate::datatypes::CodeableConcept>,
+    pub type_: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Reference range population
     ///
     /// Codes to indicate the target population this reference range applies to.  For example, a reference range may be based on the normal population or a particular sex or race.  Multiple `appliesTo`  are interpreted as an "AND" of the target populations.  For example, to represent a target population of African American females, both a code of female and a code for African American would be used.
@@ -992,7 +1003,7 @@ pub struct ObservationReferenceRange {
     /// The age at which this reference range is applicable. This is a neonatal age (e.g. number of weeks at term) if the meaning says so.
     ///
     /// - Element `Observation.referenceRange.age`, cardinality `0..1`.
-    pub age: Option<crate::datatypes::Range>,
+    pub age: Option<Box<crate::datatypes::Range>>,
     /// Text based reference range in an observation
     ///
     /// Text based reference range in an observation which may be used when a quantitative range is not appropriate for an observation.  An example would be a reference value of "Negative" or a list or table of "normals".
@@ -1010,12 +1021,12 @@ impl FhirJson for ObservationReferenceRange {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut low: Option<crate::datatypes::Quantity> = None;
-        let mut high: Option<crate::datatypes::Quantity> = None;
-        let mut normal_value: Option<crate::datatypes::CodeableConcept> = None;
-        let mut type_: Option<crate::datatypes::CodeableConcept> = None;
+        let mut low: Option<Box<crate::datatypes::Quantity>> = None;
+        let mut high: Option<Box<crate::datatypes::Quantity>> = None;
+        let mut normal_value: Option<Box<crate::datatypes::CodeableConcept>> = None;
+        let mut type_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut applies_to: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut age: Option<crate::datatypes::Range> = None;
+        let mut age: Option<Box<crate::datatypes::Range>> = None;
         let mut text: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -1039,32 +1050,36 @@ impl FhirJson for ObservationReferenceRange {
                 }
                 "low" => {
                     low = r
-                        .complex::<crate::datatypes::Quantity>(&mut seen, 3usize, "low");
+                        .complex::<crate::datatypes::Quantity>(&mut seen, 3usize, "low")
+                        .map(Box::new);
                 }
                 "high" => {
                     high = r
-                        .complex::<
-                            crate::datatypes::Quantity,
-                        >(&mut seen, 4usize, "high");
+                        .complex::<crate::datatypes::Quantity>(&mut seen, 4usize, "high")
+                        .map(Box::new);
                 }
                 "normalValue" => {
                     normal_value = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 5usize, "normalValue");
+                        >(&mut seen, 5usize, "normalValue")
+                        .map(Box::new);
                 }
                 "type" => {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 6usize, "type");
+                        >(&mut seen, 6usize, "type")
+                        .map(Box::new);
                 }
                 "appliesTo" => {
                     applies_to = r
                         .complex_vec(&mut seen, 7usize, "appliesTo", None, false);
                 }
                 "age" => {
-                    age = r.complex::<crate::datatypes::Range>(&mut seen, 8usize, "age");
+                    age = r
+                        .complex::<crate::datatypes::Range>(&mut seen, 8usize, "age")
+                        .map(Box::new);
                 }
                 "text" => {
                     r.primitive(&mut seen, 9usize, "text", &mut text);
@@ -1093,12 +1108,12 @@ impl FhirJson for ObservationReferenceRange {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("low", self.low.as_ref());
-        w.complex("high", self.high.as_ref());
-        w.complex("normalValue", self.normal_value.as_ref());
-        w.complex("type", self.type_.as_ref());
+        w.complex("low", self.low.as_deref());
+        w.complex("high", self.high.as_deref());
+        w.complex("normalValue", self.normal_value.as_deref());
+        w.complex("type", self.type_.as_deref());
         w.complex_vec("appliesTo", &self.applies_to);
-        w.complex("age", self.age.as_ref());
+        w.complex("age", self.age.as_deref());
         w.primitive("text", self.text.as_ref());
         w.extra(&self.unknown_elements);
     }

@@ -33,7 +33,7 @@ pub struct OperationOutcome {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `OperationOutcome.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct OperationOutcome {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `OperationOutcome.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -102,10 +102,10 @@ impl FhirJson for OperationOutcome {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -124,7 +124,8 @@ impl FhirJson for OperationOutcome {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -147,7 +148,8 @@ impl FhirJson for OperationOutcome {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -195,10 +197,10 @@ impl FhirJson for OperationOutcome {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("OperationOutcome");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -340,7 +342,7 @@ pub struct OperationOutcomeIssue {
     ///
     /// - Element `OperationOutcome.issue.details`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/operation-outcome` (Operation Outcome Codes); other codes are allowed.
-    pub details: Option<crate::datatypes::CodeableConcept>,
+    pub details: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Additional diagnostic information about the issue
     ///
     /// Additional diagnostic information about the issue.
@@ -380,7 +382,7 @@ impl FhirJson for OperationOutcomeIssue {
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut severity: Option<Primitive<crate::codes::IssueSeverity>> = None;
         let mut code: Option<Primitive<crate::codes::IssueType>> = None;
-        let mut details: Option<crate::datatypes::CodeableConcept> = None;
+        let mut details: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut diagnostics: Option<Primitive<String>> = None;
         let mut location = PrimVec::<String, Extension>::new();
         let mut expression = PrimVec::<String, Extension>::new();
@@ -420,7 +422,8 @@ impl FhirJson for OperationOutcomeIssue {
                     details = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 7usize, "details");
+                        >(&mut seen, 7usize, "details")
+                        .map(Box::new);
                 }
                 "diagnostics" => {
                     r.primitive(&mut seen, 8usize, "diagnostics", &mut diagnostics);
@@ -470,7 +473,7 @@ impl FhirJson for OperationOutcomeIssue {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.primitive("severity", Some(&self.severity));
         w.primitive("code", Some(&self.code));
-        w.complex("details", self.details.as_ref());
+        w.complex("details", self.details.as_deref());
         w.primitive("diagnostics", self.diagnostics.as_ref());
         w.primitive_vec("location", &self.location);
         w.primitive_vec("expression", &self.expression);

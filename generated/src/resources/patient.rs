@@ -33,7 +33,7 @@ pub struct Patient {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Patient.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct Patient {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Patient.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -159,7 +159,7 @@ pub struct Patient {
     ///
     /// - Element `Patient.maritalStatus`, cardinality `0..1`.
     /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/marital-status` (Marital Status Codes); other codes are allowed.
-    pub marital_status: Option<crate::datatypes::CodeableConcept>,
+    pub marital_status: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Whether patient is part of a multiple birth
     ///
     /// Indicates whether the patient is part of a multiple (boolean) or indicates the actual birth order (integer).
@@ -213,7 +213,7 @@ pub struct Patient {
     /// There is only one managing organization for a specific patient record. Other organizations will have their own Patient record, and may use the Link property to join the records together (or a Person resource which can include confidence ratings for the association).
     ///
     /// - Element `Patient.managingOrganization`, cardinality `0..1`.
-    pub managing_organization: Option<crate::datatypes::Reference>,
+    pub managing_organization: Option<Box<crate::datatypes::Reference>>,
     /// Link to a Patient or RelatedPerson resource that concerns the same actual individual
     ///
     /// Link to a Patient or RelatedPerson resource that concerns the same actual individual.
@@ -231,10 +231,10 @@ impl FhirJson for Patient {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -248,7 +248,7 @@ impl FhirJson for Patient {
             crate::resources::patient::PatientDeceased,
         >::new();
         let mut address: Vec<crate::datatypes::Address> = Vec::new();
-        let mut marital_status: Option<crate::datatypes::CodeableConcept> = None;
+        let mut marital_status: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut multiple_birth = ChoiceSlot::<
             crate::resources::patient::PatientMultipleBirth,
         >::new();
@@ -256,7 +256,7 @@ impl FhirJson for Patient {
         let mut contact: Vec<crate::resources::patient::PatientContact> = Vec::new();
         let mut communication: Vec<crate::resources::patient::PatientCommunication> = Vec::new();
         let mut general_practitioner: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut managing_organization: Option<crate::datatypes::Reference> = None;
+        let mut managing_organization: Option<Box<crate::datatypes::Reference>> = None;
         let mut link: Vec<crate::resources::patient::PatientLink> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
@@ -272,7 +272,8 @@ impl FhirJson for Patient {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -295,7 +296,8 @@ impl FhirJson for Patient {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -349,7 +351,8 @@ impl FhirJson for Patient {
                     marital_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 22usize, "maritalStatus");
+                        >(&mut seen, 22usize, "maritalStatus")
+                        .map(Box::new);
                 }
                 "photo" => {
                     photo = r.complex_vec(&mut seen, 23usize, "photo", None, false);
@@ -375,7 +378,8 @@ impl FhirJson for Patient {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 27usize, "managingOrganization");
+                        >(&mut seen, 27usize, "managingOrganization")
+                        .map(Box::new);
                 }
                 "link" => {
                     link = r.complex_vec(&mut seen, 28usize, "link", None, false);
@@ -433,10 +437,10 @@ impl FhirJson for Patient {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Patient");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -450,7 +454,7 @@ impl FhirJson for Patient {
             c.write_into(w);
         }
         w.complex_vec("address", &self.address);
-        w.complex("maritalStatus", self.marital_status.as_ref());
+        w.complex("maritalStatus", self.marital_status.as_deref());
         if let Some(c) = &self.multiple_birth {
             c.write_into(w);
         }
@@ -458,7 +462,7 @@ impl FhirJson for Patient {
         w.complex_vec("contact", &self.contact);
         w.complex_vec("communication", &self.communication);
         w.complex_vec("generalPractitioner", &self.general_practitioner);
-        w.complex("managingOrganization", self.managing_organization.as_ref());
+        w.complex("managingOrganization", self.managing_organization.as_deref());
         w.complex_vec("link", &self.link);
         w.extra(&self.unknown_elements);
     }
@@ -704,7 +708,7 @@ pub struct PatientContact {
     /// A name associated with the contact person.
     ///
     /// - Element `Patient.contact.name`, cardinality `0..1`.
-    pub name: Option<crate::datatypes::HumanName>,
+    pub name: Option<Box<crate::datatypes::HumanName>>,
     /// A contact detail for the person
     ///
     /// A contact detail for the person, e.g. a telephone number or an email address.
@@ -718,7 +722,7 @@ pub struct PatientContact {
     /// Address for the contact person.
     ///
     /// - Element `Patient.contact.address`, cardinality `0..1`.
-    pub address: Option<crate::datatypes::Address>,
+    pub address: Option<Box<crate::datatypes::Address>>,
     /// male | female | other | unknown
     ///
     /// Administrative Gender - the gender that the contact person is considered to have for administration and record keeping purposes.
@@ -731,13 +735,13 @@ pub struct PatientContact {
     /// Organization on behalf of which the contact is acting or for which the contact is working.
     ///
     /// - Element `Patient.contact.organization`, cardinality `0..1`.
-    pub organization: Option<crate::datatypes::Reference>,
+    pub organization: Option<Box<crate::datatypes::Reference>>,
     /// The period during which this contact person or organization is valid to be contacted relating to this patient
     ///
     /// The period during which this contact person or organization is valid to be contacted relating to this patient.
     ///
     /// - Element `Patient.contact.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -750,12 +754,12 @@ impl FhirJson for PatientContact {
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut relationship: Vec<crate::datatypes::CodeableConcept> = Vec::new();
-        let mut name: Option<crate::datatypes::HumanName> = None;
+        let mut name: Option<Box<crate::datatypes::HumanName>> = None;
         let mut telecom: Vec<crate::datatypes::ContactPoint> = Vec::new();
-        let mut address: Option<crate::datatypes::Address> = None;
+        let mut address: Option<Box<crate::datatypes::Address>> = None;
         let mut gender: Option<Primitive<crate::codes::AdministrativeGender>> = None;
-        let mut organization: Option<crate::datatypes::Reference> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut organization: Option<Box<crate::datatypes::Reference>> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -784,7 +788,8 @@ impl FhirJson for PatientContact {
                     name = r
                         .complex::<
                             crate::datatypes::HumanName,
-                        >(&mut seen, 4usize, "name");
+                        >(&mut seen, 4usize, "name")
+                        .map(Box::new);
                 }
                 "telecom" => {
                     telecom = r.complex_vec(&mut seen, 5usize, "telecom", None, false);
@@ -793,7 +798,8 @@ impl FhirJson for PatientContact {
                     address = r
                         .complex::<
                             crate::datatypes::Address,
-                        >(&mut seen, 6usize, "address");
+                        >(&mut seen, 6usize, "address")
+                        .map(Box::new);
                 }
                 "gender" => {
                     r.primitive(&mut seen, 7usize, "gender", &mut gender);
@@ -805,13 +811,15 @@ impl FhirJson for PatientContact {
                     organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 9usize, "organization");
+                        >(&mut seen, 9usize, "organization")
+                        .map(Box::new);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 10usize, "period");
+                        >(&mut seen, 10usize, "period")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -835,12 +843,12 @@ impl FhirJson for PatientContact {
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("relationship", &self.relationship);
-        w.complex("name", self.name.as_ref());
+        w.complex("name", self.name.as_deref());
         w.complex_vec("telecom", &self.telecom);
-        w.complex("address", self.address.as_ref());
+        w.complex("address", self.address.as_deref());
         w.primitive("gender", self.gender.as_ref());
-        w.complex("organization", self.organization.as_ref());
-        w.complex("period", self.period.as_ref());
+        w.complex("organization", self.organization.as_deref());
+        w.complex("period", self.period.as_deref());
         w.extra(&self.unknown_elements);
     }
 }

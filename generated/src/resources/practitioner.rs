@@ -33,7 +33,7 @@ pub struct Practitioner {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Practitioner.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct Practitioner {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Practitioner.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -175,10 +175,10 @@ impl FhirJson for Practitioner {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -213,7 +213,8 @@ impl FhirJson for Practitioner {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -236,7 +237,8 @@ impl FhirJson for Practitioner {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -338,10 +340,10 @@ impl FhirJson for Practitioner {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Practitioner");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -608,13 +610,13 @@ pub struct PractitionerQualification {
     /// Period during which the qualification is valid.
     ///
     /// - Element `Practitioner.qualification.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Organization that regulates and issues the qualification
     ///
     /// Organization that regulates and issues the qualification.
     ///
     /// - Element `Practitioner.qualification.issuer`, cardinality `0..1`.
-    pub issuer: Option<crate::datatypes::Reference>,
+    pub issuer: Option<Box<crate::datatypes::Reference>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -628,8 +630,8 @@ impl FhirJson for PractitionerQualification {
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut code: Option<crate::datatypes::CodeableConcept> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
-        let mut issuer: Option<crate::datatypes::Reference> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
+        let mut issuer: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -662,15 +664,15 @@ impl FhirJson for PractitionerQualification {
                 }
                 "period" => {
                     period = r
-                        .complex::<
-                            crate::datatypes::Period,
-                        >(&mut seen, 5usize, "period");
+                        .complex::<crate::datatypes::Period>(&mut seen, 5usize, "period")
+                        .map(Box::new);
                 }
                 "issuer" => {
                     issuer = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "issuer");
+                        >(&mut seen, 6usize, "issuer")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -695,8 +697,8 @@ impl FhirJson for PractitionerQualification {
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("identifier", &self.identifier);
         w.complex("code", Some(&self.code));
-        w.complex("period", self.period.as_ref());
-        w.complex("issuer", self.issuer.as_ref());
+        w.complex("period", self.period.as_deref());
+        w.complex("issuer", self.issuer.as_deref());
         w.extra(&self.unknown_elements);
     }
 }

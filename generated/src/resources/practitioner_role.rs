@@ -33,7 +33,7 @@ pub struct PractitionerRole {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `PractitionerRole.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct PractitionerRole {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `PractitionerRole.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -108,19 +108,19 @@ pub struct PractitionerRole {
     /// If a practitioner is performing a role within an organization over multiple, non-adjacent periods, there should be a distinct PractitionerRole instance for each period.  For example, if a nurse is employed at a hospital, leaves the organization for a period of time due to pandemic related stress, but returns post-pandemic to the same job role, there would be two PractitionerRole instances for the different periods of employment.
     ///
     /// - Element `PractitionerRole.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// Practitioner that provides services for the organization
     ///
     /// Practitioner that is able to provide the defined services for the organization.
     ///
     /// - Element `PractitionerRole.practitioner`, cardinality `0..1`.
-    pub practitioner: Option<crate::datatypes::Reference>,
+    pub practitioner: Option<Box<crate::datatypes::Reference>>,
     /// Organization where the roles are available
     ///
     /// The organization where the Practitioner performs the roles associated.
     ///
     /// - Element `PractitionerRole.organization`, cardinality `0..1`.
-    pub organization: Option<crate::datatypes::Reference>,
+    pub organization: Option<Box<crate::datatypes::Reference>>,
     /// Roles which this practitioner may perform
     ///
     /// Roles which this practitioner is authorized to perform for the organization.
@@ -200,18 +200,18 @@ impl FhirJson for PractitionerRole {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut identifier: Vec<crate::datatypes::Identifier> = Vec::new();
         let mut active: Option<Primitive<bool>> = None;
-        let mut period: Option<crate::datatypes::Period> = None;
-        let mut practitioner: Option<crate::datatypes::Reference> = None;
-        let mut organization: Option<crate::datatypes::Reference> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
+        let mut practitioner: Option<Box<crate::datatypes::Reference>> = None;
+        let mut organization: Option<Box<crate::datatypes::Reference>> = None;
         let mut code: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut specialty: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut location: Vec<crate::datatypes::Reference> = Vec::new();
@@ -235,7 +235,8 @@ impl FhirJson for PractitionerRole {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -258,7 +259,8 @@ impl FhirJson for PractitionerRole {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -291,19 +293,22 @@ impl FhirJson for PractitionerRole {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 15usize, "period");
+                        >(&mut seen, 15usize, "period")
+                        .map(Box::new);
                 }
                 "practitioner" => {
                     practitioner = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 16usize, "practitioner");
+                        >(&mut seen, 16usize, "practitioner")
+                        .map(Box::new);
                 }
                 "organization" => {
                     organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 17usize, "organization");
+                        >(&mut seen, 17usize, "organization")
+                        .map(Box::new);
                 }
                 "code" => {
                     code = r.complex_vec(&mut seen, 18usize, "code", None, false);
@@ -380,18 +385,18 @@ impl FhirJson for PractitionerRole {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("PractitionerRole");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
         w.complex_vec("identifier", &self.identifier);
         w.primitive("active", self.active.as_ref());
-        w.complex("period", self.period.as_ref());
-        w.complex("practitioner", self.practitioner.as_ref());
-        w.complex("organization", self.organization.as_ref());
+        w.complex("period", self.period.as_deref());
+        w.complex("practitioner", self.practitioner.as_deref());
+        w.complex("organization", self.organization.as_deref());
         w.complex_vec("code", &self.code);
         w.complex_vec("specialty", &self.specialty);
         w.complex_vec("location", &self.location);

@@ -33,7 +33,7 @@ pub struct Provenance {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `Provenance.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct Provenance {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `Provenance.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -122,7 +122,7 @@ pub struct Provenance {
     /// Where the activity occurred, if relevant.
     ///
     /// - Element `Provenance.location`, cardinality `0..1`.
-    pub location: Option<crate::datatypes::Reference>,
+    pub location: Option<Box<crate::datatypes::Reference>>,
     /// Authorization (purposeOfUse) related to the event
     ///
     /// The authorization (e.g., PurposeOfUse) that was used during the event being recorded.
@@ -136,7 +136,7 @@ pub struct Provenance {
     ///
     /// - Element `Provenance.activity`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/provenance-activity-type` (ValueSet of sample of representative activity type codes.); other codes are allowed.
-    pub activity: Option<crate::datatypes::CodeableConcept>,
+    pub activity: Option<Box<crate::datatypes::CodeableConcept>>,
     /// Workflow authorization within which this event occurred
     ///
     /// Allows tracing of authorizatino for the events and tracking whether proposals/recommendations were acted upon.
@@ -148,13 +148,13 @@ pub struct Provenance {
     /// The patient element is available to enable deterministic tracking of activities that involve the patient as the subject of the data used in an activity.
     ///
     /// - Element `Provenance.patient`, cardinality `0..1`.
-    pub patient: Option<crate::datatypes::Reference>,
+    pub patient: Option<Box<crate::datatypes::Reference>>,
     /// Encounter within which this event occurred or which the event is tightly associated
     ///
     /// This will typically be the encounter the event occurred, but some events may be initiated prior to or after the official completion of an encounter but still be tied to the context of the encounter (e.g. pre-admission lab tests).
     ///
     /// - Element `Provenance.encounter`, cardinality `0..1`.
-    pub encounter: Option<crate::datatypes::Reference>,
+    pub encounter: Option<Box<crate::datatypes::Reference>>,
     /// Actor involved
     ///
     /// An actor taking a role in an activity  for which it can be assigned some degree of responsibility for the activity taking place.
@@ -184,10 +184,10 @@ impl FhirJson for Provenance {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -197,12 +197,12 @@ impl FhirJson for Provenance {
         >::new();
         let mut recorded: Option<Primitive<dhp_runtime::primitives::Instant>> = None;
         let mut policy = PrimVec::<dhp_runtime::primitives::Uri, Extension>::new();
-        let mut location: Option<crate::datatypes::Reference> = None;
+        let mut location: Option<Box<crate::datatypes::Reference>> = None;
         let mut authorization: Vec<crate::datatypes::CodeableReference> = Vec::new();
-        let mut activity: Option<crate::datatypes::CodeableConcept> = None;
+        let mut activity: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut based_on: Vec<crate::datatypes::Reference> = Vec::new();
-        let mut patient: Option<crate::datatypes::Reference> = None;
-        let mut encounter: Option<crate::datatypes::Reference> = None;
+        let mut patient: Option<Box<crate::datatypes::Reference>> = None;
+        let mut encounter: Option<Box<crate::datatypes::Reference>> = None;
         let mut agent: Vec<crate::resources::provenance::ProvenanceAgent> = Vec::new();
         let mut entity: Vec<crate::resources::provenance::ProvenanceEntity> = Vec::new();
         let mut signature: Vec<crate::datatypes::Signature> = Vec::new();
@@ -220,7 +220,8 @@ impl FhirJson for Provenance {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -243,7 +244,8 @@ impl FhirJson for Provenance {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -281,7 +283,8 @@ impl FhirJson for Provenance {
                     location = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 17usize, "location");
+                        >(&mut seen, 17usize, "location")
+                        .map(Box::new);
                 }
                 "authorization" => {
                     authorization = r
@@ -291,7 +294,8 @@ impl FhirJson for Provenance {
                     activity = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 19usize, "activity");
+                        >(&mut seen, 19usize, "activity")
+                        .map(Box::new);
                 }
                 "basedOn" => {
                     based_on = r.complex_vec(&mut seen, 20usize, "basedOn", None, false);
@@ -300,13 +304,15 @@ impl FhirJson for Provenance {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 21usize, "patient");
+                        >(&mut seen, 21usize, "patient")
+                        .map(Box::new);
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 22usize, "encounter");
+                        >(&mut seen, 22usize, "encounter")
+                        .map(Box::new);
                 }
                 "agent" => {
                     agent = r.complex_vec(&mut seen, 23usize, "agent", None, true);
@@ -370,10 +376,10 @@ impl FhirJson for Provenance {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Provenance");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -383,12 +389,12 @@ impl FhirJson for Provenance {
         }
         w.primitive("recorded", self.recorded.as_ref());
         w.primitive_vec("policy", &self.policy);
-        w.complex("location", self.location.as_ref());
+        w.complex("location", self.location.as_deref());
         w.complex_vec("authorization", &self.authorization);
-        w.complex("activity", self.activity.as_ref());
+        w.complex("activity", self.activity.as_deref());
         w.complex_vec("basedOn", &self.based_on);
-        w.complex("patient", self.patient.as_ref());
-        w.complex("encounter", self.encounter.as_ref());
+        w.complex("patient", self.patient.as_deref());
+        w.complex("encounter", self.encounter.as_deref());
         w.complex_vec("agent", &self.agent);
         w.complex_vec("entity", &self.entity);
         w.complex_vec("signature", &self.signature);
@@ -515,7 +521,7 @@ pub struct ProvenanceAgent {
     ///
     /// - Element `Provenance.agent.type`, cardinality `0..1`.
     /// - Binding: example to `http://hl7.org/fhir/ValueSet/participation-role-type` (Participation Role Type); other codes are allowed.
-    pub type_: Option<crate::datatypes::CodeableConcept>,
+    pub type_: Option<Box<crate::datatypes::CodeableConcept>>,
     /// What the agents role was
     ///
     /// The structural roles of the agent indicating the agent's competency. The security role enabling the agent with respect to the activity.
@@ -536,7 +542,7 @@ pub struct ProvenanceAgent {
     /// The agent that delegated authority to perform the activity performed by the agent.who element.
     ///
     /// - Element `Provenance.agent.onBehalfOf`, cardinality `0..1`.
-    pub on_behalf_of: Option<crate::datatypes::Reference>,
+    pub on_behalf_of: Option<Box<crate::datatypes::Reference>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -548,10 +554,10 @@ impl FhirJson for ProvenanceAgent {
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
-        let mut type_: Option<crate::datatypes::CodeableConcept> = None;
+        let mut type_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut role: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut who: Option<crate::datatypes::Reference> = None;
-        let mut on_behalf_of: Option<crate::datatypes::Reference> = None;
+        let mut on_behalf_of: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(key) = r.next_key(&mut o) {
             match &*key {
@@ -576,7 +582,8 @@ impl FhirJson for ProvenanceAgent {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "type");
+                        >(&mut seen, 3usize, "type")
+                        .map(Box::new);
                 }
                 "role" => {
                     role = r.complex_vec(&mut seen, 4usize, "role", None, false);
@@ -591,7 +598,8 @@ impl FhirJson for ProvenanceAgent {
                     on_behalf_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "onBehalfOf");
+                        >(&mut seen, 6usize, "onBehalfOf")
+                        .map(Box::new);
                 }
                 _ => r.unknown(key, &mut unknown_elements),
             }
@@ -614,10 +622,10 @@ impl FhirJson for ProvenanceAgent {
         w.plain_string("id", self.id.as_ref());
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
-        w.complex("type", self.type_.as_ref());
+        w.complex("type", self.type_.as_deref());
         w.complex_vec("role", &self.role);
         w.complex("who", Some(&self.who));
-        w.complex("onBehalfOf", self.on_behalf_of.as_ref());
+        w.complex("onBehalfOf", self.on_behalf_of.as_deref());
         w.extra(&self.unknown_elements);
     }
 }

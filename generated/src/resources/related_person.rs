@@ -33,7 +33,7 @@ pub struct RelatedPerson {
     /// The metadata about the resource. This is content that is maintained by the infrastructure. Changes to the content might not always be associated with version changes to the resource.
     ///
     /// - Element `RelatedPerson.meta`, cardinality `0..1`.
-    pub meta: Option<crate::datatypes::Meta>,
+    pub meta: Option<Box<crate::datatypes::Meta>>,
     /// A set of rules under which this content was created
     ///
     /// A reference to a set of rules that were followed when the resource was constructed, and which must be understood when processing the content. Often, this is a reference to an implementation guide that defines the special rules along with other profiles etc.
@@ -58,7 +58,7 @@ pub struct RelatedPerson {
     /// Contained resources do not have a narrative. Resources that are not contained SHOULD have a narrative. In some cases, a resource may only have text with little or no additional discrete data (as long as all minOccurs=1 elements are satisfied).  This may be necessary for data from legacy systems where information is captured as a "text blob" or where text is additionally entered raw or narrated and encoded information is added later.
     ///
     /// - Element `RelatedPerson.text`, cardinality `0..1`.
-    pub text: Option<crate::datatypes::Narrative>,
+    pub text: Option<Box<crate::datatypes::Narrative>>,
     /// Contained, inline Resources
     ///
     /// These resources do not have an independent existence apart from the resource that contains them - they cannot be identified independently, nor can they have their own independent transaction scope. This is allowed to be a Parameters resource if and only if it is referenced by a resource that provides context/meaning.
@@ -162,7 +162,7 @@ pub struct RelatedPerson {
     /// If an individual has a relationship with a patient over multiple, non-adjacent periods, there should be a distinct RelatedPerson instance for each period.  For example, if a person is a roommate for a period of time, moves out, and is later a roommate with the same person again, you would have two RelatedPerson instances.
     ///
     /// - Element `RelatedPerson.period`, cardinality `0..1`.
-    pub period: Option<crate::datatypes::Period>,
+    pub period: Option<Box<crate::datatypes::Period>>,
     /// A language which may be used to communicate with the related person about the patient's health
     ///
     /// A language which may be used to communicate with the related person about the patient's health.
@@ -180,10 +180,10 @@ impl FhirJson for RelatedPerson {
         let mut o = r.begin_object()?;
         let mut seen = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
-        let mut meta: Option<crate::datatypes::Meta> = None;
+        let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut language: Option<Primitive<dhp_runtime::primitives::Code>> = None;
-        let mut text: Option<crate::datatypes::Narrative> = None;
+        let mut text: Option<Box<crate::datatypes::Narrative>> = None;
         let mut contained: Vec<crate::resources::AnyResource> = Vec::new();
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -197,7 +197,7 @@ impl FhirJson for RelatedPerson {
         let mut birth_date: Option<Primitive<dhp_runtime::primitives::Date>> = None;
         let mut address: Vec<crate::datatypes::Address> = Vec::new();
         let mut photo: Vec<crate::datatypes::Attachment> = Vec::new();
-        let mut period: Option<crate::datatypes::Period> = None;
+        let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut communication: Vec<
             crate::resources::related_person::RelatedPersonCommunication,
         > = Vec::new();
@@ -215,7 +215,8 @@ impl FhirJson for RelatedPerson {
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta");
+                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .map(Box::new);
                 }
                 "implicitRules" => {
                     r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
@@ -238,7 +239,8 @@ impl FhirJson for RelatedPerson {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text");
+                        >(&mut seen, 8usize, "text")
+                        .map(Box::new);
                 }
                 "contained" => {
                     contained = r.contained(&mut seen, 9usize, "contained");
@@ -305,7 +307,8 @@ impl FhirJson for RelatedPerson {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 25usize, "period");
+                        >(&mut seen, 25usize, "period")
+                        .map(Box::new);
                 }
                 "communication" => {
                     communication = r
@@ -347,10 +350,10 @@ impl FhirJson for RelatedPerson {
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("RelatedPerson");
         w.primitive("id", self.id.as_ref());
-        w.complex("meta", self.meta.as_ref());
+        w.complex("meta", self.meta.as_deref());
         w.primitive("implicitRules", self.implicit_rules.as_ref());
         w.primitive("language", self.language.as_ref());
-        w.complex("text", self.text.as_ref());
+        w.complex("text", self.text.as_deref());
         w.complex_vec("contained", &self.contained);
         w.complex_vec("extension", &self.extension);
         w.complex_vec("modifierExtension", &self.modifier_extension);
@@ -364,7 +367,7 @@ impl FhirJson for RelatedPerson {
         w.primitive("birthDate", self.birth_date.as_ref());
         w.complex_vec("address", &self.address);
         w.complex_vec("photo", &self.photo);
-        w.complex("period", self.period.as_ref());
+        w.complex("period", self.period.as_deref());
         w.complex_vec("communication", &self.communication);
         w.extra(&self.unknown_elements);
     }
