@@ -113,8 +113,8 @@ pub struct Address {
 }
 impl FhirJson for Address {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut use_: Option<Primitive<crate::codes::AddressUse>> = None;
@@ -128,77 +128,98 @@ impl FhirJson for Address {
         let mut country: Option<Primitive<String>> = None;
         let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "use" => {
-                    r.primitive(&mut seen, 2usize, "use", &mut use_);
+                    r.primitive(&mut seen_members, 2usize, "use", &mut use_);
                 }
                 "_use" => {
-                    r.primitive_ext(&mut seen, 3usize, "use", &mut use_);
+                    r.primitive_ext(&mut seen_members, 3usize, "use", &mut use_);
                 }
                 "type" => {
-                    r.primitive(&mut seen, 4usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 4usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 5usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 5usize, "type", &mut type_);
                 }
                 "text" => {
-                    r.primitive(&mut seen, 6usize, "text", &mut text);
+                    r.primitive(&mut seen_members, 6usize, "text", &mut text);
                 }
                 "_text" => {
-                    r.primitive_ext(&mut seen, 7usize, "text", &mut text);
+                    r.primitive_ext(&mut seen_members, 7usize, "text", &mut text);
                 }
                 "line" => {
-                    r.prim_vec(&mut seen, 8usize, "line", &mut line);
+                    r.prim_vec(&mut seen_members, 8usize, "line", &mut line);
                 }
                 "_line" => {
-                    r.prim_vec_ext(&mut seen, 9usize, "line", &mut line);
+                    r.prim_vec_ext(&mut seen_members, 9usize, "line", &mut line);
                 }
                 "city" => {
-                    r.primitive(&mut seen, 10usize, "city", &mut city);
+                    r.primitive(&mut seen_members, 10usize, "city", &mut city);
                 }
                 "_city" => {
-                    r.primitive_ext(&mut seen, 11usize, "city", &mut city);
+                    r.primitive_ext(&mut seen_members, 11usize, "city", &mut city);
                 }
                 "district" => {
-                    r.primitive(&mut seen, 12usize, "district", &mut district);
+                    r.primitive(&mut seen_members, 12usize, "district", &mut district);
                 }
                 "_district" => {
-                    r.primitive_ext(&mut seen, 13usize, "district", &mut district);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        13usize,
+                        "district",
+                        &mut district,
+                    );
                 }
                 "state" => {
-                    r.primitive(&mut seen, 14usize, "state", &mut state);
+                    r.primitive(&mut seen_members, 14usize, "state", &mut state);
                 }
                 "_state" => {
-                    r.primitive_ext(&mut seen, 15usize, "state", &mut state);
+                    r.primitive_ext(&mut seen_members, 15usize, "state", &mut state);
                 }
                 "postalCode" => {
-                    r.primitive(&mut seen, 16usize, "postalCode", &mut postal_code);
+                    r.primitive(
+                        &mut seen_members,
+                        16usize,
+                        "postalCode",
+                        &mut postal_code,
+                    );
                 }
                 "_postalCode" => {
-                    r.primitive_ext(&mut seen, 17usize, "postalCode", &mut postal_code);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        17usize,
+                        "postalCode",
+                        &mut postal_code,
+                    );
                 }
                 "country" => {
-                    r.primitive(&mut seen, 18usize, "country", &mut country);
+                    r.primitive(&mut seen_members, 18usize, "country", &mut country);
                 }
                 "_country" => {
-                    r.primitive_ext(&mut seen, 19usize, "country", &mut country);
+                    r.primitive_ext(&mut seen_members, 19usize, "country", &mut country);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 20usize, "period")
+                        >(&mut seen_members, 20usize, "period")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         let line = line.finish(r, "line", None);
@@ -309,8 +330,8 @@ pub struct Age {
 }
 impl FhirJson for Age {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut value: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
@@ -319,46 +340,62 @@ impl FhirJson for Age {
         let mut system: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut code: Option<Primitive<dhp_runtime::primitives::Code>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "value" => {
-                    r.primitive(&mut seen, 2usize, "value", &mut value);
+                    r.primitive(&mut seen_members, 2usize, "value", &mut value);
                 }
                 "_value" => {
-                    r.primitive_ext(&mut seen, 3usize, "value", &mut value);
+                    r.primitive_ext(&mut seen_members, 3usize, "value", &mut value);
                 }
                 "comparator" => {
-                    r.primitive(&mut seen, 4usize, "comparator", &mut comparator);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "_comparator" => {
-                    r.primitive_ext(&mut seen, 5usize, "comparator", &mut comparator);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "unit" => {
-                    r.primitive(&mut seen, 6usize, "unit", &mut unit);
+                    r.primitive(&mut seen_members, 6usize, "unit", &mut unit);
                 }
                 "_unit" => {
-                    r.primitive_ext(&mut seen, 7usize, "unit", &mut unit);
+                    r.primitive_ext(&mut seen_members, 7usize, "unit", &mut unit);
                 }
                 "system" => {
-                    r.primitive(&mut seen, 8usize, "system", &mut system);
+                    r.primitive(&mut seen_members, 8usize, "system", &mut system);
                 }
                 "_system" => {
-                    r.primitive_ext(&mut seen, 9usize, "system", &mut system);
+                    r.primitive_ext(&mut seen_members, 9usize, "system", &mut system);
                 }
                 "code" => {
-                    r.primitive(&mut seen, 10usize, "code", &mut code);
+                    r.primitive(&mut seen_members, 10usize, "code", &mut code);
                 }
                 "_code" => {
-                    r.primitive_ext(&mut seen, 11usize, "code", &mut code);
+                    r.primitive_ext(&mut seen_members, 11usize, "code", &mut code);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Age {
@@ -443,48 +480,54 @@ pub struct Annotation {
 }
 impl FhirJson for Annotation {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut author = ChoiceSlot::<crate::datatypes::AnnotationAuthor>::new();
         let mut time: Option<Primitive<dhp_runtime::primitives::DateTime>> = None;
         let mut text: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "time" => {
-                    r.primitive(&mut seen, 2usize, "time", &mut time);
+                    r.primitive(&mut seen_members, 2usize, "time", &mut time);
                 }
                 "_time" => {
-                    r.primitive_ext(&mut seen, 3usize, "time", &mut time);
+                    r.primitive_ext(&mut seen_members, 3usize, "time", &mut time);
                 }
                 "text" => {
-                    r.primitive(&mut seen, 4usize, "text", &mut text);
+                    r.primitive(&mut seen_members, 4usize, "text", &mut text);
                 }
                 "_text" => {
-                    r.primitive_ext(&mut seen, 5usize, "text", &mut text);
+                    r.primitive_ext(&mut seen_members, 5usize, "text", &mut text);
                 }
                 _ => {
                     if !(crate::datatypes::AnnotationAuthor::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut author,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
         let author = r.finish_choice(author, "author", false);
-        if !seen.has(4usize) && !seen.has(5usize) {
+        if !seen_members.has(4usize) && !seen_members.has(5usize) {
             r.missing("text");
         }
         Some(Annotation {
@@ -630,8 +673,8 @@ pub struct Attachment {
 }
 impl FhirJson for Attachment {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut content_type: Option<Primitive<dhp_runtime::primitives::Code>> = None;
@@ -648,94 +691,125 @@ impl FhirJson for Attachment {
         let mut duration: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
         let mut pages: Option<Primitive<dhp_runtime::primitives::PositiveInt>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "contentType" => {
-                    r.primitive(&mut seen, 2usize, "contentType", &mut content_type);
+                    r.primitive(
+                        &mut seen_members,
+                        2usize,
+                        "contentType",
+                        &mut content_type,
+                    );
                 }
                 "_contentType" => {
-                    r.primitive_ext(&mut seen, 3usize, "contentType", &mut content_type);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        3usize,
+                        "contentType",
+                        &mut content_type,
+                    );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 4usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 4usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 5usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "data" => {
-                    r.primitive(&mut seen, 6usize, "data", &mut data);
+                    r.primitive(&mut seen_members, 6usize, "data", &mut data);
                 }
                 "_data" => {
-                    r.primitive_ext(&mut seen, 7usize, "data", &mut data);
+                    r.primitive_ext(&mut seen_members, 7usize, "data", &mut data);
                 }
                 "url" => {
-                    r.primitive(&mut seen, 8usize, "url", &mut url);
+                    r.primitive(&mut seen_members, 8usize, "url", &mut url);
                 }
                 "_url" => {
-                    r.primitive_ext(&mut seen, 9usize, "url", &mut url);
+                    r.primitive_ext(&mut seen_members, 9usize, "url", &mut url);
                 }
                 "size" => {
-                    r.primitive(&mut seen, 10usize, "size", &mut size);
+                    r.primitive(&mut seen_members, 10usize, "size", &mut size);
                 }
                 "_size" => {
-                    r.primitive_ext(&mut seen, 11usize, "size", &mut size);
+                    r.primitive_ext(&mut seen_members, 11usize, "size", &mut size);
                 }
                 "hash" => {
-                    r.primitive(&mut seen, 12usize, "hash", &mut hash);
+                    r.primitive(&mut seen_members, 12usize, "hash", &mut hash);
                 }
                 "_hash" => {
-                    r.primitive_ext(&mut seen, 13usize, "hash", &mut hash);
+                    r.primitive_ext(&mut seen_members, 13usize, "hash", &mut hash);
                 }
                 "title" => {
-                    r.primitive(&mut seen, 14usize, "title", &mut title);
+                    r.primitive(&mut seen_members, 14usize, "title", &mut title);
                 }
                 "_title" => {
-                    r.primitive_ext(&mut seen, 15usize, "title", &mut title);
+                    r.primitive_ext(&mut seen_members, 15usize, "title", &mut title);
                 }
                 "creation" => {
-                    r.primitive(&mut seen, 16usize, "creation", &mut creation);
+                    r.primitive(&mut seen_members, 16usize, "creation", &mut creation);
                 }
                 "_creation" => {
-                    r.primitive_ext(&mut seen, 17usize, "creation", &mut creation);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        17usize,
+                        "creation",
+                        &mut creation,
+                    );
                 }
                 "height" => {
-                    r.primitive(&mut seen, 18usize, "height", &mut height);
+                    r.primitive(&mut seen_members, 18usize, "height", &mut height);
                 }
                 "_height" => {
-                    r.primitive_ext(&mut seen, 19usize, "height", &mut height);
+                    r.primitive_ext(&mut seen_members, 19usize, "height", &mut height);
                 }
                 "width" => {
-                    r.primitive(&mut seen, 20usize, "width", &mut width);
+                    r.primitive(&mut seen_members, 20usize, "width", &mut width);
                 }
                 "_width" => {
-                    r.primitive_ext(&mut seen, 21usize, "width", &mut width);
+                    r.primitive_ext(&mut seen_members, 21usize, "width", &mut width);
                 }
                 "frames" => {
-                    r.primitive(&mut seen, 22usize, "frames", &mut frames);
+                    r.primitive(&mut seen_members, 22usize, "frames", &mut frames);
                 }
                 "_frames" => {
-                    r.primitive_ext(&mut seen, 23usize, "frames", &mut frames);
+                    r.primitive_ext(&mut seen_members, 23usize, "frames", &mut frames);
                 }
                 "duration" => {
-                    r.primitive(&mut seen, 24usize, "duration", &mut duration);
+                    r.primitive(&mut seen_members, 24usize, "duration", &mut duration);
                 }
                 "_duration" => {
-                    r.primitive_ext(&mut seen, 25usize, "duration", &mut duration);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        25usize,
+                        "duration",
+                        &mut duration,
+                    );
                 }
                 "pages" => {
-                    r.primitive(&mut seen, 26usize, "pages", &mut pages);
+                    r.primitive(&mut seen_members, 26usize, "pages", &mut pages);
                 }
                 "_pages" => {
-                    r.primitive_ext(&mut seen, 27usize, "pages", &mut pages);
+                    r.primitive_ext(&mut seen_members, 27usize, "pages", &mut pages);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Attachment {
@@ -826,8 +900,8 @@ pub struct Availability {
 }
 impl FhirJson for Availability {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut available_time: Vec<crate::datatypes::AvailabilityAvailableTime> = Vec::new();
@@ -835,24 +909,42 @@ impl FhirJson for Availability {
             crate::datatypes::AvailabilityNotAvailableTime,
         > = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "availableTime" => {
                     available_time = r
-                        .complex_vec(&mut seen, 2usize, "availableTime", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            2usize,
+                            "availableTime",
+                            None,
+                            false,
+                        );
                 }
                 "notAvailableTime" => {
                     not_available_time = r
-                        .complex_vec(&mut seen, 3usize, "notAvailableTime", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            3usize,
+                            "notAvailableTime",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Availability {
@@ -936,8 +1028,8 @@ pub struct AvailabilityAvailableTime {
 }
 impl FhirJson for AvailabilityAvailableTime {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut days_of_week = PrimVec::<crate::codes::DaysOfWeek, Extension>::new();
@@ -945,30 +1037,46 @@ impl FhirJson for AvailabilityAvailableTime {
         let mut available_start_time: Option<Primitive<dhp_runtime::primitives::Time>> = None;
         let mut available_end_time: Option<Primitive<dhp_runtime::primitives::Time>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "daysOfWeek" => {
-                    r.prim_vec(&mut seen, 2usize, "daysOfWeek", &mut days_of_week);
+                    r.prim_vec(
+                        &mut seen_members,
+                        2usize,
+                        "daysOfWeek",
+                        &mut days_of_week,
+                    );
                 }
                 "_daysOfWeek" => {
-                    r.prim_vec_ext(&mut seen, 3usize, "daysOfWeek", &mut days_of_week);
+                    r.prim_vec_ext(
+                        &mut seen_members,
+                        3usize,
+                        "daysOfWeek",
+                        &mut days_of_week,
+                    );
                 }
                 "allDay" => {
-                    r.primitive(&mut seen, 4usize, "allDay", &mut all_day);
+                    r.primitive(&mut seen_members, 4usize, "allDay", &mut all_day);
                 }
                 "_allDay" => {
-                    r.primitive_ext(&mut seen, 5usize, "allDay", &mut all_day);
+                    r.primitive_ext(&mut seen_members, 5usize, "allDay", &mut all_day);
                 }
                 "availableStartTime" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         6usize,
                         "availableStartTime",
                         &mut available_start_time,
@@ -976,7 +1084,7 @@ impl FhirJson for AvailabilityAvailableTime {
                 }
                 "_availableStartTime" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         7usize,
                         "availableStartTime",
                         &mut available_start_time,
@@ -984,7 +1092,7 @@ impl FhirJson for AvailabilityAvailableTime {
                 }
                 "availableEndTime" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         8usize,
                         "availableEndTime",
                         &mut available_end_time,
@@ -992,13 +1100,13 @@ impl FhirJson for AvailabilityAvailableTime {
                 }
                 "_availableEndTime" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         9usize,
                         "availableEndTime",
                         &mut available_end_time,
                     );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         let days_of_week = days_of_week.finish(r, "daysOfWeek", None);
@@ -1074,34 +1182,52 @@ pub struct AvailabilityNotAvailableTime {
 }
 impl FhirJson for AvailabilityNotAvailableTime {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut description: Option<Primitive<String>> = None;
         let mut during: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "description" => {
-                    r.primitive(&mut seen, 2usize, "description", &mut description);
+                    r.primitive(
+                        &mut seen_members,
+                        2usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "_description" => {
-                    r.primitive_ext(&mut seen, 3usize, "description", &mut description);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        3usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "during" => {
                     during = r
-                        .complex::<crate::datatypes::Period>(&mut seen, 4usize, "during")
+                        .complex::<
+                            crate::datatypes::Period,
+                        >(&mut seen_members, 4usize, "during")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(AvailabilityNotAvailableTime {
@@ -1176,32 +1302,39 @@ pub struct CodeableConcept {
 }
 impl FhirJson for CodeableConcept {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut coding: Vec<crate::datatypes::Coding> = Vec::new();
         let mut text: Option<Primitive<String>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "coding" => {
-                    coding = r.complex_vec(&mut seen, 2usize, "coding", None, false);
+                    coding = r
+                        .complex_vec(&mut seen_members, 2usize, "coding", None, false);
                 }
                 "text" => {
-                    r.primitive(&mut seen, 3usize, "text", &mut text);
+                    r.primitive(&mut seen_members, 3usize, "text", &mut text);
                 }
                 "_text" => {
-                    r.primitive_ext(&mut seen, 4usize, "text", &mut text);
+                    r.primitive_ext(&mut seen_members, 4usize, "text", &mut text);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(CodeableConcept {
@@ -1270,37 +1403,43 @@ pub struct CodeableReference {
 }
 impl FhirJson for CodeableReference {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut concept: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut reference: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "concept" => {
                     concept = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 2usize, "concept")
+                        >(&mut seen_members, 2usize, "concept")
                         .map(Box::new);
                 }
                 "reference" => {
                     reference = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "reference")
+                        >(&mut seen_members, 3usize, "reference")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(CodeableReference {
@@ -1395,8 +1534,8 @@ pub struct Coding {
 }
 impl FhirJson for Coding {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut system: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -1405,51 +1544,62 @@ impl FhirJson for Coding {
         let mut display: Option<Primitive<String>> = None;
         let mut user_selected: Option<Primitive<bool>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "system" => {
-                    r.primitive(&mut seen, 2usize, "system", &mut system);
+                    r.primitive(&mut seen_members, 2usize, "system", &mut system);
                 }
                 "_system" => {
-                    r.primitive_ext(&mut seen, 3usize, "system", &mut system);
+                    r.primitive_ext(&mut seen_members, 3usize, "system", &mut system);
                 }
                 "version" => {
-                    r.primitive(&mut seen, 4usize, "version", &mut version);
+                    r.primitive(&mut seen_members, 4usize, "version", &mut version);
                 }
                 "_version" => {
-                    r.primitive_ext(&mut seen, 5usize, "version", &mut version);
+                    r.primitive_ext(&mut seen_members, 5usize, "version", &mut version);
                 }
                 "code" => {
-                    r.primitive(&mut seen, 6usize, "code", &mut code);
+                    r.primitive(&mut seen_members, 6usize, "code", &mut code);
                 }
                 "_code" => {
-                    r.primitive_ext(&mut seen, 7usize, "code", &mut code);
+                    r.primitive_ext(&mut seen_members, 7usize, "code", &mut code);
                 }
                 "display" => {
-                    r.primitive(&mut seen, 8usize, "display", &mut display);
+                    r.primitive(&mut seen_members, 8usize, "display", &mut display);
                 }
                 "_display" => {
-                    r.primitive_ext(&mut seen, 9usize, "display", &mut display);
+                    r.primitive_ext(&mut seen_members, 9usize, "display", &mut display);
                 }
                 "userSelected" => {
-                    r.primitive(&mut seen, 10usize, "userSelected", &mut user_selected);
+                    r.primitive(
+                        &mut seen_members,
+                        10usize,
+                        "userSelected",
+                        &mut user_selected,
+                    );
                 }
                 "_userSelected" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         11usize,
                         "userSelected",
                         &mut user_selected,
                     );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Coding {
@@ -1526,32 +1676,39 @@ pub struct ContactDetail {
 }
 impl FhirJson for ContactDetail {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut name: Option<Primitive<String>> = None;
         let mut telecom: Vec<crate::datatypes::ContactPoint> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "name" => {
-                    r.primitive(&mut seen, 2usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 2usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 3usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 3usize, "name", &mut name);
                 }
                 "telecom" => {
-                    telecom = r.complex_vec(&mut seen, 4usize, "telecom", None, false);
+                    telecom = r
+                        .complex_vec(&mut seen_members, 4usize, "telecom", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(ContactDetail {
@@ -1650,8 +1807,8 @@ pub struct ContactPoint {
 }
 impl FhirJson for ContactPoint {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut system: Option<Primitive<crate::codes::ContactPointSystem>> = None;
@@ -1660,47 +1817,53 @@ impl FhirJson for ContactPoint {
         let mut rank: Option<Primitive<dhp_runtime::primitives::PositiveInt>> = None;
         let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "system" => {
-                    r.primitive(&mut seen, 2usize, "system", &mut system);
+                    r.primitive(&mut seen_members, 2usize, "system", &mut system);
                 }
                 "_system" => {
-                    r.primitive_ext(&mut seen, 3usize, "system", &mut system);
+                    r.primitive_ext(&mut seen_members, 3usize, "system", &mut system);
                 }
                 "value" => {
-                    r.primitive(&mut seen, 4usize, "value", &mut value);
+                    r.primitive(&mut seen_members, 4usize, "value", &mut value);
                 }
                 "_value" => {
-                    r.primitive_ext(&mut seen, 5usize, "value", &mut value);
+                    r.primitive_ext(&mut seen_members, 5usize, "value", &mut value);
                 }
                 "use" => {
-                    r.primitive(&mut seen, 6usize, "use", &mut use_);
+                    r.primitive(&mut seen_members, 6usize, "use", &mut use_);
                 }
                 "_use" => {
-                    r.primitive_ext(&mut seen, 7usize, "use", &mut use_);
+                    r.primitive_ext(&mut seen_members, 7usize, "use", &mut use_);
                 }
                 "rank" => {
-                    r.primitive(&mut seen, 8usize, "rank", &mut rank);
+                    r.primitive(&mut seen_members, 8usize, "rank", &mut rank);
                 }
                 "_rank" => {
-                    r.primitive_ext(&mut seen, 9usize, "rank", &mut rank);
+                    r.primitive_ext(&mut seen_members, 9usize, "rank", &mut rank);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 10usize, "period")
+                        >(&mut seen_members, 10usize, "period")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(ContactPoint {
@@ -1800,8 +1963,8 @@ pub struct Count {
 }
 impl FhirJson for Count {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut value: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
@@ -1810,46 +1973,62 @@ impl FhirJson for Count {
         let mut system: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut code: Option<Primitive<dhp_runtime::primitives::Code>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "value" => {
-                    r.primitive(&mut seen, 2usize, "value", &mut value);
+                    r.primitive(&mut seen_members, 2usize, "value", &mut value);
                 }
                 "_value" => {
-                    r.primitive_ext(&mut seen, 3usize, "value", &mut value);
+                    r.primitive_ext(&mut seen_members, 3usize, "value", &mut value);
                 }
                 "comparator" => {
-                    r.primitive(&mut seen, 4usize, "comparator", &mut comparator);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "_comparator" => {
-                    r.primitive_ext(&mut seen, 5usize, "comparator", &mut comparator);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "unit" => {
-                    r.primitive(&mut seen, 6usize, "unit", &mut unit);
+                    r.primitive(&mut seen_members, 6usize, "unit", &mut unit);
                 }
                 "_unit" => {
-                    r.primitive_ext(&mut seen, 7usize, "unit", &mut unit);
+                    r.primitive_ext(&mut seen_members, 7usize, "unit", &mut unit);
                 }
                 "system" => {
-                    r.primitive(&mut seen, 8usize, "system", &mut system);
+                    r.primitive(&mut seen_members, 8usize, "system", &mut system);
                 }
                 "_system" => {
-                    r.primitive_ext(&mut seen, 9usize, "system", &mut system);
+                    r.primitive_ext(&mut seen_members, 9usize, "system", &mut system);
                 }
                 "code" => {
-                    r.primitive(&mut seen, 10usize, "code", &mut code);
+                    r.primitive(&mut seen_members, 10usize, "code", &mut code);
                 }
                 "_code" => {
-                    r.primitive_ext(&mut seen, 11usize, "code", &mut code);
+                    r.primitive_ext(&mut seen_members, 11usize, "code", &mut code);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Count {
@@ -1975,8 +2154,8 @@ pub struct DataRequirement {
 }
 impl FhirJson for DataRequirement {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut type_: Option<Primitive<crate::codes::FhirTypes>> = None;
@@ -1992,66 +2171,101 @@ impl FhirJson for DataRequirement {
         let mut limit: Option<Primitive<dhp_runtime::primitives::PositiveInt>> = None;
         let mut sort: Vec<crate::datatypes::DataRequirementSort> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
-                    r.primitive(&mut seen, 2usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 2usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 3usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 3usize, "type", &mut type_);
                 }
                 "profile" => {
-                    r.prim_vec(&mut seen, 4usize, "profile", &mut profile);
+                    r.prim_vec(&mut seen_members, 4usize, "profile", &mut profile);
                 }
                 "_profile" => {
-                    r.prim_vec_ext(&mut seen, 5usize, "profile", &mut profile);
+                    r.prim_vec_ext(&mut seen_members, 5usize, "profile", &mut profile);
                 }
                 "mustSupport" => {
-                    r.prim_vec(&mut seen, 6usize, "mustSupport", &mut must_support);
+                    r.prim_vec(
+                        &mut seen_members,
+                        6usize,
+                        "mustSupport",
+                        &mut must_support,
+                    );
                 }
                 "_mustSupport" => {
-                    r.prim_vec_ext(&mut seen, 7usize, "mustSupport", &mut must_support);
+                    r.prim_vec_ext(
+                        &mut seen_members,
+                        7usize,
+                        "mustSupport",
+                        &mut must_support,
+                    );
                 }
                 "codeFilter" => {
                     code_filter = r
-                        .complex_vec(&mut seen, 8usize, "codeFilter", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            8usize,
+                            "codeFilter",
+                            None,
+                            false,
+                        );
                 }
                 "dateFilter" => {
                     date_filter = r
-                        .complex_vec(&mut seen, 9usize, "dateFilter", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            9usize,
+                            "dateFilter",
+                            None,
+                            false,
+                        );
                 }
                 "valueFilter" => {
                     value_filter = r
-                        .complex_vec(&mut seen, 10usize, "valueFilter", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "valueFilter",
+                            None,
+                            false,
+                        );
                 }
                 "limit" => {
-                    r.primitive(&mut seen, 11usize, "limit", &mut limit);
+                    r.primitive(&mut seen_members, 11usize, "limit", &mut limit);
                 }
                 "_limit" => {
-                    r.primitive_ext(&mut seen, 12usize, "limit", &mut limit);
+                    r.primitive_ext(&mut seen_members, 12usize, "limit", &mut limit);
                 }
                 "sort" => {
-                    sort = r.complex_vec(&mut seen, 13usize, "sort", None, false);
+                    sort = r
+                        .complex_vec(&mut seen_members, 13usize, "sort", None, false);
                 }
                 _ => {
                     if !(crate::datatypes::DataRequirementSubject::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut subject,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(2usize) && !seen.has(3usize) {
+        if !seen_members.has(2usize) && !seen_members.has(3usize) {
             r.missing("type");
         }
         let profile = profile.finish(r, "profile", None);
@@ -2140,8 +2354,8 @@ pub struct DataRequirementCodeFilter {
 }
 impl FhirJson for DataRequirementCodeFilter {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut path: Option<Primitive<String>> = None;
@@ -2149,37 +2363,58 @@ impl FhirJson for DataRequirementCodeFilter {
         let mut value_set: Option<Primitive<dhp_runtime::primitives::Canonical>> = None;
         let mut code: Vec<crate::datatypes::Coding> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "path" => {
-                    r.primitive(&mut seen, 2usize, "path", &mut path);
+                    r.primitive(&mut seen_members, 2usize, "path", &mut path);
                 }
                 "_path" => {
-                    r.primitive_ext(&mut seen, 3usize, "path", &mut path);
+                    r.primitive_ext(&mut seen_members, 3usize, "path", &mut path);
                 }
                 "searchParam" => {
-                    r.primitive(&mut seen, 4usize, "searchParam", &mut search_param);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "searchParam",
+                        &mut search_param,
+                    );
                 }
                 "_searchParam" => {
-                    r.primitive_ext(&mut seen, 5usize, "searchParam", &mut search_param);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "searchParam",
+                        &mut search_param,
+                    );
                 }
                 "valueSet" => {
-                    r.primitive(&mut seen, 6usize, "valueSet", &mut value_set);
+                    r.primitive(&mut seen_members, 6usize, "valueSet", &mut value_set);
                 }
                 "_valueSet" => {
-                    r.primitive_ext(&mut seen, 7usize, "valueSet", &mut value_set);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "valueSet",
+                        &mut value_set,
+                    );
                 }
                 "code" => {
-                    code = r.complex_vec(&mut seen, 8usize, "code", None, false);
+                    code = r.complex_vec(&mut seen_members, 8usize, "code", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(DataRequirementCodeFilter {
@@ -2258,8 +2493,8 @@ pub struct DataRequirementDateFilter {
 }
 impl FhirJson for DataRequirementDateFilter {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut path: Option<Primitive<String>> = None;
@@ -2268,34 +2503,50 @@ impl FhirJson for DataRequirementDateFilter {
             crate::datatypes::DataRequirementDateFilterValue,
         >::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "path" => {
-                    r.primitive(&mut seen, 2usize, "path", &mut path);
+                    r.primitive(&mut seen_members, 2usize, "path", &mut path);
                 }
                 "_path" => {
-                    r.primitive_ext(&mut seen, 3usize, "path", &mut path);
+                    r.primitive_ext(&mut seen_members, 3usize, "path", &mut path);
                 }
                 "searchParam" => {
-                    r.primitive(&mut seen, 4usize, "searchParam", &mut search_param);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "searchParam",
+                        &mut search_param,
+                    );
                 }
                 "_searchParam" => {
-                    r.primitive_ext(&mut seen, 5usize, "searchParam", &mut search_param);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "searchParam",
+                        &mut search_param,
+                    );
                 }
                 _ => {
                     if !(crate::datatypes::DataRequirementDateFilterValue::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut value,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
@@ -2372,41 +2623,52 @@ pub struct DataRequirementSort {
 }
 impl FhirJson for DataRequirementSort {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut path: Option<Primitive<String>> = None;
         let mut direction: Option<Primitive<crate::codes::SortDirection>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "path" => {
-                    r.primitive(&mut seen, 2usize, "path", &mut path);
+                    r.primitive(&mut seen_members, 2usize, "path", &mut path);
                 }
                 "_path" => {
-                    r.primitive_ext(&mut seen, 3usize, "path", &mut path);
+                    r.primitive_ext(&mut seen_members, 3usize, "path", &mut path);
                 }
                 "direction" => {
-                    r.primitive(&mut seen, 4usize, "direction", &mut direction);
+                    r.primitive(&mut seen_members, 4usize, "direction", &mut direction);
                 }
                 "_direction" => {
-                    r.primitive_ext(&mut seen, 5usize, "direction", &mut direction);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "direction",
+                        &mut direction,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(2usize) && !seen.has(3usize) {
+        if !seen_members.has(2usize) && !seen_members.has(3usize) {
             r.missing("path");
         }
-        if !seen.has(4usize) && !seen.has(5usize) {
+        if !seen_members.has(4usize) && !seen_members.has(5usize) {
             r.missing("direction");
         }
         Some(DataRequirementSort {
@@ -2477,8 +2739,8 @@ pub struct DataRequirementValueFilter {
 }
 impl FhirJson for DataRequirementValueFilter {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut path: Option<Primitive<String>> = None;
@@ -2488,40 +2750,66 @@ impl FhirJson for DataRequirementValueFilter {
             crate::datatypes::DataRequirementValueFilterValue,
         >::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "path" => {
-                    r.primitive(&mut seen, 2usize, "path", &mut path);
+                    r.primitive(&mut seen_members, 2usize, "path", &mut path);
                 }
                 "_path" => {
-                    r.primitive_ext(&mut seen, 3usize, "path", &mut path);
+                    r.primitive_ext(&mut seen_members, 3usize, "path", &mut path);
                 }
                 "searchParam" => {
-                    r.primitive(&mut seen, 4usize, "searchParam", &mut search_param);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "searchParam",
+                        &mut search_param,
+                    );
                 }
                 "_searchParam" => {
-                    r.primitive_ext(&mut seen, 5usize, "searchParam", &mut search_param);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "searchParam",
+                        &mut search_param,
+                    );
                 }
                 "comparator" => {
-                    r.primitive(&mut seen, 6usize, "comparator", &mut comparator);
+                    r.primitive(
+                        &mut seen_members,
+                        6usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "_comparator" => {
-                    r.primitive_ext(&mut seen, 7usize, "comparator", &mut comparator);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 _ => {
                     if !(crate::datatypes::DataRequirementValueFilterValue::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut value,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
@@ -2624,8 +2912,8 @@ pub struct Distance {
 }
 impl FhirJson for Distance {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut value: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
@@ -2634,46 +2922,62 @@ impl FhirJson for Distance {
         let mut system: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut code: Option<Primitive<dhp_runtime::primitives::Code>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "value" => {
-                    r.primitive(&mut seen, 2usize, "value", &mut value);
+                    r.primitive(&mut seen_members, 2usize, "value", &mut value);
                 }
                 "_value" => {
-                    r.primitive_ext(&mut seen, 3usize, "value", &mut value);
+                    r.primitive_ext(&mut seen_members, 3usize, "value", &mut value);
                 }
                 "comparator" => {
-                    r.primitive(&mut seen, 4usize, "comparator", &mut comparator);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "_comparator" => {
-                    r.primitive_ext(&mut seen, 5usize, "comparator", &mut comparator);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "unit" => {
-                    r.primitive(&mut seen, 6usize, "unit", &mut unit);
+                    r.primitive(&mut seen_members, 6usize, "unit", &mut unit);
                 }
                 "_unit" => {
-                    r.primitive_ext(&mut seen, 7usize, "unit", &mut unit);
+                    r.primitive_ext(&mut seen_members, 7usize, "unit", &mut unit);
                 }
                 "system" => {
-                    r.primitive(&mut seen, 8usize, "system", &mut system);
+                    r.primitive(&mut seen_members, 8usize, "system", &mut system);
                 }
                 "_system" => {
-                    r.primitive_ext(&mut seen, 9usize, "system", &mut system);
+                    r.primitive_ext(&mut seen_members, 9usize, "system", &mut system);
                 }
                 "code" => {
-                    r.primitive(&mut seen, 10usize, "code", &mut code);
+                    r.primitive(&mut seen_members, 10usize, "code", &mut code);
                 }
                 "_code" => {
-                    r.primitive_ext(&mut seen, 11usize, "code", &mut code);
+                    r.primitive_ext(&mut seen_members, 11usize, "code", &mut code);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Distance {
@@ -2851,8 +3155,8 @@ pub struct Dosage {
 }
 impl FhirJson for Dosage {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -2871,19 +3175,25 @@ impl FhirJson for Dosage {
         let mut max_dose_per_administration: Option<Box<crate::datatypes::Quantity>> = None;
         let mut max_dose_per_lifetime: Option<Box<crate::datatypes::Quantity>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -2891,21 +3201,26 @@ impl FhirJson for Dosage {
                         );
                 }
                 "sequence" => {
-                    r.primitive(&mut seen, 3usize, "sequence", &mut sequence);
+                    r.primitive(&mut seen_members, 3usize, "sequence", &mut sequence);
                 }
                 "_sequence" => {
-                    r.primitive_ext(&mut seen, 4usize, "sequence", &mut sequence);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        4usize,
+                        "sequence",
+                        &mut sequence,
+                    );
                 }
                 "text" => {
-                    r.primitive(&mut seen, 5usize, "text", &mut text);
+                    r.primitive(&mut seen_members, 5usize, "text", &mut text);
                 }
                 "_text" => {
-                    r.primitive_ext(&mut seen, 6usize, "text", &mut text);
+                    r.primitive_ext(&mut seen_members, 6usize, "text", &mut text);
                 }
                 "additionalInstruction" => {
                     additional_instruction = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             7usize,
                             "additionalInstruction",
                             None,
@@ -2914,7 +3229,7 @@ impl FhirJson for Dosage {
                 }
                 "patientInstruction" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         8usize,
                         "patientInstruction",
                         &mut patient_instruction,
@@ -2922,7 +3237,7 @@ impl FhirJson for Dosage {
                 }
                 "_patientInstruction" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         9usize,
                         "patientInstruction",
                         &mut patient_instruction,
@@ -2932,48 +3247,65 @@ impl FhirJson for Dosage {
                     timing = r
                         .complex::<
                             crate::datatypes::Timing,
-                        >(&mut seen, 10usize, "timing")
+                        >(&mut seen_members, 10usize, "timing")
                         .map(Box::new);
                 }
                 "asNeeded" => {
-                    r.primitive(&mut seen, 11usize, "asNeeded", &mut as_needed);
+                    r.primitive(&mut seen_members, 11usize, "asNeeded", &mut as_needed);
                 }
                 "_asNeeded" => {
-                    r.primitive_ext(&mut seen, 12usize, "asNeeded", &mut as_needed);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        12usize,
+                        "asNeeded",
+                        &mut as_needed,
+                    );
                 }
                 "asNeededFor" => {
                     as_needed_for = r
-                        .complex_vec(&mut seen, 13usize, "asNeededFor", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            13usize,
+                            "asNeededFor",
+                            None,
+                            false,
+                        );
                 }
                 "site" => {
                     site = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 14usize, "site")
+                        >(&mut seen_members, 14usize, "site")
                         .map(Box::new);
                 }
                 "route" => {
                     route = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 15usize, "route")
+                        >(&mut seen_members, 15usize, "route")
                         .map(Box::new);
                 }
                 "method" => {
                     method = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "method")
+                        >(&mut seen_members, 16usize, "method")
                         .map(Box::new);
                 }
                 "doseAndRate" => {
                     dose_and_rate = r
-                        .complex_vec(&mut seen, 17usize, "doseAndRate", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            17usize,
+                            "doseAndRate",
+                            None,
+                            false,
+                        );
                 }
                 "maxDosePerPeriod" => {
                     max_dose_per_period = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             18usize,
                             "maxDosePerPeriod",
                             None,
@@ -2984,17 +3316,17 @@ impl FhirJson for Dosage {
                     max_dose_per_administration = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 19usize, "maxDosePerAdministration")
+                        >(&mut seen_members, 19usize, "maxDosePerAdministration")
                         .map(Box::new);
                 }
                 "maxDosePerLifetime" => {
                     max_dose_per_lifetime = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 20usize, "maxDosePerLifetime")
+                        >(&mut seen_members, 20usize, "maxDosePerLifetime")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Dosage {
@@ -3101,43 +3433,49 @@ pub struct DosageDoseAndRate {
 }
 impl FhirJson for DosageDoseAndRate {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut type_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut dose = ChoiceSlot::<crate::datatypes::DosageDoseAndRateDose>::new();
         let mut rate = ChoiceSlot::<crate::datatypes::DosageDoseAndRateRate>::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 2usize, "type")
+                        >(&mut seen_members, 2usize, "type")
                         .map(Box::new);
                 }
                 _ => {
                     if !(crate::datatypes::DosageDoseAndRateDose::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut dose,
                     )
                         || crate::datatypes::DosageDoseAndRateRate::read_member(
                             r,
-                            &key,
+                            &member_key,
                             &mut rate,
                         ))
                     {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
@@ -3241,8 +3579,8 @@ pub struct Duration {
 }
 impl FhirJson for Duration {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut value: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
@@ -3251,46 +3589,62 @@ impl FhirJson for Duration {
         let mut system: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut code: Option<Primitive<dhp_runtime::primitives::Code>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "value" => {
-                    r.primitive(&mut seen, 2usize, "value", &mut value);
+                    r.primitive(&mut seen_members, 2usize, "value", &mut value);
                 }
                 "_value" => {
-                    r.primitive_ext(&mut seen, 3usize, "value", &mut value);
+                    r.primitive_ext(&mut seen_members, 3usize, "value", &mut value);
                 }
                 "comparator" => {
-                    r.primitive(&mut seen, 4usize, "comparator", &mut comparator);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "_comparator" => {
-                    r.primitive_ext(&mut seen, 5usize, "comparator", &mut comparator);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "unit" => {
-                    r.primitive(&mut seen, 6usize, "unit", &mut unit);
+                    r.primitive(&mut seen_members, 6usize, "unit", &mut unit);
                 }
                 "_unit" => {
-                    r.primitive_ext(&mut seen, 7usize, "unit", &mut unit);
+                    r.primitive_ext(&mut seen_members, 7usize, "unit", &mut unit);
                 }
                 "system" => {
-                    r.primitive(&mut seen, 8usize, "system", &mut system);
+                    r.primitive(&mut seen_members, 8usize, "system", &mut system);
                 }
                 "_system" => {
-                    r.primitive_ext(&mut seen, 9usize, "system", &mut system);
+                    r.primitive_ext(&mut seen_members, 9usize, "system", &mut system);
                 }
                 "code" => {
-                    r.primitive(&mut seen, 10usize, "code", &mut code);
+                    r.primitive(&mut seen_members, 10usize, "code", &mut code);
                 }
                 "_code" => {
-                    r.primitive_ext(&mut seen, 11usize, "code", &mut code);
+                    r.primitive_ext(&mut seen_members, 11usize, "code", &mut code);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Duration {
@@ -3388,8 +3742,8 @@ pub struct Expression {
 }
 impl FhirJson for Expression {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut description: Option<Primitive<String>> = None;
@@ -3398,46 +3752,82 @@ impl FhirJson for Expression {
         let mut expression: Option<Primitive<String>> = None;
         let mut reference: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "description" => {
-                    r.primitive(&mut seen, 2usize, "description", &mut description);
+                    r.primitive(
+                        &mut seen_members,
+                        2usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "_description" => {
-                    r.primitive_ext(&mut seen, 3usize, "description", &mut description);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        3usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "name" => {
-                    r.primitive(&mut seen, 4usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 4usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 5usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 5usize, "name", &mut name);
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "expression" => {
-                    r.primitive(&mut seen, 8usize, "expression", &mut expression);
+                    r.primitive(
+                        &mut seen_members,
+                        8usize,
+                        "expression",
+                        &mut expression,
+                    );
                 }
                 "_expression" => {
-                    r.primitive_ext(&mut seen, 9usize, "expression", &mut expression);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        9usize,
+                        "expression",
+                        &mut expression,
+                    );
                 }
                 "reference" => {
-                    r.primitive(&mut seen, 10usize, "reference", &mut reference);
+                    r.primitive(&mut seen_members, 10usize, "reference", &mut reference);
                 }
                 "_reference" => {
-                    r.primitive_ext(&mut seen, 11usize, "reference", &mut reference);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        11usize,
+                        "reference",
+                        &mut reference,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Expression {
@@ -3547,8 +3937,8 @@ pub struct ExtendedContactDetail {
 }
 impl FhirJson for ExtendedContactDetail {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut purpose: Option<Box<crate::datatypes::CodeableConcept>> = None;
@@ -3558,48 +3948,57 @@ impl FhirJson for ExtendedContactDetail {
         let mut organization: Option<Box<crate::datatypes::Reference>> = None;
         let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "purpose" => {
                     purpose = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 2usize, "purpose")
+                        >(&mut seen_members, 2usize, "purpose")
                         .map(Box::new);
                 }
                 "name" => {
-                    name = r.complex_vec(&mut seen, 3usize, "name", None, false);
+                    name = r.complex_vec(&mut seen_members, 3usize, "name", None, false);
                 }
                 "telecom" => {
-                    telecom = r.complex_vec(&mut seen, 4usize, "telecom", None, false);
+                    telecom = r
+                        .complex_vec(&mut seen_members, 4usize, "telecom", None, false);
                 }
                 "address" => {
                     address = r
                         .complex::<
                             crate::datatypes::Address,
-                        >(&mut seen, 5usize, "address")
+                        >(&mut seen_members, 5usize, "address")
                         .map(Box::new);
                 }
                 "organization" => {
                     organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "organization")
+                        >(&mut seen_members, 6usize, "organization")
                         .map(Box::new);
                 }
                 "period" => {
                     period = r
-                        .complex::<crate::datatypes::Period>(&mut seen, 7usize, "period")
+                        .complex::<
+                            crate::datatypes::Period,
+                        >(&mut seen_members, 7usize, "period")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(ExtendedContactDetail {
@@ -3678,37 +4077,43 @@ pub struct Extension {
 }
 impl FhirJson for Extension {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut url: Option<String> = None;
         let mut value = ChoiceSlot::<crate::datatypes::ExtensionValue>::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "url" => {
-                    url = r.plain_string(&mut seen, 2usize, "url");
+                    url = r.plain_string(&mut seen_members, 2usize, "url");
                 }
                 _ => {
                     if !(crate::datatypes::ExtensionValue::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut value,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(2usize) {
+        if !seen_members.has(2usize) {
             r.missing("url");
         }
         let value = r.finish_choice(value, "value", false);
@@ -3810,8 +4215,8 @@ pub struct HumanName {
 }
 impl FhirJson for HumanName {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut use_: Option<Primitive<crate::codes::NameUse>> = None;
@@ -3822,59 +4227,65 @@ impl FhirJson for HumanName {
         let mut suffix = PrimVec::<String, Extension>::new();
         let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "use" => {
-                    r.primitive(&mut seen, 2usize, "use", &mut use_);
+                    r.primitive(&mut seen_members, 2usize, "use", &mut use_);
                 }
                 "_use" => {
-                    r.primitive_ext(&mut seen, 3usize, "use", &mut use_);
+                    r.primitive_ext(&mut seen_members, 3usize, "use", &mut use_);
                 }
                 "text" => {
-                    r.primitive(&mut seen, 4usize, "text", &mut text);
+                    r.primitive(&mut seen_members, 4usize, "text", &mut text);
                 }
                 "_text" => {
-                    r.primitive_ext(&mut seen, 5usize, "text", &mut text);
+                    r.primitive_ext(&mut seen_members, 5usize, "text", &mut text);
                 }
                 "family" => {
-                    r.primitive(&mut seen, 6usize, "family", &mut family);
+                    r.primitive(&mut seen_members, 6usize, "family", &mut family);
                 }
                 "_family" => {
-                    r.primitive_ext(&mut seen, 7usize, "family", &mut family);
+                    r.primitive_ext(&mut seen_members, 7usize, "family", &mut family);
                 }
                 "given" => {
-                    r.prim_vec(&mut seen, 8usize, "given", &mut given);
+                    r.prim_vec(&mut seen_members, 8usize, "given", &mut given);
                 }
                 "_given" => {
-                    r.prim_vec_ext(&mut seen, 9usize, "given", &mut given);
+                    r.prim_vec_ext(&mut seen_members, 9usize, "given", &mut given);
                 }
                 "prefix" => {
-                    r.prim_vec(&mut seen, 10usize, "prefix", &mut prefix);
+                    r.prim_vec(&mut seen_members, 10usize, "prefix", &mut prefix);
                 }
                 "_prefix" => {
-                    r.prim_vec_ext(&mut seen, 11usize, "prefix", &mut prefix);
+                    r.prim_vec_ext(&mut seen_members, 11usize, "prefix", &mut prefix);
                 }
                 "suffix" => {
-                    r.prim_vec(&mut seen, 12usize, "suffix", &mut suffix);
+                    r.prim_vec(&mut seen_members, 12usize, "suffix", &mut suffix);
                 }
                 "_suffix" => {
-                    r.prim_vec_ext(&mut seen, 13usize, "suffix", &mut suffix);
+                    r.prim_vec_ext(&mut seen_members, 13usize, "suffix", &mut suffix);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 14usize, "period")
+                        >(&mut seen_members, 14usize, "period")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         let given = given.finish(r, "given", None);
@@ -3994,8 +4405,8 @@ pub struct Identifier {
 }
 impl FhirJson for Identifier {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut use_: Option<Primitive<crate::codes::IdentifierUse>> = None;
@@ -4005,53 +4416,61 @@ impl FhirJson for Identifier {
         let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut assigner: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "use" => {
-                    r.primitive(&mut seen, 2usize, "use", &mut use_);
+                    r.primitive(&mut seen_members, 2usize, "use", &mut use_);
                 }
                 "_use" => {
-                    r.primitive_ext(&mut seen, 3usize, "use", &mut use_);
+                    r.primitive_ext(&mut seen_members, 3usize, "use", &mut use_);
                 }
                 "type" => {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 4usize, "type")
+                        >(&mut seen_members, 4usize, "type")
                         .map(Box::new);
                 }
                 "system" => {
-                    r.primitive(&mut seen, 5usize, "system", &mut system);
+                    r.primitive(&mut seen_members, 5usize, "system", &mut system);
                 }
                 "_system" => {
-                    r.primitive_ext(&mut seen, 6usize, "system", &mut system);
+                    r.primitive_ext(&mut seen_members, 6usize, "system", &mut system);
                 }
                 "value" => {
-                    r.primitive(&mut seen, 7usize, "value", &mut value);
+                    r.primitive(&mut seen_members, 7usize, "value", &mut value);
                 }
                 "_value" => {
-                    r.primitive_ext(&mut seen, 8usize, "value", &mut value);
+                    r.primitive_ext(&mut seen_members, 8usize, "value", &mut value);
                 }
                 "period" => {
                     period = r
-                        .complex::<crate::datatypes::Period>(&mut seen, 9usize, "period")
+                        .complex::<
+                            crate::datatypes::Period,
+                        >(&mut seen_members, 9usize, "period")
                         .map(Box::new);
                 }
                 "assigner" => {
                     assigner = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 10usize, "assigner")
+                        >(&mut seen_members, 10usize, "assigner")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Identifier {
@@ -4168,8 +4587,8 @@ pub struct Meta {
 }
 impl FhirJson for Meta {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut version_id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
@@ -4182,47 +4601,74 @@ impl FhirJson for Meta {
         let mut security: Vec<crate::datatypes::Coding> = Vec::new();
         let mut tag: Vec<crate::datatypes::Coding> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "versionId" => {
-                    r.primitive(&mut seen, 2usize, "versionId", &mut version_id);
+                    r.primitive(&mut seen_members, 2usize, "versionId", &mut version_id);
                 }
                 "_versionId" => {
-                    r.primitive_ext(&mut seen, 3usize, "versionId", &mut version_id);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        3usize,
+                        "versionId",
+                        &mut version_id,
+                    );
                 }
                 "lastUpdated" => {
-                    r.primitive(&mut seen, 4usize, "lastUpdated", &mut last_updated);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "lastUpdated",
+                        &mut last_updated,
+                    );
                 }
                 "_lastUpdated" => {
-                    r.primitive_ext(&mut seen, 5usize, "lastUpdated", &mut last_updated);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "lastUpdated",
+                        &mut last_updated,
+                    );
                 }
                 "source" => {
-                    r.primitive(&mut seen, 6usize, "source", &mut source);
+                    r.primitive(&mut seen_members, 6usize, "source", &mut source);
                 }
                 "_source" => {
-                    r.primitive_ext(&mut seen, 7usize, "source", &mut source);
+                    r.primitive_ext(&mut seen_members, 7usize, "source", &mut source);
                 }
                 "profile" => {
-                    r.prim_vec(&mut seen, 8usize, "profile", &mut profile);
+                    r.prim_vec(&mut seen_members, 8usize, "profile", &mut profile);
                 }
                 "_profile" => {
-                    r.prim_vec_ext(&mut seen, 9usize, "profile", &mut profile);
+                    r.prim_vec_ext(&mut seen_members, 9usize, "profile", &mut profile);
                 }
                 "security" => {
                     security = r
-                        .complex_vec(&mut seen, 10usize, "security", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "security",
+                            None,
+                            false,
+                        );
                 }
                 "tag" => {
-                    tag = r.complex_vec(&mut seen, 11usize, "tag", None, false);
+                    tag = r.complex_vec(&mut seen_members, 11usize, "tag", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         let profile = profile.finish(r, "profile", None);
@@ -4303,35 +4749,46 @@ pub struct Money {
 }
 impl FhirJson for Money {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut value: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
         let mut currency: Option<Primitive<dhp_runtime::primitives::Code>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "value" => {
-                    r.primitive(&mut seen, 2usize, "value", &mut value);
+                    r.primitive(&mut seen_members, 2usize, "value", &mut value);
                 }
                 "_value" => {
-                    r.primitive_ext(&mut seen, 3usize, "value", &mut value);
+                    r.primitive_ext(&mut seen_members, 3usize, "value", &mut value);
                 }
                 "currency" => {
-                    r.primitive(&mut seen, 4usize, "currency", &mut currency);
+                    r.primitive(&mut seen_members, 4usize, "currency", &mut currency);
                 }
                 "_currency" => {
-                    r.primitive_ext(&mut seen, 5usize, "currency", &mut currency);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "currency",
+                        &mut currency,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Money {
@@ -4403,41 +4860,47 @@ pub struct Narrative {
 }
 impl FhirJson for Narrative {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut status: Option<Primitive<crate::codes::NarrativeStatus>> = None;
         let mut div: Option<Primitive<dhp_runtime::primitives::Xhtml>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 2usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 2usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 3usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 3usize, "status", &mut status);
                 }
                 "div" => {
-                    r.primitive(&mut seen, 4usize, "div", &mut div);
+                    r.primitive(&mut seen_members, 4usize, "div", &mut div);
                 }
                 "_div" => {
-                    r.primitive_ext(&mut seen, 5usize, "div", &mut div);
+                    r.primitive_ext(&mut seen_members, 5usize, "div", &mut div);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(2usize) && !seen.has(3usize) {
+        if !seen_members.has(2usize) && !seen_members.has(3usize) {
             r.missing("status");
         }
-        if !seen.has(4usize) && !seen.has(5usize) {
+        if !seen_members.has(4usize) && !seen_members.has(5usize) {
             r.missing("div");
         }
         Some(Narrative {
@@ -4527,8 +4990,8 @@ pub struct ParameterDefinition {
 }
 impl FhirJson for ParameterDefinition {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut name: Option<Primitive<dhp_runtime::primitives::Code>> = None;
@@ -4539,69 +5002,80 @@ impl FhirJson for ParameterDefinition {
         let mut type_: Option<Primitive<crate::codes::FhirTypes>> = None;
         let mut profile: Option<Primitive<dhp_runtime::primitives::Canonical>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "name" => {
-                    r.primitive(&mut seen, 2usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 2usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 3usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 3usize, "name", &mut name);
                 }
                 "use" => {
-                    r.primitive(&mut seen, 4usize, "use", &mut use_);
+                    r.primitive(&mut seen_members, 4usize, "use", &mut use_);
                 }
                 "_use" => {
-                    r.primitive_ext(&mut seen, 5usize, "use", &mut use_);
+                    r.primitive_ext(&mut seen_members, 5usize, "use", &mut use_);
                 }
                 "min" => {
-                    r.primitive(&mut seen, 6usize, "min", &mut min);
+                    r.primitive(&mut seen_members, 6usize, "min", &mut min);
                 }
                 "_min" => {
-                    r.primitive_ext(&mut seen, 7usize, "min", &mut min);
+                    r.primitive_ext(&mut seen_members, 7usize, "min", &mut min);
                 }
                 "max" => {
-                    r.primitive(&mut seen, 8usize, "max", &mut max);
+                    r.primitive(&mut seen_members, 8usize, "max", &mut max);
                 }
                 "_max" => {
-                    r.primitive_ext(&mut seen, 9usize, "max", &mut max);
+                    r.primitive_ext(&mut seen_members, 9usize, "max", &mut max);
                 }
                 "documentation" => {
-                    r.primitive(&mut seen, 10usize, "documentation", &mut documentation);
+                    r.primitive(
+                        &mut seen_members,
+                        10usize,
+                        "documentation",
+                        &mut documentation,
+                    );
                 }
                 "_documentation" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         11usize,
                         "documentation",
                         &mut documentation,
                     );
                 }
                 "type" => {
-                    r.primitive(&mut seen, 12usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 12usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 13usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 13usize, "type", &mut type_);
                 }
                 "profile" => {
-                    r.primitive(&mut seen, 14usize, "profile", &mut profile);
+                    r.primitive(&mut seen_members, 14usize, "profile", &mut profile);
                 }
                 "_profile" => {
-                    r.primitive_ext(&mut seen, 15usize, "profile", &mut profile);
+                    r.primitive_ext(&mut seen_members, 15usize, "profile", &mut profile);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(4usize) && !seen.has(5usize) {
+        if !seen_members.has(4usize) && !seen_members.has(5usize) {
             r.missing("use");
         }
-        if !seen.has(12usize) && !seen.has(13usize) {
+        if !seen_members.has(12usize) && !seen_members.has(13usize) {
             r.missing("type");
         }
         Some(ParameterDefinition {
@@ -4677,35 +5151,41 @@ pub struct Period {
 }
 impl FhirJson for Period {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut start: Option<Primitive<dhp_runtime::primitives::DateTime>> = None;
         let mut end: Option<Primitive<dhp_runtime::primitives::DateTime>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "start" => {
-                    r.primitive(&mut seen, 2usize, "start", &mut start);
+                    r.primitive(&mut seen_members, 2usize, "start", &mut start);
                 }
                 "_start" => {
-                    r.primitive_ext(&mut seen, 3usize, "start", &mut start);
+                    r.primitive_ext(&mut seen_members, 3usize, "start", &mut start);
                 }
                 "end" => {
-                    r.primitive(&mut seen, 4usize, "end", &mut end);
+                    r.primitive(&mut seen_members, 4usize, "end", &mut end);
                 }
                 "_end" => {
-                    r.primitive_ext(&mut seen, 5usize, "end", &mut end);
+                    r.primitive_ext(&mut seen_members, 5usize, "end", &mut end);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Period {
@@ -4799,8 +5279,8 @@ pub struct Quantity {
 }
 impl FhirJson for Quantity {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut value: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
@@ -4809,46 +5289,62 @@ impl FhirJson for Quantity {
         let mut system: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut code: Option<Primitive<dhp_runtime::primitives::Code>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "value" => {
-                    r.primitive(&mut seen, 2usize, "value", &mut value);
+                    r.primitive(&mut seen_members, 2usize, "value", &mut value);
                 }
                 "_value" => {
-                    r.primitive_ext(&mut seen, 3usize, "value", &mut value);
+                    r.primitive_ext(&mut seen_members, 3usize, "value", &mut value);
                 }
                 "comparator" => {
-                    r.primitive(&mut seen, 4usize, "comparator", &mut comparator);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "_comparator" => {
-                    r.primitive_ext(&mut seen, 5usize, "comparator", &mut comparator);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "comparator",
+                        &mut comparator,
+                    );
                 }
                 "unit" => {
-                    r.primitive(&mut seen, 6usize, "unit", &mut unit);
+                    r.primitive(&mut seen_members, 6usize, "unit", &mut unit);
                 }
                 "_unit" => {
-                    r.primitive_ext(&mut seen, 7usize, "unit", &mut unit);
+                    r.primitive_ext(&mut seen_members, 7usize, "unit", &mut unit);
                 }
                 "system" => {
-                    r.primitive(&mut seen, 8usize, "system", &mut system);
+                    r.primitive(&mut seen_members, 8usize, "system", &mut system);
                 }
                 "_system" => {
-                    r.primitive_ext(&mut seen, 9usize, "system", &mut system);
+                    r.primitive_ext(&mut seen_members, 9usize, "system", &mut system);
                 }
                 "code" => {
-                    r.primitive(&mut seen, 10usize, "code", &mut code);
+                    r.primitive(&mut seen_members, 10usize, "code", &mut code);
                 }
                 "_code" => {
-                    r.primitive_ext(&mut seen, 11usize, "code", &mut code);
+                    r.primitive_ext(&mut seen_members, 11usize, "code", &mut code);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Quantity {
@@ -4929,33 +5425,43 @@ pub struct Range {
 }
 impl FhirJson for Range {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut low: Option<Box<crate::datatypes::Quantity>> = None;
         let mut high: Option<Box<crate::datatypes::Quantity>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "low" => {
                     low = r
-                        .complex::<crate::datatypes::Quantity>(&mut seen, 2usize, "low")
+                        .complex::<
+                            crate::datatypes::Quantity,
+                        >(&mut seen_members, 2usize, "low")
                         .map(Box::new);
                 }
                 "high" => {
                     high = r
-                        .complex::<crate::datatypes::Quantity>(&mut seen, 3usize, "high")
+                        .complex::<
+                            crate::datatypes::Quantity,
+                        >(&mut seen_members, 3usize, "high")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Range {
@@ -5026,37 +5532,43 @@ pub struct Ratio {
 }
 impl FhirJson for Ratio {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut numerator: Option<Box<crate::datatypes::Quantity>> = None;
         let mut denominator: Option<Box<crate::datatypes::Quantity>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "numerator" => {
                     numerator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 2usize, "numerator")
+                        >(&mut seen_members, 2usize, "numerator")
                         .map(Box::new);
                 }
                 "denominator" => {
                     denominator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 3usize, "denominator")
+                        >(&mut seen_members, 3usize, "denominator")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Ratio {
@@ -5137,45 +5649,51 @@ pub struct RatioRange {
 }
 impl FhirJson for RatioRange {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut low_numerator: Option<Box<crate::datatypes::Quantity>> = None;
         let mut high_numerator: Option<Box<crate::datatypes::Quantity>> = None;
         let mut denominator: Option<Box<crate::datatypes::Quantity>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "lowNumerator" => {
                     low_numerator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 2usize, "lowNumerator")
+                        >(&mut seen_members, 2usize, "lowNumerator")
                         .map(Box::new);
                 }
                 "highNumerator" => {
                     high_numerator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 3usize, "highNumerator")
+                        >(&mut seen_members, 3usize, "highNumerator")
                         .map(Box::new);
                 }
                 "denominator" => {
                     denominator = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 4usize, "denominator")
+                        >(&mut seen_members, 4usize, "denominator")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(RatioRange {
@@ -5279,8 +5797,8 @@ pub struct Reference {
 }
 impl FhirJson for Reference {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut reference: Option<Primitive<String>> = None;
@@ -5288,41 +5806,52 @@ impl FhirJson for Reference {
         let mut identifier: Option<Box<crate::datatypes::Identifier>> = None;
         let mut display: Option<Primitive<String>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "reference" => {
-                    r.primitive(&mut seen, 2usize, "reference", &mut reference);
+                    r.primitive(&mut seen_members, 2usize, "reference", &mut reference);
                 }
                 "_reference" => {
-                    r.primitive_ext(&mut seen, 3usize, "reference", &mut reference);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        3usize,
+                        "reference",
+                        &mut reference,
+                    );
                 }
                 "type" => {
-                    r.primitive(&mut seen, 4usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 4usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 5usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 5usize, "type", &mut type_);
                 }
                 "identifier" => {
                     identifier = r
                         .complex::<
                             crate::datatypes::Identifier,
-                        >(&mut seen, 6usize, "identifier")
+                        >(&mut seen_members, 6usize, "identifier")
                         .map(Box::new);
                 }
                 "display" => {
-                    r.primitive(&mut seen, 7usize, "display", &mut display);
+                    r.primitive(&mut seen_members, 7usize, "display", &mut display);
                 }
                 "_display" => {
-                    r.primitive_ext(&mut seen, 8usize, "display", &mut display);
+                    r.primitive_ext(&mut seen_members, 8usize, "display", &mut display);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Reference {
@@ -5456,8 +5985,8 @@ pub struct RelatedArtifact {
 }
 impl FhirJson for RelatedArtifact {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut type_: Option<Primitive<crate::codes::RelatedArtifactType>> = None;
@@ -5471,66 +6000,88 @@ impl FhirJson for RelatedArtifact {
         let mut publication_status: Option<Primitive<crate::codes::PublicationStatus>> = None;
         let mut publication_date: Option<Primitive<dhp_runtime::primitives::Date>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
-                    r.primitive(&mut seen, 2usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 2usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 3usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 3usize, "type", &mut type_);
                 }
                 "classifier" => {
                     classifier = r
-                        .complex_vec(&mut seen, 4usize, "classifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            4usize,
+                            "classifier",
+                            None,
+                            false,
+                        );
                 }
                 "label" => {
-                    r.primitive(&mut seen, 5usize, "label", &mut label);
+                    r.primitive(&mut seen_members, 5usize, "label", &mut label);
                 }
                 "_label" => {
-                    r.primitive_ext(&mut seen, 6usize, "label", &mut label);
+                    r.primitive_ext(&mut seen_members, 6usize, "label", &mut label);
                 }
                 "display" => {
-                    r.primitive(&mut seen, 7usize, "display", &mut display);
+                    r.primitive(&mut seen_members, 7usize, "display", &mut display);
                 }
                 "_display" => {
-                    r.primitive_ext(&mut seen, 8usize, "display", &mut display);
+                    r.primitive_ext(&mut seen_members, 8usize, "display", &mut display);
                 }
                 "citation" => {
-                    r.primitive(&mut seen, 9usize, "citation", &mut citation);
+                    r.primitive(&mut seen_members, 9usize, "citation", &mut citation);
                 }
                 "_citation" => {
-                    r.primitive_ext(&mut seen, 10usize, "citation", &mut citation);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        10usize,
+                        "citation",
+                        &mut citation,
+                    );
                 }
                 "document" => {
                     document = r
                         .complex::<
                             crate::datatypes::Attachment,
-                        >(&mut seen, 11usize, "document")
+                        >(&mut seen_members, 11usize, "document")
                         .map(Box::new);
                 }
                 "resource" => {
-                    r.primitive(&mut seen, 12usize, "resource", &mut resource);
+                    r.primitive(&mut seen_members, 12usize, "resource", &mut resource);
                 }
                 "_resource" => {
-                    r.primitive_ext(&mut seen, 13usize, "resource", &mut resource);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        13usize,
+                        "resource",
+                        &mut resource,
+                    );
                 }
                 "resourceReference" => {
                     resource_reference = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 14usize, "resourceReference")
+                        >(&mut seen_members, 14usize, "resourceReference")
                         .map(Box::new);
                 }
                 "publicationStatus" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         15usize,
                         "publicationStatus",
                         &mut publication_status,
@@ -5538,7 +6089,7 @@ impl FhirJson for RelatedArtifact {
                 }
                 "_publicationStatus" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         16usize,
                         "publicationStatus",
                         &mut publication_status,
@@ -5546,7 +6097,7 @@ impl FhirJson for RelatedArtifact {
                 }
                 "publicationDate" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         17usize,
                         "publicationDate",
                         &mut publication_date,
@@ -5554,16 +6105,16 @@ impl FhirJson for RelatedArtifact {
                 }
                 "_publicationDate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         18usize,
                         "publicationDate",
                         &mut publication_date,
                     );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(2usize) && !seen.has(3usize) {
+        if !seen_members.has(2usize) && !seen_members.has(3usize) {
             r.missing("type");
         }
         Some(RelatedArtifact {
@@ -5698,8 +6249,8 @@ pub struct SampledData {
 }
 impl FhirJson for SampledData {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut origin: Option<crate::datatypes::Quantity> = None;
@@ -5713,90 +6264,141 @@ impl FhirJson for SampledData {
         let mut offsets: Option<Primitive<String>> = None;
         let mut data: Option<Primitive<String>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "origin" => {
                     origin = r
                         .complex::<
                             crate::datatypes::Quantity,
-                        >(&mut seen, 2usize, "origin");
+                        >(&mut seen_members, 2usize, "origin");
                 }
                 "interval" => {
-                    r.primitive(&mut seen, 3usize, "interval", &mut interval);
+                    r.primitive(&mut seen_members, 3usize, "interval", &mut interval);
                 }
                 "_interval" => {
-                    r.primitive_ext(&mut seen, 4usize, "interval", &mut interval);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        4usize,
+                        "interval",
+                        &mut interval,
+                    );
                 }
                 "intervalUnit" => {
-                    r.primitive(&mut seen, 5usize, "intervalUnit", &mut interval_unit);
+                    r.primitive(
+                        &mut seen_members,
+                        5usize,
+                        "intervalUnit",
+                        &mut interval_unit,
+                    );
                 }
                 "_intervalUnit" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         6usize,
                         "intervalUnit",
                         &mut interval_unit,
                     );
                 }
                 "factor" => {
-                    r.primitive(&mut seen, 7usize, "factor", &mut factor);
+                    r.primitive(&mut seen_members, 7usize, "factor", &mut factor);
                 }
                 "_factor" => {
-                    r.primitive_ext(&mut seen, 8usize, "factor", &mut factor);
+                    r.primitive_ext(&mut seen_members, 8usize, "factor", &mut factor);
                 }
                 "lowerLimit" => {
-                    r.primitive(&mut seen, 9usize, "lowerLimit", &mut lower_limit);
+                    r.primitive(
+                        &mut seen_members,
+                        9usize,
+                        "lowerLimit",
+                        &mut lower_limit,
+                    );
                 }
                 "_lowerLimit" => {
-                    r.primitive_ext(&mut seen, 10usize, "lowerLimit", &mut lower_limit);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        10usize,
+                        "lowerLimit",
+                        &mut lower_limit,
+                    );
                 }
                 "upperLimit" => {
-                    r.primitive(&mut seen, 11usize, "upperLimit", &mut upper_limit);
+                    r.primitive(
+                        &mut seen_members,
+                        11usize,
+                        "upperLimit",
+                        &mut upper_limit,
+                    );
                 }
                 "_upperLimit" => {
-                    r.primitive_ext(&mut seen, 12usize, "upperLimit", &mut upper_limit);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        12usize,
+                        "upperLimit",
+                        &mut upper_limit,
+                    );
                 }
                 "dimensions" => {
-                    r.primitive(&mut seen, 13usize, "dimensions", &mut dimensions);
+                    r.primitive(
+                        &mut seen_members,
+                        13usize,
+                        "dimensions",
+                        &mut dimensions,
+                    );
                 }
                 "_dimensions" => {
-                    r.primitive_ext(&mut seen, 14usize, "dimensions", &mut dimensions);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        14usize,
+                        "dimensions",
+                        &mut dimensions,
+                    );
                 }
                 "codeMap" => {
-                    r.primitive(&mut seen, 15usize, "codeMap", &mut code_map);
+                    r.primitive(&mut seen_members, 15usize, "codeMap", &mut code_map);
                 }
                 "_codeMap" => {
-                    r.primitive_ext(&mut seen, 16usize, "codeMap", &mut code_map);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        16usize,
+                        "codeMap",
+                        &mut code_map,
+                    );
                 }
                 "offsets" => {
-                    r.primitive(&mut seen, 17usize, "offsets", &mut offsets);
+                    r.primitive(&mut seen_members, 17usize, "offsets", &mut offsets);
                 }
                 "_offsets" => {
-                    r.primitive_ext(&mut seen, 18usize, "offsets", &mut offsets);
+                    r.primitive_ext(&mut seen_members, 18usize, "offsets", &mut offsets);
                 }
                 "data" => {
-                    r.primitive(&mut seen, 19usize, "data", &mut data);
+                    r.primitive(&mut seen_members, 19usize, "data", &mut data);
                 }
                 "_data" => {
-                    r.primitive_ext(&mut seen, 20usize, "data", &mut data);
+                    r.primitive_ext(&mut seen_members, 20usize, "data", &mut data);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(2usize) {
+        if !seen_members.has(2usize) {
             r.missing("origin");
         }
-        if !seen.has(5usize) && !seen.has(6usize) {
+        if !seen_members.has(5usize) && !seen_members.has(6usize) {
             r.missing("intervalUnit");
         }
-        if !seen.has(13usize) && !seen.has(14usize) {
+        if !seen_members.has(13usize) && !seen_members.has(14usize) {
             r.missing("dimensions");
         }
         Some(SampledData {
@@ -5917,8 +6519,8 @@ pub struct Signature {
 }
 impl FhirJson for Signature {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut type_: Vec<crate::datatypes::Coding> = Vec::new();
@@ -5929,60 +6531,79 @@ impl FhirJson for Signature {
         let mut sig_format: Option<Primitive<dhp_runtime::primitives::Code>> = None;
         let mut data: Option<Primitive<dhp_runtime::primitives::Base64Binary>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 2usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 2usize, "type", None, false);
                 }
                 "when" => {
-                    r.primitive(&mut seen, 3usize, "when", &mut when);
+                    r.primitive(&mut seen_members, 3usize, "when", &mut when);
                 }
                 "_when" => {
-                    r.primitive_ext(&mut seen, 4usize, "when", &mut when);
+                    r.primitive_ext(&mut seen_members, 4usize, "when", &mut when);
                 }
                 "who" => {
                     who = r
-                        .complex::<crate::datatypes::Reference>(&mut seen, 5usize, "who")
+                        .complex::<
+                            crate::datatypes::Reference,
+                        >(&mut seen_members, 5usize, "who")
                         .map(Box::new);
                 }
                 "onBehalfOf" => {
                     on_behalf_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "onBehalfOf")
+                        >(&mut seen_members, 6usize, "onBehalfOf")
                         .map(Box::new);
                 }
                 "targetFormat" => {
-                    r.primitive(&mut seen, 7usize, "targetFormat", &mut target_format);
+                    r.primitive(
+                        &mut seen_members,
+                        7usize,
+                        "targetFormat",
+                        &mut target_format,
+                    );
                 }
                 "_targetFormat" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         8usize,
                         "targetFormat",
                         &mut target_format,
                     );
                 }
                 "sigFormat" => {
-                    r.primitive(&mut seen, 9usize, "sigFormat", &mut sig_format);
+                    r.primitive(&mut seen_members, 9usize, "sigFormat", &mut sig_format);
                 }
                 "_sigFormat" => {
-                    r.primitive_ext(&mut seen, 10usize, "sigFormat", &mut sig_format);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        10usize,
+                        "sigFormat",
+                        &mut sig_format,
+                    );
                 }
                 "data" => {
-                    r.primitive(&mut seen, 11usize, "data", &mut data);
+                    r.primitive(&mut seen_members, 11usize, "data", &mut data);
                 }
                 "_data" => {
-                    r.primitive_ext(&mut seen, 12usize, "data", &mut data);
+                    r.primitive_ext(&mut seen_members, 12usize, "data", &mut data);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(Signature {
@@ -6084,8 +6705,8 @@ pub struct Timing {
 }
 impl FhirJson for Timing {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -6093,19 +6714,25 @@ impl FhirJson for Timing {
         let mut repeat: Option<Box<crate::datatypes::TimingRepeat>> = None;
         let mut code: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -6113,26 +6740,26 @@ impl FhirJson for Timing {
                         );
                 }
                 "event" => {
-                    r.prim_vec(&mut seen, 3usize, "event", &mut event);
+                    r.prim_vec(&mut seen_members, 3usize, "event", &mut event);
                 }
                 "_event" => {
-                    r.prim_vec_ext(&mut seen, 4usize, "event", &mut event);
+                    r.prim_vec_ext(&mut seen_members, 4usize, "event", &mut event);
                 }
                 "repeat" => {
                     repeat = r
                         .complex::<
                             crate::datatypes::TimingRepeat,
-                        >(&mut seen, 5usize, "repeat")
+                        >(&mut seen_members, 5usize, "repeat")
                         .map(Box::new);
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 6usize, "code")
+                        >(&mut seen_members, 6usize, "code")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         let event = event.finish(r, "event", None);
@@ -6300,8 +6927,8 @@ pub struct TimingRepeat {
 }
 impl FhirJson for TimingRepeat {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut bounds = ChoiceSlot::<crate::datatypes::TimingRepeatBounds>::new();
@@ -6320,116 +6947,197 @@ impl FhirJson for TimingRepeat {
         let mut when = PrimVec::<crate::codes::EventTiming, Extension>::new();
         let mut offset: Option<Primitive<dhp_runtime::primitives::UnsignedInt>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "count" => {
-                    r.primitive(&mut seen, 2usize, "count", &mut count);
+                    r.primitive(&mut seen_members, 2usize, "count", &mut count);
                 }
                 "_count" => {
-                    r.primitive_ext(&mut seen, 3usize, "count", &mut count);
+                    r.primitive_ext(&mut seen_members, 3usize, "count", &mut count);
                 }
                 "countMax" => {
-                    r.primitive(&mut seen, 4usize, "countMax", &mut count_max);
+                    r.primitive(&mut seen_members, 4usize, "countMax", &mut count_max);
                 }
                 "_countMax" => {
-                    r.primitive_ext(&mut seen, 5usize, "countMax", &mut count_max);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "countMax",
+                        &mut count_max,
+                    );
                 }
                 "duration" => {
-                    r.primitive(&mut seen, 6usize, "duration", &mut duration);
+                    r.primitive(&mut seen_members, 6usize, "duration", &mut duration);
                 }
                 "_duration" => {
-                    r.primitive_ext(&mut seen, 7usize, "duration", &mut duration);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "duration",
+                        &mut duration,
+                    );
                 }
                 "durationMax" => {
-                    r.primitive(&mut seen, 8usize, "durationMax", &mut duration_max);
+                    r.primitive(
+                        &mut seen_members,
+                        8usize,
+                        "durationMax",
+                        &mut duration_max,
+                    );
                 }
                 "_durationMax" => {
-                    r.primitive_ext(&mut seen, 9usize, "durationMax", &mut duration_max);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        9usize,
+                        "durationMax",
+                        &mut duration_max,
+                    );
                 }
                 "durationUnit" => {
-                    r.primitive(&mut seen, 10usize, "durationUnit", &mut duration_unit);
+                    r.primitive(
+                        &mut seen_members,
+                        10usize,
+                        "durationUnit",
+                        &mut duration_unit,
+                    );
                 }
                 "_durationUnit" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         11usize,
                         "durationUnit",
                         &mut duration_unit,
                     );
                 }
                 "frequency" => {
-                    r.primitive(&mut seen, 12usize, "frequency", &mut frequency);
+                    r.primitive(&mut seen_members, 12usize, "frequency", &mut frequency);
                 }
                 "_frequency" => {
-                    r.primitive_ext(&mut seen, 13usize, "frequency", &mut frequency);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        13usize,
+                        "frequency",
+                        &mut frequency,
+                    );
                 }
                 "frequencyMax" => {
-                    r.primitive(&mut seen, 14usize, "frequencyMax", &mut frequency_max);
+                    r.primitive(
+                        &mut seen_members,
+                        14usize,
+                        "frequencyMax",
+                        &mut frequency_max,
+                    );
                 }
                 "_frequencyMax" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         15usize,
                         "frequencyMax",
                         &mut frequency_max,
                     );
                 }
                 "period" => {
-                    r.primitive(&mut seen, 16usize, "period", &mut period);
+                    r.primitive(&mut seen_members, 16usize, "period", &mut period);
                 }
                 "_period" => {
-                    r.primitive_ext(&mut seen, 17usize, "period", &mut period);
+                    r.primitive_ext(&mut seen_members, 17usize, "period", &mut period);
                 }
                 "periodMax" => {
-                    r.primitive(&mut seen, 18usize, "periodMax", &mut period_max);
+                    r.primitive(
+                        &mut seen_members,
+                        18usize,
+                        "periodMax",
+                        &mut period_max,
+                    );
                 }
                 "_periodMax" => {
-                    r.primitive_ext(&mut seen, 19usize, "periodMax", &mut period_max);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        19usize,
+                        "periodMax",
+                        &mut period_max,
+                    );
                 }
                 "periodUnit" => {
-                    r.primitive(&mut seen, 20usize, "periodUnit", &mut period_unit);
+                    r.primitive(
+                        &mut seen_members,
+                        20usize,
+                        "periodUnit",
+                        &mut period_unit,
+                    );
                 }
                 "_periodUnit" => {
-                    r.primitive_ext(&mut seen, 21usize, "periodUnit", &mut period_unit);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        21usize,
+                        "periodUnit",
+                        &mut period_unit,
+                    );
                 }
                 "dayOfWeek" => {
-                    r.prim_vec(&mut seen, 22usize, "dayOfWeek", &mut day_of_week);
+                    r.prim_vec(
+                        &mut seen_members,
+                        22usize,
+                        "dayOfWeek",
+                        &mut day_of_week,
+                    );
                 }
                 "_dayOfWeek" => {
-                    r.prim_vec_ext(&mut seen, 23usize, "dayOfWeek", &mut day_of_week);
+                    r.prim_vec_ext(
+                        &mut seen_members,
+                        23usize,
+                        "dayOfWeek",
+                        &mut day_of_week,
+                    );
                 }
                 "timeOfDay" => {
-                    r.prim_vec(&mut seen, 24usize, "timeOfDay", &mut time_of_day);
+                    r.prim_vec(
+                        &mut seen_members,
+                        24usize,
+                        "timeOfDay",
+                        &mut time_of_day,
+                    );
                 }
                 "_timeOfDay" => {
-                    r.prim_vec_ext(&mut seen, 25usize, "timeOfDay", &mut time_of_day);
+                    r.prim_vec_ext(
+                        &mut seen_members,
+                        25usize,
+                        "timeOfDay",
+                        &mut time_of_day,
+                    );
                 }
                 "when" => {
-                    r.prim_vec(&mut seen, 26usize, "when", &mut when);
+                    r.prim_vec(&mut seen_members, 26usize, "when", &mut when);
                 }
                 "_when" => {
-                    r.prim_vec_ext(&mut seen, 27usize, "when", &mut when);
+                    r.prim_vec_ext(&mut seen_members, 27usize, "when", &mut when);
                 }
                 "offset" => {
-                    r.primitive(&mut seen, 28usize, "offset", &mut offset);
+                    r.primitive(&mut seen_members, 28usize, "offset", &mut offset);
                 }
                 "_offset" => {
-                    r.primitive_ext(&mut seen, 29usize, "offset", &mut offset);
+                    r.primitive_ext(&mut seen_members, 29usize, "offset", &mut offset);
                 }
                 _ => {
                     if !(crate::datatypes::TimingRepeatBounds::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut bounds,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
@@ -6571,8 +7279,8 @@ pub struct TriggerDefinition {
 }
 impl FhirJson for TriggerDefinition {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut type_: Option<Primitive<crate::codes::TriggerType>> = None;
@@ -6585,37 +7293,43 @@ impl FhirJson for TriggerDefinition {
         let mut data: Vec<crate::datatypes::DataRequirement> = Vec::new();
         let mut condition: Option<Box<crate::datatypes::Expression>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
-                    r.primitive(&mut seen, 2usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 2usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 3usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 3usize, "type", &mut type_);
                 }
                 "name" => {
-                    r.primitive(&mut seen, 4usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 4usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 5usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 5usize, "name", &mut name);
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 6usize, "code")
+                        >(&mut seen_members, 6usize, "code")
                         .map(Box::new);
                 }
                 "subscriptionTopic" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         7usize,
                         "subscriptionTopic",
                         &mut subscription_topic,
@@ -6623,34 +7337,34 @@ impl FhirJson for TriggerDefinition {
                 }
                 "_subscriptionTopic" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         8usize,
                         "subscriptionTopic",
                         &mut subscription_topic,
                     );
                 }
                 "data" => {
-                    data = r.complex_vec(&mut seen, 9usize, "data", None, false);
+                    data = r.complex_vec(&mut seen_members, 9usize, "data", None, false);
                 }
                 "condition" => {
                     condition = r
                         .complex::<
                             crate::datatypes::Expression,
-                        >(&mut seen, 10usize, "condition")
+                        >(&mut seen_members, 10usize, "condition")
                         .map(Box::new);
                 }
                 _ => {
                     if !(crate::datatypes::TriggerDefinitionTiming::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut timing,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(2usize) && !seen.has(3usize) {
+        if !seen_members.has(2usize) && !seen_members.has(3usize) {
             r.missing("type");
         }
         let timing = r.finish_choice(timing, "timing", false);
@@ -6722,38 +7436,46 @@ pub struct UsageContext {
 }
 impl FhirJson for UsageContext {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut code: Option<crate::datatypes::Coding> = None;
         let mut value = ChoiceSlot::<crate::datatypes::UsageContextValue>::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "code" => {
                     code = r
-                        .complex::<crate::datatypes::Coding>(&mut seen, 2usize, "code");
+                        .complex::<
+                            crate::datatypes::Coding,
+                        >(&mut seen_members, 2usize, "code");
                 }
                 _ => {
                     if !(crate::datatypes::UsageContextValue::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut value,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(2usize) {
+        if !seen_members.has(2usize) {
             r.missing("code");
         }
         let value = r.finish_choice(value, "value", true);
@@ -6845,8 +7567,8 @@ pub struct VirtualServiceDetail {
 }
 impl FhirJson for VirtualServiceDetail {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut channel_type: Option<Box<crate::datatypes::Coding>> = None;
@@ -6862,25 +7584,31 @@ impl FhirJson for VirtualServiceDetail {
         > = None;
         let mut session_key: Option<Primitive<String>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "channelType" => {
                     channel_type = r
                         .complex::<
                             crate::datatypes::Coding,
-                        >(&mut seen, 2usize, "channelType")
+                        >(&mut seen_members, 2usize, "channelType")
                         .map(Box::new);
                 }
                 "additionalInfo" => {
                     r.prim_vec(
-                        &mut seen,
+                        &mut seen_members,
                         3usize,
                         "additionalInfo",
                         &mut additional_info,
@@ -6888,7 +7616,7 @@ impl FhirJson for VirtualServiceDetail {
                 }
                 "_additionalInfo" => {
                     r.prim_vec_ext(
-                        &mut seen,
+                        &mut seen_members,
                         4usize,
                         "additionalInfo",
                         &mut additional_info,
@@ -6896,7 +7624,7 @@ impl FhirJson for VirtualServiceDetail {
                 }
                 "maxParticipants" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "maxParticipants",
                         &mut max_participants,
@@ -6904,25 +7632,35 @@ impl FhirJson for VirtualServiceDetail {
                 }
                 "_maxParticipants" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         6usize,
                         "maxParticipants",
                         &mut max_participants,
                     );
                 }
                 "sessionKey" => {
-                    r.primitive(&mut seen, 7usize, "sessionKey", &mut session_key);
+                    r.primitive(
+                        &mut seen_members,
+                        7usize,
+                        "sessionKey",
+                        &mut session_key,
+                    );
                 }
                 "_sessionKey" => {
-                    r.primitive_ext(&mut seen, 8usize, "sessionKey", &mut session_key);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        8usize,
+                        "sessionKey",
+                        &mut session_key,
+                    );
                 }
                 _ => {
                     if !(crate::datatypes::VirtualServiceDetailAddress::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut address,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }

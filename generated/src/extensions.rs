@@ -64,41 +64,47 @@ impl TryFrom<&Extension> for DataAbsentReasonExtension {
 }
 impl FhirJson for DataAbsentReasonExtension {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut value: Option<Primitive<crate::codes::DataAbsentReason>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "url" => {
                     r.expect_url(
-                        &mut seen,
+                        &mut seen_members,
                         0usize,
                         "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
                     );
                 }
                 "id" => {
-                    id = r.plain_string(&mut seen, 1usize, "id");
+                    id = r.plain_string(&mut seen_members, 1usize, "id");
                 }
                 "valueCode" => {
-                    r.primitive(&mut seen, 2usize, "valueCode", &mut value);
+                    r.primitive(&mut seen_members, 2usize, "valueCode", &mut value);
                 }
                 "_valueCode" => {
-                    r.primitive_ext(&mut seen, 3usize, "valueCode", &mut value);
+                    r.primitive_ext(&mut seen_members, 3usize, "valueCode", &mut value);
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 4usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            4usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing("url");
         }
-        if !seen.has(2usize) && !seen.has(3usize) {
+        if !seen_members.has(2usize) && !seen_members.has(3usize) {
             r.missing("valueCode");
         }
         Some(DataAbsentReasonExtension {
@@ -167,41 +173,47 @@ impl TryFrom<&Extension> for DiagnosisTypeExtension {
 }
 impl FhirJson for DiagnosisTypeExtension {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut value: Option<crate::datatypes::CodeableConcept> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "url" => {
                     r.expect_url(
-                        &mut seen,
+                        &mut seen_members,
                         0usize,
                         "https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type",
                     );
                 }
                 "id" => {
-                    id = r.plain_string(&mut seen, 1usize, "id");
+                    id = r.plain_string(&mut seen_members, 1usize, "id");
                 }
                 "valueCodeableConcept" => {
                     value = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 2usize, "valueCodeableConcept");
+                        >(&mut seen_members, 2usize, "valueCodeableConcept");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 3usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            3usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing("url");
         }
-        if !seen.has(2usize) {
+        if !seen_members.has(2usize) {
             r.missing("valueCodeableConcept");
         }
         Some(DiagnosisTypeExtension {
@@ -273,41 +285,47 @@ impl TryFrom<&Extension> for GenderOtherUzExtension {
 }
 impl FhirJson for GenderOtherUzExtension {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut value: Option<crate::datatypes::Coding> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "url" => {
                     r.expect_url(
-                        &mut seen,
+                        &mut seen_members,
                         0usize,
                         "https://dhp.uz/fhir/core/StructureDefinition/gender-other",
                     );
                 }
                 "id" => {
-                    id = r.plain_string(&mut seen, 1usize, "id");
+                    id = r.plain_string(&mut seen_members, 1usize, "id");
                 }
                 "valueCoding" => {
                     value = r
                         .complex::<
                             crate::datatypes::Coding,
-                        >(&mut seen, 2usize, "valueCoding");
+                        >(&mut seen_members, 2usize, "valueCoding");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 3usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            3usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing("url");
         }
-        if !seen.has(2usize) {
+        if !seen_members.has(2usize) {
             r.missing("valueCoding");
         }
         Some(GenderOtherUzExtension {
@@ -384,8 +402,8 @@ impl TryFrom<&Extension> for PatCitizenshipExtension {
 }
 impl FhirJson for PatCitizenshipExtension {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut code: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut n_code = 0usize;
@@ -393,21 +411,21 @@ impl FhirJson for PatCitizenshipExtension {
         let mut n_period = 0usize;
         let mut extension: Vec<Extension> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "url" => {
                     r.expect_url(
-                        &mut seen,
+                        &mut seen_members,
                         0usize,
                         "http://hl7.org/fhir/StructureDefinition/patient-citizenship",
                     );
                 }
                 "id" => {
-                    id = r.plain_string(&mut seen, 1usize, "id");
+                    id = r.plain_string(&mut seen_members, 1usize, "id");
                 }
                 "extension" => {
                     r.array(
-                        &mut seen,
+                        &mut seen_members,
                         2usize,
                         "extension",
                         |r, _| match r.peek_member("url").as_deref() {
@@ -787,10 +805,10 @@ impl FhirJson for PatCitizenshipExtension {
                 "_valueMeta" => {
                     r.forbid("valueMeta");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing("url");
         }
         r.count_check("extension", "sub-extension", "code", n_code, 0, Some(1));
@@ -891,8 +909,8 @@ impl TryFrom<&Extension> for PatNationalityExtension {
 }
 impl FhirJson for PatNationalityExtension {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut code: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut n_code = 0usize;
@@ -900,21 +918,21 @@ impl FhirJson for PatNationalityExtension {
         let mut n_period = 0usize;
         let mut extension: Vec<Extension> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "url" => {
                     r.expect_url(
-                        &mut seen,
+                        &mut seen_members,
                         0usize,
                         "http://hl7.org/fhir/StructureDefinition/patient-nationality",
                     );
                 }
                 "id" => {
-                    id = r.plain_string(&mut seen, 1usize, "id");
+                    id = r.plain_string(&mut seen_members, 1usize, "id");
                 }
                 "extension" => {
                     r.array(
-                        &mut seen,
+                        &mut seen_members,
                         2usize,
                         "extension",
                         |r, _| match r.peek_member("url").as_deref() {
@@ -1294,10 +1312,10 @@ impl FhirJson for PatNationalityExtension {
                 "_valueMeta" => {
                     r.forbid("valueMeta");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing("url");
         }
         r.count_check("extension", "sub-extension", "code", n_code, 0, Some(1));
@@ -1403,8 +1421,8 @@ impl TryFrom<&Extension> for TranslationExtension {
 }
 impl FhirJson for TranslationExtension {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut lang: Vec<crate::Primitive<dhp_runtime::primitives::Code>> = Vec::new();
         let mut n_lang = 0usize;
@@ -1412,21 +1430,21 @@ impl FhirJson for TranslationExtension {
         let mut n_content = 0usize;
         let mut extension: Vec<Extension> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "url" => {
                     r.expect_url(
-                        &mut seen,
+                        &mut seen_members,
                         0usize,
                         "http://hl7.org/fhir/StructureDefinition/translation",
                     );
                 }
                 "id" => {
-                    id = r.plain_string(&mut seen, 1usize, "id");
+                    id = r.plain_string(&mut seen_members, 1usize, "id");
                 }
                 "extension" => {
                     r.array(
-                        &mut seen,
+                        &mut seen_members,
                         2usize,
                         "extension",
                         |r, _| match r.peek_member("url").as_deref() {
@@ -1799,10 +1817,10 @@ impl FhirJson for TranslationExtension {
                 "_valueMeta" => {
                     r.forbid("valueMeta");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing("url");
         }
         r.count_check("extension", "sub-extension", "lang", n_lang, 1, Some(1));

@@ -145,9 +145,9 @@ fn read_field(ctx: &Ctx, p: &mut ReadParts, local: &proc_macro2::Ident, ty: &Fie
         FieldType::PlainString => {
             let i = p.index();
             p.locals.push(quote! { let mut #local: Option<String> = None; });
-            p.arm(key, quote! { #local = r.plain_string(&mut seen, #i, #key); });
+            p.arm(key, quote! { #local = r.plain_string(&mut seen_members, #i, #key); });
             if card.is_required() {
-                p.post.push(quote! { if !seen.has(#i) { r.missing(#key); } });
+                p.post.push(quote! { if !seen_members.has(#i) { r.missing(#key); } });
             }
         }
         FieldType::Primitive { repr, .. } => {
@@ -157,11 +157,11 @@ fn read_field(ctx: &Ctx, p: &mut ReadParts, local: &proc_macro2::Ident, ty: &Fie
             if repeats {
                 let maxt = if json_array { quote! { Some(1) } } else { maxt };
                 p.locals.push(quote! { let mut #local = PrimVec::<#v, Extension>::new(); });
-                p.arm(key, quote! { r.prim_vec(&mut seen, #i, #key, &mut #local); });
-                p.arm(&ext_key, quote! { r.prim_vec_ext(&mut seen, #j, #key, &mut #local); });
+                p.arm(key, quote! { r.prim_vec(&mut seen_members, #i, #key, &mut #local); });
+                p.arm(&ext_key, quote! { r.prim_vec_ext(&mut seen_members, #j, #key, &mut #local); });
                 p.post.push(quote! { let #local = #local.finish(r, #key, #maxt); });
                 if card.is_required() {
-                    p.post.push(quote! { if !seen.has(#i) && !seen.has(#j) { r.missing(#key); } });
+                    p.post.push(quote! { if !seen_members.has(#i) && !seen_members.has(#j) { r.missing(#key); } });
                 }
                 match (json_array, card) {
                     (true, _) => p.post.push(quote! { let #local = #local.into_iter().next(); }),
@@ -170,10 +170,10 @@ fn read_field(ctx: &Ctx, p: &mut ReadParts, local: &proc_macro2::Ident, ty: &Fie
                 }
             } else {
                 p.locals.push(quote! { let mut #local: Option<Primitive<#v>> = None; });
-                p.arm(key, quote! { r.primitive(&mut seen, #i, #key, &mut #local); });
-                p.arm(&ext_key, quote! { r.primitive_ext(&mut seen, #j, #key, &mut #local); });
+                p.arm(key, quote! { r.primitive(&mut seen_members, #i, #key, &mut #local); });
+                p.arm(&ext_key, quote! { r.primitive_ext(&mut seen_members, #j, #key, &mut #local); });
                 if card.is_required() {
-                    p.post.push(quote! { if !seen.has(#i) && !seen.has(#j) { r.missing(#key); } });
+                    p.post.push(quote! { if !seen_members.has(#i) && !seen_members.has(#j) { r.missing(#key); } });
                 }
             }
             if boxed && matches!(card, Card::Optional | Card::Required) {
@@ -189,12 +189,12 @@ fn read_field(ctx: &Ctx, p: &mut ReadParts, local: &proc_macro2::Ident, ty: &Fie
                 let required = card.is_required();
                 p.locals.push(quote! { let mut #local: Vec<#t> = Vec::new(); });
                 if key == "contained" && matches!(ty, FieldType::AnyResource) {
-                    p.arm(key, quote! { #local = r.contained(&mut seen, #i, #key); });
+                    p.arm(key, quote! { #local = r.contained(&mut seen_members, #i, #key); });
                 } else {
-                    p.arm(key, quote! { #local = r.complex_vec(&mut seen, #i, #key, #maxt, #required); });
+                    p.arm(key, quote! { #local = r.complex_vec(&mut seen_members, #i, #key, #maxt, #required); });
                 }
                 if required {
-                    p.post.push(quote! { if !seen.has(#i) { r.missing(#key); } });
+                    p.post.push(quote! { if !seen_members.has(#i) { r.missing(#key); } });
                 }
                 match (json_array, card) {
                     (true, _) => p.post.push(quote! { let #local = #local.into_iter().next(); }),
@@ -208,9 +208,9 @@ fn read_field(ctx: &Ctx, p: &mut ReadParts, local: &proc_macro2::Ident, ty: &Fie
                 let lt = if boxed { quote! { Option<Box<#t>> } } else { quote! { Option<#t> } };
                 let map = if boxed { quote! { .map(Box::new) } } else { quote! {} };
                 p.locals.push(quote! { let mut #local: #lt = None; });
-                p.arm(key, quote! { #local = r.complex::<#t>(&mut seen, #i, #key) #map; });
+                p.arm(key, quote! { #local = r.complex::<#t>(&mut seen_members, #i, #key) #map; });
                 if card.is_required() {
-                    p.post.push(quote! { if !seen.has(#i) { r.missing(#key); } });
+                    p.post.push(quote! { if !seen_members.has(#i) { r.missing(#key); } });
                 }
             }
         }
@@ -219,7 +219,7 @@ fn read_field(ctx: &Ctx, p: &mut ReadParts, local: &proc_macro2::Ident, ty: &Fie
             let base = choice_base(ctx, n);
             let required = card.is_required();
             p.locals.push(quote! { let mut #local = ChoiceSlot::<#t>::new(); });
-            p.choices.push(quote! { #t::read_member(r, &key, &mut #local) });
+            p.choices.push(quote! { #t::read_member(r, &member_key, &mut #local) });
             p.post.push(quote! { let #local = r.finish_choice(#local, #base, #required); });
         }
     }
@@ -332,13 +332,13 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     match &s.kind {
         StructKind::Resource { resource_type } | StructKind::Profile { resource_type, .. } => {
             let i = p.index();
-            p.arm("resourceType", quote! { r.resource_type(&mut seen, #i, #resource_type); });
-            p.post.push(quote! { if !seen.has(#i) { r.missing_resource_type(#resource_type); } });
+            p.arm("resourceType", quote! { r.resource_type(&mut seen_members, #i, #resource_type); });
+            p.post.push(quote! { if !seen_members.has(#i) { r.missing_resource_type(#resource_type); } });
         }
         StructKind::Extension { url, .. } => {
             let i = p.index();
-            p.arm("url", quote! { r.expect_url(&mut seen, #i, #url); });
-            p.post.push(quote! { if !seen.has(#i) { r.missing("url"); } });
+            p.arm("url", quote! { r.expect_url(&mut seen_members, #i, #url); });
+            p.post.push(quote! { if !seen_members.has(#i) { r.missing("url"); } });
         }
         _ => {}
     }
@@ -386,19 +386,23 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let i = p.index();
         if cl.is_empty() {
             let rest = rest.as_ref().expect("an extension array without fields");
-            p.arm(array, quote! { #rest = r.complex_vec(&mut seen, #i, #array, None, false); });
+            p.arm(array, quote! { #rest = r.complex_vec(&mut seen_members, #i, #array, None, false); });
             continue;
         }
+        let mut urls = std::collections::BTreeSet::new();
         let arms = cl.iter().map(|c| {
             let (url, counter, read) = (&c.url, &c.counter, &c.read);
-            quote! { Some(#url) => { #counter += 1; #read } }
+            // Two slices with one URL: the first claims the items (as the order of the
+            // arms says).
+            let allow = if urls.insert(url.clone()) { quote! {} } else { quote! { #[allow(unreachable_patterns)] } };
+            quote! { #allow Some(#url) => { #counter += 1; #read } }
         });
         let other = match rest {
             Some(rest) => quote! { _ => { if let Some(v) = r.item::<Extension>() { #rest.push(v); } } },
             None => quote! { _ => r.skip_value(), },
         };
         p.arm(array, quote! {
-            r.array(&mut seen, #i, #array, |r, _| match r.peek_member("url").as_deref() {
+            r.array(&mut seen_members, #i, #array, |r, _| match r.peek_member("url").as_deref() {
                 #(#arms)*
                 #other
             });
@@ -419,7 +423,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             let rules = format_ident!("{}_RULES", shout);
             let invs = format_ident!("{}_INVARIANTS", shout);
             // TEMPORARY until validation walks typed values: one line to replace.
-            quote! { r.validate_since(start, #rules, #invs); }
+            quote! { r.validate_since(object_start, #rules, #invs); }
         }
         _ => quote! {},
     };
@@ -433,14 +437,14 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     });
     let (locals, arms, post) = (&p.locals, &p.arms, &p.post);
     let default_arm = if p.choices.is_empty() {
-        quote! { _ => r.unknown(key, &mut unknown_elements), }
+        quote! { _ => r.unknown(member_key, &mut unknown_elements), }
     } else {
         let tries = &p.choices;
-        quote! { _ => { if !(#(#tries)||*) { r.unknown(key, &mut unknown_elements); } } }
+        quote! { _ => { if !(#(#tries)||*) { r.unknown(member_key, &mut unknown_elements); } } }
     };
-    let seen_decl = if p.next > 0 { quote! { let mut seen = Seen::new(); } } else { quote! {} };
+    let seen_decl = if p.next > 0 { quote! { let mut seen_members = Seen::new(); } } else { quote! {} };
     assert!(p.next <= 512, "{} has more than 512 JSON members", s.name);
-    let start = if matches!(s.kind, StructKind::Profile { .. }) { quote! { let start = o.start(); } } else { quote! {} };
+    let start = if matches!(s.kind, StructKind::Profile { .. }) { quote! { let object_start = object.start(); } } else { quote! {} };
     // Writing.
     let mut writes = Vec::new();
     match &s.kind {
@@ -567,13 +571,13 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
 
         impl FhirJson for #name {
             fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-                let mut o = r.begin_object()?;
+                let mut object = r.begin_object()?;
                 #start
                 #seen_decl
                 #(#locals)*
                 let mut unknown_elements = JsonObject::new();
-                while let Some(key) = r.next_key(&mut o) {
-                    match &*key {
+                while let Some(member_key) = r.next_key(&mut object) {
+                    match &*member_key {
                         #(#arms)*
                         #default_arm
                     }
@@ -629,10 +633,12 @@ pub(crate) fn choice_tokens(ctx: &Ctx, c: &ChoiceDef) -> TokenStream {
         let n = n as u32;
         match &v.ty {
             FieldType::Primitive { .. } => {
-                let (take, make) = if v.boxed {
-                    (quote! { |c| match c { Self::#vn(v) => Some(*v), _ => None } }, quote! { |v| Self::#vn(Box::new(v)) })
-                } else {
-                    (quote! { |c| match c { Self::#vn(v) => Some(v), _ => None } }, quote! { Self::#vn })
+                let single = c.variants.len() == 1;
+                let (take, make) = match (v.boxed, single) {
+                    (true, false) => (quote! { |c| match c { Self::#vn(v) => Some(*v), _ => None } }, quote! { |v| Self::#vn(Box::new(v)) }),
+                    (true, true) => (quote! { |Self::#vn(v)| Some(*v) }, quote! { |v| Self::#vn(Box::new(v)) }),
+                    (false, false) => (quote! { |c| match c { Self::#vn(v) => Some(v), _ => None } }, quote! { Self::#vn }),
+                    (false, true) => (quote! { |Self::#vn(v)| Some(v) }, quote! { Self::#vn }),
                 };
                 arms.push(quote! { #key => r.choice_primitive(slot, #n, #key, false, #take, #make), });
                 arms.push(quote! { #ext_key => r.choice_primitive(slot, #n, #key, true, #take, #make), });

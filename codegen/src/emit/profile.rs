@@ -364,6 +364,7 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
             }
         }
     });
+    let unused = if profiles.is_empty() { quote! { let _ = (canonical, text, mode); } } else { quote! {} };
     let into_base_arms = profiles.iter().filter_map(|s| match &s.kind {
         StructKind::Profile { base, .. } => {
             let n = format_ident!("{}", s.name);
@@ -445,6 +446,7 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
             /// Reads `text` as the profile with canonical URL `canonical` (`None` when this
             /// crate has no such profile), streaming it straight into the typed value.
             pub fn from_json_str_as(canonical: &str, text: &str, mode: dhp_runtime::ReadMode) -> Option<Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError>> {
+                #unused
                 #(#str_arms)*
                 None
             }

@@ -209,9 +209,9 @@ pub struct UzCoreAuditEvent {
 }
 impl FhirJson for UzCoreAuditEvent {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let start = o.start();
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let object_start = object.start();
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -237,57 +237,75 @@ impl FhirJson for UzCoreAuditEvent {
         let mut source: Option<crate::resources::audit_event::AuditEventSource> = None;
         let mut entity: Vec<crate::resources::audit_event::AuditEventEntity> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "AuditEvent");
+                    r.resource_type(&mut seen_members, 0usize, "AuditEvent");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -296,102 +314,127 @@ impl FhirJson for UzCoreAuditEvent {
                 }
                 "category" => {
                     category = r
-                        .complex_vec(&mut seen, 12usize, "category", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "category",
+                            None,
+                            false,
+                        );
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 13usize, "code");
+                        >(&mut seen_members, 13usize, "code");
                 }
                 "action" => {
-                    r.primitive(&mut seen, 14usize, "action", &mut action);
+                    r.primitive(&mut seen_members, 14usize, "action", &mut action);
                 }
                 "_action" => {
-                    r.primitive_ext(&mut seen, 15usize, "action", &mut action);
+                    r.primitive_ext(&mut seen_members, 15usize, "action", &mut action);
                 }
                 "severity" => {
-                    r.primitive(&mut seen, 16usize, "severity", &mut severity);
+                    r.primitive(&mut seen_members, 16usize, "severity", &mut severity);
                 }
                 "_severity" => {
-                    r.primitive_ext(&mut seen, 17usize, "severity", &mut severity);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        17usize,
+                        "severity",
+                        &mut severity,
+                    );
                 }
                 "recorded" => {
-                    r.primitive(&mut seen, 18usize, "recorded", &mut recorded);
+                    r.primitive(&mut seen_members, 18usize, "recorded", &mut recorded);
                 }
                 "_recorded" => {
-                    r.primitive_ext(&mut seen, 19usize, "recorded", &mut recorded);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        19usize,
+                        "recorded",
+                        &mut recorded,
+                    );
                 }
                 "outcome" => {
                     outcome = r
                         .complex::<
                             crate::resources::audit_event::AuditEventOutcome,
-                        >(&mut seen, 20usize, "outcome")
+                        >(&mut seen_members, 20usize, "outcome")
                         .map(Box::new);
                 }
                 "authorization" => {
                     authorization = r
-                        .complex_vec(&mut seen, 21usize, "authorization", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            21usize,
+                            "authorization",
+                            None,
+                            false,
+                        );
                 }
                 "basedOn" => {
-                    based_on = r.complex_vec(&mut seen, 22usize, "basedOn", None, false);
+                    based_on = r
+                        .complex_vec(&mut seen_members, 22usize, "basedOn", None, false);
                 }
                 "patient" => {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "patient")
+                        >(&mut seen_members, 23usize, "patient")
                         .map(Box::new);
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 24usize, "encounter")
+                        >(&mut seen_members, 24usize, "encounter")
                         .map(Box::new);
                 }
                 "agent" => {
-                    agent = r.complex_vec(&mut seen, 25usize, "agent", None, true);
+                    agent = r
+                        .complex_vec(&mut seen_members, 25usize, "agent", None, true);
                 }
                 "source" => {
                     source = r
                         .complex::<
                             crate::resources::audit_event::AuditEventSource,
-                        >(&mut seen, 26usize, "source");
+                        >(&mut seen_members, 26usize, "source");
                 }
                 "entity" => {
-                    entity = r.complex_vec(&mut seen, 27usize, "entity", None, false);
+                    entity = r
+                        .complex_vec(&mut seen_members, 27usize, "entity", None, false);
                 }
                 _ => {
                     if !(crate::resources::audit_event::AuditEventOccurred::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut occurred,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("AuditEvent");
         }
-        if !seen.has(13usize) {
+        if !seen_members.has(13usize) {
             r.missing("code");
         }
         let occurred = r.finish_choice(occurred, "occurred", false);
-        if !seen.has(18usize) && !seen.has(19usize) {
+        if !seen_members.has(18usize) && !seen_members.has(19usize) {
             r.missing("recorded");
         }
-        if !seen.has(25usize) {
+        if !seen_members.has(25usize) {
             r.missing("agent");
         }
         let agent = NonEmpty::from_vec(agent);
-        if !seen.has(26usize) {
+        if !seen_members.has(26usize) {
             r.missing("source");
         }
         r.validate_since(
-            start,
+            object_start,
             UZ_CORE_AUDIT_EVENT_RULES,
             UZ_CORE_AUDIT_EVENT_INVARIANTS,
         );

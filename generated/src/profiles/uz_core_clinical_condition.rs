@@ -242,9 +242,9 @@ pub struct UzCoreClinicalCondition {
 }
 impl FhirJson for UzCoreClinicalCondition {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let start = o.start();
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let object_start = object.start();
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -274,53 +274,65 @@ impl FhirJson for UzCoreClinicalCondition {
         let mut evidence: Vec<crate::datatypes::CodeableReference> = Vec::new();
         let mut note: Vec<crate::datatypes::Annotation> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Condition");
+                    r.resource_type(&mut seen_members, 0usize, "Condition");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             10usize,
                             "modifierExtension",
                             None,
@@ -329,62 +341,85 @@ impl FhirJson for UzCoreClinicalCondition {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 11usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            11usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "clinicalStatus" => {
                     clinical_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 12usize, "clinicalStatus");
+                        >(&mut seen_members, 12usize, "clinicalStatus");
                 }
                 "verificationStatus" => {
                     verification_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 13usize, "verificationStatus")
+                        >(&mut seen_members, 13usize, "verificationStatus")
                         .map(Box::new);
                 }
                 "category" => {
                     category = r
-                        .complex_vec(&mut seen, 14usize, "category", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            14usize,
+                            "category",
+                            None,
+                            false,
+                        );
                 }
                 "severity" => {
                     severity = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 15usize, "severity")
+                        >(&mut seen_members, 15usize, "severity")
                         .map(Box::new);
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "code")
+                        >(&mut seen_members, 16usize, "code")
                         .map(Box::new);
                 }
                 "bodySite" => {
                     body_site = r
-                        .complex_vec(&mut seen, 17usize, "bodySite", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            17usize,
+                            "bodySite",
+                            None,
+                            false,
+                        );
                 }
                 "subject" => {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 18usize, "subject");
+                        >(&mut seen_members, 18usize, "subject");
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 19usize, "encounter")
+                        >(&mut seen_members, 19usize, "encounter")
                         .map(Box::new);
                 }
                 "recordedDate" => {
-                    r.primitive(&mut seen, 20usize, "recordedDate", &mut recorded_date);
+                    r.primitive(
+                        &mut seen_members,
+                        20usize,
+                        "recordedDate",
+                        &mut recorded_date,
+                    );
                 }
                 "_recordedDate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         21usize,
                         "recordedDate",
                         &mut recorded_date,
@@ -392,21 +427,35 @@ impl FhirJson for UzCoreClinicalCondition {
                 }
                 "participant" => {
                     participant = r
-                        .complex_vec(&mut seen, 22usize, "participant", Some(1), false);
+                        .complex_vec(
+                            &mut seen_members,
+                            22usize,
+                            "participant",
+                            Some(1),
+                            false,
+                        );
                 }
                 "stage" => {
-                    stage = r.complex_vec(&mut seen, 23usize, "stage", None, false);
+                    stage = r
+                        .complex_vec(&mut seen_members, 23usize, "stage", None, false);
                 }
                 "evidence" => {
                     evidence = r
-                        .complex_vec(&mut seen, 24usize, "evidence", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            24usize,
+                            "evidence",
+                            None,
+                            false,
+                        );
                 }
                 "note" => {
-                    note = r.complex_vec(&mut seen, 25usize, "note", None, false);
+                    note = r
+                        .complex_vec(&mut seen_members, 25usize, "note", None, false);
                 }
                 "extension" => {
                     r.array(
-                        &mut seen,
+                        &mut seen_members,
                         26usize,
                         "extension",
                         |r, _| match r.peek_member("url").as_deref() {
@@ -431,21 +480,21 @@ impl FhirJson for UzCoreClinicalCondition {
                 _ => {
                     if !(crate::resources::condition::ConditionOnset::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut onset,
                     )
                         || crate::resources::condition::ConditionAbatement::read_member(
                             r,
-                            &key,
+                            &member_key,
                             &mut abatement,
                         ))
                     {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Condition");
         }
         r.count_check(
@@ -457,10 +506,10 @@ impl FhirJson for UzCoreClinicalCondition {
             Some(1),
         );
         let diagnosis_type = diagnosis_type.into_iter().next();
-        if !seen.has(12usize) {
+        if !seen_members.has(12usize) {
             r.missing("clinicalStatus");
         }
-        if !seen.has(18usize) {
+        if !seen_members.has(18usize) {
             r.missing("subject");
         }
         let onset = r.finish_choice(onset, "onset", false);
@@ -468,7 +517,7 @@ impl FhirJson for UzCoreClinicalCondition {
         let participant = participant.into_iter().next();
         let participant = participant.map(Box::new);
         r.validate_since(
-            start,
+            object_start,
             UZ_CORE_CLINICAL_CONDITION_RULES,
             UZ_CORE_CLINICAL_CONDITION_INVARIANTS,
         );

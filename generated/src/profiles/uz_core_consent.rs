@@ -223,9 +223,9 @@ pub struct UzCoreConsent {
 }
 impl FhirJson for UzCoreConsent {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let start = o.start();
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let object_start = object.start();
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -255,57 +255,75 @@ impl FhirJson for UzCoreConsent {
         let mut decision: Option<Primitive<crate::codes::ConsentProvisionTypeVs>> = None;
         let mut provision: Vec<crate::resources::consent::ConsentProvision> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Consent");
+                    r.resource_type(&mut seen_members, 0usize, "Consent");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -314,55 +332,76 @@ impl FhirJson for UzCoreConsent {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 13usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 13usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 14usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "category" => {
                     category = r
-                        .complex_vec(&mut seen, 15usize, "category", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            15usize,
+                            "category",
+                            None,
+                            false,
+                        );
                 }
                 "subject" => {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 16usize, "subject")
+                        >(&mut seen_members, 16usize, "subject")
                         .map(Box::new);
                 }
                 "date" => {
-                    r.primitive(&mut seen, 17usize, "date", &mut date);
+                    r.primitive(&mut seen_members, 17usize, "date", &mut date);
                 }
                 "_date" => {
-                    r.primitive_ext(&mut seen, 18usize, "date", &mut date);
+                    r.primitive_ext(&mut seen_members, 18usize, "date", &mut date);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 19usize, "period")
+                        >(&mut seen_members, 19usize, "period")
                         .map(Box::new);
                 }
                 "grantor" => {
-                    grantor = r.complex_vec(&mut seen, 20usize, "grantor", None, false);
+                    grantor = r
+                        .complex_vec(&mut seen_members, 20usize, "grantor", None, false);
                 }
                 "grantee" => {
-                    grantee = r.complex_vec(&mut seen, 21usize, "grantee", None, false);
+                    grantee = r
+                        .complex_vec(&mut seen_members, 21usize, "grantee", None, false);
                 }
                 "manager" => {
-                    manager = r.complex_vec(&mut seen, 22usize, "manager", None, false);
+                    manager = r
+                        .complex_vec(&mut seen_members, 22usize, "manager", None, false);
                 }
                 "controller" => {
                     controller = r
-                        .complex_vec(&mut seen, 23usize, "controller", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            23usize,
+                            "controller",
+                            None,
+                            false,
+                        );
                 }
                 "sourceAttachment" => {
                     source_attachment = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             24usize,
                             "sourceAttachment",
                             None,
@@ -371,47 +410,86 @@ impl FhirJson for UzCoreConsent {
                 }
                 "sourceReference" => {
                     source_reference = r
-                        .complex_vec(&mut seen, 25usize, "sourceReference", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            25usize,
+                            "sourceReference",
+                            None,
+                            false,
+                        );
                 }
                 "regulatoryBasis" => {
                     regulatory_basis = r
-                        .complex_vec(&mut seen, 26usize, "regulatoryBasis", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            26usize,
+                            "regulatoryBasis",
+                            None,
+                            false,
+                        );
                 }
                 "policyBasis" => {
                     policy_basis = r
                         .complex::<
                             crate::resources::consent::ConsentPolicyBasis,
-                        >(&mut seen, 27usize, "policyBasis")
+                        >(&mut seen_members, 27usize, "policyBasis")
                         .map(Box::new);
                 }
                 "policyText" => {
                     policy_text = r
-                        .complex_vec(&mut seen, 28usize, "policyText", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            28usize,
+                            "policyText",
+                            None,
+                            false,
+                        );
                 }
                 "verification" => {
                     verification = r
-                        .complex_vec(&mut seen, 29usize, "verification", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            29usize,
+                            "verification",
+                            None,
+                            false,
+                        );
                 }
                 "decision" => {
-                    r.primitive(&mut seen, 30usize, "decision", &mut decision);
+                    r.primitive(&mut seen_members, 30usize, "decision", &mut decision);
                 }
                 "_decision" => {
-                    r.primitive_ext(&mut seen, 31usize, "decision", &mut decision);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        31usize,
+                        "decision",
+                        &mut decision,
+                    );
                 }
                 "provision" => {
                     provision = r
-                        .complex_vec(&mut seen, 32usize, "provision", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            32usize,
+                            "provision",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Consent");
         }
-        if !seen.has(13usize) && !seen.has(14usize) {
+        if !seen_members.has(13usize) && !seen_members.has(14usize) {
             r.missing("status");
         }
-        r.validate_since(start, UZ_CORE_CONSENT_RULES, UZ_CORE_CONSENT_INVARIANTS);
+        r.validate_since(
+            object_start,
+            UZ_CORE_CONSENT_RULES,
+            UZ_CORE_CONSENT_INVARIANTS,
+        );
         Some(UzCoreConsent {
             id,
             meta,

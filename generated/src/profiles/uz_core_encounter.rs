@@ -327,9 +327,9 @@ pub struct UzCoreEncounter {
 }
 impl FhirJson for UzCoreEncounter {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let start = o.start();
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let object_start = object.start();
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -371,57 +371,75 @@ impl FhirJson for UzCoreEncounter {
         > = None;
         let mut location: Vec<crate::resources::encounter::EncounterLocation> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Encounter");
+                    r.resource_type(&mut seen_members, 0usize, "Encounter");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -430,92 +448,137 @@ impl FhirJson for UzCoreEncounter {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", Some(1), false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            Some(1),
+                            false,
+                        );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 13usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 13usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 14usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "class" => {
-                    class = r.complex_vec(&mut seen, 15usize, "class", None, false);
+                    class = r
+                        .complex_vec(&mut seen_members, 15usize, "class", None, false);
                 }
                 "priority" => {
                     priority = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "priority")
+                        >(&mut seen_members, 16usize, "priority")
                         .map(Box::new);
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 17usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 17usize, "type", None, false);
                 }
                 "serviceType" => {
                     service_type = r
-                        .complex_vec(&mut seen, 18usize, "serviceType", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            18usize,
+                            "serviceType",
+                            None,
+                            false,
+                        );
                 }
                 "subject" => {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 19usize, "subject")
+                        >(&mut seen_members, 19usize, "subject")
                         .map(Box::new);
                 }
                 "subjectStatus" => {
                     subject_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 20usize, "subjectStatus")
+                        >(&mut seen_members, 20usize, "subjectStatus")
                         .map(Box::new);
                 }
                 "episodeOfCare" => {
                     episode_of_care = r
-                        .complex_vec(&mut seen, 21usize, "episodeOfCare", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            21usize,
+                            "episodeOfCare",
+                            None,
+                            false,
+                        );
                 }
                 "basedOn" => {
-                    based_on = r.complex_vec(&mut seen, 22usize, "basedOn", None, false);
+                    based_on = r
+                        .complex_vec(&mut seen_members, 22usize, "basedOn", None, false);
                 }
                 "careTeam" => {
                     care_team = r
-                        .complex_vec(&mut seen, 23usize, "careTeam", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            23usize,
+                            "careTeam",
+                            None,
+                            false,
+                        );
                 }
                 "partOf" => {
                     part_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 24usize, "partOf")
+                        >(&mut seen_members, 24usize, "partOf")
                         .map(Box::new);
                 }
                 "serviceProvider" => {
                     service_provider = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 25usize, "serviceProvider")
+                        >(&mut seen_members, 25usize, "serviceProvider")
                         .map(Box::new);
                 }
                 "participant" => {
                     participant = r
-                        .complex_vec(&mut seen, 26usize, "participant", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            26usize,
+                            "participant",
+                            None,
+                            false,
+                        );
                 }
                 "appointment" => {
                     appointment = r
-                        .complex_vec(&mut seen, 27usize, "appointment", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            27usize,
+                            "appointment",
+                            None,
+                            false,
+                        );
                 }
                 "virtualService" => {
                     virtual_service = r
-                        .complex_vec(&mut seen, 28usize, "virtualService", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            28usize,
+                            "virtualService",
+                            None,
+                            false,
+                        );
                 }
                 "actualPeriod" => {
                     actual_period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 29usize, "actualPeriod")
+                        >(&mut seen_members, 29usize, "actualPeriod")
                         .map(Box::new);
                 }
                 "plannedStartDate" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         30usize,
                         "plannedStartDate",
                         &mut planned_start_date,
@@ -523,7 +586,7 @@ impl FhirJson for UzCoreEncounter {
                 }
                 "_plannedStartDate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         31usize,
                         "plannedStartDate",
                         &mut planned_start_date,
@@ -531,7 +594,7 @@ impl FhirJson for UzCoreEncounter {
                 }
                 "plannedEndDate" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         32usize,
                         "plannedEndDate",
                         &mut planned_end_date,
@@ -539,7 +602,7 @@ impl FhirJson for UzCoreEncounter {
                 }
                 "_plannedEndDate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         33usize,
                         "plannedEndDate",
                         &mut planned_end_date,
@@ -549,27 +612,41 @@ impl FhirJson for UzCoreEncounter {
                     length = r
                         .complex::<
                             crate::datatypes::Duration,
-                        >(&mut seen, 34usize, "length")
+                        >(&mut seen_members, 34usize, "length")
                         .map(Box::new);
                 }
                 "reason" => {
-                    reason = r.complex_vec(&mut seen, 35usize, "reason", None, false);
+                    reason = r
+                        .complex_vec(&mut seen_members, 35usize, "reason", None, false);
                 }
                 "diagnosis" => {
                     diagnosis = r
-                        .complex_vec(&mut seen, 36usize, "diagnosis", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            36usize,
+                            "diagnosis",
+                            None,
+                            false,
+                        );
                 }
                 "account" => {
-                    account = r.complex_vec(&mut seen, 37usize, "account", None, false);
+                    account = r
+                        .complex_vec(&mut seen_members, 37usize, "account", None, false);
                 }
                 "dietPreference" => {
                     diet_preference = r
-                        .complex_vec(&mut seen, 38usize, "dietPreference", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            38usize,
+                            "dietPreference",
+                            None,
+                            false,
+                        );
                 }
                 "specialArrangement" => {
                     special_arrangement = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             39usize,
                             "specialArrangement",
                             None,
@@ -578,31 +655,47 @@ impl FhirJson for UzCoreEncounter {
                 }
                 "specialCourtesy" => {
                     special_courtesy = r
-                        .complex_vec(&mut seen, 40usize, "specialCourtesy", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            40usize,
+                            "specialCourtesy",
+                            None,
+                            false,
+                        );
                 }
                 "admission" => {
                     admission = r
                         .complex::<
                             crate::resources::encounter::EncounterAdmission,
-                        >(&mut seen, 41usize, "admission")
+                        >(&mut seen_members, 41usize, "admission")
                         .map(Box::new);
                 }
                 "location" => {
                     location = r
-                        .complex_vec(&mut seen, 42usize, "location", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            42usize,
+                            "location",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Encounter");
         }
         let identifier = identifier.into_iter().next();
         let identifier = identifier.map(Box::new);
-        if !seen.has(13usize) && !seen.has(14usize) {
+        if !seen_members.has(13usize) && !seen_members.has(14usize) {
             r.missing("status");
         }
-        r.validate_since(start, UZ_CORE_ENCOUNTER_RULES, UZ_CORE_ENCOUNTER_INVARIANTS);
+        r.validate_since(
+            object_start,
+            UZ_CORE_ENCOUNTER_RULES,
+            UZ_CORE_ENCOUNTER_INVARIANTS,
+        );
         Some(UzCoreEncounter {
             id,
             meta,

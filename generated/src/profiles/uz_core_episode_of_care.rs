@@ -198,9 +198,9 @@ pub struct UzCoreEpisodeOfCare {
 }
 impl FhirJson for UzCoreEpisodeOfCare {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let start = o.start();
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let object_start = object.start();
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -227,57 +227,75 @@ impl FhirJson for UzCoreEpisodeOfCare {
         let mut care_team: Vec<crate::datatypes::Reference> = Vec::new();
         let mut account: Vec<crate::datatypes::Reference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "EpisodeOfCare");
+                    r.resource_type(&mut seen_members, 0usize, "EpisodeOfCare");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -286,80 +304,113 @@ impl FhirJson for UzCoreEpisodeOfCare {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 13usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 13usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 14usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "statusHistory" => {
                     status_history = r
-                        .complex_vec(&mut seen, 15usize, "statusHistory", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            15usize,
+                            "statusHistory",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 16usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 16usize, "type", None, false);
                 }
                 "reason" => {
-                    reason = r.complex_vec(&mut seen, 17usize, "reason", None, false);
+                    reason = r
+                        .complex_vec(&mut seen_members, 17usize, "reason", None, false);
                 }
                 "diagnosis" => {
                     diagnosis = r
-                        .complex_vec(&mut seen, 18usize, "diagnosis", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            18usize,
+                            "diagnosis",
+                            None,
+                            false,
+                        );
                 }
                 "patient" => {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 19usize, "patient");
+                        >(&mut seen_members, 19usize, "patient");
                 }
                 "managingOrganization" => {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 20usize, "managingOrganization")
+                        >(&mut seen_members, 20usize, "managingOrganization")
                         .map(Box::new);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 21usize, "period")
+                        >(&mut seen_members, 21usize, "period")
                         .map(Box::new);
                 }
                 "referralRequest" => {
                     referral_request = r
-                        .complex_vec(&mut seen, 22usize, "referralRequest", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            22usize,
+                            "referralRequest",
+                            None,
+                            false,
+                        );
                 }
                 "careManager" => {
                     care_manager = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "careManager")
+                        >(&mut seen_members, 23usize, "careManager")
                         .map(Box::new);
                 }
                 "careTeam" => {
                     care_team = r
-                        .complex_vec(&mut seen, 24usize, "careTeam", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            24usize,
+                            "careTeam",
+                            None,
+                            false,
+                        );
                 }
                 "account" => {
-                    account = r.complex_vec(&mut seen, 25usize, "account", None, false);
+                    account = r
+                        .complex_vec(&mut seen_members, 25usize, "account", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("EpisodeOfCare");
         }
-        if !seen.has(13usize) && !seen.has(14usize) {
+        if !seen_members.has(13usize) && !seen_members.has(14usize) {
             r.missing("status");
         }
-        if !seen.has(19usize) {
+        if !seen_members.has(19usize) {
             r.missing("patient");
         }
         r.validate_since(
-            start,
+            object_start,
             UZ_CORE_EPISODE_OF_CARE_RULES,
             UZ_CORE_EPISODE_OF_CARE_INVARIANTS,
         );
@@ -948,27 +999,33 @@ pub struct UzCoreEpisodeOfCareStatusHistory {
 }
 impl FhirJson for UzCoreEpisodeOfCareStatusHistory {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut status: Option<Primitive<crate::codes::EpisodeOfCareStatusVs>> = None;
         let mut period: Option<crate::datatypes::Period> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -976,24 +1033,24 @@ impl FhirJson for UzCoreEpisodeOfCareStatusHistory {
                         );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 3usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 3usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 4usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 4usize, "status", &mut status);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 5usize, "period");
+                        >(&mut seen_members, 5usize, "period");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("status");
         }
-        if !seen.has(5usize) {
+        if !seen_members.has(5usize) {
             r.missing("period");
         }
         Some(UzCoreEpisodeOfCareStatusHistory {

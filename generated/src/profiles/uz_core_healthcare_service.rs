@@ -273,9 +273,9 @@ pub struct UzCoreHealthcareService {
 }
 impl FhirJson for UzCoreHealthcareService {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let start = o.start();
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let object_start = object.start();
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -310,57 +310,75 @@ impl FhirJson for UzCoreHealthcareService {
         let mut availability: Vec<crate::datatypes::Availability> = Vec::new();
         let mut endpoint: Vec<crate::datatypes::Reference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "HealthcareService");
+                    r.resource_type(&mut seen_members, 0usize, "HealthcareService");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -369,58 +387,94 @@ impl FhirJson for UzCoreHealthcareService {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "active" => {
-                    r.primitive(&mut seen, 13usize, "active", &mut active);
+                    r.primitive(&mut seen_members, 13usize, "active", &mut active);
                 }
                 "_active" => {
-                    r.primitive_ext(&mut seen, 14usize, "active", &mut active);
+                    r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "providedBy" => {
                     provided_by = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 15usize, "providedBy")
+                        >(&mut seen_members, 15usize, "providedBy")
                         .map(Box::new);
                 }
                 "offeredIn" => {
                     offered_in = r
-                        .complex_vec(&mut seen, 16usize, "offeredIn", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            16usize,
+                            "offeredIn",
+                            None,
+                            false,
+                        );
                 }
                 "category" => {
                     category = r
-                        .complex_vec(&mut seen, 17usize, "category", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            17usize,
+                            "category",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 18usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 18usize, "type", None, false);
                 }
                 "specialty" => {
                     specialty = r
-                        .complex_vec(&mut seen, 19usize, "specialty", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            19usize,
+                            "specialty",
+                            None,
+                            false,
+                        );
                 }
                 "location" => {
                     location = r
-                        .complex_vec(&mut seen, 20usize, "location", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            20usize,
+                            "location",
+                            None,
+                            false,
+                        );
                 }
                 "name" => {
-                    r.primitive(&mut seen, 21usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 21usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 22usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 22usize, "name", &mut name);
                 }
                 "comment" => {
-                    r.primitive(&mut seen, 23usize, "comment", &mut comment);
+                    r.primitive(&mut seen_members, 23usize, "comment", &mut comment);
                 }
                 "_comment" => {
-                    r.primitive_ext(&mut seen, 24usize, "comment", &mut comment);
+                    r.primitive_ext(&mut seen_members, 24usize, "comment", &mut comment);
                 }
                 "extraDetails" => {
-                    r.primitive(&mut seen, 25usize, "extraDetails", &mut extra_details);
+                    r.primitive(
+                        &mut seen_members,
+                        25usize,
+                        "extraDetails",
+                        &mut extra_details,
+                    );
                 }
                 "_extraDetails" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         26usize,
                         "extraDetails",
                         &mut extra_details,
@@ -430,20 +484,27 @@ impl FhirJson for UzCoreHealthcareService {
                     photo = r
                         .complex::<
                             crate::datatypes::Attachment,
-                        >(&mut seen, 27usize, "photo")
+                        >(&mut seen_members, 27usize, "photo")
                         .map(Box::new);
                 }
                 "contact" => {
-                    contact = r.complex_vec(&mut seen, 28usize, "contact", None, false);
+                    contact = r
+                        .complex_vec(&mut seen_members, 28usize, "contact", None, false);
                 }
                 "coverageArea" => {
                     coverage_area = r
-                        .complex_vec(&mut seen, 29usize, "coverageArea", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            29usize,
+                            "coverageArea",
+                            None,
+                            false,
+                        );
                 }
                 "serviceProvisionCode" => {
                     service_provision_code = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             30usize,
                             "serviceProvisionCode",
                             None,
@@ -452,26 +513,51 @@ impl FhirJson for UzCoreHealthcareService {
                 }
                 "eligibility" => {
                     eligibility = r
-                        .complex_vec(&mut seen, 31usize, "eligibility", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            31usize,
+                            "eligibility",
+                            None,
+                            false,
+                        );
                 }
                 "program" => {
-                    program = r.complex_vec(&mut seen, 32usize, "program", None, false);
+                    program = r
+                        .complex_vec(&mut seen_members, 32usize, "program", None, false);
                 }
                 "characteristic" => {
                     characteristic = r
-                        .complex_vec(&mut seen, 33usize, "characteristic", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            33usize,
+                            "characteristic",
+                            None,
+                            false,
+                        );
                 }
                 "communication" => {
                     communication = r
-                        .complex_vec(&mut seen, 34usize, "communication", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            34usize,
+                            "communication",
+                            None,
+                            false,
+                        );
                 }
                 "referralMethod" => {
                     referral_method = r
-                        .complex_vec(&mut seen, 35usize, "referralMethod", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            35usize,
+                            "referralMethod",
+                            None,
+                            false,
+                        );
                 }
                 "appointmentRequired" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         36usize,
                         "appointmentRequired",
                         &mut appointment_required,
@@ -479,7 +565,7 @@ impl FhirJson for UzCoreHealthcareService {
                 }
                 "_appointmentRequired" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         37usize,
                         "appointmentRequired",
                         &mut appointment_required,
@@ -487,20 +573,32 @@ impl FhirJson for UzCoreHealthcareService {
                 }
                 "availability" => {
                     availability = r
-                        .complex_vec(&mut seen, 38usize, "availability", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            38usize,
+                            "availability",
+                            None,
+                            false,
+                        );
                 }
                 "endpoint" => {
                     endpoint = r
-                        .complex_vec(&mut seen, 39usize, "endpoint", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            39usize,
+                            "endpoint",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("HealthcareService");
         }
         r.validate_since(
-            start,
+            object_start,
             UZ_CORE_HEALTHCARE_SERVICE_RULES,
             UZ_CORE_HEALTHCARE_SERVICE_INVARIANTS,
         );

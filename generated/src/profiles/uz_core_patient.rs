@@ -257,9 +257,9 @@ pub struct UzCorePatient {
 }
 impl FhirJson for UzCorePatient {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let start = o.start();
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let object_start = object.start();
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -293,53 +293,65 @@ impl FhirJson for UzCorePatient {
         let mut managing_organization: Option<Box<crate::datatypes::Reference>> = None;
         let mut link: Vec<crate::resources::patient::PatientLink> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Patient");
+                    r.resource_type(&mut seen_members, 0usize, "Patient");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             10usize,
                             "modifierExtension",
                             None,
@@ -348,56 +360,83 @@ impl FhirJson for UzCorePatient {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 11usize, "identifier", None, true);
+                        .complex_vec(
+                            &mut seen_members,
+                            11usize,
+                            "identifier",
+                            None,
+                            true,
+                        );
                 }
                 "active" => {
-                    r.primitive(&mut seen, 12usize, "active", &mut active);
+                    r.primitive(&mut seen_members, 12usize, "active", &mut active);
                 }
                 "_active" => {
-                    r.primitive_ext(&mut seen, 13usize, "active", &mut active);
+                    r.primitive_ext(&mut seen_members, 13usize, "active", &mut active);
                 }
                 "name" => {
-                    name = r.complex_vec(&mut seen, 14usize, "name", None, false);
+                    name = r
+                        .complex_vec(&mut seen_members, 14usize, "name", None, false);
                 }
                 "telecom" => {
-                    telecom = r.complex_vec(&mut seen, 15usize, "telecom", None, false);
+                    telecom = r
+                        .complex_vec(&mut seen_members, 15usize, "telecom", None, false);
                 }
                 "gender" => {
-                    r.primitive(&mut seen, 16usize, "gender", &mut gender);
+                    r.primitive(&mut seen_members, 16usize, "gender", &mut gender);
                 }
                 "_gender" => {
-                    r.primitive_ext(&mut seen, 17usize, "gender", &mut gender);
+                    r.primitive_ext(&mut seen_members, 17usize, "gender", &mut gender);
                 }
                 "birthDate" => {
-                    r.primitive(&mut seen, 18usize, "birthDate", &mut birth_date);
+                    r.primitive(
+                        &mut seen_members,
+                        18usize,
+                        "birthDate",
+                        &mut birth_date,
+                    );
                 }
                 "_birthDate" => {
-                    r.primitive_ext(&mut seen, 19usize, "birthDate", &mut birth_date);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        19usize,
+                        "birthDate",
+                        &mut birth_date,
+                    );
                 }
                 "address" => {
-                    address = r.complex_vec(&mut seen, 20usize, "address", None, false);
+                    address = r
+                        .complex_vec(&mut seen_members, 20usize, "address", None, false);
                 }
                 "maritalStatus" => {
                     marital_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 21usize, "maritalStatus")
+                        >(&mut seen_members, 21usize, "maritalStatus")
                         .map(Box::new);
                 }
                 "photo" => {
-                    photo = r.complex_vec(&mut seen, 22usize, "photo", None, false);
+                    photo = r
+                        .complex_vec(&mut seen_members, 22usize, "photo", None, false);
                 }
                 "contact" => {
-                    contact = r.complex_vec(&mut seen, 23usize, "contact", None, false);
+                    contact = r
+                        .complex_vec(&mut seen_members, 23usize, "contact", None, false);
                 }
                 "communication" => {
                     communication = r
-                        .complex_vec(&mut seen, 24usize, "communication", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            24usize,
+                            "communication",
+                            None,
+                            false,
+                        );
                 }
                 "generalPractitioner" => {
                     general_practitioner = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             25usize,
                             "generalPractitioner",
                             None,
@@ -408,15 +447,16 @@ impl FhirJson for UzCorePatient {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 26usize, "managingOrganization")
+                        >(&mut seen_members, 26usize, "managingOrganization")
                         .map(Box::new);
                 }
                 "link" => {
-                    link = r.complex_vec(&mut seen, 27usize, "link", None, false);
+                    link = r
+                        .complex_vec(&mut seen_members, 27usize, "link", None, false);
                 }
                 "extension" => {
                     r.array(
-                        &mut seen,
+                        &mut seen_members,
                         28usize,
                         "extension",
                         |r, _| match r.peek_member("url").as_deref() {
@@ -451,21 +491,21 @@ impl FhirJson for UzCorePatient {
                 _ => {
                     if !(crate::resources::patient::PatientDeceased::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut deceased,
                     )
                         || crate::resources::patient::PatientMultipleBirth::read_member(
                             r,
-                            &key,
+                            &member_key,
                             &mut multiple_birth,
                         ))
                     {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Patient");
         }
         r.count_check(
@@ -486,13 +526,17 @@ impl FhirJson for UzCorePatient {
             Some(1),
         );
         let citizenship = citizenship.into_iter().next();
-        if !seen.has(11usize) {
+        if !seen_members.has(11usize) {
             r.missing("identifier");
         }
         let identifier = NonEmpty::from_vec(identifier);
         let deceased = r.finish_choice(deceased, "deceased", false);
         let multiple_birth = r.finish_choice(multiple_birth, "multipleBirth", false);
-        r.validate_since(start, UZ_CORE_PATIENT_RULES, UZ_CORE_PATIENT_INVARIANTS);
+        r.validate_since(
+            object_start,
+            UZ_CORE_PATIENT_RULES,
+            UZ_CORE_PATIENT_INVARIANTS,
+        );
         Some(UzCorePatient {
             id,
             meta,

@@ -183,9 +183,9 @@ pub struct UzCorePractitioner {
 }
 impl FhirJson for UzCorePractitioner {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let start = o.start();
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let object_start = object.start();
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -212,57 +212,75 @@ impl FhirJson for UzCorePractitioner {
             crate::resources::practitioner::PractitionerCommunication,
         > = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Practitioner");
+                    r.resource_type(&mut seen_members, 0usize, "Practitioner");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -271,63 +289,95 @@ impl FhirJson for UzCorePractitioner {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "active" => {
-                    r.primitive(&mut seen, 13usize, "active", &mut active);
+                    r.primitive(&mut seen_members, 13usize, "active", &mut active);
                 }
                 "_active" => {
-                    r.primitive_ext(&mut seen, 14usize, "active", &mut active);
+                    r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "name" => {
-                    name = r.complex_vec(&mut seen, 15usize, "name", None, false);
+                    name = r
+                        .complex_vec(&mut seen_members, 15usize, "name", None, false);
                 }
                 "telecom" => {
-                    telecom = r.complex_vec(&mut seen, 16usize, "telecom", None, false);
+                    telecom = r
+                        .complex_vec(&mut seen_members, 16usize, "telecom", None, false);
                 }
                 "gender" => {
-                    r.primitive(&mut seen, 17usize, "gender", &mut gender);
+                    r.primitive(&mut seen_members, 17usize, "gender", &mut gender);
                 }
                 "_gender" => {
-                    r.primitive_ext(&mut seen, 18usize, "gender", &mut gender);
+                    r.primitive_ext(&mut seen_members, 18usize, "gender", &mut gender);
                 }
                 "birthDate" => {
-                    r.primitive(&mut seen, 19usize, "birthDate", &mut birth_date);
+                    r.primitive(
+                        &mut seen_members,
+                        19usize,
+                        "birthDate",
+                        &mut birth_date,
+                    );
                 }
                 "_birthDate" => {
-                    r.primitive_ext(&mut seen, 20usize, "birthDate", &mut birth_date);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        20usize,
+                        "birthDate",
+                        &mut birth_date,
+                    );
                 }
                 "address" => {
-                    address = r.complex_vec(&mut seen, 21usize, "address", None, false);
+                    address = r
+                        .complex_vec(&mut seen_members, 21usize, "address", None, false);
                 }
                 "photo" => {
-                    photo = r.complex_vec(&mut seen, 22usize, "photo", None, false);
+                    photo = r
+                        .complex_vec(&mut seen_members, 22usize, "photo", None, false);
                 }
                 "qualification" => {
                     qualification = r
-                        .complex_vec(&mut seen, 23usize, "qualification", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            23usize,
+                            "qualification",
+                            None,
+                            false,
+                        );
                 }
                 "communication" => {
                     communication = r
-                        .complex_vec(&mut seen, 24usize, "communication", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            24usize,
+                            "communication",
+                            None,
+                            false,
+                        );
                 }
                 _ => {
                     if !(crate::resources::practitioner::PractitionerDeceased::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut deceased,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Practitioner");
         }
         let deceased = r.finish_choice(deceased, "deceased", false);
         r.validate_since(
-            start,
+            object_start,
             UZ_CORE_PRACTITIONER_RULES,
             UZ_CORE_PRACTITIONER_INVARIANTS,
         );

@@ -322,9 +322,9 @@ pub struct UzCoreSocioeconomicObservation {
 }
 impl FhirJson for UzCoreSocioeconomicObservation {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let start = o.start();
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let object_start = object.start();
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -371,57 +371,75 @@ impl FhirJson for UzCoreSocioeconomicObservation {
         let mut derived_from: Vec<crate::datatypes::Reference> = Vec::new();
         let mut component: Vec<crate::resources::observation::ObservationComponent> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Observation");
+                    r.resource_type(&mut seen_members, 0usize, "Observation");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -430,164 +448,222 @@ impl FhirJson for UzCoreSocioeconomicObservation {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "basedOn" => {
-                    based_on = r.complex_vec(&mut seen, 13usize, "basedOn", None, false);
+                    based_on = r
+                        .complex_vec(&mut seen_members, 13usize, "basedOn", None, false);
                 }
                 "triggeredBy" => {
                     triggered_by = r
-                        .complex_vec(&mut seen, 14usize, "triggeredBy", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            14usize,
+                            "triggeredBy",
+                            None,
+                            false,
+                        );
                 }
                 "partOf" => {
-                    part_of = r.complex_vec(&mut seen, 15usize, "partOf", None, false);
+                    part_of = r
+                        .complex_vec(&mut seen_members, 15usize, "partOf", None, false);
                 }
                 "status" => {
-                    r.primitive(&mut seen, 16usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 16usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 17usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 17usize, "status", &mut status);
                 }
                 "category" => {
                     category = r
-                        .complex_vec(&mut seen, 18usize, "category", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            18usize,
+                            "category",
+                            None,
+                            false,
+                        );
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 19usize, "code");
+                        >(&mut seen_members, 19usize, "code");
                 }
                 "subject" => {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 20usize, "subject");
+                        >(&mut seen_members, 20usize, "subject");
                 }
                 "focus" => {
-                    focus = r.complex_vec(&mut seen, 21usize, "focus", None, false);
+                    focus = r
+                        .complex_vec(&mut seen_members, 21usize, "focus", None, false);
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 22usize, "encounter")
+                        >(&mut seen_members, 22usize, "encounter")
                         .map(Box::new);
                 }
                 "issued" => {
-                    r.primitive(&mut seen, 23usize, "issued", &mut issued);
+                    r.primitive(&mut seen_members, 23usize, "issued", &mut issued);
                 }
                 "_issued" => {
-                    r.primitive_ext(&mut seen, 24usize, "issued", &mut issued);
+                    r.primitive_ext(&mut seen_members, 24usize, "issued", &mut issued);
                 }
                 "performer" => {
                     performer = r
-                        .complex_vec(&mut seen, 25usize, "performer", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            25usize,
+                            "performer",
+                            None,
+                            false,
+                        );
                 }
                 "dataAbsentReason" => {
                     data_absent_reason = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 26usize, "dataAbsentReason")
+                        >(&mut seen_members, 26usize, "dataAbsentReason")
                         .map(Box::new);
                 }
                 "interpretation" => {
                     interpretation = r
-                        .complex_vec(&mut seen, 27usize, "interpretation", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            27usize,
+                            "interpretation",
+                            None,
+                            false,
+                        );
                 }
                 "note" => {
-                    note = r.complex_vec(&mut seen, 28usize, "note", None, false);
+                    note = r
+                        .complex_vec(&mut seen_members, 28usize, "note", None, false);
                 }
                 "bodySite" => {
                     body_site = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 29usize, "bodySite")
+                        >(&mut seen_members, 29usize, "bodySite")
                         .map(Box::new);
                 }
                 "bodyStructure" => {
                     body_structure = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 30usize, "bodyStructure")
+                        >(&mut seen_members, 30usize, "bodyStructure")
                         .map(Box::new);
                 }
                 "method" => {
                     method = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 31usize, "method")
+                        >(&mut seen_members, 31usize, "method")
                         .map(Box::new);
                 }
                 "specimen" => {
                     specimen = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 32usize, "specimen")
+                        >(&mut seen_members, 32usize, "specimen")
                         .map(Box::new);
                 }
                 "device" => {
                     device = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 33usize, "device")
+                        >(&mut seen_members, 33usize, "device")
                         .map(Box::new);
                 }
                 "referenceRange" => {
                     reference_range = r
-                        .complex_vec(&mut seen, 34usize, "referenceRange", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            34usize,
+                            "referenceRange",
+                            None,
+                            false,
+                        );
                 }
                 "hasMember" => {
                     has_member = r
-                        .complex_vec(&mut seen, 35usize, "hasMember", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            35usize,
+                            "hasMember",
+                            None,
+                            false,
+                        );
                 }
                 "derivedFrom" => {
                     derived_from = r
-                        .complex_vec(&mut seen, 36usize, "derivedFrom", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            36usize,
+                            "derivedFrom",
+                            None,
+                            false,
+                        );
                 }
                 "component" => {
                     component = r
-                        .complex_vec(&mut seen, 37usize, "component", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            37usize,
+                            "component",
+                            None,
+                            false,
+                        );
                 }
                 _ => {
                     if !(crate::resources::observation::ObservationInstantiates::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut instantiates,
                     )
                         || crate::resources::observation::ObservationEffective::read_member(
                             r,
-                            &key,
+                            &member_key,
                             &mut effective,
                         )
                         || crate::profiles::uz_core_socioeconomic_observation::UzCoreSocioeconomicObservationValue::read_member(
                             r,
-                            &key,
+                            &member_key,
                             &mut value,
                         ))
                     {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Observation");
         }
         let instantiates = r.finish_choice(instantiates, "instantiates", false);
-        if !seen.has(16usize) && !seen.has(17usize) {
+        if !seen_members.has(16usize) && !seen_members.has(17usize) {
             r.missing("status");
         }
-        if !seen.has(19usize) {
+        if !seen_members.has(19usize) {
             r.missing("code");
         }
-        if !seen.has(20usize) {
+        if !seen_members.has(20usize) {
             r.missing("subject");
         }
         let effective = r.finish_choice(effective, "effective", true);
         let value = r.finish_choice(value, "value", false);
         r.validate_since(
-            start,
+            object_start,
             UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES,
             UZ_CORE_SOCIOECONOMIC_OBSERVATION_INVARIANTS,
         );

@@ -200,8 +200,8 @@ pub struct AuditEvent {
 }
 impl FhirJson for AuditEvent {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -227,57 +227,75 @@ impl FhirJson for AuditEvent {
         let mut source: Option<crate::resources::audit_event::AuditEventSource> = None;
         let mut entity: Vec<crate::resources::audit_event::AuditEventEntity> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "AuditEvent");
+                    r.resource_type(&mut seen_members, 0usize, "AuditEvent");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -286,98 +304,123 @@ impl FhirJson for AuditEvent {
                 }
                 "category" => {
                     category = r
-                        .complex_vec(&mut seen, 12usize, "category", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "category",
+                            None,
+                            false,
+                        );
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 13usize, "code");
+                        >(&mut seen_members, 13usize, "code");
                 }
                 "action" => {
-                    r.primitive(&mut seen, 14usize, "action", &mut action);
+                    r.primitive(&mut seen_members, 14usize, "action", &mut action);
                 }
                 "_action" => {
-                    r.primitive_ext(&mut seen, 15usize, "action", &mut action);
+                    r.primitive_ext(&mut seen_members, 15usize, "action", &mut action);
                 }
                 "severity" => {
-                    r.primitive(&mut seen, 16usize, "severity", &mut severity);
+                    r.primitive(&mut seen_members, 16usize, "severity", &mut severity);
                 }
                 "_severity" => {
-                    r.primitive_ext(&mut seen, 17usize, "severity", &mut severity);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        17usize,
+                        "severity",
+                        &mut severity,
+                    );
                 }
                 "recorded" => {
-                    r.primitive(&mut seen, 18usize, "recorded", &mut recorded);
+                    r.primitive(&mut seen_members, 18usize, "recorded", &mut recorded);
                 }
                 "_recorded" => {
-                    r.primitive_ext(&mut seen, 19usize, "recorded", &mut recorded);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        19usize,
+                        "recorded",
+                        &mut recorded,
+                    );
                 }
                 "outcome" => {
                     outcome = r
                         .complex::<
                             crate::resources::audit_event::AuditEventOutcome,
-                        >(&mut seen, 20usize, "outcome")
+                        >(&mut seen_members, 20usize, "outcome")
                         .map(Box::new);
                 }
                 "authorization" => {
                     authorization = r
-                        .complex_vec(&mut seen, 21usize, "authorization", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            21usize,
+                            "authorization",
+                            None,
+                            false,
+                        );
                 }
                 "basedOn" => {
-                    based_on = r.complex_vec(&mut seen, 22usize, "basedOn", None, false);
+                    based_on = r
+                        .complex_vec(&mut seen_members, 22usize, "basedOn", None, false);
                 }
                 "patient" => {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "patient")
+                        >(&mut seen_members, 23usize, "patient")
                         .map(Box::new);
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 24usize, "encounter")
+                        >(&mut seen_members, 24usize, "encounter")
                         .map(Box::new);
                 }
                 "agent" => {
-                    agent = r.complex_vec(&mut seen, 25usize, "agent", None, true);
+                    agent = r
+                        .complex_vec(&mut seen_members, 25usize, "agent", None, true);
                 }
                 "source" => {
                     source = r
                         .complex::<
                             crate::resources::audit_event::AuditEventSource,
-                        >(&mut seen, 26usize, "source");
+                        >(&mut seen_members, 26usize, "source");
                 }
                 "entity" => {
-                    entity = r.complex_vec(&mut seen, 27usize, "entity", None, false);
+                    entity = r
+                        .complex_vec(&mut seen_members, 27usize, "entity", None, false);
                 }
                 _ => {
                     if !(crate::resources::audit_event::AuditEventOccurred::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut occurred,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("AuditEvent");
         }
-        if !seen.has(13usize) {
+        if !seen_members.has(13usize) {
             r.missing("code");
         }
         let occurred = r.finish_choice(occurred, "occurred", false);
-        if !seen.has(18usize) && !seen.has(19usize) {
+        if !seen_members.has(18usize) && !seen_members.has(19usize) {
             r.missing("recorded");
         }
-        if !seen.has(25usize) {
+        if !seen_members.has(25usize) {
             r.missing("agent");
         }
         let agent = NonEmpty::from_vec(agent);
-        if !seen.has(26usize) {
+        if !seen_members.has(26usize) {
             r.missing("source");
         }
         Some(AuditEvent {
@@ -622,8 +665,8 @@ pub struct AuditEventAgent {
 }
 impl FhirJson for AuditEventAgent {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -638,19 +681,25 @@ impl FhirJson for AuditEventAgent {
         >::new();
         let mut authorization: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -661,53 +710,64 @@ impl FhirJson for AuditEventAgent {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "type")
+                        >(&mut seen_members, 3usize, "type")
                         .map(Box::new);
                 }
                 "role" => {
-                    role = r.complex_vec(&mut seen, 4usize, "role", None, false);
+                    role = r.complex_vec(&mut seen_members, 4usize, "role", None, false);
                 }
                 "who" => {
                     who = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 5usize, "who");
+                        >(&mut seen_members, 5usize, "who");
                 }
                 "requestor" => {
-                    r.primitive(&mut seen, 6usize, "requestor", &mut requestor);
+                    r.primitive(&mut seen_members, 6usize, "requestor", &mut requestor);
                 }
                 "_requestor" => {
-                    r.primitive_ext(&mut seen, 7usize, "requestor", &mut requestor);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "requestor",
+                        &mut requestor,
+                    );
                 }
                 "location" => {
                     location = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 8usize, "location")
+                        >(&mut seen_members, 8usize, "location")
                         .map(Box::new);
                 }
                 "policy" => {
-                    r.prim_vec(&mut seen, 9usize, "policy", &mut policy);
+                    r.prim_vec(&mut seen_members, 9usize, "policy", &mut policy);
                 }
                 "_policy" => {
-                    r.prim_vec_ext(&mut seen, 10usize, "policy", &mut policy);
+                    r.prim_vec_ext(&mut seen_members, 10usize, "policy", &mut policy);
                 }
                 "authorization" => {
                     authorization = r
-                        .complex_vec(&mut seen, 11usize, "authorization", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            11usize,
+                            "authorization",
+                            None,
+                            false,
+                        );
                 }
                 _ => {
                     if !(crate::resources::audit_event::AuditEventAgentNetwork::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut network,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(5usize) {
+        if !seen_members.has(5usize) {
             r.missing("who");
         }
         let policy = policy.finish(r, "policy", None);
@@ -829,8 +889,8 @@ pub struct AuditEventEntity {
 }
 impl FhirJson for AuditEventEntity {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -841,19 +901,25 @@ impl FhirJson for AuditEventEntity {
         let mut detail: Vec<crate::resources::audit_event::AuditEventEntityDetail> = Vec::new();
         let mut agent: Vec<crate::resources::audit_event::AuditEventAgent> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -864,33 +930,41 @@ impl FhirJson for AuditEventEntity {
                     what = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "what")
+                        >(&mut seen_members, 3usize, "what")
                         .map(Box::new);
                 }
                 "role" => {
                     role = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 4usize, "role")
+                        >(&mut seen_members, 4usize, "role")
                         .map(Box::new);
                 }
                 "securityLabel" => {
                     security_label = r
-                        .complex_vec(&mut seen, 5usize, "securityLabel", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            5usize,
+                            "securityLabel",
+                            None,
+                            false,
+                        );
                 }
                 "query" => {
-                    r.primitive(&mut seen, 6usize, "query", &mut query);
+                    r.primitive(&mut seen_members, 6usize, "query", &mut query);
                 }
                 "_query" => {
-                    r.primitive_ext(&mut seen, 7usize, "query", &mut query);
+                    r.primitive_ext(&mut seen_members, 7usize, "query", &mut query);
                 }
                 "detail" => {
-                    detail = r.complex_vec(&mut seen, 8usize, "detail", None, false);
+                    detail = r
+                        .complex_vec(&mut seen_members, 8usize, "detail", None, false);
                 }
                 "agent" => {
-                    agent = r.complex_vec(&mut seen, 9usize, "agent", None, false);
+                    agent = r
+                        .complex_vec(&mut seen_members, 9usize, "agent", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(AuditEventEntity {
@@ -978,8 +1052,8 @@ pub struct AuditEventEntityDetail {
 }
 impl FhirJson for AuditEventEntityDetail {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -988,19 +1062,25 @@ impl FhirJson for AuditEventEntityDetail {
             crate::resources::audit_event::AuditEventEntityDetailValue,
         >::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1011,20 +1091,20 @@ impl FhirJson for AuditEventEntityDetail {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "type");
+                        >(&mut seen_members, 3usize, "type");
                 }
                 _ => {
                     if !(crate::resources::audit_event::AuditEventEntityDetailValue::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut value,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("type");
         }
         let value = r.finish_choice(value, "value", true);
@@ -1101,27 +1181,33 @@ pub struct AuditEventOutcome {
 }
 impl FhirJson for AuditEventOutcome {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut code: Option<crate::datatypes::Coding> = None;
         let mut detail: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1130,15 +1216,18 @@ impl FhirJson for AuditEventOutcome {
                 }
                 "code" => {
                     code = r
-                        .complex::<crate::datatypes::Coding>(&mut seen, 3usize, "code");
+                        .complex::<
+                            crate::datatypes::Coding,
+                        >(&mut seen_members, 3usize, "code");
                 }
                 "detail" => {
-                    detail = r.complex_vec(&mut seen, 4usize, "detail", None, false);
+                    detail = r
+                        .complex_vec(&mut seen_members, 4usize, "detail", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("code");
         }
         Some(AuditEventOutcome {
@@ -1215,8 +1304,8 @@ pub struct AuditEventSource {
 }
 impl FhirJson for AuditEventSource {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -1224,19 +1313,25 @@ impl FhirJson for AuditEventSource {
         let mut observer: Option<crate::datatypes::Reference> = None;
         let mut type_: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1247,22 +1342,23 @@ impl FhirJson for AuditEventSource {
                     site = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "site")
+                        >(&mut seen_members, 3usize, "site")
                         .map(Box::new);
                 }
                 "observer" => {
                     observer = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 4usize, "observer");
+                        >(&mut seen_members, 4usize, "observer");
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 5usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 5usize, "type", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(4usize) {
+        if !seen_members.has(4usize) {
             r.missing("observer");
         }
         Some(AuditEventSource {

@@ -134,8 +134,8 @@ pub struct Bundle {
 }
 impl FhirJson for Bundle {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -149,90 +149,109 @@ impl FhirJson for Bundle {
         let mut signature: Option<Box<crate::datatypes::Signature>> = None;
         let mut issues: Option<crate::resources::AnyResource> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Bundle");
+                    r.resource_type(&mut seen_members, 0usize, "Bundle");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "identifier" => {
                     identifier = r
                         .complex::<
                             crate::datatypes::Identifier,
-                        >(&mut seen, 8usize, "identifier")
+                        >(&mut seen_members, 8usize, "identifier")
                         .map(Box::new);
                 }
                 "type" => {
-                    r.primitive(&mut seen, 9usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 9usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 10usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 10usize, "type", &mut type_);
                 }
                 "timestamp" => {
-                    r.primitive(&mut seen, 11usize, "timestamp", &mut timestamp);
+                    r.primitive(&mut seen_members, 11usize, "timestamp", &mut timestamp);
                 }
                 "_timestamp" => {
-                    r.primitive_ext(&mut seen, 12usize, "timestamp", &mut timestamp);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        12usize,
+                        "timestamp",
+                        &mut timestamp,
+                    );
                 }
                 "total" => {
-                    r.primitive(&mut seen, 13usize, "total", &mut total);
+                    r.primitive(&mut seen_members, 13usize, "total", &mut total);
                 }
                 "_total" => {
-                    r.primitive_ext(&mut seen, 14usize, "total", &mut total);
+                    r.primitive_ext(&mut seen_members, 14usize, "total", &mut total);
                 }
                 "link" => {
-                    link = r.complex_vec(&mut seen, 15usize, "link", None, false);
+                    link = r
+                        .complex_vec(&mut seen_members, 15usize, "link", None, false);
                 }
                 "entry" => {
-                    entry = r.complex_vec(&mut seen, 16usize, "entry", None, false);
+                    entry = r
+                        .complex_vec(&mut seen_members, 16usize, "entry", None, false);
                 }
                 "signature" => {
                     signature = r
                         .complex::<
                             crate::datatypes::Signature,
-                        >(&mut seen, 17usize, "signature")
+                        >(&mut seen_members, 17usize, "signature")
                         .map(Box::new);
                 }
                 "issues" => {
                     issues = r
                         .complex::<
                             crate::resources::AnyResource,
-                        >(&mut seen, 18usize, "issues");
+                        >(&mut seen_members, 18usize, "issues");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Bundle");
         }
-        if !seen.has(9usize) && !seen.has(10usize) {
+        if !seen_members.has(9usize) && !seen_members.has(10usize) {
             r.missing("type");
         }
         Some(Bundle {
@@ -427,8 +446,8 @@ pub struct BundleEntry {
 }
 impl FhirJson for BundleEntry {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -439,19 +458,25 @@ impl FhirJson for BundleEntry {
         let mut request: Option<Box<crate::resources::bundle::BundleEntryRequest>> = None;
         let mut response: Option<Box<crate::resources::bundle::BundleEntryResponse>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -459,42 +484,42 @@ impl FhirJson for BundleEntry {
                         );
                 }
                 "link" => {
-                    link = r.complex_vec(&mut seen, 3usize, "link", None, false);
+                    link = r.complex_vec(&mut seen_members, 3usize, "link", None, false);
                 }
                 "fullUrl" => {
-                    r.primitive(&mut seen, 4usize, "fullUrl", &mut full_url);
+                    r.primitive(&mut seen_members, 4usize, "fullUrl", &mut full_url);
                 }
                 "_fullUrl" => {
-                    r.primitive_ext(&mut seen, 5usize, "fullUrl", &mut full_url);
+                    r.primitive_ext(&mut seen_members, 5usize, "fullUrl", &mut full_url);
                 }
                 "resource" => {
                     resource = r
                         .complex::<
                             crate::resources::AnyResource,
-                        >(&mut seen, 6usize, "resource");
+                        >(&mut seen_members, 6usize, "resource");
                 }
                 "search" => {
                     search = r
                         .complex::<
                             crate::resources::bundle::BundleEntrySearch,
-                        >(&mut seen, 7usize, "search")
+                        >(&mut seen_members, 7usize, "search")
                         .map(Box::new);
                 }
                 "request" => {
                     request = r
                         .complex::<
                             crate::resources::bundle::BundleEntryRequest,
-                        >(&mut seen, 8usize, "request")
+                        >(&mut seen_members, 8usize, "request")
                         .map(Box::new);
                 }
                 "response" => {
                     response = r
                         .complex::<
                             crate::resources::bundle::BundleEntryResponse,
-                        >(&mut seen, 9usize, "response")
+                        >(&mut seen_members, 9usize, "response")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(BundleEntry {
@@ -608,8 +633,8 @@ pub struct BundleEntryRequest {
 }
 impl FhirJson for BundleEntryRequest {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -620,19 +645,25 @@ impl FhirJson for BundleEntryRequest {
         let mut if_match: Option<Primitive<String>> = None;
         let mut if_none_exist: Option<Primitive<String>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -640,23 +671,28 @@ impl FhirJson for BundleEntryRequest {
                         );
                 }
                 "method" => {
-                    r.primitive(&mut seen, 3usize, "method", &mut method);
+                    r.primitive(&mut seen_members, 3usize, "method", &mut method);
                 }
                 "_method" => {
-                    r.primitive_ext(&mut seen, 4usize, "method", &mut method);
+                    r.primitive_ext(&mut seen_members, 4usize, "method", &mut method);
                 }
                 "url" => {
-                    r.primitive(&mut seen, 5usize, "url", &mut url);
+                    r.primitive(&mut seen_members, 5usize, "url", &mut url);
                 }
                 "_url" => {
-                    r.primitive_ext(&mut seen, 6usize, "url", &mut url);
+                    r.primitive_ext(&mut seen_members, 6usize, "url", &mut url);
                 }
                 "ifNoneMatch" => {
-                    r.primitive(&mut seen, 7usize, "ifNoneMatch", &mut if_none_match);
+                    r.primitive(
+                        &mut seen_members,
+                        7usize,
+                        "ifNoneMatch",
+                        &mut if_none_match,
+                    );
                 }
                 "_ifNoneMatch" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         8usize,
                         "ifNoneMatch",
                         &mut if_none_match,
@@ -664,7 +700,7 @@ impl FhirJson for BundleEntryRequest {
                 }
                 "ifModifiedSince" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         9usize,
                         "ifModifiedSince",
                         &mut if_modified_since,
@@ -672,36 +708,46 @@ impl FhirJson for BundleEntryRequest {
                 }
                 "_ifModifiedSince" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         10usize,
                         "ifModifiedSince",
                         &mut if_modified_since,
                     );
                 }
                 "ifMatch" => {
-                    r.primitive(&mut seen, 11usize, "ifMatch", &mut if_match);
+                    r.primitive(&mut seen_members, 11usize, "ifMatch", &mut if_match);
                 }
                 "_ifMatch" => {
-                    r.primitive_ext(&mut seen, 12usize, "ifMatch", &mut if_match);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        12usize,
+                        "ifMatch",
+                        &mut if_match,
+                    );
                 }
                 "ifNoneExist" => {
-                    r.primitive(&mut seen, 13usize, "ifNoneExist", &mut if_none_exist);
+                    r.primitive(
+                        &mut seen_members,
+                        13usize,
+                        "ifNoneExist",
+                        &mut if_none_exist,
+                    );
                 }
                 "_ifNoneExist" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         14usize,
                         "ifNoneExist",
                         &mut if_none_exist,
                     );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("method");
         }
-        if !seen.has(5usize) && !seen.has(6usize) {
+        if !seen_members.has(5usize) && !seen_members.has(6usize) {
             r.missing("url");
         }
         Some(BundleEntryRequest {
@@ -803,8 +849,8 @@ pub struct BundleEntryResponse {
 }
 impl FhirJson for BundleEntryResponse {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -814,19 +860,25 @@ impl FhirJson for BundleEntryResponse {
         let mut last_modified: Option<Primitive<dhp_runtime::primitives::Instant>> = None;
         let mut outcome: Option<crate::resources::AnyResource> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -834,29 +886,39 @@ impl FhirJson for BundleEntryResponse {
                         );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 3usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 3usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 4usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 4usize, "status", &mut status);
                 }
                 "location" => {
-                    r.primitive(&mut seen, 5usize, "location", &mut location);
+                    r.primitive(&mut seen_members, 5usize, "location", &mut location);
                 }
                 "_location" => {
-                    r.primitive_ext(&mut seen, 6usize, "location", &mut location);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        6usize,
+                        "location",
+                        &mut location,
+                    );
                 }
                 "etag" => {
-                    r.primitive(&mut seen, 7usize, "etag", &mut etag);
+                    r.primitive(&mut seen_members, 7usize, "etag", &mut etag);
                 }
                 "_etag" => {
-                    r.primitive_ext(&mut seen, 8usize, "etag", &mut etag);
+                    r.primitive_ext(&mut seen_members, 8usize, "etag", &mut etag);
                 }
                 "lastModified" => {
-                    r.primitive(&mut seen, 9usize, "lastModified", &mut last_modified);
+                    r.primitive(
+                        &mut seen_members,
+                        9usize,
+                        "lastModified",
+                        &mut last_modified,
+                    );
                 }
                 "_lastModified" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         10usize,
                         "lastModified",
                         &mut last_modified,
@@ -866,12 +928,12 @@ impl FhirJson for BundleEntryResponse {
                     outcome = r
                         .complex::<
                             crate::resources::AnyResource,
-                        >(&mut seen, 11usize, "outcome");
+                        >(&mut seen_members, 11usize, "outcome");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("status");
         }
         Some(BundleEntryResponse {
@@ -952,27 +1014,33 @@ pub struct BundleEntrySearch {
 }
 impl FhirJson for BundleEntrySearch {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut mode: Option<Primitive<crate::codes::SearchEntryMode>> = None;
         let mut score: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -980,18 +1048,18 @@ impl FhirJson for BundleEntrySearch {
                         );
                 }
                 "mode" => {
-                    r.primitive(&mut seen, 3usize, "mode", &mut mode);
+                    r.primitive(&mut seen_members, 3usize, "mode", &mut mode);
                 }
                 "_mode" => {
-                    r.primitive_ext(&mut seen, 4usize, "mode", &mut mode);
+                    r.primitive_ext(&mut seen_members, 4usize, "mode", &mut mode);
                 }
                 "score" => {
-                    r.primitive(&mut seen, 5usize, "score", &mut score);
+                    r.primitive(&mut seen_members, 5usize, "score", &mut score);
                 }
                 "_score" => {
-                    r.primitive_ext(&mut seen, 6usize, "score", &mut score);
+                    r.primitive_ext(&mut seen_members, 6usize, "score", &mut score);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(BundleEntrySearch {
@@ -1077,27 +1145,33 @@ pub struct BundleLink {
 }
 impl FhirJson for BundleLink {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut relation: Option<Primitive<crate::codes::LinkRelationTypes>> = None;
         let mut url: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1105,24 +1179,29 @@ impl FhirJson for BundleLink {
                         );
                 }
                 "relation" => {
-                    r.primitive(&mut seen, 3usize, "relation", &mut relation);
+                    r.primitive(&mut seen_members, 3usize, "relation", &mut relation);
                 }
                 "_relation" => {
-                    r.primitive_ext(&mut seen, 4usize, "relation", &mut relation);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        4usize,
+                        "relation",
+                        &mut relation,
+                    );
                 }
                 "url" => {
-                    r.primitive(&mut seen, 5usize, "url", &mut url);
+                    r.primitive(&mut seen_members, 5usize, "url", &mut url);
                 }
                 "_url" => {
-                    r.primitive_ext(&mut seen, 6usize, "url", &mut url);
+                    r.primitive_ext(&mut seen_members, 6usize, "url", &mut url);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("relation");
         }
-        if !seen.has(5usize) && !seen.has(6usize) {
+        if !seen_members.has(5usize) && !seen_members.has(6usize) {
             r.missing("url");
         }
         Some(BundleLink {

@@ -354,8 +354,8 @@ pub struct CapabilityStatement {
 }
 impl FhirJson for CapabilityStatement {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -424,57 +424,75 @@ impl FhirJson for CapabilityStatement {
             crate::resources::capability_statement::CapabilityStatementDocument,
         > = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "CapabilityStatement");
+                    r.resource_type(&mut seen_members, 0usize, "CapabilityStatement");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -482,94 +500,138 @@ impl FhirJson for CapabilityStatement {
                         );
                 }
                 "url" => {
-                    r.primitive(&mut seen, 12usize, "url", &mut url);
+                    r.primitive(&mut seen_members, 12usize, "url", &mut url);
                 }
                 "_url" => {
-                    r.primitive_ext(&mut seen, 13usize, "url", &mut url);
+                    r.primitive_ext(&mut seen_members, 13usize, "url", &mut url);
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 14usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            14usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "version" => {
-                    r.primitive(&mut seen, 15usize, "version", &mut version);
+                    r.primitive(&mut seen_members, 15usize, "version", &mut version);
                 }
                 "_version" => {
-                    r.primitive_ext(&mut seen, 16usize, "version", &mut version);
+                    r.primitive_ext(&mut seen_members, 16usize, "version", &mut version);
                 }
                 "name" => {
-                    r.primitive(&mut seen, 17usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 17usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 18usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 18usize, "name", &mut name);
                 }
                 "title" => {
-                    r.primitive(&mut seen, 19usize, "title", &mut title);
+                    r.primitive(&mut seen_members, 19usize, "title", &mut title);
                 }
                 "_title" => {
-                    r.primitive_ext(&mut seen, 20usize, "title", &mut title);
+                    r.primitive_ext(&mut seen_members, 20usize, "title", &mut title);
                 }
                 "status" => {
-                    r.primitive(&mut seen, 21usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 21usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 22usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 22usize, "status", &mut status);
                 }
                 "experimental" => {
-                    r.primitive(&mut seen, 23usize, "experimental", &mut experimental);
+                    r.primitive(
+                        &mut seen_members,
+                        23usize,
+                        "experimental",
+                        &mut experimental,
+                    );
                 }
                 "_experimental" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         24usize,
                         "experimental",
                         &mut experimental,
                     );
                 }
                 "date" => {
-                    r.primitive(&mut seen, 25usize, "date", &mut date);
+                    r.primitive(&mut seen_members, 25usize, "date", &mut date);
                 }
                 "_date" => {
-                    r.primitive_ext(&mut seen, 26usize, "date", &mut date);
+                    r.primitive_ext(&mut seen_members, 26usize, "date", &mut date);
                 }
                 "publisher" => {
-                    r.primitive(&mut seen, 27usize, "publisher", &mut publisher);
+                    r.primitive(&mut seen_members, 27usize, "publisher", &mut publisher);
                 }
                 "_publisher" => {
-                    r.primitive_ext(&mut seen, 28usize, "publisher", &mut publisher);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        28usize,
+                        "publisher",
+                        &mut publisher,
+                    );
                 }
                 "contact" => {
-                    contact = r.complex_vec(&mut seen, 29usize, "contact", None, false);
+                    contact = r
+                        .complex_vec(&mut seen_members, 29usize, "contact", None, false);
                 }
                 "description" => {
-                    r.primitive(&mut seen, 30usize, "description", &mut description);
+                    r.primitive(
+                        &mut seen_members,
+                        30usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "_description" => {
-                    r.primitive_ext(&mut seen, 31usize, "description", &mut description);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        31usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "useContext" => {
                     use_context = r
-                        .complex_vec(&mut seen, 32usize, "useContext", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            32usize,
+                            "useContext",
+                            None,
+                            false,
+                        );
                 }
                 "jurisdiction" => {
                     jurisdiction = r
-                        .complex_vec(&mut seen, 33usize, "jurisdiction", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            33usize,
+                            "jurisdiction",
+                            None,
+                            false,
+                        );
                 }
                 "purpose" => {
-                    r.primitive(&mut seen, 34usize, "purpose", &mut purpose);
+                    r.primitive(&mut seen_members, 34usize, "purpose", &mut purpose);
                 }
                 "_purpose" => {
-                    r.primitive_ext(&mut seen, 35usize, "purpose", &mut purpose);
+                    r.primitive_ext(&mut seen_members, 35usize, "purpose", &mut purpose);
                 }
                 "copyright" => {
-                    r.primitive(&mut seen, 36usize, "copyright", &mut copyright);
+                    r.primitive(&mut seen_members, 36usize, "copyright", &mut copyright);
                 }
                 "_copyright" => {
-                    r.primitive_ext(&mut seen, 37usize, "copyright", &mut copyright);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        37usize,
+                        "copyright",
+                        &mut copyright,
+                    );
                 }
                 "copyrightLabel" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         38usize,
                         "copyrightLabel",
                         &mut copyright_label,
@@ -577,75 +639,95 @@ impl FhirJson for CapabilityStatement {
                 }
                 "_copyrightLabel" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         39usize,
                         "copyrightLabel",
                         &mut copyright_label,
                     );
                 }
                 "kind" => {
-                    r.primitive(&mut seen, 40usize, "kind", &mut kind);
+                    r.primitive(&mut seen_members, 40usize, "kind", &mut kind);
                 }
                 "_kind" => {
-                    r.primitive_ext(&mut seen, 41usize, "kind", &mut kind);
+                    r.primitive_ext(&mut seen_members, 41usize, "kind", &mut kind);
                 }
                 "instantiates" => {
-                    r.prim_vec(&mut seen, 42usize, "instantiates", &mut instantiates);
+                    r.prim_vec(
+                        &mut seen_members,
+                        42usize,
+                        "instantiates",
+                        &mut instantiates,
+                    );
                 }
                 "_instantiates" => {
                     r.prim_vec_ext(
-                        &mut seen,
+                        &mut seen_members,
                         43usize,
                         "instantiates",
                         &mut instantiates,
                     );
                 }
                 "imports" => {
-                    r.prim_vec(&mut seen, 44usize, "imports", &mut imports);
+                    r.prim_vec(&mut seen_members, 44usize, "imports", &mut imports);
                 }
                 "_imports" => {
-                    r.prim_vec_ext(&mut seen, 45usize, "imports", &mut imports);
+                    r.prim_vec_ext(&mut seen_members, 45usize, "imports", &mut imports);
                 }
                 "software" => {
                     software = r
                         .complex::<
                             crate::resources::capability_statement::CapabilityStatementSoftware,
-                        >(&mut seen, 46usize, "software")
+                        >(&mut seen_members, 46usize, "software")
                         .map(Box::new);
                 }
                 "implementation" => {
                     implementation = r
                         .complex::<
                             crate::resources::capability_statement::CapabilityStatementImplementation,
-                        >(&mut seen, 47usize, "implementation")
+                        >(&mut seen_members, 47usize, "implementation")
                         .map(Box::new);
                 }
                 "fhirVersion" => {
-                    r.primitive(&mut seen, 48usize, "fhirVersion", &mut fhir_version);
+                    r.primitive(
+                        &mut seen_members,
+                        48usize,
+                        "fhirVersion",
+                        &mut fhir_version,
+                    );
                 }
                 "_fhirVersion" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         49usize,
                         "fhirVersion",
                         &mut fhir_version,
                     );
                 }
                 "format" => {
-                    r.prim_vec(&mut seen, 50usize, "format", &mut format);
+                    r.prim_vec(&mut seen_members, 50usize, "format", &mut format);
                 }
                 "_format" => {
-                    r.prim_vec_ext(&mut seen, 51usize, "format", &mut format);
+                    r.prim_vec_ext(&mut seen_members, 51usize, "format", &mut format);
                 }
                 "patchFormat" => {
-                    r.prim_vec(&mut seen, 52usize, "patchFormat", &mut patch_format);
+                    r.prim_vec(
+                        &mut seen_members,
+                        52usize,
+                        "patchFormat",
+                        &mut patch_format,
+                    );
                 }
                 "_patchFormat" => {
-                    r.prim_vec_ext(&mut seen, 53usize, "patchFormat", &mut patch_format);
+                    r.prim_vec_ext(
+                        &mut seen_members,
+                        53usize,
+                        "patchFormat",
+                        &mut patch_format,
+                    );
                 }
                 "acceptLanguage" => {
                     r.prim_vec(
-                        &mut seen,
+                        &mut seen_members,
                         54usize,
                         "acceptLanguage",
                         &mut accept_language,
@@ -653,7 +735,7 @@ impl FhirJson for CapabilityStatement {
                 }
                 "_acceptLanguage" => {
                     r.prim_vec_ext(
-                        &mut seen,
+                        &mut seen_members,
                         55usize,
                         "acceptLanguage",
                         &mut accept_language,
@@ -661,7 +743,7 @@ impl FhirJson for CapabilityStatement {
                 }
                 "implementationGuide" => {
                     r.prim_vec(
-                        &mut seen,
+                        &mut seen_members,
                         56usize,
                         "implementationGuide",
                         &mut implementation_guide,
@@ -669,55 +751,68 @@ impl FhirJson for CapabilityStatement {
                 }
                 "_implementationGuide" => {
                     r.prim_vec_ext(
-                        &mut seen,
+                        &mut seen_members,
                         57usize,
                         "implementationGuide",
                         &mut implementation_guide,
                     );
                 }
                 "rest" => {
-                    rest = r.complex_vec(&mut seen, 58usize, "rest", None, false);
+                    rest = r
+                        .complex_vec(&mut seen_members, 58usize, "rest", None, false);
                 }
                 "messaging" => {
                     messaging = r
-                        .complex_vec(&mut seen, 59usize, "messaging", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            59usize,
+                            "messaging",
+                            None,
+                            false,
+                        );
                 }
                 "document" => {
                     document = r
-                        .complex_vec(&mut seen, 60usize, "document", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            60usize,
+                            "document",
+                            None,
+                            false,
+                        );
                 }
                 _ => {
                     if !(crate::resources::capability_statement::CapabilityStatementVersionAlgorithm::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut version_algorithm,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("CapabilityStatement");
         }
         let version_algorithm = r
             .finish_choice(version_algorithm, "versionAlgorithm", false);
-        if !seen.has(21usize) && !seen.has(22usize) {
+        if !seen_members.has(21usize) && !seen_members.has(22usize) {
             r.missing("status");
         }
-        if !seen.has(25usize) && !seen.has(26usize) {
+        if !seen_members.has(25usize) && !seen_members.has(26usize) {
             r.missing("date");
         }
-        if !seen.has(40usize) && !seen.has(41usize) {
+        if !seen_members.has(40usize) && !seen_members.has(41usize) {
             r.missing("kind");
         }
         let instantiates = instantiates.finish(r, "instantiates", None);
         let imports = imports.finish(r, "imports", None);
-        if !seen.has(48usize) && !seen.has(49usize) {
+        if !seen_members.has(48usize) && !seen_members.has(49usize) {
             r.missing("fhirVersion");
         }
         let format = format.finish(r, "format", None);
-        if !seen.has(50usize) && !seen.has(51usize) {
+        if !seen_members.has(50usize) && !seen_members.has(51usize) {
             r.missing("format");
         }
         let format = NonEmpty::from_vec(format);
@@ -949,8 +1044,8 @@ pub struct CapabilityStatementDocument {
 }
 impl FhirJson for CapabilityStatementDocument {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -958,19 +1053,25 @@ impl FhirJson for CapabilityStatementDocument {
         let mut documentation: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut profile: Option<Primitive<dhp_runtime::primitives::Canonical>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -978,35 +1079,40 @@ impl FhirJson for CapabilityStatementDocument {
                         );
                 }
                 "mode" => {
-                    r.primitive(&mut seen, 3usize, "mode", &mut mode);
+                    r.primitive(&mut seen_members, 3usize, "mode", &mut mode);
                 }
                 "_mode" => {
-                    r.primitive_ext(&mut seen, 4usize, "mode", &mut mode);
+                    r.primitive_ext(&mut seen_members, 4usize, "mode", &mut mode);
                 }
                 "documentation" => {
-                    r.primitive(&mut seen, 5usize, "documentation", &mut documentation);
+                    r.primitive(
+                        &mut seen_members,
+                        5usize,
+                        "documentation",
+                        &mut documentation,
+                    );
                 }
                 "_documentation" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         6usize,
                         "documentation",
                         &mut documentation,
                     );
                 }
                 "profile" => {
-                    r.primitive(&mut seen, 7usize, "profile", &mut profile);
+                    r.primitive(&mut seen_members, 7usize, "profile", &mut profile);
                 }
                 "_profile" => {
-                    r.primitive_ext(&mut seen, 8usize, "profile", &mut profile);
+                    r.primitive_ext(&mut seen_members, 8usize, "profile", &mut profile);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("mode");
         }
-        if !seen.has(7usize) && !seen.has(8usize) {
+        if !seen_members.has(7usize) && !seen_members.has(8usize) {
             r.missing("profile");
         }
         Some(CapabilityStatementDocument {
@@ -1082,8 +1188,8 @@ pub struct CapabilityStatementImplementation {
 }
 impl FhirJson for CapabilityStatementImplementation {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -1091,19 +1197,25 @@ impl FhirJson for CapabilityStatementImplementation {
         let mut url: Option<Primitive<dhp_runtime::primitives::Url>> = None;
         let mut custodian: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1111,28 +1223,38 @@ impl FhirJson for CapabilityStatementImplementation {
                         );
                 }
                 "description" => {
-                    r.primitive(&mut seen, 3usize, "description", &mut description);
+                    r.primitive(
+                        &mut seen_members,
+                        3usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "_description" => {
-                    r.primitive_ext(&mut seen, 4usize, "description", &mut description);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        4usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "url" => {
-                    r.primitive(&mut seen, 5usize, "url", &mut url);
+                    r.primitive(&mut seen_members, 5usize, "url", &mut url);
                 }
                 "_url" => {
-                    r.primitive_ext(&mut seen, 6usize, "url", &mut url);
+                    r.primitive_ext(&mut seen_members, 6usize, "url", &mut url);
                 }
                 "custodian" => {
                     custodian = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 7usize, "custodian")
+                        >(&mut seen_members, 7usize, "custodian")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("description");
         }
         Some(CapabilityStatementImplementation {
@@ -1224,8 +1346,8 @@ pub struct CapabilityStatementMessaging {
 }
 impl FhirJson for CapabilityStatementMessaging {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -1240,19 +1362,25 @@ impl FhirJson for CapabilityStatementMessaging {
             crate::resources::capability_statement::CapabilityStatementMessagingSupportedMessage,
         > = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1260,25 +1388,36 @@ impl FhirJson for CapabilityStatementMessaging {
                         );
                 }
                 "endpoint" => {
-                    endpoint = r.complex_vec(&mut seen, 3usize, "endpoint", None, false);
+                    endpoint = r
+                        .complex_vec(&mut seen_members, 3usize, "endpoint", None, false);
                 }
                 "reliableCache" => {
-                    r.primitive(&mut seen, 4usize, "reliableCache", &mut reliable_cache);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "reliableCache",
+                        &mut reliable_cache,
+                    );
                 }
                 "_reliableCache" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "reliableCache",
                         &mut reliable_cache,
                     );
                 }
                 "documentation" => {
-                    r.primitive(&mut seen, 6usize, "documentation", &mut documentation);
+                    r.primitive(
+                        &mut seen_members,
+                        6usize,
+                        "documentation",
+                        &mut documentation,
+                    );
                 }
                 "_documentation" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         7usize,
                         "documentation",
                         &mut documentation,
@@ -1286,9 +1425,15 @@ impl FhirJson for CapabilityStatementMessaging {
                 }
                 "supportedMessage" => {
                     supported_message = r
-                        .complex_vec(&mut seen, 8usize, "supportedMessage", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            8usize,
+                            "supportedMessage",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(CapabilityStatementMessaging {
@@ -1372,27 +1517,33 @@ pub struct CapabilityStatementMessagingEndpoint {
 }
 impl FhirJson for CapabilityStatementMessagingEndpoint {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut protocol: Option<crate::datatypes::Coding> = None;
         let mut address: Option<Primitive<dhp_runtime::primitives::Url>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1403,21 +1554,21 @@ impl FhirJson for CapabilityStatementMessagingEndpoint {
                     protocol = r
                         .complex::<
                             crate::datatypes::Coding,
-                        >(&mut seen, 3usize, "protocol");
+                        >(&mut seen_members, 3usize, "protocol");
                 }
                 "address" => {
-                    r.primitive(&mut seen, 4usize, "address", &mut address);
+                    r.primitive(&mut seen_members, 4usize, "address", &mut address);
                 }
                 "_address" => {
-                    r.primitive_ext(&mut seen, 5usize, "address", &mut address);
+                    r.primitive_ext(&mut seen_members, 5usize, "address", &mut address);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("protocol");
         }
-        if !seen.has(4usize) && !seen.has(5usize) {
+        if !seen_members.has(4usize) && !seen_members.has(5usize) {
             r.missing("address");
         }
         Some(CapabilityStatementMessagingEndpoint {
@@ -1488,27 +1639,33 @@ pub struct CapabilityStatementMessagingSupportedMessage {
 }
 impl FhirJson for CapabilityStatementMessagingSupportedMessage {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut mode: Option<Primitive<crate::codes::EventCapabilityMode>> = None;
         let mut definition: Option<Primitive<dhp_runtime::primitives::Canonical>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1516,24 +1673,34 @@ impl FhirJson for CapabilityStatementMessagingSupportedMessage {
                         );
                 }
                 "mode" => {
-                    r.primitive(&mut seen, 3usize, "mode", &mut mode);
+                    r.primitive(&mut seen_members, 3usize, "mode", &mut mode);
                 }
                 "_mode" => {
-                    r.primitive_ext(&mut seen, 4usize, "mode", &mut mode);
+                    r.primitive_ext(&mut seen_members, 4usize, "mode", &mut mode);
                 }
                 "definition" => {
-                    r.primitive(&mut seen, 5usize, "definition", &mut definition);
+                    r.primitive(
+                        &mut seen_members,
+                        5usize,
+                        "definition",
+                        &mut definition,
+                    );
                 }
                 "_definition" => {
-                    r.primitive_ext(&mut seen, 6usize, "definition", &mut definition);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        6usize,
+                        "definition",
+                        &mut definition,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("mode");
         }
-        if !seen.has(5usize) && !seen.has(6usize) {
+        if !seen_members.has(5usize) && !seen_members.has(6usize) {
             r.missing("definition");
         }
         Some(CapabilityStatementMessagingSupportedMessage {
@@ -1658,8 +1825,8 @@ pub struct CapabilityStatementRest {
 }
 impl FhirJson for CapabilityStatementRest {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -1685,19 +1852,25 @@ impl FhirJson for CapabilityStatementRest {
             Extension,
         >::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1705,17 +1878,22 @@ impl FhirJson for CapabilityStatementRest {
                         );
                 }
                 "mode" => {
-                    r.primitive(&mut seen, 3usize, "mode", &mut mode);
+                    r.primitive(&mut seen_members, 3usize, "mode", &mut mode);
                 }
                 "_mode" => {
-                    r.primitive_ext(&mut seen, 4usize, "mode", &mut mode);
+                    r.primitive_ext(&mut seen_members, 4usize, "mode", &mut mode);
                 }
                 "documentation" => {
-                    r.primitive(&mut seen, 5usize, "documentation", &mut documentation);
+                    r.primitive(
+                        &mut seen_members,
+                        5usize,
+                        "documentation",
+                        &mut documentation,
+                    );
                 }
                 "_documentation" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         6usize,
                         "documentation",
                         &mut documentation,
@@ -1725,34 +1903,63 @@ impl FhirJson for CapabilityStatementRest {
                     security = r
                         .complex::<
                             crate::resources::capability_statement::CapabilityStatementRestSecurity,
-                        >(&mut seen, 7usize, "security")
+                        >(&mut seen_members, 7usize, "security")
                         .map(Box::new);
                 }
                 "resource" => {
-                    resource = r.complex_vec(&mut seen, 8usize, "resource", None, false);
+                    resource = r
+                        .complex_vec(&mut seen_members, 8usize, "resource", None, false);
                 }
                 "interaction" => {
                     interaction = r
-                        .complex_vec(&mut seen, 9usize, "interaction", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            9usize,
+                            "interaction",
+                            None,
+                            false,
+                        );
                 }
                 "searchParam" => {
                     search_param = r
-                        .complex_vec(&mut seen, 10usize, "searchParam", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "searchParam",
+                            None,
+                            false,
+                        );
                 }
                 "operation" => {
                     operation = r
-                        .complex_vec(&mut seen, 11usize, "operation", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            11usize,
+                            "operation",
+                            None,
+                            false,
+                        );
                 }
                 "compartment" => {
-                    r.prim_vec(&mut seen, 12usize, "compartment", &mut compartment);
+                    r.prim_vec(
+                        &mut seen_members,
+                        12usize,
+                        "compartment",
+                        &mut compartment,
+                    );
                 }
                 "_compartment" => {
-                    r.prim_vec_ext(&mut seen, 13usize, "compartment", &mut compartment);
+                    r.prim_vec_ext(
+                        &mut seen_members,
+                        13usize,
+                        "compartment",
+                        &mut compartment,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("mode");
         }
         let compartment = compartment.finish(r, "compartment", None);
@@ -1834,27 +2041,33 @@ pub struct CapabilityStatementRestInteraction {
 }
 impl FhirJson for CapabilityStatementRestInteraction {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut code: Option<Primitive<crate::codes::SystemRestfulInteraction>> = None;
         let mut documentation: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1862,26 +2075,31 @@ impl FhirJson for CapabilityStatementRestInteraction {
                         );
                 }
                 "code" => {
-                    r.primitive(&mut seen, 3usize, "code", &mut code);
+                    r.primitive(&mut seen_members, 3usize, "code", &mut code);
                 }
                 "_code" => {
-                    r.primitive_ext(&mut seen, 4usize, "code", &mut code);
+                    r.primitive_ext(&mut seen_members, 4usize, "code", &mut code);
                 }
                 "documentation" => {
-                    r.primitive(&mut seen, 5usize, "documentation", &mut documentation);
+                    r.primitive(
+                        &mut seen_members,
+                        5usize,
+                        "documentation",
+                        &mut documentation,
+                    );
                 }
                 "_documentation" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         6usize,
                         "documentation",
                         &mut documentation,
                     );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("code");
         }
         Some(CapabilityStatementRestInteraction {
@@ -2098,8 +2316,8 @@ pub struct CapabilityStatementRestResource {
 }
 impl FhirJson for CapabilityStatementRestResource {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -2138,19 +2356,25 @@ impl FhirJson for CapabilityStatementRestResource {
             crate::resources::capability_statement::CapabilityStatementRestResourceOperation,
         > = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -2158,20 +2382,20 @@ impl FhirJson for CapabilityStatementRestResource {
                         );
                 }
                 "type" => {
-                    r.primitive(&mut seen, 3usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 3usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 4usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 4usize, "type", &mut type_);
                 }
                 "profile" => {
-                    r.primitive(&mut seen, 5usize, "profile", &mut profile);
+                    r.primitive(&mut seen_members, 5usize, "profile", &mut profile);
                 }
                 "_profile" => {
-                    r.primitive_ext(&mut seen, 6usize, "profile", &mut profile);
+                    r.primitive_ext(&mut seen_members, 6usize, "profile", &mut profile);
                 }
                 "supportedProfile" => {
                     r.prim_vec(
-                        &mut seen,
+                        &mut seen_members,
                         7usize,
                         "supportedProfile",
                         &mut supported_profile,
@@ -2179,18 +2403,23 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "_supportedProfile" => {
                     r.prim_vec_ext(
-                        &mut seen,
+                        &mut seen_members,
                         8usize,
                         "supportedProfile",
                         &mut supported_profile,
                     );
                 }
                 "documentation" => {
-                    r.primitive(&mut seen, 9usize, "documentation", &mut documentation);
+                    r.primitive(
+                        &mut seen_members,
+                        9usize,
+                        "documentation",
+                        &mut documentation,
+                    );
                 }
                 "_documentation" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         10usize,
                         "documentation",
                         &mut documentation,
@@ -2198,31 +2427,57 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "interaction" => {
                     interaction = r
-                        .complex_vec(&mut seen, 11usize, "interaction", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            11usize,
+                            "interaction",
+                            None,
+                            false,
+                        );
                 }
                 "versioning" => {
-                    r.primitive(&mut seen, 12usize, "versioning", &mut versioning);
+                    r.primitive(
+                        &mut seen_members,
+                        12usize,
+                        "versioning",
+                        &mut versioning,
+                    );
                 }
                 "_versioning" => {
-                    r.primitive_ext(&mut seen, 13usize, "versioning", &mut versioning);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        13usize,
+                        "versioning",
+                        &mut versioning,
+                    );
                 }
                 "readHistory" => {
-                    r.primitive(&mut seen, 14usize, "readHistory", &mut read_history);
+                    r.primitive(
+                        &mut seen_members,
+                        14usize,
+                        "readHistory",
+                        &mut read_history,
+                    );
                 }
                 "_readHistory" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         15usize,
                         "readHistory",
                         &mut read_history,
                     );
                 }
                 "updateCreate" => {
-                    r.primitive(&mut seen, 16usize, "updateCreate", &mut update_create);
+                    r.primitive(
+                        &mut seen_members,
+                        16usize,
+                        "updateCreate",
+                        &mut update_create,
+                    );
                 }
                 "_updateCreate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         17usize,
                         "updateCreate",
                         &mut update_create,
@@ -2230,7 +2485,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "conditionalCreate" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         18usize,
                         "conditionalCreate",
                         &mut conditional_create,
@@ -2238,7 +2493,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "_conditionalCreate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         19usize,
                         "conditionalCreate",
                         &mut conditional_create,
@@ -2246,7 +2501,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "conditionalRead" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         20usize,
                         "conditionalRead",
                         &mut conditional_read,
@@ -2254,7 +2509,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "_conditionalRead" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         21usize,
                         "conditionalRead",
                         &mut conditional_read,
@@ -2262,7 +2517,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "conditionalUpdate" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         22usize,
                         "conditionalUpdate",
                         &mut conditional_update,
@@ -2270,7 +2525,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "_conditionalUpdate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         23usize,
                         "conditionalUpdate",
                         &mut conditional_update,
@@ -2278,7 +2533,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "conditionalPatch" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         24usize,
                         "conditionalPatch",
                         &mut conditional_patch,
@@ -2286,7 +2541,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "_conditionalPatch" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         25usize,
                         "conditionalPatch",
                         &mut conditional_patch,
@@ -2294,7 +2549,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "conditionalDelete" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         26usize,
                         "conditionalDelete",
                         &mut conditional_delete,
@@ -2302,7 +2557,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "_conditionalDelete" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         27usize,
                         "conditionalDelete",
                         &mut conditional_delete,
@@ -2310,7 +2565,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "referencePolicy" => {
                     r.prim_vec(
-                        &mut seen,
+                        &mut seen_members,
                         28usize,
                         "referencePolicy",
                         &mut reference_policy,
@@ -2318,18 +2573,23 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "_referencePolicy" => {
                     r.prim_vec_ext(
-                        &mut seen,
+                        &mut seen_members,
                         29usize,
                         "referencePolicy",
                         &mut reference_policy,
                     );
                 }
                 "searchInclude" => {
-                    r.prim_vec(&mut seen, 30usize, "searchInclude", &mut search_include);
+                    r.prim_vec(
+                        &mut seen_members,
+                        30usize,
+                        "searchInclude",
+                        &mut search_include,
+                    );
                 }
                 "_searchInclude" => {
                     r.prim_vec_ext(
-                        &mut seen,
+                        &mut seen_members,
                         31usize,
                         "searchInclude",
                         &mut search_include,
@@ -2337,7 +2597,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "searchRevInclude" => {
                     r.prim_vec(
-                        &mut seen,
+                        &mut seen_members,
                         32usize,
                         "searchRevInclude",
                         &mut search_rev_include,
@@ -2345,7 +2605,7 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "_searchRevInclude" => {
                     r.prim_vec_ext(
-                        &mut seen,
+                        &mut seen_members,
                         33usize,
                         "searchRevInclude",
                         &mut search_rev_include,
@@ -2353,16 +2613,28 @@ impl FhirJson for CapabilityStatementRestResource {
                 }
                 "searchParam" => {
                     search_param = r
-                        .complex_vec(&mut seen, 34usize, "searchParam", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            34usize,
+                            "searchParam",
+                            None,
+                            false,
+                        );
                 }
                 "operation" => {
                     operation = r
-                        .complex_vec(&mut seen, 35usize, "operation", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            35usize,
+                            "operation",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("type");
         }
         let supported_profile = supported_profile.finish(r, "supportedProfile", None);
@@ -2469,27 +2741,33 @@ pub struct CapabilityStatementRestResourceInteraction {
 }
 impl FhirJson for CapabilityStatementRestResourceInteraction {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut code: Option<Primitive<crate::codes::TypeRestfulInteraction>> = None;
         let mut documentation: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -2497,26 +2775,31 @@ impl FhirJson for CapabilityStatementRestResourceInteraction {
                         );
                 }
                 "code" => {
-                    r.primitive(&mut seen, 3usize, "code", &mut code);
+                    r.primitive(&mut seen_members, 3usize, "code", &mut code);
                 }
                 "_code" => {
-                    r.primitive_ext(&mut seen, 4usize, "code", &mut code);
+                    r.primitive_ext(&mut seen_members, 4usize, "code", &mut code);
                 }
                 "documentation" => {
-                    r.primitive(&mut seen, 5usize, "documentation", &mut documentation);
+                    r.primitive(
+                        &mut seen_members,
+                        5usize,
+                        "documentation",
+                        &mut documentation,
+                    );
                 }
                 "_documentation" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         6usize,
                         "documentation",
                         &mut documentation,
                     );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("code");
         }
         Some(CapabilityStatementRestResourceInteraction {
@@ -2598,8 +2881,8 @@ pub struct CapabilityStatementRestResourceOperation {
 }
 impl FhirJson for CapabilityStatementRestResourceOperation {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -2607,19 +2890,25 @@ impl FhirJson for CapabilityStatementRestResourceOperation {
         let mut definition: Option<Primitive<dhp_runtime::primitives::Canonical>> = None;
         let mut documentation: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -2627,35 +2916,50 @@ impl FhirJson for CapabilityStatementRestResourceOperation {
                         );
                 }
                 "name" => {
-                    r.primitive(&mut seen, 3usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 3usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 4usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 4usize, "name", &mut name);
                 }
                 "definition" => {
-                    r.primitive(&mut seen, 5usize, "definition", &mut definition);
+                    r.primitive(
+                        &mut seen_members,
+                        5usize,
+                        "definition",
+                        &mut definition,
+                    );
                 }
                 "_definition" => {
-                    r.primitive_ext(&mut seen, 6usize, "definition", &mut definition);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        6usize,
+                        "definition",
+                        &mut definition,
+                    );
                 }
                 "documentation" => {
-                    r.primitive(&mut seen, 7usize, "documentation", &mut documentation);
+                    r.primitive(
+                        &mut seen_members,
+                        7usize,
+                        "documentation",
+                        &mut documentation,
+                    );
                 }
                 "_documentation" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         8usize,
                         "documentation",
                         &mut documentation,
                     );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("name");
         }
-        if !seen.has(5usize) && !seen.has(6usize) {
+        if !seen_members.has(5usize) && !seen_members.has(6usize) {
             r.missing("definition");
         }
         Some(CapabilityStatementRestResourceOperation {
@@ -2746,8 +3050,8 @@ pub struct CapabilityStatementRestResourceSearchParam {
 }
 impl FhirJson for CapabilityStatementRestResourceSearchParam {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -2756,19 +3060,25 @@ impl FhirJson for CapabilityStatementRestResourceSearchParam {
         let mut type_: Option<Primitive<crate::codes::SearchParamType>> = None;
         let mut documentation: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -2776,41 +3086,56 @@ impl FhirJson for CapabilityStatementRestResourceSearchParam {
                         );
                 }
                 "name" => {
-                    r.primitive(&mut seen, 3usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 3usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 4usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 4usize, "name", &mut name);
                 }
                 "definition" => {
-                    r.primitive(&mut seen, 5usize, "definition", &mut definition);
+                    r.primitive(
+                        &mut seen_members,
+                        5usize,
+                        "definition",
+                        &mut definition,
+                    );
                 }
                 "_definition" => {
-                    r.primitive_ext(&mut seen, 6usize, "definition", &mut definition);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        6usize,
+                        "definition",
+                        &mut definition,
+                    );
                 }
                 "type" => {
-                    r.primitive(&mut seen, 7usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 7usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 8usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 8usize, "type", &mut type_);
                 }
                 "documentation" => {
-                    r.primitive(&mut seen, 9usize, "documentation", &mut documentation);
+                    r.primitive(
+                        &mut seen_members,
+                        9usize,
+                        "documentation",
+                        &mut documentation,
+                    );
                 }
                 "_documentation" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         10usize,
                         "documentation",
                         &mut documentation,
                     );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("name");
         }
-        if !seen.has(7usize) && !seen.has(8usize) {
+        if !seen_members.has(7usize) && !seen_members.has(8usize) {
             r.missing("type");
         }
         Some(CapabilityStatementRestResourceSearchParam {
@@ -2891,8 +3216,8 @@ pub struct CapabilityStatementRestSecurity {
 }
 impl FhirJson for CapabilityStatementRestSecurity {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -2900,19 +3225,25 @@ impl FhirJson for CapabilityStatementRestSecurity {
         let mut service: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut description: Option<Primitive<dhp_runtime::primitives::Markdown>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -2920,21 +3251,32 @@ impl FhirJson for CapabilityStatementRestSecurity {
                         );
                 }
                 "cors" => {
-                    r.primitive(&mut seen, 3usize, "cors", &mut cors);
+                    r.primitive(&mut seen_members, 3usize, "cors", &mut cors);
                 }
                 "_cors" => {
-                    r.primitive_ext(&mut seen, 4usize, "cors", &mut cors);
+                    r.primitive_ext(&mut seen_members, 4usize, "cors", &mut cors);
                 }
                 "service" => {
-                    service = r.complex_vec(&mut seen, 5usize, "service", None, false);
+                    service = r
+                        .complex_vec(&mut seen_members, 5usize, "service", None, false);
                 }
                 "description" => {
-                    r.primitive(&mut seen, 6usize, "description", &mut description);
+                    r.primitive(
+                        &mut seen_members,
+                        6usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "_description" => {
-                    r.primitive_ext(&mut seen, 7usize, "description", &mut description);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "description",
+                        &mut description,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(CapabilityStatementRestSecurity {
@@ -3023,8 +3365,8 @@ pub struct CapabilityStatementSoftware {
 }
 impl FhirJson for CapabilityStatementSoftware {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -3032,19 +3374,25 @@ impl FhirJson for CapabilityStatementSoftware {
         let mut version: Option<Primitive<String>> = None;
         let mut release_date: Option<Primitive<dhp_runtime::primitives::DateTime>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -3052,27 +3400,37 @@ impl FhirJson for CapabilityStatementSoftware {
                         );
                 }
                 "name" => {
-                    r.primitive(&mut seen, 3usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 3usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 4usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 4usize, "name", &mut name);
                 }
                 "version" => {
-                    r.primitive(&mut seen, 5usize, "version", &mut version);
+                    r.primitive(&mut seen_members, 5usize, "version", &mut version);
                 }
                 "_version" => {
-                    r.primitive_ext(&mut seen, 6usize, "version", &mut version);
+                    r.primitive_ext(&mut seen_members, 6usize, "version", &mut version);
                 }
                 "releaseDate" => {
-                    r.primitive(&mut seen, 7usize, "releaseDate", &mut release_date);
+                    r.primitive(
+                        &mut seen_members,
+                        7usize,
+                        "releaseDate",
+                        &mut release_date,
+                    );
                 }
                 "_releaseDate" => {
-                    r.primitive_ext(&mut seen, 8usize, "releaseDate", &mut release_date);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        8usize,
+                        "releaseDate",
+                        &mut release_date,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("name");
         }
         Some(CapabilityStatementSoftware {

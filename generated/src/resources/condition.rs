@@ -218,8 +218,8 @@ pub struct Condition {
 }
 impl FhirJson for Condition {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -247,57 +247,75 @@ impl FhirJson for Condition {
         let mut evidence: Vec<crate::datatypes::CodeableReference> = Vec::new();
         let mut note: Vec<crate::datatypes::Annotation> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Condition");
+                    r.resource_type(&mut seen_members, 0usize, "Condition");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -306,62 +324,85 @@ impl FhirJson for Condition {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "clinicalStatus" => {
                     clinical_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 13usize, "clinicalStatus");
+                        >(&mut seen_members, 13usize, "clinicalStatus");
                 }
                 "verificationStatus" => {
                     verification_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 14usize, "verificationStatus")
+                        >(&mut seen_members, 14usize, "verificationStatus")
                         .map(Box::new);
                 }
                 "category" => {
                     category = r
-                        .complex_vec(&mut seen, 15usize, "category", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            15usize,
+                            "category",
+                            None,
+                            false,
+                        );
                 }
                 "severity" => {
                     severity = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "severity")
+                        >(&mut seen_members, 16usize, "severity")
                         .map(Box::new);
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 17usize, "code")
+                        >(&mut seen_members, 17usize, "code")
                         .map(Box::new);
                 }
                 "bodySite" => {
                     body_site = r
-                        .complex_vec(&mut seen, 18usize, "bodySite", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            18usize,
+                            "bodySite",
+                            None,
+                            false,
+                        );
                 }
                 "subject" => {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 19usize, "subject");
+                        >(&mut seen_members, 19usize, "subject");
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 20usize, "encounter")
+                        >(&mut seen_members, 20usize, "encounter")
                         .map(Box::new);
                 }
                 "recordedDate" => {
-                    r.primitive(&mut seen, 21usize, "recordedDate", &mut recorded_date);
+                    r.primitive(
+                        &mut seen_members,
+                        21usize,
+                        "recordedDate",
+                        &mut recorded_date,
+                    );
                 }
                 "_recordedDate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         22usize,
                         "recordedDate",
                         &mut recorded_date,
@@ -369,42 +410,56 @@ impl FhirJson for Condition {
                 }
                 "participant" => {
                     participant = r
-                        .complex_vec(&mut seen, 23usize, "participant", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            23usize,
+                            "participant",
+                            None,
+                            false,
+                        );
                 }
                 "stage" => {
-                    stage = r.complex_vec(&mut seen, 24usize, "stage", None, false);
+                    stage = r
+                        .complex_vec(&mut seen_members, 24usize, "stage", None, false);
                 }
                 "evidence" => {
                     evidence = r
-                        .complex_vec(&mut seen, 25usize, "evidence", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            25usize,
+                            "evidence",
+                            None,
+                            false,
+                        );
                 }
                 "note" => {
-                    note = r.complex_vec(&mut seen, 26usize, "note", None, false);
+                    note = r
+                        .complex_vec(&mut seen_members, 26usize, "note", None, false);
                 }
                 _ => {
                     if !(crate::resources::condition::ConditionOnset::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut onset,
                     )
                         || crate::resources::condition::ConditionAbatement::read_member(
                             r,
-                            &key,
+                            &member_key,
                             &mut abatement,
                         ))
                     {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Condition");
         }
-        if !seen.has(13usize) {
+        if !seen_members.has(13usize) {
             r.missing("clinicalStatus");
         }
-        if !seen.has(19usize) {
+        if !seen_members.has(19usize) {
             r.missing("subject");
         }
         let onset = r.finish_choice(onset, "onset", false);
@@ -599,27 +654,33 @@ pub struct ConditionParticipant {
 }
 impl FhirJson for ConditionParticipant {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut function: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut actor: Option<crate::datatypes::Reference> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -630,19 +691,19 @@ impl FhirJson for ConditionParticipant {
                     function = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "function")
+                        >(&mut seen_members, 3usize, "function")
                         .map(Box::new);
                 }
                 "actor" => {
                     actor = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 4usize, "actor");
+                        >(&mut seen_members, 4usize, "actor");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(4usize) {
+        if !seen_members.has(4usize) {
             r.missing("actor");
         }
         Some(ConditionParticipant {
@@ -718,8 +779,8 @@ pub struct ConditionStage {
 }
 impl FhirJson for ConditionStage {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -727,19 +788,25 @@ impl FhirJson for ConditionStage {
         let mut assessment: Vec<crate::datatypes::Reference> = Vec::new();
         let mut type_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -750,21 +817,27 @@ impl FhirJson for ConditionStage {
                     summary = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "summary")
+                        >(&mut seen_members, 3usize, "summary")
                         .map(Box::new);
                 }
                 "assessment" => {
                     assessment = r
-                        .complex_vec(&mut seen, 4usize, "assessment", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            4usize,
+                            "assessment",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 5usize, "type")
+                        >(&mut seen_members, 5usize, "type")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(ConditionStage {

@@ -213,8 +213,8 @@ pub struct Consent {
 }
 impl FhirJson for Consent {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -244,57 +244,75 @@ impl FhirJson for Consent {
         let mut decision: Option<Primitive<crate::codes::ConsentProvisionType>> = None;
         let mut provision: Vec<crate::resources::consent::ConsentProvision> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Consent");
+                    r.resource_type(&mut seen_members, 0usize, "Consent");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -303,55 +321,76 @@ impl FhirJson for Consent {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 13usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 13usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 14usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "category" => {
                     category = r
-                        .complex_vec(&mut seen, 15usize, "category", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            15usize,
+                            "category",
+                            None,
+                            false,
+                        );
                 }
                 "subject" => {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 16usize, "subject")
+                        >(&mut seen_members, 16usize, "subject")
                         .map(Box::new);
                 }
                 "date" => {
-                    r.primitive(&mut seen, 17usize, "date", &mut date);
+                    r.primitive(&mut seen_members, 17usize, "date", &mut date);
                 }
                 "_date" => {
-                    r.primitive_ext(&mut seen, 18usize, "date", &mut date);
+                    r.primitive_ext(&mut seen_members, 18usize, "date", &mut date);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 19usize, "period")
+                        >(&mut seen_members, 19usize, "period")
                         .map(Box::new);
                 }
                 "grantor" => {
-                    grantor = r.complex_vec(&mut seen, 20usize, "grantor", None, false);
+                    grantor = r
+                        .complex_vec(&mut seen_members, 20usize, "grantor", None, false);
                 }
                 "grantee" => {
-                    grantee = r.complex_vec(&mut seen, 21usize, "grantee", None, false);
+                    grantee = r
+                        .complex_vec(&mut seen_members, 21usize, "grantee", None, false);
                 }
                 "manager" => {
-                    manager = r.complex_vec(&mut seen, 22usize, "manager", None, false);
+                    manager = r
+                        .complex_vec(&mut seen_members, 22usize, "manager", None, false);
                 }
                 "controller" => {
                     controller = r
-                        .complex_vec(&mut seen, 23usize, "controller", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            23usize,
+                            "controller",
+                            None,
+                            false,
+                        );
                 }
                 "sourceAttachment" => {
                     source_attachment = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             24usize,
                             "sourceAttachment",
                             None,
@@ -360,44 +399,79 @@ impl FhirJson for Consent {
                 }
                 "sourceReference" => {
                     source_reference = r
-                        .complex_vec(&mut seen, 25usize, "sourceReference", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            25usize,
+                            "sourceReference",
+                            None,
+                            false,
+                        );
                 }
                 "regulatoryBasis" => {
                     regulatory_basis = r
-                        .complex_vec(&mut seen, 26usize, "regulatoryBasis", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            26usize,
+                            "regulatoryBasis",
+                            None,
+                            false,
+                        );
                 }
                 "policyBasis" => {
                     policy_basis = r
                         .complex::<
                             crate::resources::consent::ConsentPolicyBasis,
-                        >(&mut seen, 27usize, "policyBasis")
+                        >(&mut seen_members, 27usize, "policyBasis")
                         .map(Box::new);
                 }
                 "policyText" => {
                     policy_text = r
-                        .complex_vec(&mut seen, 28usize, "policyText", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            28usize,
+                            "policyText",
+                            None,
+                            false,
+                        );
                 }
                 "verification" => {
                     verification = r
-                        .complex_vec(&mut seen, 29usize, "verification", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            29usize,
+                            "verification",
+                            None,
+                            false,
+                        );
                 }
                 "decision" => {
-                    r.primitive(&mut seen, 30usize, "decision", &mut decision);
+                    r.primitive(&mut seen_members, 30usize, "decision", &mut decision);
                 }
                 "_decision" => {
-                    r.primitive_ext(&mut seen, 31usize, "decision", &mut decision);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        31usize,
+                        "decision",
+                        &mut decision,
+                    );
                 }
                 "provision" => {
                     provision = r
-                        .complex_vec(&mut seen, 32usize, "provision", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            32usize,
+                            "provision",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Consent");
         }
-        if !seen.has(13usize) && !seen.has(14usize) {
+        if !seen_members.has(13usize) && !seen_members.has(14usize) {
             r.missing("status");
         }
         Some(Consent {
@@ -591,27 +665,33 @@ pub struct ConsentPolicyBasis {
 }
 impl FhirJson for ConsentPolicyBasis {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut reference: Option<Box<crate::datatypes::Reference>> = None;
         let mut url: Option<Primitive<dhp_runtime::primitives::Url>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -622,16 +702,16 @@ impl FhirJson for ConsentPolicyBasis {
                     reference = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "reference")
+                        >(&mut seen_members, 3usize, "reference")
                         .map(Box::new);
                 }
                 "url" => {
-                    r.primitive(&mut seen, 4usize, "url", &mut url);
+                    r.primitive(&mut seen_members, 4usize, "url", &mut url);
                 }
                 "_url" => {
-                    r.primitive_ext(&mut seen, 5usize, "url", &mut url);
+                    r.primitive_ext(&mut seen_members, 5usize, "url", &mut url);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(ConsentPolicyBasis {
@@ -792,8 +872,8 @@ pub struct ConsentProvision {
 }
 impl FhirJson for ConsentProvision {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -810,19 +890,25 @@ impl FhirJson for ConsentProvision {
         let mut expression: Option<Box<crate::datatypes::Expression>> = None;
         let mut provision: Vec<crate::resources::consent::ConsentProvision> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -831,55 +917,86 @@ impl FhirJson for ConsentProvision {
                 }
                 "period" => {
                     period = r
-                        .complex::<crate::datatypes::Period>(&mut seen, 3usize, "period")
+                        .complex::<
+                            crate::datatypes::Period,
+                        >(&mut seen_members, 3usize, "period")
                         .map(Box::new);
                 }
                 "actor" => {
-                    actor = r.complex_vec(&mut seen, 4usize, "actor", None, false);
+                    actor = r
+                        .complex_vec(&mut seen_members, 4usize, "actor", None, false);
                 }
                 "action" => {
-                    action = r.complex_vec(&mut seen, 5usize, "action", None, false);
+                    action = r
+                        .complex_vec(&mut seen_members, 5usize, "action", None, false);
                 }
                 "securityLabel" => {
                     security_label = r
-                        .complex_vec(&mut seen, 6usize, "securityLabel", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            6usize,
+                            "securityLabel",
+                            None,
+                            false,
+                        );
                 }
                 "purpose" => {
-                    purpose = r.complex_vec(&mut seen, 7usize, "purpose", None, false);
+                    purpose = r
+                        .complex_vec(&mut seen_members, 7usize, "purpose", None, false);
                 }
                 "documentType" => {
                     document_type = r
-                        .complex_vec(&mut seen, 8usize, "documentType", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            8usize,
+                            "documentType",
+                            None,
+                            false,
+                        );
                 }
                 "resourceType" => {
                     resource_type = r
-                        .complex_vec(&mut seen, 9usize, "resourceType", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            9usize,
+                            "resourceType",
+                            None,
+                            false,
+                        );
                 }
                 "code" => {
-                    code = r.complex_vec(&mut seen, 10usize, "code", None, false);
+                    code = r
+                        .complex_vec(&mut seen_members, 10usize, "code", None, false);
                 }
                 "dataPeriod" => {
                     data_period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 11usize, "dataPeriod")
+                        >(&mut seen_members, 11usize, "dataPeriod")
                         .map(Box::new);
                 }
                 "data" => {
-                    data = r.complex_vec(&mut seen, 12usize, "data", None, false);
+                    data = r
+                        .complex_vec(&mut seen_members, 12usize, "data", None, false);
                 }
                 "expression" => {
                     expression = r
                         .complex::<
                             crate::datatypes::Expression,
-                        >(&mut seen, 13usize, "expression")
+                        >(&mut seen_members, 13usize, "expression")
                         .map(Box::new);
                 }
                 "provision" => {
                     provision = r
-                        .complex_vec(&mut seen, 14usize, "provision", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            14usize,
+                            "provision",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(ConsentProvision {
@@ -979,27 +1096,33 @@ pub struct ConsentProvisionActor {
 }
 impl FhirJson for ConsentProvisionActor {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut role: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut reference: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1010,17 +1133,17 @@ impl FhirJson for ConsentProvisionActor {
                     role = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "role")
+                        >(&mut seen_members, 3usize, "role")
                         .map(Box::new);
                 }
                 "reference" => {
                     reference = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 4usize, "reference")
+                        >(&mut seen_members, 4usize, "reference")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(ConsentProvisionActor {
@@ -1100,27 +1223,33 @@ pub struct ConsentProvisionData {
 }
 impl FhirJson for ConsentProvisionData {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut meaning: Option<Primitive<crate::codes::ConsentDataMeaning>> = None;
         let mut reference: Option<crate::datatypes::Reference> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1128,24 +1257,24 @@ impl FhirJson for ConsentProvisionData {
                         );
                 }
                 "meaning" => {
-                    r.primitive(&mut seen, 3usize, "meaning", &mut meaning);
+                    r.primitive(&mut seen_members, 3usize, "meaning", &mut meaning);
                 }
                 "_meaning" => {
-                    r.primitive_ext(&mut seen, 4usize, "meaning", &mut meaning);
+                    r.primitive_ext(&mut seen_members, 4usize, "meaning", &mut meaning);
                 }
                 "reference" => {
                     reference = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 5usize, "reference");
+                        >(&mut seen_members, 5usize, "reference");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("meaning");
         }
-        if !seen.has(5usize) {
+        if !seen_members.has(5usize) {
             r.missing("reference");
         }
         Some(ConsentProvisionData {
@@ -1236,8 +1365,8 @@ pub struct ConsentVerification {
 }
 impl FhirJson for ConsentVerification {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -1250,19 +1379,25 @@ impl FhirJson for ConsentVerification {
             Extension,
         >::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1270,35 +1405,40 @@ impl FhirJson for ConsentVerification {
                         );
                 }
                 "verified" => {
-                    r.primitive(&mut seen, 3usize, "verified", &mut verified);
+                    r.primitive(&mut seen_members, 3usize, "verified", &mut verified);
                 }
                 "_verified" => {
-                    r.primitive_ext(&mut seen, 4usize, "verified", &mut verified);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        4usize,
+                        "verified",
+                        &mut verified,
+                    );
                 }
                 "verificationType" => {
                     verification_type = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 5usize, "verificationType")
+                        >(&mut seen_members, 5usize, "verificationType")
                         .map(Box::new);
                 }
                 "verifiedBy" => {
                     verified_by = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "verifiedBy")
+                        >(&mut seen_members, 6usize, "verifiedBy")
                         .map(Box::new);
                 }
                 "verifiedWith" => {
                     verified_with = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 7usize, "verifiedWith")
+                        >(&mut seen_members, 7usize, "verifiedWith")
                         .map(Box::new);
                 }
                 "verificationDate" => {
                     r.prim_vec(
-                        &mut seen,
+                        &mut seen_members,
                         8usize,
                         "verificationDate",
                         &mut verification_date,
@@ -1306,16 +1446,16 @@ impl FhirJson for ConsentVerification {
                 }
                 "_verificationDate" => {
                     r.prim_vec_ext(
-                        &mut seen,
+                        &mut seen_members,
                         9usize,
                         "verificationDate",
                         &mut verification_date,
                     );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("verified");
         }
         let verification_date = verification_date.finish(r, "verificationDate", None);

@@ -279,8 +279,8 @@ pub struct DocumentReference {
 }
 impl FhirJson for DocumentReference {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -319,57 +319,75 @@ impl FhirJson for DocumentReference {
             crate::resources::document_reference::DocumentReferenceContent,
         > = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "DocumentReference");
+                    r.resource_type(&mut seen_members, 0usize, "DocumentReference");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -378,129 +396,196 @@ impl FhirJson for DocumentReference {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "version" => {
-                    r.primitive(&mut seen, 13usize, "version", &mut version);
+                    r.primitive(&mut seen_members, 13usize, "version", &mut version);
                 }
                 "_version" => {
-                    r.primitive_ext(&mut seen, 14usize, "version", &mut version);
+                    r.primitive_ext(&mut seen_members, 14usize, "version", &mut version);
                 }
                 "basedOn" => {
-                    based_on = r.complex_vec(&mut seen, 15usize, "basedOn", None, false);
+                    based_on = r
+                        .complex_vec(&mut seen_members, 15usize, "basedOn", None, false);
                 }
                 "status" => {
-                    r.primitive(&mut seen, 16usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 16usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 17usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 17usize, "status", &mut status);
                 }
                 "docStatus" => {
-                    r.primitive(&mut seen, 18usize, "docStatus", &mut doc_status);
+                    r.primitive(
+                        &mut seen_members,
+                        18usize,
+                        "docStatus",
+                        &mut doc_status,
+                    );
                 }
                 "_docStatus" => {
-                    r.primitive_ext(&mut seen, 19usize, "docStatus", &mut doc_status);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        19usize,
+                        "docStatus",
+                        &mut doc_status,
+                    );
                 }
                 "modality" => {
                     modality = r
-                        .complex_vec(&mut seen, 20usize, "modality", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            20usize,
+                            "modality",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 21usize, "type")
+                        >(&mut seen_members, 21usize, "type")
                         .map(Box::new);
                 }
                 "category" => {
                     category = r
-                        .complex_vec(&mut seen, 22usize, "category", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            22usize,
+                            "category",
+                            None,
+                            false,
+                        );
                 }
                 "subject" => {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "subject")
+                        >(&mut seen_members, 23usize, "subject")
                         .map(Box::new);
                 }
                 "context" => {
-                    context = r.complex_vec(&mut seen, 24usize, "context", None, false);
+                    context = r
+                        .complex_vec(&mut seen_members, 24usize, "context", None, false);
                 }
                 "event" => {
-                    event = r.complex_vec(&mut seen, 25usize, "event", None, false);
+                    event = r
+                        .complex_vec(&mut seen_members, 25usize, "event", None, false);
                 }
                 "bodySite" => {
                     body_site = r
-                        .complex_vec(&mut seen, 26usize, "bodySite", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            26usize,
+                            "bodySite",
+                            None,
+                            false,
+                        );
                 }
                 "facilityType" => {
                     facility_type = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 27usize, "facilityType")
+                        >(&mut seen_members, 27usize, "facilityType")
                         .map(Box::new);
                 }
                 "practiceSetting" => {
                     practice_setting = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 28usize, "practiceSetting")
+                        >(&mut seen_members, 28usize, "practiceSetting")
                         .map(Box::new);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 29usize, "period")
+                        >(&mut seen_members, 29usize, "period")
                         .map(Box::new);
                 }
                 "date" => {
-                    r.primitive(&mut seen, 30usize, "date", &mut date);
+                    r.primitive(&mut seen_members, 30usize, "date", &mut date);
                 }
                 "_date" => {
-                    r.primitive_ext(&mut seen, 31usize, "date", &mut date);
+                    r.primitive_ext(&mut seen_members, 31usize, "date", &mut date);
                 }
                 "author" => {
-                    author = r.complex_vec(&mut seen, 32usize, "author", None, false);
+                    author = r
+                        .complex_vec(&mut seen_members, 32usize, "author", None, false);
                 }
                 "attester" => {
                     attester = r
-                        .complex_vec(&mut seen, 33usize, "attester", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            33usize,
+                            "attester",
+                            None,
+                            false,
+                        );
                 }
                 "custodian" => {
                     custodian = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 34usize, "custodian")
+                        >(&mut seen_members, 34usize, "custodian")
                         .map(Box::new);
                 }
                 "relatesTo" => {
                     relates_to = r
-                        .complex_vec(&mut seen, 35usize, "relatesTo", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            35usize,
+                            "relatesTo",
+                            None,
+                            false,
+                        );
                 }
                 "description" => {
-                    r.primitive(&mut seen, 36usize, "description", &mut description);
+                    r.primitive(
+                        &mut seen_members,
+                        36usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "_description" => {
-                    r.primitive_ext(&mut seen, 37usize, "description", &mut description);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        37usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "securityLabel" => {
                     security_label = r
-                        .complex_vec(&mut seen, 38usize, "securityLabel", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            38usize,
+                            "securityLabel",
+                            None,
+                            false,
+                        );
                 }
                 "content" => {
-                    content = r.complex_vec(&mut seen, 39usize, "content", None, true);
+                    content = r
+                        .complex_vec(&mut seen_members, 39usize, "content", None, true);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("DocumentReference");
         }
-        if !seen.has(16usize) && !seen.has(17usize) {
+        if !seen_members.has(16usize) && !seen_members.has(17usize) {
             r.missing("status");
         }
-        if !seen.has(39usize) {
+        if !seen_members.has(39usize) {
             r.missing("content");
         }
         let content = NonEmpty::from_vec(content);
@@ -712,8 +797,8 @@ pub struct DocumentReferenceAttester {
 }
 impl FhirJson for DocumentReferenceAttester {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -721,19 +806,25 @@ impl FhirJson for DocumentReferenceAttester {
         let mut time: Option<Primitive<dhp_runtime::primitives::DateTime>> = None;
         let mut party: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -744,25 +835,25 @@ impl FhirJson for DocumentReferenceAttester {
                     mode = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "mode");
+                        >(&mut seen_members, 3usize, "mode");
                 }
                 "time" => {
-                    r.primitive(&mut seen, 4usize, "time", &mut time);
+                    r.primitive(&mut seen_members, 4usize, "time", &mut time);
                 }
                 "_time" => {
-                    r.primitive_ext(&mut seen, 5usize, "time", &mut time);
+                    r.primitive_ext(&mut seen_members, 5usize, "time", &mut time);
                 }
                 "party" => {
                     party = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "party")
+                        >(&mut seen_members, 6usize, "party")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("mode");
         }
         Some(DocumentReferenceAttester {
@@ -840,8 +931,8 @@ pub struct DocumentReferenceContent {
 }
 impl FhirJson for DocumentReferenceContent {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -850,19 +941,25 @@ impl FhirJson for DocumentReferenceContent {
             crate::resources::document_reference::DocumentReferenceContentProfile,
         > = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -873,15 +970,16 @@ impl FhirJson for DocumentReferenceContent {
                     attachment = r
                         .complex::<
                             crate::datatypes::Attachment,
-                        >(&mut seen, 3usize, "attachment");
+                        >(&mut seen_members, 3usize, "attachment");
                 }
                 "profile" => {
-                    profile = r.complex_vec(&mut seen, 4usize, "profile", None, false);
+                    profile = r
+                        .complex_vec(&mut seen_members, 4usize, "profile", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("attachment");
         }
         Some(DocumentReferenceContent {
@@ -947,8 +1045,8 @@ pub struct DocumentReferenceContentProfile {
 }
 impl FhirJson for DocumentReferenceContentProfile {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -956,19 +1054,25 @@ impl FhirJson for DocumentReferenceContentProfile {
             crate::resources::document_reference::DocumentReferenceContentProfileValue,
         >::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -978,10 +1082,10 @@ impl FhirJson for DocumentReferenceContentProfile {
                 _ => {
                     if !(crate::resources::document_reference::DocumentReferenceContentProfileValue::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut value,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
@@ -1055,27 +1159,33 @@ pub struct DocumentReferenceRelatesTo {
 }
 impl FhirJson for DocumentReferenceRelatesTo {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut code: Option<crate::datatypes::CodeableConcept> = None;
         let mut target: Option<crate::datatypes::Reference> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1086,21 +1196,21 @@ impl FhirJson for DocumentReferenceRelatesTo {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "code");
+                        >(&mut seen_members, 3usize, "code");
                 }
                 "target" => {
                     target = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 4usize, "target");
+                        >(&mut seen_members, 4usize, "target");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("code");
         }
-        if !seen.has(4usize) {
+        if !seen_members.has(4usize) {
             r.missing("target");
         }
         Some(DocumentReferenceRelatesTo {

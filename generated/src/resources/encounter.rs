@@ -300,8 +300,8 @@ pub struct Encounter {
 }
 impl FhirJson for Encounter {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -343,57 +343,75 @@ impl FhirJson for Encounter {
         > = None;
         let mut location: Vec<crate::resources::encounter::EncounterLocation> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Encounter");
+                    r.resource_type(&mut seen_members, 0usize, "Encounter");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -402,92 +420,137 @@ impl FhirJson for Encounter {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 13usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 13usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 14usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "class" => {
-                    class = r.complex_vec(&mut seen, 15usize, "class", None, false);
+                    class = r
+                        .complex_vec(&mut seen_members, 15usize, "class", None, false);
                 }
                 "priority" => {
                     priority = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 16usize, "priority")
+                        >(&mut seen_members, 16usize, "priority")
                         .map(Box::new);
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 17usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 17usize, "type", None, false);
                 }
                 "serviceType" => {
                     service_type = r
-                        .complex_vec(&mut seen, 18usize, "serviceType", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            18usize,
+                            "serviceType",
+                            None,
+                            false,
+                        );
                 }
                 "subject" => {
                     subject = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 19usize, "subject")
+                        >(&mut seen_members, 19usize, "subject")
                         .map(Box::new);
                 }
                 "subjectStatus" => {
                     subject_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 20usize, "subjectStatus")
+                        >(&mut seen_members, 20usize, "subjectStatus")
                         .map(Box::new);
                 }
                 "episodeOfCare" => {
                     episode_of_care = r
-                        .complex_vec(&mut seen, 21usize, "episodeOfCare", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            21usize,
+                            "episodeOfCare",
+                            None,
+                            false,
+                        );
                 }
                 "basedOn" => {
-                    based_on = r.complex_vec(&mut seen, 22usize, "basedOn", None, false);
+                    based_on = r
+                        .complex_vec(&mut seen_members, 22usize, "basedOn", None, false);
                 }
                 "careTeam" => {
                     care_team = r
-                        .complex_vec(&mut seen, 23usize, "careTeam", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            23usize,
+                            "careTeam",
+                            None,
+                            false,
+                        );
                 }
                 "partOf" => {
                     part_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 24usize, "partOf")
+                        >(&mut seen_members, 24usize, "partOf")
                         .map(Box::new);
                 }
                 "serviceProvider" => {
                     service_provider = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 25usize, "serviceProvider")
+                        >(&mut seen_members, 25usize, "serviceProvider")
                         .map(Box::new);
                 }
                 "participant" => {
                     participant = r
-                        .complex_vec(&mut seen, 26usize, "participant", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            26usize,
+                            "participant",
+                            None,
+                            false,
+                        );
                 }
                 "appointment" => {
                     appointment = r
-                        .complex_vec(&mut seen, 27usize, "appointment", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            27usize,
+                            "appointment",
+                            None,
+                            false,
+                        );
                 }
                 "virtualService" => {
                     virtual_service = r
-                        .complex_vec(&mut seen, 28usize, "virtualService", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            28usize,
+                            "virtualService",
+                            None,
+                            false,
+                        );
                 }
                 "actualPeriod" => {
                     actual_period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 29usize, "actualPeriod")
+                        >(&mut seen_members, 29usize, "actualPeriod")
                         .map(Box::new);
                 }
                 "plannedStartDate" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         30usize,
                         "plannedStartDate",
                         &mut planned_start_date,
@@ -495,7 +558,7 @@ impl FhirJson for Encounter {
                 }
                 "_plannedStartDate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         31usize,
                         "plannedStartDate",
                         &mut planned_start_date,
@@ -503,7 +566,7 @@ impl FhirJson for Encounter {
                 }
                 "plannedEndDate" => {
                     r.primitive(
-                        &mut seen,
+                        &mut seen_members,
                         32usize,
                         "plannedEndDate",
                         &mut planned_end_date,
@@ -511,7 +574,7 @@ impl FhirJson for Encounter {
                 }
                 "_plannedEndDate" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         33usize,
                         "plannedEndDate",
                         &mut planned_end_date,
@@ -521,27 +584,41 @@ impl FhirJson for Encounter {
                     length = r
                         .complex::<
                             crate::datatypes::Duration,
-                        >(&mut seen, 34usize, "length")
+                        >(&mut seen_members, 34usize, "length")
                         .map(Box::new);
                 }
                 "reason" => {
-                    reason = r.complex_vec(&mut seen, 35usize, "reason", None, false);
+                    reason = r
+                        .complex_vec(&mut seen_members, 35usize, "reason", None, false);
                 }
                 "diagnosis" => {
                     diagnosis = r
-                        .complex_vec(&mut seen, 36usize, "diagnosis", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            36usize,
+                            "diagnosis",
+                            None,
+                            false,
+                        );
                 }
                 "account" => {
-                    account = r.complex_vec(&mut seen, 37usize, "account", None, false);
+                    account = r
+                        .complex_vec(&mut seen_members, 37usize, "account", None, false);
                 }
                 "dietPreference" => {
                     diet_preference = r
-                        .complex_vec(&mut seen, 38usize, "dietPreference", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            38usize,
+                            "dietPreference",
+                            None,
+                            false,
+                        );
                 }
                 "specialArrangement" => {
                     special_arrangement = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             39usize,
                             "specialArrangement",
                             None,
@@ -550,26 +627,38 @@ impl FhirJson for Encounter {
                 }
                 "specialCourtesy" => {
                     special_courtesy = r
-                        .complex_vec(&mut seen, 40usize, "specialCourtesy", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            40usize,
+                            "specialCourtesy",
+                            None,
+                            false,
+                        );
                 }
                 "admission" => {
                     admission = r
                         .complex::<
                             crate::resources::encounter::EncounterAdmission,
-                        >(&mut seen, 41usize, "admission")
+                        >(&mut seen_members, 41usize, "admission")
                         .map(Box::new);
                 }
                 "location" => {
                     location = r
-                        .complex_vec(&mut seen, 42usize, "location", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            42usize,
+                            "location",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Encounter");
         }
-        if !seen.has(13usize) && !seen.has(14usize) {
+        if !seen_members.has(13usize) && !seen_members.has(14usize) {
             r.missing("status");
         }
         Some(Encounter {
@@ -810,8 +899,8 @@ pub struct EncounterAdmission {
 }
 impl FhirJson for EncounterAdmission {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -822,19 +911,25 @@ impl FhirJson for EncounterAdmission {
         let mut destination: Option<Box<crate::datatypes::Reference>> = None;
         let mut discharge_disposition: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -845,45 +940,45 @@ impl FhirJson for EncounterAdmission {
                     pre_admission_identifier = r
                         .complex::<
                             crate::datatypes::Identifier,
-                        >(&mut seen, 3usize, "preAdmissionIdentifier")
+                        >(&mut seen_members, 3usize, "preAdmissionIdentifier")
                         .map(Box::new);
                 }
                 "origin" => {
                     origin = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 4usize, "origin")
+                        >(&mut seen_members, 4usize, "origin")
                         .map(Box::new);
                 }
                 "admitSource" => {
                     admit_source = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 5usize, "admitSource")
+                        >(&mut seen_members, 5usize, "admitSource")
                         .map(Box::new);
                 }
                 "reAdmission" => {
                     re_admission = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 6usize, "reAdmission")
+                        >(&mut seen_members, 6usize, "reAdmission")
                         .map(Box::new);
                 }
                 "destination" => {
                     destination = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 7usize, "destination")
+                        >(&mut seen_members, 7usize, "destination")
                         .map(Box::new);
                 }
                 "dischargeDisposition" => {
                     discharge_disposition = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 8usize, "dischargeDisposition")
+                        >(&mut seen_members, 8usize, "dischargeDisposition")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(EncounterAdmission {
@@ -974,27 +1069,33 @@ pub struct EncounterDiagnosis {
 }
 impl FhirJson for EncounterDiagnosis {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut condition: Vec<crate::datatypes::CodeableReference> = Vec::new();
         let mut use_: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1003,12 +1104,18 @@ impl FhirJson for EncounterDiagnosis {
                 }
                 "condition" => {
                     condition = r
-                        .complex_vec(&mut seen, 3usize, "condition", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            3usize,
+                            "condition",
+                            None,
+                            false,
+                        );
                 }
                 "use" => {
-                    use_ = r.complex_vec(&mut seen, 4usize, "use", None, false);
+                    use_ = r.complex_vec(&mut seen_members, 4usize, "use", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(EncounterDiagnosis {
@@ -1109,8 +1216,8 @@ pub struct EncounterLocation {
 }
 impl FhirJson for EncounterLocation {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -1119,19 +1226,25 @@ impl FhirJson for EncounterLocation {
         let mut form: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1142,30 +1255,32 @@ impl FhirJson for EncounterLocation {
                     location = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "location");
+                        >(&mut seen_members, 3usize, "location");
                 }
                 "status" => {
-                    r.primitive(&mut seen, 4usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 4usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 5usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 5usize, "status", &mut status);
                 }
                 "form" => {
                     form = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 6usize, "form")
+                        >(&mut seen_members, 6usize, "form")
                         .map(Box::new);
                 }
                 "period" => {
                     period = r
-                        .complex::<crate::datatypes::Period>(&mut seen, 7usize, "period")
+                        .complex::<
+                            crate::datatypes::Period,
+                        >(&mut seen_members, 7usize, "period")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("location");
         }
         Some(EncounterLocation {
@@ -1250,8 +1365,8 @@ pub struct EncounterParticipant {
 }
 impl FhirJson for EncounterParticipant {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -1259,19 +1374,25 @@ impl FhirJson for EncounterParticipant {
         let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut actor: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1279,21 +1400,24 @@ impl FhirJson for EncounterParticipant {
                         );
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 3usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 3usize, "type", None, false);
                 }
                 "period" => {
                     period = r
-                        .complex::<crate::datatypes::Period>(&mut seen, 4usize, "period")
+                        .complex::<
+                            crate::datatypes::Period,
+                        >(&mut seen_members, 4usize, "period")
                         .map(Box::new);
                 }
                 "actor" => {
                     actor = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 5usize, "actor")
+                        >(&mut seen_members, 5usize, "actor")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(EncounterParticipant {
@@ -1378,27 +1502,33 @@ pub struct EncounterReason {
 }
 impl FhirJson for EncounterReason {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut use_: Vec<crate::datatypes::CodeableConcept> = Vec::new();
         let mut value: Vec<crate::datatypes::CodeableReference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -1406,12 +1536,13 @@ impl FhirJson for EncounterReason {
                         );
                 }
                 "use" => {
-                    use_ = r.complex_vec(&mut seen, 3usize, "use", None, false);
+                    use_ = r.complex_vec(&mut seen_members, 3usize, "use", None, false);
                 }
                 "value" => {
-                    value = r.complex_vec(&mut seen, 4usize, "value", None, false);
+                    value = r
+                        .complex_vec(&mut seen_members, 4usize, "value", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(EncounterReason {

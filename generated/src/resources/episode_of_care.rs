@@ -185,8 +185,8 @@ pub struct EpisodeOfCare {
 }
 impl FhirJson for EpisodeOfCare {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -213,57 +213,75 @@ impl FhirJson for EpisodeOfCare {
         let mut care_team: Vec<crate::datatypes::Reference> = Vec::new();
         let mut account: Vec<crate::datatypes::Reference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "EpisodeOfCare");
+                    r.resource_type(&mut seen_members, 0usize, "EpisodeOfCare");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -272,76 +290,109 @@ impl FhirJson for EpisodeOfCare {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 13usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 13usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 14usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "statusHistory" => {
                     status_history = r
-                        .complex_vec(&mut seen, 15usize, "statusHistory", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            15usize,
+                            "statusHistory",
+                            None,
+                            false,
+                        );
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 16usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 16usize, "type", None, false);
                 }
                 "reason" => {
-                    reason = r.complex_vec(&mut seen, 17usize, "reason", None, false);
+                    reason = r
+                        .complex_vec(&mut seen_members, 17usize, "reason", None, false);
                 }
                 "diagnosis" => {
                     diagnosis = r
-                        .complex_vec(&mut seen, 18usize, "diagnosis", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            18usize,
+                            "diagnosis",
+                            None,
+                            false,
+                        );
                 }
                 "patient" => {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 19usize, "patient");
+                        >(&mut seen_members, 19usize, "patient");
                 }
                 "managingOrganization" => {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 20usize, "managingOrganization")
+                        >(&mut seen_members, 20usize, "managingOrganization")
                         .map(Box::new);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 21usize, "period")
+                        >(&mut seen_members, 21usize, "period")
                         .map(Box::new);
                 }
                 "referralRequest" => {
                     referral_request = r
-                        .complex_vec(&mut seen, 22usize, "referralRequest", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            22usize,
+                            "referralRequest",
+                            None,
+                            false,
+                        );
                 }
                 "careManager" => {
                     care_manager = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "careManager")
+                        >(&mut seen_members, 23usize, "careManager")
                         .map(Box::new);
                 }
                 "careTeam" => {
                     care_team = r
-                        .complex_vec(&mut seen, 24usize, "careTeam", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            24usize,
+                            "careTeam",
+                            None,
+                            false,
+                        );
                 }
                 "account" => {
-                    account = r.complex_vec(&mut seen, 25usize, "account", None, false);
+                    account = r
+                        .complex_vec(&mut seen_members, 25usize, "account", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("EpisodeOfCare");
         }
-        if !seen.has(13usize) && !seen.has(14usize) {
+        if !seen_members.has(13usize) && !seen_members.has(14usize) {
             r.missing("status");
         }
-        if !seen.has(19usize) {
+        if !seen_members.has(19usize) {
             r.missing("patient");
         }
         Some(EpisodeOfCare {
@@ -527,27 +578,33 @@ pub struct EpisodeOfCareDiagnosis {
 }
 impl FhirJson for EpisodeOfCareDiagnosis {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut condition: Vec<crate::datatypes::CodeableReference> = Vec::new();
         let mut use_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -556,16 +613,22 @@ impl FhirJson for EpisodeOfCareDiagnosis {
                 }
                 "condition" => {
                     condition = r
-                        .complex_vec(&mut seen, 3usize, "condition", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            3usize,
+                            "condition",
+                            None,
+                            false,
+                        );
                 }
                 "use" => {
                     use_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 4usize, "use")
+                        >(&mut seen_members, 4usize, "use")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(EpisodeOfCareDiagnosis {
@@ -648,27 +711,33 @@ pub struct EpisodeOfCareReason {
 }
 impl FhirJson for EpisodeOfCareReason {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut use_: Option<Box<crate::datatypes::CodeableConcept>> = None;
         let mut value: Vec<crate::datatypes::CodeableReference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -679,13 +748,14 @@ impl FhirJson for EpisodeOfCareReason {
                     use_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "use")
+                        >(&mut seen_members, 3usize, "use")
                         .map(Box::new);
                 }
                 "value" => {
-                    value = r.complex_vec(&mut seen, 4usize, "value", None, false);
+                    value = r
+                        .complex_vec(&mut seen_members, 4usize, "value", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(EpisodeOfCareReason {
@@ -765,27 +835,33 @@ pub struct EpisodeOfCareStatusHistory {
 }
 impl FhirJson for EpisodeOfCareStatusHistory {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut status: Option<Primitive<crate::codes::EpisodeOfCareStatus>> = None;
         let mut period: Option<crate::datatypes::Period> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -793,24 +869,24 @@ impl FhirJson for EpisodeOfCareStatusHistory {
                         );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 3usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 3usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 4usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 4usize, "status", &mut status);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 5usize, "period");
+                        >(&mut seen_members, 5usize, "period");
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("status");
         }
-        if !seen.has(5usize) {
+        if !seen_members.has(5usize) {
             r.missing("period");
         }
         Some(EpisodeOfCareStatusHistory {

@@ -231,8 +231,8 @@ pub struct Location {
 }
 impl FhirJson for Location {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -260,57 +260,75 @@ impl FhirJson for Location {
         let mut virtual_service: Vec<crate::datatypes::VirtualServiceDetail> = Vec::new();
         let mut endpoint: Vec<crate::datatypes::Reference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Location");
+                    r.resource_type(&mut seen_members, 0usize, "Location");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -319,94 +337,118 @@ impl FhirJson for Location {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "status" => {
-                    r.primitive(&mut seen, 13usize, "status", &mut status);
+                    r.primitive(&mut seen_members, 13usize, "status", &mut status);
                 }
                 "_status" => {
-                    r.primitive_ext(&mut seen, 14usize, "status", &mut status);
+                    r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "operationalStatus" => {
                     operational_status = r
                         .complex::<
                             crate::datatypes::Coding,
-                        >(&mut seen, 15usize, "operationalStatus")
+                        >(&mut seen_members, 15usize, "operationalStatus")
                         .map(Box::new);
                 }
                 "name" => {
-                    r.primitive(&mut seen, 16usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 16usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 17usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 17usize, "name", &mut name);
                 }
                 "alias" => {
-                    r.prim_vec(&mut seen, 18usize, "alias", &mut alias);
+                    r.prim_vec(&mut seen_members, 18usize, "alias", &mut alias);
                 }
                 "_alias" => {
-                    r.prim_vec_ext(&mut seen, 19usize, "alias", &mut alias);
+                    r.prim_vec_ext(&mut seen_members, 19usize, "alias", &mut alias);
                 }
                 "description" => {
-                    r.primitive(&mut seen, 20usize, "description", &mut description);
+                    r.primitive(
+                        &mut seen_members,
+                        20usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "_description" => {
-                    r.primitive_ext(&mut seen, 21usize, "description", &mut description);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        21usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "mode" => {
-                    r.primitive(&mut seen, 22usize, "mode", &mut mode);
+                    r.primitive(&mut seen_members, 22usize, "mode", &mut mode);
                 }
                 "_mode" => {
-                    r.primitive_ext(&mut seen, 23usize, "mode", &mut mode);
+                    r.primitive_ext(&mut seen_members, 23usize, "mode", &mut mode);
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 24usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 24usize, "type", None, false);
                 }
                 "contact" => {
-                    contact = r.complex_vec(&mut seen, 25usize, "contact", None, false);
+                    contact = r
+                        .complex_vec(&mut seen_members, 25usize, "contact", None, false);
                 }
                 "address" => {
                     address = r
                         .complex::<
                             crate::datatypes::Address,
-                        >(&mut seen, 26usize, "address")
+                        >(&mut seen_members, 26usize, "address")
                         .map(Box::new);
                 }
                 "form" => {
                     form = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 27usize, "form")
+                        >(&mut seen_members, 27usize, "form")
                         .map(Box::new);
                 }
                 "position" => {
                     position = r
                         .complex::<
                             crate::resources::location::LocationPosition,
-                        >(&mut seen, 28usize, "position")
+                        >(&mut seen_members, 28usize, "position")
                         .map(Box::new);
                 }
                 "managingOrganization" => {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 29usize, "managingOrganization")
+                        >(&mut seen_members, 29usize, "managingOrganization")
                         .map(Box::new);
                 }
                 "partOf" => {
                     part_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 30usize, "partOf")
+                        >(&mut seen_members, 30usize, "partOf")
                         .map(Box::new);
                 }
                 "characteristic" => {
                     characteristic = r
-                        .complex_vec(&mut seen, 31usize, "characteristic", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            31usize,
+                            "characteristic",
+                            None,
+                            false,
+                        );
                 }
                 "hoursOfOperation" => {
                     hours_of_operation = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             32usize,
                             "hoursOfOperation",
                             None,
@@ -415,16 +457,28 @@ impl FhirJson for Location {
                 }
                 "virtualService" => {
                     virtual_service = r
-                        .complex_vec(&mut seen, 33usize, "virtualService", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            33usize,
+                            "virtualService",
+                            None,
+                            false,
+                        );
                 }
                 "endpoint" => {
                     endpoint = r
-                        .complex_vec(&mut seen, 34usize, "endpoint", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            34usize,
+                            "endpoint",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Location");
         }
         let alias = alias.finish(r, "alias", None);
@@ -625,8 +679,8 @@ pub struct LocationPosition {
 }
 impl FhirJson for LocationPosition {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -634,19 +688,25 @@ impl FhirJson for LocationPosition {
         let mut latitude: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
         let mut altitude: Option<Primitive<dhp_runtime::primitives::Decimal>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -654,30 +714,45 @@ impl FhirJson for LocationPosition {
                         );
                 }
                 "longitude" => {
-                    r.primitive(&mut seen, 3usize, "longitude", &mut longitude);
+                    r.primitive(&mut seen_members, 3usize, "longitude", &mut longitude);
                 }
                 "_longitude" => {
-                    r.primitive_ext(&mut seen, 4usize, "longitude", &mut longitude);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        4usize,
+                        "longitude",
+                        &mut longitude,
+                    );
                 }
                 "latitude" => {
-                    r.primitive(&mut seen, 5usize, "latitude", &mut latitude);
+                    r.primitive(&mut seen_members, 5usize, "latitude", &mut latitude);
                 }
                 "_latitude" => {
-                    r.primitive_ext(&mut seen, 6usize, "latitude", &mut latitude);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        6usize,
+                        "latitude",
+                        &mut latitude,
+                    );
                 }
                 "altitude" => {
-                    r.primitive(&mut seen, 7usize, "altitude", &mut altitude);
+                    r.primitive(&mut seen_members, 7usize, "altitude", &mut altitude);
                 }
                 "_altitude" => {
-                    r.primitive_ext(&mut seen, 8usize, "altitude", &mut altitude);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        8usize,
+                        "altitude",
+                        &mut altitude,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("longitude");
         }
-        if !seen.has(5usize) && !seen.has(6usize) {
+        if !seen_members.has(5usize) && !seen_members.has(6usize) {
             r.missing("latitude");
         }
         Some(LocationPosition {

@@ -99,8 +99,8 @@ pub struct OperationOutcome {
 }
 impl FhirJson for OperationOutcome {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -111,57 +111,75 @@ impl FhirJson for OperationOutcome {
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut issue: Vec<crate::resources::operation_outcome::OperationOutcomeIssue> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "OperationOutcome");
+                    r.resource_type(&mut seen_members, 0usize, "OperationOutcome");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -169,15 +187,16 @@ impl FhirJson for OperationOutcome {
                         );
                 }
                 "issue" => {
-                    issue = r.complex_vec(&mut seen, 12usize, "issue", None, true);
+                    issue = r
+                        .complex_vec(&mut seen_members, 12usize, "issue", None, true);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("OperationOutcome");
         }
-        if !seen.has(12usize) {
+        if !seen_members.has(12usize) {
             r.missing("issue");
         }
         let issue = NonEmpty::from_vec(issue);
@@ -375,8 +394,8 @@ pub struct OperationOutcomeIssue {
 }
 impl FhirJson for OperationOutcomeIssue {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -387,19 +406,25 @@ impl FhirJson for OperationOutcomeIssue {
         let mut location = PrimVec::<String, Extension>::new();
         let mut expression = PrimVec::<String, Extension>::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -407,49 +432,79 @@ impl FhirJson for OperationOutcomeIssue {
                         );
                 }
                 "severity" => {
-                    r.primitive(&mut seen, 3usize, "severity", &mut severity);
+                    r.primitive(&mut seen_members, 3usize, "severity", &mut severity);
                 }
                 "_severity" => {
-                    r.primitive_ext(&mut seen, 4usize, "severity", &mut severity);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        4usize,
+                        "severity",
+                        &mut severity,
+                    );
                 }
                 "code" => {
-                    r.primitive(&mut seen, 5usize, "code", &mut code);
+                    r.primitive(&mut seen_members, 5usize, "code", &mut code);
                 }
                 "_code" => {
-                    r.primitive_ext(&mut seen, 6usize, "code", &mut code);
+                    r.primitive_ext(&mut seen_members, 6usize, "code", &mut code);
                 }
                 "details" => {
                     details = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 7usize, "details")
+                        >(&mut seen_members, 7usize, "details")
                         .map(Box::new);
                 }
                 "diagnostics" => {
-                    r.primitive(&mut seen, 8usize, "diagnostics", &mut diagnostics);
+                    r.primitive(
+                        &mut seen_members,
+                        8usize,
+                        "diagnostics",
+                        &mut diagnostics,
+                    );
                 }
                 "_diagnostics" => {
-                    r.primitive_ext(&mut seen, 9usize, "diagnostics", &mut diagnostics);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        9usize,
+                        "diagnostics",
+                        &mut diagnostics,
+                    );
                 }
                 "location" => {
-                    r.prim_vec(&mut seen, 10usize, "location", &mut location);
+                    r.prim_vec(&mut seen_members, 10usize, "location", &mut location);
                 }
                 "_location" => {
-                    r.prim_vec_ext(&mut seen, 11usize, "location", &mut location);
+                    r.prim_vec_ext(
+                        &mut seen_members,
+                        11usize,
+                        "location",
+                        &mut location,
+                    );
                 }
                 "expression" => {
-                    r.prim_vec(&mut seen, 12usize, "expression", &mut expression);
+                    r.prim_vec(
+                        &mut seen_members,
+                        12usize,
+                        "expression",
+                        &mut expression,
+                    );
                 }
                 "_expression" => {
-                    r.prim_vec_ext(&mut seen, 13usize, "expression", &mut expression);
+                    r.prim_vec_ext(
+                        &mut seen_members,
+                        13usize,
+                        "expression",
+                        &mut expression,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("severity");
         }
-        if !seen.has(5usize) && !seen.has(6usize) {
+        if !seen_members.has(5usize) && !seen_members.has(6usize) {
             r.missing("code");
         }
         let location = location.finish(r, "location", None);

@@ -168,8 +168,8 @@ pub struct Organization {
 }
 impl FhirJson for Organization {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -191,57 +191,75 @@ impl FhirJson for Organization {
             crate::resources::organization::OrganizationQualification,
         > = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Organization");
+                    r.resource_type(&mut seen_members, 0usize, "Organization");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -250,57 +268,87 @@ impl FhirJson for Organization {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "active" => {
-                    r.primitive(&mut seen, 13usize, "active", &mut active);
+                    r.primitive(&mut seen_members, 13usize, "active", &mut active);
                 }
                 "_active" => {
-                    r.primitive_ext(&mut seen, 14usize, "active", &mut active);
+                    r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "type" => {
-                    type_ = r.complex_vec(&mut seen, 15usize, "type", None, false);
+                    type_ = r
+                        .complex_vec(&mut seen_members, 15usize, "type", None, false);
                 }
                 "name" => {
-                    r.primitive(&mut seen, 16usize, "name", &mut name);
+                    r.primitive(&mut seen_members, 16usize, "name", &mut name);
                 }
                 "_name" => {
-                    r.primitive_ext(&mut seen, 17usize, "name", &mut name);
+                    r.primitive_ext(&mut seen_members, 17usize, "name", &mut name);
                 }
                 "alias" => {
-                    r.prim_vec(&mut seen, 18usize, "alias", &mut alias);
+                    r.prim_vec(&mut seen_members, 18usize, "alias", &mut alias);
                 }
                 "_alias" => {
-                    r.prim_vec_ext(&mut seen, 19usize, "alias", &mut alias);
+                    r.prim_vec_ext(&mut seen_members, 19usize, "alias", &mut alias);
                 }
                 "description" => {
-                    r.primitive(&mut seen, 20usize, "description", &mut description);
+                    r.primitive(
+                        &mut seen_members,
+                        20usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "_description" => {
-                    r.primitive_ext(&mut seen, 21usize, "description", &mut description);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        21usize,
+                        "description",
+                        &mut description,
+                    );
                 }
                 "contact" => {
-                    contact = r.complex_vec(&mut seen, 22usize, "contact", None, false);
+                    contact = r
+                        .complex_vec(&mut seen_members, 22usize, "contact", None, false);
                 }
                 "partOf" => {
                     part_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 23usize, "partOf")
+                        >(&mut seen_members, 23usize, "partOf")
                         .map(Box::new);
                 }
                 "endpoint" => {
                     endpoint = r
-                        .complex_vec(&mut seen, 24usize, "endpoint", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            24usize,
+                            "endpoint",
+                            None,
+                            false,
+                        );
                 }
                 "qualification" => {
                     qualification = r
-                        .complex_vec(&mut seen, 25usize, "qualification", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            25usize,
+                            "qualification",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Organization");
         }
         let alias = alias.finish(r, "alias", None);
@@ -489,8 +537,8 @@ pub struct OrganizationQualification {
 }
 impl FhirJson for OrganizationQualification {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -499,19 +547,25 @@ impl FhirJson for OrganizationQualification {
         let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut issuer: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -520,30 +574,38 @@ impl FhirJson for OrganizationQualification {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 3usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            3usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "code" => {
                     code = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 4usize, "code");
+                        >(&mut seen_members, 4usize, "code");
                 }
                 "period" => {
                     period = r
-                        .complex::<crate::datatypes::Period>(&mut seen, 5usize, "period")
+                        .complex::<
+                            crate::datatypes::Period,
+                        >(&mut seen_members, 5usize, "period")
                         .map(Box::new);
                 }
                 "issuer" => {
                     issuer = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "issuer")
+                        >(&mut seen_members, 6usize, "issuer")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(4usize) {
+        if !seen_members.has(4usize) {
             r.missing("code");
         }
         Some(OrganizationQualification {

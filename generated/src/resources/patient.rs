@@ -228,8 +228,8 @@ pub struct Patient {
 }
 impl FhirJson for Patient {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -259,57 +259,75 @@ impl FhirJson for Patient {
         let mut managing_organization: Option<Box<crate::datatypes::Reference>> = None;
         let mut link: Vec<crate::resources::patient::PatientLink> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Patient");
+                    r.resource_type(&mut seen_members, 0usize, "Patient");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -318,56 +336,83 @@ impl FhirJson for Patient {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "active" => {
-                    r.primitive(&mut seen, 13usize, "active", &mut active);
+                    r.primitive(&mut seen_members, 13usize, "active", &mut active);
                 }
                 "_active" => {
-                    r.primitive_ext(&mut seen, 14usize, "active", &mut active);
+                    r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "name" => {
-                    name = r.complex_vec(&mut seen, 15usize, "name", None, false);
+                    name = r
+                        .complex_vec(&mut seen_members, 15usize, "name", None, false);
                 }
                 "telecom" => {
-                    telecom = r.complex_vec(&mut seen, 16usize, "telecom", None, false);
+                    telecom = r
+                        .complex_vec(&mut seen_members, 16usize, "telecom", None, false);
                 }
                 "gender" => {
-                    r.primitive(&mut seen, 17usize, "gender", &mut gender);
+                    r.primitive(&mut seen_members, 17usize, "gender", &mut gender);
                 }
                 "_gender" => {
-                    r.primitive_ext(&mut seen, 18usize, "gender", &mut gender);
+                    r.primitive_ext(&mut seen_members, 18usize, "gender", &mut gender);
                 }
                 "birthDate" => {
-                    r.primitive(&mut seen, 19usize, "birthDate", &mut birth_date);
+                    r.primitive(
+                        &mut seen_members,
+                        19usize,
+                        "birthDate",
+                        &mut birth_date,
+                    );
                 }
                 "_birthDate" => {
-                    r.primitive_ext(&mut seen, 20usize, "birthDate", &mut birth_date);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        20usize,
+                        "birthDate",
+                        &mut birth_date,
+                    );
                 }
                 "address" => {
-                    address = r.complex_vec(&mut seen, 21usize, "address", None, false);
+                    address = r
+                        .complex_vec(&mut seen_members, 21usize, "address", None, false);
                 }
                 "maritalStatus" => {
                     marital_status = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 22usize, "maritalStatus")
+                        >(&mut seen_members, 22usize, "maritalStatus")
                         .map(Box::new);
                 }
                 "photo" => {
-                    photo = r.complex_vec(&mut seen, 23usize, "photo", None, false);
+                    photo = r
+                        .complex_vec(&mut seen_members, 23usize, "photo", None, false);
                 }
                 "contact" => {
-                    contact = r.complex_vec(&mut seen, 24usize, "contact", None, false);
+                    contact = r
+                        .complex_vec(&mut seen_members, 24usize, "contact", None, false);
                 }
                 "communication" => {
                     communication = r
-                        .complex_vec(&mut seen, 25usize, "communication", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            25usize,
+                            "communication",
+                            None,
+                            false,
+                        );
                 }
                 "generalPractitioner" => {
                     general_practitioner = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             26usize,
                             "generalPractitioner",
                             None,
@@ -378,30 +423,31 @@ impl FhirJson for Patient {
                     managing_organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 27usize, "managingOrganization")
+                        >(&mut seen_members, 27usize, "managingOrganization")
                         .map(Box::new);
                 }
                 "link" => {
-                    link = r.complex_vec(&mut seen, 28usize, "link", None, false);
+                    link = r
+                        .complex_vec(&mut seen_members, 28usize, "link", None, false);
                 }
                 _ => {
                     if !(crate::resources::patient::PatientDeceased::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut deceased,
                     )
                         || crate::resources::patient::PatientMultipleBirth::read_member(
                             r,
-                            &key,
+                            &member_key,
                             &mut multiple_birth,
                         ))
                     {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Patient");
         }
         let deceased = r.finish_choice(deceased, "deceased", false);
@@ -602,27 +648,33 @@ pub struct PatientCommunication {
 }
 impl FhirJson for PatientCommunication {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut language: Option<crate::datatypes::CodeableConcept> = None;
         let mut preferred: Option<Primitive<bool>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -633,18 +685,23 @@ impl FhirJson for PatientCommunication {
                     language = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "language");
+                        >(&mut seen_members, 3usize, "language");
                 }
                 "preferred" => {
-                    r.primitive(&mut seen, 4usize, "preferred", &mut preferred);
+                    r.primitive(&mut seen_members, 4usize, "preferred", &mut preferred);
                 }
                 "_preferred" => {
-                    r.primitive_ext(&mut seen, 5usize, "preferred", &mut preferred);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "preferred",
+                        &mut preferred,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("language");
         }
         Some(PatientCommunication {
@@ -748,8 +805,8 @@ pub struct PatientContact {
 }
 impl FhirJson for PatientContact {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -761,19 +818,25 @@ impl FhirJson for PatientContact {
         let mut organization: Option<Box<crate::datatypes::Reference>> = None;
         let mut period: Option<Box<crate::datatypes::Period>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -782,46 +845,53 @@ impl FhirJson for PatientContact {
                 }
                 "relationship" => {
                     relationship = r
-                        .complex_vec(&mut seen, 3usize, "relationship", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            3usize,
+                            "relationship",
+                            None,
+                            false,
+                        );
                 }
                 "name" => {
                     name = r
                         .complex::<
                             crate::datatypes::HumanName,
-                        >(&mut seen, 4usize, "name")
+                        >(&mut seen_members, 4usize, "name")
                         .map(Box::new);
                 }
                 "telecom" => {
-                    telecom = r.complex_vec(&mut seen, 5usize, "telecom", None, false);
+                    telecom = r
+                        .complex_vec(&mut seen_members, 5usize, "telecom", None, false);
                 }
                 "address" => {
                     address = r
                         .complex::<
                             crate::datatypes::Address,
-                        >(&mut seen, 6usize, "address")
+                        >(&mut seen_members, 6usize, "address")
                         .map(Box::new);
                 }
                 "gender" => {
-                    r.primitive(&mut seen, 7usize, "gender", &mut gender);
+                    r.primitive(&mut seen_members, 7usize, "gender", &mut gender);
                 }
                 "_gender" => {
-                    r.primitive_ext(&mut seen, 8usize, "gender", &mut gender);
+                    r.primitive_ext(&mut seen_members, 8usize, "gender", &mut gender);
                 }
                 "organization" => {
                     organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 9usize, "organization")
+                        >(&mut seen_members, 9usize, "organization")
                         .map(Box::new);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 10usize, "period")
+                        >(&mut seen_members, 10usize, "period")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
         Some(PatientContact {
@@ -915,27 +985,33 @@ pub struct PatientLink {
 }
 impl FhirJson for PatientLink {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut other: Option<crate::datatypes::Reference> = None;
         let mut type_: Option<Primitive<crate::codes::LinkType>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -946,21 +1022,21 @@ impl FhirJson for PatientLink {
                     other = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 3usize, "other");
+                        >(&mut seen_members, 3usize, "other");
                 }
                 "type" => {
-                    r.primitive(&mut seen, 4usize, "type", &mut type_);
+                    r.primitive(&mut seen_members, 4usize, "type", &mut type_);
                 }
                 "_type" => {
-                    r.primitive_ext(&mut seen, 5usize, "type", &mut type_);
+                    r.primitive_ext(&mut seen_members, 5usize, "type", &mut type_);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("other");
         }
-        if !seen.has(4usize) && !seen.has(5usize) {
+        if !seen_members.has(4usize) && !seen_members.has(5usize) {
             r.missing("type");
         }
         Some(PatientLink {

@@ -197,8 +197,8 @@ pub struct PractitionerRole {
 }
 impl FhirJson for PractitionerRole {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -222,57 +222,75 @@ impl FhirJson for PractitionerRole {
         let mut availability: Vec<crate::datatypes::Availability> = Vec::new();
         let mut endpoint: Vec<crate::datatypes::Reference> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "PractitionerRole");
+                    r.resource_type(&mut seen_members, 0usize, "PractitionerRole");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -281,50 +299,69 @@ impl FhirJson for PractitionerRole {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "active" => {
-                    r.primitive(&mut seen, 13usize, "active", &mut active);
+                    r.primitive(&mut seen_members, 13usize, "active", &mut active);
                 }
                 "_active" => {
-                    r.primitive_ext(&mut seen, 14usize, "active", &mut active);
+                    r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 15usize, "period")
+                        >(&mut seen_members, 15usize, "period")
                         .map(Box::new);
                 }
                 "practitioner" => {
                     practitioner = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 16usize, "practitioner")
+                        >(&mut seen_members, 16usize, "practitioner")
                         .map(Box::new);
                 }
                 "organization" => {
                     organization = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 17usize, "organization")
+                        >(&mut seen_members, 17usize, "organization")
                         .map(Box::new);
                 }
                 "code" => {
-                    code = r.complex_vec(&mut seen, 18usize, "code", None, false);
+                    code = r
+                        .complex_vec(&mut seen_members, 18usize, "code", None, false);
                 }
                 "specialty" => {
                     specialty = r
-                        .complex_vec(&mut seen, 19usize, "specialty", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            19usize,
+                            "specialty",
+                            None,
+                            false,
+                        );
                 }
                 "location" => {
                     location = r
-                        .complex_vec(&mut seen, 20usize, "location", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            20usize,
+                            "location",
+                            None,
+                            false,
+                        );
                 }
                 "healthcareService" => {
                     healthcare_service = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             21usize,
                             "healthcareService",
                             None,
@@ -332,28 +369,53 @@ impl FhirJson for PractitionerRole {
                         );
                 }
                 "contact" => {
-                    contact = r.complex_vec(&mut seen, 22usize, "contact", None, false);
+                    contact = r
+                        .complex_vec(&mut seen_members, 22usize, "contact", None, false);
                 }
                 "characteristic" => {
                     characteristic = r
-                        .complex_vec(&mut seen, 23usize, "characteristic", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            23usize,
+                            "characteristic",
+                            None,
+                            false,
+                        );
                 }
                 "communication" => {
                     communication = r
-                        .complex_vec(&mut seen, 24usize, "communication", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            24usize,
+                            "communication",
+                            None,
+                            false,
+                        );
                 }
                 "availability" => {
                     availability = r
-                        .complex_vec(&mut seen, 25usize, "availability", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            25usize,
+                            "availability",
+                            None,
+                            false,
+                        );
                 }
                 "endpoint" => {
                     endpoint = r
-                        .complex_vec(&mut seen, 26usize, "endpoint", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            26usize,
+                            "endpoint",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("PractitionerRole");
         }
         Some(PractitionerRole {

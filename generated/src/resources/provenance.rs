@@ -181,8 +181,8 @@ pub struct Provenance {
 }
 impl FhirJson for Provenance {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -207,57 +207,75 @@ impl FhirJson for Provenance {
         let mut entity: Vec<crate::resources::provenance::ProvenanceEntity> = Vec::new();
         let mut signature: Vec<crate::datatypes::Signature> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "Provenance");
+                    r.resource_type(&mut seen_members, 0usize, "Provenance");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -265,86 +283,107 @@ impl FhirJson for Provenance {
                         );
                 }
                 "target" => {
-                    target = r.complex_vec(&mut seen, 12usize, "target", None, true);
+                    target = r
+                        .complex_vec(&mut seen_members, 12usize, "target", None, true);
                 }
                 "recorded" => {
-                    r.primitive(&mut seen, 13usize, "recorded", &mut recorded);
+                    r.primitive(&mut seen_members, 13usize, "recorded", &mut recorded);
                 }
                 "_recorded" => {
-                    r.primitive_ext(&mut seen, 14usize, "recorded", &mut recorded);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        14usize,
+                        "recorded",
+                        &mut recorded,
+                    );
                 }
                 "policy" => {
-                    r.prim_vec(&mut seen, 15usize, "policy", &mut policy);
+                    r.prim_vec(&mut seen_members, 15usize, "policy", &mut policy);
                 }
                 "_policy" => {
-                    r.prim_vec_ext(&mut seen, 16usize, "policy", &mut policy);
+                    r.prim_vec_ext(&mut seen_members, 16usize, "policy", &mut policy);
                 }
                 "location" => {
                     location = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 17usize, "location")
+                        >(&mut seen_members, 17usize, "location")
                         .map(Box::new);
                 }
                 "authorization" => {
                     authorization = r
-                        .complex_vec(&mut seen, 18usize, "authorization", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            18usize,
+                            "authorization",
+                            None,
+                            false,
+                        );
                 }
                 "activity" => {
                     activity = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 19usize, "activity")
+                        >(&mut seen_members, 19usize, "activity")
                         .map(Box::new);
                 }
                 "basedOn" => {
-                    based_on = r.complex_vec(&mut seen, 20usize, "basedOn", None, false);
+                    based_on = r
+                        .complex_vec(&mut seen_members, 20usize, "basedOn", None, false);
                 }
                 "patient" => {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 21usize, "patient")
+                        >(&mut seen_members, 21usize, "patient")
                         .map(Box::new);
                 }
                 "encounter" => {
                     encounter = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 22usize, "encounter")
+                        >(&mut seen_members, 22usize, "encounter")
                         .map(Box::new);
                 }
                 "agent" => {
-                    agent = r.complex_vec(&mut seen, 23usize, "agent", None, true);
+                    agent = r
+                        .complex_vec(&mut seen_members, 23usize, "agent", None, true);
                 }
                 "entity" => {
-                    entity = r.complex_vec(&mut seen, 24usize, "entity", None, false);
+                    entity = r
+                        .complex_vec(&mut seen_members, 24usize, "entity", None, false);
                 }
                 "signature" => {
                     signature = r
-                        .complex_vec(&mut seen, 25usize, "signature", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            25usize,
+                            "signature",
+                            None,
+                            false,
+                        );
                 }
                 _ => {
                     if !(crate::resources::provenance::ProvenanceOccurred::read_member(
                         r,
-                        &key,
+                        &member_key,
                         &mut occurred,
                     )) {
-                        r.unknown(key, &mut unknown_elements);
+                        r.unknown(member_key, &mut unknown_elements);
                     }
                 }
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("Provenance");
         }
-        if !seen.has(12usize) {
+        if !seen_members.has(12usize) {
             r.missing("target");
         }
         let target = NonEmpty::from_vec(target);
         let occurred = r.finish_choice(occurred, "occurred", false);
         let policy = policy.finish(r, "policy", None);
-        if !seen.has(23usize) {
+        if !seen_members.has(23usize) {
             r.missing("agent");
         }
         let agent = NonEmpty::from_vec(agent);
@@ -549,8 +588,8 @@ pub struct ProvenanceAgent {
 }
 impl FhirJson for ProvenanceAgent {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -559,19 +598,25 @@ impl FhirJson for ProvenanceAgent {
         let mut who: Option<crate::datatypes::Reference> = None;
         let mut on_behalf_of: Option<Box<crate::datatypes::Reference>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -582,29 +627,29 @@ impl FhirJson for ProvenanceAgent {
                     type_ = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "type")
+                        >(&mut seen_members, 3usize, "type")
                         .map(Box::new);
                 }
                 "role" => {
-                    role = r.complex_vec(&mut seen, 4usize, "role", None, false);
+                    role = r.complex_vec(&mut seen_members, 4usize, "role", None, false);
                 }
                 "who" => {
                     who = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 5usize, "who");
+                        >(&mut seen_members, 5usize, "who");
                 }
                 "onBehalfOf" => {
                     on_behalf_of = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 6usize, "onBehalfOf")
+                        >(&mut seen_members, 6usize, "onBehalfOf")
                         .map(Box::new);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(5usize) {
+        if !seen_members.has(5usize) {
             r.missing("who");
         }
         Some(ProvenanceAgent {
@@ -687,8 +732,8 @@ pub struct ProvenanceEntity {
 }
 impl FhirJson for ProvenanceEntity {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
@@ -696,19 +741,25 @@ impl FhirJson for ProvenanceEntity {
         let mut what: Option<crate::datatypes::Reference> = None;
         let mut agent: Vec<crate::resources::provenance::ProvenanceAgent> = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -716,27 +767,28 @@ impl FhirJson for ProvenanceEntity {
                         );
                 }
                 "role" => {
-                    r.primitive(&mut seen, 3usize, "role", &mut role);
+                    r.primitive(&mut seen_members, 3usize, "role", &mut role);
                 }
                 "_role" => {
-                    r.primitive_ext(&mut seen, 4usize, "role", &mut role);
+                    r.primitive_ext(&mut seen_members, 4usize, "role", &mut role);
                 }
                 "what" => {
                     what = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 5usize, "what");
+                        >(&mut seen_members, 5usize, "what");
                 }
                 "agent" => {
-                    agent = r.complex_vec(&mut seen, 6usize, "agent", None, false);
+                    agent = r
+                        .complex_vec(&mut seen_members, 6usize, "agent", None, false);
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) && !seen.has(4usize) {
+        if !seen_members.has(3usize) && !seen_members.has(4usize) {
             r.missing("role");
         }
-        if !seen.has(5usize) {
+        if !seen_members.has(5usize) {
             r.missing("what");
         }
         Some(ProvenanceEntity {

@@ -177,8 +177,8 @@ pub struct RelatedPerson {
 }
 impl FhirJson for RelatedPerson {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
         let mut implicit_rules: Option<Primitive<dhp_runtime::primitives::Uri>> = None;
@@ -202,57 +202,75 @@ impl FhirJson for RelatedPerson {
             crate::resources::related_person::RelatedPersonCommunication,
         > = Vec::new();
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "resourceType" => {
-                    r.resource_type(&mut seen, 0usize, "RelatedPerson");
+                    r.resource_type(&mut seen_members, 0usize, "RelatedPerson");
                 }
                 "id" => {
-                    r.primitive(&mut seen, 1usize, "id", &mut id);
+                    r.primitive(&mut seen_members, 1usize, "id", &mut id);
                 }
                 "_id" => {
-                    r.primitive_ext(&mut seen, 2usize, "id", &mut id);
+                    r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
                     meta = r
-                        .complex::<crate::datatypes::Meta>(&mut seen, 3usize, "meta")
+                        .complex::<
+                            crate::datatypes::Meta,
+                        >(&mut seen_members, 3usize, "meta")
                         .map(Box::new);
                 }
                 "implicitRules" => {
-                    r.primitive(&mut seen, 4usize, "implicitRules", &mut implicit_rules);
+                    r.primitive(
+                        &mut seen_members,
+                        4usize,
+                        "implicitRules",
+                        &mut implicit_rules,
+                    );
                 }
                 "_implicitRules" => {
                     r.primitive_ext(
-                        &mut seen,
+                        &mut seen_members,
                         5usize,
                         "implicitRules",
                         &mut implicit_rules,
                     );
                 }
                 "language" => {
-                    r.primitive(&mut seen, 6usize, "language", &mut language);
+                    r.primitive(&mut seen_members, 6usize, "language", &mut language);
                 }
                 "_language" => {
-                    r.primitive_ext(&mut seen, 7usize, "language", &mut language);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        7usize,
+                        "language",
+                        &mut language,
+                    );
                 }
                 "text" => {
                     text = r
                         .complex::<
                             crate::datatypes::Narrative,
-                        >(&mut seen, 8usize, "text")
+                        >(&mut seen_members, 8usize, "text")
                         .map(Box::new);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen, 9usize, "contained");
+                    contained = r.contained(&mut seen_members, 9usize, "contained");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 10usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            10usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             11usize,
                             "modifierExtension",
                             None,
@@ -261,66 +279,98 @@ impl FhirJson for RelatedPerson {
                 }
                 "identifier" => {
                     identifier = r
-                        .complex_vec(&mut seen, 12usize, "identifier", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            12usize,
+                            "identifier",
+                            None,
+                            false,
+                        );
                 }
                 "active" => {
-                    r.primitive(&mut seen, 13usize, "active", &mut active);
+                    r.primitive(&mut seen_members, 13usize, "active", &mut active);
                 }
                 "_active" => {
-                    r.primitive_ext(&mut seen, 14usize, "active", &mut active);
+                    r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "patient" => {
                     patient = r
                         .complex::<
                             crate::datatypes::Reference,
-                        >(&mut seen, 15usize, "patient");
+                        >(&mut seen_members, 15usize, "patient");
                 }
                 "relationship" => {
                     relationship = r
-                        .complex_vec(&mut seen, 16usize, "relationship", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            16usize,
+                            "relationship",
+                            None,
+                            false,
+                        );
                 }
                 "name" => {
-                    name = r.complex_vec(&mut seen, 17usize, "name", None, false);
+                    name = r
+                        .complex_vec(&mut seen_members, 17usize, "name", None, false);
                 }
                 "telecom" => {
-                    telecom = r.complex_vec(&mut seen, 18usize, "telecom", None, false);
+                    telecom = r
+                        .complex_vec(&mut seen_members, 18usize, "telecom", None, false);
                 }
                 "gender" => {
-                    r.primitive(&mut seen, 19usize, "gender", &mut gender);
+                    r.primitive(&mut seen_members, 19usize, "gender", &mut gender);
                 }
                 "_gender" => {
-                    r.primitive_ext(&mut seen, 20usize, "gender", &mut gender);
+                    r.primitive_ext(&mut seen_members, 20usize, "gender", &mut gender);
                 }
                 "birthDate" => {
-                    r.primitive(&mut seen, 21usize, "birthDate", &mut birth_date);
+                    r.primitive(
+                        &mut seen_members,
+                        21usize,
+                        "birthDate",
+                        &mut birth_date,
+                    );
                 }
                 "_birthDate" => {
-                    r.primitive_ext(&mut seen, 22usize, "birthDate", &mut birth_date);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        22usize,
+                        "birthDate",
+                        &mut birth_date,
+                    );
                 }
                 "address" => {
-                    address = r.complex_vec(&mut seen, 23usize, "address", None, false);
+                    address = r
+                        .complex_vec(&mut seen_members, 23usize, "address", None, false);
                 }
                 "photo" => {
-                    photo = r.complex_vec(&mut seen, 24usize, "photo", None, false);
+                    photo = r
+                        .complex_vec(&mut seen_members, 24usize, "photo", None, false);
                 }
                 "period" => {
                     period = r
                         .complex::<
                             crate::datatypes::Period,
-                        >(&mut seen, 25usize, "period")
+                        >(&mut seen_members, 25usize, "period")
                         .map(Box::new);
                 }
                 "communication" => {
                     communication = r
-                        .complex_vec(&mut seen, 26usize, "communication", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            26usize,
+                            "communication",
+                            None,
+                            false,
+                        );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(0usize) {
+        if !seen_members.has(0usize) {
             r.missing_resource_type("RelatedPerson");
         }
-        if !seen.has(15usize) {
+        if !seen_members.has(15usize) {
             r.missing("patient");
         }
         Some(RelatedPerson {
@@ -507,27 +557,33 @@ pub struct RelatedPersonCommunication {
 }
 impl FhirJson for RelatedPersonCommunication {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
-        let mut o = r.begin_object()?;
-        let mut seen = Seen::new();
+        let mut object = r.begin_object()?;
+        let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut modifier_extension: Vec<crate::datatypes::Extension> = Vec::new();
         let mut language: Option<crate::datatypes::CodeableConcept> = None;
         let mut preferred: Option<Primitive<bool>> = None;
         let mut unknown_elements = JsonObject::new();
-        while let Some(key) = r.next_key(&mut o) {
-            match &*key {
+        while let Some(member_key) = r.next_key(&mut object) {
+            match &*member_key {
                 "id" => {
-                    id = r.plain_string(&mut seen, 0usize, "id");
+                    id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
                     extension = r
-                        .complex_vec(&mut seen, 1usize, "extension", None, false);
+                        .complex_vec(
+                            &mut seen_members,
+                            1usize,
+                            "extension",
+                            None,
+                            false,
+                        );
                 }
                 "modifierExtension" => {
                     modifier_extension = r
                         .complex_vec(
-                            &mut seen,
+                            &mut seen_members,
                             2usize,
                             "modifierExtension",
                             None,
@@ -538,18 +594,23 @@ impl FhirJson for RelatedPersonCommunication {
                     language = r
                         .complex::<
                             crate::datatypes::CodeableConcept,
-                        >(&mut seen, 3usize, "language");
+                        >(&mut seen_members, 3usize, "language");
                 }
                 "preferred" => {
-                    r.primitive(&mut seen, 4usize, "preferred", &mut preferred);
+                    r.primitive(&mut seen_members, 4usize, "preferred", &mut preferred);
                 }
                 "_preferred" => {
-                    r.primitive_ext(&mut seen, 5usize, "preferred", &mut preferred);
+                    r.primitive_ext(
+                        &mut seen_members,
+                        5usize,
+                        "preferred",
+                        &mut preferred,
+                    );
                 }
-                _ => r.unknown(key, &mut unknown_elements),
+                _ => r.unknown(member_key, &mut unknown_elements),
             }
         }
-        if !seen.has(3usize) {
+        if !seen_members.has(3usize) {
             r.missing("language");
         }
         Some(RelatedPersonCommunication {
