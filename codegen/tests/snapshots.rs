@@ -934,13 +934,14 @@ fn emitted_rust_of_the_synthetic_profiles() {
         ),
         "ExampleFlag::new takes exactly the required elements"
     );
-    assert!(has(flag, "pub category: Option<crate::datatypes::CodeableConcept>,"));
-    assert!(has(flag, "let category = o.complex_vec::<crate::datatypes::CodeableConcept>(\"category\", Some(1)).into_iter().next();"));
+    assert!(has(flag, "pub category: Option<Box<crate::datatypes::CodeableConcept>>,"));
+    assert!(has(flag, "\"category\", Some(1), false);"));
+    assert!(has(flag, "let category = category.into_iter().next();"));
     assert!(has(flag, "pub fn new_local(value: impl Into<crate::Primitive<String>>) -> crate::datatypes::Identifier"));
     assert!(has(flag, "pub fn local(&self) -> Vec<&crate::datatypes::Identifier>"));
     assert!(has(flag, "dhp_runtime::primitives::Uri::from_static(\"http://example.org/fhir/sid/flag-id\")"));
     assert!(has(flag, "pub episode: Option<crate::extensions::ExampleEpisodeExtension>,"));
-    assert!(has(flag, "o.forbid(\"author\");"));
+    assert!(has(flag, "\"author\" => { r.forbid(\"author\"); }"));
     assert!(has(strict, "pub identifier: dhp_runtime::NonEmpty<crate::datatypes::Identifier>,"));
     assert!(has(strict, "pub priority: crate::extensions::ExamplePriorityExtension,"));
     assert!(has(strict, "pub category: crate::datatypes::CodeableConcept,"));

@@ -19,7 +19,7 @@
 //! assert_eq!(v.to_json_string(), r#"{"resourceType":"Observation","valueDecimal":1.50}"#);
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// The deepest nesting of arrays and objects [`JsonValue::parse`] accepts.
@@ -367,7 +367,9 @@ fn scan_number(b: &[u8], start: usize) -> Result<usize, (usize, &'static str)> {
 /// A JSON object that keeps insertion order (and is written in that order).
 ///
 /// Keys are unique: [`insert`](JsonObject::insert) replaces an existing member in
-/// place. Lookups are linear, which is fastest for the small objects FHIR uses.
+/// place. Lookups are linear for the small objects FHIR uses, and go through a hash
+/// index once an object has more than a few members (so building or querying an object
+/// of any size takes linear time).
 /// Equality ignores order: two objects are equal when they have the same keys with
 /// equal values.
 ///
@@ -386,17 +388,36 @@ fn scan_number(b: &[u8], start: usize) -> Result<usize, (usize, &'static str)> {
 #[derive(Clone, Debug, Default)]
 pub struct JsonObject {
     entries: Vec<(String, JsonValue)>,
+    /// Key → position, kept for objects with more than [`INDEX_FROM`] members (boxed so
+    /// the many small objects stay one pointer bigger, not a whole map).
+    #[allow(clippy::box_collection)]
+    index: Option<Box<HashMap<String, usize>>>,
 }
+
+/// Objects with more members than this keep a hash index of their keys.
+const INDEX_FROM: usize = 16;
 
 impl JsonObject {
     /// An empty object.
     pub fn new() -> Self {
-        JsonObject { entries: Vec::new() }
+        JsonObject { entries: Vec::new(), index: None }
     }
 
     /// An empty object with room for `capacity` members.
     pub fn with_capacity(capacity: usize) -> Self {
-        JsonObject { entries: Vec::with_capacity(capacity) }
+        JsonObject { entries: Vec::with_capacity(capacity), index: None }
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.entries.iter().position(|(k, _)| k == key),
+        }
+    }
+
+    fn rebuild_index(&mut self) {
+        self.index = (self.entries.len() > INDEX_FROM)
+            .then(|| Box::new(self.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect()));
     }
 
     /// The number of members.
@@ -411,18 +432,22 @@ impl JsonObject {
 
     /// The value of member `key`.
     pub fn get(&self, key: &str) -> Option<&JsonValue> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.position(key).map(|i| &self.entries[i].1)
     }
 
     /// The value of member `key`, mutably.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut JsonValue> {
-        self.entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.position(key).map(|i| &mut self.entries[i].1)
     }
 
     /// Removes member `key` and returns its value; the other members keep their order.
     pub fn remove(&mut self, key: &str) -> Option<JsonValue> {
-        let i = self.entries.iter().position(|(k, _)| k == key)?;
-        Some(self.entries.remove(i).1)
+        let i = self.position(key)?;
+        let value = self.entries.remove(i).1;
+        if self.index.is_some() {
+            self.rebuild_index();
+        }
+        Some(value)
     }
 
     /// Sets member `key`: replaces the value in place (same position) and returns the
@@ -432,7 +457,7 @@ impl JsonObject {
         match self.get_mut(&key) {
             Some(slot) => Some(std::mem::replace(slot, value)),
             None => {
-                self.entries.push((key, value));
+                self.push_new(key, value);
                 None
             }
         }
@@ -440,7 +465,18 @@ impl JsonObject {
 
     /// Whether member `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.entries.iter().any(|(k, _)| k == key)
+        self.position(key).is_some()
+    }
+
+    /// Appends a member whose key the caller knows is not present yet.
+    pub(crate) fn push_new(&mut self, key: String, value: JsonValue) {
+        if let Some(index) = &mut self.index {
+            index.insert(key.clone(), self.entries.len());
+        }
+        self.entries.push((key, value));
+        if self.index.is_none() && self.entries.len() > INDEX_FROM {
+            self.rebuild_index();
+        }
     }
 
     /// The members in order.
@@ -470,7 +506,7 @@ impl PartialEq for JsonObject {
         }
         // Keys are unique in both objects, so equal lengths plus every key of `self`
         // present with an equal value in `other` means equal key sets.
-        self.entries[i..].iter().all(|(k, v)| other.entries[i..].iter().any(|(k2, v2)| k == k2 && v == v2))
+        self.entries[i..].iter().all(|(k, v)| other.position(k).is_some_and(|j| j >= i && other.entries[j].1 == *v))
     }
 }
 
@@ -506,6 +542,15 @@ impl<'a> IntoIterator for &'a JsonObject {
 
     fn into_iter(self) -> Iter<'a> {
         self.iter()
+    }
+}
+
+impl JsonObject {
+    /// An object from members with unique keys.
+    pub(crate) fn from_entries(entries: Vec<(String, JsonValue)>) -> JsonObject {
+        let mut o = JsonObject { entries, index: None };
+        o.rebuild_index();
+        o
     }
 }
 
@@ -561,14 +606,15 @@ impl std::error::Error for JsonError {}
 /// Objects with more members than this check duplicate keys with a hash set.
 const LINEAR_KEY_CHECK: usize = 16;
 
-struct Parser<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
+#[derive(Debug)]
+pub(crate) struct Parser<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) bytes: &'a [u8],
+    pub(crate) pos: usize,
 }
 
-impl Parser<'_> {
-    fn error_at(&self, pos: usize, message: String) -> JsonError {
+impl<'a> Parser<'a> {
+    pub(crate) fn error_at(&self, pos: usize, message: String) -> JsonError {
         let pos = pos.min(self.bytes.len());
         let before = &self.bytes[..pos];
         let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -579,7 +625,7 @@ impl Parser<'_> {
     }
 
     /// A description of the character at `pos` for error messages.
-    fn describe_at(&self, pos: usize) -> String {
+    pub(crate) fn describe_at(&self, pos: usize) -> String {
         match self.text.get(pos..).and_then(|s| s.chars().next()) {
             None => "end of input".to_string(),
             Some(c) if c.is_control() => format!("character U+{:04X}", c as u32),
@@ -587,18 +633,18 @@ impl Parser<'_> {
         }
     }
 
-    fn unexpected(&self, pos: usize, expected: &str) -> JsonError {
+    pub(crate) fn unexpected(&self, pos: usize, expected: &str) -> JsonError {
         self.error_at(pos, format!("expected {expected}, found {}", self.describe_at(pos)))
     }
 
     #[inline]
-    fn skip_ws(&mut self) {
+    pub(crate) fn skip_ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
     }
 
-    fn parse_value(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
+    pub(crate) fn parse_value(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
         match self.bytes.get(self.pos) {
             Some(b'{') => self.parse_object(depth + 1),
             Some(b'[') => self.parse_array(depth + 1),
@@ -620,7 +666,7 @@ impl Parser<'_> {
         }
     }
 
-    fn parse_number(&mut self) -> Result<JsonValue, JsonError> {
+    pub(crate) fn parse_number(&mut self) -> Result<JsonValue, JsonError> {
         let start = self.pos;
         match scan_number(self.bytes, start) {
             Ok(end) => {
@@ -677,7 +723,7 @@ impl Parser<'_> {
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
-            return Ok(JsonValue::Object(JsonObject { entries }));
+            return Ok(JsonValue::Object(JsonObject::from_entries(entries)));
         }
         loop {
             self.skip_ws();
@@ -720,15 +766,34 @@ impl Parser<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(JsonValue::Object(JsonObject { entries }));
+                    return Ok(JsonValue::Object(JsonObject::from_entries(entries)));
                 }
                 _ => return Err(self.unexpected(self.pos, "',' or '}' in object")),
             }
         }
     }
 
+    /// Parses a string starting at the opening quote, borrowing it from the input when it
+    /// has no escapes.
+    pub(crate) fn parse_str(&mut self) -> Result<std::borrow::Cow<'a, str>, JsonError> {
+        let start = self.pos + 1;
+        let mut i = start;
+        loop {
+            match self.bytes.get(i) {
+                None => return Err(self.error_at(self.pos, "unterminated string".to_string())),
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(std::borrow::Cow::Borrowed(&self.text[start..i]));
+                }
+                Some(b'\\') => return self.parse_string().map(std::borrow::Cow::Owned),
+                Some(&b) if b < 0x20 => return Err(self.control_char(i)),
+                Some(_) => i += 1,
+            }
+        }
+    }
+
     /// Parses a string starting at the opening quote.
-    fn parse_string(&mut self) -> Result<String, JsonError> {
+    pub(crate) fn parse_string(&mut self) -> Result<String, JsonError> {
         let start = self.pos + 1;
         let mut i = start;
         // Fast path: no escapes.
@@ -772,7 +837,7 @@ impl Parser<'_> {
     }
 
     /// Decodes the escape starting at the backslash at `i`; returns the offset after it.
-    fn parse_escape(&self, i: usize, out: &mut String) -> Result<usize, JsonError> {
+    pub(crate) fn parse_escape(&self, i: usize, out: &mut String) -> Result<usize, JsonError> {
         let c = match self.bytes.get(i + 1) {
             Some(b'"') => '"',
             Some(b'\\') => '\\',
@@ -832,6 +897,16 @@ impl Parser<'_> {
 
 // ---------------------------------------------------------------------------------
 // Writer
+
+/// Appends `s` as a JSON string (quoted; `"`, `\` and control characters escaped).
+pub fn write_json_string(s: &str, out: &mut String) {
+    write_string(s, out);
+}
+
+/// Appends `v` as compact JSON.
+pub fn write_value(v: &JsonValue, out: &mut String) {
+    write_compact(v, out);
+}
 
 fn write_string(s: &str, out: &mut String) {
     out.push('"');

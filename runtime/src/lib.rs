@@ -8,6 +8,8 @@
 //!   each validated against the FHIR R5 rules;
 //! - [`element`]: the primitive element wrapper (value + `id` + extensions, written as
 //!   the `_name` sibling in JSON) and [`element::NonEmpty`] for `1..*` elements;
+//! - [`stream`]: the streaming JSON reader and writer the generated code reads and
+//!   writes through (no JSON tree in between);
 //! - [`read`]: the reading context that collects every validation problem with its
 //!   FHIRPath-like location, in strict or lenient mode;
 //! - [`outcome`]: issues as a FHIR `OperationOutcome` (issue-type codes, FHIRPath
@@ -36,6 +38,7 @@ pub mod reflect;
 pub mod resource;
 #[cfg(feature = "serde")]
 pub mod serde_bridge;
+pub mod stream;
 pub mod terminology;
 pub mod validate;
 pub mod visit;
@@ -45,3 +48,4 @@ pub use json::{JsonNumber, JsonObject, JsonValue};
 pub use read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 pub use reflect::{Child, Node, PrimitiveValue, Reflect};
 pub use resource::{FhirJson, Profile, Resource};
+pub use stream::{JsonWriter, Stream};

@@ -55,6 +55,15 @@ pub trait FhirPrimitive: Sized + Clone + fmt::Debug + PartialEq {
     fn from_json(value: &JsonValue) -> Result<Self, PrimitiveError>;
     /// Writes the JSON value of the primitive.
     fn to_json(&self) -> JsonValue;
+    /// Reads an owned JSON value (a string value moves into the result where it can).
+    fn from_json_owned(value: JsonValue) -> Result<Self, PrimitiveError> {
+        Self::from_json(&value)
+    }
+    /// Appends the JSON text of the value to `out` (what [`to_json`](Self::to_json)
+    /// writes, without building a [`JsonValue`]).
+    fn write_json_text(&self, out: &mut String) {
+        crate::json::write_value(&self.to_json(), out);
+    }
     /// The value as reflection and FHIRPath see it ([`crate::reflect`]).
     fn reflect_value(&self) -> PrimitiveValue<'_>;
 }
@@ -188,7 +197,48 @@ fn check_string(s: &str) -> Result<(), String> {
     if s.len() > MAX_STRING_CHARS && s.chars().count() > MAX_STRING_CHARS {
         return Err(format!("must not be longer than {MAX_STRING_CHARS} characters"));
     }
+    if let Some(b) = s.bytes().find(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) {
+        return Err(format!("must not contain the control character U+{b:04X} (only TAB, CR and LF are allowed)"));
+    }
     Ok(())
+}
+
+/// Whether `text` matches R5's decimal regex
+/// `-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,17})?([eE][+-]?[0-9]{1,9})?` and its magnitude is
+/// finite as an `f64` (so `1e400` is refused).
+pub fn decimal_in_range(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - s
+    };
+    let int_start = i;
+    let n = digits(&mut i);
+    if n == 0 || n > 18 || (n > 1 && b[int_start] == b'0') {
+        return false;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let n = digits(&mut i);
+        if n == 0 || n > 17 {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let n = digits(&mut i);
+        if n == 0 || n > 9 {
+            return false;
+        }
+    }
+    i == b.len() && text.parse::<f64>().is_ok_and(f64::is_finite)
 }
 
 /// Whitespace as FHIR's regular expressions (`\s`) see it.
@@ -211,6 +261,10 @@ impl FhirPrimitive for bool {
 
     fn to_json(&self) -> JsonValue {
         JsonValue::Bool(*self)
+    }
+
+    fn write_json_text(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
     }
 
     fn reflect_value(&self) -> PrimitiveValue<'_> {
@@ -265,6 +319,11 @@ impl FhirPrimitive for i32 {
         JsonValue::Number(JsonNumber::from(*self))
     }
 
+    fn write_json_text(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "{self}");
+    }
+
     fn reflect_value(&self) -> PrimitiveValue<'_> {
         PrimitiveValue::Integer((*self).into())
     }
@@ -278,8 +337,22 @@ impl FhirPrimitive for String {
         json_string(Self::FHIR_TYPE, value).map(str::to_string)
     }
 
+    fn from_json_owned(value: JsonValue) -> Result<Self, PrimitiveError> {
+        match value {
+            JsonValue::String(s) => {
+                check_string(&s).map_err(|reason| PrimitiveError::invalid_text(Self::FHIR_TYPE, &s, reason))?;
+                Ok(s)
+            }
+            other => Self::from_json(&other),
+        }
+    }
+
     fn to_json(&self) -> JsonValue {
         JsonValue::String(self.clone())
+    }
+
+    fn write_json_text(&self, out: &mut String) {
+        crate::json::write_json_string(self, out);
     }
 
     fn reflect_value(&self) -> PrimitiveValue<'_> {
@@ -575,8 +648,29 @@ impl FhirPrimitive for Decimal {
         }
     }
 
+    /// What the FHIR JSON readers use: also refuses values beyond R5's decimal regex
+    /// (see [`decimal_in_range`]), such as `1e400` or thousands of digits.
+    fn from_json_owned(value: JsonValue) -> Result<Self, PrimitiveError> {
+        match &value {
+            JsonValue::Number(n) if !decimal_in_range(n.as_str()) => Err(PrimitiveError::invalid(
+                Self::FHIR_TYPE,
+                &value,
+                "out of range: at most 18 integer digits, 17 fraction digits, a 9-digit exponent, and a finite magnitude",
+            )),
+            JsonValue::Number(_) => match value {
+                JsonValue::Number(n) => Ok(Decimal(n)),
+                _ => Err(PrimitiveError::json_type(Self::FHIR_TYPE, "number", &value)),
+            },
+            other => Err(PrimitiveError::json_type(Self::FHIR_TYPE, "number", other)),
+        }
+    }
+
     fn to_json(&self) -> JsonValue {
         JsonValue::Number(self.0.clone())
+    }
+
+    fn write_json_text(&self, out: &mut String) {
+        out.push_str(self.0.as_str());
     }
 
     fn reflect_value(&self) -> PrimitiveValue<'_> {
@@ -669,8 +763,24 @@ macro_rules! string_primitive {
                 Ok($name(s.to_string()))
             }
 
+            fn from_json_owned(value: JsonValue) -> Result<Self, PrimitiveError> {
+                match value {
+                    JsonValue::String(s) => {
+                        check_string(&s).map_err(|reason| PrimitiveError::invalid_text($fhir, &s, reason))?;
+                        let validate: fn(&str) -> Result<(), String> = $validate;
+                        validate(&s).map_err(|reason| PrimitiveError::invalid_text($fhir, &s, reason))?;
+                        Ok($name(s))
+                    }
+                    other => Self::from_json(&other),
+                }
+            }
+
             fn to_json(&self) -> JsonValue {
                 JsonValue::String(self.0.clone())
+            }
+
+            fn write_json_text(&self, out: &mut String) {
+                crate::json::write_json_string(&self.0, out);
             }
 
             fn reflect_value(&self) -> PrimitiveValue<'_> {

@@ -5,15 +5,47 @@
 //! code is compiled once inside `dhp-fhir`, not again in every downstream crate.
 
 use crate::json::{JsonObject, JsonValue};
-use crate::read::{Issue, IssueKind, ObjectReader, ReadError, ReadMode, Reader, Severity};
+use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
+use crate::stream::{JsonWriter, Stream};
 
 /// A type with a FHIR JSON object form (complex datatypes, backbone elements, resources).
 pub trait FhirJson: Sized {
-    /// Reads the object, recording problems on `reader`. Returns `None` when no value can
-    /// be built (the reason is among the reader's issues).
-    fn read_json(obj: &JsonObject, reader: &mut Reader) -> Option<Self>;
-    /// Writes the object form.
-    fn write_json(&self) -> JsonObject;
+    /// Reads the object at the stream's cursor, recording problems on the stream. Returns
+    /// `None` when no value can be built (the reason is among the issues).
+    fn read_stream(r: &mut Stream<'_>) -> Option<Self>;
+    /// Writes the object's members (without the braces).
+    fn write_members(&self, w: &mut JsonWriter);
+
+    /// Reads a JSON tree (it is written out and read back as text).
+    fn read_json(obj: &JsonObject, reader: &mut Reader) -> Option<Self> {
+        let text = JsonValue::Object(obj.clone()).to_json_string();
+        let taken = std::mem::replace(reader, Reader::new("", reader.mode()));
+        let mut s = Stream::with_reader(&text, taken);
+        let v = Self::read_stream(&mut s);
+        let (r, _) = s.into_parts();
+        *reader = r;
+        v
+    }
+
+    /// The object form as a JSON tree.
+    fn write_json(&self) -> JsonObject {
+        match JsonValue::parse(&write_string(self)) {
+            Ok(JsonValue::Object(o)) => o,
+            _ => JsonObject::new(),
+        }
+    }
+}
+
+/// The compact JSON text of `value`.
+pub fn write_string<T: FhirJson>(value: &T) -> String {
+    let mut w = JsonWriter::new();
+    w.object(value);
+    w.into_string()
+}
+
+/// Writes the compact JSON text of `value` to `out`.
+pub fn write_to<T: FhirJson>(value: &T, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(write_string(value).as_bytes())
 }
 
 /// A FHIR resource type.
@@ -37,19 +69,53 @@ pub trait Profile: Resource {
     const MUST_SUPPORT: &'static [&'static str];
 }
 
-/// Checks `resourceType` on an object being read as `expected`.
-pub fn check_resource_type(o: &mut ObjectReader<'_, '_>, expected: &str) {
-    match o.skip("resourceType") {
-        Some(JsonValue::String(s)) if s == expected => {}
-        Some(JsonValue::String(s)) => {
-            let msg = format!("expected resourceType '{expected}', found '{s}'");
-            o.reader().error(IssueKind::ResourceType, msg);
+fn syntax_error(root: &str, message: String) -> ReadError {
+    ReadError { issues: vec![Issue { severity: Severity::Error, kind: IssueKind::Syntax, path: root.to_string(), message }], json: None }
+}
+
+/// Reads `text` as `T` from `root`: `resource` checks that the document is an object.
+fn read_text<T: FhirJson>(text: &str, root: &str, mode: ReadMode, resource: bool) -> Result<(T, Vec<Issue>), ReadError> {
+    let mut s = Stream::new(text, root, mode);
+    let value = if resource && !text.trim_start_matches('\u{FEFF}').trim_start().starts_with('{') {
+        match JsonValue::parse(text) {
+            Ok(json) => return read_resource_json_tree::<T>(json, root, mode),
+            Err(e) => return Err(syntax_error(root, e.to_string())),
         }
-        Some(other) => {
-            let msg = format!("resourceType must be a JSON string, found {}", other.type_name());
-            o.reader().error(IssueKind::ResourceType, msg);
+    } else {
+        let v = T::read_stream(&mut s);
+        s.finish_document();
+        v
+    };
+    let (reader, fatal) = s.into_parts();
+    if let Some(e) = fatal {
+        // The tree parser reports the same first problem with the usual wording.
+        let message = match JsonValue::parse(text) {
+            Err(e2) => e2.to_string(),
+            Ok(_) => e.to_string(),
+        };
+        return Err(syntax_error(root, message));
+    }
+    let issues = reader.into_issues();
+    match value {
+        Some(v) if !issues.iter().any(|i| i.severity == Severity::Error) => Ok((v, issues)),
+        _ => Err(ReadError { issues, json: JsonValue::parse(text).ok() }),
+    }
+}
+
+fn read_resource_json_tree<T: FhirJson>(json: JsonValue, root: &str, mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {
+    match &json {
+        JsonValue::Object(_) => {
+            let text = json.to_json_string();
+            read_text::<T>(&text, root, mode, true).map_err(|mut e| {
+                e.json = Some(json);
+                e
+            })
         }
-        None => o.reader().error(IssueKind::ResourceType, format!("resourceType is missing (expected '{expected}')")),
+        other => {
+            let mut reader = Reader::new(root, mode);
+            reader.error(IssueKind::JsonType, format!("a resource must be a JSON object, found {}", other.type_name()));
+            Err(ReadError { issues: reader.into_issues(), json: Some(json) })
+        }
     }
 }
 
@@ -58,49 +124,40 @@ pub fn check_resource_type(o: &mut ObjectReader<'_, '_>, expected: &str) {
 /// On success returns the value and the warnings (lenient mode); on failure every issue
 /// and the JSON itself, so nothing is lost.
 pub fn read_resource_json<T: Resource>(json: JsonValue, mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {
-    let mut reader = Reader::new(T::RESOURCE_TYPE, mode);
-    let value = match &json {
-        JsonValue::Object(obj) => T::read_json(obj, &mut reader),
-        other => {
-            reader.error(IssueKind::JsonType, format!("a resource must be a JSON object, found {}", other.type_name()));
-            None
-        }
-    };
-    let issues = reader.into_issues();
-    match value {
-        Some(v) if !issues.iter().any(|i| i.severity == Severity::Error) => Ok((v, issues)),
-        _ => Err(ReadError { issues, json: Some(json) }),
-    }
+    read_resource_json_tree::<T>(json, T::RESOURCE_TYPE, mode)
 }
 
 /// Reads a JSON object (not a resource: a datatype, an extension) as `T`, with locations
 /// starting at `root`.
 pub fn read_object_json<T: FhirJson>(obj: JsonObject, root: &str, mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {
-    let mut reader = Reader::new(root, mode);
-    let value = T::read_json(&obj, &mut reader);
-    let issues = reader.into_issues();
-    match value {
-        Some(v) if !issues.iter().any(|i| i.severity == Severity::Error) => Ok((v, issues)),
-        _ => Err(ReadError { issues, json: Some(JsonValue::Object(obj)) }),
-    }
+    let text = JsonValue::Object(obj).to_json_string();
+    read_text::<T>(&text, root, mode, false)
 }
 
-/// Parses `text` and reads it as resource `T`.
+/// Reads `text` as resource `T`, streaming it straight into the typed value. A failed
+/// read keeps the parsed JSON in the error (parsed only then).
 pub fn read_resource_str<T: Resource>(text: &str, mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {
-    match JsonValue::parse(text) {
-        Ok(json) => read_resource_json(json, mode),
-        Err(e) => Err(ReadError {
-            issues: vec![Issue {
-                severity: Severity::Error,
-                kind: IssueKind::Syntax,
-                path: T::RESOURCE_TYPE.to_string(),
-                message: e.to_string(),
-            }],
-            json: None,
-        }),
+    read_text::<T>(text, T::RESOURCE_TYPE, mode, true)
+}
+
+/// Reads UTF-8 bytes as resource `T`; invalid UTF-8 is a syntax error naming its byte
+/// offset.
+pub fn read_resource_slice<T: Resource>(bytes: &[u8], mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => read_resource_str::<T>(text, mode),
+        Err(e) => Err(syntax_error(T::RESOURCE_TYPE, format!("invalid UTF-8 at byte offset {}", e.valid_up_to()))),
     }
 }
 
+/// Reads everything from `input` as resource `T` (see [`read_resource_slice`]); an I/O
+/// error is a syntax error.
+pub fn read_resource_reader<T: Resource>(input: &mut dyn std::io::Read, mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {
+    let mut bytes = Vec::new();
+    match input.read_to_end(&mut bytes) {
+        Ok(_) => read_resource_slice::<T>(&bytes, mode),
+        Err(e) => Err(syntax_error(T::RESOURCE_TYPE, format!("reading the input failed: {e}"))),
+    }
+}
 /// Makes sure `meta.profile` lists `canonical` (keeping any other profiles), as written
 /// by every profile type.
 pub fn ensure_meta_profile(obj: &mut JsonObject, canonical: &str) {

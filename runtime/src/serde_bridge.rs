@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 
 /// Serializes `resource` as its FHIR JSON.
 pub fn serialize<T: Resource, S: serde::Serializer>(resource: &T, serializer: S) -> Result<S::Ok, S::Error> {
-    let text = crate::JsonValue::Object(resource.write_json()).to_json_string();
+    let text = crate::resource::write_string(resource);
     let raw = RawValue::from_string(text).map_err(<S::Error as serde::ser::Error>::custom)?;
     serde::Serialize::serialize(&raw, serializer)
 }

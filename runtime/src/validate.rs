@@ -79,14 +79,9 @@ fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a
         out.push(Located { node: c.node, root: false, path });
     });
     if step.is_slice() {
-        let mut i = start;
-        while i < out.len() {
-            if is_complex(out[i].node) && step.accepts(out[i].node) {
-                i += 1;
-            } else {
-                out.remove(i);
-            }
-        }
+        // One pass (removing items one by one would be quadratic in their number).
+        let candidates = out.split_off(start);
+        out.extend(candidates.into_iter().filter(|l| is_complex(l.node) && step.accepts(l.node)));
     }
 }
 

@@ -170,7 +170,7 @@ async fn encounter_crud_with_a_reference_to_its_patient() {
     let patient_id = client.create(&patient(&national_id(), "Rahimov")).await.unwrap().id.unwrap();
 
     let mut encounter = UzCoreEncounter::new(EncounterStatusVs::InProgress.into());
-    encounter.subject = Some(reference(&format!("Patient/{patient_id}")));
+    encounter.subject = Some(Box::new(reference(&format!("Patient/{patient_id}"))));
     let created = client.create(&encounter).await.expect("create");
     let id = created.id.clone().unwrap();
     assert_eq!(created.resource.status.value(), Some(&EncounterStatusVs::InProgress));
@@ -360,7 +360,7 @@ async fn transaction_creates_a_patient_and_an_encounter_that_references_it() {
     let mut tx = TransactionBuilder::transaction();
     let p = tx.create(&patient(&nid, "Tursunov")).unwrap();
     let mut encounter = UzCoreEncounter::new(EncounterStatusVs::Planned.into());
-    encounter.subject = Some(reference(p.reference().unwrap()));
+    encounter.subject = Some(Box::new(reference(p.reference().unwrap())));
     let e = tx.create(&encounter).unwrap();
 
     let response = client.transaction(&tx).await.expect("transaction");

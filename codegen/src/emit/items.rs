@@ -103,53 +103,131 @@ fn value_key(ty: &FieldType) -> String {
     }
 }
 
-/// Expression reading one element of type `ty` with cardinality `card` at `key` from
-/// ObjectReader `o`.
-fn read_element(ctx: &Ctx, o: &TokenStream, ty: &FieldType, card: Card, max: Option<u32>, key: &str, boxed: bool) -> TokenStream {
+/// The locals, match arms and after-loop statements that read one struct's members.
+#[derive(Default)]
+struct ReadParts {
+    locals: Vec<TokenStream>,
+    arms: Vec<TokenStream>,
+    post: Vec<TokenStream>,
+    /// Choice slots whose `read_member` the default arm tries.
+    choices: Vec<TokenStream>,
+    keys: std::collections::BTreeSet<String>,
+    next: usize,
+}
+
+impl ReadParts {
+    fn index(&mut self) -> usize {
+        self.next += 1;
+        self.next - 1
+    }
+
+    fn arm(&mut self, key: &str, body: TokenStream) {
+        assert!(self.keys.insert(key.to_string()), "JSON key {key} read twice");
+        self.arms.push(quote! { #key => { #body } });
+    }
+}
+
+fn choice_base(ctx: &Ctx, name: &str) -> String {
+    ctx.space
+        .choices
+        .get(name)
+        .map(|c| c.path.rsplit('.').next().unwrap_or("value").trim_end_matches("[x]").to_string())
+        .unwrap_or_else(|| "value".into())
+}
+
+/// Reads element `key` of type `ty` into local `local` (declared here), leaving it as the
+/// field's value (before the `?` of a required field).
+#[allow(clippy::too_many_arguments)]
+fn read_field(ctx: &Ctx, p: &mut ReadParts, local: &proc_macro2::Ident, ty: &FieldType, card: Card, max: Option<u32>, key: &str, boxed: bool, json_array: bool) {
     let maxt = max_tokens(max);
-    let expr = match ty {
-        FieldType::PlainString => match card {
-            Card::Required => quote! { #o.required_plain_string(#key) },
-            _ => quote! { #o.plain_string(#key) },
-        },
+    let ext_key = format!("_{key}");
+    match ty {
+        FieldType::PlainString => {
+            let i = p.index();
+            p.locals.push(quote! { let mut #local: Option<String> = None; });
+            p.arm(key, quote! { #local = r.plain_string(&mut seen_members, #i, #key); });
+            if card.is_required() {
+                p.post.push(quote! { if !seen_members.has(#i) { r.missing(#key); } });
+            }
+        }
         FieldType::Primitive { repr, .. } => {
             let v = ctx.primitive_value(repr);
-            match card {
-                Card::Optional => quote! { #o.primitive::<#v, crate::datatypes::Extension>(#key) },
-                Card::Required => quote! { #o.required_primitive::<#v, crate::datatypes::Extension>(#key) },
-                Card::Many => quote! { #o.primitive_vec::<#v, crate::datatypes::Extension>(#key, #maxt) },
-                Card::NonEmpty => quote! { #o.primitive_nonempty::<#v, crate::datatypes::Extension>(#key, #maxt) },
+            let (i, j) = (p.index(), p.index());
+            let repeats = json_array || matches!(card, Card::Many | Card::NonEmpty);
+            if repeats {
+                let maxt = if json_array { quote! { Some(1) } } else { maxt };
+                p.locals.push(quote! { let mut #local = PrimVec::<#v, Extension>::new(); });
+                p.arm(key, quote! { r.prim_vec(&mut seen_members, #i, #key, &mut #local); });
+                p.arm(&ext_key, quote! { r.prim_vec_ext(&mut seen_members, #j, #key, &mut #local); });
+                p.post.push(quote! { let #local = #local.finish(r, #key, #maxt); });
+                if card.is_required() {
+                    p.post.push(quote! { if !seen_members.has(#i) && !seen_members.has(#j) { r.missing(#key); } });
+                }
+                match (json_array, card) {
+                    (true, _) => p.post.push(quote! { let #local = #local.into_iter().next(); }),
+                    (false, Card::NonEmpty) => p.post.push(quote! { let #local = NonEmpty::from_vec(#local); }),
+                    _ => {}
+                }
+            } else {
+                p.locals.push(quote! { let mut #local: Option<Primitive<#v>> = None; });
+                p.arm(key, quote! { r.primitive(&mut seen_members, #i, #key, &mut #local); });
+                p.arm(&ext_key, quote! { r.primitive_ext(&mut seen_members, #j, #key, &mut #local); });
+                if card.is_required() {
+                    p.post.push(quote! { if !seen_members.has(#i) && !seen_members.has(#j) { r.missing(#key); } });
+                }
+            }
+            if boxed && matches!(card, Card::Optional | Card::Required) {
+                p.post.push(quote! { let #local = #local.map(Box::new); });
             }
         }
         FieldType::Complex(_) | FieldType::AnyResource => {
             let t = ctx.value_type(ty);
-            match card {
-                Card::Optional => quote! { #o.complex::<#t>(#key) },
-                Card::Required => quote! { #o.required_complex::<#t>(#key) },
-                Card::Many => quote! { #o.complex_vec::<#t>(#key, #maxt) },
-                Card::NonEmpty => quote! { #o.complex_nonempty::<#t>(#key, #maxt) },
+            let i = p.index();
+            let repeats = json_array || matches!(card, Card::Many | Card::NonEmpty);
+            if repeats {
+                let maxt = if json_array { quote! { Some(1) } } else { maxt };
+                let required = card.is_required();
+                p.locals.push(quote! { let mut #local: Vec<#t> = Vec::new(); });
+                if key == "contained" && matches!(ty, FieldType::AnyResource) {
+                    p.arm(key, quote! { #local = r.contained(&mut seen_members, #i, #key); });
+                } else {
+                    p.arm(key, quote! { #local = r.complex_vec(&mut seen_members, #i, #key, #maxt, #required); });
+                }
+                if required {
+                    p.post.push(quote! { if !seen_members.has(#i) { r.missing(#key); } });
+                }
+                match (json_array, card) {
+                    (true, _) => p.post.push(quote! { let #local = #local.into_iter().next(); }),
+                    (false, Card::NonEmpty) => p.post.push(quote! { let #local = NonEmpty::from_vec(#local); }),
+                    _ => {}
+                }
+                if boxed && json_array {
+                    p.post.push(quote! { let #local = #local.map(Box::new); });
+                }
+            } else {
+                let lt = if boxed { quote! { Option<Box<#t>> } } else { quote! { Option<#t> } };
+                let map = if boxed { quote! { .map(Box::new) } } else { quote! {} };
+                p.locals.push(quote! { let mut #local: #lt = None; });
+                p.arm(key, quote! { #local = r.complex::<#t>(&mut seen_members, #i, #key) #map; });
+                if card.is_required() {
+                    p.post.push(quote! { if !seen_members.has(#i) { r.missing(#key); } });
+                }
             }
         }
         FieldType::Choice(n) => {
             let t = ctx.type_path(n);
+            let base = choice_base(ctx, n);
             let required = card.is_required();
-            let oref = if o.to_string() == "so" { quote! { #o } } else { quote! { &mut #o } };
-            quote! { #t::read_from(#oref, #required) }
+            p.locals.push(quote! { let mut #local = ChoiceSlot::<#t>::new(); });
+            p.choices.push(quote! { #t::read_member(r, &member_key, &mut #local) });
+            p.post.push(quote! { let #local = r.finish_choice(#local, #base, #required); });
         }
-    };
-    if boxed {
-        match card {
-            Card::Optional | Card::Required => quote! { #expr.map(Box::new) },
-            _ => expr,
-        }
-    } else {
-        expr
     }
 }
 
 /// Statement writing one element at `key` from expression `v` (a reference to the field).
 /// `v` is the field (a place) or, with `is_ref`, a reference to the value.
-fn write_element(wref: &TokenStream, ty: &FieldType, card: Card, key: &str, v: TokenStream, boxed: bool, is_ref: bool) -> TokenStream {
+fn write_element(ty: &FieldType, card: Card, key: &str, v: TokenStream, boxed: bool, is_ref: bool) -> TokenStream {
     let single = match (card, boxed, is_ref) {
         (Card::Optional, false, _) => quote! { #v.as_ref() },
         (Card::Optional, true, _) => quote! { #v.as_deref() },
@@ -170,10 +248,63 @@ fn write_element(wref: &TokenStream, ty: &FieldType, card: Card, key: &str, v: T
             _ => quote! { w.complex_vec(#key, &#v); },
         },
         FieldType::Choice(_) => match card {
-            Card::Optional => quote! { if let Some(c) = &#v { c.write_into(#wref); } },
-            _ if is_ref => quote! { #v.write_into(#wref); },
-            _ => quote! { (#v).write_into(#wref); },
+            Card::Optional => quote! { if let Some(c) = &#v { c.write_into(w); } },
+            _ if is_ref => quote! { #v.write_into(w); },
+            _ => quote! { (#v).write_into(w); },
         },
+    }
+}
+
+/// One item of an extension array claimed by a field (typed slice or sub-extension).
+struct Claim {
+    url: String,
+    counter: proc_macro2::Ident,
+    read: TokenStream,
+}
+
+/// Reads a sub-extension's value (`key`, type `ty`) inside [`Stream::sub_extension`],
+/// pushing it onto `list`.
+fn sub_extension_read(ctx: &Ctx, ty: &FieldType, key: &str, list: &proc_macro2::Ident) -> TokenStream {
+    let ext_key = format!("_{key}");
+    match ty {
+        FieldType::Primitive { repr, .. } => {
+            let v = ctx.primitive_value(repr);
+            quote! {
+                let mut v: Option<Primitive<#v>> = None;
+                let mut vs = Seen::new();
+                r.sub_extension(|r, key| {
+                    match key {
+                        #key => r.primitive(&mut vs, 0, #key, &mut v),
+                        #ext_key => r.primitive_ext(&mut vs, 1, #key, &mut v),
+                        _ => return false,
+                    }
+                    true
+                });
+                if !vs.has(0) && !vs.has(1) { r.missing(#key); }
+                if let Some(v) = v { #list.push(v); }
+            }
+        }
+        FieldType::Choice(n) => {
+            let t = ctx.type_path(n);
+            let base = choice_base(ctx, n);
+            quote! {
+                let mut v = ChoiceSlot::<#t>::new();
+                r.sub_extension(|r, key| #t::read_member(r, key, &mut v));
+                if let Some(v) = r.finish_choice(v, #base, true) { #list.push(v); }
+            }
+        }
+        _ => {
+            let t = ctx.value_type(ty);
+            quote! {
+                let mut v: Option<#t> = None;
+                let mut vs = Seen::new();
+                r.sub_extension(|r, key| {
+                    if key == #key { v = r.complex::<#t>(&mut vs, 0, #key); true } else { false }
+                });
+                if !vs.has(0) { r.missing(#key); }
+                if let Some(v) = v { #list.push(v); }
+            }
+        }
     }
 }
 
@@ -199,65 +330,107 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let unknown_field = quote! {
         /// Elements this type does not define, kept by a lenient read and written back
         /// unchanged (always empty after a strict read).
-        pub unknown_elements: dhp_runtime::JsonObject,
+        pub unknown_elements: JsonObject,
     };
-    let o = quote! { o };
-    let mut reads = Vec::new();
+    // Reading.
+    let mut p = ReadParts::default();
+    match &s.kind {
+        StructKind::Resource { resource_type } | StructKind::Profile { resource_type, .. } => {
+            let i = p.index();
+            p.arm("resourceType", quote! { r.resource_type(&mut seen_members, #i, #resource_type); });
+            p.post.push(quote! { if !seen_members.has(#i) { r.missing_resource_type(#resource_type); } });
+        }
+        StructKind::Extension { url, .. } => {
+            let i = p.index();
+            p.arm("url", quote! { r.expect_url(&mut seen_members, #i, #url); });
+            p.post.push(quote! { if !seen_members.has(#i) { r.missing("url"); } });
+        }
+        _ => {}
+    }
+    // Extension arrays with claimed items: array key -> (claims, rest field).
+    let mut claims: std::collections::BTreeMap<String, (Vec<Claim>, Option<proc_macro2::Ident>)> = Default::default();
     for f in &s.fields {
-        let fname = format_ident!("{}", f.name);
+        let local = format_ident!("{}", f.name);
         let min = lit_usize(if f.card.is_required() { 1 } else { 0 });
         let maxt = max_tokens(f.max);
-        let expr = match &f.role {
-            FieldRole::Element if f.json_array => read_single_from_array(ctx, &f.ty, f.card, &f.json, f.boxed),
-            FieldRole::Element => read_element(ctx, &o, &f.ty, f.card, f.max, &f.json, f.boxed),
+        let adapt = match f.card {
+            Card::Optional | Card::Required => quote! { let #local = #local.into_iter().next(); },
+            Card::Many => quote! {},
+            Card::NonEmpty => quote! { let #local = NonEmpty::from_vec(#local); },
+        };
+        match &f.role {
+            FieldRole::Element => read_field(ctx, &mut p, &local, &f.ty, f.card, f.max, &f.json, f.boxed, f.json_array),
             FieldRole::ExtensionValue => {
                 let key = value_key(&f.ty);
-                read_element(ctx, &o, &f.ty, f.card, f.max, &key, f.boxed)
+                read_field(ctx, &mut p, &local, &f.ty, f.card, f.max, &key, f.boxed, false)
             }
             FieldRole::ExtensionSlice { array, url } => {
                 let t = ctx.value_type(&f.ty);
-                let list = quote! { o.extension_slice::<#t>(#array, #url, #min, #maxt) };
-                adapt_list(list, f.card)
-            }
-            FieldRole::ExtensionRest { sliced_urls } => {
-                let json = &f.json;
-                quote! { o.extension_rest::<crate::datatypes::Extension>(#json, &[#(#sliced_urls),*]) }
+                let counter = format_ident!("n_{}", f.name);
+                p.locals.push(quote! { let mut #local: Vec<#t> = Vec::new(); let mut #counter = 0usize; });
+                p.post.push(quote! { r.count_check(#array, "extension", #url, #counter, #min, #maxt); #adapt });
+                let read = quote! { if let Some(v) = r.item::<#t>() { #local.push(v); } };
+                claims.entry(array.clone()).or_default().0.push(Claim { url: url.clone(), counter, read });
             }
             FieldRole::SubExtension { url } => {
-                let so = quote! { so };
+                let t = ctx.value_type(&f.ty);
+                let counter = format_ident!("n_{}", f.name);
+                p.locals.push(quote! { let mut #local: Vec<#t> = Vec::new(); let mut #counter = 0usize; });
+                p.post.push(quote! { r.count_check("extension", "sub-extension", #url, #counter, #min, #maxt); #adapt });
                 let key = value_key(&f.ty);
-                let inner = read_element(ctx, &so, &f.ty, Card::Required, Some(1), &key, false);
-                let list = quote! { o.sub_extension(#url, #min, #maxt, |so| #inner) };
-                adapt_list(list, f.card)
+                let read = sub_extension_read(ctx, &f.ty, &key, &local);
+                claims.entry("extension".into()).or_default().0.push(Claim { url: url.clone(), counter, read });
             }
-        };
-        reads.push(quote! { let #fname = #expr; });
+            FieldRole::ExtensionRest { .. } => {
+                p.locals.push(quote! { let mut #local: Vec<Extension> = Vec::new(); });
+                claims.entry(f.json.clone()).or_default().1 = Some(local.clone());
+            }
+        }
     }
-    let prohibited = s.prohibited.iter().map(|p| quote! { o.forbid(#p); });
+    for (array, (cl, rest)) in &claims {
+        let i = p.index();
+        if cl.is_empty() {
+            let rest = rest.as_ref().expect("an extension array without fields");
+            p.arm(array, quote! { #rest = r.complex_vec(&mut seen_members, #i, #array, None, false); });
+            continue;
+        }
+        let mut urls = std::collections::BTreeSet::new();
+        let arms = cl.iter().map(|c| {
+            let (url, counter, read) = (&c.url, &c.counter, &c.read);
+            // Two slices with one URL: the first claims the items (as the order of the
+            // arms says).
+            let allow = if urls.insert(url.clone()) { quote! {} } else { quote! { #[allow(unreachable_patterns)] } };
+            quote! { #allow Some(#url) => { #counter += 1; #read } }
+        });
+        let other = match rest {
+            Some(rest) => quote! { _ => { if let Some(v) = r.item::<Extension>() { #rest.push(v); } } },
+            None => quote! { _ => r.skip_value(), },
+        };
+        p.arm(array, quote! {
+            r.array(&mut seen_members, #i, #array, |r, _| match r.peek_member("url").as_deref() {
+                #(#arms)*
+                #other
+            });
+        });
+    }
+    for key in &s.prohibited {
+        let ext = format!("_{key}");
+        if !p.keys.contains(key.as_str()) {
+            p.arm(key, quote! { r.forbid(#key); });
+        }
+        if !p.keys.contains(ext.as_str()) {
+            p.arm(&ext, quote! { r.forbid(#key); });
+        }
+    }
     let validation = match &s.kind {
         StructKind::Profile { .. } => {
             let shout = heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str());
             let rules = format_ident!("{}_RULES", shout);
             let invs = format_ident!("{}_INVARIANTS", shout);
-            quote! {
-                dhp_runtime::validate::validate_read(value.as_ref().map(|v| v as _), obj, #rules, #invs, reader);
-            }
+            // Validation walks the typed value; only when a required element is missing
+            // (no value) are the rules run over the JSON of the object, parsed for that.
+            quote! { r.validate_profile(object_start, value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect), #rules, #invs); }
         }
-        _ => quote! {},
-    };
-    let finish = match &s.kind {
-        StructKind::Profile { canonical, .. } => quote! {
-            let mut obj = w.finish();
-            dhp_runtime::resource::ensure_meta_profile(&mut obj, #canonical);
-            obj
-        },
-        _ => quote! { w.finish() },
-    };
-    let resource_check = match &s.kind {
-        StructKind::Resource { resource_type } | StructKind::Profile { resource_type, .. } => {
-            quote! { dhp_runtime::resource::check_resource_type(&mut o, #resource_type); }
-        }
-        StructKind::Extension { url, .. } => quote! { o.expect_url(#url); },
         _ => quote! {},
     };
     let inits = s.fields.iter().map(|f| {
@@ -280,6 +453,16 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         },
         _ => quote! { Some(#name { #(#inits)* unknown_elements }) },
     };
+    let (locals, arms, post) = (&p.locals, &p.arms, &p.post);
+    let default_arm = if p.choices.is_empty() {
+        quote! { _ => r.unknown(member_key, &mut unknown_elements), }
+    } else {
+        let tries = &p.choices;
+        quote! { _ => { if !(#(#tries)||*) { r.unknown(member_key, &mut unknown_elements); } } }
+    };
+    let seen_decl = if p.next > 0 { quote! { let mut seen_members = Seen::new(); } } else { quote! {} };
+    assert!(p.next <= 512, "{} has more than 512 JSON members", s.name);
+    let start = if matches!(s.kind, StructKind::Profile { .. }) { quote! { let object_start = object.start(); } } else { quote! {} };
     // Writing.
     let mut writes = Vec::new();
     match &s.kind {
@@ -294,28 +477,38 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let fname = format_ident!("{}", f.name);
         let v = quote! { self.#fname };
         match &f.role {
+            FieldRole::Element if f.json == "meta" && matches!(s.kind, StructKind::Profile { .. }) => {
+                let StructKind::Profile { canonical, .. } = &s.kind else { unreachable!() };
+                let meta = match (f.card, f.boxed) {
+                    (Card::Optional, false) => quote! { #v.as_ref() },
+                    (Card::Optional, true) => quote! { #v.as_deref() },
+                    (_, false) => quote! { Some(&#v) },
+                    (_, true) => quote! { Some(&*#v) },
+                };
+                writes.push(quote! { Meta::write_with_profile(#meta, #canonical, w); });
+            }
             FieldRole::Element if f.json_array => writes.push(write_single_as_array(&f.ty, f.card, &f.json, v, f.boxed)),
-            FieldRole::Element => writes.push(write_element(&quote! { &mut w }, &f.ty, f.card, &f.json, v, f.boxed, false)),
+            FieldRole::Element => writes.push(write_element(&f.ty, f.card, &f.json, v, f.boxed, false)),
             FieldRole::ExtensionValue => {
                 let key = value_key(&f.ty);
-                writes.push(write_element(&quote! { &mut w }, &f.ty, f.card, &key, v, f.boxed, false));
+                writes.push(write_element(&f.ty, f.card, &key, v, f.boxed, false));
             }
             FieldRole::ExtensionSlice { array, .. } => {
                 let push = match f.card {
-                    Card::Optional => quote! { if let Some(x) = &#v { typed.push(dhp_runtime::FhirJson::write_json(x)); } },
-                    Card::Required => quote! { typed.push(dhp_runtime::FhirJson::write_json(&#v)); },
-                    _ => quote! { for x in #v.iter() { typed.push(dhp_runtime::FhirJson::write_json(x)); } },
+                    Card::Optional => quote! { if let Some(x) = &#v { w.item(x); } },
+                    Card::Required => quote! { w.item(&#v); },
+                    _ => quote! { for x in #v.iter() { w.item(x); } },
                 };
                 typed.entry(array.clone()).or_default().push(push);
             }
             FieldRole::SubExtension { url } => {
                 let key = value_key(&f.ty);
-                let inner = write_element(&quote! { w }, &f.ty, Card::Required, &key, quote! { x }, false, true);
-                let make = quote! { dhp_runtime::read::ObjectWriter::sub_extension(#url, |w| { #inner }) };
+                let inner = write_element(&f.ty, Card::Required, &key, quote! { x }, false, true);
+                let make = quote! { let m = w.begin_item(); w.plain_str("url", #url); #inner w.end_object(m); };
                 let push = match f.card {
-                    Card::Optional => quote! { if let Some(x) = &#v { typed.push(#make); } },
-                    Card::Required => quote! { { let x = &#v; typed.push(#make); } },
-                    _ => quote! { for x in #v.iter() { typed.push(#make); } },
+                    Card::Optional => quote! { if let Some(x) = &#v { #make } },
+                    Card::Required => quote! { { let x = &#v; #make } },
+                    _ => quote! { for x in #v.iter() { #make } },
                 };
                 typed.entry("extension".into()).or_default().push(push);
             }
@@ -327,9 +520,10 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
                 } else {
                     writes.push(quote! {
                         {
-                            let mut typed: Vec<dhp_runtime::JsonObject> = Vec::new();
+                            let m = w.begin_array(#json);
                             #(#pushes)*
-                            w.extension_array(#json, typed, &#v);
+                            for x in #v.iter() { w.item(x); }
+                            w.end_array(m);
                         }
                     });
                 }
@@ -339,11 +533,11 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let can_absent = if s.can_be_absent && matches!(s.kind, StructKind::Datatype | StructKind::Backbone) && s.derive_default {
         quote! {
             impl crate::DataAbsent for #name {
-                fn absent(reason: crate::codes::DataAbsentReason) -> Self {
-                    #name { extension: Vec::from([crate::datatypes::Extension::data_absent_reason(reason)]), ..Default::default() }
+                fn absent(reason: DataAbsentReason) -> Self {
+                    #name { extension: Vec::from([Extension::data_absent_reason(reason)]), ..Default::default() }
                 }
-                fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
-                    crate::datatypes::Extension::find_data_absent_reason(&self.extension)
+                fn absent_reason(&self) -> Option<DataAbsentReason> {
+                    Extension::find_data_absent_reason(&self.extension)
                 }
             }
         }
@@ -352,20 +546,32 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     };
     let extension_conversions = match &s.kind {
         StructKind::Extension { url, .. } => quote! {
-            impl From<#name> for crate::datatypes::Extension {
+            impl From<#name> for Extension {
                 /// The generic form of the typed extension (nothing is lost: JSON the generic
                 /// type cannot hold is kept in `unknown_elements`).
                 fn from(typed: #name) -> Self {
-                    crate::datatypes::Extension::from_json_lossless(dhp_runtime::FhirJson::write_json(&typed), #url)
+                    Extension::from_json_lossless(FhirJson::write_json(&typed), #url)
                 }
             }
 
-            impl TryFrom<&crate::datatypes::Extension> for #name {
-                type Error = dhp_runtime::ReadError;
+            impl TryFrom<&Extension> for #name {
+                type Error = ReadError;
                 /// Reads a generic extension as this typed one, checking its `url` and content.
-                fn try_from(generic: &crate::datatypes::Extension) -> Result<Self, Self::Error> {
-                    dhp_runtime::resource::read_object_json(dhp_runtime::FhirJson::write_json(generic), "Extension", dhp_runtime::ReadMode::Strict)
+                fn try_from(generic: &Extension) -> Result<Self, Self::Error> {
+                    dhp_runtime::resource::read_object_json(FhirJson::write_json(generic), "Extension", ReadMode::Strict)
                         .map(|(v, _)| v)
+                }
+            }
+        },
+        _ => quote! {},
+    };
+    let boxed_reader = match &s.kind {
+        StructKind::Resource { .. } => quote! {
+            impl #name {
+                /// Reads the resource at the stream's cursor into a box (used by
+                /// `AnyResource`, so its reader's stack frame stays small).
+                pub fn read_boxed(r: &mut Stream<'_>) -> Option<Box<Self>> {
+                    <Self as FhirJson>::read_stream(r).map(Box::new)
                 }
             }
         },
@@ -381,41 +587,32 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
 
         #extension_conversions
 
-        impl dhp_runtime::FhirJson for #name {
-            fn read_json(obj: &dhp_runtime::JsonObject, reader: &mut dhp_runtime::Reader) -> Option<Self> {
-                let mut o = reader.object(obj);
-                #resource_check
-                #(#reads)*
-                #(#prohibited)*
-                let unknown_elements = o.finish();
+        impl FhirJson for #name {
+            fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
+                let mut object = r.begin_object()?;
+                #start
+                #seen_decl
+                #(#locals)*
+                let mut unknown_elements = JsonObject::new();
+                while let Some(member_key) = r.next_key(&mut object) {
+                    match &*member_key {
+                        #(#arms)*
+                        #default_arm
+                    }
+                }
+                #(#post)*
                 #build
             }
 
-            fn write_json(&self) -> dhp_runtime::JsonObject {
-                let mut w = dhp_runtime::read::ObjectWriter::new();
+            fn write_members(&self, w: &mut JsonWriter) {
                 #(#writes)*
                 w.extra(&self.unknown_elements);
-                #finish
             }
         }
 
-        #can_absent
-    }
-}
+        #boxed_reader
 
-/// Reads a single value whose JSON form is an array (a narrowed repeating element).
-fn read_single_from_array(ctx: &Ctx, ty: &FieldType, card: Card, key: &str, boxed: bool) -> TokenStream {
-    let many = if card == Card::Required { Card::NonEmpty } else { Card::Many };
-    let list = read_element(ctx, &quote! { o }, ty, many, Some(1), key, false);
-    let first = if card == Card::Required {
-        quote! { #list.and_then(|v| v.into_iter().next()) }
-    } else {
-        quote! { #list.into_iter().next() }
-    };
-    if boxed {
-        quote! { #first.map(Box::new) }
-    } else {
-        first
+        #can_absent
     }
 }
 
@@ -432,18 +629,11 @@ fn write_single_as_array(ty: &FieldType, card: Card, key: &str, v: TokenStream, 
     }
 }
 
-fn adapt_list(list: TokenStream, card: Card) -> TokenStream {
-    match card {
-        Card::Optional | Card::Required => quote! { #list.into_iter().next() },
-        Card::Many => list,
-        Card::NonEmpty => quote! { dhp_runtime::NonEmpty::from_vec(#list) },
-    }
-}
-
 pub(crate) fn choice_tokens(ctx: &Ctx, c: &ChoiceDef) -> TokenStream {
     let name = format_ident!("{}", c.name);
     let doc = doc_attrs(&c.doc);
     let base = c.path.rsplit('.').next().unwrap_or("value").trim_end_matches("[x]").to_string();
+    assert!(c.variants.len() <= 64, "choice {} has more than 64 types", c.name);
     let variants = c.variants.iter().map(|v| {
         let vn = format_ident!("{}", v.name);
         let t = ctx.value_type(&v.ty);
@@ -452,17 +642,35 @@ pub(crate) fn choice_tokens(ctx: &Ctx, c: &ChoiceDef) -> TokenStream {
         let vdoc = format!(" `{key}`");
         quote! { #[doc = #vdoc] #vn(#t), }
     });
-    let keys: Vec<String> = c.variants.iter().map(|v| format!("{base}{}", v.json_suffix)).collect();
-    let reads = c.variants.iter().map(|v| {
+    let mut arms = Vec::new();
+    for (n, v) in c.variants.iter().enumerate() {
         let vn = format_ident!("{}", v.name);
         let key = format!("{base}{}", v.json_suffix);
-        let expr = read_element(ctx, &quote! { o }, &v.ty, Card::Optional, Some(1), &key, v.boxed);
-        quote! { if let Some(v) = #expr { return Some(#name::#vn(v)); } }
-    });
+        let ext_key = format!("_{key}");
+        let n = n as u32;
+        match &v.ty {
+            FieldType::Primitive { .. } => {
+                let single = c.variants.len() == 1;
+                let (take, make) = match (v.boxed, single) {
+                    (true, false) => (quote! { |c| match c { Self::#vn(v) => Some(*v), _ => None } }, quote! { |v| Self::#vn(Box::new(v)) }),
+                    (true, true) => (quote! { |Self::#vn(v)| Some(*v) }, quote! { |v| Self::#vn(Box::new(v)) }),
+                    (false, false) => (quote! { |c| match c { Self::#vn(v) => Some(v), _ => None } }, quote! { Self::#vn }),
+                    (false, true) => (quote! { |Self::#vn(v)| Some(v) }, quote! { Self::#vn }),
+                };
+                arms.push(quote! { #key => r.choice_primitive(slot, #n, #key, false, #take, #make), });
+                arms.push(quote! { #ext_key => r.choice_primitive(slot, #n, #key, true, #take, #make), });
+            }
+            _ => {
+                let t = ctx.value_type(&v.ty);
+                let make = if v.boxed { quote! { |v| Self::#vn(Box::new(v)) } } else { quote! { Self::#vn } };
+                arms.push(quote! { #key => r.choice_complex::<#t, Self>(slot, #n, #key, #make), });
+            }
+        }
+    }
     let writes = c.variants.iter().map(|v| {
         let vn = format_ident!("{}", v.name);
         let key = format!("{base}{}", v.json_suffix);
-        let w = write_element(&quote! { w }, &v.ty, Card::Required, &key, quote! { v }, v.boxed, true);
+        let w = write_element(&v.ty, Card::Required, &key, quote! { v }, v.boxed, true);
         quote! { #name::#vn(v) => { #w } }
     });
     let from_impls = c.variants.iter().map(|v| {
@@ -486,21 +694,18 @@ pub(crate) fn choice_tokens(ctx: &Ctx, c: &ChoiceDef) -> TokenStream {
         }
 
         impl #name {
-            /// Reads the choice from the members of `o`; `required` records a missing value.
-            pub fn read_from(o: &mut dhp_runtime::read::ObjectReader<'_, '_>, required: bool) -> Option<Self> {
-                let n = o.choice_count(#base, &[#(#keys),*]);
-                if n == 0 {
-                    if required {
-                        o.missing_choice(#base);
-                    }
-                    return None;
+            /// Reads member `key` into `slot` when it is one of this choice's JSON names
+            /// (or their `_` siblings); false otherwise, and for a second type of the choice
+            /// (left as an unknown element).
+            pub fn read_member(r: &mut Stream<'_>, key: &str, slot: &mut ChoiceSlot<Self>) -> bool {
+                match key {
+                    #(#arms)*
+                    _ => false,
                 }
-                #(#reads)*
-                None
             }
 
             /// Writes the choice as its typed JSON member.
-            pub fn write_into(&self, w: &mut dhp_runtime::read::ObjectWriter) {
+            pub fn write_into(&self, w: &mut JsonWriter) {
                 match self {
                     #(#writes)*
                 }
@@ -548,6 +753,9 @@ pub(crate) fn code_tokens(c: &CodeTypeDef) -> TokenStream {
             }
             fn to_json(&self) -> dhp_runtime::JsonValue {
                 dhp_runtime::JsonValue::String(self.code().to_string())
+            }
+            fn write_json_text(&self, out: &mut String) {
+                dhp_runtime::json::write_json_string(self.code(), out);
             }
             fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
                 dhp_runtime::PrimitiveValue::String(self.code())
@@ -686,6 +894,35 @@ pub(crate) fn absent_tokens(_ctx: &Ctx) -> TokenStream {
             }
         }
 
+        impl Meta {
+            /// Writes `meta` listing `canonical` in `profile` (other profiles are kept): appended
+            /// to `profile` when it is not there yet; with no profile, `"profile"` goes last.
+            pub fn write_with_profile(meta: Option<&Meta>, canonical: &'static str, w: &mut JsonWriter) {
+                match meta {
+                    Some(m) if m.profile.iter().any(|p| p.value.is_some()) => {
+                        if m.profile.iter().any(|p| p.value.as_ref().is_some_and(|v| v.as_str() == canonical)) {
+                            w.complex("meta", Some(m));
+                        } else {
+                            let mut m = m.clone();
+                            m.profile.push(crate::Primitive::new(dhp_runtime::primitives::Canonical::from_static(canonical)));
+                            w.complex("meta", Some(&m));
+                        }
+                    }
+                    Some(m) => {
+                        let mark = w.begin_object("meta");
+                        m.write_members(w);
+                        w.profile_tail(canonical);
+                        w.end_object(mark);
+                    }
+                    None => {
+                        let mark = w.begin_object("meta");
+                        w.profile_tail(canonical);
+                        w.end_object(mark);
+                    }
+                }
+            }
+        }
+
         impl Coding {
             /// A coding from a system, a code and an optional display.
             pub fn from_code(system: &'static str, code: &'static str, display: Option<&'static str>) -> Coding {
@@ -715,11 +952,11 @@ pub(crate) fn resources_mod_tokens(ctx: &Ctx, mods: &[String]) -> TokenStream {
     let reads = names.iter().map(|n| {
         let v = format_ident!("{}", n);
         let rt = n.as_str();
-        quote! { Some(#rt) => #v::read_json(obj, reader).map(|r| AnyResource::#v(Box::new(r))), }
+        quote! { Some(#rt) => r.resource(#v::read_boxed).map(AnyResource::#v), }
     });
     let writes = names.iter().map(|n| {
         let v = format_ident!("{}", n);
-        quote! { AnyResource::#v(r) => r.write_json(), }
+        quote! { AnyResource::#v(x) => x.write_members(w), }
     });
     let rtypes = names.iter().map(|n| {
         let v = format_ident!("{}", n);
@@ -729,15 +966,13 @@ pub(crate) fn resources_mod_tokens(ctx: &Ctx, mods: &[String]) -> TokenStream {
     quote! {
         #(#decls)*
 
-        use dhp_runtime::FhirJson;
-
         /// Any resource: one of the generated base resources, or the JSON of a resource
         /// type this crate does not model (kept whole, never dropped).
         #[derive(Clone, Debug, PartialEq)]
         pub enum AnyResource {
             #(#variants)*
             /// A resource type without a generated struct, kept as JSON.
-            Other(dhp_runtime::JsonObject),
+            Other(Box<dhp_runtime::JsonObject>),
         }
 
         impl AnyResource {
@@ -751,24 +986,22 @@ pub(crate) fn resources_mod_tokens(ctx: &Ctx, mods: &[String]) -> TokenStream {
         }
 
         impl FhirJson for AnyResource {
-            fn read_json(obj: &dhp_runtime::JsonObject, reader: &mut dhp_runtime::Reader) -> Option<Self> {
-                match obj.get("resourceType").and_then(|v| v.as_str()) {
+            fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
+                let resource_type = r.peek_member("resourceType");
+                match resource_type.as_deref() {
                     #(#reads)*
-                    Some(other) => {
-                        reader.warning(dhp_runtime::IssueKind::ResourceType, format!("resource type '{other}' is not modelled by this crate; kept as JSON"));
-                        Some(AnyResource::Other(obj.clone()))
-                    }
+                    Some(other) => r.other_resource(other).map(|o| AnyResource::Other(Box::new(o))),
                     None => {
-                        reader.error(dhp_runtime::IssueKind::ResourceType, "resourceType is missing");
+                        r.unreadable_resource();
                         None
                     }
                 }
             }
 
-            fn write_json(&self) -> dhp_runtime::JsonObject {
+            fn write_members(&self, w: &mut JsonWriter) {
                 match self {
                     #(#writes)*
-                    AnyResource::Other(o) => o.clone(),
+                    AnyResource::Other(o) => w.extra(o),
                 }
             }
         }

@@ -86,7 +86,8 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
                 (format!("src/profiles/{m}.rs"), format!("The profile [`{n}`] and its parts."))
             }
         };
-        let file = quote! { #(#tokens)* };
+        let prelude = prelude(&module);
+        let file = quote! { #prelude #(#tokens)* };
         files.insert(path, render(header, &doc, file)?);
     }
     files.insert(
@@ -102,9 +103,10 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
         render(header, "Issues as a typed FHIR `OperationOutcome` ([`ToOperationOutcome`]).", outcome::outcome_tokens(&ctx)?)?,
     );
     files.insert("src/resources/mod.rs".into(), render(header, "Base FHIR R5 resources, generated from hl7.fhir.r5.core.", {
-        let any = items::resources_mod_tokens(&ctx, &resource_mods);
+        let prelude = prelude(&Module::Resource(String::new()));
+        let body = items::resources_mod_tokens(&ctx, &resource_mods);
         let reflect = reflect::any_resource_reflect(&ctx);
-        quote! { #any #reflect }
+        quote! { #prelude #body #reflect }
     })?);
     let profile_tokens: Vec<TokenStream> = profile_mods
         .iter()
@@ -120,6 +122,23 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
         render(header, "The implementation guide's resource profiles, one module each.", quote! { #(#profile_tokens)* #any_profile #any_profile_reflect })?,
     );
     Ok(files)
+}
+
+/// The `use` items at the top of a generated module (what the emitted code names
+/// unqualified).
+fn prelude(module: &Module) -> TokenStream {
+    let mut uses = vec![
+        quote! { use crate::Primitive; },
+        quote! { use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen}; },
+        quote! { use dhp_runtime::{FhirJson, JsonObject, JsonWriter, NonEmpty, ReadError, ReadMode, Stream}; },
+    ];
+    if *module != Module::Datatypes {
+        uses.push(quote! { use crate::datatypes::{Extension, Meta}; });
+    }
+    if *module != Module::Codes {
+        uses.push(quote! { use crate::codes::DataAbsentReason; });
+    }
+    quote! { #(#[allow(unused_imports)] #uses)* }
 }
 
 fn render(header: &Header, module_doc: &str, tokens: TokenStream) -> Result<String, String> {

@@ -148,8 +148,8 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             type Error = dhp_runtime::ReadError;
             #[doc = #try_doc]
             fn try_from(value: #base_path) -> Result<Self, Self::Error> {
-                let json = dhp_runtime::JsonValue::Object(dhp_runtime::FhirJson::write_json(&value));
-                dhp_runtime::resource::read_resource_json::<Self>(json, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
+                let text = dhp_runtime::resource::write_string(&value);
+                dhp_runtime::resource::read_resource_str::<Self>(&text, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
             }
         }
 
@@ -184,7 +184,9 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
     });
     for p in &sl.params {
         let n = format_ident!("{}", p.field);
+        let boxed = estruct.fields.iter().any(|f| f.name == p.field && f.boxed);
         let v = match p.card {
+            Card::Optional if boxed => quote! { Some(Box::new(#n.into())) },
             Card::Optional => quote! { Some(#n.into()) },
             Card::Many | Card::NonEmpty => quote! { Vec::from([#n.into()]) },
             Card::Required => quote! { #n.into() },
@@ -227,9 +229,17 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
 fn literal_for_field(ctx: &Ctx, f: &Field, value: &Value) -> Option<TokenStream> {
     let one = |v: &Value| literal_value(ctx, &f.ty, v);
     Some(match f.card {
+        Card::Optional if f.boxed => {
+            let v = one(value)?;
+            quote! { Some(Box::new(#v)) }
+        }
         Card::Optional => {
             let v = one(value)?;
             quote! { Some(#v) }
+        }
+        Card::Required if f.boxed => {
+            let v = one(value)?;
+            quote! { Box::new(#v) }
         }
         Card::Required => one(value)?,
         Card::Many | Card::NonEmpty => {
@@ -346,6 +356,15 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
             }
         }
     });
+    let str_arms = profiles.iter().map(|s| {
+        let n = format_ident!("{}", s.name);
+        quote! {
+            if canonical == <#n as dhp_runtime::Profile>::CANONICAL {
+                return Some(#n::from_json_str_with(text, mode).map(|(v, w)| (AnyProfile::#n(Box::new(v)), w)));
+            }
+        }
+    });
+    let unused = if profiles.is_empty() { quote! { let _ = (canonical, text, mode); } } else { quote! {} };
     let into_base_arms = profiles.iter().filter_map(|s| match &s.kind {
         StructKind::Profile { base, .. } => {
             let n = format_ident!("{}", s.name);
@@ -422,6 +441,14 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
                     (Some((_, c)), None) => Some(c),
                     _ => None,
                 }
+            }
+
+            /// Reads `text` as the profile with canonical URL `canonical` (`None` when this
+            /// crate has no such profile), streaming it straight into the typed value.
+            pub fn from_json_str_as(canonical: &str, text: &str, mode: dhp_runtime::ReadMode) -> Option<Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError>> {
+                #unused
+                #(#str_arms)*
+                None
             }
 
             /// Reads `json` as the profile [`AnyProfile::profile_for`] picks. Fails (keeping
@@ -577,6 +604,21 @@ fn json_entry_points(write_note: &str) -> TokenStream {
             dhp_runtime::resource::read_resource_str::<Self>(text, mode)
         }
 
+        /// Reads FHIR JSON bytes strictly; invalid UTF-8 is an error naming its byte offset.
+        pub fn from_json_slice(bytes: &[u8]) -> Result<Self, dhp_runtime::ReadError> {
+            dhp_runtime::resource::read_resource_slice::<Self>(bytes, dhp_runtime::ReadMode::Strict).map(|(v, _)| v)
+        }
+
+        /// Reads FHIR JSON bytes in the given mode; returns the value and any warnings.
+        pub fn from_json_slice_with(bytes: &[u8], mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+            dhp_runtime::resource::read_resource_slice::<Self>(bytes, mode)
+        }
+
+        /// Reads FHIR JSON from `input` (to its end) in the given mode.
+        pub fn from_json_reader(input: &mut dyn std::io::Read, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
+            dhp_runtime::resource::read_resource_reader::<Self>(input, mode)
+        }
+
         /// Reads parsed JSON in the given mode.
         pub fn from_json_value(json: dhp_runtime::JsonValue, mode: dhp_runtime::ReadMode) -> Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError> {
             dhp_runtime::resource::read_resource_json::<Self>(json, mode)
@@ -589,7 +631,13 @@ fn json_entry_points(write_note: &str) -> TokenStream {
 
         #[doc = #string_doc]
         pub fn to_json_string(&self) -> String {
-            self.to_json_value().to_json_string()
+            dhp_runtime::resource::write_string(self)
+        }
+
+        #[doc = #string_doc]
+        /// Written to `out`.
+        pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+            dhp_runtime::resource::write_to(self, out)
         }
     }
 }

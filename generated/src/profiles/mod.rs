@@ -267,6 +267,116 @@ impl AnyProfile {
             _ => None,
         }
     }
+    /// Reads `text` as the profile with canonical URL `canonical` (`None` when this
+    /// crate has no such profile), streaming it straight into the typed value.
+    pub fn from_json_str_as(
+        canonical: &str,
+        text: &str,
+        mode: dhp_runtime::ReadMode,
+    ) -> Option<Result<(Self, Vec<dhp_runtime::Issue>), dhp_runtime::ReadError>> {
+        if canonical == <UzCoreAuditEvent as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreAuditEvent::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreAuditEvent(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreClinicalCondition as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreClinicalCondition::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreClinicalCondition(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreCondition as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreCondition::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreCondition(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreConsent as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreConsent::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreConsent(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreEncounter as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreEncounter::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreEncounter(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreEpisodeOfCare as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreEpisodeOfCare::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreEpisodeOfCare(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreHealthcareService as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreHealthcareService::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreHealthcareService(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreLocation as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreLocation::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreLocation(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreObservation as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreObservation::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreObservation(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreOrganization as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreOrganization::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreOrganization(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCorePatient as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCorePatient::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCorePatient(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCorePractitioner as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCorePractitioner::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCorePractitioner(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCorePractitionerRole as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCorePractitionerRole::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCorePractitionerRole(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreProvenance as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreProvenance::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreProvenance(Box::new(v)), w)),
+            );
+        }
+        if canonical == <UzCoreRelatedPerson as dhp_runtime::Profile>::CANONICAL {
+            return Some(
+                UzCoreRelatedPerson::from_json_str_with(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreRelatedPerson(Box::new(v)), w)),
+            );
+        }
+        if canonical
+            == <UzCoreSocioeconomicObservation as dhp_runtime::Profile>::CANONICAL
+        {
+            return Some(
+                UzCoreSocioeconomicObservation::from_json_str_with(text, mode)
+                    .map(|(v, w)| (
+                        AnyProfile::UzCoreSocioeconomicObservation(Box::new(v)),
+                        w,
+                    )),
+            );
+        }
+        None
+    }
     /// Reads `json` as the profile [`AnyProfile::profile_for`] picks. Fails (keeping
     /// the JSON) when no profile applies.
     pub fn from_json_value(

@@ -545,15 +545,14 @@ mod tests {
         #[derive(Debug)]
         struct P;
         impl crate::resource::FhirJson for P {
-            fn read_json(obj: &JsonObject, reader: &mut crate::read::Reader) -> Option<Self> {
-                if obj.get("bad").is_some() {
-                    reader.error(crate::read::IssueKind::InvalidValue, "bad");
+            fn read_stream(r: &mut crate::stream::Stream<'_>) -> Option<Self> {
+                let json = r.value_tree()?;
+                if json.as_object().and_then(|o| o.get("bad")).is_some() {
+                    r.reader().error(crate::read::IssueKind::InvalidValue, "bad");
                 }
                 Some(P)
             }
-            fn write_json(&self) -> JsonObject {
-                JsonObject::new()
-            }
+            fn write_members(&self, _: &mut crate::stream::JsonWriter) {}
         }
         impl Resource for P {
             const RESOURCE_TYPE: &'static str = "Patient";

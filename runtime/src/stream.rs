@@ -1,0 +1,1458 @@
+//! Streaming FHIR JSON: the reader the generated readers pull tokens from, and the writer
+//! the generated writers push members into. No JSON tree is built on either side, except
+//! for what the types do not model (unknown members kept by a lenient read, resources of
+//! types that are not generated).
+//!
+//! - [`Stream`] walks JSON text once. Numbers keep their exact text, strings without
+//!   escapes are copied once, and members may come in any order (`_given` before `given`,
+//!   `resourceType` last). Problems become located [`Issue`](crate::Issue)s on the
+//!   embedded [`Reader`]; a syntax error stops reading (it is the only issue reported).
+//!   Nesting is bounded ([`MAX_NESTING`], [`MAX_RESOURCE_NESTING`]) so no input can
+//!   overflow a 2 MiB stack.
+//! - [`JsonWriter`] appends compact JSON to a `String`, leaving out absent values, empty
+//!   objects and empty arrays.
+
+use crate::element::PrimitiveElement;
+use crate::json::{write_json_string, write_value, JsonError, JsonObject, JsonValue, Parser};
+use crate::primitives::FhirPrimitive;
+use crate::read::{IssueKind, ReadMode, Reader};
+use crate::resource::FhirJson;
+use std::borrow::Cow;
+
+/// The deepest nesting of JSON arrays and objects the typed readers accept (deeper input
+/// is a syntax error), chosen so a debug build reads any input on a 2 MiB stack.
+pub const MAX_NESTING: usize = 100;
+
+/// The deepest nesting of resources (`Bundle.entry.resource` inside a Bundle inside …)
+/// the typed readers accept.
+pub const MAX_RESOURCE_NESTING: usize = 8;
+
+/// Which members of an object have been seen (duplicate keys are a syntax error).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Seen([u64; 8]);
+
+impl Seen {
+    /// Nothing seen yet.
+    pub fn new() -> Self {
+        Seen([0; 8])
+    }
+
+    /// Marks member `i`; false when it was already marked.
+    pub fn insert(&mut self, i: usize) -> bool {
+        let (w, b) = (i / 64 % 8, 1u64 << (i % 64));
+        let new = self.0[w] & b == 0;
+        self.0[w] |= b;
+        new
+    }
+
+    /// Whether member `i` was seen.
+    pub fn has(&self, i: usize) -> bool {
+        self.0[i / 64 % 8] & (1u64 << (i % 64)) != 0
+    }
+}
+
+/// The state of an object being read member by member.
+#[derive(Debug)]
+pub struct Obj {
+    start: usize,
+    first: bool,
+}
+
+impl Obj {
+    /// The byte offset of the object's `{`.
+    pub fn start(&self) -> usize {
+        self.start
+    }
+}
+
+/// A repeating primitive element being read: `key` and `_key` are aligned arrays that
+/// may come in either order.
+#[derive(Debug)]
+pub struct PrimVec<T, E> {
+    items: Vec<PrimitiveElement<T, E>>,
+    /// Per position: 1 = a non-null value, 2 = a non-null `_key` item.
+    flags: Vec<u8>,
+    values: Option<usize>,
+    exts: Option<usize>,
+    bad: bool,
+}
+
+impl<T, E> Default for PrimVec<T, E> {
+    fn default() -> Self {
+        PrimVec { items: Vec::new(), flags: Vec::new(), values: None, exts: None, bad: false }
+    }
+}
+
+impl<T, E> PrimVec<T, E> {
+    /// Nothing read yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn slot(&mut self, i: usize) -> &mut PrimitiveElement<T, E> {
+        while self.items.len() <= i {
+            self.items.push(PrimitiveElement { value: None, id: None, extension: Vec::new() });
+            self.flags.push(0);
+        }
+        &mut self.items[i]
+    }
+
+    /// The elements, after the alignment and cardinality checks.
+    pub fn finish(self, r: &mut Stream<'_>, key: &str, max: Option<usize>) -> Vec<PrimitiveElement<T, E>> {
+        if self.bad {
+            return Vec::new();
+        }
+        if let (Some(a), Some(b)) = (self.values, self.exts) {
+            if a != b {
+                let msg = format!("'{key}' has {a} item(s) but '_{key}' has {b}: the arrays must be aligned");
+                r.issue_at_ext(key, None, IssueKind::Structure, msg);
+            }
+        }
+        let n = self.values.unwrap_or(0).max(self.exts.unwrap_or(0));
+        r.check_max(key, n, max);
+        let mut out = Vec::with_capacity(self.items.len());
+        for (i, (el, flag)) in self.items.into_iter().zip(self.flags).enumerate() {
+            if el.is_empty() {
+                if flag == 0 {
+                    let msg = "null in both the value and the '_' array at the same position";
+                    r.issue_at(key, Some(i), IssueKind::Structure, msg);
+                }
+                continue;
+            }
+            out.push(el);
+        }
+        out
+    }
+}
+
+/// A choice element (`value[x]`) being read.
+#[derive(Debug)]
+pub struct ChoiceSlot<C> {
+    /// The value read so far.
+    pub value: Option<C>,
+    variants: u128,
+    keys: u128,
+    /// The type being read (index in declaration order) and its JSON name.
+    first: Option<(u32, &'static str)>,
+}
+
+impl<C> Default for ChoiceSlot<C> {
+    fn default() -> Self {
+        ChoiceSlot { value: None, variants: 0, keys: 0, first: None }
+    }
+}
+
+/// What to do with a member of a choice element.
+enum Enter {
+    Read,
+    Unknown,
+    Duplicate,
+}
+
+impl<C> ChoiceSlot<C> {
+    /// Nothing read yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Escapes control characters (for keys echoed into messages and locations).
+fn shown(key: &str) -> Cow<'_, str> {
+    if key.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        let mut s = String::new();
+        for c in key.chars() {
+            if c.is_control() {
+                s.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                s.push(c);
+            }
+        }
+        Cow::Owned(s)
+    } else {
+        Cow::Borrowed(key)
+    }
+}
+
+fn bad_control(s: &str) -> Option<u8> {
+    s.bytes().find(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
+}
+
+/// Reads FHIR JSON text once, straight into typed values (see the module docs).
+#[derive(Debug)]
+pub struct Stream<'a> {
+    p: Parser<'a>,
+    depth: usize,
+    resources: usize,
+    in_contained: bool,
+    key_pos: usize,
+    fatal: Option<JsonError>,
+    reader: Reader,
+}
+
+impl<'a> Stream<'a> {
+    /// A stream over `text` (a leading byte order mark is skipped) whose locations start
+    /// at `root`.
+    pub fn new(text: &'a str, root: &str, mode: ReadMode) -> Self {
+        Stream::with_reader(text, Reader::new(root, mode))
+    }
+
+    /// A stream over `text` reporting to `reader`.
+    pub fn with_reader(text: &'a str, reader: Reader) -> Self {
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+        Stream {
+            p: Parser { text, bytes: text.as_bytes(), pos: 0 },
+            depth: 0,
+            resources: 0,
+            in_contained: false,
+            key_pos: 0,
+            fatal: None,
+            reader,
+        }
+    }
+
+    /// The issue collector.
+    pub fn reader(&mut self) -> &mut Reader {
+        &mut self.reader
+    }
+
+    /// The reading mode.
+    pub fn mode(&self) -> ReadMode {
+        self.reader.mode
+    }
+
+    /// The collector and the syntax error that stopped reading, if any.
+    pub fn into_parts(self) -> (Reader, Option<JsonError>) {
+        (self.reader, self.fatal)
+    }
+
+    /// True once a syntax error stopped reading.
+    pub fn failed(&self) -> bool {
+        self.fatal.is_some()
+    }
+
+    /// Checks that only whitespace follows the value read.
+    pub fn finish_document(&mut self) {
+        if self.fatal.is_none() && self.peek().is_some() {
+            let e = self.p.error_at(self.p.pos, "unexpected trailing characters after the JSON value".to_string());
+            self.fail(e);
+        }
+    }
+
+    fn fail(&mut self, e: JsonError) {
+        if self.fatal.is_none() {
+            self.fatal = Some(e);
+        }
+        self.p.pos = self.p.bytes.len();
+    }
+
+    fn fail_unexpected(&mut self, expected: &str) {
+        let e = self.p.unexpected(self.p.pos, expected);
+        self.fail(e);
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.p.skip_ws();
+        self.p.bytes.get(self.p.pos).copied()
+    }
+
+    /// The JSON type name of the value at the cursor.
+    fn type_here(&mut self) -> &'static str {
+        match self.peek() {
+            Some(b'{') => "object",
+            Some(b'[') => "array",
+            Some(b'"') => "string",
+            Some(b't' | b'f') => "boolean",
+            Some(b'n') => "null",
+            _ => "number",
+        }
+    }
+
+    fn push_path(&mut self, underscore: bool, name: &str, index: Option<usize>) -> usize {
+        let len = self.reader.path.len();
+        self.reader.path.push('.');
+        if underscore {
+            self.reader.path.push('_');
+        }
+        self.reader.path.push_str(&shown(name));
+        if let Some(i) = index {
+            use std::fmt::Write;
+            let _ = write!(self.reader.path, "[{i}]");
+        }
+        len
+    }
+
+    fn pop_path(&mut self, len: usize) {
+        self.reader.path.truncate(len);
+    }
+
+    /// Records an error at `.key` (`[index]`) below the current location.
+    pub fn issue_at(&mut self, key: &str, index: Option<usize>, kind: IssueKind, msg: impl Into<String>) {
+        let len = self.push_path(false, key, index);
+        self.reader.error(kind, msg);
+        self.pop_path(len);
+    }
+
+    fn issue_at_ext(&mut self, key: &str, index: Option<usize>, kind: IssueKind, msg: impl Into<String>) {
+        let len = self.push_path(true, key, index);
+        self.reader.error(kind, msg);
+        self.pop_path(len);
+    }
+
+    /// Runs `f` with `.key` (`[index]`) appended to the location.
+    pub fn at<R>(&mut self, key: &str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
+        let len = self.push_path(false, key, index);
+        let out = f(self);
+        self.pop_path(len);
+        out
+    }
+
+    fn at_ext<R>(&mut self, key: &str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
+        let len = self.push_path(true, key, index);
+        let out = f(self);
+        self.pop_path(len);
+        out
+    }
+
+    // -----------------------------------------------------------------------------
+    // Tokens
+
+    /// Skips the value at the cursor (containers are checked in full).
+    pub fn skip_value(&mut self) {
+        match self.peek() {
+            Some(b'{' | b'[') => {
+                let _ = self.value_tree();
+            }
+            Some(b'"') => {
+                if let Err(e) = self.p.parse_str() {
+                    self.fail(e);
+                }
+            }
+            _ => {
+                if let Err(e) = self.p.parse_value(self.depth) {
+                    self.fail(e);
+                }
+            }
+        }
+    }
+
+    /// Reads the value at the cursor as a JSON tree.
+    pub fn value_tree(&mut self) -> Option<JsonValue> {
+        self.p.skip_ws();
+        let depth = self.depth.max(crate::json::MAX_DEPTH.saturating_sub(MAX_NESTING));
+        match self.p.parse_value(depth) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        }
+    }
+
+    /// A scalar as a JSON value (a string moves into it; containers become a tree).
+    fn scalar(&mut self) -> Option<JsonValue> {
+        match self.peek() {
+            Some(b'"') => match self.p.parse_str() {
+                Ok(s) => Some(JsonValue::String(s.into_owned())),
+                Err(e) => {
+                    self.fail(e);
+                    None
+                }
+            },
+            _ => self.value_tree(),
+        }
+    }
+
+    fn enter(&mut self) -> bool {
+        if self.depth >= MAX_NESTING {
+            let e = self.p.error_at(self.p.pos, format!("arrays and objects nested deeper than {MAX_NESTING} levels"));
+            self.fail(e);
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    /// Starts reading the object at the cursor; records a type error (and skips the
+    /// value) when it is not an object, and an error for an empty nested object.
+    pub fn begin_object(&mut self) -> Option<Obj> {
+        match self.peek() {
+            Some(b'{') => {
+                let start = self.p.pos;
+                let nested = self.depth > 0;
+                if !self.enter() {
+                    return None;
+                }
+                self.p.pos += 1;
+                if nested && self.peek() == Some(b'}') {
+                    self.reader.error(IssueKind::Structure, "empty object: FHIR JSON does not allow empty objects");
+                }
+                Some(Obj { start, first: true })
+            }
+            None => {
+                self.fail_unexpected("a JSON value");
+                None
+            }
+            _ => {
+                let t = self.type_here();
+                self.reader.error(IssueKind::JsonType, format!("expected a JSON object, found {t}"));
+                self.skip_value();
+                None
+            }
+        }
+    }
+
+    /// The next member's key (the cursor then is at its value), or `None` at the end of
+    /// the object or after a syntax error.
+    pub fn next_key(&mut self, o: &mut Obj) -> Option<Cow<'a, str>> {
+        if self.fatal.is_some() {
+            return None;
+        }
+        let c = self.peek();
+        if o.first {
+            o.first = false;
+            if c == Some(b'}') {
+                self.p.pos += 1;
+                self.depth -= 1;
+                return None;
+            }
+        } else {
+            match c {
+                Some(b',') => {
+                    self.p.pos += 1;
+                    if self.peek() == Some(b'}') {
+                        let e = self.p.error_at(self.p.pos, "trailing comma before '}'".to_string());
+                        self.fail(e);
+                        return None;
+                    }
+                }
+                Some(b'}') => {
+                    self.p.pos += 1;
+                    self.depth -= 1;
+                    return None;
+                }
+                _ => {
+                    self.fail_unexpected("',' or '}' in object");
+                    return None;
+                }
+            }
+        }
+        if self.peek() != Some(b'"') {
+            self.fail_unexpected("a string key in object");
+            return None;
+        }
+        self.key_pos = self.p.pos;
+        let key = match self.p.parse_str() {
+            Ok(k) => k,
+            Err(e) => {
+                self.fail(e);
+                return None;
+            }
+        };
+        if self.peek() != Some(b':') {
+            self.fail_unexpected("':' after object key");
+            return None;
+        }
+        self.p.pos += 1;
+        self.p.skip_ws();
+        Some(key)
+    }
+
+    fn duplicate(&mut self, key: &str) {
+        let mut s = String::new();
+        write_json_string(key, &mut s);
+        let e = self.p.error_at(self.key_pos, format!("duplicate key {s} in object"));
+        self.fail(e);
+    }
+
+    /// Marks member `i` (`key`) as seen; a second occurrence is a syntax error.
+    pub fn first(&mut self, seen: &mut Seen, i: usize, key: &str) -> bool {
+        if seen.insert(i) {
+            true
+        } else {
+            self.duplicate(key);
+            false
+        }
+    }
+
+    fn begin_array(&mut self) -> bool {
+        if !self.enter() {
+            return false;
+        }
+        self.p.pos += 1;
+        true
+    }
+
+    /// Advances to the next array item; false at the end.
+    fn next_item(&mut self, first: &mut bool) -> bool {
+        if self.fatal.is_some() {
+            return false;
+        }
+        let c = self.peek();
+        if *first {
+            *first = false;
+            if c == Some(b']') {
+                self.p.pos += 1;
+                self.depth -= 1;
+                return false;
+            }
+            return true;
+        }
+        match c {
+            Some(b',') => {
+                self.p.pos += 1;
+                if self.peek() == Some(b']') {
+                    let e = self.p.error_at(self.p.pos, "trailing comma before ']'".to_string());
+                    self.fail(e);
+                    return false;
+                }
+                true
+            }
+            Some(b']') => {
+                self.p.pos += 1;
+                self.depth -= 1;
+                false
+            }
+            _ => {
+                self.fail_unexpected("',' or ']' in array");
+                false
+            }
+        }
+    }
+
+    /// Skips the value at the cursor without checking it (for look-ahead).
+    fn skip_fast(&mut self) -> Option<()> {
+        let b = self.p.bytes;
+        let mut level = 0usize;
+        loop {
+            self.p.skip_ws();
+            match b.get(self.p.pos)? {
+                b'"' => {
+                    let mut i = self.p.pos + 1;
+                    loop {
+                        match b.get(i)? {
+                            b'"' => break,
+                            b'\\' => i += 2,
+                            _ => i += 1,
+                        }
+                    }
+                    self.p.pos = i + 1;
+                }
+                b'{' | b'[' => {
+                    level += 1;
+                    self.p.pos += 1;
+                    continue;
+                }
+                b'}' | b']' => {
+                    level = level.checked_sub(1)?;
+                    self.p.pos += 1;
+                }
+                b',' | b':' => {
+                    self.p.pos += 1;
+                    continue;
+                }
+                _ => {
+                    while self.p.bytes.get(self.p.pos).is_some_and(|c| !matches!(c, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')) {
+                        self.p.pos += 1;
+                    }
+                }
+            }
+            if level == 0 {
+                return Some(());
+            }
+        }
+    }
+
+    /// Looks ahead in the object at the cursor for the string member `name` (e.g. `url`,
+    /// `resourceType`) without consuming anything.
+    pub fn peek_member(&mut self, name: &str) -> Option<Cow<'a, str>> {
+        if self.peek() != Some(b'{') {
+            return None;
+        }
+        let save = self.p.pos;
+        let found = self.scan_member(name);
+        self.p.pos = save;
+        found
+    }
+
+    fn scan_member(&mut self, name: &str) -> Option<Cow<'a, str>> {
+        self.p.pos += 1;
+        loop {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let key = self.p.parse_str().ok()?;
+            if self.peek()? != b':' {
+                return None;
+            }
+            self.p.pos += 1;
+            if key == name {
+                return if self.peek()? == b'"' { self.p.parse_str().ok() } else { None };
+            }
+            self.skip_fast()?;
+            match self.peek()? {
+                b',' => self.p.pos += 1,
+                _ => return None,
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------
+    // Members, for the generated readers
+
+    /// Records that the required element `key` is missing.
+    pub fn missing(&mut self, key: &str) {
+        self.issue_at(key, None, IssueKind::Required, format!("required element '{key}' is missing"));
+    }
+
+    /// Checks a repetition count against `max`.
+    pub fn check_max(&mut self, key: &str, len: usize, max: Option<usize>) {
+        if let Some(max) = max {
+            if len > max {
+                let msg = format!("element '{key}' allows at most {max} repetition(s), found {len}");
+                self.issue_at(key, None, IssueKind::Cardinality, msg);
+            }
+        }
+    }
+
+    /// Checks how many items of extension array `array` a slice (`what` `url`) has.
+    pub fn count_check(&mut self, array: &str, what: &str, url: &str, n: usize, min: usize, max: Option<usize>) {
+        if n < min {
+            let msg = format!("{what} {url} is required (min {min}), found {n}");
+            self.issue_at(array, None, IssueKind::Required, msg);
+        }
+        if let Some(max) = max {
+            if n > max {
+                let msg = format!("{what} {url} allows at most {max}, found {n}");
+                self.issue_at(array, None, IssueKind::Cardinality, msg);
+            }
+        }
+    }
+
+    fn not_array(&mut self, key: &str) {
+        let msg = format!("element '{key}' repeats at most once and must not be a JSON array (found array)");
+        self.issue_at(key, None, IssueKind::Cardinality, msg);
+        self.skip_value();
+    }
+
+    /// An unknown member: an error (strict) or a warning (lenient); its value is kept in
+    /// `unknown` either way.
+    pub fn unknown(&mut self, key: Cow<'a, str>, unknown: &mut JsonObject) {
+        let msg = format!("unknown element '{}'", shown(&key));
+        let len = self.push_path(false, &key, None);
+        match self.reader.mode {
+            ReadMode::Strict => self.reader.error(IssueKind::UnknownElement, msg),
+            ReadMode::Lenient => self.reader.warning(IssueKind::UnknownElement, msg),
+        }
+        self.pop_path(len);
+        let Some(v) = self.value_tree() else { return };
+        if unknown.contains_key(&key) {
+            self.duplicate(&key);
+            return;
+        }
+        unknown.push_new(key.into_owned(), v);
+    }
+
+    /// `resourceType`, which must be `expected`.
+    pub fn resource_type(&mut self, seen: &mut Seen, i: usize, expected: &str) {
+        if !self.first(seen, i, "resourceType") {
+            return;
+        }
+        if self.peek() == Some(b'"') {
+            match self.p.parse_str() {
+                Ok(s) if s == expected => {}
+                Ok(s) => {
+                    let msg = format!("expected resourceType '{expected}', found '{}'", shown(&s));
+                    self.reader.error(IssueKind::ResourceType, msg);
+                }
+                Err(e) => self.fail(e),
+            }
+        } else {
+            let t = self.type_here();
+            self.reader.error(IssueKind::ResourceType, format!("resourceType must be a JSON string, found {t}"));
+            self.skip_value();
+        }
+    }
+
+    /// Records a missing `resourceType`.
+    pub fn missing_resource_type(&mut self, expected: &str) {
+        self.reader.error(IssueKind::ResourceType, format!("resourceType is missing (expected '{expected}')"));
+    }
+
+    /// `url` of a typed extension, which must be `expected`.
+    pub fn expect_url(&mut self, seen: &mut Seen, i: usize, expected: &str) {
+        if !self.first(seen, i, "url") {
+            return;
+        }
+        if self.peek() == Some(b'"') {
+            match self.p.parse_str() {
+                Ok(s) if s == expected => {}
+                Ok(s) => {
+                    let mut shown = String::new();
+                    write_json_string(&s, &mut shown);
+                    let msg = format!("expected extension url '{expected}', found {shown}");
+                    self.issue_at("url", None, IssueKind::FixedOrPattern, msg);
+                }
+                Err(e) => self.fail(e),
+            }
+        } else if let Some(v) = self.value_tree() {
+            let msg = format!("expected extension url '{expected}', found {}", v.to_json_string());
+            self.issue_at("url", None, IssueKind::FixedOrPattern, msg);
+        }
+    }
+
+    /// Skips an element the profile forbids (`max = 0`), recording the error once.
+    pub fn forbid(&mut self, key: &str) {
+        self.skip_value();
+        let msg = format!("element '{key}' is not allowed by the profile (max = 0)");
+        let len = self.push_path(false, key, None);
+        self.reader.error_once(IssueKind::Cardinality, msg);
+        self.pop_path(len);
+    }
+
+    /// A plain JSON string that is not a FHIR primitive element (`id`, `url`).
+    pub fn plain_string(&mut self, seen: &mut Seen, i: usize, key: &str) -> Option<String> {
+        if !self.first(seen, i, key) {
+            return None;
+        }
+        if self.peek() != Some(b'"') {
+            let t = self.type_here();
+            self.issue_at(key, None, IssueKind::JsonType, format!("expected a JSON string, found {t}"));
+            self.skip_value();
+            return None;
+        }
+        match self.p.parse_str() {
+            Ok(s) if s.is_empty() => {
+                self.issue_at(key, None, IssueKind::InvalidValue, "empty string");
+                None
+            }
+            Ok(s) => {
+                if let Some(b) = bad_control(&s) {
+                    let msg = format!("must not contain the control character U+{b:04X} (only TAB, CR and LF are allowed)");
+                    self.issue_at(key, None, IssueKind::InvalidValue, msg);
+                    return None;
+                }
+                Some(s.into_owned())
+            }
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        }
+    }
+
+    fn primitive_value<T: FhirPrimitive>(&mut self) -> Option<T> {
+        let v = self.scalar()?;
+        match T::from_json_owned(v) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let kind = if e.reason.starts_with("expected JSON") { IssueKind::JsonType } else { IssueKind::InvalidValue };
+                self.reader.error(kind, e.to_string());
+                None
+            }
+        }
+    }
+
+    fn primitive_part<T: FhirPrimitive, E: FhirJson>(&mut self, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+        match self.peek() {
+            Some(b'[') => self.not_array(key),
+            Some(b'n') => {
+                self.issue_at(key, None, IssueKind::Structure, "null is only allowed inside arrays");
+                self.skip_value();
+            }
+            _ => {
+                if let Some(v) = self.at(key, None, |s| s.primitive_value::<T>()) {
+                    slot.get_or_insert_with(|| PrimitiveElement { value: None, id: None, extension: Vec::new() }).value = Some(v);
+                }
+            }
+        }
+    }
+
+    fn primitive_ext_part<T, E: FhirJson>(&mut self, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+        let (id, extension) = self.at_ext(key, None, |s| s.primitive_extension::<E>());
+        if id.is_some() || !extension.is_empty() {
+            let el = slot.get_or_insert_with(|| PrimitiveElement { value: None, id: None, extension: Vec::new() });
+            el.id = id;
+            el.extension = extension;
+        }
+    }
+
+    /// The value of primitive element `key`.
+    pub fn primitive<T: FhirPrimitive, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+        if self.first(seen, i, key) {
+            self.primitive_part(key, slot);
+        }
+    }
+
+    /// The `_key` sibling (id and extensions) of primitive element `key`.
+    pub fn primitive_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+        if seen.insert(i) {
+            self.primitive_ext_part(key, slot);
+        } else {
+            self.duplicate(&format!("_{key}"));
+        }
+    }
+
+    fn primitive_extension<E: FhirJson>(&mut self) -> (Option<String>, Vec<E>) {
+        if self.peek() != Some(b'{') {
+            let t = self.type_here();
+            self.reader.error(IssueKind::JsonType, format!("expected a JSON object with 'id' and/or 'extension', found {t}"));
+            self.skip_value();
+            return (None, Vec::new());
+        }
+        let Some(mut o) = self.begin_object() else { return (None, Vec::new()) };
+        let mut seen = Seen::new();
+        let (mut id, mut extension) = (None, Vec::new());
+        let mut discard = JsonObject::new();
+        while let Some(key) = self.next_key(&mut o) {
+            match &*key {
+                "id" => id = self.plain_string(&mut seen, 0, "id"),
+                "extension" => extension = self.complex_vec(&mut seen, 1, "extension", None, false),
+                _ => self.unknown(key, &mut discard),
+            }
+        }
+        (id, extension)
+    }
+
+    /// The values array of repeating primitive element `key`.
+    pub fn prim_vec<T: FhirPrimitive, E>(&mut self, seen: &mut Seen, i: usize, key: &str, b: &mut PrimVec<T, E>) {
+        if !self.first(seen, i, key) {
+            return;
+        }
+        if self.peek() != Some(b'[') {
+            let t = self.type_here();
+            self.issue_at(key, None, IssueKind::JsonType, format!("element '{key}' repeats: expected a JSON array, found {t}"));
+            self.skip_value();
+            b.bad = true;
+            return;
+        }
+        if !self.begin_array() {
+            return;
+        }
+        let (mut first, mut n) = (true, 0);
+        while self.next_item(&mut first) {
+            b.slot(n);
+            if self.peek() == Some(b'n') {
+                self.skip_value();
+            } else {
+                b.flags[n] |= 1;
+                if let Some(v) = self.at(key, Some(n), |s| s.primitive_value::<T>()) {
+                    b.items[n].value = Some(v);
+                }
+            }
+            n += 1;
+        }
+        b.values = Some(n);
+    }
+
+    /// The `_key` array of repeating primitive element `key`.
+    pub fn prim_vec_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, b: &mut PrimVec<T, E>) {
+        if !seen.insert(i) {
+            self.duplicate(&format!("_{key}"));
+            return;
+        }
+        if self.peek() != Some(b'[') {
+            let t = self.type_here();
+            let msg = format!("'_{key}' must be a JSON array aligned with '{key}', found {t}");
+            self.issue_at_ext(key, None, IssueKind::JsonType, msg);
+            self.skip_value();
+            return;
+        }
+        if !self.begin_array() {
+            return;
+        }
+        let (mut first, mut n) = (true, 0);
+        while self.next_item(&mut first) {
+            b.slot(n);
+            if self.peek() == Some(b'n') {
+                self.skip_value();
+            } else {
+                b.flags[n] |= 2;
+                let (id, extension) = self.at_ext(key, Some(n), |s| s.primitive_extension::<E>());
+                b.items[n].id = id;
+                b.items[n].extension = extension;
+            }
+            n += 1;
+        }
+        b.exts = Some(n);
+    }
+
+    /// The object at the cursor read as `T` (a type error when it is not an object).
+    pub fn item<T: FhirJson>(&mut self) -> Option<T> {
+        T::read_stream(self)
+    }
+
+    /// An optional (`0..1`) complex element.
+    pub fn complex<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str) -> Option<T> {
+        if !self.first(seen, i, key) {
+            return None;
+        }
+        self.complex_part(key)
+    }
+
+    fn complex_part<T: FhirJson>(&mut self, key: &str) -> Option<T> {
+        if self.peek() == Some(b'[') {
+            self.not_array(key);
+            return None;
+        }
+        self.at(key, None, |s| T::read_stream(s))
+    }
+
+    /// Walks the array at member `key`, calling `f` for each item with the location set
+    /// to `key[i]`. Records a non-array and an empty array; returns the item count.
+    pub fn array(&mut self, seen: &mut Seen, i: usize, key: &str, mut f: impl FnMut(&mut Self, usize)) -> Option<usize> {
+        if !self.first(seen, i, key) {
+            return None;
+        }
+        if self.peek() != Some(b'[') {
+            let t = self.type_here();
+            self.issue_at(key, None, IssueKind::JsonType, format!("element '{key}' repeats: expected a JSON array, found {t}"));
+            self.skip_value();
+            return None;
+        }
+        if !self.begin_array() {
+            return None;
+        }
+        let (mut first, mut n) = (true, 0);
+        while self.next_item(&mut first) {
+            let len = self.push_path(false, key, Some(n));
+            f(self, n);
+            self.pop_path(len);
+            n += 1;
+        }
+        if n == 0 && self.fatal.is_none() {
+            self.issue_at(key, None, IssueKind::Structure, "empty array: FHIR JSON does not allow empty arrays");
+        }
+        Some(n)
+    }
+
+    /// A repeating complex element; `required` (`1..*`) records an empty array as missing.
+    pub fn complex_vec<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, max: Option<usize>, required: bool) -> Vec<T> {
+        let mut out = Vec::new();
+        if let Some(n) = self.array(seen, i, key, |s, _| {
+            if let Some(v) = T::read_stream(s) {
+                out.push(v);
+            }
+        }) {
+            if n == 0 && required {
+                self.missing(key);
+            }
+            self.check_max(key, n, max);
+        }
+        out
+    }
+
+    /// `contained`: resources inside a resource, which must not contain others (dom-2).
+    pub fn contained<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str) -> Vec<T> {
+        if self.in_contained {
+            if self.first(seen, i, key) {
+                let msg = "a contained resource must not contain resources (dom-2)";
+                self.issue_at(key, None, IssueKind::Structure, msg);
+                self.skip_value();
+            }
+            return Vec::new();
+        }
+        self.in_contained = true;
+        let out = self.complex_vec(seen, i, key, None, false);
+        self.in_contained = false;
+        out
+    }
+
+    /// Reads a nested resource with `read` unless resources are nested too deeply.
+    pub fn resource<T>(&mut self, read: fn(&mut Self) -> Option<T>) -> Option<T> {
+        if self.resources >= MAX_RESOURCE_NESTING {
+            let msg = format!("resources nested deeper than {MAX_RESOURCE_NESTING} levels");
+            self.reader.error(IssueKind::Structure, msg);
+            self.skip_value();
+            return None;
+        }
+        self.resources += 1;
+        let out = read(self);
+        self.resources -= 1;
+        out
+    }
+
+    /// A resource whose type is not generated, kept as JSON (with a warning).
+    pub fn other_resource(&mut self, resource_type: &str) -> Option<JsonObject> {
+        let msg = format!("resource type '{}' is not modelled by this crate; kept as JSON", shown(resource_type));
+        self.reader.warning(IssueKind::ResourceType, msg);
+        match self.value_tree()? {
+            JsonValue::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// A resource without a readable `resourceType`.
+    pub fn unreadable_resource(&mut self) {
+        if self.peek() == Some(b'{') {
+            self.reader.error(IssueKind::ResourceType, "resourceType is missing");
+            self.skip_value();
+        } else {
+            let _ = self.begin_object();
+        }
+    }
+
+    /// One item of a complex extension's `extension` array: `url`, `id`, and what `f`
+    /// reads (it returns false for a member it does not know). Items that are not
+    /// objects are left out.
+    pub fn sub_extension(&mut self, mut f: impl FnMut(&mut Self, &str) -> bool) {
+        if self.peek() != Some(b'{') {
+            self.skip_value();
+            return;
+        }
+        let Some(mut o) = self.begin_object() else { return };
+        let mut seen = Seen::new();
+        let mut discard = JsonObject::new();
+        while let Some(key) = self.next_key(&mut o) {
+            match &*key {
+                "url" => {
+                    if self.first(&mut seen, 0, "url") {
+                        self.skip_value();
+                    }
+                }
+                "id" => {
+                    let _ = self.plain_string(&mut seen, 1, "id");
+                }
+                k => {
+                    if !f(self, k) {
+                        self.unknown(key, &mut discard);
+                    }
+                }
+            }
+        }
+    }
+
+    fn choice_enter<C>(&mut self, slot: &mut ChoiceSlot<C>, variant: u32, ext: bool, key: &'static str) -> Enter {
+        let vbit = 1u128 << (variant % 128);
+        let kbit = 1u128 << ((variant * 2 + u32::from(ext)) % 128);
+        if slot.keys & kbit != 0 {
+            if ext {
+                self.duplicate(&format!("_{key}"));
+            } else {
+                self.duplicate(key);
+            }
+            return Enter::Duplicate;
+        }
+        match slot.first {
+            None => slot.first = Some((variant, key)),
+            Some((v0, _)) if v0 == variant => {}
+            Some((v0, _)) if variant > v0 => {
+                // A type declared after the one being read: left unread (an unknown element).
+                slot.variants |= vbit;
+                return Enter::Unknown;
+            }
+            Some((_, k0)) => {
+                // A type declared before the one read so far: that one becomes unknown.
+                let msg = format!("unknown element '{k0}'");
+                let len = self.push_path(false, k0, None);
+                match self.reader.mode {
+                    ReadMode::Strict => self.reader.error(IssueKind::UnknownElement, msg),
+                    ReadMode::Lenient => self.reader.warning(IssueKind::UnknownElement, msg),
+                }
+                self.pop_path(len);
+                slot.value = None;
+                slot.first = Some((variant, key));
+            }
+        }
+        slot.keys |= kbit;
+        slot.variants |= vbit;
+        Enter::Read
+    }
+
+    /// A complex type of a choice element, at `key` (`valueQuantity`). False when the
+    /// member is left to the caller as unknown (a second type of the choice).
+    pub fn choice_complex<T: FhirJson, C>(&mut self, slot: &mut ChoiceSlot<C>, variant: u32, key: &'static str, make: fn(T) -> C) -> bool {
+        match self.choice_enter(slot, variant, false, key) {
+            Enter::Unknown => false,
+            Enter::Duplicate => true,
+            Enter::Read => {
+                if let Some(v) = self.complex_part::<T>(key) {
+                    slot.value = Some(make(v));
+                }
+                true
+            }
+        }
+    }
+
+    /// A primitive type of a choice element: its value (`valueString`) or, with `ext`,
+    /// its `_valueString` sibling. False as for [`choice_complex`](Self::choice_complex).
+    pub fn choice_primitive<T: FhirPrimitive, E: FhirJson, C>(
+        &mut self,
+        slot: &mut ChoiceSlot<C>,
+        variant: u32,
+        key: &'static str,
+        ext: bool,
+        take: fn(C) -> Option<PrimitiveElement<T, E>>,
+        make: fn(PrimitiveElement<T, E>) -> C,
+    ) -> bool {
+        match self.choice_enter(slot, variant, ext, key) {
+            Enter::Unknown => return false,
+            Enter::Duplicate => return true,
+            Enter::Read => {}
+        }
+        let mut el = slot.value.take().and_then(take);
+        if ext {
+            self.primitive_ext_part(key, &mut el);
+        } else {
+            self.primitive_part(key, &mut el);
+        }
+        slot.value = el.map(make);
+        true
+    }
+
+    /// The choice's value after the object's members are read: more than one type is an
+    /// error, and so is none when `required`.
+    pub fn finish_choice<C>(&mut self, slot: ChoiceSlot<C>, base: &str, required: bool) -> Option<C> {
+        let n = slot.variants.count_ones();
+        if n > 1 {
+            let msg = format!("choice element '{base}[x]' has {n} values; only one type may be given");
+            self.issue_at(base, None, IssueKind::Choice, msg);
+        }
+        if n == 0 && required {
+            self.issue_at(base, None, IssueKind::Required, format!("required element '{base}[x]' is missing"));
+        }
+        slot.value
+    }
+
+    /// Runs a profile's rules on what a generated profile reader just read: the typed
+    /// `value` it built, walked through [`crate::reflect`], or, when no value could be
+    /// built (a required element is missing), the JSON of the object read since `start`,
+    /// parsed only for that, so the profile's other problems are still reported.
+    pub fn validate_profile(
+        &mut self,
+        start: usize,
+        value: Option<&dyn crate::reflect::Reflect>,
+        rules: &[crate::validate::ElementRule],
+        invariants: &[crate::validate::InvariantRule],
+    ) {
+        if self.fatal.is_some() {
+            return;
+        }
+        match value {
+            Some(value) => crate::validate::validate_read(Some(value), &crate::json::JsonObject::new(), rules, invariants, &mut self.reader),
+            None => {
+                let text = self.p.text.get(start..self.p.pos).unwrap_or("");
+                if let Ok(JsonValue::Object(obj)) = JsonValue::parse(text) {
+                    crate::validate::validate_read(None, &obj, rules, invariants, &mut self.reader);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Writing
+
+/// Where a member started, to take it back when it turns out empty.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    len: usize,
+    comma: bool,
+}
+
+/// Appends compact FHIR JSON to a `String`, leaving out absent values, empty objects and
+/// empty arrays (see the module docs).
+#[derive(Debug, Default)]
+pub struct JsonWriter {
+    out: String,
+    comma: bool,
+}
+
+impl JsonWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        JsonWriter { out: String::new(), comma: false }
+    }
+
+    /// A writer appending to `out`.
+    pub fn with_string(out: String) -> Self {
+        JsonWriter { out, comma: false }
+    }
+
+    /// The text written.
+    pub fn into_string(self) -> String {
+        self.out
+    }
+
+    /// Writes `value` as a whole JSON object (`{}` when it has no members).
+    pub fn object<T: FhirJson>(&mut self, value: &T) {
+        self.out.push('{');
+        self.comma = false;
+        value.write_members(self);
+        self.out.push('}');
+        self.comma = true;
+    }
+
+    #[inline]
+    fn sep(&mut self) {
+        if self.comma {
+            self.out.push(',');
+        }
+        self.comma = true;
+    }
+
+    /// A member key that needs no escaping (generated element names).
+    #[inline]
+    fn key(&mut self, key: &str) {
+        self.sep();
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
+    }
+
+    fn ext_key(&mut self, key: &str) {
+        self.sep();
+        self.out.push_str("\"_");
+        self.out.push_str(key);
+        self.out.push_str("\":");
+    }
+
+    fn mark(&self) -> Mark {
+        Mark { len: self.out.len(), comma: self.comma }
+    }
+
+    fn close(&mut self, m: Mark, end: char) {
+        if self.comma {
+            self.out.push(end);
+        } else {
+            self.out.truncate(m.len);
+            self.comma = m.comma;
+        }
+    }
+
+    /// Writes `resourceType`.
+    pub fn resource_type(&mut self, name: &str) {
+        self.key("resourceType");
+        write_json_string(name, &mut self.out);
+    }
+
+    /// Writes a plain string member when present.
+    pub fn plain_string(&mut self, key: &str, value: Option<&String>) {
+        if let Some(v) = value {
+            self.plain_str(key, v);
+        }
+    }
+
+    /// Writes a string member.
+    pub fn plain_str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        write_json_string(value, &mut self.out);
+    }
+
+    /// Starts an object member; finish it with [`end_object`](Self::end_object).
+    pub fn begin_object(&mut self, key: &str) -> Mark {
+        let m = self.mark();
+        self.key(key);
+        self.out.push('{');
+        self.comma = false;
+        m
+    }
+
+    /// Starts an object array item; finish it with [`end_object`](Self::end_object).
+    pub fn begin_item(&mut self) -> Mark {
+        let m = self.mark();
+        self.sep();
+        self.out.push('{');
+        self.comma = false;
+        m
+    }
+
+    /// Ends an object (taking it back when it has no members).
+    pub fn end_object(&mut self, m: Mark) {
+        self.close(m, '}');
+    }
+
+    /// Starts an array member; finish it with [`end_array`](Self::end_array).
+    pub fn begin_array(&mut self, key: &str) -> Mark {
+        let m = self.mark();
+        self.key(key);
+        self.out.push('[');
+        self.comma = false;
+        m
+    }
+
+    /// Ends an array (taking it back when it has no items).
+    pub fn end_array(&mut self, m: Mark) {
+        self.close(m, ']');
+    }
+
+    /// Writes a complex member when present and not empty.
+    pub fn complex<T: FhirJson>(&mut self, key: &str, value: Option<&T>) {
+        if let Some(v) = value {
+            let m = self.begin_object(key);
+            v.write_members(self);
+            self.end_object(m);
+        }
+    }
+
+    /// Writes one object array item (left out when empty).
+    pub fn item<T: FhirJson>(&mut self, value: &T) {
+        let m = self.begin_item();
+        value.write_members(self);
+        self.end_object(m);
+    }
+
+    /// Writes a repeating complex member.
+    pub fn complex_vec<T: FhirJson>(&mut self, key: &str, values: &[T]) {
+        if values.is_empty() {
+            return;
+        }
+        let m = self.begin_array(key);
+        for v in values {
+            self.item(v);
+        }
+        self.end_array(m);
+    }
+
+    fn primitive_ext_members<T, E: FhirJson>(&mut self, el: &PrimitiveElement<T, E>) {
+        self.plain_string("id", el.id.as_ref());
+        self.complex_vec("extension", &el.extension);
+    }
+
+    /// Writes a primitive element as `key` and, with an id or extensions, `_key`.
+    pub fn primitive<T: FhirPrimitive, E: FhirJson>(&mut self, key: &str, value: Option<&PrimitiveElement<T, E>>) {
+        let Some(el) = value else { return };
+        if let Some(v) = &el.value {
+            self.key(key);
+            v.write_json_text(&mut self.out);
+        }
+        if el.id.is_some() || !el.extension.is_empty() {
+            self.ext_key(key);
+            self.out.push('{');
+            self.comma = false;
+            self.primitive_ext_members(el);
+            self.out.push('}');
+            self.comma = true;
+        }
+    }
+
+    /// Writes a repeating primitive element as aligned `key` / `_key` arrays.
+    pub fn primitive_vec<T: FhirPrimitive, E: FhirJson>(&mut self, key: &str, values: &[PrimitiveElement<T, E>]) {
+        if values.iter().any(|e| e.value.is_some()) {
+            self.key(key);
+            self.out.push('[');
+            for (i, el) in values.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                match &el.value {
+                    Some(v) => v.write_json_text(&mut self.out),
+                    None => self.out.push_str("null"),
+                }
+            }
+            self.out.push(']');
+        }
+        if values.iter().any(|e| e.id.is_some() || !e.extension.is_empty()) {
+            self.ext_key(key);
+            self.out.push('[');
+            for (i, el) in values.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                if el.id.is_some() || !el.extension.is_empty() {
+                    self.out.push('{');
+                    self.comma = false;
+                    self.primitive_ext_members(el);
+                    self.out.push('}');
+                } else {
+                    self.out.push_str("null");
+                }
+            }
+            self.out.push(']');
+            self.comma = true;
+        }
+    }
+
+    /// Writes members kept as JSON (unknown elements of a lenient read, a resource of a
+    /// type without a struct).
+    pub fn extra(&mut self, extra: &JsonObject) {
+        for (k, v) in extra.iter() {
+            self.sep();
+            write_json_string(k, &mut self.out);
+            self.out.push(':');
+            write_value(v, &mut self.out);
+        }
+    }
+
+    /// Appends `"profile":[canonical]` (for a profile's `meta` that lists no profile).
+    pub fn profile_tail(&mut self, canonical: &str) {
+        self.key("profile");
+        self.out.push('[');
+        write_json_string(canonical, &mut self.out);
+        self.out.push(']');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_marks_each_member_once() {
+        let mut s = Seen::new();
+        assert!(s.insert(3));
+        assert!(!s.insert(3));
+        assert!(s.has(3));
+        assert!(s.insert(300));
+        assert!(!s.has(4));
+    }
+
+    #[test]
+    fn peek_member_finds_late_members_without_consuming() {
+        let mut s = Stream::new(r#"{"a":[1,{"b":"}"}],"x\"y":2,"url":"u"}"#, "X", ReadMode::Strict);
+        assert_eq!(s.peek_member("url").as_deref(), Some("u"));
+        assert_eq!(s.peek_member("nope"), None);
+        let v = s.value_tree().unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn next_key_walks_members_and_reports_syntax_errors() {
+        let mut s = Stream::new(r#"{"a":1,"b":"x"}"#, "X", ReadMode::Strict);
+        let mut o = s.begin_object().unwrap();
+        let mut keys = Vec::new();
+        while let Some(k) = s.next_key(&mut o) {
+            keys.push(k.into_owned());
+            s.skip_value();
+        }
+        assert_eq!(keys, ["a", "b"]);
+        assert!(!s.failed());
+        let mut s = Stream::new(r#"{"a":1,}"#, "X", ReadMode::Strict);
+        let mut o = s.begin_object().unwrap();
+        while s.next_key(&mut o).is_some() {
+            s.skip_value();
+        }
+        assert!(s.failed());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let text = format!("{}{}", "{\"a\":".repeat(MAX_NESTING + 5), "1");
+        let mut s = Stream::new(&text, "X", ReadMode::Strict);
+        fn walk(s: &mut Stream<'_>) {
+            let Some(mut o) = s.begin_object() else { return };
+            while s.next_key(&mut o).is_some() {
+                walk(s);
+            }
+        }
+        walk(&mut s);
+        let (_, err) = s.into_parts();
+        assert!(err.unwrap().message.contains("nested deeper"));
+    }
+
+    #[test]
+    fn writer_leaves_out_empty_members() {
+        let mut w = JsonWriter::new();
+        w.out.push('{');
+        w.plain_str("a", "x");
+        let m = w.begin_object("empty");
+        w.end_object(m);
+        let m = w.begin_array("none");
+        w.end_array(m);
+        let m = w.begin_object("o");
+        w.plain_str("b", "y\n");
+        w.end_object(m);
+        w.out.push('}');
+        assert_eq!(w.into_string(), r#"{"a":"x","o":{"b":"y\n"}}"#);
+    }
+}
