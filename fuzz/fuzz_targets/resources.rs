@@ -1,4 +1,4 @@
-//! Bytes into `Bundle`, `AnyResource` (through `AnyProfile`'s profile choice) and the base
+//! Bytes (any bytes: invalid UTF-8 is a located error) into `Bundle`, `AnyResource` (through `AnyProfile`'s profile choice) and the base
 //! resource readers, strict and lenient, with the same write-read-write oracle as the
 //! profile target.
 #![no_main]
@@ -13,7 +13,7 @@ mod common;
 
 macro_rules! check_resource {
     ($ty:ty, $text:expr, $mode:expr) => {{
-        if let Ok(value) = <$ty>::from_json_str_with($text, $mode).map(|(v, _)| v) {
+        if let Ok(value) = <$ty>::from_json_slice_with($text, $mode).map(|(v, _)| v) {
             let written = value.to_json_string();
             let again = <$ty>::from_json_str_with(&written, ReadMode::Lenient)
                 .unwrap_or_else(|e| panic!("own output does not read back: {e}\n{written}"));
@@ -26,15 +26,17 @@ fuzz_target!(|data: &[u8]| common::on_small_stack(data, run));
 
 fn run(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else { return };
-    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let text = rest;
     let mode = if selector & 0x80 == 0 { ReadMode::Strict } else { ReadMode::Lenient };
     match selector & 0x03 {
         0 => check_resource!(Bundle, text, mode),
         1 => check_resource!(Patient, text, mode),
         2 => check_resource!(Observation, text, mode),
         _ => {
-            if let Ok(json) = JsonValue::parse(text) {
-                let _ = AnyProfile::from_json_value(json, mode);
+            if let Ok(json) = std::str::from_utf8(text).map(JsonValue::parse) {
+                if let Ok(json) = json {
+                    let _ = AnyProfile::from_json_value(json, mode);
+                }
             }
         }
     }

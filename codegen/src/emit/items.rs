@@ -895,24 +895,18 @@ pub(crate) fn absent_tokens(_ctx: &Ctx) -> TokenStream {
         }
 
         impl Meta {
-            /// Writes `meta` listing `canonical` in `profile` (other profiles are kept): appended
-            /// to `profile` when it is not there yet; with no profile, `"profile"` goes last.
+            /// Writes `meta` listing `canonical` in `profile` (other profiles are kept):
+            /// appended to `profile` when it is not there yet, so the element order stays that
+            /// of `Meta` and writing what was read back gives the same text.
             pub fn write_with_profile(meta: Option<&Meta>, canonical: &'static str, w: &mut JsonWriter) {
                 match meta {
-                    Some(m) if m.profile.iter().any(|p| p.value.is_some()) => {
-                        if m.profile.iter().any(|p| p.value.as_ref().is_some_and(|v| v.as_str() == canonical)) {
-                            w.complex("meta", Some(m));
-                        } else {
-                            let mut m = m.clone();
-                            m.profile.push(crate::Primitive::new(dhp_runtime::primitives::Canonical::from_static(canonical)));
-                            w.complex("meta", Some(&m));
-                        }
+                    Some(m) if m.profile.iter().any(|p| p.value.as_ref().is_some_and(|v| v.as_str() == canonical)) => {
+                        w.complex("meta", Some(m));
                     }
                     Some(m) => {
-                        let mark = w.begin_object("meta");
-                        m.write_members(w);
-                        w.profile_tail(canonical);
-                        w.end_object(mark);
+                        let mut m = m.clone();
+                        m.profile.push(crate::Primitive::new(dhp_runtime::primitives::Canonical::from_static(canonical)));
+                        w.complex("meta", Some(&m));
                     }
                     None => {
                         let mark = w.begin_object("meta");
