@@ -268,3 +268,19 @@ fn extreme_values_give_errors_or_empty_never_panics() {
     }
     assert_eq!(eval_str("- -1.5 = 1.5", "{}").unwrap(), vec!["true"]);
 }
+
+/// Found by the `fhirpath` fuzz target on the former parser: a backslash before a
+/// multi-byte character inside a string made it slice inside the character and panic.
+#[test]
+fn fuzz_regression_escape_before_a_multibyte_character() {
+    let inputs = [
+        "%nin$In'\r\\x\\t(\\d$\r\\x$$$n$d$$\\t(\\\u{4db}t.dt.",
+        "'\\\u{4db}'",
+        "'a\\é'.length()",
+        "`\\\u{1F600}`",
+    ];
+    for src in inputs {
+        // An error or a value, never a panic.
+        let _ = parse(src).map(|e| evaluate(&e, Node::json(&crate::json::JsonValue::Null), &Env::empty()));
+    }
+}
