@@ -57,6 +57,15 @@ pub trait Resource: FhirJson {
     /// server declares for this type in its CapabilityStatement; `None` when the type
     /// carries no such declaration (base resources: any server, any interaction).
     const INTERACTIONS: Option<&'static [&'static str]> = None;
+
+    /// Validates the value as it stands (built or changed in code) against the rules
+    /// reading its JSON applies: the generated types run their inherent `validate()`.
+    /// The REST client calls this before sending a payload (see
+    /// `FhirClientBuilder::validate_before_send`, feature `client`).
+    /// The default reports nothing, for hand-written types without rule tables.
+    fn validate_resource(&self) -> crate::validate::ValidationReport {
+        crate::validate::ValidationReport::default()
+    }
 }
 
 /// A profile of a resource: a resource type constrained by a StructureDefinition.

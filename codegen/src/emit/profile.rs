@@ -136,6 +136,10 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         impl dhp_runtime::Resource for #name {
             const RESOURCE_TYPE: &'static str = <#base_path as dhp_runtime::Resource>::RESOURCE_TYPE;
             #interactions
+
+            fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+                self.validate()
+            }
         }
 
         impl dhp_runtime::Profile for #name {
@@ -324,6 +328,10 @@ pub(crate) fn resource_tokens(s: &StructDef) -> TokenStream {
 
         impl dhp_runtime::Resource for #name {
             const RESOURCE_TYPE: &'static str = #resource_type;
+
+            fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+                self.validate()
+            }
         }
 
         impl #name {

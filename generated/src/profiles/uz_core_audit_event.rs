@@ -1271,6 +1271,9 @@ impl UzCoreAuditEvent {
 }
 impl dhp_runtime::Resource for UzCoreAuditEvent {
     const RESOURCE_TYPE: &'static str = <crate::resources::audit_event::AuditEvent as dhp_runtime::Resource>::RESOURCE_TYPE;
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreAuditEvent {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent";

@@ -1076,6 +1076,9 @@ impl UzCoreClinicalCondition {
 }
 impl dhp_runtime::Resource for UzCoreClinicalCondition {
     const RESOURCE_TYPE: &'static str = <crate::resources::condition::Condition as dhp_runtime::Resource>::RESOURCE_TYPE;
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreClinicalCondition {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-clinical-condition";

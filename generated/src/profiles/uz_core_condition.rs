@@ -1063,6 +1063,9 @@ impl dhp_runtime::Resource for UzCoreCondition {
     const INTERACTIONS: Option<&'static [&'static str]> = Some(
         &["read", "update", "delete", "create", "search-type"],
     );
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreCondition {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-condition";

@@ -1013,6 +1013,9 @@ impl UzCoreConsent {
 }
 impl dhp_runtime::Resource for UzCoreConsent {
     const RESOURCE_TYPE: &'static str = <crate::resources::consent::Consent as dhp_runtime::Resource>::RESOURCE_TYPE;
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreConsent {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent";

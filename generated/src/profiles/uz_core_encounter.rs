@@ -1662,6 +1662,9 @@ impl dhp_runtime::Resource for UzCoreEncounter {
     const INTERACTIONS: Option<&'static [&'static str]> = Some(
         &["read", "update", "delete", "create", "search-type"],
     );
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreEncounter {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter";

@@ -937,6 +937,9 @@ impl dhp_runtime::Resource for UzCoreEpisodeOfCare {
     const INTERACTIONS: Option<&'static [&'static str]> = Some(
         &["read", "update", "delete", "create", "search-type"],
     );
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreEpisodeOfCare {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare";

@@ -1334,6 +1334,9 @@ impl UzCoreHealthcareService {
 impl dhp_runtime::Resource for UzCoreHealthcareService {
     const RESOURCE_TYPE: &'static str = <crate::resources::healthcare_service::HealthcareService as dhp_runtime::Resource>::RESOURCE_TYPE;
     const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreHealthcareService {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice";

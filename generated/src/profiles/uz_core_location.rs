@@ -1782,6 +1782,9 @@ impl UzCoreLocation {
 impl dhp_runtime::Resource for UzCoreLocation {
     const RESOURCE_TYPE: &'static str = <crate::resources::location::Location as dhp_runtime::Resource>::RESOURCE_TYPE;
     const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreLocation {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-location";

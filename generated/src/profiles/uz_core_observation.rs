@@ -1480,6 +1480,9 @@ impl dhp_runtime::Resource for UzCoreObservation {
     const INTERACTIONS: Option<&'static [&'static str]> = Some(
         &["read", "vread", "update", "create"],
     );
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreObservation {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation";

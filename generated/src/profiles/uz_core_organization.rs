@@ -2378,6 +2378,9 @@ impl UzCoreOrganization {
 impl dhp_runtime::Resource for UzCoreOrganization {
     const RESOURCE_TYPE: &'static str = <crate::resources::organization::Organization as dhp_runtime::Resource>::RESOURCE_TYPE;
     const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreOrganization {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization";

@@ -4664,6 +4664,9 @@ impl dhp_runtime::Resource for UzCorePatient {
             "history-type",
         ],
     );
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCorePatient {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient";

@@ -2027,6 +2027,9 @@ impl UzCorePractitioner {
 impl dhp_runtime::Resource for UzCorePractitioner {
     const RESOURCE_TYPE: &'static str = <crate::resources::practitioner::Practitioner as dhp_runtime::Resource>::RESOURCE_TYPE;
     const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCorePractitioner {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner";

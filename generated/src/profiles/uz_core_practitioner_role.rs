@@ -1187,6 +1187,9 @@ impl UzCorePractitionerRole {
 impl dhp_runtime::Resource for UzCorePractitionerRole {
     const RESOURCE_TYPE: &'static str = <crate::resources::practitioner_role::PractitionerRole as dhp_runtime::Resource>::RESOURCE_TYPE;
     const INTERACTIONS: Option<&'static [&'static str]> = Some(&[]);
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCorePractitionerRole {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role";

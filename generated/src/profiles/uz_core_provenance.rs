@@ -969,6 +969,9 @@ impl UzCoreProvenance {
 }
 impl dhp_runtime::Resource for UzCoreProvenance {
     const RESOURCE_TYPE: &'static str = <crate::resources::provenance::Provenance as dhp_runtime::Resource>::RESOURCE_TYPE;
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl dhp_runtime::Profile for UzCoreProvenance {
     const CANONICAL: &'static str = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-provenance";

@@ -624,6 +624,9 @@ impl<'de> serde::Deserialize<'de> for AuditEvent {
 }
 impl dhp_runtime::Resource for AuditEvent {
     const RESOURCE_TYPE: &'static str = "AuditEvent";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl AuditEvent {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -389,6 +389,9 @@ impl<'de> serde::Deserialize<'de> for Bundle {
 }
 impl dhp_runtime::Resource for Bundle {
     const RESOURCE_TYPE: &'static str = "Bundle";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Bundle {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

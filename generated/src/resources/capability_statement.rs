@@ -1117,6 +1117,9 @@ impl<'de> serde::Deserialize<'de> for CapabilityStatement {
 }
 impl dhp_runtime::Resource for CapabilityStatement {
     const RESOURCE_TYPE: &'static str = "CapabilityStatement";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl CapabilityStatement {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -683,6 +683,9 @@ impl<'de> serde::Deserialize<'de> for Condition {
 }
 impl dhp_runtime::Resource for Condition {
     const RESOURCE_TYPE: &'static str = "Condition";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Condition {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

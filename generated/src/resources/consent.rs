@@ -693,6 +693,9 @@ impl<'de> serde::Deserialize<'de> for Consent {
 }
 impl dhp_runtime::Resource for Consent {
     const RESOURCE_TYPE: &'static str = "Consent";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Consent {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

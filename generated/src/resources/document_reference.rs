@@ -838,6 +838,9 @@ impl<'de> serde::Deserialize<'de> for DocumentReference {
 }
 impl dhp_runtime::Resource for DocumentReference {
     const RESOURCE_TYPE: &'static str = "DocumentReference";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl DocumentReference {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

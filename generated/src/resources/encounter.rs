@@ -940,6 +940,9 @@ impl<'de> serde::Deserialize<'de> for Encounter {
 }
 impl dhp_runtime::Resource for Encounter {
     const RESOURCE_TYPE: &'static str = "Encounter";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Encounter {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

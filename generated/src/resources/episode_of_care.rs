@@ -584,6 +584,9 @@ impl<'de> serde::Deserialize<'de> for EpisodeOfCare {
 }
 impl dhp_runtime::Resource for EpisodeOfCare {
     const RESOURCE_TYPE: &'static str = "EpisodeOfCare";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl EpisodeOfCare {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -839,6 +839,9 @@ impl<'de> serde::Deserialize<'de> for HealthcareService {
 }
 impl dhp_runtime::Resource for HealthcareService {
     const RESOURCE_TYPE: &'static str = "HealthcareService";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl HealthcareService {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

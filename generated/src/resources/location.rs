@@ -701,6 +701,9 @@ impl<'de> serde::Deserialize<'de> for Location {
 }
 impl dhp_runtime::Resource for Location {
     const RESOURCE_TYPE: &'static str = "Location";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Location {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -944,6 +944,9 @@ impl<'de> serde::Deserialize<'de> for Observation {
 }
 impl dhp_runtime::Resource for Observation {
     const RESOURCE_TYPE: &'static str = "Observation";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Observation {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

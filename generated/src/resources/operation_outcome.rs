@@ -317,6 +317,9 @@ impl<'de> serde::Deserialize<'de> for OperationOutcome {
 }
 impl dhp_runtime::Resource for OperationOutcome {
     const RESOURCE_TYPE: &'static str = "OperationOutcome";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl OperationOutcome {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -523,6 +523,9 @@ impl<'de> serde::Deserialize<'de> for Organization {
 }
 impl dhp_runtime::Resource for Organization {
     const RESOURCE_TYPE: &'static str = "Organization";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Organization {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

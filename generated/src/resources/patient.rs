@@ -671,6 +671,9 @@ impl<'de> serde::Deserialize<'de> for Patient {
 }
 impl dhp_runtime::Resource for Patient {
     const RESOURCE_TYPE: &'static str = "Patient";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Patient {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

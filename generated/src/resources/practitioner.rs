@@ -547,6 +547,9 @@ impl<'de> serde::Deserialize<'de> for Practitioner {
 }
 impl dhp_runtime::Resource for Practitioner {
     const RESOURCE_TYPE: &'static str = "Practitioner";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Practitioner {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -613,6 +613,9 @@ impl<'de> serde::Deserialize<'de> for PractitionerRole {
 }
 impl dhp_runtime::Resource for PractitionerRole {
     const RESOURCE_TYPE: &'static str = "PractitionerRole";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl PractitionerRole {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -582,6 +582,9 @@ impl<'de> serde::Deserialize<'de> for Provenance {
 }
 impl dhp_runtime::Resource for Provenance {
     const RESOURCE_TYPE: &'static str = "Provenance";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl Provenance {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -556,6 +556,9 @@ impl<'de> serde::Deserialize<'de> for RelatedPerson {
 }
 impl dhp_runtime::Resource for RelatedPerson {
     const RESOURCE_TYPE: &'static str = "RelatedPerson";
+    fn validate_resource(&self) -> dhp_runtime::validate::ValidationReport {
+        self.validate()
+    }
 }
 impl RelatedPerson {
     /// Reads FHIR JSON text strictly (unknown elements are errors).

@@ -8,7 +8,8 @@
 use super::error::{Error, InvalidResource, OperationOutcome};
 use super::search::SearchParams;
 use crate::json::{JsonObject, JsonValue};
-use crate::read::ReadMode;
+use crate::read::{Issue, ReadMode};
+use crate::validate::ValidationReport;
 use crate::resource::{read_resource_json, Resource};
 
 /// A FHIR `Bundle` as JSON, with accessors for what a client needs.
@@ -339,17 +340,18 @@ impl EntryRef {
 pub struct TransactionBuilder {
     kind: BundleKind,
     entries: Vec<JsonValue>,
+    issues: Vec<Issue>,
 }
 
 impl TransactionBuilder {
     /// An empty `transaction`.
     pub fn transaction() -> Self {
-        TransactionBuilder { kind: BundleKind::Transaction, entries: Vec::new() }
+        TransactionBuilder { kind: BundleKind::Transaction, entries: Vec::new(), issues: Vec::new() }
     }
 
     /// An empty `batch`.
     pub fn batch() -> Self {
-        TransactionBuilder { kind: BundleKind::Batch, entries: Vec::new() }
+        TransactionBuilder { kind: BundleKind::Batch, entries: Vec::new(), issues: Vec::new() }
     }
 
     /// Transaction or batch.
@@ -369,8 +371,14 @@ impl TransactionBuilder {
 
     /// Creates `resource` (`POST Type`), under a fresh `urn:uuid` full URL that other
     /// entries can reference.
+    ///
+    /// The resource is validated as it is added ([`Resource::validate_resource`]); its
+    /// issues are kept in [`issues`](Self::issues).
     pub fn create<T: Resource>(&mut self, resource: &T) -> Result<EntryRef, Error> {
-        self.create_json(resource.write_json())
+        let report = resource.validate_resource();
+        let entry = self.create_json(resource.write_json())?;
+        self.record::<T>(entry.index, report);
+        Ok(entry)
     }
 
     /// Creates `resource` unless one matches `condition` (`If-None-Exist`).
@@ -379,7 +387,10 @@ impl TransactionBuilder {
         resource: &T,
         condition: &SearchParams,
     ) -> Result<EntryRef, Error> {
-        self.create_entry(resource.write_json(), Some(condition))
+        let report = resource.validate_resource();
+        let entry = self.create_entry(resource.write_json(), Some(condition))?;
+        self.record::<T>(entry.index, report);
+        Ok(entry)
     }
 
     /// Creates a resource given as JSON.
@@ -401,8 +412,33 @@ impl TransactionBuilder {
 
     /// Updates `resource` (`PUT Type/id`; the id comes from the resource), with
     /// `If-Match` when `version_id` is given.
+    ///
+    /// The resource is validated as it is added, as by [`create`](Self::create).
     pub fn update<T: Resource>(&mut self, resource: &T, version_id: Option<&str>) -> Result<EntryRef, Error> {
-        self.update_json(resource.write_json(), version_id)
+        let report = resource.validate_resource();
+        let entry = self.update_json(resource.write_json(), version_id)?;
+        self.record::<T>(entry.index, report);
+        Ok(entry)
+    }
+
+    /// What validating the typed entries found when they were added (errors and
+    /// warnings), located in the Bundle (`Bundle.entry[1].resource.name[0]`). With
+    /// pre-send validation on, [`FhirClient::transaction`](super::FhirClient::transaction)
+    /// refuses a bundle with an error among them. Entries added as JSON are not validated.
+    pub fn issues(&self) -> &[Issue] {
+        &self.issues
+    }
+
+    /// Keeps the issues of entry `index`, their paths moved under the entry.
+    fn record<T: Resource>(&mut self, index: usize, report: ValidationReport) {
+        let root = format!("Bundle.entry[{index}].resource");
+        for mut issue in report.issues {
+            issue.path = match issue.path.strip_prefix(T::RESOURCE_TYPE) {
+                Some(rest) if rest.is_empty() || rest.starts_with(['.', '[']) => format!("{root}{rest}"),
+                _ => format!("{root}.{}", issue.path),
+            };
+            self.issues.push(issue);
+        }
     }
 
     /// Updates a resource given as JSON.

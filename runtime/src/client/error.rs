@@ -102,6 +102,18 @@ pub enum Error {
         /// What the statement declares for the type.
         declared: &'static [&'static str],
     },
+    /// The payload of a create, update or transaction does not conform (pre-send
+    /// validation, on by default: see
+    /// [`FhirClientBuilder::validate_before_send`](super::FhirClientBuilder::validate_before_send)),
+    /// so nothing was sent. Every issue is listed, errors and warnings, with the paths and
+    /// kinds reading the payload's JSON would report (for a transaction, located in the
+    /// Bundle: `Bundle.entry[1].resource.name[0]`).
+    Invalid {
+        /// The payload's resource type (`Bundle` for a transaction or batch).
+        resource_type: String,
+        /// Every issue found.
+        issues: Vec<Issue>,
+    },
 }
 
 impl Error {
@@ -159,6 +171,14 @@ impl fmt::Display for Error {
             Error::PageLimitReached { limit } => {
                 write!(f, "the search has more than {limit} pages (the stream's page limit); results are incomplete")
             }
+            Error::Invalid { resource_type, issues } => {
+                let errors = issues.iter().filter(|i| i.severity == crate::read::Severity::Error).count();
+                write!(f, "the {resource_type} to send does not conform ({errors} error(s)); not sent")?;
+                for issue in issues {
+                    write!(f, "\n  {issue}")?;
+                }
+                Ok(())
+            }
             Error::NotDeclared { resource_type, interaction, declared } => write!(
                 f,
                 "the implementation guide's server does not declare `{interaction}` for {resource_type} (declared: {}); not sent. Allow undeclared interactions on the client builder, or use the untyped methods",
@@ -179,6 +199,7 @@ impl std::error::Error for Error {
             Error::Redirected(r) => Some(r),
             Error::Config(_)
             | Error::NotDeclared { .. }
+            | Error::Invalid { .. }
             | Error::InsecureUrl { .. }
             | Error::ResponseTooLarge { .. }
             | Error::PagingLoop { .. }

@@ -11,7 +11,7 @@ use super::secret::Secret;
 use super::stream::{SearchPages, SearchStream};
 use super::token::{TokenManager, TokenSource};
 use crate::json::JsonValue;
-use crate::read::{Issue, ReadMode};
+use crate::read::{Issue, ReadMode, Severity};
 use crate::resource::{read_resource_json, Resource};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ETAG, IF_MATCH, LAST_MODIFIED, LOCATION};
 use reqwest::Method;
@@ -54,6 +54,7 @@ pub struct FhirClient {
     read_mode: ReadMode,
     allow_undeclared: bool,
     max_search_pages: Option<u32>,
+    validate_before_send: bool,
 }
 
 impl fmt::Debug for FhirClient {
@@ -68,6 +69,7 @@ impl fmt::Debug for FhirClient {
             .field("max_search_pages", &self.max_search_pages)
             .field("read_mode", &self.read_mode)
             .field("allow_undeclared_interactions", &self.allow_undeclared)
+            .field("validate_before_send", &self.validate_before_send)
             .finish()
     }
 }
@@ -95,6 +97,7 @@ pub struct FhirClientBuilder {
     allow_undeclared: bool,
     max_response_bytes: usize,
     max_search_pages: Option<u32>,
+    validate_before_send: bool,
 }
 
 impl FhirClientBuilder {
@@ -201,6 +204,18 @@ impl FhirClientBuilder {
         self
     }
 
+    /// Validates typed payloads before sending them (default: on). [`FhirClient::create`],
+    /// [`FhirClient::create_if_none_exist`], [`FhirClient::update`],
+    /// [`FhirClient::update_with`] and [`FhirClient::transaction`] then run the payload's
+    /// `validate()` ([`Resource::validate_resource`]; for a transaction, every typed entry
+    /// as it was added) and, when it finds an error, return [`Error::Invalid`] with every
+    /// issue and send nothing. Turn it off to let the server judge (for example to test a
+    /// server's own validation); entries added as JSON are never validated.
+    pub fn validate_before_send(mut self, validate: bool) -> Self {
+        self.validate_before_send = validate;
+        self
+    }
+
     /// Checks the URLs and builds the client. A URL that is not `https` (or `http` on
     /// loopback) is refused with [`Error::InsecureUrl`] unless
     /// [`danger_allow_insecure_http`](Self::danger_allow_insecure_http) is set.
@@ -246,6 +261,7 @@ impl FhirClientBuilder {
             read_mode: self.read_mode,
             allow_undeclared: self.allow_undeclared,
             max_search_pages: self.max_search_pages,
+            validate_before_send: self.validate_before_send,
         })
     }
 }
@@ -379,6 +395,7 @@ impl FhirClient {
             allow_undeclared: false,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_search_pages: None,
+            validate_before_send: true,
         }
     }
 
@@ -417,6 +434,19 @@ impl FhirClient {
                 Err(Error::NotDeclared { resource_type: T::RESOURCE_TYPE, interaction, declared })
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Pre-send validation of a typed payload ([`FhirClientBuilder::validate_before_send`]).
+    fn check_payload<T: Resource>(&self, resource: &T) -> Result<(), Error> {
+        if !self.validate_before_send {
+            return Ok(());
+        }
+        let report = resource.validate_resource();
+        if report.is_valid() {
+            Ok(())
+        } else {
+            Err(Error::Invalid { resource_type: T::RESOURCE_TYPE.to_string(), issues: report.issues })
         }
     }
 
@@ -460,6 +490,7 @@ impl FhirClient {
         condition: Option<&SearchParams>,
     ) -> Result<ResourceResponse<T>, Error> {
         self.declared::<T>("create")?;
+        self.check_payload(resource)?;
         let url = self.resource_url(T::RESOURCE_TYPE, None, &[])?;
         let json = JsonValue::Object(resource.write_json());
         let mut call = Call::new("create", Method::POST, url, T::RESOURCE_TYPE)
@@ -490,6 +521,7 @@ impl FhirClient {
         if_match: IfMatch,
     ) -> Result<ResourceResponse<T>, Error> {
         self.declared::<T>("update")?;
+        self.check_payload(resource)?;
         let obj = resource.write_json();
         let id = obj
             .get("id")
@@ -595,7 +627,15 @@ impl FhirClient {
     /// `POST [base]` with a `transaction` or `batch` Bundle; returns the response Bundle
     /// (its entry `i` answers request entry `i`, see [`EntryRef::index`](super::EntryRef::index)).
     /// A failing transaction is an error (and nothing was applied).
+    ///
+    /// With [`FhirClientBuilder::validate_before_send`] (the default), a bundle with an
+    /// entry that failed validation when it was added
+    /// ([`TransactionBuilder::issues`](super::TransactionBuilder::issues)) gives
+    /// [`Error::Invalid`] and is not sent.
     pub async fn transaction(&self, bundle: &TransactionBuilder) -> Result<Bundle, Error> {
+        if self.validate_before_send && bundle.issues().iter().any(|i| i.severity == Severity::Error) {
+            return Err(Error::Invalid { resource_type: "Bundle".into(), issues: bundle.issues().to_vec() });
+        }
         let call = Call::new("transaction", Method::POST, self.inner.base.clone(), "Bundle").body(&bundle.to_json());
         self.bundle(call).await
     }
