@@ -164,6 +164,51 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             }
         }
     }
+    check_base_elements(root, root_path, reader);
+}
+
+const ELE_1: &str = "invariant ele-1 violated: All FHIR elements must have a @value or children (hasValue() or (children().count() > id.count()))";
+const EXT_1: &str = "invariant ext-1 violated: Must have either extensions or value[x], not both (extension.exists() != value.exists())";
+
+/// The base specification's `ele-1` (`hasValue() or (children().count() > id.count())`, on
+/// every element) and `ext-1` (`extension.exists() != value.exists()`, on every
+/// extension), checked natively in one walk of the whole value instead of evaluating their
+/// FHIRPath once per element: the same result (an element whose only child is `id` has no
+/// value; an extension needs exactly one of `extension` and `value[x]`), reported at the
+/// element's location with kind [`IssueKind::Invariant`], for a fraction of the cost.
+/// Resources (the root, `contained`, Bundle entries) are not elements and are skipped for
+/// `ele-1`; JSON kept as is (unknown elements, resources of types not modelled) is not
+/// walked; nothing deeper than [`crate::json::MAX_DEPTH`] is visited.
+fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
+    let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
+    let mut stack = vec![0usize];
+    while let Some(at) = stack.pop() {
+        let (node, depth) = (nodes[at].node, nodes[at].depth);
+        if !matches!(node, Node::Typed(_)) || depth > crate::json::MAX_DEPTH || untyped_resource(node) {
+            continue;
+        }
+        let first = nodes.len();
+        let (mut other_than_id, mut extensions, mut value) = (false, false, false);
+        node.visit_children(&mut |c| {
+            other_than_id |= c.name != "id";
+            extensions |= c.name == "extension";
+            value |= c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5);
+            if let Node::Typed(_) = c.node {
+                nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth: depth + 1 });
+            }
+        });
+        if at != 0 {
+            let name = nodes[at].name;
+            let resource = name == "contained" || name == "resource" || name == "outcome" && node.fhir_type() == Some("OperationOutcome");
+            if !resource && node.primitive().is_none() && !other_than_id {
+                reader.push_issue(issue(IssueKind::Invariant, path_of(&nodes, at, root_path), ELE_1.to_string()));
+            }
+            if node.fhir_type() == Some("Extension") && extensions == value {
+                reader.push_issue(issue(IssueKind::Invariant, path_of(&nodes, at, root_path), EXT_1.to_string()));
+            }
+        }
+        stack.extend((first..nodes.len()).rev());
+    }
 }
 
 /// The validation step of a generated reader: checks the typed value it built or, when

@@ -172,9 +172,13 @@ fn broken_examples_report_exact_problems() {
             .filter(|i| i.severity == dhp_runtime::read::Severity::Error)
             .map(|i| (i.path.clone(), i.kind))
             .collect();
+        // The base specification's dom-6 (warning: a resource should have a narrative)
+        // holds for the IG examples these cases start from, whatever the case breaks; it
+        // is tested in base_constraints.rs.
         let mut got_warnings: Vec<(String, IssueKind)> = issues
             .iter()
             .filter(|i| i.severity == dhp_runtime::read::Severity::Warning)
+            .filter(|i| !i.message.starts_with("invariant dom-6 "))
             .map(|i| (i.path.clone(), i.kind))
             .collect();
         let mut want_errors: Vec<(String, IssueKind)> = case.errors.iter().map(|(p, k)| (p.to_string(), *k)).collect();

@@ -14,8 +14,15 @@ use dhp_runtime::{IssueKind, Node, ReadError, ReadMode, Severity};
 
 type Found = Vec<(Severity, IssueKind, String)>;
 
+/// The issues as (severity, kind, path), sorted, leaving out the base specification's
+/// dom-6 warning (a resource should have a narrative), which the values built here and
+/// the IG examples all get; base_constraints.rs tests it.
 fn found(issues: &[dhp_runtime::Issue]) -> Found {
-    let mut v: Found = issues.iter().map(|i| (i.severity, i.kind, i.path.clone())).collect();
+    let mut v: Found = issues
+        .iter()
+        .filter(|i| !i.message.starts_with("invariant dom-6 "))
+        .map(|i| (i.severity, i.kind, i.path.clone()))
+        .collect();
     v.sort();
     v
 }
@@ -75,20 +82,20 @@ fn built_patient_with_a_city_outside_the_mahalla_value_set() {
     // A mahalla code passes; an address outside Uzbekistan is not in the slice.
     let mut ok = national_id_patient();
     ok.address.push(uz_address("22070011"));
-    assert!(ok.validate().issues.is_empty(), "{}", ok.validate());
+    assert!(found(&ok.validate().issues).is_empty(), "{}", ok.validate());
     let mut abroad = national_id_patient();
     abroad.address.push(Address {
         city: Some("Toshkent".into()),
         country: Some("KZ".into()),
         ..Default::default()
     });
-    assert!(abroad.validate().issues.is_empty(), "{}", abroad.validate());
+    assert!(found(&abroad.validate().issues).is_empty(), "{}", abroad.validate());
 }
 
 #[test]
 fn valid_values_report_nothing() {
     let p = national_id_patient();
-    assert_eq!(p.validate(), ValidationReport::default());
+    assert_eq!(found(&p.validate().issues), Found::new());
     assert!(patient_read(&p.to_json_string()).is_ok());
     // Every IG example read as its profile validates as read.
     for file in [
@@ -106,7 +113,7 @@ fn valid_values_report_nothing() {
             dhp_fhir::profiles::AnyProfile::UzCorePractitioner(v) => v.validate(),
             _ => unreachable!("the files above"),
         };
-        assert!(report.issues.is_empty(), "{file}: {report}");
+        assert!(found(&report.issues).is_empty(), "{file}: {report}");
     }
     // Base resources too.
     let base = dhp_fhir::resources::Patient::from_json_str(&example("Patient-example-patient.json")).expect("base");
@@ -240,7 +247,7 @@ fn unknown_members_kept_by_a_lenient_read_are_errors_as_in_a_strict_read() {
         o.insert("favouriteColour", dhp_runtime::JsonValue::String("blue".into()));
     }
     let (p, warnings) = UzCorePatient::from_json_value(json, ReadMode::Lenient).expect("lenient read");
-    assert_eq!(warnings.len(), 1);
+    assert_eq!(found(&warnings).len(), 1);
     let report = p.validate();
     assert_eq!(
         found(&report.issues),
@@ -360,7 +367,7 @@ fn primitive_values_round_trip_through_validation() {
 fn contained_resources_of_types_not_generated_are_warnings_as_on_read() {
     let mut p = national_id_patient();
     let other =
-        dhp_runtime::JsonValue::parse(r#"{"resourceType":"Basic","id":"b1","code":{"text":"x"}}"#).expect("JSON");
+        dhp_runtime::JsonValue::parse(r##"{"resourceType":"Basic","id":"b1","code":{"text":"x"},"subject":{"reference":"#"}}"##).expect("JSON");
     let dhp_runtime::JsonValue::Object(other) = other else {
         unreachable!("an object")
     };

@@ -1332,6 +1332,11 @@ impl<'a> Builder<'a> {
         // Constraints whose source is an HL7 definition come from the base specification
         // (enforced by any FHIR server); the IG's own are the ones to check here.
         let is_ig = |source: Option<&str>| source.is_some_and(|src| !src.starts_with(CORE_SD));
+        // Every constraint of the profile's snapshot is checked, the base specification's
+        // included (dom-2..6, enc-1, obs-6, ...), except `ele-1` and `ext-1`: they hold on
+        // every element and every extension, and the runtime checks them natively in one
+        // walk (`dhp_runtime::validate`, same result as their FHIRPath) instead of per node.
+        let natively_checked = |key: &str| key == "ele-1" || key == "ext-1";
         let mut out: Vec<InvariantDef> = Vec::new();
         let skip_unsupported = self.options.skip_unsupported;
         let mut warnings: Vec<String> = Vec::new();
@@ -1364,7 +1369,7 @@ impl<'a> Builder<'a> {
         };
         for el in elements {
             for c in &el.constraint {
-                if is_ig(c.source.as_deref()) {
+                if !natively_checked(&c.key) {
                     let steps = if el.id().contains('.') { must_support_path(elements, slices, el.id()).steps } else { Vec::new() };
                     push(c, steps, &mut out)?;
                 }
@@ -1381,7 +1386,7 @@ impl<'a> Builder<'a> {
                     let base_steps = must_support_path(elements, slices, el.id()).steps;
                     for xe in ext.snapshot.iter().flat_map(|s| &s.element) {
                         for c in &xe.constraint {
-                            if !is_ig(c.source.as_deref()) {
+                            if !is_ig(c.source.as_deref()) || natively_checked(&c.key) {
                                 continue;
                             }
                             let mut steps = base_steps.clone();

@@ -820,7 +820,70 @@ pub(crate) static UZ_CORE_CLINICAL_CONDITION_RULES: &[dhp_runtime::validate::Ele
     },
 ];
 /// FHIRPath invariants the implementation guide adds to this profile.
-pub(crate) static UZ_CORE_CLINICAL_CONDITION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
+pub(crate) static UZ_CORE_CLINICAL_CONDITION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "con-2",
+        error: false,
+        human: "If category is problems list item, the clinicalStatus should not be unknown",
+        expression: "category.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-category' and code='problem-list-item').exists() implies clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and code='unknown').exists().not()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "con-3",
+        error: true,
+        human: "If condition is abated, then clinicalStatus must be either inactive, resolved, or remission.",
+        expression: "abatement.exists() implies (clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='inactive' or code='resolved' or code='remission')).exists())",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-2",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL NOT contain nested Resources",
+        expression: "contained.contained.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-3",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource",
+        expression: "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-4",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a meta.versionId or a meta.lastUpdated",
+        expression: "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-5",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a security label",
+        expression: "contained.meta.security.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-6",
+        error: false,
+        human: "A resource should have narrative for robust management",
+        expression: "text.`div`.exists()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "con-1",
+        error: true,
+        human: "Stage SHALL have summary or assessment",
+        expression: "summary.exists() or assessment.exists()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "stage",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+];
 impl UzCoreClinicalCondition {
     /// Creates an instance from the elements the profile requires:
     ///

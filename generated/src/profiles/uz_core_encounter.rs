@@ -1101,7 +1101,69 @@ pub(crate) static UZ_CORE_ENCOUNTER_RULES: &[dhp_runtime::validate::ElementRule]
     },
 ];
 /// FHIRPath invariants the implementation guide adds to this profile.
-pub(crate) static UZ_CORE_ENCOUNTER_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
+pub(crate) static UZ_CORE_ENCOUNTER_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-2",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL NOT contain nested Resources",
+        expression: "contained.contained.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-3",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource",
+        expression: "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-4",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a meta.versionId or a meta.lastUpdated",
+        expression: "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-5",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a security label",
+        expression: "contained.meta.security.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-6",
+        error: false,
+        human: "A resource should have narrative for robust management",
+        expression: "text.`div`.exists()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "enc-1",
+        error: true,
+        human: "A type must be provided when no explicit actor is specified",
+        expression: "actor.exists() or type.exists()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "participant",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "enc-2",
+        error: true,
+        human: "A type cannot be provided for a patient or group participant",
+        expression: "actor.exists(resolve() is Patient or resolve() is Group) implies type.exists().not()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "participant",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+];
 impl UzCoreEncounter {
     /// Creates an instance from the elements the profile requires:
     ///

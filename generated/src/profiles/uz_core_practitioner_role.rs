@@ -839,7 +839,43 @@ pub(crate) static UZ_CORE_PRACTITIONER_ROLE_RULES: &[dhp_runtime::validate::Elem
     },
 ];
 /// FHIRPath invariants the implementation guide adds to this profile.
-pub(crate) static UZ_CORE_PRACTITIONER_ROLE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
+pub(crate) static UZ_CORE_PRACTITIONER_ROLE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-2",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL NOT contain nested Resources",
+        expression: "contained.contained.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-3",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource",
+        expression: "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-4",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a meta.versionId or a meta.lastUpdated",
+        expression: "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-5",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a security label",
+        expression: "contained.meta.security.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-6",
+        error: false,
+        human: "A resource should have narrative for robust management",
+        expression: "text.`div`.exists()",
+        steps: &[],
+    },
+];
 impl UzCorePractitionerRole {
     /// Creates an instance; the profile requires no element.
     #[allow(clippy::new_without_default)]

@@ -1021,7 +1021,90 @@ pub(crate) static UZ_CORE_SOCIOECONOMIC_OBSERVATION_RULES: &[dhp_runtime::valida
     },
 ];
 /// FHIRPath invariants the implementation guide adds to this profile.
-pub(crate) static UZ_CORE_SOCIOECONOMIC_OBSERVATION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[];
+pub(crate) static UZ_CORE_SOCIOECONOMIC_OBSERVATION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-2",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL NOT contain nested Resources",
+        expression: "contained.contained.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-3",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource",
+        expression: "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-4",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a meta.versionId or a meta.lastUpdated",
+        expression: "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-5",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a security label",
+        expression: "contained.meta.security.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-6",
+        error: false,
+        human: "A resource should have narrative for robust management",
+        expression: "text.`div`.exists()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-6",
+        error: true,
+        human: "dataAbsentReason SHALL only be present if Observation.value[x] is not present",
+        expression: "dataAbsentReason.empty() or value.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-7",
+        error: true,
+        human: "If Observation.component.code is the same as Observation.code, then Observation.value SHALL NOT be present (the Observation.component.value[x] holds the value).",
+        expression: "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-8",
+        error: true,
+        human: "bodyStructure SHALL only be present if Observation.bodySite is not present",
+        expression: "bodySite.exists() implies bodyStructure.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-9",
+        error: true,
+        human: "If Observation.specimen is a reference to Group, the group can only have specimens",
+        expression: "(reference.resolve().exists() and reference.resolve() is Group) implies reference.resolve().member.entity.resolve().all($this is Specimen)",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "specimen",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-3",
+        error: true,
+        human: "Must have at least a low or a high or text",
+        expression: "low.exists() or high.exists() or text.exists()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "referenceRange",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+];
 impl UzCoreSocioeconomicObservation {
     /// Creates an instance from the elements the profile requires:
     ///
