@@ -431,6 +431,11 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             // (no value) are the rules run over the JSON of the object, parsed for that.
             quote! { r.validate_profile(object_start, value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect), #rules, #invs); }
         }
+        // Base resources: the constraints of their snapshot (rule-table hook only).
+        StructKind::Resource { .. } => {
+            let invs = format_ident!("{}_INVARIANTS", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
+            quote! { r.validate_profile(object_start, value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect), &[], #invs); }
+        }
         _ => quote! {},
     };
     let inits = s.fields.iter().map(|f| {
@@ -441,10 +446,10 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             quote! { #fname, }
         }
     });
-    // A profile's value is validated once built (or, when a required element is missing,
-    // its JSON is).
+    // A profile's (or base resource's) value is validated once built (or, when a required
+    // element is missing, its JSON is).
     let build = match &s.kind {
-        StructKind::Profile { .. } => quote! {
+        StructKind::Profile { .. } | StructKind::Resource { .. } => quote! {
             // `?` on the required elements: `None` when one is missing.
             #[allow(clippy::redundant_closure_call)]
             let value = (|| Some(#name { #(#inits)* unknown_elements }))();
@@ -462,7 +467,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     };
     let seen_decl = if p.next > 0 { quote! { let mut seen_members = Seen::new(); } } else { quote! {} };
     assert!(p.next <= 512, "{} has more than 512 JSON members", s.name);
-    let start = if matches!(s.kind, StructKind::Profile { .. }) { quote! { let object_start = object.start(); } } else { quote! {} };
+    let start = if matches!(s.kind, StructKind::Profile { .. } | StructKind::Resource { .. }) { quote! { let object_start = object.start(); } } else { quote! {} };
     // Writing.
     let mut writes = Vec::new();
     match &s.kind {

@@ -48,7 +48,7 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
                 by_module.entry(s.module.clone()).or_default().push(profile::profile_tokens(&ctx, s));
             }
             crate::ir::StructKind::Resource { .. } => {
-                by_module.entry(s.module.clone()).or_default().push(profile::resource_tokens(s));
+                by_module.entry(s.module.clone()).or_default().push(profile::resource_tokens(&ctx, s));
             }
             _ => {}
         }

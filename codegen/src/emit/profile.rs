@@ -318,12 +318,22 @@ fn literal_value(ctx: &Ctx, ty: &FieldType, value: &Value) -> Option<TokenStream
 }
 
 /// `Resource` and the non-generic JSON entry points of a base resource.
-pub(crate) fn resource_tokens(s: &StructDef) -> TokenStream {
+pub(crate) fn resource_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let StructKind::Resource { resource_type } = &s.kind else { return quote! {} };
     let name = format_ident!("{}", s.name);
+    let inv_ident = format_ident!("{}_INVARIANTS", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
+    let inv_items = ctx.space.resource_invariants.get(&s.name).into_iter().flatten().map(|i| {
+        let (key, error, human, expr) = (&i.key, i.error, &i.human, &i.expression);
+        let steps = steps_tokens(ctx, &i.steps);
+        quote! { dhp_runtime::validate::InvariantRule { key: #key, error: #error, human: #human, expression: #expr, steps: #steps }, }
+    });
     let entry_points = json_entry_points("");
     let serde = serde_impls(&name);
     quote! {
+        /// The constraints of the base resource's snapshot (FHIR R5), checked on read and
+        /// by `validate()` (`ele-1` and `ext-1` are checked natively by the runtime).
+        pub(crate) static #inv_ident: &[dhp_runtime::validate::InvariantRule] = &[#(#inv_items)*];
+
         #serde
 
         impl dhp_runtime::Resource for #name {

@@ -303,11 +303,14 @@ pub(crate) fn validate_method(s: &StructDef) -> TokenStream {
                 "the profile's rules (cardinality, fixed and pattern values, slices, required bindings, invariants)",
             )
         }
-        StructKind::Resource { .. } => (
-            quote! { &[] },
-            quote! { &[] },
-            "the rules of FHIR JSON the Rust types do not rule out",
-        ),
+        StructKind::Resource { .. } => {
+            let invs = format_ident!("{}_INVARIANTS", s.name.to_shouty_snake_case());
+            (
+                quote! { &[] },
+                quote! { #invs },
+                "the rules of FHIR JSON the Rust types do not rule out and the base resource's constraints",
+            )
+        }
         _ => return quote! {},
     };
     let doc1 = format!(" Validates this value without serialising it: {what}, reporting what a strict read of");

@@ -394,6 +394,8 @@ impl<'a> Builder<'a> {
             notes: vec![format!("Base resource `{rt}` from `{CORE_SD}{rt}` (FHIR R5).")],
         };
         self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Resource { resource_type: rt.to_string() }, doc)?;
+        let invariants = self.base_invariants(&sd.url, elements)?;
+        self.space.resource_invariants.insert(name.clone(), invariants);
         self.space.resources.push(name);
         Ok(())
     }
@@ -1323,6 +1325,44 @@ impl<'a> Builder<'a> {
             });
         }
         rules
+    }
+
+    /// Every constraint of a base resource's snapshot (`dom-*`, `pat-1`, `obs-6`, ...) at
+    /// its element, except `ele-1` and `ext-1`, which the runtime checks natively on every
+    /// element and extension. Each is parsed here; one that is not valid FHIRPath fails
+    /// generation, naming it.
+    fn base_invariants(&mut self, url: &str, elements: &[ElementDefinition]) -> Result<Vec<InvariantDef>, BuildError> {
+        let mut out: Vec<InvariantDef> = Vec::new();
+        for el in elements {
+            for c in &el.constraint {
+                let Some(expr) = &c.expression else { continue };
+                if c.key == "ele-1" || c.key == "ext-1" {
+                    continue;
+                }
+                if let Err(e) = dhp_runtime::fhirpath::parse(expr) {
+                    if self.options.skip_unsupported {
+                        self.space.warnings.push(format!("{url} invariant {}: `{expr}` is not valid FHIRPath ({e}); not checked on read", c.key));
+                        continue;
+                    }
+                    return Err(BuildError::Unsupported {
+                        path: format!("{url} invariant {}", c.key),
+                        message: format!("`{expr}` is not valid FHIRPath: {e}"),
+                    });
+                }
+                let steps = if el.id().contains('.') { must_support_path(elements, &[], el.id()).steps } else { Vec::new() };
+                if out.iter().any(|i| i.key == c.key && i.steps == steps) {
+                    continue;
+                }
+                out.push(InvariantDef {
+                    key: c.key.clone(),
+                    error: c.severity.as_deref() != Some("warning"),
+                    human: c.human.clone().unwrap_or_default(),
+                    expression: expr.clone(),
+                    steps,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The invariants the IG adds: on the profile's elements, and on the IG's own

@@ -50,6 +50,10 @@ pub struct TypeSpace {
     pub capabilities: Vec<ResourceCapability>,
     /// What generation left out, and why (printed by `cargo xtask codegen`).
     pub warnings: Vec<String>,
+    /// The constraints of each base resource's snapshot (by struct name), checked when
+    /// it is read and by its `validate()`; `ele-1` and `ext-1` are left to the runtime,
+    /// which checks them natively.
+    pub resource_invariants: BTreeMap<String, Vec<InvariantDef>>,
 }
 
 /// The REST capabilities the IG's server declares for one resource type.

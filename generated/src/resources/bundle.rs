@@ -135,6 +135,7 @@ pub struct Bundle {
 impl FhirJson for Bundle {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
         let mut object = r.begin_object()?;
+        let object_start = object.start();
         let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
@@ -254,7 +255,8 @@ impl FhirJson for Bundle {
         if !seen_members.has(9usize) && !seen_members.has(10usize) {
             r.missing("type");
         }
-        Some(Bundle {
+        #[allow(clippy::redundant_closure_call)]
+        let value = (|| Some(Bundle {
             id,
             meta,
             implicit_rules,
@@ -268,7 +270,14 @@ impl FhirJson for Bundle {
             signature,
             issues,
             unknown_elements,
-        })
+        }))();
+        r.validate_profile(
+            object_start,
+            value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect),
+            &[],
+            BUNDLE_INVARIANTS,
+        );
+        value
     }
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Bundle");
@@ -359,7 +368,7 @@ impl dhp_runtime::Reflect for Bundle {
     }
 }
 impl Bundle {
-    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out and the base resource's constraints, reporting what a strict read of
     /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
     /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
     /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
@@ -368,11 +377,160 @@ impl Bundle {
         dhp_runtime::validate::validate_value(
             self,
             &[],
-            &[],
+            BUNDLE_INVARIANTS,
             dhp_runtime::ReadMode::Strict,
         )
     }
 }
+/// The constraints of the base resource's snapshot (FHIR R5), checked on read and
+/// by `validate()` (`ele-1` and `ext-1` are checked natively by the runtime).
+pub(crate) static BUNDLE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-1",
+        error: true,
+        human: "total only when a search or history",
+        expression: "total.empty() or (type = 'searchset') or (type = 'history')",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-2",
+        error: true,
+        human: "entry.search only when a search",
+        expression: "(type = 'searchset') or entry.search.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-7",
+        error: true,
+        human: "FullUrl must be unique in a bundle, or else entries with the same fullUrl must have different meta.versionId (except in history bundles)",
+        expression: "(type = 'history') or entry.where(fullUrl.exists()).select(fullUrl&iif(resource.meta.versionId.exists(), resource.meta.versionId, '')).isDistinct()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-9",
+        error: true,
+        human: "A document must have an identifier with a system and a value",
+        expression: "type = 'document' implies (identifier.system.exists() and identifier.value.exists())",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-10",
+        error: true,
+        human: "A document must have a date",
+        expression: "type = 'document' implies (timestamp.hasValue())",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-11",
+        error: true,
+        human: "A document must have a Composition as the first resource",
+        expression: "type = 'document' implies entry.first().resource.is(Composition)",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-12",
+        error: true,
+        human: "A message must have a MessageHeader as the first resource",
+        expression: "type = 'message' implies entry.first().resource.is(MessageHeader)",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-13",
+        error: true,
+        human: "A subscription-notification must have a SubscriptionStatus as the first resource",
+        expression: "type = 'subscription-notification' implies entry.first().resource.is(SubscriptionStatus)",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-14",
+        error: true,
+        human: "entry.request.method PATCH not allowed for history",
+        expression: "type = 'history' implies entry.request.method != 'PATCH'",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-15",
+        error: true,
+        human: "Bundle resources where type is not transaction, transaction-response, batch, or batch-response or when the request is a POST SHALL have Bundle.entry.fullUrl populated",
+        expression: "type='transaction' or type='transaction-response' or type='batch' or type='batch-response' or entry.all(fullUrl.exists() or request.method='POST')",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-16",
+        error: true,
+        human: "Issue.severity for all issues within the OperationOutcome must be either 'information' or 'warning'.",
+        expression: "issues.exists() implies (issues.issue.severity = 'information' or issues.issue.severity = 'warning')",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-17",
+        error: true,
+        human: "Use and meaning of issues for documents has not been validated because the content will not be rendered in the document.",
+        expression: "type = 'document' implies issues.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-18",
+        error: true,
+        human: "Self link is required for searchsets.",
+        expression: "type = 'searchset' implies link.where(relation = 'self' and url.exists()).exists()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-3a",
+        error: true,
+        human: "For collections of type document, message, searchset or collection, all entries must contain resources, and not have request or response elements",
+        expression: "type in ('document' | 'message' | 'searchset' | 'collection') implies entry.all(resource.exists() and request.empty() and response.empty())",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-3b",
+        error: true,
+        human: "For collections of type history, all entries must contain request or response elements, and resources if the method is POST, PUT or PATCH",
+        expression: "type = 'history' implies entry.all(request.exists() and response.exists() and ((request.method in ('POST' | 'PATCH' | 'PUT')) = resource.exists()))",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-3c",
+        error: true,
+        human: "For collections of type transaction or batch, all entries must contain request elements, and resources if the method is POST, PUT or PATCH",
+        expression: "type in ('transaction' | 'batch') implies entry.all(request.method.exists() and ((request.method in ('POST' | 'PATCH' | 'PUT')) = resource.exists()))",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-3d",
+        error: true,
+        human: "For collections of type transaction-response or batch-response, all entries must contain response elements",
+        expression: "type in ('transaction-response' | 'batch-response') implies entry.all(response.exists())",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-5",
+        error: true,
+        human: "must be a resource unless there's a request or response",
+        expression: "resource.exists() or request.exists() or response.exists()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "entry",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "bdl-8",
+        error: true,
+        human: "fullUrl cannot be a version specific reference",
+        expression: "fullUrl.exists() implies fullUrl.contains('/_history/').not()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "entry",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+];
 #[cfg(feature = "serde")]
 impl serde::Serialize for Bundle {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

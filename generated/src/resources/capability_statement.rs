@@ -355,6 +355,7 @@ pub struct CapabilityStatement {
 impl FhirJson for CapabilityStatement {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
         let mut object = r.begin_object()?;
+        let object_start = object.start();
         let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
@@ -820,7 +821,8 @@ impl FhirJson for CapabilityStatement {
         let accept_language = accept_language.finish(r, "acceptLanguage", None);
         let implementation_guide = implementation_guide
             .finish(r, "implementationGuide", None);
-        Some(CapabilityStatement {
+        #[allow(clippy::redundant_closure_call)]
+        let value = (|| Some(CapabilityStatement {
             id,
             meta,
             implicit_rules,
@@ -860,7 +862,14 @@ impl FhirJson for CapabilityStatement {
             messaging,
             document,
             unknown_elements,
-        })
+        }))();
+        r.validate_profile(
+            object_start,
+            value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect),
+            &[],
+            CAPABILITY_STATEMENT_INVARIANTS,
+        );
+        value
     }
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("CapabilityStatement");
@@ -1087,7 +1096,7 @@ impl dhp_runtime::Reflect for CapabilityStatement {
     }
 }
 impl CapabilityStatement {
-    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out and the base resource's constraints, reporting what a strict read of
     /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
     /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
     /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
@@ -1096,11 +1105,122 @@ impl CapabilityStatement {
         dhp_runtime::validate::validate_value(
             self,
             &[],
-            &[],
+            CAPABILITY_STATEMENT_INVARIANTS,
             dhp_runtime::ReadMode::Strict,
         )
     }
 }
+/// The constraints of the base resource's snapshot (FHIR R5), checked on read and
+/// by `validate()` (`ele-1` and `ext-1` are checked natively by the runtime).
+pub(crate) static CAPABILITY_STATEMENT_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "cnl-0",
+        error: false,
+        human: "Name should be usable as an identifier for the module by machine processing applications such as code generation",
+        expression: "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){1,254}$')",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-1",
+        error: true,
+        human: "A Capability Statement SHALL have at least one of REST, messaging or document element.",
+        expression: "rest.exists() or messaging.exists() or document.exists()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-2",
+        error: true,
+        human: "A Capability Statement SHALL have at least one of description, software, or implementation element.",
+        expression: "(description.count() + software.count() + implementation.count()) > 0",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-3",
+        error: true,
+        human: "Messaging end-point is only permitted when a capability statement is for an implementation.",
+        expression: "messaging.endpoint.empty() or kind = 'instance'",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-4",
+        error: true,
+        human: "There should only be one CapabilityStatement.rest per mode.",
+        expression: "rest.mode.isDistinct()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-7",
+        error: true,
+        human: "The set of documents must be unique by the combination of profile and mode.",
+        expression: "document.select(profile&mode).isDistinct()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-14",
+        error: true,
+        human: "If kind = instance, implementation must be present and software may be present",
+        expression: "(kind != 'instance') or implementation.exists()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-15",
+        error: true,
+        human: "If kind = capability, implementation must be absent, software must be present",
+        expression: "(kind != 'capability') or (implementation.exists().not() and software.exists())",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-16",
+        error: true,
+        human: "If kind = requirements, implementation and software must be absent",
+        expression: "(kind!='requirements') or (implementation.exists().not() and software.exists().not())",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cnl-1",
+        error: false,
+        human: "URL should not contain | or # - these characters make processing canonical references problematic",
+        expression: "exists() implies matches('^[^|# ]+$')",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "url",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-9",
+        error: true,
+        human: "A given resource can only be described once per RESTful mode.",
+        expression: "resource.select(type).isDistinct()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "rest",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "cpb-12",
+        error: true,
+        human: "Search parameter names must be unique in the context of a resource.",
+        expression: "searchParam.select(name).isDistinct()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "rest",
+                filter: &[],
+                member_of: &[],
+            },
+            dhp_runtime::must_support::Step {
+                key: "resource",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+];
 #[cfg(feature = "serde")]
 impl serde::Serialize for CapabilityStatement {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

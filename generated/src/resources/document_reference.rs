@@ -280,6 +280,7 @@ pub struct DocumentReference {
 impl FhirJson for DocumentReference {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
         let mut object = r.begin_object()?;
+        let object_start = object.start();
         let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
@@ -589,7 +590,8 @@ impl FhirJson for DocumentReference {
             r.missing("content");
         }
         let content = NonEmpty::from_vec(content);
-        Some(DocumentReference {
+        #[allow(clippy::redundant_closure_call)]
+        let value = (|| Some(DocumentReference {
             id,
             meta,
             implicit_rules,
@@ -622,7 +624,14 @@ impl FhirJson for DocumentReference {
             security_label,
             content: content?,
             unknown_elements,
-        })
+        }))();
+        r.validate_profile(
+            object_start,
+            value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect),
+            &[],
+            DOCUMENT_REFERENCE_INVARIANTS,
+        );
+        value
     }
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("DocumentReference");
@@ -808,7 +817,7 @@ impl dhp_runtime::Reflect for DocumentReference {
     }
 }
 impl DocumentReference {
-    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out and the base resource's constraints, reporting what a strict read of
     /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
     /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
     /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
@@ -817,11 +826,64 @@ impl DocumentReference {
         dhp_runtime::validate::validate_value(
             self,
             &[],
-            &[],
+            DOCUMENT_REFERENCE_INVARIANTS,
             dhp_runtime::ReadMode::Strict,
         )
     }
 }
+/// The constraints of the base resource's snapshot (FHIR R5), checked on read and
+/// by `validate()` (`ele-1` and `ext-1` are checked natively by the runtime).
+pub(crate) static DOCUMENT_REFERENCE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "docRef-1",
+        error: false,
+        human: "facilityType SHALL only be present if context is not an encounter",
+        expression: "facilityType.empty() or context.where(resolve() is Encounter).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "docRef-2",
+        error: false,
+        human: "practiceSetting SHALL only be present if context is not present",
+        expression: "practiceSetting.empty() or context.where(resolve() is Encounter).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-2",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL NOT contain nested Resources",
+        expression: "contained.contained.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-3",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource",
+        expression: "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-4",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a meta.versionId or a meta.lastUpdated",
+        expression: "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-5",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a security label",
+        expression: "contained.meta.security.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-6",
+        error: false,
+        human: "A resource should have narrative for robust management",
+        expression: "text.`div`.exists()",
+        steps: &[],
+    },
+];
 #[cfg(feature = "serde")]
 impl serde::Serialize for DocumentReference {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -317,6 +317,7 @@ pub struct Observation {
 impl FhirJson for Observation {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
         let mut object = r.begin_object()?;
+        let object_start = object.start();
         let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
@@ -653,7 +654,8 @@ impl FhirJson for Observation {
         }
         let effective = r.finish_choice(effective, "effective", false);
         let value = r.finish_choice(value, "value", false);
-        Some(Observation {
+        #[allow(clippy::redundant_closure_call)]
+        let value = (|| Some(Observation {
             id,
             meta,
             implicit_rules,
@@ -690,7 +692,14 @@ impl FhirJson for Observation {
             derived_from,
             component,
             unknown_elements,
-        })
+        }))();
+        r.validate_profile(
+            object_start,
+            value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect),
+            &[],
+            OBSERVATION_INVARIANTS,
+        );
+        value
     }
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("Observation");
@@ -914,7 +923,7 @@ impl dhp_runtime::Reflect for Observation {
     }
 }
 impl Observation {
-    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out and the base resource's constraints, reporting what a strict read of
     /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
     /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
     /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
@@ -923,11 +932,97 @@ impl Observation {
         dhp_runtime::validate::validate_value(
             self,
             &[],
-            &[],
+            OBSERVATION_INVARIANTS,
             dhp_runtime::ReadMode::Strict,
         )
     }
 }
+/// The constraints of the base resource's snapshot (FHIR R5), checked on read and
+/// by `validate()` (`ele-1` and `ext-1` are checked natively by the runtime).
+pub(crate) static OBSERVATION_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-2",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL NOT contain nested Resources",
+        expression: "contained.contained.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-3",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource",
+        expression: "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-4",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a meta.versionId or a meta.lastUpdated",
+        expression: "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-5",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a security label",
+        expression: "contained.meta.security.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-6",
+        error: false,
+        human: "A resource should have narrative for robust management",
+        expression: "text.`div`.exists()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-6",
+        error: true,
+        human: "dataAbsentReason SHALL only be present if Observation.value[x] is not present",
+        expression: "dataAbsentReason.empty() or value.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-7",
+        error: true,
+        human: "If Observation.component.code is the same as Observation.code, then Observation.value SHALL NOT be present (the Observation.component.value[x] holds the value).",
+        expression: "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-8",
+        error: true,
+        human: "bodyStructure SHALL only be present if Observation.bodySite is not present",
+        expression: "bodySite.exists() implies bodyStructure.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-9",
+        error: true,
+        human: "If Observation.specimen is a reference to Group, the group can only have specimens",
+        expression: "(reference.resolve().exists() and reference.resolve() is Group) implies reference.resolve().member.entity.resolve().all($this is Specimen)",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "specimen",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "obs-3",
+        error: true,
+        human: "Must have at least a low or a high or text",
+        expression: "low.exists() or high.exists() or text.exists()",
+        steps: &[
+            dhp_runtime::must_support::Step {
+                key: "referenceRange",
+                filter: &[],
+                member_of: &[],
+            },
+        ],
+    },
+];
 #[cfg(feature = "serde")]
 impl serde::Serialize for Observation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -198,6 +198,7 @@ pub struct PractitionerRole {
 impl FhirJson for PractitionerRole {
     fn read_stream(r: &mut Stream<'_>) -> Option<Self> {
         let mut object = r.begin_object()?;
+        let object_start = object.start();
         let mut seen_members = Seen::new();
         let mut id: Option<Primitive<dhp_runtime::primitives::Id>> = None;
         let mut meta: Option<Box<crate::datatypes::Meta>> = None;
@@ -418,7 +419,8 @@ impl FhirJson for PractitionerRole {
         if !seen_members.has(0usize) {
             r.missing_resource_type("PractitionerRole");
         }
-        Some(PractitionerRole {
+        #[allow(clippy::redundant_closure_call)]
+        let value = (|| Some(PractitionerRole {
             id,
             meta,
             implicit_rules,
@@ -442,7 +444,14 @@ impl FhirJson for PractitionerRole {
             availability,
             endpoint,
             unknown_elements,
-        })
+        }))();
+        r.validate_profile(
+            object_start,
+            value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect),
+            &[],
+            PRACTITIONER_ROLE_INVARIANTS,
+        );
+        value
     }
     fn write_members(&self, w: &mut JsonWriter) {
         w.resource_type("PractitionerRole");
@@ -583,7 +592,7 @@ impl dhp_runtime::Reflect for PractitionerRole {
     }
 }
 impl PractitionerRole {
-    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out, reporting what a strict read of
+    /// Validates this value without serialising it: the rules of FHIR JSON the Rust types do not rule out and the base resource's constraints, reporting what a strict read of
     /// its JSON would, with the same locations and kinds (`Patient.address[0].city`,
     /// [`dhp_runtime::IssueKind::Binding`]). Use it on values built or changed in code;
     /// an empty report ([`is_valid`](dhp_runtime::validate::ValidationReport::is_valid))
@@ -592,11 +601,50 @@ impl PractitionerRole {
         dhp_runtime::validate::validate_value(
             self,
             &[],
-            &[],
+            PRACTITIONER_ROLE_INVARIANTS,
             dhp_runtime::ReadMode::Strict,
         )
     }
 }
+/// The constraints of the base resource's snapshot (FHIR R5), checked on read and
+/// by `validate()` (`ele-1` and `ext-1` are checked natively by the runtime).
+pub(crate) static PRACTITIONER_ROLE_INVARIANTS: &[dhp_runtime::validate::InvariantRule] = &[
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-2",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL NOT contain nested Resources",
+        expression: "contained.contained.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-3",
+        error: true,
+        human: "If the resource is contained in another resource, it SHALL be referred to from elsewhere in the resource or SHALL refer to the containing resource",
+        expression: "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-4",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a meta.versionId or a meta.lastUpdated",
+        expression: "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-5",
+        error: true,
+        human: "If a resource is contained in another resource, it SHALL NOT have a security label",
+        expression: "contained.meta.security.empty()",
+        steps: &[],
+    },
+    dhp_runtime::validate::InvariantRule {
+        key: "dom-6",
+        error: false,
+        human: "A resource should have narrative for robust management",
+        expression: "text.`div`.exists()",
+        steps: &[],
+    },
+];
 #[cfg(feature = "serde")]
 impl serde::Serialize for PractitionerRole {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
