@@ -18,21 +18,34 @@ fn text(b: &[u8]) -> String {
 /// A valid UZ Core Patient, pretty-printed (one member per line).
 fn valid_patient() -> String {
     let p = UzCorePatient::new(NonEmpty::new(UzCorePatient::new_national_id("30101901234567".to_string())));
-    p.to_json_value().to_json_string_pretty()
+    with_narrative(p.to_json_value()).to_json_string_pretty()
 }
+
+/// Adds a narrative, so that the base specification's dom-6 (warning: a resource should
+/// have a narrative) holds and a valid resource gives no issue line at all.
+fn with_narrative(mut json: dhp_runtime::JsonValue) -> dhp_runtime::JsonValue {
+    if let dhp_runtime::JsonValue::Object(o) = &mut json {
+        let text = dhp_runtime::JsonValue::parse(NARRATIVE).expect("narrative");
+        o.insert("text", text);
+    }
+    json
+}
+
+const NARRATIVE: &str = r#"{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">A patient</div>"}"#;
 
 /// A compact valid patient (one line, for NDJSON).
 fn valid_patient_line(id: &str) -> String {
     let mut p = UzCorePatient::new(NonEmpty::new(UzCorePatient::new_national_id("30101901234567".to_string())));
     p.id = dhp_runtime::primitives::Id::new(id).ok().map(Into::into);
-    p.to_json_string()
+    with_narrative(p.to_json_value()).to_json_string()
 }
 
 const BAD_PATIENT: &str = r#"{
   "resourceType": "Patient",
   "id": "bad",
   "meta": {"profile": ["https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient"]},
-  "gender": "sometimes"
+  "gender": "sometimes",
+  "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">A patient</div>"}
 }"#;
 
 fn write(dir: &Path, name: &str, content: &str) -> String {
