@@ -5,6 +5,16 @@
 
 use std::collections::BTreeMap;
 
+/// Official examples that break a base specification constraint of the profile they claim,
+/// checked against the specification: (file, constraint key, why). Each must fail with
+/// exactly these invariant errors and nothing else; any other example must read.
+const BREAK_A_BASE_CONSTRAINT: &[(&str, &str, &str)] = &[(
+    "CodeSystem-fhir-types.json",
+    "scs-1",
+    "its concepts nest (concept.concept) but it has no hierarchyMeaning, which \
+     shareablecodesystem's scs-1 (error) requires",
+)];
+
 #[test]
 fn examples_claiming_a_profile_read_and_round_trip() {
     let dir = std::env::var("DHP_EXAMPLES_DIR").expect("DHP_EXAMPLES_DIR: the folder of example JSON files");
@@ -54,7 +64,21 @@ fn examples_claiming_a_profile_read_and_round_trip() {
                     Err(e) => failures.push(format!("{name} ({canonical}), written back: {:?}", e.issues)),
                 }
             }
-            Err(e) => failures.push(format!("{name} ({canonical}): {:?}", e.issues)),
+            Err(e) => {
+                let known: Vec<&str> =
+                    BREAK_A_BASE_CONSTRAINT.iter().filter(|(f, _, _)| *f == name).map(|(_, k, _)| *k).collect();
+                let errors: Vec<_> = e.errors().collect();
+                let only_known = !known.is_empty()
+                    && errors.iter().all(|i| {
+                        i.kind == dhp_runtime::IssueKind::Invariant
+                            && known.iter().any(|k| i.message.starts_with(&format!("invariant {k} ")))
+                    });
+                if only_known {
+                    println!("{name}: breaks {} as listed", known.join(", "));
+                } else {
+                    failures.push(format!("{name} ({canonical}): {:?}", e.issues));
+                }
+            }
         }
     }
     for (canonical, n) in &read {
