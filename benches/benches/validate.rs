@@ -41,7 +41,9 @@ fn benches(c: &mut Criterion) {
     let values: Vec<AnyProfile> = texts.iter().filter_map(|t| read(t)).collect();
     assert_eq!(values.len(), texts.len());
     assert!(
-        values.iter().all(|v| v.validate().issues.is_empty()),
+        // Valid: no error (the base specification's dom-6 warns where an example has
+        // no narrative).
+        values.iter().all(|v| v.validate().is_valid()),
         "the examples validate"
     );
     let bytes: usize = texts.iter().map(String::len).sum();
