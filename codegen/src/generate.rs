@@ -321,33 +321,33 @@ pub fn write(files: &BTreeMap<String, String>, out_dir: &Path) -> Result<Drift> 
 /// new content is assembled in a temporary folder next to `out_dir` (a copy of what is
 /// there, minus `target/`, with the changes applied), which is then renamed into place.
 /// A failure on the way leaves `out_dir` as it was and removes the temporary folder.
-pub fn write_atomic(files: &BTreeMap<String, String>, out_dir: &Path) -> Result<Drift, String> {
-    let name = out_dir.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(|| format!("{}: not a folder name", out_dir.display()))?;
+pub fn write_atomic(files: &BTreeMap<String, String>, out_dir: &Path) -> Result<Drift> {
+    let name = out_dir.file_name().map(|n| n.to_string_lossy().into_owned()).ok_or_else(|| Error::io(out_dir, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder name")))?;
     let parent = match out_dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
     let stage = RemoveOnDrop(parent.join(format!(".{name}.dhp-codegen-new-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&stage.0);
     let existed = out_dir.is_dir();
     if existed {
         copy_tree(out_dir, &stage.0, true)?;
     } else {
-        std::fs::create_dir_all(&stage.0).map_err(|e| format!("{}: {e}", stage.0.display()))?;
+        std::fs::create_dir_all(&stage.0).map_err(|e| Error::io(&stage.0, e))?;
     }
-    let drift = write(files, &stage.0).map_err(|e| e.to_string())?;
+    let drift = write(files, &stage.0)?;
     if !existed {
-        std::fs::rename(&stage.0, out_dir).map_err(|e| format!("{} -> {}: {e}", stage.0.display(), out_dir.display()))?;
+        std::fs::rename(&stage.0, out_dir).map_err(|e| Error::io(out_dir, e))?;
         return Ok(drift);
     }
     let old = RemoveOnDrop(parent.join(format!(".{name}.dhp-codegen-old-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&old.0);
-    std::fs::rename(out_dir, &old.0).map_err(|e| format!("{} -> {}: {e}", out_dir.display(), old.0.display()))?;
+    std::fs::rename(out_dir, &old.0).map_err(|e| Error::io(out_dir, e))?;
     if let Err(e) = std::fs::rename(&stage.0, out_dir) {
         // Put the old folder back; it is unchanged.
         let _ = std::fs::rename(&old.0, out_dir);
-        return Err(format!("{} -> {}: {e}", stage.0.display(), out_dir.display()));
+        return Err(Error::io(out_dir, e));
     }
     // A build folder stays where it was (it was not copied).
     let target = old.0.join("target");
@@ -368,23 +368,23 @@ impl Drop for RemoveOnDrop {
 
 /// Copies the files under `from` to `to` (symbolic links are copied as the files they
 /// point to); the top-level `target/` is skipped when `skip_target`.
-fn copy_tree(from: &Path, to: &Path, skip_target: bool) -> Result<(), String> {
-    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+fn copy_tree(from: &Path, to: &Path, skip_target: bool) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
     let mut stack: Vec<(PathBuf, PathBuf, bool)> = vec![(from.to_path_buf(), to.to_path_buf(), skip_target)];
     while let Some((src, dst, top)) = stack.pop() {
-        let rd = std::fs::read_dir(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+        let rd = std::fs::read_dir(&src).map_err(|e| Error::io(&src, e))?;
         for e in rd {
-            let e = e.map_err(|e| format!("{}: {e}", src.display()))?;
+            let e = e.map_err(|e| Error::io(&src, e))?;
             let p = e.path();
             let d = dst.join(e.file_name());
             if p.is_dir() {
                 if top && e.file_name() == "target" {
                     continue;
                 }
-                std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+                std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
                 stack.push((p, d, false));
             } else {
-                std::fs::copy(&p, &d).map_err(|e| format!("{} -> {}: {e}", p.display(), d.display()))?;
+                std::fs::copy(&p, &d).map_err(|e| Error::io(&p, e))?;
             }
         }
     }

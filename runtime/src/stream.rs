@@ -1129,7 +1129,10 @@ impl<'a> Stream<'a> {
             return;
         }
         match value {
-            Some(value) => crate::validate::validate_read(Some(value), &crate::json::JsonObject::new(), rules, invariants, &mut self.reader),
+            Some(value) => {
+                let root = self.reader.path().to_string();
+                crate::validate::validate(crate::reflect::Node::Typed(value), &root, rules, invariants, &mut self.reader);
+            }
             None => {
                 let text = self.p.text.get(start..self.p.pos).unwrap_or("");
                 if let Ok(JsonValue::Object(obj)) = JsonValue::parse(text) {

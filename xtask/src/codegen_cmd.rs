@@ -250,7 +250,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         msg.push_str("Run `cargo xtask codegen` and commit the result.");
         return Err(msg);
     }
-    let drift = generate::write_atomic(&files, &o.out)?;
+    let drift = generate::write_atomic(&files, &o.out).map_err(|e| e.to_string())?;
     phase(
         "write",
         &format!("{} changed, {} added, {} removed", drift.changed.len(), drift.added.len(), drift.removed.len()),
