@@ -1,0 +1,190 @@
+//! Loading StructureDefinitions and building each kind of definition: base resources, datatypes and profiles.
+
+use super::*;
+
+impl<'a> Builder<'a> {
+    pub(super) fn load_sd(&self, url: &str) -> Result<StructureDefinition, BuildError> {
+        let raw = self
+            .packages
+            .resolve(url)
+            .map_err(|e| BuildError::Definition { url: url.to_string(), message: e.to_string() })?;
+        let sd: StructureDefinition = serde_json::from_value((*raw).clone())
+            .map_err(|e| BuildError::Definition { url: url.to_string(), message: e.to_string() })?;
+        match &sd.snapshot {
+            None => return Err(BuildError::Definition { url: url.to_string(), message: "no snapshot".into() }),
+            Some(s) if s.element.is_empty() => return Err(BuildError::EmptySnapshot { url: url.to_string() }),
+            Some(_) => {}
+        }
+        Ok(sd)
+    }
+
+    /// The Rust name of a profile: decided up front for the root package's profiles.
+    pub(super) fn profile_name(&self, sd: &StructureDefinition) -> String {
+        self.profile_names.get(&sd.url).cloned().unwrap_or_else(|| type_name(&sd.name))
+    }
+
+    pub(super) fn want_datatype(&mut self, code: &str) {
+        if ABSTRACT_TYPES.contains(&code) {
+            return;
+        }
+        if self.datatypes_done.insert(code.to_string()) {
+            self.datatype_queue.push_back(code.to_string());
+        }
+    }
+
+    pub(super) fn build_base_resource(&mut self, rt: &str) -> Result<(), BuildError> {
+        let sd = self.load_sd(&format!("{CORE_SD}{rt}"))?;
+        let elements = &sd.snapshot.as_ref().map(|s| &s.element).into_iter().flatten().cloned().collect::<Vec<_>>();
+        let tree = Tree::new(elements)?;
+        let name = type_name(rt);
+        let owner = Owner {
+            name_prefix: name.clone(),
+            module: Module::Resource(name.clone()),
+            resource_root: Some(rt.to_string()),
+            base_prefix: None,
+            root_path: rt.to_string(),
+            is_profile: false,
+        };
+        let doc = Doc {
+            short: sd.title.clone().or(Some(rt.to_string())),
+            definition: sd.description.clone().or_else(|| tree.nodes[0].el.definition.clone()),
+            comment: None,
+            notes: vec![format!("Base resource `{rt}` from `{CORE_SD}{rt}` (FHIR R5).")],
+        };
+        self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Resource { resource_type: rt.to_string() }, doc)?;
+        let invariants = self.base_invariants(&sd.url, elements)?;
+        self.space.resource_invariants.insert(name.clone(), invariants);
+        self.space.resources.push(name);
+        Ok(())
+    }
+
+    pub(super) fn build_datatype(&mut self, code: &str) -> Result<(), BuildError> {
+        let sd = self.load_sd(&format!("{CORE_SD}{code}"))?;
+        let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();
+        let tree = Tree::new(&elements)?;
+        let name = type_name(code);
+        let owner = Owner {
+            name_prefix: name.clone(),
+            module: Module::Datatypes,
+            resource_root: None,
+            base_prefix: None,
+            root_path: code.to_string(),
+            is_profile: false,
+        };
+        let doc = Doc {
+            short: tree.nodes[0].el.short.clone(),
+            definition: tree.nodes[0].el.definition.clone(),
+            comment: tree.nodes[0].el.comment.clone(),
+            notes: vec![format!("FHIR R5 datatype `{code}`.")],
+        };
+        self.build_struct(&tree, 0, &owner, name, StructKind::Datatype, doc)?;
+        Ok(())
+    }
+
+    pub(super) fn build_profile(&mut self, sd: &StructureDefinition) -> Result<(), BuildError> {
+        let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();
+        let tree = Tree::new(&elements)?;
+        let name = self.profile_name(sd);
+        let base = type_name(&sd.type_);
+        let owner = Owner {
+            name_prefix: name.clone(),
+            module: Module::Profile(name.clone()),
+            resource_root: Some(sd.type_.clone()),
+            base_prefix: Some(base.clone()),
+            root_path: sd.type_.clone(),
+            is_profile: true,
+        };
+        self.slices.clear();
+        let ms_ids: Vec<String> = elements
+            .iter()
+            .filter(|el| el.must_support == Some(true) && !is_under_prohibited(&tree, el.id()))
+            .map(|el| el.id().to_string())
+            .collect();
+        let parent_profile = sd
+            .base_definition
+            .as_deref()
+            .filter(|b| !b.starts_with(CORE_SD))
+            .and_then(|b| self.load_sd(b).ok())
+            .filter(|p| p.derivation.as_deref() == Some("constraint"))
+            .map(|p| self.profile_name(&p));
+        let mut notes = vec![
+            format!("Profile `{}` of `{}`.", sd.url, sd.type_),
+            format!("Version: `{}`.", sd.version.clone().unwrap_or_default()),
+        ];
+        if let Some(p) = &parent_profile {
+            notes.push(format!("Derives from the profile [`{p}`]."));
+        }
+        let doc = Doc {
+            short: sd.title.clone().or(Some(sd.name.clone())),
+            definition: sd.description.clone(),
+            comment: None,
+            notes,
+        };
+        let kind = StructKind::Profile {
+            resource_type: sd.type_.clone(),
+            canonical: sd.url.clone(),
+            version: sd.version.clone().unwrap_or_default(),
+            base: base.clone(),
+            fhir_name: sd.name.clone(),
+            must_support: Vec::new(),
+            slices: Vec::new(),
+            parent_profile,
+            primitive_extensions: Vec::new(),
+            rules: Vec::new(),
+            invariants: Vec::new(),
+        };
+        self.primitive_extensions.clear();
+        self.build_struct(&tree, 0, &owner, name.clone(), kind, doc)?;
+        let slices = std::mem::take(&mut self.slices);
+        let ms: Vec<MustSupportPath> = ms_ids.iter().map(|id| must_support_path(&elements, &slices, id)).collect();
+        let rules = self.profile_rules(&elements, &slices);
+        let invariants = self.profile_invariants(sd, &elements, &slices)?;
+        if let Some(s) = self.space.structs.get_mut(&name) {
+            if let StructKind::Profile { must_support, slices: sl, rules: r, invariants: inv, primitive_extensions: pe, .. } = &mut s.kind {
+                *pe = std::mem::take(&mut self.primitive_extensions);
+                *must_support = ms;
+                *sl = slices;
+                *r = rules;
+                *inv = invariants;
+            }
+        }
+        self.check_converts_to_base(&name, &base)?;
+        self.space.profiles.push(name);
+        Ok(())
+    }
+
+    /// A profile value always converts to its base resource (`From`), through the JSON
+    /// form. That holds when every code type of a profile field is a subset of the base
+    /// field's code type; this checks it, so the generated `From` cannot fail.
+    pub(super) fn check_converts_to_base(&self, profile: &str, base: &str) -> Result<(), BuildError> {
+        let codes_of = |name: &str| -> BTreeSet<String> {
+            self.space.codes.get(name).map(|c| c.codes.iter().map(|d| d.code.clone()).collect()).unwrap_or_default()
+        };
+        for (sname, s) in self.space.structs.range(profile.to_string()..) {
+            if !sname.starts_with(profile) {
+                break;
+            }
+            if s.module != Module::Profile(profile.to_string()) {
+                continue;
+            }
+            let base_name = sname.replacen(profile, base, 1);
+            let Some(b) = self.space.structs.get(&base_name) else { continue };
+            for f in &s.fields {
+                let FieldType::Primitive { repr: PrimitiveRepr::Code(pc), .. } = &f.ty else { continue };
+                let Some(bf) = b.fields.iter().find(|g| g.json == f.json) else { continue };
+                if let FieldType::Primitive { repr: PrimitiveRepr::Code(bc), .. } = &bf.ty {
+                    let extra: Vec<String> = codes_of(pc).difference(&codes_of(bc)).cloned().collect();
+                    if pc != bc && !extra.is_empty() {
+                        return Err(BuildError::Unsupported {
+                            path: f.path.clone(),
+                            message: format!(
+                                "the profile binds codes {extra:?} that the base element's value set ({bc}) does not allow; a profile value could not convert to {base}"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
