@@ -220,6 +220,12 @@ fn must_support_lists_empty_elements() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("Patient.birthDate"), "{stdout}");
     assert!(!stdout.contains("Patient.identifier\n"), "{stdout}");
+    // The patient has a national id: the other identifier slices are not reported.
+    assert!(!stdout.contains("passportLocal"), "{stdout}");
+    assert!(!stdout.contains("Patient.identifier: one of"), "{stdout}");
+    // Items carry their short description; the address slices are one "one of" group.
+    assert!(stdout.contains("Patient.birthDate (The date of birth for the individual)"), "{stdout}");
+    assert!(stdout.contains("Patient.address: one of uzAddress, i18nAddress") || stdout.contains("  Patient.address ("), "{stdout}");
     let g = write(dir.path(), "x.json", "{");
     assert_eq!(dhp(&["must-support", &g]).status.code(), Some(2));
 }

@@ -40,6 +40,20 @@ pub struct DataAbsentReasonExtension {
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
 }
+impl DataAbsentReasonExtension {
+    /// The extension with the elements it requires, the rest empty.
+    /// - `value`: `Extension.value[x]`. Binding: required to `http://hl7.org/fhir/ValueSet/data-absent-reason` (Data Absent Reason): [`DataAbsentReason`](crate::codes::DataAbsentReason).
+    pub fn new(
+        value: impl Into<crate::Primitive<crate::codes::DataAbsentReason>>,
+    ) -> Self {
+        DataAbsentReasonExtension {
+            id: None,
+            extension: Vec::new(),
+            value: value.into(),
+            unknown_elements: JsonObject::new(),
+        }
+    }
+}
 impl From<DataAbsentReasonExtension> for Extension {
     /// The generic form of the typed extension (nothing is lost: JSON the generic
     /// type cannot hold is kept in `unknown_elements`).
@@ -190,6 +204,18 @@ pub struct DiagnosisTypeExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
+}
+impl DiagnosisTypeExtension {
+    /// The extension with the elements it requires, the rest empty.
+    /// - `value`: `Extension.value[x]`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/diagnosis-type-vs` (Diagnosis Type): [`DiagnosisTypeVs`](crate::codes::DiagnosisTypeVs).
+    pub fn new(value: impl Into<crate::datatypes::CodeableConcept>) -> Self {
+        DiagnosisTypeExtension {
+            id: None,
+            extension: Vec::new(),
+            value: value.into(),
+            unknown_elements: JsonObject::new(),
+        }
+    }
 }
 impl From<DiagnosisTypeExtension> for Extension {
     /// The generic form of the typed extension (nothing is lost: JSON the generic
@@ -344,6 +370,18 @@ pub struct GenderOtherUzExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
+}
+impl GenderOtherUzExtension {
+    /// The extension with the elements it requires, the rest empty.
+    /// - `value`: `Extension.value[x]`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/gender-other-vs` (Differentiation of the administrative gender 'other'): [`GenderOtherVs`](crate::codes::GenderOtherVs).
+    pub fn new(value: impl Into<crate::datatypes::Coding>) -> Self {
+        GenderOtherUzExtension {
+            id: None,
+            extension: Vec::new(),
+            value: value.into(),
+            unknown_elements: JsonObject::new(),
+        }
+    }
 }
 impl From<GenderOtherUzExtension> for Extension {
     /// The generic form of the typed extension (nothing is lost: JSON the generic
@@ -503,6 +541,18 @@ pub struct PatCitizenshipExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
+}
+impl PatCitizenshipExtension {
+    /// The extension with the elements it requires, the rest empty.
+    pub fn new() -> Self {
+        PatCitizenshipExtension {
+            id: None,
+            code: None,
+            period: None,
+            extension: Vec::new(),
+            unknown_elements: JsonObject::new(),
+        }
+    }
 }
 impl From<PatCitizenshipExtension> for Extension {
     /// The generic form of the typed extension (nothing is lost: JSON the generic
@@ -1086,6 +1136,18 @@ pub struct PatNationalityExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
+}
+impl PatNationalityExtension {
+    /// The extension with the elements it requires, the rest empty.
+    pub fn new() -> Self {
+        PatNationalityExtension {
+            id: None,
+            code: None,
+            period: None,
+            extension: Vec::new(),
+            unknown_elements: JsonObject::new(),
+        }
+    }
 }
 impl From<PatNationalityExtension> for Extension {
     /// The generic form of the typed extension (nothing is lost: JSON the generic
@@ -1674,6 +1736,23 @@ pub struct TranslationExtension {
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
+}
+impl TranslationExtension {
+    /// The extension with the elements it requires, the rest empty.
+    /// - `lang`: `Extension.extension:lang`. Binding: required to `http://hl7.org/fhir/ValueSet/all-languages` (All Languages). The value set cannot be expanded from the packages (code system `urn:ietf:bcp:47` is not in the packages), so it is treated as open: any code is accepted.
+    /// - `content`: `Extension.extension:content`.
+    pub fn new(
+        lang: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
+        content: impl Into<crate::extensions::TranslationExtensionContent>,
+    ) -> Self {
+        TranslationExtension {
+            id: None,
+            lang: lang.into(),
+            content: content.into(),
+            extension: Vec::new(),
+            unknown_elements: JsonObject::new(),
+        }
+    }
 }
 impl From<TranslationExtension> for Extension {
     /// The generic form of the typed extension (nothing is lost: JSON the generic

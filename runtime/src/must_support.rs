@@ -164,6 +164,112 @@ pub fn missing(resource: Node<'_>, checks: &[(&'static str, &[Step])]) -> Vec<&'
     crate::validate::missing_elements(resource, checks)
 }
 
+/// A Must Support element of a profile, as the generated `missing_must_support` checks it.
+#[derive(Clone, Copy, Debug)]
+pub struct MustSupportCheck {
+    /// Element id (`Patient.birthDate`, `Patient.identifier:nationalId`).
+    pub id: &'static str,
+    /// The element's short description.
+    pub short: &'static str,
+    /// For a slice with Must Support sibling slices of the same element: the ids of all
+    /// of them (any one will do); empty otherwise.
+    pub one_of: &'static [&'static str],
+    /// The walk from the resource root to the element.
+    pub steps: &'static [Step],
+}
+
+/// A Must Support element (or group of sibling slices) an instance leaves empty, as
+/// `missing_must_support()` of a profile reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MissingMustSupport {
+    /// Element id (`Patient.birthDate`). For a group of slices, the sliced element
+    /// (`Patient.identifier`).
+    pub id: &'static str,
+    /// The element's short description from the profile (`The date of birth for the
+    /// individual`); for a group, the first slice's.
+    pub short: &'static str,
+    /// For a group of Must Support sibling slices (`Patient.identifier:nationalId`,
+    /// `Patient.identifier:passportLocal`, …): their element ids, any one of which would
+    /// do. The group is reported once, and only when none of them is present. Empty for
+    /// a single element.
+    pub one_of: &'static [&'static str],
+}
+
+impl MissingMustSupport {
+    /// True for a group of sibling slices ("one of").
+    pub fn is_group(&self) -> bool {
+        !self.one_of.is_empty()
+    }
+}
+
+impl std::fmt::Display for MissingMustSupport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.one_of.is_empty() {
+            write!(f, "{}", self.id)?;
+        } else {
+            let names: Vec<&str> = self.one_of.iter().map(|m| m.rsplit_once(':').map_or(*m, |(_, s)| s)).collect();
+            write!(f, "{}: one of {}", self.id, names.join(", "))?;
+        }
+        if !self.short.is_empty() {
+            write!(f, " ({})", self.short)?;
+        }
+        Ok(())
+    }
+}
+
+/// The Must Support elements of `checks` that `resource` leaves empty. An element
+/// inside another is reported only when that parent is present; sibling slices marked
+/// as a group ([`MustSupportCheck::one_of`]) are reported once, as one item, and only
+/// when none of them is present and the sliced element itself is not reported.
+pub fn missing_must_support(resource: Node<'_>, checks: &[MustSupportCheck]) -> Vec<MissingMustSupport> {
+    use std::collections::HashSet;
+    let pairs: Vec<(&'static str, &[Step])> = checks.iter().map(|c| (c.id, c.steps)).collect();
+    let missing: HashSet<&'static str> = crate::validate::missing_elements(resource, &pairs).into_iter().collect();
+    let mut out = Vec::new();
+    let mut groups_done: HashSet<&'static str> = HashSet::new();
+    for c in checks.iter().filter(|c| missing.contains(c.id)) {
+        let group = if c.one_of.is_empty() { None } else { c.id.rsplit_once(':').map(|(element, _)| element) };
+        let Some(element) = group else {
+            out.push(MissingMustSupport { id: c.id, short: c.short, one_of: &[] });
+            continue;
+        };
+        if !groups_done.insert(element) {
+            continue;
+        }
+        if c.one_of.iter().all(|m| missing.contains(m)) && !missing.contains(element) {
+            out.push(MissingMustSupport { id: element, short: c.short, one_of: c.one_of });
+        }
+    }
+    out
+}
+
+/// Why a datatype value is not a valid member of a slice (the `TryFrom` conversions of
+/// the generated slice types): the element that breaks the slice, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SliceError {
+    /// Element id in the profile (`Patient.identifier:nationalId.system`).
+    pub path: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for SliceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for SliceError {}
+
+/// True when member `key` of `item` has the expected JSON value: contains it
+/// (pattern) or equals it (`exact`, fixed). Used by the generated slice conversions.
+pub fn value_matches(item: Node<'_>, key: &str, expected: &'static str, exact: bool) -> bool {
+    let Some(expected) = static_json(expected) else { return false };
+    let mut items: Vec<Child<'_>> = Vec::new();
+    visit_key(item, key, &mut |c| items.push(c));
+    !items.is_empty() && compare_member(&items, expected, false, exact, 0)
+}
+
 /// True when `item` has, at each relative path, a value containing the expected JSON
 /// (FHIR pattern semantics: objects match when every expected member matches, arrays
 /// when every expected item matches some item).

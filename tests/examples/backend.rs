@@ -14,13 +14,11 @@
 
 use dhp_fhir::codes::AdministrativeGender;
 use dhp_fhir::datatypes::HumanName;
-use dhp_fhir::{NonEmpty, UzCorePatient};
+use dhp_fhir::{NonEmpty, UzCorePatient, UzCorePatientNationalId};
 use dhp_runtime::client::search::{SearchParams, TokenParam};
 use dhp_runtime::client::{ClientCredentials, Endpoints, FhirClient};
 use dhp_runtime::primitives::Date;
 use std::process::ExitCode;
-
-const NATIONAL_ID_SYSTEM: &str = "https://dpm.uz/identifier/national-unique-id";
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -51,17 +49,21 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let token = client.authenticate().await?;
     println!("token: valid for {:?}", token.remaining().unwrap_or_default());
 
-    // A UZ Core Patient: the national id slice gets its system and type from the profile.
-    let mut patient = UzCorePatient::new(NonEmpty::new(UzCorePatient::new_national_id(national_id.clone())));
+    // A UZ Core Patient: the national id slice type fills in the system, type and use the
+    // profile fixes; only the value is ours to give.
+    let mut patient = UzCorePatient::new(NonEmpty::new(UzCorePatientNationalId::new(national_id.clone()).into()));
     patient.name.push(HumanName { family: Some("Karimov".into()), given: vec!["Aziz".into()], ..Default::default() });
     patient.gender = Some(AdministrativeGender::Male.into());
     patient.birth_date = Some(Date::new("1990-05-17")?.into());
     let missing = patient.missing_must_support();
     println!("Must Support elements left empty: {}", missing.len());
+    for m in &missing {
+        println!("  {m}");
+    }
 
     // Create it unless a patient with this national id exists.
-    let by_national_id =
-        SearchParams::new().with("identifier", TokenParam::system_code(NATIONAL_ID_SYSTEM, &national_id));
+    let by_national_id: SearchParams =
+        UzCorePatient::search().identifier(TokenParam::system_code(UzCorePatient::NATIONAL_ID_SYSTEM, &national_id)).into();
     let created = client.create_if_none_exist(&patient, &by_national_id).await?;
     let id = created.id.clone().unwrap_or_default();
     if created.created() {

@@ -549,8 +549,14 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     } else {
         quote! {}
     };
+    let extension_new = match &s.kind {
+        StructKind::Extension { .. } => super::profile::extension_new_tokens(ctx, s),
+        _ => quote! {},
+    };
     let extension_conversions = match &s.kind {
         StructKind::Extension { url, .. } => quote! {
+            #extension_new
+
             impl From<#name> for Extension {
                 /// The generic form of the typed extension (nothing is lost: JSON the generic
                 /// type cannot hold is kept in `unknown_elements`).

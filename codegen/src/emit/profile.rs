@@ -57,10 +57,13 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let ms_ids = must_support.iter().map(|m| m.id.as_str());
     let ms_steps = must_support.iter().filter(|m| m.check_presence).map(|m| {
         let id = &m.id;
+        let short = &m.short;
+        let one_of = m.one_of.iter();
         let steps = steps_tokens(ctx, &m.steps);
-        quote! { (#id, #steps) }
+        quote! { dhp_runtime::must_support::MustSupportCheck { id: #id, short: #short, one_of: &[#(#one_of),*], steps: #steps } }
     });
-    let slice_items: Vec<TokenStream> = slices.iter().map(|sl| slice_tokens(ctx, sl)).collect();
+    let (slice_items, slice_types): (Vec<TokenStream>, Vec<TokenStream>) = slices.iter().map(|sl| slice_tokens(ctx, s, sl)).unzip();
+    let search = search_link(ctx, base);
     let primitive_extension_items = primitive_extensions.iter().map(|pe| primitive_extension_tokens(ctx, pe));
     let rule_items = rules.iter().map(|r| {
         let id = &r.id;
@@ -122,11 +125,17 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
 
             #entry_points
 
-            /// The Must Support elements (by element id) this instance leaves empty.
-            pub fn missing_must_support(&self) -> Vec<&'static str> {
-                const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[#(#ms_steps),*];
-                dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+            /// The Must Support elements this instance leaves empty, each with its element
+            /// id and short description. Must Support sibling slices of one element (the
+            /// identifier slices of a patient) are one item, "one of" them
+            /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+            /// reported only when none of them is present.
+            pub fn missing_must_support(&self) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+                const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[#(#ms_steps),*];
+                dhp_runtime::must_support::missing_must_support(dhp_runtime::Node::Typed(self), CHECKS)
             }
+
+            #search
 
             #(#slice_items)*
 
@@ -160,18 +169,75 @@ pub(crate) fn profile_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         #to_base
 
         #serde
+
+        #(#slice_types)*
     }
 }
 
-/// Constructor (`national_id_identifier(value)`) and, for slices of a direct field,
-/// accessor (`national_id()`), for one slice.
-fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
-    let elem = ctx.type_path(&sl.element_type);
-    let Some(estruct) = ctx.space.structs.get(&sl.element_type) else { return quote! {} };
-    if !estruct.derive_default {
+/// `search()` on a profile: the typed search builder of its resource type, when the
+/// IG's CapabilityStatement declares search parameters for it.
+fn search_link(ctx: &Ctx, base: &str) -> TokenStream {
+    let Some(cap) = ctx.space.capabilities.iter().find(|c| c.base == base && !c.search_params.is_empty()) else {
         return quote! {};
+    };
+    let search = format_ident!("{}Search", cap.base);
+    let doc = format!(" A typed search for `{}` resources: the parameters the IG's server declares ([`{search}`](crate::search::{search})).", cap.resource_type);
+    quote! {
+        #[doc = #doc]
+        #[cfg(feature = "client")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+        pub fn search() -> crate::search::#search {
+            crate::search::#search::new()
+        }
     }
-    let ctor = format_ident!("new_{}", sl.rust_name.trim_end_matches('_'));
+}
+
+/// `new` on a typed extension: takes the elements it requires (the value of a simple
+/// extension), the rest empty.
+pub(crate) fn extension_new_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
+    let name = format_ident!("{}", s.name);
+    let required: Vec<&Field> = s.fields.iter().filter(|f| f.card.is_required()).collect();
+    let params = required.iter().map(|f| {
+        let n = format_ident!("{}", f.name);
+        let t = ctx.field_type(f);
+        quote! { #n: impl Into<#t> }
+    });
+    let inits = s.fields.iter().map(|f| {
+        let n = format_ident!("{}", f.name);
+        match f.card {
+            Card::Required | Card::NonEmpty => quote! { #n: #n.into(), },
+            Card::Optional => quote! { #n: None, },
+            Card::Many => quote! { #n: Vec::new(), },
+        }
+    });
+    let mut lines = vec![" The extension with the elements it requires, the rest empty.".to_string()];
+    for f in &required {
+        let binding = f.doc.notes.iter().find(|n| n.starts_with("Binding:")).map(|n| format!(" {n}")).unwrap_or_default();
+        lines.push(format!(" - `{}`: `{}`.{binding}", f.name, f.path));
+    }
+    let doc = lines.iter().map(|l| quote! { #[doc = #l] });
+    quote! {
+        impl #name {
+            #(#doc)*
+            pub fn new(#(#params),*) -> Self {
+                #name { #(#inits)* unknown_elements: JsonObject::new() }
+            }
+        }
+    }
+}
+
+/// For one slice: the profile's methods (constructor `new_<slice>(…)`, the `<SLICE>_SYSTEM`
+/// constant of an identifier slice, and for slices of a direct field the accessors
+/// `<slice>()`, `<slice>_typed()` and `add_`/`set_<slice>(…)`), and the slice type with
+/// its conversions when the slice has one.
+fn slice_tokens(ctx: &Ctx, profile: &StructDef, sl: &SliceDef) -> (TokenStream, TokenStream) {
+    let elem = ctx.type_path(&sl.element_type);
+    let Some(estruct) = ctx.space.structs.get(&sl.element_type) else { return (quote! {}, quote! {}) };
+    if !estruct.derive_default {
+        return (quote! {}, quote! {});
+    }
+    let plain = sl.rust_name.trim_end_matches('_');
+    let ctor = format_ident!("new_{}", plain);
     let mut assigns = Vec::new();
     for (path, value) in &sl.fixed {
         if let Some(f) = estruct.fields.iter().find(|f| f.json == *path) {
@@ -197,8 +263,40 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
         };
         assigns.push(quote! { #n: #v, });
     }
+    let typed = sl.slice_type.as_ref().and_then(|st| slice_type_tokens(ctx, sl, st, estruct));
+    let type_name = typed.as_ref().map(|_| sl.slice_type.as_ref().map(|t| t.name.clone()).unwrap_or_default());
+    // What the slice fixes and binds, in every doc of its methods.
+    let mut constraint_lines: Vec<String> = Vec::new();
+    if !sl.constraints.is_empty() {
+        constraint_lines.push(String::new());
+        constraint_lines.push(" What the slice fixes and binds:".into());
+        for c in &sl.constraints {
+            constraint_lines.push(format!(" - {}", c.replace('\r', "")));
+        }
+    }
+    for (path, set) in &sl.discriminator_bindings {
+        if !set.is_empty() && ctx.space.codes.contains_key(set) {
+            constraint_lines.push(format!(" - Discriminator: `{path}` in [`{set}`](crate::codes::{set})."));
+        }
+    }
+    if let Some(t) = &type_name {
+        constraint_lines.push(String::new());
+        constraint_lines.push(format!(" Typed: [`{t}`] (its fields carry the slice's cardinalities and code types)."));
+    }
+    let constraint_doc: Vec<TokenStream> = constraint_lines.iter().map(|l| quote! { #[doc = #l] }).collect();
     let doc = super::doc_attrs(&sl.doc);
     let ctor_doc = format!(" A `{}` for slice `{}`, with the profile's fixed and pattern values filled in.", sl.element_type, sl.id);
+    let system_const = match &sl.system {
+        Some(system) => {
+            let c = format_ident!("{}_SYSTEM", heck::ToShoutySnakeCase::to_shouty_snake_case(plain));
+            let d = format!(" The identifier `system` slice `{}` fixes.", sl.id);
+            quote! {
+                #[doc = #d]
+                pub const #c: &'static str = #system;
+            }
+        }
+        None => quote! {},
+    };
     let accessor = match &sl.field {
         Some(field) => {
             let f = format_ident!("{}", field);
@@ -208,25 +306,386 @@ fn slice_tokens(ctx: &Ctx, sl: &SliceDef) -> TokenStream {
                 &StepDef { key: sl.field.clone().unwrap_or_default(), filter: sl.discriminators.clone(), member_of: sl.discriminator_bindings.clone() },
             );
             let acc_doc = format!(" The items of `{field}` that belong to slice `{}` (matched by its discriminator).", sl.name);
+            let field_card = profile.fields.iter().find(|x| x.name == *field).map(|x| x.card);
+            let typed_methods = match (&type_name, field_card) {
+                (Some(t), Some(card)) if card.is_repeating() => {
+                    let ty = format_ident!("{}", t);
+                    let typed_acc = format_ident!("{}_typed", plain);
+                    let typed_doc = format!(
+                        " The items of slice `{}`, as [`{t}`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`{}`](Self::{}) lists every item).",
+                        sl.name, sl.rust_name, sl.rust_name
+                    );
+                    let iter_mut = if card == Card::NonEmpty { quote! { self.#f.as_mut_slice().iter_mut() } } else { quote! { self.#f.iter_mut() } };
+                    let put = if sl.max == Some(1) {
+                        let set = format_ident!("set_{}", plain);
+                        let d = format!(" Puts `value` in `{field}` as slice `{}`: replaces the item of the slice already there, else adds it.", sl.name);
+                        quote! {
+                            #[doc = #d]
+                            #(#constraint_doc)*
+                            pub fn #set(&mut self, value: #ty) {
+                                const SLICE: dhp_runtime::must_support::Step = #step;
+                                let value: #elem = value.into();
+                                match #iter_mut.find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item))) {
+                                    Some(slot) => *slot = value,
+                                    None => self.#f.push(value),
+                                }
+                            }
+                        }
+                    } else {
+                        let add = format_ident!("add_{}", plain);
+                        let d = format!(" Adds `value` to `{field}` as an item of slice `{}`.", sl.name);
+                        quote! {
+                            #[doc = #d]
+                            #(#constraint_doc)*
+                            pub fn #add(&mut self, value: #ty) {
+                                self.#f.push(value.into());
+                            }
+                        }
+                    };
+                    quote! {
+                        #[doc = #typed_doc]
+                        #(#constraint_doc)*
+                        pub fn #typed_acc(&self) -> Vec<#ty> {
+                            const SLICE: dhp_runtime::must_support::Step = #step;
+                            self.#f
+                                .iter()
+                                .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+                                .filter_map(|item| #ty::try_from(item.clone()).ok())
+                                .collect()
+                        }
+
+                        #put
+                    }
+                }
+                _ => quote! {},
+            };
             quote! {
                 #[doc = #acc_doc]
                 #doc
+                #(#constraint_doc)*
                 pub fn #acc(&self) -> Vec<&#elem> {
                     const SLICE: dhp_runtime::must_support::Step = #step;
                     self.#f.iter().filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item))).collect()
                 }
+
+                #typed_methods
             }
         }
         None => quote! {},
     };
-    quote! {
+    let methods = quote! {
+        #system_const
+
         #[doc = #ctor_doc]
+        #(#constraint_doc)*
         pub fn #ctor(#(#params),*) -> #elem {
             #elem { #(#assigns)* ..Default::default() }
         }
 
         #accessor
+    };
+    (methods, typed.unwrap_or_default())
+}
+
+/// The Rust value type of a field of the slice type (before cardinality).
+fn slice_value_type(ctx: &Ctx, f: &Field, code: Option<&str>) -> TokenStream {
+    if let Some(c) = code {
+        let t = ctx.type_path(c);
+        return quote! { crate::Primitive<#t> };
     }
+    let v = ctx.value_type(&f.ty);
+    if f.boxed {
+        quote! { Box<#v> }
+    } else {
+        v
+    }
+}
+
+fn with_card(v: TokenStream, card: Card) -> TokenStream {
+    match card {
+        Card::Optional => quote! { Option<#v> },
+        Card::Required => v,
+        Card::Many => quote! { Vec<#v> },
+        Card::NonEmpty => quote! { dhp_runtime::NonEmpty<#v> },
+    }
+}
+
+/// The code type a slice gives a primitive field, when the datatype's field can take
+/// its codes back (a string-like primitive).
+fn slice_code<'c>(f: &Field, child: &'c SliceChild) -> Option<&'c str> {
+    let code = child.code_type.as_deref()?;
+    match &f.ty {
+        FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if matches!(r.as_str(), "String" | "Code" | "Uri") => Some(code),
+        _ => None,
+    }
+}
+
+/// The slice type (`UzCorePatientNationalId`), its `new`, read-only accessors for the
+/// values it fixes, and `From`/`TryFrom` with the datatype. `None` when a fixed value
+/// cannot be written as a literal (the slice then keeps the datatype).
+fn slice_type_tokens(ctx: &Ctx, sl: &SliceDef, st: &SliceTypeDef, estruct: &StructDef) -> Option<TokenStream> {
+    let name = format_ident!("{}", st.name);
+    let elem = ctx.type_path(&sl.element_type);
+    let mut fields = Vec::new();
+    let mut getters = Vec::new();
+    let mut params = Vec::new();
+    let mut new_inits = Vec::new();
+    let mut to_base = Vec::new();
+    let mut checks = Vec::new();
+    let mut from_base = Vec::new();
+    let mut required_docs = Vec::new();
+    let mut to_base_locals = Vec::new();
+    let mut from_base_locals = Vec::new();
+    let mut left_out = false;
+    let fixed_doc = " Fixed by the slice: filled in by `new`, read-only.";
+    for f in &estruct.fields {
+        let n = format_ident!("{}", f.name);
+        let child = st.children.iter().find(|c| c.json == f.json);
+        let Some(child) = child else {
+            // Not constrained: the datatype's field as it is.
+            let fdoc = super::doc_attrs(&f.doc);
+            let ty = ctx.field_type(f);
+            fields.push(quote! { #fdoc pub #n: #ty, });
+            new_inits.push(match f.card {
+                Card::Optional => quote! { #n: None, },
+                _ => quote! { #n: Vec::new(), },
+            });
+            to_base.push(quote! { #n: value.#n, });
+            from_base.push(quote! { #n: value.#n, });
+            continue;
+        };
+        let path = &child.id;
+        let present = match f.card {
+            Card::Optional => quote! { value.#n.is_some() },
+            Card::Many => quote! { !value.#n.is_empty() },
+            _ => return None,
+        };
+        if child.prohibited {
+            let msg = format!("`{}` is not allowed in this slice", f.json);
+            checks.push(quote! {
+                if #present {
+                    return Err(dhp_runtime::must_support::SliceError { path: #path, message: #msg.to_string() });
+                }
+            });
+            left_out = true;
+            continue;
+        }
+        let code = slice_code(f, child);
+        let card = child.card;
+        let item = slice_value_type(ctx, f, code);
+        let ty = with_card(item.clone(), card);
+        let fdoc = super::doc_attrs(&child.doc);
+        // Slice -> datatype.
+        let map_back = code.map(|_| {
+            let base_value = match &f.ty {
+                FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if r == "String" => quote! { c.code().to_string() },
+                FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } => {
+                    let t = format_ident!("{}", r);
+                    quote! { dhp_runtime::primitives::#t::from_static(c.code()) }
+                }
+                _ => quote! { c },
+            };
+            let local = format_ident!("back_{}", f.name);
+            to_base_locals.push(quote! { let #local = |p: #item| crate::Primitive { value: p.value.map(|c| #base_value), id: p.id, extension: p.extension }; });
+            local
+        });
+        let mapped = match (&map_back, card) {
+            (None, _) => quote! { value.#n },
+            (Some(m), Card::Required) => quote! { #m(value.#n) },
+            (Some(m), Card::Optional) => quote! { value.#n.map(#m) },
+            (Some(m), Card::Many) => quote! { value.#n.into_iter().map(#m).collect::<Vec<_>>() },
+            (Some(m), Card::NonEmpty) => quote! { value.#n.map(#m) },
+        };
+        let back = match (card, f.card) {
+            (Card::Required, Card::Optional) => quote! { Some(#mapped) },
+            (Card::Required, Card::Many) => quote! { Vec::from([#mapped]) },
+            (Card::Optional, Card::Optional) | (Card::Many, Card::Many) => mapped,
+            (Card::Optional, Card::Many) => quote! { #mapped.into_iter().collect() },
+            (Card::NonEmpty, Card::Many) => quote! { #mapped.into_vec() },
+            _ => return None,
+        };
+        to_base.push(quote! { #n: #back, });
+        // Datatype -> slice: cardinality first, then codes.
+        let missing = format!("`{}` is required by the slice", f.json);
+        let too_many = format!("slice allows at most one `{}`", f.json);
+        let err = |m: &str| quote! { dhp_runtime::must_support::SliceError { path: #path, message: #m.to_string() } };
+        let (e_missing, e_many) = (err(&missing), err(&too_many));
+        let shaped = match (f.card, card) {
+            (Card::Optional, Card::Required) => quote! { match value.#n { Some(x) => x, None => return Err(#e_missing) } },
+            (Card::Optional, Card::Optional) | (Card::Many, Card::Many) => quote! { value.#n },
+            (Card::Many, Card::Required) => quote! {{
+                let mut items = value.#n.into_iter();
+                match (items.next(), items.next()) {
+                    (Some(x), None) => x,
+                    (None, _) => return Err(#e_missing),
+                    _ => return Err(#e_many),
+                }
+            }},
+            (Card::Many, Card::Optional) => quote! {{
+                let mut items = value.#n.into_iter();
+                match (items.next(), items.next()) {
+                    (x, None) => x,
+                    _ => return Err(#e_many),
+                }
+            }},
+            (Card::Many, Card::NonEmpty) => quote! { match dhp_runtime::NonEmpty::from_vec(value.#n) { Some(v) => v, None => return Err(#e_missing) } },
+            _ => return None,
+        };
+        let converted = match code {
+            None => shaped,
+            Some(c) => {
+                let ct = ctx.type_path(c);
+                let not_in = format!("is not in the value set bound to `{}`", f.json);
+                let conv = format_ident!("to_{}", f.name);
+                let base_item = ctx.value_type(&f.ty);
+                from_base_locals.push(quote! {
+                    let #conv = |p: #base_item| -> Result<#item, dhp_runtime::must_support::SliceError> {
+                        let value = match p.value {
+                            Some(v) => match #ct::from_code(v.as_str()) {
+                                Some(c) => Some(c),
+                                None => return Err(dhp_runtime::must_support::SliceError { path: #path, message: format!("`{}` {}", v.as_str(), #not_in) }),
+                            },
+                            None => None,
+                        };
+                        Ok(crate::Primitive { value, id: p.id, extension: p.extension })
+                    };
+                });
+                match card {
+                    Card::Required => quote! { #conv(#shaped)? },
+                    Card::Optional => quote! { #shaped.map(#conv).transpose()? },
+                    Card::Many => quote! { #shaped.into_iter().map(#conv).collect::<Result<Vec<_>, _>>()? },
+                    Card::NonEmpty => quote! {
+                        match dhp_runtime::NonEmpty::from_vec(#shaped.into_iter().map(#conv).collect::<Result<Vec<_>, _>>()?) {
+                            Some(v) => v,
+                            None => return Err(#e_missing),
+                        }
+                    },
+                }
+            }
+        };
+        from_base.push(quote! { #n: #converted, });
+        if let Some((v, exact)) = &child.value {
+            let text = v.to_string();
+            let json = &f.json;
+            let kind = if *exact { "fixed" } else { "pattern" };
+            let msg = format!("`{json}` must have the slice's {kind} value {text}");
+            checks.push(quote! {
+                if #present && !dhp_runtime::must_support::value_matches(dhp_runtime::Node::Typed(&value), #json, #text, #exact) {
+                    return Err(dhp_runtime::must_support::SliceError { path: #path, message: #msg.to_string() });
+                }
+            });
+            let mut lf = f.clone();
+            lf.card = card;
+            let lit = literal_for_field(ctx, &lf, v)?;
+            new_inits.push(quote! { #n: #lit, });
+            let gdoc = format!(" `{}` ({path}): {kind} value `{text}`, filled in by `new`.", f.json);
+            let plain_item = if code.is_some() { item.clone() } else { ctx.value_type(&f.ty) };
+            let getter = match card {
+                Card::Required => quote! { pub fn #n(&self) -> &#plain_item { &self.#n } },
+                Card::Optional if f.boxed => quote! { pub fn #n(&self) -> Option<&#plain_item> { self.#n.as_deref() } },
+                Card::Optional => quote! { pub fn #n(&self) -> Option<&#plain_item> { self.#n.as_ref() } },
+                Card::Many | Card::NonEmpty => quote! { pub fn #n(&self) -> &[#item] { &self.#n } },
+            };
+            getters.push(quote! {
+                #[doc = #gdoc]
+                #getter
+            });
+            fields.push(quote! { #fdoc #[doc = ""] #[doc = #fixed_doc] #n: #ty, });
+            continue;
+        }
+        fields.push(quote! { #fdoc pub #n: #ty, });
+        match card {
+            Card::Required => {
+                params.push(quote! { #n: impl Into<#item> });
+                new_inits.push(quote! { #n: #n.into(), });
+                required_docs.push(format!(" - `{}`: `{path}`", f.name));
+            }
+            Card::NonEmpty => {
+                params.push(quote! { #n: dhp_runtime::NonEmpty<#item> });
+                new_inits.push(quote! { #n, });
+                required_docs.push(format!(" - `{}`: `{path}`", f.name));
+            }
+            Card::Optional => new_inits.push(quote! { #n: None, }),
+            Card::Many => new_inits.push(quote! { #n: Vec::new(), }),
+        }
+    }
+    let rest = if left_out { quote! { ..Default::default() } } else { quote! {} };
+    let step = step_tokens(ctx, &StepDef { key: String::new(), filter: sl.discriminators.clone(), member_of: sl.discriminator_bindings.clone() });
+    let slice_id = &sl.id;
+    let mut lines = vec![format!(" Slice `{}` of `{}`: a [`{}`]({}) narrowed to what the slice allows.", sl.id, sl.element_type, sl.element_type, elem.to_string().replace(' ', ""))];
+    lines.push(String::new());
+    lines.push(" Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.".into());
+    if !sl.constraints.is_empty() {
+        lines.push(String::new());
+        lines.push(" What the slice fixes and binds:".into());
+        for c in &sl.constraints {
+            lines.push(format!(" - {c}"));
+        }
+    }
+    let head = lines.iter().map(|l| quote! { #[doc = #l] });
+    let body = super::doc_attrs(&sl.doc);
+    let mut new_lines = vec![" A value of the slice, with its fixed and pattern values filled in.".to_string()];
+    if !required_docs.is_empty() {
+        new_lines.push(" Takes the elements the slice requires:".into());
+        new_lines.push(String::new());
+        new_lines.extend(required_docs);
+    }
+    let new_doc = new_lines.iter().map(|l| quote! { #[doc = #l] });
+    let too_many = if params.len() > 7 {
+        quote! { #[allow(clippy::too_many_arguments)] }
+    } else if params.is_empty() {
+        // No `Default`, as for profiles: a later IG version may require an element.
+        quote! { #[allow(clippy::new_without_default)] }
+    } else {
+        quote! {}
+    };
+    let from_doc = format!(" The [`{}`] value of the slice (nothing is lost).", sl.element_type);
+    let try_doc = format!(" Checks that the value belongs to slice `{}` and keeps the slice's types; the error names the element that breaks it.", sl.id);
+    let disc_msg = format!("does not match the discriminator of slice `{}`", sl.name);
+    Some(quote! {
+        #(#head)*
+        ///
+        #body
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct #name {
+            #(#fields)*
+            /// Elements the datatype does not define, kept by a lenient read (see the
+            /// datatype's field of the same name).
+            pub unknown_elements: dhp_runtime::JsonObject,
+        }
+
+        impl #name {
+            #(#new_doc)*
+            #too_many
+            pub fn new(#(#params),*) -> Self {
+                #name { #(#new_inits)* unknown_elements: dhp_runtime::JsonObject::new() }
+            }
+
+            #(#getters)*
+        }
+
+        impl From<#name> for #elem {
+            #[doc = #from_doc]
+            fn from(value: #name) -> Self {
+                #(#to_base_locals)*
+                #elem { #(#to_base)* unknown_elements: value.unknown_elements, #rest }
+            }
+        }
+
+        impl TryFrom<#elem> for #name {
+            type Error = dhp_runtime::must_support::SliceError;
+            #[doc = #try_doc]
+            fn try_from(value: #elem) -> Result<Self, Self::Error> {
+                const SLICE: dhp_runtime::must_support::Step = #step;
+                #(#checks)*
+                if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+                    return Err(dhp_runtime::must_support::SliceError { path: #slice_id, message: #disc_msg.to_string() });
+                }
+                #(#from_base_locals)*
+                Ok(#name { #(#from_base)* unknown_elements: value.unknown_elements })
+            }
+        }
+    })
 }
 
 /// A Rust expression for a fixed/pattern JSON value assigned to field `f`.
@@ -366,6 +825,10 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
         let n = format_ident!("{}", s.name);
         quote! { AnyProfile::#n(p) => p.to_json_value(), }
     });
+    let ms_arms = profiles.iter().map(|s| {
+        let n = format_ident!("{}", s.name);
+        quote! { AnyProfile::#n(p) => p.missing_must_support(), }
+    });
     let read_arms = profiles.iter().map(|s| {
         let n = format_ident!("{}", s.name);
         quote! {
@@ -437,6 +900,12 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
             /// The FHIR JSON form.
             pub fn to_json_value(&self) -> dhp_runtime::JsonValue {
                 match #scrutinee { #(#write_arms)* }
+            }
+
+            /// The Must Support elements the value leaves empty (see each profile's
+            /// `missing_must_support`).
+            pub fn missing_must_support(&self) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+                match #scrutinee { #(#ms_arms)* }
             }
 
             /// The profile to read `json` as: the first `meta.profile` this crate knows, or,

@@ -426,6 +426,47 @@ pub struct SliceDef {
     pub params: Vec<SliceParam>,
     /// Docs.
     pub doc: Doc,
+    /// What the slice fixes and binds, phrased for the docs of its constructor, accessors
+    /// and type (fixed and pattern values, required bindings with value set and code type).
+    pub constraints: Vec<String>,
+    /// The `system` an identifier slice fixes (exposed as a `<SLICE>_SYSTEM` constant).
+    pub system: Option<String>,
+    /// A type of its own when the slice narrows its datatype (cardinality, fixed or
+    /// pattern values, code types for bound primitives); `None` keeps the datatype.
+    pub slice_type: Option<SliceTypeDef>,
+}
+
+/// The type of a slice that narrows its datatype (`UzCorePatientNationalId` for
+/// `Patient.identifier:nationalId`): the datatype's elements with the slice's
+/// cardinalities, code types for primitives the slice binds, and its fixed and pattern
+/// values filled in by `new` and not settable. Elements the slice does not constrain keep
+/// the datatype's field; elements it prohibits are left out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SliceTypeDef {
+    /// Rust type name, unique among all generated types.
+    pub name: String,
+    /// The children the slice constrains, by JSON name of the datatype's element.
+    pub children: Vec<SliceChild>,
+}
+
+/// How a slice constrains one element of its datatype.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SliceChild {
+    /// JSON member name of the datatype's element (`system`).
+    pub json: String,
+    /// Element id in the profile (`Patient.identifier:nationalId.system`).
+    pub id: String,
+    /// Cardinality in the slice (the field's shape in the slice type).
+    pub card: Card,
+    /// `max = 0` in the slice: the slice type has no such field.
+    pub prohibited: bool,
+    /// Fixed (`true`) or pattern (`false`) value: filled in by `new`, read-only.
+    pub value: Option<(Value, bool)>,
+    /// A code type for a primitive the slice binds (required, expandable value set) that
+    /// the datatype leaves unbound: the field holds `Primitive<code type>`.
+    pub code_type: Option<String>,
+    /// Docs.
+    pub doc: Doc,
 }
 
 /// A constructor parameter of a slice.
@@ -446,6 +487,13 @@ pub struct MustSupportPath {
     pub id: String,
     /// Steps from the resource root.
     pub steps: Vec<StepDef>,
+    /// The element's short description.
+    pub short: String,
+    /// For a Must Support slice with Must Support sibling slices of the same element
+    /// (`Patient.identifier:nationalId`, `…:passportLocal`, …): the ids of all of them.
+    /// `missing_must_support` reports such a group once, as "one of", and only when none
+    /// of its slices is present. Empty otherwise.
+    pub one_of: Vec<String>,
     /// Whether `missing_must_support` reports it when empty. Not for the
     /// data-absent-reason extension, which is there only when data is missing.
     pub check_presence: bool,

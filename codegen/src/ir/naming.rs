@@ -11,12 +11,14 @@
 //!   collides gets an `_ext` suffix (`multiple_birth_ext`), an element that collides with
 //!   a reserved name an `_element` suffix;
 //! - **profile methods**: the methods every profile has ([`PROFILE_METHODS`]) are
-//!   reserved; a slice whose accessor (`<slice>()`) or constructor (`new_<slice>()`)
-//!   collides gets a `_slice` suffix, a typed primitive-extension accessor (`<slice>()`,
+//!   reserved; a slice whose accessors (`<slice>()`, `<slice>_typed()`,
+//!   `add_`/`set_<slice>()`) or constructor (`new_<slice>()`) collide gets a `_slice`
+//!   suffix, a typed primitive-extension accessor (`<slice>()`,
 //!   `set_`/`add_<slice>()`) an `_ext` suffix;
 //! - **type names** (profiles, extensions, code types, across all packages): a name
 //!   already taken gets a numeric suffix (`FooBar2`); module file names follow the type
-//!   names, so they are unique too;
+//!   names, so they are unique too; a slice type is named profile + slice
+//!   (`UzCorePatientNationalId`), numbered the same way when taken;
 //! - **enum variants** of code types: a variant already taken gets the code's position
 //!   as suffix (`A1`), then a counter.
 //!
@@ -37,6 +39,7 @@ pub const PROFILE_METHODS: &[&str] = &[
     "to_json_value",
     "to_json_string",
     "missing_must_support",
+    "search",
     "validate",
     "read_json",
     "write_json",

@@ -242,6 +242,30 @@ impl AnyProfile {
             AnyProfile::UzCoreSocioeconomicObservation(p) => p.to_json_value(),
         }
     }
+    /// The Must Support elements the value leaves empty (see each profile's
+    /// `missing_must_support`).
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        match self {
+            AnyProfile::UzCoreAuditEvent(p) => p.missing_must_support(),
+            AnyProfile::UzCoreClinicalCondition(p) => p.missing_must_support(),
+            AnyProfile::UzCoreCondition(p) => p.missing_must_support(),
+            AnyProfile::UzCoreConsent(p) => p.missing_must_support(),
+            AnyProfile::UzCoreEncounter(p) => p.missing_must_support(),
+            AnyProfile::UzCoreEpisodeOfCare(p) => p.missing_must_support(),
+            AnyProfile::UzCoreHealthcareService(p) => p.missing_must_support(),
+            AnyProfile::UzCoreLocation(p) => p.missing_must_support(),
+            AnyProfile::UzCoreObservation(p) => p.missing_must_support(),
+            AnyProfile::UzCoreOrganization(p) => p.missing_must_support(),
+            AnyProfile::UzCorePatient(p) => p.missing_must_support(),
+            AnyProfile::UzCorePractitioner(p) => p.missing_must_support(),
+            AnyProfile::UzCorePractitionerRole(p) => p.missing_must_support(),
+            AnyProfile::UzCoreProvenance(p) => p.missing_must_support(),
+            AnyProfile::UzCoreRelatedPerson(p) => p.missing_must_support(),
+            AnyProfile::UzCoreSocioeconomicObservation(p) => p.missing_must_support(),
+        }
+    }
     /// The profile to read `json` as: the first `meta.profile` this crate knows, or,
     /// when the resource names none, the only profile of its `resourceType` if there
     /// is exactly one.

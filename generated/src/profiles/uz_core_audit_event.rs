@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent` of `AuditEvent`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-auditevent` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
 #[derive(Clone, Debug, PartialEq)]
@@ -1002,22 +1003,32 @@ impl UzCoreAuditEvent {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "AuditEvent.category",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.category",
+                short: "Type/identifier of event",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.category.coding:dhpCategory",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.category.coding:dhpCategory",
+                short: "Code defined by a terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
@@ -1034,10 +1045,12 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.category.coding:dhpCategory.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.category.coding:dhpCategory.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
@@ -1059,10 +1072,12 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.category.coding:dhpCategory.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.category.coding:dhpCategory.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
@@ -1084,80 +1099,96 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.code",
+                short: "Specific type of event",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.action",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.action",
+                short: "Type of action performed during the event",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "action",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.occurred[x]:occurredDateTime",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.occurred[x]:occurredDateTime",
+                short: "When the activity occurred",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "occurredDateTime",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.recorded",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.recorded",
+                short: "Time when the event was recorded",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "recorded",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.outcome",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.outcome",
+                short: "Whether the event succeeded or failed",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "outcome",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.patient",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.patient",
+                short: "The patient is the subject of the data used/created/updated/deleted during the activity",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "patient",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.agent",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.agent",
+                short: "Actor involved in the event",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.agent.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.agent.type",
+                short: "How agent participated",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
@@ -1169,10 +1200,12 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.agent.role",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.agent.role",
+                short: "Agent role in the event",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
@@ -1184,10 +1217,12 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.agent.who",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.agent.who",
+                short: "Identifier of who",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
@@ -1199,10 +1234,12 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.agent.authorization",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.agent.authorization",
+                short: "Allowable authorization for this agent",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
@@ -1214,20 +1251,24 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.entity",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.entity",
+                short: "Data or objects used",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.entity.what",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.entity.what",
+                short: "Specific instance of resource",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
@@ -1239,10 +1280,12 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.entity.role",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.entity.role",
+                short: "What role the entity played",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
@@ -1254,10 +1297,12 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.entity.securityLabel",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.entity.securityLabel",
+                short: "Security labels on the entity",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
@@ -1269,10 +1314,12 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "AuditEvent.entity.query",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "AuditEvent.entity.query",
+                short: "Query parameters",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
@@ -1284,11 +1331,21 @@ impl UzCoreAuditEvent {
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
     }
     /// A `Coding` for slice `AuditEvent.category.coding:dhpCategory`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"http://dicom.nema.org/resources/ontology/DCM"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-type-vs` (Audit event type): [`AuditEventTypeVs`](crate::codes::AuditEventTypeVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreAuditEventDhpCategory`] (its fields carry the slice's cardinalities and code types).
     pub fn new_dhp_category(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -1406,5 +1463,218 @@ impl<'de> serde::Deserialize<'de> for UzCoreAuditEvent {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
+/// Slice `AuditEvent.category.coding:dhpCategory` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"http://dicom.nema.org/resources/ontology/DCM"` (filled in, not settable)
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-type-vs` (Audit event type): [`AuditEventTypeVs`](crate::codes::AuditEventTypeVs).
+/// - `code`: `1..1`
+///
+/// Code defined by a terminology system
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `AuditEvent.category.coding:dhpCategory`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreAuditEventDhpCategory {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `AuditEvent.category.coding:dhpCategory.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `AuditEvent.category.coding:dhpCategory.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `AuditEvent.category.coding:dhpCategory.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `AuditEvent.category.coding:dhpCategory.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-type-vs` (Audit event type): [`AuditEventTypeVs`](crate::codes::AuditEventTypeVs).
+    pub code: crate::Primitive<crate::codes::AuditEventTypeVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `AuditEvent.category.coding:dhpCategory.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `AuditEvent.category.coding:dhpCategory.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreAuditEventDhpCategory {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `AuditEvent.category.coding:dhpCategory.code`
+    pub fn new(
+        code: impl Into<crate::Primitive<crate::codes::AuditEventTypeVs>>,
+    ) -> Self {
+        UzCoreAuditEventDhpCategory {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "http://dicom.nema.org/resources/ontology/DCM",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (AuditEvent.category.coding:dhpCategory.system): pattern value `"http://dicom.nema.org/resources/ontology/DCM"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreAuditEventDhpCategory> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreAuditEventDhpCategory) -> Self {
+        let back_code = |p: crate::Primitive<crate::codes::AuditEventTypeVs>| crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreAuditEventDhpCategory {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `AuditEvent.category.coding:dhpCategory` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"http://dicom.nema.org/resources/ontology/DCM\"")],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"http://dicom.nema.org/resources/ontology/DCM\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "AuditEvent.category.coding:dhpCategory.system",
+                message: "`system` must have the slice's pattern value \"http://dicom.nema.org/resources/ontology/DCM\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "AuditEvent.category.coding:dhpCategory",
+                message: "does not match the discriminator of slice `dhpCategory`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::AuditEventTypeVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::AuditEventTypeVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "AuditEvent.category.coding:dhpCategory.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreAuditEventDhpCategory {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "AuditEvent.category.coding:dhpCategory.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "AuditEvent.category.coding:dhpCategory.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
     }
 }

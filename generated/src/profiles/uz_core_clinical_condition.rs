@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-clinical-condition` of `Condition`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-clinical-condition` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
 #[derive(Clone, Debug, PartialEq)]
@@ -980,12 +981,20 @@ impl UzCoreClinicalCondition {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Condition.extension:diagnosisType",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.extension:diagnosisType",
+                short: "Additional content defined by implementations",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "extension",
                         filter: &[
@@ -997,120 +1006,144 @@ impl UzCoreClinicalCondition {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.clinicalStatus",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.clinicalStatus",
+                short: "active | recurrence | relapse | inactive | remission | resolved | unknown",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "clinicalStatus",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.verificationStatus",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.verificationStatus",
+                short: "unconfirmed | provisional | differential | confirmed | refuted | entered-in-error",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "verificationStatus",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.severity",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.severity",
+                short: "Subjective severity of condition",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "severity",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.code",
+                short: "Identification of the condition, problem or diagnosis",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.bodySite",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.bodySite",
+                short: "Anatomical location, if relevant",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "bodySite",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.subject",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.subject",
+                short: "Who has the condition?",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.encounter",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.encounter",
+                short: "The Encounter during which this Condition was created",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "encounter",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.onset[x]",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.onset[x]",
+                short: "Estimated or actual date,  date-time, or age",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "onset[x]",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.abatement[x]",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.abatement[x]",
+                short: "When in resolution/remission",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "abatement[x]",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.recordedDate",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.recordedDate",
+                short: "Date condition was first recorded",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "recordedDate",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.participant",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.participant",
+                short: "Who or what participated in the activities related to the condition and how they were involved",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.participant.function",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.participant.function",
+                short: "Type of involvement",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
@@ -1122,19 +1155,30 @@ impl UzCoreClinicalCondition {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Condition.note",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Condition.note",
+                short: "Additional information about the Condition",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "note",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
+    }
+    /// A typed search for `Condition` resources: the parameters the IG's server declares ([`ConditionSearch`](crate::search::ConditionSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::ConditionSearch {
+        crate::search::ConditionSearch::new()
     }
 }
 impl dhp_runtime::Resource for UzCoreClinicalCondition {

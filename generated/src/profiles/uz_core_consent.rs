@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent` of `Consent`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-consent` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
 #[derive(Clone, Debug, PartialEq)]
@@ -890,42 +891,56 @@ impl UzCoreConsent {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Consent.status",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.status",
+                short: "draft | active | inactive | not-done | entered-in-error | unknown",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.subject",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.subject",
+                short: "Who the consent applies to",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.period",
+                short: "Effective period for this Consent",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.period.start",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.period.start",
+                short: "Starting time with inclusive boundary",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
@@ -937,10 +952,12 @@ impl UzCoreConsent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.period.end",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.period.end",
+                short: "End time with inclusive boundary, if not ongoing",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
@@ -952,30 +969,36 @@ impl UzCoreConsent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.grantor",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.grantor",
+                short: "Who is granting rights according to the policy and rules",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "grantor",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.sourceAttachment",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.sourceAttachment",
+                short: "Source from which this consent is taken",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "sourceAttachment",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.sourceAttachment.url",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.sourceAttachment.url",
+                short: "Uri where the data can be found",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "sourceAttachment",
                         filter: &[],
@@ -987,10 +1010,12 @@ impl UzCoreConsent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.sourceAttachment.creation",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.sourceAttachment.creation",
+                short: "Date attachment was first created",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "sourceAttachment",
                         filter: &[],
@@ -1002,49 +1027,60 @@ impl UzCoreConsent {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.sourceReference",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.sourceReference",
+                short: "Source from which this consent is taken",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "sourceReference",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.regulatoryBasis",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.regulatoryBasis",
+                short: "Regulations establishing base Consent",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "regulatoryBasis",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.decision",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.decision",
+                short: "deny | permit",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "decision",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Consent.provision",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Consent.provision",
+                short: "Constraints to the base Consent.policyRule/Consent.policy",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "provision",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
     }
 }
 impl dhp_runtime::Resource for UzCoreConsent {

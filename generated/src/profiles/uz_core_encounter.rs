@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter` of `Encounter`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-encounter` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Encounter`: `read`, `update`, `delete`, `create`, `search-type`. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -1267,152 +1268,188 @@ impl UzCoreEncounter {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Encounter.identifier",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.identifier",
+                short: "Идентификатор, по которым известна эта встреча",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.status",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.status",
+                short: "Текущее состояние встречи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.class",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.class",
+                short: "Классификация встречи с пациентом",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "class",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.priority",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.priority",
+                short: "Указывает срочность встречи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "priority",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.type",
+                short: "Конкретный тип встречи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.serviceType",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.serviceType",
+                short: "Широкая категоризация услуг, которые должны быть предоставлены",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "serviceType",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.subject",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.subject",
+                short: "Пациент, связанный с этой встречей",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.subjectStatus",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.subjectStatus",
+                short: "Отслеживание статуса пациента в ходе встречи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "subjectStatus",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.episodeOfCare",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.episodeOfCare",
+                short: "Эпизод(ы) ухода, в отношении которого следует записать эту встречу",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "episodeOfCare",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.basedOn",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.basedOn",
+                short: "Запрос, который инициировал эту встречу",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "basedOn",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.careTeam",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.careTeam",
+                short: "Группа(ы), выделенная для участия в этой встрече",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "careTeam",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.partOf",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.partOf",
+                short: "Другая встреча, частью которой является данная встреча",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "partOf",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.serviceProvider",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.serviceProvider",
+                short: "Организация (учреждение), ответственная за данную встречу",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "serviceProvider",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.participant",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.participant",
+                short: "Роль участника встречи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.participant.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.participant.type",
+                short: "Role of participant in encounter",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
@@ -1424,10 +1461,12 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.participant.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.participant.period",
+                short: "Период времени во время встречи, в котором участвовал участник",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
@@ -1439,10 +1478,12 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.participant.actor",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.participant.actor",
+                short: "Лицо, устройство или служба, участвующее во встрече",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "participant",
                         filter: &[],
@@ -1454,80 +1495,96 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.appointment",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.appointment",
+                short: "Appointment, на котором была запланирована эта встреча",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "appointment",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.virtualService",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.virtualService",
+                short: "Телемедицина",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "virtualService",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.actualPeriod",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.actualPeriod",
+                short: "Фактическое время начала и окончания встречи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "actualPeriod",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.plannedStartDate",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.plannedStartDate",
+                short: "Планируемая дата/время начала (или дата приема) встречи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "plannedStartDate",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.plannedEndDate",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.plannedEndDate",
+                short: "Планируемая дата/время окончания (или дата выписки) встречи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "plannedEndDate",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.length",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.length",
+                short: "Фактическое количество времени, в течение которого длилась встреча (за вычетом времени отсутствия)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "length",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.reason",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.reason",
+                short: "Перечень медицинских показаний, которые, как ожидается, будут рассмотрены в ходе оказания помощи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.reason.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.reason.use",
+                short: "Для чего/как следует использовать значение причины",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
@@ -1539,10 +1596,12 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.reason.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.reason.value",
+                short: "Медицинская причина, требующая рассмотрения",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
@@ -1554,20 +1613,24 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.diagnosis",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.diagnosis",
+                short: "Список диагнозов, имеющих отношение к данному случаю",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.diagnosis.condition",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.diagnosis.condition",
+                short: "Диагноз, относящийся к встрече",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
@@ -1579,10 +1642,12 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.diagnosis.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.diagnosis.use",
+                short: "Role that this diagnosis has within the encounter (e.g. admission, billing, discharge …)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
@@ -1594,30 +1659,36 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.account",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.account",
+                short: "Набор счетов, которые могут быть использованы для выставления счетов за эту встречу",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "account",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.admission",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.admission",
+                short: "Подробности о пребывании, во время которого предоставляется медицинская услуга",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.admission.origin",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.admission.origin",
+                short: "Место/организация, из которой пациент прибыл до поступления",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
@@ -1629,10 +1700,12 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.admission.admitSource",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.admission.admitSource",
+                short: "Откуда пациент был принят",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
@@ -1644,10 +1717,12 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.admission.reAdmission",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.admission.reAdmission",
+                short: "Указывает, что пациент повторно госпитализирован",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
@@ -1659,10 +1734,12 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.admission.destination",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.admission.destination",
+                short: "Место/организация, в которую выписывается пациент",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
@@ -1674,10 +1751,12 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.admission.dischargeDisposition",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.admission.dischargeDisposition",
+                short: "Категория или вид местоположения после выписки",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "admission",
                         filter: &[],
@@ -1689,20 +1768,24 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.location",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.location",
+                short: "List of locations where the patient has been",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "location",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Encounter.location.location",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Encounter.location.location",
+                short: "Место, где происходит встреча",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "location",
                         filter: &[],
@@ -1714,9 +1797,18 @@ impl UzCoreEncounter {
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
+    }
+    /// A typed search for `Encounter` resources: the parameters the IG's server declares ([`EncounterSearch`](crate::search::EncounterSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::EncounterSearch {
+        crate::search::EncounterSearch::new()
     }
 }
 impl dhp_runtime::Resource for UzCoreEncounter {

@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare` of `EpisodeOfCare`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-episodeofcare` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `EpisodeOfCare`: `read`, `update`, `delete`, `create`, `search-type`. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -761,42 +762,56 @@ impl UzCoreEpisodeOfCare {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "EpisodeOfCare.identifier",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.identifier",
+                short: "Идентификатор, соответствующий этому Episode of Care",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.status",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.status",
+                short: "Текущий статус Episode of Care (Required)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.statusHistory",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.statusHistory",
+                short: "Список прошлых кодов статуса",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "statusHistory",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.statusHistory.status",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.statusHistory.status",
+                short: "Прошлый статус Episode of Care",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "statusHistory",
                         filter: &[],
@@ -808,10 +823,12 @@ impl UzCoreEpisodeOfCare {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.statusHistory.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.statusHistory.period",
+                short: "Продолжительность EpisodeOfCare в указанном статусе",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "statusHistory",
                         filter: &[],
@@ -823,30 +840,36 @@ impl UzCoreEpisodeOfCare {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.type",
+                short: "Классификация типа эпизода оказания помощи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.reason",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.reason",
+                short: "Перечень медицинских показаний, которые, как ожидается, будут рассмотрены в ходе оказания помощи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.reason.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.reason.use",
+                short: "Для чего/как следует использовать значение причины",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
@@ -858,10 +881,12 @@ impl UzCoreEpisodeOfCare {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.reason.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.reason.value",
+                short: "Медицинская причина, требующая рассмотрения.",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "reason",
                         filter: &[],
@@ -873,10 +898,12 @@ impl UzCoreEpisodeOfCare {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.diagnosis.condition",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.diagnosis.condition",
+                short: "Диагноз, относящийся к встрече МКБ-10",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
@@ -888,10 +915,12 @@ impl UzCoreEpisodeOfCare {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.diagnosis.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.diagnosis.use",
+                short: "Список медицинских состояний, которые были рассмотрены во время эпизода оказания помощи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "diagnosis",
                         filter: &[],
@@ -903,69 +932,90 @@ impl UzCoreEpisodeOfCare {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.patient",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.patient",
+                short: "Пациент, относящийся к данному эпизоду \u{200b}\u{200b}оказания помощи",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "patient",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.managingOrganization",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.managingOrganization",
+                short: "Организация, которая берет на себя ответственность за координацию ухода",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "managingOrganization",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.period",
+                short: "Interval during responsibility is assumed",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.referralRequest",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.referralRequest",
+                short: "Originating Referral Request(s)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "referralRequest",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.careManager",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.careManager",
+                short: "Координатор (ответственный) по уходу за пациентом",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "careManager",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "EpisodeOfCare.careTeam",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "EpisodeOfCare.careTeam",
+                short: "Другие специалисты, оказывающие помощь в этом эпизоде \u{200b}\u{200b}лечения",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "careTeam",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
+    }
+    /// A typed search for `EpisodeOfCare` resources: the parameters the IG's server declares ([`EpisodeOfCareSearch`](crate::search::EpisodeOfCareSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::EpisodeOfCareSearch {
+        crate::search::EpisodeOfCareSearch::new()
     }
 }
 impl dhp_runtime::Resource for UzCoreEpisodeOfCare {

@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice` of `HealthcareService`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-healthcareservice` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `HealthcareService`: none. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -1148,32 +1149,44 @@ impl UzCoreHealthcareService {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "HealthcareService.active",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.active",
+                short: "Whether this HealthcareService record is in active use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "HealthcareService.category",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.category",
+                short: "Broad category of service being performed or delivered",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "HealthcareService.category.coding:dhpCategory",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.category.coding:dhpCategory",
+                short: "Code defined by a terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
@@ -1190,10 +1203,12 @@ impl UzCoreHealthcareService {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "HealthcareService.category.coding:dhpCategory.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.category.coding:dhpCategory.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
@@ -1215,10 +1230,12 @@ impl UzCoreHealthcareService {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "HealthcareService.category.coding:dhpCategory.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.category.coding:dhpCategory.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
@@ -1240,20 +1257,24 @@ impl UzCoreHealthcareService {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "HealthcareService.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.type",
+                short: "Type of service that may be delivered or performed",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "HealthcareService.type.coding:dhpService",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.type.coding:dhpService",
+                short: "Code defined by a terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1270,10 +1291,12 @@ impl UzCoreHealthcareService {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "HealthcareService.type.coding:dhpService.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.type.coding:dhpService.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1295,10 +1318,12 @@ impl UzCoreHealthcareService {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "HealthcareService.type.coding:dhpService.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.type.coding:dhpService.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1320,21 +1345,39 @@ impl UzCoreHealthcareService {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "HealthcareService.name",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "HealthcareService.name",
+                short: "Description of service as presented to a consumer while searching",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
+    }
+    /// A typed search for `HealthcareService` resources: the parameters the IG's server declares ([`HealthcareServiceSearch`](crate::search::HealthcareServiceSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::HealthcareServiceSearch {
+        crate::search::HealthcareServiceSearch::new()
     }
     /// A `Coding` for slice `HealthcareService.category.coding:dhpCategory`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-categories-vs` (Categories of cancer-related services): [`ServiceCategoriesVs`](crate::codes::ServiceCategoriesVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreHealthcareServiceDhpCategory`] (its fields carry the slice's cardinalities and code types).
     pub fn new_dhp_category(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -1351,6 +1394,13 @@ impl UzCoreHealthcareService {
         }
     }
     /// A `Coding` for slice `HealthcareService.type.coding:dhpService`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-names-vs` (Cancer-related services): [`ServiceNamesVs`](crate::codes::ServiceNamesVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreHealthcareServiceDhpService`] (its fields carry the slice's cardinalities and code types).
     pub fn new_dhp_service(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -1458,5 +1508,439 @@ impl<'de> serde::Deserialize<'de> for UzCoreHealthcareService {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
+/// Slice `HealthcareService.category.coding:dhpCategory` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-categories-vs` (Categories of cancer-related services): [`ServiceCategoriesVs`](crate::codes::ServiceCategoriesVs).
+/// - `code`: `1..1`
+///
+/// Code defined by a terminology system
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `HealthcareService.category.coding:dhpCategory`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreHealthcareServiceDhpCategory {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `HealthcareService.category.coding:dhpCategory.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `HealthcareService.category.coding:dhpCategory.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `HealthcareService.category.coding:dhpCategory.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `HealthcareService.category.coding:dhpCategory.code`, cardinality `1..1`.
+    /// - Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-categories-vs` (Categories of cancer-related services): [`ServiceCategoriesVs`](crate::codes::ServiceCategoriesVs).
+    pub code: crate::Primitive<crate::codes::ServiceCategoriesVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `HealthcareService.category.coding:dhpCategory.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `HealthcareService.category.coding:dhpCategory.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreHealthcareServiceDhpCategory {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `HealthcareService.category.coding:dhpCategory.code`
+    pub fn new(
+        code: impl Into<crate::Primitive<crate::codes::ServiceCategoriesVs>>,
+    ) -> Self {
+        UzCoreHealthcareServiceDhpCategory {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (HealthcareService.category.coding:dhpCategory.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreHealthcareServiceDhpCategory> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreHealthcareServiceDhpCategory) -> Self {
+        let back_code = |p: crate::Primitive<crate::codes::ServiceCategoriesVs>| crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreHealthcareServiceDhpCategory {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `HealthcareService.category.coding:dhpCategory` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "HealthcareService.category.coding:dhpCategory.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "HealthcareService.category.coding:dhpCategory",
+                message: "does not match the discriminator of slice `dhpCategory`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::ServiceCategoriesVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::ServiceCategoriesVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "HealthcareService.category.coding:dhpCategory.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreHealthcareServiceDhpCategory {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "HealthcareService.category.coding:dhpCategory.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "HealthcareService.category.coding:dhpCategory.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `HealthcareService.type.coding:dhpService` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-names-vs` (Cancer-related services): [`ServiceNamesVs`](crate::codes::ServiceNamesVs).
+/// - `code`: `1..1`
+///
+/// Code defined by a terminology system
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `HealthcareService.type.coding:dhpService`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreHealthcareServiceDhpService {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `HealthcareService.type.coding:dhpService.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `HealthcareService.type.coding:dhpService.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `HealthcareService.type.coding:dhpService.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `HealthcareService.type.coding:dhpService.code`, cardinality `1..1`.
+    /// - Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-names-vs` (Cancer-related services): [`ServiceNamesVs`](crate::codes::ServiceNamesVs).
+    pub code: crate::Primitive<crate::codes::ServiceNamesVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `HealthcareService.type.coding:dhpService.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `HealthcareService.type.coding:dhpService.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreHealthcareServiceDhpService {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `HealthcareService.type.coding:dhpService.code`
+    pub fn new(code: impl Into<crate::Primitive<crate::codes::ServiceNamesVs>>) -> Self {
+        UzCoreHealthcareServiceDhpService {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (HealthcareService.type.coding:dhpService.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreHealthcareServiceDhpService> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreHealthcareServiceDhpService) -> Self {
+        let back_code = |p: crate::Primitive<crate::codes::ServiceNamesVs>| crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreHealthcareServiceDhpService {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `HealthcareService.type.coding:dhpService` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "HealthcareService.type.coding:dhpService.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "HealthcareService.type.coding:dhpService",
+                message: "does not match the discriminator of slice `dhpService`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::ServiceNamesVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::ServiceNamesVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "HealthcareService.type.coding:dhpService.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreHealthcareServiceDhpService {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "HealthcareService.type.coding:dhpService.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "HealthcareService.type.coding:dhpService.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
     }
 }

@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-location` of `Location`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-location` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Location`: none. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -1225,32 +1226,44 @@ impl UzCoreLocation {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Location.identifier",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.identifier",
+                short: "Unique code or number identifying the location to its users",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.identifier:taxId",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.identifier:taxId",
+                short: "Unique identifier of the organization in Soliq",
+                one_of: &["Location.identifier:taxId", "Location.identifier:unit"],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.identifier:taxId.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.identifier:taxId.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
@@ -1262,10 +1275,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.identifier:taxId.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.identifier:taxId.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
@@ -1277,10 +1292,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.identifier:taxId.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.identifier:taxId.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
@@ -1292,10 +1309,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.identifier:unit",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.identifier:unit",
+                short: "Unique identifier of the location unit (branch, ward, bed)",
+                one_of: &["Location.identifier:taxId", "Location.identifier:unit"],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -1307,10 +1326,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.identifier:unit.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.identifier:unit.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -1327,10 +1348,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.identifier:unit.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.identifier:unit.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -1347,10 +1370,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.identifier:unit.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.identifier:unit.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -1367,30 +1392,36 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.status",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.status",
+                short: "active | suspended | inactive",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.name",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.name",
+                short: "локации name (in Uzbek language)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.name.extension:translation",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.name.extension:translation",
+                short: "локации name (in Russian and English languages)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -1407,20 +1438,24 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.type",
+                short: "Type of function performed",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.type.coding:type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.type.coding:type",
+                short: "Code defined by a terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1432,10 +1467,12 @@ impl UzCoreLocation {
                         member_of: &[("code", crate::codes::LocationTypesVs::CODE_SET)],
                     },
                 ],
-            ),
-            (
-                "Location.type.coding:type.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.type.coding:type.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1452,10 +1489,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.type.coding:type.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.type.coding:type.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1472,30 +1511,36 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.contact",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.contact",
+                short: "Official contact details for the location",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "contact",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address",
+                short: "Physical location",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address.use",
+                short: "Type of address, home | temp",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1507,10 +1552,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address.type",
+                short: "postal | physical | both",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1522,10 +1569,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address.text",
+                short: "Text part of the address",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1537,10 +1586,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address.line",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address.line",
+                short: "Street name or address line",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1552,10 +1603,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address.city",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address.city",
+                short: "City or locality",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1567,10 +1620,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address.district",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address.district",
+                short: "District, county, or administrative division",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1582,10 +1637,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address.state",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address.state",
+                short: "State, province, or region",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1597,10 +1654,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address.country",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address.country",
+                short: "Country code",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1612,10 +1671,12 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.address.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.address.period",
+                short: "Time period when the address was/is used",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1627,61 +1688,90 @@ impl UzCoreLocation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.position",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.position",
+                short: "The absolute geographic location",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "position",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.managingOrganization",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.managingOrganization",
+                short: "Organization responsible for provisioning and upkeep",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "managingOrganization",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.partOf",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.partOf",
+                short: "Another Location this one is physically a part of",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "partOf",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.hoursOfOperation",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.hoursOfOperation",
+                short: "What days/times during a week is this location usually open (including exceptions)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "hoursOfOperation",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Location.endpoint",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Location.endpoint",
+                short: "Technical endpoints providing access to services operated for the location",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "endpoint",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
     }
+    /// A typed search for `Location` resources: the parameters the IG's server declares ([`LocationSearch`](crate::search::LocationSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::LocationSearch {
+        crate::search::LocationSearch::new()
+    }
+    /// The identifier `system` slice `Location.identifier:taxId` fixes.
+    pub const TAX_ID_SYSTEM: &'static str = "https://soliq.uz";
     /// A `Identifier` for slice `Location.identifier:taxId`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreLocationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_tax_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -1728,6 +1818,14 @@ impl UzCoreLocation {
     ///
     /// - Element `Location.identifier:taxId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreLocationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn tax_id(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -1739,7 +1837,64 @@ impl UzCoreLocation {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `taxId`, as [`UzCoreLocationTaxId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`tax_id`](Self::tax_id) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreLocationTaxId`] (its fields carry the slice's cardinalities and code types).
+    pub fn tax_id_typed(&self) -> Vec<UzCoreLocationTaxId> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://soliq.uz\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCoreLocationTaxId::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `taxId`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreLocationTaxId`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_tax_id(&mut self, value: UzCoreLocationTaxId) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://soliq.uz\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Location.identifier:unit` fixes.
+    pub const UNIT_SYSTEM: &'static str = "https://dhp.uz/fhir/core/NamingSystem/location-unit";
     /// A `Identifier` for slice `Location.identifier:unit`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+    /// - `type`: `1..1`
+    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreLocationUnit`] (its fields carry the slice's cardinalities and code types).
     pub fn new_unit(
         type_: impl Into<crate::datatypes::CodeableConcept>,
         value: impl Into<crate::Primitive<String>>,
@@ -1765,6 +1920,15 @@ impl UzCoreLocation {
     ///
     /// - Element `Location.identifier:unit`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+    /// - `type`: `1..1`
+    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreLocationUnit`] (its fields carry the slice's cardinalities and code types).
     pub fn unit(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -1778,7 +1942,67 @@ impl UzCoreLocation {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `unit`, as [`UzCoreLocationUnit`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`unit`](Self::unit) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+    /// - `type`: `1..1`
+    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreLocationUnit`] (its fields carry the slice's cardinalities and code types).
+    pub fn unit_typed(&self) -> Vec<UzCoreLocationUnit> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
+            ],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCoreLocationUnit::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `unit`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+    /// - `type`: `1..1`
+    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreLocationUnit`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_unit(&mut self, value: UzCoreLocationUnit) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
+            ],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
     /// A `Coding` for slice `Location.type.coding:type`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: `1..1`
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-types-vs` (Location types): [`LocationTypesVs`](crate::codes::LocationTypesVs).
+    /// - `code`: `1..1`
+    /// - Discriminator: `code` in [`LocationTypesVs`](crate::codes::LocationTypesVs).
+    ///
+    /// Typed: [`UzCoreLocationType`] (its fields carry the slice's cardinalities and code types).
     pub fn new_type(
         system: impl Into<crate::Primitive<dhp_runtime::primitives::Uri>>,
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
@@ -1936,5 +2160,673 @@ impl<'de> serde::Deserialize<'de> for UzCoreLocation {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
+/// Slice `Location.identifier:taxId` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// Unique identifier of the organization in Soliq
+///
+/// Unique code or number identifying the location to its users.
+///
+/// - Element `Location.identifier:taxId`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreLocationTaxId {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Location.identifier:taxId.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Location.identifier:taxId.use`, cardinality `0..1`.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/identifier-use|5.0.0` (IdentifierUse): [`IdentifierUse`](crate::codes::IdentifierUse).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Location.identifier:taxId.type`, cardinality `1..1`.
+    /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/identifier-type` (Identifier Type Codes); other codes are allowed.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Location.identifier:taxId.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Location.identifier:taxId.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Location.identifier:taxId.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Location.identifier:taxId.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreLocationTaxId {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Location.identifier:taxId.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreLocationTaxId {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("TAX"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Tax ID number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static("https://soliq.uz"),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Location.identifier:taxId.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Location.identifier:taxId.type): pattern value `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Location.identifier:taxId.system): pattern value `"https://soliq.uz"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreLocationTaxId> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreLocationTaxId) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreLocationTaxId {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Location.identifier:taxId` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://soliq.uz\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Location.identifier:taxId.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"TAX\",\"display\":\"Tax ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Location.identifier:taxId.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"TAX\",\"display\":\"Tax ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://soliq.uz\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Location.identifier:taxId.system",
+                message: "`system` must have the slice's pattern value \"https://soliq.uz\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Location.identifier:taxId",
+                message: "does not match the discriminator of slice `taxId`".to_string(),
+            });
+        }
+        Ok(UzCoreLocationTaxId {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Location.identifier:taxId.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Location.identifier:taxId.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Location.identifier:taxId.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Location.identifier:unit` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+/// - `type`: `1..1`
+/// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// Unique identifier of the location unit (branch, ward, bed)
+///
+/// Unique code or number identifying the location to its users.
+///
+/// - Element `Location.identifier:unit`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreLocationUnit {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Location.identifier:unit.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Location.identifier:unit.use`, cardinality `0..1`.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/identifier-use|5.0.0` (IdentifierUse): [`IdentifierUse`](crate::codes::IdentifierUse).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Location.identifier:unit.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+    pub type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Location.identifier:unit.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Location.identifier:unit.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Location.identifier:unit.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Location.identifier:unit.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreLocationUnit {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `type_`: `Location.identifier:unit.type`
+    /// - `value`: `Location.identifier:unit.value`
+    pub fn new(
+        type_: impl Into<Box<crate::datatypes::CodeableConcept>>,
+        value: impl Into<crate::Primitive<String>>,
+    ) -> Self {
+        UzCoreLocationUnit {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: type_.into(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://dhp.uz/fhir/core/NamingSystem/location-unit",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Location.identifier:unit.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `system` (Location.identifier:unit.system): pattern value `"https://dhp.uz/fhir/core/NamingSystem/location-unit"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreLocationUnit> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreLocationUnit) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreLocationUnit {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Location.identifier:unit` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                ("system", "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\""),
+            ],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Location.identifier:unit.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://dhp.uz/fhir/core/NamingSystem/location-unit\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Location.identifier:unit.system",
+                message: "`system` must have the slice's pattern value \"https://dhp.uz/fhir/core/NamingSystem/location-unit\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Location.identifier:unit",
+                message: "does not match the discriminator of slice `unit`".to_string(),
+            });
+        }
+        Ok(UzCoreLocationUnit {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Location.identifier:unit.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Location.identifier:unit.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Location.identifier:unit.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Location.type.coding:type` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: `1..1`
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-types-vs` (Location types): [`LocationTypesVs`](crate::codes::LocationTypesVs).
+/// - `code`: `1..1`
+///
+/// Code defined by a terminology system
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `Location.type.coding:type`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+/// - Discriminator: `code` is in [`LocationTypesVs`](crate::codes::LocationTypesVs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreLocationType {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Location.type.coding:type.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `Location.type.coding:type.system`, cardinality `1..1`.
+    pub system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `Location.type.coding:type.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `Location.type.coding:type.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-types-vs` (Location types): [`LocationTypesVs`](crate::codes::LocationTypesVs).
+    pub code: crate::Primitive<crate::codes::LocationTypesVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `Location.type.coding:type.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `Location.type.coding:type.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreLocationType {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `system`: `Location.type.coding:type.system`
+    /// - `code`: `Location.type.coding:type.code`
+    pub fn new(
+        system: impl Into<crate::Primitive<dhp_runtime::primitives::Uri>>,
+        code: impl Into<crate::Primitive<crate::codes::LocationTypesVs>>,
+    ) -> Self {
+        UzCoreLocationType {
+            id: None,
+            extension: Vec::new(),
+            system: system.into(),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+}
+impl From<UzCoreLocationType> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreLocationType) -> Self {
+        let back_code = |p: crate::Primitive<crate::codes::LocationTypesVs>| crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreLocationType {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Location.type.coding:type` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[],
+            member_of: &[("code", crate::codes::LocationTypesVs::CODE_SET)],
+        };
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Location.type.coding:type",
+                message: "does not match the discriminator of slice `type`".to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::LocationTypesVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::LocationTypesVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Location.type.coding:type.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreLocationType {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Location.type.coding:type.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "Location.type.coding:type.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
     }
 }

@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation` of `Observation`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-observation` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Observation`: `read`, `vread`, `update`, `create`. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -1201,52 +1202,68 @@ impl UzCoreObservation {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Observation.identifier",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.identifier",
+                short: "Business Identifier for observation",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.instantiates[x]",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.instantiates[x]",
+                short: "Instantiates FHIR ObservationDefinition",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "instantiates[x]",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.basedOn",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.basedOn",
+                short: "Fulfills plan, proposal or order",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "basedOn",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.triggeredBy",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.triggeredBy",
+                short: "Triggering observation(s)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "triggeredBy",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.triggeredBy.reason",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.triggeredBy.reason",
+                short: "Reason that the observation was triggered",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "triggeredBy",
                         filter: &[],
@@ -1258,170 +1275,204 @@ impl UzCoreObservation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.partOf",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.partOf",
+                short: "Part of referenced event",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "partOf",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.status",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.status",
+                short: "registered | preliminary | final | amended +",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "status",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.category",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.category",
+                short: "Classification of  type of observation",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "category",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.code",
+                short: "Type of observation (code / type)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.subject",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.subject",
+                short: "Who and/or what the observation is about",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.focus",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.focus",
+                short: "What the observation is about, when it is not about the subject of record",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "focus",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.encounter",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.encounter",
+                short: "Healthcare event during which this observation is made",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "encounter",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.effective[x]",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.effective[x]",
+                short: "Clinically relevant time/time-period for observation",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "effective[x]",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.issued",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.issued",
+                short: "Date/Time this version was made available",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "issued",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.performer",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.performer",
+                short: "Who is responsible for the observation",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "performer",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.value[x]",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.value[x]",
+                short: "Actual result",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "value[x]",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.dataAbsentReason",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.dataAbsentReason",
+                short: "Why the result is missing",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "dataAbsentReason",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.note",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.note",
+                short: "Comments about the observation",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "note",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.specimen",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.specimen",
+                short: "Specimen used for this observation",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "specimen",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.device",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.device",
+                short: "A reference to the device that generates the measurements or the device settings for the device",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "device",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.referenceRange",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.referenceRange",
+                short: "Provides guide for interpretation",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.referenceRange.low",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.referenceRange.low",
+                short: "Low Range, if relevant",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
@@ -1433,10 +1484,12 @@ impl UzCoreObservation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.referenceRange.high",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.referenceRange.high",
+                short: "High Range, if relevant",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
@@ -1448,10 +1501,12 @@ impl UzCoreObservation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.referenceRange.normalValue",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.referenceRange.normalValue",
+                short: "Normal value, if relevant",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
@@ -1463,10 +1518,12 @@ impl UzCoreObservation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.referenceRange.age",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.referenceRange.age",
+                short: "Applicable age range, if relevant",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
@@ -1478,10 +1535,12 @@ impl UzCoreObservation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.referenceRange.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.referenceRange.text",
+                short: "Text based reference range in an observation",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "referenceRange",
                         filter: &[],
@@ -1493,40 +1552,48 @@ impl UzCoreObservation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.hasMember",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.hasMember",
+                short: "Related resource that belongs to the Observation group",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "hasMember",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.derivedFrom",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.derivedFrom",
+                short: "Related resource from which the observation is made",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "derivedFrom",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.component",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.component",
+                short: "Component results",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "component",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.component.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.component.code",
+                short: "Type of component observation (code / type)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "component",
                         filter: &[],
@@ -1538,10 +1605,12 @@ impl UzCoreObservation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.component.value[x]",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.component.value[x]",
+                short: "Actual component result",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "component",
                         filter: &[],
@@ -1553,9 +1622,18 @@ impl UzCoreObservation {
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
+    }
+    /// A typed search for `Observation` resources: the parameters the IG's server declares ([`ObservationSearch`](crate::search::ObservationSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::ObservationSearch {
+        crate::search::ObservationSearch::new()
     }
 }
 impl dhp_runtime::Resource for UzCoreObservation {

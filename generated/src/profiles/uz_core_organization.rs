@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization` of `Organization`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-organization` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Organization`: none. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -1494,32 +1495,47 @@ impl UzCoreOrganization {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Organization.identifier",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.identifier",
+                short: "Identifies this organization  across multiple systems",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.identifier:taxId",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.identifier:taxId",
+                short: "Unique identifier of the organization in Soliq",
+                one_of: &[
+                    "Organization.identifier:taxId",
+                    "Organization.identifier:argosId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.identifier:taxId.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.identifier:taxId.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
@@ -1531,10 +1547,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.identifier:taxId.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.identifier:taxId.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
@@ -1546,10 +1564,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.identifier:taxId.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.identifier:taxId.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://soliq.uz\"")],
@@ -1561,20 +1581,27 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.identifier:argosId",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.identifier:argosId",
+                short: "Identifies this organization  across multiple systems",
+                one_of: &[
+                    "Organization.identifier:taxId",
+                    "Organization.identifier:argosId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.identifier:argosId.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.identifier:argosId.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
@@ -1586,10 +1613,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.identifier:argosId.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.identifier:argosId.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
@@ -1601,10 +1630,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.identifier:argosId.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.identifier:argosId.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
@@ -1616,50 +1647,44 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.active",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.active",
+                short: "Whether the organization's record is still in active use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type",
+                short: "Kind of organization",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:nomenclatureGroup",
-                &[
-                    dhp_runtime::must_support::Step {
-                        key: "type",
-                        filter: &[],
-                        member_of: &[],
-                    },
-                    dhp_runtime::must_support::Step {
-                        key: "coding",
-                        filter: &[
-                            (
-                                "system",
-                                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
-                            ),
-                        ],
-                        member_of: &[],
-                    },
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:nomenclatureGroup",
+                short: "Определяет группу номенклатуры (группировку учреждений)",
+                one_of: &[
+                    "Organization.type.coding:nomenclatureGroup",
+                    "Organization.type.coding:organizationalServiceGroup",
+                    "Organization.type.coding:organizationalStructure",
+                    "Organization.type.coding:organizationType",
+                    "Organization.type.coding:specialization",
+                    "Organization.type.coding:subordinationGroup",
+                    "Organization.type.coding:withoutLegalStatus",
                 ],
-            ),
-            (
-                "Organization.type.coding:nomenclatureGroup.system",
-                &[
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1675,16 +1700,13 @@ impl UzCoreOrganization {
                         ],
                         member_of: &[],
                     },
-                    dhp_runtime::must_support::Step {
-                        key: "system",
-                        filter: &[],
-                        member_of: &[],
-                    },
                 ],
-            ),
-            (
-                "Organization.type.coding:nomenclatureGroup.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:nomenclatureGroup.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1701,15 +1723,52 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                     dhp_runtime::must_support::Step {
+                        key: "system",
+                        filter: &[],
+                        member_of: &[],
+                    },
+                ],
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:nomenclatureGroup.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
+                    dhp_runtime::must_support::Step {
+                        key: "type",
+                        filter: &[],
+                        member_of: &[],
+                    },
+                    dhp_runtime::must_support::Step {
+                        key: "coding",
+                        filter: &[
+                            (
+                                "system",
+                                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
+                            ),
+                        ],
+                        member_of: &[],
+                    },
+                    dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:organizationalServiceGroup",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:organizationalServiceGroup",
+                short: "Определяет организационно-сервисную группу медучреждения",
+                one_of: &[
+                    "Organization.type.coding:nomenclatureGroup",
+                    "Organization.type.coding:organizationalServiceGroup",
+                    "Organization.type.coding:organizationalStructure",
+                    "Organization.type.coding:organizationType",
+                    "Organization.type.coding:specialization",
+                    "Organization.type.coding:subordinationGroup",
+                    "Organization.type.coding:withoutLegalStatus",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1726,10 +1785,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:organizationalServiceGroup.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:organizationalServiceGroup.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1751,10 +1812,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:organizationalServiceGroup.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:organizationalServiceGroup.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1776,10 +1839,20 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:organizationalStructure",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:organizationalStructure",
+                short: "Определяет организационную структуру медучреждения",
+                one_of: &[
+                    "Organization.type.coding:nomenclatureGroup",
+                    "Organization.type.coding:organizationalServiceGroup",
+                    "Organization.type.coding:organizationalStructure",
+                    "Organization.type.coding:organizationType",
+                    "Organization.type.coding:specialization",
+                    "Organization.type.coding:subordinationGroup",
+                    "Organization.type.coding:withoutLegalStatus",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1796,10 +1869,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:organizationalStructure.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:organizationalStructure.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1821,10 +1896,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:organizationalStructure.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:organizationalStructure.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1846,10 +1923,20 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:organizationType",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:organizationType",
+                short: "Вид организации",
+                one_of: &[
+                    "Organization.type.coding:nomenclatureGroup",
+                    "Organization.type.coding:organizationalServiceGroup",
+                    "Organization.type.coding:organizationalStructure",
+                    "Organization.type.coding:organizationType",
+                    "Organization.type.coding:specialization",
+                    "Organization.type.coding:subordinationGroup",
+                    "Organization.type.coding:withoutLegalStatus",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1866,10 +1953,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:organizationType.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:organizationType.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1891,10 +1980,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:organizationType.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:organizationType.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1916,10 +2007,20 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:specialization",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:specialization",
+                short: "Определяет специализацию медорганизации",
+                one_of: &[
+                    "Organization.type.coding:nomenclatureGroup",
+                    "Organization.type.coding:organizationalServiceGroup",
+                    "Organization.type.coding:organizationalStructure",
+                    "Organization.type.coding:organizationType",
+                    "Organization.type.coding:specialization",
+                    "Organization.type.coding:subordinationGroup",
+                    "Organization.type.coding:withoutLegalStatus",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1936,10 +2037,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:specialization.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:specialization.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1961,10 +2064,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:specialization.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:specialization.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -1986,10 +2091,20 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:subordinationGroup",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:subordinationGroup",
+                short: "Группа подчинения медорганизации",
+                one_of: &[
+                    "Organization.type.coding:nomenclatureGroup",
+                    "Organization.type.coding:organizationalServiceGroup",
+                    "Organization.type.coding:organizationalStructure",
+                    "Organization.type.coding:organizationType",
+                    "Organization.type.coding:specialization",
+                    "Organization.type.coding:subordinationGroup",
+                    "Organization.type.coding:withoutLegalStatus",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -2006,10 +2121,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:subordinationGroup.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:subordinationGroup.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -2031,10 +2148,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:subordinationGroup.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:subordinationGroup.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -2056,10 +2175,20 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:withoutLegalStatus",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:withoutLegalStatus",
+                short: "Определяет тип медорганизаций без образования юридического лица",
+                one_of: &[
+                    "Organization.type.coding:nomenclatureGroup",
+                    "Organization.type.coding:organizationalServiceGroup",
+                    "Organization.type.coding:organizationalStructure",
+                    "Organization.type.coding:organizationType",
+                    "Organization.type.coding:specialization",
+                    "Organization.type.coding:subordinationGroup",
+                    "Organization.type.coding:withoutLegalStatus",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -2076,10 +2205,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:withoutLegalStatus.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:withoutLegalStatus.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -2101,10 +2232,12 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.type.coding:withoutLegalStatus.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.type.coding:withoutLegalStatus.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "type",
                         filter: &[],
@@ -2126,20 +2259,24 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.name",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.name",
+                short: "организации name (in Uzbek language)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.name.extension:translation",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.name.extension:translation",
+                short: "организации name (in Russian and English languages)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -2156,41 +2293,66 @@ impl UzCoreOrganization {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.contact",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.contact",
+                short: "Official contact details for the Organization",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "contact",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.partOf",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.partOf",
+                short: "The organization of which this organization forms a part",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "partOf",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Organization.endpoint",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Organization.endpoint",
+                short: "Technical endpoints providing access to services operated for the organization",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "endpoint",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
     }
+    /// A typed search for `Organization` resources: the parameters the IG's server declares ([`OrganizationSearch`](crate::search::OrganizationSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::OrganizationSearch {
+        crate::search::OrganizationSearch::new()
+    }
+    /// The identifier `system` slice `Organization.identifier:taxId` fixes.
+    pub const TAX_ID_SYSTEM: &'static str = "https://soliq.uz";
     /// A `Identifier` for slice `Organization.identifier:taxId`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_tax_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -2237,6 +2399,14 @@ impl UzCoreOrganization {
     ///
     /// - Element `Organization.identifier:taxId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn tax_id(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -2248,7 +2418,63 @@ impl UzCoreOrganization {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `taxId`, as [`UzCoreOrganizationTaxId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`tax_id`](Self::tax_id) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationTaxId`] (its fields carry the slice's cardinalities and code types).
+    pub fn tax_id_typed(&self) -> Vec<UzCoreOrganizationTaxId> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://soliq.uz\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCoreOrganizationTaxId::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `taxId`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationTaxId`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_tax_id(&mut self, value: UzCoreOrganizationTaxId) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://soliq.uz\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Organization.identifier:argosId` fixes.
+    pub const ARGOS_ID_SYSTEM: &'static str = "https://hrm.argos.uz";
     /// A `Identifier` for slice `Organization.identifier:argosId`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationArgosId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_argos_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -2295,6 +2521,14 @@ impl UzCoreOrganization {
     ///
     /// - Element `Organization.identifier:argosId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationArgosId`] (its fields carry the slice's cardinalities and code types).
     pub fn argos_id(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -2306,7 +2540,60 @@ impl UzCoreOrganization {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `argosId`, as [`UzCoreOrganizationArgosId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`argos_id`](Self::argos_id) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationArgosId`] (its fields carry the slice's cardinalities and code types).
+    pub fn argos_id_typed(&self) -> Vec<UzCoreOrganizationArgosId> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://hrm.argos.uz\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCoreOrganizationArgosId::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `argosId`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationArgosId`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_argos_id(&mut self, value: UzCoreOrganizationArgosId) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://hrm.argos.uz\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
     /// A `Coding` for slice `Organization.type.coding:nomenclatureGroup`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/nomenclature-group-vs` (Defines a nomenclature group (grouping of institutions)): [`NomenclatureGroupVs`](crate::codes::NomenclatureGroupVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationNomenclatureGroup`] (its fields carry the slice's cardinalities and code types).
     pub fn new_nomenclature_group(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -2323,6 +2610,13 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:organizationalServiceGroup`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-service-group-vs` (Organizational service group): [`OrganizationalServiceGroupVs`](crate::codes::OrganizationalServiceGroupVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationOrganizationalServiceGroup`] (its fields carry the slice's cardinalities and code types).
     pub fn new_organizational_service_group(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -2339,6 +2633,13 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:organizationalStructure`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-structure-vs` (Organizational structure): [`OrganizationalStructureVs`](crate::codes::OrganizationalStructureVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationOrganizationalStructure`] (its fields carry the slice's cardinalities and code types).
     pub fn new_organizational_structure(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -2355,6 +2656,13 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:organizationType`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"http://terminology.hl7.org/CodeSystem/organization-type"` (filled in, not settable)
+    /// - `code`: Binding: required to `http://hl7.org/fhir/ValueSet/organization-type` (Organization Type): [`OrganizationType`](crate::codes::OrganizationType).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationOrganizationType`] (its fields carry the slice's cardinalities and code types).
     pub fn new_organization_type(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -2371,6 +2679,13 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:specialization`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-specialization-vs` (Organizational specialization): [`OrganizationalSpecializationVs`](crate::codes::OrganizationalSpecializationVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationSpecialization`] (its fields carry the slice's cardinalities and code types).
     pub fn new_specialization(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -2387,6 +2702,13 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:subordinationGroup`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-group-vs` (Organizational subordination group): [`OrganizationalSubordinationGroupVs`](crate::codes::OrganizationalSubordinationGroupVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationSubordinationGroup`] (its fields carry the slice's cardinalities and code types).
     pub fn new_subordination_group(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -2403,6 +2725,13 @@ impl UzCoreOrganization {
         }
     }
     /// A `Coding` for slice `Organization.type.coding:withoutLegalStatus`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-institution-vs` (Organizational subordination institution): [`OrganizationalSubordinationInstitutionVs`](crate::codes::OrganizationalSubordinationInstitutionVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCoreOrganizationWithoutLegalStatus`] (its fields carry the slice's cardinalities and code types).
     pub fn new_without_legal_status(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -2549,5 +2878,2061 @@ impl<'de> serde::Deserialize<'de> for UzCoreOrganization {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
+/// Slice `Organization.identifier:taxId` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// Unique identifier of the organization in Soliq
+///
+/// Identifier for the organization that is used to identify the organization across multiple disparate systems.
+///
+/// - Element `Organization.identifier:taxId`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreOrganizationTaxId {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Organization.identifier:taxId.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Organization.identifier:taxId.use`, cardinality `0..1`.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/identifier-use|5.0.0` (IdentifierUse): [`IdentifierUse`](crate::codes::IdentifierUse).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Organization.identifier:taxId.type`, cardinality `1..1`.
+    /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/identifier-type` (Identifier Type Codes); other codes are allowed.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Organization.identifier:taxId.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Organization.identifier:taxId.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Organization.identifier:taxId.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Organization.identifier:taxId.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreOrganizationTaxId {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Organization.identifier:taxId.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreOrganizationTaxId {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("TAX"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Tax ID number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static("https://soliq.uz"),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Organization.identifier:taxId.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Organization.identifier:taxId.type): pattern value `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Organization.identifier:taxId.system): pattern value `"https://soliq.uz"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreOrganizationTaxId> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreOrganizationTaxId) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreOrganizationTaxId {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Organization.identifier:taxId` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://soliq.uz\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.identifier:taxId.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"TAX\",\"display\":\"Tax ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.identifier:taxId.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"TAX\",\"display\":\"Tax ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://soliq.uz\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.identifier:taxId.system",
+                message: "`system` must have the slice's pattern value \"https://soliq.uz\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.identifier:taxId",
+                message: "does not match the discriminator of slice `taxId`".to_string(),
+            });
+        }
+        Ok(UzCoreOrganizationTaxId {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.identifier:taxId.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.identifier:taxId.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.identifier:taxId.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Organization.identifier:argosId` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// Identifies this organization  across multiple systems
+///
+/// Identifier for the organization that is used to identify the organization across multiple disparate systems.
+///
+/// - Element `Organization.identifier:argosId`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreOrganizationArgosId {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Organization.identifier:argosId.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Organization.identifier:argosId.use`, cardinality `0..1`.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/identifier-use|5.0.0` (IdentifierUse): [`IdentifierUse`](crate::codes::IdentifierUse).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Organization.identifier:argosId.type`, cardinality `1..1`.
+    /// - Binding: extensible to `http://hl7.org/fhir/ValueSet/identifier-type` (Identifier Type Codes); other codes are allowed.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Organization.identifier:argosId.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Organization.identifier:argosId.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Organization.identifier:argosId.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Organization.identifier:argosId.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreOrganizationArgosId {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Organization.identifier:argosId.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreOrganizationArgosId {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("XX"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Organization Identifier".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static("https://hrm.argos.uz"),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Organization.identifier:argosId.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Organization.identifier:argosId.type): pattern value `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Organization.identifier:argosId.system): pattern value `"https://hrm.argos.uz"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreOrganizationArgosId> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreOrganizationArgosId) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreOrganizationArgosId {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Organization.identifier:argosId` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://hrm.argos.uz\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.identifier:argosId.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"XX\",\"display\":\"Organization Identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.identifier:argosId.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"XX\",\"display\":\"Organization Identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://hrm.argos.uz\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.identifier:argosId.system",
+                message: "`system` must have the slice's pattern value \"https://hrm.argos.uz\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.identifier:argosId",
+                message: "does not match the discriminator of slice `argosId`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreOrganizationArgosId {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.identifier:argosId.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.identifier:argosId.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.identifier:argosId.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Organization.type.coding:nomenclatureGroup` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/nomenclature-group-vs` (Defines a nomenclature group (grouping of institutions)): [`NomenclatureGroupVs`](crate::codes::NomenclatureGroupVs).
+/// - `code`: `1..1`
+///
+/// Определяет группу номенклатуры (группировку учреждений)
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `Organization.type.coding:nomenclatureGroup`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreOrganizationNomenclatureGroup {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Organization.type.coding:nomenclatureGroup.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `Organization.type.coding:nomenclatureGroup.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `Organization.type.coding:nomenclatureGroup.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `Organization.type.coding:nomenclatureGroup.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/nomenclature-group-vs` (Defines a nomenclature group (grouping of institutions)): [`NomenclatureGroupVs`](crate::codes::NomenclatureGroupVs).
+    pub code: crate::Primitive<crate::codes::NomenclatureGroupVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `Organization.type.coding:nomenclatureGroup.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `Organization.type.coding:nomenclatureGroup.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreOrganizationNomenclatureGroup {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `Organization.type.coding:nomenclatureGroup.code`
+    pub fn new(
+        code: impl Into<crate::Primitive<crate::codes::NomenclatureGroupVs>>,
+    ) -> Self {
+        UzCoreOrganizationNomenclatureGroup {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (Organization.type.coding:nomenclatureGroup.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreOrganizationNomenclatureGroup> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreOrganizationNomenclatureGroup) -> Self {
+        let back_code = |p: crate::Primitive<crate::codes::NomenclatureGroupVs>| crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationNomenclatureGroup {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Organization.type.coding:nomenclatureGroup` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:nomenclatureGroup.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:nomenclatureGroup",
+                message: "does not match the discriminator of slice `nomenclatureGroup`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::NomenclatureGroupVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::NomenclatureGroupVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Organization.type.coding:nomenclatureGroup.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreOrganizationNomenclatureGroup {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.type.coding:nomenclatureGroup.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "Organization.type.coding:nomenclatureGroup.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Organization.type.coding:organizationalServiceGroup` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-service-group-vs` (Organizational service group): [`OrganizationalServiceGroupVs`](crate::codes::OrganizationalServiceGroupVs).
+/// - `code`: `1..1`
+///
+/// Определяет организационно-сервисную группу медучреждения
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `Organization.type.coding:organizationalServiceGroup`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreOrganizationOrganizationalServiceGroup {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Organization.type.coding:organizationalServiceGroup.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `Organization.type.coding:organizationalServiceGroup.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `Organization.type.coding:organizationalServiceGroup.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `Organization.type.coding:organizationalServiceGroup.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-service-group-vs` (Organizational service group): [`OrganizationalServiceGroupVs`](crate::codes::OrganizationalServiceGroupVs).
+    pub code: crate::Primitive<crate::codes::OrganizationalServiceGroupVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `Organization.type.coding:organizationalServiceGroup.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `Organization.type.coding:organizationalServiceGroup.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreOrganizationOrganizationalServiceGroup {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `Organization.type.coding:organizationalServiceGroup.code`
+    pub fn new(
+        code: impl Into<crate::Primitive<crate::codes::OrganizationalServiceGroupVs>>,
+    ) -> Self {
+        UzCoreOrganizationOrganizationalServiceGroup {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (Organization.type.coding:organizationalServiceGroup.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreOrganizationOrganizationalServiceGroup> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreOrganizationOrganizationalServiceGroup) -> Self {
+        let back_code = |
+            p: crate::Primitive<crate::codes::OrganizationalServiceGroupVs>|
+        crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationOrganizationalServiceGroup {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Organization.type.coding:organizationalServiceGroup` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:organizationalServiceGroup.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:organizationalServiceGroup",
+                message: "does not match the discriminator of slice `organizationalServiceGroup`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::OrganizationalServiceGroupVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::OrganizationalServiceGroupVs::from_code(
+                        v.as_str(),
+                    ) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Organization.type.coding:organizationalServiceGroup.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreOrganizationOrganizationalServiceGroup {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.type.coding:organizationalServiceGroup.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "Organization.type.coding:organizationalServiceGroup.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Organization.type.coding:organizationalStructure` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-structure-vs` (Organizational structure): [`OrganizationalStructureVs`](crate::codes::OrganizationalStructureVs).
+/// - `code`: `1..1`
+///
+/// Определяет организационную структуру медучреждения
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `Organization.type.coding:organizationalStructure`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreOrganizationOrganizationalStructure {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Organization.type.coding:organizationalStructure.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `Organization.type.coding:organizationalStructure.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `Organization.type.coding:organizationalStructure.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `Organization.type.coding:organizationalStructure.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-structure-vs` (Organizational structure): [`OrganizationalStructureVs`](crate::codes::OrganizationalStructureVs).
+    pub code: crate::Primitive<crate::codes::OrganizationalStructureVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `Organization.type.coding:organizationalStructure.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `Organization.type.coding:organizationalStructure.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreOrganizationOrganizationalStructure {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `Organization.type.coding:organizationalStructure.code`
+    pub fn new(
+        code: impl Into<crate::Primitive<crate::codes::OrganizationalStructureVs>>,
+    ) -> Self {
+        UzCoreOrganizationOrganizationalStructure {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (Organization.type.coding:organizationalStructure.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreOrganizationOrganizationalStructure> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreOrganizationOrganizationalStructure) -> Self {
+        let back_code = |p: crate::Primitive<crate::codes::OrganizationalStructureVs>| crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationOrganizationalStructure {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Organization.type.coding:organizationalStructure` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:organizationalStructure.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:organizationalStructure",
+                message: "does not match the discriminator of slice `organizationalStructure`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::OrganizationalStructureVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::OrganizationalStructureVs::from_code(
+                        v.as_str(),
+                    ) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Organization.type.coding:organizationalStructure.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreOrganizationOrganizationalStructure {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.type.coding:organizationalStructure.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "Organization.type.coding:organizationalStructure.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Organization.type.coding:organizationType` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"http://terminology.hl7.org/CodeSystem/organization-type"` (filled in, not settable)
+/// - `code`: Binding: required to `http://hl7.org/fhir/ValueSet/organization-type` (Organization Type): [`OrganizationType`](crate::codes::OrganizationType).
+/// - `code`: `1..1`
+///
+/// Вид организации
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `Organization.type.coding:organizationType`, cardinality `0..*`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreOrganizationOrganizationType {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Organization.type.coding:organizationType.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `Organization.type.coding:organizationType.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `Organization.type.coding:organizationType.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `Organization.type.coding:organizationType.code`, cardinality `1..1`.
+    /// - Binding: required to `http://hl7.org/fhir/ValueSet/organization-type` (Organization Type): [`OrganizationType`](crate::codes::OrganizationType).
+    pub code: crate::Primitive<crate::codes::OrganizationType>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `Organization.type.coding:organizationType.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `Organization.type.coding:organizationType.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreOrganizationOrganizationType {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `Organization.type.coding:organizationType.code`
+    pub fn new(
+        code: impl Into<crate::Primitive<crate::codes::OrganizationType>>,
+    ) -> Self {
+        UzCoreOrganizationOrganizationType {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "http://terminology.hl7.org/CodeSystem/organization-type",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (Organization.type.coding:organizationType.system): pattern value `"http://terminology.hl7.org/CodeSystem/organization-type"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreOrganizationOrganizationType> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreOrganizationOrganizationType) -> Self {
+        let back_code = |p: crate::Primitive<crate::codes::OrganizationType>| crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationOrganizationType {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Organization.type.coding:organizationType` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                ("system", "\"http://terminology.hl7.org/CodeSystem/organization-type\""),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"http://terminology.hl7.org/CodeSystem/organization-type\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:organizationType.system",
+                message: "`system` must have the slice's pattern value \"http://terminology.hl7.org/CodeSystem/organization-type\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:organizationType",
+                message: "does not match the discriminator of slice `organizationType`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::OrganizationType>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::OrganizationType::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Organization.type.coding:organizationType.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreOrganizationOrganizationType {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.type.coding:organizationType.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "Organization.type.coding:organizationType.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Organization.type.coding:specialization` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-specialization-vs` (Organizational specialization): [`OrganizationalSpecializationVs`](crate::codes::OrganizationalSpecializationVs).
+/// - `code`: `1..1`
+///
+/// Определяет специализацию медорганизации
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `Organization.type.coding:specialization`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreOrganizationSpecialization {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Organization.type.coding:specialization.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `Organization.type.coding:specialization.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `Organization.type.coding:specialization.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `Organization.type.coding:specialization.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-specialization-vs` (Organizational specialization): [`OrganizationalSpecializationVs`](crate::codes::OrganizationalSpecializationVs).
+    pub code: crate::Primitive<crate::codes::OrganizationalSpecializationVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `Organization.type.coding:specialization.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `Organization.type.coding:specialization.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreOrganizationSpecialization {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `Organization.type.coding:specialization.code`
+    pub fn new(
+        code: impl Into<crate::Primitive<crate::codes::OrganizationalSpecializationVs>>,
+    ) -> Self {
+        UzCoreOrganizationSpecialization {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (Organization.type.coding:specialization.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreOrganizationSpecialization> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreOrganizationSpecialization) -> Self {
+        let back_code = |
+            p: crate::Primitive<crate::codes::OrganizationalSpecializationVs>|
+        crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationSpecialization {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Organization.type.coding:specialization` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:specialization.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:specialization",
+                message: "does not match the discriminator of slice `specialization`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::OrganizationalSpecializationVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::OrganizationalSpecializationVs::from_code(
+                        v.as_str(),
+                    ) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Organization.type.coding:specialization.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreOrganizationSpecialization {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.type.coding:specialization.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "Organization.type.coding:specialization.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Organization.type.coding:subordinationGroup` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-group-vs` (Organizational subordination group): [`OrganizationalSubordinationGroupVs`](crate::codes::OrganizationalSubordinationGroupVs).
+/// - `code`: `1..1`
+///
+/// Группа подчинения медорганизации
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `Organization.type.coding:subordinationGroup`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreOrganizationSubordinationGroup {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Organization.type.coding:subordinationGroup.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `Organization.type.coding:subordinationGroup.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `Organization.type.coding:subordinationGroup.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `Organization.type.coding:subordinationGroup.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-group-vs` (Organizational subordination group): [`OrganizationalSubordinationGroupVs`](crate::codes::OrganizationalSubordinationGroupVs).
+    pub code: crate::Primitive<crate::codes::OrganizationalSubordinationGroupVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `Organization.type.coding:subordinationGroup.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `Organization.type.coding:subordinationGroup.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreOrganizationSubordinationGroup {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `Organization.type.coding:subordinationGroup.code`
+    pub fn new(
+        code: impl Into<
+            crate::Primitive<crate::codes::OrganizationalSubordinationGroupVs>,
+        >,
+    ) -> Self {
+        UzCoreOrganizationSubordinationGroup {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (Organization.type.coding:subordinationGroup.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreOrganizationSubordinationGroup> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreOrganizationSubordinationGroup) -> Self {
+        let back_code = |
+            p: crate::Primitive<crate::codes::OrganizationalSubordinationGroupVs>|
+        crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationSubordinationGroup {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Organization.type.coding:subordinationGroup` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:subordinationGroup.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:subordinationGroup",
+                message: "does not match the discriminator of slice `subordinationGroup`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::OrganizationalSubordinationGroupVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::OrganizationalSubordinationGroupVs::from_code(
+                        v.as_str(),
+                    ) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Organization.type.coding:subordinationGroup.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreOrganizationSubordinationGroup {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.type.coding:subordinationGroup.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "Organization.type.coding:subordinationGroup.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Organization.type.coding:withoutLegalStatus` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-institution-vs` (Organizational subordination institution): [`OrganizationalSubordinationInstitutionVs`](crate::codes::OrganizationalSubordinationInstitutionVs).
+/// - `code`: `1..1`
+///
+/// Определяет тип медорганизаций без образования юридического лица
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `Organization.type.coding:withoutLegalStatus`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreOrganizationWithoutLegalStatus {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Organization.type.coding:withoutLegalStatus.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `Organization.type.coding:withoutLegalStatus.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `Organization.type.coding:withoutLegalStatus.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `Organization.type.coding:withoutLegalStatus.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-institution-vs` (Organizational subordination institution): [`OrganizationalSubordinationInstitutionVs`](crate::codes::OrganizationalSubordinationInstitutionVs).
+    pub code: crate::Primitive<crate::codes::OrganizationalSubordinationInstitutionVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `Organization.type.coding:withoutLegalStatus.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `Organization.type.coding:withoutLegalStatus.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreOrganizationWithoutLegalStatus {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `Organization.type.coding:withoutLegalStatus.code`
+    pub fn new(
+        code: impl Into<
+            crate::Primitive<crate::codes::OrganizationalSubordinationInstitutionVs>,
+        >,
+    ) -> Self {
+        UzCoreOrganizationWithoutLegalStatus {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (Organization.type.coding:withoutLegalStatus.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreOrganizationWithoutLegalStatus> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreOrganizationWithoutLegalStatus) -> Self {
+        let back_code = |
+            p: crate::Primitive<crate::codes::OrganizationalSubordinationInstitutionVs>|
+        crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationWithoutLegalStatus {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Organization.type.coding:withoutLegalStatus` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:withoutLegalStatus.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Organization.type.coding:withoutLegalStatus",
+                message: "does not match the discriminator of slice `withoutLegalStatus`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::OrganizationalSubordinationInstitutionVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::OrganizationalSubordinationInstitutionVs::from_code(
+                        v.as_str(),
+                    ) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Organization.type.coding:withoutLegalStatus.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreOrganizationWithoutLegalStatus {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Organization.type.coding:withoutLegalStatus.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "Organization.type.coding:withoutLegalStatus.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
     }
 }

@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient` of `Patient`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-patient` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Patient`: `read`, `vread`, `update`, `history-instance`, `create`, `search-type`, `history-type`. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -80,6 +81,7 @@ pub struct UzCorePatient {
     /// - Element `Patient.extension:nationality`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     /// - Extension `http://hl7.org/fhir/StructureDefinition/patient-nationality`, in `extension`.
+    /// - Profile binding on `extension:code.value[x]`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/nationality-vs` (Defines a nationality of a person as used in Uzbekistan): [`NationalityVs`](crate::codes::NationalityVs).
     pub nationality: Option<crate::extensions::PatNationalityExtension>,
     /// Additional content defined by implementations
     ///
@@ -90,6 +92,7 @@ pub struct UzCorePatient {
     /// - Element `Patient.extension:citizenship`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
     /// - Extension `http://hl7.org/fhir/StructureDefinition/patient-citizenship`, in `extension`.
+    /// - Profile binding on `extension:code.value[x]`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/countries-digital-mvd-vs` (World countries name translations): [`CountriesDigitalMvdvs`](crate::codes::CountriesDigitalMvdvs).
     pub citizenship: Option<crate::extensions::PatCitizenshipExtension>,
     /// Additional content defined by implementations
     ///
@@ -2914,12 +2917,20 @@ impl UzCorePatient {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Patient.extension:nationality",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.extension:nationality",
+                short: "Additional content defined by implementations",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "extension",
                         filter: &[
@@ -2931,10 +2942,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.extension:citizenship",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.extension:citizenship",
+                short: "Additional content defined by implementations",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "extension",
                         filter: &[
@@ -2946,20 +2959,34 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier",
+                short: "An identifier for this patient",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:nationalId",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:nationalId",
+                short: "An identifier for this patient",
+                one_of: &[
+                    "Patient.identifier:nationalId",
+                    "Patient.identifier:passportLocal",
+                    "Patient.identifier:passportInternational",
+                    "Patient.identifier:birthCertificate",
+                    "Patient.identifier:driversLicense",
+                    "Patient.identifier:diplomaticPassport",
+                    "Patient.identifier:healthCardId",
+                    "Patient.identifier:militaryId",
+                    "Patient.identifier:penitentiaryInstitution",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2971,10 +2998,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:nationalId.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:nationalId.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2991,10 +3020,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:nationalId.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:nationalId.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3011,10 +3042,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:nationalId.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:nationalId.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3031,10 +3064,22 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:passportLocal",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:passportLocal",
+                short: "An identifier for this patient",
+                one_of: &[
+                    "Patient.identifier:nationalId",
+                    "Patient.identifier:passportLocal",
+                    "Patient.identifier:passportInternational",
+                    "Patient.identifier:birthCertificate",
+                    "Patient.identifier:driversLicense",
+                    "Patient.identifier:diplomaticPassport",
+                    "Patient.identifier:healthCardId",
+                    "Patient.identifier:militaryId",
+                    "Patient.identifier:penitentiaryInstitution",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3043,10 +3088,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:passportLocal.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:passportLocal.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3060,10 +3107,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:passportLocal.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:passportLocal.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3077,10 +3126,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:passportLocal.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:passportLocal.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3094,10 +3145,22 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:passportInternational",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:passportInternational",
+                short: "An identifier for this patient",
+                one_of: &[
+                    "Patient.identifier:nationalId",
+                    "Patient.identifier:passportLocal",
+                    "Patient.identifier:passportInternational",
+                    "Patient.identifier:birthCertificate",
+                    "Patient.identifier:driversLicense",
+                    "Patient.identifier:diplomaticPassport",
+                    "Patient.identifier:healthCardId",
+                    "Patient.identifier:militaryId",
+                    "Patient.identifier:penitentiaryInstitution",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3109,10 +3172,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:passportInternational.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:passportInternational.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3129,10 +3194,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:passportInternational.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:passportInternational.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3149,10 +3216,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:passportInternational.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:passportInternational.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3169,10 +3238,22 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:birthCertificate",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:birthCertificate",
+                short: "An identifier for this patient",
+                one_of: &[
+                    "Patient.identifier:nationalId",
+                    "Patient.identifier:passportLocal",
+                    "Patient.identifier:passportInternational",
+                    "Patient.identifier:birthCertificate",
+                    "Patient.identifier:driversLicense",
+                    "Patient.identifier:diplomaticPassport",
+                    "Patient.identifier:healthCardId",
+                    "Patient.identifier:militaryId",
+                    "Patient.identifier:penitentiaryInstitution",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3184,10 +3265,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:birthCertificate.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:birthCertificate.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3204,10 +3287,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:birthCertificate.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:birthCertificate.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3224,10 +3309,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:birthCertificate.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:birthCertificate.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3244,10 +3331,22 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:driversLicense",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:driversLicense",
+                short: "An identifier for this patient",
+                one_of: &[
+                    "Patient.identifier:nationalId",
+                    "Patient.identifier:passportLocal",
+                    "Patient.identifier:passportInternational",
+                    "Patient.identifier:birthCertificate",
+                    "Patient.identifier:driversLicense",
+                    "Patient.identifier:diplomaticPassport",
+                    "Patient.identifier:healthCardId",
+                    "Patient.identifier:militaryId",
+                    "Patient.identifier:penitentiaryInstitution",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3259,10 +3358,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:driversLicense.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:driversLicense.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3279,10 +3380,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:driversLicense.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:driversLicense.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3299,10 +3402,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:driversLicense.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:driversLicense.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3319,10 +3424,22 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:diplomaticPassport",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:diplomaticPassport",
+                short: "An identifier for this patient",
+                one_of: &[
+                    "Patient.identifier:nationalId",
+                    "Patient.identifier:passportLocal",
+                    "Patient.identifier:passportInternational",
+                    "Patient.identifier:birthCertificate",
+                    "Patient.identifier:driversLicense",
+                    "Patient.identifier:diplomaticPassport",
+                    "Patient.identifier:healthCardId",
+                    "Patient.identifier:militaryId",
+                    "Patient.identifier:penitentiaryInstitution",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3334,10 +3451,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:diplomaticPassport.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:diplomaticPassport.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3354,10 +3473,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:diplomaticPassport.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:diplomaticPassport.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3374,10 +3495,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:diplomaticPassport.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:diplomaticPassport.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3394,10 +3517,22 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:healthCardId",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:healthCardId",
+                short: "An identifier for this patient",
+                one_of: &[
+                    "Patient.identifier:nationalId",
+                    "Patient.identifier:passportLocal",
+                    "Patient.identifier:passportInternational",
+                    "Patient.identifier:birthCertificate",
+                    "Patient.identifier:driversLicense",
+                    "Patient.identifier:diplomaticPassport",
+                    "Patient.identifier:healthCardId",
+                    "Patient.identifier:militaryId",
+                    "Patient.identifier:penitentiaryInstitution",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3406,10 +3541,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:healthCardId.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:healthCardId.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3423,10 +3560,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:healthCardId.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:healthCardId.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3440,10 +3579,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:healthCardId.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:healthCardId.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3457,10 +3598,22 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:militaryId",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:militaryId",
+                short: "An identifier for this patient",
+                one_of: &[
+                    "Patient.identifier:nationalId",
+                    "Patient.identifier:passportLocal",
+                    "Patient.identifier:passportInternational",
+                    "Patient.identifier:birthCertificate",
+                    "Patient.identifier:driversLicense",
+                    "Patient.identifier:diplomaticPassport",
+                    "Patient.identifier:healthCardId",
+                    "Patient.identifier:militaryId",
+                    "Patient.identifier:penitentiaryInstitution",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3472,10 +3625,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:militaryId.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:militaryId.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3492,10 +3647,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:militaryId.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:militaryId.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3512,10 +3669,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:militaryId.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:militaryId.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3532,10 +3691,22 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:penitentiaryInstitution",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:penitentiaryInstitution",
+                short: "An identifier for this patient",
+                one_of: &[
+                    "Patient.identifier:nationalId",
+                    "Patient.identifier:passportLocal",
+                    "Patient.identifier:passportInternational",
+                    "Patient.identifier:birthCertificate",
+                    "Patient.identifier:driversLicense",
+                    "Patient.identifier:diplomaticPassport",
+                    "Patient.identifier:healthCardId",
+                    "Patient.identifier:militaryId",
+                    "Patient.identifier:penitentiaryInstitution",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3547,10 +3718,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:penitentiaryInstitution.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:penitentiaryInstitution.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3567,10 +3740,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:penitentiaryInstitution.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:penitentiaryInstitution.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3587,10 +3762,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.identifier:penitentiaryInstitution.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.identifier:penitentiaryInstitution.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -3607,30 +3784,36 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.active",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.active",
+                short: "Whether this patient's record is in active use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.name",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.name",
+                short: "A name associated with the patient",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.name.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.name.use",
+                short: "usual | official | temp | nickname | anonymous | old | maiden",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -3642,10 +3825,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.name.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.name.text",
+                short: "Text representation of the full name",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -3657,10 +3842,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.name.family",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.name.family",
+                short: "Family name (often called 'Surname')",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -3672,10 +3859,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.name.given",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.name.given",
+                short: "Given names (not always 'first'). Includes middle names",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -3687,10 +3876,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.name.suffix",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.name.suffix",
+                short: "Parts that come after the name",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -3702,10 +3893,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.name.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.name.period",
+                short: "Time period when name was/is in use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -3717,20 +3910,24 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.gender",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.gender",
+                short: "male | female | other | unknown",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.gender.extension:gender-other",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.gender.extension:gender-other",
+                short: "Additional content defined by implementations",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
@@ -3747,40 +3944,48 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.birthDate",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.birthDate",
+                short: "The date of birth for the individual",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "birthDate",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address",
+                short: "An address for the individual",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress",
+                short: "An Uzbekistan address",
+                one_of: &["Patient.address:uzAddress", "Patient.address:i18nAddress"],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress.use",
+                short: "Type of address, home | temp",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3792,10 +3997,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress.type",
+                short: "postal | physical | both",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3807,10 +4014,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress.text",
+                short: "Text part of the address provided by DPM. Mahalla name, street, house number, apartment number",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3822,10 +4031,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress.line",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress.line",
+                short: "Text street name provided by DPM",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3837,10 +4048,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress.city",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress.city",
+                short: "Mahalla code (citizens' assembly)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3852,10 +4065,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress.district",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress.district",
+                short: "District or city code",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3867,10 +4082,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress.state",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress.state",
+                short: "Region code",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3882,10 +4099,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress.country",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress.country",
+                short: "Country code (ISO 3166-1 2 letter code)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3897,10 +4116,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:uzAddress.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:uzAddress.period",
+                short: "Time period when the address was/is used",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3912,20 +4133,24 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress",
+                short: "An international, non-Uzbekistan address",
+                one_of: &["Patient.address:uzAddress", "Patient.address:i18nAddress"],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
                         member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress.use",
+                short: "Type of address, home | temp",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3937,10 +4162,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress.type",
+                short: "postal | physical | both",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3952,10 +4179,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress.text",
+                short: "Text part of the address",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3967,10 +4196,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress.line",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress.line",
+                short: "Street name or address line",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3982,10 +4213,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress.city",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress.city",
+                short: "City or locality",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3997,10 +4230,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress.district",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress.district",
+                short: "District, county, or administrative division",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -4012,10 +4247,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress.state",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress.state",
+                short: "State, province, or region",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -4027,10 +4264,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress.country",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress.country",
+                short: "Country code (ISO 3166-1 2 letter code)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -4042,10 +4281,12 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Patient.address:i18nAddress.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Patient.address:i18nAddress.period",
+                short: "Time period when the address was/is used",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -4057,11 +4298,30 @@ impl UzCorePatient {
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
     }
+    /// A typed search for `Patient` resources: the parameters the IG's server declares ([`PatientSearch`](crate::search::PatientSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::PatientSearch {
+        crate::search::PatientSearch::new()
+    }
+    /// The identifier `system` slice `Patient.identifier:nationalId` fixes.
+    pub const NATIONAL_ID_SYSTEM: &'static str = "https://dpm.uz/identifier/national-unique-id";
     /// A `Identifier` for slice `Patient.identifier:nationalId`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_national_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -4112,6 +4372,14 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.identifier:nationalId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn national_id(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -4123,7 +4391,64 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `nationalId`, as [`UzCorePatientNationalId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`national_id`](Self::national_id) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientNationalId`] (its fields carry the slice's cardinalities and code types).
+    pub fn national_id_typed(&self) -> Vec<UzCorePatientNationalId> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCorePatientNationalId::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `nationalId`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientNationalId`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_national_id(&mut self, value: UzCorePatientNationalId) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Patient.identifier:passportLocal` fixes.
+    pub const PASSPORT_LOCAL_SYSTEM: &'static str = "https://dpm.uz/identifier/passport-local";
     /// A `Identifier` for slice `Patient.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_local(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -4172,6 +4497,14 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.identifier:passportLocal`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_local(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -4183,7 +4516,64 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `passportLocal`, as [`UzCorePatientPassportLocal`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`passport_local`](Self::passport_local) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPassportLocal`] (its fields carry the slice's cardinalities and code types).
+    pub fn passport_local_typed(&self) -> Vec<UzCorePatientPassportLocal> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCorePatientPassportLocal::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `passportLocal`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPassportLocal`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_passport_local(&mut self, value: UzCorePatientPassportLocal) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Patient.identifier:passportInternational` fixes.
+    pub const PASSPORT_INTERNATIONAL_SYSTEM: &'static str = "https://dpm.uz/identifier/passport-international";
     /// A `Identifier` for slice `Patient.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_international(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -4232,6 +4622,14 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.identifier:passportInternational`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_international(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -4245,7 +4643,75 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `passportInternational`, as [`UzCorePatientPassportInternational`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`passport_international`](Self::passport_international) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPassportInternational`] (its fields carry the slice's cardinalities and code types).
+    pub fn passport_international_typed(
+        &self,
+    ) -> Vec<UzCorePatientPassportInternational> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://dpm.uz/identifier/passport-international\""),
+            ],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCorePatientPassportInternational::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `passportInternational`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPassportInternational`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_passport_international(
+        &mut self,
+        value: UzCorePatientPassportInternational,
+    ) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://dpm.uz/identifier/passport-international\""),
+            ],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Patient.identifier:birthCertificate` fixes.
+    pub const BIRTH_CERTIFICATE_SYSTEM: &'static str = "https://adliya.uz/identifier/birthcertificate";
     /// A `Identifier` for slice `Patient.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn new_birth_certificate(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -4294,6 +4760,14 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.identifier:birthCertificate`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn birth_certificate(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -4305,7 +4779,66 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `birthCertificate`, as [`UzCorePatientBirthCertificate`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`birth_certificate`](Self::birth_certificate) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientBirthCertificate`] (its fields carry the slice's cardinalities and code types).
+    pub fn birth_certificate_typed(&self) -> Vec<UzCorePatientBirthCertificate> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://adliya.uz/identifier/birthcertificate\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCorePatientBirthCertificate::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `birthCertificate`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientBirthCertificate`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_birth_certificate(&mut self, value: UzCorePatientBirthCertificate) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://adliya.uz/identifier/birthcertificate\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Patient.identifier:driversLicense` fixes.
+    pub const DRIVERS_LICENSE_SYSTEM: &'static str = "https://gov.uz/iiv/identifier/driverslicense";
     /// A `Identifier` for slice `Patient.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn new_drivers_license(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -4354,6 +4887,14 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.identifier:driversLicense`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn drivers_license(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -4365,7 +4906,64 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `driversLicense`, as [`UzCorePatientDriversLicense`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`drivers_license`](Self::drivers_license) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientDriversLicense`] (its fields carry the slice's cardinalities and code types).
+    pub fn drivers_license_typed(&self) -> Vec<UzCorePatientDriversLicense> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCorePatientDriversLicense::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `driversLicense`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientDriversLicense`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_drivers_license(&mut self, value: UzCorePatientDriversLicense) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Patient.identifier:diplomaticPassport` fixes.
+    pub const DIPLOMATIC_PASSPORT_SYSTEM: &'static str = "https://gov.uz/mfa/identifier/diplomaticpassport";
     /// A `Identifier` for slice `Patient.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn new_diplomatic_passport(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -4414,6 +5012,14 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.identifier:diplomaticPassport`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn diplomatic_passport(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -4427,7 +5033,70 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `diplomaticPassport`, as [`UzCorePatientDiplomaticPassport`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`diplomatic_passport`](Self::diplomatic_passport) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
+    pub fn diplomatic_passport_typed(&self) -> Vec<UzCorePatientDiplomaticPassport> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+            ],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCorePatientDiplomaticPassport::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `diplomaticPassport`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_diplomatic_passport(&mut self, value: UzCorePatientDiplomaticPassport) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+            ],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Patient.identifier:healthCardId` fixes.
+    pub const HEALTH_CARD_ID_SYSTEM: &'static str = "https://gov.uz/ssv/identifier/healthcard";
     /// A `Identifier` for slice `Patient.identifier:healthCardId`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientHealthCardId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_health_card_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -4476,6 +5145,14 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.identifier:healthCardId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientHealthCardId`] (its fields carry the slice's cardinalities and code types).
     pub fn health_card_id(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -4487,7 +5164,64 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `healthCardId`, as [`UzCorePatientHealthCardId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`health_card_id`](Self::health_card_id) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientHealthCardId`] (its fields carry the slice's cardinalities and code types).
+    pub fn health_card_id_typed(&self) -> Vec<UzCorePatientHealthCardId> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCorePatientHealthCardId::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `healthCardId`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientHealthCardId`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_health_card_id(&mut self, value: UzCorePatientHealthCardId) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Patient.identifier:militaryId` fixes.
+    pub const MILITARY_ID_SYSTEM: &'static str = "https://gov.uz/mudofaa/identifier/militaryID";
     /// A `Identifier` for slice `Patient.identifier:militaryId`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_military_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -4536,6 +5270,14 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.identifier:militaryId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn military_id(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -4547,7 +5289,64 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `militaryId`, as [`UzCorePatientMilitaryId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`military_id`](Self::military_id) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientMilitaryId`] (its fields carry the slice's cardinalities and code types).
+    pub fn military_id_typed(&self) -> Vec<UzCorePatientMilitaryId> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCorePatientMilitaryId::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `militaryId`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientMilitaryId`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_military_id(&mut self, value: UzCorePatientMilitaryId) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `Patient.identifier:penitentiaryInstitution` fixes.
+    pub const PENITENTIARY_INSTITUTION_SYSTEM: &'static str = "https://gov.uz/iiv/identifier/penitentiaryinstitution";
     /// A `Identifier` for slice `Patient.identifier:penitentiaryInstitution`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPenitentiaryInstitution`] (its fields carry the slice's cardinalities and code types).
     pub fn new_penitentiary_institution(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -4598,6 +5397,14 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.identifier:penitentiaryInstitution`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPenitentiaryInstitution`] (its fields carry the slice's cardinalities and code types).
     pub fn penitentiary_institution(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -4611,7 +5418,75 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `penitentiaryInstitution`, as [`UzCorePatientPenitentiaryInstitution`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`penitentiary_institution`](Self::penitentiary_institution) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPenitentiaryInstitution`] (its fields carry the slice's cardinalities and code types).
+    pub fn penitentiary_institution_typed(
+        &self,
+    ) -> Vec<UzCorePatientPenitentiaryInstitution> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\""),
+            ],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCorePatientPenitentiaryInstitution::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `penitentiaryInstitution`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientPenitentiaryInstitution`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_penitentiary_institution(
+        &mut self,
+        value: UzCorePatientPenitentiaryInstitution,
+    ) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\""),
+            ],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
     /// A `Address` for slice `Patient.address:uzAddress`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCorePatientUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_uz_address() -> crate::datatypes::Address {
         crate::datatypes::Address {
             country: Some(crate::Primitive::new("UZ".to_string())),
@@ -4627,6 +5502,16 @@ impl UzCorePatient {
     ///
     /// - Element `Patient.address:uzAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCorePatientUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn uz_address(&self) -> Vec<&crate::datatypes::Address> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "address",
@@ -4638,7 +5523,52 @@ impl UzCorePatient {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `uzAddress`, as [`UzCorePatientUzAddress`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`uz_address`](Self::uz_address) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCorePatientUzAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn uz_address_typed(&self) -> Vec<UzCorePatientUzAddress> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[("country", "\"UZ\"")],
+            member_of: &[],
+        };
+        self.address
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCorePatientUzAddress::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Adds `value` to `address` as an item of slice `uzAddress`.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCorePatientUzAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn add_uz_address(&mut self, value: UzCorePatientUzAddress) {
+        self.address.push(value.into());
+    }
     /// A `Address` for slice `Patient.address:i18nAddress`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_i18n_address(
         country: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Address {
@@ -4657,6 +5587,14 @@ impl UzCorePatient {
     /// - Element `Patient.address:i18nAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     /// - Discriminator: `country` is in `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz`, which the packages cannot expand: any code except `UZ`, `UZB`, `860` ([`Iso31662sansUz`](crate::codes::Iso31662sansUz)).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "address",
@@ -4667,6 +5605,39 @@ impl UzCorePatient {
             .iter()
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
+    }
+    /// The items of slice `i18nAddress`, as [`UzCorePatientI18nAddress`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`i18n_address`](Self::i18n_address) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientI18nAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn i18n_address_typed(&self) -> Vec<UzCorePatientI18nAddress> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[],
+            member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
+        };
+        self.address
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCorePatientI18nAddress::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Adds `value` to `address` as an item of slice `i18nAddress`.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCorePatientI18nAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn add_i18n_address(&mut self, value: UzCorePatientI18nAddress) {
+        self.address.push(value.into());
     }
     /// The `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Patient.gender.extension:gender-other`), typed, if present and well-formed. Must Support.
     pub fn gender_other(&self) -> Option<crate::extensions::GenderOtherUzExtension> {
@@ -4865,5 +5836,2852 @@ impl<'de> serde::Deserialize<'de> for UzCorePatient {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
+/// Slice `Patient.identifier:nationalId` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// An identifier for this patient
+///
+/// An identifier for this patient.
+///
+/// - Element `Patient.identifier:nationalId`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientNationalId {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.identifier:nationalId.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Patient.identifier:nationalId.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Patient.identifier:nationalId.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Patient.identifier:nationalId.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Patient.identifier:nationalId.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Patient.identifier:nationalId.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Patient.identifier:nationalId.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientNationalId {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Patient.identifier:nationalId.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientNationalId {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("NI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new(
+                                "National unique individual identifier".to_string(),
+                            ),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://dpm.uz/identifier/national-unique-id",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Patient.identifier:nationalId.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Patient.identifier:nationalId.type): pattern value `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Patient.identifier:nationalId.system): pattern value `"https://dpm.uz/identifier/national-unique-id"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePatientNationalId> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientNationalId) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePatientNationalId {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.identifier:nationalId` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:nationalId.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"NI\",\"display\":\"National unique individual identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:nationalId.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"NI\",\"display\":\"National unique individual identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://dpm.uz/identifier/national-unique-id\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:nationalId.system",
+                message: "`system` must have the slice's pattern value \"https://dpm.uz/identifier/national-unique-id\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:nationalId",
+                message: "does not match the discriminator of slice `nationalId`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientNationalId {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:nationalId.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:nationalId.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:nationalId.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.identifier:passportLocal` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// An identifier for this patient
+///
+/// An identifier for this patient.
+///
+/// - Element `Patient.identifier:passportLocal`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientPassportLocal {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.identifier:passportLocal.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Patient.identifier:passportLocal.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Patient.identifier:passportLocal.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Patient.identifier:passportLocal.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Patient.identifier:passportLocal.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Patient.identifier:passportLocal.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Patient.identifier:passportLocal.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientPassportLocal {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Patient.identifier:passportLocal.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientPassportLocal {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PPN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Passport number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://dpm.uz/identifier/passport-local",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Patient.identifier:passportLocal.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Patient.identifier:passportLocal.type): pattern value `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Patient.identifier:passportLocal.system): pattern value `"https://dpm.uz/identifier/passport-local"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePatientPassportLocal> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientPassportLocal) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePatientPassportLocal {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.identifier:passportLocal` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:passportLocal.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:passportLocal.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://dpm.uz/identifier/passport-local\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:passportLocal.system",
+                message: "`system` must have the slice's pattern value \"https://dpm.uz/identifier/passport-local\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:passportLocal",
+                message: "does not match the discriminator of slice `passportLocal`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientPassportLocal {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:passportLocal.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:passportLocal.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:passportLocal.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.identifier:passportInternational` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// An identifier for this patient
+///
+/// An identifier for this patient.
+///
+/// - Element `Patient.identifier:passportInternational`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientPassportInternational {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.identifier:passportInternational.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Patient.identifier:passportInternational.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Patient.identifier:passportInternational.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Patient.identifier:passportInternational.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Patient.identifier:passportInternational.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Patient.identifier:passportInternational.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Patient.identifier:passportInternational.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientPassportInternational {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Patient.identifier:passportInternational.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientPassportInternational {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PPN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Passport number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://dpm.uz/identifier/passport-international",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Patient.identifier:passportInternational.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Patient.identifier:passportInternational.type): pattern value `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Patient.identifier:passportInternational.system): pattern value `"https://dpm.uz/identifier/passport-international"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePatientPassportInternational> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientPassportInternational) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePatientPassportInternational {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.identifier:passportInternational` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                ("system", "\"https://dpm.uz/identifier/passport-international\""),
+            ],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:passportInternational.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:passportInternational.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://dpm.uz/identifier/passport-international\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:passportInternational.system",
+                message: "`system` must have the slice's pattern value \"https://dpm.uz/identifier/passport-international\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:passportInternational",
+                message: "does not match the discriminator of slice `passportInternational`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientPassportInternational {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:passportInternational.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:passportInternational.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:passportInternational.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.identifier:birthCertificate` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// An identifier for this patient
+///
+/// An identifier for this patient.
+///
+/// - Element `Patient.identifier:birthCertificate`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientBirthCertificate {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.identifier:birthCertificate.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Patient.identifier:birthCertificate.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Patient.identifier:birthCertificate.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Patient.identifier:birthCertificate.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Patient.identifier:birthCertificate.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Patient.identifier:birthCertificate.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Patient.identifier:birthCertificate.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientBirthCertificate {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Patient.identifier:birthCertificate.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientBirthCertificate {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("BCT"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Birth Certificate".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://adliya.uz/identifier/birthcertificate",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Patient.identifier:birthCertificate.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Patient.identifier:birthCertificate.type): pattern value `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Patient.identifier:birthCertificate.system): pattern value `"https://adliya.uz/identifier/birthcertificate"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePatientBirthCertificate> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientBirthCertificate) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePatientBirthCertificate {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.identifier:birthCertificate` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://adliya.uz/identifier/birthcertificate\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:birthCertificate.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"BCT\",\"display\":\"Birth Certificate\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:birthCertificate.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"BCT\",\"display\":\"Birth Certificate\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://adliya.uz/identifier/birthcertificate\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:birthCertificate.system",
+                message: "`system` must have the slice's pattern value \"https://adliya.uz/identifier/birthcertificate\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:birthCertificate",
+                message: "does not match the discriminator of slice `birthCertificate`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientBirthCertificate {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:birthCertificate.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:birthCertificate.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:birthCertificate.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.identifier:driversLicense` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// An identifier for this patient
+///
+/// An identifier for this patient.
+///
+/// - Element `Patient.identifier:driversLicense`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientDriversLicense {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.identifier:driversLicense.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Patient.identifier:driversLicense.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Patient.identifier:driversLicense.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Patient.identifier:driversLicense.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Patient.identifier:driversLicense.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Patient.identifier:driversLicense.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Patient.identifier:driversLicense.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientDriversLicense {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Patient.identifier:driversLicense.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientDriversLicense {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("DL"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Driver's license number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://gov.uz/iiv/identifier/driverslicense",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Patient.identifier:driversLicense.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Patient.identifier:driversLicense.type): pattern value `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Patient.identifier:driversLicense.system): pattern value `"https://gov.uz/iiv/identifier/driverslicense"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePatientDriversLicense> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientDriversLicense) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePatientDriversLicense {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.identifier:driversLicense` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:driversLicense.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"DL\",\"display\":\"Driver's license number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:driversLicense.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"DL\",\"display\":\"Driver's license number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://gov.uz/iiv/identifier/driverslicense\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:driversLicense.system",
+                message: "`system` must have the slice's pattern value \"https://gov.uz/iiv/identifier/driverslicense\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:driversLicense",
+                message: "does not match the discriminator of slice `driversLicense`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientDriversLicense {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:driversLicense.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:driversLicense.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:driversLicense.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.identifier:diplomaticPassport` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// An identifier for this patient
+///
+/// An identifier for this patient.
+///
+/// - Element `Patient.identifier:diplomaticPassport`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientDiplomaticPassport {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.identifier:diplomaticPassport.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Patient.identifier:diplomaticPassport.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Patient.identifier:diplomaticPassport.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Patient.identifier:diplomaticPassport.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Patient.identifier:diplomaticPassport.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Patient.identifier:diplomaticPassport.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Patient.identifier:diplomaticPassport.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientDiplomaticPassport {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Patient.identifier:diplomaticPassport.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientDiplomaticPassport {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("DP"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Diplomatic Passport".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://gov.uz/mfa/identifier/diplomaticpassport",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Patient.identifier:diplomaticPassport.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Patient.identifier:diplomaticPassport.type): pattern value `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Patient.identifier:diplomaticPassport.system): pattern value `"https://gov.uz/mfa/identifier/diplomaticpassport"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePatientDiplomaticPassport> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientDiplomaticPassport) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePatientDiplomaticPassport {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.identifier:diplomaticPassport` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+            ],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:diplomaticPassport.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"DP\",\"display\":\"Diplomatic Passport\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:diplomaticPassport.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"DP\",\"display\":\"Diplomatic Passport\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:diplomaticPassport.system",
+                message: "`system` must have the slice's pattern value \"https://gov.uz/mfa/identifier/diplomaticpassport\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:diplomaticPassport",
+                message: "does not match the discriminator of slice `diplomaticPassport`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientDiplomaticPassport {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:diplomaticPassport.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:diplomaticPassport.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:diplomaticPassport.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.identifier:healthCardId` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// An identifier for this patient
+///
+/// An identifier for this patient.
+///
+/// - Element `Patient.identifier:healthCardId`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientHealthCardId {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.identifier:healthCardId.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Patient.identifier:healthCardId.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Patient.identifier:healthCardId.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Patient.identifier:healthCardId.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Patient.identifier:healthCardId.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Patient.identifier:healthCardId.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Patient.identifier:healthCardId.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientHealthCardId {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Patient.identifier:healthCardId.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientHealthCardId {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("HC"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Health card number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://gov.uz/ssv/identifier/healthcard",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Patient.identifier:healthCardId.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Patient.identifier:healthCardId.type): pattern value `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Patient.identifier:healthCardId.system): pattern value `"https://gov.uz/ssv/identifier/healthcard"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePatientHealthCardId> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientHealthCardId) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePatientHealthCardId {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.identifier:healthCardId` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:healthCardId.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"HC\",\"display\":\"Health card number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:healthCardId.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"HC\",\"display\":\"Health card number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://gov.uz/ssv/identifier/healthcard\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:healthCardId.system",
+                message: "`system` must have the slice's pattern value \"https://gov.uz/ssv/identifier/healthcard\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:healthCardId",
+                message: "does not match the discriminator of slice `healthCardId`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientHealthCardId {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:healthCardId.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:healthCardId.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:healthCardId.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.identifier:militaryId` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// An identifier for this patient
+///
+/// An identifier for this patient.
+///
+/// - Element `Patient.identifier:militaryId`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientMilitaryId {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.identifier:militaryId.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Patient.identifier:militaryId.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Patient.identifier:militaryId.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Patient.identifier:militaryId.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Patient.identifier:militaryId.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Patient.identifier:militaryId.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Patient.identifier:militaryId.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientMilitaryId {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Patient.identifier:militaryId.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientMilitaryId {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("MI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Military ID number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://gov.uz/mudofaa/identifier/militaryID",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Patient.identifier:militaryId.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Patient.identifier:militaryId.type): pattern value `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Patient.identifier:militaryId.system): pattern value `"https://gov.uz/mudofaa/identifier/militaryID"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePatientMilitaryId> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientMilitaryId) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePatientMilitaryId {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.identifier:militaryId` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:militaryId.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"MI\",\"display\":\"Military ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:militaryId.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"MI\",\"display\":\"Military ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://gov.uz/mudofaa/identifier/militaryID\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:militaryId.system",
+                message: "`system` must have the slice's pattern value \"https://gov.uz/mudofaa/identifier/militaryID\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:militaryId",
+                message: "does not match the discriminator of slice `militaryId`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientMilitaryId {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:militaryId.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:militaryId.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:militaryId.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.identifier:penitentiaryInstitution` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// An identifier for this patient
+///
+/// An identifier for this patient.
+///
+/// - Element `Patient.identifier:penitentiaryInstitution`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientPenitentiaryInstitution {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.identifier:penitentiaryInstitution.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Patient.identifier:penitentiaryInstitution.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Patient.identifier:penitentiaryInstitution.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Patient.identifier:penitentiaryInstitution.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Patient.identifier:penitentiaryInstitution.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Patient.identifier:penitentiaryInstitution.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Patient.identifier:penitentiaryInstitution.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientPenitentiaryInstitution {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Patient.identifier:penitentiaryInstitution.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientPenitentiaryInstitution {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PCN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new(
+                                "Penitentiary/correctional institution Number".to_string(),
+                            ),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://gov.uz/iiv/identifier/penitentiaryinstitution",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Patient.identifier:penitentiaryInstitution.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Patient.identifier:penitentiaryInstitution.type): pattern value `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Patient.identifier:penitentiaryInstitution.system): pattern value `"https://gov.uz/iiv/identifier/penitentiaryinstitution"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePatientPenitentiaryInstitution> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientPenitentiaryInstitution) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePatientPenitentiaryInstitution {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.identifier:penitentiaryInstitution` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                ("system", "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\""),
+            ],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:penitentiaryInstitution.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"PCN\",\"display\":\"Penitentiary/correctional institution Number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:penitentiaryInstitution.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"PCN\",\"display\":\"Penitentiary/correctional institution Number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://gov.uz/iiv/identifier/penitentiaryinstitution\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:penitentiaryInstitution.system",
+                message: "`system` must have the slice's pattern value \"https://gov.uz/iiv/identifier/penitentiaryinstitution\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.identifier:penitentiaryInstitution",
+                message: "does not match the discriminator of slice `penitentiaryInstitution`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientPenitentiaryInstitution {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:penitentiaryInstitution.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:penitentiaryInstitution.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.identifier:penitentiaryInstitution.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.address:uzAddress` of `Address`: a [`Address`](crate::datatypes::Address) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+/// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+/// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+/// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+/// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+/// - `country`: pattern `"UZ"` (filled in, not settable)
+///
+/// An Uzbekistan address
+///
+/// An address for the individual.
+///
+/// Patient may have multiple addresses with different uses or applicable periods.
+///
+/// - Element `Patient.address:uzAddress`, cardinality `0..*`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientUzAddress {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Address.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.address:uzAddress.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Type of address, home | temp
+    ///
+    /// The purpose of this address.
+    ///
+    /// Applications can assume that an address is current unless it explicitly says that it is temporary or old.
+    ///
+    /// - Element `Patient.address:uzAddress.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    pub use_: Option<crate::Primitive<crate::codes::AddressUse>>,
+    /// postal | physical | both
+    ///
+    /// Distinguishes between physical addresses (those you can visit) and mailing addresses (e.g. PO Boxes and care-of addresses). Most addresses are both.
+    ///
+    /// The definition of Address states that "address is intended to describe postal addresses, not physical locations". However, many applications track whether an address has a dual purpose of being a location that can be visited as well as being a valid delivery destination, and Postal addresses are often used as proxies for physical locations (also see the [Location](http://hl7.org/fhir/location.html#) resource).
+    ///
+    /// - Element `Patient.address:uzAddress.type`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    pub type_: Option<crate::Primitive<crate::codes::AddressType>>,
+    /// Text part of the address provided by DPM. Mahalla name, street, house number, apartment number
+    ///
+    /// Specifies the entire address as it should be displayed e.g. on a postal label. This may be provided instead of or as well as the specific parts.
+    ///
+    /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
+    ///
+    /// - Element `Patient.address:uzAddress.text`, cardinality `0..1`.
+    pub text: Option<crate::Primitive<String>>,
+    /// Text street name provided by DPM
+    ///
+    /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
+    ///
+    /// - Element `Patient.address:uzAddress.line`, cardinality `0..*`.
+    pub line: Vec<crate::Primitive<String>>,
+    /// Mahalla code (citizens' assembly)
+    ///
+    /// The name of the city, town, suburb, village or other community or delivery center.
+    ///
+    /// - Element `Patient.address:uzAddress.city`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    pub city: Option<crate::Primitive<crate::codes::MahallaVs>>,
+    /// District or city code
+    ///
+    /// The name of the administrative area (county).
+    ///
+    /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
+    ///
+    /// - Element `Patient.address:uzAddress.district`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    pub district: Option<crate::Primitive<crate::codes::RegionsVs>>,
+    /// Region code
+    ///
+    /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
+    ///
+    /// - Element `Patient.address:uzAddress.state`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    pub state: Option<crate::Primitive<crate::codes::StateVs>>,
+    /// Postal code for area
+    ///
+    /// A postal code designating a region defined by the postal service.
+    ///
+    /// - Element `Patient.address:uzAddress.postalCode`, cardinality `0..1`.
+    pub postal_code: Option<crate::Primitive<String>>,
+    /// Country code (ISO 3166-1 2 letter code)
+    ///
+    /// Country - a nation as commonly understood or generally accepted.
+    ///
+    /// ISO 3166 2- or 3- letter codes MAY be used in place of a human readable country name.
+    ///
+    /// - Element `Patient.address:uzAddress.country`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    country: crate::Primitive<String>,
+    /// Time period when the address was/is used
+    ///
+    /// Time period when address was/is in use.
+    ///
+    /// - Element `Patient.address:uzAddress.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientUzAddress {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        UzCorePatientUzAddress {
+            id: None,
+            extension: Vec::new(),
+            use_: None,
+            type_: None,
+            text: None,
+            line: Vec::new(),
+            city: None,
+            district: None,
+            state: None,
+            postal_code: None,
+            country: crate::Primitive::new("UZ".to_string()),
+            period: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `country` (Patient.address:uzAddress.country): pattern value `"UZ"`, filled in by `new`.
+    pub fn country(&self) -> &crate::Primitive<String> {
+        &self.country
+    }
+}
+impl From<UzCorePatientUzAddress> for crate::datatypes::Address {
+    /// The [`Address`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientUzAddress) -> Self {
+        let back_city = |p: crate::Primitive<crate::codes::MahallaVs>| crate::Primitive {
+            value: p.value.map(|c| c.code().to_string()),
+            id: p.id,
+            extension: p.extension,
+        };
+        let back_district = |p: crate::Primitive<crate::codes::RegionsVs>| crate::Primitive {
+            value: p.value.map(|c| c.code().to_string()),
+            id: p.id,
+            extension: p.extension,
+        };
+        let back_state = |p: crate::Primitive<crate::codes::StateVs>| crate::Primitive {
+            value: p.value.map(|c| c.code().to_string()),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Address {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city.map(back_city),
+            district: value.district.map(back_district),
+            state: value.state.map(back_state),
+            postal_code: value.postal_code,
+            country: Some(value.country),
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Address> for UzCorePatientUzAddress {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.address:uzAddress` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Address) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("country", "\"UZ\"")],
+            member_of: &[],
+        };
+        if value.country.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "country",
+                "\"UZ\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.address:uzAddress.country",
+                message: "`country` must have the slice's pattern value \"UZ\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.address:uzAddress",
+                message: "does not match the discriminator of slice `uzAddress`"
+                    .to_string(),
+            });
+        }
+        let to_city = |
+            p: crate::Primitive<String>,
+        | -> Result<
+            crate::Primitive<crate::codes::MahallaVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::MahallaVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Patient.address:uzAddress.city",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `city`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        let to_district = |
+            p: crate::Primitive<String>,
+        | -> Result<
+            crate::Primitive<crate::codes::RegionsVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::RegionsVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Patient.address:uzAddress.district",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `district`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        let to_state = |
+            p: crate::Primitive<String>,
+        | -> Result<
+            crate::Primitive<crate::codes::StateVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::StateVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Patient.address:uzAddress.state",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `state`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCorePatientUzAddress {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city.map(to_city).transpose()?,
+            district: value.district.map(to_district).transpose()?,
+            state: value.state.map(to_state).transpose()?,
+            postal_code: value.postal_code,
+            country: match value.country {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.address:uzAddress.country",
+                        message: "`country` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Patient.address:i18nAddress` of `Address`: a [`Address`](crate::datatypes::Address) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+/// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+/// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+/// - `country`: `1..1`
+///
+/// An international, non-Uzbekistan address
+///
+/// An address for the individual.
+///
+/// Patient may have multiple addresses with different uses or applicable periods.
+///
+/// - Element `Patient.address:i18nAddress`, cardinality `0..*`.
+/// - **Must Support**: populate it when the data is available.
+/// - Discriminator: `country` is in `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz`, which the packages cannot expand: any code except `UZ`, `UZB`, `860` ([`Iso31662sansUz`](crate::codes::Iso31662sansUz)).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePatientI18nAddress {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Address.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Patient.address:i18nAddress.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Type of address, home | temp
+    ///
+    /// The purpose of this address.
+    ///
+    /// Applications can assume that an address is current unless it explicitly says that it is temporary or old.
+    ///
+    /// - Element `Patient.address:i18nAddress.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    pub use_: Option<crate::Primitive<crate::codes::AddressUse>>,
+    /// postal | physical | both
+    ///
+    /// Distinguishes between physical addresses (those you can visit) and mailing addresses (e.g. PO Boxes and care-of addresses). Most addresses are both.
+    ///
+    /// The definition of Address states that "address is intended to describe postal addresses, not physical locations". However, many applications track whether an address has a dual purpose of being a location that can be visited as well as being a valid delivery destination, and Postal addresses are often used as proxies for physical locations (also see the [Location](http://hl7.org/fhir/location.html#) resource).
+    ///
+    /// - Element `Patient.address:i18nAddress.type`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    pub type_: Option<crate::Primitive<crate::codes::AddressType>>,
+    /// Text part of the address
+    ///
+    /// Specifies the entire address as it should be displayed e.g. on a postal label. This may be provided instead of or as well as the specific parts.
+    ///
+    /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
+    ///
+    /// - Element `Patient.address:i18nAddress.text`, cardinality `0..1`.
+    pub text: Option<crate::Primitive<String>>,
+    /// Street name or address line
+    ///
+    /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
+    ///
+    /// - Element `Patient.address:i18nAddress.line`, cardinality `0..*`.
+    pub line: Vec<crate::Primitive<String>>,
+    /// City or locality
+    ///
+    /// The name of the city, town, suburb, village or other community or delivery center.
+    ///
+    /// - Element `Patient.address:i18nAddress.city`, cardinality `0..1`.
+    pub city: Option<crate::Primitive<String>>,
+    /// District, county, or administrative division
+    ///
+    /// The name of the administrative area (county).
+    ///
+    /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
+    ///
+    /// - Element `Patient.address:i18nAddress.district`, cardinality `0..1`.
+    pub district: Option<crate::Primitive<String>>,
+    /// State, province, or region
+    ///
+    /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
+    ///
+    /// - Element `Patient.address:i18nAddress.state`, cardinality `0..1`.
+    pub state: Option<crate::Primitive<String>>,
+    /// Postal code for area
+    ///
+    /// A postal code designating a region defined by the postal service.
+    ///
+    /// - Element `Patient.address:i18nAddress.postalCode`, cardinality `0..1`.
+    pub postal_code: Option<crate::Primitive<String>>,
+    /// Country code (ISO 3166-1 2 letter code)
+    ///
+    /// Country - a nation as commonly understood or generally accepted.
+    ///
+    /// ISO 3166 2- or 3- letter codes MAY be used in place of a human readable country name.
+    ///
+    /// - Element `Patient.address:i18nAddress.country`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    pub country: crate::Primitive<String>,
+    /// Time period when the address was/is used
+    ///
+    /// Time period when address was/is in use.
+    ///
+    /// - Element `Patient.address:i18nAddress.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePatientI18nAddress {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `country`: `Patient.address:i18nAddress.country`
+    pub fn new(country: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePatientI18nAddress {
+            id: None,
+            extension: Vec::new(),
+            use_: None,
+            type_: None,
+            text: None,
+            line: Vec::new(),
+            city: None,
+            district: None,
+            state: None,
+            postal_code: None,
+            country: country.into(),
+            period: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+}
+impl From<UzCorePatientI18nAddress> for crate::datatypes::Address {
+    /// The [`Address`] value of the slice (nothing is lost).
+    fn from(value: UzCorePatientI18nAddress) -> Self {
+        crate::datatypes::Address {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city,
+            district: value.district,
+            state: value.state,
+            postal_code: value.postal_code,
+            country: Some(value.country),
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Address> for UzCorePatientI18nAddress {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Patient.address:i18nAddress` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Address) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[],
+            member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
+        };
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Patient.address:i18nAddress",
+                message: "does not match the discriminator of slice `i18nAddress`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePatientI18nAddress {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city,
+            district: value.district,
+            state: value.state,
+            postal_code: value.postal_code,
+            country: match value.country {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Patient.address:i18nAddress.country",
+                        message: "`country` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        })
     }
 }

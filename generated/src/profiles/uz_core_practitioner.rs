@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner` of `Practitioner`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Practitioner`: none. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -1190,32 +1191,44 @@ impl UzCorePractitioner {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Practitioner.identifier",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.identifier",
+                short: "An identifier for the person as this agent",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.identifier:nationalId",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.identifier:nationalId",
+                short: "Персональный идентификационный номер физического лица",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.identifier:nationalId.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.identifier:nationalId.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
@@ -1227,10 +1240,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.identifier:nationalId.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.identifier:nationalId.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
@@ -1242,10 +1257,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.identifier:nationalId.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.identifier:nationalId.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[("system", "\"https://hrm.argos.uz\"")],
@@ -1257,30 +1274,36 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.active",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.active",
+                short: "Whether this practitioner's record is in active use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.name",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.name",
+                short: "The name(s) associated with the practitioner",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.name.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.name.use",
+                short: "usual | official | temp | nickname | anonymous | old | maiden",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -1292,10 +1315,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.name.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.name.text",
+                short: "Text representation of the full name",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -1307,10 +1332,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.name.family",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.name.family",
+                short: "Family name (often called 'Surname')",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -1322,10 +1349,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.name.given",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.name.given",
+                short: "Given names (not always 'first'). Includes middle names",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -1337,10 +1366,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.name.suffix",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.name.suffix",
+                short: "Parts that come after the name",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -1352,10 +1383,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.name.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.name.period",
+                short: "Time period when name was/is in use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -1367,20 +1400,24 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.telecom",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.telecom",
+                short: "A contact detail for the practitioner (that apply to all roles)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.telecom.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.telecom.system",
+                short: "phone | fax | email | pager | url | sms | other",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
@@ -1392,10 +1429,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.telecom.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.telecom.value",
+                short: "The actual contact point details",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
@@ -1407,10 +1446,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.telecom.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.telecom.use",
+                short: "home | work | temp | old | mobile - purpose of this contact point",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
@@ -1422,10 +1463,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.telecom.rank",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.telecom.rank",
+                short: "Specify preferred order of use (1 = highest)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
@@ -1437,10 +1480,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.telecom.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.telecom.period",
+                short: "Time period when the contact point was/is in use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
@@ -1452,20 +1497,24 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.gender",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.gender",
+                short: "male | female | other | unknown",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.gender.extension:gender-other",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.gender.extension:gender-other",
+                short: "Additional content defined by implementations",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
@@ -1482,60 +1531,75 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.birthDate",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.birthDate",
+                short: "The date  on which the practitioner was born",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "birthDate",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.deceased[x]:deceasedDateTime",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.deceased[x]:deceasedDateTime",
+                short: "Indicates if the practitioner is deceased or not",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "deceasedDateTime",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.deceased[x]:deceasedBoolean",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.deceased[x]:deceasedBoolean",
+                short: "Indicates if the practitioner is deceased or not",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "deceasedBoolean",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address",
+                short: "Address(es) of the practitioner that are not role specific (typically home address)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress",
+                short: "An Uzbekistan address",
+                one_of: &[
+                    "Practitioner.address:uzAddress",
+                    "Practitioner.address:i18nAddress",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress.use",
+                short: "Type of address, home | temp",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -1547,10 +1611,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress.type",
+                short: "postal | physical | both",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -1562,10 +1628,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress.text",
+                short: "Text part of the address provided by DPM. Mahalla name, street, house number, apartment number",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -1577,10 +1645,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress.line",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress.line",
+                short: "Text street name provided by DPM",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -1592,10 +1662,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress.city",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress.city",
+                short: "Mahalla code (citizens' assembly)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -1607,10 +1679,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress.district",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress.district",
+                short: "District or city code",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -1622,10 +1696,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress.state",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress.state",
+                short: "Region code",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -1637,10 +1713,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress.country",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress.country",
+                short: "Country code (ISO 3166-1 2 letter code)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -1652,10 +1730,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:uzAddress.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:uzAddress.period",
+                short: "Time period when the address was/is used",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -1667,20 +1747,27 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress",
+                short: "An international, non-Uzbekistan address",
+                one_of: &[
+                    "Practitioner.address:uzAddress",
+                    "Practitioner.address:i18nAddress",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
                         member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress.use",
+                short: "Type of address, home | temp",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1692,10 +1779,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress.type",
+                short: "postal | physical | both",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1707,10 +1796,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress.text",
+                short: "Text part of the address",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1722,10 +1813,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress.line",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress.line",
+                short: "Street name or address line",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1737,10 +1830,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress.city",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress.city",
+                short: "City or locality",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1752,10 +1847,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress.district",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress.district",
+                short: "District, county, or administrative division",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1767,10 +1864,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress.state",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress.state",
+                short: "State, province, or region",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1782,10 +1881,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress.country",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress.country",
+                short: "Country code (ISO 3166-1 2 letter code)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1797,10 +1898,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.address:i18nAddress.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.address:i18nAddress.period",
+                short: "Time period when the address was/is used",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -1812,20 +1915,24 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.photo",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.photo",
+                short: "Image of the person",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "photo",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.photo.url",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.photo.url",
+                short: "Uri where the data can be found",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "photo",
                         filter: &[],
@@ -1837,10 +1944,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.photo.size",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.photo.size",
+                short: "Number of bytes of content (if url provided)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "photo",
                         filter: &[],
@@ -1852,20 +1961,24 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.qualification",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.qualification",
+                short: "Qualifications, certifications, accreditations, licenses, training, etc. pertaining to the provision of care",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "qualification",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.qualification.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.qualification.code",
+                short: "Coded representation of the qualification",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "qualification",
                         filter: &[],
@@ -1877,10 +1990,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.qualification.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.qualification.period",
+                short: "Period during which the qualification is valid",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "qualification",
                         filter: &[],
@@ -1892,10 +2007,12 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Practitioner.qualification.issuer",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Practitioner.qualification.issuer",
+                short: "Organization that regulates and issues the qualification",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "qualification",
                         filter: &[],
@@ -1907,11 +2024,30 @@ impl UzCorePractitioner {
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
     }
+    /// A typed search for `Practitioner` resources: the parameters the IG's server declares ([`PractitionerSearch`](crate::search::PractitionerSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::PractitionerSearch {
+        crate::search::PractitionerSearch::new()
+    }
+    /// The identifier `system` slice `Practitioner.identifier:nationalId` fixes.
+    pub const NATIONAL_ID_SYSTEM: &'static str = "https://hrm.argos.uz";
     /// A `Identifier` for slice `Practitioner.identifier:nationalId`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_national_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -1960,6 +2096,14 @@ impl UzCorePractitioner {
     ///
     /// - Element `Practitioner.identifier:nationalId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn national_id(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -1971,7 +2115,63 @@ impl UzCorePractitioner {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `nationalId`, as [`UzCorePractitionerNationalId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`national_id`](Self::national_id) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerNationalId`] (its fields carry the slice's cardinalities and code types).
+    pub fn national_id_typed(&self) -> Vec<UzCorePractitionerNationalId> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://hrm.argos.uz\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCorePractitionerNationalId::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `nationalId`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerNationalId`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_national_id(&mut self, value: UzCorePractitionerNationalId) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://hrm.argos.uz\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
     /// A `Address` for slice `Practitioner.address:uzAddress`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCorePractitionerUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_uz_address() -> crate::datatypes::Address {
         crate::datatypes::Address {
             country: Some(crate::Primitive::new("UZ".to_string())),
@@ -1987,6 +2187,16 @@ impl UzCorePractitioner {
     ///
     /// - Element `Practitioner.address:uzAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCorePractitionerUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn uz_address(&self) -> Vec<&crate::datatypes::Address> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "address",
@@ -1998,7 +2208,52 @@ impl UzCorePractitioner {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `uzAddress`, as [`UzCorePractitionerUzAddress`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`uz_address`](Self::uz_address) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCorePractitionerUzAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn uz_address_typed(&self) -> Vec<UzCorePractitionerUzAddress> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[("country", "\"UZ\"")],
+            member_of: &[],
+        };
+        self.address
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCorePractitionerUzAddress::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Adds `value` to `address` as an item of slice `uzAddress`.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCorePractitionerUzAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn add_uz_address(&mut self, value: UzCorePractitionerUzAddress) {
+        self.address.push(value.into());
+    }
     /// A `Address` for slice `Practitioner.address:i18nAddress`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_i18n_address(
         country: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Address {
@@ -2017,6 +2272,14 @@ impl UzCorePractitioner {
     /// - Element `Practitioner.address:i18nAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     /// - Discriminator: `country` is in `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz`, which the packages cannot expand: any code except `UZ`, `UZB`, `860` ([`Iso31662sansUz`](crate::codes::Iso31662sansUz)).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "address",
@@ -2027,6 +2290,41 @@ impl UzCorePractitioner {
             .iter()
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
+    }
+    /// The items of slice `i18nAddress`, as [`UzCorePractitionerI18nAddress`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`i18n_address`](Self::i18n_address) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerI18nAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn i18n_address_typed(&self) -> Vec<UzCorePractitionerI18nAddress> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[],
+            member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
+        };
+        self.address
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCorePractitionerI18nAddress::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Adds `value` to `address` as an item of slice `i18nAddress`.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerI18nAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn add_i18n_address(&mut self, value: UzCorePractitionerI18nAddress) {
+        self.address.push(value.into());
     }
     /// The `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Practitioner.gender.extension:gender-other`), typed, if present and well-formed. Must Support.
     pub fn gender_other(&self) -> Option<crate::extensions::GenderOtherUzExtension> {
@@ -2177,5 +2475,778 @@ impl<'de> serde::Deserialize<'de> for UzCorePractitioner {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
+/// Slice `Practitioner.identifier:nationalId` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// Персональный идентификационный номер физического лица
+///
+/// An identifier that applies to this person in this role.
+///
+/// - Element `Practitioner.identifier:nationalId`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePractitionerNationalId {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Practitioner.identifier:nationalId.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `Practitioner.identifier:nationalId.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `Practitioner.identifier:nationalId.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `Practitioner.identifier:nationalId.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `Practitioner.identifier:nationalId.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `Practitioner.identifier:nationalId.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `Practitioner.identifier:nationalId.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePractitionerNationalId {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `Practitioner.identifier:nationalId.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePractitionerNationalId {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("NI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new(
+                                "National unique individual identifier".to_string(),
+                            ),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static("https://hrm.argos.uz"),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (Practitioner.identifier:nationalId.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (Practitioner.identifier:nationalId.type): pattern value `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (Practitioner.identifier:nationalId.system): pattern value `"https://hrm.argos.uz"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePractitionerNationalId> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCorePractitionerNationalId) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCorePractitionerNationalId {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Practitioner.identifier:nationalId` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://hrm.argos.uz\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Practitioner.identifier:nationalId.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"NI\",\"display\":\"National unique individual identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Practitioner.identifier:nationalId.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"NI\",\"display\":\"National unique individual identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://hrm.argos.uz\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Practitioner.identifier:nationalId.system",
+                message: "`system` must have the slice's pattern value \"https://hrm.argos.uz\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Practitioner.identifier:nationalId",
+                message: "does not match the discriminator of slice `nationalId`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePractitionerNationalId {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Practitioner.identifier:nationalId.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Practitioner.identifier:nationalId.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Practitioner.identifier:nationalId.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Practitioner.address:uzAddress` of `Address`: a [`Address`](crate::datatypes::Address) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+/// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+/// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+/// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+/// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+/// - `country`: pattern `"UZ"` (filled in, not settable)
+///
+/// An Uzbekistan address
+///
+/// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
+///
+/// The PractitionerRole does not have an address value on it, as it is expected that the location property be used for this purpose (which has an address).
+///
+/// - Element `Practitioner.address:uzAddress`, cardinality `0..*`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePractitionerUzAddress {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Address.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Practitioner.address:uzAddress.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Type of address, home | temp
+    ///
+    /// The purpose of this address.
+    ///
+    /// Applications can assume that an address is current unless it explicitly says that it is temporary or old.
+    ///
+    /// - Element `Practitioner.address:uzAddress.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    pub use_: Option<crate::Primitive<crate::codes::AddressUse>>,
+    /// postal | physical | both
+    ///
+    /// Distinguishes between physical addresses (those you can visit) and mailing addresses (e.g. PO Boxes and care-of addresses). Most addresses are both.
+    ///
+    /// The definition of Address states that "address is intended to describe postal addresses, not physical locations". However, many applications track whether an address has a dual purpose of being a location that can be visited as well as being a valid delivery destination, and Postal addresses are often used as proxies for physical locations (also see the [Location](http://hl7.org/fhir/location.html#) resource).
+    ///
+    /// - Element `Practitioner.address:uzAddress.type`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    pub type_: Option<crate::Primitive<crate::codes::AddressType>>,
+    /// Text part of the address provided by DPM. Mahalla name, street, house number, apartment number
+    ///
+    /// Specifies the entire address as it should be displayed e.g. on a postal label. This may be provided instead of or as well as the specific parts.
+    ///
+    /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
+    ///
+    /// - Element `Practitioner.address:uzAddress.text`, cardinality `0..1`.
+    pub text: Option<crate::Primitive<String>>,
+    /// Text street name provided by DPM
+    ///
+    /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
+    ///
+    /// - Element `Practitioner.address:uzAddress.line`, cardinality `0..*`.
+    pub line: Vec<crate::Primitive<String>>,
+    /// Mahalla code (citizens' assembly)
+    ///
+    /// The name of the city, town, suburb, village or other community or delivery center.
+    ///
+    /// - Element `Practitioner.address:uzAddress.city`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    pub city: Option<crate::Primitive<crate::codes::MahallaVs>>,
+    /// District or city code
+    ///
+    /// The name of the administrative area (county).
+    ///
+    /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
+    ///
+    /// - Element `Practitioner.address:uzAddress.district`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    pub district: Option<crate::Primitive<crate::codes::RegionsVs>>,
+    /// Region code
+    ///
+    /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
+    ///
+    /// - Element `Practitioner.address:uzAddress.state`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    pub state: Option<crate::Primitive<crate::codes::StateVs>>,
+    /// Postal code for area
+    ///
+    /// A postal code designating a region defined by the postal service.
+    ///
+    /// - Element `Practitioner.address:uzAddress.postalCode`, cardinality `0..1`.
+    pub postal_code: Option<crate::Primitive<String>>,
+    /// Country code (ISO 3166-1 2 letter code)
+    ///
+    /// Country - a nation as commonly understood or generally accepted.
+    ///
+    /// ISO 3166 2- or 3- letter codes MAY be used in place of a human readable country name.
+    ///
+    /// - Element `Practitioner.address:uzAddress.country`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    country: crate::Primitive<String>,
+    /// Time period when the address was/is used
+    ///
+    /// Time period when address was/is in use.
+    ///
+    /// - Element `Practitioner.address:uzAddress.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePractitionerUzAddress {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        UzCorePractitionerUzAddress {
+            id: None,
+            extension: Vec::new(),
+            use_: None,
+            type_: None,
+            text: None,
+            line: Vec::new(),
+            city: None,
+            district: None,
+            state: None,
+            postal_code: None,
+            country: crate::Primitive::new("UZ".to_string()),
+            period: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `country` (Practitioner.address:uzAddress.country): pattern value `"UZ"`, filled in by `new`.
+    pub fn country(&self) -> &crate::Primitive<String> {
+        &self.country
+    }
+}
+impl From<UzCorePractitionerUzAddress> for crate::datatypes::Address {
+    /// The [`Address`] value of the slice (nothing is lost).
+    fn from(value: UzCorePractitionerUzAddress) -> Self {
+        let back_city = |p: crate::Primitive<crate::codes::MahallaVs>| crate::Primitive {
+            value: p.value.map(|c| c.code().to_string()),
+            id: p.id,
+            extension: p.extension,
+        };
+        let back_district = |p: crate::Primitive<crate::codes::RegionsVs>| crate::Primitive {
+            value: p.value.map(|c| c.code().to_string()),
+            id: p.id,
+            extension: p.extension,
+        };
+        let back_state = |p: crate::Primitive<crate::codes::StateVs>| crate::Primitive {
+            value: p.value.map(|c| c.code().to_string()),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Address {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city.map(back_city),
+            district: value.district.map(back_district),
+            state: value.state.map(back_state),
+            postal_code: value.postal_code,
+            country: Some(value.country),
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Address> for UzCorePractitionerUzAddress {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Practitioner.address:uzAddress` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Address) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("country", "\"UZ\"")],
+            member_of: &[],
+        };
+        if value.country.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "country",
+                "\"UZ\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Practitioner.address:uzAddress.country",
+                message: "`country` must have the slice's pattern value \"UZ\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Practitioner.address:uzAddress",
+                message: "does not match the discriminator of slice `uzAddress`"
+                    .to_string(),
+            });
+        }
+        let to_city = |
+            p: crate::Primitive<String>,
+        | -> Result<
+            crate::Primitive<crate::codes::MahallaVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::MahallaVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Practitioner.address:uzAddress.city",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `city`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        let to_district = |
+            p: crate::Primitive<String>,
+        | -> Result<
+            crate::Primitive<crate::codes::RegionsVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::RegionsVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Practitioner.address:uzAddress.district",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `district`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        let to_state = |
+            p: crate::Primitive<String>,
+        | -> Result<
+            crate::Primitive<crate::codes::StateVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::StateVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "Practitioner.address:uzAddress.state",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `state`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCorePractitionerUzAddress {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city.map(to_city).transpose()?,
+            district: value.district.map(to_district).transpose()?,
+            state: value.state.map(to_state).transpose()?,
+            postal_code: value.postal_code,
+            country: match value.country {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Practitioner.address:uzAddress.country",
+                        message: "`country` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `Practitioner.address:i18nAddress` of `Address`: a [`Address`](crate::datatypes::Address) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+/// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+/// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+/// - `country`: `1..1`
+///
+/// An international, non-Uzbekistan address
+///
+/// Address(es) of the practitioner that are not role specific (typically home address). Work addresses are not typically entered in this property as they are usually role dependent.
+///
+/// The PractitionerRole does not have an address value on it, as it is expected that the location property be used for this purpose (which has an address).
+///
+/// - Element `Practitioner.address:i18nAddress`, cardinality `0..*`.
+/// - **Must Support**: populate it when the data is available.
+/// - Discriminator: `country` is in `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz`, which the packages cannot expand: any code except `UZ`, `UZB`, `860` ([`Iso31662sansUz`](crate::codes::Iso31662sansUz)).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePractitionerI18nAddress {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Address.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Practitioner.address:i18nAddress.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Type of address, home | temp
+    ///
+    /// The purpose of this address.
+    ///
+    /// Applications can assume that an address is current unless it explicitly says that it is temporary or old.
+    ///
+    /// - Element `Practitioner.address:i18nAddress.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    pub use_: Option<crate::Primitive<crate::codes::AddressUse>>,
+    /// postal | physical | both
+    ///
+    /// Distinguishes between physical addresses (those you can visit) and mailing addresses (e.g. PO Boxes and care-of addresses). Most addresses are both.
+    ///
+    /// The definition of Address states that "address is intended to describe postal addresses, not physical locations". However, many applications track whether an address has a dual purpose of being a location that can be visited as well as being a valid delivery destination, and Postal addresses are often used as proxies for physical locations (also see the [Location](http://hl7.org/fhir/location.html#) resource).
+    ///
+    /// - Element `Practitioner.address:i18nAddress.type`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    pub type_: Option<crate::Primitive<crate::codes::AddressType>>,
+    /// Text part of the address
+    ///
+    /// Specifies the entire address as it should be displayed e.g. on a postal label. This may be provided instead of or as well as the specific parts.
+    ///
+    /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
+    ///
+    /// - Element `Practitioner.address:i18nAddress.text`, cardinality `0..1`.
+    pub text: Option<crate::Primitive<String>>,
+    /// Street name or address line
+    ///
+    /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
+    ///
+    /// - Element `Practitioner.address:i18nAddress.line`, cardinality `0..*`.
+    pub line: Vec<crate::Primitive<String>>,
+    /// City or locality
+    ///
+    /// The name of the city, town, suburb, village or other community or delivery center.
+    ///
+    /// - Element `Practitioner.address:i18nAddress.city`, cardinality `0..1`.
+    pub city: Option<crate::Primitive<String>>,
+    /// District, county, or administrative division
+    ///
+    /// The name of the administrative area (county).
+    ///
+    /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
+    ///
+    /// - Element `Practitioner.address:i18nAddress.district`, cardinality `0..1`.
+    pub district: Option<crate::Primitive<String>>,
+    /// State, province, or region
+    ///
+    /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
+    ///
+    /// - Element `Practitioner.address:i18nAddress.state`, cardinality `0..1`.
+    pub state: Option<crate::Primitive<String>>,
+    /// Postal code for area
+    ///
+    /// A postal code designating a region defined by the postal service.
+    ///
+    /// - Element `Practitioner.address:i18nAddress.postalCode`, cardinality `0..1`.
+    pub postal_code: Option<crate::Primitive<String>>,
+    /// Country code (ISO 3166-1 2 letter code)
+    ///
+    /// Country - a nation as commonly understood or generally accepted.
+    ///
+    /// ISO 3166 2- or 3- letter codes MAY be used in place of a human readable country name.
+    ///
+    /// - Element `Practitioner.address:i18nAddress.country`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    pub country: crate::Primitive<String>,
+    /// Time period when the address was/is used
+    ///
+    /// Time period when address was/is in use.
+    ///
+    /// - Element `Practitioner.address:i18nAddress.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePractitionerI18nAddress {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `country`: `Practitioner.address:i18nAddress.country`
+    pub fn new(country: impl Into<crate::Primitive<String>>) -> Self {
+        UzCorePractitionerI18nAddress {
+            id: None,
+            extension: Vec::new(),
+            use_: None,
+            type_: None,
+            text: None,
+            line: Vec::new(),
+            city: None,
+            district: None,
+            state: None,
+            postal_code: None,
+            country: country.into(),
+            period: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+}
+impl From<UzCorePractitionerI18nAddress> for crate::datatypes::Address {
+    /// The [`Address`] value of the slice (nothing is lost).
+    fn from(value: UzCorePractitionerI18nAddress) -> Self {
+        crate::datatypes::Address {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city,
+            district: value.district,
+            state: value.state,
+            postal_code: value.postal_code,
+            country: Some(value.country),
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Address> for UzCorePractitionerI18nAddress {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Practitioner.address:i18nAddress` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Address) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[],
+            member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
+        };
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Practitioner.address:i18nAddress",
+                message: "does not match the discriminator of slice `i18nAddress`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCorePractitionerI18nAddress {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city,
+            district: value.district,
+            state: value.state,
+            postal_code: value.postal_code,
+            country: match value.country {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "Practitioner.address:i18nAddress.country",
+                        message: "`country` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        })
     }
 }

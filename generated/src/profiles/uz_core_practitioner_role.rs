@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role` of `PractitionerRole`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner-role` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `PractitionerRole`: none. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -961,62 +962,80 @@ impl UzCorePractitionerRole {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "PractitionerRole.identifier",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.identifier",
+                short: "Identifiers for a role/location",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.active",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.active",
+                short: "Whether this practitioner role record is in active use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.practitioner",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.practitioner",
+                short: "Practitioner that provides services for the organization",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "practitioner",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.organization",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.organization",
+                short: "Organization where the roles are available",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "organization",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.code",
+                short: "Roles which this practitioner may perform",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.code.coding:role",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.code.coding:role",
+                short: "Code defined by a terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
@@ -1033,10 +1052,12 @@ impl UzCorePractitionerRole {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.code.coding:role.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.code.coding:role.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
@@ -1058,10 +1079,12 @@ impl UzCorePractitionerRole {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.code.coding:role.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.code.coding:role.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
@@ -1083,20 +1106,24 @@ impl UzCorePractitionerRole {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.specialty",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.specialty",
+                short: "Specific specialty of the practitioner",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "specialty",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.specialty.coding:dhpSpecialty",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.specialty.coding:dhpSpecialty",
+                short: "Code defined by a terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "specialty",
                         filter: &[],
@@ -1113,10 +1140,12 @@ impl UzCorePractitionerRole {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.specialty.coding:dhpSpecialty.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.specialty.coding:dhpSpecialty.system",
+                short: "Identity of the terminology system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "specialty",
                         filter: &[],
@@ -1138,10 +1167,12 @@ impl UzCorePractitionerRole {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.specialty.coding:dhpSpecialty.code",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.specialty.coding:dhpSpecialty.code",
+                short: "Symbol in syntax defined by the system",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "specialty",
                         filter: &[],
@@ -1163,31 +1194,51 @@ impl UzCorePractitionerRole {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.location",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.location",
+                short: "Location(s) where the practitioner provides care",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "location",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "PractitionerRole.healthcareService",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "PractitionerRole.healthcareService",
+                short: "Healthcare services provided for this role's Organization/Location(s)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "healthcareService",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
+    }
+    /// A typed search for `PractitionerRole` resources: the parameters the IG's server declares ([`PractitionerRoleSearch`](crate::search::PractitionerRoleSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::PractitionerRoleSearch {
+        crate::search::PractitionerRoleSearch::new()
     }
     /// A `Coding` for slice `PractitionerRole.code.coding:role`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/practitioner-role-vs` (Practitioner roles): [`PractitionerRoleVs`](crate::codes::PractitionerRoleVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerRoleRole`] (its fields carry the slice's cardinalities and code types).
     pub fn new_role(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -1204,6 +1255,13 @@ impl UzCorePractitionerRole {
         }
     }
     /// A `Coding` for slice `PractitionerRole.specialty.coding:dhpSpecialty`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs"` (filled in, not settable)
+    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/profession-specialization-vs` (Profession specializations): [`ProfessionSpecializationVs`](crate::codes::ProfessionSpecializationVs).
+    /// - `code`: `1..1`
+    ///
+    /// Typed: [`UzCorePractitionerRoleDhpSpecialty`] (its fields carry the slice's cardinalities and code types).
     pub fn new_dhp_specialty(
         code: impl Into<crate::Primitive<dhp_runtime::primitives::Code>>,
     ) -> crate::datatypes::Coding {
@@ -1306,5 +1364,442 @@ impl<'de> serde::Deserialize<'de> for UzCorePractitionerRole {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
+/// Slice `PractitionerRole.code.coding:role` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/practitioner-role-vs` (Practitioner roles): [`PractitionerRoleVs`](crate::codes::PractitionerRoleVs).
+/// - `code`: `1..1`
+///
+/// Code defined by a terminology system
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `PractitionerRole.code.coding:role`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePractitionerRoleRole {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `PractitionerRole.code.coding:role.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `PractitionerRole.code.coding:role.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `PractitionerRole.code.coding:role.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `PractitionerRole.code.coding:role.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/practitioner-role-vs` (Practitioner roles): [`PractitionerRoleVs`](crate::codes::PractitionerRoleVs).
+    pub code: crate::Primitive<crate::codes::PractitionerRoleVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `PractitionerRole.code.coding:role.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `PractitionerRole.code.coding:role.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePractitionerRoleRole {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `PractitionerRole.code.coding:role.code`
+    pub fn new(
+        code: impl Into<crate::Primitive<crate::codes::PractitionerRoleVs>>,
+    ) -> Self {
+        UzCorePractitionerRoleRole {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (PractitionerRole.code.coding:role.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePractitionerRoleRole> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCorePractitionerRoleRole) -> Self {
+        let back_code = |p: crate::Primitive<crate::codes::PractitionerRoleVs>| crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCorePractitionerRoleRole {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `PractitionerRole.code.coding:role` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "PractitionerRole.code.coding:role.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "PractitionerRole.code.coding:role",
+                message: "does not match the discriminator of slice `role`".to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::PractitionerRoleVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::PractitionerRoleVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "PractitionerRole.code.coding:role.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCorePractitionerRoleRole {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "PractitionerRole.code.coding:role.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "PractitionerRole.code.coding:role.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `PractitionerRole.specialty.coding:dhpSpecialty` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs"` (filled in, not settable)
+/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/profession-specialization-vs` (Profession specializations): [`ProfessionSpecializationVs`](crate::codes::ProfessionSpecializationVs).
+/// - `code`: `1..1`
+///
+/// Code defined by a terminology system
+///
+/// A reference to a code defined by a terminology system.
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `PractitionerRole.specialty.coding:dhpSpecialty`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCorePractitionerRoleDhpSpecialty {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `PractitionerRole.specialty.coding:dhpSpecialty.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `PractitionerRole.specialty.coding:dhpSpecialty.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `PractitionerRole.specialty.coding:dhpSpecialty.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `PractitionerRole.specialty.coding:dhpSpecialty.code`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/profession-specialization-vs` (Profession specializations): [`ProfessionSpecializationVs`](crate::codes::ProfessionSpecializationVs).
+    pub code: crate::Primitive<crate::codes::ProfessionSpecializationVs>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `PractitionerRole.specialty.coding:dhpSpecialty.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `PractitionerRole.specialty.coding:dhpSpecialty.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCorePractitionerRoleDhpSpecialty {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `code`: `PractitionerRole.specialty.coding:dhpSpecialty.code`
+    pub fn new(
+        code: impl Into<crate::Primitive<crate::codes::ProfessionSpecializationVs>>,
+    ) -> Self {
+        UzCorePractitionerRoleDhpSpecialty {
+            id: None,
+            extension: Vec::new(),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs",
+                ),
+            ),
+            version: None,
+            code: code.into(),
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (PractitionerRole.specialty.coding:dhpSpecialty.system): pattern value `"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCorePractitionerRoleDhpSpecialty> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCorePractitionerRoleDhpSpecialty) -> Self {
+        let back_code = |p: crate::Primitive<crate::codes::ProfessionSpecializationVs>| crate::Primitive {
+            value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: Some(value.system),
+            version: value.version,
+            code: Some(back_code(value.code)),
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding> for UzCorePractitionerRoleDhpSpecialty {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `PractitionerRole.specialty.coding:dhpSpecialty` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                (
+                    "system",
+                    "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
+                ),
+            ],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "PractitionerRole.specialty.coding:dhpSpecialty.system",
+                message: "`system` must have the slice's pattern value \"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "PractitionerRole.specialty.coding:dhpSpecialty",
+                message: "does not match the discriminator of slice `dhpSpecialty`"
+                    .to_string(),
+            });
+        }
+        let to_code = |
+            p: crate::Primitive<dhp_runtime::primitives::Code>,
+        | -> Result<
+            crate::Primitive<crate::codes::ProfessionSpecializationVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::ProfessionSpecializationVs::from_code(
+                        v.as_str(),
+                    ) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "PractitionerRole.specialty.coding:dhpSpecialty.code",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `code`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCorePractitionerRoleDhpSpecialty {
+            id: value.id,
+            extension: value.extension,
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "PractitionerRole.specialty.coding:dhpSpecialty.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            version: value.version,
+            code: to_code(
+                match value.code {
+                    Some(x) => x,
+                    None => {
+                        return Err(dhp_runtime::must_support::SliceError {
+                            path: "PractitionerRole.specialty.coding:dhpSpecialty.code",
+                            message: "`code` is required by the slice".to_string(),
+                        });
+                    }
+                },
+            )?,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
     }
 }

@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-provenance` of `Provenance`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-provenance` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
 #[derive(Clone, Debug, PartialEq)]
@@ -830,62 +831,80 @@ impl UzCoreProvenance {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Provenance.target",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.target",
+                short: "Target Reference(s) (usually version specific)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "target",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.occurred[x]:occurredDateTime",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.occurred[x]:occurredDateTime",
+                short: "When the activity occurred",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "occurredDateTime",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.activity",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.activity",
+                short: "Activity that occurred",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "activity",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.patient",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.patient",
+                short: "The patient is the subject of the data created/updated (.target) by the activity",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "patient",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.agent",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.agent",
+                short: "Actor involved",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.agent.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.agent.type",
+                short: "How the agent participated",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
@@ -897,10 +916,12 @@ impl UzCoreProvenance {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.agent.who",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.agent.who",
+                short: "The agent that participated in the event",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "agent",
                         filter: &[],
@@ -912,20 +933,24 @@ impl UzCoreProvenance {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.entity",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.entity",
+                short: "An entity used in this activity",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.entity.role",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.entity.role",
+                short: "revision | quotation | source | instantiates | removal",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
@@ -937,10 +962,12 @@ impl UzCoreProvenance {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.entity.what",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.entity.what",
+                short: "Identity of entity",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "entity",
                         filter: &[],
@@ -952,20 +979,24 @@ impl UzCoreProvenance {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.signature",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.signature",
+                short: "Signature on target",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.signature.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.signature.type",
+                short: "Indication of the reason the entity signed the object(s)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
@@ -977,10 +1008,12 @@ impl UzCoreProvenance {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.signature.when",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.signature.when",
+                short: "When the signature was created",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
@@ -992,10 +1025,12 @@ impl UzCoreProvenance {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.signature.who",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.signature.who",
+                short: "Who signed",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
@@ -1007,10 +1042,12 @@ impl UzCoreProvenance {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.signature.sigFormat",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.signature.sigFormat",
+                short: "The technical format of the signature",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
@@ -1022,10 +1059,12 @@ impl UzCoreProvenance {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Provenance.signature.data",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Provenance.signature.data",
+                short: "The actual signature content (XML DigSig. JWS, picture, etc.)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "signature",
                         filter: &[],
@@ -1037,9 +1076,12 @@ impl UzCoreProvenance {
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
     }
 }
 impl dhp_runtime::Resource for UzCoreProvenance {

@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson` of `RelatedPerson`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-relatedperson` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `RelatedPerson`: `read`, `update`, `delete`, `create`, `search-type`. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -2161,22 +2162,41 @@ impl UzCoreRelatedPerson {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "RelatedPerson.identifier",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier",
+                short: "A human identifier for this person",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:nationalId",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:nationalId",
+                short: "A human identifier for this person",
+                one_of: &[
+                    "RelatedPerson.identifier:nationalId",
+                    "RelatedPerson.identifier:passportLocal",
+                    "RelatedPerson.identifier:passportInternational",
+                    "RelatedPerson.identifier:birthCertificate",
+                    "RelatedPerson.identifier:driversLicense",
+                    "RelatedPerson.identifier:diplomaticPassport",
+                    "RelatedPerson.identifier:healthCard",
+                    "RelatedPerson.identifier:militaryId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2188,10 +2208,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:nationalId.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:nationalId.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2208,10 +2230,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:nationalId.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:nationalId.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2228,10 +2252,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:nationalId.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:nationalId.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2248,10 +2274,21 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:passportLocal",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:passportLocal",
+                short: "A human identifier for this person",
+                one_of: &[
+                    "RelatedPerson.identifier:nationalId",
+                    "RelatedPerson.identifier:passportLocal",
+                    "RelatedPerson.identifier:passportInternational",
+                    "RelatedPerson.identifier:birthCertificate",
+                    "RelatedPerson.identifier:driversLicense",
+                    "RelatedPerson.identifier:diplomaticPassport",
+                    "RelatedPerson.identifier:healthCard",
+                    "RelatedPerson.identifier:militaryId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2260,10 +2297,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:passportLocal.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:passportLocal.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2277,10 +2316,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:passportLocal.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:passportLocal.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2294,10 +2335,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:passportLocal.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:passportLocal.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2311,10 +2354,21 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:passportInternational",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:passportInternational",
+                short: "A human identifier for this person",
+                one_of: &[
+                    "RelatedPerson.identifier:nationalId",
+                    "RelatedPerson.identifier:passportLocal",
+                    "RelatedPerson.identifier:passportInternational",
+                    "RelatedPerson.identifier:birthCertificate",
+                    "RelatedPerson.identifier:driversLicense",
+                    "RelatedPerson.identifier:diplomaticPassport",
+                    "RelatedPerson.identifier:healthCard",
+                    "RelatedPerson.identifier:militaryId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2326,10 +2380,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:passportInternational.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:passportInternational.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2346,10 +2402,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:passportInternational.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:passportInternational.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2366,10 +2424,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:passportInternational.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:passportInternational.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2386,10 +2446,21 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:birthCertificate",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:birthCertificate",
+                short: "A human identifier for this person",
+                one_of: &[
+                    "RelatedPerson.identifier:nationalId",
+                    "RelatedPerson.identifier:passportLocal",
+                    "RelatedPerson.identifier:passportInternational",
+                    "RelatedPerson.identifier:birthCertificate",
+                    "RelatedPerson.identifier:driversLicense",
+                    "RelatedPerson.identifier:diplomaticPassport",
+                    "RelatedPerson.identifier:healthCard",
+                    "RelatedPerson.identifier:militaryId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2401,10 +2472,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:birthCertificate.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:birthCertificate.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2421,10 +2494,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:birthCertificate.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:birthCertificate.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2441,10 +2516,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:birthCertificate.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:birthCertificate.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2461,10 +2538,21 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:driversLicense",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:driversLicense",
+                short: "A human identifier for this person",
+                one_of: &[
+                    "RelatedPerson.identifier:nationalId",
+                    "RelatedPerson.identifier:passportLocal",
+                    "RelatedPerson.identifier:passportInternational",
+                    "RelatedPerson.identifier:birthCertificate",
+                    "RelatedPerson.identifier:driversLicense",
+                    "RelatedPerson.identifier:diplomaticPassport",
+                    "RelatedPerson.identifier:healthCard",
+                    "RelatedPerson.identifier:militaryId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2476,10 +2564,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:driversLicense.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:driversLicense.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2496,10 +2586,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:driversLicense.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:driversLicense.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2516,10 +2608,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:driversLicense.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:driversLicense.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2536,10 +2630,21 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:diplomaticPassport",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:diplomaticPassport",
+                short: "A human identifier for this person",
+                one_of: &[
+                    "RelatedPerson.identifier:nationalId",
+                    "RelatedPerson.identifier:passportLocal",
+                    "RelatedPerson.identifier:passportInternational",
+                    "RelatedPerson.identifier:birthCertificate",
+                    "RelatedPerson.identifier:driversLicense",
+                    "RelatedPerson.identifier:diplomaticPassport",
+                    "RelatedPerson.identifier:healthCard",
+                    "RelatedPerson.identifier:militaryId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2551,10 +2656,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:diplomaticPassport.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:diplomaticPassport.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2571,10 +2678,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:diplomaticPassport.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:diplomaticPassport.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2591,10 +2700,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:diplomaticPassport.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:diplomaticPassport.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2611,10 +2722,21 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:healthCard",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:healthCard",
+                short: "A human identifier for this person",
+                one_of: &[
+                    "RelatedPerson.identifier:nationalId",
+                    "RelatedPerson.identifier:passportLocal",
+                    "RelatedPerson.identifier:passportInternational",
+                    "RelatedPerson.identifier:birthCertificate",
+                    "RelatedPerson.identifier:driversLicense",
+                    "RelatedPerson.identifier:diplomaticPassport",
+                    "RelatedPerson.identifier:healthCard",
+                    "RelatedPerson.identifier:militaryId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2623,10 +2745,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:healthCard.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:healthCard.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2640,10 +2764,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:healthCard.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:healthCard.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2657,10 +2783,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:healthCard.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:healthCard.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2674,10 +2802,21 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:militaryId",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:militaryId",
+                short: "A human identifier for this person",
+                one_of: &[
+                    "RelatedPerson.identifier:nationalId",
+                    "RelatedPerson.identifier:passportLocal",
+                    "RelatedPerson.identifier:passportInternational",
+                    "RelatedPerson.identifier:birthCertificate",
+                    "RelatedPerson.identifier:driversLicense",
+                    "RelatedPerson.identifier:diplomaticPassport",
+                    "RelatedPerson.identifier:healthCard",
+                    "RelatedPerson.identifier:militaryId",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2689,10 +2828,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:militaryId.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:militaryId.type",
+                short: "Description of identifier",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2709,10 +2850,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:militaryId.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:militaryId.system",
+                short: "The namespace for the identifier value",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2729,10 +2872,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.identifier:militaryId.value",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.identifier:militaryId.value",
+                short: "The value that is unique",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "identifier",
                         filter: &[
@@ -2749,50 +2894,60 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.active",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.active",
+                short: "Whether this related person's record is in active use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "active",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.patient",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.patient",
+                short: "The patient this person is related to",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "patient",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.relationship",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.relationship",
+                short: "The relationship of the related person to the patient",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "relationship",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.name",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.name",
+                short: "A name associated with the person",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.name.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.name.use",
+                short: "usual | official | temp | nickname | anonymous | old | maiden",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -2804,10 +2959,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.name.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.name.text",
+                short: "Text representation of the full name",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -2819,10 +2976,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.name.family",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.name.family",
+                short: "Family name (often called 'Surname')",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -2834,10 +2993,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.name.given",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.name.given",
+                short: "Given names (not always 'first'). Includes middle names",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -2849,10 +3010,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.name.suffix",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.name.suffix",
+                short: "Parts that come after the name",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -2864,10 +3027,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.name.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.name.period",
+                short: "Time period when name was/is in use",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "name",
                         filter: &[],
@@ -2879,20 +3044,24 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.telecom",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.telecom",
+                short: "A contact detail for the person",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.telecom.system",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.telecom.system",
+                short: "phone | fax | email | pager | url | sms | other",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
@@ -2904,10 +3073,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.telecom.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.telecom.use",
+                short: "home | work | temp | old | mobile - purpose of this contact point",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "telecom",
                         filter: &[],
@@ -2919,20 +3090,24 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.gender",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.gender",
+                short: "male | female | other | unknown",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.gender.extension:gender-other-2",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.gender.extension:gender-other-2",
+                short: "Additional content defined by implementations",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "gender",
                         filter: &[],
@@ -2949,40 +3124,51 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.birthDate",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.birthDate",
+                short: "The date on which the related person was born",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "birthDate",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address",
+                short: "Address where the related person can be contacted or visited",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress",
+                short: "An Uzbekistan address",
+                one_of: &[
+                    "RelatedPerson.address:uzAddress",
+                    "RelatedPerson.address:i18nAddress",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress.use",
+                short: "Type of address, home | temp",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -2994,10 +3180,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress.type",
+                short: "postal | physical | both",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3009,10 +3197,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress.text",
+                short: "Text part of the address provided by DPM. Mahalla name, street, house number, apartment number",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3024,10 +3214,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress.line",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress.line",
+                short: "Text street name provided by DPM",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3039,10 +3231,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress.city",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress.city",
+                short: "Mahalla code (citizens' assembly)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3054,10 +3248,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress.district",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress.district",
+                short: "District or city code",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3069,10 +3265,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress.state",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress.state",
+                short: "Region code",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3084,10 +3282,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress.country",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress.country",
+                short: "Country code (ISO 3166-1 2 letter code)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3099,10 +3299,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:uzAddress.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:uzAddress.period",
+                short: "Time period when the address was/is used",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[("country", "\"UZ\"")],
@@ -3114,20 +3316,27 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress",
+                short: "An international, non-Uzbekistan address",
+                one_of: &[
+                    "RelatedPerson.address:uzAddress",
+                    "RelatedPerson.address:i18nAddress",
+                ],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
                         member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress.use",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress.use",
+                short: "Type of address, home | temp",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3139,10 +3348,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress.type",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress.type",
+                short: "postal | physical | both",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3154,10 +3365,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress.text",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress.text",
+                short: "Text part of the address",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3169,10 +3382,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress.line",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress.line",
+                short: "Street name or address line",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3184,10 +3399,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress.city",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress.city",
+                short: "City or locality",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3199,10 +3416,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress.district",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress.district",
+                short: "District, county, or administrative division",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3214,10 +3433,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress.state",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress.state",
+                short: "State, province, or region",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3229,10 +3450,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress.country",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress.country",
+                short: "Country code (ISO 3166-1 2 letter code)",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3244,10 +3467,12 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.address:i18nAddress.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.address:i18nAddress.period",
+                short: "Time period when the address was/is used",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "address",
                         filter: &[],
@@ -3259,21 +3484,42 @@ impl UzCoreRelatedPerson {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "RelatedPerson.period",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "RelatedPerson.period",
+                short: "Period of time that this relationship is considered valid",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "period",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
     }
+    /// A typed search for `RelatedPerson` resources: the parameters the IG's server declares ([`RelatedPersonSearch`](crate::search::RelatedPersonSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::RelatedPersonSearch {
+        crate::search::RelatedPersonSearch::new()
+    }
+    /// The identifier `system` slice `RelatedPerson.identifier:nationalId` fixes.
+    pub const NATIONAL_ID_SYSTEM: &'static str = "https://dpm.uz/identifier/national-unique-id";
     /// A `Identifier` for slice `RelatedPerson.identifier:nationalId`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_national_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -3326,6 +3572,14 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.identifier:nationalId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn national_id(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -3337,7 +3591,66 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `nationalId`, as [`UzCoreRelatedPersonNationalId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`national_id`](Self::national_id) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonNationalId`] (its fields carry the slice's cardinalities and code types).
+    pub fn national_id_typed(&self) -> Vec<UzCoreRelatedPersonNationalId> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCoreRelatedPersonNationalId::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `nationalId`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonNationalId`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_national_id(&mut self, value: UzCoreRelatedPersonNationalId) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `RelatedPerson.identifier:passportLocal` fixes.
+    pub const PASSPORT_LOCAL_SYSTEM: &'static str = "https://dpm.uz/identifier/passport-local";
     /// A `Identifier` for slice `RelatedPerson.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_local(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -3388,6 +3701,14 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.identifier:passportLocal`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_local(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -3399,7 +3720,66 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `passportLocal`, as [`UzCoreRelatedPersonPassportLocal`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`passport_local`](Self::passport_local) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonPassportLocal`] (its fields carry the slice's cardinalities and code types).
+    pub fn passport_local_typed(&self) -> Vec<UzCoreRelatedPersonPassportLocal> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCoreRelatedPersonPassportLocal::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `passportLocal`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonPassportLocal`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_passport_local(&mut self, value: UzCoreRelatedPersonPassportLocal) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `RelatedPerson.identifier:passportInternational` fixes.
+    pub const PASSPORT_INTERNATIONAL_SYSTEM: &'static str = "https://dpm.uz/identifier/passport-international";
     /// A `Identifier` for slice `RelatedPerson.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_international(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -3450,6 +3830,14 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.identifier:passportInternational`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_international(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -3463,7 +3851,75 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `passportInternational`, as [`UzCoreRelatedPersonPassportInternational`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`passport_international`](Self::passport_international) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonPassportInternational`] (its fields carry the slice's cardinalities and code types).
+    pub fn passport_international_typed(
+        &self,
+    ) -> Vec<UzCoreRelatedPersonPassportInternational> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://dpm.uz/identifier/passport-international\""),
+            ],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCoreRelatedPersonPassportInternational::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `passportInternational`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonPassportInternational`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_passport_international(
+        &mut self,
+        value: UzCoreRelatedPersonPassportInternational,
+    ) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://dpm.uz/identifier/passport-international\""),
+            ],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `RelatedPerson.identifier:birthCertificate` fixes.
+    pub const BIRTH_CERTIFICATE_SYSTEM: &'static str = "https://adliya.uz/identifier/birthcertificate";
     /// A `Identifier` for slice `RelatedPerson.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn new_birth_certificate(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -3514,6 +3970,14 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.identifier:birthCertificate`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn birth_certificate(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -3525,7 +3989,66 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `birthCertificate`, as [`UzCoreRelatedPersonBirthCertificate`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`birth_certificate`](Self::birth_certificate) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonBirthCertificate`] (its fields carry the slice's cardinalities and code types).
+    pub fn birth_certificate_typed(&self) -> Vec<UzCoreRelatedPersonBirthCertificate> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://adliya.uz/identifier/birthcertificate\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCoreRelatedPersonBirthCertificate::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `birthCertificate`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonBirthCertificate`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_birth_certificate(&mut self, value: UzCoreRelatedPersonBirthCertificate) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://adliya.uz/identifier/birthcertificate\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `RelatedPerson.identifier:driversLicense` fixes.
+    pub const DRIVERS_LICENSE_SYSTEM: &'static str = "https://gov.uz/iiv/identifier/driverslicense";
     /// A `Identifier` for slice `RelatedPerson.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn new_drivers_license(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -3576,6 +4099,14 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.identifier:driversLicense`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn drivers_license(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -3587,7 +4118,66 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `driversLicense`, as [`UzCoreRelatedPersonDriversLicense`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`drivers_license`](Self::drivers_license) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonDriversLicense`] (its fields carry the slice's cardinalities and code types).
+    pub fn drivers_license_typed(&self) -> Vec<UzCoreRelatedPersonDriversLicense> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCoreRelatedPersonDriversLicense::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `driversLicense`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonDriversLicense`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_drivers_license(&mut self, value: UzCoreRelatedPersonDriversLicense) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `RelatedPerson.identifier:diplomaticPassport` fixes.
+    pub const DIPLOMATIC_PASSPORT_SYSTEM: &'static str = "https://gov.uz/mfa/identifier/diplomaticpassport";
     /// A `Identifier` for slice `RelatedPerson.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn new_diplomatic_passport(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -3638,6 +4228,14 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.identifier:diplomaticPassport`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn diplomatic_passport(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -3651,7 +4249,75 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `diplomaticPassport`, as [`UzCoreRelatedPersonDiplomaticPassport`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`diplomatic_passport`](Self::diplomatic_passport) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
+    pub fn diplomatic_passport_typed(
+        &self,
+    ) -> Vec<UzCoreRelatedPersonDiplomaticPassport> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+            ],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCoreRelatedPersonDiplomaticPassport::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `diplomaticPassport`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_diplomatic_passport(
+        &mut self,
+        value: UzCoreRelatedPersonDiplomaticPassport,
+    ) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[
+                ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+            ],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `RelatedPerson.identifier:healthCard` fixes.
+    pub const HEALTH_CARD_SYSTEM: &'static str = "https://gov.uz/ssv/identifier/healthcard";
     /// A `Identifier` for slice `RelatedPerson.identifier:healthCard`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonHealthCard`] (its fields carry the slice's cardinalities and code types).
     pub fn new_health_card(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -3702,6 +4368,14 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.identifier:healthCard`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonHealthCard`] (its fields carry the slice's cardinalities and code types).
     pub fn health_card(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -3713,7 +4387,66 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `healthCard`, as [`UzCoreRelatedPersonHealthCard`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`health_card`](Self::health_card) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonHealthCard`] (its fields carry the slice's cardinalities and code types).
+    pub fn health_card_typed(&self) -> Vec<UzCoreRelatedPersonHealthCard> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCoreRelatedPersonHealthCard::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `healthCard`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonHealthCard`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_health_card(&mut self, value: UzCoreRelatedPersonHealthCard) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
+    /// The identifier `system` slice `RelatedPerson.identifier:militaryId` fixes.
+    pub const MILITARY_ID_SYSTEM: &'static str = "https://gov.uz/mudofaa/identifier/militaryID";
     /// A `Identifier` for slice `RelatedPerson.identifier:militaryId`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_military_id(
         value: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Identifier {
@@ -3764,6 +4497,14 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.identifier:militaryId`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn military_id(&self) -> Vec<&crate::datatypes::Identifier> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "identifier",
@@ -3775,7 +4516,66 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `militaryId`, as [`UzCoreRelatedPersonMilitaryId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`military_id`](Self::military_id) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonMilitaryId`] (its fields carry the slice's cardinalities and code types).
+    pub fn military_id_typed(&self) -> Vec<UzCoreRelatedPersonMilitaryId> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            member_of: &[],
+        };
+        self.identifier
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCoreRelatedPersonMilitaryId::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Puts `value` in `identifier` as slice `militaryId`: replaces the item of the slice already there, else adds it.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: pattern `"official"` (filled in, not settable)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+    /// - `value`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonMilitaryId`] (its fields carry the slice's cardinalities and code types).
+    pub fn set_military_id(&mut self, value: UzCoreRelatedPersonMilitaryId) {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "identifier",
+            filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            member_of: &[],
+        };
+        let value: crate::datatypes::Identifier = value.into();
+        match self
+            .identifier
+            .as_mut_slice()
+            .iter_mut()
+            .find(|item| SLICE.accepts(dhp_runtime::Node::Typed(&**item)))
+        {
+            Some(slot) => *slot = value,
+            None => self.identifier.push(value),
+        }
+    }
     /// A `Address` for slice `RelatedPerson.address:uzAddress`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCoreRelatedPersonUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_uz_address() -> crate::datatypes::Address {
         crate::datatypes::Address {
             country: Some(crate::Primitive::new("UZ".to_string())),
@@ -3789,6 +4589,16 @@ impl UzCoreRelatedPerson {
     ///
     /// - Element `RelatedPerson.address:uzAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCoreRelatedPersonUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn uz_address(&self) -> Vec<&crate::datatypes::Address> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "address",
@@ -3800,7 +4610,52 @@ impl UzCoreRelatedPerson {
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
     }
+    /// The items of slice `uzAddress`, as [`UzCoreRelatedPersonUzAddress`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`uz_address`](Self::uz_address) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCoreRelatedPersonUzAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn uz_address_typed(&self) -> Vec<UzCoreRelatedPersonUzAddress> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[("country", "\"UZ\"")],
+            member_of: &[],
+        };
+        self.address
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| UzCoreRelatedPersonUzAddress::try_from(item.clone()).ok())
+            .collect()
+    }
+    /// Adds `value` to `address` as an item of slice `uzAddress`.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCoreRelatedPersonUzAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn add_uz_address(&mut self, value: UzCoreRelatedPersonUzAddress) {
+        self.address.push(value.into());
+    }
     /// A `Address` for slice `RelatedPerson.address:i18nAddress`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_i18n_address(
         country: impl Into<crate::Primitive<String>>,
     ) -> crate::datatypes::Address {
@@ -3817,6 +4672,14 @@ impl UzCoreRelatedPerson {
     /// - Element `RelatedPerson.address:i18nAddress`, cardinality `0..*`.
     /// - **Must Support**: populate it when the data is available.
     /// - Discriminator: `country` is in `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz`, which the packages cannot expand: any code except `UZ`, `UZB`, `860` ([`Iso31662sansUz`](crate::codes::Iso31662sansUz)).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
         const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
             key: "address",
@@ -3827,6 +4690,41 @@ impl UzCoreRelatedPerson {
             .iter()
             .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
             .collect()
+    }
+    /// The items of slice `i18nAddress`, as [`UzCoreRelatedPersonI18nAddress`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`i18n_address`](Self::i18n_address) lists every item).
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonI18nAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn i18n_address_typed(&self) -> Vec<UzCoreRelatedPersonI18nAddress> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "address",
+            filter: &[],
+            member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
+        };
+        self.address
+            .iter()
+            .filter(|item| SLICE.accepts(dhp_runtime::Node::Typed(*item)))
+            .filter_map(|item| {
+                UzCoreRelatedPersonI18nAddress::try_from(item.clone()).ok()
+            })
+            .collect()
+    }
+    /// Adds `value` to `address` as an item of slice `i18nAddress`.
+    ///
+    /// What the slice fixes and binds:
+    /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    /// - `country`: `1..1`
+    ///
+    /// Typed: [`UzCoreRelatedPersonI18nAddress`] (its fields carry the slice's cardinalities and code types).
+    pub fn add_i18n_address(&mut self, value: UzCoreRelatedPersonI18nAddress) {
+        self.address.push(value.into());
     }
     /// The `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `RelatedPerson.gender.extension:gender-other-2`), typed, if present and well-formed. Must Support.
     pub fn gender_other_2(&self) -> Option<crate::extensions::GenderOtherUzExtension> {
@@ -4008,5 +4906,2602 @@ impl<'de> serde::Deserialize<'de> for UzCoreRelatedPerson {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
+/// Slice `RelatedPerson.identifier:nationalId` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// A human identifier for this person
+///
+/// Identifier for a person within a particular scope.
+///
+/// RelatedPerson identifiers might not be unique across instances within a system, as a single human individual may be represented as many different RelatedPerson resources with different roles, periods, or relationships.
+///
+/// - Element `RelatedPerson.identifier:nationalId`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonNationalId {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Это используется, если значение отсутствует: например, пациент не имеет паспорта, и нужно указать причину отсутствия.
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.identifier:nationalId.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `RelatedPerson.identifier:nationalId.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `RelatedPerson.identifier:nationalId.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `RelatedPerson.identifier:nationalId.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `RelatedPerson.identifier:nationalId.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `RelatedPerson.identifier:nationalId.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `RelatedPerson.identifier:nationalId.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonNationalId {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `RelatedPerson.identifier:nationalId.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreRelatedPersonNationalId {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("NI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new(
+                                "National unique individual identifier".to_string(),
+                            ),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://dpm.uz/identifier/national-unique-id",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (RelatedPerson.identifier:nationalId.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (RelatedPerson.identifier:nationalId.type): pattern value `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (RelatedPerson.identifier:nationalId.system): pattern value `"https://dpm.uz/identifier/national-unique-id"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreRelatedPersonNationalId> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonNationalId) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonNationalId {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.identifier:nationalId` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://dpm.uz/identifier/national-unique-id\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:nationalId.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"NI\",\"display\":\"National unique individual identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:nationalId.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"NI\",\"display\":\"National unique individual identifier\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://dpm.uz/identifier/national-unique-id\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:nationalId.system",
+                message: "`system` must have the slice's pattern value \"https://dpm.uz/identifier/national-unique-id\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:nationalId",
+                message: "does not match the discriminator of slice `nationalId`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreRelatedPersonNationalId {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:nationalId.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:nationalId.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:nationalId.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `RelatedPerson.identifier:passportLocal` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// A human identifier for this person
+///
+/// Identifier for a person within a particular scope.
+///
+/// RelatedPerson identifiers might not be unique across instances within a system, as a single human individual may be represented as many different RelatedPerson resources with different roles, periods, or relationships.
+///
+/// - Element `RelatedPerson.identifier:passportLocal`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonPassportLocal {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Это используется, если значение отсутствует: например, пациент не имеет паспорта, и нужно указать причину отсутствия.
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.identifier:passportLocal.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `RelatedPerson.identifier:passportLocal.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `RelatedPerson.identifier:passportLocal.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `RelatedPerson.identifier:passportLocal.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `RelatedPerson.identifier:passportLocal.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `RelatedPerson.identifier:passportLocal.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `RelatedPerson.identifier:passportLocal.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonPassportLocal {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `RelatedPerson.identifier:passportLocal.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreRelatedPersonPassportLocal {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PPN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Passport number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://dpm.uz/identifier/passport-local",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (RelatedPerson.identifier:passportLocal.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (RelatedPerson.identifier:passportLocal.type): pattern value `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (RelatedPerson.identifier:passportLocal.system): pattern value `"https://dpm.uz/identifier/passport-local"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreRelatedPersonPassportLocal> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonPassportLocal) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonPassportLocal {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.identifier:passportLocal` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://dpm.uz/identifier/passport-local\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:passportLocal.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:passportLocal.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://dpm.uz/identifier/passport-local\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:passportLocal.system",
+                message: "`system` must have the slice's pattern value \"https://dpm.uz/identifier/passport-local\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:passportLocal",
+                message: "does not match the discriminator of slice `passportLocal`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreRelatedPersonPassportLocal {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:passportLocal.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:passportLocal.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:passportLocal.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `RelatedPerson.identifier:passportInternational` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// A human identifier for this person
+///
+/// Identifier for a person within a particular scope.
+///
+/// RelatedPerson identifiers might not be unique across instances within a system, as a single human individual may be represented as many different RelatedPerson resources with different roles, periods, or relationships.
+///
+/// - Element `RelatedPerson.identifier:passportInternational`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonPassportInternational {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Это используется, если значение отсутствует: например, пациент не имеет паспорта, и нужно указать причину отсутствия.
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.identifier:passportInternational.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `RelatedPerson.identifier:passportInternational.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `RelatedPerson.identifier:passportInternational.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `RelatedPerson.identifier:passportInternational.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `RelatedPerson.identifier:passportInternational.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `RelatedPerson.identifier:passportInternational.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `RelatedPerson.identifier:passportInternational.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonPassportInternational {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `RelatedPerson.identifier:passportInternational.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreRelatedPersonPassportInternational {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("PPN"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Passport number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://dpm.uz/identifier/passport-international",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (RelatedPerson.identifier:passportInternational.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (RelatedPerson.identifier:passportInternational.type): pattern value `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (RelatedPerson.identifier:passportInternational.system): pattern value `"https://dpm.uz/identifier/passport-international"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreRelatedPersonPassportInternational> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonPassportInternational) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonPassportInternational {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.identifier:passportInternational` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                ("system", "\"https://dpm.uz/identifier/passport-international\""),
+            ],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:passportInternational.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:passportInternational.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"PPN\",\"display\":\"Passport number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://dpm.uz/identifier/passport-international\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:passportInternational.system",
+                message: "`system` must have the slice's pattern value \"https://dpm.uz/identifier/passport-international\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:passportInternational",
+                message: "does not match the discriminator of slice `passportInternational`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreRelatedPersonPassportInternational {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:passportInternational.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:passportInternational.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:passportInternational.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `RelatedPerson.identifier:birthCertificate` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// A human identifier for this person
+///
+/// Identifier for a person within a particular scope.
+///
+/// RelatedPerson identifiers might not be unique across instances within a system, as a single human individual may be represented as many different RelatedPerson resources with different roles, periods, or relationships.
+///
+/// - Element `RelatedPerson.identifier:birthCertificate`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonBirthCertificate {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Это используется, если значение отсутствует: например, пациент не имеет паспорта, и нужно указать причину отсутствия.
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.identifier:birthCertificate.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `RelatedPerson.identifier:birthCertificate.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `RelatedPerson.identifier:birthCertificate.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `RelatedPerson.identifier:birthCertificate.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `RelatedPerson.identifier:birthCertificate.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `RelatedPerson.identifier:birthCertificate.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `RelatedPerson.identifier:birthCertificate.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonBirthCertificate {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `RelatedPerson.identifier:birthCertificate.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreRelatedPersonBirthCertificate {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("BCT"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Birth Certificate".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://adliya.uz/identifier/birthcertificate",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (RelatedPerson.identifier:birthCertificate.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (RelatedPerson.identifier:birthCertificate.type): pattern value `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (RelatedPerson.identifier:birthCertificate.system): pattern value `"https://adliya.uz/identifier/birthcertificate"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreRelatedPersonBirthCertificate> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonBirthCertificate) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonBirthCertificate {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.identifier:birthCertificate` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://adliya.uz/identifier/birthcertificate\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:birthCertificate.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"BCT\",\"display\":\"Birth Certificate\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:birthCertificate.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"BCT\",\"display\":\"Birth Certificate\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://adliya.uz/identifier/birthcertificate\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:birthCertificate.system",
+                message: "`system` must have the slice's pattern value \"https://adliya.uz/identifier/birthcertificate\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:birthCertificate",
+                message: "does not match the discriminator of slice `birthCertificate`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreRelatedPersonBirthCertificate {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:birthCertificate.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:birthCertificate.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:birthCertificate.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `RelatedPerson.identifier:driversLicense` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// A human identifier for this person
+///
+/// Identifier for a person within a particular scope.
+///
+/// RelatedPerson identifiers might not be unique across instances within a system, as a single human individual may be represented as many different RelatedPerson resources with different roles, periods, or relationships.
+///
+/// - Element `RelatedPerson.identifier:driversLicense`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonDriversLicense {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Это используется, если значение отсутствует: например, пациент не имеет паспорта, и нужно указать причину отсутствия.
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.identifier:driversLicense.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `RelatedPerson.identifier:driversLicense.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `RelatedPerson.identifier:driversLicense.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `RelatedPerson.identifier:driversLicense.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `RelatedPerson.identifier:driversLicense.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `RelatedPerson.identifier:driversLicense.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `RelatedPerson.identifier:driversLicense.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonDriversLicense {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `RelatedPerson.identifier:driversLicense.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreRelatedPersonDriversLicense {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("DL"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Driver's license number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://gov.uz/iiv/identifier/driverslicense",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (RelatedPerson.identifier:driversLicense.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (RelatedPerson.identifier:driversLicense.type): pattern value `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (RelatedPerson.identifier:driversLicense.system): pattern value `"https://gov.uz/iiv/identifier/driverslicense"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreRelatedPersonDriversLicense> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonDriversLicense) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonDriversLicense {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.identifier:driversLicense` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://gov.uz/iiv/identifier/driverslicense\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:driversLicense.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"DL\",\"display\":\"Driver's license number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:driversLicense.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"DL\",\"display\":\"Driver's license number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://gov.uz/iiv/identifier/driverslicense\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:driversLicense.system",
+                message: "`system` must have the slice's pattern value \"https://gov.uz/iiv/identifier/driverslicense\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:driversLicense",
+                message: "does not match the discriminator of slice `driversLicense`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreRelatedPersonDriversLicense {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:driversLicense.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:driversLicense.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:driversLicense.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `RelatedPerson.identifier:diplomaticPassport` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// A human identifier for this person
+///
+/// Identifier for a person within a particular scope.
+///
+/// RelatedPerson identifiers might not be unique across instances within a system, as a single human individual may be represented as many different RelatedPerson resources with different roles, periods, or relationships.
+///
+/// - Element `RelatedPerson.identifier:diplomaticPassport`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonDiplomaticPassport {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Это используется, если значение отсутствует: например, пациент не имеет паспорта, и нужно указать причину отсутствия.
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.identifier:diplomaticPassport.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `RelatedPerson.identifier:diplomaticPassport.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `RelatedPerson.identifier:diplomaticPassport.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `RelatedPerson.identifier:diplomaticPassport.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `RelatedPerson.identifier:diplomaticPassport.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `RelatedPerson.identifier:diplomaticPassport.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `RelatedPerson.identifier:diplomaticPassport.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonDiplomaticPassport {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `RelatedPerson.identifier:diplomaticPassport.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreRelatedPersonDiplomaticPassport {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("DP"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Diplomatic Passport".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://gov.uz/mfa/identifier/diplomaticpassport",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (RelatedPerson.identifier:diplomaticPassport.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (RelatedPerson.identifier:diplomaticPassport.type): pattern value `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (RelatedPerson.identifier:diplomaticPassport.system): pattern value `"https://gov.uz/mfa/identifier/diplomaticpassport"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreRelatedPersonDiplomaticPassport> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonDiplomaticPassport) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonDiplomaticPassport {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.identifier:diplomaticPassport` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[
+                ("system", "\"https://gov.uz/mfa/identifier/diplomaticpassport\""),
+            ],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:diplomaticPassport.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"DP\",\"display\":\"Diplomatic Passport\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:diplomaticPassport.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"DP\",\"display\":\"Diplomatic Passport\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://gov.uz/mfa/identifier/diplomaticpassport\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:diplomaticPassport.system",
+                message: "`system` must have the slice's pattern value \"https://gov.uz/mfa/identifier/diplomaticpassport\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:diplomaticPassport",
+                message: "does not match the discriminator of slice `diplomaticPassport`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreRelatedPersonDiplomaticPassport {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:diplomaticPassport.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:diplomaticPassport.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:diplomaticPassport.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `RelatedPerson.identifier:healthCard` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// A human identifier for this person
+///
+/// Identifier for a person within a particular scope.
+///
+/// RelatedPerson identifiers might not be unique across instances within a system, as a single human individual may be represented as many different RelatedPerson resources with different roles, periods, or relationships.
+///
+/// - Element `RelatedPerson.identifier:healthCard`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonHealthCard {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Это используется, если значение отсутствует: например, пациент не имеет паспорта, и нужно указать причину отсутствия.
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.identifier:healthCard.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `RelatedPerson.identifier:healthCard.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `RelatedPerson.identifier:healthCard.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `RelatedPerson.identifier:healthCard.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `RelatedPerson.identifier:healthCard.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `RelatedPerson.identifier:healthCard.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `RelatedPerson.identifier:healthCard.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonHealthCard {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `RelatedPerson.identifier:healthCard.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreRelatedPersonHealthCard {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("HC"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Health card number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://gov.uz/ssv/identifier/healthcard",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (RelatedPerson.identifier:healthCard.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (RelatedPerson.identifier:healthCard.type): pattern value `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (RelatedPerson.identifier:healthCard.system): pattern value `"https://gov.uz/ssv/identifier/healthcard"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreRelatedPersonHealthCard> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonHealthCard) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonHealthCard {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.identifier:healthCard` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://gov.uz/ssv/identifier/healthcard\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:healthCard.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"HC\",\"display\":\"Health card number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:healthCard.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"HC\",\"display\":\"Health card number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://gov.uz/ssv/identifier/healthcard\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:healthCard.system",
+                message: "`system` must have the slice's pattern value \"https://gov.uz/ssv/identifier/healthcard\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:healthCard",
+                message: "does not match the discriminator of slice `healthCard`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreRelatedPersonHealthCard {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:healthCard.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:healthCard.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:healthCard.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `RelatedPerson.identifier:militaryId` of `Identifier`: a [`Identifier`](crate::datatypes::Identifier) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: pattern `"official"` (filled in, not settable)
+/// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
+/// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
+/// - `value`: `1..1`
+///
+/// A human identifier for this person
+///
+/// Identifier for a person within a particular scope.
+///
+/// RelatedPerson identifiers might not be unique across instances within a system, as a single human individual may be represented as many different RelatedPerson resources with different roles, periods, or relationships.
+///
+/// - Element `RelatedPerson.identifier:militaryId`, cardinality `0..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonMilitaryId {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Identifier.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Это используется, если значение отсутствует: например, пациент не имеет паспорта, и нужно указать причину отсутствия.
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.identifier:militaryId.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// usual | official | temp | secondary | old (If known)
+    ///
+    /// The purpose of this identifier.
+    ///
+    /// Applications can assume that an identifier is permanent unless it explicitly says that it is temporary.
+    ///
+    /// - Element `RelatedPerson.identifier:militaryId.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs` (Types of possible identifier uses): [`IdentifierUseVs`](crate::codes::IdentifierUseVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    use_: Option<crate::Primitive<crate::codes::IdentifierUse>>,
+    /// Description of identifier
+    ///
+    /// A coded type for the identifier that can be used to determine which identifier to use for a specific purpose.
+    ///
+    /// This element deals only with general categories of identifiers.  It SHOULD not be used for codes that correspond 1..1 with the Identifier.system. Some identifiers may fall into multiple categories due to common usage.   Where the system is known, a type is unnecessary because the type is always part of the system definition. However systems often need to handle identifiers where the system is not known. There is not a 1:1 relationship between type and system, since many different systems have the same type.
+    ///
+    /// - Element `RelatedPerson.identifier:militaryId.type`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs` (Types of possible identifiers): [`IdentifierTypeVs`](crate::codes::IdentifierTypeVs).
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    type_: Box<crate::datatypes::CodeableConcept>,
+    /// The namespace for the identifier value
+    ///
+    /// Establishes the namespace for the value - that is, an absolute URL that describes a set values that are unique.
+    ///
+    /// Identifier.system is always case sensitive.
+    ///
+    /// - Element `RelatedPerson.identifier:militaryId.system`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: crate::Primitive<dhp_runtime::primitives::Uri>,
+    /// The value that is unique
+    ///
+    /// The portion of the identifier typically relevant to the user and which is unique within the context of the system.
+    ///
+    /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
+    ///
+    /// - Element `RelatedPerson.identifier:militaryId.value`, cardinality `1..1`.
+    pub value: crate::Primitive<String>,
+    /// Time period when id is/was valid for use
+    ///
+    /// Time period during which identifier is/was valid for use.
+    ///
+    /// - Element `RelatedPerson.identifier:militaryId.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Organization that issued id (may be just text)
+    ///
+    /// Organization that issued/manages the identifier.
+    ///
+    /// The Identifier.assigner may omit the .reference element and only contain a .display element reflecting the name or other textual information about the assigning organization.
+    ///
+    /// - Element `RelatedPerson.identifier:militaryId.assigner`, cardinality `0..1`.
+    pub assigner: Option<Box<crate::datatypes::Reference>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonMilitaryId {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `value`: `RelatedPerson.identifier:militaryId.value`
+    pub fn new(value: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreRelatedPersonMilitaryId {
+            id: None,
+            extension: Vec::new(),
+            use_: Some(crate::Primitive::new(crate::codes::IdentifierUse::Official)),
+            type_: Box::new(crate::datatypes::CodeableConcept {
+                coding: Vec::from([
+                    crate::datatypes::Coding {
+                        code: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Code::from_static("MI"),
+                            ),
+                        ),
+                        display: Some(
+                            crate::Primitive::new("Military ID number".to_string()),
+                        ),
+                        system: Some(
+                            crate::Primitive::new(
+                                dhp_runtime::primitives::Uri::from_static(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                ),
+                            ),
+                        ),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            }),
+            system: crate::Primitive::new(
+                dhp_runtime::primitives::Uri::from_static(
+                    "https://gov.uz/mudofaa/identifier/militaryID",
+                ),
+            ),
+            value: value.into(),
+            period: None,
+            assigner: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `use` (RelatedPerson.identifier:militaryId.use): pattern value `"official"`, filled in by `new`.
+    pub fn use_(&self) -> Option<&crate::Primitive<crate::codes::IdentifierUse>> {
+        self.use_.as_ref()
+    }
+    /// `type` (RelatedPerson.identifier:militaryId.type): pattern value `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}`, filled in by `new`.
+    pub fn type_(&self) -> &crate::datatypes::CodeableConcept {
+        &self.type_
+    }
+    /// `system` (RelatedPerson.identifier:militaryId.system): pattern value `"https://gov.uz/mudofaa/identifier/militaryID"`, filled in by `new`.
+    pub fn system(&self) -> &crate::Primitive<dhp_runtime::primitives::Uri> {
+        &self.system
+    }
+}
+impl From<UzCoreRelatedPersonMilitaryId> for crate::datatypes::Identifier {
+    /// The [`Identifier`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonMilitaryId) -> Self {
+        crate::datatypes::Identifier {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: Some(value.type_),
+            system: Some(value.system),
+            value: Some(value.value),
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonMilitaryId {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.identifier:militaryId` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Identifier) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"https://gov.uz/mudofaa/identifier/militaryID\"")],
+            member_of: &[],
+        };
+        if value.use_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "use",
+                "\"official\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:militaryId.use",
+                message: "`use` must have the slice's pattern value \"official\""
+                    .to_string(),
+            });
+        }
+        if value.type_.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "type",
+                "{\"coding\":[{\"code\":\"MI\",\"display\":\"Military ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:militaryId.type",
+                message: "`type` must have the slice's pattern value {\"coding\":[{\"code\":\"MI\",\"display\":\"Military ID number\",\"system\":\"http://terminology.hl7.org/CodeSystem/v2-0203\"}]}"
+                    .to_string(),
+            });
+        }
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"https://gov.uz/mudofaa/identifier/militaryID\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:militaryId.system",
+                message: "`system` must have the slice's pattern value \"https://gov.uz/mudofaa/identifier/militaryID\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.identifier:militaryId",
+                message: "does not match the discriminator of slice `militaryId`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreRelatedPersonMilitaryId {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: match value.type_ {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:militaryId.type",
+                        message: "`type` is required by the slice".to_string(),
+                    });
+                }
+            },
+            system: match value.system {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:militaryId.system",
+                        message: "`system` is required by the slice".to_string(),
+                    });
+                }
+            },
+            value: match value.value {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.identifier:militaryId.value",
+                        message: "`value` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            assigner: value.assigner,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `RelatedPerson.address:uzAddress` of `Address`: a [`Address`](crate::datatypes::Address) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+/// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+/// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+/// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+/// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+/// - `country`: pattern `"UZ"` (filled in, not settable)
+///
+/// An Uzbekistan address
+///
+/// Address where the related person can be contacted or visited.
+///
+/// - Element `RelatedPerson.address:uzAddress`, cardinality `0..*`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonUzAddress {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Address.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Type of address, home | temp
+    ///
+    /// The purpose of this address.
+    ///
+    /// Applications can assume that an address is current unless it explicitly says that it is temporary or old.
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    pub use_: Option<crate::Primitive<crate::codes::AddressUse>>,
+    /// postal | physical | both
+    ///
+    /// Distinguishes between physical addresses (those you can visit) and mailing addresses (e.g. PO Boxes and care-of addresses). Most addresses are both.
+    ///
+    /// The definition of Address states that "address is intended to describe postal addresses, not physical locations". However, many applications track whether an address has a dual purpose of being a location that can be visited as well as being a valid delivery destination, and Postal addresses are often used as proxies for physical locations (also see the [Location](http://hl7.org/fhir/location.html#) resource).
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.type`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    pub type_: Option<crate::Primitive<crate::codes::AddressType>>,
+    /// Text part of the address provided by DPM. Mahalla name, street, house number, apartment number
+    ///
+    /// Specifies the entire address as it should be displayed e.g. on a postal label. This may be provided instead of or as well as the specific parts.
+    ///
+    /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.text`, cardinality `0..1`.
+    pub text: Option<crate::Primitive<String>>,
+    /// Text street name provided by DPM
+    ///
+    /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.line`, cardinality `0..*`.
+    pub line: Vec<crate::Primitive<String>>,
+    /// Mahalla code (citizens' assembly)
+    ///
+    /// The name of the city, town, suburb, village or other community or delivery center.
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.city`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
+    pub city: Option<crate::Primitive<crate::codes::MahallaVs>>,
+    /// District or city code
+    ///
+    /// The name of the administrative area (county).
+    ///
+    /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.district`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
+    pub district: Option<crate::Primitive<crate::codes::RegionsVs>>,
+    /// Region code
+    ///
+    /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.state`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
+    pub state: Option<crate::Primitive<crate::codes::StateVs>>,
+    /// Postal code for area
+    ///
+    /// A postal code designating a region defined by the postal service.
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.postalCode`, cardinality `0..1`.
+    pub postal_code: Option<crate::Primitive<String>>,
+    /// Country code (ISO 3166-1 2 letter code)
+    ///
+    /// Country - a nation as commonly understood or generally accepted.
+    ///
+    /// ISO 3166 2- or 3- letter codes MAY be used in place of a human readable country name.
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.country`, cardinality `1..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    country: crate::Primitive<String>,
+    /// Time period when the address was/is used
+    ///
+    /// Time period when address was/is in use.
+    ///
+    /// - Element `RelatedPerson.address:uzAddress.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonUzAddress {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        UzCoreRelatedPersonUzAddress {
+            id: None,
+            extension: Vec::new(),
+            use_: None,
+            type_: None,
+            text: None,
+            line: Vec::new(),
+            city: None,
+            district: None,
+            state: None,
+            postal_code: None,
+            country: crate::Primitive::new("UZ".to_string()),
+            period: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `country` (RelatedPerson.address:uzAddress.country): pattern value `"UZ"`, filled in by `new`.
+    pub fn country(&self) -> &crate::Primitive<String> {
+        &self.country
+    }
+}
+impl From<UzCoreRelatedPersonUzAddress> for crate::datatypes::Address {
+    /// The [`Address`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonUzAddress) -> Self {
+        let back_city = |p: crate::Primitive<crate::codes::MahallaVs>| crate::Primitive {
+            value: p.value.map(|c| c.code().to_string()),
+            id: p.id,
+            extension: p.extension,
+        };
+        let back_district = |p: crate::Primitive<crate::codes::RegionsVs>| crate::Primitive {
+            value: p.value.map(|c| c.code().to_string()),
+            id: p.id,
+            extension: p.extension,
+        };
+        let back_state = |p: crate::Primitive<crate::codes::StateVs>| crate::Primitive {
+            value: p.value.map(|c| c.code().to_string()),
+            id: p.id,
+            extension: p.extension,
+        };
+        crate::datatypes::Address {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city.map(back_city),
+            district: value.district.map(back_district),
+            state: value.state.map(back_state),
+            postal_code: value.postal_code,
+            country: Some(value.country),
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Address> for UzCoreRelatedPersonUzAddress {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.address:uzAddress` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Address) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("country", "\"UZ\"")],
+            member_of: &[],
+        };
+        if value.country.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "country",
+                "\"UZ\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.address:uzAddress.country",
+                message: "`country` must have the slice's pattern value \"UZ\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.address:uzAddress",
+                message: "does not match the discriminator of slice `uzAddress`"
+                    .to_string(),
+            });
+        }
+        let to_city = |
+            p: crate::Primitive<String>,
+        | -> Result<
+            crate::Primitive<crate::codes::MahallaVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::MahallaVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "RelatedPerson.address:uzAddress.city",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `city`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        let to_district = |
+            p: crate::Primitive<String>,
+        | -> Result<
+            crate::Primitive<crate::codes::RegionsVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::RegionsVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "RelatedPerson.address:uzAddress.district",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `district`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        let to_state = |
+            p: crate::Primitive<String>,
+        | -> Result<
+            crate::Primitive<crate::codes::StateVs>,
+            dhp_runtime::must_support::SliceError,
+        > {
+            let value = match p.value {
+                Some(v) => {
+                    match crate::codes::StateVs::from_code(v.as_str()) {
+                        Some(c) => Some(c),
+                        None => {
+                            return Err(dhp_runtime::must_support::SliceError {
+                                path: "RelatedPerson.address:uzAddress.state",
+                                message: format!(
+                                    "`{}` {}", v.as_str(),
+                                    "is not in the value set bound to `state`"
+                                ),
+                            });
+                        }
+                    }
+                }
+                None => None,
+            };
+            Ok(crate::Primitive {
+                value,
+                id: p.id,
+                extension: p.extension,
+            })
+        };
+        Ok(UzCoreRelatedPersonUzAddress {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city.map(to_city).transpose()?,
+            district: value.district.map(to_district).transpose()?,
+            state: value.state.map(to_state).transpose()?,
+            postal_code: value.postal_code,
+            country: match value.country {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.address:uzAddress.country",
+                        message: "`country` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        })
+    }
+}
+/// Slice `RelatedPerson.address:i18nAddress` of `Address`: a [`Address`](crate::datatypes::Address) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+/// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+/// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+/// - `country`: `1..1`
+///
+/// An international, non-Uzbekistan address
+///
+/// Address where the related person can be contacted or visited.
+///
+/// - Element `RelatedPerson.address:i18nAddress`, cardinality `0..*`.
+/// - **Must Support**: populate it when the data is available.
+/// - Discriminator: `country` is in `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz`, which the packages cannot expand: any code except `UZ`, `UZB`, `860` ([`Iso31662sansUz`](crate::codes::Iso31662sansUz)).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreRelatedPersonI18nAddress {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Address.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Type of address, home | temp
+    ///
+    /// The purpose of this address.
+    ///
+    /// Applications can assume that an address is current unless it explicitly says that it is temporary or old.
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.use`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
+    pub use_: Option<crate::Primitive<crate::codes::AddressUse>>,
+    /// postal | physical | both
+    ///
+    /// Distinguishes between physical addresses (those you can visit) and mailing addresses (e.g. PO Boxes and care-of addresses). Most addresses are both.
+    ///
+    /// The definition of Address states that "address is intended to describe postal addresses, not physical locations". However, many applications track whether an address has a dual purpose of being a location that can be visited as well as being a valid delivery destination, and Postal addresses are often used as proxies for physical locations (also see the [Location](http://hl7.org/fhir/location.html#) resource).
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.type`, cardinality `0..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
+    pub type_: Option<crate::Primitive<crate::codes::AddressType>>,
+    /// Text part of the address
+    ///
+    /// Specifies the entire address as it should be displayed e.g. on a postal label. This may be provided instead of or as well as the specific parts.
+    ///
+    /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.text`, cardinality `0..1`.
+    pub text: Option<crate::Primitive<String>>,
+    /// Street name or address line
+    ///
+    /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.line`, cardinality `0..*`.
+    pub line: Vec<crate::Primitive<String>>,
+    /// City or locality
+    ///
+    /// The name of the city, town, suburb, village or other community or delivery center.
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.city`, cardinality `0..1`.
+    pub city: Option<crate::Primitive<String>>,
+    /// District, county, or administrative division
+    ///
+    /// The name of the administrative area (county).
+    ///
+    /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.district`, cardinality `0..1`.
+    pub district: Option<crate::Primitive<String>>,
+    /// State, province, or region
+    ///
+    /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.state`, cardinality `0..1`.
+    pub state: Option<crate::Primitive<String>>,
+    /// Postal code for area
+    ///
+    /// A postal code designating a region defined by the postal service.
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.postalCode`, cardinality `0..1`.
+    pub postal_code: Option<crate::Primitive<String>>,
+    /// Country code (ISO 3166-1 2 letter code)
+    ///
+    /// Country - a nation as commonly understood or generally accepted.
+    ///
+    /// ISO 3166 2- or 3- letter codes MAY be used in place of a human readable country name.
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.country`, cardinality `1..1`.
+    /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
+    pub country: crate::Primitive<String>,
+    /// Time period when the address was/is used
+    ///
+    /// Time period when address was/is in use.
+    ///
+    /// - Element `RelatedPerson.address:i18nAddress.period`, cardinality `0..1`.
+    pub period: Option<Box<crate::datatypes::Period>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreRelatedPersonI18nAddress {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    /// Takes the elements the slice requires:
+    ///
+    /// - `country`: `RelatedPerson.address:i18nAddress.country`
+    pub fn new(country: impl Into<crate::Primitive<String>>) -> Self {
+        UzCoreRelatedPersonI18nAddress {
+            id: None,
+            extension: Vec::new(),
+            use_: None,
+            type_: None,
+            text: None,
+            line: Vec::new(),
+            city: None,
+            district: None,
+            state: None,
+            postal_code: None,
+            country: country.into(),
+            period: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+}
+impl From<UzCoreRelatedPersonI18nAddress> for crate::datatypes::Address {
+    /// The [`Address`] value of the slice (nothing is lost).
+    fn from(value: UzCoreRelatedPersonI18nAddress) -> Self {
+        crate::datatypes::Address {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city,
+            district: value.district,
+            state: value.state,
+            postal_code: value.postal_code,
+            country: Some(value.country),
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Address> for UzCoreRelatedPersonI18nAddress {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `RelatedPerson.address:i18nAddress` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Address) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[],
+            member_of: &[("country", crate::codes::Iso31662sansUz::CODE_SET)],
+        };
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "RelatedPerson.address:i18nAddress",
+                message: "does not match the discriminator of slice `i18nAddress`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreRelatedPersonI18nAddress {
+            id: value.id,
+            extension: value.extension,
+            use_: value.use_,
+            type_: value.type_,
+            text: value.text,
+            line: value.line,
+            city: value.city,
+            district: value.district,
+            state: value.state,
+            postal_code: value.postal_code,
+            country: match value.country {
+                Some(x) => x,
+                None => {
+                    return Err(dhp_runtime::must_support::SliceError {
+                        path: "RelatedPerson.address:i18nAddress.country",
+                        message: "`country` is required by the slice".to_string(),
+                    });
+                }
+            },
+            period: value.period,
+            unknown_elements: value.unknown_elements,
+        })
     }
 }

@@ -19,6 +19,7 @@ use crate::codes::DataAbsentReason;
 ///
 /// - Profile `https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation` of `Observation`.
 /// - Version: `0.3.0`.
+/// - Writing (`to_json_string`, the client) adds `https://dhp.uz/fhir/core/StructureDefinition/uz-core-socioeconomic-observation` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.
 /// - The IG's server (`https://dhp.uz/fhir/core/CapabilityStatement/DHPCapabilityStatement`) declares these interactions for `Observation`: `read`, `vread`, `update`, `create`. The client refuses others unless told to allow them.
 ///
 /// No `Default`: use [`new(…)`](Self::new), which takes every element the profile requires.
@@ -1215,22 +1216,32 @@ impl UzCoreSocioeconomicObservation {
     pub fn to_json_writer(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         dhp_runtime::resource::write_to(self, out)
     }
-    /// The Must Support elements (by element id) this instance leaves empty.
-    pub fn missing_must_support(&self) -> Vec<&'static str> {
-        const CHECKS: &[(&str, &[dhp_runtime::must_support::Step])] = &[
-            (
-                "Observation.code",
-                &[
+    /// The Must Support elements this instance leaves empty, each with its element
+    /// id and short description. Must Support sibling slices of one element (the
+    /// identifier slices of a patient) are one item, "one of" them
+    /// ([`MissingMustSupport::one_of`](dhp_runtime::must_support::MissingMustSupport::one_of)),
+    /// reported only when none of them is present.
+    pub fn missing_must_support(
+        &self,
+    ) -> Vec<dhp_runtime::must_support::MissingMustSupport> {
+        const CHECKS: &[dhp_runtime::must_support::MustSupportCheck] = &[
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.code",
+                short: "Socioeconomic observation type. Education level code is aligned with EE MPI SocialHistory Education Level profile",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.code.coding:socioeconomicType",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.code.coding:socioeconomicType",
+                short: "Required socioeconomic observation type code",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "code",
                         filter: &[],
@@ -1242,31 +1253,49 @@ impl UzCoreSocioeconomicObservation {
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.subject",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.subject",
+                short: "Who and/or what the observation is about",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "subject",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
-            (
-                "Observation.effective[x]:effectiveDateTime",
-                &[
+            },
+            dhp_runtime::must_support::MustSupportCheck {
+                id: "Observation.effective[x]:effectiveDateTime",
+                short: "Date when the socioeconomic data was recorded or applicable",
+                one_of: &[],
+                steps: &[
                     dhp_runtime::must_support::Step {
                         key: "effectiveDateTime",
                         filter: &[],
                         member_of: &[],
                     },
                 ],
-            ),
+            },
         ];
-        dhp_runtime::must_support::missing(dhp_runtime::Node::Typed(self), CHECKS)
+        dhp_runtime::must_support::missing_must_support(
+            dhp_runtime::Node::Typed(self),
+            CHECKS,
+        )
+    }
+    /// A typed search for `Observation` resources: the parameters the IG's server declares ([`ObservationSearch`](crate::search::ObservationSearch)).
+    #[cfg(feature = "client")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+    pub fn search() -> crate::search::ObservationSearch {
+        crate::search::ObservationSearch::new()
     }
     /// A `Coding` for slice `Observation.code.coding:socioeconomicType`, with the profile's fixed and pattern values filled in.
+    ///
+    /// What the slice fixes and binds:
+    /// - `system`: pattern `"http://snomed.info/sct"` (filled in, not settable)
+    ///
+    /// Typed: [`UzCoreSocioeconomicObservationSocioeconomicType`] (its fields carry the slice's cardinalities and code types).
     pub fn new_socioeconomic_type() -> crate::datatypes::Coding {
         crate::datatypes::Coding {
             system: Some(
@@ -1394,6 +1423,161 @@ impl<'de> serde::Deserialize<'de> for UzCoreSocioeconomicObservation {
         deserializer: D,
     ) -> Result<Self, D::Error> {
         dhp_runtime::serde_bridge::deserialize(deserializer)
+    }
+}
+/// Slice `Observation.code.coding:socioeconomicType` of `Coding`: a [`Coding`](crate::datatypes::Coding) narrowed to what the slice allows.
+///
+/// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
+///
+/// What the slice fixes and binds:
+/// - `system`: pattern `"http://snomed.info/sct"` (filled in, not settable)
+///
+/// Required socioeconomic observation type code
+///
+/// One of the socioeconomic observation type codes (benefits, education, profession, or social status)
+///
+/// Codes may be defined very casually in enumerations, or code lists, up to very formal definitions such as SNOMED CT - see the HL7 v3 Core Principles for more information.  Ordering of codings is undefined and SHALL NOT be used to infer meaning. Generally, at most only one of the coding values will be labeled as UserSelected = true.
+///
+/// - Element `Observation.code.coding:socioeconomicType`, cardinality `1..1`.
+/// - **Must Support**: populate it when the data is available.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UzCoreSocioeconomicObservationSocioeconomicType {
+    /// Unique id for inter-element referencing
+    ///
+    /// Unique id for the element within a resource (for internal references). This may be any string value that does not contain spaces.
+    ///
+    /// - Element `Coding.id`, cardinality `0..1`.
+    pub id: Option<String>,
+    /// Additional content defined by implementations
+    ///
+    /// May be used to represent additional information that is not part of the basic definition of the element. To make the use of extensions safe and managable, there is a strict set of governance applied to the definition and use of extensions. Though any implementer can define an extension, there is a set of requirements that SHALL be met as part of the definition of the extension.
+    ///
+    /// There can be no stigma associated with the use of extensions by any application, project, or standard - regardless of the institution or jurisdiction that uses or defines the extensions.  The use of extensions is what allows the FHIR specification to retain a core level of simplicity for everyone.
+    ///
+    /// - Element `Observation.code.coding:socioeconomicType.extension`, cardinality `0..*`.
+    pub extension: Vec<crate::datatypes::Extension>,
+    /// Identity of the terminology system
+    ///
+    /// The identification of the code system that defines the meaning of the symbol in the code.
+    ///
+    /// The URI may be an OID (urn:oid:...) or a UUID (urn:uuid:...).  OIDs and UUIDs SHALL be references to the HL7 OID registry. Otherwise, the URI should come from HL7's list of FHIR defined special URIs or it should be an absolute reference to some definition that establishes the system clearly and unambiguously.
+    ///
+    /// - Element `Observation.code.coding:socioeconomicType.system`, cardinality `0..1`.
+    ///
+    /// Fixed by the slice: filled in by `new`, read-only.
+    system: Option<crate::Primitive<dhp_runtime::primitives::Uri>>,
+    /// Version of the system - if relevant
+    ///
+    /// The version of the code system which was used when choosing this code. Note that a well-maintained code system does not need the version reported, because the meaning of codes is consistent across versions. However this cannot consistently be assured, and when the meaning is not guaranteed to be consistent, the version SHOULD be exchanged.
+    ///
+    /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
+    ///
+    /// - Element `Observation.code.coding:socioeconomicType.version`, cardinality `0..1`.
+    pub version: Option<crate::Primitive<String>>,
+    /// Symbol in syntax defined by the system
+    ///
+    /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
+    ///
+    /// - Element `Observation.code.coding:socioeconomicType.code`, cardinality `0..1`.
+    pub code: Option<crate::Primitive<dhp_runtime::primitives::Code>>,
+    /// Representation defined by the system
+    ///
+    /// A representation of the meaning of the code in the system, following the rules of the system.
+    ///
+    /// - Element `Observation.code.coding:socioeconomicType.display`, cardinality `0..1`.
+    pub display: Option<crate::Primitive<String>>,
+    /// If this coding was chosen directly by the user
+    ///
+    /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
+    ///
+    /// Amongst a set of alternatives, a directly chosen code is the most appropriate starting point for new translations. There is some ambiguity about what exactly 'directly chosen' implies, and trading partner agreement may be needed to clarify the use of this element and its consequences more completely.
+    ///
+    /// - Element `Observation.code.coding:socioeconomicType.userSelected`, cardinality `0..1`.
+    pub user_selected: Option<crate::Primitive<bool>>,
+    /// Elements the datatype does not define, kept by a lenient read (see the
+    /// datatype's field of the same name).
+    pub unknown_elements: dhp_runtime::JsonObject,
+}
+impl UzCoreSocioeconomicObservationSocioeconomicType {
+    /// A value of the slice, with its fixed and pattern values filled in.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        UzCoreSocioeconomicObservationSocioeconomicType {
+            id: None,
+            extension: Vec::new(),
+            system: Some(
+                crate::Primitive::new(
+                    dhp_runtime::primitives::Uri::from_static("http://snomed.info/sct"),
+                ),
+            ),
+            version: None,
+            code: None,
+            display: None,
+            user_selected: None,
+            unknown_elements: dhp_runtime::JsonObject::new(),
+        }
+    }
+    /// `system` (Observation.code.coding:socioeconomicType.system): pattern value `"http://snomed.info/sct"`, filled in by `new`.
+    pub fn system(&self) -> Option<&crate::Primitive<dhp_runtime::primitives::Uri>> {
+        self.system.as_ref()
+    }
+}
+impl From<UzCoreSocioeconomicObservationSocioeconomicType> for crate::datatypes::Coding {
+    /// The [`Coding`] value of the slice (nothing is lost).
+    fn from(value: UzCoreSocioeconomicObservationSocioeconomicType) -> Self {
+        crate::datatypes::Coding {
+            id: value.id,
+            extension: value.extension,
+            system: value.system,
+            version: value.version,
+            code: value.code,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        }
+    }
+}
+impl TryFrom<crate::datatypes::Coding>
+for UzCoreSocioeconomicObservationSocioeconomicType {
+    type Error = dhp_runtime::must_support::SliceError;
+    /// Checks that the value belongs to slice `Observation.code.coding:socioeconomicType` and keeps the slice's types; the error names the element that breaks it.
+    fn try_from(value: crate::datatypes::Coding) -> Result<Self, Self::Error> {
+        const SLICE: dhp_runtime::must_support::Step = dhp_runtime::must_support::Step {
+            key: "",
+            filter: &[("system", "\"http://snomed.info/sct\"")],
+            member_of: &[],
+        };
+        if value.system.is_some()
+            && !dhp_runtime::must_support::value_matches(
+                dhp_runtime::Node::Typed(&value),
+                "system",
+                "\"http://snomed.info/sct\"",
+                false,
+            )
+        {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Observation.code.coding:socioeconomicType.system",
+                message: "`system` must have the slice's pattern value \"http://snomed.info/sct\""
+                    .to_string(),
+            });
+        }
+        if !SLICE.accepts(dhp_runtime::Node::Typed(&value)) {
+            return Err(dhp_runtime::must_support::SliceError {
+                path: "Observation.code.coding:socioeconomicType",
+                message: "does not match the discriminator of slice `socioeconomicType`"
+                    .to_string(),
+            });
+        }
+        Ok(UzCoreSocioeconomicObservationSocioeconomicType {
+            id: value.id,
+            extension: value.extension,
+            system: value.system,
+            version: value.version,
+            code: value.code,
+            display: value.display,
+            user_selected: value.user_selected,
+            unknown_elements: value.unknown_elements,
+        })
     }
 }
 /// The types allowed for `Observation.value\[x\]`.

@@ -47,7 +47,7 @@
 //! println!("created Patient/{:?} version {:?}", created.id, created.version_id);
 //!
 //! let params = SearchParams::new()
-//!     .with("identifier", TokenParam::system_code("https://dhp.uz/fhir/core/sid/pid/uz/ni", "12345678901234"));
+//!     .with("identifier", TokenParam::system_code("https://dpm.uz/identifier/national-unique-id", "12345678901234"));
 //! let page = client.search::<Patient>(&params).await?;
 //! println!("{} match(es)", page.resources().len());
 //! # Ok(()) }

@@ -28,7 +28,7 @@
 //! ```
 //! use dhp_runtime::client::search::*;
 //! let params = SearchParams::new()
-//!     .with("identifier", TokenParam::system_code("https://dhp.uz/fhir/core/sid/pid/uz/ni", "12345678901234"))
+//!     .with("identifier", TokenParam::system_code("https://dpm.uz/identifier/national-unique-id", "12345678901234"))
 //!     .with("family", StringParam::exact("Karimov"))
 //!     .with("birthdate", DateParam::new(Prefix::Ge, "1990-01-01"))
 //!     .with("gender", TokenParam::code("male").negated())
@@ -38,7 +38,7 @@
 //!     .total(Total::Accurate);
 //! assert_eq!(
 //!     params.to_query_string(),
-//!     "identifier=https%3A%2F%2Fdhp.uz%2Ffhir%2Fcore%2Fsid%2Fpid%2Fuz%2Fni%7C12345678901234\
+//!     "identifier=https%3A%2F%2Fdpm.uz%2Fidentifier%2Fnational-unique-id%7C12345678901234\
 //!      &family%3Aexact=Karimov&birthdate=ge1990-01-01&gender%3Anot=male\
 //!      &general-practitioner%3Amissing=true&_count=50&_sort=-birthdate&_total=accurate"
 //! );

@@ -114,6 +114,10 @@ impl<'a> Builder<'a> {
         if let Some(p) = &parent_profile {
             notes.push(format!("Derives from the profile [`{p}`]."));
         }
+        notes.push(format!(
+            "Writing (`to_json_string`, the client) adds `{}` to `meta.profile` when it is not there, so a value read back is not `==` to the one written unless `meta.profile` already listed it.",
+            sd.url
+        ));
         let doc = Doc {
             short: sd.title.clone().or(Some(sd.name.clone())),
             definition: sd.description.clone(),
@@ -136,7 +140,8 @@ impl<'a> Builder<'a> {
         self.primitive_extensions.clear();
         self.build_struct(&tree, 0, &owner, name.clone(), kind, doc)?;
         let slices = std::mem::take(&mut self.slices);
-        let ms: Vec<MustSupportPath> = ms_ids.iter().map(|id| must_support_path(&elements, &slices, id)).collect();
+        let mut ms: Vec<MustSupportPath> = ms_ids.iter().map(|id| must_support_path(&elements, &slices, id)).collect();
+        slices::group_sibling_slices(&mut ms, &slices);
         let rules = self.profile_rules(&elements, &slices);
         let invariants = self.profile_invariants(sd, &elements, &slices)?;
         if let Some(s) = self.space.structs.get_mut(&name) {

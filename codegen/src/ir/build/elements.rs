@@ -38,7 +38,7 @@ impl<'a> Builder<'a> {
                 continue;
             }
             if owner.is_profile {
-                self.collect_slices(tree, child, node == 0)?;
+                self.collect_slices(tree, child, owner, node == 0)?;
             }
             if let Some(f) = self.field_for(tree, child, owner, &seg)? {
                 if owner.is_profile && node == 0 {

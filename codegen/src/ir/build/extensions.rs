@@ -19,6 +19,7 @@ impl<'a> Builder<'a> {
             let mut doc = element_doc(el);
             doc.notes.insert(0, cardinality_note(el));
             doc.notes.push(format!("Extension `{url}`, in `{seg}`."));
+            self.profile_binding_notes(tree, s, &mut doc);
             if el.must_support == Some(true) {
                 doc.notes.insert(1, "**Must Support**: populate it when the data is available.".into());
             }
@@ -60,6 +61,27 @@ impl<'a> Builder<'a> {
         });
         self.want_datatype("Extension");
         Ok(())
+    }
+
+    /// Notes for the bindings a profile puts inside a typed extension slice (the
+    /// nationality extension's `code` bound to the nationality value set): the typed
+    /// extension keeps its own types, so the docs say what the profile binds.
+    fn profile_binding_notes(&mut self, tree: &Tree<'_>, slice: usize, doc: &mut Doc) {
+        let prefix = format!("{}.", tree.nodes[slice].el.id());
+        let bound: Vec<&ElementDefinition> = tree
+            .nodes
+            .iter()
+            .map(|n| n.el)
+            .filter(|e| e.id().starts_with(&prefix) && e.binding.as_ref().is_some_and(|b| b.value_set.is_some()) && !e.is_prohibited())
+            .collect();
+        for e in bound {
+            let rel = e.id()[prefix.len()..].to_string();
+            let mut d = Doc::default();
+            self.binding_code_type(e, &mut d);
+            for n in d.notes {
+                doc.notes.push(format!("Profile binding on `{rel}`: {n}"));
+            }
+        }
     }
 
     /// The typed struct for extension `url`, built on first use. `None` for extensions

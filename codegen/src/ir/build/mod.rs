@@ -381,10 +381,14 @@ fn resolve_member_names(space: &mut TypeSpace) {
                 }
             }
             let has_accessor = sl.field.is_some();
+            let verb = if sl.max == Some(1) { "set" } else { "add" };
             sl.rust_name = naming::claim_group(&mut methods, &sl.rust_name, "_slice", |base| {
-                let mut names = vec![format!("new_{}", base.trim_end_matches('_'))];
+                let plain = base.trim_end_matches('_');
+                let mut names = vec![format!("new_{plain}")];
                 if has_accessor {
                     names.push(base.to_string());
+                    names.push(format!("{plain}_typed"));
+                    names.push(format!("{verb}_{plain}"));
                 }
                 names
             });
@@ -494,7 +498,8 @@ fn must_support_path(elements: &[ElementDefinition], slices: &[SliceDef], id: &s
         steps.push(StepDef { key, filter, member_of });
     }
     let check_presence = !steps.iter().any(|st| st.filter.iter().any(|(_, v)| v.as_str() == Some(DATA_ABSENT_REASON)));
-    MustSupportPath { id: id.to_string(), steps, check_presence }
+    let short = elements.iter().find(|e| e.id() == id).and_then(|e| e.short.clone()).unwrap_or_default();
+    MustSupportPath { id: id.to_string(), steps, short, one_of: Vec::new(), check_presence }
 }
 
 fn is_under_prohibited_ids(elements: &[ElementDefinition], id: &str) -> bool {
