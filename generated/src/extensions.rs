@@ -42,7 +42,7 @@ pub struct DataAbsentReasonExtension {
 }
 impl DataAbsentReasonExtension {
     /// The extension with the elements it requires, the rest empty.
-    /// - `value`: `Extension.value[x]`. Binding: required to `http://hl7.org/fhir/ValueSet/data-absent-reason` (Data Absent Reason): [`DataAbsentReason`](crate::codes::DataAbsentReason).
+    /// - `value`: `Extension.value[x]`. Binding: required to `http://hl7.org/fhir/ValueSet/data-absent-reason` (Data Absent Reason): [code type `DataAbsentReason`](crate::codes::DataAbsentReason).
     pub fn new(
         value: impl Into<crate::Primitive<crate::codes::DataAbsentReason>>,
     ) -> Self {
@@ -207,7 +207,7 @@ pub struct DiagnosisTypeExtension {
 }
 impl DiagnosisTypeExtension {
     /// The extension with the elements it requires, the rest empty.
-    /// - `value`: `Extension.value[x]`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/diagnosis-type-vs` (Diagnosis Type): [`DiagnosisTypeVs`](crate::codes::DiagnosisTypeVs).
+    /// - `value`: `Extension.value[x]`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/diagnosis-type-vs` (Diagnosis Type): [code type `DiagnosisTypeVs`](crate::codes::DiagnosisTypeVs).
     pub fn new(value: impl Into<crate::datatypes::CodeableConcept>) -> Self {
         DiagnosisTypeExtension {
             id: None,
@@ -373,7 +373,7 @@ pub struct GenderOtherUzExtension {
 }
 impl GenderOtherUzExtension {
     /// The extension with the elements it requires, the rest empty.
-    /// - `value`: `Extension.value[x]`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/gender-other-vs` (Differentiation of the administrative gender 'other'): [`GenderOtherVs`](crate::codes::GenderOtherVs).
+    /// - `value`: `Extension.value[x]`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/gender-other-vs` (Differentiation of the administrative gender 'other'): [code type `GenderOtherVs`](crate::codes::GenderOtherVs).
     pub fn new(value: impl Into<crate::datatypes::Coding>) -> Self {
         GenderOtherUzExtension {
             id: None,

@@ -212,7 +212,15 @@ pub(crate) fn extension_new_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     });
     let mut lines = vec![" The extension with the elements it requires, the rest empty.".to_string()];
     for f in &required {
-        let binding = f.doc.notes.iter().find(|n| n.starts_with("Binding:")).map(|n| format!(" {n}")).unwrap_or_default();
+        // A label that is not the bare type name: some code types are in scope in
+        // `extensions.rs`, where an explicit target for them would be redundant.
+        let binding = f
+            .doc
+            .notes
+            .iter()
+            .find(|n| n.starts_with("Binding:"))
+            .map(|n| format!(" {}", n.replace("[`", "[code type `")))
+            .unwrap_or_default();
         lines.push(format!(" - `{}`: `{}`.{binding}", f.name, f.path));
     }
     let doc = lines.iter().map(|l| quote! { #[doc = #l] });
@@ -639,7 +647,7 @@ fn slice_type_tokens(ctx: &Ctx, sl: &SliceDef, st: &SliceTypeDef, estruct: &Stru
     } else {
         quote! {}
     };
-    let from_doc = format!(" The [`{}`] value of the slice (nothing is lost).", sl.element_type);
+    let from_doc = format!(" The [`{}`]({}) value of the slice (nothing is lost).", sl.element_type, elem.to_string().replace(' ', ""));
     let try_doc = format!(" Checks that the value belongs to slice `{}` and keeps the slice's types; the error names the element that breaks it.", sl.id);
     let disc_msg = format!("does not match the discriminator of slice `{}`", sl.name);
     Some(quote! {

@@ -1570,7 +1570,7 @@ impl UzCoreAuditEventDhpCategory {
     }
 }
 impl From<UzCoreAuditEventDhpCategory> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreAuditEventDhpCategory) -> Self {
         let back_code = |p: crate::Primitive<crate::codes::AuditEventTypeVs>| crate::Primitive {
             value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),

@@ -1615,7 +1615,7 @@ impl UzCoreHealthcareServiceDhpCategory {
     }
 }
 impl From<UzCoreHealthcareServiceDhpCategory> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreHealthcareServiceDhpCategory) -> Self {
         let back_code = |p: crate::Primitive<crate::codes::ServiceCategoriesVs>| crate::Primitive {
             value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
@@ -1831,7 +1831,7 @@ impl UzCoreHealthcareServiceDhpService {
     }
 }
 impl From<UzCoreHealthcareServiceDhpService> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreHealthcareServiceDhpService) -> Self {
         let back_code = |p: crate::Primitive<crate::codes::ServiceNamesVs>| crate::Primitive {
             value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),

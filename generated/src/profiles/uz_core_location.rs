@@ -2308,7 +2308,7 @@ impl UzCoreLocationTaxId {
     }
 }
 impl From<UzCoreLocationTaxId> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreLocationTaxId) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -2542,7 +2542,7 @@ impl UzCoreLocationUnit {
     }
 }
 impl From<UzCoreLocationUnit> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreLocationUnit) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -2737,7 +2737,7 @@ impl UzCoreLocationType {
     }
 }
 impl From<UzCoreLocationType> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreLocationType) -> Self {
         let back_code = |p: crate::Primitive<crate::codes::LocationTypesVs>| crate::Primitive {
             value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),

@@ -3026,7 +3026,7 @@ impl UzCoreOrganizationTaxId {
     }
 }
 impl From<UzCoreOrganizationTaxId> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationTaxId) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -3281,7 +3281,7 @@ impl UzCoreOrganizationArgosId {
     }
 }
 impl From<UzCoreOrganizationArgosId> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationArgosId) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -3496,7 +3496,7 @@ impl UzCoreOrganizationNomenclatureGroup {
     }
 }
 impl From<UzCoreOrganizationNomenclatureGroup> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationNomenclatureGroup) -> Self {
         let back_code = |p: crate::Primitive<crate::codes::NomenclatureGroupVs>| crate::Primitive {
             value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
@@ -3714,7 +3714,7 @@ impl UzCoreOrganizationOrganizationalServiceGroup {
     }
 }
 impl From<UzCoreOrganizationOrganizationalServiceGroup> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationOrganizationalServiceGroup) -> Self {
         let back_code = |
             p: crate::Primitive<crate::codes::OrganizationalServiceGroupVs>|
@@ -3936,7 +3936,7 @@ impl UzCoreOrganizationOrganizationalStructure {
     }
 }
 impl From<UzCoreOrganizationOrganizationalStructure> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationOrganizationalStructure) -> Self {
         let back_code = |p: crate::Primitive<crate::codes::OrganizationalStructureVs>| crate::Primitive {
             value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
@@ -4156,7 +4156,7 @@ impl UzCoreOrganizationOrganizationType {
     }
 }
 impl From<UzCoreOrganizationOrganizationType> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationOrganizationType) -> Self {
         let back_code = |p: crate::Primitive<crate::codes::OrganizationType>| crate::Primitive {
             value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
@@ -4371,7 +4371,7 @@ impl UzCoreOrganizationSpecialization {
     }
 }
 impl From<UzCoreOrganizationSpecialization> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationSpecialization) -> Self {
         let back_code = |
             p: crate::Primitive<crate::codes::OrganizationalSpecializationVs>|
@@ -4595,7 +4595,7 @@ impl UzCoreOrganizationSubordinationGroup {
     }
 }
 impl From<UzCoreOrganizationSubordinationGroup> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationSubordinationGroup) -> Self {
         let back_code = |
             p: crate::Primitive<crate::codes::OrganizationalSubordinationGroupVs>|
@@ -4819,7 +4819,7 @@ impl UzCoreOrganizationWithoutLegalStatus {
     }
 }
 impl From<UzCoreOrganizationWithoutLegalStatus> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationWithoutLegalStatus) -> Self {
         let back_code = |
             p: crate::Primitive<crate::codes::OrganizationalSubordinationInstitutionVs>|

@@ -5988,7 +5988,7 @@ impl UzCorePatientNationalId {
     }
 }
 impl From<UzCorePatientNationalId> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePatientNationalId) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -6246,7 +6246,7 @@ impl UzCorePatientPassportLocal {
     }
 }
 impl From<UzCorePatientPassportLocal> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePatientPassportLocal) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -6504,7 +6504,7 @@ impl UzCorePatientPassportInternational {
     }
 }
 impl From<UzCorePatientPassportInternational> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePatientPassportInternational) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -6764,7 +6764,7 @@ impl UzCorePatientBirthCertificate {
     }
 }
 impl From<UzCorePatientBirthCertificate> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePatientBirthCertificate) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -7022,7 +7022,7 @@ impl UzCorePatientDriversLicense {
     }
 }
 impl From<UzCorePatientDriversLicense> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePatientDriversLicense) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -7280,7 +7280,7 @@ impl UzCorePatientDiplomaticPassport {
     }
 }
 impl From<UzCorePatientDiplomaticPassport> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePatientDiplomaticPassport) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -7540,7 +7540,7 @@ impl UzCorePatientHealthCardId {
     }
 }
 impl From<UzCorePatientHealthCardId> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePatientHealthCardId) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -7798,7 +7798,7 @@ impl UzCorePatientMilitaryId {
     }
 }
 impl From<UzCorePatientMilitaryId> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePatientMilitaryId) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -8058,7 +8058,7 @@ impl UzCorePatientPenitentiaryInstitution {
     }
 }
 impl From<UzCorePatientPenitentiaryInstitution> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePatientPenitentiaryInstitution) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -8313,7 +8313,7 @@ impl UzCorePatientUzAddress {
     }
 }
 impl From<UzCorePatientUzAddress> for crate::datatypes::Address {
-    /// The [`Address`] value of the slice (nothing is lost).
+    /// The [`Address`](crate::datatypes::Address) value of the slice (nothing is lost).
     fn from(value: UzCorePatientUzAddress) -> Self {
         let back_city = |p: crate::Primitive<crate::codes::MahallaVs>| crate::Primitive {
             value: p.value.map(|c| c.code().to_string()),
@@ -8625,7 +8625,7 @@ impl UzCorePatientI18nAddress {
     }
 }
 impl From<UzCorePatientI18nAddress> for crate::datatypes::Address {
-    /// The [`Address`] value of the slice (nothing is lost).
+    /// The [`Address`](crate::datatypes::Address) value of the slice (nothing is lost).
     fn from(value: UzCorePatientI18nAddress) -> Self {
         crate::datatypes::Address {
             id: value.id,

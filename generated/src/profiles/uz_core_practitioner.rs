@@ -2625,7 +2625,7 @@ impl UzCorePractitionerNationalId {
     }
 }
 impl From<UzCorePractitionerNationalId> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCorePractitionerNationalId) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -2878,7 +2878,7 @@ impl UzCorePractitionerUzAddress {
     }
 }
 impl From<UzCorePractitionerUzAddress> for crate::datatypes::Address {
-    /// The [`Address`] value of the slice (nothing is lost).
+    /// The [`Address`](crate::datatypes::Address) value of the slice (nothing is lost).
     fn from(value: UzCorePractitionerUzAddress) -> Self {
         let back_city = |p: crate::Primitive<crate::codes::MahallaVs>| crate::Primitive {
             value: p.value.map(|c| c.code().to_string()),
@@ -3190,7 +3190,7 @@ impl UzCorePractitionerI18nAddress {
     }
 }
 impl From<UzCorePractitionerI18nAddress> for crate::datatypes::Address {
-    /// The [`Address`] value of the slice (nothing is lost).
+    /// The [`Address`](crate::datatypes::Address) value of the slice (nothing is lost).
     fn from(value: UzCorePractitionerI18nAddress) -> Self {
         crate::datatypes::Address {
             id: value.id,

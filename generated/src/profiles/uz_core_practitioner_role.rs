@@ -1471,7 +1471,7 @@ impl UzCorePractitionerRoleRole {
     }
 }
 impl From<UzCorePractitionerRoleRole> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCorePractitionerRoleRole) -> Self {
         let back_code = |p: crate::Primitive<crate::codes::PractitionerRoleVs>| crate::Primitive {
             value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
@@ -1688,7 +1688,7 @@ impl UzCorePractitionerRoleDhpSpecialty {
     }
 }
 impl From<UzCorePractitionerRoleDhpSpecialty> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCorePractitionerRoleDhpSpecialty) -> Self {
         let back_code = |p: crate::Primitive<crate::codes::ProfessionSpecializationVs>| crate::Primitive {
             value: p.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),

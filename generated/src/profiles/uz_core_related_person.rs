@@ -5060,7 +5060,7 @@ impl UzCoreRelatedPersonNationalId {
     }
 }
 impl From<UzCoreRelatedPersonNationalId> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonNationalId) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -5320,7 +5320,7 @@ impl UzCoreRelatedPersonPassportLocal {
     }
 }
 impl From<UzCoreRelatedPersonPassportLocal> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonPassportLocal) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -5580,7 +5580,7 @@ impl UzCoreRelatedPersonPassportInternational {
     }
 }
 impl From<UzCoreRelatedPersonPassportInternational> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonPassportInternational) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -5842,7 +5842,7 @@ impl UzCoreRelatedPersonBirthCertificate {
     }
 }
 impl From<UzCoreRelatedPersonBirthCertificate> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonBirthCertificate) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -6102,7 +6102,7 @@ impl UzCoreRelatedPersonDriversLicense {
     }
 }
 impl From<UzCoreRelatedPersonDriversLicense> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonDriversLicense) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -6362,7 +6362,7 @@ impl UzCoreRelatedPersonDiplomaticPassport {
     }
 }
 impl From<UzCoreRelatedPersonDiplomaticPassport> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonDiplomaticPassport) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -6624,7 +6624,7 @@ impl UzCoreRelatedPersonHealthCard {
     }
 }
 impl From<UzCoreRelatedPersonHealthCard> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonHealthCard) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -6884,7 +6884,7 @@ impl UzCoreRelatedPersonMilitaryId {
     }
 }
 impl From<UzCoreRelatedPersonMilitaryId> for crate::datatypes::Identifier {
-    /// The [`Identifier`] value of the slice (nothing is lost).
+    /// The [`Identifier`](crate::datatypes::Identifier) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonMilitaryId) -> Self {
         crate::datatypes::Identifier {
             id: value.id,
@@ -7135,7 +7135,7 @@ impl UzCoreRelatedPersonUzAddress {
     }
 }
 impl From<UzCoreRelatedPersonUzAddress> for crate::datatypes::Address {
-    /// The [`Address`] value of the slice (nothing is lost).
+    /// The [`Address`](crate::datatypes::Address) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonUzAddress) -> Self {
         let back_city = |p: crate::Primitive<crate::codes::MahallaVs>| crate::Primitive {
             value: p.value.map(|c| c.code().to_string()),
@@ -7445,7 +7445,7 @@ impl UzCoreRelatedPersonI18nAddress {
     }
 }
 impl From<UzCoreRelatedPersonI18nAddress> for crate::datatypes::Address {
-    /// The [`Address`] value of the slice (nothing is lost).
+    /// The [`Address`](crate::datatypes::Address) value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonI18nAddress) -> Self {
         crate::datatypes::Address {
             id: value.id,

@@ -1523,7 +1523,7 @@ impl UzCoreSocioeconomicObservationSocioeconomicType {
     }
 }
 impl From<UzCoreSocioeconomicObservationSocioeconomicType> for crate::datatypes::Coding {
-    /// The [`Coding`] value of the slice (nothing is lost).
+    /// The [`Coding`](crate::datatypes::Coding) value of the slice (nothing is lost).
     fn from(value: UzCoreSocioeconomicObservationSocioeconomicType) -> Self {
         crate::datatypes::Coding {
             id: value.id,
