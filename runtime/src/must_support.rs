@@ -1,6 +1,11 @@
 //! Finding elements in an instance by a profile's element path, for Must Support checks,
 //! slice accessors and validation. Walks [`Node`]s (typed values or JSON alike), so it
 //! needs nothing profile-specific and never serialises.
+//!
+//! What the generated code reports with it: [`MissingMustSupport`] (a profile's
+//! `missing_must_support()`: element id, short description, and sibling slices grouped
+//! as "one of") and [`SliceError`] (a slice type's `TryFrom`: the element that breaks the
+//! slice, with its path).
 
 use crate::json::JsonValue;
 use crate::reflect::{Child, Node, PrimitiveValue};
@@ -500,6 +505,44 @@ mod tests {
         const B: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"b\"")], member_of: &[] }, Step { key: "value", filter: &[], member_of: &[] }];
         const G: &[Step] = &[Step { key: "gender", filter: &[], member_of: &[] }, Step { key: "extension", filter: &[("url", "\"x\"")], member_of: &[] }];
         assert_eq!(missing(Node::json(&p), &[("A", A), ("B", B), ("G", G)]), vec!["B"]);
+    }
+
+    #[test]
+    fn sibling_slices_are_one_group_reported_only_when_none_is_there() {
+        const ID: &[Step] = &[Step { key: "identifier", filter: &[], member_of: &[] }];
+        const A: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"a\"")], member_of: &[] }];
+        const AV: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"a\"")], member_of: &[] }, Step { key: "value", filter: &[], member_of: &[] }];
+        const B: &[Step] = &[Step { key: "identifier", filter: &[("system", "\"b\"")], member_of: &[] }];
+        const GROUP: &[&str] = &["X.identifier:a", "X.identifier:b"];
+        let checks = [
+            MustSupportCheck { id: "X.identifier", short: "ids", one_of: &[], steps: ID },
+            MustSupportCheck { id: "X.identifier:a", short: "an id", one_of: GROUP, steps: A },
+            MustSupportCheck { id: "X.identifier:a.value", short: "its value", one_of: &[], steps: AV },
+            MustSupportCheck { id: "X.identifier:b", short: "an id", one_of: GROUP, steps: B },
+        ];
+        let only_a = json(r#"{"identifier":[{"system":"a"}]}"#);
+        let got = missing_must_support(Node::json(&only_a), &checks);
+        assert_eq!(got, vec![MissingMustSupport { id: "X.identifier:a.value", short: "its value", one_of: &[] }]);
+        let other = json(r#"{"identifier":[{"system":"c"}]}"#);
+        let got = missing_must_support(Node::json(&other), &checks);
+        assert_eq!(got, vec![MissingMustSupport { id: "X.identifier", short: "an id", one_of: GROUP }]);
+        assert_eq!(got[0].to_string(), "X.identifier: one of a, b (an id)");
+        // The sliced element itself is missing: only it is reported.
+        let none = json(r#"{}"#);
+        let got = missing_must_support(Node::json(&none), &checks);
+        assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), vec!["X.identifier"]);
+        assert!(!got[0].is_group());
+    }
+
+    #[test]
+    fn value_matches_patterns_and_fixed_values() {
+        let v = json(r#"{"system":"a","type":{"coding":[{"system":"s","code":"c","display":"d"}]}}"#);
+        let n = Node::json(&v);
+        assert!(value_matches(n, "system", "\"a\"", true));
+        assert!(!value_matches(n, "system", "\"b\"", false));
+        assert!(value_matches(n, "type", r#"{"coding":[{"system":"s","code":"c"}]}"#, false));
+        assert!(!value_matches(n, "type", r#"{"coding":[{"system":"s","code":"c"}]}"#, true));
+        assert!(!value_matches(n, "use", "\"official\"", false));
     }
 
     #[test]

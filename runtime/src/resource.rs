@@ -69,6 +69,11 @@ pub trait Resource: FhirJson {
 }
 
 /// A profile of a resource: a resource type constrained by a StructureDefinition.
+///
+/// Writing a profile value (`to_json_string`, the client's create and update) adds
+/// [`CANONICAL`](Self::CANONICAL) to `meta.profile` when it is not listed there, so a value
+/// read back is not `==` to the one written unless its `meta.profile` already listed the
+/// profile; compare with `meta` set aside, or set `meta.profile` before writing.
 pub trait Profile: Resource {
     /// The profile's canonical URL, written to `meta.profile`.
     const CANONICAL: &'static str;
