@@ -1341,9 +1341,8 @@ impl UzCoreAuditEvent {
     /// A `Coding` for slice `AuditEvent.category.coding:dhpCategory`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"http://dicom.nema.org/resources/ontology/DCM"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-type-vs` (Audit event type): [`AuditEventTypeVs`](crate::codes::AuditEventTypeVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"http://dicom.nema.org/resources/ontology/DCM"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-type-vs` (Audit event type): [`AuditEventTypeVs`](crate::codes::AuditEventTypeVs).
     ///
     /// Typed: [`UzCoreAuditEventDhpCategory`] (its fields carry the slice's cardinalities and code types).
     pub fn new_dhp_category(
@@ -1470,9 +1469,8 @@ impl<'de> serde::Deserialize<'de> for UzCoreAuditEvent {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"http://dicom.nema.org/resources/ontology/DCM"` (filled in, not settable)
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-type-vs` (Audit event type): [`AuditEventTypeVs`](crate::codes::AuditEventTypeVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"http://dicom.nema.org/resources/ontology/DCM"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-type-vs` (Audit event type): [`AuditEventTypeVs`](crate::codes::AuditEventTypeVs).
 ///
 /// Code defined by a terminology system
 ///

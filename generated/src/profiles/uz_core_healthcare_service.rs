@@ -1373,9 +1373,8 @@ impl UzCoreHealthcareService {
     /// A `Coding` for slice `HealthcareService.category.coding:dhpCategory`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-categories-vs` (Categories of cancer-related services): [`ServiceCategoriesVs`](crate::codes::ServiceCategoriesVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-categories-vs` (Categories of cancer-related services): [`ServiceCategoriesVs`](crate::codes::ServiceCategoriesVs).
     ///
     /// Typed: [`UzCoreHealthcareServiceDhpCategory`] (its fields carry the slice's cardinalities and code types).
     pub fn new_dhp_category(
@@ -1396,9 +1395,8 @@ impl UzCoreHealthcareService {
     /// A `Coding` for slice `HealthcareService.type.coding:dhpService`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-names-vs` (Cancer-related services): [`ServiceNamesVs`](crate::codes::ServiceNamesVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-names-vs` (Cancer-related services): [`ServiceNamesVs`](crate::codes::ServiceNamesVs).
     ///
     /// Typed: [`UzCoreHealthcareServiceDhpService`] (its fields carry the slice's cardinalities and code types).
     pub fn new_dhp_service(
@@ -1515,9 +1513,8 @@ impl<'de> serde::Deserialize<'de> for UzCoreHealthcareService {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-categories-vs` (Categories of cancer-related services): [`ServiceCategoriesVs`](crate::codes::ServiceCategoriesVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-categories-vs` (Categories of cancer-related services): [`ServiceCategoriesVs`](crate::codes::ServiceCategoriesVs).
 ///
 /// Code defined by a terminology system
 ///
@@ -1733,9 +1730,8 @@ impl TryFrom<crate::datatypes::Coding> for UzCoreHealthcareServiceDhpCategory {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-names-vs` (Cancer-related services): [`ServiceNamesVs`](crate::codes::ServiceNamesVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://dhp.uz/fhir/core/ValueSet/service-names-vs` (Cancer-related services): [`ServiceNamesVs`](crate::codes::ServiceNamesVs).
 ///
 /// Code defined by a terminology system
 ///

@@ -1766,10 +1766,10 @@ impl UzCoreLocation {
     /// A `Identifier` for slice `Location.identifier:taxId`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreLocationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_tax_id(
@@ -1820,10 +1820,10 @@ impl UzCoreLocation {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreLocationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn tax_id(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -1840,10 +1840,10 @@ impl UzCoreLocation {
     /// The items of slice `taxId`, as [`UzCoreLocationTaxId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`tax_id`](Self::tax_id) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreLocationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn tax_id_typed(&self) -> Vec<UzCoreLocationTaxId> {
@@ -1861,10 +1861,10 @@ impl UzCoreLocation {
     /// Puts `value` in `identifier` as slice `taxId`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreLocationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn set_tax_id(&mut self, value: UzCoreLocationTaxId) {
@@ -1888,11 +1888,10 @@ impl UzCoreLocation {
     /// A `Identifier` for slice `Location.identifier:unit`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
-    /// - `type`: `1..1`
-    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreLocationUnit`] (its fields carry the slice's cardinalities and code types).
     pub fn new_unit(
@@ -1922,11 +1921,10 @@ impl UzCoreLocation {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
-    /// - `type`: `1..1`
-    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreLocationUnit`] (its fields carry the slice's cardinalities and code types).
     pub fn unit(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -1945,11 +1943,10 @@ impl UzCoreLocation {
     /// The items of slice `unit`, as [`UzCoreLocationUnit`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`unit`](Self::unit) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
-    /// - `type`: `1..1`
-    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreLocationUnit`] (its fields carry the slice's cardinalities and code types).
     pub fn unit_typed(&self) -> Vec<UzCoreLocationUnit> {
@@ -1969,11 +1966,10 @@ impl UzCoreLocation {
     /// Puts `value` in `identifier` as slice `unit`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
-    /// - `type`: `1..1`
-    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+    /// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreLocationUnit`] (its fields carry the slice's cardinalities and code types).
     pub fn set_unit(&mut self, value: UzCoreLocationUnit) {
@@ -1997,9 +1993,8 @@ impl UzCoreLocation {
     /// A `Coding` for slice `Location.type.coding:type`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: `1..1`
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-types-vs` (Location types): [`LocationTypesVs`](crate::codes::LocationTypesVs).
-    /// - `code`: `1..1`
+    /// - `system`: `1..1`.
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-types-vs` (Location types): [`LocationTypesVs`](crate::codes::LocationTypesVs).
     /// - Discriminator: `code` in [`LocationTypesVs`](crate::codes::LocationTypesVs).
     ///
     /// Typed: [`UzCoreLocationType`] (its fields carry the slice's cardinalities and code types).
@@ -2167,10 +2162,10 @@ impl<'de> serde::Deserialize<'de> for UzCoreLocation {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// Unique identifier of the organization in Soliq
 ///
@@ -2422,11 +2417,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreLocationTaxId {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
-/// - `type`: `1..1`
-/// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs` (Location Kinds): [`LocationKindsVs`](crate::codes::LocationKindsVs).
+/// - `system`: pattern `"https://dhp.uz/fhir/core/NamingSystem/location-unit"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// Unique identifier of the location unit (branch, ward, bed)
 ///
@@ -2644,9 +2638,8 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreLocationUnit {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: `1..1`
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-types-vs` (Location types): [`LocationTypesVs`](crate::codes::LocationTypesVs).
-/// - `code`: `1..1`
+/// - `system`: `1..1`.
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/location-types-vs` (Location types): [`LocationTypesVs`](crate::codes::LocationTypesVs).
 ///
 /// Code defined by a terminology system
 ///

@@ -2347,10 +2347,10 @@ impl UzCoreOrganization {
     /// A `Identifier` for slice `Organization.identifier:taxId`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_tax_id(
@@ -2401,10 +2401,10 @@ impl UzCoreOrganization {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn tax_id(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -2421,10 +2421,10 @@ impl UzCoreOrganization {
     /// The items of slice `taxId`, as [`UzCoreOrganizationTaxId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`tax_id`](Self::tax_id) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn tax_id_typed(&self) -> Vec<UzCoreOrganizationTaxId> {
@@ -2442,10 +2442,10 @@ impl UzCoreOrganization {
     /// Puts `value` in `identifier` as slice `taxId`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationTaxId`] (its fields carry the slice's cardinalities and code types).
     pub fn set_tax_id(&mut self, value: UzCoreOrganizationTaxId) {
@@ -2469,10 +2469,10 @@ impl UzCoreOrganization {
     /// A `Identifier` for slice `Organization.identifier:argosId`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationArgosId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_argos_id(
@@ -2523,10 +2523,10 @@ impl UzCoreOrganization {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationArgosId`] (its fields carry the slice's cardinalities and code types).
     pub fn argos_id(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -2543,10 +2543,10 @@ impl UzCoreOrganization {
     /// The items of slice `argosId`, as [`UzCoreOrganizationArgosId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`argos_id`](Self::argos_id) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationArgosId`] (its fields carry the slice's cardinalities and code types).
     pub fn argos_id_typed(&self) -> Vec<UzCoreOrganizationArgosId> {
@@ -2564,10 +2564,10 @@ impl UzCoreOrganization {
     /// Puts `value` in `identifier` as slice `argosId`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationArgosId`] (its fields carry the slice's cardinalities and code types).
     pub fn set_argos_id(&mut self, value: UzCoreOrganizationArgosId) {
@@ -2589,9 +2589,8 @@ impl UzCoreOrganization {
     /// A `Coding` for slice `Organization.type.coding:nomenclatureGroup`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/nomenclature-group-vs` (Defines a nomenclature group (grouping of institutions)): [`NomenclatureGroupVs`](crate::codes::NomenclatureGroupVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/nomenclature-group-vs` (Defines a nomenclature group (grouping of institutions)): [`NomenclatureGroupVs`](crate::codes::NomenclatureGroupVs).
     ///
     /// Typed: [`UzCoreOrganizationNomenclatureGroup`] (its fields carry the slice's cardinalities and code types).
     pub fn new_nomenclature_group(
@@ -2612,9 +2611,8 @@ impl UzCoreOrganization {
     /// A `Coding` for slice `Organization.type.coding:organizationalServiceGroup`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-service-group-vs` (Organizational service group): [`OrganizationalServiceGroupVs`](crate::codes::OrganizationalServiceGroupVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-service-group-vs` (Organizational service group): [`OrganizationalServiceGroupVs`](crate::codes::OrganizationalServiceGroupVs).
     ///
     /// Typed: [`UzCoreOrganizationOrganizationalServiceGroup`] (its fields carry the slice's cardinalities and code types).
     pub fn new_organizational_service_group(
@@ -2635,9 +2633,8 @@ impl UzCoreOrganization {
     /// A `Coding` for slice `Organization.type.coding:organizationalStructure`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-structure-vs` (Organizational structure): [`OrganizationalStructureVs`](crate::codes::OrganizationalStructureVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-structure-vs` (Organizational structure): [`OrganizationalStructureVs`](crate::codes::OrganizationalStructureVs).
     ///
     /// Typed: [`UzCoreOrganizationOrganizationalStructure`] (its fields carry the slice's cardinalities and code types).
     pub fn new_organizational_structure(
@@ -2658,9 +2655,8 @@ impl UzCoreOrganization {
     /// A `Coding` for slice `Organization.type.coding:organizationType`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"http://terminology.hl7.org/CodeSystem/organization-type"` (filled in, not settable)
-    /// - `code`: Binding: required to `http://hl7.org/fhir/ValueSet/organization-type` (Organization Type): [`OrganizationType`](crate::codes::OrganizationType).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"http://terminology.hl7.org/CodeSystem/organization-type"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `http://hl7.org/fhir/ValueSet/organization-type` (Organization Type): [`OrganizationType`](crate::codes::OrganizationType).
     ///
     /// Typed: [`UzCoreOrganizationOrganizationType`] (its fields carry the slice's cardinalities and code types).
     pub fn new_organization_type(
@@ -2681,9 +2677,8 @@ impl UzCoreOrganization {
     /// A `Coding` for slice `Organization.type.coding:specialization`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-specialization-vs` (Organizational specialization): [`OrganizationalSpecializationVs`](crate::codes::OrganizationalSpecializationVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-specialization-vs` (Organizational specialization): [`OrganizationalSpecializationVs`](crate::codes::OrganizationalSpecializationVs).
     ///
     /// Typed: [`UzCoreOrganizationSpecialization`] (its fields carry the slice's cardinalities and code types).
     pub fn new_specialization(
@@ -2704,9 +2699,8 @@ impl UzCoreOrganization {
     /// A `Coding` for slice `Organization.type.coding:subordinationGroup`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-group-vs` (Organizational subordination group): [`OrganizationalSubordinationGroupVs`](crate::codes::OrganizationalSubordinationGroupVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-group-vs` (Organizational subordination group): [`OrganizationalSubordinationGroupVs`](crate::codes::OrganizationalSubordinationGroupVs).
     ///
     /// Typed: [`UzCoreOrganizationSubordinationGroup`] (its fields carry the slice's cardinalities and code types).
     pub fn new_subordination_group(
@@ -2727,9 +2721,8 @@ impl UzCoreOrganization {
     /// A `Coding` for slice `Organization.type.coding:withoutLegalStatus`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-institution-vs` (Organizational subordination institution): [`OrganizationalSubordinationInstitutionVs`](crate::codes::OrganizationalSubordinationInstitutionVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-institution-vs` (Organizational subordination institution): [`OrganizationalSubordinationInstitutionVs`](crate::codes::OrganizationalSubordinationInstitutionVs).
     ///
     /// Typed: [`UzCoreOrganizationWithoutLegalStatus`] (its fields carry the slice's cardinalities and code types).
     pub fn new_without_legal_status(
@@ -2885,10 +2878,10 @@ impl<'de> serde::Deserialize<'de> for UzCoreOrganization {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://soliq.uz"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"TAX","display":"Tax ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://soliq.uz"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// Unique identifier of the organization in Soliq
 ///
@@ -3140,10 +3133,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreOrganizationTaxId {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"XX","display":"Organization Identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// Identifies this organization  across multiple systems
 ///
@@ -3396,9 +3389,8 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreOrganizationArgosId {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/nomenclature-group-vs` (Defines a nomenclature group (grouping of institutions)): [`NomenclatureGroupVs`](crate::codes::NomenclatureGroupVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/nomenclature-group-vs` (Defines a nomenclature group (grouping of institutions)): [`NomenclatureGroupVs`](crate::codes::NomenclatureGroupVs).
 ///
 /// Определяет группу номенклатуры (группировку учреждений)
 ///
@@ -3614,9 +3606,8 @@ impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationNomenclatureGroup {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-service-group-vs` (Organizational service group): [`OrganizationalServiceGroupVs`](crate::codes::OrganizationalServiceGroupVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-service-group-vs` (Organizational service group): [`OrganizationalServiceGroupVs`](crate::codes::OrganizationalServiceGroupVs).
 ///
 /// Определяет организационно-сервисную группу медучреждения
 ///
@@ -3836,9 +3827,8 @@ impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationOrganizationalServi
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-structure-vs` (Organizational structure): [`OrganizationalStructureVs`](crate::codes::OrganizationalStructureVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-structure-vs` (Organizational structure): [`OrganizationalStructureVs`](crate::codes::OrganizationalStructureVs).
 ///
 /// Определяет организационную структуру медучреждения
 ///
@@ -4056,9 +4046,8 @@ impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationOrganizationalStruc
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"http://terminology.hl7.org/CodeSystem/organization-type"` (filled in, not settable)
-/// - `code`: Binding: required to `http://hl7.org/fhir/ValueSet/organization-type` (Organization Type): [`OrganizationType`](crate::codes::OrganizationType).
-/// - `code`: `1..1`
+/// - `system`: pattern `"http://terminology.hl7.org/CodeSystem/organization-type"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `http://hl7.org/fhir/ValueSet/organization-type` (Organization Type): [`OrganizationType`](crate::codes::OrganizationType).
 ///
 /// Вид организации
 ///
@@ -4271,9 +4260,8 @@ impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationOrganizationType {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-specialization-vs` (Organizational specialization): [`OrganizationalSpecializationVs`](crate::codes::OrganizationalSpecializationVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-specialization-vs` (Organizational specialization): [`OrganizationalSpecializationVs`](crate::codes::OrganizationalSpecializationVs).
 ///
 /// Определяет специализацию медорганизации
 ///
@@ -4493,9 +4481,8 @@ impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationSpecialization {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-group-vs` (Organizational subordination group): [`OrganizationalSubordinationGroupVs`](crate::codes::OrganizationalSubordinationGroupVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-group-vs` (Organizational subordination group): [`OrganizationalSubordinationGroupVs`](crate::codes::OrganizationalSubordinationGroupVs).
 ///
 /// Группа подчинения медорганизации
 ///
@@ -4717,9 +4704,8 @@ impl TryFrom<crate::datatypes::Coding> for UzCoreOrganizationSubordinationGroup 
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-institution-vs` (Organizational subordination institution): [`OrganizationalSubordinationInstitutionVs`](crate::codes::OrganizationalSubordinationInstitutionVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-institution-vs` (Organizational subordination institution): [`OrganizationalSubordinationInstitutionVs`](crate::codes::OrganizationalSubordinationInstitutionVs).
 ///
 /// Определяет тип медорганизаций без образования юридического лица
 ///

@@ -4316,10 +4316,10 @@ impl UzCorePatient {
     /// A `Identifier` for slice `Patient.identifier:nationalId`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_national_id(
@@ -4374,10 +4374,10 @@ impl UzCorePatient {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn national_id(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -4394,10 +4394,10 @@ impl UzCorePatient {
     /// The items of slice `nationalId`, as [`UzCorePatientNationalId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`national_id`](Self::national_id) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn national_id_typed(&self) -> Vec<UzCorePatientNationalId> {
@@ -4415,10 +4415,10 @@ impl UzCorePatient {
     /// Puts `value` in `identifier` as slice `nationalId`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn set_national_id(&mut self, value: UzCorePatientNationalId) {
@@ -4443,10 +4443,10 @@ impl UzCorePatient {
     /// A `Identifier` for slice `Patient.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_local(
@@ -4499,10 +4499,10 @@ impl UzCorePatient {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_local(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -4519,10 +4519,10 @@ impl UzCorePatient {
     /// The items of slice `passportLocal`, as [`UzCorePatientPassportLocal`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`passport_local`](Self::passport_local) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_local_typed(&self) -> Vec<UzCorePatientPassportLocal> {
@@ -4540,10 +4540,10 @@ impl UzCorePatient {
     /// Puts `value` in `identifier` as slice `passportLocal`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn set_passport_local(&mut self, value: UzCorePatientPassportLocal) {
@@ -4568,10 +4568,10 @@ impl UzCorePatient {
     /// A `Identifier` for slice `Patient.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_international(
@@ -4624,10 +4624,10 @@ impl UzCorePatient {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_international(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -4646,10 +4646,10 @@ impl UzCorePatient {
     /// The items of slice `passportInternational`, as [`UzCorePatientPassportInternational`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`passport_international`](Self::passport_international) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_international_typed(
@@ -4673,10 +4673,10 @@ impl UzCorePatient {
     /// Puts `value` in `identifier` as slice `passportInternational`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn set_passport_international(
@@ -4706,10 +4706,10 @@ impl UzCorePatient {
     /// A `Identifier` for slice `Patient.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn new_birth_certificate(
@@ -4762,10 +4762,10 @@ impl UzCorePatient {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn birth_certificate(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -4782,10 +4782,10 @@ impl UzCorePatient {
     /// The items of slice `birthCertificate`, as [`UzCorePatientBirthCertificate`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`birth_certificate`](Self::birth_certificate) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn birth_certificate_typed(&self) -> Vec<UzCorePatientBirthCertificate> {
@@ -4805,10 +4805,10 @@ impl UzCorePatient {
     /// Puts `value` in `identifier` as slice `birthCertificate`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn set_birth_certificate(&mut self, value: UzCorePatientBirthCertificate) {
@@ -4833,10 +4833,10 @@ impl UzCorePatient {
     /// A `Identifier` for slice `Patient.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn new_drivers_license(
@@ -4889,10 +4889,10 @@ impl UzCorePatient {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn drivers_license(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -4909,10 +4909,10 @@ impl UzCorePatient {
     /// The items of slice `driversLicense`, as [`UzCorePatientDriversLicense`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`drivers_license`](Self::drivers_license) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn drivers_license_typed(&self) -> Vec<UzCorePatientDriversLicense> {
@@ -4930,10 +4930,10 @@ impl UzCorePatient {
     /// Puts `value` in `identifier` as slice `driversLicense`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn set_drivers_license(&mut self, value: UzCorePatientDriversLicense) {
@@ -4958,10 +4958,10 @@ impl UzCorePatient {
     /// A `Identifier` for slice `Patient.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn new_diplomatic_passport(
@@ -5014,10 +5014,10 @@ impl UzCorePatient {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn diplomatic_passport(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -5036,10 +5036,10 @@ impl UzCorePatient {
     /// The items of slice `diplomaticPassport`, as [`UzCorePatientDiplomaticPassport`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`diplomatic_passport`](Self::diplomatic_passport) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn diplomatic_passport_typed(&self) -> Vec<UzCorePatientDiplomaticPassport> {
@@ -5061,10 +5061,10 @@ impl UzCorePatient {
     /// Puts `value` in `identifier` as slice `diplomaticPassport`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn set_diplomatic_passport(&mut self, value: UzCorePatientDiplomaticPassport) {
@@ -5091,10 +5091,10 @@ impl UzCorePatient {
     /// A `Identifier` for slice `Patient.identifier:healthCardId`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientHealthCardId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_health_card_id(
@@ -5147,10 +5147,10 @@ impl UzCorePatient {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientHealthCardId`] (its fields carry the slice's cardinalities and code types).
     pub fn health_card_id(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -5167,10 +5167,10 @@ impl UzCorePatient {
     /// The items of slice `healthCardId`, as [`UzCorePatientHealthCardId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`health_card_id`](Self::health_card_id) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientHealthCardId`] (its fields carry the slice's cardinalities and code types).
     pub fn health_card_id_typed(&self) -> Vec<UzCorePatientHealthCardId> {
@@ -5188,10 +5188,10 @@ impl UzCorePatient {
     /// Puts `value` in `identifier` as slice `healthCardId`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientHealthCardId`] (its fields carry the slice's cardinalities and code types).
     pub fn set_health_card_id(&mut self, value: UzCorePatientHealthCardId) {
@@ -5216,10 +5216,10 @@ impl UzCorePatient {
     /// A `Identifier` for slice `Patient.identifier:militaryId`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_military_id(
@@ -5272,10 +5272,10 @@ impl UzCorePatient {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn military_id(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -5292,10 +5292,10 @@ impl UzCorePatient {
     /// The items of slice `militaryId`, as [`UzCorePatientMilitaryId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`military_id`](Self::military_id) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn military_id_typed(&self) -> Vec<UzCorePatientMilitaryId> {
@@ -5313,10 +5313,10 @@ impl UzCorePatient {
     /// Puts `value` in `identifier` as slice `militaryId`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn set_military_id(&mut self, value: UzCorePatientMilitaryId) {
@@ -5341,10 +5341,10 @@ impl UzCorePatient {
     /// A `Identifier` for slice `Patient.identifier:penitentiaryInstitution`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPenitentiaryInstitution`] (its fields carry the slice's cardinalities and code types).
     pub fn new_penitentiary_institution(
@@ -5399,10 +5399,10 @@ impl UzCorePatient {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPenitentiaryInstitution`] (its fields carry the slice's cardinalities and code types).
     pub fn penitentiary_institution(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -5421,10 +5421,10 @@ impl UzCorePatient {
     /// The items of slice `penitentiaryInstitution`, as [`UzCorePatientPenitentiaryInstitution`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`penitentiary_institution`](Self::penitentiary_institution) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPenitentiaryInstitution`] (its fields carry the slice's cardinalities and code types).
     pub fn penitentiary_institution_typed(
@@ -5448,10 +5448,10 @@ impl UzCorePatient {
     /// Puts `value` in `identifier` as slice `penitentiaryInstitution`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPenitentiaryInstitution`] (its fields carry the slice's cardinalities and code types).
     pub fn set_penitentiary_institution(
@@ -5484,7 +5484,7 @@ impl UzCorePatient {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCorePatientUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_uz_address() -> crate::datatypes::Address {
@@ -5509,7 +5509,7 @@ impl UzCorePatient {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCorePatientUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn uz_address(&self) -> Vec<&crate::datatypes::Address> {
@@ -5531,7 +5531,7 @@ impl UzCorePatient {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCorePatientUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn uz_address_typed(&self) -> Vec<UzCorePatientUzAddress> {
@@ -5554,7 +5554,7 @@ impl UzCorePatient {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCorePatientUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn add_uz_address(&mut self, value: UzCorePatientUzAddress) {
@@ -5565,8 +5565,7 @@ impl UzCorePatient {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCorePatientI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_i18n_address(
@@ -5591,8 +5590,7 @@ impl UzCorePatient {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCorePatientI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
@@ -5611,8 +5609,7 @@ impl UzCorePatient {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCorePatientI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn i18n_address_typed(&self) -> Vec<UzCorePatientI18nAddress> {
@@ -5632,8 +5629,7 @@ impl UzCorePatient {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCorePatientI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn add_i18n_address(&mut self, value: UzCorePatientI18nAddress) {
@@ -5843,10 +5839,10 @@ impl<'de> serde::Deserialize<'de> for UzCorePatient {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// An identifier for this patient
 ///
@@ -6103,10 +6099,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePatientNationalId {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// An identifier for this patient
 ///
@@ -6361,10 +6357,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePatientPassportLocal {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// An identifier for this patient
 ///
@@ -6621,10 +6617,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePatientPassportInternationa
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// An identifier for this patient
 ///
@@ -6879,10 +6875,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePatientBirthCertificate {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// An identifier for this patient
 ///
@@ -7137,10 +7133,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePatientDriversLicense {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// An identifier for this patient
 ///
@@ -7397,10 +7393,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePatientDiplomaticPassport {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// An identifier for this patient
 ///
@@ -7655,10 +7651,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePatientHealthCardId {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// An identifier for this patient
 ///
@@ -7913,10 +7909,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePatientMilitaryId {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"PCN","display":"Penitentiary/correctional institution Number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://gov.uz/iiv/identifier/penitentiaryinstitution"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// An identifier for this patient
 ///
@@ -8180,7 +8176,7 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePatientPenitentiaryInstitut
 /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
 /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
 /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-/// - `country`: pattern `"UZ"` (filled in, not settable)
+/// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
 ///
 /// An Uzbekistan address
 ///
@@ -8496,8 +8492,7 @@ impl TryFrom<crate::datatypes::Address> for UzCorePatientUzAddress {
 /// What the slice fixes and binds:
 /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
 /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-/// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-/// - `country`: `1..1`
+/// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
 ///
 /// An international, non-Uzbekistan address
 ///

@@ -2042,10 +2042,10 @@ impl UzCorePractitioner {
     /// A `Identifier` for slice `Practitioner.identifier:nationalId`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePractitionerNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_national_id(
@@ -2098,10 +2098,10 @@ impl UzCorePractitioner {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePractitionerNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn national_id(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -2118,10 +2118,10 @@ impl UzCorePractitioner {
     /// The items of slice `nationalId`, as [`UzCorePractitionerNationalId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`national_id`](Self::national_id) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePractitionerNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn national_id_typed(&self) -> Vec<UzCorePractitionerNationalId> {
@@ -2139,10 +2139,10 @@ impl UzCorePractitioner {
     /// Puts `value` in `identifier` as slice `nationalId`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePractitionerNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn set_national_id(&mut self, value: UzCorePractitionerNationalId) {
@@ -2169,7 +2169,7 @@ impl UzCorePractitioner {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCorePractitionerUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_uz_address() -> crate::datatypes::Address {
@@ -2194,7 +2194,7 @@ impl UzCorePractitioner {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCorePractitionerUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn uz_address(&self) -> Vec<&crate::datatypes::Address> {
@@ -2216,7 +2216,7 @@ impl UzCorePractitioner {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCorePractitionerUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn uz_address_typed(&self) -> Vec<UzCorePractitionerUzAddress> {
@@ -2239,7 +2239,7 @@ impl UzCorePractitioner {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCorePractitionerUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn add_uz_address(&mut self, value: UzCorePractitionerUzAddress) {
@@ -2250,8 +2250,7 @@ impl UzCorePractitioner {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCorePractitionerI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_i18n_address(
@@ -2276,8 +2275,7 @@ impl UzCorePractitioner {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCorePractitionerI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
@@ -2296,8 +2294,7 @@ impl UzCorePractitioner {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCorePractitionerI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn i18n_address_typed(&self) -> Vec<UzCorePractitionerI18nAddress> {
@@ -2319,8 +2316,7 @@ impl UzCorePractitioner {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCorePractitionerI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn add_i18n_address(&mut self, value: UzCorePractitionerI18nAddress) {
@@ -2482,10 +2478,10 @@ impl<'de> serde::Deserialize<'de> for UzCorePractitioner {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://hrm.argos.uz"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://hrm.argos.uz"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// Персональный идентификационный номер физического лица
 ///
@@ -2745,7 +2741,7 @@ impl TryFrom<crate::datatypes::Identifier> for UzCorePractitionerNationalId {
 /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
 /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
 /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-/// - `country`: pattern `"UZ"` (filled in, not settable)
+/// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
 ///
 /// An Uzbekistan address
 ///
@@ -3061,8 +3057,7 @@ impl TryFrom<crate::datatypes::Address> for UzCorePractitionerUzAddress {
 /// What the slice fixes and binds:
 /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
 /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-/// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-/// - `country`: `1..1`
+/// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
 ///
 /// An international, non-Uzbekistan address
 ///

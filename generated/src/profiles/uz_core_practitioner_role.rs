@@ -1234,9 +1234,8 @@ impl UzCorePractitionerRole {
     /// A `Coding` for slice `PractitionerRole.code.coding:role`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/practitioner-role-vs` (Practitioner roles): [`PractitionerRoleVs`](crate::codes::PractitionerRoleVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/practitioner-role-vs` (Practitioner roles): [`PractitionerRoleVs`](crate::codes::PractitionerRoleVs).
     ///
     /// Typed: [`UzCorePractitionerRoleRole`] (its fields carry the slice's cardinalities and code types).
     pub fn new_role(
@@ -1257,9 +1256,8 @@ impl UzCorePractitionerRole {
     /// A `Coding` for slice `PractitionerRole.specialty.coding:dhpSpecialty`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs"` (filled in, not settable)
-    /// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/profession-specialization-vs` (Profession specializations): [`ProfessionSpecializationVs`](crate::codes::ProfessionSpecializationVs).
-    /// - `code`: `1..1`
+    /// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs"` (filled in; read-only on the slice type)
+    /// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/profession-specialization-vs` (Profession specializations): [`ProfessionSpecializationVs`](crate::codes::ProfessionSpecializationVs).
     ///
     /// Typed: [`UzCorePractitionerRoleDhpSpecialty`] (its fields carry the slice's cardinalities and code types).
     pub fn new_dhp_specialty(
@@ -1371,9 +1369,8 @@ impl<'de> serde::Deserialize<'de> for UzCorePractitionerRole {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/practitioner-role-vs` (Practitioner roles): [`PractitionerRoleVs`](crate::codes::PractitionerRoleVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/position-and-profession-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/practitioner-role-vs` (Practitioner roles): [`PractitionerRoleVs`](crate::codes::PractitionerRoleVs).
 ///
 /// Code defined by a terminology system
 ///
@@ -1588,9 +1585,8 @@ impl TryFrom<crate::datatypes::Coding> for UzCorePractitionerRoleRole {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs"` (filled in, not settable)
-/// - `code`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/profession-specialization-vs` (Profession specializations): [`ProfessionSpecializationVs`](crate::codes::ProfessionSpecializationVs).
-/// - `code`: `1..1`
+/// - `system`: pattern `"https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs"` (filled in; read-only on the slice type)
+/// - `code`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/profession-specialization-vs` (Profession specializations): [`ProfessionSpecializationVs`](crate::codes::ProfessionSpecializationVs).
 ///
 /// Code defined by a terminology system
 ///

@@ -3514,10 +3514,10 @@ impl UzCoreRelatedPerson {
     /// A `Identifier` for slice `RelatedPerson.identifier:nationalId`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_national_id(
@@ -3574,10 +3574,10 @@ impl UzCoreRelatedPerson {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn national_id(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -3594,10 +3594,10 @@ impl UzCoreRelatedPerson {
     /// The items of slice `nationalId`, as [`UzCoreRelatedPersonNationalId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`national_id`](Self::national_id) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn national_id_typed(&self) -> Vec<UzCoreRelatedPersonNationalId> {
@@ -3617,10 +3617,10 @@ impl UzCoreRelatedPerson {
     /// Puts `value` in `identifier` as slice `nationalId`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonNationalId`] (its fields carry the slice's cardinalities and code types).
     pub fn set_national_id(&mut self, value: UzCoreRelatedPersonNationalId) {
@@ -3645,10 +3645,10 @@ impl UzCoreRelatedPerson {
     /// A `Identifier` for slice `RelatedPerson.identifier:passportLocal`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_local(
@@ -3703,10 +3703,10 @@ impl UzCoreRelatedPerson {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_local(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -3723,10 +3723,10 @@ impl UzCoreRelatedPerson {
     /// The items of slice `passportLocal`, as [`UzCoreRelatedPersonPassportLocal`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`passport_local`](Self::passport_local) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_local_typed(&self) -> Vec<UzCoreRelatedPersonPassportLocal> {
@@ -3746,10 +3746,10 @@ impl UzCoreRelatedPerson {
     /// Puts `value` in `identifier` as slice `passportLocal`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonPassportLocal`] (its fields carry the slice's cardinalities and code types).
     pub fn set_passport_local(&mut self, value: UzCoreRelatedPersonPassportLocal) {
@@ -3774,10 +3774,10 @@ impl UzCoreRelatedPerson {
     /// A `Identifier` for slice `RelatedPerson.identifier:passportInternational`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_international(
@@ -3832,10 +3832,10 @@ impl UzCoreRelatedPerson {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_international(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -3854,10 +3854,10 @@ impl UzCoreRelatedPerson {
     /// The items of slice `passportInternational`, as [`UzCoreRelatedPersonPassportInternational`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`passport_international`](Self::passport_international) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn passport_international_typed(
@@ -3881,10 +3881,10 @@ impl UzCoreRelatedPerson {
     /// Puts `value` in `identifier` as slice `passportInternational`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn set_passport_international(
@@ -3914,10 +3914,10 @@ impl UzCoreRelatedPerson {
     /// A `Identifier` for slice `RelatedPerson.identifier:birthCertificate`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn new_birth_certificate(
@@ -3972,10 +3972,10 @@ impl UzCoreRelatedPerson {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn birth_certificate(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -3992,10 +3992,10 @@ impl UzCoreRelatedPerson {
     /// The items of slice `birthCertificate`, as [`UzCoreRelatedPersonBirthCertificate`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`birth_certificate`](Self::birth_certificate) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn birth_certificate_typed(&self) -> Vec<UzCoreRelatedPersonBirthCertificate> {
@@ -4015,10 +4015,10 @@ impl UzCoreRelatedPerson {
     /// Puts `value` in `identifier` as slice `birthCertificate`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonBirthCertificate`] (its fields carry the slice's cardinalities and code types).
     pub fn set_birth_certificate(&mut self, value: UzCoreRelatedPersonBirthCertificate) {
@@ -4043,10 +4043,10 @@ impl UzCoreRelatedPerson {
     /// A `Identifier` for slice `RelatedPerson.identifier:driversLicense`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn new_drivers_license(
@@ -4101,10 +4101,10 @@ impl UzCoreRelatedPerson {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn drivers_license(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -4121,10 +4121,10 @@ impl UzCoreRelatedPerson {
     /// The items of slice `driversLicense`, as [`UzCoreRelatedPersonDriversLicense`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`drivers_license`](Self::drivers_license) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn drivers_license_typed(&self) -> Vec<UzCoreRelatedPersonDriversLicense> {
@@ -4144,10 +4144,10 @@ impl UzCoreRelatedPerson {
     /// Puts `value` in `identifier` as slice `driversLicense`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDriversLicense`] (its fields carry the slice's cardinalities and code types).
     pub fn set_drivers_license(&mut self, value: UzCoreRelatedPersonDriversLicense) {
@@ -4172,10 +4172,10 @@ impl UzCoreRelatedPerson {
     /// A `Identifier` for slice `RelatedPerson.identifier:diplomaticPassport`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn new_diplomatic_passport(
@@ -4230,10 +4230,10 @@ impl UzCoreRelatedPerson {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn diplomatic_passport(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -4252,10 +4252,10 @@ impl UzCoreRelatedPerson {
     /// The items of slice `diplomaticPassport`, as [`UzCoreRelatedPersonDiplomaticPassport`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`diplomatic_passport`](Self::diplomatic_passport) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn diplomatic_passport_typed(
@@ -4279,10 +4279,10 @@ impl UzCoreRelatedPerson {
     /// Puts `value` in `identifier` as slice `diplomaticPassport`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
     pub fn set_diplomatic_passport(
@@ -4312,10 +4312,10 @@ impl UzCoreRelatedPerson {
     /// A `Identifier` for slice `RelatedPerson.identifier:healthCard`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonHealthCard`] (its fields carry the slice's cardinalities and code types).
     pub fn new_health_card(
@@ -4370,10 +4370,10 @@ impl UzCoreRelatedPerson {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonHealthCard`] (its fields carry the slice's cardinalities and code types).
     pub fn health_card(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -4390,10 +4390,10 @@ impl UzCoreRelatedPerson {
     /// The items of slice `healthCard`, as [`UzCoreRelatedPersonHealthCard`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`health_card`](Self::health_card) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonHealthCard`] (its fields carry the slice's cardinalities and code types).
     pub fn health_card_typed(&self) -> Vec<UzCoreRelatedPersonHealthCard> {
@@ -4413,10 +4413,10 @@ impl UzCoreRelatedPerson {
     /// Puts `value` in `identifier` as slice `healthCard`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonHealthCard`] (its fields carry the slice's cardinalities and code types).
     pub fn set_health_card(&mut self, value: UzCoreRelatedPersonHealthCard) {
@@ -4441,10 +4441,10 @@ impl UzCoreRelatedPerson {
     /// A `Identifier` for slice `RelatedPerson.identifier:militaryId`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn new_military_id(
@@ -4499,10 +4499,10 @@ impl UzCoreRelatedPerson {
     /// - **Must Support**: populate it when the data is available.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn military_id(&self) -> Vec<&crate::datatypes::Identifier> {
@@ -4519,10 +4519,10 @@ impl UzCoreRelatedPerson {
     /// The items of slice `militaryId`, as [`UzCoreRelatedPersonMilitaryId`]; items that match the discriminator but break the slice are left out (a strictly read value has none; [`military_id`](Self::military_id) lists every item).
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn military_id_typed(&self) -> Vec<UzCoreRelatedPersonMilitaryId> {
@@ -4542,10 +4542,10 @@ impl UzCoreRelatedPerson {
     /// Puts `value` in `identifier` as slice `militaryId`: replaces the item of the slice already there, else adds it.
     ///
     /// What the slice fixes and binds:
-    /// - `use`: pattern `"official"` (filled in, not settable)
-    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-    /// - `value`: `1..1`
+    /// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+    /// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+    /// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+    /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonMilitaryId`] (its fields carry the slice's cardinalities and code types).
     pub fn set_military_id(&mut self, value: UzCoreRelatedPersonMilitaryId) {
@@ -4573,7 +4573,7 @@ impl UzCoreRelatedPerson {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCoreRelatedPersonUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_uz_address() -> crate::datatypes::Address {
@@ -4596,7 +4596,7 @@ impl UzCoreRelatedPerson {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCoreRelatedPersonUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn uz_address(&self) -> Vec<&crate::datatypes::Address> {
@@ -4618,7 +4618,7 @@ impl UzCoreRelatedPerson {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCoreRelatedPersonUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn uz_address_typed(&self) -> Vec<UzCoreRelatedPersonUzAddress> {
@@ -4641,7 +4641,7 @@ impl UzCoreRelatedPerson {
     /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
     /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
     /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-    /// - `country`: pattern `"UZ"` (filled in, not settable)
+    /// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCoreRelatedPersonUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn add_uz_address(&mut self, value: UzCoreRelatedPersonUzAddress) {
@@ -4652,8 +4652,7 @@ impl UzCoreRelatedPerson {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCoreRelatedPersonI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_i18n_address(
@@ -4676,8 +4675,7 @@ impl UzCoreRelatedPerson {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCoreRelatedPersonI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn i18n_address(&self) -> Vec<&crate::datatypes::Address> {
@@ -4696,8 +4694,7 @@ impl UzCoreRelatedPerson {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCoreRelatedPersonI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn i18n_address_typed(&self) -> Vec<UzCoreRelatedPersonI18nAddress> {
@@ -4719,8 +4716,7 @@ impl UzCoreRelatedPerson {
     /// What the slice fixes and binds:
     /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
     /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-    /// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-    /// - `country`: `1..1`
+    /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
     ///
     /// Typed: [`UzCoreRelatedPersonI18nAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn add_i18n_address(&mut self, value: UzCoreRelatedPersonI18nAddress) {
@@ -4913,10 +4909,10 @@ impl<'de> serde::Deserialize<'de> for UzCoreRelatedPerson {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"NI","display":"National unique individual identifier","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://dpm.uz/identifier/national-unique-id"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// A human identifier for this person
 ///
@@ -5175,10 +5171,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonNationalId {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://dpm.uz/identifier/passport-local"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// A human identifier for this person
 ///
@@ -5435,10 +5431,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonPassportLocal 
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"PPN","display":"Passport number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://dpm.uz/identifier/passport-international"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// A human identifier for this person
 ///
@@ -5697,10 +5693,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonPassportIntern
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"BCT","display":"Birth Certificate","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://adliya.uz/identifier/birthcertificate"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// A human identifier for this person
 ///
@@ -5957,10 +5953,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonBirthCertifica
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"DL","display":"Driver's license number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://gov.uz/iiv/identifier/driverslicense"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// A human identifier for this person
 ///
@@ -6217,10 +6213,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonDriversLicense
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"DP","display":"Diplomatic Passport","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://gov.uz/mfa/identifier/diplomaticpassport"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// A human identifier for this person
 ///
@@ -6479,10 +6475,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonDiplomaticPass
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"HC","display":"Health card number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://gov.uz/ssv/identifier/healthcard"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// A human identifier for this person
 ///
@@ -6739,10 +6735,10 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonHealthCard {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `use`: pattern `"official"` (filled in, not settable)
-/// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in, not settable)
-/// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in, not settable)
-/// - `value`: `1..1`
+/// - `use`: pattern `"official"` (filled in; read-only on the slice type)
+/// - `type`: pattern `{"coding":[{"code":"MI","display":"Military ID number","system":"http://terminology.hl7.org/CodeSystem/v2-0203"}]}` (filled in; read-only on the slice type)
+/// - `system`: pattern `"https://gov.uz/mudofaa/identifier/militaryID"` (filled in; read-only on the slice type)
+/// - `value`: `1..1`.
 ///
 /// A human identifier for this person
 ///
@@ -7004,7 +7000,7 @@ impl TryFrom<crate::datatypes::Identifier> for UzCoreRelatedPersonMilitaryId {
 /// - `city`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/mahalla-vs` (Mahallas translations): [`MahallaVs`](crate::codes::MahallaVs).
 /// - `district`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/regions-vs` (Uzbekistan Regions and Locations): [`RegionsVs`](crate::codes::RegionsVs).
 /// - `state`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/state-vs` (Uzbekistan states and Locations): [`StateVs`](crate::codes::StateVs).
-/// - `country`: pattern `"UZ"` (filled in, not settable)
+/// - `country`: pattern `"UZ"` (filled in; read-only on the slice type)
 ///
 /// An Uzbekistan address
 ///
@@ -7318,8 +7314,7 @@ impl TryFrom<crate::datatypes::Address> for UzCoreRelatedPersonUzAddress {
 /// What the slice fixes and binds:
 /// - `use`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-use-vs` (Types of address registration): [`AddressUseVs`](crate::codes::AddressUseVs).
 /// - `type`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/address-type-vs` (Types of possible addresses): [`AddressTypeVs`](crate::codes::AddressTypeVs).
-/// - `country`: Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
-/// - `country`: `1..1`
+/// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`](crate::codes::Iso31662sansUz)), which reading and validation report.
 ///
 /// An international, non-Uzbekistan address
 ///

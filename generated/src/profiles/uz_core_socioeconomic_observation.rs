@@ -1293,7 +1293,7 @@ impl UzCoreSocioeconomicObservation {
     /// A `Coding` for slice `Observation.code.coding:socioeconomicType`, with the profile's fixed and pattern values filled in.
     ///
     /// What the slice fixes and binds:
-    /// - `system`: pattern `"http://snomed.info/sct"` (filled in, not settable)
+    /// - `system`: pattern `"http://snomed.info/sct"` (filled in; read-only on the slice type)
     ///
     /// Typed: [`UzCoreSocioeconomicObservationSocioeconomicType`] (its fields carry the slice's cardinalities and code types).
     pub fn new_socioeconomic_type() -> crate::datatypes::Coding {
@@ -1430,7 +1430,7 @@ impl<'de> serde::Deserialize<'de> for UzCoreSocioeconomicObservation {
 /// Build it with [`new`](Self::new), which takes the elements the slice requires and fills in its fixed and pattern values (read-only here); convert it with `From` into the datatype and back with `TryFrom`, which names the element that breaks the slice.
 ///
 /// What the slice fixes and binds:
-/// - `system`: pattern `"http://snomed.info/sct"` (filled in, not settable)
+/// - `system`: pattern `"http://snomed.info/sct"` (filled in; read-only on the slice type)
 ///
 /// Required socioeconomic observation type code
 ///

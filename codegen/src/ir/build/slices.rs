@@ -182,10 +182,11 @@ impl<'a> Builder<'a> {
             let bound = self.binding_code_type(cel, &mut binding_doc);
             let code_type = bound.filter(|_| primitive && !base_bound && value.is_none());
             let changes_binding = cel.binding.as_ref().is_some_and(|b| b.strength == "required") && base.binding.as_ref().map(|b| strip_version(b.value_set.as_deref().unwrap_or(""))) != cel.binding.as_ref().map(|b| strip_version(b.value_set.as_deref().unwrap_or("")));
+            let mut parts = Vec::new();
             if let Some(note) = binding_doc.notes.last() {
                 doc.notes.push(note.clone());
                 if changes_binding && value.is_none() {
-                    constraints.push(format!("`{json}`: {note}"));
+                    parts.push(note.clone());
                 }
             }
             let prohibited = cel.is_prohibited();
@@ -195,11 +196,14 @@ impl<'a> Builder<'a> {
             let narrowed_card = min > base.min.unwrap_or(0) || (max == Some(1) && base.max_count() != Some(1));
             if let Some((v, is_exact)) = &value {
                 let kind = if *is_exact { "fixed" } else { "pattern" };
-                constraints.push(format!("`{json}`: {kind} `{v}` (filled in, not settable)"));
+                constraints.push(format!("`{json}`: {kind} `{v}` (filled in; read-only on the slice type)"));
             } else if prohibited {
                 constraints.push(format!("`{json}`: not allowed (`0..0`)"));
             } else if narrowed_card {
-                constraints.push(format!("`{json}`: `{min}..{}`", cel.max.as_deref().unwrap_or("*")));
+                parts.insert(0, format!("`{min}..{}`.", cel.max.as_deref().unwrap_or("*")));
+            }
+            if !parts.is_empty() && value.is_none() && !prohibited {
+                constraints.push(format!("`{json}`: {}", parts.join(" ")));
             }
             narrows |= value.is_some() || prohibited || narrowed_card || code_type.is_some();
             children.push(SliceChild { json, id: cel.id().to_string(), card, prohibited, value, code_type, doc });
@@ -212,7 +216,7 @@ impl<'a> Builder<'a> {
             let Some(base) = base_of(json) else { continue };
             let is_exact = exact.contains(json);
             let kind = if is_exact { "fixed" } else { "pattern" };
-            constraints.push(format!("`{json}`: {kind} `{v}` (filled in, not settable)"));
+            constraints.push(format!("`{json}`: {kind} `{v}` (filled in; read-only on the slice type)"));
             let mut doc = element_doc(&base);
             doc.notes.insert(0, format!("Element `{}.{json}`.", sel.id()));
             children.push(SliceChild {
