@@ -32,7 +32,7 @@ Usage:
   dhp must-support <file>
       Lists the Must Support elements the resource leaves empty, each with its short
       description; sibling slices (a patient's identifier slices) are one line,
-      "one of" them, printed only when none of them is there.
+      one of them, printed only when none of them is there.
   dhp push <file>               POST a resource (or a transaction/batch Bundle)
   dhp get <Type>/<id>           read a resource
   dhp search <Type> [name=value]...   search (first page, as a Bundle)
