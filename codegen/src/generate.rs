@@ -214,7 +214,13 @@ fn readme(space: &TypeSpace) -> Result<String> {
                 StructKind::Profile { canonical, must_support, slices, .. } => (
                     canonical.clone(),
                     must_support.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
-                    slices.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+                    slices
+                        .iter()
+                        .map(|s| match &s.slice_type {
+                            Some(t) => format!("`{}` (`{}`)", s.id, t.name),
+                            None => format!("`{}`", s.id),
+                        })
+                        .collect::<Vec<_>>(),
                 ),
                 _ => Default::default(),
             };
