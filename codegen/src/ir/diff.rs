@@ -9,8 +9,10 @@
 //!   patterns must name it); a variant added to an enum (a code in an enum code type, a
 //!   type in a choice, a profile in `AnyProfile`); a code type changing representation;
 //!   a profile's canonical URL changing (what `meta.profile` says and what reads accept);
-//!   a code removed from a table code type (`from_code` stops accepting it);
-//! - **non-breaking**: a new type (profile struct, extension, code type, datatype); a code
+//!   a code removed from a table code type (`from_code` stops accepting it); a slice
+//!   type removed or its fields changed (added, removed, cardinality, code type, fixed);
+//! - **non-breaking**: a new type (profile struct, extension, code type, datatype, slice
+//!   type); a code
 //!   added to a table code type (large value sets: a sorted table, not an enum); a Must
 //!   Support flag changing (docs, `MUST_SUPPORT` and `missing_must_support`).
 
@@ -145,6 +147,7 @@ pub fn diff(old: &TypeSpace, new: &TypeSpace) -> ApiDiff {
     let mut c = Changes(Vec::new());
     structs(old, new, &mut c);
     profiles(old, new, &mut c);
+    slice_types(old, new, &mut c);
     codes(&old.codes, &new.codes, &mut c);
     choices(&old.choices, &new.choices, &mut c);
     let mut changes = c.0;
@@ -237,6 +240,41 @@ fn profiles(old: &TypeSpace, new: &TypeSpace, c: &mut Changes) {
     for name in o.keys() {
         if !n.contains_key(name) {
             c.push(Impact::Breaking, "AnyProfile", format!("variant {name} removed"));
+        }
+    }
+}
+
+/// The slice types (`UzCorePatientNationalId`) of a type space: name -> (slice id, the
+/// shape of each constrained element: JSON name, cardinality, prohibited, fixed, code type).
+type SliceShape = Vec<(String, Card, bool, bool, Option<String>)>;
+
+fn slice_types(old: &TypeSpace, new: &TypeSpace, c: &mut Changes) {
+    let collect = |s: &TypeSpace| -> BTreeMap<String, (String, SliceShape)> {
+        let mut out = BTreeMap::new();
+        for st in s.structs.values() {
+            let StructKind::Profile { slices, .. } = &st.kind else { continue };
+            for sl in slices {
+                if let Some(t) = &sl.slice_type {
+                    let shape = t.children.iter().map(|ch| (ch.json.clone(), ch.card, ch.prohibited, ch.value.is_some(), ch.code_type.clone())).collect();
+                    out.insert(t.name.clone(), (sl.id.clone(), shape));
+                }
+            }
+        }
+        out
+    };
+    let (o, n) = (collect(old), collect(new));
+    for (name, (id, shape)) in &n {
+        match o.get(name) {
+            None => c.push(Impact::NonBreaking, name, format!("new slice type ({id})")),
+            Some((_, old_shape)) if old_shape != shape => {
+                c.push(Impact::Breaking, name, format!("slice type's fields changed ({id}: cardinality, code type or fixed values)"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, (id, _)) in &o {
+        if !n.contains_key(name) {
+            c.push(Impact::Breaking, name, format!("slice type removed ({id})"));
         }
     }
 }
