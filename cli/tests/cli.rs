@@ -228,6 +228,15 @@ fn must_support_lists_empty_elements() {
     assert!(stdout.contains("Patient.address: one of uzAddress, i18nAddress") || stdout.contains("  Patient.address ("), "{stdout}");
     let g = write(dir.path(), "x.json", "{");
     assert_eq!(dhp(&["must-support", &g]).status.code(), Some(2));
+    // An identifier in none of the profile's slices: the slices are one "one of" line.
+    let mut other = UzCorePatient::new(NonEmpty::new(UzCorePatient::new_national_id("1".to_string())));
+    other.identifier.as_mut_slice()[0].system = Some(dhp_runtime::primitives::Uri::new("https://example.org/mrn").expect("uri").into());
+    let h = write(dir.path(), "mrn.json", &with_narrative(other.to_json_value()).to_json_string_pretty());
+    let out = dhp(&["must-support", &h]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("  Patient.identifier: one of nationalId, passportLocal, passportInternational"), "{stdout}");
+    assert_eq!(stdout.matches("nationalId").count(), 1, "{stdout}");
 }
 
 /// A one-shot HTTP server answering every request with `body`; returns its base URL and
