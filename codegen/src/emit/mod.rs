@@ -135,7 +135,9 @@ fn prelude(module: &Module) -> TokenStream {
     if *module != Module::Datatypes {
         uses.push(quote! { use crate::datatypes::{Extension, Meta}; });
     }
-    if *module != Module::Codes {
+    // Not in `extensions.rs`, which names it only in docs, where the explicit
+    // `crate::codes::DataAbsentReason` link would then be redundant (a rustdoc warning).
+    if !matches!(module, Module::Codes | Module::Extensions) {
         uses.push(quote! { use crate::codes::DataAbsentReason; });
     }
     quote! { #(#[allow(unused_imports)] #uses)* }
