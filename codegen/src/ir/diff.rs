@@ -445,6 +445,72 @@ mod tests {
         assert!(text.contains("5 change(s) to the Rust API: 4 breaking, 1 non-breaking"), "{text}");
     }
 
+    fn with_slice_type(name: &str, value_card: Card) -> TypeSpace {
+        use crate::ir::{SliceChild, SliceDef, SliceTypeDef};
+        let slice = SliceDef {
+            name: "nationalId".into(),
+            rust_name: "national_id".into(),
+            id: "Patient.identifier:nationalId".into(),
+            field: Some("identifier".into()),
+            element_type: "Identifier".into(),
+            min: 0,
+            max: Some(1),
+            must_support: true,
+            discriminators: Vec::new(),
+            discriminator_bindings: Vec::new(),
+            fixed: Vec::new(),
+            params: Vec::new(),
+            doc: Doc::default(),
+            constraints: Vec::new(),
+            system: None,
+            slice_type: Some(SliceTypeDef {
+                name: name.into(),
+                children: vec![SliceChild {
+                    json: "value".into(),
+                    id: "Patient.identifier:nationalId.value".into(),
+                    card: value_card,
+                    prohibited: false,
+                    value: None,
+                    code_type: None,
+                    doc: Doc::default(),
+                }],
+            }),
+        };
+        let mut p = profile(vec![]);
+        p.kind = StructKind::Profile {
+            resource_type: "Patient".into(),
+            canonical: "http://x/p".into(),
+            version: "1".into(),
+            base: "Patient".into(),
+            fhir_name: "UZCorePatient".into(),
+            must_support: Vec::new(),
+            slices: vec![slice],
+            parent_profile: None,
+            primitive_extensions: Vec::new(),
+            rules: Vec::new(),
+            invariants: Vec::new(),
+        };
+        let mut s = space(p, code_type(&["a"], CodeRepr::Enum), "1");
+        s.profiles.push("UzCorePatient".into());
+        s
+    }
+
+    #[test]
+    fn slice_types_added_removed_and_changed() {
+        let old = with_slice_type("UzCorePatientNationalId", Card::Optional);
+        let changed = with_slice_type("UzCorePatientNationalId", Card::Required);
+        let renamed = with_slice_type("UzCorePatientNationalIdentifier", Card::Optional);
+        assert!(diff(&old, &old).changes.is_empty());
+        let d = diff(&old, &changed);
+        assert_eq!(d.changes.len(), 1);
+        assert!(d.changes[0].what.contains("slice type's fields changed"), "{d}");
+        assert!(d.is_breaking());
+        let d = diff(&old, &renamed);
+        let find = |item: &str| d.changes.iter().find(|c| c.item == item).map(|c| (c.impact, c.what.clone()));
+        assert_eq!(find("UzCorePatientNationalIdentifier").map(|c| c.0), Some(Impact::NonBreaking));
+        assert_eq!(find("UzCorePatientNationalId"), Some((Impact::Breaking, "slice type removed (Patient.identifier:nationalId)".into())));
+    }
+
     #[test]
     fn table_codes_added_are_not_breaking_and_no_change_is_said() {
         let old = space(profile(vec![]), code_type(&["a"], CodeRepr::Table), "1");
