@@ -28,6 +28,7 @@
 #[cfg(feature = "client")]
 pub mod client;
 pub mod element;
+pub mod extension_rules;
 pub mod fhirpath;
 pub mod json;
 pub mod must_support;
