@@ -34,6 +34,7 @@ pub mod json;
 pub mod must_support;
 pub mod outcome;
 pub mod primitives;
+pub mod prose_rules;
 pub mod read;
 pub mod reflect;
 pub mod resource;
