@@ -781,7 +781,7 @@ pub fn base64_len(data: &str) -> u64 {
         }
     }
     let total = n + pad;
-    (total / 4) * 3 - pad.min(2)
+    ((total / 4) * 3).saturating_sub(pad.min(2))
 }
 
 fn is_token(s: &str) -> bool {
@@ -984,6 +984,7 @@ mod tests {
         assert_eq!(base64_len("aGVsbG8="), 5);
         assert_eq!(base64_len("aGVsbG8h"), 6);
         assert_eq!(base64_len("aGVs\nbA=="), 4);
+        assert_eq!(base64_len("=="), 0);
         assert!(is_mime_type("text/plain; charset=utf-8"));
         assert!(is_mime_type("application/fhir+json"));
         assert!(!is_mime_type("pdf"));
