@@ -16,7 +16,8 @@
 //!   its value type and required binding;
 //! - the extension is used where its declared `context` allows it: an `element` context
 //!   is a type (`Element`, `HumanName`, `Resource`; supertypes count: `code` is a
-//!   `string`, `Age` a `Quantity`) or an element path (`Patient.gender`,
+//!   `string`, `Age` a `Quantity`; `Element` is accepted anywhere, resources included, as
+//!   the HL7 validator does) or an element path (`Patient.gender`,
 //!   `HumanName.given`, from the resource or from the datatype the element is in); an
 //!   `extension` context is the URL of the enclosing extension; `fhirpath` contexts are
 //!   not evaluated (any place is accepted).
@@ -343,7 +344,8 @@ fn is_datatype(t: &str) -> bool {
 /// The type and its supertypes, as extension contexts name them.
 fn supertypes(t: &str, resource: bool) -> &'static [&'static str] {
     if resource {
-        return &["Resource", "DomainResource", "CanonicalResource", "MetadataResource", "Base"];
+        // `Element` too: the HL7 validator accepts an `Element` context anywhere.
+        return &["Resource", "DomainResource", "CanonicalResource", "MetadataResource", "Element", "Base"];
     }
     match t {
         "code" | "id" | "markdown" => &["string", "PrimitiveType", "DataType", "Element", "Base"],

@@ -244,3 +244,13 @@ fn definitions_the_generated_types_do_not_use_give_warnings() {
     assert!(!choice.is_empty(), "{warnings:?}");
     assert!(choice.iter().all(|i| i.severity == Severity::Warning && i.path.ends_with(".valueCodeableReference")), "{choice:?}");
 }
+
+#[test]
+fn an_element_context_allows_any_place() {
+    // data-absent-reason's context is `Element`: accepted on a resource, a backbone
+    // element, a datatype and a primitive alike (as the HL7 validator does).
+    let json = format!(
+        r#"{{"resourceType":"Patient","extension":[{{"url":"{DAR}","valueCode":"unknown"}}],"contact":[{{"extension":[{{"url":"{DAR}","valueCode":"unknown"}}]}}],"name":[{{"extension":[{{"url":"{DAR}","valueCode":"unknown"}}]}}],"_birthDate":{{"extension":[{{"url":"{DAR}","valueCode":"unknown"}}]}}}}"#
+    );
+    assert_eq!(read_patient(&json), vec![]);
+}
