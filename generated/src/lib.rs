@@ -64,6 +64,7 @@
 
 pub mod codes;
 pub mod datatypes;
+pub mod extension_rules;
 pub mod extensions;
 pub mod outcome;
 pub mod profiles;

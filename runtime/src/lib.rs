@@ -28,11 +28,13 @@
 #[cfg(feature = "client")]
 pub mod client;
 pub mod element;
+pub mod extension_rules;
 pub mod fhirpath;
 pub mod json;
 pub mod must_support;
 pub mod outcome;
 pub mod primitives;
+pub mod prose_rules;
 pub mod read;
 pub mod reflect;
 pub mod resource;

@@ -81,6 +81,13 @@ pub trait Reflect {
     /// docs for the contract).
     fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>));
 
+    /// For a generated resource or profile type: the extension definitions of the package
+    /// set its crate was generated from, which validation applies to every extension in
+    /// the value ([`crate::extension_rules`]). `None` (the default): none are checked.
+    fn extension_rules(&self) -> Option<&'static [crate::extension_rules::ExtensionRule]> {
+        None
+    }
+
     /// Calls `visit` for every child whose FHIR element name is `name` (`value` for
     /// `value[x]`). Generated types may override this with a direct lookup.
     fn visit_child<'a>(&'a self, name: &str, visit: &mut dyn FnMut(Child<'a>)) {

@@ -172,6 +172,12 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
         }
     }
     check_base_elements(root, root_path, reader);
+    if let Node::Typed(r) = root {
+        if let Some(rules) = r.extension_rules() {
+            crate::extension_rules::check_extensions(root, root_path, rules, reader);
+        }
+    }
+    crate::prose_rules::check(root, root_path, reader);
 }
 
 const ELE_1: &str = "invariant ele-1 violated: All FHIR elements must have a @value or children (hasValue() or (children().count() > id.count()))";

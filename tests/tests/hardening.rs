@@ -49,7 +49,7 @@ fn nested_bundles_are_refused_on_a_2_mib_stack() {
     }
     // Within the limit, nested bundles read, clone, write and drop on the small stack.
     // (Entries of a collection carry a fullUrl: bdl-15.)
-    let text = nest(r#"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:1","resource":"#, r#"{"resourceType":"Patient"}"#, "}]}", 6);
+    let text = nest(r#"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:8f2b6a3c-1d4e-4f5a-9b6c-7d8e9f0a1b2c","resource":"#, r#"{"resourceType":"Patient"}"#, "}]}", 6);
     let back = on_small_stack(move || {
         let b = Bundle::from_json_str(&text).expect("6 levels are fine");
         let copy = b.clone();

@@ -4,6 +4,7 @@
 //! from the IR. Code is built as tokens (`quote!`) and formatted by `prettyplease`.
 
 mod convert;
+mod extension_rules;
 mod items;
 mod open_codes;
 mod outcome;
@@ -97,6 +98,10 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
             "Typed search builders from the IG's CapabilityStatement (feature `client`).",
             profile::search_tokens(&ctx),
         )?,
+    );
+    files.insert(
+        "src/extension_rules.rs".into(),
+        render(header, "Extension definitions as rule tables, checked wherever an extension appears.", extension_rules::extension_rules_tokens(space))?,
     );
     files.insert(
         "src/outcome.rs".into(),

@@ -177,11 +177,21 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let stmts = group.iter().map(|v| &v.stmt);
         quote! { #n => { #decl #(#stmts)* } }
     });
+    let rules_fn = match s.kind {
+        StructKind::Resource { .. } | StructKind::Profile { .. } => quote! {
+            fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
+                Some(crate::extension_rules::EXTENSION_RULES)
+            }
+        },
+        _ => quote! {},
+    };
     quote! {
         #(#markers)*
 
         impl dhp_runtime::Reflect for #name {
             fn fhir_type(&self) -> &str { #fhir }
+
+            #rules_fn
 
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
                 use dhp_runtime::visit as r;
@@ -283,6 +293,7 @@ pub(crate) fn any_resource_reflect(ctx: &Ctx) -> TokenStream {
 
         impl dhp_runtime::Reflect for AnyResource {
             fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
+            fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
         }
@@ -349,6 +360,7 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
 
         impl dhp_runtime::Reflect for AnyProfile {
             fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
+            fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
         }

@@ -54,6 +54,38 @@ pub struct TypeSpace {
     /// it is read and by its `validate()`; `ele-1` and `ext-1` are left to the runtime,
     /// which checks them natively.
     pub resource_invariants: BTreeMap<String, Vec<InvariantDef>>,
+    /// What every extension definition in the package set requires of each use of the
+    /// extension, sorted by URL: checked wherever the extension appears.
+    pub extension_rules: Vec<ExtensionRuleDef>,
+}
+
+/// The rules of one extension definition (see `dhp_runtime::extension_rules`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtensionRuleDef {
+    /// Canonical URL, without version.
+    pub url: String,
+    /// `(context type, expression)`: `element`, `extension` or `fhirpath`.
+    pub contexts: Vec<(String, String)>,
+    /// The extension's value.
+    pub value: ExtensionValueDef,
+    /// `Extension.extension` has `max = 0`.
+    pub no_extensions: bool,
+    /// Sub-extensions (`url`, min, max, value).
+    pub subs: Vec<(String, u32, Option<u32>, ExtensionValueDef)>,
+    /// Violations are errors (the extensions the generated types use: the root package's
+    /// and the typed ones); warnings for the other definitions of the dependencies.
+    pub error: bool,
+}
+
+/// The `value[x]` of an extension or sub-extension.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtensionValueDef {
+    /// Minimum count.
+    pub min: u32,
+    /// Allowed types as JSON member suffixes (`Code`, `CodeableConcept`); empty: no value.
+    pub types: Vec<String>,
+    /// The Rust name of the code type or open code set of a required binding.
+    pub binding: Option<String>,
 }
 
 /// The REST capabilities the IG's server declares for one resource type.

@@ -628,6 +628,11 @@ impl dhp_runtime::Reflect for UzCorePatient {
     fn fhir_type(&self) -> &str {
         "Patient"
     }
+    fn extension_rules(
+        &self,
+    ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
+        Some(crate::extension_rules::EXTENSION_RULES)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         let mut n_extension = 0usize;

@@ -240,6 +240,11 @@ impl dhp_runtime::Reflect for AnyResource {
     fn fhir_type(&self) -> &str {
         self.reflect_inner().fhir_type()
     }
+    fn extension_rules(
+        &self,
+    ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
+        self.reflect_inner().extension_rules()
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         self.reflect_inner().visit_children(v)
     }

@@ -247,6 +247,11 @@ impl dhp_runtime::Reflect for OperationOutcome {
     fn fhir_type(&self) -> &str {
         "OperationOutcome"
     }
+    fn extension_rules(
+        &self,
+    ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
+        Some(crate::extension_rules::EXTENSION_RULES)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);

@@ -31,6 +31,7 @@ mod bindings;
 mod capabilities;
 mod definitions;
 mod elements;
+mod extension_rules;
 mod extensions;
 mod layout;
 mod rules;
@@ -342,6 +343,7 @@ pub fn build_with(packages: &PackageSet, options: &BuildOptions) -> Result<TypeS
     while let Some(dt) = b.datatype_queue.pop_front() {
         b.build_datatype(&dt)?;
     }
+    b.extension_rules();
     b.box_cycles();
     resolve_member_names(&mut b.space);
     b.box_large();

@@ -1,0 +1,426 @@
+//! Extension definitions applied wherever an extension appears.
+//!
+//! A profile's own rules only reach the extensions it slices. The rules here come from
+//! the extension definitions themselves (every `StructureDefinition` of type `Extension`
+//! in the package set, generated as a table sorted by canonical URL) and are applied to
+//! every extension with a known `url` in one linear walk of the resource: on resources,
+//! backbone elements, inside datatypes, on primitives (`_gender.extension`) and inside
+//! other extensions. For each one:
+//!
+//! - the `value[x]` type is one the definition allows (a complex extension has none);
+//! - the value is present when the definition requires it (`min = 1`);
+//! - the value is in the definition's required value set (when the generator could
+//!   expand it);
+//! - nested extensions: none at all when the definition forbids them (`max = 0`), and each
+//!   sub-extension the definition names (`extension:code`) within its cardinality, with
+//!   its value type and required binding;
+//! - the extension is used where its declared `context` allows it: an `element` context
+//!   is a type (`Element`, `HumanName`, `Resource`; supertypes count: `code` is a
+//!   `string`, `Age` a `Quantity`; `Element` is accepted anywhere, resources included, as
+//!   the HL7 validator does) or an element path (`Patient.gender`,
+//!   `HumanName.given`, from the resource or from the datatype the element is in); an
+//!   `extension` context is the URL of the enclosing extension; `fhirpath` contexts are
+//!   not evaluated (any place is accepted).
+//!
+//! Extensions whose definition is not in the packages are accepted as they are: the HL7
+//! validator, too, accepts unknown extensions by default (only with
+//! `-allow-any-extensions` off for a domain does it report them).
+//!
+//! Only typed values are checked (a value that could not be read into its type is
+//! reported by the reader); JSON kept as is (unknown members, resources of types that are
+//! not generated) is not walked, and nothing deeper than [`crate::json::MAX_DEPTH`].
+
+use crate::must_support::{coded, text};
+use crate::read::{Issue, IssueKind, Reader, Severity};
+use crate::reflect::Node;
+use crate::terminology::CodeSet;
+
+/// The `value[x]` of an extension or sub-extension, as its definition states it.
+#[derive(Debug)]
+pub struct ValueRule {
+    /// Minimum count (`0` or `1`).
+    pub min: u32,
+    /// The allowed types, as the JSON member suffix (`Code`, `CodeableConcept`,
+    /// `DateTime`); empty when the definition forbids a value (`max = 0`).
+    pub types: &'static [&'static str],
+    /// The required binding of the value, when its value set expands.
+    pub binding: Option<CodeSet>,
+}
+
+/// A sub-extension a complex extension's definition names (`Extension.extension:code`).
+#[derive(Debug)]
+pub struct SubExtensionRule {
+    /// The sub-extension's `url` (relative, as fixed in the definition: `code`).
+    pub url: &'static str,
+    /// Minimum count.
+    pub min: u32,
+    /// Maximum count (`None` = `*`).
+    pub max: Option<u32>,
+    /// Its value.
+    pub value: ValueRule,
+}
+
+/// The kind of an extension context (`StructureDefinition.context.type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContextKind {
+    /// A type name or an element path.
+    Element,
+    /// The URL of the extension this one may be used in.
+    Extension,
+    /// A FHIRPath expression (not evaluated: accepted anywhere).
+    FhirPath,
+}
+
+/// What an extension definition requires of every use of the extension.
+#[derive(Debug)]
+pub struct ExtensionRule {
+    /// Canonical URL (without version).
+    pub url: &'static str,
+    /// Where the extension may be used; empty: anywhere.
+    pub contexts: &'static [(ContextKind, &'static str)],
+    /// Its value.
+    pub value: ValueRule,
+    /// True when the definition forbids nested extensions (`Extension.extension` `max = 0`).
+    pub no_extensions: bool,
+    /// The sub-extensions the definition names.
+    pub subs: &'static [SubExtensionRule],
+    /// True: violations are errors. False: warnings, for definitions the generated types
+    /// do not use, taken from dependency packages whose version may differ from the one
+    /// the data was written for (see the generator's `extension_rules`).
+    pub error: bool,
+}
+
+/// The rule for `url` in `rules` (sorted by URL), if the packages define it. A versioned
+/// URL (`…|5.0.0`) is looked up without its version.
+pub fn find<'r>(rules: &'r [ExtensionRule], url: &str) -> Option<&'r ExtensionRule> {
+    let url = url.split('|').next().unwrap_or(url);
+    rules.binary_search_by(|r| r.url.cmp(url)).ok().map(|i| &rules[i])
+}
+
+struct Visited<'a> {
+    node: Node<'a>,
+    parent: usize,
+    /// JSON member name (`valueQuantity`, `gender`).
+    json_name: &'a str,
+    /// Element name in a definition's path (`value[x]`, `gender`).
+    element: std::borrow::Cow<'a, str>,
+    index: Option<usize>,
+    depth: usize,
+    resource: bool,
+}
+
+/// Checks every extension in `root` (a resource at `root_path`) whose definition is in
+/// `rules`, recording the problems on `reader` (see the module docs).
+pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
+    if rules.is_empty() {
+        return;
+    }
+    let mut nodes = vec![Visited { node: root, parent: 0, json_name: "", element: "".into(), index: None, depth: 1, resource: true }];
+    let mut stack = vec![0usize];
+    while let Some(at) = stack.pop() {
+        let (node, depth) = (nodes[at].node, nodes[at].depth);
+        if !matches!(node, Node::Typed(_)) || depth > crate::json::MAX_DEPTH || untyped_resource(node) {
+            continue;
+        }
+        if at != 0 && node.fhir_type() == Some("Extension") {
+            if let Some(rule) = url_of(node).and_then(|u| find(rules, u)) {
+                check_one(&nodes, at, rule, root_path, reader);
+            }
+        }
+        let first = nodes.len();
+        node.visit_children(&mut |c| {
+            if let Node::Typed(_) = c.node {
+                let element = if c.json_name != c.name && c.json_name.starts_with(c.name) {
+                    std::borrow::Cow::Owned(format!("{}[x]", c.name))
+                } else {
+                    std::borrow::Cow::Borrowed(c.name)
+                };
+                let resource = is_resource_member(c.name, c.node);
+                nodes.push(Visited { node: c.node, parent: at, json_name: c.json_name, element, index: c.index, depth: depth + 1, resource });
+            }
+        });
+        stack.extend((first..nodes.len()).rev());
+    }
+}
+
+/// True for a resource inside another: `contained`, a Bundle entry's or a Parameters
+/// parameter's `resource`, a Bundle response's `outcome` (not a backbone element or a
+/// datatype of the same name, such as `CapabilityStatement.rest.resource`).
+fn is_resource_member(name: &str, node: Node<'_>) -> bool {
+    let t = node.fhir_type().unwrap_or("");
+    match name {
+        "contained" => true,
+        "resource" => t.starts_with(|c: char| c.is_ascii_uppercase()) && !matches!(t, "BackboneElement" | "Element" | "Reference" | "CodeableReference"),
+        "outcome" => t == "OperationOutcome",
+        _ => false,
+    }
+}
+
+fn untyped_resource(node: Node<'_>) -> bool {
+    let mut found = false;
+    node.visit_child("resourceType", &mut |c| found |= matches!(c.node, Node::Json { .. }));
+    found
+}
+
+fn url_of<'a>(node: Node<'a>) -> Option<&'a str> {
+    let mut url = None;
+    node.visit_child("url", &mut |c| {
+        if url.is_none() {
+            url = c.node.primitive().and_then(text);
+        }
+    });
+    url
+}
+
+fn path_of(nodes: &[Visited<'_>], mut at: usize, root: &str) -> String {
+    let mut parts = Vec::new();
+    while at != 0 {
+        parts.push(at);
+        at = nodes[at].parent;
+    }
+    let mut path = root.to_string();
+    for &i in parts.iter().rev() {
+        path.push('.');
+        path.push_str(nodes[i].json_name);
+        if let Some(n) = nodes[i].index {
+            use std::fmt::Write;
+            let _ = write!(path, "[{n}]");
+        }
+    }
+    path
+}
+
+fn error(kind: IssueKind, path: String, message: String) -> Issue {
+    Issue { severity: Severity::Error, kind, path, message }
+}
+
+/// Records `issue` as an error, or as a warning when `rule` is not enforced as an error.
+fn push(reader: &mut Reader, rule: &ExtensionRule, mut issue: Issue) {
+    if !rule.error {
+        issue.severity = Severity::Warning;
+    }
+    reader.push_issue(issue);
+}
+
+fn check_one(nodes: &[Visited<'_>], at: usize, rule: &ExtensionRule, root_path: &str, reader: &mut Reader) {
+    let node = nodes[at].node;
+    let path = path_of(nodes, at, root_path);
+    if !context_allows(nodes, nodes[at].parent, rule) {
+        let allowed: Vec<String> = rule.contexts.iter().map(|(_, e)| format!("'{e}'")).collect();
+        let here = element_path(nodes, nodes[at].parent);
+        let msg = format!("extension {} is not allowed here ({here}): its definition allows it on {}", rule.url, allowed.join(", "));
+        push(reader, rule, error(IssueKind::Structure, path.clone(), msg));
+    }
+    check_value(node, &path, rule.url, &rule.value, rule, reader);
+    let mut counts = vec![0u32; rule.subs.len()];
+    node.visit_child("extension", &mut |c| {
+        if !matches!(c.node, Node::Typed(_)) {
+            return;
+        }
+        let sub_path = match c.index {
+            Some(i) => format!("{path}.extension[{i}]"),
+            None => format!("{path}.extension"),
+        };
+        if rule.no_extensions {
+            let msg = format!("extension {} does not allow nested extensions (Extension.extension max 0)", rule.url);
+            push(reader, rule, error(IssueKind::Cardinality, sub_path.clone(), msg));
+            return;
+        }
+        let Some(url) = url_of(c.node) else { return };
+        if let Some(i) = rule.subs.iter().position(|s| s.url == url) {
+            counts[i] += 1;
+            let what = format!("{}#{}", rule.url, url);
+            check_value(c.node, &sub_path, &what, &rule.subs[i].value, rule, reader);
+        }
+    });
+    for (sub, n) in rule.subs.iter().zip(counts) {
+        if n < sub.min {
+            let msg = format!("extension {}: sub-extension '{}' is required (min {}), found {n}", rule.url, sub.url, sub.min);
+            push(reader, rule, error(IssueKind::Required, format!("{path}.extension"), msg));
+        }
+        if let Some(max) = sub.max {
+            if n > max {
+                let msg = if max == 0 {
+                    format!("extension {}: sub-extension '{}' is not allowed (max 0)", rule.url, sub.url)
+                } else {
+                    format!("extension {}: sub-extension '{}' allows at most {max}, found {n}", rule.url, sub.url)
+                };
+                push(reader, rule, error(IssueKind::Cardinality, format!("{path}.extension"), msg));
+            }
+        }
+    }
+}
+
+fn check_value(node: Node<'_>, path: &str, what: &str, rule: &ValueRule, ext: &ExtensionRule, reader: &mut Reader) {
+    let mut found = false;
+    node.visit_child("value", &mut |c| {
+        let Node::Typed(_) = c.node else { return };
+        let Some(suffix) = c.json_name.strip_prefix("value").filter(|s| !s.is_empty()) else { return };
+        found = true;
+        let at = format!("{path}.{}", c.json_name);
+        if rule.types.is_empty() {
+            let msg = format!("extension {what} has no value (value[x] max 0), found {}", c.json_name);
+            push(reader, ext, error(IssueKind::Cardinality, at, msg));
+            return;
+        }
+        if !rule.types.contains(&suffix) {
+            let allowed: Vec<String> = rule.types.iter().map(|t| format!("value{t}")).collect();
+            let msg = format!("extension {what}: {} is not an allowed type for its value (allowed: {})", c.json_name, allowed.join(", "));
+            push(reader, ext, error(IssueKind::Choice, at, msg));
+            return;
+        }
+        if let Some(set) = &rule.binding {
+            let mut codings: Vec<(Option<&str>, &str)> = Vec::new();
+            match suffix {
+                "Coding" => codings.extend(coded(c.node)),
+                "CodeableConcept" => concept_codings(c.node, &mut codings),
+                "CodeableReference" => c.node.visit_child("concept", &mut |cc| concept_codings(cc.node, &mut codings)),
+                "Quantity" => {}
+                _ => codings.extend(c.node.primitive().and_then(text).map(|t| (None, t))),
+            }
+            if !codings.is_empty() && !codings.iter().any(|(s, code)| (set.contains)(*s, code)) {
+                let found: Vec<String> = codings.iter().map(|(s, code)| format!("{}#{code}", s.unwrap_or(""))).collect();
+                let msg = format!("extension {what}: {} is not in the required value set {}", found.join(", "), set.value_set);
+                push(reader, ext, error(IssueKind::Binding, at, msg));
+            }
+        }
+    });
+    if !found && rule.min > 0 {
+        let msg = format!("extension {what} requires a value (value[x] min {})", rule.min);
+        push(reader, ext, error(IssueKind::Required, format!("{path}.value[x]"), msg));
+    }
+}
+
+fn concept_codings<'a>(node: Node<'a>, out: &mut Vec<(Option<&'a str>, &'a str)>) {
+    node.visit_child("coding", &mut |c| {
+        if c.index.is_some() {
+            if let Node::Typed(_) = c.node {
+                out.extend(coded(c.node));
+            }
+        }
+    });
+}
+
+/// The element path of node `at` as a definition names it: from the nearest resource
+/// (`Patient.contact.gender`).
+fn element_path(nodes: &[Visited<'_>], at: usize) -> String {
+    let (resource, _) = paths(nodes, at);
+    resource
+}
+
+/// The paths of node `at`: from its nearest resource (`Patient.name.given`) and from the
+/// nearest complex datatype it is in (`HumanName.given`; empty when none).
+fn paths(nodes: &[Visited<'_>], mut at: usize) -> (String, String) {
+    let mut segments: Vec<&str> = Vec::new();
+    let mut datatype: Option<String> = None;
+    loop {
+        let v = &nodes[at];
+        let t = v.node.fhir_type().unwrap_or("");
+        if v.resource || at == 0 {
+            let mut p = t.to_string();
+            for s in segments.iter().rev() {
+                p.push('.');
+                p.push_str(s);
+            }
+            return (p, datatype.unwrap_or_default());
+        }
+        if datatype.is_none() && is_datatype(t) {
+            let mut p = t.to_string();
+            for s in segments.iter().rev() {
+                p.push('.');
+                p.push_str(s);
+            }
+            datatype = Some(p);
+        }
+        segments.push(&v.element);
+        at = v.parent;
+    }
+}
+
+fn is_datatype(t: &str) -> bool {
+    t.starts_with(|c: char| c.is_ascii_uppercase()) && !matches!(t, "BackboneElement" | "Element" | "Extension")
+}
+
+/// The type and its supertypes, as extension contexts name them.
+fn supertypes(t: &str, resource: bool) -> &'static [&'static str] {
+    if resource {
+        // `Element` too: the HL7 validator accepts an `Element` context anywhere.
+        return &["Resource", "DomainResource", "CanonicalResource", "MetadataResource", "Element", "Base"];
+    }
+    match t {
+        "code" | "id" | "markdown" => &["string", "PrimitiveType", "DataType", "Element", "Base"],
+        "url" | "canonical" | "oid" | "uuid" => &["uri", "PrimitiveType", "DataType", "Element", "Base"],
+        "unsignedInt" | "positiveInt" => &["integer", "PrimitiveType", "DataType", "Element", "Base"],
+        "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => &["Quantity", "DataType", "Element", "Base"],
+        "BackboneElement" => &["BackboneElement", "Element", "Base"],
+        "Element" => &["Element", "Base"],
+        "Dosage" | "Timing" | "ElementDefinition" | "MarketingStatus" | "ProductShelfLife" => &["BackboneType", "DataType", "Element", "Base"],
+        _ if t.starts_with(|c: char| c.is_ascii_lowercase()) => &["PrimitiveType", "DataType", "Element", "Base"],
+        _ => &["DataType", "Element", "Base"],
+    }
+}
+
+fn context_allows(nodes: &[Visited<'_>], parent: usize, rule: &ExtensionRule) -> bool {
+    if rule.contexts.is_empty() || rule.contexts.iter().any(|(k, _)| *k == ContextKind::FhirPath) {
+        return true;
+    }
+    let v = &nodes[parent];
+    let t = v.node.fhir_type().unwrap_or("");
+    let resource = v.resource || parent == 0;
+    let parent_url = if t == "Extension" { url_of(v.node) } else { None };
+    let mut paths_cache: Option<(String, String)> = None;
+    for (kind, expr) in rule.contexts {
+        match kind {
+            ContextKind::FhirPath => return true,
+            ContextKind::Extension => {
+                if let Some(u) = parent_url {
+                    let e = expr.split('|').next().unwrap_or(expr);
+                    if e == u || e.strip_prefix(u).is_some_and(|rest| rest.starts_with('#')) {
+                        return true;
+                    }
+                }
+            }
+            ContextKind::Element => {
+                if !expr.contains('.') {
+                    if *expr == t || supertypes(t, resource).contains(expr) {
+                        return true;
+                    }
+                    continue;
+                }
+                let (rp, dp) = paths_cache.get_or_insert_with(|| paths(nodes, parent));
+                let e = strip_slices(expr);
+                if e == *rp || (!dp.is_empty() && e == *dp) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// An element id without slice names (`Patient.extension:a.value[x]` → `Patient.extension.value[x]`).
+fn strip_slices(expr: &str) -> String {
+    expr.split('.').map(|s| s.split(':').next().unwrap_or(s)).collect::<Vec<_>>().join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static RULES: &[ExtensionRule] = &[
+        ExtensionRule { url: "http://a", contexts: &[], value: ValueRule { min: 1, types: &["Code"], binding: None }, no_extensions: true, subs: &[], error: true },
+        ExtensionRule { url: "http://b", contexts: &[], value: ValueRule { min: 0, types: &[], binding: None }, no_extensions: false, subs: &[], error: true },
+    ];
+
+    #[test]
+    fn find_by_url_ignores_versions() {
+        assert_eq!(find(RULES, "http://a").map(|r| r.url), Some("http://a"));
+        assert_eq!(find(RULES, "http://b|1.0").map(|r| r.url), Some("http://b"));
+        assert!(find(RULES, "http://c").is_none());
+    }
+
+    #[test]
+    fn slices_are_stripped_from_context_paths() {
+        assert_eq!(strip_slices("Patient.extension:a.value[x]"), "Patient.extension.value[x]");
+    }
+}

@@ -1,0 +1,1002 @@
+//! Rules the FHIR R5 specification states in prose (not as FHIRPath invariants) that the
+//! HL7 reference validator enforces without a terminology server, checked natively in one
+//! linear walk of the value, on read and by `validate()`.
+//!
+//! Each rule cites the section of the specification it comes from. Rules that are already
+//! invariants (`txt-1`, `txt-2`, `ref-1`, `bdl-*`, `per-1`, …) are not repeated here.
+//!
+//! | rule | where | severity |
+//! |---|---|---|
+//! | [`XHTML_DIV`] | `Narrative.div` | error |
+//! | [`ABSOLUTE_SYSTEM`] | `Identifier.system`, `Coding.system`, `Quantity.system` | error |
+//! | [`REFERENCE_FORMAT`] | `Reference.reference` | error |
+//! | [`FULL_URL_AGREES`] | `Bundle.entry.fullUrl` | error (malformed), warning (disagrees with the id) |
+//! | [`ATTACHMENT`] | `Attachment.size`, `Attachment.contentType` | error |
+//! | [`UCUM_SYNTAX`] | `Quantity.code` when `system` is UCUM | error |
+//! | [`STRING_CONTENT`] | every `string` and `markdown` | error (size), warning (only whitespace) |
+//!
+//! Only typed values are walked (JSON kept as is is not), nothing deeper than
+//! [`crate::json::MAX_DEPTH`], and no check looks at more than its own element and
+//! children, so the cost is linear in the size of the value.
+
+use crate::must_support::text;
+use crate::read::{Issue, IssueKind, Reader, Severity};
+use crate::reflect::{Node, PrimitiveValue};
+
+/// `Narrative.div` is an XHTML `div` in the XHTML namespace, and well formed (every start
+/// tag closed, in order).
+///
+/// Spec: [narrative.html § Narrative](https://hl7.org/fhir/R5/narrative.html#Narrative)
+/// ("The div element SHALL have the XHTML namespace") and
+/// [json.html § xhtml](https://hl7.org/fhir/R5/json.html#xhtml) (the XHTML is a `div`
+/// with the namespace `http://www.w3.org/1999/xhtml`, well-formed XML). The HL7
+/// validator reports a wrong or missing namespace and unparseable XHTML as errors. The
+/// allowed elements and attributes are `txt-1`, the non-whitespace content `txt-2`.
+pub const XHTML_DIV: &str = "xhtml-div";
+
+/// `Identifier.system`, `Coding.system` and `Quantity.system` are absolute URIs (a
+/// scheme, then `:`); `urn:oid:` and `urn:uuid:` values are well formed.
+///
+/// Spec: [datatypes.html § Identifier](https://hl7.org/fhir/R5/datatypes.html#Identifier)
+/// (`system`: "an absolute URL that describes a set values that are unique"),
+/// [§ Coding](https://hl7.org/fhir/R5/datatypes.html#Coding) and
+/// [§ Quantity](https://hl7.org/fhir/R5/datatypes.html#Quantity) (the system is a URI
+/// identifying the code system; OIDs as `urn:oid:`, UUIDs as `urn:uuid:`). The HL7
+/// validator: "Coding.system must be an absolute reference, not a local reference".
+pub const ABSOLUTE_SYSTEM: &str = "absolute-system";
+
+/// `Reference.reference` is a literal reference in one of the forms the specification
+/// defines: a contained reference (`#id`), an absolute URI (`http…`, `urn:uuid:…`,
+/// `urn:oid:…`, well formed), a conditional reference (`Type?query`, in transactions), or
+/// a relative reference `Type/id` or `Type/id/_history/vid`, where `Type` is an R5
+/// resource type and `id` matches the `id` datatype.
+///
+/// Spec: [references.html § Literal references](https://hl7.org/fhir/R5/references.html#literal)
+/// and its regular expression for RESTful references
+/// (`((http|https)://([A-Za-z0-9\-\\\.\:\%\$]*\/)+)?(Account|…)\/[A-Za-z0-9\-\.]{1,64}(\/_history\/[A-Za-z0-9\-\.]{1,64})?`).
+pub const REFERENCE_FORMAT: &str = "reference-format";
+
+/// A Bundle entry's `fullUrl` agrees with its resource's id: an `http(s)` fullUrl ends
+/// with `Type/id` of the entry's resource; a `urn:uuid:`/`urn:oid:` fullUrl is well
+/// formed.
+///
+/// Spec: [bundle.html § Resource URL & Uniqueness rules](https://hl7.org/fhir/R5/bundle.html#bundle-unique)
+/// ("fullUrl SHALL NOT disagree with the id in the resource"; "if the fullUrl is not a
+/// urn:uuid, the URL shall be version–independent URL consistent with the Resource.id").
+/// Uniqueness (`bdl-7`) and version-specific fullUrls (`bdl-8`) are invariants.
+///
+/// A malformed `urn:` fullUrl is an error; a fullUrl that disagrees with the resource id
+/// is a warning: three of the official R5 examples (`Bundle-10bb101f-…`,
+/// `Bundle-3a0707d3-…`: `Patient/pat12` for `pat2`; `Bundle-lri-example`:
+/// `Observation/lri-gramstain1` for `gramstain1`) break the rule, and reading them must
+/// not fail.
+pub const FULL_URL_AGREES: &str = "bundle-fullurl";
+
+/// `Attachment.size` equals the number of bytes in `Attachment.data` (decoded), and
+/// `Attachment.contentType` is a MIME type (`type/subtype`, optional `;` parameters).
+///
+/// Spec: [datatypes.html § Attachment](https://hl7.org/fhir/R5/datatypes.html#Attachment)
+/// (`size`: "The number of bytes of data that make up this content (before base64
+/// encoding, if that is done)"; `contentType`: a BCP 13 (RFC 2045/2046) MIME type).
+/// The HL7 validator: "Stated Attachment Size … does not match actual attachment size".
+pub const ATTACHMENT: &str = "attachment";
+
+/// A `Quantity` (or `Age`, `Duration`, …) whose `system` is UCUM
+/// (`http://unitsofmeasure.org`) has a `code` that is UCUM syntax: printable ASCII
+/// without spaces, balanced `(…)` and `[…]`, closed `{…}` annotations, no empty term.
+///
+/// Spec: [datatypes.html § Quantity](https://hl7.org/fhir/R5/datatypes.html#Quantity)
+/// ("the system SHALL be http://unitsofmeasure.org" for UCUM units, and the code a UCUM
+/// code) with [UCUM](https://ucum.org/ucum) § 2.1 (the case-sensitive syntax). Whether
+/// the unit exists needs a UCUM service; only the syntax is checked here.
+pub const UCUM_SYNTAX: &str = "ucum-syntax";
+
+/// `string` and `markdown` values are at most 1,048,576 characters (an error), and
+/// should contain some non-whitespace content (a warning).
+///
+/// Spec: [datatypes.html § string](https://hl7.org/fhir/R5/datatypes.html#string)
+/// ("strings SHALL NOT exceed 1,048,576 characters in size"; "strings SHOULD always
+/// contain non-whitespace content"). The HL7 validator warns about whitespace-only
+/// values. Reading already refuses a longer string (the `string` primitive's own
+/// check); this rule finds one in a value built in code.
+pub const STRING_CONTENT: &str = "string-content";
+
+const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
+const UCUM: &str = "http://unitsofmeasure.org";
+/// The largest `string` R5 allows, in characters.
+pub use crate::primitives::MAX_STRING_CHARS;
+
+/// The resource types of FHIR R5, sorted (for relative references).
+const RESOURCE_TYPES: &[&str] = &[
+    "Account",
+    "ActivityDefinition",
+    "ActorDefinition",
+    "AdministrableProductDefinition",
+    "AdverseEvent",
+    "AllergyIntolerance",
+    "Appointment",
+    "AppointmentResponse",
+    "ArtifactAssessment",
+    "AuditEvent",
+    "Basic",
+    "Binary",
+    "BiologicallyDerivedProduct",
+    "BiologicallyDerivedProductDispense",
+    "BodyStructure",
+    "Bundle",
+    "CapabilityStatement",
+    "CarePlan",
+    "CareTeam",
+    "ChargeItem",
+    "ChargeItemDefinition",
+    "Citation",
+    "Claim",
+    "ClaimResponse",
+    "ClinicalImpression",
+    "ClinicalUseDefinition",
+    "CodeSystem",
+    "Communication",
+    "CommunicationRequest",
+    "CompartmentDefinition",
+    "Composition",
+    "ConceptMap",
+    "Condition",
+    "ConditionDefinition",
+    "Consent",
+    "Contract",
+    "Coverage",
+    "CoverageEligibilityRequest",
+    "CoverageEligibilityResponse",
+    "DetectedIssue",
+    "Device",
+    "DeviceAssociation",
+    "DeviceDefinition",
+    "DeviceDispense",
+    "DeviceMetric",
+    "DeviceRequest",
+    "DeviceUsage",
+    "DiagnosticReport",
+    "DocumentReference",
+    "Encounter",
+    "EncounterHistory",
+    "Endpoint",
+    "EnrollmentRequest",
+    "EnrollmentResponse",
+    "EpisodeOfCare",
+    "EventDefinition",
+    "Evidence",
+    "EvidenceReport",
+    "EvidenceVariable",
+    "ExampleScenario",
+    "ExplanationOfBenefit",
+    "FamilyMemberHistory",
+    "Flag",
+    "FormularyItem",
+    "GenomicStudy",
+    "Goal",
+    "GraphDefinition",
+    "Group",
+    "GuidanceResponse",
+    "HealthcareService",
+    "ImagingSelection",
+    "ImagingStudy",
+    "Immunization",
+    "ImmunizationEvaluation",
+    "ImmunizationRecommendation",
+    "ImplementationGuide",
+    "Ingredient",
+    "InsurancePlan",
+    "InventoryItem",
+    "InventoryReport",
+    "Invoice",
+    "Library",
+    "Linkage",
+    "List",
+    "Location",
+    "ManufacturedItemDefinition",
+    "Measure",
+    "MeasureReport",
+    "Medication",
+    "MedicationAdministration",
+    "MedicationDispense",
+    "MedicationKnowledge",
+    "MedicationRequest",
+    "MedicationStatement",
+    "MedicinalProductDefinition",
+    "MessageDefinition",
+    "MessageHeader",
+    "MolecularSequence",
+    "NamingSystem",
+    "NutritionIntake",
+    "NutritionOrder",
+    "NutritionProduct",
+    "Observation",
+    "ObservationDefinition",
+    "OperationDefinition",
+    "OperationOutcome",
+    "Organization",
+    "OrganizationAffiliation",
+    "PackagedProductDefinition",
+    "Parameters",
+    "Patient",
+    "PaymentNotice",
+    "PaymentReconciliation",
+    "Permission",
+    "Person",
+    "PlanDefinition",
+    "Practitioner",
+    "PractitionerRole",
+    "Procedure",
+    "Provenance",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "RegulatedAuthorization",
+    "RelatedPerson",
+    "RequestOrchestration",
+    "Requirements",
+    "ResearchStudy",
+    "ResearchSubject",
+    "RiskAssessment",
+    "Schedule",
+    "SearchParameter",
+    "ServiceRequest",
+    "Slot",
+    "Specimen",
+    "SpecimenDefinition",
+    "StructureDefinition",
+    "StructureMap",
+    "Subscription",
+    "SubscriptionStatus",
+    "SubscriptionTopic",
+    "Substance",
+    "SubstanceDefinition",
+    "SubstanceNucleicAcid",
+    "SubstancePolymer",
+    "SubstanceProtein",
+    "SubstanceReferenceInformation",
+    "SubstanceSourceMaterial",
+    "SupplyDelivery",
+    "SupplyRequest",
+    "Task",
+    "TerminologyCapabilities",
+    "TestPlan",
+    "TestReport",
+    "TestScript",
+    "Transport",
+    "ValueSet",
+    "VerificationResult",
+    "VisionPrescription",
+];
+
+struct Visited<'a> {
+    node: Node<'a>,
+    parent: usize,
+    json_name: &'a str,
+    index: Option<usize>,
+    depth: usize,
+}
+
+/// Checks the rules of this module on every element of `root` (at `root_path`).
+pub fn check(root: Node<'_>, root_path: &str, reader: &mut Reader) {
+    let mut nodes = vec![Visited {
+        node: root,
+        parent: 0,
+        json_name: "",
+        index: None,
+        depth: 1,
+    }];
+    let mut stack = vec![0usize];
+    while let Some(at) = stack.pop() {
+        let (node, depth) = (nodes[at].node, nodes[at].depth);
+        if !matches!(node, Node::Typed(_))
+            || depth > crate::json::MAX_DEPTH
+            || untyped_resource(node)
+        {
+            continue;
+        }
+        let first = nodes.len();
+        node.visit_children(&mut |c| {
+            if let Node::Typed(_) = c.node {
+                nodes.push(Visited {
+                    node: c.node,
+                    parent: at,
+                    json_name: c.json_name,
+                    index: c.index,
+                    depth: depth + 1,
+                });
+            }
+        });
+        let ctx = Ctx {
+            nodes: &nodes,
+            at,
+            root_path,
+        };
+        match node.fhir_type().unwrap_or("") {
+            "xhtml" => xhtml(&ctx, node, reader),
+            "string" | "markdown" => string_content(&ctx, node, reader),
+            "Identifier" | "Coding" => system(&ctx, node, reader),
+            "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity"
+            | "MoneyQuantity" => {
+                system(&ctx, node, reader);
+                ucum(&ctx, node, reader);
+            }
+            "Reference" => reference(&ctx, node, reader),
+            "Attachment" => attachment(&ctx, node, reader),
+            "BackboneElement"
+                if nodes[at].json_name == "entry"
+                    && at != 0
+                    && nodes[nodes[at].parent].node.fhir_type() == Some("Bundle") =>
+            {
+                full_url(&ctx, node, reader)
+            }
+            _ => {}
+        }
+        stack.extend((first..nodes.len()).rev());
+    }
+}
+
+struct Ctx<'n, 'a> {
+    nodes: &'n [Visited<'a>],
+    at: usize,
+    root_path: &'n str,
+}
+
+impl Ctx<'_, '_> {
+    fn path(&self) -> String {
+        let mut parts = Vec::new();
+        let mut at = self.at;
+        while at != 0 {
+            parts.push(at);
+            at = self.nodes[at].parent;
+        }
+        let mut path = self.root_path.to_string();
+        for &i in parts.iter().rev() {
+            path.push('.');
+            path.push_str(self.nodes[i].json_name);
+            if let Some(n) = self.nodes[i].index {
+                use std::fmt::Write;
+                let _ = write!(path, "[{n}]");
+            }
+        }
+        path
+    }
+
+    fn child_path(&self, name: &str) -> String {
+        format!("{}.{name}", self.path())
+    }
+}
+
+fn untyped_resource(node: Node<'_>) -> bool {
+    let mut found = false;
+    node.visit_child("resourceType", &mut |c| {
+        found |= matches!(c.node, Node::Json { .. })
+    });
+    found
+}
+
+fn push(
+    reader: &mut Reader,
+    severity: Severity,
+    kind: IssueKind,
+    path: String,
+    rule: &str,
+    message: String,
+) {
+    reader.push_issue(Issue {
+        severity,
+        kind,
+        path,
+        message: format!("{message} ({rule})"),
+    });
+}
+
+fn child_text<'a>(node: Node<'a>, name: &str) -> Option<&'a str> {
+    let mut out = None;
+    node.visit_child(name, &mut |c| {
+        if out.is_none() && c.json_name == name {
+            out = c.node.primitive().and_then(text);
+        }
+    });
+    out
+}
+
+fn child_node<'a>(node: Node<'a>, name: &str) -> Option<Node<'a>> {
+    let mut out = None;
+    node.visit_child(name, &mut |c| {
+        if out.is_none() {
+            out = Some(c.node);
+        }
+    });
+    out
+}
+
+/// Escapes control characters and cuts long values for messages.
+fn shown(s: &str) -> String {
+    let mut out: String = s.chars().take(80).flat_map(char::escape_debug).collect();
+    if s.chars().count() > 80 {
+        out.push('…');
+    }
+    out
+}
+
+// --- XHTML_DIV ---------------------------------------------------------------------
+
+fn xhtml(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+    let Some(PrimitiveValue::String(s)) = node.primitive() else {
+        return;
+    };
+    if let Err(problem) = xhtml_problem(s) {
+        push(
+            reader,
+            Severity::Error,
+            IssueKind::InvalidValue,
+            ctx.path(),
+            XHTML_DIV,
+            format!("narrative XHTML: {problem}"),
+        );
+    }
+}
+
+/// The first problem with a narrative `div`, if any.
+pub fn xhtml_problem(s: &str) -> Result<(), String> {
+    let body = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let Some(rest) = body.strip_prefix("<div") else {
+        return Err("must be a <div> element".into());
+    };
+    let end = rest.find('>').ok_or("the <div> start tag is not closed")?;
+    let attrs = &rest[..end];
+    let ns_ok = [
+        format!("xmlns=\"{XHTML_NS}\""),
+        format!("xmlns='{XHTML_NS}'"),
+    ]
+    .iter()
+    .any(|a| attrs.contains(a.as_str()));
+    if !ns_ok {
+        return Err(format!(
+            "the <div> must be in the XHTML namespace (xmlns=\"{XHTML_NS}\")"
+        ));
+    }
+    // Well-formedness of the tags: every start tag closed in order (comments, CDATA and
+    // processing instructions skipped; attribute values may hold '>').
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = body;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        if let Some(r) = rest.strip_prefix("!--") {
+            let e = r.find("-->").ok_or("an unclosed comment")?;
+            rest = &r[e + 3..];
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix("![CDATA[") {
+            let e = r.find("]]>").ok_or("an unclosed CDATA section")?;
+            rest = &r[e + 3..];
+            continue;
+        }
+        if rest.starts_with('?') || rest.starts_with('!') {
+            let e = rest.find('>').ok_or("an unclosed declaration")?;
+            rest = &rest[e + 1..];
+            continue;
+        }
+        let closing = rest.starts_with('/');
+        let name_start = usize::from(closing);
+        let name_len = rest[name_start..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.')))
+            .unwrap_or(rest.len() - name_start);
+        let name = &rest[name_start..name_start + name_len];
+        if name.is_empty() {
+            return Err("a '<' that starts no tag (write &lt;)".into());
+        }
+        let tag_end = tag_end(&rest[name_start + name_len..])
+            .ok_or_else(|| format!("the tag <{}> is not closed", shown(name)))?;
+        let tag = &rest[..name_start + name_len + tag_end];
+        rest = &rest[name_start + name_len + tag_end + 1..];
+        if closing {
+            match open.pop() {
+                Some(o) if o == name => {}
+                Some(o) => return Err(format!("</{}> closes <{}>", shown(name), shown(o))),
+                None => return Err(format!("</{}> closes nothing", shown(name))),
+            }
+        } else if !tag.ends_with('/') {
+            open.push(name);
+        }
+        if open.is_empty()
+            && !rest
+                .trim_matches(|c: char| c.is_ascii_whitespace())
+                .is_empty()
+        {
+            return Err("content after the closing </div>".into());
+        }
+    }
+    match open.last() {
+        Some(o) => Err(format!("<{}> is not closed", shown(o))),
+        None => Ok(()),
+    }
+}
+
+/// The index of the `>` ending a tag whose remainder (after the name) is `s`, skipping
+/// quoted attribute values.
+fn tag_end(s: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return Some(i),
+            (None, '<') => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+// --- ABSOLUTE_SYSTEM -----------------------------------------------------------------
+
+fn system(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+    let Some(system) = child_text(node, "system") else {
+        return;
+    };
+    if let Err(problem) = absolute_uri(system) {
+        let what = node.fhir_type().unwrap_or("");
+        push(
+            reader,
+            Severity::Error,
+            IssueKind::InvalidValue,
+            ctx.child_path("system"),
+            ABSOLUTE_SYSTEM,
+            format!("{what}.system '{}' {problem}", shown(system)),
+        );
+    }
+}
+
+/// `Ok` for an absolute URI (`scheme:…`), with `urn:oid:`/`urn:uuid:` well formed.
+pub fn absolute_uri(s: &str) -> Result<(), String> {
+    let scheme_len = s
+        .find(':')
+        .filter(|&i| i > 0)
+        .ok_or("must be an absolute URI (scheme:…), not a local reference")?;
+    let scheme = &s[..scheme_len];
+    if !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
+        return Err("must be an absolute URI (scheme:…), not a local reference".into());
+    }
+    if s.len() == scheme_len + 1 {
+        return Err("has nothing after its scheme".into());
+    }
+    if let Some(oid) = s.strip_prefix("urn:oid:") {
+        if !is_oid(oid) {
+            return Err(
+                "is not a well-formed urn:oid: (dot-separated numbers, starting with 0, 1 or 2)"
+                    .into(),
+            );
+        }
+    }
+    if let Some(uuid) = s.strip_prefix("urn:uuid:") {
+        if !is_uuid(uuid) {
+            return Err("is not a well-formed urn:uuid: (8-4-4-4-12 hexadecimal digits)".into());
+        }
+    }
+    Ok(())
+}
+
+fn is_oid(s: &str) -> bool {
+    let mut arcs = s.split('.');
+    matches!(arcs.next(), Some("0" | "1" | "2"))
+        && s.contains('.')
+        && arcs.all(|a| {
+            a == "0"
+                || (!a.is_empty() && !a.starts_with('0') && a.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
+
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
+// --- REFERENCE_FORMAT ----------------------------------------------------------------
+
+fn reference(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+    let Some(r) = child_text(node, "reference") else {
+        return;
+    };
+    if let Err(problem) = reference_problem(r) {
+        push(
+            reader,
+            Severity::Error,
+            IssueKind::InvalidValue,
+            ctx.child_path("reference"),
+            REFERENCE_FORMAT,
+            format!("reference '{}' {problem}", shown(r)),
+        );
+    }
+}
+
+fn is_fhir_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// `Ok` when `r` is one of the literal reference forms of references.html.
+pub fn reference_problem(r: &str) -> Result<(), String> {
+    if r.starts_with('#') {
+        return Ok(());
+    }
+    if r.starts_with("urn:") {
+        return absolute_uri(r);
+    }
+    let has_scheme = r.find(':').is_some_and(|i| {
+        let scheme = &r[..i];
+        !scheme.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            && !r[..i].contains('/')
+    });
+    if has_scheme {
+        return Ok(());
+    }
+    // A conditional reference (transactions): Type?query.
+    if let Some((ty, _)) = r.split_once('?') {
+        return if RESOURCE_TYPES.binary_search(&ty).is_ok() {
+            Ok(())
+        } else {
+            Err(format!(
+                "is a conditional reference to '{}', which is not a resource type",
+                shown(ty)
+            ))
+        };
+    }
+    let parts: Vec<&str> = r.split('/').collect();
+    let (ty, id, history) = match parts.as_slice() {
+        [ty, id] => (*ty, *id, None),
+        [ty, id, "_history", vid] => (*ty, *id, Some(*vid)),
+        _ => return Err("is not a relative reference Type/id (or Type/id/_history/vid), a #contained id or an absolute URI".into()),
+    };
+    if RESOURCE_TYPES.binary_search(&ty).is_err() {
+        return Err(format!(
+            "names '{}', which is not an R5 resource type",
+            shown(ty)
+        ));
+    }
+    if !is_fhir_id(id) || history.is_some_and(|v| !is_fhir_id(v)) {
+        return Err("has an id that is not 1-64 of A-Z, a-z, 0-9, '-' and '.'".into());
+    }
+    Ok(())
+}
+
+// --- FULL_URL_AGREES -----------------------------------------------------------------
+
+fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, reader: &mut Reader) {
+    let Some(url) = child_text(entry, "fullUrl") else {
+        return;
+    };
+    let path = ctx.child_path("fullUrl");
+    if url.starts_with("urn:") {
+        if let Err(problem) = absolute_uri(url) {
+            push(
+                reader,
+                Severity::Error,
+                IssueKind::InvalidValue,
+                path,
+                FULL_URL_AGREES,
+                format!("fullUrl '{}' {problem}", shown(url)),
+            );
+        }
+        return;
+    }
+    let Some(resource) = child_node(entry, "resource") else {
+        return;
+    };
+    let (Some(ty), Some(id)) = (resource.fhir_type(), child_text(resource, "id")) else {
+        return;
+    };
+    let base = url.split('|').next().unwrap_or(url);
+    let expected = format!("/{ty}/{id}");
+    if !(base.ends_with(&expected) || base == &expected[1..]) {
+        push(
+            reader,
+            Severity::Warning,
+            IssueKind::InvalidValue,
+            path,
+            FULL_URL_AGREES,
+            format!(
+                "fullUrl '{}' disagrees with the entry's resource {ty}/{}: it should end with {}",
+                shown(url),
+                shown(id),
+                shown(&expected)
+            ),
+        );
+    }
+}
+
+// --- ATTACHMENT ----------------------------------------------------------------------
+
+fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+    if let Some(ct) = child_text(node, "contentType") {
+        if !is_mime_type(ct) {
+            push(
+                reader,
+                Severity::Error,
+                IssueKind::InvalidValue,
+                ctx.child_path("contentType"),
+                ATTACHMENT,
+                format!(
+                    "contentType '{}' is not a MIME type (type/subtype)",
+                    shown(ct)
+                ),
+            );
+        }
+    }
+    let size = {
+        let mut out = None;
+        node.visit_child("size", &mut |c| {
+            out = match c.node.primitive() {
+                Some(PrimitiveValue::Integer(i)) => Some(i),
+                Some(PrimitiveValue::String(s) | PrimitiveValue::Decimal(s)) => {
+                    s.parse::<i64>().ok()
+                }
+                _ => out,
+            }
+        });
+        out
+    };
+    let data = child_text(node, "data");
+    if let (Some(size), Some(data)) = (size, data) {
+        let actual = base64_len(data);
+        if actual != size as u64 || size < 0 {
+            push(
+                reader,
+                Severity::Error,
+                IssueKind::InvalidValue,
+                ctx.child_path("size"),
+                ATTACHMENT,
+                format!("stated attachment size {size} does not match the size of its data ({actual} bytes)"),
+            );
+        }
+    }
+}
+
+/// The number of bytes base64 text decodes to (whitespace ignored).
+pub fn base64_len(data: &str) -> u64 {
+    let mut n = 0u64;
+    let mut pad = 0u64;
+    for b in data.bytes() {
+        match b {
+            b'=' => pad += 1,
+            b if b.is_ascii_whitespace() => {}
+            _ => n += 1,
+        }
+    }
+    let total = n + pad;
+    ((total / 4) * 3).saturating_sub(pad.min(2))
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&b))
+}
+
+/// True for `type/subtype` with optional `; name=value` parameters (RFC 2045 § 5.1).
+pub fn is_mime_type(s: &str) -> bool {
+    let mut parts = s.split(';');
+    let Some((ty, sub)) = parts.next().and_then(|m| m.trim().split_once('/')) else {
+        return false;
+    };
+    is_token(ty)
+        && is_token(sub)
+        && parts.all(|p| match p.trim().split_once('=') {
+            Some((k, v)) => is_token(k.trim()) && !v.trim().is_empty(),
+            None => false,
+        })
+}
+
+// --- UCUM_SYNTAX ---------------------------------------------------------------------
+
+fn ucum(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+    if child_text(node, "system") != Some(UCUM) {
+        return;
+    }
+    let Some(code) = child_text(node, "code") else {
+        return;
+    };
+    if let Err(problem) = ucum_syntax(code) {
+        push(
+            reader,
+            Severity::Error,
+            IssueKind::InvalidValue,
+            ctx.child_path("code"),
+            UCUM_SYNTAX,
+            format!("'{}' is not a UCUM code: {problem}", shown(code)),
+        );
+    }
+}
+
+/// `Ok` when `code` follows UCUM's syntax (not whether its units exist).
+pub fn ucum_syntax(code: &str) -> Result<(), String> {
+    if code.is_empty() {
+        return Err("empty".into());
+    }
+    let mut depth_paren = 0usize;
+    let mut in_bracket = false;
+    let mut in_brace = false;
+    let mut prev_operator = true; // at the start: a term must follow ('/' may lead)
+    for (i, c) in code.char_indices() {
+        if in_brace {
+            if c == '}' {
+                in_brace = false;
+                prev_operator = false;
+            } else if c == '{' || !(' '..='~').contains(&c) {
+                return Err(format!("'{}' inside an annotation", c.escape_debug()));
+            }
+            continue;
+        }
+        if !c.is_ascii_graphic() {
+            return Err(format!("character {:?} is not allowed", c));
+        }
+        if in_bracket {
+            match c {
+                ']' => {
+                    in_bracket = false;
+                    prev_operator = false;
+                }
+                '[' => return Err("nested '['".into()),
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '{' => in_brace = true,
+            '[' => in_bracket = true,
+            '(' => {
+                depth_paren += 1;
+                prev_operator = true;
+            }
+            ')' => {
+                if depth_paren == 0 || prev_operator {
+                    return Err("unbalanced or empty ')'".into());
+                }
+                depth_paren -= 1;
+            }
+            '.' | '/' => {
+                if prev_operator && !(c == '/' && (i == 0 || code[..i].ends_with('('))) {
+                    return Err(format!("'{c}' without a unit before it"));
+                }
+                prev_operator = true;
+            }
+            '}' | ']' => return Err(format!("unbalanced '{c}'")),
+            _ => prev_operator = false,
+        }
+    }
+    if in_brace || in_bracket || depth_paren > 0 {
+        return Err("an unclosed '(', '[' or '{'".into());
+    }
+    if prev_operator {
+        return Err("ends with an operator".into());
+    }
+    Ok(())
+}
+
+// --- STRING_CONTENT ------------------------------------------------------------------
+
+fn string_content(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+    let Some(PrimitiveValue::String(s)) = node.primitive() else {
+        return;
+    };
+    if s.len() > MAX_STRING_CHARS && s.chars().count() > MAX_STRING_CHARS {
+        push(
+            reader,
+            Severity::Error,
+            IssueKind::InvalidValue,
+            ctx.path(),
+            STRING_CONTENT,
+            format!(
+                "a string of {} characters: R5 allows at most {MAX_STRING_CHARS}",
+                s.chars().count()
+            ),
+        );
+    } else if !s.is_empty() && s.chars().all(char::is_whitespace) {
+        push(
+            reader,
+            Severity::Warning,
+            IssueKind::InvalidValue,
+            ctx.path(),
+            STRING_CONTENT,
+            "the value is only whitespace; strings should have non-whitespace content".into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_types_are_sorted() {
+        assert!(RESOURCE_TYPES.windows(2).all(|w| w[0] < w[1]));
+        assert!(RESOURCE_TYPES.binary_search(&"Patient").is_ok());
+    }
+
+    #[test]
+    fn xhtml() {
+        assert!(
+            xhtml_problem(r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>a<br/>b</p></div>"#)
+                .is_ok()
+        );
+        assert!(xhtml_problem(
+            r#"<div xmlns="http://www.w3.org/1999/xhtml"><!-- c --><a href="x>y">z</a></div>"#
+        )
+        .is_ok());
+        assert!(xhtml_problem("<div><p>a</p></div>").is_err());
+        assert!(xhtml_problem(r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>a</div>"#).is_err());
+        assert!(xhtml_problem(r#"<div xmlns="http://www.w3.org/1999/xhtml">a < b</div>"#).is_err());
+        assert!(xhtml_problem(r#"<div xmlns="http://www.w3.org/1999/xhtml">a</div><p/>"#).is_err());
+    }
+
+    #[test]
+    fn uris_and_references() {
+        assert!(absolute_uri("http://loinc.org").is_ok());
+        assert!(absolute_uri("urn:oid:1.2.3").is_ok());
+        assert!(absolute_uri("urn:oid:1.02").is_err());
+        assert!(absolute_uri("urn:uuid:a5f1b2c3-0000-4000-8000-000000000001").is_ok());
+        assert!(absolute_uri("urn:uuid:123").is_err());
+        assert!(absolute_uri("loinc").is_err());
+        assert!(absolute_uri("/fhir/cs").is_err());
+        for ok in [
+            "Patient/1",
+            "Patient/a.b-c/_history/2",
+            "#p1",
+            "#",
+            "http://x.org/fhir/Patient/1",
+            "urn:uuid:a5f1b2c3-0000-4000-8000-000000000001",
+            "Patient?identifier=x",
+        ] {
+            assert!(reference_problem(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "Patient",
+            "Patient/",
+            "Pateint/1",
+            "Patient/1/2",
+            "Patient/a b",
+            "urn:uuid:1",
+            "Foo?x=1",
+        ] {
+            assert!(reference_problem(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn attachments_and_ucum() {
+        assert_eq!(base64_len("aGVsbG8="), 5);
+        assert_eq!(base64_len("aGVsbG8h"), 6);
+        assert_eq!(base64_len("aGVs\nbA=="), 4);
+        assert_eq!(base64_len("=="), 0);
+        assert!(is_mime_type("text/plain; charset=utf-8"));
+        assert!(is_mime_type("application/fhir+json"));
+        assert!(!is_mime_type("pdf"));
+        assert!(!is_mime_type("text/"));
+        for ok in [
+            "mg", "mg/dL", "/min", "kg.m/s2", "[in_i]", "10*3/uL", "{score}", "1", "%", "mm[Hg]",
+            "g/(8.h)",
+        ] {
+            assert!(ucum_syntax(ok).is_ok(), "{ok}");
+        }
+        for bad in ["mg dL", "", "mg/", "(mg", "mg]", "{x", "mg//dL", "()"] {
+            assert!(ucum_syntax(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Extension definitions applied wherever an extension appears (issue 10, item 2): on
+//! resources, backbone elements, inside datatypes, on primitives (`_birthDate.extension`)
+//! and inside other extensions; value type, required binding, value and nested
+//! extension cardinality, and the declared context. Each check on read and on
+//! `validate()` of a value built in code.
+
+mod common;
+
+use dhp_fhir::codes::AdministrativeGender;
+use dhp_fhir::datatypes::{CodeableConcept, Coding, ContactPoint, Extension, ExtensionValue, HumanName};
+use dhp_fhir::resources::{Condition, Patient, PatientContact};
+use dhp_fhir::{Primitive, UzCoreCondition};
+use dhp_runtime::primitives::Code;
+use dhp_runtime::{IssueKind, ReadMode, Severity};
+
+const DAR: &str = "http://hl7.org/fhir/StructureDefinition/data-absent-reason";
+const GENDER_OTHER: &str = "https://dhp.uz/fhir/core/StructureDefinition/gender-other";
+const CITIZENSHIP: &str = "http://hl7.org/fhir/StructureDefinition/patient-citizenship";
+const DIAGNOSIS_TYPE: &str = "https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type";
+
+type Found = Vec<(IssueKind, String)>;
+
+/// The errors, as (kind, path), sorted; invariant issues (ele-1, ext-1, dom-*) left out.
+fn errors(issues: &[dhp_runtime::Issue]) -> Found {
+    let mut v: Found = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error && i.kind != IssueKind::Invariant)
+        .map(|i| (i.kind, i.path.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn read_patient(json: &str) -> Found {
+    match Patient::from_json_str_with(json, ReadMode::Strict) {
+        Ok((_, warnings)) => errors(&warnings),
+        Err(e) => errors(&e.issues),
+    }
+}
+
+fn read_condition(json: &str) -> Found {
+    match Condition::from_json_str_with(json, ReadMode::Strict) {
+        Ok((_, warnings)) => errors(&warnings),
+        Err(e) => errors(&e.issues),
+    }
+}
+
+fn ext(url: &str, value: Option<ExtensionValue>, nested: Vec<Extension>) -> Extension {
+    let mut e = Extension::from_json_lossless(dhp_runtime::JsonObject::new(), url);
+    e.value = value;
+    e.extension = nested;
+    e
+}
+
+fn code(c: &str) -> ExtensionValue {
+    ExtensionValue::Code(Primitive::from(Code::new(c).unwrap()))
+}
+
+fn string(s: &str) -> ExtensionValue {
+    ExtensionValue::String(Primitive::from(s.to_string()))
+}
+
+fn no_value<T>() -> Primitive<T> {
+    Primitive { value: None, id: None, extension: Vec::new() }
+}
+
+fn one(kind: IssueKind, path: &str) -> Found {
+    vec![(kind, path.to_string())]
+}
+
+#[test]
+fn data_absent_reason_code_binding_on_a_primitive() {
+    let json = format!(r#"{{"resourceType":"Patient","_birthDate":{{"extension":[{{"url":"{DAR}","valueCode":"not-a-reason"}}]}}}}"#);
+    let want = one(IssueKind::Binding, "Patient.birthDate.extension[0].valueCode");
+    assert_eq!(read_patient(&json), want);
+    let mut p = Patient::default();
+    let mut birth = no_value();
+    birth.extension.push(ext(DAR, Some(code("not-a-reason")), vec![]));
+    p.birth_date = Some(birth);
+    assert_eq!(errors(&p.validate().issues), want);
+    // A valid reason: nothing.
+    let ok = json.replace("not-a-reason", "unknown");
+    assert_eq!(read_patient(&ok), vec![]);
+    p.birth_date.as_mut().unwrap().extension[0].value = Some(code("masked"));
+    assert_eq!(errors(&p.validate().issues), vec![]);
+}
+
+#[test]
+fn data_absent_reason_value_type_inside_a_datatype() {
+    let json = format!(r#"{{"resourceType":"Patient","name":[{{"extension":[{{"url":"{DAR}","valueString":"unknown"}}]}}]}}"#);
+    let want = one(IssueKind::Choice, "Patient.name[0].extension[0].valueString");
+    assert_eq!(read_patient(&json), want);
+    let mut p = Patient::default();
+    let mut name = HumanName::default();
+    name.extension.push(ext(DAR, Some(string("unknown")), vec![]));
+    p.name.push(name);
+    assert_eq!(errors(&p.validate().issues), want);
+}
+
+#[test]
+fn data_absent_reason_allows_no_nested_extension_and_needs_a_value() {
+    let json = format!(
+        r#"{{"resourceType":"Patient","telecom":[{{"system":"phone","_value":{{"extension":[{{"url":"{DAR}","extension":[{{"url":"http://example.org/x","valueString":"y"}}]}}]}}}}]}}"#
+    );
+    let mut want = vec![
+        (IssueKind::Cardinality, "Patient.telecom[0].value.extension[0].extension[0]".to_string()),
+        (IssueKind::Required, "Patient.telecom[0].value.extension[0].value[x]".to_string()),
+    ];
+    want.sort();
+    assert_eq!(read_patient(&json), want);
+    let mut p = Patient::default();
+    let mut value = no_value();
+    value.extension.push(ext(DAR, None, vec![ext("http://example.org/x", Some(string("y")), vec![])]));
+    let mut telecom = ContactPoint::default();
+    telecom.system = Some(dhp_fhir::codes::ContactPointSystem::Phone.into());
+    telecom.value = Some(value);
+    p.telecom.push(telecom);
+    assert_eq!(errors(&p.validate().issues), want);
+}
+
+#[test]
+fn extension_context_is_checked() {
+    // gender-other is defined for Patient.gender (and a few other gender elements).
+    let on_birth_date = format!(
+        r#"{{"resourceType":"Patient","birthDate":"1990-01-01","_birthDate":{{"extension":[{{"url":"{GENDER_OTHER}","valueCoding":{{"system":"https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs","code":"regis0007.00005"}}}}]}}}}"#
+    );
+    let want = one(IssueKind::Structure, "Patient.birthDate.extension[0]");
+    assert_eq!(read_patient(&on_birth_date), want);
+    let on_gender = on_birth_date.replace("\"birthDate\":\"1990-01-01\",\"_birthDate\"", "\"gender\":\"other\",\"_gender\"");
+    assert_eq!(read_patient(&on_gender), vec![]);
+    // Patient.contact.gender is among its contexts too.
+    let on_contact = format!(
+        r#"{{"resourceType":"Patient","contact":[{{"name":{{"family":"A"}},"gender":"other","_gender":{{"extension":[{{"url":"{GENDER_OTHER}","valueCoding":{{"system":"https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs","code":"regis0007.00005"}}}}]}}}}]}}"#
+    );
+    assert_eq!(read_patient(&on_contact), vec![]);
+
+    // Built in code.
+    let coding = Coding {
+        system: Some(dhp_runtime::primitives::Uri::new("https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs").unwrap().into()),
+        code: Some(Code::new("regis0007.00005").unwrap().into()),
+        ..Default::default()
+    };
+    let gender_other = ext(GENDER_OTHER, Some(ExtensionValue::Coding(Box::new(coding))), vec![]);
+    let mut p = Patient::default();
+    let mut birth: Primitive<dhp_runtime::primitives::Date> = dhp_runtime::primitives::Date::new("1990-01-01").unwrap().into();
+    birth.extension.push(gender_other.clone());
+    p.birth_date = Some(birth);
+    assert_eq!(errors(&p.validate().issues), want);
+    let mut p = Patient::default();
+    let mut gender: Primitive<AdministrativeGender> = AdministrativeGender::Other.into();
+    gender.extension.push(gender_other.clone());
+    p.gender = Some(gender);
+    let mut contact = PatientContact::default();
+    let mut cg: Primitive<AdministrativeGender> = AdministrativeGender::Other.into();
+    cg.extension.push(gender_other);
+    contact.gender = Some(cg);
+    contact.name = Some(Box::new(HumanName { family: Some("A".to_string().into()), ..Default::default() }));
+    p.contact.push(contact);
+    assert_eq!(errors(&p.validate().issues), vec![]);
+}
+
+#[test]
+fn complex_extension_sub_extensions_and_value() {
+    // patient-citizenship: sub-extensions code (CodeableConcept, 0..1) and period; no value.
+    let json = format!(
+        r#"{{"resourceType":"Patient","extension":[{{"url":"{CITIZENSHIP}","extension":[{{"url":"code","valueString":"UZ"}},{{"url":"period","valuePeriod":{{"start":"2000"}}}},{{"url":"period","valuePeriod":{{"start":"2001"}}}}]}},{{"url":"{CITIZENSHIP}","valueString":"UZ"}}]}}"#
+    );
+    let mut want = vec![
+        (IssueKind::Choice, "Patient.extension[0].extension[0].valueString".to_string()),
+        (IssueKind::Cardinality, "Patient.extension[0].extension".to_string()),
+        (IssueKind::Cardinality, "Patient.extension[1].valueString".to_string()),
+    ];
+    want.sort();
+    assert_eq!(read_patient(&json), want);
+    let period = |y: &str| {
+        ExtensionValue::Period(Box::new(dhp_fhir::datatypes::Period {
+            start: Some(dhp_runtime::primitives::DateTime::new(y).unwrap().into()),
+            ..Default::default()
+        }))
+    };
+    let mut p = Patient::default();
+    p.extension.push(ext(
+        CITIZENSHIP,
+        None,
+        vec![ext("code", Some(string("UZ")), vec![]), ext("period", Some(period("2000")), vec![]), ext("period", Some(period("2001")), vec![])],
+    ));
+    p.extension.push(ext(CITIZENSHIP, Some(string("UZ")), vec![]));
+    assert_eq!(errors(&p.validate().issues), want);
+}
+
+#[test]
+fn unknown_extensions_stay_allowed() {
+    let json = r#"{"resourceType":"Patient","extension":[{"url":"http://example.org/anything","valueString":"x"}],"_gender":{"extension":[{"url":"http://example.org/other","valueBoolean":true}]},"gender":"male"}"#;
+    assert_eq!(read_patient(json), vec![]);
+}
+
+#[test]
+fn diagnosis_type_binding_on_a_base_condition_and_in_the_profile() {
+    let json = format!(
+        r#"{{"resourceType":"Condition","extension":[{{"url":"{DIAGNOSIS_TYPE}","valueCodeableConcept":{{"coding":[{{"system":"http://example.org/cs","code":"nope"}}]}}}}],"clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}}]}},"subject":{{"reference":"Patient/p"}}}}"#
+    );
+    let want = one(IssueKind::Binding, "Condition.extension[0].valueCodeableConcept");
+    assert_eq!(read_condition(&json), want);
+    // Used where its context (Condition) does not allow it.
+    let on_patient = format!(
+        r#"{{"resourceType":"Patient","extension":[{{"url":"{DIAGNOSIS_TYPE}","valueCodeableConcept":{{"coding":[{{"system":"https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs","code":"gencl-0001-00003"}}]}}}}]}}"#
+    );
+    assert_eq!(read_patient(&on_patient), one(IssueKind::Structure, "Patient.extension[0]"));
+
+    // The typed extension of the UZ Core Condition profile.
+    let example = common::ig_example("Condition-example-headache.json");
+    let mut c = UzCoreCondition::from_json_str(&example).expect("the IG example reads");
+    assert_eq!(errors(&c.validate().issues), vec![]);
+    let dt = c.diagnosis_type.as_mut().expect("the example has a diagnosis type");
+    dt.value = CodeableConcept {
+        coding: vec![Coding {
+            system: Some(dhp_runtime::primitives::Uri::new("http://example.org/cs").unwrap().into()),
+            code: Some(Code::new("nope").unwrap().into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let report = c.validate();
+    let found = errors(&report.issues);
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0].0, IssueKind::Binding);
+    assert!(found[0].1.starts_with("Condition.extension[") && found[0].1.ends_with("].valueCodeableConcept"), "{report}");
+    let read = match UzCoreCondition::from_json_str_with(&c.to_json_string(), ReadMode::Strict) {
+        Ok((_, w)) => errors(&w),
+        Err(e) => errors(&e.issues),
+    };
+    assert_eq!(read, found);
+}
+
+#[test]
+fn definitions_the_generated_types_do_not_use_give_warnings() {
+    // The official R5 example uses valueCodeableReference in
+    // individual-recordedSexOrGender#sourceDocument, which the extensions package this
+    // crate is generated from (5.3.0-ballot-tc1) no longer allows: reported, as a warning.
+    let path = common::package_dir("hl7.fhir.r5.examples", "5.0.0").join("Patient-patient-example-sex-and-gender.json");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let (_, warnings) = Patient::from_json_str_with(&text, ReadMode::Strict).expect("reads: warnings only");
+    let choice: Vec<_> = warnings.iter().filter(|i| i.kind == IssueKind::Choice).collect();
+    assert!(!choice.is_empty(), "{warnings:?}");
+    assert!(choice.iter().all(|i| i.severity == Severity::Warning && i.path.ends_with(".valueCodeableReference")), "{choice:?}");
+}
+
+#[test]
+fn an_element_context_allows_any_place() {
+    // data-absent-reason's context is `Element`: accepted on a resource, a backbone
+    // element, a datatype and a primitive alike (as the HL7 validator does).
+    let json = format!(
+        r#"{{"resourceType":"Patient","extension":[{{"url":"{DAR}","valueCode":"unknown"}}],"contact":[{{"extension":[{{"url":"{DAR}","valueCode":"unknown"}}]}}],"name":[{{"extension":[{{"url":"{DAR}","valueCode":"unknown"}}]}}],"_birthDate":{{"extension":[{{"url":"{DAR}","valueCode":"unknown"}}]}}}}"#
+    );
+    assert_eq!(read_patient(&json), vec![]);
+}
