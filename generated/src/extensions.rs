@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// Data Absent Reason
 ///
 /// Provides a reason why the expected value or elements in the element that is extended are missing.

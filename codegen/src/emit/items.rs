@@ -538,10 +538,10 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let can_absent = if s.can_be_absent && matches!(s.kind, StructKind::Datatype | StructKind::Backbone) && s.derive_default {
         quote! {
             impl crate::DataAbsent for #name {
-                fn absent(reason: DataAbsentReason) -> Self {
+                fn absent(reason: crate::codes::DataAbsentReason) -> Self {
                     #name { extension: Vec::from([Extension::data_absent_reason(reason)]), ..Default::default() }
                 }
-                fn absent_reason(&self) -> Option<DataAbsentReason> {
+                fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
                     Extension::find_data_absent_reason(&self.extension)
                 }
             }

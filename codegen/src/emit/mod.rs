@@ -129,9 +129,6 @@ fn prelude(module: &Module) -> TokenStream {
     if *module != Module::Datatypes {
         uses.push(quote! { use crate::datatypes::{Extension, Meta}; });
     }
-    if *module != Module::Codes {
-        uses.push(quote! { use crate::codes::DataAbsentReason; });
-    }
     quote! { #(#[allow(unused_imports)] #uses)* }
 }
 
