@@ -155,11 +155,12 @@ pub fn variant_name(code: &str, display: Option<&str>, index: usize) -> String {
 /// (`regis0007.00005` -> `Regis000700005`, `101-0085` -> `N1010085`), and the code system
 /// gives a display. The aliases are then
 ///
-/// - the display, with runs of whitespace made one space and ASCII quotes (which rustdoc
-///   refuses in aliases) replaced: `'` by the Uzbek Latin `ʻ` after `o`/`g` (`oʻ`, `gʻ`) and
-///   by `ʼ` elsewhere, `"` dropped;
-/// - its identifier form (`JinsniErkakkaOzgartirdi`), when the display is written in
-///   Latin letters and the form differs from the display and the variant name.
+/// - the display, with runs of whitespace made one space, a final `.` dropped and ASCII
+///   quotes (which rustdoc refuses in aliases) replaced: `'` by the Uzbek Latin `ʻ` after
+///   `o`/`g` (`oʻ`, `gʻ`) and by `ʼ` elsewhere, `"` dropped;
+/// - its identifier form (`JinsniErkakkaOzgartirdi`), when the display is a name rather
+///   than a sentence (at most six words), written in Latin letters, and the form differs
+///   from the display and the variant name.
 ///
 /// An alias equal to the code or the variant name (ignoring case) is left out.
 pub fn variant_aliases(code: &str, display: Option<&str>, variant: &str) -> Vec<String> {
@@ -176,9 +177,10 @@ pub fn variant_aliases(code: &str, display: Option<&str>, variant: &str) -> Vec<
         }
         prev = c;
     }
-    let text = text.trim().to_string();
-    let latin = text.chars().all(|c| c.is_ascii() || matches!(c, '\u{2BB}' | '\u{2BC}' | '\u{2018}' | '\u{2019}'));
-    let ident: String = if latin {
+    let text = text.trim().trim_end_matches('.').trim_end().to_string();
+    let name_like = text.split(' ').count() <= 6;
+    let want_ident = name_like && text.chars().all(|c| c.is_ascii() || matches!(c, '\u{2BB}' | '\u{2BC}' | '\u{2018}' | '\u{2019}'));
+    let ident: String = if want_ident {
         text.chars()
             .filter(|c| c.is_ascii_alphanumeric() || c.is_whitespace() || matches!(c, '-' | '_' | '/' | '.' | ','))
             .collect::<String>()
@@ -254,5 +256,10 @@ mod tests {
         assert!(variant_aliases("x1", None, "X1").is_empty());
         assert!(variant_aliases("5.0.0", Some("5.0.0"), "N500").is_empty());
         assert!(variant_aliases("say\"it'1", Some("\"x\""), "SayIt1") == ["x"]);
+        // A sentence: the display without its period, no identifier form.
+        assert_eq!(
+            variant_aliases("P3Pv1", Some("Refers to a P3P privacy policy for the context."), "P3Pv1"),
+            ["Refers to a P3P privacy policy for the context"]
+        );
     }
 }

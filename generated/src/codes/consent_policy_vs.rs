@@ -6,12 +6,12 @@
 pub enum ConsentPolicyVs {
     /// `uz-265-I`: “Fuqarolar salomatligini muhofaza qilish to'g'risida”gi O'zbekiston Respublikasi Qonunining 19, 24, 25, 26, 28, 34, 45-moddalari. (`https://terminology.dhp.uz/fhir/core/CodeSystem/consent-policy-cs`)
     #[doc(
-        alias = "“Fuqarolar salomatligini muhofaza qilish toʻgʻrisida”gi Oʻzbekiston Respublikasi Qonunining 19, 24, 25, 26, 28, 34, 45-moddalari."
+        alias = "“Fuqarolar salomatligini muhofaza qilish toʻgʻrisida”gi Oʻzbekiston Respublikasi Qonunining 19, 24, 25, 26, 28, 34, 45-moddalari"
     )]
     Uz265I,
     /// `uz-LRU-547`: “Shaxsiy ma'lumotlar to'g'risida”gi O'zR Qonunining 15, 18, 19, 21-31-moddalari. (`https://terminology.dhp.uz/fhir/core/CodeSystem/consent-policy-cs`)
     #[doc(
-        alias = "“Shaxsiy maʼlumotlar toʻgʻrisida”gi OʻzR Qonunining 15, 18, 19, 21-31-moddalari."
+        alias = "“Shaxsiy maʼlumotlar toʻgʻrisida”gi OʻzR Qonunining 15, 18, 19, 21-31-moddalari"
     )]
     UzLru547,
 }

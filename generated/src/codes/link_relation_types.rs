@@ -189,25 +189,18 @@ that the next in the series is the link target.
     Opener,
     /// `openid2.local_id`: Refers to an OpenID Authentication server on which the context relies for an assertion that the end user controls an Identifier. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     #[doc(
-        alias = "Refers to an OpenID Authentication server on which the context relies for an assertion that the end user controls an Identifier."
-    )]
-    #[doc(
-        alias = "RefersToAnOpenIdAuthenticationServerOnWhichTheContextReliesForAnAssertionThatTheEndUserControlsAnIdentifier"
+        alias = "Refers to an OpenID Authentication server on which the context relies for an assertion that the end user controls an Identifier"
     )]
     Openid2LocalId,
     /// `openid2.provider`: Refers to a resource which accepts OpenID Authentication protocol messages for the context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     #[doc(
-        alias = "Refers to a resource which accepts OpenID Authentication protocol messages for the context."
-    )]
-    #[doc(
-        alias = "RefersToAResourceWhichAcceptsOpenIdAuthenticationProtocolMessagesForTheContext"
+        alias = "Refers to a resource which accepts OpenID Authentication protocol messages for the context"
     )]
     Openid2Provider,
     /// `original`: The Target IRI points to an Original Resource. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Original,
     /// `P3Pv1`: Refers to a P3P privacy policy for the context. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
-    #[doc(alias = "Refers to a P3P privacy policy for the context.")]
-    #[doc(alias = "RefersToAP3pPrivacyPolicyForTheContext")]
+    #[doc(alias = "Refers to a P3P privacy policy for the context")]
     P3Pv1,
     /// `payment`: Indicates a resource where payment is accepted. (`http://hl7.org/fhir/CodeSystem/iana-link-relations`)
     Payment,

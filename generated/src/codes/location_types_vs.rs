@@ -16,9 +16,6 @@ pub enum LocationTypesVs {
     #[doc(
         alias = "Oʻsmirlik va muddatli harbiy xizmatga chaqirilgan yoshlar kasalliklarini tibbiy koʻrikdan oʻtkazish"
     )]
-    #[doc(
-        alias = "OsmirlikVaMuddatliHarbiyXizmatgaChaqirilganYoshlarKasalliklariniTibbiyKorikdanOtkazish"
-    )]
     Organ000100002,
     /// `organ0001.00003`: Tibbiy va mehnat ekspertizasi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     #[doc(alias = "Tibbiy va mehnat ekspertizasi")]
@@ -189,9 +186,6 @@ pub enum LocationTypesVs {
     /// `organ0001.00045`: Interventsion kardiologiya bo'limi (angiokardiografiya va interventsion muolajalar) (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)
     #[doc(
         alias = "Interventsion kardiologiya boʻlimi (angiokardiografiya va interventsion muolajalar)"
-    )]
-    #[doc(
-        alias = "InterventsionKardiologiyaBolimiAngiokardiografiyaVaInterventsionMuolajalar"
     )]
     Organ000100045,
     /// `organ0001.00046`: Interventsion radiologiya bo'limi (`https://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cs`)

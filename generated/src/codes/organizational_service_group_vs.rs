@@ -18,7 +18,6 @@ pub enum OrganizationalServiceGroupVs {
     Iii300,
     /// `III_400`: Poliklinika bo'limi va kunduzgi statsionar bo'limi bilan (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs`)
     #[doc(alias = "Poliklinika boʻlimi va kunduzgi statsionar boʻlimi bilan")]
-    #[doc(alias = "PoliklinikaBolimiVaKunduzgiStatsionarBolimiBilan")]
     Iii400,
     /// `III_500`: Poliklinika bo'limi mavjud (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs`)
     #[doc(alias = "Poliklinika boʻlimi mavjud")]

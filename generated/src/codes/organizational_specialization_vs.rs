@@ -193,9 +193,6 @@ pub enum OrganizationalSpecializationVs {
     #[doc(
         alias = "Homilador, tugʻadigan va tuqqan ayollar uchun (homiladorlik patologiyasidan tashqari)- jami"
     )]
-    #[doc(
-        alias = "HomiladorTugadiganVaTuqqanAyollarUchunHomiladorlikPatologiyasidanTashqariJami"
-    )]
     N1480,
     /// `148.1`: shu jumladan: Tug'adiganlar uchun (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
     #[doc(alias = "shu jumladan: Tugʻadiganlar uchun")]
@@ -206,7 +203,7 @@ pub enum OrganizationalSpecializationVs {
     #[doc(alias = "HomiladorlikPatologiyasi")]
     N1490,
     /// `150.0`: Kattalar uchun ginekologiya (abortlardan tashqari). (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)
-    #[doc(alias = "Kattalar uchun ginekologiya (abortlardan tashqari).")]
+    #[doc(alias = "Kattalar uchun ginekologiya (abortlardan tashqari)")]
     #[doc(alias = "KattalarUchunGinekologiyaAbortlardanTashqari")]
     N1500,
     /// `151.0`: Bolalar uchun ginekologiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs`)

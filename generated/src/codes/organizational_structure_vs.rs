@@ -48,9 +48,6 @@ pub enum OrganizationalStructureVs {
     #[doc(
         alias = "Klinikalar (oliy tibbiy taʼlim yurtlari va ilmiy-tekshirish institutlari qoshidagi)"
     )]
-    #[doc(
-        alias = "KlinikalarOliyTibbiyTalimYurtlariVaIlmiyTekshirishInstitutlariQoshidagi"
-    )]
     N130,
     /// `132`: Ko'p tarmoqli tibbiyot markazi (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs`)
     #[doc(alias = "Koʻp tarmoqli tibbiyot markazi")]

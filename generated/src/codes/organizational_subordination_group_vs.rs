@@ -18,7 +18,6 @@ pub enum OrganizationalSubordinationGroupVs {
     I3,
     /// `I_4`: Boshqa vazirlik va idoralar tizimi tarkibidagi muassasalar (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs`)
     #[doc(alias = "Boshqa vazirlik va idoralar tizimi tarkibidagi muassasalar")]
-    #[doc(alias = "BoshqaVazirlikVaIdoralarTizimiTarkibidagiMuassasalar")]
     I4,
     /// `I_5`: Xususiy tibbiyot muassasalari (`https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs`)
     #[doc(alias = "Xususiy tibbiyot muassasalari")]

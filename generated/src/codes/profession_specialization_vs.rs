@@ -345,7 +345,6 @@ pub enum ProfessionSpecializationVs {
     N408465003,
     /// `394605001`: Jarrohlik - stomatologik - og'iz bo'shlig'i jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     #[doc(alias = "Jarrohlik - stomatologik - ogʻiz boʻshligʻi jarrohligi")]
-    #[doc(alias = "JarrohlikStomatologikOgizBoshligiJarrohligi")]
     N394605001,
     /// `394608004`: Jarrohlik-tish-ortodontiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     #[doc(alias = "Jarrohlik-tish-ortodontiya")]
@@ -373,7 +372,6 @@ pub enum ProfessionSpecializationVs {
     N418018006,
     /// `394604002`: Jarrohlik - quloq, burun va tomoq jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     #[doc(alias = "Jarrohlik - quloq, burun va tomoq jarrohligi")]
-    #[doc(alias = "JarrohlikQuloqBurunVaTomoqJarrohligi")]
     N394604002,
     /// `394609007`: Jarrohlik - umumiy (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     #[doc(alias = "Jarrohlik - umumiy")]
@@ -381,7 +379,6 @@ pub enum ProfessionSpecializationVs {
     N394609007,
     /// `408474001`: Jarrohlik - gepatobilar va oshqozon osti bezi jarrohligi (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     #[doc(alias = "Jarrohlik - gepatobilar va oshqozon osti bezi jarrohligi")]
-    #[doc(alias = "JarrohlikGepatobilarVaOshqozonOstiBeziJarrohligi")]
     N408474001,
     /// `394610002`: Jarrohlik - neyroxirurgiya (`https://terminology.dhp.uz/fhir/core/CodeSystem/profession-specialization-cs`)
     #[doc(alias = "Jarrohlik - neyroxirurgiya")]
