@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 pub const GENERATOR: &str = concat!("dhp-codegen ", env!("CARGO_PKG_VERSION"));
 
 const README_TEMPLATE: &str = include_str!("../templates/README.md.j2");
+const LIB_TEMPLATE: &str = include_str!("../templates/lib.rs.j2");
 
 /// Generates every output file for the root package of `packages`, keyed by path
 /// relative to the output crate's root (`src/lib.rs`, `README.md`, …).
@@ -137,23 +138,36 @@ pub fn render(space: &TypeSpace) -> Result<BTreeMap<String, String>> {
 }
 
 fn lib_rs(space: &TypeSpace, header: &Header) -> Result<String> {
+    use serde_json::json;
     let root = space.packages.first().cloned().unwrap_or_default();
-    let profiles: Vec<String> = space
+    let profiles: Vec<serde_json::Value> = space
         .profiles
         .iter()
         .filter_map(|p| space.structs.get(p))
-        .map(|s| match &s.kind {
-            StructKind::Profile { canonical, .. } => format!("//! - [`{}`] (`{}`)", s.name, canonical),
-            _ => String::new(),
+        .filter_map(|s| match &s.kind {
+            StructKind::Profile { canonical, .. } => Some(json!({ "name": s.name, "canonical": canonical })),
+            _ => None,
         })
         .collect();
-    let example = if space.structs.contains_key("UzCorePatient") { PATIENT_EXAMPLE } else { "" };
-    Ok(format!(
-        "{header}//! # {crate_name}\n//!\n//! Rust types for the FHIR implementation guide `{root}`, generated from the IG package by\n//! `cargo xtask codegen` (see the workspace README). Do not edit: regenerate.\n//!\n//! - [`profiles`]: one struct per resource profile. A profile value can only be built\n//!   with every element the profile requires (`new` takes them), and each required element\n//!   accepts a value or a Data Absent Reason ([`DataAbsent`]).\n//! - [`extensions`]: typed extensions; [`codes`]: code types for required bindings;\n//!   [`resources`] and [`datatypes`]: the FHIR R5 base types they build on.\n//! - Reading JSON into a profile validates it and reports every problem with its path;\n//!   writing sets `meta.profile`. [`ToOperationOutcome`] turns the problems into a FHIR\n//!   `OperationOutcome` ([`outcome`]).\n//!\n//! Profiles:\n//!\n{profiles}\n{example}\n#![cfg_attr(docsrs, feature(doc_cfg))]\n\npub mod codes;\npub mod datatypes;\npub mod extension_rules;\npub mod extensions;\npub mod outcome;\npub mod profiles;\npub mod resources;\n#[cfg(feature = \"client\")]\npub mod search;\n\npub use dhp_runtime::{{Issue, IssueKind, NonEmpty, ReadError, ReadMode}};\npub use dhp_runtime::{{FhirJson, Profile, Resource}};\npub use extensions::*;\npub use outcome::ToOperationOutcome;\npub use profiles::*;\n\n/// A FHIR primitive element (value, `id`, extensions) with this crate's `Extension`.\npub type Primitive<T> = dhp_runtime::PrimitiveElement<T, datatypes::Extension>;\n\n/// Values that can stand for a missing required element with the data-absent-reason\n/// extension, as the implementation guide requires when the source system lacks the data.\npub trait DataAbsent: Sized {{\n    /// A value carrying only the data-absent-reason extension.\n    fn absent(reason: codes::DataAbsentReason) -> Self;\n    /// The absent reason, if the value carries one.\n    fn absent_reason(&self) -> Option<codes::DataAbsentReason>;\n}}\n",
-        header = header_line(header),
-        profiles = profiles.join("\n"),
-        crate_name = lib_crate_name(&root),
-    ))
+    let ctx = json!({
+        "header": header_line(header).trim_end(),
+        "crate_name": lib_crate_name(&root),
+        "root": root,
+        "profiles": profiles,
+        "patient_example": space.structs.contains_key("UzCorePatient"),
+    });
+    render_template("lib.rs.j2", LIB_TEMPLATE, ctx)
+}
+
+/// Renders one of the templates under `codegen/templates/` (kept verbatim: no escaping,
+/// trailing newline kept).
+fn render_template(template: &'static str, source: &str, ctx: serde_json::Value) -> Result<String> {
+    let mut env = minijinja::Environment::new();
+    env.set_keep_trailing_newline(true);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.template_from_str(source)
+        .and_then(|t| t.render(ctx))
+        .map_err(|source| Error::Template { template, source: Box::new(source) })
 }
 
 /// The crate's name in its docs: `dhp-fhir` for this workspace's IG, else the name
@@ -172,36 +186,6 @@ fn header_line(header: &Header) -> String {
         header.packages.join(", ")
     )
 }
-
-const PATIENT_EXAMPLE: &str = r#"//!
-//! ## Example
-//!
-//! ```
-//! use dhp_fhir::codes::AdministrativeGender;
-//! use dhp_fhir::{DataAbsent, NonEmpty, UzCorePatient};
-//!
-//! // The national-ID slice: system, type and use come from the profile.
-//! let national_id = UzCorePatient::new_national_id("30101901234567".to_string());
-//! let mut patient = UzCorePatient::new(NonEmpty::new(national_id));
-//! patient.gender = Some(AdministrativeGender::Male.into());
-//! patient.nationality = Some(dhp_fhir::PatNationalityExtension {
-//!     code: Some(dhp_fhir::codes::NationalityVs::from_code("161").expect("Uzbek is in the value set").into()),
-//!     ..Default::default()
-//! });
-//!
-//! let json = patient.to_json_string();
-//! assert!(json.contains("https://dpm.uz/identifier/national-unique-id"));
-//! assert!(json.contains("uz-core-patient"));
-//! let back = UzCorePatient::from_json_str(&json).expect("valid");
-//! assert_eq!(back.national_id().len(), 1);
-//!
-//! // A required element the source system lacks carries a Data Absent Reason.
-//! let unknown = UzCorePatient::new(NonEmpty::new(dhp_fhir::datatypes::Identifier::absent(
-//!     dhp_fhir::codes::DataAbsentReason::Unknown,
-//! )));
-//! assert!(unknown.to_json_string().contains("data-absent-reason"));
-//! ```
-"#;
 
 fn readme(space: &TypeSpace) -> Result<String> {
     use serde_json::json;
@@ -262,12 +246,7 @@ fn readme(space: &TypeSpace) -> Result<String> {
         "codes": space.codes.len(),
         "open_value_sets": open,
     });
-    let template = "README.md.j2";
-    let mut env = minijinja::Environment::new();
-    env.set_keep_trailing_newline(true);
-    env.template_from_str(README_TEMPLATE)
-        .and_then(|t| t.render(ctx))
-        .map_err(|source| Error::Template { template, source: Box::new(source) })
+    render_template("README.md.j2", README_TEMPLATE, ctx)
 }
 
 /// The result of comparing generated files with what is on disk.

@@ -8,7 +8,9 @@
 //! 4. [`ir`]: the type space, where every FHIR decision is made (what is `Option`,
 //!    a non-empty `Vec`, a choice enum, a slice accessor, a code enum…);
 //! 5. [`emit`]: mechanical translation of the IR into Rust tokens, formatted by prettyplease;
-//! 6. [`generate`]: drives the pipeline and writes (or checks) the output files.
+//! 6. [`generate`]: drives the pipeline and writes (or checks) the output files; `src/lib.rs`
+//!    and `README.md` of the output are rendered from the minijinja templates in
+//!    `codegen/templates/`.
 //!
 //! Fallible functions of the pipeline return [`Error`], which wraps each stage's own
 //! error type as its source.

@@ -56,6 +56,25 @@ pub fn table_contains(table: &[(&str, &str, Option<&str>)], sorted: bool, system
     }
 }
 
+/// Membership in a compact code table: `(system index, code, display)` rows whose system
+/// is `systems[index]` (generated code types keep their code system URLs once, not per
+/// row); with `sorted`, the table is sorted by code and searched by bisection.
+pub fn indexed_table_contains(
+    systems: &[&str],
+    table: &[(u16, &str, Option<&str>)],
+    sorted: bool,
+    system: Option<&str>,
+    code: &str,
+) -> bool {
+    let matches = |row: &(u16, &str, Option<&str>)| row.1 == code && system.is_none_or(|s| systems.get(usize::from(row.0)) == Some(&s));
+    if sorted {
+        let start = table.partition_point(|row| row.1 < code);
+        table[start..].iter().take_while(|row| row.1 == code).any(matches)
+    } else {
+        table.iter().any(matches)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +86,18 @@ mod tests {
         assert!(table_contains(&t, true, None, "a"));
         assert!(!table_contains(&t, true, Some("x"), "b"));
         assert!(!table_contains(&t, false, None, "c"));
+    }
+
+    #[test]
+    fn indexed_membership() {
+        let systems = ["s", "t"];
+        let t = [(0, "a", None), (0, "b", Some("B")), (1, "b", None)];
+        assert!(indexed_table_contains(&systems, &t, true, Some("t"), "b"));
+        assert!(indexed_table_contains(&systems, &t, true, Some("s"), "b"));
+        assert!(indexed_table_contains(&systems, &t, false, None, "a"));
+        assert!(!indexed_table_contains(&systems, &t, true, Some("t"), "a"));
+        assert!(!indexed_table_contains(&systems, &t, true, Some("x"), "b"));
+        assert!(!indexed_table_contains(&systems, &t, false, None, "c"));
     }
 
     #[test]

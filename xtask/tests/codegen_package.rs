@@ -132,7 +132,7 @@ fn a_failure_part_way_leaves_out_untouched() {
     let dir = tempfile::tempdir().expect("out parent");
     let out = dir.path().join("out");
     // `src/profiles` is a file: writing the generated `src/profiles/mod.rs` fails after
-    // other files (`src/codes.rs`, …) were written.
+    // other files (`src/codes/mod.rs`, …) were written.
     std::fs::create_dir_all(out.join("src")).expect("src");
     std::fs::write(out.join("src/profiles"), "not a folder").expect("file");
     std::fs::write(out.join("notes.txt"), "hand-written").expect("notes");

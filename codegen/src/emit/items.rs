@@ -538,10 +538,10 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let can_absent = if s.can_be_absent && matches!(s.kind, StructKind::Datatype | StructKind::Backbone) && s.derive_default {
         quote! {
             impl crate::DataAbsent for #name {
-                fn absent(reason: DataAbsentReason) -> Self {
+                fn absent(reason: crate::codes::DataAbsentReason) -> Self {
                     #name { extension: Vec::from([Extension::data_absent_reason(reason)]), ..Default::default() }
                 }
-                fn absent_reason(&self) -> Option<DataAbsentReason> {
+                fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
                     Extension::find_data_absent_reason(&self.extension)
                 }
             }
@@ -724,138 +724,6 @@ pub(crate) fn choice_tokens(ctx: &Ctx, c: &ChoiceDef) -> TokenStream {
         }
 
         #(#from_impls)*
-    }
-}
-
-pub(crate) fn code_tokens(c: &CodeTypeDef) -> TokenStream {
-    let name = format_ident!("{}", c.name);
-    let vs = &c.value_set;
-    let title = &c.title;
-    let table_ident = format_ident!("{}_CODES", c.name.to_snake_case().to_uppercase());
-    let rows = c.codes.iter().map(|d| {
-        let (s, code) = (&d.system, &d.code);
-        let disp = match &d.display {
-            Some(x) => quote! { Some(#x) },
-            None => quote! { None },
-        };
-        quote! { (#s, #code, #disp), }
-    });
-    let n = lit_usize(c.codes.len());
-    let summary = format!(" Codes of the value set {title} (`{vs}`), {} code(s).", c.codes.len());
-    let sorted = c.repr == CodeRepr::Table;
-    let common = quote! {
-        impl #name {
-            /// Membership test for validation (`system` is `None` for a bare code).
-            pub fn contains(system: Option<&str>, code: &str) -> bool {
-                dhp_runtime::terminology::table_contains(&#table_ident, #sorted, system, code)
-            }
-
-            /// The value set as a validation code set.
-            pub const CODE_SET: dhp_runtime::terminology::CodeSet =
-                dhp_runtime::terminology::CodeSet { value_set: #vs, contains: #name::contains };
-        }
-
-        static #table_ident: [(&str, &str, Option<&str>); #n] = [ #(#rows)* ];
-
-        impl dhp_runtime::primitives::FhirPrimitive for #name {
-            const FHIR_TYPE: &'static str = "code";
-            fn from_json(value: &dhp_runtime::JsonValue) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
-                dhp_runtime::terminology::code_from_json(value, #vs, #name::from_code)
-            }
-            fn to_json(&self) -> dhp_runtime::JsonValue {
-                dhp_runtime::JsonValue::String(self.code().to_string())
-            }
-            fn write_json_text(&self, out: &mut String) {
-                dhp_runtime::json::write_json_string(self.code(), out);
-            }
-            fn reflect_value(&self) -> dhp_runtime::PrimitiveValue<'_> {
-                dhp_runtime::PrimitiveValue::String(self.code())
-            }
-        }
-
-        impl From<#name> for crate::datatypes::Coding {
-            fn from(c: #name) -> Self {
-                crate::datatypes::Coding::from_code(c.system(), c.code(), c.display())
-            }
-        }
-
-        impl From<#name> for crate::datatypes::CodeableConcept {
-            fn from(c: #name) -> Self {
-                crate::datatypes::CodeableConcept { coding: Vec::from([c.into()]), ..Default::default() }
-            }
-        }
-
-        impl std::fmt::Display for #name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.code())
-            }
-        }
-    };
-    match c.repr {
-        CodeRepr::Enum => {
-            let variants = c.codes.iter().map(|d| {
-                let v = format_ident!("{}", d.variant);
-                let display = d.display.as_deref().map(|x| format!(": {}", super::clean(&x.replace('`', "'")))).unwrap_or_default();
-                let doc = format!(" `{}`{display} (`{}`)", d.code, d.system);
-                quote! { #[doc = #doc] #v, }
-            });
-            let all = c.codes.iter().map(|d| {
-                let v = format_ident!("{}", d.variant);
-                quote! { #name::#v, }
-            });
-            quote! {
-                #[doc = #summary]
-                #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-                pub enum #name {
-                    #(#variants)*
-                }
-
-                impl #name {
-                    /// The value set's canonical URL.
-                    pub const VALUE_SET: &'static str = #vs;
-                    /// Every code, in value set order.
-                    pub const ALL: &'static [#name] = &[ #(#all)* ];
-                    /// The code.
-                    pub fn code(self) -> &'static str { #table_ident[self as usize].1 }
-                    /// The code system URL.
-                    pub fn system(self) -> &'static str { #table_ident[self as usize].0 }
-                    /// The display text, when the code system gives one.
-                    pub fn display(self) -> Option<&'static str> { #table_ident[self as usize].2 }
-                    /// The value for `code`, if it is in the value set.
-                    pub fn from_code(code: &str) -> Option<Self> {
-                        #table_ident.iter().position(|row| row.1 == code).map(|i| #name::ALL[i])
-                    }
-                }
-
-                #common
-            }
-        }
-        CodeRepr::Table => quote! {
-            #[doc = #summary]
-            #[doc = ""]
-            #[doc = " A large value set: a validated code backed by a sorted static table instead of an enum, to keep compile times low."]
-            #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-            pub struct #name(u32);
-
-            impl #name {
-                /// The value set's canonical URL.
-                pub const VALUE_SET: &'static str = #vs;
-                /// The code.
-                pub fn code(self) -> &'static str { #table_ident[self.0 as usize].1 }
-                /// The code system URL.
-                pub fn system(self) -> &'static str { #table_ident[self.0 as usize].0 }
-                /// The display text, when the code system gives one.
-                pub fn display(self) -> Option<&'static str> { #table_ident[self.0 as usize].2 }
-                /// The value for `code`, if it is in the value set (binary search).
-                pub fn from_code(code: &str) -> Option<Self> {
-                    #table_ident.binary_search_by(|row| row.1.cmp(code)).ok().map(|i| #name(i as u32))
-                }
-                /// Number of codes.
-                pub fn count() -> usize { #table_ident.len() }
-            }
-
-            #common
-        },
     }
 }
 

@@ -3,6 +3,7 @@
 //! No FHIR decision is made here: cardinality, types, names, slices and docs all come
 //! from the IR. Code is built as tokens (`quote!`) and formatted by `prettyplease`.
 
+mod codes;
 mod convert;
 mod extension_rules;
 mod items;
@@ -58,12 +59,6 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
         by_module.entry(c.module.clone()).or_default().push(items::choice_tokens(&ctx, c));
         by_module.entry(c.module.clone()).or_default().push(reflect::choice_reflect(c));
     }
-    for c in space.codes.values() {
-        by_module.entry(Module::Codes).or_default().push(items::code_tokens(c));
-    }
-    for c in space.open_code_sets.values() {
-        by_module.entry(Module::Codes).or_default().push(open_codes::open_code_set_tokens(c));
-    }
     by_module.entry(Module::Datatypes).or_default().push(items::absent_tokens(&ctx));
     let mut files = BTreeMap::new();
     let mut resource_mods = Vec::new();
@@ -72,10 +67,8 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
         let (path, doc) = match &module {
             Module::Datatypes => ("src/datatypes.rs".to_string(), "FHIR R5 complex datatypes, generated from hl7.fhir.r5.core.".to_string()),
             Module::Extensions => ("src/extensions.rs".to_string(), "Typed extensions used by the profiles.".to_string()),
-            Module::Codes => (
-                "src/codes.rs".to_string(),
-                "Code types for required bindings: an enum per small value set, a validated code over a sorted table for large ones; membership tests for open value sets that exclude known codes.".to_string(),
-            ),
+            // Code types are not structs or choices; they get their files from `codes`.
+            Module::Codes => return Err("a struct or choice enum is placed in the codes module".to_string()),
             Module::Resource(n) => {
                 let m = n.to_snake_case();
                 resource_mods.push(m.clone());
@@ -91,6 +84,7 @@ pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, Strin
         let file = quote! { #prelude #(#tokens)* };
         files.insert(path, render(header, &doc, file)?);
     }
+    files.extend(codes::code_files(space, header)?);
     files.insert(
         "src/search.rs".into(),
         render(
@@ -139,11 +133,6 @@ fn prelude(module: &Module) -> TokenStream {
     ];
     if *module != Module::Datatypes {
         uses.push(quote! { use crate::datatypes::{Extension, Meta}; });
-    }
-    // Not in `extensions.rs`, which names it only in docs, where the explicit
-    // `crate::codes::DataAbsentReason` link would then be redundant (a rustdoc warning).
-    if !matches!(module, Module::Codes | Module::Extensions) {
-        uses.push(quote! { use crate::codes::DataAbsentReason; });
     }
     quote! { #(#[allow(unused_imports)] #uses)* }
 }

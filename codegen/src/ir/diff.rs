@@ -400,7 +400,7 @@ mod tests {
             title: "Gender".into(),
             codes: codes
                 .iter()
-                .map(|c| CodeDef { variant: c.to_string(), system: "http://x/cs".into(), code: c.to_string(), display: None })
+                .map(|c| CodeDef { variant: c.to_string(), system: "http://x/cs".into(), code: c.to_string(), display: None, aliases: Vec::new() })
                 .collect(),
             repr,
         }

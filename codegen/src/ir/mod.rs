@@ -132,7 +132,7 @@ pub enum Module {
     Profile(String),
     /// `extensions.rs`.
     Extensions,
-    /// `codes.rs`.
+    /// `codes/`: code types (a file each).
     Codes,
 }
 
@@ -424,6 +424,9 @@ pub struct CodeDef {
     pub code: String,
     /// Display text.
     pub display: Option<String>,
+    /// Search aliases for the variant (`#[doc(alias)]`), when its name comes from an
+    /// opaque code: see [`naming::variant_aliases`]. Empty for table representations.
+    pub aliases: Vec<String>,
 }
 
 /// A slice of a repeating element in a profile.

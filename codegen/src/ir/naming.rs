@@ -152,6 +152,59 @@ pub fn variant_name(code: &str, display: Option<&str>, index: usize) -> String {
     }
 }
 
+/// Search aliases (`#[doc(alias = "…")]`) for the enum variant of a code whose name says
+/// nothing to a reader. The rule: the variant name comes from the code (see
+/// [`variant_name`]: an ASCII code) and the code is *opaque*, i.e. it has a digit
+/// (`regis0007.00005` -> `Regis000700005`, `101-0085` -> `N1010085`), and the code system
+/// gives a display. The aliases are then
+///
+/// - the display, with runs of whitespace made one space, a final `.` dropped and ASCII
+///   quotes (which rustdoc refuses in aliases) replaced: `'` by the Uzbek Latin `ʻ` after
+///   `o`/`g` (`oʻ`, `gʻ`) and by `ʼ` elsewhere, `"` dropped;
+/// - its identifier form (`JinsniErkakkaOzgartirdi`), when the display is a name rather
+///   than a sentence (at most six words), written in Latin letters, and the form differs
+///   from the display and the variant name.
+///
+/// An alias equal to the code or the variant name (ignoring case) is left out.
+pub fn variant_aliases(code: &str, display: Option<&str>, variant: &str) -> Vec<String> {
+    let opaque = code.is_ascii() && code.bytes().any(|b| b.is_ascii_digit());
+    let Some(display) = display.filter(|_| opaque) else { return Vec::new() };
+    let mut text = String::with_capacity(display.len());
+    let mut prev = ' ';
+    for c in display.split_whitespace().collect::<Vec<_>>().join(" ").chars() {
+        match c {
+            '"' => continue,
+            '\'' if matches!(prev, 'o' | 'O' | 'g' | 'G') => text.push('\u{2BB}'),
+            '\'' => text.push('\u{2BC}'),
+            c => text.push(c),
+        }
+        prev = c;
+    }
+    let text = text.trim().trim_end_matches('.').trim_end().to_string();
+    let name_like = text.split(' ').count() <= 6;
+    let want_ident = name_like && text.chars().all(|c| c.is_ascii() || matches!(c, '\u{2BB}' | '\u{2BC}' | '\u{2018}' | '\u{2019}'));
+    let ident: String = if want_ident {
+        text.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || c.is_whitespace() || matches!(c, '-' | '_' | '/' | '.' | ','))
+            .collect::<String>()
+            .to_upper_camel_case()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect()
+    } else {
+        String::new()
+    };
+    let useless = |a: &str| a.is_empty() || a.eq_ignore_ascii_case(code) || a.eq_ignore_ascii_case(variant);
+    let mut out = Vec::new();
+    if !useless(&text) {
+        out.push(text.clone());
+    }
+    if !useless(&ident) && !ident.eq_ignore_ascii_case(&text) && ident.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        out.push(ident);
+    }
+    out
+}
+
 /// JSON suffix of a choice type: `dateTime` -> `DateTime`, `CodeableConcept` unchanged.
 pub fn choice_suffix(type_code: &str) -> String {
     let mut c = type_code.chars();
@@ -189,5 +242,27 @@ mod tests {
         assert_eq!(variant_name("1", Some("One"), 3), "N1");
         assert_eq!(variant_name("?", None, 3), "Code3");
         assert_eq!(choice_suffix("dateTime"), "DateTime");
+    }
+
+    #[test]
+    fn opaque_codes_get_their_display_as_aliases() {
+        assert_eq!(
+            variant_aliases("regis0007.00005", Some("Jinsni erkakka o'zgartirdi"), "Regis000700005"),
+            ["Jinsni erkakka o\u{2BB}zgartirdi", "JinsniErkakkaOzgartirdi"]
+        );
+        assert_eq!(variant_aliases("101-0085", Some("Abdulla  Qodiriy\nMFY"), "N1010085"), ["Abdulla Qodiriy MFY", "AbdullaQodiriyMfy"]);
+        // Cyrillic: the display only; a display that is one word: the display only.
+        assert_eq!(variant_aliases("2", Some("Тип два"), "N2"), ["Тип два"]);
+        assert_eq!(variant_aliases("a1", Some("Active"), "A1"), ["Active"]);
+        // Words, no display, or a display that repeats the code: nothing.
+        assert!(variant_aliases("in-progress", Some("In Progress"), "InProgress").is_empty());
+        assert!(variant_aliases("x1", None, "X1").is_empty());
+        assert!(variant_aliases("5.0.0", Some("5.0.0"), "N500").is_empty());
+        assert!(variant_aliases("say\"it'1", Some("\"x\""), "SayIt1") == ["x"]);
+        // A sentence: the display without its period, no identifier form.
+        assert_eq!(
+            variant_aliases("P3Pv1", Some("Refers to a P3P privacy policy for the context."), "P3Pv1"),
+            ["Refers to a P3P privacy policy for the context"]
+        );
     }
 }

@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// UZ Core EpisodeOfCare
 ///
 /// Uzbekistan Core profile for EpisodeOfCare, representing a patient's period of long-term care

@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// Uz Core Observation
 ///
 /// Uzbekistan Core Observation profile, used to represent clinical and laboratory observations

@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// UZ Core RelatedPerson
 ///
 /// Uzbekistan Core RelatedPerson profile, used to represent persons related to the patient

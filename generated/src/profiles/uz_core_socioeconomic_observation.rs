@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// UZ Core Socioeconomic Observation
 ///
 /// Uzbekistan Core socioeconomic observation profile, used to represent patients' benefits, education, profession, and social status.

@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// AuditEvent
 ///
 /// A record of an event relevant for purposes such as operations, privacy, security, maintenance, and performance analysis.
@@ -1237,13 +1235,13 @@ impl FhirJson for AuditEventEntity {
     }
 }
 impl crate::DataAbsent for AuditEventEntity {
-    fn absent(reason: DataAbsentReason) -> Self {
+    fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         AuditEventEntity {
             extension: Vec::from([Extension::data_absent_reason(reason)]),
             ..Default::default()
         }
     }
-    fn absent_reason(&self) -> Option<DataAbsentReason> {
+    fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         Extension::find_data_absent_reason(&self.extension)
     }
 }

@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// CapabilityStatement
 ///
 /// A Capability Statement documents a set of capabilities (behaviors) of a FHIR Server or Client for a particular version of FHIR that may be used as a statement of actual server functionality or a statement of required or desired server implementation.
@@ -1854,13 +1852,13 @@ impl FhirJson for CapabilityStatementMessaging {
     }
 }
 impl crate::DataAbsent for CapabilityStatementMessaging {
-    fn absent(reason: DataAbsentReason) -> Self {
+    fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         CapabilityStatementMessaging {
             extension: Vec::from([Extension::data_absent_reason(reason)]),
             ..Default::default()
         }
     }
-    fn absent_reason(&self) -> Option<DataAbsentReason> {
+    fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         Extension::find_data_absent_reason(&self.extension)
     }
 }
@@ -4127,13 +4125,13 @@ impl FhirJson for CapabilityStatementRestSecurity {
     }
 }
 impl crate::DataAbsent for CapabilityStatementRestSecurity {
-    fn absent(reason: DataAbsentReason) -> Self {
+    fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         CapabilityStatementRestSecurity {
             extension: Vec::from([Extension::data_absent_reason(reason)]),
             ..Default::default()
         }
     }
-    fn absent_reason(&self) -> Option<DataAbsentReason> {
+    fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         Extension::find_data_absent_reason(&self.extension)
     }
 }

@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// Condition
 ///
 /// A clinical condition, problem, diagnosis, or other event, situation, issue, or clinical concept that has risen to a level of concern.
@@ -1115,13 +1113,13 @@ impl FhirJson for ConditionStage {
     }
 }
 impl crate::DataAbsent for ConditionStage {
-    fn absent(reason: DataAbsentReason) -> Self {
+    fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         ConditionStage {
             extension: Vec::from([Extension::data_absent_reason(reason)]),
             ..Default::default()
         }
     }
-    fn absent_reason(&self) -> Option<DataAbsentReason> {
+    fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         Extension::find_data_absent_reason(&self.extension)
     }
 }

@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// EpisodeOfCare
 ///
 /// An association between a patient and an organization / healthcare provider(s) during which time encounters may occur. The managing organization assumes a level of responsibility for the patient during this time.
@@ -821,13 +819,13 @@ impl FhirJson for EpisodeOfCareDiagnosis {
     }
 }
 impl crate::DataAbsent for EpisodeOfCareDiagnosis {
-    fn absent(reason: DataAbsentReason) -> Self {
+    fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         EpisodeOfCareDiagnosis {
             extension: Vec::from([Extension::data_absent_reason(reason)]),
             ..Default::default()
         }
     }
-    fn absent_reason(&self) -> Option<DataAbsentReason> {
+    fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         Extension::find_data_absent_reason(&self.extension)
     }
 }
@@ -984,13 +982,13 @@ impl FhirJson for EpisodeOfCareReason {
     }
 }
 impl crate::DataAbsent for EpisodeOfCareReason {
-    fn absent(reason: DataAbsentReason) -> Self {
+    fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         EpisodeOfCareReason {
             extension: Vec::from([Extension::data_absent_reason(reason)]),
             ..Default::default()
         }
     }
-    fn absent_reason(&self) -> Option<DataAbsentReason> {
+    fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         Extension::find_data_absent_reason(&self.extension)
     }
 }

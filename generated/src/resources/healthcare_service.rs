@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// HealthcareService
 ///
 /// The details of a healthcare service available at a location or in a catalog.  In the case where there is a hierarchy of services (for example, Lab -&gt; Pathology -&gt; Wound Cultures), this can be represented using a set of linked HealthcareServices.
@@ -1070,13 +1068,13 @@ impl FhirJson for HealthcareServiceEligibility {
     }
 }
 impl crate::DataAbsent for HealthcareServiceEligibility {
-    fn absent(reason: DataAbsentReason) -> Self {
+    fn absent(reason: crate::codes::DataAbsentReason) -> Self {
         HealthcareServiceEligibility {
             extension: Vec::from([Extension::data_absent_reason(reason)]),
             ..Default::default()
         }
     }
-    fn absent_reason(&self) -> Option<DataAbsentReason> {
+    fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
         Extension::find_data_absent_reason(&self.extension)
     }
 }

@@ -11,8 +11,6 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
-#[allow(unused_imports)]
-use crate::codes::DataAbsentReason;
 /// Location
 ///
 /// Details and position information for a place where services are provided and resources and participants may be stored, found, contained, or accommodated.

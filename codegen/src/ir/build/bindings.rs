@@ -130,7 +130,8 @@ impl<'a> Builder<'a> {
                             v = naming::numbered(&format!("{v}{i}"), |c| used.contains(c));
                             used.insert(v.clone());
                         }
-                        CodeDef { variant: v, system: c.system, code: c.code, display: c.display }
+                        let aliases = if repr == CodeRepr::Enum { naming::variant_aliases(&c.code, c.display.as_deref(), &v) } else { Vec::new() };
+                        CodeDef { variant: v, system: c.system, code: c.code, display: c.display, aliases }
                     })
                     .collect();
                 if repr == CodeRepr::Table {
