@@ -499,6 +499,29 @@ impl dhp_runtime::Reflect for Age {
     fn fhir_type(&self) -> &str {
         "Age"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "age-1",
+                    error: true,
+                    human: "There SHALL be a code if there is a value and it SHALL be an expression of time.  If system is present, it SHALL be UCUM.  If value is present, it SHALL be positive.",
+                    expression: "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -629,7 +652,11 @@ impl FhirJson for Annotation {
                         &member_key,
                         &mut author,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("author", &["Reference", "String"][..])],
+                        );
                     }
                 }
             }
@@ -661,6 +688,25 @@ impl FhirJson for Annotation {
 impl dhp_runtime::Reflect for Annotation {
     fn fhir_type(&self) -> &str {
         "Annotation"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "author",
+                    &[
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[("author", &["Reference", "String"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1013,6 +1059,22 @@ impl dhp_runtime::Reflect for Attachment {
     fn fhir_type(&self) -> &str {
         "Attachment"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "att-1",
+                    error: true,
+                    human: "If the Attachment has data, it SHALL have a contentType",
+                    expression: "data.empty() or contentType.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1201,6 +1263,28 @@ impl crate::DataAbsent for Availability {
 impl dhp_runtime::Reflect for Availability {
     fn fhir_type(&self) -> &str {
         "Availability"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "av-1",
+                    error: true,
+                    human: "Cannot include start/end times when selecting all day availability.",
+                    expression: "allDay.exists().not() or (allDay implies availableStartTime.exists().not() and availableEndTime.exists().not())",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "availableTime",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2031,6 +2115,22 @@ impl dhp_runtime::Reflect for Coding {
     fn fhir_type(&self) -> &str {
         "Coding"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "cod-1",
+                    error: false,
+                    human: "A Coding SHOULD NOT have a display unless a code is also present.  Computation on Coding.display alone is generally unsafe.  Consider using CodeableConcept.text",
+                    expression: "code.exists().not() implies display.exists().not()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2371,6 +2471,22 @@ impl dhp_runtime::Reflect for ContactPoint {
     fn fhir_type(&self) -> &str {
         "ContactPoint"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "cpt-2",
+                    error: true,
+                    human: "A system is required if a value is provided.",
+                    expression: "value.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2579,6 +2695,29 @@ impl crate::DataAbsent for Count {
 impl dhp_runtime::Reflect for Count {
     fn fhir_type(&self) -> &str {
         "Count"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "cnt-3",
+                    error: true,
+                    human: "There SHALL be a code with a value of \"1\" if there is a value. If system is present, it SHALL be UCUM.  If present, the value SHALL be a whole number.",
+                    expression: "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (code.empty() or code = '1') and (value.empty() or value.hasValue().not() or value.toString().contains('.').not())",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2816,7 +2955,11 @@ impl FhirJson for DataRequirement {
                         &member_key,
                         &mut subject,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("subject", &["CodeableConcept", "Reference"][..])],
+                        );
                     }
                 }
             }
@@ -2862,6 +3005,41 @@ impl FhirJson for DataRequirement {
 impl dhp_runtime::Reflect for DataRequirement {
     fn fhir_type(&self) -> &str {
         "DataRequirement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "drq-1",
+                    error: true,
+                    human: "Either a path or a searchParam must be provided, but not both",
+                    expression: "path.exists() xor searchParam.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "codeFilter",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "drq-2",
+                    error: true,
+                    human: "Either a path or a searchParam must be provided, but not both",
+                    expression: "path.exists() xor searchParam.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "dateFilter",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+            ],
+            references: &[("subject", &["Group"])],
+            choices: &[("subject", &["CodeableConcept", "Reference"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -3206,7 +3384,11 @@ impl FhirJson for DataRequirementDateFilter {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("value", &["DateTime", "Period", "Duration"][..])],
+                        );
                     }
                 }
             }
@@ -3246,6 +3428,14 @@ impl crate::DataAbsent for DataRequirementDateFilter {
 impl dhp_runtime::Reflect for DataRequirementDateFilter {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["DateTime", "Period", "Duration"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -3541,7 +3731,11 @@ impl FhirJson for DataRequirementValueFilter {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("value", &["DateTime", "Period", "Duration"][..])],
+                        );
                     }
                 }
             }
@@ -3583,6 +3777,14 @@ impl crate::DataAbsent for DataRequirementValueFilter {
 impl dhp_runtime::Reflect for DataRequirementValueFilter {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["DateTime", "Period", "Duration"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -3792,6 +3994,29 @@ impl crate::DataAbsent for Distance {
 impl dhp_runtime::Reflect for Distance {
     fn fhir_type(&self) -> &str {
         "Distance"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "dis-1",
+                    error: true,
+                    human: "There SHALL be a code if there is a value and it SHALL be an expression of length.  If system is present, it SHALL be UCUM.",
+                    expression: "(code.exists() or value.empty()) and (system.empty() or system = %ucum)",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4209,6 +4434,22 @@ impl dhp_runtime::Reflect for Dosage {
     fn fhir_type(&self) -> &str {
         "Dosage"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "dos-1",
+                    error: true,
+                    human: "AsNeededFor can only be set if AsNeeded is empty or true",
+                    expression: "asNeededFor.empty() or asNeeded.empty() or asNeeded",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -4379,7 +4620,14 @@ impl FhirJson for DosageDoseAndRate {
                             &mut rate,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("dose", &["Range", "Quantity"][..]),
+                                ("rate", &["Ratio", "Range", "Quantity"][..]),
+                            ],
+                        );
                     }
                 }
             }
@@ -4422,6 +4670,17 @@ impl crate::DataAbsent for DosageDoseAndRate {
 impl dhp_runtime::Reflect for DosageDoseAndRate {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[
+                ("dose", &["Range", "Quantity"]),
+                ("rate", &["Ratio", "Range", "Quantity"]),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4631,6 +4890,29 @@ impl crate::DataAbsent for Duration {
 impl dhp_runtime::Reflect for Duration {
     fn fhir_type(&self) -> &str {
         "Duration"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "drt-1",
+                    error: true,
+                    human: "There SHALL be a code if there is a value and it SHALL be an expression of time.  If system is present, it SHALL be UCUM.",
+                    expression: "code.exists() implies ((system = %ucum) and value.exists())",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4859,6 +5141,29 @@ impl dhp_runtime::Reflect for Expression {
     fn fhir_type(&self) -> &str {
         "Expression"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "exp-1",
+                    error: true,
+                    human: "An expression or a reference must be provided",
+                    expression: "expression.exists() or reference.exists()",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "exp-2",
+                    error: true,
+                    human: "The name must be a valid variable name in most computer languages",
+                    expression: "name.hasValue() implies name.matches('[A-Za-z][A-Za-z0-9\\\\_]{0,63}')",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -5076,6 +5381,14 @@ impl dhp_runtime::Reflect for ExtendedContactDetail {
     fn fhir_type(&self) -> &str {
         "ExtendedContactDetail"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("organization", &["Organization"])],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -5192,7 +5505,71 @@ impl FhirJson for Extension {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "value",
+                                    &[
+                                        "Base64Binary",
+                                        "Boolean",
+                                        "Canonical",
+                                        "Code",
+                                        "Date",
+                                        "DateTime",
+                                        "Decimal",
+                                        "Id",
+                                        "Instant",
+                                        "Integer",
+                                        "Integer64",
+                                        "Markdown",
+                                        "Oid",
+                                        "PositiveInt",
+                                        "String",
+                                        "Time",
+                                        "UnsignedInt",
+                                        "Uri",
+                                        "Url",
+                                        "Uuid",
+                                        "Address",
+                                        "Age",
+                                        "Annotation",
+                                        "Attachment",
+                                        "CodeableConcept",
+                                        "CodeableReference",
+                                        "Coding",
+                                        "ContactPoint",
+                                        "Count",
+                                        "Distance",
+                                        "Duration",
+                                        "HumanName",
+                                        "Identifier",
+                                        "Money",
+                                        "Period",
+                                        "Quantity",
+                                        "Range",
+                                        "Ratio",
+                                        "RatioRange",
+                                        "Reference",
+                                        "SampledData",
+                                        "Signature",
+                                        "Timing",
+                                        "ContactDetail",
+                                        "DataRequirement",
+                                        "Expression",
+                                        "ParameterDefinition",
+                                        "RelatedArtifact",
+                                        "TriggerDefinition",
+                                        "UsageContext",
+                                        "Availability",
+                                        "ExtendedContactDetail",
+                                        "Dosage",
+                                        "Meta",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -5222,6 +5599,74 @@ impl FhirJson for Extension {
 impl dhp_runtime::Reflect for Extension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[
+                (
+                    "value",
+                    &[
+                        "Base64Binary",
+                        "Boolean",
+                        "Canonical",
+                        "Code",
+                        "Date",
+                        "DateTime",
+                        "Decimal",
+                        "Id",
+                        "Instant",
+                        "Integer",
+                        "Integer64",
+                        "Markdown",
+                        "Oid",
+                        "PositiveInt",
+                        "String",
+                        "Time",
+                        "UnsignedInt",
+                        "Uri",
+                        "Url",
+                        "Uuid",
+                        "Address",
+                        "Age",
+                        "Annotation",
+                        "Attachment",
+                        "CodeableConcept",
+                        "CodeableReference",
+                        "Coding",
+                        "ContactPoint",
+                        "Count",
+                        "Distance",
+                        "Duration",
+                        "HumanName",
+                        "Identifier",
+                        "Money",
+                        "Period",
+                        "Quantity",
+                        "Range",
+                        "Ratio",
+                        "RatioRange",
+                        "Reference",
+                        "SampledData",
+                        "Signature",
+                        "Timing",
+                        "ContactDetail",
+                        "DataRequirement",
+                        "Expression",
+                        "ParameterDefinition",
+                        "RelatedArtifact",
+                        "TriggerDefinition",
+                        "UsageContext",
+                        "Availability",
+                        "ExtendedContactDetail",
+                        "Dosage",
+                        "Meta",
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -5683,6 +6128,22 @@ impl crate::DataAbsent for Identifier {
 impl dhp_runtime::Reflect for Identifier {
     fn fhir_type(&self) -> &str {
         "Identifier"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "ident-1",
+                    error: false,
+                    human: "Identifier with no value has limited utility.  If communicating that an identifier value has been suppressed or missing, the value element SHOULD be present with an extension indicating the missing semantic - e.g. data-absent-reason",
+                    expression: "value.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[("assigner", &["Organization"])],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -6223,6 +6684,41 @@ impl dhp_runtime::Reflect for Narrative {
     fn fhir_type(&self) -> &str {
         "Narrative"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "txt-1",
+                    error: true,
+                    human: "The narrative SHALL contain only the basic html formatting elements and attributes described in chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name or href), images and internally contained style attributes",
+                    expression: "htmlChecks()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "div",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "txt-2",
+                    error: true,
+                    human: "The narrative SHALL have some non-whitespace content",
+                    expression: "htmlChecks()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "div",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -6603,6 +7099,22 @@ impl dhp_runtime::Reflect for Period {
     fn fhir_type(&self) -> &str {
         "Period"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "per-1",
+                    error: true,
+                    human: "If present, start SHALL have a lower or equal value than end",
+                    expression: "start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -6800,6 +7312,22 @@ impl dhp_runtime::Reflect for Quantity {
     fn fhir_type(&self) -> &str {
         "Quantity"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -6955,6 +7483,22 @@ impl dhp_runtime::Reflect for Range {
     fn fhir_type(&self) -> &str {
         "Range"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "rng-2",
+                    error: true,
+                    human: "If present, low SHALL have a lower value than high",
+                    expression: "low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or (low.lowBoundary() <= high.highBoundary())",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -7093,6 +7637,22 @@ impl crate::DataAbsent for Ratio {
 impl dhp_runtime::Reflect for Ratio {
     fn fhir_type(&self) -> &str {
         "Ratio"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "rat-1",
+                    error: true,
+                    human: "Numerator and denominator SHALL both be present, or both are absent. If both are absent, there SHALL be some extension present",
+                    expression: "(numerator.exists() and denominator.exists()) or (numerator.empty() and denominator.empty() and extension.exists())",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -7252,6 +7812,29 @@ impl crate::DataAbsent for RatioRange {
 impl dhp_runtime::Reflect for RatioRange {
     fn fhir_type(&self) -> &str {
         "RatioRange"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "ratrng-1",
+                    error: true,
+                    human: "One of lowNumerator or highNumerator and denominator SHALL be present, or all are absent. If all are absent, there SHALL be some extension present",
+                    expression: "((lowNumerator.exists() or highNumerator.exists()) and denominator.exists()) or (lowNumerator.empty() and highNumerator.empty() and denominator.empty() and extension.exists())",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "ratrng-2",
+                    error: true,
+                    human: "If present, lowNumerator SHALL have a lower value than highNumerator",
+                    expression: "lowNumerator.hasValue().not() or highNumerator.hasValue().not()  or (lowNumerator.lowBoundary() <= highNumerator.highBoundary())",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -7448,6 +8031,29 @@ impl crate::DataAbsent for Reference {
 impl dhp_runtime::Reflect for Reference {
     fn fhir_type(&self) -> &str {
         "Reference"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "ref-1",
+                    error: true,
+                    human: "SHALL have a contained resource if a local reference is provided",
+                    expression: "reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "ref-2",
+                    error: true,
+                    human: "At least one of reference, identifier and display SHALL be present (unless an extension is provided).",
+                    expression: "reference.exists() or identifier.exists() or display.exists() or extension.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -8101,6 +8707,22 @@ impl dhp_runtime::Reflect for SampledData {
     fn fhir_type(&self) -> &str {
         "SampledData"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "sdd-1",
+                    error: true,
+                    human: "A SampledData SAHLL have either an interval and offsets but not both",
+                    expression: "interval.exists().not() xor offsets.exists().not()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -8375,6 +8997,37 @@ impl dhp_runtime::Reflect for Signature {
     fn fhir_type(&self) -> &str {
         "Signature"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "who",
+                    &[
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                (
+                    "onBehalfOf",
+                    &[
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -8577,6 +9230,132 @@ impl crate::DataAbsent for Timing {
 impl dhp_runtime::Reflect for Timing {
     fn fhir_type(&self) -> &str {
         "Timing"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-1",
+                    error: true,
+                    human: "if there's a duration, there needs to be duration units",
+                    expression: "duration.empty() or durationUnit.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-2",
+                    error: true,
+                    human: "if there's a period, there needs to be period units",
+                    expression: "period.empty() or periodUnit.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-4",
+                    error: true,
+                    human: "duration SHALL be a non-negative value",
+                    expression: "duration.exists() implies duration >= 0",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-5",
+                    error: true,
+                    human: "period SHALL be a non-negative value",
+                    expression: "period.exists() implies period >= 0",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-6",
+                    error: true,
+                    human: "If there's a periodMax, there must be a period",
+                    expression: "periodMax.empty() or period.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-7",
+                    error: true,
+                    human: "If there's a durationMax, there must be a duration",
+                    expression: "durationMax.empty() or duration.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-8",
+                    error: true,
+                    human: "If there's a countMax, there must be a count",
+                    expression: "countMax.empty() or count.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-9",
+                    error: true,
+                    human: "If there's an offset, there must be a when (and not C, CM, CD, CV)",
+                    expression: "offset.empty() or (when.exists() and when.select($this in ('C' | 'CM' | 'CD' | 'CV')).allFalse())",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-10",
+                    error: true,
+                    human: "If there's a timeOfDay, there cannot be a when, or vice versa",
+                    expression: "timeOfDay.empty() or when.empty()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+            ],
+            references: &[],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -8957,7 +9736,11 @@ impl FhirJson for TimingRepeat {
                         &member_key,
                         &mut bounds,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("bounds", &["Duration", "Range", "Period"][..])],
+                        );
                     }
                 }
             }
@@ -9024,6 +9807,14 @@ impl crate::DataAbsent for TimingRepeat {
 impl dhp_runtime::Reflect for TimingRepeat {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("bounds", &["Duration", "Range", "Period"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9267,7 +10058,13 @@ impl FhirJson for TriggerDefinition {
                         &member_key,
                         &mut timing,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("timing", &["Timing", "Reference", "Date", "DateTime"][..]),
+                            ],
+                        );
                     }
                 }
             }
@@ -9307,6 +10104,36 @@ impl FhirJson for TriggerDefinition {
 impl dhp_runtime::Reflect for TriggerDefinition {
     fn fhir_type(&self) -> &str {
         "TriggerDefinition"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "trd-1",
+                    error: true,
+                    human: "Either timing, or a data requirement, but not both",
+                    expression: "data.empty() or timing.empty()",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "trd-2",
+                    error: true,
+                    human: "A condition only if there is a data requirement",
+                    expression: "condition.exists() implies data.exists()",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "trd-3",
+                    error: true,
+                    human: "A named event requires a name, a periodic event requires timing, and a data event requires data",
+                    expression: "(type = 'named-event' implies name.exists()) and (type = 'periodic' implies timing.exists()) and (type.startsWith('data-') implies data.exists())",
+                    steps: &[],
+                },
+            ],
+            references: &[("timing", &["Schedule"])],
+            choices: &[("timing", &["Timing", "Reference", "Date", "DateTime"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9434,7 +10261,16 @@ impl FhirJson for UsageContext {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "value",
+                                    &["CodeableConcept", "Quantity", "Range", "Reference"][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -9462,6 +10298,27 @@ impl FhirJson for UsageContext {
 impl dhp_runtime::Reflect for UsageContext {
     fn fhir_type(&self) -> &str {
         "UsageContext"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "value",
+                    &[
+                        "Group",
+                        "HealthcareService",
+                        "InsurancePlan",
+                        "Location",
+                        "Organization",
+                        "PlanDefinition",
+                        "ResearchStudy",
+                    ],
+                ),
+            ],
+            choices: &[("value", &["CodeableConcept", "Quantity", "Range", "Reference"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9656,7 +10513,21 @@ impl FhirJson for VirtualServiceDetail {
                         &member_key,
                         &mut address,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "address",
+                                    &[
+                                        "Url",
+                                        "String",
+                                        "ContactPoint",
+                                        "ExtendedContactDetail",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -9701,6 +10572,16 @@ impl crate::DataAbsent for VirtualServiceDetail {
 impl dhp_runtime::Reflect for VirtualServiceDetail {
     fn fhir_type(&self) -> &str {
         "VirtualServiceDetail"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[
+                ("address", &["Url", "String", "ContactPoint", "ExtendedContactDetail"]),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9839,6 +10720,9 @@ impl dhp_runtime::Reflect for AnnotationAuthor {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -9960,6 +10844,9 @@ impl dhp_runtime::Reflect for DataRequirementDateFilterValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -10047,6 +10934,9 @@ impl DataRequirementSubject {
 impl dhp_runtime::Reflect for DataRequirementSubject {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -10169,6 +11059,9 @@ impl dhp_runtime::Reflect for DataRequirementValueFilterValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -10251,6 +11144,9 @@ impl DosageDoseAndRateDose {
 impl dhp_runtime::Reflect for DosageDoseAndRateDose {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -10351,6 +11247,9 @@ impl DosageDoseAndRateRate {
 impl dhp_runtime::Reflect for DosageDoseAndRateRate {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -11779,6 +12678,9 @@ impl dhp_runtime::Reflect for ExtensionValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -11878,6 +12780,9 @@ impl TimingRepeatBounds {
 impl dhp_runtime::Reflect for TimingRepeatBounds {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -12037,6 +12942,9 @@ impl dhp_runtime::Reflect for TriggerDefinitionTiming {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -12158,6 +13066,9 @@ impl UsageContextValue {
 impl dhp_runtime::Reflect for UsageContextValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -12328,6 +13239,9 @@ impl VirtualServiceDetailAddress {
 impl dhp_runtime::Reflect for VirtualServiceDetailAddress {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -81,6 +81,13 @@ pub trait Reflect {
     /// docs for the contract).
     fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>));
 
+    /// What validation needs to know about this value's type beyond its values: the
+    /// datatype's constraints, the target types of its reference elements, the types its
+    /// choice elements allow. `None` (the default) when there is nothing to know.
+    fn type_info(&self) -> Option<&'static TypeInfo> {
+        None
+    }
+
     /// Calls `visit` for every child whose FHIR element name is `name` (`value` for
     /// `value[x]`). Generated types may override this with a direct lookup.
     fn visit_child<'a>(&'a self, name: &str, visit: &mut dyn FnMut(Child<'a>)) {
@@ -90,6 +97,23 @@ pub trait Reflect {
             }
         });
     }
+}
+
+/// Static facts about a generated type that validation uses wherever a value of the type
+/// appears ([`Reflect::type_info`]).
+#[derive(Debug)]
+pub struct TypeInfo {
+    /// The constraints of the datatype's definition (`ref-1` on `Reference`, `per-1` on
+    /// `Period`), `ele-1` and `ext-1` left out (checked natively); their steps start at the
+    /// datatype value.
+    pub invariants: &'static [crate::validate::InvariantRule],
+    /// Reference elements (by FHIR element name, `subject`; `value` for `value[x]`) and
+    /// the resource types they may point to (from `type.targetProfile`); elements that
+    /// allow any resource are not listed.
+    pub references: &'static [(&'static str, &'static [&'static str])],
+    /// Choice elements (by base name, `value`) and the type suffixes the definition
+    /// allows (`Quantity`, `CodeableConcept`).
+    pub choices: &'static [(&'static str, &'static [&'static str])],
 }
 
 /// One child value of a [`Node`].

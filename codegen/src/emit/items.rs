@@ -463,7 +463,16 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         quote! { _ => r.unknown(member_key, &mut unknown_elements), }
     } else {
         let tries = &p.choices;
-        quote! { _ => { if !(#(#tries)||*) { r.unknown(member_key, &mut unknown_elements); } } }
+        // A type the definition does not allow for a choice is reported as such.
+        let allowed = s.fields.iter().filter(|f| f.role == FieldRole::Element).filter_map(|f| match &f.ty {
+            FieldType::Choice(c) => ctx.space.choices.get(c).map(|c| {
+                let base = f.json.as_str();
+                let suffixes = c.variants.iter().map(|v| v.json_suffix.as_str());
+                quote! { (#base, &[#(#suffixes),*][..]) }
+            }),
+            _ => None,
+        });
+        quote! { _ => { if !(#(#tries)||*) { r.unknown_choice(member_key, &mut unknown_elements, &[#(#allowed),*]); } } }
     };
     let seen_decl = if p.next > 0 { quote! { let mut seen_members = Seen::new(); } } else { quote! {} };
     assert!(p.next <= 512, "{} has more than 512 JSON members", s.name);

@@ -54,6 +54,14 @@ pub struct TypeSpace {
     /// it is read and by its `validate()`; `ele-1` and `ext-1` are left to the runtime,
     /// which checks them natively.
     pub resource_invariants: BTreeMap<String, Vec<InvariantDef>>,
+    /// The constraints of each generated datatype's snapshot (by struct name: `Reference`,
+    /// `Age`), checked wherever a value of the type appears; `ele-1` and `ext-1` are left
+    /// to the runtime.
+    pub datatype_invariants: BTreeMap<String, Vec<InvariantDef>>,
+    /// The reference elements of each struct (by struct name) whose targets are
+    /// restricted: FHIR element name (`subject`; `value` for `value[x]`) and the resource
+    /// types its `type.targetProfile`s allow.
+    pub reference_targets: BTreeMap<String, Vec<(String, Vec<String>)>>,
 }
 
 /// The REST capabilities the IG's server declares for one resource type.

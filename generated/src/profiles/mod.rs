@@ -521,6 +521,9 @@ impl dhp_runtime::Reflect for AnyProfile {
     fn fhir_type(&self) -> &str {
         self.reflect_inner().fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_inner().type_info()
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         self.reflect_inner().visit_children(v)
     }

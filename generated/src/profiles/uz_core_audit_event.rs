@@ -413,7 +413,11 @@ impl FhirJson for UzCoreAuditEvent {
                         &member_key,
                         &mut occurred,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("occurred", &["Period", "DateTime"][..])],
+                        );
                     }
                 }
             }
@@ -505,6 +509,29 @@ impl FhirJson for UzCoreAuditEvent {
 impl dhp_runtime::Reflect for UzCoreAuditEvent {
     fn fhir_type(&self) -> &str {
         "AuditEvent"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "basedOn",
+                    &[
+                        "CarePlan",
+                        "DeviceRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "ServiceRequest",
+                        "Task",
+                    ],
+                ),
+                ("patient", &["Patient"]),
+                ("encounter", &["Encounter"]),
+            ],
+            choices: &[("occurred", &["Period", "DateTime"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -491,7 +491,20 @@ impl FhirJson for UzCoreClinicalCondition {
                             &mut abatement,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "onset",
+                                    &["DateTime", "Age", "Period", "Range", "String"][..],
+                                ),
+                                (
+                                    "abatement",
+                                    &["DateTime", "Age", "Period", "Range", "String"][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -606,6 +619,17 @@ impl FhirJson for UzCoreClinicalCondition {
 impl dhp_runtime::Reflect for UzCoreClinicalCondition {
     fn fhir_type(&self) -> &str {
         "Condition"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("subject", &["Patient"]), ("encounter", &["Encounter"])],
+            choices: &[
+                ("onset", &["DateTime", "Age", "Period", "Range", "String"]),
+                ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

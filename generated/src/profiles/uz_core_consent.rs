@@ -564,6 +564,58 @@ impl dhp_runtime::Reflect for UzCoreConsent {
     fn fhir_type(&self) -> &str {
         "Consent"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("subject", &["Group", "Patient", "Practitioner"]),
+                (
+                    "grantor",
+                    &[
+                        "CareTeam",
+                        "HealthcareService",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                (
+                    "grantee",
+                    &[
+                        "CareTeam",
+                        "HealthcareService",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                (
+                    "manager",
+                    &["HealthcareService", "Organization", "Patient", "Practitioner"],
+                ),
+                (
+                    "controller",
+                    &["HealthcareService", "Organization", "Patient", "Practitioner"],
+                ),
+                (
+                    "sourceReference",
+                    &[
+                        "Consent",
+                        "Contract",
+                        "DocumentReference",
+                        "QuestionnaireResponse",
+                    ],
+                ),
+                ("policyText", &["DocumentReference"]),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);

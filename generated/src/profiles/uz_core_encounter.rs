@@ -792,6 +792,26 @@ impl dhp_runtime::Reflect for UzCoreEncounter {
     fn fhir_type(&self) -> &str {
         "Encounter"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("subject", &["Patient"]),
+                ("episodeOfCare", &["EpisodeOfCare"]),
+                (
+                    "basedOn",
+                    &["CarePlan", "DeviceRequest", "MedicationRequest", "ServiceRequest"],
+                ),
+                ("careTeam", &["CareTeam"]),
+                ("partOf", &["Encounter"]),
+                ("serviceProvider", &["Organization"]),
+                ("appointment", &["Appointment"]),
+                ("account", &["Account"]),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);

@@ -578,6 +578,18 @@ impl dhp_runtime::Reflect for UzCoreLocation {
     fn fhir_type(&self) -> &str {
         "Location"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("managingOrganization", &["Organization"]),
+                ("partOf", &["Location"]),
+                ("endpoint", &["Endpoint"]),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);

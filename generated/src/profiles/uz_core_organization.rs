@@ -428,6 +428,14 @@ impl dhp_runtime::Reflect for UzCoreOrganization {
     fn fhir_type(&self) -> &str {
         "Organization"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("partOf", &["Organization"]), ("endpoint", &["Endpoint"])],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);

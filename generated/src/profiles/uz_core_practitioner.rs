@@ -369,7 +369,11 @@ impl FhirJson for UzCorePractitioner {
                         &member_key,
                         &mut deceased,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("deceased", &["Boolean", "DateTime"][..])],
+                        );
                     }
                 }
             }
@@ -442,6 +446,14 @@ impl FhirJson for UzCorePractitioner {
 impl dhp_runtime::Reflect for UzCorePractitioner {
     fn fhir_type(&self) -> &str {
         "Practitioner"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("deceased", &["Boolean", "DateTime"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

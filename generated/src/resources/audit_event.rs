@@ -402,7 +402,11 @@ impl FhirJson for AuditEvent {
                         &member_key,
                         &mut occurred,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("occurred", &["Period", "DateTime"][..])],
+                        );
                     }
                 }
             }
@@ -497,6 +501,29 @@ impl AuditEvent {
 impl dhp_runtime::Reflect for AuditEvent {
     fn fhir_type(&self) -> &str {
         "AuditEvent"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "basedOn",
+                    &[
+                        "CarePlan",
+                        "DeviceRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "ServiceRequest",
+                        "Task",
+                    ],
+                ),
+                ("patient", &["Patient"]),
+                ("encounter", &["Encounter"]),
+            ],
+            choices: &[("occurred", &["Period", "DateTime"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -936,7 +963,11 @@ impl FhirJson for AuditEventAgent {
                         &member_key,
                         &mut network,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("network", &["Reference", "Uri", "String"][..])],
+                        );
                     }
                 }
             }
@@ -981,6 +1012,29 @@ impl FhirJson for AuditEventAgent {
 impl dhp_runtime::Reflect for AuditEventAgent {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "who",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                ("location", &["Location"]),
+                ("network", &["Endpoint"]),
+            ],
+            choices: &[("network", &["Reference", "Uri", "String"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1389,7 +1443,28 @@ impl FhirJson for AuditEventEntityDetail {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "value",
+                                    &[
+                                        "Quantity",
+                                        "CodeableConcept",
+                                        "String",
+                                        "Boolean",
+                                        "Integer",
+                                        "Range",
+                                        "Ratio",
+                                        "Time",
+                                        "DateTime",
+                                        "Period",
+                                        "Base64Binary",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -1419,6 +1494,31 @@ impl FhirJson for AuditEventEntityDetail {
 impl dhp_runtime::Reflect for AuditEventEntityDetail {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[
+                (
+                    "value",
+                    &[
+                        "Quantity",
+                        "CodeableConcept",
+                        "String",
+                        "Boolean",
+                        "Integer",
+                        "Range",
+                        "Ratio",
+                        "Time",
+                        "DateTime",
+                        "Period",
+                        "Base64Binary",
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1747,6 +1847,28 @@ impl dhp_runtime::Reflect for AuditEventSource {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("site", &["Location"]),
+                (
+                    "observer",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1912,6 +2034,9 @@ impl AuditEventAgentNetwork {
 impl dhp_runtime::Reflect for AuditEventAgentNetwork {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -2279,6 +2404,9 @@ impl dhp_runtime::Reflect for AuditEventEntityDetailValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2381,6 +2509,9 @@ impl AuditEventOccurred {
 impl dhp_runtime::Reflect for AuditEventOccurred {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -788,7 +788,11 @@ impl FhirJson for CapabilityStatement {
                         &member_key,
                         &mut version_algorithm,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("versionAlgorithm", &["String", "Coding"][..])],
+                        );
                     }
                 }
             }
@@ -926,6 +930,14 @@ impl CapabilityStatement {
 impl dhp_runtime::Reflect for CapabilityStatement {
     fn fhir_type(&self) -> &str {
         "CapabilityStatement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("versionAlgorithm", &["String", "Coding"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1630,6 +1642,14 @@ impl FhirJson for CapabilityStatementImplementation {
 impl dhp_runtime::Reflect for CapabilityStatementImplementation {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("custodian", &["Organization"])],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4456,6 +4476,9 @@ impl CapabilityStatementVersionAlgorithm {
 impl dhp_runtime::Reflect for CapabilityStatementVersionAlgorithm {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

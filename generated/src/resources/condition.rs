@@ -449,7 +449,20 @@ impl FhirJson for Condition {
                             &mut abatement,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "onset",
+                                    &["DateTime", "Age", "Period", "Range", "String"][..],
+                                ),
+                                (
+                                    "abatement",
+                                    &["DateTime", "Age", "Period", "Range", "String"][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -544,6 +557,20 @@ impl Condition {
 impl dhp_runtime::Reflect for Condition {
     fn fhir_type(&self) -> &str {
         "Condition"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("subject", &["Group", "Patient"]),
+                ("encounter", &["Encounter"]),
+            ],
+            choices: &[
+                ("onset", &["DateTime", "Age", "Period", "Range", "String"]),
+                ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -941,6 +968,27 @@ impl dhp_runtime::Reflect for ConditionParticipant {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "actor",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1123,6 +1171,19 @@ impl crate::DataAbsent for ConditionStage {
 impl dhp_runtime::Reflect for ConditionStage {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "assessment",
+                    &["ClinicalImpression", "DiagnosticReport", "Observation"],
+                ),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1324,6 +1385,9 @@ impl dhp_runtime::Reflect for ConditionAbatement {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -1497,6 +1561,9 @@ impl ConditionOnset {
 impl dhp_runtime::Reflect for ConditionOnset {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

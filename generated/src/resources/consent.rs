@@ -555,6 +555,58 @@ impl dhp_runtime::Reflect for Consent {
     fn fhir_type(&self) -> &str {
         "Consent"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("subject", &["Group", "Patient", "Practitioner"]),
+                (
+                    "grantor",
+                    &[
+                        "CareTeam",
+                        "HealthcareService",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                (
+                    "grantee",
+                    &[
+                        "CareTeam",
+                        "HealthcareService",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                (
+                    "manager",
+                    &["HealthcareService", "Organization", "Patient", "Practitioner"],
+                ),
+                (
+                    "controller",
+                    &["HealthcareService", "Organization", "Patient", "Practitioner"],
+                ),
+                (
+                    "sourceReference",
+                    &[
+                        "Consent",
+                        "Contract",
+                        "DocumentReference",
+                        "QuestionnaireResponse",
+                    ],
+                ),
+                ("policyText", &["DocumentReference"]),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1477,6 +1529,28 @@ impl dhp_runtime::Reflect for ConsentProvisionActor {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "reference",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Group",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1856,6 +1930,17 @@ impl FhirJson for ConsentVerification {
 impl dhp_runtime::Reflect for ConsentVerification {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("verifiedBy", &["Organization", "Practitioner", "PractitionerRole"]),
+                ("verifiedWith", &["Patient", "RelatedPerson"]),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

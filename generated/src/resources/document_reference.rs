@@ -680,6 +680,50 @@ impl dhp_runtime::Reflect for DocumentReference {
     fn fhir_type(&self) -> &str {
         "DocumentReference"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "basedOn",
+                    &[
+                        "Appointment",
+                        "AppointmentResponse",
+                        "CarePlan",
+                        "Claim",
+                        "CommunicationRequest",
+                        "Contract",
+                        "CoverageEligibilityRequest",
+                        "DeviceRequest",
+                        "EnrollmentRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "RequestOrchestration",
+                        "ServiceRequest",
+                        "SupplyRequest",
+                        "VisionPrescription",
+                    ],
+                ),
+                ("context", &["Appointment", "Encounter", "EpisodeOfCare"]),
+                (
+                    "author",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                ("custodian", &["Organization"]),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1100,6 +1144,25 @@ impl dhp_runtime::Reflect for DocumentReferenceAttester {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "party",
+                    &[
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1381,7 +1444,11 @@ impl FhirJson for DocumentReferenceContentProfile {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("value", &["Coding", "Uri", "Canonical"][..])],
+                        );
                     }
                 }
             }
@@ -1406,6 +1473,14 @@ impl FhirJson for DocumentReferenceContentProfile {
 impl dhp_runtime::Reflect for DocumentReferenceContentProfile {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["Coding", "Uri", "Canonical"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1562,6 +1637,14 @@ impl FhirJson for DocumentReferenceRelatesTo {
 impl dhp_runtime::Reflect for DocumentReferenceRelatesTo {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("target", &["DocumentReference"])],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1726,6 +1809,9 @@ impl DocumentReferenceContentProfileValue {
 impl dhp_runtime::Reflect for DocumentReferenceContentProfileValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

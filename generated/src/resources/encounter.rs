@@ -762,6 +762,26 @@ impl dhp_runtime::Reflect for Encounter {
     fn fhir_type(&self) -> &str {
         "Encounter"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("subject", &["Group", "Patient"]),
+                ("episodeOfCare", &["EpisodeOfCare"]),
+                (
+                    "basedOn",
+                    &["CarePlan", "DeviceRequest", "MedicationRequest", "ServiceRequest"],
+                ),
+                ("careTeam", &["CareTeam"]),
+                ("partOf", &["Encounter"]),
+                ("serviceProvider", &["Organization"]),
+                ("appointment", &["Appointment"]),
+                ("account", &["Account"]),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1274,6 +1294,17 @@ impl dhp_runtime::Reflect for EncounterAdmission {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("origin", &["Location", "Organization"]),
+                ("destination", &["Location", "Organization"]),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1649,6 +1680,14 @@ impl dhp_runtime::Reflect for EncounterLocation {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("location", &["Location"])],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1838,6 +1877,27 @@ impl crate::DataAbsent for EncounterParticipant {
 impl dhp_runtime::Reflect for EncounterParticipant {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "actor",
+                    &[
+                        "Device",
+                        "Group",
+                        "HealthcareService",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

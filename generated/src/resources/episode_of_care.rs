@@ -466,6 +466,21 @@ impl dhp_runtime::Reflect for EpisodeOfCare {
     fn fhir_type(&self) -> &str {
         "EpisodeOfCare"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("patient", &["Patient"]),
+                ("managingOrganization", &["Organization"]),
+                ("referralRequest", &["ServiceRequest"]),
+                ("careManager", &["Practitioner", "PractitionerRole"]),
+                ("careTeam", &["CareTeam"]),
+                ("account", &["Account"]),
+            ],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);

@@ -637,7 +637,35 @@ impl FhirJson for Observation {
                             &mut value,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("instantiates", &["Canonical", "Reference"][..]),
+                                (
+                                    "effective",
+                                    &["DateTime", "Period", "Timing", "Instant"][..],
+                                ),
+                                (
+                                    "value",
+                                    &[
+                                        "Quantity",
+                                        "CodeableConcept",
+                                        "String",
+                                        "Boolean",
+                                        "Integer",
+                                        "Range",
+                                        "Ratio",
+                                        "SampledData",
+                                        "Time",
+                                        "DateTime",
+                                        "Period",
+                                        "Attachment",
+                                        "Reference",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -757,6 +785,108 @@ impl Observation {
 impl dhp_runtime::Reflect for Observation {
     fn fhir_type(&self) -> &str {
         "Observation"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("instantiates", &["ObservationDefinition"]),
+                (
+                    "basedOn",
+                    &[
+                        "CarePlan",
+                        "DeviceRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "ServiceRequest",
+                    ],
+                ),
+                (
+                    "partOf",
+                    &[
+                        "GenomicStudy",
+                        "ImagingStudy",
+                        "Immunization",
+                        "MedicationAdministration",
+                        "MedicationDispense",
+                        "MedicationStatement",
+                        "Procedure",
+                    ],
+                ),
+                (
+                    "subject",
+                    &[
+                        "BiologicallyDerivedProduct",
+                        "Device",
+                        "Group",
+                        "Location",
+                        "Medication",
+                        "NutritionProduct",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "Procedure",
+                        "Substance",
+                    ],
+                ),
+                ("encounter", &["Encounter"]),
+                (
+                    "performer",
+                    &[
+                        "CareTeam",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                ("value", &["MolecularSequence"]),
+                ("bodyStructure", &["BodyStructure"]),
+                ("specimen", &["Group", "Specimen"]),
+                ("device", &["Device", "DeviceMetric"]),
+                (
+                    "hasMember",
+                    &["MolecularSequence", "Observation", "QuestionnaireResponse"],
+                ),
+                (
+                    "derivedFrom",
+                    &[
+                        "DocumentReference",
+                        "GenomicStudy",
+                        "ImagingSelection",
+                        "ImagingStudy",
+                        "MolecularSequence",
+                        "Observation",
+                        "QuestionnaireResponse",
+                    ],
+                ),
+            ],
+            choices: &[
+                ("instantiates", &["Canonical", "Reference"]),
+                ("effective", &["DateTime", "Period", "Timing", "Instant"]),
+                (
+                    "value",
+                    &[
+                        "Quantity",
+                        "CodeableConcept",
+                        "String",
+                        "Boolean",
+                        "Integer",
+                        "Range",
+                        "Ratio",
+                        "SampledData",
+                        "Time",
+                        "DateTime",
+                        "Period",
+                        "Attachment",
+                        "Reference",
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1270,7 +1400,30 @@ impl FhirJson for ObservationComponent {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "value",
+                                    &[
+                                        "Quantity",
+                                        "CodeableConcept",
+                                        "String",
+                                        "Boolean",
+                                        "Integer",
+                                        "Range",
+                                        "Ratio",
+                                        "SampledData",
+                                        "Time",
+                                        "DateTime",
+                                        "Period",
+                                        "Attachment",
+                                        "Reference",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -1308,6 +1461,33 @@ impl FhirJson for ObservationComponent {
 impl dhp_runtime::Reflect for ObservationComponent {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("value", &["MolecularSequence"])],
+            choices: &[
+                (
+                    "value",
+                    &[
+                        "Quantity",
+                        "CodeableConcept",
+                        "String",
+                        "Boolean",
+                        "Integer",
+                        "Range",
+                        "Ratio",
+                        "SampledData",
+                        "Time",
+                        "DateTime",
+                        "Period",
+                        "Attachment",
+                        "Reference",
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1770,6 +1950,14 @@ impl dhp_runtime::Reflect for ObservationTriggeredBy {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("observation", &["Observation"])],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2173,6 +2361,9 @@ impl dhp_runtime::Reflect for ObservationComponentValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2330,6 +2521,9 @@ impl dhp_runtime::Reflect for ObservationEffective {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2438,6 +2632,9 @@ impl ObservationInstantiates {
 impl dhp_runtime::Reflect for ObservationInstantiates {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -2813,6 +3010,9 @@ impl ObservationValue {
 impl dhp_runtime::Reflect for ObservationValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

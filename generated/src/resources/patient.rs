@@ -443,7 +443,14 @@ impl FhirJson for Patient {
                             &mut multiple_birth,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("deceased", &["Boolean", "DateTime"][..]),
+                                ("multipleBirth", &["Boolean", "Integer"][..]),
+                            ],
+                        );
                     }
                 }
             }
@@ -532,6 +539,23 @@ impl Patient {
 impl dhp_runtime::Reflect for Patient {
     fn fhir_type(&self) -> &str {
         "Patient"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "generalPractitioner",
+                    &["Organization", "Practitioner", "PractitionerRole"],
+                ),
+                ("managingOrganization", &["Organization"]),
+            ],
+            choices: &[
+                ("deceased", &["Boolean", "DateTime"]),
+                ("multipleBirth", &["Boolean", "Integer"]),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1172,6 +1196,14 @@ impl dhp_runtime::Reflect for PatientContact {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("organization", &["Organization"])],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1352,6 +1384,14 @@ impl dhp_runtime::Reflect for PatientLink {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("other", &["Patient", "RelatedPerson"])],
+            choices: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1497,6 +1537,9 @@ impl dhp_runtime::Reflect for PatientDeceased {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -1619,6 +1662,9 @@ impl PatientMultipleBirth {
 impl dhp_runtime::Reflect for PatientMultipleBirth {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

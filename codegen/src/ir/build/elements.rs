@@ -16,6 +16,7 @@ impl<'a> Builder<'a> {
     ) -> Result<String, BuildError> {
         let mut fields = Vec::new();
         let mut prohibited = Vec::new();
+        let mut references = Vec::new();
         let children = tree.nodes[node].children.clone();
         for child in children {
             let el = tree.nodes[child].el;
@@ -43,6 +44,9 @@ impl<'a> Builder<'a> {
             if let Some(f) = self.field_for(tree, child, owner, &seg)? {
                 if owner.is_profile && node == 0 {
                     self.primitive_extension_slices(tree, child, &f)?;
+                }
+                if let Some(targets) = self.reference_targets(el) {
+                    references.push((f.json.clone(), targets));
                 }
                 fields.push(f);
             }
@@ -73,7 +77,38 @@ impl<'a> Builder<'a> {
             }
         }
         self.space.structs.insert(name.clone(), def);
+        if !references.is_empty() {
+            self.space.reference_targets.insert(name.clone(), references);
+        }
         Ok(name)
+    }
+
+    /// The resource types a reference element may point to, from its types'
+    /// `targetProfile`s (a profile canonical stands for its resource type); `None` when it
+    /// is not a reference or allows any resource (no target, `Resource`, a profile that
+    /// cannot be resolved).
+    pub(super) fn reference_targets(&self, el: &ElementDefinition) -> Option<Vec<String>> {
+        let mut out = BTreeSet::new();
+        for t in el.types.iter().filter(|t| t.code == "Reference") {
+            if t.target_profile.is_empty() {
+                return None;
+            }
+            for p in &t.target_profile {
+                let url = strip_version(p);
+                // Base resources are named by their canonical; other core definitions
+                // (`vitalsigns`) and the IG's profiles are looked up.
+                let core_type = url.strip_prefix(CORE_SD).filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()) && !n.contains('/'));
+                let ty = match core_type {
+                    Some(n) => n.to_string(),
+                    None => self.load_sd(url).ok()?.type_,
+                };
+                if ty == "Resource" || ty == "DomainResource" {
+                    return None;
+                }
+                out.insert(ty);
+            }
+        }
+        (!out.is_empty()).then(|| out.into_iter().collect())
     }
 
     pub(super) fn field_for(&mut self, tree: &Tree<'_>, child: usize, owner: &Owner, seg: &str) -> Result<Option<Field>, BuildError> {
