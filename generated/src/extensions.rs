@@ -98,7 +98,13 @@ impl FhirJson for DataAbsentReasonExtension {
                             false,
                         );
                 }
-                _ => r.unknown(member_key, &mut unknown_elements),
+                _ => {
+                    r.unknown_choice(
+                        member_key,
+                        &mut unknown_elements,
+                        &[("value", &["Code"][..])],
+                    );
+                }
             }
         }
         if !seen_members.has(0usize) {
@@ -125,6 +131,14 @@ impl FhirJson for DataAbsentReasonExtension {
 impl dhp_runtime::Reflect for DataAbsentReasonExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["Code"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -249,7 +263,13 @@ impl FhirJson for DiagnosisTypeExtension {
                             false,
                         );
                 }
-                _ => r.unknown(member_key, &mut unknown_elements),
+                _ => {
+                    r.unknown_choice(
+                        member_key,
+                        &mut unknown_elements,
+                        &[("value", &["CodeableConcept"][..])],
+                    );
+                }
             }
         }
         if !seen_members.has(0usize) {
@@ -279,6 +299,14 @@ impl FhirJson for DiagnosisTypeExtension {
 impl dhp_runtime::Reflect for DiagnosisTypeExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["CodeableConcept"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -403,7 +431,13 @@ impl FhirJson for GenderOtherUzExtension {
                             false,
                         );
                 }
-                _ => r.unknown(member_key, &mut unknown_elements),
+                _ => {
+                    r.unknown_choice(
+                        member_key,
+                        &mut unknown_elements,
+                        &[("value", &["Coding"][..])],
+                    );
+                }
             }
         }
         if !seen_members.has(0usize) {
@@ -430,6 +464,14 @@ impl FhirJson for GenderOtherUzExtension {
 impl dhp_runtime::Reflect for GenderOtherUzExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["Coding"])],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -1038,8 +1038,17 @@ impl<'a> Stream<'a> {
                     let _ = self.plain_string(&mut seen, 1, "id");
                 }
                 k => {
-                    if !f(self, k) {
-                        self.unknown(key, &mut discard);
+                    if f(self, k) {
+                        continue;
+                    }
+                    // A `value[x]` of a type the sub-extension's definition does not allow.
+                    match crate::validate::choice_type_not_allowed(k, &[("value", &[])]) {
+                        Some(_) => {
+                            let msg = format!("type {} not allowed for value[x] of this sub-extension", &k[5..]);
+                            self.issue_at(k, None, IssueKind::Choice, msg);
+                            self.skip_value();
+                        }
+                        None => self.unknown(key, &mut discard),
                     }
                 }
             }

@@ -231,19 +231,9 @@ fn type_info(ctx: &Ctx, s: &StructDef) -> TokenStream {
         .flatten()
         .map(|(element, targets)| quote! { (#element, &[#(#targets),*]), })
         .collect();
-    let choices: Vec<TokenStream> = s
-        .fields
-        .iter()
-        .filter(|f| f.role == FieldRole::Element)
-        .filter_map(|f| match &f.ty {
-            FieldType::Choice(c) => ctx.space.choices.get(c).map(|c| (f, c)),
-            _ => None,
-        })
-        .map(|(f, c)| {
-            let base = f.json.as_str();
-            let suffixes = c.variants.iter().map(|v| v.json_suffix.as_str());
-            quote! { (#base, &[#(#suffixes),*]), }
-        })
+    let choices: Vec<TokenStream> = super::items::allowed_choices(ctx, s)
+        .into_iter()
+        .map(|(base, suffixes)| quote! { (#base, &[#(#suffixes),*]), })
         .collect();
     if invariants.is_empty() && references.is_empty() && choices.is_empty() {
         return quote! {};
