@@ -49,7 +49,7 @@ impl IssueKind {
     ///
     /// | kind | code |
     /// |---|---|
-    /// | `Syntax`, `JsonType`, `UnknownElement`, `Cardinality`, `Choice`, `Slicing`, `Structure` | `structure` |
+    /// | `Syntax`, `JsonType`, `UnknownElement`, `Cardinality`, `Choice`, `Slicing`, `Structure`, `ReferenceTarget` | `structure` |
     /// | `InvalidValue`, `FixedOrPattern` | `value` |
     /// | `Required` | `required` |
     /// | `ResourceType` | `invalid` |

@@ -249,12 +249,12 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
                     }
                     if !info.references.is_empty() {
                         for i in first..nodes.len() {
-                            let element = extra[i].element;
-                            let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
                             if nodes[i].node.fhir_type() != Some("Reference") {
                                 continue;
                             }
-                            if let Some(msg) = reference_problem(nodes[i].node, targets, resource, root_resource) {
+                            let element = extra[i].element;
+                            let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
+                            if let Some(msg) = reference_problem(nodes[i].node, targets, root_resource) {
                                 reader.push_issue(issue(IssueKind::ReferenceTarget, path_of(&nodes, i, root_path), msg));
                             }
                         }
@@ -346,10 +346,11 @@ pub(crate) fn literal_reference_type(reference: &str) -> Option<&str> {
 /// What is wrong with a reference whose element allows only `targets`: a referenced
 /// resource of another type (from a literal reference, a contained resource's type for
 /// `#id`, or the `type` element), or a `reference` and `type` that disagree.
-fn reference_problem(reference: Node<'_>, targets: &[&str], resource: Node<'_>, root_resource: Node<'_>) -> Option<String> {
+fn reference_problem(reference: Node<'_>, targets: &[&str], root_resource: Node<'_>) -> Option<String> {
     let literal = child_text(reference, "reference");
     let from_literal: Option<&str> = match literal {
-        Some("#") => resource_type_of(root_resource, resource),
+        // `#` alone: the container of the resource the reference is in.
+        Some("#") => root_resource.fhir_type(),
         Some(r) if r.starts_with('#') => contained_type(root_resource, &r[1..]),
         Some(r) => literal_reference_type(r),
         None => None,
@@ -373,11 +374,6 @@ fn reference_problem(reference: Node<'_>, targets: &[&str], resource: Node<'_>, 
         None => format!("type {actual}"),
     };
     Some(format!("a reference to a {actual} ({what}) is not allowed here: Reference({})", targets.join(" | ")))
-}
-
-/// The type of `#` (the container) when `resource` is contained in another.
-fn resource_type_of<'a>(root_resource: Node<'a>, _resource: Node<'a>) -> Option<&'a str> {
-    root_resource.fhir_type()
 }
 
 /// The type of the resource contained in `container` with id `id`.
@@ -703,4 +699,34 @@ pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_references_name_their_resource_type() {
+        assert_eq!(literal_reference_type("Patient/123"), Some("Patient"));
+        assert_eq!(literal_reference_type("Patient/123/_history/2"), Some("Patient"));
+        assert_eq!(literal_reference_type("https://fhir.medcore.uz/fhir/Practitioner/p-1"), Some("Practitioner"));
+        assert_eq!(literal_reference_type("http://x.org/fhir/Observation/1/_history/3"), Some("Observation"));
+        for none in ["urn:uuid:9c1b7c8e-5a5e-4a3b-9d4c-3a2f1c0e4b7d", "#p1", "Patient", "Patient/", "patient/1", "Patient?identifier=x|1", ""] {
+            assert_eq!(literal_reference_type(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn choice_types_outside_the_allowed_ones() {
+        let choices: &[(&str, &[&str])] = &[("value", &["Quantity", "CodeableConcept"])];
+        assert_eq!(
+            choice_type_not_allowed("valueString", choices).as_deref(),
+            Some("type String not allowed for value[x]; allowed: Quantity, CodeableConcept")
+        );
+        assert_eq!(choice_type_not_allowed("valueQuantity", choices), None);
+        // Not a FHIR type, or another element: left to the unknown-element check.
+        assert_eq!(choice_type_not_allowed("valueFoo", choices), None);
+        assert_eq!(choice_type_not_allowed("valueSet", choices), None);
+        assert_eq!(choice_type_not_allowed("effectiveString", choices), None);
+    }
 }
