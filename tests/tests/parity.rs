@@ -304,3 +304,27 @@ fn a_prohibited_choice_is_reported_once() {
     let json = changed(DAVID, &[("extension.0.valueString", r#""x""#)]);
     assert_eq!(read_both(&json), vec![error(IssueKind::Cardinality, "Patient.extension[0].valueString")]);
 }
+
+#[test]
+fn datatype_constraints_in_a_bundle_entry_see_the_entry_as_their_resource() {
+    // The entry's local reference resolves in the entry (its %rootResource), not in the
+    // Bundle; the period breaks per-1 where it is.
+    let bundle = r##"{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:0a4b4c1e-0d8e-4d1c-9a55-3c1f1b2a3d4e","resource":
+        {"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">P</div>"},
+         "contained":[{"resourceType":"Organization","id":"o1","name":"Clinic"}],
+         "managingOrganization":{"reference":"#o1"},
+         "name":[{"family":"Karimov","period":{"start":"2025-06-11","end":"2025-06-01"}}]}}]}"##;
+    let issues = match dhp_fhir::resources::Bundle::from_json_str_with(bundle, ReadMode::Strict) {
+        Ok((_, warnings)) => found(&warnings),
+        Err(e) => found(&e.issues),
+    };
+    let period = "Bundle.entry[0].resource.name[0].period";
+    assert_eq!(issues, vec![error(IssueKind::Invariant, period)]);
+    // validate() on the value, the period changed in code, reports the same.
+    let valid = bundle.replace(r#""end":"2025-06-01""#, r#""end":"2025-07-01""#);
+    let (mut value, _) = dhp_fhir::resources::Bundle::from_json_str_with(&valid, ReadMode::Strict).expect("reads");
+    let Some(dhp_fhir::resources::AnyResource::Patient(p)) = value.entry[0].resource.as_mut() else { panic!("a Patient entry") };
+    p.name[0].period.as_mut().expect("period").end = Some("2025-06-01".parse::<DateTime>().expect("dateTime").into());
+    let report = value.validate();
+    assert_eq!(found(&report.issues), vec![error(IssueKind::Invariant, period)], "{report}");
+}
