@@ -519,6 +519,7 @@ impl dhp_runtime::Reflect for Age {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -705,6 +706,7 @@ impl dhp_runtime::Reflect for Annotation {
                 ),
             ],
             choices: &[("author", &["Reference", "String"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1072,6 +1074,7 @@ impl dhp_runtime::Reflect for Attachment {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1283,6 +1286,7 @@ impl dhp_runtime::Reflect for Availability {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -2128,6 +2132,7 @@ impl dhp_runtime::Reflect for Coding {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -2484,6 +2489,7 @@ impl dhp_runtime::Reflect for ContactPoint {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -2716,6 +2722,7 @@ impl dhp_runtime::Reflect for Count {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -3038,6 +3045,7 @@ impl dhp_runtime::Reflect for DataRequirement {
             ],
             references: &[("subject", &["Group"])],
             choices: &[("subject", &["CodeableConcept", "Reference"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -3434,6 +3442,7 @@ impl dhp_runtime::Reflect for DataRequirementDateFilter {
             invariants: &[],
             references: &[],
             choices: &[("value", &["DateTime", "Period", "Duration"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -3783,6 +3792,7 @@ impl dhp_runtime::Reflect for DataRequirementValueFilter {
             invariants: &[],
             references: &[],
             choices: &[("value", &["DateTime", "Period", "Duration"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -4015,6 +4025,7 @@ impl dhp_runtime::Reflect for Distance {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -4447,6 +4458,7 @@ impl dhp_runtime::Reflect for Dosage {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -4679,6 +4691,7 @@ impl dhp_runtime::Reflect for DosageDoseAndRate {
                 ("dose", &["Range", "Quantity"]),
                 ("rate", &["Ratio", "Range", "Quantity"]),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -4911,6 +4924,7 @@ impl dhp_runtime::Reflect for Duration {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -5161,6 +5175,7 @@ impl dhp_runtime::Reflect for Expression {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -5386,6 +5401,7 @@ impl dhp_runtime::Reflect for ExtendedContactDetail {
             invariants: &[],
             references: &[("organization", &["Organization"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -5665,6 +5681,7 @@ impl dhp_runtime::Reflect for Extension {
                     ],
                 ),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -6142,6 +6159,7 @@ impl dhp_runtime::Reflect for Identifier {
             ],
             references: &[("assigner", &["Organization"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -6716,6 +6734,7 @@ impl dhp_runtime::Reflect for Narrative {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -7112,6 +7131,7 @@ impl dhp_runtime::Reflect for Period {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -7325,6 +7345,7 @@ impl dhp_runtime::Reflect for Quantity {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -7496,6 +7517,7 @@ impl dhp_runtime::Reflect for Range {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -7651,6 +7673,7 @@ impl dhp_runtime::Reflect for Ratio {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -7833,6 +7856,7 @@ impl dhp_runtime::Reflect for RatioRange {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -8052,6 +8076,7 @@ impl dhp_runtime::Reflect for Reference {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -8720,6 +8745,7 @@ impl dhp_runtime::Reflect for SampledData {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -9025,6 +9051,7 @@ impl dhp_runtime::Reflect for Signature {
                 ),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -9354,6 +9381,7 @@ impl dhp_runtime::Reflect for Timing {
             ],
             references: &[],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -9813,6 +9841,7 @@ impl dhp_runtime::Reflect for TimingRepeat {
             invariants: &[],
             references: &[],
             choices: &[("bounds", &["Duration", "Range", "Period"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -10132,6 +10161,7 @@ impl dhp_runtime::Reflect for TriggerDefinition {
             ],
             references: &[("timing", &["Schedule"])],
             choices: &[("timing", &["Timing", "Reference", "Date", "DateTime"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -10316,7 +10346,10 @@ impl dhp_runtime::Reflect for UsageContext {
                     ],
                 ),
             ],
-            choices: &[("value", &["CodeableConcept", "Quantity", "Range", "Reference"])],
+            choices: &[
+                ("value", &["CodeableConcept", "Quantity", "Range", "Reference"]),
+            ],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -10580,6 +10613,7 @@ impl dhp_runtime::Reflect for VirtualServiceDetail {
             choices: &[
                 ("address", &["Url", "String", "ContactPoint", "ExtendedContactDetail"]),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }

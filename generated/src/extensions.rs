@@ -137,6 +137,7 @@ impl dhp_runtime::Reflect for DataAbsentReasonExtension {
             invariants: &[],
             references: &[],
             choices: &[("value", &["Code"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -305,6 +306,7 @@ impl dhp_runtime::Reflect for DiagnosisTypeExtension {
             invariants: &[],
             references: &[],
             choices: &[("value", &["CodeableConcept"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -470,6 +472,7 @@ impl dhp_runtime::Reflect for GenderOtherUzExtension {
             invariants: &[],
             references: &[],
             choices: &[("value", &["Coding"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1046,6 +1049,70 @@ impl dhp_runtime::visit::SubExtensionDef for PatCitizenshipExtensionPeriodSub {
 impl dhp_runtime::Reflect for PatCitizenshipExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[],
+            prohibited: &[
+                "valueBase64Binary",
+                "valueBoolean",
+                "valueCanonical",
+                "valueCode",
+                "valueDate",
+                "valueDateTime",
+                "valueDecimal",
+                "valueId",
+                "valueInstant",
+                "valueInteger",
+                "valueInteger64",
+                "valueMarkdown",
+                "valueOid",
+                "valuePositiveInt",
+                "valueString",
+                "valueTime",
+                "valueUnsignedInt",
+                "valueUri",
+                "valueUrl",
+                "valueUuid",
+                "valueAddress",
+                "valueAge",
+                "valueAnnotation",
+                "valueAttachment",
+                "valueCodeableConcept",
+                "valueCodeableReference",
+                "valueCoding",
+                "valueContactPoint",
+                "valueCount",
+                "valueDistance",
+                "valueDuration",
+                "valueHumanName",
+                "valueIdentifier",
+                "valueMoney",
+                "valuePeriod",
+                "valueQuantity",
+                "valueRange",
+                "valueRatio",
+                "valueRatioRange",
+                "valueReference",
+                "valueSampledData",
+                "valueSignature",
+                "valueTiming",
+                "valueContactDetail",
+                "valueDataRequirement",
+                "valueExpression",
+                "valueParameterDefinition",
+                "valueRelatedArtifact",
+                "valueTriggerDefinition",
+                "valueUsageContext",
+                "valueAvailability",
+                "valueExtendedContactDetail",
+                "valueDosage",
+                "valueMeta",
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1630,6 +1697,70 @@ impl dhp_runtime::Reflect for PatNationalityExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[],
+            prohibited: &[
+                "valueBase64Binary",
+                "valueBoolean",
+                "valueCanonical",
+                "valueCode",
+                "valueDate",
+                "valueDateTime",
+                "valueDecimal",
+                "valueId",
+                "valueInstant",
+                "valueInteger",
+                "valueInteger64",
+                "valueMarkdown",
+                "valueOid",
+                "valuePositiveInt",
+                "valueString",
+                "valueTime",
+                "valueUnsignedInt",
+                "valueUri",
+                "valueUrl",
+                "valueUuid",
+                "valueAddress",
+                "valueAge",
+                "valueAnnotation",
+                "valueAttachment",
+                "valueCodeableConcept",
+                "valueCodeableReference",
+                "valueCoding",
+                "valueContactPoint",
+                "valueCount",
+                "valueDistance",
+                "valueDuration",
+                "valueHumanName",
+                "valueIdentifier",
+                "valueMoney",
+                "valuePeriod",
+                "valueQuantity",
+                "valueRange",
+                "valueRatio",
+                "valueRatioRange",
+                "valueReference",
+                "valueSampledData",
+                "valueSignature",
+                "valueTiming",
+                "valueContactDetail",
+                "valueDataRequirement",
+                "valueExpression",
+                "valueParameterDefinition",
+                "valueRelatedArtifact",
+                "valueTriggerDefinition",
+                "valueUsageContext",
+                "valueAvailability",
+                "valueExtendedContactDetail",
+                "valueDosage",
+                "valueMeta",
+            ],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         let mut n_extension = 0usize;
@@ -2208,6 +2339,70 @@ impl dhp_runtime::visit::SubExtensionDef for TranslationExtensionContentSub {
 impl dhp_runtime::Reflect for TranslationExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[],
+            prohibited: &[
+                "valueBase64Binary",
+                "valueBoolean",
+                "valueCanonical",
+                "valueCode",
+                "valueDate",
+                "valueDateTime",
+                "valueDecimal",
+                "valueId",
+                "valueInstant",
+                "valueInteger",
+                "valueInteger64",
+                "valueMarkdown",
+                "valueOid",
+                "valuePositiveInt",
+                "valueString",
+                "valueTime",
+                "valueUnsignedInt",
+                "valueUri",
+                "valueUrl",
+                "valueUuid",
+                "valueAddress",
+                "valueAge",
+                "valueAnnotation",
+                "valueAttachment",
+                "valueCodeableConcept",
+                "valueCodeableReference",
+                "valueCoding",
+                "valueContactPoint",
+                "valueCount",
+                "valueDistance",
+                "valueDuration",
+                "valueHumanName",
+                "valueIdentifier",
+                "valueMoney",
+                "valuePeriod",
+                "valueQuantity",
+                "valueRange",
+                "valueRatio",
+                "valueRatioRange",
+                "valueReference",
+                "valueSampledData",
+                "valueSignature",
+                "valueTiming",
+                "valueContactDetail",
+                "valueDataRequirement",
+                "valueExpression",
+                "valueParameterDefinition",
+                "valueRelatedArtifact",
+                "valueTriggerDefinition",
+                "valueUsageContext",
+                "valueAvailability",
+                "valueExtendedContactDetail",
+                "valueDosage",
+                "valueMeta",
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -114,6 +114,9 @@ pub struct TypeInfo {
     /// Choice elements (by base name, `value`) and the type suffixes the definition
     /// allows (`Quantity`, `CodeableConcept`).
     pub choices: &'static [(&'static str, &'static [&'static str])],
+    /// JSON member names the definition forbids (`max = 0`, `valueString` of a complex
+    /// extension), reported as reading reports them.
+    pub prohibited: &'static [&'static str],
 }
 
 /// One child value of a [`Node`].

@@ -209,8 +209,10 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
         node.visit_children(&mut |c| {
             other_than_id |= c.name != "id";
             extensions |= c.name == "extension";
-            value |= c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5);
             if let Node::Typed(_) = c.node {
+                // A member kept as JSON (unknown, or a value type the definition forbids,
+                // reported as such) is not the extension's value.
+                value |= c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5);
                 nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth: depth + 1 });
                 extra.push(Scope { element: c.name, resource: 0, root_resource: 0 });
             }
@@ -542,11 +544,17 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
         let mut descend = Vec::new();
         for i in first..nodes.len() {
             let v = &nodes[i];
-            let choices = match node {
-                Node::Typed(r) => r.type_info().map(|t| t.choices).unwrap_or(&[]),
-                Node::Json { .. } => &[],
+            let info = match node {
+                Node::Typed(r) => r.type_info(),
+                Node::Json { .. } => None,
             };
+            let (choices, prohibited) = info.map_or((&[][..], &[][..]), |t| (t.choices, t.prohibited));
             let problem = match v.node {
+                Node::Json { .. } if prohibited.contains(&v.name) => Some((
+                    IssueKind::Cardinality,
+                    format!("element '{}' is not allowed by the profile (max = 0)", v.name),
+                    Severity::Error,
+                )),
                 Node::Json { .. } => match choice_type_not_allowed(v.name, choices) {
                     Some(msg) => Some((IssueKind::Choice, msg, Severity::Error)),
                     None => Some((

@@ -302,7 +302,13 @@ fn a_choice_type_the_profile_removed_is_a_choice_error() {
 fn a_prohibited_choice_is_reported_once() {
     // patient-nationality is a complex extension: its value[x] is 0..0.
     let json = changed(DAVID, &[("extension.0.valueString", r#""x""#)]);
-    assert_eq!(read_both(&json), vec![error(IssueKind::Cardinality, "Patient.extension[0].valueString")]);
+    let at = "Patient.extension[0].valueString";
+    assert_eq!(read_both(&json), vec![error(IssueKind::Cardinality, at)]);
+    // Built in code: the member kept as an unknown element of the typed extension.
+    let mut p = david();
+    let nationality = p.nationality.as_mut().expect("david has a nationality");
+    nationality.unknown_elements.insert("valueString", JsonValue::String("x".into()));
+    assert_eq!(same_as_read(&p.validate(), &p.to_json_string()), vec![error(IssueKind::Cardinality, at)]);
 }
 
 #[test]

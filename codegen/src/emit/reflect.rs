@@ -206,7 +206,7 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
 }
 
 /// `Reflect::type_info` for a struct with a datatype's constraints, restricted reference
-/// targets or choice elements; nothing otherwise.
+/// targets, choice elements or prohibited members; nothing otherwise.
 fn type_info(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let invariants: Vec<TokenStream> = match s.kind {
         StructKind::Datatype => ctx
@@ -235,7 +235,8 @@ fn type_info(ctx: &Ctx, s: &StructDef) -> TokenStream {
         .into_iter()
         .map(|(base, suffixes)| quote! { (#base, &[#(#suffixes),*]), })
         .collect();
-    if invariants.is_empty() && references.is_empty() && choices.is_empty() {
+    let prohibited = &s.prohibited;
+    if invariants.is_empty() && references.is_empty() && choices.is_empty() && prohibited.is_empty() {
         return quote! {};
     }
     quote! {
@@ -244,6 +245,7 @@ fn type_info(ctx: &Ctx, s: &StructDef) -> TokenStream {
                 invariants: &[#(#invariants)*],
                 references: &[#(#references)*],
                 choices: &[#(#choices)*],
+                prohibited: &[#(#prohibited),*],
             };
             Some(&INFO)
         }

@@ -530,6 +530,7 @@ impl dhp_runtime::Reflect for UzCoreAuditEvent {
                 ("encounter", &["Encounter"]),
             ],
             choices: &[("occurred", &["Period", "DateTime"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -628,6 +628,7 @@ impl dhp_runtime::Reflect for UzCoreClinicalCondition {
                 ("onset", &["DateTime", "Age", "Period", "Range", "String"]),
                 ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }

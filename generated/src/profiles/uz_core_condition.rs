@@ -629,6 +629,7 @@ impl dhp_runtime::Reflect for UzCoreCondition {
                 ("onset", &["DateTime", "Age", "Period", "Range", "String"]),
                 ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }

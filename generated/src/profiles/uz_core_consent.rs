@@ -613,6 +613,7 @@ impl dhp_runtime::Reflect for UzCoreConsent {
                 ("policyText", &["DocumentReference"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -809,6 +809,7 @@ impl dhp_runtime::Reflect for UzCoreEncounter {
                 ("account", &["Account"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

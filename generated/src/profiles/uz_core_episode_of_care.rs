@@ -490,6 +490,7 @@ impl dhp_runtime::Reflect for UzCoreEpisodeOfCare {
                 ("account", &["Account"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

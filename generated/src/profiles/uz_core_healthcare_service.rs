@@ -697,6 +697,7 @@ impl dhp_runtime::Reflect for UzCoreHealthcareService {
                 ("endpoint", &["Endpoint"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -587,6 +587,7 @@ impl dhp_runtime::Reflect for UzCoreLocation {
                 ("endpoint", &["Endpoint"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

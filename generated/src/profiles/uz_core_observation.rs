@@ -888,6 +888,7 @@ impl dhp_runtime::Reflect for UzCoreObservation {
                     ],
                 ),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1967,6 +1968,7 @@ impl dhp_runtime::Reflect for UzCoreObservationTriggeredBy {
             invariants: &[],
             references: &[("observation", &["Observation"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

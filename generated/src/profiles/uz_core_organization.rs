@@ -433,6 +433,7 @@ impl dhp_runtime::Reflect for UzCoreOrganization {
             invariants: &[],
             references: &[("partOf", &["Organization"]), ("endpoint", &["Endpoint"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

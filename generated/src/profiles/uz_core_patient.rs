@@ -646,6 +646,7 @@ impl dhp_runtime::Reflect for UzCorePatient {
                 ("deceased", &["Boolean", "DateTime"]),
                 ("multipleBirth", &["Boolean", "Integer"]),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -452,6 +452,7 @@ impl dhp_runtime::Reflect for UzCorePractitioner {
             invariants: &[],
             references: &[],
             choices: &[("deceased", &["Boolean", "DateTime"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }

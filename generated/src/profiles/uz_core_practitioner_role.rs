@@ -511,6 +511,7 @@ impl dhp_runtime::Reflect for UzCorePractitionerRole {
                 ("endpoint", &["Endpoint"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

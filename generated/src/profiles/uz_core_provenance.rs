@@ -494,6 +494,7 @@ impl dhp_runtime::Reflect for UzCoreProvenance {
                 ("encounter", &["Encounter"]),
             ],
             choices: &[("occurred", &["Period", "DateTime"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }

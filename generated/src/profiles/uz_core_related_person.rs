@@ -462,6 +462,7 @@ impl dhp_runtime::Reflect for UzCoreRelatedPerson {
             invariants: &[],
             references: &[("patient", &["Patient"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -840,6 +840,7 @@ impl dhp_runtime::Reflect for UzCoreSocioeconomicObservation {
                 ("effective", &["DateTime", "Period", "Timing", "Instant"]),
                 ("value", &["CodeableConcept"]),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -522,6 +522,7 @@ impl dhp_runtime::Reflect for AuditEvent {
                 ("encounter", &["Encounter"]),
             ],
             choices: &[("occurred", &["Period", "DateTime"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1033,6 +1034,7 @@ impl dhp_runtime::Reflect for AuditEventAgent {
                 ("network", &["Endpoint"]),
             ],
             choices: &[("network", &["Reference", "Uri", "String"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1517,6 +1519,7 @@ impl dhp_runtime::Reflect for AuditEventEntityDetail {
                     ],
                 ),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1866,6 +1869,7 @@ impl dhp_runtime::Reflect for AuditEventSource {
                 ),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -936,6 +936,7 @@ impl dhp_runtime::Reflect for CapabilityStatement {
             invariants: &[],
             references: &[],
             choices: &[("versionAlgorithm", &["String", "Coding"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1648,6 +1649,7 @@ impl dhp_runtime::Reflect for CapabilityStatementImplementation {
             invariants: &[],
             references: &[("custodian", &["Organization"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -569,6 +569,7 @@ impl dhp_runtime::Reflect for Condition {
                 ("onset", &["DateTime", "Age", "Period", "Range", "String"]),
                 ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -986,6 +987,7 @@ impl dhp_runtime::Reflect for ConditionParticipant {
                 ),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1182,6 +1184,7 @@ impl dhp_runtime::Reflect for ConditionStage {
                 ),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -604,6 +604,7 @@ impl dhp_runtime::Reflect for Consent {
                 ("policyText", &["DocumentReference"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1548,6 +1549,7 @@ impl dhp_runtime::Reflect for ConsentProvisionActor {
                 ),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1939,6 +1941,7 @@ impl dhp_runtime::Reflect for ConsentVerification {
                 ("verifiedWith", &["Patient", "RelatedPerson"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -721,6 +721,7 @@ impl dhp_runtime::Reflect for DocumentReference {
                 ("custodian", &["Organization"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1160,6 +1161,7 @@ impl dhp_runtime::Reflect for DocumentReferenceAttester {
                 ),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1479,6 +1481,7 @@ impl dhp_runtime::Reflect for DocumentReferenceContentProfile {
             invariants: &[],
             references: &[],
             choices: &[("value", &["Coding", "Uri", "Canonical"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1643,6 +1646,7 @@ impl dhp_runtime::Reflect for DocumentReferenceRelatesTo {
             invariants: &[],
             references: &[("target", &["DocumentReference"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -779,6 +779,7 @@ impl dhp_runtime::Reflect for Encounter {
                 ("account", &["Account"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1302,6 +1303,7 @@ impl dhp_runtime::Reflect for EncounterAdmission {
                 ("destination", &["Location", "Organization"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1685,6 +1687,7 @@ impl dhp_runtime::Reflect for EncounterLocation {
             invariants: &[],
             references: &[("location", &["Location"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1896,6 +1899,7 @@ impl dhp_runtime::Reflect for EncounterParticipant {
                 ),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -478,6 +478,7 @@ impl dhp_runtime::Reflect for EpisodeOfCare {
                 ("account", &["Account"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -692,6 +692,7 @@ impl dhp_runtime::Reflect for HealthcareService {
                 ("endpoint", &["Endpoint"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -572,6 +572,7 @@ impl dhp_runtime::Reflect for Location {
                 ("endpoint", &["Endpoint"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

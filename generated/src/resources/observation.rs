@@ -885,6 +885,7 @@ impl dhp_runtime::Reflect for Observation {
                     ],
                 ),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1486,6 +1487,7 @@ impl dhp_runtime::Reflect for ObservationComponent {
                     ],
                 ),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1955,6 +1957,7 @@ impl dhp_runtime::Reflect for ObservationTriggeredBy {
             invariants: &[],
             references: &[("observation", &["Observation"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

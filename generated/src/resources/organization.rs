@@ -422,6 +422,7 @@ impl dhp_runtime::Reflect for Organization {
             invariants: &[],
             references: &[("partOf", &["Organization"]), ("endpoint", &["Endpoint"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -834,6 +835,7 @@ impl dhp_runtime::Reflect for OrganizationQualification {
             invariants: &[],
             references: &[("issuer", &["Organization"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -554,6 +554,7 @@ impl dhp_runtime::Reflect for Patient {
                 ("deceased", &["Boolean", "DateTime"]),
                 ("multipleBirth", &["Boolean", "Integer"]),
             ],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1201,6 +1202,7 @@ impl dhp_runtime::Reflect for PatientContact {
             invariants: &[],
             references: &[("organization", &["Organization"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -1389,6 +1391,7 @@ impl dhp_runtime::Reflect for PatientLink {
             invariants: &[],
             references: &[("other", &["Patient", "RelatedPerson"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

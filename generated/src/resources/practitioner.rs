@@ -442,6 +442,7 @@ impl dhp_runtime::Reflect for Practitioner {
             invariants: &[],
             references: &[],
             choices: &[("deceased", &["Boolean", "DateTime"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -996,6 +997,7 @@ impl dhp_runtime::Reflect for PractitionerQualification {
             invariants: &[],
             references: &[("issuer", &["Organization"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

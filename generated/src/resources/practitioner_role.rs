@@ -502,6 +502,7 @@ impl dhp_runtime::Reflect for PractitionerRole {
                 ("endpoint", &["Endpoint"]),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -485,6 +485,7 @@ impl dhp_runtime::Reflect for Provenance {
                 ("encounter", &["Encounter"]),
             ],
             choices: &[("occurred", &["Period", "DateTime"])],
+            prohibited: &[],
         };
         Some(&INFO)
     }
@@ -943,6 +944,7 @@ impl dhp_runtime::Reflect for ProvenanceAgent {
                 ),
             ],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }

@@ -447,6 +447,7 @@ impl dhp_runtime::Reflect for RelatedPerson {
             invariants: &[],
             references: &[("patient", &["Patient"])],
             choices: &[],
+            prohibited: &[],
         };
         Some(&INFO)
     }
