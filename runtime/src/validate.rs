@@ -195,6 +195,9 @@ const EXT_1: &str = "invariant ext-1 violated: Must have either extensions or va
 /// each value is checked once.
 fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
     let nested = root_path.contains('.');
+    // The types of the resources each container holds, by id (built once per container,
+    // so local references cost constant time each).
+    let mut contained_ids: std::collections::HashMap<usize, std::collections::HashMap<&str, &str>> = Default::default();
     let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
     // Per node: the element name, the resource it is in, and that resource's container.
     let mut extra = vec![Scope { element: "", resource: 0, root_resource: 0 }];
@@ -256,7 +259,8 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
                             }
                             let element = extra[i].element;
                             let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
-                            if let Some(msg) = reference_problem(nodes[i].node, targets, root_resource) {
+                            let ids = contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
+                            if let Some(msg) = reference_problem(nodes[i].node, targets, root_resource, ids) {
                                 reader.push_issue(issue(IssueKind::ReferenceTarget, path_of(&nodes, i, root_path), msg));
                             }
                         }
@@ -348,12 +352,17 @@ pub(crate) fn literal_reference_type(reference: &str) -> Option<&str> {
 /// What is wrong with a reference whose element allows only `targets`: a referenced
 /// resource of another type (from a literal reference, a contained resource's type for
 /// `#id`, or the `type` element), or a `reference` and `type` that disagree.
-fn reference_problem(reference: Node<'_>, targets: &[&str], root_resource: Node<'_>) -> Option<String> {
+fn reference_problem<'a>(
+    reference: Node<'a>,
+    targets: &[&str],
+    root_resource: Node<'a>,
+    contained: &std::collections::HashMap<&'a str, &'a str>,
+) -> Option<String> {
     let literal = child_text(reference, "reference");
     let from_literal: Option<&str> = match literal {
         // `#` alone: the container of the resource the reference is in.
         Some("#") => root_resource.fhir_type(),
-        Some(r) if r.starts_with('#') => contained_type(root_resource, &r[1..]),
+        Some(r) if r.starts_with('#') => contained.get(&r[1..]).copied(),
         Some(r) => literal_reference_type(r),
         None => None,
     };
@@ -378,12 +387,12 @@ fn reference_problem(reference: Node<'_>, targets: &[&str], root_resource: Node<
     Some(format!("a reference to a {actual} ({what}) is not allowed here: Reference({})", targets.join(" | ")))
 }
 
-/// The type of the resource contained in `container` with id `id`.
-fn contained_type<'a>(container: Node<'a>, id: &str) -> Option<&'a str> {
-    let mut out = None;
+/// The type of each resource contained in `container`, by id (the first of an id).
+fn contained_types(container: Node<'_>) -> std::collections::HashMap<&str, &str> {
+    let mut out = std::collections::HashMap::new();
     container.visit_child("contained", &mut |c| {
-        if out.is_none() && child_text(c.node, "id") == Some(id) {
-            out = c.node.fhir_type();
+        if let (Some(id), Some(ty)) = (child_text(c.node, "id"), c.node.fhir_type()) {
+            out.entry(id).or_insert(ty);
         }
     });
     out
