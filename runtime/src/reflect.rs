@@ -107,7 +107,8 @@ pub struct TypeInfo {
     /// `Period`), `ele-1` and `ext-1` left out (checked natively); their steps start at the
     /// datatype value.
     pub invariants: &'static [crate::validate::InvariantRule],
-    /// Reference elements (by FHIR element name, `subject`; `value` for `value[x]`) and
+    /// Reference elements (`Reference`, or `CodeableReference` for its `reference`; by FHIR
+    /// element name, `subject`, `value` for `value[x]`) and
     /// the resource types they may point to (from `type.targetProfile`); elements that
     /// allow any resource are not listed.
     pub references: &'static [(&'static str, &'static [&'static str])],

@@ -254,14 +254,25 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
                     }
                     if !info.references.is_empty() {
                         for i in first..nodes.len() {
-                            if nodes[i].node.fhir_type() != Some("Reference") {
-                                continue;
-                            }
+                            // A Reference, or a CodeableReference's `reference`.
+                            let (reference, suffix) = match nodes[i].node.fhir_type() {
+                                Some("Reference") => (nodes[i].node, ""),
+                                Some("CodeableReference") => {
+                                    let mut inner = None;
+                                    nodes[i].node.visit_child("reference", &mut |c| inner = Some(c.node));
+                                    match inner {
+                                        Some(r) => (r, ".reference"),
+                                        None => continue,
+                                    }
+                                }
+                                _ => continue,
+                            };
                             let element = extra[i].element;
                             let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
                             let ids = contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
-                            if let Some(msg) = reference_problem(nodes[i].node, targets, root_resource, ids) {
-                                reader.push_issue(issue(IssueKind::ReferenceTarget, path_of(&nodes, i, root_path), msg));
+                            if let Some(msg) = reference_problem(reference, targets, root_resource, ids) {
+                                let path = path_of(&nodes, i, root_path) + suffix;
+                                reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
                             }
                         }
                     }

@@ -334,3 +334,13 @@ fn datatype_constraints_in_a_bundle_entry_see_the_entry_as_their_resource() {
     let report = value.validate();
     assert_eq!(found(&report.issues), vec![error(IssueKind::Invariant, period)], "{report}");
 }
+
+#[test]
+fn a_codeable_reference_to_a_resource_type_the_element_does_not_allow() {
+    // Encounter.reason.value is CodeableReference(Condition | DiagnosticReport |
+    // Observation | ImmunizationRecommendation | Procedure).
+    let json = changed("Encounter-example-encounter.json", &[("reason", r#"[{"value":[{"reference":{"reference":"Patient/1"}}]}]"#)]);
+    assert_eq!(read_both(&json), vec![error(IssueKind::ReferenceTarget, "Encounter.reason[0].value[0].reference")]);
+    let ok = changed("Encounter-example-encounter.json", &[("reason", r#"[{"value":[{"reference":{"reference":"Condition/1"}}]}]"#)]);
+    assert_eq!(read_both(&ok), Found::new());
+}

@@ -796,6 +796,7 @@ impl dhp_runtime::Reflect for UzCoreEncounter {
         static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
             invariants: &[],
             references: &[
+                ("serviceType", &["HealthcareService"]),
                 ("subject", &["Patient"]),
                 ("episodeOfCare", &["EpisodeOfCare"]),
                 (

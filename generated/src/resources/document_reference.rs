@@ -706,6 +706,7 @@ impl dhp_runtime::Reflect for DocumentReference {
                     ],
                 ),
                 ("context", &["Appointment", "Encounter", "EpisodeOfCare"]),
+                ("bodySite", &["BodyStructure"]),
                 (
                     "author",
                     &[

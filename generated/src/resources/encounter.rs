@@ -766,6 +766,7 @@ impl dhp_runtime::Reflect for Encounter {
         static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
             invariants: &[],
             references: &[
+                ("serviceType", &["HealthcareService"]),
                 ("subject", &["Group", "Patient"]),
                 ("episodeOfCare", &["EpisodeOfCare"]),
                 (
@@ -1488,6 +1489,15 @@ impl dhp_runtime::Reflect for EncounterDiagnosis {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("condition", &["Condition"])],
+            choices: &[],
+            prohibited: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2065,6 +2075,26 @@ impl crate::DataAbsent for EncounterReason {
 impl dhp_runtime::Reflect for EncounterReason {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "value",
+                    &[
+                        "Condition",
+                        "DiagnosticReport",
+                        "ImmunizationRecommendation",
+                        "Observation",
+                        "Procedure",
+                    ],
+                ),
+            ],
+            choices: &[],
+            prohibited: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -846,6 +846,15 @@ impl dhp_runtime::Reflect for EpisodeOfCareDiagnosis {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("condition", &["Condition"])],
+            choices: &[],
+            prohibited: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1008,6 +1017,20 @@ impl crate::DataAbsent for EpisodeOfCareReason {
 impl dhp_runtime::Reflect for EpisodeOfCareReason {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "value",
+                    &["Condition", "HealthcareService", "Observation", "Procedure"],
+                ),
+            ],
+            choices: &[],
+            prohibited: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

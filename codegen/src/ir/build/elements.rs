@@ -83,13 +83,13 @@ impl<'a> Builder<'a> {
         Ok(name)
     }
 
-    /// The resource types a reference element may point to, from its types'
-    /// `targetProfile`s (a profile canonical stands for its resource type); `None` when it
-    /// is not a reference or allows any resource (no target, `Resource`, a profile that
-    /// cannot be resolved).
+    /// The resource types a reference element (`Reference`, or `CodeableReference` for its
+    /// `reference`) may point to, from its types' `targetProfile`s (a profile canonical
+    /// stands for its resource type); `None` when it is not a reference or allows any
+    /// resource (no target, `Resource`, a profile that cannot be resolved).
     pub(super) fn reference_targets(&self, el: &ElementDefinition) -> Option<Vec<String>> {
         let mut out = BTreeSet::new();
-        for t in el.types.iter().filter(|t| t.code == "Reference") {
+        for t in el.types.iter().filter(|t| t.code == "Reference" || t.code == "CodeableReference") {
             if t.target_profile.is_empty() {
                 return None;
             }
