@@ -1044,7 +1044,8 @@ impl<'a> Stream<'a> {
                     // A `value[x]` of a type the sub-extension's definition does not allow.
                     match crate::validate::choice_type_not_allowed(k, &[("value", &[])]) {
                         Some(_) => {
-                            let msg = format!("type {} not allowed for value[x] of this sub-extension", &k[5..]);
+                            let ty = k.trim_start_matches('_').trim_start_matches("value");
+                            let msg = format!("type {ty} not allowed for value[x] of this sub-extension");
                             self.issue_at(k, None, IssueKind::Choice, msg);
                             self.skip_value();
                         }

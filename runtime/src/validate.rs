@@ -412,6 +412,8 @@ fn contained_types(container: Node<'_>) -> std::collections::HashMap<&str, &str>
 /// The message for a choice type the definition does not allow, when `key` names one:
 /// `valueString` where `choices` has `("value", ["Quantity", "CodeableConcept"])`.
 pub(crate) fn choice_type_not_allowed(key: &str, choices: &[(&str, &[&str])]) -> Option<String> {
+    // `_valueString`: the primitive's id and extensions, of the same type.
+    let key = key.strip_prefix('_').unwrap_or(key);
     for (base, allowed) in choices {
         let Some(suffix) = key.strip_prefix(base) else { continue };
         if FHIR_TYPE_SUFFIXES.contains(&suffix) && !allowed.contains(&suffix) {
@@ -752,6 +754,7 @@ mod tests {
             Some("type String not allowed for value[x]; allowed: Quantity, CodeableConcept")
         );
         assert_eq!(choice_type_not_allowed("valueQuantity", choices), None);
+        assert!(choice_type_not_allowed("_valueString", choices).is_some());
         // Not a FHIR type, or another element: left to the unknown-element check.
         assert_eq!(choice_type_not_allowed("valueFoo", choices), None);
         assert_eq!(choice_type_not_allowed("valueSet", choices), None);
