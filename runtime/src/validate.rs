@@ -294,9 +294,15 @@ struct Scope<'a> {
 }
 
 /// True for a member that holds a resource: `contained`, `resource` (Bundle entries,
-/// Parameters), an OperationOutcome `outcome`.
+/// Parameters) of a resource type, an OperationOutcome `outcome`.
 fn is_resource_member(name: &str, node: Node<'_>) -> bool {
-    name == "contained" || name == "resource" || name == "outcome" && node.fhir_type() == Some("OperationOutcome")
+    match name {
+        "contained" => true,
+        // Not a primitive (`RelatedArtifact.resource` is a canonical).
+        "resource" => node.fhir_type().is_some_and(|t| t.starts_with(|c: char| c.is_ascii_uppercase())),
+        "outcome" => node.fhir_type() == Some("OperationOutcome"),
+        _ => false,
+    }
 }
 
 /// Evaluates a datatype's constraints on one value of it.
