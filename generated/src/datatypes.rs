@@ -520,6 +520,7 @@ impl dhp_runtime::Reflect for Age {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -707,6 +708,7 @@ impl dhp_runtime::Reflect for Annotation {
             ],
             choices: &[("author", &["Reference", "String"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1075,6 +1077,7 @@ impl dhp_runtime::Reflect for Attachment {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1287,6 +1290,7 @@ impl dhp_runtime::Reflect for Availability {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -2133,6 +2137,7 @@ impl dhp_runtime::Reflect for Coding {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -2490,6 +2495,7 @@ impl dhp_runtime::Reflect for ContactPoint {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -2723,6 +2729,7 @@ impl dhp_runtime::Reflect for Count {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -3046,6 +3053,7 @@ impl dhp_runtime::Reflect for DataRequirement {
             references: &[("subject", &["Group"])],
             choices: &[("subject", &["CodeableConcept", "Reference"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -3443,6 +3451,7 @@ impl dhp_runtime::Reflect for DataRequirementDateFilter {
             references: &[],
             choices: &[("value", &["DateTime", "Period", "Duration"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -3793,6 +3802,7 @@ impl dhp_runtime::Reflect for DataRequirementValueFilter {
             references: &[],
             choices: &[("value", &["DateTime", "Period", "Duration"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -4026,6 +4036,7 @@ impl dhp_runtime::Reflect for Distance {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -4459,6 +4470,32 @@ impl dhp_runtime::Reflect for Dosage {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[
+                (
+                    "maxDosePerAdministration",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "maxDosePerLifetime",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
         };
         Some(&INFO)
     }
@@ -4692,6 +4729,7 @@ impl dhp_runtime::Reflect for DosageDoseAndRate {
                 ("rate", &["Ratio", "Range", "Quantity"]),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -4925,6 +4963,7 @@ impl dhp_runtime::Reflect for Duration {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -5176,6 +5215,7 @@ impl dhp_runtime::Reflect for Expression {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -5402,6 +5442,7 @@ impl dhp_runtime::Reflect for ExtendedContactDetail {
             references: &[("organization", &["Organization"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -5682,6 +5723,7 @@ impl dhp_runtime::Reflect for Extension {
                 ),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -6160,6 +6202,7 @@ impl dhp_runtime::Reflect for Identifier {
             references: &[("assigner", &["Organization"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -6735,6 +6778,7 @@ impl dhp_runtime::Reflect for Narrative {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -7132,6 +7176,7 @@ impl dhp_runtime::Reflect for Period {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -7346,6 +7391,7 @@ impl dhp_runtime::Reflect for Quantity {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -7518,6 +7564,32 @@ impl dhp_runtime::Reflect for Range {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[
+                (
+                    "low",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "high",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
         };
         Some(&INFO)
     }
@@ -7674,6 +7746,20 @@ impl dhp_runtime::Reflect for Ratio {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[
+                (
+                    "denominator",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
         };
         Some(&INFO)
     }
@@ -7857,6 +7943,44 @@ impl dhp_runtime::Reflect for RatioRange {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[
+                (
+                    "lowNumerator",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "highNumerator",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "denominator",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
         };
         Some(&INFO)
     }
@@ -8077,6 +8201,7 @@ impl dhp_runtime::Reflect for Reference {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -8746,6 +8871,20 @@ impl dhp_runtime::Reflect for SampledData {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[
+                (
+                    "origin",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
         };
         Some(&INFO)
     }
@@ -9052,6 +9191,7 @@ impl dhp_runtime::Reflect for Signature {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -9382,6 +9522,7 @@ impl dhp_runtime::Reflect for Timing {
             references: &[],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -9842,6 +9983,7 @@ impl dhp_runtime::Reflect for TimingRepeat {
             references: &[],
             choices: &[("bounds", &["Duration", "Range", "Period"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -10162,6 +10304,7 @@ impl dhp_runtime::Reflect for TriggerDefinition {
             references: &[("timing", &["Schedule"])],
             choices: &[("timing", &["Timing", "Reference", "Date", "DateTime"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -10350,6 +10493,7 @@ impl dhp_runtime::Reflect for UsageContext {
                 ("value", &["CodeableConcept", "Quantity", "Range", "Reference"]),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -10614,6 +10758,7 @@ impl dhp_runtime::Reflect for VirtualServiceDetail {
                 ("address", &["Url", "String", "ContactPoint", "ExtendedContactDetail"]),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

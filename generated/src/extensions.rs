@@ -138,6 +138,7 @@ impl dhp_runtime::Reflect for DataAbsentReasonExtension {
             references: &[],
             choices: &[("value", &["Code"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -307,6 +308,7 @@ impl dhp_runtime::Reflect for DiagnosisTypeExtension {
             references: &[],
             choices: &[("value", &["CodeableConcept"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -473,6 +475,7 @@ impl dhp_runtime::Reflect for GenderOtherUzExtension {
             references: &[],
             choices: &[("value", &["Coding"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1111,6 +1114,7 @@ impl dhp_runtime::Reflect for PatCitizenshipExtension {
                 "valueDosage",
                 "valueMeta",
             ],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1758,6 +1762,7 @@ impl dhp_runtime::Reflect for PatNationalityExtension {
                 "valueDosage",
                 "valueMeta",
             ],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -2401,6 +2406,7 @@ impl dhp_runtime::Reflect for TranslationExtension {
                 "valueDosage",
                 "valueMeta",
             ],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -118,6 +118,10 @@ pub struct TypeInfo {
     /// JSON member names the definition forbids (`max = 0`, `valueString` of a complex
     /// extension), reported as reading reports them.
     pub prohibited: &'static [&'static str],
+    /// Elements (by FHIR element name) whose type is profiled by a core datatype profile,
+    /// with the constraints the profile adds (`sqty-1` of `SimpleQuantity` on
+    /// `Range.low`), checked on each value of the element.
+    pub element_invariants: &'static [(&'static str, &'static [crate::validate::InvariantRule])],
 }
 
 /// One child value of a [`Node`].

@@ -252,6 +252,15 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
                         let path = path_of(&nodes, at, root_path);
                         check_type_invariants(info.invariants, node, &path, resource, root_resource, reader);
                     }
+                    if !info.element_invariants.is_empty() {
+                        for i in first..nodes.len() {
+                            let element = extra[i].element;
+                            if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
+                                let path = path_of(&nodes, i, root_path);
+                                check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, reader);
+                            }
+                        }
+                    }
                     if !info.references.is_empty() {
                         for i in first..nodes.len() {
                             // A Reference, or a CodeableReference's `reference`.

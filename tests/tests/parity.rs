@@ -344,3 +344,22 @@ fn a_codeable_reference_to_a_resource_type_the_element_does_not_allow() {
     let ok = changed("Encounter-example-encounter.json", &[("reason", r#"[{"value":[{"reference":{"reference":"Condition/1"}}]}]"#)]);
     assert_eq!(read_both(&ok), Found::new());
 }
+
+#[test]
+fn a_datatype_profile_of_an_element_adds_its_constraints() {
+    // Range.low is a Quantity profiled as SimpleQuantity: sqty-1, no comparator.
+    let obs = r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueRange":{"low":{"value":1,"comparator":"<"}}}"#;
+    let issues = match dhp_fhir::resources::Observation::from_json_str_with(obs, ReadMode::Strict) {
+        Ok((_, warnings)) => found(&warnings),
+        Err(e) => {
+            assert!(message_of(&e.issues, IssueKind::Invariant, "Observation.valueRange.low").starts_with("invariant sqty-1 "), "{e}");
+            found(&e.issues)
+        }
+    };
+    assert_eq!(issues, vec![error(IssueKind::Invariant, "Observation.valueRange.low")]);
+    // A Quantity that is not profiled may have a comparator.
+    let ok = r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1,"comparator":"<"}}"#;
+    let (value, warnings) = dhp_fhir::resources::Observation::from_json_str_with(ok, ReadMode::Strict).expect("reads");
+    assert_eq!(found(&warnings), Found::new());
+    assert_eq!(found(&value.validate().issues), Found::new());
+}

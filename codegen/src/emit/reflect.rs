@@ -235,8 +235,23 @@ fn type_info(ctx: &Ctx, s: &StructDef) -> TokenStream {
         .into_iter()
         .map(|(base, suffixes)| quote! { (#base, &[#(#suffixes),*]), })
         .collect();
+    let element_invariants: Vec<TokenStream> = ctx
+        .space
+        .element_invariants
+        .get(&s.name)
+        .into_iter()
+        .flatten()
+        .map(|(element, invs)| {
+            let invs = invs.iter().map(|i| {
+                let (key, error, human, expr) = (&i.key, i.error, &i.human, &i.expression);
+                let steps = super::profile::steps_tokens(ctx, &i.steps);
+                quote! { dhp_runtime::validate::InvariantRule { key: #key, error: #error, human: #human, expression: #expr, steps: #steps }, }
+            });
+            quote! { (#element, &[#(#invs)*]), }
+        })
+        .collect();
     let prohibited = &s.prohibited;
-    if invariants.is_empty() && references.is_empty() && choices.is_empty() && prohibited.is_empty() {
+    if invariants.is_empty() && references.is_empty() && choices.is_empty() && prohibited.is_empty() && element_invariants.is_empty() {
         return quote! {};
     }
     quote! {
@@ -246,6 +261,7 @@ fn type_info(ctx: &Ctx, s: &StructDef) -> TokenStream {
                 references: &[#(#references)*],
                 choices: &[#(#choices)*],
                 prohibited: &[#(#prohibited),*],
+                element_invariants: &[#(#element_invariants)*],
             };
             Some(&INFO)
         }

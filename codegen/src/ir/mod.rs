@@ -62,6 +62,11 @@ pub struct TypeSpace {
     /// restricted: FHIR element name (`subject`; `value` for `value[x]`) and the resource
     /// types its `type.targetProfile`s allow.
     pub reference_targets: BTreeMap<String, Vec<(String, Vec<String>)>>,
+    /// The constraints a datatype profile adds to an element of each struct (by struct
+    /// name): FHIR element name and the invariants of its type's core profile that the
+    /// datatype itself does not have (`sqty-1` where the type is `Quantity` profiled as
+    /// `SimpleQuantity`).
+    pub element_invariants: BTreeMap<String, Vec<(String, Vec<InvariantDef>)>>,
 }
 
 /// The REST capabilities the IG's server declares for one resource type.

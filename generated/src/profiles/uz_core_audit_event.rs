@@ -531,6 +531,7 @@ impl dhp_runtime::Reflect for UzCoreAuditEvent {
             ],
             choices: &[("occurred", &["Period", "DateTime"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -629,6 +629,7 @@ impl dhp_runtime::Reflect for UzCoreClinicalCondition {
                 ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -630,6 +630,7 @@ impl dhp_runtime::Reflect for UzCoreCondition {
                 ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -614,6 +614,7 @@ impl dhp_runtime::Reflect for UzCoreConsent {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -811,6 +811,7 @@ impl dhp_runtime::Reflect for UzCoreEncounter {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -491,6 +491,7 @@ impl dhp_runtime::Reflect for UzCoreEpisodeOfCare {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -698,6 +698,7 @@ impl dhp_runtime::Reflect for UzCoreHealthcareService {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -588,6 +588,7 @@ impl dhp_runtime::Reflect for UzCoreLocation {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

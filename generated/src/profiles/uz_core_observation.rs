@@ -889,6 +889,7 @@ impl dhp_runtime::Reflect for UzCoreObservation {
                 ),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1969,6 +1970,7 @@ impl dhp_runtime::Reflect for UzCoreObservationTriggeredBy {
             references: &[("observation", &["Observation"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

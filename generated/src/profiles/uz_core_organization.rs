@@ -434,6 +434,7 @@ impl dhp_runtime::Reflect for UzCoreOrganization {
             references: &[("partOf", &["Organization"]), ("endpoint", &["Endpoint"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

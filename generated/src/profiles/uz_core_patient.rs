@@ -647,6 +647,7 @@ impl dhp_runtime::Reflect for UzCorePatient {
                 ("multipleBirth", &["Boolean", "Integer"]),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

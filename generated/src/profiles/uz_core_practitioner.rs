@@ -453,6 +453,7 @@ impl dhp_runtime::Reflect for UzCorePractitioner {
             references: &[],
             choices: &[("deceased", &["Boolean", "DateTime"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

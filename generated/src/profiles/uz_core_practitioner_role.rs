@@ -512,6 +512,7 @@ impl dhp_runtime::Reflect for UzCorePractitionerRole {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

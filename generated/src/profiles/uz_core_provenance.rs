@@ -495,6 +495,7 @@ impl dhp_runtime::Reflect for UzCoreProvenance {
             ],
             choices: &[("occurred", &["Period", "DateTime"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

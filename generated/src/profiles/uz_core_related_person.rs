@@ -463,6 +463,7 @@ impl dhp_runtime::Reflect for UzCoreRelatedPerson {
             references: &[("patient", &["Patient"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

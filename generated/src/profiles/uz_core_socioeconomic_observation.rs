@@ -841,6 +841,7 @@ impl dhp_runtime::Reflect for UzCoreSocioeconomicObservation {
                 ("value", &["CodeableConcept"]),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -523,6 +523,7 @@ impl dhp_runtime::Reflect for AuditEvent {
             ],
             choices: &[("occurred", &["Period", "DateTime"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1035,6 +1036,7 @@ impl dhp_runtime::Reflect for AuditEventAgent {
             ],
             choices: &[("network", &["Reference", "Uri", "String"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1520,6 +1522,7 @@ impl dhp_runtime::Reflect for AuditEventEntityDetail {
                 ),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1870,6 +1873,7 @@ impl dhp_runtime::Reflect for AuditEventSource {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

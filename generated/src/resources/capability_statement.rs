@@ -937,6 +937,7 @@ impl dhp_runtime::Reflect for CapabilityStatement {
             references: &[],
             choices: &[("versionAlgorithm", &["String", "Coding"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1650,6 +1651,7 @@ impl dhp_runtime::Reflect for CapabilityStatementImplementation {
             references: &[("custodian", &["Organization"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -570,6 +570,7 @@ impl dhp_runtime::Reflect for Condition {
                 ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -988,6 +989,7 @@ impl dhp_runtime::Reflect for ConditionParticipant {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1185,6 +1187,7 @@ impl dhp_runtime::Reflect for ConditionStage {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

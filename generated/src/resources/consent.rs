@@ -605,6 +605,7 @@ impl dhp_runtime::Reflect for Consent {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1550,6 +1551,7 @@ impl dhp_runtime::Reflect for ConsentProvisionActor {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1942,6 +1944,7 @@ impl dhp_runtime::Reflect for ConsentVerification {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -723,6 +723,7 @@ impl dhp_runtime::Reflect for DocumentReference {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1163,6 +1164,7 @@ impl dhp_runtime::Reflect for DocumentReferenceAttester {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1483,6 +1485,7 @@ impl dhp_runtime::Reflect for DocumentReferenceContentProfile {
             references: &[],
             choices: &[("value", &["Coding", "Uri", "Canonical"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1648,6 +1651,7 @@ impl dhp_runtime::Reflect for DocumentReferenceRelatesTo {
             references: &[("target", &["DocumentReference"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -781,6 +781,7 @@ impl dhp_runtime::Reflect for Encounter {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1305,6 +1306,7 @@ impl dhp_runtime::Reflect for EncounterAdmission {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1495,6 +1497,7 @@ impl dhp_runtime::Reflect for EncounterDiagnosis {
             references: &[("condition", &["Condition"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1698,6 +1701,7 @@ impl dhp_runtime::Reflect for EncounterLocation {
             references: &[("location", &["Location"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1910,6 +1914,7 @@ impl dhp_runtime::Reflect for EncounterParticipant {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -2093,6 +2098,7 @@ impl dhp_runtime::Reflect for EncounterReason {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

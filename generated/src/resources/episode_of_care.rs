@@ -479,6 +479,7 @@ impl dhp_runtime::Reflect for EpisodeOfCare {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -852,6 +853,7 @@ impl dhp_runtime::Reflect for EpisodeOfCareDiagnosis {
             references: &[("condition", &["Condition"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1029,6 +1031,7 @@ impl dhp_runtime::Reflect for EpisodeOfCareReason {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -693,6 +693,7 @@ impl dhp_runtime::Reflect for HealthcareService {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

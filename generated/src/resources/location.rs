@@ -573,6 +573,7 @@ impl dhp_runtime::Reflect for Location {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

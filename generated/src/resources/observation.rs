@@ -886,6 +886,7 @@ impl dhp_runtime::Reflect for Observation {
                 ),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1488,6 +1489,7 @@ impl dhp_runtime::Reflect for ObservationComponent {
                 ),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1760,6 +1762,41 @@ impl dhp_runtime::Reflect for ObservationReferenceRange {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[
+                (
+                    "low",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "high",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1958,6 +1995,7 @@ impl dhp_runtime::Reflect for ObservationTriggeredBy {
             references: &[("observation", &["Observation"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

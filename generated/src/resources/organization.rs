@@ -423,6 +423,7 @@ impl dhp_runtime::Reflect for Organization {
             references: &[("partOf", &["Organization"]), ("endpoint", &["Endpoint"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -836,6 +837,7 @@ impl dhp_runtime::Reflect for OrganizationQualification {
             references: &[("issuer", &["Organization"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -555,6 +555,7 @@ impl dhp_runtime::Reflect for Patient {
                 ("multipleBirth", &["Boolean", "Integer"]),
             ],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1203,6 +1204,7 @@ impl dhp_runtime::Reflect for PatientContact {
             references: &[("organization", &["Organization"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -1392,6 +1394,7 @@ impl dhp_runtime::Reflect for PatientLink {
             references: &[("other", &["Patient", "RelatedPerson"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -443,6 +443,7 @@ impl dhp_runtime::Reflect for Practitioner {
             references: &[],
             choices: &[("deceased", &["Boolean", "DateTime"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -998,6 +999,7 @@ impl dhp_runtime::Reflect for PractitionerQualification {
             references: &[("issuer", &["Organization"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

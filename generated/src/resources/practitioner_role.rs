@@ -503,6 +503,7 @@ impl dhp_runtime::Reflect for PractitionerRole {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

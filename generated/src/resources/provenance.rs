@@ -486,6 +486,7 @@ impl dhp_runtime::Reflect for Provenance {
             ],
             choices: &[("occurred", &["Period", "DateTime"])],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }
@@ -945,6 +946,7 @@ impl dhp_runtime::Reflect for ProvenanceAgent {
             ],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

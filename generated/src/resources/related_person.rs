@@ -448,6 +448,7 @@ impl dhp_runtime::Reflect for RelatedPerson {
             references: &[("patient", &["Patient"])],
             choices: &[],
             prohibited: &[],
+            element_invariants: &[],
         };
         Some(&INFO)
     }

@@ -17,6 +17,7 @@ impl<'a> Builder<'a> {
         let mut fields = Vec::new();
         let mut prohibited = Vec::new();
         let mut references = Vec::new();
+        let mut element_invariants = Vec::new();
         let children = tree.nodes[node].children.clone();
         for child in children {
             let el = tree.nodes[child].el;
@@ -47,6 +48,10 @@ impl<'a> Builder<'a> {
                 }
                 if let Some(targets) = self.reference_targets(el) {
                     references.push((f.json.clone(), targets));
+                }
+                let profiled = self.type_profile_invariants(el)?;
+                if !profiled.is_empty() {
+                    element_invariants.push((f.json.clone(), profiled));
                 }
                 fields.push(f);
             }
@@ -80,7 +85,46 @@ impl<'a> Builder<'a> {
         if !references.is_empty() {
             self.space.reference_targets.insert(name.clone(), references);
         }
+        if !element_invariants.is_empty() {
+            self.space.element_invariants.insert(name.clone(), element_invariants);
+        }
         Ok(name)
+    }
+
+    /// The constraints the core datatype profiles of an element's type add to the datatype
+    /// (`sqty-1` of `SimpleQuantity` on a `Quantity`, `mtqy-1` of `MoneyQuantity`), which
+    /// the datatype's own table does not have.
+    pub(super) fn type_profile_invariants(&mut self, el: &ElementDefinition) -> Result<Vec<InvariantDef>, BuildError> {
+        let mut out: Vec<InvariantDef> = Vec::new();
+        // Choice elements are left out: the constraints would apply to their other types.
+        if el.types.len() != 1 {
+            return Ok(out);
+        }
+        for t in &el.types {
+            if t.code == "Extension" || primitive_rust_type(&t.code).is_some() {
+                continue;
+            }
+            for p in &t.profile {
+                let url = strip_version(p);
+                if !url.starts_with(CORE_SD) || url == format!("{CORE_SD}{}", t.code) {
+                    continue;
+                }
+                let Ok(sd) = self.load_sd(url) else { continue };
+                if sd.kind != "complex-type" || sd.type_ != t.code {
+                    continue;
+                }
+                let Ok(base) = self.load_sd(&format!("{CORE_SD}{}", t.code)) else { continue };
+                let base_keys: BTreeSet<&str> =
+                    base.snapshot.iter().flat_map(|s| &s.element).flat_map(|e| &e.constraint).map(|c| c.key.as_str()).collect();
+                let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();
+                for inv in self.base_invariants(&sd.url, &elements)? {
+                    if !base_keys.contains(inv.key.as_str()) && !out.iter().any(|o| o.key == inv.key) {
+                        out.push(inv);
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The resource types a reference element (`Reference`, or `CodeableReference` for its
