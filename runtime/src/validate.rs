@@ -198,6 +198,8 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
     // The types of the resources each container holds, by id (built once per container,
     // so local references cost constant time each).
     let mut contained_ids: std::collections::HashMap<usize, std::collections::HashMap<&str, &str>> = Default::default();
+    // The types of a Bundle's entries by `fullUrl` (`urn:uuid:…` references resolve there).
+    let mut entries: Option<std::collections::HashMap<&str, &str>> = None;
     let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
     // Per node: the element name, the resource it is in, and that resource's container.
     let mut extra = vec![Scope { element: "", resource: 0, root_resource: 0 }];
@@ -279,7 +281,8 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
                             let element = extra[i].element;
                             let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
                             let ids = contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
-                            if let Some(msg) = reference_problem(reference, targets, root_resource, ids) {
+                            let entries = entries.get_or_insert_with(|| bundle_entry_types(root));
+                            if let Some(msg) = reference_problem(reference, targets, root_resource, ids, entries) {
                                 let path = path_of(&nodes, i, root_path) + suffix;
                                 reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
                             }
@@ -383,13 +386,14 @@ fn reference_problem<'a>(
     targets: &[&str],
     root_resource: Node<'a>,
     contained: &std::collections::HashMap<&'a str, &'a str>,
+    entries: &std::collections::HashMap<&'a str, &'a str>,
 ) -> Option<String> {
     let literal = child_text(reference, "reference");
     let from_literal: Option<&str> = match literal {
         // `#` alone: the container of the resource the reference is in.
         Some("#") => root_resource.fhir_type(),
         Some(r) if r.starts_with('#') => contained.get(&r[1..]).copied(),
-        Some(r) => literal_reference_type(r),
+        Some(r) => entries.get(r).copied().or_else(|| literal_reference_type(r)),
         None => None,
     };
     let declared = child_text(reference, "type").and_then(|t| match t.strip_prefix(CORE_SD) {
@@ -411,6 +415,23 @@ fn reference_problem<'a>(
         None => format!("type {actual}"),
     };
     Some(format!("a reference to a {actual} ({what}) is not allowed here: Reference({})", targets.join(" | ")))
+}
+
+/// The type of each entry's resource of `root` when it is a Bundle, by the entry's
+/// `fullUrl` (the first of a URL); empty otherwise.
+fn bundle_entry_types(root: Node<'_>) -> std::collections::HashMap<&str, &str> {
+    let mut out = std::collections::HashMap::new();
+    if root.fhir_type() != Some("Bundle") {
+        return out;
+    }
+    root.visit_child("entry", &mut |entry| {
+        let mut ty = None;
+        entry.node.visit_child("resource", &mut |r| ty = r.node.fhir_type());
+        if let (Some(url), Some(ty)) = (child_text(entry.node, "fullUrl"), ty) {
+            out.entry(url).or_insert(ty);
+        }
+    });
+    out
 }
 
 /// The type of each resource contained in `container`, by id (the first of an id).

@@ -363,3 +363,25 @@ fn a_datatype_profile_of_an_element_adds_its_constraints() {
     assert_eq!(found(&warnings), Found::new());
     assert_eq!(found(&value.validate().issues), Found::new());
 }
+
+#[test]
+fn urn_references_resolve_in_the_bundle_only() {
+    let bundle = |subject: &str| {
+        format!(
+            r#"{{"resourceType":"Bundle","type":"collection","entry":[
+                {{"fullUrl":"urn:uuid:2f0d6e9a-6c3b-4b8e-9a57-1f6c2d3e4a5b","resource":{{"resourceType":"Practitioner","name":[{{"family":"Karimov"}}]}}}},
+                {{"fullUrl":"urn:uuid:7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","resource":{{"resourceType":"Encounter","status":"planned","subject":{{"reference":"{subject}"}}}}}}]}}"#
+        )
+    };
+    let issues = |text: &str| match dhp_fhir::resources::Bundle::from_json_str_with(text, ReadMode::Strict) {
+        Ok((_, warnings)) => found(&warnings),
+        Err(e) => found(&e.issues),
+    };
+    // Encounter.subject is Reference(Patient | Group): the entry it names is a Practitioner.
+    assert_eq!(
+        issues(&bundle("urn:uuid:2f0d6e9a-6c3b-4b8e-9a57-1f6c2d3e4a5b")),
+        vec![error(IssueKind::ReferenceTarget, "Bundle.entry[1].resource.subject")]
+    );
+    // A URN the Bundle does not hold is not flagged.
+    assert_eq!(issues(&bundle("urn:uuid:00000000-0000-4000-8000-000000000000")), Found::new());
+}
