@@ -497,6 +497,31 @@ impl dhp_runtime::Reflect for Age {
     fn fhir_type(&self) -> &str {
         "Age"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "age-1",
+                    error: true,
+                    human: "There SHALL be a code if there is a value and it SHALL be an expression of time.  If system is present, it SHALL be UCUM.  If value is present, it SHALL be positive.",
+                    expression: "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -627,7 +652,11 @@ impl FhirJson for Annotation {
                         &member_key,
                         &mut author,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("author", &["Reference", "String"][..])],
+                        );
                     }
                 }
             }
@@ -659,6 +688,27 @@ impl FhirJson for Annotation {
 impl dhp_runtime::Reflect for Annotation {
     fn fhir_type(&self) -> &str {
         "Annotation"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "author",
+                    &[
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[("author", &["Reference", "String"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1011,6 +1061,24 @@ impl dhp_runtime::Reflect for Attachment {
     fn fhir_type(&self) -> &str {
         "Attachment"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "att-1",
+                    error: true,
+                    human: "If the Attachment has data, it SHALL have a contentType",
+                    expression: "data.empty() or contentType.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1199,6 +1267,30 @@ impl crate::DataAbsent for Availability {
 impl dhp_runtime::Reflect for Availability {
     fn fhir_type(&self) -> &str {
         "Availability"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "av-1",
+                    error: true,
+                    human: "Cannot include start/end times when selecting all day availability.",
+                    expression: "allDay.exists().not() or (allDay implies availableStartTime.exists().not() and availableEndTime.exists().not())",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "availableTime",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2029,6 +2121,24 @@ impl dhp_runtime::Reflect for Coding {
     fn fhir_type(&self) -> &str {
         "Coding"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "cod-1",
+                    error: false,
+                    human: "A Coding SHOULD NOT have a display unless a code is also present.  Computation on Coding.display alone is generally unsafe.  Consider using CodeableConcept.text",
+                    expression: "code.exists().not() implies display.exists().not()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2369,6 +2479,24 @@ impl dhp_runtime::Reflect for ContactPoint {
     fn fhir_type(&self) -> &str {
         "ContactPoint"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "cpt-2",
+                    error: true,
+                    human: "A system is required if a value is provided.",
+                    expression: "value.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2577,6 +2705,31 @@ impl crate::DataAbsent for Count {
 impl dhp_runtime::Reflect for Count {
     fn fhir_type(&self) -> &str {
         "Count"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "cnt-3",
+                    error: true,
+                    human: "There SHALL be a code with a value of \"1\" if there is a value. If system is present, it SHALL be UCUM.  If present, the value SHALL be a whole number.",
+                    expression: "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (code.empty() or code = '1') and (value.empty() or value.hasValue().not() or value.toString().contains('.').not())",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2814,7 +2967,11 @@ impl FhirJson for DataRequirement {
                         &member_key,
                         &mut subject,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("subject", &["CodeableConcept", "Reference"][..])],
+                        );
                     }
                 }
             }
@@ -2860,6 +3017,43 @@ impl FhirJson for DataRequirement {
 impl dhp_runtime::Reflect for DataRequirement {
     fn fhir_type(&self) -> &str {
         "DataRequirement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "drq-1",
+                    error: true,
+                    human: "Either a path or a searchParam must be provided, but not both",
+                    expression: "path.exists() xor searchParam.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "codeFilter",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "drq-2",
+                    error: true,
+                    human: "Either a path or a searchParam must be provided, but not both",
+                    expression: "path.exists() xor searchParam.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "dateFilter",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+            ],
+            references: &[("subject", &["Group"])],
+            choices: &[("subject", &["CodeableConcept", "Reference"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -3204,7 +3398,11 @@ impl FhirJson for DataRequirementDateFilter {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("value", &["DateTime", "Period", "Duration"][..])],
+                        );
                     }
                 }
             }
@@ -3244,6 +3442,16 @@ impl crate::DataAbsent for DataRequirementDateFilter {
 impl dhp_runtime::Reflect for DataRequirementDateFilter {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["DateTime", "Period", "Duration"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -3539,7 +3747,11 @@ impl FhirJson for DataRequirementValueFilter {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("value", &["DateTime", "Period", "Duration"][..])],
+                        );
                     }
                 }
             }
@@ -3581,6 +3793,16 @@ impl crate::DataAbsent for DataRequirementValueFilter {
 impl dhp_runtime::Reflect for DataRequirementValueFilter {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["DateTime", "Period", "Duration"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -3790,6 +4012,31 @@ impl crate::DataAbsent for Distance {
 impl dhp_runtime::Reflect for Distance {
     fn fhir_type(&self) -> &str {
         "Distance"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "dis-1",
+                    error: true,
+                    human: "There SHALL be a code if there is a value and it SHALL be an expression of length.  If system is present, it SHALL be UCUM.",
+                    expression: "(code.exists() or value.empty()) and (system.empty() or system = %ucum)",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4207,6 +4454,49 @@ impl dhp_runtime::Reflect for Dosage {
     fn fhir_type(&self) -> &str {
         "Dosage"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "dos-1",
+                    error: true,
+                    human: "AsNeededFor can only be set if AsNeeded is empty or true",
+                    expression: "asNeededFor.empty() or asNeeded.empty() or asNeeded",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[
+                (
+                    "maxDosePerAdministration",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "maxDosePerLifetime",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -4377,7 +4667,14 @@ impl FhirJson for DosageDoseAndRate {
                             &mut rate,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("dose", &["Range", "Quantity"][..]),
+                                ("rate", &["Ratio", "Range", "Quantity"][..]),
+                            ],
+                        );
                     }
                 }
             }
@@ -4420,6 +4717,19 @@ impl crate::DataAbsent for DosageDoseAndRate {
 impl dhp_runtime::Reflect for DosageDoseAndRate {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[
+                ("dose", &["Range", "Quantity"]),
+                ("rate", &["Ratio", "Range", "Quantity"]),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4629,6 +4939,31 @@ impl crate::DataAbsent for Duration {
 impl dhp_runtime::Reflect for Duration {
     fn fhir_type(&self) -> &str {
         "Duration"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "drt-1",
+                    error: true,
+                    human: "There SHALL be a code if there is a value and it SHALL be an expression of time.  If system is present, it SHALL be UCUM.",
+                    expression: "code.exists() implies ((system = %ucum) and value.exists())",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4857,6 +5192,31 @@ impl dhp_runtime::Reflect for Expression {
     fn fhir_type(&self) -> &str {
         "Expression"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "exp-1",
+                    error: true,
+                    human: "An expression or a reference must be provided",
+                    expression: "expression.exists() or reference.exists()",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "exp-2",
+                    error: true,
+                    human: "The name must be a valid variable name in most computer languages",
+                    expression: "name.hasValue() implies name.matches('[A-Za-z][A-Za-z0-9\\\\_]{0,63}')",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -5074,6 +5434,16 @@ impl dhp_runtime::Reflect for ExtendedContactDetail {
     fn fhir_type(&self) -> &str {
         "ExtendedContactDetail"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("organization", &["Organization"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -5190,7 +5560,71 @@ impl FhirJson for Extension {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "value",
+                                    &[
+                                        "Base64Binary",
+                                        "Boolean",
+                                        "Canonical",
+                                        "Code",
+                                        "Date",
+                                        "DateTime",
+                                        "Decimal",
+                                        "Id",
+                                        "Instant",
+                                        "Integer",
+                                        "Integer64",
+                                        "Markdown",
+                                        "Oid",
+                                        "PositiveInt",
+                                        "String",
+                                        "Time",
+                                        "UnsignedInt",
+                                        "Uri",
+                                        "Url",
+                                        "Uuid",
+                                        "Address",
+                                        "Age",
+                                        "Annotation",
+                                        "Attachment",
+                                        "CodeableConcept",
+                                        "CodeableReference",
+                                        "Coding",
+                                        "ContactPoint",
+                                        "Count",
+                                        "Distance",
+                                        "Duration",
+                                        "HumanName",
+                                        "Identifier",
+                                        "Money",
+                                        "Period",
+                                        "Quantity",
+                                        "Range",
+                                        "Ratio",
+                                        "RatioRange",
+                                        "Reference",
+                                        "SampledData",
+                                        "Signature",
+                                        "Timing",
+                                        "ContactDetail",
+                                        "DataRequirement",
+                                        "Expression",
+                                        "ParameterDefinition",
+                                        "RelatedArtifact",
+                                        "TriggerDefinition",
+                                        "UsageContext",
+                                        "Availability",
+                                        "ExtendedContactDetail",
+                                        "Dosage",
+                                        "Meta",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -5220,6 +5654,76 @@ impl FhirJson for Extension {
 impl dhp_runtime::Reflect for Extension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[
+                (
+                    "value",
+                    &[
+                        "Base64Binary",
+                        "Boolean",
+                        "Canonical",
+                        "Code",
+                        "Date",
+                        "DateTime",
+                        "Decimal",
+                        "Id",
+                        "Instant",
+                        "Integer",
+                        "Integer64",
+                        "Markdown",
+                        "Oid",
+                        "PositiveInt",
+                        "String",
+                        "Time",
+                        "UnsignedInt",
+                        "Uri",
+                        "Url",
+                        "Uuid",
+                        "Address",
+                        "Age",
+                        "Annotation",
+                        "Attachment",
+                        "CodeableConcept",
+                        "CodeableReference",
+                        "Coding",
+                        "ContactPoint",
+                        "Count",
+                        "Distance",
+                        "Duration",
+                        "HumanName",
+                        "Identifier",
+                        "Money",
+                        "Period",
+                        "Quantity",
+                        "Range",
+                        "Ratio",
+                        "RatioRange",
+                        "Reference",
+                        "SampledData",
+                        "Signature",
+                        "Timing",
+                        "ContactDetail",
+                        "DataRequirement",
+                        "Expression",
+                        "ParameterDefinition",
+                        "RelatedArtifact",
+                        "TriggerDefinition",
+                        "UsageContext",
+                        "Availability",
+                        "ExtendedContactDetail",
+                        "Dosage",
+                        "Meta",
+                    ],
+                ),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -5681,6 +6185,24 @@ impl crate::DataAbsent for Identifier {
 impl dhp_runtime::Reflect for Identifier {
     fn fhir_type(&self) -> &str {
         "Identifier"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "ident-1",
+                    error: false,
+                    human: "Identifier with no value has limited utility.  If communicating that an identifier value has been suppressed or missing, the value element SHOULD be present with an extension indicating the missing semantic - e.g. data-absent-reason",
+                    expression: "value.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[("assigner", &["Organization"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -6221,6 +6743,43 @@ impl dhp_runtime::Reflect for Narrative {
     fn fhir_type(&self) -> &str {
         "Narrative"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "txt-1",
+                    error: true,
+                    human: "The narrative SHALL contain only the basic html formatting elements and attributes described in chapters 7-11 (except section 4 of chapter 9) and 15 of the HTML 4.0 standard, <a> elements (either name or href), images and internally contained style attributes",
+                    expression: "htmlChecks()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "div",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "txt-2",
+                    error: true,
+                    human: "The narrative SHALL have some non-whitespace content",
+                    expression: "htmlChecks()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "div",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -6601,6 +7160,24 @@ impl dhp_runtime::Reflect for Period {
     fn fhir_type(&self) -> &str {
         "Period"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "per-1",
+                    error: true,
+                    human: "If present, start SHALL have a lower or equal value than end",
+                    expression: "start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -6798,6 +7375,24 @@ impl dhp_runtime::Reflect for Quantity {
     fn fhir_type(&self) -> &str {
         "Quantity"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "qty-3",
+                    error: true,
+                    human: "If a code for the unit is present, the system SHALL also be present",
+                    expression: "code.empty() or system.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -6953,6 +7548,49 @@ impl dhp_runtime::Reflect for Range {
     fn fhir_type(&self) -> &str {
         "Range"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "rng-2",
+                    error: true,
+                    human: "If present, low SHALL have a lower value than high",
+                    expression: "low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or (low.lowBoundary() <= high.highBoundary())",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[
+                (
+                    "low",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "high",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -7091,6 +7729,37 @@ impl crate::DataAbsent for Ratio {
 impl dhp_runtime::Reflect for Ratio {
     fn fhir_type(&self) -> &str {
         "Ratio"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "rat-1",
+                    error: true,
+                    human: "Numerator and denominator SHALL both be present, or both are absent. If both are absent, there SHALL be some extension present",
+                    expression: "(numerator.exists() and denominator.exists()) or (numerator.empty() and denominator.empty() and extension.exists())",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[
+                (
+                    "denominator",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -7250,6 +7919,68 @@ impl crate::DataAbsent for RatioRange {
 impl dhp_runtime::Reflect for RatioRange {
     fn fhir_type(&self) -> &str {
         "RatioRange"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "ratrng-1",
+                    error: true,
+                    human: "One of lowNumerator or highNumerator and denominator SHALL be present, or all are absent. If all are absent, there SHALL be some extension present",
+                    expression: "((lowNumerator.exists() or highNumerator.exists()) and denominator.exists()) or (lowNumerator.empty() and highNumerator.empty() and denominator.empty() and extension.exists())",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "ratrng-2",
+                    error: true,
+                    human: "If present, lowNumerator SHALL have a lower value than highNumerator",
+                    expression: "lowNumerator.hasValue().not() or highNumerator.hasValue().not()  or (lowNumerator.lowBoundary() <= highNumerator.highBoundary())",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[
+                (
+                    "lowNumerator",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "highNumerator",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "denominator",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -7446,6 +8177,31 @@ impl crate::DataAbsent for Reference {
 impl dhp_runtime::Reflect for Reference {
     fn fhir_type(&self) -> &str {
         "Reference"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "ref-1",
+                    error: true,
+                    human: "SHALL have a contained resource if a local reference is provided",
+                    expression: "reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "ref-2",
+                    error: true,
+                    human: "At least one of reference, identifier and display SHALL be present (unless an extension is provided).",
+                    expression: "reference.exists() or identifier.exists() or display.exists() or extension.exists()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -8099,6 +8855,37 @@ impl dhp_runtime::Reflect for SampledData {
     fn fhir_type(&self) -> &str {
         "SampledData"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "sdd-1",
+                    error: true,
+                    human: "A SampledData SAHLL have either an interval and offsets but not both",
+                    expression: "interval.exists().not() xor offsets.exists().not()",
+                    steps: &[],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[
+                (
+                    "origin",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -8373,6 +9160,39 @@ impl dhp_runtime::Reflect for Signature {
     fn fhir_type(&self) -> &str {
         "Signature"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "who",
+                    &[
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                (
+                    "onBehalfOf",
+                    &[
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -8575,6 +9395,134 @@ impl crate::DataAbsent for Timing {
 impl dhp_runtime::Reflect for Timing {
     fn fhir_type(&self) -> &str {
         "Timing"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-1",
+                    error: true,
+                    human: "if there's a duration, there needs to be duration units",
+                    expression: "duration.empty() or durationUnit.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-2",
+                    error: true,
+                    human: "if there's a period, there needs to be period units",
+                    expression: "period.empty() or periodUnit.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-4",
+                    error: true,
+                    human: "duration SHALL be a non-negative value",
+                    expression: "duration.exists() implies duration >= 0",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-5",
+                    error: true,
+                    human: "period SHALL be a non-negative value",
+                    expression: "period.exists() implies period >= 0",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-6",
+                    error: true,
+                    human: "If there's a periodMax, there must be a period",
+                    expression: "periodMax.empty() or period.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-7",
+                    error: true,
+                    human: "If there's a durationMax, there must be a duration",
+                    expression: "durationMax.empty() or duration.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-8",
+                    error: true,
+                    human: "If there's a countMax, there must be a count",
+                    expression: "countMax.empty() or count.exists()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-9",
+                    error: true,
+                    human: "If there's an offset, there must be a when (and not C, CM, CD, CV)",
+                    expression: "offset.empty() or (when.exists() and when.select($this in ('C' | 'CM' | 'CD' | 'CV')).allFalse())",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "tim-10",
+                    error: true,
+                    human: "If there's a timeOfDay, there cannot be a when, or vice versa",
+                    expression: "timeOfDay.empty() or when.empty()",
+                    steps: &[
+                        dhp_runtime::must_support::Step {
+                            key: "repeat",
+                            filter: &[],
+                            member_of: &[],
+                        },
+                    ],
+                },
+            ],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -8955,7 +9903,11 @@ impl FhirJson for TimingRepeat {
                         &member_key,
                         &mut bounds,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("bounds", &["Duration", "Range", "Period"][..])],
+                        );
                     }
                 }
             }
@@ -9022,6 +9974,16 @@ impl crate::DataAbsent for TimingRepeat {
 impl dhp_runtime::Reflect for TimingRepeat {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("bounds", &["Duration", "Range", "Period"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9265,7 +10227,13 @@ impl FhirJson for TriggerDefinition {
                         &member_key,
                         &mut timing,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("timing", &["Timing", "Reference", "Date", "DateTime"][..]),
+                            ],
+                        );
                     }
                 }
             }
@@ -9305,6 +10273,38 @@ impl FhirJson for TriggerDefinition {
 impl dhp_runtime::Reflect for TriggerDefinition {
     fn fhir_type(&self) -> &str {
         "TriggerDefinition"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[
+                dhp_runtime::validate::InvariantRule {
+                    key: "trd-1",
+                    error: true,
+                    human: "Either timing, or a data requirement, but not both",
+                    expression: "data.empty() or timing.empty()",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "trd-2",
+                    error: true,
+                    human: "A condition only if there is a data requirement",
+                    expression: "condition.exists() implies data.exists()",
+                    steps: &[],
+                },
+                dhp_runtime::validate::InvariantRule {
+                    key: "trd-3",
+                    error: true,
+                    human: "A named event requires a name, a periodic event requires timing, and a data event requires data",
+                    expression: "(type = 'named-event' implies name.exists()) and (type = 'periodic' implies timing.exists()) and (type.startsWith('data-') implies data.exists())",
+                    steps: &[],
+                },
+            ],
+            references: &[("timing", &["Schedule"])],
+            choices: &[("timing", &["Timing", "Reference", "Date", "DateTime"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9432,7 +10432,16 @@ impl FhirJson for UsageContext {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "value",
+                                    &["CodeableConcept", "Quantity", "Range", "Reference"][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -9460,6 +10469,31 @@ impl FhirJson for UsageContext {
 impl dhp_runtime::Reflect for UsageContext {
     fn fhir_type(&self) -> &str {
         "UsageContext"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "value",
+                    &[
+                        "Group",
+                        "HealthcareService",
+                        "InsurancePlan",
+                        "Location",
+                        "Organization",
+                        "PlanDefinition",
+                        "ResearchStudy",
+                    ],
+                ),
+            ],
+            choices: &[
+                ("value", &["CodeableConcept", "Quantity", "Range", "Reference"]),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9654,7 +10688,21 @@ impl FhirJson for VirtualServiceDetail {
                         &member_key,
                         &mut address,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "address",
+                                    &[
+                                        "Url",
+                                        "String",
+                                        "ContactPoint",
+                                        "ExtendedContactDetail",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -9699,6 +10747,18 @@ impl crate::DataAbsent for VirtualServiceDetail {
 impl dhp_runtime::Reflect for VirtualServiceDetail {
     fn fhir_type(&self) -> &str {
         "VirtualServiceDetail"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[
+                ("address", &["Url", "String", "ContactPoint", "ExtendedContactDetail"]),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9837,6 +10897,9 @@ impl dhp_runtime::Reflect for AnnotationAuthor {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -9958,6 +11021,9 @@ impl dhp_runtime::Reflect for DataRequirementDateFilterValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -10045,6 +11111,9 @@ impl DataRequirementSubject {
 impl dhp_runtime::Reflect for DataRequirementSubject {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -10167,6 +11236,9 @@ impl dhp_runtime::Reflect for DataRequirementValueFilterValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -10249,6 +11321,9 @@ impl DosageDoseAndRateDose {
 impl dhp_runtime::Reflect for DosageDoseAndRateDose {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -10349,6 +11424,9 @@ impl DosageDoseAndRateRate {
 impl dhp_runtime::Reflect for DosageDoseAndRateRate {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -11777,6 +12855,9 @@ impl dhp_runtime::Reflect for ExtensionValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -11876,6 +12957,9 @@ impl TimingRepeatBounds {
 impl dhp_runtime::Reflect for TimingRepeatBounds {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -12035,6 +13119,9 @@ impl dhp_runtime::Reflect for TriggerDefinitionTiming {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -12156,6 +13243,9 @@ impl UsageContextValue {
 impl dhp_runtime::Reflect for UsageContextValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -12326,6 +13416,9 @@ impl VirtualServiceDetailAddress {
 impl dhp_runtime::Reflect for VirtualServiceDetailAddress {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -110,7 +110,13 @@ impl FhirJson for DataAbsentReasonExtension {
                             false,
                         );
                 }
-                _ => r.unknown(member_key, &mut unknown_elements),
+                _ => {
+                    r.unknown_choice(
+                        member_key,
+                        &mut unknown_elements,
+                        &[("value", &["Code"][..])],
+                    );
+                }
             }
         }
         if !seen_members.has(0usize) {
@@ -137,6 +143,16 @@ impl FhirJson for DataAbsentReasonExtension {
 impl dhp_runtime::Reflect for DataAbsentReasonExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["Code"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -273,7 +289,13 @@ impl FhirJson for DiagnosisTypeExtension {
                             false,
                         );
                 }
-                _ => r.unknown(member_key, &mut unknown_elements),
+                _ => {
+                    r.unknown_choice(
+                        member_key,
+                        &mut unknown_elements,
+                        &[("value", &["CodeableConcept"][..])],
+                    );
+                }
             }
         }
         if !seen_members.has(0usize) {
@@ -303,6 +325,16 @@ impl FhirJson for DiagnosisTypeExtension {
 impl dhp_runtime::Reflect for DiagnosisTypeExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["CodeableConcept"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -439,7 +471,13 @@ impl FhirJson for GenderOtherUzExtension {
                             false,
                         );
                 }
-                _ => r.unknown(member_key, &mut unknown_elements),
+                _ => {
+                    r.unknown_choice(
+                        member_key,
+                        &mut unknown_elements,
+                        &[("value", &["Coding"][..])],
+                    );
+                }
             }
         }
         if !seen_members.has(0usize) {
@@ -466,6 +504,16 @@ impl FhirJson for GenderOtherUzExtension {
 impl dhp_runtime::Reflect for GenderOtherUzExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["Coding"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1052,6 +1100,71 @@ impl dhp_runtime::visit::SubExtensionDef for PatCitizenshipExtensionPeriodSub {
 impl dhp_runtime::Reflect for PatCitizenshipExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[],
+            prohibited: &[
+                "valueBase64Binary",
+                "valueBoolean",
+                "valueCanonical",
+                "valueCode",
+                "valueDate",
+                "valueDateTime",
+                "valueDecimal",
+                "valueId",
+                "valueInstant",
+                "valueInteger",
+                "valueInteger64",
+                "valueMarkdown",
+                "valueOid",
+                "valuePositiveInt",
+                "valueString",
+                "valueTime",
+                "valueUnsignedInt",
+                "valueUri",
+                "valueUrl",
+                "valueUuid",
+                "valueAddress",
+                "valueAge",
+                "valueAnnotation",
+                "valueAttachment",
+                "valueCodeableConcept",
+                "valueCodeableReference",
+                "valueCoding",
+                "valueContactPoint",
+                "valueCount",
+                "valueDistance",
+                "valueDuration",
+                "valueHumanName",
+                "valueIdentifier",
+                "valueMoney",
+                "valuePeriod",
+                "valueQuantity",
+                "valueRange",
+                "valueRatio",
+                "valueRatioRange",
+                "valueReference",
+                "valueSampledData",
+                "valueSignature",
+                "valueTiming",
+                "valueContactDetail",
+                "valueDataRequirement",
+                "valueExpression",
+                "valueParameterDefinition",
+                "valueRelatedArtifact",
+                "valueTriggerDefinition",
+                "valueUsageContext",
+                "valueAvailability",
+                "valueExtendedContactDetail",
+                "valueDosage",
+                "valueMeta",
+            ],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1647,6 +1760,71 @@ impl dhp_runtime::visit::SubExtensionDef for PatNationalityExtensionPeriodSub {
 impl dhp_runtime::Reflect for PatNationalityExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[],
+            prohibited: &[
+                "valueBase64Binary",
+                "valueBoolean",
+                "valueCanonical",
+                "valueCode",
+                "valueDate",
+                "valueDateTime",
+                "valueDecimal",
+                "valueId",
+                "valueInstant",
+                "valueInteger",
+                "valueInteger64",
+                "valueMarkdown",
+                "valueOid",
+                "valuePositiveInt",
+                "valueString",
+                "valueTime",
+                "valueUnsignedInt",
+                "valueUri",
+                "valueUrl",
+                "valueUuid",
+                "valueAddress",
+                "valueAge",
+                "valueAnnotation",
+                "valueAttachment",
+                "valueCodeableConcept",
+                "valueCodeableReference",
+                "valueCoding",
+                "valueContactPoint",
+                "valueCount",
+                "valueDistance",
+                "valueDuration",
+                "valueHumanName",
+                "valueIdentifier",
+                "valueMoney",
+                "valuePeriod",
+                "valueQuantity",
+                "valueRange",
+                "valueRatio",
+                "valueRatioRange",
+                "valueReference",
+                "valueSampledData",
+                "valueSignature",
+                "valueTiming",
+                "valueContactDetail",
+                "valueDataRequirement",
+                "valueExpression",
+                "valueParameterDefinition",
+                "valueRelatedArtifact",
+                "valueTriggerDefinition",
+                "valueUsageContext",
+                "valueAvailability",
+                "valueExtendedContactDetail",
+                "valueDosage",
+                "valueMeta",
+            ],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2244,6 +2422,71 @@ impl dhp_runtime::Reflect for TranslationExtension {
     fn fhir_type(&self) -> &str {
         "Extension"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[],
+            prohibited: &[
+                "valueBase64Binary",
+                "valueBoolean",
+                "valueCanonical",
+                "valueCode",
+                "valueDate",
+                "valueDateTime",
+                "valueDecimal",
+                "valueId",
+                "valueInstant",
+                "valueInteger",
+                "valueInteger64",
+                "valueMarkdown",
+                "valueOid",
+                "valuePositiveInt",
+                "valueString",
+                "valueTime",
+                "valueUnsignedInt",
+                "valueUri",
+                "valueUrl",
+                "valueUuid",
+                "valueAddress",
+                "valueAge",
+                "valueAnnotation",
+                "valueAttachment",
+                "valueCodeableConcept",
+                "valueCodeableReference",
+                "valueCoding",
+                "valueContactPoint",
+                "valueCount",
+                "valueDistance",
+                "valueDuration",
+                "valueHumanName",
+                "valueIdentifier",
+                "valueMoney",
+                "valuePeriod",
+                "valueQuantity",
+                "valueRange",
+                "valueRatio",
+                "valueRatioRange",
+                "valueReference",
+                "valueSampledData",
+                "valueSignature",
+                "valueTiming",
+                "valueContactDetail",
+                "valueDataRequirement",
+                "valueExpression",
+                "valueParameterDefinition",
+                "valueRelatedArtifact",
+                "valueTriggerDefinition",
+                "valueUsageContext",
+                "valueAvailability",
+                "valueExtendedContactDetail",
+                "valueDosage",
+                "valueMeta",
+            ],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         let mut n_extension = 0usize;
@@ -2405,6 +2648,9 @@ impl TranslationExtensionContent {
 impl dhp_runtime::Reflect for TranslationExtensionContent {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

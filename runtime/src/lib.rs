@@ -48,6 +48,6 @@ pub mod visit;
 pub use element::{NonEmpty, PrimitiveElement};
 pub use json::{JsonNumber, JsonObject, JsonValue};
 pub use read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
-pub use reflect::{Child, Node, PrimitiveValue, Reflect};
+pub use reflect::{Child, Node, PrimitiveValue, Reflect, TypeInfo};
 pub use resource::{FhirJson, Profile, Resource};
 pub use stream::{JsonWriter, Stream};

@@ -49,7 +49,7 @@ impl IssueKind {
     ///
     /// | kind | code |
     /// |---|---|
-    /// | `Syntax`, `JsonType`, `UnknownElement`, `Cardinality`, `Choice`, `Slicing`, `Structure` | `structure` |
+    /// | `Syntax`, `JsonType`, `UnknownElement`, `Cardinality`, `Choice`, `Slicing`, `Structure`, `ReferenceTarget` | `structure` |
     /// | `InvalidValue`, `FixedOrPattern` | `value` |
     /// | `Required` | `required` |
     /// | `ResourceType` | `invalid` |
@@ -65,7 +65,8 @@ impl IssueKind {
             | IssueKind::Cardinality
             | IssueKind::Choice
             | IssueKind::Slicing
-            | IssueKind::Structure => "structure",
+            | IssueKind::Structure
+            | IssueKind::ReferenceTarget => "structure",
             // "An element or header value is invalid."
             IssueKind::InvalidValue | IssueKind::FixedOrPattern => "value",
             // "A required element is missing."
@@ -190,6 +191,7 @@ mod tests {
             (Slicing, "structure"),
             (Invariant, "invariant"),
             (Structure, "structure"),
+            (ReferenceTarget, "structure"),
         ];
         for (kind, code) in expected {
             assert_eq!(kind.issue_type(), code, "{kind:?}");

@@ -66,6 +66,9 @@ pub enum IssueKind {
     Invariant,
     /// JSON that FHIR forbids: `null` outside aligned arrays, empty objects or arrays.
     Structure,
+    /// A reference to a resource of a type its element does not allow (`Reference(Patient)`
+    /// holding `Practitioner/1`), or a `reference` and `type` that disagree.
+    ReferenceTarget,
 }
 
 /// One problem found while reading or validating.

@@ -88,6 +88,13 @@ pub trait Reflect {
         None
     }
 
+    /// What validation needs to know about this value's type beyond its values: the
+    /// datatype's constraints, the target types of its reference elements, the types its
+    /// choice elements allow. `None` (the default) when there is nothing to know.
+    fn type_info(&self) -> Option<&'static TypeInfo> {
+        None
+    }
+
     /// Calls `visit` for every child whose FHIR element name is `name` (`value` for
     /// `value[x]`). Generated types may override this with a direct lookup.
     fn visit_child<'a>(&'a self, name: &str, visit: &mut dyn FnMut(Child<'a>)) {
@@ -97,6 +104,31 @@ pub trait Reflect {
             }
         });
     }
+}
+
+/// Static facts about a generated type that validation uses wherever a value of the type
+/// appears ([`Reflect::type_info`]).
+#[derive(Debug)]
+pub struct TypeInfo {
+    /// The constraints of the datatype's definition (`ref-1` on `Reference`, `per-1` on
+    /// `Period`), `ele-1` and `ext-1` left out (checked natively); their steps start at the
+    /// datatype value.
+    pub invariants: &'static [crate::validate::InvariantRule],
+    /// Reference elements (`Reference`, or `CodeableReference` for its `reference`; by FHIR
+    /// element name, `subject`, `value` for `value[x]`) and
+    /// the resource types they may point to (from `type.targetProfile`); elements that
+    /// allow any resource are not listed.
+    pub references: &'static [(&'static str, &'static [&'static str])],
+    /// Choice elements (by base name, `value`) and the type suffixes the definition
+    /// allows (`Quantity`, `CodeableConcept`).
+    pub choices: &'static [(&'static str, &'static [&'static str])],
+    /// JSON member names the definition forbids (`max = 0`, `valueString` of a complex
+    /// extension), reported as reading reports them.
+    pub prohibited: &'static [&'static str],
+    /// Elements (by FHIR element name) whose type is profiled by a core datatype profile,
+    /// with the constraints the profile adds (`sqty-1` of `SimpleQuantity` on
+    /// `Range.low`), checked on each value of the element.
+    pub element_invariants: &'static [(&'static str, &'static [crate::validate::InvariantRule])],
 }
 
 /// One child value of a [`Node`].

@@ -653,6 +653,24 @@ impl<'a> Stream<'a> {
         unknown.push_new(key.into_owned(), v);
     }
 
+    /// An unknown member of an object with choice elements (`choices`: base name and the
+    /// type suffixes allowed): a type the definition does not allow for a choice
+    /// (`valueString` where only `valueQuantity` is) is an error of kind
+    /// [`IssueKind::Choice`] in every mode; anything else is [`unknown`](Self::unknown).
+    /// The value is kept either way.
+    pub fn unknown_choice(&mut self, key: Cow<'a, str>, unknown: &mut JsonObject, choices: &[(&str, &[&str])]) {
+        let Some(msg) = crate::validate::choice_type_not_allowed(&key, choices) else {
+            return self.unknown(key, unknown);
+        };
+        self.issue_at(&key, None, IssueKind::Choice, msg);
+        let Some(v) = self.value_tree() else { return };
+        if unknown.contains_key(&key) {
+            self.duplicate(&key);
+            return;
+        }
+        unknown.push_new(key.into_owned(), v);
+    }
+
     /// `resourceType`, which must be `expected`.
     pub fn resource_type(&mut self, seen: &mut Seen, i: usize, expected: &str) {
         if !self.first(seen, i, "resourceType") {
@@ -842,6 +860,9 @@ impl<'a> Stream<'a> {
             }
             n += 1;
         }
+        if n == 0 && self.fatal.is_none() {
+            self.issue_at(key, None, IssueKind::Structure, "empty array: FHIR JSON does not allow empty arrays");
+        }
         b.values = Some(n);
     }
 
@@ -873,6 +894,9 @@ impl<'a> Stream<'a> {
                 b.items[n].extension = extension;
             }
             n += 1;
+        }
+        if n == 0 && self.fatal.is_none() {
+            self.issue_at_ext(key, None, IssueKind::Structure, "empty array: FHIR JSON does not allow empty arrays");
         }
         b.exts = Some(n);
     }
@@ -1014,8 +1038,18 @@ impl<'a> Stream<'a> {
                     let _ = self.plain_string(&mut seen, 1, "id");
                 }
                 k => {
-                    if !f(self, k) {
-                        self.unknown(key, &mut discard);
+                    if f(self, k) {
+                        continue;
+                    }
+                    // A `value[x]` of a type the sub-extension's definition does not allow.
+                    match crate::validate::choice_type_not_allowed(k, &[("value", &[])]) {
+                        Some(_) => {
+                            let ty = k.trim_start_matches('_').trim_start_matches("value");
+                            let msg = format!("type {ty} not allowed for value[x] of this sub-extension");
+                            self.issue_at(k, None, IssueKind::Choice, msg);
+                            self.skip_value();
+                        }
+                        None => self.unknown(key, &mut discard),
                     }
                 }
             }

@@ -192,8 +192,23 @@ const EXT_1: &str = "invariant ext-1 violated: Must have either extensions or va
 /// Resources (the root, `contained`, Bundle entries) are not elements and are skipped for
 /// `ele-1`; JSON kept as is (unknown elements, resources of types not modelled) is not
 /// walked; nothing deeper than [`crate::json::MAX_DEPTH`] is visited.
+///
+/// The same walk applies what each value's type says ([`Reflect::type_info`]): the
+/// constraints of its datatype (`ref-1`, `per-1`, `qty-3`, …, with `%resource` the
+/// resource the value is in and `%rootResource` its container) and the target types of
+/// its reference elements. These are checked from the outermost resource only (a
+/// resource read inside another is checked with it, where `%rootResource` is known), so
+/// each value is checked once.
 fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
+    let nested = root_path.contains('.');
+    // The types of the resources each container holds, by id (built once per container,
+    // so local references cost constant time each).
+    let mut contained_ids: std::collections::HashMap<usize, std::collections::HashMap<&str, &str>> = Default::default();
+    // The types of a Bundle's entries by `fullUrl` (`urn:uuid:…` references resolve there).
+    let mut entries: Option<std::collections::HashMap<&str, &str>> = None;
     let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
+    // Per node: the element name, the resource it is in, and that resource's container.
+    let mut extra = vec![Scope { element: "", resource: 0, root_resource: 0 }];
     let mut stack = vec![0usize];
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
@@ -205,14 +220,30 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
         node.visit_children(&mut |c| {
             other_than_id |= c.name != "id";
             extensions |= c.name == "extension";
-            value |= c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5);
             if let Node::Typed(_) = c.node {
+                // A member kept as JSON (unknown, or a value type the definition forbids,
+                // reported as such) is not the extension's value.
+                value |= c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5);
                 nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth: depth + 1 });
+                extra.push(Scope { element: c.name, resource: 0, root_resource: 0 });
             }
         });
+        let scope = extra[at];
+        for i in first..nodes.len() {
+            let (name, child) = (nodes[i].name, nodes[i].node);
+            let (resource, root_resource) = if name == "contained" {
+                (i, scope.resource)
+            } else if is_resource_member(name, child) {
+                (i, i)
+            } else {
+                (scope.resource, scope.root_resource)
+            };
+            extra[i].resource = resource;
+            extra[i].root_resource = root_resource;
+        }
         if at != 0 {
             let name = nodes[at].name;
-            let resource = name == "contained" || name == "resource" || name == "outcome" && node.fhir_type() == Some("OperationOutcome");
+            let resource = is_resource_member(name, node);
             if !resource && node.primitive().is_none() && !other_than_id {
                 reader.push_issue(issue(IssueKind::Invariant, path_of(&nodes, at, root_path), ELE_1.to_string()));
             }
@@ -220,9 +251,230 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
                 reader.push_issue(issue(IssueKind::Invariant, path_of(&nodes, at, root_path), EXT_1.to_string()));
             }
         }
+        if !nested {
+            if let Node::Typed(r) = node {
+                if let Some(info) = r.type_info() {
+                    let resource = nodes[scope.resource].node;
+                    let root_resource = nodes[scope.root_resource].node;
+                    if !info.invariants.is_empty() {
+                        let path = path_of(&nodes, at, root_path);
+                        check_type_invariants(info.invariants, node, &path, resource, root_resource, reader);
+                    }
+                    if !info.element_invariants.is_empty() {
+                        for i in first..nodes.len() {
+                            let element = extra[i].element;
+                            if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
+                                let path = path_of(&nodes, i, root_path);
+                                check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, reader);
+                            }
+                        }
+                    }
+                    if !info.references.is_empty() {
+                        for i in first..nodes.len() {
+                            // A Reference, or a CodeableReference's `reference`.
+                            let (reference, suffix) = match nodes[i].node.fhir_type() {
+                                Some("Reference") => (nodes[i].node, ""),
+                                Some("CodeableReference") => {
+                                    let mut inner = None;
+                                    nodes[i].node.visit_child("reference", &mut |c| inner = Some(c.node));
+                                    match inner {
+                                        Some(r) => (r, ".reference"),
+                                        None => continue,
+                                    }
+                                }
+                                _ => continue,
+                            };
+                            let element = extra[i].element;
+                            let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
+                            let ids = contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
+                            let entries = entries.get_or_insert_with(|| bundle_entry_types(root));
+                            if let Some(msg) = reference_problem(reference, targets, root_resource, ids, entries) {
+                                let path = path_of(&nodes, i, root_path) + suffix;
+                                reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
+                            }
+                        }
+                    }
+                }
+            }
+        }
         stack.extend((first..nodes.len()).rev());
     }
 }
+
+/// Where a node of [`check_base_elements`]'s walk is: its FHIR element name, and the
+/// indexes of the resource it is in (itself for a resource) and of that resource's
+/// container (`%rootResource`: the resource holding it as `contained`, else itself).
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    element: &'a str,
+    resource: usize,
+    root_resource: usize,
+}
+
+/// True for a member that holds a resource: `contained`, `resource` (Bundle entries,
+/// Parameters) of a resource type, an OperationOutcome `outcome`.
+fn is_resource_member(name: &str, node: Node<'_>) -> bool {
+    match name {
+        "contained" => true,
+        // Not a primitive (`RelatedArtifact.resource` is a canonical).
+        "resource" => node.fhir_type().is_some_and(|t| t.starts_with(|c: char| c.is_ascii_uppercase())),
+        "outcome" => node.fhir_type() == Some("OperationOutcome"),
+        _ => false,
+    }
+}
+
+/// Evaluates a datatype's constraints on one value of it.
+fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &str, resource: Node<'_>, root_resource: Node<'_>, reader: &mut Reader) {
+    for inv in invariants {
+        let Some(expr) = parsed(inv.expression) else { continue };
+        for focus in walk(value, path, inv.steps) {
+            let mut env = fhirpath::Env::new(resource);
+            env.root_resource = Some(root_resource);
+            env.context = vec![fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() })];
+            let ok = match fhirpath::evaluate(expr, focus.node, &env) {
+                Ok(r) => match r.as_slice() {
+                    [] => None,
+                    [v] => match v.to_system() {
+                        Some(fhirpath::Value::Boolean(b)) => Some(b),
+                        _ => Some(true),
+                    },
+                    _ => Some(true),
+                },
+                Err(_) => None,
+            };
+            if ok == Some(false) {
+                let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
+                let mut i = issue(IssueKind::Invariant, focus.path.clone(), msg);
+                if !inv.error {
+                    i.severity = Severity::Warning;
+                }
+                reader.push_issue(i);
+            }
+        }
+    }
+}
+
+/// The string value of child `name` of `node`.
+fn child_text<'a>(node: Node<'a>, name: &str) -> Option<&'a str> {
+    let mut out = None;
+    node.visit_child(name, &mut |c| {
+        if let Some(PrimitiveValue::String(s)) = c.node.primitive() {
+            out = Some(s);
+        }
+    });
+    out
+}
+
+const CORE_SD: &str = "http://hl7.org/fhir/StructureDefinition/";
+
+/// The resource type a literal reference names: `Patient/1`, `Patient/1/_history/2`, an
+/// absolute URL ending so; `None` for URNs, canonical-style and other forms.
+pub(crate) fn literal_reference_type(reference: &str) -> Option<&str> {
+    if reference.starts_with("urn:") || reference.contains(['|', '?', '#']) {
+        return None;
+    }
+    let plain = match reference.find("/_history/") {
+        Some(i) => &reference[..i],
+        None => reference,
+    };
+    let mut parts = plain.rsplit('/');
+    let id = parts.next()?;
+    let ty = parts.next()?;
+    let type_like = ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty.chars().all(|c| c.is_ascii_alphanumeric());
+    (type_like && !id.is_empty()).then_some(ty)
+}
+
+/// What is wrong with a reference whose element allows only `targets`: a referenced
+/// resource of another type (from a literal reference, a contained resource's type for
+/// `#id`, or the `type` element), or a `reference` and `type` that disagree.
+fn reference_problem<'a>(
+    reference: Node<'a>,
+    targets: &[&str],
+    root_resource: Node<'a>,
+    contained: &std::collections::HashMap<&'a str, &'a str>,
+    entries: &std::collections::HashMap<&'a str, &'a str>,
+) -> Option<String> {
+    let literal = child_text(reference, "reference");
+    let from_literal: Option<&str> = match literal {
+        // `#` alone: the container of the resource the reference is in.
+        Some("#") => root_resource.fhir_type(),
+        Some(r) if r.starts_with('#') => contained.get(&r[1..]).copied(),
+        Some(r) => entries.get(r).copied().or_else(|| literal_reference_type(r)),
+        None => None,
+    };
+    let declared = child_text(reference, "type").and_then(|t| match t.strip_prefix(CORE_SD) {
+        Some(rest) => Some(rest),
+        None if !t.contains(':') && !t.contains('/') => Some(t),
+        None => None,
+    });
+    if let (Some(a), Some(b), Some(r)) = (from_literal, declared, literal) {
+        if a != b {
+            return Some(format!("reference '{r}' is to a {a}, but its type says {b}"));
+        }
+    }
+    let actual = from_literal.or(declared)?;
+    if targets.contains(&actual) {
+        return None;
+    }
+    let what = match literal {
+        Some(r) => format!("'{r}'"),
+        None => format!("type {actual}"),
+    };
+    Some(format!("a reference to a {actual} ({what}) is not allowed here: Reference({})", targets.join(" | ")))
+}
+
+/// The type of each entry's resource of `root` when it is a Bundle, by the entry's
+/// `fullUrl` (the first of a URL); empty otherwise.
+fn bundle_entry_types(root: Node<'_>) -> std::collections::HashMap<&str, &str> {
+    let mut out = std::collections::HashMap::new();
+    if root.fhir_type() != Some("Bundle") {
+        return out;
+    }
+    root.visit_child("entry", &mut |entry| {
+        let mut ty = None;
+        entry.node.visit_child("resource", &mut |r| ty = r.node.fhir_type());
+        if let (Some(url), Some(ty)) = (child_text(entry.node, "fullUrl"), ty) {
+            out.entry(url).or_insert(ty);
+        }
+    });
+    out
+}
+
+/// The type of each resource contained in `container`, by id (the first of an id).
+fn contained_types(container: Node<'_>) -> std::collections::HashMap<&str, &str> {
+    let mut out = std::collections::HashMap::new();
+    container.visit_child("contained", &mut |c| {
+        if let (Some(id), Some(ty)) = (child_text(c.node, "id"), c.node.fhir_type()) {
+            out.entry(id).or_insert(ty);
+        }
+    });
+    out
+}
+
+/// The message for a choice type the definition does not allow, when `key` names one:
+/// `valueString` where `choices` has `("value", ["Quantity", "CodeableConcept"])`.
+pub(crate) fn choice_type_not_allowed(key: &str, choices: &[(&str, &[&str])]) -> Option<String> {
+    // `_valueString`: the primitive's id and extensions, of the same type.
+    let key = key.strip_prefix('_').unwrap_or(key);
+    for (base, allowed) in choices {
+        let Some(suffix) = key.strip_prefix(base) else { continue };
+        if FHIR_TYPE_SUFFIXES.contains(&suffix) && !allowed.contains(&suffix) {
+            return Some(format!("type {suffix} not allowed for {base}[x]; allowed: {}", allowed.join(", ")));
+        }
+    }
+    None
+}
+
+/// The JSON name suffixes of the FHIR R5 types a choice element can have.
+const FHIR_TYPE_SUFFIXES: &[&str] = &[
+    "Base64Binary", "Boolean", "Canonical", "Code", "Date", "DateTime", "Decimal", "Id", "Instant", "Integer",
+    "Integer64", "Markdown", "Oid", "PositiveInt", "String", "Time", "UnsignedInt", "Uri", "Url", "Uuid",
+    "Address", "Age", "Annotation", "Attachment", "CodeableConcept", "CodeableReference", "Coding",
+    "ContactPoint", "Count", "Distance", "Duration", "HumanName", "Identifier", "Money", "Period", "Quantity",
+    "Range", "Ratio", "RatioRange", "Reference", "SampledData", "Signature", "Timing", "ContactDetail",
+    "DataRequirement", "Expression", "ParameterDefinition", "RelatedArtifact", "TriggerDefinition",
+    "UsageContext", "Availability", "ExtendedContactDetail", "Dosage", "Meta",
+];
 
 /// The validation step of a generated reader: checks the typed value it built or, when
 /// reading failed before a value could be built (a required element missing), the JSON it
@@ -347,15 +599,34 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
             let depth = depth + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
             nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth });
         });
+        if at != 0 && first == nodes.len() && node.primitive().is_none() && !is_resource_member(nodes[at].name, node) {
+            // What the writer would leave out: an object (or a primitive's `_` sibling)
+            // with nothing in it, which a reader reports.
+            let message = "empty object: FHIR JSON does not allow empty objects (it would be left out when written)".to_string();
+            reader.push_issue(Issue { severity: Severity::Error, kind: IssueKind::Structure, path: path_of(&nodes, at, root_path), message });
+        }
         let mut descend = Vec::new();
         for i in first..nodes.len() {
             let v = &nodes[i];
+            let info = match node {
+                Node::Typed(r) => r.type_info(),
+                Node::Json { .. } => None,
+            };
+            let (choices, prohibited) = info.map_or((&[][..], &[][..]), |t| (t.choices, t.prohibited));
             let problem = match v.node {
-                Node::Json { .. } => Some((
-                    IssueKind::UnknownElement,
-                    format!("unknown element '{}'", v.name),
-                    if mode == ReadMode::Strict { Severity::Error } else { Severity::Warning },
+                Node::Json { .. } if prohibited.contains(&v.name) => Some((
+                    IssueKind::Cardinality,
+                    format!("element '{}' is not allowed by the profile (max = 0)", v.name),
+                    Severity::Error,
                 )),
+                Node::Json { .. } => match choice_type_not_allowed(v.name, choices) {
+                    Some(msg) => Some((IssueKind::Choice, msg, Severity::Error)),
+                    None => Some((
+                        IssueKind::UnknownElement,
+                        format!("unknown element '{}'", v.name),
+                        if mode == ReadMode::Strict { Severity::Error } else { Severity::Warning },
+                    )),
+                },
                 Node::Typed(_) if v.depth > crate::json::MAX_DEPTH => Some((
                     IssueKind::Structure,
                     format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::json::MAX_DEPTH),
@@ -500,4 +771,35 @@ pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_references_name_their_resource_type() {
+        assert_eq!(literal_reference_type("Patient/123"), Some("Patient"));
+        assert_eq!(literal_reference_type("Patient/123/_history/2"), Some("Patient"));
+        assert_eq!(literal_reference_type("https://fhir.medcore.uz/fhir/Practitioner/p-1"), Some("Practitioner"));
+        assert_eq!(literal_reference_type("http://x.org/fhir/Observation/1/_history/3"), Some("Observation"));
+        for none in ["urn:uuid:9c1b7c8e-5a5e-4a3b-9d4c-3a2f1c0e4b7d", "#p1", "Patient", "Patient/", "patient/1", "Patient?identifier=x|1", ""] {
+            assert_eq!(literal_reference_type(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn choice_types_outside_the_allowed_ones() {
+        let choices: &[(&str, &[&str])] = &[("value", &["Quantity", "CodeableConcept"])];
+        assert_eq!(
+            choice_type_not_allowed("valueString", choices).as_deref(),
+            Some("type String not allowed for value[x]; allowed: Quantity, CodeableConcept")
+        );
+        assert_eq!(choice_type_not_allowed("valueQuantity", choices), None);
+        assert!(choice_type_not_allowed("_valueString", choices).is_some());
+        // Not a FHIR type, or another element: left to the unknown-element check.
+        assert_eq!(choice_type_not_allowed("valueFoo", choices), None);
+        assert_eq!(choice_type_not_allowed("valueSet", choices), None);
+        assert_eq!(choice_type_not_allowed("effectiveString", choices), None);
+    }
 }

@@ -209,6 +209,10 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
         (**self).primitive()
     }
 
+    fn type_info(&self) -> Option<&'static crate::reflect::TypeInfo> {
+        (**self).type_info()
+    }
+
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
         (**self).visit_children(visit)
     }

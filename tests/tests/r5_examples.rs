@@ -17,6 +17,23 @@ const TYPES: &[&str] = &[
     "Practitioner", "PractitionerRole", "Provenance", "RelatedPerson",
 ];
 
+/// Official examples that break a rule of the specification, checked against it: (file,
+/// location, why). Each must report exactly this error (kind `ReferenceTarget`) besides
+/// reading and round-tripping like the others.
+const BREAK_THE_SPECIFICATION: &[(&str, &str, &str)] = &[
+    (
+        "DocumentReference-xray.json",
+        "DocumentReference.context[1]",
+        "DocumentReference.context is Reference(Appointment | Encounter | EpisodeOfCare) in R5; \
+         the example's second context is DocumentReference/documentreference-example-xray-encounter",
+    ),
+    (
+        "Encounter-example.json",
+        "Encounter.careTeam[0]",
+        "Encounter.careTeam is Reference(CareTeam) in R5; the example points it at Encounter/example",
+    ),
+];
+
 #[test]
 fn r5_examples_round_trip_through_the_base_types() {
     let dir = common::package_dir("hl7.fhir.r5.examples", "5.0.0");
@@ -36,7 +53,18 @@ fn r5_examples_round_trip_through_the_base_types() {
         entry.1 += 1;
         let mut reader = Reader::new(rt, ReadMode::Strict);
         let value = AnyResource::read_json(json.as_object().expect("object"), &mut reader);
-        let errors: Vec<String> = reader.issues().iter().filter(|i| i.severity == dhp_runtime::read::Severity::Error).map(|i| i.to_string()).collect();
+        let known: Vec<&str> = BREAK_THE_SPECIFICATION.iter().filter(|(f, _, _)| *f == name).map(|(_, p, _)| *p).collect();
+        let is_known = |i: &&dhp_runtime::Issue| i.kind == dhp_runtime::IssueKind::ReferenceTarget && known.contains(&i.path.as_str());
+        let found_known = reader.issues().iter().filter(is_known).count();
+        if found_known != known.len() {
+            failures.push(format!("{name}: expected the listed errors at {known:?}, found {found_known}"));
+        }
+        let errors: Vec<String> = reader
+            .issues()
+            .iter()
+            .filter(|i| i.severity == dhp_runtime::read::Severity::Error && !is_known(i))
+            .map(|i| i.to_string())
+            .collect();
         match value {
             Some(v) if errors.is_empty() => match diff(&json, &JsonValue::Object(v.write_json()), rt) {
                 None => entry.0 += 1,

@@ -103,6 +103,32 @@ fn value_key(ty: &FieldType) -> String {
     }
 }
 
+/// The choice elements of a struct (base name, `value` for an extension's value) with the
+/// type suffixes its definition allows, for reporting the other types as such.
+pub(crate) fn allowed_choices(ctx: &Ctx, s: &StructDef) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for f in &s.fields {
+        let base = match f.role {
+            FieldRole::Element => f.json.clone(),
+            FieldRole::ExtensionValue => "value".to_string(),
+            _ => continue,
+        };
+        match &f.ty {
+            FieldType::Choice(c) => {
+                if let Some(c) = ctx.space.choices.get(c) {
+                    out.push((base, c.variants.iter().map(|v| v.json_suffix.clone()).collect()));
+                }
+            }
+            ty if f.role == FieldRole::ExtensionValue => {
+                let key = value_key(ty);
+                out.push((base, vec![key.trim_start_matches("value").to_string()]));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The locals, match arms and after-loop statements that read one struct's members.
 #[derive(Default)]
 struct ReadParts {
@@ -459,11 +485,21 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         _ => quote! { Some(#name { #(#inits)* unknown_elements }) },
     };
     let (locals, arms, post) = (&p.locals, &p.arms, &p.post);
-    let default_arm = if p.choices.is_empty() {
+    // A type the definition does not allow for a choice is reported as such.
+    let allowed = allowed_choices(ctx, s);
+    let unknown = if allowed.is_empty() {
+        quote! { r.unknown(member_key, &mut unknown_elements); }
+    } else {
+        let items = allowed.iter().map(|(base, suffixes)| quote! { (#base, &[#(#suffixes),*][..]) });
+        quote! { r.unknown_choice(member_key, &mut unknown_elements, &[#(#items),*]); }
+    };
+    let default_arm = if p.choices.is_empty() && allowed.is_empty() {
         quote! { _ => r.unknown(member_key, &mut unknown_elements), }
+    } else if p.choices.is_empty() {
+        quote! { _ => { #unknown } }
     } else {
         let tries = &p.choices;
-        quote! { _ => { if !(#(#tries)||*) { r.unknown(member_key, &mut unknown_elements); } } }
+        quote! { _ => { if !(#(#tries)||*) { #unknown } } }
     };
     let seen_decl = if p.next > 0 { quote! { let mut seen_members = Seen::new(); } } else { quote! {} };
     assert!(p.next <= 512, "{} has more than 512 JSON members", s.name);

@@ -966,7 +966,7 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
     }
 }
 
-fn steps_tokens(ctx: &Ctx, steps: &[StepDef]) -> TokenStream {
+pub(crate) fn steps_tokens(ctx: &Ctx, steps: &[StepDef]) -> TokenStream {
     let steps = steps.iter().map(|st| step_tokens(ctx, st));
     quote! { &[#(#steps),*] }
 }

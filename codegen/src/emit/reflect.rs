@@ -185,6 +185,7 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
         },
         _ => quote! {},
     };
+    let type_info = type_info(ctx, s);
     quote! {
         #(#markers)*
 
@@ -192,6 +193,7 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
             fn fhir_type(&self) -> &str { #fhir }
 
             #rules_fn
+            #type_info
 
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
                 use dhp_runtime::visit as r;
@@ -208,6 +210,69 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
                 }
                 r::unknown_named(v, name, &self.unknown_elements);
             }
+        }
+    }
+}
+
+/// `Reflect::type_info` for a struct with a datatype's constraints, restricted reference
+/// targets, choice elements or prohibited members; nothing otherwise.
+fn type_info(ctx: &Ctx, s: &StructDef) -> TokenStream {
+    let invariants: Vec<TokenStream> = match s.kind {
+        StructKind::Datatype => ctx
+            .space
+            .datatype_invariants
+            .get(&s.name)
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                let (key, error, human, expr) = (&i.key, i.error, &i.human, &i.expression);
+                let steps = super::profile::steps_tokens(ctx, &i.steps);
+                quote! { dhp_runtime::validate::InvariantRule { key: #key, error: #error, human: #human, expression: #expr, steps: #steps }, }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let references: Vec<TokenStream> = ctx
+        .space
+        .reference_targets
+        .get(&s.name)
+        .into_iter()
+        .flatten()
+        .map(|(element, targets)| quote! { (#element, &[#(#targets),*]), })
+        .collect();
+    let choices: Vec<TokenStream> = super::items::allowed_choices(ctx, s)
+        .into_iter()
+        .map(|(base, suffixes)| quote! { (#base, &[#(#suffixes),*]), })
+        .collect();
+    let element_invariants: Vec<TokenStream> = ctx
+        .space
+        .element_invariants
+        .get(&s.name)
+        .into_iter()
+        .flatten()
+        .map(|(element, invs)| {
+            let invs = invs.iter().map(|i| {
+                let (key, error, human, expr) = (&i.key, i.error, &i.human, &i.expression);
+                let steps = super::profile::steps_tokens(ctx, &i.steps);
+                quote! { dhp_runtime::validate::InvariantRule { key: #key, error: #error, human: #human, expression: #expr, steps: #steps }, }
+            });
+            quote! { (#element, &[#(#invs)*]), }
+        })
+        .collect();
+    let prohibited = &s.prohibited;
+    if invariants.is_empty() && references.is_empty() && choices.is_empty() && prohibited.is_empty() && element_invariants.is_empty() {
+        return quote! {};
+    }
+    quote! {
+        fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+            static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+                invariants: &[#(#invariants)*],
+                references: &[#(#references)*],
+                choices: &[#(#choices)*],
+                prohibited: &[#(#prohibited),*],
+                element_invariants: &[#(#element_invariants)*],
+            };
+            Some(&INFO)
         }
     }
 }
@@ -267,6 +332,7 @@ pub(crate) fn choice_reflect(c: &ChoiceDef) -> TokenStream {
 
         impl dhp_runtime::Reflect for #name {
             fn fhir_type(&self) -> &str { self.reflect_choice().1.fhir_type() }
+            fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_choice().1.type_info() }
             fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> { self.reflect_choice().1.primitive() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_choice().1.visit_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_choice().1.visit_child(name, v) }
@@ -294,6 +360,7 @@ pub(crate) fn any_resource_reflect(ctx: &Ctx) -> TokenStream {
         impl dhp_runtime::Reflect for AnyResource {
             fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
+            fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
         }
@@ -361,6 +428,7 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
         impl dhp_runtime::Reflect for AnyProfile {
             fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
+            fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
         }

@@ -57,6 +57,19 @@ pub struct TypeSpace {
     /// What every extension definition in the package set requires of each use of the
     /// extension, sorted by URL: checked wherever the extension appears.
     pub extension_rules: Vec<ExtensionRuleDef>,
+    /// The constraints of each generated datatype's snapshot (by struct name: `Reference`,
+    /// `Age`), checked wherever a value of the type appears; `ele-1` and `ext-1` are left
+    /// to the runtime.
+    pub datatype_invariants: BTreeMap<String, Vec<InvariantDef>>,
+    /// The reference elements of each struct (by struct name) whose targets are
+    /// restricted: FHIR element name (`subject`; `value` for `value[x]`) and the resource
+    /// types its `type.targetProfile`s allow.
+    pub reference_targets: BTreeMap<String, Vec<(String, Vec<String>)>>,
+    /// The constraints a datatype profile adds to an element of each struct (by struct
+    /// name): FHIR element name and the invariants of its type's core profile that the
+    /// datatype itself does not have (`sqty-1` where the type is `Quantity` profiled as
+    /// `SimpleQuantity`).
+    pub element_invariants: BTreeMap<String, Vec<(String, Vec<InvariantDef>)>>,
 }
 
 /// The rules of one extension definition (see `dhp_runtime::extension_rules`).

@@ -550,6 +550,9 @@ impl dhp_runtime::Reflect for AnyProfile {
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         self.reflect_inner().extension_rules()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_inner().type_info()
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         self.reflect_inner().visit_children(v)
     }

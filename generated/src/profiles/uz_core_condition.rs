@@ -491,7 +491,20 @@ impl FhirJson for UzCoreCondition {
                             &mut abatement,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "onset",
+                                    &["DateTime", "Age", "Period", "Range", "String"][..],
+                                ),
+                                (
+                                    "abatement",
+                                    &["DateTime", "Age", "Period", "Range", "String"][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -611,6 +624,19 @@ impl dhp_runtime::Reflect for UzCoreCondition {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("subject", &["Patient"]), ("encounter", &["Encounter"])],
+            choices: &[
+                ("onset", &["DateTime", "Age", "Period", "Range", "String"]),
+                ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -568,6 +568,60 @@ impl dhp_runtime::Reflect for UzCoreConsent {
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("subject", &["Group", "Patient", "Practitioner"]),
+                (
+                    "grantor",
+                    &[
+                        "CareTeam",
+                        "HealthcareService",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                (
+                    "grantee",
+                    &[
+                        "CareTeam",
+                        "HealthcareService",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                (
+                    "manager",
+                    &["HealthcareService", "Organization", "Patient", "Practitioner"],
+                ),
+                (
+                    "controller",
+                    &["HealthcareService", "Organization", "Patient", "Practitioner"],
+                ),
+                (
+                    "sourceReference",
+                    &[
+                        "Consent",
+                        "Contract",
+                        "DocumentReference",
+                        "QuestionnaireResponse",
+                    ],
+                ),
+                ("policyText", &["DocumentReference"]),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);

@@ -482,6 +482,23 @@ impl dhp_runtime::Reflect for UzCoreEpisodeOfCare {
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("patient", &["Patient"]),
+                ("managingOrganization", &["Organization"]),
+                ("referralRequest", &["ServiceRequest"]),
+                ("careManager", &["Practitioner", "PractitionerRole"]),
+                ("careTeam", &["CareTeam"]),
+                ("account", &["Account"]),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);

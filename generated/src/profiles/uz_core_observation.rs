@@ -671,7 +671,35 @@ impl FhirJson for UzCoreObservation {
                             &mut value,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("instantiates", &["Canonical", "Reference"][..]),
+                                (
+                                    "effective",
+                                    &["DateTime", "Period", "Timing", "Instant"][..],
+                                ),
+                                (
+                                    "value",
+                                    &[
+                                        "Quantity",
+                                        "CodeableConcept",
+                                        "String",
+                                        "Boolean",
+                                        "Integer",
+                                        "Range",
+                                        "Ratio",
+                                        "SampledData",
+                                        "Time",
+                                        "DateTime",
+                                        "Period",
+                                        "Attachment",
+                                        "Reference",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -797,6 +825,77 @@ impl dhp_runtime::Reflect for UzCoreObservation {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("instantiates", &["ObservationDefinition"]),
+                ("basedOn", &["CarePlan", "MedicationRequest", "ServiceRequest"]),
+                (
+                    "partOf",
+                    &[
+                        "ImagingStudy",
+                        "Immunization",
+                        "MedicationAdministration",
+                        "MedicationDispense",
+                        "Procedure",
+                    ],
+                ),
+                (
+                    "subject",
+                    &[
+                        "Location",
+                        "Medication",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "Procedure",
+                    ],
+                ),
+                ("encounter", &["Encounter"]),
+                ("performer", &["Organization", "Practitioner", "PractitionerRole"]),
+                ("value", &["MolecularSequence"]),
+                ("bodyStructure", &["BodyStructure"]),
+                ("specimen", &["Specimen"]),
+                ("device", &["Device", "DeviceMetric"]),
+                ("hasMember", &["Observation", "QuestionnaireResponse"]),
+                (
+                    "derivedFrom",
+                    &[
+                        "DocumentReference",
+                        "ImagingStudy",
+                        "Observation",
+                        "QuestionnaireResponse",
+                    ],
+                ),
+            ],
+            choices: &[
+                ("instantiates", &["Canonical", "Reference"]),
+                ("effective", &["DateTime", "Period", "Timing", "Instant"]),
+                (
+                    "value",
+                    &[
+                        "Quantity",
+                        "CodeableConcept",
+                        "String",
+                        "Boolean",
+                        "Integer",
+                        "Range",
+                        "Ratio",
+                        "SampledData",
+                        "Time",
+                        "DateTime",
+                        "Period",
+                        "Attachment",
+                        "Reference",
+                    ],
+                ),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1945,6 +2044,16 @@ impl FhirJson for UzCoreObservationTriggeredBy {
 impl dhp_runtime::Reflect for UzCoreObservationTriggeredBy {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("observation", &["Observation"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -503,7 +503,14 @@ impl FhirJson for UzCorePatient {
                             &mut multiple_birth,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("deceased", &["Boolean", "DateTime"][..]),
+                                ("multipleBirth", &["Boolean", "Integer"][..]),
+                            ],
+                        );
                     }
                 }
             }
@@ -630,6 +637,25 @@ impl dhp_runtime::Reflect for UzCorePatient {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "generalPractitioner",
+                    &["Organization", "Practitioner", "PractitionerRole"],
+                ),
+                ("managingOrganization", &["Organization"]),
+            ],
+            choices: &[
+                ("deceased", &["Boolean", "DateTime"]),
+                ("multipleBirth", &["Boolean", "Integer"]),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

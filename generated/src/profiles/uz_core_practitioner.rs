@@ -368,7 +368,11 @@ impl FhirJson for UzCorePractitioner {
                         &member_key,
                         &mut deceased,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("deceased", &["Boolean", "DateTime"][..])],
+                        );
                     }
                 }
             }
@@ -446,6 +450,16 @@ impl dhp_runtime::Reflect for UzCorePractitioner {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("deceased", &["Boolean", "DateTime"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -380,7 +380,11 @@ impl FhirJson for UzCoreProvenance {
                         &member_key,
                         &mut occurred,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("occurred", &["Period", "DateTime"][..])],
+                        );
                     }
                 }
             }
@@ -471,6 +475,33 @@ impl dhp_runtime::Reflect for UzCoreProvenance {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("target", &["DocumentReference", "Medication"]),
+                ("location", &["Location"]),
+                (
+                    "basedOn",
+                    &[
+                        "CarePlan",
+                        "DeviceRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "ServiceRequest",
+                        "Task",
+                    ],
+                ),
+                ("patient", &["Patient"]),
+                ("encounter", &["Encounter"]),
+            ],
+            choices: &[("occurred", &["Period", "DateTime"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

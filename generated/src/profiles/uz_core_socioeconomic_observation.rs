@@ -643,7 +643,18 @@ impl FhirJson for UzCoreSocioeconomicObservation {
                             &mut value,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("instantiates", &["Canonical", "Reference"][..]),
+                                (
+                                    "effective",
+                                    &["DateTime", "Period", "Timing", "Instant"][..],
+                                ),
+                                ("value", &["CodeableConcept"][..]),
+                            ],
+                        );
                     }
                 }
             }
@@ -766,6 +777,77 @@ impl dhp_runtime::Reflect for UzCoreSocioeconomicObservation {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("instantiates", &["ObservationDefinition"]),
+                (
+                    "basedOn",
+                    &[
+                        "CarePlan",
+                        "DeviceRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "ServiceRequest",
+                    ],
+                ),
+                (
+                    "partOf",
+                    &[
+                        "GenomicStudy",
+                        "ImagingStudy",
+                        "Immunization",
+                        "MedicationAdministration",
+                        "MedicationDispense",
+                        "MedicationStatement",
+                        "Procedure",
+                    ],
+                ),
+                ("subject", &["Patient"]),
+                ("encounter", &["Encounter"]),
+                (
+                    "performer",
+                    &[
+                        "CareTeam",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                ("bodyStructure", &["BodyStructure"]),
+                ("specimen", &["Group", "Specimen"]),
+                ("device", &["Device", "DeviceMetric"]),
+                (
+                    "hasMember",
+                    &["MolecularSequence", "Observation", "QuestionnaireResponse"],
+                ),
+                (
+                    "derivedFrom",
+                    &[
+                        "DocumentReference",
+                        "GenomicStudy",
+                        "ImagingSelection",
+                        "ImagingStudy",
+                        "MolecularSequence",
+                        "Observation",
+                        "QuestionnaireResponse",
+                    ],
+                ),
+            ],
+            choices: &[
+                ("instantiates", &["Canonical", "Reference"]),
+                ("effective", &["DateTime", "Period", "Timing", "Instant"]),
+                ("value", &["CodeableConcept"]),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1645,6 +1727,9 @@ impl UzCoreSocioeconomicObservationValue {
 impl dhp_runtime::Reflect for UzCoreSocioeconomicObservationValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

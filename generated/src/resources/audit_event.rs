@@ -400,7 +400,11 @@ impl FhirJson for AuditEvent {
                         &member_key,
                         &mut occurred,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("occurred", &["Period", "DateTime"][..])],
+                        );
                     }
                 }
             }
@@ -500,6 +504,31 @@ impl dhp_runtime::Reflect for AuditEvent {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "basedOn",
+                    &[
+                        "CarePlan",
+                        "DeviceRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "ServiceRequest",
+                        "Task",
+                    ],
+                ),
+                ("patient", &["Patient"]),
+                ("encounter", &["Encounter"]),
+            ],
+            choices: &[("occurred", &["Period", "DateTime"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -939,7 +968,11 @@ impl FhirJson for AuditEventAgent {
                         &member_key,
                         &mut network,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("network", &["Reference", "Uri", "String"][..])],
+                        );
                     }
                 }
             }
@@ -984,6 +1017,31 @@ impl FhirJson for AuditEventAgent {
 impl dhp_runtime::Reflect for AuditEventAgent {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "who",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                ("location", &["Location"]),
+                ("network", &["Endpoint"]),
+            ],
+            choices: &[("network", &["Reference", "Uri", "String"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1392,7 +1450,28 @@ impl FhirJson for AuditEventEntityDetail {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "value",
+                                    &[
+                                        "Quantity",
+                                        "CodeableConcept",
+                                        "String",
+                                        "Boolean",
+                                        "Integer",
+                                        "Range",
+                                        "Ratio",
+                                        "Time",
+                                        "DateTime",
+                                        "Period",
+                                        "Base64Binary",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -1422,6 +1501,33 @@ impl FhirJson for AuditEventEntityDetail {
 impl dhp_runtime::Reflect for AuditEventEntityDetail {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[
+                (
+                    "value",
+                    &[
+                        "Quantity",
+                        "CodeableConcept",
+                        "String",
+                        "Boolean",
+                        "Integer",
+                        "Range",
+                        "Ratio",
+                        "Time",
+                        "DateTime",
+                        "Period",
+                        "Base64Binary",
+                    ],
+                ),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1750,6 +1856,30 @@ impl dhp_runtime::Reflect for AuditEventSource {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("site", &["Location"]),
+                (
+                    "observer",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1915,6 +2045,9 @@ impl AuditEventAgentNetwork {
 impl dhp_runtime::Reflect for AuditEventAgentNetwork {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -2282,6 +2415,9 @@ impl dhp_runtime::Reflect for AuditEventEntityDetailValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2384,6 +2520,9 @@ impl AuditEventOccurred {
 impl dhp_runtime::Reflect for AuditEventOccurred {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -447,7 +447,20 @@ impl FhirJson for Condition {
                             &mut abatement,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "onset",
+                                    &["DateTime", "Age", "Period", "Range", "String"][..],
+                                ),
+                                (
+                                    "abatement",
+                                    &["DateTime", "Age", "Period", "Range", "String"][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -547,6 +560,22 @@ impl dhp_runtime::Reflect for Condition {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("subject", &["Group", "Patient"]),
+                ("encounter", &["Encounter"]),
+            ],
+            choices: &[
+                ("onset", &["DateTime", "Age", "Period", "Range", "String"]),
+                ("abatement", &["DateTime", "Age", "Period", "Range", "String"]),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -944,6 +973,29 @@ impl dhp_runtime::Reflect for ConditionParticipant {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "actor",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1126,6 +1178,21 @@ impl crate::DataAbsent for ConditionStage {
 impl dhp_runtime::Reflect for ConditionStage {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "assessment",
+                    &["ClinicalImpression", "DiagnosticReport", "Observation"],
+                ),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1327,6 +1394,9 @@ impl dhp_runtime::Reflect for ConditionAbatement {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -1500,6 +1570,9 @@ impl ConditionOnset {
 impl dhp_runtime::Reflect for ConditionOnset {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -683,6 +683,53 @@ impl dhp_runtime::Reflect for DocumentReference {
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "basedOn",
+                    &[
+                        "Appointment",
+                        "AppointmentResponse",
+                        "CarePlan",
+                        "Claim",
+                        "CommunicationRequest",
+                        "Contract",
+                        "CoverageEligibilityRequest",
+                        "DeviceRequest",
+                        "EnrollmentRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "RequestOrchestration",
+                        "ServiceRequest",
+                        "SupplyRequest",
+                        "VisionPrescription",
+                    ],
+                ),
+                ("context", &["Appointment", "Encounter", "EpisodeOfCare"]),
+                ("bodySite", &["BodyStructure"]),
+                (
+                    "author",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                ("custodian", &["Organization"]),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1103,6 +1150,27 @@ impl dhp_runtime::Reflect for DocumentReferenceAttester {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "party",
+                    &[
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1384,7 +1452,11 @@ impl FhirJson for DocumentReferenceContentProfile {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("value", &["Coding", "Uri", "Canonical"][..])],
+                        );
                     }
                 }
             }
@@ -1409,6 +1481,16 @@ impl FhirJson for DocumentReferenceContentProfile {
 impl dhp_runtime::Reflect for DocumentReferenceContentProfile {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[("value", &["Coding", "Uri", "Canonical"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1565,6 +1647,16 @@ impl FhirJson for DocumentReferenceRelatesTo {
 impl dhp_runtime::Reflect for DocumentReferenceRelatesTo {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("target", &["DocumentReference"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1729,6 +1821,9 @@ impl DocumentReferenceContentProfileValue {
 impl dhp_runtime::Reflect for DocumentReferenceContentProfileValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

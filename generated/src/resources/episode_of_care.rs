@@ -469,6 +469,23 @@ impl dhp_runtime::Reflect for EpisodeOfCare {
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("patient", &["Patient"]),
+                ("managingOrganization", &["Organization"]),
+                ("referralRequest", &["ServiceRequest"]),
+                ("careManager", &["Practitioner", "PractitionerRole"]),
+                ("careTeam", &["CareTeam"]),
+                ("account", &["Account"]),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -833,6 +850,16 @@ impl dhp_runtime::Reflect for EpisodeOfCareDiagnosis {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("condition", &["Condition"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -995,6 +1022,21 @@ impl crate::DataAbsent for EpisodeOfCareReason {
 impl dhp_runtime::Reflect for EpisodeOfCareReason {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "value",
+                    &["Condition", "HealthcareService", "Observation", "Procedure"],
+                ),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -635,7 +635,35 @@ impl FhirJson for Observation {
                             &mut value,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("instantiates", &["Canonical", "Reference"][..]),
+                                (
+                                    "effective",
+                                    &["DateTime", "Period", "Timing", "Instant"][..],
+                                ),
+                                (
+                                    "value",
+                                    &[
+                                        "Quantity",
+                                        "CodeableConcept",
+                                        "String",
+                                        "Boolean",
+                                        "Integer",
+                                        "Range",
+                                        "Ratio",
+                                        "SampledData",
+                                        "Time",
+                                        "DateTime",
+                                        "Period",
+                                        "Attachment",
+                                        "Reference",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -760,6 +788,110 @@ impl dhp_runtime::Reflect for Observation {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("instantiates", &["ObservationDefinition"]),
+                (
+                    "basedOn",
+                    &[
+                        "CarePlan",
+                        "DeviceRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "ServiceRequest",
+                    ],
+                ),
+                (
+                    "partOf",
+                    &[
+                        "GenomicStudy",
+                        "ImagingStudy",
+                        "Immunization",
+                        "MedicationAdministration",
+                        "MedicationDispense",
+                        "MedicationStatement",
+                        "Procedure",
+                    ],
+                ),
+                (
+                    "subject",
+                    &[
+                        "BiologicallyDerivedProduct",
+                        "Device",
+                        "Group",
+                        "Location",
+                        "Medication",
+                        "NutritionProduct",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "Procedure",
+                        "Substance",
+                    ],
+                ),
+                ("encounter", &["Encounter"]),
+                (
+                    "performer",
+                    &[
+                        "CareTeam",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                ("value", &["MolecularSequence"]),
+                ("bodyStructure", &["BodyStructure"]),
+                ("specimen", &["Group", "Specimen"]),
+                ("device", &["Device", "DeviceMetric"]),
+                (
+                    "hasMember",
+                    &["MolecularSequence", "Observation", "QuestionnaireResponse"],
+                ),
+                (
+                    "derivedFrom",
+                    &[
+                        "DocumentReference",
+                        "GenomicStudy",
+                        "ImagingSelection",
+                        "ImagingStudy",
+                        "MolecularSequence",
+                        "Observation",
+                        "QuestionnaireResponse",
+                    ],
+                ),
+            ],
+            choices: &[
+                ("instantiates", &["Canonical", "Reference"]),
+                ("effective", &["DateTime", "Period", "Timing", "Instant"]),
+                (
+                    "value",
+                    &[
+                        "Quantity",
+                        "CodeableConcept",
+                        "String",
+                        "Boolean",
+                        "Integer",
+                        "Range",
+                        "Ratio",
+                        "SampledData",
+                        "Time",
+                        "DateTime",
+                        "Period",
+                        "Attachment",
+                        "Reference",
+                    ],
+                ),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1273,7 +1405,30 @@ impl FhirJson for ObservationComponent {
                         &member_key,
                         &mut value,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                (
+                                    "value",
+                                    &[
+                                        "Quantity",
+                                        "CodeableConcept",
+                                        "String",
+                                        "Boolean",
+                                        "Integer",
+                                        "Range",
+                                        "Ratio",
+                                        "SampledData",
+                                        "Time",
+                                        "DateTime",
+                                        "Period",
+                                        "Attachment",
+                                        "Reference",
+                                    ][..],
+                                ),
+                            ],
+                        );
                     }
                 }
             }
@@ -1311,6 +1466,35 @@ impl FhirJson for ObservationComponent {
 impl dhp_runtime::Reflect for ObservationComponent {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("value", &["MolecularSequence"])],
+            choices: &[
+                (
+                    "value",
+                    &[
+                        "Quantity",
+                        "CodeableConcept",
+                        "String",
+                        "Boolean",
+                        "Integer",
+                        "Range",
+                        "Ratio",
+                        "SampledData",
+                        "Time",
+                        "DateTime",
+                        "Period",
+                        "Attachment",
+                        "Reference",
+                    ],
+                ),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1581,6 +1765,41 @@ impl dhp_runtime::Reflect for ObservationReferenceRange {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[
+                (
+                    "low",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+                (
+                    "high",
+                    &[
+                        dhp_runtime::validate::InvariantRule {
+                            key: "sqty-1",
+                            error: true,
+                            human: "The comparator is not used on a SimpleQuantity",
+                            expression: "comparator.empty()",
+                            steps: &[],
+                        },
+                    ],
+                ),
+            ],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1772,6 +1991,16 @@ impl FhirJson for ObservationTriggeredBy {
 impl dhp_runtime::Reflect for ObservationTriggeredBy {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("observation", &["Observation"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2176,6 +2405,9 @@ impl dhp_runtime::Reflect for ObservationComponentValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2333,6 +2565,9 @@ impl dhp_runtime::Reflect for ObservationEffective {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2441,6 +2676,9 @@ impl ObservationInstantiates {
 impl dhp_runtime::Reflect for ObservationInstantiates {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -2816,6 +3054,9 @@ impl ObservationValue {
 impl dhp_runtime::Reflect for ObservationValue {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

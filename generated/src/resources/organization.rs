@@ -420,6 +420,16 @@ impl dhp_runtime::Reflect for Organization {
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("partOf", &["Organization"]), ("endpoint", &["Endpoint"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -823,6 +833,16 @@ impl FhirJson for OrganizationQualification {
 impl dhp_runtime::Reflect for OrganizationQualification {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("issuer", &["Organization"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -441,7 +441,14 @@ impl FhirJson for Patient {
                             &mut multiple_birth,
                         ))
                     {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[
+                                ("deceased", &["Boolean", "DateTime"][..]),
+                                ("multipleBirth", &["Boolean", "Integer"][..]),
+                            ],
+                        );
                     }
                 }
             }
@@ -535,6 +542,25 @@ impl dhp_runtime::Reflect for Patient {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "generalPractitioner",
+                    &["Organization", "Practitioner", "PractitionerRole"],
+                ),
+                ("managingOrganization", &["Organization"]),
+            ],
+            choices: &[
+                ("deceased", &["Boolean", "DateTime"]),
+                ("multipleBirth", &["Boolean", "Integer"]),
+            ],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1175,6 +1201,16 @@ impl dhp_runtime::Reflect for PatientContact {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("organization", &["Organization"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1355,6 +1391,16 @@ impl dhp_runtime::Reflect for PatientLink {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[("other", &["Patient", "RelatedPerson"])],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1500,6 +1546,9 @@ impl dhp_runtime::Reflect for PatientDeceased {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
+    }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -1622,6 +1671,9 @@ impl PatientMultipleBirth {
 impl dhp_runtime::Reflect for PatientMultipleBirth {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -368,7 +368,11 @@ impl FhirJson for Provenance {
                         &member_key,
                         &mut occurred,
                     )) {
-                        r.unknown(member_key, &mut unknown_elements);
+                        r.unknown_choice(
+                            member_key,
+                            &mut unknown_elements,
+                            &[("occurred", &["Period", "DateTime"][..])],
+                        );
                     }
                 }
             }
@@ -462,6 +466,32 @@ impl dhp_runtime::Reflect for Provenance {
         &self,
     ) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> {
         Some(crate::extension_rules::EXTENSION_RULES)
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                ("location", &["Location"]),
+                (
+                    "basedOn",
+                    &[
+                        "CarePlan",
+                        "DeviceRequest",
+                        "ImmunizationRecommendation",
+                        "MedicationRequest",
+                        "NutritionOrder",
+                        "ServiceRequest",
+                        "Task",
+                    ],
+                ),
+                ("patient", &["Patient"]),
+                ("encounter", &["Encounter"]),
+            ],
+            choices: &[("occurred", &["Period", "DateTime"])],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -890,6 +920,39 @@ impl dhp_runtime::Reflect for ProvenanceAgent {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
+            invariants: &[],
+            references: &[
+                (
+                    "who",
+                    &[
+                        "CareTeam",
+                        "Device",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                        "RelatedPerson",
+                    ],
+                ),
+                (
+                    "onBehalfOf",
+                    &[
+                        "CareTeam",
+                        "Organization",
+                        "Patient",
+                        "Practitioner",
+                        "PractitionerRole",
+                    ],
+                ),
+            ],
+            choices: &[],
+            prohibited: &[],
+            element_invariants: &[],
+        };
+        Some(&INFO)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1199,6 +1262,9 @@ impl ProvenanceOccurred {
 impl dhp_runtime::Reflect for ProvenanceOccurred {
     fn fhir_type(&self) -> &str {
         self.reflect_choice().1.fhir_type()
+    }
+    fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
+        self.reflect_choice().1.type_info()
     }
     fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -77,7 +77,11 @@ impl<'a> Builder<'a> {
             comment: tree.nodes[0].el.comment.clone(),
             notes: vec![format!("FHIR R5 datatype `{code}`.")],
         };
-        self.build_struct(&tree, 0, &owner, name, StructKind::Datatype, doc)?;
+        self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Datatype, doc)?;
+        let invariants = self.base_invariants(&sd.url, &elements)?;
+        if !invariants.is_empty() {
+            self.space.datatype_invariants.insert(name, invariants);
+        }
         Ok(())
     }
 

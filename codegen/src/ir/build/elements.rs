@@ -16,6 +16,8 @@ impl<'a> Builder<'a> {
     ) -> Result<String, BuildError> {
         let mut fields = Vec::new();
         let mut prohibited = Vec::new();
+        let mut references = Vec::new();
+        let mut element_invariants = Vec::new();
         let children = tree.nodes[node].children.clone();
         for child in children {
             let el = tree.nodes[child].el;
@@ -43,6 +45,13 @@ impl<'a> Builder<'a> {
             if let Some(f) = self.field_for(tree, child, owner, &seg)? {
                 if owner.is_profile && node == 0 {
                     self.primitive_extension_slices(tree, child, &f)?;
+                }
+                if let Some(targets) = self.reference_targets(el) {
+                    references.push((f.json.clone(), targets));
+                }
+                let profiled = self.type_profile_invariants(el)?;
+                if !profiled.is_empty() {
+                    element_invariants.push((f.json.clone(), profiled));
                 }
                 fields.push(f);
             }
@@ -73,7 +82,77 @@ impl<'a> Builder<'a> {
             }
         }
         self.space.structs.insert(name.clone(), def);
+        if !references.is_empty() {
+            self.space.reference_targets.insert(name.clone(), references);
+        }
+        if !element_invariants.is_empty() {
+            self.space.element_invariants.insert(name.clone(), element_invariants);
+        }
         Ok(name)
+    }
+
+    /// The constraints the core datatype profiles of an element's type add to the datatype
+    /// (`sqty-1` of `SimpleQuantity` on a `Quantity`, `mtqy-1` of `MoneyQuantity`), which
+    /// the datatype's own table does not have.
+    pub(super) fn type_profile_invariants(&mut self, el: &ElementDefinition) -> Result<Vec<InvariantDef>, BuildError> {
+        let mut out: Vec<InvariantDef> = Vec::new();
+        // Choice elements are left out: the constraints would apply to their other types.
+        if el.types.len() != 1 {
+            return Ok(out);
+        }
+        for t in &el.types {
+            if t.code == "Extension" || primitive_rust_type(&t.code).is_some() {
+                continue;
+            }
+            for p in &t.profile {
+                let url = strip_version(p);
+                if !url.starts_with(CORE_SD) || url == format!("{CORE_SD}{}", t.code) {
+                    continue;
+                }
+                let Ok(sd) = self.load_sd(url) else { continue };
+                if sd.kind != "complex-type" || sd.type_ != t.code {
+                    continue;
+                }
+                let Ok(base) = self.load_sd(&format!("{CORE_SD}{}", t.code)) else { continue };
+                let base_keys: BTreeSet<&str> =
+                    base.snapshot.iter().flat_map(|s| &s.element).flat_map(|e| &e.constraint).map(|c| c.key.as_str()).collect();
+                let elements: Vec<ElementDefinition> = sd.snapshot.as_ref().map(|s| s.element.clone()).unwrap_or_default();
+                for inv in self.base_invariants(&sd.url, &elements)? {
+                    if !base_keys.contains(inv.key.as_str()) && !out.iter().any(|o| o.key == inv.key) {
+                        out.push(inv);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The resource types a reference element (`Reference`, or `CodeableReference` for its
+    /// `reference`) may point to, from its types' `targetProfile`s (a profile canonical
+    /// stands for its resource type); `None` when it is not a reference or allows any
+    /// resource (no target, `Resource`, a profile that cannot be resolved).
+    pub(super) fn reference_targets(&self, el: &ElementDefinition) -> Option<Vec<String>> {
+        let mut out = BTreeSet::new();
+        for t in el.types.iter().filter(|t| t.code == "Reference" || t.code == "CodeableReference") {
+            if t.target_profile.is_empty() {
+                return None;
+            }
+            for p in &t.target_profile {
+                let url = strip_version(p);
+                // Base resources are named by their canonical; other core definitions
+                // (`vitalsigns`) and the IG's profiles are looked up.
+                let core_type = url.strip_prefix(CORE_SD).filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase()) && !n.contains('/'));
+                let ty = match core_type {
+                    Some(n) => n.to_string(),
+                    None => self.load_sd(url).ok()?.type_,
+                };
+                if ty == "Resource" || ty == "DomainResource" {
+                    return None;
+                }
+                out.insert(ty);
+            }
+        }
+        (!out.is_empty()).then(|| out.into_iter().collect())
     }
 
     pub(super) fn field_for(&mut self, tree: &Tree<'_>, child: usize, owner: &Owner, seg: &str) -> Result<Option<Field>, BuildError> {
