@@ -51,17 +51,7 @@ impl<'a> Builder<'a> {
         if excluded.is_empty() {
             return None;
         }
-        let base = type_name(&self.terminology.name(vs).unwrap_or_else(|| key.rsplit('/').next().unwrap_or("Codes").to_string()));
-        let mut name = base.clone();
-        let mut n = 2;
-        while self.space.codes.contains_key(&name)
-            || self.space.structs.contains_key(&name)
-            || self.space.open_code_sets.contains_key(&name)
-            || self.profile_names.values().any(|p| *p == name)
-        {
-            name = format!("{base}{n}");
-            n += 1;
-        }
+        let name = self.code_type_name(vs, &key);
         let title = self.terminology.title(vs).unwrap_or_else(|| key.clone());
         let reason = self.space.open_value_sets.get(&key).cloned().unwrap_or_default();
         self.space.open_code_sets.insert(name.clone(), OpenCodeSetDef { name: name.clone(), value_set: key, title, reason, excluded });
@@ -106,17 +96,7 @@ impl<'a> Builder<'a> {
                 None
             }
             Expansion::Codes(codes) => {
-                let base = type_name(&self.terminology.name(vs).unwrap_or_else(|| key.rsplit('/').next().unwrap_or("Codes").to_string()));
-                let mut name = base.clone();
-                let mut n = 2;
-                while self.space.codes.contains_key(&name)
-                    || self.space.structs.contains_key(&name)
-                    || self.space.open_code_sets.contains_key(&name)
-                    || self.profile_names.values().any(|p| *p == name)
-                {
-                    name = format!("{base}{n}");
-                    n += 1;
-                }
+                let name = self.code_type_name(vs, &key);
                 let repr = if codes.len() <= ENUM_THRESHOLD { CodeRepr::Enum } else { CodeRepr::Table };
                 let mut used = BTreeSet::new();
                 let mut defs: Vec<CodeDef> = codes
@@ -144,5 +124,22 @@ impl<'a> Builder<'a> {
         };
         self.code_types.insert(key, result.clone());
         result
+    }
+
+    /// The Rust name for a value set's code type or open code set: its `name` (or the last
+    /// segment of its URL), numbered when a type of that name exists already.
+    fn code_type_name(&self, vs: &str, key: &str) -> String {
+        let base = type_name(&self.terminology.name(vs).unwrap_or_else(|| key.rsplit('/').next().unwrap_or("Codes").to_string()));
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.space.codes.contains_key(&name)
+            || self.space.structs.contains_key(&name)
+            || self.space.open_code_sets.contains_key(&name)
+            || self.profile_names.values().any(|p| *p == name)
+        {
+            name = format!("{base}{n}");
+            n += 1;
+        }
+        name
     }
 }
