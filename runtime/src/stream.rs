@@ -200,7 +200,7 @@ impl<'a> Stream<'a> {
     pub fn with_reader(text: &'a str, reader: Reader) -> Self {
         let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
         Stream {
-            p: Parser { text, bytes: text.as_bytes(), pos: 0 },
+            p: Parser::new(text),
             depth: 0,
             resources: 0,
             in_contained: false,
