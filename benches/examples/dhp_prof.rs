@@ -10,6 +10,27 @@ use dhp_runtime::{FhirJson, JsonValue, ReadMode};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+struct Counting;
+static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
 const TYPES: &[&str] = &[
     "AuditEvent", "Bundle", "CapabilityStatement", "Condition", "Consent", "DocumentReference", "Encounter",
     "EpisodeOfCare", "HealthcareService", "Location", "Observation", "OperationOutcome", "Organization", "Patient",
@@ -63,6 +84,22 @@ fn main() {
     corpus.extend(ig.iter().map(|(t, _)| t.clone()));
     let values: Vec<AnyResource> = corpus.iter().filter_map(|d| dhp_read(d)).collect();
     println!("{} documents, {} read", corpus.len(), values.len());
+    if what == "allocs" {
+        let bytes: usize = corpus.iter().map(String::len).sum();
+        let c0 = COUNT.load(std::sync::atomic::Ordering::Relaxed);
+        for d in &corpus {
+            black_box(dhp_read(d));
+        }
+        let n = COUNT.load(std::sync::atomic::Ordering::Relaxed) - c0;
+        println!("dhp_read: {:.1} allocations / KB", n as f64 / (bytes as f64 / 1024.0));
+        let c0 = COUNT.load(std::sync::atomic::Ordering::Relaxed);
+        for d in &corpus {
+            black_box(JsonValue::parse(d).ok());
+        }
+        let n = COUNT.load(std::sync::atomic::Ordering::Relaxed) - c0;
+        println!("JsonValue::parse: {:.1} allocations / KB", n as f64 / (bytes as f64 / 1024.0));
+        return;
+    }
     if what == "docs" {
         let mut per: Vec<(f64, usize, String)> = corpus
             .iter()

@@ -506,6 +506,11 @@ impl JsonObject {
         self.position(key).map(|i| &self.entries[i].1)
     }
 
+    /// Member `key` with its stored key.
+    pub fn get_key_value(&self, key: &str) -> Option<(&str, &JsonValue)> {
+        self.position(key).map(|i| (self.entries[i].0.as_str(), &self.entries[i].1))
+    }
+
     /// The value of member `key`, mutably.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut JsonValue> {
         self.position(key).map(|i| &mut self.entries[i].1)
