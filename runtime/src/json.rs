@@ -250,7 +250,91 @@ impl From<JsonObject> for JsonValue {
 /// assert!(JsonNumber::from_text("01").is_none());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct JsonNumber(String);
+pub struct JsonNumber(SmallStr);
+
+/// Text kept inline when it is short (object keys and numbers almost always are), on the
+/// heap otherwise: a JSON tree then needs no allocation per key or number.
+#[derive(Clone)]
+pub(crate) enum SmallStr {
+    /// Length and bytes (valid UTF-8: only ever copied from a `&str`).
+    Inline(u8, [u8; SmallStr::INLINE]),
+    /// Longer text.
+    Heap(Box<str>),
+}
+
+impl SmallStr {
+    const INLINE: usize = 22;
+
+    #[inline]
+    pub(crate) fn new(s: &str) -> SmallStr {
+        if s.len() <= Self::INLINE {
+            let mut buf = [0u8; Self::INLINE];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            SmallStr::Inline(s.len() as u8, buf)
+        } else {
+            SmallStr::Heap(s.into())
+        }
+    }
+
+    #[inline]
+    pub(crate) fn from_string(s: String) -> SmallStr {
+        if s.len() <= Self::INLINE {
+            SmallStr::new(&s)
+        } else {
+            SmallStr::Heap(s.into_boxed_str())
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            SmallStr::Inline(len, buf) => {
+                let bytes = &buf[..usize::from(*len).min(Self::INLINE)];
+                debug_assert!(std::str::from_utf8(bytes).is_ok());
+                // SAFETY: `Inline` is only built by `new`, from the bytes of a `&str`, and
+                // `len` ends where that `&str` ended (a char boundary).
+                unsafe { std::str::from_utf8_unchecked(bytes) }
+            }
+            SmallStr::Heap(s) => s,
+        }
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        match self {
+            SmallStr::Heap(s) => s.into_string(),
+            inline => inline.as_str().to_string(),
+        }
+    }
+}
+
+impl PartialEq for SmallStr {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for SmallStr {}
+
+impl std::hash::Hash for SmallStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for SmallStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::ops::Deref for SmallStr {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
 
 impl JsonNumber {
     /// The number with this text, or `None` unless `text` is exactly a JSON number
@@ -258,14 +342,14 @@ impl JsonNumber {
     /// both sides of `.`).
     pub fn from_text(text: &str) -> Option<JsonNumber> {
         match scan_number(text.as_bytes(), 0) {
-            Ok(end) if end == text.len() => Some(JsonNumber(text.to_string())),
+            Ok(end) if end == text.len() => Some(JsonNumber(SmallStr::new(text))),
             _ => None,
         }
     }
 
     /// The number's text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The value as an `i64`, only for integer text (no fraction, no exponent) that
@@ -298,19 +382,19 @@ impl fmt::Display for JsonNumber {
 
 impl From<i64> for JsonNumber {
     fn from(n: i64) -> Self {
-        JsonNumber(n.to_string())
+        JsonNumber(SmallStr::from_string(n.to_string()))
     }
 }
 
 impl From<i32> for JsonNumber {
     fn from(n: i32) -> Self {
-        JsonNumber(n.to_string())
+        JsonNumber(SmallStr::from_string(n.to_string()))
     }
 }
 
 impl From<u32> for JsonNumber {
     fn from(n: u32) -> Self {
-        JsonNumber(n.to_string())
+        JsonNumber(SmallStr::from_string(n.to_string()))
     }
 }
 
@@ -386,7 +470,7 @@ fn scan_number(b: &[u8], start: usize) -> Result<usize, (usize, &'static str)> {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct JsonObject {
-    entries: Vec<(String, JsonValue)>,
+    entries: Vec<(SmallStr, JsonValue)>,
     /// Key → position, kept for objects with more than [`INDEX_FROM`] members (boxed so
     /// the many small objects stay one pointer bigger, not a whole map).
     index: Option<Box<KeyTable>>,
@@ -482,7 +566,7 @@ impl JsonObject {
     fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(index) => index.find(key, key_hash(key), |i| self.entries[i].0.as_str()),
-            None => self.entries.iter().position(|(k, _)| k == key),
+            None => self.entries.iter().position(|(k, _)| k.as_str() == key),
         }
     }
 
@@ -548,7 +632,7 @@ impl JsonObject {
     pub(crate) fn push_new(&mut self, key: String, value: JsonValue) {
         let pos = self.entries.len();
         let hash = if self.index.is_some() { key_hash(&key) } else { 0 };
-        self.entries.push((key, value));
+        self.entries.push((SmallStr::from_string(key), value));
         let added = match &mut self.index {
             Some(index) => index.try_add(hash, pos),
             None => self.entries.len() <= INDEX_FROM,
@@ -592,7 +676,7 @@ impl PartialEq for JsonObject {
 /// The iterator of [`JsonObject::iter`]: `(key, value)` pairs in order.
 #[derive(Clone, Debug)]
 pub struct Iter<'a> {
-    inner: std::slice::Iter<'a, (String, JsonValue)>,
+    inner: std::slice::Iter<'a, (SmallStr, JsonValue)>,
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -626,14 +710,14 @@ impl<'a> IntoIterator for &'a JsonObject {
 
 impl JsonObject {
     /// An object from members with unique keys.
-    pub(crate) fn from_entries(entries: Vec<(String, JsonValue)>) -> JsonObject {
+    pub(crate) fn from_entries(entries: Vec<(SmallStr, JsonValue)>) -> JsonObject {
         let mut o = JsonObject { entries, index: None };
         o.rebuild_index();
         o
     }
 
     /// An object from members with unique keys and their index, when there is one.
-    fn from_parts(entries: Vec<(String, JsonValue)>, index: Option<KeyTable>) -> JsonObject {
+    fn from_parts(entries: Vec<(SmallStr, JsonValue)>, index: Option<KeyTable>) -> JsonObject {
         match index {
             Some(t) if entries.len() > INDEX_FROM => JsonObject { entries, index: Some(Box::new(t)) },
             _ => JsonObject::from_entries(entries),
@@ -646,7 +730,8 @@ impl IntoIterator for JsonObject {
     type IntoIter = std::vec::IntoIter<(String, JsonValue)>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        let entries: Vec<(String, JsonValue)> = self.entries.into_iter().map(|(k, v)| (k.into_string(), v)).collect();
+        entries.into_iter()
     }
 }
 
@@ -700,7 +785,7 @@ pub(crate) struct Parser<'a> {
     pub(crate) pos: usize,
     /// Members of the objects being parsed (each object's go into a Vec of exactly its
     /// size when it ends, instead of a Vec grown member by member).
-    members: Vec<(String, JsonValue)>,
+    members: Vec<(SmallStr, JsonValue)>,
     /// Items of the arrays being parsed (likewise).
     items: Vec<JsonValue>,
 }
@@ -795,7 +880,7 @@ impl<'a> Parser<'a> {
         match scan_number(self.bytes, start) {
             Ok(end) => {
                 self.pos = end;
-                Ok(JsonValue::Number(JsonNumber(self.text[start..end].to_string())))
+                Ok(JsonValue::Number(JsonNumber(SmallStr::new(&self.text[start..end]))))
             }
             Err((pos, msg)) => {
                 let found = self.describe_at(pos);
@@ -878,7 +963,7 @@ impl<'a> Parser<'a> {
                 }
                 _ => return Err(self.unexpected(self.pos, "a string key in object")),
             }
-            let key = self.parse_string()?;
+            let key = self.parse_str()?;
             let n = self.members.len() - start;
             let here = &self.members[start..];
             let duplicate = match &mut seen {
@@ -886,15 +971,15 @@ impl<'a> Parser<'a> {
                     let hash = key_hash(&key);
                     let dup = table.find(&key, hash, |i| here[i].0.as_str()).is_some();
                     if !dup && !table.try_add(hash, n) {
-                        let mut t = KeyTable::build(n + 1, here.iter().map(|(k, _)| k.as_str()).chain(std::iter::once(key.as_str())));
+                        let mut t = KeyTable::build(n + 1, here.iter().map(|(k, _)| k.as_str()).chain(std::iter::once(&*key)));
                         std::mem::swap(table, &mut t);
                     }
                     dup
                 }
                 None => {
-                    let dup = here.iter().any(|(k, _)| *k == key);
+                    let dup = here.iter().any(|(k, _)| k.as_str() == &*key);
                     if !dup && n >= LINEAR_KEY_CHECK && n < u32::MAX as usize {
-                        seen = Some(KeyTable::build(n + 1, here.iter().map(|(k, _)| k.as_str()).chain(std::iter::once(key.as_str()))));
+                        seen = Some(KeyTable::build(n + 1, here.iter().map(|(k, _)| k.as_str()).chain(std::iter::once(&*key))));
                     }
                     dup
                 }
@@ -911,13 +996,17 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             self.skip_ws();
             let value = self.parse_value(depth)?;
+            let key = match key {
+                std::borrow::Cow::Borrowed(k) => SmallStr::new(k),
+                std::borrow::Cow::Owned(k) => SmallStr::from_string(k),
+            };
             self.members.push((key, value));
             self.skip_ws();
             match self.bytes.get(self.pos) {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    let entries: Vec<(String, JsonValue)> = self.members.drain(start..).collect();
+                    let entries: Vec<(SmallStr, JsonValue)> = self.members.drain(start..).collect();
                     return Ok(JsonValue::Object(JsonObject::from_parts(entries, seen)));
                 }
                 _ => return Err(self.unexpected(self.pos, "',' or '}' in object")),
