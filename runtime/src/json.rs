@@ -21,12 +21,15 @@
 
 use std::fmt;
 
-/// The deepest nesting of arrays and objects [`JsonValue::parse`] accepts.
+/// The deepest nesting of arrays and objects [`JsonValue::parse`] accepts: the one bound
+/// of FHIR JSON nesting in this crate, the same as the typed readers'
+/// ([`crate::stream::MAX_NESTING`]) and validation's, so whatever validates can be read
+/// back and whatever reads can be parsed.
 ///
 /// A document whose top-level value is an array or object has nesting level 1; a
 /// value nested deeper than this is rejected with an error instead of risking a
 /// stack overflow.
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = crate::stream::MAX_NESTING;
 
 /// A JSON value.
 ///
@@ -1495,7 +1498,8 @@ mod tests {
         let too_deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         let e = err(&too_deep);
         assert_eq!((e.line, e.column), (1, MAX_DEPTH + 1));
-        assert_eq!(e.message, "arrays and objects nested deeper than 256 levels");
+        assert_eq!(e.message, format!("arrays and objects nested deeper than {MAX_DEPTH} levels"));
+        assert_eq!(MAX_DEPTH, crate::stream::MAX_NESTING);
         let objs = format!("{}1{}", "{\"a\":".repeat(MAX_DEPTH + 1), "}".repeat(MAX_DEPTH + 1));
         assert!(err(&objs).message.contains("nested deeper"));
         let mixed_ok = format!("{}1{}", "{\"a\":[".repeat(MAX_DEPTH / 2), "]}".repeat(MAX_DEPTH / 2));

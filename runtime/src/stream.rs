@@ -20,7 +20,10 @@ use crate::resource::FhirJson;
 use std::borrow::Cow;
 
 /// The deepest nesting of JSON arrays and objects the typed readers accept (deeper input
-/// is a syntax error), chosen so a debug build reads any input on a 2 MiB stack.
+/// is a syntax error), chosen so a debug build reads any input on a 2 MiB stack. It is
+/// the one nesting bound: JSON kept as is inside a resource counts from the level it
+/// starts at, [`JsonValue::parse`] accepts the same depth ([`crate::json::MAX_DEPTH`]),
+/// and validation reports a value built in code that nests deeper than this.
 pub const MAX_NESTING: usize = 100;
 
 /// The deepest nesting of resources (`Bundle.entry.resource` inside a Bundle inside …)
@@ -339,8 +342,8 @@ impl<'a> Stream<'a> {
     /// Reads the value at the cursor as a JSON tree.
     pub fn value_tree(&mut self) -> Option<JsonValue> {
         self.p.skip_ws();
-        let depth = self.depth.max(crate::json::MAX_DEPTH.saturating_sub(MAX_NESTING));
-        match self.p.parse_value(depth) {
+        // The tree's levels count on from the stream's: one bound for the whole document.
+        match self.p.parse_value(self.depth) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.fail(e);

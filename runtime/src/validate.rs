@@ -185,13 +185,13 @@ const EXT_1: &str = "invariant ext-1 violated: Must have either extensions or va
 /// element's location with kind [`IssueKind::Invariant`], for a fraction of the cost.
 /// Resources (the root, `contained`, Bundle entries) are not elements and are skipped for
 /// `ele-1`; JSON kept as is (unknown elements, resources of types not modelled) is not
-/// walked; nothing deeper than [`crate::json::MAX_DEPTH`] is visited.
+/// walked; nothing deeper than [`crate::stream::MAX_NESTING`] is visited.
 fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
     let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
     let mut stack = vec![0usize];
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
-        if !matches!(node, Node::Typed(_)) || depth > crate::json::MAX_DEPTH || untyped_resource(node) {
+        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING || untyped_resource(node) {
             continue;
         }
         let first = nodes.len();
@@ -288,6 +288,32 @@ impl std::fmt::Display for ValidationReport {
     }
 }
 
+/// Whether JSON kept as is (an unknown member, whose own level is `depth` when it is an
+/// object) nests deeper than [`crate::stream::MAX_NESTING`]: without recursion, as a value
+/// built in code may nest arbitrarily deep.
+fn json_too_deep(value: Option<&crate::json::JsonValue>, depth: usize) -> bool {
+    use crate::json::JsonValue;
+    let Some(value) = value else { return false };
+    // The member's own level: `depth` counts it when it is an object; an array is one more.
+    let base = match value {
+        JsonValue::Object(_) => depth,
+        JsonValue::Array(_) => depth + 1,
+        _ => return false,
+    };
+    let mut stack = vec![(value, base)];
+    while let Some((v, level)) = stack.pop() {
+        if level > crate::stream::MAX_NESTING {
+            return true;
+        }
+        match v {
+            JsonValue::Array(items) => stack.extend(items.iter().filter(|i| matches!(i, JsonValue::Array(_) | JsonValue::Object(_))).map(|i| (i, level + 1))),
+            JsonValue::Object(o) => stack.extend(o.iter().map(|(_, i)| i).filter(|i| matches!(i, JsonValue::Array(_) | JsonValue::Object(_))).map(|i| (i, level + 1))),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// One visited node of [`check_structure`]'s walk: where it is, found from its parent.
 struct Visited<'a> {
     node: Node<'a>,
@@ -317,8 +343,9 @@ fn path_of(nodes: &[Visited<'_>], mut at: usize, root: &str) -> String {
 
 /// Walks the whole value without recursion, reporting what the writer would write and a
 /// reader refuse: empty strings, unknown members (errors in strict mode), and nesting
-/// deeper than [`crate::json::MAX_DEPTH`] (not descended into, so a value built in code
-/// of any depth is safe to validate).
+/// deeper than [`crate::stream::MAX_NESTING`], the typed readers' bound, counted as the
+/// JSON nests (not descended into, so a value built in code of any depth is safe to
+/// validate).
 fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut Reader) {
     let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
     let mut stack = vec![0usize];
@@ -336,23 +363,30 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
             reader.push_issue(Issue { severity: Severity::Warning, kind: IssueKind::ResourceType, path, message });
             continue;
         }
+        // The id and extensions of a primitive are in its `_name` object: one level more.
+        let in_sibling = usize::from(!is_complex(node));
         node.visit_children(&mut |c| {
             // JSON nesting: an array adds a level, an object another.
-            let depth = depth + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
+            let depth = depth + in_sibling + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
             nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth });
         });
         let mut descend = Vec::new();
         for i in first..nodes.len() {
             let v = &nodes[i];
             let problem = match v.node {
+                Node::Json { value, sibling } if json_too_deep(value, v.depth) || json_too_deep(sibling, v.depth) => Some((
+                    IssueKind::Structure,
+                    format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::stream::MAX_NESTING),
+                    Severity::Error,
+                )),
                 Node::Json { .. } => Some((
                     IssueKind::UnknownElement,
                     format!("unknown element '{}'", v.name),
                     if mode == ReadMode::Strict { Severity::Error } else { Severity::Warning },
                 )),
-                Node::Typed(_) if v.depth > crate::json::MAX_DEPTH => Some((
+                Node::Typed(_) if v.depth > crate::stream::MAX_NESTING => Some((
                     IssueKind::Structure,
-                    format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::json::MAX_DEPTH),
+                    format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::stream::MAX_NESTING),
                     Severity::Error,
                 )),
                 Node::Typed(r) => match r.primitive() {
