@@ -66,17 +66,44 @@ pub(crate) struct Located<'a> {
     node: Node<'a>,
     /// True for the resource root.
     root: bool,
-    path: String,
+    /// Where it is below the root; the text is built only for an issue ([`Located::path`]).
+    at: Option<std::rc::Rc<Seg<'a>>>,
+}
+
+/// One step of a location: `.name` or `.name[index]` after its parent's.
+pub(crate) struct Seg<'a> {
+    parent: Option<std::rc::Rc<Seg<'a>>>,
+    name: &'a str,
+    index: Option<usize>,
+}
+
+impl Located<'_> {
+    /// The location as text, below `root_path`.
+    fn path(&self, root_path: &str) -> String {
+        let mut segs = Vec::new();
+        let mut at = self.at.as_deref();
+        while let Some(s) = at {
+            segs.push(s);
+            at = s.parent.as_deref();
+        }
+        let mut out = root_path.to_string();
+        for s in segs.iter().rev() {
+            out.push('.');
+            out.push_str(s.name);
+            if let Some(i) = s.index {
+                use std::fmt::Write;
+                let _ = write!(out, "[{i}]");
+            }
+        }
+        out
+    }
 }
 
 fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a>>) {
     let start = out.len();
     visit_key(parent.node, step.key, &mut |c| {
-        let path = match c.index {
-            Some(i) => format!("{}.{}[{i}]", parent.path, c.json_name),
-            None => format!("{}.{}", parent.path, c.json_name),
-        };
-        out.push(Located { node: c.node, root: false, path });
+        let at = Some(std::rc::Rc::new(Seg { parent: parent.at.clone(), name: c.json_name, index: c.index }));
+        out.push(Located { node: c.node, root: false, at });
     });
     if step.is_slice() {
         // One pass (removing items one by one would be quadratic in their number).
@@ -85,8 +112,8 @@ fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a
     }
 }
 
-pub(crate) fn walk<'a>(root: Node<'a>, root_path: &str, steps: &[Step]) -> Vec<Located<'a>> {
-    let mut current = vec![Located { node: root, root: true, path: root_path.to_string() }];
+pub(crate) fn walk<'a>(root: Node<'a>, steps: &[Step]) -> Vec<Located<'a>> {
+    let mut current = vec![Located { node: root, root: true, at: None }];
     for step in steps {
         let mut next = Vec::new();
         for l in &current {
@@ -108,7 +135,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
         let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
         let reuse = parents_of.as_ref().is_some_and(|(steps, _)| same_steps(steps, parents_steps));
         if !reuse {
-            parents_of = Some((parents_steps, walk(root, root_path, parents_steps)));
+            parents_of = Some((parents_steps, walk(root, parents_steps)));
         }
         let Some((_, parents)) = parents_of.as_ref() else { continue };
         for parent in parents {
@@ -119,7 +146,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             step_children(parent, last, &mut items);
             let n = items.len() as u32;
             if n < rule.min {
-                let at = format!("{}.{}", parent.path, last.key.trim_end_matches("[x]"));
+                let at = format!("{}.{}", parent.path(root_path), last.key.trim_end_matches("[x]"));
                 let msg = if !last.is_slice() {
                     format!("{} is required by the profile (min {}), found {n}", rule.id, rule.min)
                 } else {
@@ -131,8 +158,8 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 if n > max {
                     // A choice is reported where the offending typed member is.
                     let at = match (last.key.ends_with("[x]"), items.get(max as usize)) {
-                        (true, Some(item)) => item.path.clone(),
-                        _ => format!("{}.{}", parent.path, last.key.trim_end_matches("[x]")),
+                        (true, Some(item)) => item.path(root_path),
+                        _ => format!("{}.{}", parent.path(root_path), last.key.trim_end_matches("[x]")),
                     };
                     let msg = if max == 0 {
                         format!("{} is not allowed by the profile (max 0)", rule.id)
@@ -144,7 +171,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 }
             }
             for item in &items {
-                check_item(rule, item, reader);
+                check_item(rule, item, root_path, reader);
             }
         }
     }
@@ -160,10 +187,10 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
-        for focus in walk(root, root_path, inv.steps) {
+        for focus in walk(root, inv.steps) {
             if fhirpath::check_node(expr, root, focus.node) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
-                let mut i = issue(IssueKind::Invariant, focus.path.clone(), msg);
+                let mut i = issue(IssueKind::Invariant, focus.path(root_path), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
                 }
@@ -425,7 +452,7 @@ fn issue(kind: IssueKind, path: String, message: String) -> Issue {
     Issue { severity: Severity::Error, kind, path, message }
 }
 
-fn check_item(rule: &ElementRule, item: &Located<'_>, reader: &mut Reader) {
+fn check_item(rule: &ElementRule, item: &Located<'_>, root_path: &str, reader: &mut Reader) {
     if !has_value(item.node) {
         return;
     }
@@ -435,7 +462,7 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, reader: &mut Reader) {
             if !ok {
                 let what = if exact { "fixed value" } else { "pattern" };
                 let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, render(item.node));
-                reader.push_issue(issue(IssueKind::FixedOrPattern, item.path.clone(), msg));
+                reader.push_issue(issue(IssueKind::FixedOrPattern, item.path(root_path), msg));
             }
         }
     }
@@ -454,7 +481,7 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, reader: &mut Reader) {
         if !codings.is_empty() && !codings.iter().any(|(s, c)| (set.contains)(*s, c)) {
             let found: Vec<String> = codings.iter().map(|(s, c)| format!("{}#{c}", s.unwrap_or(""))).collect();
             let msg = format!("{}: {} is not in the required value set {}", rule.id, found.join(", "), set.value_set);
-            reader.push_issue(issue(IssueKind::Binding, item.path.clone(), msg));
+            reader.push_issue(issue(IssueKind::Binding, item.path(root_path), msg));
         }
     }
 }
@@ -480,14 +507,18 @@ fn concept_codings<'a>(node: Node<'a>, out: &mut Vec<(Option<&'a str>, &'a str)>
 fn parsed(expression: &'static str) -> Option<&'static fhirpath::Expr> {
     use std::collections::HashMap;
     use std::sync::Mutex;
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static fhirpath::Expr>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    // Keyed by the text's address and length (the tables are static): no hashing of
+    // whole expressions per look-up.
+    type Cache = HashMap<(usize, usize), &'static fhirpath::Expr, crate::must_support::AddressHash>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let key = (expression.as_ptr() as usize, expression.len());
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::default()));
     let mut map = cache.lock().ok()?;
-    if let Some(e) = map.get(expression) {
+    if let Some(e) = map.get(&key) {
         return Some(e);
     }
     let e: &'static fhirpath::Expr = Box::leak(Box::new(fhirpath::parse(expression).ok()?));
-    map.insert(expression, e);
+    map.insert(key, e);
     Some(e)
 }
 
@@ -511,7 +542,7 @@ pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])
     for (id, steps) in checks {
         let Some((last, parent_steps)) = steps.split_last() else { continue };
         if !parents_of.as_ref().is_some_and(|(s, _)| same_steps(s, parent_steps)) {
-            parents_of = Some((parent_steps, walk(root, "", parent_steps)));
+            parents_of = Some((parent_steps, walk(root, parent_steps)));
         }
         let Some((_, parents)) = parents_of.as_ref() else { continue };
         if parents.is_empty() {
