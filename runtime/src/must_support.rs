@@ -211,7 +211,8 @@ impl std::hash::Hasher for AddressHasher {
 pub(crate) fn static_json(text: &'static str) -> Option<&'static JsonValue> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(usize, usize), &'static JsonValue, AddressHash>>> = OnceLock::new();
+    type Cache = HashMap<(usize, usize), &'static JsonValue, AddressHash>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let key = (text.as_ptr() as usize, text.len());
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::default()));
     let mut map = cache.lock().ok()?;
