@@ -172,22 +172,8 @@ fn url_of<'a>(node: Node<'a>) -> Option<&'a str> {
     url
 }
 
-fn path_of(nodes: &[Visited<'_>], mut at: usize, root: &str) -> String {
-    let mut parts = Vec::new();
-    while at != 0 {
-        parts.push(at);
-        at = nodes[at].parent;
-    }
-    let mut path = root.to_string();
-    for &i in parts.iter().rev() {
-        path.push('.');
-        path.push_str(nodes[i].json_name);
-        if let Some(n) = nodes[i].index {
-            use std::fmt::Write;
-            let _ = write!(path, "[{n}]");
-        }
-    }
-    path
+fn path_of(nodes: &[Visited<'_>], at: usize, root: &str) -> String {
+    crate::validate::linked_path(root, at, |i| (nodes[i].parent, nodes[i].json_name, nodes[i].index))
 }
 
 fn error(kind: IssueKind, path: String, message: String) -> Issue {

@@ -19,15 +19,17 @@
 //! assert_eq!(v.to_json_string(), r#"{"resourceType":"Observation","valueDecimal":1.50}"#);
 //! ```
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-/// The deepest nesting of arrays and objects [`JsonValue::parse`] accepts.
+/// The deepest nesting of arrays and objects [`JsonValue::parse`] accepts: the one bound
+/// of FHIR JSON nesting in this crate, the same as the typed readers'
+/// ([`crate::stream::MAX_NESTING`]) and validation's, so whatever validates can be read
+/// back and whatever reads can be parsed.
 ///
 /// A document whose top-level value is an array or object has nesting level 1; a
 /// value nested deeper than this is rejected with an error instead of risking a
 /// stack overflow.
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = crate::stream::MAX_NESTING;
 
 /// A JSON value.
 ///
@@ -135,7 +137,7 @@ impl JsonValue {
     /// ```
     pub fn parse(text: &str) -> Result<JsonValue, JsonError> {
         let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-        let mut p = Parser { text, bytes: text.as_bytes(), pos: 0 };
+        let mut p = Parser::new(text);
         p.skip_ws();
         let value = p.parse_value(0)?;
         p.skip_ws();
@@ -251,7 +253,91 @@ impl From<JsonObject> for JsonValue {
 /// assert!(JsonNumber::from_text("01").is_none());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct JsonNumber(String);
+pub struct JsonNumber(SmallStr);
+
+/// Text kept inline when it is short (object keys and numbers almost always are), on the
+/// heap otherwise: a JSON tree then needs no allocation per key or number.
+#[derive(Clone)]
+pub(crate) enum SmallStr {
+    /// Length and bytes (valid UTF-8: only ever copied from a `&str`).
+    Inline(u8, [u8; SmallStr::INLINE]),
+    /// Longer text.
+    Heap(Box<str>),
+}
+
+impl SmallStr {
+    const INLINE: usize = 22;
+
+    #[inline]
+    pub(crate) fn new(s: &str) -> SmallStr {
+        if s.len() <= Self::INLINE {
+            let mut buf = [0u8; Self::INLINE];
+            buf[..s.len()].copy_from_slice(s.as_bytes());
+            SmallStr::Inline(s.len() as u8, buf)
+        } else {
+            SmallStr::Heap(s.into())
+        }
+    }
+
+    #[inline]
+    pub(crate) fn from_string(s: String) -> SmallStr {
+        if s.len() <= Self::INLINE {
+            SmallStr::new(&s)
+        } else {
+            SmallStr::Heap(s.into_boxed_str())
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            SmallStr::Inline(len, buf) => {
+                let bytes = &buf[..usize::from(*len).min(Self::INLINE)];
+                debug_assert!(std::str::from_utf8(bytes).is_ok());
+                // SAFETY: `Inline` is only built by `new`, from the bytes of a `&str`, and
+                // `len` ends where that `&str` ended (a char boundary).
+                unsafe { std::str::from_utf8_unchecked(bytes) }
+            }
+            SmallStr::Heap(s) => s,
+        }
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        match self {
+            SmallStr::Heap(s) => s.into_string(),
+            inline => inline.as_str().to_string(),
+        }
+    }
+}
+
+impl PartialEq for SmallStr {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for SmallStr {}
+
+impl std::hash::Hash for SmallStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for SmallStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::ops::Deref for SmallStr {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
 
 impl JsonNumber {
     /// The number with this text, or `None` unless `text` is exactly a JSON number
@@ -259,14 +345,14 @@ impl JsonNumber {
     /// both sides of `.`).
     pub fn from_text(text: &str) -> Option<JsonNumber> {
         match scan_number(text.as_bytes(), 0) {
-            Ok(end) if end == text.len() => Some(JsonNumber(text.to_string())),
+            Ok(end) if end == text.len() => Some(JsonNumber(SmallStr::new(text))),
             _ => None,
         }
     }
 
     /// The number's text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The value as an `i64`, only for integer text (no fraction, no exponent) that
@@ -299,19 +385,19 @@ impl fmt::Display for JsonNumber {
 
 impl From<i64> for JsonNumber {
     fn from(n: i64) -> Self {
-        JsonNumber(n.to_string())
+        JsonNumber(SmallStr::from_string(n.to_string()))
     }
 }
 
 impl From<i32> for JsonNumber {
     fn from(n: i32) -> Self {
-        JsonNumber(n.to_string())
+        JsonNumber(SmallStr::from_string(n.to_string()))
     }
 }
 
 impl From<u32> for JsonNumber {
     fn from(n: u32) -> Self {
-        JsonNumber(n.to_string())
+        JsonNumber(SmallStr::from_string(n.to_string()))
     }
 }
 
@@ -387,11 +473,83 @@ fn scan_number(b: &[u8], start: usize) -> Result<usize, (usize, &'static str)> {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct JsonObject {
-    entries: Vec<(String, JsonValue)>,
+    entries: Vec<(SmallStr, JsonValue)>,
     /// Key → position, kept for objects with more than [`INDEX_FROM`] members (boxed so
     /// the many small objects stay one pointer bigger, not a whole map).
-    #[allow(clippy::box_collection)]
-    index: Option<Box<HashMap<String, usize>>>,
+    index: Option<Box<KeyTable>>,
+}
+
+/// A hash index of an object's keys: open addressing over member positions, so no key is
+/// copied (one allocation per indexed object).
+#[derive(Clone, Debug)]
+pub(crate) struct KeyTable {
+    /// Member position + 1 per slot (0 = empty); the length is a power of two.
+    slots: Vec<u32>,
+    len: usize,
+}
+
+/// FxHash of the key bytes (fast; the index only speeds up look-ups, keys are compared in
+/// full).
+#[inline]
+fn key_hash(key: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = 0u64;
+    let mut b = key.as_bytes();
+    while b.len() >= 8 {
+        let w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        b = &b[8..];
+    }
+    for &c in b {
+        h = (h.rotate_left(5) ^ u64::from(c)).wrapping_mul(K);
+    }
+    // The high bits are the best mixed.
+    h ^ (h >> 29)
+}
+
+impl KeyTable {
+    /// An index of `keys` (unique).
+    fn build<'k>(n: usize, keys: impl Iterator<Item = &'k str>) -> KeyTable {
+        let mut t = KeyTable { slots: vec![0; (n * 2).next_power_of_two().max(8)], len: 0 };
+        for (i, k) in keys.enumerate() {
+            t.put(key_hash(k), i);
+        }
+        t
+    }
+
+    fn put(&mut self, hash: u64, pos: usize) {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        while self.slots[i] != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = pos as u32 + 1;
+        self.len += 1;
+    }
+
+    /// The position of `key`, whose keys are `key_at(position)`.
+    #[inline]
+    fn find<'k>(&self, key: &str, hash: u64, key_at: impl Fn(usize) -> &'k str) -> Option<usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            match self.slots[i] {
+                0 => return None,
+                p if key_at(p as usize - 1) == key => return Some(p as usize - 1),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    /// Adds position `pos` (whose key is not present); false when the table must be
+    /// rebuilt larger first.
+    fn try_add(&mut self, hash: u64, pos: usize) -> bool {
+        if (self.len + 1) * 2 > self.slots.len() || pos >= u32::MAX as usize {
+            return false;
+        }
+        self.put(hash, pos);
+        true
+    }
 }
 
 /// Objects with more members than this keep a hash index of their keys.
@@ -410,14 +568,14 @@ impl JsonObject {
 
     fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
-            Some(index) => index.get(key).copied(),
-            None => self.entries.iter().position(|(k, _)| k == key),
+            Some(index) => index.find(key, key_hash(key), |i| self.entries[i].0.as_str()),
+            None => self.entries.iter().position(|(k, _)| k.as_str() == key),
         }
     }
 
     fn rebuild_index(&mut self) {
-        self.index = (self.entries.len() > INDEX_FROM)
-            .then(|| Box::new(self.entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect()));
+        self.index = (self.entries.len() > INDEX_FROM && self.entries.len() < u32::MAX as usize)
+            .then(|| Box::new(KeyTable::build(self.entries.len(), self.entries.iter().map(|(k, _)| k.as_str()))));
     }
 
     /// The number of members.
@@ -433,6 +591,11 @@ impl JsonObject {
     /// The value of member `key`.
     pub fn get(&self, key: &str) -> Option<&JsonValue> {
         self.position(key).map(|i| &self.entries[i].1)
+    }
+
+    /// Member `key` with its stored key.
+    pub fn get_key_value(&self, key: &str) -> Option<(&str, &JsonValue)> {
+        self.position(key).map(|i| (self.entries[i].0.as_str(), &self.entries[i].1))
     }
 
     /// The value of member `key`, mutably.
@@ -470,11 +633,14 @@ impl JsonObject {
 
     /// Appends a member whose key the caller knows is not present yet.
     pub(crate) fn push_new(&mut self, key: String, value: JsonValue) {
-        if let Some(index) = &mut self.index {
-            index.insert(key.clone(), self.entries.len());
-        }
-        self.entries.push((key, value));
-        if self.index.is_none() && self.entries.len() > INDEX_FROM {
+        let pos = self.entries.len();
+        let hash = if self.index.is_some() { key_hash(&key) } else { 0 };
+        self.entries.push((SmallStr::from_string(key), value));
+        let added = match &mut self.index {
+            Some(index) => index.try_add(hash, pos),
+            None => self.entries.len() <= INDEX_FROM,
+        };
+        if !added {
             self.rebuild_index();
         }
     }
@@ -513,7 +679,7 @@ impl PartialEq for JsonObject {
 /// The iterator of [`JsonObject::iter`]: `(key, value)` pairs in order.
 #[derive(Clone, Debug)]
 pub struct Iter<'a> {
-    inner: std::slice::Iter<'a, (String, JsonValue)>,
+    inner: std::slice::Iter<'a, (SmallStr, JsonValue)>,
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -547,10 +713,18 @@ impl<'a> IntoIterator for &'a JsonObject {
 
 impl JsonObject {
     /// An object from members with unique keys.
-    pub(crate) fn from_entries(entries: Vec<(String, JsonValue)>) -> JsonObject {
+    pub(crate) fn from_entries(entries: Vec<(SmallStr, JsonValue)>) -> JsonObject {
         let mut o = JsonObject { entries, index: None };
         o.rebuild_index();
         o
+    }
+
+    /// An object from members with unique keys and their index, when there is one.
+    fn from_parts(entries: Vec<(SmallStr, JsonValue)>, index: Option<KeyTable>) -> JsonObject {
+        match index {
+            Some(t) if entries.len() > INDEX_FROM => JsonObject { entries, index: Some(Box::new(t)) },
+            _ => JsonObject::from_entries(entries),
+        }
     }
 }
 
@@ -559,7 +733,8 @@ impl IntoIterator for JsonObject {
     type IntoIter = std::vec::IntoIter<(String, JsonValue)>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        let entries: Vec<(String, JsonValue)> = self.entries.into_iter().map(|(k, v)| (k.into_string(), v)).collect();
+        entries.into_iter()
     }
 }
 
@@ -611,9 +786,46 @@ pub(crate) struct Parser<'a> {
     pub(crate) text: &'a str,
     pub(crate) bytes: &'a [u8],
     pub(crate) pos: usize,
+    /// Members of the objects being parsed (each object's go into a Vec of exactly its
+    /// size when it ends, instead of a Vec grown member by member).
+    members: Vec<(SmallStr, JsonValue)>,
+    /// Items of the arrays being parsed (likewise).
+    items: Vec<JsonValue>,
+}
+
+/// The first position from `i` of a byte that ends the plain run of a JSON string: `"`,
+/// `\` or a control character (`bytes.len()` when there is none). Eight bytes at a time.
+#[inline]
+fn string_special(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+        let q = x ^ (ONES * u64::from(b'"'));
+        let b = x ^ (ONES * u64::from(b'\\'));
+        // A byte of the mask is set for the first byte that is 0 (after the xor) or below
+        // 0x20; bits above the first set one may be wrong, which does not matter.
+        let m = ((q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b) | (x.wrapping_sub(ONES * 0x20) & !x)) & HIGH;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = bytes.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
 }
 
 impl<'a> Parser<'a> {
+    /// A parser at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Self {
+        Parser { text, bytes: text.as_bytes(), pos: 0, members: Vec::new(), items: Vec::new() }
+    }
+
     pub(crate) fn error_at(&self, pos: usize, message: String) -> JsonError {
         let pos = pos.min(self.bytes.len());
         let before = &self.bytes[..pos];
@@ -671,7 +883,7 @@ impl<'a> Parser<'a> {
         match scan_number(self.bytes, start) {
             Ok(end) => {
                 self.pos = end;
-                Ok(JsonValue::Number(JsonNumber(self.text[start..end].to_string())))
+                Ok(JsonValue::Number(JsonNumber(SmallStr::new(&self.text[start..end]))))
             }
             Err((pos, msg)) => {
                 let found = self.describe_at(pos);
@@ -691,24 +903,33 @@ impl<'a> Parser<'a> {
     fn parse_array(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
         self.enter(depth)?;
         self.pos += 1; // '['
-        let mut items = Vec::new();
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b']') {
             self.pos += 1;
-            return Ok(JsonValue::Array(items));
+            return Ok(JsonValue::Array(Vec::new()));
         }
+        let start = self.items.len();
+        let out = self.array_items(start, depth);
+        if out.is_err() {
+            self.items.truncate(start);
+        }
+        out
+    }
+
+    fn array_items(&mut self, start: usize, depth: usize) -> Result<JsonValue, JsonError> {
         loop {
             self.skip_ws();
-            if self.bytes.get(self.pos) == Some(&b']') && !items.is_empty() {
+            if self.bytes.get(self.pos) == Some(&b']') && self.items.len() > start {
                 return Err(self.error_at(self.pos, "trailing comma before ']'".to_string()));
             }
-            items.push(self.parse_value(depth)?);
+            let v = self.parse_value(depth)?;
+            self.items.push(v);
             self.skip_ws();
             match self.bytes.get(self.pos) {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(JsonValue::Array(items));
+                    return Ok(JsonValue::Array(self.items.drain(start..).collect()));
                 }
                 _ => return Err(self.unexpected(self.pos, "',' or ']' in array")),
             }
@@ -718,32 +939,50 @@ impl<'a> Parser<'a> {
     fn parse_object(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
         self.enter(depth)?;
         self.pos += 1; // '{'
-        let mut entries: Vec<(String, JsonValue)> = Vec::new();
-        let mut seen: Option<HashSet<String>> = None;
         self.skip_ws();
         if self.bytes.get(self.pos) == Some(&b'}') {
             self.pos += 1;
-            return Ok(JsonValue::Object(JsonObject::from_entries(entries)));
+            return Ok(JsonValue::Object(JsonObject::new()));
         }
+        let start = self.members.len();
+        let out = self.object_members(start, depth);
+        if out.is_err() {
+            self.members.truncate(start);
+        }
+        out
+    }
+
+    fn object_members(&mut self, start: usize, depth: usize) -> Result<JsonValue, JsonError> {
+        // Past LINEAR_KEY_CHECK members, duplicates are found with a hash index of the
+        // keys, which the object then keeps.
+        let mut seen: Option<KeyTable> = None;
         loop {
             self.skip_ws();
             let key_pos = self.pos;
             match self.bytes.get(self.pos) {
                 Some(b'"') => {}
-                Some(b'}') if !entries.is_empty() => {
+                Some(b'}') if self.members.len() > start => {
                     return Err(self.error_at(self.pos, "trailing comma before '}'".to_string()));
                 }
                 _ => return Err(self.unexpected(self.pos, "a string key in object")),
             }
-            let key = self.parse_string()?;
+            let key = self.parse_str()?;
+            let n = self.members.len() - start;
+            let here = &self.members[start..];
             let duplicate = match &mut seen {
-                Some(set) => !set.insert(key.clone()),
+                Some(table) => {
+                    let hash = key_hash(&key);
+                    let dup = table.find(&key, hash, |i| here[i].0.as_str()).is_some();
+                    if !dup && !table.try_add(hash, n) {
+                        let mut t = KeyTable::build(n + 1, here.iter().map(|(k, _)| k.as_str()).chain(std::iter::once(&*key)));
+                        std::mem::swap(table, &mut t);
+                    }
+                    dup
+                }
                 None => {
-                    let dup = entries.iter().any(|(k, _)| *k == key);
-                    if !dup && entries.len() >= LINEAR_KEY_CHECK {
-                        let mut set: HashSet<String> = entries.iter().map(|(k, _)| k.clone()).collect();
-                        set.insert(key.clone());
-                        seen = Some(set);
+                    let dup = here.iter().any(|(k, _)| k.as_str() == &*key);
+                    if !dup && n >= LINEAR_KEY_CHECK && n < u32::MAX as usize {
+                        seen = Some(KeyTable::build(n + 1, here.iter().map(|(k, _)| k.as_str()).chain(std::iter::once(&*key))));
                     }
                     dup
                 }
@@ -760,13 +999,18 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             self.skip_ws();
             let value = self.parse_value(depth)?;
-            entries.push((key, value));
+            let key = match key {
+                std::borrow::Cow::Borrowed(k) => SmallStr::new(k),
+                std::borrow::Cow::Owned(k) => SmallStr::from_string(k),
+            };
+            self.members.push((key, value));
             self.skip_ws();
             match self.bytes.get(self.pos) {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(JsonValue::Object(JsonObject::from_entries(entries)));
+                    let entries: Vec<(SmallStr, JsonValue)> = self.members.drain(start..).collect();
+                    return Ok(JsonValue::Object(JsonObject::from_parts(entries, seen)));
                 }
                 _ => return Err(self.unexpected(self.pos, "',' or '}' in object")),
             }
@@ -777,56 +1021,48 @@ impl<'a> Parser<'a> {
     /// has no escapes.
     pub(crate) fn parse_str(&mut self) -> Result<std::borrow::Cow<'a, str>, JsonError> {
         let start = self.pos + 1;
-        let mut i = start;
-        loop {
-            match self.bytes.get(i) {
-                None => return Err(self.error_at(self.pos, "unterminated string".to_string())),
-                Some(b'"') => {
-                    self.pos = i + 1;
-                    return Ok(std::borrow::Cow::Borrowed(&self.text[start..i]));
-                }
-                Some(b'\\') => return self.parse_string().map(std::borrow::Cow::Owned),
-                Some(&b) if b < 0x20 => return Err(self.control_char(i)),
-                Some(_) => i += 1,
+        let i = string_special(self.bytes, start);
+        match self.bytes.get(i) {
+            None => Err(self.error_at(self.pos, "unterminated string".to_string())),
+            Some(b'"') => {
+                self.pos = i + 1;
+                Ok(std::borrow::Cow::Borrowed(&self.text[start..i]))
             }
+            Some(b'\\') => self.parse_string().map(std::borrow::Cow::Owned),
+            Some(_) => Err(self.control_char(i)),
         }
     }
 
     /// Parses a string starting at the opening quote.
     pub(crate) fn parse_string(&mut self) -> Result<String, JsonError> {
         let start = self.pos + 1;
-        let mut i = start;
+        let mut i = string_special(self.bytes, start);
         // Fast path: no escapes.
-        loop {
-            match self.bytes.get(i) {
-                None => return Err(self.error_at(self.pos, "unterminated string".to_string())),
-                Some(b'"') => {
-                    self.pos = i + 1;
-                    return Ok(self.text[start..i].to_string());
-                }
-                Some(b'\\') => break,
-                Some(&b) if b < 0x20 => return Err(self.control_char(i)),
-                Some(_) => i += 1,
+        match self.bytes.get(i) {
+            None => return Err(self.error_at(self.pos, "unterminated string".to_string())),
+            Some(b'"') => {
+                self.pos = i + 1;
+                return Ok(self.text[start..i].to_string());
             }
+            Some(b'\\') => {}
+            Some(_) => return Err(self.control_char(i)),
         }
         let mut out = String::with_capacity(i - start + 16);
         out.push_str(&self.text[start..i]);
-        let mut chunk = i;
         loop {
+            // At a backslash: decode it, then copy the plain run after it.
+            i = self.parse_escape(i, &mut out)?;
+            let end = string_special(self.bytes, i);
+            out.push_str(&self.text[i..end]);
+            i = end;
             match self.bytes.get(i) {
                 None => return Err(self.error_at(self.pos, "unterminated string".to_string())),
                 Some(b'"') => {
-                    out.push_str(&self.text[chunk..i]);
                     self.pos = i + 1;
                     return Ok(out);
                 }
-                Some(b'\\') => {
-                    out.push_str(&self.text[chunk..i]);
-                    i = self.parse_escape(i, &mut out)?;
-                    chunk = i;
-                }
-                Some(&b) if b < 0x20 => return Err(self.control_char(i)),
-                Some(_) => i += 1,
+                Some(b'\\') => {}
+                Some(_) => return Err(self.control_char(i)),
             }
         }
     }
@@ -1018,6 +1254,42 @@ mod tests {
 
     fn p(text: &str) -> JsonValue {
         JsonValue::parse(text).unwrap_or_else(|e| panic!("{text:?} should parse: {e}"))
+    }
+
+    #[test]
+    fn strings_are_scanned_at_every_offset() {
+        for pad in 0..20 {
+            let plain = "x".repeat(pad);
+            assert_eq!(p(&format!("\"{plain}\"")), JsonValue::String(plain.clone()));
+            assert_eq!(p(&format!("\"{plain}\\n{plain}é\\\"\"")), JsonValue::String(format!("{plain}\n{plain}é\"")));
+            let e = JsonValue::parse(&format!("\"{plain}\u{1}\"")).unwrap_err();
+            assert!(e.message.contains("control character U+0001"), "{e}");
+            assert_eq!(e.column, pad + 2);
+            assert!(JsonValue::parse(&format!("\"{plain}")).unwrap_err().message.contains("unterminated"));
+            assert!(JsonValue::parse(&format!("\"{plain}\\t{plain}")).unwrap_err().message.contains("unterminated"));
+        }
+    }
+
+    #[test]
+    fn large_objects_find_keys_and_duplicates() {
+        let members: Vec<String> = (0..100).map(|i| format!("\"k{i}\":{i}")).collect();
+        let v = p(&format!("{{{}}}", members.join(",")));
+        let o = v.as_object().unwrap();
+        for i in 0..100 {
+            assert_eq!(o.get(&format!("k{i}")).and_then(|v| v.as_number()).map(|n| n.as_str().to_string()), Some(i.to_string()));
+        }
+        assert!(o.get("k100").is_none());
+        let e = JsonValue::parse(&format!("{{{},\"k37\":1,\"k5\":2}}", members.join(","))).unwrap_err();
+        assert!(e.message.contains("duplicate key \"k37\""), "{e}");
+        let mut o = o.clone();
+        for i in 100..300 {
+            assert!(o.insert(format!("k{i}"), JsonValue::Null).is_none());
+        }
+        assert!(o.remove("k3").is_some());
+        assert_eq!(o.len(), 299);
+        assert!(o.contains_key("k299") && o.contains_key("k0") && !o.contains_key("k3"));
+        let nested = p(r#"{"a":[{"b":[1,2,{"c":[]}]},[],{}],"d":{"e":[[[]]]}}"#);
+        assert_eq!(nested.to_json_string(), r#"{"a":[{"b":[1,2,{"c":[]}]},[],{}],"d":{"e":[[[]]]}}"#);
     }
 
     fn err(text: &str) -> JsonError {
@@ -1226,7 +1498,8 @@ mod tests {
         let too_deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         let e = err(&too_deep);
         assert_eq!((e.line, e.column), (1, MAX_DEPTH + 1));
-        assert_eq!(e.message, "arrays and objects nested deeper than 256 levels");
+        assert_eq!(e.message, format!("arrays and objects nested deeper than {MAX_DEPTH} levels"));
+        assert_eq!(MAX_DEPTH, crate::stream::MAX_NESTING);
         let objs = format!("{}1{}", "{\"a\":".repeat(MAX_DEPTH + 1), "}".repeat(MAX_DEPTH + 1));
         assert!(err(&objs).message.contains("nested deeper"));
         let mixed_ok = format!("{}1{}", "{\"a\":[".repeat(MAX_DEPTH / 2), "]}".repeat(MAX_DEPTH / 2));

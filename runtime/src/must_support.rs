@@ -285,14 +285,47 @@ pub fn matches(item: Node<'_>, filter: &[(&str, &'static str)]) -> bool {
     })
 }
 
+/// Hashes the (address, length) keys of the caches of static texts: a multiply-xor of two
+/// words instead of SipHash (the keys are not chosen by any input).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct AddressHash;
+
+impl std::hash::BuildHasher for AddressHash {
+    type Hasher = AddressHasher;
+    fn build_hasher(&self) -> AddressHasher {
+        AddressHasher(0)
+    }
+}
+
+/// See [`AddressHash`].
+pub(crate) struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
 /// Parses JSON text from a generated table once and keeps it for the process's lifetime
 /// (the tables are static, so the set of texts is bounded).
 pub(crate) fn static_json(text: &'static str) -> Option<&'static JsonValue> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<(usize, usize), &'static JsonValue>>> = OnceLock::new();
+    type Cache = HashMap<(usize, usize), &'static JsonValue, AddressHash>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let key = (text.as_ptr() as usize, text.len());
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::default()));
     let mut map = cache.lock().ok()?;
     if let Some(v) = map.get(&key) {
         return Some(v);

@@ -343,22 +343,8 @@ struct Ctx<'n, 'a> {
 
 impl Ctx<'_, '_> {
     fn path(&self) -> String {
-        let mut parts = Vec::new();
-        let mut at = self.at;
-        while at != 0 {
-            parts.push(at);
-            at = self.nodes[at].parent;
-        }
-        let mut path = self.root_path.to_string();
-        for &i in parts.iter().rev() {
-            path.push('.');
-            path.push_str(self.nodes[i].json_name);
-            if let Some(n) = self.nodes[i].index {
-                use std::fmt::Write;
-                let _ = write!(path, "[{n}]");
-            }
-        }
-        path
+        let nodes = self.nodes;
+        crate::validate::linked_path(self.root_path, self.at, |i| (nodes[i].parent, nodes[i].json_name, nodes[i].index))
     }
 
     fn child_path(&self, name: &str) -> String {

@@ -227,6 +227,20 @@ impl<'a> Node<'a> {
     pub fn visit_child(&self, name: &str, visit: &mut dyn FnMut(Child<'a>)) {
         match *self {
             Node::Typed(r) => r.visit_child(name, visit),
+            // An object's member by key (and its `_` sibling), without walking the others.
+            Node::Json { value: Some(JsonValue::Object(o)), .. } => {
+                let mut ext = String::with_capacity(name.len() + 1);
+                ext.push('_');
+                ext.push_str(name);
+                let value = o.get_key_value(name);
+                let sibling = o.get_key_value(&ext);
+                let key = match (value, sibling) {
+                    (Some((k, _)), _) => k,
+                    (None, Some((k, _))) => &k[1..],
+                    (None, None) => return,
+                };
+                visit_member(key, value.map(|(_, v)| v), sibling.map(|(_, v)| v), visit);
+            }
             Node::Json { .. } => self.visit_children(&mut |c| {
                 if c.name == name {
                     visit(c)
@@ -246,6 +260,9 @@ impl std::fmt::Debug for Node<'_> {
 }
 
 pub(crate) fn visit_json_object<'a>(o: &'a crate::json::JsonObject, visit: &mut dyn FnMut(Child<'a>)) {
+    // Siblings are looked up only when the object has any.
+    let any_sibling = o.keys().any(|k| k.starts_with('_'));
+    let mut ext = String::new();
     for (key, value) in o.iter() {
         if let Some(plain) = key.strip_prefix('_') {
             // A sibling: visited with its member, or alone when the member is absent.
@@ -254,7 +271,14 @@ pub(crate) fn visit_json_object<'a>(o: &'a crate::json::JsonObject, visit: &mut 
             }
             continue;
         }
-        let sibling = o.get(&format!("_{key}"));
+        let sibling = if any_sibling {
+            ext.clear();
+            ext.push('_');
+            ext.push_str(key);
+            o.get(&ext)
+        } else {
+            None
+        };
         visit_member(key, Some(value), sibling, visit);
     }
 }

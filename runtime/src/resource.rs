@@ -43,9 +43,12 @@ pub fn write_string<T: FhirJson>(value: &T) -> String {
     w.into_string()
 }
 
-/// Writes the compact JSON text of `value` to `out`.
+/// Writes the compact JSON text of `value` to `out`, streaming: the text is passed on in
+/// chunks as it is produced (only a bounded tail is buffered), not built whole first.
 pub fn write_to<T: FhirJson>(value: &T, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    out.write_all(write_string(value).as_bytes())
+    let mut w = JsonWriter::to_sink(out);
+    w.object(value);
+    w.finish()
 }
 
 /// A FHIR resource type.

@@ -20,7 +20,10 @@ use crate::resource::FhirJson;
 use std::borrow::Cow;
 
 /// The deepest nesting of JSON arrays and objects the typed readers accept (deeper input
-/// is a syntax error), chosen so a debug build reads any input on a 2 MiB stack.
+/// is a syntax error), chosen so a debug build reads any input on a 2 MiB stack. It is
+/// the one nesting bound: JSON kept as is inside a resource counts from the level it
+/// starts at, [`JsonValue::parse`] accepts the same depth ([`crate::json::MAX_DEPTH`]),
+/// and validation reports a value built in code that nests deeper than this.
 pub const MAX_NESTING: usize = 100;
 
 /// The deepest nesting of resources (`Bundle.entry.resource` inside a Bundle inside …)
@@ -200,7 +203,7 @@ impl<'a> Stream<'a> {
     pub fn with_reader(text: &'a str, reader: Reader) -> Self {
         let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
         Stream {
-            p: Parser { text, bytes: text.as_bytes(), pos: 0 },
+            p: Parser::new(text),
             depth: 0,
             resources: 0,
             in_contained: false,
@@ -339,8 +342,8 @@ impl<'a> Stream<'a> {
     /// Reads the value at the cursor as a JSON tree.
     pub fn value_tree(&mut self) -> Option<JsonValue> {
         self.p.skip_ws();
-        let depth = self.depth.max(crate::json::MAX_DEPTH.saturating_sub(MAX_NESTING));
-        match self.p.parse_value(depth) {
+        // The tree's levels count on from the stream's: one bound for the whole document.
+        match self.p.parse_value(self.depth) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.fail(e);
@@ -1188,27 +1191,101 @@ pub struct Mark {
 }
 
 /// Appends compact FHIR JSON to a `String`, leaving out absent values, empty objects and
-/// empty arrays (see the module docs).
-#[derive(Debug, Default)]
-pub struct JsonWriter {
+/// empty arrays (see the module docs), or streams it to an [`std::io::Write`]
+/// ([`to_sink`](Self::to_sink)): then the text is passed on in chunks as soon as it can no
+/// longer be taken back (an object or array is taken back while it has no member), so
+/// only a bounded tail is buffered.
+#[derive(Default)]
+pub struct JsonWriter<'w> {
     out: String,
     comma: bool,
+    /// Where the text goes, when not kept in `out`.
+    sink: Option<&'w mut dyn std::io::Write>,
+    /// With a sink: the start (absolute offset) of every open object or array member.
+    marks: Vec<usize>,
+    /// With a sink: how many of the outermost `marks` have content (cannot be taken back).
+    committed: usize,
+    /// With a sink: the bytes already passed on (`out` holds what follows).
+    flushed: usize,
+    /// The first error of the sink (nothing more is written after it).
+    error: Option<std::io::Error>,
 }
 
-impl JsonWriter {
+impl std::fmt::Debug for JsonWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonWriter").field("out", &self.out).field("sink", &self.sink.is_some()).field("flushed", &self.flushed).finish()
+    }
+}
+
+/// With a sink, the buffered text is passed on once it reaches this size.
+const FLUSH_AT: usize = 32 * 1024;
+
+impl<'w> JsonWriter<'w> {
     /// An empty writer.
     pub fn new() -> Self {
-        JsonWriter { out: String::new(), comma: false }
+        JsonWriter::with_string(String::new())
     }
 
     /// A writer appending to `out`.
     pub fn with_string(out: String) -> Self {
-        JsonWriter { out, comma: false }
+        JsonWriter { out, comma: false, sink: None, marks: Vec::new(), committed: 0, flushed: 0, error: None }
     }
 
-    /// The text written.
+    /// A writer streaming to `sink` (finish with [`finish`](Self::finish)).
+    pub fn to_sink(sink: &'w mut dyn std::io::Write) -> Self {
+        JsonWriter { out: String::with_capacity(FLUSH_AT + FLUSH_AT / 2), sink: Some(sink), ..JsonWriter::new() }
+    }
+
+    /// The text written (with a sink: what has not been passed on yet).
     pub fn into_string(self) -> String {
         self.out
+    }
+
+    /// Passes the rest of the text to the sink and flushes it; the first error of the sink,
+    /// if any. (Without a sink: nothing to do.)
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if let Some(sink) = self.sink.take() {
+            if self.error.is_none() {
+                if let Err(e) = sink.write_all(self.out.as_bytes()).and_then(|()| sink.flush()) {
+                    self.error = Some(e);
+                }
+            }
+        }
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// With a sink: everything open so far has content.
+    #[inline]
+    fn commit(&mut self) {
+        if self.sink.is_some() {
+            self.committed = self.marks.len();
+        }
+    }
+
+    /// With a sink: passes on what can no longer be taken back, once enough is buffered.
+    fn pass_on(&mut self) {
+        if self.out.len() < FLUSH_AT {
+            return;
+        }
+        let Some(sink) = self.sink.as_mut() else { return };
+        let safe = match self.marks.get(self.committed) {
+            Some(&open) => open,
+            None => self.flushed + self.out.len(),
+        };
+        let n = safe.saturating_sub(self.flushed).min(self.out.len());
+        if n < FLUSH_AT / 2 {
+            return;
+        }
+        if self.error.is_none() {
+            if let Err(e) = sink.write_all(&self.out.as_bytes()[..n]) {
+                self.error = Some(e);
+            }
+        }
+        self.out.drain(..n);
+        self.flushed += n;
     }
 
     /// Writes `value` as a whole JSON object (`{}` when it has no members).
@@ -1218,6 +1295,7 @@ impl JsonWriter {
         value.write_members(self);
         self.out.push('}');
         self.comma = true;
+        self.commit();
     }
 
     #[inline]
@@ -1244,15 +1322,26 @@ impl JsonWriter {
         self.out.push_str("\":");
     }
 
-    fn mark(&self) -> Mark {
-        Mark { len: self.out.len(), comma: self.comma }
+    fn mark(&mut self) -> Mark {
+        let m = Mark { len: self.flushed + self.out.len(), comma: self.comma };
+        if self.sink.is_some() {
+            self.marks.push(m.len);
+        }
+        m
     }
 
     fn close(&mut self, m: Mark, end: char) {
+        if self.sink.is_some() {
+            self.marks.pop();
+            self.committed = self.committed.min(self.marks.len());
+        }
         if self.comma {
             self.out.push(end);
+            self.commit();
+            self.pass_on();
         } else {
-            self.out.truncate(m.len);
+            // Never below what was passed on: a member with content is never taken back.
+            self.out.truncate(m.len.saturating_sub(self.flushed));
             self.comma = m.comma;
         }
     }
@@ -1261,6 +1350,7 @@ impl JsonWriter {
     pub fn resource_type(&mut self, name: &str) {
         self.key("resourceType");
         write_json_string(name, &mut self.out);
+        self.commit();
     }
 
     /// Writes a plain string member when present.
@@ -1274,6 +1364,7 @@ impl JsonWriter {
     pub fn plain_str(&mut self, key: &str, value: &str) {
         self.key(key);
         write_json_string(value, &mut self.out);
+        self.commit();
     }
 
     /// Starts an object member; finish it with [`end_object`](Self::end_object).
@@ -1352,6 +1443,7 @@ impl JsonWriter {
         if let Some(v) = &el.value {
             self.key(key);
             v.write_json_text(&mut self.out);
+            self.commit();
         }
         if el.id.is_some() || !el.extension.is_empty() {
             self.ext_key(key);
@@ -1360,6 +1452,7 @@ impl JsonWriter {
             self.primitive_ext_members(el);
             self.out.push('}');
             self.comma = true;
+            self.commit();
         }
     }
 
@@ -1378,6 +1471,7 @@ impl JsonWriter {
                 }
             }
             self.out.push(']');
+            self.commit();
         }
         if values.iter().any(|e| e.id.is_some() || !e.extension.is_empty()) {
             self.ext_key(key);
@@ -1397,6 +1491,7 @@ impl JsonWriter {
             }
             self.out.push(']');
             self.comma = true;
+            self.commit();
         }
     }
 
@@ -1408,6 +1503,7 @@ impl JsonWriter {
             write_json_string(k, &mut self.out);
             self.out.push(':');
             write_value(v, &mut self.out);
+            self.commit();
         }
     }
 
@@ -1417,6 +1513,7 @@ impl JsonWriter {
         self.out.push('[');
         write_json_string(canonical, &mut self.out);
         self.out.push(']');
+        self.commit();
     }
 }
 

@@ -66,17 +66,44 @@ pub(crate) struct Located<'a> {
     node: Node<'a>,
     /// True for the resource root.
     root: bool,
-    path: String,
+    /// Where it is below the root; the text is built only for an issue ([`Located::path`]).
+    at: Option<std::rc::Rc<Seg<'a>>>,
+}
+
+/// One step of a location: `.name` or `.name[index]` after its parent's.
+pub(crate) struct Seg<'a> {
+    parent: Option<std::rc::Rc<Seg<'a>>>,
+    name: &'a str,
+    index: Option<usize>,
+}
+
+impl Located<'_> {
+    /// The location as text, below `root_path`.
+    fn path(&self, root_path: &str) -> String {
+        let mut segs = Vec::new();
+        let mut at = self.at.as_deref();
+        while let Some(s) = at {
+            segs.push(s);
+            at = s.parent.as_deref();
+        }
+        let mut out = root_path.to_string();
+        for s in segs.iter().rev() {
+            out.push('.');
+            out.push_str(s.name);
+            if let Some(i) = s.index {
+                use std::fmt::Write;
+                let _ = write!(out, "[{i}]");
+            }
+        }
+        out
+    }
 }
 
 fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a>>) {
     let start = out.len();
     visit_key(parent.node, step.key, &mut |c| {
-        let path = match c.index {
-            Some(i) => format!("{}.{}[{i}]", parent.path, c.json_name),
-            None => format!("{}.{}", parent.path, c.json_name),
-        };
-        out.push(Located { node: c.node, root: false, path });
+        let at = Some(std::rc::Rc::new(Seg { parent: parent.at.clone(), name: c.json_name, index: c.index }));
+        out.push(Located { node: c.node, root: false, at });
     });
     if step.is_slice() {
         // One pass (removing items one by one would be quadratic in their number).
@@ -85,8 +112,8 @@ fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a
     }
 }
 
-pub(crate) fn walk<'a>(root: Node<'a>, root_path: &str, steps: &[Step]) -> Vec<Located<'a>> {
-    let mut current = vec![Located { node: root, root: true, path: root_path.to_string() }];
+pub(crate) fn walk<'a>(root: Node<'a>, steps: &[Step]) -> Vec<Located<'a>> {
+    let mut current = vec![Located { node: root, root: true, at: None }];
     for step in steps {
         let mut next = Vec::new();
         for l in &current {
@@ -108,7 +135,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
         let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
         let reuse = parents_of.as_ref().is_some_and(|(steps, _)| same_steps(steps, parents_steps));
         if !reuse {
-            parents_of = Some((parents_steps, walk(root, root_path, parents_steps)));
+            parents_of = Some((parents_steps, walk(root, parents_steps)));
         }
         let Some((_, parents)) = parents_of.as_ref() else { continue };
         for parent in parents {
@@ -119,7 +146,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             step_children(parent, last, &mut items);
             let n = items.len() as u32;
             if n < rule.min {
-                let at = format!("{}.{}", parent.path, last.key.trim_end_matches("[x]"));
+                let at = format!("{}.{}", parent.path(root_path), last.key.trim_end_matches("[x]"));
                 let msg = if !last.is_slice() {
                     format!("{} is required by the profile (min {}), found {n}", rule.id, rule.min)
                 } else {
@@ -131,8 +158,8 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 if n > max {
                     // A choice is reported where the offending typed member is.
                     let at = match (last.key.ends_with("[x]"), items.get(max as usize)) {
-                        (true, Some(item)) => item.path.clone(),
-                        _ => format!("{}.{}", parent.path, last.key.trim_end_matches("[x]")),
+                        (true, Some(item)) => item.path(root_path),
+                        _ => format!("{}.{}", parent.path(root_path), last.key.trim_end_matches("[x]")),
                     };
                     let msg = if max == 0 {
                         format!("{} is not allowed by the profile (max 0)", rule.id)
@@ -144,7 +171,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 }
             }
             for item in &items {
-                check_item(rule, item, reader);
+                check_item(rule, item, root_path, reader);
             }
         }
     }
@@ -160,10 +187,10 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
-        for focus in walk(root, root_path, inv.steps) {
+        for focus in walk(root, inv.steps) {
             if fhirpath::check_node(expr, root, focus.node) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
-                let mut i = issue(IssueKind::Invariant, focus.path.clone(), msg);
+                let mut i = issue(IssueKind::Invariant, focus.path(root_path), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
                 }
@@ -191,7 +218,7 @@ const EXT_1: &str = "invariant ext-1 violated: Must have either extensions or va
 /// element's location with kind [`IssueKind::Invariant`], for a fraction of the cost.
 /// Resources (the root, `contained`, Bundle entries) are not elements and are skipped for
 /// `ele-1`; JSON kept as is (unknown elements, resources of types not modelled) is not
-/// walked; nothing deeper than [`crate::json::MAX_DEPTH`] is visited.
+/// walked; nothing deeper than [`crate::stream::MAX_NESTING`] is visited.
 ///
 /// The same walk applies what each value's type says ([`Reflect::type_info`]): the
 /// constraints of its datatype (`ref-1`, `per-1`, `qty-3`, …, with `%resource` the
@@ -212,7 +239,7 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
     let mut stack = vec![0usize];
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
-        if !matches!(node, Node::Typed(_)) || depth > crate::json::MAX_DEPTH || untyped_resource(node) {
+        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING || untyped_resource(node) {
             continue;
         }
         let first = nodes.len();
@@ -327,7 +354,7 @@ fn is_resource_member(name: &str, node: Node<'_>) -> bool {
 fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &str, resource: Node<'_>, root_resource: Node<'_>, reader: &mut Reader) {
     for inv in invariants {
         let Some(expr) = parsed(inv.expression) else { continue };
-        for focus in walk(value, path, inv.steps) {
+        for focus in walk(value, inv.steps) {
             let mut env = fhirpath::Env::new(resource);
             env.root_resource = Some(root_resource);
             env.context = vec![fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() })];
@@ -344,7 +371,7 @@ fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &s
             };
             if ok == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
-                let mut i = issue(IssueKind::Invariant, focus.path.clone(), msg);
+                let mut i = issue(IssueKind::Invariant, focus.path(path), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
                 }
@@ -546,6 +573,32 @@ impl std::fmt::Display for ValidationReport {
     }
 }
 
+/// Whether JSON kept as is (an unknown member, whose own level is `depth` when it is an
+/// object) nests deeper than [`crate::stream::MAX_NESTING`]: without recursion, as a value
+/// built in code may nest arbitrarily deep.
+fn json_too_deep(value: Option<&crate::json::JsonValue>, depth: usize) -> bool {
+    use crate::json::JsonValue;
+    let Some(value) = value else { return false };
+    // The member's own level: `depth` counts it when it is an object; an array is one more.
+    let base = match value {
+        JsonValue::Object(_) => depth,
+        JsonValue::Array(_) => depth + 1,
+        _ => return false,
+    };
+    let mut stack = vec![(value, base)];
+    while let Some((v, level)) = stack.pop() {
+        if level > crate::stream::MAX_NESTING {
+            return true;
+        }
+        match v {
+            JsonValue::Array(items) => stack.extend(items.iter().filter(|i| matches!(i, JsonValue::Array(_) | JsonValue::Object(_))).map(|i| (i, level + 1))),
+            JsonValue::Object(o) => stack.extend(o.iter().map(|(_, i)| i).filter(|i| matches!(i, JsonValue::Array(_) | JsonValue::Object(_))).map(|i| (i, level + 1))),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// One visited node of [`check_structure`]'s walk: where it is, found from its parent.
 struct Visited<'a> {
     node: Node<'a>,
@@ -555,17 +608,26 @@ struct Visited<'a> {
     depth: usize,
 }
 
-fn path_of(nodes: &[Visited<'_>], mut at: usize, root: &str) -> String {
+fn path_of(nodes: &[Visited<'_>], at: usize, root: &str) -> String {
+    linked_path(root, at, |i| (nodes[i].parent, nodes[i].name, nodes[i].index))
+}
+
+/// The location (`Patient.name[0].given[1]`) of node `at` of a walk kept as a flat list
+/// whose node 0 is the root, at `root`: `link(i)` gives node `i`'s parent, JSON member
+/// name and array index. The walks of validation, extension rules and prose rules keep
+/// their nodes this way and build a location only for an issue.
+pub(crate) fn linked_path<'a>(root: &str, mut at: usize, link: impl Fn(usize) -> (usize, &'a str, Option<usize>)) -> String {
     let mut parts = Vec::new();
     while at != 0 {
-        parts.push(at);
-        at = nodes[at].parent;
+        let (parent, name, index) = link(at);
+        parts.push((name, index));
+        at = parent;
     }
     let mut path = root.to_string();
-    for &i in parts.iter().rev() {
+    for (name, index) in parts.into_iter().rev() {
         path.push('.');
-        path.push_str(nodes[i].name);
-        if let Some(n) = nodes[i].index {
+        path.push_str(name);
+        if let Some(n) = index {
             use std::fmt::Write;
             let _ = write!(path, "[{n}]");
         }
@@ -575,8 +637,9 @@ fn path_of(nodes: &[Visited<'_>], mut at: usize, root: &str) -> String {
 
 /// Walks the whole value without recursion, reporting what the writer would write and a
 /// reader refuse: empty strings, unknown members (errors in strict mode), and nesting
-/// deeper than [`crate::json::MAX_DEPTH`] (not descended into, so a value built in code
-/// of any depth is safe to validate).
+/// deeper than [`crate::stream::MAX_NESTING`], the typed readers' bound, counted as the
+/// JSON nests (not descended into, so a value built in code of any depth is safe to
+/// validate).
 fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut Reader) {
     let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
     let mut stack = vec![0usize];
@@ -594,9 +657,11 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
             reader.push_issue(Issue { severity: Severity::Warning, kind: IssueKind::ResourceType, path, message });
             continue;
         }
+        // The id and extensions of a primitive are in its `_name` object: one level more.
+        let in_sibling = usize::from(!is_complex(node));
         node.visit_children(&mut |c| {
             // JSON nesting: an array adds a level, an object another.
-            let depth = depth + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
+            let depth = depth + in_sibling + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
             nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth });
         });
         if at != 0 && first == nodes.len() && node.primitive().is_none() && !is_resource_member(nodes[at].name, node) {
@@ -614,6 +679,11 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
             };
             let (choices, prohibited) = info.map_or((&[][..], &[][..]), |t| (t.choices, t.prohibited));
             let problem = match v.node {
+                Node::Json { value, sibling } if json_too_deep(value, v.depth) || json_too_deep(sibling, v.depth) => Some((
+                    IssueKind::Structure,
+                    format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::stream::MAX_NESTING),
+                    Severity::Error,
+                )),
                 Node::Json { .. } if prohibited.contains(&v.name) => Some((
                     IssueKind::Cardinality,
                     format!("element '{}' is not allowed by the profile (max = 0)", v.name),
@@ -627,9 +697,9 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
                         if mode == ReadMode::Strict { Severity::Error } else { Severity::Warning },
                     )),
                 },
-                Node::Typed(_) if v.depth > crate::json::MAX_DEPTH => Some((
+                Node::Typed(_) if v.depth > crate::stream::MAX_NESTING => Some((
                     IssueKind::Structure,
-                    format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::json::MAX_DEPTH),
+                    format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::stream::MAX_NESTING),
                     Severity::Error,
                 )),
                 Node::Typed(r) => match r.primitive() {
@@ -668,7 +738,7 @@ fn issue(kind: IssueKind, path: String, message: String) -> Issue {
     Issue { severity: Severity::Error, kind, path, message }
 }
 
-fn check_item(rule: &ElementRule, item: &Located<'_>, reader: &mut Reader) {
+fn check_item(rule: &ElementRule, item: &Located<'_>, root_path: &str, reader: &mut Reader) {
     if !has_value(item.node) {
         return;
     }
@@ -678,7 +748,7 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, reader: &mut Reader) {
             if !ok {
                 let what = if exact { "fixed value" } else { "pattern" };
                 let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, render(item.node));
-                reader.push_issue(issue(IssueKind::FixedOrPattern, item.path.clone(), msg));
+                reader.push_issue(issue(IssueKind::FixedOrPattern, item.path(root_path), msg));
             }
         }
     }
@@ -697,7 +767,7 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, reader: &mut Reader) {
         if !codings.is_empty() && !codings.iter().any(|(s, c)| (set.contains)(*s, c)) {
             let found: Vec<String> = codings.iter().map(|(s, c)| format!("{}#{c}", s.unwrap_or(""))).collect();
             let msg = format!("{}: {} is not in the required value set {}", rule.id, found.join(", "), set.value_set);
-            reader.push_issue(issue(IssueKind::Binding, item.path.clone(), msg));
+            reader.push_issue(issue(IssueKind::Binding, item.path(root_path), msg));
         }
     }
 }
@@ -723,14 +793,18 @@ fn concept_codings<'a>(node: Node<'a>, out: &mut Vec<(Option<&'a str>, &'a str)>
 fn parsed(expression: &'static str) -> Option<&'static fhirpath::Expr> {
     use std::collections::HashMap;
     use std::sync::Mutex;
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static fhirpath::Expr>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    // Keyed by the text's address and length (the tables are static): no hashing of
+    // whole expressions per look-up.
+    type Cache = HashMap<(usize, usize), &'static fhirpath::Expr, crate::must_support::AddressHash>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let key = (expression.as_ptr() as usize, expression.len());
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::default()));
     let mut map = cache.lock().ok()?;
-    if let Some(e) = map.get(expression) {
+    if let Some(e) = map.get(&key) {
         return Some(e);
     }
     let e: &'static fhirpath::Expr = Box::leak(Box::new(fhirpath::parse(expression).ok()?));
-    map.insert(expression, e);
+    map.insert(key, e);
     Some(e)
 }
 
@@ -754,7 +828,7 @@ pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])
     for (id, steps) in checks {
         let Some((last, parent_steps)) = steps.split_last() else { continue };
         if !parents_of.as_ref().is_some_and(|(s, _)| same_steps(s, parent_steps)) {
-            parents_of = Some((parent_steps, walk(root, "", parent_steps)));
+            parents_of = Some((parent_steps, walk(root, parent_steps)));
         }
         let Some((_, parents)) = parents_of.as_ref() else { continue };
         if parents.is_empty() {

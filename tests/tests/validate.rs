@@ -388,3 +388,74 @@ fn contained_resources_of_types_not_generated_are_warnings_as_on_read() {
         read_issues(&p.to_json_string(), patient_read),
     );
 }
+
+/// Extensions nested `levels` deep, the innermost with a `valueString` that carries an
+/// extension of its own (in `_valueString`) when `primitive_extension`.
+fn nested_extensions(levels: usize, primitive_extension: bool) -> Extension {
+    let leaf = |url: &str| Extension {
+        id: None,
+        extension: Vec::new(),
+        url: url.into(),
+        value: Some(dhp_fhir::datatypes::ExtensionValue::String(Primitive::new("a".to_string()))),
+        unknown_elements: Default::default(),
+    };
+    let mut ext = leaf("https://example.org/leaf");
+    if primitive_extension {
+        if let Some(dhp_fhir::datatypes::ExtensionValue::String(s)) = &mut ext.value {
+            s.extension.push(leaf("https://example.org/on-the-value"));
+        }
+    }
+    for _ in 1..levels {
+        ext = Extension {
+            id: None,
+            extension: vec![ext],
+            url: "https://example.org/deep".into(),
+            value: None,
+            unknown_elements: Default::default(),
+        };
+    }
+    ext
+}
+
+#[test]
+fn validation_and_reading_share_one_nesting_bound() {
+    // Around the bound (stream::MAX_NESTING = json::MAX_DEPTH), with and without a
+    // primitive's `_value` object on the way: a value validates exactly when its JSON reads
+    // (and parses as generic JSON), and the bound is reported as the same kind of problem.
+    assert_eq!(dhp_runtime::stream::MAX_NESTING, dhp_runtime::json::MAX_DEPTH);
+    let mut valid_seen = (false, false);
+    for levels in 44..=52 {
+        for primitive_extension in [false, true] {
+            let mut p = national_id_patient();
+            p.extension.push(nested_extensions(levels, primitive_extension));
+            let report = p.validate();
+            let text = p.to_json_string();
+            let read = UzCorePatient::from_json_str(&text);
+            let parsed = dhp_runtime::JsonValue::parse(&text);
+            let what = format!("{levels} levels, primitive extension: {primitive_extension}");
+            assert_eq!(report.is_valid(), read.is_ok(), "{what}: {report}");
+            assert_eq!(read.is_ok(), parsed.is_ok(), "{what}");
+            if report.is_valid() {
+                valid_seen.0 = true;
+            } else {
+                valid_seen.1 = true;
+                assert!(report.errors().any(|i| i.kind == IssueKind::Structure && i.message.contains("nested deeper")), "{what}: {report}");
+            }
+        }
+    }
+    assert_eq!(valid_seen, (true, true), "both sides of the bound are tested");
+    // JSON kept as is (an unknown member) counts from where it starts.
+    for depth in [90, 95, 96, 97, 98, 99, 100] {
+        let text = format!(
+            r#"{{"resourceType":"Patient","x":{}}}"#,
+            format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+        );
+        let read = dhp_fhir::resources::Patient::from_json_str_with(&text, ReadMode::Lenient);
+        let parsed = dhp_runtime::JsonValue::parse(&text);
+        assert_eq!(read.is_ok(), parsed.is_ok(), "unknown member {depth} deep");
+        if let Ok((p, _)) = read {
+            let report = dhp_runtime::validate::validate_value(&p, &[], &[], ReadMode::Lenient);
+            assert!(report.is_valid(), "{report}");
+        }
+    }
+}

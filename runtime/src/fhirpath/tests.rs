@@ -100,13 +100,15 @@ fn deep_data_is_walked_without_recursion() {
     on_small_stack(|| {
         let mut json = String::from("{\"resourceType\":\"Basic\"");
         let mut v = String::from("1");
-        for _ in 0..200 {
+        // As deep as FHIR JSON goes (the resource is level 1).
+        let levels = crate::json::MAX_DEPTH - 1;
+        for _ in 0..levels {
             v = format!("{{\"a\":{v}}}");
         }
         json.push_str(&format!(",\"a\":{v}}}"));
         let value = JsonValue::parse(&json).unwrap();
         let node = Node::json(&value);
-        let e = parse("descendants().count() > 100 and repeat(a).count() = 201").unwrap();
+        let e = parse(&format!("descendants().count() > {} and repeat(a).count() = {}", levels - 1, levels + 1)).unwrap();
         let r = evaluate(&e, node, &Env::new(node)).unwrap();
         assert_eq!(r[0].to_string(), "true");
         let e = parse("%resource = %resource").unwrap();

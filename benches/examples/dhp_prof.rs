@@ -1,0 +1,170 @@
+//! A quick dhp-only loop over the peers bench corpus, for profiling and fast iteration
+//! (the `peers` bench itself takes long to build): `cargo run --release -p dhp-benches
+//! --features peers --example dhp_prof -- [parse|write|validate|all] [rounds]`.
+//! Prints medians in ms, with serde's `IgnoredAny` as the floor.
+
+use dhp_fhir::profiles::AnyProfile;
+use dhp_fhir::resources::AnyResource;
+use dhp_runtime::stream::Stream;
+use dhp_runtime::{FhirJson, JsonValue, ReadMode};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+struct Counting;
+static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const TYPES: &[&str] = &[
+    "AuditEvent", "Bundle", "CapabilityStatement", "Condition", "Consent", "DocumentReference", "Encounter",
+    "EpisodeOfCare", "HealthcareService", "Location", "Observation", "OperationOutcome", "Organization", "Patient",
+    "Practitioner", "PractitionerRole", "Provenance", "RelatedPerson",
+];
+
+fn package_files(id: &str, version: &str, sub: &str) -> Vec<String> {
+    let cache = dhp_codegen::cache::default_cache_dir();
+    let dir = dhp_codegen::cache::package_dir(&cache, id, version).join(sub);
+    let mut files: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+    files.sort();
+    files.into_iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
+}
+
+fn resource_type(text: &str) -> Option<String> {
+    JsonValue::parse(text).ok()?.as_object()?.get("resourceType")?.as_str().map(str::to_string)
+}
+
+fn dhp_read(text: &str) -> Option<AnyResource> {
+    let mut s = Stream::new(text, "Resource", ReadMode::Strict);
+    let v = AnyResource::read_stream(&mut s);
+    let (reader, fatal) = s.into_parts();
+    if fatal.is_some() || reader.has_errors() {
+        return None;
+    }
+    v
+}
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v[v.len() / 2].as_secs_f64() * 1e3
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let what = args.get(1).map(String::as_str).unwrap_or("all");
+    let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(15);
+    let mut corpus: Vec<String> = package_files("hl7.fhir.r5.examples", "5.0.0", "")
+        .into_iter()
+        .filter(|t| resource_type(t).is_some_and(|rt| TYPES.contains(&rt.as_str())))
+        .collect();
+    let ig: Vec<(String, &'static str)> = package_files("uz.dhp.core", "0.3.0", "example")
+        .into_iter()
+        .filter_map(|t| {
+            let json = JsonValue::parse(&t).ok()?;
+            let canonical = AnyProfile::profile_for(&json)?;
+            Some((t, canonical))
+        })
+        .collect();
+    corpus.extend(ig.iter().map(|(t, _)| t.clone()));
+    let values: Vec<AnyResource> = corpus.iter().filter_map(|d| dhp_read(d)).collect();
+    println!("{} documents, {} read", corpus.len(), values.len());
+    if what == "allocs" {
+        let bytes: usize = corpus.iter().map(String::len).sum();
+        let c0 = COUNT.load(std::sync::atomic::Ordering::Relaxed);
+        for d in &corpus {
+            black_box(dhp_read(d));
+        }
+        let n = COUNT.load(std::sync::atomic::Ordering::Relaxed) - c0;
+        println!("dhp_read: {:.1} allocations / KB", n as f64 / (bytes as f64 / 1024.0));
+        let c0 = COUNT.load(std::sync::atomic::Ordering::Relaxed);
+        for d in &corpus {
+            black_box(JsonValue::parse(d).ok());
+        }
+        let n = COUNT.load(std::sync::atomic::Ordering::Relaxed) - c0;
+        println!("JsonValue::parse: {:.1} allocations / KB", n as f64 / (bytes as f64 / 1024.0));
+        return;
+    }
+    if what == "docs" {
+        let mut per: Vec<(f64, usize, String)> = corpus
+            .iter()
+            .map(|d| {
+                let t = Instant::now();
+                for _ in 0..3 {
+                    black_box(dhp_read(black_box(d)));
+                }
+                let rt = resource_type(d).unwrap_or_default();
+                (t.elapsed().as_secs_f64() * 1e3 / 3.0, d.len(), rt)
+            })
+            .collect();
+        per.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let total: f64 = per.iter().map(|p| p.0).sum();
+        println!("total {total:.2} ms");
+        for p in per.iter().take(12) {
+            println!("{:.2} ms {} bytes {}", p.0, p.1, p.2);
+        }
+        return;
+    }
+    let (mut floor, mut parse, mut write, mut val) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        if what != "validate" {
+            for d in &corpus {
+                let _ = black_box(serde_json::from_str::<serde::de::IgnoredAny>(black_box(d)));
+            }
+        }
+        floor.push(t.elapsed());
+        if what == "tree" {
+            let t = Instant::now();
+            for d in &corpus {
+                black_box(JsonValue::parse(black_box(d)).ok());
+            }
+            val.push(t.elapsed());
+        }
+        if matches!(what, "parse" | "all" | "tree") {
+            let t = Instant::now();
+            for d in &corpus {
+                black_box(dhp_read(black_box(d)));
+            }
+            parse.push(t.elapsed());
+        }
+        if matches!(what, "write" | "all") {
+            let t = Instant::now();
+            for v in &values {
+                black_box(dhp_runtime::resource::write_string(black_box(v)));
+            }
+            write.push(t.elapsed());
+        }
+        if matches!(what, "validate" | "all") {
+            let t = Instant::now();
+            for (d, canonical) in &ig {
+                black_box(AnyProfile::from_json_str_as(canonical, black_box(d), ReadMode::Strict));
+            }
+            val.push(t.elapsed());
+        }
+    }
+    let f = median(floor);
+    println!("IgnoredAny {f:.2} ms");
+    let third = if what == "tree" { "JsonValue::parse" } else { "validate(ig)" };
+    for (name, v) in [("parse", parse), ("write", write), (third, val)] {
+        if !v.is_empty() {
+            let m = median(v);
+            println!("{name} {m:.2} ms = {:.2} x IgnoredAny", m / f);
+        }
+    }
+}
