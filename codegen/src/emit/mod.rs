@@ -16,7 +16,8 @@ use crate::ir::{Doc, Module, TypeSpace};
 use heck::ToSnakeCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What the generated files say about where they come from.
 #[derive(Clone, Debug)]
@@ -38,89 +39,124 @@ impl Header {
 }
 
 /// Renders every generated Rust file, keyed by path relative to the crate root.
+///
+/// The files are independent of each other, so they are built and formatted on every
+/// core (formatting is most of the time); the result does not depend on the order.
 pub fn emit(space: &TypeSpace, header: &Header) -> Result<BTreeMap<String, String>, String> {
-    let mut by_module: BTreeMap<Module, Vec<TokenStream>> = BTreeMap::new();
     let ctx = items::Ctx { space };
-    for s in space.structs.values() {
-        by_module.entry(s.module.clone()).or_default().push(items::struct_tokens(&ctx, s));
-        by_module.entry(s.module.clone()).or_default().push(reflect::struct_reflect(&ctx, s));
-        by_module.entry(s.module.clone()).or_default().push(reflect::validate_method(s));
-        match s.kind {
-            crate::ir::StructKind::Profile { .. } => {
-                by_module.entry(s.module.clone()).or_default().push(profile::profile_tokens(&ctx, s));
-            }
-            crate::ir::StructKind::Resource { .. } => {
-                by_module.entry(s.module.clone()).or_default().push(profile::resource_tokens(&ctx, s));
-            }
+    let mut modules: BTreeSet<Module> = space.structs.values().map(|s| s.module.clone()).collect();
+    modules.extend(space.choices.values().map(|c| c.module.clone()));
+    modules.insert(Module::Datatypes);
+    let mut resource_mods = Vec::new();
+    let mut profile_mods = Vec::new();
+    for module in &modules {
+        match module {
+            Module::Resource(n) => resource_mods.push(n.to_snake_case()),
+            Module::Profile(n) => profile_mods.push(n.to_snake_case()),
             _ => {}
         }
     }
-    for c in space.choices.values() {
-        by_module.entry(c.module.clone()).or_default().push(items::choice_tokens(&ctx, c));
-        by_module.entry(c.module.clone()).or_default().push(reflect::choice_reflect(c));
-    }
-    by_module.entry(Module::Datatypes).or_default().push(items::absent_tokens(&ctx));
+    // The largest files first, so that no core is left with a big one at the end.
+    let mut jobs = vec![Job::Codes, Job::Module(&Module::Datatypes)];
+    jobs.extend(modules.iter().filter(|m| **m != Module::Datatypes).map(Job::Module));
+    jobs.extend([Job::Search, Job::ExtensionRules, Job::Outcome, Job::ResourcesMod, Job::ProfilesMod]);
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
+    let run = || -> Result<Vec<(String, String)>, String> {
+        let mut out = Vec::new();
+        while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+            out.extend(job.files(&ctx, header, &resource_mods, &profile_mods)?);
+        }
+        Ok(out)
+    };
+    let results: Vec<Result<Vec<(String, String)>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers).map(|_| scope.spawn(run)).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("an emitter thread panicked".to_string()))).collect()
+    });
     let mut files = BTreeMap::new();
-    let mut resource_mods = Vec::new();
-    let mut profile_mods = Vec::new();
-    for (module, tokens) in by_module {
-        let (path, doc) = match &module {
-            Module::Datatypes => ("src/datatypes.rs".to_string(), "FHIR R5 complex datatypes, generated from hl7.fhir.r5.core.".to_string()),
-            Module::Extensions => ("src/extensions.rs".to_string(), "Typed extensions used by the profiles.".to_string()),
-            // Code types are not structs or choices; they get their files from `codes`.
-            Module::Codes => return Err("a struct or choice enum is placed in the codes module".to_string()),
-            Module::Resource(n) => {
-                let m = n.to_snake_case();
-                resource_mods.push(m.clone());
-                (format!("src/resources/{m}.rs"), format!("The base FHIR R5 resource `{n}` and its parts."))
-            }
-            Module::Profile(n) => {
-                let m = n.to_snake_case();
-                profile_mods.push((m.clone(), n.clone()));
-                (format!("src/profiles/{m}.rs"), format!("The profile [`{n}`] and its parts."))
-            }
-        };
-        let prelude = prelude(&module);
-        let file = quote! { #prelude #(#tokens)* };
-        files.insert(path, render(header, &doc, file)?);
+    for result in results {
+        files.extend(result?);
     }
-    files.extend(codes::code_files(space, header)?);
-    files.insert(
-        "src/search.rs".into(),
-        render(
-            header,
-            "Typed search builders from the IG's CapabilityStatement (feature `client`).",
-            profile::search_tokens(&ctx),
-        )?,
-    );
-    files.insert(
-        "src/extension_rules.rs".into(),
-        render(header, "Extension definitions as rule tables, checked wherever an extension appears.", extension_rules::extension_rules_tokens(space))?,
-    );
-    files.insert(
-        "src/outcome.rs".into(),
-        render(header, "Issues as a typed FHIR `OperationOutcome` ([`ToOperationOutcome`]).", outcome::outcome_tokens(&ctx)?)?,
-    );
-    files.insert("src/resources/mod.rs".into(), render(header, "Base FHIR R5 resources, generated from hl7.fhir.r5.core.", {
-        let prelude = prelude(&Module::Resource(String::new()));
-        let body = items::resources_mod_tokens(&ctx, &resource_mods);
-        let reflect = reflect::any_resource_reflect(&ctx);
-        quote! { #prelude #body #reflect }
-    })?);
-    let profile_tokens: Vec<TokenStream> = profile_mods
-        .iter()
-        .map(|(m, _)| {
-            let m = format_ident!("{}", m);
-            quote! { pub mod #m; pub use self::#m::*; }
-        })
-        .collect();
-    let any_profile = profile::any_profile_tokens(&ctx);
-    let any_profile_reflect = reflect::any_profile_reflect(&ctx);
-    files.insert(
-        "src/profiles/mod.rs".into(),
-        render(header, "The implementation guide's resource profiles, one module each.", quote! { #(#profile_tokens)* #any_profile #any_profile_reflect })?,
-    );
     Ok(files)
+}
+
+/// One unit of emission: one or more files that depend on nothing else emitted.
+enum Job<'s> {
+    /// The structs and choice enums of one module.
+    Module(&'s Module),
+    Codes,
+    Search,
+    ExtensionRules,
+    Outcome,
+    ResourcesMod,
+    ProfilesMod,
+}
+
+impl Job<'_> {
+    fn files(&self, ctx: &items::Ctx<'_>, header: &Header, resource_mods: &[String], profile_mods: &[String]) -> Result<Vec<(String, String)>, String> {
+        let space = ctx.space;
+        let file = |path: &str, doc: &str, tokens: TokenStream| -> Result<Vec<(String, String)>, String> { Ok(vec![(path.to_string(), render(header, doc, tokens)?)]) };
+        match self {
+            Job::Module(module) => {
+                let module = *module;
+                let mut tokens: Vec<TokenStream> = Vec::new();
+                for s in space.structs.values().filter(|s| s.module == *module) {
+                    tokens.push(items::struct_tokens(ctx, s));
+                    tokens.push(reflect::struct_reflect(ctx, s));
+                    tokens.push(reflect::validate_method(s));
+                    match s.kind {
+                        crate::ir::StructKind::Profile { .. } => tokens.push(profile::profile_tokens(ctx, s)),
+                        crate::ir::StructKind::Resource { .. } => tokens.push(profile::resource_tokens(ctx, s)),
+                        _ => {}
+                    }
+                }
+                for c in space.choices.values().filter(|c| c.module == *module) {
+                    tokens.push(items::choice_tokens(ctx, c));
+                    tokens.push(reflect::choice_reflect(c));
+                }
+                if *module == Module::Datatypes {
+                    tokens.push(items::absent_tokens(ctx));
+                }
+                let (path, doc) = match module {
+                    Module::Datatypes => ("src/datatypes.rs".to_string(), "FHIR R5 complex datatypes, generated from hl7.fhir.r5.core.".to_string()),
+                    Module::Extensions => ("src/extensions.rs".to_string(), "Typed extensions used by the profiles.".to_string()),
+                    // Code types are not structs or choices; they get their files from `codes`.
+                    Module::Codes => return Err("a struct or choice enum is placed in the codes module".to_string()),
+                    Module::Resource(n) => (format!("src/resources/{}.rs", n.to_snake_case()), format!("The base FHIR R5 resource `{n}` and its parts.")),
+                    Module::Profile(n) => (format!("src/profiles/{}.rs", n.to_snake_case()), format!("The profile [`{n}`] and its parts.")),
+                };
+                let prelude = prelude(module);
+                file(&path, &doc, quote! { #prelude #(#tokens)* })
+            }
+            Job::Codes => Ok(codes::code_files(space, header)?.into_iter().collect()),
+            Job::Search => file("src/search.rs", "Typed search builders from the IG's CapabilityStatement (feature `client`).", profile::search_tokens(ctx)),
+            Job::ExtensionRules => file(
+                "src/extension_rules.rs",
+                "Extension definitions as rule tables, checked wherever an extension appears.",
+                extension_rules::extension_rules_tokens(space),
+            ),
+            Job::Outcome => file("src/outcome.rs", "Issues as a typed FHIR `OperationOutcome` ([`ToOperationOutcome`]).", outcome::outcome_tokens(ctx)?),
+            Job::ResourcesMod => {
+                let prelude = prelude(&Module::Resource(String::new()));
+                let body = items::resources_mod_tokens(ctx, resource_mods);
+                let reflect = reflect::any_resource_reflect(ctx);
+                file("src/resources/mod.rs", "Base FHIR R5 resources, generated from hl7.fhir.r5.core.", quote! { #prelude #body #reflect })
+            }
+            Job::ProfilesMod => {
+                let profile_tokens = profile_mods.iter().map(|m| {
+                    let m = format_ident!("{}", m);
+                    quote! { pub mod #m; pub use self::#m::*; }
+                });
+                let any_profile = profile::any_profile_tokens(ctx);
+                let any_profile_reflect = reflect::any_profile_reflect(ctx);
+                file(
+                    "src/profiles/mod.rs",
+                    "The implementation guide's resource profiles, one module each.",
+                    quote! { #(#profile_tokens)* #any_profile #any_profile_reflect },
+                )
+            }
+        }
+    }
 }
 
 /// The `use` items at the top of a generated module (what the emitted code names
