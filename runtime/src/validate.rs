@@ -284,14 +284,14 @@ fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
                     let resource = nodes[scope.resource].node;
                     let root_resource = nodes[scope.root_resource].node;
                     if !info.invariants.is_empty() {
-                        let path = path_of(&nodes, at, root_path);
+                        let path = || path_of(&nodes, at, root_path);
                         check_type_invariants(info.invariants, node, &path, resource, root_resource, reader);
                     }
                     if !info.element_invariants.is_empty() {
                         for i in first..nodes.len() {
                             let element = extra[i].element;
                             if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
-                                let path = path_of(&nodes, i, root_path);
+                                let path = || path_of(&nodes, i, root_path);
                                 check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, reader);
                             }
                         }
@@ -350,14 +350,20 @@ fn is_resource_member(name: &str, node: Node<'_>) -> bool {
     }
 }
 
-/// Evaluates a datatype's constraints on one value of it.
-fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &str, resource: Node<'_>, root_resource: Node<'_>, reader: &mut Reader) {
+/// Evaluates a datatype's constraints on one value of it (at `path()`, built only for an
+/// issue).
+fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &dyn Fn() -> String, resource: Node<'_>, root_resource: Node<'_>, reader: &mut Reader) {
+    // One environment for every invariant: only `%context` changes.
+    let mut env = fhirpath::Env::new(resource);
+    env.root_resource = Some(root_resource);
     for inv in invariants {
         let Some(expr) = parsed(inv.expression) else { continue };
-        for focus in walk(value, inv.steps) {
-            let mut env = fhirpath::Env::new(resource);
-            env.root_resource = Some(root_resource);
-            env.context = vec![fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() })];
+        // Most datatype constraints are on the value itself: no walk to allocate.
+        let foci = if inv.steps.is_empty() { vec![] } else { walk(value, inv.steps) };
+        let on_value = [Located { node: value, root: true, at: None }];
+        for focus in if inv.steps.is_empty() { &on_value[..] } else { &foci[..] } {
+            env.context.clear();
+            env.context.push(fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() }));
             let ok = match fhirpath::evaluate(expr, focus.node, &env) {
                 Ok(r) => match r.as_slice() {
                     [] => None,
@@ -371,7 +377,7 @@ fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &s
             };
             if ok == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
-                let mut i = issue(IssueKind::Invariant, focus.path(path), msg);
+                let mut i = issue(IssueKind::Invariant, focus.path(&path()), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
                 }
