@@ -86,7 +86,7 @@ pub const ATTACHMENT: &str = "attachment";
 /// without spaces, balanced `(…)` and `[…]`, closed `{…}` annotations, no empty term.
 ///
 /// Spec: [datatypes.html § Quantity](https://hl7.org/fhir/R5/datatypes.html#Quantity)
-/// ("the system SHALL be http://unitsofmeasure.org" for UCUM units, and the code a UCUM
+/// ("the system SHALL be `http://unitsofmeasure.org`" for UCUM units, and the code a UCUM
 /// code) with [UCUM](https://ucum.org/ucum) § 2.1 (the case-sensitive syntax). Whether
 /// the unit exists needs a UCUM service; only the syntax is checked here.
 pub const UCUM_SYNTAX: &str = "ucum-syntax";

@@ -1,7 +1,7 @@
 //! serde support for the generated resource and profile types (feature `serde`).
 //!
 //! A resource serializes as its FHIR JSON, embedded with serde_json's
-//! [`RawValue`](serde_json::value::RawValue), so nothing is re-encoded: decimal text such
+//! [`serde_json::value::RawValue`], so nothing is re-encoded: decimal text such
 //! as `1.50`, partial dates and `_element` siblings pass through exactly. Deserializing
 //! reads (and, for a profile, validates) strictly; problems become a serde error listing
 //! every issue. Use it with serde_json: other formats would see serde_json's raw-value
