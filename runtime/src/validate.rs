@@ -677,13 +677,14 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
             reader.push_issue(Issue { severity: Severity::Error, kind: IssueKind::Structure, path: path_of(&nodes, at, root_path), message });
         }
         let mut descend = Vec::new();
+        // What the parent's type allows: once per parent, not per child.
+        let info = match node {
+            Node::Typed(r) => r.type_info(),
+            Node::Json { .. } => None,
+        };
+        let (choices, prohibited) = info.map_or((&[][..], &[][..]), |t| (t.choices, t.prohibited));
         for i in first..nodes.len() {
             let v = &nodes[i];
-            let info = match node {
-                Node::Typed(r) => r.type_info(),
-                Node::Json { .. } => None,
-            };
-            let (choices, prohibited) = info.map_or((&[][..], &[][..]), |t| (t.choices, t.prohibited));
             let problem = match v.node {
                 Node::Json { value, sibling } if json_too_deep(value, v.depth) || json_too_deep(sibling, v.depth) => Some((
                     IssueKind::Structure,
