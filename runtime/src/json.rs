@@ -557,7 +557,7 @@ const INDEX_FROM: usize = 16;
 
 impl JsonObject {
     /// An empty object.
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         JsonObject { entries: Vec::new(), index: None }
     }
 
@@ -791,6 +791,45 @@ pub(crate) struct Parser<'a> {
     members: Vec<(SmallStr, JsonValue)>,
     /// Items of the arrays being parsed (likewise).
     items: Vec<JsonValue>,
+    /// [`skip_checked`](Parser::skip_checked): the keys of the objects open (for the
+    /// duplicate check), and the arrays and objects open.
+    keys: Vec<std::borrow::Cow<'a, str>>,
+    frames: Vec<ScanFrame>,
+}
+
+/// An array or object open in [`Parser::skip_checked`].
+#[derive(Debug)]
+struct ScanFrame {
+    object: bool,
+    /// Where the object's keys start in `Parser::keys`.
+    keys: usize,
+    /// Past [`LINEAR_KEY_CHECK`] members: a hash index of the object's keys.
+    table: Option<KeyTable>,
+}
+
+/// Whether `key` is one of `here` (the keys an object had so far, each `key_of`), with
+/// `seen` a hash index of them once there are more than [`LINEAR_KEY_CHECK`] (built
+/// here; a new `key` is added to it), so checking every key of an object takes linear
+/// time.
+fn repeated_key<T>(seen: &mut Option<KeyTable>, here: &[T], key: &str, key_of: impl Fn(&T) -> &str) -> bool {
+    let n = here.len();
+    match seen {
+        Some(table) => {
+            let hash = key_hash(key);
+            let dup = table.find(key, hash, |i| key_of(&here[i])).is_some();
+            if !dup && !table.try_add(hash, n) {
+                *table = KeyTable::build(n + 1, here.iter().map(&key_of).chain(std::iter::once(key)));
+            }
+            dup
+        }
+        None => {
+            let dup = here.iter().any(|k| key_of(k) == key);
+            if !dup && n >= LINEAR_KEY_CHECK && n < u32::MAX as usize {
+                *seen = Some(KeyTable::build(n + 1, here.iter().map(&key_of).chain(std::iter::once(key))));
+            }
+            dup
+        }
+    }
 }
 
 /// The first position from `i` of a byte that ends the plain run of a JSON string: `"`,
@@ -823,7 +862,7 @@ fn string_special(bytes: &[u8], mut i: usize) -> usize {
 impl<'a> Parser<'a> {
     /// A parser at the start of `text`.
     pub(crate) fn new(text: &'a str) -> Self {
-        Parser { text, bytes: text.as_bytes(), pos: 0, members: Vec::new(), items: Vec::new() }
+        Parser { text, bytes: text.as_bytes(), pos: 0, members: Vec::new(), items: Vec::new(), keys: Vec::new(), frames: Vec::new() }
     }
 
     pub(crate) fn error_at(&self, pos: usize, message: String) -> JsonError {
@@ -870,9 +909,14 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_literal(&mut self, word: &str, value: JsonValue) -> Result<JsonValue, JsonError> {
+        self.skip_literal(word)?;
+        Ok(value)
+    }
+
+    fn skip_literal(&mut self, word: &str) -> Result<(), JsonError> {
         if self.bytes[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
-            Ok(value)
+            Ok(())
         } else {
             Err(self.error_at(self.pos, format!("invalid literal (expected '{word}')")))
         }
@@ -880,10 +924,15 @@ impl<'a> Parser<'a> {
 
     pub(crate) fn parse_number(&mut self) -> Result<JsonValue, JsonError> {
         let start = self.pos;
-        match scan_number(self.bytes, start) {
+        self.skip_number()?;
+        Ok(JsonValue::Number(JsonNumber(SmallStr::new(&self.text[start..self.pos]))))
+    }
+
+    fn skip_number(&mut self) -> Result<(), JsonError> {
+        match scan_number(self.bytes, self.pos) {
             Ok(end) => {
                 self.pos = end;
-                Ok(JsonValue::Number(JsonNumber(SmallStr::new(&self.text[start..end]))))
+                Ok(())
             }
             Err((pos, msg)) => {
                 let found = self.describe_at(pos);
@@ -967,30 +1016,8 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.unexpected(self.pos, "a string key in object")),
             }
             let key = self.parse_str()?;
-            let n = self.members.len() - start;
-            let here = &self.members[start..];
-            let duplicate = match &mut seen {
-                Some(table) => {
-                    let hash = key_hash(&key);
-                    let dup = table.find(&key, hash, |i| here[i].0.as_str()).is_some();
-                    if !dup && !table.try_add(hash, n) {
-                        let mut t = KeyTable::build(n + 1, here.iter().map(|(k, _)| k.as_str()).chain(std::iter::once(&*key)));
-                        std::mem::swap(table, &mut t);
-                    }
-                    dup
-                }
-                None => {
-                    let dup = here.iter().any(|(k, _)| k.as_str() == &*key);
-                    if !dup && n >= LINEAR_KEY_CHECK && n < u32::MAX as usize {
-                        seen = Some(KeyTable::build(n + 1, here.iter().map(|(k, _)| k.as_str()).chain(std::iter::once(&*key))));
-                    }
-                    dup
-                }
-            };
-            if duplicate {
-                let mut shown = String::new();
-                write_string(&key, &mut shown);
-                return Err(self.error_at(key_pos, format!("duplicate key {shown} in object")));
+            if repeated_key(&mut seen, &self.members[start..], &key, |(k, _)| k.as_str()) {
+                return Err(self.duplicate_key(key_pos, &key));
             }
             self.skip_ws();
             if self.bytes.get(self.pos) != Some(&b':') {
@@ -1013,6 +1040,138 @@ impl<'a> Parser<'a> {
                     return Ok(JsonValue::Object(JsonObject::from_parts(entries, seen)));
                 }
                 _ => return Err(self.unexpected(self.pos, "',' or '}' in object")),
+            }
+        }
+    }
+
+    fn duplicate_key(&self, key_pos: usize, key: &str) -> JsonError {
+        let mut shown = String::new();
+        write_string(key, &mut shown);
+        self.error_at(key_pos, format!("duplicate key {shown} in object"))
+    }
+
+    /// Skips the value at the cursor (whitespace skipped before it, not after), checking
+    /// it as [`parse_value`](Self::parse_value) would, with the same error for the same
+    /// input, but building nothing: in linear time, without recursion, allocating only
+    /// for keys with escapes and objects of many members (the duplicate check).
+    /// `depth` counts the levels already open, as for `parse_value`.
+    ///
+    /// When the value is an object, the values of its members named in `capture` are
+    /// located: `found[i]` is the byte range of the value of member `capture[i]`.
+    pub(crate) fn skip_checked(&mut self, depth: usize, capture: &[&str], found: &mut [Option<(usize, usize)>]) -> Result<(), JsonError> {
+        let (frames, keys) = (self.frames.len(), self.keys.len());
+        let out = self.scan_value(depth, capture, found);
+        self.frames.truncate(frames);
+        self.keys.truncate(keys);
+        out
+    }
+
+    fn scan_value(&mut self, depth: usize, capture: &[&str], found: &mut [Option<(usize, usize)>]) -> Result<(), JsonError> {
+        let base = self.frames.len();
+        // The captured member of the outermost object whose value is being scanned, and
+        // where that value starts.
+        let mut pending: Option<(usize, usize)> = None;
+        'value: loop {
+            match self.bytes.get(self.pos) {
+                Some(&open @ (b'{' | b'[')) => {
+                    if depth + self.frames.len() - base >= MAX_DEPTH {
+                        return Err(self.error_at(self.pos, format!("arrays and objects nested deeper than {MAX_DEPTH} levels")));
+                    }
+                    self.pos += 1;
+                    self.skip_ws();
+                    let object = open == b'{';
+                    if self.bytes.get(self.pos) == Some(if object { &b'}' } else { &b']' }) {
+                        self.pos += 1;
+                    } else {
+                        self.frames.push(ScanFrame { object, keys: self.keys.len(), table: None });
+                        if object {
+                            pending = self.scan_key(base, capture)?;
+                        }
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => self.skip_string()?,
+                Some(b'-' | b'0'..=b'9') => self.skip_number()?,
+                Some(b't') => self.skip_literal("true")?,
+                Some(b'f') => self.skip_literal("false")?,
+                Some(b'n') => self.skip_literal("null")?,
+                _ => return Err(self.unexpected(self.pos, "a JSON value")),
+            }
+            // A value ended: close the arrays and objects that end with it, up to the
+            // next value.
+            loop {
+                let Some(top) = self.frames.last().filter(|_| self.frames.len() > base) else { return Ok(()) };
+                let object = top.object;
+                if self.frames.len() == base + 1 {
+                    if let Some((i, start)) = pending.take() {
+                        found[i] = Some((start, self.pos));
+                    }
+                }
+                self.skip_ws();
+                match self.bytes.get(self.pos) {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.skip_ws();
+                        match self.bytes.get(self.pos) {
+                            Some(b'}') if object => return Err(self.error_at(self.pos, "trailing comma before '}'".to_string())),
+                            Some(b']') if !object => return Err(self.error_at(self.pos, "trailing comma before ']'".to_string())),
+                            _ if object => pending = self.scan_key(base, capture)?,
+                            _ => {}
+                        }
+                        continue 'value;
+                    }
+                    Some(b'}') if object => {}
+                    Some(b']') if !object => {}
+                    _ if object => return Err(self.unexpected(self.pos, "',' or '}' in object")),
+                    _ => return Err(self.unexpected(self.pos, "',' or ']' in array")),
+                }
+                self.pos += 1;
+                if let Some(closed) = self.frames.pop() {
+                    self.keys.truncate(closed.keys);
+                }
+            }
+        }
+    }
+
+    /// The key of a member of the innermost open object of [`skip_checked`](Self::skip_checked)
+    /// up to its value: checked, not repeated; `Some((i, start))` when it is `capture[i]`
+    /// of the outermost object (`base` frames were open before it).
+    fn scan_key(&mut self, base: usize, capture: &[&str]) -> Result<Option<(usize, usize)>, JsonError> {
+        let key_pos = self.pos;
+        if self.bytes.get(self.pos) != Some(&b'"') {
+            return Err(self.unexpected(self.pos, "a string key in object"));
+        }
+        let key = self.parse_str()?;
+        let outermost = self.frames.len() == base + 1;
+        if let Some(frame) = self.frames.last_mut() {
+            if repeated_key(&mut frame.table, &self.keys[frame.keys..], &key, |k| k) {
+                return Err(self.duplicate_key(key_pos, &key));
+            }
+        }
+        let slot = if outermost { capture.iter().position(|c| *c == key) } else { None };
+        self.keys.push(key);
+        self.skip_ws();
+        if self.bytes.get(self.pos) != Some(&b':') {
+            return Err(self.unexpected(self.pos, "':' after object key"));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        Ok(slot.map(|i| (i, self.pos)))
+    }
+
+    /// Skips the string starting at the opening quote, checking it as
+    /// [`parse_string`](Self::parse_string) does.
+    fn skip_string(&mut self) -> Result<(), JsonError> {
+        let mut i = string_special(self.bytes, self.pos + 1);
+        loop {
+            match self.bytes.get(i) {
+                None => return Err(self.error_at(self.pos, "unterminated string".to_string())),
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(());
+                }
+                Some(b'\\') => i = string_special(self.bytes, self.escape_at(i)?.1),
+                Some(_) => return Err(self.control_char(i)),
             }
         }
     }
@@ -1074,6 +1233,14 @@ impl<'a> Parser<'a> {
 
     /// Decodes the escape starting at the backslash at `i`; returns the offset after it.
     pub(crate) fn parse_escape(&self, i: usize, out: &mut String) -> Result<usize, JsonError> {
+        let (c, end) = self.escape_at(i)?;
+        out.push(c);
+        Ok(end)
+    }
+
+    /// The character the escape starting at the backslash at `i` stands for, and the
+    /// offset after the escape.
+    fn escape_at(&self, i: usize) -> Result<(char, usize), JsonError> {
         let c = match self.bytes.get(i + 1) {
             Some(b'"') => '"',
             Some(b'\\') => '\\',
@@ -1109,16 +1276,14 @@ impl<'a> Parser<'a> {
                 };
                 // Surrogates are excluded above, so this always succeeds.
                 let c = char::from_u32(code).ok_or_else(|| self.error_at(i, "invalid \\u escape".to_string()))?;
-                out.push(c);
-                return Ok(end);
+                return Ok((c, end));
             }
             _ => {
                 let found = self.describe_at(i + 1);
                 return Err(self.error_at(i, format!("invalid escape sequence: '\\' followed by {found}")));
             }
         };
-        out.push(c);
-        Ok(i + 2)
+        Ok((c, i + 2))
     }
 
     fn hex4(&self, i: usize) -> Option<u32> {
@@ -1142,6 +1307,43 @@ pub fn write_json_string(s: &str, out: &mut String) {
 /// Appends `v` as compact JSON.
 pub fn write_value(v: &JsonValue, out: &mut String) {
     write_compact(v, out);
+}
+
+/// Appends `text`, valid JSON, as compact JSON: the same text without the whitespace
+/// outside its strings (strings, escapes and numbers are kept byte for byte). Linear
+/// time; text that is not valid JSON is copied without its whitespace, never a panic.
+pub(crate) fn write_compacted(text: &str, out: &mut String) {
+    let b = text.as_bytes();
+    let (mut i, mut run) = (0, 0);
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'"' => {
+                // To the closing quote.
+                i += 1;
+                loop {
+                    i = string_special(b, i);
+                    match b.get(i) {
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\\') => i += 2,
+                        Some(_) => i += 1,
+                        None => break,
+                    }
+                }
+            }
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                out.push_str(&text[run..i]);
+                while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(i) {
+                    i += 1;
+                }
+                run = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(text.get(run..).unwrap_or(""));
 }
 
 fn write_string(s: &str, out: &mut String) {
@@ -1193,19 +1395,22 @@ fn write_compact(v: &JsonValue, out: &mut String) {
             }
             out.push(']');
         }
-        JsonValue::Object(o) => {
-            out.push('{');
-            for (i, (k, v)) in o.entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(k, out);
-                out.push(':');
-                write_compact(v, out);
-            }
-            out.push('}');
-        }
+        JsonValue::Object(o) => write_object(o, out),
     }
+}
+
+/// Appends `o` as compact JSON.
+pub(crate) fn write_object(o: &JsonObject, out: &mut String) {
+    out.push('{');
+    for (i, (k, v)) in o.entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(k, out);
+        out.push(':');
+        write_compact(v, out);
+    }
+    out.push('}');
 }
 
 fn indent(out: &mut String, level: usize) {

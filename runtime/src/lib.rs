@@ -16,6 +16,8 @@
 //!   `expression` locations);
 //! - [`reflect`]: the walkable view of every value ([`Reflect`], [`Node`]) that
 //!   validation, Must Support checks and FHIRPath use;
+//! - [`raw`]: [`RawResource`], a resource of a type the generated crate does not
+//!   model, kept as its JSON text (checked, its tree built only when asked for);
 //! - [`resource`]: the traits the generated types implement (`FhirJson`, `Resource`,
 //!   `Profile`).
 //!
@@ -35,6 +37,7 @@ pub mod must_support;
 pub mod outcome;
 pub mod primitives;
 pub mod prose_rules;
+pub mod raw;
 pub mod read;
 pub mod reflect;
 pub mod resource;
@@ -47,6 +50,7 @@ pub mod visit;
 
 pub use element::{NonEmpty, PrimitiveElement};
 pub use json::{JsonNumber, JsonObject, JsonValue};
+pub use raw::RawResource;
 pub use read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 pub use reflect::{Child, Node, PrimitiveValue, Reflect, TypeInfo};
 pub use resource::{FhirJson, Profile, Resource};

@@ -228,19 +228,7 @@ impl<'a> Node<'a> {
         match *self {
             Node::Typed(r) => r.visit_child(name, visit),
             // An object's member by key (and its `_` sibling), without walking the others.
-            Node::Json { value: Some(JsonValue::Object(o)), .. } => {
-                let mut ext = String::with_capacity(name.len() + 1);
-                ext.push('_');
-                ext.push_str(name);
-                let value = o.get_key_value(name);
-                let sibling = o.get_key_value(&ext);
-                let key = match (value, sibling) {
-                    (Some((k, _)), _) => k,
-                    (None, Some((k, _))) => &k[1..],
-                    (None, None) => return,
-                };
-                visit_member(key, value.map(|(_, v)| v), sibling.map(|(_, v)| v), visit);
-            }
+            Node::Json { value: Some(JsonValue::Object(o)), .. } => visit_json_member(o, name, visit),
             Node::Json { .. } => self.visit_children(&mut |c| {
                 if c.name == name {
                     visit(c)
@@ -281,6 +269,21 @@ pub(crate) fn visit_json_object<'a>(o: &'a crate::json::JsonObject, visit: &mut 
         };
         visit_member(key, Some(value), sibling, visit);
     }
+}
+
+/// Visits member `name` of `o` (with its `_name` sibling) as a child, looked up by key.
+pub(crate) fn visit_json_member<'a>(o: &'a crate::json::JsonObject, name: &str, visit: &mut dyn FnMut(Child<'a>)) {
+    let mut ext = String::with_capacity(name.len() + 1);
+    ext.push('_');
+    ext.push_str(name);
+    let value = o.get_key_value(name);
+    let sibling = o.get_key_value(&ext);
+    let key = match (value, sibling) {
+        (Some((k, _)), _) => k,
+        (None, Some((k, _))) => &k[1..],
+        (None, None) => return,
+    };
+    visit_member(key, value.map(|(_, v)| v), sibling.map(|(_, v)| v), visit);
 }
 
 fn visit_member<'a>(

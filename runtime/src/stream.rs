@@ -15,6 +15,7 @@
 use crate::element::PrimitiveElement;
 use crate::json::{write_json_string, write_value, JsonError, JsonObject, JsonValue, Parser};
 use crate::primitives::FhirPrimitive;
+use crate::raw::RawResource;
 use crate::read::{IssueKind, ReadMode, Reader};
 use crate::resource::FhirJson;
 use std::borrow::Cow;
@@ -999,13 +1000,26 @@ impl<'a> Stream<'a> {
         out
     }
 
-    /// A resource whose type is not generated, kept as JSON (with a warning).
-    pub fn other_resource(&mut self, resource_type: &str) -> Option<JsonObject> {
+    /// A resource whose type is not generated, kept as its JSON text (with a warning):
+    /// checked as strictly as a JSON tree would be, but no tree is built (see
+    /// [`RawResource`]).
+    pub fn other_resource(&mut self, resource_type: &str) -> Option<RawResource> {
         let msg = format!("resource type '{}' is not modelled by this crate; kept as JSON", shown(resource_type));
         self.reader.warning(IssueKind::ResourceType, msg);
-        match self.value_tree()? {
-            JsonValue::Object(o) => Some(o),
-            _ => None,
+        self.p.skip_ws();
+        let start = self.p.pos;
+        if self.p.bytes.get(start) != Some(&b'{') {
+            // Not reached from a `resourceType` look-ahead, which needs an object.
+            self.skip_value();
+            return None;
+        }
+        let mut found = [None; crate::raw::HEAD.len()];
+        match self.p.skip_checked(self.depth, &crate::raw::HEAD, &mut found) {
+            Ok(()) => Some(RawResource::scanned(self.p.text, start, self.p.pos, &found)),
+            Err(e) => {
+                self.fail(e);
+                None
+            }
         }
     }
 
@@ -1507,7 +1521,22 @@ impl<'w> JsonWriter<'w> {
         }
     }
 
-    /// Appends `"profile":[canonical]` (for a profile's `meta` that lists no profile).
+    /// Writes the members of a resource kept as its JSON text, as compact JSON (the text
+    /// without its insignificant whitespace: strings and numbers byte for byte).
+    pub fn raw_members(&mut self, raw: &RawResource) {
+        let mark = self.out.len();
+        self.sep();
+        let comma = self.out.len() > mark;
+        if raw.write_members_compact(&mut self.out) {
+            self.commit();
+        } else {
+            // No members: take the separator back.
+            self.out.truncate(mark);
+            self.comma = comma;
+        }
+    }
+
+        /// Appends `"profile":[canonical]` (for a profile's `meta` that lists no profile).
     pub fn profile_tail(&mut self, canonical: &str) {
         self.key("profile");
         self.out.push('[');

@@ -371,7 +371,7 @@ fn contained_resources_of_types_not_generated_are_warnings_as_on_read() {
     let dhp_runtime::JsonValue::Object(other) = other else {
         unreachable!("an object")
     };
-    p.contained.push(dhp_fhir::resources::AnyResource::Other(Box::new(other)));
+    p.contained.push(dhp_fhir::resources::AnyResource::Other(Box::new(other.into())));
     let report = p.validate();
     assert!(report.is_valid(), "{report}");
     assert_eq!(

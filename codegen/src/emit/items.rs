@@ -875,13 +875,14 @@ pub(crate) fn resources_mod_tokens(ctx: &Ctx, mods: &[String]) -> TokenStream {
     quote! {
         #(#decls)*
 
-        /// Any resource: one of the generated base resources, or the JSON of a resource
-        /// type this crate does not model (kept whole, never dropped).
+        /// Any resource: one of the generated base resources, or the JSON text of a
+        /// resource type this crate does not model (kept whole, never dropped).
         #[derive(Clone, Debug, PartialEq)]
         pub enum AnyResource {
             #(#variants)*
-            /// A resource type without a generated struct, kept as JSON.
-            Other(Box<dhp_runtime::JsonObject>),
+            /// A resource type without a generated struct, kept as its JSON text (checked
+            /// JSON; its tree is built on demand: [`dhp_runtime::RawResource::json`]).
+            Other(Box<dhp_runtime::RawResource>),
         }
 
         impl AnyResource {
@@ -889,7 +890,7 @@ pub(crate) fn resources_mod_tokens(ctx: &Ctx, mods: &[String]) -> TokenStream {
             pub fn resource_type(&self) -> &str {
                 match self {
                     #(#rtypes)*
-                    AnyResource::Other(o) => o.get("resourceType").and_then(|v| v.as_str()).unwrap_or(""),
+                    AnyResource::Other(o) => o.resource_type(),
                 }
             }
         }
@@ -910,7 +911,7 @@ pub(crate) fn resources_mod_tokens(ctx: &Ctx, mods: &[String]) -> TokenStream {
             fn write_members(&self, w: &mut JsonWriter) {
                 match self {
                     #(#writes)*
-                    AnyResource::Other(o) => w.extra(o),
+                    AnyResource::Other(o) => w.raw_members(o),
                 }
             }
         }

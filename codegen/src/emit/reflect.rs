@@ -352,7 +352,7 @@ pub(crate) fn any_resource_reflect(ctx: &Ctx) -> TokenStream {
             pub fn reflect_inner(&self) -> &dyn dhp_runtime::Reflect {
                 match self {
                     #(#arms)*
-                    AnyResource::Other(o) => o,
+                    AnyResource::Other(o) => &**o,
                 }
             }
         }

@@ -47,8 +47,8 @@ pub mod provenance;
 pub use self::provenance::*;
 pub mod related_person;
 pub use self::related_person::*;
-/// Any resource: one of the generated base resources, or the JSON of a resource
-/// type this crate does not model (kept whole, never dropped).
+/// Any resource: one of the generated base resources, or the JSON text of a
+/// resource type this crate does not model (kept whole, never dropped).
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnyResource {
     /// A `AuditEvent`.
@@ -87,8 +87,9 @@ pub enum AnyResource {
     Provenance(Box<Provenance>),
     /// A `RelatedPerson`.
     RelatedPerson(Box<RelatedPerson>),
-    /// A resource type without a generated struct, kept as JSON.
-    Other(Box<dhp_runtime::JsonObject>),
+    /// A resource type without a generated struct, kept as its JSON text (checked
+    /// JSON; its tree is built on demand: [`dhp_runtime::RawResource::json`]).
+    Other(Box<dhp_runtime::RawResource>),
 }
 impl AnyResource {
     /// The `resourceType`.
@@ -112,9 +113,7 @@ impl AnyResource {
             AnyResource::PractitionerRole(_) => "PractitionerRole",
             AnyResource::Provenance(_) => "Provenance",
             AnyResource::RelatedPerson(_) => "RelatedPerson",
-            AnyResource::Other(o) => {
-                o.get("resourceType").and_then(|v| v.as_str()).unwrap_or("")
-            }
+            AnyResource::Other(o) => o.resource_type(),
         }
     }
 }
@@ -204,7 +203,7 @@ impl FhirJson for AnyResource {
             AnyResource::PractitionerRole(x) => x.write_members(w),
             AnyResource::Provenance(x) => x.write_members(w),
             AnyResource::RelatedPerson(x) => x.write_members(w),
-            AnyResource::Other(o) => w.extra(o),
+            AnyResource::Other(o) => w.raw_members(o),
         }
     }
 }
@@ -230,7 +229,7 @@ impl AnyResource {
             AnyResource::PractitionerRole(r) => &**r,
             AnyResource::Provenance(r) => &**r,
             AnyResource::RelatedPerson(r) => &**r,
-            AnyResource::Other(o) => o,
+            AnyResource::Other(o) => &**o,
         }
     }
 }
