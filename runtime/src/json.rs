@@ -1085,7 +1085,10 @@ impl<'a> Parser<'a> {
                     } else {
                         self.frames.push(ScanFrame { object, keys: self.keys.len(), table: None });
                         if object {
-                            pending = self.scan_key(base, capture)?;
+                            // Only the outermost object's keys are captured.
+                            if let Some(slot) = self.scan_key(base, capture)? {
+                                pending = Some(slot);
+                            }
                         }
                         continue 'value;
                     }
@@ -1115,7 +1118,7 @@ impl<'a> Parser<'a> {
                         match self.bytes.get(self.pos) {
                             Some(b'}') if object => return Err(self.error_at(self.pos, "trailing comma before '}'".to_string())),
                             Some(b']') if !object => return Err(self.error_at(self.pos, "trailing comma before ']'".to_string())),
-                            _ if object => pending = self.scan_key(base, capture)?,
+                            _ if object => pending = self.scan_key(base, capture)?.or(pending),
                             _ => {}
                         }
                         continue 'value;
@@ -1626,9 +1629,7 @@ mod tests {
     }
 
     /// Every error class, with its position.
-    #[test]
-    fn error_positions_and_messages() {
-        let cases: &[(&str, usize, usize, &str)] = &[
+    const ERROR_CASES: &[(&str, usize, usize, &str)] = &[
             ("", 1, 1, "expected a JSON value, found end of input"),
             ("   ", 1, 4, "expected a JSON value, found end of input"),
             ("[1,]", 1, 4, "trailing comma before ']'"),
@@ -1682,7 +1683,10 @@ mod tests {
             ("\r\n[x]", 2, 2, "expected a JSON value, found character 'x'"),
             ("[\u{1}]", 1, 2, "expected a JSON value, found character U+0001"),
         ];
-        for &(text, line, column, message) in cases {
+
+    #[test]
+    fn error_positions_and_messages() {
+        for &(text, line, column, message) in ERROR_CASES {
             let e = err(text);
             assert_eq!((e.line, e.column, e.message.as_str()), (line, column, message), "input {text:?}");
         }
@@ -1938,5 +1942,149 @@ mod tests {
         let v = p(&text);
         assert_eq!(v.as_array().unwrap().len(), 20_000);
         assert_eq!(p(&v.to_json_string()), v);
+    }
+
+    /// What [`JsonValue::parse`] does, with [`Parser::skip_checked`] instead of the tree.
+    fn scan(text: &str) -> Result<(), JsonError> {
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+        let mut p = Parser::new(text);
+        p.skip_ws();
+        p.skip_checked(0, &[], &mut [])?;
+        p.skip_ws();
+        if p.pos < p.bytes.len() {
+            return Err(p.error_at(p.pos, "unexpected trailing characters after the JSON value".to_string()));
+        }
+        Ok(())
+    }
+
+    /// The scan accepts what the parser accepts and refuses the rest with the same error.
+    fn agree(text: &str) {
+        assert_eq!(scan(text), JsonValue::parse(text).map(|_| ()), "input {text:?}");
+    }
+
+    #[test]
+    fn skip_checked_gives_the_parsers_errors() {
+        for &(text, ..) in ERROR_CASES {
+            assert!(scan(text).is_err(), "{text:?}");
+            agree(text);
+            // The same inside arrays and objects, after members, at other columns.
+            agree(&format!("[1, {text}]"));
+            agree(&format!("{{\"a\": [true], \"b\": {text}}}"));
+            agree(&format!("{{\"a\":\n {{\"b\": {text}, \"c\": 1}}}}"));
+        }
+        for ok in [
+            "{}", "[]", "0", "-1.5e+3", "\"\"", "null", "  {\"a\" : [ 1 , {\"b\":null} ] , \"c\":\"\\u00e9\\ud83d\\ude00\"}  ",
+            "\u{FEFF}[]", "[[], {}, [{}]]", "{\"a\":{\"a\":{\"a\":1}}}", "[\"a\\\\\", \"\\\"\"]",
+        ] {
+            assert_eq!(scan(ok), Ok(()), "{ok:?}");
+            agree(ok);
+        }
+    }
+
+    #[test]
+    fn skip_checked_agrees_on_corrupted_and_random_input() {
+        let doc = r#"{"a":[1,-2.5e-3,"x\u00e9\ud83d\ude00y",{"b":[true,false,null]}],"é":"中","c":{"d":{},"e":[]}}"#;
+        for (i, _) in doc.char_indices() {
+            agree(&doc[..i]);
+            agree(&doc[i..]);
+            for junk in ["\"", "\\", "}", "]", ",", ":", "\u{0}", "é", "\\u", "-", ".", "{", "[", " ", "\"a\":1,", "\"b\":"] {
+                let mut t = doc.to_string();
+                t.insert_str(i, junk);
+                agree(&t);
+            }
+        }
+        let mut r = Lcg(11);
+        const BYTES: &[u8] = b"{}[],:\"\\u0aeE.-+ntfrl1\n";
+        for _ in 0..20000 {
+            let t: String = (0..r.below(24)).map(|_| BYTES[r.below(BYTES.len() as u64) as usize] as char).collect();
+            agree(&t);
+        }
+        for _ in 0..2000 {
+            let v = random_value(&mut r, 0);
+            agree(&v.to_json_string());
+            agree(&v.to_json_string_pretty());
+        }
+    }
+
+    #[test]
+    fn skip_checked_duplicates_and_nesting() {
+        let members: Vec<String> = (0..100).map(|i| format!("\"k{i}\":{i}")).collect();
+        agree(&format!("{{{}}}", members.join(",")));
+        for dup in [0, 15, 16, 17, 99] {
+            let text = format!("{{{},\"k{dup}\":0}}", members.join(","));
+            assert!(scan(&text).unwrap_err().message.contains("duplicate key"));
+            agree(&text);
+        }
+        // Escaped keys are compared decoded; keys of closed objects are forgotten.
+        agree(r#"{"\u0041":1,"A":2}"#);
+        agree(r#"[{"a":1},{"a":2},{"a":{"a":3}}]"#);
+        agree(r#"{"x":{"a":1},"a":{"x":1},"y":[{"a":1,"b":{"a":2}}]}"#);
+        let big: Vec<String> = (0..40).map(|i| format!("\"k\\u00e9{i}\":{{\"k\\u00e9{i}\":[{i}]}}")).collect();
+        agree(&format!("{{{}}}", big.join(",")));
+        agree(&format!("{{{},\"k\u{e9}7\":0}}", big.join(",")));
+        // Nesting: the same bound and position as the parser, counted from `depth`.
+        for n in [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1] {
+            agree(&format!("{}{}", "[".repeat(n), "]".repeat(n)));
+            agree(&format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n)));
+        }
+        let text = "[[[[1]]]]";
+        for depth in [0, MAX_DEPTH - 5, MAX_DEPTH - 4, MAX_DEPTH - 3, MAX_DEPTH] {
+            let mut a = Parser::new(text);
+            let mut b = Parser::new(text);
+            assert_eq!(a.skip_checked(depth, &[], &mut []).err(), b.parse_value(depth).err(), "depth {depth}");
+        }
+        // Far deeper input: an error, not a stack overflow.
+        let huge = "[".repeat(1_000_000);
+        assert!(scan(&huge).unwrap_err().message.contains("nested deeper"));
+        let huge_obj = "{\"a\":".repeat(200_000);
+        assert!(scan(&huge_obj).unwrap_err().message.contains("nested deeper"));
+    }
+
+    #[test]
+    fn skip_checked_long_strings_and_captures() {
+        let long = "é".repeat(500_000);
+        let text = format!("{{\"resourceType\":\"Basic\",\"text\":\"{long}\\n\",\"id\" : \"x\" ,\"n\":{{\"id\":\"inner\"}},\"meta\":{{\"versionId\":\"2\"}}}}");
+        assert!(text.len() > 1_000_000);
+        agree(&text);
+        let mut p = Parser::new(&text);
+        let capture = ["id", "meta", "absent", "resourceType"];
+        let mut found = [None; 4];
+        p.skip_checked(0, &capture, &mut found).unwrap();
+        assert_eq!(p.pos, text.len());
+        let at = |i: usize| found[i].map(|(a, b): (usize, usize)| &text[a..b]);
+        assert_eq!(at(0), Some("\"x\""));
+        assert_eq!(at(1), Some("{\"versionId\":\"2\"}"));
+        assert_eq!(at(2), None);
+        assert_eq!(at(3), Some("\"Basic\""));
+        // A failed scan leaves no state behind for the next one.
+        let mut p = Parser::new("{\"a\":{\"b\":[1,}} {\"a\":1}");
+        assert!(p.skip_checked(0, &[], &mut []).is_err());
+        assert!(p.frames.is_empty() && p.keys.is_empty());
+    }
+
+    #[test]
+    fn compacted_text_is_the_compact_form() {
+        let texts = [
+            "{ \"a\" : [ 1.50 , \"x y\\\" \\\\\" , { } , [ ] ] ,\n\t\"b\\n\" :\r\n null }",
+            "  [ \"  \" , \"\\\\\" , \"é 中\" ]  ",
+            r#"{"a":"\u00e9 \/"}"#,
+        ];
+        for t in texts {
+            let mut out = String::new();
+            write_compacted(t, &mut out);
+            assert_eq!(JsonValue::parse(&out), JsonValue::parse(t));
+            assert!(!out.contains(['\n', '\t']));
+        }
+        let mut out = String::new();
+        write_compacted(texts[0], &mut out);
+        assert_eq!(out, "{\"a\":[1.50,\"x y\\\" \\\\\",{},[]],\"b\\n\":null}");
+        // Escapes are kept as written.
+        let mut out = String::new();
+        write_compacted(texts[2], &mut out);
+        assert_eq!(out, texts[2]);
+        // Not JSON: no panic.
+        for t in ["\"abc", "\"\\", "é \" é", "\\"] {
+            write_compacted(t, &mut String::new());
+        }
     }
 }

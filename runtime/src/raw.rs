@@ -49,8 +49,10 @@ pub(crate) const HEAD: [&str; 5] = ["resourceType", "id", "_id", "meta", "_meta"
 /// assert_eq!(format!("{built:?}"), r#"RawResource { resource_type: "Basic", id: Some("b1"), len: 34 }"#);
 ///
 /// // Bad JSON is refused with the JSON parser's error.
-/// let err = RawResource::parse(r#"{"resourceType":"Basic","id":"b1","id":"b2"}"#).unwrap_err();
-/// assert_eq!(err.to_string(), "line 1, column 36: duplicate key \"id\" in object");
+/// let bad = r#"{"resourceType":"Basic","id":"b1","id":"b2"}"#;
+/// let err = RawResource::parse(bad).unwrap_err();
+/// assert_eq!(err.to_string(), "line 1, column 35: duplicate key \"id\" in object");
+/// assert_eq!(Err(err), JsonValue::parse(bad));
 /// ```
 #[derive(Clone)]
 pub struct RawResource {
