@@ -1,6 +1,6 @@
 //! A quick dhp-only loop over the peers bench corpus, for profiling and fast iteration
 //! (the `peers` bench itself takes long to build): `cargo run --release -p dhp-benches
-//! --features peers --example dhp_prof -- [parse|write|validate|all] [rounds]`.
+//! --features peers --example dhp_prof -- [parse|write|validate|all|tree|scan|allocs|docs] [rounds]`.
 //! Prints medians in ms, with serde's `IgnoredAny` as the floor.
 
 use dhp_fhir::profiles::AnyProfile;
@@ -136,6 +136,13 @@ fn main() {
             }
             val.push(t.elapsed());
         }
+        if what == "scan" {
+            let t = Instant::now();
+            for d in &corpus {
+                black_box(dhp_runtime::RawResource::parse(black_box(d)).ok());
+            }
+            val.push(t.elapsed());
+        }
         if matches!(what, "parse" | "all" | "tree") {
             let t = Instant::now();
             for d in &corpus {
@@ -160,7 +167,11 @@ fn main() {
     }
     let f = median(floor);
     println!("IgnoredAny {f:.2} ms");
-    let third = if what == "tree" { "JsonValue::parse" } else { "validate(ig)" };
+    let third = match what {
+        "tree" => "JsonValue::parse",
+        "scan" => "RawResource::parse",
+        _ => "validate(ig)",
+    };
     for (name, v) in [("parse", parse), ("write", write), (third, val)] {
         if !v.is_empty() {
             let m = median(v);

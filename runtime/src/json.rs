@@ -1066,6 +1066,17 @@ impl<'a> Parser<'a> {
         out
     }
 
+    /// [`skip_ws`](Self::skip_ws), faster over indentation (eight spaces at a time).
+    #[inline]
+    fn skip_ws_runs(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
+            self.pos += 1;
+            while self.bytes.get(self.pos..self.pos + 8) == Some(b"        ") {
+                self.pos += 8;
+            }
+        }
+    }
+
     fn scan_value(&mut self, depth: usize, capture: &[&str], found: &mut [Option<(usize, usize)>]) -> Result<(), JsonError> {
         let base = self.frames.len();
         // The captured member of the outermost object whose value is being scanned, and
@@ -1078,7 +1089,7 @@ impl<'a> Parser<'a> {
                         return Err(self.error_at(self.pos, format!("arrays and objects nested deeper than {MAX_DEPTH} levels")));
                     }
                     self.pos += 1;
-                    self.skip_ws();
+                    self.skip_ws_runs();
                     let object = open == b'{';
                     if self.bytes.get(self.pos) == Some(if object { &b'}' } else { &b']' }) {
                         self.pos += 1;
@@ -1110,11 +1121,11 @@ impl<'a> Parser<'a> {
                         found[i] = Some((start, self.pos));
                     }
                 }
-                self.skip_ws();
+                self.skip_ws_runs();
                 match self.bytes.get(self.pos) {
                     Some(b',') => {
                         self.pos += 1;
-                        self.skip_ws();
+                        self.skip_ws_runs();
                         match self.bytes.get(self.pos) {
                             Some(b'}') if object => return Err(self.error_at(self.pos, "trailing comma before '}'".to_string())),
                             Some(b']') if !object => return Err(self.error_at(self.pos, "trailing comma before ']'".to_string())),
@@ -1153,12 +1164,12 @@ impl<'a> Parser<'a> {
         }
         let slot = if outermost { capture.iter().position(|c| *c == key) } else { None };
         self.keys.push(key);
-        self.skip_ws();
+        self.skip_ws_runs();
         if self.bytes.get(self.pos) != Some(&b':') {
             return Err(self.unexpected(self.pos, "':' after object key"));
         }
         self.pos += 1;
-        self.skip_ws();
+        self.skip_ws_runs();
         Ok(slot.map(|i| (i, self.pos)))
     }
 
@@ -1173,7 +1184,14 @@ impl<'a> Parser<'a> {
                     self.pos = i + 1;
                     return Ok(());
                 }
-                Some(b'\\') => i = string_special(self.bytes, self.escape_at(i)?.1),
+                Some(b'\\') => {
+                    let end = match self.bytes.get(i + 1) {
+                        // The one-character escapes need no decoding to be checked.
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i + 2,
+                        _ => self.escape_at(i)?.1,
+                    };
+                    i = string_special(self.bytes, end);
+                }
                 Some(_) => return Err(self.control_char(i)),
             }
         }
