@@ -1188,6 +1188,13 @@ impl<'a> Parser<'a> {
                     let end = match self.bytes.get(i + 1) {
                         // The one-character escapes need no decoding to be checked.
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i + 2,
+                        // `\u` and four hex digits, not a surrogate (those start with `d`):
+                        // `\u003c` is frequent in narratives.
+                        Some(b'u')
+                            if self.bytes.get(i + 2..i + 6).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit) && !matches!(h[0], b'd' | b'D')) =>
+                        {
+                            i + 6
+                        }
                         _ => self.escape_at(i)?.1,
                     };
                     i = string_special(self.bytes, end);
