@@ -8,7 +8,9 @@
 //!
 //! What is not typed (unknown members kept by lenient reads, resource types that are not
 //! generated) is JSON, and is walked through the same interface as
-//! [`Node::Json`]: a JSON value together with its `_name` sibling.
+//! [`Node::Json`]: a JSON value together with its `_name` sibling. (A resource of a type
+//! that is not generated is a [`crate::RawResource`]: its JSON tree is built when a walk
+//! first goes below its `resourceType`, `id` and `meta`.)
 //!
 //! The contract, for implementors:
 //!

@@ -1,7 +1,7 @@
 //! Streaming FHIR JSON: the reader the generated readers pull tokens from, and the writer
 //! the generated writers push members into. No JSON tree is built on either side, except
-//! for what the types do not model (unknown members kept by a lenient read, resources of
-//! types that are not generated).
+//! for unknown members kept by a lenient read. A resource of a type that is not generated
+//! is checked and kept as its JSON text ([`RawResource`]), its tree built only on demand.
 //!
 //! - [`Stream`] walks JSON text once. Numbers keep their exact text, strings without
 //!   escapes are copied once, and members may come in any order (`_given` before `given`,
@@ -1509,8 +1509,7 @@ impl<'w> JsonWriter<'w> {
         }
     }
 
-    /// Writes members kept as JSON (unknown elements of a lenient read, a resource of a
-    /// type without a struct).
+    /// Writes members kept as JSON (unknown elements of a lenient read).
     pub fn extra(&mut self, extra: &JsonObject) {
         for (k, v) in extra.iter() {
             self.sep();

@@ -222,7 +222,8 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
     }
 }
 
-/// A JSON object (a resource of a type that is not generated): as [`Node::Json`] sees it.
+/// A JSON object (a resource of a type that is not generated, as built in code or
+/// [`crate::RawResource::json`]): as [`Node::Json`] sees it.
 impl Reflect for JsonObject {
     fn fhir_type(&self) -> &str {
         self.get("resourceType")
