@@ -11,6 +11,8 @@ use dhp_runtime::{
 };
 #[allow(unused_imports)]
 use crate::datatypes::{Extension, Meta};
+#[allow(unused_imports)]
+use dhp_runtime::SubExtensionExtra;
 /// Data Absent Reason
 ///
 /// Provides a reason why the expected value or elements in the element that is extended are missing.
@@ -584,6 +586,10 @@ pub struct PatCitizenshipExtension {
     ///
     /// - Cardinality: `0..*`.
     pub extension: Vec<crate::datatypes::Extension>,
+    /// The sub-extensions' own `id`s and the members their definitions do not have,
+    /// by sub-extension `url` and position in its field; written back into the same
+    /// items (usually empty).
+    pub sub_extension_extras: Vec<SubExtensionExtra>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -596,6 +602,7 @@ impl PatCitizenshipExtension {
             code: None,
             period: None,
             extension: Vec::new(),
+            sub_extension_extras: Vec::new(),
             unknown_elements: JsonObject::new(),
         }
     }
@@ -632,6 +639,7 @@ impl FhirJson for PatCitizenshipExtension {
         let mut period: Vec<crate::datatypes::Period> = Vec::new();
         let mut n_period = 0usize;
         let mut extension: Vec<Extension> = Vec::new();
+        let mut sub_extension_extras: Vec<SubExtensionExtra> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -655,44 +663,56 @@ impl FhirJson for PatCitizenshipExtension {
                                 n_code += 1;
                                 let mut v: Option<crate::datatypes::CodeableConcept> = None;
                                 let mut vs = Seen::new();
-                                r.sub_extension(|r, key| {
-                                    if key == "valueCodeableConcept" {
-                                        v = r
-                                            .complex::<
-                                                crate::datatypes::CodeableConcept,
-                                            >(&mut vs, 0, "valueCodeableConcept");
-                                        true
-                                    } else {
-                                        false
-                                    }
-                                });
+                                let extra = r
+                                    .sub_extension(
+                                        "code",
+                                        code.len(),
+                                        |r, key| {
+                                            if key == "valueCodeableConcept" {
+                                                v = r
+                                                    .complex::<
+                                                        crate::datatypes::CodeableConcept,
+                                                    >(&mut vs, 0, "valueCodeableConcept");
+                                                true
+                                            } else {
+                                                false
+                                            }
+                                        },
+                                    );
                                 if !vs.has(0) {
                                     r.missing("valueCodeableConcept");
                                 }
                                 if let Some(v) = v {
                                     code.push(v);
+                                    sub_extension_extras.extend(extra);
                                 }
                             }
                             Some("period") => {
                                 n_period += 1;
                                 let mut v: Option<crate::datatypes::Period> = None;
                                 let mut vs = Seen::new();
-                                r.sub_extension(|r, key| {
-                                    if key == "valuePeriod" {
-                                        v = r
-                                            .complex::<
-                                                crate::datatypes::Period,
-                                            >(&mut vs, 0, "valuePeriod");
-                                        true
-                                    } else {
-                                        false
-                                    }
-                                });
+                                let extra = r
+                                    .sub_extension(
+                                        "period",
+                                        period.len(),
+                                        |r, key| {
+                                            if key == "valuePeriod" {
+                                                v = r
+                                                    .complex::<
+                                                        crate::datatypes::Period,
+                                                    >(&mut vs, 0, "valuePeriod");
+                                                true
+                                            } else {
+                                                false
+                                            }
+                                        },
+                                    );
                                 if !vs.has(0) {
                                     r.missing("valuePeriod");
                                 }
                                 if let Some(v) = v {
                                     period.push(v);
+                                    sub_extension_extras.extend(extra);
                                 }
                             }
                             _ => {
@@ -1042,6 +1062,7 @@ impl FhirJson for PatCitizenshipExtension {
             code,
             period,
             extension,
+            sub_extension_extras,
             unknown_elements,
         })
     }
@@ -1054,16 +1075,14 @@ impl FhirJson for PatCitizenshipExtension {
         {
             let m = w.begin_array("extension");
             if let Some(x) = &self.code {
-                let m = w.begin_item();
-                w.plain_str("url", "code");
+                let m = w.begin_sub_extension("code", 0, &self.sub_extension_extras);
                 w.complex("valueCodeableConcept", Some(x));
-                w.end_object(m);
+                w.end_sub_extension(m);
             }
             if let Some(x) = &self.period {
-                let m = w.begin_item();
-                w.plain_str("url", "period");
+                let m = w.begin_sub_extension("period", 0, &self.sub_extension_extras);
                 w.complex("valuePeriod", Some(x));
-                w.end_object(m);
+                w.end_sub_extension(m);
             }
             for x in self.extension.iter() {
                 w.item(x);
@@ -1244,6 +1263,10 @@ pub struct PatNationalityExtension {
     ///
     /// - Cardinality: `0..*`.
     pub extension: Vec<crate::datatypes::Extension>,
+    /// The sub-extensions' own `id`s and the members their definitions do not have,
+    /// by sub-extension `url` and position in its field; written back into the same
+    /// items (usually empty).
+    pub sub_extension_extras: Vec<SubExtensionExtra>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -1256,6 +1279,7 @@ impl PatNationalityExtension {
             code: None,
             period: None,
             extension: Vec::new(),
+            sub_extension_extras: Vec::new(),
             unknown_elements: JsonObject::new(),
         }
     }
@@ -1292,6 +1316,7 @@ impl FhirJson for PatNationalityExtension {
         let mut period: Vec<crate::datatypes::Period> = Vec::new();
         let mut n_period = 0usize;
         let mut extension: Vec<Extension> = Vec::new();
+        let mut sub_extension_extras: Vec<SubExtensionExtra> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -1315,44 +1340,56 @@ impl FhirJson for PatNationalityExtension {
                                 n_code += 1;
                                 let mut v: Option<crate::datatypes::CodeableConcept> = None;
                                 let mut vs = Seen::new();
-                                r.sub_extension(|r, key| {
-                                    if key == "valueCodeableConcept" {
-                                        v = r
-                                            .complex::<
-                                                crate::datatypes::CodeableConcept,
-                                            >(&mut vs, 0, "valueCodeableConcept");
-                                        true
-                                    } else {
-                                        false
-                                    }
-                                });
+                                let extra = r
+                                    .sub_extension(
+                                        "code",
+                                        code.len(),
+                                        |r, key| {
+                                            if key == "valueCodeableConcept" {
+                                                v = r
+                                                    .complex::<
+                                                        crate::datatypes::CodeableConcept,
+                                                    >(&mut vs, 0, "valueCodeableConcept");
+                                                true
+                                            } else {
+                                                false
+                                            }
+                                        },
+                                    );
                                 if !vs.has(0) {
                                     r.missing("valueCodeableConcept");
                                 }
                                 if let Some(v) = v {
                                     code.push(v);
+                                    sub_extension_extras.extend(extra);
                                 }
                             }
                             Some("period") => {
                                 n_period += 1;
                                 let mut v: Option<crate::datatypes::Period> = None;
                                 let mut vs = Seen::new();
-                                r.sub_extension(|r, key| {
-                                    if key == "valuePeriod" {
-                                        v = r
-                                            .complex::<
-                                                crate::datatypes::Period,
-                                            >(&mut vs, 0, "valuePeriod");
-                                        true
-                                    } else {
-                                        false
-                                    }
-                                });
+                                let extra = r
+                                    .sub_extension(
+                                        "period",
+                                        period.len(),
+                                        |r, key| {
+                                            if key == "valuePeriod" {
+                                                v = r
+                                                    .complex::<
+                                                        crate::datatypes::Period,
+                                                    >(&mut vs, 0, "valuePeriod");
+                                                true
+                                            } else {
+                                                false
+                                            }
+                                        },
+                                    );
                                 if !vs.has(0) {
                                     r.missing("valuePeriod");
                                 }
                                 if let Some(v) = v {
                                     period.push(v);
+                                    sub_extension_extras.extend(extra);
                                 }
                             }
                             _ => {
@@ -1702,6 +1739,7 @@ impl FhirJson for PatNationalityExtension {
             code,
             period,
             extension,
+            sub_extension_extras,
             unknown_elements,
         })
     }
@@ -1714,16 +1752,14 @@ impl FhirJson for PatNationalityExtension {
         {
             let m = w.begin_array("extension");
             if let Some(x) = &self.code {
-                let m = w.begin_item();
-                w.plain_str("url", "code");
+                let m = w.begin_sub_extension("code", 0, &self.sub_extension_extras);
                 w.complex("valueCodeableConcept", Some(x));
-                w.end_object(m);
+                w.end_sub_extension(m);
             }
             if let Some(x) = &self.period {
-                let m = w.begin_item();
-                w.plain_str("url", "period");
+                let m = w.begin_sub_extension("period", 0, &self.sub_extension_extras);
                 w.complex("valuePeriod", Some(x));
-                w.end_object(m);
+                w.end_sub_extension(m);
             }
             for x in self.extension.iter() {
                 w.item(x);
@@ -1909,6 +1945,10 @@ pub struct TranslationExtension {
     ///
     /// - Cardinality: `0..*`.
     pub extension: Vec<crate::datatypes::Extension>,
+    /// The sub-extensions' own `id`s and the members their definitions do not have,
+    /// by sub-extension `url` and position in its field; written back into the same
+    /// items (usually empty).
+    pub sub_extension_extras: Vec<SubExtensionExtra>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -1926,6 +1966,7 @@ impl TranslationExtension {
             lang: lang.into(),
             content: content.into(),
             extension: Vec::new(),
+            sub_extension_extras: Vec::new(),
             unknown_elements: JsonObject::new(),
         }
     }
@@ -1962,6 +2003,7 @@ impl FhirJson for TranslationExtension {
         let mut content: Vec<crate::extensions::TranslationExtensionContent> = Vec::new();
         let mut n_content = 0usize;
         let mut extension: Vec<Extension> = Vec::new();
+        let mut sub_extension_extras: Vec<SubExtensionExtra> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -1987,21 +2029,27 @@ impl FhirJson for TranslationExtension {
                                     Primitive<dhp_runtime::primitives::Code>,
                                 > = None;
                                 let mut vs = Seen::new();
-                                r.sub_extension(|r, key| {
-                                    match key {
-                                        "valueCode" => r.primitive(&mut vs, 0, "valueCode", &mut v),
-                                        "_valueCode" => {
-                                            r.primitive_ext(&mut vs, 1, "valueCode", &mut v)
-                                        }
-                                        _ => return false,
-                                    }
-                                    true
-                                });
+                                let extra = r
+                                    .sub_extension(
+                                        "lang",
+                                        lang.len(),
+                                        |r, key| {
+                                            match key {
+                                                "valueCode" => r.primitive(&mut vs, 0, "valueCode", &mut v),
+                                                "_valueCode" => {
+                                                    r.primitive_ext(&mut vs, 1, "valueCode", &mut v)
+                                                }
+                                                _ => return false,
+                                            }
+                                            true
+                                        },
+                                    );
                                 if !vs.has(0) && !vs.has(1) {
                                     r.missing("valueCode");
                                 }
                                 if let Some(v) = v {
                                     lang.push(v);
+                                    sub_extension_extras.extend(extra);
                                 }
                             }
                             Some("content") => {
@@ -2009,13 +2057,20 @@ impl FhirJson for TranslationExtension {
                                 let mut v = ChoiceSlot::<
                                     crate::extensions::TranslationExtensionContent,
                                 >::new();
-                                r.sub_extension(|r, key| crate::extensions::TranslationExtensionContent::read_member(
-                                    r,
-                                    key,
-                                    &mut v,
-                                ));
-                                if let Some(v) = r.finish_choice(v, "value", true) {
+                                let extra = r
+                                    .sub_extension(
+                                        "content",
+                                        content.len(),
+                                        |r, key| crate::extensions::TranslationExtensionContent::read_member(
+                                            r,
+                                            key,
+                                            &mut v,
+                                        ),
+                                    );
+                                let v = r.finish_choice(v, "value", true);
+                                if let Some(v) = v {
                                     content.push(v);
+                                    sub_extension_extras.extend(extra);
                                 }
                             }
                             _ => {
@@ -2365,6 +2420,7 @@ impl FhirJson for TranslationExtension {
             lang: lang?,
             content: content?,
             extension,
+            sub_extension_extras,
             unknown_elements,
         })
     }
@@ -2375,17 +2431,15 @@ impl FhirJson for TranslationExtension {
             let m = w.begin_array("extension");
             {
                 let x = &self.lang;
-                let m = w.begin_item();
-                w.plain_str("url", "lang");
+                let m = w.begin_sub_extension("lang", 0, &self.sub_extension_extras);
                 w.primitive("valueCode", Some(x));
-                w.end_object(m);
+                w.end_sub_extension(m);
             }
             {
                 let x = &self.content;
-                let m = w.begin_item();
-                w.plain_str("url", "content");
+                let m = w.begin_sub_extension("content", 0, &self.sub_extension_extras);
                 x.write_into(w);
-                w.end_object(m);
+                w.end_sub_extension(m);
             }
             for x in self.extension.iter() {
                 w.item(x);

@@ -45,7 +45,7 @@ pub mod terminology;
 pub mod validate;
 pub mod visit;
 
-pub use element::{NonEmpty, PrimitiveElement};
+pub use element::{NonEmpty, PrimitiveElement, SubExtensionExtra};
 pub use json::{JsonNumber, JsonObject, JsonValue};
 pub use read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 pub use reflect::{Child, Node, PrimitiveValue, Reflect, TypeInfo};

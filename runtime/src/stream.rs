@@ -12,7 +12,7 @@
 //! - [`JsonWriter`] appends compact JSON to a `String`, leaving out absent values, empty
 //!   objects and empty arrays.
 
-use crate::element::PrimitiveElement;
+use crate::element::{PrimitiveElement, SubExtensionExtra};
 use crate::json::{write_json_string, write_value, JsonError, JsonObject, JsonValue, Parser};
 use crate::primitives::FhirPrimitive;
 use crate::read::{IssueKind, ReadMode, Reader};
@@ -1019,17 +1019,19 @@ impl<'a> Stream<'a> {
         }
     }
 
-    /// One item of a complex extension's `extension` array: `url`, `id`, and what `f`
-    /// reads (it returns false for a member it does not know). Items that are not
-    /// objects are left out.
-    pub fn sub_extension(&mut self, mut f: impl FnMut(&mut Self, &str) -> bool) {
+    /// One item of a complex extension's `extension` array, item `index` of sub-extension
+    /// `url`: its `url`, `id`, what `f` reads (it returns false for a member it does not
+    /// know) and the unknown members. Returns the item's `id` and unknown members when it
+    /// has any, for the extension's `sub_extension_extras`. Items that are not objects are
+    /// left out.
+    pub fn sub_extension(&mut self, url: &str, index: usize, mut f: impl FnMut(&mut Self, &str) -> bool) -> Option<SubExtensionExtra> {
         if self.peek() != Some(b'{') {
             self.skip_value();
-            return;
+            return None;
         }
-        let Some(mut o) = self.begin_object() else { return };
+        let mut o = self.begin_object()?;
         let mut seen = Seen::new();
-        let mut discard = JsonObject::new();
+        let mut extra = SubExtensionExtra { url: url.to_string(), index, ..SubExtensionExtra::default() };
         while let Some(key) = self.next_key(&mut o) {
             match &*key {
                 "url" => {
@@ -1037,9 +1039,7 @@ impl<'a> Stream<'a> {
                         self.skip_value();
                     }
                 }
-                "id" => {
-                    let _ = self.plain_string(&mut seen, 1, "id");
-                }
+                "id" => extra.id = self.plain_string(&mut seen, 1, "id"),
                 k => {
                     if f(self, k) {
                         continue;
@@ -1052,11 +1052,12 @@ impl<'a> Stream<'a> {
                             self.issue_at(k, None, IssueKind::Choice, msg);
                             self.skip_value();
                         }
-                        None => self.unknown(key, &mut discard),
+                        None => self.unknown(key, &mut extra.unknown_elements),
                     }
                 }
             }
         }
+        (!extra.is_empty()).then_some(extra)
     }
 
     fn choice_enter<C>(&mut self, slot: &mut ChoiceSlot<C>, variant: u32, ext: bool, key: &'static str) -> Enter {
@@ -1188,6 +1189,15 @@ impl<'a> Stream<'a> {
 pub struct Mark {
     len: usize,
     comma: bool,
+}
+
+/// An open sub-extension item of a [`JsonWriter`], with the parts of it that are written
+/// last (see [`JsonWriter::begin_sub_extension`]).
+#[derive(Debug)]
+#[must_use]
+pub struct SubExtensionMark<'e> {
+    mark: Mark,
+    extra: Option<&'e SubExtensionExtra>,
 }
 
 /// Appends compact FHIR JSON to a `String`, leaving out absent values, empty objects and
@@ -1388,6 +1398,27 @@ impl<'w> JsonWriter<'w> {
     /// Ends an object (taking it back when it has no members).
     pub fn end_object(&mut self, m: Mark) {
         self.close(m, '}');
+    }
+
+    /// Starts item `index` of sub-extension `url` in a complex extension's `extension`
+    /// array: its `url` and, from `extras`, its `id`. Write the value, then finish with
+    /// [`end_sub_extension`](Self::end_sub_extension), which adds the item's unknown members.
+    pub fn begin_sub_extension<'e>(&mut self, url: &str, index: usize, extras: &'e [SubExtensionExtra]) -> SubExtensionMark<'e> {
+        let mark = self.begin_item();
+        self.plain_str("url", url);
+        let extra = SubExtensionExtra::find(extras, url, index);
+        if let Some(e) = extra {
+            self.plain_string("id", e.id.as_ref());
+        }
+        SubExtensionMark { mark, extra }
+    }
+
+    /// Finishes a sub-extension item started with [`begin_sub_extension`](Self::begin_sub_extension).
+    pub fn end_sub_extension(&mut self, m: SubExtensionMark<'_>) {
+        if let Some(e) = m.extra {
+            self.extra(&e.unknown_elements);
+        }
+        self.end_object(m.mark);
     }
 
     /// Starts an array member; finish it with [`end_array`](Self::end_array).

@@ -170,6 +170,9 @@ fn prelude(module: &Module) -> TokenStream {
     if *module != Module::Datatypes {
         uses.push(quote! { use crate::datatypes::{Extension, Meta}; });
     }
+    if *module == Module::Extensions {
+        uses.push(quote! { use dhp_runtime::SubExtensionExtra; });
+    }
     quote! { #(#[allow(unused_imports)] #uses)* }
 }
 
