@@ -19,8 +19,9 @@
 //!
 //! Paths to functions (`dhp_runtime::validate::validate_value`), inside `use` items and
 //! in items under `#[cfg(…)]` (which may name modules that are not compiled) are left
-//! alone; names an existing `use` item brings in count as the module's own. The `use` items come sorted, `dhp_runtime` before `crate`, one per module;
-//! only what the code names is imported, so the module compiles without unused imports.
+//! alone; names an existing `use` item brings in count as the module's own. The `use`
+//! items come sorted, `dhp_runtime` before `crate`, one per module; only what the code
+//! names is imported, so the module compiles without unused imports.
 
 use proc_macro2::{Delimiter, Group, Literal, Spacing, TokenStream, TokenTree};
 use quote::{format_ident, quote};
