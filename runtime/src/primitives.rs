@@ -197,10 +197,31 @@ fn check_string(s: &str) -> Result<(), String> {
     if s.len() > MAX_STRING_CHARS && s.chars().count() > MAX_STRING_CHARS {
         return Err(format!("must not be longer than {MAX_STRING_CHARS} characters"));
     }
-    if let Some(b) = s.bytes().find(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) {
+    if let Some(b) = find_control(s.as_bytes()) {
         return Err(format!("must not contain the control character U+{b:04X} (only TAB, CR and LF are allowed)"));
     }
     Ok(())
+}
+
+/// The first byte below 0x20 other than TAB, CR and LF. Eight bytes at a time: a word
+/// with no byte below 0x20 (the common case, even for long narrative text) is passed
+/// over whole.
+fn find_control(bytes: &[u8]) -> Option<u8> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let bad = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n');
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+        // Nonzero when some byte is below 0x20 (it may also flag a byte just above a
+        // flagged one; the bytes are checked one by one then).
+        if x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0 {
+            if let Some(&b) = chunk.iter().find(|&&b| bad(b)) {
+                return Some(b);
+            }
+        }
+    }
+    chunks.remainder().iter().copied().find(|&b| bad(b))
 }
 
 /// Whether `text` matches R5's decimal regex
@@ -874,15 +895,16 @@ fn validate_uuid(s: &str) -> Result<(), String> {
 }
 
 fn validate_base64(s: &str) -> Result<(), String> {
+    // Byte by byte (base64 data is long): any byte outside the alphabet and ASCII
+    // whitespace, including every byte of a non-ASCII character, ends the scan.
     let mut count = 0usize;
-    for c in s.chars() {
-        if is_ws(c) {
-            continue;
-        }
-        if !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=') {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') {
+            count += 1;
+        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            let c = s[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
             return Err(format!("may contain only base64 characters (A-Z, a-z, 0-9, '+', '/', '=') and whitespace, found {c:?}"));
         }
-        count += 1;
     }
     if count == 0 {
         return Err("must contain base64 data, not only whitespace".to_string());
@@ -1510,6 +1532,36 @@ mod tests {
 
     fn jn(s: &str) -> JsonValue {
         JsonValue::Number(JsonNumber::from_text(s).unwrap())
+    }
+
+    #[test]
+    fn find_control_agrees_with_a_byte_scan() {
+        let naive = |b: &[u8]| b.iter().copied().find(|&c| c < 0x20 && !matches!(c, b'\t' | b'\r' | b'\n'));
+        let fill = [b'a', b'\t', b'\n', b'\r', 0x20, 0x21, 0x7f, 0x80, 0xff, b'"'];
+        for len in 0..20 {
+            for pos in 0..=len {
+                for &f in &fill {
+                    for bad in [0x00u8, 0x01, 0x08, 0x0b, 0x1f] {
+                        let mut v = vec![f; len];
+                        if pos < len {
+                            v[pos] = bad;
+                        }
+                        assert_eq!(find_control(&v), naive(&v), "{v:?}");
+                    }
+                }
+            }
+        }
+        // A flagged neighbour above a real control byte does not hide it or invent one.
+        assert_eq!(find_control(b"abc\n\x01defgh"), Some(1));
+        assert_eq!(find_control(b"\n\t\r\n\t\r\n\t\r !"), None);
+    }
+
+    #[test]
+    fn base64_reports_the_offending_character() {
+        let e = Base64Binary::new("QUJD\u{e9}").unwrap_err();
+        assert!(e.reason.ends_with("found '\u{e9}'"), "{}", e.reason);
+        assert!(Base64Binary::new("QU JD\n\r\t").is_ok());
+        assert_eq!(Base64Binary::new(" \t").unwrap_err().reason, "must contain base64 data, not only whitespace");
     }
 
     /// Checks `valid` and `invalid` texts through `new`, `FromStr` and `from_json` (as
