@@ -1028,7 +1028,7 @@ impl<'a> Parser<'a> {
                 self.pos = i + 1;
                 Ok(std::borrow::Cow::Borrowed(&self.text[start..i]))
             }
-            Some(b'\\') => self.parse_string().map(std::borrow::Cow::Owned),
+            Some(b'\\') => self.parse_escaped(start, i).map(std::borrow::Cow::Owned),
             Some(_) => Err(self.control_char(i)),
         }
     }
@@ -1047,6 +1047,12 @@ impl<'a> Parser<'a> {
             Some(b'\\') => {}
             Some(_) => return Err(self.control_char(i)),
         }
+        self.parse_escaped(start, i)
+    }
+
+    /// The rest of the string whose text starts at `start` and whose first escape is the
+    /// backslash at `i` (the plain run before it is not scanned again).
+    fn parse_escaped(&mut self, start: usize, mut i: usize) -> Result<String, JsonError> {
         let mut out = String::with_capacity(i - start + 16);
         out.push_str(&self.text[start..i]);
         loop {

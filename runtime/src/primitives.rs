@@ -894,17 +894,38 @@ fn validate_uuid(s: &str) -> Result<(), String> {
     }
 }
 
+/// Per byte for [`validate_base64`]: 1 for a base64 character, 2 for whitespace, 0 for
+/// anything else (every byte of a non-ASCII character included).
+const BASE64_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=' {
+            1
+        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
 fn validate_base64(s: &str) -> Result<(), String> {
-    // Byte by byte (base64 data is long): any byte outside the alphabet and ASCII
-    // whitespace, including every byte of a non-ASCII character, ends the scan.
-    let mut count = 0usize;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') {
-            count += 1;
-        } else if !matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-            let c = s[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
-            return Err(format!("may contain only base64 characters (A-Z, a-z, 0-9, '+', '/', '=') and whitespace, found {c:?}"));
-        }
+    // Without branches per byte (base64 data is long): count the data characters and
+    // note whether any byte is outside the alphabet and whitespace.
+    let (mut count, mut all_ok) = (0usize, true);
+    for &b in s.as_bytes() {
+        let class = BASE64_CLASS[b as usize];
+        count += usize::from(class & 1);
+        all_ok &= class != 0;
+    }
+    if !all_ok {
+        let i = s.bytes().position(|b| BASE64_CLASS[b as usize] == 0).unwrap_or(0);
+        let c = s[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+        return Err(format!("may contain only base64 characters (A-Z, a-z, 0-9, '+', '/', '=') and whitespace, found {c:?}"));
     }
     if count == 0 {
         return Err("must contain base64 data, not only whitespace".to_string());
