@@ -1036,7 +1036,7 @@ impl<'a> Parser<'a> {
     /// Parses a string starting at the opening quote.
     pub(crate) fn parse_string(&mut self) -> Result<String, JsonError> {
         let start = self.pos + 1;
-        let mut i = string_special(self.bytes, start);
+        let i = string_special(self.bytes, start);
         // Fast path: no escapes.
         match self.bytes.get(i) {
             None => return Err(self.error_at(self.pos, "unterminated string".to_string())),

@@ -59,6 +59,13 @@ pub trait FhirPrimitive: Sized + Clone + fmt::Debug + PartialEq {
     fn from_json_owned(value: JsonValue) -> Result<Self, PrimitiveError> {
         Self::from_json(&value)
     }
+    /// Reads the text of a JSON string value (what the streaming reader has: borrowed from
+    /// the input when the string has no escapes); the same as
+    /// [`from_json_owned`](Self::from_json_owned) of that string. Types that do not keep
+    /// the text (the generated code enums) read it without a copy.
+    fn from_json_text(text: std::borrow::Cow<'_, str>) -> Result<Self, PrimitiveError> {
+        Self::from_json_owned(JsonValue::String(text.into_owned()))
+    }
     /// Appends the JSON text of the value to `out` (what [`to_json`](Self::to_json)
     /// writes, without building a [`JsonValue`]).
     fn write_json_text(&self, out: &mut String) {

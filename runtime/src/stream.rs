@@ -358,20 +358,6 @@ impl<'a> Stream<'a> {
         }
     }
 
-    /// A scalar as a JSON value (a string moves into it; containers become a tree).
-    fn scalar(&mut self) -> Option<JsonValue> {
-        match self.peek() {
-            Some(b'"') => match self.p.parse_str() {
-                Ok(s) => Some(JsonValue::String(s.into_owned())),
-                Err(e) => {
-                    self.fail(e);
-                    None
-                }
-            },
-            _ => self.value_tree(),
-        }
-    }
-
     fn enter(&mut self) -> bool {
         if self.depth >= MAX_NESTING {
             let e = self.p.error_at(self.p.pos, format!("arrays and objects nested deeper than {MAX_NESTING} levels"));
@@ -769,8 +755,18 @@ impl<'a> Stream<'a> {
     }
 
     fn primitive_value<T: FhirPrimitive>(&mut self) -> Option<T> {
-        let v = self.scalar()?;
-        match T::from_json_owned(v) {
+        let read = if self.peek() == Some(b'"') {
+            match self.p.parse_str() {
+                Ok(s) => T::from_json_text(s),
+                Err(e) => {
+                    self.fail(e);
+                    return None;
+                }
+            }
+        } else {
+            T::from_json_owned(self.value_tree()?)
+        };
+        match read {
             Ok(v) => Some(v),
             Err(e) => {
                 let kind = if e.reason.starts_with("expected JSON") { IssueKind::JsonType } else { IssueKind::InvalidValue };
