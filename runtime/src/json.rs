@@ -1053,7 +1053,14 @@ impl<'a> Parser<'a> {
     /// The rest of the string whose text starts at `start` and whose first escape is the
     /// backslash at `i` (the plain run before it is not scanned again).
     fn parse_escaped(&mut self, start: usize, mut i: usize) -> Result<String, JsonError> {
-        let mut out = String::with_capacity(i - start + 16);
+        // The raw text up to the closing quote bounds the decoded length (an escape never
+        // decodes to more bytes than it takes), so the text is allocated once: a quick
+        // pass finds that quote (problems are left to the decoding below).
+        let mut end = i;
+        while self.bytes.get(end) == Some(&b'\\') {
+            end = string_special(self.bytes, end + 2);
+        }
+        let mut out = String::with_capacity(end.min(self.bytes.len()) - start);
         out.push_str(&self.text[start..i]);
         loop {
             // At a backslash: decode it, then copy the plain run after it.
@@ -1413,6 +1420,16 @@ mod tests {
         assert_eq!(p(r#""before \n after""#), s("before \n after"));
         assert_eq!(p("\"raw ü 中 😀\""), s("raw ü 中 😀"));
         assert_eq!(p(r#""\u2028\u2029""#), s("\u{2028}\u{2029}"));
+        // Escapes at every position of the eight-byte scan, and an escaped quote or
+        // backslash just before the end (the capacity pre-scan must not stop there).
+        for n in 0..20 {
+            let plain = "x".repeat(n);
+            assert_eq!(p(&format!(r#""{plain}\"{plain}\\""#)), s(&format!("{plain}\"{plain}\\")));
+            assert_eq!(p(&format!(r#""\n{plain}\u00e9{plain}\/""#)), s(&format!("\n{plain}é{plain}/")));
+        }
+        for bad in [r#""abc\"#, r#""abc\""#, r#""a\u00"#, "\"a\\\u{1}\""] {
+            assert!(JsonValue::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
