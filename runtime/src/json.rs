@@ -793,6 +793,24 @@ pub(crate) struct Parser<'a> {
     items: Vec<JsonValue>,
 }
 
+/// The value of each hexadecimal digit (0xFF for other bytes), for `\\u` escapes (common:
+/// some writers escape every `<` and `>` of narrative XHTML as `\\u003c` / `\\u003e`).
+const HEX_DIGIT: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The first position from `i` of a byte that ends the plain run of a JSON string: `"`,
 /// `\` or a control character (`bytes.len()` when there is none). Eight bytes at a time.
 #[inline]
@@ -1086,6 +1104,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Decodes the escape starting at the backslash at `i`; returns the offset after it.
+    #[inline]
     pub(crate) fn parse_escape(&self, i: usize, out: &mut String) -> Result<usize, JsonError> {
         let c = match self.bytes.get(i + 1) {
             Some(b'"') => '"',
@@ -1134,13 +1153,14 @@ impl<'a> Parser<'a> {
         Ok(i + 2)
     }
 
+    #[inline]
     fn hex4(&self, i: usize) -> Option<u32> {
-        let digits = self.bytes.get(i..i + 4)?;
-        let mut v = 0u32;
-        for &d in digits {
-            v = v * 16 + (d as char).to_digit(16)?;
+        let d = self.bytes.get(i..i + 4)?;
+        let [a, b, c, e] = [HEX_DIGIT[d[0] as usize], HEX_DIGIT[d[1] as usize], HEX_DIGIT[d[2] as usize], HEX_DIGIT[d[3] as usize]];
+        if (a | b | c | e) & 0xF0 != 0 {
+            return None;
         }
-        Some(v)
+        Some(u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(e))
     }
 }
 
