@@ -1181,8 +1181,12 @@ fn write_string(s: &str, out: &mut String) {
     out.push('"');
     let bytes = s.as_bytes();
     let mut chunk = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &str = match b {
+    // The bytes to escape are exactly those that end a plain run when reading.
+    let mut i = string_special(bytes, 0);
+    while let Some(&b) = bytes.get(i) {
+        // `b` is ASCII, so `i` is a char boundary.
+        out.push_str(&s[chunk..i]);
+        let escape = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
             b'\n' => "\\n",
@@ -1190,11 +1194,8 @@ fn write_string(s: &str, out: &mut String) {
             b'\t' => "\\t",
             0x08 => "\\b",
             0x0C => "\\f",
-            0x00..=0x1F => "",
-            _ => continue,
+            _ => "",
         };
-        // `b` is ASCII, so `i` is a char boundary.
-        out.push_str(&s[chunk..i]);
         if escape.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.push_str("\\u00");
@@ -1204,6 +1205,7 @@ fn write_string(s: &str, out: &mut String) {
             out.push_str(escape);
         }
         chunk = i + 1;
+        i = string_special(bytes, chunk);
     }
     out.push_str(&s[chunk..]);
     out.push('"');
@@ -1653,6 +1655,15 @@ mod tests {
         let mut o = JsonObject::new();
         o.insert("k\"\n", s("v"));
         assert_eq!(JsonValue::Object(o).to_json_string(), r#"{"k\"\n":"v"}"#);
+        // Every special byte at every position of the eight-byte scan, next to non-ASCII.
+        for n in 0..20 {
+            for c in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é'] {
+                let text = format!("{}{c}{}é", "a".repeat(n), "b".repeat(n % 9));
+                let written = s(&text).to_json_string();
+                assert_eq!(p(&written), s(&text), "{written}");
+                assert!(!written[1..written.len() - 1].bytes().any(|b| b < 0x20), "{written}");
+            }
+        }
     }
 
     #[test]
