@@ -113,18 +113,19 @@ impl<T, E> PrimVec<T, E> {
         }
         let n = self.values.unwrap_or(0).max(self.exts.unwrap_or(0));
         r.check_max(key, n, max);
-        let mut out = Vec::with_capacity(self.items.len());
-        for (i, (el, flag)) in self.items.into_iter().zip(self.flags).enumerate() {
-            if el.is_empty() {
-                if flag == 0 {
-                    let msg = "null in both the value and the '_' array at the same position";
-                    r.issue_at(key, Some(i), IssueKind::Structure, msg);
-                }
-                continue;
+        // In place: the elements keep the allocation they were read into.
+        let (mut items, flags) = (self.items, self.flags);
+        let mut i = 0;
+        items.retain(|el| {
+            let keep = !el.is_empty();
+            if !keep && flags[i] == 0 {
+                let msg = "null in both the value and the '_' array at the same position";
+                r.issue_at(key, Some(i), IssueKind::Structure, msg);
             }
-            out.push(el);
-        }
-        out
+            i += 1;
+            keep
+        });
+        items
     }
 }
 
