@@ -1071,14 +1071,9 @@ impl<'a> Parser<'a> {
     /// The rest of the string whose text starts at `start` and whose first escape is the
     /// backslash at `i` (the plain run before it is not scanned again).
     fn parse_escaped(&mut self, start: usize, mut i: usize) -> Result<String, JsonError> {
-        // The raw text up to the closing quote bounds the decoded length (an escape never
-        // decodes to more bytes than it takes), so the text is allocated once: a quick
-        // pass finds that quote (problems are left to the decoding below).
-        let mut end = i;
-        while self.bytes.get(end) == Some(&b'\\') {
-            end = string_special(self.bytes, end + 2);
-        }
-        let mut out = String::with_capacity(end.min(self.bytes.len()) - start);
+        // Grown as it is decoded: finding the closing quote first to allocate once costs
+        // more than the doubling (narratives have an escape every few bytes).
+        let mut out = String::with_capacity(i - start + 32);
         out.push_str(&self.text[start..i]);
         loop {
             // At a backslash: decode it, then copy the plain run after it.
