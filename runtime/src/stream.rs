@@ -113,18 +113,19 @@ impl<T, E> PrimVec<T, E> {
         }
         let n = self.values.unwrap_or(0).max(self.exts.unwrap_or(0));
         r.check_max(key, n, max);
-        let mut out = Vec::with_capacity(self.items.len());
-        for (i, (el, flag)) in self.items.into_iter().zip(self.flags).enumerate() {
-            if el.is_empty() {
-                if flag == 0 {
-                    let msg = "null in both the value and the '_' array at the same position";
-                    r.issue_at(key, Some(i), IssueKind::Structure, msg);
-                }
-                continue;
+        // In place: the elements keep the allocation they were read into.
+        let (mut items, flags) = (self.items, self.flags);
+        let mut i = 0;
+        items.retain(|el| {
+            let keep = !el.is_empty();
+            if !keep && flags[i] == 0 {
+                let msg = "null in both the value and the '_' array at the same position";
+                r.issue_at(key, Some(i), IssueKind::Structure, msg);
             }
-            out.push(el);
-        }
-        out
+            i += 1;
+            keep
+        });
+        items
     }
 }
 
@@ -160,7 +161,7 @@ impl<C> ChoiceSlot<C> {
 }
 
 /// Escapes control characters (for keys echoed into messages and locations).
-fn shown(key: &str) -> Cow<'_, str> {
+pub(crate) fn shown(key: &str) -> Cow<'_, str> {
     if key.bytes().any(|b| b < 0x20 || b == 0x7f) {
         let mut s = String::new();
         for c in key.chars() {
@@ -215,6 +216,7 @@ impl<'a> Stream<'a> {
 
     /// The issue collector.
     pub fn reader(&mut self) -> &mut Reader {
+        self.reader.sync_path();
         &mut self.reader
     }
 
@@ -271,7 +273,9 @@ impl<'a> Stream<'a> {
         }
     }
 
+    /// Appends `.name` (`._name`, `[index]`) to the location text, for an issue there.
     fn push_path(&mut self, underscore: bool, name: &str, index: Option<usize>) -> usize {
+        self.reader.sync_path();
         let len = self.reader.path.len();
         self.reader.path.push('.');
         if underscore {
@@ -302,18 +306,21 @@ impl<'a> Stream<'a> {
         self.pop_path(len);
     }
 
-    /// Runs `f` with `.key` (`[index]`) appended to the location.
-    pub fn at<R>(&mut self, key: &str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
-        let len = self.push_path(false, key, index);
+    /// Runs `f` with `.key` (`[index]`) appended to the location (the location's text is
+    /// built only if an issue is recorded below it).
+    #[inline]
+    pub fn at<R>(&mut self, key: &'static str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
+        let n = self.reader.push_seg(key, index, false);
         let out = f(self);
-        self.pop_path(len);
+        self.reader.pop_seg(n);
         out
     }
 
-    fn at_ext<R>(&mut self, key: &str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
-        let len = self.push_path(true, key, index);
+    #[inline]
+    fn at_ext<R>(&mut self, key: &'static str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
+        let n = self.reader.push_seg(key, index, true);
         let out = f(self);
-        self.pop_path(len);
+        self.reader.pop_seg(n);
         out
     }
 
@@ -349,20 +356,6 @@ impl<'a> Stream<'a> {
                 self.fail(e);
                 None
             }
-        }
-    }
-
-    /// A scalar as a JSON value (a string moves into it; containers become a tree).
-    fn scalar(&mut self) -> Option<JsonValue> {
-        match self.peek() {
-            Some(b'"') => match self.p.parse_str() {
-                Ok(s) => Some(JsonValue::String(s.into_owned())),
-                Err(e) => {
-                    self.fail(e);
-                    None
-                }
-            },
-            _ => self.value_tree(),
         }
     }
 
@@ -763,8 +756,18 @@ impl<'a> Stream<'a> {
     }
 
     fn primitive_value<T: FhirPrimitive>(&mut self) -> Option<T> {
-        let v = self.scalar()?;
-        match T::from_json_owned(v) {
+        let read = if self.peek() == Some(b'"') {
+            match self.p.parse_str() {
+                Ok(s) => T::from_json_text(s),
+                Err(e) => {
+                    self.fail(e);
+                    return None;
+                }
+            }
+        } else {
+            T::from_json_owned(self.value_tree()?)
+        };
+        match read {
             Ok(v) => Some(v),
             Err(e) => {
                 let kind = if e.reason.starts_with("expected JSON") { IssueKind::JsonType } else { IssueKind::InvalidValue };
@@ -774,7 +777,7 @@ impl<'a> Stream<'a> {
         }
     }
 
-    fn primitive_part<T: FhirPrimitive, E: FhirJson>(&mut self, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+    fn primitive_part<T: FhirPrimitive, E: FhirJson>(&mut self, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
         match self.peek() {
             Some(b'[') => self.not_array(key),
             Some(b'n') => {
@@ -789,7 +792,7 @@ impl<'a> Stream<'a> {
         }
     }
 
-    fn primitive_ext_part<T, E: FhirJson>(&mut self, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+    fn primitive_ext_part<T, E: FhirJson>(&mut self, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
         let (id, extension) = self.at_ext(key, None, |s| s.primitive_extension::<E>());
         if id.is_some() || !extension.is_empty() {
             let el = slot.get_or_insert_with(|| PrimitiveElement { value: None, id: None, extension: Vec::new() });
@@ -799,14 +802,14 @@ impl<'a> Stream<'a> {
     }
 
     /// The value of primitive element `key`.
-    pub fn primitive<T: FhirPrimitive, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+    pub fn primitive<T: FhirPrimitive, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
         if self.first(seen, i, key) {
             self.primitive_part(key, slot);
         }
     }
 
     /// The `_key` sibling (id and extensions) of primitive element `key`.
-    pub fn primitive_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+    pub fn primitive_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
         if seen.insert(i) {
             self.primitive_ext_part(key, slot);
         } else {
@@ -836,7 +839,7 @@ impl<'a> Stream<'a> {
     }
 
     /// The values array of repeating primitive element `key`.
-    pub fn prim_vec<T: FhirPrimitive, E>(&mut self, seen: &mut Seen, i: usize, key: &str, b: &mut PrimVec<T, E>) {
+    pub fn prim_vec<T: FhirPrimitive, E>(&mut self, seen: &mut Seen, i: usize, key: &'static str, b: &mut PrimVec<T, E>) {
         if !self.first(seen, i, key) {
             return;
         }
@@ -870,7 +873,7 @@ impl<'a> Stream<'a> {
     }
 
     /// The `_key` array of repeating primitive element `key`.
-    pub fn prim_vec_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, b: &mut PrimVec<T, E>) {
+    pub fn prim_vec_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, b: &mut PrimVec<T, E>) {
         if !seen.insert(i) {
             self.duplicate(&format!("_{key}"));
             return;
@@ -910,14 +913,14 @@ impl<'a> Stream<'a> {
     }
 
     /// An optional (`0..1`) complex element.
-    pub fn complex<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str) -> Option<T> {
+    pub fn complex<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str) -> Option<T> {
         if !self.first(seen, i, key) {
             return None;
         }
         self.complex_part(key)
     }
 
-    fn complex_part<T: FhirJson>(&mut self, key: &str) -> Option<T> {
+    fn complex_part<T: FhirJson>(&mut self, key: &'static str) -> Option<T> {
         if self.peek() == Some(b'[') {
             self.not_array(key);
             return None;
@@ -927,7 +930,7 @@ impl<'a> Stream<'a> {
 
     /// Walks the array at member `key`, calling `f` for each item with the location set
     /// to `key[i]`. Records a non-array and an empty array; returns the item count.
-    pub fn array(&mut self, seen: &mut Seen, i: usize, key: &str, mut f: impl FnMut(&mut Self, usize)) -> Option<usize> {
+    pub fn array(&mut self, seen: &mut Seen, i: usize, key: &'static str, mut f: impl FnMut(&mut Self, usize)) -> Option<usize> {
         if !self.first(seen, i, key) {
             return None;
         }
@@ -942,9 +945,9 @@ impl<'a> Stream<'a> {
         }
         let (mut first, mut n) = (true, 0);
         while self.next_item(&mut first) {
-            let len = self.push_path(false, key, Some(n));
+            let seg = self.reader.push_seg(key, Some(n), false);
             f(self, n);
-            self.pop_path(len);
+            self.reader.pop_seg(seg);
             n += 1;
         }
         if n == 0 && self.fatal.is_none() {
@@ -954,7 +957,7 @@ impl<'a> Stream<'a> {
     }
 
     /// A repeating complex element; `required` (`1..*`) records an empty array as missing.
-    pub fn complex_vec<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, max: Option<usize>, required: bool) -> Vec<T> {
+    pub fn complex_vec<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, max: Option<usize>, required: bool) -> Vec<T> {
         let mut out = Vec::new();
         if let Some(n) = self.array(seen, i, key, |s, _| {
             if let Some(v) = T::read_stream(s) {
@@ -970,7 +973,7 @@ impl<'a> Stream<'a> {
     }
 
     /// `contained`: resources inside a resource, which must not contain others (dom-2).
-    pub fn contained<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str) -> Vec<T> {
+    pub fn contained<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str) -> Vec<T> {
         if self.in_contained {
             if self.first(seen, i, key) {
                 let msg = "a contained resource must not contain resources (dom-2)";
@@ -1163,15 +1166,18 @@ impl<'a> Stream<'a> {
         rules: &[crate::validate::ElementRule],
         invariants: &[crate::validate::InvariantRule],
     ) {
-        if self.fatal.is_some() {
+        // `--cfg dhp_nocheck` is for profiling the readers alone (see Cargo.toml).
+        if self.fatal.is_some() || cfg!(dhp_nocheck) {
             return;
         }
         match value {
             Some(value) => {
+                self.reader.sync_path();
                 let root = self.reader.path().to_string();
                 crate::validate::validate(crate::reflect::Node::Typed(value), &root, rules, invariants, &mut self.reader);
             }
             None => {
+                self.reader.sync_path();
                 let text = self.p.text.get(start..self.p.pos).unwrap_or("");
                 if let Ok(JsonValue::Object(obj)) = JsonValue::parse(text) {
                     crate::validate::validate_read(None, &obj, rules, invariants, &mut self.reader);
@@ -1588,6 +1594,21 @@ mod tests {
             s.skip_value();
         }
         assert!(s.failed());
+    }
+
+    #[test]
+    fn locations_are_written_only_for_issues() {
+        let mut s = Stream::new("{}", "X", ReadMode::Strict);
+        s.at("a", Some(2), |s| {
+            s.at_ext("b", None, |s| s.reader.error(IssueKind::Structure, "one"));
+            s.at("c", None, |s| s.at("d", None, |_| ()));
+            s.issue_at("e", None, IssueKind::Structure, "two");
+        });
+        s.at("f", None, |s| s.reader.warning(IssueKind::Structure, "three"));
+        let (r, _) = s.into_parts();
+        let paths: Vec<&str> = r.issues().iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["X.a[2]._b", "X.a[2].e", "X.f"]);
+        assert_eq!(r.path(), "X");
     }
 
     #[test]
