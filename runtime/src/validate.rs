@@ -9,6 +9,7 @@
 //! the rules as static tables; this module only interprets them.
 
 use crate::fhirpath;
+use crate::fhirpath::native::Compiled;
 use crate::json::JsonObject;
 use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, Step};
 use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
@@ -183,12 +184,18 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
         if nested && inv.key == "dom-6" {
             continue;
         }
-        let Some(expr) = parsed(inv.expression) else {
+        let Some(compiled) = parsed(inv.expression) else {
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
         for focus in walk(root, inv.steps) {
-            if fhirpath::check_node(expr, root, focus.node) == Some(false) {
+            // `check_node`'s environment: `%resource` the root, `%context` the focus.
+            let env = || {
+                let mut env = fhirpath::Env::new(root);
+                env.context = vec![fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() })];
+                env
+            };
+            if compiled.check(focus.node, &env) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
                 let mut i = issue(IssueKind::Invariant, focus.path(root_path), msg);
                 if !inv.error {
@@ -353,29 +360,20 @@ fn is_resource_member(name: &str, node: Node<'_>) -> bool {
 /// Evaluates a datatype's constraints on one value of it (at `path()`, built only for an
 /// issue).
 fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &dyn Fn() -> String, resource: Node<'_>, root_resource: Node<'_>, reader: &mut Reader) {
-    // One environment for every invariant: only `%context` changes.
-    let mut env = fhirpath::Env::new(resource);
-    env.root_resource = Some(root_resource);
     for inv in invariants {
-        let Some(expr) = parsed(inv.expression) else { continue };
+        let Some(compiled) = parsed(inv.expression) else { continue };
         // Most datatype constraints are on the value itself: no walk to allocate.
         let foci = if inv.steps.is_empty() { vec![] } else { walk(value, inv.steps) };
         let on_value = [Located { node: value, root: true, at: None }];
         for focus in if inv.steps.is_empty() { &on_value[..] } else { &foci[..] } {
-            env.context.clear();
-            env.context.push(fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() }));
-            let ok = match fhirpath::evaluate(expr, focus.node, &env) {
-                Ok(r) => match r.as_slice() {
-                    [] => None,
-                    [v] => match v.to_system() {
-                        Some(fhirpath::Value::Boolean(b)) => Some(b),
-                        _ => Some(true),
-                    },
-                    _ => Some(true),
-                },
-                Err(_) => None,
+            // Built only when the interpreter is needed.
+            let env = || {
+                let mut env = fhirpath::Env::new(resource);
+                env.root_resource = Some(root_resource);
+                env.context = vec![fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() })];
+                env
             };
-            if ok == Some(false) {
+            if compiled.check(focus.node, &env) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
                 let mut i = issue(IssueKind::Invariant, focus.path(&path()), msg);
                 if !inv.error {
@@ -797,12 +795,13 @@ fn concept_codings<'a>(node: Node<'a>, out: &mut Vec<(Option<&'a str>, &'a str)>
     });
 }
 
-fn parsed(expression: &'static str) -> Option<&'static fhirpath::Expr> {
+/// The invariant's expression, parsed and compiled once per process ([`Compiled`]).
+fn parsed(expression: &'static str) -> Option<&'static Compiled> {
     use std::collections::HashMap;
     use std::sync::Mutex;
     // Keyed by the text's address and length (the tables are static): no hashing of
     // whole expressions per look-up.
-    type Cache = HashMap<(usize, usize), &'static fhirpath::Expr, crate::must_support::AddressHash>;
+    type Cache = HashMap<(usize, usize), &'static Compiled, crate::must_support::AddressHash>;
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let key = (expression.as_ptr() as usize, expression.len());
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::default()));
@@ -811,6 +810,7 @@ fn parsed(expression: &'static str) -> Option<&'static fhirpath::Expr> {
         return Some(e);
     }
     let e: &'static fhirpath::Expr = Box::leak(Box::new(fhirpath::parse(expression).ok()?));
+    let e: &'static Compiled = Box::leak(Box::new(Compiled::new(e)));
     map.insert(key, e);
     Some(e)
 }
