@@ -10,6 +10,8 @@
 //!   one not evaluated when the left decides);
 //! - `a.b.c.exists()` / `a.b.c.empty()` on plain member names: answered by visiting the
 //!   typed children (a JSON node on the way falls back to the interpreter);
+//! - `member = 'text'` (and `!=`, `contains`, `startsWith`, `endsWith`) on a member that
+//!   is absent or holds one plain string;
 //! - a chain whose first member is absent from the focus (`contained.where(…).empty()`,
 //!   `start.hasValue().not()`): the chain's value on an empty collection, known from its
 //!   functions (`where`, `select`, `trace`, `first`, `last` keep it empty; `empty()` is
@@ -39,10 +41,34 @@ enum Plan<'e> {
     Not(Box<Plan<'e>>),
     /// `path.exists()` (`empty` false) or `path.empty()` (`empty` true) on plain members.
     Path { path: Vec<&'e str>, empty: bool, expr: &'e Expr },
+    /// `member = 'text'`, `member != 'text'`, `member.contains('text')`, `startsWith`,
+    /// `endsWith`: on a member holding one plain string.
+    Text { member: &'e str, op: TextOp, literal: &'e str, expr: &'e Expr },
     /// An expression whose value is `absent` when the focus has no member `head`.
     Guard { head: &'e str, absent: Option<bool>, expr: &'e Expr },
     /// Evaluated by the interpreter.
     Interp(&'e Expr),
+}
+
+#[derive(Clone, Copy)]
+enum TextOp {
+    Eq,
+    Ne,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+impl TextOp {
+    fn apply(self, s: &str, literal: &str) -> bool {
+        match self {
+            TextOp::Eq => s == literal,
+            TextOp::Ne => s != literal,
+            TextOp::Contains => s.contains(literal),
+            TextOp::StartsWith => s.starts_with(literal),
+            TextOp::EndsWith => s.ends_with(literal),
+        }
+    }
 }
 
 static AUDIT: AtomicBool = AtomicBool::new(false);
@@ -146,7 +172,33 @@ fn guard(e: &Expr) -> Option<(&str, Option<bool>)> {
     }
 }
 
+/// `member` (a plain name on the focus) and a string literal.
+fn member_and_text<'e>(m: &'e Expr, literal: &'e Expr) -> Option<(&'e str, &'e str)> {
+    match (member(m)?, literal) {
+        ((None, name), Expr::Literal(super::Literal::String(text))) => Some((name, text)),
+        _ => None,
+    }
+}
+
 fn plan(e: &Expr) -> Plan<'_> {
+    let text = match e {
+        Expr::Binary(l, op @ (BinOp::Eq | BinOp::Ne), r) => {
+            member_and_text(l, r).map(|(m, t)| (m, if *op == BinOp::Eq { TextOp::Eq } else { TextOp::Ne }, t))
+        }
+        Expr::Call(Some(base), name, args) if args.len() == 1 => {
+            let op = match name.as_str() {
+                "contains" => Some(TextOp::Contains),
+                "startsWith" => Some(TextOp::StartsWith),
+                "endsWith" => Some(TextOp::EndsWith),
+                _ => None,
+            };
+            op.and_then(|op| member_and_text(base, &args[0]).map(|(m, t)| (m, op, t)))
+        }
+        _ => None,
+    };
+    if let Some((member, op, literal)) = text {
+        return Plan::Text { member, op, literal, expr: e };
+    }
     match e {
         Expr::Binary(l, op @ (BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies), r) => {
             Plan::Logic(Box::new(plan(l)), *op, Box::new(plan(r)))
@@ -212,6 +264,11 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache: &
             Some(found) => Ok(Some(found != *empty)),
             None => interpret(expr, focus, env, cache, top),
         },
+        Plan::Text { member, op, literal, expr } => match plain_text(focus, member) {
+            Some(None) => Ok(None),
+            Some(Some(s)) => Ok(Some(op.apply(s, literal))),
+            None => interpret(expr, focus, env, cache, top),
+        },
         Plan::Guard { head, absent, expr } => {
             if matches!(focus, Node::Typed(_)) && !has_child(focus, head) {
                 return Ok(*absent);
@@ -229,6 +286,31 @@ fn interpret<'a>(expr: &Expr, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache:
         return Ok(top_truth(r));
     }
     truth(&r.map_err(|_| ())?).map_err(|_| ())
+}
+
+/// The member `name` of `node` when it is absent (`Some(None)`) or one plain string
+/// (`Some(Some(text))`: a string primitive whose FHIRPath value is a String, not a date,
+/// a time or a number); `None` otherwise (the interpreter decides).
+fn plain_text<'a>(node: Node<'a>, name: &str) -> Option<Option<&'a str>> {
+    if !matches!(node, Node::Typed(_)) {
+        return None;
+    }
+    let (mut count, mut first) = (0usize, None);
+    node.visit_child(name, &mut |c| {
+        count += 1;
+        if count == 1 {
+            first = Some(c.node);
+        }
+    });
+    let Some(child) = first else { return Some(None) };
+    if count > 1 || !matches!(child, Node::Typed(_)) {
+        return None;
+    }
+    let plain = !matches!(child.fhir_type(), Some("date" | "dateTime" | "instant" | "time" | "integer64" | "decimal"));
+    match child.primitive() {
+        Some(crate::reflect::PrimitiveValue::String(s)) if plain => Some(Some(s)),
+        _ => None,
+    }
 }
 
 fn has_child(node: Node<'_>, name: &str) -> bool {
