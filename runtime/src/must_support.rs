@@ -34,7 +34,7 @@ impl Step {
     pub fn accepts(&self, item: Node<'_>) -> bool {
         matches(item, self.filter)
             && self.member_of.iter().all(|(path, set)| {
-                values_at(item, path).iter().any(|v| match coded(*v) {
+                any_at(item, path, &mut |v| match coded(v) {
                     Some((system, code)) => (set.contains)(system, code),
                     None => false,
                 })
@@ -149,17 +149,23 @@ pub(crate) fn visit_key<'a>(node: Node<'a>, key: &str, visit: &mut dyn FnMut(Chi
     }
 }
 
-/// The values at a dot-separated relative path (`type.coding`), array items flattened.
-fn values_at<'a>(item: Node<'a>, path: &str) -> Vec<Node<'a>> {
-    let mut current = vec![item];
-    for seg in path.split('.') {
-        let mut next = Vec::new();
-        for n in &current {
-            visit_key(*n, seg, &mut |c| next.push(c.node));
+/// True when `pred` holds for some value at the dot-separated relative path (`type.coding`,
+/// array items flattened), stopping at the first.
+fn any_at<'a>(item: Node<'a>, path: &str, pred: &mut dyn FnMut(Node<'a>) -> bool) -> bool {
+    let (seg, rest) = match path.split_once('.') {
+        Some((seg, rest)) => (seg, Some(rest)),
+        None => (path, None),
+    };
+    let mut found = false;
+    visit_key(item, seg, &mut |c| {
+        if !found {
+            found = match rest {
+                None => pred(c.node),
+                Some(rest) => any_at(c.node, rest, pred),
+            };
         }
-        current = next;
-    }
-    current
+    });
+    found
 }
 
 /// The ids of `checks` that have no value in `resource`. An element inside another is
@@ -281,7 +287,7 @@ pub fn value_matches(item: Node<'_>, key: &str, expected: &'static str, exact: b
 pub fn matches(item: Node<'_>, filter: &[(&str, &'static str)]) -> bool {
     filter.iter().all(|(path, expected)| {
         let Some(expected) = static_json(expected) else { return false };
-        values_at(item, path).iter().any(|v| contains_pattern(*v, expected))
+        any_at(item, path, &mut |v| contains_pattern(v, expected))
     })
 }
 

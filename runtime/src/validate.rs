@@ -62,92 +62,117 @@ pub struct InvariantRule {
     pub steps: &'static [Step],
 }
 
-/// A located value: a node and its FHIRPath location.
+/// A located value: a node and where it is ([`Segs`]).
+#[derive(Clone, Copy)]
 pub(crate) struct Located<'a> {
     node: Node<'a>,
-    /// True for the resource root.
-    root: bool,
-    /// Where it is below the root; the text is built only for an issue ([`Located::path`]).
-    at: Option<std::rc::Rc<Seg<'a>>>,
+    /// Its segment in the walk's [`Segs`]; 0 for the node the walk started from.
+    at: usize,
 }
 
-/// One step of a location: `.name` or `.name[index]` after its parent's.
-pub(crate) struct Seg<'a> {
-    parent: Option<std::rc::Rc<Seg<'a>>>,
+/// The locations of a walk's nodes, each a step (`.name` or `.name[index]`) after its
+/// parent's, kept in one list so that finding a node costs no allocation; the text is
+/// built only for an issue ([`Segs::path`]).
+pub(crate) struct Segs<'a>(Vec<Seg<'a>>);
+
+struct Seg<'a> {
+    parent: usize,
     name: &'a str,
     index: Option<usize>,
 }
 
-impl Located<'_> {
-    /// The location as text, below `root_path`.
-    fn path(&self, root_path: &str) -> String {
-        let mut segs = Vec::new();
-        let mut at = self.at.as_deref();
-        while let Some(s) = at {
-            segs.push(s);
-            at = s.parent.as_deref();
-        }
-        let mut out = root_path.to_string();
-        for s in segs.iter().rev() {
-            out.push('.');
-            out.push_str(s.name);
-            if let Some(i) = s.index {
-                use std::fmt::Write;
-                let _ = write!(out, "[{i}]");
-            }
-        }
-        out
+impl<'a> Segs<'a> {
+    fn new() -> Self {
+        Segs(vec![Seg { parent: 0, name: "", index: None }])
+    }
+
+    /// The location of `l` as text, below `root_path`.
+    fn path(&self, l: &Located<'_>, root_path: &str) -> String {
+        linked_path(root_path, l.at, |i| (self.0[i].parent, self.0[i].name, self.0[i].index))
     }
 }
 
-fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a>>) {
+fn step_children<'a>(segs: &mut Segs<'a>, parent: Located<'a>, step: &Step, out: &mut Vec<Located<'a>>) {
     let start = out.len();
     visit_key(parent.node, step.key, &mut |c| {
-        let at = Some(std::rc::Rc::new(Seg { parent: parent.at.clone(), name: c.json_name, index: c.index }));
-        out.push(Located { node: c.node, root: false, at });
+        segs.0.push(Seg { parent: parent.at, name: c.json_name, index: c.index });
+        out.push(Located { node: c.node, at: segs.0.len() - 1 });
     });
     if step.is_slice() {
-        // One pass (removing items one by one would be quadratic in their number).
-        let candidates = out.split_off(start);
-        out.extend(candidates.into_iter().filter(|l| is_complex(l.node) && step.accepts(l.node)));
+        // Keeps the members of the slice, in order, in one pass.
+        let mut kept = start;
+        for i in start..out.len() {
+            if is_complex(out[i].node) && step.accepts(out[i].node) {
+                out.swap(kept, i);
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
     }
 }
 
-pub(crate) fn walk<'a>(root: Node<'a>, steps: &[Step]) -> Vec<Located<'a>> {
-    let mut current = vec![Located { node: root, root: true, at: None }];
+pub(crate) fn walk<'a>(segs: &mut Segs<'a>, root: Node<'a>, steps: &[Step]) -> Vec<Located<'a>> {
+    let mut current = vec![Located { node: root, at: 0 }];
     for step in steps {
         let mut next = Vec::new();
         for l in &current {
-            step_children(l, step, &mut next);
+            step_children(segs, *l, step, &mut next);
         }
         current = next;
     }
     current
 }
 
+/// The nodes found after each step of the last walk (see [`descend`]).
+type Levels<'s, 'a> = Vec<(&'s Step, Vec<Located<'a>>)>;
+
+/// Walks `steps` from `root`, reusing the levels of the previous walk that it shares a
+/// prefix with (rules come in snapshot order, so most share their first steps); then
+/// `levels` holds the nodes after each step, the last one those at `steps`.
+fn descend<'s, 'a>(levels: &mut Levels<'s, 'a>, segs: &mut Segs<'a>, root: Node<'a>, steps: &'s [Step]) {
+    let common = levels.iter().zip(steps).take_while(|((s, _), t)| same_step(s, t)).count();
+    levels.truncate(common);
+    for step in &steps[common..] {
+        let mut next = Vec::new();
+        match levels.last() {
+            Some((_, prev)) => {
+                for p in prev {
+                    step_children(segs, *p, step, &mut next);
+                }
+            }
+            None => step_children(segs, Located { node: root, at: 0 }, step, &mut next),
+        }
+        levels.push((step, next));
+    }
+}
+
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
 /// recording every violation on `reader`. `root` is a typed value or, equally, JSON.
 pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
-    // Rules come in snapshot order, so consecutive rules often share their parent path:
-    // the walk to the parents is reused until the path changes.
-    let mut parents_of: Option<(&[Step], Vec<Located<'_>>)> = None;
+    let mut segs = Segs::new();
+    let mut levels: Levels<'_, '_> = Vec::new();
+    let root_only = [Located { node: root, at: 0 }];
     let mut items = Vec::new();
     for rule in rules {
-        let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
-        let reuse = parents_of.as_ref().is_some_and(|(steps, _)| same_steps(steps, parents_steps));
-        if !reuse {
-            parents_of = Some((parents_steps, walk(root, parents_steps)));
+        if rule.min == 0 && rule.max.is_none() && rule.value.is_none() && rule.binding.is_none() {
+            // Nothing to check.
+            continue;
         }
-        let Some((_, parents)) = parents_of.as_ref() else { continue };
+        let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
+        descend(&mut levels, &mut segs, root, parents_steps);
+        let parents = match levels.last() {
+            Some((_, found)) if !parents_steps.is_empty() => &found[..],
+            _ => &root_only[..],
+        };
         for parent in parents {
-            if !parent.root && !has_value(parent.node) {
+            if parent.at != 0 && !has_value(parent.node) {
                 continue;
             }
             items.clear();
-            step_children(parent, last, &mut items);
+            step_children(&mut segs, *parent, last, &mut items);
             let n = items.len() as u32;
             if n < rule.min {
-                let at = format!("{}.{}", parent.path(root_path), last.key.trim_end_matches("[x]"));
+                let at = format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]"));
                 let msg = if !last.is_slice() {
                     format!("{} is required by the profile (min {}), found {n}", rule.id, rule.min)
                 } else {
@@ -159,8 +184,8 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 if n > max {
                     // A choice is reported where the offending typed member is.
                     let at = match (last.key.ends_with("[x]"), items.get(max as usize)) {
-                        (true, Some(item)) => item.path(root_path),
-                        _ => format!("{}.{}", parent.path(root_path), last.key.trim_end_matches("[x]")),
+                        (true, Some(item)) => segs.path(item, root_path),
+                        _ => format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]")),
                     };
                     let msg = if max == 0 {
                         format!("{} is not allowed by the profile (max 0)", rule.id)
@@ -172,7 +197,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 }
             }
             for item in &items {
-                check_item(rule, item, root_path, reader);
+                check_item(rule, item, &segs, root_path, reader);
             }
         }
     }
@@ -188,7 +213,8 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
-        for focus in walk(root, inv.steps) {
+        let foci = if inv.steps.is_empty() { root_only.to_vec() } else { walk(&mut segs, root, inv.steps) };
+        for focus in foci {
             // `check_node`'s environment: `%resource` the root, `%context` the focus.
             let env = || {
                 let mut env = fhirpath::Env::new(root);
@@ -197,7 +223,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             };
             if compiled.check(focus.node, &env) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
-                let mut i = issue(IssueKind::Invariant, focus.path(root_path), msg);
+                let mut i = issue(IssueKind::Invariant, segs.path(&focus, root_path), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
                 }
@@ -363,8 +389,9 @@ fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &d
     for inv in invariants {
         let Some(compiled) = parsed(inv.expression) else { continue };
         // Most datatype constraints are on the value itself: no walk to allocate.
-        let foci = if inv.steps.is_empty() { vec![] } else { walk(value, inv.steps) };
-        let on_value = [Located { node: value, root: true, at: None }];
+        let mut segs = Segs::new();
+        let foci = if inv.steps.is_empty() { vec![] } else { walk(&mut segs, value, inv.steps) };
+        let on_value = [Located { node: value, at: 0 }];
         for focus in if inv.steps.is_empty() { &on_value[..] } else { &foci[..] } {
             // Built only when the interpreter is needed.
             let env = || {
@@ -375,7 +402,7 @@ fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &d
             };
             if compiled.check(focus.node, &env) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
-                let mut i = issue(IssueKind::Invariant, focus.path(&path()), msg);
+                let mut i = issue(IssueKind::Invariant, segs.path(focus, &path()), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
                 }
@@ -743,7 +770,7 @@ fn issue(kind: IssueKind, path: String, message: String) -> Issue {
     Issue { severity: Severity::Error, kind, path, message }
 }
 
-fn check_item(rule: &ElementRule, item: &Located<'_>, root_path: &str, reader: &mut Reader) {
+fn check_item(rule: &ElementRule, item: &Located<'_>, segs: &Segs<'_>, root_path: &str, reader: &mut Reader) {
     if !has_value(item.node) {
         return;
     }
@@ -753,7 +780,7 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, root_path: &str, reader: &
             if !ok {
                 let what = if exact { "fixed value" } else { "pattern" };
                 let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, render(item.node));
-                reader.push_issue(issue(IssueKind::FixedOrPattern, item.path(root_path), msg));
+                reader.push_issue(issue(IssueKind::FixedOrPattern, segs.path(item, root_path), msg));
             }
         }
     }
@@ -772,7 +799,7 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, root_path: &str, reader: &
         if !codings.is_empty() && !codings.iter().any(|(s, c)| (set.contains)(*s, c)) {
             let found: Vec<String> = codings.iter().map(|(s, c)| format!("{}#{c}", s.unwrap_or(""))).collect();
             let msg = format!("{}: {} is not in the required value set {}", rule.id, found.join(", "), set.value_set);
-            reader.push_issue(issue(IssueKind::Binding, item.path(root_path), msg));
+            reader.push_issue(issue(IssueKind::Binding, segs.path(item, root_path), msg));
         }
     }
 }
@@ -815,36 +842,37 @@ fn parsed(expression: &'static str) -> Option<&'static Compiled> {
     Some(e)
 }
 
-/// True when two walks are the same (same members, same slice filters).
-fn same_steps(a: &[Step], b: &[Step]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| {
-            x.key == y.key
-                && x.filter == y.filter
-                && x.member_of.len() == y.member_of.len()
-                && x.member_of.iter().zip(y.member_of).all(|((p, s), (q, t))| p == q && s.value_set == t.value_set)
-        })
+/// True when two steps select the same nodes (same member, same slice filters).
+fn same_step(x: &Step, y: &Step) -> bool {
+    std::ptr::eq(x, y)
+        || (x.key == y.key
+            && x.filter == y.filter
+            && x.member_of.len() == y.member_of.len()
+            && x.member_of.iter().zip(y.member_of).all(|((p, s), (q, t))| p == q && s.value_set == t.value_set))
 }
 
 /// The ids of `checks` with no value in `root`, reported only where their parent is
 /// present (see [`crate::must_support::missing`]). Parent walks are shared between
-/// consecutive checks, as in [`validate`].
+/// checks with a common prefix, as in [`validate`].
 pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
     let mut out = Vec::new();
-    let mut parents_of: Option<(&[Step], Vec<Located<'_>>)> = None;
+    let mut segs = Segs::new();
+    let mut levels: Levels<'_, '_> = Vec::new();
+    let mut found = Vec::new();
     for (id, steps) in checks {
         let Some((last, parent_steps)) = steps.split_last() else { continue };
-        if !parents_of.as_ref().is_some_and(|(s, _)| same_steps(s, parent_steps)) {
-            parents_of = Some((parent_steps, walk(root, parent_steps)));
-        }
-        let Some((_, parents)) = parents_of.as_ref() else { continue };
+        descend(&mut levels, &mut segs, root, parent_steps);
+        let root_only = [Located { node: root, at: 0 }];
+        let parents = match levels.last() {
+            Some((_, found)) if !parent_steps.is_empty() => &found[..],
+            _ => &root_only[..],
+        };
         if parents.is_empty() {
             continue;
         }
-        let mut found = Vec::new();
         let present = parents.iter().any(|p| {
             found.clear();
-            step_children(p, last, &mut found);
+            step_children(&mut segs, *p, last, &mut found);
             !found.is_empty()
         });
         if !present {
