@@ -34,6 +34,7 @@ use crate::must_support::{coded, text};
 use crate::read::{Issue, IssueKind, Reader, Severity};
 use crate::reflect::Node;
 use crate::terminology::CodeSet;
+use crate::validate::Walked as Visited;
 
 /// The `value[x]` of an extension or sub-extension, as its definition states it.
 #[derive(Debug)]
@@ -97,49 +98,37 @@ pub fn find<'r>(rules: &'r [ExtensionRule], url: &str) -> Option<&'r ExtensionRu
     rules.binary_search_by(|r| r.url.cmp(url)).ok().map(|i| &rules[i])
 }
 
-struct Visited<'a> {
-    node: Node<'a>,
-    parent: usize,
-    /// JSON member name (`valueQuantity`, `gender`).
-    json_name: &'a str,
-    /// Element name in a definition's path (`value[x]`, `gender`).
-    element: std::borrow::Cow<'a, str>,
-    index: Option<usize>,
-    depth: usize,
-    resource: bool,
-}
-
 /// Checks every extension in `root` (a resource at `root_path`) whose definition is in
 /// `rules`, recording the problems on `reader` (see the module docs).
 pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
     if rules.is_empty() {
         return;
     }
-    let mut nodes = vec![Visited { node: root, parent: 0, json_name: "", element: "".into(), index: None, depth: 1, resource: true }];
-    let mut stack = vec![0usize];
-    while let Some(at) = stack.pop() {
-        let (node, depth) = (nodes[at].node, nodes[at].depth);
-        if !matches!(node, Node::Typed(_)) || depth > crate::json::MAX_DEPTH || untyped_resource(node) {
-            continue;
+    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, rules, reader));
+}
+
+/// [`check_extensions`] on node `at` of a walk of the whole value (validation checks
+/// everything in one walk).
+pub(crate) fn check_at(nodes: &[Visited<'_>], at: usize, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
+    let node = nodes[at].node;
+    if at != 0 && !rules.is_empty() && node.fhir_type() == Some("Extension") {
+        if let Some(rule) = url_of(node).and_then(|u| find(rules, u)) {
+            check_one(nodes, at, rule, root_path, reader);
         }
-        if at != 0 && node.fhir_type() == Some("Extension") {
-            if let Some(rule) = url_of(node).and_then(|u| find(rules, u)) {
-                check_one(&nodes, at, rule, root_path, reader);
-            }
-        }
-        let first = nodes.len();
-        node.visit_children(&mut |c| {
-            if let Node::Typed(_) = c.node {
-                let element = if c.json_name != c.name && c.json_name.starts_with(c.name) {
-                    std::borrow::Cow::Owned(format!("{}[x]", c.name))
-                } else {
-                    std::borrow::Cow::Borrowed(c.name)
-                };
-                let resource = is_resource_member(c.name, c.node);
-                nodes.push(Visited { node: c.node, parent: at, json_name: c.json_name, element, index: c.index, depth: depth + 1, resource });
-            }
-        });
-        stack.extend((first..nodes.len()).rev());
+    }
+}
+
+/// True for node `at` of a walk that is a resource (the root, or a resource inside it).
+fn is_resource(nodes: &[Visited<'_>], at: usize) -> bool {
+    at == 0 || is_resource_member(nodes[at].name, nodes[at].node)
+}
+
+/// The element name of a walked node in a definition's path (`value[x]`, `gender`).
+fn element<'a>(v: &Visited<'a>) -> std::borrow::Cow<'a, str> {
+    if v.json_name != v.name && v.json_name.starts_with(v.name) {
+        std::borrow::Cow::Owned(format!("{}[x]", v.name))
+    } else {
+        std::borrow::Cow::Borrowed(v.name)
     }
 }
 
@@ -156,12 +145,6 @@ fn is_resource_member(name: &str, node: Node<'_>) -> bool {
     }
 }
 
-fn untyped_resource(node: Node<'_>) -> bool {
-    let mut found = false;
-    node.visit_child("resourceType", &mut |c| found |= matches!(c.node, Node::Json { .. }));
-    found
-}
-
 fn url_of<'a>(node: Node<'a>) -> Option<&'a str> {
     let mut url = None;
     node.visit_child("url", &mut |c| {
@@ -173,7 +156,7 @@ fn url_of<'a>(node: Node<'a>) -> Option<&'a str> {
 }
 
 fn path_of(nodes: &[Visited<'_>], at: usize, root: &str) -> String {
-    crate::validate::linked_path(root, at, |i| (nodes[i].parent, nodes[i].json_name, nodes[i].index))
+    crate::validate::walked_path(nodes, at, root)
 }
 
 fn error(kind: IssueKind, path: String, message: String) -> Issue {
@@ -297,12 +280,12 @@ fn element_path(nodes: &[Visited<'_>], at: usize) -> String {
 /// The paths of node `at`: from its nearest resource (`Patient.name.given`) and from the
 /// nearest complex datatype it is in (`HumanName.given`; empty when none).
 fn paths(nodes: &[Visited<'_>], mut at: usize) -> (String, String) {
-    let mut segments: Vec<&str> = Vec::new();
+    let mut segments: Vec<std::borrow::Cow<'_, str>> = Vec::new();
     let mut datatype: Option<String> = None;
     loop {
         let v = &nodes[at];
         let t = v.node.fhir_type().unwrap_or("");
-        if v.resource || at == 0 {
+        if is_resource(nodes, at) {
             let mut p = t.to_string();
             for s in segments.iter().rev() {
                 p.push('.');
@@ -318,7 +301,7 @@ fn paths(nodes: &[Visited<'_>], mut at: usize) -> (String, String) {
             }
             datatype = Some(p);
         }
-        segments.push(&v.element);
+        segments.push(element(v));
         at = v.parent;
     }
 }
@@ -352,7 +335,7 @@ fn context_allows(nodes: &[Visited<'_>], parent: usize, rule: &ExtensionRule) ->
     }
     let v = &nodes[parent];
     let t = v.node.fhir_type().unwrap_or("");
-    let resource = v.resource || parent == 0;
+    let resource = is_resource(nodes, parent);
     let parent_url = if t == "Extension" { url_of(v.node) } else { None };
     let mut paths_cache: Option<(String, String)> = None;
     for (kind, expr) in rule.contexts {

@@ -231,13 +231,66 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             }
         }
     }
-    check_base_elements(root, root_path, reader);
-    if let Node::Typed(r) = root {
-        if let Some(rules) = r.extension_rules() {
-            crate::extension_rules::check_extensions(root, root_path, rules, reader);
+    // One walk for the base elements' rules, the extension definitions and the prose
+    // rules; their issues are recorded in that order, as three walks would.
+    let extension_rules = match root {
+        Node::Typed(r) => r.extension_rules(),
+        Node::Json { .. } => None,
+    };
+    let mut base = BaseElements::new(root, root_path);
+    let (mut extension_issues, mut prose_issues) = (Reader::new(root_path, ReadMode::Strict), Reader::new(root_path, ReadMode::Strict));
+    walk_elements(root, &mut |nodes, at, children| {
+        base.visit(nodes, at, children, reader);
+        if let Some(rules) = extension_rules {
+            crate::extension_rules::check_at(nodes, at, root_path, rules, &mut extension_issues);
         }
+        crate::prose_rules::check_at(nodes, at, root_path, &mut prose_issues);
+    });
+    for i in extension_issues.into_issues().into_iter().chain(prose_issues.into_issues()) {
+        reader.push_issue(i);
     }
-    crate::prose_rules::check(root, root_path, reader);
+}
+
+/// One node of [`walk_elements`]: where it is, found from its parent.
+pub(crate) struct Walked<'a> {
+    pub(crate) node: Node<'a>,
+    /// The parent's index (0 for the root, which is its own parent).
+    pub(crate) parent: usize,
+    /// The element name (`value` for `valueQuantity`).
+    pub(crate) name: &'a str,
+    /// The JSON member name.
+    pub(crate) json_name: &'a str,
+    pub(crate) index: Option<usize>,
+    /// JSON nesting, 1 for the root.
+    pub(crate) depth: usize,
+}
+
+/// The location of node `at` of a [`walk_elements`] list.
+pub(crate) fn walked_path(nodes: &[Walked<'_>], at: usize, root: &str) -> String {
+    linked_path(root, at, |i| (nodes[i].parent, nodes[i].json_name, nodes[i].index))
+}
+
+/// Visits every typed node of `root` once, in document order and without recursion:
+/// `each(nodes, at, children)` with the nodes listed so far (node `at`'s ancestors among
+/// them) and its children (typed or kept as JSON) at `nodes[children]`. JSON kept as is
+/// (unknown elements, resources of types not modelled) is not descended into, nor
+/// anything deeper than [`crate::stream::MAX_NESTING`].
+pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut dyn FnMut(&[Walked<'a>], usize, std::ops::Range<usize>)) {
+    let mut nodes = vec![Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 }];
+    let mut stack = vec![0usize];
+    while let Some(at) = stack.pop() {
+        let (node, depth) = (nodes[at].node, nodes[at].depth);
+        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING || untyped_resource(node) {
+            continue;
+        }
+        let first = nodes.len();
+        node.visit_children(&mut |c| {
+            nodes.push(Walked { node: c.node, parent: at, name: c.name, json_name: c.json_name, index: c.index, depth: depth + 1 });
+        });
+        each(&nodes, at, first..nodes.len());
+        let typed = (first..nodes.len()).rev().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
+        stack.extend(typed);
+    }
 }
 
 const ELE_1: &str = "invariant ele-1 violated: All FHIR elements must have a @value or children (hasValue() or (children().count() > id.count()))";
@@ -245,7 +298,7 @@ const EXT_1: &str = "invariant ext-1 violated: Must have either extensions or va
 
 /// The base specification's `ele-1` (`hasValue() or (children().count() > id.count())`, on
 /// every element) and `ext-1` (`extension.exists() != value.exists()`, on every
-/// extension), checked natively in one walk of the whole value instead of evaluating their
+/// extension), checked natively in the walk of the whole value ([`walk_elements`]) instead of evaluating their
 /// FHIRPath once per element: the same result (an element whose only child is `id` has no
 /// value; an extension needs exactly one of `extension` and `value[x]`), reported at the
 /// element's location with kind [`IssueKind::Invariant`], for a fraction of the cost.
@@ -259,114 +312,114 @@ const EXT_1: &str = "invariant ext-1 violated: Must have either extensions or va
 /// its reference elements. These are checked from the outermost resource only (a
 /// resource read inside another is checked with it, where `%rootResource` is known), so
 /// each value is checked once.
-fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
-    let nested = root_path.contains('.');
-    // The types of the resources each container holds, by id (built once per container,
-    // so local references cost constant time each).
-    let mut contained_ids: std::collections::HashMap<usize, std::collections::HashMap<&str, &str>> = Default::default();
-    // The types of a Bundle's entries by `fullUrl` (`urn:uuid:…` references resolve there).
-    let mut entries: Option<std::collections::HashMap<&str, &str>> = None;
-    let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
-    // Per node: the element name, the resource it is in, and that resource's container.
-    let mut extra = vec![Scope { element: "", resource: 0, root_resource: 0 }];
-    let mut stack = vec![0usize];
-    while let Some(at) = stack.pop() {
-        let (node, depth) = (nodes[at].node, nodes[at].depth);
-        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING || untyped_resource(node) {
-            continue;
-        }
-        let first = nodes.len();
+struct BaseElements<'a, 'p> {
+    root: Node<'a>,
+    root_path: &'p str,
+    nested: bool,
+    /// The types of the resources each container holds, by id (built once per container,
+    /// so local references cost constant time each).
+    contained_ids: std::collections::HashMap<usize, std::collections::HashMap<&'a str, &'a str>>,
+    /// The types of a Bundle's entries by `fullUrl` (`urn:uuid:…` references resolve there).
+    entries: Option<std::collections::HashMap<&'a str, &'a str>>,
+    /// Per node of the walk: the resource it is in, and that resource's container.
+    scopes: Vec<Scope>,
+}
+
+impl<'a, 'p> BaseElements<'a, 'p> {
+    fn new(root: Node<'a>, root_path: &'p str) -> Self {
+        let nested = root_path.contains('.');
+        BaseElements { root, root_path, nested, contained_ids: Default::default(), entries: None, scopes: vec![Scope { resource: 0, root_resource: 0 }] }
+    }
+
+    /// Checks node `at` (its children are `nodes[children]`).
+    fn visit(&mut self, nodes: &[Walked<'a>], at: usize, children: std::ops::Range<usize>, reader: &mut Reader) {
+        let (root_path, node) = (self.root_path, nodes[at].node);
         let (mut other_than_id, mut extensions, mut value) = (false, false, false);
-        node.visit_children(&mut |c| {
+        for c in &nodes[children.clone()] {
             other_than_id |= c.name != "id";
             extensions |= c.name == "extension";
+            // A member kept as JSON (unknown, or a value type the definition forbids,
+            // reported as such) is not the extension's value.
             if let Node::Typed(_) = c.node {
-                // A member kept as JSON (unknown, or a value type the definition forbids,
-                // reported as such) is not the extension's value.
                 value |= c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5);
-                nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth: depth + 1 });
-                extra.push(Scope { element: c.name, resource: 0, root_resource: 0 });
             }
-        });
-        let scope = extra[at];
-        for i in first..nodes.len() {
-            let (name, child) = (nodes[i].name, nodes[i].node);
-            let (resource, root_resource) = if name == "contained" {
-                (i, scope.resource)
+        }
+        let scope = self.scopes[at];
+        self.scopes.resize(nodes.len(), scope);
+        for i in children.clone() {
+            let (name, child) = (nodes[i].json_name, nodes[i].node);
+            self.scopes[i] = if name == "contained" {
+                Scope { resource: i, root_resource: scope.resource }
             } else if is_resource_member(name, child) {
-                (i, i)
+                Scope { resource: i, root_resource: i }
             } else {
-                (scope.resource, scope.root_resource)
+                scope
             };
-            extra[i].resource = resource;
-            extra[i].root_resource = root_resource;
         }
         if at != 0 {
-            let name = nodes[at].name;
-            let resource = is_resource_member(name, node);
+            let resource = is_resource_member(nodes[at].json_name, node);
             if !resource && node.primitive().is_none() && !other_than_id {
-                reader.push_issue(issue(IssueKind::Invariant, path_of(&nodes, at, root_path), ELE_1.to_string()));
+                reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), ELE_1.to_string()));
             }
             if node.fhir_type() == Some("Extension") && extensions == value {
-                reader.push_issue(issue(IssueKind::Invariant, path_of(&nodes, at, root_path), EXT_1.to_string()));
+                reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), EXT_1.to_string()));
             }
         }
-        if !nested {
-            if let Node::Typed(r) = node {
-                if let Some(info) = r.type_info() {
-                    let resource = nodes[scope.resource].node;
-                    let root_resource = nodes[scope.root_resource].node;
-                    if !info.invariants.is_empty() {
-                        let path = || path_of(&nodes, at, root_path);
-                        check_type_invariants(info.invariants, node, &path, resource, root_resource, reader);
-                    }
-                    if !info.element_invariants.is_empty() {
-                        for i in first..nodes.len() {
-                            let element = extra[i].element;
-                            if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
-                                let path = || path_of(&nodes, i, root_path);
-                                check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, reader);
-                            }
-                        }
-                    }
-                    if !info.references.is_empty() {
-                        for i in first..nodes.len() {
-                            // A Reference, or a CodeableReference's `reference`.
-                            let (reference, suffix) = match nodes[i].node.fhir_type() {
-                                Some("Reference") => (nodes[i].node, ""),
-                                Some("CodeableReference") => {
-                                    let mut inner = None;
-                                    nodes[i].node.visit_child("reference", &mut |c| inner = Some(c.node));
-                                    match inner {
-                                        Some(r) => (r, ".reference"),
-                                        None => continue,
-                                    }
-                                }
-                                _ => continue,
-                            };
-                            let element = extra[i].element;
-                            let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
-                            let ids = contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
-                            let entries = entries.get_or_insert_with(|| bundle_entry_types(root));
-                            if let Some(msg) = reference_problem(reference, targets, root_resource, ids, entries) {
-                                let path = path_of(&nodes, i, root_path) + suffix;
-                                reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
-                            }
-                        }
-                    }
+        if self.nested {
+            return;
+        }
+        let Node::Typed(r) = node else { return };
+        let Some(info) = r.type_info() else { return };
+        let resource = nodes[scope.resource].node;
+        let root_resource = nodes[scope.root_resource].node;
+        if !info.invariants.is_empty() {
+            let path = || walked_path(nodes, at, root_path);
+            check_type_invariants(info.invariants, node, &path, resource, root_resource, reader);
+        }
+        let typed = || children.clone().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
+        if !info.element_invariants.is_empty() {
+            for i in typed() {
+                let element = nodes[i].name;
+                if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
+                    let path = || walked_path(nodes, i, root_path);
+                    check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, reader);
                 }
             }
         }
-        stack.extend((first..nodes.len()).rev());
+        if !info.references.is_empty() {
+            for i in typed() {
+                // A Reference, or a CodeableReference's `reference`.
+                let (reference, suffix) = match nodes[i].node.fhir_type() {
+                    Some("Reference") => (nodes[i].node, ""),
+                    Some("CodeableReference") => {
+                        let mut inner = None;
+                        nodes[i].node.visit_child("reference", &mut |c| inner = Some(c.node));
+                        match inner {
+                            Some(r) => (r, ".reference"),
+                            None => continue,
+                        }
+                    }
+                    _ => continue,
+                };
+                let element = nodes[i].name;
+                let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
+                let ids = self.contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
+                let root = self.root;
+                let entries = self.entries.get_or_insert_with(|| bundle_entry_types(root));
+                if let Some(msg) = reference_problem(reference, targets, root_resource, ids, entries) {
+                    let path = walked_path(nodes, i, root_path) + suffix;
+                    reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
+                }
+            }
+        }
     }
 }
 
-/// Where a node of [`check_base_elements`]'s walk is: its FHIR element name, and the
-/// indexes of the resource it is in (itself for a resource) and of that resource's
-/// container (`%rootResource`: the resource holding it as `contained`, else itself).
+/// Where a node of [`BaseElements`]' walk is: the indexes of the resource it is in
+/// (itself for a resource) and of that resource's container (`%rootResource`: the
+/// resource holding it as `contained`, else itself).
 #[derive(Clone, Copy)]
-struct Scope<'a> {
-    element: &'a str,
+struct Scope {
     resource: usize,
     root_resource: usize,
 }
