@@ -173,39 +173,41 @@ fn push(reader: &mut Reader, rule: &ExtensionRule, mut issue: Issue) {
 
 fn check_one(nodes: &[Visited<'_>], at: usize, rule: &ExtensionRule, root_path: &str, reader: &mut Reader) {
     let node = nodes[at].node;
-    let path = path_of(nodes, at, root_path);
+    // Locations are built only for an issue.
+    let path_text = std::cell::OnceCell::new();
+    let path = || path_text.get_or_init(|| path_of(nodes, at, root_path)).clone();
     if !context_allows(nodes, nodes[at].parent, rule) {
         let allowed: Vec<String> = rule.contexts.iter().map(|(_, e)| format!("'{e}'")).collect();
         let here = element_path(nodes, nodes[at].parent);
         let msg = format!("extension {} is not allowed here ({here}): its definition allows it on {}", rule.url, allowed.join(", "));
-        push(reader, rule, error(IssueKind::Structure, path.clone(), msg));
+        push(reader, rule, error(IssueKind::Structure, path(), msg));
     }
-    check_value(node, &path, rule.url, &rule.value, rule, reader);
+    check_value(node, &path, &|| rule.url.to_string(), &rule.value, rule, reader);
     let mut counts = vec![0u32; rule.subs.len()];
     node.visit_child("extension", &mut |c| {
         if !matches!(c.node, Node::Typed(_)) {
             return;
         }
-        let sub_path = match c.index {
-            Some(i) => format!("{path}.extension[{i}]"),
-            None => format!("{path}.extension"),
+        let sub_path = || match c.index {
+            Some(i) => format!("{}.extension[{i}]", path()),
+            None => format!("{}.extension", path()),
         };
         if rule.no_extensions {
             let msg = format!("extension {} does not allow nested extensions (Extension.extension max 0)", rule.url);
-            push(reader, rule, error(IssueKind::Cardinality, sub_path.clone(), msg));
+            push(reader, rule, error(IssueKind::Cardinality, sub_path(), msg));
             return;
         }
         let Some(url) = url_of(c.node) else { return };
         if let Some(i) = rule.subs.iter().position(|s| s.url == url) {
             counts[i] += 1;
-            let what = format!("{}#{}", rule.url, url);
+            let what = || format!("{}#{}", rule.url, url);
             check_value(c.node, &sub_path, &what, &rule.subs[i].value, rule, reader);
         }
     });
     for (sub, n) in rule.subs.iter().zip(counts) {
         if n < sub.min {
             let msg = format!("extension {}: sub-extension '{}' is required (min {}), found {n}", rule.url, sub.url, sub.min);
-            push(reader, rule, error(IssueKind::Required, format!("{path}.extension"), msg));
+            push(reader, rule, error(IssueKind::Required, format!("{}.extension", path()), msg));
         }
         if let Some(max) = sub.max {
             if n > max {
@@ -214,28 +216,30 @@ fn check_one(nodes: &[Visited<'_>], at: usize, rule: &ExtensionRule, root_path: 
                 } else {
                     format!("extension {}: sub-extension '{}' allows at most {max}, found {n}", rule.url, sub.url)
                 };
-                push(reader, rule, error(IssueKind::Cardinality, format!("{path}.extension"), msg));
+                push(reader, rule, error(IssueKind::Cardinality, format!("{}.extension", path()), msg));
             }
         }
     }
 }
 
-fn check_value(node: Node<'_>, path: &str, what: &str, rule: &ValueRule, ext: &ExtensionRule, reader: &mut Reader) {
+/// Checks the `value[x]` of an extension (at `path()`, described as `what()` in messages;
+/// both built only for an issue).
+fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> String, rule: &ValueRule, ext: &ExtensionRule, reader: &mut Reader) {
     let mut found = false;
     node.visit_child("value", &mut |c| {
         let Node::Typed(_) = c.node else { return };
         let Some(suffix) = c.json_name.strip_prefix("value").filter(|s| !s.is_empty()) else { return };
         found = true;
-        let at = format!("{path}.{}", c.json_name);
+        let at = || format!("{}.{}", path(), c.json_name);
         if rule.types.is_empty() {
-            let msg = format!("extension {what} has no value (value[x] max 0), found {}", c.json_name);
-            push(reader, ext, error(IssueKind::Cardinality, at, msg));
+            let msg = format!("extension {} has no value (value[x] max 0), found {}", what(), c.json_name);
+            push(reader, ext, error(IssueKind::Cardinality, at(), msg));
             return;
         }
         if !rule.types.contains(&suffix) {
             let allowed: Vec<String> = rule.types.iter().map(|t| format!("value{t}")).collect();
-            let msg = format!("extension {what}: {} is not an allowed type for its value (allowed: {})", c.json_name, allowed.join(", "));
-            push(reader, ext, error(IssueKind::Choice, at, msg));
+            let msg = format!("extension {}: {} is not an allowed type for its value (allowed: {})", what(), c.json_name, allowed.join(", "));
+            push(reader, ext, error(IssueKind::Choice, at(), msg));
             return;
         }
         if let Some(set) = &rule.binding {
@@ -249,14 +253,14 @@ fn check_value(node: Node<'_>, path: &str, what: &str, rule: &ValueRule, ext: &E
             }
             if !codings.is_empty() && !codings.iter().any(|(s, code)| (set.contains)(*s, code)) {
                 let found: Vec<String> = codings.iter().map(|(s, code)| format!("{}#{code}", s.unwrap_or(""))).collect();
-                let msg = format!("extension {what}: {} is not in the required value set {}", found.join(", "), set.value_set);
-                push(reader, ext, error(IssueKind::Binding, at, msg));
+                let msg = format!("extension {}: {} is not in the required value set {}", what(), found.join(", "), set.value_set);
+                push(reader, ext, error(IssueKind::Binding, at(), msg));
             }
         }
     });
     if !found && rule.min > 0 {
-        let msg = format!("extension {what} requires a value (value[x] min {})", rule.min);
-        push(reader, ext, error(IssueKind::Required, format!("{path}.value[x]"), msg));
+        let msg = format!("extension {} requires a value (value[x] min {})", what(), rule.min);
+        push(reader, ext, error(IssueKind::Required, format!("{}.value[x]", path()), msg));
     }
 }
 
@@ -357,8 +361,7 @@ fn context_allows(nodes: &[Visited<'_>], parent: usize, rule: &ExtensionRule) ->
                     continue;
                 }
                 let (rp, dp) = paths_cache.get_or_insert_with(|| paths(nodes, parent));
-                let e = strip_slices(expr);
-                if e == *rp || (!dp.is_empty() && e == *dp) {
+                if same_without_slices(expr, rp) || (!dp.is_empty() && same_without_slices(expr, dp)) {
                     return true;
                 }
             }
@@ -367,9 +370,10 @@ fn context_allows(nodes: &[Visited<'_>], parent: usize, rule: &ExtensionRule) ->
     false
 }
 
-/// An element id without slice names (`Patient.extension:a.value[x]` → `Patient.extension.value[x]`).
-fn strip_slices(expr: &str) -> String {
-    expr.split('.').map(|s| s.split(':').next().unwrap_or(s)).collect::<Vec<_>>().join(".")
+/// True when element id `expr` without its slice names is `path`
+/// (`Patient.extension:a.value[x]` is `Patient.extension.value[x]`).
+fn same_without_slices(expr: &str, path: &str) -> bool {
+    expr.split('.').map(|s| s.split(':').next().unwrap_or(s)).eq(path.split('.'))
 }
 
 #[cfg(test)]
@@ -390,6 +394,8 @@ mod tests {
 
     #[test]
     fn slices_are_stripped_from_context_paths() {
-        assert_eq!(strip_slices("Patient.extension:a.value[x]"), "Patient.extension.value[x]");
+        assert!(same_without_slices("Patient.extension:a.value[x]", "Patient.extension.value[x]"));
+        assert!(!same_without_slices("Patient.extension:a.value[x]", "Patient.extension"));
+        assert!(!same_without_slices("Patient.extension:a", "Patient.extension.value[x]"));
     }
 }

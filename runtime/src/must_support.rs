@@ -323,22 +323,46 @@ impl std::hash::Hasher for AddressHasher {
     }
 }
 
-/// Parses JSON text from a generated table once and keeps it for the process's lifetime
-/// (the tables are static, so the set of texts is bounded).
-pub(crate) fn static_json(text: &'static str) -> Option<&'static JsonValue> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    type Cache = HashMap<(usize, usize), &'static JsonValue, AddressHash>;
-    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+/// Values made from the static texts of the generated tables, by (address, length).
+pub(crate) type StaticMap<T> = std::collections::HashMap<(usize, usize), &'static T, AddressHash>;
+
+/// The value made from `text` by `make`, made once per process and kept for its lifetime
+/// (the tables are static, so the set of texts is bounded) in `global`; each thread looks
+/// it up in its own `local` copy of the map first, which takes no lock.
+pub(crate) fn cached<T: Sync + 'static>(
+    local: &'static std::thread::LocalKey<std::cell::RefCell<StaticMap<T>>>,
+    global: &'static std::sync::OnceLock<std::sync::Mutex<StaticMap<T>>>,
+    text: &'static str,
+    make: impl FnOnce(&'static str) -> Option<T>,
+) -> Option<&'static T> {
     let key = (text.as_ptr() as usize, text.len());
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::default()));
-    let mut map = cache.lock().ok()?;
-    if let Some(v) = map.get(&key) {
+    if let Some(v) = local.with(|m| m.borrow().get(&key).copied()) {
         return Some(v);
     }
-    let parsed: &'static JsonValue = Box::leak(Box::new(JsonValue::parse(text).ok()?));
-    map.insert(key, parsed);
-    Some(parsed)
+    let v = {
+        let mut map = global.get_or_init(Default::default).lock().ok()?;
+        match map.get(&key) {
+            Some(v) => *v,
+            None => {
+                let v: &'static T = Box::leak(Box::new(make(text)?));
+                map.insert(key, v);
+                v
+            }
+        }
+    };
+    local.with(|m| m.borrow_mut().insert(key, v));
+    Some(v)
+}
+
+/// Parses JSON text from a generated table once and keeps it for the process's lifetime
+/// (see [`cached`]).
+pub(crate) fn static_json(text: &'static str) -> Option<&'static JsonValue> {
+    use std::sync::{Mutex, OnceLock};
+    thread_local! {
+        static LOCAL: std::cell::RefCell<StaticMap<JsonValue>> = Default::default();
+    }
+    static GLOBAL: OnceLock<Mutex<StaticMap<JsonValue>>> = OnceLock::new();
+    cached(&LOCAL, &GLOBAL, text, |t| JsonValue::parse(t).ok())
 }
 
 /// FHIR pattern matching: `value` has at least what `pattern` has (objects: every

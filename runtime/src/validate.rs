@@ -15,7 +15,6 @@ use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex,
 use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 use crate::reflect::{Node, PrimitiveValue, Reflect};
 use crate::terminology::CodeSet;
-use std::sync::OnceLock;
 
 /// How to read the coded value of an element for a binding check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -442,8 +441,14 @@ fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &d
     for inv in invariants {
         let Some(compiled) = parsed(inv.expression) else { continue };
         // Most datatype constraints are on the value itself: no walk to allocate.
-        let mut segs = Segs::new();
-        let foci = if inv.steps.is_empty() { vec![] } else { walk(&mut segs, value, inv.steps) };
+        // Only the value itself (segment 0) until a walk needs more.
+        let mut segs = Segs(Vec::new());
+        let foci = if inv.steps.is_empty() {
+            vec![]
+        } else {
+            segs = Segs::new();
+            walk(&mut segs, value, inv.steps)
+        };
         let on_value = [Located { node: value, at: 0 }];
         for focus in if inv.steps.is_empty() { &on_value[..] } else { &foci[..] } {
             // Built only when the interpreter is needed.
@@ -875,24 +880,19 @@ fn concept_codings<'a>(node: Node<'a>, out: &mut Vec<(Option<&'a str>, &'a str)>
     });
 }
 
-/// The invariant's expression, parsed and compiled once per process ([`Compiled`]).
+/// The invariant's expression, parsed and compiled once per process ([`Compiled`], see
+/// [`crate::must_support::cached`]).
 fn parsed(expression: &'static str) -> Option<&'static Compiled> {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    // Keyed by the text's address and length (the tables are static): no hashing of
-    // whole expressions per look-up.
-    type Cache = HashMap<(usize, usize), &'static Compiled, crate::must_support::AddressHash>;
-    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    let key = (expression.as_ptr() as usize, expression.len());
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::default()));
-    let mut map = cache.lock().ok()?;
-    if let Some(e) = map.get(&key) {
-        return Some(e);
+    use crate::must_support::StaticMap;
+    use std::sync::{Mutex, OnceLock};
+    thread_local! {
+        static LOCAL: std::cell::RefCell<StaticMap<Compiled>> = Default::default();
     }
-    let e: &'static fhirpath::Expr = Box::leak(Box::new(fhirpath::parse(expression).ok()?));
-    let e: &'static Compiled = Box::leak(Box::new(Compiled::new(e)));
-    map.insert(key, e);
-    Some(e)
+    static GLOBAL: OnceLock<Mutex<StaticMap<Compiled>>> = OnceLock::new();
+    crate::must_support::cached(&LOCAL, &GLOBAL, expression, |text| {
+        let e: &'static fhirpath::Expr = Box::leak(Box::new(fhirpath::parse(text).ok()?));
+        Some(Compiled::new(e))
+    })
 }
 
 /// True when two steps select the same nodes (same member, same slice filters).
