@@ -82,7 +82,9 @@ struct Seg<'a> {
 
 impl<'a> Segs<'a> {
     fn new() -> Self {
-        Segs(vec![Seg { parent: 0, name: "", index: None }])
+        let mut segs = Vec::with_capacity(128);
+        segs.push(Seg { parent: 0, name: "", index: None });
+        Segs(segs)
     }
 
     /// The location of `l` as text, below `root_path`.
@@ -275,8 +277,11 @@ pub(crate) fn walked_path(nodes: &[Walked<'_>], at: usize, root: &str) -> String
 /// (unknown elements, resources of types not modelled) is not descended into, nor
 /// anything deeper than [`crate::stream::MAX_NESTING`].
 pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut dyn FnMut(&[Walked<'a>], usize, std::ops::Range<usize>)) {
-    let mut nodes = vec![Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 }];
-    let mut stack = vec![0usize];
+    // Room for a typical resource, so the lists seldom grow.
+    let mut nodes = Vec::with_capacity(256);
+    nodes.push(Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 });
+    let mut stack = Vec::with_capacity(64);
+    stack.push(0usize);
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
         if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING || untyped_resource(node) {
