@@ -286,6 +286,11 @@ pub fn value_matches(item: Node<'_>, key: &str, expected: &'static str, exact: b
 /// when every expected item matches some item).
 pub fn matches(item: Node<'_>, filter: &[(&str, &'static str)]) -> bool {
     filter.iter().all(|(path, expected)| {
+        if let Some(s) = plain_json_string(expected) {
+            // A string pattern matches a primitive of that text (as `contains_pattern`
+            // does), without looking the JSON up.
+            return any_at(item, path, &mut |v| v.primitive().and_then(text) == Some(s));
+        }
         let Some(expected) = static_json(expected) else { return false };
         any_at(item, path, &mut |v| contains_pattern(v, expected))
     })
@@ -321,6 +326,12 @@ impl std::hash::Hasher for AddressHasher {
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
+}
+
+/// The text of a JSON string literal without escapes (`"http://x"` → `http://x`).
+fn plain_json_string(json: &str) -> Option<&str> {
+    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains(['"', '\\']) && !inner.chars().any(char::is_control)).then_some(inner)
 }
 
 /// Values made from the static texts of the generated tables, by (address, length).
@@ -606,6 +617,15 @@ mod tests {
         assert!(value_matches(n, "type", r#"{"coding":[{"system":"s","code":"c"}]}"#, false));
         assert!(!value_matches(n, "type", r#"{"coding":[{"system":"s","code":"c"}]}"#, true));
         assert!(!value_matches(n, "use", "\"official\"", false));
+    }
+
+    #[test]
+    fn plain_string_patterns_are_read_without_parsing() {
+        assert_eq!(plain_json_string("\"http://a/b\""), Some("http://a/b"));
+        assert_eq!(plain_json_string("\"\""), Some(""));
+        for other in ["\"a\\\"b\"", "\"a\\nb\"", "{\"a\":1}", "1", "\"a", "\""] {
+            assert_eq!(plain_json_string(other), None, "{other}");
+        }
     }
 
     #[test]
