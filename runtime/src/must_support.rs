@@ -331,7 +331,8 @@ impl std::hash::Hasher for AddressHasher {
 /// The text of a JSON string literal without escapes (`"http://x"` → `http://x`).
 fn plain_json_string(json: &str) -> Option<&str> {
     let inner = json.strip_prefix('"')?.strip_suffix('"')?;
-    (!inner.contains(['"', '\\']) && !inner.chars().any(char::is_control)).then_some(inner)
+    // One pass: no quote, backslash or control character (which JSON would escape).
+    inner.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f).then_some(inner)
 }
 
 /// Values made from the static texts of the generated tables, by (address, length).

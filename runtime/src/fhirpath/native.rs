@@ -10,6 +10,7 @@
 //!   one not evaluated when the left decides);
 //! - `a.b.c.exists()` / `a.b.c.empty()` on plain member names: answered by visiting the
 //!   typed children (a JSON node on the way falls back to the interpreter);
+//! - `member.hasValue()`: the member is one primitive with a value;
 //! - `member = 'text'` (and `!=`, `contains`, `startsWith`, `endsWith`) on a member that
 //!   is absent or holds one plain string;
 //! - a chain whose first member is absent from the focus (`contained.where(…).empty()`,
@@ -44,6 +45,8 @@ enum Plan<'e> {
     /// `member = 'text'`, `member != 'text'`, `member.contains('text')`, `startsWith`,
     /// `endsWith`: on a member holding one plain string.
     Text { member: &'e str, op: TextOp, literal: &'e str, expr: &'e Expr },
+    /// `member.hasValue()`: the member is one primitive with a value.
+    HasValue { member: &'e str, expr: &'e Expr },
     /// An expression whose value is `absent` when the focus has no member `head`.
     Guard { head: &'e str, absent: Option<bool>, expr: &'e Expr },
     /// Evaluated by the interpreter.
@@ -204,6 +207,12 @@ fn plan(e: &Expr) -> Plan<'_> {
             Plan::Logic(Box::new(plan(l)), *op, Box::new(plan(r)))
         }
         Expr::Call(Some(base), name, args) if name == "not" && args.is_empty() && logical(base) => Plan::Not(Box::new(plan(base))),
+        Expr::Call(Some(base), name, args) if name == "hasValue" && args.is_empty() && matches!(member(base), Some((None, _))) => {
+            match member(base) {
+                Some((None, member)) => Plan::HasValue { member, expr: e },
+                _ => guarded(e),
+            }
+        }
         Expr::Call(Some(base), name, args) if (name == "exists" || name == "empty") && args.is_empty() => {
             match member_path(base) {
                 Some(path) => Plan::Path { path, empty: name == "empty", expr: e },
@@ -269,6 +278,17 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache: &
             Some(Some(s)) => Ok(Some(op.apply(s, literal))),
             None => interpret(expr, focus, env, cache, top),
         },
+        Plan::HasValue { member, expr } => {
+            if !matches!(focus, Node::Typed(_)) {
+                return interpret(expr, focus, env, cache, top);
+            }
+            let (mut count, mut valued) = (0usize, false);
+            focus.visit_child(member, &mut |c| {
+                count += 1;
+                valued = c.node.primitive().is_some();
+            });
+            Ok(Some(count == 1 && valued))
+        }
         Plan::Guard { head, absent, expr } => {
             if matches!(focus, Node::Typed(_)) && !has_child(focus, head) {
                 return Ok(*absent);
