@@ -9,23 +9,11 @@ use dhp_fhir::profiles::AnyProfile;
 use dhp_fhir::resources::AnyResource;
 use dhp_runtime::{FhirJson, JsonValue, ReadMode, Reader};
 
-fn json_files(dir: std::path::PathBuf) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
-        .expect("package dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).expect("read")))
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn native_invariant_checks_agree_with_the_interpreter() {
     dhp_runtime::fhirpath::audit_native(true);
     let mut read = 0;
-    for (_, text) in json_files(common::package_dir("hl7.fhir.r5.examples", "5.0.0")) {
+    for (_, text) in common::json_files(common::package_dir("hl7.fhir.r5.examples", "5.0.0")) {
         let Ok(json) = JsonValue::parse(&text) else { continue };
         let Some(obj) = json.as_object() else { continue };
         if obj.get("resourceType").is_none() {
@@ -35,7 +23,7 @@ fn native_invariant_checks_agree_with_the_interpreter() {
         let _ = AnyResource::read_json(obj, &mut reader);
         read += 1;
     }
-    for (_, text) in json_files(common::package_dir("uz.dhp.core", "0.3.0").join("example")) {
+    for (_, text) in common::json_files(common::package_dir("uz.dhp.core", "0.3.0").join("example")) {
         let Ok(json) = JsonValue::parse(&text) else { continue };
         let Some(canonical) = AnyProfile::profile_for(&json) else { continue };
         let _ = AnyProfile::from_json_str_as(canonical, &text, ReadMode::Strict);

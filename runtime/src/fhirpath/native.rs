@@ -23,7 +23,7 @@
 //! empty or failed. [`audit`] makes every check also run the interpreter and count the
 //! disagreements, for the tests that compare both over whole corpora.
 
-use super::eval::truth;
+use super::eval::{decided, logic, truth};
 use super::{evaluate, BinOp, Env, Expr, Value};
 use crate::reflect::Node;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -243,30 +243,11 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache: &
     match plan {
         Plan::Logic(l, op, r) => {
             let a = run(l, focus, env, cache, false)?;
-            match (op, a) {
-                (BinOp::And, Some(false)) => return Ok(Some(false)),
-                (BinOp::Or, Some(true)) | (BinOp::Implies, Some(false)) => return Ok(Some(true)),
-                _ => {}
+            if let Some(b) = decided(*op, a) {
+                return Ok(Some(b));
             }
             let b = run(r, focus, env, cache, false)?;
-            Ok(match op {
-                BinOp::And => match (a, b) {
-                    (Some(false), _) | (_, Some(false)) => Some(false),
-                    (Some(true), Some(true)) => Some(true),
-                    _ => None,
-                },
-                BinOp::Or => match (a, b) {
-                    (Some(true), _) | (_, Some(true)) => Some(true),
-                    (Some(false), Some(false)) => Some(false),
-                    _ => None,
-                },
-                BinOp::Xor => a.zip(b).map(|(a, b)| a != b),
-                _ => match (a, b) {
-                    (Some(false), _) | (_, Some(true)) => Some(true),
-                    (Some(true), r) => r,
-                    (None, _) => None,
-                },
-            })
+            Ok(logic(*op, a, b))
         }
         Plan::Not(inner) => Ok(run(inner, focus, env, cache, false)?.map(|b| !b)),
         Plan::Path { path, empty, expr } => match reaches(focus, path) {
