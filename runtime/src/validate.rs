@@ -271,12 +271,16 @@ pub(crate) fn walked_path(nodes: &[Walked<'_>], at: usize, root: &str) -> String
     linked_path(root, at, |i| (nodes[i].parent, nodes[i].json_name, nodes[i].index))
 }
 
+/// What [`walk_elements`] calls for each node: the nodes listed so far, the node's index,
+/// and where its children are in the list.
+pub(crate) type EachNode<'f, 'a> = dyn FnMut(&[Walked<'a>], usize, std::ops::Range<usize>) + 'f;
+
 /// Visits every typed node of `root` once, in document order and without recursion:
 /// `each(nodes, at, children)` with the nodes listed so far (node `at`'s ancestors among
 /// them) and its children (typed or kept as JSON) at `nodes[children]`. JSON kept as is
 /// (unknown elements, resources of types not modelled) is not descended into, nor
 /// anything deeper than [`crate::stream::MAX_NESTING`].
-pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut dyn FnMut(&[Walked<'a>], usize, std::ops::Range<usize>)) {
+pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
     // Room for a typical resource, so the lists seldom grow.
     let mut nodes = Vec::with_capacity(256);
     nodes.push(Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 });

@@ -101,7 +101,7 @@ impl Compiled {
         let mut cache = None;
         let native = run(&self.plan, focus, env, &mut cache, true).ok().flatten();
         if AUDIT.load(Ordering::Relaxed) {
-            let env = cache.get_or_insert_with(|| env());
+            let env = cache.get_or_insert_with(env);
             let interpreted = top_truth(evaluate(self.expr, focus, env));
             CHECKED.fetch_add(1, Ordering::Relaxed);
             if interpreted != native {
@@ -281,7 +281,7 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache: &
 }
 
 fn interpret<'a>(expr: &Expr, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache: &mut Option<Env<'a>>, top: bool) -> Result<Option<bool>, ()> {
-    let env = cache.get_or_insert_with(|| env());
+    let env = cache.get_or_insert_with(env);
     let r = evaluate(expr, focus, env);
     if top {
         return Ok(top_truth(r));
