@@ -929,22 +929,22 @@ fn emitted_rust_of_the_synthetic_profiles() {
     assert!(
         has(
             flag,
-            "pub fn new(status: crate::Primitive<crate::codes::FlagStatus>, code: crate::datatypes::CodeableConcept, \
-             subject: crate::datatypes::Reference, period: crate::datatypes::Period) -> Self"
+            "pub fn new(status: Primitive<FlagStatus>, code: CodeableConcept, \
+             subject: Reference, period: Period) -> Self"
         ),
         "ExampleFlag::new takes exactly the required elements"
     );
-    assert!(has(flag, "pub category: Option<Box<crate::datatypes::CodeableConcept>>,"));
+    assert!(has(flag, "pub category: Option<Box<CodeableConcept>>,"));
     assert!(has(flag, "\"category\", Some(1), false);"));
     assert!(has(flag, "let category = category.into_iter().next();"));
-    assert!(has(flag, "pub fn new_local(value: impl Into<crate::Primitive<String>>) -> crate::datatypes::Identifier"));
-    assert!(has(flag, "pub fn local(&self) -> Vec<&crate::datatypes::Identifier>"));
-    assert!(has(flag, "dhp_runtime::primitives::Uri::from_static(\"http://example.org/fhir/sid/flag-id\")"));
-    assert!(has(flag, "pub episode: Option<crate::extensions::ExampleEpisodeExtension>,"));
+    assert!(has(flag, "pub fn new_local(value: impl Into<Primitive<String>>) -> Identifier"));
+    assert!(has(flag, "pub fn local(&self) -> Vec<&Identifier>"));
+    assert!(has(flag, "Uri::from_static(\"http://example.org/fhir/sid/flag-id\")"));
+    assert!(has(flag, "pub episode: Option<ExampleEpisodeExtension>,"));
     assert!(has(flag, "\"author\" => { r.forbid(\"author\"); }"));
-    assert!(has(strict, "pub identifier: dhp_runtime::NonEmpty<crate::datatypes::Identifier>,"));
-    assert!(has(strict, "pub priority: crate::extensions::ExamplePriorityExtension,"));
-    assert!(has(strict, "pub category: crate::datatypes::CodeableConcept,"));
+    assert!(has(strict, "pub identifier: NonEmpty<Identifier>,"));
+    assert!(has(strict, "pub priority: ExamplePriorityExtension,"));
+    assert!(has(strict, "pub category: CodeableConcept,"));
 
     insta::assert_snapshot!("example_flag_rs", without_docs(flag));
     insta::assert_snapshot!("example_flag_strict_rs", without_docs(strict));

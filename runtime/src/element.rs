@@ -6,7 +6,10 @@
 //!   (a Data Absent Reason on a required primitive, for example).
 //! - [`NonEmpty`]: a collection with at least one item, used for `1..*` elements so that
 //!   "required" is a property of the type, not a run-time check.
+//! - [`SubExtensionExtra`]: what one sub-extension item of a typed complex extension holds
+//!   besides its `url` and value (its `id`, members its definition does not have).
 
+use crate::JsonObject;
 use std::fmt;
 use std::ops::Deref;
 
@@ -201,5 +204,45 @@ impl<T> IntoIterator for NonEmpty<T> {
 impl<T> Extend<T> for NonEmpty<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
         self.0.extend(iter);
+    }
+}
+
+/// What one sub-extension item of a typed complex extension holds besides its `url` and
+/// value: the item's own `id` and the members its definition does not have.
+///
+/// A typed complex extension keeps each sub-extension's value as a plain field
+/// (`code: Option<CodeableConcept>`) and these rarely present parts in one list beside
+/// them (`sub_extension_extras`), so that a read writes back unchanged. An entry belongs
+/// to the item at position `index` of the field for sub-extension `url`; the writer puts
+/// its `id` and members back into that item.
+///
+/// ```
+/// use dhp_runtime::SubExtensionExtra;
+/// let extras = [SubExtensionExtra { url: "code".into(), index: 0, id: Some("c1".into()), ..Default::default() }];
+/// assert_eq!(SubExtensionExtra::find(&extras, "code", 0).and_then(|e| e.id.as_deref()), Some("c1"));
+/// assert!(SubExtensionExtra::find(&extras, "period", 0).is_none());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SubExtensionExtra {
+    /// The sub-extension's `url` (relative, as its definition fixes it: `code`).
+    pub url: String,
+    /// The item's position among the values of that sub-extension, from 0.
+    pub index: usize,
+    /// The sub-extension's `id`.
+    pub id: Option<String>,
+    /// Members the sub-extension's definition does not have, kept by a read (a lenient
+    /// one warns, a strict one reports errors) and written back unchanged.
+    pub unknown_elements: JsonObject,
+}
+
+impl SubExtensionExtra {
+    /// The entry for item `index` of sub-extension `url`, if any.
+    pub fn find<'a>(extras: &'a [SubExtensionExtra], url: &str, index: usize) -> Option<&'a SubExtensionExtra> {
+        extras.iter().find(|e| e.index == index && e.url == url)
+    }
+
+    /// True when the entry holds nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.id.is_none() && self.unknown_elements.is_empty()
     }
 }

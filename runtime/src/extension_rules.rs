@@ -34,6 +34,7 @@ use crate::must_support::{coded, text};
 use crate::read::{Issue, IssueKind, Reader, Severity};
 use crate::reflect::Node;
 use crate::terminology::CodeSet;
+use crate::validate::Walked as Visited;
 
 /// The `value[x]` of an extension or sub-extension, as its definition states it.
 #[derive(Debug)]
@@ -97,49 +98,37 @@ pub fn find<'r>(rules: &'r [ExtensionRule], url: &str) -> Option<&'r ExtensionRu
     rules.binary_search_by(|r| r.url.cmp(url)).ok().map(|i| &rules[i])
 }
 
-struct Visited<'a> {
-    node: Node<'a>,
-    parent: usize,
-    /// JSON member name (`valueQuantity`, `gender`).
-    json_name: &'a str,
-    /// Element name in a definition's path (`value[x]`, `gender`).
-    element: std::borrow::Cow<'a, str>,
-    index: Option<usize>,
-    depth: usize,
-    resource: bool,
-}
-
 /// Checks every extension in `root` (a resource at `root_path`) whose definition is in
 /// `rules`, recording the problems on `reader` (see the module docs).
 pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
     if rules.is_empty() {
         return;
     }
-    let mut nodes = vec![Visited { node: root, parent: 0, json_name: "", element: "".into(), index: None, depth: 1, resource: true }];
-    let mut stack = vec![0usize];
-    while let Some(at) = stack.pop() {
-        let (node, depth) = (nodes[at].node, nodes[at].depth);
-        if !matches!(node, Node::Typed(_)) || depth > crate::json::MAX_DEPTH || untyped_resource(node) {
-            continue;
+    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, rules, reader));
+}
+
+/// [`check_extensions`] on node `at` of a walk of the whole value (validation checks
+/// everything in one walk).
+pub(crate) fn check_at(nodes: &[Visited<'_>], at: usize, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
+    let node = nodes[at].node;
+    if at != 0 && !rules.is_empty() && node.fhir_type() == Some("Extension") {
+        if let Some(rule) = url_of(node).and_then(|u| find(rules, u)) {
+            check_one(nodes, at, rule, root_path, reader);
         }
-        if at != 0 && node.fhir_type() == Some("Extension") {
-            if let Some(rule) = url_of(node).and_then(|u| find(rules, u)) {
-                check_one(&nodes, at, rule, root_path, reader);
-            }
-        }
-        let first = nodes.len();
-        node.visit_children(&mut |c| {
-            if let Node::Typed(_) = c.node {
-                let element = if c.json_name != c.name && c.json_name.starts_with(c.name) {
-                    std::borrow::Cow::Owned(format!("{}[x]", c.name))
-                } else {
-                    std::borrow::Cow::Borrowed(c.name)
-                };
-                let resource = is_resource_member(c.name, c.node);
-                nodes.push(Visited { node: c.node, parent: at, json_name: c.json_name, element, index: c.index, depth: depth + 1, resource });
-            }
-        });
-        stack.extend((first..nodes.len()).rev());
+    }
+}
+
+/// True for node `at` of a walk that is a resource (the root, or a resource inside it).
+fn is_resource(nodes: &[Visited<'_>], at: usize) -> bool {
+    at == 0 || is_resource_member(nodes[at].name, nodes[at].node)
+}
+
+/// The element name of a walked node in a definition's path (`value[x]`, `gender`).
+fn element<'a>(v: &Visited<'a>) -> std::borrow::Cow<'a, str> {
+    if v.json_name != v.name && v.json_name.starts_with(v.name) {
+        std::borrow::Cow::Owned(format!("{}[x]", v.name))
+    } else {
+        std::borrow::Cow::Borrowed(v.name)
     }
 }
 
@@ -156,12 +145,6 @@ fn is_resource_member(name: &str, node: Node<'_>) -> bool {
     }
 }
 
-fn untyped_resource(node: Node<'_>) -> bool {
-    let mut found = false;
-    node.visit_child("resourceType", &mut |c| found |= matches!(c.node, Node::Json { .. }));
-    found
-}
-
 fn url_of<'a>(node: Node<'a>) -> Option<&'a str> {
     let mut url = None;
     node.visit_child("url", &mut |c| {
@@ -173,7 +156,7 @@ fn url_of<'a>(node: Node<'a>) -> Option<&'a str> {
 }
 
 fn path_of(nodes: &[Visited<'_>], at: usize, root: &str) -> String {
-    crate::validate::linked_path(root, at, |i| (nodes[i].parent, nodes[i].json_name, nodes[i].index))
+    crate::validate::walked_path(nodes, at, root)
 }
 
 fn error(kind: IssueKind, path: String, message: String) -> Issue {
@@ -190,39 +173,41 @@ fn push(reader: &mut Reader, rule: &ExtensionRule, mut issue: Issue) {
 
 fn check_one(nodes: &[Visited<'_>], at: usize, rule: &ExtensionRule, root_path: &str, reader: &mut Reader) {
     let node = nodes[at].node;
-    let path = path_of(nodes, at, root_path);
+    // Locations are built only for an issue.
+    let path_text = std::cell::OnceCell::new();
+    let path = || path_text.get_or_init(|| path_of(nodes, at, root_path)).clone();
     if !context_allows(nodes, nodes[at].parent, rule) {
         let allowed: Vec<String> = rule.contexts.iter().map(|(_, e)| format!("'{e}'")).collect();
         let here = element_path(nodes, nodes[at].parent);
         let msg = format!("extension {} is not allowed here ({here}): its definition allows it on {}", rule.url, allowed.join(", "));
-        push(reader, rule, error(IssueKind::Structure, path.clone(), msg));
+        push(reader, rule, error(IssueKind::Structure, path(), msg));
     }
-    check_value(node, &path, rule.url, &rule.value, rule, reader);
+    check_value(node, &path, &|| rule.url.to_string(), &rule.value, rule, reader);
     let mut counts = vec![0u32; rule.subs.len()];
     node.visit_child("extension", &mut |c| {
         if !matches!(c.node, Node::Typed(_)) {
             return;
         }
-        let sub_path = match c.index {
-            Some(i) => format!("{path}.extension[{i}]"),
-            None => format!("{path}.extension"),
+        let sub_path = || match c.index {
+            Some(i) => format!("{}.extension[{i}]", path()),
+            None => format!("{}.extension", path()),
         };
         if rule.no_extensions {
             let msg = format!("extension {} does not allow nested extensions (Extension.extension max 0)", rule.url);
-            push(reader, rule, error(IssueKind::Cardinality, sub_path.clone(), msg));
+            push(reader, rule, error(IssueKind::Cardinality, sub_path(), msg));
             return;
         }
         let Some(url) = url_of(c.node) else { return };
         if let Some(i) = rule.subs.iter().position(|s| s.url == url) {
             counts[i] += 1;
-            let what = format!("{}#{}", rule.url, url);
+            let what = || format!("{}#{}", rule.url, url);
             check_value(c.node, &sub_path, &what, &rule.subs[i].value, rule, reader);
         }
     });
     for (sub, n) in rule.subs.iter().zip(counts) {
         if n < sub.min {
             let msg = format!("extension {}: sub-extension '{}' is required (min {}), found {n}", rule.url, sub.url, sub.min);
-            push(reader, rule, error(IssueKind::Required, format!("{path}.extension"), msg));
+            push(reader, rule, error(IssueKind::Required, format!("{}.extension", path()), msg));
         }
         if let Some(max) = sub.max {
             if n > max {
@@ -231,28 +216,30 @@ fn check_one(nodes: &[Visited<'_>], at: usize, rule: &ExtensionRule, root_path: 
                 } else {
                     format!("extension {}: sub-extension '{}' allows at most {max}, found {n}", rule.url, sub.url)
                 };
-                push(reader, rule, error(IssueKind::Cardinality, format!("{path}.extension"), msg));
+                push(reader, rule, error(IssueKind::Cardinality, format!("{}.extension", path()), msg));
             }
         }
     }
 }
 
-fn check_value(node: Node<'_>, path: &str, what: &str, rule: &ValueRule, ext: &ExtensionRule, reader: &mut Reader) {
+/// Checks the `value[x]` of an extension (at `path()`, described as `what()` in messages;
+/// both built only for an issue).
+fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> String, rule: &ValueRule, ext: &ExtensionRule, reader: &mut Reader) {
     let mut found = false;
     node.visit_child("value", &mut |c| {
         let Node::Typed(_) = c.node else { return };
         let Some(suffix) = c.json_name.strip_prefix("value").filter(|s| !s.is_empty()) else { return };
         found = true;
-        let at = format!("{path}.{}", c.json_name);
+        let at = || format!("{}.{}", path(), c.json_name);
         if rule.types.is_empty() {
-            let msg = format!("extension {what} has no value (value[x] max 0), found {}", c.json_name);
-            push(reader, ext, error(IssueKind::Cardinality, at, msg));
+            let msg = format!("extension {} has no value (value[x] max 0), found {}", what(), c.json_name);
+            push(reader, ext, error(IssueKind::Cardinality, at(), msg));
             return;
         }
         if !rule.types.contains(&suffix) {
             let allowed: Vec<String> = rule.types.iter().map(|t| format!("value{t}")).collect();
-            let msg = format!("extension {what}: {} is not an allowed type for its value (allowed: {})", c.json_name, allowed.join(", "));
-            push(reader, ext, error(IssueKind::Choice, at, msg));
+            let msg = format!("extension {}: {} is not an allowed type for its value (allowed: {})", what(), c.json_name, allowed.join(", "));
+            push(reader, ext, error(IssueKind::Choice, at(), msg));
             return;
         }
         if let Some(set) = &rule.binding {
@@ -266,14 +253,14 @@ fn check_value(node: Node<'_>, path: &str, what: &str, rule: &ValueRule, ext: &E
             }
             if !codings.is_empty() && !codings.iter().any(|(s, code)| (set.contains)(*s, code)) {
                 let found: Vec<String> = codings.iter().map(|(s, code)| format!("{}#{code}", s.unwrap_or(""))).collect();
-                let msg = format!("extension {what}: {} is not in the required value set {}", found.join(", "), set.value_set);
-                push(reader, ext, error(IssueKind::Binding, at, msg));
+                let msg = format!("extension {}: {} is not in the required value set {}", what(), found.join(", "), set.value_set);
+                push(reader, ext, error(IssueKind::Binding, at(), msg));
             }
         }
     });
     if !found && rule.min > 0 {
-        let msg = format!("extension {what} requires a value (value[x] min {})", rule.min);
-        push(reader, ext, error(IssueKind::Required, format!("{path}.value[x]"), msg));
+        let msg = format!("extension {} requires a value (value[x] min {})", what(), rule.min);
+        push(reader, ext, error(IssueKind::Required, format!("{}.value[x]", path()), msg));
     }
 }
 
@@ -297,12 +284,12 @@ fn element_path(nodes: &[Visited<'_>], at: usize) -> String {
 /// The paths of node `at`: from its nearest resource (`Patient.name.given`) and from the
 /// nearest complex datatype it is in (`HumanName.given`; empty when none).
 fn paths(nodes: &[Visited<'_>], mut at: usize) -> (String, String) {
-    let mut segments: Vec<&str> = Vec::new();
+    let mut segments: Vec<std::borrow::Cow<'_, str>> = Vec::new();
     let mut datatype: Option<String> = None;
     loop {
         let v = &nodes[at];
         let t = v.node.fhir_type().unwrap_or("");
-        if v.resource || at == 0 {
+        if is_resource(nodes, at) {
             let mut p = t.to_string();
             for s in segments.iter().rev() {
                 p.push('.');
@@ -318,7 +305,7 @@ fn paths(nodes: &[Visited<'_>], mut at: usize) -> (String, String) {
             }
             datatype = Some(p);
         }
-        segments.push(&v.element);
+        segments.push(element(v));
         at = v.parent;
     }
 }
@@ -352,7 +339,7 @@ fn context_allows(nodes: &[Visited<'_>], parent: usize, rule: &ExtensionRule) ->
     }
     let v = &nodes[parent];
     let t = v.node.fhir_type().unwrap_or("");
-    let resource = v.resource || parent == 0;
+    let resource = is_resource(nodes, parent);
     let parent_url = if t == "Extension" { url_of(v.node) } else { None };
     let mut paths_cache: Option<(String, String)> = None;
     for (kind, expr) in rule.contexts {
@@ -374,8 +361,7 @@ fn context_allows(nodes: &[Visited<'_>], parent: usize, rule: &ExtensionRule) ->
                     continue;
                 }
                 let (rp, dp) = paths_cache.get_or_insert_with(|| paths(nodes, parent));
-                let e = strip_slices(expr);
-                if e == *rp || (!dp.is_empty() && e == *dp) {
+                if same_without_slices(expr, rp) || (!dp.is_empty() && same_without_slices(expr, dp)) {
                     return true;
                 }
             }
@@ -384,9 +370,10 @@ fn context_allows(nodes: &[Visited<'_>], parent: usize, rule: &ExtensionRule) ->
     false
 }
 
-/// An element id without slice names (`Patient.extension:a.value[x]` → `Patient.extension.value[x]`).
-fn strip_slices(expr: &str) -> String {
-    expr.split('.').map(|s| s.split(':').next().unwrap_or(s)).collect::<Vec<_>>().join(".")
+/// True when element id `expr` without its slice names is `path`
+/// (`Patient.extension:a.value[x]` is `Patient.extension.value[x]`).
+fn same_without_slices(expr: &str, path: &str) -> bool {
+    expr.split('.').map(|s| s.split(':').next().unwrap_or(s)).eq(path.split('.'))
 }
 
 #[cfg(test)]
@@ -407,6 +394,8 @@ mod tests {
 
     #[test]
     fn slices_are_stripped_from_context_paths() {
-        assert_eq!(strip_slices("Patient.extension:a.value[x]"), "Patient.extension.value[x]");
+        assert!(same_without_slices("Patient.extension:a.value[x]", "Patient.extension.value[x]"));
+        assert!(!same_without_slices("Patient.extension:a.value[x]", "Patient.extension"));
+        assert!(!same_without_slices("Patient.extension:a", "Patient.extension.value[x]"));
     }
 }

@@ -832,6 +832,24 @@ fn repeated_key<T>(seen: &mut Option<KeyTable>, here: &[T], key: &str, key_of: i
     }
 }
 
+/// The value of each hexadecimal digit (0xFF for other bytes), for `\\u` escapes (common:
+/// some writers escape every `<` and `>` of narrative XHTML as `\\u003c` / `\\u003e`).
+const HEX_DIGIT: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The first position from `i` of a byte that ends the plain run of a JSON string: `"`,
 /// `\` or a control character (`bytes.len()` when there is none). Eight bytes at a time.
 #[inline]
@@ -1215,7 +1233,7 @@ impl<'a> Parser<'a> {
                 self.pos = i + 1;
                 Ok(std::borrow::Cow::Borrowed(&self.text[start..i]))
             }
-            Some(b'\\') => self.parse_string().map(std::borrow::Cow::Owned),
+            Some(b'\\') => self.parse_escaped(start, i).map(std::borrow::Cow::Owned),
             Some(_) => Err(self.control_char(i)),
         }
     }
@@ -1223,7 +1241,7 @@ impl<'a> Parser<'a> {
     /// Parses a string starting at the opening quote.
     pub(crate) fn parse_string(&mut self) -> Result<String, JsonError> {
         let start = self.pos + 1;
-        let mut i = string_special(self.bytes, start);
+        let i = string_special(self.bytes, start);
         // Fast path: no escapes.
         match self.bytes.get(i) {
             None => return Err(self.error_at(self.pos, "unterminated string".to_string())),
@@ -1234,7 +1252,15 @@ impl<'a> Parser<'a> {
             Some(b'\\') => {}
             Some(_) => return Err(self.control_char(i)),
         }
-        let mut out = String::with_capacity(i - start + 16);
+        self.parse_escaped(start, i)
+    }
+
+    /// The rest of the string whose text starts at `start` and whose first escape is the
+    /// backslash at `i` (the plain run before it is not scanned again).
+    fn parse_escaped(&mut self, start: usize, mut i: usize) -> Result<String, JsonError> {
+        // Grown as it is decoded: finding the closing quote first to allocate once costs
+        // more than the doubling (narratives have an escape every few bytes).
+        let mut out = String::with_capacity(i - start + 32);
         out.push_str(&self.text[start..i]);
         loop {
             // At a backslash: decode it, then copy the plain run after it.
@@ -1260,6 +1286,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Decodes the escape starting at the backslash at `i`; returns the offset after it.
+    #[inline]
     pub(crate) fn parse_escape(&self, i: usize, out: &mut String) -> Result<usize, JsonError> {
         let (c, end) = self.escape_at(i)?;
         out.push(c);
@@ -1314,13 +1341,14 @@ impl<'a> Parser<'a> {
         Ok((c, i + 2))
     }
 
+    #[inline]
     fn hex4(&self, i: usize) -> Option<u32> {
-        let digits = self.bytes.get(i..i + 4)?;
-        let mut v = 0u32;
-        for &d in digits {
-            v = v * 16 + (d as char).to_digit(16)?;
+        let d = self.bytes.get(i..i + 4)?;
+        let [a, b, c, e] = [HEX_DIGIT[d[0] as usize], HEX_DIGIT[d[1] as usize], HEX_DIGIT[d[2] as usize], HEX_DIGIT[d[3] as usize]];
+        if (a | b | c | e) & 0xF0 != 0 {
+            return None;
         }
-        Some(v)
+        Some(u32::from(a) << 12 | u32::from(b) << 8 | u32::from(c) << 4 | u32::from(e))
     }
 }
 
@@ -1378,8 +1406,12 @@ fn write_string(s: &str, out: &mut String) {
     out.push('"');
     let bytes = s.as_bytes();
     let mut chunk = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &str = match b {
+    // The bytes to escape are exactly those that end a plain run when reading.
+    let mut i = string_special(bytes, 0);
+    while let Some(&b) = bytes.get(i) {
+        // `b` is ASCII, so `i` is a char boundary.
+        out.push_str(&s[chunk..i]);
+        let escape = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
             b'\n' => "\\n",
@@ -1387,11 +1419,8 @@ fn write_string(s: &str, out: &mut String) {
             b'\t' => "\\t",
             0x08 => "\\b",
             0x0C => "\\f",
-            0x00..=0x1F => "",
-            _ => continue,
+            _ => "",
         };
-        // `b` is ASCII, so `i` is a char boundary.
-        out.push_str(&s[chunk..i]);
         if escape.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.push_str("\\u00");
@@ -1401,6 +1430,7 @@ fn write_string(s: &str, out: &mut String) {
             out.push_str(escape);
         }
         chunk = i + 1;
+        i = string_special(bytes, chunk);
     }
     out.push_str(&s[chunk..]);
     out.push('"');
@@ -1640,6 +1670,16 @@ mod tests {
         assert_eq!(p(r#""before \n after""#), s("before \n after"));
         assert_eq!(p("\"raw ü 中 😀\""), s("raw ü 中 😀"));
         assert_eq!(p(r#""\u2028\u2029""#), s("\u{2028}\u{2029}"));
+        // Escapes at every position of the eight-byte scan, and an escaped quote or
+        // backslash just before the end (the capacity pre-scan must not stop there).
+        for n in 0..20 {
+            let plain = "x".repeat(n);
+            assert_eq!(p(&format!(r#""{plain}\"{plain}\\""#)), s(&format!("{plain}\"{plain}\\")));
+            assert_eq!(p(&format!(r#""\n{plain}\u00e9{plain}\/""#)), s(&format!("\n{plain}é{plain}/")));
+        }
+        for bad in [r#""abc\"#, r#""abc\""#, r#""a\u00"#, "\"a\\\u{1}\""] {
+            assert!(JsonValue::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -1844,6 +1884,15 @@ mod tests {
         let mut o = JsonObject::new();
         o.insert("k\"\n", s("v"));
         assert_eq!(JsonValue::Object(o).to_json_string(), r#"{"k\"\n":"v"}"#);
+        // Every special byte at every position of the eight-byte scan, next to non-ASCII.
+        for n in 0..20 {
+            for c in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é'] {
+                let text = format!("{}{c}{}é", "a".repeat(n), "b".repeat(n % 9));
+                let written = s(&text).to_json_string();
+                assert_eq!(p(&written), s(&text), "{written}");
+                assert!(!written[1..written.len() - 1].bytes().any(|b| b < 0x20), "{written}");
+            }
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ impl Step {
     pub fn accepts(&self, item: Node<'_>) -> bool {
         matches(item, self.filter)
             && self.member_of.iter().all(|(path, set)| {
-                values_at(item, path).iter().any(|v| match coded(*v) {
+                any_at(item, path, &mut |v| match coded(v) {
                     Some((system, code)) => (set.contains)(system, code),
                     None => false,
                 })
@@ -149,17 +149,23 @@ pub(crate) fn visit_key<'a>(node: Node<'a>, key: &str, visit: &mut dyn FnMut(Chi
     }
 }
 
-/// The values at a dot-separated relative path (`type.coding`), array items flattened.
-fn values_at<'a>(item: Node<'a>, path: &str) -> Vec<Node<'a>> {
-    let mut current = vec![item];
-    for seg in path.split('.') {
-        let mut next = Vec::new();
-        for n in &current {
-            visit_key(*n, seg, &mut |c| next.push(c.node));
+/// True when `pred` holds for some value at the dot-separated relative path (`type.coding`,
+/// array items flattened), stopping at the first.
+fn any_at<'a>(item: Node<'a>, path: &str, pred: &mut dyn FnMut(Node<'a>) -> bool) -> bool {
+    let (seg, rest) = match path.split_once('.') {
+        Some((seg, rest)) => (seg, Some(rest)),
+        None => (path, None),
+    };
+    let mut found = false;
+    visit_key(item, seg, &mut |c| {
+        if !found {
+            found = match rest {
+                None => pred(c.node),
+                Some(rest) => any_at(c.node, rest, pred),
+            };
         }
-        current = next;
-    }
-    current
+    });
+    found
 }
 
 /// The ids of `checks` that have no value in `resource`. An element inside another is
@@ -280,8 +286,13 @@ pub fn value_matches(item: Node<'_>, key: &str, expected: &'static str, exact: b
 /// when every expected item matches some item).
 pub fn matches(item: Node<'_>, filter: &[(&str, &'static str)]) -> bool {
     filter.iter().all(|(path, expected)| {
+        if let Some(s) = plain_json_string(expected) {
+            // A string pattern matches a primitive of that text (as `contains_pattern`
+            // does), without looking the JSON up.
+            return any_at(item, path, &mut |v| v.primitive().and_then(text) == Some(s));
+        }
         let Some(expected) = static_json(expected) else { return false };
-        values_at(item, path).iter().any(|v| contains_pattern(*v, expected))
+        any_at(item, path, &mut |v| contains_pattern(v, expected))
     })
 }
 
@@ -317,22 +328,53 @@ impl std::hash::Hasher for AddressHasher {
     }
 }
 
-/// Parses JSON text from a generated table once and keeps it for the process's lifetime
-/// (the tables are static, so the set of texts is bounded).
-pub(crate) fn static_json(text: &'static str) -> Option<&'static JsonValue> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    type Cache = HashMap<(usize, usize), &'static JsonValue, AddressHash>;
-    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+/// The text of a JSON string literal without escapes (`"http://x"` → `http://x`).
+fn plain_json_string(json: &str) -> Option<&str> {
+    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
+    // One pass: no quote, backslash or control character (which JSON would escape).
+    inner.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f).then_some(inner)
+}
+
+/// Values made from the static texts of the generated tables, by (address, length).
+pub(crate) type StaticMap<T> = std::collections::HashMap<(usize, usize), &'static T, AddressHash>;
+
+/// The value made from `text` by `make`, made once per process and kept for its lifetime
+/// (the tables are static, so the set of texts is bounded) in `global`; each thread looks
+/// it up in its own `local` copy of the map first, which takes no lock.
+pub(crate) fn cached<T: Sync + 'static>(
+    local: &'static std::thread::LocalKey<std::cell::RefCell<StaticMap<T>>>,
+    global: &'static std::sync::OnceLock<std::sync::Mutex<StaticMap<T>>>,
+    text: &'static str,
+    make: impl FnOnce(&'static str) -> Option<T>,
+) -> Option<&'static T> {
     let key = (text.as_ptr() as usize, text.len());
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::default()));
-    let mut map = cache.lock().ok()?;
-    if let Some(v) = map.get(&key) {
+    if let Some(v) = local.with(|m| m.borrow().get(&key).copied()) {
         return Some(v);
     }
-    let parsed: &'static JsonValue = Box::leak(Box::new(JsonValue::parse(text).ok()?));
-    map.insert(key, parsed);
-    Some(parsed)
+    let v = {
+        let mut map = global.get_or_init(Default::default).lock().ok()?;
+        match map.get(&key) {
+            Some(v) => *v,
+            None => {
+                let v: &'static T = Box::leak(Box::new(make(text)?));
+                map.insert(key, v);
+                v
+            }
+        }
+    };
+    local.with(|m| m.borrow_mut().insert(key, v));
+    Some(v)
+}
+
+/// Parses JSON text from a generated table once and keeps it for the process's lifetime
+/// (see [`cached`]).
+pub(crate) fn static_json(text: &'static str) -> Option<&'static JsonValue> {
+    use std::sync::{Mutex, OnceLock};
+    thread_local! {
+        static LOCAL: std::cell::RefCell<StaticMap<JsonValue>> = Default::default();
+    }
+    static GLOBAL: OnceLock<Mutex<StaticMap<JsonValue>>> = OnceLock::new();
+    cached(&LOCAL, &GLOBAL, text, |t| JsonValue::parse(t).ok())
 }
 
 /// FHIR pattern matching: `value` has at least what `pattern` has (objects: every
@@ -576,6 +618,15 @@ mod tests {
         assert!(value_matches(n, "type", r#"{"coding":[{"system":"s","code":"c"}]}"#, false));
         assert!(!value_matches(n, "type", r#"{"coding":[{"system":"s","code":"c"}]}"#, true));
         assert!(!value_matches(n, "use", "\"official\"", false));
+    }
+
+    #[test]
+    fn plain_string_patterns_are_read_without_parsing() {
+        assert_eq!(plain_json_string("\"http://a/b\""), Some("http://a/b"));
+        assert_eq!(plain_json_string("\"\""), Some(""));
+        for other in ["\"a\\\"b\"", "\"a\\nb\"", "{\"a\":1}", "1", "\"a", "\""] {
+            assert_eq!(plain_json_string(other), None, "{other}");
+        }
     }
 
     #[test]

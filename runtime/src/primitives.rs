@@ -59,6 +59,13 @@ pub trait FhirPrimitive: Sized + Clone + fmt::Debug + PartialEq {
     fn from_json_owned(value: JsonValue) -> Result<Self, PrimitiveError> {
         Self::from_json(&value)
     }
+    /// Reads the text of a JSON string value (what the streaming reader has: borrowed from
+    /// the input when the string has no escapes); the same as
+    /// [`from_json_owned`](Self::from_json_owned) of that string. Types that do not keep
+    /// the text (the generated code enums) read it without a copy.
+    fn from_json_text(text: std::borrow::Cow<'_, str>) -> Result<Self, PrimitiveError> {
+        Self::from_json_owned(JsonValue::String(text.into_owned()))
+    }
     /// Appends the JSON text of the value to `out` (what [`to_json`](Self::to_json)
     /// writes, without building a [`JsonValue`]).
     fn write_json_text(&self, out: &mut String) {
@@ -197,10 +204,31 @@ fn check_string(s: &str) -> Result<(), String> {
     if s.len() > MAX_STRING_CHARS && s.chars().count() > MAX_STRING_CHARS {
         return Err(format!("must not be longer than {MAX_STRING_CHARS} characters"));
     }
-    if let Some(b) = s.bytes().find(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) {
+    if let Some(b) = find_control(s.as_bytes()) {
         return Err(format!("must not contain the control character U+{b:04X} (only TAB, CR and LF are allowed)"));
     }
     Ok(())
+}
+
+/// The first byte below 0x20 other than TAB, CR and LF. Eight bytes at a time: a word
+/// with no byte below 0x20 (the common case, even for long narrative text) is passed
+/// over whole.
+fn find_control(bytes: &[u8]) -> Option<u8> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let bad = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n');
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+        // Nonzero when some byte is below 0x20 (it may also flag a byte just above a
+        // flagged one; the bytes are checked one by one then).
+        if x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0 {
+            if let Some(&b) = chunk.iter().find(|&&b| bad(b)) {
+                return Some(b);
+            }
+        }
+    }
+    chunks.remainder().iter().copied().find(|&b| bad(b))
 }
 
 /// Whether `text` matches R5's decimal regex
@@ -873,16 +901,38 @@ fn validate_uuid(s: &str) -> Result<(), String> {
     }
 }
 
+/// Per byte for [`validate_base64`]: 1 for a base64 character, 2 for whitespace, 0 for
+/// anything else (every byte of a non-ASCII character included).
+const BASE64_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=' {
+            1
+        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
 fn validate_base64(s: &str) -> Result<(), String> {
-    let mut count = 0usize;
-    for c in s.chars() {
-        if is_ws(c) {
-            continue;
-        }
-        if !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=') {
-            return Err(format!("may contain only base64 characters (A-Z, a-z, 0-9, '+', '/', '=') and whitespace, found {c:?}"));
-        }
-        count += 1;
+    // Without branches per byte (base64 data is long): count the data characters and
+    // note whether any byte is outside the alphabet and whitespace.
+    let (mut count, mut all_ok) = (0usize, true);
+    for &b in s.as_bytes() {
+        let class = BASE64_CLASS[b as usize];
+        count += usize::from(class & 1);
+        all_ok &= class != 0;
+    }
+    if !all_ok {
+        let i = s.bytes().position(|b| BASE64_CLASS[b as usize] == 0).unwrap_or(0);
+        let c = s[i..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+        return Err(format!("may contain only base64 characters (A-Z, a-z, 0-9, '+', '/', '=') and whitespace, found {c:?}"));
     }
     if count == 0 {
         return Err("must contain base64 data, not only whitespace".to_string());
@@ -1510,6 +1560,36 @@ mod tests {
 
     fn jn(s: &str) -> JsonValue {
         JsonValue::Number(JsonNumber::from_text(s).unwrap())
+    }
+
+    #[test]
+    fn find_control_agrees_with_a_byte_scan() {
+        let naive = |b: &[u8]| b.iter().copied().find(|&c| c < 0x20 && !matches!(c, b'\t' | b'\r' | b'\n'));
+        let fill = [b'a', b'\t', b'\n', b'\r', 0x20, 0x21, 0x7f, 0x80, 0xff, b'"'];
+        for len in 0..20 {
+            for pos in 0..=len {
+                for &f in &fill {
+                    for bad in [0x00u8, 0x01, 0x08, 0x0b, 0x1f] {
+                        let mut v = vec![f; len];
+                        if pos < len {
+                            v[pos] = bad;
+                        }
+                        assert_eq!(find_control(&v), naive(&v), "{v:?}");
+                    }
+                }
+            }
+        }
+        // A flagged neighbour above a real control byte does not hide it or invent one.
+        assert_eq!(find_control(b"abc\n\x01defgh"), Some(1));
+        assert_eq!(find_control(b"\n\t\r\n\t\r\n\t\r !"), None);
+    }
+
+    #[test]
+    fn base64_reports_the_offending_character() {
+        let e = Base64Binary::new("QUJD\u{e9}").unwrap_err();
+        assert!(e.reason.ends_with("found '\u{e9}'"), "{}", e.reason);
+        assert!(Base64Binary::new("QU JD\n\r\t").is_ok());
+        assert_eq!(Base64Binary::new(" \t").unwrap_err().reason, "must contain base64 data, not only whitespace");
     }
 
     /// Checks `valid` and `invalid` texts through `new`, `FromStr` and `from_json` (as

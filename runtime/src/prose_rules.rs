@@ -22,6 +22,7 @@
 use crate::must_support::text;
 use crate::read::{Issue, IssueKind, Reader, Severity};
 use crate::reflect::{Node, PrimitiveValue};
+use crate::validate::Walked;
 
 /// `Narrative.div` is an XHTML `div` in the XHTML namespace, and well formed (every start
 /// tag closed, in order).
@@ -268,96 +269,47 @@ const RESOURCE_TYPES: &[&str] = &[
     "VisionPrescription",
 ];
 
-struct Visited<'a> {
-    node: Node<'a>,
-    parent: usize,
-    json_name: &'a str,
-    index: Option<usize>,
-    depth: usize,
-}
-
 /// Checks the rules of this module on every element of `root` (at `root_path`).
 pub fn check(root: Node<'_>, root_path: &str, reader: &mut Reader) {
-    let mut nodes = vec![Visited {
-        node: root,
-        parent: 0,
-        json_name: "",
-        index: None,
-        depth: 1,
-    }];
-    let mut stack = vec![0usize];
-    while let Some(at) = stack.pop() {
-        let (node, depth) = (nodes[at].node, nodes[at].depth);
-        if !matches!(node, Node::Typed(_))
-            || depth > crate::json::MAX_DEPTH
-            || untyped_resource(node)
-        {
-            continue;
+    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, reader));
+}
+
+/// [`check`] on node `at` of a walk of the whole value (validation checks everything in
+/// one walk).
+pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, reader: &mut Reader) {
+    let node = nodes[at].node;
+    let ctx = Ctx { nodes, at, root_path };
+    match node.fhir_type().unwrap_or("") {
+        "xhtml" => xhtml(&ctx, node, reader),
+        "string" | "markdown" => string_content(&ctx, node, reader),
+        "Identifier" | "Coding" => system(&ctx, node, reader),
+        "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => {
+            system(&ctx, node, reader);
+            ucum(&ctx, node, reader);
         }
-        let first = nodes.len();
-        node.visit_children(&mut |c| {
-            if let Node::Typed(_) = c.node {
-                nodes.push(Visited {
-                    node: c.node,
-                    parent: at,
-                    json_name: c.json_name,
-                    index: c.index,
-                    depth: depth + 1,
-                });
-            }
-        });
-        let ctx = Ctx {
-            nodes: &nodes,
-            at,
-            root_path,
-        };
-        match node.fhir_type().unwrap_or("") {
-            "xhtml" => xhtml(&ctx, node, reader),
-            "string" | "markdown" => string_content(&ctx, node, reader),
-            "Identifier" | "Coding" => system(&ctx, node, reader),
-            "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity"
-            | "MoneyQuantity" => {
-                system(&ctx, node, reader);
-                ucum(&ctx, node, reader);
-            }
-            "Reference" => reference(&ctx, node, reader),
-            "Attachment" => attachment(&ctx, node, reader),
-            "BackboneElement"
-                if nodes[at].json_name == "entry"
-                    && at != 0
-                    && nodes[nodes[at].parent].node.fhir_type() == Some("Bundle") =>
-            {
-                full_url(&ctx, node, reader)
-            }
-            _ => {}
+        "Reference" => reference(&ctx, node, reader),
+        "Attachment" => attachment(&ctx, node, reader),
+        "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent].node.fhir_type() == Some("Bundle") => {
+            full_url(&ctx, node, reader)
         }
-        stack.extend((first..nodes.len()).rev());
+        _ => {}
     }
 }
 
 struct Ctx<'n, 'a> {
-    nodes: &'n [Visited<'a>],
+    nodes: &'n [Walked<'a>],
     at: usize,
     root_path: &'n str,
 }
 
 impl Ctx<'_, '_> {
     fn path(&self) -> String {
-        let nodes = self.nodes;
-        crate::validate::linked_path(self.root_path, self.at, |i| (nodes[i].parent, nodes[i].json_name, nodes[i].index))
+        crate::validate::walked_path(self.nodes, self.at, self.root_path)
     }
 
     fn child_path(&self, name: &str) -> String {
         format!("{}.{name}", self.path())
     }
-}
-
-fn untyped_resource(node: Node<'_>) -> bool {
-    let mut found = false;
-    node.visit_child("resourceType", &mut |c| {
-        found |= matches!(c.node, Node::Json { .. })
-    });
-    found
 }
 
 fn push(

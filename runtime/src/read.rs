@@ -147,11 +147,28 @@ impl fmt::Debug for ReadError {
     }
 }
 
+/// One step of a location pushed by the streaming reader, written into the path text only
+/// when an issue needs it ([`Reader::sync_path`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Seg {
+    key: &'static str,
+    /// `[index]`, when not `usize::MAX`.
+    index: usize,
+    /// `_key` rather than `key`.
+    ext: bool,
+    /// The length of the path text before this step, once it is written.
+    start: usize,
+}
+
 /// Walks a JSON tree, tracking the current location and collecting issues.
 #[derive(Debug)]
 pub struct Reader {
     pub(crate) mode: ReadMode,
     pub(crate) path: String,
+    /// Steps below `path` not written into it yet, except for the first `written` ones:
+    /// reading a member costs a push, and the text is built only for an issue.
+    segs: Vec<Seg>,
+    written: usize,
     issues: Vec<Issue>,
     /// `(severity, kind, path)` of every issue, built on the first [`Reader::push_issue`].
     keys: Option<HashSet<(Severity, IssueKind, String)>>,
@@ -160,7 +177,44 @@ pub struct Reader {
 impl Reader {
     /// A reader whose locations start at `root` (usually the resource type).
     pub fn new(root: &str, mode: ReadMode) -> Self {
-        Reader { mode, path: root.to_string(), issues: Vec::new(), keys: None }
+        Reader { mode, path: root.to_string(), segs: Vec::new(), written: 0, issues: Vec::new(), keys: None }
+    }
+
+    /// Appends `.key` (`_key` with `ext`, then `[index]`) to the location without writing
+    /// it out; returns what [`pop_seg`](Self::pop_seg) takes back to.
+    #[inline]
+    pub(crate) fn push_seg(&mut self, key: &'static str, index: Option<usize>, ext: bool) -> usize {
+        let n = self.segs.len();
+        self.segs.push(Seg { key, index: index.unwrap_or(usize::MAX), ext, start: 0 });
+        n
+    }
+
+    /// Takes the location back to `n` steps pushed by [`push_seg`](Self::push_seg).
+    #[inline]
+    pub(crate) fn pop_seg(&mut self, n: usize) {
+        if self.written > n {
+            self.path.truncate(self.segs[n].start);
+            self.written = n;
+        }
+        self.segs.truncate(n);
+    }
+
+    /// Writes the pending steps into the path text (before an issue is recorded there or
+    /// the path is read).
+    pub(crate) fn sync_path(&mut self) {
+        for seg in &mut self.segs[self.written..] {
+            seg.start = self.path.len();
+            self.path.push('.');
+            if seg.ext {
+                self.path.push('_');
+            }
+            self.path.push_str(&crate::stream::shown(seg.key));
+            if seg.index != usize::MAX {
+                use std::fmt::Write;
+                let _ = write!(self.path, "[{}]", seg.index);
+            }
+        }
+        self.written = self.segs.len();
     }
 
     /// The reading mode.
@@ -190,12 +244,14 @@ impl Reader {
 
     /// Records an error at the current location.
     pub fn error(&mut self, kind: IssueKind, message: impl Into<String>) {
+        self.sync_path();
         let issue = Issue { severity: Severity::Error, kind, path: self.path.clone(), message: message.into() };
         self.record(issue);
     }
 
     /// Records a warning at the current location.
     pub fn warning(&mut self, kind: IssueKind, message: impl Into<String>) {
+        self.sync_path();
         let issue = Issue { severity: Severity::Warning, kind, path: self.path.clone(), message: message.into() };
         self.record(issue);
     }
@@ -221,12 +277,14 @@ impl Reader {
 
     /// Records an issue at the current location unless the same kind is already there.
     pub fn error_once(&mut self, kind: IssueKind, message: impl Into<String>) {
+        self.sync_path();
         let issue = Issue { severity: Severity::Error, kind, path: self.path.clone(), message: message.into() };
         self.push_issue(issue);
     }
 
     /// Runs `f` with `.name` (and `[index]`) appended to the location.
     pub fn at<R>(&mut self, name: &str, index: Option<usize>, f: impl FnOnce(&mut Reader) -> R) -> R {
+        self.sync_path();
         let len = self.path.len();
         self.path.push('.');
         self.path.push_str(name);

@@ -12,7 +12,7 @@
 //! - [`JsonWriter`] appends compact JSON to a `String`, leaving out absent values, empty
 //!   objects and empty arrays.
 
-use crate::element::PrimitiveElement;
+use crate::element::{PrimitiveElement, SubExtensionExtra};
 use crate::json::{write_json_string, write_value, JsonError, JsonObject, JsonValue, Parser};
 use crate::primitives::FhirPrimitive;
 use crate::raw::RawResource;
@@ -114,18 +114,19 @@ impl<T, E> PrimVec<T, E> {
         }
         let n = self.values.unwrap_or(0).max(self.exts.unwrap_or(0));
         r.check_max(key, n, max);
-        let mut out = Vec::with_capacity(self.items.len());
-        for (i, (el, flag)) in self.items.into_iter().zip(self.flags).enumerate() {
-            if el.is_empty() {
-                if flag == 0 {
-                    let msg = "null in both the value and the '_' array at the same position";
-                    r.issue_at(key, Some(i), IssueKind::Structure, msg);
-                }
-                continue;
+        // In place: the elements keep the allocation they were read into.
+        let (mut items, flags) = (self.items, self.flags);
+        let mut i = 0;
+        items.retain(|el| {
+            let keep = !el.is_empty();
+            if !keep && flags[i] == 0 {
+                let msg = "null in both the value and the '_' array at the same position";
+                r.issue_at(key, Some(i), IssueKind::Structure, msg);
             }
-            out.push(el);
-        }
-        out
+            i += 1;
+            keep
+        });
+        items
     }
 }
 
@@ -161,7 +162,7 @@ impl<C> ChoiceSlot<C> {
 }
 
 /// Escapes control characters (for keys echoed into messages and locations).
-fn shown(key: &str) -> Cow<'_, str> {
+pub(crate) fn shown(key: &str) -> Cow<'_, str> {
     if key.bytes().any(|b| b < 0x20 || b == 0x7f) {
         let mut s = String::new();
         for c in key.chars() {
@@ -216,6 +217,7 @@ impl<'a> Stream<'a> {
 
     /// The issue collector.
     pub fn reader(&mut self) -> &mut Reader {
+        self.reader.sync_path();
         &mut self.reader
     }
 
@@ -272,7 +274,9 @@ impl<'a> Stream<'a> {
         }
     }
 
+    /// Appends `.name` (`._name`, `[index]`) to the location text, for an issue there.
     fn push_path(&mut self, underscore: bool, name: &str, index: Option<usize>) -> usize {
+        self.reader.sync_path();
         let len = self.reader.path.len();
         self.reader.path.push('.');
         if underscore {
@@ -303,18 +307,21 @@ impl<'a> Stream<'a> {
         self.pop_path(len);
     }
 
-    /// Runs `f` with `.key` (`[index]`) appended to the location.
-    pub fn at<R>(&mut self, key: &str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
-        let len = self.push_path(false, key, index);
+    /// Runs `f` with `.key` (`[index]`) appended to the location (the location's text is
+    /// built only if an issue is recorded below it).
+    #[inline]
+    pub fn at<R>(&mut self, key: &'static str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
+        let n = self.reader.push_seg(key, index, false);
         let out = f(self);
-        self.pop_path(len);
+        self.reader.pop_seg(n);
         out
     }
 
-    fn at_ext<R>(&mut self, key: &str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
-        let len = self.push_path(true, key, index);
+    #[inline]
+    fn at_ext<R>(&mut self, key: &'static str, index: Option<usize>, f: impl FnOnce(&mut Self) -> R) -> R {
+        let n = self.reader.push_seg(key, index, true);
         let out = f(self);
-        self.pop_path(len);
+        self.reader.pop_seg(n);
         out
     }
 
@@ -350,20 +357,6 @@ impl<'a> Stream<'a> {
                 self.fail(e);
                 None
             }
-        }
-    }
-
-    /// A scalar as a JSON value (a string moves into it; containers become a tree).
-    fn scalar(&mut self) -> Option<JsonValue> {
-        match self.peek() {
-            Some(b'"') => match self.p.parse_str() {
-                Ok(s) => Some(JsonValue::String(s.into_owned())),
-                Err(e) => {
-                    self.fail(e);
-                    None
-                }
-            },
-            _ => self.value_tree(),
         }
     }
 
@@ -764,8 +757,18 @@ impl<'a> Stream<'a> {
     }
 
     fn primitive_value<T: FhirPrimitive>(&mut self) -> Option<T> {
-        let v = self.scalar()?;
-        match T::from_json_owned(v) {
+        let read = if self.peek() == Some(b'"') {
+            match self.p.parse_str() {
+                Ok(s) => T::from_json_text(s),
+                Err(e) => {
+                    self.fail(e);
+                    return None;
+                }
+            }
+        } else {
+            T::from_json_owned(self.value_tree()?)
+        };
+        match read {
             Ok(v) => Some(v),
             Err(e) => {
                 let kind = if e.reason.starts_with("expected JSON") { IssueKind::JsonType } else { IssueKind::InvalidValue };
@@ -775,7 +778,7 @@ impl<'a> Stream<'a> {
         }
     }
 
-    fn primitive_part<T: FhirPrimitive, E: FhirJson>(&mut self, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+    fn primitive_part<T: FhirPrimitive, E: FhirJson>(&mut self, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
         match self.peek() {
             Some(b'[') => self.not_array(key),
             Some(b'n') => {
@@ -790,7 +793,7 @@ impl<'a> Stream<'a> {
         }
     }
 
-    fn primitive_ext_part<T, E: FhirJson>(&mut self, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+    fn primitive_ext_part<T, E: FhirJson>(&mut self, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
         let (id, extension) = self.at_ext(key, None, |s| s.primitive_extension::<E>());
         if id.is_some() || !extension.is_empty() {
             let el = slot.get_or_insert_with(|| PrimitiveElement { value: None, id: None, extension: Vec::new() });
@@ -800,14 +803,14 @@ impl<'a> Stream<'a> {
     }
 
     /// The value of primitive element `key`.
-    pub fn primitive<T: FhirPrimitive, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+    pub fn primitive<T: FhirPrimitive, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
         if self.first(seen, i, key) {
             self.primitive_part(key, slot);
         }
     }
 
     /// The `_key` sibling (id and extensions) of primitive element `key`.
-    pub fn primitive_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, slot: &mut Option<PrimitiveElement<T, E>>) {
+    pub fn primitive_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
         if seen.insert(i) {
             self.primitive_ext_part(key, slot);
         } else {
@@ -837,7 +840,7 @@ impl<'a> Stream<'a> {
     }
 
     /// The values array of repeating primitive element `key`.
-    pub fn prim_vec<T: FhirPrimitive, E>(&mut self, seen: &mut Seen, i: usize, key: &str, b: &mut PrimVec<T, E>) {
+    pub fn prim_vec<T: FhirPrimitive, E>(&mut self, seen: &mut Seen, i: usize, key: &'static str, b: &mut PrimVec<T, E>) {
         if !self.first(seen, i, key) {
             return;
         }
@@ -871,7 +874,7 @@ impl<'a> Stream<'a> {
     }
 
     /// The `_key` array of repeating primitive element `key`.
-    pub fn prim_vec_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, b: &mut PrimVec<T, E>) {
+    pub fn prim_vec_ext<T, E: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, b: &mut PrimVec<T, E>) {
         if !seen.insert(i) {
             self.duplicate(&format!("_{key}"));
             return;
@@ -911,14 +914,14 @@ impl<'a> Stream<'a> {
     }
 
     /// An optional (`0..1`) complex element.
-    pub fn complex<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str) -> Option<T> {
+    pub fn complex<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str) -> Option<T> {
         if !self.first(seen, i, key) {
             return None;
         }
         self.complex_part(key)
     }
 
-    fn complex_part<T: FhirJson>(&mut self, key: &str) -> Option<T> {
+    fn complex_part<T: FhirJson>(&mut self, key: &'static str) -> Option<T> {
         if self.peek() == Some(b'[') {
             self.not_array(key);
             return None;
@@ -928,7 +931,7 @@ impl<'a> Stream<'a> {
 
     /// Walks the array at member `key`, calling `f` for each item with the location set
     /// to `key[i]`. Records a non-array and an empty array; returns the item count.
-    pub fn array(&mut self, seen: &mut Seen, i: usize, key: &str, mut f: impl FnMut(&mut Self, usize)) -> Option<usize> {
+    pub fn array(&mut self, seen: &mut Seen, i: usize, key: &'static str, mut f: impl FnMut(&mut Self, usize)) -> Option<usize> {
         if !self.first(seen, i, key) {
             return None;
         }
@@ -943,9 +946,9 @@ impl<'a> Stream<'a> {
         }
         let (mut first, mut n) = (true, 0);
         while self.next_item(&mut first) {
-            let len = self.push_path(false, key, Some(n));
+            let seg = self.reader.push_seg(key, Some(n), false);
             f(self, n);
-            self.pop_path(len);
+            self.reader.pop_seg(seg);
             n += 1;
         }
         if n == 0 && self.fatal.is_none() {
@@ -955,7 +958,7 @@ impl<'a> Stream<'a> {
     }
 
     /// A repeating complex element; `required` (`1..*`) records an empty array as missing.
-    pub fn complex_vec<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str, max: Option<usize>, required: bool) -> Vec<T> {
+    pub fn complex_vec<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, max: Option<usize>, required: bool) -> Vec<T> {
         let mut out = Vec::new();
         if let Some(n) = self.array(seen, i, key, |s, _| {
             if let Some(v) = T::read_stream(s) {
@@ -971,7 +974,7 @@ impl<'a> Stream<'a> {
     }
 
     /// `contained`: resources inside a resource, which must not contain others (dom-2).
-    pub fn contained<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &str) -> Vec<T> {
+    pub fn contained<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str) -> Vec<T> {
         if self.in_contained {
             if self.first(seen, i, key) {
                 let msg = "a contained resource must not contain resources (dom-2)";
@@ -1033,17 +1036,19 @@ impl<'a> Stream<'a> {
         }
     }
 
-    /// One item of a complex extension's `extension` array: `url`, `id`, and what `f`
-    /// reads (it returns false for a member it does not know). Items that are not
-    /// objects are left out.
-    pub fn sub_extension(&mut self, mut f: impl FnMut(&mut Self, &str) -> bool) {
+    /// One item of a complex extension's `extension` array, item `index` of sub-extension
+    /// `url`: its `url`, `id`, what `f` reads (it returns false for a member it does not
+    /// know) and the unknown members. Returns the item's `id` and unknown members when it
+    /// has any, for the extension's `sub_extension_extras`. Items that are not objects are
+    /// left out.
+    pub fn sub_extension(&mut self, url: &str, index: usize, mut f: impl FnMut(&mut Self, &str) -> bool) -> Option<SubExtensionExtra> {
         if self.peek() != Some(b'{') {
             self.skip_value();
-            return;
+            return None;
         }
-        let Some(mut o) = self.begin_object() else { return };
+        let mut o = self.begin_object()?;
         let mut seen = Seen::new();
-        let mut discard = JsonObject::new();
+        let mut extra = SubExtensionExtra { url: url.to_string(), index, ..SubExtensionExtra::default() };
         while let Some(key) = self.next_key(&mut o) {
             match &*key {
                 "url" => {
@@ -1051,9 +1056,7 @@ impl<'a> Stream<'a> {
                         self.skip_value();
                     }
                 }
-                "id" => {
-                    let _ = self.plain_string(&mut seen, 1, "id");
-                }
+                "id" => extra.id = self.plain_string(&mut seen, 1, "id"),
                 k => {
                     if f(self, k) {
                         continue;
@@ -1066,11 +1069,12 @@ impl<'a> Stream<'a> {
                             self.issue_at(k, None, IssueKind::Choice, msg);
                             self.skip_value();
                         }
-                        None => self.unknown(key, &mut discard),
+                        None => self.unknown(key, &mut extra.unknown_elements),
                     }
                 }
             }
         }
+        (!extra.is_empty()).then_some(extra)
     }
 
     fn choice_enter<C>(&mut self, slot: &mut ChoiceSlot<C>, variant: u32, ext: bool, key: &'static str) -> Enter {
@@ -1176,15 +1180,18 @@ impl<'a> Stream<'a> {
         rules: &[crate::validate::ElementRule],
         invariants: &[crate::validate::InvariantRule],
     ) {
-        if self.fatal.is_some() {
+        // `--cfg dhp_nocheck` is for profiling the readers alone (see Cargo.toml).
+        if self.fatal.is_some() || cfg!(dhp_nocheck) {
             return;
         }
         match value {
             Some(value) => {
+                self.reader.sync_path();
                 let root = self.reader.path().to_string();
                 crate::validate::validate(crate::reflect::Node::Typed(value), &root, rules, invariants, &mut self.reader);
             }
             None => {
+                self.reader.sync_path();
                 let text = self.p.text.get(start..self.p.pos).unwrap_or("");
                 if let Ok(JsonValue::Object(obj)) = JsonValue::parse(text) {
                     crate::validate::validate_read(None, &obj, rules, invariants, &mut self.reader);
@@ -1202,6 +1209,15 @@ impl<'a> Stream<'a> {
 pub struct Mark {
     len: usize,
     comma: bool,
+}
+
+/// An open sub-extension item of a [`JsonWriter`], with the parts of it that are written
+/// last (see [`JsonWriter::begin_sub_extension`]).
+#[derive(Debug)]
+#[must_use]
+pub struct SubExtensionMark<'e> {
+    mark: Mark,
+    extra: Option<&'e SubExtensionExtra>,
 }
 
 /// Appends compact FHIR JSON to a `String`, leaving out absent values, empty objects and
@@ -1404,6 +1420,27 @@ impl<'w> JsonWriter<'w> {
         self.close(m, '}');
     }
 
+    /// Starts item `index` of sub-extension `url` in a complex extension's `extension`
+    /// array: its `url` and, from `extras`, its `id`. Write the value, then finish with
+    /// [`end_sub_extension`](Self::end_sub_extension), which adds the item's unknown members.
+    pub fn begin_sub_extension<'e>(&mut self, url: &str, index: usize, extras: &'e [SubExtensionExtra]) -> SubExtensionMark<'e> {
+        let mark = self.begin_item();
+        self.plain_str("url", url);
+        let extra = SubExtensionExtra::find(extras, url, index);
+        if let Some(e) = extra {
+            self.plain_string("id", e.id.as_ref());
+        }
+        SubExtensionMark { mark, extra }
+    }
+
+    /// Finishes a sub-extension item started with [`begin_sub_extension`](Self::begin_sub_extension).
+    pub fn end_sub_extension(&mut self, m: SubExtensionMark<'_>) {
+        if let Some(e) = m.extra {
+            self.extra(&e.unknown_elements);
+        }
+        self.end_object(m.mark);
+    }
+
     /// Starts an array member; finish it with [`end_array`](Self::end_array).
     pub fn begin_array(&mut self, key: &str) -> Mark {
         let m = self.mark();
@@ -1585,6 +1622,21 @@ mod tests {
             s.skip_value();
         }
         assert!(s.failed());
+    }
+
+    #[test]
+    fn locations_are_written_only_for_issues() {
+        let mut s = Stream::new("{}", "X", ReadMode::Strict);
+        s.at("a", Some(2), |s| {
+            s.at_ext("b", None, |s| s.reader.error(IssueKind::Structure, "one"));
+            s.at("c", None, |s| s.at("d", None, |_| ()));
+            s.issue_at("e", None, IssueKind::Structure, "two");
+        });
+        s.at("f", None, |s| s.reader.warning(IssueKind::Structure, "three"));
+        let (r, _) = s.into_parts();
+        let paths: Vec<&str> = r.issues().iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["X.a[2]._b", "X.a[2].e", "X.f"]);
+        assert_eq!(r.path(), "X");
     }
 
     #[test]

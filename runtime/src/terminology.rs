@@ -10,8 +10,12 @@ pub fn code_from_json<T>(
     value_set: &str,
     from_code: impl Fn(&str) -> Option<T>,
 ) -> Result<T, PrimitiveError> {
-    let s = json_string("code", value)?;
-    from_code(s).ok_or_else(|| PrimitiveError::invalid_text("code", s, format!("not in the required value set {value_set}")))
+    code_from_text(json_string("code", value)?, value_set, from_code)
+}
+
+/// [`code_from_json`] for the text of a JSON string (no copy is made).
+pub fn code_from_text<T>(text: &str, value_set: &str, from_code: impl Fn(&str) -> Option<T>) -> Result<T, PrimitiveError> {
+    from_code(text).ok_or_else(|| PrimitiveError::invalid_text("code", text, format!("not in the required value set {value_set}")))
 }
 
 /// A required binding's codes, for validation: the value set URL and a membership test

@@ -9,12 +9,12 @@
 //! the rules as static tables; this module only interprets them.
 
 use crate::fhirpath;
+use crate::fhirpath::native::Compiled;
 use crate::json::JsonObject;
 use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, Step};
 use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 use crate::reflect::{Node, PrimitiveValue, Reflect};
 use crate::terminology::CodeSet;
-use std::sync::OnceLock;
 
 /// How to read the coded value of an element for a binding check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,92 +61,119 @@ pub struct InvariantRule {
     pub steps: &'static [Step],
 }
 
-/// A located value: a node and its FHIRPath location.
+/// A located value: a node and where it is ([`Segs`]).
+#[derive(Clone, Copy)]
 pub(crate) struct Located<'a> {
     node: Node<'a>,
-    /// True for the resource root.
-    root: bool,
-    /// Where it is below the root; the text is built only for an issue ([`Located::path`]).
-    at: Option<std::rc::Rc<Seg<'a>>>,
+    /// Its segment in the walk's [`Segs`]; 0 for the node the walk started from.
+    at: usize,
 }
 
-/// One step of a location: `.name` or `.name[index]` after its parent's.
-pub(crate) struct Seg<'a> {
-    parent: Option<std::rc::Rc<Seg<'a>>>,
+/// The locations of a walk's nodes, each a step (`.name` or `.name[index]`) after its
+/// parent's, kept in one list so that finding a node costs no allocation; the text is
+/// built only for an issue ([`Segs::path`]).
+pub(crate) struct Segs<'a>(Vec<Seg<'a>>);
+
+struct Seg<'a> {
+    parent: usize,
     name: &'a str,
     index: Option<usize>,
 }
 
-impl Located<'_> {
-    /// The location as text, below `root_path`.
-    fn path(&self, root_path: &str) -> String {
-        let mut segs = Vec::new();
-        let mut at = self.at.as_deref();
-        while let Some(s) = at {
-            segs.push(s);
-            at = s.parent.as_deref();
-        }
-        let mut out = root_path.to_string();
-        for s in segs.iter().rev() {
-            out.push('.');
-            out.push_str(s.name);
-            if let Some(i) = s.index {
-                use std::fmt::Write;
-                let _ = write!(out, "[{i}]");
-            }
-        }
-        out
+impl<'a> Segs<'a> {
+    fn new() -> Self {
+        let mut segs = Vec::with_capacity(128);
+        segs.push(Seg { parent: 0, name: "", index: None });
+        Segs(segs)
+    }
+
+    /// The location of `l` as text, below `root_path`.
+    fn path(&self, l: &Located<'_>, root_path: &str) -> String {
+        linked_path(root_path, l.at, |i| (self.0[i].parent, self.0[i].name, self.0[i].index))
     }
 }
 
-fn step_children<'a>(parent: &Located<'a>, step: &Step, out: &mut Vec<Located<'a>>) {
+fn step_children<'a>(segs: &mut Segs<'a>, parent: Located<'a>, step: &Step, out: &mut Vec<Located<'a>>) {
     let start = out.len();
     visit_key(parent.node, step.key, &mut |c| {
-        let at = Some(std::rc::Rc::new(Seg { parent: parent.at.clone(), name: c.json_name, index: c.index }));
-        out.push(Located { node: c.node, root: false, at });
+        segs.0.push(Seg { parent: parent.at, name: c.json_name, index: c.index });
+        out.push(Located { node: c.node, at: segs.0.len() - 1 });
     });
     if step.is_slice() {
-        // One pass (removing items one by one would be quadratic in their number).
-        let candidates = out.split_off(start);
-        out.extend(candidates.into_iter().filter(|l| is_complex(l.node) && step.accepts(l.node)));
+        // Keeps the members of the slice, in order, in one pass.
+        let mut kept = start;
+        for i in start..out.len() {
+            if is_complex(out[i].node) && step.accepts(out[i].node) {
+                out.swap(kept, i);
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
     }
 }
 
-pub(crate) fn walk<'a>(root: Node<'a>, steps: &[Step]) -> Vec<Located<'a>> {
-    let mut current = vec![Located { node: root, root: true, at: None }];
+pub(crate) fn walk<'a>(segs: &mut Segs<'a>, root: Node<'a>, steps: &[Step]) -> Vec<Located<'a>> {
+    let mut current = vec![Located { node: root, at: 0 }];
     for step in steps {
         let mut next = Vec::new();
         for l in &current {
-            step_children(l, step, &mut next);
+            step_children(segs, *l, step, &mut next);
         }
         current = next;
     }
     current
 }
 
+/// The nodes found after each step of the last walk (see [`descend`]).
+type Levels<'s, 'a> = Vec<(&'s Step, Vec<Located<'a>>)>;
+
+/// Walks `steps` from `root`, reusing the levels of the previous walk that it shares a
+/// prefix with (rules come in snapshot order, so most share their first steps); then
+/// `levels` holds the nodes after each step, the last one those at `steps`.
+fn descend<'s, 'a>(levels: &mut Levels<'s, 'a>, segs: &mut Segs<'a>, root: Node<'a>, steps: &'s [Step]) {
+    let common = levels.iter().zip(steps).take_while(|((s, _), t)| same_step(s, t)).count();
+    levels.truncate(common);
+    for step in &steps[common..] {
+        let mut next = Vec::new();
+        match levels.last() {
+            Some((_, prev)) => {
+                for p in prev {
+                    step_children(segs, *p, step, &mut next);
+                }
+            }
+            None => step_children(segs, Located { node: root, at: 0 }, step, &mut next),
+        }
+        levels.push((step, next));
+    }
+}
+
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
 /// recording every violation on `reader`. `root` is a typed value or, equally, JSON.
 pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
-    // Rules come in snapshot order, so consecutive rules often share their parent path:
-    // the walk to the parents is reused until the path changes.
-    let mut parents_of: Option<(&[Step], Vec<Located<'_>>)> = None;
+    let mut segs = Segs::new();
+    let mut levels: Levels<'_, '_> = Vec::new();
+    let root_only = [Located { node: root, at: 0 }];
     let mut items = Vec::new();
     for rule in rules {
-        let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
-        let reuse = parents_of.as_ref().is_some_and(|(steps, _)| same_steps(steps, parents_steps));
-        if !reuse {
-            parents_of = Some((parents_steps, walk(root, parents_steps)));
+        if rule.min == 0 && rule.max.is_none() && rule.value.is_none() && rule.binding.is_none() {
+            // Nothing to check.
+            continue;
         }
-        let Some((_, parents)) = parents_of.as_ref() else { continue };
+        let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
+        descend(&mut levels, &mut segs, root, parents_steps);
+        let parents = match levels.last() {
+            Some((_, found)) if !parents_steps.is_empty() => &found[..],
+            _ => &root_only[..],
+        };
         for parent in parents {
-            if !parent.root && !has_value(parent.node) {
+            if parent.at != 0 && !has_value(parent.node) {
                 continue;
             }
             items.clear();
-            step_children(parent, last, &mut items);
+            step_children(&mut segs, *parent, last, &mut items);
             let n = items.len() as u32;
             if n < rule.min {
-                let at = format!("{}.{}", parent.path(root_path), last.key.trim_end_matches("[x]"));
+                let at = format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]"));
                 let msg = if !last.is_slice() {
                     format!("{} is required by the profile (min {}), found {n}", rule.id, rule.min)
                 } else {
@@ -158,8 +185,8 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 if n > max {
                     // A choice is reported where the offending typed member is.
                     let at = match (last.key.ends_with("[x]"), items.get(max as usize)) {
-                        (true, Some(item)) => item.path(root_path),
-                        _ => format!("{}.{}", parent.path(root_path), last.key.trim_end_matches("[x]")),
+                        (true, Some(item)) => segs.path(item, root_path),
+                        _ => format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]")),
                     };
                     let msg = if max == 0 {
                         format!("{} is not allowed by the profile (max 0)", rule.id)
@@ -171,7 +198,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 }
             }
             for item in &items {
-                check_item(rule, item, root_path, reader);
+                check_item(rule, item, &segs, root_path, reader);
             }
         }
     }
@@ -183,14 +210,21 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
         if nested && inv.key == "dom-6" {
             continue;
         }
-        let Some(expr) = parsed(inv.expression) else {
+        let Some(compiled) = parsed(inv.expression) else {
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
-        for focus in walk(root, inv.steps) {
-            if fhirpath::check_node(expr, root, focus.node) == Some(false) {
+        let foci = if inv.steps.is_empty() { root_only.to_vec() } else { walk(&mut segs, root, inv.steps) };
+        for focus in foci {
+            // `check_node`'s environment: `%resource` the root, `%context` the focus.
+            let env = || {
+                let mut env = fhirpath::Env::new(root);
+                env.context = vec![fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() })];
+                env
+            };
+            if compiled.check(focus.node, &env) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
-                let mut i = issue(IssueKind::Invariant, focus.path(root_path), msg);
+                let mut i = issue(IssueKind::Invariant, segs.path(&focus, root_path), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
                 }
@@ -198,13 +232,73 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             }
         }
     }
-    check_base_elements(root, root_path, reader);
-    if let Node::Typed(r) = root {
-        if let Some(rules) = r.extension_rules() {
-            crate::extension_rules::check_extensions(root, root_path, rules, reader);
+    // One walk for the base elements' rules, the extension definitions and the prose
+    // rules; their issues are recorded in that order, as three walks would.
+    let extension_rules = match root {
+        Node::Typed(r) => r.extension_rules(),
+        Node::Json { .. } => None,
+    };
+    let mut base = BaseElements::new(root, root_path);
+    let (mut extension_issues, mut prose_issues) = (Reader::new(root_path, ReadMode::Strict), Reader::new(root_path, ReadMode::Strict));
+    walk_elements(root, &mut |nodes, at, children| {
+        base.visit(nodes, at, children, reader);
+        if let Some(rules) = extension_rules {
+            crate::extension_rules::check_at(nodes, at, root_path, rules, &mut extension_issues);
         }
+        crate::prose_rules::check_at(nodes, at, root_path, &mut prose_issues);
+    });
+    for i in extension_issues.into_issues().into_iter().chain(prose_issues.into_issues()) {
+        reader.push_issue(i);
     }
-    crate::prose_rules::check(root, root_path, reader);
+}
+
+/// One node of [`walk_elements`]: where it is, found from its parent.
+pub(crate) struct Walked<'a> {
+    pub(crate) node: Node<'a>,
+    /// The parent's index (0 for the root, which is its own parent).
+    pub(crate) parent: usize,
+    /// The element name (`value` for `valueQuantity`).
+    pub(crate) name: &'a str,
+    /// The JSON member name.
+    pub(crate) json_name: &'a str,
+    pub(crate) index: Option<usize>,
+    /// JSON nesting, 1 for the root.
+    pub(crate) depth: usize,
+}
+
+/// The location of node `at` of a [`walk_elements`] list.
+pub(crate) fn walked_path(nodes: &[Walked<'_>], at: usize, root: &str) -> String {
+    linked_path(root, at, |i| (nodes[i].parent, nodes[i].json_name, nodes[i].index))
+}
+
+/// What [`walk_elements`] calls for each node: the nodes listed so far, the node's index,
+/// and where its children are in the list.
+pub(crate) type EachNode<'f, 'a> = dyn FnMut(&[Walked<'a>], usize, std::ops::Range<usize>) + 'f;
+
+/// Visits every typed node of `root` once, in document order and without recursion:
+/// `each(nodes, at, children)` with the nodes listed so far (node `at`'s ancestors among
+/// them) and its children (typed or kept as JSON) at `nodes[children]`. JSON kept as is
+/// (unknown elements, resources of types not modelled) is not descended into, nor
+/// anything deeper than [`crate::stream::MAX_NESTING`].
+pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
+    // Room for a typical resource, so the lists seldom grow.
+    let mut nodes = Vec::with_capacity(256);
+    nodes.push(Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 });
+    let mut stack = Vec::with_capacity(64);
+    stack.push(0usize);
+    while let Some(at) = stack.pop() {
+        let (node, depth) = (nodes[at].node, nodes[at].depth);
+        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING || untyped_resource(node) {
+            continue;
+        }
+        let first = nodes.len();
+        node.visit_children(&mut |c| {
+            nodes.push(Walked { node: c.node, parent: at, name: c.name, json_name: c.json_name, index: c.index, depth: depth + 1 });
+        });
+        each(&nodes, at, first..nodes.len());
+        let typed = (first..nodes.len()).rev().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
+        stack.extend(typed);
+    }
 }
 
 const ELE_1: &str = "invariant ele-1 violated: All FHIR elements must have a @value or children (hasValue() or (children().count() > id.count()))";
@@ -212,7 +306,7 @@ const EXT_1: &str = "invariant ext-1 violated: Must have either extensions or va
 
 /// The base specification's `ele-1` (`hasValue() or (children().count() > id.count())`, on
 /// every element) and `ext-1` (`extension.exists() != value.exists()`, on every
-/// extension), checked natively in one walk of the whole value instead of evaluating their
+/// extension), checked natively in the walk of the whole value ([`walk_elements`]) instead of evaluating their
 /// FHIRPath once per element: the same result (an element whose only child is `id` has no
 /// value; an extension needs exactly one of `extension` and `value[x]`), reported at the
 /// element's location with kind [`IssueKind::Invariant`], for a fraction of the cost.
@@ -226,114 +320,114 @@ const EXT_1: &str = "invariant ext-1 violated: Must have either extensions or va
 /// its reference elements. These are checked from the outermost resource only (a
 /// resource read inside another is checked with it, where `%rootResource` is known), so
 /// each value is checked once.
-fn check_base_elements(root: Node<'_>, root_path: &str, reader: &mut Reader) {
-    let nested = root_path.contains('.');
-    // The types of the resources each container holds, by id (built once per container,
-    // so local references cost constant time each).
-    let mut contained_ids: std::collections::HashMap<usize, std::collections::HashMap<&str, &str>> = Default::default();
-    // The types of a Bundle's entries by `fullUrl` (`urn:uuid:…` references resolve there).
-    let mut entries: Option<std::collections::HashMap<&str, &str>> = None;
-    let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
-    // Per node: the element name, the resource it is in, and that resource's container.
-    let mut extra = vec![Scope { element: "", resource: 0, root_resource: 0 }];
-    let mut stack = vec![0usize];
-    while let Some(at) = stack.pop() {
-        let (node, depth) = (nodes[at].node, nodes[at].depth);
-        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING || untyped_resource(node) {
-            continue;
-        }
-        let first = nodes.len();
+struct BaseElements<'a, 'p> {
+    root: Node<'a>,
+    root_path: &'p str,
+    nested: bool,
+    /// The types of the resources each container holds, by id (built once per container,
+    /// so local references cost constant time each).
+    contained_ids: std::collections::HashMap<usize, std::collections::HashMap<&'a str, &'a str>>,
+    /// The types of a Bundle's entries by `fullUrl` (`urn:uuid:…` references resolve there).
+    entries: Option<std::collections::HashMap<&'a str, &'a str>>,
+    /// Per node of the walk: the resource it is in, and that resource's container.
+    scopes: Vec<Scope>,
+}
+
+impl<'a, 'p> BaseElements<'a, 'p> {
+    fn new(root: Node<'a>, root_path: &'p str) -> Self {
+        let nested = root_path.contains('.');
+        BaseElements { root, root_path, nested, contained_ids: Default::default(), entries: None, scopes: vec![Scope { resource: 0, root_resource: 0 }] }
+    }
+
+    /// Checks node `at` (its children are `nodes[children]`).
+    fn visit(&mut self, nodes: &[Walked<'a>], at: usize, children: std::ops::Range<usize>, reader: &mut Reader) {
+        let (root_path, node) = (self.root_path, nodes[at].node);
         let (mut other_than_id, mut extensions, mut value) = (false, false, false);
-        node.visit_children(&mut |c| {
+        for c in &nodes[children.clone()] {
             other_than_id |= c.name != "id";
             extensions |= c.name == "extension";
+            // A member kept as JSON (unknown, or a value type the definition forbids,
+            // reported as such) is not the extension's value.
             if let Node::Typed(_) = c.node {
-                // A member kept as JSON (unknown, or a value type the definition forbids,
-                // reported as such) is not the extension's value.
                 value |= c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5);
-                nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth: depth + 1 });
-                extra.push(Scope { element: c.name, resource: 0, root_resource: 0 });
             }
-        });
-        let scope = extra[at];
-        for i in first..nodes.len() {
-            let (name, child) = (nodes[i].name, nodes[i].node);
-            let (resource, root_resource) = if name == "contained" {
-                (i, scope.resource)
+        }
+        let scope = self.scopes[at];
+        self.scopes.resize(nodes.len(), scope);
+        for i in children.clone() {
+            let (name, child) = (nodes[i].json_name, nodes[i].node);
+            self.scopes[i] = if name == "contained" {
+                Scope { resource: i, root_resource: scope.resource }
             } else if is_resource_member(name, child) {
-                (i, i)
+                Scope { resource: i, root_resource: i }
             } else {
-                (scope.resource, scope.root_resource)
+                scope
             };
-            extra[i].resource = resource;
-            extra[i].root_resource = root_resource;
         }
         if at != 0 {
-            let name = nodes[at].name;
-            let resource = is_resource_member(name, node);
+            let resource = is_resource_member(nodes[at].json_name, node);
             if !resource && node.primitive().is_none() && !other_than_id {
-                reader.push_issue(issue(IssueKind::Invariant, path_of(&nodes, at, root_path), ELE_1.to_string()));
+                reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), ELE_1.to_string()));
             }
             if node.fhir_type() == Some("Extension") && extensions == value {
-                reader.push_issue(issue(IssueKind::Invariant, path_of(&nodes, at, root_path), EXT_1.to_string()));
+                reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), EXT_1.to_string()));
             }
         }
-        if !nested {
-            if let Node::Typed(r) = node {
-                if let Some(info) = r.type_info() {
-                    let resource = nodes[scope.resource].node;
-                    let root_resource = nodes[scope.root_resource].node;
-                    if !info.invariants.is_empty() {
-                        let path = || path_of(&nodes, at, root_path);
-                        check_type_invariants(info.invariants, node, &path, resource, root_resource, reader);
-                    }
-                    if !info.element_invariants.is_empty() {
-                        for i in first..nodes.len() {
-                            let element = extra[i].element;
-                            if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
-                                let path = || path_of(&nodes, i, root_path);
-                                check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, reader);
-                            }
-                        }
-                    }
-                    if !info.references.is_empty() {
-                        for i in first..nodes.len() {
-                            // A Reference, or a CodeableReference's `reference`.
-                            let (reference, suffix) = match nodes[i].node.fhir_type() {
-                                Some("Reference") => (nodes[i].node, ""),
-                                Some("CodeableReference") => {
-                                    let mut inner = None;
-                                    nodes[i].node.visit_child("reference", &mut |c| inner = Some(c.node));
-                                    match inner {
-                                        Some(r) => (r, ".reference"),
-                                        None => continue,
-                                    }
-                                }
-                                _ => continue,
-                            };
-                            let element = extra[i].element;
-                            let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
-                            let ids = contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
-                            let entries = entries.get_or_insert_with(|| bundle_entry_types(root));
-                            if let Some(msg) = reference_problem(reference, targets, root_resource, ids, entries) {
-                                let path = path_of(&nodes, i, root_path) + suffix;
-                                reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
-                            }
-                        }
-                    }
+        if self.nested {
+            return;
+        }
+        let Node::Typed(r) = node else { return };
+        let Some(info) = r.type_info() else { return };
+        let resource = nodes[scope.resource].node;
+        let root_resource = nodes[scope.root_resource].node;
+        if !info.invariants.is_empty() {
+            let path = || walked_path(nodes, at, root_path);
+            check_type_invariants(info.invariants, node, &path, resource, root_resource, reader);
+        }
+        let typed = || children.clone().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
+        if !info.element_invariants.is_empty() {
+            for i in typed() {
+                let element = nodes[i].name;
+                if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
+                    let path = || walked_path(nodes, i, root_path);
+                    check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, reader);
                 }
             }
         }
-        stack.extend((first..nodes.len()).rev());
+        if !info.references.is_empty() {
+            for i in typed() {
+                // A Reference, or a CodeableReference's `reference`.
+                let (reference, suffix) = match nodes[i].node.fhir_type() {
+                    Some("Reference") => (nodes[i].node, ""),
+                    Some("CodeableReference") => {
+                        let mut inner = None;
+                        nodes[i].node.visit_child("reference", &mut |c| inner = Some(c.node));
+                        match inner {
+                            Some(r) => (r, ".reference"),
+                            None => continue,
+                        }
+                    }
+                    _ => continue,
+                };
+                let element = nodes[i].name;
+                let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
+                let ids = self.contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
+                let root = self.root;
+                let entries = self.entries.get_or_insert_with(|| bundle_entry_types(root));
+                if let Some(msg) = reference_problem(reference, targets, root_resource, ids, entries) {
+                    let path = walked_path(nodes, i, root_path) + suffix;
+                    reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
+                }
+            }
+        }
     }
 }
 
-/// Where a node of [`check_base_elements`]'s walk is: its FHIR element name, and the
-/// indexes of the resource it is in (itself for a resource) and of that resource's
-/// container (`%rootResource`: the resource holding it as `contained`, else itself).
+/// Where a node of [`BaseElements`]' walk is: the indexes of the resource it is in
+/// (itself for a resource) and of that resource's container (`%rootResource`: the
+/// resource holding it as `contained`, else itself).
 #[derive(Clone, Copy)]
-struct Scope<'a> {
-    element: &'a str,
+struct Scope {
     resource: usize,
     root_resource: usize,
 }
@@ -353,31 +447,29 @@ fn is_resource_member(name: &str, node: Node<'_>) -> bool {
 /// Evaluates a datatype's constraints on one value of it (at `path()`, built only for an
 /// issue).
 fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &dyn Fn() -> String, resource: Node<'_>, root_resource: Node<'_>, reader: &mut Reader) {
-    // One environment for every invariant: only `%context` changes.
-    let mut env = fhirpath::Env::new(resource);
-    env.root_resource = Some(root_resource);
     for inv in invariants {
-        let Some(expr) = parsed(inv.expression) else { continue };
+        let Some(compiled) = parsed(inv.expression) else { continue };
         // Most datatype constraints are on the value itself: no walk to allocate.
-        let foci = if inv.steps.is_empty() { vec![] } else { walk(value, inv.steps) };
-        let on_value = [Located { node: value, root: true, at: None }];
+        // Only the value itself (segment 0) until a walk needs more.
+        let mut segs = Segs(Vec::new());
+        let foci = if inv.steps.is_empty() {
+            vec![]
+        } else {
+            segs = Segs::new();
+            walk(&mut segs, value, inv.steps)
+        };
+        let on_value = [Located { node: value, at: 0 }];
         for focus in if inv.steps.is_empty() { &on_value[..] } else { &foci[..] } {
-            env.context.clear();
-            env.context.push(fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() }));
-            let ok = match fhirpath::evaluate(expr, focus.node, &env) {
-                Ok(r) => match r.as_slice() {
-                    [] => None,
-                    [v] => match v.to_system() {
-                        Some(fhirpath::Value::Boolean(b)) => Some(b),
-                        _ => Some(true),
-                    },
-                    _ => Some(true),
-                },
-                Err(_) => None,
+            // Built only when the interpreter is needed.
+            let env = || {
+                let mut env = fhirpath::Env::new(resource);
+                env.root_resource = Some(root_resource);
+                env.context = vec![fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() })];
+                env
             };
-            if ok == Some(false) {
+            if compiled.check(focus.node, &env) == Some(false) {
                 let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
-                let mut i = issue(IssueKind::Invariant, focus.path(&path()), msg);
+                let mut i = issue(IssueKind::Invariant, segs.path(focus, &path()), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
                 }
@@ -745,7 +837,7 @@ fn issue(kind: IssueKind, path: String, message: String) -> Issue {
     Issue { severity: Severity::Error, kind, path, message }
 }
 
-fn check_item(rule: &ElementRule, item: &Located<'_>, root_path: &str, reader: &mut Reader) {
+fn check_item(rule: &ElementRule, item: &Located<'_>, segs: &Segs<'_>, root_path: &str, reader: &mut Reader) {
     if !has_value(item.node) {
         return;
     }
@@ -755,7 +847,7 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, root_path: &str, reader: &
             if !ok {
                 let what = if exact { "fixed value" } else { "pattern" };
                 let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, render(item.node));
-                reader.push_issue(issue(IssueKind::FixedOrPattern, item.path(root_path), msg));
+                reader.push_issue(issue(IssueKind::FixedOrPattern, segs.path(item, root_path), msg));
             }
         }
     }
@@ -774,7 +866,7 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, root_path: &str, reader: &
         if !codings.is_empty() && !codings.iter().any(|(s, c)| (set.contains)(*s, c)) {
             let found: Vec<String> = codings.iter().map(|(s, c)| format!("{}#{c}", s.unwrap_or(""))).collect();
             let msg = format!("{}: {} is not in the required value set {}", rule.id, found.join(", "), set.value_set);
-            reader.push_issue(issue(IssueKind::Binding, item.path(root_path), msg));
+            reader.push_issue(issue(IssueKind::Binding, segs.path(item, root_path), msg));
         }
     }
 }
@@ -797,54 +889,52 @@ fn concept_codings<'a>(node: Node<'a>, out: &mut Vec<(Option<&'a str>, &'a str)>
     });
 }
 
-fn parsed(expression: &'static str) -> Option<&'static fhirpath::Expr> {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-    // Keyed by the text's address and length (the tables are static): no hashing of
-    // whole expressions per look-up.
-    type Cache = HashMap<(usize, usize), &'static fhirpath::Expr, crate::must_support::AddressHash>;
-    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    let key = (expression.as_ptr() as usize, expression.len());
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::default()));
-    let mut map = cache.lock().ok()?;
-    if let Some(e) = map.get(&key) {
-        return Some(e);
+/// The invariant's expression, parsed and compiled once per process ([`Compiled`], see
+/// [`crate::must_support::cached`]).
+fn parsed(expression: &'static str) -> Option<&'static Compiled> {
+    use crate::must_support::StaticMap;
+    use std::sync::{Mutex, OnceLock};
+    thread_local! {
+        static LOCAL: std::cell::RefCell<StaticMap<Compiled>> = Default::default();
     }
-    let e: &'static fhirpath::Expr = Box::leak(Box::new(fhirpath::parse(expression).ok()?));
-    map.insert(key, e);
-    Some(e)
+    static GLOBAL: OnceLock<Mutex<StaticMap<Compiled>>> = OnceLock::new();
+    crate::must_support::cached(&LOCAL, &GLOBAL, expression, |text| {
+        let e: &'static fhirpath::Expr = Box::leak(Box::new(fhirpath::parse(text).ok()?));
+        Some(Compiled::new(e))
+    })
 }
 
-/// True when two walks are the same (same members, same slice filters).
-fn same_steps(a: &[Step], b: &[Step]) -> bool {
-    a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| {
-            x.key == y.key
-                && x.filter == y.filter
-                && x.member_of.len() == y.member_of.len()
-                && x.member_of.iter().zip(y.member_of).all(|((p, s), (q, t))| p == q && s.value_set == t.value_set)
-        })
+/// True when two steps select the same nodes (same member, same slice filters).
+fn same_step(x: &Step, y: &Step) -> bool {
+    std::ptr::eq(x, y)
+        || (x.key == y.key
+            && x.filter == y.filter
+            && x.member_of.len() == y.member_of.len()
+            && x.member_of.iter().zip(y.member_of).all(|((p, s), (q, t))| p == q && s.value_set == t.value_set))
 }
 
 /// The ids of `checks` with no value in `root`, reported only where their parent is
 /// present (see [`crate::must_support::missing`]). Parent walks are shared between
-/// consecutive checks, as in [`validate`].
+/// checks with a common prefix, as in [`validate`].
 pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
     let mut out = Vec::new();
-    let mut parents_of: Option<(&[Step], Vec<Located<'_>>)> = None;
+    let mut segs = Segs::new();
+    let mut levels: Levels<'_, '_> = Vec::new();
+    let mut found = Vec::new();
     for (id, steps) in checks {
         let Some((last, parent_steps)) = steps.split_last() else { continue };
-        if !parents_of.as_ref().is_some_and(|(s, _)| same_steps(s, parent_steps)) {
-            parents_of = Some((parent_steps, walk(root, parent_steps)));
-        }
-        let Some((_, parents)) = parents_of.as_ref() else { continue };
+        descend(&mut levels, &mut segs, root, parent_steps);
+        let root_only = [Located { node: root, at: 0 }];
+        let parents = match levels.last() {
+            Some((_, found)) if !parent_steps.is_empty() => &found[..],
+            _ => &root_only[..],
+        };
         if parents.is_empty() {
             continue;
         }
-        let mut found = Vec::new();
         let present = parents.iter().any(|p| {
             found.clear();
-            step_children(p, last, &mut found);
+            step_children(&mut segs, *p, last, &mut found);
             !found.is_empty()
         });
         if !present {

@@ -254,3 +254,50 @@ fn an_element_context_allows_any_place() {
     );
     assert_eq!(read_patient(&json), vec![]);
 }
+
+/// The IG's Patient example `david` with its nationality extension's `code` sub-extension
+/// given an `id`, and a second sub-extension (`period`) with an `id` and a member the
+/// definition does not have.
+fn david_with_sub_extension_extras() -> dhp_runtime::JsonValue {
+    let mut json: serde_json::Value = serde_json::from_str(&common::ig_example("Patient-example-david.json")).expect("json");
+    let subs = json["extension"][0]["extension"].as_array_mut().expect("nationality sub-extensions");
+    assert_eq!(subs.len(), 1, "the example's nationality has one sub-extension");
+    subs[0]["id"] = "nat-code".into();
+    subs.push(serde_json::json!({"url": "period", "id": "nat-period", "valuePeriod": {"start": "2001"}, "foo": {"bar": [1, "two"]}}));
+    dhp_runtime::JsonValue::parse(&json.to_string()).expect("json")
+}
+
+#[test]
+fn sub_extension_id_and_unknown_members_survive_a_lenient_read() {
+    use dhp_fhir::UzCorePatient;
+    let json = david_with_sub_extension_extras();
+    let (patient, warnings) = UzCorePatient::from_json_str_with(&json.to_json_string(), ReadMode::Lenient).expect("lenient");
+    let unknown: Vec<&str> = warnings.iter().filter(|w| w.kind == IssueKind::UnknownElement).map(|w| w.path.as_str()).collect();
+    assert_eq!(unknown, ["Patient.extension[0].extension[1].foo"]);
+    let nationality = patient.nationality.as_ref().expect("typed nationality");
+    assert!(nationality.code.is_some() && nationality.period.is_some());
+    let ids: Vec<(&str, usize, Option<&str>)> = nationality.sub_extension_extras.iter().map(|e| (e.url.as_str(), e.index, e.id.as_deref())).collect();
+    assert_eq!(ids, [("code", 0, Some("nat-code")), ("period", 0, Some("nat-period"))]);
+    let written = patient.to_json_value();
+    assert_eq!(common::json_diff(&json, &written, ""), None, "a lenient read writes back what it read");
+}
+
+#[test]
+fn sub_extension_unknown_member_is_a_strict_error_and_still_written_back() {
+    use dhp_fhir::UzCorePatient;
+    use dhp_runtime::{FhirJson, Reader};
+    let json = david_with_sub_extension_extras();
+    let mut reader = Reader::new("Patient", ReadMode::Strict);
+    let patient = UzCorePatient::read_json(json.as_object().expect("object"), &mut reader).expect("read");
+    assert_eq!(errors(reader.issues()), one(IssueKind::UnknownElement, "Patient.extension[0].extension[1].foo"));
+    let err = UzCorePatient::from_json_str(&json.to_json_string()).expect_err("strict: unknown element");
+    assert_eq!(err.json.as_ref(), Some(&json), "the error keeps the JSON");
+    assert_eq!(common::json_diff(&json, &patient.to_json_value(), ""), None, "the value keeps the member");
+    // A sub-extension item built in code has no extras; one added by hand is written.
+    let mut nationality = patient.nationality.clone().expect("typed nationality");
+    nationality.sub_extension_extras.clear();
+    nationality.sub_extension_extras.push(dhp_runtime::SubExtensionExtra { url: "code".into(), index: 0, id: Some("x".into()), ..Default::default() });
+    let text = dhp_runtime::JsonValue::Object(FhirJson::write_json(&nationality)).to_json_string();
+    assert!(text.contains(r#""url":"code","id":"x""#), "{text}");
+    assert!(!text.contains("nat-period") && !text.contains("foo"), "{text}");
+}

@@ -27,15 +27,7 @@ impl AnyResource {
 }
 
 fn examples() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = std::fs::read_dir(common::package_dir("uz.dhp.core", "0.3.0").join("example"))
-        .expect("example dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).expect("read")))
-        .collect();
-    out.sort();
-    out
+    common::json_files(common::package_dir("uz.dhp.core", "0.3.0").join("example"))
 }
 
 /// Adds `canonical` to `meta.profile` the way writing a profile does.

@@ -128,6 +128,9 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
             fn from_json(value: &dhp_runtime::JsonValue) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
                 dhp_runtime::terminology::code_from_json(value, #vs, #name::from_code)
             }
+            fn from_json_text(text: std::borrow::Cow<'_, str>) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
+                dhp_runtime::terminology::code_from_text(&text, #vs, #name::from_code)
+            }
             fn to_json(&self) -> dhp_runtime::JsonValue {
                 dhp_runtime::JsonValue::String(self.code().to_string())
             }

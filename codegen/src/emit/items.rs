@@ -288,17 +288,24 @@ struct Claim {
     read: TokenStream,
 }
 
-/// Reads a sub-extension's value (`key`, type `ty`) inside [`Stream::sub_extension`],
-/// pushing it onto `list`.
-fn sub_extension_read(ctx: &Ctx, ty: &FieldType, key: &str, list: &proc_macro2::Ident) -> TokenStream {
+/// Reads a sub-extension item (`url`; value `key` of type `ty`) with
+/// [`Stream::sub_extension`], pushing its value onto `list` and its `id` and unknown
+/// members, if any, onto `sub_extension_extras`.
+fn sub_extension_read(ctx: &Ctx, ty: &FieldType, url: &str, key: &str, list: &proc_macro2::Ident) -> TokenStream {
     let ext_key = format!("_{key}");
+    let keep = quote! {
+        if let Some(v) = v {
+            #list.push(v);
+            sub_extension_extras.extend(extra);
+        }
+    };
     match ty {
         FieldType::Primitive { repr, .. } => {
             let v = ctx.primitive_value(repr);
             quote! {
                 let mut v: Option<Primitive<#v>> = None;
                 let mut vs = Seen::new();
-                r.sub_extension(|r, key| {
+                let extra = r.sub_extension(#url, #list.len(), |r, key| {
                     match key {
                         #key => r.primitive(&mut vs, 0, #key, &mut v),
                         #ext_key => r.primitive_ext(&mut vs, 1, #key, &mut v),
@@ -307,7 +314,7 @@ fn sub_extension_read(ctx: &Ctx, ty: &FieldType, key: &str, list: &proc_macro2::
                     true
                 });
                 if !vs.has(0) && !vs.has(1) { r.missing(#key); }
-                if let Some(v) = v { #list.push(v); }
+                #keep
             }
         }
         FieldType::Choice(n) => {
@@ -315,8 +322,9 @@ fn sub_extension_read(ctx: &Ctx, ty: &FieldType, key: &str, list: &proc_macro2::
             let base = choice_base(ctx, n);
             quote! {
                 let mut v = ChoiceSlot::<#t>::new();
-                r.sub_extension(|r, key| #t::read_member(r, key, &mut v));
-                if let Some(v) = r.finish_choice(v, #base, true) { #list.push(v); }
+                let extra = r.sub_extension(#url, #list.len(), |r, key| #t::read_member(r, key, &mut v));
+                let v = r.finish_choice(v, #base, true);
+                #keep
             }
         }
         _ => {
@@ -324,11 +332,11 @@ fn sub_extension_read(ctx: &Ctx, ty: &FieldType, key: &str, list: &proc_macro2::
             quote! {
                 let mut v: Option<#t> = None;
                 let mut vs = Seen::new();
-                r.sub_extension(|r, key| {
+                let extra = r.sub_extension(#url, #list.len(), |r, key| {
                     if key == #key { v = r.complex::<#t>(&mut vs, 0, #key); true } else { false }
                 });
                 if !vs.has(0) { r.missing(#key); }
-                if let Some(v) = v { #list.push(v); }
+                #keep
             }
         }
     }
@@ -353,7 +361,19 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let ty = ctx.field_type(f);
         quote! { #fdoc pub #fname: #ty, }
     });
+    let subs = s.has_sub_extensions();
+    let extras_field = if subs {
+        quote! {
+            /// The sub-extensions' own `id`s and the members their definitions do not have,
+            /// by sub-extension `url` and position in its field; written back into the same
+            /// items (usually empty).
+            pub sub_extension_extras: Vec<SubExtensionExtra>,
+        }
+    } else {
+        quote! {}
+    };
     let unknown_field = quote! {
+        #extras_field
         /// Elements this type does not define, kept by a lenient read and written back
         /// unchanged (always empty after a strict read).
         pub unknown_elements: JsonObject,
@@ -404,7 +424,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
                 p.locals.push(quote! { let mut #local: Vec<#t> = Vec::new(); let mut #counter = 0usize; });
                 p.post.push(quote! { r.count_check("extension", "sub-extension", #url, #counter, #min, #maxt); #adapt });
                 let key = value_key(&f.ty);
-                let read = sub_extension_read(ctx, &f.ty, &key, &local);
+                let read = sub_extension_read(ctx, &f.ty, url, &key, &local);
                 claims.entry("extension".into()).or_default().0.push(Claim { url: url.clone(), counter, read });
             }
             FieldRole::ExtensionRest { .. } => {
@@ -464,14 +484,22 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         }
         _ => quote! {},
     };
-    let inits = s.fields.iter().map(|f| {
-        let fname = format_ident!("{}", f.name);
-        if f.card.is_required() {
-            quote! { #fname: #fname?, }
-        } else {
-            quote! { #fname, }
-        }
-    });
+    let mut inits: Vec<TokenStream> = s
+        .fields
+        .iter()
+        .map(|f| {
+            let fname = format_ident!("{}", f.name);
+            if f.card.is_required() {
+                quote! { #fname: #fname?, }
+            } else {
+                quote! { #fname, }
+            }
+        })
+        .collect();
+    if subs {
+        p.locals.push(quote! { let mut sub_extension_extras: Vec<SubExtensionExtra> = Vec::new(); });
+        inits.push(quote! { sub_extension_extras, });
+    }
     // A profile's (or base resource's) value is validated once built (or, when a required
     // element is missing, its JSON is).
     let build = match &s.kind {
@@ -545,11 +573,26 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
             FieldRole::SubExtension { url } => {
                 let key = value_key(&f.ty);
                 let inner = write_element(&f.ty, Card::Required, &key, quote! { x }, false, true);
-                let make = quote! { let m = w.begin_item(); w.plain_str("url", #url); #inner w.end_object(m); };
+                let make = |i: TokenStream| {
+                    quote! {
+                        let m = w.begin_sub_extension(#url, #i, &self.sub_extension_extras);
+                        #inner
+                        w.end_sub_extension(m);
+                    }
+                };
                 let push = match f.card {
-                    Card::Optional => quote! { if let Some(x) = &#v { #make } },
-                    Card::Required => quote! { { let x = &#v; #make } },
-                    _ => quote! { for x in #v.iter() { #make } },
+                    Card::Optional => {
+                        let make = make(quote! { 0 });
+                        quote! { if let Some(x) = &#v { #make } }
+                    }
+                    Card::Required => {
+                        let make = make(quote! { 0 });
+                        quote! { { let x = &#v; #make } }
+                    }
+                    _ => {
+                        let make = make(quote! { i });
+                        quote! { for (i, x) in #v.iter().enumerate() { #make } }
+                    }
                 };
                 typed.entry("extension".into()).or_default().push(push);
             }

@@ -6,6 +6,7 @@
 mod codes;
 mod convert;
 mod extension_rules;
+mod imports;
 mod items;
 mod open_codes;
 mod outcome;
@@ -125,22 +126,34 @@ impl Job<'_> {
                     Module::Resource(n) => (format!("src/resources/{}.rs", n.to_snake_case()), format!("The base FHIR R5 resource `{n}` and its parts.")),
                     Module::Profile(n) => (format!("src/profiles/{}.rs", n.to_snake_case()), format!("The profile [`{n}`] and its parts.")),
                 };
-                let prelude = prelude(module);
-                file(&path, &doc, quote! { #prelude #(#tokens)* })
+                let own = match module {
+                    Module::Resource(n) => format!("crate::resources::{}", n.to_snake_case()),
+                    Module::Profile(n) => format!("crate::profiles::{}", n.to_snake_case()),
+                    _ => format!("crate::{}", path.trim_start_matches("src/").trim_end_matches(".rs")),
+                };
+                file(&path, &doc, imports::with_imports(quote! { #(#tokens)* }, &own))
             }
             Job::Codes => Ok(codes::code_files(space, header)?.into_iter().collect()),
-            Job::Search => file("src/search.rs", "Typed search builders from the IG's CapabilityStatement (feature `client`).", profile::search_tokens(ctx)),
+            Job::Search => file(
+                "src/search.rs",
+                "Typed search builders from the IG's CapabilityStatement (feature `client`).",
+                imports::with_imports(profile::search_tokens(ctx), "crate::search"),
+            ),
             Job::ExtensionRules => file(
                 "src/extension_rules.rs",
                 "Extension definitions as rule tables, checked wherever an extension appears.",
-                extension_rules::extension_rules_tokens(space),
+                imports::with_imports(extension_rules::extension_rules_tokens(space), "crate::extension_rules"),
             ),
-            Job::Outcome => file("src/outcome.rs", "Issues as a typed FHIR `OperationOutcome` ([`ToOperationOutcome`]).", outcome::outcome_tokens(ctx)?),
+            Job::Outcome => file(
+                "src/outcome.rs",
+                "Issues as a typed FHIR `OperationOutcome` ([`ToOperationOutcome`]).",
+                imports::with_imports(outcome::outcome_tokens(ctx)?, "crate::outcome"),
+            ),
             Job::ResourcesMod => {
-                let prelude = prelude(&Module::Resource(String::new()));
                 let body = items::resources_mod_tokens(ctx, resource_mods);
                 let reflect = reflect::any_resource_reflect(ctx);
-                file("src/resources/mod.rs", "Base FHIR R5 resources, generated from hl7.fhir.r5.core.", quote! { #prelude #body #reflect })
+                let tokens = imports::with_imports(quote! { #body #reflect }, "crate::resources");
+                file("src/resources/mod.rs", "Base FHIR R5 resources, generated from hl7.fhir.r5.core.", tokens)
             }
             Job::ProfilesMod => {
                 let profile_tokens = profile_mods.iter().map(|m| {
@@ -152,25 +165,11 @@ impl Job<'_> {
                 file(
                     "src/profiles/mod.rs",
                     "The implementation guide's resource profiles, one module each.",
-                    quote! { #(#profile_tokens)* #any_profile #any_profile_reflect },
+                    imports::with_imports(quote! { #(#profile_tokens)* #any_profile #any_profile_reflect }, "crate::profiles"),
                 )
             }
         }
     }
-}
-
-/// The `use` items at the top of a generated module (what the emitted code names
-/// unqualified).
-fn prelude(module: &Module) -> TokenStream {
-    let mut uses = vec![
-        quote! { use crate::Primitive; },
-        quote! { use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen}; },
-        quote! { use dhp_runtime::{FhirJson, JsonObject, JsonWriter, NonEmpty, ReadError, ReadMode, Stream}; },
-    ];
-    if *module != Module::Datatypes {
-        uses.push(quote! { use crate::datatypes::{Extension, Meta}; });
-    }
-    quote! { #(#[allow(unused_imports)] #uses)* }
 }
 
 fn render(header: &Header, module_doc: &str, tokens: TokenStream) -> Result<String, String> {

@@ -49,8 +49,6 @@ pub(crate) fn outcome_tokens(ctx: &Ctx) -> Result<TokenStream, String> {
     let oo_path = ctx.type_path(&oo.name);
     let issue_path = ctx.type_path(issue_name);
     Ok(quote! {
-        use dhp_runtime::{Issue, ReadError, Severity};
-
         /// Issues as a typed [`OperationOutcome`](crate::resources::OperationOutcome), so a
         /// service that receives data can answer in FHIR: one `issue` per [`Issue`], with
         /// `severity` (`error`/`warning`), `code` from the FHIR issue-type value set
@@ -81,27 +79,27 @@ pub(crate) fn outcome_tokens(ctx: &Ctx) -> Result<TokenStream, String> {
             fn to_operation_outcome(&self) -> #oo_path;
         }
 
-        impl ToOperationOutcome for [Issue] {
+        impl ToOperationOutcome for [dhp_runtime::Issue] {
             fn to_operation_outcome(&self) -> #oo_path {
                 #oo_path::from_issues(self)
             }
         }
 
-        impl ToOperationOutcome for ReadError {
+        impl ToOperationOutcome for dhp_runtime::ReadError {
             fn to_operation_outcome(&self) -> #oo_path {
                 #oo_path::from_issues(&self.issues)
             }
         }
 
-        impl From<&ReadError> for #oo_path {
-            fn from(e: &ReadError) -> Self {
+        impl From<&dhp_runtime::ReadError> for #oo_path {
+            fn from(e: &dhp_runtime::ReadError) -> Self {
                 #oo_path::from_issues(&e.issues)
             }
         }
 
         impl #oo_path {
             /// An outcome with one issue per item of `issues` (see [`ToOperationOutcome`]).
-            pub fn from_issues(issues: &[Issue]) -> Self {
+            pub fn from_issues(issues: &[dhp_runtime::Issue]) -> Self {
                 let mut items = issues.iter().map(outcome_issue);
                 let issue = match items.next() {
                     Some(first) => {
@@ -120,10 +118,10 @@ pub(crate) fn outcome_tokens(ctx: &Ctx) -> Result<TokenStream, String> {
             }
         }
 
-        fn outcome_issue(issue: &Issue) -> #issue_path {
+        fn outcome_issue(issue: &dhp_runtime::Issue) -> #issue_path {
             let severity = match issue.severity {
-                Severity::Error => #error,
-                Severity::Warning => #warning,
+                dhp_runtime::Severity::Error => #error,
+                dhp_runtime::Severity::Warning => #warning,
             };
             // Every kind's code is in the issue-type value set (tested); `processing` only
             // stands in for a kind added to the runtime without a code here.

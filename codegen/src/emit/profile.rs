@@ -224,11 +224,12 @@ pub(crate) fn extension_new_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         lines.push(format!(" - `{}`: `{}`.{binding}", f.name, f.path));
     }
     let doc = lines.iter().map(|l| quote! { #[doc = #l] });
+    let extras = if s.has_sub_extensions() { quote! { sub_extension_extras: Vec::new(), } } else { quote! {} };
     quote! {
         impl #name {
             #(#doc)*
             pub fn new(#(#params),*) -> Self {
-                #name { #(#inits)* unknown_elements: JsonObject::new() }
+                #name { #(#inits)* #extras unknown_elements: JsonObject::new() }
             }
         }
     }

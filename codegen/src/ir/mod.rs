@@ -236,6 +236,15 @@ pub struct StructDef {
     pub prohibited: Vec<String>,
 }
 
+impl StructDef {
+    /// True for a complex extension with typed sub-extensions. Its fields hold the
+    /// sub-extensions' values only, so the emitter adds `sub_extension_extras`, which
+    /// keeps each item's `id` and unknown members (nothing a read sees is lost).
+    pub fn has_sub_extensions(&self) -> bool {
+        self.fields.iter().any(|f| matches!(f.role, FieldRole::SubExtension { .. }))
+    }
+}
+
 /// How many values a field holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Card {

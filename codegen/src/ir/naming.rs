@@ -6,7 +6,7 @@
 //! same deterministic way, in definition order (profiles and extensions in canonical URL
 //! order), the first claimant keeping the plain name:
 //!
-//! - **struct fields**: `unknown_elements` is reserved; elements (and the `extension`
+//! - **struct fields**: `unknown_elements` and `sub_extension_extras` are reserved; elements (and the `extension`
 //!   array field) claim names first; a typed extension slice or sub-extension that
 //!   collides gets an `_ext` suffix (`multiple_birth_ext`), an element that collides with
 //!   a reserved name an `_element` suffix;
@@ -45,8 +45,9 @@ pub const PROFILE_METHODS: &[&str] = &[
     "write_json",
 ];
 
-/// Field names the emitter adds to every struct.
-pub const RESERVED_FIELDS: &[&str] = &["unknown_elements"];
+/// Field names the emitter adds: `unknown_elements` to every struct,
+/// `sub_extension_extras` to complex extensions (see [`StructDef::has_sub_extensions`](super::StructDef::has_sub_extensions)).
+pub const RESERVED_FIELDS: &[&str] = &["unknown_elements", "sub_extension_extras"];
 
 /// True when `name` (a type name) cannot also name a module: its snake case is a Rust
 /// keyword (`Type` -> `type`). Profiles and resources get a module each.

@@ -86,6 +86,15 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterClassVs {
             EncounterClassVs::from_code,
         )
     }
+    fn from_json_text(
+        text: std::borrow::Cow<'_, str>,
+    ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
+        dhp_runtime::terminology::code_from_text(
+            &text,
+            "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-class-vs",
+            EncounterClassVs::from_code,
+        )
+    }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }

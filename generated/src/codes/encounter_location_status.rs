@@ -83,6 +83,15 @@ impl dhp_runtime::primitives::FhirPrimitive for EncounterLocationStatus {
             EncounterLocationStatus::from_code,
         )
     }
+    fn from_json_text(
+        text: std::borrow::Cow<'_, str>,
+    ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
+        dhp_runtime::terminology::code_from_text(
+            &text,
+            "http://hl7.org/fhir/ValueSet/encounter-location-status",
+            EncounterLocationStatus::from_code,
+        )
+    }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }

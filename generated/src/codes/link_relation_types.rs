@@ -1189,6 +1189,15 @@ impl dhp_runtime::primitives::FhirPrimitive for LinkRelationTypes {
             LinkRelationTypes::from_code,
         )
     }
+    fn from_json_text(
+        text: std::borrow::Cow<'_, str>,
+    ) -> Result<Self, dhp_runtime::primitives::PrimitiveError> {
+        dhp_runtime::terminology::code_from_text(
+            &text,
+            "http://hl7.org/fhir/ValueSet/iana-link-relations",
+            LinkRelationTypes::from_code,
+        )
+    }
     fn to_json(&self) -> dhp_runtime::JsonValue {
         dhp_runtime::JsonValue::String(self.code().to_string())
     }

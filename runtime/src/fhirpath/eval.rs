@@ -421,38 +421,14 @@ impl<'a, 'e> Ev<'a, 'e> {
         // The specification allows not evaluating the right operand when the left one
         // decides: `false and x`, `true or x`, `false implies x`.
         if matches!(op, BinOp::And | BinOp::Or | BinOp::Implies) {
-            let decided = match (op, truth(&lv)?) {
-                (BinOp::And, Some(false)) => Some(false),
-                (BinOp::Or, Some(true)) | (BinOp::Implies, Some(false)) => Some(true),
-                _ => None,
-            };
-            if let Some(b) = decided {
+            if let Some(b) = decided(op, truth(&lv)?) {
                 return Ok(vec![Value::Boolean(b)]);
             }
         }
         let rv = self.scoped(r, focus)?;
         match op {
             BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies => {
-                let a = truth(&lv)?;
-                let b = truth(&rv)?;
-                let res = match op {
-                    BinOp::And => match (a, b) {
-                        (Some(false), _) | (_, Some(false)) => Some(false),
-                        (Some(true), Some(true)) => Some(true),
-                        _ => None,
-                    },
-                    BinOp::Or => match (a, b) {
-                        (Some(true), _) | (_, Some(true)) => Some(true),
-                        (Some(false), Some(false)) => Some(false),
-                        _ => None,
-                    },
-                    BinOp::Xor => a.zip(b).map(|(a, b)| a != b),
-                    _ => match (a, b) {
-                        (Some(false), _) | (_, Some(true)) => Some(true),
-                        (Some(true), r) => r,
-                        (None, _) => None,
-                    },
-                };
+                let res = logic(op, truth(&lv)?, truth(&rv)?);
                 Ok(res.map(|b| vec![Value::Boolean(b)]).unwrap_or_default())
             }
             BinOp::Union => Ok(self.union(lv, rv)),
@@ -734,6 +710,38 @@ pub(crate) fn literal<'a>(l: &Literal) -> Result<Value<'a>, EvalError> {
             Value::Quantity(Decimal::parse(n).ok_or_else(|| EvalError(format!("bad quantity {n}")))?, u.clone())
         }
     })
+}
+
+/// The value of `a op b` (`and`, `or`, `implies`) decided by the left operand alone
+/// (`false and x`, `true or x`, `false implies x`), when it is.
+pub(crate) fn decided(op: BinOp, a: Option<bool>) -> Option<bool> {
+    match (op, a) {
+        (BinOp::And, Some(false)) => Some(false),
+        (BinOp::Or, Some(true)) | (BinOp::Implies, Some(false)) => Some(true),
+        _ => None,
+    }
+}
+
+/// Three-valued `and`, `or`, `xor`, `implies` (`None`: empty) of the operands' truth.
+pub(crate) fn logic(op: BinOp, a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match op {
+        BinOp::And => match (a, b) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        },
+        BinOp::Or => match (a, b) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        },
+        BinOp::Xor => a.zip(b).map(|(a, b)| a != b),
+        _ => match (a, b) {
+            (Some(false), _) | (_, Some(true)) => Some(true),
+            (Some(true), r) => r,
+            (None, _) => None,
+        },
+    }
 }
 
 /// The single item of a collection as a System value: `None` when empty; an error when

@@ -34,6 +34,7 @@ mod eval;
 mod functions;
 mod lexer;
 pub mod model;
+pub(crate) mod native;
 mod parser;
 mod units;
 mod value;
@@ -41,6 +42,8 @@ mod value;
 pub use datetime::{Temporal, TemporalKind};
 pub use decimal::Decimal;
 pub use model::{ElementType, TypeModel};
+#[doc(hidden)]
+pub use native::audit as audit_native;
 pub use parser::{BinOp, Expr, Literal, TypeSpec, MAX_DEPTH};
 pub use value::{NodeValue, Value};
 

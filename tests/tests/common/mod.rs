@@ -22,6 +22,19 @@ pub fn ig_example(file: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The JSON files of a folder (hidden ones left out), as (file name, text), by name.
+pub fn json_files(dir: PathBuf) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).expect("read")))
+        .collect();
+    out.sort();
+    out
+}
+
 /// The first difference between two JSON values (objects compared regardless of key
 /// order), as a path and what changed; `None` when they are equal.
 pub fn json_diff(a: &JsonValue, b: &JsonValue, path: &str) -> Option<String> {

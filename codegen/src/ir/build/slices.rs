@@ -233,6 +233,11 @@ impl<'a> Builder<'a> {
         if !narrows {
             return (None, constraints);
         }
+        // Each slice keeps a type of its own, even when another slice's type has the same
+        // fields (unlike backbones, which reuse an identical base type): slices of one
+        // element differ in the values their `new` fills in and their `TryFrom` checks,
+        // and slices of other resources differ in the element ids their docs and
+        // `SliceError` paths name (`Patient.identifier:nationalId.system`).
         let slice_name = sel.slice_name.clone().unwrap_or_default();
         let candidate = format!("{}{}", owner.name_prefix, type_name(&slice_name));
         let taken = |c: &str| {
