@@ -305,6 +305,10 @@ fn html_checks_on_narrative_text() {
         ("<div>é<b>x</b>ü</div>", true),
         ("<div>x<", false),
         ("no markup", true),
+        ("<div>ONMOUSEover then on</div>", false),
+        ("<div>x on</div>", true),
+        ("<div>onerro and on</div>", true),
+        ("<div> On<b>onError</b></div>", false),
     ];
     for (text, ok) in cases {
         let expr = format!("'{}'.htmlChecks()", text.replace('\'', "\\'"));
