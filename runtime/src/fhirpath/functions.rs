@@ -1218,30 +1218,75 @@ fn html_ok(v: &Value<'_>) -> Option<bool> {
         "ul",
         "var",
     ];
+    // A node's text as it stands (its System value is that String, unless its type
+    // parses it into a date, a time or a number: then the System value decides).
+    if let Value::Node(n) = v {
+        if let Some(crate::reflect::PrimitiveValue::String(s)) = n.node.primitive() {
+            if !matches!(n.type_name.unwrap_or(""), "date" | "dateTime" | "instant" | "time" | "integer64" | "decimal") {
+                return Some(html_text_ok(s, ALLOWED));
+            }
+        }
+    }
     let Some(Value::String(s)) = v.to_system() else {
         return None;
     };
-    let lower = s.to_ascii_lowercase();
-    if lower.contains("javascript:")
-        || lower.contains(" on") && ["onclick", "onload", "onerror", "onmouse"].iter().any(|e| lower.contains(e))
-    {
-        return Some(false);
+    Some(html_text_ok(&s, ALLOWED))
+}
+
+/// Whether `needle` (lower case) occurs in `hay`, ignoring ASCII case.
+fn contains_ignoring_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else { return true };
+    hay.len() >= needle.len()
+        && (0..=hay.len() - needle.len())
+            .any(|i| hay[i].to_ascii_lowercase() == first && hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+}
+
+/// Whether `t` has ` on` and, anywhere, one of `onclick`, `onload`, `onerror`, `onmouse`
+/// (ASCII case ignored), in one pass over the `on`s.
+fn event_handler(t: &[u8]) -> bool {
+    let (mut spaced, mut handler) = (false, false);
+    for i in 0..t.len().saturating_sub(1) {
+        if !t[i].eq_ignore_ascii_case(&b'o') || !t[i + 1].eq_ignore_ascii_case(&b'n') {
+            continue;
+        }
+        spaced |= i > 0 && t[i - 1] == b' ';
+        let after = &t[i + 2..];
+        handler |= [&b"click"[..], b"load", b"error", b"mouse"]
+            .iter()
+            .any(|h| after.len() >= h.len() && after[..h.len()].eq_ignore_ascii_case(h));
+        if spaced && handler {
+            return true;
+        }
     }
-    let mut rest = lower.as_str();
-    while let Some(i) = rest.find('<') {
-        rest = &rest[i + 1..];
-        let name: String = rest.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    false
+}
+
+/// `htmlChecks()` on the narrative's text: no `javascript:`, no event handler
+/// (` on` and one of the handlers named anywhere), and every `<` opens a comment or
+/// declaration (`<!`, `<?`) or an allowed element (any case; `</name` too).
+fn html_text_ok(text: &str, allowed: &[&str]) -> bool {
+    let t = text.as_bytes();
+    if contains_ignoring_case(t, b"javascript:") || event_handler(t) {
+        return false;
+    }
+    let mut at = 0;
+    while let Some(i) = t[at..].iter().position(|&b| b == b'<') {
+        let rest = &t[at + i + 1..];
+        at += i + 1;
+        let start = rest.iter().position(|&b| b != b'/').unwrap_or(rest.len());
+        let len = rest[start..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        let name = &rest[start..start + len];
         if name.is_empty() {
-            if !rest.starts_with('!') && !rest.starts_with('?') {
-                return Some(false);
+            if !rest.starts_with(b"!") && !rest.starts_with(b"?") {
+                return false;
             }
             continue;
         }
-        if !ALLOWED.contains(&name.as_str()) {
-            return Some(false);
+        if !allowed.iter().any(|a| a.as_bytes().eq_ignore_ascii_case(name)) {
+            return false;
         }
     }
-    Some(true)
+    true
 }
 
 #[allow(dead_code)]

@@ -11,8 +11,13 @@
 //! - `a.b.c.exists()` / `a.b.c.empty()` on plain member names: answered by visiting the
 //!   typed children (a JSON node on the way falls back to the interpreter);
 //! - `member.hasValue()`: the member is one primitive with a value;
-//! - `member = 'text'` (and `!=`, `contains`, `startsWith`, `endsWith`) on a member that
-//!   is absent or holds one plain string;
+//! - `a.b = 'text'` (and `!=`, `contains`, `startsWith`, `endsWith`, `in ('x' | 'y')`) on
+//!   a member path that reaches nothing or one plain string;
+//! - `a.b.all(criteria)` when the criteria is planned natively throughout (a part that
+//!   would need the interpreter on some item makes the interpreter evaluate the whole
+//!   `all`);
+//! - `bdl-7`'s shape, `items.where(key.exists()).select(key & iif(suffix.exists(), suffix,
+//!   '')).isDistinct()` on member paths, when every key and suffix is one plain string;
 //! - a chain whose first member is absent from the focus (`contained.where(…).empty()`,
 //!   `start.hasValue().not()`): the chain's value on an empty collection, known from its
 //!   functions (`where`, `select`, `trace`, `first`, `last` keep it empty; `empty()` is
@@ -42,9 +47,14 @@ enum Plan<'e> {
     Not(Box<Plan<'e>>),
     /// `path.exists()` (`empty` false) or `path.empty()` (`empty` true) on plain members.
     Path { path: Vec<&'e str>, empty: bool, expr: &'e Expr },
-    /// `member = 'text'`, `member != 'text'`, `member.contains('text')`, `startsWith`,
-    /// `endsWith`: on a member holding one plain string.
-    Text { member: &'e str, op: TextOp, literal: &'e str, expr: &'e Expr },
+    /// `path = 'text'`, `path != 'text'`, `path.contains('text')`, `startsWith`,
+    /// `endsWith`, `path in ('a' | 'b' | …)`: on a member path holding one plain string.
+    Text { path: Vec<&'e str>, op: TextOp, literals: Vec<&'e str>, expr: &'e Expr },
+    /// `path.all(criteria)` with a criteria planned natively throughout.
+    All { path: Vec<&'e str>, criteria: Box<Plan<'e>>, expr: &'e Expr },
+    /// `items.where(key.exists()).select(key & iif(suffix.exists(), suffix, '')).isDistinct()`
+    /// on member paths: whether the keys (each one plain string) are distinct.
+    DistinctKeys { items: Vec<&'e str>, key: Vec<&'e str>, suffix: Vec<&'e str>, expr: &'e Expr },
     /// `member.hasValue()`: the member is one primitive with a value.
     HasValue { member: &'e str, expr: &'e Expr },
     /// An expression whose value is `absent` when the focus has no member `head`.
@@ -60,16 +70,20 @@ enum TextOp {
     Contains,
     StartsWith,
     EndsWith,
+    /// Equal to one of the literals.
+    In,
 }
 
 impl TextOp {
-    fn apply(self, s: &str, literal: &str) -> bool {
+    fn apply(self, s: &str, literals: &[&str]) -> bool {
+        let literal = literals.first().copied().unwrap_or_default();
         match self {
             TextOp::Eq => s == literal,
             TextOp::Ne => s != literal,
             TextOp::Contains => s.contains(literal),
             TextOp::StartsWith => s.starts_with(literal),
             TextOp::EndsWith => s.ends_with(literal),
+            TextOp::In => literals.contains(&s),
         }
     }
 }
@@ -99,7 +113,7 @@ impl Compiled {
     /// = the focus, …) when the interpreter is needed.
     pub(crate) fn check<'a>(&self, focus: Node<'a>, env: &dyn Fn() -> Env<'a>) -> Option<bool> {
         let mut cache = None;
-        let native = run(&self.plan, focus, env, &mut cache, true).ok().flatten();
+        let native = run(&self.plan, focus, Some(env), &mut cache, true).ok().flatten();
         if AUDIT.load(Ordering::Relaxed) {
             let env = cache.get_or_insert_with(env);
             let interpreted = top_truth(evaluate(self.expr, focus, env));
@@ -175,18 +189,68 @@ fn guard(e: &Expr) -> Option<(&str, Option<bool>)> {
     }
 }
 
-/// `member` (a plain name on the focus) and a string literal.
-fn member_and_text<'e>(m: &'e Expr, literal: &'e Expr) -> Option<(&'e str, &'e str)> {
-    match (member(m)?, literal) {
-        ((None, name), Expr::Literal(super::Literal::String(text))) => Some((name, text)),
+/// A member path and a string literal.
+fn path_and_text<'e>(m: &'e Expr, literal: &'e Expr) -> Option<(Vec<&'e str>, &'e str)> {
+    match literal {
+        Expr::Literal(super::Literal::String(text)) => Some((member_path(m)?, text)),
         _ => None,
     }
 }
 
+/// The string literals of a union `'a' | 'b' | …`.
+fn text_union<'e>(e: &'e Expr, out: &mut Vec<&'e str>) -> Option<()> {
+    match e {
+        Expr::Literal(super::Literal::String(text)) => {
+            out.push(text);
+            Some(())
+        }
+        Expr::Binary(l, BinOp::Union, r) => {
+            text_union(l, out)?;
+            text_union(r, out)
+        }
+        _ => None,
+    }
+}
+
+/// `e` when it is `base.name()` with no arguments: the base.
+fn call0<'e>(e: &'e Expr, name: &str) -> Option<&'e Expr> {
+    match e {
+        Expr::Call(Some(base), n, args) if n == name && args.is_empty() => Some(base),
+        _ => None,
+    }
+}
+
+/// `items.where(key.exists()).select(key & iif(suffix.exists(), suffix, '')).isDistinct()`
+/// on member paths: (items, key, suffix).
+fn distinct_keys(e: &Expr) -> Option<(Vec<&str>, Vec<&str>, Vec<&str>)> {
+    let select = call0(e, "isDistinct")?;
+    let Expr::Call(Some(filtered), name, args) = select else { return None };
+    let ([projection], "select") = (args.as_slice(), name.as_str()) else { return None };
+    let Expr::Call(Some(items), name, args) = &**filtered else { return None };
+    let ([filter], "where") = (args.as_slice(), name.as_str()) else { return None };
+    let key = member_path(call0(filter, "exists")?)?;
+    let Expr::Binary(k, BinOp::Concat, choice) = projection else { return None };
+    let Expr::Call(None, name, args) = &**choice else { return None };
+    let ([test, then, Expr::Literal(super::Literal::String(otherwise))], "iif") = (args.as_slice(), name.as_str()) else {
+        return None;
+    };
+    let suffix = member_path(call0(test, "exists")?)?;
+    if !otherwise.is_empty() || member_path(k)? != key || member_path(then)? != suffix {
+        return None;
+    }
+    Some((member_path(items)?, key, suffix))
+}
+
 fn plan(e: &Expr) -> Plan<'_> {
     let text = match e {
-        Expr::Binary(l, op @ (BinOp::Eq | BinOp::Ne), r) => {
-            member_and_text(l, r).map(|(m, t)| (m, if *op == BinOp::Eq { TextOp::Eq } else { TextOp::Ne }, t))
+        Expr::Binary(l, op @ (BinOp::Eq | BinOp::Ne), r) => path_and_text(l, r)
+            .map(|(m, t)| (m, if *op == BinOp::Eq { TextOp::Eq } else { TextOp::Ne }, vec![t])),
+        Expr::Binary(l, BinOp::In, r) => {
+            let mut literals = Vec::new();
+            match (member_path(l), text_union(r, &mut literals)) {
+                (Some(path), Some(())) => Some((path, TextOp::In, literals)),
+                _ => None,
+            }
         }
         Expr::Call(Some(base), name, args) if args.len() == 1 => {
             let op = match name.as_str() {
@@ -195,16 +259,26 @@ fn plan(e: &Expr) -> Plan<'_> {
                 "endsWith" => Some(TextOp::EndsWith),
                 _ => None,
             };
-            op.and_then(|op| member_and_text(base, &args[0]).map(|(m, t)| (m, op, t)))
+            op.and_then(|op| path_and_text(base, &args[0]).map(|(m, t)| (m, op, vec![t])))
         }
         _ => None,
     };
-    if let Some((member, op, literal)) = text {
-        return Plan::Text { member, op, literal, expr: e };
+    if let Some((path, op, literals)) = text {
+        return Plan::Text { path, op, literals, expr: e };
+    }
+    if let Some((items, key, suffix)) = distinct_keys(e) {
+        return Plan::DistinctKeys { items, key, suffix, expr: e };
     }
     match e {
         Expr::Binary(l, op @ (BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies), r) => {
             Plan::Logic(Box::new(plan(l)), *op, Box::new(plan(r)))
+        }
+        Expr::Call(Some(base), name, args) if name == "all" && args.len() == 1 => {
+            let criteria = plan(&args[0]);
+            match member_path(base) {
+                Some(path) if native_only(&criteria) => Plan::All { path, criteria: Box::new(criteria), expr: e },
+                _ => guarded(e),
+            }
         }
         Expr::Call(Some(base), name, args) if name == "not" && args.is_empty() && logical(base) => Plan::Not(Box::new(plan(base))),
         Expr::Call(Some(base), name, args) if name == "hasValue" && args.is_empty() && matches!(member(base), Some((None, _))) => {
@@ -223,6 +297,18 @@ fn plan(e: &Expr) -> Plan<'_> {
     }
 }
 
+/// True when no part of `plan` is left to the interpreter whatever the data (a part may
+/// still need it on JSON nodes).
+fn native_only(plan: &Plan<'_>) -> bool {
+    match plan {
+        Plan::Logic(l, _, r) => native_only(l) && native_only(r),
+        Plan::Not(inner) => native_only(inner),
+        Plan::All { criteria, .. } => native_only(criteria),
+        Plan::Path { .. } | Plan::Text { .. } | Plan::HasValue { .. } | Plan::DistinctKeys { .. } => true,
+        Plan::Guard { .. } | Plan::Interp(_) => false,
+    }
+}
+
 /// True when `e` is itself planned natively (a logical operator or an existence test),
 /// so its `.not()` is too.
 fn logical(e: &Expr) -> bool {
@@ -236,10 +322,20 @@ fn guarded(e: &Expr) -> Plan<'_> {
     }
 }
 
-/// Evaluates `plan` on `focus`: `Err` for an evaluation error (which the interpreter
-/// propagates through the logical operators), else the value's truth (`top`: as
-/// `check_node` reads a whole result, else as a logical operand).
-fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache: &mut Option<Env<'a>>, top: bool) -> Result<Option<bool>, ()> {
+/// Why a plan has no value of its own.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stop {
+    /// An evaluation error (which the interpreter propagates through the logical operators).
+    Failed,
+    /// The interpreter is needed and was not allowed (inside a native `all`).
+    Interpreter,
+}
+
+/// Evaluates `plan` on `focus`: `Err` for an evaluation error, else the value's truth
+/// (`top`: as `check_node` reads a whole result, else as a logical operand). With `env`
+/// `None` the interpreter is not used: a part that needs it stops with
+/// [`Stop::Interpreter`].
+fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, cache: &mut Option<Env<'a>>, top: bool) -> Result<Option<bool>, Stop> {
     match plan {
         Plan::Logic(l, op, r) => {
             let a = run(l, focus, env, cache, false)?;
@@ -254,9 +350,25 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache: &
             Some(found) => Ok(Some(found != *empty)),
             None => interpret(expr, focus, env, cache, top),
         },
-        Plan::Text { member, op, literal, expr } => match plain_text(focus, member) {
+        Plan::Text { path, op, literals, expr } => match plain_text(focus, path) {
             Some(None) => Ok(None),
-            Some(Some(s)) => Ok(Some(op.apply(s, literal))),
+            Some(Some(s)) => Ok(Some(op.apply(s, literals))),
+            None => interpret(expr, focus, env, cache, top),
+        },
+        Plan::All { path, criteria, expr } => {
+            let Some(items) = nodes_at(focus, path) else { return interpret(expr, focus, env, cache, top) };
+            for item in items {
+                match run(criteria, item, None, &mut None, false) {
+                    Ok(Some(true)) => {}
+                    Ok(_) => return Ok(Some(false)),
+                    Err(Stop::Interpreter) => return interpret(expr, focus, env, cache, top),
+                    Err(Stop::Failed) => return Err(Stop::Failed),
+                }
+            }
+            Ok(Some(true))
+        }
+        Plan::DistinctKeys { items, key, suffix, expr } => match distinct(focus, items, key, suffix) {
+            Some(d) => Ok(Some(d)),
             None => interpret(expr, focus, env, cache, top),
         },
         Plan::HasValue { member, expr } => {
@@ -280,31 +392,58 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache: &
     }
 }
 
-fn interpret<'a>(expr: &Expr, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, cache: &mut Option<Env<'a>>, top: bool) -> Result<Option<bool>, ()> {
+fn interpret<'a>(expr: &Expr, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, cache: &mut Option<Env<'a>>, top: bool) -> Result<Option<bool>, Stop> {
+    let Some(env) = env else { return Err(Stop::Interpreter) };
     let env = cache.get_or_insert_with(env);
     let r = evaluate(expr, focus, env);
     if top {
         return Ok(top_truth(r));
     }
-    truth(&r.map_err(|_| ())?).map_err(|_| ())
+    truth(&r.map_err(|_| Stop::Failed)?).map_err(|_| Stop::Failed)
 }
 
-/// The member `name` of `node` when it is absent (`Some(None)`) or one plain string
-/// (`Some(Some(text))`: a string primitive whose FHIRPath value is a String, not a date,
-/// a time or a number); `None` otherwise (the interpreter decides).
-fn plain_text<'a>(node: Node<'a>, name: &str) -> Option<Option<&'a str>> {
-    if !matches!(node, Node::Typed(_)) {
-        return None;
-    }
-    let (mut count, mut first) = (0usize, None);
-    node.visit_child(name, &mut |c| {
-        count += 1;
-        if count == 1 {
-            first = Some(c.node);
+/// The nodes at `path` below `node` in the interpreter's order; `None` when a JSON node
+/// would have to be visited.
+fn nodes_at<'a>(node: Node<'a>, path: &[&str]) -> Option<Vec<Node<'a>>> {
+    let mut out = vec![node];
+    for name in path {
+        let mut next = Vec::new();
+        for n in out {
+            if !matches!(n, Node::Typed(_)) {
+                return None;
+            }
+            n.visit_child(name, &mut |c| next.push(c.node));
         }
-    });
-    let Some(child) = first else { return Some(None) };
-    if count > 1 || !matches!(child, Node::Typed(_)) {
+        out = next;
+    }
+    Some(out)
+}
+
+/// `items.where(key.exists()).select(key & iif(suffix.exists(), suffix, '')).isDistinct()`
+/// when every key and suffix present is one plain string (else `None`: the interpreter).
+fn distinct(focus: Node<'_>, items: &[&str], key: &[&str], suffix: &[&str]) -> Option<bool> {
+    let mut seen = std::collections::HashSet::new();
+    for item in nodes_at(focus, items)? {
+        let Some(k) = plain_text(item, key)? else { continue };
+        let s = plain_text(item, suffix)?.unwrap_or_default();
+        if !seen.insert([k, s].concat()) {
+            return Some(false);
+        }
+    }
+    Some(true)
+}
+
+/// The node at `path` below `node` when there is none (`Some(None)`) or one plain string
+/// (`Some(Some(text))`: a string primitive with a value whose FHIRPath value is a String,
+/// not a date, a time or a number); `None` otherwise (the interpreter decides).
+fn plain_text<'a>(node: Node<'a>, path: &[&str]) -> Option<Option<&'a str>> {
+    let found = nodes_at(node, path)?;
+    let child = match found.as_slice() {
+        [] => return Some(None),
+        [one] => *one,
+        _ => return None,
+    };
+    if !matches!(child, Node::Typed(_)) {
         return None;
     }
     let plain = !matches!(child.fhir_type(), Some("date" | "dateTime" | "instant" | "time" | "integer64" | "decimal"));

@@ -286,3 +286,32 @@ fn fuzz_regression_escape_before_a_multibyte_character() {
         let _ = parse(src).map(|e| evaluate(&e, Node::json(&crate::json::JsonValue::Null), &Env::empty()));
     }
 }
+
+#[test]
+fn html_checks_on_narrative_text() {
+    let cases = [
+        (r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>ok</p></div>"#, true),
+        ("<DIV><P>ok</P><H1>t</H1></DIV>", true),
+        ("<div><script>x</script></div>", false),
+        (r#"<div><a href="JavaScript:x">y</a></div>"#, false),
+        (r#"<div onclick="x">y</div>"#, false),
+        ("<div>onclick</div>", true),
+        ("<div> on it: ONLOAD</div>", false),
+        ("<div> on it: onlo</div>", true),
+        ("<div><!-- c --><?pi?></div>", true),
+        ("<div></ p></div>", false),
+        ("<div>a < b</div>", false),
+        ("<div><blockquote2>x</blockquote2></div>", false),
+        ("<div>é<b>x</b>ü</div>", true),
+        ("<div>x<", false),
+        ("no markup", true),
+        ("<div>ONMOUSEover then on</div>", false),
+        ("<div>x on</div>", true),
+        ("<div>onerro and on</div>", true),
+        ("<div> On<b>onError</b></div>", false),
+    ];
+    for (text, ok) in cases {
+        let expr = format!("'{}'.htmlChecks()", text.replace('\'', "\\'"));
+        assert_eq!(run(&expr, "{}"), Some(ok), "{text}");
+    }
+}
