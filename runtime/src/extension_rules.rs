@@ -34,7 +34,7 @@ use crate::must_support::{coded, text};
 use crate::read::{Issue, IssueKind, Reader, Severity};
 use crate::reflect::Node;
 use crate::terminology::CodeSet;
-use crate::validate::Walked as Visited;
+use crate::validate::{walked_path, Walked};
 
 /// The `value[x]` of an extension or sub-extension, as its definition states it.
 #[derive(Debug)]
@@ -109,7 +109,7 @@ pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule]
 
 /// [`check_extensions`] on node `at` of a walk of the whole value (validation checks
 /// everything in one walk).
-pub(crate) fn check_at(nodes: &[Visited<'_>], at: usize, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
+pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
     let node = nodes[at].node;
     if at != 0 && !rules.is_empty() && node.fhir_type() == Some("Extension") {
         if let Some(rule) = url_of(node).and_then(|u| find(rules, u)) {
@@ -119,12 +119,12 @@ pub(crate) fn check_at(nodes: &[Visited<'_>], at: usize, root_path: &str, rules:
 }
 
 /// True for node `at` of a walk that is a resource (the root, or a resource inside it).
-fn is_resource(nodes: &[Visited<'_>], at: usize) -> bool {
+fn is_resource(nodes: &[Walked<'_>], at: usize) -> bool {
     at == 0 || is_resource_member(nodes[at].name, nodes[at].node)
 }
 
 /// The element name of a walked node in a definition's path (`value[x]`, `gender`).
-fn element<'a>(v: &Visited<'a>) -> std::borrow::Cow<'a, str> {
+fn element<'a>(v: &Walked<'a>) -> std::borrow::Cow<'a, str> {
     if v.json_name != v.name && v.json_name.starts_with(v.name) {
         std::borrow::Cow::Owned(format!("{}[x]", v.name))
     } else {
@@ -155,10 +155,6 @@ fn url_of<'a>(node: Node<'a>) -> Option<&'a str> {
     url
 }
 
-fn path_of(nodes: &[Visited<'_>], at: usize, root: &str) -> String {
-    crate::validate::walked_path(nodes, at, root)
-}
-
 fn error(kind: IssueKind, path: String, message: String) -> Issue {
     Issue { severity: Severity::Error, kind, path, message }
 }
@@ -171,11 +167,11 @@ fn push(reader: &mut Reader, rule: &ExtensionRule, mut issue: Issue) {
     reader.push_issue(issue);
 }
 
-fn check_one(nodes: &[Visited<'_>], at: usize, rule: &ExtensionRule, root_path: &str, reader: &mut Reader) {
+fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &str, reader: &mut Reader) {
     let node = nodes[at].node;
     // Locations are built only for an issue.
     let path_text = std::cell::OnceCell::new();
-    let path = || path_text.get_or_init(|| path_of(nodes, at, root_path)).clone();
+    let path = || path_text.get_or_init(|| walked_path(nodes, at, root_path)).clone();
     if !context_allows(nodes, nodes[at].parent, rule) {
         let allowed: Vec<String> = rule.contexts.iter().map(|(_, e)| format!("'{e}'")).collect();
         let here = element_path(nodes, nodes[at].parent);
@@ -276,14 +272,14 @@ fn concept_codings<'a>(node: Node<'a>, out: &mut Vec<(Option<&'a str>, &'a str)>
 
 /// The element path of node `at` as a definition names it: from the nearest resource
 /// (`Patient.contact.gender`).
-fn element_path(nodes: &[Visited<'_>], at: usize) -> String {
+fn element_path(nodes: &[Walked<'_>], at: usize) -> String {
     let (resource, _) = paths(nodes, at);
     resource
 }
 
 /// The paths of node `at`: from its nearest resource (`Patient.name.given`) and from the
 /// nearest complex datatype it is in (`HumanName.given`; empty when none).
-fn paths(nodes: &[Visited<'_>], mut at: usize) -> (String, String) {
+fn paths(nodes: &[Walked<'_>], mut at: usize) -> (String, String) {
     let mut segments: Vec<std::borrow::Cow<'_, str>> = Vec::new();
     let mut datatype: Option<String> = None;
     loop {
@@ -333,7 +329,7 @@ fn supertypes(t: &str, resource: bool) -> &'static [&'static str] {
     }
 }
 
-fn context_allows(nodes: &[Visited<'_>], parent: usize, rule: &ExtensionRule) -> bool {
+fn context_allows(nodes: &[Walked<'_>], parent: usize, rule: &ExtensionRule) -> bool {
     if rule.contexts.is_empty() || rule.contexts.iter().any(|(k, _)| *k == ContextKind::FhirPath) {
         return true;
     }

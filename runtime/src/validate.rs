@@ -697,19 +697,6 @@ fn json_too_deep(value: Option<&crate::json::JsonValue>, depth: usize) -> bool {
     false
 }
 
-/// One visited node of [`check_structure`]'s walk: where it is, found from its parent.
-struct Visited<'a> {
-    node: Node<'a>,
-    parent: usize,
-    name: &'a str,
-    index: Option<usize>,
-    depth: usize,
-}
-
-fn path_of(nodes: &[Visited<'_>], at: usize, root: &str) -> String {
-    linked_path(root, at, |i| (nodes[i].parent, nodes[i].name, nodes[i].index))
-}
-
 /// The location (`Patient.name[0].given[1]`) of node `at` of a walk kept as a flat list
 /// whose node 0 is the root, at `root`: `link(i)` gives node `i`'s parent, JSON member
 /// name and array index. The walks of validation, extension rules and prose rules keep
@@ -739,7 +726,8 @@ pub(crate) fn linked_path<'a>(root: &str, mut at: usize, link: impl Fn(usize) ->
 /// JSON nests (not descended into, so a value built in code of any depth is safe to
 /// validate).
 fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut Reader) {
-    let mut nodes = vec![Visited { node: root, parent: 0, name: "", index: None, depth: 1 }];
+    // Nodes as `walk_elements` lists them, `depth` counted as the JSON nests.
+    let mut nodes = vec![Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 }];
     let mut stack = vec![0usize];
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
@@ -751,7 +739,7 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
             // A resource of a type this crate does not model (kept as JSON): read with a
             // warning, its content unchecked.
             let message = format!("resource type '{}' is not modelled by this crate; kept as JSON", node.fhir_type().unwrap_or(""));
-            let path = path_of(&nodes, at, root_path);
+            let path = walked_path(&nodes, at, root_path);
             reader.push_issue(Issue { severity: Severity::Warning, kind: IssueKind::ResourceType, path, message });
             continue;
         }
@@ -760,13 +748,13 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
         node.visit_children(&mut |c| {
             // JSON nesting: an array adds a level, an object another.
             let depth = depth + in_sibling + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
-            nodes.push(Visited { node: c.node, parent: at, name: c.json_name, index: c.index, depth });
+            nodes.push(Walked { node: c.node, parent: at, name: c.name, json_name: c.json_name, index: c.index, depth });
         });
-        if at != 0 && first == nodes.len() && node.primitive().is_none() && !is_resource_member(nodes[at].name, node) {
+        if at != 0 && first == nodes.len() && node.primitive().is_none() && !is_resource_member(nodes[at].json_name, node) {
             // What the writer would leave out: an object (or a primitive's `_` sibling)
             // with nothing in it, which a reader reports.
             let message = "empty object: FHIR JSON does not allow empty objects (it would be left out when written)".to_string();
-            reader.push_issue(Issue { severity: Severity::Error, kind: IssueKind::Structure, path: path_of(&nodes, at, root_path), message });
+            reader.push_issue(Issue { severity: Severity::Error, kind: IssueKind::Structure, path: walked_path(&nodes, at, root_path), message });
         }
         let mut descend = Vec::new();
         // What the parent's type allows: once per parent, not per child.
@@ -783,16 +771,16 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
                     format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::stream::MAX_NESTING),
                     Severity::Error,
                 )),
-                Node::Json { .. } if prohibited.contains(&v.name) => Some((
+                Node::Json { .. } if prohibited.contains(&v.json_name) => Some((
                     IssueKind::Cardinality,
-                    format!("element '{}' is not allowed by the profile (max = 0)", v.name),
+                    format!("element '{}' is not allowed by the profile (max = 0)", v.json_name),
                     Severity::Error,
                 )),
-                Node::Json { .. } => match choice_type_not_allowed(v.name, choices) {
+                Node::Json { .. } => match choice_type_not_allowed(v.json_name, choices) {
                     Some(msg) => Some((IssueKind::Choice, msg, Severity::Error)),
                     None => Some((
                         IssueKind::UnknownElement,
-                        format!("unknown element '{}'", v.name),
+                        format!("unknown element '{}'", v.json_name),
                         if mode == ReadMode::Strict { Severity::Error } else { Severity::Warning },
                     )),
                 },
@@ -809,9 +797,9 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
             match problem {
                 Some((kind, message, severity)) => {
                     // Unknown members are reported once, not per array item.
-                    let path = path_of(&nodes, i, root_path);
+                    let path = walked_path(&nodes, i, root_path);
                     let path = match (kind, v.index) {
-                        (IssueKind::UnknownElement, Some(_)) => path_of(&nodes, v.parent, root_path) + "." + v.name,
+                        (IssueKind::UnknownElement, Some(_)) => walked_path(&nodes, v.parent, root_path) + "." + v.json_name,
                         _ => path,
                     };
                     reader.push_issue(Issue { severity, kind, path, message });
