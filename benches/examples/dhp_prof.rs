@@ -1,6 +1,8 @@
 //! A quick dhp-only loop over the peers bench corpus, for profiling and fast iteration
 //! (the `peers` bench itself takes long to build): `cargo run --release -p dhp-benches
-//! --features peers --example dhp_prof -- [parse|typed|write|validate|all|tree|scan|allocs|docs] [rounds]`.
+//! --features peers --example dhp_prof -- [parse|typed|write|validate|igread|ig|igcold|all|tree|scan|allocs|docs] [rounds]`.
+//! `ig`/`igcold` compare read + profile validation of the IG examples with fhir-model's
+//! plain parse of them, hot or after a cache thrash (see below).
 //! Prints medians in ms, with serde's `IgnoredAny` as the floor (over the same documents).
 //! `typed` reads only the documents without resources of unmodelled types (no
 //! `AnyResource::Other`), so only the typed readers are measured; `nocheck` is `typed`
@@ -141,6 +143,40 @@ fn main() {
         for p in per.iter().take(12) {
             println!("{:.2} ms {} bytes {}", p.0, p.1, p.2);
         }
+        return;
+    }
+    if matches!(what, "ig" | "igcold") {
+        // The peers bench's read + profile validation figure, quickly: dhp-rs reading the IG
+        // examples with their profiles against fhir-model's plain parse of them, in
+        // alternating order; `igcold` runs serde's `IgnoredAny` over the whole corpus (63 MB)
+        // before each timing, so both start with cold caches, as in the peers bench.
+        let thrash = || {
+            for d in &corpus {
+                let _ = black_box(serde_json::from_str::<serde::de::IgnoredAny>(black_box(d)));
+            }
+        };
+        let (mut dhp, mut fm) = (vec![], vec![]);
+        for round in 0..rounds {
+            for which in [round % 2, 1 - round % 2] {
+                if what == "igcold" {
+                    thrash();
+                }
+                let t = Instant::now();
+                if which == 0 {
+                    for (d, canonical) in &ig {
+                        black_box(AnyProfile::from_json_str_as(canonical, black_box(d), ReadMode::Strict));
+                    }
+                    dhp.push(t.elapsed());
+                } else {
+                    for (d, _) in &ig {
+                        let _ = black_box(serde_json::from_str::<fhir_model::r5::resources::Resource>(black_box(d)));
+                    }
+                    fm.push(t.elapsed());
+                }
+            }
+        }
+        let (d, f) = (median(dhp), median(fm));
+        println!("{what}: dhp read + profile validation {d:.3} ms, fhir-model parse {f:.3} ms: {:.2} x", d / f);
         return;
     }
     let (mut floor, mut parse, mut write, mut val) = (vec![], vec![], vec![], vec![]);
