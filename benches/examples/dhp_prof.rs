@@ -1,8 +1,9 @@
 //! A quick dhp-only loop over the peers bench corpus, for profiling and fast iteration
 //! (the `peers` bench itself takes long to build): `cargo run --release -p dhp-benches
-//! --features peers --example dhp_prof -- [parse|typed|write|validate|igread|ig|igcold|all|tree|scan|allocs|docs] [rounds]`.
+//! --features peers --example dhp_prof -- [parse|typed|write|validate|igread|ig|igcold|issues|all|tree|scan|allocs|docs] [rounds]`.
 //! `ig`/`igcold` compare read + profile validation of the IG examples with fhir-model's
-//! plain parse of them, hot or after a cache thrash (see below).
+//! plain parse of them, hot or after a cache thrash (see below); `issues` prints every
+//! issue of every read, to diff before and after a change.
 //! Prints medians in ms, with serde's `IgnoredAny` as the floor (over the same documents).
 //! `typed` reads only the documents without resources of unmodelled types (no
 //! `AnyResource::Other`), so only the typed readers are measured; `nocheck` is `typed`
@@ -142,6 +143,43 @@ fn main() {
         println!("total {total:.2} ms");
         for p in per.iter().take(12) {
             println!("{:.2} ms {} bytes {}", p.0, p.1, p.2);
+        }
+        return;
+    }
+    if what == "issues" {
+        // Every issue of every read, for checking that a change to the readers or to
+        // validation reports exactly what it did before (diff two runs' output): each
+        // document read strict and lenient, and read against every IG profile of its
+        // resource type.
+        let mut profiles: Vec<(String, &'static str)> = ig.iter().filter_map(|(t, c)| Some((resource_type(t)?, *c))).collect();
+        profiles.sort();
+        profiles.dedup();
+        let show = |label: &str, issues: &[dhp_runtime::Issue]| {
+            println!("== {label}: {} issues", issues.len());
+            for i in issues {
+                println!("{:?} {:?} {} | {}", i.severity, i.kind, i.path, i.message);
+            }
+        };
+        for (n, d) in corpus.iter().enumerate() {
+            let rt = resource_type(d).unwrap_or_default();
+            for mode in [ReadMode::Strict, ReadMode::Lenient] {
+                let mut s = Stream::new(d, "Resource", mode);
+                let _ = AnyResource::read_stream(&mut s);
+                let (reader, fatal) = s.into_parts();
+                show(&format!("#{n} {rt} {mode:?}"), reader.issues());
+                if let Some(f) = fatal {
+                    println!("fatal {f:?}");
+                }
+            }
+            for (_, canonical) in profiles.iter().filter(|(t, _)| *t == rt) {
+                for mode in [ReadMode::Strict, ReadMode::Lenient] {
+                    match AnyProfile::from_json_str_as(canonical, d, mode) {
+                        Some(Ok((_, w))) => show(&format!("#{n} {canonical} {mode:?} ok"), &w),
+                        Some(Err(e)) => show(&format!("#{n} {canonical} {mode:?} err"), &e.issues),
+                        None => println!("== #{n} {canonical}: no profile"),
+                    }
+                }
+            }
         }
         return;
     }
