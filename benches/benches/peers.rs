@@ -9,6 +9,7 @@
 //! parse, peak heap per input byte and allocations per KB (a counting global
 //! allocator), and how many documents each contestant writes back exactly.
 
+use dhp_benches::{ig_examples, r5_examples, resource_type};
 use dhp_fhir::profiles::AnyProfile;
 use dhp_fhir::resources::AnyResource;
 use dhp_runtime::stream::Stream;
@@ -53,29 +54,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
-
-const TYPES: &[&str] = &[
-    "AuditEvent", "Bundle", "CapabilityStatement", "Condition", "Consent", "DocumentReference", "Encounter",
-    "EpisodeOfCare", "HealthcareService", "Location", "Observation", "OperationOutcome", "Organization", "Patient",
-    "Practitioner", "PractitionerRole", "Provenance", "RelatedPerson",
-];
-
-fn package_files(id: &str, version: &str, sub: &str) -> Vec<String> {
-    let cache = dhp_codegen::cache::default_cache_dir();
-    let dir = dhp_codegen::cache::package_dir(&cache, id, version).join(sub);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask fetch --with-test-packages`)", dir.display()))
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files.into_iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
-}
-
-fn resource_type(text: &str) -> Option<String> {
-    JsonValue::parse(text).ok()?.as_object()?.get("resourceType")?.as_str().map(str::to_string)
-}
 
 /// A strict read: the value (kept even when it breaks a rule: nothing is lost), and
 /// whether the read reported no error.
@@ -132,18 +110,8 @@ fn memory(docs: &[String], f: &dyn Fn(&str) -> Box<dyn std::any::Any>) -> (f64, 
 
 fn main() {
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(15);
-    let r5: Vec<String> = package_files("hl7.fhir.r5.examples", "5.0.0", "")
-        .into_iter()
-        .filter(|t| resource_type(t).is_some_and(|rt| TYPES.contains(&rt.as_str())))
-        .collect();
-    let ig: Vec<(String, &'static str)> = package_files("uz.dhp.core", "0.3.0", "example")
-        .into_iter()
-        .filter_map(|t| {
-            let json = JsonValue::parse(&t).ok()?;
-            let canonical = AnyProfile::profile_for(&json)?;
-            Some((t, canonical))
-        })
-        .collect();
+    let r5 = r5_examples();
+    let ig = ig_examples();
     let ig_text: Vec<String> = ig.iter().map(|(t, _)| t.clone()).collect();
     let mut corpus = r5.clone();
     corpus.extend(ig_text.iter().cloned());

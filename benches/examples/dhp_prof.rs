@@ -1,9 +1,10 @@
 //! A quick dhp-only loop over the peers bench corpus, for profiling and fast iteration
 //! (the `peers` bench itself takes long to build): `cargo run --release -p dhp-benches
-//! --features peers --example dhp_prof -- [parse|typed|write|validate|igread|ig|igcold|issues|all|tree|scan|allocs|docs] [rounds]`.
-//! `ig`/`igcold` compare read + profile validation of the IG examples with fhir-model's
-//! plain parse of them, hot or after a cache thrash (see below); `issues` prints every
-//! issue of every read, to diff before and after a change.
+//! --features peers --example dhp_prof -- [parse|typed|write|validate|igread|vcold|issues|all|tree|scan|allocs|docs] [rounds]`.
+//! `vcold` is `validate` after a cache thrash (serde's `IgnoredAny` over the whole
+//! corpus, 63 MB) before each round, as in the peers bench (the ratio to fhir-model:
+//! the `ig_ratio` example). `issues` prints every issue of every read, to diff before
+//! and after a change.
 //! Prints medians in ms, with serde's `IgnoredAny` as the floor (over the same documents).
 //! `typed` reads only the documents without resources of unmodelled types (no
 //! `AnyResource::Other`), so only the typed readers are measured; `nocheck` is `typed`
@@ -11,6 +12,7 @@
 //! dhp_nocheck"` (best in its own `CARGO_TARGET_DIR`, e.g. `target/nocheck`).
 //! `scan` times `RawResource::parse` (the checking skip scan) over every document.
 
+use dhp_benches::{ig_examples, r5_examples, resource_type};
 use dhp_fhir::profiles::AnyProfile;
 use dhp_fhir::resources::AnyResource;
 use dhp_runtime::stream::Stream;
@@ -39,25 +41,6 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-const TYPES: &[&str] = &[
-    "AuditEvent", "Bundle", "CapabilityStatement", "Condition", "Consent", "DocumentReference", "Encounter",
-    "EpisodeOfCare", "HealthcareService", "Location", "Observation", "OperationOutcome", "Organization", "Patient",
-    "Practitioner", "PractitionerRole", "Provenance", "RelatedPerson",
-];
-
-fn package_files(id: &str, version: &str, sub: &str) -> Vec<String> {
-    let cache = dhp_codegen::cache::default_cache_dir();
-    let dir = dhp_codegen::cache::package_dir(&cache, id, version).join(sub);
-    let mut files: Vec<_> =
-        std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
-    files.sort();
-    files.into_iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
-}
-
-fn resource_type(text: &str) -> Option<String> {
-    JsonValue::parse(text).ok()?.as_object()?.get("resourceType")?.as_str().map(str::to_string)
-}
-
 fn dhp_read(text: &str) -> Option<AnyResource> {
     let mut s = Stream::new(text, "Resource", ReadMode::Strict);
     let v = AnyResource::read_stream(&mut s);
@@ -85,18 +68,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let what = args.get(1).map(String::as_str).unwrap_or("all");
     let rounds: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(15);
-    let mut corpus: Vec<String> = package_files("hl7.fhir.r5.examples", "5.0.0", "")
-        .into_iter()
-        .filter(|t| resource_type(t).is_some_and(|rt| TYPES.contains(&rt.as_str())))
-        .collect();
-    let ig: Vec<(String, &'static str)> = package_files("uz.dhp.core", "0.3.0", "example")
-        .into_iter()
-        .filter_map(|t| {
-            let json = JsonValue::parse(&t).ok()?;
-            let canonical = AnyProfile::profile_for(&json)?;
-            Some((t, canonical))
-        })
-        .collect();
+    let mut corpus = r5_examples();
+    let ig = ig_examples();
     corpus.extend(ig.iter().map(|(t, _)| t.clone()));
     if what == "nocheck" && !cfg!(dhp_nocheck) {
         eprintln!("nocheck: build with RUSTFLAGS=\"--cfg dhp_nocheck\" (see the module docs)");
@@ -183,40 +156,6 @@ fn main() {
         }
         return;
     }
-    if matches!(what, "ig" | "igcold") {
-        // The peers bench's read + profile validation figure, quickly: dhp-rs reading the IG
-        // examples with their profiles against fhir-model's plain parse of them, in
-        // alternating order; `igcold` runs serde's `IgnoredAny` over the whole corpus (63 MB)
-        // before each timing, so both start with cold caches, as in the peers bench.
-        let thrash = || {
-            for d in &corpus {
-                let _ = black_box(serde_json::from_str::<serde::de::IgnoredAny>(black_box(d)));
-            }
-        };
-        let (mut dhp, mut fm) = (vec![], vec![]);
-        for round in 0..rounds {
-            for which in [round % 2, 1 - round % 2] {
-                if what == "igcold" {
-                    thrash();
-                }
-                let t = Instant::now();
-                if which == 0 {
-                    for (d, canonical) in &ig {
-                        black_box(AnyProfile::from_json_str_as(canonical, black_box(d), ReadMode::Strict));
-                    }
-                    dhp.push(t.elapsed());
-                } else {
-                    for (d, _) in &ig {
-                        let _ = black_box(serde_json::from_str::<fhir_model::r5::resources::Resource>(black_box(d)));
-                    }
-                    fm.push(t.elapsed());
-                }
-            }
-        }
-        let (d, f) = (median(dhp), median(fm));
-        println!("{what}: dhp read + profile validation {d:.3} ms, fhir-model parse {f:.3} ms: {:.2} x", d / f);
-        return;
-    }
     let (mut floor, mut parse, mut write, mut val) = (vec![], vec![], vec![], vec![]);
     for _ in 0..rounds {
         let t = Instant::now();
@@ -262,7 +201,7 @@ fn main() {
             }
             val.push(t.elapsed());
         }
-        if matches!(what, "validate" | "all") {
+        if matches!(what, "validate" | "vcold" | "all") {
             let t = Instant::now();
             for (d, canonical) in &ig {
                 black_box(AnyProfile::from_json_str_as(canonical, black_box(d), ReadMode::Strict));
