@@ -9,7 +9,7 @@
 //! parse, peak heap per input byte and allocations per KB (a counting global
 //! allocator), and how many documents each contestant writes back exactly.
 
-use dhp_benches::{ig_examples, r5_examples, resource_type};
+use dhp_benches::{ig_examples, r5_examples};
 use dhp_fhir::profiles::AnyProfile;
 use dhp_fhir::resources::AnyResource;
 use dhp_runtime::stream::Stream;
