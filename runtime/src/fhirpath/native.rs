@@ -20,6 +20,8 @@
 //!   '')).isDistinct()` on member paths, when every key and suffix is one plain string;
 //! - `per-1`'s shape, `a.lowBoundary() <= b.highBoundary()` (either boundary, any of `<`,
 //!   `<=`, `>`, `>=`) on two members holding at most one date, dateTime or time each;
+//! - `org-1`'s shape, `(a.count() + b.count() + …) > 0` on member paths: whether some
+//!   path reaches a node;
 //! - a chain whose first member is absent from the focus (`contained.where(…).empty()`,
 //!   `start.hasValue().not()`): the chain's value on an empty collection, known from its
 //!   functions (`where`, `select`, `trace`, `first`, `last` keep it empty; `empty()` is
@@ -60,6 +62,9 @@ enum Plan<'e> {
     /// `a.lowBoundary() <= b.highBoundary()` (either boundary on either side, `<`, `<=`,
     /// `>`, `>=`) on members of the focus.
     Boundaries { left: Boundary<'e>, op: BinOp, right: Boundary<'e>, expr: &'e Expr },
+    /// `(a.count() + b.count() + …) > 0` on member paths: whether one of them reaches a
+    /// node.
+    AnyCounted { paths: Vec<Vec<&'e str>>, expr: &'e Expr },
     /// `member.hasValue()`: the member is one primitive with a value.
     HasValue { member: &'e str, expr: &'e Expr },
     /// An expression whose value is `absent` when the focus has no member `head`.
@@ -267,6 +272,20 @@ fn call0<'e>(e: &'e Expr, name: &str) -> Option<&'e Expr> {
     }
 }
 
+/// The member paths of a sum `a.count() + b.count() + …`.
+fn counted_paths<'e>(e: &'e Expr, out: &mut Vec<Vec<&'e str>>) -> Option<()> {
+    match e {
+        Expr::Binary(l, BinOp::Add, r) => {
+            counted_paths(l, out)?;
+            counted_paths(r, out)
+        }
+        _ => {
+            out.push(member_path(call0(e, "count")?)?);
+            Some(())
+        }
+    }
+}
+
 /// `items.where(key.exists()).select(key & iif(suffix.exists(), suffix, '')).isDistinct()`
 /// on member paths: (items, key, suffix).
 fn distinct_keys(e: &Expr) -> Option<(Vec<&str>, Vec<&str>, Vec<&str>)> {
@@ -318,6 +337,12 @@ fn plan(e: &Expr) -> Plan<'_> {
             return Plan::Boundaries { left, op: *op, right, expr: e };
         }
     }
+    if let Expr::Binary(sum, BinOp::Gt, zero) = e {
+        let mut paths = Vec::new();
+        if matches!(**zero, Expr::Literal(super::Literal::Integer(0))) && counted_paths(sum, &mut paths).is_some() {
+            return Plan::AnyCounted { paths, expr: e };
+        }
+    }
     if let Some((items, key, suffix)) = distinct_keys(e) {
         return Plan::DistinctKeys { items, key, suffix, expr: e };
     }
@@ -356,7 +381,8 @@ fn native_only(plan: &Plan<'_>) -> bool {
         Plan::Logic(l, _, r) => native_only(l) && native_only(r),
         Plan::Not(inner) => native_only(inner),
         Plan::All { criteria, .. } => native_only(criteria),
-        Plan::Path { .. } | Plan::Text { .. } | Plan::HasValue { .. } | Plan::DistinctKeys { .. } | Plan::Boundaries { .. } => true,
+        Plan::Path { .. } | Plan::Text { .. } | Plan::HasValue { .. } | Plan::DistinctKeys { .. } | Plan::Boundaries { .. }
+        | Plan::AnyCounted { .. } => true,
         Plan::Guard { .. } | Plan::Interp(_) => false,
     }
 }
@@ -448,6 +474,16 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, 
                 BinOp::Gt => ord == std::cmp::Ordering::Greater,
                 _ => ord != std::cmp::Ordering::Less,
             }))
+        }
+        Plan::AnyCounted { paths, expr } => {
+            let mut any = false;
+            for path in paths {
+                match reaches(focus, path) {
+                    Some(found) => any |= found,
+                    None => return interpret(expr, focus, env, cache, top),
+                }
+            }
+            Ok(Some(any))
         }
         Plan::HasValue { member, expr } => {
             if !matches!(focus, Node::Typed(_)) {
