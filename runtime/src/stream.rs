@@ -95,6 +95,10 @@ impl<T, E> PrimVec<T, E> {
 
     fn slot(&mut self, i: usize) -> &mut PrimitiveElement<T, E> {
         while self.items.len() <= i {
+            // Room for one item first, as in `complex_vec`: most arrays hold one.
+            if self.items.capacity() == 0 {
+                self.items.reserve_exact(1);
+            }
             self.items.push(PrimitiveElement { value: None, id: None, extension: Vec::new() });
             self.flags.push(0);
         }
