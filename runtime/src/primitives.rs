@@ -210,25 +210,41 @@ fn check_string(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The first byte below 0x20 other than TAB, CR and LF. Eight bytes at a time: a word
-/// with no byte below 0x20 (the common case, even for long narrative text) is passed
-/// over whole.
+/// The first byte below 0x20 other than TAB, CR and LF.
 fn find_control(bytes: &[u8]) -> Option<u8> {
+    find_low_byte(bytes, 0x20, |b| !matches!(b, b'\t' | b'\r' | b'\n'))
+}
+
+/// Whether `text` has a byte FHIR's `\s` matches (see [`is_ws`]: all ASCII, so a byte
+/// scan sees every one; UTF-8 continuation and lead bytes are above 0x7F).
+fn has_ws(text: &str) -> bool {
+    find_low_byte(text.as_bytes(), b' ' + 1, is_ws_byte).is_some()
+}
+
+/// [`is_ws`] on a byte.
+fn is_ws_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// The first byte below `limit` (at most 0x80) that `wanted` accepts. Eight bytes at a
+/// time: a word with no byte below `limit` (the common case, even for long narrative
+/// text) is passed over whole.
+fn find_low_byte(bytes: &[u8], limit: u8, wanted: impl Fn(u8) -> bool) -> Option<u8> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let bad = |b: u8| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n');
+    let hit = |b: u8| b < limit && wanted(b);
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let x = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-        // Nonzero when some byte is below 0x20 (it may also flag a byte just above a
+        // Nonzero when some byte is below `limit` (it may also flag a byte just above a
         // flagged one; the bytes are checked one by one then).
-        if x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0 {
-            if let Some(&b) = chunk.iter().find(|&&b| bad(b)) {
+        if x.wrapping_sub(ONES * u64::from(limit)) & !x & HIGH != 0 {
+            if let Some(&b) = chunk.iter().find(|&&b| hit(b)) {
                 return Some(b);
             }
         }
     }
-    chunks.remainder().iter().copied().find(|&b| bad(b))
+    chunks.remainder().iter().copied().find(|&b| hit(b))
 }
 
 /// Whether `text` matches R5's decimal regex
@@ -833,6 +849,10 @@ fn no_rule(_: &str) -> Result<(), String> {
 }
 
 fn validate_code(s: &str) -> Result<(), String> {
+    // Most codes have no whitespace at all: one word-at-a-time scan says so.
+    if !has_ws(s) {
+        return Ok(());
+    }
     if s.starts_with(is_ws) || s.ends_with(is_ws) {
         return Err("must not have leading or trailing whitespace".to_string());
     }
@@ -853,7 +873,7 @@ fn validate_id(s: &str) -> Result<(), String> {
 }
 
 fn validate_uri(s: &str) -> Result<(), String> {
-    if s.contains(is_ws) {
+    if has_ws(s) {
         return Err("must not contain whitespace".to_string());
     }
     Ok(())

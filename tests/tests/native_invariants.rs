@@ -96,3 +96,46 @@ fn native_collection_forms_agree_on_made_bundles() {
     assert!(checked > 20 * cases.len(), "only {checked} invariant checks audited");
     assert_eq!(disagreed, 0, "{disagreed} of {checked} native checks disagree with the interpreter");
 }
+
+/// Periods made to take each branch of the native `per-1` (`start.lowBoundary() <=
+/// end.highBoundary()`): either end absent, dates and dateTimes of every precision, with
+/// and without time zones, in order and reversed, and a value with only an extension;
+/// checked against the interpreter, and the reversed ones reported.
+#[test]
+fn native_period_boundaries_agree_with_the_interpreter() {
+    let values = [
+        None,
+        Some(r#""2020""#),
+        Some(r#""2020-06""#),
+        Some(r#""2020-06-15""#),
+        Some(r#""2020-06-15T10:30:00Z""#),
+        Some(r#""2020-06-15T10:30:00.123+05:00""#),
+        Some(r#""2020-06-15T10:30:00""#),
+        Some(r#""2019-12-31T23:59:59-11:00""#),
+    ];
+    let _one = AUDIT.lock().unwrap_or_else(|e| e.into_inner());
+    dhp_runtime::fhirpath::audit_native(true);
+    let mut violations = 0;
+    for start in values {
+        for end in values {
+            let mut members = Vec::new();
+            if let Some(s) = start {
+                members.push(format!(r#""start":{s}"#));
+            }
+            if let Some(e) = end {
+                members.push(format!(r#""end":{e}"#));
+            } else {
+                members.push(r#""_end":{"extension":[{"url":"http://example.org/x","valueString":"x"}]}"#.to_string());
+            }
+            let text = format!(r#"{{"resourceType":"Encounter","status":"planned","actualPeriod":{{{}}}}}"#, members.join(","));
+            let json = JsonValue::parse(&text).expect("made encounter is JSON");
+            let mut reader = Reader::new("Resource", ReadMode::Strict);
+            let _ = AnyResource::read_json(json.as_object().expect("an object"), &mut reader);
+            violations += reader.issues().iter().filter(|i| i.message.contains("invariant per-1")).count();
+        }
+    }
+    let (checked, disagreed) = dhp_runtime::fhirpath::audit_native(false);
+    assert!(checked > values.len() * values.len(), "only {checked} invariant checks audited");
+    assert_eq!(disagreed, 0, "{disagreed} of {checked} native checks disagree with the interpreter");
+    assert!(violations > 0, "no reversed period reported");
+}

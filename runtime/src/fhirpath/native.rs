@@ -18,6 +18,10 @@
 //!   `all`);
 //! - `bdl-7`'s shape, `items.where(key.exists()).select(key & iif(suffix.exists(), suffix,
 //!   '')).isDistinct()` on member paths, when every key and suffix is one plain string;
+//! - `per-1`'s shape, `a.lowBoundary() <= b.highBoundary()` (either boundary, any of `<`,
+//!   `<=`, `>`, `>=`) on two members holding at most one date, dateTime or time each;
+//! - `org-1`'s shape, `(a.count() + b.count() + …) > 0` on member paths: whether some
+//!   path reaches a node;
 //! - a chain whose first member is absent from the focus (`contained.where(…).empty()`,
 //!   `start.hasValue().not()`): the chain's value on an empty collection, known from its
 //!   functions (`where`, `select`, `trace`, `first`, `last` keep it empty; `empty()` is
@@ -55,12 +59,60 @@ enum Plan<'e> {
     /// `items.where(key.exists()).select(key & iif(suffix.exists(), suffix, '')).isDistinct()`
     /// on member paths: whether the keys (each one plain string) are distinct.
     DistinctKeys { items: Vec<&'e str>, key: Vec<&'e str>, suffix: Vec<&'e str>, expr: &'e Expr },
+    /// `a.lowBoundary() <= b.highBoundary()` (either boundary on either side, `<`, `<=`,
+    /// `>`, `>=`) on members of the focus.
+    Boundaries { left: Boundary<'e>, op: BinOp, right: Boundary<'e>, expr: &'e Expr },
+    /// `(a.count() + b.count() + …) > 0` on member paths: whether one of them reaches a
+    /// node.
+    AnyCounted { paths: Vec<Vec<&'e str>>, expr: &'e Expr },
     /// `member.hasValue()`: the member is one primitive with a value.
     HasValue { member: &'e str, expr: &'e Expr },
     /// An expression whose value is `absent` when the focus has no member `head`.
     Guard { head: &'e str, absent: Option<bool>, expr: &'e Expr },
     /// Evaluated by the interpreter.
     Interp(&'e Expr),
+}
+
+/// `member.lowBoundary()` (`high` false) or `member.highBoundary()`.
+struct Boundary<'e> {
+    member: &'e str,
+    high: bool,
+}
+
+impl Boundary<'_> {
+    /// `member.lowBoundary()` / `member.highBoundary()` with no argument.
+    fn of(e: &Expr) -> Option<Boundary<'_>> {
+        let Expr::Call(Some(base), name, args) = e else { return None };
+        let high = match name.as_str() {
+            "lowBoundary" => false,
+            "highBoundary" => true,
+            _ => return None,
+        };
+        match (member(base), args.is_empty()) {
+            (Some((None, member)), true) => Some(Boundary { member, high }),
+            _ => None,
+        }
+    }
+
+    /// The boundary on `focus`'s member as the interpreter computes it: `Some(None)` when
+    /// the member is absent or has no boundary, `None` when the interpreter must decide
+    /// (several items, a value that is not a date, dateTime or time, an error).
+    fn value<'a>(&self, focus: Node<'a>) -> Option<Option<super::Temporal>> {
+        let (mut count, mut found) = (0usize, None);
+        focus.visit_child(self.member, &mut |c| {
+            count += 1;
+            found = Some(c.node);
+        });
+        let node = match (count, found) {
+            (0, _) => return Some(None),
+            (1, Some(node)) => node,
+            _ => return None,
+        };
+        let value = Value::Node(super::NodeValue { node, type_name: node.fhir_type() }).to_system()?;
+        let Value::Temporal(t) = value else { return None };
+        let digits = if t.kind == super::TemporalKind::Time { 9 } else { 17 };
+        Some(t.boundary(digits, self.high))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -220,6 +272,20 @@ fn call0<'e>(e: &'e Expr, name: &str) -> Option<&'e Expr> {
     }
 }
 
+/// The member paths of a sum `a.count() + b.count() + …`.
+fn counted_paths<'e>(e: &'e Expr, out: &mut Vec<Vec<&'e str>>) -> Option<()> {
+    match e {
+        Expr::Binary(l, BinOp::Add, r) => {
+            counted_paths(l, out)?;
+            counted_paths(r, out)
+        }
+        _ => {
+            out.push(member_path(call0(e, "count")?)?);
+            Some(())
+        }
+    }
+}
+
 /// `items.where(key.exists()).select(key & iif(suffix.exists(), suffix, '')).isDistinct()`
 /// on member paths: (items, key, suffix).
 fn distinct_keys(e: &Expr) -> Option<(Vec<&str>, Vec<&str>, Vec<&str>)> {
@@ -266,6 +332,17 @@ fn plan(e: &Expr) -> Plan<'_> {
     if let Some((path, op, literals)) = text {
         return Plan::Text { path, op, literals, expr: e };
     }
+    if let Expr::Binary(l, op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge), r) = e {
+        if let (Some(left), Some(right)) = (Boundary::of(l), Boundary::of(r)) {
+            return Plan::Boundaries { left, op: *op, right, expr: e };
+        }
+    }
+    if let Expr::Binary(sum, BinOp::Gt, zero) = e {
+        let mut paths = Vec::new();
+        if matches!(**zero, Expr::Literal(super::Literal::Integer(0))) && counted_paths(sum, &mut paths).is_some() {
+            return Plan::AnyCounted { paths, expr: e };
+        }
+    }
     if let Some((items, key, suffix)) = distinct_keys(e) {
         return Plan::DistinctKeys { items, key, suffix, expr: e };
     }
@@ -304,7 +381,8 @@ fn native_only(plan: &Plan<'_>) -> bool {
         Plan::Logic(l, _, r) => native_only(l) && native_only(r),
         Plan::Not(inner) => native_only(inner),
         Plan::All { criteria, .. } => native_only(criteria),
-        Plan::Path { .. } | Plan::Text { .. } | Plan::HasValue { .. } | Plan::DistinctKeys { .. } => true,
+        Plan::Path { .. } | Plan::Text { .. } | Plan::HasValue { .. } | Plan::DistinctKeys { .. } | Plan::Boundaries { .. }
+        | Plan::AnyCounted { .. } => true,
         Plan::Guard { .. } | Plan::Interp(_) => false,
     }
 }
@@ -356,21 +434,57 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, 
             None => interpret(expr, focus, env, cache, top),
         },
         Plan::All { path, criteria, expr } => {
-            let Some(items) = nodes_at(focus, path) else { return interpret(expr, focus, env, cache, top) };
-            for item in items {
-                match run(criteria, item, None, &mut None, false) {
-                    Ok(Some(true)) => {}
-                    Ok(_) => return Ok(Some(false)),
-                    Err(Stop::Interpreter) => return interpret(expr, focus, env, cache, top),
-                    Err(Stop::Failed) => return Err(Stop::Failed),
+            // The first item that decides (a false or empty criteria, a failure, a part
+            // needing the interpreter), once all the items are known to be typed.
+            let mut decided = None;
+            let typed = each_at(focus, path, &mut |item| {
+                if decided.is_none() {
+                    decided = match run(criteria, item, None, &mut None, false) {
+                        Ok(Some(true)) => None,
+                        Ok(_) => Some(Ok(Some(false))),
+                        Err(stop) => Some(Err(stop)),
+                    };
                 }
+            });
+            match decided {
+                _ if !typed => interpret(expr, focus, env, cache, top),
+                None => Ok(Some(true)),
+                Some(Err(Stop::Interpreter)) => interpret(expr, focus, env, cache, top),
+                Some(result) => result,
             }
-            Ok(Some(true))
         }
         Plan::DistinctKeys { items, key, suffix, expr } => match distinct(focus, items, key, suffix) {
             Some(d) => Ok(Some(d)),
             None => interpret(expr, focus, env, cache, top),
         },
+        Plan::Boundaries { left, op, right, expr } => {
+            let sides = match focus {
+                Node::Typed(_) => left.value(focus).zip(right.value(focus)),
+                Node::Json { .. } => None,
+            };
+            let Some((a, b)) = sides else { return interpret(expr, focus, env, cache, top) };
+            let (Some(a), Some(b)) = (a, b) else { return Ok(None) };
+            if (a.kind == super::TemporalKind::Time) != (b.kind == super::TemporalKind::Time) {
+                // The interpreter's type error.
+                return interpret(expr, focus, env, cache, top);
+            }
+            Ok(a.compare(&b).map(|ord| match op {
+                BinOp::Lt => ord == std::cmp::Ordering::Less,
+                BinOp::Le => ord != std::cmp::Ordering::Greater,
+                BinOp::Gt => ord == std::cmp::Ordering::Greater,
+                _ => ord != std::cmp::Ordering::Less,
+            }))
+        }
+        Plan::AnyCounted { paths, expr } => {
+            let mut any = false;
+            for path in paths {
+                match reaches(focus, path) {
+                    Some(found) => any |= found,
+                    None => return interpret(expr, focus, env, cache, top),
+                }
+            }
+            Ok(Some(any))
+        }
         Plan::HasValue { member, expr } => {
             if !matches!(focus, Node::Typed(_)) {
                 return interpret(expr, focus, env, cache, top);
@@ -402,45 +516,60 @@ fn interpret<'a>(expr: &Expr, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>
     truth(&r.map_err(|_| Stop::Failed)?).map_err(|_| Stop::Failed)
 }
 
-/// The nodes at `path` below `node` in the interpreter's order; `None` when a JSON node
-/// would have to be visited.
-fn nodes_at<'a>(node: Node<'a>, path: &[&str]) -> Option<Vec<Node<'a>>> {
-    let mut out = vec![node];
-    for name in path {
-        let mut next = Vec::new();
-        for n in out {
-            if !matches!(n, Node::Typed(_)) {
-                return None;
-            }
-            n.visit_child(name, &mut |c| next.push(c.node));
-        }
-        out = next;
+/// Visits the nodes at `path` below `node` in the interpreter's order (no collection is
+/// built); false when a JSON node would have to be descended into (what was visited
+/// then does not count: the interpreter decides).
+fn each_at<'a>(node: Node<'a>, path: &[&str], visit: &mut dyn FnMut(Node<'a>)) -> bool {
+    let Some((first, rest)) = path.split_first() else {
+        visit(node);
+        return true;
+    };
+    if !matches!(node, Node::Typed(_)) {
+        return false;
     }
-    Some(out)
+    let mut typed = true;
+    node.visit_child(first, &mut |c| {
+        if typed {
+            typed = each_at(c.node, rest, visit);
+        }
+    });
+    typed
 }
 
 /// `items.where(key.exists()).select(key & iif(suffix.exists(), suffix, '')).isDistinct()`
 /// when every key and suffix present is one plain string (else `None`: the interpreter).
 fn distinct(focus: Node<'_>, items: &[&str], key: &[&str], suffix: &[&str]) -> Option<bool> {
     let mut seen = std::collections::HashSet::new();
-    for item in nodes_at(focus, items)? {
-        let Some(k) = plain_text(item, key)? else { continue };
-        let s = plain_text(item, suffix)?.unwrap_or_default();
-        if !seen.insert([k, s].concat()) {
-            return Some(false);
+    // The first item that decides: a repeated key (false) or one not plain (`None`).
+    let mut decided: Option<Option<bool>> = None;
+    let typed = each_at(focus, items, &mut |item| {
+        if decided.is_some() {
+            return;
         }
+        decided = match (plain_text(item, key), plain_text(item, suffix)) {
+            (None, _) | (Some(Some(_)), None) => Some(None),
+            (Some(None), _) => None,
+            (Some(Some(k)), Some(s)) => (!seen.insert([k, s.unwrap_or_default()].concat())).then_some(Some(false)),
+        };
+    });
+    if !typed {
+        return None;
     }
-    Some(true)
+    decided.unwrap_or(Some(true))
 }
 
 /// The node at `path` below `node` when there is none (`Some(None)`) or one plain string
 /// (`Some(Some(text))`: a string primitive with a value whose FHIRPath value is a String,
 /// not a date, a time or a number); `None` otherwise (the interpreter decides).
 fn plain_text<'a>(node: Node<'a>, path: &[&str]) -> Option<Option<&'a str>> {
-    let found = nodes_at(node, path)?;
-    let child = match found.as_slice() {
-        [] => return Some(None),
-        [one] => *one,
+    let (mut count, mut found) = (0usize, None);
+    let typed = each_at(node, path, &mut |n| {
+        count += 1;
+        found = Some(n);
+    });
+    let child = match (typed, count, found) {
+        (true, 0, _) => return Some(None),
+        (true, 1, Some(one)) => one,
         _ => return None,
     };
     if !matches!(child, Node::Typed(_)) {
