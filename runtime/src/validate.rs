@@ -11,7 +11,7 @@
 use crate::fhirpath;
 use crate::fhirpath::native::Compiled;
 use crate::json::JsonObject;
-use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, Step};
+use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, SliceTest, Step};
 use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 use crate::reflect::{Node, PrimitiveValue, Reflect};
 use crate::terminology::CodeSet;
@@ -155,8 +155,8 @@ enum Edge {
     /// The children at JSON member `key` (see [`visit_key`]) of each node of `parent`.
     Member { parent: usize, key: &'static str },
     /// The members of a slice: those of node `members` (the sliced element's children,
-    /// all of them) that `step` accepts.
-    Slice { members: usize, step: &'static Step },
+    /// all of them) that `step` accepts (`test`, read from `step`).
+    Slice { members: usize, step: &'static Step, test: usize },
 }
 
 impl Edge {
@@ -165,7 +165,7 @@ impl Edge {
         match (self, other) {
             (Edge::Root, Edge::Root) => true,
             (Edge::Member { parent: p, key: k }, Edge::Member { parent: q, key: l }) => p == q && k == l,
-            (Edge::Slice { members: m, step: s }, Edge::Slice { members: n, step: t }) => m == n && same_step(s, t),
+            (Edge::Slice { members: m, step: s, .. }, Edge::Slice { members: n, step: t, .. }) => m == n && same_step(s, t),
             _ => false,
         }
     }
@@ -196,6 +196,8 @@ struct RuleTree {
     /// Per rule of the table, to tell a table from another one at the same address.
     keys: Vec<RuleKey>,
     nodes: Vec<Edge>,
+    /// The tests of the [`Edge::Slice`] nodes.
+    slice_tests: Vec<SliceTest>,
     /// Per rule of the table; `None` for a rule with nothing to check.
     rules: Vec<Option<RuleNodes>>,
 }
@@ -208,6 +210,7 @@ impl RuleTree {
 
     fn compile(rules: &[ElementRule]) -> Self {
         let mut nodes = vec![Edge::Root];
+        let mut slice_tests = Vec::new();
         /// The node of `edge`, added unless an equal one is there (once per table, so a
         /// linear search will do).
         fn node_of(nodes: &mut Vec<Edge>, edge: Edge) -> usize {
@@ -230,14 +233,18 @@ impl RuleTree {
                     parents = at;
                     at = node_of(&mut nodes, Edge::Member { parent: at, key: step.key });
                     if step.is_slice() {
-                        at = node_of(&mut nodes, Edge::Slice { members: at, step });
+                        let added = nodes.len();
+                        at = node_of(&mut nodes, Edge::Slice { members: at, step, test: slice_tests.len() });
+                        if at == added {
+                            slice_tests.push(SliceTest::new(step));
+                        }
                     }
                 }
                 let value = rule.value.and_then(|(text, _)| crate::must_support::static_json(text));
                 Some(RuleNodes { parents, items: at, value })
             })
             .collect();
-        RuleTree { keys: rules.iter().map(Self::key).collect(), nodes, rules: compiled }
+        RuleTree { keys: rules.iter().map(Self::key).collect(), nodes, slice_tests, rules: compiled }
     }
 
     /// True when this tree was compiled from `rules`.
@@ -290,11 +297,11 @@ impl RuleTree {
                         });
                     }
                 }
-                Edge::Slice { members, step } => {
+                Edge::Slice { members, test, .. } => {
                     let (from, to) = spans[members];
                     for i in from..to {
                         let member = found[i];
-                        if is_complex(member.located.node) && step.accepts(member.located.node) {
+                        if is_complex(member.located.node) && self.slice_tests[test].accepts(member.located.node) {
                             found.push(member);
                         }
                     }
