@@ -446,14 +446,14 @@ fn compare(node: Node<'_>, pattern: &JsonValue, exact: bool, depth: usize) -> bo
             // (Keys `visit_key` reads otherwise than a JSON member name, `value[x]` or
             // `__name`, are not in patterns; they take the grouping below.)
             let by_key = |k: &str| !k.ends_with("[x]") && !k.strip_prefix('_').unwrap_or(k).starts_with('_');
-            if !exact && p.keys().all(|k| by_key(k)) {
+            if !exact && p.keys().all(by_key) {
                 // A pattern looks only at its own members: each is found by key, without
                 // grouping all the value's children.
                 let mut items: Vec<Child<'_>> = Vec::new();
                 return p.iter().all(|(k, pv)| {
                     let (key, sibling) = match k.strip_prefix('_') {
                         Some(plain) => (plain, true),
-                        None => (&k[..], false),
+                        None => (k, false),
                     };
                     items.clear();
                     visit_key(node, key, &mut |c| items.push(c));

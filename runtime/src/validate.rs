@@ -128,7 +128,7 @@ pub(crate) fn walk<'a>(segs: &mut Segs<'a>, root: Node<'a>, steps: &[Step]) -> V
 type Levels<'s, 'a> = Vec<(&'s Step, Vec<Located<'a>>)>;
 
 /// Walks `steps` from `root`, reusing the levels of the previous walk that it shares a
-/// prefix with (rules come in snapshot order, so most share their first steps); then
+/// prefix with (checks come in snapshot order, so most share their first steps); then
 /// `levels` holds the nodes after each step, the last one those at `steps`.
 fn descend<'s, 'a>(levels: &mut Levels<'s, 'a>, segs: &mut Segs<'a>, root: Node<'a>, steps: &'s [Step]) {
     let common = levels.iter().zip(steps).take_while(|((s, _), t)| same_step(s, t)).count();
@@ -183,8 +183,9 @@ struct RuleNodes {
 }
 
 /// What a compiled [`RuleTree`] depends on in one rule: its steps (address, length),
-/// whether it checks anything, and its value text's address.
-type RuleKey = (usize, usize, bool, usize);
+/// whether it checks anything, and its value text (address, length). Both are static, so
+/// the same address and length are the same content.
+type RuleKey = ((usize, usize), bool, (usize, usize));
 
 /// A rules table compiled into a tree of steps: every distinct walk prefix of the rules
 /// is one node, found once per instance, so rules that share a prefix (all the rules
@@ -205,7 +206,8 @@ struct RuleTree {
 impl RuleTree {
     fn key(rule: &ElementRule) -> RuleKey {
         let checked = rule.min > 0 || rule.max.is_some() || rule.value.is_some() || rule.binding.is_some();
-        (rule.steps.as_ptr() as usize, rule.steps.len(), checked, rule.value.map_or(0, |(text, _)| text.as_ptr() as usize))
+        let value = rule.value.map_or((0, 0), |(text, _)| (text.as_ptr() as usize, text.len()));
+        ((rule.steps.as_ptr() as usize, rule.steps.len()), checked, value)
     }
 
     fn compile(rules: &[ElementRule]) -> Self {
@@ -225,7 +227,7 @@ impl RuleTree {
         let compiled = rules
             .iter()
             .map(|rule| {
-                if !Self::key(rule).2 || rule.steps.is_empty() {
+                if !Self::key(rule).1 || rule.steps.is_empty() {
                     return None;
                 }
                 let (mut parents, mut at) = (0, 0);
@@ -1085,7 +1087,8 @@ fn same_step(x: &Step, y: &Step) -> bool {
 
 /// The ids of `checks` with no value in `root`, reported only where their parent is
 /// present (see [`crate::must_support::missing`]). Parent walks are shared between
-/// checks with a common prefix, as in [`validate`].
+/// consecutive checks with a common prefix ([`descend`]; the checks are made for one
+/// call, so compiling them into a [`RuleTree`] would not pay).
 pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut segs = Segs::new();
