@@ -32,18 +32,71 @@ pub struct Step {
 impl Step {
     /// True when `item` belongs to this step's slice (always, for a step without one).
     pub fn accepts(&self, item: Node<'_>) -> bool {
-        matches(item, self.filter)
-            && self.member_of.iter().all(|(path, set)| {
-                any_at(item, path, &mut |v| match coded(v) {
-                    Some((system, code)) => (set.contains)(system, code),
-                    None => false,
-                })
-            })
+        matches(item, self.filter) && in_code_sets(item, self.member_of)
     }
 
     /// True when this step selects slice members.
     pub fn is_slice(&self) -> bool {
         !self.filter.is_empty() || !self.member_of.is_empty()
+    }
+}
+
+/// True when `item` has, at each relative path, a code of the set.
+fn in_code_sets(item: Node<'_>, member_of: &[(&str, crate::terminology::CodeSet)]) -> bool {
+    member_of.iter().all(|(path, set)| {
+        any_at(item, path, &mut |v| match coded(v) {
+            Some((system, code)) => (set.contains)(system, code),
+            None => false,
+        })
+    })
+}
+
+/// A slice step's test ([`Step::accepts`]) with its discriminator values read once (the
+/// JSON parsed, plain strings taken as they are), for walks that test many items.
+pub(crate) struct SliceTest {
+    filter: Vec<(&'static str, Expected)>,
+    member_of: &'static [(&'static str, crate::terminology::CodeSet)],
+}
+
+impl SliceTest {
+    pub(crate) fn new(step: &Step) -> Self {
+        SliceTest { filter: step.filter.iter().map(|(path, text)| (*path, Expected::of(text))).collect(), member_of: step.member_of }
+    }
+
+    /// The same as [`Step::accepts`] of the step it was made from.
+    pub(crate) fn accepts(&self, item: Node<'_>) -> bool {
+        self.filter.iter().all(|(path, expected)| expected.found_at(item, path)) && in_code_sets(item, self.member_of)
+    }
+}
+
+/// A slice discriminator's expected value.
+#[derive(Clone, Copy)]
+enum Expected {
+    /// A JSON string without escapes: matches a primitive of that text.
+    Text(&'static str),
+    /// Other JSON: matched as a pattern.
+    Pattern(&'static JsonValue),
+    /// Text that is not JSON: matches nothing.
+    Invalid,
+}
+
+impl Expected {
+    fn of(json: &'static str) -> Self {
+        match plain_json_string(json) {
+            Some(s) => Expected::Text(s),
+            None => static_json(json).map_or(Expected::Invalid, Expected::Pattern),
+        }
+    }
+
+    /// True when some value at the relative `path` of `item` matches.
+    fn found_at(self, item: Node<'_>, path: &str) -> bool {
+        match self {
+            // A string pattern matches a primitive of that text (as `contains_pattern`
+            // does), without looking the JSON up.
+            Expected::Text(s) => any_at(item, path, &mut |v| v.primitive().and_then(text) == Some(s)),
+            Expected::Pattern(expected) => any_at(item, path, &mut |v| contains_pattern(v, expected)),
+            Expected::Invalid => false,
+        }
     }
 }
 
@@ -285,15 +338,7 @@ pub fn value_matches(item: Node<'_>, key: &str, expected: &'static str, exact: b
 /// (FHIR pattern semantics: objects match when every expected member matches, arrays
 /// when every expected item matches some item).
 pub fn matches(item: Node<'_>, filter: &[(&str, &'static str)]) -> bool {
-    filter.iter().all(|(path, expected)| {
-        if let Some(s) = plain_json_string(expected) {
-            // A string pattern matches a primitive of that text (as `contains_pattern`
-            // does), without looking the JSON up.
-            return any_at(item, path, &mut |v| v.primitive().and_then(text) == Some(s));
-        }
-        let Some(expected) = static_json(expected) else { return false };
-        any_at(item, path, &mut |v| contains_pattern(v, expected))
-    })
+    filter.iter().all(|(path, expected)| Expected::of(expected).found_at(item, path))
 }
 
 /// Hashes the (address, length) keys of the caches of static texts: a multiply-xor of two
@@ -397,6 +442,23 @@ fn compare(node: Node<'_>, pattern: &JsonValue, exact: bool, depth: usize) -> bo
         JsonValue::Object(p) => {
             if !is_complex(node) {
                 return false;
+            }
+            // (Keys `visit_key` reads otherwise than a JSON member name, `value[x]` or
+            // `__name`, are not in patterns; they take the grouping below.)
+            let by_key = |k: &str| !k.ends_with("[x]") && !k.strip_prefix('_').unwrap_or(k).starts_with('_');
+            if !exact && p.keys().all(by_key) {
+                // A pattern looks only at its own members: each is found by key, without
+                // grouping all the value's children.
+                let mut items: Vec<Child<'_>> = Vec::new();
+                return p.iter().all(|(k, pv)| {
+                    let (key, sibling) = match k.strip_prefix('_') {
+                        Some(plain) => (plain, true),
+                        None => (k, false),
+                    };
+                    items.clear();
+                    visit_key(node, key, &mut |c| items.push(c));
+                    compare_member(&items, pv, sibling, exact, depth)
+                });
             }
             // Group the children by JSON member.
             let mut members: Vec<(&str, Vec<Child<'_>>)> = Vec::new();

@@ -51,7 +51,7 @@ pub fn is_excluded(excluded: &[(&str, &str)], system: Option<&str>, code: &str) 
 /// Membership in a table of `(system, code, display)` rows; with `sorted`, the table is
 /// sorted by code and searched by bisection.
 pub fn table_contains(table: &[(&str, &str, Option<&str>)], sorted: bool, system: Option<&str>, code: &str) -> bool {
-    let matches = |row: &(&str, &str, Option<&str>)| row.1 == code && system.is_none_or(|s| s == row.0);
+    let matches = |row: &(&str, &str, Option<&str>)| same_code(row.1, code) && system.is_none_or(|s| s == row.0);
     if sorted {
         let start = table.partition_point(|row| row.1 < code);
         table[start..].iter().take_while(|row| row.1 == code).any(matches)
@@ -70,13 +70,19 @@ pub fn indexed_table_contains(
     system: Option<&str>,
     code: &str,
 ) -> bool {
-    let matches = |row: &(u16, &str, Option<&str>)| row.1 == code && system.is_none_or(|s| systems.get(usize::from(row.0)) == Some(&s));
+    let matches = |row: &(u16, &str, Option<&str>)| same_code(row.1, code) && system.is_none_or(|s| systems.get(usize::from(row.0)) == Some(&s));
     if sorted {
         let start = table.partition_point(|row| row.1 < code);
         table[start..].iter().take_while(|row| row.1 == code).any(matches)
     } else {
         table.iter().any(matches)
     }
+}
+
+/// `a == b`, telling most different codes apart by their length and last byte before
+/// comparing the bytes (an unsorted table is scanned row by row, and codes are short).
+fn same_code(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use crate::fhirpath;
 use crate::fhirpath::native::Compiled;
 use crate::json::JsonObject;
-use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, Step};
+use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, SliceTest, Step};
 use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 use crate::reflect::{Node, PrimitiveValue, Reflect};
 use crate::terminology::CodeSet;
@@ -128,7 +128,7 @@ pub(crate) fn walk<'a>(segs: &mut Segs<'a>, root: Node<'a>, steps: &[Step]) -> V
 type Levels<'s, 'a> = Vec<(&'s Step, Vec<Located<'a>>)>;
 
 /// Walks `steps` from `root`, reusing the levels of the previous walk that it shares a
-/// prefix with (rules come in snapshot order, so most share their first steps); then
+/// prefix with (checks come in snapshot order, so most share their first steps); then
 /// `levels` holds the nodes after each step, the last one those at `steps`.
 fn descend<'s, 'a>(levels: &mut Levels<'s, 'a>, segs: &mut Segs<'a>, root: Node<'a>, steps: &'s [Step]) {
     let common = levels.iter().zip(steps).take_while(|((s, _), t)| same_step(s, t)).count();
@@ -147,30 +147,206 @@ fn descend<'s, 'a>(levels: &mut Levels<'s, 'a>, segs: &mut Segs<'a>, root: Node<
     }
 }
 
+/// How a node of a [`RuleTree`] is found in an instance.
+#[derive(Clone, Copy)]
+enum Edge {
+    /// The resource itself (node 0).
+    Root,
+    /// The children at JSON member `key` (see [`visit_key`]) of each node of `parent`.
+    Member { parent: usize, key: &'static str },
+    /// The members of a slice: those of node `members` (the sliced element's children,
+    /// all of them) that `step` accepts (`test`, read from `step`).
+    Slice { members: usize, step: &'static Step, test: usize },
+}
+
+impl Edge {
+    /// True when both edges select the same nodes.
+    fn same(&self, other: &Edge) -> bool {
+        match (self, other) {
+            (Edge::Root, Edge::Root) => true,
+            (Edge::Member { parent: p, key: k }, Edge::Member { parent: q, key: l }) => p == q && k == l,
+            (Edge::Slice { members: m, step: s, .. }, Edge::Slice { members: n, step: t, .. }) => m == n && same_step(s, t),
+            _ => false,
+        }
+    }
+}
+
+/// Where a rule of the table applies in a [`RuleTree`].
+#[derive(Clone, Copy)]
+struct RuleNodes {
+    /// The node of the rule's parents (0, the root, for a rule of one step).
+    parents: usize,
+    /// The node of the rule's items (its parents' children at its last step).
+    items: usize,
+    /// The fixed or pattern value, parsed.
+    value: Option<&'static crate::json::JsonValue>,
+}
+
+/// What a compiled [`RuleTree`] depends on in one rule: its steps (address, length),
+/// whether it checks anything, and its value text (address, length). Both are static, so
+/// the same address and length are the same content.
+type RuleKey = ((usize, usize), bool, (usize, usize));
+
+/// A rules table compiled into a tree of steps: every distinct walk prefix of the rules
+/// is one node, found once per instance, so rules that share a prefix (all the rules
+/// below a slice, the sibling slices of one element) share its walk, wherever they are
+/// in the table; the children of a sliced element are visited once and each slice picks
+/// its members among them. Nodes come after the nodes they are found from, so one pass
+/// in node order finds them all.
+struct RuleTree {
+    /// Per rule of the table, to tell a table from another one at the same address.
+    keys: Vec<RuleKey>,
+    nodes: Vec<Edge>,
+    /// The tests of the [`Edge::Slice`] nodes.
+    slice_tests: Vec<SliceTest>,
+    /// Per rule of the table; `None` for a rule with nothing to check.
+    rules: Vec<Option<RuleNodes>>,
+}
+
+impl RuleTree {
+    fn key(rule: &ElementRule) -> RuleKey {
+        let checked = rule.min > 0 || rule.max.is_some() || rule.value.is_some() || rule.binding.is_some();
+        let value = rule.value.map_or((0, 0), |(text, _)| (text.as_ptr() as usize, text.len()));
+        ((rule.steps.as_ptr() as usize, rule.steps.len()), checked, value)
+    }
+
+    fn compile(rules: &[ElementRule]) -> Self {
+        let mut nodes = vec![Edge::Root];
+        let mut slice_tests = Vec::new();
+        /// The node of `edge`, added unless an equal one is there (once per table, so a
+        /// linear search will do).
+        fn node_of(nodes: &mut Vec<Edge>, edge: Edge) -> usize {
+            match nodes.iter().position(|e| e.same(&edge)) {
+                Some(i) => i,
+                None => {
+                    nodes.push(edge);
+                    nodes.len() - 1
+                }
+            }
+        }
+        let compiled = rules
+            .iter()
+            .map(|rule| {
+                if !Self::key(rule).1 || rule.steps.is_empty() {
+                    return None;
+                }
+                let (mut parents, mut at) = (0, 0);
+                for step in rule.steps {
+                    parents = at;
+                    at = node_of(&mut nodes, Edge::Member { parent: at, key: step.key });
+                    if step.is_slice() {
+                        let added = nodes.len();
+                        at = node_of(&mut nodes, Edge::Slice { members: at, step, test: slice_tests.len() });
+                        if at == added {
+                            slice_tests.push(SliceTest::new(step));
+                        }
+                    }
+                }
+                let value = rule.value.and_then(|(text, _)| crate::must_support::static_json(text));
+                Some(RuleNodes { parents, items: at, value })
+            })
+            .collect();
+        RuleTree { keys: rules.iter().map(Self::key).collect(), nodes, slice_tests, rules: compiled }
+    }
+
+    /// True when this tree was compiled from `rules`.
+    fn compiled_from(&self, rules: &[ElementRule]) -> bool {
+        self.keys.len() == rules.len() && self.keys.iter().zip(rules).all(|(k, r)| *k == Self::key(r))
+    }
+
+    /// The tree of `rules`, compiled once per thread and table (the generated tables are
+    /// static; a table at a reused address is told apart by its rules' keys).
+    fn of(rules: &[ElementRule]) -> std::rc::Rc<RuleTree> {
+        use std::cell::RefCell;
+        use std::collections::HashMap;
+        use std::rc::Rc;
+        /// More tables than any generated crate has: beyond it, trees are not kept.
+        const MAX_TABLES: usize = 4096;
+        thread_local! {
+            static TREES: RefCell<HashMap<(usize, usize), Rc<RuleTree>, crate::must_support::AddressHash>> = Default::default();
+        }
+        let address = (rules.as_ptr() as usize, rules.len());
+        if let Some(tree) = TREES.with(|t| t.borrow().get(&address).cloned()) {
+            if tree.compiled_from(rules) {
+                return tree;
+            }
+        }
+        let tree = Rc::new(RuleTree::compile(rules));
+        TREES.with(|t| {
+            let mut trees = t.borrow_mut();
+            if trees.len() < MAX_TABLES || trees.contains_key(&address) {
+                trees.insert(address, Rc::clone(&tree));
+            }
+        });
+        tree
+    }
+
+    /// Finds the nodes of every tree node in `root`: `found[spans[n].0..spans[n].1]` are
+    /// those of node `n`, in document order, each with the position of its parent among
+    /// the nodes of the parent tree node.
+    fn find<'a>(&self, root: Node<'a>, segs: &mut Segs<'a>, found: &mut Vec<Found<'a>>, spans: &mut Vec<(usize, usize)>) {
+        for edge in &self.nodes {
+            let start = found.len();
+            match *edge {
+                Edge::Root => found.push(Found { located: Located { node: root, at: 0 }, parent: 0 }),
+                Edge::Member { parent, key } => {
+                    let (from, to) = spans[parent];
+                    for position in 0..to - from {
+                        let p = found[from + position].located;
+                        visit_key(p.node, key, &mut |c| {
+                            segs.0.push(Seg { parent: p.at, name: c.json_name, index: c.index });
+                            found.push(Found { located: Located { node: c.node, at: segs.0.len() - 1 }, parent: position });
+                        });
+                    }
+                }
+                Edge::Slice { members, test, .. } => {
+                    let (from, to) = spans[members];
+                    for i in from..to {
+                        let member = found[i];
+                        if is_complex(member.located.node) && self.slice_tests[test].accepts(member.located.node) {
+                            found.push(member);
+                        }
+                    }
+                }
+            }
+            spans.push((start, found.len()));
+        }
+    }
+}
+
+/// A node found for a [`RuleTree`] node.
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    located: Located<'a>,
+    /// The position of its parent among the nodes of the parent tree node.
+    parent: usize,
+}
+
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
 /// recording every violation on `reader`. `root` is a typed value or, equally, JSON.
 pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
     let mut segs = Segs::new();
-    let mut levels: Levels<'_, '_> = Vec::new();
     let root_only = [Located { node: root, at: 0 }];
-    let mut items = Vec::new();
-    for rule in rules {
-        if rule.min == 0 && rule.max.is_none() && rule.value.is_none() && rule.binding.is_none() {
-            // Nothing to check.
-            continue;
-        }
-        let Some((last, parents_steps)) = rule.steps.split_last() else { continue };
-        descend(&mut levels, &mut segs, root, parents_steps);
-        let parents = match levels.last() {
-            Some((_, found)) if !parents_steps.is_empty() => &found[..],
-            _ => &root_only[..],
-        };
-        for parent in parents {
+    let tree = RuleTree::of(rules);
+    let (mut found, mut spans) = (Vec::with_capacity(256), Vec::with_capacity(tree.nodes.len()));
+    tree.find(root, &mut segs, &mut found, &mut spans);
+    let mut codings = Vec::new();
+    for (rule, nodes) in rules.iter().zip(&tree.rules) {
+        let (Some(nodes), Some(last)) = (nodes, rule.steps.last()) else { continue };
+        let parents = &found[spans[nodes.parents].0..spans[nodes.parents].1];
+        let all_items = &found[spans[nodes.items].0..spans[nodes.items].1];
+        // The items come grouped by parent, in the parents' order.
+        let mut next = 0;
+        for (position, parent) in parents.iter().enumerate() {
+            let start = next;
+            while next < all_items.len() && all_items[next].parent == position {
+                next += 1;
+            }
+            let items = &all_items[start..next];
+            let parent = &parent.located;
             if parent.at != 0 && !has_value(parent.node) {
                 continue;
             }
-            items.clear();
-            step_children(&mut segs, *parent, last, &mut items);
             let n = items.len() as u32;
             if n < rule.min {
                 let at = format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]"));
@@ -185,7 +361,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 if n > max {
                     // A choice is reported where the offending typed member is.
                     let at = match (last.key.ends_with("[x]"), items.get(max as usize)) {
-                        (true, Some(item)) => segs.path(item, root_path),
+                        (true, Some(item)) => segs.path(&item.located, root_path),
                         _ => format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]")),
                     };
                     let msg = if max == 0 {
@@ -197,8 +373,8 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                     reader.push_issue(issue(kind, at, msg));
                 }
             }
-            for item in &items {
-                check_item(rule, item, &segs, root_path, reader);
+            for item in items {
+                check_item(rule, nodes.value, &item.located, &segs, root_path, &mut codings, reader);
             }
         }
     }
@@ -825,22 +1001,30 @@ fn issue(kind: IssueKind, path: String, message: String) -> Issue {
     Issue { severity: Severity::Error, kind, path, message }
 }
 
-fn check_item(rule: &ElementRule, item: &Located<'_>, segs: &Segs<'_>, root_path: &str, reader: &mut Reader) {
+/// Checks an item of `rule` against its fixed or pattern value (`value`, parsed from
+/// the rule's) and its required binding; `codings` is scratch space.
+fn check_item<'a>(
+    rule: &ElementRule,
+    value: Option<&'static crate::json::JsonValue>,
+    item: &Located<'a>,
+    segs: &Segs<'_>,
+    root_path: &str,
+    codings: &mut Vec<(Option<&'a str>, &'a str)>,
+    reader: &mut Reader,
+) {
     if !has_value(item.node) {
         return;
     }
-    if let Some((text, exact)) = rule.value {
-        if let Some(expected) = crate::must_support::static_json(text) {
-            let ok = if exact { equals_fixed(item.node, expected) } else { contains_pattern(item.node, expected) };
-            if !ok {
-                let what = if exact { "fixed value" } else { "pattern" };
-                let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, render(item.node));
-                reader.push_issue(issue(IssueKind::FixedOrPattern, segs.path(item, root_path), msg));
-            }
+    if let (Some((text, exact)), Some(expected)) = (rule.value, value) {
+        let ok = if exact { equals_fixed(item.node, expected) } else { contains_pattern(item.node, expected) };
+        if !ok {
+            let what = if exact { "fixed value" } else { "pattern" };
+            let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, render(item.node));
+            reader.push_issue(issue(IssueKind::FixedOrPattern, segs.path(item, root_path), msg));
         }
     }
     if let Some((set, kind)) = &rule.binding {
-        let mut codings: Vec<(Option<&str>, &str)> = Vec::new();
+        codings.clear();
         match kind {
             CodedKind::Scalar => {
                 if let Some(c) = item.node.primitive().and_then(crate::must_support::text) {
@@ -848,8 +1032,8 @@ fn check_item(rule: &ElementRule, item: &Located<'_>, segs: &Segs<'_>, root_path
                 }
             }
             CodedKind::Coding => codings.extend(coding(item.node)),
-            CodedKind::CodeableConcept => concept_codings(item.node, &mut codings),
-            CodedKind::CodeableReference => item.node.visit_child("concept", &mut |c| concept_codings(c.node, &mut codings)),
+            CodedKind::CodeableConcept => concept_codings(item.node, codings),
+            CodedKind::CodeableReference => item.node.visit_child("concept", &mut |c| concept_codings(c.node, codings)),
         }
         if !codings.is_empty() && !codings.iter().any(|(s, c)| (set.contains)(*s, c)) {
             let found: Vec<String> = codings.iter().map(|(s, c)| format!("{}#{c}", s.unwrap_or(""))).collect();
@@ -903,7 +1087,8 @@ fn same_step(x: &Step, y: &Step) -> bool {
 
 /// The ids of `checks` with no value in `root`, reported only where their parent is
 /// present (see [`crate::must_support::missing`]). Parent walks are shared between
-/// checks with a common prefix, as in [`validate`].
+/// consecutive checks with a common prefix ([`descend`]; the checks are made for one
+/// call, so compiling them into a [`RuleTree`] would not pay).
 pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])]) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut segs = Segs::new();
