@@ -104,23 +104,27 @@ pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule]
     if rules.is_empty() {
         return;
     }
-    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, rules, reader));
+    let mut issues = Vec::new();
+    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, rules, &mut issues));
+    for i in issues {
+        reader.push_issue(i);
+    }
 }
 
 /// [`check_extensions`] on node `at` of a walk of the whole value (validation checks
-/// everything in one walk).
-pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
+/// everything in one walk), adding what it finds to `issues`.
+pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, rules: &[ExtensionRule], issues: &mut Vec<Issue>) {
     let node = nodes[at].node;
-    if at != 0 && !rules.is_empty() && node.fhir_type() == Some("Extension") {
+    if at != 0 && !rules.is_empty() && nodes[at].ty == "Extension" {
         if let Some(rule) = url_of(node).and_then(|u| find(rules, u)) {
-            check_one(nodes, at, rule, root_path, reader);
+            check_one(nodes, at, rule, root_path, issues);
         }
     }
 }
 
 /// True for node `at` of a walk that is a resource (the root, or a resource inside it).
 fn is_resource(nodes: &[Walked<'_>], at: usize) -> bool {
-    at == 0 || is_resource_member(nodes[at].name, nodes[at].node)
+    at == 0 || is_resource_member(nodes[at].name, nodes[at].ty)
 }
 
 /// The element name of a walked node in a definition's path (`value[x]`, `gender`).
@@ -134,9 +138,9 @@ fn element<'a>(v: &Walked<'a>) -> std::borrow::Cow<'a, str> {
 
 /// True for a resource inside another: `contained`, a Bundle entry's or a Parameters
 /// parameter's `resource`, a Bundle response's `outcome` (not a backbone element or a
-/// datatype of the same name, such as `CapabilityStatement.rest.resource`).
-fn is_resource_member(name: &str, node: Node<'_>) -> bool {
-    let t = node.fhir_type().unwrap_or("");
+/// datatype of the same name, such as `CapabilityStatement.rest.resource`); `t` is its
+/// FHIR type.
+fn is_resource_member(name: &str, t: &str) -> bool {
     match name {
         "contained" => true,
         "resource" => t.starts_with(|c: char| c.is_ascii_uppercase()) && !matches!(t, "BackboneElement" | "Element" | "Reference" | "CodeableReference"),
@@ -160,14 +164,14 @@ fn error(kind: IssueKind, path: String, message: String) -> Issue {
 }
 
 /// Records `issue` as an error, or as a warning when `rule` is not enforced as an error.
-fn push(reader: &mut Reader, rule: &ExtensionRule, mut issue: Issue) {
+fn push(issues: &mut Vec<Issue>, rule: &ExtensionRule, mut issue: Issue) {
     if !rule.error {
         issue.severity = Severity::Warning;
     }
-    reader.push_issue(issue);
+    issues.push(issue);
 }
 
-fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &str, reader: &mut Reader) {
+fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &str, issues: &mut Vec<Issue>) {
     let node = nodes[at].node;
     // Locations are built only for an issue.
     let path_text = std::cell::OnceCell::new();
@@ -176,9 +180,9 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
         let allowed: Vec<String> = rule.contexts.iter().map(|(_, e)| format!("'{e}'")).collect();
         let here = element_path(nodes, nodes[at].parent);
         let msg = format!("extension {} is not allowed here ({here}): its definition allows it on {}", rule.url, allowed.join(", "));
-        push(reader, rule, error(IssueKind::Structure, path(), msg));
+        push(issues, rule, error(IssueKind::Structure, path(), msg));
     }
-    check_value(node, &path, &|| rule.url.to_string(), &rule.value, rule, reader);
+    check_value(node, &path, &|| rule.url.to_string(), &rule.value, rule, issues);
     let mut counts = vec![0u32; rule.subs.len()];
     node.visit_child("extension", &mut |c| {
         if !matches!(c.node, Node::Typed(_)) {
@@ -190,20 +194,20 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
         };
         if rule.no_extensions {
             let msg = format!("extension {} does not allow nested extensions (Extension.extension max 0)", rule.url);
-            push(reader, rule, error(IssueKind::Cardinality, sub_path(), msg));
+            push(issues, rule, error(IssueKind::Cardinality, sub_path(), msg));
             return;
         }
         let Some(url) = url_of(c.node) else { return };
         if let Some(i) = rule.subs.iter().position(|s| s.url == url) {
             counts[i] += 1;
             let what = || format!("{}#{}", rule.url, url);
-            check_value(c.node, &sub_path, &what, &rule.subs[i].value, rule, reader);
+            check_value(c.node, &sub_path, &what, &rule.subs[i].value, rule, issues);
         }
     });
     for (sub, n) in rule.subs.iter().zip(counts) {
         if n < sub.min {
             let msg = format!("extension {}: sub-extension '{}' is required (min {}), found {n}", rule.url, sub.url, sub.min);
-            push(reader, rule, error(IssueKind::Required, format!("{}.extension", path()), msg));
+            push(issues, rule, error(IssueKind::Required, format!("{}.extension", path()), msg));
         }
         if let Some(max) = sub.max {
             if n > max {
@@ -212,7 +216,7 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
                 } else {
                     format!("extension {}: sub-extension '{}' allows at most {max}, found {n}", rule.url, sub.url)
                 };
-                push(reader, rule, error(IssueKind::Cardinality, format!("{}.extension", path()), msg));
+                push(issues, rule, error(IssueKind::Cardinality, format!("{}.extension", path()), msg));
             }
         }
     }
@@ -220,7 +224,7 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
 
 /// Checks the `value[x]` of an extension (at `path()`, described as `what()` in messages;
 /// both built only for an issue).
-fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> String, rule: &ValueRule, ext: &ExtensionRule, reader: &mut Reader) {
+fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> String, rule: &ValueRule, ext: &ExtensionRule, issues: &mut Vec<Issue>) {
     let mut found = false;
     node.visit_child("value", &mut |c| {
         let Node::Typed(_) = c.node else { return };
@@ -229,13 +233,13 @@ fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> Str
         let at = || format!("{}.{}", path(), c.json_name);
         if rule.types.is_empty() {
             let msg = format!("extension {} has no value (value[x] max 0), found {}", what(), c.json_name);
-            push(reader, ext, error(IssueKind::Cardinality, at(), msg));
+            push(issues, ext, error(IssueKind::Cardinality, at(), msg));
             return;
         }
         if !rule.types.contains(&suffix) {
             let allowed: Vec<String> = rule.types.iter().map(|t| format!("value{t}")).collect();
             let msg = format!("extension {}: {} is not an allowed type for its value (allowed: {})", what(), c.json_name, allowed.join(", "));
-            push(reader, ext, error(IssueKind::Choice, at(), msg));
+            push(issues, ext, error(IssueKind::Choice, at(), msg));
             return;
         }
         if let Some(set) = &rule.binding {
@@ -250,13 +254,13 @@ fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> Str
             if !codings.is_empty() && !codings.iter().any(|(s, code)| (set.contains)(*s, code)) {
                 let found: Vec<String> = codings.iter().map(|(s, code)| format!("{}#{code}", s.unwrap_or(""))).collect();
                 let msg = format!("extension {}: {} is not in the required value set {}", what(), found.join(", "), set.value_set);
-                push(reader, ext, error(IssueKind::Binding, at(), msg));
+                push(issues, ext, error(IssueKind::Binding, at(), msg));
             }
         }
     });
     if !found && rule.min > 0 {
         let msg = format!("extension {} requires a value (value[x] min {})", what(), rule.min);
-        push(reader, ext, error(IssueKind::Required, format!("{}.value[x]", path()), msg));
+        push(issues, ext, error(IssueKind::Required, format!("{}.value[x]", path()), msg));
     }
 }
 
@@ -284,7 +288,7 @@ fn paths(nodes: &[Walked<'_>], mut at: usize) -> (String, String) {
     let mut datatype: Option<String> = None;
     loop {
         let v = &nodes[at];
-        let t = v.node.fhir_type().unwrap_or("");
+        let t = v.ty;
         if is_resource(nodes, at) {
             let mut p = t.to_string();
             for s in segments.iter().rev() {
@@ -334,7 +338,7 @@ fn context_allows(nodes: &[Walked<'_>], parent: usize, rule: &ExtensionRule) -> 
         return true;
     }
     let v = &nodes[parent];
-    let t = v.node.fhir_type().unwrap_or("");
+    let t = v.ty;
     let resource = is_resource(nodes, parent);
     let parent_url = if t == "Extension" { url_of(v.node) } else { None };
     let mut paths_cache: Option<(String, String)> = None;

@@ -271,26 +271,30 @@ const RESOURCE_TYPES: &[&str] = &[
 
 /// Checks the rules of this module on every element of `root` (at `root_path`).
 pub fn check(root: Node<'_>, root_path: &str, reader: &mut Reader) {
-    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, reader));
+    let mut issues = Vec::new();
+    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, &mut issues));
+    for i in issues {
+        reader.push_issue(i);
+    }
 }
 
 /// [`check`] on node `at` of a walk of the whole value (validation checks everything in
-/// one walk).
-pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, reader: &mut Reader) {
+/// one walk), adding what it finds to `issues`.
+pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, issues: &mut Vec<Issue>) {
     let node = nodes[at].node;
     let ctx = Ctx { nodes, at, root_path };
-    match node.fhir_type().unwrap_or("") {
-        "xhtml" => xhtml(&ctx, node, reader),
-        "string" | "markdown" => string_content(&ctx, node, reader),
-        "Identifier" | "Coding" => system(&ctx, node, reader),
+    match nodes[at].ty {
+        "xhtml" => xhtml(&ctx, node, issues),
+        "string" | "markdown" => string_content(&ctx, node, issues),
+        "Identifier" | "Coding" => system(&ctx, node, issues),
         "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => {
-            system(&ctx, node, reader);
-            ucum(&ctx, node, reader);
+            system(&ctx, node, issues);
+            ucum(&ctx, node, issues);
         }
-        "Reference" => reference(&ctx, node, reader),
-        "Attachment" => attachment(&ctx, node, reader),
-        "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent].node.fhir_type() == Some("Bundle") => {
-            full_url(&ctx, node, reader)
+        "Reference" => reference(&ctx, node, issues),
+        "Attachment" => attachment(&ctx, node, issues),
+        "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent].ty == "Bundle" => {
+            full_url(&ctx, node, issues)
         }
         _ => {}
     }
@@ -313,14 +317,14 @@ impl Ctx<'_, '_> {
 }
 
 fn push(
-    reader: &mut Reader,
+    issues: &mut Vec<Issue>,
     severity: Severity,
     kind: IssueKind,
     path: String,
     rule: &str,
     message: String,
 ) {
-    reader.push_issue(Issue {
+    issues.push(Issue {
         severity,
         kind,
         path,
@@ -359,13 +363,13 @@ fn shown(s: &str) -> String {
 
 // --- XHTML_DIV ---------------------------------------------------------------------
 
-fn xhtml(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+fn xhtml(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
     let Some(PrimitiveValue::String(s)) = node.primitive() else {
         return;
     };
     if let Err(problem) = xhtml_problem(s) {
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.path(),
@@ -470,14 +474,14 @@ fn tag_end(s: &str) -> Option<usize> {
 
 // --- ABSOLUTE_SYSTEM -----------------------------------------------------------------
 
-fn system(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+fn system(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
     let Some(system) = child_text(node, "system") else {
         return;
     };
     if let Err(problem) = absolute_uri(system) {
-        let what = node.fhir_type().unwrap_or("");
+        let what = ctx.nodes[ctx.at].ty;
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.child_path("system"),
@@ -544,13 +548,13 @@ fn is_uuid(s: &str) -> bool {
 
 // --- REFERENCE_FORMAT ----------------------------------------------------------------
 
-fn reference(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+fn reference(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
     let Some(r) = child_text(node, "reference") else {
         return;
     };
     if let Err(problem) = reference_problem(r) {
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.child_path("reference"),
@@ -597,10 +601,11 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
             ))
         };
     }
-    let parts: Vec<&str> = r.split('/').collect();
-    let (ty, id, history) = match parts.as_slice() {
-        [ty, id] => (*ty, *id, None),
-        [ty, id, "_history", vid] => (*ty, *id, Some(*vid)),
+    // `Type/id` or `Type/id/_history/vid`, taken apart without collecting the parts.
+    let mut parts = r.split('/');
+    let (ty, id, history) = match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(ty), Some(id), None, _, _) => (ty, id, None),
+        (Some(ty), Some(id), Some("_history"), Some(vid), None) => (ty, id, Some(vid)),
         _ => return Err("is not a relative reference Type/id (or Type/id/_history/vid), a #contained id or an absolute URI".into()),
     };
     if RESOURCE_TYPES.binary_search(&ty).is_err() {
@@ -617,7 +622,7 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
 
 // --- FULL_URL_AGREES -----------------------------------------------------------------
 
-fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, reader: &mut Reader) {
+fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, issues: &mut Vec<Issue>) {
     let Some(url) = child_text(entry, "fullUrl") else {
         return;
     };
@@ -625,7 +630,7 @@ fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, reader: &mut Reader) {
     if url.starts_with("urn:") {
         if let Err(problem) = absolute_uri(url) {
             push(
-                reader,
+                issues,
                 Severity::Error,
                 IssueKind::InvalidValue,
                 path,
@@ -645,7 +650,7 @@ fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, reader: &mut Reader) {
     let expected = format!("/{ty}/{id}");
     if !(base.ends_with(&expected) || base == &expected[1..]) {
         push(
-            reader,
+            issues,
             Severity::Warning,
             IssueKind::InvalidValue,
             path,
@@ -662,11 +667,11 @@ fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, reader: &mut Reader) {
 
 // --- ATTACHMENT ----------------------------------------------------------------------
 
-fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
     if let Some(ct) = child_text(node, "contentType") {
         if !is_mime_type(ct) {
             push(
-                reader,
+                issues,
                 Severity::Error,
                 IssueKind::InvalidValue,
                 ctx.child_path("contentType"),
@@ -696,7 +701,7 @@ fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
         let actual = base64_len(data);
         if actual != size as u64 || size < 0 {
             push(
-                reader,
+                issues,
                 Severity::Error,
                 IssueKind::InvalidValue,
                 ctx.child_path("size"),
@@ -744,7 +749,7 @@ pub fn is_mime_type(s: &str) -> bool {
 
 // --- UCUM_SYNTAX ---------------------------------------------------------------------
 
-fn ucum(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+fn ucum(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
     if child_text(node, "system") != Some(UCUM) {
         return;
     }
@@ -753,7 +758,7 @@ fn ucum(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
     };
     if let Err(problem) = ucum_syntax(code) {
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.child_path("code"),
@@ -830,13 +835,13 @@ pub fn ucum_syntax(code: &str) -> Result<(), String> {
 
 // --- STRING_CONTENT ------------------------------------------------------------------
 
-fn string_content(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+fn string_content(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
     let Some(PrimitiveValue::String(s)) = node.primitive() else {
         return;
     };
     if s.len() > MAX_STRING_CHARS && s.chars().count() > MAX_STRING_CHARS {
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.path(),
@@ -848,7 +853,7 @@ fn string_content(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
         );
     } else if !s.is_empty() && s.chars().all(char::is_whitespace) {
         push(
-            reader,
+            issues,
             Severity::Warning,
             IssueKind::InvalidValue,
             ctx.path(),

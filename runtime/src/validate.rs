@@ -239,7 +239,9 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
         Node::Json { .. } => None,
     };
     let mut base = BaseElements::new(root, root_path);
-    let (mut extension_issues, mut prose_issues) = (Reader::new(root_path, ReadMode::Strict), Reader::new(root_path, ReadMode::Strict));
+    // Kept aside (no allocation until an issue), then recorded on `reader`, which drops
+    // the repeats as it would have on the way in.
+    let (mut extension_issues, mut prose_issues) = (Vec::new(), Vec::new());
     walk_elements(root, &mut |nodes, at, children| {
         base.visit(nodes, at, children, reader);
         if let Some(rules) = extension_rules {
@@ -247,7 +249,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
         }
         crate::prose_rules::check_at(nodes, at, root_path, &mut prose_issues);
     });
-    for i in extension_issues.into_issues().into_iter().chain(prose_issues.into_issues()) {
+    for i in extension_issues.into_iter().chain(prose_issues) {
         reader.push_issue(i);
     }
 }
@@ -255,6 +257,9 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
 /// One node of [`walk_elements`]: where it is, found from its parent.
 pub(crate) struct Walked<'a> {
     pub(crate) node: Node<'a>,
+    /// Its FHIR type ([`Node::fhir_type`], empty when it has none): asked once, when the
+    /// node is listed, as every check of the node (and of its parent) needs it.
+    pub(crate) ty: &'a str,
     /// The parent's index (0 for the root, which is its own parent).
     pub(crate) parent: usize,
     /// The element name (`value` for `valueQuantity`).
@@ -264,6 +269,19 @@ pub(crate) struct Walked<'a> {
     pub(crate) index: Option<usize>,
     /// JSON nesting, 1 for the root.
     pub(crate) depth: usize,
+}
+
+impl<'a> Walked<'a> {
+    /// The node a walk starts from.
+    fn root(node: Node<'a>) -> Self {
+        Walked { node, ty: node.fhir_type().unwrap_or(""), parent: 0, name: "", json_name: "", index: None, depth: 1 }
+    }
+
+    /// Child `c` of node `parent`, at JSON nesting `depth`.
+    fn child(c: crate::reflect::Child<'a>, parent: usize, depth: usize) -> Self {
+        let ty = c.node.fhir_type().unwrap_or("");
+        Walked { node: c.node, ty, parent, name: c.name, json_name: c.json_name, index: c.index, depth }
+    }
 }
 
 /// The location of node `at` of a [`walk_elements`] list.
@@ -283,18 +301,26 @@ pub(crate) type EachNode<'f, 'a> = dyn FnMut(&[Walked<'a>], usize, std::ops::Ran
 pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
     // Room for a typical resource, so the lists seldom grow.
     let mut nodes = Vec::with_capacity(256);
-    nodes.push(Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 });
+    nodes.push(Walked::root(root));
     let mut stack = Vec::with_capacity(64);
     stack.push(0usize);
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
-        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING || untyped_resource(node) {
+        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING {
             continue;
         }
         let first = nodes.len();
+        // A resource of a type not modelled ([`untyped_resource`]) is told by its
+        // children, so it is found in the same pass over them, and left out.
+        let mut untyped = false;
         node.visit_children(&mut |c| {
-            nodes.push(Walked { node: c.node, parent: at, name: c.name, json_name: c.json_name, index: c.index, depth: depth + 1 });
+            untyped |= c.name == "resourceType" && matches!(c.node, Node::Json { .. });
+            nodes.push(Walked::child(c, at, depth + 1));
         });
+        if untyped {
+            nodes.truncate(first);
+            continue;
+        }
         each(&nodes, at, first..nodes.len());
         let typed = (first..nodes.len()).rev().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
         stack.extend(typed);
@@ -355,21 +381,21 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         let scope = self.scopes[at];
         self.scopes.resize(nodes.len(), scope);
         for i in children.clone() {
-            let (name, child) = (nodes[i].json_name, nodes[i].node);
+            let (name, child_type) = (nodes[i].json_name, nodes[i].ty);
             self.scopes[i] = if name == "contained" {
                 Scope { resource: i, root_resource: scope.resource }
-            } else if is_resource_member(name, child) {
+            } else if is_resource_member(name, child_type) {
                 Scope { resource: i, root_resource: i }
             } else {
                 scope
             };
         }
         if at != 0 {
-            let resource = is_resource_member(nodes[at].json_name, node);
-            if !resource && node.primitive().is_none() && !other_than_id {
+            // The cheap tests first: the value is asked only of a node without children.
+            if !other_than_id && !is_resource_member(nodes[at].json_name, nodes[at].ty) && node.primitive().is_none() {
                 reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), ELE_1.to_string()));
             }
-            if node.fhir_type() == Some("Extension") && extensions == value {
+            if nodes[at].ty == "Extension" && extensions == value {
                 reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), EXT_1.to_string()));
             }
         }
@@ -397,9 +423,9 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         if !info.references.is_empty() {
             for i in typed() {
                 // A Reference, or a CodeableReference's `reference`.
-                let (reference, suffix) = match nodes[i].node.fhir_type() {
-                    Some("Reference") => (nodes[i].node, ""),
-                    Some("CodeableReference") => {
+                let (reference, suffix) = match nodes[i].ty {
+                    "Reference" => (nodes[i].node, ""),
+                    "CodeableReference" => {
                         let mut inner = None;
                         nodes[i].node.visit_child("reference", &mut |c| inner = Some(c.node));
                         match inner {
@@ -432,14 +458,15 @@ struct Scope {
     root_resource: usize,
 }
 
-/// True for a member that holds a resource: `contained`, `resource` (Bundle entries,
-/// Parameters) of a resource type, an OperationOutcome `outcome`.
-fn is_resource_member(name: &str, node: Node<'_>) -> bool {
+/// True for a member that holds a resource (of FHIR type `ty`, empty when it has none):
+/// `contained`, `resource` (Bundle entries, Parameters) of a resource type, an
+/// OperationOutcome `outcome`.
+fn is_resource_member(name: &str, ty: &str) -> bool {
     match name {
         "contained" => true,
         // Not a primitive (`RelatedArtifact.resource` is a canonical).
-        "resource" => node.fhir_type().is_some_and(|t| t.starts_with(|c: char| c.is_ascii_uppercase())),
-        "outcome" => node.fhir_type() == Some("OperationOutcome"),
+        "resource" => ty.starts_with(|c: char| c.is_ascii_uppercase()),
+        "outcome" => ty == "OperationOutcome",
         _ => false,
     }
 }
@@ -727,7 +754,7 @@ pub(crate) fn linked_path<'a>(root: &str, mut at: usize, link: impl Fn(usize) ->
 /// validate).
 fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut Reader) {
     // Nodes as `walk_elements` lists them, `depth` counted as the JSON nests.
-    let mut nodes = vec![Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 }];
+    let mut nodes = vec![Walked::root(root)];
     let mut stack = vec![0usize];
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
@@ -748,9 +775,9 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
         node.visit_children(&mut |c| {
             // JSON nesting: an array adds a level, an object another.
             let depth = depth + in_sibling + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
-            nodes.push(Walked { node: c.node, parent: at, name: c.name, json_name: c.json_name, index: c.index, depth });
+            nodes.push(Walked::child(c, at, depth));
         });
-        if at != 0 && first == nodes.len() && node.primitive().is_none() && !is_resource_member(nodes[at].json_name, node) {
+        if at != 0 && first == nodes.len() && node.primitive().is_none() && !is_resource_member(nodes[at].json_name, nodes[at].ty) {
             // What the writer would leave out: an object (or a primitive's `_` sibling)
             // with nothing in it, which a reader reports.
             let message = "empty object: FHIR JSON does not allow empty objects (it would be left out when written)".to_string();
