@@ -105,18 +105,20 @@ pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule]
         return;
     }
     let mut issues = Vec::new();
-    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, rules, &mut issues));
+    crate::validate::walk_elements(root, &mut |nodes, at, children| check_at(nodes, at, children, root_path, rules, &mut issues));
     for i in issues {
         reader.push_issue(i);
     }
 }
 
 /// [`check_extensions`] on node `at` of a walk of the whole value (validation checks
-/// everything in one walk), adding what it finds to `issues`.
-pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, rules: &[ExtensionRule], issues: &mut Vec<Issue>) {
-    let node = nodes[at].node;
+/// everything in one walk), adding what it finds to `issues`; its children are
+/// `nodes[children]`.
+pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, rules: &[ExtensionRule], issues: &mut Vec<Issue>) {
     if at != 0 && !rules.is_empty() && nodes[at].ty == "Extension" {
-        if let Some(rule) = url_of(node).and_then(|u| find(rules, u)) {
+        // The `url` as [`url_of`] finds it, from the children the walk listed.
+        let url = nodes[children].iter().filter(|c| c.name == "url").find_map(|c| c.node.primitive().and_then(text));
+        if let Some(rule) = url.and_then(|u| find(rules, u)) {
             check_one(nodes, at, rule, root_path, issues);
         }
     }

@@ -272,29 +272,29 @@ const RESOURCE_TYPES: &[&str] = &[
 /// Checks the rules of this module on every element of `root` (at `root_path`).
 pub fn check(root: Node<'_>, root_path: &str, reader: &mut Reader) {
     let mut issues = Vec::new();
-    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, &mut issues));
+    crate::validate::walk_elements(root, &mut |nodes, at, children| check_at(nodes, at, children, root_path, &mut issues));
     for i in issues {
         reader.push_issue(i);
     }
 }
 
 /// [`check`] on node `at` of a walk of the whole value (validation checks everything in
-/// one walk), adding what it finds to `issues`.
-pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, issues: &mut Vec<Issue>) {
+/// one walk), adding what it finds to `issues`; its children are `nodes[children]`.
+pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, issues: &mut Vec<Issue>) {
     let node = nodes[at].node;
-    let ctx = Ctx { nodes, at, root_path };
+    let ctx = Ctx { nodes, at, children: &nodes[children], root_path };
     match nodes[at].ty {
         "xhtml" => xhtml(&ctx, node, issues),
         "string" | "markdown" => string_content(&ctx, node, issues),
-        "Identifier" | "Coding" => system(&ctx, node, issues),
+        "Identifier" | "Coding" => system(&ctx, issues),
         "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => {
-            system(&ctx, node, issues);
-            ucum(&ctx, node, issues);
+            system(&ctx, issues);
+            ucum(&ctx, issues);
         }
-        "Reference" => reference(&ctx, node, issues),
+        "Reference" => reference(&ctx, issues),
         "Attachment" => attachment(&ctx, node, issues),
         "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent].ty == "Bundle" => {
-            full_url(&ctx, node, issues)
+            full_url(&ctx, issues)
         }
         _ => {}
     }
@@ -303,10 +303,23 @@ pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, issues:
 struct Ctx<'n, 'a> {
     nodes: &'n [Walked<'a>],
     at: usize,
+    /// The node's children, as the walk listed them: what the checks read of the node
+    /// is there, without visiting it again.
+    children: &'n [Walked<'a>],
     root_path: &'n str,
 }
 
-impl Ctx<'_, '_> {
+impl<'a> Ctx<'_, 'a> {
+    /// The text of the node's child `name`, as [`child_text`] finds it.
+    fn child_text(&self, name: &str) -> Option<&'a str> {
+        self.children.iter().filter(|c| c.name == name && c.json_name == name).find_map(|c| c.node.primitive().and_then(text))
+    }
+
+    /// The node's first child `name`.
+    fn child_node(&self, name: &str) -> Option<Node<'a>> {
+        self.children.iter().find(|c| c.name == name).map(|c| c.node)
+    }
+
     fn path(&self) -> String {
         crate::validate::walked_path(self.nodes, self.at, self.root_path)
     }
@@ -337,16 +350,6 @@ fn child_text<'a>(node: Node<'a>, name: &str) -> Option<&'a str> {
     node.visit_child(name, &mut |c| {
         if out.is_none() && c.json_name == name {
             out = c.node.primitive().and_then(text);
-        }
-    });
-    out
-}
-
-fn child_node<'a>(node: Node<'a>, name: &str) -> Option<Node<'a>> {
-    let mut out = None;
-    node.visit_child(name, &mut |c| {
-        if out.is_none() {
-            out = Some(c.node);
         }
     });
     out
@@ -474,8 +477,8 @@ fn tag_end(s: &str) -> Option<usize> {
 
 // --- ABSOLUTE_SYSTEM -----------------------------------------------------------------
 
-fn system(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
-    let Some(system) = child_text(node, "system") else {
+fn system(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    let Some(system) = ctx.child_text("system") else {
         return;
     };
     if let Err(problem) = absolute_uri(system) {
@@ -548,8 +551,8 @@ fn is_uuid(s: &str) -> bool {
 
 // --- REFERENCE_FORMAT ----------------------------------------------------------------
 
-fn reference(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
-    let Some(r) = child_text(node, "reference") else {
+fn reference(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    let Some(r) = ctx.child_text("reference") else {
         return;
     };
     if let Err(problem) = reference_problem(r) {
@@ -622,8 +625,8 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
 
 // --- FULL_URL_AGREES -----------------------------------------------------------------
 
-fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, issues: &mut Vec<Issue>) {
-    let Some(url) = child_text(entry, "fullUrl") else {
+fn full_url(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    let Some(url) = ctx.child_text("fullUrl") else {
         return;
     };
     let path = ctx.child_path("fullUrl");
@@ -640,7 +643,7 @@ fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, issues: &mut Vec<Issue>) {
         }
         return;
     }
-    let Some(resource) = child_node(entry, "resource") else {
+    let Some(resource) = ctx.child_node("resource") else {
         return;
     };
     let (Some(ty), Some(id)) = (resource.fhir_type(), child_text(resource, "id")) else {
@@ -668,7 +671,7 @@ fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, issues: &mut Vec<Issue>) {
 // --- ATTACHMENT ----------------------------------------------------------------------
 
 fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
-    if let Some(ct) = child_text(node, "contentType") {
+    if let Some(ct) = ctx.child_text("contentType") {
         if !is_mime_type(ct) {
             push(
                 issues,
@@ -696,7 +699,7 @@ fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
         });
         out
     };
-    let data = child_text(node, "data");
+    let data = ctx.child_text("data");
     if let (Some(size), Some(data)) = (size, data) {
         let actual = base64_len(data);
         if actual != size as u64 || size < 0 {
@@ -749,11 +752,11 @@ pub fn is_mime_type(s: &str) -> bool {
 
 // --- UCUM_SYNTAX ---------------------------------------------------------------------
 
-fn ucum(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
-    if child_text(node, "system") != Some(UCUM) {
+fn ucum(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    if ctx.child_text("system") != Some(UCUM) {
         return;
     }
-    let Some(code) = child_text(node, "code") else {
+    let Some(code) = ctx.child_text("code") else {
         return;
     };
     if let Err(problem) = ucum_syntax(code) {

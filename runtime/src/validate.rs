@@ -243,11 +243,11 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
     // the repeats as it would have on the way in.
     let (mut extension_issues, mut prose_issues) = (Vec::new(), Vec::new());
     walk_elements(root, &mut |nodes, at, children| {
-        base.visit(nodes, at, children, reader);
+        base.visit(nodes, at, children.clone(), reader);
         if let Some(rules) = extension_rules {
-            crate::extension_rules::check_at(nodes, at, root_path, rules, &mut extension_issues);
+            crate::extension_rules::check_at(nodes, at, children.clone(), root_path, rules, &mut extension_issues);
         }
-        crate::prose_rules::check_at(nodes, at, root_path, &mut prose_issues);
+        crate::prose_rules::check_at(nodes, at, children, root_path, &mut prose_issues);
     });
     for i in extension_issues.into_iter().chain(prose_issues) {
         reader.push_issue(i);
@@ -309,9 +309,14 @@ pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
         if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING {
             continue;
         }
+        // A resource of a type not modelled ([`untyped_resource`]) is left out. Where a
+        // resource can be, it is asked directly: its JSON is not taken apart for its
+        // children (`RawResource` builds its tree for that). Anywhere else (an unknown
+        // `resourceType` member) it is told by the children, in the same pass over them.
+        if (at == 0 || is_resource_member(nodes[at].json_name, nodes[at].ty)) && untyped_resource(node) {
+            continue;
+        }
         let first = nodes.len();
-        // A resource of a type not modelled ([`untyped_resource`]) is told by its
-        // children, so it is found in the same pass over them, and left out.
         let mut untyped = false;
         node.visit_children(&mut |c| {
             untyped |= c.name == "resourceType" && matches!(c.node, Node::Json { .. });
@@ -362,7 +367,10 @@ struct BaseElements<'a, 'p> {
 impl<'a, 'p> BaseElements<'a, 'p> {
     fn new(root: Node<'a>, root_path: &'p str) -> Self {
         let nested = root_path.contains('.');
-        BaseElements { root, root_path, nested, contained_ids: Default::default(), entries: None, scopes: vec![Scope { resource: 0, root_resource: 0 }] }
+        // As many as the walk's list has room for at first.
+        let mut scopes = Vec::with_capacity(256);
+        scopes.push(Scope { resource: 0, root_resource: 0 });
+        BaseElements { root, root_path, nested, contained_ids: Default::default(), entries: None, scopes }
     }
 
     /// Checks node `at` (its children are `nodes[children]`).
