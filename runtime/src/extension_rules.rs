@@ -94,8 +94,31 @@ pub struct ExtensionRule {
 /// The rule for `url` in `rules` (sorted by URL), if the packages define it. A versioned
 /// URL (`…|5.0.0`) is looked up without its version.
 pub fn find<'r>(rules: &'r [ExtensionRule], url: &str) -> Option<&'r ExtensionRule> {
-    let url = url.split('|').next().unwrap_or(url);
-    rules.binary_search_by(|r| r.url.cmp(url)).ok().map(|i| &rules[i])
+    let url = url.split_once('|').map_or(url, |(plain, _)| plain);
+    sorted_position(rules.len(), |i| rules[i].url, url).map(|i| &rules[i])
+}
+
+/// The index of `key` among `len` strings sorted and distinct (`at(i)` the `i`-th), by a
+/// binary search that skips the prefix `key` shares with both ends of the range left: the
+/// URLs of the table share long prefixes (`http://hl7.org/fhir/StructureDefinition/`),
+/// which a plain binary search compares again at every step.
+fn sorted_position<'s>(len: usize, at: impl Fn(usize) -> &'s str, key: &str) -> Option<usize> {
+    let key = key.as_bytes();
+    // Everything in `lo..hi` lies between two strings that share `lcp_lo` and `lcp_hi`
+    // bytes with `key`, so it shares their minimum with `key` too.
+    let (mut lo, mut hi, mut lcp_lo, mut lcp_hi) = (0, len, 0, 0);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let candidate = at(mid).as_bytes();
+        let skip = lcp_lo.min(lcp_hi);
+        let common = skip + candidate[skip..].iter().zip(&key[skip..]).take_while(|(a, b)| a == b).count();
+        match candidate[common..].cmp(&key[common..]) {
+            std::cmp::Ordering::Equal => return Some(mid),
+            std::cmp::Ordering::Less => (lo, lcp_lo) = (mid + 1, common),
+            std::cmp::Ordering::Greater => (hi, lcp_hi) = (mid, common),
+        }
+    }
+    None
 }
 
 /// Checks every extension in `root` (a resource at `root_path`) whose definition is in
@@ -392,6 +415,18 @@ mod tests {
         assert_eq!(find(RULES, "http://a").map(|r| r.url), Some("http://a"));
         assert_eq!(find(RULES, "http://b|1.0").map(|r| r.url), Some("http://b"));
         assert!(find(RULES, "http://c").is_none());
+    }
+
+    #[test]
+    fn the_prefix_skipping_search_finds_what_a_binary_search_finds() {
+        let sorted = ["http://a/x", "http://a/xy", "http://a/y", "http://b", "https://a", "urn:x"];
+        let probes = ["", "h", "http://a/", "http://a/x", "http://a/xa", "http://a/xy", "http://a/xz", "http://a/y", "http://b", "http://c", "https://a", "urn:x", "urn:y", "zz"];
+        for n in 0..=sorted.len() {
+            let table = &sorted[..n];
+            for key in probes {
+                assert_eq!(sorted_position(n, |i| table[i], key), table.binary_search(&key).ok(), "{key} in {table:?}");
+            }
+        }
     }
 
     #[test]
