@@ -103,6 +103,9 @@ pub const UCUM_SYNTAX: &str = "ucum-syntax";
 pub const STRING_CONTENT: &str = "string-content";
 
 const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
+/// The `div`'s namespace declaration, as it is written (no text is built per narrative).
+const XHTML_NS_ATTRIBUTE: &str = "xmlns=\"http://www.w3.org/1999/xhtml\"";
+const XHTML_NS_ATTRIBUTE_SINGLE_QUOTED: &str = "xmlns='http://www.w3.org/1999/xhtml'";
 const UCUM: &str = "http://unitsofmeasure.org";
 /// The largest `string` R5 allows, in characters.
 pub use crate::primitives::MAX_STRING_CHARS;
@@ -390,12 +393,7 @@ pub fn xhtml_problem(s: &str) -> Result<(), String> {
     };
     let end = rest.find('>').ok_or("the <div> start tag is not closed")?;
     let attrs = &rest[..end];
-    let ns_ok = [
-        format!("xmlns=\"{XHTML_NS}\""),
-        format!("xmlns='{XHTML_NS}'"),
-    ]
-    .iter()
-    .any(|a| attrs.contains(a.as_str()));
+    let ns_ok = attrs.contains(XHTML_NS_ATTRIBUTE) || attrs.contains(XHTML_NS_ATTRIBUTE_SINGLE_QUOTED);
     if !ns_ok {
         return Err(format!(
             "the <div> must be in the XHTML namespace (xmlns=\"{XHTML_NS}\")"
@@ -878,6 +876,9 @@ mod tests {
 
     #[test]
     fn xhtml() {
+        assert_eq!(XHTML_NS_ATTRIBUTE, format!("xmlns=\"{XHTML_NS}\""));
+        assert_eq!(XHTML_NS_ATTRIBUTE_SINGLE_QUOTED, format!("xmlns='{XHTML_NS}'"));
+        assert!(xhtml_problem("<div xmlns='http://www.w3.org/1999/xhtml'>a</div>").is_ok());
         assert!(
             xhtml_problem(r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>a<br/>b</p></div>"#)
                 .is_ok()
