@@ -445,10 +445,24 @@ impl<'a, 'p> BaseElements<'a, 'p> {
                 };
                 let element = nodes[i].name;
                 let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
-                let ids = self.contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
-                let root = self.root;
-                let entries = self.entries.get_or_insert_with(|| bundle_entry_types(root));
-                if let Some(msg) = reference_problem(reference, targets, root_resource, ids, entries) {
+                let (literal, declared) = reference_texts(reference);
+                // The resource type the literal names; the tables of contained resources
+                // and Bundle entries are looked at (and built) only for a literal of theirs.
+                let from_literal = match literal {
+                    // `#` alone: the container of the resource the reference is in.
+                    Some("#") => root_resource.fhir_type(),
+                    Some(r) if r.starts_with('#') => {
+                        let ids = self.contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
+                        ids.get(&r[1..]).copied()
+                    }
+                    Some(r) => {
+                        let root = self.root;
+                        let entries = self.entries.get_or_insert_with(|| bundle_entry_types(root));
+                        entries.get(r).copied().or_else(|| literal_reference_type(r))
+                    }
+                    None => None,
+                };
+                if let Some(msg) = reference_problem(literal, from_literal, declared, targets) {
                     let path = walked_path(nodes, i, root_path) + suffix;
                     reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
                 }
@@ -544,25 +558,29 @@ pub(crate) fn literal_reference_type(reference: &str) -> Option<&str> {
     (type_like && !id.is_empty()).then_some(ty)
 }
 
+/// The `reference` and `type` texts of a Reference, as [`child_text`] finds each, in one
+/// pass over its children.
+fn reference_texts<'a>(reference: Node<'a>) -> (Option<&'a str>, Option<&'a str>) {
+    let (mut literal, mut declared) = (None, None);
+    reference.visit_children(&mut |c| {
+        let text = match c.name {
+            "reference" => &mut literal,
+            "type" => &mut declared,
+            _ => return,
+        };
+        if let Some(PrimitiveValue::String(s)) = c.node.primitive() {
+            *text = Some(s);
+        }
+    });
+    (literal, declared)
+}
+
 /// What is wrong with a reference whose element allows only `targets`: a referenced
-/// resource of another type (from a literal reference, a contained resource's type for
-/// `#id`, or the `type` element), or a `reference` and `type` that disagree.
-fn reference_problem<'a>(
-    reference: Node<'a>,
-    targets: &[&str],
-    root_resource: Node<'a>,
-    contained: &std::collections::HashMap<&'a str, &'a str>,
-    entries: &std::collections::HashMap<&'a str, &'a str>,
-) -> Option<String> {
-    let literal = child_text(reference, "reference");
-    let from_literal: Option<&str> = match literal {
-        // `#` alone: the container of the resource the reference is in.
-        Some("#") => root_resource.fhir_type(),
-        Some(r) if r.starts_with('#') => contained.get(&r[1..]).copied(),
-        Some(r) => entries.get(r).copied().or_else(|| literal_reference_type(r)),
-        None => None,
-    };
-    let declared = child_text(reference, "type").and_then(|t| match t.strip_prefix(CORE_SD) {
+/// resource of another type (`from_literal`, what its `literal` reference names: a
+/// relative or absolute URL's type, a contained resource's type for `#id`, a Bundle
+/// entry's; or its `type` element, `declared`), or a `reference` and `type` that disagree.
+fn reference_problem(literal: Option<&str>, from_literal: Option<&str>, declared: Option<&str>, targets: &[&str]) -> Option<String> {
+    let declared = declared.and_then(|t| match t.strip_prefix(CORE_SD) {
         Some(rest) => Some(rest),
         None if !t.contains(':') && !t.contains('/') => Some(t),
         None => None,
