@@ -94,8 +94,31 @@ pub struct ExtensionRule {
 /// The rule for `url` in `rules` (sorted by URL), if the packages define it. A versioned
 /// URL (`…|5.0.0`) is looked up without its version.
 pub fn find<'r>(rules: &'r [ExtensionRule], url: &str) -> Option<&'r ExtensionRule> {
-    let url = url.split('|').next().unwrap_or(url);
-    rules.binary_search_by(|r| r.url.cmp(url)).ok().map(|i| &rules[i])
+    let url = url.split_once('|').map_or(url, |(plain, _)| plain);
+    sorted_position(rules.len(), |i| rules[i].url, url).map(|i| &rules[i])
+}
+
+/// The index of `key` among `len` strings sorted and distinct (`at(i)` the `i`-th), by a
+/// binary search that skips the prefix `key` shares with both ends of the range left: the
+/// URLs of the table share long prefixes (`http://hl7.org/fhir/StructureDefinition/`),
+/// which a plain binary search compares again at every step.
+fn sorted_position<'s>(len: usize, at: impl Fn(usize) -> &'s str, key: &str) -> Option<usize> {
+    let key = key.as_bytes();
+    // Everything in `lo..hi` lies between two strings that share `lcp_lo` and `lcp_hi`
+    // bytes with `key`, so it shares their minimum with `key` too.
+    let (mut lo, mut hi, mut lcp_lo, mut lcp_hi) = (0, len, 0, 0);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let candidate = at(mid).as_bytes();
+        let skip = lcp_lo.min(lcp_hi);
+        let common = skip + candidate[skip..].iter().zip(&key[skip..]).take_while(|(a, b)| a == b).count();
+        match candidate[common..].cmp(&key[common..]) {
+            std::cmp::Ordering::Equal => return Some(mid),
+            std::cmp::Ordering::Less => (lo, lcp_lo) = (mid + 1, common),
+            std::cmp::Ordering::Greater => (hi, lcp_hi) = (mid, common),
+        }
+    }
+    None
 }
 
 /// Checks every extension in `root` (a resource at `root_path`) whose definition is in
@@ -104,23 +127,29 @@ pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule]
     if rules.is_empty() {
         return;
     }
-    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, rules, reader));
+    let mut issues = Vec::new();
+    crate::validate::walk_elements(root, &mut |nodes, at, children| check_at(nodes, at, children, root_path, rules, &mut issues));
+    for i in issues {
+        reader.push_issue(i);
+    }
 }
 
 /// [`check_extensions`] on node `at` of a walk of the whole value (validation checks
-/// everything in one walk).
-pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
-    let node = nodes[at].node;
-    if at != 0 && !rules.is_empty() && node.fhir_type() == Some("Extension") {
-        if let Some(rule) = url_of(node).and_then(|u| find(rules, u)) {
-            check_one(nodes, at, rule, root_path, reader);
+/// everything in one walk), adding what it finds to `issues`; its children are
+/// `nodes[children]`.
+pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, rules: &[ExtensionRule], issues: &mut Vec<Issue>) {
+    if at != 0 && !rules.is_empty() && nodes[at].ty == "Extension" {
+        // The `url` as [`url_of`] finds it, from the children the walk listed.
+        let url = nodes[children].iter().filter(|c| c.name == "url").find_map(|c| c.node.primitive().and_then(text));
+        if let Some(rule) = url.and_then(|u| find(rules, u)) {
+            check_one(nodes, at, rule, root_path, issues);
         }
     }
 }
 
 /// True for node `at` of a walk that is a resource (the root, or a resource inside it).
 fn is_resource(nodes: &[Walked<'_>], at: usize) -> bool {
-    at == 0 || is_resource_member(nodes[at].name, nodes[at].node)
+    at == 0 || is_resource_member(nodes[at].name, nodes[at].ty)
 }
 
 /// The element name of a walked node in a definition's path (`value[x]`, `gender`).
@@ -134,9 +163,9 @@ fn element<'a>(v: &Walked<'a>) -> std::borrow::Cow<'a, str> {
 
 /// True for a resource inside another: `contained`, a Bundle entry's or a Parameters
 /// parameter's `resource`, a Bundle response's `outcome` (not a backbone element or a
-/// datatype of the same name, such as `CapabilityStatement.rest.resource`).
-fn is_resource_member(name: &str, node: Node<'_>) -> bool {
-    let t = node.fhir_type().unwrap_or("");
+/// datatype of the same name, such as `CapabilityStatement.rest.resource`); `t` is its
+/// FHIR type.
+fn is_resource_member(name: &str, t: &str) -> bool {
     match name {
         "contained" => true,
         "resource" => t.starts_with(|c: char| c.is_ascii_uppercase()) && !matches!(t, "BackboneElement" | "Element" | "Reference" | "CodeableReference"),
@@ -160,14 +189,14 @@ fn error(kind: IssueKind, path: String, message: String) -> Issue {
 }
 
 /// Records `issue` as an error, or as a warning when `rule` is not enforced as an error.
-fn push(reader: &mut Reader, rule: &ExtensionRule, mut issue: Issue) {
+fn push(issues: &mut Vec<Issue>, rule: &ExtensionRule, mut issue: Issue) {
     if !rule.error {
         issue.severity = Severity::Warning;
     }
-    reader.push_issue(issue);
+    issues.push(issue);
 }
 
-fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &str, reader: &mut Reader) {
+fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &str, issues: &mut Vec<Issue>) {
     let node = nodes[at].node;
     // Locations are built only for an issue.
     let path_text = std::cell::OnceCell::new();
@@ -176,9 +205,9 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
         let allowed: Vec<String> = rule.contexts.iter().map(|(_, e)| format!("'{e}'")).collect();
         let here = element_path(nodes, nodes[at].parent);
         let msg = format!("extension {} is not allowed here ({here}): its definition allows it on {}", rule.url, allowed.join(", "));
-        push(reader, rule, error(IssueKind::Structure, path(), msg));
+        push(issues, rule, error(IssueKind::Structure, path(), msg));
     }
-    check_value(node, &path, &|| rule.url.to_string(), &rule.value, rule, reader);
+    check_value(node, &path, &|| rule.url.to_string(), &rule.value, rule, issues);
     let mut counts = vec![0u32; rule.subs.len()];
     node.visit_child("extension", &mut |c| {
         if !matches!(c.node, Node::Typed(_)) {
@@ -190,20 +219,20 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
         };
         if rule.no_extensions {
             let msg = format!("extension {} does not allow nested extensions (Extension.extension max 0)", rule.url);
-            push(reader, rule, error(IssueKind::Cardinality, sub_path(), msg));
+            push(issues, rule, error(IssueKind::Cardinality, sub_path(), msg));
             return;
         }
         let Some(url) = url_of(c.node) else { return };
         if let Some(i) = rule.subs.iter().position(|s| s.url == url) {
             counts[i] += 1;
             let what = || format!("{}#{}", rule.url, url);
-            check_value(c.node, &sub_path, &what, &rule.subs[i].value, rule, reader);
+            check_value(c.node, &sub_path, &what, &rule.subs[i].value, rule, issues);
         }
     });
     for (sub, n) in rule.subs.iter().zip(counts) {
         if n < sub.min {
             let msg = format!("extension {}: sub-extension '{}' is required (min {}), found {n}", rule.url, sub.url, sub.min);
-            push(reader, rule, error(IssueKind::Required, format!("{}.extension", path()), msg));
+            push(issues, rule, error(IssueKind::Required, format!("{}.extension", path()), msg));
         }
         if let Some(max) = sub.max {
             if n > max {
@@ -212,7 +241,7 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
                 } else {
                     format!("extension {}: sub-extension '{}' allows at most {max}, found {n}", rule.url, sub.url)
                 };
-                push(reader, rule, error(IssueKind::Cardinality, format!("{}.extension", path()), msg));
+                push(issues, rule, error(IssueKind::Cardinality, format!("{}.extension", path()), msg));
             }
         }
     }
@@ -220,7 +249,7 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
 
 /// Checks the `value[x]` of an extension (at `path()`, described as `what()` in messages;
 /// both built only for an issue).
-fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> String, rule: &ValueRule, ext: &ExtensionRule, reader: &mut Reader) {
+fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> String, rule: &ValueRule, ext: &ExtensionRule, issues: &mut Vec<Issue>) {
     let mut found = false;
     node.visit_child("value", &mut |c| {
         let Node::Typed(_) = c.node else { return };
@@ -229,13 +258,13 @@ fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> Str
         let at = || format!("{}.{}", path(), c.json_name);
         if rule.types.is_empty() {
             let msg = format!("extension {} has no value (value[x] max 0), found {}", what(), c.json_name);
-            push(reader, ext, error(IssueKind::Cardinality, at(), msg));
+            push(issues, ext, error(IssueKind::Cardinality, at(), msg));
             return;
         }
         if !rule.types.contains(&suffix) {
             let allowed: Vec<String> = rule.types.iter().map(|t| format!("value{t}")).collect();
             let msg = format!("extension {}: {} is not an allowed type for its value (allowed: {})", what(), c.json_name, allowed.join(", "));
-            push(reader, ext, error(IssueKind::Choice, at(), msg));
+            push(issues, ext, error(IssueKind::Choice, at(), msg));
             return;
         }
         if let Some(set) = &rule.binding {
@@ -250,13 +279,13 @@ fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> Str
             if !codings.is_empty() && !codings.iter().any(|(s, code)| (set.contains)(*s, code)) {
                 let found: Vec<String> = codings.iter().map(|(s, code)| format!("{}#{code}", s.unwrap_or(""))).collect();
                 let msg = format!("extension {}: {} is not in the required value set {}", what(), found.join(", "), set.value_set);
-                push(reader, ext, error(IssueKind::Binding, at(), msg));
+                push(issues, ext, error(IssueKind::Binding, at(), msg));
             }
         }
     });
     if !found && rule.min > 0 {
         let msg = format!("extension {} requires a value (value[x] min {})", what(), rule.min);
-        push(reader, ext, error(IssueKind::Required, format!("{}.value[x]", path()), msg));
+        push(issues, ext, error(IssueKind::Required, format!("{}.value[x]", path()), msg));
     }
 }
 
@@ -284,7 +313,7 @@ fn paths(nodes: &[Walked<'_>], mut at: usize) -> (String, String) {
     let mut datatype: Option<String> = None;
     loop {
         let v = &nodes[at];
-        let t = v.node.fhir_type().unwrap_or("");
+        let t = v.ty;
         if is_resource(nodes, at) {
             let mut p = t.to_string();
             for s in segments.iter().rev() {
@@ -334,7 +363,7 @@ fn context_allows(nodes: &[Walked<'_>], parent: usize, rule: &ExtensionRule) -> 
         return true;
     }
     let v = &nodes[parent];
-    let t = v.node.fhir_type().unwrap_or("");
+    let t = v.ty;
     let resource = is_resource(nodes, parent);
     let parent_url = if t == "Extension" { url_of(v.node) } else { None };
     let mut paths_cache: Option<(String, String)> = None;
@@ -386,6 +415,18 @@ mod tests {
         assert_eq!(find(RULES, "http://a").map(|r| r.url), Some("http://a"));
         assert_eq!(find(RULES, "http://b|1.0").map(|r| r.url), Some("http://b"));
         assert!(find(RULES, "http://c").is_none());
+    }
+
+    #[test]
+    fn the_prefix_skipping_search_finds_what_a_binary_search_finds() {
+        let sorted = ["http://a/x", "http://a/xy", "http://a/y", "http://b", "https://a", "urn:x"];
+        let probes = ["", "h", "http://a/", "http://a/x", "http://a/xa", "http://a/xy", "http://a/xz", "http://a/y", "http://b", "http://c", "https://a", "urn:x", "urn:y", "zz"];
+        for n in 0..=sorted.len() {
+            let table = &sorted[..n];
+            for key in probes {
+                assert_eq!(sorted_position(n, |i| table[i], key), table.binary_search(&key).ok(), "{key} in {table:?}");
+            }
+        }
     }
 
     #[test]

@@ -103,6 +103,9 @@ pub const UCUM_SYNTAX: &str = "ucum-syntax";
 pub const STRING_CONTENT: &str = "string-content";
 
 const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
+/// The `div`'s namespace declaration, as it is written (no text is built per narrative).
+const XHTML_NS_ATTRIBUTE: &str = "xmlns=\"http://www.w3.org/1999/xhtml\"";
+const XHTML_NS_ATTRIBUTE_SINGLE_QUOTED: &str = "xmlns='http://www.w3.org/1999/xhtml'";
 const UCUM: &str = "http://unitsofmeasure.org";
 /// The largest `string` R5 allows, in characters.
 pub use crate::primitives::MAX_STRING_CHARS;
@@ -271,26 +274,30 @@ const RESOURCE_TYPES: &[&str] = &[
 
 /// Checks the rules of this module on every element of `root` (at `root_path`).
 pub fn check(root: Node<'_>, root_path: &str, reader: &mut Reader) {
-    crate::validate::walk_elements(root, &mut |nodes, at, _| check_at(nodes, at, root_path, reader));
+    let mut issues = Vec::new();
+    crate::validate::walk_elements(root, &mut |nodes, at, children| check_at(nodes, at, children, root_path, &mut issues));
+    for i in issues {
+        reader.push_issue(i);
+    }
 }
 
 /// [`check`] on node `at` of a walk of the whole value (validation checks everything in
-/// one walk).
-pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, reader: &mut Reader) {
+/// one walk), adding what it finds to `issues`; its children are `nodes[children]`.
+pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, issues: &mut Vec<Issue>) {
     let node = nodes[at].node;
-    let ctx = Ctx { nodes, at, root_path };
-    match node.fhir_type().unwrap_or("") {
-        "xhtml" => xhtml(&ctx, node, reader),
-        "string" | "markdown" => string_content(&ctx, node, reader),
-        "Identifier" | "Coding" => system(&ctx, node, reader),
+    let ctx = Ctx { nodes, at, children: &nodes[children], root_path };
+    match nodes[at].ty {
+        "xhtml" => xhtml(&ctx, node, issues),
+        "string" | "markdown" => string_content(&ctx, node, issues),
+        "Identifier" | "Coding" => system(&ctx, issues),
         "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => {
-            system(&ctx, node, reader);
-            ucum(&ctx, node, reader);
+            system(&ctx, issues);
+            ucum(&ctx, issues);
         }
-        "Reference" => reference(&ctx, node, reader),
-        "Attachment" => attachment(&ctx, node, reader),
-        "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent].node.fhir_type() == Some("Bundle") => {
-            full_url(&ctx, node, reader)
+        "Reference" => reference(&ctx, issues),
+        "Attachment" => attachment(&ctx, node, issues),
+        "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent].ty == "Bundle" => {
+            full_url(&ctx, issues)
         }
         _ => {}
     }
@@ -299,10 +306,23 @@ pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, root_path: &str, reader:
 struct Ctx<'n, 'a> {
     nodes: &'n [Walked<'a>],
     at: usize,
+    /// The node's children, as the walk listed them: what the checks read of the node
+    /// is there, without visiting it again.
+    children: &'n [Walked<'a>],
     root_path: &'n str,
 }
 
-impl Ctx<'_, '_> {
+impl<'a> Ctx<'_, 'a> {
+    /// The text of the node's child `name`, as [`child_text`] finds it.
+    fn child_text(&self, name: &str) -> Option<&'a str> {
+        self.children.iter().filter(|c| c.name == name && c.json_name == name).find_map(|c| c.node.primitive().and_then(text))
+    }
+
+    /// The node's first child `name`.
+    fn child_node(&self, name: &str) -> Option<Node<'a>> {
+        self.children.iter().find(|c| c.name == name).map(|c| c.node)
+    }
+
     fn path(&self) -> String {
         crate::validate::walked_path(self.nodes, self.at, self.root_path)
     }
@@ -313,14 +333,14 @@ impl Ctx<'_, '_> {
 }
 
 fn push(
-    reader: &mut Reader,
+    issues: &mut Vec<Issue>,
     severity: Severity,
     kind: IssueKind,
     path: String,
     rule: &str,
     message: String,
 ) {
-    reader.push_issue(Issue {
+    issues.push(Issue {
         severity,
         kind,
         path,
@@ -338,16 +358,6 @@ fn child_text<'a>(node: Node<'a>, name: &str) -> Option<&'a str> {
     out
 }
 
-fn child_node<'a>(node: Node<'a>, name: &str) -> Option<Node<'a>> {
-    let mut out = None;
-    node.visit_child(name, &mut |c| {
-        if out.is_none() {
-            out = Some(c.node);
-        }
-    });
-    out
-}
-
 /// Escapes control characters and cuts long values for messages.
 fn shown(s: &str) -> String {
     let mut out: String = s.chars().take(80).flat_map(char::escape_debug).collect();
@@ -359,13 +369,13 @@ fn shown(s: &str) -> String {
 
 // --- XHTML_DIV ---------------------------------------------------------------------
 
-fn xhtml(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+fn xhtml(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
     let Some(PrimitiveValue::String(s)) = node.primitive() else {
         return;
     };
     if let Err(problem) = xhtml_problem(s) {
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.path(),
@@ -383,12 +393,7 @@ pub fn xhtml_problem(s: &str) -> Result<(), String> {
     };
     let end = rest.find('>').ok_or("the <div> start tag is not closed")?;
     let attrs = &rest[..end];
-    let ns_ok = [
-        format!("xmlns=\"{XHTML_NS}\""),
-        format!("xmlns='{XHTML_NS}'"),
-    ]
-    .iter()
-    .any(|a| attrs.contains(a.as_str()));
+    let ns_ok = attrs.contains(XHTML_NS_ATTRIBUTE) || attrs.contains(XHTML_NS_ATTRIBUTE_SINGLE_QUOTED);
     if !ns_ok {
         return Err(format!(
             "the <div> must be in the XHTML namespace (xmlns=\"{XHTML_NS}\")"
@@ -470,14 +475,14 @@ fn tag_end(s: &str) -> Option<usize> {
 
 // --- ABSOLUTE_SYSTEM -----------------------------------------------------------------
 
-fn system(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
-    let Some(system) = child_text(node, "system") else {
+fn system(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    let Some(system) = ctx.child_text("system") else {
         return;
     };
     if let Err(problem) = absolute_uri(system) {
-        let what = node.fhir_type().unwrap_or("");
+        let what = ctx.nodes[ctx.at].ty;
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.child_path("system"),
@@ -544,13 +549,13 @@ fn is_uuid(s: &str) -> bool {
 
 // --- REFERENCE_FORMAT ----------------------------------------------------------------
 
-fn reference(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
-    let Some(r) = child_text(node, "reference") else {
+fn reference(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    let Some(r) = ctx.child_text("reference") else {
         return;
     };
     if let Err(problem) = reference_problem(r) {
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.child_path("reference"),
@@ -597,10 +602,11 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
             ))
         };
     }
-    let parts: Vec<&str> = r.split('/').collect();
-    let (ty, id, history) = match parts.as_slice() {
-        [ty, id] => (*ty, *id, None),
-        [ty, id, "_history", vid] => (*ty, *id, Some(*vid)),
+    // `Type/id` or `Type/id/_history/vid`, taken apart without collecting the parts.
+    let mut parts = r.split('/');
+    let (ty, id, history) = match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(ty), Some(id), None, _, _) => (ty, id, None),
+        (Some(ty), Some(id), Some("_history"), Some(vid), None) => (ty, id, Some(vid)),
         _ => return Err("is not a relative reference Type/id (or Type/id/_history/vid), a #contained id or an absolute URI".into()),
     };
     if RESOURCE_TYPES.binary_search(&ty).is_err() {
@@ -617,15 +623,15 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
 
 // --- FULL_URL_AGREES -----------------------------------------------------------------
 
-fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, reader: &mut Reader) {
-    let Some(url) = child_text(entry, "fullUrl") else {
+fn full_url(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    let Some(url) = ctx.child_text("fullUrl") else {
         return;
     };
     let path = ctx.child_path("fullUrl");
     if url.starts_with("urn:") {
         if let Err(problem) = absolute_uri(url) {
             push(
-                reader,
+                issues,
                 Severity::Error,
                 IssueKind::InvalidValue,
                 path,
@@ -635,7 +641,7 @@ fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, reader: &mut Reader) {
         }
         return;
     }
-    let Some(resource) = child_node(entry, "resource") else {
+    let Some(resource) = ctx.child_node("resource") else {
         return;
     };
     let (Some(ty), Some(id)) = (resource.fhir_type(), child_text(resource, "id")) else {
@@ -645,7 +651,7 @@ fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, reader: &mut Reader) {
     let expected = format!("/{ty}/{id}");
     if !(base.ends_with(&expected) || base == &expected[1..]) {
         push(
-            reader,
+            issues,
             Severity::Warning,
             IssueKind::InvalidValue,
             path,
@@ -662,11 +668,11 @@ fn full_url(ctx: &Ctx<'_, '_>, entry: Node<'_>, reader: &mut Reader) {
 
 // --- ATTACHMENT ----------------------------------------------------------------------
 
-fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
-    if let Some(ct) = child_text(node, "contentType") {
+fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
+    if let Some(ct) = ctx.child_text("contentType") {
         if !is_mime_type(ct) {
             push(
-                reader,
+                issues,
                 Severity::Error,
                 IssueKind::InvalidValue,
                 ctx.child_path("contentType"),
@@ -691,12 +697,12 @@ fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
         });
         out
     };
-    let data = child_text(node, "data");
+    let data = ctx.child_text("data");
     if let (Some(size), Some(data)) = (size, data) {
         let actual = base64_len(data);
         if actual != size as u64 || size < 0 {
             push(
-                reader,
+                issues,
                 Severity::Error,
                 IssueKind::InvalidValue,
                 ctx.child_path("size"),
@@ -744,16 +750,16 @@ pub fn is_mime_type(s: &str) -> bool {
 
 // --- UCUM_SYNTAX ---------------------------------------------------------------------
 
-fn ucum(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
-    if child_text(node, "system") != Some(UCUM) {
+fn ucum(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    if ctx.child_text("system") != Some(UCUM) {
         return;
     }
-    let Some(code) = child_text(node, "code") else {
+    let Some(code) = ctx.child_text("code") else {
         return;
     };
     if let Err(problem) = ucum_syntax(code) {
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.child_path("code"),
@@ -830,13 +836,13 @@ pub fn ucum_syntax(code: &str) -> Result<(), String> {
 
 // --- STRING_CONTENT ------------------------------------------------------------------
 
-fn string_content(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
+fn string_content(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
     let Some(PrimitiveValue::String(s)) = node.primitive() else {
         return;
     };
     if s.len() > MAX_STRING_CHARS && s.chars().count() > MAX_STRING_CHARS {
         push(
-            reader,
+            issues,
             Severity::Error,
             IssueKind::InvalidValue,
             ctx.path(),
@@ -848,7 +854,7 @@ fn string_content(ctx: &Ctx<'_, '_>, node: Node<'_>, reader: &mut Reader) {
         );
     } else if !s.is_empty() && s.chars().all(char::is_whitespace) {
         push(
-            reader,
+            issues,
             Severity::Warning,
             IssueKind::InvalidValue,
             ctx.path(),
@@ -870,6 +876,9 @@ mod tests {
 
     #[test]
     fn xhtml() {
+        assert_eq!(XHTML_NS_ATTRIBUTE, format!("xmlns=\"{XHTML_NS}\""));
+        assert_eq!(XHTML_NS_ATTRIBUTE_SINGLE_QUOTED, format!("xmlns='{XHTML_NS}'"));
+        assert!(xhtml_problem("<div xmlns='http://www.w3.org/1999/xhtml'>a</div>").is_ok());
         assert!(
             xhtml_problem(r#"<div xmlns="http://www.w3.org/1999/xhtml"><p>a<br/>b</p></div>"#)
                 .is_ok()

@@ -415,15 +415,17 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
         Node::Json { .. } => None,
     };
     let mut base = BaseElements::new(root, root_path);
-    let (mut extension_issues, mut prose_issues) = (Reader::new(root_path, ReadMode::Strict), Reader::new(root_path, ReadMode::Strict));
+    // Kept aside (no allocation until an issue), then recorded on `reader`, which drops
+    // the repeats as it would have on the way in.
+    let (mut extension_issues, mut prose_issues) = (Vec::new(), Vec::new());
     walk_elements(root, &mut |nodes, at, children| {
-        base.visit(nodes, at, children, reader);
+        base.visit(nodes, at, children.clone(), reader);
         if let Some(rules) = extension_rules {
-            crate::extension_rules::check_at(nodes, at, root_path, rules, &mut extension_issues);
+            crate::extension_rules::check_at(nodes, at, children.clone(), root_path, rules, &mut extension_issues);
         }
-        crate::prose_rules::check_at(nodes, at, root_path, &mut prose_issues);
+        crate::prose_rules::check_at(nodes, at, children, root_path, &mut prose_issues);
     });
-    for i in extension_issues.into_issues().into_iter().chain(prose_issues.into_issues()) {
+    for i in extension_issues.into_iter().chain(prose_issues) {
         reader.push_issue(i);
     }
 }
@@ -431,6 +433,9 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
 /// One node of [`walk_elements`]: where it is, found from its parent.
 pub(crate) struct Walked<'a> {
     pub(crate) node: Node<'a>,
+    /// Its FHIR type ([`Node::fhir_type`], empty when it has none): asked once, when the
+    /// node is listed, as every check of the node (and of its parent) needs it.
+    pub(crate) ty: &'a str,
     /// The parent's index (0 for the root, which is its own parent).
     pub(crate) parent: usize,
     /// The element name (`value` for `valueQuantity`).
@@ -440,6 +445,19 @@ pub(crate) struct Walked<'a> {
     pub(crate) index: Option<usize>,
     /// JSON nesting, 1 for the root.
     pub(crate) depth: usize,
+}
+
+impl<'a> Walked<'a> {
+    /// The node a walk starts from.
+    fn root(node: Node<'a>) -> Self {
+        Walked { node, ty: node.fhir_type().unwrap_or(""), parent: 0, name: "", json_name: "", index: None, depth: 1 }
+    }
+
+    /// Child `c` of node `parent`, at JSON nesting `depth`.
+    fn child(c: crate::reflect::Child<'a>, parent: usize, depth: usize) -> Self {
+        let ty = c.node.fhir_type().unwrap_or("");
+        Walked { node: c.node, ty, parent, name: c.name, json_name: c.json_name, index: c.index, depth }
+    }
 }
 
 /// The location of node `at` of a [`walk_elements`] list.
@@ -459,18 +477,31 @@ pub(crate) type EachNode<'f, 'a> = dyn FnMut(&[Walked<'a>], usize, std::ops::Ran
 pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
     // Room for a typical resource, so the lists seldom grow.
     let mut nodes = Vec::with_capacity(256);
-    nodes.push(Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 });
+    nodes.push(Walked::root(root));
     let mut stack = Vec::with_capacity(64);
     stack.push(0usize);
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
-        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING || untyped_resource(node) {
+        if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING {
+            continue;
+        }
+        // A resource of a type not modelled ([`untyped_resource`]) is left out. Where a
+        // resource can be, it is asked directly: its JSON is not taken apart for its
+        // children (`RawResource` builds its tree for that). Anywhere else (an unknown
+        // `resourceType` member) it is told by the children, in the same pass over them.
+        if (at == 0 || is_resource_member(nodes[at].json_name, nodes[at].ty)) && untyped_resource(node) {
             continue;
         }
         let first = nodes.len();
+        let mut untyped = false;
         node.visit_children(&mut |c| {
-            nodes.push(Walked { node: c.node, parent: at, name: c.name, json_name: c.json_name, index: c.index, depth: depth + 1 });
+            untyped |= c.name == "resourceType" && matches!(c.node, Node::Json { .. });
+            nodes.push(Walked::child(c, at, depth + 1));
         });
+        if untyped {
+            nodes.truncate(first);
+            continue;
+        }
         each(&nodes, at, first..nodes.len());
         let typed = (first..nodes.len()).rev().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
         stack.extend(typed);
@@ -512,7 +543,10 @@ struct BaseElements<'a, 'p> {
 impl<'a, 'p> BaseElements<'a, 'p> {
     fn new(root: Node<'a>, root_path: &'p str) -> Self {
         let nested = root_path.contains('.');
-        BaseElements { root, root_path, nested, contained_ids: Default::default(), entries: None, scopes: vec![Scope { resource: 0, root_resource: 0 }] }
+        // As many as the walk's list has room for at first.
+        let mut scopes = Vec::with_capacity(256);
+        scopes.push(Scope { resource: 0, root_resource: 0 });
+        BaseElements { root, root_path, nested, contained_ids: Default::default(), entries: None, scopes }
     }
 
     /// Checks node `at` (its children are `nodes[children]`).
@@ -531,21 +565,21 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         let scope = self.scopes[at];
         self.scopes.resize(nodes.len(), scope);
         for i in children.clone() {
-            let (name, child) = (nodes[i].json_name, nodes[i].node);
+            let (name, child_type) = (nodes[i].json_name, nodes[i].ty);
             self.scopes[i] = if name == "contained" {
                 Scope { resource: i, root_resource: scope.resource }
-            } else if is_resource_member(name, child) {
+            } else if is_resource_member(name, child_type) {
                 Scope { resource: i, root_resource: i }
             } else {
                 scope
             };
         }
         if at != 0 {
-            let resource = is_resource_member(nodes[at].json_name, node);
-            if !resource && node.primitive().is_none() && !other_than_id {
+            // The cheap tests first: the value is asked only of a node without children.
+            if !other_than_id && !is_resource_member(nodes[at].json_name, nodes[at].ty) && node.primitive().is_none() {
                 reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), ELE_1.to_string()));
             }
-            if node.fhir_type() == Some("Extension") && extensions == value {
+            if nodes[at].ty == "Extension" && extensions == value {
                 reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), EXT_1.to_string()));
             }
         }
@@ -573,9 +607,9 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         if !info.references.is_empty() {
             for i in typed() {
                 // A Reference, or a CodeableReference's `reference`.
-                let (reference, suffix) = match nodes[i].node.fhir_type() {
-                    Some("Reference") => (nodes[i].node, ""),
-                    Some("CodeableReference") => {
+                let (reference, suffix) = match nodes[i].ty {
+                    "Reference" => (nodes[i].node, ""),
+                    "CodeableReference" => {
                         let mut inner = None;
                         nodes[i].node.visit_child("reference", &mut |c| inner = Some(c.node));
                         match inner {
@@ -587,10 +621,24 @@ impl<'a, 'p> BaseElements<'a, 'p> {
                 };
                 let element = nodes[i].name;
                 let Some((_, targets)) = info.references.iter().find(|(n, _)| *n == element) else { continue };
-                let ids = self.contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
-                let root = self.root;
-                let entries = self.entries.get_or_insert_with(|| bundle_entry_types(root));
-                if let Some(msg) = reference_problem(reference, targets, root_resource, ids, entries) {
+                let (literal, declared) = reference_texts(reference);
+                // The resource type the literal names; the tables of contained resources
+                // and Bundle entries are looked at (and built) only for a literal of theirs.
+                let from_literal = match literal {
+                    // `#` alone: the container of the resource the reference is in.
+                    Some("#") => root_resource.fhir_type(),
+                    Some(r) if r.starts_with('#') => {
+                        let ids = self.contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
+                        ids.get(&r[1..]).copied()
+                    }
+                    Some(r) => {
+                        let root = self.root;
+                        let entries = self.entries.get_or_insert_with(|| bundle_entry_types(root));
+                        entries.get(r).copied().or_else(|| literal_reference_type(r))
+                    }
+                    None => None,
+                };
+                if let Some(msg) = reference_problem(literal, from_literal, declared, targets) {
                     let path = walked_path(nodes, i, root_path) + suffix;
                     reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
                 }
@@ -608,14 +656,15 @@ struct Scope {
     root_resource: usize,
 }
 
-/// True for a member that holds a resource: `contained`, `resource` (Bundle entries,
-/// Parameters) of a resource type, an OperationOutcome `outcome`.
-fn is_resource_member(name: &str, node: Node<'_>) -> bool {
+/// True for a member that holds a resource (of FHIR type `ty`, empty when it has none):
+/// `contained`, `resource` (Bundle entries, Parameters) of a resource type, an
+/// OperationOutcome `outcome`.
+fn is_resource_member(name: &str, ty: &str) -> bool {
     match name {
         "contained" => true,
         // Not a primitive (`RelatedArtifact.resource` is a canonical).
-        "resource" => node.fhir_type().is_some_and(|t| t.starts_with(|c: char| c.is_ascii_uppercase())),
-        "outcome" => node.fhir_type() == Some("OperationOutcome"),
+        "resource" => ty.starts_with(|c: char| c.is_ascii_uppercase()),
+        "outcome" => ty == "OperationOutcome",
         _ => false,
     }
 }
@@ -685,25 +734,29 @@ pub(crate) fn literal_reference_type(reference: &str) -> Option<&str> {
     (type_like && !id.is_empty()).then_some(ty)
 }
 
+/// The `reference` and `type` texts of a Reference, as [`child_text`] finds each, in one
+/// pass over its children.
+fn reference_texts<'a>(reference: Node<'a>) -> (Option<&'a str>, Option<&'a str>) {
+    let (mut literal, mut declared) = (None, None);
+    reference.visit_children(&mut |c| {
+        let text = match c.name {
+            "reference" => &mut literal,
+            "type" => &mut declared,
+            _ => return,
+        };
+        if let Some(PrimitiveValue::String(s)) = c.node.primitive() {
+            *text = Some(s);
+        }
+    });
+    (literal, declared)
+}
+
 /// What is wrong with a reference whose element allows only `targets`: a referenced
-/// resource of another type (from a literal reference, a contained resource's type for
-/// `#id`, or the `type` element), or a `reference` and `type` that disagree.
-fn reference_problem<'a>(
-    reference: Node<'a>,
-    targets: &[&str],
-    root_resource: Node<'a>,
-    contained: &std::collections::HashMap<&'a str, &'a str>,
-    entries: &std::collections::HashMap<&'a str, &'a str>,
-) -> Option<String> {
-    let literal = child_text(reference, "reference");
-    let from_literal: Option<&str> = match literal {
-        // `#` alone: the container of the resource the reference is in.
-        Some("#") => root_resource.fhir_type(),
-        Some(r) if r.starts_with('#') => contained.get(&r[1..]).copied(),
-        Some(r) => entries.get(r).copied().or_else(|| literal_reference_type(r)),
-        None => None,
-    };
-    let declared = child_text(reference, "type").and_then(|t| match t.strip_prefix(CORE_SD) {
+/// resource of another type (`from_literal`, what its `literal` reference names: a
+/// relative or absolute URL's type, a contained resource's type for `#id`, a Bundle
+/// entry's; or its `type` element, `declared`), or a `reference` and `type` that disagree.
+fn reference_problem(literal: Option<&str>, from_literal: Option<&str>, declared: Option<&str>, targets: &[&str]) -> Option<String> {
+    let declared = declared.and_then(|t| match t.strip_prefix(CORE_SD) {
         Some(rest) => Some(rest),
         None if !t.contains(':') && !t.contains('/') => Some(t),
         None => None,
@@ -903,7 +956,7 @@ pub(crate) fn linked_path<'a>(root: &str, mut at: usize, link: impl Fn(usize) ->
 /// validate).
 fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut Reader) {
     // Nodes as `walk_elements` lists them, `depth` counted as the JSON nests.
-    let mut nodes = vec![Walked { node: root, parent: 0, name: "", json_name: "", index: None, depth: 1 }];
+    let mut nodes = vec![Walked::root(root)];
     let mut stack = vec![0usize];
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
@@ -924,9 +977,9 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
         node.visit_children(&mut |c| {
             // JSON nesting: an array adds a level, an object another.
             let depth = depth + in_sibling + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
-            nodes.push(Walked { node: c.node, parent: at, name: c.name, json_name: c.json_name, index: c.index, depth });
+            nodes.push(Walked::child(c, at, depth));
         });
-        if at != 0 && first == nodes.len() && node.primitive().is_none() && !is_resource_member(nodes[at].json_name, node) {
+        if at != 0 && first == nodes.len() && node.primitive().is_none() && !is_resource_member(nodes[at].json_name, nodes[at].ty) {
             // What the writer would leave out: an object (or a primitive's `_` sibling)
             // with nothing in it, which a reader reports.
             let message = "empty object: FHIR JSON does not allow empty objects (it would be left out when written)".to_string();
