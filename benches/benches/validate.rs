@@ -8,27 +8,7 @@ use dhp_runtime::{JsonValue, ReadMode};
 use std::hint::black_box;
 
 fn examples() -> Vec<String> {
-    let cache = dhp_codegen::cache::default_cache_dir();
-    let dir = dhp_codegen::cache::package_dir(&cache, "uz.dhp.core", "0.3.0").join("example");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask fetch`)", dir.display()))
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter(|text| {
-            JsonValue::parse(text)
-                .ok()
-                .as_ref()
-                .and_then(AnyProfile::profile_for)
-                .is_some()
-        })
-        .filter(|text| read(text).is_some())
-        .collect()
+    dhp_benches::ig_examples().into_iter().map(|(text, _)| text).filter(|text| read(text).is_some()).collect()
 }
 
 fn read(text: &str) -> Option<AnyProfile> {
