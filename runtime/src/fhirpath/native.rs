@@ -205,7 +205,10 @@ impl Compiled {
 
     /// Checks the invariant on `focus`: `Some(false)` is a violation, `None` an empty
     /// result or a failed evaluation. `env` gives the environment (`%resource`, `%context`
-    /// = the focus, …) when the interpreter is needed.
+    /// = the focus, …), built only when a part needs it (the interpreter, `%resource`,
+    /// `resolve()`, a type test or equality). It is validation's, with no type model:
+    /// member access is then plain navigation of the typed children, as every native form
+    /// takes it.
     pub(crate) fn check<'a>(&self, focus: Node<'a>, env: &dyn Fn() -> Env<'a>) -> Option<bool> {
         let mut ctx = Ctx { make: env, env: None };
         let native = run(&self.plan, focus, &mut ctx, true, true).ok().flatten();
@@ -642,8 +645,7 @@ fn value_of(node: Node<'_>) -> Value<'_> {
 
 /// The nodes `chain` reaches from `focus`, in the order and with the repeats of the
 /// interpreter's collection; `None` when the interpreter must decide (a JSON node to go
-/// through, a type model in the environment, a type test that fails, a criteria needing
-/// the interpreter).
+/// through, a type test that fails, a criteria needing the interpreter).
 fn reached<'a>(chain: &Chain<'_>, focus: Node<'a>, ctx: &mut Ctx<'_, 'a>) -> Option<Vec<Node<'a>>> {
     let start = match chain.root {
         Root::Focus => Some(focus),
@@ -672,9 +674,6 @@ fn step<'a>(link: &Link<'_>, input: &[Node<'a>], focus: Node<'a>, ctx: &mut Ctx<
         }
         Link::Resolve => {
             let env = ctx.env();
-            if env.model.is_some() {
-                return None;
-            }
             for &n in input {
                 // A Reference's `reference`, or the value itself for a primitive (a canonical).
                 let mut target = None;
@@ -692,9 +691,6 @@ fn step<'a>(link: &Link<'_>, input: &[Node<'a>], focus: Node<'a>, ctx: &mut Ctx<
         }
         Link::OfType(spec) => {
             let env = ctx.env();
-            if env.model.is_some() {
-                return None;
-            }
             let ev = Ev::new(env);
             for &n in input {
                 if ev.type_test(&value_of(n), spec, true).ok()? {
@@ -737,9 +733,6 @@ fn step<'a>(link: &Link<'_>, input: &[Node<'a>], focus: Node<'a>, ctx: &mut Ctx<
             // kept once, under its own equality.
             let theirs = reached(other, focus, ctx)?;
             let env = ctx.env();
-            if env.model.is_some() {
-                return None;
-            }
             let ev = Ev::new(env);
             let mut their_set = ev.set();
             for &t in &theirs {
