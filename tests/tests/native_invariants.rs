@@ -1,7 +1,9 @@
 //! Invariants checked natively (`fhirpath::native`: existence tests, logical operators,
-//! chains on an absent member) give the interpreter's result: every R5 example and every
+//! chains on an absent member, chains through `resolve()`, `ofType()`, `extension()`,
+//! `where()` and `intersect()`) give the interpreter's result: every R5 example and every
 //! IG example is read and validated with the audit on, which evaluates each invariant
-//! both ways and counts the disagreements.
+//! both ways and counts the disagreements, and so are resources made to take each branch
+//! of a native form.
 
 mod common;
 
@@ -138,4 +140,157 @@ fn native_period_boundaries_agree_with_the_interpreter() {
     assert!(checked > values.len() * values.len(), "only {checked} invariant checks audited");
     assert_eq!(disagreed, 0, "{disagreed} of {checked} native checks disagree with the interpreter");
     assert!(violations > 0, "no reversed period reported");
+}
+
+/// Reads `text` as a base resource (the caller collects the audit's counts); returns how
+/// many issues name `invariant`.
+fn read_counting(text: &str, invariant: &str) -> usize {
+    let json = JsonValue::parse(text).expect("made resource is JSON");
+    let mut reader = Reader::new("Resource", ReadMode::Strict);
+    let _ = AnyResource::read_json(json.as_object().expect("an object"), &mut reader);
+    let needle = format!("invariant {invariant} ");
+    reader.issues().iter().filter(|i| i.message.contains(&needle)).count()
+}
+
+/// Provenances made to take each branch of the native chains with `resolve()` and
+/// `ofType()` (`prov-1` to `prov-3`: `who.resolve().ofType(PractitionerRole).practitioner
+/// .resolve().exists()` and the like): agents whose `who` and `onBehalfOf` are absent,
+/// refer to contained resources of each type (a PractitionerRole referring on to a
+/// Practitioner and an Organization), to the resource itself, to a missing id, to a
+/// resource outside, or hold no reference; checked against the interpreter, and the
+/// agents acting on their own behalf reported.
+#[test]
+fn native_resolve_chains_agree_with_the_interpreter() {
+    let references = [
+        None,
+        Some(r##"{"reference":"#role"}"##),
+        Some(r##"{"reference":"#doc"}"##),
+        Some(r##"{"reference":"#org"}"##),
+        Some(r##"{"reference":"#"}"##),
+        Some(r##"{"reference":"#missing"}"##),
+        Some(r#"{"reference":"Provenance/self"}"#),
+        Some(r#"{"reference":"Practitioner/doc"}"#),
+        Some(r#"{"display":"no reference"}"#),
+    ];
+    let roles = [
+        r##"{"resourceType":"PractitionerRole","id":"role","practitioner":{"reference":"#doc"},"organization":{"reference":"#org"}}"##,
+        r##"{"resourceType":"PractitionerRole","id":"role","practitioner":{"reference":"#gone"}}"##,
+    ];
+    let _one = AUDIT.lock().unwrap_or_else(|e| e.into_inner());
+    dhp_runtime::fhirpath::audit_native(true);
+    let mut violations = 0;
+    for role in roles {
+        for who in references {
+            for on_behalf_of in references {
+                let mut agent = vec![r#""type":{"text":"author"}"#.to_string()];
+                if let Some(w) = who {
+                    agent.push(format!(r#""who":{w}"#));
+                }
+                if let Some(o) = on_behalf_of {
+                    agent.push(format!(r#""onBehalfOf":{o}"#));
+                }
+                let text = format!(
+                    r#"{{"resourceType":"Provenance","id":"self","contained":[{role},{{"resourceType":"Practitioner","id":"doc"}},{{"resourceType":"Organization","id":"org","name":"Org"}}],"target":[{{"reference":"Patient/p"}}],"recorded":"2024-01-01T00:00:00Z","agent":[{{{}}}]}}"#,
+                    agent.join(",")
+                );
+                violations += ["prov-1", "prov-2", "prov-3"].iter().map(|key| read_counting(&text, key)).sum::<usize>();
+            }
+        }
+    }
+    let (checked, disagreed) = dhp_runtime::fhirpath::audit_native(false);
+    assert!(checked > roles.len() * references.len() * references.len(), "only {checked} invariant checks audited");
+    assert_eq!(disagreed, 0, "{disagreed} of {checked} native checks disagree with the interpreter");
+    assert!(violations > 0, "no agent acting on its own behalf reported");
+}
+
+/// Observations made to take each branch of the native `obs-7` (`value.empty() or
+/// component.code.where(coding.intersect(%resource.code.coding).exists()).empty()`):
+/// with and without a value, components whose codings equal the observation's, differ in
+/// one member (system, code, display, version), repeat, or are absent; checked against
+/// the interpreter, and the components repeating the observation's code reported.
+#[test]
+fn native_intersect_chains_agree_with_the_interpreter() {
+    let codings = [
+        r#"{"system":"http://loinc.org","code":"85354-9"}"#,
+        r#"{"system":"http://loinc.org","code":"8480-6"}"#,
+        r#"{"system":"http://snomed.info/sct","code":"85354-9"}"#,
+        r#"{"system":"http://loinc.org","code":"85354-9","display":"Blood pressure"}"#,
+        r#"{"system":"http://loinc.org","version":"2.7","code":"85354-9"}"#,
+        r#"{"code":"85354-9"}"#,
+    ];
+    let mut components: Vec<Option<String>> = vec![None, Some(r#"{"text":"no coding"}"#.to_string())];
+    for c in codings {
+        components.push(Some(format!(r#"{{"coding":[{c}]}}"#)));
+        components.push(Some(format!(r#"{{"coding":[{},{c},{c}]}}"#, codings[1])));
+    }
+    let _one = AUDIT.lock().unwrap_or_else(|e| e.into_inner());
+    dhp_runtime::fhirpath::audit_native(true);
+    let mut violations = 0;
+    for own in [codings[0], codings[3]] {
+        for value in [None, Some(r#""valueString":"high""#)] {
+            for first in &components {
+                for second in [&None, &components[2]] {
+                    let component: Vec<String> = [first, second]
+                        .into_iter()
+                        .flatten()
+                        .map(|code| format!(r#"{{"code":{code},"valueString":"x"}}"#))
+                        .collect();
+                    let mut members = vec![format!(r#""code":{{"coding":[{own},{}]}}"#, codings[5])];
+                    members.extend(value.map(str::to_string));
+                    if !component.is_empty() {
+                        members.push(format!(r#""component":[{}]"#, component.join(",")));
+                    }
+                    let text = format!(r#"{{"resourceType":"Observation","status":"final",{}}}"#, members.join(","));
+                    violations += read_counting(&text, "obs-7");
+                }
+            }
+        }
+    }
+    let (checked, disagreed) = dhp_runtime::fhirpath::audit_native(false);
+    assert!(checked > 8 * components.len(), "only {checked} invariant checks audited");
+    assert_eq!(disagreed, 0, "{disagreed} of {checked} native checks disagree with the interpreter");
+    assert!(violations > 0, "no component repeating the observation's code reported");
+}
+
+/// UZ Core practitioners made to take each branch of the native `gender.extension('url')
+/// .exists()` and `%resource.where(gender = 'other').exists()` (`uzcore-gender-other-1`
+/// and `-2`): every gender, absent, with the gender-other extension, another extension,
+/// both, or the extension twice; read against the UZ Core Practitioner profile, checked
+/// against the interpreter, and both invariants' violations reported.
+#[test]
+fn native_extension_and_resource_chains_agree_with_the_interpreter() {
+    let canonical = "https://dhp.uz/fhir/core/StructureDefinition/uz-core-practitioner";
+    let gender_other = r#"{"url":"https://dhp.uz/fhir/core/StructureDefinition/gender-other","valueCoding":{"code":"regis0007.00005","system":"https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs"}}"#;
+    let another = r#"{"url":"http://example.org/other","valueString":"x"}"#;
+    let extensions = [vec![], vec![gender_other], vec![another], vec![another, gender_other], vec![gender_other, gender_other]];
+    let _one = AUDIT.lock().unwrap_or_else(|e| e.into_inner());
+    dhp_runtime::fhirpath::audit_native(true);
+    let mut violations = [0usize; 2];
+    for gender in [None, Some("male"), Some("female"), Some("other"), Some("unknown")] {
+        for extension in &extensions {
+            let mut members = vec![
+                r#""resourceType":"Practitioner""#.to_string(),
+                r#""identifier":[{"system":"https://hrm.argos.uz","value":"9876543211"}]"#.to_string(),
+            ];
+            if let Some(g) = gender {
+                members.push(format!(r#""gender":"{g}""#));
+            }
+            if !extension.is_empty() {
+                members.push(format!(r#""_gender":{{"extension":[{}]}}"#, extension.join(",")));
+            }
+            let text = format!("{{{}}}", members.join(","));
+            let issues = match AnyProfile::from_json_str_as(canonical, &text, ReadMode::Strict) {
+                Some(Ok((_, warnings))) => warnings,
+                Some(Err(e)) => e.issues,
+                None => panic!("no profile {canonical}"),
+            };
+            for (count, key) in violations.iter_mut().zip(["uzcore-gender-other-1", "uzcore-gender-other-2"]) {
+                *count += issues.iter().filter(|i| i.message.contains(&format!("invariant {key} "))).count();
+            }
+        }
+    }
+    let (checked, disagreed) = dhp_runtime::fhirpath::audit_native(false);
+    assert!(checked > 5 * extensions.len(), "only {checked} invariant checks audited");
+    assert_eq!(disagreed, 0, "{disagreed} of {checked} native checks disagree with the interpreter");
+    assert!(violations.iter().all(|&n| n > 0), "violations of uzcore-gender-other-1 and -2: {violations:?}");
 }

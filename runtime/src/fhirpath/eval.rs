@@ -39,7 +39,7 @@ pub(crate) struct Ev<'a, 'e> {
 
 /// The address of a local: where the stack is now.
 #[inline(never)]
-pub(crate) fn stack_position() -> usize {
+fn stack_position() -> usize {
     let marker = 0u8;
     std::hint::black_box(&marker) as *const u8 as usize
 }
@@ -48,6 +48,11 @@ const SYSTEM_TYPES: &[&str] =
     &["Boolean", "Integer", "Long", "Decimal", "String", "Date", "DateTime", "Time", "Quantity"];
 
 impl<'a, 'e> Ev<'a, 'e> {
+    /// An evaluator in `env` at the outermost scope, with no static type for the focus.
+    pub(crate) fn new(env: &'e Env<'a>) -> Self {
+        Ev { env, vars: Vec::new(), index: None, total: None, depth: 0, stack_base: stack_position(), focus_type: None }
+    }
+
     pub(crate) fn eval(&mut self, e: &Expr, focus: &[Value<'a>]) -> R<'a> {
         self.depth += 1;
         if self.depth > MAX_EVAL_DEPTH || stack_position().abs_diff(self.stack_base) > STACK_BUDGET {

@@ -8,7 +8,7 @@ use super::eval::{
 use super::parser::{Expr, TypeSpec};
 use super::units;
 use super::value::{NodeValue, Value};
-use super::EvalError;
+use super::{Env, EvalError};
 use crate::reflect::{Node, PrimitiveValue};
 use std::cmp::Ordering;
 
@@ -32,7 +32,7 @@ fn arity(name: &str, args: &[Expr], min: usize, max: usize) -> Result<(), EvalEr
 }
 
 /// A type specifier given as a function argument (`ofType(FHIR.Patient)`).
-fn type_arg(e: &Expr) -> Result<TypeSpec, EvalError> {
+pub(crate) fn type_arg(e: &Expr) -> Result<TypeSpec, EvalError> {
     match e {
         Expr::Member(None, name) => Ok(TypeSpec { namespace: None, name: name.clone() }),
         Expr::Member(Some(ns), name) => match ns.as_ref() {
@@ -1073,71 +1073,77 @@ impl<'a, 'e> Ev<'a, 'e> {
         Ok(keyed.into_iter().map(|(_, v)| v).collect())
     }
 
-    /// Resolves a reference within the resource: `#id` among the contained resources,
-    /// `Type/id` or a full URL among the resource itself and Bundle entries.
+    /// Resolves a reference within the resource (see [`resolve_reference`]).
     fn resolve(&self, reference: &str) -> Option<NodeValue<'a>> {
-        let root = self.env.root_resource.or(self.env.resource)?;
-        let root = self.typed(root, None);
-        if let Some(id) = reference.strip_prefix('#') {
-            let mut containers = vec![root];
-            if let Some(r) = self.env.resource {
-                containers.push(self.typed(r, None));
-            }
-            for c in containers {
-                if id.is_empty() {
-                    return Some(c);
-                }
-                let mut found = None;
-                c.node.visit_child("contained", &mut |ch| {
-                    if found.is_none() && node_id(ch.node) == Some(id) {
-                        found = Some(ch.node);
-                    }
-                });
-                if let Some(f) = found {
-                    return Some(self.typed(f, None));
-                }
-            }
-            return None;
-        }
-        let matches = |n: Node<'a>, full_url: Option<&str>| -> bool {
-            if full_url == Some(reference) {
-                return true;
-            }
-            let (Some(t), Some(id)) = (n.fhir_type(), node_id(n)) else {
-                return false;
-            };
-            let tail = format!("{t}/{id}");
-            reference == tail
-                || reference.ends_with(&format!("/{tail}"))
-                || reference.split("/_history").next() == Some(tail.as_str())
-        };
-        if matches(root.node, None) {
-            return Some(root);
-        }
-        let mut found = None;
-        root.node.visit_child("entry", &mut |entry| {
-            if found.is_some() {
-                return;
-            }
-            let mut full_url = None;
-            let mut resource = None;
-            entry.node.visit_children(&mut |c| match c.name {
-                "fullUrl" => {
-                    if let Some(PrimitiveValue::String(s)) = c.node.primitive() {
-                        full_url = Some(s)
-                    }
-                }
-                "resource" => resource = Some(c.node),
-                _ => {}
-            });
-            if let Some(r) = resource {
-                if matches(r, full_url) {
-                    found = Some(r);
-                }
-            }
-        });
-        found.map(|n| self.typed(n, None))
+        resolve_reference(self.env, reference).map(|n| self.typed(n, None))
     }
+}
+
+/// Resolves a reference within the resource (`%rootResource`, else `%resource`), as
+/// `resolve()` does: `#id` among the contained resources, `Type/id` or a full URL among
+/// the resource itself and Bundle entries. Shared with the native invariant checks, so
+/// that both resolve alike.
+pub(crate) fn resolve_reference<'a>(env: &Env<'a>, reference: &str) -> Option<Node<'a>> {
+    let root = env.root_resource.or(env.resource)?;
+    if let Some(id) = reference.strip_prefix('#') {
+        for c in [Some(root), env.resource].into_iter().flatten() {
+            if id.is_empty() {
+                return Some(c);
+            }
+            let mut found = None;
+            c.visit_child("contained", &mut |ch| {
+                if found.is_none() && node_id(ch.node) == Some(id) {
+                    found = Some(ch.node);
+                }
+            });
+            if let Some(f) = found {
+                return Some(f);
+            }
+        }
+        return None;
+    }
+    let matches = |n: Node<'a>, full_url: Option<&str>| -> bool {
+        if full_url == Some(reference) {
+            return true;
+        }
+        let (Some(t), Some(id)) = (n.fhir_type(), node_id(n)) else {
+            return false;
+        };
+        // `{t}/{id}`, `…/{t}/{id}`, or `{t}/{id}/_history/…`.
+        let is_tail = |text: &str| text.strip_prefix(t).and_then(|rest| rest.strip_prefix('/')) == Some(id);
+        let in_url = reference
+            .strip_suffix(id)
+            .and_then(|rest| rest.strip_suffix('/'))
+            .and_then(|rest| rest.strip_suffix(t))
+            .is_some_and(|rest| rest.ends_with('/'));
+        is_tail(reference) || in_url || reference.split("/_history").next().is_some_and(is_tail)
+    };
+    if matches(root, None) {
+        return Some(root);
+    }
+    let mut found = None;
+    root.visit_child("entry", &mut |entry| {
+        if found.is_some() {
+            return;
+        }
+        let mut full_url = None;
+        let mut resource = None;
+        entry.node.visit_children(&mut |c| match c.name {
+            "fullUrl" => {
+                if let Some(PrimitiveValue::String(s)) = c.node.primitive() {
+                    full_url = Some(s)
+                }
+            }
+            "resource" => resource = Some(c.node),
+            _ => {}
+        });
+        if let Some(r) = resource {
+            if matches(r, full_url) {
+                found = Some(r);
+            }
+        }
+    });
+    found
 }
 
 fn node_id(n: Node<'_>) -> Option<&str> {

@@ -169,15 +169,7 @@ pub fn evaluate_collection<'a>(expr: &Expr, focus: &[Value<'a>], env: &Env<'a>) 
         }
         _ => None,
     };
-    let mut ev = eval::Ev {
-        env,
-        vars: Vec::new(),
-        index: None,
-        total: None,
-        depth: 0,
-        stack_base: eval::stack_position(),
-        focus_type,
-    };
+    let mut ev = eval::Ev { focus_type, ..eval::Ev::new(env) };
     ev.eval(expr, focus)
 }
 

@@ -22,6 +22,14 @@
 //!   `<=`, `>`, `>=`) on two members holding at most one date, dateTime or time each;
 //! - `org-1`'s shape, `(a.count() + b.count() + …) > 0` on member paths: whether some
 //!   path reaches a node;
+//! - `chain.exists()` / `chain.empty()` on a chain of members and the functions
+//!   `resolve()`, `ofType(T)`, `extension('url')`, `where(criteria)` (the criteria planned
+//!   natively throughout) and `intersect(chain)`, from the focus or `%resource`
+//!   (`who.resolve().ofType(PractitionerRole).practitioner.resolve().exists()`,
+//!   `%resource.where(gender = 'other').exists()`,
+//!   `component.code.where(coding.intersect(%resource.code.coding).exists()).empty()`):
+//!   the interpreter's collection, computed on typed nodes with the interpreter's own
+//!   `resolve()`, type test and equality;
 //! - a chain whose first member is absent from the focus (`contained.where(…).empty()`,
 //!   `start.hasValue().not()`): the chain's value on an empty collection, known from its
 //!   functions (`where`, `select`, `trace`, `first`, `last` keep it empty; `empty()` is
@@ -32,8 +40,9 @@
 //! empty or failed. [`audit`] makes every check also run the interpreter and count the
 //! disagreements, for the tests that compare both over whole corpora.
 
-use super::eval::{decided, logic, truth};
-use super::{evaluate, BinOp, Env, Expr, Value};
+use super::eval::{decided, logic, truth, Ev};
+use super::functions::{resolve_reference, type_arg};
+use super::{evaluate, BinOp, Env, Expr, NodeValue, TypeSpec, Value};
 use crate::reflect::Node;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -67,10 +76,44 @@ enum Plan<'e> {
     AnyCounted { paths: Vec<Vec<&'e str>>, expr: &'e Expr },
     /// `member.hasValue()`: the member is one primitive with a value.
     HasValue { member: &'e str, expr: &'e Expr },
+    /// `chain.exists()` (`empty` false) or `chain.empty()`.
+    Chain { chain: Chain<'e>, empty: bool, expr: &'e Expr },
     /// An expression whose value is `absent` when the focus has no member `head`.
     Guard { head: &'e str, absent: Option<bool>, expr: &'e Expr },
     /// Evaluated by the interpreter.
     Interp(&'e Expr),
+}
+
+/// A path through the data whose collection is computed natively: a start and the steps
+/// from it, each taking the collection so far to the next.
+struct Chain<'e> {
+    root: Root,
+    links: Vec<Link<'e>>,
+}
+
+/// Where a [`Chain`] starts.
+#[derive(Clone, Copy)]
+enum Root {
+    /// The focus.
+    Focus,
+    /// `%resource`.
+    Resource,
+}
+
+/// A step of a [`Chain`].
+enum Link<'e> {
+    /// `.name`: the children so named.
+    Member(&'e str),
+    /// `.resolve()`: the resources referenced, found within the resource.
+    Resolve,
+    /// `.ofType(T)`.
+    OfType(TypeSpec),
+    /// `.extension('url')`: the extensions with that url.
+    Extension(&'e str),
+    /// `.where(criteria)`, the criteria planned natively throughout.
+    Where(Box<Plan<'e>>),
+    /// `.intersect(other)`, `other` evaluated on the chain's own focus.
+    Intersect(Box<Chain<'e>>),
 }
 
 /// `member.lowBoundary()` (`high` false) or `member.highBoundary()`.
@@ -162,13 +205,15 @@ impl Compiled {
 
     /// Checks the invariant on `focus`: `Some(false)` is a violation, `None` an empty
     /// result or a failed evaluation. `env` gives the environment (`%resource`, `%context`
-    /// = the focus, …) when the interpreter is needed.
+    /// = the focus, …), built only when a part needs it (the interpreter, `%resource`,
+    /// `resolve()`, a type test or equality). It is validation's, with no type model:
+    /// member access is then plain navigation of the typed children, as every native form
+    /// takes it.
     pub(crate) fn check<'a>(&self, focus: Node<'a>, env: &dyn Fn() -> Env<'a>) -> Option<bool> {
-        let mut cache = None;
-        let native = run(&self.plan, focus, Some(env), &mut cache, true).ok().flatten();
+        let mut ctx = Ctx { make: env, env: None };
+        let native = run(&self.plan, focus, &mut ctx, true, true).ok().flatten();
         if AUDIT.load(Ordering::Relaxed) {
-            let env = cache.get_or_insert_with(env);
-            let interpreted = top_truth(evaluate(self.expr, focus, env));
+            let interpreted = top_truth(evaluate(self.expr, focus, ctx.env()));
             CHECKED.fetch_add(1, Ordering::Relaxed);
             if interpreted != native {
                 DISAGREED.fetch_add(1, Ordering::Relaxed);
@@ -307,6 +352,42 @@ fn distinct_keys(e: &Expr) -> Option<(Vec<&str>, Vec<&str>, Vec<&str>)> {
     Some((member_path(items)?, key, suffix))
 }
 
+/// `e` as a [`Chain`]: members and the functions a chain knows, from the focus or
+/// `%resource`; `None` for anything else.
+fn chain(e: &Expr) -> Option<Chain<'_>> {
+    let (base, link) = match e {
+        Expr::Variable(name) if name == "resource" => return Some(Chain { root: Root::Resource, links: Vec::new() }),
+        Expr::Member(..) => {
+            let (base, name) = member(e)?;
+            (base, Link::Member(name))
+        }
+        Expr::Call(Some(base), name, args) => {
+            let link = match (name.as_str(), args.as_slice()) {
+                ("resolve", []) => Link::Resolve,
+                ("ofType", [spec]) => Link::OfType(type_arg(spec).ok()?),
+                ("extension", [Expr::Literal(super::Literal::String(url))]) => Link::Extension(url),
+                ("where", [criteria]) => {
+                    let criteria = plan(criteria);
+                    if !native_only(&criteria) {
+                        return None;
+                    }
+                    Link::Where(Box::new(criteria))
+                }
+                ("intersect", [other]) => Link::Intersect(Box::new(chain(other)?)),
+                _ => return None,
+            };
+            (Some(&**base), link)
+        }
+        _ => return None,
+    };
+    let mut chain = match base {
+        None => Chain { root: Root::Focus, links: Vec::new() },
+        Some(base) => chain(base)?,
+    };
+    chain.links.push(link);
+    Some(chain)
+}
+
 fn plan(e: &Expr) -> Plan<'_> {
     let text = match e {
         Expr::Binary(l, op @ (BinOp::Eq | BinOp::Ne), r) => path_and_text(l, r)
@@ -365,9 +446,11 @@ fn plan(e: &Expr) -> Plan<'_> {
             }
         }
         Expr::Call(Some(base), name, args) if (name == "exists" || name == "empty") && args.is_empty() => {
-            match member_path(base) {
-                Some(path) => Plan::Path { path, empty: name == "empty", expr: e },
-                None => guarded(e),
+            let empty = name == "empty";
+            match (member_path(base), chain(base)) {
+                (Some(path), _) => Plan::Path { path, empty, expr: e },
+                (None, Some(chain)) => Plan::Chain { chain, empty, expr: e },
+                (None, None) => guarded(e),
             }
         }
         _ => guarded(e),
@@ -382,7 +465,7 @@ fn native_only(plan: &Plan<'_>) -> bool {
         Plan::Not(inner) => native_only(inner),
         Plan::All { criteria, .. } => native_only(criteria),
         Plan::Path { .. } | Plan::Text { .. } | Plan::HasValue { .. } | Plan::DistinctKeys { .. } | Plan::Boundaries { .. }
-        | Plan::AnyCounted { .. } => true,
+        | Plan::AnyCounted { .. } | Plan::Chain { .. } => true,
         Plan::Guard { .. } | Plan::Interp(_) => false,
     }
 }
@@ -409,29 +492,43 @@ enum Stop {
     Interpreter,
 }
 
+/// What one check evaluates in: the environment, built the first time a part needs it
+/// (the interpreter, `%resource`, `resolve()`) and kept for the others.
+struct Ctx<'c, 'a> {
+    make: &'c dyn Fn() -> Env<'a>,
+    env: Option<Env<'a>>,
+}
+
+impl<'a> Ctx<'_, 'a> {
+    fn env(&mut self) -> &Env<'a> {
+        let make = self.make;
+        self.env.get_or_insert_with(make)
+    }
+}
+
 /// Evaluates `plan` on `focus`: `Err` for an evaluation error, else the value's truth
-/// (`top`: as `check_node` reads a whole result, else as a logical operand). With `env`
-/// `None` the interpreter is not used: a part that needs it stops with
+/// (`top`: as `check_node` reads a whole result, else as a logical operand). With
+/// `interp` false the interpreter is not used: a part that needs it stops with
 /// [`Stop::Interpreter`].
-fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, cache: &mut Option<Env<'a>>, top: bool) -> Result<Option<bool>, Stop> {
+fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, ctx: &mut Ctx<'_, 'a>, interp: bool, top: bool) -> Result<Option<bool>, Stop> {
     match plan {
         Plan::Logic(l, op, r) => {
-            let a = run(l, focus, env, cache, false)?;
+            let a = run(l, focus, ctx, interp, false)?;
             if let Some(b) = decided(*op, a) {
                 return Ok(Some(b));
             }
-            let b = run(r, focus, env, cache, false)?;
+            let b = run(r, focus, ctx, interp, false)?;
             Ok(logic(*op, a, b))
         }
-        Plan::Not(inner) => Ok(run(inner, focus, env, cache, false)?.map(|b| !b)),
+        Plan::Not(inner) => Ok(run(inner, focus, ctx, interp, false)?.map(|b| !b)),
         Plan::Path { path, empty, expr } => match reaches(focus, path) {
             Some(found) => Ok(Some(found != *empty)),
-            None => interpret(expr, focus, env, cache, top),
+            None => interpret(expr, focus, ctx, interp, top),
         },
         Plan::Text { path, op, literals, expr } => match plain_text(focus, path) {
             Some(None) => Ok(None),
             Some(Some(s)) => Ok(Some(op.apply(s, literals))),
-            None => interpret(expr, focus, env, cache, top),
+            None => interpret(expr, focus, ctx, interp, top),
         },
         Plan::All { path, criteria, expr } => {
             // The first item that decides (a false or empty criteria, a failure, a part
@@ -439,7 +536,7 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, 
             let mut decided = None;
             let typed = each_at(focus, path, &mut |item| {
                 if decided.is_none() {
-                    decided = match run(criteria, item, None, &mut None, false) {
+                    decided = match run(criteria, item, ctx, false, false) {
                         Ok(Some(true)) => None,
                         Ok(_) => Some(Ok(Some(false))),
                         Err(stop) => Some(Err(stop)),
@@ -447,26 +544,26 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, 
                 }
             });
             match decided {
-                _ if !typed => interpret(expr, focus, env, cache, top),
+                _ if !typed => interpret(expr, focus, ctx, interp, top),
                 None => Ok(Some(true)),
-                Some(Err(Stop::Interpreter)) => interpret(expr, focus, env, cache, top),
+                Some(Err(Stop::Interpreter)) => interpret(expr, focus, ctx, interp, top),
                 Some(result) => result,
             }
         }
         Plan::DistinctKeys { items, key, suffix, expr } => match distinct(focus, items, key, suffix) {
             Some(d) => Ok(Some(d)),
-            None => interpret(expr, focus, env, cache, top),
+            None => interpret(expr, focus, ctx, interp, top),
         },
         Plan::Boundaries { left, op, right, expr } => {
             let sides = match focus {
                 Node::Typed(_) => left.value(focus).zip(right.value(focus)),
                 Node::Json { .. } => None,
             };
-            let Some((a, b)) = sides else { return interpret(expr, focus, env, cache, top) };
+            let Some((a, b)) = sides else { return interpret(expr, focus, ctx, interp, top) };
             let (Some(a), Some(b)) = (a, b) else { return Ok(None) };
             if (a.kind == super::TemporalKind::Time) != (b.kind == super::TemporalKind::Time) {
                 // The interpreter's type error.
-                return interpret(expr, focus, env, cache, top);
+                return interpret(expr, focus, ctx, interp, top);
             }
             Ok(a.compare(&b).map(|ord| match op {
                 BinOp::Lt => ord == std::cmp::Ordering::Less,
@@ -480,14 +577,14 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, 
             for path in paths {
                 match reaches(focus, path) {
                     Some(found) => any |= found,
-                    None => return interpret(expr, focus, env, cache, top),
+                    None => return interpret(expr, focus, ctx, interp, top),
                 }
             }
             Ok(Some(any))
         }
         Plan::HasValue { member, expr } => {
             if !matches!(focus, Node::Typed(_)) {
-                return interpret(expr, focus, env, cache, top);
+                return interpret(expr, focus, ctx, interp, top);
             }
             let (mut count, mut valued) = (0usize, false);
             focus.visit_child(member, &mut |c| {
@@ -496,20 +593,25 @@ fn run<'a>(plan: &Plan<'_>, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, 
             });
             Ok(Some(count == 1 && valued))
         }
+        Plan::Chain { chain, empty, expr } => match reached(chain, focus, ctx) {
+            Some(items) => Ok(Some(items.is_empty() == *empty)),
+            None => interpret(expr, focus, ctx, interp, top),
+        },
         Plan::Guard { head, absent, expr } => {
             if matches!(focus, Node::Typed(_)) && !has_child(focus, head) {
                 return Ok(*absent);
             }
-            interpret(expr, focus, env, cache, top)
+            interpret(expr, focus, ctx, interp, top)
         }
-        Plan::Interp(expr) => interpret(expr, focus, env, cache, top),
+        Plan::Interp(expr) => interpret(expr, focus, ctx, interp, top),
     }
 }
 
-fn interpret<'a>(expr: &Expr, focus: Node<'a>, env: Option<&dyn Fn() -> Env<'a>>, cache: &mut Option<Env<'a>>, top: bool) -> Result<Option<bool>, Stop> {
-    let Some(env) = env else { return Err(Stop::Interpreter) };
-    let env = cache.get_or_insert_with(env);
-    let r = evaluate(expr, focus, env);
+fn interpret<'a>(expr: &Expr, focus: Node<'a>, ctx: &mut Ctx<'_, 'a>, interp: bool, top: bool) -> Result<Option<bool>, Stop> {
+    if !interp {
+        return Err(Stop::Interpreter);
+    }
+    let r = evaluate(expr, focus, ctx.env());
     if top {
         return Ok(top_truth(r));
     }
@@ -534,6 +636,118 @@ fn each_at<'a>(node: Node<'a>, path: &[&str], visit: &mut dyn FnMut(Node<'a>)) -
         }
     });
     typed
+}
+
+/// A node as the interpreter holds it: with its own type.
+fn value_of(node: Node<'_>) -> Value<'_> {
+    Value::Node(NodeValue { node, type_name: node.fhir_type() })
+}
+
+/// The nodes `chain` reaches from `focus`, in the order and with the repeats of the
+/// interpreter's collection; `None` when the interpreter must decide (a JSON node to go
+/// through, a type test that fails, a criteria needing the interpreter).
+fn reached<'a>(chain: &Chain<'_>, focus: Node<'a>, ctx: &mut Ctx<'_, 'a>) -> Option<Vec<Node<'a>>> {
+    let start = match chain.root {
+        Root::Focus => Some(focus),
+        Root::Resource => ctx.env().resource,
+    };
+    let Some((first, rest)) = chain.links.split_first() else { return Some(start.into_iter().collect()) };
+    let mut items = step(first, start.as_slice(), focus, ctx)?;
+    for link in rest {
+        items = step(link, &items, focus, ctx)?;
+    }
+    Some(items)
+}
+
+/// One [`Link`] of a chain from `input` (see [`reached`]); `focus` is the chain's own, on
+/// which an `intersect` argument is evaluated.
+fn step<'a>(link: &Link<'_>, input: &[Node<'a>], focus: Node<'a>, ctx: &mut Ctx<'_, 'a>) -> Option<Vec<Node<'a>>> {
+    if input.iter().any(|n| !matches!(n, Node::Typed(_))) {
+        return None;
+    }
+    let mut out = Vec::new();
+    match link {
+        Link::Member(name) => {
+            for n in input {
+                n.visit_child(name, &mut |c| out.push(c.node));
+            }
+        }
+        Link::Resolve => {
+            let env = ctx.env();
+            for &n in input {
+                // A Reference's `reference`, or the value itself for a primitive (a canonical).
+                let mut target = None;
+                if n.primitive().is_none() {
+                    n.visit_child("reference", &mut |c| {
+                        target = target.or(Some(c.node));
+                    });
+                } else {
+                    target = Some(n);
+                }
+                if let Some(Value::String(reference)) = target.and_then(|t| value_of(t).to_system()) {
+                    out.extend(resolve_reference(env, &reference));
+                }
+            }
+        }
+        Link::OfType(spec) => {
+            let env = ctx.env();
+            let ev = Ev::new(env);
+            for &n in input {
+                if ev.type_test(&value_of(n), spec, true).ok()? {
+                    out.push(n);
+                }
+            }
+        }
+        Link::Extension(url) => {
+            let mut typed = true;
+            for n in input {
+                n.visit_child("extension", &mut |e| {
+                    if !matches!(e.node, Node::Typed(_)) {
+                        typed = false;
+                        return;
+                    }
+                    let mut named = false;
+                    e.node.visit_child("url", &mut |u| {
+                        named |= matches!(value_of(u.node).to_system(), Some(Value::String(s)) if s == *url);
+                    });
+                    if named {
+                        out.push(e.node);
+                    }
+                });
+            }
+            if !typed {
+                return None;
+            }
+        }
+        Link::Where(criteria) => {
+            for &n in input {
+                match run(criteria, n, ctx, false, false) {
+                    Ok(Some(true)) => out.push(n),
+                    Ok(_) => {}
+                    Err(_) => return None,
+                }
+            }
+        }
+        Link::Intersect(other) => {
+            // The interpreter's `intersect`: the items equal to one of `other`'s, each
+            // kept once, under its own equality.
+            let theirs = reached(other, focus, ctx)?;
+            let env = ctx.env();
+            let ev = Ev::new(env);
+            let mut their_set = ev.set();
+            for &t in &theirs {
+                ev.insert(&mut their_set, &value_of(t));
+            }
+            let mut seen = ev.set();
+            for &n in input {
+                let v = value_of(n);
+                if ev.has(&their_set, &v) && ev.insert(&mut seen, &v) {
+                    out.push(n);
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 /// `items.where(key.exists()).select(key & iif(suffix.exists(), suffix, '')).isDistinct()`

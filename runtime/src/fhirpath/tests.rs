@@ -58,6 +58,24 @@ fn contained_references_resolve() {
     assert_eq!(eval_str("generalPractitioner.resolve() is Practitioner", p).unwrap(), vec!["true"]);
 }
 
+#[test]
+fn bundle_references_resolve_by_type_and_id_or_full_url() {
+    let bundle = r#"{"resourceType":"Bundle","type":"collection","entry":[
+        {"fullUrl":"urn:uuid:1","resource":{"resourceType":"Patient","id":"12","active":true}},
+        {"fullUrl":"http://x.org/fhir/Practitioner/7","resource":{"resourceType":"Practitioner","id":"7","active":false}}]}"#;
+    let resolves = |reference: &str| {
+        let expr = format!("'{reference}'.resolve().active");
+        eval_str(&expr, bundle).unwrap()
+    };
+    for found in ["Patient/12", "http://other.org/fhir/Patient/12", "Patient/12/_history/3", "urn:uuid:1"] {
+        assert_eq!(resolves(found), vec!["true"], "{found}");
+    }
+    assert_eq!(resolves("http://x.org/fhir/Practitioner/7"), vec!["false"]);
+    for missing in ["Patient/1", "Patient/123", "XPatient/12", "fhir/XPatient/12", "Patient/12x/_history/3", "Patient12", "12"] {
+        assert!(resolves(missing).is_empty(), "{missing}");
+    }
+}
+
 fn on_small_stack<F: FnOnce() + Send + 'static>(f: F) {
     std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap().join().unwrap();
 }
