@@ -739,17 +739,31 @@ const CORE_SD: &str = "http://hl7.org/fhir/StructureDefinition/";
 /// The resource type a literal reference names: `Patient/1`, `Patient/1/_history/2`, an
 /// absolute URL ending so; `None` for URNs, canonical-style and other forms.
 pub(crate) fn literal_reference_type(reference: &str) -> Option<&str> {
-    if reference.starts_with("urn:") || reference.contains(['|', '?', '#']) {
+    if reference.starts_with("urn:") {
         return None;
     }
-    let plain = match reference.find("/_history/") {
-        Some(i) => &reference[..i],
-        None => reference,
-    };
-    let mut parts = plain.rsplit('/');
-    let id = parts.next()?;
-    let ty = parts.next()?;
-    let type_like = ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty.chars().all(|c| c.is_ascii_alphanumeric());
+    // One pass over the bytes (references are read on every Reference of a document):
+    // where the part before `/_history/` ends, and its last two slashes.
+    let bytes = reference.as_bytes();
+    let mut end = bytes.len();
+    let (mut last_slash, mut slash_before) = (None, None);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'|' | b'?' | b'#' => return None,
+            b'/' if end == bytes.len() => {
+                if bytes[i..].starts_with(b"/_history/") {
+                    end = i;
+                } else {
+                    (slash_before, last_slash) = (last_slash, Some(i));
+                }
+            }
+            _ => {}
+        }
+    }
+    let last_slash = last_slash?;
+    let id = &reference[last_slash + 1..end];
+    let ty = &reference[slash_before.map_or(0, |i| i + 1)..last_slash];
+    let type_like = ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty.bytes().all(|b| b.is_ascii_alphanumeric());
     (type_like && !id.is_empty()).then_some(ty)
 }
 
@@ -1200,7 +1214,9 @@ mod tests {
         assert_eq!(literal_reference_type("Patient/123/_history/2"), Some("Patient"));
         assert_eq!(literal_reference_type("https://fhir.medcore.uz/fhir/Practitioner/p-1"), Some("Practitioner"));
         assert_eq!(literal_reference_type("http://x.org/fhir/Observation/1/_history/3"), Some("Observation"));
-        for none in ["urn:uuid:9c1b7c8e-5a5e-4a3b-9d4c-3a2f1c0e4b7d", "#p1", "Patient", "Patient/", "patient/1", "Patient?identifier=x|1", ""] {
+        assert_eq!(literal_reference_type("Patient/123/_history/2/_history/4"), Some("Patient"));
+        assert_eq!(literal_reference_type("x/_history/Patient/1"), None);
+        for none in ["urn:uuid:9c1b7c8e-5a5e-4a3b-9d4c-3a2f1c0e4b7d", "#p1", "Patient", "Patient/", "patient/1", "Patient?identifier=x|1", "", "/_history/", "Patient/1/_history/2#x"] {
             assert_eq!(literal_reference_type(none), None, "{none}");
         }
     }
