@@ -492,20 +492,22 @@ fn system(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
     }
 }
 
+/// The length of `s`'s URI scheme (`http` of `http://…`): what comes before its first
+/// `:`, when that is a letter followed by letters, digits, `+`, `-` and `.`; `None` when
+/// `s` has no such scheme. One pass over the scheme's bytes, stopping at the first byte
+/// a scheme cannot have.
+fn scheme_len(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let len = bytes.iter().position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')))?;
+    (bytes[len] == b':').then_some(len)
+}
+
 /// `Ok` for an absolute URI (`scheme:…`), with `urn:oid:`/`urn:uuid:` well formed.
 pub fn absolute_uri(s: &str) -> Result<(), String> {
-    let scheme_len = s
-        .find(':')
-        .filter(|&i| i > 0)
-        .ok_or("must be an absolute URI (scheme:…), not a local reference")?;
-    let scheme = &s[..scheme_len];
-    if !scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        || !scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    {
-        return Err("must be an absolute URI (scheme:…), not a local reference".into());
-    }
+    let scheme_len = scheme_len(s).ok_or("must be an absolute URI (scheme:…), not a local reference")?;
     if s.len() == scheme_len + 1 {
         return Err("has nothing after its scheme".into());
     }
@@ -579,16 +581,7 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
     if r.starts_with("urn:") {
         return absolute_uri(r);
     }
-    let has_scheme = r.find(':').is_some_and(|i| {
-        let scheme = &r[..i];
-        !scheme.is_empty()
-            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-            && !r[..i].contains('/')
-    });
-    if has_scheme {
+    if scheme_len(r).is_some() {
         return Ok(());
     }
     // A conditional reference (transactions): Type?query.
@@ -902,6 +895,11 @@ mod tests {
         assert!(absolute_uri("urn:uuid:123").is_err());
         assert!(absolute_uri("loinc").is_err());
         assert!(absolute_uri("/fhir/cs").is_err());
+        assert!(absolute_uri("a+b.c-d:x").is_ok());
+        assert!(absolute_uri("1http:x").is_err());
+        assert!(absolute_uri("ht tp:x").is_err());
+        assert!(absolute_uri(":x").is_err());
+        assert!(absolute_uri("http:").is_err());
         for ok in [
             "Patient/1",
             "Patient/a.b-c/_history/2",

@@ -445,19 +445,55 @@ pub(crate) struct Walked<'a> {
     pub(crate) index: Option<usize>,
     /// JSON nesting, 1 for the root.
     pub(crate) depth: usize,
+    /// The index of the resource the node is in (its own for a resource): `%resource`
+    /// of the datatype constraints checked on it. Known from the parent as the node is
+    /// listed, so no list of its own is kept beside this one.
+    resource: u32,
+    /// The index of that resource's container (`%rootResource`: the resource holding it
+    /// as `contained`, else the resource itself).
+    root_resource: u32,
 }
 
 impl<'a> Walked<'a> {
     /// The node a walk starts from.
     fn root(node: Node<'a>) -> Self {
-        Walked { node, ty: node.fhir_type().unwrap_or(""), parent: 0, name: "", json_name: "", index: None, depth: 1 }
+        let ty = node.fhir_type().unwrap_or("");
+        Walked { node, ty, parent: 0, name: "", json_name: "", index: None, depth: 1, resource: 0, root_resource: 0 }
     }
 
-    /// Child `c` of node `parent`, at JSON nesting `depth`.
-    fn child(c: crate::reflect::Child<'a>, parent: usize, depth: usize) -> Self {
+    /// Child `c` of `nodes[parent]`, at JSON nesting `depth`, to be listed as `nodes[at]`.
+    fn child(c: crate::reflect::Child<'a>, nodes: &[Walked<'a>], parent: usize, depth: usize) -> Self {
         let ty = c.node.fhir_type().unwrap_or("");
-        Walked { node: c.node, ty, parent, name: c.name, json_name: c.json_name, index: c.index, depth }
+        // A walk lists fewer nodes than `u32::MAX`: each is a value of a document held in
+        // memory, many bytes long; a saturated index would only misplace a `%resource`.
+        let at = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
+        let outer = &nodes[parent];
+        let (resource, root_resource) = if c.json_name == "contained" {
+            (at, outer.resource)
+        } else if is_resource_member(c.json_name, ty) {
+            (at, at)
+        } else {
+            (outer.resource, outer.root_resource)
+        };
+        Walked { node: c.node, ty, parent, name: c.name, json_name: c.json_name, index: c.index, depth, resource, root_resource }
     }
+}
+
+/// The lists of the last finished [`walk_elements`] on this thread, emptied, so the next
+/// walk (one per document validated) reuses their memory instead of allocating (and
+/// freeing) lists of a few kilobytes each time. Taken out while a walk runs, so a walk
+/// started inside another simply allocates its own.
+struct WalkBuffers {
+    nodes: Vec<Walked<'static>>,
+    stack: Vec<usize>,
+}
+
+/// Lists longer than this (a document of thousands of elements) are freed after their
+/// walk rather than kept, so one huge document does not pin its memory to the thread.
+const KEPT_WALK_NODES: usize = 2048;
+
+thread_local! {
+    static WALK_BUFFERS: std::cell::Cell<WalkBuffers> = const { std::cell::Cell::new(WalkBuffers { nodes: Vec::new(), stack: Vec::new() }) };
 }
 
 /// The location of node `at` of a [`walk_elements`] list.
@@ -475,10 +511,11 @@ pub(crate) type EachNode<'f, 'a> = dyn FnMut(&[Walked<'a>], usize, std::ops::Ran
 /// (unknown elements, resources of types not modelled) is not descended into, nor
 /// anything deeper than [`crate::stream::MAX_NESTING`].
 pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
+    let WalkBuffers { mut nodes, mut stack } = WALK_BUFFERS.with(|b| b.replace(WalkBuffers { nodes: Vec::new(), stack: Vec::new() }));
     // Room for a typical resource, so the lists seldom grow.
-    let mut nodes = Vec::with_capacity(256);
+    nodes.reserve(256);
+    stack.reserve(64);
     nodes.push(Walked::root(root));
-    let mut stack = Vec::with_capacity(64);
     stack.push(0usize);
     while let Some(at) = stack.pop() {
         let (node, depth) = (nodes[at].node, nodes[at].depth);
@@ -496,7 +533,8 @@ pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
         let mut untyped = false;
         node.visit_children(&mut |c| {
             untyped |= c.name == "resourceType" && matches!(c.node, Node::Json { .. });
-            nodes.push(Walked::child(c, at, depth + 1));
+            let child = Walked::child(c, &nodes, at, depth + 1);
+            nodes.push(child);
         });
         if untyped {
             nodes.truncate(first);
@@ -505,6 +543,13 @@ pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
         each(&nodes, at, first..nodes.len());
         let typed = (first..nodes.len()).rev().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
         stack.extend(typed);
+    }
+    if nodes.capacity() <= KEPT_WALK_NODES {
+        nodes.clear();
+        // Emptied, the list borrows nothing: collected in place (same layout), it keeps
+        // its memory for the next walk.
+        let nodes = nodes.into_iter().filter_map(|_| None).collect();
+        WALK_BUFFERS.with(|b| b.set(WalkBuffers { nodes, stack }));
     }
 }
 
@@ -536,17 +581,12 @@ struct BaseElements<'a, 'p> {
     contained_ids: std::collections::HashMap<usize, std::collections::HashMap<&'a str, &'a str>>,
     /// The types of a Bundle's entries by `fullUrl` (`urn:uuid:…` references resolve there).
     entries: Option<std::collections::HashMap<&'a str, &'a str>>,
-    /// Per node of the walk: the resource it is in, and that resource's container.
-    scopes: Vec<Scope>,
 }
 
 impl<'a, 'p> BaseElements<'a, 'p> {
     fn new(root: Node<'a>, root_path: &'p str) -> Self {
         let nested = root_path.contains('.');
-        // As many as the walk's list has room for at first.
-        let mut scopes = Vec::with_capacity(256);
-        scopes.push(Scope { resource: 0, root_resource: 0 });
-        BaseElements { root, root_path, nested, contained_ids: Default::default(), entries: None, scopes }
+        BaseElements { root, root_path, nested, contained_ids: Default::default(), entries: None }
     }
 
     /// Checks node `at` (its children are `nodes[children]`).
@@ -562,18 +602,6 @@ impl<'a, 'p> BaseElements<'a, 'p> {
                 value |= c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5);
             }
         }
-        let scope = self.scopes[at];
-        self.scopes.resize(nodes.len(), scope);
-        for i in children.clone() {
-            let (name, child_type) = (nodes[i].json_name, nodes[i].ty);
-            self.scopes[i] = if name == "contained" {
-                Scope { resource: i, root_resource: scope.resource }
-            } else if is_resource_member(name, child_type) {
-                Scope { resource: i, root_resource: i }
-            } else {
-                scope
-            };
-        }
         if at != 0 {
             // The cheap tests first: the value is asked only of a node without children.
             if !other_than_id && !is_resource_member(nodes[at].json_name, nodes[at].ty) && node.primitive().is_none() {
@@ -588,8 +616,8 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         }
         let Node::Typed(r) = node else { return };
         let Some(info) = r.type_info() else { return };
-        let resource = nodes[scope.resource].node;
-        let root_resource = nodes[scope.root_resource].node;
+        let (resource_at, root_resource_at) = (nodes[at].resource as usize, nodes[at].root_resource as usize);
+        let (resource, root_resource) = (nodes[resource_at].node, nodes[root_resource_at].node);
         if !info.invariants.is_empty() {
             let path = || walked_path(nodes, at, root_path);
             check_type_invariants(info.invariants, node, &path, resource, root_resource, reader);
@@ -628,7 +656,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
                     // `#` alone: the container of the resource the reference is in.
                     Some("#") => root_resource.fhir_type(),
                     Some(r) if r.starts_with('#') => {
-                        let ids = self.contained_ids.entry(scope.root_resource).or_insert_with(|| contained_types(root_resource));
+                        let ids = self.contained_ids.entry(root_resource_at).or_insert_with(|| contained_types(root_resource));
                         ids.get(&r[1..]).copied()
                     }
                     Some(r) => {
@@ -645,15 +673,6 @@ impl<'a, 'p> BaseElements<'a, 'p> {
             }
         }
     }
-}
-
-/// Where a node of [`BaseElements`]' walk is: the indexes of the resource it is in
-/// (itself for a resource) and of that resource's container (`%rootResource`: the
-/// resource holding it as `contained`, else itself).
-#[derive(Clone, Copy)]
-struct Scope {
-    resource: usize,
-    root_resource: usize,
 }
 
 /// True for a member that holds a resource (of FHIR type `ty`, empty when it has none):
@@ -720,17 +739,31 @@ const CORE_SD: &str = "http://hl7.org/fhir/StructureDefinition/";
 /// The resource type a literal reference names: `Patient/1`, `Patient/1/_history/2`, an
 /// absolute URL ending so; `None` for URNs, canonical-style and other forms.
 pub(crate) fn literal_reference_type(reference: &str) -> Option<&str> {
-    if reference.starts_with("urn:") || reference.contains(['|', '?', '#']) {
+    if reference.starts_with("urn:") {
         return None;
     }
-    let plain = match reference.find("/_history/") {
-        Some(i) => &reference[..i],
-        None => reference,
-    };
-    let mut parts = plain.rsplit('/');
-    let id = parts.next()?;
-    let ty = parts.next()?;
-    let type_like = ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty.chars().all(|c| c.is_ascii_alphanumeric());
+    // One pass over the bytes (references are read on every Reference of a document):
+    // where the part before `/_history/` ends, and its last two slashes.
+    let bytes = reference.as_bytes();
+    let mut end = bytes.len();
+    let (mut last_slash, mut slash_before) = (None, None);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'|' | b'?' | b'#' => return None,
+            b'/' if end == bytes.len() => {
+                if bytes[i..].starts_with(b"/_history/") {
+                    end = i;
+                } else {
+                    (slash_before, last_slash) = (last_slash, Some(i));
+                }
+            }
+            _ => {}
+        }
+    }
+    let last_slash = last_slash?;
+    let id = &reference[last_slash + 1..end];
+    let ty = &reference[slash_before.map_or(0, |i| i + 1)..last_slash];
+    let type_like = ty.starts_with(|c: char| c.is_ascii_uppercase()) && ty.bytes().all(|b| b.is_ascii_alphanumeric());
     (type_like && !id.is_empty()).then_some(ty)
 }
 
@@ -977,7 +1010,8 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
         node.visit_children(&mut |c| {
             // JSON nesting: an array adds a level, an object another.
             let depth = depth + in_sibling + usize::from(c.index.is_some()) + usize::from(is_complex(c.node));
-            nodes.push(Walked::child(c, at, depth));
+            let child = Walked::child(c, &nodes, at, depth);
+            nodes.push(child);
         });
         if at != 0 && first == nodes.len() && node.primitive().is_none() && !is_resource_member(nodes[at].json_name, nodes[at].ty) {
             // What the writer would leave out: an object (or a primitive's `_` sibling)
@@ -1180,7 +1214,9 @@ mod tests {
         assert_eq!(literal_reference_type("Patient/123/_history/2"), Some("Patient"));
         assert_eq!(literal_reference_type("https://fhir.medcore.uz/fhir/Practitioner/p-1"), Some("Practitioner"));
         assert_eq!(literal_reference_type("http://x.org/fhir/Observation/1/_history/3"), Some("Observation"));
-        for none in ["urn:uuid:9c1b7c8e-5a5e-4a3b-9d4c-3a2f1c0e4b7d", "#p1", "Patient", "Patient/", "patient/1", "Patient?identifier=x|1", ""] {
+        assert_eq!(literal_reference_type("Patient/123/_history/2/_history/4"), Some("Patient"));
+        assert_eq!(literal_reference_type("x/_history/Patient/1"), None);
+        for none in ["urn:uuid:9c1b7c8e-5a5e-4a3b-9d4c-3a2f1c0e4b7d", "#p1", "Patient", "Patient/", "patient/1", "Patient?identifier=x|1", "", "/_history/", "Patient/1/_history/2#x"] {
             assert_eq!(literal_reference_type(none), None, "{none}");
         }
     }
