@@ -62,12 +62,10 @@ pub fn table_contains(table: &[(&str, &str, Option<&str>)], sorted: bool, system
 
 /// Membership in a compact code table: `(system index, code, display)` rows whose system
 /// is `systems[index]` (generated code types keep their code system URLs once, not per
-/// row); with `sorted`, the table is sorted by code and searched by bisection. An unsorted
-/// table of more than [`SCAN_ROWS`] rows is searched by bisection too, through its rows'
-/// order by code ([`with_code_order`]), so a lookup reads a few rows, not all of them.
+/// row); with `sorted`, the table is sorted by code and searched by bisection.
 pub fn indexed_table_contains(
     systems: &[&str],
-    table: &'static [(u16, &'static str, Option<&'static str>)],
+    table: &[(u16, &str, Option<&str>)],
     sorted: bool,
     system: Option<&str>,
     code: &str,
@@ -76,48 +74,9 @@ pub fn indexed_table_contains(
     if sorted {
         let start = table.partition_point(|row| row.1 < code);
         table[start..].iter().take_while(|row| row.1 == code).any(matches)
-    } else if table.len() <= SCAN_ROWS {
-        table.iter().any(matches)
     } else {
-        with_code_order(table, |order| match order {
-            Some(order) => {
-                let start = order.partition_point(|&i| table[usize::from(i)].1 < code);
-                order[start..].iter().map(|&i| &table[usize::from(i)]).take_while(|row| row.1 == code).any(matches)
-            }
-            None => table.iter().any(matches),
-        })
+        table.iter().any(matches)
     }
-}
-
-/// Unsorted tables up to this many rows are scanned: cheaper than finding their order.
-const SCAN_ROWS: usize = 16;
-
-/// Calls `f` with the positions of `table`'s rows ordered by code, made once per thread and
-/// table (the generated tables are static, so their address and length name them), or
-/// with `None` when the table cannot be indexed (more rows than `u16` counts, or more
-/// tables than any generated crate has: the cache stays bounded).
-fn with_code_order<R>(table: &'static [(u16, &'static str, Option<&'static str>)], f: impl FnOnce(Option<&[u16]>) -> R) -> R {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    /// More code tables than any generated crate has: beyond it, orders are not kept.
-    const MAX_TABLES: usize = 4096;
-    thread_local! {
-        static ORDERS: RefCell<HashMap<(usize, usize), Box<[u16]>, crate::must_support::AddressHash>> = Default::default();
-    }
-    let address = (table.as_ptr() as usize, table.len());
-    let Ok(rows) = u16::try_from(table.len()) else { return f(None) };
-    ORDERS.with(|orders| {
-        let mut orders = orders.borrow_mut();
-        if !orders.contains_key(&address) {
-            if orders.len() >= MAX_TABLES {
-                return f(None);
-            }
-            let mut order: Vec<u16> = (0..rows).collect();
-            order.sort_by_key(|&i| table[usize::from(i)].1);
-            orders.insert(address, order.into_boxed_slice());
-        }
-        f(orders.get(&address).map(|order| &order[..]))
-    })
 }
 
 /// `a == b`, telling most different codes apart by their length and last byte before
@@ -141,34 +100,14 @@ mod tests {
 
     #[test]
     fn indexed_membership() {
-        static T: [(u16, &str, Option<&str>); 3] = [(0, "a", None), (0, "b", Some("B")), (1, "b", None)];
-        let (systems, t) = (["s", "t"], &T);
-        assert!(indexed_table_contains(&systems, t, true, Some("t"), "b"));
-        assert!(indexed_table_contains(&systems, t, true, Some("s"), "b"));
-        assert!(indexed_table_contains(&systems, t, false, None, "a"));
-        assert!(!indexed_table_contains(&systems, t, true, Some("t"), "a"));
-        assert!(!indexed_table_contains(&systems, t, true, Some("x"), "b"));
-        assert!(!indexed_table_contains(&systems, t, false, None, "c"));
-    }
-
-    #[test]
-    fn unsorted_tables_past_the_scan_size_find_every_row() {
-        static T: [(u16, &str, Option<&str>); 20] = [
-            (0, "t", None), (0, "s", None), (1, "a", None), (0, "r", None), (0, "q", None),
-            (0, "p", None), (0, "o", None), (0, "n", None), (0, "m", None), (0, "l", None),
-            (0, "k", None), (0, "j", None), (0, "i", None), (0, "h", None), (0, "g", None),
-            (0, "f", None), (0, "e", None), (0, "d", None), (0, "c", None), (0, "a", None),
-        ];
         let systems = ["s", "t"];
-        for (_, code, _) in &T {
-            assert!(indexed_table_contains(&systems, &T, false, None, code), "{code}");
-            assert!(indexed_table_contains(&systems, &T, false, Some("s"), code), "{code}");
-        }
-        assert!(indexed_table_contains(&systems, &T, false, Some("t"), "a"));
-        assert!(!indexed_table_contains(&systems, &T, false, Some("t"), "b"));
-        assert!(!indexed_table_contains(&systems, &T, false, None, "b"));
-        assert!(!indexed_table_contains(&systems, &T, false, None, "z"));
-        assert!(!indexed_table_contains(&systems, &T, false, Some("x"), "a"));
+        let t = [(0, "a", None), (0, "b", Some("B")), (1, "b", None)];
+        assert!(indexed_table_contains(&systems, &t, true, Some("t"), "b"));
+        assert!(indexed_table_contains(&systems, &t, true, Some("s"), "b"));
+        assert!(indexed_table_contains(&systems, &t, false, None, "a"));
+        assert!(!indexed_table_contains(&systems, &t, true, Some("t"), "a"));
+        assert!(!indexed_table_contains(&systems, &t, true, Some("x"), "b"));
+        assert!(!indexed_table_contains(&systems, &t, false, None, "c"));
     }
 
     #[test]
