@@ -547,7 +547,9 @@ pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
     if nodes.capacity() <= KEPT_WALK_NODES {
         nodes.clear();
         // Emptied, the list borrows nothing: collected in place (same layout), it keeps
-        // its memory for the next walk.
+        // its memory for the next walk. The `filter_map` changes the item's lifetime,
+        // which `filter` cannot.
+        #[expect(clippy::unnecessary_filter_map, reason = "the map changes the lifetime of the (absent) items")]
         let nodes = nodes.into_iter().filter_map(|_| None).collect();
         WALK_BUFFERS.with(|b| b.set(WalkBuffers { nodes, stack }));
     }
