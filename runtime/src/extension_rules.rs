@@ -149,7 +149,7 @@ pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Rang
 
 /// True for node `at` of a walk that is a resource (the root, or a resource inside it).
 fn is_resource(nodes: &[Walked<'_>], at: usize) -> bool {
-    at == 0 || is_resource_member(nodes[at].name, nodes[at].ty)
+    at == 0 || crate::validate::is_resource_member(nodes[at].json_name, nodes[at].ty)
 }
 
 /// The element name of a walked node in a definition's path (`value[x]`, `gender`).
@@ -158,19 +158,6 @@ fn element<'a>(v: &Walked<'a>) -> std::borrow::Cow<'a, str> {
         std::borrow::Cow::Owned(format!("{}[x]", v.name))
     } else {
         std::borrow::Cow::Borrowed(v.name)
-    }
-}
-
-/// True for a resource inside another: `contained`, a Bundle entry's or a Parameters
-/// parameter's `resource`, a Bundle response's `outcome` (not a backbone element or a
-/// datatype of the same name, such as `CapabilityStatement.rest.resource`); `t` is its
-/// FHIR type.
-fn is_resource_member(name: &str, t: &str) -> bool {
-    match name {
-        "contained" => true,
-        "resource" => t.starts_with(|c: char| c.is_ascii_uppercase()) && !matches!(t, "BackboneElement" | "Element" | "Reference" | "CodeableReference"),
-        "outcome" => t == "OperationOutcome",
-        _ => false,
     }
 }
 

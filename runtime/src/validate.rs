@@ -678,13 +678,15 @@ impl<'a, 'p> BaseElements<'a, 'p> {
 }
 
 /// True for a member that holds a resource (of FHIR type `ty`, empty when it has none):
-/// `contained`, `resource` (Bundle entries, Parameters) of a resource type, an
-/// OperationOutcome `outcome`.
-fn is_resource_member(name: &str, ty: &str) -> bool {
+/// `contained`, a Bundle entry's or a Parameters parameter's `resource`, a Bundle
+/// response's `outcome`. Not a primitive (`RelatedArtifact.resource` is a canonical), nor
+/// a backbone element or datatype of that name (`CapabilityStatement.rest.resource`).
+pub(crate) fn is_resource_member(name: &str, ty: &str) -> bool {
     match name {
         "contained" => true,
-        // Not a primitive (`RelatedArtifact.resource` is a canonical).
-        "resource" => ty.starts_with(|c: char| c.is_ascii_uppercase()),
+        "resource" => {
+            ty.starts_with(|c: char| c.is_ascii_uppercase()) && !matches!(ty, "BackboneElement" | "Element" | "Reference" | "CodeableReference")
+        }
         "outcome" => ty == "OperationOutcome",
         _ => false,
     }
@@ -1220,6 +1222,17 @@ mod tests {
         assert_eq!(literal_reference_type("x/_history/Patient/1"), None);
         for none in ["urn:uuid:9c1b7c8e-5a5e-4a3b-9d4c-3a2f1c0e4b7d", "#p1", "Patient", "Patient/", "patient/1", "Patient?identifier=x|1", "", "/_history/", "Patient/1/_history/2#x"] {
             assert_eq!(literal_reference_type(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn resource_members_are_told_from_elements_of_the_same_name() {
+        assert!(is_resource_member("contained", "Patient"));
+        assert!(is_resource_member("resource", "Patient"));
+        assert!(is_resource_member("outcome", "OperationOutcome"));
+        // `CapabilityStatement.rest.resource`, `RelatedArtifact.resource`, `Task.outcome`.
+        for (name, ty) in [("resource", "BackboneElement"), ("resource", "canonical"), ("resource", "Reference"), ("resource", ""), ("outcome", "CodeableConcept"), ("entry", "Patient")] {
+            assert!(!is_resource_member(name, ty), "{name}: {ty}");
         }
     }
 
