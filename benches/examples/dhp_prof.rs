@@ -99,6 +99,80 @@ fn main() {
         println!("JsonValue::parse: {:.1} allocations / KB", n as f64 / (bytes as f64 / 1024.0));
         return;
     }
+    if what == "igdocs" {
+        // Per IG example: read + profile validation against the plain typed read (hot,
+        // best of `rounds`), to see which documents the validation time goes to.
+        let best = |f: &dyn Fn()| {
+            (0..rounds.max(1))
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64() * 1e6
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        let mut per: Vec<(f64, f64, usize, &str, bool)> = ig
+            .iter()
+            .map(|(d, canonical)| {
+                let ok = matches!(AnyProfile::from_json_str_as(canonical, d, ReadMode::Strict), Some(Ok(_)));
+                let v = best(&|| {
+                    black_box(AnyProfile::from_json_str_as(canonical, black_box(d), ReadMode::Strict));
+                });
+                let r = best(&|| {
+                    black_box(dhp_read(black_box(d)));
+                });
+                (v, r, d.len(), canonical.rsplit('/').next().unwrap_or(canonical), ok)
+            })
+            .collect();
+        per.sort_by(|a, b| (b.0 - b.1).total_cmp(&(a.0 - a.1)));
+        let count = |f: &dyn Fn()| {
+            let c0 = COUNT.load(std::sync::atomic::Ordering::Relaxed);
+            f();
+            COUNT.load(std::sync::atomic::Ordering::Relaxed) - c0
+        };
+        let profile_allocs = count(&|| {
+            for (d, canonical) in &ig {
+                black_box(AnyProfile::from_json_str_as(canonical, black_box(d), ReadMode::Strict));
+            }
+        });
+        let plain_allocs = count(&|| {
+            for (d, _) in &ig {
+                black_box(dhp_read(black_box(d)));
+            }
+        });
+        println!("allocations per pass: profile read {profile_allocs}, plain read {plain_allocs}");
+        // What the validation walk visits: every node, the leaves (no children), and the
+        // leaves by FHIR type.
+        let mut by_type: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+        fn count_nodes(n: dhp_runtime::Node<'_>, by_type: &mut std::collections::BTreeMap<String, (usize, usize)>) {
+            let mut kids = 0;
+            n.visit_children(&mut |c| {
+                kids += 1;
+                count_nodes(c.node, by_type);
+            });
+            let e = by_type.entry(n.fhir_type().unwrap_or("?").to_string()).or_default();
+            e.0 += 1;
+            e.1 += usize::from(kids == 0);
+        }
+        for (d, _) in &ig {
+            if let Some(v) = dhp_read(d) {
+                count_nodes(dhp_runtime::Node::Typed(v.reflect_inner()), &mut by_type);
+            }
+        }
+        let (all, leaves) = by_type.values().fold((0, 0), |(a, l), v| (a + v.0, l + v.1));
+        println!("nodes {all}, leaves {leaves}");
+        let mut v: Vec<_> = by_type.into_iter().collect();
+        v.sort_by_key(|(_, (n, _))| std::cmp::Reverse(*n));
+        for (t, (n, l)) in v.iter().take(25) {
+            println!("  {t}: {n} nodes, {l} leaves");
+        }
+        let (tv, tr): (f64, f64) = per.iter().fold((0.0, 0.0), |(x, y), p| (x + p.0, y + p.1));
+        println!("total: profile read {tv:.1} µs, plain read {tr:.1} µs");
+        for p in &per {
+            println!("{:7.1} µs {:7.1} µs {:6} bytes {} {}", p.0, p.1, p.2, p.3, if p.4 { "ok" } else { "ERR" });
+        }
+        return;
+    }
     if what == "docs" {
         let mut per: Vec<(f64, usize, String)> = corpus
             .iter()

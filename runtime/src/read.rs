@@ -170,7 +170,8 @@ pub struct Reader {
     segs: Vec<Seg>,
     written: usize,
     issues: Vec<Issue>,
-    /// `(severity, kind, path)` of every issue, built on the first [`Reader::push_issue`].
+    /// `(severity, kind, path)` of every issue, built by [`Reader::push_issue`] once there
+    /// are more than a few.
     keys: Option<HashSet<(Severity, IssueKind, String)>>,
 }
 
@@ -265,8 +266,17 @@ impl Reader {
 
     /// Records an issue at an explicit location, unless the same kind of issue is already
     /// recorded there (the typed reader and the profile rules can both notice one problem).
-    /// Takes constant time (a hash set of the recorded locations).
+    /// Takes constant time: a scan of the first few issues, then a hash set of the
+    /// recorded locations.
     pub fn push_issue(&mut self, issue: Issue) {
+        // Up to a few issues (most reads) a scan finds a repeat without building the set.
+        const SCANNED: usize = 16;
+        if self.keys.is_none() && self.issues.len() < SCANNED {
+            if !self.issues.iter().any(|i| i.severity == issue.severity && i.kind == issue.kind && i.path == issue.path) {
+                self.issues.push(issue);
+            }
+            return;
+        }
         let keys = self
             .keys
             .get_or_insert_with(|| self.issues.iter().map(|i| (i.severity, i.kind, i.path.clone())).collect());

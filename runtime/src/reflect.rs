@@ -83,6 +83,15 @@ pub trait Reflect {
     /// docs for the contract).
     fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>));
 
+    /// [`Reflect::fhir_type`], and whether the value is a leaf: a primitive with a value
+    /// and no children (no `id`, no extensions), so it has no type info either. A walk
+    /// asks this once per value instead of the type alone, and then neither visits a
+    /// leaf's children nor asks it what only other values have. The default (`false`) is
+    /// always correct, only slower to walk.
+    fn type_and_leaf(&self) -> (&str, bool) {
+        (self.fhir_type(), false)
+    }
+
     /// For a generated resource or profile type: the extension definitions of the package
     /// set its crate was generated from, which validation applies to every extension in
     /// the value ([`crate::extension_rules`]). `None` (the default): none are checked.
@@ -339,6 +348,10 @@ impl Reflect for String {
     }
 
     fn visit_children<'a>(&'a self, _visit: &mut dyn FnMut(Child<'a>)) {}
+
+    fn type_and_leaf(&self) -> (&str, bool) {
+        ("string", true)
+    }
 }
 
 impl<T: FhirPrimitive, E: Reflect> Reflect for PrimitiveElement<T, E> {
@@ -348,6 +361,10 @@ impl<T: FhirPrimitive, E: Reflect> Reflect for PrimitiveElement<T, E> {
 
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.value.as_ref().map(FhirPrimitive::reflect_value)
+    }
+
+    fn type_and_leaf(&self) -> (&str, bool) {
+        (T::FHIR_TYPE, self.value.is_some() && self.id.is_none() && self.extension.is_empty())
     }
 
     fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>)) {

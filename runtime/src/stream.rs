@@ -1189,7 +1189,7 @@ impl<'a> Stream<'a> {
         &mut self,
         start: usize,
         value: Option<&dyn crate::reflect::Reflect>,
-        rules: &[crate::validate::ElementRule],
+        rules: &'static [crate::validate::ElementRule],
         invariants: &[crate::validate::InvariantRule],
     ) {
         // `--cfg dhp_nocheck` is for profiling the readers alone (see Cargo.toml).

@@ -79,6 +79,46 @@ pub fn indexed_table_contains(
     }
 }
 
+/// A code's key in the key table generated beside a code type's rows (FNV-1a over its
+/// bytes): a membership test or `from_code` scans the keys, 4 bytes per code, and
+/// reads a row and its text only where the key matches, so it touches a few cache lines
+/// where a scan of the rows (40 bytes each, and the text of every code of the same
+/// length) touched hundreds. Computed by the generator for the table and here for the
+/// code asked about: both call this function.
+pub const fn code_key(code: &str) -> u32 {
+    let bytes = code.as_bytes();
+    let mut hash: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u32;
+        hash = hash.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    hash
+}
+
+/// The position of `code` in a code table whose keys ([`code_key`]) are `keys`, row for
+/// row.
+pub fn keyed_position(keys: &[u32], table: &[(u16, &str, Option<&str>)], code: &str) -> Option<usize> {
+    let key = code_key(code);
+    keys.iter().zip(table).position(|(k, row)| *k == key && row.1 == code)
+}
+
+/// Membership in a compact code table (see [`indexed_table_contains`]) in any order,
+/// through its keys ([`code_key`], row for row).
+pub fn keyed_table_contains(
+    systems: &[&str],
+    table: &[(u16, &str, Option<&str>)],
+    keys: &[u32],
+    system: Option<&str>,
+    code: &str,
+) -> bool {
+    let key = code_key(code);
+    keys.iter()
+        .zip(table)
+        .any(|(k, row)| *k == key && row.1 == code && system.is_none_or(|s| systems.get(usize::from(row.0)) == Some(&s)))
+}
+
 /// `a == b`, telling most different codes apart by their length and last byte before
 /// comparing the bytes (an unsorted table is scanned row by row, and codes are short).
 /// The scan stays linear on purpose: a bisection through an order of the rows kept per
@@ -111,6 +151,28 @@ mod tests {
         assert!(!indexed_table_contains(&systems, &t, true, Some("t"), "a"));
         assert!(!indexed_table_contains(&systems, &t, true, Some("x"), "b"));
         assert!(!indexed_table_contains(&systems, &t, false, None, "c"));
+    }
+
+    #[test]
+    fn keyed_membership() {
+        let systems = ["s", "t"];
+        let t = [(0, "a", None), (0, "b", Some("B")), (1, "b", None), (1, "ba", None)];
+        let keys = t.map(|row| code_key(row.1));
+        assert!(keyed_table_contains(&systems, &t, &keys, Some("t"), "b"));
+        assert!(keyed_table_contains(&systems, &t, &keys, Some("s"), "b"));
+        assert!(keyed_table_contains(&systems, &t, &keys, None, "ba"));
+        assert!(!keyed_table_contains(&systems, &t, &keys, Some("s"), "ba"));
+        assert!(!keyed_table_contains(&systems, &t, &keys, Some("x"), "b"));
+        assert!(!keyed_table_contains(&systems, &t, &keys, None, "c"));
+        assert!(!keyed_table_contains(&systems, &t, &keys, None, ""));
+        assert_eq!(keyed_position(&keys, &t, "b"), Some(1));
+        assert_eq!(keyed_position(&keys, &t, "ba"), Some(3));
+        assert_eq!(keyed_position(&keys, &t, "B"), None);
+        // The published FNV-1a test vectors: the generator's keys and ours must agree
+        // across versions, so the function is pinned.
+        assert_eq!(code_key(""), 0x811c_9dc5);
+        assert_eq!(code_key("a"), 0xe40c_292c);
+        assert_eq!(code_key("foobar"), 0xbf9c_f968);
     }
 
     #[test]

@@ -61,6 +61,20 @@ pub struct InvariantRule {
     pub steps: &'static [Step],
 }
 
+impl InvariantRule {
+    /// The message of a violation: `invariant {key} violated: {human} ({expression})`,
+    /// put together without the formatting machinery (most documents violate one, the
+    /// `dom-6` warning of a resource without narrative).
+    fn violation(&self) -> String {
+        let parts = ["invariant ", self.key, " violated: ", self.human, " (", self.expression, ")"];
+        let mut msg = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            msg.push_str(p);
+        }
+        msg
+    }
+}
+
 /// A located value: a node and where it is ([`Segs`]).
 #[derive(Clone, Copy)]
 pub(crate) struct Located<'a> {
@@ -182,11 +196,6 @@ struct RuleNodes {
     value: Option<&'static crate::json::JsonValue>,
 }
 
-/// What a compiled [`RuleTree`] depends on in one rule: its steps (address, length),
-/// whether it checks anything, and its value text (address, length). Both are static, so
-/// the same address and length are the same content.
-type RuleKey = ((usize, usize), bool, (usize, usize));
-
 /// A rules table compiled into a tree of steps: every distinct walk prefix of the rules
 /// is one node, found once per instance, so rules that share a prefix (all the rules
 /// below a slice, the sibling slices of one element) share its walk, wherever they are
@@ -194,8 +203,6 @@ type RuleKey = ((usize, usize), bool, (usize, usize));
 /// its members among them. Nodes come after the nodes they are found from, so one pass
 /// in node order finds them all.
 struct RuleTree {
-    /// Per rule of the table, to tell a table from another one at the same address.
-    keys: Vec<RuleKey>,
     nodes: Vec<Edge>,
     /// The tests of the [`Edge::Slice`] nodes.
     slice_tests: Vec<SliceTest>,
@@ -204,10 +211,9 @@ struct RuleTree {
 }
 
 impl RuleTree {
-    fn key(rule: &ElementRule) -> RuleKey {
-        let checked = rule.min > 0 || rule.max.is_some() || rule.value.is_some() || rule.binding.is_some();
-        let value = rule.value.map_or((0, 0), |(text, _)| (text.as_ptr() as usize, text.len()));
-        ((rule.steps.as_ptr() as usize, rule.steps.len()), checked, value)
+    /// True for a rule with something to check.
+    fn checks(rule: &ElementRule) -> bool {
+        rule.min > 0 || rule.max.is_some() || rule.value.is_some() || rule.binding.is_some()
     }
 
     fn compile(rules: &[ElementRule]) -> Self {
@@ -227,7 +233,7 @@ impl RuleTree {
         let compiled = rules
             .iter()
             .map(|rule| {
-                if !Self::key(rule).1 || rule.steps.is_empty() {
+                if !Self::checks(rule) || rule.steps.is_empty() {
                     return None;
                 }
                 let (mut parents, mut at) = (0, 0);
@@ -246,17 +252,13 @@ impl RuleTree {
                 Some(RuleNodes { parents, items: at, value })
             })
             .collect();
-        RuleTree { keys: rules.iter().map(Self::key).collect(), nodes, slice_tests, rules: compiled }
+        RuleTree { nodes, slice_tests, rules: compiled }
     }
 
-    /// True when this tree was compiled from `rules`.
-    fn compiled_from(&self, rules: &[ElementRule]) -> bool {
-        self.keys.len() == rules.len() && self.keys.iter().zip(rules).all(|(k, r)| *k == Self::key(r))
-    }
-
-    /// The tree of `rules`, compiled once per thread and table (the generated tables are
-    /// static; a table at a reused address is told apart by its rules' keys).
-    fn of(rules: &[ElementRule]) -> std::rc::Rc<RuleTree> {
+    /// The tree of `rules`, compiled once per thread and table. The table is static, so
+    /// its address and length name it for the life of the process (static memory is
+    /// never reused, and a rule holds nothing mutable): a lookup reads none of its rules.
+    fn of(rules: &'static [ElementRule]) -> std::rc::Rc<RuleTree> {
         use std::cell::RefCell;
         use std::collections::HashMap;
         use std::rc::Rc;
@@ -267,14 +269,12 @@ impl RuleTree {
         }
         let address = (rules.as_ptr() as usize, rules.len());
         if let Some(tree) = TREES.with(|t| t.borrow().get(&address).cloned()) {
-            if tree.compiled_from(rules) {
-                return tree;
-            }
+            return tree;
         }
         let tree = Rc::new(RuleTree::compile(rules));
         TREES.with(|t| {
             let mut trees = t.borrow_mut();
-            if trees.len() < MAX_TABLES || trees.contains_key(&address) {
+            if trees.len() < MAX_TABLES {
                 trees.insert(address, Rc::clone(&tree));
             }
         });
@@ -314,6 +314,30 @@ impl RuleTree {
     }
 }
 
+/// The lists of the last finished [`validate`] on this thread, emptied, for the next one
+/// to reuse (as [`WalkBuffers`] are): a document's rules are checked without allocating
+/// them again.
+#[derive(Default)]
+struct RuleBuffers {
+    segs: Vec<Seg<'static>>,
+    found: Vec<Found<'static>>,
+    spans: Vec<(usize, usize)>,
+}
+
+thread_local! {
+    static RULE_BUFFERS: std::cell::Cell<RuleBuffers> = std::cell::Cell::new(RuleBuffers::default());
+}
+
+/// An empty list with another lifetime for its (absent) items, keeping its memory: the
+/// lists kept between documents borrow nothing while kept. Collected in place (same
+/// layout); the `filter_map` changes the items' type, which `filter` cannot.
+fn relabel<T, U>(list: Vec<T>) -> Vec<U> {
+    debug_assert!(list.is_empty());
+    #[expect(clippy::unnecessary_filter_map, reason = "the map changes the type of the (absent) items")]
+    let list = list.into_iter().filter_map(|_| None).collect();
+    list
+}
+
 /// A node found for a [`RuleTree`] node.
 #[derive(Clone, Copy)]
 struct Found<'a> {
@@ -324,16 +348,20 @@ struct Found<'a> {
 
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
 /// recording every violation on `reader`. `root` is a typed value or, equally, JSON.
-pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
-    let mut segs = Segs::new();
+pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
+    let RuleBuffers { segs, found, spans } = RULE_BUFFERS.with(|b| b.take());
+    let (mut segs, mut found, mut spans) = (Segs(relabel(segs)), relabel(found), spans);
+    segs.0.push(Seg { parent: 0, name: "", index: None });
     let root_only = [Located { node: root, at: 0 }];
     let tree = RuleTree::of(rules);
-    let (mut found, mut spans) = (Vec::with_capacity(256), Vec::with_capacity(tree.nodes.len()));
     tree.find(root, &mut segs, &mut found, &mut spans);
     let mut codings = Vec::new();
     for (rule, nodes) in rules.iter().zip(&tree.rules) {
-        let (Some(nodes), Some(last)) = (nodes, rule.steps.last()) else { continue };
+        // A rule is read only where its parents are present (most rules of a profile are
+        // below elements an instance leaves out).
+        let Some(nodes) = nodes else { continue };
         let parents = &found[spans[nodes.parents].0..spans[nodes.parents].1];
+        let Some(last) = (if parents.is_empty() { None } else { rule.steps.last() }) else { continue };
         let all_items = &found[spans[nodes.items].0..spans[nodes.items].1];
         // The items come grouped by parent, in the parents' order.
         let mut next = 0;
@@ -390,8 +418,14 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
-        let foci = if inv.steps.is_empty() { root_only.to_vec() } else { walk(&mut segs, root, inv.steps) };
-        for focus in foci {
+        let walked;
+        let foci = if inv.steps.is_empty() {
+            &root_only[..]
+        } else {
+            walked = walk(&mut segs, root, inv.steps);
+            &walked[..]
+        };
+        for &focus in foci {
             // `check_node`'s environment: `%resource` the root, `%context` the focus.
             let env = || {
                 let mut env = fhirpath::Env::new(root);
@@ -399,7 +433,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 env
             };
             if compiled.check(focus.node, &env) == Some(false) {
-                let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
+                let msg = inv.violation();
                 let mut i = issue(IssueKind::Invariant, segs.path(&focus, root_path), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
@@ -407,6 +441,15 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &[ElementRule], invarian
                 reader.push_issue(i);
             }
         }
+    }
+    // The lists are kept for the next document (emptied: they borrow nothing then),
+    // unless one document made them long.
+    if segs.0.capacity() <= KEPT_WALK_NODES && found.capacity() <= KEPT_WALK_NODES {
+        let (mut segs, mut found, mut spans) = (segs.0, found, spans);
+        segs.clear();
+        found.clear();
+        spans.clear();
+        RULE_BUFFERS.with(|b| b.set(RuleBuffers { segs: relabel(segs), found: relabel(found), spans }));
     }
     // One walk for the base elements' rules, the extension definitions and the prose
     // rules; their issues are recorded in that order, as three walks would.
@@ -436,6 +479,9 @@ pub(crate) struct Walked<'a> {
     /// Its FHIR type ([`Node::fhir_type`], empty when it has none): asked once, when the
     /// node is listed, as every check of the node (and of its parent) needs it.
     pub(crate) ty: &'a str,
+    /// A primitive with a value and no children ([`Reflect::type_and_leaf`]): its
+    /// children are not visited, and what only other nodes have is not asked of it.
+    pub(crate) leaf: bool,
     /// The parent's index (0 for the root, which is its own parent).
     pub(crate) parent: usize,
     /// The element name (`value` for `valueQuantity`).
@@ -458,12 +504,15 @@ impl<'a> Walked<'a> {
     /// The node a walk starts from.
     fn root(node: Node<'a>) -> Self {
         let ty = node.fhir_type().unwrap_or("");
-        Walked { node, ty, parent: 0, name: "", json_name: "", index: None, depth: 1, resource: 0, root_resource: 0 }
+        Walked { node, ty, leaf: false, parent: 0, name: "", json_name: "", index: None, depth: 1, resource: 0, root_resource: 0 }
     }
 
     /// Child `c` of `nodes[parent]`, at JSON nesting `depth`, to be listed as `nodes[at]`.
     fn child(c: crate::reflect::Child<'a>, nodes: &[Walked<'a>], parent: usize, depth: usize) -> Self {
-        let ty = c.node.fhir_type().unwrap_or("");
+        let (ty, leaf) = match c.node {
+            Node::Typed(r) => r.type_and_leaf(),
+            Node::Json { .. } => (c.node.fhir_type().unwrap_or(""), false),
+        };
         // A walk lists fewer nodes than `u32::MAX`: each is a value of a document held in
         // memory, many bytes long; a saturated index would only misplace a `%resource`.
         let at = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
@@ -475,7 +524,7 @@ impl<'a> Walked<'a> {
         } else {
             (outer.resource, outer.root_resource)
         };
-        Walked { node: c.node, ty, parent, name: c.name, json_name: c.json_name, index: c.index, depth, resource, root_resource }
+        Walked { node: c.node, ty, leaf, parent, name: c.name, json_name: c.json_name, index: c.index, depth, resource, root_resource }
     }
 }
 
@@ -522,6 +571,11 @@ pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
         if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING {
             continue;
         }
+        if nodes[at].leaf {
+            let end = nodes.len();
+            each(&nodes, at, end..end);
+            continue;
+        }
         // A resource of a type not modelled ([`untyped_resource`]) is left out. Where a
         // resource can be, it is asked directly: its JSON is not taken apart for its
         // children (`RawResource` builds its tree for that). Anywhere else (an unknown
@@ -546,12 +600,7 @@ pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
     }
     if nodes.capacity() <= KEPT_WALK_NODES {
         nodes.clear();
-        // Emptied, the list borrows nothing: collected in place (same layout), it keeps
-        // its memory for the next walk. The `filter_map` changes the item's lifetime,
-        // which `filter` cannot.
-        #[expect(clippy::unnecessary_filter_map, reason = "the map changes the lifetime of the (absent) items")]
-        let nodes = nodes.into_iter().filter_map(|_| None).collect();
-        WALK_BUFFERS.with(|b| b.set(WalkBuffers { nodes, stack }));
+        WALK_BUFFERS.with(|b| b.set(WalkBuffers { nodes: relabel(nodes), stack }));
     }
 }
 
@@ -593,6 +642,10 @@ impl<'a, 'p> BaseElements<'a, 'p> {
 
     /// Checks node `at` (its children are `nodes[children]`).
     fn visit(&mut self, nodes: &[Walked<'a>], at: usize, children: std::ops::Range<usize>, reader: &mut Reader) {
+        // A leaf has a value (no `ele-1`), is no extension and has no type info.
+        if nodes[at].leaf {
+            return;
+        }
         let (root_path, node) = (self.root_path, nodes[at].node);
         let (mut other_than_id, mut extensions, mut value) = (false, false, false);
         for c in &nodes[children.clone()] {
@@ -716,7 +769,7 @@ fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &d
                 env
             };
             if compiled.check(focus.node, &env) == Some(false) {
-                let msg = format!("invariant {} violated: {} ({})", inv.key, inv.human, inv.expression);
+                let msg = inv.violation();
                 let mut i = issue(IssueKind::Invariant, segs.path(focus, &path()), msg);
                 if !inv.error {
                     i.severity = Severity::Warning;
@@ -870,7 +923,7 @@ const FHIR_TYPE_SUFFIXES: &[&str] = &[
 /// The validation step of a generated reader: checks the typed value it built or, when
 /// reading failed before a value could be built (a required element missing), the JSON it
 /// read, so the profile's rules are reported either way.
-pub fn validate_read(value: Option<&dyn Reflect>, json: &JsonObject, rules: &[ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
+pub fn validate_read(value: Option<&dyn Reflect>, json: &JsonObject, rules: &'static [ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
     let root = reader.path().to_string();
     let node = match value {
         Some(v) => Node::Typed(v),
@@ -884,7 +937,7 @@ pub fn validate_read(value: Option<&dyn Reflect>, json: &JsonObject, rules: &[El
 /// (empty strings, unknown members, nesting too deep for FHIR JSON readers), then the
 /// profile's `rules` and `invariants`, with the same locations and kinds as reading.
 /// The generated `validate()` methods call this.
-pub fn validate_value(value: &dyn Reflect, rules: &[ElementRule], invariants: &[InvariantRule], mode: ReadMode) -> ValidationReport {
+pub fn validate_value(value: &dyn Reflect, rules: &'static [ElementRule], invariants: &[InvariantRule], mode: ReadMode) -> ValidationReport {
     let root = value.fhir_type().to_string();
     let mut reader = Reader::new(&root, mode);
     check_structure(Node::Typed(value), &root, mode, &mut reader);

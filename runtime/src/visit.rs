@@ -13,82 +13,89 @@ use std::marker::PhantomData;
 /// The visitor every `visit_children` receives.
 pub type Visit<'v, 'a> = &'v mut dyn FnMut(Child<'a>);
 
-/// A single element (`1..1`).
-pub fn one<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a T) {
+/// Calls `visit` with one child. Every helper ends here, out of line: the generated
+/// `visit_children` of a type with dozens of elements is then a compact run of tests
+/// and calls (a few bytes per element) rather than a child built in place per element,
+/// so a walk that visits it once touches little code (what a cold pass pays for).
+#[inline(never)]
+fn emit<'a>(visit: Visit<'_, 'a>, name: &'a str, json_name: &'a str, index: Option<usize>, node: &'a dyn Reflect) {
     visit(Child {
         name,
-        json_name: name,
-        index: None,
-        node: Node::Typed(value),
+        json_name,
+        index,
+        node: Node::Typed(node),
     });
 }
 
+/// [`emit`] of a single element (its arguments all fit in registers).
+#[inline(never)]
+fn emit_one<'a>(visit: Visit<'_, 'a>, name: &'a str, node: &'a dyn Reflect) {
+    emit(visit, name, name, None, node);
+}
+
+/// [`emit`] of item `index` of a repeating element.
+#[inline(never)]
+fn emit_item<'a>(visit: Visit<'_, 'a>, name: &'a str, index: usize, node: &'a dyn Reflect) {
+    emit(visit, name, name, Some(index), node);
+}
+
+/// A single element (`1..1`).
+#[inline]
+pub fn one<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a T) {
+    emit_one(visit, name, value);
+}
+
 /// An optional element (`0..1`).
+#[inline]
 pub fn opt<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a Option<T>) {
     if let Some(v) = value {
-        visit(Child {
-            name,
-            json_name: name,
-            index: None,
-            node: Node::Typed(v),
-        });
+        emit_one(visit, name, v);
     }
 }
 
 /// A repeating element: each item with its index.
+#[inline]
 pub fn many<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, items: &'a [T]) {
+    if !items.is_empty() {
+        many_items(visit, name, items);
+    }
+}
+
+/// The loop of [`many`], out of line: one copy per item type, shared by every type
+/// with such an element.
+#[inline(never)]
+fn many_items<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, items: &'a [T]) {
     for (i, v) in items.iter().enumerate() {
-        visit(Child {
-            name,
-            json_name: name,
-            index: Some(i),
-            node: Node::Typed(v),
-        });
+        emit_item(visit, name, i, v);
     }
 }
 
 /// A `0..1` narrowing of a repeating element: an array in JSON, so its item has index 0.
+#[inline]
 pub fn opt_item<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a Option<T>) {
     if let Some(v) = value {
-        visit(Child {
-            name,
-            json_name: name,
-            index: Some(0),
-            node: Node::Typed(v),
-        });
+        emit_item(visit, name, 0, v);
     }
 }
 
 /// A `1..1` narrowing of a repeating element (index 0, as in JSON).
+#[inline]
 pub fn one_item<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a T) {
-    visit(Child {
-        name,
-        json_name: name,
-        index: Some(0),
-        node: Node::Typed(value),
-    });
+    emit_item(visit, name, 0, value);
 }
 
 /// A choice element: one child named `name` (`value`) with the typed JSON member name
 /// (`valueQuantity`).
+#[inline]
 pub fn choice<'a>(visit: Visit<'_, 'a>, name: &'a str, (json_name, node): (&'static str, &'a dyn Reflect)) {
-    visit(Child {
-        name,
-        json_name,
-        index: None,
-        node: Node::Typed(node),
-    });
+    emit(visit, name, json_name, None, node);
 }
 
 /// One item of an extension array (`extension`, `modifierExtension`) that a typed field
 /// holds: numbered by `next`, the running position in the array as written.
+#[inline]
 pub fn array_item<'a>(visit: Visit<'_, 'a>, name: &'a str, next: &mut usize, node: &'a dyn Reflect) {
-    visit(Child {
-        name,
-        json_name: name,
-        index: Some(*next),
-        node: Node::Typed(node),
-    });
+    emit_item(visit, name, *next, node);
     *next += 1;
 }
 
@@ -131,16 +138,15 @@ impl Reflect for StaticUri {
     }
 
     fn visit_children<'a>(&'a self, _visit: Visit<'_, 'a>) {}
+
+    fn type_and_leaf(&self) -> (&str, bool) {
+        ("uri", true)
+    }
 }
 
 /// The `url` child of a typed extension.
 pub fn url<'a>(visit: Visit<'_, 'a>, url: &'static StaticUri) {
-    visit(Child {
-        name: "url",
-        json_name: "url",
-        index: None,
-        node: Node::Typed(url),
-    });
+    emit_one(visit, "url", url);
 }
 
 /// What a sub-extension of a complex typed extension is: its `url` and the value type.
@@ -215,6 +221,10 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
 
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
         (**self).visit_children(visit)
+    }
+
+    fn type_and_leaf(&self) -> (&str, bool) {
+        (**self).type_and_leaf()
     }
 
     fn visit_child<'a>(&'a self, name: &str, visit: Visit<'_, 'a>) {

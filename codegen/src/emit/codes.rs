@@ -75,6 +75,7 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
     let title = &c.title;
     let shouty = c.name.to_shouty_snake_case();
     let (systems_ident, table_ident) = (format_ident!("{shouty}_SYSTEMS"), format_ident!("{shouty}_CODES"));
+    let keys_ident = format_ident!("{shouty}_KEYS");
     // The code systems, in order of first use; a row names its system by index.
     let mut systems: Vec<&str> = Vec::new();
     let mut rows = Vec::with_capacity(c.codes.len());
@@ -105,11 +106,20 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
         format!(" The codes of [`{}`] as `(system index, code, display)`, in value set order (the enum's discriminants).", c.name)
     };
     let systems_doc = format!(" The code systems of [`{}`]'s codes.", c.name);
+    // A table in value set order is searched through its keys (see
+    // `dhp_runtime::terminology::code_key`); a sorted one by bisection.
+    let contains = if sorted {
+        quote! { dhp_runtime::terminology::indexed_table_contains(&#systems_ident, &#table_ident, true, system, code) }
+    } else {
+        quote! { dhp_runtime::terminology::keyed_table_contains(&#systems_ident, &#table_ident, &#keys_ident, system, code) }
+    };
+    let keys = c.codes.iter().map(|d| Literal::u32_unsuffixed(dhp_runtime::terminology::code_key(&d.code)));
+    let keys_doc = format!(" The keys of [`{}`]'s codes (`dhp_runtime::terminology::code_key`), row for row.", c.name);
     let common = quote! {
         impl #name {
             /// Membership test for validation (`system` is `None` for a bare code).
             pub fn contains(system: Option<&str>, code: &str) -> bool {
-                dhp_runtime::terminology::indexed_table_contains(&#systems_ident, &#table_ident, #sorted, system, code)
+                #contains
             }
 
             /// The value set as a validation code set.
@@ -193,9 +203,12 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
                     pub fn display(self) -> Option<&'static str> { #table_ident[self as usize].2 }
                     /// The value for `code`, if it is in the value set.
                     pub fn from_code(code: &str) -> Option<Self> {
-                        #table_ident.iter().position(|row| row.1 == code).map(|i| #name::ALL[i])
+                        dhp_runtime::terminology::keyed_position(&#keys_ident, &#table_ident, code).map(|i| #name::ALL[i])
                     }
                 }
+
+                #[doc = #keys_doc]
+                static #keys_ident: [u32; #n] = [ #(#keys),* ];
 
                 #common
             }

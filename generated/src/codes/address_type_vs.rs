@@ -34,19 +34,23 @@ impl AddressTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ADDRESS_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ADDRESS_TYPE_VS_KEYS,
+                &ADDRESS_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| AddressTypeVs::ALL[i])
     }
 }
+/// The keys of [`AddressTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ADDRESS_TYPE_VS_KEYS: [u32; 3] = [2712114714, 2249798240, 3934383778];
 impl AddressTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ADDRESS_TYPE_VS_SYSTEMS,
             &ADDRESS_TYPE_VS_CODES,
-            false,
+            &ADDRESS_TYPE_VS_KEYS,
             system,
             code,
         )

@@ -38,19 +38,25 @@ impl AdministrativeGender {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ADMINISTRATIVE_GENDER_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ADMINISTRATIVE_GENDER_KEYS,
+                &ADMINISTRATIVE_GENDER_CODES,
+                code,
+            )
             .map(|i| AdministrativeGender::ALL[i])
     }
 }
+/// The keys of [`AdministrativeGender`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ADMINISTRATIVE_GENDER_KEYS: [u32; 4] = [
+    3785203664, 2458841753, 3363671541, 2608177081,
+];
 impl AdministrativeGender {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ADMINISTRATIVE_GENDER_SYSTEMS,
             &ADMINISTRATIVE_GENDER_CODES,
-            false,
+            &ADMINISTRATIVE_GENDER_KEYS,
             system,
             code,
         )

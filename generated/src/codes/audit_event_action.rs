@@ -40,19 +40,25 @@ impl AuditEventAction {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_ACTION_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &AUDIT_EVENT_ACTION_KEYS,
+                &AUDIT_EVENT_ACTION_CODES,
+                code,
+            )
             .map(|i| AuditEventAction::ALL[i])
     }
 }
+/// The keys of [`AuditEventAction`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static AUDIT_EVENT_ACTION_KEYS: [u32; 5] = [
+    3322673650, 3607893173, 3490449840, 3238785555, 3222007936,
+];
 impl AuditEventAction {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &AUDIT_EVENT_ACTION_SYSTEMS,
             &AUDIT_EVENT_ACTION_CODES,
-            false,
+            &AUDIT_EVENT_ACTION_KEYS,
             system,
             code,
         )

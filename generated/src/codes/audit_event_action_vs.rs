@@ -41,19 +41,25 @@ impl AuditEventActionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_ACTION_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &AUDIT_EVENT_ACTION_VS_KEYS,
+                &AUDIT_EVENT_ACTION_VS_CODES,
+                code,
+            )
             .map(|i| AuditEventActionVs::ALL[i])
     }
 }
+/// The keys of [`AuditEventActionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static AUDIT_EVENT_ACTION_VS_KEYS: [u32; 5] = [
+    3322673650, 3607893173, 3490449840, 3238785555, 3222007936,
+];
 impl AuditEventActionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &AUDIT_EVENT_ACTION_VS_SYSTEMS,
             &AUDIT_EVENT_ACTION_VS_CODES,
-            false,
+            &AUDIT_EVENT_ACTION_VS_KEYS,
             system,
             code,
         )

@@ -41,19 +41,25 @@ impl AuditEventOutcomeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_OUTCOME_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &AUDIT_EVENT_OUTCOME_VS_KEYS,
+                &AUDIT_EVENT_OUTCOME_VS_CODES,
+                code,
+            )
             .map(|i| AuditEventOutcomeVs::ALL[i])
     }
 }
+/// The keys of [`AuditEventOutcomeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static AUDIT_EVENT_OUTCOME_VS_KEYS: [u32; 5] = [
+    1052243577, 563185489, 2032210671, 1823159221, 979353360,
+];
 impl AuditEventOutcomeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &AUDIT_EVENT_OUTCOME_VS_SYSTEMS,
             &AUDIT_EVENT_OUTCOME_VS_CODES,
-            false,
+            &AUDIT_EVENT_OUTCOME_VS_KEYS,
             system,
             code,
         )

@@ -50,19 +50,26 @@ impl AuditEventSeverity {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_SEVERITY_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &AUDIT_EVENT_SEVERITY_KEYS,
+                &AUDIT_EVENT_SEVERITY_CODES,
+                code,
+            )
             .map(|i| AuditEventSeverity::ALL[i])
     }
 }
+/// The keys of [`AuditEventSeverity`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static AUDIT_EVENT_SEVERITY_KEYS: [u32; 8] = [
+    1967536450, 3083032825, 1364460424, 563185489, 2032210671, 2556470705, 479422832,
+    1483009432,
+];
 impl AuditEventSeverity {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &AUDIT_EVENT_SEVERITY_SYSTEMS,
             &AUDIT_EVENT_SEVERITY_CODES,
-            false,
+            &AUDIT_EVENT_SEVERITY_KEYS,
             system,
             code,
         )

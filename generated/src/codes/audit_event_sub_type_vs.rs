@@ -47,19 +47,25 @@ impl AuditEventSubTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_SUB_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &AUDIT_EVENT_SUB_TYPE_VS_KEYS,
+                &AUDIT_EVENT_SUB_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| AuditEventSubTypeVs::ALL[i])
     }
 }
+/// The keys of [`AuditEventSubTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static AUDIT_EVENT_SUB_TYPE_VS_KEYS: [u32; 7] = [
+    3470762949, 672109684, 649812317, 1740784714, 2150836393, 3009160424, 3025938043,
+];
 impl AuditEventSubTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &AUDIT_EVENT_SUB_TYPE_VS_SYSTEMS,
             &AUDIT_EVENT_SUB_TYPE_VS_CODES,
-            false,
+            &AUDIT_EVENT_SUB_TYPE_VS_KEYS,
             system,
             code,
         )

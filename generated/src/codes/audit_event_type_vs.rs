@@ -49,19 +49,26 @@ impl AuditEventTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &AUDIT_EVENT_TYPE_VS_KEYS,
+                &AUDIT_EVENT_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| AuditEventTypeVs::ALL[i])
     }
 }
+/// The keys of [`AuditEventTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static AUDIT_EVENT_TYPE_VS_KEYS: [u32; 8] = [
+    693554812, 710332431, 659999574, 676777193, 794367621, 760812383, 727257145,
+    3059493281,
+];
 impl AuditEventTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &AUDIT_EVENT_TYPE_VS_SYSTEMS,
             &AUDIT_EVENT_TYPE_VS_CODES,
-            false,
+            &AUDIT_EVENT_TYPE_VS_KEYS,
             system,
             code,
         )

@@ -33,19 +33,23 @@ impl AuditParticipationRoleTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_PARTICIPATION_ROLE_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &AUDIT_PARTICIPATION_ROLE_TYPE_VS_KEYS,
+                &AUDIT_PARTICIPATION_ROLE_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| AuditParticipationRoleTypeVs::ALL[i])
     }
 }
+/// The keys of [`AuditParticipationRoleTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static AUDIT_PARTICIPATION_ROLE_TYPE_VS_KEYS: [u32; 2] = [3304071037, 3075432257];
 impl AuditParticipationRoleTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &AUDIT_PARTICIPATION_ROLE_TYPE_VS_SYSTEMS,
             &AUDIT_PARTICIPATION_ROLE_TYPE_VS_CODES,
-            false,
+            &AUDIT_PARTICIPATION_ROLE_TYPE_VS_KEYS,
             system,
             code,
         )

@@ -62,19 +62,26 @@ impl AuditPurposeOfUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_PURPOSE_OF_USE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &AUDIT_PURPOSE_OF_USE_VS_KEYS,
+                &AUDIT_PURPOSE_OF_USE_VS_CODES,
+                code,
+            )
             .map(|i| AuditPurposeOfUseVs::ALL[i])
     }
 }
+/// The keys of [`AuditPurposeOfUseVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static AUDIT_PURPOSE_OF_USE_VS_KEYS: [u32; 12] = [
+    3152269866, 2566245415, 2763672894, 4057644244, 3643378667, 3518952312, 852900685,
+    1422705554, 3820580288, 3365326390, 2346503463, 3466479392,
+];
 impl AuditPurposeOfUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &AUDIT_PURPOSE_OF_USE_VS_SYSTEMS,
             &AUDIT_PURPOSE_OF_USE_VS_CODES,
-            false,
+            &AUDIT_PURPOSE_OF_USE_VS_KEYS,
             system,
             code,
         )

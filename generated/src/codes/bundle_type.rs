@@ -55,19 +55,26 @@ impl BundleType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        BUNDLE_TYPE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &BUNDLE_TYPE_KEYS,
+                &BUNDLE_TYPE_CODES,
+                code,
+            )
             .map(|i| BundleType::ALL[i])
     }
 }
+/// The keys of [`BundleType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static BUNDLE_TYPE_KEYS: [u32; 10] = [
+    2518895572, 619841764, 1963546403, 3060606973, 436461563, 1400781589, 1248952799,
+    1991362559, 2142078097, 1268892356,
+];
 impl BundleType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &BUNDLE_TYPE_SYSTEMS,
             &BUNDLE_TYPE_CODES,
-            false,
+            &BUNDLE_TYPE_KEYS,
             system,
             code,
         )

@@ -35,19 +35,23 @@ impl CapabilityStatementKind {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CAPABILITY_STATEMENT_KIND_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CAPABILITY_STATEMENT_KIND_KEYS,
+                &CAPABILITY_STATEMENT_KIND_CODES,
+                code,
+            )
             .map(|i| CapabilityStatementKind::ALL[i])
     }
 }
+/// The keys of [`CapabilityStatementKind`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CAPABILITY_STATEMENT_KIND_KEYS: [u32; 3] = [193386898, 3033487911, 26769729];
 impl CapabilityStatementKind {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CAPABILITY_STATEMENT_KIND_SYSTEMS,
             &CAPABILITY_STATEMENT_KIND_CODES,
-            false,
+            &CAPABILITY_STATEMENT_KIND_KEYS,
             system,
             code,
         )

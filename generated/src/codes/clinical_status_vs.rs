@@ -46,19 +46,25 @@ impl ClinicalStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CLINICAL_STATUS_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CLINICAL_STATUS_VS_KEYS,
+                &CLINICAL_STATUS_VS_CODES,
+                code,
+            )
             .map(|i| ClinicalStatusVs::ALL[i])
     }
 }
+/// The keys of [`ClinicalStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CLINICAL_STATUS_VS_KEYS: [u32; 7] = [
+    3648362799, 720132575, 3317460493, 4009865048, 73015518, 1874140933, 2608177081,
+];
 impl ClinicalStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CLINICAL_STATUS_VS_SYSTEMS,
             &CLINICAL_STATUS_VS_CODES,
-            false,
+            &CLINICAL_STATUS_VS_KEYS,
             system,
             code,
         )

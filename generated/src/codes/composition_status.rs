@@ -58,19 +58,26 @@ impl CompositionStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        COMPOSITION_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &COMPOSITION_STATUS_KEYS,
+                &COMPOSITION_STATUS_CODES,
+                code,
+            )
             .map(|i| CompositionStatus::ALL[i])
     }
 }
+/// The keys of [`CompositionStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static COMPOSITION_STATUS_KEYS: [u32; 11] = [
+    3813239489, 3310188186, 990649403, 362463927, 3772417057, 992760136, 1446066040,
+    2220750876, 3019120847, 1879969188, 2608177081,
+];
 impl CompositionStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &COMPOSITION_STATUS_SYSTEMS,
             &COMPOSITION_STATUS_CODES,
-            false,
+            &COMPOSITION_STATUS_KEYS,
             system,
             code,
         )

@@ -48,19 +48,25 @@ impl ConditionClinicalStatusCodes {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONDITION_CLINICAL_STATUS_CODES_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONDITION_CLINICAL_STATUS_CODES_KEYS,
+                &CONDITION_CLINICAL_STATUS_CODES_CODES,
+                code,
+            )
             .map(|i| ConditionClinicalStatusCodes::ALL[i])
     }
 }
+/// The keys of [`ConditionClinicalStatusCodes`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONDITION_CLINICAL_STATUS_CODES_KEYS: [u32; 7] = [
+    3648362799, 720132575, 3317460493, 4009865048, 73015518, 1874140933, 2608177081,
+];
 impl ConditionClinicalStatusCodes {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONDITION_CLINICAL_STATUS_CODES_SYSTEMS,
             &CONDITION_CLINICAL_STATUS_CODES_CODES,
-            false,
+            &CONDITION_CLINICAL_STATUS_CODES_KEYS,
             system,
             code,
         )

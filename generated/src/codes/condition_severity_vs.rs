@@ -39,19 +39,23 @@ impl ConditionSeverityVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONDITION_SEVERITY_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONDITION_SEVERITY_VS_KEYS,
+                &CONDITION_SEVERITY_VS_CODES,
+                code,
+            )
             .map(|i| ConditionSeverityVs::ALL[i])
     }
 }
+/// The keys of [`ConditionSeverityVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONDITION_SEVERITY_VS_KEYS: [u32; 3] = [431460159, 2888301464, 3843887091];
 impl ConditionSeverityVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONDITION_SEVERITY_VS_SYSTEMS,
             &CONDITION_SEVERITY_VS_CODES,
-            false,
+            &CONDITION_SEVERITY_VS_KEYS,
             system,
             code,
         )

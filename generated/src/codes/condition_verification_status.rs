@@ -45,19 +45,25 @@ impl ConditionVerificationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONDITION_VERIFICATION_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONDITION_VERIFICATION_STATUS_KEYS,
+                &CONDITION_VERIFICATION_STATUS_CODES,
+                code,
+            )
             .map(|i| ConditionVerificationStatus::ALL[i])
     }
 }
+/// The keys of [`ConditionVerificationStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONDITION_VERIFICATION_STATUS_KEYS: [u32; 6] = [
+    2635228675, 810584525, 2452326388, 329270286, 562522674, 3019120847,
+];
 impl ConditionVerificationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONDITION_VERIFICATION_STATUS_SYSTEMS,
             &CONDITION_VERIFICATION_STATUS_CODES,
-            false,
+            &CONDITION_VERIFICATION_STATUS_KEYS,
             system,
             code,
         )

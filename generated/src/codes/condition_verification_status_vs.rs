@@ -45,19 +45,25 @@ impl ConditionVerificationStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONDITION_VERIFICATION_STATUS_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONDITION_VERIFICATION_STATUS_VS_KEYS,
+                &CONDITION_VERIFICATION_STATUS_VS_CODES,
+                code,
+            )
             .map(|i| ConditionVerificationStatusVs::ALL[i])
     }
 }
+/// The keys of [`ConditionVerificationStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONDITION_VERIFICATION_STATUS_VS_KEYS: [u32; 6] = [
+    2635228675, 810584525, 2452326388, 329270286, 562522674, 3019120847,
+];
 impl ConditionVerificationStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONDITION_VERIFICATION_STATUS_VS_SYSTEMS,
             &CONDITION_VERIFICATION_STATUS_VS_CODES,
-            false,
+            &CONDITION_VERIFICATION_STATUS_VS_KEYS,
             system,
             code,
         )

@@ -35,19 +35,23 @@ impl ConditionalDeleteStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONDITIONAL_DELETE_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONDITIONAL_DELETE_STATUS_KEYS,
+                &CONDITIONAL_DELETE_STATUS_CODES,
+                code,
+            )
             .map(|i| ConditionalDeleteStatus::ALL[i])
     }
 }
+/// The keys of [`ConditionalDeleteStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONDITIONAL_DELETE_STATUS_KEYS: [u32; 3] = [4205977353, 2133018345, 328483777];
 impl ConditionalDeleteStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONDITIONAL_DELETE_STATUS_SYSTEMS,
             &CONDITIONAL_DELETE_STATUS_CODES,
-            false,
+            &CONDITIONAL_DELETE_STATUS_KEYS,
             system,
             code,
         )

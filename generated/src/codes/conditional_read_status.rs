@@ -38,19 +38,25 @@ impl ConditionalReadStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONDITIONAL_READ_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONDITIONAL_READ_STATUS_KEYS,
+                &CONDITIONAL_READ_STATUS_CODES,
+                code,
+            )
             .map(|i| ConditionalReadStatus::ALL[i])
     }
 }
+/// The keys of [`ConditionalReadStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONDITIONAL_READ_STATUS_KEYS: [u32; 4] = [
+    4205977353, 371095637, 3203715638, 370557550,
+];
 impl ConditionalReadStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONDITIONAL_READ_STATUS_SYSTEMS,
             &CONDITIONAL_READ_STATUS_CODES,
-            false,
+            &CONDITIONAL_READ_STATUS_KEYS,
             system,
             code,
         )

@@ -40,19 +40,25 @@ impl ConsentActionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_ACTION_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONSENT_ACTION_VS_KEYS,
+                &CONSENT_ACTION_VS_CODES,
+                code,
+            )
             .map(|i| ConsentActionVs::ALL[i])
     }
 }
+/// The keys of [`ConsentActionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONSENT_ACTION_VS_KEYS: [u32; 5] = [
+    2399039025, 287754987, 1469170932, 4155309213, 367237873,
+];
 impl ConsentActionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONSENT_ACTION_VS_SYSTEMS,
             &CONSENT_ACTION_VS_CODES,
-            false,
+            &CONSENT_ACTION_VS_KEYS,
             system,
             code,
         )

@@ -38,19 +38,25 @@ impl ConsentDataMeaning {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_DATA_MEANING_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONSENT_DATA_MEANING_KEYS,
+                &CONSENT_DATA_MEANING_CODES,
+                code,
+            )
             .map(|i| ConsentDataMeaning::ALL[i])
     }
 }
+/// The keys of [`ConsentDataMeaning`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONSENT_DATA_MEANING_KEYS: [u32; 4] = [
+    193386898, 3996940856, 1870051993, 623673378,
+];
 impl ConsentDataMeaning {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONSENT_DATA_MEANING_SYSTEMS,
             &CONSENT_DATA_MEANING_CODES,
-            false,
+            &CONSENT_DATA_MEANING_KEYS,
             system,
             code,
         )

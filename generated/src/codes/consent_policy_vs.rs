@@ -37,19 +37,23 @@ impl ConsentPolicyVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_POLICY_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONSENT_POLICY_VS_KEYS,
+                &CONSENT_POLICY_VS_CODES,
+                code,
+            )
             .map(|i| ConsentPolicyVs::ALL[i])
     }
 }
+/// The keys of [`ConsentPolicyVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONSENT_POLICY_VS_KEYS: [u32; 2] = [2794655354, 3666584269];
 impl ConsentPolicyVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONSENT_POLICY_VS_SYSTEMS,
             &CONSENT_POLICY_VS_CODES,
-            false,
+            &CONSENT_POLICY_VS_KEYS,
             system,
             code,
         )

@@ -32,19 +32,23 @@ impl ConsentProvisionTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_PROVISION_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONSENT_PROVISION_TYPE_VS_KEYS,
+                &CONSENT_PROVISION_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| ConsentProvisionTypeVs::ALL[i])
     }
 }
+/// The keys of [`ConsentProvisionTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONSENT_PROVISION_TYPE_VS_KEYS: [u32; 2] = [2700501863, 3906479382];
 impl ConsentProvisionTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONSENT_PROVISION_TYPE_VS_SYSTEMS,
             &CONSENT_PROVISION_TYPE_VS_CODES,
-            false,
+            &CONSENT_PROVISION_TYPE_VS_KEYS,
             system,
             code,
         )

@@ -29,19 +29,23 @@ impl ConsentPurposeOfUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_PURPOSE_OF_USE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONSENT_PURPOSE_OF_USE_VS_KEYS,
+                &CONSENT_PURPOSE_OF_USE_VS_CODES,
+                code,
+            )
             .map(|i| ConsentPurposeOfUseVs::ALL[i])
     }
 }
+/// The keys of [`ConsentPurposeOfUseVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONSENT_PURPOSE_OF_USE_VS_KEYS: [u32; 1] = [3518952312];
 impl ConsentPurposeOfUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONSENT_PURPOSE_OF_USE_VS_SYSTEMS,
             &CONSENT_PURPOSE_OF_USE_VS_CODES,
-            false,
+            &CONSENT_PURPOSE_OF_USE_VS_KEYS,
             system,
             code,
         )

@@ -43,19 +43,25 @@ impl ConsentState {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_STATE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONSENT_STATE_KEYS,
+                &CONSENT_STATE_CODES,
+                code,
+            )
             .map(|i| ConsentState::ALL[i])
     }
 }
+/// The keys of [`ConsentState`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONSENT_STATE_KEYS: [u32; 6] = [
+    3044443532, 3648362799, 4009865048, 476243089, 3019120847, 2608177081,
+];
 impl ConsentState {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONSENT_STATE_SYSTEMS,
             &CONSENT_STATE_CODES,
-            false,
+            &CONSENT_STATE_KEYS,
             system,
             code,
         )

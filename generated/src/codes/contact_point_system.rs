@@ -47,19 +47,25 @@ impl ContactPointSystem {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONTACT_POINT_SYSTEM_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONTACT_POINT_SYSTEM_KEYS,
+                &CONTACT_POINT_SYSTEM_CODES,
+                code,
+            )
             .map(|i| ContactPointSystem::ALL[i])
     }
 }
+/// The keys of [`ContactPointSystem`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONTACT_POINT_SYSTEM_KEYS: [u32; 7] = [
+    2000032175, 3002599984, 2324124615, 2867893324, 848251934, 3678056394, 3363671541,
+];
 impl ContactPointSystem {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONTACT_POINT_SYSTEM_SYSTEMS,
             &CONTACT_POINT_SYSTEM_CODES,
-            false,
+            &CONTACT_POINT_SYSTEM_KEYS,
             system,
             code,
         )

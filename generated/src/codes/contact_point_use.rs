@@ -40,19 +40,25 @@ impl ContactPointUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONTACT_POINT_USE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &CONTACT_POINT_USE_KEYS,
+                &CONTACT_POINT_USE_CODES,
+                code,
+            )
             .map(|i| ContactPointUse::ALL[i])
     }
 }
+/// The keys of [`ContactPointUse`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static CONTACT_POINT_USE_KEYS: [u32; 5] = [
+    3536372366, 1536741984, 3223044039, 3173751766, 1778093175,
+];
 impl ContactPointUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &CONTACT_POINT_USE_SYSTEMS,
             &CONTACT_POINT_USE_CODES,
-            false,
+            &CONTACT_POINT_USE_KEYS,
             system,
             code,
         )

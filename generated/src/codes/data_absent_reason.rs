@@ -70,19 +70,27 @@ impl DataAbsentReason {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        DATA_ABSENT_REASON_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &DATA_ABSENT_REASON_KEYS,
+                &DATA_ABSENT_REASON_CODES,
+                code,
+            )
             .map(|i| DataAbsentReason::ALL[i])
     }
 }
+/// The keys of [`DataAbsentReason`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static DATA_ABSENT_REASON_KEYS: [u32; 15] = [
+    2608177081, 2979024712, 3547029636, 3130699971, 1232685652, 3035262080, 3203989136,
+    1004881712, 3989825559, 563185489, 2947439186, 2561041193, 2641147625, 1613986739,
+    1053080423,
+];
 impl DataAbsentReason {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &DATA_ABSENT_REASON_SYSTEMS,
             &DATA_ABSENT_REASON_CODES,
-            false,
+            &DATA_ABSENT_REASON_KEYS,
             system,
             code,
         )

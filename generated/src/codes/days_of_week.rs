@@ -46,19 +46,25 @@ impl DaysOfWeek {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        DAYS_OF_WEEK_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &DAYS_OF_WEEK_KEYS,
+                &DAYS_OF_WEEK_CODES,
+                code,
+            )
             .map(|i| DaysOfWeek::ALL[i])
     }
 }
+/// The keys of [`DaysOfWeek`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static DAYS_OF_WEEK_KEYS: [u32; 7] = [
+    3919479361, 2552809861, 299483063, 2752420076, 3285700936, 3592196823, 3763224417,
+];
 impl DaysOfWeek {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &DAYS_OF_WEEK_SYSTEMS,
             &DAYS_OF_WEEK_CODES,
-            false,
+            &DAYS_OF_WEEK_KEYS,
             system,
             code,
         )

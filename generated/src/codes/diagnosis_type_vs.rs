@@ -85,19 +85,26 @@ impl DiagnosisTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        DIAGNOSIS_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &DIAGNOSIS_TYPE_VS_KEYS,
+                &DIAGNOSIS_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| DiagnosisTypeVs::ALL[i])
     }
 }
+/// The keys of [`DiagnosisTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static DIAGNOSIS_TYPE_VS_KEYS: [u32; 12] = [
+    2528233524, 2578566381, 2561788762, 2477900667, 2461123048, 2511455905, 2494678286,
+    2410790191, 2394012572, 296663102, 313440721, 263107864,
+];
 impl DiagnosisTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &DIAGNOSIS_TYPE_VS_SYSTEMS,
             &DIAGNOSIS_TYPE_VS_CODES,
-            false,
+            &DIAGNOSIS_TYPE_VS_KEYS,
             system,
             code,
         )

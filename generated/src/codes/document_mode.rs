@@ -31,19 +31,23 @@ impl DocumentMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        DOCUMENT_MODE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &DOCUMENT_MODE_KEYS,
+                &DOCUMENT_MODE_CODES,
+                code,
+            )
             .map(|i| DocumentMode::ALL[i])
     }
 }
+/// The keys of [`DocumentMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static DOCUMENT_MODE_KEYS: [u32; 2] = [1357396007, 1547082185];
 impl DocumentMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &DOCUMENT_MODE_SYSTEMS,
             &DOCUMENT_MODE_CODES,
-            false,
+            &DOCUMENT_MODE_KEYS,
             system,
             code,
         )

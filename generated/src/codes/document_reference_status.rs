@@ -35,19 +35,23 @@ impl DocumentReferenceStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        DOCUMENT_REFERENCE_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &DOCUMENT_REFERENCE_STATUS_KEYS,
+                &DOCUMENT_REFERENCE_STATUS_CODES,
+                code,
+            )
             .map(|i| DocumentReferenceStatus::ALL[i])
     }
 }
+/// The keys of [`DocumentReferenceStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static DOCUMENT_REFERENCE_STATUS_KEYS: [u32; 3] = [3647323098, 2534776029, 3019120847];
 impl DocumentReferenceStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &DOCUMENT_REFERENCE_STATUS_SYSTEMS,
             &DOCUMENT_REFERENCE_STATUS_CODES,
-            false,
+            &DOCUMENT_REFERENCE_STATUS_KEYS,
             system,
             code,
         )

@@ -42,19 +42,25 @@ impl EncounterAdmitSourceVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_ADMIT_SOURCE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_ADMIT_SOURCE_VS_KEYS,
+                &ENCOUNTER_ADMIT_SOURCE_VS_CODES,
+                code,
+            )
             .map(|i| EncounterAdmitSourceVs::ALL[i])
     }
 }
+/// The keys of [`EncounterAdmitSourceVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_ADMIT_SOURCE_VS_KEYS: [u32; 5] = [
+    2582786708, 3297231614, 2925476124, 3363671541, 3373684984,
+];
 impl EncounterAdmitSourceVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_ADMIT_SOURCE_VS_SYSTEMS,
             &ENCOUNTER_ADMIT_SOURCE_VS_CODES,
-            false,
+            &ENCOUNTER_ADMIT_SOURCE_VS_KEYS,
             system,
             code,
         )

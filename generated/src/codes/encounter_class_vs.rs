@@ -40,19 +40,25 @@ impl EncounterClassVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_CLASS_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_CLASS_VS_KEYS,
+                &ENCOUNTER_CLASS_VS_CODES,
+                code,
+            )
             .map(|i| EncounterClassVs::ALL[i])
     }
 }
+/// The keys of [`EncounterClassVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_CLASS_VS_KEYS: [u32; 5] = [
+    3602994113, 1835267715, 194943020, 1996121825, 2297133229,
+];
 impl EncounterClassVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_CLASS_VS_SYSTEMS,
             &ENCOUNTER_CLASS_VS_CODES,
-            false,
+            &ENCOUNTER_CLASS_VS_KEYS,
             system,
             code,
         )

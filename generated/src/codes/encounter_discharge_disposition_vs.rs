@@ -46,19 +46,25 @@ impl EncounterDischargeDispositionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_DISCHARGE_DISPOSITION_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_DISCHARGE_DISPOSITION_VS_KEYS,
+                &ENCOUNTER_DISCHARGE_DISPOSITION_VS_CODES,
+                code,
+            )
             .map(|i| EncounterDischargeDispositionVs::ALL[i])
     }
 }
+/// The keys of [`EncounterDischargeDispositionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_DISCHARGE_DISPOSITION_VS_KEYS: [u32; 5] = [
+    3536372366, 2399298509, 3373803266, 168410605, 118077748,
+];
 impl EncounterDischargeDispositionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_DISCHARGE_DISPOSITION_VS_SYSTEMS,
             &ENCOUNTER_DISCHARGE_DISPOSITION_VS_CODES,
-            false,
+            &ENCOUNTER_DISCHARGE_DISPOSITION_VS_KEYS,
             system,
             code,
         )

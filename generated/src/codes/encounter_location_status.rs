@@ -38,19 +38,25 @@ impl EncounterLocationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_LOCATION_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_LOCATION_STATUS_KEYS,
+                &ENCOUNTER_LOCATION_STATUS_CODES,
+                code,
+            )
             .map(|i| EncounterLocationStatus::ALL[i])
     }
 }
+/// The keys of [`EncounterLocationStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_LOCATION_STATUS_KEYS: [u32; 4] = [
+    1222615205, 3648362799, 3568683773, 4101275922,
+];
 impl EncounterLocationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_LOCATION_STATUS_SYSTEMS,
             &ENCOUNTER_LOCATION_STATUS_CODES,
-            false,
+            &ENCOUNTER_LOCATION_STATUS_KEYS,
             system,
             code,
         )

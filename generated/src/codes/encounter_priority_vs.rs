@@ -48,19 +48,25 @@ impl EncounterPriorityVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_PRIORITY_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_PRIORITY_VS_KEYS,
+                &ENCOUNTER_PRIORITY_VS_CODES,
+                code,
+            )
             .map(|i| EncounterPriorityVs::ALL[i])
     }
 }
+/// The keys of [`EncounterPriorityVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_PRIORITY_VS_KEYS: [u32; 6] = [
+    533467831, 3574337935, 3593487371, 1812791061, 1762458204, 1779235823,
+];
 impl EncounterPriorityVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_PRIORITY_VS_SYSTEMS,
             &ENCOUNTER_PRIORITY_VS_CODES,
-            false,
+            &ENCOUNTER_PRIORITY_VS_KEYS,
             system,
             code,
         )

@@ -27,19 +27,23 @@ impl EncounterReAdmissionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_RE_ADMISSION_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_RE_ADMISSION_VS_KEYS,
+                &ENCOUNTER_RE_ADMISSION_VS_CODES,
+                code,
+            )
             .map(|i| EncounterReAdmissionVs::ALL[i])
     }
 }
+/// The keys of [`EncounterReAdmissionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_RE_ADMISSION_VS_KEYS: [u32; 1] = [3607893173];
 impl EncounterReAdmissionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_RE_ADMISSION_VS_SYSTEMS,
             &ENCOUNTER_RE_ADMISSION_VS_CODES,
-            false,
+            &ENCOUNTER_RE_ADMISSION_VS_KEYS,
             system,
             code,
         )

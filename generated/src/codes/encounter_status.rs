@@ -52,19 +52,26 @@ impl EncounterStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_STATUS_KEYS,
+                &ENCOUNTER_STATUS_CODES,
+                code,
+            )
             .map(|i| EncounterStatus::ALL[i])
     }
 }
+/// The keys of [`EncounterStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_STATUS_KEYS: [u32; 9] = [
+    1222615205, 2340692066, 3846324894, 1942112041, 4101275922, 2220750876, 859720878,
+    3019120847, 2608177081,
+];
 impl EncounterStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_STATUS_SYSTEMS,
             &ENCOUNTER_STATUS_CODES,
-            false,
+            &ENCOUNTER_STATUS_KEYS,
             system,
             code,
         )

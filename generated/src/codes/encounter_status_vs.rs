@@ -43,19 +43,25 @@ impl EncounterStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_STATUS_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_STATUS_VS_KEYS,
+                &ENCOUNTER_STATUS_VS_CODES,
+                code,
+            )
             .map(|i| EncounterStatusVs::ALL[i])
     }
 }
+/// The keys of [`EncounterStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_STATUS_VS_KEYS: [u32; 6] = [
+    1222615205, 2340692066, 4101275922, 2220750876, 3019120847, 2608177081,
+];
 impl EncounterStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_STATUS_VS_SYSTEMS,
             &ENCOUNTER_STATUS_VS_CODES,
-            false,
+            &ENCOUNTER_STATUS_VS_KEYS,
             system,
             code,
         )

@@ -49,19 +49,25 @@ impl EncounterSubjectStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_SUBJECT_STATUS_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_SUBJECT_STATUS_VS_KEYS,
+                &ENCOUNTER_SUBJECT_STATUS_VS_CODES,
+                code,
+            )
             .map(|i| EncounterSubjectStatusVs::ALL[i])
     }
 }
+/// The keys of [`EncounterSubjectStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_SUBJECT_STATUS_VS_KEYS: [u32; 5] = [
+    2739060870, 2722283251, 2705505632, 2822948965, 2806171346,
+];
 impl EncounterSubjectStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_SUBJECT_STATUS_VS_SYSTEMS,
             &ENCOUNTER_SUBJECT_STATUS_VS_CODES,
-            false,
+            &ENCOUNTER_SUBJECT_STATUS_VS_KEYS,
             system,
             code,
         )

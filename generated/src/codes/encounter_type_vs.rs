@@ -56,19 +56,25 @@ impl EncounterTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ENCOUNTER_TYPE_VS_KEYS,
+                &ENCOUNTER_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| EncounterTypeVs::ALL[i])
     }
 }
+/// The keys of [`EncounterTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ENCOUNTER_TYPE_VS_KEYS: [u32; 7] = [
+    3030652554, 3013874935, 2997097316, 2980319697, 2963542078, 2946764459, 2929986840,
+];
 impl EncounterTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ENCOUNTER_TYPE_VS_SYSTEMS,
             &ENCOUNTER_TYPE_VS_CODES,
-            false,
+            &ENCOUNTER_TYPE_VS_KEYS,
             system,
             code,
         )

@@ -40,19 +40,25 @@ impl EpisodeOfCareReasonUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        EPISODE_OF_CARE_REASON_USE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &EPISODE_OF_CARE_REASON_USE_VS_KEYS,
+                &EPISODE_OF_CARE_REASON_USE_VS_CODES,
+                code,
+            )
             .map(|i| EpisodeOfCareReasonUseVs::ALL[i])
     }
 }
+/// The keys of [`EpisodeOfCareReasonUseVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static EPISODE_OF_CARE_REASON_USE_VS_KEYS: [u32; 3] = [
+    1966790879, 1983568498, 2000346117,
+];
 impl EpisodeOfCareReasonUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &EPISODE_OF_CARE_REASON_USE_VS_SYSTEMS,
             &EPISODE_OF_CARE_REASON_USE_VS_CODES,
-            false,
+            &EPISODE_OF_CARE_REASON_USE_VS_KEYS,
             system,
             code,
         )

@@ -47,19 +47,25 @@ impl EpisodeOfCareStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        EPISODE_OF_CARE_STATUS_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &EPISODE_OF_CARE_STATUS_VS_KEYS,
+                &EPISODE_OF_CARE_STATUS_VS_CODES,
+                code,
+            )
             .map(|i| EpisodeOfCareStatusVs::ALL[i])
     }
 }
+/// The keys of [`EpisodeOfCareStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static EPISODE_OF_CARE_STATUS_VS_KEYS: [u32; 7] = [
+    1222615205, 3776767464, 3648362799, 3649069885, 2917234339, 2220750876, 3019120847,
+];
 impl EpisodeOfCareStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &EPISODE_OF_CARE_STATUS_VS_SYSTEMS,
             &EPISODE_OF_CARE_STATUS_VS_CODES,
-            false,
+            &EPISODE_OF_CARE_STATUS_VS_KEYS,
             system,
             code,
         )

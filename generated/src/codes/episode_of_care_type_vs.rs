@@ -57,19 +57,25 @@ impl EpisodeOfCareTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        EPISODE_OF_CARE_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &EPISODE_OF_CARE_TYPE_VS_KEYS,
+                &EPISODE_OF_CARE_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| EpisodeOfCareTypeVs::ALL[i])
     }
 }
+/// The keys of [`EpisodeOfCareTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static EPISODE_OF_CARE_TYPE_VS_KEYS: [u32; 7] = [
+    3030652554, 3013874935, 2997097316, 2980319697, 2963542078, 2946764459, 2929986840,
+];
 impl EpisodeOfCareTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &EPISODE_OF_CARE_TYPE_VS_SYSTEMS,
             &EPISODE_OF_CARE_TYPE_VS_CODES,
-            false,
+            &EPISODE_OF_CARE_TYPE_VS_KEYS,
             system,
             code,
         )

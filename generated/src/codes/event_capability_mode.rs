@@ -32,19 +32,23 @@ impl EventCapabilityMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        EVENT_CAPABILITY_MODE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &EVENT_CAPABILITY_MODE_KEYS,
+                &EVENT_CAPABILITY_MODE_CODES,
+                code,
+            )
             .map(|i| EventCapabilityMode::ALL[i])
     }
 }
+/// The keys of [`EventCapabilityMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static EVENT_CAPABILITY_MODE_KEYS: [u32; 2] = [2673797988, 1789683312];
 impl EventCapabilityMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &EVENT_CAPABILITY_MODE_SYSTEMS,
             &EVENT_CAPABILITY_MODE_CODES,
-            false,
+            &EVENT_CAPABILITY_MODE_KEYS,
             system,
             code,
         )

@@ -106,19 +106,28 @@ impl EventTiming {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        EVENT_TIMING_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &EVENT_TIMING_KEYS,
+                &EVENT_TIMING_CODES,
+                code,
+            )
             .map(|i| EventTiming::ALL[i])
     }
 }
+/// The keys of [`EventTiming`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static EVENT_TIMING_KEYS: [u32; 27] = [
+    3708773937, 3960063572, 3351335257, 2385279027, 2977572830, 1103758959, 1336566028,
+    3763824357, 3284683200, 3288523669, 1367149697, 2700727970, 3401662685, 1844137516,
+    1941164109, 3322673650, 2212112301, 2061113730, 1759116588, 768942877, 1988531952,
+    2139530523, 1904643857, 771752996, 3540447563, 3389448992, 3691446134,
+];
 impl EventTiming {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &EVENT_TIMING_SYSTEMS,
             &EVENT_TIMING_CODES,
-            false,
+            &EVENT_TIMING_KEYS,
             system,
             code,
         )

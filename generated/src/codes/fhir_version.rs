@@ -196,19 +196,33 @@ impl FhirVersion {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        FHIR_VERSION_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &FHIR_VERSION_KEYS,
+                &FHIR_VERSION_CODES,
+                code,
+            )
             .map(|i| FhirVersion::ALL[i])
     }
 }
+/// The keys of [`FhirVersion`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static FHIR_VERSION_KEYS: [u32; 57] = [
+    1972719352, 2039829828, 2090162685, 1905461781, 1367388185, 529508389, 512730770,
+    495953151, 1434498661, 121674739, 1417721042, 2701264844, 3946978290, 4011613804,
+    4028391423, 4045169042, 3963755909, 3600244115, 3879867814, 3278749176, 3846312576,
+    1851554862, 4081199242, 3871914516, 3242306012, 2664414386, 2681192005, 2630859148,
+    3292638869, 3685461891, 3191973155, 1504614597, 2787178501, 4229954579, 4213176960,
+    2770400882, 346356972, 2753623263, 2787194793, 2736845644, 1061475010, 2722362263,
+    424404876, 2720068025, 1339212127, 2703290406, 3908459640, 2686512787, 2059553045,
+    3219336542, 45423648, 3350306277, 1746559834, 1729782215, 1386673697, 1713004596,
+    4219210495,
+];
 impl FhirVersion {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &FHIR_VERSION_SYSTEMS,
             &FHIR_VERSION_CODES,
-            false,
+            &FHIR_VERSION_KEYS,
             system,
             code,
         )

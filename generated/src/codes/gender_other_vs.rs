@@ -35,19 +35,23 @@ impl GenderOtherVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        GENDER_OTHER_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &GENDER_OTHER_VS_KEYS,
+                &GENDER_OTHER_VS_CODES,
+                code,
+            )
             .map(|i| GenderOtherVs::ALL[i])
     }
 }
+/// The keys of [`GenderOtherVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static GENDER_OTHER_VS_KEYS: [u32; 2] = [3360363850, 3377141469];
 impl GenderOtherVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &GENDER_OTHER_VS_SYSTEMS,
             &GENDER_OTHER_VS_CODES,
-            false,
+            &GENDER_OTHER_VS_KEYS,
             system,
             code,
         )

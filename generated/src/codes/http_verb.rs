@@ -43,16 +43,21 @@ impl HttpVerb {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        HTTP_VERB_CODES.iter().position(|row| row.1 == code).map(|i| HttpVerb::ALL[i])
+        dhp_runtime::terminology::keyed_position(&HTTP_VERB_KEYS, &HTTP_VERB_CODES, code)
+            .map(|i| HttpVerb::ALL[i])
     }
 }
+/// The keys of [`HttpVerb`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static HTTP_VERB_KEYS: [u32; 6] = [
+    2531704439, 811237315, 1929554311, 3995708942, 4168191690, 3498819145,
+];
 impl HttpVerb {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &HTTP_VERB_SYSTEMS,
             &HTTP_VERB_CODES,
-            false,
+            &HTTP_VERB_KEYS,
             system,
             code,
         )

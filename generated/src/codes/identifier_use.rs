@@ -40,19 +40,25 @@ impl IdentifierUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        IDENTIFIER_USE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &IDENTIFIER_USE_KEYS,
+                &IDENTIFIER_USE_CODES,
+                code,
+            )
             .map(|i| IdentifierUse::ALL[i])
     }
 }
+/// The keys of [`IdentifierUse`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static IDENTIFIER_USE_KEYS: [u32; 5] = [
+    2950047785, 622609376, 3223044039, 1266453457, 3173751766,
+];
 impl IdentifierUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &IDENTIFIER_USE_SYSTEMS,
             &IDENTIFIER_USE_CODES,
-            false,
+            &IDENTIFIER_USE_KEYS,
             system,
             code,
         )

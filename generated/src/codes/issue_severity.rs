@@ -40,19 +40,25 @@ impl IssueSeverity {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ISSUE_SEVERITY_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ISSUE_SEVERITY_KEYS,
+                &ISSUE_SEVERITY_CODES,
+                code,
+            )
             .map(|i| IssueSeverity::ALL[i])
     }
 }
+/// The keys of [`IssueSeverity`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ISSUE_SEVERITY_KEYS: [u32; 5] = [
+    1052243577, 563185489, 2032210671, 1823159221, 979353360,
+];
 impl IssueSeverity {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ISSUE_SEVERITY_SYSTEMS,
             &ISSUE_SEVERITY_CODES,
-            false,
+            &ISSUE_SEVERITY_KEYS,
             system,
             code,
         )

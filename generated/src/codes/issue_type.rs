@@ -124,16 +124,29 @@ impl IssueType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ISSUE_TYPE_CODES.iter().position(|row| row.1 == code).map(|i| IssueType::ALL[i])
+        dhp_runtime::terminology::keyed_position(
+                &ISSUE_TYPE_KEYS,
+                &ISSUE_TYPE_CODES,
+                code,
+            )
+            .map(|i| IssueType::ALL[i])
     }
 }
+/// The keys of [`IssueType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ISSUE_TYPE_KEYS: [u32; 33] = [
+    3419534640, 1867851206, 2223801888, 1113510858, 844315519, 3375155643, 3380555570,
+    2608177081, 864990770, 3721599250, 141710295, 3260912582, 4205977353, 2465104790,
+    3376918177, 1998234687, 2228311146, 2644558210, 2276464826, 3135177370, 1005232978,
+    1340860724, 2538552783, 4247840682, 1584460349, 2936176201, 719568158, 626768054,
+    2549515144, 4224882725, 795662651, 479422832, 979353360,
+];
 impl IssueType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ISSUE_TYPE_SYSTEMS,
             &ISSUE_TYPE_CODES,
-            false,
+            &ISSUE_TYPE_KEYS,
             system,
             code,
         )

@@ -209,19 +209,33 @@ impl LicenseCertificateVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LICENSE_CERTIFICATE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &LICENSE_CERTIFICATE_VS_KEYS,
+                &LICENSE_CERTIFICATE_VS_CODES,
+                code,
+            )
             .map(|i| LicenseCertificateVs::ALL[i])
     }
 }
+/// The keys of [`LicenseCertificateVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static LICENSE_CERTIFICATE_VS_KEYS: [u32; 61] = [
+    587199187, 2759905068, 735387639, 1585722001, 668277163, 1037384781, 467490188,
+    2591339596, 400379712, 40553128, 584933521, 769487330, 3784963306, 3751408068,
+    685599235, 1062793413, 2571714383, 2087508100, 2070186028, 2422516027, 1897878506,
+    2120518885, 1698527640, 892207104, 1880738010, 151216230, 1276052178, 983224451,
+    2331620352, 2348397971, 2700727970, 1189074900, 1104053972, 4047616857, 3547950891,
+    3066124829, 1844137516, 1223762971, 1138742043, 1532769341, 56485964, 794848295,
+    1214435865, 1197658246, 1205852519, 1936020577, 391052606, 903855377, 741808487,
+    775363725, 1312394628, 660627343, 920632996, 971407138, 619077139, 805308234,
+    2967627403, 2198144801, 3585294997, 1040282002, 636840496,
+];
 impl LicenseCertificateVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &LICENSE_CERTIFICATE_VS_SYSTEMS,
             &LICENSE_CERTIFICATE_VS_CODES,
-            false,
+            &LICENSE_CERTIFICATE_VS_KEYS,
             system,
             code,
         )

@@ -37,16 +37,19 @@ impl LinkType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LINK_TYPE_CODES.iter().position(|row| row.1 == code).map(|i| LinkType::ALL[i])
+        dhp_runtime::terminology::keyed_position(&LINK_TYPE_KEYS, &LINK_TYPE_CODES, code)
+            .map(|i| LinkType::ALL[i])
     }
 }
+/// The keys of [`LinkType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static LINK_TYPE_KEYS: [u32; 4] = [4004322325, 2079908112, 2184295157, 4270218159];
 impl LinkType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &LINK_TYPE_SYSTEMS,
             &LINK_TYPE_CODES,
-            false,
+            &LINK_TYPE_KEYS,
             system,
             code,
         )

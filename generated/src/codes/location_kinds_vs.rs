@@ -34,19 +34,23 @@ impl LocationKindsVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LOCATION_KINDS_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &LOCATION_KINDS_VS_KEYS,
+                &LOCATION_KINDS_VS_CODES,
+                code,
+            )
             .map(|i| LocationKindsVs::ALL[i])
     }
 }
+/// The keys of [`LocationKindsVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static LOCATION_KINDS_VS_KEYS: [u32; 3] = [2749527653, 4255191123, 3048425356];
 impl LocationKindsVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &LOCATION_KINDS_VS_SYSTEMS,
             &LOCATION_KINDS_VS_CODES,
-            false,
+            &LOCATION_KINDS_VS_KEYS,
             system,
             code,
         )

@@ -31,19 +31,23 @@ impl LocationMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LOCATION_MODE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &LOCATION_MODE_KEYS,
+                &LOCATION_MODE_CODES,
+                code,
+            )
             .map(|i| LocationMode::ALL[i])
     }
 }
+/// The keys of [`LocationMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static LOCATION_MODE_KEYS: [u32; 2] = [193386898, 3641958979];
 impl LocationMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &LOCATION_MODE_SYSTEMS,
             &LOCATION_MODE_CODES,
-            false,
+            &LOCATION_MODE_KEYS,
             system,
             code,
         )

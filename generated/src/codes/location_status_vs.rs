@@ -34,19 +34,23 @@ impl LocationStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LOCATION_STATUS_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &LOCATION_STATUS_VS_KEYS,
+                &LOCATION_STATUS_VS_CODES,
+                code,
+            )
             .map(|i| LocationStatusVs::ALL[i])
     }
 }
+/// The keys of [`LocationStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static LOCATION_STATUS_VS_KEYS: [u32; 3] = [3648362799, 205403298, 4009865048];
 impl LocationStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &LOCATION_STATUS_VS_SYSTEMS,
             &LOCATION_STATUS_VS_CODES,
-            false,
+            &LOCATION_STATUS_VS_KEYS,
             system,
             code,
         )

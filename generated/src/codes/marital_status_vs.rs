@@ -61,19 +61,26 @@ impl MaritalStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        MARITAL_STATUS_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &MARITAL_STATUS_VS_KEYS,
+                &MARITAL_STATUS_VS_CODES,
+                code,
+            )
             .map(|i| MaritalStatusVs::ALL[i])
     }
 }
+/// The keys of [`MaritalStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static MARITAL_STATUS_VS_KEYS: [u32; 12] = [
+    3289118412, 3238785555, 3423339364, 3373006507, 3356228888, 3322673650, 3574337935,
+    3507227459, 3490449840, 3591115554, 3524005078, 2427368003,
+];
 impl MaritalStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &MARITAL_STATUS_VS_SYSTEMS,
             &MARITAL_STATUS_VS_CODES,
-            false,
+            &MARITAL_STATUS_VS_KEYS,
             system,
             code,
         )

@@ -46,16 +46,21 @@ impl NameUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        NAME_USE_CODES.iter().position(|row| row.1 == code).map(|i| NameUse::ALL[i])
+        dhp_runtime::terminology::keyed_position(&NAME_USE_KEYS, &NAME_USE_CODES, code)
+            .map(|i| NameUse::ALL[i])
     }
 }
+/// The keys of [`NameUse`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static NAME_USE_KEYS: [u32; 7] = [
+    2950047785, 622609376, 3223044039, 355814093, 1926879790, 3173751766, 3904069029,
+];
 impl NameUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &NAME_USE_SYSTEMS,
             &NAME_USE_CODES,
-            false,
+            &NAME_USE_KEYS,
             system,
             code,
         )

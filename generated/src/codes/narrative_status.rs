@@ -37,19 +37,23 @@ impl NarrativeStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        NARRATIVE_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &NARRATIVE_STATUS_KEYS,
+                &NARRATIVE_STATUS_CODES,
+                code,
+            )
             .map(|i| NarrativeStatus::ALL[i])
     }
 }
+/// The keys of [`NarrativeStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static NARRATIVE_STATUS_KEYS: [u32; 4] = [2094874946, 370250955, 3380609436, 413646574];
 impl NarrativeStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &NARRATIVE_STATUS_SYSTEMS,
             &NARRATIVE_STATUS_CODES,
-            false,
+            &NARRATIVE_STATUS_KEYS,
             system,
             code,
         )

@@ -71,19 +71,26 @@ impl NomenclatureGroupVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        NOMENCLATURE_GROUP_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &NOMENCLATURE_GROUP_VS_KEYS,
+                &NOMENCLATURE_GROUP_VS_CODES,
+                code,
+            )
             .map(|i| NomenclatureGroupVs::ALL[i])
     }
 }
+/// The keys of [`NomenclatureGroupVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static NOMENCLATURE_GROUP_VS_KEYS: [u32; 9] = [
+    2726572675, 555456686, 4284736537, 2134408900, 3721376399, 1550260410, 3137227909,
+    3418953792, 1247837803,
+];
 impl NomenclatureGroupVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &NOMENCLATURE_GROUP_VS_SYSTEMS,
             &NOMENCLATURE_GROUP_VS_CODES,
-            false,
+            &NOMENCLATURE_GROUP_VS_KEYS,
             system,
             code,
         )

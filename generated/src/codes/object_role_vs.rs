@@ -63,19 +63,26 @@ impl ObjectRoleVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        OBJECT_ROLE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &OBJECT_ROLE_VS_KEYS,
+                &OBJECT_ROLE_VS_CODES,
+                code,
+            )
             .map(|i| ObjectRoleVs::ALL[i])
     }
 }
+/// The keys of [`ObjectRoleVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static OBJECT_ROLE_VS_KEYS: [u32; 9] = [
+    873244444, 906799682, 822911587, 856466825, 1024243015, 1007465396, 418063755,
+    451618993, 2314375987,
+];
 impl ObjectRoleVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &OBJECT_ROLE_VS_SYSTEMS,
             &OBJECT_ROLE_VS_CODES,
-            false,
+            &OBJECT_ROLE_VS_KEYS,
             system,
             code,
         )

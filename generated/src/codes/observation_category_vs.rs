@@ -56,19 +56,26 @@ impl ObservationCategoryVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        OBSERVATION_CATEGORY_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &OBSERVATION_CATEGORY_VS_KEYS,
+                &OBSERVATION_CATEGORY_VS_CODES,
+                code,
+            )
             .map(|i| ObservationCategoryVs::ALL[i])
     }
 }
+/// The keys of [`ObservationCategoryVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static OBSERVATION_CATEGORY_VS_KEYS: [u32; 10] = [
+    4222347991, 1014502034, 152973341, 3046611424, 2800173518, 1562517799, 3305252626,
+    2974706942, 2720649964, 3484441320,
+];
 impl ObservationCategoryVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &OBSERVATION_CATEGORY_VS_SYSTEMS,
             &OBSERVATION_CATEGORY_VS_CODES,
-            false,
+            &OBSERVATION_CATEGORY_VS_KEYS,
             system,
             code,
         )

@@ -198,19 +198,33 @@ impl ObservationInterpretationVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        OBSERVATION_INTERPRETATION_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &OBSERVATION_INTERPRETATION_VS_KEYS,
+                &OBSERVATION_INTERPRETATION_VS_CODES,
+                code,
+            )
             .map(|i| ObservationInterpretationVs::ALL[i])
     }
 }
+/// The keys of [`ObservationInterpretationVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static OBSERVATION_INTERPRETATION_VS_KEYS: [u32; 57] = [
+    3704920219, 2455982578, 3606066196, 1330190971, 1848921691, 718021640, 2213245134,
+    2978503490, 2535693019, 941597444, 4007952043, 1196322817, 448849815, 3339451269,
+    3238785555, 3490449840, 3524005078, 957132539, 990687777, 768942877, 1474882803,
+    1878121713, 827064564, 3289118412, 3406561745, 3423339364, 903855377, 1943001710,
+    635854758, 3607893173, 3591115554, 1979344206, 735387639, 3440116983, 3373006507,
+    2297133229, 1692550565, 2028691325, 1893881993, 2464909419, 1810582278, 3222007936,
+    350341045, 2078435802, 954629519, 3905138350, 3134506849, 2565374185, 3076339336,
+    2662254669, 1544494082, 2794978118, 652632377, 1862592421, 754430924, 452918242,
+    2811755737,
+];
 impl ObservationInterpretationVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &OBSERVATION_INTERPRETATION_VS_SYSTEMS,
             &OBSERVATION_INTERPRETATION_VS_CODES,
-            false,
+            &OBSERVATION_INTERPRETATION_VS_KEYS,
             system,
             code,
         )

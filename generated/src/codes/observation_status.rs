@@ -49,19 +49,26 @@ impl ObservationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        OBSERVATION_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &OBSERVATION_STATUS_KEYS,
+                &OBSERVATION_STATUS_CODES,
+                code,
+            )
             .map(|i| ObservationStatus::ALL[i])
     }
 }
+/// The keys of [`ObservationStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static OBSERVATION_STATUS_KEYS: [u32; 8] = [
+    3813239489, 990649403, 362463927, 3772417057, 992760136, 2220750876, 3019120847,
+    2608177081,
+];
 impl ObservationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &OBSERVATION_STATUS_SYSTEMS,
             &OBSERVATION_STATUS_CODES,
-            false,
+            &OBSERVATION_STATUS_KEYS,
             system,
             code,
         )

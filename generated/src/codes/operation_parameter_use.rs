@@ -32,19 +32,23 @@ impl OperationParameterUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        OPERATION_PARAMETER_USE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &OPERATION_PARAMETER_USE_KEYS,
+                &OPERATION_PARAMETER_USE_CODES,
+                code,
+            )
             .map(|i| OperationParameterUse::ALL[i])
     }
 }
+/// The keys of [`OperationParameterUse`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static OPERATION_PARAMETER_USE_KEYS: [u32; 2] = [1094220446, 2870621791];
 impl OperationParameterUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &OPERATION_PARAMETER_USE_SYSTEMS,
             &OPERATION_PARAMETER_USE_CODES,
-            false,
+            &OPERATION_PARAMETER_USE_KEYS,
             system,
             code,
         )

@@ -64,19 +64,26 @@ impl OrganizationType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ORGANIZATION_TYPE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ORGANIZATION_TYPE_KEYS,
+                &ORGANIZATION_TYPE_CODES,
+                code,
+            )
             .map(|i| OrganizationType::ALL[i])
     }
 }
+/// The keys of [`OrganizationType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ORGANIZATION_TYPE_KEYS: [u32; 13] = [
+    3745389418, 2550489030, 2734521612, 10396681, 2565440279, 1582696073, 2004152891,
+    4126811303, 4081377257, 1512675183, 1607822841, 47358377, 3363671541,
+];
 impl OrganizationType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ORGANIZATION_TYPE_SYSTEMS,
             &ORGANIZATION_TYPE_CODES,
-            false,
+            &ORGANIZATION_TYPE_KEYS,
             system,
             code,
         )

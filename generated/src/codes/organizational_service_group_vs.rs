@@ -55,19 +55,25 @@ impl OrganizationalServiceGroupVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ORGANIZATIONAL_SERVICE_GROUP_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ORGANIZATIONAL_SERVICE_GROUP_VS_KEYS,
+                &ORGANIZATIONAL_SERVICE_GROUP_VS_CODES,
+                code,
+            )
             .map(|i| OrganizationalServiceGroupVs::ALL[i])
     }
 }
+/// The keys of [`OrganizationalServiceGroupVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ORGANIZATIONAL_SERVICE_GROUP_VS_KEYS: [u32; 6] = [
+    1798245658, 3948573295, 214070564, 2385186553, 782653582, 2953769571,
+];
 impl OrganizationalServiceGroupVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ORGANIZATIONAL_SERVICE_GROUP_VS_SYSTEMS,
             &ORGANIZATIONAL_SERVICE_GROUP_VS_CODES,
-            false,
+            &ORGANIZATIONAL_SERVICE_GROUP_VS_KEYS,
             system,
             code,
         )

@@ -413,19 +413,36 @@ impl OrganizationalSpecializationVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ORGANIZATIONAL_SPECIALIZATION_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ORGANIZATIONAL_SPECIALIZATION_VS_KEYS,
+                &ORGANIZATIONAL_SPECIALIZATION_VS_CODES,
+                code,
+            )
             .map(|i| OrganizationalSpecializationVs::ALL[i])
     }
 }
+/// The keys of [`OrganizationalSpecializationVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ORGANIZATIONAL_SPECIALIZATION_VS_KEYS: [u32; 78] = [
+    1748227631, 3271709532, 702462019, 3248740062, 2816582021, 380967080, 4264564687,
+    3821117050, 1262315297, 2145520691, 430143500, 702760905, 1124473186, 3570533887,
+    3992246168, 2122551221, 396831438, 4142910875, 2417191092, 453411856, 2731580919,
+    3321184838, 1288821133, 3870592356, 1311790603, 295965978, 4158775233, 3298215368,
+    718625263, 3464744433, 3886456714, 617759803, 1039472084, 2731879805, 2627154038,
+    2037550119, 1906813120, 3620009193, 1894289410, 2783115126, 2887840893, 2062774208,
+    2193511207, 4042417802, 3620705521, 1195433172, 773720891, 3470040814, 3486818433,
+    3048328533, 1276857495, 1166908848, 4129065005, 4013893478, 4030671097, 1987721624,
+    2436657284, 2724840161, 988674618, 1432122255, 1843491944, 3879715956, 1310468443,
+    2452521642, 4178241425, 472878048, 582826695, 3319862678, 3445376797, 1892668364,
+    3608045555, 1585803669, 1569026050, 2007515950, 865462751, 3434710264, 2313445417,
+    587725634,
+];
 impl OrganizationalSpecializationVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ORGANIZATIONAL_SPECIALIZATION_VS_SYSTEMS,
             &ORGANIZATIONAL_SPECIALIZATION_VS_CODES,
-            false,
+            &ORGANIZATIONAL_SPECIALIZATION_VS_KEYS,
             system,
             code,
         )

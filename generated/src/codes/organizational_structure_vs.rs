@@ -131,19 +131,27 @@ impl OrganizationalStructureVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ORGANIZATIONAL_STRUCTURE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ORGANIZATIONAL_STRUCTURE_VS_KEYS,
+                &ORGANIZATIONAL_STRUCTURE_VS_CODES,
+                code,
+            )
             .map(|i| OrganizationalStructureVs::ALL[i])
     }
 }
+/// The keys of [`OrganizationalStructureVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ORGANIZATIONAL_STRUCTURE_VS_KEYS: [u32; 21] = [
+    1832262821, 1798707583, 1765152345, 1731597107, 1966483773, 1933075630, 1899520392,
+    2000186106, 1966630868, 1798854678, 2033888439, 2067443677, 1966777963, 2000333201,
+    1899667487, 1864979416, 1898534654, 1932089892, 1965645130, 1730758464, 4113327457,
+];
 impl OrganizationalStructureVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ORGANIZATIONAL_STRUCTURE_VS_SYSTEMS,
             &ORGANIZATIONAL_STRUCTURE_VS_CODES,
-            false,
+            &ORGANIZATIONAL_STRUCTURE_VS_KEYS,
             system,
             code,
         )

@@ -51,19 +51,25 @@ impl OrganizationalSubordinationGroupVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ORGANIZATIONAL_SUBORDINATION_GROUP_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_KEYS,
+                &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_CODES,
+                code,
+            )
             .map(|i| OrganizationalSubordinationGroupVs::ALL[i])
     }
 }
+/// The keys of [`OrganizationalSubordinationGroupVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ORGANIZATIONAL_SUBORDINATION_GROUP_VS_KEYS: [u32; 5] = [
+    569202288, 619535145, 602757526, 653090383, 636312764,
+];
 impl OrganizationalSubordinationGroupVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_SYSTEMS,
             &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_CODES,
-            false,
+            &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_KEYS,
             system,
             code,
         )

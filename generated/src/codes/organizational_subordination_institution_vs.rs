@@ -47,19 +47,25 @@ impl OrganizationalSubordinationInstitutionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_KEYS,
+                &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_CODES,
+                code,
+            )
             .map(|i| OrganizationalSubordinationInstitutionVs::ALL[i])
     }
 }
+/// The keys of [`OrganizationalSubordinationInstitutionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_KEYS: [u32; 4] = [
+    2565184889, 619378443, 2532468294, 687474657,
+];
 impl OrganizationalSubordinationInstitutionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_SYSTEMS,
             &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_CODES,
-            false,
+            &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_KEYS,
             system,
             code,
         )

@@ -54,19 +54,26 @@ impl ProvenanceActivityTypesVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        PROVENANCE_ACTIVITY_TYPES_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &PROVENANCE_ACTIVITY_TYPES_VS_KEYS,
+                &PROVENANCE_ACTIVITY_TYPES_VS_CODES,
+                code,
+            )
             .map(|i| ProvenanceActivityTypesVs::ALL[i])
     }
 }
+/// The keys of [`ProvenanceActivityTypesVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static PROVENANCE_ACTIVITY_TYPES_VS_KEYS: [u32; 9] = [
+    936719067, 1070498734, 1104053972, 1625881374, 1793657564, 1742883422, 669409996,
+    805308234, 1978902921,
+];
 impl ProvenanceActivityTypesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &PROVENANCE_ACTIVITY_TYPES_VS_SYSTEMS,
             &PROVENANCE_ACTIVITY_TYPES_VS_CODES,
-            false,
+            &PROVENANCE_ACTIVITY_TYPES_VS_KEYS,
             system,
             code,
         )

@@ -41,19 +41,25 @@ impl ProvenanceEntityRole {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        PROVENANCE_ENTITY_ROLE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &PROVENANCE_ENTITY_ROLE_KEYS,
+                &PROVENANCE_ENTITY_ROLE_CODES,
+                code,
+            )
             .map(|i| ProvenanceEntityRole::ALL[i])
     }
 }
+/// The keys of [`ProvenanceEntityRole`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static PROVENANCE_ENTITY_ROLE_KEYS: [u32; 5] = [
+    3080064536, 2666071637, 466561496, 920155256, 938408167,
+];
 impl ProvenanceEntityRole {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &PROVENANCE_ENTITY_ROLE_SYSTEMS,
             &PROVENANCE_ENTITY_ROLE_CODES,
-            false,
+            &PROVENANCE_ENTITY_ROLE_KEYS,
             system,
             code,
         )

@@ -41,19 +41,25 @@ impl ProvenanceEntityRoleVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        PROVENANCE_ENTITY_ROLE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &PROVENANCE_ENTITY_ROLE_VS_KEYS,
+                &PROVENANCE_ENTITY_ROLE_VS_CODES,
+                code,
+            )
             .map(|i| ProvenanceEntityRoleVs::ALL[i])
     }
 }
+/// The keys of [`ProvenanceEntityRoleVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static PROVENANCE_ENTITY_ROLE_VS_KEYS: [u32; 5] = [
+    3080064536, 2666071637, 466561496, 920155256, 938408167,
+];
 impl ProvenanceEntityRoleVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &PROVENANCE_ENTITY_ROLE_VS_SYSTEMS,
             &PROVENANCE_ENTITY_ROLE_VS_CODES,
-            false,
+            &PROVENANCE_ENTITY_ROLE_VS_KEYS,
             system,
             code,
         )

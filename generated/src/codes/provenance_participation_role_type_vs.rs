@@ -33,19 +33,23 @@ impl ProvenanceParticipationRoleTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_KEYS,
+                &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| ProvenanceParticipationRoleTypeVs::ALL[i])
     }
 }
+/// The keys of [`ProvenanceParticipationRoleTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_KEYS: [u32; 2] = [951593994, 1333443158];
 impl ProvenanceParticipationRoleTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_SYSTEMS,
             &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_CODES,
-            false,
+            &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_KEYS,
             system,
             code,
         )

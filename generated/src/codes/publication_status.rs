@@ -37,19 +37,25 @@ impl PublicationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        PUBLICATION_STATUS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &PUBLICATION_STATUS_KEYS,
+                &PUBLICATION_STATUS_CODES,
+                code,
+            )
             .map(|i| PublicationStatus::ALL[i])
     }
 }
+/// The keys of [`PublicationStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static PUBLICATION_STATUS_KEYS: [u32; 4] = [
+    3044443532, 3648362799, 348906966, 2608177081,
+];
 impl PublicationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &PUBLICATION_STATUS_SYSTEMS,
             &PUBLICATION_STATUS_CODES,
-            false,
+            &PUBLICATION_STATUS_KEYS,
             system,
             code,
         )

@@ -40,19 +40,25 @@ impl QuantityComparator {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        QUANTITY_COMPARATOR_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &QUANTITY_COMPARATOR_KEYS,
+                &QUANTITY_COMPARATOR_CODES,
+                code,
+            )
             .map(|i| QuantityComparator::ALL[i])
     }
 }
+/// The keys of [`QuantityComparator`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static QUANTITY_COMPARATOR_KEYS: [u32; 5] = [
+    957132539, 2499223986, 284975636, 990687777, 1193606232,
+];
 impl QuantityComparator {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &QUANTITY_COMPARATOR_SYSTEMS,
             &QUANTITY_COMPARATOR_CODES,
-            false,
+            &QUANTITY_COMPARATOR_KEYS,
             system,
             code,
         )

@@ -41,19 +41,25 @@ impl ReferenceHandlingPolicy {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        REFERENCE_HANDLING_POLICY_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &REFERENCE_HANDLING_POLICY_KEYS,
+                &REFERENCE_HANDLING_POLICY_CODES,
+                code,
+            )
             .map(|i| ReferenceHandlingPolicy::ALL[i])
     }
 }
+/// The keys of [`ReferenceHandlingPolicy`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static REFERENCE_HANDLING_POLICY_KEYS: [u32; 5] = [
+    3971602660, 1299774836, 2025139504, 3132109999, 2621662984,
+];
 impl ReferenceHandlingPolicy {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &REFERENCE_HANDLING_POLICY_SYSTEMS,
             &REFERENCE_HANDLING_POLICY_CODES,
-            false,
+            &REFERENCE_HANDLING_POLICY_KEYS,
             system,
             code,
         )

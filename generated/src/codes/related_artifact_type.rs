@@ -134,19 +134,30 @@ impl RelatedArtifactType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        RELATED_ARTIFACT_TYPE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &RELATED_ARTIFACT_TYPE_KEYS,
+                &RELATED_ARTIFACT_TYPE_CODES,
+                code,
+            )
             .map(|i| RelatedArtifactType::ALL[i])
     }
 }
+/// The keys of [`RelatedArtifactType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static RELATED_ARTIFACT_TYPE_KEYS: [u32; 36] = [
+    1217303681, 1831201569, 3643696020, 3813858486, 2642777677, 176746393, 1028309394,
+    39614905, 3734364462, 2525157801, 3009834268, 4121463766, 3026779127, 4114182359,
+    4073030088, 3396243303, 1801574602, 1825239352, 4280409390, 4148968102, 3607674411,
+    2079908112, 1101100496, 3029909407, 1676282407, 3822068597, 2498939632, 3720395777,
+    564853444, 2889813176, 3524004691, 4094193913, 9443301, 588217456, 981471694,
+    553930641,
+];
 impl RelatedArtifactType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &RELATED_ARTIFACT_TYPE_SYSTEMS,
             &RELATED_ARTIFACT_TYPE_CODES,
-            false,
+            &RELATED_ARTIFACT_TYPE_KEYS,
             system,
             code,
         )

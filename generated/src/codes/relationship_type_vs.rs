@@ -53,19 +53,26 @@ impl RelationshipTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        RELATIONSHIP_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &RELATIONSHIP_TYPE_VS_KEYS,
+                &RELATIONSHIP_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| RelationshipTypeVs::ALL[i])
     }
 }
+/// The keys of [`RelationshipTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static RELATIONSHIP_TYPE_VS_KEYS: [u32; 9] = [
+    1681039707, 2884519850, 2103725348, 2934852707, 4114727333, 3222007936, 3389784126,
+    3490449840, 402768803,
+];
 impl RelationshipTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &RELATIONSHIP_TYPE_VS_SYSTEMS,
             &RELATIONSHIP_TYPE_VS_CODES,
-            false,
+            &RELATIONSHIP_TYPE_VS_KEYS,
             system,
             code,
         )

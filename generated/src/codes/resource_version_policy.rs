@@ -35,19 +35,23 @@ impl ResourceVersionPolicy {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        RESOURCE_VERSION_POLICY_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &RESOURCE_VERSION_POLICY_KEYS,
+                &RESOURCE_VERSION_POLICY_CODES,
+                code,
+            )
             .map(|i| ResourceVersionPolicy::ALL[i])
     }
 }
+/// The keys of [`ResourceVersionPolicy`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static RESOURCE_VERSION_POLICY_KEYS: [u32; 3] = [3690000071, 4158879702, 3320632480];
 impl ResourceVersionPolicy {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &RESOURCE_VERSION_POLICY_SYSTEMS,
             &RESOURCE_VERSION_POLICY_CODES,
-            false,
+            &RESOURCE_VERSION_POLICY_KEYS,
             system,
             code,
         )

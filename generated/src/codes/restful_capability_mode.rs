@@ -32,19 +32,23 @@ impl RestfulCapabilityMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        RESTFUL_CAPABILITY_MODE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &RESTFUL_CAPABILITY_MODE_KEYS,
+                &RESTFUL_CAPABILITY_MODE_CODES,
+                code,
+            )
             .map(|i| RestfulCapabilityMode::ALL[i])
     }
 }
+/// The keys of [`RestfulCapabilityMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static RESTFUL_CAPABILITY_MODE_KEYS: [u32; 2] = [2408750110, 1085029842];
 impl RestfulCapabilityMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &RESTFUL_CAPABILITY_MODE_SYSTEMS,
             &RESTFUL_CAPABILITY_MODE_CODES,
-            false,
+            &RESTFUL_CAPABILITY_MODE_KEYS,
             system,
             code,
         )

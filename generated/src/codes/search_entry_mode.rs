@@ -34,19 +34,23 @@ impl SearchEntryMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SEARCH_ENTRY_MODE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &SEARCH_ENTRY_MODE_KEYS,
+                &SEARCH_ENTRY_MODE_CODES,
+                code,
+            )
             .map(|i| SearchEntryMode::ALL[i])
     }
 }
+/// The keys of [`SearchEntryMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static SEARCH_ENTRY_MODE_KEYS: [u32; 3] = [2116038550, 1968798311, 1144767795];
 impl SearchEntryMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &SEARCH_ENTRY_MODE_SYSTEMS,
             &SEARCH_ENTRY_MODE_CODES,
-            false,
+            &SEARCH_ENTRY_MODE_KEYS,
             system,
             code,
         )

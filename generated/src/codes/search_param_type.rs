@@ -52,19 +52,26 @@ impl SearchParamType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SEARCH_PARAM_TYPE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &SEARCH_PARAM_TYPE_KEYS,
+                &SEARCH_PARAM_TYPE_CODES,
+                code,
+            )
             .map(|i| SearchParamType::ALL[i])
     }
 }
+/// The keys of [`SearchParamType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static SEARCH_PARAM_TYPE_KEYS: [u32; 9] = [
+    467038368, 3564297305, 398550328, 2491017778, 1518465946, 804491188, 1265799128,
+    932140029, 3644904752,
+];
 impl SearchParamType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &SEARCH_PARAM_TYPE_SYSTEMS,
             &SEARCH_PARAM_TYPE_CODES,
-            false,
+            &SEARCH_PARAM_TYPE_KEYS,
             system,
             code,
         )

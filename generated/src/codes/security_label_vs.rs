@@ -52,19 +52,26 @@ impl SecurityLabelVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SECURITY_LABEL_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &SECURITY_LABEL_VS_KEYS,
+                &SECURITY_LABEL_VS_CODES,
+                code,
+            )
             .map(|i| SecurityLabelVs::ALL[i])
     }
 }
+/// The keys of [`SecurityLabelVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static SECURITY_LABEL_VS_KEYS: [u32; 9] = [
+    122890012, 2804792183, 4213561586, 1092537008, 3399240301, 2346503463, 3466479392,
+    3406561745, 3607893173,
+];
 impl SecurityLabelVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &SECURITY_LABEL_VS_SYSTEMS,
             &SECURITY_LABEL_VS_CODES,
-            false,
+            &SECURITY_LABEL_VS_KEYS,
             system,
             code,
         )

@@ -32,19 +32,23 @@ impl SecurityRoleTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SECURITY_ROLE_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &SECURITY_ROLE_TYPE_VS_KEYS,
+                &SECURITY_ROLE_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| SecurityRoleTypeVs::ALL[i])
     }
 }
+/// The keys of [`SecurityRoleTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static SECURITY_ROLE_TYPE_VS_KEYS: [u32; 2] = [25319464, 980300086];
 impl SecurityRoleTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &SECURITY_ROLE_TYPE_VS_SYSTEMS,
             &SECURITY_ROLE_TYPE_VS_CODES,
-            false,
+            &SECURITY_ROLE_TYPE_VS_KEYS,
             system,
             code,
         )

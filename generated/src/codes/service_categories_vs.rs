@@ -56,19 +56,25 @@ impl ServiceCategoriesVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SERVICE_CATEGORIES_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &SERVICE_CATEGORIES_VS_KEYS,
+                &SERVICE_CATEGORIES_VS_CODES,
+                code,
+            )
             .map(|i| ServiceCategoriesVs::ALL[i])
     }
 }
+/// The keys of [`ServiceCategoriesVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static SERVICE_CATEGORIES_VS_KEYS: [u32; 6] = [
+    1859760623, 2181595417, 1575416021, 4094840638, 1615176066, 3833908587,
+];
 impl ServiceCategoriesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &SERVICE_CATEGORIES_VS_SYSTEMS,
             &SERVICE_CATEGORIES_VS_CODES,
-            false,
+            &SERVICE_CATEGORIES_VS_KEYS,
             system,
             code,
         )

@@ -31,19 +31,23 @@ impl SignatureTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SIGNATURE_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &SIGNATURE_TYPE_VS_KEYS,
+                &SIGNATURE_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| SignatureTypeVs::ALL[i])
     }
 }
+/// The keys of [`SignatureTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static SIGNATURE_TYPE_VS_KEYS: [u32; 2] = [3399326959, 3487824117];
 impl SignatureTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &SIGNATURE_TYPE_VS_SYSTEMS,
             &SIGNATURE_TYPE_VS_CODES,
-            false,
+            &SIGNATURE_TYPE_VS_KEYS,
             system,
             code,
         )

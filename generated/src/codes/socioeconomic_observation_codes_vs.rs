@@ -46,19 +46,25 @@ impl SocioeconomicObservationCodesVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SOCIOECONOMIC_OBSERVATION_CODES_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &SOCIOECONOMIC_OBSERVATION_CODES_VS_KEYS,
+                &SOCIOECONOMIC_OBSERVATION_CODES_VS_CODES,
+                code,
+            )
             .map(|i| SocioeconomicObservationCodesVs::ALL[i])
     }
 }
+/// The keys of [`SocioeconomicObservationCodesVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static SOCIOECONOMIC_OBSERVATION_CODES_VS_KEYS: [u32; 4] = [
+    3035713017, 927169836, 1578055226, 2631295807,
+];
 impl SocioeconomicObservationCodesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &SOCIOECONOMIC_OBSERVATION_CODES_VS_SYSTEMS,
             &SOCIOECONOMIC_OBSERVATION_CODES_VS_CODES,
-            false,
+            &SOCIOECONOMIC_OBSERVATION_CODES_VS_KEYS,
             system,
             code,
         )

@@ -31,19 +31,23 @@ impl SortDirection {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SORT_DIRECTION_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &SORT_DIRECTION_KEYS,
+                &SORT_DIRECTION_CODES,
+                code,
+            )
             .map(|i| SortDirection::ALL[i])
     }
 }
+/// The keys of [`SortDirection`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static SORT_DIRECTION_KEYS: [u32; 2] = [2696878241, 1989400379];
 impl SortDirection {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &SORT_DIRECTION_SYSTEMS,
             &SORT_DIRECTION_CODES,
-            false,
+            &SORT_DIRECTION_KEYS,
             system,
             code,
         )

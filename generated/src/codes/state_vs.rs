@@ -95,16 +95,22 @@ impl StateVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        STATE_VS_CODES.iter().position(|row| row.1 == code).map(|i| StateVs::ALL[i])
+        dhp_runtime::terminology::keyed_position(&STATE_VS_KEYS, &STATE_VS_CODES, code)
+            .map(|i| StateVs::ALL[i])
     }
 }
+/// The keys of [`StateVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static STATE_VS_KEYS: [u32; 14] = [
+    2680367968, 2764256063, 2864921777, 2629888016, 2663443254, 2696998492, 2764108968,
+    2965881681, 2999436919, 3032992157, 3016214538, 2831513634, 2814736015, 2781180777,
+];
 impl StateVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &STATE_VS_SYSTEMS,
             &STATE_VS_CODES,
-            false,
+            &STATE_VS_KEYS,
             system,
             code,
         )

@@ -39,19 +39,25 @@ impl SystemRestfulInteraction {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SYSTEM_RESTFUL_INTERACTION_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &SYSTEM_RESTFUL_INTERACTION_KEYS,
+                &SYSTEM_RESTFUL_INTERACTION_CODES,
+                code,
+            )
             .map(|i| SystemRestfulInteraction::ALL[i])
     }
 }
+/// The keys of [`SystemRestfulInteraction`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static SYSTEM_RESTFUL_INTERACTION_KEYS: [u32; 4] = [
+    1963546403, 436461563, 1208764357, 3325822263,
+];
 impl SystemRestfulInteraction {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &SYSTEM_RESTFUL_INTERACTION_SYSTEMS,
             &SYSTEM_RESTFUL_INTERACTION_CODES,
-            false,
+            &SYSTEM_RESTFUL_INTERACTION_KEYS,
             system,
             code,
         )

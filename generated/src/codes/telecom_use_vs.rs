@@ -40,19 +40,25 @@ impl TelecomUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        TELECOM_USE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &TELECOM_USE_VS_KEYS,
+                &TELECOM_USE_VS_CODES,
+                code,
+            )
             .map(|i| TelecomUseVs::ALL[i])
     }
 }
+/// The keys of [`TelecomUseVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static TELECOM_USE_VS_KEYS: [u32; 5] = [
+    3536372366, 1536741984, 3223044039, 3173751766, 1778093175,
+];
 impl TelecomUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &TELECOM_USE_VS_SYSTEMS,
             &TELECOM_USE_VS_CODES,
-            false,
+            &TELECOM_USE_VS_KEYS,
             system,
             code,
         )

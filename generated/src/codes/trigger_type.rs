@@ -49,19 +49,26 @@ impl TriggerType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        TRIGGER_TYPE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &TRIGGER_TYPE_KEYS,
+                &TRIGGER_TYPE_CODES,
+                code,
+            )
             .map(|i| TriggerType::ALL[i])
     }
 }
+/// The keys of [`TriggerType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static TRIGGER_TYPE_KEYS: [u32; 8] = [
+    3212426251, 426954780, 379691260, 1802989002, 2764332887, 3359552492, 1430497019,
+    1233796923,
+];
 impl TriggerType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &TRIGGER_TYPE_SYSTEMS,
             &TRIGGER_TYPE_CODES,
-            false,
+            &TRIGGER_TYPE_KEYS,
             system,
             code,
         )

@@ -35,19 +35,23 @@ impl TriggeredByTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        TRIGGERED_BY_TYPE_VS_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &TRIGGERED_BY_TYPE_VS_KEYS,
+                &TRIGGERED_BY_TYPE_VS_CODES,
+                code,
+            )
             .map(|i| TriggeredByTypeVs::ALL[i])
     }
 }
+/// The keys of [`TriggeredByTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static TRIGGERED_BY_TYPE_VS_KEYS: [u32; 3] = [2070613823, 3650857002, 1861591808];
 impl TriggeredByTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &TRIGGERED_BY_TYPE_VS_SYSTEMS,
             &TRIGGERED_BY_TYPE_VS_CODES,
-            false,
+            &TRIGGERED_BY_TYPE_VS_KEYS,
             system,
             code,
         )

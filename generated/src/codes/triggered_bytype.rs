@@ -34,19 +34,23 @@ impl TriggeredBytype {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        TRIGGERED_BYTYPE_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &TRIGGERED_BYTYPE_KEYS,
+                &TRIGGERED_BYTYPE_CODES,
+                code,
+            )
             .map(|i| TriggeredBytype::ALL[i])
     }
 }
+/// The keys of [`TriggeredBytype`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static TRIGGERED_BYTYPE_KEYS: [u32; 3] = [2070613823, 3650857002, 1861591808];
 impl TriggeredBytype {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &TRIGGERED_BYTYPE_SYSTEMS,
             &TRIGGERED_BYTYPE_CODES,
-            false,
+            &TRIGGERED_BYTYPE_KEYS,
             system,
             code,
         )

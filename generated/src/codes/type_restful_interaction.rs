@@ -53,19 +53,26 @@ impl TypeRestfulInteraction {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        TYPE_RESTFUL_INTERACTION_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &TYPE_RESTFUL_INTERACTION_KEYS,
+                &TYPE_RESTFUL_INTERACTION_CODES,
+                code,
+            )
             .map(|i| TypeRestfulInteraction::ALL[i])
     }
 }
+/// The keys of [`TypeRestfulInteraction`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static TYPE_RESTFUL_INTERACTION_KEYS: [u32; 9] = [
+    3470762949, 533078985, 672109684, 4178578089, 1740784714, 217301777, 1237632262,
+    649812317, 820276228,
+];
 impl TypeRestfulInteraction {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &TYPE_RESTFUL_INTERACTION_SYSTEMS,
             &TYPE_RESTFUL_INTERACTION_CODES,
-            false,
+            &TYPE_RESTFUL_INTERACTION_KEYS,
             system,
             code,
         )

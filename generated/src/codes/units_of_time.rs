@@ -46,19 +46,25 @@ impl UnitsOfTime {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        UNITS_OF_TIME_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &UNITS_OF_TIME_KEYS,
+                &UNITS_OF_TIME_CODES,
+                code,
+            )
             .map(|i| UnitsOfTime::ALL[i])
     }
 }
+/// The keys of [`UnitsOfTime`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static UNITS_OF_TIME_KEYS: [u32; 7] = [
+    4127999362, 3381609815, 3977000791, 3775669363, 1715978087, 1647190325, 3826002220,
+];
 impl UnitsOfTime {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &UNITS_OF_TIME_SYSTEMS,
             &UNITS_OF_TIME_CODES,
-            false,
+            &UNITS_OF_TIME_KEYS,
             system,
             code,
         )

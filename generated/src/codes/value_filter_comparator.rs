@@ -47,19 +47,25 @@ impl ValueFilterComparator {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        VALUE_FILTER_COMPARATOR_CODES
-            .iter()
-            .position(|row| row.1 == code)
+        dhp_runtime::terminology::keyed_position(
+                &VALUE_FILTER_COMPARATOR_KEYS,
+                &VALUE_FILTER_COMPARATOR_CODES,
+                code,
+            )
             .map(|i| ValueFilterComparator::ALL[i])
     }
 }
+/// The keys of [`ValueFilterComparator`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
+static VALUE_FILTER_COMPARATOR_KEYS: [u32; 7] = [
+    1142581827, 1260422518, 1563552493, 1008758233, 1278332970, 944899161, 890917542,
+];
 impl ValueFilterComparator {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::indexed_table_contains(
+        dhp_runtime::terminology::keyed_table_contains(
             &VALUE_FILTER_COMPARATOR_SYSTEMS,
             &VALUE_FILTER_COMPARATOR_CODES,
-            false,
+            &VALUE_FILTER_COMPARATOR_KEYS,
             system,
             code,
         )
