@@ -284,19 +284,44 @@ impl RuleTree {
     /// Finds the nodes of every tree node in `root`: `found[spans[n].0..spans[n].1]` are
     /// those of node `n`, in document order, each with the position of its parent among
     /// the nodes of the parent tree node.
-    fn find<'a>(&self, root: Node<'a>, segs: &mut Segs<'a>, found: &mut Vec<Found<'a>>, spans: &mut Vec<(usize, usize)>) {
+    ///
+    /// `walked` is the element walk of `root` ([`walk_into`]): a node's children are read
+    /// from its list where it has them, and visited ([`visit_key`]) where not.
+    fn find<'a>(&self, root: Node<'a>, walked: &[Walked<'a>], segs: &mut Segs<'a>, found: &mut Vec<Found<'a>>, spans: &mut Vec<(usize, usize)>) {
         for edge in &self.nodes {
             let start = found.len();
             match *edge {
-                Edge::Root => found.push(Found { located: Located { node: root, at: 0 }, parent: 0 }),
+                Edge::Root => {
+                    let walk = if walked.is_empty() { NOT_FOUND_IN_WALK } else { 0 };
+                    found.push(Found { located: Located { node: root, at: 0 }, parent: 0, walk });
+                }
                 Edge::Member { parent, key } => {
                     let (from, to) = spans[parent];
+                    // `value[x]`: every typed member of the choice (not one named `value`).
+                    let choice = key.strip_suffix("[x]");
                     for position in 0..to - from {
-                        let p = found[from + position].located;
-                        visit_key(p.node, key, &mut |c| {
-                            segs.0.push(Seg { parent: p.at, name: c.json_name, index: c.index });
-                            found.push(Found { located: Located { node: c.node, at: segs.0.len() - 1 }, parent: position });
-                        });
+                        let Found { located: p, walk, .. } = found[from + position];
+                        let listed = walked.get(walk as usize).and_then(Walked::listed);
+                        let Some(children) = listed else {
+                            visit_key(p.node, key, &mut |c| {
+                                segs.0.push(Seg { parent: p.at, name: c.json_name, index: c.index });
+                                found.push(Found { located: Located { node: c.node, at: segs.0.len() - 1 }, parent: position, walk: NOT_FOUND_IN_WALK });
+                            });
+                            continue;
+                        };
+                        // What `visit_key` gives for a typed node: the children named
+                        // `key` in JSON (a member, or a typed choice `valueQuantity`).
+                        for (i, c) in walked[children.clone()].iter().enumerate() {
+                            let matches = match choice {
+                                Some(base) => c.name == base && c.json_name != base,
+                                None => c.json_name == key,
+                            };
+                            if matches {
+                                segs.0.push(Seg { parent: p.at, name: c.json_name, index: c.index });
+                                let walk = (children.start + i) as u32;
+                                found.push(Found { located: Located { node: c.node, at: segs.0.len() - 1 }, parent: position, walk });
+                            }
+                        }
                     }
                 }
                 Edge::Slice { members, test, .. } => {
@@ -344,17 +369,43 @@ struct Found<'a> {
     located: Located<'a>,
     /// The position of its parent among the nodes of the parent tree node.
     parent: usize,
+    /// Its index in the element walk's list ([`NOT_FOUND_IN_WALK`] when it was found
+    /// below a node whose children the walk did not list).
+    walk: u32,
 }
+
+/// [`Found::walk`] of a node found outside the element walk's list.
+const NOT_FOUND_IN_WALK: u32 = u32::MAX;
 
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
 /// recording every violation on `reader`. `root` is a typed value or, equally, JSON.
 pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
+    // One walk of every element first, for the base elements' rules, the extension
+    // definitions and the prose rules; its issues are kept aside (no allocation until
+    // one) and recorded after the profile's, in that order, as three walks would have
+    // (`reader` drops the repeats as it would have on the way in). The profile's rules
+    // then find their elements in the walk's list.
+    let extension_rules = match root {
+        Node::Typed(r) => r.extension_rules(),
+        Node::Json { .. } => None,
+    };
+    let mut base = BaseElements::new(root, root_path);
+    let (mut base_issues, mut extension_issues, mut prose_issues) = (Vec::new(), Vec::new(), Vec::new());
+    let WalkBuffers { nodes, mut stack } = WALK_BUFFERS.with(|b| b.replace(WalkBuffers { nodes: Vec::new(), stack: Vec::new() }));
+    let mut walked = relabel(nodes);
+    walk_into(root, &mut walked, &mut stack, &mut |nodes, at, children| {
+        base.visit(nodes, at, children.clone(), &mut base_issues);
+        if let Some(rules) = extension_rules {
+            crate::extension_rules::check_at(nodes, at, children.clone(), root_path, rules, &mut extension_issues);
+        }
+        crate::prose_rules::check_at(nodes, at, children, root_path, &mut prose_issues);
+    });
     let RuleBuffers { segs, found, spans } = RULE_BUFFERS.with(|b| b.take());
     let (mut segs, mut found, mut spans) = (Segs(relabel(segs)), relabel(found), spans);
     segs.0.push(Seg { parent: 0, name: "", index: None });
     let root_only = [Located { node: root, at: 0 }];
     let tree = RuleTree::of(rules);
-    tree.find(root, &mut segs, &mut found, &mut spans);
+    tree.find(root, &walked, &mut segs, &mut found, &mut spans);
     let mut codings = Vec::new();
     for (rule, nodes) in rules.iter().zip(&tree.rules) {
         // A rule is read only where its parents are present (most rules of a profile are
@@ -451,24 +502,8 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
         spans.clear();
         RULE_BUFFERS.with(|b| b.set(RuleBuffers { segs: relabel(segs), found: relabel(found), spans }));
     }
-    // One walk for the base elements' rules, the extension definitions and the prose
-    // rules; their issues are recorded in that order, as three walks would.
-    let extension_rules = match root {
-        Node::Typed(r) => r.extension_rules(),
-        Node::Json { .. } => None,
-    };
-    let mut base = BaseElements::new(root, root_path);
-    // Kept aside (no allocation until an issue), then recorded on `reader`, which drops
-    // the repeats as it would have on the way in.
-    let (mut extension_issues, mut prose_issues) = (Vec::new(), Vec::new());
-    walk_elements(root, &mut |nodes, at, children| {
-        base.visit(nodes, at, children.clone(), reader);
-        if let Some(rules) = extension_rules {
-            crate::extension_rules::check_at(nodes, at, children.clone(), root_path, rules, &mut extension_issues);
-        }
-        crate::prose_rules::check_at(nodes, at, children, root_path, &mut prose_issues);
-    });
-    for i in extension_issues.into_iter().chain(prose_issues) {
+    keep_walk_buffers(walked, stack);
+    for i in base_issues.into_iter().chain(extension_issues).chain(prose_issues) {
         reader.push_issue(i);
     }
 }
@@ -498,13 +533,26 @@ pub(crate) struct Walked<'a> {
     /// The index of that resource's container (`%rootResource`: the resource holding it
     /// as `contained`, else the resource itself).
     root_resource: u32,
+    /// Where its children are in the list, once the walk has listed them
+    /// ([`NOT_LISTED`] until then, and for good for JSON and nodes not descended into).
+    children: (u32, u32),
+}
+
+/// [`Walked::children`] of a node whose children are not listed.
+const NOT_LISTED: (u32, u32) = (u32::MAX, u32::MAX);
+
+impl Walked<'_> {
+    /// Where the node's children are in the walk's list, when the walk listed them.
+    fn listed(&self) -> Option<std::ops::Range<usize>> {
+        (self.children != NOT_LISTED).then(|| self.children.0 as usize..self.children.1 as usize)
+    }
 }
 
 impl<'a> Walked<'a> {
     /// The node a walk starts from.
     fn root(node: Node<'a>) -> Self {
         let ty = node.fhir_type().unwrap_or("");
-        Walked { node, ty, leaf: false, parent: 0, name: "", json_name: "", index: None, depth: 1, resource: 0, root_resource: 0 }
+        Walked { node, ty, leaf: false, parent: 0, name: "", json_name: "", index: None, depth: 1, resource: 0, root_resource: 0, children: NOT_LISTED }
     }
 
     /// Child `c` of `nodes[parent]`, at JSON nesting `depth`, to be listed as `nodes[at]`.
@@ -524,7 +572,7 @@ impl<'a> Walked<'a> {
         } else {
             (outer.resource, outer.root_resource)
         };
-        Walked { node: c.node, ty, leaf, parent, name: c.name, json_name: c.json_name, index: c.index, depth, resource, root_resource }
+        Walked { node: c.node, ty, leaf, parent, name: c.name, json_name: c.json_name, index: c.index, depth, resource, root_resource, children: NOT_LISTED }
     }
 }
 
@@ -561,6 +609,13 @@ pub(crate) type EachNode<'f, 'a> = dyn FnMut(&[Walked<'a>], usize, std::ops::Ran
 /// anything deeper than [`crate::stream::MAX_NESTING`].
 pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
     let WalkBuffers { mut nodes, mut stack } = WALK_BUFFERS.with(|b| b.replace(WalkBuffers { nodes: Vec::new(), stack: Vec::new() }));
+    walk_into(root, &mut nodes, &mut stack, each);
+    keep_walk_buffers(nodes, stack);
+}
+
+/// [`walk_elements`] into lists the caller holds: afterwards `nodes` lists every node
+/// and, for each one whose children were listed, where they are ([`Walked::children`]).
+fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<usize>, each: &mut EachNode<'_, 'a>) {
     // Room for a typical resource, so the lists seldom grow.
     nodes.reserve(256);
     stack.reserve(64);
@@ -573,7 +628,8 @@ pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
         }
         if nodes[at].leaf {
             let end = nodes.len();
-            each(&nodes, at, end..end);
+            nodes[at].children = (end as u32, end as u32);
+            each(nodes, at, end..end);
             continue;
         }
         // A resource of a type not modelled ([`untyped_resource`]) is left out. Where a
@@ -587,17 +643,26 @@ pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
         let mut untyped = false;
         node.visit_children(&mut |c| {
             untyped |= c.name == "resourceType" && matches!(c.node, Node::Json { .. });
-            let child = Walked::child(c, &nodes, at, depth + 1);
+            let child = Walked::child(c, nodes, at, depth + 1);
             nodes.push(child);
         });
         if untyped {
             nodes.truncate(first);
             continue;
         }
-        each(&nodes, at, first..nodes.len());
+        // Lists are far shorter than `u32::MAX` nodes (see [`Walked::child`]); a list
+        // that is not is not taken for a node's children ([`Walked::listed`]).
+        if let (Ok(from), Ok(to)) = (u32::try_from(first), u32::try_from(nodes.len())) {
+            nodes[at].children = (from, to);
+        }
+        each(nodes, at, first..nodes.len());
         let typed = (first..nodes.len()).rev().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
         stack.extend(typed);
     }
+}
+
+/// Keeps a walk's lists for the next walk on this thread, emptied (see [`WalkBuffers`]).
+fn keep_walk_buffers(mut nodes: Vec<Walked<'_>>, stack: Vec<usize>) {
     if nodes.capacity() <= KEPT_WALK_NODES {
         nodes.clear();
         WALK_BUFFERS.with(|b| b.set(WalkBuffers { nodes: relabel(nodes), stack }));
@@ -641,7 +706,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
     }
 
     /// Checks node `at` (its children are `nodes[children]`).
-    fn visit(&mut self, nodes: &[Walked<'a>], at: usize, children: std::ops::Range<usize>, reader: &mut Reader) {
+    fn visit(&mut self, nodes: &[Walked<'a>], at: usize, children: std::ops::Range<usize>, issues: &mut Vec<Issue>) {
         // A leaf has a value (no `ele-1`), is no extension and has no type info.
         if nodes[at].leaf {
             return;
@@ -660,10 +725,10 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         if at != 0 {
             // The cheap tests first: the value is asked only of a node without children.
             if !other_than_id && !is_resource_member(nodes[at].json_name, nodes[at].ty) && node.primitive().is_none() {
-                reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), ELE_1.to_string()));
+                issues.push(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), ELE_1.to_string()));
             }
             if nodes[at].ty == "Extension" && extensions == value {
-                reader.push_issue(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), EXT_1.to_string()));
+                issues.push(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), EXT_1.to_string()));
             }
         }
         if self.nested {
@@ -675,7 +740,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         let (resource, root_resource) = (nodes[resource_at].node, nodes[root_resource_at].node);
         if !info.invariants.is_empty() {
             let path = || walked_path(nodes, at, root_path);
-            check_type_invariants(info.invariants, node, &path, resource, root_resource, reader);
+            check_type_invariants(info.invariants, node, &path, resource, root_resource, issues);
         }
         let typed = || children.clone().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
         if !info.element_invariants.is_empty() {
@@ -683,7 +748,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
                 let element = nodes[i].name;
                 if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
                     let path = || walked_path(nodes, i, root_path);
-                    check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, reader);
+                    check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, issues);
                 }
             }
         }
@@ -723,7 +788,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
                 };
                 if let Some(msg) = reference_problem(literal, from_literal, declared, targets) {
                     let path = walked_path(nodes, i, root_path) + suffix;
-                    reader.push_issue(issue(IssueKind::ReferenceTarget, path, msg));
+                    issues.push(issue(IssueKind::ReferenceTarget, path, msg));
                 }
             }
         }
@@ -747,7 +812,7 @@ pub(crate) fn is_resource_member(name: &str, ty: &str) -> bool {
 
 /// Evaluates a datatype's constraints on one value of it (at `path()`, built only for an
 /// issue).
-fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &dyn Fn() -> String, resource: Node<'_>, root_resource: Node<'_>, reader: &mut Reader) {
+fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &dyn Fn() -> String, resource: Node<'_>, root_resource: Node<'_>, issues: &mut Vec<Issue>) {
     for inv in invariants {
         let Some(compiled) = parsed(inv.expression) else { continue };
         // Most datatype constraints are on the value itself: no walk to allocate.
@@ -774,7 +839,7 @@ fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &d
                 if !inv.error {
                     i.severity = Severity::Warning;
                 }
-                reader.push_issue(i);
+                issues.push(i);
             }
         }
     }
