@@ -358,9 +358,7 @@ thread_local! {
 /// layout); the `filter_map` changes the items' type, which `filter` cannot.
 fn relabel<T, U>(list: Vec<T>) -> Vec<U> {
     debug_assert!(list.is_empty());
-    #[expect(clippy::unnecessary_filter_map, reason = "the map changes the type of the (absent) items")]
-    let list = list.into_iter().filter_map(|_| None).collect();
-    list
+    list.into_iter().filter_map(|_| None).collect()
 }
 
 /// A node found for a [`RuleTree`] node.
@@ -544,7 +542,7 @@ const NOT_LISTED: (u32, u32) = (u32::MAX, u32::MAX);
 impl Walked<'_> {
     /// Where the node's children are in the walk's list, when the walk listed them.
     fn listed(&self) -> Option<std::ops::Range<usize>> {
-        (self.children != NOT_LISTED).then(|| self.children.0 as usize..self.children.1 as usize)
+        (self.children != NOT_LISTED).then_some(self.children.0 as usize..self.children.1 as usize)
     }
 }
 

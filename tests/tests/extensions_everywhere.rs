@@ -111,9 +111,7 @@ fn data_absent_reason_allows_no_nested_extension_and_needs_a_value() {
     let mut p = Patient::default();
     let mut value = no_value();
     value.extension.push(ext(DAR, None, vec![ext("http://example.org/x", Some(string("y")), vec![])]));
-    let mut telecom = ContactPoint::default();
-    telecom.system = Some(dhp_fhir::codes::ContactPointSystem::Phone.into());
-    telecom.value = Some(value);
+    let telecom = ContactPoint { system: Some(dhp_fhir::codes::ContactPointSystem::Phone.into()), value: Some(value), ..Default::default() };
     p.telecom.push(telecom);
     assert_eq!(errors(&p.validate().issues), want);
 }

@@ -162,8 +162,10 @@ fn warning_constraints_of_datatypes_stay_warnings() {
     assert!(UzCorePatient::from_json_str(&json).is_ok());
 
     let mut p = david();
-    let mut r = Reference::default();
-    r.identifier = Some(dhp_fhir::datatypes::Identifier { system: Some("urn:oid:1.2.3".parse::<Uri>().unwrap().into()), ..Default::default() }.into());
+    let r = Reference {
+        identifier: Some(dhp_fhir::datatypes::Identifier { system: Some("urn:oid:1.2.3".parse::<Uri>().unwrap().into()), ..Default::default() }.into()),
+        ..Default::default()
+    };
     p.general_practitioner.push(r);
     let report = p.validate();
     assert!(report.is_valid(), "{report}");

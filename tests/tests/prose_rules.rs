@@ -59,14 +59,16 @@ fn narrative_div_needs_the_xhtml_namespace_and_well_formed_tags() {
     let good = r#"{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p>Ali<br/></p></div>"}}"#;
     assert_eq!(read_patient(good), vec![]);
 
-    let mut p = Patient::default();
-    p.text = Some(Box::new(Narrative {
-        id: None,
-        extension: vec![],
-        status: dhp_fhir::codes::NarrativeStatus::Generated.into(),
-        div: Xhtml::new("<div><p>Ali</p></div>").unwrap().into(),
-        unknown_elements: Default::default(),
-    }));
+    let p = Patient {
+        text: Some(Box::new(Narrative {
+            id: None,
+            extension: vec![],
+            status: dhp_fhir::codes::NarrativeStatus::Generated.into(),
+            div: Xhtml::new("<div><p>Ali</p></div>").unwrap().into(),
+            unknown_elements: Default::default(),
+        })),
+        ..Default::default()
+    };
     assert_eq!(prose(&p.validate().issues), err("Patient.text.div", rule));
 }
 

@@ -446,10 +446,7 @@ fn validation_and_reading_share_one_nesting_bound() {
     assert_eq!(valid_seen, (true, true), "both sides of the bound are tested");
     // JSON kept as is (an unknown member) counts from where it starts.
     for depth in [90, 95, 96, 97, 98, 99, 100] {
-        let text = format!(
-            r#"{{"resourceType":"Patient","x":{}}}"#,
-            format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
-        );
+        let text = format!(r#"{{"resourceType":"Patient","x":{}1{}}}"#, "[".repeat(depth), "]".repeat(depth));
         let read = dhp_fhir::resources::Patient::from_json_str_with(&text, ReadMode::Lenient);
         let parsed = dhp_runtime::JsonValue::parse(&text);
         assert_eq!(read.is_ok(), parsed.is_ok(), "unknown member {depth} deep");
