@@ -625,8 +625,9 @@ fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<us
             continue;
         }
         if nodes[at].leaf {
+            // No children: listed as an empty range.
+            nodes[at].children = (0, 0);
             let end = nodes.len();
-            nodes[at].children = (end as u32, end as u32);
             each(nodes, at, end..end);
             continue;
         }
