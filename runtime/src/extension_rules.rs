@@ -128,7 +128,8 @@ pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule]
         return;
     }
     let mut issues = Vec::new();
-    crate::validate::walk_elements(root, &mut |nodes, at, children| check_at(nodes, at, children, root_path, rules, &mut issues));
+    // Extensions are never leaves.
+    crate::validate::walk_elements(root, |_| false, &mut |nodes, at, children| check_at(nodes, at, children, root_path, rules, &mut issues));
     for i in issues {
         reader.push_issue(i);
     }

@@ -391,7 +391,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
     let (mut base_issues, mut extension_issues, mut prose_issues) = (Vec::new(), Vec::new(), Vec::new());
     let WalkBuffers { nodes, mut stack } = WALK_BUFFERS.with(|b| b.replace(WalkBuffers { nodes: Vec::new(), stack: Vec::new() }));
     let mut walked = relabel(nodes);
-    walk_into(root, &mut walked, &mut stack, &mut |nodes, at, children| {
+    walk_into(root, &mut walked, &mut stack, crate::prose_rules::checks_leaf, &mut |nodes, at, children| {
         base.visit(nodes, at, children.clone(), &mut base_issues);
         if let Some(rules) = extension_rules {
             crate::extension_rules::check_at(nodes, at, children.clone(), root_path, rules, &mut extension_issues);
@@ -570,7 +570,9 @@ impl<'a> Walked<'a> {
         } else {
             (outer.resource, outer.root_resource)
         };
-        Walked { node: c.node, ty, leaf, parent, name: c.name, json_name: c.json_name, index: c.index, depth, resource, root_resource, children: NOT_LISTED }
+        // A leaf has no children: an empty range, listed as it is.
+        let children = if leaf { (0, 0) } else { NOT_LISTED };
+        Walked { node: c.node, ty, leaf, parent, name: c.name, json_name: c.json_name, index: c.index, depth, resource, root_resource, children }
     }
 }
 
@@ -602,18 +604,20 @@ pub(crate) type EachNode<'f, 'a> = dyn FnMut(&[Walked<'a>], usize, std::ops::Ran
 
 /// Visits every typed node of `root` once, in document order and without recursion:
 /// `each(nodes, at, children)` with the nodes listed so far (node `at`'s ancestors among
-/// them) and its children (typed or kept as JSON) at `nodes[children]`. JSON kept as is
-/// (unknown elements, resources of types not modelled) is not descended into, nor
-/// anything deeper than [`crate::stream::MAX_NESTING`].
-pub(crate) fn walk_elements<'a>(root: Node<'a>, each: &mut EachNode<'_, 'a>) {
+/// them) and its children (typed or kept as JSON) at `nodes[children]`. A leaf
+/// ([`Walked::leaf`]) is visited only when `leaf_checked(its type)` says the caller
+/// checks leaves of that type (every leaf is listed among its parent's children all the
+/// same). JSON kept as is (unknown elements, resources of types not modelled) is not
+/// descended into, nor anything deeper than [`crate::stream::MAX_NESTING`].
+pub(crate) fn walk_elements<'a>(root: Node<'a>, leaf_checked: fn(&str) -> bool, each: &mut EachNode<'_, 'a>) {
     let WalkBuffers { mut nodes, mut stack } = WALK_BUFFERS.with(|b| b.replace(WalkBuffers { nodes: Vec::new(), stack: Vec::new() }));
-    walk_into(root, &mut nodes, &mut stack, each);
+    walk_into(root, &mut nodes, &mut stack, leaf_checked, each);
     keep_walk_buffers(nodes, stack);
 }
 
 /// [`walk_elements`] into lists the caller holds: afterwards `nodes` lists every node
 /// and, for each one whose children were listed, where they are ([`Walked::children`]).
-fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<usize>, each: &mut EachNode<'_, 'a>) {
+fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<usize>, leaf_checked: fn(&str) -> bool, each: &mut EachNode<'_, 'a>) {
     // Room for a typical resource, so the lists seldom grow.
     nodes.reserve(256);
     stack.reserve(64);
@@ -625,8 +629,6 @@ fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<us
             continue;
         }
         if nodes[at].leaf {
-            // No children: listed as an empty range.
-            nodes[at].children = (0, 0);
             let end = nodes.len();
             each(nodes, at, end..end);
             continue;
@@ -655,7 +657,8 @@ fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<us
             nodes[at].children = (from, to);
         }
         each(nodes, at, first..nodes.len());
-        let typed = (first..nodes.len()).rev().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
+        let visited = |w: &Walked<'_>| matches!(w.node, Node::Typed(_)) && (!w.leaf || leaf_checked(w.ty));
+        let typed = (first..nodes.len()).rev().filter(|&i| visited(&nodes[i]));
         stack.extend(typed);
     }
 }
