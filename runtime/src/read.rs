@@ -308,3 +308,42 @@ impl Reader {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(path: &str, kind: IssueKind) -> Issue {
+        Issue { severity: Severity::Error, kind, path: path.to_string(), message: "m".into() }
+    }
+
+    #[test]
+    fn repeats_are_dropped_before_and_after_the_set_is_built() {
+        let mut r = Reader::new("Patient", ReadMode::Strict);
+        // One issue recorded directly (as `error` does), then pushed again: a repeat.
+        r.at("a", None, |r| r.error(IssueKind::Required, "first"));
+        r.push_issue(at("Patient.a", IssueKind::Required));
+        assert_eq!(r.issues().len(), 1);
+        // Same place, another kind: kept.
+        r.push_issue(at("Patient.a", IssueKind::Binding));
+        assert_eq!(r.issues().len(), 2);
+        // Past the scanned few, into the set: every earlier issue is still known.
+        for i in 0..40 {
+            r.push_issue(at(&format!("Patient.x[{i}]"), IssueKind::Cardinality));
+        }
+        assert_eq!(r.issues().len(), 42);
+        r.push_issue(at("Patient.a", IssueKind::Required));
+        r.push_issue(at("Patient.x[3]", IssueKind::Cardinality));
+        r.push_issue(at("Patient.x[39]", IssueKind::Cardinality));
+        assert_eq!(r.issues().len(), 42);
+        // Recorded directly after the set exists, then pushed: still a repeat.
+        r.at("b", None, |r| r.error(IssueKind::Required, "late"));
+        r.push_issue(at("Patient.b", IssueKind::Required));
+        assert_eq!(r.issues().len(), 43);
+        // A warning at the same place and kind is another issue.
+        let mut w = at("Patient.b", IssueKind::Required);
+        w.severity = Severity::Warning;
+        r.push_issue(w);
+        assert_eq!(r.issues().len(), 44);
+    }
+}

@@ -417,6 +417,27 @@ mod tests {
     }
 
     #[test]
+    fn only_a_valued_primitive_without_id_or_extensions_is_a_leaf() {
+        type Date = PrimitiveElement<crate::primitives::Date, JsonValue>;
+        let value = || Some(crate::primitives::Date::new("2021-05").unwrap());
+        let plain: Date = PrimitiveElement { value: value(), id: None, extension: vec![] };
+        assert_eq!(plain.type_and_leaf(), ("date", true));
+        let with_id: Date = PrimitiveElement { value: value(), id: Some("x".into()), extension: vec![] };
+        assert_eq!(with_id.type_and_leaf(), ("date", false));
+        let with_extension: Date = PrimitiveElement { value: value(), id: None, extension: vec![JsonValue::parse(r#"{"url":"u"}"#).unwrap()] };
+        assert_eq!(with_extension.type_and_leaf(), ("date", false));
+        let absent: Date = PrimitiveElement { value: None, id: Some("x".into()), extension: vec![] };
+        assert_eq!(absent.type_and_leaf(), ("date", false));
+        // Boxed, it answers as the value does; a type that does not say is no leaf.
+        assert_eq!(Box::new(plain).type_and_leaf(), ("date", true));
+        assert_eq!(crate::json::JsonObject::new().type_and_leaf(), ("", false));
+        // Whatever says it is a leaf has no children to visit.
+        let mut children = 0;
+        with_id.visit_children(&mut |_| children += 1);
+        assert_eq!(children, 1);
+    }
+
+    #[test]
     fn primitive_elements_expose_value_id_and_extensions() {
         let p: PrimitiveElement<crate::primitives::Date, JsonValue> = PrimitiveElement {
             value: Some(crate::primitives::Date::new("2021-05").unwrap()),
