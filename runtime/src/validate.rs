@@ -643,7 +643,7 @@ fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<us
         let first = nodes.len();
         let mut untyped = false;
         node.visit_children(&mut |c| {
-            untyped |= c.name == "resourceType" && matches!(c.node, Node::Json { .. });
+            untyped |= matches!(c.node, Node::Json { .. }) && c.name == "resourceType";
             let child = Walked::child(c, nodes, at, depth + 1);
             nodes.push(child);
         });

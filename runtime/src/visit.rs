@@ -30,13 +30,13 @@ fn emit<'a>(visit: Visit<'_, 'a>, name: &'a str, json_name: &'a str, index: Opti
 /// [`emit`] of a single element (its arguments all fit in registers).
 #[inline(never)]
 fn emit_one<'a>(visit: Visit<'_, 'a>, name: &'a str, node: &'a dyn Reflect) {
-    emit(visit, name, name, None, node);
+    visit(Child { name, json_name: name, index: None, node: Node::Typed(node) });
 }
 
 /// [`emit`] of item `index` of a repeating element.
 #[inline(never)]
 fn emit_item<'a>(visit: Visit<'_, 'a>, name: &'a str, index: usize, node: &'a dyn Reflect) {
-    emit(visit, name, name, Some(index), node);
+    visit(Child { name, json_name: name, index: Some(index), node: Node::Typed(node) });
 }
 
 /// A single element (`1..1`).
