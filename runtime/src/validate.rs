@@ -714,23 +714,24 @@ impl<'a, 'p> BaseElements<'a, 'p> {
             return;
         }
         let (root_path, node) = (self.root_path, nodes[at].node);
-        let (mut other_than_id, mut extensions, mut value) = (false, false, false);
-        for c in &nodes[children.clone()] {
-            other_than_id |= c.name != "id";
-            extensions |= c.name == "extension";
-            // A member kept as JSON (unknown, or a value type the definition forbids,
-            // reported as such) is not the extension's value.
-            if let Node::Typed(_) = c.node {
-                value |= c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5);
-            }
-        }
         if at != 0 {
-            // The cheap tests first: the value is asked only of a node without children.
+            let children = &nodes[children.clone()];
+            // The cheap tests first: the value is asked only of a node without children
+            // (the first child not named `id` ends the scan, usually the first).
+            let other_than_id = children.iter().any(|c| c.name != "id");
             if !other_than_id && !is_resource_member(nodes[at].json_name, nodes[at].ty) && node.primitive().is_none() {
                 issues.push(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), ELE_1.to_string()));
             }
-            if nodes[at].ty == "Extension" && extensions == value {
-                issues.push(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), EXT_1.to_string()));
+            if nodes[at].ty == "Extension" {
+                let extensions = children.iter().any(|c| c.name == "extension");
+                // A member kept as JSON (unknown, or a value type the definition forbids,
+                // reported as such) is not the extension's value.
+                let value = children
+                    .iter()
+                    .any(|c| matches!(c.node, Node::Typed(_)) && (c.name == "value" || (c.name.starts_with("value") && c.name.len() > 5)));
+                if extensions == value {
+                    issues.push(issue(IssueKind::Invariant, walked_path(nodes, at, root_path), EXT_1.to_string()));
+                }
             }
         }
         if self.nested {
