@@ -141,7 +141,7 @@ pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule]
 pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, rules: &[ExtensionRule], issues: &mut Vec<Issue>) {
     if at != 0 && !rules.is_empty() && nodes[at].ty == "Extension" {
         // The `url` as [`url_of`] finds it, from the children the walk listed.
-        let url = nodes[children].iter().filter(|c| c.name == "url").find_map(|c| c.node.primitive().and_then(text));
+        let url = crate::validate::listed_child_text(&nodes[children], "url");
         if let Some(rule) = url.and_then(|u| find(rules, u)) {
             check_one(nodes, at, rule, root_path, issues);
         }

@@ -321,7 +321,7 @@ struct Ctx<'n, 'a> {
 impl<'a> Ctx<'_, 'a> {
     /// The text of the node's child `name`, as [`child_text`] finds it.
     fn child_text(&self, name: &str) -> Option<&'a str> {
-        self.children.iter().filter(|c| c.name == name && c.json_name == name).find_map(|c| c.node.primitive().and_then(text))
+        crate::validate::listed_child_text(self.children, name)
     }
 
     /// The node's first child `name`.

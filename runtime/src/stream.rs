@@ -81,6 +81,17 @@ pub struct PrimVec<T, E> {
     bad: bool,
 }
 
+/// Pushes an item read from a JSON array. Most arrays hold one item: the first gets room
+/// for itself alone, not the four a first push reserves (an `Identifier` or a `Coding` is
+/// about 300 bytes: four are an allocation past the allocator's small-size caches, and
+/// values spread over more memory); a second item grows the list as usual.
+fn push_item<T>(items: &mut Vec<T>, item: T) {
+    if items.capacity() == 0 {
+        items.reserve_exact(1);
+    }
+    items.push(item);
+}
+
 impl<T, E> Default for PrimVec<T, E> {
     fn default() -> Self {
         PrimVec { items: Vec::new(), flags: Vec::new(), values: None, exts: None, bad: false }
@@ -95,11 +106,7 @@ impl<T, E> PrimVec<T, E> {
 
     fn slot(&mut self, i: usize) -> &mut PrimitiveElement<T, E> {
         while self.items.len() <= i {
-            // Room for one item first, as in `complex_vec`: most arrays hold one.
-            if self.items.capacity() == 0 {
-                self.items.reserve_exact(1);
-            }
-            self.items.push(PrimitiveElement { value: None, id: None, extension: Vec::new() });
+            push_item(&mut self.items, PrimitiveElement { value: None, id: None, extension: Vec::new() });
             self.flags.push(0);
         }
         &mut self.items[i]
@@ -966,15 +973,7 @@ impl<'a> Stream<'a> {
         let mut out = Vec::new();
         if let Some(n) = self.array(seen, i, key, |s, _| {
             if let Some(v) = T::read_stream(s) {
-                // Most arrays hold one item: the first gets room for itself alone, not
-                // the four a first push reserves (an `Identifier` or a `Coding` is about
-                // 300 bytes: four are an allocation past the allocator's small-size
-                // caches, and values spread over more memory); a second item grows it
-                // as usual.
-                if out.capacity() == 0 {
-                    out.reserve_exact(1);
-                }
-                out.push(v);
+                push_item(&mut out, v);
             }
         }) {
             if n == 0 && required {

@@ -478,7 +478,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
             // `check_node`'s environment: `%resource` the root, `%context` the focus.
             let env = || {
                 let mut env = fhirpath::Env::new(root);
-                env.context = vec![fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() })];
+                env.context = vec![fhirpath::Value::of_node(focus.node)];
                 env
             };
             if compiled.check(focus.node, &env) == Some(false) {
@@ -538,6 +538,12 @@ pub(crate) struct Walked<'a> {
 
 /// [`Walked::children`] of a node whose children are not listed.
 const NOT_LISTED: (u32, u32) = (u32::MAX, u32::MAX);
+
+/// The text of child `name` among `children` (nodes a walk listed): the first one so
+/// named, as element and in JSON, with a text value.
+pub(crate) fn listed_child_text<'a>(children: &[Walked<'a>], name: &str) -> Option<&'a str> {
+    children.iter().filter(|c| c.name == name && c.json_name == name).find_map(|c| c.node.primitive().and_then(crate::must_support::text))
+}
 
 impl Walked<'_> {
     /// Where the node's children are in the walk's list, when the walk listed them.
@@ -833,7 +839,7 @@ fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &d
             let env = || {
                 let mut env = fhirpath::Env::new(resource);
                 env.root_resource = Some(root_resource);
-                env.context = vec![fhirpath::Value::Node(fhirpath::NodeValue { node: focus.node, type_name: focus.node.fhir_type() })];
+                env.context = vec![fhirpath::Value::of_node(focus.node)];
                 env
             };
             if compiled.check(focus.node, &env) == Some(false) {

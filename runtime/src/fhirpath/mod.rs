@@ -110,7 +110,7 @@ impl<'a> Env<'a> {
         Env {
             resource: Some(resource),
             root_resource: None,
-            context: vec![Value::Node(NodeValue { node: resource, type_name: resource.fhir_type() })],
+            context: vec![Value::of_node(resource)],
             variables: Vec::new(),
             model: None,
             lenient_choices: false,
@@ -156,7 +156,7 @@ impl<'a> Env<'a> {
 /// assert_eq!(r[0].to_string(), "true");
 /// ```
 pub fn evaluate<'a>(expr: &Expr, focus: Node<'a>, env: &Env<'a>) -> Result<Vec<Value<'a>>, EvalError> {
-    let start = vec![Value::Node(NodeValue { node: focus, type_name: focus.fhir_type() })];
+    let start = vec![Value::of_node(focus)];
     evaluate_collection(expr, &start, env)
 }
 
@@ -179,7 +179,7 @@ pub fn evaluate_collection<'a>(expr: &Expr, focus: &[Value<'a>], env: &Env<'a>) 
 pub fn check_node(expr: &Expr, resource: Node<'_>, focus: Node<'_>) -> Option<bool> {
     let env = Env::new(resource);
     let mut env = env;
-    env.context = vec![Value::Node(NodeValue { node: focus, type_name: focus.fhir_type() })];
+    env.context = vec![Value::of_node(focus)];
     let r = evaluate(expr, focus, &env).ok()?;
     match r.as_slice() {
         [] => None,

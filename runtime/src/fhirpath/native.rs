@@ -42,7 +42,7 @@
 
 use super::eval::{decided, logic, truth, Ev};
 use super::functions::{resolve_reference, type_arg};
-use super::{evaluate, BinOp, Env, Expr, NodeValue, TypeSpec, Value};
+use super::{evaluate, BinOp, Env, Expr, TypeSpec, Value};
 use crate::reflect::Node;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -141,17 +141,8 @@ impl Boundary<'_> {
     /// the member is absent or has no boundary, `None` when the interpreter must decide
     /// (several items, a value that is not a date, dateTime or time, an error).
     fn value<'a>(&self, focus: Node<'a>) -> Option<Option<super::Temporal>> {
-        let (mut count, mut found) = (0usize, None);
-        focus.visit_child(self.member, &mut |c| {
-            count += 1;
-            found = Some(c.node);
-        });
-        let node = match (count, found) {
-            (0, _) => return Some(None),
-            (1, Some(node)) => node,
-            _ => return None,
-        };
-        let value = Value::Node(super::NodeValue { node, type_name: node.fhir_type() }).to_system()?;
+        let Some(node) = single_at(focus, &[self.member])? else { return Some(None) };
+        let value = Value::of_node(node).to_system()?;
         let Value::Temporal(t) = value else { return None };
         let digits = if t.kind == super::TemporalKind::Time { 9 } else { 17 };
         Some(t.boundary(digits, self.high))
@@ -638,10 +629,6 @@ fn each_at<'a>(node: Node<'a>, path: &[&str], visit: &mut dyn FnMut(Node<'a>)) -
     typed
 }
 
-/// A node as the interpreter holds it: with its own type.
-fn value_of(node: Node<'_>) -> Value<'_> {
-    Value::Node(NodeValue { node, type_name: node.fhir_type() })
-}
 
 /// The nodes `chain` reaches from `focus`, in the order and with the repeats of the
 /// interpreter's collection; `None` when the interpreter must decide (a JSON node to go
@@ -684,7 +671,7 @@ fn step<'a>(link: &Link<'_>, input: &[Node<'a>], focus: Node<'a>, ctx: &mut Ctx<
                 } else {
                     target = Some(n);
                 }
-                if let Some(Value::String(reference)) = target.and_then(|t| value_of(t).to_system()) {
+                if let Some(Value::String(reference)) = target.and_then(|t| Value::of_node(t).to_system()) {
                     out.extend(resolve_reference(env, &reference));
                 }
             }
@@ -693,7 +680,7 @@ fn step<'a>(link: &Link<'_>, input: &[Node<'a>], focus: Node<'a>, ctx: &mut Ctx<
             let env = ctx.env();
             let ev = Ev::new(env);
             for &n in input {
-                if ev.type_test(&value_of(n), spec, true).ok()? {
+                if ev.type_test(&Value::of_node(n), spec, true).ok()? {
                     out.push(n);
                 }
             }
@@ -708,7 +695,7 @@ fn step<'a>(link: &Link<'_>, input: &[Node<'a>], focus: Node<'a>, ctx: &mut Ctx<
                     }
                     let mut named = false;
                     e.node.visit_child("url", &mut |u| {
-                        named |= matches!(value_of(u.node).to_system(), Some(Value::String(s)) if s == *url);
+                        named |= matches!(Value::of_node(u.node).to_system(), Some(Value::String(s)) if s == *url);
                     });
                     if named {
                         out.push(e.node);
@@ -736,11 +723,11 @@ fn step<'a>(link: &Link<'_>, input: &[Node<'a>], focus: Node<'a>, ctx: &mut Ctx<
             let ev = Ev::new(env);
             let mut their_set = ev.set();
             for &t in &theirs {
-                ev.insert(&mut their_set, &value_of(t));
+                ev.insert(&mut their_set, &Value::of_node(t));
             }
             let mut seen = ev.set();
             for &n in input {
-                let v = value_of(n);
+                let v = Value::of_node(n);
                 if ev.has(&their_set, &v) && ev.insert(&mut seen, &v) {
                     out.push(n);
                 }
@@ -776,22 +763,29 @@ fn distinct(focus: Node<'_>, items: &[&str], key: &[&str], suffix: &[&str]) -> O
 /// (`Some(Some(text))`: a string primitive with a value whose FHIRPath value is a String,
 /// not a date, a time or a number); `None` otherwise (the interpreter decides).
 fn plain_text<'a>(node: Node<'a>, path: &[&str]) -> Option<Option<&'a str>> {
-    let (mut count, mut found) = (0usize, None);
-    let typed = each_at(node, path, &mut |n| {
-        count += 1;
-        found = Some(n);
-    });
-    let child = match (typed, count, found) {
-        (true, 0, _) => return Some(None),
-        (true, 1, Some(one)) => one,
-        _ => return None,
-    };
+    let Some(child) = single_at(node, path)? else { return Some(None) };
     if !matches!(child, Node::Typed(_)) {
         return None;
     }
     let plain = !matches!(child.fhir_type(), Some("date" | "dateTime" | "instant" | "time" | "integer64" | "decimal"));
     match child.primitive() {
         Some(crate::reflect::PrimitiveValue::String(s)) if plain => Some(Some(s)),
+        _ => None,
+    }
+}
+
+/// The node at `path` below `node`: `Some(None)` when there is none, `Some(Some(it))` when
+/// there is one; `None` when there are several or a JSON node is in the way (the
+/// interpreter decides).
+fn single_at<'a>(node: Node<'a>, path: &[&str]) -> Option<Option<Node<'a>>> {
+    let (mut count, mut found) = (0usize, None);
+    let typed = each_at(node, path, &mut |n| {
+        count += 1;
+        found = Some(n);
+    });
+    match (typed, count) {
+        (true, 0) => Some(None),
+        (true, 1) => Some(found),
         _ => None,
     }
 }

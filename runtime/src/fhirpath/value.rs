@@ -41,6 +41,11 @@ const QUANTITY_TYPES: &[&str] =
     &["Quantity", "Age", "Count", "Distance", "Duration", "SimpleQuantity", "MoneyQuantity"];
 
 impl<'a> Value<'a> {
+    /// A node as the interpreter holds it, with its own FHIR type.
+    pub(crate) fn of_node(node: Node<'a>) -> Self {
+        Value::Node(NodeValue { node, type_name: node.fhir_type() })
+    }
+
     /// The System value of a primitive node (or the value itself for System values);
     /// FHIR `Quantity` nodes become `System.Quantity`. `None` for other complex nodes.
     pub fn to_system(&self) -> Option<Value<'a>> {
