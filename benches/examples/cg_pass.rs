@@ -1,8 +1,8 @@
 //! One cold pass over the UZ Core examples, for cachegrind: `valgrind --tool=cachegrind
-//! --cache-sim=yes target/release/examples/cg_pass [validate|read|none]`. Loads only the
+//! --cache-sim=yes target/release/examples/cg_pass [validate|read|fm|none]`. Loads only the
 //! IG examples, sweeps a 64 MB buffer (so every cache level starts cold), then makes one
 //! pass: `validate` reads each with its profile, `read` reads it as `AnyResource` (base
-//! checks), `none` nothing. A first pass before the sweep fills the per-thread caches
+//! checks), `fm` parses it with fhir-model (with `--features peers`), `none` nothing. A first pass before the sweep fills the per-thread caches
 //! (`… validate 1` stops after it: the baseline). The per-function misses of a run
 //! minus its baseline are what a cold pass costs in code and tables (the footprint the
 //! peers bench's cold figure pays).
@@ -42,6 +42,10 @@ fn pass(what: &str, ig: &[(String, &'static str)]) {
                 let mut s = dhp_runtime::stream::Stream::new(black_box(d), "Resource", ReadMode::Strict);
                 black_box(<AnyResource as dhp_runtime::FhirJson>::read_stream(&mut s));
                 black_box(s.into_parts());
+            }
+            #[cfg(feature = "peers")]
+            "fm" => {
+                let _ = black_box(serde_json::from_str::<fhir_model::r5::resources::Resource>(black_box(d)));
             }
             _ => {}
         }
