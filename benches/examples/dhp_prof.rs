@@ -297,7 +297,7 @@ fn main() {
         if !v.is_empty() {
             let m_min = fastest(&v);
             let m = median(v);
-            println!("{name} {m:.2} ms = {:.2} x IgnoredAny (fastest {m_min:.2} ms = {:.2} x)", m / f, m_min / f_min);
+            println!("{name} {m:.3} ms = {:.2} x IgnoredAny (fastest {m_min:.3} ms = {:.2} x)", m / f, m_min / f_min);
         }
     }
 }
