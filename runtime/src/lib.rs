@@ -48,7 +48,7 @@ pub mod terminology;
 pub mod validate;
 pub mod visit;
 
-pub use element::{NonEmpty, PrimitiveElement, SubExtensionExtra};
+pub use element::{NonEmpty, PrimitiveElement, PrimitiveExtras, SubExtensionExtra};
 pub use json::{JsonNumber, JsonObject, JsonValue};
 pub use raw::RawResource;
 pub use read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};

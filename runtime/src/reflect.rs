@@ -364,15 +364,20 @@ impl<T: FhirPrimitive, E: Reflect> Reflect for PrimitiveElement<T, E> {
     }
 
     fn type_and_leaf(&self) -> (&str, bool) {
-        (T::FHIR_TYPE, self.value.is_some() && self.id.is_none() && self.extension.is_empty())
+        (T::FHIR_TYPE, self.value.is_some() && self.extension.is_empty() && self.extras.is_none())
     }
 
+    /// `id`, the extensions, then the unknown members a lenient read kept (as JSON).
     fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>)) {
-        if let Some(id) = &self.id {
+        let extras = self.extras.as_deref();
+        if let Some(id) = extras.and_then(|x| x.id.as_ref()) {
             visit(Child { name: "id", json_name: "id", index: None, node: Node::Typed(id) });
         }
         for (i, e) in self.extension.iter().enumerate() {
             visit(Child { name: "extension", json_name: "extension", index: Some(i), node: Node::Typed(e) });
+        }
+        if let Some(x) = extras {
+            crate::visit::unknown(visit, &x.unknown_elements);
         }
     }
 }
@@ -420,14 +425,24 @@ mod tests {
     fn only_a_valued_primitive_without_id_or_extensions_is_a_leaf() {
         type Date = PrimitiveElement<crate::primitives::Date, JsonValue>;
         let value = || Some(crate::primitives::Date::new("2021-05").unwrap());
-        let plain: Date = PrimitiveElement { value: value(), id: None, extension: vec![] };
+        let plain: Date = PrimitiveElement { value: value(), extension: vec![], extras: None };
         assert_eq!(plain.type_and_leaf(), ("date", true));
-        let with_id: Date = PrimitiveElement { value: value(), id: Some("x".into()), extension: vec![] };
+        let mut with_id = plain.clone();
+        with_id.set_id(Some("x".into()));
         assert_eq!(with_id.type_and_leaf(), ("date", false));
-        let with_extension: Date = PrimitiveElement { value: value(), id: None, extension: vec![JsonValue::parse(r#"{"url":"u"}"#).unwrap()] };
+        let with_extension: Date = PrimitiveElement::new(value().unwrap()).with_extension(JsonValue::parse(r#"{"url":"u"}"#).unwrap());
         assert_eq!(with_extension.type_and_leaf(), ("date", false));
-        let absent: Date = PrimitiveElement { value: None, id: Some("x".into()), extension: vec![] };
+        let mut absent: Date = PrimitiveElement::empty();
+        absent.set_id(Some("x".into()));
         assert_eq!(absent.type_and_leaf(), ("date", false));
+        // Unknown members of its `_date` object (a lenient read keeps them) are children.
+        let mut with_unknown = plain.clone();
+        with_unknown.extras = Some(Box::new(crate::PrimitiveExtras { id: None, unknown_elements: crate::json::JsonObject::new() }));
+        with_unknown.extras.as_mut().unwrap().unknown_elements.push_new("foo".into(), JsonValue::Bool(true));
+        assert_eq!(with_unknown.type_and_leaf(), ("date", false));
+        let mut names = Vec::new();
+        with_unknown.visit_children(&mut |c| names.push(c.json_name.to_string()));
+        assert_eq!(names, ["foo"]);
         // Boxed, it answers as the value does; a type that does not say is no leaf.
         assert_eq!(Box::new(plain).type_and_leaf(), ("date", true));
         assert_eq!(crate::json::JsonObject::new().type_and_leaf(), ("", false));
@@ -439,11 +454,9 @@ mod tests {
 
     #[test]
     fn primitive_elements_expose_value_id_and_extensions() {
-        let p: PrimitiveElement<crate::primitives::Date, JsonValue> = PrimitiveElement {
-            value: Some(crate::primitives::Date::new("2021-05").unwrap()),
-            id: Some("x".into()),
-            extension: vec![JsonValue::parse(r#"{"url":"u"}"#).unwrap()],
-        };
+        let mut p: PrimitiveElement<crate::primitives::Date, JsonValue> =
+            PrimitiveElement::new(crate::primitives::Date::new("2021-05").unwrap()).with_extension(JsonValue::parse(r#"{"url":"u"}"#).unwrap());
+        p.set_id(Some("x".into()));
         assert_eq!(p.fhir_type(), "date");
         assert_eq!(p.primitive(), Some(PrimitiveValue::Date("2021-05")));
         let got = children(Node::Typed(&p));

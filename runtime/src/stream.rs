@@ -12,7 +12,7 @@
 //! - [`JsonWriter`] appends compact JSON to a `String`, leaving out absent values, empty
 //!   objects and empty arrays.
 
-use crate::element::{PrimitiveElement, SubExtensionExtra};
+use crate::element::{PrimitiveElement, PrimitiveExtras, SubExtensionExtra};
 use crate::json::{write_json_string, write_value, JsonError, JsonObject, JsonValue, Parser};
 use crate::primitives::FhirPrimitive;
 use crate::raw::RawResource;
@@ -106,7 +106,7 @@ impl<T, E> PrimVec<T, E> {
 
     fn slot(&mut self, i: usize) -> &mut PrimitiveElement<T, E> {
         while self.items.len() <= i {
-            push_item(&mut self.items, PrimitiveElement { value: None, id: None, extension: Vec::new() });
+            push_item(&mut self.items, PrimitiveElement::empty());
             self.flags.push(0);
         }
         &mut self.items[i]
@@ -798,17 +798,17 @@ impl<'a> Stream<'a> {
             }
             _ => {
                 if let Some(v) = self.at(key, None, |s| s.primitive_value::<T>()) {
-                    slot.get_or_insert_with(|| PrimitiveElement { value: None, id: None, extension: Vec::new() }).value = Some(v);
+                    slot.get_or_insert_with(PrimitiveElement::empty).value = Some(v);
                 }
             }
         }
     }
 
     fn primitive_ext_part<T, E: FhirJson>(&mut self, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
-        let (id, extension) = self.at_ext(key, None, |s| s.primitive_extension::<E>());
-        if id.is_some() || !extension.is_empty() {
-            let el = slot.get_or_insert_with(|| PrimitiveElement { value: None, id: None, extension: Vec::new() });
-            el.id = id;
+        let (extras, extension) = self.at_ext(key, None, |s| s.primitive_extension::<E>());
+        if extras.is_some() || !extension.is_empty() {
+            let el = slot.get_or_insert_with(PrimitiveElement::empty);
+            el.extras = extras;
             el.extension = extension;
         }
     }
@@ -829,7 +829,10 @@ impl<'a> Stream<'a> {
         }
     }
 
-    fn primitive_extension<E: FhirJson>(&mut self) -> (Option<String>, Vec<E>) {
+    /// The `_key` object of a primitive element: its extensions and, when it has any, its
+    /// `id` and the members FHIR does not define (an error of a strict read, kept by a
+    /// lenient one).
+    fn primitive_extension<E: FhirJson>(&mut self) -> (Option<Box<PrimitiveExtras>>, Vec<E>) {
         if self.peek() != Some(b'{') {
             let t = self.type_here();
             self.reader.error(IssueKind::JsonType, format!("expected a JSON object with 'id' and/or 'extension', found {t}"));
@@ -839,15 +842,16 @@ impl<'a> Stream<'a> {
         let Some(mut o) = self.begin_object() else { return (None, Vec::new()) };
         let mut seen = Seen::new();
         let (mut id, mut extension) = (None, Vec::new());
-        let mut discard = JsonObject::new();
+        let mut unknown_elements = JsonObject::new();
         while let Some(key) = self.next_key(&mut o) {
             match &*key {
                 "id" => id = self.plain_string(&mut seen, 0, "id"),
                 "extension" => extension = self.complex_vec(&mut seen, 1, "extension", None, false),
-                _ => self.unknown(key, &mut discard),
+                _ => self.unknown(key, &mut unknown_elements),
             }
         }
-        (id, extension)
+        let extras = PrimitiveExtras { id, unknown_elements };
+        ((!extras.is_empty()).then(|| Box::new(extras)), extension)
     }
 
     /// The values array of repeating primitive element `key`.
@@ -907,8 +911,8 @@ impl<'a> Stream<'a> {
                 self.skip_value();
             } else {
                 b.flags[n] |= 2;
-                let (id, extension) = self.at_ext(key, Some(n), |s| s.primitive_extension::<E>());
-                b.items[n].id = id;
+                let (extras, extension) = self.at_ext(key, Some(n), |s| s.primitive_extension::<E>());
+                b.items[n].extras = extras;
                 b.items[n].extension = extension;
             }
             n += 1;
@@ -942,7 +946,15 @@ impl<'a> Stream<'a> {
 
     /// Walks the array at member `key`, calling `f` for each item with the location set
     /// to `key[i]`. Records a non-array and an empty array; returns the item count.
+    #[inline]
     pub fn array(&mut self, seen: &mut Seen, i: usize, key: &'static str, mut f: impl FnMut(&mut Self, usize)) -> Option<usize> {
+        self.array_of(seen, i, key, &mut f)
+    }
+
+    /// [`array`](Self::array) with the item reader behind a pointer: one copy of the
+    /// array handling for every item type (each reader's code is mostly calls of this).
+    #[inline(never)]
+    fn array_of(&mut self, seen: &mut Seen, i: usize, key: &'static str, f: &mut dyn FnMut(&mut Self, usize)) -> Option<usize> {
         if !self.first(seen, i, key) {
             return None;
         }
@@ -1495,8 +1507,12 @@ impl<'w> JsonWriter<'w> {
     }
 
     fn primitive_ext_members<T, E: FhirJson>(&mut self, el: &PrimitiveElement<T, E>) {
-        self.plain_string("id", el.id.as_ref());
+        let extras = el.extras.as_deref();
+        self.plain_string("id", extras.and_then(|x| x.id.as_ref()));
         self.complex_vec("extension", &el.extension);
+        if let Some(x) = extras {
+            self.extra(&x.unknown_elements);
+        }
     }
 
     /// Writes a primitive element as `key` and, with an id or extensions, `_key`.
@@ -1507,7 +1523,7 @@ impl<'w> JsonWriter<'w> {
             v.write_json_text(&mut self.out);
             self.commit();
         }
-        if el.id.is_some() || !el.extension.is_empty() {
+        if el.has_element_object() {
             self.ext_key(key);
             self.out.push('{');
             self.comma = false;
@@ -1535,14 +1551,14 @@ impl<'w> JsonWriter<'w> {
             self.out.push(']');
             self.commit();
         }
-        if values.iter().any(|e| e.id.is_some() || !e.extension.is_empty()) {
+        if values.iter().any(PrimitiveElement::has_element_object) {
             self.ext_key(key);
             self.out.push('[');
             for (i, el) in values.iter().enumerate() {
                 if i > 0 {
                     self.out.push(',');
                 }
-                if el.id.is_some() || !el.extension.is_empty() {
+                if el.has_element_object() {
                     self.out.push('{');
                     self.comma = false;
                     self.primitive_ext_members(el);

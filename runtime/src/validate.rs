@@ -185,13 +185,23 @@ impl Edge {
     }
 }
 
-/// Where a rule of the table applies in a [`RuleTree`].
+/// Where a rule of the table applies in a [`RuleTree`], with what a document without
+/// problems needs of it (so that the table's rule itself is read only for an issue, a
+/// value or a binding).
 #[derive(Clone, Copy)]
 struct RuleNodes {
+    /// The rule's position in the table.
+    rule: u32,
     /// The node of the rule's parents (0, the root, for a rule of one step).
-    parents: usize,
+    parents: u32,
     /// The node of the rule's items (its parents' children at its last step).
-    items: usize,
+    items: u32,
+    /// The rule's `min`.
+    min: u32,
+    /// The rule's `max` (`u32::MAX` for `*`).
+    max: u32,
+    /// True when the items themselves are checked (a fixed or pattern value, a binding).
+    checks_items: bool,
     /// The fixed or pattern value, parsed.
     value: Option<&'static crate::json::JsonValue>,
 }
@@ -206,8 +216,8 @@ struct RuleTree {
     nodes: Vec<Edge>,
     /// The tests of the [`Edge::Slice`] nodes.
     slice_tests: Vec<SliceTest>,
-    /// Per rule of the table; `None` for a rule with nothing to check.
-    rules: Vec<Option<RuleNodes>>,
+    /// The rules of the table with something to check, in table order.
+    rules: Vec<RuleNodes>,
 }
 
 impl RuleTree {
@@ -232,7 +242,8 @@ impl RuleTree {
         }
         let compiled = rules
             .iter()
-            .map(|rule| {
+            .enumerate()
+            .filter_map(|(position, rule)| {
                 if !Self::checks(rule) || rule.steps.is_empty() {
                     return None;
                 }
@@ -249,7 +260,18 @@ impl RuleTree {
                     }
                 }
                 let value = rule.value.and_then(|(text, _)| crate::must_support::static_json(text));
-                Some(RuleNodes { parents, items: at, value })
+                // Tables and trees are far smaller than `u32::MAX` entries (a generated
+                // table of that size would not compile); one that is not is not checked.
+                let index = |n: usize| u32::try_from(n).ok();
+                Some(RuleNodes {
+                    rule: index(position)?,
+                    parents: index(parents)?,
+                    items: index(at)?,
+                    min: rule.min,
+                    max: rule.max.unwrap_or(u32::MAX),
+                    checks_items: rule.value.is_some() || rule.binding.is_some(),
+                    value,
+                })
             })
             .collect();
         RuleTree { nodes, slice_tests, rules: compiled }
@@ -405,13 +427,16 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
     let tree = RuleTree::of(rules);
     tree.find(root, &walked, &mut segs, &mut found, &mut spans);
     let mut codings = Vec::new();
-    for (rule, nodes) in rules.iter().zip(&tree.rules) {
-        // A rule is read only where its parents are present (most rules of a profile are
-        // below elements an instance leaves out).
-        let Some(nodes) = nodes else { continue };
-        let parents = &found[spans[nodes.parents].0..spans[nodes.parents].1];
-        let Some(last) = (if parents.is_empty() { None } else { rule.steps.last() }) else { continue };
-        let all_items = &found[spans[nodes.items].0..spans[nodes.items].1];
+    for nodes in &tree.rules {
+        // A rule is looked at only where its parents are present (most rules of a
+        // profile are below elements an instance leaves out).
+        let (from, to) = spans[nodes.parents as usize];
+        if from == to {
+            continue;
+        }
+        let parents = &found[from..to];
+        let rule = &rules[nodes.rule as usize];
+        let all_items = &found[spans[nodes.items as usize].0..spans[nodes.items as usize].1];
         // The items come grouped by parent, in the parents' order.
         let mut next = 0;
         for (position, parent) in parents.iter().enumerate() {
@@ -425,33 +450,13 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
                 continue;
             }
             let n = items.len() as u32;
-            if n < rule.min {
-                let at = format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]"));
-                let msg = if !last.is_slice() {
-                    format!("{} is required by the profile (min {}), found {n}", rule.id, rule.min)
-                } else {
-                    format!("slice {} is required by the profile (min {}), found {n}", rule.id, rule.min)
-                };
-                reader.push_issue(issue(IssueKind::Required, at, msg));
+            if n < nodes.min || n > nodes.max {
+                cardinality_issue(rule, n, parent, items, &segs, root_path, reader);
             }
-            if let Some(max) = rule.max {
-                if n > max {
-                    // A choice is reported where the offending typed member is.
-                    let at = match (last.key.ends_with("[x]"), items.get(max as usize)) {
-                        (true, Some(item)) => segs.path(&item.located, root_path),
-                        _ => format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]")),
-                    };
-                    let msg = if max == 0 {
-                        format!("{} is not allowed by the profile (max 0)", rule.id)
-                    } else {
-                        format!("{} allows at most {max}, found {n}", rule.id)
-                    };
-                    let kind = if last.is_slice() { IssueKind::Slicing } else { IssueKind::Cardinality };
-                    reader.push_issue(issue(kind, at, msg));
+            if nodes.checks_items {
+                for item in items {
+                    check_item(rule, nodes.value, &item.located, &segs, root_path, &mut codings, reader);
                 }
-            }
-            for item in items {
-                check_item(rule, nodes.value, &item.located, &segs, root_path, &mut codings, reader);
             }
         }
     }
@@ -1221,6 +1226,37 @@ fn issue(kind: IssueKind, path: String, message: String) -> Issue {
 
 /// Checks an item of `rule` against its fixed or pattern value (`value`, parsed from
 /// the rule's) and its required binding; `codings` is scratch space.
+/// Records that `n` items (`items`, below `parent`) break `rule`'s cardinality.
+fn cardinality_issue(rule: &ElementRule, n: u32, parent: &Located<'_>, items: &[Found<'_>], segs: &Segs<'_>, root_path: &str, reader: &mut Reader) {
+    // A rule of a compiled tree has steps.
+    let Some(last) = rule.steps.last() else { return };
+    if n < rule.min {
+        let at = format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]"));
+        let msg = if !last.is_slice() {
+            format!("{} is required by the profile (min {}), found {n}", rule.id, rule.min)
+        } else {
+            format!("slice {} is required by the profile (min {}), found {n}", rule.id, rule.min)
+        };
+        reader.push_issue(issue(IssueKind::Required, at, msg));
+    }
+    if let Some(max) = rule.max {
+        if n > max {
+            // A choice is reported where the offending typed member is.
+            let at = match (last.key.ends_with("[x]"), items.get(max as usize)) {
+                (true, Some(item)) => segs.path(&item.located, root_path),
+                _ => format!("{}.{}", segs.path(parent, root_path), last.key.trim_end_matches("[x]")),
+            };
+            let msg = if max == 0 {
+                format!("{} is not allowed by the profile (max 0)", rule.id)
+            } else {
+                format!("{} allows at most {max}, found {n}", rule.id)
+            };
+            let kind = if last.is_slice() { IssueKind::Slicing } else { IssueKind::Cardinality };
+            reader.push_issue(issue(kind, at, msg));
+        }
+    }
+}
+
 fn check_item<'a>(
     rule: &ElementRule,
     value: Option<&'static crate::json::JsonValue>,

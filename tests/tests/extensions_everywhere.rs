@@ -61,7 +61,7 @@ fn string(s: &str) -> ExtensionValue {
 }
 
 fn no_value<T>() -> Primitive<T> {
-    Primitive { value: None, id: None, extension: Vec::new() }
+    Primitive::empty()
 }
 
 fn one(kind: IssueKind, path: &str) -> Found {

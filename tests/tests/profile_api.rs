@@ -123,6 +123,38 @@ fn lenient_reading_keeps_unknown_elements_and_strict_reading_keeps_the_json() {
 }
 
 #[test]
+fn unknown_members_of_element_objects_survive_a_lenient_read() {
+    // `_gender` (one element) and `_given` (an array item) with members FHIR does not
+    // define, beside an id and an extension.
+    let mut json = JsonValue::parse(&example("Patient-example-salim.json")).expect("json");
+    let extra = JsonValue::parse(r#"{"id":"g1","foo":{"bar":[1.50,null]},"extension":[{"url":"http://example.org/x","valueString":"y"}]}"#).expect("json");
+    if let JsonValue::Object(o) = &mut json {
+        o.insert("_gender", extra);
+        if let Some(JsonValue::Array(names)) = o.get_mut("name") {
+            if let Some(JsonValue::Object(name)) = names.get_mut(0) {
+                let given = name.get("given").and_then(JsonValue::as_array).map_or(0, <[JsonValue]>::len);
+                assert!(given >= 1, "the example has a given name");
+                let mut items = vec![JsonValue::Null; given];
+                items[0] = JsonValue::parse(r#"{"qux":true}"#).expect("json");
+                name.insert("_given", JsonValue::Array(items));
+            }
+        }
+    }
+    let text = json.to_json_string();
+    let err = UzCorePatient::from_json_str(&text).expect_err("strict: unknown members");
+    let mut paths: Vec<&str> = err.errors().map(|i| i.path.as_str()).collect();
+    paths.sort();
+    assert_eq!(paths, ["Patient._gender.foo", "Patient.name[0]._given[0].qux"]);
+    let (patient, warnings) = UzCorePatient::from_json_str_with(&text, dhp_runtime::ReadMode::Lenient).expect("lenient");
+    assert_eq!(warnings.iter().filter(|w| w.kind == IssueKind::UnknownElement).count(), 2);
+    let gender = patient.gender.as_ref().expect("gender");
+    assert_eq!(gender.id(), Some("g1"));
+    assert_eq!(gender.unknown_elements().and_then(|u| u.get("foo")).map(JsonValue::to_json_string).as_deref(), Some(r#"{"bar":[1.50,null]}"#));
+    // Written back where they were, numbers byte for byte: nothing is lost.
+    assert_eq!(patient.to_json_value(), json);
+}
+
+#[test]
 fn typed_extensions_convert_to_and_from_generic_ones() {
     use dhp_fhir::datatypes::{Coding, Extension};
     use dhp_fhir::GenderOtherUzExtension;

@@ -351,11 +351,9 @@ fn primitive_values_round_trip_through_validation() {
     // A value with an id-only primitive and a data-absent reason on a required element
     // validates as its JSON reads.
     let mut p = national_id_patient();
-    p.birth_date = Some(Primitive {
-        value: None,
-        id: Some("b".into()),
-        extension: Vec::new(),
-    });
+    let mut birth_date = Primitive::empty();
+    birth_date.set_id(Some("b".into()));
+    p.birth_date = Some(birth_date);
     check_same(
         "id-only birthDate",
         &p.validate(),

@@ -140,20 +140,10 @@ fn convert(ctx: &Ctx, from: &FieldType, to: &FieldType, x: TokenStream) -> Token
         (FieldType::Primitive { repr: PrimitiveRepr::Code(_), .. }, FieldType::Primitive { repr: PrimitiveRepr::Code(b), .. }) => {
             let bt = ctx.type_path(b);
             // The generator checked the profile's codes are among the base's.
-            quote! {{
-                let e = #x;
-                dhp_runtime::PrimitiveElement { value: e.value.and_then(|c| #bt::from_code(c.code())), id: e.id, extension: e.extension }
-            }}
+            quote! { #x.with_value(|v| v.and_then(|c| #bt::from_code(c.code()))) }
         }
         (FieldType::Primitive { repr: PrimitiveRepr::Code(_), .. }, FieldType::Primitive { repr: PrimitiveRepr::Runtime(_), .. }) => {
-            quote! {{
-                let e = #x;
-                dhp_runtime::PrimitiveElement {
-                    value: e.value.map(|c| dhp_runtime::primitives::Code::from_static(c.code())),
-                    id: e.id,
-                    extension: e.extension,
-                }
-            }}
+            quote! { #x.with_value(|v| v.map(|c| dhp_runtime::primitives::Code::from_static(c.code()))) }
         }
         _ => x,
     }

@@ -495,7 +495,7 @@ fn slice_type_tokens(ctx: &Ctx, sl: &SliceDef, st: &SliceTypeDef, estruct: &Stru
                 _ => quote! { c },
             };
             let local = format_ident!("back_{}", f.name);
-            to_base_locals.push(quote! { let #local = |p: #item| crate::Primitive { value: p.value.map(|c| #base_value), id: p.id, extension: p.extension }; });
+            to_base_locals.push(quote! { let #local = |p: #item| p.with_value(|v| v.map(|c| #base_value)); });
             local
         });
         let mapped = match (&map_back, card) {
@@ -549,14 +549,14 @@ fn slice_type_tokens(ctx: &Ctx, sl: &SliceDef, st: &SliceTypeDef, estruct: &Stru
                 let base_item = ctx.value_type(&f.ty);
                 from_base_locals.push(quote! {
                     let #conv = |p: #base_item| -> Result<#item, dhp_runtime::must_support::SliceError> {
-                        let value = match p.value {
+                        let value = match &p.value {
                             Some(v) => match #ct::from_code(v.as_str()) {
                                 Some(c) => Some(c),
                                 None => return Err(dhp_runtime::must_support::SliceError { path: #path, message: format!("`{}` {}", v.as_str(), #not_in) }),
                             },
                             None => None,
                         };
-                        Ok(crate::Primitive { value, id: p.id, extension: p.extension })
+                        Ok(p.with_value(|_| value))
                     };
                 });
                 match card {
@@ -1150,7 +1150,7 @@ fn primitive_extension_tokens(ctx: &Ctx, pe: &PrimitiveExtensionDef) -> TokenStr
     let set_doc = format!(" Puts the `{}` extension (slice `{}`) on `{}`, replacing one already there.", pe.url, pe.id, pe.field);
     let element = if pe.optional { quote! { self.#field.as_ref() } } else { quote! { Some(&self.#field) } };
     let element_mut = if pe.optional {
-        quote! { self.#field.get_or_insert_with(|| crate::Primitive { value: None, id: None, extension: Vec::new() }) }
+        quote! { self.#field.get_or_insert_with(crate::Primitive::empty) }
     } else {
         quote! { &mut self.#field }
     };

@@ -2,8 +2,8 @@
 //! The profile [`UzCoreAuditEvent`] and its parts.
 
 use dhp_runtime::{
-    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, NonEmpty,
-    PrimitiveElement, Profile, ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
+    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, NonEmpty, Profile,
+    ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
@@ -1415,14 +1415,10 @@ impl From<UzCoreAuditEvent> for AuditEvent {
             action: p
                 .action
                 .map(|x| {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e
-                            .value
-                            .and_then(|c| AuditEventAction::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
+                    x
+                        .with_value(|v| {
+                            v.and_then(|c| AuditEventAction::from_code(c.code()))
+                        })
                 }),
             severity: p.severity,
             occurred: p.occurred,
@@ -1555,10 +1551,8 @@ impl UzCoreAuditEventDhpCategory {
 impl From<UzCoreAuditEventDhpCategory> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreAuditEventDhpCategory) -> Self {
-        let back_code = |p: Primitive<AuditEventTypeVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<AuditEventTypeVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -1605,7 +1599,7 @@ impl TryFrom<Coding> for UzCoreAuditEventDhpCategory {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<AuditEventTypeVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match AuditEventTypeVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -1622,11 +1616,7 @@ impl TryFrom<Coding> for UzCoreAuditEventDhpCategory {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreAuditEventDhpCategory {
             id: value.id,

@@ -2,8 +2,8 @@
 //! The profile [`UzCoreConsent`] and its parts.
 
 use dhp_runtime::{
-    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, PrimitiveElement,
-    Profile, ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
+    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, Profile, ReadError,
+    ReadMode, Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
@@ -1172,14 +1172,7 @@ impl From<UzCoreConsent> for Consent {
             identifier: p.identifier,
             status: {
                 let x = p.status;
-                {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e.value.and_then(|c| ConsentState::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
-                }
+                x.with_value(|v| v.and_then(|c| ConsentState::from_code(c.code())))
             },
             category: p.category,
             subject: p.subject,
@@ -1198,14 +1191,10 @@ impl From<UzCoreConsent> for Consent {
             decision: p
                 .decision
                 .map(|x| {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e
-                            .value
-                            .and_then(|c| ConsentProvisionType::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
+                    x
+                        .with_value(|v| {
+                            v.and_then(|c| ConsentProvisionType::from_code(c.code()))
+                        })
                 }),
             provision: p.provision,
             unknown_elements: p.unknown_elements,

@@ -2,8 +2,8 @@
 //! The profile [`UzCoreEncounter`] and its parts.
 
 use dhp_runtime::{
-    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, PrimitiveElement,
-    Profile, ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
+    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, Profile, ReadError,
+    ReadMode, Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
@@ -1884,16 +1884,7 @@ impl From<UzCoreEncounter> for Encounter {
             identifier: p.identifier.into_iter().map(|x| *x).collect(),
             status: {
                 let x = p.status;
-                {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e
-                            .value
-                            .and_then(|c| EncounterStatus::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
-                }
+                x.with_value(|v| v.and_then(|c| EncounterStatus::from_code(c.code())))
             },
             class: p.class,
             priority: p.priority,

@@ -2,8 +2,8 @@
 //! The profile [`UzCoreEpisodeOfCare`] and its parts.
 
 use dhp_runtime::{
-    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, PrimitiveElement,
-    Profile, ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
+    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, Profile, ReadError,
+    ReadMode, Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
@@ -1071,16 +1071,9 @@ impl From<UzCoreEpisodeOfCare> for EpisodeOfCare {
             identifier: p.identifier,
             status: {
                 let x = p.status;
-                {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e
-                            .value
-                            .and_then(|c| EpisodeOfCareStatus::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
-                }
+                x.with_value(|v| {
+                    v.and_then(|c| EpisodeOfCareStatus::from_code(c.code()))
+                })
             },
             status_history: p
                 .status_history
@@ -1110,16 +1103,9 @@ impl From<UzCoreEpisodeOfCareStatusHistory> for EpisodeOfCareStatusHistory {
             modifier_extension: p.modifier_extension,
             status: {
                 let x = p.status;
-                {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e
-                            .value
-                            .and_then(|c| EpisodeOfCareStatus::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
-                }
+                x.with_value(|v| {
+                    v.and_then(|c| EpisodeOfCareStatus::from_code(c.code()))
+                })
             },
             period: p.period,
             unknown_elements: p.unknown_elements,

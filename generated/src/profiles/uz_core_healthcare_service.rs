@@ -1600,10 +1600,8 @@ impl UzCoreHealthcareServiceDhpCategory {
 impl From<UzCoreHealthcareServiceDhpCategory> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreHealthcareServiceDhpCategory) -> Self {
-        let back_code = |p: Primitive<ServiceCategoriesVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<ServiceCategoriesVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -1655,7 +1653,7 @@ impl TryFrom<Coding> for UzCoreHealthcareServiceDhpCategory {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<ServiceCategoriesVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match ServiceCategoriesVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -1672,11 +1670,7 @@ impl TryFrom<Coding> for UzCoreHealthcareServiceDhpCategory {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreHealthcareServiceDhpCategory {
             id: value.id,
@@ -1812,10 +1806,8 @@ impl UzCoreHealthcareServiceDhpService {
 impl From<UzCoreHealthcareServiceDhpService> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreHealthcareServiceDhpService) -> Self {
-        let back_code = |p: Primitive<ServiceNamesVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<ServiceNamesVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -1867,7 +1859,7 @@ impl TryFrom<Coding> for UzCoreHealthcareServiceDhpService {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<ServiceNamesVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match ServiceNamesVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -1884,11 +1876,7 @@ impl TryFrom<Coding> for UzCoreHealthcareServiceDhpService {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreHealthcareServiceDhpService {
             id: value.id,

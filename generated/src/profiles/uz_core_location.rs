@@ -2,8 +2,8 @@
 //! The profile [`UzCoreLocation`] and its parts.
 
 use dhp_runtime::{
-    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, PrimitiveElement,
-    Profile, ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
+    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, Profile, ReadError,
+    ReadMode, Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
@@ -2056,12 +2056,7 @@ impl From<UzCoreLocation> for Location {
             status: p
                 .status
                 .map(|x| {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e.value.and_then(|c| LocationStatus::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
+                    x.with_value(|v| v.and_then(|c| LocationStatus::from_code(c.code())))
                 }),
             operational_status: p.operational_status,
             name: {
@@ -2665,10 +2660,8 @@ impl UzCoreLocationType {
 impl From<UzCoreLocationType> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreLocationType) -> Self {
-        let back_code = |p: Primitive<LocationTypesVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<LocationTypesVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -2700,7 +2693,7 @@ impl TryFrom<Coding> for UzCoreLocationType {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<LocationTypesVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match LocationTypesVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -2717,11 +2710,7 @@ impl TryFrom<Coding> for UzCoreLocationType {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreLocationType {
             id: value.id,

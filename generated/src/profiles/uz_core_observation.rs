@@ -2,8 +2,8 @@
 //! The profile [`UzCoreObservation`] and its parts.
 
 use dhp_runtime::{
-    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, PrimitiveElement,
-    Profile, ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
+    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, Profile, ReadError,
+    ReadMode, Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
@@ -1779,16 +1779,7 @@ impl From<UzCoreObservation> for Observation {
             part_of: p.part_of,
             status: {
                 let x = p.status;
-                {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e
-                            .value
-                            .and_then(|c| ObservationStatus::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
-                }
+                x.with_value(|v| v.and_then(|c| ObservationStatus::from_code(c.code())))
             },
             category: p.category,
             code: p.code,
@@ -1825,16 +1816,7 @@ impl From<UzCoreObservationTriggeredBy> for ObservationTriggeredBy {
             observation: p.observation,
             type_: {
                 let x = p.type_;
-                {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e
-                            .value
-                            .and_then(|c| TriggeredBytype::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
-                }
+                x.with_value(|v| v.and_then(|c| TriggeredBytype::from_code(c.code())))
             },
             reason: p.reason,
             unknown_elements: p.unknown_elements,

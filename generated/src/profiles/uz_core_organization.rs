@@ -3399,10 +3399,8 @@ impl UzCoreOrganizationNomenclatureGroup {
 impl From<UzCoreOrganizationNomenclatureGroup> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationNomenclatureGroup) -> Self {
-        let back_code = |p: Primitive<NomenclatureGroupVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<NomenclatureGroupVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -3454,7 +3452,7 @@ impl TryFrom<Coding> for UzCoreOrganizationNomenclatureGroup {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<NomenclatureGroupVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match NomenclatureGroupVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -3471,11 +3469,7 @@ impl TryFrom<Coding> for UzCoreOrganizationNomenclatureGroup {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreOrganizationNomenclatureGroup {
             id: value.id,
@@ -3611,10 +3605,8 @@ impl UzCoreOrganizationOrganizationalServiceGroup {
 impl From<UzCoreOrganizationOrganizationalServiceGroup> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationOrganizationalServiceGroup) -> Self {
-        let back_code = |p: Primitive<OrganizationalServiceGroupVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<OrganizationalServiceGroupVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -3666,7 +3658,7 @@ impl TryFrom<Coding> for UzCoreOrganizationOrganizationalServiceGroup {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<OrganizationalServiceGroupVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match OrganizationalServiceGroupVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -3683,11 +3675,7 @@ impl TryFrom<Coding> for UzCoreOrganizationOrganizationalServiceGroup {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreOrganizationOrganizationalServiceGroup {
             id: value.id,
@@ -3823,10 +3811,8 @@ impl UzCoreOrganizationOrganizationalStructure {
 impl From<UzCoreOrganizationOrganizationalStructure> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationOrganizationalStructure) -> Self {
-        let back_code = |p: Primitive<OrganizationalStructureVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<OrganizationalStructureVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -3878,7 +3864,7 @@ impl TryFrom<Coding> for UzCoreOrganizationOrganizationalStructure {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<OrganizationalStructureVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match OrganizationalStructureVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -3895,11 +3881,7 @@ impl TryFrom<Coding> for UzCoreOrganizationOrganizationalStructure {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreOrganizationOrganizationalStructure {
             id: value.id,
@@ -4035,10 +4017,8 @@ impl UzCoreOrganizationOrganizationType {
 impl From<UzCoreOrganizationOrganizationType> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationOrganizationType) -> Self {
-        let back_code = |p: Primitive<OrganizationType>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<OrganizationType>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -4087,7 +4067,7 @@ impl TryFrom<Coding> for UzCoreOrganizationOrganizationType {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<OrganizationType>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match OrganizationType::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -4104,11 +4084,7 @@ impl TryFrom<Coding> for UzCoreOrganizationOrganizationType {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreOrganizationOrganizationType {
             id: value.id,
@@ -4244,10 +4220,8 @@ impl UzCoreOrganizationSpecialization {
 impl From<UzCoreOrganizationSpecialization> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationSpecialization) -> Self {
-        let back_code = |p: Primitive<OrganizationalSpecializationVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<OrganizationalSpecializationVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -4299,7 +4273,7 @@ impl TryFrom<Coding> for UzCoreOrganizationSpecialization {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<OrganizationalSpecializationVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match OrganizationalSpecializationVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -4316,11 +4290,7 @@ impl TryFrom<Coding> for UzCoreOrganizationSpecialization {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreOrganizationSpecialization {
             id: value.id,
@@ -4456,10 +4426,8 @@ impl UzCoreOrganizationSubordinationGroup {
 impl From<UzCoreOrganizationSubordinationGroup> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationSubordinationGroup) -> Self {
-        let back_code = |p: Primitive<OrganizationalSubordinationGroupVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<OrganizationalSubordinationGroupVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -4511,7 +4479,7 @@ impl TryFrom<Coding> for UzCoreOrganizationSubordinationGroup {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<OrganizationalSubordinationGroupVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match OrganizationalSubordinationGroupVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -4528,11 +4496,7 @@ impl TryFrom<Coding> for UzCoreOrganizationSubordinationGroup {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreOrganizationSubordinationGroup {
             id: value.id,
@@ -4670,10 +4634,8 @@ impl UzCoreOrganizationWithoutLegalStatus {
 impl From<UzCoreOrganizationWithoutLegalStatus> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCoreOrganizationWithoutLegalStatus) -> Self {
-        let back_code = |p: Primitive<OrganizationalSubordinationInstitutionVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<OrganizationalSubordinationInstitutionVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -4725,7 +4687,7 @@ impl TryFrom<Coding> for UzCoreOrganizationWithoutLegalStatus {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<OrganizationalSubordinationInstitutionVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match OrganizationalSubordinationInstitutionVs::from_code(
                         v.as_str(),
@@ -4744,11 +4706,7 @@ impl TryFrom<Coding> for UzCoreOrganizationWithoutLegalStatus {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreOrganizationWithoutLegalStatus {
             id: value.id,

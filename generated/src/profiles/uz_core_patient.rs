@@ -5468,13 +5468,7 @@ impl UzCorePatient {
     }
     /// Puts the `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Patient.gender.extension:gender-other`) on `gender`, replacing one already there.
     pub fn set_gender_other(&mut self, extension: GenderOtherUzExtension) {
-        let element = self
-            .gender
-            .get_or_insert_with(|| Primitive {
-                value: None,
-                id: None,
-                extension: Vec::new(),
-            });
+        let element = self.gender.get_or_insert_with(Primitive::empty);
         element
             .extension
             .retain(|e| {
@@ -8059,20 +8053,14 @@ impl UzCorePatientUzAddress {
 impl From<UzCorePatientUzAddress> for Address {
     /// The [`Address`] value of the slice (nothing is lost).
     fn from(value: UzCorePatientUzAddress) -> Self {
-        let back_city = |p: Primitive<MahallaVs>| Primitive {
-            value: p.value.map(|c| c.code().to_string()),
-            id: p.id,
-            extension: p.extension,
+        let back_city = |p: Primitive<MahallaVs>| {
+            p.with_value(|v| v.map(|c| c.code().to_string()))
         };
-        let back_district = |p: Primitive<RegionsVs>| Primitive {
-            value: p.value.map(|c| c.code().to_string()),
-            id: p.id,
-            extension: p.extension,
+        let back_district = |p: Primitive<RegionsVs>| {
+            p.with_value(|v| v.map(|c| c.code().to_string()))
         };
-        let back_state = |p: Primitive<StateVs>| Primitive {
-            value: p.value.map(|c| c.code().to_string()),
-            id: p.id,
-            extension: p.extension,
+        let back_state = |p: Primitive<StateVs>| {
+            p.with_value(|v| v.map(|c| c.code().to_string()))
         };
         Address {
             id: value.id,
@@ -8122,7 +8110,7 @@ impl TryFrom<Address> for UzCorePatientUzAddress {
             });
         }
         let to_city = |p: Primitive<String>| -> Result<Primitive<MahallaVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match MahallaVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -8139,16 +8127,12 @@ impl TryFrom<Address> for UzCorePatientUzAddress {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         let to_district = |
             p: Primitive<String>,
         | -> Result<Primitive<RegionsVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match RegionsVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -8165,14 +8149,10 @@ impl TryFrom<Address> for UzCorePatientUzAddress {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         let to_state = |p: Primitive<String>| -> Result<Primitive<StateVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match StateVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -8189,11 +8169,7 @@ impl TryFrom<Address> for UzCorePatientUzAddress {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCorePatientUzAddress {
             id: value.id,

@@ -2276,13 +2276,7 @@ impl UzCorePractitioner {
     }
     /// Puts the `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Practitioner.gender.extension:gender-other`) on `gender`, replacing one already there.
     pub fn set_gender_other(&mut self, extension: GenderOtherUzExtension) {
-        let element = self
-            .gender
-            .get_or_insert_with(|| Primitive {
-                value: None,
-                id: None,
-                extension: Vec::new(),
-            });
+        let element = self.gender.get_or_insert_with(Primitive::empty);
         element
             .extension
             .retain(|e| {
@@ -2803,20 +2797,14 @@ impl UzCorePractitionerUzAddress {
 impl From<UzCorePractitionerUzAddress> for Address {
     /// The [`Address`] value of the slice (nothing is lost).
     fn from(value: UzCorePractitionerUzAddress) -> Self {
-        let back_city = |p: Primitive<MahallaVs>| Primitive {
-            value: p.value.map(|c| c.code().to_string()),
-            id: p.id,
-            extension: p.extension,
+        let back_city = |p: Primitive<MahallaVs>| {
+            p.with_value(|v| v.map(|c| c.code().to_string()))
         };
-        let back_district = |p: Primitive<RegionsVs>| Primitive {
-            value: p.value.map(|c| c.code().to_string()),
-            id: p.id,
-            extension: p.extension,
+        let back_district = |p: Primitive<RegionsVs>| {
+            p.with_value(|v| v.map(|c| c.code().to_string()))
         };
-        let back_state = |p: Primitive<StateVs>| Primitive {
-            value: p.value.map(|c| c.code().to_string()),
-            id: p.id,
-            extension: p.extension,
+        let back_state = |p: Primitive<StateVs>| {
+            p.with_value(|v| v.map(|c| c.code().to_string()))
         };
         Address {
             id: value.id,
@@ -2866,7 +2854,7 @@ impl TryFrom<Address> for UzCorePractitionerUzAddress {
             });
         }
         let to_city = |p: Primitive<String>| -> Result<Primitive<MahallaVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match MahallaVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -2883,16 +2871,12 @@ impl TryFrom<Address> for UzCorePractitionerUzAddress {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         let to_district = |
             p: Primitive<String>,
         | -> Result<Primitive<RegionsVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match RegionsVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -2909,14 +2893,10 @@ impl TryFrom<Address> for UzCorePractitionerUzAddress {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         let to_state = |p: Primitive<String>| -> Result<Primitive<StateVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match StateVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -2933,11 +2913,7 @@ impl TryFrom<Address> for UzCorePractitionerUzAddress {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCorePractitionerUzAddress {
             id: value.id,

@@ -1452,10 +1452,8 @@ impl UzCorePractitionerRoleRole {
 impl From<UzCorePractitionerRoleRole> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCorePractitionerRoleRole) -> Self {
-        let back_code = |p: Primitive<PractitionerRoleVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<PractitionerRoleVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -1506,7 +1504,7 @@ impl TryFrom<Coding> for UzCorePractitionerRoleRole {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<PractitionerRoleVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match PractitionerRoleVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -1523,11 +1521,7 @@ impl TryFrom<Coding> for UzCorePractitionerRoleRole {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCorePractitionerRoleRole {
             id: value.id,
@@ -1663,10 +1657,8 @@ impl UzCorePractitionerRoleDhpSpecialty {
 impl From<UzCorePractitionerRoleDhpSpecialty> for Coding {
     /// The [`Coding`] value of the slice (nothing is lost).
     fn from(value: UzCorePractitionerRoleDhpSpecialty) -> Self {
-        let back_code = |p: Primitive<ProfessionSpecializationVs>| Primitive {
-            value: p.value.map(|c| Code::from_static(c.code())),
-            id: p.id,
-            extension: p.extension,
+        let back_code = |p: Primitive<ProfessionSpecializationVs>| {
+            p.with_value(|v| v.map(|c| Code::from_static(c.code())))
         };
         Coding {
             id: value.id,
@@ -1718,7 +1710,7 @@ impl TryFrom<Coding> for UzCorePractitionerRoleDhpSpecialty {
         let to_code = |
             p: Primitive<Code>,
         | -> Result<Primitive<ProfessionSpecializationVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match ProfessionSpecializationVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -1735,11 +1727,7 @@ impl TryFrom<Coding> for UzCorePractitionerRoleDhpSpecialty {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCorePractitionerRoleDhpSpecialty {
             id: value.id,

@@ -2,8 +2,8 @@
 //! The profile [`UzCoreProvenance`] and its parts.
 
 use dhp_runtime::{
-    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, NonEmpty,
-    PrimitiveElement, Profile, ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
+    Child, FhirJson, Issue, JsonObject, JsonValue, JsonWriter, Node, NonEmpty, Profile,
+    ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
@@ -1171,16 +1171,9 @@ impl From<UzCoreProvenanceEntity> for ProvenanceEntity {
             modifier_extension: p.modifier_extension,
             role: {
                 let x = p.role;
-                {
-                    let e = x;
-                    PrimitiveElement {
-                        value: e
-                            .value
-                            .and_then(|c| ProvenanceEntityRole::from_code(c.code())),
-                        id: e.id,
-                        extension: e.extension,
-                    }
-                }
+                x.with_value(|v| {
+                    v.and_then(|c| ProvenanceEntityRole::from_code(c.code()))
+                })
             },
             what: p.what,
             agent: p.agent,

@@ -4550,13 +4550,7 @@ impl UzCoreRelatedPerson {
     }
     /// Puts the `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `RelatedPerson.gender.extension:gender-other-2`) on `gender`, replacing one already there.
     pub fn set_gender_other_2(&mut self, extension: GenderOtherUzExtension) {
-        let element = self
-            .gender
-            .get_or_insert_with(|| Primitive {
-                value: None,
-                id: None,
-                extension: Vec::new(),
-            });
+        let element = self.gender.get_or_insert_with(Primitive::empty);
         element
             .extension
             .retain(|e| {
@@ -6880,20 +6874,14 @@ impl UzCoreRelatedPersonUzAddress {
 impl From<UzCoreRelatedPersonUzAddress> for Address {
     /// The [`Address`] value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonUzAddress) -> Self {
-        let back_city = |p: Primitive<MahallaVs>| Primitive {
-            value: p.value.map(|c| c.code().to_string()),
-            id: p.id,
-            extension: p.extension,
+        let back_city = |p: Primitive<MahallaVs>| {
+            p.with_value(|v| v.map(|c| c.code().to_string()))
         };
-        let back_district = |p: Primitive<RegionsVs>| Primitive {
-            value: p.value.map(|c| c.code().to_string()),
-            id: p.id,
-            extension: p.extension,
+        let back_district = |p: Primitive<RegionsVs>| {
+            p.with_value(|v| v.map(|c| c.code().to_string()))
         };
-        let back_state = |p: Primitive<StateVs>| Primitive {
-            value: p.value.map(|c| c.code().to_string()),
-            id: p.id,
-            extension: p.extension,
+        let back_state = |p: Primitive<StateVs>| {
+            p.with_value(|v| v.map(|c| c.code().to_string()))
         };
         Address {
             id: value.id,
@@ -6943,7 +6931,7 @@ impl TryFrom<Address> for UzCoreRelatedPersonUzAddress {
             });
         }
         let to_city = |p: Primitive<String>| -> Result<Primitive<MahallaVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match MahallaVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -6960,16 +6948,12 @@ impl TryFrom<Address> for UzCoreRelatedPersonUzAddress {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         let to_district = |
             p: Primitive<String>,
         | -> Result<Primitive<RegionsVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match RegionsVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -6986,14 +6970,10 @@ impl TryFrom<Address> for UzCoreRelatedPersonUzAddress {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         let to_state = |p: Primitive<String>| -> Result<Primitive<StateVs>, SliceError> {
-            let value = match p.value {
+            let value = match &p.value {
                 Some(v) => {
                     match StateVs::from_code(v.as_str()) {
                         Some(c) => Some(c),
@@ -7010,11 +6990,7 @@ impl TryFrom<Address> for UzCoreRelatedPersonUzAddress {
                 }
                 None => None,
             };
-            Ok(Primitive {
-                value,
-                id: p.id,
-                extension: p.extension,
-            })
+            Ok(p.with_value(|_| value))
         };
         Ok(UzCoreRelatedPersonUzAddress {
             id: value.id,

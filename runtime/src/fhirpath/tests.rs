@@ -234,7 +234,7 @@ impl crate::reflect::Reflect for TypedObs {
 }
 
 fn prim<T: crate::primitives::FhirPrimitive>(v: T) -> crate::element::PrimitiveElement<T, JsonValue> {
-    crate::element::PrimitiveElement { value: Some(v), id: None, extension: Vec::new() }
+    crate::element::PrimitiveElement::new(v)
 }
 
 #[test]
