@@ -906,10 +906,21 @@ impl<'a> Parser<'a> {
         self.error_at(pos, format!("expected {expected}, found {}", self.describe_at(pos)))
     }
 
+    /// Skips whitespace; the spaces after a whitespace byte (the indentation of
+    /// pretty-printed documents) a word at a time.
     #[inline]
     pub(crate) fn skip_ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
+            while let Some(Ok(word)) = self.bytes.get(self.pos..self.pos + 8).map(<[u8; 8]>::try_from) {
+                let other = u64::from_le_bytes(word) ^ u64::from_le_bytes([b' '; 8]);
+                if other != 0 {
+                    // The first byte that is not a space.
+                    self.pos += (other.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.pos += 8;
+            }
         }
     }
 
@@ -1084,17 +1095,6 @@ impl<'a> Parser<'a> {
         out
     }
 
-    /// [`skip_ws`](Self::skip_ws), faster over indentation (eight spaces at a time).
-    #[inline]
-    fn skip_ws_runs(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
-            self.pos += 1;
-            while self.bytes.get(self.pos..self.pos + 8) == Some(b"        ") {
-                self.pos += 8;
-            }
-        }
-    }
-
     fn scan_value(&mut self, depth: usize, capture: &[&str], found: &mut [Option<(usize, usize)>]) -> Result<(), JsonError> {
         let base = self.frames.len();
         // The captured member of the outermost object whose value is being scanned, and
@@ -1107,7 +1107,7 @@ impl<'a> Parser<'a> {
                         return Err(self.error_at(self.pos, format!("arrays and objects nested deeper than {MAX_DEPTH} levels")));
                     }
                     self.pos += 1;
-                    self.skip_ws_runs();
+                    self.skip_ws();
                     let object = open == b'{';
                     if self.bytes.get(self.pos) == Some(if object { &b'}' } else { &b']' }) {
                         self.pos += 1;
@@ -1139,11 +1139,11 @@ impl<'a> Parser<'a> {
                         found[i] = Some((start, self.pos));
                     }
                 }
-                self.skip_ws_runs();
+                self.skip_ws();
                 match self.bytes.get(self.pos) {
                     Some(b',') => {
                         self.pos += 1;
-                        self.skip_ws_runs();
+                        self.skip_ws();
                         match self.bytes.get(self.pos) {
                             Some(b'}') if object => return Err(self.error_at(self.pos, "trailing comma before '}'".to_string())),
                             Some(b']') if !object => return Err(self.error_at(self.pos, "trailing comma before ']'".to_string())),
@@ -1182,12 +1182,12 @@ impl<'a> Parser<'a> {
         }
         let slot = if outermost { capture.iter().position(|c| *c == key) } else { None };
         self.keys.push(key);
-        self.skip_ws_runs();
+        self.skip_ws();
         if self.bytes.get(self.pos) != Some(&b':') {
             return Err(self.unexpected(self.pos, "':' after object key"));
         }
         self.pos += 1;
-        self.skip_ws_runs();
+        self.skip_ws();
         Ok(slot.map(|i| (i, self.pos)))
     }
 
@@ -1517,6 +1517,28 @@ mod tests {
 
     fn p(text: &str) -> JsonValue {
         JsonValue::parse(text).unwrap_or_else(|e| panic!("{text:?} should parse: {e}"))
+    }
+
+    #[test]
+    fn whitespace_runs_of_every_length_are_skipped_to_the_next_token() {
+        for n in 0..20 {
+            let spaces = " ".repeat(n);
+            let text = format!("{{\n{spaces}\"a\":{spaces}[\n{spaces}\t1 ,\r\n{spaces}2{spaces}]{spaces}\n}}{spaces}");
+            let want = p(r#"{"a":[1,2]}"#);
+            assert_eq!(p(&text), want, "{n} spaces");
+            // Directly: from a token nothing is skipped; after it, up to the next one.
+            let mut parser = Parser::new(&text);
+            parser.skip_ws();
+            assert_eq!(parser.pos, 0);
+            parser.pos = 1;
+            parser.skip_ws();
+            assert_eq!(parser.bytes[parser.pos], b'"', "{n} spaces");
+            // A non-space byte inside a word stops the skip there.
+            let text = format!("{spaces}x{spaces}");
+            let mut parser = Parser::new(&text);
+            parser.skip_ws();
+            assert_eq!(parser.pos, n, "{n} spaces");
+        }
     }
 
     #[test]
