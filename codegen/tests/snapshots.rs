@@ -935,7 +935,7 @@ fn emitted_rust_of_the_synthetic_profiles() {
         "ExampleFlag::new takes exactly the required elements"
     );
     assert!(has(flag, "pub category: Option<Box<CodeableConcept>>,"));
-    assert!(has(flag, "\"category\", Some(1), false);"));
+    assert!(has(flag, "\"category\", Some(1), false, &mut category);"));
     assert!(has(flag, "let category = category.into_iter().next();"));
     assert!(has(flag, "pub fn new_local(value: impl Into<Primitive<String>>) -> Identifier"));
     assert!(has(flag, "pub fn local(&self) -> Vec<&Identifier>"));

@@ -142,14 +142,14 @@ impl FhirJson for Address {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "use" => {
                     r.primitive(&mut seen_members, 2usize, "use", &mut use_);
@@ -221,9 +221,12 @@ impl FhirJson for Address {
                     r.primitive_ext(&mut seen_members, 19usize, "country", &mut country);
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 20usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        20usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -416,14 +419,14 @@ impl FhirJson for Age {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "value" => {
                     r.primitive(&mut seen_members, 2usize, "value", &mut value);
@@ -633,14 +636,14 @@ impl FhirJson for Annotation {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "time" => {
                     r.primitive(&mut seen_members, 2usize, "time", &mut time);
@@ -897,14 +900,14 @@ impl FhirJson for Attachment {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "contentType" => {
                     r.primitive(
@@ -1207,34 +1210,34 @@ impl FhirJson for Availability {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "availableTime" => {
-                    available_time = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "availableTime",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "availableTime",
+                        None,
+                        false,
+                        &mut available_time,
+                    );
                 }
                 "notAvailableTime" => {
-                    not_available_time = r
-                        .complex_vec(
-                            &mut seen_members,
-                            3usize,
-                            "notAvailableTime",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "notAvailableTime",
+                        None,
+                        false,
+                        &mut not_available_time,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1391,14 +1394,14 @@ impl FhirJson for AvailabilityAvailableTime {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "daysOfWeek" => {
                     r.prim_vec(
@@ -1583,14 +1586,14 @@ impl FhirJson for AvailabilityNotAvailableTime {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "description" => {
                     r.primitive(
@@ -1609,9 +1612,7 @@ impl FhirJson for AvailabilityNotAvailableTime {
                     );
                 }
                 "during" => {
-                    during = r
-                        .complex::<Period>(&mut seen_members, 4usize, "during")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 4usize, "during", &mut during);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1733,18 +1734,24 @@ impl FhirJson for CodeableConcept {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "coding" => {
-                    coding = r
-                        .complex_vec(&mut seen_members, 2usize, "coding", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "coding",
+                        None,
+                        false,
+                        &mut coding,
+                    );
                 }
                 "text" => {
                     r.primitive(&mut seen_members, 3usize, "text", &mut text);
@@ -1866,24 +1873,30 @@ impl FhirJson for CodeableReference {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "concept" => {
-                    concept = r
-                        .complex::<CodeableConcept>(&mut seen_members, 2usize, "concept")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        2usize,
+                        "concept",
+                        &mut concept,
+                    );
                 }
                 "reference" => {
-                    reference = r
-                        .complex::<Reference>(&mut seen_members, 3usize, "reference")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        3usize,
+                        "reference",
+                        &mut reference,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -2028,14 +2041,14 @@ impl FhirJson for Coding {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "system" => {
                     r.primitive(&mut seen_members, 2usize, "system", &mut system);
@@ -2229,14 +2242,14 @@ impl FhirJson for ContactDetail {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "name" => {
                     r.primitive(&mut seen_members, 2usize, "name", &mut name);
@@ -2245,8 +2258,14 @@ impl FhirJson for ContactDetail {
                     r.primitive_ext(&mut seen_members, 3usize, "name", &mut name);
                 }
                 "telecom" => {
-                    telecom = r
-                        .complex_vec(&mut seen_members, 4usize, "telecom", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "telecom",
+                        None,
+                        false,
+                        &mut telecom,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -2395,14 +2414,14 @@ impl FhirJson for ContactPoint {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "system" => {
                     r.primitive(&mut seen_members, 2usize, "system", &mut system);
@@ -2429,9 +2448,12 @@ impl FhirJson for ContactPoint {
                     r.primitive_ext(&mut seen_members, 9usize, "rank", &mut rank);
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 10usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        10usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -2611,14 +2633,14 @@ impl FhirJson for Count {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "value" => {
                     r.primitive(&mut seen_members, 2usize, "value", &mut value);
@@ -2875,14 +2897,14 @@ impl FhirJson for DataRequirement {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "type" => {
                     r.primitive(&mut seen_members, 2usize, "type", &mut type_);
@@ -2913,34 +2935,34 @@ impl FhirJson for DataRequirement {
                     );
                 }
                 "codeFilter" => {
-                    code_filter = r
-                        .complex_vec(
-                            &mut seen_members,
-                            8usize,
-                            "codeFilter",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        8usize,
+                        "codeFilter",
+                        None,
+                        false,
+                        &mut code_filter,
+                    );
                 }
                 "dateFilter" => {
-                    date_filter = r
-                        .complex_vec(
-                            &mut seen_members,
-                            9usize,
-                            "dateFilter",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        9usize,
+                        "dateFilter",
+                        None,
+                        false,
+                        &mut date_filter,
+                    );
                 }
                 "valueFilter" => {
-                    value_filter = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "valueFilter",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "valueFilter",
+                        None,
+                        false,
+                        &mut value_filter,
+                    );
                 }
                 "limit" => {
                     r.primitive(&mut seen_members, 11usize, "limit", &mut limit);
@@ -2949,8 +2971,14 @@ impl FhirJson for DataRequirement {
                     r.primitive_ext(&mut seen_members, 12usize, "limit", &mut limit);
                 }
                 "sort" => {
-                    sort = r
-                        .complex_vec(&mut seen_members, 13usize, "sort", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        13usize,
+                        "sort",
+                        None,
+                        false,
+                        &mut sort,
+                    );
                 }
                 _ => {
                     if !(DataRequirementSubject::read_member(
@@ -3172,14 +3200,14 @@ impl FhirJson for DataRequirementCodeFilter {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "path" => {
                     r.primitive(&mut seen_members, 2usize, "path", &mut path);
@@ -3215,7 +3243,14 @@ impl FhirJson for DataRequirementCodeFilter {
                     );
                 }
                 "code" => {
-                    code = r.complex_vec(&mut seen_members, 8usize, "code", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        8usize,
+                        "code",
+                        None,
+                        false,
+                        &mut code,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -3350,14 +3385,14 @@ impl FhirJson for DataRequirementDateFilter {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "path" => {
                     r.primitive(&mut seen_members, 2usize, "path", &mut path);
@@ -3531,14 +3566,14 @@ impl FhirJson for DataRequirementSort {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "path" => {
                     r.primitive(&mut seen_members, 2usize, "path", &mut path);
@@ -3681,14 +3716,14 @@ impl FhirJson for DataRequirementValueFilter {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "path" => {
                     r.primitive(&mut seen_members, 2usize, "path", &mut path);
@@ -3911,14 +3946,14 @@ impl FhirJson for Distance {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "value" => {
                     r.primitive(&mut seen_members, 2usize, "value", &mut value);
@@ -4233,24 +4268,24 @@ impl FhirJson for Dosage {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "sequence" => {
                     r.primitive(&mut seen_members, 3usize, "sequence", &mut sequence);
@@ -4270,14 +4305,14 @@ impl FhirJson for Dosage {
                     r.primitive_ext(&mut seen_members, 6usize, "text", &mut text);
                 }
                 "additionalInstruction" => {
-                    additional_instruction = r
-                        .complex_vec(
-                            &mut seen_members,
-                            7usize,
-                            "additionalInstruction",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        7usize,
+                        "additionalInstruction",
+                        None,
+                        false,
+                        &mut additional_instruction,
+                    );
                 }
                 "patientInstruction" => {
                     r.primitive(
@@ -4296,9 +4331,12 @@ impl FhirJson for Dosage {
                     );
                 }
                 "timing" => {
-                    timing = r
-                        .complex::<Timing>(&mut seen_members, 10usize, "timing")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        10usize,
+                        "timing",
+                        &mut timing,
+                    );
                 }
                 "asNeeded" => {
                     r.primitive(&mut seen_members, 11usize, "asNeeded", &mut as_needed);
@@ -4312,63 +4350,64 @@ impl FhirJson for Dosage {
                     );
                 }
                 "asNeededFor" => {
-                    as_needed_for = r
-                        .complex_vec(
-                            &mut seen_members,
-                            13usize,
-                            "asNeededFor",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        13usize,
+                        "asNeededFor",
+                        None,
+                        false,
+                        &mut as_needed_for,
+                    );
                 }
                 "site" => {
-                    site = r
-                        .complex::<CodeableConcept>(&mut seen_members, 14usize, "site")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 14usize, "site", &mut site);
                 }
                 "route" => {
-                    route = r
-                        .complex::<CodeableConcept>(&mut seen_members, 15usize, "route")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 15usize, "route", &mut route);
                 }
                 "method" => {
-                    method = r
-                        .complex::<CodeableConcept>(&mut seen_members, 16usize, "method")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        16usize,
+                        "method",
+                        &mut method,
+                    );
                 }
                 "doseAndRate" => {
-                    dose_and_rate = r
-                        .complex_vec(
-                            &mut seen_members,
-                            17usize,
-                            "doseAndRate",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        17usize,
+                        "doseAndRate",
+                        None,
+                        false,
+                        &mut dose_and_rate,
+                    );
                 }
                 "maxDosePerPeriod" => {
-                    max_dose_per_period = r
-                        .complex_vec(
-                            &mut seen_members,
-                            18usize,
-                            "maxDosePerPeriod",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "maxDosePerPeriod",
+                        None,
+                        false,
+                        &mut max_dose_per_period,
+                    );
                 }
                 "maxDosePerAdministration" => {
-                    max_dose_per_administration = r
-                        .complex::<
-                            Quantity,
-                        >(&mut seen_members, 19usize, "maxDosePerAdministration")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        19usize,
+                        "maxDosePerAdministration",
+                        &mut max_dose_per_administration,
+                    );
                 }
                 "maxDosePerLifetime" => {
-                    max_dose_per_lifetime = r
-                        .complex::<
-                            Quantity,
-                        >(&mut seen_members, 20usize, "maxDosePerLifetime")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        20usize,
+                        "maxDosePerLifetime",
+                        &mut max_dose_per_lifetime,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -4618,19 +4657,17 @@ impl FhirJson for DosageDoseAndRate {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex::<CodeableConcept>(&mut seen_members, 2usize, "type")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 2usize, "type", &mut type_);
                 }
                 _ => {
                     if !(DosageDoseAndRateDose::read_member(r, &member_key, &mut dose)
@@ -4820,14 +4857,14 @@ impl FhirJson for Duration {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "value" => {
                     r.primitive(&mut seen_members, 2usize, "value", &mut value);
@@ -5052,14 +5089,14 @@ impl FhirJson for Expression {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "description" => {
                     r.primitive(
@@ -5317,41 +5354,61 @@ impl FhirJson for ExtendedContactDetail {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "purpose" => {
-                    purpose = r
-                        .complex::<CodeableConcept>(&mut seen_members, 2usize, "purpose")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        2usize,
+                        "purpose",
+                        &mut purpose,
+                    );
                 }
                 "name" => {
-                    name = r.complex_vec(&mut seen_members, 3usize, "name", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "name",
+                        None,
+                        false,
+                        &mut name,
+                    );
                 }
                 "telecom" => {
-                    telecom = r
-                        .complex_vec(&mut seen_members, 4usize, "telecom", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "telecom",
+                        None,
+                        false,
+                        &mut telecom,
+                    );
                 }
                 "address" => {
-                    address = r
-                        .complex::<Address>(&mut seen_members, 5usize, "address")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        5usize,
+                        "address",
+                        &mut address,
+                    );
                 }
                 "organization" => {
-                    organization = r
-                        .complex::<Reference>(&mut seen_members, 6usize, "organization")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        6usize,
+                        "organization",
+                        &mut organization,
+                    );
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 7usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 7usize, "period", &mut period);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -5503,14 +5560,14 @@ impl FhirJson for Extension {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "url" => {
                     url = r.plain_string(&mut seen_members, 2usize, "url");
@@ -5812,14 +5869,14 @@ impl FhirJson for HumanName {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "use" => {
                     r.primitive(&mut seen_members, 2usize, "use", &mut use_);
@@ -5858,9 +5915,12 @@ impl FhirJson for HumanName {
                     r.prim_vec_ext(&mut seen_members, 13usize, "suffix", &mut suffix);
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 14usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        14usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -6051,14 +6111,14 @@ impl FhirJson for Identifier {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "use" => {
                     r.primitive(&mut seen_members, 2usize, "use", &mut use_);
@@ -6067,9 +6127,7 @@ impl FhirJson for Identifier {
                     r.primitive_ext(&mut seen_members, 3usize, "use", &mut use_);
                 }
                 "type" => {
-                    type_ = r
-                        .complex::<CodeableConcept>(&mut seen_members, 4usize, "type")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 4usize, "type", &mut type_);
                 }
                 "system" => {
                     r.primitive(&mut seen_members, 5usize, "system", &mut system);
@@ -6084,14 +6142,15 @@ impl FhirJson for Identifier {
                     r.primitive_ext(&mut seen_members, 8usize, "value", &mut value);
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 9usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 9usize, "period", &mut period);
                 }
                 "assigner" => {
-                    assigner = r
-                        .complex::<Reference>(&mut seen_members, 10usize, "assigner")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        10usize,
+                        "assigner",
+                        &mut assigner,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -6293,14 +6352,14 @@ impl FhirJson for Meta {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "versionId" => {
                     r.primitive(&mut seen_members, 2usize, "versionId", &mut version_id);
@@ -6342,17 +6401,24 @@ impl FhirJson for Meta {
                     r.prim_vec_ext(&mut seen_members, 9usize, "profile", &mut profile);
                 }
                 "security" => {
-                    security = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "security",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "security",
+                        None,
+                        false,
+                        &mut security,
+                    );
                 }
                 "tag" => {
-                    tag = r.complex_vec(&mut seen_members, 11usize, "tag", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "tag",
+                        None,
+                        false,
+                        &mut tag,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -6496,14 +6562,14 @@ impl FhirJson for Money {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "value" => {
                     r.primitive(&mut seen_members, 2usize, "value", &mut value);
@@ -6639,14 +6705,14 @@ impl FhirJson for Narrative {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 2usize, "status", &mut status);
@@ -6843,14 +6909,14 @@ impl FhirJson for ParameterDefinition {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "name" => {
                     r.primitive(&mut seen_members, 2usize, "name", &mut name);
@@ -7051,14 +7117,14 @@ impl FhirJson for Period {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "start" => {
                     r.primitive(&mut seen_members, 2usize, "start", &mut start);
@@ -7232,14 +7298,14 @@ impl FhirJson for Quantity {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "value" => {
                     r.primitive(&mut seen_members, 2usize, "value", &mut value);
@@ -7437,24 +7503,20 @@ impl FhirJson for Range {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "low" => {
-                    low = r
-                        .complex::<Quantity>(&mut seen_members, 2usize, "low")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 2usize, "low", &mut low);
                 }
                 "high" => {
-                    high = r
-                        .complex::<Quantity>(&mut seen_members, 3usize, "high")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "high", &mut high);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -7615,24 +7677,30 @@ impl FhirJson for Ratio {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "numerator" => {
-                    numerator = r
-                        .complex::<Quantity>(&mut seen_members, 2usize, "numerator")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        2usize,
+                        "numerator",
+                        &mut numerator,
+                    );
                 }
                 "denominator" => {
-                    denominator = r
-                        .complex::<Quantity>(&mut seen_members, 3usize, "denominator")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        3usize,
+                        "denominator",
+                        &mut denominator,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -7792,29 +7860,38 @@ impl FhirJson for RatioRange {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "lowNumerator" => {
-                    low_numerator = r
-                        .complex::<Quantity>(&mut seen_members, 2usize, "lowNumerator")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        2usize,
+                        "lowNumerator",
+                        &mut low_numerator,
+                    );
                 }
                 "highNumerator" => {
-                    high_numerator = r
-                        .complex::<Quantity>(&mut seen_members, 3usize, "highNumerator")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        3usize,
+                        "highNumerator",
+                        &mut high_numerator,
+                    );
                 }
                 "denominator" => {
-                    denominator = r
-                        .complex::<Quantity>(&mut seen_members, 4usize, "denominator")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        4usize,
+                        "denominator",
+                        &mut denominator,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -8033,14 +8110,14 @@ impl FhirJson for Reference {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "reference" => {
                     r.primitive(&mut seen_members, 2usize, "reference", &mut reference);
@@ -8060,9 +8137,12 @@ impl FhirJson for Reference {
                     r.primitive_ext(&mut seen_members, 5usize, "type", &mut type_);
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex::<Identifier>(&mut seen_members, 6usize, "identifier")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        6usize,
+                        "identifier",
+                        &mut identifier,
+                    );
                 }
                 "display" => {
                     r.primitive(&mut seen_members, 7usize, "display", &mut display);
@@ -8290,14 +8370,14 @@ impl FhirJson for RelatedArtifact {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "type" => {
                     r.primitive(&mut seen_members, 2usize, "type", &mut type_);
@@ -8306,14 +8386,14 @@ impl FhirJson for RelatedArtifact {
                     r.primitive_ext(&mut seen_members, 3usize, "type", &mut type_);
                 }
                 "classifier" => {
-                    classifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            4usize,
-                            "classifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "classifier",
+                        None,
+                        false,
+                        &mut classifier,
+                    );
                 }
                 "label" => {
                     r.primitive(&mut seen_members, 5usize, "label", &mut label);
@@ -8339,9 +8419,12 @@ impl FhirJson for RelatedArtifact {
                     );
                 }
                 "document" => {
-                    document = r
-                        .complex::<Attachment>(&mut seen_members, 11usize, "document")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        11usize,
+                        "document",
+                        &mut document,
+                    );
                 }
                 "resource" => {
                     r.primitive(&mut seen_members, 12usize, "resource", &mut resource);
@@ -8355,11 +8438,12 @@ impl FhirJson for RelatedArtifact {
                     );
                 }
                 "resourceReference" => {
-                    resource_reference = r
-                        .complex::<
-                            Reference,
-                        >(&mut seen_members, 14usize, "resourceReference")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        14usize,
+                        "resourceReference",
+                        &mut resource_reference,
+                    );
                 }
                 "publicationStatus" => {
                     r.primitive(
@@ -8616,17 +8700,17 @@ impl FhirJson for SampledData {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "origin" => {
-                    origin = r.complex::<Quantity>(&mut seen_members, 2usize, "origin");
+                    r.complex_into(&mut seen_members, 2usize, "origin", &mut origin);
                 }
                 "interval" => {
                     r.primitive(&mut seen_members, 3usize, "interval", &mut interval);
@@ -8975,18 +9059,24 @@ impl FhirJson for Signature {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex_vec(&mut seen_members, 2usize, "type", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "type",
+                        None,
+                        false,
+                        &mut type_,
+                    );
                 }
                 "when" => {
                     r.primitive(&mut seen_members, 3usize, "when", &mut when);
@@ -8995,14 +9085,15 @@ impl FhirJson for Signature {
                     r.primitive_ext(&mut seen_members, 4usize, "when", &mut when);
                 }
                 "who" => {
-                    who = r
-                        .complex::<Reference>(&mut seen_members, 5usize, "who")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 5usize, "who", &mut who);
                 }
                 "onBehalfOf" => {
-                    on_behalf_of = r
-                        .complex::<Reference>(&mut seen_members, 6usize, "onBehalfOf")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        6usize,
+                        "onBehalfOf",
+                        &mut on_behalf_of,
+                    );
                 }
                 "targetFormat" => {
                     r.primitive(
@@ -9239,24 +9330,24 @@ impl FhirJson for Timing {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "event" => {
                     r.prim_vec(&mut seen_members, 3usize, "event", &mut event);
@@ -9265,14 +9356,10 @@ impl FhirJson for Timing {
                     r.prim_vec_ext(&mut seen_members, 4usize, "event", &mut event);
                 }
                 "repeat" => {
-                    repeat = r
-                        .complex::<TimingRepeat>(&mut seen_members, 5usize, "repeat")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 5usize, "repeat", &mut repeat);
                 }
                 "code" => {
-                    code = r
-                        .complex::<CodeableConcept>(&mut seen_members, 6usize, "code")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 6usize, "code", &mut code);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -9636,14 +9723,14 @@ impl FhirJson for TimingRepeat {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "count" => {
                     r.primitive(&mut seen_members, 2usize, "count", &mut count);
@@ -10078,14 +10165,14 @@ impl FhirJson for TriggerDefinition {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "type" => {
                     r.primitive(&mut seen_members, 2usize, "type", &mut type_);
@@ -10100,9 +10187,7 @@ impl FhirJson for TriggerDefinition {
                     r.primitive_ext(&mut seen_members, 5usize, "name", &mut name);
                 }
                 "code" => {
-                    code = r
-                        .complex::<CodeableConcept>(&mut seen_members, 6usize, "code")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 6usize, "code", &mut code);
                 }
                 "subscriptionTopic" => {
                     r.primitive(
@@ -10121,12 +10206,22 @@ impl FhirJson for TriggerDefinition {
                     );
                 }
                 "data" => {
-                    data = r.complex_vec(&mut seen_members, 9usize, "data", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        9usize,
+                        "data",
+                        None,
+                        false,
+                        &mut data,
+                    );
                 }
                 "condition" => {
-                    condition = r
-                        .complex::<Expression>(&mut seen_members, 10usize, "condition")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        10usize,
+                        "condition",
+                        &mut condition,
+                    );
                 }
                 _ => {
                     if !(TriggerDefinitionTiming::read_member(
@@ -10318,17 +10413,17 @@ impl FhirJson for UsageContext {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "code" => {
-                    code = r.complex::<Coding>(&mut seen_members, 2usize, "code");
+                    r.complex_into(&mut seen_members, 2usize, "code", &mut code);
                 }
                 _ => {
                     if !(UsageContextValue::read_member(r, &member_key, &mut value)) {
@@ -10511,19 +10606,22 @@ impl FhirJson for VirtualServiceDetail {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "channelType" => {
-                    channel_type = r
-                        .complex::<Coding>(&mut seen_members, 2usize, "channelType")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        2usize,
+                        "channelType",
+                        &mut channel_type,
+                    );
                 }
                 "additionalInfo" => {
                     r.prim_vec(

@@ -99,14 +99,14 @@ impl FhirJson for DataAbsentReasonExtension {
                     r.primitive_ext(&mut seen_members, 3usize, "valueCode", &mut value);
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            4usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 _ => {
                     r.unknown_choice(
@@ -270,20 +270,22 @@ impl FhirJson for DiagnosisTypeExtension {
                     id = r.plain_string(&mut seen_members, 1usize, "id");
                 }
                 "valueCodeableConcept" => {
-                    value = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 2usize, "valueCodeableConcept");
+                    r.complex_into(
+                        &mut seen_members,
+                        2usize,
+                        "valueCodeableConcept",
+                        &mut value,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            3usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 _ => {
                     r.unknown_choice(
@@ -450,18 +452,17 @@ impl FhirJson for GenderOtherUzExtension {
                     id = r.plain_string(&mut seen_members, 1usize, "id");
                 }
                 "valueCoding" => {
-                    value = r
-                        .complex::<Coding>(&mut seen_members, 2usize, "valueCoding");
+                    r.complex_into(&mut seen_members, 2usize, "valueCoding", &mut value);
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            3usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 _ => {
                     r.unknown_choice(

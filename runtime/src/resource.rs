@@ -92,17 +92,39 @@ fn syntax_error(root: &str, message: String) -> ReadError {
 
 /// Reads `text` as `T` from `root`: `resource` checks that the document is an object.
 fn read_text<T: FhirJson>(text: &str, root: &str, mode: ReadMode, resource: bool) -> Result<(T, Vec<Issue>), ReadError> {
+    let mut value = None;
+    match stream_text(text, root, mode, resource, &mut |s| value = T::read_stream(s)) {
+        Streamed::Read(issues) => match value {
+            Some(v) if !issues.iter().any(|i| i.severity == Severity::Error) => Ok((v, issues)),
+            _ => Err(ReadError { issues, json: JsonValue::parse(text).ok() }),
+        },
+        Streamed::Tree(json) => read_resource_json_tree::<T>(json, root, mode),
+        Streamed::Failed(e) => Err(e),
+    }
+}
+
+/// What [`stream_text`] did with a document.
+enum Streamed {
+    /// The reader ran to the end of the document: its issues.
+    Read(Vec<Issue>),
+    /// The document is JSON but not an object: its tree, for the usual messages.
+    Tree(JsonValue),
+    /// The document is not JSON.
+    Failed(ReadError),
+}
+
+/// The part of [`read_text`] that does not depend on the type read (one copy for every
+/// type): `read` reads the value from the stream.
+fn stream_text(text: &str, root: &str, mode: ReadMode, resource: bool, read: &mut dyn FnMut(&mut Stream<'_>)) -> Streamed {
+    if resource && !text.trim_start_matches('\u{FEFF}').trim_start().starts_with('{') {
+        return match JsonValue::parse(text) {
+            Ok(json) => Streamed::Tree(json),
+            Err(e) => Streamed::Failed(syntax_error(root, e.to_string())),
+        };
+    }
     let mut s = Stream::new(text, root, mode);
-    let value = if resource && !text.trim_start_matches('\u{FEFF}').trim_start().starts_with('{') {
-        match JsonValue::parse(text) {
-            Ok(json) => return read_resource_json_tree::<T>(json, root, mode),
-            Err(e) => return Err(syntax_error(root, e.to_string())),
-        }
-    } else {
-        let v = T::read_stream(&mut s);
-        s.finish_document();
-        v
-    };
+    read(&mut s);
+    s.finish_document();
     let (reader, fatal) = s.into_parts();
     if let Some(e) = fatal {
         // The tree parser reports the same first problem with the usual wording.
@@ -110,13 +132,9 @@ fn read_text<T: FhirJson>(text: &str, root: &str, mode: ReadMode, resource: bool
             Err(e2) => e2.to_string(),
             Ok(_) => e.to_string(),
         };
-        return Err(syntax_error(root, message));
+        return Streamed::Failed(syntax_error(root, message));
     }
-    let issues = reader.into_issues();
-    match value {
-        Some(v) if !issues.iter().any(|i| i.severity == Severity::Error) => Ok((v, issues)),
-        _ => Err(ReadError { issues, json: JsonValue::parse(text).ok() }),
-    }
+    Streamed::Read(reader.into_issues())
 }
 
 fn read_resource_json_tree<T: FhirJson>(json: JsonValue, root: &str, mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {

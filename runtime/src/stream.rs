@@ -832,6 +832,7 @@ impl<'a> Stream<'a> {
     /// The `_key` object of a primitive element: its extensions and, when it has any, its
     /// `id` and the members FHIR does not define (an error of a strict read, kept by a
     /// lenient one).
+    #[inline(never)]
     fn primitive_extension<E: FhirJson>(&mut self) -> (Option<Box<PrimitiveExtras>>, Vec<E>) {
         if self.peek() != Some(b'{') {
             let t = self.type_here();
@@ -978,6 +979,32 @@ impl<'a> Stream<'a> {
             self.issue_at(key, None, IssueKind::Structure, "empty array: FHIR JSON does not allow empty arrays");
         }
         Some(n)
+    }
+
+    /// [`complex`](Self::complex) into `slot` (what a generated reader's member arm
+    /// calls: one shared copy per type instead of the call, the drop of the old value and
+    /// the store in every reader).
+    #[inline(never)]
+    pub fn complex_into<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, slot: &mut Option<T>) {
+        *slot = self.complex(seen, i, key);
+    }
+
+    /// [`complex_into`](Self::complex_into) for a boxed field.
+    #[inline(never)]
+    pub fn complex_box_into<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, slot: &mut Option<Box<T>>) {
+        *slot = self.complex(seen, i, key).map(Box::new);
+    }
+
+    /// [`complex_vec`](Self::complex_vec) into `slot`.
+    #[inline(never)]
+    pub fn complex_vec_into<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, max: Option<usize>, required: bool, slot: &mut Vec<T>) {
+        *slot = self.complex_vec(seen, i, key, max, required);
+    }
+
+    /// [`contained`](Self::contained) into `slot`.
+    #[inline(never)]
+    pub fn contained_into<T: FhirJson>(&mut self, seen: &mut Seen, i: usize, key: &'static str, slot: &mut Vec<T>) {
+        *slot = self.contained(seen, i, key);
     }
 
     /// A repeating complex element; `required` (`1..*`) records an empty array as missing.

@@ -215,9 +215,9 @@ fn read_field(ctx: &Ctx, p: &mut ReadParts, local: &proc_macro2::Ident, ty: &Fie
                 let required = card.is_required();
                 p.locals.push(quote! { let mut #local: Vec<#t> = Vec::new(); });
                 if key == "contained" && matches!(ty, FieldType::AnyResource) {
-                    p.arm(key, quote! { #local = r.contained(&mut seen_members, #i, #key); });
+                    p.arm(key, quote! { r.contained_into(&mut seen_members, #i, #key, &mut #local); });
                 } else {
-                    p.arm(key, quote! { #local = r.complex_vec(&mut seen_members, #i, #key, #maxt, #required); });
+                    p.arm(key, quote! { r.complex_vec_into(&mut seen_members, #i, #key, #maxt, #required, &mut #local); });
                 }
                 if required {
                     p.post.push(quote! { if !seen_members.has(#i) { r.missing(#key); } });
@@ -232,9 +232,12 @@ fn read_field(ctx: &Ctx, p: &mut ReadParts, local: &proc_macro2::Ident, ty: &Fie
                 }
             } else {
                 let lt = if boxed { quote! { Option<Box<#t>> } } else { quote! { Option<#t> } };
-                let map = if boxed { quote! { .map(Box::new) } } else { quote! {} };
                 p.locals.push(quote! { let mut #local: #lt = None; });
-                p.arm(key, quote! { #local = r.complex::<#t>(&mut seen_members, #i, #key) #map; });
+                if boxed {
+                    p.arm(key, quote! { r.complex_box_into(&mut seen_members, #i, #key, &mut #local); });
+                } else {
+                    p.arm(key, quote! { r.complex_into(&mut seen_members, #i, #key, &mut #local); });
+                }
                 if card.is_required() {
                     p.post.push(quote! { if !seen_members.has(#i) { r.missing(#key); } });
                 }
@@ -437,7 +440,7 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         let i = p.index();
         if cl.is_empty() {
             let rest = rest.as_ref().expect("an extension array without fields");
-            p.arm(array, quote! { #rest = r.complex_vec(&mut seen_members, #i, #array, None, false); });
+            p.arm(array, quote! { r.complex_vec_into(&mut seen_members, #i, #array, None, false, &mut #rest); });
             continue;
         }
         let mut urls = std::collections::BTreeSet::new();

@@ -260,9 +260,7 @@ impl FhirJson for UzCoreAuditEvent {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -292,46 +290,48 @@ impl FhirJson for UzCoreAuditEvent {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "category" => {
-                    category = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "category",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "category",
+                        None,
+                        false,
+                        &mut category,
+                    );
                 }
                 "code" => {
-                    code = r
-                        .complex::<CodeableConcept>(&mut seen_members, 13usize, "code");
+                    r.complex_into(&mut seen_members, 13usize, "code", &mut code);
                 }
                 "action" => {
                     r.primitive(&mut seen_members, 14usize, "action", &mut action);
@@ -362,49 +362,71 @@ impl FhirJson for UzCoreAuditEvent {
                     );
                 }
                 "outcome" => {
-                    outcome = r
-                        .complex::<
-                            AuditEventOutcome,
-                        >(&mut seen_members, 20usize, "outcome")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        20usize,
+                        "outcome",
+                        &mut outcome,
+                    );
                 }
                 "authorization" => {
-                    authorization = r
-                        .complex_vec(
-                            &mut seen_members,
-                            21usize,
-                            "authorization",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "authorization",
+                        None,
+                        false,
+                        &mut authorization,
+                    );
                 }
                 "basedOn" => {
-                    based_on = r
-                        .complex_vec(&mut seen_members, 22usize, "basedOn", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "basedOn",
+                        None,
+                        false,
+                        &mut based_on,
+                    );
                 }
                 "patient" => {
-                    patient = r
-                        .complex::<Reference>(&mut seen_members, 23usize, "patient")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        23usize,
+                        "patient",
+                        &mut patient,
+                    );
                 }
                 "encounter" => {
-                    encounter = r
-                        .complex::<Reference>(&mut seen_members, 24usize, "encounter")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        24usize,
+                        "encounter",
+                        &mut encounter,
+                    );
                 }
                 "agent" => {
-                    agent = r
-                        .complex_vec(&mut seen_members, 25usize, "agent", None, true);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "agent",
+                        None,
+                        true,
+                        &mut agent,
+                    );
                 }
                 "source" => {
-                    source = r
-                        .complex::<
-                            AuditEventSource,
-                        >(&mut seen_members, 26usize, "source");
+                    r.complex_into(&mut seen_members, 26usize, "source", &mut source);
                 }
                 "entity" => {
-                    entity = r
-                        .complex_vec(&mut seen_members, 27usize, "entity", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        27usize,
+                        "entity",
+                        None,
+                        false,
+                        &mut entity,
+                    );
                 }
                 _ => {
                     if !(AuditEventOccurred::read_member(

@@ -297,9 +297,7 @@ impl FhirJson for UzCoreCondition {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -329,86 +327,93 @@ impl FhirJson for UzCoreCondition {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "clinicalStatus" => {
-                    clinical_status = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 12usize, "clinicalStatus");
+                    r.complex_into(
+                        &mut seen_members,
+                        12usize,
+                        "clinicalStatus",
+                        &mut clinical_status,
+                    );
                 }
                 "verificationStatus" => {
-                    verification_status = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 13usize, "verificationStatus")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        13usize,
+                        "verificationStatus",
+                        &mut verification_status,
+                    );
                 }
                 "category" => {
-                    category = r
-                        .complex_vec(
-                            &mut seen_members,
-                            14usize,
-                            "category",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        14usize,
+                        "category",
+                        None,
+                        false,
+                        &mut category,
+                    );
                 }
                 "severity" => {
-                    severity = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 15usize, "severity")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        15usize,
+                        "severity",
+                        &mut severity,
+                    );
                 }
                 "code" => {
-                    code = r
-                        .complex::<CodeableConcept>(&mut seen_members, 16usize, "code")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 16usize, "code", &mut code);
                 }
                 "bodySite" => {
-                    body_site = r
-                        .complex_vec(
-                            &mut seen_members,
-                            17usize,
-                            "bodySite",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        17usize,
+                        "bodySite",
+                        None,
+                        false,
+                        &mut body_site,
+                    );
                 }
                 "subject" => {
-                    subject = r
-                        .complex::<Reference>(&mut seen_members, 18usize, "subject");
+                    r.complex_into(&mut seen_members, 18usize, "subject", &mut subject);
                 }
                 "encounter" => {
-                    encounter = r
-                        .complex::<Reference>(&mut seen_members, 19usize, "encounter")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        19usize,
+                        "encounter",
+                        &mut encounter,
+                    );
                 }
                 "recordedDate" => {
                     r.primitive(
@@ -427,32 +432,44 @@ impl FhirJson for UzCoreCondition {
                     );
                 }
                 "participant" => {
-                    participant = r
-                        .complex_vec(
-                            &mut seen_members,
-                            22usize,
-                            "participant",
-                            Some(1),
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "participant",
+                        Some(1),
+                        false,
+                        &mut participant,
+                    );
                 }
                 "stage" => {
-                    stage = r
-                        .complex_vec(&mut seen_members, 23usize, "stage", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "stage",
+                        None,
+                        false,
+                        &mut stage,
+                    );
                 }
                 "evidence" => {
-                    evidence = r
-                        .complex_vec(
-                            &mut seen_members,
-                            24usize,
-                            "evidence",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "evidence",
+                        None,
+                        false,
+                        &mut evidence,
+                    );
                 }
                 "note" => {
-                    note = r
-                        .complex_vec(&mut seen_members, 25usize, "note", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "note",
+                        None,
+                        false,
+                        &mut note,
+                    );
                 }
                 "extension" => {
                     r.array(

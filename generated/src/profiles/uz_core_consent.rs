@@ -279,9 +279,7 @@ impl FhirJson for UzCoreConsent {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -311,42 +309,45 @@ impl FhirJson for UzCoreConsent {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 13usize, "status", &mut status);
@@ -355,19 +356,22 @@ impl FhirJson for UzCoreConsent {
                     r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "category" => {
-                    category = r
-                        .complex_vec(
-                            &mut seen_members,
-                            15usize,
-                            "category",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "category",
+                        None,
+                        false,
+                        &mut category,
+                    );
                 }
                 "subject" => {
-                    subject = r
-                        .complex::<Reference>(&mut seen_members, 16usize, "subject")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        16usize,
+                        "subject",
+                        &mut subject,
+                    );
                 }
                 "date" => {
                     r.primitive(&mut seen_members, 17usize, "date", &mut date);
@@ -376,88 +380,110 @@ impl FhirJson for UzCoreConsent {
                     r.primitive_ext(&mut seen_members, 18usize, "date", &mut date);
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 19usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        19usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 "grantor" => {
-                    grantor = r
-                        .complex_vec(&mut seen_members, 20usize, "grantor", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        20usize,
+                        "grantor",
+                        None,
+                        false,
+                        &mut grantor,
+                    );
                 }
                 "grantee" => {
-                    grantee = r
-                        .complex_vec(&mut seen_members, 21usize, "grantee", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "grantee",
+                        None,
+                        false,
+                        &mut grantee,
+                    );
                 }
                 "manager" => {
-                    manager = r
-                        .complex_vec(&mut seen_members, 22usize, "manager", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "manager",
+                        None,
+                        false,
+                        &mut manager,
+                    );
                 }
                 "controller" => {
-                    controller = r
-                        .complex_vec(
-                            &mut seen_members,
-                            23usize,
-                            "controller",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "controller",
+                        None,
+                        false,
+                        &mut controller,
+                    );
                 }
                 "sourceAttachment" => {
-                    source_attachment = r
-                        .complex_vec(
-                            &mut seen_members,
-                            24usize,
-                            "sourceAttachment",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "sourceAttachment",
+                        None,
+                        false,
+                        &mut source_attachment,
+                    );
                 }
                 "sourceReference" => {
-                    source_reference = r
-                        .complex_vec(
-                            &mut seen_members,
-                            25usize,
-                            "sourceReference",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "sourceReference",
+                        None,
+                        false,
+                        &mut source_reference,
+                    );
                 }
                 "regulatoryBasis" => {
-                    regulatory_basis = r
-                        .complex_vec(
-                            &mut seen_members,
-                            26usize,
-                            "regulatoryBasis",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        26usize,
+                        "regulatoryBasis",
+                        None,
+                        false,
+                        &mut regulatory_basis,
+                    );
                 }
                 "policyBasis" => {
-                    policy_basis = r
-                        .complex::<
-                            ConsentPolicyBasis,
-                        >(&mut seen_members, 27usize, "policyBasis")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        27usize,
+                        "policyBasis",
+                        &mut policy_basis,
+                    );
                 }
                 "policyText" => {
-                    policy_text = r
-                        .complex_vec(
-                            &mut seen_members,
-                            28usize,
-                            "policyText",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        28usize,
+                        "policyText",
+                        None,
+                        false,
+                        &mut policy_text,
+                    );
                 }
                 "verification" => {
-                    verification = r
-                        .complex_vec(
-                            &mut seen_members,
-                            29usize,
-                            "verification",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        29usize,
+                        "verification",
+                        None,
+                        false,
+                        &mut verification,
+                    );
                 }
                 "decision" => {
                     r.primitive(&mut seen_members, 30usize, "decision", &mut decision);
@@ -471,14 +497,14 @@ impl FhirJson for UzCoreConsent {
                     );
                 }
                 "provision" => {
-                    provision = r
-                        .complex_vec(
-                            &mut seen_members,
-                            32usize,
-                            "provision",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        32usize,
+                        "provision",
+                        None,
+                        false,
+                        &mut provision,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

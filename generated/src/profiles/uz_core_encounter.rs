@@ -395,9 +395,7 @@ impl FhirJson for UzCoreEncounter {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -427,42 +425,45 @@ impl FhirJson for UzCoreEncounter {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            Some(1),
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        Some(1),
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 13usize, "status", &mut status);
@@ -471,112 +472,142 @@ impl FhirJson for UzCoreEncounter {
                     r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "class" => {
-                    class = r
-                        .complex_vec(&mut seen_members, 15usize, "class", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "class",
+                        None,
+                        false,
+                        &mut class,
+                    );
                 }
                 "priority" => {
-                    priority = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 16usize, "priority")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        16usize,
+                        "priority",
+                        &mut priority,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex_vec(&mut seen_members, 17usize, "type", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        17usize,
+                        "type",
+                        None,
+                        false,
+                        &mut type_,
+                    );
                 }
                 "serviceType" => {
-                    service_type = r
-                        .complex_vec(
-                            &mut seen_members,
-                            18usize,
-                            "serviceType",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "serviceType",
+                        None,
+                        false,
+                        &mut service_type,
+                    );
                 }
                 "subject" => {
-                    subject = r
-                        .complex::<Reference>(&mut seen_members, 19usize, "subject")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        19usize,
+                        "subject",
+                        &mut subject,
+                    );
                 }
                 "subjectStatus" => {
-                    subject_status = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 20usize, "subjectStatus")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        20usize,
+                        "subjectStatus",
+                        &mut subject_status,
+                    );
                 }
                 "episodeOfCare" => {
-                    episode_of_care = r
-                        .complex_vec(
-                            &mut seen_members,
-                            21usize,
-                            "episodeOfCare",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "episodeOfCare",
+                        None,
+                        false,
+                        &mut episode_of_care,
+                    );
                 }
                 "basedOn" => {
-                    based_on = r
-                        .complex_vec(&mut seen_members, 22usize, "basedOn", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "basedOn",
+                        None,
+                        false,
+                        &mut based_on,
+                    );
                 }
                 "careTeam" => {
-                    care_team = r
-                        .complex_vec(
-                            &mut seen_members,
-                            23usize,
-                            "careTeam",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "careTeam",
+                        None,
+                        false,
+                        &mut care_team,
+                    );
                 }
                 "partOf" => {
-                    part_of = r
-                        .complex::<Reference>(&mut seen_members, 24usize, "partOf")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        24usize,
+                        "partOf",
+                        &mut part_of,
+                    );
                 }
                 "serviceProvider" => {
-                    service_provider = r
-                        .complex::<
-                            Reference,
-                        >(&mut seen_members, 25usize, "serviceProvider")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        25usize,
+                        "serviceProvider",
+                        &mut service_provider,
+                    );
                 }
                 "participant" => {
-                    participant = r
-                        .complex_vec(
-                            &mut seen_members,
-                            26usize,
-                            "participant",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        26usize,
+                        "participant",
+                        None,
+                        false,
+                        &mut participant,
+                    );
                 }
                 "appointment" => {
-                    appointment = r
-                        .complex_vec(
-                            &mut seen_members,
-                            27usize,
-                            "appointment",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        27usize,
+                        "appointment",
+                        None,
+                        false,
+                        &mut appointment,
+                    );
                 }
                 "virtualService" => {
-                    virtual_service = r
-                        .complex_vec(
-                            &mut seen_members,
-                            28usize,
-                            "virtualService",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        28usize,
+                        "virtualService",
+                        None,
+                        false,
+                        &mut virtual_service,
+                    );
                 }
                 "actualPeriod" => {
-                    actual_period = r
-                        .complex::<Period>(&mut seen_members, 29usize, "actualPeriod")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        29usize,
+                        "actualPeriod",
+                        &mut actual_period,
+                    );
                 }
                 "plannedStartDate" => {
                     r.primitive(
@@ -611,74 +642,90 @@ impl FhirJson for UzCoreEncounter {
                     );
                 }
                 "length" => {
-                    length = r
-                        .complex::<Duration>(&mut seen_members, 34usize, "length")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        34usize,
+                        "length",
+                        &mut length,
+                    );
                 }
                 "reason" => {
-                    reason = r
-                        .complex_vec(&mut seen_members, 35usize, "reason", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        35usize,
+                        "reason",
+                        None,
+                        false,
+                        &mut reason,
+                    );
                 }
                 "diagnosis" => {
-                    diagnosis = r
-                        .complex_vec(
-                            &mut seen_members,
-                            36usize,
-                            "diagnosis",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        36usize,
+                        "diagnosis",
+                        None,
+                        false,
+                        &mut diagnosis,
+                    );
                 }
                 "account" => {
-                    account = r
-                        .complex_vec(&mut seen_members, 37usize, "account", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        37usize,
+                        "account",
+                        None,
+                        false,
+                        &mut account,
+                    );
                 }
                 "dietPreference" => {
-                    diet_preference = r
-                        .complex_vec(
-                            &mut seen_members,
-                            38usize,
-                            "dietPreference",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        38usize,
+                        "dietPreference",
+                        None,
+                        false,
+                        &mut diet_preference,
+                    );
                 }
                 "specialArrangement" => {
-                    special_arrangement = r
-                        .complex_vec(
-                            &mut seen_members,
-                            39usize,
-                            "specialArrangement",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        39usize,
+                        "specialArrangement",
+                        None,
+                        false,
+                        &mut special_arrangement,
+                    );
                 }
                 "specialCourtesy" => {
-                    special_courtesy = r
-                        .complex_vec(
-                            &mut seen_members,
-                            40usize,
-                            "specialCourtesy",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        40usize,
+                        "specialCourtesy",
+                        None,
+                        false,
+                        &mut special_courtesy,
+                    );
                 }
                 "admission" => {
-                    admission = r
-                        .complex::<
-                            EncounterAdmission,
-                        >(&mut seen_members, 41usize, "admission")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        41usize,
+                        "admission",
+                        &mut admission,
+                    );
                 }
                 "location" => {
-                    location = r
-                        .complex_vec(
-                            &mut seen_members,
-                            42usize,
-                            "location",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        42usize,
+                        "location",
+                        None,
+                        false,
+                        &mut location,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

@@ -247,9 +247,7 @@ impl FhirJson for UzCoreEpisodeOfCare {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -279,42 +277,45 @@ impl FhirJson for UzCoreEpisodeOfCare {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 13usize, "status", &mut status);
@@ -323,77 +324,101 @@ impl FhirJson for UzCoreEpisodeOfCare {
                     r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "statusHistory" => {
-                    status_history = r
-                        .complex_vec(
-                            &mut seen_members,
-                            15usize,
-                            "statusHistory",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "statusHistory",
+                        None,
+                        false,
+                        &mut status_history,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex_vec(&mut seen_members, 16usize, "type", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        16usize,
+                        "type",
+                        None,
+                        false,
+                        &mut type_,
+                    );
                 }
                 "reason" => {
-                    reason = r
-                        .complex_vec(&mut seen_members, 17usize, "reason", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        17usize,
+                        "reason",
+                        None,
+                        false,
+                        &mut reason,
+                    );
                 }
                 "diagnosis" => {
-                    diagnosis = r
-                        .complex_vec(
-                            &mut seen_members,
-                            18usize,
-                            "diagnosis",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "diagnosis",
+                        None,
+                        false,
+                        &mut diagnosis,
+                    );
                 }
                 "patient" => {
-                    patient = r
-                        .complex::<Reference>(&mut seen_members, 19usize, "patient");
+                    r.complex_into(&mut seen_members, 19usize, "patient", &mut patient);
                 }
                 "managingOrganization" => {
-                    managing_organization = r
-                        .complex::<
-                            Reference,
-                        >(&mut seen_members, 20usize, "managingOrganization")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        20usize,
+                        "managingOrganization",
+                        &mut managing_organization,
+                    );
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 21usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        21usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 "referralRequest" => {
-                    referral_request = r
-                        .complex_vec(
-                            &mut seen_members,
-                            22usize,
-                            "referralRequest",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "referralRequest",
+                        None,
+                        false,
+                        &mut referral_request,
+                    );
                 }
                 "careManager" => {
-                    care_manager = r
-                        .complex::<Reference>(&mut seen_members, 23usize, "careManager")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        23usize,
+                        "careManager",
+                        &mut care_manager,
+                    );
                 }
                 "careTeam" => {
-                    care_team = r
-                        .complex_vec(
-                            &mut seen_members,
-                            24usize,
-                            "careTeam",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "careTeam",
+                        None,
+                        false,
+                        &mut care_team,
+                    );
                 }
                 "account" => {
-                    account = r
-                        .complex_vec(&mut seen_members, 25usize, "account", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "account",
+                        None,
+                        false,
+                        &mut account,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1190,24 +1215,24 @@ impl FhirJson for UzCoreEpisodeOfCareStatusHistory {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 3usize, "status", &mut status);
@@ -1216,7 +1241,7 @@ impl FhirJson for UzCoreEpisodeOfCareStatusHistory {
                     r.primitive_ext(&mut seen_members, 4usize, "status", &mut status);
                 }
                 "period" => {
-                    period = r.complex::<Period>(&mut seen_members, 5usize, "period");
+                    r.complex_into(&mut seen_members, 5usize, "period", &mut period);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

@@ -329,9 +329,7 @@ impl FhirJson for UzCoreHealthcareService {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -361,42 +359,45 @@ impl FhirJson for UzCoreHealthcareService {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "active" => {
                     r.primitive(&mut seen_members, 13usize, "active", &mut active);
@@ -405,53 +406,62 @@ impl FhirJson for UzCoreHealthcareService {
                     r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "providedBy" => {
-                    provided_by = r
-                        .complex::<Reference>(&mut seen_members, 15usize, "providedBy")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        15usize,
+                        "providedBy",
+                        &mut provided_by,
+                    );
                 }
                 "offeredIn" => {
-                    offered_in = r
-                        .complex_vec(
-                            &mut seen_members,
-                            16usize,
-                            "offeredIn",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        16usize,
+                        "offeredIn",
+                        None,
+                        false,
+                        &mut offered_in,
+                    );
                 }
                 "category" => {
-                    category = r
-                        .complex_vec(
-                            &mut seen_members,
-                            17usize,
-                            "category",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        17usize,
+                        "category",
+                        None,
+                        false,
+                        &mut category,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex_vec(&mut seen_members, 18usize, "type", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "type",
+                        None,
+                        false,
+                        &mut type_,
+                    );
                 }
                 "specialty" => {
-                    specialty = r
-                        .complex_vec(
-                            &mut seen_members,
-                            19usize,
-                            "specialty",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        19usize,
+                        "specialty",
+                        None,
+                        false,
+                        &mut specialty,
+                    );
                 }
                 "location" => {
-                    location = r
-                        .complex_vec(
-                            &mut seen_members,
-                            20usize,
-                            "location",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        20usize,
+                        "location",
+                        None,
+                        false,
+                        &mut location,
+                    );
                 }
                 "name" => {
                     r.primitive(&mut seen_members, 21usize, "name", &mut name);
@@ -482,77 +492,87 @@ impl FhirJson for UzCoreHealthcareService {
                     );
                 }
                 "photo" => {
-                    photo = r
-                        .complex::<Attachment>(&mut seen_members, 27usize, "photo")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 27usize, "photo", &mut photo);
                 }
                 "contact" => {
-                    contact = r
-                        .complex_vec(&mut seen_members, 28usize, "contact", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        28usize,
+                        "contact",
+                        None,
+                        false,
+                        &mut contact,
+                    );
                 }
                 "coverageArea" => {
-                    coverage_area = r
-                        .complex_vec(
-                            &mut seen_members,
-                            29usize,
-                            "coverageArea",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        29usize,
+                        "coverageArea",
+                        None,
+                        false,
+                        &mut coverage_area,
+                    );
                 }
                 "serviceProvisionCode" => {
-                    service_provision_code = r
-                        .complex_vec(
-                            &mut seen_members,
-                            30usize,
-                            "serviceProvisionCode",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        30usize,
+                        "serviceProvisionCode",
+                        None,
+                        false,
+                        &mut service_provision_code,
+                    );
                 }
                 "eligibility" => {
-                    eligibility = r
-                        .complex_vec(
-                            &mut seen_members,
-                            31usize,
-                            "eligibility",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        31usize,
+                        "eligibility",
+                        None,
+                        false,
+                        &mut eligibility,
+                    );
                 }
                 "program" => {
-                    program = r
-                        .complex_vec(&mut seen_members, 32usize, "program", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        32usize,
+                        "program",
+                        None,
+                        false,
+                        &mut program,
+                    );
                 }
                 "characteristic" => {
-                    characteristic = r
-                        .complex_vec(
-                            &mut seen_members,
-                            33usize,
-                            "characteristic",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        33usize,
+                        "characteristic",
+                        None,
+                        false,
+                        &mut characteristic,
+                    );
                 }
                 "communication" => {
-                    communication = r
-                        .complex_vec(
-                            &mut seen_members,
-                            34usize,
-                            "communication",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        34usize,
+                        "communication",
+                        None,
+                        false,
+                        &mut communication,
+                    );
                 }
                 "referralMethod" => {
-                    referral_method = r
-                        .complex_vec(
-                            &mut seen_members,
-                            35usize,
-                            "referralMethod",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        35usize,
+                        "referralMethod",
+                        None,
+                        false,
+                        &mut referral_method,
+                    );
                 }
                 "appointmentRequired" => {
                     r.primitive(
@@ -571,24 +591,24 @@ impl FhirJson for UzCoreHealthcareService {
                     );
                 }
                 "availability" => {
-                    availability = r
-                        .complex_vec(
-                            &mut seen_members,
-                            38usize,
-                            "availability",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        38usize,
+                        "availability",
+                        None,
+                        false,
+                        &mut availability,
+                    );
                 }
                 "endpoint" => {
-                    endpoint = r
-                        .complex_vec(
-                            &mut seen_members,
-                            39usize,
-                            "endpoint",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        39usize,
+                        "endpoint",
+                        None,
+                        false,
+                        &mut endpoint,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

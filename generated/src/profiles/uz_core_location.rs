@@ -299,9 +299,7 @@ impl FhirJson for UzCoreLocation {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -331,42 +329,45 @@ impl FhirJson for UzCoreLocation {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 13usize, "status", &mut status);
@@ -375,11 +376,12 @@ impl FhirJson for UzCoreLocation {
                     r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "operationalStatus" => {
-                    operational_status = r
-                        .complex::<
-                            Coding,
-                        >(&mut seen_members, 15usize, "operationalStatus")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        15usize,
+                        "operationalStatus",
+                        &mut operational_status,
+                    );
                 }
                 "name" => {
                     r.primitive(&mut seen_members, 16usize, "name", &mut name);
@@ -416,81 +418,99 @@ impl FhirJson for UzCoreLocation {
                     r.primitive_ext(&mut seen_members, 23usize, "mode", &mut mode);
                 }
                 "type" => {
-                    type_ = r
-                        .complex_vec(&mut seen_members, 24usize, "type", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "type",
+                        None,
+                        false,
+                        &mut type_,
+                    );
                 }
                 "contact" => {
-                    contact = r
-                        .complex_vec(&mut seen_members, 25usize, "contact", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "contact",
+                        None,
+                        false,
+                        &mut contact,
+                    );
                 }
                 "address" => {
-                    address = r
-                        .complex::<Address>(&mut seen_members, 26usize, "address")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        26usize,
+                        "address",
+                        &mut address,
+                    );
                 }
                 "form" => {
-                    form = r
-                        .complex::<CodeableConcept>(&mut seen_members, 27usize, "form")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 27usize, "form", &mut form);
                 }
                 "position" => {
-                    position = r
-                        .complex::<
-                            LocationPosition,
-                        >(&mut seen_members, 28usize, "position")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        28usize,
+                        "position",
+                        &mut position,
+                    );
                 }
                 "managingOrganization" => {
-                    managing_organization = r
-                        .complex::<
-                            Reference,
-                        >(&mut seen_members, 29usize, "managingOrganization")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        29usize,
+                        "managingOrganization",
+                        &mut managing_organization,
+                    );
                 }
                 "partOf" => {
-                    part_of = r
-                        .complex::<Reference>(&mut seen_members, 30usize, "partOf")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        30usize,
+                        "partOf",
+                        &mut part_of,
+                    );
                 }
                 "characteristic" => {
-                    characteristic = r
-                        .complex_vec(
-                            &mut seen_members,
-                            31usize,
-                            "characteristic",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        31usize,
+                        "characteristic",
+                        None,
+                        false,
+                        &mut characteristic,
+                    );
                 }
                 "hoursOfOperation" => {
-                    hours_of_operation = r
-                        .complex_vec(
-                            &mut seen_members,
-                            32usize,
-                            "hoursOfOperation",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        32usize,
+                        "hoursOfOperation",
+                        None,
+                        false,
+                        &mut hours_of_operation,
+                    );
                 }
                 "virtualService" => {
-                    virtual_service = r
-                        .complex_vec(
-                            &mut seen_members,
-                            33usize,
-                            "virtualService",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        33usize,
+                        "virtualService",
+                        None,
+                        false,
+                        &mut virtual_service,
+                    );
                 }
                 "endpoint" => {
-                    endpoint = r
-                        .complex_vec(
-                            &mut seen_members,
-                            34usize,
-                            "endpoint",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        34usize,
+                        "endpoint",
+                        None,
+                        false,
+                        &mut endpoint,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

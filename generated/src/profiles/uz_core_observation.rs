@@ -406,9 +406,7 @@ impl FhirJson for UzCoreObservation {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -438,66 +436,75 @@ impl FhirJson for UzCoreObservation {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "basedOn" => {
-                    based_on = r
-                        .complex_vec(
-                            &mut seen_members,
-                            13usize,
-                            "basedOn",
-                            Some(1),
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        13usize,
+                        "basedOn",
+                        Some(1),
+                        false,
+                        &mut based_on,
+                    );
                 }
                 "triggeredBy" => {
-                    triggered_by = r
-                        .complex_vec(
-                            &mut seen_members,
-                            14usize,
-                            "triggeredBy",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        14usize,
+                        "triggeredBy",
+                        None,
+                        false,
+                        &mut triggered_by,
+                    );
                 }
                 "partOf" => {
-                    part_of = r
-                        .complex_vec(&mut seen_members, 15usize, "partOf", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "partOf",
+                        None,
+                        false,
+                        &mut part_of,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 16usize, "status", &mut status);
@@ -506,32 +513,43 @@ impl FhirJson for UzCoreObservation {
                     r.primitive_ext(&mut seen_members, 17usize, "status", &mut status);
                 }
                 "category" => {
-                    category = r
-                        .complex_vec(
-                            &mut seen_members,
-                            18usize,
-                            "category",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "category",
+                        None,
+                        false,
+                        &mut category,
+                    );
                 }
                 "code" => {
-                    code = r
-                        .complex::<CodeableConcept>(&mut seen_members, 19usize, "code");
+                    r.complex_into(&mut seen_members, 19usize, "code", &mut code);
                 }
                 "subject" => {
-                    subject = r
-                        .complex::<Reference>(&mut seen_members, 20usize, "subject")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        20usize,
+                        "subject",
+                        &mut subject,
+                    );
                 }
                 "focus" => {
-                    focus = r
-                        .complex_vec(&mut seen_members, 21usize, "focus", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "focus",
+                        None,
+                        false,
+                        &mut focus,
+                    );
                 }
                 "encounter" => {
-                    encounter = r
-                        .complex::<Reference>(&mut seen_members, 22usize, "encounter")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        22usize,
+                        "encounter",
+                        &mut encounter,
+                    );
                 }
                 "issued" => {
                     r.primitive(&mut seen_members, 23usize, "issued", &mut issued);
@@ -540,104 +558,122 @@ impl FhirJson for UzCoreObservation {
                     r.primitive_ext(&mut seen_members, 24usize, "issued", &mut issued);
                 }
                 "performer" => {
-                    performer = r
-                        .complex_vec(
-                            &mut seen_members,
-                            25usize,
-                            "performer",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "performer",
+                        None,
+                        false,
+                        &mut performer,
+                    );
                 }
                 "dataAbsentReason" => {
-                    data_absent_reason = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 26usize, "dataAbsentReason")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        26usize,
+                        "dataAbsentReason",
+                        &mut data_absent_reason,
+                    );
                 }
                 "interpretation" => {
-                    interpretation = r
-                        .complex_vec(
-                            &mut seen_members,
-                            27usize,
-                            "interpretation",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        27usize,
+                        "interpretation",
+                        None,
+                        false,
+                        &mut interpretation,
+                    );
                 }
                 "note" => {
-                    note = r
-                        .complex_vec(&mut seen_members, 28usize, "note", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        28usize,
+                        "note",
+                        None,
+                        false,
+                        &mut note,
+                    );
                 }
                 "bodySite" => {
-                    body_site = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 29usize, "bodySite")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        29usize,
+                        "bodySite",
+                        &mut body_site,
+                    );
                 }
                 "bodyStructure" => {
-                    body_structure = r
-                        .complex::<
-                            Reference,
-                        >(&mut seen_members, 30usize, "bodyStructure")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        30usize,
+                        "bodyStructure",
+                        &mut body_structure,
+                    );
                 }
                 "method" => {
-                    method = r
-                        .complex::<CodeableConcept>(&mut seen_members, 31usize, "method")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        31usize,
+                        "method",
+                        &mut method,
+                    );
                 }
                 "specimen" => {
-                    specimen = r
-                        .complex::<Reference>(&mut seen_members, 32usize, "specimen")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        32usize,
+                        "specimen",
+                        &mut specimen,
+                    );
                 }
                 "device" => {
-                    device = r
-                        .complex::<Reference>(&mut seen_members, 33usize, "device")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        33usize,
+                        "device",
+                        &mut device,
+                    );
                 }
                 "referenceRange" => {
-                    reference_range = r
-                        .complex_vec(
-                            &mut seen_members,
-                            34usize,
-                            "referenceRange",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        34usize,
+                        "referenceRange",
+                        None,
+                        false,
+                        &mut reference_range,
+                    );
                 }
                 "hasMember" => {
-                    has_member = r
-                        .complex_vec(
-                            &mut seen_members,
-                            35usize,
-                            "hasMember",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        35usize,
+                        "hasMember",
+                        None,
+                        false,
+                        &mut has_member,
+                    );
                 }
                 "derivedFrom" => {
-                    derived_from = r
-                        .complex_vec(
-                            &mut seen_members,
-                            36usize,
-                            "derivedFrom",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        36usize,
+                        "derivedFrom",
+                        None,
+                        false,
+                        &mut derived_from,
+                    );
                 }
                 "component" => {
-                    component = r
-                        .complex_vec(
-                            &mut seen_members,
-                            37usize,
-                            "component",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        37usize,
+                        "component",
+                        None,
+                        false,
+                        &mut component,
+                    );
                 }
                 _ => {
                     if !(ObservationInstantiates::read_member(
@@ -1908,28 +1944,32 @@ impl FhirJson for UzCoreObservationTriggeredBy {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "observation" => {
-                    observation = r
-                        .complex::<Reference>(&mut seen_members, 3usize, "observation");
+                    r.complex_into(
+                        &mut seen_members,
+                        3usize,
+                        "observation",
+                        &mut observation,
+                    );
                 }
                 "type" => {
                     r.primitive(&mut seen_members, 4usize, "type", &mut type_);

@@ -225,9 +225,7 @@ impl FhirJson for UzCoreOrganization {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -257,42 +255,45 @@ impl FhirJson for UzCoreOrganization {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "active" => {
                     r.primitive(&mut seen_members, 13usize, "active", &mut active);
@@ -301,8 +302,14 @@ impl FhirJson for UzCoreOrganization {
                     r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "type" => {
-                    type_ = r
-                        .complex_vec(&mut seen_members, 15usize, "type", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "type",
+                        None,
+                        false,
+                        &mut type_,
+                    );
                 }
                 "name" => {
                     r.primitive(&mut seen_members, 16usize, "name", &mut name);
@@ -333,33 +340,42 @@ impl FhirJson for UzCoreOrganization {
                     );
                 }
                 "contact" => {
-                    contact = r
-                        .complex_vec(&mut seen_members, 22usize, "contact", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "contact",
+                        None,
+                        false,
+                        &mut contact,
+                    );
                 }
                 "partOf" => {
-                    part_of = r
-                        .complex::<Reference>(&mut seen_members, 23usize, "partOf")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        23usize,
+                        "partOf",
+                        &mut part_of,
+                    );
                 }
                 "endpoint" => {
-                    endpoint = r
-                        .complex_vec(
-                            &mut seen_members,
-                            24usize,
-                            "endpoint",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "endpoint",
+                        None,
+                        false,
+                        &mut endpoint,
+                    );
                 }
                 "qualification" => {
-                    qualification = r
-                        .complex_vec(
-                            &mut seen_members,
-                            25usize,
-                            "qualification",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "qualification",
+                        None,
+                        false,
+                        &mut qualification,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

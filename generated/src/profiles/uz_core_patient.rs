@@ -323,9 +323,7 @@ impl FhirJson for UzCorePatient {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -355,32 +353,35 @@ impl FhirJson for UzCorePatient {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "identifier",
-                            None,
-                            true,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "identifier",
+                        None,
+                        true,
+                        &mut identifier,
+                    );
                 }
                 "active" => {
                     r.primitive(&mut seen_members, 12usize, "active", &mut active);
@@ -389,12 +390,24 @@ impl FhirJson for UzCorePatient {
                     r.primitive_ext(&mut seen_members, 13usize, "active", &mut active);
                 }
                 "name" => {
-                    name = r
-                        .complex_vec(&mut seen_members, 14usize, "name", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        14usize,
+                        "name",
+                        None,
+                        false,
+                        &mut name,
+                    );
                 }
                 "telecom" => {
-                    telecom = r
-                        .complex_vec(&mut seen_members, 15usize, "telecom", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "telecom",
+                        None,
+                        false,
+                        &mut telecom,
+                    );
                 }
                 "gender" => {
                     r.primitive(&mut seen_members, 16usize, "gender", &mut gender);
@@ -419,54 +432,80 @@ impl FhirJson for UzCorePatient {
                     );
                 }
                 "address" => {
-                    address = r
-                        .complex_vec(&mut seen_members, 20usize, "address", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        20usize,
+                        "address",
+                        None,
+                        false,
+                        &mut address,
+                    );
                 }
                 "maritalStatus" => {
-                    marital_status = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 21usize, "maritalStatus")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        21usize,
+                        "maritalStatus",
+                        &mut marital_status,
+                    );
                 }
                 "photo" => {
-                    photo = r
-                        .complex_vec(&mut seen_members, 22usize, "photo", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "photo",
+                        None,
+                        false,
+                        &mut photo,
+                    );
                 }
                 "contact" => {
-                    contact = r
-                        .complex_vec(&mut seen_members, 23usize, "contact", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "contact",
+                        None,
+                        false,
+                        &mut contact,
+                    );
                 }
                 "communication" => {
-                    communication = r
-                        .complex_vec(
-                            &mut seen_members,
-                            24usize,
-                            "communication",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "communication",
+                        None,
+                        false,
+                        &mut communication,
+                    );
                 }
                 "generalPractitioner" => {
-                    general_practitioner = r
-                        .complex_vec(
-                            &mut seen_members,
-                            25usize,
-                            "generalPractitioner",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "generalPractitioner",
+                        None,
+                        false,
+                        &mut general_practitioner,
+                    );
                 }
                 "managingOrganization" => {
-                    managing_organization = r
-                        .complex::<
-                            Reference,
-                        >(&mut seen_members, 26usize, "managingOrganization")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        26usize,
+                        "managingOrganization",
+                        &mut managing_organization,
+                    );
                 }
                 "link" => {
-                    link = r
-                        .complex_vec(&mut seen_members, 27usize, "link", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        27usize,
+                        "link",
+                        None,
+                        false,
+                        &mut link,
+                    );
                 }
                 "extension" => {
                     r.array(

@@ -256,9 +256,7 @@ impl FhirJson for UzCorePractitionerRole {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -288,42 +286,45 @@ impl FhirJson for UzCorePractitionerRole {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "active" => {
                     r.primitive(&mut seen_members, 13usize, "active", &mut active);
@@ -332,97 +333,118 @@ impl FhirJson for UzCorePractitionerRole {
                     r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 15usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        15usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 "practitioner" => {
-                    practitioner = r
-                        .complex::<Reference>(&mut seen_members, 16usize, "practitioner")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        16usize,
+                        "practitioner",
+                        &mut practitioner,
+                    );
                 }
                 "organization" => {
-                    organization = r
-                        .complex::<Reference>(&mut seen_members, 17usize, "organization")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        17usize,
+                        "organization",
+                        &mut organization,
+                    );
                 }
                 "code" => {
-                    code = r
-                        .complex_vec(&mut seen_members, 18usize, "code", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "code",
+                        None,
+                        false,
+                        &mut code,
+                    );
                 }
                 "specialty" => {
-                    specialty = r
-                        .complex_vec(
-                            &mut seen_members,
-                            19usize,
-                            "specialty",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        19usize,
+                        "specialty",
+                        None,
+                        false,
+                        &mut specialty,
+                    );
                 }
                 "location" => {
-                    location = r
-                        .complex_vec(
-                            &mut seen_members,
-                            20usize,
-                            "location",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        20usize,
+                        "location",
+                        None,
+                        false,
+                        &mut location,
+                    );
                 }
                 "healthcareService" => {
-                    healthcare_service = r
-                        .complex_vec(
-                            &mut seen_members,
-                            21usize,
-                            "healthcareService",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "healthcareService",
+                        None,
+                        false,
+                        &mut healthcare_service,
+                    );
                 }
                 "contact" => {
-                    contact = r
-                        .complex_vec(&mut seen_members, 22usize, "contact", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "contact",
+                        None,
+                        false,
+                        &mut contact,
+                    );
                 }
                 "characteristic" => {
-                    characteristic = r
-                        .complex_vec(
-                            &mut seen_members,
-                            23usize,
-                            "characteristic",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "characteristic",
+                        None,
+                        false,
+                        &mut characteristic,
+                    );
                 }
                 "communication" => {
-                    communication = r
-                        .complex_vec(
-                            &mut seen_members,
-                            24usize,
-                            "communication",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "communication",
+                        None,
+                        false,
+                        &mut communication,
+                    );
                 }
                 "availability" => {
-                    availability = r
-                        .complex_vec(
-                            &mut seen_members,
-                            25usize,
-                            "availability",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "availability",
+                        None,
+                        false,
+                        &mut availability,
+                    );
                 }
                 "endpoint" => {
-                    endpoint = r
-                        .complex_vec(
-                            &mut seen_members,
-                            26usize,
-                            "endpoint",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        26usize,
+                        "endpoint",
+                        None,
+                        false,
+                        &mut endpoint,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

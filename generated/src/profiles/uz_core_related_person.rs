@@ -240,9 +240,7 @@ impl FhirJson for UzCoreRelatedPerson {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -272,42 +270,45 @@ impl FhirJson for UzCoreRelatedPerson {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            true,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        true,
+                        &mut identifier,
+                    );
                 }
                 "active" => {
                     r.primitive(&mut seen_members, 13usize, "active", &mut active);
@@ -316,26 +317,37 @@ impl FhirJson for UzCoreRelatedPerson {
                     r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "patient" => {
-                    patient = r
-                        .complex::<Reference>(&mut seen_members, 15usize, "patient");
+                    r.complex_into(&mut seen_members, 15usize, "patient", &mut patient);
                 }
                 "relationship" => {
-                    relationship = r
-                        .complex_vec(
-                            &mut seen_members,
-                            16usize,
-                            "relationship",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        16usize,
+                        "relationship",
+                        None,
+                        false,
+                        &mut relationship,
+                    );
                 }
                 "name" => {
-                    name = r
-                        .complex_vec(&mut seen_members, 17usize, "name", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        17usize,
+                        "name",
+                        None,
+                        false,
+                        &mut name,
+                    );
                 }
                 "telecom" => {
-                    telecom = r
-                        .complex_vec(&mut seen_members, 18usize, "telecom", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "telecom",
+                        None,
+                        false,
+                        &mut telecom,
+                    );
                 }
                 "gender" => {
                     r.primitive(&mut seen_members, 19usize, "gender", &mut gender);
@@ -360,27 +372,42 @@ impl FhirJson for UzCoreRelatedPerson {
                     );
                 }
                 "address" => {
-                    address = r
-                        .complex_vec(&mut seen_members, 23usize, "address", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "address",
+                        None,
+                        false,
+                        &mut address,
+                    );
                 }
                 "photo" => {
-                    photo = r
-                        .complex_vec(&mut seen_members, 24usize, "photo", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "photo",
+                        None,
+                        false,
+                        &mut photo,
+                    );
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 25usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        25usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 "communication" => {
-                    communication = r
-                        .complex_vec(
-                            &mut seen_members,
-                            26usize,
-                            "communication",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        26usize,
+                        "communication",
+                        None,
+                        false,
+                        &mut communication,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

@@ -242,9 +242,7 @@ impl FhirJson for AuditEvent {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -274,46 +272,48 @@ impl FhirJson for AuditEvent {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "category" => {
-                    category = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "category",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "category",
+                        None,
+                        false,
+                        &mut category,
+                    );
                 }
                 "code" => {
-                    code = r
-                        .complex::<CodeableConcept>(&mut seen_members, 13usize, "code");
+                    r.complex_into(&mut seen_members, 13usize, "code", &mut code);
                 }
                 "action" => {
                     r.primitive(&mut seen_members, 14usize, "action", &mut action);
@@ -344,49 +344,71 @@ impl FhirJson for AuditEvent {
                     );
                 }
                 "outcome" => {
-                    outcome = r
-                        .complex::<
-                            AuditEventOutcome,
-                        >(&mut seen_members, 20usize, "outcome")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        20usize,
+                        "outcome",
+                        &mut outcome,
+                    );
                 }
                 "authorization" => {
-                    authorization = r
-                        .complex_vec(
-                            &mut seen_members,
-                            21usize,
-                            "authorization",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "authorization",
+                        None,
+                        false,
+                        &mut authorization,
+                    );
                 }
                 "basedOn" => {
-                    based_on = r
-                        .complex_vec(&mut seen_members, 22usize, "basedOn", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "basedOn",
+                        None,
+                        false,
+                        &mut based_on,
+                    );
                 }
                 "patient" => {
-                    patient = r
-                        .complex::<Reference>(&mut seen_members, 23usize, "patient")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        23usize,
+                        "patient",
+                        &mut patient,
+                    );
                 }
                 "encounter" => {
-                    encounter = r
-                        .complex::<Reference>(&mut seen_members, 24usize, "encounter")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        24usize,
+                        "encounter",
+                        &mut encounter,
+                    );
                 }
                 "agent" => {
-                    agent = r
-                        .complex_vec(&mut seen_members, 25usize, "agent", None, true);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "agent",
+                        None,
+                        true,
+                        &mut agent,
+                    );
                 }
                 "source" => {
-                    source = r
-                        .complex::<
-                            AuditEventSource,
-                        >(&mut seen_members, 26usize, "source");
+                    r.complex_into(&mut seen_members, 26usize, "source", &mut source);
                 }
                 "entity" => {
-                    entity = r
-                        .complex_vec(&mut seen_members, 27usize, "entity", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        27usize,
+                        "entity",
+                        None,
+                        false,
+                        &mut entity,
+                    );
                 }
                 _ => {
                     if !(AuditEventOccurred::read_member(
@@ -879,35 +901,40 @@ impl FhirJson for AuditEventAgent {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex::<CodeableConcept>(&mut seen_members, 3usize, "type")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "type", &mut type_);
                 }
                 "role" => {
-                    role = r.complex_vec(&mut seen_members, 4usize, "role", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "role",
+                        None,
+                        false,
+                        &mut role,
+                    );
                 }
                 "who" => {
-                    who = r.complex::<Reference>(&mut seen_members, 5usize, "who");
+                    r.complex_into(&mut seen_members, 5usize, "who", &mut who);
                 }
                 "requestor" => {
                     r.primitive(&mut seen_members, 6usize, "requestor", &mut requestor);
@@ -921,9 +948,12 @@ impl FhirJson for AuditEventAgent {
                     );
                 }
                 "location" => {
-                    location = r
-                        .complex::<Reference>(&mut seen_members, 8usize, "location")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        8usize,
+                        "location",
+                        &mut location,
+                    );
                 }
                 "policy" => {
                     r.prim_vec(&mut seen_members, 9usize, "policy", &mut policy);
@@ -932,14 +962,14 @@ impl FhirJson for AuditEventAgent {
                     r.prim_vec_ext(&mut seen_members, 10usize, "policy", &mut policy);
                 }
                 "authorization" => {
-                    authorization = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "authorization",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "authorization",
+                        None,
+                        false,
+                        &mut authorization,
+                    );
                 }
                 _ => {
                     if !(AuditEventAgentNetwork::read_member(
@@ -1185,44 +1215,40 @@ impl FhirJson for AuditEventEntity {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "what" => {
-                    what = r
-                        .complex::<Reference>(&mut seen_members, 3usize, "what")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "what", &mut what);
                 }
                 "role" => {
-                    role = r
-                        .complex::<CodeableConcept>(&mut seen_members, 4usize, "role")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 4usize, "role", &mut role);
                 }
                 "securityLabel" => {
-                    security_label = r
-                        .complex_vec(
-                            &mut seen_members,
-                            5usize,
-                            "securityLabel",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        5usize,
+                        "securityLabel",
+                        None,
+                        false,
+                        &mut security_label,
+                    );
                 }
                 "query" => {
                     r.primitive(&mut seen_members, 6usize, "query", &mut query);
@@ -1231,12 +1257,24 @@ impl FhirJson for AuditEventEntity {
                     r.primitive_ext(&mut seen_members, 7usize, "query", &mut query);
                 }
                 "detail" => {
-                    detail = r
-                        .complex_vec(&mut seen_members, 8usize, "detail", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        8usize,
+                        "detail",
+                        None,
+                        false,
+                        &mut detail,
+                    );
                 }
                 "agent" => {
-                    agent = r
-                        .complex_vec(&mut seen_members, 9usize, "agent", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        9usize,
+                        "agent",
+                        None,
+                        false,
+                        &mut agent,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1392,28 +1430,27 @@ impl FhirJson for AuditEventEntityDetail {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex::<CodeableConcept>(&mut seen_members, 3usize, "type");
+                    r.complex_into(&mut seen_members, 3usize, "type", &mut type_);
                 }
                 _ => {
                     if !(AuditEventEntityDetailValue::read_member(
@@ -1601,31 +1638,37 @@ impl FhirJson for AuditEventOutcome {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "code" => {
-                    code = r.complex::<Coding>(&mut seen_members, 3usize, "code");
+                    r.complex_into(&mut seen_members, 3usize, "code", &mut code);
                 }
                 "detail" => {
-                    detail = r
-                        .complex_vec(&mut seen_members, 4usize, "detail", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "detail",
+                        None,
+                        false,
+                        &mut detail,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1758,37 +1801,40 @@ impl FhirJson for AuditEventSource {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "site" => {
-                    site = r
-                        .complex::<Reference>(&mut seen_members, 3usize, "site")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "site", &mut site);
                 }
                 "observer" => {
-                    observer = r
-                        .complex::<Reference>(&mut seen_members, 4usize, "observer");
+                    r.complex_into(&mut seen_members, 4usize, "observer", &mut observer);
                 }
                 "type" => {
-                    type_ = r
-                        .complex_vec(&mut seen_members, 5usize, "type", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        5usize,
+                        "type",
+                        None,
+                        false,
+                        &mut type_,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

@@ -166,9 +166,7 @@ impl FhirJson for Bundle {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -198,9 +196,12 @@ impl FhirJson for Bundle {
                     );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex::<Identifier>(&mut seen_members, 8usize, "identifier")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        8usize,
+                        "identifier",
+                        &mut identifier,
+                    );
                 }
                 "type" => {
                     r.primitive(&mut seen_members, 9usize, "type", &mut type_);
@@ -226,21 +227,35 @@ impl FhirJson for Bundle {
                     r.primitive_ext(&mut seen_members, 14usize, "total", &mut total);
                 }
                 "link" => {
-                    link = r
-                        .complex_vec(&mut seen_members, 15usize, "link", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "link",
+                        None,
+                        false,
+                        &mut link,
+                    );
                 }
                 "entry" => {
-                    entry = r
-                        .complex_vec(&mut seen_members, 16usize, "entry", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        16usize,
+                        "entry",
+                        None,
+                        false,
+                        &mut entry,
+                    );
                 }
                 "signature" => {
-                    signature = r
-                        .complex::<Signature>(&mut seen_members, 17usize, "signature")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        17usize,
+                        "signature",
+                        &mut signature,
+                    );
                 }
                 "issues" => {
-                    issues = r
-                        .complex::<AnyResource>(&mut seen_members, 18usize, "issues");
+                    r.complex_into(&mut seen_members, 18usize, "issues", &mut issues);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -699,27 +714,34 @@ impl FhirJson for BundleEntry {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "link" => {
-                    link = r.complex_vec(&mut seen_members, 3usize, "link", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "link",
+                        None,
+                        false,
+                        &mut link,
+                    );
                 }
                 "fullUrl" => {
                     r.primitive(&mut seen_members, 4usize, "fullUrl", &mut full_url);
@@ -728,29 +750,26 @@ impl FhirJson for BundleEntry {
                     r.primitive_ext(&mut seen_members, 5usize, "fullUrl", &mut full_url);
                 }
                 "resource" => {
-                    resource = r
-                        .complex::<AnyResource>(&mut seen_members, 6usize, "resource");
+                    r.complex_into(&mut seen_members, 6usize, "resource", &mut resource);
                 }
                 "search" => {
-                    search = r
-                        .complex::<
-                            BundleEntrySearch,
-                        >(&mut seen_members, 7usize, "search")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 7usize, "search", &mut search);
                 }
                 "request" => {
-                    request = r
-                        .complex::<
-                            BundleEntryRequest,
-                        >(&mut seen_members, 8usize, "request")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        8usize,
+                        "request",
+                        &mut request,
+                    );
                 }
                 "response" => {
-                    response = r
-                        .complex::<
-                            BundleEntryResponse,
-                        >(&mut seen_members, 9usize, "response")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        9usize,
+                        "response",
+                        &mut response,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -936,24 +955,24 @@ impl FhirJson for BundleEntryRequest {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "method" => {
                     r.primitive(&mut seen_members, 3usize, "method", &mut method);
@@ -1203,24 +1222,24 @@ impl FhirJson for BundleEntryResponse {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 3usize, "status", &mut status);
@@ -1262,8 +1281,7 @@ impl FhirJson for BundleEntryResponse {
                     );
                 }
                 "outcome" => {
-                    outcome = r
-                        .complex::<AnyResource>(&mut seen_members, 11usize, "outcome");
+                    r.complex_into(&mut seen_members, 11usize, "outcome", &mut outcome);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1411,24 +1429,24 @@ impl FhirJson for BundleEntrySearch {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "mode" => {
                     r.primitive(&mut seen_members, 3usize, "mode", &mut mode);
@@ -1578,24 +1596,24 @@ impl FhirJson for BundleLink {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "relation" => {
                     r.primitive(&mut seen_members, 3usize, "relation", &mut relation);

@@ -412,9 +412,7 @@ impl FhirJson for CapabilityStatement {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -444,32 +442,35 @@ impl FhirJson for CapabilityStatement {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "url" => {
                     r.primitive(&mut seen_members, 12usize, "url", &mut url);
@@ -478,14 +479,14 @@ impl FhirJson for CapabilityStatement {
                     r.primitive_ext(&mut seen_members, 13usize, "url", &mut url);
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            14usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        14usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "version" => {
                     r.primitive(&mut seen_members, 15usize, "version", &mut version);
@@ -545,8 +546,14 @@ impl FhirJson for CapabilityStatement {
                     );
                 }
                 "contact" => {
-                    contact = r
-                        .complex_vec(&mut seen_members, 29usize, "contact", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        29usize,
+                        "contact",
+                        None,
+                        false,
+                        &mut contact,
+                    );
                 }
                 "description" => {
                     r.primitive(
@@ -565,24 +572,24 @@ impl FhirJson for CapabilityStatement {
                     );
                 }
                 "useContext" => {
-                    use_context = r
-                        .complex_vec(
-                            &mut seen_members,
-                            32usize,
-                            "useContext",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        32usize,
+                        "useContext",
+                        None,
+                        false,
+                        &mut use_context,
+                    );
                 }
                 "jurisdiction" => {
-                    jurisdiction = r
-                        .complex_vec(
-                            &mut seen_members,
-                            33usize,
-                            "jurisdiction",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        33usize,
+                        "jurisdiction",
+                        None,
+                        false,
+                        &mut jurisdiction,
+                    );
                 }
                 "purpose" => {
                     r.primitive(&mut seen_members, 34usize, "purpose", &mut purpose);
@@ -646,18 +653,20 @@ impl FhirJson for CapabilityStatement {
                     r.prim_vec_ext(&mut seen_members, 45usize, "imports", &mut imports);
                 }
                 "software" => {
-                    software = r
-                        .complex::<
-                            CapabilityStatementSoftware,
-                        >(&mut seen_members, 46usize, "software")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        46usize,
+                        "software",
+                        &mut software,
+                    );
                 }
                 "implementation" => {
-                    implementation = r
-                        .complex::<
-                            CapabilityStatementImplementation,
-                        >(&mut seen_members, 47usize, "implementation")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        47usize,
+                        "implementation",
+                        &mut implementation,
+                    );
                 }
                 "fhirVersion" => {
                     r.primitive(
@@ -730,28 +739,34 @@ impl FhirJson for CapabilityStatement {
                     );
                 }
                 "rest" => {
-                    rest = r
-                        .complex_vec(&mut seen_members, 58usize, "rest", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        58usize,
+                        "rest",
+                        None,
+                        false,
+                        &mut rest,
+                    );
                 }
                 "messaging" => {
-                    messaging = r
-                        .complex_vec(
-                            &mut seen_members,
-                            59usize,
-                            "messaging",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        59usize,
+                        "messaging",
+                        None,
+                        false,
+                        &mut messaging,
+                    );
                 }
                 "document" => {
-                    document = r
-                        .complex_vec(
-                            &mut seen_members,
-                            60usize,
-                            "document",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        60usize,
+                        "document",
+                        None,
+                        false,
+                        &mut document,
+                    );
                 }
                 _ => {
                     if !(CapabilityStatementVersionAlgorithm::read_member(
@@ -1353,24 +1368,24 @@ impl FhirJson for CapabilityStatementDocument {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "mode" => {
                     r.primitive(&mut seen_members, 3usize, "mode", &mut mode);
@@ -1537,24 +1552,24 @@ impl FhirJson for CapabilityStatementImplementation {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "description" => {
                     r.primitive(
@@ -1579,9 +1594,12 @@ impl FhirJson for CapabilityStatementImplementation {
                     r.primitive_ext(&mut seen_members, 6usize, "url", &mut url);
                 }
                 "custodian" => {
-                    custodian = r
-                        .complex::<Reference>(&mut seen_members, 7usize, "custodian")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        7usize,
+                        "custodian",
+                        &mut custodian,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1740,28 +1758,34 @@ impl FhirJson for CapabilityStatementMessaging {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "endpoint" => {
-                    endpoint = r
-                        .complex_vec(&mut seen_members, 3usize, "endpoint", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "endpoint",
+                        None,
+                        false,
+                        &mut endpoint,
+                    );
                 }
                 "reliableCache" => {
                     r.primitive(
@@ -1796,14 +1820,14 @@ impl FhirJson for CapabilityStatementMessaging {
                     );
                 }
                 "supportedMessage" => {
-                    supported_message = r
-                        .complex_vec(
-                            &mut seen_members,
-                            8usize,
-                            "supportedMessage",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        8usize,
+                        "supportedMessage",
+                        None,
+                        false,
+                        &mut supported_message,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1947,28 +1971,27 @@ impl FhirJson for CapabilityStatementMessagingEndpoint {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "protocol" => {
-                    protocol = r
-                        .complex::<Coding>(&mut seen_members, 3usize, "protocol");
+                    r.complex_into(&mut seen_members, 3usize, "protocol", &mut protocol);
                 }
                 "address" => {
                     r.primitive(&mut seen_members, 4usize, "address", &mut address);
@@ -2103,24 +2126,24 @@ impl FhirJson for CapabilityStatementMessagingSupportedMessage {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "mode" => {
                     r.primitive(&mut seen_members, 3usize, "mode", &mut mode);
@@ -2321,24 +2344,24 @@ impl FhirJson for CapabilityStatementRest {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "mode" => {
                     r.primitive(&mut seen_members, 3usize, "mode", &mut mode);
@@ -2363,45 +2386,52 @@ impl FhirJson for CapabilityStatementRest {
                     );
                 }
                 "security" => {
-                    security = r
-                        .complex::<
-                            CapabilityStatementRestSecurity,
-                        >(&mut seen_members, 7usize, "security")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        7usize,
+                        "security",
+                        &mut security,
+                    );
                 }
                 "resource" => {
-                    resource = r
-                        .complex_vec(&mut seen_members, 8usize, "resource", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        8usize,
+                        "resource",
+                        None,
+                        false,
+                        &mut resource,
+                    );
                 }
                 "interaction" => {
-                    interaction = r
-                        .complex_vec(
-                            &mut seen_members,
-                            9usize,
-                            "interaction",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        9usize,
+                        "interaction",
+                        None,
+                        false,
+                        &mut interaction,
+                    );
                 }
                 "searchParam" => {
-                    search_param = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "searchParam",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "searchParam",
+                        None,
+                        false,
+                        &mut search_param,
+                    );
                 }
                 "operation" => {
-                    operation = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "operation",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "operation",
+                        None,
+                        false,
+                        &mut operation,
+                    );
                 }
                 "compartment" => {
                     r.prim_vec(
@@ -2578,24 +2608,24 @@ impl FhirJson for CapabilityStatementRestInteraction {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "code" => {
                     r.primitive(&mut seen_members, 3usize, "code", &mut code);
@@ -2897,24 +2927,24 @@ impl FhirJson for CapabilityStatementRestResource {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "type" => {
                     r.primitive(&mut seen_members, 3usize, "type", &mut type_);
@@ -2961,14 +2991,14 @@ impl FhirJson for CapabilityStatementRestResource {
                     );
                 }
                 "interaction" => {
-                    interaction = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "interaction",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "interaction",
+                        None,
+                        false,
+                        &mut interaction,
+                    );
                 }
                 "versioning" => {
                     r.primitive(
@@ -3147,24 +3177,24 @@ impl FhirJson for CapabilityStatementRestResource {
                     );
                 }
                 "searchParam" => {
-                    search_param = r
-                        .complex_vec(
-                            &mut seen_members,
-                            34usize,
-                            "searchParam",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        34usize,
+                        "searchParam",
+                        None,
+                        false,
+                        &mut search_param,
+                    );
                 }
                 "operation" => {
-                    operation = r
-                        .complex_vec(
-                            &mut seen_members,
-                            35usize,
-                            "operation",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        35usize,
+                        "operation",
+                        None,
+                        false,
+                        &mut operation,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -3390,24 +3420,24 @@ impl FhirJson for CapabilityStatementRestResourceInteraction {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "code" => {
                     r.primitive(&mut seen_members, 3usize, "code", &mut code);
@@ -3567,24 +3597,24 @@ impl FhirJson for CapabilityStatementRestResourceOperation {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "name" => {
                     r.primitive(&mut seen_members, 3usize, "name", &mut name);
@@ -3777,24 +3807,24 @@ impl FhirJson for CapabilityStatementRestResourceSearchParam {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "name" => {
                     r.primitive(&mut seen_members, 3usize, "name", &mut name);
@@ -3986,24 +4016,24 @@ impl FhirJson for CapabilityStatementRestSecurity {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "cors" => {
                     r.primitive(&mut seen_members, 3usize, "cors", &mut cors);
@@ -4012,8 +4042,14 @@ impl FhirJson for CapabilityStatementRestSecurity {
                     r.primitive_ext(&mut seen_members, 4usize, "cors", &mut cors);
                 }
                 "service" => {
-                    service = r
-                        .complex_vec(&mut seen_members, 5usize, "service", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        5usize,
+                        "service",
+                        None,
+                        false,
+                        &mut service,
+                    );
                 }
                 "description" => {
                     r.primitive(
@@ -4175,24 +4211,24 @@ impl FhirJson for CapabilityStatementSoftware {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "name" => {
                     r.primitive(&mut seen_members, 3usize, "name", &mut name);

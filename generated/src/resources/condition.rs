@@ -263,9 +263,7 @@ impl FhirJson for Condition {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -295,96 +293,103 @@ impl FhirJson for Condition {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "clinicalStatus" => {
-                    clinical_status = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 13usize, "clinicalStatus");
+                    r.complex_into(
+                        &mut seen_members,
+                        13usize,
+                        "clinicalStatus",
+                        &mut clinical_status,
+                    );
                 }
                 "verificationStatus" => {
-                    verification_status = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 14usize, "verificationStatus")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        14usize,
+                        "verificationStatus",
+                        &mut verification_status,
+                    );
                 }
                 "category" => {
-                    category = r
-                        .complex_vec(
-                            &mut seen_members,
-                            15usize,
-                            "category",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "category",
+                        None,
+                        false,
+                        &mut category,
+                    );
                 }
                 "severity" => {
-                    severity = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 16usize, "severity")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        16usize,
+                        "severity",
+                        &mut severity,
+                    );
                 }
                 "code" => {
-                    code = r
-                        .complex::<CodeableConcept>(&mut seen_members, 17usize, "code")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 17usize, "code", &mut code);
                 }
                 "bodySite" => {
-                    body_site = r
-                        .complex_vec(
-                            &mut seen_members,
-                            18usize,
-                            "bodySite",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "bodySite",
+                        None,
+                        false,
+                        &mut body_site,
+                    );
                 }
                 "subject" => {
-                    subject = r
-                        .complex::<Reference>(&mut seen_members, 19usize, "subject");
+                    r.complex_into(&mut seen_members, 19usize, "subject", &mut subject);
                 }
                 "encounter" => {
-                    encounter = r
-                        .complex::<Reference>(&mut seen_members, 20usize, "encounter")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        20usize,
+                        "encounter",
+                        &mut encounter,
+                    );
                 }
                 "recordedDate" => {
                     r.primitive(
@@ -403,32 +408,44 @@ impl FhirJson for Condition {
                     );
                 }
                 "participant" => {
-                    participant = r
-                        .complex_vec(
-                            &mut seen_members,
-                            23usize,
-                            "participant",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "participant",
+                        None,
+                        false,
+                        &mut participant,
+                    );
                 }
                 "stage" => {
-                    stage = r
-                        .complex_vec(&mut seen_members, 24usize, "stage", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "stage",
+                        None,
+                        false,
+                        &mut stage,
+                    );
                 }
                 "evidence" => {
-                    evidence = r
-                        .complex_vec(
-                            &mut seen_members,
-                            25usize,
-                            "evidence",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "evidence",
+                        None,
+                        false,
+                        &mut evidence,
+                    );
                 }
                 "note" => {
-                    note = r
-                        .complex_vec(&mut seen_members, 26usize, "note", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        26usize,
+                        "note",
+                        None,
+                        false,
+                        &mut note,
+                    );
                 }
                 _ => {
                     if !(ConditionOnset::read_member(r, &member_key, &mut onset)
@@ -898,34 +915,35 @@ impl FhirJson for ConditionParticipant {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "function" => {
-                    function = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 3usize, "function")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        3usize,
+                        "function",
+                        &mut function,
+                    );
                 }
                 "actor" => {
-                    actor = r.complex::<Reference>(&mut seen_members, 4usize, "actor");
+                    r.complex_into(&mut seen_members, 4usize, "actor", &mut actor);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1080,44 +1098,45 @@ impl FhirJson for ConditionStage {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "summary" => {
-                    summary = r
-                        .complex::<CodeableConcept>(&mut seen_members, 3usize, "summary")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        3usize,
+                        "summary",
+                        &mut summary,
+                    );
                 }
                 "assessment" => {
-                    assessment = r
-                        .complex_vec(
-                            &mut seen_members,
-                            4usize,
-                            "assessment",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "assessment",
+                        None,
+                        false,
+                        &mut assessment,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex::<CodeableConcept>(&mut seen_members, 5usize, "type")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 5usize, "type", &mut type_);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

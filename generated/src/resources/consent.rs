@@ -261,9 +261,7 @@ impl FhirJson for Consent {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -293,42 +291,45 @@ impl FhirJson for Consent {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 13usize, "status", &mut status);
@@ -337,19 +338,22 @@ impl FhirJson for Consent {
                     r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "category" => {
-                    category = r
-                        .complex_vec(
-                            &mut seen_members,
-                            15usize,
-                            "category",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "category",
+                        None,
+                        false,
+                        &mut category,
+                    );
                 }
                 "subject" => {
-                    subject = r
-                        .complex::<Reference>(&mut seen_members, 16usize, "subject")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        16usize,
+                        "subject",
+                        &mut subject,
+                    );
                 }
                 "date" => {
                     r.primitive(&mut seen_members, 17usize, "date", &mut date);
@@ -358,88 +362,110 @@ impl FhirJson for Consent {
                     r.primitive_ext(&mut seen_members, 18usize, "date", &mut date);
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 19usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        19usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 "grantor" => {
-                    grantor = r
-                        .complex_vec(&mut seen_members, 20usize, "grantor", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        20usize,
+                        "grantor",
+                        None,
+                        false,
+                        &mut grantor,
+                    );
                 }
                 "grantee" => {
-                    grantee = r
-                        .complex_vec(&mut seen_members, 21usize, "grantee", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "grantee",
+                        None,
+                        false,
+                        &mut grantee,
+                    );
                 }
                 "manager" => {
-                    manager = r
-                        .complex_vec(&mut seen_members, 22usize, "manager", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "manager",
+                        None,
+                        false,
+                        &mut manager,
+                    );
                 }
                 "controller" => {
-                    controller = r
-                        .complex_vec(
-                            &mut seen_members,
-                            23usize,
-                            "controller",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "controller",
+                        None,
+                        false,
+                        &mut controller,
+                    );
                 }
                 "sourceAttachment" => {
-                    source_attachment = r
-                        .complex_vec(
-                            &mut seen_members,
-                            24usize,
-                            "sourceAttachment",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "sourceAttachment",
+                        None,
+                        false,
+                        &mut source_attachment,
+                    );
                 }
                 "sourceReference" => {
-                    source_reference = r
-                        .complex_vec(
-                            &mut seen_members,
-                            25usize,
-                            "sourceReference",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "sourceReference",
+                        None,
+                        false,
+                        &mut source_reference,
+                    );
                 }
                 "regulatoryBasis" => {
-                    regulatory_basis = r
-                        .complex_vec(
-                            &mut seen_members,
-                            26usize,
-                            "regulatoryBasis",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        26usize,
+                        "regulatoryBasis",
+                        None,
+                        false,
+                        &mut regulatory_basis,
+                    );
                 }
                 "policyBasis" => {
-                    policy_basis = r
-                        .complex::<
-                            ConsentPolicyBasis,
-                        >(&mut seen_members, 27usize, "policyBasis")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        27usize,
+                        "policyBasis",
+                        &mut policy_basis,
+                    );
                 }
                 "policyText" => {
-                    policy_text = r
-                        .complex_vec(
-                            &mut seen_members,
-                            28usize,
-                            "policyText",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        28usize,
+                        "policyText",
+                        None,
+                        false,
+                        &mut policy_text,
+                    );
                 }
                 "verification" => {
-                    verification = r
-                        .complex_vec(
-                            &mut seen_members,
-                            29usize,
-                            "verification",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        29usize,
+                        "verification",
+                        None,
+                        false,
+                        &mut verification,
+                    );
                 }
                 "decision" => {
                     r.primitive(&mut seen_members, 30usize, "decision", &mut decision);
@@ -453,14 +479,14 @@ impl FhirJson for Consent {
                     );
                 }
                 "provision" => {
-                    provision = r
-                        .complex_vec(
-                            &mut seen_members,
-                            32usize,
-                            "provision",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        32usize,
+                        "provision",
+                        None,
+                        false,
+                        &mut provision,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -914,29 +940,32 @@ impl FhirJson for ConsentPolicyBasis {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "reference" => {
-                    reference = r
-                        .complex::<Reference>(&mut seen_members, 3usize, "reference")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        3usize,
+                        "reference",
+                        &mut reference,
+                    );
                 }
                 "url" => {
                     r.primitive(&mut seen_members, 4usize, "url", &mut url);
@@ -1165,99 +1194,133 @@ impl FhirJson for ConsentProvision {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 3usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "period", &mut period);
                 }
                 "actor" => {
-                    actor = r
-                        .complex_vec(&mut seen_members, 4usize, "actor", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "actor",
+                        None,
+                        false,
+                        &mut actor,
+                    );
                 }
                 "action" => {
-                    action = r
-                        .complex_vec(&mut seen_members, 5usize, "action", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        5usize,
+                        "action",
+                        None,
+                        false,
+                        &mut action,
+                    );
                 }
                 "securityLabel" => {
-                    security_label = r
-                        .complex_vec(
-                            &mut seen_members,
-                            6usize,
-                            "securityLabel",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        6usize,
+                        "securityLabel",
+                        None,
+                        false,
+                        &mut security_label,
+                    );
                 }
                 "purpose" => {
-                    purpose = r
-                        .complex_vec(&mut seen_members, 7usize, "purpose", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        7usize,
+                        "purpose",
+                        None,
+                        false,
+                        &mut purpose,
+                    );
                 }
                 "documentType" => {
-                    document_type = r
-                        .complex_vec(
-                            &mut seen_members,
-                            8usize,
-                            "documentType",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        8usize,
+                        "documentType",
+                        None,
+                        false,
+                        &mut document_type,
+                    );
                 }
                 "resourceType" => {
-                    resource_type = r
-                        .complex_vec(
-                            &mut seen_members,
-                            9usize,
-                            "resourceType",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        9usize,
+                        "resourceType",
+                        None,
+                        false,
+                        &mut resource_type,
+                    );
                 }
                 "code" => {
-                    code = r
-                        .complex_vec(&mut seen_members, 10usize, "code", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "code",
+                        None,
+                        false,
+                        &mut code,
+                    );
                 }
                 "dataPeriod" => {
-                    data_period = r
-                        .complex::<Period>(&mut seen_members, 11usize, "dataPeriod")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        11usize,
+                        "dataPeriod",
+                        &mut data_period,
+                    );
                 }
                 "data" => {
-                    data = r
-                        .complex_vec(&mut seen_members, 12usize, "data", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "data",
+                        None,
+                        false,
+                        &mut data,
+                    );
                 }
                 "expression" => {
-                    expression = r
-                        .complex::<Expression>(&mut seen_members, 13usize, "expression")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        13usize,
+                        "expression",
+                        &mut expression,
+                    );
                 }
                 "provision" => {
-                    provision = r
-                        .complex_vec(
-                            &mut seen_members,
-                            14usize,
-                            "provision",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        14usize,
+                        "provision",
+                        None,
+                        false,
+                        &mut provision,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1449,34 +1512,35 @@ impl FhirJson for ConsentProvisionActor {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "role" => {
-                    role = r
-                        .complex::<CodeableConcept>(&mut seen_members, 3usize, "role")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "role", &mut role);
                 }
                 "reference" => {
-                    reference = r
-                        .complex::<Reference>(&mut seen_members, 4usize, "reference")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        4usize,
+                        "reference",
+                        &mut reference,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1632,24 +1696,24 @@ impl FhirJson for ConsentProvisionData {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "meaning" => {
                     r.primitive(&mut seen_members, 3usize, "meaning", &mut meaning);
@@ -1658,8 +1722,12 @@ impl FhirJson for ConsentProvisionData {
                     r.primitive_ext(&mut seen_members, 4usize, "meaning", &mut meaning);
                 }
                 "reference" => {
-                    reference = r
-                        .complex::<Reference>(&mut seen_members, 5usize, "reference");
+                    r.complex_into(
+                        &mut seen_members,
+                        5usize,
+                        "reference",
+                        &mut reference,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1811,24 +1879,24 @@ impl FhirJson for ConsentVerification {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "verified" => {
                     r.primitive(&mut seen_members, 3usize, "verified", &mut verified);
@@ -1842,21 +1910,28 @@ impl FhirJson for ConsentVerification {
                     );
                 }
                 "verificationType" => {
-                    verification_type = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 5usize, "verificationType")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        5usize,
+                        "verificationType",
+                        &mut verification_type,
+                    );
                 }
                 "verifiedBy" => {
-                    verified_by = r
-                        .complex::<Reference>(&mut seen_members, 6usize, "verifiedBy")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        6usize,
+                        "verifiedBy",
+                        &mut verified_by,
+                    );
                 }
                 "verifiedWith" => {
-                    verified_with = r
-                        .complex::<Reference>(&mut seen_members, 7usize, "verifiedWith")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        7usize,
+                        "verifiedWith",
+                        &mut verified_with,
+                    );
                 }
                 "verificationDate" => {
                     r.prim_vec(

@@ -326,9 +326,7 @@ impl FhirJson for DocumentReference {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -358,42 +356,45 @@ impl FhirJson for DocumentReference {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "version" => {
                     r.primitive(&mut seen_members, 13usize, "version", &mut version);
@@ -402,8 +403,14 @@ impl FhirJson for DocumentReference {
                     r.primitive_ext(&mut seen_members, 14usize, "version", &mut version);
                 }
                 "basedOn" => {
-                    based_on = r
-                        .complex_vec(&mut seen_members, 15usize, "basedOn", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "basedOn",
+                        None,
+                        false,
+                        &mut based_on,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 16usize, "status", &mut status);
@@ -428,71 +435,89 @@ impl FhirJson for DocumentReference {
                     );
                 }
                 "modality" => {
-                    modality = r
-                        .complex_vec(
-                            &mut seen_members,
-                            20usize,
-                            "modality",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        20usize,
+                        "modality",
+                        None,
+                        false,
+                        &mut modality,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex::<CodeableConcept>(&mut seen_members, 21usize, "type")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 21usize, "type", &mut type_);
                 }
                 "category" => {
-                    category = r
-                        .complex_vec(
-                            &mut seen_members,
-                            22usize,
-                            "category",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "category",
+                        None,
+                        false,
+                        &mut category,
+                    );
                 }
                 "subject" => {
-                    subject = r
-                        .complex::<Reference>(&mut seen_members, 23usize, "subject")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        23usize,
+                        "subject",
+                        &mut subject,
+                    );
                 }
                 "context" => {
-                    context = r
-                        .complex_vec(&mut seen_members, 24usize, "context", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "context",
+                        None,
+                        false,
+                        &mut context,
+                    );
                 }
                 "event" => {
-                    event = r
-                        .complex_vec(&mut seen_members, 25usize, "event", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "event",
+                        None,
+                        false,
+                        &mut event,
+                    );
                 }
                 "bodySite" => {
-                    body_site = r
-                        .complex_vec(
-                            &mut seen_members,
-                            26usize,
-                            "bodySite",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        26usize,
+                        "bodySite",
+                        None,
+                        false,
+                        &mut body_site,
+                    );
                 }
                 "facilityType" => {
-                    facility_type = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 27usize, "facilityType")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        27usize,
+                        "facilityType",
+                        &mut facility_type,
+                    );
                 }
                 "practiceSetting" => {
-                    practice_setting = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 28usize, "practiceSetting")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        28usize,
+                        "practiceSetting",
+                        &mut practice_setting,
+                    );
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 29usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        29usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 "date" => {
                     r.primitive(&mut seen_members, 30usize, "date", &mut date);
@@ -501,33 +526,42 @@ impl FhirJson for DocumentReference {
                     r.primitive_ext(&mut seen_members, 31usize, "date", &mut date);
                 }
                 "author" => {
-                    author = r
-                        .complex_vec(&mut seen_members, 32usize, "author", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        32usize,
+                        "author",
+                        None,
+                        false,
+                        &mut author,
+                    );
                 }
                 "attester" => {
-                    attester = r
-                        .complex_vec(
-                            &mut seen_members,
-                            33usize,
-                            "attester",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        33usize,
+                        "attester",
+                        None,
+                        false,
+                        &mut attester,
+                    );
                 }
                 "custodian" => {
-                    custodian = r
-                        .complex::<Reference>(&mut seen_members, 34usize, "custodian")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        34usize,
+                        "custodian",
+                        &mut custodian,
+                    );
                 }
                 "relatesTo" => {
-                    relates_to = r
-                        .complex_vec(
-                            &mut seen_members,
-                            35usize,
-                            "relatesTo",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        35usize,
+                        "relatesTo",
+                        None,
+                        false,
+                        &mut relates_to,
+                    );
                 }
                 "description" => {
                     r.primitive(
@@ -546,18 +580,24 @@ impl FhirJson for DocumentReference {
                     );
                 }
                 "securityLabel" => {
-                    security_label = r
-                        .complex_vec(
-                            &mut seen_members,
-                            38usize,
-                            "securityLabel",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        38usize,
+                        "securityLabel",
+                        None,
+                        false,
+                        &mut security_label,
+                    );
                 }
                 "content" => {
-                    content = r
-                        .complex_vec(&mut seen_members, 39usize, "content", None, true);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        39usize,
+                        "content",
+                        None,
+                        true,
+                        &mut content,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1060,28 +1100,27 @@ impl FhirJson for DocumentReferenceAttester {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "mode" => {
-                    mode = r
-                        .complex::<CodeableConcept>(&mut seen_members, 3usize, "mode");
+                    r.complex_into(&mut seen_members, 3usize, "mode", &mut mode);
                 }
                 "time" => {
                     r.primitive(&mut seen_members, 4usize, "time", &mut time);
@@ -1090,9 +1129,7 @@ impl FhirJson for DocumentReferenceAttester {
                     r.primitive_ext(&mut seen_members, 5usize, "time", &mut time);
                 }
                 "party" => {
-                    party = r
-                        .complex::<Reference>(&mut seen_members, 6usize, "party")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 6usize, "party", &mut party);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1248,32 +1285,42 @@ impl FhirJson for DocumentReferenceContent {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "attachment" => {
-                    attachment = r
-                        .complex::<Attachment>(&mut seen_members, 3usize, "attachment");
+                    r.complex_into(
+                        &mut seen_members,
+                        3usize,
+                        "attachment",
+                        &mut attachment,
+                    );
                 }
                 "profile" => {
-                    profile = r
-                        .complex_vec(&mut seen_members, 4usize, "profile", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "profile",
+                        None,
+                        false,
+                        &mut profile,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1393,24 +1440,24 @@ impl FhirJson for DocumentReferenceContentProfile {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 _ => {
                     if !(DocumentReferenceContentProfileValue::read_member(
@@ -1552,31 +1599,30 @@ impl FhirJson for DocumentReferenceRelatesTo {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "code" => {
-                    code = r
-                        .complex::<CodeableConcept>(&mut seen_members, 3usize, "code");
+                    r.complex_into(&mut seen_members, 3usize, "code", &mut code);
                 }
                 "target" => {
-                    target = r.complex::<Reference>(&mut seen_members, 4usize, "target");
+                    r.complex_into(&mut seen_members, 4usize, "target", &mut target);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

@@ -357,9 +357,7 @@ impl FhirJson for Encounter {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -389,42 +387,45 @@ impl FhirJson for Encounter {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 13usize, "status", &mut status);
@@ -433,112 +434,142 @@ impl FhirJson for Encounter {
                     r.primitive_ext(&mut seen_members, 14usize, "status", &mut status);
                 }
                 "class" => {
-                    class = r
-                        .complex_vec(&mut seen_members, 15usize, "class", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "class",
+                        None,
+                        false,
+                        &mut class,
+                    );
                 }
                 "priority" => {
-                    priority = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 16usize, "priority")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        16usize,
+                        "priority",
+                        &mut priority,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex_vec(&mut seen_members, 17usize, "type", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        17usize,
+                        "type",
+                        None,
+                        false,
+                        &mut type_,
+                    );
                 }
                 "serviceType" => {
-                    service_type = r
-                        .complex_vec(
-                            &mut seen_members,
-                            18usize,
-                            "serviceType",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "serviceType",
+                        None,
+                        false,
+                        &mut service_type,
+                    );
                 }
                 "subject" => {
-                    subject = r
-                        .complex::<Reference>(&mut seen_members, 19usize, "subject")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        19usize,
+                        "subject",
+                        &mut subject,
+                    );
                 }
                 "subjectStatus" => {
-                    subject_status = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 20usize, "subjectStatus")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        20usize,
+                        "subjectStatus",
+                        &mut subject_status,
+                    );
                 }
                 "episodeOfCare" => {
-                    episode_of_care = r
-                        .complex_vec(
-                            &mut seen_members,
-                            21usize,
-                            "episodeOfCare",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "episodeOfCare",
+                        None,
+                        false,
+                        &mut episode_of_care,
+                    );
                 }
                 "basedOn" => {
-                    based_on = r
-                        .complex_vec(&mut seen_members, 22usize, "basedOn", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "basedOn",
+                        None,
+                        false,
+                        &mut based_on,
+                    );
                 }
                 "careTeam" => {
-                    care_team = r
-                        .complex_vec(
-                            &mut seen_members,
-                            23usize,
-                            "careTeam",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "careTeam",
+                        None,
+                        false,
+                        &mut care_team,
+                    );
                 }
                 "partOf" => {
-                    part_of = r
-                        .complex::<Reference>(&mut seen_members, 24usize, "partOf")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        24usize,
+                        "partOf",
+                        &mut part_of,
+                    );
                 }
                 "serviceProvider" => {
-                    service_provider = r
-                        .complex::<
-                            Reference,
-                        >(&mut seen_members, 25usize, "serviceProvider")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        25usize,
+                        "serviceProvider",
+                        &mut service_provider,
+                    );
                 }
                 "participant" => {
-                    participant = r
-                        .complex_vec(
-                            &mut seen_members,
-                            26usize,
-                            "participant",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        26usize,
+                        "participant",
+                        None,
+                        false,
+                        &mut participant,
+                    );
                 }
                 "appointment" => {
-                    appointment = r
-                        .complex_vec(
-                            &mut seen_members,
-                            27usize,
-                            "appointment",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        27usize,
+                        "appointment",
+                        None,
+                        false,
+                        &mut appointment,
+                    );
                 }
                 "virtualService" => {
-                    virtual_service = r
-                        .complex_vec(
-                            &mut seen_members,
-                            28usize,
-                            "virtualService",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        28usize,
+                        "virtualService",
+                        None,
+                        false,
+                        &mut virtual_service,
+                    );
                 }
                 "actualPeriod" => {
-                    actual_period = r
-                        .complex::<Period>(&mut seen_members, 29usize, "actualPeriod")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        29usize,
+                        "actualPeriod",
+                        &mut actual_period,
+                    );
                 }
                 "plannedStartDate" => {
                     r.primitive(
@@ -573,74 +604,90 @@ impl FhirJson for Encounter {
                     );
                 }
                 "length" => {
-                    length = r
-                        .complex::<Duration>(&mut seen_members, 34usize, "length")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        34usize,
+                        "length",
+                        &mut length,
+                    );
                 }
                 "reason" => {
-                    reason = r
-                        .complex_vec(&mut seen_members, 35usize, "reason", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        35usize,
+                        "reason",
+                        None,
+                        false,
+                        &mut reason,
+                    );
                 }
                 "diagnosis" => {
-                    diagnosis = r
-                        .complex_vec(
-                            &mut seen_members,
-                            36usize,
-                            "diagnosis",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        36usize,
+                        "diagnosis",
+                        None,
+                        false,
+                        &mut diagnosis,
+                    );
                 }
                 "account" => {
-                    account = r
-                        .complex_vec(&mut seen_members, 37usize, "account", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        37usize,
+                        "account",
+                        None,
+                        false,
+                        &mut account,
+                    );
                 }
                 "dietPreference" => {
-                    diet_preference = r
-                        .complex_vec(
-                            &mut seen_members,
-                            38usize,
-                            "dietPreference",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        38usize,
+                        "dietPreference",
+                        None,
+                        false,
+                        &mut diet_preference,
+                    );
                 }
                 "specialArrangement" => {
-                    special_arrangement = r
-                        .complex_vec(
-                            &mut seen_members,
-                            39usize,
-                            "specialArrangement",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        39usize,
+                        "specialArrangement",
+                        None,
+                        false,
+                        &mut special_arrangement,
+                    );
                 }
                 "specialCourtesy" => {
-                    special_courtesy = r
-                        .complex_vec(
-                            &mut seen_members,
-                            40usize,
-                            "specialCourtesy",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        40usize,
+                        "specialCourtesy",
+                        None,
+                        false,
+                        &mut special_courtesy,
+                    );
                 }
                 "admission" => {
-                    admission = r
-                        .complex::<
-                            EncounterAdmission,
-                        >(&mut seen_members, 41usize, "admission")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        41usize,
+                        "admission",
+                        &mut admission,
+                    );
                 }
                 "location" => {
-                    location = r
-                        .complex_vec(
-                            &mut seen_members,
-                            42usize,
-                            "location",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        42usize,
+                        "location",
+                        None,
+                        false,
+                        &mut location,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1180,62 +1227,67 @@ impl FhirJson for EncounterAdmission {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "preAdmissionIdentifier" => {
-                    pre_admission_identifier = r
-                        .complex::<
-                            Identifier,
-                        >(&mut seen_members, 3usize, "preAdmissionIdentifier")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        3usize,
+                        "preAdmissionIdentifier",
+                        &mut pre_admission_identifier,
+                    );
                 }
                 "origin" => {
-                    origin = r
-                        .complex::<Reference>(&mut seen_members, 4usize, "origin")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 4usize, "origin", &mut origin);
                 }
                 "admitSource" => {
-                    admit_source = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 5usize, "admitSource")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        5usize,
+                        "admitSource",
+                        &mut admit_source,
+                    );
                 }
                 "reAdmission" => {
-                    re_admission = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 6usize, "reAdmission")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        6usize,
+                        "reAdmission",
+                        &mut re_admission,
+                    );
                 }
                 "destination" => {
-                    destination = r
-                        .complex::<Reference>(&mut seen_members, 7usize, "destination")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        7usize,
+                        "destination",
+                        &mut destination,
+                    );
                 }
                 "dischargeDisposition" => {
-                    discharge_disposition = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 8usize, "dischargeDisposition")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        8usize,
+                        "dischargeDisposition",
+                        &mut discharge_disposition,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1407,37 +1459,44 @@ impl FhirJson for EncounterDiagnosis {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "condition" => {
-                    condition = r
-                        .complex_vec(
-                            &mut seen_members,
-                            3usize,
-                            "condition",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "condition",
+                        None,
+                        false,
+                        &mut condition,
+                    );
                 }
                 "use" => {
-                    use_ = r.complex_vec(&mut seen_members, 4usize, "use", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "use",
+                        None,
+                        false,
+                        &mut use_,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1602,28 +1661,27 @@ impl FhirJson for EncounterLocation {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "location" => {
-                    location = r
-                        .complex::<Reference>(&mut seen_members, 3usize, "location");
+                    r.complex_into(&mut seen_members, 3usize, "location", &mut location);
                 }
                 "status" => {
                     r.primitive(&mut seen_members, 4usize, "status", &mut status);
@@ -1632,14 +1690,10 @@ impl FhirJson for EncounterLocation {
                     r.primitive_ext(&mut seen_members, 5usize, "status", &mut status);
                 }
                 "form" => {
-                    form = r
-                        .complex::<CodeableConcept>(&mut seen_members, 6usize, "form")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 6usize, "form", &mut form);
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 7usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 7usize, "period", &mut period);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1798,38 +1852,40 @@ impl FhirJson for EncounterParticipant {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex_vec(&mut seen_members, 3usize, "type", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "type",
+                        None,
+                        false,
+                        &mut type_,
+                    );
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 4usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 4usize, "period", &mut period);
                 }
                 "actor" => {
-                    actor = r
-                        .complex::<Reference>(&mut seen_members, 5usize, "actor")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 5usize, "actor", &mut actor);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1993,31 +2049,44 @@ impl FhirJson for EncounterReason {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "use" => {
-                    use_ = r.complex_vec(&mut seen_members, 3usize, "use", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "use",
+                        None,
+                        false,
+                        &mut use_,
+                    );
                 }
                 "value" => {
-                    value = r
-                        .complex_vec(&mut seen_members, 4usize, "value", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "value",
+                        None,
+                        false,
+                        &mut value,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

@@ -123,9 +123,7 @@ impl FhirJson for OperationOutcome {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -155,36 +153,45 @@ impl FhirJson for OperationOutcome {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "issue" => {
-                    issue = r
-                        .complex_vec(&mut seen_members, 12usize, "issue", None, true);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "issue",
+                        None,
+                        true,
+                        &mut issue,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -524,24 +531,24 @@ impl FhirJson for OperationOutcomeIssue {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "severity" => {
                     r.primitive(&mut seen_members, 3usize, "severity", &mut severity);
@@ -561,9 +568,12 @@ impl FhirJson for OperationOutcomeIssue {
                     r.primitive_ext(&mut seen_members, 6usize, "code", &mut code);
                 }
                 "details" => {
-                    details = r
-                        .complex::<CodeableConcept>(&mut seen_members, 7usize, "details")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        7usize,
+                        "details",
+                        &mut details,
+                    );
                 }
                 "diagnostics" => {
                     r.primitive(

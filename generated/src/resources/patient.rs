@@ -273,9 +273,7 @@ impl FhirJson for Patient {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -305,42 +303,45 @@ impl FhirJson for Patient {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "active" => {
                     r.primitive(&mut seen_members, 13usize, "active", &mut active);
@@ -349,12 +350,24 @@ impl FhirJson for Patient {
                     r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "name" => {
-                    name = r
-                        .complex_vec(&mut seen_members, 15usize, "name", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "name",
+                        None,
+                        false,
+                        &mut name,
+                    );
                 }
                 "telecom" => {
-                    telecom = r
-                        .complex_vec(&mut seen_members, 16usize, "telecom", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        16usize,
+                        "telecom",
+                        None,
+                        false,
+                        &mut telecom,
+                    );
                 }
                 "gender" => {
                     r.primitive(&mut seen_members, 17usize, "gender", &mut gender);
@@ -379,54 +392,80 @@ impl FhirJson for Patient {
                     );
                 }
                 "address" => {
-                    address = r
-                        .complex_vec(&mut seen_members, 21usize, "address", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "address",
+                        None,
+                        false,
+                        &mut address,
+                    );
                 }
                 "maritalStatus" => {
-                    marital_status = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 22usize, "maritalStatus")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        22usize,
+                        "maritalStatus",
+                        &mut marital_status,
+                    );
                 }
                 "photo" => {
-                    photo = r
-                        .complex_vec(&mut seen_members, 23usize, "photo", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "photo",
+                        None,
+                        false,
+                        &mut photo,
+                    );
                 }
                 "contact" => {
-                    contact = r
-                        .complex_vec(&mut seen_members, 24usize, "contact", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "contact",
+                        None,
+                        false,
+                        &mut contact,
+                    );
                 }
                 "communication" => {
-                    communication = r
-                        .complex_vec(
-                            &mut seen_members,
-                            25usize,
-                            "communication",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "communication",
+                        None,
+                        false,
+                        &mut communication,
+                    );
                 }
                 "generalPractitioner" => {
-                    general_practitioner = r
-                        .complex_vec(
-                            &mut seen_members,
-                            26usize,
-                            "generalPractitioner",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        26usize,
+                        "generalPractitioner",
+                        None,
+                        false,
+                        &mut general_practitioner,
+                    );
                 }
                 "managingOrganization" => {
-                    managing_organization = r
-                        .complex::<
-                            Reference,
-                        >(&mut seen_members, 27usize, "managingOrganization")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        27usize,
+                        "managingOrganization",
+                        &mut managing_organization,
+                    );
                 }
                 "link" => {
-                    link = r
-                        .complex_vec(&mut seen_members, 28usize, "link", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        28usize,
+                        "link",
+                        None,
+                        false,
+                        &mut link,
+                    );
                 }
                 _ => {
                     if !(PatientDeceased::read_member(r, &member_key, &mut deceased)
@@ -879,30 +918,27 @@ impl FhirJson for PatientCommunication {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "language" => {
-                    language = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 3usize, "language");
+                    r.complex_into(&mut seen_members, 3usize, "language", &mut language);
                 }
                 "preferred" => {
                     r.primitive(&mut seen_members, 4usize, "preferred", &mut preferred);
@@ -1077,48 +1113,55 @@ impl FhirJson for PatientContact {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "relationship" => {
-                    relationship = r
-                        .complex_vec(
-                            &mut seen_members,
-                            3usize,
-                            "relationship",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "relationship",
+                        None,
+                        false,
+                        &mut relationship,
+                    );
                 }
                 "name" => {
-                    name = r
-                        .complex::<HumanName>(&mut seen_members, 4usize, "name")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 4usize, "name", &mut name);
                 }
                 "telecom" => {
-                    telecom = r
-                        .complex_vec(&mut seen_members, 5usize, "telecom", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        5usize,
+                        "telecom",
+                        None,
+                        false,
+                        &mut telecom,
+                    );
                 }
                 "address" => {
-                    address = r
-                        .complex::<Address>(&mut seen_members, 6usize, "address")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        6usize,
+                        "address",
+                        &mut address,
+                    );
                 }
                 "gender" => {
                     r.primitive(&mut seen_members, 7usize, "gender", &mut gender);
@@ -1127,14 +1170,20 @@ impl FhirJson for PatientContact {
                     r.primitive_ext(&mut seen_members, 8usize, "gender", &mut gender);
                 }
                 "organization" => {
-                    organization = r
-                        .complex::<Reference>(&mut seen_members, 9usize, "organization")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        9usize,
+                        "organization",
+                        &mut organization,
+                    );
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 10usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        10usize,
+                        "period",
+                        &mut period,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1310,27 +1359,27 @@ impl FhirJson for PatientLink {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "other" => {
-                    other = r.complex::<Reference>(&mut seen_members, 3usize, "other");
+                    r.complex_into(&mut seen_members, 3usize, "other", &mut other);
                 }
                 "type" => {
                     r.primitive(&mut seen_members, 4usize, "type", &mut type_);

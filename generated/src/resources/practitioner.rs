@@ -211,9 +211,7 @@ impl FhirJson for Practitioner {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -243,42 +241,45 @@ impl FhirJson for Practitioner {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            12usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "active" => {
                     r.primitive(&mut seen_members, 13usize, "active", &mut active);
@@ -287,12 +288,24 @@ impl FhirJson for Practitioner {
                     r.primitive_ext(&mut seen_members, 14usize, "active", &mut active);
                 }
                 "name" => {
-                    name = r
-                        .complex_vec(&mut seen_members, 15usize, "name", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        15usize,
+                        "name",
+                        None,
+                        false,
+                        &mut name,
+                    );
                 }
                 "telecom" => {
-                    telecom = r
-                        .complex_vec(&mut seen_members, 16usize, "telecom", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        16usize,
+                        "telecom",
+                        None,
+                        false,
+                        &mut telecom,
+                    );
                 }
                 "gender" => {
                     r.primitive(&mut seen_members, 17usize, "gender", &mut gender);
@@ -317,32 +330,44 @@ impl FhirJson for Practitioner {
                     );
                 }
                 "address" => {
-                    address = r
-                        .complex_vec(&mut seen_members, 21usize, "address", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        21usize,
+                        "address",
+                        None,
+                        false,
+                        &mut address,
+                    );
                 }
                 "photo" => {
-                    photo = r
-                        .complex_vec(&mut seen_members, 22usize, "photo", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        22usize,
+                        "photo",
+                        None,
+                        false,
+                        &mut photo,
+                    );
                 }
                 "qualification" => {
-                    qualification = r
-                        .complex_vec(
-                            &mut seen_members,
-                            23usize,
-                            "qualification",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "qualification",
+                        None,
+                        false,
+                        &mut qualification,
+                    );
                 }
                 "communication" => {
-                    communication = r
-                        .complex_vec(
-                            &mut seen_members,
-                            24usize,
-                            "communication",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "communication",
+                        None,
+                        false,
+                        &mut communication,
+                    );
                 }
                 _ => {
                     if !(PractitionerDeceased::read_member(
@@ -731,30 +756,27 @@ impl FhirJson for PractitionerCommunication {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "language" => {
-                    language = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 3usize, "language");
+                    r.complex_into(&mut seen_members, 3usize, "language", &mut language);
                 }
                 "preferred" => {
                     r.primitive(&mut seen_members, 4usize, "preferred", &mut preferred);
@@ -905,48 +927,43 @@ impl FhirJson for PractitionerQualification {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "identifier" => {
-                    identifier = r
-                        .complex_vec(
-                            &mut seen_members,
-                            3usize,
-                            "identifier",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        3usize,
+                        "identifier",
+                        None,
+                        false,
+                        &mut identifier,
+                    );
                 }
                 "code" => {
-                    code = r
-                        .complex::<CodeableConcept>(&mut seen_members, 4usize, "code");
+                    r.complex_into(&mut seen_members, 4usize, "code", &mut code);
                 }
                 "period" => {
-                    period = r
-                        .complex::<Period>(&mut seen_members, 5usize, "period")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 5usize, "period", &mut period);
                 }
                 "issuer" => {
-                    issuer = r
-                        .complex::<Reference>(&mut seen_members, 6usize, "issuer")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 6usize, "issuer", &mut issuer);
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }

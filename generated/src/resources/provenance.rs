@@ -223,9 +223,7 @@ impl FhirJson for Provenance {
                     r.primitive_ext(&mut seen_members, 2usize, "id", &mut id);
                 }
                 "meta" => {
-                    meta = r
-                        .complex::<Meta>(&mut seen_members, 3usize, "meta")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "meta", &mut meta);
                 }
                 "implicitRules" => {
                     r.primitive(
@@ -255,36 +253,45 @@ impl FhirJson for Provenance {
                     );
                 }
                 "text" => {
-                    text = r
-                        .complex::<Narrative>(&mut seen_members, 8usize, "text")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 8usize, "text", &mut text);
                 }
                 "contained" => {
-                    contained = r.contained(&mut seen_members, 9usize, "contained");
+                    r.contained_into(
+                        &mut seen_members,
+                        9usize,
+                        "contained",
+                        &mut contained,
+                    );
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            10usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        10usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            11usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        11usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "target" => {
-                    target = r
-                        .complex_vec(&mut seen_members, 12usize, "target", None, true);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        12usize,
+                        "target",
+                        None,
+                        true,
+                        &mut target,
+                    );
                 }
                 "recorded" => {
                     r.primitive(&mut seen_members, 13usize, "recorded", &mut recorded);
@@ -304,58 +311,86 @@ impl FhirJson for Provenance {
                     r.prim_vec_ext(&mut seen_members, 16usize, "policy", &mut policy);
                 }
                 "location" => {
-                    location = r
-                        .complex::<Reference>(&mut seen_members, 17usize, "location")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        17usize,
+                        "location",
+                        &mut location,
+                    );
                 }
                 "authorization" => {
-                    authorization = r
-                        .complex_vec(
-                            &mut seen_members,
-                            18usize,
-                            "authorization",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        18usize,
+                        "authorization",
+                        None,
+                        false,
+                        &mut authorization,
+                    );
                 }
                 "activity" => {
-                    activity = r
-                        .complex::<
-                            CodeableConcept,
-                        >(&mut seen_members, 19usize, "activity")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        19usize,
+                        "activity",
+                        &mut activity,
+                    );
                 }
                 "basedOn" => {
-                    based_on = r
-                        .complex_vec(&mut seen_members, 20usize, "basedOn", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        20usize,
+                        "basedOn",
+                        None,
+                        false,
+                        &mut based_on,
+                    );
                 }
                 "patient" => {
-                    patient = r
-                        .complex::<Reference>(&mut seen_members, 21usize, "patient")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        21usize,
+                        "patient",
+                        &mut patient,
+                    );
                 }
                 "encounter" => {
-                    encounter = r
-                        .complex::<Reference>(&mut seen_members, 22usize, "encounter")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        22usize,
+                        "encounter",
+                        &mut encounter,
+                    );
                 }
                 "agent" => {
-                    agent = r
-                        .complex_vec(&mut seen_members, 23usize, "agent", None, true);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        23usize,
+                        "agent",
+                        None,
+                        true,
+                        &mut agent,
+                    );
                 }
                 "entity" => {
-                    entity = r
-                        .complex_vec(&mut seen_members, 24usize, "entity", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        24usize,
+                        "entity",
+                        None,
+                        false,
+                        &mut entity,
+                    );
                 }
                 "signature" => {
-                    signature = r
-                        .complex_vec(
-                            &mut seen_members,
-                            25usize,
-                            "signature",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        25usize,
+                        "signature",
+                        None,
+                        false,
+                        &mut signature,
+                    );
                 }
                 _ => {
                     if !(ProvenanceOccurred::read_member(
@@ -835,40 +870,48 @@ impl FhirJson for ProvenanceAgent {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "type" => {
-                    type_ = r
-                        .complex::<CodeableConcept>(&mut seen_members, 3usize, "type")
-                        .map(Box::new);
+                    r.complex_box_into(&mut seen_members, 3usize, "type", &mut type_);
                 }
                 "role" => {
-                    role = r.complex_vec(&mut seen_members, 4usize, "role", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        4usize,
+                        "role",
+                        None,
+                        false,
+                        &mut role,
+                    );
                 }
                 "who" => {
-                    who = r.complex::<Reference>(&mut seen_members, 5usize, "who");
+                    r.complex_into(&mut seen_members, 5usize, "who", &mut who);
                 }
                 "onBehalfOf" => {
-                    on_behalf_of = r
-                        .complex::<Reference>(&mut seen_members, 6usize, "onBehalfOf")
-                        .map(Box::new);
+                    r.complex_box_into(
+                        &mut seen_members,
+                        6usize,
+                        "onBehalfOf",
+                        &mut on_behalf_of,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
@@ -1048,24 +1091,24 @@ impl FhirJson for ProvenanceEntity {
                     id = r.plain_string(&mut seen_members, 0usize, "id");
                 }
                 "extension" => {
-                    extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            1usize,
-                            "extension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        1usize,
+                        "extension",
+                        None,
+                        false,
+                        &mut extension,
+                    );
                 }
                 "modifierExtension" => {
-                    modifier_extension = r
-                        .complex_vec(
-                            &mut seen_members,
-                            2usize,
-                            "modifierExtension",
-                            None,
-                            false,
-                        );
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        2usize,
+                        "modifierExtension",
+                        None,
+                        false,
+                        &mut modifier_extension,
+                    );
                 }
                 "role" => {
                     r.primitive(&mut seen_members, 3usize, "role", &mut role);
@@ -1074,11 +1117,17 @@ impl FhirJson for ProvenanceEntity {
                     r.primitive_ext(&mut seen_members, 4usize, "role", &mut role);
                 }
                 "what" => {
-                    what = r.complex::<Reference>(&mut seen_members, 5usize, "what");
+                    r.complex_into(&mut seen_members, 5usize, "what", &mut what);
                 }
                 "agent" => {
-                    agent = r
-                        .complex_vec(&mut seen_members, 6usize, "agent", None, false);
+                    r.complex_vec_into(
+                        &mut seen_members,
+                        6usize,
+                        "agent",
+                        None,
+                        false,
+                        &mut agent,
+                    );
                 }
                 _ => r.unknown(member_key, &mut unknown_elements),
             }
