@@ -906,10 +906,19 @@ impl<'a> Parser<'a> {
         self.error_at(pos, format!("expected {expected}, found {}", self.describe_at(pos)))
     }
 
-    /// Skips whitespace; the spaces after a whitespace byte (the indentation of
-    /// pretty-printed documents) a word at a time.
+    /// Skips whitespace: the test for none is inlined, the loop over it is not (it is
+    /// called from every token read).
     #[inline]
     pub(crate) fn skip_ws(&mut self) {
+        if let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
+            self.skip_ws_run();
+        }
+    }
+
+    /// Skips the whitespace at the cursor; the spaces after a whitespace byte (the
+    /// indentation of pretty-printed documents) a word at a time.
+    #[inline(never)]
+    fn skip_ws_run(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
             while let Some(Ok(word)) = self.bytes.get(self.pos..self.pos + 8).map(<[u8; 8]>::try_from) {
