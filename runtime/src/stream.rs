@@ -20,6 +20,14 @@ use crate::read::{IssueKind, ReadMode, Reader};
 use crate::resource::FhirJson;
 use std::borrow::Cow;
 
+/// A primitive value's JSON token, before it is read as its type.
+enum PrimitiveToken<'a> {
+    /// A string's text (borrowed from the input when it has no escapes).
+    Text(Cow<'a, str>),
+    /// Any other JSON value.
+    Tree(JsonValue),
+}
+
 /// The deepest nesting of JSON arrays and objects the typed readers accept (deeper input
 /// is a syntax error), chosen so a debug build reads any input on a 2 MiB stack. It is
 /// the one nesting bound: JSON kept as is inside a resource counts from the level it
@@ -767,40 +775,73 @@ impl<'a> Stream<'a> {
         }
     }
 
+    /// The primitive value at the cursor, read as `T`; a value of the wrong JSON type or
+    /// form is an error at the current location. The token is read by one shared copy
+    /// ([`primitive_token`](Self::primitive_token)); only the conversion is per type.
+    #[inline]
     fn primitive_value<T: FhirPrimitive>(&mut self) -> Option<T> {
-        let read = if self.peek() == Some(b'"') {
-            match self.p.parse_str() {
-                Ok(s) => T::from_json_text(s),
-                Err(e) => {
-                    self.fail(e);
-                    return None;
-                }
-            }
-        } else {
-            T::from_json_owned(self.value_tree()?)
+        let read = match self.primitive_token()? {
+            PrimitiveToken::Text(s) => T::from_json_text(s),
+            PrimitiveToken::Tree(v) => T::from_json_owned(v),
         };
         match read {
             Ok(v) => Some(v),
             Err(e) => {
-                let kind = if e.reason.starts_with("expected JSON") { IssueKind::JsonType } else { IssueKind::InvalidValue };
-                self.reader.error(kind, e.to_string());
+                self.value_error(&e);
                 None
             }
         }
     }
 
-    fn primitive_part<T: FhirPrimitive, E: FhirJson>(&mut self, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
+    /// The token of a primitive value at the cursor: a string's text, or the tree of any
+    /// other JSON value; `None` after a syntax error.
+    #[inline(never)]
+    fn primitive_token(&mut self) -> Option<PrimitiveToken<'a>> {
+        if self.peek() == Some(b'"') {
+            match self.p.parse_str() {
+                Ok(s) => Some(PrimitiveToken::Text(s)),
+                Err(e) => {
+                    self.fail(e);
+                    None
+                }
+            }
+        } else {
+            self.value_tree().map(PrimitiveToken::Tree)
+        }
+    }
+
+    /// Records that a primitive value could not be read as its type.
+    #[inline(never)]
+    fn value_error(&mut self, e: &crate::primitives::PrimitiveError) {
+        let kind = if e.reason.starts_with("expected JSON") { IssueKind::JsonType } else { IssueKind::InvalidValue };
+        self.reader.error(kind, e.to_string());
+    }
+
+    /// Where primitive element `key` holds a single value: records an array or a `null`
+    /// (skipped) and returns false; otherwise enters `key` (its location segment, for
+    /// [`Reader::pop_seg`]) for the value to be read.
+    #[inline(never)]
+    fn enter_primitive(&mut self, key: &'static str) -> Option<usize> {
         match self.peek() {
-            Some(b'[') => self.not_array(key),
+            Some(b'[') => {
+                self.not_array(key);
+                None
+            }
             Some(b'n') => {
                 self.issue_at(key, None, IssueKind::Structure, "null is only allowed inside arrays");
                 self.skip_value();
+                None
             }
-            _ => {
-                if let Some(v) = self.at(key, None, |s| s.primitive_value::<T>()) {
-                    slot.get_or_insert_with(PrimitiveElement::empty).value = Some(v);
-                }
-            }
+            _ => Some(self.reader.push_seg(key, None, false)),
+        }
+    }
+
+    fn primitive_part<T: FhirPrimitive, E: FhirJson>(&mut self, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
+        let Some(seg) = self.enter_primitive(key) else { return };
+        let value = self.primitive_value::<T>();
+        self.reader.pop_seg(seg);
+        if let Some(v) = value {
+            slot.get_or_insert_with(PrimitiveElement::empty).value = Some(v);
         }
     }
 
