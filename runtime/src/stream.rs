@@ -817,9 +817,9 @@ impl<'a> Stream<'a> {
         self.reader.error(kind, e.to_string());
     }
 
-    /// Where primitive element `key` holds a single value: records an array or a `null`
-    /// (skipped) and returns false; otherwise enters `key` (its location segment, for
-    /// [`Reader::pop_seg`]) for the value to be read.
+    /// Before the value of primitive element `key`: an array or a `null` is recorded and
+    /// skipped (`None`); otherwise `key` is entered for the value to be read, and its
+    /// location segment returned (for `Reader::pop_seg`).
     #[inline(never)]
     fn enter_primitive(&mut self, key: &'static str) -> Option<usize> {
         match self.peek() {
