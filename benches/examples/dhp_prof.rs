@@ -11,6 +11,9 @@
 //! without the rules checked on read, and needs a build with `RUSTFLAGS="--cfg
 //! dhp_nocheck"` (best in its own `CARGO_TARGET_DIR`, e.g. `target/nocheck`).
 //! `scan` times `RawResource::parse` (the checking skip scan) over every document.
+//! What each validation phase costs: build with `RUSTFLAGS="--cfg dhp_phases"` (its own
+//! `CARGO_TARGET_DIR` too) and set `DHP_SKIP` to the phases to leave out
+//! (`DHP_SKIP=w … validate 2000`; the letters are listed at `validate::skipped`).
 
 use dhp_benches::{ig_examples, r5_examples, resource_type};
 use dhp_fhir::profiles::AnyProfile;
@@ -73,6 +76,10 @@ fn main() {
     corpus.extend(ig.iter().map(|(t, _)| t.clone()));
     if what == "nocheck" && !cfg!(dhp_nocheck) {
         eprintln!("nocheck: build with RUSTFLAGS=\"--cfg dhp_nocheck\" (see the module docs)");
+        std::process::exit(2);
+    }
+    if std::env::var_os("DHP_SKIP").is_some() && !cfg!(dhp_phases) {
+        eprintln!("DHP_SKIP: build with RUSTFLAGS=\"--cfg dhp_phases\" for it to skip anything (see the module docs)");
         std::process::exit(2);
     }
     if matches!(what, "typed" | "nocheck") {

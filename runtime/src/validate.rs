@@ -397,6 +397,25 @@ struct Found<'a> {
 /// [`Found::walk`] of a node found outside the element walk's list.
 const NOT_FOUND_IN_WALK: u32 = u32::MAX;
 
+/// Profiling only (`--cfg dhp_phases`): true when the `DHP_SKIP` environment variable
+/// names validation phase `phase`, which [`validate`] then leaves out, so that what each
+/// phase costs can be measured (`DHP_SKIP=w dhp_prof validate 2000`): `w` the element
+/// walk and all its checks, `b` its base checks (ele-1, ext-1, datatype constraints,
+/// references), `t` only the datatype constraints, `e` the extension definitions, `p` the
+/// prose rules, `r` the profile's element rules, `i` its invariants. Without the cfg it
+/// is a constant `false`.
+#[cfg(dhp_phases)]
+fn skipped(phase: char) -> bool {
+    static SKIP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SKIP.get_or_init(|| std::env::var("DHP_SKIP").unwrap_or_default()).contains(phase)
+}
+
+#[cfg(not(dhp_phases))]
+#[inline(always)]
+fn skipped(_phase: char) -> bool {
+    false
+}
+
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
 /// recording every violation on `reader`. `root` is a typed value or, equally, JSON.
 pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
@@ -413,21 +432,30 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
     let (mut base_issues, mut extension_issues, mut prose_issues) = (Vec::new(), Vec::new(), Vec::new());
     let WalkBuffers { nodes, mut stack } = WALK_BUFFERS.with(|b| b.replace(WalkBuffers { nodes: Vec::new(), stack: Vec::new() }));
     let mut walked = relabel(nodes);
-    walk_into(root, &mut walked, &mut stack, crate::prose_rules::checks_leaf, &mut |nodes, at, children| {
-        base.visit(nodes, at, children.clone(), &mut base_issues);
-        if let Some(rules) = extension_rules {
-            crate::extension_rules::check_at(nodes, at, children.clone(), root_path, rules, &mut extension_issues);
-        }
-        crate::prose_rules::check_at(nodes, at, children, root_path, &mut prose_issues);
-    });
+    if !skipped('w') {
+        walk_into(root, &mut walked, &mut stack, crate::prose_rules::checks_leaf, &mut |nodes, at, children| {
+            if !skipped('b') {
+                base.visit(nodes, at, children.clone(), &mut base_issues);
+            }
+            if let Some(rules) = extension_rules.filter(|_| !skipped('e')) {
+                crate::extension_rules::check_at(nodes, at, children.clone(), root_path, rules, &mut extension_issues);
+            }
+            if !skipped('p') {
+                crate::prose_rules::check_at(nodes, at, children, root_path, &mut prose_issues);
+            }
+        });
+    }
     let RuleBuffers { segs, found, spans } = RULE_BUFFERS.with(|b| b.take());
     let (mut segs, mut found, mut spans) = (Segs(relabel(segs)), relabel(found), spans);
     segs.0.push(Seg { parent: 0, name: "", index: None });
     let root_only = [Located { node: root, at: 0 }];
     let tree = RuleTree::of(rules);
-    tree.find(root, &walked, &mut segs, &mut found, &mut spans);
+    let tree_rules: &[RuleNodes] = if skipped('r') { &[] } else { &tree.rules };
+    if !tree_rules.is_empty() {
+        tree.find(root, &walked, &mut segs, &mut found, &mut spans);
+    }
     let mut codings = Vec::new();
-    for nodes in &tree.rules {
+    for nodes in tree_rules {
         // A rule is looked at only where its parents are present (most rules of a
         // profile are below elements an instance leaves out).
         let (from, to) = spans[nodes.parents as usize];
@@ -464,6 +492,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
     // container's. dom-6 (warning: a resource should have a narrative) is not asked of
     // those: the HL7 validator does not report it for contained resources either.
     let nested = root_path.contains('.');
+    let invariants = if skipped('i') { &[][..] } else { invariants };
     for inv in invariants {
         if nested && inv.key == "dom-6" {
             continue;
@@ -752,7 +781,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         let Some(info) = r.type_info() else { return };
         let (resource_at, root_resource_at) = (nodes[at].resource as usize, nodes[at].root_resource as usize);
         let (resource, root_resource) = (nodes[resource_at].node, nodes[root_resource_at].node);
-        if !info.invariants.is_empty() {
+        if !info.invariants.is_empty() && !skipped('t') {
             let path = || walked_path(nodes, at, root_path);
             check_type_invariants(info.invariants, node, &path, resource, root_resource, issues);
         }
