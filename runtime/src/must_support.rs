@@ -150,6 +150,17 @@ pub(crate) fn is_complex(node: Node<'_>) -> bool {
     }
 }
 
+/// True when a typed child (element `name`, JSON member `json_name`) is one that
+/// [`visit_key`] gives for `key`: for `base[x]` a typed member of the choice (not one
+/// named `base`), else the member named `key` in JSON (an element, or a typed choice
+/// `valueQuantity`).
+pub(crate) fn typed_key_matches(name: &str, json_name: &str, key: &str) -> bool {
+    match key.strip_suffix("[x]") {
+        Some(base) => name == base && json_name != base,
+        None => json_name == key,
+    }
+}
+
 /// Calls `visit` for the children of `node` at JSON member `key`: a member name
 /// (`identifier`), a typed choice name (`occurredDateTime`), or `value[x]` for every type
 /// of a choice.
@@ -162,7 +173,7 @@ pub(crate) fn visit_key<'a>(node: Node<'a>, key: &str, visit: &mut dyn FnMut(Chi
         };
         match node {
             Node::Typed(_) => node.visit_child(base, &mut |c| {
-                if c.json_name != base {
+                if typed_key_matches(c.name, c.json_name, key) {
                     visit(c)
                 }
             }),

@@ -11,7 +11,7 @@
 use crate::fhirpath;
 use crate::fhirpath::native::Compiled;
 use crate::json::JsonObject;
-use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, SliceTest, Step};
+use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, typed_key_matches, visit_key, SliceTest, Step};
 use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 use crate::reflect::{Node, PrimitiveValue, Reflect};
 use crate::terminology::CodeSet;
@@ -319,8 +319,6 @@ impl RuleTree {
                 }
                 Edge::Member { parent, key } => {
                     let (from, to) = spans[parent];
-                    // `value[x]`: every typed member of the choice (not one named `value`).
-                    let choice = key.strip_suffix("[x]");
                     for position in 0..to - from {
                         let Found { located: p, walk, .. } = found[from + position];
                         let listed = walked.get(walk as usize).and_then(Walked::listed);
@@ -331,14 +329,9 @@ impl RuleTree {
                             });
                             continue;
                         };
-                        // What `visit_key` gives for a typed node: the children named
-                        // `key` in JSON (a member, or a typed choice `valueQuantity`).
+                        // What `visit_key` gives for a typed node.
                         for (i, c) in walked[children.clone()].iter().enumerate() {
-                            let matches = match choice {
-                                Some(base) => c.name == base && c.json_name != base,
-                                None => c.json_name == key,
-                            };
-                            if matches {
+                            if typed_key_matches(c.name, c.json_name, key) {
                                 segs.0.push(Seg { parent: p.at, name: c.json_name, index: c.index });
                                 let walk = (children.start + i) as u32;
                                 found.push(Found { located: Located { node: c.node, at: segs.0.len() - 1 }, parent: position, walk });
@@ -501,12 +494,12 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
-        let walked;
+        let stepped;
         let foci = if inv.steps.is_empty() {
             &root_only[..]
         } else {
-            walked = walk(&mut segs, root, inv.steps);
-            &walked[..]
+            stepped = walk(&mut segs, root, inv.steps);
+            &stepped[..]
         };
         for &focus in foci {
             // `check_node`'s environment: `%resource` the root, `%context` the focus.
@@ -1253,8 +1246,6 @@ fn issue(kind: IssueKind, path: String, message: String) -> Issue {
     Issue { severity: Severity::Error, kind, path, message }
 }
 
-/// Checks an item of `rule` against its fixed or pattern value (`value`, parsed from
-/// the rule's) and its required binding; `codings` is scratch space.
 /// Records that `n` items (`items`, below `parent`) break `rule`'s cardinality.
 fn cardinality_issue(rule: &ElementRule, n: u32, parent: &Located<'_>, items: &[Found<'_>], segs: &Segs<'_>, root_path: &str, reader: &mut Reader) {
     // A rule of a compiled tree has steps.
@@ -1286,6 +1277,8 @@ fn cardinality_issue(rule: &ElementRule, n: u32, parent: &Located<'_>, items: &[
     }
 }
 
+/// Checks an item of `rule` against its fixed or pattern value (`value`, parsed from
+/// the rule's) and its required binding; `codings` is scratch space.
 fn check_item<'a>(
     rule: &ElementRule,
     value: Option<&'static crate::json::JsonValue>,
