@@ -11,7 +11,7 @@ use dhp_runtime::primitives::{
     Markdown, Oid, PositiveInt, Time, UnsignedInt, Uri, Url, Uuid, Xhtml,
 };
 use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen};
-use dhp_runtime::validate::InvariantRule;
+use dhp_runtime::validate::{InvariantRule, Lister};
 use crate::{DataAbsent, Primitive};
 use crate::codes::{
     AddressType, AddressUse, ContactPointSystem, ContactPointUse, DataAbsentReason,
@@ -295,6 +295,22 @@ impl Reflect for Address {
         r::opt(v, "period", &self.period);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "use", &self.use_);
+        r::opt(v, "type", &self.type_);
+        r::opt(v, "text", &self.text);
+        r::many(v, "line", &self.line);
+        r::opt(v, "city", &self.city);
+        r::opt(v, "district", &self.district);
+        r::opt(v, "state", &self.state);
+        r::opt(v, "postalCode", &self.postal_code);
+        r::opt(v, "country", &self.country);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -544,6 +560,17 @@ impl Reflect for Age {
         r::opt(v, "code", &self.code);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -718,6 +745,17 @@ impl Reflect for Annotation {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        if let Some(c) = &self.author {
+            r::choice(v, "author", c.reflect_choice());
+        }
+        r::opt(v, "time", &self.time);
+        r::one(v, "text", &self.text);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1105,6 +1143,25 @@ impl Reflect for Attachment {
         r::opt(v, "pages", &self.pages);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "contentType", &self.content_type);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "data", &self.data);
+        r::opt(v, "url", &self.url);
+        r::opt(v, "size", &self.size);
+        r::opt(v, "hash", &self.hash);
+        r::opt(v, "title", &self.title);
+        r::opt(v, "creation", &self.creation);
+        r::opt(v, "height", &self.height);
+        r::opt(v, "width", &self.width);
+        r::opt(v, "frames", &self.frames);
+        r::opt(v, "duration", &self.duration);
+        r::opt(v, "pages", &self.pages);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1298,6 +1355,14 @@ impl Reflect for Availability {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "availableTime", &self.available_time);
+        r::many(v, "notAvailableTime", &self.not_available_time);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1506,6 +1571,16 @@ impl Reflect for AvailabilityAvailableTime {
         r::opt(v, "availableEndTime", &self.available_end_time);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "daysOfWeek", &self.days_of_week);
+        r::opt(v, "allDay", &self.all_day);
+        r::opt(v, "availableStartTime", &self.available_start_time);
+        r::opt(v, "availableEndTime", &self.available_end_time);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1649,6 +1724,14 @@ impl Reflect for AvailabilityNotAvailableTime {
         "Element"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "description", &self.description);
+        r::opt(v, "during", &self.during);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1801,6 +1884,14 @@ impl Reflect for CodeableConcept {
         r::opt(v, "text", &self.text);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "coding", &self.coding);
+        r::opt(v, "text", &self.text);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1933,6 +2024,14 @@ impl Reflect for CodeableReference {
         "CodeableReference"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "concept", &self.concept);
+        r::opt(v, "reference", &self.reference);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -2159,6 +2258,17 @@ impl Reflect for Coding {
         r::opt(v, "userSelected", &self.user_selected);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "version", &self.version);
+        r::opt(v, "code", &self.code);
+        r::opt(v, "display", &self.display);
+        r::opt(v, "userSelected", &self.user_selected);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -2302,6 +2412,14 @@ impl Reflect for ContactDetail {
         "ContactDetail"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -2514,6 +2632,17 @@ impl Reflect for ContactPoint {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "use", &self.use_);
+        r::opt(v, "rank", &self.rank);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -2748,6 +2877,17 @@ impl Reflect for Count {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -3091,6 +3231,23 @@ impl Reflect for DataRequirement {
         r::many(v, "sort", &self.sort);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "type", &self.type_);
+        r::many(v, "profile", &self.profile);
+        if let Some(c) = &self.subject {
+            r::choice(v, "subject", c.reflect_choice());
+        }
+        r::many(v, "mustSupport", &self.must_support);
+        r::many(v, "codeFilter", &self.code_filter);
+        r::many(v, "dateFilter", &self.date_filter);
+        r::many(v, "valueFilter", &self.value_filter);
+        r::opt(v, "limit", &self.limit);
+        r::many(v, "sort", &self.sort);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -3300,6 +3457,16 @@ impl Reflect for DataRequirementCodeFilter {
         r::many(v, "code", &self.code);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "path", &self.path);
+        r::opt(v, "searchParam", &self.search_param);
+        r::opt(v, "valueSet", &self.value_set);
+        r::many(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -3488,6 +3655,17 @@ impl Reflect for DataRequirementDateFilter {
         }
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "path", &self.path);
+        r::opt(v, "searchParam", &self.search_param);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -3622,6 +3800,14 @@ impl Reflect for DataRequirementSort {
         "Element"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "path", &self.path);
+        r::one(v, "direction", &self.direction);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -3827,6 +4013,18 @@ impl Reflect for DataRequirementValueFilter {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "path", &self.path);
+        r::opt(v, "searchParam", &self.search_param);
+        r::opt(v, "comparator", &self.comparator);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -4061,6 +4259,17 @@ impl Reflect for Distance {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -4536,6 +4745,27 @@ impl Reflect for Dosage {
         r::opt(v, "maxDosePerLifetime", &self.max_dose_per_lifetime);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "sequence", &self.sequence);
+        r::opt(v, "text", &self.text);
+        r::many(v, "additionalInstruction", &self.additional_instruction);
+        r::opt(v, "patientInstruction", &self.patient_instruction);
+        r::opt(v, "timing", &self.timing);
+        r::opt(v, "asNeeded", &self.as_needed);
+        r::many(v, "asNeededFor", &self.as_needed_for);
+        r::opt(v, "site", &self.site);
+        r::opt(v, "route", &self.route);
+        r::opt(v, "method", &self.method);
+        r::many(v, "doseAndRate", &self.dose_and_rate);
+        r::many(v, "maxDosePerPeriod", &self.max_dose_per_period);
+        r::opt(v, "maxDosePerAdministration", &self.max_dose_per_administration);
+        r::opt(v, "maxDosePerLifetime", &self.max_dose_per_lifetime);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -4738,6 +4968,19 @@ impl Reflect for DosageDoseAndRate {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "type", &self.type_);
+        if let Some(c) = &self.dose {
+            r::choice(v, "dose", c.reflect_choice());
+        }
+        if let Some(c) = &self.rate {
+            r::choice(v, "rate", c.reflect_choice());
+        }
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -4972,6 +5215,17 @@ impl Reflect for Duration {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -5234,6 +5488,17 @@ impl Reflect for Expression {
         r::opt(v, "reference", &self.reference);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "description", &self.description);
+        r::opt(v, "name", &self.name);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "expression", &self.expression);
+        r::opt(v, "reference", &self.reference);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -5463,6 +5728,18 @@ impl Reflect for ExtendedContactDetail {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "purpose", &self.purpose);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "address", &self.address);
+        r::opt(v, "organization", &self.organization);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -5749,6 +6026,16 @@ impl Reflect for Extension {
         }
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "url", &self.url);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -5970,6 +6257,19 @@ impl Reflect for HumanName {
         "HumanName"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "use", &self.use_);
+        r::opt(v, "text", &self.text);
+        r::opt(v, "family", &self.family);
+        r::many(v, "given", &self.given);
+        r::many(v, "prefix", &self.prefix);
+        r::many(v, "suffix", &self.suffix);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -6213,6 +6513,18 @@ impl Reflect for Identifier {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "use", &self.use_);
+        r::opt(v, "type", &self.type_);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "assigner", &self.assigner);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -6475,6 +6787,18 @@ impl Reflect for Meta {
         r::many(v, "tag", &self.tag);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "versionId", &self.version_id);
+        r::opt(v, "lastUpdated", &self.last_updated);
+        r::opt(v, "source", &self.source);
+        r::many(v, "profile", &self.profile);
+        r::many(v, "security", &self.security);
+        r::many(v, "tag", &self.tag);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -6623,6 +6947,14 @@ impl Reflect for Money {
         "Money"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "currency", &self.currency);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -6793,6 +7125,14 @@ impl Reflect for Narrative {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "status", &self.status);
+        r::one(v, "div", &self.div);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -7022,6 +7362,19 @@ impl Reflect for ParameterDefinition {
         r::opt(v, "profile", &self.profile);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "name", &self.name);
+        r::one(v, "use", &self.use_);
+        r::opt(v, "min", &self.min);
+        r::opt(v, "max", &self.max);
+        r::opt(v, "documentation", &self.documentation);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "profile", &self.profile);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -7191,6 +7544,14 @@ impl Reflect for Period {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "start", &self.start);
+        r::opt(v, "end", &self.end);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -7416,6 +7777,17 @@ impl Reflect for Quantity {
         r::opt(v, "code", &self.code);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "value", &self.value);
+        r::opt(v, "comparator", &self.comparator);
+        r::opt(v, "unit", &self.unit);
+        r::opt(v, "system", &self.system);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -7603,6 +7975,14 @@ impl Reflect for Range {
         r::opt(v, "high", &self.high);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "low", &self.low);
+        r::opt(v, "high", &self.high);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -7768,6 +8148,14 @@ impl Reflect for Ratio {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "numerator", &self.numerator);
+        r::opt(v, "denominator", &self.denominator);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -8000,6 +8388,15 @@ impl Reflect for RatioRange {
         r::opt(v, "denominator", &self.denominator);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "lowNumerator", &self.low_numerator);
+        r::opt(v, "highNumerator", &self.high_numerator);
+        r::opt(v, "denominator", &self.denominator);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -8214,6 +8611,16 @@ impl Reflect for Reference {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "reference", &self.reference);
+        r::opt(v, "type", &self.type_);
+        r::opt(v, "identifier", &self.identifier);
+        r::opt(v, "display", &self.display);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -8520,6 +8927,22 @@ impl Reflect for RelatedArtifact {
         "RelatedArtifact"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "type", &self.type_);
+        r::many(v, "classifier", &self.classifier);
+        r::opt(v, "label", &self.label);
+        r::opt(v, "display", &self.display);
+        r::opt(v, "citation", &self.citation);
+        r::opt(v, "document", &self.document);
+        r::opt(v, "resource", &self.resource);
+        r::opt(v, "resourceReference", &self.resource_reference);
+        r::opt(v, "publicationStatus", &self.publication_status);
+        r::opt(v, "publicationDate", &self.publication_date);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -8911,6 +9334,22 @@ impl Reflect for SampledData {
         r::opt(v, "data", &self.data);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "origin", &self.origin);
+        r::opt(v, "interval", &self.interval);
+        r::one(v, "intervalUnit", &self.interval_unit);
+        r::opt(v, "factor", &self.factor);
+        r::opt(v, "lowerLimit", &self.lower_limit);
+        r::opt(v, "upperLimit", &self.upper_limit);
+        r::one(v, "dimensions", &self.dimensions);
+        r::opt(v, "codeMap", &self.code_map);
+        r::opt(v, "offsets", &self.offsets);
+        r::opt(v, "data", &self.data);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -9206,6 +9645,19 @@ impl Reflect for Signature {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "type", &self.type_);
+        r::opt(v, "when", &self.when);
+        r::opt(v, "who", &self.who);
+        r::opt(v, "onBehalfOf", &self.on_behalf_of);
+        r::opt(v, "targetFormat", &self.target_format);
+        r::opt(v, "sigFormat", &self.sig_format);
+        r::opt(v, "data", &self.data);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -9529,6 +9981,16 @@ impl Reflect for Timing {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "event", &self.event);
+        r::opt(v, "repeat", &self.repeat);
+        r::opt(v, "code", &self.code);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -10008,6 +10470,29 @@ impl Reflect for TimingRepeat {
         r::opt(v, "offset", &self.offset);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        if let Some(c) = &self.bounds {
+            r::choice(v, "bounds", c.reflect_choice());
+        }
+        r::opt(v, "count", &self.count);
+        r::opt(v, "countMax", &self.count_max);
+        r::opt(v, "duration", &self.duration);
+        r::opt(v, "durationMax", &self.duration_max);
+        r::opt(v, "durationUnit", &self.duration_unit);
+        r::opt(v, "frequency", &self.frequency);
+        r::opt(v, "frequencyMax", &self.frequency_max);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "periodMax", &self.period_max);
+        r::opt(v, "periodUnit", &self.period_unit);
+        r::many(v, "dayOfWeek", &self.day_of_week);
+        r::many(v, "timeOfDay", &self.time_of_day);
+        r::many(v, "when", &self.when);
+        r::opt(v, "offset", &self.offset);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -10323,6 +10808,21 @@ impl Reflect for TriggerDefinition {
         r::opt(v, "condition", &self.condition);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "name", &self.name);
+        r::opt(v, "code", &self.code);
+        r::opt(v, "subscriptionTopic", &self.subscription_topic);
+        if let Some(c) = &self.timing {
+            r::choice(v, "timing", c.reflect_choice());
+        }
+        r::many(v, "data", &self.data);
+        r::opt(v, "condition", &self.condition);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -10491,6 +10991,14 @@ impl Reflect for UsageContext {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::one(v, "code", &self.code);
+        r::choice(v, "value", self.value.reflect_choice());
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -10762,6 +11270,19 @@ impl Reflect for VirtualServiceDetail {
         r::opt(v, "sessionKey", &self.session_key);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::opt(v, "channelType", &self.channel_type);
+        if let Some(c) = &self.address {
+            r::choice(v, "address", c.reflect_choice());
+        }
+        r::many(v, "additionalInfo", &self.additional_info);
+        r::opt(v, "maxParticipants", &self.max_participants);
+        r::opt(v, "sessionKey", &self.session_key);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -10895,6 +11416,9 @@ impl Reflect for AnnotationAuthor {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -11018,6 +11542,9 @@ impl Reflect for DataRequirementDateFilterValue {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -11108,6 +11635,9 @@ impl Reflect for DataRequirementSubject {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
@@ -11232,6 +11762,9 @@ impl Reflect for DataRequirementValueFilterValue {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -11317,6 +11850,9 @@ impl Reflect for DosageDoseAndRateDose {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
@@ -11420,6 +11956,9 @@ impl Reflect for DosageDoseAndRateRate {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
@@ -12851,6 +13390,9 @@ impl Reflect for ExtensionValue {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -12953,6 +13495,9 @@ impl Reflect for TimingRepeatBounds {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
@@ -13114,6 +13659,9 @@ impl Reflect for TriggerDefinitionTiming {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -13238,6 +13786,9 @@ impl Reflect for UsageContextValue {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
@@ -13410,6 +13961,9 @@ impl Reflect for VirtualServiceDetailAddress {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

@@ -7,6 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::primitives::{Code, Markdown};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
+use dhp_runtime::validate::Lister;
 use dhp_runtime::visit::{StaticUri, SubExtensionDef};
 use crate::Primitive;
 use crate::codes::DataAbsentReason;
@@ -153,6 +154,17 @@ impl Reflect for DataAbsentReasonExtension {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::url(
+            v,
+            &StaticUri("http://hl7.org/fhir/StructureDefinition/data-absent-reason"),
+        );
+        r::choice(v, "value", ("valueCode", &self.value));
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -345,6 +357,17 @@ impl Reflect for DiagnosisTypeExtension {
         r::choice(v, "value", ("valueCodeableConcept", &self.value));
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::url(
+            v,
+            &StaticUri("https://dhp.uz/fhir/core/StructureDefinition/diagnosis-type"),
+        );
+        r::choice(v, "value", ("valueCodeableConcept", &self.value));
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -509,6 +532,17 @@ impl Reflect for GenderOtherUzExtension {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::url(
+            v,
+            &StaticUri("https://dhp.uz/fhir/core/StructureDefinition/gender-other"),
+        );
+        r::choice(v, "value", ("valueCoding", &self.value));
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1168,6 +1202,23 @@ impl Reflect for PatCitizenshipExtension {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::sub_extensions::<
+            PatCitizenshipExtensionCodeSub,
+        >(v, &mut n_extension, &mut self.code.iter());
+        r::sub_extensions::<
+            PatCitizenshipExtensionPeriodSub,
+        >(v, &mut n_extension, &mut self.period.iter());
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::url(
+            v,
+            &StaticUri("http://hl7.org/fhir/StructureDefinition/patient-citizenship"),
+        );
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         let mut n_extension = 0usize;
         r::opt(v, "id", &self.id);
@@ -1852,6 +1903,23 @@ impl Reflect for PatNationalityExtension {
         );
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::sub_extensions::<
+            PatNationalityExtensionCodeSub,
+        >(v, &mut n_extension, &mut self.code.iter());
+        r::sub_extensions::<
+            PatNationalityExtensionPeriodSub,
+        >(v, &mut n_extension, &mut self.period.iter());
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::url(
+            v,
+            &StaticUri("http://hl7.org/fhir/StructureDefinition/patient-nationality"),
+        );
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -2520,6 +2588,20 @@ impl Reflect for TranslationExtension {
         r::url(v, &StaticUri("http://hl7.org/fhir/StructureDefinition/translation"));
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::sub_extensions::<
+            TranslationExtensionLangSub,
+        >(v, &mut n_extension, &mut std::iter::once(&self.lang));
+        r::sub_extensions::<
+            TranslationExtensionContentSub,
+        >(v, &mut n_extension, &mut std::iter::once(&self.content));
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::url(v, &StaticUri("http://hl7.org/fhir/StructureDefinition/translation"));
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -2668,6 +2750,9 @@ impl Reflect for TranslationExtensionContent {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

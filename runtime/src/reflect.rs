@@ -83,6 +83,14 @@ pub trait Reflect {
     /// docs for the contract).
     fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>));
 
+    /// [`Reflect::visit_children`] into a walk's list. The default lists what
+    /// `visit_children` gives; the generated types list their children directly, each
+    /// with its type known statically (a walk of every element then makes no dynamic call
+    /// per child). An implementation must list exactly what `visit_children` gives.
+    fn list_children<'a>(&'a self, list: &mut crate::validate::Lister<'_, 'a>) {
+        self.visit_children(&mut |c| list.push_child(c));
+    }
+
     /// [`Reflect::fhir_type`], and whether the value is a leaf: a primitive with a value
     /// and no children (no `id`, no extensions), so it has no type info either. A walk
     /// asks this once per value instead of the type alone, and then neither visits a

@@ -592,21 +592,89 @@ impl<'a> Walked<'a> {
             Node::Typed(r) => r.type_and_leaf(),
             Node::Json { .. } => (c.node.fhir_type().unwrap_or(""), false),
         };
+        Self::typed_child(c, (ty, leaf), nodes, parent, depth)
+    }
+
+    /// [`Walked::child`] with the child's type and leafness already known.
+    #[inline]
+    fn typed_child(c: crate::reflect::Child<'a>, (ty, leaf): (&'a str, bool), nodes: &[Walked<'a>], parent: usize, depth: usize) -> Self {
+        let crate::reflect::Child { name, json_name, index, node } = c;
         // A walk lists fewer nodes than `u32::MAX`: each is a value of a document held in
         // memory, many bytes long; a saturated index would only misplace a `%resource`.
         let at = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
         let outer = &nodes[parent];
-        let (resource, root_resource) = if c.json_name == "contained" {
+        let (resource, root_resource) = if json_name == "contained" {
             (at, outer.resource)
-        } else if is_resource_member(c.json_name, ty) {
+        } else if is_resource_member(json_name, ty) {
             (at, at)
         } else {
             (outer.resource, outer.root_resource)
         };
         // A leaf has no children: an empty range, listed as it is.
         let children = if leaf { (0, 0) } else { NOT_LISTED };
-        Walked { node: c.node, ty, leaf, parent, name: c.name, json_name: c.json_name, index: c.index, depth, resource, root_resource, children }
+        Walked { node, ty, leaf, parent, name, json_name, index, depth, resource, root_resource, children }
     }
+}
+
+/// Where a walk lists the children of one value ([`Reflect::list_children`]): what
+/// [`Reflect::visit_children`] gives, written straight into the walk's list. The generated
+/// types fill it through the helpers of [`crate::visit`] (the same calls as their
+/// `visit_children`), with each child's type known statically; any other implementation
+/// keeps the default, which lists what `visit_children` gives.
+pub struct Lister<'l, 'a> {
+    nodes: &'l mut Vec<Walked<'a>>,
+    parent: usize,
+    depth: usize,
+    /// A JSON child named `resourceType` was listed: the value is a resource of a type
+    /// not modelled, told by its children (see [`walk_into`]).
+    untyped: bool,
+}
+
+impl<'a> Lister<'_, 'a> {
+    /// Lists a typed child whose FHIR type and leafness are `ty` and `leaf`.
+    #[inline]
+    pub(crate) fn push(&mut self, name: &'a str, json_name: &'a str, index: Option<usize>, node: &'a dyn Reflect, ty: &'a str, leaf: bool) {
+        let c = crate::reflect::Child { name, json_name, index, node: Node::Typed(node) };
+        let child = Walked::typed_child(c, (ty, leaf), self.nodes, self.parent, self.depth);
+        self.nodes.push(child);
+    }
+
+    /// Lists a single typed child (its JSON name its element name).
+    #[inline(never)]
+    pub(crate) fn push_one(&mut self, name: &'a str, node: &'a dyn Reflect) {
+        let (ty, leaf) = node.type_and_leaf();
+        self.push(name, name, None, node, ty, leaf);
+    }
+
+    /// Lists any typed child.
+    #[inline(never)]
+    pub(crate) fn push_any(&mut self, name: &'a str, json_name: &'a str, index: Option<usize>, node: &'a dyn Reflect) {
+        let (ty, leaf) = node.type_and_leaf();
+        self.push(name, json_name, index, node, ty, leaf);
+    }
+
+    /// Lists item `index` of a repeating typed child.
+    #[inline(never)]
+    pub(crate) fn push_item(&mut self, name: &'a str, index: usize, node: &'a dyn Reflect) {
+        let (ty, leaf) = node.type_and_leaf();
+        self.push(name, name, Some(index), node, ty, leaf);
+    }
+
+    /// Lists a child as `visit_children` gives it (typed or JSON).
+    pub fn push_child(&mut self, c: crate::reflect::Child<'a>) {
+        self.untyped |= matches!(c.node, Node::Json { .. }) && c.name == "resourceType";
+        let child = Walked::child(c, self.nodes, self.parent, self.depth);
+        self.nodes.push(child);
+    }
+}
+
+/// What [`Reflect::list_children`] lists for `value`, as `(name, JSON name, index, FHIR
+/// type, leaf)` per child: for tests that hold it to what `visit_children` gives.
+#[doc(hidden)]
+pub fn listed_children(value: &dyn Reflect) -> Vec<(String, String, Option<usize>, String, bool)> {
+    let mut nodes = vec![Walked::root(Node::Typed(value))];
+    value.list_children(&mut Lister { nodes: &mut nodes, parent: 0, depth: 2, untyped: false });
+    nodes[1..].iter().map(|w| (w.name.to_string(), w.json_name.to_string(), w.index, w.ty.to_string(), w.leaf)).collect()
 }
 
 /// The lists of the last finished [`walk_elements`] on this thread, emptied, so the next
@@ -674,13 +742,10 @@ fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<us
             continue;
         }
         let first = nodes.len();
-        let mut untyped = false;
-        node.visit_children(&mut |c| {
-            untyped |= matches!(c.node, Node::Json { .. }) && c.name == "resourceType";
-            let child = Walked::child(c, nodes, at, depth + 1);
-            nodes.push(child);
-        });
-        if untyped {
+        let Node::Typed(value) = node else { continue };
+        let mut list = Lister { nodes, parent: at, depth: depth + 1, untyped: false };
+        value.list_children(&mut list);
+        if list.untyped {
             nodes.truncate(first);
             continue;
         }

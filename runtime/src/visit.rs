@@ -2,16 +2,77 @@
 //! `visit_children` is a list of one-line calls (the code stays small and compiles
 //! fast). Not meant for hand-written code, though nothing here is unsafe to use.
 //!
-//! Every helper takes the visitor and the field; optional and repeating fields call
-//! `visit` once per value present, with the index of repeating ones (see
-//! [`crate::reflect`] for the contract).
+//! Every helper takes the sink and the field; optional and repeating fields give the sink
+//! one child per value present, with the index of repeating ones (see
+//! [`crate::reflect`] for the contract). The sink is the visitor of `visit_children`, or a
+//! walk's list ([`Lister`], for `list_children`): the generated body of both is the same
+//! list of calls.
 
 use crate::json::JsonObject;
 use crate::reflect::{Child, Node, PrimitiveValue, Reflect};
+use crate::validate::Lister;
 use std::marker::PhantomData;
 
 /// The visitor every `visit_children` receives.
 pub type Visit<'v, 'a> = &'v mut dyn FnMut(Child<'a>);
+
+/// Where the helpers put the children of a value: the visitor of
+/// [`Reflect::visit_children`] or the list of a walk ([`Reflect::list_children`]). A
+/// typed child is given with its static type, so a list asks its FHIR type and leafness
+/// without a dynamic call.
+pub trait Sink<'a> {
+    /// A single element (`index: None`, its JSON name the element name).
+    fn one<T: Reflect>(&mut self, name: &'a str, node: &'a T);
+    /// Item `index` of a repeating element.
+    fn item<T: Reflect>(&mut self, name: &'a str, index: usize, node: &'a T);
+    /// Any child, its value seen through `dyn Reflect` (a choice, an extension array item).
+    fn any(&mut self, name: &'a str, json_name: &'a str, index: Option<usize>, node: &'a dyn Reflect);
+    /// The members of a JSON object (unknown members a lenient read kept), as
+    /// [`crate::reflect::visit_json_object`] gives them.
+    fn json_members(&mut self, members: &'a JsonObject);
+}
+
+impl<'a> Sink<'a> for dyn FnMut(Child<'a>) + '_ {
+    #[inline]
+    fn one<T: Reflect>(&mut self, name: &'a str, node: &'a T) {
+        emit_one(self, name, node);
+    }
+
+    #[inline]
+    fn item<T: Reflect>(&mut self, name: &'a str, index: usize, node: &'a T) {
+        emit_item(self, name, index, node);
+    }
+
+    #[inline]
+    fn any(&mut self, name: &'a str, json_name: &'a str, index: Option<usize>, node: &'a dyn Reflect) {
+        emit(self, name, json_name, index, node);
+    }
+
+    fn json_members(&mut self, members: &'a JsonObject) {
+        crate::reflect::visit_json_object(members, self);
+    }
+}
+
+impl<'a> Sink<'a> for Lister<'_, 'a> {
+    #[inline]
+    fn one<T: Reflect>(&mut self, name: &'a str, node: &'a T) {
+        self.push_one(name, node);
+    }
+
+    #[inline]
+    fn item<T: Reflect>(&mut self, name: &'a str, index: usize, node: &'a T) {
+        self.push_item(name, index, node);
+    }
+
+    #[inline]
+    fn any(&mut self, name: &'a str, json_name: &'a str, index: Option<usize>, node: &'a dyn Reflect) {
+        self.push_any(name, json_name, index, node);
+    }
+
+    fn json_members(&mut self, members: &'a JsonObject) {
+        crate::reflect::visit_json_object(members, &mut |c| self.push_child(c));
+    }
+}
 
 /// Calls `visit` with one child. Every helper ends here, out of line: the generated
 /// `visit_children` of a type with dozens of elements is then a compact run of tests
@@ -41,75 +102,76 @@ fn emit_item<'a>(visit: Visit<'_, 'a>, name: &'a str, index: usize, node: &'a dy
 
 /// A single element (`1..1`).
 #[inline]
-pub fn one<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a T) {
-    emit_one(visit, name, value);
+pub fn one<'a, T: Reflect, S: Sink<'a> + ?Sized>(visit: &mut S, name: &'a str, value: &'a T) {
+    visit.one(name, value);
 }
 
 /// An optional element (`0..1`).
 #[inline]
-pub fn opt<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a Option<T>) {
+pub fn opt<'a, T: Reflect, S: Sink<'a> + ?Sized>(visit: &mut S, name: &'a str, value: &'a Option<T>) {
     if let Some(v) = value {
-        emit_one(visit, name, v);
+        visit.one(name, v);
     }
 }
 
 /// A repeating element: each item with its index.
 #[inline]
-pub fn many<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, items: &'a [T]) {
+pub fn many<'a, T: Reflect, S: Sink<'a> + ?Sized>(visit: &mut S, name: &'a str, items: &'a [T]) {
     if !items.is_empty() {
         many_items(visit, name, items);
     }
 }
 
-/// The loop of [`many`], out of line: one copy per item type, shared by every type
-/// with such an element.
+/// The loop of [`many`], out of line: one copy per item type (and sink), shared by every
+/// type with such an element.
 #[inline(never)]
-fn many_items<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, items: &'a [T]) {
+fn many_items<'a, T: Reflect, S: Sink<'a> + ?Sized>(visit: &mut S, name: &'a str, items: &'a [T]) {
     for (i, v) in items.iter().enumerate() {
-        emit_item(visit, name, i, v);
+        visit.item(name, i, v);
     }
 }
 
 /// A `0..1` narrowing of a repeating element: an array in JSON, so its item has index 0.
 #[inline]
-pub fn opt_item<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a Option<T>) {
+pub fn opt_item<'a, T: Reflect, S: Sink<'a> + ?Sized>(visit: &mut S, name: &'a str, value: &'a Option<T>) {
     if let Some(v) = value {
-        emit_item(visit, name, 0, v);
+        visit.item(name, 0, v);
     }
 }
 
 /// A `1..1` narrowing of a repeating element (index 0, as in JSON).
 #[inline]
-pub fn one_item<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, value: &'a T) {
-    emit_item(visit, name, 0, value);
+pub fn one_item<'a, T: Reflect, S: Sink<'a> + ?Sized>(visit: &mut S, name: &'a str, value: &'a T) {
+    visit.item(name, 0, value);
 }
 
 /// A choice element: one child named `name` (`value`) with the typed JSON member name
 /// (`valueQuantity`).
 #[inline]
-pub fn choice<'a>(visit: Visit<'_, 'a>, name: &'a str, (json_name, node): (&'static str, &'a dyn Reflect)) {
-    emit(visit, name, json_name, None, node);
+pub fn choice<'a, S: Sink<'a> + ?Sized>(visit: &mut S, name: &'a str, (json_name, node): (&'static str, &'a dyn Reflect)) {
+    visit.any(name, json_name, None, node);
 }
 
 /// One item of an extension array (`extension`, `modifierExtension`) that a typed field
 /// holds: numbered by `next`, the running position in the array as written.
 #[inline]
-pub fn array_item<'a>(visit: Visit<'_, 'a>, name: &'a str, next: &mut usize, node: &'a dyn Reflect) {
-    emit_item(visit, name, *next, node);
+pub fn array_item<'a, S: Sink<'a> + ?Sized>(visit: &mut S, name: &'a str, next: &mut usize, node: &'a dyn Reflect) {
+    visit.any(name, name, Some(*next), node);
     *next += 1;
 }
 
 /// The untyped items of an extension array, after the typed ones (`next` of them).
-pub fn array_rest<'a, T: Reflect>(visit: Visit<'_, 'a>, name: &'a str, next: &mut usize, items: &'a [T]) {
+pub fn array_rest<'a, T: Reflect, S: Sink<'a> + ?Sized>(visit: &mut S, name: &'a str, next: &mut usize, items: &'a [T]) {
     for v in items {
-        array_item(visit, name, next, v);
+        visit.item(name, *next, v);
+        *next += 1;
     }
 }
 
 /// The unknown members a lenient read kept, last, as JSON.
-pub fn unknown<'a>(visit: Visit<'_, 'a>, members: &'a JsonObject) {
+pub fn unknown<'a, S: Sink<'a> + ?Sized>(visit: &mut S, members: &'a JsonObject) {
     if !members.is_empty() {
-        crate::reflect::visit_json_object(members, visit);
+        visit.json_members(members);
     }
 }
 
@@ -145,8 +207,8 @@ impl Reflect for StaticUri {
 }
 
 /// The `url` child of a typed extension.
-pub fn url<'a>(visit: Visit<'_, 'a>, url: &'static StaticUri) {
-    emit_one(visit, "url", url);
+pub fn url<'a, S: Sink<'a> + ?Sized>(visit: &mut S, url: &'static StaticUri) {
+    visit.one("url", url);
 }
 
 /// What a sub-extension of a complex typed extension is: its `url` and the value type.
@@ -197,12 +259,13 @@ impl<D: SubExtensionDef> Reflect for SubExtension<D> {
 /// A sub-extension field (`0..1`, `1..1` or repeating) of a complex typed extension, as
 /// items of its `extension` array.
 pub fn sub_extensions<'a, D: SubExtensionDef + 'static>(
-    visit: Visit<'_, 'a>,
+    visit: &mut (impl Sink<'a> + ?Sized),
     next: &mut usize,
     values: &mut dyn Iterator<Item = &'a D::Value>,
 ) {
     for v in values {
-        array_item(visit, "extension", next, SubExtension::<D>::view(v));
+        visit.item("extension", *next, SubExtension::<D>::view(v));
+        *next += 1;
     }
 }
 
@@ -221,6 +284,10 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
 
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
         (**self).visit_children(visit)
+    }
+
+    fn list_children<'a>(&'a self, list: &mut Lister<'_, 'a>) {
+        (**self).list_children(list)
     }
 
     fn type_and_leaf(&self) -> (&str, bool) {
@@ -264,7 +331,8 @@ mod tests {
         let values = ["a".to_string(), "b".to_string()];
         let mut next = 1;
         let mut seen = Vec::new();
-        sub_extensions::<Code>(&mut |c| seen.push(c), &mut next, &mut values.iter());
+        let visit: Visit<'_, '_> = &mut |c| seen.push(c);
+        sub_extensions::<Code>(visit, &mut next, &mut values.iter());
         assert_eq!(next, 3);
         assert_eq!(seen.iter().map(|c| c.index).collect::<Vec<_>>(), vec![Some(1), Some(2)]);
         let mut inner = Vec::new();

@@ -153,14 +153,18 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
     }
     visits.extend(url_visit);
 
-    // visit_children: every statement in order.
+    // visit_children and list_children: every statement in order (the helpers take
+    // either sink).
     let mut counters: Vec<String> = visits.iter().filter_map(|v| v.counter.clone()).collect();
     counters.dedup();
-    let decls = counters.iter().map(|c| {
-        let n = counter_ident(c);
-        quote! { let mut #n = 0usize; }
-    });
-    let all = visits.iter().map(|v| &v.stmt);
+    let decls: Vec<TokenStream> = counters
+        .iter()
+        .map(|c| {
+            let n = counter_ident(c);
+            quote! { let mut #n = 0usize; }
+        })
+        .collect();
+    let all: Vec<&TokenStream> = visits.iter().map(|v| &v.stmt).collect();
     // visit_child: the statements of each name, in order.
     let mut names: Vec<&str> = Vec::new();
     for v in &visits {
@@ -196,6 +200,13 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
             #type_info
 
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
+                use dhp_runtime::visit as r;
+                #(#decls)*
+                #(#all)*
+                r::unknown(v, &self.unknown_elements);
+            }
+
+            fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) {
                 use dhp_runtime::visit as r;
                 #(#decls)*
                 #(#all)*
@@ -335,6 +346,7 @@ pub(crate) fn choice_reflect(c: &ChoiceDef) -> TokenStream {
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_choice().1.type_info() }
             fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> { self.reflect_choice().1.primitive() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_choice().1.visit_children(v) }
+            fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_choice().1.list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_choice().1.visit_child(name, v) }
         }
     }
@@ -362,6 +374,7 @@ pub(crate) fn any_resource_reflect(ctx: &Ctx) -> TokenStream {
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
+            fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_inner().list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
         }
     }
@@ -430,6 +443,7 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
+            fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_inner().list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
         }
     }

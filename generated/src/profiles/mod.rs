@@ -7,7 +7,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::MissingMustSupport;
 use dhp_runtime::read::Severity;
-use dhp_runtime::validate::ValidationReport;
+use dhp_runtime::validate::{Lister, ValidationReport};
 use crate::resources::AnyResource;
 pub mod uz_core_audit_event;
 pub use self::uz_core_audit_event::*;
@@ -533,6 +533,9 @@ impl Reflect for AnyProfile {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_inner().visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_inner().list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_inner().visit_child(name, v)

@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
 use dhp_runtime::primitives::{Code, Id, Instant, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     AuditEventAction, AuditEventActionVs, AuditEventOutcomeVs, AuditEventSeverity,
@@ -560,6 +562,34 @@ impl Reflect for UzCoreAuditEvent {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "category", &self.category);
+        r::one(v, "code", &self.code);
+        r::opt(v, "action", &self.action);
+        r::opt(v, "severity", &self.severity);
+        if let Some(c) = &self.occurred {
+            r::choice(v, "occurred", c.reflect_choice());
+        }
+        r::one(v, "recorded", &self.recorded);
+        r::opt(v, "outcome", &self.outcome);
+        r::many(v, "authorization", &self.authorization);
+        r::many(v, "basedOn", &self.based_on);
+        r::opt(v, "patient", &self.patient);
+        r::opt(v, "encounter", &self.encounter);
+        r::many(v, "agent", &self.agent);
+        r::one(v, "source", &self.source);
+        r::many(v, "entity", &self.entity);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);

@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
 use dhp_runtime::primitives::{Code, DateTime, Id, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{ClinicalStatusVs, ConditionVerificationStatusVs};
 use crate::datatypes::{
@@ -647,6 +649,42 @@ impl Reflect for UzCoreCondition {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        if let Some(x) = &self.diagnosis_type {
+            r::array_item(v, "extension", &mut n_extension, x);
+        }
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "clinicalStatus", &self.clinical_status);
+        r::opt(v, "verificationStatus", &self.verification_status);
+        r::many(v, "category", &self.category);
+        r::opt(v, "severity", &self.severity);
+        r::opt(v, "code", &self.code);
+        r::many(v, "bodySite", &self.body_site);
+        r::one(v, "subject", &self.subject);
+        r::opt(v, "encounter", &self.encounter);
+        if let Some(c) = &self.onset {
+            r::choice(v, "onset", c.reflect_choice());
+        }
+        if let Some(c) = &self.abatement {
+            r::choice(v, "abatement", c.reflect_choice());
+        }
+        r::opt(v, "recordedDate", &self.recorded_date);
+        r::opt_item(v, "participant", &self.participant);
+        r::many(v, "stage", &self.stage);
+        r::many(v, "evidence", &self.evidence);
+        r::many(v, "note", &self.note);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         let mut n_extension = 0usize;
         r::opt(v, "id", &self.id);

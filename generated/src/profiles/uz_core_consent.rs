@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
 use dhp_runtime::primitives::{Code, Date, Id, Uri};
 use dhp_runtime::stream::Seen;
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     ConsentActionVs, ConsentPolicyVs, ConsentProvisionType, ConsentProvisionTypeVs,
@@ -650,6 +652,36 @@ impl Reflect for UzCoreConsent {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "category", &self.category);
+        r::opt(v, "subject", &self.subject);
+        r::opt(v, "date", &self.date);
+        r::opt(v, "period", &self.period);
+        r::many(v, "grantor", &self.grantor);
+        r::many(v, "grantee", &self.grantee);
+        r::many(v, "manager", &self.manager);
+        r::many(v, "controller", &self.controller);
+        r::many(v, "sourceAttachment", &self.source_attachment);
+        r::many(v, "sourceReference", &self.source_reference);
+        r::many(v, "regulatoryBasis", &self.regulatory_basis);
+        r::opt(v, "policyBasis", &self.policy_basis);
+        r::many(v, "policyText", &self.policy_text);
+        r::many(v, "verification", &self.verification);
+        r::opt(v, "decision", &self.decision);
+        r::many(v, "provision", &self.provision);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);

@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
 use dhp_runtime::primitives::{Code, DateTime, Id, Uri};
 use dhp_runtime::stream::Seen;
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     EncounterAdmitSourceVs, EncounterClassVs, EncounterDischargeDispositionVs,
@@ -864,6 +866,46 @@ impl Reflect for UzCoreEncounter {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt_item(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "class", &self.class);
+        r::opt(v, "priority", &self.priority);
+        r::many(v, "type", &self.type_);
+        r::many(v, "serviceType", &self.service_type);
+        r::opt(v, "subject", &self.subject);
+        r::opt(v, "subjectStatus", &self.subject_status);
+        r::many(v, "episodeOfCare", &self.episode_of_care);
+        r::many(v, "basedOn", &self.based_on);
+        r::many(v, "careTeam", &self.care_team);
+        r::opt(v, "partOf", &self.part_of);
+        r::opt(v, "serviceProvider", &self.service_provider);
+        r::many(v, "participant", &self.participant);
+        r::many(v, "appointment", &self.appointment);
+        r::many(v, "virtualService", &self.virtual_service);
+        r::opt(v, "actualPeriod", &self.actual_period);
+        r::opt(v, "plannedStartDate", &self.planned_start_date);
+        r::opt(v, "plannedEndDate", &self.planned_end_date);
+        r::opt(v, "length", &self.length);
+        r::many(v, "reason", &self.reason);
+        r::many(v, "diagnosis", &self.diagnosis);
+        r::many(v, "account", &self.account);
+        r::many(v, "dietPreference", &self.diet_preference);
+        r::many(v, "specialArrangement", &self.special_arrangement);
+        r::many(v, "specialCourtesy", &self.special_courtesy);
+        r::opt(v, "admission", &self.admission);
+        r::many(v, "location", &self.location);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);

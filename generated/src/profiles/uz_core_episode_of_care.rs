@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
 use dhp_runtime::primitives::{Code, Id, Uri};
 use dhp_runtime::stream::Seen;
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     EpisodeOfCareReasonUseVs, EpisodeOfCareStatus, EpisodeOfCareStatusVs,
@@ -520,6 +522,31 @@ impl Reflect for UzCoreEpisodeOfCare {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "statusHistory", &self.status_history);
+        r::many(v, "type", &self.type_);
+        r::many(v, "reason", &self.reason);
+        r::many(v, "diagnosis", &self.diagnosis);
+        r::one(v, "patient", &self.patient);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::opt(v, "period", &self.period);
+        r::many(v, "referralRequest", &self.referral_request);
+        r::opt(v, "careManager", &self.care_manager);
+        r::many(v, "careTeam", &self.care_team);
+        r::many(v, "account", &self.account);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);
@@ -1275,6 +1302,15 @@ impl Reflect for UzCoreEpisodeOfCareStatusHistory {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "status", &self.status);
+        r::one(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);

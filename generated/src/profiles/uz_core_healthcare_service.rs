@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
 use dhp_runtime::primitives::{Code, Id, Markdown, Uri};
 use dhp_runtime::stream::Seen;
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{ServiceCategoriesVs, ServiceNamesVs};
 use crate::datatypes::{
@@ -723,6 +725,41 @@ impl Reflect for UzCoreHealthcareService {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::opt(v, "providedBy", &self.provided_by);
+        r::many(v, "offeredIn", &self.offered_in);
+        r::many(v, "category", &self.category);
+        r::many(v, "type", &self.type_);
+        r::many(v, "specialty", &self.specialty);
+        r::many(v, "location", &self.location);
+        r::opt(v, "name", &self.name);
+        r::opt(v, "comment", &self.comment);
+        r::opt(v, "extraDetails", &self.extra_details);
+        r::opt(v, "photo", &self.photo);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "coverageArea", &self.coverage_area);
+        r::many(v, "serviceProvisionCode", &self.service_provision_code);
+        r::many(v, "eligibility", &self.eligibility);
+        r::many(v, "program", &self.program);
+        r::many(v, "characteristic", &self.characteristic);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "referralMethod", &self.referral_method);
+        r::opt(v, "appointmentRequired", &self.appointment_required);
+        r::many(v, "availability", &self.availability);
+        r::many(v, "endpoint", &self.endpoint);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);

@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
 use dhp_runtime::primitives::{Code, Id, Instant, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     ObservationCategoryVs, ObservationInterpretationVs, ObservationStatus,
@@ -912,6 +914,51 @@ impl Reflect for UzCoreObservation {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        if let Some(c) = &self.instantiates {
+            r::choice(v, "instantiates", c.reflect_choice());
+        }
+        r::opt_item(v, "basedOn", &self.based_on);
+        r::many(v, "triggeredBy", &self.triggered_by);
+        r::many(v, "partOf", &self.part_of);
+        r::one(v, "status", &self.status);
+        r::many(v, "category", &self.category);
+        r::one(v, "code", &self.code);
+        r::opt(v, "subject", &self.subject);
+        r::many(v, "focus", &self.focus);
+        r::opt(v, "encounter", &self.encounter);
+        if let Some(c) = &self.effective {
+            r::choice(v, "effective", c.reflect_choice());
+        }
+        r::opt(v, "issued", &self.issued);
+        r::many(v, "performer", &self.performer);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+        r::many(v, "interpretation", &self.interpretation);
+        r::many(v, "note", &self.note);
+        r::opt(v, "bodySite", &self.body_site);
+        r::opt(v, "bodyStructure", &self.body_structure);
+        r::opt(v, "method", &self.method);
+        r::opt(v, "specimen", &self.specimen);
+        r::opt(v, "device", &self.device);
+        r::many(v, "referenceRange", &self.reference_range);
+        r::many(v, "hasMember", &self.has_member);
+        r::many(v, "derivedFrom", &self.derived_from);
+        r::many(v, "component", &self.component);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);
@@ -2027,6 +2074,16 @@ impl Reflect for UzCoreObservationTriggeredBy {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "observation", &self.observation);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "reason", &self.reason);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);

@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
 use dhp_runtime::primitives::{Code, Id, Markdown, Uri};
 use dhp_runtime::stream::{PrimVec, Seen};
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     IdentifierUse, NomenclatureGroupVs, OrganizationType, OrganizationalServiceGroupVs,
@@ -462,6 +464,28 @@ impl Reflect for UzCoreOrganization {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "type", &self.type_);
+        r::one(v, "name", &self.name);
+        r::many(v, "alias", &self.alias);
+        r::opt(v, "description", &self.description);
+        r::many(v, "contact", &self.contact);
+        r::opt(v, "partOf", &self.part_of);
+        r::many(v, "endpoint", &self.endpoint);
+        r::many(v, "qualification", &self.qualification);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);

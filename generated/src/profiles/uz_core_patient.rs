@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
 use dhp_runtime::primitives::{Code, Date, Id, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     AddressType, AddressTypeVs, AddressUse, AddressUseVs, AdministrativeGender,
@@ -698,6 +700,45 @@ impl Reflect for UzCorePatient {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        let mut n_extension = 0usize;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        if let Some(x) = &self.nationality {
+            r::array_item(v, "extension", &mut n_extension, x);
+        }
+        if let Some(x) = &self.citizenship {
+            r::array_item(v, "extension", &mut n_extension, x);
+        }
+        r::array_rest(v, "extension", &mut n_extension, &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "birthDate", &self.birth_date);
+        if let Some(c) = &self.deceased {
+            r::choice(v, "deceased", c.reflect_choice());
+        }
+        r::many(v, "address", &self.address);
+        r::opt(v, "maritalStatus", &self.marital_status);
+        if let Some(c) = &self.multiple_birth {
+            r::choice(v, "multipleBirth", c.reflect_choice());
+        }
+        r::many(v, "photo", &self.photo);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "generalPractitioner", &self.general_practitioner);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::many(v, "link", &self.link);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         let mut n_extension = 0usize;
         r::opt(v, "id", &self.id);

@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
 use dhp_runtime::primitives::{Code, Id, Uri};
 use dhp_runtime::stream::Seen;
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     IdentifierTypeVs, IdentifierUseVs, PractitionerRoleVs, ProfessionSpecializationVs,
@@ -541,6 +543,32 @@ impl Reflect for UzCorePractitionerRole {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "practitioner", &self.practitioner);
+        r::opt(v, "organization", &self.organization);
+        r::many(v, "code", &self.code);
+        r::many(v, "specialty", &self.specialty);
+        r::many(v, "location", &self.location);
+        r::many(v, "healthcareService", &self.healthcare_service);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "characteristic", &self.characteristic);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "availability", &self.availability);
+        r::many(v, "endpoint", &self.endpoint);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);

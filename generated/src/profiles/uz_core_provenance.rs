@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
 use dhp_runtime::primitives::{Code, Id, Instant, Uri};
 use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen};
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     ProvenanceActivityTypesVs, ProvenanceEntityRole, ProvenanceEntityRoleVs,
@@ -535,6 +537,33 @@ impl Reflect for UzCoreProvenance {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "target", &self.target);
+        if let Some(c) = &self.occurred {
+            r::choice(v, "occurred", c.reflect_choice());
+        }
+        r::opt(v, "recorded", &self.recorded);
+        r::many(v, "policy", &self.policy);
+        r::opt(v, "location", &self.location);
+        r::many(v, "authorization", &self.authorization);
+        r::opt(v, "activity", &self.activity);
+        r::many(v, "basedOn", &self.based_on);
+        r::opt(v, "patient", &self.patient);
+        r::opt(v, "encounter", &self.encounter);
+        r::many(v, "agent", &self.agent);
+        r::many(v, "entity", &self.entity);
+        r::many(v, "signature", &self.signature);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);
@@ -1377,6 +1406,16 @@ impl Reflect for UzCoreProvenanceEntity {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "role", &self.role);
+        r::one(v, "what", &self.what);
+        r::many(v, "agent", &self.agent);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);

@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
 use dhp_runtime::primitives::{Code, Date, Id, Uri};
 use dhp_runtime::stream::Seen;
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{
     AddressType, AddressTypeVs, AddressUse, AddressUseVs, AdministrativeGender,
@@ -501,6 +503,30 @@ impl Reflect for UzCoreRelatedPerson {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::one(v, "patient", &self.patient);
+        r::many(v, "relationship", &self.relationship);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "birthDate", &self.birth_date);
+        r::many(v, "address", &self.address);
+        r::many(v, "photo", &self.photo);
+        r::opt(v, "period", &self.period);
+        r::many(v, "communication", &self.communication);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);

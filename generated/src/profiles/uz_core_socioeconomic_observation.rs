@@ -9,7 +9,9 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
 use dhp_runtime::primitives::{Code, Id, Instant, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{CodedKind, ElementRule, InvariantRule, ValidationReport};
+use dhp_runtime::validate::{
+    CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
+};
 use crate::Primitive;
 use crate::codes::{ObservationStatus, SocioeconomicObservationCodesVs};
 use crate::datatypes::{
@@ -911,6 +913,49 @@ impl Reflect for UzCoreSocioeconomicObservation {
         r::many(v, "component", &self.component);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        if let Some(c) = &self.instantiates {
+            r::choice(v, "instantiates", c.reflect_choice());
+        }
+        r::many(v, "basedOn", &self.based_on);
+        r::many(v, "triggeredBy", &self.triggered_by);
+        r::many(v, "partOf", &self.part_of);
+        r::one(v, "status", &self.status);
+        r::many(v, "category", &self.category);
+        r::one(v, "code", &self.code);
+        r::one(v, "subject", &self.subject);
+        r::many(v, "focus", &self.focus);
+        r::opt(v, "encounter", &self.encounter);
+        r::choice(v, "effective", self.effective.reflect_choice());
+        r::opt(v, "issued", &self.issued);
+        r::many(v, "performer", &self.performer);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+        r::many(v, "interpretation", &self.interpretation);
+        r::many(v, "note", &self.note);
+        r::opt(v, "bodySite", &self.body_site);
+        r::opt(v, "bodyStructure", &self.body_structure);
+        r::opt(v, "method", &self.method);
+        r::opt(v, "specimen", &self.specimen);
+        r::opt(v, "device", &self.device);
+        r::many(v, "referenceRange", &self.reference_range);
+        r::many(v, "hasMember", &self.has_member);
+        r::many(v, "derivedFrom", &self.derived_from);
+        r::many(v, "component", &self.component);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1717,6 +1762,9 @@ impl Reflect for UzCoreSocioeconomicObservationValue {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

@@ -8,7 +8,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::primitives::{Base64Binary, Code, DateTime, Id, Instant, Time, Uri};
 use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
 use crate::codes::{AuditEventAction, AuditEventSeverity, DataAbsentReason};
 use crate::datatypes::{
@@ -572,6 +572,34 @@ impl Reflect for AuditEvent {
         r::many(v, "entity", &self.entity);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "category", &self.category);
+        r::one(v, "code", &self.code);
+        r::opt(v, "action", &self.action);
+        r::opt(v, "severity", &self.severity);
+        if let Some(c) = &self.occurred {
+            r::choice(v, "occurred", c.reflect_choice());
+        }
+        r::one(v, "recorded", &self.recorded);
+        r::opt(v, "outcome", &self.outcome);
+        r::many(v, "authorization", &self.authorization);
+        r::many(v, "basedOn", &self.based_on);
+        r::opt(v, "patient", &self.patient);
+        r::opt(v, "encounter", &self.encounter);
+        r::many(v, "agent", &self.agent);
+        r::one(v, "source", &self.source);
+        r::many(v, "entity", &self.entity);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1069,6 +1097,23 @@ impl Reflect for AuditEventAgent {
         r::many(v, "authorization", &self.authorization);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "type", &self.type_);
+        r::many(v, "role", &self.role);
+        r::one(v, "who", &self.who);
+        r::opt(v, "requestor", &self.requestor);
+        r::opt(v, "location", &self.location);
+        r::many(v, "policy", &self.policy);
+        if let Some(c) = &self.network {
+            r::choice(v, "network", c.reflect_choice());
+        }
+        r::many(v, "authorization", &self.authorization);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1333,6 +1378,19 @@ impl Reflect for AuditEventEntity {
         r::many(v, "agent", &self.agent);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "what", &self.what);
+        r::opt(v, "role", &self.role);
+        r::many(v, "securityLabel", &self.security_label);
+        r::opt(v, "query", &self.query);
+        r::many(v, "detail", &self.detail);
+        r::many(v, "agent", &self.agent);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1546,6 +1604,15 @@ impl Reflect for AuditEventEntityDetail {
         r::choice(v, "value", self.value.reflect_choice());
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "type", &self.type_);
+        r::choice(v, "value", self.value.reflect_choice());
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1699,6 +1766,15 @@ impl Reflect for AuditEventOutcome {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        r::many(v, "detail", &self.detail);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1900,6 +1976,16 @@ impl Reflect for AuditEventSource {
         r::many(v, "type", &self.type_);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "site", &self.site);
+        r::one(v, "observer", &self.observer);
+        r::many(v, "type", &self.type_);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -2064,6 +2150,9 @@ impl Reflect for AuditEventAgentNetwork {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
@@ -2431,6 +2520,9 @@ impl Reflect for AuditEventEntityDetailValue {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -2536,6 +2628,9 @@ impl Reflect for AuditEventOccurred {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

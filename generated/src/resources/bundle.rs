@@ -9,7 +9,7 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
 use dhp_runtime::primitives::{Code, Decimal, Id, Instant, UnsignedInt, Uri};
 use dhp_runtime::stream::Seen;
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
 use crate::codes::{
     BundleType, DataAbsentReason, HttpVerb, LinkRelationTypes, SearchEntryMode,
@@ -322,6 +322,22 @@ impl Reflect for Bundle {
         Some(EXTENSION_RULES)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "identifier", &self.identifier);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "timestamp", &self.timestamp);
+        r::opt(v, "total", &self.total);
+        r::many(v, "link", &self.link);
+        r::many(v, "entry", &self.entry);
+        r::opt(v, "signature", &self.signature);
+        r::opt(v, "issues", &self.issues);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);
@@ -828,6 +844,19 @@ impl Reflect for BundleEntry {
         r::opt(v, "response", &self.response);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "link", &self.link);
+        r::opt(v, "fullUrl", &self.full_url);
+        r::opt(v, "resource", &self.resource);
+        r::opt(v, "search", &self.search);
+        r::opt(v, "request", &self.request);
+        r::opt(v, "response", &self.response);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1097,6 +1126,19 @@ impl Reflect for BundleEntryRequest {
         r::opt(v, "ifNoneExist", &self.if_none_exist);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "method", &self.method);
+        r::one(v, "url", &self.url);
+        r::opt(v, "ifNoneMatch", &self.if_none_match);
+        r::opt(v, "ifModifiedSince", &self.if_modified_since);
+        r::opt(v, "ifMatch", &self.if_match);
+        r::opt(v, "ifNoneExist", &self.if_none_exist);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1329,6 +1371,18 @@ impl Reflect for BundleEntryResponse {
         r::opt(v, "outcome", &self.outcome);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "status", &self.status);
+        r::opt(v, "location", &self.location);
+        r::opt(v, "etag", &self.etag);
+        r::opt(v, "lastModified", &self.last_modified);
+        r::opt(v, "outcome", &self.outcome);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1505,6 +1559,15 @@ impl Reflect for BundleEntrySearch {
         r::opt(v, "score", &self.score);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "mode", &self.mode);
+        r::opt(v, "score", &self.score);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1664,6 +1727,15 @@ impl Reflect for BundleLink {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "relation", &self.relation);
+        r::one(v, "url", &self.url);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);

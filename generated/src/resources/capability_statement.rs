@@ -11,7 +11,7 @@ use dhp_runtime::primitives::{
     Canonical, Code, DateTime, Id, Markdown, UnsignedInt, Uri, Url,
 };
 use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
 use crate::codes::{
     CapabilityStatementKind, ConditionalDeleteStatus, ConditionalReadStatus,
@@ -974,6 +974,50 @@ impl Reflect for CapabilityStatement {
         r::many(v, "document", &self.document);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "url", &self.url);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "version", &self.version);
+        if let Some(c) = &self.version_algorithm {
+            r::choice(v, "versionAlgorithm", c.reflect_choice());
+        }
+        r::opt(v, "name", &self.name);
+        r::opt(v, "title", &self.title);
+        r::one(v, "status", &self.status);
+        r::opt(v, "experimental", &self.experimental);
+        r::one(v, "date", &self.date);
+        r::opt(v, "publisher", &self.publisher);
+        r::many(v, "contact", &self.contact);
+        r::opt(v, "description", &self.description);
+        r::many(v, "useContext", &self.use_context);
+        r::many(v, "jurisdiction", &self.jurisdiction);
+        r::opt(v, "purpose", &self.purpose);
+        r::opt(v, "copyright", &self.copyright);
+        r::opt(v, "copyrightLabel", &self.copyright_label);
+        r::one(v, "kind", &self.kind);
+        r::many(v, "instantiates", &self.instantiates);
+        r::many(v, "imports", &self.imports);
+        r::opt(v, "software", &self.software);
+        r::opt(v, "implementation", &self.implementation);
+        r::one(v, "fhirVersion", &self.fhir_version);
+        r::many(v, "format", &self.format);
+        r::many(v, "patchFormat", &self.patch_format);
+        r::many(v, "acceptLanguage", &self.accept_language);
+        r::many(v, "implementationGuide", &self.implementation_guide);
+        r::many(v, "rest", &self.rest);
+        r::many(v, "messaging", &self.messaging);
+        r::many(v, "document", &self.document);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1458,6 +1502,16 @@ impl Reflect for CapabilityStatementDocument {
         r::one(v, "profile", &self.profile);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "mode", &self.mode);
+        r::opt(v, "documentation", &self.documentation);
+        r::one(v, "profile", &self.profile);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1642,6 +1696,16 @@ impl Reflect for CapabilityStatementImplementation {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "description", &self.description);
+        r::opt(v, "url", &self.url);
+        r::opt(v, "custodian", &self.custodian);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1880,6 +1944,17 @@ impl Reflect for CapabilityStatementMessaging {
         r::many(v, "supportedMessage", &self.supported_message);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "endpoint", &self.endpoint);
+        r::opt(v, "reliableCache", &self.reliable_cache);
+        r::opt(v, "documentation", &self.documentation);
+        r::many(v, "supportedMessage", &self.supported_message);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -2031,6 +2106,15 @@ impl Reflect for CapabilityStatementMessagingEndpoint {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "protocol", &self.protocol);
+        r::one(v, "address", &self.address);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -2199,6 +2283,15 @@ impl Reflect for CapabilityStatementMessagingSupportedMessage {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "mode", &self.mode);
+        r::one(v, "definition", &self.definition);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -2505,6 +2598,21 @@ impl Reflect for CapabilityStatementRest {
         r::many(v, "compartment", &self.compartment);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "mode", &self.mode);
+        r::opt(v, "documentation", &self.documentation);
+        r::opt(v, "security", &self.security);
+        r::many(v, "resource", &self.resource);
+        r::many(v, "interaction", &self.interaction);
+        r::many(v, "searchParam", &self.search_param);
+        r::many(v, "operation", &self.operation);
+        r::many(v, "compartment", &self.compartment);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -2678,6 +2786,15 @@ impl Reflect for CapabilityStatementRestInteraction {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        r::opt(v, "documentation", &self.documentation);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -3285,6 +3402,31 @@ impl Reflect for CapabilityStatementRestResource {
         r::many(v, "operation", &self.operation);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "profile", &self.profile);
+        r::many(v, "supportedProfile", &self.supported_profile);
+        r::opt(v, "documentation", &self.documentation);
+        r::many(v, "interaction", &self.interaction);
+        r::opt(v, "versioning", &self.versioning);
+        r::opt(v, "readHistory", &self.read_history);
+        r::opt(v, "updateCreate", &self.update_create);
+        r::opt(v, "conditionalCreate", &self.conditional_create);
+        r::opt(v, "conditionalRead", &self.conditional_read);
+        r::opt(v, "conditionalUpdate", &self.conditional_update);
+        r::opt(v, "conditionalPatch", &self.conditional_patch);
+        r::opt(v, "conditionalDelete", &self.conditional_delete);
+        r::many(v, "referencePolicy", &self.reference_policy);
+        r::many(v, "searchInclude", &self.search_include);
+        r::many(v, "searchRevInclude", &self.search_rev_include);
+        r::many(v, "searchParam", &self.search_param);
+        r::many(v, "operation", &self.operation);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -3498,6 +3640,15 @@ impl Reflect for CapabilityStatementRestResourceInteraction {
         r::opt(v, "documentation", &self.documentation);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        r::opt(v, "documentation", &self.documentation);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -3688,6 +3839,16 @@ impl Reflect for CapabilityStatementRestResourceOperation {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "name", &self.name);
+        r::one(v, "definition", &self.definition);
+        r::opt(v, "documentation", &self.documentation);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -3916,6 +4077,17 @@ impl Reflect for CapabilityStatementRestResourceSearchParam {
         r::opt(v, "documentation", &self.documentation);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "name", &self.name);
+        r::opt(v, "definition", &self.definition);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "documentation", &self.documentation);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -4115,6 +4287,16 @@ impl Reflect for CapabilityStatementRestSecurity {
         r::opt(v, "description", &self.description);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "cors", &self.cors);
+        r::many(v, "service", &self.service);
+        r::opt(v, "description", &self.description);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -4298,6 +4480,16 @@ impl Reflect for CapabilityStatementSoftware {
         r::opt(v, "releaseDate", &self.release_date);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "name", &self.name);
+        r::opt(v, "version", &self.version);
+        r::opt(v, "releaseDate", &self.release_date);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -4434,6 +4626,9 @@ impl Reflect for CapabilityStatementVersionAlgorithm {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

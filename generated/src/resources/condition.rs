@@ -9,7 +9,7 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
 use dhp_runtime::primitives::{Code, DateTime, Id, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
 use crate::codes::DataAbsentReason;
 use crate::datatypes::{
@@ -615,6 +615,38 @@ impl Reflect for Condition {
         r::many(v, "note", &self.note);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "clinicalStatus", &self.clinical_status);
+        r::opt(v, "verificationStatus", &self.verification_status);
+        r::many(v, "category", &self.category);
+        r::opt(v, "severity", &self.severity);
+        r::opt(v, "code", &self.code);
+        r::many(v, "bodySite", &self.body_site);
+        r::one(v, "subject", &self.subject);
+        r::opt(v, "encounter", &self.encounter);
+        if let Some(c) = &self.onset {
+            r::choice(v, "onset", c.reflect_choice());
+        }
+        if let Some(c) = &self.abatement {
+            r::choice(v, "abatement", c.reflect_choice());
+        }
+        r::opt(v, "recordedDate", &self.recorded_date);
+        r::many(v, "participant", &self.participant);
+        r::many(v, "stage", &self.stage);
+        r::many(v, "evidence", &self.evidence);
+        r::many(v, "note", &self.note);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1005,6 +1037,15 @@ impl Reflect for ConditionParticipant {
         r::one(v, "actor", &self.actor);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "function", &self.function);
+        r::one(v, "actor", &self.actor);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1192,6 +1233,16 @@ impl Reflect for ConditionStage {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "summary", &self.summary);
+        r::many(v, "assessment", &self.assessment);
+        r::opt(v, "type", &self.type_);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1400,6 +1451,9 @@ impl Reflect for ConditionAbatement {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -1576,6 +1630,9 @@ impl Reflect for ConditionOnset {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

@@ -8,7 +8,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::primitives::{Code, Date, DateTime, Id, Uri, Url};
 use dhp_runtime::stream::{PrimVec, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
 use crate::codes::{
     ConsentDataMeaning, ConsentProvisionType, ConsentState, DataAbsentReason,
@@ -664,6 +664,36 @@ impl Reflect for Consent {
         r::many(v, "provision", &self.provision);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "category", &self.category);
+        r::opt(v, "subject", &self.subject);
+        r::opt(v, "date", &self.date);
+        r::opt(v, "period", &self.period);
+        r::many(v, "grantor", &self.grantor);
+        r::many(v, "grantee", &self.grantee);
+        r::many(v, "manager", &self.manager);
+        r::many(v, "controller", &self.controller);
+        r::many(v, "sourceAttachment", &self.source_attachment);
+        r::many(v, "sourceReference", &self.source_reference);
+        r::many(v, "regulatoryBasis", &self.regulatory_basis);
+        r::opt(v, "policyBasis", &self.policy_basis);
+        r::many(v, "policyText", &self.policy_text);
+        r::many(v, "verification", &self.verification);
+        r::opt(v, "decision", &self.decision);
+        r::many(v, "provision", &self.provision);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1010,6 +1040,15 @@ impl Reflect for ConsentPolicyBasis {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "reference", &self.reference);
+        r::opt(v, "url", &self.url);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1397,6 +1436,25 @@ impl Reflect for ConsentProvision {
         r::many(v, "provision", &self.provision);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "period", &self.period);
+        r::many(v, "actor", &self.actor);
+        r::many(v, "action", &self.action);
+        r::many(v, "securityLabel", &self.security_label);
+        r::many(v, "purpose", &self.purpose);
+        r::many(v, "documentType", &self.document_type);
+        r::many(v, "resourceType", &self.resource_type);
+        r::many(v, "code", &self.code);
+        r::opt(v, "dataPeriod", &self.data_period);
+        r::many(v, "data", &self.data);
+        r::opt(v, "expression", &self.expression);
+        r::many(v, "provision", &self.provision);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1611,6 +1669,15 @@ impl Reflect for ConsentProvisionActor {
         r::opt(v, "reference", &self.reference);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "role", &self.role);
+        r::opt(v, "reference", &self.reference);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1761,6 +1828,15 @@ impl Reflect for ConsentProvisionData {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "meaning", &self.meaning);
+        r::one(v, "reference", &self.reference);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1998,6 +2074,18 @@ impl Reflect for ConsentVerification {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "verified", &self.verified);
+        r::opt(v, "verificationType", &self.verification_type);
+        r::opt(v, "verifiedBy", &self.verified_by);
+        r::opt(v, "verifiedWith", &self.verified_with);
+        r::many(v, "verificationDate", &self.verification_date);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);

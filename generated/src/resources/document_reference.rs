@@ -8,7 +8,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::primitives::{Canonical, Code, DateTime, Id, Instant, Markdown, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::Primitive;
 use crate::codes::{CompositionStatus, DocumentReferenceStatus};
 use crate::datatypes::{
@@ -787,6 +787,41 @@ impl Reflect for DocumentReference {
         r::many(v, "content", &self.content);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "version", &self.version);
+        r::many(v, "basedOn", &self.based_on);
+        r::one(v, "status", &self.status);
+        r::opt(v, "docStatus", &self.doc_status);
+        r::many(v, "modality", &self.modality);
+        r::opt(v, "type", &self.type_);
+        r::many(v, "category", &self.category);
+        r::opt(v, "subject", &self.subject);
+        r::many(v, "context", &self.context);
+        r::many(v, "event", &self.event);
+        r::many(v, "bodySite", &self.body_site);
+        r::opt(v, "facilityType", &self.facility_type);
+        r::opt(v, "practiceSetting", &self.practice_setting);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "date", &self.date);
+        r::many(v, "author", &self.author);
+        r::many(v, "attester", &self.attester);
+        r::opt(v, "custodian", &self.custodian);
+        r::many(v, "relatesTo", &self.relates_to);
+        r::opt(v, "description", &self.description);
+        r::many(v, "securityLabel", &self.security_label);
+        r::many(v, "content", &self.content);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1192,6 +1227,16 @@ impl Reflect for DocumentReferenceAttester {
         r::opt(v, "party", &self.party);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "mode", &self.mode);
+        r::opt(v, "time", &self.time);
+        r::opt(v, "party", &self.party);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1359,6 +1404,15 @@ impl Reflect for DocumentReferenceContent {
         r::many(v, "profile", &self.profile);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "attachment", &self.attachment);
+        r::many(v, "profile", &self.profile);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1506,6 +1560,14 @@ impl Reflect for DocumentReferenceContentProfile {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::choice(v, "value", self.value.reflect_choice());
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1666,6 +1728,15 @@ impl Reflect for DocumentReferenceRelatesTo {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        r::one(v, "target", &self.target);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1835,6 +1906,9 @@ impl Reflect for DocumentReferenceContentProfileValue {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

@@ -9,7 +9,7 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
 use dhp_runtime::primitives::{Code, DateTime, Id, Uri};
 use dhp_runtime::stream::Seen;
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
 use crate::codes::{DataAbsentReason, EncounterLocationStatus, EncounterStatus};
 use crate::datatypes::{
@@ -864,6 +864,46 @@ impl Reflect for Encounter {
         r::many(v, "location", &self.location);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "class", &self.class);
+        r::opt(v, "priority", &self.priority);
+        r::many(v, "type", &self.type_);
+        r::many(v, "serviceType", &self.service_type);
+        r::opt(v, "subject", &self.subject);
+        r::opt(v, "subjectStatus", &self.subject_status);
+        r::many(v, "episodeOfCare", &self.episode_of_care);
+        r::many(v, "basedOn", &self.based_on);
+        r::many(v, "careTeam", &self.care_team);
+        r::opt(v, "partOf", &self.part_of);
+        r::opt(v, "serviceProvider", &self.service_provider);
+        r::many(v, "participant", &self.participant);
+        r::many(v, "appointment", &self.appointment);
+        r::many(v, "virtualService", &self.virtual_service);
+        r::opt(v, "actualPeriod", &self.actual_period);
+        r::opt(v, "plannedStartDate", &self.planned_start_date);
+        r::opt(v, "plannedEndDate", &self.planned_end_date);
+        r::opt(v, "length", &self.length);
+        r::many(v, "reason", &self.reason);
+        r::many(v, "diagnosis", &self.diagnosis);
+        r::many(v, "account", &self.account);
+        r::many(v, "dietPreference", &self.diet_preference);
+        r::many(v, "specialArrangement", &self.special_arrangement);
+        r::many(v, "specialCourtesy", &self.special_courtesy);
+        r::opt(v, "admission", &self.admission);
+        r::many(v, "location", &self.location);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1359,6 +1399,19 @@ impl Reflect for EncounterAdmission {
         r::opt(v, "dischargeDisposition", &self.discharge_disposition);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "preAdmissionIdentifier", &self.pre_admission_identifier);
+        r::opt(v, "origin", &self.origin);
+        r::opt(v, "admitSource", &self.admit_source);
+        r::opt(v, "reAdmission", &self.re_admission);
+        r::opt(v, "destination", &self.destination);
+        r::opt(v, "dischargeDisposition", &self.discharge_disposition);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1553,6 +1606,15 @@ impl Reflect for EncounterDiagnosis {
         r::many(v, "use", &self.use_);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "condition", &self.condition);
+        r::many(v, "use", &self.use_);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1738,6 +1800,17 @@ impl Reflect for EncounterLocation {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "location", &self.location);
+        r::opt(v, "status", &self.status);
+        r::opt(v, "form", &self.form);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -1958,6 +2031,16 @@ impl Reflect for EncounterParticipant {
         r::opt(v, "actor", &self.actor);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "type", &self.type_);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "actor", &self.actor);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -2146,6 +2229,15 @@ impl Reflect for EncounterReason {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "use", &self.use_);
+        r::many(v, "value", &self.value);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);

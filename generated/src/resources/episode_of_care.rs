@@ -8,7 +8,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::primitives::{Code, Id, Uri};
 use dhp_runtime::stream::Seen;
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
 use crate::codes::{DataAbsentReason, EpisodeOfCareStatus};
 use crate::datatypes::{
@@ -524,6 +524,31 @@ impl Reflect for EpisodeOfCare {
         r::many(v, "account", &self.account);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "status", &self.status);
+        r::many(v, "statusHistory", &self.status_history);
+        r::many(v, "type", &self.type_);
+        r::many(v, "reason", &self.reason);
+        r::many(v, "diagnosis", &self.diagnosis);
+        r::one(v, "patient", &self.patient);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::opt(v, "period", &self.period);
+        r::many(v, "referralRequest", &self.referral_request);
+        r::opt(v, "careManager", &self.care_manager);
+        r::many(v, "careTeam", &self.care_team);
+        r::many(v, "account", &self.account);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -874,6 +899,15 @@ impl Reflect for EpisodeOfCareDiagnosis {
         r::opt(v, "use", &self.use_);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "condition", &self.condition);
+        r::opt(v, "use", &self.use_);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1054,6 +1088,15 @@ impl Reflect for EpisodeOfCareReason {
         r::many(v, "value", &self.value);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "use", &self.use_);
+        r::many(v, "value", &self.value);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1199,6 +1242,15 @@ impl Reflect for EpisodeOfCareStatusHistory {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "status", &self.status);
+        r::one(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);

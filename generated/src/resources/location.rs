@@ -8,7 +8,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::primitives::{Code, Decimal, Id, Markdown, Uri};
 use dhp_runtime::stream::{PrimVec, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::Primitive;
 use crate::codes::{LocationMode, LocationStatus};
 use crate::datatypes::{
@@ -624,6 +624,36 @@ impl Reflect for Location {
         r::many(v, "endpoint", &self.endpoint);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "status", &self.status);
+        r::opt(v, "operationalStatus", &self.operational_status);
+        r::opt(v, "name", &self.name);
+        r::many(v, "alias", &self.alias);
+        r::opt(v, "description", &self.description);
+        r::opt(v, "mode", &self.mode);
+        r::many(v, "type", &self.type_);
+        r::many(v, "contact", &self.contact);
+        r::opt(v, "address", &self.address);
+        r::opt(v, "form", &self.form);
+        r::opt(v, "position", &self.position);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::opt(v, "partOf", &self.part_of);
+        r::many(v, "characteristic", &self.characteristic);
+        r::many(v, "hoursOfOperation", &self.hours_of_operation);
+        r::many(v, "virtualService", &self.virtual_service);
+        r::many(v, "endpoint", &self.endpoint);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -993,6 +1023,16 @@ impl Reflect for LocationPosition {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "longitude", &self.longitude);
+        r::one(v, "latitude", &self.latitude);
+        r::opt(v, "altitude", &self.altitude);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);

@@ -3,6 +3,7 @@
 
 use dhp_runtime::{Child, FhirJson, JsonWriter, RawResource, Reflect, Stream, TypeInfo};
 use dhp_runtime::extension_rules::ExtensionRule;
+use dhp_runtime::validate::Lister;
 pub mod audit_event;
 pub use self::audit_event::*;
 pub mod bundle;
@@ -237,6 +238,9 @@ impl Reflect for AnyResource {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_inner().visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_inner().list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_inner().visit_child(name, v)

@@ -11,7 +11,7 @@ use dhp_runtime::primitives::{
     Canonical, Code, DateTime, Id, Instant, Markdown, Time, Uri,
 };
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
 use crate::codes::{DataAbsentReason, ObservationStatus, TriggeredBytype};
 use crate::datatypes::{
@@ -956,6 +956,51 @@ impl Reflect for Observation {
         r::many(v, "component", &self.component);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        if let Some(c) = &self.instantiates {
+            r::choice(v, "instantiates", c.reflect_choice());
+        }
+        r::many(v, "basedOn", &self.based_on);
+        r::many(v, "triggeredBy", &self.triggered_by);
+        r::many(v, "partOf", &self.part_of);
+        r::one(v, "status", &self.status);
+        r::many(v, "category", &self.category);
+        r::one(v, "code", &self.code);
+        r::opt(v, "subject", &self.subject);
+        r::many(v, "focus", &self.focus);
+        r::opt(v, "encounter", &self.encounter);
+        if let Some(c) = &self.effective {
+            r::choice(v, "effective", c.reflect_choice());
+        }
+        r::opt(v, "issued", &self.issued);
+        r::many(v, "performer", &self.performer);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+        r::many(v, "interpretation", &self.interpretation);
+        r::many(v, "note", &self.note);
+        r::opt(v, "bodySite", &self.body_site);
+        r::opt(v, "bodyStructure", &self.body_structure);
+        r::opt(v, "method", &self.method);
+        r::opt(v, "specimen", &self.specimen);
+        r::opt(v, "device", &self.device);
+        r::many(v, "referenceRange", &self.reference_range);
+        r::many(v, "hasMember", &self.has_member);
+        r::many(v, "derivedFrom", &self.derived_from);
+        r::many(v, "component", &self.component);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1518,6 +1563,20 @@ impl Reflect for ObservationComponent {
         r::many(v, "referenceRange", &self.reference_range);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "code", &self.code);
+        if let Some(c) = &self.value {
+            r::choice(v, "value", c.reflect_choice());
+        }
+        r::opt(v, "dataAbsentReason", &self.data_absent_reason);
+        r::many(v, "interpretation", &self.interpretation);
+        r::many(v, "referenceRange", &self.reference_range);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1807,6 +1866,20 @@ impl Reflect for ObservationReferenceRange {
         r::opt(v, "text", &self.text);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "low", &self.low);
+        r::opt(v, "high", &self.high);
+        r::opt(v, "normalValue", &self.normal_value);
+        r::opt(v, "type", &self.type_);
+        r::many(v, "appliesTo", &self.applies_to);
+        r::opt(v, "age", &self.age);
+        r::opt(v, "text", &self.text);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1998,6 +2071,16 @@ impl Reflect for ObservationTriggeredBy {
         Some(&INFO)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "observation", &self.observation);
+        r::one(v, "type", &self.type_);
+        r::opt(v, "reason", &self.reason);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);
@@ -2407,6 +2490,9 @@ impl Reflect for ObservationComponentValue {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -2567,6 +2653,9 @@ impl Reflect for ObservationEffective {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -2677,6 +2766,9 @@ impl Reflect for ObservationInstantiates {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
@@ -3055,6 +3147,9 @@ impl Reflect for ObservationValue {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

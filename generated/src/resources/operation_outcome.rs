@@ -8,7 +8,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::primitives::{Code, Id, Uri};
 use dhp_runtime::stream::{PrimVec, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::Primitive;
 use crate::codes::{IssueSeverity, IssueType};
 use crate::datatypes::{CodeableConcept, Extension, Meta, Narrative};
@@ -253,6 +253,19 @@ impl Reflect for OperationOutcome {
         Some(EXTENSION_RULES)
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "issue", &self.issue);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::opt(v, "meta", &self.meta);
@@ -660,6 +673,19 @@ impl Reflect for OperationOutcomeIssue {
         "BackboneElement"
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "severity", &self.severity);
+        r::one(v, "code", &self.code);
+        r::opt(v, "details", &self.details);
+        r::opt(v, "diagnostics", &self.diagnostics);
+        r::many(v, "location", &self.location);
+        r::many(v, "expression", &self.expression);
+        r::unknown(v, &self.unknown_elements);
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
         r::many(v, "extension", &self.extension);

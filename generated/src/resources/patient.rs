@@ -9,7 +9,7 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
 use dhp_runtime::primitives::{Code, Date, DateTime, Id, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
 use crate::codes::{AdministrativeGender, DataAbsentReason, LinkType};
 use crate::datatypes::{
@@ -626,6 +626,38 @@ impl Reflect for Patient {
         r::many(v, "link", &self.link);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "birthDate", &self.birth_date);
+        if let Some(c) = &self.deceased {
+            r::choice(v, "deceased", c.reflect_choice());
+        }
+        r::many(v, "address", &self.address);
+        r::opt(v, "maritalStatus", &self.marital_status);
+        if let Some(c) = &self.multiple_birth {
+            r::choice(v, "multipleBirth", c.reflect_choice());
+        }
+        r::many(v, "photo", &self.photo);
+        r::many(v, "contact", &self.contact);
+        r::many(v, "communication", &self.communication);
+        r::many(v, "generalPractitioner", &self.general_practitioner);
+        r::opt(v, "managingOrganization", &self.managing_organization);
+        r::many(v, "link", &self.link);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -988,6 +1020,15 @@ impl Reflect for PatientCommunication {
         r::opt(v, "preferred", &self.preferred);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "language", &self.language);
+        r::opt(v, "preferred", &self.preferred);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1255,6 +1296,20 @@ impl Reflect for PatientContact {
         r::opt(v, "period", &self.period);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "relationship", &self.relationship);
+        r::opt(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "address", &self.address);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "organization", &self.organization);
+        r::opt(v, "period", &self.period);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1437,6 +1492,15 @@ impl Reflect for PatientLink {
         r::one(v, "type", &self.type_);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "other", &self.other);
+        r::one(v, "type", &self.type_);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1582,6 +1646,9 @@ impl Reflect for PatientDeceased {
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
     }
@@ -1707,6 +1774,9 @@ impl Reflect for PatientMultipleBirth {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

@@ -8,7 +8,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::primitives::{Code, Date, DateTime, Id, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::Primitive;
 use crate::codes::AdministrativeGender;
 use crate::datatypes::{
@@ -494,6 +494,31 @@ impl Reflect for Practitioner {
         r::many(v, "communication", &self.communication);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::opt(v, "active", &self.active);
+        r::many(v, "name", &self.name);
+        r::many(v, "telecom", &self.telecom);
+        r::opt(v, "gender", &self.gender);
+        r::opt(v, "birthDate", &self.birth_date);
+        if let Some(c) = &self.deceased {
+            r::choice(v, "deceased", c.reflect_choice());
+        }
+        r::many(v, "address", &self.address);
+        r::many(v, "photo", &self.photo);
+        r::many(v, "qualification", &self.qualification);
+        r::many(v, "communication", &self.communication);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -826,6 +851,15 @@ impl Reflect for PractitionerCommunication {
         r::opt(v, "preferred", &self.preferred);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "language", &self.language);
+        r::opt(v, "preferred", &self.preferred);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1018,6 +1052,17 @@ impl Reflect for PractitionerQualification {
         r::opt(v, "issuer", &self.issuer);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "identifier", &self.identifier);
+        r::one(v, "code", &self.code);
+        r::opt(v, "period", &self.period);
+        r::opt(v, "issuer", &self.issuer);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1168,6 +1213,9 @@ impl Reflect for PractitionerDeceased {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)

@@ -9,7 +9,7 @@ use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
 use dhp_runtime::primitives::{Code, DateTime, Id, Instant, Uri};
 use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen};
-use dhp_runtime::validate::{InvariantRule, ValidationReport};
+use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::Primitive;
 use crate::codes::ProvenanceEntityRole;
 use crate::datatypes::{
@@ -548,6 +548,33 @@ impl Reflect for Provenance {
         r::many(v, "signature", &self.signature);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::opt(v, "meta", &self.meta);
+        r::opt(v, "implicitRules", &self.implicit_rules);
+        r::opt(v, "language", &self.language);
+        r::opt(v, "text", &self.text);
+        r::many(v, "contained", &self.contained);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::many(v, "target", &self.target);
+        if let Some(c) = &self.occurred {
+            r::choice(v, "occurred", c.reflect_choice());
+        }
+        r::opt(v, "recorded", &self.recorded);
+        r::many(v, "policy", &self.policy);
+        r::opt(v, "location", &self.location);
+        r::many(v, "authorization", &self.authorization);
+        r::opt(v, "activity", &self.activity);
+        r::many(v, "basedOn", &self.based_on);
+        r::opt(v, "patient", &self.patient);
+        r::opt(v, "encounter", &self.encounter);
+        r::many(v, "agent", &self.agent);
+        r::many(v, "entity", &self.entity);
+        r::many(v, "signature", &self.signature);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -989,6 +1016,17 @@ impl Reflect for ProvenanceAgent {
         r::opt(v, "onBehalfOf", &self.on_behalf_of);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::opt(v, "type", &self.type_);
+        r::many(v, "role", &self.role);
+        r::one(v, "who", &self.who);
+        r::opt(v, "onBehalfOf", &self.on_behalf_of);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1172,6 +1210,16 @@ impl Reflect for ProvenanceEntity {
         r::many(v, "agent", &self.agent);
         r::unknown(v, &self.unknown_elements);
     }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        use dhp_runtime::visit as r;
+        r::opt(v, "id", &self.id);
+        r::many(v, "extension", &self.extension);
+        r::many(v, "modifierExtension", &self.modifier_extension);
+        r::one(v, "role", &self.role);
+        r::one(v, "what", &self.what);
+        r::many(v, "agent", &self.agent);
+        r::unknown(v, &self.unknown_elements);
+    }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         match name {
@@ -1299,6 +1347,9 @@ impl Reflect for ProvenanceOccurred {
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_children(v)
+    }
+    fn list_children<'a>(&'a self, v: &mut Lister<'_, 'a>) {
+        self.reflect_choice().1.list_children(v)
     }
     fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_choice().1.visit_child(name, v)
