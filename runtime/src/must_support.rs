@@ -403,7 +403,17 @@ pub(crate) fn cached<T: Sync + 'static>(
     text: &'static str,
     make: impl FnOnce(&'static str) -> Option<T>,
 ) -> Option<&'static T> {
-    let key = (text.as_ptr() as usize, text.len());
+    cached_at(local, global, (text.as_ptr() as usize, text.len()), || make(text))
+}
+
+/// [`cached`] for a value made from static data at `key` (its address and length: static
+/// memory is never reused, so the key names the data for the process's lifetime).
+pub(crate) fn cached_at<T: Sync + 'static>(
+    local: &'static std::thread::LocalKey<std::cell::RefCell<StaticMap<T>>>,
+    global: &'static std::sync::OnceLock<std::sync::Mutex<StaticMap<T>>>,
+    key: (usize, usize),
+    make: impl FnOnce() -> Option<T>,
+) -> Option<&'static T> {
     if let Some(v) = local.with(|m| m.borrow().get(&key).copied()) {
         return Some(v);
     }
@@ -412,7 +422,7 @@ pub(crate) fn cached<T: Sync + 'static>(
         match map.get(&key) {
             Some(v) => *v,
             None => {
-                let v: &'static T = Box::leak(Box::new(make(text)?));
+                let v: &'static T = Box::leak(Box::new(make()?));
                 map.insert(key, v);
                 v
             }

@@ -579,6 +579,34 @@ fn is_fhir_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
+/// Where the names of [`RESOURCE_TYPES`] that start with each letter `A`..=`Z` begin
+/// (the last entry is its length): a name is looked for among those of its first letter,
+/// a handful, comparing the bytes only of one of its length.
+const RESOURCE_TYPES_BY_LETTER: [usize; 27] = {
+    let mut starts = [RESOURCE_TYPES.len(); 27];
+    let mut letter = 26;
+    while letter > 0 {
+        letter -= 1;
+        // The first name whose first byte is `A + letter` or later.
+        let mut i = 0;
+        while i < RESOURCE_TYPES.len() && RESOURCE_TYPES[i].as_bytes()[0] < b'A' + letter as u8 {
+            i += 1;
+        }
+        starts[letter] = i;
+    }
+    starts
+};
+
+/// Whether `ty` is an R5 resource type.
+fn is_resource_type(ty: &str) -> bool {
+    let letter = match ty.as_bytes().first() {
+        Some(b) if b.is_ascii_uppercase() => usize::from(b - b'A'),
+        _ => return false,
+    };
+    let names = &RESOURCE_TYPES[RESOURCE_TYPES_BY_LETTER[letter]..RESOURCE_TYPES_BY_LETTER[letter + 1]];
+    names.iter().any(|name| name.len() == ty.len() && *name == ty)
+}
+
 /// `Ok` when `r` is one of the literal reference forms of references.html.
 pub fn reference_problem(r: &str) -> Result<(), String> {
     if r.starts_with('#') {
@@ -592,7 +620,7 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
     }
     // A conditional reference (transactions): Type?query.
     if let Some((ty, _)) = r.split_once('?') {
-        return if RESOURCE_TYPES.binary_search(&ty).is_ok() {
+        return if is_resource_type(ty) {
             Ok(())
         } else {
             Err(format!(
@@ -608,7 +636,7 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
         (Some(ty), Some(id), Some("_history"), Some(vid), None) => (ty, id, Some(vid)),
         _ => return Err("is not a relative reference Type/id (or Type/id/_history/vid), a #contained id or an absolute URI".into()),
     };
-    if RESOURCE_TYPES.binary_search(&ty).is_err() {
+    if !is_resource_type(ty) {
         return Err(format!(
             "names '{}', which is not an R5 resource type",
             shown(ty)
@@ -871,6 +899,11 @@ mod tests {
     fn resource_types_are_sorted() {
         assert!(RESOURCE_TYPES.windows(2).all(|w| w[0] < w[1]));
         assert!(RESOURCE_TYPES.binary_search(&"Patient").is_ok());
+        // The lookup by first letter finds every name, and nothing else.
+        assert!(RESOURCE_TYPES.iter().all(|t| is_resource_type(t)));
+        for other in ["", "patient", "Patien", "Patients", "Zzz", "Account ", "Ab", "Y", "[", "@", "Ä"] {
+            assert!(!is_resource_type(other), "{other}");
+        }
     }
 
     #[test]

@@ -1269,7 +1269,7 @@ impl<'a> Stream<'a> {
         start: usize,
         value: Option<&dyn crate::reflect::Reflect>,
         rules: &'static [crate::validate::ElementRule],
-        invariants: &[crate::validate::InvariantRule],
+        invariants: &'static [crate::validate::InvariantRule],
     ) {
         // `--cfg dhp_nocheck` is for profiling the readers alone (see Cargo.toml).
         if self.fatal.is_some() || cfg!(dhp_nocheck) {

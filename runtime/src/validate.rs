@@ -411,7 +411,7 @@ fn skipped(_phase: char) -> bool {
 
 /// Checks `rules` and `invariants` against `root` (a resource of type `root_path`),
 /// recording every violation on `reader`. `root` is a typed value or, equally, JSON.
-pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
+pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], invariants: &'static [InvariantRule], reader: &mut Reader) {
     // One walk of every element first, for the base elements' rules, the extension
     // definitions and the prose rules; its issues are kept aside (no allocation until
     // one) and recorded after the profile's, in that order, as three walks would have
@@ -486,11 +486,12 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
     // those: the HL7 validator does not report it for contained resources either.
     let nested = root_path.contains('.');
     let invariants = if skipped('i') { &[][..] } else { invariants };
-    for inv in invariants {
+    let table = compiled_all(invariants);
+    for (i, inv) in invariants.iter().enumerate() {
         if nested && inv.key == "dom-6" {
             continue;
         }
-        let Some(compiled) = parsed(inv.expression) else {
+        let Some(compiled) = compiled_at(table, invariants, i) else {
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
         };
@@ -913,9 +914,10 @@ pub(crate) fn is_resource_member(name: &str, ty: &str) -> bool {
 
 /// Evaluates a datatype's constraints on one value of it (at `path()`, built only for an
 /// issue).
-fn check_type_invariants(invariants: &[InvariantRule], value: Node<'_>, path: &dyn Fn() -> String, resource: Node<'_>, root_resource: Node<'_>, issues: &mut Vec<Issue>) {
-    for inv in invariants {
-        let Some(compiled) = parsed(inv.expression) else { continue };
+fn check_type_invariants(invariants: &'static [InvariantRule], value: Node<'_>, path: &dyn Fn() -> String, resource: Node<'_>, root_resource: Node<'_>, issues: &mut Vec<Issue>) {
+    let table = compiled_all(invariants);
+    for (i, inv) in invariants.iter().enumerate() {
+        let Some(compiled) = compiled_at(table, invariants, i) else { continue };
         // Most datatype constraints are on the value itself: no walk to allocate.
         // Only the value itself (segment 0) until a walk needs more.
         let mut segs = Segs(Vec::new());
@@ -1089,7 +1091,7 @@ const FHIR_TYPE_SUFFIXES: &[&str] = &[
 /// The validation step of a generated reader: checks the typed value it built or, when
 /// reading failed before a value could be built (a required element missing), the JSON it
 /// read, so the profile's rules are reported either way.
-pub fn validate_read(value: Option<&dyn Reflect>, json: &JsonObject, rules: &'static [ElementRule], invariants: &[InvariantRule], reader: &mut Reader) {
+pub fn validate_read(value: Option<&dyn Reflect>, json: &JsonObject, rules: &'static [ElementRule], invariants: &'static [InvariantRule], reader: &mut Reader) {
     let root = reader.path().to_string();
     let node = match value {
         Some(v) => Node::Typed(v),
@@ -1103,7 +1105,7 @@ pub fn validate_read(value: Option<&dyn Reflect>, json: &JsonObject, rules: &'st
 /// (empty strings, unknown members, nesting too deep for FHIR JSON readers), then the
 /// profile's `rules` and `invariants`, with the same locations and kinds as reading.
 /// The generated `validate()` methods call this.
-pub fn validate_value(value: &dyn Reflect, rules: &'static [ElementRule], invariants: &[InvariantRule], mode: ReadMode) -> ValidationReport {
+pub fn validate_value(value: &dyn Reflect, rules: &'static [ElementRule], invariants: &'static [InvariantRule], mode: ReadMode) -> ValidationReport {
     let root = value.fhir_type().to_string();
     let mut reader = Reader::new(&root, mode);
     check_structure(Node::Typed(value), &root, mode, &mut reader);
@@ -1415,6 +1417,34 @@ fn parsed(expression: &'static str) -> Option<&'static Compiled> {
         let e: &'static fhirpath::Expr = Box::leak(Box::new(fhirpath::parse(text).ok()?));
         Some(Compiled::new(e))
     })
+}
+
+/// Every invariant of a table compiled ([`parsed`], `None` for one that does not parse),
+/// looked up once per table: a document's invariants (or a value's datatype constraints)
+/// cost one lookup, not one per invariant. `None` only if the process-wide cache is
+/// poisoned (a panic while it was held); [`compiled_at`] then compiles each alone.
+fn compiled_all(invariants: &'static [InvariantRule]) -> Option<&'static [Option<&'static Compiled>]> {
+    use crate::must_support::StaticMap;
+    use std::sync::{Mutex, OnceLock};
+    type Table = Box<[Option<&'static Compiled>]>;
+    thread_local! {
+        static LOCAL: std::cell::RefCell<StaticMap<Table>> = Default::default();
+    }
+    static GLOBAL: OnceLock<Mutex<StaticMap<Table>>> = OnceLock::new();
+    if invariants.is_empty() {
+        return Some(&[]);
+    }
+    let key = (invariants.as_ptr() as usize, invariants.len());
+    let table = crate::must_support::cached_at(&LOCAL, &GLOBAL, key, || Some(invariants.iter().map(|i| parsed(i.expression)).collect()));
+    table.map(|t| &**t)
+}
+
+/// Invariant `i` of a table, compiled: from `table` ([`compiled_all`]) when there is one.
+fn compiled_at(table: Option<&'static [Option<&'static Compiled>]>, invariants: &'static [InvariantRule], i: usize) -> Option<&'static Compiled> {
+    match table {
+        Some(t) => t.get(i).copied().flatten(),
+        None => parsed(invariants[i].expression),
+    }
 }
 
 /// True when two steps select the same nodes (same member, same slice filters).
