@@ -524,6 +524,15 @@ impl Reflect for Age {
     fn fhir_type(&self) -> &str {
         "Age"
     }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 => Some(self.code.is_none() || self.system.is_some()),
+            _ => None,
+        }
+    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -1105,6 +1114,15 @@ impl DataAbsent for Attachment {
 impl Reflect for Attachment {
     fn fhir_type(&self) -> &str {
         "Attachment"
+    }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => Some(self.data.is_none() || self.content_type.is_some()),
+            _ => None,
+        }
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
@@ -2229,6 +2247,15 @@ impl Reflect for Coding {
     fn fhir_type(&self) -> &str {
         "Coding"
     }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => Some(self.code.is_some() || self.display.is_none()),
+            _ => None,
+        }
+    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -2613,6 +2640,15 @@ impl Reflect for ContactPoint {
     fn fhir_type(&self) -> &str {
         "ContactPoint"
     }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => Some(self.value.is_none() || self.system.is_some()),
+            _ => None,
+        }
+    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -2850,6 +2886,15 @@ impl DataAbsent for Count {
 impl Reflect for Count {
     fn fhir_type(&self) -> &str {
         "Count"
+    }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 => Some(self.code.is_none() || self.system.is_some()),
+            _ => None,
+        }
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
@@ -4233,6 +4278,15 @@ impl Reflect for Distance {
     fn fhir_type(&self) -> &str {
         "Distance"
     }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 => Some(self.code.is_none() || self.system.is_some()),
+            _ => None,
+        }
+    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -5189,6 +5243,15 @@ impl Reflect for Duration {
     fn fhir_type(&self) -> &str {
         "Duration"
     }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 => Some(self.code.is_none() || self.system.is_some()),
+            _ => None,
+        }
+    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -5451,6 +5514,15 @@ impl DataAbsent for Expression {
 impl Reflect for Expression {
     fn fhir_type(&self) -> &str {
         "Expression"
+    }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => Some(self.expression.is_some() || self.reference.is_some()),
+            _ => None,
+        }
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
@@ -6493,6 +6565,15 @@ impl DataAbsent for Identifier {
 impl Reflect for Identifier {
     fn fhir_type(&self) -> &str {
         "Identifier"
+    }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => Some(self.value.is_some()),
+            _ => None,
+        }
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
@@ -7748,6 +7829,15 @@ impl Reflect for Quantity {
     fn fhir_type(&self) -> &str {
         "Quantity"
     }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => Some(self.code.is_none() || self.system.is_some()),
+            _ => None,
+        }
+    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -8116,6 +8206,21 @@ impl Reflect for Ratio {
     fn fhir_type(&self) -> &str {
         "Ratio"
     }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => {
+                Some(
+                    (self.numerator.is_some() && self.denominator.is_some())
+                        || ((self.numerator.is_none() && self.denominator.is_none())
+                            && !self.extension.is_empty()),
+                )
+            }
+            _ => None,
+        }
+    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -8316,6 +8421,23 @@ impl DataAbsent for RatioRange {
 impl Reflect for RatioRange {
     fn fhir_type(&self) -> &str {
         "RatioRange"
+    }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => {
+                Some(
+                    ((self.low_numerator.is_some() || self.high_numerator.is_some())
+                        && self.denominator.is_some())
+                        || (((self.low_numerator.is_none()
+                            && self.high_numerator.is_none())
+                            && self.denominator.is_none()) && !self.extension.is_empty()),
+                )
+            }
+            _ => None,
+        }
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
@@ -8584,6 +8706,20 @@ impl DataAbsent for Reference {
 impl Reflect for Reference {
     fn fhir_type(&self) -> &str {
         "Reference"
+    }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 => {
+                Some(
+                    ((self.reference.is_some() || self.identifier.is_some())
+                        || self.display.is_some()) || !self.extension.is_empty(),
+                )
+            }
+            _ => None,
+        }
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
@@ -9286,6 +9422,15 @@ impl FhirJson for SampledData {
 impl Reflect for SampledData {
     fn fhir_type(&self) -> &str {
         "SampledData"
+    }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => Some(self.interval.is_none() != self.offsets.is_none()),
+            _ => None,
+        }
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
@@ -10760,6 +10905,16 @@ impl FhirJson for TriggerDefinition {
 impl Reflect for TriggerDefinition {
     fn fhir_type(&self) -> &str {
         "TriggerDefinition"
+    }
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 => Some(self.data.is_empty() || self.timing.is_none()),
+            1 => Some(self.condition.is_none() || !self.data.is_empty()),
+            _ => None,
+        }
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {

@@ -107,6 +107,17 @@ pub trait Reflect {
         None
     }
 
+    /// Whether constraint `index` of [`TypeInfo::invariants`] (one on the value itself,
+    /// with no steps) holds, decided from the value's fields without FHIRPath: `None`
+    /// (the default) when the type does not decide it, and validation evaluates the
+    /// expression. The generated datatypes decide the constraints that are existence
+    /// tests on their own elements (`cod-1`: `code.exists().not() implies
+    /// display.exists().not()`), exactly as the expression would.
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        let _ = index;
+        None
+    }
+
     /// What validation needs to know about this value's type beyond its values: the
     /// datatype's constraints, the target types of its reference elements, the types its
     /// choice elements allow. `None` (the default) when there is nothing to know.

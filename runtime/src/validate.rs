@@ -395,12 +395,21 @@ const NOT_FOUND_IN_WALK: u32 = u32::MAX;
 /// phase costs can be measured (`DHP_SKIP=w dhp_prof validate 2000`): `w` the element
 /// walk and all its checks, `b` its base checks (ele-1, ext-1, datatype constraints,
 /// references), `t` only the datatype constraints, `e` the extension definitions, `p` the
-/// prose rules, `r` the profile's element rules, `i` its invariants. Without the cfg it
-/// is a constant `false`.
+/// prose rules, `r` the profile's element rules (`k` only their bindings, `v` only their
+/// fixed and pattern values), `i` its invariants. Without the cfg it is a constant
+/// `false`.
 #[cfg(dhp_phases)]
 fn skipped(phase: char) -> bool {
-    static SKIP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    SKIP.get_or_init(|| std::env::var("DHP_SKIP").unwrap_or_default()).contains(phase)
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // The letters as bits (`a` bit 0), read from the environment once; bit 31 says read.
+    static SKIP: AtomicU32 = AtomicU32::new(0);
+    let mut bits = SKIP.load(Ordering::Relaxed);
+    if bits == 0 {
+        let letters = std::env::var("DHP_SKIP").unwrap_or_default();
+        bits = letters.bytes().filter(u8::is_ascii_lowercase).fold(1 << 31, |b, c| b | 1 << (c - b'a'));
+        SKIP.store(bits, Ordering::Relaxed);
+    }
+    phase.is_ascii_lowercase() && bits & (1 << (phase as u8 - b'a')) != 0
 }
 
 #[cfg(not(dhp_phases))]
@@ -842,7 +851,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         let (resource, root_resource) = (nodes[resource_at].node, nodes[root_resource_at].node);
         if !info.invariants.is_empty() && !skipped('t') {
             let path = || walked_path(nodes, at, root_path);
-            check_type_invariants(info.invariants, node, &path, resource, root_resource, issues);
+            check_type_invariants(info.invariants, node, true, &path, resource, root_resource, issues);
         }
         let typed = || children.clone().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
         if !info.element_invariants.is_empty() {
@@ -850,7 +859,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
                 let element = nodes[i].name;
                 if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
                     let path = || walked_path(nodes, i, root_path);
-                    check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, issues);
+                    check_type_invariants(invariants, nodes[i].node, false, &path, resource, root_resource, issues);
                 }
             }
         }
@@ -914,20 +923,52 @@ pub(crate) fn is_resource_member(name: &str, ty: &str) -> bool {
 
 /// Evaluates a datatype's constraints on one value of it (at `path()`, built only for an
 /// issue).
-fn check_type_invariants(invariants: &'static [InvariantRule], value: Node<'_>, path: &dyn Fn() -> String, resource: Node<'_>, root_resource: Node<'_>, issues: &mut Vec<Issue>) {
-    let table = compiled_all(invariants);
+fn check_type_invariants(
+    invariants: &'static [InvariantRule],
+    value: Node<'_>,
+    own: bool,
+    path: &dyn Fn() -> String,
+    resource: Node<'_>,
+    root_resource: Node<'_>,
+    issues: &mut Vec<Issue>,
+) {
+    // Compiled only when an invariant needs FHIRPath.
+    let mut table = None;
     for (i, inv) in invariants.iter().enumerate() {
-        let Some(compiled) = compiled_at(table, invariants, i) else { continue };
         // Most datatype constraints are on the value itself: no walk to allocate.
         // Only the value itself (segment 0) until a walk needs more.
         let mut segs = Segs(Vec::new());
+        let on_value = [Located { node: value, at: 0 }];
+        // A constraint of the value's own type that the type checks without FHIRPath
+        // (`Reflect::native_invariant`: generated for existence tests on its elements).
+        let native = match value {
+            Node::Typed(r) if own && inv.steps.is_empty() => r.native_invariant(i),
+            _ => None,
+        };
+        if let Some(holds) = native {
+            if fhirpath::auditing() {
+                if let Some(compiled) = compiled_at(*table.get_or_insert_with(|| compiled_all(invariants)), invariants, i) {
+                    let env = || {
+                        let mut env = fhirpath::Env::new(resource);
+                        env.root_resource = Some(root_resource);
+                        env.context = vec![fhirpath::Value::of_node(value)];
+                        env
+                    };
+                    compiled.audit(value, &env, Some(holds));
+                }
+            }
+            if !holds {
+                issues.push(invariant_issue(inv, segs.path(&on_value[0], &path())));
+            }
+            continue;
+        }
+        let Some(compiled) = compiled_at(*table.get_or_insert_with(|| compiled_all(invariants)), invariants, i) else { continue };
         let foci = if inv.steps.is_empty() {
             vec![]
         } else {
             segs = Segs::new();
             walk(&mut segs, value, inv.steps)
         };
-        let on_value = [Located { node: value, at: 0 }];
         for focus in if inv.steps.is_empty() { &on_value[..] } else { &foci[..] } {
             // Built only when the interpreter is needed.
             let env = || {
@@ -937,15 +978,19 @@ fn check_type_invariants(invariants: &'static [InvariantRule], value: Node<'_>, 
                 env
             };
             if compiled.check(focus.node, &env) == Some(false) {
-                let msg = inv.violation();
-                let mut i = issue(IssueKind::Invariant, segs.path(focus, &path()), msg);
-                if !inv.error {
-                    i.severity = Severity::Warning;
-                }
-                issues.push(i);
+                issues.push(invariant_issue(inv, segs.path(focus, &path())));
             }
         }
     }
+}
+
+/// The issue of invariant `inv` violated at `path`: a warning for a warning invariant.
+fn invariant_issue(inv: &InvariantRule, path: String) -> Issue {
+    let mut i = issue(IssueKind::Invariant, path, inv.violation());
+    if !inv.error {
+        i.severity = Severity::Warning;
+    }
+    i
 }
 
 /// The string value of child `name` of `node`.
@@ -1358,7 +1403,7 @@ fn check_item<'a>(
     if !has_value(item.node) {
         return;
     }
-    if let (Some((text, exact)), Some(expected)) = (rule.value, value) {
+    if let (Some((text, exact)), Some(expected)) = (rule.value, value.filter(|_| !skipped('v'))) {
         let ok = if exact { equals_fixed(item.node, expected) } else { contains_pattern(item.node, expected) };
         if !ok {
             let what = if exact { "fixed value" } else { "pattern" };
@@ -1366,7 +1411,7 @@ fn check_item<'a>(
             reader.push_issue(issue(IssueKind::FixedOrPattern, segs.path(item, root_path), msg));
         }
     }
-    if let Some((set, kind)) = &rule.binding {
+    if let Some((set, kind)) = rule.binding.as_ref().filter(|_| !skipped('k')) {
         codings.clear();
         match kind {
             CodedKind::Scalar => {

@@ -282,6 +282,10 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
         (**self).type_info()
     }
 
+    fn native_invariant(&self, index: usize) -> Option<bool> {
+        (**self).native_invariant(index)
+    }
+
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
         (**self).visit_children(visit)
     }

@@ -16,7 +16,7 @@ use dhp_fhir::profiles::AnyProfile;
 use dhp_fhir::{UzCorePatient, UzCoreSocioeconomicObservation};
 use dhp_runtime::primitives::{DateTime, Uri};
 use dhp_runtime::validate::ValidationReport;
-use dhp_runtime::{Issue, IssueKind, JsonValue, ReadMode, Severity};
+use dhp_runtime::{Issue, IssueKind, JsonValue, ReadMode, Reflect, Severity};
 
 type Found = Vec<(Severity, IssueKind, String)>;
 
@@ -173,6 +173,42 @@ fn warning_constraints_of_datatypes_stay_warnings() {
         same_as_read(&report, &p.to_json_string()),
         vec![warning(IssueKind::Invariant, "Patient.generalPractitioner[0].identifier")]
     );
+}
+
+#[test]
+fn constraints_a_datatype_decides_from_its_fields_report_as_their_expressions_do() {
+    // cod-1 (a warning) is an existence test on the datatype's own elements, which the
+    // generated type decides without FHIRPath (`Reflect::native_invariant`): broken, it is
+    // reported where the value is, as the expression reports it.
+    let json = changed(DAVID, &[("maritalStatus", r#"{"coding":[{"display":"Married"}]}"#)]);
+    assert_eq!(read_both(&json), vec![warning(IssueKind::Invariant, "Patient.maritalStatus.coding[0]")]);
+    let (_, warnings) = AnyProfile::from_json_value(JsonValue::parse(&json).unwrap(), ReadMode::Strict).expect("cod-1 is a warning");
+    assert!(message_of(&warnings, IssueKind::Invariant, "Patient.maritalStatus.coding[0]").starts_with("invariant cod-1 "), "{warnings:?}");
+    // A member a lenient read kept as unknown is a child the expression sees: the type
+    // leaves that value to FHIRPath, with the same result.
+    let unknown = changed(DAVID, &[("maritalStatus", r#"{"coding":[{"display":"Married","foo":1}]}"#)]);
+    let lenient = read(&unknown, ReadMode::Lenient);
+    assert!(lenient.contains(&warning(IssueKind::Invariant, "Patient.maritalStatus.coding[0]")), "{lenient:?}");
+    // Code and display: no issue.
+    let ok = changed(DAVID, &[("maritalStatus", r#"{"coding":[{"code":"M","display":"Married"}]}"#)]);
+    assert_eq!(read_both(&ok), Found::new());
+
+    // Decided by the type itself: cod-1 is Coding's first constraint.
+    let display_only = dhp_fhir::datatypes::Coding { display: Some("Married".to_string().into()), ..Default::default() };
+    assert_eq!(display_only.type_info().map(|t| t.invariants[0].key), Some("cod-1"));
+    assert_eq!(display_only.native_invariant(0), Some(false));
+    let mut with_unknown = display_only.clone();
+    with_unknown.unknown_elements.insert("foo".to_string(), JsonValue::Bool(true));
+    assert_eq!(with_unknown.native_invariant(0), None);
+
+    // The same value built in code.
+    let mut p = david();
+    p.marital_status = Some(Box::new(CodeableConcept {
+        coding: vec![dhp_fhir::datatypes::Coding { display: Some("Married".to_string().into()), ..Default::default() }],
+        ..Default::default()
+    }));
+    let report = p.validate();
+    assert_eq!(same_as_read(&report, &p.to_json_string()), vec![warning(IssueKind::Invariant, "Patient.maritalStatus.coding[0]")]);
 }
 
 #[test]

@@ -274,7 +274,34 @@ fn type_info(ctx: &Ctx, s: &StructDef) -> TokenStream {
     if invariants.is_empty() && references.is_empty() && choices.is_empty() && prohibited.is_empty() && element_invariants.is_empty() {
         return quote! {};
     }
+    // The constraints the type decides from its own fields (`NativeTest`), by position.
+    let natives: Vec<TokenStream> = match s.kind {
+        StructKind::Datatype => ctx.space.datatype_invariants.get(&s.name).into_iter().flatten().enumerate().filter_map(|(i, inv)| {
+            let test = native_tokens(inv.native.as_ref()?, false, false);
+            let i = proc_macro2::Literal::usize_unsuffixed(i);
+            Some(quote! { #i => Some(#test), })
+        }).collect(),
+        _ => Vec::new(),
+    };
+    let native_fn = if natives.is_empty() {
+        quote! {}
+    } else {
+        quote! {
+            fn native_invariant(&self, index: usize) -> Option<bool> {
+                // Unknown members (a lenient read) are children the expression would see.
+                if !self.unknown_elements.is_empty() {
+                    return None;
+                }
+                match index {
+                    #(#natives)*
+                    _ => None,
+                }
+            }
+        }
+    };
     quote! {
+        #native_fn
+
         fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
             static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
                 invariants: &[#(#invariants)*],
@@ -446,5 +473,60 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_inner().list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
         }
+    }
+}
+
+/// A [`NativeTest`] as a Rust `bool` expression over `self` (in parentheses when `nested`
+/// and not a single test), or its negation when `negated` (a negated test is the
+/// opposite test, `is_none()` for `!is_some()`, as Clippy prefers).
+fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> TokenStream {
+    let t = match test {
+        NativeTest::Present { field, card, present } => {
+            let f = format_ident!("{}", field);
+            return match (card, *present != negated) {
+                (Card::Many, true) => quote! { !self.#f.is_empty() },
+                (Card::Many, false) => quote! { self.#f.is_empty() },
+                (_, true) => quote! { self.#f.is_some() },
+                (_, false) => quote! { self.#f.is_none() },
+            };
+        }
+        NativeTest::HasValue { field } => {
+            let f = format_ident!("{}", field);
+            return if negated {
+                quote! { !self.#f.as_ref().is_some_and(|e| e.value.is_some()) }
+            } else {
+                quote! { self.#f.as_ref().is_some_and(|e| e.value.is_some()) }
+            };
+        }
+        NativeTest::Not(inner) => return native_tokens(inner, nested, !negated),
+        NativeTest::Logic(l, op, r) => {
+            let t = match op {
+                NativeOp::And => {
+                    let (l, r) = (native_tokens(l, true, false), native_tokens(r, true, false));
+                    quote! { #l && #r }
+                }
+                NativeOp::Or => {
+                    let (l, r) = (native_tokens(l, true, false), native_tokens(r, true, false));
+                    quote! { #l || #r }
+                }
+                NativeOp::Xor => {
+                    let (l, r) = (native_tokens(l, true, false), native_tokens(r, true, false));
+                    quote! { #l != #r }
+                }
+                NativeOp::Implies => {
+                    let (l, r) = (native_tokens(l, true, true), native_tokens(r, true, false));
+                    quote! { #l || #r }
+                }
+            };
+            if negated {
+                return quote! { !(#t) };
+            }
+            t
+        }
+    };
+    if nested {
+        quote! { (#t) }
+    } else {
+        t
     }
 }

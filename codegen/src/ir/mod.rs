@@ -588,6 +588,51 @@ pub struct InvariantDef {
     pub expression: String,
     /// Where it applies.
     pub steps: Vec<StepDef>,
+    /// The same test on the struct's own fields, when the expression is one a datatype
+    /// can decide without FHIRPath (see [`NativeTest`]); `None` otherwise.
+    pub native: Option<NativeTest>,
+}
+
+/// A datatype constraint decided from the struct's own fields: a Boolean combination
+/// (`and`, `or`, `xor`, `implies`, `.not()`) of `name.exists()`, `name.empty()` and
+/// `name.hasValue()` on its elements. Each test gives a Boolean whatever the data, so
+/// two-valued logic gives FHIRPath's result; the generated `native_invariant` evaluates
+/// it (and leaves the expression to FHIRPath when a lenient read kept unknown members,
+/// which the expression would also see).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NativeTest {
+    /// The element (by Rust field name, `0..1` or repeating) has a value
+    /// (`exists()`), or has none when `present` is false (`empty()`).
+    Present {
+        /// Rust field name.
+        field: String,
+        /// `Optional` or `Many`.
+        card: Card,
+        /// `exists()` (true) or `empty()` (false).
+        present: bool,
+    },
+    /// The `0..1` primitive element has a value (`hasValue()`).
+    HasValue {
+        /// Rust field name.
+        field: String,
+    },
+    /// `.not()`.
+    Not(Box<NativeTest>),
+    /// `and`, `or`, `xor` or `implies`.
+    Logic(Box<NativeTest>, NativeOp, Box<NativeTest>),
+}
+
+/// The operator of [`NativeTest::Logic`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NativeOp {
+    /// `and`.
+    And,
+    /// `or`.
+    Or,
+    /// `xor`.
+    Xor,
+    /// `implies`.
+    Implies,
 }
 
 /// One step of a JSON walk from a resource root to an element.

@@ -44,6 +44,7 @@ pub use decimal::Decimal;
 pub use model::{ElementType, TypeModel};
 #[doc(hidden)]
 pub use native::audit as audit_native;
+pub(crate) use native::auditing;
 pub use parser::{BinOp, Expr, Literal, TypeSpec, MAX_DEPTH};
 pub use value::{NodeValue, Value};
 

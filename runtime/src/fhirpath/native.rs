@@ -214,6 +214,25 @@ impl Compiled {
     }
 }
 
+/// Whether the audit is on ([`audit`]): a check made some other way (a generated native
+/// test, [`crate::reflect::Reflect::native_invariant`]) is then compared with the
+/// interpreter too ([`Compiled::audit`]).
+pub(crate) fn auditing() -> bool {
+    AUDIT.load(Ordering::Relaxed)
+}
+
+impl Compiled {
+    /// Counts `result`, the invariant's result on `focus` found some other way, in the
+    /// audit: a disagreement when the interpreter's differs.
+    pub(crate) fn audit<'a>(&self, focus: Node<'a>, env: &dyn Fn() -> Env<'a>, result: Option<bool>) {
+        let interpreted = top_truth(evaluate(self.expr, focus, &env()));
+        CHECKED.fetch_add(1, Ordering::Relaxed);
+        if interpreted != result {
+            DISAGREED.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// `check_node`'s reading of a result: empty or failed → `None`; one Boolean → it; any
 /// other value → `Some(true)`.
 fn top_truth(r: Result<Vec<Value<'_>>, super::EvalError>) -> Option<bool> {

@@ -78,7 +78,12 @@ impl<'a> Builder<'a> {
             notes: vec![format!("FHIR R5 datatype `{code}`.")],
         };
         self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Datatype, doc)?;
-        let invariants = self.base_invariants(&sd.url, &elements)?;
+        let mut invariants = self.base_invariants(&sd.url, &elements)?;
+        if let Some(def) = self.space.structs.get(&name) {
+            for inv in invariants.iter_mut().filter(|i| i.steps.is_empty()) {
+                inv.native = dhp_runtime::fhirpath::parse(&inv.expression).ok().and_then(|e| native_test(&e, &def.fields));
+            }
+        }
         if !invariants.is_empty() {
             self.space.datatype_invariants.insert(name, invariants);
         }
@@ -195,5 +200,102 @@ impl<'a> Builder<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// `e` as a [`NativeTest`] on a struct with `fields`, when it is one (see there).
+fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<NativeTest> {
+    use dhp_runtime::fhirpath::{BinOp, Expr};
+    // An element of the struct's own, by FHIR name, that can be absent.
+    let element = |name: &str| fields.iter().find(|f| f.json == name && f.role == FieldRole::Element);
+    match e {
+        Expr::Binary(l, op, r) => {
+            let op = match op {
+                BinOp::And => NativeOp::And,
+                BinOp::Or => NativeOp::Or,
+                BinOp::Xor => NativeOp::Xor,
+                BinOp::Implies => NativeOp::Implies,
+                _ => return None,
+            };
+            Some(NativeTest::Logic(Box::new(native_test(l, fields)?), op, Box::new(native_test(r, fields)?)))
+        }
+        Expr::Call(Some(base), f, args) if args.is_empty() => match (f.as_str(), &**base) {
+            ("not", inner) => Some(NativeTest::Not(Box::new(native_test(inner, fields)?))),
+            ("exists" | "empty", Expr::Member(None, name)) => {
+                let field = element(name)?;
+                matches!(field.card, Card::Optional | Card::Many).then(|| NativeTest::Present {
+                    field: field.name.clone(),
+                    card: field.card,
+                    present: f == "exists",
+                })
+            }
+            ("hasValue", Expr::Member(None, name)) => {
+                let field = element(name)?;
+                (field.card == Card::Optional && matches!(field.ty, FieldType::Primitive { .. }))
+                    .then(|| NativeTest::HasValue { field: field.name.clone() })
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str, card: Card, ty: FieldType) -> Field {
+        Field {
+            name: name.to_string(),
+            json: name.to_string(),
+            path: format!("Coding.{name}"),
+            card,
+            max: None,
+            ty,
+            boxed: false,
+            json_array: false,
+            must_support: false,
+            role: FieldRole::Element,
+            doc: Doc::default(),
+        }
+    }
+
+    fn native(expr: &str, fields: &[Field]) -> Option<NativeTest> {
+        native_test(&dhp_runtime::fhirpath::parse(expr).expect("FHIRPath"), fields)
+    }
+
+    #[test]
+    fn existence_tests_on_own_elements_are_decided_natively() {
+        let string = || FieldType::Primitive { fhir: "string".into(), repr: PrimitiveRepr::Runtime("String".into()) };
+        let fields = [field("code", Card::Optional, string()), field("display", Card::Optional, string()), field("extension", Card::Many, FieldType::Complex("Extension".into())), field("system", Card::Required, string())];
+        let present = |f: &str, card, present| NativeTest::Present { field: f.into(), card, present };
+        assert_eq!(
+            native("code.exists().not() implies display.exists().not()", &fields),
+            Some(NativeTest::Logic(
+                Box::new(NativeTest::Not(Box::new(present("code", Card::Optional, true)))),
+                NativeOp::Implies,
+                Box::new(NativeTest::Not(Box::new(present("display", Card::Optional, true)))),
+            ))
+        );
+        assert_eq!(
+            native("extension.empty() xor display.hasValue()", &fields),
+            Some(NativeTest::Logic(Box::new(present("extension", Card::Many, false)), NativeOp::Xor, Box::new(NativeTest::HasValue { field: "display".into() })))
+        );
+        // Anything else is left to FHIRPath: a required element (always present), an
+        // element the type does not have, a path, an argument, another function or
+        // operator.
+        for other in [
+            "system.exists()",
+            "version.exists()",
+            "code.coding.exists()",
+            "code.exists(true)",
+            "code.count() > 0",
+            "code = 'x'",
+            "code.startsWith('#').not()",
+            "%resource.code.exists()",
+            "extension.hasValue()",
+        ] {
+            assert_eq!(native(other, &fields), None, "{other}");
+        }
     }
 }

@@ -105,6 +105,7 @@ impl<'a> Builder<'a> {
                     human: c.human.clone().unwrap_or_default(),
                     expression: expr.clone(),
                     steps,
+                    native: None,
                 });
             }
         }
@@ -150,6 +151,7 @@ impl<'a> Builder<'a> {
                 human: c.human.clone().unwrap_or_default(),
                 expression: expr.clone(),
                 steps,
+                native: None,
             });
             Ok(())
         };
