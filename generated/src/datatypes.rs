@@ -524,15 +524,6 @@ impl Reflect for Age {
     fn fhir_type(&self) -> &str {
         "Age"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            1 => Some(self.code.is_none() || self.system.is_some()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -557,6 +548,17 @@ impl Reflect for Age {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 if expression == "code.empty() or system.exists()" => {
+                Some(self.code.is_none() || self.system.is_some())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1115,15 +1117,6 @@ impl Reflect for Attachment {
     fn fhir_type(&self) -> &str {
         "Attachment"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => Some(self.data.is_none() || self.content_type.is_some()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -1141,6 +1134,17 @@ impl Reflect for Attachment {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression == "data.empty() or contentType.exists()" => {
+                Some(self.data.is_none() || self.content_type.is_some())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2247,15 +2251,6 @@ impl Reflect for Coding {
     fn fhir_type(&self) -> &str {
         "Coding"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => Some(self.code.is_some() || self.display.is_none()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -2273,6 +2268,17 @@ impl Reflect for Coding {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression == "code.exists().not() implies display.exists().not()" => {
+                Some(self.code.is_some() || self.display.is_none())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2640,15 +2646,6 @@ impl Reflect for ContactPoint {
     fn fhir_type(&self) -> &str {
         "ContactPoint"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => Some(self.value.is_none() || self.system.is_some()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -2666,6 +2663,17 @@ impl Reflect for ContactPoint {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression == "value.empty() or system.exists()" => {
+                Some(self.value.is_none() || self.system.is_some())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2887,15 +2895,6 @@ impl Reflect for Count {
     fn fhir_type(&self) -> &str {
         "Count"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            1 => Some(self.code.is_none() || self.system.is_some()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -2920,6 +2919,17 @@ impl Reflect for Count {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 if expression == "code.empty() or system.exists()" => {
+                Some(self.code.is_none() || self.system.is_some())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4278,15 +4288,6 @@ impl Reflect for Distance {
     fn fhir_type(&self) -> &str {
         "Distance"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            1 => Some(self.code.is_none() || self.system.is_some()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -4311,6 +4312,17 @@ impl Reflect for Distance {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 if expression == "code.empty() or system.exists()" => {
+                Some(self.code.is_none() || self.system.is_some())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -5243,15 +5255,6 @@ impl Reflect for Duration {
     fn fhir_type(&self) -> &str {
         "Duration"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            1 => Some(self.code.is_none() || self.system.is_some()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -5276,6 +5279,17 @@ impl Reflect for Duration {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 if expression == "code.empty() or system.exists()" => {
+                Some(self.code.is_none() || self.system.is_some())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -5515,15 +5529,6 @@ impl Reflect for Expression {
     fn fhir_type(&self) -> &str {
         "Expression"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => Some(self.expression.is_some() || self.reference.is_some()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -5548,6 +5553,17 @@ impl Reflect for Expression {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression == "expression.exists() or reference.exists()" => {
+                Some(self.expression.is_some() || self.reference.is_some())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -6566,15 +6582,6 @@ impl Reflect for Identifier {
     fn fhir_type(&self) -> &str {
         "Identifier"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => Some(self.value.is_some()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -6592,6 +6599,15 @@ impl Reflect for Identifier {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression == "value.exists()" => Some(self.value.is_some()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -7829,15 +7845,6 @@ impl Reflect for Quantity {
     fn fhir_type(&self) -> &str {
         "Quantity"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => Some(self.code.is_none() || self.system.is_some()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -7855,6 +7862,17 @@ impl Reflect for Quantity {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression == "code.empty() or system.exists()" => {
+                Some(self.code.is_none() || self.system.is_some())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -8206,21 +8224,6 @@ impl Reflect for Ratio {
     fn fhir_type(&self) -> &str {
         "Ratio"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => {
-                Some(
-                    (self.numerator.is_some() && self.denominator.is_some())
-                        || ((self.numerator.is_none() && self.denominator.is_none())
-                            && !self.extension.is_empty()),
-                )
-            }
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -8251,6 +8254,22 @@ impl Reflect for Ratio {
             ],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression
+                == "(numerator.exists() and denominator.exists()) or (numerator.empty() and denominator.empty() and extension.exists())" => {
+                Some(
+                    (self.numerator.is_some() && self.denominator.is_some())
+                        || ((self.numerator.is_none() && self.denominator.is_none())
+                            && !self.extension.is_empty()),
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -8422,23 +8441,6 @@ impl Reflect for RatioRange {
     fn fhir_type(&self) -> &str {
         "RatioRange"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => {
-                Some(
-                    ((self.low_numerator.is_some() || self.high_numerator.is_some())
-                        && self.denominator.is_some())
-                        || (((self.low_numerator.is_none()
-                            && self.high_numerator.is_none())
-                            && self.denominator.is_none()) && !self.extension.is_empty()),
-                )
-            }
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -8500,6 +8502,24 @@ impl Reflect for RatioRange {
             ],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression
+                == "((lowNumerator.exists() or highNumerator.exists()) and denominator.exists()) or (lowNumerator.empty() and highNumerator.empty() and denominator.empty() and extension.exists())" => {
+                Some(
+                    ((self.low_numerator.is_some() || self.high_numerator.is_some())
+                        && self.denominator.is_some())
+                        || (((self.low_numerator.is_none()
+                            && self.high_numerator.is_none())
+                            && self.denominator.is_none()) && !self.extension.is_empty()),
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -8707,20 +8727,6 @@ impl Reflect for Reference {
     fn fhir_type(&self) -> &str {
         "Reference"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            1 => {
-                Some(
-                    ((self.reference.is_some() || self.identifier.is_some())
-                        || self.display.is_some()) || !self.extension.is_empty(),
-                )
-            }
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -8745,6 +8751,21 @@ impl Reflect for Reference {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 if expression
+                == "reference.exists() or identifier.exists() or display.exists() or extension.exists()" => {
+                Some(
+                    ((self.reference.is_some() || self.identifier.is_some())
+                        || self.display.is_some()) || !self.extension.is_empty(),
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9423,15 +9444,6 @@ impl Reflect for SampledData {
     fn fhir_type(&self) -> &str {
         "SampledData"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => Some(self.interval.is_none() != self.offsets.is_none()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -9462,6 +9474,17 @@ impl Reflect for SampledData {
             ],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression == "interval.exists().not() xor offsets.exists().not()" => {
+                Some(self.interval.is_none() != self.offsets.is_none())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -10906,16 +10929,6 @@ impl Reflect for TriggerDefinition {
     fn fhir_type(&self) -> &str {
         "TriggerDefinition"
     }
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        if !self.unknown_elements.is_empty() {
-            return None;
-        }
-        match index {
-            0 => Some(self.data.is_empty() || self.timing.is_none()),
-            1 => Some(self.condition.is_none() || !self.data.is_empty()),
-            _ => None,
-        }
-    }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         static INFO: TypeInfo = TypeInfo {
             invariants: &[
@@ -10947,6 +10960,20 @@ impl Reflect for TriggerDefinition {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression == "data.empty() or timing.empty()" => {
+                Some(self.data.is_empty() || self.timing.is_none())
+            }
+            1 if expression == "condition.exists() implies data.exists()" => {
+                Some(self.condition.is_none() || !self.data.is_empty())
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -11565,6 +11592,9 @@ impl Reflect for AnnotationAuthor {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -11691,6 +11721,9 @@ impl Reflect for DataRequirementDateFilterValue {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -11784,6 +11817,9 @@ impl Reflect for DataRequirementSubject {
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -11911,6 +11947,9 @@ impl Reflect for DataRequirementValueFilterValue {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -11999,6 +12038,9 @@ impl Reflect for DosageDoseAndRateDose {
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -12105,6 +12147,9 @@ impl Reflect for DosageDoseAndRateRate {
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -13539,6 +13584,9 @@ impl Reflect for ExtensionValue {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -13644,6 +13692,9 @@ impl Reflect for TimingRepeatBounds {
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -13808,6 +13859,9 @@ impl Reflect for TriggerDefinitionTiming {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -13935,6 +13989,9 @@ impl Reflect for UsageContextValue {
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -14110,6 +14167,9 @@ impl Reflect for VirtualServiceDetailAddress {
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -2745,6 +2745,9 @@ impl Reflect for TranslationExtensionContent {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }

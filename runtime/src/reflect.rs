@@ -107,14 +107,17 @@ pub trait Reflect {
         None
     }
 
-    /// Whether constraint `index` of [`TypeInfo::invariants`] (one on the value itself,
-    /// with no steps) holds, decided from the value's fields without FHIRPath: `None`
-    /// (the default) when the type does not decide it, and validation evaluates the
-    /// expression. The generated datatypes decide the constraints that are existence
-    /// tests on their own elements (`cod-1`: `code.exists().not() implies
-    /// display.exists().not()`), exactly as the expression would.
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        let _ = index;
+    /// Whether constraint `index` of the value's own constraints holds (its type's
+    /// [`TypeInfo::invariants`]; for a resource or profile, the table its reading validates
+    /// with), decided from the value's fields without FHIRPath: answered only when
+    /// `expression` is that constraint's, and `None` (the default) when the type does not
+    /// decide it here, for FHIRPath to evaluate. The generated types decide the
+    /// constraints on themselves that are existence tests on their elements (`cod-1`:
+    /// `code.exists().not() implies display.exists().not()`) or paths from an element the
+    /// value lacks (`dom-2`: `contained.contained.empty()` without `contained`), exactly as
+    /// the expression would.
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        let _ = (index, expression);
         None
     }
 

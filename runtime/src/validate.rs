@@ -500,6 +500,28 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
         if nested && inv.key == "dom-6" {
             continue;
         }
+        // A constraint the resource's own type decides from its fields (see
+        // `check_type_invariants`).
+        let native = match root {
+            Node::Typed(r) if inv.steps.is_empty() => r.native_invariant(i, inv.expression),
+            _ => None,
+        };
+        if let Some(holds) = native {
+            if fhirpath::auditing() {
+                if let Some(compiled) = compiled_at(table, invariants, i) {
+                    let env = || {
+                        let mut env = fhirpath::Env::new(root);
+                        env.context = vec![fhirpath::Value::of_node(root)];
+                        env
+                    };
+                    compiled.audit(root, &env, Some(holds));
+                }
+            }
+            if !holds {
+                reader.push_issue(invariant_issue(inv, segs.path(&root_only[0], root_path)));
+            }
+            continue;
+        }
         let Some(compiled) = compiled_at(table, invariants, i) else {
             reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
             continue;
@@ -942,7 +964,7 @@ fn check_type_invariants(
         // A constraint of the value's own type that the type checks without FHIRPath
         // (`Reflect::native_invariant`: generated for existence tests on its elements).
         let native = match value {
-            Node::Typed(r) if own && inv.steps.is_empty() => r.native_invariant(i),
+            Node::Typed(r) if own && inv.steps.is_empty() => r.native_invariant(i, inv.expression),
             _ => None,
         };
         if let Some(holds) = native {

@@ -186,6 +186,55 @@ pub fn unknown_named<'a>(visit: Visit<'_, 'a>, name: &str, members: &'a JsonObje
     }
 }
 
+/// For a generated `native_invariant`: the value of a path from an element, `value` when
+/// the element is `absent` (the path reaches nothing), undecided (`None`) otherwise.
+#[inline]
+pub fn when_absent(absent: bool, value: bool) -> Option<bool> {
+    absent.then_some(value)
+}
+
+/// For a generated `native_invariant`: `.not()` of a part (undecided stays undecided).
+#[inline]
+pub fn not(part: Option<bool>) -> Option<bool> {
+    part.map(|b| !b)
+}
+
+/// For a generated `native_invariant`: `and`, the left part first (a false one decides;
+/// the right one is not looked at), undecided when a part it needs is.
+#[inline]
+pub fn and(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<bool> {
+    match left? {
+        false => Some(false),
+        true => right(),
+    }
+}
+
+/// For a generated `native_invariant`: `or`, the left part first (a true one decides).
+#[inline]
+pub fn or(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<bool> {
+    match left? {
+        true => Some(true),
+        false => right(),
+    }
+}
+
+/// For a generated `native_invariant`: `xor` (both parts needed).
+#[inline]
+pub fn xor(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<bool> {
+    let left = left?;
+    Some(left != right()?)
+}
+
+/// For a generated `native_invariant`: `implies`, the left part first (a false one
+/// decides: true).
+#[inline]
+pub fn implies(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<bool> {
+    match left? {
+        false => Some(true),
+        true => right(),
+    }
+}
+
 /// A constant `uri` value: the `url` of a typed extension, which is not stored.
 #[derive(Debug)]
 pub struct StaticUri(pub &'static str);
@@ -282,8 +331,8 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
         (**self).type_info()
     }
 
-    fn native_invariant(&self, index: usize) -> Option<bool> {
-        (**self).native_invariant(index)
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        (**self).native_invariant(index, expression)
     }
 
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
@@ -328,6 +377,30 @@ mod tests {
         fn json_name(_: &String) -> &'static str {
             "valueString"
         }
+    }
+
+    #[test]
+    fn native_operators_take_the_left_part_first() {
+        let never = || -> Option<bool> { panic!("the right part is not looked at") };
+        assert_eq!(and(Some(false), never), Some(false));
+        assert_eq!(or(Some(true), never), Some(true));
+        assert_eq!(implies(Some(false), never), Some(true));
+        // An undecided left part leaves the whole undecided, whatever the right.
+        assert_eq!(and(None, never), None);
+        assert_eq!(or(None, never), None);
+        assert_eq!(implies(None, never), None);
+        assert_eq!(xor(None, never), None);
+        for (l, r) in [(true, true), (true, false), (false, true), (false, false)] {
+            assert_eq!(and(Some(l), || Some(r)), Some(l && r));
+            assert_eq!(or(Some(l), || Some(r)), Some(l || r));
+            assert_eq!(xor(Some(l), || Some(r)), Some(l != r));
+            assert_eq!(implies(Some(l), || Some(r)), Some(!l || r));
+        }
+        assert_eq!(and(Some(true), || None), None);
+        assert_eq!(not(Some(true)), Some(false));
+        assert_eq!(not(None), None);
+        assert_eq!(when_absent(true, false), Some(false));
+        assert_eq!(when_absent(false, true), None);
     }
 
     #[test]

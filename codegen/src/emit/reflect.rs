@@ -190,6 +190,7 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
         _ => quote! {},
     };
     let type_info = type_info(ctx, s);
+    let native_fn = native_invariant_fn(ctx, s);
     quote! {
         #(#markers)*
 
@@ -198,6 +199,7 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
 
             #rules_fn
             #type_info
+            #native_fn
 
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
                 use dhp_runtime::visit as r;
@@ -274,34 +276,7 @@ fn type_info(ctx: &Ctx, s: &StructDef) -> TokenStream {
     if invariants.is_empty() && references.is_empty() && choices.is_empty() && prohibited.is_empty() && element_invariants.is_empty() {
         return quote! {};
     }
-    // The constraints the type decides from its own fields (`NativeTest`), by position.
-    let natives: Vec<TokenStream> = match s.kind {
-        StructKind::Datatype => ctx.space.datatype_invariants.get(&s.name).into_iter().flatten().enumerate().filter_map(|(i, inv)| {
-            let test = native_tokens(inv.native.as_ref()?, false, false);
-            let i = proc_macro2::Literal::usize_unsuffixed(i);
-            Some(quote! { #i => Some(#test), })
-        }).collect(),
-        _ => Vec::new(),
-    };
-    let native_fn = if natives.is_empty() {
-        quote! {}
-    } else {
-        quote! {
-            fn native_invariant(&self, index: usize) -> Option<bool> {
-                // Unknown members (a lenient read) are children the expression would see.
-                if !self.unknown_elements.is_empty() {
-                    return None;
-                }
-                match index {
-                    #(#natives)*
-                    _ => None,
-                }
-            }
-        }
-    };
     quote! {
-        #native_fn
-
         fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> {
             static INFO: dhp_runtime::TypeInfo = dhp_runtime::TypeInfo {
                 invariants: &[#(#invariants)*],
@@ -371,6 +346,7 @@ pub(crate) fn choice_reflect(c: &ChoiceDef) -> TokenStream {
         impl dhp_runtime::Reflect for #name {
             fn fhir_type(&self) -> &str { self.reflect_choice().1.fhir_type() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_choice().1.type_info() }
+            fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_choice().1.native_invariant(index, expression) }
             fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> { self.reflect_choice().1.primitive() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_choice().1.visit_children(v) }
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_choice().1.list_children(v) }
@@ -400,6 +376,7 @@ pub(crate) fn any_resource_reflect(ctx: &Ctx) -> TokenStream {
             fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
+            fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(index, expression) }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_inner().list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
@@ -469,6 +446,7 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
             fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
+            fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(index, expression) }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_inner().list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
@@ -476,57 +454,130 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
     }
 }
 
+/// `Reflect::native_invariant` for a struct whose own constraints (a datatype's, a base
+/// resource's, a profile's) include ones its fields decide ([`NativeTest`]); nothing
+/// otherwise. Each is answered only for its own expression, so a table other than the
+/// struct's gets no answer.
+fn native_invariant_fn(ctx: &Ctx, s: &StructDef) -> TokenStream {
+    let table: &[InvariantDef] = match &s.kind {
+        StructKind::Datatype => ctx.space.datatype_invariants.get(&s.name).map_or(&[], Vec::as_slice),
+        StructKind::Resource { .. } => ctx.space.resource_invariants.get(&s.name).map_or(&[], Vec::as_slice),
+        StructKind::Profile { invariants, .. } => invariants,
+        _ => &[],
+    };
+    let arms: Vec<TokenStream> = table
+        .iter()
+        .enumerate()
+        .filter_map(|(i, inv)| {
+            let test = inv.native.as_ref()?;
+            let value = native_option_tokens(test);
+            let (i, expr) = (proc_macro2::Literal::usize_unsuffixed(i), &inv.expression);
+            Some(quote! { #i if expression == #expr => #value, })
+        })
+        .collect();
+    if arms.is_empty() {
+        return quote! {};
+    }
+    quote! {
+        fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+            // Unknown members (a lenient read) are children the expression would see.
+            if !self.unknown_elements.is_empty() {
+                return None;
+            }
+            match index {
+                #(#arms)*
+                _ => None,
+            }
+        }
+    }
+}
+
+/// A [`NativeTest`] as a Rust `Option<bool>` expression over `self`: a Boolean wherever
+/// the test is decided whatever the data; `None` where a part is undecided, through the
+/// helpers of `dhp_runtime::visit` that apply FHIRPath's operators left operand first
+/// (the right one is not looked at when the left decides).
+fn native_option_tokens(test: &NativeTest) -> TokenStream {
+    if let Some(b) = native_tokens(test, false, false) {
+        return quote! { Some(#b) };
+    }
+    let r = quote! { dhp_runtime::visit };
+    match test {
+        NativeTest::Absent { field, card, value } => {
+            let f = format_ident!("{}", field);
+            let absent = match card {
+                Card::Many | Card::NonEmpty => quote! { self.#f.is_empty() },
+                _ => quote! { self.#f.is_none() },
+            };
+            quote! { #r::when_absent(#absent, #value) }
+        }
+        NativeTest::Not(inner) => {
+            let inner = native_option_tokens(inner);
+            quote! { #r::not(#inner) }
+        }
+        NativeTest::Logic(l, op, rhs) => {
+            let (l, rhs) = (native_option_tokens(l), native_option_tokens(rhs));
+            let f = match op {
+                NativeOp::And => quote! { and },
+                NativeOp::Or => quote! { or },
+                NativeOp::Xor => quote! { xor },
+                NativeOp::Implies => quote! { implies },
+            };
+            quote! { #r::#f(#l, || #rhs) }
+        }
+        // Always decided: given as `Some` above.
+        NativeTest::Present { .. } | NativeTest::HasValue { .. } => quote! { None },
+    }
+}
+
 /// A [`NativeTest`] as a Rust `bool` expression over `self` (in parentheses when `nested`
 /// and not a single test), or its negation when `negated` (a negated test is the
-/// opposite test, `is_none()` for `!is_some()`, as Clippy prefers).
-fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> TokenStream {
+/// opposite test, `is_none()` for `!is_some()`, as Clippy prefers); `None` when a part is
+/// decided only when an element is absent ([`NativeTest::Absent`]).
+fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> Option<TokenStream> {
     let t = match test {
         NativeTest::Present { field, card, present } => {
             let f = format_ident!("{}", field);
-            return match (card, *present != negated) {
+            return Some(match (card, *present != negated) {
                 (Card::Many, true) => quote! { !self.#f.is_empty() },
                 (Card::Many, false) => quote! { self.#f.is_empty() },
                 (_, true) => quote! { self.#f.is_some() },
                 (_, false) => quote! { self.#f.is_none() },
-            };
+            });
         }
         NativeTest::HasValue { field } => {
             let f = format_ident!("{}", field);
-            return if negated {
+            return Some(if negated {
                 quote! { !self.#f.as_ref().is_some_and(|e| e.value.is_some()) }
             } else {
                 quote! { self.#f.as_ref().is_some_and(|e| e.value.is_some()) }
-            };
+            });
         }
+        NativeTest::Absent { .. } => return None,
         NativeTest::Not(inner) => return native_tokens(inner, nested, !negated),
         NativeTest::Logic(l, op, r) => {
             let t = match op {
                 NativeOp::And => {
-                    let (l, r) = (native_tokens(l, true, false), native_tokens(r, true, false));
+                    let (l, r) = (native_tokens(l, true, false)?, native_tokens(r, true, false)?);
                     quote! { #l && #r }
                 }
                 NativeOp::Or => {
-                    let (l, r) = (native_tokens(l, true, false), native_tokens(r, true, false));
+                    let (l, r) = (native_tokens(l, true, false)?, native_tokens(r, true, false)?);
                     quote! { #l || #r }
                 }
                 NativeOp::Xor => {
-                    let (l, r) = (native_tokens(l, true, false), native_tokens(r, true, false));
+                    let (l, r) = (native_tokens(l, true, false)?, native_tokens(r, true, false)?);
                     quote! { #l != #r }
                 }
                 NativeOp::Implies => {
-                    let (l, r) = (native_tokens(l, true, true), native_tokens(r, true, false));
+                    let (l, r) = (native_tokens(l, true, true)?, native_tokens(r, true, false)?);
                     quote! { #l || #r }
                 }
             };
             if negated {
-                return quote! { !(#t) };
+                return Some(quote! { !(#t) });
             }
             t
         }
     };
-    if nested {
-        quote! { (#t) }
-    } else {
-        t
-    }
+    Some(if nested { quote! { (#t) } } else { t })
 }

@@ -593,12 +593,13 @@ pub struct InvariantDef {
     pub native: Option<NativeTest>,
 }
 
-/// A datatype constraint decided from the struct's own fields: a Boolean combination
-/// (`and`, `or`, `xor`, `implies`, `.not()`) of `name.exists()`, `name.empty()` and
-/// `name.hasValue()` on its elements. Each test gives a Boolean whatever the data, so
-/// two-valued logic gives FHIRPath's result; the generated `native_invariant` evaluates
-/// it (and leaves the expression to FHIRPath when a lenient read kept unknown members,
-/// which the expression would also see).
+/// A constraint decided from the struct's own fields: a Boolean combination (`and`, `or`,
+/// `xor`, `implies`, `.not()`) of `name.exists()`, `name.empty()` and `name.hasValue()` on
+/// its elements, and of paths from an element that is absent ([`NativeTest::Absent`]).
+/// Each test gives a Boolean, so the operators give FHIRPath's result; the generated
+/// `native_invariant` evaluates it, left operand first as FHIRPath does, and leaves the
+/// expression to FHIRPath when a part is undecided or a lenient read kept unknown members
+/// (which the expression would also see).
 #[derive(Clone, Debug, PartialEq)]
 pub enum NativeTest {
     /// The element (by Rust field name, `0..1` or repeating) has a value
@@ -615,6 +616,17 @@ pub enum NativeTest {
     HasValue {
         /// Rust field name.
         field: String,
+    },
+    /// `name.….exists()` or `name.….empty()` on a longer path (members, `where(…)`) from
+    /// the element: decided only when the element is absent (the path then reaches
+    /// nothing, and nothing is evaluated), to `value`; otherwise FHIRPath decides.
+    Absent {
+        /// Rust field name of the path's first element.
+        field: String,
+        /// `Optional` or `Many`.
+        card: Card,
+        /// The result when the element is absent: true for `empty()`.
+        value: bool,
     },
     /// `.not()`.
     Not(Box<NativeTest>),

@@ -930,6 +930,21 @@ impl Reflect for CapabilityStatement {
         };
         Some(&INFO)
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            1 if expression
+                == "rest.exists() or messaging.exists() or document.exists()" => {
+                Some(
+                    (!self.rest.is_empty() || !self.messaging.is_empty())
+                        || !self.document.is_empty(),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -4620,6 +4635,9 @@ impl Reflect for CapabilityStatementVersionAlgorithm {
     }
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(index, expression)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

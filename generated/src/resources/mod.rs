@@ -236,6 +236,9 @@ impl Reflect for AnyResource {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_inner().type_info()
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        self.reflect_inner().native_invariant(index, expression)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_inner().visit_children(v)
     }

@@ -52,10 +52,19 @@ impl<'a> Builder<'a> {
             notes: vec![format!("Base resource `{rt}` from `{CORE_SD}{rt}` (FHIR R5).")],
         };
         self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Resource { resource_type: rt.to_string() }, doc)?;
-        let invariants = self.base_invariants(&sd.url, elements)?;
+        let mut invariants = self.base_invariants(&sd.url, elements)?;
+        self.decide_natively(&name, &mut invariants);
         self.space.resource_invariants.insert(name.clone(), invariants);
         self.space.resources.push(name);
         Ok(())
+    }
+
+    /// Marks the invariants on struct `name` itself that its fields decide ([`NativeTest`]).
+    fn decide_natively(&self, name: &str, invariants: &mut [InvariantDef]) {
+        let Some(def) = self.space.structs.get(name) else { return };
+        for inv in invariants.iter_mut().filter(|i| i.steps.is_empty()) {
+            inv.native = dhp_runtime::fhirpath::parse(&inv.expression).ok().and_then(|e| native_test(&e, &def.fields));
+        }
     }
 
     pub(super) fn build_datatype(&mut self, code: &str) -> Result<(), BuildError> {
@@ -79,11 +88,7 @@ impl<'a> Builder<'a> {
         };
         self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Datatype, doc)?;
         let mut invariants = self.base_invariants(&sd.url, &elements)?;
-        if let Some(def) = self.space.structs.get(&name) {
-            for inv in invariants.iter_mut().filter(|i| i.steps.is_empty()) {
-                inv.native = dhp_runtime::fhirpath::parse(&inv.expression).ok().and_then(|e| native_test(&e, &def.fields));
-            }
-        }
+        self.decide_natively(&name, &mut invariants);
         if !invariants.is_empty() {
             self.space.datatype_invariants.insert(name, invariants);
         }
@@ -152,7 +157,8 @@ impl<'a> Builder<'a> {
         let mut ms: Vec<MustSupportPath> = ms_ids.iter().map(|id| must_support_path(&elements, &slices, id)).collect();
         slices::group_sibling_slices(&mut ms, &slices);
         let rules = self.profile_rules(&elements, &slices);
-        let invariants = self.profile_invariants(sd, &elements, &slices)?;
+        let mut invariants = self.profile_invariants(sd, &elements, &slices)?;
+        self.decide_natively(&name, &mut invariants);
         if let Some(s) = self.space.structs.get_mut(&name) {
             if let StructKind::Profile { must_support, slices: sl, rules: r, invariants: inv, primitive_extensions: pe, .. } = &mut s.kind {
                 *pe = std::mem::take(&mut self.primitive_extensions);
@@ -203,6 +209,31 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// The first element of a path of at least two steps: members, and calls of functions
+/// that give nothing for nothing without evaluating their arguments (`where`, `select`,
+/// `trace`, `first`, `last`): `contained` of `contained.where(…).trace(…)`.
+fn path_head(e: &dhp_runtime::fhirpath::Expr) -> Option<&str> {
+    use dhp_runtime::fhirpath::Expr;
+    fn keeps_nothing(f: &str) -> bool {
+        matches!(f, "where" | "select" | "trace" | "first" | "last")
+    }
+    fn head(mut e: &Expr) -> Option<&str> {
+        loop {
+            match e {
+                Expr::Member(None, name) => return Some(name),
+                Expr::Member(Some(base), _) => e = base,
+                Expr::Call(Some(base), f, _) if keeps_nothing(f) => e = base,
+                _ => return None,
+            }
+        }
+    }
+    match e {
+        Expr::Member(Some(base), _) => head(base),
+        Expr::Call(Some(base), f, _) if keeps_nothing(f) => head(base),
+        _ => None,
+    }
+}
+
 /// `e` as a [`NativeTest`] on a struct with `fields`, when it is one (see there).
 fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<NativeTest> {
     use dhp_runtime::fhirpath::{BinOp, Expr};
@@ -227,6 +258,14 @@ fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<Nati
                     field: field.name.clone(),
                     card: field.card,
                     present: f == "exists",
+                })
+            }
+            ("exists" | "empty", path) => {
+                let field = element(path_head(path)?)?;
+                matches!(field.card, Card::Optional | Card::Many).then(|| NativeTest::Absent {
+                    field: field.name.clone(),
+                    card: field.card,
+                    value: f == "empty",
                 })
             }
             ("hasValue", Expr::Member(None, name)) => {
@@ -281,13 +320,18 @@ mod tests {
             native("extension.empty() xor display.hasValue()", &fields),
             Some(NativeTest::Logic(Box::new(present("extension", Card::Many, false)), NativeOp::Xor, Box::new(NativeTest::HasValue { field: "display".into() })))
         );
+        // A longer path from an element is decided when the element is absent.
+        assert_eq!(native("code.coding.where(system = 'x').trace('t').empty()", &fields), Some(NativeTest::Absent { field: "code".into(), card: Card::Optional, value: true }));
+        assert_eq!(native("extension.url.exists()", &fields), Some(NativeTest::Absent { field: "extension".into(), card: Card::Many, value: false }));
         // Anything else is left to FHIRPath: a required element (always present), an
         // element the type does not have, a path, an argument, another function or
         // operator.
         for other in [
             "system.exists()",
             "version.exists()",
-            "code.coding.exists()",
+            "system.coding.exists()",
+            "code.count().exists()",
+            "code.where(system = 'x').count() > 0",
             "code.exists(true)",
             "code.count() > 0",
             "code = 'x'",
