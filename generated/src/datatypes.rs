@@ -554,6 +554,22 @@ impl Reflect for Age {
             return None;
         }
         match index {
+            0 if expression
+                == "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)" => {
+                dhp_runtime::visit::and(
+                    dhp_runtime::visit::and(
+                        Some(self.code.is_some() || self.value.is_none()),
+                        || dhp_runtime::visit::or(Some(self.system.is_none()), || None),
+                    ),
+                    || dhp_runtime::visit::or(
+                        Some(
+                            self.value.is_none()
+                                || self.value.as_ref().is_none_or(|e| e.value.is_none()),
+                        ),
+                        || None,
+                    ),
+                )
+            }
             1 if expression == "code.empty() or system.exists()" => {
                 Some(self.code.is_none() || self.system.is_some())
             }
@@ -2925,6 +2941,28 @@ impl Reflect for Count {
             return None;
         }
         match index {
+            0 if expression
+                == "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (code.empty() or code = '1') and (value.empty() or value.hasValue().not() or value.toString().contains('.').not())" => {
+                dhp_runtime::visit::and(
+                    dhp_runtime::visit::and(
+                        dhp_runtime::visit::and(
+                            Some(self.code.is_some() || self.value.is_none()),
+                            || dhp_runtime::visit::or(
+                                Some(self.system.is_none()),
+                                || None,
+                            ),
+                        ),
+                        || dhp_runtime::visit::or(Some(self.code.is_none()), || None),
+                    ),
+                    || dhp_runtime::visit::or(
+                        Some(
+                            self.value.is_none()
+                                || self.value.as_ref().is_none_or(|e| e.value.is_none()),
+                        ),
+                        || dhp_runtime::visit::not(None),
+                    ),
+                )
+            }
             1 if expression == "code.empty() or system.exists()" => {
                 Some(self.code.is_none() || self.system.is_some())
             }
@@ -4318,6 +4356,13 @@ impl Reflect for Distance {
             return None;
         }
         match index {
+            0 if expression
+                == "(code.exists() or value.empty()) and (system.empty() or system = %ucum)" => {
+                dhp_runtime::visit::and(
+                    Some(self.code.is_some() || self.value.is_none()),
+                    || dhp_runtime::visit::or(Some(self.system.is_none()), || None),
+                )
+            }
             1 if expression == "code.empty() or system.exists()" => {
                 Some(self.code.is_none() || self.system.is_some())
             }
@@ -4789,6 +4834,20 @@ impl Reflect for Dosage {
             ],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression == "asNeededFor.empty() or asNeeded.empty() or asNeeded" => {
+                dhp_runtime::visit::or(
+                    Some(self.as_needed_for.is_empty() || self.as_needed.is_none()),
+                    || None,
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -5285,6 +5344,10 @@ impl Reflect for Duration {
             return None;
         }
         match index {
+            0 if expression
+                == "code.exists() implies ((system = %ucum) and value.exists())" => {
+                dhp_runtime::visit::implies(Some(self.code.is_some()), || None)
+            }
             1 if expression == "code.empty() or system.exists()" => {
                 Some(self.code.is_none() || self.system.is_some())
             }
@@ -5561,6 +5624,13 @@ impl Reflect for Expression {
         match index {
             0 if expression == "expression.exists() or reference.exists()" => {
                 Some(self.expression.is_some() || self.reference.is_some())
+            }
+            1 if expression
+                == "name.hasValue() implies name.matches('[A-Za-z][A-Za-z0-9\\\\_]{0,63}')" => {
+                dhp_runtime::visit::implies(
+                    Some(self.name.as_ref().is_some_and(|e| e.value.is_some())),
+                    || None,
+                )
             }
             _ => None,
         }
@@ -7640,6 +7710,24 @@ impl Reflect for Period {
         };
         Some(&INFO)
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression
+                == "start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())" => {
+                dhp_runtime::visit::or(
+                    Some(
+                        self.start.as_ref().is_none_or(|e| e.value.is_none())
+                            || self.end.as_ref().is_none_or(|e| e.value.is_none()),
+                    ),
+                    || None,
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -8074,6 +8162,27 @@ impl Reflect for Range {
             ],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression
+                == "low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or (low.lowBoundary() <= high.highBoundary())" => {
+                dhp_runtime::visit::or(
+                    dhp_runtime::visit::or(
+                        dhp_runtime::visit::or(
+                            dhp_runtime::visit::when_absent(self.low.is_none(), true),
+                            || dhp_runtime::visit::when_absent(self.high.is_none(), true),
+                        ),
+                        || dhp_runtime::visit::not(None),
+                    ),
+                    || None,
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -8757,6 +8866,25 @@ impl Reflect for Reference {
             return None;
         }
         match index {
+            0 if expression
+                == "reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))" => {
+                dhp_runtime::visit::implies(
+                    Some(self.reference.is_some()),
+                    || dhp_runtime::visit::or(
+                        dhp_runtime::visit::or(
+                            dhp_runtime::visit::not(
+                                self
+                                    .reference
+                                    .as_ref()
+                                    .and_then(|e| e.value.as_ref())
+                                    .map(|v| v.as_str().starts_with("#")),
+                            ),
+                            || None,
+                        ),
+                        || None,
+                    ),
+                )
+            }
             1 if expression
                 == "reference.exists() or identifier.exists() or display.exists() or extension.exists()" => {
                 Some(

@@ -514,6 +514,8 @@ fn native_option_tokens(test: &NativeTest) -> TokenStream {
             let inner = native_option_tokens(inner);
             quote! { #r::not(#inner) }
         }
+        // Its left part undecided, an operator is too.
+        NativeTest::Logic(l, _, _) if **l == NativeTest::Undecided => quote! { None },
         NativeTest::Logic(l, op, rhs) => {
             let (l, rhs) = (native_option_tokens(l), native_option_tokens(rhs));
             let f = match op {
@@ -524,6 +526,11 @@ fn native_option_tokens(test: &NativeTest) -> TokenStream {
             };
             quote! { #r::#f(#l, || #rhs) }
         }
+        NativeTest::StartsWith { field, prefix } => {
+            let f = format_ident!("{}", field);
+            quote! { self.#f.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str().starts_with(#prefix)) }
+        }
+        NativeTest::Undecided => quote! { None },
         // Always decided: given as `Some` above.
         NativeTest::Present { .. } | NativeTest::HasValue { .. } => quote! { None },
     }
@@ -547,12 +554,12 @@ fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> Option<Token
         NativeTest::HasValue { field } => {
             let f = format_ident!("{}", field);
             return Some(if negated {
-                quote! { !self.#f.as_ref().is_some_and(|e| e.value.is_some()) }
+                quote! { self.#f.as_ref().is_none_or(|e| e.value.is_none()) }
             } else {
                 quote! { self.#f.as_ref().is_some_and(|e| e.value.is_some()) }
             });
         }
-        NativeTest::Absent { .. } => return None,
+        NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Undecided => return None,
         NativeTest::Not(inner) => return native_tokens(inner, nested, !negated),
         NativeTest::Logic(l, op, r) => {
             let t = match op {

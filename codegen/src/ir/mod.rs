@@ -628,6 +628,17 @@ pub enum NativeTest {
         /// The result when the element is absent: true for `empty()`.
         value: bool,
     },
+    /// `name.startsWith('prefix')` on a `0..1` string-like primitive element: decided when
+    /// it has a value (undecided without one, for FHIRPath).
+    StartsWith {
+        /// Rust field name.
+        field: String,
+        /// The literal prefix.
+        prefix: String,
+    },
+    /// A part left to FHIRPath: the whole is decided only where the other parts decide it
+    /// first (`reference.exists() implies (…)` without a `reference`).
+    Undecided,
     /// `.not()`.
     Not(Box<NativeTest>),
     /// `and`, `or`, `xor` or `implies`.

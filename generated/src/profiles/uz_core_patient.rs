@@ -724,6 +724,13 @@ impl Reflect for UzCorePatient {
             4 if expression == "text.`div`.exists()" => {
                 dhp_runtime::visit::when_absent(self.text.is_none(), false)
             }
+            5 if expression
+                == "gender.exists() and gender = 'other' implies gender.extension('https://dhp.uz/fhir/core/StructureDefinition/gender-other').exists()" => {
+                dhp_runtime::visit::implies(
+                    dhp_runtime::visit::and(Some(self.gender.is_some()), || None),
+                    || None,
+                )
+            }
             _ => None,
         }
     }

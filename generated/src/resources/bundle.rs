@@ -321,6 +321,25 @@ impl Reflect for Bundle {
     fn extension_rules(&self) -> Option<&'static [ExtensionRule]> {
         Some(EXTENSION_RULES)
     }
+    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match index {
+            0 if expression
+                == "total.empty() or (type = 'searchset') or (type = 'history')" => {
+                dhp_runtime::visit::or(
+                    dhp_runtime::visit::or(Some(self.total.is_none()), || None),
+                    || None,
+                )
+            }
+            10 if expression
+                == "issues.exists() implies (issues.issue.severity = 'information' or issues.issue.severity = 'warning')" => {
+                dhp_runtime::visit::implies(Some(self.issues.is_some()), || None)
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);

@@ -935,11 +935,21 @@ impl Reflect for CapabilityStatement {
             return None;
         }
         match index {
+            0 if expression
+                == "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){1,254}$')" => {
+                dhp_runtime::visit::implies(Some(self.name.is_some()), || None)
+            }
             1 if expression
                 == "rest.exists() or messaging.exists() or document.exists()" => {
                 Some(
                     (!self.rest.is_empty() || !self.messaging.is_empty())
                         || !self.document.is_empty(),
+                )
+            }
+            3 if expression == "messaging.endpoint.empty() or kind = 'instance'" => {
+                dhp_runtime::visit::or(
+                    dhp_runtime::visit::when_absent(self.messaging.is_empty(), true),
+                    || None,
                 )
             }
             _ => None,

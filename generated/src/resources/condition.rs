@@ -588,6 +588,17 @@ impl Reflect for Condition {
             return None;
         }
         match index {
+            0 if expression
+                == "category.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-category' and code='problem-list-item').exists() implies clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and code='unknown').exists().not()" => {
+                dhp_runtime::visit::implies(
+                    dhp_runtime::visit::when_absent(self.category.is_empty(), false),
+                    || dhp_runtime::visit::not(None),
+                )
+            }
+            1 if expression
+                == "abatement.exists() implies (clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='inactive' or code='resolved' or code='remission')).exists())" => {
+                dhp_runtime::visit::implies(Some(self.abatement.is_some()), || None)
+            }
             2 if expression == "contained.contained.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }

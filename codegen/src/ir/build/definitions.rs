@@ -234,49 +234,64 @@ fn path_head(e: &dhp_runtime::fhirpath::Expr) -> Option<&str> {
     }
 }
 
-/// `e` as a [`NativeTest`] on a struct with `fields`, when it is one (see there).
+/// `e` as a [`NativeTest`] on a struct with `fields`, when it decides anything (see
+/// there): parts it cannot take are [`NativeTest::Undecided`], and a test whose first part
+/// is undecided never decides.
 fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<NativeTest> {
-    use dhp_runtime::fhirpath::{BinOp, Expr};
-    // An element of the struct's own, by FHIR name, that can be absent.
+    fn decides(t: &NativeTest) -> bool {
+        match t {
+            NativeTest::Undecided => false,
+            NativeTest::Not(inner) => decides(inner),
+            // The left part is looked at first: undecided, it leaves the whole undecided.
+            NativeTest::Logic(l, _, _) => decides(l),
+            _ => true,
+        }
+    }
+    let t = native_part(e, fields);
+    decides(&t).then_some(t)
+}
+
+/// One part of a [`NativeTest`] ([`native_test`]).
+fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest {
+    use dhp_runtime::fhirpath::{BinOp, Expr, Literal};
+    // An element of the struct's own, by FHIR name.
     let element = |name: &str| fields.iter().find(|f| f.json == name && f.role == FieldRole::Element);
-    match e {
+    // Primitive values whose Rust type reads as text (`as_str`).
+    let textual = |f: &Field| matches!(&f.ty, FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if matches!(r.as_str(), "String" | "Uri" | "Url" | "Canonical" | "Code" | "Id" | "Markdown" | "Oid" | "Uuid"));
+    let part = match e {
         Expr::Binary(l, op, r) => {
             let op = match op {
                 BinOp::And => NativeOp::And,
                 BinOp::Or => NativeOp::Or,
                 BinOp::Xor => NativeOp::Xor,
                 BinOp::Implies => NativeOp::Implies,
-                _ => return None,
+                _ => return NativeTest::Undecided,
             };
-            Some(NativeTest::Logic(Box::new(native_test(l, fields)?), op, Box::new(native_test(r, fields)?)))
+            Some(NativeTest::Logic(Box::new(native_part(l, fields)), op, Box::new(native_part(r, fields))))
         }
         Expr::Call(Some(base), f, args) if args.is_empty() => match (f.as_str(), &**base) {
-            ("not", inner) => Some(NativeTest::Not(Box::new(native_test(inner, fields)?))),
-            ("exists" | "empty", Expr::Member(None, name)) => {
-                let field = element(name)?;
-                matches!(field.card, Card::Optional | Card::Many).then(|| NativeTest::Present {
-                    field: field.name.clone(),
-                    card: field.card,
-                    present: f == "exists",
-                })
-            }
-            ("exists" | "empty", path) => {
-                let field = element(path_head(path)?)?;
-                matches!(field.card, Card::Optional | Card::Many).then(|| NativeTest::Absent {
-                    field: field.name.clone(),
-                    card: field.card,
-                    value: f == "empty",
-                })
-            }
-            ("hasValue", Expr::Member(None, name)) => {
-                let field = element(name)?;
-                (field.card == Card::Optional && matches!(field.ty, FieldType::Primitive { .. }))
-                    .then(|| NativeTest::HasValue { field: field.name.clone() })
-            }
+            ("not", inner) => Some(NativeTest::Not(Box::new(native_part(inner, fields)))),
+            ("exists" | "empty", Expr::Member(None, name)) => element(name)
+                .filter(|field| matches!(field.card, Card::Optional | Card::Many))
+                .map(|field| NativeTest::Present { field: field.name.clone(), card: field.card, present: f == "exists" }),
+            ("exists" | "empty", path) => path_head(path)
+                .and_then(element)
+                .filter(|field| matches!(field.card, Card::Optional | Card::Many))
+                .map(|field| NativeTest::Absent { field: field.name.clone(), card: field.card, value: f == "empty" }),
+            ("hasValue", Expr::Member(None, name)) => element(name)
+                .filter(|field| field.card == Card::Optional && matches!(field.ty, FieldType::Primitive { .. }))
+                .map(|field| NativeTest::HasValue { field: field.name.clone() }),
+            _ => None,
+        },
+        Expr::Call(Some(base), f, args) if f == "startsWith" => match (&**base, args.as_slice()) {
+            (Expr::Member(None, name), [Expr::Literal(Literal::String(prefix))]) => element(name)
+                .filter(|field| field.card == Card::Optional && textual(field))
+                .map(|field| NativeTest::StartsWith { field: field.name.clone(), prefix: prefix.clone() }),
             _ => None,
         },
         _ => None,
-    }
+    };
+    part.unwrap_or(NativeTest::Undecided)
 }
 
 #[cfg(test)]
@@ -323,6 +338,20 @@ mod tests {
         // A longer path from an element is decided when the element is absent.
         assert_eq!(native("code.coding.where(system = 'x').trace('t').empty()", &fields), Some(NativeTest::Absent { field: "code".into(), card: Card::Optional, value: true }));
         assert_eq!(native("extension.url.exists()", &fields), Some(NativeTest::Absent { field: "extension".into(), card: Card::Many, value: false }));
+        // A text prefix of a primitive, and a part left to FHIRPath after one that can
+        // decide first (ref-1's shape).
+        assert_eq!(
+            native("code.exists() implies (code.startsWith('#').not() or (code = '#'))", &fields),
+            Some(NativeTest::Logic(
+                Box::new(present("code", Card::Optional, true)),
+                NativeOp::Implies,
+                Box::new(NativeTest::Logic(
+                    Box::new(NativeTest::Not(Box::new(NativeTest::StartsWith { field: "code".into(), prefix: "#".into() }))),
+                    NativeOp::Or,
+                    Box::new(NativeTest::Undecided),
+                )),
+            ))
+        );
         // Anything else is left to FHIRPath: a required element (always present), an
         // element the type does not have, a path, an argument, another function or
         // operator.
@@ -335,7 +364,8 @@ mod tests {
             "code.exists(true)",
             "code.count() > 0",
             "code = 'x'",
-            "code.startsWith('#').not()",
+            "code.startsWith(%x)",
+            "(code = 'x') implies display.exists()",
             "%resource.code.exists()",
             "extension.hasValue()",
         ] {
