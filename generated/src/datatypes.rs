@@ -576,6 +576,23 @@ impl Reflect for Age {
             _ => None,
         }
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        let system = self
+            .system
+            .as_ref()
+            .and_then(|e| e.value.as_ref())
+            .map(|s| s.as_str());
+        Some(
+            self
+                .code
+                .as_ref()
+                .and_then(|e| e.value.as_ref())
+                .map(|c| (system, c.as_str())),
+        )
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2296,6 +2313,23 @@ impl Reflect for Coding {
             _ => None,
         }
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        let system = self
+            .system
+            .as_ref()
+            .and_then(|e| e.value.as_ref())
+            .map(|s| s.as_str());
+        Some(
+            self
+                .code
+                .as_ref()
+                .and_then(|e| e.value.as_ref())
+                .map(|c| (system, c.as_str())),
+        )
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2968,6 +3002,23 @@ impl Reflect for Count {
             }
             _ => None,
         }
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        let system = self
+            .system
+            .as_ref()
+            .and_then(|e| e.value.as_ref())
+            .map(|s| s.as_str());
+        Some(
+            self
+                .code
+                .as_ref()
+                .and_then(|e| e.value.as_ref())
+                .map(|c| (system, c.as_str())),
+        )
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4369,6 +4420,23 @@ impl Reflect for Distance {
             _ => None,
         }
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        let system = self
+            .system
+            .as_ref()
+            .and_then(|e| e.value.as_ref())
+            .map(|s| s.as_str());
+        Some(
+            self
+                .code
+                .as_ref()
+                .and_then(|e| e.value.as_ref())
+                .map(|c| (system, c.as_str())),
+        )
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -5353,6 +5421,23 @@ impl Reflect for Duration {
             }
             _ => None,
         }
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        let system = self
+            .system
+            .as_ref()
+            .and_then(|e| e.value.as_ref())
+            .map(|s| s.as_str());
+        Some(
+            self
+                .code
+                .as_ref()
+                .and_then(|e| e.value.as_ref())
+                .map(|c| (system, c.as_str())),
+        )
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -7961,6 +8046,23 @@ impl Reflect for Quantity {
             }
             _ => None,
         }
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        let system = self
+            .system
+            .as_ref()
+            .and_then(|e| e.value.as_ref())
+            .map(|s| s.as_str());
+        Some(
+            self
+                .code
+                .as_ref()
+                .and_then(|e| e.value.as_ref())
+                .map(|c| (system, c.as_str())),
+        )
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -11723,6 +11825,9 @@ impl Reflect for AnnotationAuthor {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -11852,6 +11957,9 @@ impl Reflect for DataRequirementDateFilterValue {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -11948,6 +12056,9 @@ impl Reflect for DataRequirementSubject {
     }
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -12078,6 +12189,9 @@ impl Reflect for DataRequirementValueFilterValue {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -12169,6 +12283,9 @@ impl Reflect for DosageDoseAndRateDose {
     }
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -12278,6 +12395,9 @@ impl Reflect for DosageDoseAndRateRate {
     }
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -13715,6 +13835,9 @@ impl Reflect for ExtensionValue {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -13823,6 +13946,9 @@ impl Reflect for TimingRepeatBounds {
     }
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -13990,6 +14116,9 @@ impl Reflect for TriggerDefinitionTiming {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -14120,6 +14249,9 @@ impl Reflect for UsageContextValue {
     }
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -14298,6 +14430,9 @@ impl Reflect for VirtualServiceDetailAddress {
     }
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

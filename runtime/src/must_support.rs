@@ -103,6 +103,12 @@ impl Expected {
 /// A code and its system: a primitive's value (no system), or a `Coding`-like node's
 /// `system` and `code`.
 pub(crate) fn coded(node: Node<'_>) -> Option<(Option<&str>, &str)> {
+    // A generated type with `system` and `code` reads them straight from its fields.
+    if let Node::Typed(r) = node {
+        if let Some(coded) = r.coded() {
+            return coded;
+        }
+    }
     if let Some(p) = node.primitive() {
         return text(p).map(|c| (None, c));
     }

@@ -121,6 +121,14 @@ pub trait Reflect {
         None
     }
 
+    /// For a value with `system` and `code` elements (`Coding`, `Quantity`): its code and
+    /// system as a binding or a slice's code set looks at them, the first `code` and
+    /// `system` children with a text value, `Some(None)` without a code. `None` (the
+    /// default) when the type does not say, and they are looked up among the children.
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        None
+    }
+
     /// What validation needs to know about this value's type beyond its values: the
     /// datatype's constraints, the target types of its reference elements, the types its
     /// choice elements allow. `None` (the default) when there is nothing to know.

@@ -335,6 +335,10 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
         (**self).native_invariant(index, expression)
     }
 
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        (**self).coded()
+    }
+
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
         (**self).visit_children(visit)
     }

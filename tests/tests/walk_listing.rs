@@ -1,15 +1,24 @@
-//! A walk lists each value's children through `Reflect::list_children`, which the
-//! generated types implement with their children's types known statically. It must list
-//! exactly what `visit_children` gives: the same children, in the same order, with the same
-//! names, indexes, FHIR types and leafness. Checked at every typed node of every R5 example
-//! and every IG example, read leniently (so unknown members kept as JSON are listed too).
+//! The generated types' shortcuts past reflection give what reflection gives, at every
+//! typed node of every R5 example and every IG example, read leniently (so unknown members
+//! kept as JSON are there too):
+//!
+//! - a walk lists each value's children through `Reflect::list_children`, with their
+//!   types known statically: exactly what `visit_children` gives (the same children, in
+//!   the same order, with the same names, indexes, FHIR types and leafness);
+//! - `Reflect::coded` (a `Coding`'s or `Quantity`'s code and system, for bindings and
+//!   code sets) is what the `code` and `system` children hold.
 
 mod common;
 
 use dhp_fhir::profiles::AnyProfile;
 use dhp_fhir::resources::AnyResource;
 use dhp_runtime::validate::listed_children;
-use dhp_runtime::{FhirJson, JsonValue, Node, ReadMode, Reader, Reflect};
+use dhp_runtime::{FhirJson, JsonValue, Node, PrimitiveValue, ReadMode, Reader, Reflect};
+
+thread_local! {
+    /// How many values `Reflect::coded` answered for, in this test's thread.
+    static CODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// What `visit_children` gives for `value`, as `listed_children` reports it.
 fn visited_children(value: &dyn Reflect) -> Vec<(String, String, Option<usize>, String, bool)> {
@@ -24,9 +33,29 @@ fn visited_children(value: &dyn Reflect) -> Vec<(String, String, Option<usize>, 
     out
 }
 
+/// The text of the first child `name` (as element and in JSON) with a text value: what
+/// bindings read as a code or system without the typed shortcut.
+fn child_text<'a>(value: &'a dyn Reflect, name: &str) -> Option<&'a str> {
+    let mut out = None;
+    value.visit_child(name, &mut |c| {
+        if out.is_none() && c.json_name == name {
+            out = match c.node.primitive() {
+                Some(PrimitiveValue::String(s) | PrimitiveValue::Date(s) | PrimitiveValue::DateTime(s) | PrimitiveValue::Time(s)) => Some(s),
+                _ => None,
+            };
+        }
+    });
+    out
+}
+
 /// Compares both at `value` and every typed node below it; returns the nodes compared.
 fn compare_everywhere(value: &dyn Reflect, path: &str) -> usize {
     assert_eq!(listed_children(value), visited_children(value), "children of {path}");
+    if let Some(coded) = value.coded() {
+        let expected = child_text(value, "code").map(|code| (child_text(value, "system"), code));
+        assert_eq!(coded, expected, "code and system of {path}");
+        CODED.with(|n| n.set(n.get() + 1));
+    }
     let mut compared = 1;
     value.visit_children(&mut |c| {
         if let Node::Typed(r) = c.node {
@@ -38,7 +67,7 @@ fn compare_everywhere(value: &dyn Reflect, path: &str) -> usize {
 }
 
 #[test]
-fn list_children_lists_what_visit_children_gives() {
+fn typed_shortcuts_give_what_reflection_gives() {
     let mut nodes = 0;
     let mut documents = 0;
     for (name, text) in common::json_files(common::package_dir("hl7.fhir.r5.examples", "5.0.0")) {
@@ -63,6 +92,8 @@ fn list_children_lists_what_visit_children_gives() {
     }
     assert!(documents > 300, "{documents} documents compared");
     assert!(nodes > 50_000, "only {nodes} nodes compared");
+    let coded = CODED.with(std::cell::Cell::get);
+    assert!(coded > 1_000, "only {coded} codings and quantities compared");
 }
 
 #[test]
@@ -79,4 +110,12 @@ fn unknown_members_are_listed_as_json() {
     assert_eq!((last.0.as_str(), last.1.as_str(), last.4), ("foo", "foo", false));
     assert!(listed.iter().any(|c| c.0 == "gender" && c.3 == "code" && c.4), "{listed:?}");
     compare_everywhere(&patient, "Patient");
+    // A Coding with an unknown member leaves its code to reflection.
+    let coding: dhp_fhir::datatypes::Coding = {
+        let json = JsonValue::parse(r#"{"system":"http://s","code":"c","foo":1}"#).unwrap();
+        let mut reader = Reader::new("Coding", ReadMode::Lenient);
+        dhp_fhir::datatypes::Coding::read_json(json.as_object().unwrap(), &mut reader).expect("reads leniently")
+    };
+    assert_eq!(coding.coded(), None);
+    assert_eq!(child_text(&coding, "code"), Some("c"));
 }

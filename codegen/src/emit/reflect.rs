@@ -191,6 +191,7 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
     };
     let type_info = type_info(ctx, s);
     let native_fn = native_invariant_fn(ctx, s);
+    let coded_fn = coded_fn(s);
     quote! {
         #(#markers)*
 
@@ -200,6 +201,7 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
             #rules_fn
             #type_info
             #native_fn
+            #coded_fn
 
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
                 use dhp_runtime::visit as r;
@@ -347,6 +349,7 @@ pub(crate) fn choice_reflect(c: &ChoiceDef) -> TokenStream {
             fn fhir_type(&self) -> &str { self.reflect_choice().1.fhir_type() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_choice().1.type_info() }
             fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_choice().1.native_invariant(index, expression) }
+            fn coded(&self) -> Option<Option<(Option<&str>, &str)>> { self.reflect_choice().1.coded() }
             fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> { self.reflect_choice().1.primitive() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_choice().1.visit_children(v) }
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_choice().1.list_children(v) }
@@ -377,6 +380,7 @@ pub(crate) fn any_resource_reflect(ctx: &Ctx) -> TokenStream {
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
             fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(index, expression) }
+            fn coded(&self) -> Option<Option<(Option<&str>, &str)>> { self.reflect_inner().coded() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_inner().list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
@@ -447,9 +451,35 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
             fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(index, expression) }
+            fn coded(&self) -> Option<Option<(Option<&str>, &str)>> { self.reflect_inner().coded() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_inner().list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
+        }
+    }
+}
+
+/// `Reflect::coded` for a struct with `system` and `code` elements holding text
+/// (`Coding`, `Quantity`): read from its fields, unless a lenient read kept unknown
+/// members (which could be named so); nothing otherwise.
+fn coded_fn(s: &StructDef) -> TokenStream {
+    let text_field = |json: &str| {
+        s.fields.iter().find(|f| {
+            f.json == json
+                && f.role == FieldRole::Element
+                && f.card == Card::Optional
+                && matches!(&f.ty, FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if matches!(r.as_str(), "String" | "Uri" | "Code"))
+        })
+    };
+    let (Some(code), Some(system)) = (text_field("code"), text_field("system")) else { return quote! {} };
+    let (code, system) = (format_ident!("{}", code.name), format_ident!("{}", system.name));
+    quote! {
+        fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+            if !self.unknown_elements.is_empty() {
+                return None;
+            }
+            let system = self.#system.as_ref().and_then(|e| e.value.as_ref()).map(|s| s.as_str());
+            Some(self.#code.as_ref().and_then(|e| e.value.as_ref()).map(|c| (system, c.as_str())))
         }
     }
 }

@@ -2176,6 +2176,9 @@ impl Reflect for AuditEventAgentNetwork {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2548,6 +2551,9 @@ impl Reflect for AuditEventEntityDetailValue {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2659,6 +2665,9 @@ impl Reflect for AuditEventOccurred {
     }
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

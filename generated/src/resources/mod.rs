@@ -239,6 +239,9 @@ impl Reflect for AnyResource {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_inner().native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_inner().coded()
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_inner().visit_children(v)
     }

@@ -2528,6 +2528,9 @@ impl Reflect for ObservationComponentValue {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2694,6 +2697,9 @@ impl Reflect for ObservationEffective {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2810,6 +2816,9 @@ impl Reflect for ObservationInstantiates {
     }
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -3194,6 +3203,9 @@ impl Reflect for ObservationValue {
     }
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
+    }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -1239,6 +1239,9 @@ impl Reflect for PractitionerDeceased {
     fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
         self.reflect_choice().1.native_invariant(index, expression)
     }
+    fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
+        self.reflect_choice().1.coded()
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
