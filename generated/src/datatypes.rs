@@ -279,6 +279,23 @@ impl Reflect for Address {
     fn fhir_type(&self) -> &str {
         "Address"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "text" => Some(self.text.as_ref().and_then(|e| e.value.as_deref())),
+            "city" => Some(self.city.as_ref().and_then(|e| e.value.as_deref())),
+            "district" => Some(self.district.as_ref().and_then(|e| e.value.as_deref())),
+            "state" => Some(self.state.as_ref().and_then(|e| e.value.as_deref())),
+            "postalCode" => {
+                Some(self.postal_code.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            "country" => Some(self.country.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -593,6 +610,29 @@ impl Reflect for Age {
                 .map(|c| (system, c.as_str())),
         )
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "system" => {
+                Some(
+                    self
+                        .system
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "code" => {
+                Some(
+                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -787,6 +827,16 @@ impl Reflect for Annotation {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "text" => Some(self.text.value.as_ref().map(|v| v.as_str())),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1179,6 +1229,37 @@ impl Reflect for Attachment {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "contentType" => {
+                Some(
+                    self
+                        .content_type
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "language" => {
+                Some(
+                    self
+                        .language
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "url" => {
+                Some(
+                    self.url.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "title" => Some(self.title.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1409,6 +1490,15 @@ impl Reflect for Availability {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1616,6 +1706,15 @@ impl Reflect for AvailabilityAvailableTime {
     fn fhir_type(&self) -> &str {
         "Element"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1778,6 +1877,18 @@ impl Reflect for AvailabilityNotAvailableTime {
     fn fhir_type(&self) -> &str {
         "Element"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "description" => {
+                Some(self.description.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1931,6 +2042,16 @@ impl Reflect for CodeableConcept {
     fn fhir_type(&self) -> &str {
         "CodeableConcept"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "text" => Some(self.text.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2077,6 +2198,15 @@ impl DataAbsent for CodeableReference {
 impl Reflect for CodeableReference {
     fn fhir_type(&self) -> &str {
         "CodeableReference"
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2330,6 +2460,30 @@ impl Reflect for Coding {
                 .map(|c| (system, c.as_str())),
         )
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "system" => {
+                Some(
+                    self
+                        .system
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "version" => Some(self.version.as_ref().and_then(|e| e.value.as_deref())),
+            "code" => {
+                Some(
+                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "display" => Some(self.display.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2493,6 +2647,16 @@ impl DataAbsent for ContactDetail {
 impl Reflect for ContactDetail {
     fn fhir_type(&self) -> &str {
         "ContactDetail"
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2722,6 +2886,16 @@ impl Reflect for ContactPoint {
             0 if expression == "value.empty() or system.exists()" => {
                 Some(self.value.is_none() || self.system.is_some())
             }
+            _ => None,
+        }
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "value" => Some(self.value.as_ref().and_then(|e| e.value.as_deref())),
             _ => None,
         }
     }
@@ -3019,6 +3193,29 @@ impl Reflect for Count {
                 .and_then(|e| e.value.as_ref())
                 .map(|c| (system, c.as_str())),
         )
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "system" => {
+                Some(
+                    self
+                        .system
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "code" => {
+                Some(
+                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -3358,6 +3555,15 @@ impl Reflect for DataRequirement {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -3591,6 +3797,27 @@ impl Reflect for DataRequirementCodeFilter {
     fn fhir_type(&self) -> &str {
         "Element"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "path" => Some(self.path.as_ref().and_then(|e| e.value.as_deref())),
+            "searchParam" => {
+                Some(self.search_param.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            "valueSet" => {
+                Some(
+                    self
+                        .value_set
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -3788,6 +4015,19 @@ impl Reflect for DataRequirementDateFilter {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "path" => Some(self.path.as_ref().and_then(|e| e.value.as_deref())),
+            "searchParam" => {
+                Some(self.search_param.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -3942,6 +4182,16 @@ impl FhirJson for DataRequirementSort {
 impl Reflect for DataRequirementSort {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "path" => Some(self.path.value.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4155,6 +4405,19 @@ impl Reflect for DataRequirementValueFilter {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "path" => Some(self.path.as_ref().and_then(|e| e.value.as_deref())),
+            "searchParam" => {
+                Some(self.search_param.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4436,6 +4699,29 @@ impl Reflect for Distance {
                 .and_then(|e| e.value.as_ref())
                 .map(|c| (system, c.as_str())),
         )
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "system" => {
+                Some(
+                    self
+                        .system
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "code" => {
+                Some(
+                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -4917,6 +5203,19 @@ impl Reflect for Dosage {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "text" => Some(self.text.as_ref().and_then(|e| e.value.as_deref())),
+            "patientInstruction" => {
+                Some(self.patient_instruction.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -5159,6 +5458,15 @@ impl Reflect for DosageDoseAndRate {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -5438,6 +5746,29 @@ impl Reflect for Duration {
                 .and_then(|e| e.value.as_ref())
                 .map(|c| (system, c.as_str())),
         )
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "system" => {
+                Some(
+                    self
+                        .system
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "code" => {
+                Some(
+                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -5720,6 +6051,42 @@ impl Reflect for Expression {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "description" => {
+                Some(self.description.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            "name" => {
+                Some(
+                    self.name.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "language" => {
+                Some(
+                    self
+                        .language
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "expression" => {
+                Some(self.expression.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            "reference" => {
+                Some(
+                    self
+                        .reference
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -5969,6 +6336,15 @@ impl Reflect for ExtendedContactDetail {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -6259,6 +6635,16 @@ impl Reflect for Extension {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "url" => Some(Some(self.url.as_str())),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -6498,6 +6884,17 @@ impl DataAbsent for HumanName {
 impl Reflect for HumanName {
     fn fhir_type(&self) -> &str {
         "HumanName"
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "text" => Some(self.text.as_ref().and_then(|e| e.value.as_deref())),
+            "family" => Some(self.family.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -6764,6 +7161,24 @@ impl Reflect for Identifier {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "system" => {
+                Some(
+                    self
+                        .system
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "value" => Some(self.value.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -7027,6 +7442,31 @@ impl Reflect for Meta {
     fn fhir_type(&self) -> &str {
         "Meta"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "versionId" => {
+                Some(
+                    self
+                        .version_id
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "source" => {
+                Some(
+                    self
+                        .source
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -7197,6 +7637,23 @@ impl DataAbsent for Money {
 impl Reflect for Money {
     fn fhir_type(&self) -> &str {
         "Money"
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "currency" => {
+                Some(
+                    self
+                        .currency
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -7375,6 +7832,15 @@ impl Reflect for Narrative {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -7601,6 +8067,32 @@ impl Reflect for ParameterDefinition {
     fn fhir_type(&self) -> &str {
         "ParameterDefinition"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "name" => {
+                Some(
+                    self.name.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "max" => Some(self.max.as_ref().and_then(|e| e.value.as_deref())),
+            "documentation" => {
+                Some(self.documentation.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            "profile" => {
+                Some(
+                    self
+                        .profile
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -7810,6 +8302,15 @@ impl Reflect for Period {
                     || None,
                 )
             }
+            _ => None,
+        }
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
             _ => None,
         }
     }
@@ -8064,6 +8565,29 @@ impl Reflect for Quantity {
                 .map(|c| (system, c.as_str())),
         )
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "system" => {
+                Some(
+                    self
+                        .system
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "code" => {
+                Some(
+                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -8286,6 +8810,15 @@ impl Reflect for Range {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -8479,6 +9012,15 @@ impl Reflect for Ratio {
                             && !self.extension.is_empty()),
                 )
             }
+            _ => None,
+        }
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
             _ => None,
         }
     }
@@ -8729,6 +9271,15 @@ impl Reflect for RatioRange {
                             && self.denominator.is_none()) && !self.extension.is_empty()),
                 )
             }
+            _ => None,
+        }
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
             _ => None,
         }
     }
@@ -8994,6 +9545,25 @@ impl Reflect for Reference {
                         || self.display.is_some()) || !self.extension.is_empty(),
                 )
             }
+            _ => None,
+        }
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "reference" => Some(self.reference.as_ref().and_then(|e| e.value.as_deref())),
+            "type" => {
+                Some(
+                    self
+                        .type_
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "display" => Some(self.display.as_ref().and_then(|e| e.value.as_deref())),
             _ => None,
         }
     }
@@ -9312,6 +9882,33 @@ impl FhirJson for RelatedArtifact {
 impl Reflect for RelatedArtifact {
     fn fhir_type(&self) -> &str {
         "RelatedArtifact"
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "label" => Some(self.label.as_ref().and_then(|e| e.value.as_deref())),
+            "display" => Some(self.display.as_ref().and_then(|e| e.value.as_deref())),
+            "citation" => {
+                Some(
+                    self
+                        .citation
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "resource" => {
+                Some(
+                    self
+                        .resource
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -9716,6 +10313,26 @@ impl Reflect for SampledData {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "intervalUnit" => Some(self.interval_unit.value.as_ref().map(|v| v.as_str())),
+            "codeMap" => {
+                Some(
+                    self
+                        .code_map
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "offsets" => Some(self.offsets.as_ref().and_then(|e| e.value.as_deref())),
+            "data" => Some(self.data.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -10041,6 +10658,31 @@ impl Reflect for Signature {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "targetFormat" => {
+                Some(
+                    self
+                        .target_format
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "sigFormat" => {
+                Some(
+                    self
+                        .sig_format
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -10377,6 +11019,15 @@ impl Reflect for Timing {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -10845,6 +11496,15 @@ impl Reflect for TimingRepeat {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -11205,6 +11865,24 @@ impl Reflect for TriggerDefinition {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
+            "subscriptionTopic" => {
+                Some(
+                    self
+                        .subscription_topic
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -11401,6 +12079,15 @@ impl Reflect for UsageContext {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -11669,6 +12356,18 @@ impl Reflect for VirtualServiceDetail {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "sessionKey" => {
+                Some(self.session_key.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -11828,6 +12527,9 @@ impl Reflect for AnnotationAuthor {
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -11960,6 +12662,9 @@ impl Reflect for DataRequirementDateFilterValue {
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -12059,6 +12764,9 @@ impl Reflect for DataRequirementSubject {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -12192,6 +12900,9 @@ impl Reflect for DataRequirementValueFilterValue {
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -12286,6 +12997,9 @@ impl Reflect for DosageDoseAndRateDose {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -12398,6 +13112,9 @@ impl Reflect for DosageDoseAndRateRate {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -13838,6 +14555,9 @@ impl Reflect for ExtensionValue {
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -13949,6 +14669,9 @@ impl Reflect for TimingRepeatBounds {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -14119,6 +14842,9 @@ impl Reflect for TriggerDefinitionTiming {
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -14252,6 +14978,9 @@ impl Reflect for UsageContextValue {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -14433,6 +15162,9 @@ impl Reflect for VirtualServiceDetailAddress {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

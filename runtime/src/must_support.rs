@@ -93,7 +93,15 @@ impl Expected {
         match self {
             // A string pattern matches a primitive of that text (as `contains_pattern`
             // does), without looking the JSON up.
-            Expected::Text(s) => any_at(item, path, &mut |v| v.primitive().and_then(text) == Some(s)),
+            Expected::Text(s) => {
+                // A typed value's own text element, read from its field.
+                if let Node::Typed(r) = item {
+                    if let Some(found) = r.child_text(path) {
+                        return found == Some(s);
+                    }
+                }
+                any_at(item, path, &mut |v| v.primitive().and_then(text) == Some(s))
+            }
             Expected::Pattern(expected) => any_at(item, path, &mut |v| contains_pattern(v, expected)),
             Expected::Invalid => false,
         }

@@ -129,6 +129,15 @@ pub trait Reflect {
         None
     }
 
+    /// The text of the value's single child element `name` (`system` of an
+    /// `Identifier`, `url` of an `Extension`) when that element holds text: `Some(None)`
+    /// when it is absent or has no value. `None` (the default) when the type does not say
+    /// for that name, and the children are visited. What a slice's discriminator compares.
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        let _ = name;
+        None
+    }
+
     /// What validation needs to know about this value's type beyond its values: the
     /// datatype's constraints, the target types of its reference elements, the types its
     /// choice elements allow. `None` (the default) when there is nothing to know.

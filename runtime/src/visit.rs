@@ -339,6 +339,10 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
         (**self).coded()
     }
 
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        (**self).child_text(name)
+    }
+
     fn visit_children<'a>(&'a self, visit: Visit<'_, 'a>) {
         (**self).visit_children(visit)
     }

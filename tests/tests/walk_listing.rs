@@ -6,7 +6,9 @@
 //!   types known statically: exactly what `visit_children` gives (the same children, in
 //!   the same order, with the same names, indexes, FHIR types and leafness);
 //! - `Reflect::coded` (a `Coding`'s or `Quantity`'s code and system, for bindings and
-//!   code sets) is what the `code` and `system` children hold.
+//!   code sets) is what the `code` and `system` children hold;
+//! - `Reflect::child_text` (a single text element, for slice discriminators) is the text
+//!   of the child so named, for every element name the value has and some it has not.
 
 mod common;
 
@@ -18,6 +20,8 @@ use dhp_runtime::{FhirJson, JsonValue, Node, PrimitiveValue, ReadMode, Reader, R
 thread_local! {
     /// How many values `Reflect::coded` answered for, in this test's thread.
     static CODED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// How many element texts `Reflect::child_text` answered for.
+    static TEXTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// What `visit_children` gives for `value`, as `listed_children` reports it.
@@ -55,6 +59,14 @@ fn compare_everywhere(value: &dyn Reflect, path: &str) -> usize {
         let expected = child_text(value, "code").map(|code| (child_text(value, "system"), code));
         assert_eq!(coded, expected, "code and system of {path}");
         CODED.with(|n| n.set(n.get() + 1));
+    }
+    let mut names: Vec<&str> = vec!["system", "url", "value", "code", "country"];
+    value.visit_children(&mut |c| names.push(c.name));
+    for name in names {
+        if let Some(text) = value.child_text(name) {
+            assert_eq!(text, child_text(value, name), "{name} of {path}");
+            TEXTS.with(|n| n.set(n.get() + 1));
+        }
     }
     let mut compared = 1;
     value.visit_children(&mut |c| {
@@ -94,6 +106,8 @@ fn typed_shortcuts_give_what_reflection_gives() {
     assert!(nodes > 50_000, "only {nodes} nodes compared");
     let coded = CODED.with(std::cell::Cell::get);
     assert!(coded > 1_000, "only {coded} codings and quantities compared");
+    let texts = TEXTS.with(std::cell::Cell::get);
+    assert!(texts > 10_000, "only {texts} element texts compared");
 }
 
 #[test]
@@ -117,5 +131,6 @@ fn unknown_members_are_listed_as_json() {
         dhp_fhir::datatypes::Coding::read_json(json.as_object().unwrap(), &mut reader).expect("reads leniently")
     };
     assert_eq!(coding.coded(), None);
+    assert_eq!(coding.child_text("code"), None);
     assert_eq!(child_text(&coding, "code"), Some("c"));
 }

@@ -192,6 +192,7 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let type_info = type_info(ctx, s);
     let native_fn = native_invariant_fn(ctx, s);
     let coded_fn = coded_fn(s);
+    let child_text_fn = child_text_fn(s);
     quote! {
         #(#markers)*
 
@@ -202,6 +203,7 @@ pub(crate) fn struct_reflect(ctx: &Ctx, s: &StructDef) -> TokenStream {
             #type_info
             #native_fn
             #coded_fn
+            #child_text_fn
 
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) {
                 use dhp_runtime::visit as r;
@@ -350,6 +352,7 @@ pub(crate) fn choice_reflect(c: &ChoiceDef) -> TokenStream {
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_choice().1.type_info() }
             fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_choice().1.native_invariant(index, expression) }
             fn coded(&self) -> Option<Option<(Option<&str>, &str)>> { self.reflect_choice().1.coded() }
+            fn child_text(&self, name: &str) -> Option<Option<&str>> { self.reflect_choice().1.child_text(name) }
             fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> { self.reflect_choice().1.primitive() }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_choice().1.visit_children(v) }
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_choice().1.list_children(v) }
@@ -381,6 +384,7 @@ pub(crate) fn any_resource_reflect(ctx: &Ctx) -> TokenStream {
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
             fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(index, expression) }
             fn coded(&self) -> Option<Option<(Option<&str>, &str)>> { self.reflect_inner().coded() }
+            fn child_text(&self, name: &str) -> Option<Option<&str>> { self.reflect_inner().child_text(name) }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_inner().list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
@@ -452,9 +456,53 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
             fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(index, expression) }
             fn coded(&self) -> Option<Option<(Option<&str>, &str)>> { self.reflect_inner().coded() }
+            fn child_text(&self, name: &str) -> Option<Option<&str>> { self.reflect_inner().child_text(name) }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
             fn list_children<'a>(&'a self, v: &mut dhp_runtime::validate::Lister<'_, 'a>) { self.reflect_inner().list_children(v) }
             fn visit_child<'a>(&'a self, name: &str, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_child(name, v) }
+        }
+    }
+}
+
+/// `Reflect::child_text` for a struct's single (`0..1`, `1..1`) elements that hold text
+/// (plain strings such as `Extension.url`, and string-like primitives), by JSON name;
+/// nothing for a struct without any. Any other name, and any name after a lenient read
+/// kept unknown members, is left to the children.
+fn child_text_fn(s: &StructDef) -> TokenStream {
+    let arms: Vec<TokenStream> = s
+        .fields
+        .iter()
+        .filter(|f| f.role == FieldRole::Element && matches!(f.card, Card::Optional | Card::Required) && !f.json_array)
+        .filter_map(|f| {
+            let (json, field) = (&f.json, format_ident!("{}", f.name));
+            let value = match (&f.ty, f.card) {
+                (FieldType::PlainString, Card::Required) => quote! { Some(self.#field.as_str()) },
+                (FieldType::PlainString, _) => quote! { self.#field.as_deref() },
+                (FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. }, card) if matches!(r.as_str(), "String" | "Uri" | "Url" | "Canonical" | "Code" | "Id" | "Markdown" | "Oid" | "Uuid") => {
+                    // A `String` value derefs to its text; the other types give it by `as_str`.
+                    let text = if r == "String" { quote! { value.as_deref() } } else { quote! { value.as_ref().map(|v| v.as_str()) } };
+                    match card {
+                        Card::Required => quote! { self.#field.#text },
+                        _ => quote! { self.#field.as_ref().and_then(|e| e.#text) },
+                    }
+                }
+                _ => return None,
+            };
+            Some(quote! { #json => Some(#value), })
+        })
+        .collect();
+    if arms.is_empty() {
+        return quote! {};
+    }
+    quote! {
+        fn child_text(&self, name: &str) -> Option<Option<&str>> {
+            if !self.unknown_elements.is_empty() {
+                return None;
+            }
+            match name {
+                #(#arms)*
+                _ => None,
+            }
         }
     }
 }

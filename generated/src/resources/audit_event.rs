@@ -572,6 +572,33 @@ impl Reflect for AuditEvent {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => {
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+            }
+            "implicitRules" => {
+                Some(
+                    self
+                        .implicit_rules
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "language" => {
+                Some(
+                    self
+                        .language
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1108,6 +1135,15 @@ impl Reflect for AuditEventAgent {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1393,6 +1429,15 @@ impl Reflect for AuditEventEntity {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1623,6 +1668,15 @@ impl Reflect for AuditEventEntityDetail {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1792,6 +1846,15 @@ impl FhirJson for AuditEventOutcome {
 impl Reflect for AuditEventOutcome {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -1994,6 +2057,15 @@ impl Reflect for AuditEventSource {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2178,6 +2250,9 @@ impl Reflect for AuditEventAgentNetwork {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -2554,6 +2629,9 @@ impl Reflect for AuditEventEntityDetailValue {
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2668,6 +2746,9 @@ impl Reflect for AuditEventOccurred {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -340,6 +340,33 @@ impl Reflect for Bundle {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => {
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+            }
+            "implicitRules" => {
+                Some(
+                    self
+                        .implicit_rules
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "language" => {
+                Some(
+                    self
+                        .language
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -850,6 +877,23 @@ impl Reflect for BundleEntry {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "fullUrl" => {
+                Some(
+                    self
+                        .full_url
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1132,6 +1176,23 @@ impl Reflect for BundleEntryRequest {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "url" => Some(self.url.value.as_ref().map(|v| v.as_str())),
+            "ifNoneMatch" => {
+                Some(self.if_none_match.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            "ifMatch" => Some(self.if_match.as_ref().and_then(|e| e.value.as_deref())),
+            "ifNoneExist" => {
+                Some(self.if_none_exist.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1378,6 +1439,25 @@ impl Reflect for BundleEntryResponse {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "status" => Some(self.status.value.as_deref()),
+            "location" => {
+                Some(
+                    self
+                        .location
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "etag" => Some(self.etag.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1569,6 +1649,15 @@ impl Reflect for BundleEntrySearch {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1744,6 +1833,16 @@ impl FhirJson for BundleLink {
 impl Reflect for BundleLink {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "url" => Some(self.url.value.as_ref().map(|v| v.as_str())),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;

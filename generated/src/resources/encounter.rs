@@ -852,6 +852,33 @@ impl Reflect for Encounter {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => {
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+            }
+            "implicitRules" => {
+                Some(
+                    self
+                        .implicit_rules
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "language" => {
+                Some(
+                    self
+                        .language
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1414,6 +1441,15 @@ impl Reflect for EncounterAdmission {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1625,6 +1661,15 @@ impl Reflect for EncounterDiagnosis {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1826,6 +1871,15 @@ impl Reflect for EncounterLocation {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2049,6 +2103,15 @@ impl Reflect for EncounterParticipant {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2255,6 +2318,15 @@ impl Reflect for EncounterReason {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;

@@ -242,6 +242,9 @@ impl Reflect for AnyResource {
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_inner().coded()
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_inner().child_text(name)
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         self.reflect_inner().visit_children(v)
     }

@@ -952,6 +952,33 @@ impl Reflect for Observation {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => {
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+            }
+            "implicitRules" => {
+                Some(
+                    self
+                        .implicit_rules
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "language" => {
+                Some(
+                    self
+                        .language
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1590,6 +1617,15 @@ impl Reflect for ObservationComponent {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -1893,6 +1929,20 @@ impl Reflect for ObservationReferenceRange {
         };
         Some(&INFO)
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "text" => {
+                Some(
+                    self.text.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -2110,6 +2160,16 @@ impl Reflect for ObservationTriggeredBy {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "reason" => Some(self.reason.as_ref().and_then(|e| e.value.as_deref())),
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
@@ -2531,6 +2591,9 @@ impl Reflect for ObservationComponentValue {
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2700,6 +2763,9 @@ impl Reflect for ObservationEffective {
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
+    }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
     }
@@ -2819,6 +2885,9 @@ impl Reflect for ObservationInstantiates {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()
@@ -3206,6 +3275,9 @@ impl Reflect for ObservationValue {
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        self.reflect_choice().1.child_text(name)
     }
     fn primitive(&self) -> Option<PrimitiveValue<'_>> {
         self.reflect_choice().1.primitive()

@@ -280,6 +280,33 @@ impl Reflect for OperationOutcome {
             _ => None,
         }
     }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => {
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+            }
+            "implicitRules" => {
+                Some(
+                    self
+                        .implicit_rules
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            "language" => {
+                Some(
+                    self
+                        .language
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                )
+            }
+            _ => None,
+        }
+    }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
         r::opt(v, "id", &self.id);
@@ -699,6 +726,18 @@ impl FhirJson for OperationOutcomeIssue {
 impl Reflect for OperationOutcomeIssue {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn child_text(&self, name: &str) -> Option<Option<&str>> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match name {
+            "id" => Some(self.id.as_deref()),
+            "diagnostics" => {
+                Some(self.diagnostics.as_ref().and_then(|e| e.value.as_deref()))
+            }
+            _ => None,
+        }
     }
     fn visit_children<'a>(&'a self, v: &mut dyn FnMut(Child<'a>)) {
         use dhp_runtime::visit as r;
