@@ -478,7 +478,7 @@ fn child_text_fn(s: &StructDef) -> TokenStream {
             let value = match (&f.ty, f.card) {
                 (FieldType::PlainString, Card::Required) => quote! { Some(self.#field.as_str()) },
                 (FieldType::PlainString, _) => quote! { self.#field.as_deref() },
-                (FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. }, card) if matches!(r.as_str(), "String" | "Uri" | "Url" | "Canonical" | "Code" | "Id" | "Markdown" | "Oid" | "Uuid") => {
+                (FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. }, card) if f.ty.is_text() => {
                     // A `String` value derefs to its text; the other types give it by `as_str`.
                     let text = if r == "String" { quote! { value.as_deref() } } else { quote! { value.as_ref().map(|v| v.as_str()) } };
                     match card {
@@ -516,7 +516,7 @@ fn coded_fn(s: &StructDef) -> TokenStream {
             f.json == json
                 && f.role == FieldRole::Element
                 && f.card == Card::Optional
-                && matches!(&f.ty, FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if matches!(r.as_str(), "String" | "Uri" | "Code"))
+                && f.ty.is_text()
         })
     };
     let (Some(code), Some(system)) = (text_field("code"), text_field("system")) else { return quote! {} };

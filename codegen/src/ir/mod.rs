@@ -309,6 +309,16 @@ pub enum FieldType {
     AnyResource,
 }
 
+impl FieldType {
+    /// True for a primitive whose Rust value gives its text by `as_str` (`String`, `Uri`,
+    /// `Code`, `Id`, …): what the generated shortcuts past reflection read as text
+    /// (`Reflect::child_text`, `Reflect::coded`, a native `startsWith`).
+    pub fn is_text(&self) -> bool {
+        matches!(self, FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. }
+            if matches!(r.as_str(), "String" | "Uri" | "Url" | "Canonical" | "Code" | "Id" | "Markdown" | "Oid" | "Uuid"))
+    }
+}
+
 /// What role a field plays in reading and writing.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldRole {

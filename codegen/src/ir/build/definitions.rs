@@ -256,8 +256,6 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
     use dhp_runtime::fhirpath::{BinOp, Expr, Literal};
     // An element of the struct's own, by FHIR name.
     let element = |name: &str| fields.iter().find(|f| f.json == name && f.role == FieldRole::Element);
-    // Primitive values whose Rust type reads as text (`as_str`).
-    let textual = |f: &Field| matches!(&f.ty, FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if matches!(r.as_str(), "String" | "Uri" | "Url" | "Canonical" | "Code" | "Id" | "Markdown" | "Oid" | "Uuid"));
     let part = match e {
         Expr::Binary(l, op, r) => {
             let op = match op {
@@ -285,7 +283,7 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
         },
         Expr::Call(Some(base), f, args) if f == "startsWith" => match (&**base, args.as_slice()) {
             (Expr::Member(None, name), [Expr::Literal(Literal::String(prefix))]) => element(name)
-                .filter(|field| field.card == Card::Optional && textual(field))
+                .filter(|field| field.card == Card::Optional && field.ty.is_text())
                 .map(|field| NativeTest::StartsWith { field: field.name.clone(), prefix: prefix.clone() }),
             _ => None,
         },
