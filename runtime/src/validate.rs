@@ -873,7 +873,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
         let (resource, root_resource) = (nodes[resource_at].node, nodes[root_resource_at].node);
         if !info.invariants.is_empty() && !skipped('t') {
             let path = || walked_path(nodes, at, root_path);
-            check_type_invariants(info.invariants, node, true, &path, resource, root_resource, issues);
+            check_type_invariants(info.invariants, node, &path, resource, root_resource, issues);
         }
         let typed = || children.clone().filter(|&i| matches!(nodes[i].node, Node::Typed(_)));
         if !info.element_invariants.is_empty() {
@@ -881,7 +881,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
                 let element = nodes[i].name;
                 if let Some((_, invariants)) = info.element_invariants.iter().find(|(n, _)| *n == element) {
                     let path = || walked_path(nodes, i, root_path);
-                    check_type_invariants(invariants, nodes[i].node, false, &path, resource, root_resource, issues);
+                    check_type_invariants(invariants, nodes[i].node, &path, resource, root_resource, issues);
                 }
             }
         }
@@ -948,7 +948,6 @@ pub(crate) fn is_resource_member(name: &str, ty: &str) -> bool {
 fn check_type_invariants(
     invariants: &'static [InvariantRule],
     value: Node<'_>,
-    own: bool,
     path: &dyn Fn() -> String,
     resource: Node<'_>,
     root_resource: Node<'_>,
@@ -961,10 +960,10 @@ fn check_type_invariants(
         // Only the value itself (segment 0) until a walk needs more.
         let mut segs = Segs(Vec::new());
         let on_value = [Located { node: value, at: 0 }];
-        // A constraint of the value's own type that the type checks without FHIRPath
-        // (`Reflect::native_invariant`: generated for existence tests on its elements).
+        // A constraint on the value itself that its type decides from its fields
+        // (`Reflect::native_invariant`, which answers only for an expression of its own).
         let native = match value {
-            Node::Typed(r) if own && inv.steps.is_empty() => r.native_invariant(i, inv.expression),
+            Node::Typed(r) if inv.steps.is_empty() => r.native_invariant(i, inv.expression),
             _ => None,
         };
         if let Some(holds) = native {
