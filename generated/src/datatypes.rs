@@ -601,13 +601,14 @@ impl Reflect for Age {
             .system
             .as_ref()
             .and_then(|e| e.value.as_ref())
-            .map(|s| s.as_str());
+            .map(|v| v.as_str());
         Some(
             self
                 .code
                 .as_ref()
                 .and_then(|e| e.value.as_ref())
-                .map(|c| (system, c.as_str())),
+                .map(|v| v.as_str())
+                .map(|code| (system, code)),
         )
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -622,12 +623,13 @@ impl Reflect for Age {
                     self
                         .system
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "code" => {
                 Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -1240,7 +1242,8 @@ impl Reflect for Attachment {
                     self
                         .content_type
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -1248,12 +1251,13 @@ impl Reflect for Attachment {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "url" => {
                 Some(
-                    self.url.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.url.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             "title" => Some(self.title.as_ref().and_then(|e| e.value.as_deref())),
@@ -2451,13 +2455,14 @@ impl Reflect for Coding {
             .system
             .as_ref()
             .and_then(|e| e.value.as_ref())
-            .map(|s| s.as_str());
+            .map(|v| v.as_str());
         Some(
             self
                 .code
                 .as_ref()
                 .and_then(|e| e.value.as_ref())
-                .map(|c| (system, c.as_str())),
+                .map(|v| v.as_str())
+                .map(|code| (system, code)),
         )
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -2471,13 +2476,14 @@ impl Reflect for Coding {
                     self
                         .system
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "version" => Some(self.version.as_ref().and_then(|e| e.value.as_deref())),
             "code" => {
                 Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             "display" => Some(self.display.as_ref().and_then(|e| e.value.as_deref())),
@@ -3185,13 +3191,14 @@ impl Reflect for Count {
             .system
             .as_ref()
             .and_then(|e| e.value.as_ref())
-            .map(|s| s.as_str());
+            .map(|v| v.as_str());
         Some(
             self
                 .code
                 .as_ref()
                 .and_then(|e| e.value.as_ref())
-                .map(|c| (system, c.as_str())),
+                .map(|v| v.as_str())
+                .map(|code| (system, code)),
         )
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -3206,12 +3213,13 @@ impl Reflect for Count {
                     self
                         .system
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "code" => {
                 Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -3812,7 +3820,8 @@ impl Reflect for DataRequirementCodeFilter {
                     self
                         .value_set
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -4691,13 +4700,14 @@ impl Reflect for Distance {
             .system
             .as_ref()
             .and_then(|e| e.value.as_ref())
-            .map(|s| s.as_str());
+            .map(|v| v.as_str());
         Some(
             self
                 .code
                 .as_ref()
                 .and_then(|e| e.value.as_ref())
-                .map(|c| (system, c.as_str())),
+                .map(|v| v.as_str())
+                .map(|code| (system, code)),
         )
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -4712,12 +4722,13 @@ impl Reflect for Distance {
                     self
                         .system
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "code" => {
                 Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -5738,13 +5749,14 @@ impl Reflect for Duration {
             .system
             .as_ref()
             .and_then(|e| e.value.as_ref())
-            .map(|s| s.as_str());
+            .map(|v| v.as_str());
         Some(
             self
                 .code
                 .as_ref()
                 .and_then(|e| e.value.as_ref())
-                .map(|c| (system, c.as_str())),
+                .map(|v| v.as_str())
+                .map(|code| (system, code)),
         )
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -5759,12 +5771,13 @@ impl Reflect for Duration {
                     self
                         .system
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "code" => {
                 Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -6062,7 +6075,7 @@ impl Reflect for Expression {
             }
             "name" => {
                 Some(
-                    self.name.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -6070,7 +6083,8 @@ impl Reflect for Expression {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "expression" => {
@@ -6081,7 +6095,8 @@ impl Reflect for Expression {
                     self
                         .reference
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -7172,7 +7187,8 @@ impl Reflect for Identifier {
                     self
                         .system
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "value" => Some(self.value.as_ref().and_then(|e| e.value.as_deref())),
@@ -7453,7 +7469,8 @@ impl Reflect for Meta {
                     self
                         .version_id
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "source" => {
@@ -7461,7 +7478,8 @@ impl Reflect for Meta {
                     self
                         .source
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -7649,7 +7667,8 @@ impl Reflect for Money {
                     self
                         .currency
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -8075,7 +8094,7 @@ impl Reflect for ParameterDefinition {
             "id" => Some(self.id.as_deref()),
             "name" => {
                 Some(
-                    self.name.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             "max" => Some(self.max.as_ref().and_then(|e| e.value.as_deref())),
@@ -8087,7 +8106,8 @@ impl Reflect for ParameterDefinition {
                     self
                         .profile
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -8556,13 +8576,14 @@ impl Reflect for Quantity {
             .system
             .as_ref()
             .and_then(|e| e.value.as_ref())
-            .map(|s| s.as_str());
+            .map(|v| v.as_str());
         Some(
             self
                 .code
                 .as_ref()
                 .and_then(|e| e.value.as_ref())
-                .map(|c| (system, c.as_str())),
+                .map(|v| v.as_str())
+                .map(|code| (system, code)),
         )
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -8577,12 +8598,13 @@ impl Reflect for Quantity {
                     self
                         .system
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "code" => {
                 Some(
-                    self.code.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -9529,8 +9551,8 @@ impl Reflect for Reference {
                                 self
                                     .reference
                                     .as_ref()
-                                    .and_then(|e| e.value.as_ref())
-                                    .map(|v| v.as_str().starts_with("#")),
+                                    .and_then(|e| e.value.as_deref())
+                                    .map(|t| t.starts_with("#")),
                             ),
                             || None,
                         ),
@@ -9560,7 +9582,8 @@ impl Reflect for Reference {
                     self
                         .type_
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "display" => Some(self.display.as_ref().and_then(|e| e.value.as_deref())),
@@ -9896,7 +9919,8 @@ impl Reflect for RelatedArtifact {
                     self
                         .citation
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "resource" => {
@@ -9904,7 +9928,8 @@ impl Reflect for RelatedArtifact {
                     self
                         .resource
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -10325,7 +10350,8 @@ impl Reflect for SampledData {
                     self
                         .code_map
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "offsets" => Some(self.offsets.as_ref().and_then(|e| e.value.as_deref())),
@@ -10670,7 +10696,8 @@ impl Reflect for Signature {
                     self
                         .target_format
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "sigFormat" => {
@@ -10678,7 +10705,8 @@ impl Reflect for Signature {
                     self
                         .sig_format
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -11877,7 +11905,8 @@ impl Reflect for TriggerDefinition {
                     self
                         .subscription_topic
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,

@@ -507,16 +507,12 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
             _ => None,
         };
         if let Some(holds) = native {
-            if fhirpath::auditing() {
-                if let Some(compiled) = compiled_at(table, invariants, i) {
-                    let env = || {
-                        let mut env = fhirpath::Env::new(root);
-                        env.context = vec![fhirpath::Value::of_node(root)];
-                        env
-                    };
-                    compiled.audit(root, &env, Some(holds));
-                }
-            }
+            let env = || {
+                let mut env = fhirpath::Env::new(root);
+                env.context = vec![fhirpath::Value::of_node(root)];
+                env
+            };
+            audit_native(|| table, invariants, i, root, &env, holds);
             if !holds {
                 reader.push_issue(invariant_issue(inv, segs.path(&root_only[0], root_path)));
             }
@@ -967,17 +963,13 @@ fn check_type_invariants(
             _ => None,
         };
         if let Some(holds) = native {
-            if fhirpath::auditing() {
-                if let Some(compiled) = compiled_at(*table.get_or_insert_with(|| compiled_all(invariants)), invariants, i) {
-                    let env = || {
-                        let mut env = fhirpath::Env::new(resource);
-                        env.root_resource = Some(root_resource);
-                        env.context = vec![fhirpath::Value::of_node(value)];
-                        env
-                    };
-                    compiled.audit(value, &env, Some(holds));
-                }
-            }
+            let env = || {
+                let mut env = fhirpath::Env::new(resource);
+                env.root_resource = Some(root_resource);
+                env.context = vec![fhirpath::Value::of_node(value)];
+                env
+            };
+            audit_native(|| compiled_all(invariants), invariants, i, value, &env, holds);
             if !holds {
                 issues.push(invariant_issue(inv, segs.path(&on_value[0], &path())));
             }
@@ -1001,6 +993,24 @@ fn check_type_invariants(
             if compiled.check(focus.node, &env) == Some(false) {
                 issues.push(invariant_issue(inv, segs.path(focus, &path())));
             }
+        }
+    }
+}
+
+/// With the audit on ([`fhirpath::auditing`]): counts a type's own answer `holds` for
+/// invariant `i` on `focus` against the interpreter's ([`Compiled::audit`]); the table of
+/// compiled invariants (`table`) is looked up only then.
+fn audit_native<'a>(
+    table: impl FnOnce() -> Option<&'static [Option<&'static Compiled>]>,
+    invariants: &'static [InvariantRule],
+    i: usize,
+    focus: Node<'a>,
+    env: &dyn Fn() -> fhirpath::Env<'a>,
+    holds: bool,
+) {
+    if fhirpath::auditing() {
+        if let Some(compiled) = compiled_at(table(), invariants, i) {
+            compiled.audit(focus, env, Some(holds));
         }
     }
 }

@@ -464,6 +464,17 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
     }
 }
 
+/// The text of a `0..1` text primitive field (`Option<&str>`, `None` when absent or
+/// without a value; [`FieldType::is_text`]): a `String` value derefs to its text, the
+/// other types give it by `as_str`.
+fn optional_text(field: &Field) -> TokenStream {
+    let f = format_ident!("{}", field.name);
+    match &field.ty {
+        FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if r == "String" => quote! { self.#f.as_ref().and_then(|e| e.value.as_deref()) },
+        _ => quote! { self.#f.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()) },
+    }
+}
+
 /// `Reflect::child_text` for a struct's single (`0..1`, `1..1`) elements that hold text
 /// (plain strings such as `Extension.url`, and string-like primitives), by JSON name;
 /// nothing for a struct without any. Any other name, and any name after a lenient read
@@ -478,14 +489,12 @@ fn child_text_fn(s: &StructDef) -> TokenStream {
             let value = match (&f.ty, f.card) {
                 (FieldType::PlainString, Card::Required) => quote! { Some(self.#field.as_str()) },
                 (FieldType::PlainString, _) => quote! { self.#field.as_deref() },
-                (FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. }, card) if f.ty.is_text() => {
-                    // A `String` value derefs to its text; the other types give it by `as_str`.
-                    let text = if r == "String" { quote! { value.as_deref() } } else { quote! { value.as_ref().map(|v| v.as_str()) } };
-                    match card {
-                        Card::Required => quote! { self.#field.#text },
-                        _ => quote! { self.#field.as_ref().and_then(|e| e.#text) },
-                    }
-                }
+                // As `optional_text`, for a field that is always there.
+                (FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. }, Card::Required) if f.ty.is_text() => match r.as_str() {
+                    "String" => quote! { self.#field.value.as_deref() },
+                    _ => quote! { self.#field.value.as_ref().map(|v| v.as_str()) },
+                },
+                (FieldType::Primitive { .. }, _) if f.ty.is_text() => optional_text(f),
                 _ => return None,
             };
             Some(quote! { #json => Some(#value), })
@@ -520,14 +529,14 @@ fn coded_fn(s: &StructDef) -> TokenStream {
         })
     };
     let (Some(code), Some(system)) = (text_field("code"), text_field("system")) else { return quote! {} };
-    let (code, system) = (format_ident!("{}", code.name), format_ident!("{}", system.name));
+    let (code, system) = (optional_text(code), optional_text(system));
     quote! {
         fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
             if !self.unknown_elements.is_empty() {
                 return None;
             }
-            let system = self.#system.as_ref().and_then(|e| e.value.as_ref()).map(|s| s.as_str());
-            Some(self.#code.as_ref().and_then(|e| e.value.as_ref()).map(|c| (system, c.as_str())))
+            let system = #system;
+            Some(#code.map(|code| (system, code)))
         }
     }
 }
@@ -548,7 +557,7 @@ fn native_invariant_fn(ctx: &Ctx, s: &StructDef) -> TokenStream {
         .enumerate()
         .filter_map(|(i, inv)| {
             let test = inv.native.as_ref()?;
-            let value = native_option_tokens(test);
+            let value = native_option_tokens(test, &s.fields);
             let (i, expr) = (proc_macro2::Literal::usize_unsuffixed(i), &inv.expression);
             Some(quote! { #i if expression == #expr => #value, })
         })
@@ -574,7 +583,7 @@ fn native_invariant_fn(ctx: &Ctx, s: &StructDef) -> TokenStream {
 /// the test is decided whatever the data; `None` where a part is undecided, through the
 /// helpers of `dhp_runtime::visit` that apply FHIRPath's operators left operand first
 /// (the right one is not looked at when the left decides).
-fn native_option_tokens(test: &NativeTest) -> TokenStream {
+fn native_option_tokens(test: &NativeTest, fields: &[Field]) -> TokenStream {
     if let Some(b) = native_tokens(test, false, false) {
         return quote! { Some(#b) };
     }
@@ -589,13 +598,13 @@ fn native_option_tokens(test: &NativeTest) -> TokenStream {
             quote! { #r::when_absent(#absent, #value) }
         }
         NativeTest::Not(inner) => {
-            let inner = native_option_tokens(inner);
+            let inner = native_option_tokens(inner, fields);
             quote! { #r::not(#inner) }
         }
         // Its left part undecided, an operator is too.
         NativeTest::Logic(l, _, _) if **l == NativeTest::Undecided => quote! { None },
         NativeTest::Logic(l, op, rhs) => {
-            let (l, rhs) = (native_option_tokens(l), native_option_tokens(rhs));
+            let (l, rhs) = (native_option_tokens(l, fields), native_option_tokens(rhs, fields));
             let f = match op {
                 NativeOp::And => quote! { and },
                 NativeOp::Or => quote! { or },
@@ -604,10 +613,13 @@ fn native_option_tokens(test: &NativeTest) -> TokenStream {
             };
             quote! { #r::#f(#l, || #rhs) }
         }
-        NativeTest::StartsWith { field, prefix } => {
-            let f = format_ident!("{}", field);
-            quote! { self.#f.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str().starts_with(#prefix)) }
-        }
+        NativeTest::StartsWith { field, prefix } => match fields.iter().find(|f| f.name == *field) {
+            Some(f) => {
+                let text = optional_text(f);
+                quote! { #text.map(|t| t.starts_with(#prefix)) }
+            }
+            None => quote! { None },
+        },
         NativeTest::Undecided => quote! { None },
         // Always decided: given as `Some` above.
         NativeTest::Present { .. } | NativeTest::HasValue { .. } => quote! { None },
@@ -640,23 +652,12 @@ fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> Option<Token
         NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Undecided => return None,
         NativeTest::Not(inner) => return native_tokens(inner, nested, !negated),
         NativeTest::Logic(l, op, r) => {
+            // `a implies b` is `!a || b`.
+            let (l, r) = (native_tokens(l, true, *op == NativeOp::Implies)?, native_tokens(r, true, false)?);
             let t = match op {
-                NativeOp::And => {
-                    let (l, r) = (native_tokens(l, true, false)?, native_tokens(r, true, false)?);
-                    quote! { #l && #r }
-                }
-                NativeOp::Or => {
-                    let (l, r) = (native_tokens(l, true, false)?, native_tokens(r, true, false)?);
-                    quote! { #l || #r }
-                }
-                NativeOp::Xor => {
-                    let (l, r) = (native_tokens(l, true, false)?, native_tokens(r, true, false)?);
-                    quote! { #l != #r }
-                }
-                NativeOp::Implies => {
-                    let (l, r) = (native_tokens(l, true, true)?, native_tokens(r, true, false)?);
-                    quote! { #l || #r }
-                }
+                NativeOp::And => quote! { #l && #r },
+                NativeOp::Or | NativeOp::Implies => quote! { #l || #r },
+                NativeOp::Xor => quote! { #l != #r },
             };
             if negated {
                 return Some(quote! { !(#t) });

@@ -652,14 +652,15 @@ impl Reflect for UzCoreLocation {
         }
         match name {
             "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
             }
             "implicitRules" => {
                 Some(
                     self
                         .implicit_rules
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -667,7 +668,8 @@ impl Reflect for UzCoreLocation {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "name" => Some(self.name.value.as_deref()),
@@ -676,7 +678,8 @@ impl Reflect for UzCoreLocation {
                     self
                         .description
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,

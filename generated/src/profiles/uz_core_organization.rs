@@ -497,14 +497,15 @@ impl Reflect for UzCoreOrganization {
         }
         match name {
             "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
             }
             "implicitRules" => {
                 Some(
                     self
                         .implicit_rules
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -512,7 +513,8 @@ impl Reflect for UzCoreOrganization {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "name" => Some(self.name.value.as_deref()),
@@ -521,7 +523,8 @@ impl Reflect for UzCoreOrganization {
                     self
                         .description
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,

@@ -961,14 +961,15 @@ impl Reflect for CapabilityStatement {
         }
         match name {
             "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
             }
             "implicitRules" => {
                 Some(
                     self
                         .implicit_rules
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -976,12 +977,13 @@ impl Reflect for CapabilityStatement {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "url" => {
                 Some(
-                    self.url.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.url.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             "version" => Some(self.version.as_ref().and_then(|e| e.value.as_deref())),
@@ -993,7 +995,8 @@ impl Reflect for CapabilityStatement {
                     self
                         .description
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "purpose" => {
@@ -1001,7 +1004,8 @@ impl Reflect for CapabilityStatement {
                     self
                         .purpose
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "copyright" => {
@@ -1009,7 +1013,8 @@ impl Reflect for CapabilityStatement {
                     self
                         .copyright
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "copyrightLabel" => {
@@ -1591,7 +1596,8 @@ impl Reflect for CapabilityStatementDocument {
                     self
                         .documentation
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "profile" => Some(self.profile.value.as_ref().map(|v| v.as_str())),
@@ -1810,7 +1816,7 @@ impl Reflect for CapabilityStatementImplementation {
             "description" => Some(self.description.value.as_ref().map(|v| v.as_str())),
             "url" => {
                 Some(
-                    self.url.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.url.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -2065,7 +2071,8 @@ impl Reflect for CapabilityStatementMessaging {
                     self
                         .documentation
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -2752,7 +2759,8 @@ impl Reflect for CapabilityStatementRest {
                     self
                         .documentation
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -2971,7 +2979,8 @@ impl Reflect for CapabilityStatementRestInteraction {
                     self
                         .documentation
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -3580,7 +3589,8 @@ impl Reflect for CapabilityStatementRestResource {
                     self
                         .profile
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "documentation" => {
@@ -3588,7 +3598,8 @@ impl Reflect for CapabilityStatementRestResource {
                     self
                         .documentation
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -3859,7 +3870,8 @@ impl Reflect for CapabilityStatementRestResourceInteraction {
                     self
                         .documentation
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -4085,7 +4097,8 @@ impl Reflect for CapabilityStatementRestResourceOperation {
                     self
                         .documentation
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -4331,7 +4344,8 @@ impl Reflect for CapabilityStatementRestResourceSearchParam {
                     self
                         .definition
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "documentation" => {
@@ -4339,7 +4353,8 @@ impl Reflect for CapabilityStatementRestResourceSearchParam {
                     self
                         .documentation
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -4567,7 +4582,8 @@ impl Reflect for CapabilityStatementRestSecurity {
                     self
                         .description
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,

@@ -668,14 +668,15 @@ impl Reflect for Consent {
         }
         match name {
             "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
             }
             "implicitRules" => {
                 Some(
                     self
                         .implicit_rules
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -683,7 +684,8 @@ impl Reflect for Consent {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -1102,7 +1104,7 @@ impl Reflect for ConsentPolicyBasis {
             "id" => Some(self.id.as_deref()),
             "url" => {
                 Some(
-                    self.url.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.url.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             _ => None,

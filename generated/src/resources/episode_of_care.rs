@@ -533,14 +533,15 @@ impl Reflect for EpisodeOfCare {
         }
         match name {
             "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
             }
             "implicitRules" => {
                 Some(
                     self
                         .implicit_rules
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -548,7 +549,8 @@ impl Reflect for EpisodeOfCare {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,

@@ -628,14 +628,15 @@ impl Reflect for Location {
         }
         match name {
             "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
             }
             "implicitRules" => {
                 Some(
                     self
                         .implicit_rules
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -643,7 +644,8 @@ impl Reflect for Location {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
@@ -652,7 +654,8 @@ impl Reflect for Location {
                     self
                         .description
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,

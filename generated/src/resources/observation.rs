@@ -958,14 +958,15 @@ impl Reflect for Observation {
         }
         match name {
             "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
             }
             "implicitRules" => {
                 Some(
                     self
                         .implicit_rules
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -973,7 +974,8 @@ impl Reflect for Observation {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,
@@ -1937,7 +1939,7 @@ impl Reflect for ObservationReferenceRange {
             "id" => Some(self.id.as_deref()),
             "text" => {
                 Some(
-                    self.text.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
             _ => None,

@@ -510,14 +510,15 @@ impl Reflect for RelatedPerson {
         }
         match name {
             "id" => {
-                Some(self.id.as_ref().and_then(|e| e.value.as_ref().map(|v| v.as_str())))
+                Some(self.id.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()))
             }
             "implicitRules" => {
                 Some(
                     self
                         .implicit_rules
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             "language" => {
@@ -525,7 +526,8 @@ impl Reflect for RelatedPerson {
                     self
                         .language
                         .as_ref()
-                        .and_then(|e| e.value.as_ref().map(|v| v.as_str())),
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
                 )
             }
             _ => None,

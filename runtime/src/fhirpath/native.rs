@@ -203,20 +203,16 @@ impl Compiled {
     pub(crate) fn check<'a>(&self, focus: Node<'a>, env: &dyn Fn() -> Env<'a>) -> Option<bool> {
         let mut ctx = Ctx { make: env, env: None };
         let native = run(&self.plan, focus, &mut ctx, true, true).ok().flatten();
-        if AUDIT.load(Ordering::Relaxed) {
-            let interpreted = top_truth(evaluate(self.expr, focus, ctx.env()));
-            CHECKED.fetch_add(1, Ordering::Relaxed);
-            if interpreted != native {
-                DISAGREED.fetch_add(1, Ordering::Relaxed);
-            }
+        if auditing() {
+            self.audit(focus, env, native);
         }
         native
     }
 }
 
-/// Whether the audit is on ([`audit`]): a check made some other way (a generated native
-/// test, [`crate::reflect::Reflect::native_invariant`]) is then compared with the
-/// interpreter too ([`Compiled::audit`]).
+/// Whether the audit is on ([`audit`]): every check is then compared with the interpreter
+/// ([`Compiled::audit`]), native plans and a type's own answers
+/// ([`crate::reflect::Reflect::native_invariant`]) alike.
 pub(crate) fn auditing() -> bool {
     AUDIT.load(Ordering::Relaxed)
 }
