@@ -92,13 +92,20 @@ fn syntax_error(root: &str, message: String) -> ReadError {
 
 /// Reads `text` as `T` from `root`: `resource` checks that the document is an object.
 fn read_text<T: FhirJson>(text: &str, root: &str, mode: ReadMode, resource: bool) -> Result<(T, Vec<Issue>), ReadError> {
+    read_text_into(text, root, mode, resource, std::convert::identity)
+}
+
+/// [`read_text`], with the value put into what `wrap` makes of it as soon as it is read
+/// (`Box::new`: a large value is then copied once, to the heap, and not again on its
+/// way out).
+fn read_text_into<T: FhirJson, U>(text: &str, root: &str, mode: ReadMode, resource: bool, wrap: fn(T) -> U) -> Result<(U, Vec<Issue>), ReadError> {
     let mut value = None;
-    match stream_text(text, root, mode, resource, &mut |s| value = T::read_stream(s)) {
+    match stream_text(text, root, mode, resource, &mut |s| value = T::read_stream(s).map(wrap)) {
         Streamed::Read(issues) => match value {
             Some(v) if !issues.iter().any(|i| i.severity == Severity::Error) => Ok((v, issues)),
             _ => Err(ReadError { issues, json: JsonValue::parse(text).ok() }),
         },
-        Streamed::Tree(json) => read_resource_json_tree::<T>(json, root, mode),
+        Streamed::Tree(json) => read_resource_json_tree::<T>(json, root, mode).map(|(v, issues)| (wrap(v), issues)),
         Streamed::Failed(e) => Err(e),
     }
 }
@@ -173,6 +180,12 @@ pub fn read_object_json<T: FhirJson>(obj: JsonObject, root: &str, mode: ReadMode
 /// read keeps the parsed JSON in the error (parsed only then).
 pub fn read_resource_str<T: Resource>(text: &str, mode: ReadMode) -> Result<(T, Vec<Issue>), ReadError> {
     read_text::<T>(text, T::RESOURCE_TYPE, mode, true)
+}
+
+/// [`read_resource_str`] into a `Box`, as enums of resources hold them: the value is
+/// moved to the heap once, as soon as it is read.
+pub fn read_resource_str_boxed<T: Resource>(text: &str, mode: ReadMode) -> Result<(Box<T>, Vec<Issue>), ReadError> {
+    read_text_into::<T, Box<T>>(text, T::RESOURCE_TYPE, mode, true, Box::new)
 }
 
 /// Reads UTF-8 bytes as resource `T`; invalid UTF-8 is a syntax error naming its byte

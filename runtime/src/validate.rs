@@ -138,6 +138,55 @@ pub(crate) fn walk<'a>(segs: &mut Segs<'a>, root: Node<'a>, steps: &[Step]) -> V
     current
 }
 
+/// [`walk`] from the root of an element walk (`walked`: its nodes, empty when there was
+/// none): the children of a node the walk listed are taken from its list, as
+/// [`RuleTree::find`] takes them, and visited only below nodes it did not list. Nothing is
+/// allocated when the first step finds nothing (an invariant on an element the document
+/// leaves out).
+fn walk_listed<'a>(segs: &mut Segs<'a>, root: Node<'a>, walked: &[Walked<'a>], steps: &[Step]) -> Vec<Located<'a>> {
+    if steps.is_empty() {
+        return vec![Located { node: root, at: 0 }];
+    }
+    let root = (Located { node: root, at: 0 }, if walked.is_empty() { NOT_FOUND_IN_WALK } else { 0 });
+    let mut current: Vec<(Located<'a>, u32)> = Vec::new();
+    for (k, step) in steps.iter().enumerate() {
+        let mut next = Vec::new();
+        for &(parent, walk) in if k == 0 { std::slice::from_ref(&root) } else { &current[..] } {
+            let start = next.len();
+            match walked.get(walk as usize).and_then(Walked::listed) {
+                Some(children) => {
+                    for (i, c) in walked[children.clone()].iter().enumerate() {
+                        if typed_key_matches(c.name, c.json_name, step.key) {
+                            segs.0.push(Seg { parent: parent.at, name: c.json_name, index: c.index });
+                            next.push((Located { node: c.node, at: segs.0.len() - 1 }, (children.start + i) as u32));
+                        }
+                    }
+                }
+                None => visit_key(parent.node, step.key, &mut |c| {
+                    segs.0.push(Seg { parent: parent.at, name: c.json_name, index: c.index });
+                    next.push((Located { node: c.node, at: segs.0.len() - 1 }, NOT_FOUND_IN_WALK));
+                }),
+            }
+            if step.is_slice() {
+                // The members of the slice, in order.
+                let mut kept = start;
+                for i in start..next.len() {
+                    if is_complex(next[i].0.node) && step.accepts(next[i].0.node) {
+                        next.swap(kept, i);
+                        kept += 1;
+                    }
+                }
+                next.truncate(kept);
+            }
+        }
+        current = next;
+        if current.is_empty() {
+            break;
+        }
+    }
+    current.into_iter().map(|(l, _)| l).collect()
+}
+
 /// The nodes found after each step of the last walk (see [`descend`]).
 type Levels<'s, 'a> = Vec<(&'s Step, Vec<Located<'a>>)>;
 
@@ -526,7 +575,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
         let foci = if inv.steps.is_empty() {
             &root_only[..]
         } else {
-            stepped = walk(&mut segs, root, inv.steps);
+            stepped = walk_listed(&mut segs, root, &walked, inv.steps);
             &stepped[..]
         };
         for &focus in foci {

@@ -850,7 +850,7 @@ pub(crate) fn any_profile_tokens(ctx: &Ctx) -> TokenStream {
         let n = format_ident!("{}", s.name);
         quote! {
             if canonical == <#n as dhp_runtime::Profile>::CANONICAL {
-                return Some(#n::from_json_str_with(text, mode).map(|(v, w)| (AnyProfile::#n(Box::new(v)), w)));
+                return Some(dhp_runtime::resource::read_resource_str_boxed::<#n>(text, mode).map(|(v, w)| (AnyProfile::#n(v), w)));
             }
         }
     });

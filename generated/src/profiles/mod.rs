@@ -284,101 +284,130 @@ impl AnyProfile {
     ) -> Option<Result<(Self, Vec<Issue>), ReadError>> {
         if canonical == <UzCoreAuditEvent as Profile>::CANONICAL {
             return Some(
-                UzCoreAuditEvent::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreAuditEvent(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreAuditEvent,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreAuditEvent(v), w)),
             );
         }
         if canonical == <UzCoreClinicalCondition as Profile>::CANONICAL {
             return Some(
-                UzCoreClinicalCondition::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreClinicalCondition(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreClinicalCondition,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreClinicalCondition(v), w)),
             );
         }
         if canonical == <UzCoreCondition as Profile>::CANONICAL {
             return Some(
-                UzCoreCondition::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreCondition(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreCondition,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreCondition(v), w)),
             );
         }
         if canonical == <UzCoreConsent as Profile>::CANONICAL {
             return Some(
-                UzCoreConsent::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreConsent(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreConsent,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreConsent(v), w)),
             );
         }
         if canonical == <UzCoreEncounter as Profile>::CANONICAL {
             return Some(
-                UzCoreEncounter::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreEncounter(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreEncounter,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreEncounter(v), w)),
             );
         }
         if canonical == <UzCoreEpisodeOfCare as Profile>::CANONICAL {
             return Some(
-                UzCoreEpisodeOfCare::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreEpisodeOfCare(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreEpisodeOfCare,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreEpisodeOfCare(v), w)),
             );
         }
         if canonical == <UzCoreHealthcareService as Profile>::CANONICAL {
             return Some(
-                UzCoreHealthcareService::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreHealthcareService(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreHealthcareService,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreHealthcareService(v), w)),
             );
         }
         if canonical == <UzCoreLocation as Profile>::CANONICAL {
             return Some(
-                UzCoreLocation::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreLocation(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreLocation,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreLocation(v), w)),
             );
         }
         if canonical == <UzCoreObservation as Profile>::CANONICAL {
             return Some(
-                UzCoreObservation::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreObservation(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreObservation,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreObservation(v), w)),
             );
         }
         if canonical == <UzCoreOrganization as Profile>::CANONICAL {
             return Some(
-                UzCoreOrganization::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreOrganization(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreOrganization,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreOrganization(v), w)),
             );
         }
         if canonical == <UzCorePatient as Profile>::CANONICAL {
             return Some(
-                UzCorePatient::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCorePatient(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCorePatient,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCorePatient(v), w)),
             );
         }
         if canonical == <UzCorePractitioner as Profile>::CANONICAL {
             return Some(
-                UzCorePractitioner::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCorePractitioner(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCorePractitioner,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCorePractitioner(v), w)),
             );
         }
         if canonical == <UzCorePractitionerRole as Profile>::CANONICAL {
             return Some(
-                UzCorePractitionerRole::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCorePractitionerRole(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCorePractitionerRole,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCorePractitionerRole(v), w)),
             );
         }
         if canonical == <UzCoreProvenance as Profile>::CANONICAL {
             return Some(
-                UzCoreProvenance::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreProvenance(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreProvenance,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreProvenance(v), w)),
             );
         }
         if canonical == <UzCoreRelatedPerson as Profile>::CANONICAL {
             return Some(
-                UzCoreRelatedPerson::from_json_str_with(text, mode)
-                    .map(|(v, w)| (AnyProfile::UzCoreRelatedPerson(Box::new(v)), w)),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreRelatedPerson,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreRelatedPerson(v), w)),
             );
         }
         if canonical == <UzCoreSocioeconomicObservation as Profile>::CANONICAL {
             return Some(
-                UzCoreSocioeconomicObservation::from_json_str_with(text, mode)
-                    .map(|(v, w)| (
-                        AnyProfile::UzCoreSocioeconomicObservation(Box::new(v)),
-                        w,
-                    )),
+                dhp_runtime::resource::read_resource_str_boxed::<
+                    UzCoreSocioeconomicObservation,
+                >(text, mode)
+                    .map(|(v, w)| (AnyProfile::UzCoreSocioeconomicObservation(v), w)),
             );
         }
         None
