@@ -490,6 +490,14 @@ fn compare(node: Node<'_>, pattern: &JsonValue, exact: bool, depth: usize) -> bo
                         Some(plain) => (plain, true),
                         None => (k, false),
                     };
+                    // A text member of a typed value, read from its field (`system` and
+                    // `code` of a `Coding` in a `CodeableConcept` pattern): the one child
+                    // of that name, with that text, as `compare_member` would find it.
+                    if let (Node::Typed(r), JsonValue::String(expected), false) = (node, pv, sibling) {
+                        if let Some(found) = r.child_text(key) {
+                            return found == Some(expected.as_str());
+                        }
+                    }
                     items.clear();
                     visit_key(node, key, &mut |c| items.push(c));
                     compare_member(&items, pv, sibling, exact, depth)

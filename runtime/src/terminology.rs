@@ -101,7 +101,35 @@ pub const fn code_key(code: &str) -> u32 {
 /// row.
 pub fn keyed_position(keys: &[u32], table: &[(u16, &str, Option<&str>)], code: &str) -> Option<usize> {
     let key = code_key(code);
-    keys.iter().zip(table).position(|(k, row)| *k == key && row.1 == code)
+    let mut found = None;
+    rows_with_key(keys, key, |i| {
+        let hit = table.get(i).is_some_and(|row| row.1 == code);
+        if hit {
+            found = Some(i);
+        }
+        hit
+    });
+    found
+}
+
+/// Calls `row` with the position of each key equal to `key`, in order, until it returns
+/// true (then true). Eight keys are compared at a time without a branch (the compiler
+/// makes one vector compare of them), as most tables have no row with the key and most
+/// others one.
+fn rows_with_key(keys: &[u32], key: u32, mut row: impl FnMut(usize) -> bool) -> bool {
+    let mut chunks = keys.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |any, &k| any | (k == key)) {
+            for (i, &k) in chunk.iter().enumerate() {
+                if k == key && row(base + i) {
+                    return true;
+                }
+            }
+        }
+        base += 8;
+    }
+    chunks.remainder().iter().enumerate().any(|(i, &k)| k == key && row(base + i))
 }
 
 /// Membership in a compact code table (see [`indexed_table_contains`]) in any order,
@@ -113,10 +141,9 @@ pub fn keyed_table_contains(
     system: Option<&str>,
     code: &str,
 ) -> bool {
-    let key = code_key(code);
-    keys.iter()
-        .zip(table)
-        .any(|(k, row)| *k == key && row.1 == code && system.is_none_or(|s| systems.get(usize::from(row.0)) == Some(&s)))
+    rows_with_key(keys, code_key(code), |i| {
+        table.get(i).is_some_and(|row| row.1 == code && system.is_none_or(|s| systems.get(usize::from(row.0)) == Some(&s)))
+    })
 }
 
 /// `a == b`, telling most different codes apart by their length and last byte before
@@ -152,6 +179,33 @@ mod tests {
         assert!(!indexed_table_contains(&systems, &t, true, Some("t"), "a"));
         assert!(!indexed_table_contains(&systems, &t, true, Some("x"), "b"));
         assert!(!indexed_table_contains(&systems, &t, false, None, "c"));
+    }
+
+    #[test]
+    fn keyed_lookup_across_chunks_and_colliding_keys() {
+        let codes: Vec<String> = (0..21).map(|i| format!("c{i}")).collect();
+        let t: Vec<(u16, &str, Option<&str>)> = codes.iter().map(|c| (u16::from(c.ends_with('7')), c.as_str(), None)).collect();
+        let keys: Vec<u32> = t.iter().map(|row| code_key(row.1)).collect();
+        let systems = ["s", "t"];
+        for (i, c) in codes.iter().enumerate() {
+            // Rows in the chunks of eight and in the remainder alike.
+            assert_eq!(keyed_position(&keys, &t, c), Some(i), "{c}");
+            let system = if c.ends_with('7') { "t" } else { "s" };
+            assert!(keyed_table_contains(&systems, &t, &keys, Some(system), c), "{c}");
+            assert!(!keyed_table_contains(&systems, &t, &keys, Some("x"), c), "{c}");
+        }
+        assert_eq!(keyed_position(&keys, &t, "c21"), None);
+        // Every key the same (as if they all collided): the row's text decides, and a
+        // later row with the key is still found after earlier ones that differ.
+        for (i, c) in [(0, "c0"), (12, "c12"), (20, "c20")] {
+            let same = vec![code_key(c); t.len()];
+            assert_eq!(keyed_position(&same, &t, c), Some(i), "{c}");
+        }
+        let same = vec![code_key("c17"); t.len()];
+        assert!(keyed_table_contains(&systems, &t, &same, Some("t"), "c17"));
+        assert!(!keyed_table_contains(&systems, &t, &same, Some("s"), "c17"));
+        let same = vec![code_key("c99"); t.len()];
+        assert!(!keyed_table_contains(&systems, &t, &same, None, "c99"));
     }
 
     #[test]
