@@ -566,13 +566,12 @@ impl Reflect for Age {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)" => {
+        match expression {
+            "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)" => {
                 dhp_runtime::visit::and(
                     dhp_runtime::visit::and(
                         Some(self.code.is_some() || self.value.is_none()),
@@ -587,7 +586,7 @@ impl Reflect for Age {
                     ),
                 )
             }
-            1 if expression == "code.empty() or system.exists()" => {
+            "code.empty() or system.exists()" => {
                 Some(self.code.is_none() || self.system.is_some())
             }
             _ => None,
@@ -1220,12 +1219,12 @@ impl Reflect for Attachment {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "data.empty() or contentType.exists()" => {
+        match expression {
+            "data.empty() or contentType.exists()" => {
                 Some(self.data.is_none() || self.content_type.is_some())
             }
             _ => None,
@@ -1709,6 +1708,17 @@ impl DataAbsent for AvailabilityAvailableTime {
 impl Reflect for AvailabilityAvailableTime {
     fn fhir_type(&self) -> &str {
         "Element"
+    }
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match expression {
+            "allDay.exists().not() or (allDay implies availableStartTime.exists().not() and availableEndTime.exists().not())" => {
+                dhp_runtime::visit::or(Some(self.all_day.is_none()), || None)
+            }
+            _ => None,
+        }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -2436,12 +2446,12 @@ impl Reflect for Coding {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "code.exists().not() implies display.exists().not()" => {
+        match expression {
+            "code.exists().not() implies display.exists().not()" => {
                 Some(self.code.is_some() || self.display.is_none())
             }
             _ => None,
@@ -2884,12 +2894,12 @@ impl Reflect for ContactPoint {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "value.empty() or system.exists()" => {
+        match expression {
+            "value.empty() or system.exists()" => {
                 Some(self.value.is_none() || self.system.is_some())
             }
             _ => None,
@@ -3150,13 +3160,12 @@ impl Reflect for Count {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (code.empty() or code = '1') and (value.empty() or value.hasValue().not() or value.toString().contains('.').not())" => {
+        match expression {
+            "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (code.empty() or code = '1') and (value.empty() or value.hasValue().not() or value.toString().contains('.').not())" => {
                 dhp_runtime::visit::and(
                     dhp_runtime::visit::and(
                         dhp_runtime::visit::and(
@@ -3177,7 +3186,7 @@ impl Reflect for Count {
                     ),
                 )
             }
-            1 if expression == "code.empty() or system.exists()" => {
+            "code.empty() or system.exists()" => {
                 Some(self.code.is_none() || self.system.is_some())
             }
             _ => None,
@@ -3805,6 +3814,17 @@ impl Reflect for DataRequirementCodeFilter {
     fn fhir_type(&self) -> &str {
         "Element"
     }
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match expression {
+            "path.exists() xor searchParam.exists()" => {
+                Some(self.path.is_some() != self.search_param.is_some())
+            }
+            _ => None,
+        }
+    }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
             return None;
@@ -4023,6 +4043,17 @@ impl Reflect for DataRequirementDateFilter {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match expression {
+            "path.exists() xor searchParam.exists()" => {
+                Some(self.path.is_some() != self.search_param.is_some())
+            }
+            _ => None,
+        }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -4674,19 +4705,18 @@ impl Reflect for Distance {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "(code.exists() or value.empty()) and (system.empty() or system = %ucum)" => {
+        match expression {
+            "(code.exists() or value.empty()) and (system.empty() or system = %ucum)" => {
                 dhp_runtime::visit::and(
                     Some(self.code.is_some() || self.value.is_none()),
                     || dhp_runtime::visit::or(Some(self.system.is_none()), || None),
                 )
             }
-            1 if expression == "code.empty() or system.exists()" => {
+            "code.empty() or system.exists()" => {
                 Some(self.code.is_none() || self.system.is_some())
             }
             _ => None,
@@ -5200,12 +5230,12 @@ impl Reflect for Dosage {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "asNeededFor.empty() or asNeeded.empty() or asNeeded" => {
+        match expression {
+            "asNeededFor.empty() or asNeeded.empty() or asNeeded" => {
                 dhp_runtime::visit::or(
                     Some(self.as_needed_for.is_empty() || self.as_needed.is_none()),
                     || None,
@@ -5726,17 +5756,16 @@ impl Reflect for Duration {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "code.exists() implies ((system = %ucum) and value.exists())" => {
-                dhp_runtime::visit::implies(Some(self.code.is_some()), || None)
-            }
-            1 if expression == "code.empty() or system.exists()" => {
+        match expression {
+            "code.empty() or system.exists()" => {
                 Some(self.code.is_none() || self.system.is_some())
+            }
+            "code.exists() implies ((system = %ucum) and value.exists())" => {
+                dhp_runtime::visit::implies(Some(self.code.is_some()), || None)
             }
             _ => None,
         }
@@ -6046,16 +6075,15 @@ impl Reflect for Expression {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "expression.exists() or reference.exists()" => {
+        match expression {
+            "expression.exists() or reference.exists()" => {
                 Some(self.expression.is_some() || self.reference.is_some())
             }
-            1 if expression
-                == "name.hasValue() implies name.matches('[A-Za-z][A-Za-z0-9\\\\_]{0,63}')" => {
+            "name.hasValue() implies name.matches('[A-Za-z][A-Za-z0-9\\\\_]{0,63}')" => {
                 dhp_runtime::visit::implies(
                     Some(self.name.as_ref().is_some_and(|e| e.value.is_some())),
                     || None,
@@ -6351,6 +6379,20 @@ impl Reflect for ExtendedContactDetail {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match expression {
+            "address.where(use = 'home').empty()" => {
+                dhp_runtime::visit::when_absent(self.address.is_none(), true)
+            }
+            "telecom.where(use = 'home').empty()" => {
+                dhp_runtime::visit::when_absent(self.telecom.is_empty(), true)
+            }
+            _ => None,
+        }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -7167,12 +7209,12 @@ impl Reflect for Identifier {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "value.exists()" => Some(self.value.is_some()),
+        match expression {
+            "value.exists()" => Some(self.value.is_some()),
             _ => None,
         }
     }
@@ -8307,13 +8349,12 @@ impl Reflect for Period {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())" => {
+        match expression {
+            "start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())" => {
                 dhp_runtime::visit::or(
                     Some(
                         self.start.as_ref().is_none_or(|e| e.value.is_none())
@@ -8557,14 +8598,15 @@ impl Reflect for Quantity {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "code.empty() or system.exists()" => {
+        match expression {
+            "code.empty() or system.exists()" => {
                 Some(self.code.is_none() || self.system.is_some())
             }
+            "comparator.empty()" => Some(self.comparator.is_none()),
             _ => None,
         }
     }
@@ -8811,13 +8853,12 @@ impl Reflect for Range {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or (low.lowBoundary() <= high.highBoundary())" => {
+        match expression {
+            "low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or (low.lowBoundary() <= high.highBoundary())" => {
                 dhp_runtime::visit::or(
                     dhp_runtime::visit::or(
                         dhp_runtime::visit::or(
@@ -9021,13 +9062,12 @@ impl Reflect for Ratio {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "(numerator.exists() and denominator.exists()) or (numerator.empty() and denominator.empty() and extension.exists())" => {
+        match expression {
+            "(numerator.exists() and denominator.exists()) or (numerator.empty() and denominator.empty() and extension.exists())" => {
                 Some(
                     (self.numerator.is_some() && self.denominator.is_some())
                         || ((self.numerator.is_none() && self.denominator.is_none())
@@ -9278,13 +9318,12 @@ impl Reflect for RatioRange {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "((lowNumerator.exists() or highNumerator.exists()) and denominator.exists()) or (lowNumerator.empty() and highNumerator.empty() and denominator.empty() and extension.exists())" => {
+        match expression {
+            "((lowNumerator.exists() or highNumerator.exists()) and denominator.exists()) or (lowNumerator.empty() and highNumerator.empty() and denominator.empty() and extension.exists())" => {
                 Some(
                     ((self.low_numerator.is_some() || self.high_numerator.is_some())
                         && self.denominator.is_some())
@@ -9536,13 +9575,12 @@ impl Reflect for Reference {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))" => {
+        match expression {
+            "reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))" => {
                 dhp_runtime::visit::implies(
                     Some(self.reference.is_some()),
                     || dhp_runtime::visit::or(
@@ -9560,8 +9598,7 @@ impl Reflect for Reference {
                     ),
                 )
             }
-            1 if expression
-                == "reference.exists() or identifier.exists() or display.exists() or extension.exists()" => {
+            "reference.exists() or identifier.exists() or display.exists() or extension.exists()" => {
                 Some(
                     ((self.reference.is_some() || self.identifier.is_some())
                         || self.display.is_some()) || !self.extension.is_empty(),
@@ -10327,12 +10364,12 @@ impl Reflect for SampledData {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "interval.exists().not() xor offsets.exists().not()" => {
+        match expression {
+            "interval.exists().not() xor offsets.exists().not()" => {
                 Some(self.interval.is_none() != self.offsets.is_none())
             }
             _ => None,
@@ -11524,6 +11561,44 @@ impl Reflect for TimingRepeat {
         };
         Some(&INFO)
     }
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match expression {
+            "countMax.empty() or count.exists()" => {
+                Some(self.count_max.is_none() || self.count.is_some())
+            }
+            "duration.empty() or durationUnit.exists()" => {
+                Some(self.duration.is_none() || self.duration_unit.is_some())
+            }
+            "duration.exists() implies duration >= 0" => {
+                dhp_runtime::visit::implies(Some(self.duration.is_some()), || None)
+            }
+            "durationMax.empty() or duration.exists()" => {
+                Some(self.duration_max.is_none() || self.duration.is_some())
+            }
+            "offset.empty() or (when.exists() and when.select($this in ('C' | 'CM' | 'CD' | 'CV')).allFalse())" => {
+                dhp_runtime::visit::or(
+                    Some(self.offset.is_none()),
+                    || dhp_runtime::visit::and(Some(!self.when.is_empty()), || None),
+                )
+            }
+            "period.empty() or periodUnit.exists()" => {
+                Some(self.period.is_none() || self.period_unit.is_some())
+            }
+            "period.exists() implies period >= 0" => {
+                dhp_runtime::visit::implies(Some(self.period.is_some()), || None)
+            }
+            "periodMax.empty() or period.exists()" => {
+                Some(self.period_max.is_none() || self.period.is_some())
+            }
+            "timeOfDay.empty() or when.empty()" => {
+                Some(self.time_of_day.is_empty() || self.when.is_empty())
+            }
+            _ => None,
+        }
+    }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
             return None;
@@ -11879,16 +11954,16 @@ impl Reflect for TriggerDefinition {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "data.empty() or timing.empty()" => {
-                Some(self.data.is_empty() || self.timing.is_none())
-            }
-            1 if expression == "condition.exists() implies data.exists()" => {
+        match expression {
+            "condition.exists() implies data.exists()" => {
                 Some(self.condition.is_none() || !self.data.is_empty())
+            }
+            "data.empty() or timing.empty()" => {
+                Some(self.data.is_empty() || self.timing.is_none())
             }
             _ => None,
         }
@@ -12550,8 +12625,8 @@ impl Reflect for AnnotationAuthor {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -12685,8 +12760,8 @@ impl Reflect for DataRequirementDateFilterValue {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -12788,8 +12863,8 @@ impl Reflect for DataRequirementSubject {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -12923,8 +12998,8 @@ impl Reflect for DataRequirementValueFilterValue {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -13021,8 +13096,8 @@ impl Reflect for DosageDoseAndRateDose {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -13136,8 +13211,8 @@ impl Reflect for DosageDoseAndRateRate {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -14578,8 +14653,8 @@ impl Reflect for ExtensionValue {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -14693,8 +14768,8 @@ impl Reflect for TimingRepeatBounds {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -14865,8 +14940,8 @@ impl Reflect for TriggerDefinitionTiming {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -15002,8 +15077,8 @@ impl Reflect for UsageContextValue {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()
@@ -15186,8 +15261,8 @@ impl Reflect for VirtualServiceDetailAddress {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()

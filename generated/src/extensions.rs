@@ -2799,8 +2799,8 @@ impl Reflect for TranslationExtensionContent {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()

@@ -107,17 +107,19 @@ pub trait Reflect {
         None
     }
 
-    /// Whether constraint `index` of the value's own constraints holds (its type's
-    /// [`TypeInfo::invariants`]; for a resource or profile, the table its reading validates
-    /// with), decided from the value's fields without FHIRPath: answered only when
-    /// `expression` is that constraint's, and `None` (the default) when the type does not
-    /// decide it here, for FHIRPath to evaluate. The generated types decide the
-    /// constraints on themselves that are existence tests on their elements (`cod-1`:
-    /// `code.exists().not() implies display.exists().not()`) or paths from an element the
-    /// value lacks (`dom-2`: `contained.contained.empty()` without `contained`), exactly as
-    /// the expression would.
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        let _ = (index, expression);
+    /// Whether the constraint with FHIRPath `expression` holds on this value, decided
+    /// from the value's fields without FHIRPath; `None` (the default) when the type does
+    /// not decide that expression here, for FHIRPath to evaluate. Asked of every value a
+    /// constraint is checked on: the resource or datatype whose own constraint it is, a
+    /// backbone element a resource's constraint is on (`pat-1` on `Patient.contact`), a
+    /// value an element's datatype profile constrains (`sqty-1` on a `Quantity`). The
+    /// generated types decide the constraints that are existence tests on their elements
+    /// (`cod-1`: `code.exists().not() implies display.exists().not()`) or paths from an
+    /// element the value lacks (`dom-2`: `contained.contained.empty()` without
+    /// `contained`), exactly as the expression would, and nothing after a lenient read
+    /// kept unknown members.
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        let _ = expression;
         None
     }
 

@@ -549,28 +549,11 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
         if nested && inv.key == "dom-6" {
             continue;
         }
-        // A constraint the resource's own type decides from its fields (see
-        // `check_type_invariants`).
-        let native = match root {
-            Node::Typed(r) if inv.steps.is_empty() => r.native_invariant(i, inv.expression),
-            _ => None,
-        };
-        if let Some(holds) = native {
-            let env = || {
-                let mut env = fhirpath::Env::new(root);
-                env.context = vec![fhirpath::Value::of_node(root)];
-                env
-            };
-            audit_native(|| table, invariants, i, root, &env, holds);
-            if !holds {
-                reader.push_issue(invariant_issue(inv, segs.path(&root_only[0], root_path)));
-            }
+        // An expression that cannot be parsed is reported before its foci are looked for.
+        if !inv.steps.is_empty() && compiled_at(table, invariants, i).is_none() {
+            reader.push_issue(unparsed_invariant_issue(inv, root_path));
             continue;
         }
-        let Some(compiled) = compiled_at(table, invariants, i) else {
-            reader.push_issue(issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key)));
-            continue;
-        };
         let stepped;
         let foci = if inv.steps.is_empty() {
             &root_only[..]
@@ -585,13 +568,23 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
                 env.context = vec![fhirpath::Value::of_node(focus.node)];
                 env
             };
-            if compiled.check(focus.node, &env) == Some(false) {
-                let msg = inv.violation();
-                let mut i = issue(IssueKind::Invariant, segs.path(&focus, root_path), msg);
-                if !inv.error {
-                    i.severity = Severity::Warning;
+            // A constraint the focus's type decides from its fields (see
+            // `Reflect::native_invariant`), else FHIRPath.
+            let holds = match native_answer(focus.node, inv) {
+                Some(holds) => {
+                    audit_native(|| table, invariants, i, focus.node, &env, holds);
+                    holds
                 }
-                reader.push_issue(i);
+                None => {
+                    let Some(compiled) = compiled_at(table, invariants, i) else {
+                        reader.push_issue(unparsed_invariant_issue(inv, root_path));
+                        break;
+                    };
+                    compiled.check(focus.node, &env) != Some(false)
+                }
+            };
+            if !holds {
+                reader.push_issue(invariant_issue(inv, segs.path(&focus, root_path)));
             }
         }
     }
@@ -1005,44 +998,46 @@ fn check_type_invariants(
         // Only the value itself (segment 0) until a walk needs more.
         let mut segs = Segs(Vec::new());
         let on_value = [Located { node: value, at: 0 }];
-        // A constraint on the value itself that its type decides from its fields
-        // (`Reflect::native_invariant`, which answers only for an expression of its own).
-        let native = match value {
-            Node::Typed(r) if inv.steps.is_empty() => r.native_invariant(i, inv.expression),
-            _ => None,
-        };
-        if let Some(holds) = native {
-            let env = || {
-                let mut env = fhirpath::Env::new(resource);
-                env.root_resource = Some(root_resource);
-                env.context = vec![fhirpath::Value::of_node(value)];
-                env
-            };
-            audit_native(|| compiled_all(invariants), invariants, i, value, &env, holds);
-            if !holds {
-                issues.push(invariant_issue(inv, segs.path(&on_value[0], &path())));
-            }
-            continue;
-        }
-        let Some(compiled) = compiled_at(*table.get_or_insert_with(|| compiled_all(invariants)), invariants, i) else { continue };
+        let stepped;
         let foci = if inv.steps.is_empty() {
-            vec![]
+            &on_value[..]
         } else {
             segs = Segs::new();
-            walk(&mut segs, value, inv.steps)
+            stepped = walk(&mut segs, value, inv.steps);
+            &stepped[..]
         };
-        for focus in if inv.steps.is_empty() { &on_value[..] } else { &foci[..] } {
-            // Built only when the interpreter is needed.
+        for focus in foci {
+            // Built only when the interpreter or the audit needs it.
             let env = || {
                 let mut env = fhirpath::Env::new(resource);
                 env.root_resource = Some(root_resource);
                 env.context = vec![fhirpath::Value::of_node(focus.node)];
                 env
             };
-            if compiled.check(focus.node, &env) == Some(false) {
+            // A constraint the focus's type decides from its fields, else FHIRPath.
+            let holds = match native_answer(focus.node, inv) {
+                Some(holds) => {
+                    audit_native(|| compiled_all(invariants), invariants, i, focus.node, &env, holds);
+                    holds
+                }
+                None => {
+                    let Some(compiled) = compiled_at(*table.get_or_insert_with(|| compiled_all(invariants)), invariants, i) else { break };
+                    compiled.check(focus.node, &env) != Some(false)
+                }
+            };
+            if !holds {
                 issues.push(invariant_issue(inv, segs.path(focus, &path())));
             }
         }
+    }
+}
+
+/// What the type of `focus` decides of `inv` from its fields
+/// ([`Reflect::native_invariant`]), when it does.
+fn native_answer(focus: Node<'_>, inv: &InvariantRule) -> Option<bool> {
+    match focus {
+        Node::Typed(r) => r.native_invariant(inv.expression),
+        Node::Json { .. } => None,
     }
 }
 
@@ -1062,6 +1057,12 @@ fn audit_native<'a>(
             compiled.audit(focus, env, Some(holds));
         }
     }
+}
+
+/// The issue of an invariant whose expression the interpreter cannot parse (a table
+/// not made by the generator, which checks every expression).
+fn unparsed_invariant_issue(inv: &InvariantRule, root_path: &str) -> Issue {
+    issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key))
 }
 
 /// The issue of invariant `inv` violated at `path`: a warning for a warning invariant.

@@ -331,8 +331,8 @@ impl<T: Reflect + ?Sized> Reflect for Box<T> {
         (**self).type_info()
     }
 
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        (**self).native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        (**self).native_invariant(expression)
     }
 
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {

@@ -197,12 +197,13 @@ fn constraints_a_datatype_decides_from_its_fields_report_as_their_expressions_do
     let display_only = dhp_fhir::datatypes::Coding { display: Some("Married".to_string().into()), ..Default::default() };
     let cod_1 = display_only.type_info().map(|t| &t.invariants[0]).expect("Coding's constraints");
     assert_eq!(cod_1.key, "cod-1");
-    assert_eq!(display_only.native_invariant(0, cod_1.expression), Some(false));
-    // Only for its own expression, and not with unknown members.
-    assert_eq!(display_only.native_invariant(0, "code.exists()"), None);
+    assert_eq!(display_only.native_invariant(cod_1.expression), Some(false));
+    // Only for an expression of a constraint it is the focus of, and not with unknown
+    // members.
+    assert_eq!(display_only.native_invariant("code.exists()"), None);
     let mut with_unknown = display_only.clone();
     with_unknown.unknown_elements.insert("foo".to_string(), JsonValue::Bool(true));
-    assert_eq!(with_unknown.native_invariant(0, cod_1.expression), None);
+    assert_eq!(with_unknown.native_invariant(cod_1.expression), None);
 
     // The same value built in code.
     let mut p = david();

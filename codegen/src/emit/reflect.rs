@@ -350,7 +350,7 @@ pub(crate) fn choice_reflect(c: &ChoiceDef) -> TokenStream {
         impl dhp_runtime::Reflect for #name {
             fn fhir_type(&self) -> &str { self.reflect_choice().1.fhir_type() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_choice().1.type_info() }
-            fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_choice().1.native_invariant(index, expression) }
+            fn native_invariant(&self, expression: &str) -> Option<bool> { self.reflect_choice().1.native_invariant(expression) }
             fn coded(&self) -> Option<Option<(Option<&str>, &str)>> { self.reflect_choice().1.coded() }
             fn child_text(&self, name: &str) -> Option<Option<&str>> { self.reflect_choice().1.child_text(name) }
             fn primitive(&self) -> Option<dhp_runtime::PrimitiveValue<'_>> { self.reflect_choice().1.primitive() }
@@ -382,7 +382,7 @@ pub(crate) fn any_resource_reflect(ctx: &Ctx) -> TokenStream {
             fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
-            fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(index, expression) }
+            fn native_invariant(&self, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(expression) }
             fn coded(&self) -> Option<Option<(Option<&str>, &str)>> { self.reflect_inner().coded() }
             fn child_text(&self, name: &str) -> Option<Option<&str>> { self.reflect_inner().child_text(name) }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
@@ -454,7 +454,7 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
             fn fhir_type(&self) -> &str { self.reflect_inner().fhir_type() }
             fn extension_rules(&self) -> Option<&'static [dhp_runtime::extension_rules::ExtensionRule]> { self.reflect_inner().extension_rules() }
             fn type_info(&self) -> Option<&'static dhp_runtime::TypeInfo> { self.reflect_inner().type_info() }
-            fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(index, expression) }
+            fn native_invariant(&self, expression: &str) -> Option<bool> { self.reflect_inner().native_invariant(expression) }
             fn coded(&self) -> Option<Option<(Option<&str>, &str)>> { self.reflect_inner().coded() }
             fn child_text(&self, name: &str) -> Option<Option<&str>> { self.reflect_inner().child_text(name) }
             fn visit_children<'a>(&'a self, v: &mut dyn FnMut(dhp_runtime::Child<'a>)) { self.reflect_inner().visit_children(v) }
@@ -541,37 +541,24 @@ fn coded_fn(s: &StructDef) -> TokenStream {
     }
 }
 
-/// `Reflect::native_invariant` for a struct whose own constraints (a datatype's, a base
-/// resource's, a profile's) include ones its fields decide ([`NativeTest`]); nothing
-/// otherwise. Each is answered only for its own expression, so a table other than the
-/// struct's gets no answer.
+/// `Reflect::native_invariant` for a struct that decides constraints from its fields
+/// when a value of it is the focus ([`crate::ir::TypeSpace::native_answers`]); nothing
+/// otherwise. It answers by expression, so a table that is not the struct's (a profile's,
+/// an element's datatype profile's) gets the same answers, and any other expression gets
+/// none.
 fn native_invariant_fn(ctx: &Ctx, s: &StructDef) -> TokenStream {
-    let table: &[InvariantDef] = match &s.kind {
-        StructKind::Datatype => ctx.space.datatype_invariants.get(&s.name).map_or(&[], Vec::as_slice),
-        StructKind::Resource { .. } => ctx.space.resource_invariants.get(&s.name).map_or(&[], Vec::as_slice),
-        StructKind::Profile { invariants, .. } => invariants,
-        _ => &[],
-    };
-    let arms: Vec<TokenStream> = table
-        .iter()
-        .enumerate()
-        .filter_map(|(i, inv)| {
-            let test = inv.native.as_ref()?;
-            let value = native_option_tokens(test, &s.fields);
-            let (i, expr) = (proc_macro2::Literal::usize_unsuffixed(i), &inv.expression);
-            Some(quote! { #i if expression == #expr => #value, })
-        })
-        .collect();
-    if arms.is_empty() {
-        return quote! {};
-    }
+    let Some(answers) = ctx.space.native_answers.get(&s.name) else { return quote! {} };
+    let arms = answers.iter().map(|(expression, test)| {
+        let value = native_option_tokens(test, &s.fields);
+        quote! { #expression => #value, }
+    });
     quote! {
-        fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+        fn native_invariant(&self, expression: &str) -> Option<bool> {
             // Unknown members (a lenient read) are children the expression would see.
             if !self.unknown_elements.is_empty() {
                 return None;
             }
-            match index {
+            match expression {
                 #(#arms)*
                 _ => None,
             }

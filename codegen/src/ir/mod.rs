@@ -70,6 +70,13 @@ pub struct TypeSpace {
     /// datatype itself does not have (`sqty-1` where the type is `Quantity` profiled as
     /// `SimpleQuantity`).
     pub element_invariants: BTreeMap<String, Vec<(String, Vec<InvariantDef>)>>,
+    /// The constraints each struct (by name) decides from its own fields when a value of
+    /// it is the focus ([`NativeTest`]), by expression: its own table's (a datatype's, a
+    /// base resource's, a profile's), those of an element of its type (`sqty-1` on a
+    /// `Quantity`), and those of a resource or datatype on one of its backbone elements
+    /// (`pat-1` on `Patient.contact`). The generated `native_invariant` answers for these
+    /// expressions whichever table asks.
+    pub native_answers: BTreeMap<String, BTreeMap<String, NativeTest>>,
 }
 
 /// The rules of one extension definition (see `dhp_runtime::extension_rules`).
@@ -598,9 +605,6 @@ pub struct InvariantDef {
     pub expression: String,
     /// Where it applies.
     pub steps: Vec<StepDef>,
-    /// The same test on the struct's own fields, when the expression is one a datatype
-    /// can decide without FHIRPath (see [`NativeTest`]); `None` otherwise.
-    pub native: Option<NativeTest>,
 }
 
 /// A constraint decided from the struct's own fields: a Boolean combination (`and`, `or`,

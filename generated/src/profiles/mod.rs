@@ -560,8 +560,8 @@ impl Reflect for AnyProfile {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_inner().type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_inner().native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_inner().native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_inner().coded()

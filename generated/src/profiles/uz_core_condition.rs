@@ -648,40 +648,36 @@ impl Reflect for UzCoreCondition {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "category.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-category' and code='problem-list-item').exists() implies clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and code='unknown').exists().not()" => {
+        match expression {
+            "abatement.exists() implies (clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='inactive' or code='resolved' or code='remission')).exists())" => {
+                dhp_runtime::visit::implies(Some(self.abatement.is_some()), || None)
+            }
+            "category.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-category' and code='problem-list-item').exists() implies clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and code='unknown').exists().not()" => {
                 dhp_runtime::visit::implies(
                     dhp_runtime::visit::when_absent(self.category.is_empty(), false),
                     || dhp_runtime::visit::not(None),
                 )
             }
-            1 if expression
-                == "abatement.exists() implies (clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='inactive' or code='resolved' or code='remission')).exists())" => {
-                dhp_runtime::visit::implies(Some(self.abatement.is_some()), || None)
-            }
-            2 if expression == "contained.contained.empty()" => {
+            "contained.contained.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
-            3 if expression
-                == "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
+            "contained.meta.security.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
-            4 if expression
-                == "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
+            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
                 dhp_runtime::visit::and(
                     dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
                     || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
                 )
             }
-            5 if expression == "contained.meta.security.empty()" => {
+            "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
-            6 if expression == "text.`div`.exists()" => {
+            "text.`div`.exists()" => {
                 dhp_runtime::visit::when_absent(self.text.is_none(), false)
             }
             _ => None,

@@ -870,43 +870,40 @@ impl Reflect for UzCoreSocioeconomicObservation {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "contained.contained.empty()" => {
+        match expression {
+            "bodySite.exists() implies bodyStructure.empty()" => {
+                Some(self.body_site.is_none() || self.body_structure.is_none())
+            }
+            "contained.contained.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
-            1 if expression
-                == "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
+            "contained.meta.security.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
-            2 if expression
-                == "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
+            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
                 dhp_runtime::visit::and(
                     dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
                     || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
                 )
             }
-            3 if expression == "contained.meta.security.empty()" => {
+            "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
-            4 if expression == "text.`div`.exists()" => {
-                dhp_runtime::visit::when_absent(self.text.is_none(), false)
-            }
-            5 if expression == "dataAbsentReason.empty() or value.empty()" => {
+            "dataAbsentReason.empty() or value.empty()" => {
                 Some(self.data_absent_reason.is_none() || self.value.is_none())
             }
-            6 if expression
-                == "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()" => {
+            "text.`div`.exists()" => {
+                dhp_runtime::visit::when_absent(self.text.is_none(), false)
+            }
+            "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()" => {
                 dhp_runtime::visit::or(
                     Some(self.value.is_none()),
                     || dhp_runtime::visit::when_absent(self.component.is_empty(), true),
                 )
-            }
-            7 if expression == "bodySite.exists() implies bodyStructure.empty()" => {
-                Some(self.body_site.is_none() || self.body_structure.is_none())
             }
             _ => None,
         }
@@ -1827,8 +1824,8 @@ impl Reflect for UzCoreSocioeconomicObservationValue {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()

@@ -321,21 +321,19 @@ impl Reflect for Bundle {
     fn extension_rules(&self) -> Option<&'static [ExtensionRule]> {
         Some(EXTENSION_RULES)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "total.empty() or (type = 'searchset') or (type = 'history')" => {
+        match expression {
+            "issues.exists() implies (issues.issue.severity = 'information' or issues.issue.severity = 'warning')" => {
+                dhp_runtime::visit::implies(Some(self.issues.is_some()), || None)
+            }
+            "total.empty() or (type = 'searchset') or (type = 'history')" => {
                 dhp_runtime::visit::or(
                     dhp_runtime::visit::or(Some(self.total.is_none()), || None),
                     || None,
                 )
-            }
-            10 if expression
-                == "issues.exists() implies (issues.issue.severity = 'information' or issues.issue.severity = 'warning')" => {
-                dhp_runtime::visit::implies(Some(self.issues.is_some()), || None)
             }
             _ => None,
         }
@@ -878,6 +876,26 @@ impl DataAbsent for BundleEntry {
 impl Reflect for BundleEntry {
     fn fhir_type(&self) -> &str {
         "BackboneElement"
+    }
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match expression {
+            "fullUrl.exists() implies fullUrl.contains('/_history/').not()" => {
+                dhp_runtime::visit::implies(
+                    Some(self.full_url.is_some()),
+                    || dhp_runtime::visit::not(None),
+                )
+            }
+            "resource.exists() or request.exists() or response.exists()" => {
+                Some(
+                    (self.resource.is_some() || self.request.is_some())
+                        || self.response.is_some(),
+                )
+            }
+            _ => None,
+        }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {

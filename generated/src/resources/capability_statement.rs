@@ -930,26 +930,24 @@ impl Reflect for CapabilityStatement {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression
-                == "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){1,254}$')" => {
-                dhp_runtime::visit::implies(Some(self.name.is_some()), || None)
-            }
-            1 if expression
-                == "rest.exists() or messaging.exists() or document.exists()" => {
-                Some(
-                    (!self.rest.is_empty() || !self.messaging.is_empty())
-                        || !self.document.is_empty(),
-                )
-            }
-            3 if expression == "messaging.endpoint.empty() or kind = 'instance'" => {
+        match expression {
+            "messaging.endpoint.empty() or kind = 'instance'" => {
                 dhp_runtime::visit::or(
                     dhp_runtime::visit::when_absent(self.messaging.is_empty(), true),
                     || None,
+                )
+            }
+            "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){1,254}$')" => {
+                dhp_runtime::visit::implies(Some(self.name.is_some()), || None)
+            }
+            "rest.exists() or messaging.exists() or document.exists()" => {
+                Some(
+                    (!self.rest.is_empty() || !self.messaging.is_empty())
+                        || !self.document.is_empty(),
                 )
             }
             _ => None,
@@ -4944,8 +4942,8 @@ impl Reflect for CapabilityStatementVersionAlgorithm {
     fn type_info(&self) -> Option<&'static TypeInfo> {
         self.reflect_choice().1.type_info()
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
-        self.reflect_choice().1.native_invariant(index, expression)
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        self.reflect_choice().1.native_invariant(expression)
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
         self.reflect_choice().1.coded()

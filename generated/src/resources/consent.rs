@@ -634,29 +634,27 @@ impl Reflect for Consent {
         };
         Some(&INFO)
     }
-    fn native_invariant(&self, index: usize, expression: &str) -> Option<bool> {
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match index {
-            0 if expression == "contained.contained.empty()" => {
+        match expression {
+            "contained.contained.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
-            1 if expression
-                == "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
+            "contained.meta.security.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
-            2 if expression
-                == "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
+            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
                 dhp_runtime::visit::and(
                     dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
                     || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
                 )
             }
-            3 if expression == "contained.meta.security.empty()" => {
+            "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
-            4 if expression == "text.`div`.exists()" => {
+            "text.`div`.exists()" => {
                 dhp_runtime::visit::when_absent(self.text.is_none(), false)
             }
             _ => None,

@@ -52,19 +52,10 @@ impl<'a> Builder<'a> {
             notes: vec![format!("Base resource `{rt}` from `{CORE_SD}{rt}` (FHIR R5).")],
         };
         self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Resource { resource_type: rt.to_string() }, doc)?;
-        let mut invariants = self.base_invariants(&sd.url, elements)?;
-        self.decide_natively(&name, &mut invariants);
+        let invariants = self.base_invariants(&sd.url, elements)?;
         self.space.resource_invariants.insert(name.clone(), invariants);
         self.space.resources.push(name);
         Ok(())
-    }
-
-    /// Marks the invariants on struct `name` itself that its fields decide ([`NativeTest`]).
-    fn decide_natively(&self, name: &str, invariants: &mut [InvariantDef]) {
-        let Some(def) = self.space.structs.get(name) else { return };
-        for inv in invariants.iter_mut().filter(|i| i.steps.is_empty()) {
-            inv.native = dhp_runtime::fhirpath::parse(&inv.expression).ok().and_then(|e| native_test(&e, &def.fields));
-        }
     }
 
     pub(super) fn build_datatype(&mut self, code: &str) -> Result<(), BuildError> {
@@ -87,8 +78,7 @@ impl<'a> Builder<'a> {
             notes: vec![format!("FHIR R5 datatype `{code}`.")],
         };
         self.build_struct(&tree, 0, &owner, name.clone(), StructKind::Datatype, doc)?;
-        let mut invariants = self.base_invariants(&sd.url, &elements)?;
-        self.decide_natively(&name, &mut invariants);
+        let invariants = self.base_invariants(&sd.url, &elements)?;
         if !invariants.is_empty() {
             self.space.datatype_invariants.insert(name, invariants);
         }
@@ -157,8 +147,7 @@ impl<'a> Builder<'a> {
         let mut ms: Vec<MustSupportPath> = ms_ids.iter().map(|id| must_support_path(&elements, &slices, id)).collect();
         slices::group_sibling_slices(&mut ms, &slices);
         let rules = self.profile_rules(&elements, &slices);
-        let mut invariants = self.profile_invariants(sd, &elements, &slices)?;
-        self.decide_natively(&name, &mut invariants);
+        let invariants = self.profile_invariants(sd, &elements, &slices)?;
         if let Some(s) = self.space.structs.get_mut(&name) {
             if let StructKind::Profile { must_support, slices: sl, rules: r, invariants: inv, primitive_extensions: pe, .. } = &mut s.kind {
                 *pe = std::mem::take(&mut self.primitive_extensions);
@@ -207,6 +196,53 @@ impl<'a> Builder<'a> {
         }
         Ok(())
     }
+}
+
+/// [`TypeSpace::native_answers`]: every constraint of a table (a base resource's, a
+/// datatype's, a profile's, an element's datatype profile's) whose focus is a value of
+/// one struct, found through its steps, and that the struct's fields decide.
+pub(super) fn native_answers(space: &TypeSpace) -> BTreeMap<String, BTreeMap<String, NativeTest>> {
+    let mut answers: BTreeMap<String, BTreeMap<String, NativeTest>> = BTreeMap::new();
+    let mut add = |from: &str, inv: &InvariantDef| {
+        let Some(focus) = focus_struct(space, from, &inv.steps) else { return };
+        let Ok(expr) = dhp_runtime::fhirpath::parse(&inv.expression) else { return };
+        if let Some(test) = native_test(&expr, &focus.fields) {
+            answers.entry(focus.name.clone()).or_default().insert(inv.expression.clone(), test);
+        }
+    };
+    for (name, invariants) in space.resource_invariants.iter().chain(&space.datatype_invariants) {
+        invariants.iter().for_each(|inv| add(name, inv));
+    }
+    for s in space.structs.values() {
+        if let StructKind::Profile { invariants, .. } = &s.kind {
+            invariants.iter().for_each(|inv| add(&s.name, inv));
+        }
+    }
+    for (parent, elements) in &space.element_invariants {
+        for (json, invariants) in elements {
+            // The element's own type is the focus of its type profile's constraints.
+            let element = space.structs.get(parent).and_then(|p| p.fields.iter().find(|f| &f.json == json && f.role == FieldRole::Element));
+            let Some(Field { ty: FieldType::Complex(ty), .. }) = element else { continue };
+            invariants.iter().for_each(|inv| add(ty, inv));
+        }
+    }
+    answers
+}
+
+/// The struct of the values a constraint of struct `from` with `steps` is checked on:
+/// each step an element of the struct before it, of a complex type (a slice, a choice or
+/// anything else leaves the focus's type open, and nothing is decided).
+fn focus_struct<'s>(space: &'s TypeSpace, from: &str, steps: &[StepDef]) -> Option<&'s StructDef> {
+    let mut focus = space.structs.get(from)?;
+    for step in steps {
+        if !step.filter.is_empty() || !step.member_of.is_empty() {
+            return None;
+        }
+        let field = focus.fields.iter().find(|f| f.json == step.key && f.role == FieldRole::Element)?;
+        let FieldType::Complex(ty) = &field.ty else { return None };
+        focus = space.structs.get(ty)?;
+    }
+    Some(focus)
 }
 
 /// The first element of a path of at least two steps: members, and calls of functions

@@ -346,6 +346,7 @@ pub fn build_with(packages: &PackageSet, options: &BuildOptions) -> Result<TypeS
     b.extension_rules();
     b.box_cycles();
     resolve_member_names(&mut b.space);
+    b.space.native_answers = definitions::native_answers(&b.space);
     b.box_large();
     b.capabilities()?;
     let mut space = b.space;

@@ -105,7 +105,6 @@ impl<'a> Builder<'a> {
                     human: c.human.clone().unwrap_or_default(),
                     expression: expr.clone(),
                     steps,
-                    native: None,
                 });
             }
         }
@@ -151,7 +150,6 @@ impl<'a> Builder<'a> {
                 human: c.human.clone().unwrap_or_default(),
                 expression: expr.clone(),
                 steps,
-                native: None,
             });
             Ok(())
         };
