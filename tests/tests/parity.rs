@@ -216,6 +216,32 @@ fn constraints_a_datatype_decides_from_its_fields_report_as_their_expressions_do
 }
 
 #[test]
+fn constraints_on_a_backbone_element_or_a_profiled_datatype_are_decided_by_its_type() {
+    // pat-1 is a constraint of Patient on `Patient.contact`: the contact's own type
+    // decides it from its fields, wherever the table asking is the resource's or the
+    // profile's.
+    let pat_1 = "name.exists() or telecom.exists() or address.exists() or organization.exists()";
+    let empty_contact = dhp_fhir::resources::patient::PatientContact::default();
+    assert_eq!(empty_contact.native_invariant(pat_1), Some(false));
+    let named = dhp_fhir::resources::patient::PatientContact { name: Some(Box::new(HumanName { text: Some("Ann".to_string().into()), ..Default::default() })), ..Default::default() };
+    assert_eq!(named.native_invariant(pat_1), Some(true));
+    // Broken on a document, it is reported where the contact is, read or built in code.
+    let json = changed(DAVID, &[("contact", r#"[{"name":{"text":"Ann"}},{"gender":"female"}]"#)]);
+    assert_eq!(read_both(&json), vec![error(IssueKind::Invariant, "Patient.contact[1]")]);
+    let p = UzCorePatient::from_json_value(JsonValue::parse(&json).unwrap(), ReadMode::Lenient).map(|(p, _)| p);
+    assert!(p.is_err(), "pat-1 is an error");
+    let mut p = david();
+    p.contact = vec![named, dhp_fhir::resources::patient::PatientContact { gender: empty_contact.gender.clone(), ..Default::default() }];
+    let report = p.validate();
+    assert!(found(&report.issues).contains(&error(IssueKind::Invariant, "Patient.contact[1]")), "{report}");
+
+    // sqty-1 is SimpleQuantity's, on an element of that type: a `Quantity` decides it.
+    let with_comparator = dhp_fhir::datatypes::Quantity { comparator: Some(dhp_fhir::codes::QuantityComparator::LessThan.into()), ..Default::default() };
+    assert_eq!(with_comparator.native_invariant("comparator.empty()"), Some(false));
+    assert_eq!(dhp_fhir::datatypes::Quantity::default().native_invariant("comparator.empty()"), Some(true));
+}
+
+#[test]
 fn ref_1_resolves_local_references_in_the_container() {
     let contained = r##"[{"resourceType":"Organization","id":"o1","name":"Clinic","partOf":{"reference":"#o2"}},
                          {"resourceType":"Organization","id":"o2","name":"Ministry"}]"##;
