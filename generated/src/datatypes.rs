@@ -3175,7 +3175,17 @@ impl Reflect for Count {
                                 || None,
                             ),
                         ),
-                        || dhp_runtime::visit::or(Some(self.code.is_none()), || None),
+                        || dhp_runtime::visit::or(
+                            Some(self.code.is_none()),
+                            || {
+                                self
+                                    .code
+                                    .as_ref()
+                                    .and_then(|e| e.value.as_ref())
+                                    .map(|v| v.as_str())
+                                    .map(|t| t == "1")
+                            },
+                        ),
                     ),
                     || dhp_runtime::visit::or(
                         Some(
@@ -9594,7 +9604,14 @@ impl Reflect for Reference {
                             ),
                             || None,
                         ),
-                        || None,
+                        || dhp_runtime::visit::and(
+                            self
+                                .reference
+                                .as_ref()
+                                .and_then(|e| e.value.as_deref())
+                                .map(|t| t == "#"),
+                            || None,
+                        ),
                     ),
                 )
             }

@@ -607,9 +607,21 @@ fn native_option_tokens(test: &NativeTest, fields: &[Field]) -> TokenStream {
             }
             None => quote! { None },
         },
+        NativeTest::Equals { field, literal } => match fields.iter().find(|f| f.name == *field) {
+            Some(f) if f.ty.is_text() => {
+                let text = optional_text(f);
+                quote! { #text.map(|t| t == #literal) }
+            }
+            Some(f) => {
+                // A code type: its code.
+                let name = format_ident!("{}", f.name);
+                quote! { self.#name.as_ref().and_then(|e| e.value).map(|v| v.code() == #literal) }
+            }
+            None => quote! { None },
+        },
         NativeTest::Undecided => quote! { None },
         // Always decided: given as `Some` above.
-        NativeTest::Present { .. } | NativeTest::HasValue { .. } => quote! { None },
+        NativeTest::Present { .. } | NativeTest::HasValue { .. } | NativeTest::HasExtension { .. } => quote! { None },
     }
 }
 
@@ -636,7 +648,12 @@ fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> Option<Token
                 quote! { self.#f.as_ref().is_some_and(|e| e.value.is_some()) }
             });
         }
-        NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Undecided => return None,
+        NativeTest::HasExtension { field, url, present } => {
+            let f = format_ident!("{}", field);
+            let has = quote! { self.#f.as_ref().is_some_and(|e| e.extension.iter().any(|x| x.url == #url)) };
+            return Some(if *present != negated { has } else { quote! { !#has } });
+        }
+        NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Equals { .. } | NativeTest::Undecided => return None,
         NativeTest::Not(inner) => return native_tokens(inner, nested, !negated),
         NativeTest::Logic(l, op, r) => {
             // `a implies b` is `!a || b`.

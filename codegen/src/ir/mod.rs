@@ -608,9 +608,11 @@ pub struct InvariantDef {
 }
 
 /// A constraint decided from the struct's own fields: a Boolean combination (`and`, `or`,
-/// `xor`, `implies`, `.not()`) of `name.exists()`, `name.empty()` and `name.hasValue()` on
-/// its elements, and of paths from an element that is absent ([`NativeTest::Absent`]).
-/// Each test gives a Boolean, so the operators give FHIRPath's result; the generated
+/// `xor`, `implies`, `.not()`) of `name.exists()`, `name.empty()`, `name.hasValue()`,
+/// `name.extension('url').exists()` on its elements, of `name = 'text'` and
+/// `name.startsWith('text')` where the element has a value, and of paths from an element
+/// that is absent ([`NativeTest::Absent`]). Each decided test gives a Boolean, so the
+/// operators give FHIRPath's result; the generated
 /// `native_invariant` evaluates it, left operand first as FHIRPath does, and leaves the
 /// expression to FHIRPath when a part is undecided or a lenient read kept unknown members
 /// (which the expression would also see).
@@ -649,6 +651,24 @@ pub enum NativeTest {
         field: String,
         /// The literal prefix.
         prefix: String,
+    },
+    /// `name = 'literal'` on a `0..1` primitive element holding text or a code: decided
+    /// when it has a value (undecided without one, for FHIRPath).
+    Equals {
+        /// Rust field name.
+        field: String,
+        /// The literal compared with.
+        literal: String,
+    },
+    /// `name.extension('url').exists()` (or `.empty()` when `present` is false) on a
+    /// `0..1` primitive element: whether it has an extension with that exact URL.
+    HasExtension {
+        /// Rust field name.
+        field: String,
+        /// The extension URL.
+        url: String,
+        /// `exists()` (true) or `empty()` (false).
+        present: bool,
     },
     /// A part left to FHIRPath: the whole is decided only where the other parts decide it
     /// first (`reference.exists() implies (…)` without a `reference`).

@@ -721,8 +721,30 @@ impl Reflect for UzCorePatient {
             }
             "gender.exists() and gender = 'other' implies gender.extension('https://dhp.uz/fhir/core/StructureDefinition/gender-other').exists()" => {
                 dhp_runtime::visit::implies(
-                    dhp_runtime::visit::and(Some(self.gender.is_some()), || None),
-                    || None,
+                    dhp_runtime::visit::and(
+                        Some(self.gender.is_some()),
+                        || {
+                            self
+                                .gender
+                                .as_ref()
+                                .and_then(|e| e.value)
+                                .map(|v| v.code() == "other")
+                        },
+                    ),
+                    || Some(
+                        self
+                            .gender
+                            .as_ref()
+                            .is_some_and(|e| {
+                                e
+                                    .extension
+                                    .iter()
+                                    .any(|x| {
+                                        x.url
+                                            == "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
+                                    })
+                            }),
+                    ),
                 )
             }
             "text.`div`.exists()" => {

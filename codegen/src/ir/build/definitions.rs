@@ -287,12 +287,25 @@ fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<Nati
     decides(&t).then_some(t)
 }
 
+/// `….extension('url')`: an `extension` call with one argument.
+fn is_extension_call(e: &dhp_runtime::fhirpath::Expr) -> bool {
+    matches!(e, dhp_runtime::fhirpath::Expr::Call(Some(_), f, args) if f == "extension" && args.len() == 1)
+}
+
 /// One part of a [`NativeTest`] ([`native_test`]).
 fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest {
     use dhp_runtime::fhirpath::{BinOp, Expr, Literal};
     // An element of the struct's own, by FHIR name.
     let element = |name: &str| fields.iter().find(|f| f.json == name && f.role == FieldRole::Element);
+    // A `0..1` primitive element of the struct's own.
+    let single_primitive = |name: &str| element(name).filter(|field| field.card == Card::Optional && matches!(field.ty, FieldType::Primitive { .. }));
     let part = match e {
+        Expr::Binary(l, BinOp::Eq, r) => match (&**l, &**r) {
+            (Expr::Member(None, name), Expr::Literal(Literal::String(literal))) => single_primitive(name)
+                .filter(|field| field.ty.is_text() || matches!(field.ty, FieldType::Primitive { repr: PrimitiveRepr::Code(_), .. }))
+                .map(|field| NativeTest::Equals { field: field.name.clone(), literal: literal.clone() }),
+            _ => None,
+        },
         Expr::Binary(l, op, r) => {
             let op = match op {
                 BinOp::And => NativeOp::And,
@@ -302,6 +315,14 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
                 _ => return NativeTest::Undecided,
             };
             Some(NativeTest::Logic(Box::new(native_part(l, fields)), op, Box::new(native_part(r, fields))))
+        }
+        Expr::Call(Some(base), f, args) if args.is_empty() && matches!(f.as_str(), "exists" | "empty") && is_extension_call(base) => {
+            let Expr::Call(Some(element_expr), _, ext_args) = &**base else { return NativeTest::Undecided };
+            match (&**element_expr, ext_args.as_slice()) {
+                (Expr::Member(None, name), [Expr::Literal(Literal::String(url))]) => single_primitive(name)
+                    .map(|field| NativeTest::HasExtension { field: field.name.clone(), url: url.clone(), present: f == "exists" }),
+                _ => None,
+            }
         }
         Expr::Call(Some(base), f, args) if args.is_empty() => match (f.as_str(), &**base) {
             ("not", inner) => Some(NativeTest::Not(Box::new(native_part(inner, fields)))),
@@ -382,10 +403,27 @@ mod tests {
                 Box::new(NativeTest::Logic(
                     Box::new(NativeTest::Not(Box::new(NativeTest::StartsWith { field: "code".into(), prefix: "#".into() }))),
                     NativeOp::Or,
-                    Box::new(NativeTest::Undecided),
+                    Box::new(NativeTest::Equals { field: "code".into(), literal: "#".into() }),
                 )),
             ))
         );
+        // A text or code element compared with a string, and an element's extension by
+        // URL (uzcore-gender-other-2's shape).
+        let gender = field("gender", Card::Optional, FieldType::Primitive { fhir: "code".into(), repr: PrimitiveRepr::Code("AdministrativeGender".into()) });
+        let with_gender = [fields.as_slice(), std::slice::from_ref(&gender)].concat();
+        assert_eq!(
+            native("gender.exists() and gender = 'other' implies gender.extension('http://x/e').exists()", &with_gender),
+            Some(NativeTest::Logic(
+                Box::new(NativeTest::Logic(
+                    Box::new(present("gender", Card::Optional, true)),
+                    NativeOp::And,
+                    Box::new(NativeTest::Equals { field: "gender".into(), literal: "other".into() }),
+                )),
+                NativeOp::Implies,
+                Box::new(NativeTest::HasExtension { field: "gender".into(), url: "http://x/e".into(), present: true }),
+            ))
+        );
+        assert_eq!(native("code.extension('http://x/e').empty()", &fields), Some(NativeTest::HasExtension { field: "code".into(), url: "http://x/e".into(), present: false }));
         // Anything else is left to FHIRPath: a required element (always present), an
         // element the type does not have, a path, an argument, another function or
         // operator.
@@ -397,11 +435,17 @@ mod tests {
             "code.where(system = 'x').count() > 0",
             "code.exists(true)",
             "code.count() > 0",
-            "code = 'x'",
+            "code = %x",
+            "'x' = code",
+            "code != 'x'",
+            "system = 'x'",
             "code.startsWith(%x)",
-            "(code = 'x') implies display.exists()",
             "%resource.code.exists()",
             "extension.hasValue()",
+            "code.extension(%u).exists()",
+            "code.extension('u').url.exists()",
+            "extension.extension('u').exists()",
+            "system.extension('u').exists()",
         ] {
             assert_eq!(native(other, &fields), None, "{other}");
         }
