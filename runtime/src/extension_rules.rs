@@ -189,9 +189,9 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
     // Locations are built only for an issue.
     let path_text = std::cell::OnceCell::new();
     let path = || path_text.get_or_init(|| walked_path(nodes, at, root_path)).clone();
-    if !context_allows(nodes, nodes[at].parent, rule) {
+    if !context_allows(nodes, nodes[at].parent(), rule) {
         let allowed: Vec<String> = rule.contexts.iter().map(|(_, e)| format!("'{e}'")).collect();
-        let here = element_path(nodes, nodes[at].parent);
+        let here = element_path(nodes, nodes[at].parent());
         let msg = format!("extension {} is not allowed here ({here}): its definition allows it on {}", rule.url, allowed.join(", "));
         push(issues, rule, error(IssueKind::Structure, path(), msg));
     }
@@ -319,7 +319,7 @@ fn paths(nodes: &[Walked<'_>], mut at: usize) -> (String, String) {
             datatype = Some(p);
         }
         segments.push(element(v));
-        at = v.parent;
+        at = v.parent();
     }
 }
 

@@ -302,7 +302,7 @@ pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Rang
         }
         "Reference" => reference(&ctx, issues),
         "Attachment" => attachment(&ctx, node, issues),
-        "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent].ty == "Bundle" => {
+        "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent()].ty == "Bundle" => {
             full_url(&ctx, issues)
         }
         _ => {}

@@ -157,7 +157,7 @@ fn walk_listed<'a>(segs: &mut Segs<'a>, root: Node<'a>, walked: &[Walked<'a>], s
                 Some(children) => {
                     for (i, c) in walked[children.clone()].iter().enumerate() {
                         if typed_key_matches(c.name, c.json_name, step.key) {
-                            segs.0.push(Seg { parent: parent.at, name: c.json_name, index: c.index });
+                            segs.0.push(Seg { parent: parent.at, name: c.json_name, index: c.index() });
                             next.push((Located { node: c.node, at: segs.0.len() - 1 }, (children.start + i) as u32));
                         }
                     }
@@ -381,7 +381,7 @@ impl RuleTree {
                         // What `visit_key` gives for a typed node.
                         for (i, c) in walked[children.clone()].iter().enumerate() {
                             if typed_key_matches(c.name, c.json_name, key) {
-                                segs.0.push(Seg { parent: p.at, name: c.json_name, index: c.index });
+                                segs.0.push(Seg { parent: p.at, name: c.json_name, index: c.index() });
                                 let walk = (children.start + i) as u32;
                                 found.push(Found { located: Located { node: c.node, at: segs.0.len() - 1 }, parent: position, walk });
                             }
@@ -612,15 +612,18 @@ pub(crate) struct Walked<'a> {
     /// A primitive with a value and no children ([`Reflect::type_and_leaf`]): its
     /// children are not visited, and what only other nodes have is not asked of it.
     pub(crate) leaf: bool,
-    /// The parent's index (0 for the root, which is its own parent).
-    pub(crate) parent: usize,
+    /// The parent's index (0 for the root, which is its own parent): see
+    /// [`Walked::parent`].
+    parent_at: u32,
     /// The element name (`value` for `valueQuantity`).
     pub(crate) name: &'a str,
     /// The JSON member name.
     pub(crate) json_name: &'a str,
-    pub(crate) index: Option<usize>,
-    /// JSON nesting, 1 for the root.
-    pub(crate) depth: usize,
+    /// The item's index in its array, [`NOT_AN_ITEM`] for a single element: see
+    /// [`Walked::index`].
+    item: u32,
+    /// JSON nesting, 1 for the root: see [`Walked::depth`].
+    nesting: u32,
     /// The index of the resource the node is in (its own for a resource): `%resource`
     /// of the datatype constraints checked on it. Known from the parent as the node is
     /// listed, so no list of its own is kept beside this one.
@@ -633,6 +636,9 @@ pub(crate) struct Walked<'a> {
     children: (u32, u32),
 }
 
+/// [`Walked::item`] of a single element (not an item of an array).
+const NOT_AN_ITEM: u32 = u32::MAX;
+
 /// [`Walked::children`] of a node whose children are not listed.
 const NOT_LISTED: (u32, u32) = (u32::MAX, u32::MAX);
 
@@ -643,6 +649,21 @@ pub(crate) fn listed_child_text<'a>(children: &[Walked<'a>], name: &str) -> Opti
 }
 
 impl Walked<'_> {
+    /// The parent's index in the walk's list (0 for the root, which is its own parent).
+    pub(crate) fn parent(&self) -> usize {
+        self.parent_at as usize
+    }
+
+    /// The item's index in its array (`None` for a single element).
+    pub(crate) fn index(&self) -> Option<usize> {
+        (self.item != NOT_AN_ITEM).then_some(self.item as usize)
+    }
+
+    /// JSON nesting, 1 for the root.
+    pub(crate) fn depth(&self) -> usize {
+        self.nesting as usize
+    }
+
     /// Where the node's children are in the walk's list, when the walk listed them.
     fn listed(&self) -> Option<std::ops::Range<usize>> {
         (self.children != NOT_LISTED).then_some(self.children.0 as usize..self.children.1 as usize)
@@ -653,7 +674,7 @@ impl<'a> Walked<'a> {
     /// The node a walk starts from.
     fn root(node: Node<'a>) -> Self {
         let ty = node.fhir_type().unwrap_or("");
-        Walked { node, ty, leaf: false, parent: 0, name: "", json_name: "", index: None, depth: 1, resource: 0, root_resource: 0, children: NOT_LISTED }
+        Walked { node, ty, leaf: false, parent_at: 0, name: "", json_name: "", item: NOT_AN_ITEM, nesting: 1, resource: 0, root_resource: 0, children: NOT_LISTED }
     }
 
     /// Child `c` of `nodes[parent]`, at JSON nesting `depth`, to be listed as `nodes[at]`.
@@ -682,7 +703,11 @@ impl<'a> Walked<'a> {
         };
         // A leaf has no children: an empty range, listed as it is.
         let children = if leaf { (0, 0) } else { NOT_LISTED };
-        Walked { node, ty, leaf, parent, name, json_name, index, depth, resource, root_resource, children }
+        // Indexes and nesting far below `u32::MAX` (see above; the walk stops below
+        // `MAX_NESTING`); an array index beyond it is not told apart from none.
+        let (parent_at, nesting) = (u32::try_from(parent).unwrap_or(u32::MAX), u32::try_from(depth).unwrap_or(u32::MAX));
+        let item = index.and_then(|i| u32::try_from(i).ok()).unwrap_or(NOT_AN_ITEM);
+        Walked { node, ty, leaf, parent_at, name, json_name, item, nesting, resource, root_resource, children }
     }
 }
 
@@ -744,7 +769,7 @@ impl<'a> Lister<'_, 'a> {
 pub fn listed_children(value: &dyn Reflect) -> Vec<(String, String, Option<usize>, String, bool)> {
     let mut nodes = vec![Walked::root(Node::Typed(value))];
     value.list_children(&mut Lister { nodes: &mut nodes, parent: 0, depth: 2, untyped: false });
-    nodes[1..].iter().map(|w| (w.name.to_string(), w.json_name.to_string(), w.index, w.ty.to_string(), w.leaf)).collect()
+    nodes[1..].iter().map(|w| (w.name.to_string(), w.json_name.to_string(), w.index(), w.ty.to_string(), w.leaf)).collect()
 }
 
 /// The lists of the last finished [`walk_elements`] on this thread, emptied, so the next
@@ -766,7 +791,7 @@ thread_local! {
 
 /// The location of node `at` of a [`walk_elements`] list.
 pub(crate) fn walked_path(nodes: &[Walked<'_>], at: usize, root: &str) -> String {
-    linked_path(root, at, |i| (nodes[i].parent, nodes[i].json_name, nodes[i].index))
+    linked_path(root, at, |i| (nodes[i].parent(), nodes[i].json_name, nodes[i].index()))
 }
 
 /// What [`walk_elements`] calls for each node: the nodes listed so far, the node's index,
@@ -795,7 +820,7 @@ fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<us
     nodes.push(Walked::root(root));
     stack.push(0usize);
     while let Some(at) = stack.pop() {
-        let (node, depth) = (nodes[at].node, nodes[at].depth);
+        let (node, depth) = (nodes[at].node, nodes[at].depth());
         if !matches!(node, Node::Typed(_)) || depth > crate::stream::MAX_NESTING {
             continue;
         }
@@ -1343,7 +1368,7 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
     let mut nodes = vec![Walked::root(root)];
     let mut stack = vec![0usize];
     while let Some(at) = stack.pop() {
-        let (node, depth) = (nodes[at].node, nodes[at].depth);
+        let (node, depth) = (nodes[at].node, nodes[at].depth());
         if let Node::Json { .. } = node {
             continue;
         }
@@ -1380,7 +1405,7 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
         for i in first..nodes.len() {
             let v = &nodes[i];
             let problem = match v.node {
-                Node::Json { value, sibling } if json_too_deep(value, v.depth) || json_too_deep(sibling, v.depth) => Some((
+                Node::Json { value, sibling } if json_too_deep(value, v.depth()) || json_too_deep(sibling, v.depth()) => Some((
                     IssueKind::Structure,
                     format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::stream::MAX_NESTING),
                     Severity::Error,
@@ -1398,7 +1423,7 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
                         if mode == ReadMode::Strict { Severity::Error } else { Severity::Warning },
                     )),
                 },
-                Node::Typed(_) if v.depth > crate::stream::MAX_NESTING => Some((
+                Node::Typed(_) if v.depth() > crate::stream::MAX_NESTING => Some((
                     IssueKind::Structure,
                     format!("nested deeper than {} levels: FHIR JSON readers refuse it", crate::stream::MAX_NESTING),
                     Severity::Error,
@@ -1412,8 +1437,8 @@ fn check_structure(root: Node<'_>, root_path: &str, mode: ReadMode, reader: &mut
                 Some((kind, message, severity)) => {
                     // Unknown members are reported once, not per array item.
                     let path = walked_path(&nodes, i, root_path);
-                    let path = match (kind, v.index) {
-                        (IssueKind::UnknownElement, Some(_)) => walked_path(&nodes, v.parent, root_path) + "." + v.json_name,
+                    let path = match (kind, v.index()) {
+                        (IssueKind::UnknownElement, Some(_)) => walked_path(&nodes, v.parent(), root_path) + "." + v.json_name,
                         _ => path,
                     };
                     reader.push_issue(Issue { severity, kind, path, message });
@@ -1617,6 +1642,16 @@ pub(crate) fn missing_elements(root: Node<'_>, checks: &[(&'static str, &[Step])
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_walked_node_takes_at_most_104_bytes() {
+        // Every node of a walk is written to the list once and read by every check:
+        // its size is the walk's memory traffic (the list is 128 bytes a node before
+        // indexes and nesting were narrowed to `u32`).
+        assert!(std::mem::size_of::<Walked<'_>>() <= 104, "{} bytes", std::mem::size_of::<Walked<'_>>());
+        let w = Walked::root(Node::json(&crate::json::JsonValue::Null));
+        assert_eq!((w.parent(), w.index(), w.depth()), (0, None, 1));
+    }
 
     #[test]
     fn literal_references_name_their_resource_type() {
