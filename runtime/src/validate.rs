@@ -113,37 +113,32 @@ fn step_children<'a>(segs: &mut Segs<'a>, parent: Located<'a>, step: &Step, out:
         segs.0.push(Seg { parent: parent.at, name: c.json_name, index: c.index });
         out.push(Located { node: c.node, at: segs.0.len() - 1 });
     });
-    if step.is_slice() {
-        // Keeps the members of the slice, in order, in one pass.
-        let mut kept = start;
-        for i in start..out.len() {
-            if is_complex(out[i].node) && step.accepts(out[i].node) {
-                out.swap(kept, i);
-                kept += 1;
-            }
-        }
-        out.truncate(kept);
-    }
+    keep_slice_members(out, start, step, |l| l.node);
 }
 
-pub(crate) fn walk<'a>(segs: &mut Segs<'a>, root: Node<'a>, steps: &[Step]) -> Vec<Located<'a>> {
-    let mut current = vec![Located { node: root, at: 0 }];
-    for step in steps {
-        let mut next = Vec::new();
-        for l in &current {
-            step_children(segs, *l, step, &mut next);
-        }
-        current = next;
+/// When `step` selects a slice: keeps, of `items[start..]`, the members of the slice, in
+/// order, in one pass (`node` gives an item's node).
+fn keep_slice_members<'a, T>(items: &mut Vec<T>, start: usize, step: &Step, node: impl Fn(&T) -> Node<'a>) {
+    if !step.is_slice() {
+        return;
     }
-    current
+    let mut kept = start;
+    for i in start..items.len() {
+        let n = node(&items[i]);
+        if is_complex(n) && step.accepts(n) {
+            items.swap(kept, i);
+            kept += 1;
+        }
+    }
+    items.truncate(kept);
 }
 
-/// [`walk`] from the root of an element walk (`walked`: its nodes, empty when there was
-/// none): the children of a node the walk listed are taken from its list, as
-/// [`RuleTree::find`] takes them, and visited only below nodes it did not list. Nothing is
-/// allocated when the first step finds nothing (an invariant on an element the document
+/// The nodes at `steps` from `root`. `walked` is the element walk from `root` (its
+/// nodes; empty when there was none): the children of a node it listed are taken from
+/// its list, as [`RuleTree::find`] takes them, and the others are visited. Nothing is
+/// allocated when the first step finds nothing (a constraint on an element the document
 /// leaves out).
-fn walk_listed<'a>(segs: &mut Segs<'a>, root: Node<'a>, walked: &[Walked<'a>], steps: &[Step]) -> Vec<Located<'a>> {
+pub(crate) fn walk<'a>(segs: &mut Segs<'a>, root: Node<'a>, walked: &[Walked<'a>], steps: &[Step]) -> Vec<Located<'a>> {
     if steps.is_empty() {
         return vec![Located { node: root, at: 0 }];
     }
@@ -167,17 +162,7 @@ fn walk_listed<'a>(segs: &mut Segs<'a>, root: Node<'a>, walked: &[Walked<'a>], s
                     next.push((Located { node: c.node, at: segs.0.len() - 1 }, NOT_FOUND_IN_WALK));
                 }),
             }
-            if step.is_slice() {
-                // The members of the slice, in order.
-                let mut kept = start;
-                for i in start..next.len() {
-                    if is_complex(next[i].0.node) && step.accepts(next[i].0.node) {
-                        next.swap(kept, i);
-                        kept += 1;
-                    }
-                }
-                next.truncate(kept);
-            }
+            keep_slice_members(&mut next, start, step, |(l, _)| l.node);
         }
         current = next;
         if current.is_empty() {
@@ -558,7 +543,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
         let foci = if inv.steps.is_empty() {
             &root_only[..]
         } else {
-            stepped = walk_listed(&mut segs, root, &walked, inv.steps);
+            stepped = walk(&mut segs, root, &walked, inv.steps);
             &stepped[..]
         };
         for &focus in foci {
@@ -1028,7 +1013,7 @@ fn check_type_invariants(
             &on_value[..]
         } else {
             segs = Segs::new();
-            stepped = walk(&mut segs, value, inv.steps);
+            stepped = walk(&mut segs, value, &[], inv.steps);
             &stepped[..]
         };
         for focus in foci {
