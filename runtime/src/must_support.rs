@@ -169,9 +169,34 @@ pub(crate) fn is_complex(node: Node<'_>) -> bool {
 /// named `base`), else the member named `key` in JSON (an element, or a typed choice
 /// `valueQuantity`).
 pub(crate) fn typed_key_matches(name: &str, json_name: &str, key: &str) -> bool {
-    match key.strip_suffix("[x]") {
-        Some(base) => name == base && json_name != base,
-        None => json_name == key,
+    KeyMatch::of(key).matches(name, json_name)
+}
+
+/// A key of [`visit_key`] taken apart once, for matching the many children a walk lists
+/// ([`typed_key_matches`] of each against the same key).
+#[derive(Clone, Copy)]
+pub(crate) enum KeyMatch<'k> {
+    /// `base[x]`: a typed member of the choice `base`.
+    Choice(&'k str),
+    /// A member name.
+    Member(&'k str),
+}
+
+impl<'k> KeyMatch<'k> {
+    pub(crate) fn of(key: &'k str) -> Self {
+        match key.strip_suffix("[x]") {
+            Some(base) => KeyMatch::Choice(base),
+            None => KeyMatch::Member(key),
+        }
+    }
+
+    /// [`typed_key_matches`] for a child named `name` in FHIR and `json_name` in JSON.
+    #[inline]
+    pub(crate) fn matches(self, name: &str, json_name: &str) -> bool {
+        match self {
+            KeyMatch::Choice(base) => name == base && json_name != base,
+            KeyMatch::Member(key) => json_name == key,
+        }
     }
 }
 

@@ -11,7 +11,7 @@
 use crate::fhirpath;
 use crate::fhirpath::native::Compiled;
 use crate::json::JsonObject;
-use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, typed_key_matches, visit_key, SliceTest, Step};
+use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, KeyMatch, SliceTest, Step};
 use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 use crate::reflect::{Node, PrimitiveValue, Reflect};
 use crate::terminology::CodeSet;
@@ -150,8 +150,9 @@ pub(crate) fn walk<'a>(segs: &mut Segs<'a>, root: Node<'a>, walked: &[Walked<'a>
             let start = next.len();
             match walked.get(walk as usize).and_then(Walked::listed) {
                 Some(children) => {
+                    let key = KeyMatch::of(step.key);
                     for (i, c) in walked[children.clone()].iter().enumerate() {
-                        if typed_key_matches(c.name, c.json_name, step.key) {
+                        if key.matches(c.name, c.json_name) {
                             segs.0.push(Seg { parent: parent.at, name: c.json_name, index: c.index() });
                             next.push((Located { node: c.node, at: segs.0.len() - 1 }, (children.start + i) as u32));
                         }
@@ -353,6 +354,7 @@ impl RuleTree {
                 }
                 Edge::Member { parent, key } => {
                     let (from, to) = spans[parent];
+                    let matcher = KeyMatch::of(key);
                     for position in 0..to - from {
                         let Found { located: p, walk, .. } = found[from + position];
                         let listed = walked.get(walk as usize).and_then(Walked::listed);
@@ -365,7 +367,7 @@ impl RuleTree {
                         };
                         // What `visit_key` gives for a typed node.
                         for (i, c) in walked[children.clone()].iter().enumerate() {
-                            if typed_key_matches(c.name, c.json_name, key) {
+                            if matcher.matches(c.name, c.json_name) {
                                 segs.0.push(Seg { parent: p.at, name: c.json_name, index: c.index() });
                                 let walk = (children.start + i) as u32;
                                 found.push(Found { located: Located { node: c.node, at: segs.0.len() - 1 }, parent: position, walk });
