@@ -228,3 +228,39 @@ fn serde_embeds_fhir_json_unchanged() {
     let err = serde_json::from_str::<Message>(&broken).err().expect("invalid status");
     assert!(err.to_string().contains("Observation.status"), "{err}");
 }
+
+#[test]
+fn any_profile_reads_text_as_it_reads_json() {
+    use dhp_fhir::profiles::AnyProfile;
+    use dhp_runtime::ReadMode;
+    // Every IG example, streamed from its text into the boxed profile value, gives what
+    // reading its JSON tree gives: the same value, the same warnings or the same errors.
+    let mut read = 0;
+    for (name, text) in common::json_files(common::package_dir("uz.dhp.core", "0.3.0").join("example")) {
+        let Ok(json) = JsonValue::parse(&text) else { continue };
+        let Some(canonical) = AnyProfile::profile_for(&json) else { continue };
+        for mode in [ReadMode::Strict, ReadMode::Lenient] {
+            let from_text = AnyProfile::from_json_str_as(canonical, &text, mode).expect("a profile of this crate");
+            match (from_text, AnyProfile::from_json_value(json.clone(), mode)) {
+                (Ok((a, warnings_a)), Ok((b, warnings_b))) => {
+                    assert_eq!(a.canonical(), canonical, "{name}");
+                    assert!(a == b, "{name}: the values differ");
+                    assert_eq!(warnings_a, warnings_b, "{name}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.issues, b.issues, "{name}"),
+                (a, b) => panic!("{name}: from text ok = {}, from JSON ok = {}", a.is_ok(), b.is_ok()),
+            }
+        }
+        read += 1;
+    }
+    assert!(read >= 30, "{read} IG examples read");
+    // No such profile: nothing to read it as.
+    assert!(AnyProfile::from_json_str_as("http://example.org/StructureDefinition/none", "{}", ReadMode::Strict).is_none());
+    // Not an object, not JSON: a typed error that says so, with the JSON when there is some.
+    let not_object = AnyProfile::from_json_str_as(UzCorePatient::CANONICAL, "[1]", ReadMode::Strict).expect("known").expect_err("an array");
+    assert!(not_object.issues.iter().any(|i| i.kind == IssueKind::JsonType && i.message.contains("must be a JSON object")), "{:?}", not_object.issues);
+    assert!(not_object.json.is_some());
+    let broken = AnyProfile::from_json_str_as(UzCorePatient::CANONICAL, r#"{"resourceType":"#, ReadMode::Strict).expect("known").expect_err("cut short");
+    assert!(broken.issues.iter().any(|i| i.kind == IssueKind::Syntax), "{:?}", broken.issues);
+    assert!(broken.json.is_none());
+}
