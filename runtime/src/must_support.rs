@@ -164,16 +164,8 @@ pub(crate) fn is_complex(node: Node<'_>) -> bool {
     }
 }
 
-/// True when a typed child (element `name`, JSON member `json_name`) is one that
-/// [`visit_key`] gives for `key`: for `base[x]` a typed member of the choice (not one
-/// named `base`), else the member named `key` in JSON (an element, or a typed choice
-/// `valueQuantity`).
-pub(crate) fn typed_key_matches(name: &str, json_name: &str, key: &str) -> bool {
-    KeyMatch::of(key).matches(name, json_name)
-}
-
 /// A key of [`visit_key`] taken apart once, for matching the many children a walk lists
-/// ([`typed_key_matches`] of each against the same key).
+/// against it ([`KeyMatch::matches`]).
 #[derive(Clone, Copy)]
 pub(crate) enum KeyMatch<'k> {
     /// `base[x]`: a typed member of the choice `base`.
@@ -190,7 +182,10 @@ impl<'k> KeyMatch<'k> {
         }
     }
 
-    /// [`typed_key_matches`] for a child named `name` in FHIR and `json_name` in JSON.
+    /// True when a typed child (element `name`, JSON member `json_name`) is one that
+    /// [`visit_key`] gives for the key: for `base[x]` a typed member of the choice (not one
+    /// named `base`), else the member named `key` in JSON (an element, or a typed choice
+    /// `valueQuantity`).
     #[inline]
     pub(crate) fn matches(self, name: &str, json_name: &str) -> bool {
         match self {
@@ -212,7 +207,7 @@ pub(crate) fn visit_key<'a>(node: Node<'a>, key: &str, visit: &mut dyn FnMut(Chi
         };
         match node {
             Node::Typed(_) => node.visit_child(base, &mut |c| {
-                if typed_key_matches(c.name, c.json_name, key) {
+                if KeyMatch::Choice(base).matches(c.name, c.json_name) {
                     visit(c)
                 }
             }),

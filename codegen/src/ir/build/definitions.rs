@@ -287,11 +287,6 @@ fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<Nati
     decides(&t).then_some(t)
 }
 
-/// `….extension('url')`: an `extension` call with one argument.
-fn is_extension_call(e: &dhp_runtime::fhirpath::Expr) -> bool {
-    matches!(e, dhp_runtime::fhirpath::Expr::Call(Some(_), f, args) if f == "extension" && args.len() == 1)
-}
-
 /// One part of a [`NativeTest`] ([`native_test`]).
 fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest {
     use dhp_runtime::fhirpath::{BinOp, Expr, Literal};
@@ -316,16 +311,15 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
             };
             Some(NativeTest::Logic(Box::new(native_part(l, fields)), op, Box::new(native_part(r, fields))))
         }
-        Expr::Call(Some(base), f, args) if args.is_empty() && matches!(f.as_str(), "exists" | "empty") && is_extension_call(base) => {
-            let Expr::Call(Some(element_expr), _, ext_args) = &**base else { return NativeTest::Undecided };
-            match (&**element_expr, ext_args.as_slice()) {
+        Expr::Call(Some(base), f, args) if args.is_empty() => match (f.as_str(), &**base) {
+            ("not", inner) => Some(NativeTest::Not(Box::new(native_part(inner, fields)))),
+            // `name.extension('url').exists()`: any other `extension(…)` call is not a path
+            // head, and is left to FHIRPath below.
+            ("exists" | "empty", Expr::Call(Some(element), ext, ext_args)) if ext == "extension" => match (&**element, ext_args.as_slice()) {
                 (Expr::Member(None, name), [Expr::Literal(Literal::String(url))]) => single_primitive(name)
                     .map(|field| NativeTest::HasExtension { field: field.name.clone(), url: url.clone(), present: f == "exists" }),
                 _ => None,
-            }
-        }
-        Expr::Call(Some(base), f, args) if args.is_empty() => match (f.as_str(), &**base) {
-            ("not", inner) => Some(NativeTest::Not(Box::new(native_part(inner, fields)))),
+            },
             ("exists" | "empty", Expr::Member(None, name)) => element(name)
                 .filter(|field| matches!(field.card, Card::Optional | Card::Many))
                 .map(|field| NativeTest::Present { field: field.name.clone(), card: field.card, present: f == "exists" }),
