@@ -48,43 +48,8 @@ pub fn is_excluded(excluded: &[(&str, &str)], system: Option<&str>, code: &str) 
     excluded.iter().any(|(s, c)| *c == code && system.is_none_or(|system| system == *s))
 }
 
-/// Membership in a table of `(system, code, display)` rows; with `sorted`, the table is
-/// sorted by code and searched by bisection.
-pub fn table_contains(table: &[(&str, &str, Option<&str>)], sorted: bool, system: Option<&str>, code: &str) -> bool {
-    let matches = |row: &(&str, &str, Option<&str>)| same_code(row.1, code) && system.is_none_or(|s| s == row.0);
-    if sorted {
-        let start = table.partition_point(|row| row.1 < code);
-        table[start..].iter().take_while(|row| row.1 == code).any(matches)
-    } else {
-        table.iter().any(matches)
-    }
-}
-
-/// Membership in a compact code table: `(system index, code, display)` rows whose system
-/// is `systems[index]` (generated code types keep their code system URLs once, not per
-/// row); with `sorted`, the table is sorted by code and searched by bisection.
-pub fn indexed_table_contains(
-    systems: &[&str],
-    table: &[(u16, &str, Option<&str>)],
-    sorted: bool,
-    system: Option<&str>,
-    code: &str,
-) -> bool {
-    let matches = |row: &(u16, &str, Option<&str>)| same_code(row.1, code) && system.is_none_or(|s| systems.get(usize::from(row.0)) == Some(&s));
-    if sorted {
-        let start = table.partition_point(|row| row.1 < code);
-        table[start..].iter().take_while(|row| row.1 == code).any(matches)
-    } else {
-        table.iter().any(matches)
-    }
-}
-
-/// A code's key in the key table generated beside a code type's rows (FNV-1a over its
-/// bytes): a membership test or `from_code` scans the keys, 4 bytes per code, and
-/// reads a row and its text only where the key matches, so it touches a few cache lines
-/// where a scan of the rows (40 bytes each, and the text of every code of the same
-/// length) touched hundreds. Computed by the generator for the table and here for the
-/// code asked about: both call this function.
+/// A code's key (FNV-1a over its bytes): where a [`CodeIndex`] files it. Computed by the
+/// generator for the table and here for the code asked about: both call this function.
 pub const fn code_key(code: &str) -> u32 {
     let bytes = code.as_bytes();
     let mut hash: u32 = 0x811c_9dc5;
@@ -97,132 +62,231 @@ pub const fn code_key(code: &str) -> u32 {
     hash
 }
 
-/// The position of `code` in a code table whose keys ([`code_key`]) are `keys`, row for
-/// row.
-pub fn keyed_position(keys: &[u32], table: &[(u16, &str, Option<&str>)], code: &str) -> Option<usize> {
-    let key = code_key(code);
-    let mut found = None;
-    rows_with_key(keys, key, |i| {
-        let hit = table.get(i).is_some_and(|row| row.1 == code);
-        if hit {
-            found = Some(i);
-        }
-        hit
-    });
-    found
+/// One code of a [`CodeIndex`]: its key ([`code_key`]), its row in the code type's table,
+/// where its text starts in [`CodeIndex::text`], its length, and the index of its system
+/// in [`CodeIndex::systems`].
+pub type CodeEntry = (u32, u32, u32, u16, u16);
+
+/// A code type's lookup index, generated beside its table: what a membership test or
+/// `from_code` reads, so that finding a code touches a few adjacent cache lines (the
+/// bucket bounds, a handful of entries, the code's text and its system's, all in this
+/// type's own arrays) rather than a row, a pointer to its text and one to its system's,
+/// each elsewhere in memory, per code compared. That matters most when the tables are
+/// out of cache, as they are for a server that validates now and then.
+///
+/// The entries are sorted by key and filed in `2^(32 - shift)` buckets by the top bits of
+/// their keys (about four entries a bucket); bucket `b` is
+/// `entries[buckets[b]..buckets[b + 1]]`.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeIndex<'a> {
+    /// The codes' texts one after another, then the code systems' URLs.
+    pub text: &'a str,
+    /// Per code system: where its URL is in `text` (start, length).
+    pub systems: &'a [(u32, u32)],
+    /// The bucket bounds (one more than there are buckets).
+    pub buckets: &'a [u32],
+    /// 32 minus the number of key bits that choose the bucket (32: one bucket).
+    pub shift: u32,
+    /// Every code, sorted by key, then row.
+    pub entries: &'a [CodeEntry],
 }
 
-/// Calls `row` with the position of each key equal to `key`, in order, until it returns
-/// true (then true). Eight keys are compared at a time without a branch (the compiler
-/// makes one vector compare of them), as most tables have no row with the key and most
-/// others one.
-fn rows_with_key(keys: &[u32], key: u32, mut row: impl FnMut(usize) -> bool) -> bool {
-    let mut chunks = keys.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        if chunk.iter().fold(false, |any, &k| any | (k == key)) {
-            for (i, &k) in chunk.iter().enumerate() {
-                if k == key && row(base + i) {
-                    return true;
-                }
-            }
-        }
-        base += 8;
+impl<'a> CodeIndex<'a> {
+    /// The first entry, in row order, of `code` that `accept` takes.
+    fn find(&self, code: &str, mut accept: impl FnMut(&CodeEntry) -> bool) -> Option<&'a CodeEntry> {
+        let key = code_key(code);
+        let bucket = key.checked_shr(self.shift).unwrap_or(0) as usize;
+        let (Some(&from), Some(&to)) = (self.buckets.get(bucket), self.buckets.get(bucket + 1)) else {
+            return None;
+        };
+        let entries: &'a [CodeEntry] = self.entries.get(from as usize..to as usize).unwrap_or(&[]);
+        entries.iter().find(|e| e.0 == key && self.slice(e.2, u32::from(e.3)) == Some(code) && accept(e))
     }
-    chunks.remainder().iter().enumerate().any(|(i, &k)| k == key && row(base + i))
+
+    fn slice(&self, start: u32, len: u32) -> Option<&'a str> {
+        let start = start as usize;
+        self.text.get(start..start + len as usize)
+    }
+
+    /// The row of `code` in the table (the first, when several systems have it).
+    pub fn position(&self, code: &str) -> Option<usize> {
+        self.find(code, |_| true).map(|e| e.1 as usize)
+    }
+
+    /// True when `code` of `system` is one of the codes; a bare code (`system` is `None`)
+    /// is one when any system has it.
+    pub fn contains(&self, system: Option<&str>, code: &str) -> bool {
+        self.find(code, |e| {
+            system.is_none_or(|s| {
+                let url = self.systems.get(usize::from(e.4)).and_then(|&(start, len)| self.slice(start, len));
+                url == Some(s)
+            })
+        })
+        .is_some()
+    }
 }
 
-/// Membership in a compact code table (see [`indexed_table_contains`]) in any order,
-/// through its keys ([`code_key`], row for row).
-pub fn keyed_table_contains(
-    systems: &[&str],
-    table: &[(u16, &str, Option<&str>)],
-    keys: &[u32],
-    system: Option<&str>,
-    code: &str,
-) -> bool {
-    rows_with_key(keys, code_key(code), |i| {
-        table.get(i).is_some_and(|row| row.1 == code && system.is_none_or(|s| systems.get(usize::from(row.0)) == Some(&s)))
-    })
+/// A [`CodeIndex`] built from `(system, code)` rows (the generator's input, in table order),
+/// as owned arrays: [`BuiltCodeIndex::index`] borrows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltCodeIndex {
+    /// See [`CodeIndex::text`].
+    pub text: String,
+    /// See [`CodeIndex::systems`].
+    pub systems: Vec<(u32, u32)>,
+    /// See [`CodeIndex::buckets`].
+    pub buckets: Vec<u32>,
+    /// See [`CodeIndex::shift`].
+    pub shift: u32,
+    /// See [`CodeIndex::entries`].
+    pub entries: Vec<CodeEntry>,
 }
 
-/// `a == b`, telling most different codes apart by their length and last byte before
-/// comparing the bytes (an unsorted table is scanned row by row, and codes are short).
-/// Generated code types scan their key table instead ([`keyed_table_contains`]): a
-/// bisection through an order of the rows kept per table was slower after a cache
-/// thrash (each probe a dependent miss on the order, a row and its text) than this
-/// scan, and the keys are denser still.
-fn same_code(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().last() == b.as_bytes().last() && a == b
+impl BuiltCodeIndex {
+    /// Files `rows` (`(system, code)`, row for row). `None` when a table is too large for
+    /// the index's integer widths (more than `u32::MAX` bytes of text, a code longer than
+    /// `u16::MAX` bytes, more than `u16::MAX` systems): no generated table is.
+    pub fn build(rows: &[(&str, &str)]) -> Option<Self> {
+        let mut text = String::new();
+        let mut spans = Vec::with_capacity(rows.len());
+        for (_, code) in rows {
+            spans.push((u32::try_from(text.len()).ok()?, u16::try_from(code.len()).ok()?));
+            text.push_str(code);
+        }
+        let mut system_urls: Vec<&str> = Vec::new();
+        let mut system_of = Vec::with_capacity(rows.len());
+        for (system, _) in rows {
+            let i = match system_urls.iter().position(|s| s == system) {
+                Some(i) => i,
+                None => {
+                    system_urls.push(system);
+                    system_urls.len() - 1
+                }
+            };
+            system_of.push(u16::try_from(i).ok()?);
+        }
+        let mut systems = Vec::with_capacity(system_urls.len());
+        for url in system_urls {
+            systems.push((u32::try_from(text.len()).ok()?, u32::try_from(url.len()).ok()?));
+            text.push_str(url);
+        }
+        // About four entries a bucket: the fewest key bits that get there.
+        let mut bits = 0;
+        while bits < 16 && rows.len() > 4 << bits {
+            bits += 1;
+        }
+        let shift = 32 - bits;
+        let mut entries = Vec::with_capacity(rows.len());
+        for (row, (_, code)) in rows.iter().enumerate() {
+            let (start, len) = spans[row];
+            entries.push((code_key(code), u32::try_from(row).ok()?, start, len, system_of[row]));
+        }
+        entries.sort_by_key(|e| (e.0, e.1));
+        let mut buckets = vec![0u32; (1 << bits) + 1];
+        for e in &entries {
+            buckets[e.0.checked_shr(shift).unwrap_or(0) as usize + 1] += 1;
+        }
+        for b in 1..buckets.len() {
+            buckets[b] += buckets[b - 1];
+        }
+        u32::try_from(text.len()).ok()?;
+        Some(BuiltCodeIndex { text, systems, buckets, shift, entries })
+    }
+
+    /// The index over these arrays.
+    pub fn index(&self) -> CodeIndex<'_> {
+        CodeIndex { text: &self.text, systems: &self.systems, buckets: &self.buckets, shift: self.shift, entries: &self.entries }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn membership() {
-        let t = [("s", "a", None), ("s", "b", Some("B")), ("t", "b", None)];
-        assert!(table_contains(&t, true, Some("t"), "b"));
-        assert!(table_contains(&t, true, None, "a"));
-        assert!(!table_contains(&t, true, Some("x"), "b"));
-        assert!(!table_contains(&t, false, None, "c"));
+    /// An index over `rows`, and it.
+    fn built(rows: &[(&str, &str)]) -> BuiltCodeIndex {
+        BuiltCodeIndex::build(rows).expect("a small table fits")
     }
 
     #[test]
-    fn indexed_membership() {
-        let systems = ["s", "t"];
-        let t = [(0, "a", None), (0, "b", Some("B")), (1, "b", None)];
-        assert!(indexed_table_contains(&systems, &t, true, Some("t"), "b"));
-        assert!(indexed_table_contains(&systems, &t, true, Some("s"), "b"));
-        assert!(indexed_table_contains(&systems, &t, false, None, "a"));
-        assert!(!indexed_table_contains(&systems, &t, true, Some("t"), "a"));
-        assert!(!indexed_table_contains(&systems, &t, true, Some("x"), "b"));
-        assert!(!indexed_table_contains(&systems, &t, false, None, "c"));
+    fn membership_by_system_and_bare_code() {
+        let b = built(&[("s", "a"), ("s", "b"), ("t", "b"), ("t", "ba")]);
+        let ix = b.index();
+        assert!(ix.contains(Some("t"), "b"));
+        assert!(ix.contains(Some("s"), "b"));
+        assert!(ix.contains(None, "ba"));
+        assert!(ix.contains(None, "a"));
+        assert!(!ix.contains(Some("s"), "ba"));
+        assert!(!ix.contains(Some("x"), "b"));
+        assert!(!ix.contains(None, "c"));
+        assert!(!ix.contains(None, ""));
+        // A code is not found by a prefix or an extension of it, nor by a system's text.
+        assert!(!ix.contains(None, "B"));
+        assert!(!ix.contains(None, "bab"));
+        assert!(!ix.contains(None, "t"));
+        assert_eq!(ix.position("b"), Some(1));
+        assert_eq!(ix.position("ba"), Some(3));
+        assert_eq!(ix.position("B"), None);
+        // The text holds the codes, then the systems, each once.
+        assert_eq!(b.text, "abbbast");
     }
 
     #[test]
-    fn keyed_lookup_across_chunks_and_colliding_keys() {
-        let codes: Vec<String> = (0..21).map(|i| format!("c{i}")).collect();
-        let t: Vec<(u16, &str, Option<&str>)> = codes.iter().map(|c| (u16::from(c.ends_with('7')), c.as_str(), None)).collect();
-        let keys: Vec<u32> = t.iter().map(|row| code_key(row.1)).collect();
-        let systems = ["s", "t"];
-        for (i, c) in codes.iter().enumerate() {
-            // Rows in the chunks of eight and in the remainder alike.
-            assert_eq!(keyed_position(&keys, &t, c), Some(i), "{c}");
-            let system = if c.ends_with('7') { "t" } else { "s" };
-            assert!(keyed_table_contains(&systems, &t, &keys, Some(system), c), "{c}");
-            assert!(!keyed_table_contains(&systems, &t, &keys, Some("x"), c), "{c}");
+    fn large_tables_spread_over_buckets_and_find_every_code() {
+        let codes: Vec<String> = (0..5000).map(|i| format!("c{i}")).collect();
+        let rows: Vec<(&str, &str)> = codes.iter().enumerate().map(|(i, c)| (if i % 3 == 0 { "t" } else { "s" }, c.as_str())).collect();
+        let b = built(&rows);
+        let ix = b.index();
+        // About four codes a bucket, so a lookup reads a handful of entries.
+        assert_eq!(b.buckets.len(), (1 << 11) + 1, "5000 codes / 4 a bucket -> 2^11 buckets");
+        assert_eq!(*b.buckets.last().unwrap() as usize, rows.len());
+        let fullest = b.buckets.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        assert!(fullest <= 16, "a bucket of {fullest} entries");
+        for (i, (system, code)) in rows.iter().enumerate() {
+            assert_eq!(ix.position(code), Some(i), "{code}");
+            assert!(ix.contains(Some(system), code), "{code}");
+            assert!(ix.contains(None, code), "{code}");
+            let other = if *system == "t" { "s" } else { "t" };
+            assert!(!ix.contains(Some(other), code), "{code} is not in {other}");
         }
-        assert_eq!(keyed_position(&keys, &t, "c21"), None);
-        // Every key the same (as if they all collided): the row's text decides, and a
-        // later row with the key is still found after earlier ones that differ.
-        for (i, c) in [(0, "c0"), (12, "c12"), (20, "c20")] {
-            let same = vec![code_key(c); t.len()];
-            assert_eq!(keyed_position(&same, &t, c), Some(i), "{c}");
-        }
-        let same = vec![code_key("c17"); t.len()];
-        assert!(keyed_table_contains(&systems, &t, &same, Some("t"), "c17"));
-        assert!(!keyed_table_contains(&systems, &t, &same, Some("s"), "c17"));
-        let same = vec![code_key("c99"); t.len()];
-        assert!(!keyed_table_contains(&systems, &t, &same, None, "c99"));
+        assert_eq!(ix.position("c5000"), None);
+        assert!(!ix.contains(None, "c-1"));
     }
 
     #[test]
-    fn keyed_membership() {
-        let systems = ["s", "t"];
-        let t = [(0, "a", None), (0, "b", Some("B")), (1, "b", None), (1, "ba", None)];
-        let keys = t.map(|row| code_key(row.1));
-        assert!(keyed_table_contains(&systems, &t, &keys, Some("t"), "b"));
-        assert!(keyed_table_contains(&systems, &t, &keys, Some("s"), "b"));
-        assert!(keyed_table_contains(&systems, &t, &keys, None, "ba"));
-        assert!(!keyed_table_contains(&systems, &t, &keys, Some("s"), "ba"));
-        assert!(!keyed_table_contains(&systems, &t, &keys, Some("x"), "b"));
-        assert!(!keyed_table_contains(&systems, &t, &keys, None, "c"));
-        assert!(!keyed_table_contains(&systems, &t, &keys, None, ""));
-        assert_eq!(keyed_position(&keys, &t, "b"), Some(1));
-        assert_eq!(keyed_position(&keys, &t, "ba"), Some(3));
-        assert_eq!(keyed_position(&keys, &t, "B"), None);
+    fn colliding_keys_are_told_apart_by_the_text() {
+        let rows = [("s", "c0"), ("s", "c1"), ("t", "c2"), ("t", "c1")];
+        let mut b = built(&rows);
+        // Every key the same, as if they all collided: the text decides, the first row of
+        // a code is its position, and a later row still answers for its own system.
+        let key = code_key("zz");
+        for e in &mut b.entries {
+            e.0 = key;
+        }
+        let ix = CodeIndex { entries: &b.entries, ..b.index() };
+        assert_eq!(ix.position("c1"), None, "the key of \"c1\" is not the entries' key");
+        let same = code_key("c1");
+        for e in &mut b.entries {
+            e.0 = same;
+        }
+        let ix = CodeIndex { entries: &b.entries, ..b.index() };
+        assert_eq!(ix.position("c1"), Some(1));
+        assert_eq!(ix.position("c2"), None, "another key than the entries'");
+        assert!(ix.contains(Some("t"), "c1"));
+        assert!(ix.contains(Some("s"), "c1"));
+        assert!(!ix.contains(Some("s"), "c0x"));
+    }
+
+    #[test]
+    fn an_empty_table_has_no_codes() {
+        let b = built(&[]);
+        assert!(!b.index().contains(None, ""));
+        assert_eq!(b.index().position("a"), None);
+        assert_eq!(b.buckets, vec![0, 0]);
+    }
+
+    #[test]
+    fn code_keys_are_fnv_1a() {
         // The published FNV-1a test vectors: the generator's keys and ours must agree
         // across versions, so the function is pinned.
         assert_eq!(code_key(""), 0x811c_9dc5);

@@ -9,8 +9,10 @@
 //! to the user.
 //!
 //! Each code type keeps its codes in one private static table of `(system index, code,
-//! display)` rows, indexed by the enum discriminant (small value sets) or searched by
-//! bisection (large ones); the code system URLs are stored once, in a table beside it.
+//! display)` rows, indexed by the enum discriminant (small value sets) or by the value
+//! (large ones, sorted by code); the code system URLs are stored once, in a table beside
+//! it. Lookups by code go through an index beside them
+//! (`dhp_runtime::terminology::CodeIndex`).
 
 use super::{open_codes, Header};
 use crate::ir::{naming, CodeRepr, CodeTypeDef, TypeSpace};
@@ -75,7 +77,6 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
     let title = &c.title;
     let shouty = c.name.to_shouty_snake_case();
     let (systems_ident, table_ident) = (format_ident!("{shouty}_SYSTEMS"), format_ident!("{shouty}_CODES"));
-    let keys_ident = format_ident!("{shouty}_KEYS");
     // The code systems, in order of first use; a row names its system by index.
     let mut systems: Vec<&str> = Vec::new();
     let mut rows = Vec::with_capacity(c.codes.len());
@@ -106,20 +107,29 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
         format!(" The codes of [`{}`] as `(system index, code, display)`, in value set order (the enum's discriminants).", c.name)
     };
     let systems_doc = format!(" The code systems of [`{}`]'s codes.", c.name);
-    // A table in value set order is searched through its keys (see
-    // `dhp_runtime::terminology::code_key`); a sorted one by bisection.
-    let contains = if sorted {
-        quote! { dhp_runtime::terminology::indexed_table_contains(&#systems_ident, &#table_ident, true, system, code) }
-    } else {
-        quote! { dhp_runtime::terminology::keyed_table_contains(&#systems_ident, &#table_ident, &#keys_ident, system, code) }
-    };
-    let keys = c.codes.iter().map(|d| Literal::u32_unsuffixed(dhp_runtime::terminology::code_key(&d.code)));
-    let keys_doc = format!(" The keys of [`{}`]'s codes (`dhp_runtime::terminology::code_key`), row for row.", c.name);
+    // Lookups (membership, `from_code`) go through an index of the codes filed by key
+    // (see `dhp_runtime::terminology::CodeIndex`), built here by the runtime's own builder.
+    let index_ident = format_ident!("{shouty}_INDEX");
+    let pairs: Vec<(&str, &str)> = c.codes.iter().map(|d| (d.system.as_str(), d.code.as_str())).collect();
+    let built = dhp_runtime::terminology::BuiltCodeIndex::build(&pairs).ok_or_else(|| format!("{}: too large a code table to index", c.name))?;
+    let index_text = &built.text;
+    let index_systems = built.systems.iter().map(|&(start, len)| {
+        let (start, len) = (Literal::u32_unsuffixed(start), Literal::u32_unsuffixed(len));
+        quote! { (#start, #len) }
+    });
+    let index_buckets = built.buckets.iter().map(|&b| Literal::u32_unsuffixed(b));
+    let index_shift = Literal::u32_unsuffixed(built.shift);
+    let index_entries = built.entries.iter().map(|&(key, row, start, len, system)| {
+        let (key, row, start) = (Literal::u32_unsuffixed(key), Literal::u32_unsuffixed(row), Literal::u32_unsuffixed(start));
+        let (len, system) = (Literal::u16_unsuffixed(len), Literal::u16_unsuffixed(system));
+        quote! { (#key, #row, #start, #len, #system) }
+    });
+    let index_doc = format!(" The lookup index of [`{}`]'s codes: their texts and systems, filed by key.", c.name);
     let common = quote! {
         impl #name {
             /// Membership test for validation (`system` is `None` for a bare code).
             pub fn contains(system: Option<&str>, code: &str) -> bool {
-                #contains
+                #index_ident.contains(system, code)
             }
 
             /// The value set as a validation code set.
@@ -132,6 +142,15 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
 
         #[doc = #table_doc]
         static #table_ident: [(u16, &str, Option<&str>); #n] = [ #(#rows)* ];
+
+        #[doc = #index_doc]
+        static #index_ident: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+            text: #index_text,
+            systems: &[ #(#index_systems),* ],
+            buckets: &[ #(#index_buckets),* ],
+            shift: #index_shift,
+            entries: &[ #(#index_entries),* ],
+        };
 
         impl dhp_runtime::primitives::FhirPrimitive for #name {
             const FHIR_TYPE: &'static str = "code";
@@ -203,12 +222,9 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
                     pub fn display(self) -> Option<&'static str> { #table_ident[self as usize].2 }
                     /// The value for `code`, if it is in the value set.
                     pub fn from_code(code: &str) -> Option<Self> {
-                        dhp_runtime::terminology::keyed_position(&#keys_ident, &#table_ident, code).map(|i| #name::ALL[i])
+                        #index_ident.position(code).map(|i| #name::ALL[i])
                     }
                 }
-
-                #[doc = #keys_doc]
-                static #keys_ident: [u32; #n] = [ #(#keys),* ];
 
                 #common
             }
@@ -229,9 +245,9 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
                 pub fn system(self) -> &'static str { #systems_ident[#table_ident[self.0 as usize].0 as usize] }
                 /// The display text, when the code system gives one.
                 pub fn display(self) -> Option<&'static str> { #table_ident[self.0 as usize].2 }
-                /// The value for `code`, if it is in the value set (binary search).
+                /// The value for `code`, if it is in the value set.
                 pub fn from_code(code: &str) -> Option<Self> {
-                    #table_ident.binary_search_by(|row| row.1.cmp(code)).ok().map(|i| #name(i as u32))
+                    #index_ident.position(code).map(|i| #name(i as u32))
                 }
                 /// Number of codes.
                 pub fn count() -> usize { #table_ident.len() }

@@ -34,26 +34,13 @@ impl AddressType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ADDRESS_TYPE_KEYS,
-                &ADDRESS_TYPE_CODES,
-                code,
-            )
-            .map(|i| AddressType::ALL[i])
+        ADDRESS_TYPE_INDEX.position(code).map(|i| AddressType::ALL[i])
     }
 }
-/// The keys of [`AddressType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ADDRESS_TYPE_KEYS: [u32; 3] = [2712114714, 2249798240, 3934383778];
 impl AddressType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ADDRESS_TYPE_SYSTEMS,
-            &ADDRESS_TYPE_CODES,
-            &ADDRESS_TYPE_KEYS,
-            system,
-            code,
-        )
+        ADDRESS_TYPE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -69,6 +56,18 @@ static ADDRESS_TYPE_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "physical", Some("Physical")),
     (0, "both", Some("Postal & Physical")),
 ];
+/// The lookup index of [`AddressType`]'s codes: their texts and systems, filed by key.
+static ADDRESS_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "postalphysicalbothhttp://hl7.org/fhir/address-type",
+    systems: &[(18, 32)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (2249798240, 1, 6, 8, 0),
+        (2712114714, 0, 0, 6, 0),
+        (3934383778, 2, 14, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AddressType {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -40,28 +40,13 @@ impl AddressUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ADDRESS_USE_KEYS,
-                &ADDRESS_USE_CODES,
-                code,
-            )
-            .map(|i| AddressUse::ALL[i])
+        ADDRESS_USE_INDEX.position(code).map(|i| AddressUse::ALL[i])
     }
 }
-/// The keys of [`AddressUse`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ADDRESS_USE_KEYS: [u32; 5] = [
-    3536372366, 1536741984, 3223044039, 3173751766, 1097859292,
-];
 impl AddressUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ADDRESS_USE_SYSTEMS,
-            &ADDRESS_USE_CODES,
-            &ADDRESS_USE_KEYS,
-            system,
-            code,
-        )
+        ADDRESS_USE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -79,6 +64,20 @@ static ADDRESS_USE_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "old", Some("Old / Incorrect")),
     (0, "billing", Some("Billing")),
 ];
+/// The lookup index of [`AddressUse`]'s codes: their texts and systems, filed by key.
+static ADDRESS_USE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "homeworktempoldbillinghttp://hl7.org/fhir/address-use",
+    systems: &[(22, 31)],
+    buckets: &[0, 2, 5],
+    shift: 31,
+    entries: &[
+        (1097859292, 4, 15, 7, 0),
+        (1536741984, 1, 4, 4, 0),
+        (3173751766, 3, 12, 3, 0),
+        (3223044039, 2, 8, 4, 0),
+        (3536372366, 0, 0, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AddressUse {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

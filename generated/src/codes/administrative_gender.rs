@@ -38,28 +38,13 @@ impl AdministrativeGender {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ADMINISTRATIVE_GENDER_KEYS,
-                &ADMINISTRATIVE_GENDER_CODES,
-                code,
-            )
-            .map(|i| AdministrativeGender::ALL[i])
+        ADMINISTRATIVE_GENDER_INDEX.position(code).map(|i| AdministrativeGender::ALL[i])
     }
 }
-/// The keys of [`AdministrativeGender`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ADMINISTRATIVE_GENDER_KEYS: [u32; 4] = [
-    3785203664, 2458841753, 3363671541, 2608177081,
-];
 impl AdministrativeGender {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ADMINISTRATIVE_GENDER_SYSTEMS,
-            &ADMINISTRATIVE_GENDER_CODES,
-            &ADMINISTRATIVE_GENDER_KEYS,
-            system,
-            code,
-        )
+        ADMINISTRATIVE_GENDER_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -78,6 +63,19 @@ static ADMINISTRATIVE_GENDER_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "other", Some("Other")),
     (0, "unknown", Some("Unknown")),
 ];
+/// The lookup index of [`AdministrativeGender`]'s codes: their texts and systems, filed by key.
+static ADMINISTRATIVE_GENDER_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "malefemaleotherunknownhttp://hl7.org/fhir/administrative-gender",
+    systems: &[(22, 41)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (2458841753, 1, 4, 6, 0),
+        (2608177081, 3, 15, 7, 0),
+        (3363671541, 2, 10, 5, 0),
+        (3785203664, 0, 0, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AdministrativeGender {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

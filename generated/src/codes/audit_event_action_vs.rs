@@ -41,28 +41,13 @@ impl AuditEventActionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &AUDIT_EVENT_ACTION_VS_KEYS,
-                &AUDIT_EVENT_ACTION_VS_CODES,
-                code,
-            )
-            .map(|i| AuditEventActionVs::ALL[i])
+        AUDIT_EVENT_ACTION_VS_INDEX.position(code).map(|i| AuditEventActionVs::ALL[i])
     }
 }
-/// The keys of [`AuditEventActionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static AUDIT_EVENT_ACTION_VS_KEYS: [u32; 5] = [
-    3322673650, 3607893173, 3490449840, 3238785555, 3222007936,
-];
 impl AuditEventActionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &AUDIT_EVENT_ACTION_VS_SYSTEMS,
-            &AUDIT_EVENT_ACTION_VS_CODES,
-            &AUDIT_EVENT_ACTION_VS_KEYS,
-            system,
-            code,
-        )
+        AUDIT_EVENT_ACTION_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -82,6 +67,20 @@ static AUDIT_EVENT_ACTION_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "D", Some("Delete")),
     (0, "E", Some("Execute")),
 ];
+/// The lookup index of [`AuditEventActionVs`]'s codes: their texts and systems, filed by key.
+static AUDIT_EVENT_ACTION_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "CRUDEhttp://hl7.org/fhir/audit-event-action",
+    systems: &[(5, 38)],
+    buckets: &[0, 0, 5],
+    shift: 31,
+    entries: &[
+        (3222007936, 4, 4, 1, 0),
+        (3238785555, 3, 3, 1, 0),
+        (3322673650, 0, 0, 1, 0),
+        (3490449840, 2, 2, 1, 0),
+        (3607893173, 1, 1, 1, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventActionVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

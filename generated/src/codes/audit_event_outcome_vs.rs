@@ -41,28 +41,13 @@ impl AuditEventOutcomeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &AUDIT_EVENT_OUTCOME_VS_KEYS,
-                &AUDIT_EVENT_OUTCOME_VS_CODES,
-                code,
-            )
-            .map(|i| AuditEventOutcomeVs::ALL[i])
+        AUDIT_EVENT_OUTCOME_VS_INDEX.position(code).map(|i| AuditEventOutcomeVs::ALL[i])
     }
 }
-/// The keys of [`AuditEventOutcomeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static AUDIT_EVENT_OUTCOME_VS_KEYS: [u32; 5] = [
-    1052243577, 563185489, 2032210671, 1823159221, 979353360,
-];
 impl AuditEventOutcomeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &AUDIT_EVENT_OUTCOME_VS_SYSTEMS,
-            &AUDIT_EVENT_OUTCOME_VS_CODES,
-            &AUDIT_EVENT_OUTCOME_VS_KEYS,
-            system,
-            code,
-        )
+        AUDIT_EVENT_OUTCOME_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -82,6 +67,20 @@ static AUDIT_EVENT_OUTCOME_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "information", Some("Information")),
     (0, "success", Some("Operation Successful")),
 ];
+/// The lookup index of [`AuditEventOutcomeVs`]'s codes: their texts and systems, filed by key.
+static AUDIT_EVENT_OUTCOME_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "fatalerrorwarninginformationsuccesshttp://hl7.org/fhir/issue-severity",
+    systems: &[(35, 34)],
+    buckets: &[0, 5, 5],
+    shift: 31,
+    entries: &[
+        (563185489, 1, 5, 5, 0),
+        (979353360, 4, 28, 7, 0),
+        (1052243577, 0, 0, 5, 0),
+        (1823159221, 3, 17, 11, 0),
+        (2032210671, 2, 10, 7, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventOutcomeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -50,29 +50,13 @@ impl AuditEventSeverity {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &AUDIT_EVENT_SEVERITY_KEYS,
-                &AUDIT_EVENT_SEVERITY_CODES,
-                code,
-            )
-            .map(|i| AuditEventSeverity::ALL[i])
+        AUDIT_EVENT_SEVERITY_INDEX.position(code).map(|i| AuditEventSeverity::ALL[i])
     }
 }
-/// The keys of [`AuditEventSeverity`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static AUDIT_EVENT_SEVERITY_KEYS: [u32; 8] = [
-    1967536450, 3083032825, 1364460424, 563185489, 2032210671, 2556470705, 479422832,
-    1483009432,
-];
 impl AuditEventSeverity {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &AUDIT_EVENT_SEVERITY_SYSTEMS,
-            &AUDIT_EVENT_SEVERITY_CODES,
-            &AUDIT_EVENT_SEVERITY_KEYS,
-            system,
-            code,
-        )
+        AUDIT_EVENT_SEVERITY_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -95,6 +79,23 @@ static AUDIT_EVENT_SEVERITY_CODES: [(u16, &str, Option<&str>); 8] = [
     (0, "informational", Some("Informational")),
     (0, "debug", Some("Debug")),
 ];
+/// The lookup index of [`AuditEventSeverity`]'s codes: their texts and systems, filed by key.
+static AUDIT_EVENT_SEVERITY_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "emergencyalertcriticalerrorwarningnoticeinformationaldebughttp://hl7.org/fhir/audit-event-severity",
+    systems: &[(58, 40)],
+    buckets: &[0, 6, 8],
+    shift: 31,
+    entries: &[
+        (479422832, 6, 40, 13, 0),
+        (563185489, 3, 22, 5, 0),
+        (1364460424, 2, 14, 8, 0),
+        (1483009432, 7, 53, 5, 0),
+        (1967536450, 0, 0, 9, 0),
+        (2032210671, 4, 27, 7, 0),
+        (2556470705, 5, 34, 6, 0),
+        (3083032825, 1, 9, 5, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventSeverity {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

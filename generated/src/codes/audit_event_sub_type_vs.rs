@@ -47,28 +47,13 @@ impl AuditEventSubTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &AUDIT_EVENT_SUB_TYPE_VS_KEYS,
-                &AUDIT_EVENT_SUB_TYPE_VS_CODES,
-                code,
-            )
-            .map(|i| AuditEventSubTypeVs::ALL[i])
+        AUDIT_EVENT_SUB_TYPE_VS_INDEX.position(code).map(|i| AuditEventSubTypeVs::ALL[i])
     }
 }
-/// The keys of [`AuditEventSubTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static AUDIT_EVENT_SUB_TYPE_VS_KEYS: [u32; 7] = [
-    3470762949, 672109684, 649812317, 1740784714, 2150836393, 3009160424, 3025938043,
-];
 impl AuditEventSubTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &AUDIT_EVENT_SUB_TYPE_VS_SYSTEMS,
-            &AUDIT_EVENT_SUB_TYPE_VS_CODES,
-            &AUDIT_EVENT_SUB_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        AUDIT_EVENT_SUB_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -91,6 +76,22 @@ static AUDIT_EVENT_SUB_TYPE_VS_CODES: [(u16, &str, Option<&str>); 7] = [
     (1, "110122", None),
     (1, "110123", None),
 ];
+/// The lookup index of [`AuditEventSubTypeVs`]'s codes: their texts and systems, filed by key.
+static AUDIT_EVENT_SUB_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "readupdatecreatedeletesearch110122110123http://hl7.org/fhir/restful-interactionhttp://dicom.nema.org/resources/ontology/DCM",
+    systems: &[(40, 39), (79, 44)],
+    buckets: &[0, 3, 7],
+    shift: 31,
+    entries: &[
+        (649812317, 2, 10, 6, 0),
+        (672109684, 1, 4, 6, 0),
+        (1740784714, 3, 16, 6, 0),
+        (2150836393, 4, 22, 6, 0),
+        (3009160424, 5, 28, 6, 1),
+        (3025938043, 6, 34, 6, 1),
+        (3470762949, 0, 0, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventSubTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -49,29 +49,13 @@ impl AuditEventTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &AUDIT_EVENT_TYPE_VS_KEYS,
-                &AUDIT_EVENT_TYPE_VS_CODES,
-                code,
-            )
-            .map(|i| AuditEventTypeVs::ALL[i])
+        AUDIT_EVENT_TYPE_VS_INDEX.position(code).map(|i| AuditEventTypeVs::ALL[i])
     }
 }
-/// The keys of [`AuditEventTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static AUDIT_EVENT_TYPE_VS_KEYS: [u32; 8] = [
-    693554812, 710332431, 659999574, 676777193, 794367621, 760812383, 727257145,
-    3059493281,
-];
 impl AuditEventTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &AUDIT_EVENT_TYPE_VS_SYSTEMS,
-            &AUDIT_EVENT_TYPE_VS_CODES,
-            &AUDIT_EVENT_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        AUDIT_EVENT_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -94,6 +78,23 @@ static AUDIT_EVENT_TYPE_VS_CODES: [(u16, &str, Option<&str>); 8] = [
     (0, "110114", None),
     (0, "110121", None),
 ];
+/// The lookup index of [`AuditEventTypeVs`]'s codes: their texts and systems, filed by key.
+static AUDIT_EVENT_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "110100110101110106110107110110110112110114110121http://dicom.nema.org/resources/ontology/DCM",
+    systems: &[(48, 44)],
+    buckets: &[0, 7, 8],
+    shift: 31,
+    entries: &[
+        (659999574, 2, 12, 6, 0),
+        (676777193, 3, 18, 6, 0),
+        (693554812, 0, 0, 6, 0),
+        (710332431, 1, 6, 6, 0),
+        (727257145, 6, 36, 6, 0),
+        (760812383, 5, 30, 6, 0),
+        (794367621, 4, 24, 6, 0),
+        (3059493281, 7, 42, 6, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

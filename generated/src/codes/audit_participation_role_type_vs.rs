@@ -33,26 +33,15 @@ impl AuditParticipationRoleTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &AUDIT_PARTICIPATION_ROLE_TYPE_VS_KEYS,
-                &AUDIT_PARTICIPATION_ROLE_TYPE_VS_CODES,
-                code,
-            )
+        AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX
+            .position(code)
             .map(|i| AuditParticipationRoleTypeVs::ALL[i])
     }
 }
-/// The keys of [`AuditParticipationRoleTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static AUDIT_PARTICIPATION_ROLE_TYPE_VS_KEYS: [u32; 2] = [3304071037, 3075432257];
 impl AuditParticipationRoleTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &AUDIT_PARTICIPATION_ROLE_TYPE_VS_SYSTEMS,
-            &AUDIT_PARTICIPATION_ROLE_TYPE_VS_CODES,
-            &AUDIT_PARTICIPATION_ROLE_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -70,6 +59,16 @@ static AUDIT_PARTICIPATION_ROLE_TYPE_VS_CODES: [(u16, &str, Option<&str>); 2] = 
     (0, "humanuser", Some("Human User")),
     (1, "110150", None),
 ];
+/// The lookup index of [`AuditParticipationRoleTypeVs`]'s codes: their texts and systems, filed by key.
+static AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "humanuser110150http://terminology.hl7.org/CodeSystem/extra-security-role-typehttp://dicom.nema.org/resources/ontology/DCM",
+    systems: &[(15, 62), (77, 44)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(3075432257, 1, 9, 6, 1), (3304071037, 0, 0, 9, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AuditParticipationRoleTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

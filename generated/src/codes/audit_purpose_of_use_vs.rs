@@ -62,29 +62,13 @@ impl AuditPurposeOfUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &AUDIT_PURPOSE_OF_USE_VS_KEYS,
-                &AUDIT_PURPOSE_OF_USE_VS_CODES,
-                code,
-            )
-            .map(|i| AuditPurposeOfUseVs::ALL[i])
+        AUDIT_PURPOSE_OF_USE_VS_INDEX.position(code).map(|i| AuditPurposeOfUseVs::ALL[i])
     }
 }
-/// The keys of [`AuditPurposeOfUseVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static AUDIT_PURPOSE_OF_USE_VS_KEYS: [u32; 12] = [
-    3152269866, 2566245415, 2763672894, 4057644244, 3643378667, 3518952312, 852900685,
-    1422705554, 3820580288, 3365326390, 2346503463, 3466479392,
-];
 impl AuditPurposeOfUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &AUDIT_PURPOSE_OF_USE_VS_SYSTEMS,
-            &AUDIT_PURPOSE_OF_USE_VS_CODES,
-            &AUDIT_PURPOSE_OF_USE_VS_KEYS,
-            system,
-            code,
-        )
+        AUDIT_PURPOSE_OF_USE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -111,6 +95,27 @@ static AUDIT_PURPOSE_OF_USE_VS_CODES: [(u16, &str, Option<&str>); 12] = [
     (0, "TREAT", Some("treatment")),
     (0, "ETREAT", Some("Emergency Treatment")),
 ];
+/// The lookup index of [`AuditPurposeOfUseVs`]'s codes: their texts and systems, filed by key.
+static AUDIT_PURPOSE_OF_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "HOPERATGOVHDIRECTHPRGRPHSYSADMINRECORDMGTPATRQTFAMRQTPWATRNYDISASTERTREATETREAThttp://terminology.hl7.org/CodeSystem/v3-ActReason",
+    systems: &[(79, 50)],
+    buckets: &[0, 1, 2, 6, 12],
+    shift: 30,
+    entries: &[
+        (852900685, 6, 41, 6, 0),
+        (1422705554, 7, 47, 6, 0),
+        (2346503463, 10, 68, 5, 0),
+        (2566245415, 1, 7, 3, 0),
+        (2763672894, 2, 10, 7, 0),
+        (3152269866, 0, 0, 7, 0),
+        (3365326390, 9, 60, 8, 0),
+        (3466479392, 11, 73, 6, 0),
+        (3518952312, 5, 32, 9, 0),
+        (3643378667, 4, 23, 9, 0),
+        (3820580288, 8, 53, 7, 0),
+        (4057644244, 3, 17, 6, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for AuditPurposeOfUseVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -55,29 +55,13 @@ impl BundleType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &BUNDLE_TYPE_KEYS,
-                &BUNDLE_TYPE_CODES,
-                code,
-            )
-            .map(|i| BundleType::ALL[i])
+        BUNDLE_TYPE_INDEX.position(code).map(|i| BundleType::ALL[i])
     }
 }
-/// The keys of [`BundleType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static BUNDLE_TYPE_KEYS: [u32; 10] = [
-    2518895572, 619841764, 1963546403, 3060606973, 436461563, 1400781589, 1248952799,
-    1991362559, 2142078097, 1268892356,
-];
 impl BundleType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &BUNDLE_TYPE_SYSTEMS,
-            &BUNDLE_TYPE_CODES,
-            &BUNDLE_TYPE_KEYS,
-            system,
-            code,
-        )
+        BUNDLE_TYPE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -100,6 +84,25 @@ static BUNDLE_TYPE_CODES: [(u16, &str, Option<&str>); 10] = [
     (0, "collection", Some("Collection")),
     (0, "subscription-notification", Some("Subscription Notification")),
 ];
+/// The lookup index of [`BundleType`]'s codes: their texts and systems, filed by key.
+static BUNDLE_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "documentmessagetransactiontransaction-responsebatchbatch-responsehistorysearchsetcollectionsubscription-notificationhttp://hl7.org/fhir/bundle-type",
+    systems: &[(116, 31)],
+    buckets: &[0, 2, 8, 10, 10],
+    shift: 30,
+    entries: &[
+        (436461563, 4, 46, 5, 0),
+        (619841764, 1, 8, 7, 0),
+        (1248952799, 6, 65, 7, 0),
+        (1268892356, 9, 91, 25, 0),
+        (1400781589, 5, 51, 14, 0),
+        (1963546403, 2, 15, 11, 0),
+        (1991362559, 7, 72, 9, 0),
+        (2142078097, 8, 81, 10, 0),
+        (2518895572, 0, 0, 8, 0),
+        (3060606973, 3, 26, 20, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for BundleType {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -35,26 +35,15 @@ impl CapabilityStatementKind {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CAPABILITY_STATEMENT_KIND_KEYS,
-                &CAPABILITY_STATEMENT_KIND_CODES,
-                code,
-            )
+        CAPABILITY_STATEMENT_KIND_INDEX
+            .position(code)
             .map(|i| CapabilityStatementKind::ALL[i])
     }
 }
-/// The keys of [`CapabilityStatementKind`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CAPABILITY_STATEMENT_KIND_KEYS: [u32; 3] = [193386898, 3033487911, 26769729];
 impl CapabilityStatementKind {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CAPABILITY_STATEMENT_KIND_SYSTEMS,
-            &CAPABILITY_STATEMENT_KIND_CODES,
-            &CAPABILITY_STATEMENT_KIND_KEYS,
-            system,
-            code,
-        )
+        CAPABILITY_STATEMENT_KIND_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -72,6 +61,18 @@ static CAPABILITY_STATEMENT_KIND_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "capability", Some("Capability")),
     (0, "requirements", Some("Requirements")),
 ];
+/// The lookup index of [`CapabilityStatementKind`]'s codes: their texts and systems, filed by key.
+static CAPABILITY_STATEMENT_KIND_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "instancecapabilityrequirementshttp://hl7.org/fhir/capability-statement-kind",
+    systems: &[(30, 45)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (26769729, 2, 18, 12, 0),
+        (193386898, 0, 0, 8, 0),
+        (3033487911, 1, 8, 10, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for CapabilityStatementKind {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

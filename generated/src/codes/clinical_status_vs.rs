@@ -46,28 +46,13 @@ impl ClinicalStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CLINICAL_STATUS_VS_KEYS,
-                &CLINICAL_STATUS_VS_CODES,
-                code,
-            )
-            .map(|i| ClinicalStatusVs::ALL[i])
+        CLINICAL_STATUS_VS_INDEX.position(code).map(|i| ClinicalStatusVs::ALL[i])
     }
 }
-/// The keys of [`ClinicalStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CLINICAL_STATUS_VS_KEYS: [u32; 7] = [
-    3648362799, 720132575, 3317460493, 4009865048, 73015518, 1874140933, 2608177081,
-];
 impl ClinicalStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CLINICAL_STATUS_VS_SYSTEMS,
-            &CLINICAL_STATUS_VS_CODES,
-            &CLINICAL_STATUS_VS_KEYS,
-            system,
-            code,
-        )
+        CLINICAL_STATUS_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -89,6 +74,22 @@ static CLINICAL_STATUS_VS_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "resolved", Some("Resolved")),
     (0, "unknown", Some("Unknown")),
 ];
+/// The lookup index of [`ClinicalStatusVs`]'s codes: their texts and systems, filed by key.
+static CLINICAL_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "activerecurrencerelapseinactiveremissionresolvedunknownhttp://terminology.hl7.org/CodeSystem/condition-clinical",
+    systems: &[(55, 56)],
+    buckets: &[0, 3, 7],
+    shift: 31,
+    entries: &[
+        (73015518, 4, 31, 9, 0),
+        (720132575, 1, 6, 10, 0),
+        (1874140933, 5, 40, 8, 0),
+        (2608177081, 6, 48, 7, 0),
+        (3317460493, 2, 16, 7, 0),
+        (3648362799, 0, 0, 6, 0),
+        (4009865048, 3, 23, 8, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ClinicalStatusVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -58,29 +58,13 @@ impl CompositionStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &COMPOSITION_STATUS_KEYS,
-                &COMPOSITION_STATUS_CODES,
-                code,
-            )
-            .map(|i| CompositionStatus::ALL[i])
+        COMPOSITION_STATUS_INDEX.position(code).map(|i| CompositionStatus::ALL[i])
     }
 }
-/// The keys of [`CompositionStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static COMPOSITION_STATUS_KEYS: [u32; 11] = [
-    3813239489, 3310188186, 990649403, 362463927, 3772417057, 992760136, 1446066040,
-    2220750876, 3019120847, 1879969188, 2608177081,
-];
 impl CompositionStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &COMPOSITION_STATUS_SYSTEMS,
-            &COMPOSITION_STATUS_CODES,
-            &COMPOSITION_STATUS_KEYS,
-            system,
-            code,
-        )
+        COMPOSITION_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -106,6 +90,26 @@ static COMPOSITION_STATUS_CODES: [(u16, &str, Option<&str>); 11] = [
     (0, "deprecated", Some("Deprecated")),
     (0, "unknown", Some("Unknown")),
 ];
+/// The lookup index of [`CompositionStatus`]'s codes: their texts and systems, filed by key.
+static COMPOSITION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "registeredpartialpreliminaryfinalamendedcorrectedappendedcancelledentered-in-errordeprecatedunknownhttp://hl7.org/fhir/composition-status",
+    systems: &[(99, 38)],
+    buckets: &[0, 3, 5, 8, 11],
+    shift: 30,
+    entries: &[
+        (362463927, 3, 28, 5, 0),
+        (990649403, 2, 17, 11, 0),
+        (992760136, 5, 40, 9, 0),
+        (1446066040, 6, 49, 8, 0),
+        (1879969188, 9, 82, 10, 0),
+        (2220750876, 7, 57, 9, 0),
+        (2608177081, 10, 92, 7, 0),
+        (3019120847, 8, 66, 16, 0),
+        (3310188186, 1, 10, 7, 0),
+        (3772417057, 4, 33, 7, 0),
+        (3813239489, 0, 0, 10, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for CompositionStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

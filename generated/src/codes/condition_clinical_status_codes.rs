@@ -48,28 +48,15 @@ impl ConditionClinicalStatusCodes {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONDITION_CLINICAL_STATUS_CODES_KEYS,
-                &CONDITION_CLINICAL_STATUS_CODES_CODES,
-                code,
-            )
+        CONDITION_CLINICAL_STATUS_CODES_INDEX
+            .position(code)
             .map(|i| ConditionClinicalStatusCodes::ALL[i])
     }
 }
-/// The keys of [`ConditionClinicalStatusCodes`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONDITION_CLINICAL_STATUS_CODES_KEYS: [u32; 7] = [
-    3648362799, 720132575, 3317460493, 4009865048, 73015518, 1874140933, 2608177081,
-];
 impl ConditionClinicalStatusCodes {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONDITION_CLINICAL_STATUS_CODES_SYSTEMS,
-            &CONDITION_CLINICAL_STATUS_CODES_CODES,
-            &CONDITION_CLINICAL_STATUS_CODES_KEYS,
-            system,
-            code,
-        )
+        CONDITION_CLINICAL_STATUS_CODES_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -91,6 +78,24 @@ static CONDITION_CLINICAL_STATUS_CODES_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "resolved", Some("Resolved")),
     (0, "unknown", Some("Unknown")),
 ];
+/// The lookup index of [`ConditionClinicalStatusCodes`]'s codes: their texts and systems, filed by key.
+static CONDITION_CLINICAL_STATUS_CODES_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "activerecurrencerelapseinactiveremissionresolvedunknownhttp://terminology.hl7.org/CodeSystem/condition-clinical",
+    systems: &[(55, 56)],
+    buckets: &[0, 3, 7],
+    shift: 31,
+    entries: &[
+        (73015518, 4, 31, 9, 0),
+        (720132575, 1, 6, 10, 0),
+        (1874140933, 5, 40, 8, 0),
+        (2608177081, 6, 48, 7, 0),
+        (3317460493, 2, 16, 7, 0),
+        (3648362799, 0, 0, 6, 0),
+        (4009865048, 3, 23, 8, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConditionClinicalStatusCodes {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

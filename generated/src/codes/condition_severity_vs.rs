@@ -39,26 +39,13 @@ impl ConditionSeverityVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONDITION_SEVERITY_VS_KEYS,
-                &CONDITION_SEVERITY_VS_CODES,
-                code,
-            )
-            .map(|i| ConditionSeverityVs::ALL[i])
+        CONDITION_SEVERITY_VS_INDEX.position(code).map(|i| ConditionSeverityVs::ALL[i])
     }
 }
-/// The keys of [`ConditionSeverityVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONDITION_SEVERITY_VS_KEYS: [u32; 3] = [431460159, 2888301464, 3843887091];
 impl ConditionSeverityVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONDITION_SEVERITY_VS_SYSTEMS,
-            &CONDITION_SEVERITY_VS_CODES,
-            &CONDITION_SEVERITY_VS_KEYS,
-            system,
-            code,
-        )
+        CONDITION_SEVERITY_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -74,6 +61,18 @@ static CONDITION_SEVERITY_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "6736007", Some("Moderate severity")),
     (0, "24484000", Some("Severe")),
 ];
+/// The lookup index of [`ConditionSeverityVs`]'s codes: their texts and systems, filed by key.
+static CONDITION_SEVERITY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "255604002673600724484000http://snomed.info/sct",
+    systems: &[(24, 22)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (431460159, 0, 0, 9, 0),
+        (2888301464, 1, 9, 7, 0),
+        (3843887091, 2, 16, 8, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConditionSeverityVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -45,28 +45,15 @@ impl ConditionVerificationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONDITION_VERIFICATION_STATUS_KEYS,
-                &CONDITION_VERIFICATION_STATUS_CODES,
-                code,
-            )
+        CONDITION_VERIFICATION_STATUS_INDEX
+            .position(code)
             .map(|i| ConditionVerificationStatus::ALL[i])
     }
 }
-/// The keys of [`ConditionVerificationStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONDITION_VERIFICATION_STATUS_KEYS: [u32; 6] = [
-    2635228675, 810584525, 2452326388, 329270286, 562522674, 3019120847,
-];
 impl ConditionVerificationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONDITION_VERIFICATION_STATUS_SYSTEMS,
-            &CONDITION_VERIFICATION_STATUS_CODES,
-            &CONDITION_VERIFICATION_STATUS_KEYS,
-            system,
-            code,
-        )
+        CONDITION_VERIFICATION_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -87,6 +74,23 @@ static CONDITION_VERIFICATION_STATUS_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "refuted", Some("Refuted")),
     (0, "entered-in-error", Some("Entered in Error")),
 ];
+/// The lookup index of [`ConditionVerificationStatus`]'s codes: their texts and systems, filed by key.
+static CONDITION_VERIFICATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "unconfirmedprovisionaldifferentialconfirmedrefutedentered-in-errorhttp://terminology.hl7.org/CodeSystem/condition-ver-status",
+    systems: &[(66, 58)],
+    buckets: &[0, 3, 6],
+    shift: 31,
+    entries: &[
+        (329270286, 3, 34, 9, 0),
+        (562522674, 4, 43, 7, 0),
+        (810584525, 1, 11, 11, 0),
+        (2452326388, 2, 22, 12, 0),
+        (2635228675, 0, 0, 11, 0),
+        (3019120847, 5, 50, 16, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConditionVerificationStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -35,26 +35,15 @@ impl ConditionalDeleteStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONDITIONAL_DELETE_STATUS_KEYS,
-                &CONDITIONAL_DELETE_STATUS_CODES,
-                code,
-            )
+        CONDITIONAL_DELETE_STATUS_INDEX
+            .position(code)
             .map(|i| ConditionalDeleteStatus::ALL[i])
     }
 }
-/// The keys of [`ConditionalDeleteStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONDITIONAL_DELETE_STATUS_KEYS: [u32; 3] = [4205977353, 2133018345, 328483777];
 impl ConditionalDeleteStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONDITIONAL_DELETE_STATUS_SYSTEMS,
-            &CONDITIONAL_DELETE_STATUS_CODES,
-            &CONDITIONAL_DELETE_STATUS_KEYS,
-            system,
-            code,
-        )
+        CONDITIONAL_DELETE_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -72,6 +61,18 @@ static CONDITIONAL_DELETE_STATUS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "single", Some("Single Deletes Supported")),
     (0, "multiple", Some("Multiple Deletes Supported")),
 ];
+/// The lookup index of [`ConditionalDeleteStatus`]'s codes: their texts and systems, filed by key.
+static CONDITIONAL_DELETE_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "not-supportedsinglemultiplehttp://hl7.org/fhir/conditional-delete-status",
+    systems: &[(27, 45)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (328483777, 2, 19, 8, 0),
+        (2133018345, 1, 13, 6, 0),
+        (4205977353, 0, 0, 13, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConditionalDeleteStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

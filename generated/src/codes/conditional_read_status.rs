@@ -38,28 +38,15 @@ impl ConditionalReadStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONDITIONAL_READ_STATUS_KEYS,
-                &CONDITIONAL_READ_STATUS_CODES,
-                code,
-            )
+        CONDITIONAL_READ_STATUS_INDEX
+            .position(code)
             .map(|i| ConditionalReadStatus::ALL[i])
     }
 }
-/// The keys of [`ConditionalReadStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONDITIONAL_READ_STATUS_KEYS: [u32; 4] = [
-    4205977353, 371095637, 3203715638, 370557550,
-];
 impl ConditionalReadStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONDITIONAL_READ_STATUS_SYSTEMS,
-            &CONDITIONAL_READ_STATUS_CODES,
-            &CONDITIONAL_READ_STATUS_KEYS,
-            system,
-            code,
-        )
+        CONDITIONAL_READ_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -78,6 +65,19 @@ static CONDITIONAL_READ_STATUS_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "not-match", Some("If-None-Match")),
     (0, "full-support", Some("Full Support")),
 ];
+/// The lookup index of [`ConditionalReadStatus`]'s codes: their texts and systems, filed by key.
+static CONDITIONAL_READ_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "not-supportedmodified-sincenot-matchfull-supporthttp://hl7.org/fhir/conditional-read-status",
+    systems: &[(48, 43)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (370557550, 3, 36, 12, 0),
+        (371095637, 1, 13, 14, 0),
+        (3203715638, 2, 27, 9, 0),
+        (4205977353, 0, 0, 13, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConditionalReadStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

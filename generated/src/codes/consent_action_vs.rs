@@ -40,28 +40,13 @@ impl ConsentActionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONSENT_ACTION_VS_KEYS,
-                &CONSENT_ACTION_VS_CODES,
-                code,
-            )
-            .map(|i| ConsentActionVs::ALL[i])
+        CONSENT_ACTION_VS_INDEX.position(code).map(|i| ConsentActionVs::ALL[i])
     }
 }
-/// The keys of [`ConsentActionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONSENT_ACTION_VS_KEYS: [u32; 5] = [
-    2399039025, 287754987, 1469170932, 4155309213, 367237873,
-];
 impl ConsentActionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONSENT_ACTION_VS_SYSTEMS,
-            &CONSENT_ACTION_VS_CODES,
-            &CONSENT_ACTION_VS_KEYS,
-            system,
-            code,
-        )
+        CONSENT_ACTION_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -81,6 +66,20 @@ static CONSENT_ACTION_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "disclose", Some("Disclose")),
     (0, "correct", Some("Access and Correct")),
 ];
+/// The lookup index of [`ConsentActionVs`]'s codes: their texts and systems, filed by key.
+static CONSENT_ACTION_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "collectaccessusedisclosecorrecthttp://terminology.hl7.org/CodeSystem/consentaction",
+    systems: &[(31, 51)],
+    buckets: &[0, 3, 5],
+    shift: 31,
+    entries: &[
+        (287754987, 1, 7, 6, 0),
+        (367237873, 4, 24, 7, 0),
+        (1469170932, 2, 13, 3, 0),
+        (2399039025, 0, 0, 7, 0),
+        (4155309213, 3, 16, 8, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConsentActionVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

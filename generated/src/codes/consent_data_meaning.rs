@@ -38,28 +38,13 @@ impl ConsentDataMeaning {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONSENT_DATA_MEANING_KEYS,
-                &CONSENT_DATA_MEANING_CODES,
-                code,
-            )
-            .map(|i| ConsentDataMeaning::ALL[i])
+        CONSENT_DATA_MEANING_INDEX.position(code).map(|i| ConsentDataMeaning::ALL[i])
     }
 }
-/// The keys of [`ConsentDataMeaning`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONSENT_DATA_MEANING_KEYS: [u32; 4] = [
-    193386898, 3996940856, 1870051993, 623673378,
-];
 impl ConsentDataMeaning {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONSENT_DATA_MEANING_SYSTEMS,
-            &CONSENT_DATA_MEANING_CODES,
-            &CONSENT_DATA_MEANING_KEYS,
-            system,
-            code,
-        )
+        CONSENT_DATA_MEANING_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -78,6 +63,19 @@ static CONSENT_DATA_MEANING_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "dependents", Some("Dependents")),
     (0, "authoredby", Some("AuthoredBy")),
 ];
+/// The lookup index of [`ConsentDataMeaning`]'s codes: their texts and systems, filed by key.
+static CONSENT_DATA_MEANING_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "instancerelateddependentsauthoredbyhttp://hl7.org/fhir/consent-data-meaning",
+    systems: &[(35, 40)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (193386898, 0, 0, 8, 0),
+        (623673378, 3, 25, 10, 0),
+        (1870051993, 2, 15, 10, 0),
+        (3996940856, 1, 8, 7, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConsentDataMeaning {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

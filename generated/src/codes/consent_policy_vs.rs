@@ -37,26 +37,13 @@ impl ConsentPolicyVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONSENT_POLICY_VS_KEYS,
-                &CONSENT_POLICY_VS_CODES,
-                code,
-            )
-            .map(|i| ConsentPolicyVs::ALL[i])
+        CONSENT_POLICY_VS_INDEX.position(code).map(|i| ConsentPolicyVs::ALL[i])
     }
 }
-/// The keys of [`ConsentPolicyVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONSENT_POLICY_VS_KEYS: [u32; 2] = [2794655354, 3666584269];
 impl ConsentPolicyVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONSENT_POLICY_VS_SYSTEMS,
-            &CONSENT_POLICY_VS_CODES,
-            &CONSENT_POLICY_VS_KEYS,
-            system,
-            code,
-        )
+        CONSENT_POLICY_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -85,6 +72,14 @@ static CONSENT_POLICY_VS_CODES: [(u16, &str, Option<&str>); 2] = [
         ),
     ),
 ];
+/// The lookup index of [`ConsentPolicyVs`]'s codes: their texts and systems, filed by key.
+static CONSENT_POLICY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "uz-265-Iuz-LRU-547https://terminology.dhp.uz/fhir/core/CodeSystem/consent-policy-cs",
+    systems: &[(18, 65)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(2794655354, 0, 0, 8, 0), (3666584269, 1, 8, 10, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConsentPolicyVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

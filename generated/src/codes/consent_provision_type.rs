@@ -32,26 +32,13 @@ impl ConsentProvisionType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONSENT_PROVISION_TYPE_KEYS,
-                &CONSENT_PROVISION_TYPE_CODES,
-                code,
-            )
-            .map(|i| ConsentProvisionType::ALL[i])
+        CONSENT_PROVISION_TYPE_INDEX.position(code).map(|i| ConsentProvisionType::ALL[i])
     }
 }
-/// The keys of [`ConsentProvisionType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONSENT_PROVISION_TYPE_KEYS: [u32; 2] = [2700501863, 3906479382];
 impl ConsentProvisionType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONSENT_PROVISION_TYPE_SYSTEMS,
-            &CONSENT_PROVISION_TYPE_CODES,
-            &CONSENT_PROVISION_TYPE_KEYS,
-            system,
-            code,
-        )
+        CONSENT_PROVISION_TYPE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -68,6 +55,14 @@ static CONSENT_PROVISION_TYPE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "deny", Some("Deny")),
     (0, "permit", Some("Permit")),
 ];
+/// The lookup index of [`ConsentProvisionType`]'s codes: their texts and systems, filed by key.
+static CONSENT_PROVISION_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "denypermithttp://hl7.org/fhir/consent-provision-type",
+    systems: &[(10, 42)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(2700501863, 0, 0, 4, 0), (3906479382, 1, 4, 6, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConsentProvisionType {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

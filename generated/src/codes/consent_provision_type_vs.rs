@@ -32,26 +32,15 @@ impl ConsentProvisionTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONSENT_PROVISION_TYPE_VS_KEYS,
-                &CONSENT_PROVISION_TYPE_VS_CODES,
-                code,
-            )
+        CONSENT_PROVISION_TYPE_VS_INDEX
+            .position(code)
             .map(|i| ConsentProvisionTypeVs::ALL[i])
     }
 }
-/// The keys of [`ConsentProvisionTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONSENT_PROVISION_TYPE_VS_KEYS: [u32; 2] = [2700501863, 3906479382];
 impl ConsentProvisionTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONSENT_PROVISION_TYPE_VS_SYSTEMS,
-            &CONSENT_PROVISION_TYPE_VS_CODES,
-            &CONSENT_PROVISION_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        CONSENT_PROVISION_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -68,6 +57,14 @@ static CONSENT_PROVISION_TYPE_VS_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "deny", Some("Deny")),
     (0, "permit", Some("Permit")),
 ];
+/// The lookup index of [`ConsentProvisionTypeVs`]'s codes: their texts and systems, filed by key.
+static CONSENT_PROVISION_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "denypermithttp://hl7.org/fhir/consent-provision-type",
+    systems: &[(10, 42)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(2700501863, 0, 0, 4, 0), (3906479382, 1, 4, 6, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConsentProvisionTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

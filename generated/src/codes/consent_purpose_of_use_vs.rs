@@ -29,26 +29,15 @@ impl ConsentPurposeOfUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONSENT_PURPOSE_OF_USE_VS_KEYS,
-                &CONSENT_PURPOSE_OF_USE_VS_CODES,
-                code,
-            )
+        CONSENT_PURPOSE_OF_USE_VS_INDEX
+            .position(code)
             .map(|i| ConsentPurposeOfUseVs::ALL[i])
     }
 }
-/// The keys of [`ConsentPurposeOfUseVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONSENT_PURPOSE_OF_USE_VS_KEYS: [u32; 1] = [3518952312];
 impl ConsentPurposeOfUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONSENT_PURPOSE_OF_USE_VS_SYSTEMS,
-            &CONSENT_PURPOSE_OF_USE_VS_CODES,
-            &CONSENT_PURPOSE_OF_USE_VS_KEYS,
-            system,
-            code,
-        )
+        CONSENT_PURPOSE_OF_USE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -64,6 +53,14 @@ static CONSENT_PURPOSE_OF_USE_VS_SYSTEMS: [&str; 1] = [
 static CONSENT_PURPOSE_OF_USE_VS_CODES: [(u16, &str, Option<&str>); 1] = [
     (0, "RECORDMGT", Some("records management")),
 ];
+/// The lookup index of [`ConsentPurposeOfUseVs`]'s codes: their texts and systems, filed by key.
+static CONSENT_PURPOSE_OF_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "RECORDMGThttp://terminology.hl7.org/CodeSystem/v3-ActReason",
+    systems: &[(9, 50)],
+    buckets: &[0, 1],
+    shift: 32,
+    entries: &[(3518952312, 0, 0, 9, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConsentPurposeOfUseVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -44,28 +44,13 @@ impl ConsentStateCodesVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONSENT_STATE_CODES_VS_KEYS,
-                &CONSENT_STATE_CODES_VS_CODES,
-                code,
-            )
-            .map(|i| ConsentStateCodesVs::ALL[i])
+        CONSENT_STATE_CODES_VS_INDEX.position(code).map(|i| ConsentStateCodesVs::ALL[i])
     }
 }
-/// The keys of [`ConsentStateCodesVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONSENT_STATE_CODES_VS_KEYS: [u32; 6] = [
-    3044443532, 3648362799, 4009865048, 476243089, 3019120847, 2608177081,
-];
 impl ConsentStateCodesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONSENT_STATE_CODES_VS_SYSTEMS,
-            &CONSENT_STATE_CODES_VS_CODES,
-            &CONSENT_STATE_CODES_VS_KEYS,
-            system,
-            code,
-        )
+        CONSENT_STATE_CODES_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -86,6 +71,21 @@ static CONSENT_STATE_CODES_VS_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "entered-in-error", Some("Entered in Error")),
     (0, "unknown", Some("Unknown")),
 ];
+/// The lookup index of [`ConsentStateCodesVs`]'s codes: their texts and systems, filed by key.
+static CONSENT_STATE_CODES_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "draftactiveinactivenot-doneentered-in-errorunknownhttp://hl7.org/fhir/consent-state-codes",
+    systems: &[(50, 39)],
+    buckets: &[0, 1, 6],
+    shift: 31,
+    entries: &[
+        (476243089, 3, 19, 8, 0),
+        (2608177081, 5, 43, 7, 0),
+        (3019120847, 4, 27, 16, 0),
+        (3044443532, 0, 0, 5, 0),
+        (3648362799, 1, 5, 6, 0),
+        (4009865048, 2, 11, 8, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ConsentStateCodesVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

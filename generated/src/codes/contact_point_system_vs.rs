@@ -47,28 +47,15 @@ impl ContactPointSystemVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONTACT_POINT_SYSTEM_VS_KEYS,
-                &CONTACT_POINT_SYSTEM_VS_CODES,
-                code,
-            )
+        CONTACT_POINT_SYSTEM_VS_INDEX
+            .position(code)
             .map(|i| ContactPointSystemVs::ALL[i])
     }
 }
-/// The keys of [`ContactPointSystemVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONTACT_POINT_SYSTEM_VS_KEYS: [u32; 7] = [
-    2000032175, 3002599984, 2324124615, 2867893324, 848251934, 3678056394, 3363671541,
-];
 impl ContactPointSystemVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONTACT_POINT_SYSTEM_VS_SYSTEMS,
-            &CONTACT_POINT_SYSTEM_VS_CODES,
-            &CONTACT_POINT_SYSTEM_VS_KEYS,
-            system,
-            code,
-        )
+        CONTACT_POINT_SYSTEM_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -90,6 +77,22 @@ static CONTACT_POINT_SYSTEM_VS_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "sms", Some("SMS")),
     (0, "other", Some("Other")),
 ];
+/// The lookup index of [`ContactPointSystemVs`]'s codes: their texts and systems, filed by key.
+static CONTACT_POINT_SYSTEM_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "phonefaxemailpagerurlsmsotherhttp://hl7.org/fhir/contact-point-system",
+    systems: &[(29, 40)],
+    buckets: &[0, 2, 7],
+    shift: 31,
+    entries: &[
+        (848251934, 4, 18, 3, 0),
+        (2000032175, 0, 0, 5, 0),
+        (2324124615, 2, 8, 5, 0),
+        (2867893324, 3, 13, 5, 0),
+        (3002599984, 1, 5, 3, 0),
+        (3363671541, 6, 24, 5, 0),
+        (3678056394, 5, 21, 3, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ContactPointSystemVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

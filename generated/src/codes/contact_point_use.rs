@@ -40,28 +40,13 @@ impl ContactPointUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &CONTACT_POINT_USE_KEYS,
-                &CONTACT_POINT_USE_CODES,
-                code,
-            )
-            .map(|i| ContactPointUse::ALL[i])
+        CONTACT_POINT_USE_INDEX.position(code).map(|i| ContactPointUse::ALL[i])
     }
 }
-/// The keys of [`ContactPointUse`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static CONTACT_POINT_USE_KEYS: [u32; 5] = [
-    3536372366, 1536741984, 3223044039, 3173751766, 1778093175,
-];
 impl ContactPointUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &CONTACT_POINT_USE_SYSTEMS,
-            &CONTACT_POINT_USE_CODES,
-            &CONTACT_POINT_USE_KEYS,
-            system,
-            code,
-        )
+        CONTACT_POINT_USE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -79,6 +64,20 @@ static CONTACT_POINT_USE_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "old", Some("Old")),
     (0, "mobile", Some("Mobile")),
 ];
+/// The lookup index of [`ContactPointUse`]'s codes: their texts and systems, filed by key.
+static CONTACT_POINT_USE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "homeworktempoldmobilehttp://hl7.org/fhir/contact-point-use",
+    systems: &[(21, 37)],
+    buckets: &[0, 2, 5],
+    shift: 31,
+    entries: &[
+        (1536741984, 1, 4, 4, 0),
+        (1778093175, 4, 15, 6, 0),
+        (3173751766, 3, 12, 3, 0),
+        (3223044039, 2, 8, 4, 0),
+        (3536372366, 0, 0, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ContactPointUse {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

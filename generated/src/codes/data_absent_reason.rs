@@ -70,30 +70,13 @@ impl DataAbsentReason {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &DATA_ABSENT_REASON_KEYS,
-                &DATA_ABSENT_REASON_CODES,
-                code,
-            )
-            .map(|i| DataAbsentReason::ALL[i])
+        DATA_ABSENT_REASON_INDEX.position(code).map(|i| DataAbsentReason::ALL[i])
     }
 }
-/// The keys of [`DataAbsentReason`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static DATA_ABSENT_REASON_KEYS: [u32; 15] = [
-    2608177081, 2979024712, 3547029636, 3130699971, 1232685652, 3035262080, 3203989136,
-    1004881712, 3989825559, 563185489, 2947439186, 2561041193, 2641147625, 1613986739,
-    1053080423,
-];
 impl DataAbsentReason {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &DATA_ABSENT_REASON_SYSTEMS,
-            &DATA_ABSENT_REASON_CODES,
-            &DATA_ABSENT_REASON_KEYS,
-            system,
-            code,
-        )
+        DATA_ABSENT_REASON_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -123,6 +106,30 @@ static DATA_ABSENT_REASON_CODES: [(u16, &str, Option<&str>); 15] = [
     (0, "not-performed", Some("Not Performed")),
     (0, "not-permitted", Some("Not Permitted")),
 ];
+/// The lookup index of [`DataAbsentReason`]'s codes: their texts and systems, filed by key.
+static DATA_ABSENT_REASON_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "unknownasked-unknowntemp-unknownnot-askedasked-declinedmaskednot-applicableunsupportedas-texterrornot-a-numbernegative-infinitypositive-infinitynot-performednot-permittedhttp://terminology.hl7.org/CodeSystem/data-absent-reason",
+    systems: &[(170, 56)],
+    buckets: &[0, 3, 5, 13, 15],
+    shift: 30,
+    entries: &[
+        (563185489, 9, 93, 5, 0),
+        (1004881712, 7, 75, 11, 0),
+        (1053080423, 14, 157, 13, 0),
+        (1232685652, 4, 41, 14, 0),
+        (1613986739, 13, 144, 13, 0),
+        (2561041193, 11, 110, 17, 0),
+        (2608177081, 0, 0, 7, 0),
+        (2641147625, 12, 127, 17, 0),
+        (2947439186, 10, 98, 12, 0),
+        (2979024712, 1, 7, 13, 0),
+        (3035262080, 5, 55, 6, 0),
+        (3130699971, 3, 32, 9, 0),
+        (3203989136, 6, 61, 14, 0),
+        (3547029636, 2, 20, 12, 0),
+        (3989825559, 8, 86, 7, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for DataAbsentReason {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

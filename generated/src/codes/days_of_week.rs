@@ -46,28 +46,13 @@ impl DaysOfWeek {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &DAYS_OF_WEEK_KEYS,
-                &DAYS_OF_WEEK_CODES,
-                code,
-            )
-            .map(|i| DaysOfWeek::ALL[i])
+        DAYS_OF_WEEK_INDEX.position(code).map(|i| DaysOfWeek::ALL[i])
     }
 }
-/// The keys of [`DaysOfWeek`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static DAYS_OF_WEEK_KEYS: [u32; 7] = [
-    3919479361, 2552809861, 299483063, 2752420076, 3285700936, 3592196823, 3763224417,
-];
 impl DaysOfWeek {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &DAYS_OF_WEEK_SYSTEMS,
-            &DAYS_OF_WEEK_CODES,
-            &DAYS_OF_WEEK_KEYS,
-            system,
-            code,
-        )
+        DAYS_OF_WEEK_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -87,6 +72,22 @@ static DAYS_OF_WEEK_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "sat", Some("Saturday")),
     (0, "sun", Some("Sunday")),
 ];
+/// The lookup index of [`DaysOfWeek`]'s codes: their texts and systems, filed by key.
+static DAYS_OF_WEEK_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "montuewedthufrisatsunhttp://hl7.org/fhir/days-of-week",
+    systems: &[(21, 32)],
+    buckets: &[0, 1, 7],
+    shift: 31,
+    entries: &[
+        (299483063, 2, 6, 3, 0),
+        (2552809861, 1, 3, 3, 0),
+        (2752420076, 3, 9, 3, 0),
+        (3285700936, 4, 12, 3, 0),
+        (3592196823, 5, 15, 3, 0),
+        (3763224417, 6, 18, 3, 0),
+        (3919479361, 0, 0, 3, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for DaysOfWeek {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -85,29 +85,13 @@ impl DiagnosisTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &DIAGNOSIS_TYPE_VS_KEYS,
-                &DIAGNOSIS_TYPE_VS_CODES,
-                code,
-            )
-            .map(|i| DiagnosisTypeVs::ALL[i])
+        DIAGNOSIS_TYPE_VS_INDEX.position(code).map(|i| DiagnosisTypeVs::ALL[i])
     }
 }
-/// The keys of [`DiagnosisTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static DIAGNOSIS_TYPE_VS_KEYS: [u32; 12] = [
-    2528233524, 2578566381, 2561788762, 2477900667, 2461123048, 2511455905, 2494678286,
-    2410790191, 2394012572, 296663102, 313440721, 263107864,
-];
 impl DiagnosisTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &DIAGNOSIS_TYPE_VS_SYSTEMS,
-            &DIAGNOSIS_TYPE_VS_CODES,
-            &DIAGNOSIS_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        DIAGNOSIS_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -134,6 +118,27 @@ static DIAGNOSIS_TYPE_VS_CODES: [(u16, &str, Option<&str>); 12] = [
     (0, "gencl-0001-00011", Some("Patologik-anatomik tashxisi")),
     (0, "gencl-0001-00012", Some("Sud-tibbiy tashxis")),
 ];
+/// The lookup index of [`DiagnosisTypeVs`]'s codes: their texts and systems, filed by key.
+static DIAGNOSIS_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "gencl-0001-00001gencl-0001-00002gencl-0001-00003gencl-0001-00004gencl-0001-00005gencl-0001-00006gencl-0001-00007gencl-0001-00008gencl-0001-00009gencl-0001-00010gencl-0001-00011gencl-0001-00012https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs",
+    systems: &[(192, 65)],
+    buckets: &[0, 3, 3, 12, 12],
+    shift: 30,
+    entries: &[
+        (263107864, 11, 176, 16, 0),
+        (296663102, 9, 144, 16, 0),
+        (313440721, 10, 160, 16, 0),
+        (2394012572, 8, 128, 16, 0),
+        (2410790191, 7, 112, 16, 0),
+        (2461123048, 4, 64, 16, 0),
+        (2477900667, 3, 48, 16, 0),
+        (2494678286, 6, 96, 16, 0),
+        (2511455905, 5, 80, 16, 0),
+        (2528233524, 0, 0, 16, 0),
+        (2561788762, 2, 32, 16, 0),
+        (2578566381, 1, 16, 16, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for DiagnosisTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

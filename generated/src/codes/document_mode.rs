@@ -31,26 +31,13 @@ impl DocumentMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &DOCUMENT_MODE_KEYS,
-                &DOCUMENT_MODE_CODES,
-                code,
-            )
-            .map(|i| DocumentMode::ALL[i])
+        DOCUMENT_MODE_INDEX.position(code).map(|i| DocumentMode::ALL[i])
     }
 }
-/// The keys of [`DocumentMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static DOCUMENT_MODE_KEYS: [u32; 2] = [1357396007, 1547082185];
 impl DocumentMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &DOCUMENT_MODE_SYSTEMS,
-            &DOCUMENT_MODE_CODES,
-            &DOCUMENT_MODE_KEYS,
-            system,
-            code,
-        )
+        DOCUMENT_MODE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -65,6 +52,14 @@ static DOCUMENT_MODE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "producer", Some("Producer")),
     (0, "consumer", Some("Consumer")),
 ];
+/// The lookup index of [`DocumentMode`]'s codes: their texts and systems, filed by key.
+static DOCUMENT_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "producerconsumerhttp://hl7.org/fhir/document-mode",
+    systems: &[(16, 33)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(1357396007, 0, 0, 8, 0), (1547082185, 1, 8, 8, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for DocumentMode {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

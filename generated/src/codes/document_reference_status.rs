@@ -35,26 +35,15 @@ impl DocumentReferenceStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &DOCUMENT_REFERENCE_STATUS_KEYS,
-                &DOCUMENT_REFERENCE_STATUS_CODES,
-                code,
-            )
+        DOCUMENT_REFERENCE_STATUS_INDEX
+            .position(code)
             .map(|i| DocumentReferenceStatus::ALL[i])
     }
 }
-/// The keys of [`DocumentReferenceStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static DOCUMENT_REFERENCE_STATUS_KEYS: [u32; 3] = [3647323098, 2534776029, 3019120847];
 impl DocumentReferenceStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &DOCUMENT_REFERENCE_STATUS_SYSTEMS,
-            &DOCUMENT_REFERENCE_STATUS_CODES,
-            &DOCUMENT_REFERENCE_STATUS_KEYS,
-            system,
-            code,
-        )
+        DOCUMENT_REFERENCE_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -72,6 +61,18 @@ static DOCUMENT_REFERENCE_STATUS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "superseded", Some("Superseded")),
     (0, "entered-in-error", Some("Entered in Error")),
 ];
+/// The lookup index of [`DocumentReferenceStatus`]'s codes: their texts and systems, filed by key.
+static DOCUMENT_REFERENCE_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "currentsupersededentered-in-errorhttp://hl7.org/fhir/document-reference-status",
+    systems: &[(33, 45)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (2534776029, 1, 7, 10, 0),
+        (3019120847, 2, 17, 16, 0),
+        (3647323098, 0, 0, 7, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for DocumentReferenceStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

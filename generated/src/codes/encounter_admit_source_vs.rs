@@ -42,28 +42,15 @@ impl EncounterAdmitSourceVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_ADMIT_SOURCE_VS_KEYS,
-                &ENCOUNTER_ADMIT_SOURCE_VS_CODES,
-                code,
-            )
+        ENCOUNTER_ADMIT_SOURCE_VS_INDEX
+            .position(code)
             .map(|i| EncounterAdmitSourceVs::ALL[i])
     }
 }
-/// The keys of [`EncounterAdmitSourceVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_ADMIT_SOURCE_VS_KEYS: [u32; 5] = [
-    2582786708, 3297231614, 2925476124, 3363671541, 3373684984,
-];
 impl EncounterAdmitSourceVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_ADMIT_SOURCE_VS_SYSTEMS,
-            &ENCOUNTER_ADMIT_SOURCE_VS_CODES,
-            &ENCOUNTER_ADMIT_SOURCE_VS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_ADMIT_SOURCE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -84,6 +71,20 @@ static ENCOUNTER_ADMIT_SOURCE_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "other", Some("Other")),
     (1, "mserv-0003-00001", Some("Uydan")),
 ];
+/// The lookup index of [`EncounterAdmitSourceVs`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_ADMIT_SOURCE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "hosp-transbornpsychothermserv-0003-00001http://terminology.hl7.org/CodeSystem/admit-sourcehttps://terminology.dhp.uz/fhir/core/CodeSystem/admit-source-home-cs",
+    systems: &[(40, 50), (90, 68)],
+    buckets: &[0, 0, 5],
+    shift: 31,
+    entries: &[
+        (2582786708, 0, 0, 10, 0),
+        (2925476124, 2, 14, 5, 0),
+        (3297231614, 1, 10, 4, 0),
+        (3363671541, 3, 19, 5, 0),
+        (3373684984, 4, 24, 16, 1),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterAdmitSourceVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -40,28 +40,13 @@ impl EncounterClassVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_CLASS_VS_KEYS,
-                &ENCOUNTER_CLASS_VS_CODES,
-                code,
-            )
-            .map(|i| EncounterClassVs::ALL[i])
+        ENCOUNTER_CLASS_VS_INDEX.position(code).map(|i| EncounterClassVs::ALL[i])
     }
 }
-/// The keys of [`EncounterClassVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_CLASS_VS_KEYS: [u32; 5] = [
-    3602994113, 1835267715, 194943020, 1996121825, 2297133229,
-];
 impl EncounterClassVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_CLASS_VS_SYSTEMS,
-            &ENCOUNTER_CLASS_VS_CODES,
-            &ENCOUNTER_CLASS_VS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_CLASS_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -81,6 +66,20 @@ static ENCOUNTER_CLASS_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "VR", Some("virtual")),
     (0, "HH", Some("home health")),
 ];
+/// The lookup index of [`EncounterClassVs`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_CLASS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "IMPAMBEMERVRHHhttp://terminology.hl7.org/CodeSystem/v3-ActCode",
+    systems: &[(14, 48)],
+    buckets: &[0, 3, 5],
+    shift: 31,
+    entries: &[
+        (194943020, 2, 6, 4, 0),
+        (1835267715, 1, 3, 3, 0),
+        (1996121825, 3, 10, 2, 0),
+        (2297133229, 4, 12, 2, 0),
+        (3602994113, 0, 0, 3, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterClassVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -46,28 +46,15 @@ impl EncounterDischargeDispositionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_DISCHARGE_DISPOSITION_VS_KEYS,
-                &ENCOUNTER_DISCHARGE_DISPOSITION_VS_CODES,
-                code,
-            )
+        ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX
+            .position(code)
             .map(|i| EncounterDischargeDispositionVs::ALL[i])
     }
 }
-/// The keys of [`EncounterDischargeDispositionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_DISCHARGE_DISPOSITION_VS_KEYS: [u32; 5] = [
-    3536372366, 2399298509, 3373803266, 168410605, 118077748,
-];
 impl EncounterDischargeDispositionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_DISCHARGE_DISPOSITION_VS_SYSTEMS,
-            &ENCOUNTER_DISCHARGE_DISPOSITION_VS_CODES,
-            &ENCOUNTER_DISCHARGE_DISPOSITION_VS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -88,6 +75,22 @@ static ENCOUNTER_DISCHARGE_DISPOSITION_VS_CODES: [(u16, &str, Option<&str>); 5] 
     (1, "mserv-0004-00001", Some("Kasalxonaga yotqizildi")),
     (1, "mserv-0004-00002", Some("Vafot etdi")),
 ];
+/// The lookup index of [`EncounterDischargeDispositionVs`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "homeother-hcfothmserv-0004-00001mserv-0004-00002http://terminology.hl7.org/CodeSystem/discharge-dispositionhttps://terminology.dhp.uz/fhir/core/CodeSystem/encounter-discharge-disposition-home-cs",
+    systems: &[(48, 59), (107, 87)],
+    buckets: &[0, 2, 5],
+    shift: 31,
+    entries: &[
+        (118077748, 4, 32, 16, 1),
+        (168410605, 3, 16, 16, 1),
+        (2399298509, 1, 4, 9, 0),
+        (3373803266, 2, 13, 3, 0),
+        (3536372366, 0, 0, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterDischargeDispositionVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -38,28 +38,15 @@ impl EncounterLocationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_LOCATION_STATUS_KEYS,
-                &ENCOUNTER_LOCATION_STATUS_CODES,
-                code,
-            )
+        ENCOUNTER_LOCATION_STATUS_INDEX
+            .position(code)
             .map(|i| EncounterLocationStatus::ALL[i])
     }
 }
-/// The keys of [`EncounterLocationStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_LOCATION_STATUS_KEYS: [u32; 4] = [
-    1222615205, 3648362799, 3568683773, 4101275922,
-];
 impl EncounterLocationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_LOCATION_STATUS_SYSTEMS,
-            &ENCOUNTER_LOCATION_STATUS_CODES,
-            &ENCOUNTER_LOCATION_STATUS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_LOCATION_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -78,6 +65,19 @@ static ENCOUNTER_LOCATION_STATUS_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "reserved", Some("Reserved")),
     (0, "completed", Some("Completed")),
 ];
+/// The lookup index of [`EncounterLocationStatus`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_LOCATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "plannedactivereservedcompletedhttp://hl7.org/fhir/encounter-location-status",
+    systems: &[(30, 45)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (1222615205, 0, 0, 7, 0),
+        (3568683773, 2, 13, 8, 0),
+        (3648362799, 1, 7, 6, 0),
+        (4101275922, 3, 21, 9, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterLocationStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

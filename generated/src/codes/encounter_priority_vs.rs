@@ -48,28 +48,13 @@ impl EncounterPriorityVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_PRIORITY_VS_KEYS,
-                &ENCOUNTER_PRIORITY_VS_CODES,
-                code,
-            )
-            .map(|i| EncounterPriorityVs::ALL[i])
+        ENCOUNTER_PRIORITY_VS_INDEX.position(code).map(|i| EncounterPriorityVs::ALL[i])
     }
 }
-/// The keys of [`EncounterPriorityVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_PRIORITY_VS_KEYS: [u32; 6] = [
-    533467831, 3574337935, 3593487371, 1812791061, 1762458204, 1779235823,
-];
 impl EncounterPriorityVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_PRIORITY_VS_SYSTEMS,
-            &ENCOUNTER_PRIORITY_VS_CODES,
-            &ENCOUNTER_PRIORITY_VS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_PRIORITY_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -91,6 +76,21 @@ static ENCOUNTER_PRIORITY_VS_CODES: [(u16, &str, Option<&str>); 6] = [
     (1, "gencl-0002-00002", Some("O'rtacha")),
     (1, "gencl-0002-00003", Some("Past")),
 ];
+/// The lookup index of [`EncounterPriorityVs`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_PRIORITY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "EMPPRNgencl-0002-00001gencl-0002-00002gencl-0002-00003http://terminology.hl7.org/CodeSystem/v3-ActPriorityhttps://terminology.dhp.uz/fhir/core/CodeSystem/encounter-priority-home-cs",
+    systems: &[(54, 52), (106, 74)],
+    buckets: &[0, 4, 6],
+    shift: 31,
+    entries: &[
+        (533467831, 0, 0, 2, 0),
+        (1762458204, 4, 22, 16, 1),
+        (1779235823, 5, 38, 16, 1),
+        (1812791061, 3, 6, 16, 1),
+        (3574337935, 1, 2, 1, 0),
+        (3593487371, 2, 3, 3, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterPriorityVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

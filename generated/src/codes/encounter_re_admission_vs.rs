@@ -27,26 +27,15 @@ impl EncounterReAdmissionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_RE_ADMISSION_VS_KEYS,
-                &ENCOUNTER_RE_ADMISSION_VS_CODES,
-                code,
-            )
+        ENCOUNTER_RE_ADMISSION_VS_INDEX
+            .position(code)
             .map(|i| EncounterReAdmissionVs::ALL[i])
     }
 }
-/// The keys of [`EncounterReAdmissionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_RE_ADMISSION_VS_KEYS: [u32; 1] = [3607893173];
 impl EncounterReAdmissionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_RE_ADMISSION_VS_SYSTEMS,
-            &ENCOUNTER_RE_ADMISSION_VS_CODES,
-            &ENCOUNTER_RE_ADMISSION_VS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_RE_ADMISSION_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -62,6 +51,14 @@ static ENCOUNTER_RE_ADMISSION_VS_SYSTEMS: [&str; 1] = [
 static ENCOUNTER_RE_ADMISSION_VS_CODES: [(u16, &str, Option<&str>); 1] = [
     (0, "R", Some("Re-admission")),
 ];
+/// The lookup index of [`EncounterReAdmissionVs`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_RE_ADMISSION_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "Rhttp://terminology.hl7.org/CodeSystem/v2-0092",
+    systems: &[(1, 45)],
+    buckets: &[0, 1],
+    shift: 32,
+    entries: &[(3607893173, 0, 0, 1, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterReAdmissionVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

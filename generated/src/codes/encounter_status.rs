@@ -52,29 +52,13 @@ impl EncounterStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_STATUS_KEYS,
-                &ENCOUNTER_STATUS_CODES,
-                code,
-            )
-            .map(|i| EncounterStatus::ALL[i])
+        ENCOUNTER_STATUS_INDEX.position(code).map(|i| EncounterStatus::ALL[i])
     }
 }
-/// The keys of [`EncounterStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_STATUS_KEYS: [u32; 9] = [
-    1222615205, 2340692066, 3846324894, 1942112041, 4101275922, 2220750876, 859720878,
-    3019120847, 2608177081,
-];
 impl EncounterStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_STATUS_SYSTEMS,
-            &ENCOUNTER_STATUS_CODES,
-            &ENCOUNTER_STATUS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -96,6 +80,24 @@ static ENCOUNTER_STATUS_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "entered-in-error", Some("Entered in Error")),
     (0, "unknown", Some("Unknown")),
 ];
+/// The lookup index of [`EncounterStatus`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "plannedin-progresson-holddischargedcompletedcancelleddiscontinuedentered-in-errorunknownhttp://hl7.org/fhir/encounter-status",
+    systems: &[(88, 36)],
+    buckets: &[0, 1, 3, 7, 9],
+    shift: 30,
+    entries: &[
+        (859720878, 6, 53, 12, 0),
+        (1222615205, 0, 0, 7, 0),
+        (1942112041, 3, 25, 10, 0),
+        (2220750876, 5, 44, 9, 0),
+        (2340692066, 1, 7, 11, 0),
+        (2608177081, 8, 81, 7, 0),
+        (3019120847, 7, 65, 16, 0),
+        (3846324894, 2, 18, 7, 0),
+        (4101275922, 4, 35, 9, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

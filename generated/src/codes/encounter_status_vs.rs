@@ -43,28 +43,13 @@ impl EncounterStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_STATUS_VS_KEYS,
-                &ENCOUNTER_STATUS_VS_CODES,
-                code,
-            )
-            .map(|i| EncounterStatusVs::ALL[i])
+        ENCOUNTER_STATUS_VS_INDEX.position(code).map(|i| EncounterStatusVs::ALL[i])
     }
 }
-/// The keys of [`EncounterStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_STATUS_VS_KEYS: [u32; 6] = [
-    1222615205, 2340692066, 4101275922, 2220750876, 3019120847, 2608177081,
-];
 impl EncounterStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_STATUS_VS_SYSTEMS,
-            &ENCOUNTER_STATUS_VS_CODES,
-            &ENCOUNTER_STATUS_VS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_STATUS_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -83,6 +68,21 @@ static ENCOUNTER_STATUS_VS_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "entered-in-error", Some("Entered in Error")),
     (0, "unknown", Some("Unknown")),
 ];
+/// The lookup index of [`EncounterStatusVs`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "plannedin-progresscompletedcancelledentered-in-errorunknownhttp://hl7.org/fhir/encounter-status",
+    systems: &[(59, 36)],
+    buckets: &[0, 1, 6],
+    shift: 31,
+    entries: &[
+        (1222615205, 0, 0, 7, 0),
+        (2220750876, 3, 27, 9, 0),
+        (2340692066, 1, 7, 11, 0),
+        (2608177081, 5, 52, 7, 0),
+        (3019120847, 4, 36, 16, 0),
+        (4101275922, 2, 18, 9, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterStatusVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -49,28 +49,15 @@ impl EncounterSubjectStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_SUBJECT_STATUS_VS_KEYS,
-                &ENCOUNTER_SUBJECT_STATUS_VS_CODES,
-                code,
-            )
+        ENCOUNTER_SUBJECT_STATUS_VS_INDEX
+            .position(code)
             .map(|i| EncounterSubjectStatusVs::ALL[i])
     }
 }
-/// The keys of [`EncounterSubjectStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_SUBJECT_STATUS_VS_KEYS: [u32; 5] = [
-    2739060870, 2722283251, 2705505632, 2822948965, 2806171346,
-];
 impl EncounterSubjectStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_SUBJECT_STATUS_VS_SYSTEMS,
-            &ENCOUNTER_SUBJECT_STATUS_VS_CODES,
-            &ENCOUNTER_SUBJECT_STATUS_VS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_SUBJECT_STATUS_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -90,6 +77,20 @@ static ENCOUNTER_SUBJECT_STATUS_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "gencl-0003-00004", Some("Kritik holat")),
     (0, "gencl-0003-00005", Some("TerminaKuzatuv ostidal")),
 ];
+/// The lookup index of [`EncounterSubjectStatusVs`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_SUBJECT_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "gencl-0003-00001gencl-0003-00002gencl-0003-00003gencl-0003-00004gencl-0003-00005https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs",
+    systems: &[(80, 75)],
+    buckets: &[0, 0, 5],
+    shift: 31,
+    entries: &[
+        (2705505632, 2, 32, 16, 0),
+        (2722283251, 1, 16, 16, 0),
+        (2739060870, 0, 0, 16, 0),
+        (2806171346, 4, 64, 16, 0),
+        (2822948965, 3, 48, 16, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterSubjectStatusVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

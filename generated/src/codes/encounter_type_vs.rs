@@ -56,28 +56,13 @@ impl EncounterTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ENCOUNTER_TYPE_VS_KEYS,
-                &ENCOUNTER_TYPE_VS_CODES,
-                code,
-            )
-            .map(|i| EncounterTypeVs::ALL[i])
+        ENCOUNTER_TYPE_VS_INDEX.position(code).map(|i| EncounterTypeVs::ALL[i])
     }
 }
-/// The keys of [`EncounterTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ENCOUNTER_TYPE_VS_KEYS: [u32; 7] = [
-    3030652554, 3013874935, 2997097316, 2980319697, 2963542078, 2946764459, 2929986840,
-];
 impl EncounterTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ENCOUNTER_TYPE_VS_SYSTEMS,
-            &ENCOUNTER_TYPE_VS_CODES,
-            &ENCOUNTER_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        ENCOUNTER_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -99,6 +84,22 @@ static ENCOUNTER_TYPE_VS_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "mserv-0001-00006", Some("Sud tibbiy ekspertizasi")),
     (0, "mserv-0001-00007", Some("Patologoanatomik xizmat")),
 ];
+/// The lookup index of [`EncounterTypeVs`]'s codes: their texts and systems, filed by key.
+static ENCOUNTER_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "mserv-0001-00001mserv-0001-00002mserv-0001-00003mserv-0001-00004mserv-0001-00005mserv-0001-00006mserv-0001-00007https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs",
+    systems: &[(112, 65)],
+    buckets: &[0, 0, 7],
+    shift: 31,
+    entries: &[
+        (2929986840, 6, 96, 16, 0),
+        (2946764459, 5, 80, 16, 0),
+        (2963542078, 4, 64, 16, 0),
+        (2980319697, 3, 48, 16, 0),
+        (2997097316, 2, 32, 16, 0),
+        (3013874935, 1, 16, 16, 0),
+        (3030652554, 0, 0, 16, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EncounterTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -40,28 +40,15 @@ impl EpisodeOfCareReasonUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &EPISODE_OF_CARE_REASON_USE_VS_KEYS,
-                &EPISODE_OF_CARE_REASON_USE_VS_CODES,
-                code,
-            )
+        EPISODE_OF_CARE_REASON_USE_VS_INDEX
+            .position(code)
             .map(|i| EpisodeOfCareReasonUseVs::ALL[i])
     }
 }
-/// The keys of [`EpisodeOfCareReasonUseVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static EPISODE_OF_CARE_REASON_USE_VS_KEYS: [u32; 3] = [
-    1966790879, 1983568498, 2000346117,
-];
 impl EpisodeOfCareReasonUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &EPISODE_OF_CARE_REASON_USE_VS_SYSTEMS,
-            &EPISODE_OF_CARE_REASON_USE_VS_CODES,
-            &EPISODE_OF_CARE_REASON_USE_VS_KEYS,
-            system,
-            code,
-        )
+        EPISODE_OF_CARE_REASON_USE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -79,6 +66,20 @@ static EPISODE_OF_CARE_REASON_USE_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "mserv-0002-00002", Some("Profilaktik qabul")),
     (0, "mserv-0002-00003", Some("Boshqa")),
 ];
+/// The lookup index of [`EpisodeOfCareReasonUseVs`]'s codes: their texts and systems, filed by key.
+static EPISODE_OF_CARE_REASON_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "mserv-0002-00001mserv-0002-00002mserv-0002-00003https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-reason-use-cs",
+    systems: &[(48, 77)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (1966790879, 0, 0, 16, 0),
+        (1983568498, 1, 16, 16, 0),
+        (2000346117, 2, 32, 16, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareReasonUseVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -47,28 +47,13 @@ impl EpisodeOfCareStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &EPISODE_OF_CARE_STATUS_KEYS,
-                &EPISODE_OF_CARE_STATUS_CODES,
-                code,
-            )
-            .map(|i| EpisodeOfCareStatus::ALL[i])
+        EPISODE_OF_CARE_STATUS_INDEX.position(code).map(|i| EpisodeOfCareStatus::ALL[i])
     }
 }
-/// The keys of [`EpisodeOfCareStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static EPISODE_OF_CARE_STATUS_KEYS: [u32; 7] = [
-    1222615205, 3776767464, 3648362799, 3649069885, 2917234339, 2220750876, 3019120847,
-];
 impl EpisodeOfCareStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &EPISODE_OF_CARE_STATUS_SYSTEMS,
-            &EPISODE_OF_CARE_STATUS_CODES,
-            &EPISODE_OF_CARE_STATUS_KEYS,
-            system,
-            code,
-        )
+        EPISODE_OF_CARE_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -90,6 +75,22 @@ static EPISODE_OF_CARE_STATUS_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "cancelled", Some("Cancelled")),
     (0, "entered-in-error", Some("Entered in Error")),
 ];
+/// The lookup index of [`EpisodeOfCareStatus`]'s codes: their texts and systems, filed by key.
+static EPISODE_OF_CARE_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "plannedwaitlistactiveonholdfinishedcancelledentered-in-errorhttp://hl7.org/fhir/episode-of-care-status",
+    systems: &[(60, 42)],
+    buckets: &[0, 1, 7],
+    shift: 31,
+    entries: &[
+        (1222615205, 0, 0, 7, 0),
+        (2220750876, 5, 35, 9, 0),
+        (2917234339, 4, 27, 8, 0),
+        (3019120847, 6, 44, 16, 0),
+        (3648362799, 2, 15, 6, 0),
+        (3649069885, 3, 21, 6, 0),
+        (3776767464, 1, 7, 8, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -47,28 +47,15 @@ impl EpisodeOfCareStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &EPISODE_OF_CARE_STATUS_VS_KEYS,
-                &EPISODE_OF_CARE_STATUS_VS_CODES,
-                code,
-            )
+        EPISODE_OF_CARE_STATUS_VS_INDEX
+            .position(code)
             .map(|i| EpisodeOfCareStatusVs::ALL[i])
     }
 }
-/// The keys of [`EpisodeOfCareStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static EPISODE_OF_CARE_STATUS_VS_KEYS: [u32; 7] = [
-    1222615205, 3776767464, 3648362799, 3649069885, 2917234339, 2220750876, 3019120847,
-];
 impl EpisodeOfCareStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &EPISODE_OF_CARE_STATUS_VS_SYSTEMS,
-            &EPISODE_OF_CARE_STATUS_VS_CODES,
-            &EPISODE_OF_CARE_STATUS_VS_KEYS,
-            system,
-            code,
-        )
+        EPISODE_OF_CARE_STATUS_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -90,6 +77,22 @@ static EPISODE_OF_CARE_STATUS_VS_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "cancelled", Some("Cancelled")),
     (0, "entered-in-error", Some("Entered in Error")),
 ];
+/// The lookup index of [`EpisodeOfCareStatusVs`]'s codes: their texts and systems, filed by key.
+static EPISODE_OF_CARE_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "plannedwaitlistactiveonholdfinishedcancelledentered-in-errorhttp://hl7.org/fhir/episode-of-care-status",
+    systems: &[(60, 42)],
+    buckets: &[0, 1, 7],
+    shift: 31,
+    entries: &[
+        (1222615205, 0, 0, 7, 0),
+        (2220750876, 5, 35, 9, 0),
+        (2917234339, 4, 27, 8, 0),
+        (3019120847, 6, 44, 16, 0),
+        (3648362799, 2, 15, 6, 0),
+        (3649069885, 3, 21, 6, 0),
+        (3776767464, 1, 7, 8, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareStatusVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -32,26 +32,13 @@ impl EventCapabilityMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &EVENT_CAPABILITY_MODE_KEYS,
-                &EVENT_CAPABILITY_MODE_CODES,
-                code,
-            )
-            .map(|i| EventCapabilityMode::ALL[i])
+        EVENT_CAPABILITY_MODE_INDEX.position(code).map(|i| EventCapabilityMode::ALL[i])
     }
 }
-/// The keys of [`EventCapabilityMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static EVENT_CAPABILITY_MODE_KEYS: [u32; 2] = [2673797988, 1789683312];
 impl EventCapabilityMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &EVENT_CAPABILITY_MODE_SYSTEMS,
-            &EVENT_CAPABILITY_MODE_CODES,
-            &EVENT_CAPABILITY_MODE_KEYS,
-            system,
-            code,
-        )
+        EVENT_CAPABILITY_MODE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -68,6 +55,14 @@ static EVENT_CAPABILITY_MODE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "sender", Some("Sender")),
     (0, "receiver", Some("Receiver")),
 ];
+/// The lookup index of [`EventCapabilityMode`]'s codes: their texts and systems, filed by key.
+static EVENT_CAPABILITY_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "senderreceiverhttp://hl7.org/fhir/event-capability-mode",
+    systems: &[(14, 41)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(1789683312, 1, 6, 8, 0), (2673797988, 0, 0, 6, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EventCapabilityMode {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

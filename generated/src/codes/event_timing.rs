@@ -106,31 +106,13 @@ impl EventTiming {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &EVENT_TIMING_KEYS,
-                &EVENT_TIMING_CODES,
-                code,
-            )
-            .map(|i| EventTiming::ALL[i])
+        EVENT_TIMING_INDEX.position(code).map(|i| EventTiming::ALL[i])
     }
 }
-/// The keys of [`EventTiming`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static EVENT_TIMING_KEYS: [u32; 27] = [
-    3708773937, 3960063572, 3351335257, 2385279027, 2977572830, 1103758959, 1336566028,
-    3763824357, 3284683200, 3288523669, 1367149697, 2700727970, 3401662685, 1844137516,
-    1941164109, 3322673650, 2212112301, 2061113730, 1759116588, 768942877, 1988531952,
-    2139530523, 1904643857, 771752996, 3540447563, 3389448992, 3691446134,
-];
 impl EventTiming {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &EVENT_TIMING_SYSTEMS,
-            &EVENT_TIMING_CODES,
-            &EVENT_TIMING_KEYS,
-            system,
-            code,
-        )
+        EVENT_TIMING_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -173,6 +155,42 @@ static EVENT_TIMING_CODES: [(u16, &str, Option<&str>); 27] = [
     (1, "PCD", Some("PCD")),
     (1, "PCV", Some("PCV")),
 ];
+/// The lookup index of [`EventTiming`]'s codes: their texts and systems, filed by key.
+static EVENT_TIMING_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "MORNMORN.earlyMORN.lateNOONAFTAFT.earlyAFT.lateEVEEVE.earlyEVE.lateNIGHTPHSIMDHSWAKECCMCDCVACACMACDACVPCPCMPCDPCVhttp://hl7.org/fhir/event-timinghttp://terminology.hl7.org/CodeSystem/v3-TimingEvent",
+    systems: &[(113, 32), (145, 52)],
+    buckets: &[0, 0, 2, 5, 12, 14, 16, 25, 27],
+    shift: 29,
+    entries: &[
+        (768942877, 19, 91, 2, 1),
+        (771752996, 23, 102, 2, 1),
+        (1103758959, 5, 30, 9, 0),
+        (1336566028, 6, 39, 8, 0),
+        (1367149697, 10, 67, 5, 0),
+        (1759116588, 18, 89, 2, 1),
+        (1844137516, 13, 78, 2, 1),
+        (1904643857, 22, 99, 3, 1),
+        (1941164109, 14, 80, 4, 1),
+        (1988531952, 20, 93, 3, 1),
+        (2061113730, 17, 87, 2, 1),
+        (2139530523, 21, 96, 3, 1),
+        (2212112301, 16, 85, 2, 1),
+        (2385279027, 3, 23, 4, 0),
+        (2700727970, 11, 72, 3, 0),
+        (2977572830, 4, 27, 3, 0),
+        (3284683200, 8, 50, 9, 0),
+        (3288523669, 9, 59, 8, 0),
+        (3322673650, 15, 84, 1, 1),
+        (3351335257, 2, 14, 9, 0),
+        (3389448992, 25, 107, 3, 1),
+        (3401662685, 12, 75, 3, 0),
+        (3540447563, 24, 104, 3, 1),
+        (3691446134, 26, 110, 3, 1),
+        (3708773937, 0, 0, 4, 0),
+        (3763824357, 7, 47, 3, 0),
+        (3960063572, 1, 4, 10, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for EventTiming {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

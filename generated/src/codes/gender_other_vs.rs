@@ -35,26 +35,13 @@ impl GenderOtherVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &GENDER_OTHER_VS_KEYS,
-                &GENDER_OTHER_VS_CODES,
-                code,
-            )
-            .map(|i| GenderOtherVs::ALL[i])
+        GENDER_OTHER_VS_INDEX.position(code).map(|i| GenderOtherVs::ALL[i])
     }
 }
-/// The keys of [`GenderOtherVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static GENDER_OTHER_VS_KEYS: [u32; 2] = [3360363850, 3377141469];
 impl GenderOtherVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &GENDER_OTHER_VS_SYSTEMS,
-            &GENDER_OTHER_VS_CODES,
-            &GENDER_OTHER_VS_KEYS,
-            system,
-            code,
-        )
+        GENDER_OTHER_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -71,6 +58,14 @@ static GENDER_OTHER_VS_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "regis0007.00004", Some("Jinsni ayolga o'zgartirdi")),
     (0, "regis0007.00005", Some("Jinsni erkakka o'zgartirdi")),
 ];
+/// The lookup index of [`GenderOtherVs`]'s codes: their texts and systems, filed by key.
+static GENDER_OTHER_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "regis0007.00004regis0007.00005https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs",
+    systems: &[(30, 63)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(3360363850, 0, 0, 15, 0), (3377141469, 1, 15, 15, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for GenderOtherVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -43,24 +43,13 @@ impl HttpVerb {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(&HTTP_VERB_KEYS, &HTTP_VERB_CODES, code)
-            .map(|i| HttpVerb::ALL[i])
+        HTTP_VERB_INDEX.position(code).map(|i| HttpVerb::ALL[i])
     }
 }
-/// The keys of [`HttpVerb`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static HTTP_VERB_KEYS: [u32; 6] = [
-    2531704439, 811237315, 1929554311, 3995708942, 4168191690, 3498819145,
-];
 impl HttpVerb {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &HTTP_VERB_SYSTEMS,
-            &HTTP_VERB_CODES,
-            &HTTP_VERB_KEYS,
-            system,
-            code,
-        )
+        HTTP_VERB_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -79,6 +68,21 @@ static HTTP_VERB_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "DELETE", Some("DELETE")),
     (0, "PATCH", Some("PATCH")),
 ];
+/// The lookup index of [`HttpVerb`]'s codes: their texts and systems, filed by key.
+static HTTP_VERB_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "GETHEADPOSTPUTDELETEPATCHhttp://hl7.org/fhir/http-verb",
+    systems: &[(25, 29)],
+    buckets: &[0, 2, 6],
+    shift: 31,
+    entries: &[
+        (811237315, 1, 3, 4, 0),
+        (1929554311, 2, 7, 4, 0),
+        (2531704439, 0, 0, 3, 0),
+        (3498819145, 5, 20, 5, 0),
+        (3995708942, 3, 11, 3, 0),
+        (4168191690, 4, 14, 6, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for HttpVerb {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

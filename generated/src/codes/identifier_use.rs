@@ -40,28 +40,13 @@ impl IdentifierUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &IDENTIFIER_USE_KEYS,
-                &IDENTIFIER_USE_CODES,
-                code,
-            )
-            .map(|i| IdentifierUse::ALL[i])
+        IDENTIFIER_USE_INDEX.position(code).map(|i| IdentifierUse::ALL[i])
     }
 }
-/// The keys of [`IdentifierUse`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static IDENTIFIER_USE_KEYS: [u32; 5] = [
-    2950047785, 622609376, 3223044039, 1266453457, 3173751766,
-];
 impl IdentifierUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &IDENTIFIER_USE_SYSTEMS,
-            &IDENTIFIER_USE_CODES,
-            &IDENTIFIER_USE_KEYS,
-            system,
-            code,
-        )
+        IDENTIFIER_USE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -79,6 +64,20 @@ static IDENTIFIER_USE_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "secondary", Some("Secondary")),
     (0, "old", Some("Old")),
 ];
+/// The lookup index of [`IdentifierUse`]'s codes: their texts and systems, filed by key.
+static IDENTIFIER_USE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "usualofficialtempsecondaryoldhttp://hl7.org/fhir/identifier-use",
+    systems: &[(29, 34)],
+    buckets: &[0, 2, 5],
+    shift: 31,
+    entries: &[
+        (622609376, 1, 5, 8, 0),
+        (1266453457, 3, 17, 9, 0),
+        (2950047785, 0, 0, 5, 0),
+        (3173751766, 4, 26, 3, 0),
+        (3223044039, 2, 13, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for IdentifierUse {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -40,28 +40,13 @@ impl IssueSeverity {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ISSUE_SEVERITY_KEYS,
-                &ISSUE_SEVERITY_CODES,
-                code,
-            )
-            .map(|i| IssueSeverity::ALL[i])
+        ISSUE_SEVERITY_INDEX.position(code).map(|i| IssueSeverity::ALL[i])
     }
 }
-/// The keys of [`IssueSeverity`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ISSUE_SEVERITY_KEYS: [u32; 5] = [
-    1052243577, 563185489, 2032210671, 1823159221, 979353360,
-];
 impl IssueSeverity {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ISSUE_SEVERITY_SYSTEMS,
-            &ISSUE_SEVERITY_CODES,
-            &ISSUE_SEVERITY_KEYS,
-            system,
-            code,
-        )
+        ISSUE_SEVERITY_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -79,6 +64,20 @@ static ISSUE_SEVERITY_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "information", Some("Information")),
     (0, "success", Some("Operation Successful")),
 ];
+/// The lookup index of [`IssueSeverity`]'s codes: their texts and systems, filed by key.
+static ISSUE_SEVERITY_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "fatalerrorwarninginformationsuccesshttp://hl7.org/fhir/issue-severity",
+    systems: &[(35, 34)],
+    buckets: &[0, 5, 5],
+    shift: 31,
+    entries: &[
+        (563185489, 1, 5, 5, 0),
+        (979353360, 4, 28, 7, 0),
+        (1052243577, 0, 0, 5, 0),
+        (1823159221, 3, 17, 11, 0),
+        (2032210671, 2, 10, 7, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for IssueSeverity {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

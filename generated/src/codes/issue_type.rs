@@ -124,32 +124,13 @@ impl IssueType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ISSUE_TYPE_KEYS,
-                &ISSUE_TYPE_CODES,
-                code,
-            )
-            .map(|i| IssueType::ALL[i])
+        ISSUE_TYPE_INDEX.position(code).map(|i| IssueType::ALL[i])
     }
 }
-/// The keys of [`IssueType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ISSUE_TYPE_KEYS: [u32; 33] = [
-    3419534640, 1867851206, 2223801888, 1113510858, 844315519, 3375155643, 3380555570,
-    2608177081, 864990770, 3721599250, 141710295, 3260912582, 4205977353, 2465104790,
-    3376918177, 1998234687, 2228311146, 2644558210, 2276464826, 3135177370, 1005232978,
-    1340860724, 2538552783, 4247840682, 1584460349, 2936176201, 719568158, 626768054,
-    2549515144, 4224882725, 795662651, 479422832, 979353360,
-];
 impl IssueType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ISSUE_TYPE_SYSTEMS,
-            &ISSUE_TYPE_CODES,
-            &ISSUE_TYPE_KEYS,
-            system,
-            code,
-        )
+        ISSUE_TYPE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -195,6 +176,48 @@ static ISSUE_TYPE_CODES: [(u16, &str, Option<&str>); 33] = [
     (0, "informational", Some("Informational Note")),
     (0, "success", Some("Operation Successful")),
 ];
+/// The lookup index of [`IssueType`]'s codes: their texts and systems, filed by key.
+static ISSUE_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "invalidstructurerequiredvalueinvariantsecurityloginunknownexpiredforbiddensuppressedprocessingnot-supportedduplicatemultiple-matchesnot-founddeletedtoo-longcode-invalidextensiontoo-costlybusiness-ruleconflictlimited-filtertransientlock-errorno-storeexceptiontimeoutincompletethrottledinformationalsuccesshttp://hl7.org/fhir/issue-type",
+    systems: &[(304, 30)],
+    buckets: &[0, 1, 2, 5, 9, 11, 12, 13, 14, 17, 22, 23, 24, 29, 30, 30, 33],
+    shift: 28,
+    entries: &[
+        (141710295, 10, 74, 10, 0),
+        (479422832, 31, 284, 13, 0),
+        (626768054, 27, 249, 9, 0),
+        (719568158, 26, 241, 8, 0),
+        (795662651, 30, 275, 9, 0),
+        (844315519, 4, 29, 9, 0),
+        (864990770, 8, 58, 7, 0),
+        (979353360, 32, 297, 7, 0),
+        (1005232978, 20, 177, 10, 0),
+        (1113510858, 3, 24, 5, 0),
+        (1340860724, 21, 187, 13, 0),
+        (1584460349, 24, 222, 9, 0),
+        (1867851206, 1, 7, 9, 0),
+        (1998234687, 15, 132, 9, 0),
+        (2223801888, 2, 16, 8, 0),
+        (2228311146, 16, 141, 7, 0),
+        (2276464826, 18, 156, 12, 0),
+        (2465104790, 13, 107, 9, 0),
+        (2538552783, 22, 200, 8, 0),
+        (2549515144, 28, 258, 7, 0),
+        (2608177081, 7, 51, 7, 0),
+        (2644558210, 17, 148, 8, 0),
+        (2936176201, 25, 231, 10, 0),
+        (3135177370, 19, 168, 9, 0),
+        (3260912582, 11, 84, 10, 0),
+        (3375155643, 5, 38, 8, 0),
+        (3376918177, 14, 116, 16, 0),
+        (3380555570, 6, 46, 5, 0),
+        (3419534640, 0, 0, 7, 0),
+        (3721599250, 9, 65, 9, 0),
+        (4205977353, 12, 94, 13, 0),
+        (4224882725, 29, 265, 10, 0),
+        (4247840682, 23, 208, 14, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for IssueType {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -209,36 +209,13 @@ impl LicenseCertificateVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &LICENSE_CERTIFICATE_VS_KEYS,
-                &LICENSE_CERTIFICATE_VS_CODES,
-                code,
-            )
-            .map(|i| LicenseCertificateVs::ALL[i])
+        LICENSE_CERTIFICATE_VS_INDEX.position(code).map(|i| LicenseCertificateVs::ALL[i])
     }
 }
-/// The keys of [`LicenseCertificateVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static LICENSE_CERTIFICATE_VS_KEYS: [u32; 61] = [
-    587199187, 2759905068, 735387639, 1585722001, 668277163, 1037384781, 467490188,
-    2591339596, 400379712, 40553128, 584933521, 769487330, 3784963306, 3751408068,
-    685599235, 1062793413, 2571714383, 2087508100, 2070186028, 2422516027, 1897878506,
-    2120518885, 1698527640, 892207104, 1880738010, 151216230, 1276052178, 983224451,
-    2331620352, 2348397971, 2700727970, 1189074900, 1104053972, 4047616857, 3547950891,
-    3066124829, 1844137516, 1223762971, 1138742043, 1532769341, 56485964, 794848295,
-    1214435865, 1197658246, 1205852519, 1936020577, 391052606, 903855377, 741808487,
-    775363725, 1312394628, 660627343, 920632996, 971407138, 619077139, 805308234,
-    2967627403, 2198144801, 3585294997, 1040282002, 636840496,
-];
 impl LicenseCertificateVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &LICENSE_CERTIFICATE_VS_SYSTEMS,
-            &LICENSE_CERTIFICATE_VS_CODES,
-            &LICENSE_CERTIFICATE_VS_KEYS,
-            system,
-            code,
-        )
+        LICENSE_CERTIFICATE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -314,6 +291,76 @@ static LICENSE_CERTIFICATE_VS_CODES: [(u16, &str, Option<&str>); 61] = [
     (0, "SEC", Some("Secretarial Certificate")),
     (0, "TS", Some("Trade School Graduate")),
 ];
+/// The lookup index of [`LicenseCertificateVs`]'s codes: their texts and systems, filed by key.
+static LICENSE_CERTIFICATE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "PNAASAAABAAEASBABBABEBFABNBSBSLBSNBTCERCANPCMACNPCNMCRNCNSCPNPCTRDIPDBADEDPharmDPHEPHDPHSMDDOEMTEMTPFPNPHSJDMAMBAMCEMDIMEDMEEMEMFAMMEMSMSLMSNMTHMDAMTNGNPPARMARNRPHSECTShttp://terminology.hl7.org/CodeSystem/v2-0360",
+    systems: &[(168, 45)],
+    buckets: &[0, 3, 6, 18, 27, 36, 38, 40, 46, 49, 52, 54, 56, 56, 59, 60, 61],
+    shift: 28,
+    entries: &[
+        (40553128, 9, 21, 3, 0),
+        (56485964, 40, 113, 3, 0),
+        (151216230, 25, 68, 3, 0),
+        (391052606, 46, 130, 3, 0),
+        (400379712, 8, 19, 2, 0),
+        (467490188, 6, 14, 2, 0),
+        (584933521, 10, 24, 2, 0),
+        (587199187, 0, 0, 2, 0),
+        (619077139, 54, 151, 2, 0),
+        (636840496, 60, 166, 2, 0),
+        (660627343, 51, 144, 3, 0),
+        (668277163, 4, 10, 2, 0),
+        (685599235, 14, 34, 2, 0),
+        (735387639, 2, 5, 2, 0),
+        (741808487, 48, 135, 3, 0),
+        (769487330, 11, 26, 2, 0),
+        (775363725, 49, 138, 3, 0),
+        (794848295, 41, 116, 3, 0),
+        (805308234, 55, 153, 2, 0),
+        (892207104, 23, 62, 3, 0),
+        (903855377, 47, 133, 2, 0),
+        (920632996, 52, 147, 2, 0),
+        (971407138, 53, 149, 2, 0),
+        (983224451, 27, 74, 6, 0),
+        (1037384781, 5, 12, 2, 0),
+        (1040282002, 59, 163, 3, 0),
+        (1062793413, 15, 36, 3, 0),
+        (1104053972, 32, 91, 2, 0),
+        (1138742043, 38, 108, 2, 0),
+        (1189074900, 31, 89, 2, 0),
+        (1197658246, 43, 122, 3, 0),
+        (1205852519, 44, 125, 2, 0),
+        (1214435865, 42, 119, 3, 0),
+        (1223762971, 37, 106, 2, 0),
+        (1276052178, 26, 71, 3, 0),
+        (1312394628, 50, 141, 3, 0),
+        (1532769341, 39, 110, 3, 0),
+        (1585722001, 3, 7, 3, 0),
+        (1698527640, 22, 58, 4, 0),
+        (1844137516, 36, 104, 2, 0),
+        (1880738010, 24, 65, 3, 0),
+        (1897878506, 20, 52, 3, 0),
+        (1936020577, 45, 127, 3, 0),
+        (2070186028, 18, 46, 3, 0),
+        (2087508100, 17, 43, 3, 0),
+        (2120518885, 21, 55, 3, 0),
+        (2198144801, 57, 158, 2, 0),
+        (2331620352, 28, 80, 3, 0),
+        (2348397971, 29, 83, 3, 0),
+        (2422516027, 19, 49, 3, 0),
+        (2571714383, 16, 39, 4, 0),
+        (2591339596, 7, 16, 3, 0),
+        (2700727970, 30, 86, 3, 0),
+        (2759905068, 1, 2, 3, 0),
+        (2967627403, 56, 155, 3, 0),
+        (3066124829, 35, 100, 4, 0),
+        (3547950891, 34, 96, 4, 0),
+        (3585294997, 58, 160, 3, 0),
+        (3751408068, 13, 31, 3, 0),
+        (3784963306, 12, 28, 3, 0),
+        (4047616857, 33, 93, 3, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for LicenseCertificateVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -37,22 +37,13 @@ impl LinkType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(&LINK_TYPE_KEYS, &LINK_TYPE_CODES, code)
-            .map(|i| LinkType::ALL[i])
+        LINK_TYPE_INDEX.position(code).map(|i| LinkType::ALL[i])
     }
 }
-/// The keys of [`LinkType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static LINK_TYPE_KEYS: [u32; 4] = [4004322325, 2079908112, 2184295157, 4270218159];
 impl LinkType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &LINK_TYPE_SYSTEMS,
-            &LINK_TYPE_CODES,
-            &LINK_TYPE_KEYS,
-            system,
-            code,
-        )
+        LINK_TYPE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -69,6 +60,19 @@ static LINK_TYPE_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "refer", Some("Refer")),
     (0, "seealso", Some("See also")),
 ];
+/// The lookup index of [`LinkType`]'s codes: their texts and systems, filed by key.
+static LINK_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "replaced-byreplacesreferseealsohttp://hl7.org/fhir/link-type",
+    systems: &[(31, 29)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (2079908112, 1, 11, 8, 0),
+        (2184295157, 2, 19, 5, 0),
+        (4004322325, 0, 0, 11, 0),
+        (4270218159, 3, 24, 7, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for LinkType {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

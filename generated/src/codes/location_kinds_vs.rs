@@ -34,26 +34,13 @@ impl LocationKindsVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &LOCATION_KINDS_VS_KEYS,
-                &LOCATION_KINDS_VS_CODES,
-                code,
-            )
-            .map(|i| LocationKindsVs::ALL[i])
+        LOCATION_KINDS_VS_INDEX.position(code).map(|i| LocationKindsVs::ALL[i])
     }
 }
-/// The keys of [`LocationKindsVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static LOCATION_KINDS_VS_KEYS: [u32; 3] = [2749527653, 4255191123, 3048425356];
 impl LocationKindsVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &LOCATION_KINDS_VS_SYSTEMS,
-            &LOCATION_KINDS_VS_CODES,
-            &LOCATION_KINDS_VS_KEYS,
-            system,
-            code,
-        )
+        LOCATION_KINDS_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -71,6 +58,18 @@ static LOCATION_KINDS_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "Ward", Some("Palata")),
     (0, "Bed", Some("To'shak")),
 ];
+/// The lookup index of [`LocationKindsVs`]'s codes: their texts and systems, filed by key.
+static LOCATION_KINDS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "BranchWardBedhttps://terminology.dhp.uz/fhir/core/CodeSystem/location-kinds-cs",
+    systems: &[(13, 65)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (2749527653, 0, 0, 6, 0),
+        (3048425356, 2, 10, 3, 0),
+        (4255191123, 1, 6, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for LocationKindsVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -31,26 +31,13 @@ impl LocationMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &LOCATION_MODE_KEYS,
-                &LOCATION_MODE_CODES,
-                code,
-            )
-            .map(|i| LocationMode::ALL[i])
+        LOCATION_MODE_INDEX.position(code).map(|i| LocationMode::ALL[i])
     }
 }
-/// The keys of [`LocationMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static LOCATION_MODE_KEYS: [u32; 2] = [193386898, 3641958979];
 impl LocationMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &LOCATION_MODE_SYSTEMS,
-            &LOCATION_MODE_CODES,
-            &LOCATION_MODE_KEYS,
-            system,
-            code,
-        )
+        LOCATION_MODE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -65,6 +52,14 @@ static LOCATION_MODE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "instance", Some("Instance")),
     (0, "kind", Some("Kind")),
 ];
+/// The lookup index of [`LocationMode`]'s codes: their texts and systems, filed by key.
+static LOCATION_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "instancekindhttp://hl7.org/fhir/location-mode",
+    systems: &[(12, 33)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(193386898, 0, 0, 8, 0), (3641958979, 1, 8, 4, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for LocationMode {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -34,26 +34,13 @@ impl LocationStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &LOCATION_STATUS_VS_KEYS,
-                &LOCATION_STATUS_VS_CODES,
-                code,
-            )
-            .map(|i| LocationStatusVs::ALL[i])
+        LOCATION_STATUS_VS_INDEX.position(code).map(|i| LocationStatusVs::ALL[i])
     }
 }
-/// The keys of [`LocationStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static LOCATION_STATUS_VS_KEYS: [u32; 3] = [3648362799, 205403298, 4009865048];
 impl LocationStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &LOCATION_STATUS_VS_SYSTEMS,
-            &LOCATION_STATUS_VS_CODES,
-            &LOCATION_STATUS_VS_KEYS,
-            system,
-            code,
-        )
+        LOCATION_STATUS_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -69,6 +56,18 @@ static LOCATION_STATUS_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "suspended", Some("Suspended")),
     (0, "inactive", Some("Inactive")),
 ];
+/// The lookup index of [`LocationStatusVs`]'s codes: their texts and systems, filed by key.
+static LOCATION_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "activesuspendedinactivehttp://hl7.org/fhir/location-status",
+    systems: &[(23, 35)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (205403298, 1, 6, 9, 0),
+        (3648362799, 0, 0, 6, 0),
+        (4009865048, 2, 15, 8, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for LocationStatusVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

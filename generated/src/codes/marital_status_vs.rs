@@ -61,29 +61,13 @@ impl MaritalStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &MARITAL_STATUS_VS_KEYS,
-                &MARITAL_STATUS_VS_CODES,
-                code,
-            )
-            .map(|i| MaritalStatusVs::ALL[i])
+        MARITAL_STATUS_VS_INDEX.position(code).map(|i| MaritalStatusVs::ALL[i])
     }
 }
-/// The keys of [`MaritalStatusVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static MARITAL_STATUS_VS_KEYS: [u32; 12] = [
-    3289118412, 3238785555, 3423339364, 3373006507, 3356228888, 3322673650, 3574337935,
-    3507227459, 3490449840, 3591115554, 3524005078, 2427368003,
-];
 impl MaritalStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &MARITAL_STATUS_VS_SYSTEMS,
-            &MARITAL_STATUS_VS_CODES,
-            &MARITAL_STATUS_VS_KEYS,
-            system,
-            code,
-        )
+        MARITAL_STATUS_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -111,6 +95,27 @@ static MARITAL_STATUS_VS_CODES: [(u16, &str, Option<&str>); 12] = [
     (0, "W", Some("Widowed")),
     (1, "UNK", Some("unknown")),
 ];
+/// The lookup index of [`MaritalStatusVs`]'s codes: their texts and systems, filed by key.
+static MARITAL_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "ADILMCPTUSWUNKhttp://terminology.hl7.org/CodeSystem/v3-MaritalStatushttp://terminology.hl7.org/CodeSystem/v3-NullFlavor",
+    systems: &[(14, 54), (68, 51)],
+    buckets: &[0, 0, 0, 1, 12],
+    shift: 30,
+    entries: &[
+        (2427368003, 11, 11, 3, 1),
+        (3238785555, 1, 1, 1, 0),
+        (3289118412, 0, 0, 1, 0),
+        (3322673650, 5, 5, 1, 0),
+        (3356228888, 4, 4, 1, 0),
+        (3373006507, 3, 3, 1, 0),
+        (3423339364, 2, 2, 1, 0),
+        (3490449840, 8, 8, 1, 0),
+        (3507227459, 7, 7, 1, 0),
+        (3524005078, 10, 10, 1, 0),
+        (3574337935, 6, 6, 1, 0),
+        (3591115554, 9, 9, 1, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for MaritalStatusVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

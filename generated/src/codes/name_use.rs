@@ -46,24 +46,13 @@ impl NameUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(&NAME_USE_KEYS, &NAME_USE_CODES, code)
-            .map(|i| NameUse::ALL[i])
+        NAME_USE_INDEX.position(code).map(|i| NameUse::ALL[i])
     }
 }
-/// The keys of [`NameUse`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static NAME_USE_KEYS: [u32; 7] = [
-    2950047785, 622609376, 3223044039, 355814093, 1926879790, 3173751766, 3904069029,
-];
 impl NameUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &NAME_USE_SYSTEMS,
-            &NAME_USE_CODES,
-            &NAME_USE_KEYS,
-            system,
-            code,
-        )
+        NAME_USE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -83,6 +72,22 @@ static NAME_USE_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "old", Some("Old")),
     (0, "maiden", Some("Name changed for Marriage")),
 ];
+/// The lookup index of [`NameUse`]'s codes: their texts and systems, filed by key.
+static NAME_USE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "usualofficialtempnicknameanonymousoldmaidenhttp://hl7.org/fhir/name-use",
+    systems: &[(43, 28)],
+    buckets: &[0, 3, 7],
+    shift: 31,
+    entries: &[
+        (355814093, 3, 17, 8, 0),
+        (622609376, 1, 5, 8, 0),
+        (1926879790, 4, 25, 9, 0),
+        (2950047785, 0, 0, 5, 0),
+        (3173751766, 5, 34, 3, 0),
+        (3223044039, 2, 13, 4, 0),
+        (3904069029, 6, 37, 6, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for NameUse {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -37,26 +37,13 @@ impl NarrativeStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &NARRATIVE_STATUS_KEYS,
-                &NARRATIVE_STATUS_CODES,
-                code,
-            )
-            .map(|i| NarrativeStatus::ALL[i])
+        NARRATIVE_STATUS_INDEX.position(code).map(|i| NarrativeStatus::ALL[i])
     }
 }
-/// The keys of [`NarrativeStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static NARRATIVE_STATUS_KEYS: [u32; 4] = [2094874946, 370250955, 3380609436, 413646574];
 impl NarrativeStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &NARRATIVE_STATUS_SYSTEMS,
-            &NARRATIVE_STATUS_CODES,
-            &NARRATIVE_STATUS_KEYS,
-            system,
-            code,
-        )
+        NARRATIVE_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -73,6 +60,19 @@ static NARRATIVE_STATUS_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "additional", Some("Additional")),
     (0, "empty", Some("Empty")),
 ];
+/// The lookup index of [`NarrativeStatus`]'s codes: their texts and systems, filed by key.
+static NARRATIVE_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "generatedextensionsadditionalemptyhttp://hl7.org/fhir/narrative-status",
+    systems: &[(34, 36)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (370250955, 1, 9, 10, 0),
+        (413646574, 3, 29, 5, 0),
+        (2094874946, 0, 0, 9, 0),
+        (3380609436, 2, 19, 10, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for NarrativeStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

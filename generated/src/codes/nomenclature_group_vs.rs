@@ -71,29 +71,13 @@ impl NomenclatureGroupVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &NOMENCLATURE_GROUP_VS_KEYS,
-                &NOMENCLATURE_GROUP_VS_CODES,
-                code,
-            )
-            .map(|i| NomenclatureGroupVs::ALL[i])
+        NOMENCLATURE_GROUP_VS_INDEX.position(code).map(|i| NomenclatureGroupVs::ALL[i])
     }
 }
-/// The keys of [`NomenclatureGroupVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static NOMENCLATURE_GROUP_VS_KEYS: [u32; 9] = [
-    2726572675, 555456686, 4284736537, 2134408900, 3721376399, 1550260410, 3137227909,
-    3418953792, 1247837803,
-];
 impl NomenclatureGroupVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &NOMENCLATURE_GROUP_VS_SYSTEMS,
-            &NOMENCLATURE_GROUP_VS_CODES,
-            &NOMENCLATURE_GROUP_VS_KEYS,
-            system,
-            code,
-        )
+        NOMENCLATURE_GROUP_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -117,6 +101,24 @@ static NOMENCLATURE_GROUP_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "II_800", Some("Sanitariya-epidemiologik osoyishtalik va jamoat salomatligi")),
     (0, "II_900", Some("Sog'liqni saqlash tizimining boshqa tashkilotlari")),
 ];
+/// The lookup index of [`NomenclatureGroupVs`]'s codes: their texts and systems, filed by key.
+static NOMENCLATURE_GROUP_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "II_100II_200II_300II_400II_500II_600II_700II_800II_900https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs",
+    systems: &[(54, 69)],
+    buckets: &[0, 1, 4, 6, 9],
+    shift: 30,
+    entries: &[
+        (555456686, 1, 6, 6, 0),
+        (1247837803, 8, 48, 6, 0),
+        (1550260410, 5, 30, 6, 0),
+        (2134408900, 3, 18, 6, 0),
+        (2726572675, 0, 0, 6, 0),
+        (3137227909, 6, 36, 6, 0),
+        (3418953792, 7, 42, 6, 0),
+        (3721376399, 4, 24, 6, 0),
+        (4284736537, 2, 12, 6, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for NomenclatureGroupVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

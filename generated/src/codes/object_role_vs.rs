@@ -63,29 +63,13 @@ impl ObjectRoleVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &OBJECT_ROLE_VS_KEYS,
-                &OBJECT_ROLE_VS_CODES,
-                code,
-            )
-            .map(|i| ObjectRoleVs::ALL[i])
+        OBJECT_ROLE_VS_INDEX.position(code).map(|i| ObjectRoleVs::ALL[i])
     }
 }
-/// The keys of [`ObjectRoleVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static OBJECT_ROLE_VS_KEYS: [u32; 9] = [
-    873244444, 906799682, 822911587, 856466825, 1024243015, 1007465396, 418063755,
-    451618993, 2314375987,
-];
 impl ObjectRoleVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &OBJECT_ROLE_VS_SYSTEMS,
-            &OBJECT_ROLE_VS_CODES,
-            &OBJECT_ROLE_VS_KEYS,
-            system,
-            code,
-        )
+        OBJECT_ROLE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -109,6 +93,24 @@ static OBJECT_ROLE_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "17", Some("Data Repository")),
     (0, "24", Some("Query")),
 ];
+/// The lookup index of [`ObjectRoleVs`]'s codes: their texts and systems, filed by key.
+static OBJECT_ROLE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "134689151724http://terminology.hl7.org/CodeSystem/object-role",
+    systems: &[(12, 49)],
+    buckets: &[0, 8, 8, 9, 9],
+    shift: 30,
+    entries: &[
+        (418063755, 6, 6, 2, 0),
+        (451618993, 7, 8, 2, 0),
+        (822911587, 2, 2, 1, 0),
+        (856466825, 3, 3, 1, 0),
+        (873244444, 0, 0, 1, 0),
+        (906799682, 1, 1, 1, 0),
+        (1007465396, 5, 5, 1, 0),
+        (1024243015, 4, 4, 1, 0),
+        (2314375987, 8, 10, 2, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ObjectRoleVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -56,29 +56,15 @@ impl ObservationCategoryVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &OBSERVATION_CATEGORY_VS_KEYS,
-                &OBSERVATION_CATEGORY_VS_CODES,
-                code,
-            )
+        OBSERVATION_CATEGORY_VS_INDEX
+            .position(code)
             .map(|i| ObservationCategoryVs::ALL[i])
     }
 }
-/// The keys of [`ObservationCategoryVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static OBSERVATION_CATEGORY_VS_KEYS: [u32; 10] = [
-    4222347991, 1014502034, 152973341, 3046611424, 2800173518, 1562517799, 3305252626,
-    2974706942, 2720649964, 3484441320,
-];
 impl ObservationCategoryVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &OBSERVATION_CATEGORY_VS_SYSTEMS,
-            &OBSERVATION_CATEGORY_VS_CODES,
-            &OBSERVATION_CATEGORY_VS_KEYS,
-            system,
-            code,
-        )
+        OBSERVATION_CATEGORY_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -103,6 +89,25 @@ static OBSERVATION_CATEGORY_VS_CODES: [(u16, &str, Option<&str>); 10] = [
     (0, "activity", Some("Activity")),
     (0, "symptom", Some("Symptom")),
 ];
+/// The lookup index of [`ObservationCategoryVs`]'s codes: their texts and systems, filed by key.
+static OBSERVATION_CATEGORY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "social-historyvital-signsimaginglaboratoryproceduresurveyexamtherapyactivitysymptomhttp://terminology.hl7.org/CodeSystem/observation-category",
+    systems: &[(83, 58)],
+    buckets: &[0, 2, 3, 7, 10],
+    shift: 30,
+    entries: &[
+        (152973341, 2, 25, 7, 0),
+        (1014502034, 1, 14, 11, 0),
+        (1562517799, 5, 51, 6, 0),
+        (2720649964, 8, 68, 8, 0),
+        (2800173518, 4, 42, 9, 0),
+        (2974706942, 7, 61, 7, 0),
+        (3046611424, 3, 32, 10, 0),
+        (3305252626, 6, 57, 4, 0),
+        (3484441320, 9, 76, 7, 0),
+        (4222347991, 0, 0, 14, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ObservationCategoryVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

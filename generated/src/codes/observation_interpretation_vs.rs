@@ -198,36 +198,15 @@ impl ObservationInterpretationVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &OBSERVATION_INTERPRETATION_VS_KEYS,
-                &OBSERVATION_INTERPRETATION_VS_CODES,
-                code,
-            )
+        OBSERVATION_INTERPRETATION_VS_INDEX
+            .position(code)
             .map(|i| ObservationInterpretationVs::ALL[i])
     }
 }
-/// The keys of [`ObservationInterpretationVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static OBSERVATION_INTERPRETATION_VS_KEYS: [u32; 57] = [
-    3704920219, 2455982578, 3606066196, 1330190971, 1848921691, 718021640, 2213245134,
-    2978503490, 2535693019, 941597444, 4007952043, 1196322817, 448849815, 3339451269,
-    3238785555, 3490449840, 3524005078, 957132539, 990687777, 768942877, 1474882803,
-    1878121713, 827064564, 3289118412, 3406561745, 3423339364, 903855377, 1943001710,
-    635854758, 3607893173, 3591115554, 1979344206, 735387639, 3440116983, 3373006507,
-    2297133229, 1692550565, 2028691325, 1893881993, 2464909419, 1810582278, 3222007936,
-    350341045, 2078435802, 954629519, 3905138350, 3134506849, 2565374185, 3076339336,
-    2662254669, 1544494082, 2794978118, 652632377, 1862592421, 754430924, 452918242,
-    2811755737,
-];
 impl ObservationInterpretationVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &OBSERVATION_INTERPRETATION_VS_SYSTEMS,
-            &OBSERVATION_INTERPRETATION_VS_CODES,
-            &OBSERVATION_INTERPRETATION_VS_KEYS,
-            system,
-            code,
-        )
+        OBSERVATION_INTERPRETATION_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -323,6 +302,74 @@ static OBSERVATION_INTERPRETATION_VS_CODES: [(u16, &str, Option<&str>); 57] = [
     (0, "SDD", Some("Susceptible-dose dependent")),
     (0, "SYN-S", Some("Synergy - susceptible")),
 ];
+/// The lookup index of [`ObservationInterpretationVs`]'s codes: their texts and systems, filed by key.
+static OBSERVATION_INTERPRETATION_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "_GeneticObservationInterpretation_ObservationInterpretationChange_ObservationInterpretationExceptions_ObservationInterpretationNormality_ObservationInterpretationSusceptibilityEXHMObservationInterpretationDetectionObservationInterpretationExpectationOBXReactivityObservationInterpretationCARCarrierBDUW<>ACIEQCFTOXANIMSNCLNSRSVSAAHLHHLLHXLXH>HUEL<LUNDINDNEGPOSEXPUNEDETSYN-RNRRRWRSDDSYN-Shttp://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+    systems: &[(388, 66)],
+    buckets: &[0, 0, 3, 9, 15, 17, 19, 24, 29, 31, 36, 38, 41, 49, 55, 57, 57],
+    shift: 28,
+    entries: &[
+        (350341045, 42, 345, 2, 0),
+        (448849815, 12, 291, 7, 0),
+        (452918242, 55, 380, 3, 0),
+        (635854758, 28, 322, 2, 0),
+        (652632377, 52, 374, 2, 0),
+        (718021640, 5, 176, 2, 0),
+        (735387639, 32, 328, 2, 0),
+        (754430924, 54, 378, 2, 0),
+        (768942877, 19, 304, 2, 0),
+        (827064564, 22, 311, 3, 0),
+        (903855377, 26, 317, 2, 0),
+        (941597444, 9, 250, 3, 0),
+        (954629519, 44, 349, 2, 0),
+        (957132539, 17, 302, 1, 0),
+        (990687777, 18, 303, 1, 0),
+        (1196322817, 11, 288, 3, 0),
+        (1330190971, 3, 101, 35, 0),
+        (1474882803, 20, 306, 2, 0),
+        (1544494082, 50, 366, 3, 0),
+        (1692550565, 36, 334, 2, 0),
+        (1810582278, 40, 342, 2, 0),
+        (1848921691, 4, 136, 40, 0),
+        (1862592421, 53, 376, 2, 0),
+        (1878121713, 21, 308, 3, 0),
+        (1893881993, 38, 338, 2, 0),
+        (1943001710, 27, 319, 3, 0),
+        (1979344206, 31, 326, 2, 0),
+        (2028691325, 37, 336, 2, 0),
+        (2078435802, 43, 347, 2, 0),
+        (2213245134, 6, 178, 2, 0),
+        (2297133229, 35, 332, 2, 0),
+        (2455982578, 1, 33, 32, 0),
+        (2464909419, 39, 340, 2, 0),
+        (2535693019, 8, 214, 36, 0),
+        (2565374185, 47, 357, 3, 0),
+        (2662254669, 49, 363, 3, 0),
+        (2794978118, 51, 369, 5, 0),
+        (2811755737, 56, 383, 5, 0),
+        (2978503490, 7, 180, 34, 0),
+        (3076339336, 48, 360, 3, 0),
+        (3134506849, 46, 354, 3, 0),
+        (3222007936, 41, 344, 1, 0),
+        (3238785555, 14, 299, 1, 0),
+        (3289118412, 23, 314, 1, 0),
+        (3339451269, 13, 298, 1, 0),
+        (3373006507, 34, 331, 1, 0),
+        (3406561745, 24, 315, 1, 0),
+        (3423339364, 25, 316, 1, 0),
+        (3440116983, 33, 330, 1, 0),
+        (3490449840, 15, 300, 1, 0),
+        (3524005078, 16, 301, 1, 0),
+        (3591115554, 30, 325, 1, 0),
+        (3606066196, 2, 65, 36, 0),
+        (3607893173, 29, 324, 1, 0),
+        (3704920219, 0, 0, 33, 0),
+        (3905138350, 45, 351, 3, 0),
+        (4007952043, 10, 253, 35, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ObservationInterpretationVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

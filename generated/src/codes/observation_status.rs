@@ -49,29 +49,13 @@ impl ObservationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &OBSERVATION_STATUS_KEYS,
-                &OBSERVATION_STATUS_CODES,
-                code,
-            )
-            .map(|i| ObservationStatus::ALL[i])
+        OBSERVATION_STATUS_INDEX.position(code).map(|i| ObservationStatus::ALL[i])
     }
 }
-/// The keys of [`ObservationStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static OBSERVATION_STATUS_KEYS: [u32; 8] = [
-    3813239489, 990649403, 362463927, 3772417057, 992760136, 2220750876, 3019120847,
-    2608177081,
-];
 impl ObservationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &OBSERVATION_STATUS_SYSTEMS,
-            &OBSERVATION_STATUS_CODES,
-            &OBSERVATION_STATUS_KEYS,
-            system,
-            code,
-        )
+        OBSERVATION_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -94,6 +78,23 @@ static OBSERVATION_STATUS_CODES: [(u16, &str, Option<&str>); 8] = [
     (0, "entered-in-error", Some("Entered in Error")),
     (0, "unknown", Some("Unknown")),
 ];
+/// The lookup index of [`ObservationStatus`]'s codes: their texts and systems, filed by key.
+static OBSERVATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "registeredpreliminaryfinalamendedcorrectedcancelledentered-in-errorunknownhttp://hl7.org/fhir/observation-status",
+    systems: &[(74, 38)],
+    buckets: &[0, 3, 8],
+    shift: 31,
+    entries: &[
+        (362463927, 2, 21, 5, 0),
+        (990649403, 1, 10, 11, 0),
+        (992760136, 4, 33, 9, 0),
+        (2220750876, 5, 42, 9, 0),
+        (2608177081, 7, 67, 7, 0),
+        (3019120847, 6, 51, 16, 0),
+        (3772417057, 3, 26, 7, 0),
+        (3813239489, 0, 0, 10, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ObservationStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -32,26 +32,15 @@ impl OperationParameterUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &OPERATION_PARAMETER_USE_KEYS,
-                &OPERATION_PARAMETER_USE_CODES,
-                code,
-            )
+        OPERATION_PARAMETER_USE_INDEX
+            .position(code)
             .map(|i| OperationParameterUse::ALL[i])
     }
 }
-/// The keys of [`OperationParameterUse`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static OPERATION_PARAMETER_USE_KEYS: [u32; 2] = [1094220446, 2870621791];
 impl OperationParameterUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &OPERATION_PARAMETER_USE_SYSTEMS,
-            &OPERATION_PARAMETER_USE_CODES,
-            &OPERATION_PARAMETER_USE_KEYS,
-            system,
-            code,
-        )
+        OPERATION_PARAMETER_USE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -68,6 +57,14 @@ static OPERATION_PARAMETER_USE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "in", Some("In")),
     (0, "out", Some("Out")),
 ];
+/// The lookup index of [`OperationParameterUse`]'s codes: their texts and systems, filed by key.
+static OPERATION_PARAMETER_USE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "inouthttp://hl7.org/fhir/operation-parameter-use",
+    systems: &[(5, 43)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(1094220446, 0, 0, 2, 0), (2870621791, 1, 2, 3, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for OperationParameterUse {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -64,29 +64,13 @@ impl OrganizationType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ORGANIZATION_TYPE_KEYS,
-                &ORGANIZATION_TYPE_CODES,
-                code,
-            )
-            .map(|i| OrganizationType::ALL[i])
+        ORGANIZATION_TYPE_INDEX.position(code).map(|i| OrganizationType::ALL[i])
     }
 }
-/// The keys of [`OrganizationType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ORGANIZATION_TYPE_KEYS: [u32; 13] = [
-    3745389418, 2550489030, 2734521612, 10396681, 2565440279, 1582696073, 2004152891,
-    4126811303, 4081377257, 1512675183, 1607822841, 47358377, 3363671541,
-];
 impl OrganizationType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ORGANIZATION_TYPE_SYSTEMS,
-            &ORGANIZATION_TYPE_CODES,
-            &ORGANIZATION_TYPE_KEYS,
-            system,
-            code,
-        )
+        ORGANIZATION_TYPE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -114,6 +98,28 @@ static ORGANIZATION_TYPE_CODES: [(u16, &str, Option<&str>); 13] = [
     (0, "ntwk", Some("Network")),
     (0, "other", Some("Other")),
 ];
+/// The lookup index of [`OrganizationType`]'s codes: their texts and systems, filed by key.
+static ORGANIZATION_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "provdeptteamgovtinspayedurelicrscgbusntwkotherhttp://terminology.hl7.org/CodeSystem/organization-type",
+    systems: &[(46, 55)],
+    buckets: &[0, 2, 6, 9, 13],
+    shift: 30,
+    entries: &[
+        (10396681, 3, 12, 4, 0),
+        (47358377, 11, 37, 4, 0),
+        (1512675183, 9, 32, 2, 0),
+        (1582696073, 5, 19, 3, 0),
+        (1607822841, 10, 34, 3, 0),
+        (2004152891, 6, 22, 3, 0),
+        (2550489030, 1, 4, 4, 0),
+        (2565440279, 4, 16, 3, 0),
+        (2734521612, 2, 8, 4, 0),
+        (3363671541, 12, 41, 5, 0),
+        (3745389418, 0, 0, 4, 0),
+        (4081377257, 8, 29, 3, 0),
+        (4126811303, 7, 25, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for OrganizationType {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -55,28 +55,15 @@ impl OrganizationalServiceGroupVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ORGANIZATIONAL_SERVICE_GROUP_VS_KEYS,
-                &ORGANIZATIONAL_SERVICE_GROUP_VS_CODES,
-                code,
-            )
+        ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX
+            .position(code)
             .map(|i| OrganizationalServiceGroupVs::ALL[i])
     }
 }
-/// The keys of [`OrganizationalServiceGroupVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ORGANIZATIONAL_SERVICE_GROUP_VS_KEYS: [u32; 6] = [
-    1798245658, 3948573295, 214070564, 2385186553, 782653582, 2953769571,
-];
 impl OrganizationalServiceGroupVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ORGANIZATIONAL_SERVICE_GROUP_VS_SYSTEMS,
-            &ORGANIZATIONAL_SERVICE_GROUP_VS_CODES,
-            &ORGANIZATIONAL_SERVICE_GROUP_VS_KEYS,
-            system,
-            code,
-        )
+        ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -97,6 +84,23 @@ static ORGANIZATIONAL_SERVICE_GROUP_VS_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "III_500", Some("Poliklinika bo'limi mavjud")),
     (0, "III_600", Some("Boshqalar")),
 ];
+/// The lookup index of [`OrganizationalServiceGroupVs`]'s codes: their texts and systems, filed by key.
+static ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "III_100III_200III_300III_400III_500III_600https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs",
+    systems: &[(42, 79)],
+    buckets: &[0, 3, 6],
+    shift: 31,
+    entries: &[
+        (214070564, 2, 14, 7, 0),
+        (782653582, 4, 28, 7, 0),
+        (1798245658, 0, 0, 7, 0),
+        (2385186553, 3, 21, 7, 0),
+        (2953769571, 5, 35, 7, 0),
+        (3948573295, 1, 7, 7, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for OrganizationalServiceGroupVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

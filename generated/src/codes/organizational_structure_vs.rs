@@ -131,30 +131,15 @@ impl OrganizationalStructureVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ORGANIZATIONAL_STRUCTURE_VS_KEYS,
-                &ORGANIZATIONAL_STRUCTURE_VS_CODES,
-                code,
-            )
+        ORGANIZATIONAL_STRUCTURE_VS_INDEX
+            .position(code)
             .map(|i| OrganizationalStructureVs::ALL[i])
     }
 }
-/// The keys of [`OrganizationalStructureVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ORGANIZATIONAL_STRUCTURE_VS_KEYS: [u32; 21] = [
-    1832262821, 1798707583, 1765152345, 1731597107, 1966483773, 1933075630, 1899520392,
-    2000186106, 1966630868, 1798854678, 2033888439, 2067443677, 1966777963, 2000333201,
-    1899667487, 1864979416, 1898534654, 1932089892, 1965645130, 1730758464, 4113327457,
-];
 impl OrganizationalStructureVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ORGANIZATIONAL_STRUCTURE_VS_SYSTEMS,
-            &ORGANIZATIONAL_STRUCTURE_VS_CODES,
-            &ORGANIZATIONAL_STRUCTURE_VS_KEYS,
-            system,
-            code,
-        )
+        ORGANIZATIONAL_STRUCTURE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -196,6 +181,36 @@ static ORGANIZATIONAL_STRUCTURE_VS_CODES: [(u16, &str, Option<&str>); 21] = [
     (0, "148", Some("Tibbiyot birlashmasi")),
     (0, "150", Some("Ixtisoslashgan dispanser")),
 ];
+/// The lookup index of [`OrganizationalStructureVs`]'s codes: their texts and systems, filed by key.
+static ORGANIZATIONAL_STRUCTURE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "110112114116118120122124126128130132134136138140142144146148150https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs",
+    systems: &[(63, 75)],
+    buckets: &[0, 0, 0, 0, 20, 20, 20, 20, 21],
+    shift: 29,
+    entries: &[
+        (1730758464, 19, 57, 3, 0),
+        (1731597107, 3, 9, 3, 0),
+        (1765152345, 2, 6, 3, 0),
+        (1798707583, 1, 3, 3, 0),
+        (1798854678, 9, 27, 3, 0),
+        (1832262821, 0, 0, 3, 0),
+        (1864979416, 15, 45, 3, 0),
+        (1898534654, 16, 48, 3, 0),
+        (1899520392, 6, 18, 3, 0),
+        (1899667487, 14, 42, 3, 0),
+        (1932089892, 17, 51, 3, 0),
+        (1933075630, 5, 15, 3, 0),
+        (1965645130, 18, 54, 3, 0),
+        (1966483773, 4, 12, 3, 0),
+        (1966630868, 8, 24, 3, 0),
+        (1966777963, 12, 36, 3, 0),
+        (2000186106, 7, 21, 3, 0),
+        (2000333201, 13, 39, 3, 0),
+        (2033888439, 10, 30, 3, 0),
+        (2067443677, 11, 33, 3, 0),
+        (4113327457, 20, 60, 3, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for OrganizationalStructureVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

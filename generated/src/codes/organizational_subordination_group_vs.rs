@@ -51,28 +51,15 @@ impl OrganizationalSubordinationGroupVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_KEYS,
-                &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_CODES,
-                code,
-            )
+        ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX
+            .position(code)
             .map(|i| OrganizationalSubordinationGroupVs::ALL[i])
     }
 }
-/// The keys of [`OrganizationalSubordinationGroupVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ORGANIZATIONAL_SUBORDINATION_GROUP_VS_KEYS: [u32; 5] = [
-    569202288, 619535145, 602757526, 653090383, 636312764,
-];
 impl OrganizationalSubordinationGroupVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_SYSTEMS,
-            &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_CODES,
-            &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_KEYS,
-            system,
-            code,
-        )
+        ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -92,6 +79,22 @@ static ORGANIZATIONAL_SUBORDINATION_GROUP_VS_CODES: [(u16, &str, Option<&str>); 
     (0, "I_4", Some("Boshqa vazirlik va idoralar tizimi tarkibidagi muassasalar")),
     (0, "I_5", Some("Xususiy tibbiyot muassasalari")),
 ];
+/// The lookup index of [`OrganizationalSubordinationGroupVs`]'s codes: their texts and systems, filed by key.
+static ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "I_1I_2I_3I_4I_5https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs",
+    systems: &[(15, 85)],
+    buckets: &[0, 5, 5],
+    shift: 31,
+    entries: &[
+        (569202288, 0, 0, 3, 0),
+        (602757526, 2, 6, 3, 0),
+        (619535145, 1, 3, 3, 0),
+        (636312764, 4, 12, 3, 0),
+        (653090383, 3, 9, 3, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for OrganizationalSubordinationGroupVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -47,28 +47,15 @@ impl OrganizationalSubordinationInstitutionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_KEYS,
-                &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_CODES,
-                code,
-            )
+        ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX
+            .position(code)
             .map(|i| OrganizationalSubordinationInstitutionVs::ALL[i])
     }
 }
-/// The keys of [`OrganizationalSubordinationInstitutionVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_KEYS: [u32; 4] = [
-    2565184889, 619378443, 2532468294, 687474657,
-];
 impl OrganizationalSubordinationInstitutionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_SYSTEMS,
-            &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_CODES,
-            &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_KEYS,
-            system,
-            code,
-        )
+        ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -91,6 +78,21 @@ static ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_CODES: [(
     (0, "STIR-I_60", Some("Oilaviy shifokorlik punkti")),
     (0, "STIR-I_90", Some("Qishloq uchastka shifoxonasi")),
 ];
+/// The lookup index of [`OrganizationalSubordinationInstitutionVs`]'s codes: their texts and systems, filed by key.
+static ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "STIR-I_10STIR-I_30STIR-I_60STIR-I_90https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs",
+    systems: &[(36, 91)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (619378443, 1, 9, 9, 0),
+        (687474657, 3, 27, 9, 0),
+        (2532468294, 2, 18, 9, 0),
+        (2565184889, 0, 0, 9, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive
 for OrganizationalSubordinationInstitutionVs {
     const FHIR_TYPE: &'static str = "code";

@@ -54,29 +54,15 @@ impl ProvenanceActivityTypesVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &PROVENANCE_ACTIVITY_TYPES_VS_KEYS,
-                &PROVENANCE_ACTIVITY_TYPES_VS_CODES,
-                code,
-            )
+        PROVENANCE_ACTIVITY_TYPES_VS_INDEX
+            .position(code)
             .map(|i| ProvenanceActivityTypesVs::ALL[i])
     }
 }
-/// The keys of [`ProvenanceActivityTypesVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static PROVENANCE_ACTIVITY_TYPES_VS_KEYS: [u32; 9] = [
-    936719067, 1070498734, 1104053972, 1625881374, 1793657564, 1742883422, 669409996,
-    805308234, 1978902921,
-];
 impl ProvenanceActivityTypesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &PROVENANCE_ACTIVITY_TYPES_VS_SYSTEMS,
-            &PROVENANCE_ACTIVITY_TYPES_VS_CODES,
-            &PROVENANCE_ACTIVITY_TYPES_VS_KEYS,
-            system,
-            code,
-        )
+        PROVENANCE_ACTIVITY_TYPES_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -100,6 +86,26 @@ static PROVENANCE_ACTIVITY_TYPES_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "PA", Some("pre-authenticated")),
     (0, "UC", Some("unsigned completed document")),
 ];
+/// The lookup index of [`ProvenanceActivityTypesVs`]'s codes: their texts and systems, filed by key.
+static PROVENANCE_ACTIVITY_TYPES_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "AUDIDOINIPLANUPAUChttp://terminology.hl7.org/CodeSystem/v3-DocumentCompletion",
+    systems: &[(18, 59)],
+    buckets: &[0, 4, 9, 9, 9],
+    shift: 30,
+    entries: &[
+        (669409996, 6, 12, 2, 0),
+        (805308234, 7, 14, 2, 0),
+        (936719067, 0, 0, 2, 0),
+        (1070498734, 1, 2, 2, 0),
+        (1104053972, 2, 4, 2, 0),
+        (1625881374, 3, 6, 2, 0),
+        (1742883422, 5, 10, 2, 0),
+        (1793657564, 4, 8, 2, 0),
+        (1978902921, 8, 16, 2, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ProvenanceActivityTypesVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -41,28 +41,15 @@ impl ProvenanceEntityRoleVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &PROVENANCE_ENTITY_ROLE_VS_KEYS,
-                &PROVENANCE_ENTITY_ROLE_VS_CODES,
-                code,
-            )
+        PROVENANCE_ENTITY_ROLE_VS_INDEX
+            .position(code)
             .map(|i| ProvenanceEntityRoleVs::ALL[i])
     }
 }
-/// The keys of [`ProvenanceEntityRoleVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static PROVENANCE_ENTITY_ROLE_VS_KEYS: [u32; 5] = [
-    3080064536, 2666071637, 466561496, 920155256, 938408167,
-];
 impl ProvenanceEntityRoleVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &PROVENANCE_ENTITY_ROLE_VS_SYSTEMS,
-            &PROVENANCE_ENTITY_ROLE_VS_CODES,
-            &PROVENANCE_ENTITY_ROLE_VS_KEYS,
-            system,
-            code,
-        )
+        PROVENANCE_ENTITY_ROLE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -82,6 +69,20 @@ static PROVENANCE_ENTITY_ROLE_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "instantiates", Some("Instantiates")),
     (0, "removal", Some("Removal")),
 ];
+/// The lookup index of [`ProvenanceEntityRoleVs`]'s codes: their texts and systems, filed by key.
+static PROVENANCE_ENTITY_ROLE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "revisionquotationsourceinstantiatesremovalhttp://hl7.org/fhir/provenance-entity-role",
+    systems: &[(42, 42)],
+    buckets: &[0, 3, 5],
+    shift: 31,
+    entries: &[
+        (466561496, 2, 17, 6, 0),
+        (920155256, 3, 23, 12, 0),
+        (938408167, 4, 35, 7, 0),
+        (2666071637, 1, 8, 9, 0),
+        (3080064536, 0, 0, 8, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ProvenanceEntityRoleVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -33,26 +33,15 @@ impl ProvenanceParticipationRoleTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_KEYS,
-                &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_CODES,
-                code,
-            )
+        PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX
+            .position(code)
             .map(|i| ProvenanceParticipationRoleTypeVs::ALL[i])
     }
 }
-/// The keys of [`ProvenanceParticipationRoleTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_KEYS: [u32; 2] = [951593994, 1333443158];
 impl ProvenanceParticipationRoleTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_SYSTEMS,
-            &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_CODES,
-            &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -69,6 +58,16 @@ static PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_CODES: [(u16, &str, Option<&str>); 
     (0, "legal", Some("Legal Authenticator")),
     (0, "author", Some("Author")),
 ];
+/// The lookup index of [`ProvenanceParticipationRoleTypeVs`]'s codes: their texts and systems, filed by key.
+static PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "legalauthorhttp://terminology.hl7.org/CodeSystem/provenance-participant-type",
+    systems: &[(11, 65)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(951593994, 0, 0, 5, 0), (1333443158, 1, 5, 6, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ProvenanceParticipationRoleTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -37,28 +37,13 @@ impl PublicationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &PUBLICATION_STATUS_KEYS,
-                &PUBLICATION_STATUS_CODES,
-                code,
-            )
-            .map(|i| PublicationStatus::ALL[i])
+        PUBLICATION_STATUS_INDEX.position(code).map(|i| PublicationStatus::ALL[i])
     }
 }
-/// The keys of [`PublicationStatus`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static PUBLICATION_STATUS_KEYS: [u32; 4] = [
-    3044443532, 3648362799, 348906966, 2608177081,
-];
 impl PublicationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &PUBLICATION_STATUS_SYSTEMS,
-            &PUBLICATION_STATUS_CODES,
-            &PUBLICATION_STATUS_KEYS,
-            system,
-            code,
-        )
+        PUBLICATION_STATUS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -77,6 +62,19 @@ static PUBLICATION_STATUS_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "retired", Some("Retired")),
     (0, "unknown", Some("Unknown")),
 ];
+/// The lookup index of [`PublicationStatus`]'s codes: their texts and systems, filed by key.
+static PUBLICATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "draftactiveretiredunknownhttp://hl7.org/fhir/publication-status",
+    systems: &[(25, 38)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (348906966, 2, 11, 7, 0),
+        (2608177081, 3, 18, 7, 0),
+        (3044443532, 0, 0, 5, 0),
+        (3648362799, 1, 5, 6, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for PublicationStatus {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -40,28 +40,13 @@ impl QuantityComparator {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &QUANTITY_COMPARATOR_KEYS,
-                &QUANTITY_COMPARATOR_CODES,
-                code,
-            )
-            .map(|i| QuantityComparator::ALL[i])
+        QUANTITY_COMPARATOR_INDEX.position(code).map(|i| QuantityComparator::ALL[i])
     }
 }
-/// The keys of [`QuantityComparator`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static QUANTITY_COMPARATOR_KEYS: [u32; 5] = [
-    957132539, 2499223986, 284975636, 990687777, 1193606232,
-];
 impl QuantityComparator {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &QUANTITY_COMPARATOR_SYSTEMS,
-            &QUANTITY_COMPARATOR_CODES,
-            &QUANTITY_COMPARATOR_KEYS,
-            system,
-            code,
-        )
+        QUANTITY_COMPARATOR_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -81,6 +66,20 @@ static QUANTITY_COMPARATOR_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, ">", Some("Greater than")),
     (0, "ad", Some("Sufficient to achieve this total quantity")),
 ];
+/// The lookup index of [`QuantityComparator`]'s codes: their texts and systems, filed by key.
+static QUANTITY_COMPARATOR_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "<<=>=>adhttp://hl7.org/fhir/quantity-comparator",
+    systems: &[(8, 39)],
+    buckets: &[0, 4, 5],
+    shift: 31,
+    entries: &[
+        (284975636, 2, 3, 2, 0),
+        (957132539, 0, 0, 1, 0),
+        (990687777, 3, 5, 1, 0),
+        (1193606232, 4, 6, 2, 0),
+        (2499223986, 1, 1, 2, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for QuantityComparator {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -41,28 +41,15 @@ impl ReferenceHandlingPolicy {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &REFERENCE_HANDLING_POLICY_KEYS,
-                &REFERENCE_HANDLING_POLICY_CODES,
-                code,
-            )
+        REFERENCE_HANDLING_POLICY_INDEX
+            .position(code)
             .map(|i| ReferenceHandlingPolicy::ALL[i])
     }
 }
-/// The keys of [`ReferenceHandlingPolicy`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static REFERENCE_HANDLING_POLICY_KEYS: [u32; 5] = [
-    3971602660, 1299774836, 2025139504, 3132109999, 2621662984,
-];
 impl ReferenceHandlingPolicy {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &REFERENCE_HANDLING_POLICY_SYSTEMS,
-            &REFERENCE_HANDLING_POLICY_CODES,
-            &REFERENCE_HANDLING_POLICY_KEYS,
-            system,
-            code,
-        )
+        REFERENCE_HANDLING_POLICY_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -82,6 +69,20 @@ static REFERENCE_HANDLING_POLICY_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "enforced", Some("Reference Integrity Enforced")),
     (0, "local", Some("Local References Only")),
 ];
+/// The lookup index of [`ReferenceHandlingPolicy`]'s codes: their texts and systems, filed by key.
+static REFERENCE_HANDLING_POLICY_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "literallogicalresolvesenforcedlocalhttp://hl7.org/fhir/reference-handling-policy",
+    systems: &[(35, 45)],
+    buckets: &[0, 2, 5],
+    shift: 31,
+    entries: &[
+        (1299774836, 1, 7, 7, 0),
+        (2025139504, 2, 14, 8, 0),
+        (2621662984, 4, 30, 5, 0),
+        (3132109999, 3, 22, 8, 0),
+        (3971602660, 0, 0, 7, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ReferenceHandlingPolicy {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

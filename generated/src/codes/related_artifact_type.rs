@@ -134,33 +134,13 @@ impl RelatedArtifactType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &RELATED_ARTIFACT_TYPE_KEYS,
-                &RELATED_ARTIFACT_TYPE_CODES,
-                code,
-            )
-            .map(|i| RelatedArtifactType::ALL[i])
+        RELATED_ARTIFACT_TYPE_INDEX.position(code).map(|i| RelatedArtifactType::ALL[i])
     }
 }
-/// The keys of [`RelatedArtifactType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static RELATED_ARTIFACT_TYPE_KEYS: [u32; 36] = [
-    1217303681, 1831201569, 3643696020, 3813858486, 2642777677, 176746393, 1028309394,
-    39614905, 3734364462, 2525157801, 3009834268, 4121463766, 3026779127, 4114182359,
-    4073030088, 3396243303, 1801574602, 1825239352, 4280409390, 4148968102, 3607674411,
-    2079908112, 1101100496, 3029909407, 1676282407, 3822068597, 2498939632, 3720395777,
-    564853444, 2889813176, 3524004691, 4094193913, 9443301, 588217456, 981471694,
-    553930641,
-];
 impl RelatedArtifactType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &RELATED_ARTIFACT_TYPE_SYSTEMS,
-            &RELATED_ARTIFACT_TYPE_CODES,
-            &RELATED_ARTIFACT_TYPE_KEYS,
-            system,
-            code,
-        )
+        RELATED_ARTIFACT_TYPE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -211,6 +191,51 @@ static RELATED_ARTIFACT_TYPE_CODES: [(u16, &str, Option<&str>); 36] = [
     (0, "created-with", Some("Created With")),
     (0, "cite-as", Some("Cite As")),
 ];
+/// The lookup index of [`RelatedArtifactType`]'s codes: their texts and systems, filed by key.
+static RELATED_ARTIFACT_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "documentationjustificationcitationpredecessorsuccessorderived-fromdepends-oncomposed-ofpart-ofamendsamended-withappendsappended-withcitescited-bycomments-oncomment-incontainscontained-incorrectscorrection-inreplacesreplaced-withretractsretracted-bysignssimilar-tosupportssupported-withtransformstransformed-intotransformed-withdocumentsspecification-ofcreated-withcite-ashttp://hl7.org/fhir/related-artifact-type",
+    systems: &[(371, 41)],
+    buckets: &[0, 3, 3, 6, 8, 10, 10, 14, 15, 15, 18, 19, 22, 23, 28, 30, 36],
+    shift: 28,
+    entries: &[
+        (9443301, 32, 327, 9, 0),
+        (39614905, 7, 76, 11, 0),
+        (176746393, 5, 54, 12, 0),
+        (553930641, 35, 364, 7, 0),
+        (564853444, 28, 271, 14, 0),
+        (588217456, 33, 336, 16, 0),
+        (981471694, 34, 352, 12, 0),
+        (1028309394, 6, 66, 10, 0),
+        (1101100496, 22, 215, 13, 0),
+        (1217303681, 0, 0, 13, 0),
+        (1676282407, 24, 236, 12, 0),
+        (1801574602, 16, 156, 10, 0),
+        (1825239352, 17, 166, 8, 0),
+        (1831201569, 1, 13, 13, 0),
+        (2079908112, 21, 207, 8, 0),
+        (2498939632, 26, 253, 10, 0),
+        (2525157801, 9, 94, 6, 0),
+        (2642777677, 4, 45, 9, 0),
+        (2889813176, 29, 285, 10, 0),
+        (3009834268, 10, 100, 12, 0),
+        (3026779127, 12, 119, 13, 0),
+        (3029909407, 23, 228, 8, 0),
+        (3396243303, 15, 145, 11, 0),
+        (3524004691, 30, 295, 16, 0),
+        (3607674411, 20, 194, 13, 0),
+        (3643696020, 2, 26, 8, 0),
+        (3720395777, 27, 263, 8, 0),
+        (3734364462, 8, 87, 7, 0),
+        (3813858486, 3, 34, 11, 0),
+        (3822068597, 25, 248, 5, 0),
+        (4073030088, 14, 137, 8, 0),
+        (4094193913, 31, 311, 16, 0),
+        (4114182359, 13, 132, 5, 0),
+        (4121463766, 11, 112, 7, 0),
+        (4148968102, 19, 186, 8, 0),
+        (4280409390, 18, 174, 12, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for RelatedArtifactType {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -53,29 +53,13 @@ impl RelationshipTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &RELATIONSHIP_TYPE_VS_KEYS,
-                &RELATIONSHIP_TYPE_VS_CODES,
-                code,
-            )
-            .map(|i| RelationshipTypeVs::ALL[i])
+        RELATIONSHIP_TYPE_VS_INDEX.position(code).map(|i| RelationshipTypeVs::ALL[i])
     }
 }
-/// The keys of [`RelationshipTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static RELATIONSHIP_TYPE_VS_KEYS: [u32; 9] = [
-    1681039707, 2884519850, 2103725348, 2934852707, 4114727333, 3222007936, 3389784126,
-    3490449840, 402768803,
-];
 impl RelationshipTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &RELATIONSHIP_TYPE_VS_SYSTEMS,
-            &RELATIONSHIP_TYPE_VS_CODES,
-            &RELATIONSHIP_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        RELATIONSHIP_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -102,6 +86,24 @@ static RELATIONSHIP_TYPE_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (2, "U", Some("Unknown")),
     (3, "INTPRTER", Some("interpreter")),
 ];
+/// The lookup index of [`RelationshipTypeVs`]'s codes: their texts and systems, filed by key.
+static RELATIONSHIP_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "WITNOTECONNOKEMPEOUINTPRTERhttp://terminology.hl7.org/CodeSystem/v3-ParticipationTypehttp://terminology.hl7.org/CodeSystem/v3-RoleClasshttp://terminology.hl7.org/CodeSystem/v2-0131http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+    systems: &[(27, 58), (85, 50), (135, 45), (180, 49)],
+    buckets: &[0, 1, 3, 5, 9],
+    shift: 30,
+    entries: &[
+        (402768803, 8, 19, 8, 3),
+        (1681039707, 0, 0, 3, 0),
+        (2103725348, 2, 6, 4, 1),
+        (2884519850, 1, 3, 3, 1),
+        (2934852707, 3, 10, 3, 1),
+        (3222007936, 5, 16, 1, 2),
+        (3389784126, 6, 17, 1, 2),
+        (3490449840, 7, 18, 1, 2),
+        (4114727333, 4, 13, 3, 1),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for RelationshipTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -35,26 +35,15 @@ impl ResourceVersionPolicy {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &RESOURCE_VERSION_POLICY_KEYS,
-                &RESOURCE_VERSION_POLICY_CODES,
-                code,
-            )
+        RESOURCE_VERSION_POLICY_INDEX
+            .position(code)
             .map(|i| ResourceVersionPolicy::ALL[i])
     }
 }
-/// The keys of [`ResourceVersionPolicy`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static RESOURCE_VERSION_POLICY_KEYS: [u32; 3] = [3690000071, 4158879702, 3320632480];
 impl ResourceVersionPolicy {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &RESOURCE_VERSION_POLICY_SYSTEMS,
-            &RESOURCE_VERSION_POLICY_CODES,
-            &RESOURCE_VERSION_POLICY_KEYS,
-            system,
-            code,
-        )
+        RESOURCE_VERSION_POLICY_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -72,6 +61,18 @@ static RESOURCE_VERSION_POLICY_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "versioned", Some("Versioned")),
     (0, "versioned-update", Some("VersionId tracked fully")),
 ];
+/// The lookup index of [`ResourceVersionPolicy`]'s codes: their texts and systems, filed by key.
+static RESOURCE_VERSION_POLICY_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "no-versionversionedversioned-updatehttp://hl7.org/fhir/versioning-policy",
+    systems: &[(35, 37)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (3320632480, 2, 19, 16, 0),
+        (3690000071, 0, 0, 10, 0),
+        (4158879702, 1, 10, 9, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ResourceVersionPolicy {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -32,26 +32,15 @@ impl RestfulCapabilityMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &RESTFUL_CAPABILITY_MODE_KEYS,
-                &RESTFUL_CAPABILITY_MODE_CODES,
-                code,
-            )
+        RESTFUL_CAPABILITY_MODE_INDEX
+            .position(code)
             .map(|i| RestfulCapabilityMode::ALL[i])
     }
 }
-/// The keys of [`RestfulCapabilityMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static RESTFUL_CAPABILITY_MODE_KEYS: [u32; 2] = [2408750110, 1085029842];
 impl RestfulCapabilityMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &RESTFUL_CAPABILITY_MODE_SYSTEMS,
-            &RESTFUL_CAPABILITY_MODE_CODES,
-            &RESTFUL_CAPABILITY_MODE_KEYS,
-            system,
-            code,
-        )
+        RESTFUL_CAPABILITY_MODE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -68,6 +57,14 @@ static RESTFUL_CAPABILITY_MODE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "client", Some("Client")),
     (0, "server", Some("Server")),
 ];
+/// The lookup index of [`RestfulCapabilityMode`]'s codes: their texts and systems, filed by key.
+static RESTFUL_CAPABILITY_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "clientserverhttp://hl7.org/fhir/restful-capability-mode",
+    systems: &[(12, 43)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(1085029842, 1, 6, 6, 0), (2408750110, 0, 0, 6, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for RestfulCapabilityMode {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -34,26 +34,13 @@ impl SearchEntryMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &SEARCH_ENTRY_MODE_KEYS,
-                &SEARCH_ENTRY_MODE_CODES,
-                code,
-            )
-            .map(|i| SearchEntryMode::ALL[i])
+        SEARCH_ENTRY_MODE_INDEX.position(code).map(|i| SearchEntryMode::ALL[i])
     }
 }
-/// The keys of [`SearchEntryMode`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static SEARCH_ENTRY_MODE_KEYS: [u32; 3] = [2116038550, 1968798311, 1144767795];
 impl SearchEntryMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &SEARCH_ENTRY_MODE_SYSTEMS,
-            &SEARCH_ENTRY_MODE_CODES,
-            &SEARCH_ENTRY_MODE_KEYS,
-            system,
-            code,
-        )
+        SEARCH_ENTRY_MODE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -69,6 +56,18 @@ static SEARCH_ENTRY_MODE_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "include", Some("Include")),
     (0, "outcome", Some("Outcome")),
 ];
+/// The lookup index of [`SearchEntryMode`]'s codes: their texts and systems, filed by key.
+static SEARCH_ENTRY_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "matchincludeoutcomehttp://hl7.org/fhir/search-entry-mode",
+    systems: &[(19, 37)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (1144767795, 2, 12, 7, 0),
+        (1968798311, 1, 5, 7, 0),
+        (2116038550, 0, 0, 5, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for SearchEntryMode {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

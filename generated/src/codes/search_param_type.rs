@@ -52,29 +52,13 @@ impl SearchParamType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &SEARCH_PARAM_TYPE_KEYS,
-                &SEARCH_PARAM_TYPE_CODES,
-                code,
-            )
-            .map(|i| SearchParamType::ALL[i])
+        SEARCH_PARAM_TYPE_INDEX.position(code).map(|i| SearchParamType::ALL[i])
     }
 }
-/// The keys of [`SearchParamType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static SEARCH_PARAM_TYPE_KEYS: [u32; 9] = [
-    467038368, 3564297305, 398550328, 2491017778, 1518465946, 804491188, 1265799128,
-    932140029, 3644904752,
-];
 impl SearchParamType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &SEARCH_PARAM_TYPE_SYSTEMS,
-            &SEARCH_PARAM_TYPE_CODES,
-            &SEARCH_PARAM_TYPE_KEYS,
-            system,
-            code,
-        )
+        SEARCH_PARAM_TYPE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -96,6 +80,24 @@ static SEARCH_PARAM_TYPE_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "uri", Some("URI")),
     (0, "special", Some("Special")),
 ];
+/// The lookup index of [`SearchParamType`]'s codes: their texts and systems, filed by key.
+static SEARCH_PARAM_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "numberdatestringtokenreferencecompositequantityurispecialhttp://hl7.org/fhir/search-param-type",
+    systems: &[(57, 37)],
+    buckets: &[0, 4, 6, 7, 9],
+    shift: 30,
+    entries: &[
+        (398550328, 2, 10, 6, 0),
+        (467038368, 0, 0, 6, 0),
+        (804491188, 5, 30, 9, 0),
+        (932140029, 7, 47, 3, 0),
+        (1265799128, 6, 39, 8, 0),
+        (1518465946, 4, 21, 9, 0),
+        (2491017778, 3, 16, 5, 0),
+        (3564297305, 1, 6, 4, 0),
+        (3644904752, 8, 50, 7, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for SearchParamType {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -52,29 +52,13 @@ impl SecurityLabelVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &SECURITY_LABEL_VS_KEYS,
-                &SECURITY_LABEL_VS_CODES,
-                code,
-            )
-            .map(|i| SecurityLabelVs::ALL[i])
+        SECURITY_LABEL_VS_INDEX.position(code).map(|i| SecurityLabelVs::ALL[i])
     }
 }
-/// The keys of [`SecurityLabelVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static SECURITY_LABEL_VS_KEYS: [u32; 9] = [
-    122890012, 2804792183, 4213561586, 1092537008, 3399240301, 2346503463, 3466479392,
-    3406561745, 3607893173,
-];
 impl SecurityLabelVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &SECURITY_LABEL_VS_SYSTEMS,
-            &SECURITY_LABEL_VS_CODES,
-            &SECURITY_LABEL_VS_KEYS,
-            system,
-            code,
-        )
+        SECURITY_LABEL_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -100,6 +84,24 @@ static SECURITY_LABEL_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (2, "N", Some("normal")),
     (2, "R", Some("restricted")),
 ];
+/// The lookup index of [`SecurityLabelVs`]'s codes: their texts and systems, filed by key.
+static SECURITY_LABEL_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "ETHPSYSTDNOAUTHNORDSCLCDTREATETREATNRhttp://terminology.hl7.org/CodeSystem/v3-ActCodehttp://terminology.hl7.org/CodeSystem/v3-ActReasonhttp://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+    systems: &[(37, 48), (85, 50), (135, 56)],
+    buckets: &[0, 1, 2, 4, 9],
+    shift: 30,
+    entries: &[
+        (122890012, 0, 0, 3, 0),
+        (1092537008, 3, 9, 6, 0),
+        (2346503463, 5, 24, 5, 1),
+        (2804792183, 1, 3, 3, 0),
+        (3399240301, 4, 15, 9, 0),
+        (3406561745, 7, 35, 1, 2),
+        (3466479392, 6, 29, 6, 1),
+        (3607893173, 8, 36, 1, 2),
+        (4213561586, 2, 6, 3, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for SecurityLabelVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

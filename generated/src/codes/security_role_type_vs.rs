@@ -32,26 +32,13 @@ impl SecurityRoleTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &SECURITY_ROLE_TYPE_VS_KEYS,
-                &SECURITY_ROLE_TYPE_VS_CODES,
-                code,
-            )
-            .map(|i| SecurityRoleTypeVs::ALL[i])
+        SECURITY_ROLE_TYPE_VS_INDEX.position(code).map(|i| SecurityRoleTypeVs::ALL[i])
     }
 }
-/// The keys of [`SecurityRoleTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static SECURITY_ROLE_TYPE_VS_KEYS: [u32; 2] = [25319464, 980300086];
 impl SecurityRoleTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &SECURITY_ROLE_TYPE_VS_SYSTEMS,
-            &SECURITY_ROLE_TYPE_VS_CODES,
-            &SECURITY_ROLE_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        SECURITY_ROLE_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -68,6 +55,14 @@ static SECURITY_ROLE_TYPE_VS_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "regulated-health-professionals", Some("Regulated Health Professionals")),
     (0, "non-regulated-health-professionals", Some("Non-Regulated health Professionals")),
 ];
+/// The lookup index of [`SecurityRoleTypeVs`]'s codes: their texts and systems, filed by key.
+static SECURITY_ROLE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "regulated-health-professionalsnon-regulated-health-professionalshttp://hl7.org/fhir/sample-security-structural-roles",
+    systems: &[(64, 52)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(25319464, 0, 0, 30, 0), (980300086, 1, 30, 34, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for SecurityRoleTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -56,28 +56,13 @@ impl ServiceCategoriesVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &SERVICE_CATEGORIES_VS_KEYS,
-                &SERVICE_CATEGORIES_VS_CODES,
-                code,
-            )
-            .map(|i| ServiceCategoriesVs::ALL[i])
+        SERVICE_CATEGORIES_VS_INDEX.position(code).map(|i| ServiceCategoriesVs::ALL[i])
     }
 }
-/// The keys of [`ServiceCategoriesVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static SERVICE_CATEGORIES_VS_KEYS: [u32; 6] = [
-    1859760623, 2181595417, 1575416021, 4094840638, 1615176066, 3833908587,
-];
 impl ServiceCategoriesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &SERVICE_CATEGORIES_VS_SYSTEMS,
-            &SERVICE_CATEGORIES_VS_CODES,
-            &SERVICE_CATEGORIES_VS_KEYS,
-            system,
-            code,
-        )
+        SERVICE_CATEGORIES_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -98,6 +83,21 @@ static SERVICE_CATEGORIES_VS_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "cancr0022.00000", Some("Onkologik operatsiyalar")),
     (0, "cancr0043.00000", Some("Boshqa ta'sir turlari")),
 ];
+/// The lookup index of [`ServiceCategoriesVs`]'s codes: their texts and systems, filed by key.
+static SERVICE_CATEGORIES_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "cancr0003.00000cancr0005.00000cancr0012.00000cancr0013.00000cancr0022.00000cancr0043.00000https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs",
+    systems: &[(90, 63)],
+    buckets: &[0, 3, 6],
+    shift: 31,
+    entries: &[
+        (1575416021, 2, 30, 15, 0),
+        (1615176066, 4, 60, 15, 0),
+        (1859760623, 0, 0, 15, 0),
+        (2181595417, 1, 15, 15, 0),
+        (3833908587, 5, 75, 15, 0),
+        (4094840638, 3, 45, 15, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ServiceCategoriesVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -31,26 +31,13 @@ impl SignatureTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &SIGNATURE_TYPE_VS_KEYS,
-                &SIGNATURE_TYPE_VS_CODES,
-                code,
-            )
-            .map(|i| SignatureTypeVs::ALL[i])
+        SIGNATURE_TYPE_VS_INDEX.position(code).map(|i| SignatureTypeVs::ALL[i])
     }
 }
-/// The keys of [`SignatureTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static SIGNATURE_TYPE_VS_KEYS: [u32; 2] = [3399326959, 3487824117];
 impl SignatureTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &SIGNATURE_TYPE_VS_SYSTEMS,
-            &SIGNATURE_TYPE_VS_CODES,
-            &SIGNATURE_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        SIGNATURE_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -67,6 +54,14 @@ static SIGNATURE_TYPE_VS_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "biometricAuth", Some("biometrik autentifikatsiya")),
     (0, "soliqAuth", Some("soliq autentifikatsiyasi va raqamli imzo")),
 ];
+/// The lookup index of [`SignatureTypeVs`]'s codes: their texts and systems, filed by key.
+static SIGNATURE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "biometricAuthsoliqAuthhttps://terminology.dhp.uz/fhir/core/CodeSystem/signature-type-cs",
+    systems: &[(22, 65)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(3399326959, 0, 0, 13, 0), (3487824117, 1, 13, 9, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for SignatureTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -46,28 +46,15 @@ impl SocioeconomicObservationCodesVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &SOCIOECONOMIC_OBSERVATION_CODES_VS_KEYS,
-                &SOCIOECONOMIC_OBSERVATION_CODES_VS_CODES,
-                code,
-            )
+        SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX
+            .position(code)
             .map(|i| SocioeconomicObservationCodesVs::ALL[i])
     }
 }
-/// The keys of [`SocioeconomicObservationCodesVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static SOCIOECONOMIC_OBSERVATION_CODES_VS_KEYS: [u32; 4] = [
-    3035713017, 927169836, 1578055226, 2631295807,
-];
 impl SocioeconomicObservationCodesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &SOCIOECONOMIC_OBSERVATION_CODES_VS_SYSTEMS,
-            &SOCIOECONOMIC_OBSERVATION_CODES_VS_CODES,
-            &SOCIOECONOMIC_OBSERVATION_CODES_VS_KEYS,
-            system,
-            code,
-        )
+        SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -86,6 +73,21 @@ static SOCIOECONOMIC_OBSERVATION_CODES_VS_CODES: [(u16, &str, Option<&str>); 4] 
     (0, "14679004", Some("Occupation")),
     (0, "82996008", Some("Social status")),
 ];
+/// The lookup index of [`SocioeconomicObservationCodesVs`]'s codes: their texts and systems, filed by key.
+static SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX: dhp_runtime::terminology::CodeIndex<
+    'static,
+> = dhp_runtime::terminology::CodeIndex {
+    text: "13033060081054210081467900482996008http://snomed.info/sct",
+    systems: &[(35, 22)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (927169836, 1, 10, 9, 0),
+        (1578055226, 2, 19, 8, 0),
+        (2631295807, 3, 27, 8, 0),
+        (3035713017, 0, 0, 10, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for SocioeconomicObservationCodesVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

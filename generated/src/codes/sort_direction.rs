@@ -31,26 +31,13 @@ impl SortDirection {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &SORT_DIRECTION_KEYS,
-                &SORT_DIRECTION_CODES,
-                code,
-            )
-            .map(|i| SortDirection::ALL[i])
+        SORT_DIRECTION_INDEX.position(code).map(|i| SortDirection::ALL[i])
     }
 }
-/// The keys of [`SortDirection`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static SORT_DIRECTION_KEYS: [u32; 2] = [2696878241, 1989400379];
 impl SortDirection {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &SORT_DIRECTION_SYSTEMS,
-            &SORT_DIRECTION_CODES,
-            &SORT_DIRECTION_KEYS,
-            system,
-            code,
-        )
+        SORT_DIRECTION_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -65,6 +52,14 @@ static SORT_DIRECTION_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "ascending", Some("Ascending")),
     (0, "descending", Some("Descending")),
 ];
+/// The lookup index of [`SortDirection`]'s codes: their texts and systems, filed by key.
+static SORT_DIRECTION_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "ascendingdescendinghttp://hl7.org/fhir/sort-direction",
+    systems: &[(19, 34)],
+    buckets: &[0, 2],
+    shift: 32,
+    entries: &[(1989400379, 1, 9, 10, 0), (2696878241, 0, 0, 9, 0)],
+};
 impl dhp_runtime::primitives::FhirPrimitive for SortDirection {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -95,25 +95,13 @@ impl StateVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(&STATE_VS_KEYS, &STATE_VS_CODES, code)
-            .map(|i| StateVs::ALL[i])
+        STATE_VS_INDEX.position(code).map(|i| StateVs::ALL[i])
     }
 }
-/// The keys of [`StateVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static STATE_VS_KEYS: [u32; 14] = [
-    2680367968, 2764256063, 2864921777, 2629888016, 2663443254, 2696998492, 2764108968,
-    2965881681, 2999436919, 3032992157, 3016214538, 2831513634, 2814736015, 2781180777,
-];
 impl StateVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &STATE_VS_SYSTEMS,
-            &STATE_VS_CODES,
-            &STATE_VS_KEYS,
-            system,
-            code,
-        )
+        STATE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -142,6 +130,29 @@ static STATE_VS_CODES: [(u16, &str, Option<&str>); 14] = [
     (0, "1733", Some("Xorazm viloyati")),
     (0, "1735", Some("Qoraqalpog'iston Respublikasi")),
 ];
+/// The lookup index of [`StateVs`]'s codes: their texts and systems, filed by key.
+static STATE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "17031706170817101712171417181722172417261727173017331735https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs",
+    systems: &[(56, 57)],
+    buckets: &[0, 0, 0, 14, 14],
+    shift: 30,
+    entries: &[
+        (2629888016, 3, 12, 4, 0),
+        (2663443254, 4, 16, 4, 0),
+        (2680367968, 0, 0, 4, 0),
+        (2696998492, 5, 20, 4, 0),
+        (2764108968, 6, 24, 4, 0),
+        (2764256063, 1, 4, 4, 0),
+        (2781180777, 13, 52, 4, 0),
+        (2814736015, 12, 48, 4, 0),
+        (2831513634, 11, 44, 4, 0),
+        (2864921777, 2, 8, 4, 0),
+        (2965881681, 7, 28, 4, 0),
+        (2999436919, 8, 32, 4, 0),
+        (3016214538, 10, 40, 4, 0),
+        (3032992157, 9, 36, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for StateVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -39,28 +39,15 @@ impl SystemRestfulInteraction {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &SYSTEM_RESTFUL_INTERACTION_KEYS,
-                &SYSTEM_RESTFUL_INTERACTION_CODES,
-                code,
-            )
+        SYSTEM_RESTFUL_INTERACTION_INDEX
+            .position(code)
             .map(|i| SystemRestfulInteraction::ALL[i])
     }
 }
-/// The keys of [`SystemRestfulInteraction`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static SYSTEM_RESTFUL_INTERACTION_KEYS: [u32; 4] = [
-    1963546403, 436461563, 1208764357, 3325822263,
-];
 impl SystemRestfulInteraction {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &SYSTEM_RESTFUL_INTERACTION_SYSTEMS,
-            &SYSTEM_RESTFUL_INTERACTION_CODES,
-            &SYSTEM_RESTFUL_INTERACTION_KEYS,
-            system,
-            code,
-        )
+        SYSTEM_RESTFUL_INTERACTION_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -79,6 +66,19 @@ static SYSTEM_RESTFUL_INTERACTION_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "search-system", Some("search-system")),
     (0, "history-system", Some("history-system")),
 ];
+/// The lookup index of [`SystemRestfulInteraction`]'s codes: their texts and systems, filed by key.
+static SYSTEM_RESTFUL_INTERACTION_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "transactionbatchsearch-systemhistory-systemhttp://hl7.org/fhir/restful-interaction",
+    systems: &[(43, 39)],
+    buckets: &[0, 4],
+    shift: 32,
+    entries: &[
+        (436461563, 1, 11, 5, 0),
+        (1208764357, 2, 16, 13, 0),
+        (1963546403, 0, 0, 11, 0),
+        (3325822263, 3, 29, 14, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for SystemRestfulInteraction {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

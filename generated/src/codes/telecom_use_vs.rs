@@ -40,28 +40,13 @@ impl TelecomUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &TELECOM_USE_VS_KEYS,
-                &TELECOM_USE_VS_CODES,
-                code,
-            )
-            .map(|i| TelecomUseVs::ALL[i])
+        TELECOM_USE_VS_INDEX.position(code).map(|i| TelecomUseVs::ALL[i])
     }
 }
-/// The keys of [`TelecomUseVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static TELECOM_USE_VS_KEYS: [u32; 5] = [
-    3536372366, 1536741984, 3223044039, 3173751766, 1778093175,
-];
 impl TelecomUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &TELECOM_USE_VS_SYSTEMS,
-            &TELECOM_USE_VS_CODES,
-            &TELECOM_USE_VS_KEYS,
-            system,
-            code,
-        )
+        TELECOM_USE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -79,6 +64,20 @@ static TELECOM_USE_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "old", Some("Old")),
     (0, "mobile", Some("Mobile")),
 ];
+/// The lookup index of [`TelecomUseVs`]'s codes: their texts and systems, filed by key.
+static TELECOM_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "homeworktempoldmobilehttp://hl7.org/fhir/contact-point-use",
+    systems: &[(21, 37)],
+    buckets: &[0, 2, 5],
+    shift: 31,
+    entries: &[
+        (1536741984, 1, 4, 4, 0),
+        (1778093175, 4, 15, 6, 0),
+        (3173751766, 3, 12, 3, 0),
+        (3223044039, 2, 8, 4, 0),
+        (3536372366, 0, 0, 4, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for TelecomUseVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -49,29 +49,13 @@ impl TriggerType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &TRIGGER_TYPE_KEYS,
-                &TRIGGER_TYPE_CODES,
-                code,
-            )
-            .map(|i| TriggerType::ALL[i])
+        TRIGGER_TYPE_INDEX.position(code).map(|i| TriggerType::ALL[i])
     }
 }
-/// The keys of [`TriggerType`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static TRIGGER_TYPE_KEYS: [u32; 8] = [
-    3212426251, 426954780, 379691260, 1802989002, 2764332887, 3359552492, 1430497019,
-    1233796923,
-];
 impl TriggerType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &TRIGGER_TYPE_SYSTEMS,
-            &TRIGGER_TYPE_CODES,
-            &TRIGGER_TYPE_KEYS,
-            system,
-            code,
-        )
+        TRIGGER_TYPE_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -92,6 +76,23 @@ static TRIGGER_TYPE_CODES: [(u16, &str, Option<&str>); 8] = [
     (0, "data-accessed", Some("Data Accessed")),
     (0, "data-access-ended", Some("Data Access Ended")),
 ];
+/// The lookup index of [`TriggerType`]'s codes: their texts and systems, filed by key.
+static TRIGGER_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "named-eventperiodicdata-changeddata-addeddata-modifieddata-removeddata-accesseddata-access-endedhttp://hl7.org/fhir/trigger-type",
+    systems: &[(96, 32)],
+    buckets: &[0, 5, 8],
+    shift: 31,
+    entries: &[
+        (379691260, 2, 19, 12, 0),
+        (426954780, 1, 11, 8, 0),
+        (1233796923, 7, 79, 17, 0),
+        (1430497019, 6, 66, 13, 0),
+        (1802989002, 3, 31, 10, 0),
+        (2764332887, 4, 41, 13, 0),
+        (3212426251, 0, 0, 11, 0),
+        (3359552492, 5, 54, 12, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for TriggerType {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -35,26 +35,13 @@ impl TriggeredByTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &TRIGGERED_BY_TYPE_VS_KEYS,
-                &TRIGGERED_BY_TYPE_VS_CODES,
-                code,
-            )
-            .map(|i| TriggeredByTypeVs::ALL[i])
+        TRIGGERED_BY_TYPE_VS_INDEX.position(code).map(|i| TriggeredByTypeVs::ALL[i])
     }
 }
-/// The keys of [`TriggeredByTypeVs`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static TRIGGERED_BY_TYPE_VS_KEYS: [u32; 3] = [2070613823, 3650857002, 1861591808];
 impl TriggeredByTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &TRIGGERED_BY_TYPE_VS_SYSTEMS,
-            &TRIGGERED_BY_TYPE_VS_CODES,
-            &TRIGGERED_BY_TYPE_VS_KEYS,
-            system,
-            code,
-        )
+        TRIGGERED_BY_TYPE_VS_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -72,6 +59,18 @@ static TRIGGERED_BY_TYPE_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "repeat", Some("Repeat (per policy)")),
     (0, "re-run", Some("Re-run (per policy)")),
 ];
+/// The lookup index of [`TriggeredByTypeVs`]'s codes: their texts and systems, filed by key.
+static TRIGGERED_BY_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "reflexrepeatre-runhttp://hl7.org/fhir/observation-triggeredbytype",
+    systems: &[(18, 47)],
+    buckets: &[0, 3],
+    shift: 32,
+    entries: &[
+        (1861591808, 2, 12, 6, 0),
+        (2070613823, 0, 0, 6, 0),
+        (3650857002, 1, 6, 6, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for TriggeredByTypeVs {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

@@ -53,29 +53,15 @@ impl TypeRestfulInteraction {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &TYPE_RESTFUL_INTERACTION_KEYS,
-                &TYPE_RESTFUL_INTERACTION_CODES,
-                code,
-            )
+        TYPE_RESTFUL_INTERACTION_INDEX
+            .position(code)
             .map(|i| TypeRestfulInteraction::ALL[i])
     }
 }
-/// The keys of [`TypeRestfulInteraction`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static TYPE_RESTFUL_INTERACTION_KEYS: [u32; 9] = [
-    3470762949, 533078985, 672109684, 4178578089, 1740784714, 217301777, 1237632262,
-    649812317, 820276228,
-];
 impl TypeRestfulInteraction {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &TYPE_RESTFUL_INTERACTION_SYSTEMS,
-            &TYPE_RESTFUL_INTERACTION_CODES,
-            &TYPE_RESTFUL_INTERACTION_KEYS,
-            system,
-            code,
-        )
+        TYPE_RESTFUL_INTERACTION_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -99,6 +85,24 @@ static TYPE_RESTFUL_INTERACTION_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "create", Some("create")),
     (0, "search-type", Some("search-type")),
 ];
+/// The lookup index of [`TypeRestfulInteraction`]'s codes: their texts and systems, filed by key.
+static TYPE_RESTFUL_INTERACTION_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "readvreadupdatepatchdeletehistory-instancehistory-typecreatesearch-typehttp://hl7.org/fhir/restful-interaction",
+    systems: &[(71, 39)],
+    buckets: &[0, 5, 7, 7, 9],
+    shift: 30,
+    entries: &[
+        (217301777, 5, 26, 16, 0),
+        (533078985, 1, 4, 5, 0),
+        (649812317, 7, 54, 6, 0),
+        (672109684, 2, 9, 6, 0),
+        (820276228, 8, 60, 11, 0),
+        (1237632262, 6, 42, 12, 0),
+        (1740784714, 4, 20, 6, 0),
+        (3470762949, 0, 0, 4, 0),
+        (4178578089, 3, 15, 5, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for TypeRestfulInteraction {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

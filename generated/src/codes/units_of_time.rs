@@ -46,28 +46,13 @@ impl UnitsOfTime {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &UNITS_OF_TIME_KEYS,
-                &UNITS_OF_TIME_CODES,
-                code,
-            )
-            .map(|i| UnitsOfTime::ALL[i])
+        UNITS_OF_TIME_INDEX.position(code).map(|i| UnitsOfTime::ALL[i])
     }
 }
-/// The keys of [`UnitsOfTime`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static UNITS_OF_TIME_KEYS: [u32; 7] = [
-    4127999362, 3381609815, 3977000791, 3775669363, 1715978087, 1647190325, 3826002220,
-];
 impl UnitsOfTime {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &UNITS_OF_TIME_SYSTEMS,
-            &UNITS_OF_TIME_CODES,
-            &UNITS_OF_TIME_KEYS,
-            system,
-            code,
-        )
+        UNITS_OF_TIME_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -87,6 +72,22 @@ static UNITS_OF_TIME_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "mo", Some("month")),
     (0, "a", Some("year")),
 ];
+/// The lookup index of [`UnitsOfTime`]'s codes: their texts and systems, filed by key.
+static UNITS_OF_TIME_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "sminhdwkmoahttp://unitsofmeasure.org",
+    systems: &[(11, 25)],
+    buckets: &[0, 2, 7],
+    shift: 31,
+    entries: &[
+        (1647190325, 5, 8, 2, 0),
+        (1715978087, 4, 6, 2, 0),
+        (3381609815, 1, 1, 3, 0),
+        (3775669363, 3, 5, 1, 0),
+        (3826002220, 6, 10, 1, 0),
+        (3977000791, 2, 4, 1, 0),
+        (4127999362, 0, 0, 1, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for UnitsOfTime {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(

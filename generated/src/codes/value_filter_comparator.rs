@@ -47,28 +47,15 @@ impl ValueFilterComparator {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        dhp_runtime::terminology::keyed_position(
-                &VALUE_FILTER_COMPARATOR_KEYS,
-                &VALUE_FILTER_COMPARATOR_CODES,
-                code,
-            )
+        VALUE_FILTER_COMPARATOR_INDEX
+            .position(code)
             .map(|i| ValueFilterComparator::ALL[i])
     }
 }
-/// The keys of [`ValueFilterComparator`]'s codes (`dhp_runtime::terminology::code_key`), row for row.
-static VALUE_FILTER_COMPARATOR_KEYS: [u32; 7] = [
-    1142581827, 1260422518, 1563552493, 1008758233, 1278332970, 944899161, 890917542,
-];
 impl ValueFilterComparator {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        dhp_runtime::terminology::keyed_table_contains(
-            &VALUE_FILTER_COMPARATOR_SYSTEMS,
-            &VALUE_FILTER_COMPARATOR_CODES,
-            &VALUE_FILTER_COMPARATOR_KEYS,
-            system,
-            code,
-        )
+        VALUE_FILTER_COMPARATOR_INDEX.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
@@ -90,6 +77,22 @@ static VALUE_FILTER_COMPARATOR_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "sa", Some("Starts After")),
     (0, "eb", Some("Ends Before")),
 ];
+/// The lookup index of [`ValueFilterComparator`]'s codes: their texts and systems, filed by key.
+static VALUE_FILTER_COMPARATOR_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
+    text: "eqgtltgelesaebhttp://hl7.org/fhir/search-comparator",
+    systems: &[(14, 37)],
+    buckets: &[0, 7, 7],
+    shift: 31,
+    entries: &[
+        (890917542, 6, 12, 2, 0),
+        (944899161, 5, 10, 2, 0),
+        (1008758233, 3, 6, 2, 0),
+        (1142581827, 0, 0, 2, 0),
+        (1260422518, 1, 2, 2, 0),
+        (1278332970, 4, 8, 2, 0),
+        (1563552493, 2, 4, 2, 0),
+    ],
+};
 impl dhp_runtime::primitives::FhirPrimitive for ValueFilterComparator {
     const FHIR_TYPE: &'static str = "code";
     fn from_json(
