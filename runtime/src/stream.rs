@@ -1277,9 +1277,13 @@ impl<'a> Stream<'a> {
         }
         match value {
             Some(value) => {
+                // The location is lent to the validation (which records issues with their
+                // own paths and reads no location of the reader's) and put back after:
+                // no copy of it per resource.
                 self.reader.sync_path();
-                let root = self.reader.path().to_string();
+                let root = std::mem::take(&mut self.reader.path);
                 crate::validate::validate(crate::reflect::Node::Typed(value), &root, rules, invariants, &mut self.reader);
+                self.reader.path = root;
             }
             None => {
                 self.reader.sync_path();

@@ -224,10 +224,10 @@ impl Temporal {
         t
     }
 
-    /// The components compared: (value, precision level), seconds and milliseconds being
-    /// one precision.
-    fn components(&self) -> Vec<(i64, u8)> {
-        let mut v = Vec::with_capacity(6);
+    /// The components compared, most significant first: (value, precision level),
+    /// seconds and milliseconds being one precision; a fixed array and how many of it
+    /// count (those up to the value's precision), so a comparison allocates nothing.
+    fn components(&self) -> ([(i64, u8); 6], usize) {
         let t = if self.tz.is_some() && self.precision >= HOUR && self.kind != TemporalKind::Time {
             let mut z = *self;
             z.tz = Some(0);
@@ -235,17 +235,26 @@ impl Temporal {
         } else {
             *self
         };
-        if self.kind != TemporalKind::Time {
-            v.push((t.year as i64, YEAR));
-            v.push((t.month as i64, MONTH));
-            v.push((t.day as i64, DAY));
-        }
-        v.push((t.hour as i64, HOUR));
-        v.push((t.minute as i64, MINUTE));
-        v.push((t.second as i64 * 1000 + t.milli as i64, SECOND));
+        let all = [
+            (t.year as i64, YEAR),
+            (t.month as i64, MONTH),
+            (t.day as i64, DAY),
+            (t.hour as i64, HOUR),
+            (t.minute as i64, MINUTE),
+            (t.second as i64 * 1000 + t.milli as i64, SECOND),
+        ];
+        // A time has no date components: its own start at the hour.
+        let first = if self.kind == TemporalKind::Time { 3 } else { 0 };
         let p = self.precision.min(SECOND);
-        v.retain(|(_, l)| *l <= p);
-        v
+        let mut out = [(0, 0); 6];
+        let mut n = 0;
+        for &(value, level) in &all[first..] {
+            if level <= p {
+                out[n] = (value, level);
+                n += 1;
+            }
+        }
+        (out, n)
     }
 
     /// Compares two values: `None` when they are not comparable (different kinds, or equal
@@ -262,9 +271,10 @@ impl Temporal {
         {
             return None;
         }
-        let a = self.components();
-        let b = o.components();
-        for (x, y) in a.iter().zip(&b) {
+        let (a, a_len) = self.components();
+        let (b, b_len) = o.components();
+        let (a, b) = (&a[..a_len], &b[..b_len]);
+        for (x, y) in a.iter().zip(b) {
             match x.0.cmp(&y.0) {
                 Ordering::Equal => {}
                 other => return Some(other),
