@@ -76,7 +76,21 @@ pub type CodeEntry = (u32, u32, u32, u16, u16);
 ///
 /// The entries are sorted by key and filed in `2^(32 - shift)` buckets by the top bits of
 /// their keys (about four entries a bucket); bucket `b` is
-/// `entries[buckets[b]..buckets[b + 1]]`.
+/// `entries[buckets[b]..buckets[b + 1]]`. A lookup reads one bucket, so its cost does not
+/// grow with the table, whatever code it is asked about.
+///
+/// ```
+/// use dhp_runtime::terminology::BuiltCodeIndex;
+///
+/// // What the generator does for a value set's codes, row for row.
+/// let built = BuiltCodeIndex::build(&[("http://s", "a"), ("http://s", "b"), ("http://t", "b")]).unwrap();
+/// let index = built.index();
+/// assert!(index.contains(Some("http://t"), "b"));
+/// assert!(index.contains(None, "a"));
+/// assert!(!index.contains(Some("http://t"), "a"));
+/// assert_eq!(index.position("b"), Some(1), "the first row of a code");
+/// assert_eq!(index.position("c"), None);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct CodeIndex<'a> {
     /// The codes' texts one after another, then the code systems' URLs.
