@@ -137,14 +137,22 @@ pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule]
 
 /// [`check_extensions`] on node `at` of a walk of the whole value (validation checks
 /// everything in one walk), adding what it finds to `issues`; its children are
-/// `nodes[children]`.
+/// `nodes[children]`. Inline: the test that the node is an extension is made where the
+/// walk visits it, so the other nodes (most) cost no call.
+#[inline]
 pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, rules: &[ExtensionRule], issues: &mut Vec<Issue>) {
     if at != 0 && !rules.is_empty() && nodes[at].ty == "Extension" {
-        // The `url` as [`url_of`] finds it, from the children the walk listed.
-        let url = crate::validate::listed_child_text(&nodes[children], "url");
-        if let Some(rule) = url.and_then(|u| find(rules, u)) {
-            check_one(nodes, at, rule, root_path, issues);
-        }
+        check_extension_at(nodes, at, children, root_path, rules, issues);
+    }
+}
+
+/// [`check_at`] on an extension.
+#[inline(never)]
+fn check_extension_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, rules: &[ExtensionRule], issues: &mut Vec<Issue>) {
+    // The `url` as [`url_of`] finds it, from the children the walk listed.
+    let url = crate::validate::listed_child_text(&nodes[children], "url");
+    if let Some(rule) = url.and_then(|u| find(rules, u)) {
+        check_one(nodes, at, rule, root_path, issues);
     }
 }
 

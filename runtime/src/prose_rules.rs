@@ -289,24 +289,27 @@ pub(crate) fn checks_leaf(ty: &str) -> bool {
 
 /// [`check`] on node `at` of a walk of the whole value (validation checks everything in
 /// one walk), adding what it finds to `issues`; its children are `nodes[children]`.
+/// Inline: which rule applies is told from the node's type where the walk visits it, so
+/// the nodes no rule is about (most) cost no call.
+#[inline]
 pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, issues: &mut Vec<Issue>) {
-    let node = nodes[at].node;
-    let ctx = Ctx { nodes, at, children: &nodes[children], root_path };
-    match nodes[at].ty {
-        "xhtml" => xhtml(&ctx, node, issues),
-        "string" | "markdown" => string_content(&ctx, node, issues),
-        "Identifier" | "Coding" => system(&ctx, issues),
-        "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => {
-            system(&ctx, issues);
-            ucum(&ctx, issues);
-        }
-        "Reference" => reference(&ctx, issues),
-        "Attachment" => attachment(&ctx, node, issues),
-        "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent()].ty == "Bundle" => {
-            full_url(&ctx, issues)
-        }
-        _ => {}
-    }
+    let rule: fn(&Ctx<'_, '_>, &mut Vec<Issue>) = match nodes[at].ty {
+        "xhtml" => xhtml,
+        "string" | "markdown" => string_content,
+        "Identifier" | "Coding" => system,
+        "Quantity" | "Age" | "Count" | "Distance" | "Duration" | "SimpleQuantity" | "MoneyQuantity" => quantity,
+        "Reference" => reference,
+        "Attachment" => attachment,
+        "BackboneElement" if nodes[at].json_name == "entry" && at != 0 && nodes[nodes[at].parent()].ty == "Bundle" => full_url,
+        _ => return,
+    };
+    rule(&Ctx { nodes, at, children: &nodes[children], root_path }, issues);
+}
+
+/// The rules of a `Quantity` (and its profiles): an absolute system, UCUM syntax.
+fn quantity(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    system(ctx, issues);
+    ucum(ctx, issues);
 }
 
 struct Ctx<'n, 'a> {
@@ -375,7 +378,8 @@ fn shown(s: &str) -> String {
 
 // --- XHTML_DIV ---------------------------------------------------------------------
 
-fn xhtml(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
+fn xhtml(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    let node = ctx.nodes[ctx.at].node;
     let Some(PrimitiveValue::String(s)) = node.primitive() else {
         return;
     };
@@ -695,7 +699,8 @@ fn full_url(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
 
 // --- ATTACHMENT ----------------------------------------------------------------------
 
-fn attachment(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
+fn attachment(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    let node = ctx.nodes[ctx.at].node;
     if let Some(ct) = ctx.child_text("contentType") {
         if !is_mime_type(ct) {
             push(
@@ -863,7 +868,8 @@ pub fn ucum_syntax(code: &str) -> Result<(), String> {
 
 // --- STRING_CONTENT ------------------------------------------------------------------
 
-fn string_content(ctx: &Ctx<'_, '_>, node: Node<'_>, issues: &mut Vec<Issue>) {
+fn string_content(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
+    let node = ctx.nodes[ctx.at].node;
     let Some(PrimitiveValue::String(s)) = node.primitive() else {
         return;
     };
