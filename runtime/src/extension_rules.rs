@@ -158,7 +158,7 @@ fn check_extension_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range
 
 /// True for node `at` of a walk that is a resource (the root, or a resource inside it).
 fn is_resource(nodes: &[Walked<'_>], at: usize) -> bool {
-    at == 0 || crate::validate::is_resource_member(nodes[at].json_name, nodes[at].ty)
+    nodes[at].is_resource(at)
 }
 
 /// The element name of a walked node in a definition's path (`value[x]`, `gender`).

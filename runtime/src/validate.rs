@@ -658,6 +658,13 @@ impl Walked<'_> {
 }
 
 impl<'a> Walked<'a> {
+    /// True when this node, listed as `nodes[at]`, is a resource: the root, or a member
+    /// that holds one ([`is_resource_member`], told when the node was listed: a resource
+    /// is its own [`Walked::resource`]).
+    pub(crate) fn is_resource(&self, at: usize) -> bool {
+        at == 0 || self.resource as usize == at
+    }
+
     /// The node a walk starts from.
     fn root(node: Node<'a>) -> Self {
         let ty = node.fhir_type().unwrap_or("");
@@ -820,7 +827,7 @@ fn walk_into<'a>(root: Node<'a>, nodes: &mut Vec<Walked<'a>>, stack: &mut Vec<us
         // resource can be, it is asked directly: its JSON is not taken apart for its
         // children (`RawResource` builds its tree for that). Anywhere else (an unknown
         // `resourceType` member) it is told by the children, in the same pass over them.
-        if (at == 0 || is_resource_member(nodes[at].json_name, nodes[at].ty)) && untyped_resource(node) {
+        if nodes[at].is_resource(at) && untyped_resource(node) {
             continue;
         }
         let first = nodes.len();
