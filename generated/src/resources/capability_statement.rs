@@ -935,6 +935,12 @@ impl Reflect for CapabilityStatement {
             return None;
         }
         match expression {
+            "(description.count() + software.count() + implementation.count()) > 0" => {
+                Some(
+                    (self.description.is_some() || self.software.is_some())
+                        || self.implementation.is_some(),
+                )
+            }
             "messaging.endpoint.empty() or kind = 'instance'" => {
                 dhp_runtime::visit::or(
                     dhp_runtime::visit::when_absent(self.messaging.is_empty(), true),

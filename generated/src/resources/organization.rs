@@ -447,6 +447,9 @@ impl Reflect for Organization {
             return None;
         }
         match expression {
+            "(identifier.count() + name.count()) > 0" => {
+                Some(!self.identifier.is_empty() || self.name.is_some())
+            }
             "contained.contained.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }

@@ -287,6 +287,23 @@ fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<Nati
     decides(&t).then_some(t)
 }
 
+/// The elements of a sum of counts of the struct's own elements (`a.count() + b.count()`),
+/// in order, into `out`; false for any other expression.
+fn counted_elements<'e>(e: &'e dhp_runtime::fhirpath::Expr, out: &mut Vec<&'e str>) -> bool {
+    use dhp_runtime::fhirpath::{BinOp, Expr};
+    match e {
+        Expr::Binary(l, BinOp::Add, r) => counted_elements(l, out) && counted_elements(r, out),
+        Expr::Call(Some(base), f, args) if f == "count" && args.is_empty() => match &**base {
+            Expr::Member(None, name) => {
+                out.push(name);
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// One part of a [`NativeTest`] ([`native_test`]).
 fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest {
     use dhp_runtime::fhirpath::{BinOp, Expr, Literal};
@@ -301,6 +318,24 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
                 .map(|field| NativeTest::Equals { field: field.name.clone(), literal: literal.clone() }),
             _ => None,
         },
+        // `(a.count() + b.count()) > 0` (`org-1`): some of the elements is present.
+        Expr::Binary(sum, BinOp::Gt, zero) if matches!(&**zero, Expr::Literal(Literal::Integer(0))) => {
+            let mut counted = Vec::new();
+            counted_elements(sum, &mut counted)
+                .then(|| {
+                    counted
+                        .iter()
+                        .map(|name| element(name).filter(|field| matches!(field.card, Card::Optional | Card::Many)))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .flatten()
+                .and_then(|fields| {
+                    fields
+                        .into_iter()
+                        .map(|field| NativeTest::Present { field: field.name.clone(), card: field.card, present: true })
+                        .reduce(|any, next| NativeTest::Logic(Box::new(any), NativeOp::Or, Box::new(next)))
+                })
+        }
         Expr::Binary(l, op, r) => {
             let op = match op {
                 BinOp::And => NativeOp::And,
@@ -418,6 +453,12 @@ mod tests {
             ))
         );
         assert_eq!(native("code.extension('http://x/e').empty()", &fields), Some(NativeTest::HasExtension { field: "code".into(), url: "http://x/e".into(), present: false }));
+        // A sum of counts of elements above zero (`org-1`'s shape): some of them is present.
+        assert_eq!(
+            native("(code.count() + display.count()) > 0", &fields),
+            Some(NativeTest::Logic(Box::new(present("code", Card::Optional, true)), NativeOp::Or, Box::new(present("display", Card::Optional, true))))
+        );
+        assert_eq!(native("extension.count() > 0", &fields), Some(present("extension", Card::Many, true)));
         // Anything else is left to FHIRPath: a required element (always present), an
         // element the type does not have, a path, an argument, another function or
         // operator.
@@ -428,7 +469,11 @@ mod tests {
             "code.count().exists()",
             "code.where(system = 'x').count() > 0",
             "code.exists(true)",
-            "code.count() > 0",
+            "(code.count() + system.count()) > 0",
+            "(code.count() + display.count()) > 1",
+            "(code.count() - display.count()) > 0",
+            "(code.count() + display.exists()) > 0",
+            "code.count() > 0.0",
             "code = %x",
             "'x' = code",
             "code != 'x'",
