@@ -207,6 +207,20 @@ impl BuiltCodeIndex {
         Some(BuiltCodeIndex { text, systems, buckets, shift, entries })
     }
 
+    /// The code systems' URLs, by index (in order of first use).
+    pub fn system_urls(&self) -> impl Iterator<Item = &str> {
+        self.systems.iter().map(|&(start, len)| &self.text[start as usize..(start + len) as usize])
+    }
+
+    /// The system index of each row, row for row.
+    pub fn row_systems(&self) -> Vec<u16> {
+        let mut systems = vec![0; self.entries.len()];
+        for &(_, row, _, _, system) in &self.entries {
+            systems[row as usize] = system;
+        }
+        systems
+    }
+
     /// The index over these arrays.
     pub fn index(&self) -> CodeIndex<'_> {
         CodeIndex { text: &self.text, systems: &self.systems, buckets: &self.buckets, shift: self.shift, entries: &self.entries }
@@ -243,6 +257,8 @@ mod tests {
         assert_eq!(ix.position("B"), None);
         // The text holds the codes, then the systems, each once.
         assert_eq!(b.text, "abbbast");
+        assert_eq!(b.system_urls().collect::<Vec<_>>(), ["s", "t"]);
+        assert_eq!(b.row_systems(), [0, 0, 1, 1]);
     }
 
     #[test]

@@ -77,26 +77,22 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
     let title = &c.title;
     let shouty = c.name.to_shouty_snake_case();
     let (systems_ident, table_ident) = (format_ident!("{shouty}_SYSTEMS"), format_ident!("{shouty}_CODES"));
-    // The code systems, in order of first use; a row names its system by index.
-    let mut systems: Vec<&str> = Vec::new();
-    let mut rows = Vec::with_capacity(c.codes.len());
-    for d in &c.codes {
-        let index = match systems.iter().position(|s| *s == d.system) {
-            Some(i) => i,
-            None => {
-                systems.push(&d.system);
-                systems.len() - 1
-            }
-        };
-        let index = u16::try_from(index).map_err(|_| format!("{}: more than {} code systems", c.name, u16::MAX))?;
+    // Lookups (membership, `from_code`) go through an index of the codes filed by key
+    // (see `dhp_runtime::terminology::CodeIndex`), built here by the runtime's own builder,
+    // which also numbers the code systems (in order of first use): a row names its system
+    // by that index.
+    let pairs: Vec<(&str, &str)> = c.codes.iter().map(|d| (d.system.as_str(), d.code.as_str())).collect();
+    let built = dhp_runtime::terminology::BuiltCodeIndex::build(&pairs).ok_or_else(|| format!("{}: too large a code table to index", c.name))?;
+    let systems: Vec<&str> = built.system_urls().collect();
+    let rows = c.codes.iter().zip(built.row_systems()).map(|(d, index)| {
         let index = Literal::u16_unsuffixed(index);
         let code = &d.code;
         let disp = match &d.display {
             Some(x) => quote! { Some(#x) },
             None => quote! { None },
         };
-        rows.push(quote! { (#index, #code, #disp), });
-    }
+        quote! { (#index, #code, #disp), }
+    });
     let n_systems = Literal::usize_unsuffixed(systems.len());
     let n = Literal::usize_unsuffixed(c.codes.len());
     let summary = format!(" Codes of the value set {title} (`{vs}`), {} code(s).", c.codes.len());
@@ -107,11 +103,7 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
         format!(" The codes of [`{}`] as `(system index, code, display)`, in value set order (the enum's discriminants).", c.name)
     };
     let systems_doc = format!(" The code systems of [`{}`]'s codes.", c.name);
-    // Lookups (membership, `from_code`) go through an index of the codes filed by key
-    // (see `dhp_runtime::terminology::CodeIndex`), built here by the runtime's own builder.
     let index_ident = format_ident!("{shouty}_INDEX");
-    let pairs: Vec<(&str, &str)> = c.codes.iter().map(|d| (d.system.as_str(), d.code.as_str())).collect();
-    let built = dhp_runtime::terminology::BuiltCodeIndex::build(&pairs).ok_or_else(|| format!("{}: too large a code table to index", c.name))?;
     let index_text = &built.text;
     let index_systems = built.systems.iter().map(|&(start, len)| {
         let (start, len) = (Literal::u32_unsuffixed(start), Literal::u32_unsuffixed(len));
