@@ -121,12 +121,101 @@ fn sorted_position<'s>(len: usize, at: impl Fn(usize) -> &'s str, key: &str) -> 
     None
 }
 
+/// The rules of one table by URL, for the lookups of a validation: an open-addressing
+/// table of positions in the rules, indexed by a hash of the URL's length and last bytes
+/// (the URLs of a table share long prefixes and differ at their ends). A lookup hashes
+/// at most 16 bytes and compares one or two URLs, where the binary search of [`find`]
+/// compares about ten, each in another part of the table. Built once per process for
+/// each static table ([`UrlIndex::of`]), so its cost does not depend on any input.
+pub(crate) struct UrlIndex {
+    rules: &'static [ExtensionRule],
+    /// Positions in `rules` plus one; 0 is an empty slot. At most half full.
+    slots: Vec<u32>,
+}
+
+impl UrlIndex {
+    /// The index of `rules` (a static table: its address and length name it), built on
+    /// first use; `None` for a table too large to index (more than `u32::MAX / 2` rules,
+    /// which no generated crate has): [`find`] serves it then.
+    pub(crate) fn of(rules: &'static [ExtensionRule]) -> Option<&'static UrlIndex> {
+        use crate::must_support::{cached_at, StaticMap};
+        use std::sync::{Mutex, OnceLock};
+        thread_local! {
+            static LOCAL: std::cell::RefCell<StaticMap<UrlIndex>> = Default::default();
+        }
+        static GLOBAL: OnceLock<Mutex<StaticMap<UrlIndex>>> = OnceLock::new();
+        cached_at(&LOCAL, &GLOBAL, (rules.as_ptr() as usize, rules.len()), || UrlIndex::build(rules))
+    }
+
+    fn build(rules: &'static [ExtensionRule]) -> Option<UrlIndex> {
+        let size = (rules.len() * 2).max(8).checked_next_power_of_two()?;
+        let mut slots = vec![0u32; size];
+        for (position, rule) in rules.iter().enumerate() {
+            let mut at = url_hash(rule.url.as_bytes()) & (size - 1);
+            while slots[at] != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = u32::try_from(position + 1).ok()?;
+        }
+        Some(UrlIndex { rules, slots })
+    }
+
+    /// What [`find`] gives for `url`.
+    pub(crate) fn find(&self, url: &str) -> Option<&'static ExtensionRule> {
+        let url = url.split_once('|').map_or(url, |(plain, _)| plain);
+        let mask = self.slots.len() - 1;
+        let mut at = url_hash(url.as_bytes()) & mask;
+        // The table is at most half full, so an empty slot ends every probe sequence.
+        loop {
+            let rule = match self.slots[at] {
+                0 => return None,
+                position => &self.rules[position as usize - 1],
+            };
+            if rule.url == url {
+                return Some(rule);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+}
+
+/// The hash of a URL for [`UrlIndex`]: FNV-1a over its length and its last 16 bytes.
+fn url_hash(url: &[u8]) -> usize {
+    let tail = &url[url.len().saturating_sub(16)..];
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ url.len() as u64;
+    for &b in tail {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h ^ (h >> 29)) as usize
+}
+
+/// The rules of a table, looked up through its [`UrlIndex`] when it has one.
+#[derive(Clone, Copy)]
+pub(crate) struct Lookup {
+    rules: &'static [ExtensionRule],
+    index: Option<&'static UrlIndex>,
+}
+
+impl Lookup {
+    pub(crate) fn of(rules: &'static [ExtensionRule]) -> Lookup {
+        Lookup { rules, index: if rules.is_empty() { None } else { UrlIndex::of(rules) } }
+    }
+
+    fn find(&self, url: &str) -> Option<&'static ExtensionRule> {
+        match self.index {
+            Some(index) => index.find(url),
+            None => find(self.rules, url),
+        }
+    }
+}
+
 /// Checks every extension in `root` (a resource at `root_path`) whose definition is in
 /// `rules`, recording the problems on `reader` (see the module docs).
-pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule], reader: &mut Reader) {
+pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &'static [ExtensionRule], reader: &mut Reader) {
     if rules.is_empty() {
         return;
     }
+    let rules = Lookup::of(rules);
     let mut issues = Vec::new();
     // Extensions are never leaves.
     crate::validate::walk_elements(root, |_| false, &mut |nodes, at, children| check_at(nodes, at, children, root_path, rules, &mut issues));
@@ -140,18 +229,18 @@ pub fn check_extensions(root: Node<'_>, root_path: &str, rules: &[ExtensionRule]
 /// `nodes[children]`. Inline: the test that the node is an extension is made where the
 /// walk visits it, so the other nodes (most) cost no call.
 #[inline]
-pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, rules: &[ExtensionRule], issues: &mut Vec<Issue>) {
-    if at != 0 && !rules.is_empty() && nodes[at].ty == "Extension" {
+pub(crate) fn check_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, rules: Lookup, issues: &mut Vec<Issue>) {
+    if at != 0 && !rules.rules.is_empty() && nodes[at].ty == "Extension" {
         check_extension_at(nodes, at, children, root_path, rules, issues);
     }
 }
 
 /// [`check_at`] on an extension.
 #[inline(never)]
-fn check_extension_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, rules: &[ExtensionRule], issues: &mut Vec<Issue>) {
+fn check_extension_at(nodes: &[Walked<'_>], at: usize, children: std::ops::Range<usize>, root_path: &str, rules: Lookup, issues: &mut Vec<Issue>) {
     // The `url` as [`url_of`] finds it, from the children the walk listed.
     let url = crate::validate::listed_child_text(&nodes[children], "url");
-    if let Some(rule) = url.and_then(|u| find(rules, u)) {
+    if let Some(rule) = url.and_then(|u| rules.find(u)) {
         check_one(nodes, at, rule, root_path, issues);
     }
 }
@@ -411,6 +500,33 @@ mod tests {
         assert_eq!(find(RULES, "http://a").map(|r| r.url), Some("http://a"));
         assert_eq!(find(RULES, "http://b|1.0").map(|r| r.url), Some("http://b"));
         assert!(find(RULES, "http://c").is_none());
+    }
+
+    #[test]
+    fn the_url_index_finds_what_the_search_finds() {
+        // URLs sharing long prefixes and endings, as a package's do; leaked to be static
+        // as the generated tables are.
+        let mut urls: Vec<String> = (0..600).map(|i| format!("http://hl7.org/fhir/StructureDefinition/ext-{i}")).collect();
+        urls.extend((0..60).map(|i| format!("https://dhp.uz/fhir/core/StructureDefinition/{}", "x".repeat(i + 1))));
+        urls.sort();
+        let rules: &'static [ExtensionRule] = Vec::leak(
+            urls.iter()
+                .map(|u| ExtensionRule { url: String::leak(u.clone()), contexts: &[], value: ValueRule { min: 0, types: &[], binding: None }, no_extensions: false, subs: &[], error: true })
+                .collect(),
+        );
+        let index = UrlIndex::of(rules).expect("indexed");
+        assert!(std::ptr::eq(index, UrlIndex::of(rules).expect("indexed")), "built once per table");
+        for u in &urls {
+            assert_eq!(index.find(u).map(|r| r.url), Some(u.as_str()));
+            assert_eq!(index.find(&format!("{u}|5.0.0")).map(|r| r.url), Some(u.as_str()));
+        }
+        let probes = ["", "http://hl7.org/fhir/StructureDefinition/ext-", "http://hl7.org/fhir/StructureDefinition/ext-6000", "ttp://hl7.org/fhir/StructureDefinition/ext-1", "urn:x"];
+        for p in probes {
+            assert_eq!(index.find(p).map(|r| r.url), find(rules, p).map(|r| r.url), "{p}");
+            assert!(index.find(p).is_none(), "{p}");
+        }
+        assert!(Lookup::of(&[]).find("http://a").is_none());
+        assert_eq!(Lookup::of(RULES).find("http://b|1").map(|r| r.url), Some("http://b"));
     }
 
     #[test]

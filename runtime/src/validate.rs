@@ -463,7 +463,7 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
     // (`reader` drops the repeats as it would have on the way in). The profile's rules
     // then find their elements in the walk's list.
     let extension_rules = match root {
-        Node::Typed(r) => r.extension_rules(),
+        Node::Typed(r) => r.extension_rules().map(crate::extension_rules::Lookup::of),
         Node::Json { .. } => None,
     };
     let mut base = BaseElements::new(root, root_path);
