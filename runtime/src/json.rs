@@ -906,16 +906,21 @@ fn special_mask_16(bytes: &[u8], i: usize) -> u32 {
     bits as u32 & 0xFFFF
 }
 
-/// The bytes of `bytes[i..i + 16]` that are not spaces, as the low 16 bits of the result.
-/// The caller keeps `i + 16 <= bytes.len()`.
+/// The bytes of `bytes[i..i + 16]` that are not JSON whitespace (space, line feed,
+/// carriage return, tab), as the low 16 bits of the result. The caller keeps
+/// `i + 16 <= bytes.len()`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn non_space_mask_16(bytes: &[u8], i: usize) -> u32 {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+fn non_ws_mask_16(bytes: &[u8], i: usize) -> u32 {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
     let chunk = &bytes[i..i + 16];
     // SAFETY: as in `special_mask_16`.
-    let spaces = unsafe { _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(chunk.as_ptr().cast()), _mm_set1_epi8(b' ' as i8))) };
-    !(spaces as u32) & 0xFFFF
+    let ws = unsafe {
+        let x = _mm_loadu_si128(chunk.as_ptr().cast());
+        let is = |b: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(b as i8));
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(is(b' '), is(b'\n')), _mm_or_si128(is(b'\r'), is(b'\t'))))
+    };
+    !(ws as u32) & 0xFFFF
 }
 
 impl<'a> Parser<'a> {
@@ -924,6 +929,7 @@ impl<'a> Parser<'a> {
         Parser { text, bytes: text.as_bytes(), pos: 0, members: Vec::new(), items: Vec::new(), keys: Vec::new(), frames: Vec::new() }
     }
 
+    #[cold]
     pub(crate) fn error_at(&self, pos: usize, message: String) -> JsonError {
         let pos = pos.min(self.bytes.len());
         let before = &self.bytes[..pos];
@@ -935,6 +941,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A description of the character at `pos` for error messages.
+    #[cold]
     pub(crate) fn describe_at(&self, pos: usize) -> String {
         match self.text.get(pos..).and_then(|s| s.chars().next()) {
             None => "end of input".to_string(),
@@ -943,6 +950,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[cold]
     pub(crate) fn unexpected(&self, pos: usize, expected: &str) -> JsonError {
         self.error_at(pos, format!("expected {expected}, found {}", self.describe_at(pos)))
     }
@@ -956,16 +964,27 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Skips the whitespace at the cursor; the spaces after a whitespace byte (the
-    /// indentation of pretty-printed documents) sixteen bytes at a time on x86-64, else a
-    /// word at a time.
+    /// Skips the whitespace at the cursor. On x86-64, sixteen bytes at a time (a line
+    /// break and the indentation after it, in pretty-printed documents, are one step);
+    /// elsewhere, and for the last bytes, the spaces after a whitespace byte a word at a
+    /// time.
     #[inline(never)]
     fn skip_ws_run(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (bytes, mut pos) = (self.bytes, self.pos);
+            while pos + 16 <= bytes.len() {
+                let other = non_ws_mask_16(bytes, pos);
+                if other != 0 {
+                    self.pos = pos + other.trailing_zeros() as usize;
+                    return;
+                }
+                pos += 16;
+            }
+            self.pos = pos;
+        }
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
-            if self.skip_spaces_wide() {
-                continue;
-            }
             while let Some(Ok(word)) = self.bytes.get(self.pos..self.pos + 8).map(<[u8; 8]>::try_from) {
                 let other = u64::from_le_bytes(word) ^ u64::from_le_bytes([b' '; 8]);
                 if other != 0 {
@@ -976,22 +995,6 @@ impl<'a> Parser<'a> {
                 self.pos += 8;
             }
         }
-    }
-
-    /// Skips spaces sixteen bytes at a time while sixteen are left; true when it stopped
-    /// at a byte that is not a space (false: fewer than sixteen bytes left to look at).
-    #[inline(always)]
-    fn skip_spaces_wide(&mut self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        while self.pos + 16 <= self.bytes.len() {
-            let other = non_space_mask_16(self.bytes, self.pos);
-            if other != 0 {
-                self.pos += other.trailing_zeros() as usize;
-                return true;
-            }
-            self.pos += 16;
-        }
-        false
     }
 
     pub(crate) fn parse_value(&mut self, depth: usize) -> Result<JsonValue, JsonError> {
@@ -1143,6 +1146,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[cold]
     fn duplicate_key(&self, key_pos: usize, key: &str) -> JsonError {
         let mut shown = String::new();
         write_string(key, &mut shown);
@@ -1350,6 +1354,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[cold]
     fn control_char(&self, i: usize) -> JsonError {
         let b = self.bytes.get(i).copied().unwrap_or(0);
         self.error_at(i, format!("unescaped control character U+{b:04X} in string"))
@@ -1603,16 +1608,19 @@ mod tests {
                         let expected = (from..bytes.len()).find(|&i| matches!(bytes[i], b'"' | b'\\') || bytes[i] < 0x20).unwrap_or(bytes.len());
                         assert_eq!(string_special(&bytes, from), expected, "{bytes:?} from {from}");
                     }
-                    // Whitespace: spaces, then the stop byte (itself whitespace for `\n`).
-                    let mut text = vec![b' '; len];
-                    text.splice(at..at, stop.iter().copied());
-                    let Ok(text) = std::str::from_utf8(&text) else { continue };
-                    for from in 0..text.len() {
-                        let mut parser = Parser::new(text);
-                        parser.pos = from;
-                        parser.skip_ws();
-                        let expected = (from..text.len()).find(|&i| !matches!(text.as_bytes()[i], b' ' | b'\n' | b'\r' | b'\t')).unwrap_or(text.len());
-                        assert_eq!(parser.pos, expected, "{text:?} from {from}");
+                    // Whitespace: spaces, or all four whitespace bytes in turn, with the
+                    // stop byte among them (itself whitespace for `\n`).
+                    for run in [&b" "[..], b" \t\r\n"] {
+                        let mut text: Vec<u8> = (0..len).map(|k| run[k % run.len()]).collect();
+                        text.splice(at..at, stop.iter().copied());
+                        let Ok(text) = std::str::from_utf8(&text) else { continue };
+                        for from in 0..text.len() {
+                            let mut parser = Parser::new(text);
+                            parser.pos = from;
+                            parser.skip_ws();
+                            let expected = (from..text.len()).find(|&i| !matches!(text.as_bytes()[i], b' ' | b'\n' | b'\r' | b'\t')).unwrap_or(text.len());
+                            assert_eq!(parser.pos, expected, "{text:?} from {from}");
+                        }
                     }
                 }
             }

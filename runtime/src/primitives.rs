@@ -111,11 +111,13 @@ pub struct PrimitiveError {
 
 impl PrimitiveError {
     /// An error about the JSON value `found`.
+    #[cold]
     pub fn invalid(fhir_type: &'static str, found: &JsonValue, reason: impl Into<String>) -> Self {
         PrimitiveError { fhir_type, found: render_value(found), reason: reason.into() }
     }
 
     /// An error about the text `found` (rendered as a JSON string).
+    #[cold]
     pub fn invalid_text(fhir_type: &'static str, found: &str, reason: impl Into<String>) -> Self {
         PrimitiveError { fhir_type, found: render_text(found), reason: reason.into() }
     }
@@ -129,6 +131,7 @@ impl PrimitiveError {
     /// let e = PrimitiveError::json_type("code", "string", &JsonValue::Bool(true));
     /// assert_eq!(e.to_string(), "invalid code true: expected JSON string, found boolean");
     /// ```
+    #[cold]
     pub fn json_type(fhir_type: &'static str, expected: &str, found: &JsonValue) -> Self {
         let reason = format!("expected JSON {expected}, found {}", found.type_name());
         PrimitiveError::invalid(fhir_type, found, reason)

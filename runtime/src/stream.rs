@@ -263,6 +263,7 @@ impl<'a> Stream<'a> {
         }
     }
 
+    #[cold]
     fn fail(&mut self, e: JsonError) {
         if self.fatal.is_none() {
             self.fatal = Some(e);
@@ -270,6 +271,7 @@ impl<'a> Stream<'a> {
         self.p.pos = self.p.bytes.len();
     }
 
+    #[cold]
     fn fail_unexpected(&mut self, expected: &str) {
         let e = self.p.unexpected(self.p.pos, expected);
         self.fail(e);
@@ -474,6 +476,7 @@ impl<'a> Stream<'a> {
         Some(key)
     }
 
+    #[cold]
     fn duplicate(&mut self, key: &str) {
         let mut s = String::new();
         write_json_string(key, &mut s);
@@ -812,6 +815,7 @@ impl<'a> Stream<'a> {
 
     /// Records that a primitive value could not be read as its type.
     #[inline(never)]
+    #[cold]
     fn value_error(&mut self, e: &crate::primitives::PrimitiveError) {
         let kind = if e.reason.starts_with("expected JSON") { IssueKind::JsonType } else { IssueKind::InvalidValue };
         self.reader.error(kind, e.to_string());

@@ -1080,11 +1080,13 @@ fn audit_native<'a>(
 
 /// The issue of an invariant whose expression the interpreter cannot parse (a table
 /// not made by the generator, which checks every expression).
+#[cold]
 fn unparsed_invariant_issue(inv: &InvariantRule, root_path: &str) -> Issue {
     issue(IssueKind::Invariant, root_path.to_string(), format!("invariant {} could not be parsed", inv.key))
 }
 
 /// The issue of invariant `inv` violated at `path`: a warning for a warning invariant.
+#[cold]
 fn invariant_issue(inv: &InvariantRule, path: String) -> Issue {
     let mut i = issue(IssueKind::Invariant, path, inv.violation());
     if !inv.error {
@@ -1454,11 +1456,13 @@ fn untyped_resource(node: Node<'_>) -> bool {
     found
 }
 
+#[cold]
 fn issue(kind: IssueKind, path: String, message: String) -> Issue {
     Issue { severity: Severity::Error, kind, path, message }
 }
 
 /// Records that `n` items (`items`, below `parent`) break `rule`'s cardinality.
+#[cold]
 fn cardinality_issue(rule: &ElementRule, n: u32, parent: &Located<'_>, items: &[Found<'_>], segs: &Segs<'_>, root_path: &str, reader: &mut Reader) {
     // A rule of a compiled tree has steps.
     let Some(last) = rule.steps.last() else { return };
