@@ -189,10 +189,18 @@ impl<'k> KeyMatch<'k> {
     #[inline]
     pub(crate) fn matches(self, name: &str, json_name: &str) -> bool {
         match self {
-            KeyMatch::Choice(base) => name == base && json_name != base,
-            KeyMatch::Member(key) => json_name == key,
+            KeyMatch::Choice(base) => same_text(name, base) && !same_text(json_name, base),
+            KeyMatch::Member(key) => same_text(json_name, key),
         }
     }
+}
+
+/// `a == b`, told without reading the bytes when both are the same text in memory (names
+/// of the generated tables and types are literals of one crate, which the compiler
+/// merges) or of different lengths.
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
 }
 
 /// Calls `visit` for the children of `node` at JSON member `key`: a member name
@@ -419,7 +427,7 @@ impl std::hash::Hasher for AddressHasher {
 }
 
 /// The text of a JSON string literal without escapes (`"http://x"` → `http://x`).
-fn plain_json_string(json: &str) -> Option<&str> {
+pub(crate) fn plain_json_string(json: &str) -> Option<&str> {
     let inner = json.strip_prefix('"')?.strip_suffix('"')?;
     // One pass: no quote, backslash or control character (which JSON would escape).
     inner.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f).then_some(inner)

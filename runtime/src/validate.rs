@@ -202,7 +202,7 @@ enum Edge {
     /// The resource itself (node 0).
     Root,
     /// The children at JSON member `key` (see [`visit_key`]) of each node of `parent`.
-    Member { parent: usize, key: &'static str },
+    Member { parent: usize, key: &'static str, matcher: KeyMatch<'static> },
     /// The members of a slice: those of node `members` (the sliced element's children,
     /// all of them) that `step` accepts (`test`, read from `step`).
     Slice { members: usize, step: &'static Step, test: usize },
@@ -213,7 +213,7 @@ impl Edge {
     fn same(&self, other: &Edge) -> bool {
         match (self, other) {
             (Edge::Root, Edge::Root) => true,
-            (Edge::Member { parent: p, key: k }, Edge::Member { parent: q, key: l }) => p == q && k == l,
+            (Edge::Member { parent: p, key: k, .. }, Edge::Member { parent: q, key: l, .. }) => p == q && k == l,
             (Edge::Slice { members: m, step: s, .. }, Edge::Slice { members: n, step: t, .. }) => m == n && same_step(s, t),
             _ => false,
         }
@@ -235,10 +235,32 @@ struct RuleNodes {
     min: u32,
     /// The rule's `max` (`u32::MAX` for `*`).
     max: u32,
-    /// True when the items themselves are checked (a fixed or pattern value, a binding).
-    checks_items: bool,
-    /// The fixed or pattern value, parsed.
-    value: Option<&'static crate::json::JsonValue>,
+    /// What is checked of each item (a fixed or pattern value, a binding): its position
+    /// in [`RuleTree::item_checks`], [`NO_ITEM_CHECK`] for none.
+    item_check: u32,
+}
+
+/// [`RuleNodes::item_check`] of a rule that checks only how many items there are.
+const NO_ITEM_CHECK: u32 = u32::MAX;
+
+/// What a rule checks of each of its items, copied out of the rule when its tree is
+/// compiled: the rules of a profile's tree are then read from one short list, and the
+/// rule itself only for an issue's message.
+struct ItemCheck {
+    value: ValueCheck,
+    /// The membership test of a required binding, and how to read the item's codes.
+    binding: Option<(fn(Option<&str>, &str) -> bool, CodedKind)>,
+}
+
+/// A fixed or pattern value of a rule.
+enum ValueCheck {
+    /// None (or one whose text is not JSON, which is not checked).
+    None,
+    /// A JSON string without escapes (fixed or pattern alike): the item is a primitive
+    /// of that text, as [`crate::must_support::contains_pattern`] tells.
+    Text(&'static str),
+    /// Any other JSON, parsed; `true` for a fixed value (exact), `false` for a pattern.
+    Json(&'static crate::json::JsonValue, bool),
 }
 
 /// A rules table compiled into a tree of steps: every distinct walk prefix of the rules
@@ -253,6 +275,8 @@ struct RuleTree {
     slice_tests: Vec<SliceTest>,
     /// The rules of the table with something to check, in table order.
     rules: Vec<RuleNodes>,
+    /// What those rules check of each item ([`RuleNodes::item_check`]).
+    item_checks: Vec<ItemCheck>,
 }
 
 impl RuleTree {
@@ -275,6 +299,7 @@ impl RuleTree {
                 }
             }
         }
+        let mut item_checks = Vec::new();
         let compiled = rules
             .iter()
             .enumerate()
@@ -285,7 +310,7 @@ impl RuleTree {
                 let (mut parents, mut at) = (0, 0);
                 for step in rule.steps {
                     parents = at;
-                    at = node_of(&mut nodes, Edge::Member { parent: at, key: step.key });
+                    at = node_of(&mut nodes, Edge::Member { parent: at, key: step.key, matcher: KeyMatch::of(step.key) });
                     if step.is_slice() {
                         let added = nodes.len();
                         at = node_of(&mut nodes, Edge::Slice { members: at, step, test: slice_tests.len() });
@@ -294,22 +319,19 @@ impl RuleTree {
                         }
                     }
                 }
-                let value = rule.value.and_then(|(text, _)| crate::must_support::static_json(text));
                 // Tables and trees are far smaller than `u32::MAX` entries (a generated
                 // table of that size would not compile); one that is not is not checked.
                 let index = |n: usize| u32::try_from(n).ok();
-                Some(RuleNodes {
-                    rule: index(position)?,
-                    parents: index(parents)?,
-                    items: index(at)?,
-                    min: rule.min,
-                    max: rule.max.unwrap_or(u32::MAX),
-                    checks_items: rule.value.is_some() || rule.binding.is_some(),
-                    value,
-                })
+                let item_check = if rule.value.is_some() || rule.binding.is_some() {
+                    item_checks.push(ItemCheck::of(rule));
+                    index(item_checks.len() - 1).filter(|&i| i != NO_ITEM_CHECK)?
+                } else {
+                    NO_ITEM_CHECK
+                };
+                Some(RuleNodes { rule: index(position)?, parents: index(parents)?, items: index(at)?, min: rule.min, max: rule.max.unwrap_or(u32::MAX), item_check })
             })
             .collect();
-        RuleTree { nodes, slice_tests, rules: compiled }
+        RuleTree { nodes, slice_tests, rules: compiled, item_checks }
     }
 
     /// The tree of `rules`, compiled once per thread and table. The table is static, so
@@ -352,9 +374,8 @@ impl RuleTree {
                     let walk = if walked.is_empty() { NOT_FOUND_IN_WALK } else { 0 };
                     found.push(Found { located: Located { node: root, at: 0 }, parent: 0, walk });
                 }
-                Edge::Member { parent, key } => {
+                Edge::Member { parent, key, matcher } => {
                     let (from, to) = spans[parent];
-                    let matcher = KeyMatch::of(key);
                     for position in 0..to - from {
                         let Found { located: p, walk, .. } = found[from + position];
                         let listed = walked.get(walk as usize).and_then(Walked::listed);
@@ -519,9 +540,9 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
             if n < nodes.min || n > nodes.max {
                 cardinality_issue(rule, n, parent, items, &segs, root_path, reader);
             }
-            if nodes.checks_items {
+            if let Some(check) = tree.item_checks.get(nodes.item_check as usize) {
                 for item in items {
-                    check_item(rule, nodes.value, &item.located, &segs, root_path, &mut codings, reader);
+                    check_item(rule, check, &item.located, &segs, root_path, &mut codings, reader);
                 }
             }
         }
@@ -1497,7 +1518,7 @@ fn cardinality_issue(rule: &ElementRule, n: u32, parent: &Located<'_>, items: &[
 /// the rule's) and its required binding; `codings` is scratch space.
 fn check_item<'a>(
     rule: &ElementRule,
-    value: Option<&'static crate::json::JsonValue>,
+    check: &ItemCheck,
     item: &Located<'a>,
     segs: &Segs<'_>,
     root_path: &str,
@@ -1507,15 +1528,17 @@ fn check_item<'a>(
     if !has_value(item.node) {
         return;
     }
-    if let (Some((text, exact)), Some(expected)) = (rule.value, value.filter(|_| !skipped('v'))) {
-        let ok = if exact { equals_fixed(item.node, expected) } else { contains_pattern(item.node, expected) };
-        if !ok {
-            let what = if exact { "fixed value" } else { "pattern" };
-            let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, render(item.node));
-            reader.push_issue(issue(IssueKind::FixedOrPattern, segs.path(item, root_path), msg));
-        }
+    let matches = match check.value {
+        _ if skipped('v') => None,
+        ValueCheck::None => None,
+        ValueCheck::Text(expected) => Some(item.node.primitive().and_then(crate::must_support::text) == Some(expected)),
+        ValueCheck::Json(expected, true) => Some(equals_fixed(item.node, expected)),
+        ValueCheck::Json(expected, false) => Some(contains_pattern(item.node, expected)),
+    };
+    if matches == Some(false) {
+        value_issue(rule, item, segs, root_path, reader);
     }
-    if let Some((set, kind)) = rule.binding.as_ref().filter(|_| !skipped('k')) {
+    if let Some((contains, kind)) = check.binding.filter(|_| !skipped('k')) {
         codings.clear();
         match kind {
             CodedKind::Scalar => {
@@ -1527,12 +1550,42 @@ fn check_item<'a>(
             CodedKind::CodeableConcept => concept_codings(item.node, codings),
             CodedKind::CodeableReference => item.node.visit_child("concept", &mut |c| concept_codings(c.node, codings)),
         }
-        if !codings.is_empty() && !codings.iter().any(|(s, c)| (set.contains)(*s, c)) {
-            let found: Vec<String> = codings.iter().map(|(s, c)| format!("{}#{c}", s.unwrap_or(""))).collect();
-            let msg = format!("{}: {} is not in the required value set {}", rule.id, found.join(", "), set.value_set);
-            reader.push_issue(issue(IssueKind::Binding, segs.path(item, root_path), msg));
+        if !codings.is_empty() && !codings.iter().any(|(s, c)| contains(*s, c)) {
+            binding_issue(rule, codings, item, segs, root_path, reader);
         }
     }
+}
+
+impl ItemCheck {
+    fn of(rule: &ElementRule) -> ItemCheck {
+        let value = match rule.value {
+            None => ValueCheck::None,
+            Some((text, exact)) => match crate::must_support::plain_json_string(text) {
+                Some(plain) => ValueCheck::Text(plain),
+                // A value whose text is not JSON is not checked.
+                None => crate::must_support::static_json(text).map_or(ValueCheck::None, |v| ValueCheck::Json(v, exact)),
+            },
+        };
+        ItemCheck { value, binding: rule.binding.map(|(set, kind)| (set.contains, kind)) }
+    }
+}
+
+/// Records that `item` does not have `rule`'s fixed or pattern value.
+#[cold]
+fn value_issue(rule: &ElementRule, item: &Located<'_>, segs: &Segs<'_>, root_path: &str, reader: &mut Reader) {
+    let Some((text, exact)) = rule.value else { return };
+    let what = if exact { "fixed value" } else { "pattern" };
+    let msg = format!("{} must match the profile's {what} {text}, found {}", rule.id, render(item.node));
+    reader.push_issue(issue(IssueKind::FixedOrPattern, segs.path(item, root_path), msg));
+}
+
+/// Records that none of `codings` (those of `item`) is in `rule`'s required value set.
+#[cold]
+fn binding_issue(rule: &ElementRule, codings: &[(Option<&str>, &str)], item: &Located<'_>, segs: &Segs<'_>, root_path: &str, reader: &mut Reader) {
+    let value_set = rule.binding.map_or("", |(set, _)| set.value_set);
+    let found: Vec<String> = codings.iter().map(|(s, c)| format!("{}#{c}", s.unwrap_or(""))).collect();
+    let msg = format!("{}: {} is not in the required value set {value_set}", rule.id, found.join(", "));
+    reader.push_issue(issue(IssueKind::Binding, segs.path(item, root_path), msg));
 }
 
 fn coding(node: Node<'_>) -> Option<(Option<&str>, &str)> {
