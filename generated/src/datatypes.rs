@@ -8370,7 +8370,19 @@ impl Reflect for Period {
                         self.start.as_ref().is_none_or(|e| e.value.is_none())
                             || self.end.as_ref().is_none_or(|e| e.value.is_none()),
                     ),
-                    || None,
+                    || dhp_runtime::visit::boundaries_ordered(
+                        self
+                            .start
+                            .as_ref()
+                            .and_then(|e| e.value.as_ref())
+                            .map(|v| v.as_str()),
+                        self
+                            .end
+                            .as_ref()
+                            .and_then(|e| e.value.as_ref())
+                            .map(|v| v.as_str()),
+                        false,
+                    ),
                 )
             }
             _ => None,

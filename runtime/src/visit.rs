@@ -225,6 +225,52 @@ pub fn xor(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<b
     Some(left != right()?)
 }
 
+/// For a generated `native_invariant`: `low.lowBoundary() <= high.highBoundary()` (`<`
+/// when `strict`, `per-1`'s shape) of two `date`, `dateTime` or `instant` values written
+/// alike (the same length, so the same precision), where their texts decide it:
+/// - both with a time in the same timezone: as the texts compare (the earlier text
+///   starts the earlier range; a later one starts after the other's range ends);
+/// - both without a timezone (a date, or a time without one): true when `low`'s text
+///   does not come after `high`'s. FHIRPath's boundaries then span every timezone
+///   (`lowBoundary` at +14:00, `highBoundary` at -12:00), so such ranges overlap even a
+///   day or two apart, and a later `low` is left to FHIRPath.
+///
+/// `None` (FHIRPath decides) otherwise: an absent value, another precision, another or
+/// a missing timezone on one side, equal values with a timezone under `<`.
+///
+/// ```
+/// use dhp_runtime::visit::boundaries_ordered;
+///
+/// let (a, b) = (Some("2024-01-01T10:00:00+05:00"), Some("2024-01-02T09:00:00+05:00"));
+/// assert_eq!(boundaries_ordered(a, b, false), Some(true));
+/// assert_eq!(boundaries_ordered(b, a, false), Some(false));
+/// assert_eq!(boundaries_ordered(Some("2024-01-01"), Some("2024-01-02"), false), Some(true));
+/// // FHIRPath compares the boundaries of these.
+/// assert_eq!(boundaries_ordered(a, Some("2024-01-02T09:00:00Z"), false), None);
+/// assert_eq!(boundaries_ordered(a, Some("2024-01-02T09:00+05:00"), false), None);
+/// assert_eq!(boundaries_ordered(Some("2024-01-02"), Some("2024-01-01"), false), None);
+/// ```
+pub fn boundaries_ordered(low: Option<&str>, high: Option<&str>, strict: bool) -> Option<bool> {
+    let (low, high) = (low?, high?);
+    if low.len() != high.len() {
+        return None;
+    }
+    /// The timezone of a text: `None` without a time, `Some("")` for a time without one,
+    /// else `Some("Z")`, `Some("+05:00")`, ….
+    fn zone(text: &str) -> Option<&str> {
+        let t = text.find('T')?;
+        Some(text[t..].find(['Z', '+', '-']).map_or("", |z| &text[t + z..]))
+    }
+    match (zone(low), zone(high)) {
+        (Some(a), Some(b)) if a == b && !a.is_empty() => match strict && low == high {
+            true => None,
+            false => Some(if strict { low < high } else { low <= high }),
+        },
+        (None, None) | (Some(""), Some("")) => (low <= high).then_some(true),
+        _ => None,
+    }
+}
+
 /// For a generated `native_invariant`: `implies`, the left part first (a false one
 /// decides: true).
 #[inline]
@@ -377,6 +423,39 @@ impl Reflect for JsonObject {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordered_boundaries_agree_with_fhirpaths_where_they_decide() {
+        use crate::fhirpath::Temporal;
+        let texts = [
+            "2023", "2024", "2024-01", "2024-02", "2024-01-15", "2024-01-16", "2024-02-01",
+            "2024-01-15T10:00:00+05:00", "2024-01-15T09:59:59+05:00", "2024-01-15T10:00:00+03:00",
+            "2024-01-15T10:00:00Z", "2024-01-15T05:00:00Z", "2024-01-15T10:00:00.250Z", "2024-01-15T10:00:00.249Z",
+            "2024-01-15T10:00:00.25Z", "2024-01-15T23:59:60Z", "2024-01-15T23:59:59Z", "2024-01-15T10:00:00",
+            "2024-01-15T10:00:01",
+        ];
+        let mut decided = 0;
+        for low in texts {
+            for high in texts {
+                for strict in [false, true] {
+                    let Some(native) = boundaries_ordered(Some(low), Some(high), strict) else { continue };
+                    decided += 1;
+                    // FHIRPath: `low.lowBoundary() <= high.highBoundary()` on dateTimes.
+                    let bound = |t: &str, h: bool| Temporal::parse_datetime(t).and_then(|t| t.boundary(17, h)).expect(t);
+                    let order = bound(low, false).compare(&bound(high, true)).expect("comparable");
+                    let fhirpath = if strict { order.is_lt() } else { order.is_le() };
+                    assert_eq!(native, fhirpath, "{low} {} {high}", if strict { "<" } else { "<=" });
+                }
+            }
+        }
+        assert!(decided > 40, "{decided}");
+        assert_eq!(boundaries_ordered(None, Some("2024-01-15T10:00:00Z"), false), None);
+        assert_eq!(boundaries_ordered(Some("2024-01-15T10:00:00Z"), Some("2024-01-15T10:00:00Z"), true), None);
+        assert_eq!(boundaries_ordered(Some("2024-01-16"), Some("2024-01-15"), false), None);
+        assert_eq!(boundaries_ordered(Some("2024-01-15"), Some("2024-01-15"), true), Some(true));
+        assert_eq!(boundaries_ordered(Some("2024-01-15T10:00:01"), Some("2024-01-15T10:00:00"), false), None);
+        assert_eq!(boundaries_ordered(Some("2024-01-15T10:00:00Z"), Some("2024-01-15T10:00:00+00:00"), false), None);
+    }
 
     struct Code;
     impl SubExtensionDef for Code {

@@ -619,6 +619,13 @@ fn native_option_tokens(test: &NativeTest, fields: &[Field]) -> TokenStream {
             }
             None => quote! { None },
         },
+        NativeTest::Ordered { low, high, strict } => match (fields.iter().find(|f| f.name == *low), fields.iter().find(|f| f.name == *high)) {
+            (Some(l), Some(h)) => {
+                let (l, h) = (optional_text(l), optional_text(h));
+                quote! { #r::boundaries_ordered(#l, #h, #strict) }
+            }
+            _ => quote! { None },
+        },
         NativeTest::Undecided => quote! { None },
         // Always decided: given as `Some` above.
         NativeTest::Present { .. } | NativeTest::HasValue { .. } | NativeTest::HasExtension { .. } => quote! { None },
@@ -653,7 +660,7 @@ fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> Option<Token
             let has = quote! { self.#f.as_ref().is_some_and(|e| e.extension.iter().any(|x| x.url == #url)) };
             return Some(if *present != negated { has } else { quote! { !#has } });
         }
-        NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Equals { .. } | NativeTest::Undecided => return None,
+        NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Equals { .. } | NativeTest::Ordered { .. } | NativeTest::Undecided => return None,
         NativeTest::Not(inner) => return native_tokens(inner, nested, !negated),
         NativeTest::Logic(l, op, r) => {
             // `a implies b` is `!a || b`.

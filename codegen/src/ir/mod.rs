@@ -670,6 +670,17 @@ pub enum NativeTest {
         /// `exists()` (true) or `empty()` (false).
         present: bool,
     },
+    /// `low.lowBoundary() <= high.highBoundary()` (`<` when `strict`, `per-1`) on two
+    /// `0..1` `date`, `dateTime` or `instant` elements: decided where their texts decide
+    /// it (`dhp_runtime::visit::boundaries_ordered`), else left to FHIRPath.
+    Ordered {
+        /// Rust field name of the element whose low boundary is compared.
+        low: String,
+        /// Rust field name of the element whose high boundary is compared.
+        high: String,
+        /// `<` (true) or `<=`.
+        strict: bool,
+    },
     /// A part left to FHIRPath: the whole is decided only where the other parts decide it
     /// first (`reference.exists() implies (…)` without a `reference`).
     Undecided,

@@ -336,6 +336,19 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
                         .reduce(|any, next| NativeTest::Logic(Box::new(any), NativeOp::Or, Box::new(next)))
                 })
         }
+        // `low.lowBoundary() <= high.highBoundary()` (`per-1`) on temporal elements.
+        Expr::Binary(l, op @ (BinOp::Le | BinOp::Lt), r) => {
+            let boundary = |e: &Expr, of: &str| match e {
+                Expr::Call(Some(base), f, args) if f == of && args.is_empty() => match &**base {
+                    Expr::Member(None, name) => single_primitive(name).filter(|field| matches!(&field.ty, FieldType::Primitive { fhir, .. } if matches!(fhir.as_str(), "date" | "dateTime" | "instant"))),
+                    _ => None,
+                },
+                _ => None,
+            };
+            boundary(l, "lowBoundary")
+                .zip(boundary(r, "highBoundary"))
+                .map(|(low, high)| NativeTest::Ordered { low: low.name.clone(), high: high.name.clone(), strict: *op == BinOp::Lt })
+        }
         Expr::Binary(l, op, r) => {
             let op = match op {
                 BinOp::And => NativeOp::And,
@@ -485,6 +498,46 @@ mod tests {
             "code.extension('u').url.exists()",
             "extension.extension('u').exists()",
             "system.extension('u').exists()",
+        ] {
+            assert_eq!(native(other, &fields), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn boundary_orders_of_temporal_elements_are_decided_where_their_texts_tell() {
+        let primitive = |fhir: &str, repr: &str| FieldType::Primitive { fhir: fhir.into(), repr: PrimitiveRepr::Runtime(repr.into()) };
+        let fields = [
+            field("start", Card::Optional, primitive("dateTime", "DateTime")),
+            field("end", Card::Optional, primitive("dateTime", "DateTime")),
+            field("issued", Card::Optional, primitive("instant", "Instant")),
+            field("label", Card::Optional, primitive("string", "String")),
+            field("dates", Card::Many, primitive("date", "Date")),
+        ];
+        let ordered = |low: &str, high: &str, strict| NativeTest::Ordered { low: low.into(), high: high.into(), strict };
+        // `per-1`: decided by its guards where a value is missing, by the texts where
+        // they tell (at run time), else by FHIRPath.
+        assert_eq!(
+            native("start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())", &fields),
+            Some(NativeTest::Logic(
+                Box::new(NativeTest::Logic(
+                    Box::new(NativeTest::Not(Box::new(NativeTest::HasValue { field: "start".into() }))),
+                    NativeOp::Or,
+                    Box::new(NativeTest::Not(Box::new(NativeTest::HasValue { field: "end".into() }))),
+                )),
+                NativeOp::Or,
+                Box::new(ordered("start", "end", false)),
+            ))
+        );
+        assert_eq!(native("issued.lowBoundary() < end.highBoundary()", &fields), Some(ordered("issued", "end", true)));
+        // Not that shape, or not on single temporal elements: left to FHIRPath.
+        for other in [
+            "start.highBoundary() <= end.lowBoundary()",
+            "start.lowBoundary() >= end.highBoundary()",
+            "start.lowBoundary(8) <= end.highBoundary()",
+            "label.lowBoundary() <= end.highBoundary()",
+            "dates.lowBoundary() <= end.highBoundary()",
+            "start.lowBoundary() <= %x.highBoundary()",
+            "start <= end",
         ] {
             assert_eq!(native(other, &fields), None, "{other}");
         }
