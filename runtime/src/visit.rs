@@ -200,21 +200,26 @@ pub fn not(part: Option<bool>) -> Option<bool> {
 }
 
 /// For a generated `native_invariant`: `and`, the left part first (a false one decides;
-/// the right one is not looked at), undecided when a part it needs is.
+/// the right one is not looked at). An undecided left part leaves the result to the
+/// right one where that is false (`x and false` is false, whatever `x` is: true, false
+/// or empty), else undecided.
 #[inline]
 pub fn and(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<bool> {
-    match left? {
-        false => Some(false),
-        true => right(),
+    match left {
+        Some(false) => Some(false),
+        Some(true) => right(),
+        None => (right() == Some(false)).then_some(false),
     }
 }
 
 /// For a generated `native_invariant`: `or`, the left part first (a true one decides).
+/// An undecided left part leaves the result to a true right one (`x or true` is true).
 #[inline]
 pub fn or(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<bool> {
-    match left? {
-        true => Some(true),
-        false => right(),
+    match left {
+        Some(true) => Some(true),
+        Some(false) => right(),
+        None => (right() == Some(true)).then_some(true),
     }
 }
 
@@ -272,12 +277,14 @@ pub fn boundaries_ordered(low: Option<&str>, high: Option<&str>, strict: bool) -
 }
 
 /// For a generated `native_invariant`: `implies`, the left part first (a false one
-/// decides: true).
+/// decides: true). An undecided left part leaves the result to a true right one
+/// (`x implies true` is true).
 #[inline]
 pub fn implies(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Option<bool> {
-    match left? {
-        false => Some(true),
-        true => right(),
+    match left {
+        Some(false) => Some(true),
+        Some(true) => right(),
+        None => (right() == Some(true)).then_some(true),
     }
 }
 
@@ -472,11 +479,33 @@ mod tests {
         assert_eq!(and(Some(false), never), Some(false));
         assert_eq!(or(Some(true), never), Some(true));
         assert_eq!(implies(Some(false), never), Some(true));
-        // An undecided left part leaves the whole undecided, whatever the right.
-        assert_eq!(and(None, never), None);
-        assert_eq!(or(None, never), None);
-        assert_eq!(implies(None, never), None);
         assert_eq!(xor(None, never), None);
+        // An undecided left part (true, false or empty in FHIRPath) decides the whole only
+        // where the right part gives the same result for all three.
+        let fhirpath_and = |l: Option<bool>, r: Option<bool>| match (l, r) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        };
+        let fhirpath_or = |l: Option<bool>, r: Option<bool>| match (l, r) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        };
+        let fhirpath_implies = |l: Option<bool>, r: Option<bool>| match (l, r) {
+            (Some(false), _) | (_, Some(true)) => Some(true),
+            (Some(true), Some(false)) => Some(false),
+            _ => None,
+        };
+        for right in [Some(true), Some(false), None] {
+            let same = |f: &dyn Fn(Option<bool>, Option<bool>) -> Option<bool>| {
+                let all = [Some(true), Some(false), None].map(|left| f(left, right));
+                (all[0] == all[1] && all[1] == all[2]).then_some(all[0]).flatten()
+            };
+            assert_eq!(and(None, || right), same(&fhirpath_and), "? and {right:?}");
+            assert_eq!(or(None, || right), same(&fhirpath_or), "? or {right:?}");
+            assert_eq!(implies(None, || right), same(&fhirpath_implies), "? implies {right:?}");
+        }
         for (l, r) in [(true, true), (true, false), (false, true), (false, false)] {
             assert_eq!(and(Some(l), || Some(r)), Some(l && r));
             assert_eq!(or(Some(l), || Some(r)), Some(l || r));
