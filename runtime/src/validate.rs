@@ -249,8 +249,11 @@ const NO_ITEM_CHECK: u32 = u32::MAX;
 struct ItemCheck {
     value: ValueCheck,
     /// The membership test of a required binding, and how to read the item's codes.
-    binding: Option<(fn(Option<&str>, &str) -> bool, CodedKind)>,
+    binding: Option<(MembershipTest, CodedKind)>,
 }
+
+/// [`CodeSet::contains`]: whether a value set has a code (of a system, if given).
+type MembershipTest = fn(Option<&str>, &str) -> bool;
 
 /// A fixed or pattern value of a rule.
 enum ValueCheck {
