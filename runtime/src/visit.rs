@@ -28,7 +28,8 @@ pub trait Sink<'a> {
     /// Any child, its value seen through `dyn Reflect` (a choice, an extension array item).
     fn any(&mut self, name: &'a str, json_name: &'a str, index: Option<usize>, node: &'a dyn Reflect);
     /// The members of a JSON object (unknown members a lenient read kept), as
-    /// [`crate::reflect::visit_json_object`] gives them.
+    /// the reflection of JSON values gives them (one child per member, an array's items
+    /// numbered).
     fn json_members(&mut self, members: &'a JsonObject);
 }
 
