@@ -886,7 +886,7 @@ fn string_special(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The bytes of `bytes[i..i + 16]` that are `"`, `\\` or below 0x20, as the low 16 bits
+/// The bytes of `bytes[i..i + 16]` that are `"`, `\` or below 0x20, as the low 16 bits
 /// of the result (bit `k` for byte `i + k`). The caller keeps `i + 16 <= bytes.len()`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]

@@ -166,7 +166,7 @@ pub(crate) fn is_complex(node: Node<'_>) -> bool {
 
 /// A key of [`visit_key`] taken apart once, for matching the many children a walk lists
 /// against it ([`KeyMatch::matches`]).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyMatch<'k> {
     /// `base[x]`: a typed member of the choice `base`.
     Choice(&'k str),
@@ -207,26 +207,32 @@ fn same_text(a: &str, b: &str) -> bool {
 /// (`identifier`), a typed choice name (`occurredDateTime`), or `value[x]` for every type
 /// of a choice.
 pub(crate) fn visit_key<'a>(node: Node<'a>, key: &str, visit: &mut dyn FnMut(Child<'a>)) {
-    if let Some(base) = key.strip_suffix("[x]") {
-        let typed_choice = |c: &Child<'_>| {
-            c.json_name.len() > base.len()
-                && c.json_name.starts_with(base)
-                && c.json_name[base.len()..].starts_with(|ch: char| ch.is_ascii_uppercase())
-        };
-        match node {
-            Node::Typed(_) => node.visit_child(base, &mut |c| {
-                if KeyMatch::Choice(base).matches(c.name, c.json_name) {
-                    visit(c)
-                }
-            }),
-            Node::Json { .. } => node.visit_children(&mut |c| {
-                if typed_choice(&c) {
-                    visit(c)
-                }
-            }),
+    visit_matching(node, KeyMatch::of(key), visit)
+}
+
+/// [`visit_key`] for a key already taken apart ([`KeyMatch::of`]).
+pub(crate) fn visit_matching<'a>(node: Node<'a>, matcher: KeyMatch<'_>, visit: &mut dyn FnMut(Child<'a>)) {
+    let key = match matcher {
+        KeyMatch::Member(key) => key,
+        KeyMatch::Choice(base) => {
+            match node {
+                Node::Typed(_) => node.visit_child(base, &mut |c| {
+                    if matcher.matches(c.name, c.json_name) {
+                        visit(c)
+                    }
+                }),
+                Node::Json { .. } => node.visit_children(&mut |c| {
+                    let typed_choice = c.json_name.len() > base.len()
+                        && c.json_name.starts_with(base)
+                        && c.json_name[base.len()..].starts_with(|ch: char| ch.is_ascii_uppercase());
+                    if typed_choice {
+                        visit(c)
+                    }
+                }),
+            }
+            return;
         }
-        return;
-    }
+    };
     let mut found = false;
     node.visit_child(key, &mut |c| {
         if c.json_name == key {

@@ -11,7 +11,7 @@
 use crate::fhirpath;
 use crate::fhirpath::native::Compiled;
 use crate::json::JsonObject;
-use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, KeyMatch, SliceTest, Step};
+use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, visit_matching, KeyMatch, SliceTest, Step};
 use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 use crate::reflect::{Node, PrimitiveValue, Reflect};
 use crate::terminology::CodeSet;
@@ -202,7 +202,7 @@ enum Edge {
     /// The resource itself (node 0).
     Root,
     /// The children at JSON member `key` (see [`visit_key`]) of each node of `parent`.
-    Member { parent: usize, key: &'static str, matcher: KeyMatch<'static> },
+    Member { parent: u32, matcher: KeyMatch<'static> },
     /// The members of a slice: those of node `members` (the sliced element's children,
     /// all of them) that `step` accepts (`test`, read from `step`).
     Slice { members: usize, step: &'static Step, test: usize },
@@ -213,7 +213,7 @@ impl Edge {
     fn same(&self, other: &Edge) -> bool {
         match (self, other) {
             (Edge::Root, Edge::Root) => true,
-            (Edge::Member { parent: p, key: k, .. }, Edge::Member { parent: q, key: l, .. }) => p == q && k == l,
+            (Edge::Member { parent: p, matcher: k }, Edge::Member { parent: q, matcher: l }) => p == q && k == l,
             (Edge::Slice { members: m, step: s, .. }, Edge::Slice { members: n, step: t, .. }) => m == n && same_step(s, t),
             _ => false,
         }
@@ -313,7 +313,7 @@ impl RuleTree {
                 let (mut parents, mut at) = (0, 0);
                 for step in rule.steps {
                     parents = at;
-                    at = node_of(&mut nodes, Edge::Member { parent: at, key: step.key, matcher: KeyMatch::of(step.key) });
+                    at = node_of(&mut nodes, Edge::Member { parent: u32::try_from(at).ok()?, matcher: KeyMatch::of(step.key) });
                     if step.is_slice() {
                         let added = nodes.len();
                         at = node_of(&mut nodes, Edge::Slice { members: at, step, test: slice_tests.len() });
@@ -377,13 +377,13 @@ impl RuleTree {
                     let walk = if walked.is_empty() { NOT_FOUND_IN_WALK } else { 0 };
                     found.push(Found { located: Located { node: root, at: 0 }, parent: 0, walk });
                 }
-                Edge::Member { parent, key, matcher } => {
-                    let (from, to) = spans[parent];
+                Edge::Member { parent, matcher } => {
+                    let (from, to) = spans[parent as usize];
                     for position in 0..to - from {
                         let Found { located: p, walk, .. } = found[from + position];
                         let listed = walked.get(walk as usize).and_then(Walked::listed);
                         let Some(children) = listed else {
-                            visit_key(p.node, key, &mut |c| {
+                            visit_matching(p.node, matcher, &mut |c| {
                                 segs.0.push(Seg { parent: p.at, name: c.json_name, index: c.index });
                                 found.push(Found { located: Located { node: c.node, at: segs.0.len() - 1 }, parent: position, walk: NOT_FOUND_IN_WALK });
                             });
