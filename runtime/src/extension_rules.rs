@@ -179,14 +179,11 @@ impl UrlIndex {
     }
 }
 
-/// The hash of a URL for [`UrlIndex`]: FNV-1a over its length and its last 16 bytes.
+/// The hash of a URL for [`UrlIndex`]: FNV-1a over its last 16 bytes, mixed with its
+/// length.
 fn url_hash(url: &[u8]) -> usize {
-    let tail = &url[url.len().saturating_sub(16)..];
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ url.len() as u64;
-    for &b in tail {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    (h ^ (h >> 29)) as usize
+    let tail = crate::terminology::fnv1a(&url[url.len().saturating_sub(16)..]);
+    (tail ^ (url.len() as u32).wrapping_mul(0x9e37_79b9)) as usize
 }
 
 /// The rules of a table, looked up through its [`UrlIndex`] when it has one.

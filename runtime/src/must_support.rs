@@ -69,9 +69,10 @@ impl SliceTest {
     }
 }
 
-/// A slice discriminator's expected value.
+/// An expected value read from a generated table's JSON text: a slice discriminator's,
+/// or a profile rule's fixed or pattern value.
 #[derive(Clone, Copy)]
-enum Expected {
+pub(crate) enum Expected {
     /// A JSON string without escapes: matches a primitive of that text.
     Text(&'static str),
     /// Other JSON: matched as a pattern.
@@ -81,10 +82,21 @@ enum Expected {
 }
 
 impl Expected {
-    fn of(json: &'static str) -> Self {
+    pub(crate) fn of(json: &'static str) -> Self {
         match plain_json_string(json) {
             Some(s) => Expected::Text(s),
             None => static_json(json).map_or(Expected::Invalid, Expected::Pattern),
+        }
+    }
+
+    /// Whether `item` itself has this value: exactly (`exact`, a fixed value) or as a
+    /// pattern (a string is the same text either way). `None` for text that is not JSON,
+    /// which is not checked.
+    pub(crate) fn matches_item(self, item: Node<'_>, exact: bool) -> Option<bool> {
+        match self {
+            Expected::Text(s) => Some(item.primitive().and_then(text) == Some(s)),
+            Expected::Pattern(v) => Some(if exact { equals_fixed(item, v) } else { contains_pattern(item, v) }),
+            Expected::Invalid => None,
         }
     }
 
@@ -433,7 +445,7 @@ impl std::hash::Hasher for AddressHasher {
 }
 
 /// The text of a JSON string literal without escapes (`"http://x"` → `http://x`).
-pub(crate) fn plain_json_string(json: &str) -> Option<&str> {
+fn plain_json_string(json: &str) -> Option<&str> {
     let inner = json.strip_prefix('"')?.strip_suffix('"')?;
     // One pass: no quote, backslash or control character (which JSON would escape).
     inner.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f).then_some(inner)

@@ -51,7 +51,11 @@ pub fn is_excluded(excluded: &[(&str, &str)], system: Option<&str>, code: &str) 
 /// A code's key (FNV-1a over its bytes): where a [`CodeIndex`] files it. Computed by the
 /// generator for the table and here for the code asked about: both call this function.
 pub const fn code_key(code: &str) -> u32 {
-    let bytes = code.as_bytes();
+    fnv1a(code.as_bytes())
+}
+
+/// FNV-1a (32 bits) over `bytes`: [`code_key`], and the extension URL index's hash.
+pub(crate) const fn fnv1a(bytes: &[u8]) -> u32 {
     let mut hash: u32 = 0x811c_9dc5;
     let mut i = 0;
     while i < bytes.len() {

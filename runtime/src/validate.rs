@@ -11,7 +11,7 @@
 use crate::fhirpath;
 use crate::fhirpath::native::Compiled;
 use crate::json::JsonObject;
-use crate::must_support::{contains_pattern, equals_fixed, has_value, is_complex, render, visit_key, visit_matching, KeyMatch, SliceTest, Step};
+use crate::must_support::{has_value, Expected, is_complex, render, visit_key, visit_matching, KeyMatch, SliceTest, Step};
 use crate::read::{Issue, IssueKind, ReadError, ReadMode, Reader, Severity};
 use crate::reflect::{Node, PrimitiveValue, Reflect};
 use crate::terminology::CodeSet;
@@ -247,24 +247,14 @@ const NO_ITEM_CHECK: u32 = u32::MAX;
 /// compiled: the rules of a profile's tree are then read from one short list, and the
 /// rule itself only for an issue's message.
 struct ItemCheck {
-    value: ValueCheck,
+    /// A fixed (`true`) or pattern (`false`) value.
+    value: Option<(Expected, bool)>,
     /// The membership test of a required binding, and how to read the item's codes.
     binding: Option<(MembershipTest, CodedKind)>,
 }
 
 /// [`CodeSet::contains`]: whether a value set has a code (of a system, if given).
 type MembershipTest = fn(Option<&str>, &str) -> bool;
-
-/// A fixed or pattern value of a rule.
-enum ValueCheck {
-    /// None (or one whose text is not JSON, which is not checked).
-    None,
-    /// A JSON string without escapes (fixed or pattern alike): the item is a primitive
-    /// of that text, as [`crate::must_support::contains_pattern`] tells.
-    Text(&'static str),
-    /// Any other JSON, parsed; `true` for a fixed value (exact), `false` for a pattern.
-    Json(&'static crate::json::JsonValue, bool),
-}
 
 /// A rules table compiled into a tree of steps: every distinct walk prefix of the rules
 /// is one node, found once per instance, so rules that share a prefix (all the rules
@@ -1531,13 +1521,7 @@ fn check_item<'a>(
     if !has_value(item.node) {
         return;
     }
-    let matches = match check.value {
-        _ if skipped('v') => None,
-        ValueCheck::None => None,
-        ValueCheck::Text(expected) => Some(item.node.primitive().and_then(crate::must_support::text) == Some(expected)),
-        ValueCheck::Json(expected, true) => Some(equals_fixed(item.node, expected)),
-        ValueCheck::Json(expected, false) => Some(contains_pattern(item.node, expected)),
-    };
+    let matches = check.value.filter(|_| !skipped('v')).and_then(|(expected, exact)| expected.matches_item(item.node, exact));
     if matches == Some(false) {
         value_issue(rule, item, segs, root_path, reader);
     }
@@ -1561,15 +1545,10 @@ fn check_item<'a>(
 
 impl ItemCheck {
     fn of(rule: &ElementRule) -> ItemCheck {
-        let value = match rule.value {
-            None => ValueCheck::None,
-            Some((text, exact)) => match crate::must_support::plain_json_string(text) {
-                Some(plain) => ValueCheck::Text(plain),
-                // A value whose text is not JSON is not checked.
-                None => crate::must_support::static_json(text).map_or(ValueCheck::None, |v| ValueCheck::Json(v, exact)),
-            },
-        };
-        ItemCheck { value, binding: rule.binding.map(|(set, kind)| (set.contains, kind)) }
+        ItemCheck {
+            value: rule.value.map(|(text, exact)| (Expected::of(text), exact)),
+            binding: rule.binding.map(|(set, kind)| (set.contains, kind)),
+        }
     }
 }
 
