@@ -1715,7 +1715,16 @@ impl Reflect for AvailabilityAvailableTime {
         }
         match expression {
             "allDay.exists().not() or (allDay implies availableStartTime.exists().not() and availableEndTime.exists().not())" => {
-                dhp_runtime::visit::or(Some(self.all_day.is_none()), || None)
+                dhp_runtime::visit::or(
+                    Some(self.all_day.is_none()),
+                    || dhp_runtime::visit::implies(
+                        None,
+                        || Some(
+                            self.available_start_time.is_none()
+                                && self.available_end_time.is_none(),
+                        ),
+                    ),
+                )
             }
             _ => None,
         }
@@ -5775,7 +5784,10 @@ impl Reflect for Duration {
                 Some(self.code.is_none() || self.system.is_some())
             }
             "code.exists() implies ((system = %ucum) and value.exists())" => {
-                dhp_runtime::visit::implies(Some(self.code.is_some()), || None)
+                dhp_runtime::visit::implies(
+                    Some(self.code.is_some()),
+                    || dhp_runtime::visit::and(None, || Some(self.value.is_some())),
+                )
             }
             _ => None,
         }
@@ -9602,6 +9614,15 @@ impl Reflect for Reference {
             return None;
         }
         match expression {
+            "(reference.resolve().exists() and reference.resolve() is Group) implies reference.resolve().member.entity.resolve().all($this is Specimen)" => {
+                dhp_runtime::visit::implies(
+                    dhp_runtime::visit::and(
+                        dhp_runtime::visit::when_absent(self.reference.is_none(), false),
+                        || None,
+                    ),
+                    || None,
+                )
+            }
             "reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))" => {
                 dhp_runtime::visit::implies(
                     Some(self.reference.is_some()),
@@ -11988,6 +12009,18 @@ impl Reflect for TriggerDefinition {
             return None;
         }
         match expression {
+            "(type = 'named-event' implies name.exists()) and (type = 'periodic' implies timing.exists()) and (type.startsWith('data-') implies data.exists())" => {
+                dhp_runtime::visit::and(
+                    dhp_runtime::visit::and(
+                        dhp_runtime::visit::implies(None, || Some(self.name.is_some())),
+                        || dhp_runtime::visit::implies(
+                            None,
+                            || Some(self.timing.is_some()),
+                        ),
+                    ),
+                    || dhp_runtime::visit::implies(None, || Some(!self.data.is_empty())),
+                )
+            }
             "condition.exists() implies data.exists()" => {
                 Some(self.condition.is_none() || !self.data.is_empty())
             }

@@ -211,7 +211,15 @@ pub struct Stream<'a> {
     key_pos: usize,
     fatal: Option<JsonError>,
     reader: Reader,
+    /// Whether the generated readers' validation step runs ([`Stream::validate_profile`]):
+    /// not when a profile's object is read again as its base resource, only for the
+    /// value.
+    validating: bool,
 }
+
+/// Reads a profile's base resource from a stream, as a [`crate::reflect::Reflect`] value
+/// ([`Stream::validate_profile`]).
+pub type BaseReader = fn(&mut Stream<'_>) -> Option<Box<dyn crate::reflect::Reflect>>;
 
 impl<'a> Stream<'a> {
     /// A stream over `text` (a leading byte order mark is skipped) whose locations start
@@ -231,6 +239,7 @@ impl<'a> Stream<'a> {
             key_pos: 0,
             fatal: None,
             reader,
+            validating: true,
         }
     }
 
@@ -1265,18 +1274,22 @@ impl<'a> Stream<'a> {
     }
 
     /// Runs a profile's rules on what a generated profile reader just read: the typed
-    /// `value` it built, walked through [`crate::reflect`], or, when no value could be
-    /// built (a required element is missing), the JSON of the object read since `start`,
-    /// parsed only for that, so the profile's other problems are still reported.
+    /// `value` it built, walked through [`crate::reflect`]. When no value could be built
+    /// (a required element is missing), the object read since `start` is read again as
+    /// the profile's base resource (`read_base`, whose elements the profile made
+    /// required are optional), and its rules walk that; only when that fails too, the
+    /// object's JSON, parsed for that. The profile's other problems are reported either
+    /// way.
     pub fn validate_profile(
         &mut self,
         start: usize,
         value: Option<&dyn crate::reflect::Reflect>,
+        read_base: Option<BaseReader>,
         rules: &'static [crate::validate::ElementRule],
         invariants: &'static [crate::validate::InvariantRule],
     ) {
         // `--cfg dhp_nocheck` is for profiling the readers alone (see Cargo.toml).
-        if self.fatal.is_some() || cfg!(dhp_nocheck) {
+        if self.fatal.is_some() || !self.validating || cfg!(dhp_nocheck) {
             return;
         }
         match value {
@@ -1292,12 +1305,26 @@ impl<'a> Stream<'a> {
             None => {
                 self.reader.sync_path();
                 let text = self.p.text.get(start..self.p.pos).unwrap_or("");
-                if let Ok(JsonValue::Object(obj)) = JsonValue::parse(text) {
+                if let Some(base) = read_base.and_then(|read| read_again(text, self.reader.mode(), read)) {
+                    let root = std::mem::take(&mut self.reader.path);
+                    crate::validate::validate(crate::reflect::Node::Typed(&*base), &root, rules, invariants, &mut self.reader);
+                    self.reader.path = root;
+                } else if let Ok(JsonValue::Object(obj)) = JsonValue::parse(text) {
                     crate::validate::validate_read(None, &obj, rules, invariants, &mut self.reader);
                 }
             }
         }
     }
+}
+
+/// `text` (one object, read once already) read again with `read`, for its value alone:
+/// its problems were reported by the first reading, and its validation step is skipped.
+/// `None` when a problem leaves no value.
+fn read_again(text: &str, mode: ReadMode, read: BaseReader) -> Option<Box<dyn crate::reflect::Reflect>> {
+    let mut again = Stream::new(text, "", mode);
+    again.validating = false;
+    let value = read(&mut again);
+    value.filter(|_| again.fatal.is_none() && !again.reader.has_errors())
 }
 
 // ---------------------------------------------------------------------------------

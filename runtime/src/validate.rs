@@ -446,8 +446,8 @@ const NOT_FOUND_IN_WALK: u32 = u32::MAX;
 /// walk and all its checks, `b` its base checks (ele-1, ext-1, datatype constraints,
 /// references), `t` only the datatype constraints, `e` the extension definitions, `p` the
 /// prose rules, `r` the profile's element rules (`k` only their bindings, `v` only their
-/// fixed and pattern values), `i` its invariants. Without the cfg it is a constant
-/// `false`.
+/// fixed and pattern values), `i` its invariants (`f` only those the types do not
+/// decide natively). Without the cfg it is a constant `false`.
 #[cfg(dhp_phases)]
 fn skipped(phase: char) -> bool {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -551,9 +551,18 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
             continue;
         }
         // An expression that cannot be parsed is reported before its foci are looked for.
-        if !inv.steps.is_empty() && compiled_at(table, invariants, i).is_none() {
-            reader.push_issue(unparsed_invariant_issue(inv, root_path));
-            continue;
+        // One that reads only `%resource` is answered by the resource's type, whatever
+        // its focus (`Reflect::native_invariant`).
+        let mut asked = None;
+        if !inv.steps.is_empty() {
+            match compiled_at(table, invariants, i) {
+                None => {
+                    reader.push_issue(unparsed_invariant_issue(inv, root_path));
+                    continue;
+                }
+                Some(compiled) if compiled.resource_only => asked = Some(root),
+                Some(_) => {}
+            }
         }
         let stepped;
         let foci = if inv.steps.is_empty() {
@@ -571,11 +580,12 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
             };
             // A constraint the focus's type decides from its fields (see
             // `Reflect::native_invariant`), else FHIRPath.
-            let holds = match native_answer(focus.node, inv) {
+            let holds = match native_answer(asked.unwrap_or(focus.node), inv) {
                 Some(holds) => {
                     audit_native(|| table, invariants, i, focus.node, &env, holds);
                     holds
                 }
+                None if skipped('f') => true,
                 None => {
                     let Some(compiled) = compiled_at(table, invariants, i) else {
                         reader.push_issue(unparsed_invariant_issue(inv, root_path));

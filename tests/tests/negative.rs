@@ -92,6 +92,13 @@ const CASES: &[Case] = &[
     Case { name: "empty identifier array", file: PATIENT, ops: &[Set("identifier", "[]")], mode: Strict, errors: &[("Patient.identifier", Structure), ("Patient.identifier", Required)], warnings: &[] },
     Case { name: "missing required name", file: ORG, ops: &[Remove("name"), Remove("_name")], mode: Strict, errors: &[("Organization.name", Required)], warnings: &[] },
     Case { name: "missing required status", file: ENC, ops: &[Remove("status")], mode: Strict, errors: &[("Encounter.status", Required)], warnings: &[] },
+    // Without a required element no profile value is built: the profile's rules and
+    // invariants then run on the object read again as the base resource, and still find
+    // the other problems (a root invariant, one on an extension reading `%resource`).
+    Case { name: "missing identifier and gender other without the gender-other extension", file: PATIENT, ops: &[Remove("identifier"), Remove("_gender")], mode: Strict, errors: &[("Patient.identifier", Required), ("Patient", Invariant)], warnings: &[] },
+    Case { name: "missing identifier and the gender-other extension on a male", file: PATIENT, ops: &[Remove("identifier"), Set("gender", "\"male\"")], mode: Strict, errors: &[("Patient.identifier", Required), ("Patient.gender.extension[0].valueCoding", Invariant)], warnings: &[] },
+    // Without a name, an organization needs an identifier (org-1), base resource or not.
+    Case { name: "missing required name and identifier (org-1)", file: ORG, ops: &[Remove("name"), Remove("_name"), Remove("identifier")], mode: Strict, errors: &[("Organization.name", Required), ("Organization", Invariant)], warnings: &[] },
     Case { name: "status outside the required value set", file: ENC, ops: &[Set("status", "\"finished\"")], mode: Strict, errors: &[("Encounter.status", InvalidValue)], warnings: &[] },
     // David's gender is `other` with the gender-other extension; another gender also
     // breaks the extension's own invariant.

@@ -472,18 +472,27 @@ pub(crate) fn struct_tokens(ctx: &Ctx, s: &StructDef) -> TokenStream {
         }
     }
     let validation = match &s.kind {
-        StructKind::Profile { .. } => {
+        StructKind::Profile { base, .. } => {
             let shout = heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str());
             let rules = format_ident!("{}_RULES", shout);
             let invs = format_ident!("{}_INVARIANTS", shout);
-            // Validation walks the typed value; only when a required element is missing
-            // (no value) are the rules run over the JSON of the object, parsed for that.
-            quote! { r.validate_profile(object_start, value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect), #rules, #invs); }
+            let base = ctx.type_path(base);
+            // Validation walks the typed value; when a required element is missing (no
+            // value), the object read again as the base resource.
+            quote! {
+                r.validate_profile(
+                    object_start,
+                    value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect),
+                    Some(|s| #base::read_stream(s).map(|v| Box::new(v) as Box<dyn dhp_runtime::Reflect>)),
+                    #rules,
+                    #invs,
+                );
+            }
         }
         // Base resources: the constraints of their snapshot (rule-table hook only).
         StructKind::Resource { .. } => {
             let invs = format_ident!("{}_INVARIANTS", heck::ToShoutySnakeCase::to_shouty_snake_case(s.name.as_str()));
-            quote! { r.validate_profile(object_start, value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect), &[], #invs); }
+            quote! { r.validate_profile(object_start, value.as_ref().map(|v| v as &dyn dhp_runtime::Reflect), None, &[], #invs); }
         }
         _ => quote! {},
     };

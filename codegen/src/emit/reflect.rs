@@ -588,8 +588,6 @@ fn native_option_tokens(test: &NativeTest, fields: &[Field]) -> TokenStream {
             let inner = native_option_tokens(inner, fields);
             quote! { #r::not(#inner) }
         }
-        // Its left part undecided, an operator is too.
-        NativeTest::Logic(l, _, _) if **l == NativeTest::Undecided => quote! { None },
         NativeTest::Logic(l, op, rhs) => {
             let (l, rhs) = (native_option_tokens(l, fields), native_option_tokens(rhs, fields));
             let f = match op {
@@ -619,6 +617,25 @@ fn native_option_tokens(test: &NativeTest, fields: &[Field]) -> TokenStream {
             }
             None => quote! { None },
         },
+        NativeTest::ValueIs { field, literal, present } => {
+            let is = match fields.iter().find(|f| f.name == *field) {
+                Some(f) if f.ty.is_text() => {
+                    let text = optional_text(f);
+                    quote! { #text.is_some_and(|t| t == #literal) }
+                }
+                Some(f) => {
+                    // A code type: its code.
+                    let name = format_ident!("{}", f.name);
+                    quote! { self.#name.as_ref().and_then(|e| e.value).is_some_and(|v| v.code() == #literal) }
+                }
+                None => return quote! { None },
+            };
+            if *present {
+                quote! { Some(#is) }
+            } else {
+                quote! { Some(!#is) }
+            }
+        }
         NativeTest::Ordered { low, high, strict } => match (fields.iter().find(|f| f.name == *low), fields.iter().find(|f| f.name == *high)) {
             (Some(l), Some(h)) => {
                 let (l, h) = (optional_text(l), optional_text(h));
@@ -643,6 +660,9 @@ fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> Option<Token
             return Some(match (card, *present != negated) {
                 (Card::Many, true) => quote! { !self.#f.is_empty() },
                 (Card::Many, false) => quote! { self.#f.is_empty() },
+                // A required primitive: present unless empty (`PrimitiveElement::is_empty`).
+                (Card::Required, true) => quote! { !self.#f.is_empty() },
+                (Card::Required, false) => quote! { self.#f.is_empty() },
                 (_, true) => quote! { self.#f.is_some() },
                 (_, false) => quote! { self.#f.is_none() },
             });
@@ -660,7 +680,7 @@ fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> Option<Token
             let has = quote! { self.#f.as_ref().is_some_and(|e| e.extension.iter().any(|x| x.url == #url)) };
             return Some(if *present != negated { has } else { quote! { !#has } });
         }
-        NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Equals { .. } | NativeTest::Ordered { .. } | NativeTest::Undecided => return None,
+        NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Equals { .. } | NativeTest::ValueIs { .. } | NativeTest::Ordered { .. } | NativeTest::Undecided => return None,
         NativeTest::Not(inner) => return native_tokens(inner, nested, !negated),
         NativeTest::Logic(l, op, r) => {
             // `a implies b` is `!a || b`.

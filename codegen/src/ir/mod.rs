@@ -618,12 +618,13 @@ pub struct InvariantDef {
 /// (which the expression would also see).
 #[derive(Clone, Debug, PartialEq)]
 pub enum NativeTest {
-    /// The element (by Rust field name, `0..1` or repeating) has a value
-    /// (`exists()`), or has none when `present` is false (`empty()`).
+    /// The element (by Rust field name, `0..1`, repeating, or a required primitive, which
+    /// is absent when empty) has a value (`exists()`), or has none when `present` is false
+    /// (`empty()`).
     Present {
         /// Rust field name.
         field: String,
-        /// `Optional` or `Many`.
+        /// `Optional`, `Many` or `Required`.
         card: Card,
         /// `exists()` (true) or `empty()` (false).
         present: bool,
@@ -659,6 +660,17 @@ pub enum NativeTest {
         field: String,
         /// The literal compared with.
         literal: String,
+    },
+    /// `%resource.where(name = 'literal').exists()` (`.empty()` when `present` is false):
+    /// whether the `0..1` text or code element of the resource has the literal as its
+    /// value. Answered by the resource's struct, whatever the constraint's focus.
+    ValueIs {
+        /// Rust field name.
+        field: String,
+        /// The literal compared with.
+        literal: String,
+        /// `exists()` (true) or `empty()` (false).
+        present: bool,
     },
     /// `name.extension('url').exists()` (or `.empty()` when `present` is false) on a
     /// `0..1` primitive element: whether it has an extension with that exact URL.

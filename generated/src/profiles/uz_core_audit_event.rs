@@ -491,6 +491,9 @@ impl FhirJson for UzCoreAuditEvent {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| {
+                AuditEvent::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)
+            }),
             UZ_CORE_AUDIT_EVENT_RULES,
             UZ_CORE_AUDIT_EVENT_INVARIANTS,
         );

@@ -574,6 +574,7 @@ impl FhirJson for UzCoreClinicalCondition {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| Condition::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)),
             UZ_CORE_CLINICAL_CONDITION_RULES,
             UZ_CORE_CLINICAL_CONDITION_INVARIANTS,
         );

@@ -575,6 +575,7 @@ impl FhirJson for UzCoreCondition {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| Condition::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)),
             UZ_CORE_CONDITION_RULES,
             UZ_CORE_CONDITION_INVARIANTS,
         );

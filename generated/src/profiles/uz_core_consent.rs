@@ -550,6 +550,7 @@ impl FhirJson for UzCoreConsent {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| Consent::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)),
             UZ_CORE_CONSENT_RULES,
             UZ_CORE_CONSENT_INVARIANTS,
         );

@@ -783,6 +783,7 @@ impl FhirJson for UzCoreEncounter {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| Encounter::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)),
             UZ_CORE_ENCOUNTER_RULES,
             UZ_CORE_ENCOUNTER_INVARIANTS,
         );

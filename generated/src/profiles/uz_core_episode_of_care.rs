@@ -462,6 +462,9 @@ impl FhirJson for UzCoreEpisodeOfCare {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| {
+                EpisodeOfCare::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)
+            }),
             UZ_CORE_EPISODE_OF_CARE_RULES,
             UZ_CORE_EPISODE_OF_CARE_INVARIANTS,
         );

@@ -656,6 +656,10 @@ impl FhirJson for UzCoreHealthcareService {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| {
+                HealthcareService::read_stream(s)
+                    .map(|v| Box::new(v) as Box<dyn Reflect>)
+            }),
             UZ_CORE_HEALTHCARE_SERVICE_RULES,
             UZ_CORE_HEALTHCARE_SERVICE_INVARIANTS,
         );

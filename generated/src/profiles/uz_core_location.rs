@@ -557,6 +557,7 @@ impl FhirJson for UzCoreLocation {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| Location::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)),
             UZ_CORE_LOCATION_RULES,
             UZ_CORE_LOCATION_INVARIANTS,
         );

@@ -778,6 +778,9 @@ impl FhirJson for UzCoreObservation {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| {
+                Observation::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)
+            }),
             UZ_CORE_OBSERVATION_RULES,
             UZ_CORE_OBSERVATION_INVARIANTS,
         );

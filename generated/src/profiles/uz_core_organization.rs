@@ -414,6 +414,9 @@ impl FhirJson for UzCoreOrganization {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| {
+                Organization::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)
+            }),
             UZ_CORE_ORGANIZATION_RULES,
             UZ_CORE_ORGANIZATION_INVARIANTS,
         );
@@ -468,6 +471,9 @@ impl Reflect for UzCoreOrganization {
             return None;
         }
         match expression {
+            "(identifier.count() + name.count()) > 0" => {
+                Some(!self.identifier.is_empty() || !self.name.is_empty())
+            }
             "contained.contained.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }

@@ -619,6 +619,7 @@ impl FhirJson for UzCorePatient {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| Patient::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)),
             UZ_CORE_PATIENT_RULES,
             UZ_CORE_PATIENT_INVARIANTS,
         );
@@ -704,6 +705,15 @@ impl Reflect for UzCorePatient {
             return None;
         }
         match expression {
+            "%resource.where(gender='other').exists()" => {
+                Some(
+                    self
+                        .gender
+                        .as_ref()
+                        .and_then(|e| e.value)
+                        .is_some_and(|v| v.code() == "other"),
+                )
+            }
             "contained.contained.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }

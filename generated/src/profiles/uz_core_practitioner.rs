@@ -441,6 +441,9 @@ impl FhirJson for UzCorePractitioner {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| {
+                Practitioner::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)
+            }),
             UZ_CORE_PRACTITIONER_RULES,
             UZ_CORE_PRACTITIONER_INVARIANTS,
         );
@@ -498,6 +501,15 @@ impl Reflect for UzCorePractitioner {
             return None;
         }
         match expression {
+            "%resource.where(gender='other').exists()" => {
+                Some(
+                    self
+                        .gender
+                        .as_ref()
+                        .and_then(|e| e.value)
+                        .is_some_and(|v| v.code() == "other"),
+                )
+            }
             "contained.contained.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }

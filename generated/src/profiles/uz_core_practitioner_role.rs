@@ -483,6 +483,9 @@ impl FhirJson for UzCorePractitionerRole {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| {
+                PractitionerRole::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)
+            }),
             UZ_CORE_PRACTITIONER_ROLE_RULES,
             UZ_CORE_PRACTITIONER_ROLE_INVARIANTS,
         );

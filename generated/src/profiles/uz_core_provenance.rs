@@ -465,6 +465,9 @@ impl FhirJson for UzCoreProvenance {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            Some(|s| {
+                Provenance::read_stream(s).map(|v| Box::new(v) as Box<dyn Reflect>)
+            }),
             UZ_CORE_PROVENANCE_RULES,
             UZ_CORE_PROVENANCE_INVARIANTS,
         );

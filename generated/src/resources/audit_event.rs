@@ -471,6 +471,7 @@ impl FhirJson for AuditEvent {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             AUDIT_EVENT_INVARIANTS,
         );

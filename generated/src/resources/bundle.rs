@@ -285,6 +285,7 @@ impl FhirJson for Bundle {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             BUNDLE_INVARIANTS,
         );
@@ -326,13 +327,52 @@ impl Reflect for Bundle {
             return None;
         }
         match expression {
+            "(type = 'searchset') or entry.search.empty()" => {
+                dhp_runtime::visit::or(
+                    None,
+                    || dhp_runtime::visit::when_absent(self.entry.is_empty(), true),
+                )
+            }
             "issues.exists() implies (issues.issue.severity = 'information' or issues.issue.severity = 'warning')" => {
-                dhp_runtime::visit::implies(Some(self.issues.is_some()), || None)
+                dhp_runtime::visit::implies(
+                    Some(self.issues.is_some()),
+                    || dhp_runtime::visit::or(None, || None),
+                )
             }
             "total.empty() or (type = 'searchset') or (type = 'history')" => {
                 dhp_runtime::visit::or(
                     dhp_runtime::visit::or(Some(self.total.is_none()), || None),
                     || None,
+                )
+            }
+            "type = 'document' implies (identifier.system.exists() and identifier.value.exists())" => {
+                dhp_runtime::visit::implies(
+                    None,
+                    || dhp_runtime::visit::and(
+                        dhp_runtime::visit::when_absent(
+                            self.identifier.is_none(),
+                            false,
+                        ),
+                        || dhp_runtime::visit::when_absent(
+                            self.identifier.is_none(),
+                            false,
+                        ),
+                    ),
+                )
+            }
+            "type = 'document' implies (timestamp.hasValue())" => {
+                dhp_runtime::visit::implies(
+                    None,
+                    || Some(self.timestamp.as_ref().is_some_and(|e| e.value.is_some())),
+                )
+            }
+            "type = 'document' implies issues.empty()" => {
+                dhp_runtime::visit::implies(None, || Some(self.issues.is_none()))
+            }
+            "type = 'searchset' implies link.where(relation = 'self' and url.exists()).exists()" => {
+                dhp_runtime::visit::implies(
+                    None,
+                    || dhp_runtime::visit::when_absent(self.link.is_empty(), false),
                 )
             }
             _ => None,

@@ -856,6 +856,7 @@ impl FhirJson for CapabilityStatement {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             CAPABILITY_STATEMENT_INVARIANTS,
         );
@@ -939,6 +940,21 @@ impl Reflect for CapabilityStatement {
                 Some(
                     (self.description.is_some() || self.software.is_some())
                         || self.implementation.is_some(),
+                )
+            }
+            "(kind != 'capability') or (implementation.exists().not() and software.exists())" => {
+                dhp_runtime::visit::or(
+                    None,
+                    || Some(self.implementation.is_none() && self.software.is_some()),
+                )
+            }
+            "(kind != 'instance') or implementation.exists()" => {
+                dhp_runtime::visit::or(None, || Some(self.implementation.is_some()))
+            }
+            "(kind!='requirements') or (implementation.exists().not() and software.exists().not())" => {
+                dhp_runtime::visit::or(
+                    None,
+                    || Some(self.implementation.is_none() && self.software.is_none()),
                 )
             }
             "messaging.endpoint.empty() or kind = 'instance'" => {

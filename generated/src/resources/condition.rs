@@ -515,6 +515,7 @@ impl FhirJson for Condition {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             CONDITION_INVARIANTS,
         );

@@ -530,6 +530,7 @@ impl FhirJson for Consent {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             CONSENT_INVARIANTS,
         );

@@ -650,6 +650,7 @@ impl FhirJson for DocumentReference {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             DOCUMENT_REFERENCE_INVARIANTS,
         );

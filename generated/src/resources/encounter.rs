@@ -741,6 +741,7 @@ impl FhirJson for Encounter {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             ENCOUNTER_INVARIANTS,
         );
@@ -2110,6 +2111,12 @@ impl Reflect for EncounterParticipant {
         match expression {
             "actor.exists() or type.exists()" => {
                 Some(self.actor.is_some() || !self.type_.is_empty())
+            }
+            "actor.exists(resolve() is Patient or resolve() is Group) implies type.exists().not()" => {
+                dhp_runtime::visit::implies(
+                    dhp_runtime::visit::when_absent(self.actor.is_none(), false),
+                    || Some(self.type_.is_empty()),
+                )
             }
             _ => None,
         }

@@ -437,6 +437,7 @@ impl FhirJson for EpisodeOfCare {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             EPISODE_OF_CARE_INVARIANTS,
         );

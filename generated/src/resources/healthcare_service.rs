@@ -641,6 +641,7 @@ impl FhirJson for HealthcareService {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             HEALTHCARE_SERVICE_INVARIANTS,
         );

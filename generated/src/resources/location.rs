@@ -530,6 +530,7 @@ impl FhirJson for Location {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             LOCATION_INVARIANTS,
         );

@@ -742,6 +742,7 @@ impl FhirJson for Observation {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             OBSERVATION_INVARIANTS,
         );

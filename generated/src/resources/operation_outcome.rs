@@ -219,6 +219,7 @@ impl FhirJson for OperationOutcome {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             OPERATION_OUTCOME_INVARIANTS,
         );

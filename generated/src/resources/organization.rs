@@ -390,6 +390,7 @@ impl FhirJson for Organization {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             ORGANIZATION_INVARIANTS,
         );

@@ -523,6 +523,7 @@ impl FhirJson for Patient {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             PATIENT_INVARIANTS,
         );
@@ -599,6 +600,15 @@ impl Reflect for Patient {
             return None;
         }
         match expression {
+            "%resource.where(gender='other').exists()" => {
+                Some(
+                    self
+                        .gender
+                        .as_ref()
+                        .and_then(|e| e.value)
+                        .is_some_and(|v| v.code() == "other"),
+                )
+            }
             "contained.contained.empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
             }
@@ -613,6 +623,34 @@ impl Reflect for Patient {
             }
             "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
                 dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
+            }
+            "gender.exists() and gender = 'other' implies gender.extension('https://dhp.uz/fhir/core/StructureDefinition/gender-other').exists()" => {
+                dhp_runtime::visit::implies(
+                    dhp_runtime::visit::and(
+                        Some(self.gender.is_some()),
+                        || {
+                            self
+                                .gender
+                                .as_ref()
+                                .and_then(|e| e.value)
+                                .map(|v| v.code() == "other")
+                        },
+                    ),
+                    || Some(
+                        self
+                            .gender
+                            .as_ref()
+                            .is_some_and(|e| {
+                                e
+                                    .extension
+                                    .iter()
+                                    .any(|x| {
+                                        x.url
+                                            == "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
+                                    })
+                            }),
+                    ),
+                )
             }
             "text.`div`.exists()" => {
                 dhp_runtime::visit::when_absent(self.text.is_none(), false)

@@ -463,6 +463,7 @@ impl FhirJson for PractitionerRole {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             PRACTITIONER_ROLE_INVARIANTS,
         );

@@ -448,6 +448,7 @@ impl FhirJson for Provenance {
         r.validate_profile(
             object_start,
             value.as_ref().map(|v| v as &dyn Reflect),
+            None,
             &[],
             PROVENANCE_INVARIANTS,
         );
@@ -1059,6 +1060,50 @@ impl Reflect for ProvenanceAgent {
             element_invariants: &[],
         };
         Some(&INFO)
+    }
+    fn native_invariant(&self, expression: &str) -> Option<bool> {
+        if !self.unknown_elements.is_empty() {
+            return None;
+        }
+        match expression {
+            "who.resolve().exists() and onBehalfOf.resolve().exists() implies who.resolve() != onBehalfOf.resolve()" => {
+                dhp_runtime::visit::implies(
+                    dhp_runtime::visit::and(
+                        None,
+                        || dhp_runtime::visit::when_absent(
+                            self.on_behalf_of.is_none(),
+                            false,
+                        ),
+                    ),
+                    || None,
+                )
+            }
+            "who.resolve().ofType(Organization).exists() and onBehalfOf.resolve().ofType(PractitionerRole).organization.resolve().exists() implies who.resolve() != onBehalfOf.resolve().organization.resolve()" => {
+                dhp_runtime::visit::implies(
+                    dhp_runtime::visit::and(
+                        None,
+                        || dhp_runtime::visit::when_absent(
+                            self.on_behalf_of.is_none(),
+                            false,
+                        ),
+                    ),
+                    || None,
+                )
+            }
+            "who.resolve().ofType(PractitionerRole).practitioner.resolve().exists() and onBehalfOf.resolve().ofType(Practitioner).exists() implies who.resolve().practitioner.resolve() != onBehalfOf.resolve()" => {
+                dhp_runtime::visit::implies(
+                    dhp_runtime::visit::and(
+                        None,
+                        || dhp_runtime::visit::when_absent(
+                            self.on_behalf_of.is_none(),
+                            false,
+                        ),
+                    ),
+                    || None,
+                )
+            }
+            _ => None,
+        }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {

@@ -51,6 +51,9 @@ pub(crate) struct Compiled {
     /// The parsed expression.
     pub(crate) expr: &'static Expr,
     plan: Plan<'static>,
+    /// Its value does not depend on the focus ([`reads_only_resource`]): the same on
+    /// every focus as on `%resource` itself.
+    pub(crate) resource_only: bool,
 }
 
 enum Plan<'e> {
@@ -191,7 +194,7 @@ pub fn audit(on: bool) -> (usize, usize) {
 impl Compiled {
     /// Compiles `expr` (kept for the process's lifetime: the invariant tables are static).
     pub(crate) fn new(expr: &'static Expr) -> Self {
-        Compiled { expr, plan: plan(expr) }
+        Compiled { expr, plan: plan(expr), resource_only: reads_only_resource(expr) }
     }
 
     /// Checks the invariant on `focus`: `Some(false)` is a violation, `None` an empty
@@ -207,6 +210,33 @@ impl Compiled {
             self.audit(focus, env, native);
         }
         native
+    }
+}
+
+/// Whether `e` reads nothing of its focus: members and calls from `%resource` whose
+/// arguments (evaluated on the items before them) do not name `%context`, and operators
+/// over such parts and literals (`%resource.where(gender = 'other').exists()`).
+fn reads_only_resource(e: &Expr) -> bool {
+    match e {
+        Expr::Variable(v) => v == "resource",
+        Expr::Literal(_) => true,
+        Expr::Member(Some(base), _) => reads_only_resource(base),
+        Expr::Call(Some(base), _, args) => reads_only_resource(base) && !args.iter().any(names_context),
+        Expr::Binary(l, _, r) => reads_only_resource(l) && reads_only_resource(r),
+        _ => false,
+    }
+}
+
+/// Whether `%context` (the focus) appears anywhere in `e`. The parser bounds the depth of
+/// expressions, and so this recursion.
+fn names_context(e: &Expr) -> bool {
+    match e {
+        Expr::Variable(v) => v == "context",
+        Expr::Member(base, _) => base.as_deref().is_some_and(names_context),
+        Expr::Call(base, _, args) => base.as_deref().is_some_and(names_context) || args.iter().any(names_context),
+        Expr::Indexer(a, b) | Expr::Binary(a, _, b) => names_context(a) || names_context(b),
+        Expr::Negate(a, _) | Expr::Is(a, _) | Expr::As(a, _) => names_context(a),
+        Expr::Empty | Expr::Literal(_) | Expr::This | Expr::Index | Expr::Total => false,
     }
 }
 
@@ -827,4 +857,34 @@ fn reaches(node: Node<'_>, path: &[&str]) -> Option<bool> {
         out = reaches(c.node, rest);
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reads_only_resource;
+
+    #[test]
+    fn only_expressions_that_read_nothing_of_their_focus_read_only_the_resource() {
+        let only = |e: &str| reads_only_resource(&crate::fhirpath::parse(e).expect("FHIRPath"));
+        for e in [
+            "%resource.where(gender='other').exists()",
+            "%resource.name.given.exists() and %resource.active = true",
+            "%resource.contained.where(id = $this.id).empty()",
+            "%resource.gender.exists() or true",
+        ] {
+            assert!(only(e), "{e}");
+        }
+        // The focus read directly, through `%context`, or not from `%resource`.
+        for e in [
+            "gender.exists()",
+            "%resource.gender = gender",
+            "%resource.contained.where(id = %context.id).empty()",
+            "%rootResource.gender.exists()",
+            "$this.gender.exists()",
+            "%resource.gender.exists().not() or value.exists()",
+            "(%resource.gender | gender).exists()",
+        ] {
+            assert!(!only(e), "{e}");
+        }
+    }
 }

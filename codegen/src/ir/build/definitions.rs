@@ -201,21 +201,35 @@ impl<'a> Builder<'a> {
 /// [`TypeSpace::native_answers`]: every constraint of a table (a base resource's, a
 /// datatype's, a profile's, an element's datatype profile's) whose focus is a value of
 /// one struct, found through its steps, and that the struct's fields decide.
+///
+/// A resource's struct also answers the constraints of its tables that test the resource
+/// alone (`%resource.where(…)`, [`resource_test`]), whatever their focus: the runtime asks
+/// the resource for those. A profile's base resource struct answers the profile's
+/// constraints too: a profile reader validates a value of it when a required element is
+/// missing.
 pub(super) fn native_answers(space: &TypeSpace) -> BTreeMap<String, BTreeMap<String, NativeTest>> {
     let mut answers: BTreeMap<String, BTreeMap<String, NativeTest>> = BTreeMap::new();
-    let mut add = |from: &str, inv: &InvariantDef| {
-        let Some(focus) = focus_struct(space, from, &inv.steps) else { return };
+    // `resource`: `from` is a resource (or profile) struct, the constraint's `%resource`.
+    let mut add = |from: &str, inv: &InvariantDef, resource: bool| {
         let Ok(expr) = dhp_runtime::fhirpath::parse(&inv.expression) else { return };
-        if let Some(test) = native_test(&expr, &focus.fields) {
-            answers.entry(focus.name.clone()).or_default().insert(inv.expression.clone(), test);
+        let focus = focus_struct(space, from, &inv.steps);
+        let on_focus = focus.and_then(|focus| Some((focus, native_test(&expr, &focus.fields)?)));
+        let root = space.structs.get(from).filter(|_| resource && !inv.steps.is_empty());
+        let on_root = root.and_then(|root| Some((root, resource_test(&expr, &root.fields)?)));
+        for (s, test) in on_focus.into_iter().chain(on_root) {
+            answers.entry(s.name.clone()).or_default().insert(inv.expression.clone(), test);
         }
     };
-    for (name, invariants) in space.resource_invariants.iter().chain(&space.datatype_invariants) {
-        invariants.iter().for_each(|inv| add(name, inv));
+    for (name, invariants) in &space.resource_invariants {
+        invariants.iter().for_each(|inv| add(name, inv, true));
+    }
+    for (name, invariants) in &space.datatype_invariants {
+        invariants.iter().for_each(|inv| add(name, inv, false));
     }
     for s in space.structs.values() {
-        if let StructKind::Profile { invariants, .. } = &s.kind {
-            invariants.iter().for_each(|inv| add(&s.name, inv));
+        if let StructKind::Profile { invariants, base, .. } = &s.kind {
+            invariants.iter().for_each(|inv| add(&s.name, inv, true));
+            invariants.iter().for_each(|inv| add(base, inv, true));
         }
     }
     for (parent, elements) in &space.element_invariants {
@@ -223,10 +237,30 @@ pub(super) fn native_answers(space: &TypeSpace) -> BTreeMap<String, BTreeMap<Str
             // The element's own type is the focus of its type profile's constraints.
             let element = space.structs.get(parent).and_then(|p| p.fields.iter().find(|f| &f.json == json && f.role == FieldRole::Element));
             let Some(Field { ty: FieldType::Complex(ty), .. }) = element else { continue };
-            invariants.iter().for_each(|inv| add(ty, inv));
+            invariants.iter().for_each(|inv| add(ty, inv, false));
         }
     }
     answers
+}
+
+/// `%resource.where(name = 'literal').exists()` (or `.empty()`), with `name` a `0..1`
+/// primitive of the resource holding text or a code: a test of the resource alone,
+/// whatever the constraint's focus (`uzcore-gender-other-1`, checked on an extension of
+/// `gender`), as a [`NativeTest::ValueIs`] on the resource's `fields`.
+fn resource_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<NativeTest> {
+    use dhp_runtime::fhirpath::Expr;
+    let Expr::Call(Some(filtered), f, args) = e else { return None };
+    let Expr::Call(Some(resource), filter, criteria) = &**filtered else { return None };
+    if !args.is_empty() || !matches!(f.as_str(), "exists" | "empty") || filter != "where" || !matches!(&**resource, Expr::Variable(v) if v == "resource") {
+        return None;
+    }
+    match (criteria.as_slice(), f.as_str()) {
+        ([criteria], f) => match native_part(criteria, fields) {
+            NativeTest::Equals { field, literal } => Some(NativeTest::ValueIs { field, literal, present: f == "exists" }),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// The struct of the values a constraint of struct `from` with `steps` is checked on:
@@ -247,11 +281,12 @@ fn focus_struct<'s>(space: &'s TypeSpace, from: &str, steps: &[StepDef]) -> Opti
 
 /// The first element of a path of at least two steps: members, and calls of functions
 /// that give nothing for nothing without evaluating their arguments (`where`, `select`,
-/// `trace`, `first`, `last`): `contained` of `contained.where(…).trace(…)`.
+/// `trace`, `first`, `last`, `resolve`, `ofType`, `extension`): `contained` of
+/// `contained.where(…).trace(…)`, `onBehalfOf` of `onBehalfOf.resolve().exists()`.
 fn path_head(e: &dhp_runtime::fhirpath::Expr) -> Option<&str> {
     use dhp_runtime::fhirpath::Expr;
     fn keeps_nothing(f: &str) -> bool {
-        matches!(f, "where" | "select" | "trace" | "first" | "last")
+        matches!(f, "where" | "select" | "trace" | "first" | "last" | "resolve" | "ofType" | "extension")
     }
     fn head(mut e: &Expr) -> Option<&str> {
         loop {
@@ -278,8 +313,10 @@ fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<Nati
         match t {
             NativeTest::Undecided => false,
             NativeTest::Not(inner) => decides(inner),
-            // The left part is looked at first: undecided, it leaves the whole undecided.
-            NativeTest::Logic(l, _, _) => decides(l),
+            // The left part is looked at first. Undecided, it leaves the whole undecided,
+            // except where the right part decides whatever the left is (`x and false`,
+            // `x or true`, `x implies true`: `dhp_runtime::visit`'s helpers).
+            NativeTest::Logic(l, op, r) => decides(l) || (*op != NativeOp::Xor && decides(r)),
             _ => true,
         }
     }
@@ -311,6 +348,13 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
     let element = |name: &str| fields.iter().find(|f| f.json == name && f.role == FieldRole::Element);
     // A `0..1` primitive element of the struct's own.
     let single_primitive = |name: &str| element(name).filter(|field| field.card == Card::Optional && matches!(field.ty, FieldType::Primitive { .. }));
+    // An element whose presence is a test of the value: optional, repeating, or a
+    // required primitive (which a value built in code may leave empty).
+    let may_be_absent = |field: &&Field| match field.card {
+        Card::Optional | Card::Many => true,
+        Card::Required => matches!(field.ty, FieldType::Primitive { .. }),
+        Card::NonEmpty => false,
+    };
     let part = match e {
         Expr::Binary(l, BinOp::Eq, r) => match (&**l, &**r) {
             (Expr::Member(None, name), Expr::Literal(Literal::String(literal))) => single_primitive(name)
@@ -325,7 +369,7 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
                 .then(|| {
                     counted
                         .iter()
-                        .map(|name| element(name).filter(|field| matches!(field.card, Card::Optional | Card::Many)))
+                        .map(|name| element(name).filter(may_be_absent))
                         .collect::<Option<Vec<_>>>()
                 })
                 .flatten()
@@ -369,7 +413,7 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
                 _ => None,
             },
             ("exists" | "empty", Expr::Member(None, name)) => element(name)
-                .filter(|field| matches!(field.card, Card::Optional | Card::Many))
+                .filter(may_be_absent)
                 .map(|field| NativeTest::Present { field: field.name.clone(), card: field.card, present: f == "exists" }),
             ("exists" | "empty", path) => path_head(path)
                 .and_then(element)
@@ -380,6 +424,15 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
                 .map(|field| NativeTest::HasValue { field: field.name.clone() }),
             _ => None,
         },
+        // `name.exists(criteria)` (`enc-2`'s `actor.exists(resolve() is Patient)`): false
+        // when the element is absent, whatever the criteria.
+        Expr::Call(Some(base), f, args) if f == "exists" && args.len() == 1 => match &**base {
+            Expr::Member(None, name) => Some(name.as_str()),
+            path => path_head(path),
+        }
+        .and_then(element)
+        .filter(|field| matches!(field.card, Card::Optional | Card::Many))
+        .map(|field| NativeTest::Absent { field: field.name.clone(), card: field.card, value: false }),
         Expr::Call(Some(base), f, args) if f == "startsWith" => match (&**base, args.as_slice()) {
             (Expr::Member(None, name), [Expr::Literal(Literal::String(prefix))]) => element(name)
                 .filter(|field| field.card == Card::Optional && field.ty.is_text())
@@ -418,7 +471,14 @@ mod tests {
     #[test]
     fn existence_tests_on_own_elements_are_decided_natively() {
         let string = || FieldType::Primitive { fhir: "string".into(), repr: PrimitiveRepr::Runtime("String".into()) };
-        let fields = [field("code", Card::Optional, string()), field("display", Card::Optional, string()), field("extension", Card::Many, FieldType::Complex("Extension".into())), field("system", Card::Required, string())];
+        let fields = [
+            field("code", Card::Optional, string()),
+            field("display", Card::Optional, string()),
+            field("extension", Card::Many, FieldType::Complex("Extension".into())),
+            field("system", Card::Required, string()),
+            field("period", Card::Required, FieldType::Complex("Period".into())),
+            field("actor", Card::Many, FieldType::Complex("Reference".into())),
+        ];
         let present = |f: &str, card, present| NativeTest::Present { field: f.into(), card, present };
         assert_eq!(
             native("code.exists().not() implies display.exists().not()", &fields),
@@ -472,17 +532,51 @@ mod tests {
             Some(NativeTest::Logic(Box::new(present("code", Card::Optional, true)), NativeOp::Or, Box::new(present("display", Card::Optional, true))))
         );
         assert_eq!(native("extension.count() > 0", &fields), Some(present("extension", Card::Many, true)));
-        // Anything else is left to FHIRPath: a required element (always present), an
-        // element the type does not have, a path, an argument, another function or
-        // operator.
+        // A required primitive is absent when empty (a value built in code).
+        assert_eq!(native("system.exists()", &fields), Some(present("system", Card::Required, true)));
+        assert_eq!(
+            native("(code.count() + system.count()) > 0", &fields),
+            Some(NativeTest::Logic(Box::new(present("code", Card::Optional, true)), NativeOp::Or, Box::new(present("system", Card::Required, true))))
+        );
+        // `exists(criteria)` is false without the element (enc-2's shape), and `resolve()`
+        // and `ofType(T)` give nothing for nothing.
+        assert_eq!(
+            native("actor.exists(resolve() is Patient) implies code.exists().not()", &fields),
+            Some(NativeTest::Logic(
+                Box::new(NativeTest::Absent { field: "actor".into(), card: Card::Many, value: false }),
+                NativeOp::Implies,
+                Box::new(NativeTest::Not(Box::new(present("code", Card::Optional, true)))),
+            ))
+        );
+        assert_eq!(native("actor.resolve().ofType(Patient).exists()", &fields), Some(NativeTest::Absent { field: "actor".into(), card: Card::Many, value: false }));
+        assert_eq!(native("code.extension('u').url.exists()", &fields), Some(NativeTest::Absent { field: "code".into(), card: Card::Optional, value: false }));
+        // An undecided left part, where the right one can decide whatever the left is
+        // (prov-1's shape: `x and false`, then `false implies y`).
+        assert_eq!(
+            native("%x.exists() and actor.resolve().exists() implies code.empty()", &fields),
+            Some(NativeTest::Logic(
+                Box::new(NativeTest::Logic(
+                    Box::new(NativeTest::Undecided),
+                    NativeOp::And,
+                    Box::new(NativeTest::Absent { field: "actor".into(), card: Card::Many, value: false }),
+                )),
+                NativeOp::Implies,
+                Box::new(present("code", Card::Optional, false)),
+            ))
+        );
+        // Anything else is left to FHIRPath: a required complex element, an element the
+        // type does not have, a path, an argument, another function or operator, an
+        // undecided left part of `xor`, or one with an undecided right part.
         for other in [
-            "system.exists()",
+            "period.exists()",
+            "%x.exists() xor code.exists()",
+            "%x.exists() and %y.exists()",
+            "system.exists(%x)",
             "version.exists()",
             "system.coding.exists()",
             "code.count().exists()",
             "code.where(system = 'x').count() > 0",
-            "code.exists(true)",
-            "(code.count() + system.count()) > 0",
+            "(code.count() + period.count()) > 0",
             "(code.count() + display.count()) > 1",
             "(code.count() - display.count()) > 0",
             "(code.count() + display.exists()) > 0",
@@ -494,12 +588,37 @@ mod tests {
             "code.startsWith(%x)",
             "%resource.code.exists()",
             "extension.hasValue()",
-            "code.extension(%u).exists()",
-            "code.extension('u').url.exists()",
-            "extension.extension('u').exists()",
+            "system.extension(%u).exists()",
+            "system.extension('u').url.exists()",
+            "period.extension('u').exists()",
             "system.extension('u').exists()",
         ] {
             assert_eq!(native(other, &fields), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_test_of_the_resource_alone_is_answered_by_its_fields() {
+        let code = |name: &str| field(name, Card::Optional, FieldType::Primitive { fhir: "code".into(), repr: PrimitiveRepr::Code("AdministrativeGender".into()) });
+        let fields = [code("gender"), field("names", Card::Many, FieldType::Primitive { fhir: "string".into(), repr: PrimitiveRepr::Runtime("String".into()) })];
+        let test = |e: &str| resource_test(&dhp_runtime::fhirpath::parse(e).expect("FHIRPath"), &fields);
+        assert_eq!(
+            test("%resource.where(gender='other').exists()"),
+            Some(NativeTest::ValueIs { field: "gender".into(), literal: "other".into(), present: true })
+        );
+        assert_eq!(test("%resource.where(gender = 'male').empty()"), Some(NativeTest::ValueIs { field: "gender".into(), literal: "male".into(), present: false }));
+        // Another start, function, criteria or element: not this shape.
+        for other in [
+            "%context.where(gender='other').exists()",
+            "%resource.select(gender='other').exists()",
+            "%resource.where(gender='other').count()",
+            "%resource.where(gender != 'other').exists()",
+            "%resource.where(names = 'x').exists()",
+            "%resource.where(gender = 'x', true).exists()",
+            "%resource.where(birth = 'x').exists()",
+            "where(gender='other').exists()",
+        ] {
+            assert_eq!(test(other), None, "{other}");
         }
     }
 
