@@ -289,6 +289,79 @@ pub fn implies(left: Option<bool>, right: impl FnOnce() -> Option<bool>) -> Opti
     }
 }
 
+/// For a generated `native_invariant`: whether no value reached from `from` by the
+/// element names `left` equals (FHIRPath `=`) one reached by `right`: obs-7's
+/// `component.code.where(coding.intersect(%resource.code.coding).exists()).empty()` on an
+/// `Observation` is `none_equal(observation, &["component", "code", "coding"], &["code",
+/// "coding"])`.
+///
+/// Decided where FHIRPath's answer is plain: a pair equal child for child decides
+/// `false`; otherwise `true` when every pair is two complex values whose children are all
+/// primitives holding text or a Boolean (no `id`, no extension), with a different number of
+/// children or a different value under the same name. Anything else is left to FHIRPath
+/// (`None`): other children, or the same number of children under other names (which
+/// FHIRPath compares by position).
+///
+/// ```
+/// use dhp_runtime::reflect::{Child, Node, Reflect};
+/// use dhp_runtime::visit::none_equal;
+///
+/// // `{"a": [{"x": "1"}, {"x": "2"}], "b": {"x": "3"}}`, with `x` a plain string.
+/// let json = dhp_runtime::JsonValue::parse(r#"{"a": [{"x": "1"}, {"x": "2"}], "b": {"x": "3"}}"#).unwrap();
+/// let dhp_runtime::JsonValue::Object(o) = &json else { unreachable!() };
+/// assert_eq!(none_equal(o, &["a"], &["b"]), Some(true));
+/// let json = dhp_runtime::JsonValue::parse(r#"{"a": [{"x": "1"}, {"x": "3"}], "b": {"x": "3"}}"#).unwrap();
+/// let dhp_runtime::JsonValue::Object(o) = &json else { unreachable!() };
+/// assert_eq!(none_equal(o, &["a"], &["b"]), Some(false));
+/// ```
+pub fn none_equal(from: &dyn Reflect, left: &[&str], right: &[&str]) -> Option<bool> {
+    let plain = |path| reached(from, path).into_iter().map(plain_children).collect::<Vec<_>>();
+    let (left, right) = (plain(left), plain(right));
+    let mut decided = true;
+    for l in &left {
+        for r in &right {
+            match (l, r) {
+                (Some(a), Some(b)) if a == b => return Some(false),
+                (Some(a), Some(b)) if a.len() != b.len() || a.iter().zip(b).all(|(x, y)| x.0 == y.0) => {}
+                _ => decided = false,
+            }
+        }
+    }
+    decided.then_some(true)
+}
+
+/// The values reached from `from` by the element names `path`, in order.
+fn reached<'a>(from: &'a dyn Reflect, path: &[&str]) -> Vec<Node<'a>> {
+    let mut nodes = vec![Node::Typed(from)];
+    for name in path {
+        let mut next = Vec::new();
+        for n in &nodes {
+            n.visit_child(name, &mut |c| next.push(c.node));
+        }
+        nodes = next;
+    }
+    nodes
+}
+
+/// The children of a complex value, by name, when each is a primitive holding text or a
+/// Boolean, with no children of its own ([`none_equal`]); `None` otherwise.
+fn plain_children(node: Node<'_>) -> Option<Vec<(&str, PrimitiveValue<'_>)>> {
+    if node.primitive().is_some() {
+        return None;
+    }
+    let mut children = Some(Vec::new());
+    node.visit_children(&mut |c| {
+        let value = c.node.primitive().filter(|v| matches!(v, PrimitiveValue::String(_) | PrimitiveValue::Boolean(_)));
+        let mut leaf = true;
+        c.node.visit_children(&mut |_| leaf = false);
+        match (value, children.as_mut()) {
+            (Some(v), Some(list)) if leaf => list.push((c.name, v)),
+            _ => children = None,
+        }
+    });
+    children
+}
+
 /// A constant `uri` value: the `url` of a typed extension, which is not stored.
 #[derive(Debug)]
 pub struct StaticUri(pub &'static str);

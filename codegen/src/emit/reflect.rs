@@ -636,6 +636,7 @@ fn native_option_tokens(test: &NativeTest, fields: &[Field]) -> TokenStream {
                 quote! { Some(!#is) }
             }
         }
+        NativeTest::NoneEqual { left, right } => quote! { #r::none_equal(self, &[#(#left),*], &[#(#right),*]) },
         NativeTest::Ordered { low, high, strict } => match (fields.iter().find(|f| f.name == *low), fields.iter().find(|f| f.name == *high)) {
             (Some(l), Some(h)) => {
                 let (l, h) = (optional_text(l), optional_text(h));
@@ -680,7 +681,7 @@ fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> Option<Token
             let has = quote! { self.#f.as_ref().is_some_and(|e| e.extension.iter().any(|x| x.url == #url)) };
             return Some(if *present != negated { has } else { quote! { !#has } });
         }
-        NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Equals { .. } | NativeTest::ValueIs { .. } | NativeTest::Ordered { .. } | NativeTest::Undecided => return None,
+        NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Equals { .. } | NativeTest::ValueIs { .. } | NativeTest::NoneEqual { .. } | NativeTest::Ordered { .. } | NativeTest::Undecided => return None,
         NativeTest::Not(inner) => return native_tokens(inner, nested, !negated),
         NativeTest::Logic(l, op, r) => {
             // `a implies b` is `!a || b`.

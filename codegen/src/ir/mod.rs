@@ -672,6 +672,17 @@ pub enum NativeTest {
         /// `exists()` (true) or `empty()` (false).
         present: bool,
     },
+    /// `a.b.where(c.intersect(%resource.d.e).exists()).empty()` on a resource (obs-7's
+    /// `component.code.where(coding.intersect(%resource.code.coding).exists()).empty()`):
+    /// no value at `a.b.c` equals (FHIRPath `=`) one at `d.e`. Decided where the values
+    /// compared are plain (`dhp_runtime::visit::none_equal`), else left to FHIRPath.
+    NoneEqual {
+        /// The element names of the path from the resource to the first values
+        /// (`component`, `code`, `coding`).
+        left: Vec<String>,
+        /// Those of the path to the others (`code`, `coding`).
+        right: Vec<String>,
+    },
     /// `name.extension('url').exists()` (or `.empty()` when `present` is false) on a
     /// `0..1` primitive element: whether it has an extension with that exact URL.
     HasExtension {

@@ -948,7 +948,11 @@ impl Reflect for UzCoreObservation {
             "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()" => {
                 dhp_runtime::visit::or(
                     Some(self.value.is_none()),
-                    || dhp_runtime::visit::when_absent(self.component.is_empty(), true),
+                    || dhp_runtime::visit::none_equal(
+                        self,
+                        &["component", "code", "coding"],
+                        &["code", "coding"],
+                    ),
                 )
             }
             _ => None,

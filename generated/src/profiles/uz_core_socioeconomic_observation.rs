@@ -905,7 +905,11 @@ impl Reflect for UzCoreSocioeconomicObservation {
             "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()" => {
                 dhp_runtime::visit::or(
                     Some(self.value.is_none()),
-                    || dhp_runtime::visit::when_absent(self.component.is_empty(), true),
+                    || dhp_runtime::visit::none_equal(
+                        self,
+                        &["component", "code", "coding"],
+                        &["code", "coding"],
+                    ),
                 )
             }
             _ => None,

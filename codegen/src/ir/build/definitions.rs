@@ -213,7 +213,9 @@ pub(super) fn native_answers(space: &TypeSpace) -> BTreeMap<String, BTreeMap<Str
     let mut add = |from: &str, inv: &InvariantDef, resource: bool| {
         let Ok(expr) = dhp_runtime::fhirpath::parse(&inv.expression) else { return };
         let focus = focus_struct(space, from, &inv.steps);
-        let on_focus = focus.and_then(|focus| Some((focus, native_test(&expr, &focus.fields)?)));
+        // The resource itself is the focus of its table's constraints without steps.
+        let is_resource = resource && inv.steps.is_empty();
+        let on_focus = focus.and_then(|focus| Some((focus, native_test(&expr, Focus { fields: &focus.fields, is_resource })?)));
         let root = space.structs.get(from).filter(|_| resource && !inv.steps.is_empty());
         let on_root = root.and_then(|root| Some((root, resource_test(&expr, &root.fields)?)));
         for (s, test) in on_focus.into_iter().chain(on_root) {
@@ -255,7 +257,7 @@ fn resource_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<Na
         return None;
     }
     match (criteria.as_slice(), f.as_str()) {
-        ([criteria], f) => match native_part(criteria, fields) {
+        ([criteria], f) => match native_part(criteria, Focus { fields, is_resource: true }) {
             NativeTest::Equals { field, literal } => Some(NativeTest::ValueIs { field, literal, present: f == "exists" }),
             _ => None,
         },
@@ -305,10 +307,20 @@ fn path_head(e: &dhp_runtime::fhirpath::Expr) -> Option<&str> {
     }
 }
 
-/// `e` as a [`NativeTest`] on a struct with `fields`, when it decides anything (see
-/// there): parts it cannot take are [`NativeTest::Undecided`], and a test whose first part
-/// is undecided never decides.
-fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<NativeTest> {
+/// What a constraint is checked on, for [`native_test`].
+#[derive(Clone, Copy)]
+struct Focus<'f> {
+    /// The fields of the focus's struct.
+    fields: &'f [Field],
+    /// The focus is the resource (`%resource`): a constraint of a resource's or profile's
+    /// own table, without steps.
+    is_resource: bool,
+}
+
+/// `e` as a [`NativeTest`] on `focus`, when it decides anything (see there): parts it
+/// cannot take are [`NativeTest::Undecided`], which an operator's other part may still
+/// decide (`x or true`).
+fn native_test(e: &dhp_runtime::fhirpath::Expr, focus: Focus<'_>) -> Option<NativeTest> {
     fn decides(t: &NativeTest) -> bool {
         match t {
             NativeTest::Undecided => false,
@@ -320,7 +332,7 @@ fn native_test(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> Option<Nati
             _ => true,
         }
     }
-    let t = native_part(e, fields);
+    let t = native_part(e, focus);
     decides(&t).then_some(t)
 }
 
@@ -341,8 +353,49 @@ fn counted_elements<'e>(e: &'e dhp_runtime::fhirpath::Expr, out: &mut Vec<&'e st
     }
 }
 
+/// The element names of a path of members from the focus (`component.code`), or from
+/// `%resource` when `resource` is true (`%resource.code.coding`).
+fn member_names(mut e: &dhp_runtime::fhirpath::Expr, resource: bool) -> Option<Vec<String>> {
+    use dhp_runtime::fhirpath::Expr;
+    let mut names = Vec::new();
+    loop {
+        match e {
+            // A member, not a type name (which would select the focus by type).
+            Expr::Member(base, name) if name.starts_with(|c: char| c.is_ascii_lowercase()) => {
+                names.push(name.clone());
+                match base {
+                    Some(base) => e = base,
+                    None if !resource => break,
+                    None => return None,
+                }
+            }
+            Expr::Variable(v) if resource && v == "resource" && !names.is_empty() => break,
+            _ => return None,
+        }
+    }
+    names.reverse();
+    Some(names)
+}
+
+/// `a.b.where(c.intersect(%resource.d.e).exists())` (the part before `.empty()` in
+/// obs-7): the paths `a.b.c` and `d.e` ([`NativeTest::NoneEqual`]).
+fn none_equal(e: &dhp_runtime::fhirpath::Expr) -> Option<(Vec<String>, Vec<String>)> {
+    use dhp_runtime::fhirpath::Expr;
+    let Expr::Call(Some(items), filter, criteria) = e else { return None };
+    let [Expr::Call(Some(shared), exists, no_args)] = criteria.as_slice() else { return None };
+    let Expr::Call(Some(inner), intersect, other) = &**shared else { return None };
+    let [other] = other.as_slice() else { return None };
+    if filter != "where" || exists != "exists" || !no_args.is_empty() || intersect != "intersect" {
+        return None;
+    }
+    let mut left = member_names(items, false)?;
+    left.extend(member_names(inner, false)?);
+    Some((left, member_names(other, true)?))
+}
+
 /// One part of a [`NativeTest`] ([`native_test`]).
-fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest {
+fn native_part(e: &dhp_runtime::fhirpath::Expr, focus: Focus<'_>) -> NativeTest {
+    let fields = focus.fields;
     use dhp_runtime::fhirpath::{BinOp, Expr, Literal};
     // An element of the struct's own, by FHIR name.
     let element = |name: &str| fields.iter().find(|f| f.json == name && f.role == FieldRole::Element);
@@ -401,10 +454,10 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
                 BinOp::Implies => NativeOp::Implies,
                 _ => return NativeTest::Undecided,
             };
-            Some(NativeTest::Logic(Box::new(native_part(l, fields)), op, Box::new(native_part(r, fields))))
+            Some(NativeTest::Logic(Box::new(native_part(l, focus)), op, Box::new(native_part(r, focus))))
         }
         Expr::Call(Some(base), f, args) if args.is_empty() => match (f.as_str(), &**base) {
-            ("not", inner) => Some(NativeTest::Not(Box::new(native_part(inner, fields)))),
+            ("not", inner) => Some(NativeTest::Not(Box::new(native_part(inner, focus)))),
             // `name.extension('url').exists()`: any other `extension(…)` call is not a path
             // head, and is left to FHIRPath below.
             ("exists" | "empty", Expr::Call(Some(element), ext, ext_args)) if ext == "extension" => match (&**element, ext_args.as_slice()) {
@@ -415,6 +468,14 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, fields: &[Field]) -> NativeTest 
             ("exists" | "empty", Expr::Member(None, name)) => element(name)
                 .filter(may_be_absent)
                 .map(|field| NativeTest::Present { field: field.name.clone(), card: field.card, present: f == "exists" }),
+            // obs-7's shape, on the resource: no value in common.
+            ("empty", filtered) if focus.is_resource => match none_equal(filtered) {
+                Some((left, right)) => Some(NativeTest::NoneEqual { left, right }),
+                None => path_head(filtered)
+                    .and_then(element)
+                    .filter(|field| matches!(field.card, Card::Optional | Card::Many))
+                    .map(|field| NativeTest::Absent { field: field.name.clone(), card: field.card, value: true }),
+            },
             ("exists" | "empty", path) => path_head(path)
                 .and_then(element)
                 .filter(|field| matches!(field.card, Card::Optional | Card::Many))
@@ -465,7 +526,7 @@ mod tests {
     }
 
     fn native(expr: &str, fields: &[Field]) -> Option<NativeTest> {
-        native_test(&dhp_runtime::fhirpath::parse(expr).expect("FHIRPath"), fields)
+        native_test(&dhp_runtime::fhirpath::parse(expr).expect("FHIRPath"), Focus { fields, is_resource: false })
     }
 
     #[test]
@@ -594,6 +655,46 @@ mod tests {
             "system.extension('u').exists()",
         ] {
             assert_eq!(native(other, &fields), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn no_value_in_common_is_a_test_of_the_resource() {
+        let fields = [
+            field("value", Card::Optional, FieldType::Complex("Quantity".into())),
+            field("component", Card::Many, FieldType::Complex("ObservationComponent".into())),
+        ];
+        let obs_7 = "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()";
+        let on = |e: &str, is_resource| native_test(&dhp_runtime::fhirpath::parse(e).expect("FHIRPath"), Focus { fields: &fields, is_resource });
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            on(obs_7, true),
+            Some(NativeTest::Logic(
+                Box::new(NativeTest::Present { field: "value".into(), card: Card::Optional, present: false }),
+                NativeOp::Or,
+                Box::new(NativeTest::NoneEqual { left: names(&["component", "code", "coding"]), right: names(&["code", "coding"]) }),
+            ))
+        );
+        // On anything but the resource, `%resource` is not the focus: decided only
+        // without components, as before.
+        assert_eq!(
+            on(obs_7, false),
+            Some(NativeTest::Logic(
+                Box::new(NativeTest::Present { field: "value".into(), card: Card::Optional, present: false }),
+                NativeOp::Or,
+                Box::new(NativeTest::Absent { field: "component".into(), card: Card::Many, value: true }),
+            ))
+        );
+        // Other shapes are not this test.
+        for other in [
+            "component.code.where(coding.intersect(code.coding).exists()).empty()",
+            "component.code.where(coding.intersect(%context.code.coding).exists()).empty()",
+            "component.code.where(coding.union(%resource.code.coding).exists()).empty()",
+            "component.code.select(coding.intersect(%resource.code.coding).exists()).empty()",
+            "component.code.where(coding.intersect(%resource).exists()).empty()",
+            "component.Code.where(coding.intersect(%resource.code.coding).exists()).empty()",
+        ] {
+            assert!(!matches!(on(other, true), Some(NativeTest::NoneEqual { .. })), "{other}");
         }
     }
 
