@@ -358,7 +358,7 @@ fn check_value(node: Node<'_>, path: &dyn Fn() -> String, what: &dyn Fn() -> Str
                 "Quantity" => {}
                 _ => codings.extend(c.node.primitive().and_then(text).map(|t| (None, t))),
             }
-            if !codings.is_empty() && !codings.iter().any(|(s, code)| (set.contains)(*s, code)) {
+            if !codings.is_empty() && !codings.iter().any(|(s, code)| set.is_member(*s, code)) {
                 let found: Vec<String> = codings.iter().map(|(s, code)| format!("{}#{code}", s.unwrap_or(""))).collect();
                 let msg = format!("extension {}: {} is not in the required value set {}", what(), found.join(", "), set.value_set);
                 push(issues, ext, error(IssueKind::Binding, at(), msg));

@@ -45,7 +45,7 @@ impl Step {
 fn in_code_sets(item: Node<'_>, member_of: &[(&str, crate::terminology::CodeSet)]) -> bool {
     member_of.iter().all(|(path, set)| {
         any_at(item, path, &mut |v| match coded(v) {
-            Some((system, code)) => (set.contains)(system, code),
+            Some((system, code)) => set.is_member(system, code),
             None => false,
         })
     })

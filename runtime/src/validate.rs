@@ -249,12 +249,9 @@ const NO_ITEM_CHECK: u32 = u32::MAX;
 struct ItemCheck {
     /// A fixed (`true`) or pattern (`false`) value.
     value: Option<(Expected, bool)>,
-    /// The membership test of a required binding, and how to read the item's codes.
-    binding: Option<(MembershipTest, CodedKind)>,
+    /// The value set of a required binding, and how to read the item's codes.
+    binding: Option<(CodeSet, CodedKind)>,
 }
-
-/// [`CodeSet::contains`]: whether a value set has a code (of a system, if given).
-type MembershipTest = fn(Option<&str>, &str) -> bool;
 
 /// A rules table compiled into a tree of steps: every distinct walk prefix of the rules
 /// is one node, found once per instance, so rules that share a prefix (all the rules
@@ -1535,7 +1532,7 @@ fn check_item<'a>(
     if matches == Some(false) {
         value_issue(rule, item, segs, root_path, reader);
     }
-    if let Some((contains, kind)) = check.binding.filter(|_| !skipped('k')) {
+    if let Some((set, kind)) = check.binding.filter(|_| !skipped('k')) {
         codings.clear();
         match kind {
             CodedKind::Scalar => {
@@ -1547,7 +1544,7 @@ fn check_item<'a>(
             CodedKind::CodeableConcept => concept_codings(item.node, codings),
             CodedKind::CodeableReference => item.node.visit_child("concept", &mut |c| concept_codings(c.node, codings)),
         }
-        if !codings.is_empty() && !codings.iter().any(|(s, c)| contains(*s, c)) {
+        if !codings.is_empty() && !codings.iter().any(|(s, c)| set.is_member(*s, c)) {
             binding_issue(rule, codings, item, segs, root_path, reader);
         }
     }
@@ -1557,7 +1554,7 @@ impl ItemCheck {
     fn of(rule: &ElementRule) -> ItemCheck {
         ItemCheck {
             value: rule.value.map(|(text, exact)| (Expected::of(text), exact)),
-            binding: rule.binding.map(|(set, kind)| (set.contains, kind)),
+            binding: rule.binding,
         }
     }
 }

@@ -186,3 +186,37 @@ fn no_issues_is_an_informational_outcome() {
     assert_eq!(JsonValue::parse(&text).expect("json"), Vec::<Issue>::new().to_operation_outcome_json());
     assert_eq!(OperationOutcome::from_json_str(&text).expect("valid"), outcome);
 }
+
+/// A code type's code set is looked up in its index directly (`CodeSet::index`); an open
+/// value set with exclusions has none and tests through `contains`. Both answer as
+/// `contains` does, for every code, another system, a bare code and an unknown code.
+#[test]
+fn code_sets_answer_through_their_index_as_through_contains() {
+    use dhp_fhir::codes::{AdministrativeGender, NationalityVs};
+    let enum_set = AdministrativeGender::CODE_SET;
+    assert!(enum_set.index.is_some());
+    for g in AdministrativeGender::ALL {
+        for (system, code) in [(Some(g.system()), g.code()), (Some("http://other"), g.code()), (None, g.code()), (Some(g.system()), "nope")] {
+            assert_eq!(enum_set.is_member(system, code), (enum_set.contains)(system, code), "{system:?} {code}");
+        }
+        assert!(enum_set.is_member(Some(g.system()), g.code()));
+        assert!(!enum_set.is_member(Some("http://other"), g.code()));
+    }
+    // A large value set (a table, not an enum): every code its index files.
+    let table_set = NationalityVs::CODE_SET;
+    let index = table_set.index.expect("a code type's index");
+    let text = |start: u32, len: u32| std::str::from_utf8(&index.text[start as usize..(start + len) as usize]).expect("UTF-8");
+    for &(_, _, start, len, system) in index.entries {
+        let (code, (s, l)) = (text(start, u32::from(len)), index.systems[usize::from(system)]);
+        let system = text(s, l);
+        assert!(table_set.is_member(Some(system), code), "{code}");
+        assert!((table_set.contains)(Some(system), code), "{code}");
+        assert_eq!(NationalityVs::from_code(code).map(|c| (c.system(), c.code())), Some((system, code)));
+        assert!(!table_set.is_member(Some("http://other"), code));
+    }
+    assert_eq!(index.entries.len(), NationalityVs::count());
+    let open = Iso31662sansUz::CODE_SET;
+    assert!(open.index.is_none());
+    assert!(!open.is_member(Some("urn:iso:std:iso:3166"), "UZ"));
+    assert!(open.is_member(Some("urn:iso:std:iso:3166"), "KZ"));
+}

@@ -104,7 +104,6 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
     };
     let systems_doc = format!(" The code systems of [`{}`]'s codes.", c.name);
     let index_ident = format_ident!("{shouty}_INDEX");
-    let index_text = &built.text;
     let index_systems = built.systems.iter().map(|&(start, len)| {
         let (start, len) = (Literal::u32_unsuffixed(start), Literal::u32_unsuffixed(len));
         quote! { (#start, #len) }
@@ -116,17 +115,20 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
         let (len, system) = (Literal::u16_unsuffixed(len), Literal::u16_unsuffixed(system));
         quote! { (#key, #row, #start, #len, #system) }
     });
-    let index_doc = format!(" The lookup index of [`{}`]'s codes: their texts and systems, filed by key.", c.name);
+    let index_doc = format!(" The lookup index of [`{}`]'s codes with their texts and systems, filed by key, in one static.", c.name);
+    let (n_buckets, n_entries) = (Literal::usize_unsuffixed(built.buckets.len()), Literal::usize_unsuffixed(built.entries.len()));
+    let (n_index_systems, n_text) = (Literal::usize_unsuffixed(built.systems.len()), Literal::usize_unsuffixed(built.text.len()));
+    let index_bytes = Literal::byte_string(built.text.as_bytes());
     let common = quote! {
         impl #name {
             /// Membership test for validation (`system` is `None` for a bare code).
             pub fn contains(system: Option<&str>, code: &str) -> bool {
-                #index_ident.contains(system, code)
+                #index_ident.index.contains(system, code)
             }
 
             /// The value set as a validation code set.
             pub const CODE_SET: dhp_runtime::terminology::CodeSet =
-                dhp_runtime::terminology::CodeSet { value_set: #vs, contains: #name::contains };
+                dhp_runtime::terminology::CodeSet { value_set: #vs, contains: #name::contains, index: Some(&#index_ident.index) };
         }
 
         #[doc = #systems_doc]
@@ -136,12 +138,18 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
         static #table_ident: [(u16, &str, Option<&str>); #n] = [ #(#rows)* ];
 
         #[doc = #index_doc]
-        static #index_ident: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-            text: #index_text,
-            systems: &[ #(#index_systems),* ],
-            buckets: &[ #(#index_buckets),* ],
-            shift: #index_shift,
-            entries: &[ #(#index_entries),* ],
+        static #index_ident: dhp_runtime::terminology::CodeTable<#n_buckets, #n_entries, #n_index_systems, #n_text> = dhp_runtime::terminology::CodeTable {
+            index: dhp_runtime::terminology::CodeIndex {
+                text: &#index_ident.text,
+                systems: &#index_ident.systems,
+                buckets: &#index_ident.buckets,
+                shift: #index_shift,
+                entries: &#index_ident.entries,
+            },
+            buckets: [ #(#index_buckets),* ],
+            entries: [ #(#index_entries),* ],
+            systems: [ #(#index_systems),* ],
+            text: *#index_bytes,
         };
 
         impl dhp_runtime::primitives::FhirPrimitive for #name {
@@ -214,7 +222,7 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
                     pub fn display(self) -> Option<&'static str> { #table_ident[self as usize].2 }
                     /// The value for `code`, if it is in the value set.
                     pub fn from_code(code: &str) -> Option<Self> {
-                        #index_ident.position(code).map(|i| #name::ALL[i])
+                        #index_ident.index.position(code).map(|i| #name::ALL[i])
                     }
                 }
 
@@ -239,7 +247,7 @@ fn code_tokens(c: &CodeTypeDef) -> Result<TokenStream, String> {
                 pub fn display(self) -> Option<&'static str> { #table_ident[self.0 as usize].2 }
                 /// The value for `code`, if it is in the value set.
                 pub fn from_code(code: &str) -> Option<Self> {
-                    #index_ident.position(code).map(|i| #name(i as u32))
+                    #index_ident.index.position(code).map(|i| #name(i as u32))
                 }
                 /// Number of codes.
                 pub fn count() -> usize { #table_ident.len() }

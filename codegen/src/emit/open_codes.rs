@@ -50,7 +50,7 @@ pub(crate) fn open_code_set_tokens(c: &OpenCodeSetDef) -> TokenStream {
 
             /// The value set as a validation code set.
             pub const CODE_SET: dhp_runtime::terminology::CodeSet =
-                dhp_runtime::terminology::CodeSet { value_set: #vs, contains: #name::contains };
+                dhp_runtime::terminology::CodeSet { value_set: #vs, contains: #name::contains, index: None };
         }
     }
 }

@@ -34,18 +34,19 @@ impl AddressType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ADDRESS_TYPE_INDEX.position(code).map(|i| AddressType::ALL[i])
+        ADDRESS_TYPE_INDEX.index.position(code).map(|i| AddressType::ALL[i])
     }
 }
 impl AddressType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ADDRESS_TYPE_INDEX.contains(system, code)
+        ADDRESS_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/address-type",
         contains: AddressType::contains,
+        index: Some(&ADDRESS_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`AddressType`]'s codes.
@@ -56,17 +57,23 @@ static ADDRESS_TYPE_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "physical", Some("Physical")),
     (0, "both", Some("Postal & Physical")),
 ];
-/// The lookup index of [`AddressType`]'s codes: their texts and systems, filed by key.
-static ADDRESS_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "postalphysicalbothhttp://hl7.org/fhir/address-type",
-    systems: &[(18, 32)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`AddressType`]'s codes with their texts and systems, filed by key, in one static.
+static ADDRESS_TYPE_INDEX: dhp_runtime::terminology::CodeTable<2, 3, 1, 50> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ADDRESS_TYPE_INDEX.text,
+        systems: &ADDRESS_TYPE_INDEX.systems,
+        buckets: &ADDRESS_TYPE_INDEX.buckets,
+        shift: 32,
+        entries: &ADDRESS_TYPE_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (2249798240, 1, 6, 8, 0),
         (2712114714, 0, 0, 6, 0),
         (3934383778, 2, 14, 4, 0),
     ],
+    systems: [(18, 32)],
+    text: *b"postalphysicalbothhttp://hl7.org/fhir/address-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AddressType {
     const FHIR_TYPE: &'static str = "code";

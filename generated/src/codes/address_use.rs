@@ -40,18 +40,19 @@ impl AddressUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ADDRESS_USE_INDEX.position(code).map(|i| AddressUse::ALL[i])
+        ADDRESS_USE_INDEX.index.position(code).map(|i| AddressUse::ALL[i])
     }
 }
 impl AddressUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ADDRESS_USE_INDEX.contains(system, code)
+        ADDRESS_USE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/address-use",
         contains: AddressUse::contains,
+        index: Some(&ADDRESS_USE_INDEX.index),
     };
 }
 /// The code systems of [`AddressUse`]'s codes.
@@ -64,19 +65,25 @@ static ADDRESS_USE_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "old", Some("Old / Incorrect")),
     (0, "billing", Some("Billing")),
 ];
-/// The lookup index of [`AddressUse`]'s codes: their texts and systems, filed by key.
-static ADDRESS_USE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "homeworktempoldbillinghttp://hl7.org/fhir/address-use",
-    systems: &[(22, 31)],
-    buckets: &[0, 2, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`AddressUse`]'s codes with their texts and systems, filed by key, in one static.
+static ADDRESS_USE_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 53> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ADDRESS_USE_INDEX.text,
+        systems: &ADDRESS_USE_INDEX.systems,
+        buckets: &ADDRESS_USE_INDEX.buckets,
+        shift: 31,
+        entries: &ADDRESS_USE_INDEX.entries,
+    },
+    buckets: [0, 2, 5],
+    entries: [
         (1097859292, 4, 15, 7, 0),
         (1536741984, 1, 4, 4, 0),
         (3173751766, 3, 12, 3, 0),
         (3223044039, 2, 8, 4, 0),
         (3536372366, 0, 0, 4, 0),
     ],
+    systems: [(22, 31)],
+    text: *b"homeworktempoldbillinghttp://hl7.org/fhir/address-use",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AddressUse {
     const FHIR_TYPE: &'static str = "code";

@@ -38,18 +38,22 @@ impl AdministrativeGender {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ADMINISTRATIVE_GENDER_INDEX.position(code).map(|i| AdministrativeGender::ALL[i])
+        ADMINISTRATIVE_GENDER_INDEX
+            .index
+            .position(code)
+            .map(|i| AdministrativeGender::ALL[i])
     }
 }
 impl AdministrativeGender {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ADMINISTRATIVE_GENDER_INDEX.contains(system, code)
+        ADMINISTRATIVE_GENDER_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/administrative-gender",
         contains: AdministrativeGender::contains,
+        index: Some(&ADMINISTRATIVE_GENDER_INDEX.index),
     };
 }
 /// The code systems of [`AdministrativeGender`]'s codes.
@@ -63,18 +67,24 @@ static ADMINISTRATIVE_GENDER_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "other", Some("Other")),
     (0, "unknown", Some("Unknown")),
 ];
-/// The lookup index of [`AdministrativeGender`]'s codes: their texts and systems, filed by key.
-static ADMINISTRATIVE_GENDER_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "malefemaleotherunknownhttp://hl7.org/fhir/administrative-gender",
-    systems: &[(22, 41)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`AdministrativeGender`]'s codes with their texts and systems, filed by key, in one static.
+static ADMINISTRATIVE_GENDER_INDEX: dhp_runtime::terminology::CodeTable<2, 4, 1, 63> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ADMINISTRATIVE_GENDER_INDEX.text,
+        systems: &ADMINISTRATIVE_GENDER_INDEX.systems,
+        buckets: &ADMINISTRATIVE_GENDER_INDEX.buckets,
+        shift: 32,
+        entries: &ADMINISTRATIVE_GENDER_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (2458841753, 1, 4, 6, 0),
         (2608177081, 3, 15, 7, 0),
         (3363671541, 2, 10, 5, 0),
         (3785203664, 0, 0, 4, 0),
     ],
+    systems: [(22, 41)],
+    text: *b"malefemaleotherunknownhttp://hl7.org/fhir/administrative-gender",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AdministrativeGender {
     const FHIR_TYPE: &'static str = "code";

@@ -40,18 +40,19 @@ impl AuditEventAction {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_ACTION_INDEX.position(code).map(|i| AuditEventAction::ALL[i])
+        AUDIT_EVENT_ACTION_INDEX.index.position(code).map(|i| AuditEventAction::ALL[i])
     }
 }
 impl AuditEventAction {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        AUDIT_EVENT_ACTION_INDEX.contains(system, code)
+        AUDIT_EVENT_ACTION_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/audit-event-action",
         contains: AuditEventAction::contains,
+        index: Some(&AUDIT_EVENT_ACTION_INDEX.index),
     };
 }
 /// The code systems of [`AuditEventAction`]'s codes.
@@ -66,19 +67,25 @@ static AUDIT_EVENT_ACTION_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "D", Some("Delete")),
     (0, "E", Some("Execute")),
 ];
-/// The lookup index of [`AuditEventAction`]'s codes: their texts and systems, filed by key.
-static AUDIT_EVENT_ACTION_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "CRUDEhttp://hl7.org/fhir/audit-event-action",
-    systems: &[(5, 38)],
-    buckets: &[0, 0, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`AuditEventAction`]'s codes with their texts and systems, filed by key, in one static.
+static AUDIT_EVENT_ACTION_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 43> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &AUDIT_EVENT_ACTION_INDEX.text,
+        systems: &AUDIT_EVENT_ACTION_INDEX.systems,
+        buckets: &AUDIT_EVENT_ACTION_INDEX.buckets,
+        shift: 31,
+        entries: &AUDIT_EVENT_ACTION_INDEX.entries,
+    },
+    buckets: [0, 0, 5],
+    entries: [
         (3222007936, 4, 4, 1, 0),
         (3238785555, 3, 3, 1, 0),
         (3322673650, 0, 0, 1, 0),
         (3490449840, 2, 2, 1, 0),
         (3607893173, 1, 1, 1, 0),
     ],
+    systems: [(5, 38)],
+    text: *b"CRUDEhttp://hl7.org/fhir/audit-event-action",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventAction {
     const FHIR_TYPE: &'static str = "code";

@@ -41,18 +41,22 @@ impl AuditEventOutcomeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_OUTCOME_VS_INDEX.position(code).map(|i| AuditEventOutcomeVs::ALL[i])
+        AUDIT_EVENT_OUTCOME_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| AuditEventOutcomeVs::ALL[i])
     }
 }
 impl AuditEventOutcomeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        AUDIT_EVENT_OUTCOME_VS_INDEX.contains(system, code)
+        AUDIT_EVENT_OUTCOME_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-outcome-vs",
         contains: AuditEventOutcomeVs::contains,
+        index: Some(&AUDIT_EVENT_OUTCOME_VS_INDEX.index),
     };
 }
 /// The code systems of [`AuditEventOutcomeVs`]'s codes.
@@ -67,19 +71,25 @@ static AUDIT_EVENT_OUTCOME_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "information", Some("Information")),
     (0, "success", Some("Operation Successful")),
 ];
-/// The lookup index of [`AuditEventOutcomeVs`]'s codes: their texts and systems, filed by key.
-static AUDIT_EVENT_OUTCOME_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "fatalerrorwarninginformationsuccesshttp://hl7.org/fhir/issue-severity",
-    systems: &[(35, 34)],
-    buckets: &[0, 5, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`AuditEventOutcomeVs`]'s codes with their texts and systems, filed by key, in one static.
+static AUDIT_EVENT_OUTCOME_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 69> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &AUDIT_EVENT_OUTCOME_VS_INDEX.text,
+        systems: &AUDIT_EVENT_OUTCOME_VS_INDEX.systems,
+        buckets: &AUDIT_EVENT_OUTCOME_VS_INDEX.buckets,
+        shift: 31,
+        entries: &AUDIT_EVENT_OUTCOME_VS_INDEX.entries,
+    },
+    buckets: [0, 5, 5],
+    entries: [
         (563185489, 1, 5, 5, 0),
         (979353360, 4, 28, 7, 0),
         (1052243577, 0, 0, 5, 0),
         (1823159221, 3, 17, 11, 0),
         (2032210671, 2, 10, 7, 0),
     ],
+    systems: [(35, 34)],
+    text: *b"fatalerrorwarninginformationsuccesshttp://hl7.org/fhir/issue-severity",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventOutcomeVs {
     const FHIR_TYPE: &'static str = "code";

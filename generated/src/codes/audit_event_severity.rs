@@ -50,18 +50,22 @@ impl AuditEventSeverity {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_SEVERITY_INDEX.position(code).map(|i| AuditEventSeverity::ALL[i])
+        AUDIT_EVENT_SEVERITY_INDEX
+            .index
+            .position(code)
+            .map(|i| AuditEventSeverity::ALL[i])
     }
 }
 impl AuditEventSeverity {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        AUDIT_EVENT_SEVERITY_INDEX.contains(system, code)
+        AUDIT_EVENT_SEVERITY_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/audit-event-severity",
         contains: AuditEventSeverity::contains,
+        index: Some(&AUDIT_EVENT_SEVERITY_INDEX.index),
     };
 }
 /// The code systems of [`AuditEventSeverity`]'s codes.
@@ -79,13 +83,17 @@ static AUDIT_EVENT_SEVERITY_CODES: [(u16, &str, Option<&str>); 8] = [
     (0, "informational", Some("Informational")),
     (0, "debug", Some("Debug")),
 ];
-/// The lookup index of [`AuditEventSeverity`]'s codes: their texts and systems, filed by key.
-static AUDIT_EVENT_SEVERITY_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "emergencyalertcriticalerrorwarningnoticeinformationaldebughttp://hl7.org/fhir/audit-event-severity",
-    systems: &[(58, 40)],
-    buckets: &[0, 6, 8],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`AuditEventSeverity`]'s codes with their texts and systems, filed by key, in one static.
+static AUDIT_EVENT_SEVERITY_INDEX: dhp_runtime::terminology::CodeTable<3, 8, 1, 98> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &AUDIT_EVENT_SEVERITY_INDEX.text,
+        systems: &AUDIT_EVENT_SEVERITY_INDEX.systems,
+        buckets: &AUDIT_EVENT_SEVERITY_INDEX.buckets,
+        shift: 31,
+        entries: &AUDIT_EVENT_SEVERITY_INDEX.entries,
+    },
+    buckets: [0, 6, 8],
+    entries: [
         (479422832, 6, 40, 13, 0),
         (563185489, 3, 22, 5, 0),
         (1364460424, 2, 14, 8, 0),
@@ -95,6 +103,8 @@ static AUDIT_EVENT_SEVERITY_INDEX: dhp_runtime::terminology::CodeIndex<'static> 
         (2556470705, 5, 34, 6, 0),
         (3083032825, 1, 9, 5, 0),
     ],
+    systems: [(58, 40)],
+    text: *b"emergencyalertcriticalerrorwarningnoticeinformationaldebughttp://hl7.org/fhir/audit-event-severity",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventSeverity {
     const FHIR_TYPE: &'static str = "code";

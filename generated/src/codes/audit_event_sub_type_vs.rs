@@ -47,18 +47,22 @@ impl AuditEventSubTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_SUB_TYPE_VS_INDEX.position(code).map(|i| AuditEventSubTypeVs::ALL[i])
+        AUDIT_EVENT_SUB_TYPE_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| AuditEventSubTypeVs::ALL[i])
     }
 }
 impl AuditEventSubTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        AUDIT_EVENT_SUB_TYPE_VS_INDEX.contains(system, code)
+        AUDIT_EVENT_SUB_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-subtype-vs",
         contains: AuditEventSubTypeVs::contains,
+        index: Some(&AUDIT_EVENT_SUB_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`AuditEventSubTypeVs`]'s codes.
@@ -76,13 +80,22 @@ static AUDIT_EVENT_SUB_TYPE_VS_CODES: [(u16, &str, Option<&str>); 7] = [
     (1, "110122", None),
     (1, "110123", None),
 ];
-/// The lookup index of [`AuditEventSubTypeVs`]'s codes: their texts and systems, filed by key.
-static AUDIT_EVENT_SUB_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "readupdatecreatedeletesearch110122110123http://hl7.org/fhir/restful-interactionhttp://dicom.nema.org/resources/ontology/DCM",
-    systems: &[(40, 39), (79, 44)],
-    buckets: &[0, 3, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`AuditEventSubTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static AUDIT_EVENT_SUB_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    7,
+    2,
+    123,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &AUDIT_EVENT_SUB_TYPE_VS_INDEX.text,
+        systems: &AUDIT_EVENT_SUB_TYPE_VS_INDEX.systems,
+        buckets: &AUDIT_EVENT_SUB_TYPE_VS_INDEX.buckets,
+        shift: 31,
+        entries: &AUDIT_EVENT_SUB_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 3, 7],
+    entries: [
         (649812317, 2, 10, 6, 0),
         (672109684, 1, 4, 6, 0),
         (1740784714, 3, 16, 6, 0),
@@ -91,6 +104,8 @@ static AUDIT_EVENT_SUB_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'stati
         (3025938043, 6, 34, 6, 1),
         (3470762949, 0, 0, 4, 0),
     ],
+    systems: [(40, 39), (79, 44)],
+    text: *b"readupdatecreatedeletesearch110122110123http://hl7.org/fhir/restful-interactionhttp://dicom.nema.org/resources/ontology/DCM",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventSubTypeVs {
     const FHIR_TYPE: &'static str = "code";

@@ -49,18 +49,19 @@ impl AuditEventTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_EVENT_TYPE_VS_INDEX.position(code).map(|i| AuditEventTypeVs::ALL[i])
+        AUDIT_EVENT_TYPE_VS_INDEX.index.position(code).map(|i| AuditEventTypeVs::ALL[i])
     }
 }
 impl AuditEventTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        AUDIT_EVENT_TYPE_VS_INDEX.contains(system, code)
+        AUDIT_EVENT_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/audit-event-type-vs",
         contains: AuditEventTypeVs::contains,
+        index: Some(&AUDIT_EVENT_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`AuditEventTypeVs`]'s codes.
@@ -78,13 +79,17 @@ static AUDIT_EVENT_TYPE_VS_CODES: [(u16, &str, Option<&str>); 8] = [
     (0, "110114", None),
     (0, "110121", None),
 ];
-/// The lookup index of [`AuditEventTypeVs`]'s codes: their texts and systems, filed by key.
-static AUDIT_EVENT_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "110100110101110106110107110110110112110114110121http://dicom.nema.org/resources/ontology/DCM",
-    systems: &[(48, 44)],
-    buckets: &[0, 7, 8],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`AuditEventTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static AUDIT_EVENT_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 8, 1, 92> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &AUDIT_EVENT_TYPE_VS_INDEX.text,
+        systems: &AUDIT_EVENT_TYPE_VS_INDEX.systems,
+        buckets: &AUDIT_EVENT_TYPE_VS_INDEX.buckets,
+        shift: 31,
+        entries: &AUDIT_EVENT_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 7, 8],
+    entries: [
         (659999574, 2, 12, 6, 0),
         (676777193, 3, 18, 6, 0),
         (693554812, 0, 0, 6, 0),
@@ -94,6 +99,8 @@ static AUDIT_EVENT_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> =
         (794367621, 4, 24, 6, 0),
         (3059493281, 7, 42, 6, 0),
     ],
+    systems: [(48, 44)],
+    text: *b"110100110101110106110107110110110112110114110121http://dicom.nema.org/resources/ontology/DCM",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AuditEventTypeVs {
     const FHIR_TYPE: &'static str = "code";

@@ -34,6 +34,7 @@ impl AuditParticipationRoleTypeVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX
+            .index
             .position(code)
             .map(|i| AuditParticipationRoleTypeVs::ALL[i])
     }
@@ -41,12 +42,13 @@ impl AuditParticipationRoleTypeVs {
 impl AuditParticipationRoleTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX.contains(system, code)
+        AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/audit-participation-role-type-vs",
         contains: AuditParticipationRoleTypeVs::contains,
+        index: Some(&AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`AuditParticipationRoleTypeVs`]'s codes.
@@ -59,15 +61,24 @@ static AUDIT_PARTICIPATION_ROLE_TYPE_VS_CODES: [(u16, &str, Option<&str>); 2] = 
     (0, "humanuser", Some("Human User")),
     (1, "110150", None),
 ];
-/// The lookup index of [`AuditParticipationRoleTypeVs`]'s codes: their texts and systems, filed by key.
-static AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "humanuser110150http://terminology.hl7.org/CodeSystem/extra-security-role-typehttp://dicom.nema.org/resources/ontology/DCM",
-    systems: &[(15, 62), (77, 44)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(3075432257, 1, 9, 6, 1), (3304071037, 0, 0, 9, 0)],
+/// The lookup index of [`AuditParticipationRoleTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    2,
+    2,
+    121,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX.text,
+        systems: &AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX.systems,
+        buckets: &AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX.buckets,
+        shift: 32,
+        entries: &AUDIT_PARTICIPATION_ROLE_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(3075432257, 1, 9, 6, 1), (3304071037, 0, 0, 9, 0)],
+    systems: [(15, 62), (77, 44)],
+    text: *b"humanuser110150http://terminology.hl7.org/CodeSystem/extra-security-role-typehttp://dicom.nema.org/resources/ontology/DCM",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AuditParticipationRoleTypeVs {
     const FHIR_TYPE: &'static str = "code";

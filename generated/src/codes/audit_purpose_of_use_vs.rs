@@ -62,18 +62,22 @@ impl AuditPurposeOfUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        AUDIT_PURPOSE_OF_USE_VS_INDEX.position(code).map(|i| AuditPurposeOfUseVs::ALL[i])
+        AUDIT_PURPOSE_OF_USE_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| AuditPurposeOfUseVs::ALL[i])
     }
 }
 impl AuditPurposeOfUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        AUDIT_PURPOSE_OF_USE_VS_INDEX.contains(system, code)
+        AUDIT_PURPOSE_OF_USE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/audit-purpose-of-use-vs",
         contains: AuditPurposeOfUseVs::contains,
+        index: Some(&AUDIT_PURPOSE_OF_USE_VS_INDEX.index),
     };
 }
 /// The code systems of [`AuditPurposeOfUseVs`]'s codes.
@@ -95,13 +99,22 @@ static AUDIT_PURPOSE_OF_USE_VS_CODES: [(u16, &str, Option<&str>); 12] = [
     (0, "TREAT", Some("treatment")),
     (0, "ETREAT", Some("Emergency Treatment")),
 ];
-/// The lookup index of [`AuditPurposeOfUseVs`]'s codes: their texts and systems, filed by key.
-static AUDIT_PURPOSE_OF_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "HOPERATGOVHDIRECTHPRGRPHSYSADMINRECORDMGTPATRQTFAMRQTPWATRNYDISASTERTREATETREAThttp://terminology.hl7.org/CodeSystem/v3-ActReason",
-    systems: &[(79, 50)],
-    buckets: &[0, 1, 2, 6, 12],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`AuditPurposeOfUseVs`]'s codes with their texts and systems, filed by key, in one static.
+static AUDIT_PURPOSE_OF_USE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    5,
+    12,
+    1,
+    129,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &AUDIT_PURPOSE_OF_USE_VS_INDEX.text,
+        systems: &AUDIT_PURPOSE_OF_USE_VS_INDEX.systems,
+        buckets: &AUDIT_PURPOSE_OF_USE_VS_INDEX.buckets,
+        shift: 30,
+        entries: &AUDIT_PURPOSE_OF_USE_VS_INDEX.entries,
+    },
+    buckets: [0, 1, 2, 6, 12],
+    entries: [
         (852900685, 6, 41, 6, 0),
         (1422705554, 7, 47, 6, 0),
         (2346503463, 10, 68, 5, 0),
@@ -115,6 +128,8 @@ static AUDIT_PURPOSE_OF_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'stati
         (3820580288, 8, 53, 7, 0),
         (4057644244, 3, 17, 6, 0),
     ],
+    systems: [(79, 50)],
+    text: *b"HOPERATGOVHDIRECTHPRGRPHSYSADMINRECORDMGTPATRQTFAMRQTPWATRNYDISASTERTREATETREAThttp://terminology.hl7.org/CodeSystem/v3-ActReason",
 };
 impl dhp_runtime::primitives::FhirPrimitive for AuditPurposeOfUseVs {
     const FHIR_TYPE: &'static str = "code";

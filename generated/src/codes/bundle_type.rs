@@ -55,18 +55,19 @@ impl BundleType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        BUNDLE_TYPE_INDEX.position(code).map(|i| BundleType::ALL[i])
+        BUNDLE_TYPE_INDEX.index.position(code).map(|i| BundleType::ALL[i])
     }
 }
 impl BundleType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        BUNDLE_TYPE_INDEX.contains(system, code)
+        BUNDLE_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/bundle-type",
         contains: BundleType::contains,
+        index: Some(&BUNDLE_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`BundleType`]'s codes.
@@ -84,13 +85,17 @@ static BUNDLE_TYPE_CODES: [(u16, &str, Option<&str>); 10] = [
     (0, "collection", Some("Collection")),
     (0, "subscription-notification", Some("Subscription Notification")),
 ];
-/// The lookup index of [`BundleType`]'s codes: their texts and systems, filed by key.
-static BUNDLE_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "documentmessagetransactiontransaction-responsebatchbatch-responsehistorysearchsetcollectionsubscription-notificationhttp://hl7.org/fhir/bundle-type",
-    systems: &[(116, 31)],
-    buckets: &[0, 2, 8, 10, 10],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`BundleType`]'s codes with their texts and systems, filed by key, in one static.
+static BUNDLE_TYPE_INDEX: dhp_runtime::terminology::CodeTable<5, 10, 1, 147> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &BUNDLE_TYPE_INDEX.text,
+        systems: &BUNDLE_TYPE_INDEX.systems,
+        buckets: &BUNDLE_TYPE_INDEX.buckets,
+        shift: 30,
+        entries: &BUNDLE_TYPE_INDEX.entries,
+    },
+    buckets: [0, 2, 8, 10, 10],
+    entries: [
         (436461563, 4, 46, 5, 0),
         (619841764, 1, 8, 7, 0),
         (1248952799, 6, 65, 7, 0),
@@ -102,6 +107,8 @@ static BUNDLE_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_run
         (2518895572, 0, 0, 8, 0),
         (3060606973, 3, 26, 20, 0),
     ],
+    systems: [(116, 31)],
+    text: *b"documentmessagetransactiontransaction-responsebatchbatch-responsehistorysearchsetcollectionsubscription-notificationhttp://hl7.org/fhir/bundle-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for BundleType {
     const FHIR_TYPE: &'static str = "code";

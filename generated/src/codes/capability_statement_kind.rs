@@ -36,6 +36,7 @@ impl CapabilityStatementKind {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         CAPABILITY_STATEMENT_KIND_INDEX
+            .index
             .position(code)
             .map(|i| CapabilityStatementKind::ALL[i])
     }
@@ -43,12 +44,13 @@ impl CapabilityStatementKind {
 impl CapabilityStatementKind {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CAPABILITY_STATEMENT_KIND_INDEX.contains(system, code)
+        CAPABILITY_STATEMENT_KIND_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/capability-statement-kind",
         contains: CapabilityStatementKind::contains,
+        index: Some(&CAPABILITY_STATEMENT_KIND_INDEX.index),
     };
 }
 /// The code systems of [`CapabilityStatementKind`]'s codes.
@@ -61,17 +63,28 @@ static CAPABILITY_STATEMENT_KIND_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "capability", Some("Capability")),
     (0, "requirements", Some("Requirements")),
 ];
-/// The lookup index of [`CapabilityStatementKind`]'s codes: their texts and systems, filed by key.
-static CAPABILITY_STATEMENT_KIND_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "instancecapabilityrequirementshttp://hl7.org/fhir/capability-statement-kind",
-    systems: &[(30, 45)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`CapabilityStatementKind`]'s codes with their texts and systems, filed by key, in one static.
+static CAPABILITY_STATEMENT_KIND_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    3,
+    1,
+    75,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CAPABILITY_STATEMENT_KIND_INDEX.text,
+        systems: &CAPABILITY_STATEMENT_KIND_INDEX.systems,
+        buckets: &CAPABILITY_STATEMENT_KIND_INDEX.buckets,
+        shift: 32,
+        entries: &CAPABILITY_STATEMENT_KIND_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (26769729, 2, 18, 12, 0),
         (193386898, 0, 0, 8, 0),
         (3033487911, 1, 8, 10, 0),
     ],
+    systems: [(30, 45)],
+    text: *b"instancecapabilityrequirementshttp://hl7.org/fhir/capability-statement-kind",
 };
 impl dhp_runtime::primitives::FhirPrimitive for CapabilityStatementKind {
     const FHIR_TYPE: &'static str = "code";

@@ -46,18 +46,19 @@ impl ClinicalStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CLINICAL_STATUS_VS_INDEX.position(code).map(|i| ClinicalStatusVs::ALL[i])
+        CLINICAL_STATUS_VS_INDEX.index.position(code).map(|i| ClinicalStatusVs::ALL[i])
     }
 }
 impl ClinicalStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CLINICAL_STATUS_VS_INDEX.contains(system, code)
+        CLINICAL_STATUS_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/clinical-status-vs",
         contains: ClinicalStatusVs::contains,
+        index: Some(&CLINICAL_STATUS_VS_INDEX.index),
     };
 }
 /// The code systems of [`ClinicalStatusVs`]'s codes.
@@ -74,13 +75,17 @@ static CLINICAL_STATUS_VS_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "resolved", Some("Resolved")),
     (0, "unknown", Some("Unknown")),
 ];
-/// The lookup index of [`ClinicalStatusVs`]'s codes: their texts and systems, filed by key.
-static CLINICAL_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "activerecurrencerelapseinactiveremissionresolvedunknownhttp://terminology.hl7.org/CodeSystem/condition-clinical",
-    systems: &[(55, 56)],
-    buckets: &[0, 3, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ClinicalStatusVs`]'s codes with their texts and systems, filed by key, in one static.
+static CLINICAL_STATUS_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 7, 1, 111> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CLINICAL_STATUS_VS_INDEX.text,
+        systems: &CLINICAL_STATUS_VS_INDEX.systems,
+        buckets: &CLINICAL_STATUS_VS_INDEX.buckets,
+        shift: 31,
+        entries: &CLINICAL_STATUS_VS_INDEX.entries,
+    },
+    buckets: [0, 3, 7],
+    entries: [
         (73015518, 4, 31, 9, 0),
         (720132575, 1, 6, 10, 0),
         (1874140933, 5, 40, 8, 0),
@@ -89,6 +94,8 @@ static CLINICAL_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = 
         (3648362799, 0, 0, 6, 0),
         (4009865048, 3, 23, 8, 0),
     ],
+    systems: [(55, 56)],
+    text: *b"activerecurrencerelapseinactiveremissionresolvedunknownhttp://terminology.hl7.org/CodeSystem/condition-clinical",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ClinicalStatusVs {
     const FHIR_TYPE: &'static str = "code";

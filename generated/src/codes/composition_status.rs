@@ -58,18 +58,19 @@ impl CompositionStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        COMPOSITION_STATUS_INDEX.position(code).map(|i| CompositionStatus::ALL[i])
+        COMPOSITION_STATUS_INDEX.index.position(code).map(|i| CompositionStatus::ALL[i])
     }
 }
 impl CompositionStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        COMPOSITION_STATUS_INDEX.contains(system, code)
+        COMPOSITION_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/composition-status",
         contains: CompositionStatus::contains,
+        index: Some(&COMPOSITION_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`CompositionStatus`]'s codes.
@@ -90,13 +91,17 @@ static COMPOSITION_STATUS_CODES: [(u16, &str, Option<&str>); 11] = [
     (0, "deprecated", Some("Deprecated")),
     (0, "unknown", Some("Unknown")),
 ];
-/// The lookup index of [`CompositionStatus`]'s codes: their texts and systems, filed by key.
-static COMPOSITION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "registeredpartialpreliminaryfinalamendedcorrectedappendedcancelledentered-in-errordeprecatedunknownhttp://hl7.org/fhir/composition-status",
-    systems: &[(99, 38)],
-    buckets: &[0, 3, 5, 8, 11],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`CompositionStatus`]'s codes with their texts and systems, filed by key, in one static.
+static COMPOSITION_STATUS_INDEX: dhp_runtime::terminology::CodeTable<5, 11, 1, 137> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &COMPOSITION_STATUS_INDEX.text,
+        systems: &COMPOSITION_STATUS_INDEX.systems,
+        buckets: &COMPOSITION_STATUS_INDEX.buckets,
+        shift: 30,
+        entries: &COMPOSITION_STATUS_INDEX.entries,
+    },
+    buckets: [0, 3, 5, 8, 11],
+    entries: [
         (362463927, 3, 28, 5, 0),
         (990649403, 2, 17, 11, 0),
         (992760136, 5, 40, 9, 0),
@@ -109,6 +114,8 @@ static COMPOSITION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = 
         (3772417057, 4, 33, 7, 0),
         (3813239489, 0, 0, 10, 0),
     ],
+    systems: [(99, 38)],
+    text: *b"registeredpartialpreliminaryfinalamendedcorrectedappendedcancelledentered-in-errordeprecatedunknownhttp://hl7.org/fhir/composition-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for CompositionStatus {
     const FHIR_TYPE: &'static str = "code";

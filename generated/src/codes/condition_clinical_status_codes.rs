@@ -49,6 +49,7 @@ impl ConditionClinicalStatusCodes {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         CONDITION_CLINICAL_STATUS_CODES_INDEX
+            .index
             .position(code)
             .map(|i| ConditionClinicalStatusCodes::ALL[i])
     }
@@ -56,12 +57,13 @@ impl ConditionClinicalStatusCodes {
 impl ConditionClinicalStatusCodes {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONDITION_CLINICAL_STATUS_CODES_INDEX.contains(system, code)
+        CONDITION_CLINICAL_STATUS_CODES_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/condition-clinical",
         contains: ConditionClinicalStatusCodes::contains,
+        index: Some(&CONDITION_CLINICAL_STATUS_CODES_INDEX.index),
     };
 }
 /// The code systems of [`ConditionClinicalStatusCodes`]'s codes.
@@ -78,15 +80,22 @@ static CONDITION_CLINICAL_STATUS_CODES_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "resolved", Some("Resolved")),
     (0, "unknown", Some("Unknown")),
 ];
-/// The lookup index of [`ConditionClinicalStatusCodes`]'s codes: their texts and systems, filed by key.
-static CONDITION_CLINICAL_STATUS_CODES_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "activerecurrencerelapseinactiveremissionresolvedunknownhttp://terminology.hl7.org/CodeSystem/condition-clinical",
-    systems: &[(55, 56)],
-    buckets: &[0, 3, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ConditionClinicalStatusCodes`]'s codes with their texts and systems, filed by key, in one static.
+static CONDITION_CLINICAL_STATUS_CODES_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    7,
+    1,
+    111,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONDITION_CLINICAL_STATUS_CODES_INDEX.text,
+        systems: &CONDITION_CLINICAL_STATUS_CODES_INDEX.systems,
+        buckets: &CONDITION_CLINICAL_STATUS_CODES_INDEX.buckets,
+        shift: 31,
+        entries: &CONDITION_CLINICAL_STATUS_CODES_INDEX.entries,
+    },
+    buckets: [0, 3, 7],
+    entries: [
         (73015518, 4, 31, 9, 0),
         (720132575, 1, 6, 10, 0),
         (1874140933, 5, 40, 8, 0),
@@ -95,6 +104,8 @@ static CONDITION_CLINICAL_STATUS_CODES_INDEX: dhp_runtime::terminology::CodeInde
         (3648362799, 0, 0, 6, 0),
         (4009865048, 3, 23, 8, 0),
     ],
+    systems: [(55, 56)],
+    text: *b"activerecurrencerelapseinactiveremissionresolvedunknownhttp://terminology.hl7.org/CodeSystem/condition-clinical",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConditionClinicalStatusCodes {
     const FHIR_TYPE: &'static str = "code";

@@ -39,18 +39,22 @@ impl ConditionSeverityVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONDITION_SEVERITY_VS_INDEX.position(code).map(|i| ConditionSeverityVs::ALL[i])
+        CONDITION_SEVERITY_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| ConditionSeverityVs::ALL[i])
     }
 }
 impl ConditionSeverityVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONDITION_SEVERITY_VS_INDEX.contains(system, code)
+        CONDITION_SEVERITY_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/condition-severity-vs",
         contains: ConditionSeverityVs::contains,
+        index: Some(&CONDITION_SEVERITY_VS_INDEX.index),
     };
 }
 /// The code systems of [`ConditionSeverityVs`]'s codes.
@@ -61,17 +65,23 @@ static CONDITION_SEVERITY_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "6736007", Some("Moderate severity")),
     (0, "24484000", Some("Severe")),
 ];
-/// The lookup index of [`ConditionSeverityVs`]'s codes: their texts and systems, filed by key.
-static CONDITION_SEVERITY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "255604002673600724484000http://snomed.info/sct",
-    systems: &[(24, 22)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`ConditionSeverityVs`]'s codes with their texts and systems, filed by key, in one static.
+static CONDITION_SEVERITY_VS_INDEX: dhp_runtime::terminology::CodeTable<2, 3, 1, 46> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONDITION_SEVERITY_VS_INDEX.text,
+        systems: &CONDITION_SEVERITY_VS_INDEX.systems,
+        buckets: &CONDITION_SEVERITY_VS_INDEX.buckets,
+        shift: 32,
+        entries: &CONDITION_SEVERITY_VS_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (431460159, 0, 0, 9, 0),
         (2888301464, 1, 9, 7, 0),
         (3843887091, 2, 16, 8, 0),
     ],
+    systems: [(24, 22)],
+    text: *b"255604002673600724484000http://snomed.info/sct",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConditionSeverityVs {
     const FHIR_TYPE: &'static str = "code";

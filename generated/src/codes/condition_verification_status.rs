@@ -46,6 +46,7 @@ impl ConditionVerificationStatus {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         CONDITION_VERIFICATION_STATUS_INDEX
+            .index
             .position(code)
             .map(|i| ConditionVerificationStatus::ALL[i])
     }
@@ -53,12 +54,13 @@ impl ConditionVerificationStatus {
 impl ConditionVerificationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONDITION_VERIFICATION_STATUS_INDEX.contains(system, code)
+        CONDITION_VERIFICATION_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/condition-ver-status",
         contains: ConditionVerificationStatus::contains,
+        index: Some(&CONDITION_VERIFICATION_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`ConditionVerificationStatus`]'s codes.
@@ -74,15 +76,22 @@ static CONDITION_VERIFICATION_STATUS_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "refuted", Some("Refuted")),
     (0, "entered-in-error", Some("Entered in Error")),
 ];
-/// The lookup index of [`ConditionVerificationStatus`]'s codes: their texts and systems, filed by key.
-static CONDITION_VERIFICATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "unconfirmedprovisionaldifferentialconfirmedrefutedentered-in-errorhttp://terminology.hl7.org/CodeSystem/condition-ver-status",
-    systems: &[(66, 58)],
-    buckets: &[0, 3, 6],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ConditionVerificationStatus`]'s codes with their texts and systems, filed by key, in one static.
+static CONDITION_VERIFICATION_STATUS_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    6,
+    1,
+    124,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONDITION_VERIFICATION_STATUS_INDEX.text,
+        systems: &CONDITION_VERIFICATION_STATUS_INDEX.systems,
+        buckets: &CONDITION_VERIFICATION_STATUS_INDEX.buckets,
+        shift: 31,
+        entries: &CONDITION_VERIFICATION_STATUS_INDEX.entries,
+    },
+    buckets: [0, 3, 6],
+    entries: [
         (329270286, 3, 34, 9, 0),
         (562522674, 4, 43, 7, 0),
         (810584525, 1, 11, 11, 0),
@@ -90,6 +99,8 @@ static CONDITION_VERIFICATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<
         (2635228675, 0, 0, 11, 0),
         (3019120847, 5, 50, 16, 0),
     ],
+    systems: [(66, 58)],
+    text: *b"unconfirmedprovisionaldifferentialconfirmedrefutedentered-in-errorhttp://terminology.hl7.org/CodeSystem/condition-ver-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConditionVerificationStatus {
     const FHIR_TYPE: &'static str = "code";

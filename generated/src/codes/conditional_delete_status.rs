@@ -36,6 +36,7 @@ impl ConditionalDeleteStatus {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         CONDITIONAL_DELETE_STATUS_INDEX
+            .index
             .position(code)
             .map(|i| ConditionalDeleteStatus::ALL[i])
     }
@@ -43,12 +44,13 @@ impl ConditionalDeleteStatus {
 impl ConditionalDeleteStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONDITIONAL_DELETE_STATUS_INDEX.contains(system, code)
+        CONDITIONAL_DELETE_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/conditional-delete-status",
         contains: ConditionalDeleteStatus::contains,
+        index: Some(&CONDITIONAL_DELETE_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`ConditionalDeleteStatus`]'s codes.
@@ -61,17 +63,28 @@ static CONDITIONAL_DELETE_STATUS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "single", Some("Single Deletes Supported")),
     (0, "multiple", Some("Multiple Deletes Supported")),
 ];
-/// The lookup index of [`ConditionalDeleteStatus`]'s codes: their texts and systems, filed by key.
-static CONDITIONAL_DELETE_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "not-supportedsinglemultiplehttp://hl7.org/fhir/conditional-delete-status",
-    systems: &[(27, 45)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`ConditionalDeleteStatus`]'s codes with their texts and systems, filed by key, in one static.
+static CONDITIONAL_DELETE_STATUS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    3,
+    1,
+    72,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONDITIONAL_DELETE_STATUS_INDEX.text,
+        systems: &CONDITIONAL_DELETE_STATUS_INDEX.systems,
+        buckets: &CONDITIONAL_DELETE_STATUS_INDEX.buckets,
+        shift: 32,
+        entries: &CONDITIONAL_DELETE_STATUS_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (328483777, 2, 19, 8, 0),
         (2133018345, 1, 13, 6, 0),
         (4205977353, 0, 0, 13, 0),
     ],
+    systems: [(27, 45)],
+    text: *b"not-supportedsinglemultiplehttp://hl7.org/fhir/conditional-delete-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConditionalDeleteStatus {
     const FHIR_TYPE: &'static str = "code";

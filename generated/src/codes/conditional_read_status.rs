@@ -39,6 +39,7 @@ impl ConditionalReadStatus {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         CONDITIONAL_READ_STATUS_INDEX
+            .index
             .position(code)
             .map(|i| ConditionalReadStatus::ALL[i])
     }
@@ -46,12 +47,13 @@ impl ConditionalReadStatus {
 impl ConditionalReadStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONDITIONAL_READ_STATUS_INDEX.contains(system, code)
+        CONDITIONAL_READ_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/conditional-read-status",
         contains: ConditionalReadStatus::contains,
+        index: Some(&CONDITIONAL_READ_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`ConditionalReadStatus`]'s codes.
@@ -65,18 +67,24 @@ static CONDITIONAL_READ_STATUS_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "not-match", Some("If-None-Match")),
     (0, "full-support", Some("Full Support")),
 ];
-/// The lookup index of [`ConditionalReadStatus`]'s codes: their texts and systems, filed by key.
-static CONDITIONAL_READ_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "not-supportedmodified-sincenot-matchfull-supporthttp://hl7.org/fhir/conditional-read-status",
-    systems: &[(48, 43)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`ConditionalReadStatus`]'s codes with their texts and systems, filed by key, in one static.
+static CONDITIONAL_READ_STATUS_INDEX: dhp_runtime::terminology::CodeTable<2, 4, 1, 91> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONDITIONAL_READ_STATUS_INDEX.text,
+        systems: &CONDITIONAL_READ_STATUS_INDEX.systems,
+        buckets: &CONDITIONAL_READ_STATUS_INDEX.buckets,
+        shift: 32,
+        entries: &CONDITIONAL_READ_STATUS_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (370557550, 3, 36, 12, 0),
         (371095637, 1, 13, 14, 0),
         (3203715638, 2, 27, 9, 0),
         (4205977353, 0, 0, 13, 0),
     ],
+    systems: [(48, 43)],
+    text: *b"not-supportedmodified-sincenot-matchfull-supporthttp://hl7.org/fhir/conditional-read-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConditionalReadStatus {
     const FHIR_TYPE: &'static str = "code";

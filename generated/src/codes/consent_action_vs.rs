@@ -40,18 +40,19 @@ impl ConsentActionVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_ACTION_VS_INDEX.position(code).map(|i| ConsentActionVs::ALL[i])
+        CONSENT_ACTION_VS_INDEX.index.position(code).map(|i| ConsentActionVs::ALL[i])
     }
 }
 impl ConsentActionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONSENT_ACTION_VS_INDEX.contains(system, code)
+        CONSENT_ACTION_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/consent-action-vs",
         contains: ConsentActionVs::contains,
+        index: Some(&CONSENT_ACTION_VS_INDEX.index),
     };
 }
 /// The code systems of [`ConsentActionVs`]'s codes.
@@ -66,19 +67,25 @@ static CONSENT_ACTION_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "disclose", Some("Disclose")),
     (0, "correct", Some("Access and Correct")),
 ];
-/// The lookup index of [`ConsentActionVs`]'s codes: their texts and systems, filed by key.
-static CONSENT_ACTION_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "collectaccessusedisclosecorrecthttp://terminology.hl7.org/CodeSystem/consentaction",
-    systems: &[(31, 51)],
-    buckets: &[0, 3, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ConsentActionVs`]'s codes with their texts and systems, filed by key, in one static.
+static CONSENT_ACTION_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 82> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONSENT_ACTION_VS_INDEX.text,
+        systems: &CONSENT_ACTION_VS_INDEX.systems,
+        buckets: &CONSENT_ACTION_VS_INDEX.buckets,
+        shift: 31,
+        entries: &CONSENT_ACTION_VS_INDEX.entries,
+    },
+    buckets: [0, 3, 5],
+    entries: [
         (287754987, 1, 7, 6, 0),
         (367237873, 4, 24, 7, 0),
         (1469170932, 2, 13, 3, 0),
         (2399039025, 0, 0, 7, 0),
         (4155309213, 3, 16, 8, 0),
     ],
+    systems: [(31, 51)],
+    text: *b"collectaccessusedisclosecorrecthttp://terminology.hl7.org/CodeSystem/consentaction",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConsentActionVs {
     const FHIR_TYPE: &'static str = "code";

@@ -38,18 +38,22 @@ impl ConsentDataMeaning {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_DATA_MEANING_INDEX.position(code).map(|i| ConsentDataMeaning::ALL[i])
+        CONSENT_DATA_MEANING_INDEX
+            .index
+            .position(code)
+            .map(|i| ConsentDataMeaning::ALL[i])
     }
 }
 impl ConsentDataMeaning {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONSENT_DATA_MEANING_INDEX.contains(system, code)
+        CONSENT_DATA_MEANING_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/consent-data-meaning",
         contains: ConsentDataMeaning::contains,
+        index: Some(&CONSENT_DATA_MEANING_INDEX.index),
     };
 }
 /// The code systems of [`ConsentDataMeaning`]'s codes.
@@ -63,18 +67,24 @@ static CONSENT_DATA_MEANING_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "dependents", Some("Dependents")),
     (0, "authoredby", Some("AuthoredBy")),
 ];
-/// The lookup index of [`ConsentDataMeaning`]'s codes: their texts and systems, filed by key.
-static CONSENT_DATA_MEANING_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "instancerelateddependentsauthoredbyhttp://hl7.org/fhir/consent-data-meaning",
-    systems: &[(35, 40)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`ConsentDataMeaning`]'s codes with their texts and systems, filed by key, in one static.
+static CONSENT_DATA_MEANING_INDEX: dhp_runtime::terminology::CodeTable<2, 4, 1, 75> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONSENT_DATA_MEANING_INDEX.text,
+        systems: &CONSENT_DATA_MEANING_INDEX.systems,
+        buckets: &CONSENT_DATA_MEANING_INDEX.buckets,
+        shift: 32,
+        entries: &CONSENT_DATA_MEANING_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (193386898, 0, 0, 8, 0),
         (623673378, 3, 25, 10, 0),
         (1870051993, 2, 15, 10, 0),
         (3996940856, 1, 8, 7, 0),
     ],
+    systems: [(35, 40)],
+    text: *b"instancerelateddependentsauthoredbyhttp://hl7.org/fhir/consent-data-meaning",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConsentDataMeaning {
     const FHIR_TYPE: &'static str = "code";

@@ -37,18 +37,19 @@ impl ConsentPolicyVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_POLICY_VS_INDEX.position(code).map(|i| ConsentPolicyVs::ALL[i])
+        CONSENT_POLICY_VS_INDEX.index.position(code).map(|i| ConsentPolicyVs::ALL[i])
     }
 }
 impl ConsentPolicyVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONSENT_POLICY_VS_INDEX.contains(system, code)
+        CONSENT_POLICY_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/consent-policy-vs",
         contains: ConsentPolicyVs::contains,
+        index: Some(&CONSENT_POLICY_VS_INDEX.index),
     };
 }
 /// The code systems of [`ConsentPolicyVs`]'s codes.
@@ -72,13 +73,19 @@ static CONSENT_POLICY_VS_CODES: [(u16, &str, Option<&str>); 2] = [
         ),
     ),
 ];
-/// The lookup index of [`ConsentPolicyVs`]'s codes: their texts and systems, filed by key.
-static CONSENT_POLICY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "uz-265-Iuz-LRU-547https://terminology.dhp.uz/fhir/core/CodeSystem/consent-policy-cs",
-    systems: &[(18, 65)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(2794655354, 0, 0, 8, 0), (3666584269, 1, 8, 10, 0)],
+/// The lookup index of [`ConsentPolicyVs`]'s codes with their texts and systems, filed by key, in one static.
+static CONSENT_POLICY_VS_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 83> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONSENT_POLICY_VS_INDEX.text,
+        systems: &CONSENT_POLICY_VS_INDEX.systems,
+        buckets: &CONSENT_POLICY_VS_INDEX.buckets,
+        shift: 32,
+        entries: &CONSENT_POLICY_VS_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(2794655354, 0, 0, 8, 0), (3666584269, 1, 8, 10, 0)],
+    systems: [(18, 65)],
+    text: *b"uz-265-Iuz-LRU-547https://terminology.dhp.uz/fhir/core/CodeSystem/consent-policy-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConsentPolicyVs {
     const FHIR_TYPE: &'static str = "code";

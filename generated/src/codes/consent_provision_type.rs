@@ -32,18 +32,22 @@ impl ConsentProvisionType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_PROVISION_TYPE_INDEX.position(code).map(|i| ConsentProvisionType::ALL[i])
+        CONSENT_PROVISION_TYPE_INDEX
+            .index
+            .position(code)
+            .map(|i| ConsentProvisionType::ALL[i])
     }
 }
 impl ConsentProvisionType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONSENT_PROVISION_TYPE_INDEX.contains(system, code)
+        CONSENT_PROVISION_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/consent-provision-type",
         contains: ConsentProvisionType::contains,
+        index: Some(&CONSENT_PROVISION_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`ConsentProvisionType`]'s codes.
@@ -55,13 +59,19 @@ static CONSENT_PROVISION_TYPE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "deny", Some("Deny")),
     (0, "permit", Some("Permit")),
 ];
-/// The lookup index of [`ConsentProvisionType`]'s codes: their texts and systems, filed by key.
-static CONSENT_PROVISION_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "denypermithttp://hl7.org/fhir/consent-provision-type",
-    systems: &[(10, 42)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(2700501863, 0, 0, 4, 0), (3906479382, 1, 4, 6, 0)],
+/// The lookup index of [`ConsentProvisionType`]'s codes with their texts and systems, filed by key, in one static.
+static CONSENT_PROVISION_TYPE_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 52> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONSENT_PROVISION_TYPE_INDEX.text,
+        systems: &CONSENT_PROVISION_TYPE_INDEX.systems,
+        buckets: &CONSENT_PROVISION_TYPE_INDEX.buckets,
+        shift: 32,
+        entries: &CONSENT_PROVISION_TYPE_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(2700501863, 0, 0, 4, 0), (3906479382, 1, 4, 6, 0)],
+    systems: [(10, 42)],
+    text: *b"denypermithttp://hl7.org/fhir/consent-provision-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConsentProvisionType {
     const FHIR_TYPE: &'static str = "code";

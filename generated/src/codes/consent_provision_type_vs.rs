@@ -33,6 +33,7 @@ impl ConsentProvisionTypeVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         CONSENT_PROVISION_TYPE_VS_INDEX
+            .index
             .position(code)
             .map(|i| ConsentProvisionTypeVs::ALL[i])
     }
@@ -40,12 +41,13 @@ impl ConsentProvisionTypeVs {
 impl ConsentProvisionTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONSENT_PROVISION_TYPE_VS_INDEX.contains(system, code)
+        CONSENT_PROVISION_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/consent-provision-type-vs",
         contains: ConsentProvisionTypeVs::contains,
+        index: Some(&CONSENT_PROVISION_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`ConsentProvisionTypeVs`]'s codes.
@@ -57,13 +59,24 @@ static CONSENT_PROVISION_TYPE_VS_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "deny", Some("Deny")),
     (0, "permit", Some("Permit")),
 ];
-/// The lookup index of [`ConsentProvisionTypeVs`]'s codes: their texts and systems, filed by key.
-static CONSENT_PROVISION_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "denypermithttp://hl7.org/fhir/consent-provision-type",
-    systems: &[(10, 42)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(2700501863, 0, 0, 4, 0), (3906479382, 1, 4, 6, 0)],
+/// The lookup index of [`ConsentProvisionTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static CONSENT_PROVISION_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    2,
+    1,
+    52,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONSENT_PROVISION_TYPE_VS_INDEX.text,
+        systems: &CONSENT_PROVISION_TYPE_VS_INDEX.systems,
+        buckets: &CONSENT_PROVISION_TYPE_VS_INDEX.buckets,
+        shift: 32,
+        entries: &CONSENT_PROVISION_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(2700501863, 0, 0, 4, 0), (3906479382, 1, 4, 6, 0)],
+    systems: [(10, 42)],
+    text: *b"denypermithttp://hl7.org/fhir/consent-provision-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConsentProvisionTypeVs {
     const FHIR_TYPE: &'static str = "code";

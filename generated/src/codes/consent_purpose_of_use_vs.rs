@@ -30,6 +30,7 @@ impl ConsentPurposeOfUseVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         CONSENT_PURPOSE_OF_USE_VS_INDEX
+            .index
             .position(code)
             .map(|i| ConsentPurposeOfUseVs::ALL[i])
     }
@@ -37,12 +38,13 @@ impl ConsentPurposeOfUseVs {
 impl ConsentPurposeOfUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONSENT_PURPOSE_OF_USE_VS_INDEX.contains(system, code)
+        CONSENT_PURPOSE_OF_USE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/consent-purpose-of-use-vs",
         contains: ConsentPurposeOfUseVs::contains,
+        index: Some(&CONSENT_PURPOSE_OF_USE_VS_INDEX.index),
     };
 }
 /// The code systems of [`ConsentPurposeOfUseVs`]'s codes.
@@ -53,13 +55,24 @@ static CONSENT_PURPOSE_OF_USE_VS_SYSTEMS: [&str; 1] = [
 static CONSENT_PURPOSE_OF_USE_VS_CODES: [(u16, &str, Option<&str>); 1] = [
     (0, "RECORDMGT", Some("records management")),
 ];
-/// The lookup index of [`ConsentPurposeOfUseVs`]'s codes: their texts and systems, filed by key.
-static CONSENT_PURPOSE_OF_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "RECORDMGThttp://terminology.hl7.org/CodeSystem/v3-ActReason",
-    systems: &[(9, 50)],
-    buckets: &[0, 1],
-    shift: 32,
-    entries: &[(3518952312, 0, 0, 9, 0)],
+/// The lookup index of [`ConsentPurposeOfUseVs`]'s codes with their texts and systems, filed by key, in one static.
+static CONSENT_PURPOSE_OF_USE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    1,
+    1,
+    59,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONSENT_PURPOSE_OF_USE_VS_INDEX.text,
+        systems: &CONSENT_PURPOSE_OF_USE_VS_INDEX.systems,
+        buckets: &CONSENT_PURPOSE_OF_USE_VS_INDEX.buckets,
+        shift: 32,
+        entries: &CONSENT_PURPOSE_OF_USE_VS_INDEX.entries,
+    },
+    buckets: [0, 1],
+    entries: [(3518952312, 0, 0, 9, 0)],
+    systems: [(9, 50)],
+    text: *b"RECORDMGThttp://terminology.hl7.org/CodeSystem/v3-ActReason",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConsentPurposeOfUseVs {
     const FHIR_TYPE: &'static str = "code";

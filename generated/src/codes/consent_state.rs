@@ -43,18 +43,19 @@ impl ConsentState {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONSENT_STATE_INDEX.position(code).map(|i| ConsentState::ALL[i])
+        CONSENT_STATE_INDEX.index.position(code).map(|i| ConsentState::ALL[i])
     }
 }
 impl ConsentState {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONSENT_STATE_INDEX.contains(system, code)
+        CONSENT_STATE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/consent-state-codes",
         contains: ConsentState::contains,
+        index: Some(&CONSENT_STATE_INDEX.index),
     };
 }
 /// The code systems of [`ConsentState`]'s codes.
@@ -68,13 +69,17 @@ static CONSENT_STATE_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "entered-in-error", Some("Entered in Error")),
     (0, "unknown", Some("Unknown")),
 ];
-/// The lookup index of [`ConsentState`]'s codes: their texts and systems, filed by key.
-static CONSENT_STATE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "draftactiveinactivenot-doneentered-in-errorunknownhttp://hl7.org/fhir/consent-state-codes",
-    systems: &[(50, 39)],
-    buckets: &[0, 1, 6],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ConsentState`]'s codes with their texts and systems, filed by key, in one static.
+static CONSENT_STATE_INDEX: dhp_runtime::terminology::CodeTable<3, 6, 1, 89> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONSENT_STATE_INDEX.text,
+        systems: &CONSENT_STATE_INDEX.systems,
+        buckets: &CONSENT_STATE_INDEX.buckets,
+        shift: 31,
+        entries: &CONSENT_STATE_INDEX.entries,
+    },
+    buckets: [0, 1, 6],
+    entries: [
         (476243089, 3, 19, 8, 0),
         (2608177081, 5, 43, 7, 0),
         (3019120847, 4, 27, 16, 0),
@@ -82,6 +87,8 @@ static CONSENT_STATE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_r
         (3648362799, 1, 5, 6, 0),
         (4009865048, 2, 11, 8, 0),
     ],
+    systems: [(50, 39)],
+    text: *b"draftactiveinactivenot-doneentered-in-errorunknownhttp://hl7.org/fhir/consent-state-codes",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ConsentState {
     const FHIR_TYPE: &'static str = "code";

@@ -47,18 +47,22 @@ impl ContactPointSystem {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        CONTACT_POINT_SYSTEM_INDEX.position(code).map(|i| ContactPointSystem::ALL[i])
+        CONTACT_POINT_SYSTEM_INDEX
+            .index
+            .position(code)
+            .map(|i| ContactPointSystem::ALL[i])
     }
 }
 impl ContactPointSystem {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        CONTACT_POINT_SYSTEM_INDEX.contains(system, code)
+        CONTACT_POINT_SYSTEM_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/contact-point-system",
         contains: ContactPointSystem::contains,
+        index: Some(&CONTACT_POINT_SYSTEM_INDEX.index),
     };
 }
 /// The code systems of [`ContactPointSystem`]'s codes.
@@ -75,13 +79,17 @@ static CONTACT_POINT_SYSTEM_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "sms", Some("SMS")),
     (0, "other", Some("Other")),
 ];
-/// The lookup index of [`ContactPointSystem`]'s codes: their texts and systems, filed by key.
-static CONTACT_POINT_SYSTEM_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "phonefaxemailpagerurlsmsotherhttp://hl7.org/fhir/contact-point-system",
-    systems: &[(29, 40)],
-    buckets: &[0, 2, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ContactPointSystem`]'s codes with their texts and systems, filed by key, in one static.
+static CONTACT_POINT_SYSTEM_INDEX: dhp_runtime::terminology::CodeTable<3, 7, 1, 69> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &CONTACT_POINT_SYSTEM_INDEX.text,
+        systems: &CONTACT_POINT_SYSTEM_INDEX.systems,
+        buckets: &CONTACT_POINT_SYSTEM_INDEX.buckets,
+        shift: 31,
+        entries: &CONTACT_POINT_SYSTEM_INDEX.entries,
+    },
+    buckets: [0, 2, 7],
+    entries: [
         (848251934, 4, 18, 3, 0),
         (2000032175, 0, 0, 5, 0),
         (2324124615, 2, 8, 5, 0),
@@ -90,6 +98,8 @@ static CONTACT_POINT_SYSTEM_INDEX: dhp_runtime::terminology::CodeIndex<'static> 
         (3363671541, 6, 24, 5, 0),
         (3678056394, 5, 21, 3, 0),
     ],
+    systems: [(29, 40)],
+    text: *b"phonefaxemailpagerurlsmsotherhttp://hl7.org/fhir/contact-point-system",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ContactPointSystem {
     const FHIR_TYPE: &'static str = "code";

@@ -1093,6 +1093,7 @@ impl CountriesDigitalMvdvs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         COUNTRIES_DIGITAL_MVDVS_INDEX
+            .index
             .position(code)
             .map(|i| CountriesDigitalMvdvs::ALL[i])
     }
@@ -1100,12 +1101,13 @@ impl CountriesDigitalMvdvs {
 impl CountriesDigitalMvdvs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        COUNTRIES_DIGITAL_MVDVS_INDEX.contains(system, code)
+        COUNTRIES_DIGITAL_MVDVS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/countries-digital-mvd-vs",
         contains: CountriesDigitalMvdvs::contains,
+        index: Some(&COUNTRIES_DIGITAL_MVDVS_INDEX.index),
     };
 }
 /// The code systems of [`CountriesDigitalMvdvs`]'s codes.
@@ -1365,18 +1367,27 @@ static COUNTRIES_DIGITAL_MVDVS_CODES: [(u16, &str, Option<&str>); 244] = [
     ),
     (0, "stateless", Some("Fuqaroliksiz")),
 ];
-/// The lookup index of [`CountriesDigitalMvdvs`]'s codes: their texts and systems, filed by key.
-static COUNTRIES_DIGITAL_MVDVS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "0123568910111213151617181920212223242627282930313233343536373839404142444547484950515253545556575859606162636465666768697071727374757677787980818283848687888990919293949596979899100101102103104105106107109111113114115117118119120121122123124125126127128129130131132133134135136137138139140141142143144145146147148149150151152153154155156157158159160161162163164165166167168169170171172173174175176177178179180181182183184187188189191192193194195196197198199200201202204205206207208209210211212213214215216217218219220221222223224225226227228229231234235236237238239240242254255256257263272273276277284285500501502504505739001135739001136739001137statelesshttps://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs",
-    systems: &[(655, 72)],
-    buckets: &[
+/// The lookup index of [`CountriesDigitalMvdvs`]'s codes with their texts and systems, filed by key, in one static.
+static COUNTRIES_DIGITAL_MVDVS_INDEX: dhp_runtime::terminology::CodeTable<
+    65,
+    244,
+    1,
+    727,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &COUNTRIES_DIGITAL_MVDVS_INDEX.text,
+        systems: &COUNTRIES_DIGITAL_MVDVS_INDEX.systems,
+        buckets: &COUNTRIES_DIGITAL_MVDVS_INDEX.buckets,
+        shift: 26,
+        entries: &COUNTRIES_DIGITAL_MVDVS_INDEX.entries,
+    },
+    buckets: [
         0, 0, 1, 6, 11, 13, 19, 27, 30, 30, 30, 40, 53, 60, 66, 66, 68, 68, 68, 68, 68,
         68, 68, 68, 69, 72, 78, 86, 89, 99, 112, 117, 117, 118, 126, 144, 160, 167, 170,
         173, 173, 173, 173, 174, 176, 177, 179, 185, 193, 197, 197, 197, 197, 197, 197,
         197, 197, 201, 205, 207, 210, 215, 229, 242, 244,
     ],
-    shift: 26,
-    entries: &[
+    entries: [
         (134124160, 87, 166, 2, 0),
         (150901779, 88, 168, 2, 0),
         (167679398, 89, 170, 2, 0),
@@ -1622,6 +1633,8 @@ static COUNTRIES_DIGITAL_MVDVS_INDEX: dhp_runtime::terminology::CodeIndex<'stati
         (4230079242, 177, 430, 3, 0),
         (4230917885, 150, 349, 3, 0),
     ],
+    systems: [(655, 72)],
+    text: *b"0123568910111213151617181920212223242627282930313233343536373839404142444547484950515253545556575859606162636465666768697071727374757677787980818283848687888990919293949596979899100101102103104105106107109111113114115117118119120121122123124125126127128129130131132133134135136137138139140141142143144145146147148149150151152153154155156157158159160161162163164165166167168169170171172173174175176177178179180181182183184187188189191192193194195196197198199200201202204205206207208209210211212213214215216217218219220221222223224225226227228229231234235236237238239240242254255256257263272273276277284285500501502504505739001135739001136739001137statelesshttps://terminology.dhp.uz/fhir/core/CodeSystem/countries-digital-mvd-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for CountriesDigitalMvdvs {
     const FHIR_TYPE: &'static str = "code";

@@ -70,18 +70,19 @@ impl DataAbsentReason {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        DATA_ABSENT_REASON_INDEX.position(code).map(|i| DataAbsentReason::ALL[i])
+        DATA_ABSENT_REASON_INDEX.index.position(code).map(|i| DataAbsentReason::ALL[i])
     }
 }
 impl DataAbsentReason {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        DATA_ABSENT_REASON_INDEX.contains(system, code)
+        DATA_ABSENT_REASON_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/data-absent-reason",
         contains: DataAbsentReason::contains,
+        index: Some(&DATA_ABSENT_REASON_INDEX.index),
     };
 }
 /// The code systems of [`DataAbsentReason`]'s codes.
@@ -106,13 +107,17 @@ static DATA_ABSENT_REASON_CODES: [(u16, &str, Option<&str>); 15] = [
     (0, "not-performed", Some("Not Performed")),
     (0, "not-permitted", Some("Not Permitted")),
 ];
-/// The lookup index of [`DataAbsentReason`]'s codes: their texts and systems, filed by key.
-static DATA_ABSENT_REASON_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "unknownasked-unknowntemp-unknownnot-askedasked-declinedmaskednot-applicableunsupportedas-texterrornot-a-numbernegative-infinitypositive-infinitynot-performednot-permittedhttp://terminology.hl7.org/CodeSystem/data-absent-reason",
-    systems: &[(170, 56)],
-    buckets: &[0, 3, 5, 13, 15],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`DataAbsentReason`]'s codes with their texts and systems, filed by key, in one static.
+static DATA_ABSENT_REASON_INDEX: dhp_runtime::terminology::CodeTable<5, 15, 1, 226> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &DATA_ABSENT_REASON_INDEX.text,
+        systems: &DATA_ABSENT_REASON_INDEX.systems,
+        buckets: &DATA_ABSENT_REASON_INDEX.buckets,
+        shift: 30,
+        entries: &DATA_ABSENT_REASON_INDEX.entries,
+    },
+    buckets: [0, 3, 5, 13, 15],
+    entries: [
         (563185489, 9, 93, 5, 0),
         (1004881712, 7, 75, 11, 0),
         (1053080423, 14, 157, 13, 0),
@@ -129,6 +134,8 @@ static DATA_ABSENT_REASON_INDEX: dhp_runtime::terminology::CodeIndex<'static> = 
         (3547029636, 2, 20, 12, 0),
         (3989825559, 8, 86, 7, 0),
     ],
+    systems: [(170, 56)],
+    text: *b"unknownasked-unknowntemp-unknownnot-askedasked-declinedmaskednot-applicableunsupportedas-texterrornot-a-numbernegative-infinitypositive-infinitynot-performednot-permittedhttp://terminology.hl7.org/CodeSystem/data-absent-reason",
 };
 impl dhp_runtime::primitives::FhirPrimitive for DataAbsentReason {
     const FHIR_TYPE: &'static str = "code";

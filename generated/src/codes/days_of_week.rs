@@ -46,18 +46,19 @@ impl DaysOfWeek {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        DAYS_OF_WEEK_INDEX.position(code).map(|i| DaysOfWeek::ALL[i])
+        DAYS_OF_WEEK_INDEX.index.position(code).map(|i| DaysOfWeek::ALL[i])
     }
 }
 impl DaysOfWeek {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        DAYS_OF_WEEK_INDEX.contains(system, code)
+        DAYS_OF_WEEK_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/days-of-week",
         contains: DaysOfWeek::contains,
+        index: Some(&DAYS_OF_WEEK_INDEX.index),
     };
 }
 /// The code systems of [`DaysOfWeek`]'s codes.
@@ -72,13 +73,17 @@ static DAYS_OF_WEEK_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "sat", Some("Saturday")),
     (0, "sun", Some("Sunday")),
 ];
-/// The lookup index of [`DaysOfWeek`]'s codes: their texts and systems, filed by key.
-static DAYS_OF_WEEK_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "montuewedthufrisatsunhttp://hl7.org/fhir/days-of-week",
-    systems: &[(21, 32)],
-    buckets: &[0, 1, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`DaysOfWeek`]'s codes with their texts and systems, filed by key, in one static.
+static DAYS_OF_WEEK_INDEX: dhp_runtime::terminology::CodeTable<3, 7, 1, 53> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &DAYS_OF_WEEK_INDEX.text,
+        systems: &DAYS_OF_WEEK_INDEX.systems,
+        buckets: &DAYS_OF_WEEK_INDEX.buckets,
+        shift: 31,
+        entries: &DAYS_OF_WEEK_INDEX.entries,
+    },
+    buckets: [0, 1, 7],
+    entries: [
         (299483063, 2, 6, 3, 0),
         (2552809861, 1, 3, 3, 0),
         (2752420076, 3, 9, 3, 0),
@@ -87,6 +92,8 @@ static DAYS_OF_WEEK_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_ru
         (3763224417, 6, 18, 3, 0),
         (3919479361, 0, 0, 3, 0),
     ],
+    systems: [(21, 32)],
+    text: *b"montuewedthufrisatsunhttp://hl7.org/fhir/days-of-week",
 };
 impl dhp_runtime::primitives::FhirPrimitive for DaysOfWeek {
     const FHIR_TYPE: &'static str = "code";

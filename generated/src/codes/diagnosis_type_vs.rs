@@ -85,18 +85,19 @@ impl DiagnosisTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        DIAGNOSIS_TYPE_VS_INDEX.position(code).map(|i| DiagnosisTypeVs::ALL[i])
+        DIAGNOSIS_TYPE_VS_INDEX.index.position(code).map(|i| DiagnosisTypeVs::ALL[i])
     }
 }
 impl DiagnosisTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        DIAGNOSIS_TYPE_VS_INDEX.contains(system, code)
+        DIAGNOSIS_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/diagnosis-type-vs",
         contains: DiagnosisTypeVs::contains,
+        index: Some(&DIAGNOSIS_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`DiagnosisTypeVs`]'s codes.
@@ -118,13 +119,17 @@ static DIAGNOSIS_TYPE_VS_CODES: [(u16, &str, Option<&str>); 12] = [
     (0, "gencl-0001-00011", Some("Patologik-anatomik tashxisi")),
     (0, "gencl-0001-00012", Some("Sud-tibbiy tashxis")),
 ];
-/// The lookup index of [`DiagnosisTypeVs`]'s codes: their texts and systems, filed by key.
-static DIAGNOSIS_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "gencl-0001-00001gencl-0001-00002gencl-0001-00003gencl-0001-00004gencl-0001-00005gencl-0001-00006gencl-0001-00007gencl-0001-00008gencl-0001-00009gencl-0001-00010gencl-0001-00011gencl-0001-00012https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs",
-    systems: &[(192, 65)],
-    buckets: &[0, 3, 3, 12, 12],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`DiagnosisTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static DIAGNOSIS_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<5, 12, 1, 257> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &DIAGNOSIS_TYPE_VS_INDEX.text,
+        systems: &DIAGNOSIS_TYPE_VS_INDEX.systems,
+        buckets: &DIAGNOSIS_TYPE_VS_INDEX.buckets,
+        shift: 30,
+        entries: &DIAGNOSIS_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 3, 3, 12, 12],
+    entries: [
         (263107864, 11, 176, 16, 0),
         (296663102, 9, 144, 16, 0),
         (313440721, 10, 160, 16, 0),
@@ -138,6 +143,8 @@ static DIAGNOSIS_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = d
         (2561788762, 2, 32, 16, 0),
         (2578566381, 1, 16, 16, 0),
     ],
+    systems: [(192, 65)],
+    text: *b"gencl-0001-00001gencl-0001-00002gencl-0001-00003gencl-0001-00004gencl-0001-00005gencl-0001-00006gencl-0001-00007gencl-0001-00008gencl-0001-00009gencl-0001-00010gencl-0001-00011gencl-0001-00012https://terminology.dhp.uz/fhir/core/CodeSystem/diagnosis-type-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for DiagnosisTypeVs {
     const FHIR_TYPE: &'static str = "code";

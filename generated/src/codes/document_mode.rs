@@ -31,18 +31,19 @@ impl DocumentMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        DOCUMENT_MODE_INDEX.position(code).map(|i| DocumentMode::ALL[i])
+        DOCUMENT_MODE_INDEX.index.position(code).map(|i| DocumentMode::ALL[i])
     }
 }
 impl DocumentMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        DOCUMENT_MODE_INDEX.contains(system, code)
+        DOCUMENT_MODE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/document-mode",
         contains: DocumentMode::contains,
+        index: Some(&DOCUMENT_MODE_INDEX.index),
     };
 }
 /// The code systems of [`DocumentMode`]'s codes.
@@ -52,13 +53,19 @@ static DOCUMENT_MODE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "producer", Some("Producer")),
     (0, "consumer", Some("Consumer")),
 ];
-/// The lookup index of [`DocumentMode`]'s codes: their texts and systems, filed by key.
-static DOCUMENT_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "producerconsumerhttp://hl7.org/fhir/document-mode",
-    systems: &[(16, 33)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(1357396007, 0, 0, 8, 0), (1547082185, 1, 8, 8, 0)],
+/// The lookup index of [`DocumentMode`]'s codes with their texts and systems, filed by key, in one static.
+static DOCUMENT_MODE_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 49> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &DOCUMENT_MODE_INDEX.text,
+        systems: &DOCUMENT_MODE_INDEX.systems,
+        buckets: &DOCUMENT_MODE_INDEX.buckets,
+        shift: 32,
+        entries: &DOCUMENT_MODE_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(1357396007, 0, 0, 8, 0), (1547082185, 1, 8, 8, 0)],
+    systems: [(16, 33)],
+    text: *b"producerconsumerhttp://hl7.org/fhir/document-mode",
 };
 impl dhp_runtime::primitives::FhirPrimitive for DocumentMode {
     const FHIR_TYPE: &'static str = "code";

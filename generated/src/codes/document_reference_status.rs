@@ -36,6 +36,7 @@ impl DocumentReferenceStatus {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         DOCUMENT_REFERENCE_STATUS_INDEX
+            .index
             .position(code)
             .map(|i| DocumentReferenceStatus::ALL[i])
     }
@@ -43,12 +44,13 @@ impl DocumentReferenceStatus {
 impl DocumentReferenceStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        DOCUMENT_REFERENCE_STATUS_INDEX.contains(system, code)
+        DOCUMENT_REFERENCE_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/document-reference-status",
         contains: DocumentReferenceStatus::contains,
+        index: Some(&DOCUMENT_REFERENCE_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`DocumentReferenceStatus`]'s codes.
@@ -61,17 +63,28 @@ static DOCUMENT_REFERENCE_STATUS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "superseded", Some("Superseded")),
     (0, "entered-in-error", Some("Entered in Error")),
 ];
-/// The lookup index of [`DocumentReferenceStatus`]'s codes: their texts and systems, filed by key.
-static DOCUMENT_REFERENCE_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "currentsupersededentered-in-errorhttp://hl7.org/fhir/document-reference-status",
-    systems: &[(33, 45)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`DocumentReferenceStatus`]'s codes with their texts and systems, filed by key, in one static.
+static DOCUMENT_REFERENCE_STATUS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    3,
+    1,
+    78,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &DOCUMENT_REFERENCE_STATUS_INDEX.text,
+        systems: &DOCUMENT_REFERENCE_STATUS_INDEX.systems,
+        buckets: &DOCUMENT_REFERENCE_STATUS_INDEX.buckets,
+        shift: 32,
+        entries: &DOCUMENT_REFERENCE_STATUS_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (2534776029, 1, 7, 10, 0),
         (3019120847, 2, 17, 16, 0),
         (3647323098, 0, 0, 7, 0),
     ],
+    systems: [(33, 45)],
+    text: *b"currentsupersededentered-in-errorhttp://hl7.org/fhir/document-reference-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for DocumentReferenceStatus {
     const FHIR_TYPE: &'static str = "code";

@@ -43,6 +43,7 @@ impl EncounterAdmitSourceVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ENCOUNTER_ADMIT_SOURCE_VS_INDEX
+            .index
             .position(code)
             .map(|i| EncounterAdmitSourceVs::ALL[i])
     }
@@ -50,12 +51,13 @@ impl EncounterAdmitSourceVs {
 impl EncounterAdmitSourceVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_ADMIT_SOURCE_VS_INDEX.contains(system, code)
+        ENCOUNTER_ADMIT_SOURCE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-admit-source-vs",
         contains: EncounterAdmitSourceVs::contains,
+        index: Some(&ENCOUNTER_ADMIT_SOURCE_VS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterAdmitSourceVs`]'s codes.
@@ -71,19 +73,30 @@ static ENCOUNTER_ADMIT_SOURCE_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "other", Some("Other")),
     (1, "mserv-0003-00001", Some("Uydan")),
 ];
-/// The lookup index of [`EncounterAdmitSourceVs`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_ADMIT_SOURCE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "hosp-transbornpsychothermserv-0003-00001http://terminology.hl7.org/CodeSystem/admit-sourcehttps://terminology.dhp.uz/fhir/core/CodeSystem/admit-source-home-cs",
-    systems: &[(40, 50), (90, 68)],
-    buckets: &[0, 0, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`EncounterAdmitSourceVs`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_ADMIT_SOURCE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    5,
+    2,
+    158,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_ADMIT_SOURCE_VS_INDEX.text,
+        systems: &ENCOUNTER_ADMIT_SOURCE_VS_INDEX.systems,
+        buckets: &ENCOUNTER_ADMIT_SOURCE_VS_INDEX.buckets,
+        shift: 31,
+        entries: &ENCOUNTER_ADMIT_SOURCE_VS_INDEX.entries,
+    },
+    buckets: [0, 0, 5],
+    entries: [
         (2582786708, 0, 0, 10, 0),
         (2925476124, 2, 14, 5, 0),
         (3297231614, 1, 10, 4, 0),
         (3363671541, 3, 19, 5, 0),
         (3373684984, 4, 24, 16, 1),
     ],
+    systems: [(40, 50), (90, 68)],
+    text: *b"hosp-transbornpsychothermserv-0003-00001http://terminology.hl7.org/CodeSystem/admit-sourcehttps://terminology.dhp.uz/fhir/core/CodeSystem/admit-source-home-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterAdmitSourceVs {
     const FHIR_TYPE: &'static str = "code";

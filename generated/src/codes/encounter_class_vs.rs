@@ -40,18 +40,19 @@ impl EncounterClassVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_CLASS_VS_INDEX.position(code).map(|i| EncounterClassVs::ALL[i])
+        ENCOUNTER_CLASS_VS_INDEX.index.position(code).map(|i| EncounterClassVs::ALL[i])
     }
 }
 impl EncounterClassVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_CLASS_VS_INDEX.contains(system, code)
+        ENCOUNTER_CLASS_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-class-vs",
         contains: EncounterClassVs::contains,
+        index: Some(&ENCOUNTER_CLASS_VS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterClassVs`]'s codes.
@@ -66,19 +67,25 @@ static ENCOUNTER_CLASS_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "VR", Some("virtual")),
     (0, "HH", Some("home health")),
 ];
-/// The lookup index of [`EncounterClassVs`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_CLASS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "IMPAMBEMERVRHHhttp://terminology.hl7.org/CodeSystem/v3-ActCode",
-    systems: &[(14, 48)],
-    buckets: &[0, 3, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`EncounterClassVs`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_CLASS_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 62> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_CLASS_VS_INDEX.text,
+        systems: &ENCOUNTER_CLASS_VS_INDEX.systems,
+        buckets: &ENCOUNTER_CLASS_VS_INDEX.buckets,
+        shift: 31,
+        entries: &ENCOUNTER_CLASS_VS_INDEX.entries,
+    },
+    buckets: [0, 3, 5],
+    entries: [
         (194943020, 2, 6, 4, 0),
         (1835267715, 1, 3, 3, 0),
         (1996121825, 3, 10, 2, 0),
         (2297133229, 4, 12, 2, 0),
         (3602994113, 0, 0, 3, 0),
     ],
+    systems: [(14, 48)],
+    text: *b"IMPAMBEMERVRHHhttp://terminology.hl7.org/CodeSystem/v3-ActCode",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterClassVs {
     const FHIR_TYPE: &'static str = "code";

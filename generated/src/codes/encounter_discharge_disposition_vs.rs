@@ -47,6 +47,7 @@ impl EncounterDischargeDispositionVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX
+            .index
             .position(code)
             .map(|i| EncounterDischargeDispositionVs::ALL[i])
     }
@@ -54,12 +55,13 @@ impl EncounterDischargeDispositionVs {
 impl EncounterDischargeDispositionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX.contains(system, code)
+        ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-discharge-disposition-vs",
         contains: EncounterDischargeDispositionVs::contains,
+        index: Some(&ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterDischargeDispositionVs`]'s codes.
@@ -75,21 +77,30 @@ static ENCOUNTER_DISCHARGE_DISPOSITION_VS_CODES: [(u16, &str, Option<&str>); 5] 
     (1, "mserv-0004-00001", Some("Kasalxonaga yotqizildi")),
     (1, "mserv-0004-00002", Some("Vafot etdi")),
 ];
-/// The lookup index of [`EncounterDischargeDispositionVs`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "homeother-hcfothmserv-0004-00001mserv-0004-00002http://terminology.hl7.org/CodeSystem/discharge-dispositionhttps://terminology.dhp.uz/fhir/core/CodeSystem/encounter-discharge-disposition-home-cs",
-    systems: &[(48, 59), (107, 87)],
-    buckets: &[0, 2, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`EncounterDischargeDispositionVs`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    5,
+    2,
+    194,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX.text,
+        systems: &ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX.systems,
+        buckets: &ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX.buckets,
+        shift: 31,
+        entries: &ENCOUNTER_DISCHARGE_DISPOSITION_VS_INDEX.entries,
+    },
+    buckets: [0, 2, 5],
+    entries: [
         (118077748, 4, 32, 16, 1),
         (168410605, 3, 16, 16, 1),
         (2399298509, 1, 4, 9, 0),
         (3373803266, 2, 13, 3, 0),
         (3536372366, 0, 0, 4, 0),
     ],
+    systems: [(48, 59), (107, 87)],
+    text: *b"homeother-hcfothmserv-0004-00001mserv-0004-00002http://terminology.hl7.org/CodeSystem/discharge-dispositionhttps://terminology.dhp.uz/fhir/core/CodeSystem/encounter-discharge-disposition-home-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterDischargeDispositionVs {
     const FHIR_TYPE: &'static str = "code";

@@ -39,6 +39,7 @@ impl EncounterLocationStatus {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ENCOUNTER_LOCATION_STATUS_INDEX
+            .index
             .position(code)
             .map(|i| EncounterLocationStatus::ALL[i])
     }
@@ -46,12 +47,13 @@ impl EncounterLocationStatus {
 impl EncounterLocationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_LOCATION_STATUS_INDEX.contains(system, code)
+        ENCOUNTER_LOCATION_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/encounter-location-status",
         contains: EncounterLocationStatus::contains,
+        index: Some(&ENCOUNTER_LOCATION_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterLocationStatus`]'s codes.
@@ -65,18 +67,29 @@ static ENCOUNTER_LOCATION_STATUS_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "reserved", Some("Reserved")),
     (0, "completed", Some("Completed")),
 ];
-/// The lookup index of [`EncounterLocationStatus`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_LOCATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "plannedactivereservedcompletedhttp://hl7.org/fhir/encounter-location-status",
-    systems: &[(30, 45)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`EncounterLocationStatus`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_LOCATION_STATUS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    4,
+    1,
+    75,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_LOCATION_STATUS_INDEX.text,
+        systems: &ENCOUNTER_LOCATION_STATUS_INDEX.systems,
+        buckets: &ENCOUNTER_LOCATION_STATUS_INDEX.buckets,
+        shift: 32,
+        entries: &ENCOUNTER_LOCATION_STATUS_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (1222615205, 0, 0, 7, 0),
         (3568683773, 2, 13, 8, 0),
         (3648362799, 1, 7, 6, 0),
         (4101275922, 3, 21, 9, 0),
     ],
+    systems: [(30, 45)],
+    text: *b"plannedactivereservedcompletedhttp://hl7.org/fhir/encounter-location-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterLocationStatus {
     const FHIR_TYPE: &'static str = "code";

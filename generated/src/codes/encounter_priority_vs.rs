@@ -48,18 +48,22 @@ impl EncounterPriorityVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_PRIORITY_VS_INDEX.position(code).map(|i| EncounterPriorityVs::ALL[i])
+        ENCOUNTER_PRIORITY_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| EncounterPriorityVs::ALL[i])
     }
 }
 impl EncounterPriorityVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_PRIORITY_VS_INDEX.contains(system, code)
+        ENCOUNTER_PRIORITY_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-priority-vs",
         contains: EncounterPriorityVs::contains,
+        index: Some(&ENCOUNTER_PRIORITY_VS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterPriorityVs`]'s codes.
@@ -76,13 +80,17 @@ static ENCOUNTER_PRIORITY_VS_CODES: [(u16, &str, Option<&str>); 6] = [
     (1, "gencl-0002-00002", Some("O'rtacha")),
     (1, "gencl-0002-00003", Some("Past")),
 ];
-/// The lookup index of [`EncounterPriorityVs`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_PRIORITY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "EMPPRNgencl-0002-00001gencl-0002-00002gencl-0002-00003http://terminology.hl7.org/CodeSystem/v3-ActPriorityhttps://terminology.dhp.uz/fhir/core/CodeSystem/encounter-priority-home-cs",
-    systems: &[(54, 52), (106, 74)],
-    buckets: &[0, 4, 6],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`EncounterPriorityVs`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_PRIORITY_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 6, 2, 180> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_PRIORITY_VS_INDEX.text,
+        systems: &ENCOUNTER_PRIORITY_VS_INDEX.systems,
+        buckets: &ENCOUNTER_PRIORITY_VS_INDEX.buckets,
+        shift: 31,
+        entries: &ENCOUNTER_PRIORITY_VS_INDEX.entries,
+    },
+    buckets: [0, 4, 6],
+    entries: [
         (533467831, 0, 0, 2, 0),
         (1762458204, 4, 22, 16, 1),
         (1779235823, 5, 38, 16, 1),
@@ -90,6 +98,8 @@ static ENCOUNTER_PRIORITY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static>
         (3574337935, 1, 2, 1, 0),
         (3593487371, 2, 3, 3, 0),
     ],
+    systems: [(54, 52), (106, 74)],
+    text: *b"EMPPRNgencl-0002-00001gencl-0002-00002gencl-0002-00003http://terminology.hl7.org/CodeSystem/v3-ActPriorityhttps://terminology.dhp.uz/fhir/core/CodeSystem/encounter-priority-home-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterPriorityVs {
     const FHIR_TYPE: &'static str = "code";

@@ -28,6 +28,7 @@ impl EncounterReAdmissionVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ENCOUNTER_RE_ADMISSION_VS_INDEX
+            .index
             .position(code)
             .map(|i| EncounterReAdmissionVs::ALL[i])
     }
@@ -35,12 +36,13 @@ impl EncounterReAdmissionVs {
 impl EncounterReAdmissionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_RE_ADMISSION_VS_INDEX.contains(system, code)
+        ENCOUNTER_RE_ADMISSION_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-reAdmission-vs",
         contains: EncounterReAdmissionVs::contains,
+        index: Some(&ENCOUNTER_RE_ADMISSION_VS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterReAdmissionVs`]'s codes.
@@ -51,13 +53,24 @@ static ENCOUNTER_RE_ADMISSION_VS_SYSTEMS: [&str; 1] = [
 static ENCOUNTER_RE_ADMISSION_VS_CODES: [(u16, &str, Option<&str>); 1] = [
     (0, "R", Some("Re-admission")),
 ];
-/// The lookup index of [`EncounterReAdmissionVs`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_RE_ADMISSION_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "Rhttp://terminology.hl7.org/CodeSystem/v2-0092",
-    systems: &[(1, 45)],
-    buckets: &[0, 1],
-    shift: 32,
-    entries: &[(3607893173, 0, 0, 1, 0)],
+/// The lookup index of [`EncounterReAdmissionVs`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_RE_ADMISSION_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    1,
+    1,
+    46,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_RE_ADMISSION_VS_INDEX.text,
+        systems: &ENCOUNTER_RE_ADMISSION_VS_INDEX.systems,
+        buckets: &ENCOUNTER_RE_ADMISSION_VS_INDEX.buckets,
+        shift: 32,
+        entries: &ENCOUNTER_RE_ADMISSION_VS_INDEX.entries,
+    },
+    buckets: [0, 1],
+    entries: [(3607893173, 0, 0, 1, 0)],
+    systems: [(1, 45)],
+    text: *b"Rhttp://terminology.hl7.org/CodeSystem/v2-0092",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterReAdmissionVs {
     const FHIR_TYPE: &'static str = "code";

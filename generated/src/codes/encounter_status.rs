@@ -52,18 +52,19 @@ impl EncounterStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_STATUS_INDEX.position(code).map(|i| EncounterStatus::ALL[i])
+        ENCOUNTER_STATUS_INDEX.index.position(code).map(|i| EncounterStatus::ALL[i])
     }
 }
 impl EncounterStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_STATUS_INDEX.contains(system, code)
+        ENCOUNTER_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/encounter-status",
         contains: EncounterStatus::contains,
+        index: Some(&ENCOUNTER_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterStatus`]'s codes.
@@ -80,13 +81,17 @@ static ENCOUNTER_STATUS_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "entered-in-error", Some("Entered in Error")),
     (0, "unknown", Some("Unknown")),
 ];
-/// The lookup index of [`EncounterStatus`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "plannedin-progresson-holddischargedcompletedcancelleddiscontinuedentered-in-errorunknownhttp://hl7.org/fhir/encounter-status",
-    systems: &[(88, 36)],
-    buckets: &[0, 1, 3, 7, 9],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`EncounterStatus`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_STATUS_INDEX: dhp_runtime::terminology::CodeTable<5, 9, 1, 124> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_STATUS_INDEX.text,
+        systems: &ENCOUNTER_STATUS_INDEX.systems,
+        buckets: &ENCOUNTER_STATUS_INDEX.buckets,
+        shift: 30,
+        entries: &ENCOUNTER_STATUS_INDEX.entries,
+    },
+    buckets: [0, 1, 3, 7, 9],
+    entries: [
         (859720878, 6, 53, 12, 0),
         (1222615205, 0, 0, 7, 0),
         (1942112041, 3, 25, 10, 0),
@@ -97,6 +102,8 @@ static ENCOUNTER_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dh
         (3846324894, 2, 18, 7, 0),
         (4101275922, 4, 35, 9, 0),
     ],
+    systems: [(88, 36)],
+    text: *b"plannedin-progresson-holddischargedcompletedcancelleddiscontinuedentered-in-errorunknownhttp://hl7.org/fhir/encounter-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterStatus {
     const FHIR_TYPE: &'static str = "code";

@@ -43,18 +43,19 @@ impl EncounterStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_STATUS_VS_INDEX.position(code).map(|i| EncounterStatusVs::ALL[i])
+        ENCOUNTER_STATUS_VS_INDEX.index.position(code).map(|i| EncounterStatusVs::ALL[i])
     }
 }
 impl EncounterStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_STATUS_VS_INDEX.contains(system, code)
+        ENCOUNTER_STATUS_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-status-vs",
         contains: EncounterStatusVs::contains,
+        index: Some(&ENCOUNTER_STATUS_VS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterStatusVs`]'s codes.
@@ -68,13 +69,17 @@ static ENCOUNTER_STATUS_VS_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "entered-in-error", Some("Entered in Error")),
     (0, "unknown", Some("Unknown")),
 ];
-/// The lookup index of [`EncounterStatusVs`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "plannedin-progresscompletedcancelledentered-in-errorunknownhttp://hl7.org/fhir/encounter-status",
-    systems: &[(59, 36)],
-    buckets: &[0, 1, 6],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`EncounterStatusVs`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_STATUS_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 6, 1, 95> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_STATUS_VS_INDEX.text,
+        systems: &ENCOUNTER_STATUS_VS_INDEX.systems,
+        buckets: &ENCOUNTER_STATUS_VS_INDEX.buckets,
+        shift: 31,
+        entries: &ENCOUNTER_STATUS_VS_INDEX.entries,
+    },
+    buckets: [0, 1, 6],
+    entries: [
         (1222615205, 0, 0, 7, 0),
         (2220750876, 3, 27, 9, 0),
         (2340692066, 1, 7, 11, 0),
@@ -82,6 +87,8 @@ static ENCOUNTER_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> =
         (3019120847, 4, 36, 16, 0),
         (4101275922, 2, 18, 9, 0),
     ],
+    systems: [(59, 36)],
+    text: *b"plannedin-progresscompletedcancelledentered-in-errorunknownhttp://hl7.org/fhir/encounter-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterStatusVs {
     const FHIR_TYPE: &'static str = "code";

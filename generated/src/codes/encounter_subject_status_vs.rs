@@ -50,6 +50,7 @@ impl EncounterSubjectStatusVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ENCOUNTER_SUBJECT_STATUS_VS_INDEX
+            .index
             .position(code)
             .map(|i| EncounterSubjectStatusVs::ALL[i])
     }
@@ -57,12 +58,13 @@ impl EncounterSubjectStatusVs {
 impl EncounterSubjectStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_SUBJECT_STATUS_VS_INDEX.contains(system, code)
+        ENCOUNTER_SUBJECT_STATUS_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-subject-status-vs",
         contains: EncounterSubjectStatusVs::contains,
+        index: Some(&ENCOUNTER_SUBJECT_STATUS_VS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterSubjectStatusVs`]'s codes.
@@ -77,19 +79,30 @@ static ENCOUNTER_SUBJECT_STATUS_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "gencl-0003-00004", Some("Kritik holat")),
     (0, "gencl-0003-00005", Some("TerminaKuzatuv ostidal")),
 ];
-/// The lookup index of [`EncounterSubjectStatusVs`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_SUBJECT_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "gencl-0003-00001gencl-0003-00002gencl-0003-00003gencl-0003-00004gencl-0003-00005https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs",
-    systems: &[(80, 75)],
-    buckets: &[0, 0, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`EncounterSubjectStatusVs`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_SUBJECT_STATUS_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    5,
+    1,
+    155,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_SUBJECT_STATUS_VS_INDEX.text,
+        systems: &ENCOUNTER_SUBJECT_STATUS_VS_INDEX.systems,
+        buckets: &ENCOUNTER_SUBJECT_STATUS_VS_INDEX.buckets,
+        shift: 31,
+        entries: &ENCOUNTER_SUBJECT_STATUS_VS_INDEX.entries,
+    },
+    buckets: [0, 0, 5],
+    entries: [
         (2705505632, 2, 32, 16, 0),
         (2722283251, 1, 16, 16, 0),
         (2739060870, 0, 0, 16, 0),
         (2806171346, 4, 64, 16, 0),
         (2822948965, 3, 48, 16, 0),
     ],
+    systems: [(80, 75)],
+    text: *b"gencl-0003-00001gencl-0003-00002gencl-0003-00003gencl-0003-00004gencl-0003-00005https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-subject-status-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterSubjectStatusVs {
     const FHIR_TYPE: &'static str = "code";

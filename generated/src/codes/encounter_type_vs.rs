@@ -56,18 +56,19 @@ impl EncounterTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ENCOUNTER_TYPE_VS_INDEX.position(code).map(|i| EncounterTypeVs::ALL[i])
+        ENCOUNTER_TYPE_VS_INDEX.index.position(code).map(|i| EncounterTypeVs::ALL[i])
     }
 }
 impl EncounterTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ENCOUNTER_TYPE_VS_INDEX.contains(system, code)
+        ENCOUNTER_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/encounter-type-vs",
         contains: EncounterTypeVs::contains,
+        index: Some(&ENCOUNTER_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`EncounterTypeVs`]'s codes.
@@ -84,13 +85,17 @@ static ENCOUNTER_TYPE_VS_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "mserv-0001-00006", Some("Sud tibbiy ekspertizasi")),
     (0, "mserv-0001-00007", Some("Patologoanatomik xizmat")),
 ];
-/// The lookup index of [`EncounterTypeVs`]'s codes: their texts and systems, filed by key.
-static ENCOUNTER_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "mserv-0001-00001mserv-0001-00002mserv-0001-00003mserv-0001-00004mserv-0001-00005mserv-0001-00006mserv-0001-00007https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs",
-    systems: &[(112, 65)],
-    buckets: &[0, 0, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`EncounterTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static ENCOUNTER_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 7, 1, 177> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ENCOUNTER_TYPE_VS_INDEX.text,
+        systems: &ENCOUNTER_TYPE_VS_INDEX.systems,
+        buckets: &ENCOUNTER_TYPE_VS_INDEX.buckets,
+        shift: 31,
+        entries: &ENCOUNTER_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 0, 7],
+    entries: [
         (2929986840, 6, 96, 16, 0),
         (2946764459, 5, 80, 16, 0),
         (2963542078, 4, 64, 16, 0),
@@ -99,6 +104,8 @@ static ENCOUNTER_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = d
         (3013874935, 1, 16, 16, 0),
         (3030652554, 0, 0, 16, 0),
     ],
+    systems: [(112, 65)],
+    text: *b"mserv-0001-00001mserv-0001-00002mserv-0001-00003mserv-0001-00004mserv-0001-00005mserv-0001-00006mserv-0001-00007https://terminology.dhp.uz/fhir/core/CodeSystem/encounter-type-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EncounterTypeVs {
     const FHIR_TYPE: &'static str = "code";

@@ -41,6 +41,7 @@ impl EpisodeOfCareReasonUseVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         EPISODE_OF_CARE_REASON_USE_VS_INDEX
+            .index
             .position(code)
             .map(|i| EpisodeOfCareReasonUseVs::ALL[i])
     }
@@ -48,12 +49,13 @@ impl EpisodeOfCareReasonUseVs {
 impl EpisodeOfCareReasonUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        EPISODE_OF_CARE_REASON_USE_VS_INDEX.contains(system, code)
+        EPISODE_OF_CARE_REASON_USE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://dhp.uz/fhir/core/ValueSet/episode-of-care-reason-use-vs",
         contains: EpisodeOfCareReasonUseVs::contains,
+        index: Some(&EPISODE_OF_CARE_REASON_USE_VS_INDEX.index),
     };
 }
 /// The code systems of [`EpisodeOfCareReasonUseVs`]'s codes.
@@ -66,19 +68,28 @@ static EPISODE_OF_CARE_REASON_USE_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "mserv-0002-00002", Some("Profilaktik qabul")),
     (0, "mserv-0002-00003", Some("Boshqa")),
 ];
-/// The lookup index of [`EpisodeOfCareReasonUseVs`]'s codes: their texts and systems, filed by key.
-static EPISODE_OF_CARE_REASON_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "mserv-0002-00001mserv-0002-00002mserv-0002-00003https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-reason-use-cs",
-    systems: &[(48, 77)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`EpisodeOfCareReasonUseVs`]'s codes with their texts and systems, filed by key, in one static.
+static EPISODE_OF_CARE_REASON_USE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    3,
+    1,
+    125,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &EPISODE_OF_CARE_REASON_USE_VS_INDEX.text,
+        systems: &EPISODE_OF_CARE_REASON_USE_VS_INDEX.systems,
+        buckets: &EPISODE_OF_CARE_REASON_USE_VS_INDEX.buckets,
+        shift: 32,
+        entries: &EPISODE_OF_CARE_REASON_USE_VS_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (1966790879, 0, 0, 16, 0),
         (1983568498, 1, 16, 16, 0),
         (2000346117, 2, 32, 16, 0),
     ],
+    systems: [(48, 77)],
+    text: *b"mserv-0002-00001mserv-0002-00002mserv-0002-00003https://terminology.dhp.uz/fhir/core/CodeSystem/episode-of-care-reason-use-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareReasonUseVs {
     const FHIR_TYPE: &'static str = "code";

@@ -47,18 +47,22 @@ impl EpisodeOfCareStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        EPISODE_OF_CARE_STATUS_INDEX.position(code).map(|i| EpisodeOfCareStatus::ALL[i])
+        EPISODE_OF_CARE_STATUS_INDEX
+            .index
+            .position(code)
+            .map(|i| EpisodeOfCareStatus::ALL[i])
     }
 }
 impl EpisodeOfCareStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        EPISODE_OF_CARE_STATUS_INDEX.contains(system, code)
+        EPISODE_OF_CARE_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/episode-of-care-status",
         contains: EpisodeOfCareStatus::contains,
+        index: Some(&EPISODE_OF_CARE_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`EpisodeOfCareStatus`]'s codes.
@@ -75,13 +79,17 @@ static EPISODE_OF_CARE_STATUS_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "cancelled", Some("Cancelled")),
     (0, "entered-in-error", Some("Entered in Error")),
 ];
-/// The lookup index of [`EpisodeOfCareStatus`]'s codes: their texts and systems, filed by key.
-static EPISODE_OF_CARE_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "plannedwaitlistactiveonholdfinishedcancelledentered-in-errorhttp://hl7.org/fhir/episode-of-care-status",
-    systems: &[(60, 42)],
-    buckets: &[0, 1, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`EpisodeOfCareStatus`]'s codes with their texts and systems, filed by key, in one static.
+static EPISODE_OF_CARE_STATUS_INDEX: dhp_runtime::terminology::CodeTable<3, 7, 1, 102> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &EPISODE_OF_CARE_STATUS_INDEX.text,
+        systems: &EPISODE_OF_CARE_STATUS_INDEX.systems,
+        buckets: &EPISODE_OF_CARE_STATUS_INDEX.buckets,
+        shift: 31,
+        entries: &EPISODE_OF_CARE_STATUS_INDEX.entries,
+    },
+    buckets: [0, 1, 7],
+    entries: [
         (1222615205, 0, 0, 7, 0),
         (2220750876, 5, 35, 9, 0),
         (2917234339, 4, 27, 8, 0),
@@ -90,6 +98,8 @@ static EPISODE_OF_CARE_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static
         (3649069885, 3, 21, 6, 0),
         (3776767464, 1, 7, 8, 0),
     ],
+    systems: [(60, 42)],
+    text: *b"plannedwaitlistactiveonholdfinishedcancelledentered-in-errorhttp://hl7.org/fhir/episode-of-care-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareStatus {
     const FHIR_TYPE: &'static str = "code";

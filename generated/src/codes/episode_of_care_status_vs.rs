@@ -48,6 +48,7 @@ impl EpisodeOfCareStatusVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         EPISODE_OF_CARE_STATUS_VS_INDEX
+            .index
             .position(code)
             .map(|i| EpisodeOfCareStatusVs::ALL[i])
     }
@@ -55,12 +56,13 @@ impl EpisodeOfCareStatusVs {
 impl EpisodeOfCareStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        EPISODE_OF_CARE_STATUS_VS_INDEX.contains(system, code)
+        EPISODE_OF_CARE_STATUS_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://dhp.uz/fhir/core/ValueSet/episode-of-care-status-vs",
         contains: EpisodeOfCareStatusVs::contains,
+        index: Some(&EPISODE_OF_CARE_STATUS_VS_INDEX.index),
     };
 }
 /// The code systems of [`EpisodeOfCareStatusVs`]'s codes.
@@ -77,13 +79,22 @@ static EPISODE_OF_CARE_STATUS_VS_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "cancelled", Some("Cancelled")),
     (0, "entered-in-error", Some("Entered in Error")),
 ];
-/// The lookup index of [`EpisodeOfCareStatusVs`]'s codes: their texts and systems, filed by key.
-static EPISODE_OF_CARE_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "plannedwaitlistactiveonholdfinishedcancelledentered-in-errorhttp://hl7.org/fhir/episode-of-care-status",
-    systems: &[(60, 42)],
-    buckets: &[0, 1, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`EpisodeOfCareStatusVs`]'s codes with their texts and systems, filed by key, in one static.
+static EPISODE_OF_CARE_STATUS_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    7,
+    1,
+    102,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &EPISODE_OF_CARE_STATUS_VS_INDEX.text,
+        systems: &EPISODE_OF_CARE_STATUS_VS_INDEX.systems,
+        buckets: &EPISODE_OF_CARE_STATUS_VS_INDEX.buckets,
+        shift: 31,
+        entries: &EPISODE_OF_CARE_STATUS_VS_INDEX.entries,
+    },
+    buckets: [0, 1, 7],
+    entries: [
         (1222615205, 0, 0, 7, 0),
         (2220750876, 5, 35, 9, 0),
         (2917234339, 4, 27, 8, 0),
@@ -92,6 +103,8 @@ static EPISODE_OF_CARE_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'sta
         (3649069885, 3, 21, 6, 0),
         (3776767464, 1, 7, 8, 0),
     ],
+    systems: [(60, 42)],
+    text: *b"plannedwaitlistactiveonholdfinishedcancelledentered-in-errorhttp://hl7.org/fhir/episode-of-care-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EpisodeOfCareStatusVs {
     const FHIR_TYPE: &'static str = "code";

@@ -32,18 +32,22 @@ impl EventCapabilityMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        EVENT_CAPABILITY_MODE_INDEX.position(code).map(|i| EventCapabilityMode::ALL[i])
+        EVENT_CAPABILITY_MODE_INDEX
+            .index
+            .position(code)
+            .map(|i| EventCapabilityMode::ALL[i])
     }
 }
 impl EventCapabilityMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        EVENT_CAPABILITY_MODE_INDEX.contains(system, code)
+        EVENT_CAPABILITY_MODE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/event-capability-mode",
         contains: EventCapabilityMode::contains,
+        index: Some(&EVENT_CAPABILITY_MODE_INDEX.index),
     };
 }
 /// The code systems of [`EventCapabilityMode`]'s codes.
@@ -55,13 +59,19 @@ static EVENT_CAPABILITY_MODE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "sender", Some("Sender")),
     (0, "receiver", Some("Receiver")),
 ];
-/// The lookup index of [`EventCapabilityMode`]'s codes: their texts and systems, filed by key.
-static EVENT_CAPABILITY_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "senderreceiverhttp://hl7.org/fhir/event-capability-mode",
-    systems: &[(14, 41)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(1789683312, 1, 6, 8, 0), (2673797988, 0, 0, 6, 0)],
+/// The lookup index of [`EventCapabilityMode`]'s codes with their texts and systems, filed by key, in one static.
+static EVENT_CAPABILITY_MODE_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 55> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &EVENT_CAPABILITY_MODE_INDEX.text,
+        systems: &EVENT_CAPABILITY_MODE_INDEX.systems,
+        buckets: &EVENT_CAPABILITY_MODE_INDEX.buckets,
+        shift: 32,
+        entries: &EVENT_CAPABILITY_MODE_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(1789683312, 1, 6, 8, 0), (2673797988, 0, 0, 6, 0)],
+    systems: [(14, 41)],
+    text: *b"senderreceiverhttp://hl7.org/fhir/event-capability-mode",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EventCapabilityMode {
     const FHIR_TYPE: &'static str = "code";

@@ -106,18 +106,19 @@ impl EventTiming {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        EVENT_TIMING_INDEX.position(code).map(|i| EventTiming::ALL[i])
+        EVENT_TIMING_INDEX.index.position(code).map(|i| EventTiming::ALL[i])
     }
 }
 impl EventTiming {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        EVENT_TIMING_INDEX.contains(system, code)
+        EVENT_TIMING_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/event-timing",
         contains: EventTiming::contains,
+        index: Some(&EVENT_TIMING_INDEX.index),
     };
 }
 /// The code systems of [`EventTiming`]'s codes.
@@ -155,13 +156,17 @@ static EVENT_TIMING_CODES: [(u16, &str, Option<&str>); 27] = [
     (1, "PCD", Some("PCD")),
     (1, "PCV", Some("PCV")),
 ];
-/// The lookup index of [`EventTiming`]'s codes: their texts and systems, filed by key.
-static EVENT_TIMING_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "MORNMORN.earlyMORN.lateNOONAFTAFT.earlyAFT.lateEVEEVE.earlyEVE.lateNIGHTPHSIMDHSWAKECCMCDCVACACMACDACVPCPCMPCDPCVhttp://hl7.org/fhir/event-timinghttp://terminology.hl7.org/CodeSystem/v3-TimingEvent",
-    systems: &[(113, 32), (145, 52)],
-    buckets: &[0, 0, 2, 5, 12, 14, 16, 25, 27],
-    shift: 29,
-    entries: &[
+/// The lookup index of [`EventTiming`]'s codes with their texts and systems, filed by key, in one static.
+static EVENT_TIMING_INDEX: dhp_runtime::terminology::CodeTable<9, 27, 2, 197> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &EVENT_TIMING_INDEX.text,
+        systems: &EVENT_TIMING_INDEX.systems,
+        buckets: &EVENT_TIMING_INDEX.buckets,
+        shift: 29,
+        entries: &EVENT_TIMING_INDEX.entries,
+    },
+    buckets: [0, 0, 2, 5, 12, 14, 16, 25, 27],
+    entries: [
         (768942877, 19, 91, 2, 1),
         (771752996, 23, 102, 2, 1),
         (1103758959, 5, 30, 9, 0),
@@ -190,6 +195,8 @@ static EVENT_TIMING_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_ru
         (3763824357, 7, 47, 3, 0),
         (3960063572, 1, 4, 10, 0),
     ],
+    systems: [(113, 32), (145, 52)],
+    text: *b"MORNMORN.earlyMORN.lateNOONAFTAFT.earlyAFT.lateEVEEVE.earlyEVE.lateNIGHTPHSIMDHSWAKECCMCDCVACACMACDACVPCPCMPCDPCVhttp://hl7.org/fhir/event-timinghttp://terminology.hl7.org/CodeSystem/v3-TimingEvent",
 };
 impl dhp_runtime::primitives::FhirPrimitive for EventTiming {
     const FHIR_TYPE: &'static str = "code";

@@ -718,18 +718,19 @@ impl FhirTypes {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        FHIR_TYPES_INDEX.position(code).map(|i| FhirTypes::ALL[i])
+        FHIR_TYPES_INDEX.index.position(code).map(|i| FhirTypes::ALL[i])
     }
 }
 impl FhirTypes {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        FHIR_TYPES_INDEX.contains(system, code)
+        FHIR_TYPES_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/fhir-types",
         contains: FhirTypes::contains,
+        index: Some(&FHIR_TYPES_INDEX.index),
     };
 }
 /// The code systems of [`FhirTypes`]'s codes.
@@ -972,18 +973,22 @@ static FHIR_TYPES_CODES: [(u16, &str, Option<&str>); 231] = [
     (0, "VisionPrescription", Some("VisionPrescription")),
     (0, "Parameters", Some("Parameters")),
 ];
-/// The lookup index of [`FhirTypes`]'s codes: their texts and systems, filed by key.
-static FHIR_TYPES_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "BaseElementBackboneElementDataTypeAddressAnnotationAttachmentAvailabilityBackboneTypeDosageElementDefinitionMarketingStatusProductShelfLifeTimingCodeableConceptCodeableReferenceCodingContactDetailContactPointContributorDataRequirementExpressionExtendedContactDetailExtensionHumanNameIdentifierMetaMonetaryComponentMoneyNarrativeParameterDefinitionPeriodPrimitiveTypebase64BinarybooleandatedateTimedecimalinstantintegerpositiveIntunsignedIntinteger64stringcodeidmarkdowntimeuricanonicaloidurluuidQuantityAgeCountDistanceDurationRangeRatioRatioRangeReferenceRelatedArtifactSampledDataSignatureTriggerDefinitionUsageContextVirtualServiceDetailxhtmlResourceBinaryBundleDomainResourceAccountActivityDefinitionActorDefinitionAdministrableProductDefinitionAdverseEventAllergyIntoleranceAppointmentAppointmentResponseArtifactAssessmentAuditEventBasicBiologicallyDerivedProductBiologicallyDerivedProductDispenseBodyStructureCanonicalResourceCapabilityStatementCarePlanCareTeamChargeItemChargeItemDefinitionCitationClaimClaimResponseClinicalImpressionClinicalUseDefinitionCodeSystemCommunicationCommunicationRequestCompartmentDefinitionCompositionConceptMapConditionConditionDefinitionConsentContractCoverageCoverageEligibilityRequestCoverageEligibilityResponseDetectedIssueDeviceDeviceAssociationDeviceDefinitionDeviceDispenseDeviceMetricDeviceRequestDeviceUsageDiagnosticReportDocumentReferenceEncounterEncounterHistoryEndpointEnrollmentRequestEnrollmentResponseEpisodeOfCareEventDefinitionEvidenceEvidenceReportEvidenceVariableExampleScenarioExplanationOfBenefitFamilyMemberHistoryFlagFormularyItemGenomicStudyGoalGraphDefinitionGroupGuidanceResponseHealthcareServiceImagingSelectionImagingStudyImmunizationImmunizationEvaluationImmunizationRecommendationImplementationGuideIngredientInsurancePlanInventoryItemInventoryReportInvoiceLibraryLinkageListLocationManufacturedItemDefinitionMeasureMeasureReportMedicationMedicationAdministrationMedicationDispenseMedicationKnowledgeMedicationRequestMedicationStatementMedicinalProductDefinitionMessageDefinitionMessageHeaderMetadataResourceMolecularSequenceNamingSystemNutritionIntakeNutritionOrderNutritionProductObservationObservationDefinitionOperationDefinitionOperationOutcomeOrganizationOrganizationAffiliationPackagedProductDefinitionPatientPaymentNoticePaymentReconciliationPermissionPersonPlanDefinitionPractitionerPractitionerRoleProcedureProvenanceQuestionnaireQuestionnaireResponseRegulatedAuthorizationRelatedPersonRequestOrchestrationRequirementsResearchStudyResearchSubjectRiskAssessmentScheduleSearchParameterServiceRequestSlotSpecimenSpecimenDefinitionStructureDefinitionStructureMapSubscriptionSubscriptionStatusSubscriptionTopicSubstanceSubstanceDefinitionSubstanceNucleicAcidSubstancePolymerSubstanceProteinSubstanceReferenceInformationSubstanceSourceMaterialSupplyDeliverySupplyRequestTaskTerminologyCapabilitiesTestPlanTestReportTestScriptTransportValueSetVerificationResultVisionPrescriptionParametershttp://hl7.org/fhir/fhir-types",
-    systems: &[(2960, 30)],
-    buckets: &[
+/// The lookup index of [`FhirTypes`]'s codes with their texts and systems, filed by key, in one static.
+static FHIR_TYPES_INDEX: dhp_runtime::terminology::CodeTable<65, 231, 1, 2990> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &FHIR_TYPES_INDEX.text,
+        systems: &FHIR_TYPES_INDEX.systems,
+        buckets: &FHIR_TYPES_INDEX.buckets,
+        shift: 26,
+        entries: &FHIR_TYPES_INDEX.entries,
+    },
+    buckets: [
         0, 2, 6, 8, 10, 12, 18, 21, 24, 28, 32, 38, 40, 45, 48, 49, 52, 55, 55, 58, 63,
         66, 70, 74, 76, 80, 82, 86, 89, 95, 100, 100, 103, 108, 112, 116, 123, 132, 137,
         140, 143, 148, 152, 156, 159, 162, 166, 171, 174, 178, 181, 183, 187, 191, 195,
         199, 203, 210, 212, 216, 219, 223, 225, 228, 231,
     ],
-    shift: 26,
-    entries: &[
+    entries: [
         (34491973, 147, 1748, 19, 0),
         (41865310, 25, 283, 10, 0),
         (91525164, 139, 1622, 5, 0),
@@ -1216,6 +1221,8 @@ static FHIR_TYPES_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runt
         (4259133533, 106, 1175, 7, 0),
         (4265188419, 187, 2334, 14, 0),
     ],
+    systems: [(2960, 30)],
+    text: *b"BaseElementBackboneElementDataTypeAddressAnnotationAttachmentAvailabilityBackboneTypeDosageElementDefinitionMarketingStatusProductShelfLifeTimingCodeableConceptCodeableReferenceCodingContactDetailContactPointContributorDataRequirementExpressionExtendedContactDetailExtensionHumanNameIdentifierMetaMonetaryComponentMoneyNarrativeParameterDefinitionPeriodPrimitiveTypebase64BinarybooleandatedateTimedecimalinstantintegerpositiveIntunsignedIntinteger64stringcodeidmarkdowntimeuricanonicaloidurluuidQuantityAgeCountDistanceDurationRangeRatioRatioRangeReferenceRelatedArtifactSampledDataSignatureTriggerDefinitionUsageContextVirtualServiceDetailxhtmlResourceBinaryBundleDomainResourceAccountActivityDefinitionActorDefinitionAdministrableProductDefinitionAdverseEventAllergyIntoleranceAppointmentAppointmentResponseArtifactAssessmentAuditEventBasicBiologicallyDerivedProductBiologicallyDerivedProductDispenseBodyStructureCanonicalResourceCapabilityStatementCarePlanCareTeamChargeItemChargeItemDefinitionCitationClaimClaimResponseClinicalImpressionClinicalUseDefinitionCodeSystemCommunicationCommunicationRequestCompartmentDefinitionCompositionConceptMapConditionConditionDefinitionConsentContractCoverageCoverageEligibilityRequestCoverageEligibilityResponseDetectedIssueDeviceDeviceAssociationDeviceDefinitionDeviceDispenseDeviceMetricDeviceRequestDeviceUsageDiagnosticReportDocumentReferenceEncounterEncounterHistoryEndpointEnrollmentRequestEnrollmentResponseEpisodeOfCareEventDefinitionEvidenceEvidenceReportEvidenceVariableExampleScenarioExplanationOfBenefitFamilyMemberHistoryFlagFormularyItemGenomicStudyGoalGraphDefinitionGroupGuidanceResponseHealthcareServiceImagingSelectionImagingStudyImmunizationImmunizationEvaluationImmunizationRecommendationImplementationGuideIngredientInsurancePlanInventoryItemInventoryReportInvoiceLibraryLinkageListLocationManufacturedItemDefinitionMeasureMeasureReportMedicationMedicationAdministrationMedicationDispenseMedicationKnowledgeMedicationRequestMedicationStatementMedicinalProductDefinitionMessageDefinitionMessageHeaderMetadataResourceMolecularSequenceNamingSystemNutritionIntakeNutritionOrderNutritionProductObservationObservationDefinitionOperationDefinitionOperationOutcomeOrganizationOrganizationAffiliationPackagedProductDefinitionPatientPaymentNoticePaymentReconciliationPermissionPersonPlanDefinitionPractitionerPractitionerRoleProcedureProvenanceQuestionnaireQuestionnaireResponseRegulatedAuthorizationRelatedPersonRequestOrchestrationRequirementsResearchStudyResearchSubjectRiskAssessmentScheduleSearchParameterServiceRequestSlotSpecimenSpecimenDefinitionStructureDefinitionStructureMapSubscriptionSubscriptionStatusSubscriptionTopicSubstanceSubstanceDefinitionSubstanceNucleicAcidSubstancePolymerSubstanceProteinSubstanceReferenceInformationSubstanceSourceMaterialSupplyDeliverySupplyRequestTaskTerminologyCapabilitiesTestPlanTestReportTestScriptTransportValueSetVerificationResultVisionPrescriptionParametershttp://hl7.org/fhir/fhir-types",
 };
 impl dhp_runtime::primitives::FhirPrimitive for FhirTypes {
     const FHIR_TYPE: &'static str = "code";

@@ -196,18 +196,19 @@ impl FhirVersion {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        FHIR_VERSION_INDEX.position(code).map(|i| FhirVersion::ALL[i])
+        FHIR_VERSION_INDEX.index.position(code).map(|i| FhirVersion::ALL[i])
     }
 }
 impl FhirVersion {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        FHIR_VERSION_INDEX.contains(system, code)
+        FHIR_VERSION_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/FHIR-version",
         contains: FhirVersion::contains,
+        index: Some(&FHIR_VERSION_INDEX.index),
     };
 }
 /// The code systems of [`FhirVersion`]'s codes.
@@ -272,13 +273,17 @@ static FHIR_VERSION_CODES: [(u16, &str, Option<&str>); 57] = [
     (0, "5.0.0-snapshot3", Some("5.0.0-snapshot3")),
     (0, "5.0.0-draft-final", Some("5.0.0-draft-final")),
 ];
-/// The lookup index of [`FhirVersion`]'s codes: their texts and systems, filed by key.
-static FHIR_VERSION_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "0.010.050.060.110.00.0.800.0.810.0.820.40.4.00.50.5.01.01.0.01.0.11.0.21.11.1.01.41.4.01.61.6.01.81.8.03.03.0.03.0.13.0.23.33.3.03.53.5.04.04.0.04.0.14.14.1.04.24.2.04.34.3.04.3.0-cibuild4.3.0-snapshot14.44.4.04.54.5.04.64.6.05.05.0.05.0.0-cibuild5.0.0-snapshot15.0.0-snapshot25.0.0-ballot5.0.0-snapshot35.0.0-draft-finalhttp://hl7.org/fhir/FHIR-version",
-    systems: &[(321, 32)],
-    buckets: &[0, 2, 7, 7, 8, 9, 14, 18, 23, 23, 26, 36, 38, 42, 44, 51, 57],
-    shift: 28,
-    entries: &[
+/// The lookup index of [`FhirVersion`]'s codes with their texts and systems, filed by key, in one static.
+static FHIR_VERSION_INDEX: dhp_runtime::terminology::CodeTable<17, 57, 1, 353> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &FHIR_VERSION_INDEX.text,
+        systems: &FHIR_VERSION_INDEX.systems,
+        buckets: &FHIR_VERSION_INDEX.buckets,
+        shift: 28,
+        entries: &FHIR_VERSION_INDEX.entries,
+    },
+    buckets: [0, 2, 7, 7, 8, 9, 14, 18, 23, 23, 26, 36, 38, 42, 44, 51, 57],
+    entries: [
         (45423648, 50, 229, 5, 0),
         (121674739, 9, 40, 5, 0),
         (346356972, 36, 153, 5, 0),
@@ -337,6 +342,8 @@ static FHIR_VERSION_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_ru
         (4219210495, 56, 304, 17, 0),
         (4229954579, 33, 140, 5, 0),
     ],
+    systems: [(321, 32)],
+    text: *b"0.010.050.060.110.00.0.800.0.810.0.820.40.4.00.50.5.01.01.0.01.0.11.0.21.11.1.01.41.4.01.61.6.01.81.8.03.03.0.03.0.13.0.23.33.3.03.53.5.04.04.0.04.0.14.14.1.04.24.2.04.34.3.04.3.0-cibuild4.3.0-snapshot14.44.4.04.54.5.04.64.6.05.05.0.05.0.0-cibuild5.0.0-snapshot15.0.0-snapshot25.0.0-ballot5.0.0-snapshot35.0.0-draft-finalhttp://hl7.org/fhir/FHIR-version",
 };
 impl dhp_runtime::primitives::FhirPrimitive for FhirVersion {
     const FHIR_TYPE: &'static str = "code";

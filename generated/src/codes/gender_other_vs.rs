@@ -35,18 +35,19 @@ impl GenderOtherVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        GENDER_OTHER_VS_INDEX.position(code).map(|i| GenderOtherVs::ALL[i])
+        GENDER_OTHER_VS_INDEX.index.position(code).map(|i| GenderOtherVs::ALL[i])
     }
 }
 impl GenderOtherVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        GENDER_OTHER_VS_INDEX.contains(system, code)
+        GENDER_OTHER_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/gender-other-vs",
         contains: GenderOtherVs::contains,
+        index: Some(&GENDER_OTHER_VS_INDEX.index),
     };
 }
 /// The code systems of [`GenderOtherVs`]'s codes.
@@ -58,13 +59,19 @@ static GENDER_OTHER_VS_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "regis0007.00004", Some("Jinsni ayolga o'zgartirdi")),
     (0, "regis0007.00005", Some("Jinsni erkakka o'zgartirdi")),
 ];
-/// The lookup index of [`GenderOtherVs`]'s codes: their texts and systems, filed by key.
-static GENDER_OTHER_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "regis0007.00004regis0007.00005https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs",
-    systems: &[(30, 63)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(3360363850, 0, 0, 15, 0), (3377141469, 1, 15, 15, 0)],
+/// The lookup index of [`GenderOtherVs`]'s codes with their texts and systems, filed by key, in one static.
+static GENDER_OTHER_VS_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 93> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &GENDER_OTHER_VS_INDEX.text,
+        systems: &GENDER_OTHER_VS_INDEX.systems,
+        buckets: &GENDER_OTHER_VS_INDEX.buckets,
+        shift: 32,
+        entries: &GENDER_OTHER_VS_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(3360363850, 0, 0, 15, 0), (3377141469, 1, 15, 15, 0)],
+    systems: [(30, 63)],
+    text: *b"regis0007.00004regis0007.00005https://terminology.dhp.uz/fhir/core/CodeSystem/gender-other-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for GenderOtherVs {
     const FHIR_TYPE: &'static str = "code";

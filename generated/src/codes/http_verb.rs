@@ -43,18 +43,19 @@ impl HttpVerb {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        HTTP_VERB_INDEX.position(code).map(|i| HttpVerb::ALL[i])
+        HTTP_VERB_INDEX.index.position(code).map(|i| HttpVerb::ALL[i])
     }
 }
 impl HttpVerb {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        HTTP_VERB_INDEX.contains(system, code)
+        HTTP_VERB_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/http-verb",
         contains: HttpVerb::contains,
+        index: Some(&HTTP_VERB_INDEX.index),
     };
 }
 /// The code systems of [`HttpVerb`]'s codes.
@@ -68,13 +69,17 @@ static HTTP_VERB_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "DELETE", Some("DELETE")),
     (0, "PATCH", Some("PATCH")),
 ];
-/// The lookup index of [`HttpVerb`]'s codes: their texts and systems, filed by key.
-static HTTP_VERB_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "GETHEADPOSTPUTDELETEPATCHhttp://hl7.org/fhir/http-verb",
-    systems: &[(25, 29)],
-    buckets: &[0, 2, 6],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`HttpVerb`]'s codes with their texts and systems, filed by key, in one static.
+static HTTP_VERB_INDEX: dhp_runtime::terminology::CodeTable<3, 6, 1, 54> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &HTTP_VERB_INDEX.text,
+        systems: &HTTP_VERB_INDEX.systems,
+        buckets: &HTTP_VERB_INDEX.buckets,
+        shift: 31,
+        entries: &HTTP_VERB_INDEX.entries,
+    },
+    buckets: [0, 2, 6],
+    entries: [
         (811237315, 1, 3, 4, 0),
         (1929554311, 2, 7, 4, 0),
         (2531704439, 0, 0, 3, 0),
@@ -82,6 +87,8 @@ static HTTP_VERB_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runti
         (3995708942, 3, 11, 3, 0),
         (4168191690, 4, 14, 6, 0),
     ],
+    systems: [(25, 29)],
+    text: *b"GETHEADPOSTPUTDELETEPATCHhttp://hl7.org/fhir/http-verb",
 };
 impl dhp_runtime::primitives::FhirPrimitive for HttpVerb {
     const FHIR_TYPE: &'static str = "code";

@@ -466,18 +466,19 @@ impl IdentifierTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        IDENTIFIER_TYPE_VS_INDEX.position(code).map(|i| IdentifierTypeVs::ALL[i])
+        IDENTIFIER_TYPE_VS_INDEX.index.position(code).map(|i| IdentifierTypeVs::ALL[i])
     }
 }
 impl IdentifierTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        IDENTIFIER_TYPE_VS_INDEX.contains(system, code)
+        IDENTIFIER_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/identifier-type-vs",
         contains: IdentifierTypeVs::contains,
+        index: Some(&IDENTIFIER_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`IdentifierTypeVs`]'s codes.
@@ -644,18 +645,22 @@ static IDENTIFIER_TYPE_VS_CODES: [(u16, &str, Option<&str>); 147] = [
     (0, "XX", Some("Organization identifier")),
     (0, "ZANR", Some("Dentist Identifier")),
 ];
-/// The lookup index of [`IdentifierTypeVs`]'s codes: their texts and systems, filed by key.
-static IDENTIFIER_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "ACACSNAINAMAMAANANCANDANONANTAPRNASIDBABCBCFNBCTBRBRNBSNRCAAICCCONMCYCZDCDCFNDDSDEADFNDIDLDNDODPDPMDRDSDSGEIENESNETINFDRFDRFNFGNFIFILLGIGINGKVGLGNHCINDIRISTEMJHNKZVALACSNLANRLIL&ILNLRMAMBMCMCDMCNMCRMCTMDMIMRMRTMSNBSNRNCTNENHNINIINIIHNIIPNNxxxNPNPIOBIODPAPAYERIDPCPCNPEPENPGNPHCPHEPHOPIPINPKVPLACPNPNTPPINPPNPRCPRNPTQARIRNRPHRRRRIRRPSAMNSBSIDSLSNSNBSNSNOSPSRSRXSSSTNTAXTNTPRTRLUUDIUCIDUMBUPINUSIDVNVPVSWCWCNWPXVXXZANRhttp://terminology.hl7.org/CodeSystem/v2-0203",
-    systems: &[(416, 45)],
-    buckets: &[
+/// The lookup index of [`IdentifierTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static IDENTIFIER_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<65, 147, 1, 461> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &IDENTIFIER_TYPE_VS_INDEX.text,
+        systems: &IDENTIFIER_TYPE_VS_INDEX.systems,
+        buckets: &IDENTIFIER_TYPE_VS_INDEX.buckets,
+        shift: 26,
+        entries: &IDENTIFIER_TYPE_VS_INDEX.entries,
+    },
+    buckets: [
         0, 4, 5, 10, 12, 14, 17, 19, 21, 25, 29, 30, 35, 36, 43, 45, 49, 52, 56, 60, 62,
         62, 63, 65, 67, 73, 78, 79, 84, 87, 91, 94, 95, 96, 97, 102, 102, 104, 110, 111,
         112, 113, 115, 118, 119, 121, 121, 122, 122, 123, 125, 125, 125, 127, 131, 132,
         135, 137, 138, 141, 141, 143, 144, 146, 147,
     ],
-    shift: 26,
-    entries: &[
+    entries: [
         (19260004, 127, 362, 3, 0),
         (27026913, 17, 50, 3, 0),
         (34463505, 122, 350, 3, 0),
@@ -804,6 +809,8 @@ static IDENTIFIER_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = 
         (4226374195, 41, 113, 4, 0),
         (4259421988, 146, 412, 4, 0),
     ],
+    systems: [(416, 45)],
+    text: *b"ACACSNAINAMAMAANANCANDANONANTAPRNASIDBABCBCFNBCTBRBRNBSNRCAAICCCONMCYCZDCDCFNDDSDEADFNDIDLDNDODPDPMDRDSDSGEIENESNETINFDRFDRFNFGNFIFILLGIGINGKVGLGNHCINDIRISTEMJHNKZVALACSNLANRLIL&ILNLRMAMBMCMCDMCNMCRMCTMDMIMRMRTMSNBSNRNCTNENHNINIINIIHNIIPNNxxxNPNPIOBIODPAPAYERIDPCPCNPEPENPGNPHCPHEPHOPIPINPKVPLACPNPNTPPINPPNPRCPRNPTQARIRNRPHRRRRIRRPSAMNSBSIDSLSNSNBSNSNOSPSRSRXSSSTNTAXTNTPRTRLUUDIUCIDUMBUPINUSIDVNVPVSWCWCNWPXVXXZANRhttp://terminology.hl7.org/CodeSystem/v2-0203",
 };
 impl dhp_runtime::primitives::FhirPrimitive for IdentifierTypeVs {
     const FHIR_TYPE: &'static str = "code";

@@ -40,18 +40,19 @@ impl IdentifierUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        IDENTIFIER_USE_VS_INDEX.position(code).map(|i| IdentifierUseVs::ALL[i])
+        IDENTIFIER_USE_VS_INDEX.index.position(code).map(|i| IdentifierUseVs::ALL[i])
     }
 }
 impl IdentifierUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        IDENTIFIER_USE_VS_INDEX.contains(system, code)
+        IDENTIFIER_USE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/identifier-use-vs",
         contains: IdentifierUseVs::contains,
+        index: Some(&IDENTIFIER_USE_VS_INDEX.index),
     };
 }
 /// The code systems of [`IdentifierUseVs`]'s codes.
@@ -64,19 +65,25 @@ static IDENTIFIER_USE_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "secondary", Some("Secondary")),
     (0, "old", Some("Old")),
 ];
-/// The lookup index of [`IdentifierUseVs`]'s codes: their texts and systems, filed by key.
-static IDENTIFIER_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "usualofficialtempsecondaryoldhttp://hl7.org/fhir/identifier-use",
-    systems: &[(29, 34)],
-    buckets: &[0, 2, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`IdentifierUseVs`]'s codes with their texts and systems, filed by key, in one static.
+static IDENTIFIER_USE_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 63> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &IDENTIFIER_USE_VS_INDEX.text,
+        systems: &IDENTIFIER_USE_VS_INDEX.systems,
+        buckets: &IDENTIFIER_USE_VS_INDEX.buckets,
+        shift: 31,
+        entries: &IDENTIFIER_USE_VS_INDEX.entries,
+    },
+    buckets: [0, 2, 5],
+    entries: [
         (622609376, 1, 5, 8, 0),
         (1266453457, 3, 17, 9, 0),
         (2950047785, 0, 0, 5, 0),
         (3173751766, 4, 26, 3, 0),
         (3223044039, 2, 13, 4, 0),
     ],
+    systems: [(29, 34)],
+    text: *b"usualofficialtempsecondaryoldhttp://hl7.org/fhir/identifier-use",
 };
 impl dhp_runtime::primitives::FhirPrimitive for IdentifierUseVs {
     const FHIR_TYPE: &'static str = "code";

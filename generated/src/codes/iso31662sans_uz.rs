@@ -33,5 +33,6 @@ impl Iso31662sansUz {
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz",
         contains: Iso31662sansUz::contains,
+        index: None,
     };
 }

@@ -40,18 +40,19 @@ impl IssueSeverity {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ISSUE_SEVERITY_INDEX.position(code).map(|i| IssueSeverity::ALL[i])
+        ISSUE_SEVERITY_INDEX.index.position(code).map(|i| IssueSeverity::ALL[i])
     }
 }
 impl IssueSeverity {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ISSUE_SEVERITY_INDEX.contains(system, code)
+        ISSUE_SEVERITY_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/issue-severity",
         contains: IssueSeverity::contains,
+        index: Some(&ISSUE_SEVERITY_INDEX.index),
     };
 }
 /// The code systems of [`IssueSeverity`]'s codes.
@@ -64,19 +65,25 @@ static ISSUE_SEVERITY_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "information", Some("Information")),
     (0, "success", Some("Operation Successful")),
 ];
-/// The lookup index of [`IssueSeverity`]'s codes: their texts and systems, filed by key.
-static ISSUE_SEVERITY_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "fatalerrorwarninginformationsuccesshttp://hl7.org/fhir/issue-severity",
-    systems: &[(35, 34)],
-    buckets: &[0, 5, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`IssueSeverity`]'s codes with their texts and systems, filed by key, in one static.
+static ISSUE_SEVERITY_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 69> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ISSUE_SEVERITY_INDEX.text,
+        systems: &ISSUE_SEVERITY_INDEX.systems,
+        buckets: &ISSUE_SEVERITY_INDEX.buckets,
+        shift: 31,
+        entries: &ISSUE_SEVERITY_INDEX.entries,
+    },
+    buckets: [0, 5, 5],
+    entries: [
         (563185489, 1, 5, 5, 0),
         (979353360, 4, 28, 7, 0),
         (1052243577, 0, 0, 5, 0),
         (1823159221, 3, 17, 11, 0),
         (2032210671, 2, 10, 7, 0),
     ],
+    systems: [(35, 34)],
+    text: *b"fatalerrorwarninginformationsuccesshttp://hl7.org/fhir/issue-severity",
 };
 impl dhp_runtime::primitives::FhirPrimitive for IssueSeverity {
     const FHIR_TYPE: &'static str = "code";

@@ -124,18 +124,19 @@ impl IssueType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ISSUE_TYPE_INDEX.position(code).map(|i| IssueType::ALL[i])
+        ISSUE_TYPE_INDEX.index.position(code).map(|i| IssueType::ALL[i])
     }
 }
 impl IssueType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ISSUE_TYPE_INDEX.contains(system, code)
+        ISSUE_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/issue-type",
         contains: IssueType::contains,
+        index: Some(&ISSUE_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`IssueType`]'s codes.
@@ -176,13 +177,17 @@ static ISSUE_TYPE_CODES: [(u16, &str, Option<&str>); 33] = [
     (0, "informational", Some("Informational Note")),
     (0, "success", Some("Operation Successful")),
 ];
-/// The lookup index of [`IssueType`]'s codes: their texts and systems, filed by key.
-static ISSUE_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "invalidstructurerequiredvalueinvariantsecurityloginunknownexpiredforbiddensuppressedprocessingnot-supportedduplicatemultiple-matchesnot-founddeletedtoo-longcode-invalidextensiontoo-costlybusiness-ruleconflictlimited-filtertransientlock-errorno-storeexceptiontimeoutincompletethrottledinformationalsuccesshttp://hl7.org/fhir/issue-type",
-    systems: &[(304, 30)],
-    buckets: &[0, 1, 2, 5, 9, 11, 12, 13, 14, 17, 22, 23, 24, 29, 30, 30, 33],
-    shift: 28,
-    entries: &[
+/// The lookup index of [`IssueType`]'s codes with their texts and systems, filed by key, in one static.
+static ISSUE_TYPE_INDEX: dhp_runtime::terminology::CodeTable<17, 33, 1, 334> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ISSUE_TYPE_INDEX.text,
+        systems: &ISSUE_TYPE_INDEX.systems,
+        buckets: &ISSUE_TYPE_INDEX.buckets,
+        shift: 28,
+        entries: &ISSUE_TYPE_INDEX.entries,
+    },
+    buckets: [0, 1, 2, 5, 9, 11, 12, 13, 14, 17, 22, 23, 24, 29, 30, 30, 33],
+    entries: [
         (141710295, 10, 74, 10, 0),
         (479422832, 31, 284, 13, 0),
         (626768054, 27, 249, 9, 0),
@@ -217,6 +222,8 @@ static ISSUE_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runt
         (4224882725, 29, 265, 10, 0),
         (4247840682, 23, 208, 14, 0),
     ],
+    systems: [(304, 30)],
+    text: *b"invalidstructurerequiredvalueinvariantsecurityloginunknownexpiredforbiddensuppressedprocessingnot-supportedduplicatemultiple-matchesnot-founddeletedtoo-longcode-invalidextensiontoo-costlybusiness-ruleconflictlimited-filtertransientlock-errorno-storeexceptiontimeoutincompletethrottledinformationalsuccesshttp://hl7.org/fhir/issue-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for IssueType {
     const FHIR_TYPE: &'static str = "code";

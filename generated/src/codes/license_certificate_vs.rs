@@ -209,18 +209,22 @@ impl LicenseCertificateVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LICENSE_CERTIFICATE_VS_INDEX.position(code).map(|i| LicenseCertificateVs::ALL[i])
+        LICENSE_CERTIFICATE_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| LicenseCertificateVs::ALL[i])
     }
 }
 impl LicenseCertificateVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        LICENSE_CERTIFICATE_VS_INDEX.contains(system, code)
+        LICENSE_CERTIFICATE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/license-certificate-vs",
         contains: LicenseCertificateVs::contains,
+        index: Some(&LICENSE_CERTIFICATE_VS_INDEX.index),
     };
 }
 /// The code systems of [`LicenseCertificateVs`]'s codes.
@@ -291,13 +295,22 @@ static LICENSE_CERTIFICATE_VS_CODES: [(u16, &str, Option<&str>); 61] = [
     (0, "SEC", Some("Secretarial Certificate")),
     (0, "TS", Some("Trade School Graduate")),
 ];
-/// The lookup index of [`LicenseCertificateVs`]'s codes: their texts and systems, filed by key.
-static LICENSE_CERTIFICATE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "PNAASAAABAAEASBABBABEBFABNBSBSLBSNBTCERCANPCMACNPCNMCRNCNSCPNPCTRDIPDBADEDPharmDPHEPHDPHSMDDOEMTEMTPFPNPHSJDMAMBAMCEMDIMEDMEEMEMFAMMEMSMSLMSNMTHMDAMTNGNPPARMARNRPHSECTShttp://terminology.hl7.org/CodeSystem/v2-0360",
-    systems: &[(168, 45)],
-    buckets: &[0, 3, 6, 18, 27, 36, 38, 40, 46, 49, 52, 54, 56, 56, 59, 60, 61],
-    shift: 28,
-    entries: &[
+/// The lookup index of [`LicenseCertificateVs`]'s codes with their texts and systems, filed by key, in one static.
+static LICENSE_CERTIFICATE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    17,
+    61,
+    1,
+    213,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &LICENSE_CERTIFICATE_VS_INDEX.text,
+        systems: &LICENSE_CERTIFICATE_VS_INDEX.systems,
+        buckets: &LICENSE_CERTIFICATE_VS_INDEX.buckets,
+        shift: 28,
+        entries: &LICENSE_CERTIFICATE_VS_INDEX.entries,
+    },
+    buckets: [0, 3, 6, 18, 27, 36, 38, 40, 46, 49, 52, 54, 56, 56, 59, 60, 61],
+    entries: [
         (40553128, 9, 21, 3, 0),
         (56485964, 40, 113, 3, 0),
         (151216230, 25, 68, 3, 0),
@@ -360,6 +373,8 @@ static LICENSE_CERTIFICATE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static
         (3784963306, 12, 28, 3, 0),
         (4047616857, 33, 93, 3, 0),
     ],
+    systems: [(168, 45)],
+    text: *b"PNAASAAABAAEASBABBABEBFABNBSBSLBSNBTCERCANPCMACNPCNMCRNCNSCPNPCTRDIPDBADEDPharmDPHEPHDPHSMDDOEMTEMTPFPNPHSJDMAMBAMCEMDIMEDMEEMEMFAMMEMSMSLMSNMTHMDAMTNGNPPARMARNRPHSECTShttp://terminology.hl7.org/CodeSystem/v2-0360",
 };
 impl dhp_runtime::primitives::FhirPrimitive for LicenseCertificateVs {
     const FHIR_TYPE: &'static str = "code";

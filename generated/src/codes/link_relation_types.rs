@@ -486,18 +486,19 @@ impl LinkRelationTypes {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LINK_RELATION_TYPES_INDEX.position(code).map(|i| LinkRelationTypes::ALL[i])
+        LINK_RELATION_TYPES_INDEX.index.position(code).map(|i| LinkRelationTypes::ALL[i])
     }
 }
 impl LinkRelationTypes {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        LINK_RELATION_TYPES_INDEX.contains(system, code)
+        LINK_RELATION_TYPES_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/iana-link-relations",
         contains: LinkRelationTypes::contains,
+        index: Some(&LINK_RELATION_TYPES_INDEX.index),
     };
 }
 /// The code systems of [`LinkRelationTypes`]'s codes.
@@ -1169,16 +1170,25 @@ static LINK_RELATION_TYPES_CODES: [(u16, &str, Option<&str>); 120] = [
         ),
     ),
 ];
-/// The lookup index of [`LinkRelationTypes`]'s codes: their texts and systems, filed by key.
-static LINK_RELATION_TYPES_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "aboutaclalternateamphtmlappendixapple-touch-iconapple-touch-startup-imagearchivesauthorblocked-bybookmarkcanonicalchaptercite-ascollectioncontentsconvertedFromcopyrightcreate-formcurrentdescribedbydescribesdisclosuredns-prefetchduplicateeditedit-formedit-mediaenclosureexternalfirstglossaryhelphostshubiconindexintervalAfterintervalBeforeintervalContainsintervalDisjointintervalDuringintervalEqualsintervalFinishedByintervalFinishesintervalInintervalMeetsintervalMetByintervalOverlappedByintervalOverlapsintervalStartedByintervalStartsitemlastlatest-versionlicenselinksetlrddmanifestmask-iconmedia-feedmementomicropubmodulepreloadmonitormonitor-groupnextnext-archivenofollownoopenernoreferreropeneropenid2.local_idopenid2.provideroriginalP3Pv1paymentpingbackpreconnectpredecessor-versionprefetchpreloadprerenderprevpreviewpreviousprev-archiveprivacy-policyprofilepublicationrelatedrestconfrepliesruleinputsearchsectionselfserviceservice-descservice-docservice-metasponsoredstartstatusstylesheetsubsectionsuccessor-versionsunsettagterms-of-servicetimegatetimemaptypeugcupversion-historyviawebmentionworking-copyworking-copy-ofhttp://hl7.org/fhir/CodeSystem/iana-link-relations",
-    systems: &[(1125, 50)],
-    buckets: &[
+/// The lookup index of [`LinkRelationTypes`]'s codes with their texts and systems, filed by key, in one static.
+static LINK_RELATION_TYPES_INDEX: dhp_runtime::terminology::CodeTable<
+    33,
+    120,
+    1,
+    1175,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &LINK_RELATION_TYPES_INDEX.text,
+        systems: &LINK_RELATION_TYPES_INDEX.systems,
+        buckets: &LINK_RELATION_TYPES_INDEX.buckets,
+        shift: 27,
+        entries: &LINK_RELATION_TYPES_INDEX.entries,
+    },
+    buckets: [
         0, 2, 6, 9, 10, 14, 19, 26, 27, 33, 39, 45, 53, 58, 63, 67, 70, 75, 79, 83, 88,
         88, 89, 92, 98, 102, 105, 106, 109, 113, 116, 118, 120,
     ],
-    shift: 27,
-    entries: &[
+    entries: [
         (26382578, 26, 241, 9, 0),
         (131354957, 75, 738, 5, 0),
         (138294084, 55, 557, 7, 0),
@@ -1300,6 +1310,8 @@ static LINK_RELATION_TYPES_INDEX: dhp_runtime::terminology::CodeIndex<'static> =
         (4242345164, 95, 911, 7, 0),
         (4257930943, 92, 889, 7, 0),
     ],
+    systems: [(1125, 50)],
+    text: *b"aboutaclalternateamphtmlappendixapple-touch-iconapple-touch-startup-imagearchivesauthorblocked-bybookmarkcanonicalchaptercite-ascollectioncontentsconvertedFromcopyrightcreate-formcurrentdescribedbydescribesdisclosuredns-prefetchduplicateeditedit-formedit-mediaenclosureexternalfirstglossaryhelphostshubiconindexintervalAfterintervalBeforeintervalContainsintervalDisjointintervalDuringintervalEqualsintervalFinishedByintervalFinishesintervalInintervalMeetsintervalMetByintervalOverlappedByintervalOverlapsintervalStartedByintervalStartsitemlastlatest-versionlicenselinksetlrddmanifestmask-iconmedia-feedmementomicropubmodulepreloadmonitormonitor-groupnextnext-archivenofollownoopenernoreferreropeneropenid2.local_idopenid2.provideroriginalP3Pv1paymentpingbackpreconnectpredecessor-versionprefetchpreloadprerenderprevpreviewpreviousprev-archiveprivacy-policyprofilepublicationrelatedrestconfrepliesruleinputsearchsectionselfserviceservice-descservice-docservice-metasponsoredstartstatusstylesheetsubsectionsuccessor-versionsunsettagterms-of-servicetimegatetimemaptypeugcupversion-historyviawebmentionworking-copyworking-copy-ofhttp://hl7.org/fhir/CodeSystem/iana-link-relations",
 };
 impl dhp_runtime::primitives::FhirPrimitive for LinkRelationTypes {
     const FHIR_TYPE: &'static str = "code";

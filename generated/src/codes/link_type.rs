@@ -37,18 +37,19 @@ impl LinkType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LINK_TYPE_INDEX.position(code).map(|i| LinkType::ALL[i])
+        LINK_TYPE_INDEX.index.position(code).map(|i| LinkType::ALL[i])
     }
 }
 impl LinkType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        LINK_TYPE_INDEX.contains(system, code)
+        LINK_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/link-type",
         contains: LinkType::contains,
+        index: Some(&LINK_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`LinkType`]'s codes.
@@ -60,18 +61,24 @@ static LINK_TYPE_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "refer", Some("Refer")),
     (0, "seealso", Some("See also")),
 ];
-/// The lookup index of [`LinkType`]'s codes: their texts and systems, filed by key.
-static LINK_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "replaced-byreplacesreferseealsohttp://hl7.org/fhir/link-type",
-    systems: &[(31, 29)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`LinkType`]'s codes with their texts and systems, filed by key, in one static.
+static LINK_TYPE_INDEX: dhp_runtime::terminology::CodeTable<2, 4, 1, 60> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &LINK_TYPE_INDEX.text,
+        systems: &LINK_TYPE_INDEX.systems,
+        buckets: &LINK_TYPE_INDEX.buckets,
+        shift: 32,
+        entries: &LINK_TYPE_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (2079908112, 1, 11, 8, 0),
         (2184295157, 2, 19, 5, 0),
         (4004322325, 0, 0, 11, 0),
         (4270218159, 3, 24, 7, 0),
     ],
+    systems: [(31, 29)],
+    text: *b"replaced-byreplacesreferseealsohttp://hl7.org/fhir/link-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for LinkType {
     const FHIR_TYPE: &'static str = "code";

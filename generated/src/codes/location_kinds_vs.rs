@@ -34,18 +34,19 @@ impl LocationKindsVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LOCATION_KINDS_VS_INDEX.position(code).map(|i| LocationKindsVs::ALL[i])
+        LOCATION_KINDS_VS_INDEX.index.position(code).map(|i| LocationKindsVs::ALL[i])
     }
 }
 impl LocationKindsVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        LOCATION_KINDS_VS_INDEX.contains(system, code)
+        LOCATION_KINDS_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/location-kinds-vs",
         contains: LocationKindsVs::contains,
+        index: Some(&LOCATION_KINDS_VS_INDEX.index),
     };
 }
 /// The code systems of [`LocationKindsVs`]'s codes.
@@ -58,17 +59,23 @@ static LOCATION_KINDS_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "Ward", Some("Palata")),
     (0, "Bed", Some("To'shak")),
 ];
-/// The lookup index of [`LocationKindsVs`]'s codes: their texts and systems, filed by key.
-static LOCATION_KINDS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "BranchWardBedhttps://terminology.dhp.uz/fhir/core/CodeSystem/location-kinds-cs",
-    systems: &[(13, 65)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`LocationKindsVs`]'s codes with their texts and systems, filed by key, in one static.
+static LOCATION_KINDS_VS_INDEX: dhp_runtime::terminology::CodeTable<2, 3, 1, 78> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &LOCATION_KINDS_VS_INDEX.text,
+        systems: &LOCATION_KINDS_VS_INDEX.systems,
+        buckets: &LOCATION_KINDS_VS_INDEX.buckets,
+        shift: 32,
+        entries: &LOCATION_KINDS_VS_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (2749527653, 0, 0, 6, 0),
         (3048425356, 2, 10, 3, 0),
         (4255191123, 1, 6, 4, 0),
     ],
+    systems: [(13, 65)],
+    text: *b"BranchWardBedhttps://terminology.dhp.uz/fhir/core/CodeSystem/location-kinds-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for LocationKindsVs {
     const FHIR_TYPE: &'static str = "code";

@@ -31,18 +31,19 @@ impl LocationMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LOCATION_MODE_INDEX.position(code).map(|i| LocationMode::ALL[i])
+        LOCATION_MODE_INDEX.index.position(code).map(|i| LocationMode::ALL[i])
     }
 }
 impl LocationMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        LOCATION_MODE_INDEX.contains(system, code)
+        LOCATION_MODE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/location-mode",
         contains: LocationMode::contains,
+        index: Some(&LOCATION_MODE_INDEX.index),
     };
 }
 /// The code systems of [`LocationMode`]'s codes.
@@ -52,13 +53,19 @@ static LOCATION_MODE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "instance", Some("Instance")),
     (0, "kind", Some("Kind")),
 ];
-/// The lookup index of [`LocationMode`]'s codes: their texts and systems, filed by key.
-static LOCATION_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "instancekindhttp://hl7.org/fhir/location-mode",
-    systems: &[(12, 33)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(193386898, 0, 0, 8, 0), (3641958979, 1, 8, 4, 0)],
+/// The lookup index of [`LocationMode`]'s codes with their texts and systems, filed by key, in one static.
+static LOCATION_MODE_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 45> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &LOCATION_MODE_INDEX.text,
+        systems: &LOCATION_MODE_INDEX.systems,
+        buckets: &LOCATION_MODE_INDEX.buckets,
+        shift: 32,
+        entries: &LOCATION_MODE_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(193386898, 0, 0, 8, 0), (3641958979, 1, 8, 4, 0)],
+    systems: [(12, 33)],
+    text: *b"instancekindhttp://hl7.org/fhir/location-mode",
 };
 impl dhp_runtime::primitives::FhirPrimitive for LocationMode {
     const FHIR_TYPE: &'static str = "code";

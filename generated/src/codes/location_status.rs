@@ -34,18 +34,19 @@ impl LocationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LOCATION_STATUS_INDEX.position(code).map(|i| LocationStatus::ALL[i])
+        LOCATION_STATUS_INDEX.index.position(code).map(|i| LocationStatus::ALL[i])
     }
 }
 impl LocationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        LOCATION_STATUS_INDEX.contains(system, code)
+        LOCATION_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/location-status",
         contains: LocationStatus::contains,
+        index: Some(&LOCATION_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`LocationStatus`]'s codes.
@@ -56,17 +57,23 @@ static LOCATION_STATUS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "suspended", Some("Suspended")),
     (0, "inactive", Some("Inactive")),
 ];
-/// The lookup index of [`LocationStatus`]'s codes: their texts and systems, filed by key.
-static LOCATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "activesuspendedinactivehttp://hl7.org/fhir/location-status",
-    systems: &[(23, 35)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`LocationStatus`]'s codes with their texts and systems, filed by key, in one static.
+static LOCATION_STATUS_INDEX: dhp_runtime::terminology::CodeTable<2, 3, 1, 58> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &LOCATION_STATUS_INDEX.text,
+        systems: &LOCATION_STATUS_INDEX.systems,
+        buckets: &LOCATION_STATUS_INDEX.buckets,
+        shift: 32,
+        entries: &LOCATION_STATUS_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (205403298, 1, 6, 9, 0),
         (3648362799, 0, 0, 6, 0),
         (4009865048, 2, 15, 8, 0),
     ],
+    systems: [(23, 35)],
+    text: *b"activesuspendedinactivehttp://hl7.org/fhir/location-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for LocationStatus {
     const FHIR_TYPE: &'static str = "code";

@@ -34,18 +34,19 @@ impl LocationStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LOCATION_STATUS_VS_INDEX.position(code).map(|i| LocationStatusVs::ALL[i])
+        LOCATION_STATUS_VS_INDEX.index.position(code).map(|i| LocationStatusVs::ALL[i])
     }
 }
 impl LocationStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        LOCATION_STATUS_VS_INDEX.contains(system, code)
+        LOCATION_STATUS_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/location-status-vs",
         contains: LocationStatusVs::contains,
+        index: Some(&LOCATION_STATUS_VS_INDEX.index),
     };
 }
 /// The code systems of [`LocationStatusVs`]'s codes.
@@ -56,17 +57,23 @@ static LOCATION_STATUS_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "suspended", Some("Suspended")),
     (0, "inactive", Some("Inactive")),
 ];
-/// The lookup index of [`LocationStatusVs`]'s codes: their texts and systems, filed by key.
-static LOCATION_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "activesuspendedinactivehttp://hl7.org/fhir/location-status",
-    systems: &[(23, 35)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`LocationStatusVs`]'s codes with their texts and systems, filed by key, in one static.
+static LOCATION_STATUS_VS_INDEX: dhp_runtime::terminology::CodeTable<2, 3, 1, 58> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &LOCATION_STATUS_VS_INDEX.text,
+        systems: &LOCATION_STATUS_VS_INDEX.systems,
+        buckets: &LOCATION_STATUS_VS_INDEX.buckets,
+        shift: 32,
+        entries: &LOCATION_STATUS_VS_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (205403298, 1, 6, 9, 0),
         (3648362799, 0, 0, 6, 0),
         (4009865048, 2, 15, 8, 0),
     ],
+    systems: [(23, 35)],
+    text: *b"activesuspendedinactivehttp://hl7.org/fhir/location-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for LocationStatusVs {
     const FHIR_TYPE: &'static str = "code";

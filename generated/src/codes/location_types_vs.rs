@@ -1041,18 +1041,19 @@ impl LocationTypesVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        LOCATION_TYPES_VS_INDEX.position(code).map(|i| LocationTypesVs::ALL[i])
+        LOCATION_TYPES_VS_INDEX.index.position(code).map(|i| LocationTypesVs::ALL[i])
     }
 }
 impl LocationTypesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        LOCATION_TYPES_VS_INDEX.contains(system, code)
+        LOCATION_TYPES_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/location-types-vs",
         contains: LocationTypesVs::contains,
+        index: Some(&LOCATION_TYPES_VS_INDEX.index),
     };
 }
 /// The code systems of [`LocationTypesVs`]'s codes.
@@ -1332,18 +1333,22 @@ static LOCATION_TYPES_VS_CODES: [(u16, &str, Option<&str>); 243] = [
     (1, "URO", Some("Urology clinic")),
     (1, "WORK", Some("work site")),
 ];
-/// The lookup index of [`LocationTypesVs`]'s codes: their texts and systems, filed by key.
-static LOCATION_TYPES_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "PSYCHF_1organ0001.00001organ0001.00002organ0001.00003organ0001.00004organ0001.00005organ0001.00006organ0001.00007organ0001.00008organ0001.00009organ0001.00010organ0001.00011organ0001.00012organ0001.00013organ0001.00014organ0001.00015organ0001.00016organ0001.00017organ0001.00018organ0001.00019organ0001.00020organ0001.00021organ0001.00022organ0001.00023organ0001.00024organ0001.00025organ0001.00026organ0001.00027organ0001.00028organ0001.00029organ0001.00030organ0001.00031organ0001.00032organ0001.00033organ0001.00034organ0001.00035organ0001.00036organ0001.00037organ0001.00038organ0001.00039organ0001.00040organ0001.00041organ0001.00042organ0001.00043organ0001.00044organ0001.00045organ0001.00046organ0001.00047organ0001.00048organ0001.00049organ0001.00050organ0001.00051organ0001.00052organ0001.00053organ0001.00054organ0001.00055organ0001.00056organ0001.00057organ0001.00058organ0001.00059organ0001.00060organ0001.00061organ0001.00062organ0001.00063organ0001.00064organ0001.00065organ0001.00066organ0001.00067organ0001.00068organ0001.00069organ0001.00070organ0001.00071organ0001.00072organ0001.00073organ0001.00074organ0001.00075organ0001.00076organ0001.00077organ0001.00078organ0001.00079organ0001.00080organ0001.00081organ0001.00082organ0001.00083organ0001.00084organ0001.00085organ0001.00086organ0001.00087organ0001.00088organ0001.00089organ0001.00090organ0001.00091organ0001.00092organ0001.00093organ0001.00094organ0001.00095organ0001.00096organ0001.00097organ0001.00098organ0001.00099organ0001.00100organ0001.00101organ0001.00102organ0001.00103organ0001.00104organ0001.00105organ0001.00106organ0001.00107organ0001.00108organ0001.00109organ0001.00110organ0001.00111organ0001.00112organ0001.00113organ0001.00114organ0001.00115organ0001.00116organ0001.00117organ0001.00145organ0001.00118organ0001.00119organ0001.00120organ0001.00121organ0001.00122organ0001.00123organ0001.00124organ0001.00125organ0001.00126organ0001.00127organ0001.00128organ0001.00129organ0001.00130organ0001.00131organ0001.00132organ0001.00133organ0001.00134organ0001.00135organ0001.00136organ0001.00137organ0001.00138organ0001.00139organ0001.00140organ0001.00141organ0001.00142organ0001.00143organ0001.00144ACCALLAMBBMTCBMTUBREASTCANCCAPCCARDCATHCCUCHESTCOAGCRSCVDXDADDRDERMDXECHOENDOENDOSEPILERETUFMCGACHGIGIDXGYNHDHEMHLABHOSPHRADHTNHUHUSCSICUINFDINLABINPHARMINVMBLMGENMHSPMOBLNCCSNEPHNEURNSOBOFOMSONCLOPHOPTCORTHOOUTLABOUTPHARMPCPEDCPEDCARDPEDEPEDGIPEDHEMPEDHOPEDICUPEDIDPEDNEPHPEDNICUPEDRHEUMPEDUPHARMPHUPLSPREVPROCTOPROFFPROSPSIPSYPSYCHFPTRESRADDXRADORHATRHEUMRHURNEUSCHOOLSLEEPSPMEDSUSURFTRUROWORKhttps://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cshttp://terminology.hl7.org/CodeSystem/v3-RoleCode",
-    systems: &[(2578, 65), (2643, 49)],
-    buckets: &[
+/// The lookup index of [`LocationTypesVs`]'s codes with their texts and systems, filed by key, in one static.
+static LOCATION_TYPES_VS_INDEX: dhp_runtime::terminology::CodeTable<65, 243, 2, 2692> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &LOCATION_TYPES_VS_INDEX.text,
+        systems: &LOCATION_TYPES_VS_INDEX.systems,
+        buckets: &LOCATION_TYPES_VS_INDEX.buckets,
+        shift: 26,
+        entries: &LOCATION_TYPES_VS_INDEX.entries,
+    },
+    buckets: [
         0, 0, 1, 3, 4, 5, 6, 7, 11, 13, 17, 18, 20, 21, 22, 23, 23, 24, 28, 41, 54, 58,
         64, 71, 77, 81, 84, 92, 98, 98, 102, 104, 107, 108, 111, 113, 116, 116, 117, 118,
         118, 120, 122, 122, 122, 124, 126, 129, 130, 131, 133, 138, 147, 153, 172, 198,
         214, 217, 219, 224, 232, 238, 240, 242, 243,
     ],
-    shift: 26,
-    entries: &[
+    entries: [
         (96177552, 183, 2317, 3, 1),
         (174844861, 216, 2463, 8, 1),
         (198203748, 193, 2358, 4, 1),
@@ -1588,6 +1593,8 @@ static LOCATION_TYPES_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = d
         (4222720136, 210, 2427, 6, 1),
         (4233303499, 169, 2271, 3, 1),
     ],
+    systems: [(2578, 65), (2643, 49)],
+    text: *b"PSYCHF_1organ0001.00001organ0001.00002organ0001.00003organ0001.00004organ0001.00005organ0001.00006organ0001.00007organ0001.00008organ0001.00009organ0001.00010organ0001.00011organ0001.00012organ0001.00013organ0001.00014organ0001.00015organ0001.00016organ0001.00017organ0001.00018organ0001.00019organ0001.00020organ0001.00021organ0001.00022organ0001.00023organ0001.00024organ0001.00025organ0001.00026organ0001.00027organ0001.00028organ0001.00029organ0001.00030organ0001.00031organ0001.00032organ0001.00033organ0001.00034organ0001.00035organ0001.00036organ0001.00037organ0001.00038organ0001.00039organ0001.00040organ0001.00041organ0001.00042organ0001.00043organ0001.00044organ0001.00045organ0001.00046organ0001.00047organ0001.00048organ0001.00049organ0001.00050organ0001.00051organ0001.00052organ0001.00053organ0001.00054organ0001.00055organ0001.00056organ0001.00057organ0001.00058organ0001.00059organ0001.00060organ0001.00061organ0001.00062organ0001.00063organ0001.00064organ0001.00065organ0001.00066organ0001.00067organ0001.00068organ0001.00069organ0001.00070organ0001.00071organ0001.00072organ0001.00073organ0001.00074organ0001.00075organ0001.00076organ0001.00077organ0001.00078organ0001.00079organ0001.00080organ0001.00081organ0001.00082organ0001.00083organ0001.00084organ0001.00085organ0001.00086organ0001.00087organ0001.00088organ0001.00089organ0001.00090organ0001.00091organ0001.00092organ0001.00093organ0001.00094organ0001.00095organ0001.00096organ0001.00097organ0001.00098organ0001.00099organ0001.00100organ0001.00101organ0001.00102organ0001.00103organ0001.00104organ0001.00105organ0001.00106organ0001.00107organ0001.00108organ0001.00109organ0001.00110organ0001.00111organ0001.00112organ0001.00113organ0001.00114organ0001.00115organ0001.00116organ0001.00117organ0001.00145organ0001.00118organ0001.00119organ0001.00120organ0001.00121organ0001.00122organ0001.00123organ0001.00124organ0001.00125organ0001.00126organ0001.00127organ0001.00128organ0001.00129organ0001.00130organ0001.00131organ0001.00132organ0001.00133organ0001.00134organ0001.00135organ0001.00136organ0001.00137organ0001.00138organ0001.00139organ0001.00140organ0001.00141organ0001.00142organ0001.00143organ0001.00144ACCALLAMBBMTCBMTUBREASTCANCCAPCCARDCATHCCUCHESTCOAGCRSCVDXDADDRDERMDXECHOENDOENDOSEPILERETUFMCGACHGIGIDXGYNHDHEMHLABHOSPHRADHTNHUHUSCSICUINFDINLABINPHARMINVMBLMGENMHSPMOBLNCCSNEPHNEURNSOBOFOMSONCLOPHOPTCORTHOOUTLABOUTPHARMPCPEDCPEDCARDPEDEPEDGIPEDHEMPEDHOPEDICUPEDIDPEDNEPHPEDNICUPEDRHEUMPEDUPHARMPHUPLSPREVPROCTOPROFFPROSPSIPSYPSYCHFPTRESRADDXRADORHATRHEUMRHURNEUSCHOOLSLEEPSPMEDSUSURFTRUROWORKhttps://terminology.dhp.uz/fhir/core/CodeSystem/location-types-cshttp://terminology.hl7.org/CodeSystem/v3-RoleCode",
 };
 impl dhp_runtime::primitives::FhirPrimitive for LocationTypesVs {
     const FHIR_TYPE: &'static str = "code";

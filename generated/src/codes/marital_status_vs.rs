@@ -61,18 +61,19 @@ impl MaritalStatusVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        MARITAL_STATUS_VS_INDEX.position(code).map(|i| MaritalStatusVs::ALL[i])
+        MARITAL_STATUS_VS_INDEX.index.position(code).map(|i| MaritalStatusVs::ALL[i])
     }
 }
 impl MaritalStatusVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        MARITAL_STATUS_VS_INDEX.contains(system, code)
+        MARITAL_STATUS_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/marital-status-vs",
         contains: MaritalStatusVs::contains,
+        index: Some(&MARITAL_STATUS_VS_INDEX.index),
     };
 }
 /// The code systems of [`MaritalStatusVs`]'s codes.
@@ -95,13 +96,17 @@ static MARITAL_STATUS_VS_CODES: [(u16, &str, Option<&str>); 12] = [
     (0, "W", Some("Widowed")),
     (1, "UNK", Some("unknown")),
 ];
-/// The lookup index of [`MaritalStatusVs`]'s codes: their texts and systems, filed by key.
-static MARITAL_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "ADILMCPTUSWUNKhttp://terminology.hl7.org/CodeSystem/v3-MaritalStatushttp://terminology.hl7.org/CodeSystem/v3-NullFlavor",
-    systems: &[(14, 54), (68, 51)],
-    buckets: &[0, 0, 0, 1, 12],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`MaritalStatusVs`]'s codes with their texts and systems, filed by key, in one static.
+static MARITAL_STATUS_VS_INDEX: dhp_runtime::terminology::CodeTable<5, 12, 2, 119> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &MARITAL_STATUS_VS_INDEX.text,
+        systems: &MARITAL_STATUS_VS_INDEX.systems,
+        buckets: &MARITAL_STATUS_VS_INDEX.buckets,
+        shift: 30,
+        entries: &MARITAL_STATUS_VS_INDEX.entries,
+    },
+    buckets: [0, 0, 0, 1, 12],
+    entries: [
         (2427368003, 11, 11, 3, 1),
         (3238785555, 1, 1, 1, 0),
         (3289118412, 0, 0, 1, 0),
@@ -115,6 +120,8 @@ static MARITAL_STATUS_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = d
         (3574337935, 6, 6, 1, 0),
         (3591115554, 9, 9, 1, 0),
     ],
+    systems: [(14, 54), (68, 51)],
+    text: *b"ADILMCPTUSWUNKhttp://terminology.hl7.org/CodeSystem/v3-MaritalStatushttp://terminology.hl7.org/CodeSystem/v3-NullFlavor",
 };
 impl dhp_runtime::primitives::FhirPrimitive for MaritalStatusVs {
     const FHIR_TYPE: &'static str = "code";

@@ -46,18 +46,19 @@ impl NameUse {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        NAME_USE_INDEX.position(code).map(|i| NameUse::ALL[i])
+        NAME_USE_INDEX.index.position(code).map(|i| NameUse::ALL[i])
     }
 }
 impl NameUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        NAME_USE_INDEX.contains(system, code)
+        NAME_USE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/name-use",
         contains: NameUse::contains,
+        index: Some(&NAME_USE_INDEX.index),
     };
 }
 /// The code systems of [`NameUse`]'s codes.
@@ -72,13 +73,17 @@ static NAME_USE_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "old", Some("Old")),
     (0, "maiden", Some("Name changed for Marriage")),
 ];
-/// The lookup index of [`NameUse`]'s codes: their texts and systems, filed by key.
-static NAME_USE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "usualofficialtempnicknameanonymousoldmaidenhttp://hl7.org/fhir/name-use",
-    systems: &[(43, 28)],
-    buckets: &[0, 3, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`NameUse`]'s codes with their texts and systems, filed by key, in one static.
+static NAME_USE_INDEX: dhp_runtime::terminology::CodeTable<3, 7, 1, 71> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &NAME_USE_INDEX.text,
+        systems: &NAME_USE_INDEX.systems,
+        buckets: &NAME_USE_INDEX.buckets,
+        shift: 31,
+        entries: &NAME_USE_INDEX.entries,
+    },
+    buckets: [0, 3, 7],
+    entries: [
         (355814093, 3, 17, 8, 0),
         (622609376, 1, 5, 8, 0),
         (1926879790, 4, 25, 9, 0),
@@ -87,6 +92,8 @@ static NAME_USE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtim
         (3223044039, 2, 13, 4, 0),
         (3904069029, 6, 37, 6, 0),
     ],
+    systems: [(43, 28)],
+    text: *b"usualofficialtempnicknameanonymousoldmaidenhttp://hl7.org/fhir/name-use",
 };
 impl dhp_runtime::primitives::FhirPrimitive for NameUse {
     const FHIR_TYPE: &'static str = "code";

@@ -37,18 +37,19 @@ impl NarrativeStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        NARRATIVE_STATUS_INDEX.position(code).map(|i| NarrativeStatus::ALL[i])
+        NARRATIVE_STATUS_INDEX.index.position(code).map(|i| NarrativeStatus::ALL[i])
     }
 }
 impl NarrativeStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        NARRATIVE_STATUS_INDEX.contains(system, code)
+        NARRATIVE_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/narrative-status",
         contains: NarrativeStatus::contains,
+        index: Some(&NARRATIVE_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`NarrativeStatus`]'s codes.
@@ -60,18 +61,24 @@ static NARRATIVE_STATUS_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "additional", Some("Additional")),
     (0, "empty", Some("Empty")),
 ];
-/// The lookup index of [`NarrativeStatus`]'s codes: their texts and systems, filed by key.
-static NARRATIVE_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "generatedextensionsadditionalemptyhttp://hl7.org/fhir/narrative-status",
-    systems: &[(34, 36)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`NarrativeStatus`]'s codes with their texts and systems, filed by key, in one static.
+static NARRATIVE_STATUS_INDEX: dhp_runtime::terminology::CodeTable<2, 4, 1, 70> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &NARRATIVE_STATUS_INDEX.text,
+        systems: &NARRATIVE_STATUS_INDEX.systems,
+        buckets: &NARRATIVE_STATUS_INDEX.buckets,
+        shift: 32,
+        entries: &NARRATIVE_STATUS_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (370250955, 1, 9, 10, 0),
         (413646574, 3, 29, 5, 0),
         (2094874946, 0, 0, 9, 0),
         (3380609436, 2, 19, 10, 0),
     ],
+    systems: [(34, 36)],
+    text: *b"generatedextensionsadditionalemptyhttp://hl7.org/fhir/narrative-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for NarrativeStatus {
     const FHIR_TYPE: &'static str = "code";

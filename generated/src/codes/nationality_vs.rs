@@ -23,7 +23,7 @@ impl NationalityVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        NATIONALITY_VS_INDEX.position(code).map(|i| NationalityVs(i as u32))
+        NATIONALITY_VS_INDEX.index.position(code).map(|i| NationalityVs(i as u32))
     }
     /// Number of codes.
     pub fn count() -> usize {
@@ -33,12 +33,13 @@ impl NationalityVs {
 impl NationalityVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        NATIONALITY_VS_INDEX.contains(system, code)
+        NATIONALITY_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/nationality-vs",
         contains: NationalityVs::contains,
+        index: Some(&NATIONALITY_VS_INDEX.index),
     };
 }
 /// The code systems of [`NationalityVs`]'s codes.
@@ -354,11 +355,16 @@ static NATIONALITY_VS_CODES: [(u16, &str, Option<&str>); 306] = [
     (0, "98", Some("Laktsy")),
     (0, "99", Some("Latviyaliklar")),
 ];
-/// The lookup index of [`NationalityVs`]'s codes: their texts and systems, filed by key.
-static NATIONALITY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "11010010110210310410510610710810911110111112113114115116117118119121201211221231241251261271281291313013113213313413513613713813914140141142143144145146147148149151501511521531541551561571581591616016116216316416516616716816917170171172173174175176177178179181801811821831841851861871881891919019119219319419519619719819920200201202203204205206207208209212102112122132142152162172182192222022122222322422522622722822923230231232233234235236237238239242402412422432442452462472482492525025125225325425525625725825926260261262263264265266267268269272702712722732742752762772782792828028128228328428528628728828929290291292293294295296297298299330300301302303304305306307313233343536373839440414243444546474849550515253545556575859660616263646566676869770717273747576777879880818283848586878889990919293949596979899https://terminology.dhp.uz/fhir/core/CodeSystem/nationality-cs",
-    systems: &[(812, 62)],
-    buckets: &[
+/// The lookup index of [`NationalityVs`]'s codes with their texts and systems, filed by key, in one static.
+static NATIONALITY_VS_INDEX: dhp_runtime::terminology::CodeTable<129, 306, 1, 874> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &NATIONALITY_VS_INDEX.text,
+        systems: &NATIONALITY_VS_INDEX.systems,
+        buckets: &NATIONALITY_VS_INDEX.buckets,
+        shift: 25,
+        entries: &NATIONALITY_VS_INDEX.entries,
+    },
+    buckets: [
         0, 0, 0, 0, 1, 3, 5, 9, 10, 10, 12, 16, 19, 23, 27, 29, 30, 30, 30, 31, 34, 41,
         51, 63, 73, 81, 88, 90, 94, 94, 96, 98, 99, 101, 103, 105, 106, 106, 106, 106,
         106, 106, 106, 106, 106, 106, 106, 106, 106, 106, 107, 109, 114, 119, 123, 126,
@@ -368,8 +374,7 @@ static NATIONALITY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_
         256, 256, 256, 256, 256, 256, 256, 256, 256, 258, 260, 262, 264, 266, 266, 268,
         269, 270, 274, 282, 290, 298, 303, 306, 306,
     ],
-    shift: 25,
-    entries: &[
+    entries: [
         (134124160, 300, 800, 2, 0),
         (150901779, 301, 802, 2, 0),
         (167679398, 302, 804, 2, 0),
@@ -677,6 +682,8 @@ static NATIONALITY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_
         (4230917885, 69, 198, 3, 0),
         (4246856861, 101, 291, 3, 0),
     ],
+    systems: [(812, 62)],
+    text: *b"11010010110210310410510610710810911110111112113114115116117118119121201211221231241251261271281291313013113213313413513613713813914140141142143144145146147148149151501511521531541551561571581591616016116216316416516616716816917170171172173174175176177178179181801811821831841851861871881891919019119219319419519619719819920200201202203204205206207208209212102112122132142152162172182192222022122222322422522622722822923230231232233234235236237238239242402412422432442452462472482492525025125225325425525625725825926260261262263264265266267268269272702712722732742752762772782792828028128228328428528628728828929290291292293294295296297298299330300301302303304305306307313233343536373839440414243444546474849550515253545556575859660616263646566676869770717273747576777879880818283848586878889990919293949596979899https://terminology.dhp.uz/fhir/core/CodeSystem/nationality-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for NationalityVs {
     const FHIR_TYPE: &'static str = "code";

@@ -71,18 +71,22 @@ impl NomenclatureGroupVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        NOMENCLATURE_GROUP_VS_INDEX.position(code).map(|i| NomenclatureGroupVs::ALL[i])
+        NOMENCLATURE_GROUP_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| NomenclatureGroupVs::ALL[i])
     }
 }
 impl NomenclatureGroupVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        NOMENCLATURE_GROUP_VS_INDEX.contains(system, code)
+        NOMENCLATURE_GROUP_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/nomenclature-group-vs",
         contains: NomenclatureGroupVs::contains,
+        index: Some(&NOMENCLATURE_GROUP_VS_INDEX.index),
     };
 }
 /// The code systems of [`NomenclatureGroupVs`]'s codes.
@@ -101,13 +105,17 @@ static NOMENCLATURE_GROUP_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "II_800", Some("Sanitariya-epidemiologik osoyishtalik va jamoat salomatligi")),
     (0, "II_900", Some("Sog'liqni saqlash tizimining boshqa tashkilotlari")),
 ];
-/// The lookup index of [`NomenclatureGroupVs`]'s codes: their texts and systems, filed by key.
-static NOMENCLATURE_GROUP_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "II_100II_200II_300II_400II_500II_600II_700II_800II_900https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs",
-    systems: &[(54, 69)],
-    buckets: &[0, 1, 4, 6, 9],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`NomenclatureGroupVs`]'s codes with their texts and systems, filed by key, in one static.
+static NOMENCLATURE_GROUP_VS_INDEX: dhp_runtime::terminology::CodeTable<5, 9, 1, 123> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &NOMENCLATURE_GROUP_VS_INDEX.text,
+        systems: &NOMENCLATURE_GROUP_VS_INDEX.systems,
+        buckets: &NOMENCLATURE_GROUP_VS_INDEX.buckets,
+        shift: 30,
+        entries: &NOMENCLATURE_GROUP_VS_INDEX.entries,
+    },
+    buckets: [0, 1, 4, 6, 9],
+    entries: [
         (555456686, 1, 6, 6, 0),
         (1247837803, 8, 48, 6, 0),
         (1550260410, 5, 30, 6, 0),
@@ -118,6 +126,8 @@ static NOMENCLATURE_GROUP_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static>
         (3721376399, 4, 24, 6, 0),
         (4284736537, 2, 12, 6, 0),
     ],
+    systems: [(54, 69)],
+    text: *b"II_100II_200II_300II_400II_500II_600II_700II_800II_900https://terminology.dhp.uz/fhir/core/CodeSystem/nomenclature-group-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for NomenclatureGroupVs {
     const FHIR_TYPE: &'static str = "code";

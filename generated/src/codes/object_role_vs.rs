@@ -63,18 +63,19 @@ impl ObjectRoleVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        OBJECT_ROLE_VS_INDEX.position(code).map(|i| ObjectRoleVs::ALL[i])
+        OBJECT_ROLE_VS_INDEX.index.position(code).map(|i| ObjectRoleVs::ALL[i])
     }
 }
 impl ObjectRoleVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        OBJECT_ROLE_VS_INDEX.contains(system, code)
+        OBJECT_ROLE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/object-role-vs",
         contains: ObjectRoleVs::contains,
+        index: Some(&OBJECT_ROLE_VS_INDEX.index),
     };
 }
 /// The code systems of [`ObjectRoleVs`]'s codes.
@@ -93,13 +94,17 @@ static OBJECT_ROLE_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "17", Some("Data Repository")),
     (0, "24", Some("Query")),
 ];
-/// The lookup index of [`ObjectRoleVs`]'s codes: their texts and systems, filed by key.
-static OBJECT_ROLE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "134689151724http://terminology.hl7.org/CodeSystem/object-role",
-    systems: &[(12, 49)],
-    buckets: &[0, 8, 8, 9, 9],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`ObjectRoleVs`]'s codes with their texts and systems, filed by key, in one static.
+static OBJECT_ROLE_VS_INDEX: dhp_runtime::terminology::CodeTable<5, 9, 1, 61> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &OBJECT_ROLE_VS_INDEX.text,
+        systems: &OBJECT_ROLE_VS_INDEX.systems,
+        buckets: &OBJECT_ROLE_VS_INDEX.buckets,
+        shift: 30,
+        entries: &OBJECT_ROLE_VS_INDEX.entries,
+    },
+    buckets: [0, 8, 8, 9, 9],
+    entries: [
         (418063755, 6, 6, 2, 0),
         (451618993, 7, 8, 2, 0),
         (822911587, 2, 2, 1, 0),
@@ -110,6 +115,8 @@ static OBJECT_ROLE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_
         (1024243015, 4, 4, 1, 0),
         (2314375987, 8, 10, 2, 0),
     ],
+    systems: [(12, 49)],
+    text: *b"134689151724http://terminology.hl7.org/CodeSystem/object-role",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ObjectRoleVs {
     const FHIR_TYPE: &'static str = "code";

@@ -57,6 +57,7 @@ impl ObservationCategoryVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         OBSERVATION_CATEGORY_VS_INDEX
+            .index
             .position(code)
             .map(|i| ObservationCategoryVs::ALL[i])
     }
@@ -64,12 +65,13 @@ impl ObservationCategoryVs {
 impl ObservationCategoryVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        OBSERVATION_CATEGORY_VS_INDEX.contains(system, code)
+        OBSERVATION_CATEGORY_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/observation-category-vs",
         contains: ObservationCategoryVs::contains,
+        index: Some(&OBSERVATION_CATEGORY_VS_INDEX.index),
     };
 }
 /// The code systems of [`ObservationCategoryVs`]'s codes.
@@ -89,13 +91,22 @@ static OBSERVATION_CATEGORY_VS_CODES: [(u16, &str, Option<&str>); 10] = [
     (0, "activity", Some("Activity")),
     (0, "symptom", Some("Symptom")),
 ];
-/// The lookup index of [`ObservationCategoryVs`]'s codes: their texts and systems, filed by key.
-static OBSERVATION_CATEGORY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "social-historyvital-signsimaginglaboratoryproceduresurveyexamtherapyactivitysymptomhttp://terminology.hl7.org/CodeSystem/observation-category",
-    systems: &[(83, 58)],
-    buckets: &[0, 2, 3, 7, 10],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`ObservationCategoryVs`]'s codes with their texts and systems, filed by key, in one static.
+static OBSERVATION_CATEGORY_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    5,
+    10,
+    1,
+    141,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &OBSERVATION_CATEGORY_VS_INDEX.text,
+        systems: &OBSERVATION_CATEGORY_VS_INDEX.systems,
+        buckets: &OBSERVATION_CATEGORY_VS_INDEX.buckets,
+        shift: 30,
+        entries: &OBSERVATION_CATEGORY_VS_INDEX.entries,
+    },
+    buckets: [0, 2, 3, 7, 10],
+    entries: [
         (152973341, 2, 25, 7, 0),
         (1014502034, 1, 14, 11, 0),
         (1562517799, 5, 51, 6, 0),
@@ -107,6 +118,8 @@ static OBSERVATION_CATEGORY_VS_INDEX: dhp_runtime::terminology::CodeIndex<'stati
         (3484441320, 9, 76, 7, 0),
         (4222347991, 0, 0, 14, 0),
     ],
+    systems: [(83, 58)],
+    text: *b"social-historyvital-signsimaginglaboratoryproceduresurveyexamtherapyactivitysymptomhttp://terminology.hl7.org/CodeSystem/observation-category",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ObservationCategoryVs {
     const FHIR_TYPE: &'static str = "code";

@@ -199,6 +199,7 @@ impl ObservationInterpretationVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         OBSERVATION_INTERPRETATION_VS_INDEX
+            .index
             .position(code)
             .map(|i| ObservationInterpretationVs::ALL[i])
     }
@@ -206,12 +207,13 @@ impl ObservationInterpretationVs {
 impl ObservationInterpretationVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        OBSERVATION_INTERPRETATION_VS_INDEX.contains(system, code)
+        OBSERVATION_INTERPRETATION_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/observation-interpretation-vs",
         contains: ObservationInterpretationVs::contains,
+        index: Some(&OBSERVATION_INTERPRETATION_VS_INDEX.index),
     };
 }
 /// The code systems of [`ObservationInterpretationVs`]'s codes.
@@ -302,15 +304,22 @@ static OBSERVATION_INTERPRETATION_VS_CODES: [(u16, &str, Option<&str>); 57] = [
     (0, "SDD", Some("Susceptible-dose dependent")),
     (0, "SYN-S", Some("Synergy - susceptible")),
 ];
-/// The lookup index of [`ObservationInterpretationVs`]'s codes: their texts and systems, filed by key.
-static OBSERVATION_INTERPRETATION_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "_GeneticObservationInterpretation_ObservationInterpretationChange_ObservationInterpretationExceptions_ObservationInterpretationNormality_ObservationInterpretationSusceptibilityEXHMObservationInterpretationDetectionObservationInterpretationExpectationOBXReactivityObservationInterpretationCARCarrierBDUW<>ACIEQCFTOXANIMSNCLNSRSVSAAHLHHLLHXLXH>HUEL<LUNDINDNEGPOSEXPUNEDETSYN-RNRRRWRSDDSYN-Shttp://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-    systems: &[(388, 66)],
-    buckets: &[0, 0, 3, 9, 15, 17, 19, 24, 29, 31, 36, 38, 41, 49, 55, 57, 57],
-    shift: 28,
-    entries: &[
+/// The lookup index of [`ObservationInterpretationVs`]'s codes with their texts and systems, filed by key, in one static.
+static OBSERVATION_INTERPRETATION_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    17,
+    57,
+    1,
+    454,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &OBSERVATION_INTERPRETATION_VS_INDEX.text,
+        systems: &OBSERVATION_INTERPRETATION_VS_INDEX.systems,
+        buckets: &OBSERVATION_INTERPRETATION_VS_INDEX.buckets,
+        shift: 28,
+        entries: &OBSERVATION_INTERPRETATION_VS_INDEX.entries,
+    },
+    buckets: [0, 0, 3, 9, 15, 17, 19, 24, 29, 31, 36, 38, 41, 49, 55, 57, 57],
+    entries: [
         (350341045, 42, 345, 2, 0),
         (448849815, 12, 291, 7, 0),
         (452918242, 55, 380, 3, 0),
@@ -369,6 +378,8 @@ static OBSERVATION_INTERPRETATION_VS_INDEX: dhp_runtime::terminology::CodeIndex<
         (3905138350, 45, 351, 3, 0),
         (4007952043, 10, 253, 35, 0),
     ],
+    systems: [(388, 66)],
+    text: *b"_GeneticObservationInterpretation_ObservationInterpretationChange_ObservationInterpretationExceptions_ObservationInterpretationNormality_ObservationInterpretationSusceptibilityEXHMObservationInterpretationDetectionObservationInterpretationExpectationOBXReactivityObservationInterpretationCARCarrierBDUW<>ACIEQCFTOXANIMSNCLNSRSVSAAHLHHLLHXLXH>HUEL<LUNDINDNEGPOSEXPUNEDETSYN-RNRRRWRSDDSYN-Shttp://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ObservationInterpretationVs {
     const FHIR_TYPE: &'static str = "code";

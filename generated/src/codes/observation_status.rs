@@ -49,18 +49,19 @@ impl ObservationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        OBSERVATION_STATUS_INDEX.position(code).map(|i| ObservationStatus::ALL[i])
+        OBSERVATION_STATUS_INDEX.index.position(code).map(|i| ObservationStatus::ALL[i])
     }
 }
 impl ObservationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        OBSERVATION_STATUS_INDEX.contains(system, code)
+        OBSERVATION_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/observation-status",
         contains: ObservationStatus::contains,
+        index: Some(&OBSERVATION_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`ObservationStatus`]'s codes.
@@ -78,13 +79,17 @@ static OBSERVATION_STATUS_CODES: [(u16, &str, Option<&str>); 8] = [
     (0, "entered-in-error", Some("Entered in Error")),
     (0, "unknown", Some("Unknown")),
 ];
-/// The lookup index of [`ObservationStatus`]'s codes: their texts and systems, filed by key.
-static OBSERVATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "registeredpreliminaryfinalamendedcorrectedcancelledentered-in-errorunknownhttp://hl7.org/fhir/observation-status",
-    systems: &[(74, 38)],
-    buckets: &[0, 3, 8],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ObservationStatus`]'s codes with their texts and systems, filed by key, in one static.
+static OBSERVATION_STATUS_INDEX: dhp_runtime::terminology::CodeTable<3, 8, 1, 112> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &OBSERVATION_STATUS_INDEX.text,
+        systems: &OBSERVATION_STATUS_INDEX.systems,
+        buckets: &OBSERVATION_STATUS_INDEX.buckets,
+        shift: 31,
+        entries: &OBSERVATION_STATUS_INDEX.entries,
+    },
+    buckets: [0, 3, 8],
+    entries: [
         (362463927, 2, 21, 5, 0),
         (990649403, 1, 10, 11, 0),
         (992760136, 4, 33, 9, 0),
@@ -94,6 +99,8 @@ static OBSERVATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = 
         (3772417057, 3, 26, 7, 0),
         (3813239489, 0, 0, 10, 0),
     ],
+    systems: [(74, 38)],
+    text: *b"registeredpreliminaryfinalamendedcorrectedcancelledentered-in-errorunknownhttp://hl7.org/fhir/observation-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ObservationStatus {
     const FHIR_TYPE: &'static str = "code";

@@ -33,6 +33,7 @@ impl OperationParameterUse {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         OPERATION_PARAMETER_USE_INDEX
+            .index
             .position(code)
             .map(|i| OperationParameterUse::ALL[i])
     }
@@ -40,12 +41,13 @@ impl OperationParameterUse {
 impl OperationParameterUse {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        OPERATION_PARAMETER_USE_INDEX.contains(system, code)
+        OPERATION_PARAMETER_USE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/operation-parameter-use",
         contains: OperationParameterUse::contains,
+        index: Some(&OPERATION_PARAMETER_USE_INDEX.index),
     };
 }
 /// The code systems of [`OperationParameterUse`]'s codes.
@@ -57,13 +59,19 @@ static OPERATION_PARAMETER_USE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "in", Some("In")),
     (0, "out", Some("Out")),
 ];
-/// The lookup index of [`OperationParameterUse`]'s codes: their texts and systems, filed by key.
-static OPERATION_PARAMETER_USE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "inouthttp://hl7.org/fhir/operation-parameter-use",
-    systems: &[(5, 43)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(1094220446, 0, 0, 2, 0), (2870621791, 1, 2, 3, 0)],
+/// The lookup index of [`OperationParameterUse`]'s codes with their texts and systems, filed by key, in one static.
+static OPERATION_PARAMETER_USE_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 48> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &OPERATION_PARAMETER_USE_INDEX.text,
+        systems: &OPERATION_PARAMETER_USE_INDEX.systems,
+        buckets: &OPERATION_PARAMETER_USE_INDEX.buckets,
+        shift: 32,
+        entries: &OPERATION_PARAMETER_USE_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(1094220446, 0, 0, 2, 0), (2870621791, 1, 2, 3, 0)],
+    systems: [(5, 43)],
+    text: *b"inouthttp://hl7.org/fhir/operation-parameter-use",
 };
 impl dhp_runtime::primitives::FhirPrimitive for OperationParameterUse {
     const FHIR_TYPE: &'static str = "code";

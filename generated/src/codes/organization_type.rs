@@ -64,18 +64,19 @@ impl OrganizationType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        ORGANIZATION_TYPE_INDEX.position(code).map(|i| OrganizationType::ALL[i])
+        ORGANIZATION_TYPE_INDEX.index.position(code).map(|i| OrganizationType::ALL[i])
     }
 }
 impl OrganizationType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ORGANIZATION_TYPE_INDEX.contains(system, code)
+        ORGANIZATION_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/organization-type",
         contains: OrganizationType::contains,
+        index: Some(&ORGANIZATION_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`OrganizationType`]'s codes.
@@ -98,13 +99,17 @@ static ORGANIZATION_TYPE_CODES: [(u16, &str, Option<&str>); 13] = [
     (0, "ntwk", Some("Network")),
     (0, "other", Some("Other")),
 ];
-/// The lookup index of [`OrganizationType`]'s codes: their texts and systems, filed by key.
-static ORGANIZATION_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "provdeptteamgovtinspayedurelicrscgbusntwkotherhttp://terminology.hl7.org/CodeSystem/organization-type",
-    systems: &[(46, 55)],
-    buckets: &[0, 2, 6, 9, 13],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`OrganizationType`]'s codes with their texts and systems, filed by key, in one static.
+static ORGANIZATION_TYPE_INDEX: dhp_runtime::terminology::CodeTable<5, 13, 1, 101> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ORGANIZATION_TYPE_INDEX.text,
+        systems: &ORGANIZATION_TYPE_INDEX.systems,
+        buckets: &ORGANIZATION_TYPE_INDEX.buckets,
+        shift: 30,
+        entries: &ORGANIZATION_TYPE_INDEX.entries,
+    },
+    buckets: [0, 2, 6, 9, 13],
+    entries: [
         (10396681, 3, 12, 4, 0),
         (47358377, 11, 37, 4, 0),
         (1512675183, 9, 32, 2, 0),
@@ -119,6 +124,8 @@ static ORGANIZATION_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = d
         (4081377257, 8, 29, 3, 0),
         (4126811303, 7, 25, 4, 0),
     ],
+    systems: [(46, 55)],
+    text: *b"provdeptteamgovtinspayedurelicrscgbusntwkotherhttp://terminology.hl7.org/CodeSystem/organization-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for OrganizationType {
     const FHIR_TYPE: &'static str = "code";

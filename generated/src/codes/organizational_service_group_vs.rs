@@ -56,6 +56,7 @@ impl OrganizationalServiceGroupVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX
+            .index
             .position(code)
             .map(|i| OrganizationalServiceGroupVs::ALL[i])
     }
@@ -63,12 +64,13 @@ impl OrganizationalServiceGroupVs {
 impl OrganizationalServiceGroupVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX.contains(system, code)
+        ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/organizational-service-group-vs",
         contains: OrganizationalServiceGroupVs::contains,
+        index: Some(&ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX.index),
     };
 }
 /// The code systems of [`OrganizationalServiceGroupVs`]'s codes.
@@ -84,15 +86,22 @@ static ORGANIZATIONAL_SERVICE_GROUP_VS_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "III_500", Some("Poliklinika bo'limi mavjud")),
     (0, "III_600", Some("Boshqalar")),
 ];
-/// The lookup index of [`OrganizationalServiceGroupVs`]'s codes: their texts and systems, filed by key.
-static ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "III_100III_200III_300III_400III_500III_600https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs",
-    systems: &[(42, 79)],
-    buckets: &[0, 3, 6],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`OrganizationalServiceGroupVs`]'s codes with their texts and systems, filed by key, in one static.
+static ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    6,
+    1,
+    121,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX.text,
+        systems: &ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX.systems,
+        buckets: &ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX.buckets,
+        shift: 31,
+        entries: &ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX.entries,
+    },
+    buckets: [0, 3, 6],
+    entries: [
         (214070564, 2, 14, 7, 0),
         (782653582, 4, 28, 7, 0),
         (1798245658, 0, 0, 7, 0),
@@ -100,6 +109,8 @@ static ORGANIZATIONAL_SERVICE_GROUP_VS_INDEX: dhp_runtime::terminology::CodeInde
         (2953769571, 5, 35, 7, 0),
         (3948573295, 1, 7, 7, 0),
     ],
+    systems: [(42, 79)],
+    text: *b"III_100III_200III_300III_400III_500III_600https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-service-group-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for OrganizationalServiceGroupVs {
     const FHIR_TYPE: &'static str = "code";

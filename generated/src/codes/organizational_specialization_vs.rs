@@ -414,6 +414,7 @@ impl OrganizationalSpecializationVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ORGANIZATIONAL_SPECIALIZATION_VS_INDEX
+            .index
             .position(code)
             .map(|i| OrganizationalSpecializationVs::ALL[i])
     }
@@ -421,12 +422,13 @@ impl OrganizationalSpecializationVs {
 impl OrganizationalSpecializationVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ORGANIZATIONAL_SPECIALIZATION_VS_INDEX.contains(system, code)
+        ORGANIZATIONAL_SPECIALIZATION_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/organizational-specialization-vs",
         contains: OrganizationalSpecializationVs::contains,
+        index: Some(&ORGANIZATIONAL_SPECIALIZATION_VS_INDEX.index),
     };
 }
 /// The code systems of [`OrganizationalSpecializationVs`]'s codes.
@@ -520,18 +522,25 @@ static ORGANIZATIONAL_SPECIALIZATION_VS_CODES: [(u16, &str, Option<&str>); 78] =
     (0, "174.0", Some("Kattalar uchun intensiv terapiya")),
     (0, "175.0", Some("Pediatriya intensiv terapiyasi")),
 ];
-/// The lookup index of [`OrganizationalSpecializationVs`]'s codes: their texts and systems, filed by key.
-static ORGANIZATIONAL_SPECIALIZATION_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "101102.0103.0104.0105.0106.0107.0108.0109.0110.0111.0112.0113.0114.0115.0116.0117.0118.0119.0120.0121.0122.0123.0124.0125.0126.0127.0128.0129.0130.0131.0132.0133.0134.0135.0136.0137.0138.0139.0140.0141.0142.0143.0144.0145.0146.0147.0148.0148.1149.0150.0151.0152.0153.0153.1154.1155.0156.0157.0158.0159.0160.0161.0162.0163.0164.0165.0166.0167.0168.0169.0170.0170.1171.0172.0173.0174.0175.0https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs",
-    systems: &[(388, 80)],
-    buckets: &[
+/// The lookup index of [`OrganizationalSpecializationVs`]'s codes with their texts and systems, filed by key, in one static.
+static ORGANIZATIONAL_SPECIALIZATION_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    33,
+    78,
+    1,
+    468,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ORGANIZATIONAL_SPECIALIZATION_VS_INDEX.text,
+        systems: &ORGANIZATIONAL_SPECIALIZATION_VS_INDEX.systems,
+        buckets: &ORGANIZATIONAL_SPECIALIZATION_VS_INDEX.buckets,
+        shift: 27,
+        entries: &ORGANIZATIONAL_SPECIALIZATION_VS_INDEX.entries,
+    },
+    buckets: [
         0, 0, 0, 3, 6, 9, 13, 14, 16, 19, 24, 25, 27, 27, 29, 34, 38, 39, 40, 43, 44, 49,
         50, 51, 51, 56, 61, 65, 65, 69, 71, 76, 78,
     ],
-    shift: 27,
-    entries: &[
+    entries: [
         (295965978, 25, 123, 5, 0),
         (380967080, 5, 23, 5, 0),
         (396831438, 16, 78, 5, 0),
@@ -611,6 +620,8 @@ static ORGANIZATIONAL_SPECIALIZATION_VS_INDEX: dhp_runtime::terminology::CodeInd
         (4178241425, 64, 318, 5, 0),
         (4264564687, 6, 28, 5, 0),
     ],
+    systems: [(388, 80)],
+    text: *b"101102.0103.0104.0105.0106.0107.0108.0109.0110.0111.0112.0113.0114.0115.0116.0117.0118.0119.0120.0121.0122.0123.0124.0125.0126.0127.0128.0129.0130.0131.0132.0133.0134.0135.0136.0137.0138.0139.0140.0141.0142.0143.0144.0145.0146.0147.0148.0148.1149.0150.0151.0152.0153.0153.1154.1155.0156.0157.0158.0159.0160.0161.0162.0163.0164.0165.0166.0167.0168.0169.0170.0170.1171.0172.0173.0174.0175.0https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-specialization-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for OrganizationalSpecializationVs {
     const FHIR_TYPE: &'static str = "code";

@@ -132,6 +132,7 @@ impl OrganizationalStructureVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ORGANIZATIONAL_STRUCTURE_VS_INDEX
+            .index
             .position(code)
             .map(|i| OrganizationalStructureVs::ALL[i])
     }
@@ -139,12 +140,13 @@ impl OrganizationalStructureVs {
 impl OrganizationalStructureVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ORGANIZATIONAL_STRUCTURE_VS_INDEX.contains(system, code)
+        ORGANIZATIONAL_STRUCTURE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/organizational-structure-vs",
         contains: OrganizationalStructureVs::contains,
+        index: Some(&ORGANIZATIONAL_STRUCTURE_VS_INDEX.index),
     };
 }
 /// The code systems of [`OrganizationalStructureVs`]'s codes.
@@ -181,13 +183,22 @@ static ORGANIZATIONAL_STRUCTURE_VS_CODES: [(u16, &str, Option<&str>); 21] = [
     (0, "148", Some("Tibbiyot birlashmasi")),
     (0, "150", Some("Ixtisoslashgan dispanser")),
 ];
-/// The lookup index of [`OrganizationalStructureVs`]'s codes: their texts and systems, filed by key.
-static ORGANIZATIONAL_STRUCTURE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "110112114116118120122124126128130132134136138140142144146148150https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs",
-    systems: &[(63, 75)],
-    buckets: &[0, 0, 0, 0, 20, 20, 20, 20, 21],
-    shift: 29,
-    entries: &[
+/// The lookup index of [`OrganizationalStructureVs`]'s codes with their texts and systems, filed by key, in one static.
+static ORGANIZATIONAL_STRUCTURE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    9,
+    21,
+    1,
+    138,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ORGANIZATIONAL_STRUCTURE_VS_INDEX.text,
+        systems: &ORGANIZATIONAL_STRUCTURE_VS_INDEX.systems,
+        buckets: &ORGANIZATIONAL_STRUCTURE_VS_INDEX.buckets,
+        shift: 29,
+        entries: &ORGANIZATIONAL_STRUCTURE_VS_INDEX.entries,
+    },
+    buckets: [0, 0, 0, 0, 20, 20, 20, 20, 21],
+    entries: [
         (1730758464, 19, 57, 3, 0),
         (1731597107, 3, 9, 3, 0),
         (1765152345, 2, 6, 3, 0),
@@ -210,6 +221,8 @@ static ORGANIZATIONAL_STRUCTURE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'s
         (2067443677, 11, 33, 3, 0),
         (4113327457, 20, 60, 3, 0),
     ],
+    systems: [(63, 75)],
+    text: *b"110112114116118120122124126128130132134136138140142144146148150https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-structure-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for OrganizationalStructureVs {
     const FHIR_TYPE: &'static str = "code";

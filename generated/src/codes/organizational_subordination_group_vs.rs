@@ -52,6 +52,7 @@ impl OrganizationalSubordinationGroupVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX
+            .index
             .position(code)
             .map(|i| OrganizationalSubordinationGroupVs::ALL[i])
     }
@@ -59,12 +60,13 @@ impl OrganizationalSubordinationGroupVs {
 impl OrganizationalSubordinationGroupVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX.contains(system, code)
+        ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-group-vs",
         contains: OrganizationalSubordinationGroupVs::contains,
+        index: Some(&ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX.index),
     };
 }
 /// The code systems of [`OrganizationalSubordinationGroupVs`]'s codes.
@@ -79,21 +81,30 @@ static ORGANIZATIONAL_SUBORDINATION_GROUP_VS_CODES: [(u16, &str, Option<&str>); 
     (0, "I_4", Some("Boshqa vazirlik va idoralar tizimi tarkibidagi muassasalar")),
     (0, "I_5", Some("Xususiy tibbiyot muassasalari")),
 ];
-/// The lookup index of [`OrganizationalSubordinationGroupVs`]'s codes: their texts and systems, filed by key.
-static ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "I_1I_2I_3I_4I_5https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs",
-    systems: &[(15, 85)],
-    buckets: &[0, 5, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`OrganizationalSubordinationGroupVs`]'s codes with their texts and systems, filed by key, in one static.
+static ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    5,
+    1,
+    100,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX.text,
+        systems: &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX.systems,
+        buckets: &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX.buckets,
+        shift: 31,
+        entries: &ORGANIZATIONAL_SUBORDINATION_GROUP_VS_INDEX.entries,
+    },
+    buckets: [0, 5, 5],
+    entries: [
         (569202288, 0, 0, 3, 0),
         (602757526, 2, 6, 3, 0),
         (619535145, 1, 3, 3, 0),
         (636312764, 4, 12, 3, 0),
         (653090383, 3, 9, 3, 0),
     ],
+    systems: [(15, 85)],
+    text: *b"I_1I_2I_3I_4I_5https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-group-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for OrganizationalSubordinationGroupVs {
     const FHIR_TYPE: &'static str = "code";

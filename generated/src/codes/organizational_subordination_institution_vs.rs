@@ -48,6 +48,7 @@ impl OrganizationalSubordinationInstitutionVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX
+            .index
             .position(code)
             .map(|i| OrganizationalSubordinationInstitutionVs::ALL[i])
     }
@@ -55,12 +56,13 @@ impl OrganizationalSubordinationInstitutionVs {
 impl OrganizationalSubordinationInstitutionVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX.contains(system, code)
+        ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/organizational-subordination-institution-vs",
         contains: OrganizationalSubordinationInstitutionVs::contains,
+        index: Some(&ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX.index),
     };
 }
 /// The code systems of [`OrganizationalSubordinationInstitutionVs`]'s codes.
@@ -78,20 +80,29 @@ static ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_CODES: [(
     (0, "STIR-I_60", Some("Oilaviy shifokorlik punkti")),
     (0, "STIR-I_90", Some("Qishloq uchastka shifoxonasi")),
 ];
-/// The lookup index of [`OrganizationalSubordinationInstitutionVs`]'s codes: their texts and systems, filed by key.
-static ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "STIR-I_10STIR-I_30STIR-I_60STIR-I_90https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs",
-    systems: &[(36, 91)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`OrganizationalSubordinationInstitutionVs`]'s codes with their texts and systems, filed by key, in one static.
+static ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    4,
+    1,
+    127,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX.text,
+        systems: &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX.systems,
+        buckets: &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX.buckets,
+        shift: 32,
+        entries: &ORGANIZATIONAL_SUBORDINATION_INSTITUTION_VS_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (619378443, 1, 9, 9, 0),
         (687474657, 3, 27, 9, 0),
         (2532468294, 2, 18, 9, 0),
         (2565184889, 0, 0, 9, 0),
     ],
+    systems: [(36, 91)],
+    text: *b"STIR-I_10STIR-I_30STIR-I_60STIR-I_90https://terminology.dhp.uz/fhir/core/CodeSystem/organizational-subordination-institution-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive
 for OrganizationalSubordinationInstitutionVs {

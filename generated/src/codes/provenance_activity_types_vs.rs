@@ -55,6 +55,7 @@ impl ProvenanceActivityTypesVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         PROVENANCE_ACTIVITY_TYPES_VS_INDEX
+            .index
             .position(code)
             .map(|i| ProvenanceActivityTypesVs::ALL[i])
     }
@@ -62,12 +63,13 @@ impl ProvenanceActivityTypesVs {
 impl ProvenanceActivityTypesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        PROVENANCE_ACTIVITY_TYPES_VS_INDEX.contains(system, code)
+        PROVENANCE_ACTIVITY_TYPES_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/provenance-activity-types-vs",
         contains: ProvenanceActivityTypesVs::contains,
+        index: Some(&PROVENANCE_ACTIVITY_TYPES_VS_INDEX.index),
     };
 }
 /// The code systems of [`ProvenanceActivityTypesVs`]'s codes.
@@ -86,15 +88,22 @@ static PROVENANCE_ACTIVITY_TYPES_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "PA", Some("pre-authenticated")),
     (0, "UC", Some("unsigned completed document")),
 ];
-/// The lookup index of [`ProvenanceActivityTypesVs`]'s codes: their texts and systems, filed by key.
-static PROVENANCE_ACTIVITY_TYPES_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "AUDIDOINIPLANUPAUChttp://terminology.hl7.org/CodeSystem/v3-DocumentCompletion",
-    systems: &[(18, 59)],
-    buckets: &[0, 4, 9, 9, 9],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`ProvenanceActivityTypesVs`]'s codes with their texts and systems, filed by key, in one static.
+static PROVENANCE_ACTIVITY_TYPES_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    5,
+    9,
+    1,
+    77,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &PROVENANCE_ACTIVITY_TYPES_VS_INDEX.text,
+        systems: &PROVENANCE_ACTIVITY_TYPES_VS_INDEX.systems,
+        buckets: &PROVENANCE_ACTIVITY_TYPES_VS_INDEX.buckets,
+        shift: 30,
+        entries: &PROVENANCE_ACTIVITY_TYPES_VS_INDEX.entries,
+    },
+    buckets: [0, 4, 9, 9, 9],
+    entries: [
         (669409996, 6, 12, 2, 0),
         (805308234, 7, 14, 2, 0),
         (936719067, 0, 0, 2, 0),
@@ -105,6 +114,8 @@ static PROVENANCE_ACTIVITY_TYPES_VS_INDEX: dhp_runtime::terminology::CodeIndex<
         (1793657564, 4, 8, 2, 0),
         (1978902921, 8, 16, 2, 0),
     ],
+    systems: [(18, 59)],
+    text: *b"AUDIDOINIPLANUPAUChttp://terminology.hl7.org/CodeSystem/v3-DocumentCompletion",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ProvenanceActivityTypesVs {
     const FHIR_TYPE: &'static str = "code";

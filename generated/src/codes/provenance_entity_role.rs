@@ -41,18 +41,22 @@ impl ProvenanceEntityRole {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        PROVENANCE_ENTITY_ROLE_INDEX.position(code).map(|i| ProvenanceEntityRole::ALL[i])
+        PROVENANCE_ENTITY_ROLE_INDEX
+            .index
+            .position(code)
+            .map(|i| ProvenanceEntityRole::ALL[i])
     }
 }
 impl ProvenanceEntityRole {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        PROVENANCE_ENTITY_ROLE_INDEX.contains(system, code)
+        PROVENANCE_ENTITY_ROLE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/provenance-entity-role",
         contains: ProvenanceEntityRole::contains,
+        index: Some(&PROVENANCE_ENTITY_ROLE_INDEX.index),
     };
 }
 /// The code systems of [`ProvenanceEntityRole`]'s codes.
@@ -67,19 +71,25 @@ static PROVENANCE_ENTITY_ROLE_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "instantiates", Some("Instantiates")),
     (0, "removal", Some("Removal")),
 ];
-/// The lookup index of [`ProvenanceEntityRole`]'s codes: their texts and systems, filed by key.
-static PROVENANCE_ENTITY_ROLE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "revisionquotationsourceinstantiatesremovalhttp://hl7.org/fhir/provenance-entity-role",
-    systems: &[(42, 42)],
-    buckets: &[0, 3, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ProvenanceEntityRole`]'s codes with their texts and systems, filed by key, in one static.
+static PROVENANCE_ENTITY_ROLE_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 84> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &PROVENANCE_ENTITY_ROLE_INDEX.text,
+        systems: &PROVENANCE_ENTITY_ROLE_INDEX.systems,
+        buckets: &PROVENANCE_ENTITY_ROLE_INDEX.buckets,
+        shift: 31,
+        entries: &PROVENANCE_ENTITY_ROLE_INDEX.entries,
+    },
+    buckets: [0, 3, 5],
+    entries: [
         (466561496, 2, 17, 6, 0),
         (920155256, 3, 23, 12, 0),
         (938408167, 4, 35, 7, 0),
         (2666071637, 1, 8, 9, 0),
         (3080064536, 0, 0, 8, 0),
     ],
+    systems: [(42, 42)],
+    text: *b"revisionquotationsourceinstantiatesremovalhttp://hl7.org/fhir/provenance-entity-role",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ProvenanceEntityRole {
     const FHIR_TYPE: &'static str = "code";

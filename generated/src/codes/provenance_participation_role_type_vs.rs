@@ -34,6 +34,7 @@ impl ProvenanceParticipationRoleTypeVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX
+            .index
             .position(code)
             .map(|i| ProvenanceParticipationRoleTypeVs::ALL[i])
     }
@@ -41,12 +42,13 @@ impl ProvenanceParticipationRoleTypeVs {
 impl ProvenanceParticipationRoleTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX.contains(system, code)
+        PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/provenance-participation-role-type-vs",
         contains: ProvenanceParticipationRoleTypeVs::contains,
+        index: Some(&PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`ProvenanceParticipationRoleTypeVs`]'s codes.
@@ -58,15 +60,24 @@ static PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_CODES: [(u16, &str, Option<&str>); 
     (0, "legal", Some("Legal Authenticator")),
     (0, "author", Some("Author")),
 ];
-/// The lookup index of [`ProvenanceParticipationRoleTypeVs`]'s codes: their texts and systems, filed by key.
-static PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "legalauthorhttp://terminology.hl7.org/CodeSystem/provenance-participant-type",
-    systems: &[(11, 65)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(951593994, 0, 0, 5, 0), (1333443158, 1, 5, 6, 0)],
+/// The lookup index of [`ProvenanceParticipationRoleTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    2,
+    1,
+    76,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX.text,
+        systems: &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX.systems,
+        buckets: &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX.buckets,
+        shift: 32,
+        entries: &PROVENANCE_PARTICIPATION_ROLE_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(951593994, 0, 0, 5, 0), (1333443158, 1, 5, 6, 0)],
+    systems: [(11, 65)],
+    text: *b"legalauthorhttp://terminology.hl7.org/CodeSystem/provenance-participant-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ProvenanceParticipationRoleTypeVs {
     const FHIR_TYPE: &'static str = "code";

@@ -37,18 +37,19 @@ impl PublicationStatus {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        PUBLICATION_STATUS_INDEX.position(code).map(|i| PublicationStatus::ALL[i])
+        PUBLICATION_STATUS_INDEX.index.position(code).map(|i| PublicationStatus::ALL[i])
     }
 }
 impl PublicationStatus {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        PUBLICATION_STATUS_INDEX.contains(system, code)
+        PUBLICATION_STATUS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/publication-status",
         contains: PublicationStatus::contains,
+        index: Some(&PUBLICATION_STATUS_INDEX.index),
     };
 }
 /// The code systems of [`PublicationStatus`]'s codes.
@@ -62,18 +63,24 @@ static PUBLICATION_STATUS_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "retired", Some("Retired")),
     (0, "unknown", Some("Unknown")),
 ];
-/// The lookup index of [`PublicationStatus`]'s codes: their texts and systems, filed by key.
-static PUBLICATION_STATUS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "draftactiveretiredunknownhttp://hl7.org/fhir/publication-status",
-    systems: &[(25, 38)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`PublicationStatus`]'s codes with their texts and systems, filed by key, in one static.
+static PUBLICATION_STATUS_INDEX: dhp_runtime::terminology::CodeTable<2, 4, 1, 63> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &PUBLICATION_STATUS_INDEX.text,
+        systems: &PUBLICATION_STATUS_INDEX.systems,
+        buckets: &PUBLICATION_STATUS_INDEX.buckets,
+        shift: 32,
+        entries: &PUBLICATION_STATUS_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (348906966, 2, 11, 7, 0),
         (2608177081, 3, 18, 7, 0),
         (3044443532, 0, 0, 5, 0),
         (3648362799, 1, 5, 6, 0),
     ],
+    systems: [(25, 38)],
+    text: *b"draftactiveretiredunknownhttp://hl7.org/fhir/publication-status",
 };
 impl dhp_runtime::primitives::FhirPrimitive for PublicationStatus {
     const FHIR_TYPE: &'static str = "code";

@@ -40,18 +40,22 @@ impl QuantityComparator {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        QUANTITY_COMPARATOR_INDEX.position(code).map(|i| QuantityComparator::ALL[i])
+        QUANTITY_COMPARATOR_INDEX
+            .index
+            .position(code)
+            .map(|i| QuantityComparator::ALL[i])
     }
 }
 impl QuantityComparator {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        QUANTITY_COMPARATOR_INDEX.contains(system, code)
+        QUANTITY_COMPARATOR_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/quantity-comparator",
         contains: QuantityComparator::contains,
+        index: Some(&QUANTITY_COMPARATOR_INDEX.index),
     };
 }
 /// The code systems of [`QuantityComparator`]'s codes.
@@ -66,19 +70,25 @@ static QUANTITY_COMPARATOR_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, ">", Some("Greater than")),
     (0, "ad", Some("Sufficient to achieve this total quantity")),
 ];
-/// The lookup index of [`QuantityComparator`]'s codes: their texts and systems, filed by key.
-static QUANTITY_COMPARATOR_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "<<=>=>adhttp://hl7.org/fhir/quantity-comparator",
-    systems: &[(8, 39)],
-    buckets: &[0, 4, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`QuantityComparator`]'s codes with their texts and systems, filed by key, in one static.
+static QUANTITY_COMPARATOR_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 47> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &QUANTITY_COMPARATOR_INDEX.text,
+        systems: &QUANTITY_COMPARATOR_INDEX.systems,
+        buckets: &QUANTITY_COMPARATOR_INDEX.buckets,
+        shift: 31,
+        entries: &QUANTITY_COMPARATOR_INDEX.entries,
+    },
+    buckets: [0, 4, 5],
+    entries: [
         (284975636, 2, 3, 2, 0),
         (957132539, 0, 0, 1, 0),
         (990687777, 3, 5, 1, 0),
         (1193606232, 4, 6, 2, 0),
         (2499223986, 1, 1, 2, 0),
     ],
+    systems: [(8, 39)],
+    text: *b"<<=>=>adhttp://hl7.org/fhir/quantity-comparator",
 };
 impl dhp_runtime::primitives::FhirPrimitive for QuantityComparator {
     const FHIR_TYPE: &'static str = "code";

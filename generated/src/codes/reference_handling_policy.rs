@@ -42,6 +42,7 @@ impl ReferenceHandlingPolicy {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         REFERENCE_HANDLING_POLICY_INDEX
+            .index
             .position(code)
             .map(|i| ReferenceHandlingPolicy::ALL[i])
     }
@@ -49,12 +50,13 @@ impl ReferenceHandlingPolicy {
 impl ReferenceHandlingPolicy {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        REFERENCE_HANDLING_POLICY_INDEX.contains(system, code)
+        REFERENCE_HANDLING_POLICY_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/reference-handling-policy",
         contains: ReferenceHandlingPolicy::contains,
+        index: Some(&REFERENCE_HANDLING_POLICY_INDEX.index),
     };
 }
 /// The code systems of [`ReferenceHandlingPolicy`]'s codes.
@@ -69,19 +71,30 @@ static REFERENCE_HANDLING_POLICY_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "enforced", Some("Reference Integrity Enforced")),
     (0, "local", Some("Local References Only")),
 ];
-/// The lookup index of [`ReferenceHandlingPolicy`]'s codes: their texts and systems, filed by key.
-static REFERENCE_HANDLING_POLICY_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "literallogicalresolvesenforcedlocalhttp://hl7.org/fhir/reference-handling-policy",
-    systems: &[(35, 45)],
-    buckets: &[0, 2, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ReferenceHandlingPolicy`]'s codes with their texts and systems, filed by key, in one static.
+static REFERENCE_HANDLING_POLICY_INDEX: dhp_runtime::terminology::CodeTable<
+    3,
+    5,
+    1,
+    80,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &REFERENCE_HANDLING_POLICY_INDEX.text,
+        systems: &REFERENCE_HANDLING_POLICY_INDEX.systems,
+        buckets: &REFERENCE_HANDLING_POLICY_INDEX.buckets,
+        shift: 31,
+        entries: &REFERENCE_HANDLING_POLICY_INDEX.entries,
+    },
+    buckets: [0, 2, 5],
+    entries: [
         (1299774836, 1, 7, 7, 0),
         (2025139504, 2, 14, 8, 0),
         (2621662984, 4, 30, 5, 0),
         (3132109999, 3, 22, 8, 0),
         (3971602660, 0, 0, 7, 0),
     ],
+    systems: [(35, 45)],
+    text: *b"literallogicalresolvesenforcedlocalhttp://hl7.org/fhir/reference-handling-policy",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ReferenceHandlingPolicy {
     const FHIR_TYPE: &'static str = "code";

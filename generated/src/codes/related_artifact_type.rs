@@ -134,18 +134,22 @@ impl RelatedArtifactType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        RELATED_ARTIFACT_TYPE_INDEX.position(code).map(|i| RelatedArtifactType::ALL[i])
+        RELATED_ARTIFACT_TYPE_INDEX
+            .index
+            .position(code)
+            .map(|i| RelatedArtifactType::ALL[i])
     }
 }
 impl RelatedArtifactType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        RELATED_ARTIFACT_TYPE_INDEX.contains(system, code)
+        RELATED_ARTIFACT_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/related-artifact-type",
         contains: RelatedArtifactType::contains,
+        index: Some(&RELATED_ARTIFACT_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`RelatedArtifactType`]'s codes.
@@ -191,13 +195,22 @@ static RELATED_ARTIFACT_TYPE_CODES: [(u16, &str, Option<&str>); 36] = [
     (0, "created-with", Some("Created With")),
     (0, "cite-as", Some("Cite As")),
 ];
-/// The lookup index of [`RelatedArtifactType`]'s codes: their texts and systems, filed by key.
-static RELATED_ARTIFACT_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "documentationjustificationcitationpredecessorsuccessorderived-fromdepends-oncomposed-ofpart-ofamendsamended-withappendsappended-withcitescited-bycomments-oncomment-incontainscontained-incorrectscorrection-inreplacesreplaced-withretractsretracted-bysignssimilar-tosupportssupported-withtransformstransformed-intotransformed-withdocumentsspecification-ofcreated-withcite-ashttp://hl7.org/fhir/related-artifact-type",
-    systems: &[(371, 41)],
-    buckets: &[0, 3, 3, 6, 8, 10, 10, 14, 15, 15, 18, 19, 22, 23, 28, 30, 36],
-    shift: 28,
-    entries: &[
+/// The lookup index of [`RelatedArtifactType`]'s codes with their texts and systems, filed by key, in one static.
+static RELATED_ARTIFACT_TYPE_INDEX: dhp_runtime::terminology::CodeTable<
+    17,
+    36,
+    1,
+    412,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &RELATED_ARTIFACT_TYPE_INDEX.text,
+        systems: &RELATED_ARTIFACT_TYPE_INDEX.systems,
+        buckets: &RELATED_ARTIFACT_TYPE_INDEX.buckets,
+        shift: 28,
+        entries: &RELATED_ARTIFACT_TYPE_INDEX.entries,
+    },
+    buckets: [0, 3, 3, 6, 8, 10, 10, 14, 15, 15, 18, 19, 22, 23, 28, 30, 36],
+    entries: [
         (9443301, 32, 327, 9, 0),
         (39614905, 7, 76, 11, 0),
         (176746393, 5, 54, 12, 0),
@@ -235,6 +248,8 @@ static RELATED_ARTIFACT_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static>
         (4148968102, 19, 186, 8, 0),
         (4280409390, 18, 174, 12, 0),
     ],
+    systems: [(371, 41)],
+    text: *b"documentationjustificationcitationpredecessorsuccessorderived-fromdepends-oncomposed-ofpart-ofamendsamended-withappendsappended-withcitescited-bycomments-oncomment-incontainscontained-incorrectscorrection-inreplacesreplaced-withretractsretracted-bysignssimilar-tosupportssupported-withtransformstransformed-intotransformed-withdocumentsspecification-ofcreated-withcite-ashttp://hl7.org/fhir/related-artifact-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for RelatedArtifactType {
     const FHIR_TYPE: &'static str = "code";

@@ -53,18 +53,22 @@ impl RelationshipTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        RELATIONSHIP_TYPE_VS_INDEX.position(code).map(|i| RelationshipTypeVs::ALL[i])
+        RELATIONSHIP_TYPE_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| RelationshipTypeVs::ALL[i])
     }
 }
 impl RelationshipTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        RELATIONSHIP_TYPE_VS_INDEX.contains(system, code)
+        RELATIONSHIP_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/relationship-type-vs",
         contains: RelationshipTypeVs::contains,
+        index: Some(&RELATIONSHIP_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`RelationshipTypeVs`]'s codes.
@@ -86,13 +90,17 @@ static RELATIONSHIP_TYPE_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (2, "U", Some("Unknown")),
     (3, "INTPRTER", Some("interpreter")),
 ];
-/// The lookup index of [`RelationshipTypeVs`]'s codes: their texts and systems, filed by key.
-static RELATIONSHIP_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "WITNOTECONNOKEMPEOUINTPRTERhttp://terminology.hl7.org/CodeSystem/v3-ParticipationTypehttp://terminology.hl7.org/CodeSystem/v3-RoleClasshttp://terminology.hl7.org/CodeSystem/v2-0131http://terminology.hl7.org/CodeSystem/v3-RoleCode",
-    systems: &[(27, 58), (85, 50), (135, 45), (180, 49)],
-    buckets: &[0, 1, 3, 5, 9],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`RelationshipTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static RELATIONSHIP_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<5, 9, 4, 229> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &RELATIONSHIP_TYPE_VS_INDEX.text,
+        systems: &RELATIONSHIP_TYPE_VS_INDEX.systems,
+        buckets: &RELATIONSHIP_TYPE_VS_INDEX.buckets,
+        shift: 30,
+        entries: &RELATIONSHIP_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 1, 3, 5, 9],
+    entries: [
         (402768803, 8, 19, 8, 3),
         (1681039707, 0, 0, 3, 0),
         (2103725348, 2, 6, 4, 1),
@@ -103,6 +111,8 @@ static RELATIONSHIP_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> 
         (3490449840, 7, 18, 1, 2),
         (4114727333, 4, 13, 3, 1),
     ],
+    systems: [(27, 58), (85, 50), (135, 45), (180, 49)],
+    text: *b"WITNOTECONNOKEMPEOUINTPRTERhttp://terminology.hl7.org/CodeSystem/v3-ParticipationTypehttp://terminology.hl7.org/CodeSystem/v3-RoleClasshttp://terminology.hl7.org/CodeSystem/v2-0131http://terminology.hl7.org/CodeSystem/v3-RoleCode",
 };
 impl dhp_runtime::primitives::FhirPrimitive for RelationshipTypeVs {
     const FHIR_TYPE: &'static str = "code";

@@ -499,18 +499,19 @@ impl ResourceType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        RESOURCE_TYPE_INDEX.position(code).map(|i| ResourceType::ALL[i])
+        RESOURCE_TYPE_INDEX.index.position(code).map(|i| ResourceType::ALL[i])
     }
 }
 impl ResourceType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        RESOURCE_TYPE_INDEX.contains(system, code)
+        RESOURCE_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/resource-types",
         contains: ResourceType::contains,
+        index: Some(&RESOURCE_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`ResourceType`]'s codes.
@@ -680,18 +681,22 @@ static RESOURCE_TYPE_CODES: [(u16, &str, Option<&str>); 158] = [
     (0, "VerificationResult", Some("VerificationResult")),
     (0, "VisionPrescription", Some("VisionPrescription")),
 ];
-/// The lookup index of [`ResourceType`]'s codes: their texts and systems, filed by key.
-static RESOURCE_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "AccountActivityDefinitionActorDefinitionAdministrableProductDefinitionAdverseEventAllergyIntoleranceAppointmentAppointmentResponseArtifactAssessmentAuditEventBasicBinaryBiologicallyDerivedProductBiologicallyDerivedProductDispenseBodyStructureBundleCapabilityStatementCarePlanCareTeamChargeItemChargeItemDefinitionCitationClaimClaimResponseClinicalImpressionClinicalUseDefinitionCodeSystemCommunicationCommunicationRequestCompartmentDefinitionCompositionConceptMapConditionConditionDefinitionConsentContractCoverageCoverageEligibilityRequestCoverageEligibilityResponseDetectedIssueDeviceDeviceAssociationDeviceDefinitionDeviceDispenseDeviceMetricDeviceRequestDeviceUsageDiagnosticReportDocumentReferenceEncounterEncounterHistoryEndpointEnrollmentRequestEnrollmentResponseEpisodeOfCareEventDefinitionEvidenceEvidenceReportEvidenceVariableExampleScenarioExplanationOfBenefitFamilyMemberHistoryFlagFormularyItemGenomicStudyGoalGraphDefinitionGroupGuidanceResponseHealthcareServiceImagingSelectionImagingStudyImmunizationImmunizationEvaluationImmunizationRecommendationImplementationGuideIngredientInsurancePlanInventoryItemInventoryReportInvoiceLibraryLinkageListLocationManufacturedItemDefinitionMeasureMeasureReportMedicationMedicationAdministrationMedicationDispenseMedicationKnowledgeMedicationRequestMedicationStatementMedicinalProductDefinitionMessageDefinitionMessageHeaderMolecularSequenceNamingSystemNutritionIntakeNutritionOrderNutritionProductObservationObservationDefinitionOperationDefinitionOperationOutcomeOrganizationOrganizationAffiliationPackagedProductDefinitionParametersPatientPaymentNoticePaymentReconciliationPermissionPersonPlanDefinitionPractitionerPractitionerRoleProcedureProvenanceQuestionnaireQuestionnaireResponseRegulatedAuthorizationRelatedPersonRequestOrchestrationRequirementsResearchStudyResearchSubjectRiskAssessmentScheduleSearchParameterServiceRequestSlotSpecimenSpecimenDefinitionStructureDefinitionStructureMapSubscriptionSubscriptionStatusSubscriptionTopicSubstanceSubstanceDefinitionSubstanceNucleicAcidSubstancePolymerSubstanceProteinSubstanceReferenceInformationSubstanceSourceMaterialSupplyDeliverySupplyRequestTaskTerminologyCapabilitiesTestPlanTestReportTestScriptTransportValueSetVerificationResultVisionPrescriptionhttp://hl7.org/fhir/fhir-types",
-    systems: &[(2260, 30)],
-    buckets: &[
+/// The lookup index of [`ResourceType`]'s codes with their texts and systems, filed by key, in one static.
+static RESOURCE_TYPE_INDEX: dhp_runtime::terminology::CodeTable<65, 158, 1, 2290> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &RESOURCE_TYPE_INDEX.text,
+        systems: &RESOURCE_TYPE_INDEX.systems,
+        buckets: &RESOURCE_TYPE_INDEX.buckets,
+        shift: 26,
+        entries: &RESOURCE_TYPE_INDEX.entries,
+    },
+    buckets: [
         0, 1, 5, 7, 7, 9, 12, 15, 17, 19, 22, 26, 28, 32, 33, 33, 36, 38, 38, 40, 43, 45,
         46, 50, 51, 53, 53, 56, 58, 62, 66, 66, 67, 71, 73, 76, 80, 86, 89, 92, 94, 97,
         99, 103, 104, 106, 110, 114, 116, 119, 121, 123, 127, 130, 132, 136, 138, 143,
         144, 146, 148, 152, 154, 155, 158,
     ],
-    shift: 26,
-    entries: &[
+    entries: [
         (34491973, 75, 1064, 19, 0),
         (91525164, 67, 938, 5, 0),
         (104653381, 73, 1016, 22, 0),
@@ -851,6 +856,8 @@ static RESOURCE_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_r
         (4259133533, 34, 491, 7, 0),
         (4265188419, 115, 1644, 14, 0),
     ],
+    systems: [(2260, 30)],
+    text: *b"AccountActivityDefinitionActorDefinitionAdministrableProductDefinitionAdverseEventAllergyIntoleranceAppointmentAppointmentResponseArtifactAssessmentAuditEventBasicBinaryBiologicallyDerivedProductBiologicallyDerivedProductDispenseBodyStructureBundleCapabilityStatementCarePlanCareTeamChargeItemChargeItemDefinitionCitationClaimClaimResponseClinicalImpressionClinicalUseDefinitionCodeSystemCommunicationCommunicationRequestCompartmentDefinitionCompositionConceptMapConditionConditionDefinitionConsentContractCoverageCoverageEligibilityRequestCoverageEligibilityResponseDetectedIssueDeviceDeviceAssociationDeviceDefinitionDeviceDispenseDeviceMetricDeviceRequestDeviceUsageDiagnosticReportDocumentReferenceEncounterEncounterHistoryEndpointEnrollmentRequestEnrollmentResponseEpisodeOfCareEventDefinitionEvidenceEvidenceReportEvidenceVariableExampleScenarioExplanationOfBenefitFamilyMemberHistoryFlagFormularyItemGenomicStudyGoalGraphDefinitionGroupGuidanceResponseHealthcareServiceImagingSelectionImagingStudyImmunizationImmunizationEvaluationImmunizationRecommendationImplementationGuideIngredientInsurancePlanInventoryItemInventoryReportInvoiceLibraryLinkageListLocationManufacturedItemDefinitionMeasureMeasureReportMedicationMedicationAdministrationMedicationDispenseMedicationKnowledgeMedicationRequestMedicationStatementMedicinalProductDefinitionMessageDefinitionMessageHeaderMolecularSequenceNamingSystemNutritionIntakeNutritionOrderNutritionProductObservationObservationDefinitionOperationDefinitionOperationOutcomeOrganizationOrganizationAffiliationPackagedProductDefinitionParametersPatientPaymentNoticePaymentReconciliationPermissionPersonPlanDefinitionPractitionerPractitionerRoleProcedureProvenanceQuestionnaireQuestionnaireResponseRegulatedAuthorizationRelatedPersonRequestOrchestrationRequirementsResearchStudyResearchSubjectRiskAssessmentScheduleSearchParameterServiceRequestSlotSpecimenSpecimenDefinitionStructureDefinitionStructureMapSubscriptionSubscriptionStatusSubscriptionTopicSubstanceSubstanceDefinitionSubstanceNucleicAcidSubstancePolymerSubstanceProteinSubstanceReferenceInformationSubstanceSourceMaterialSupplyDeliverySupplyRequestTaskTerminologyCapabilitiesTestPlanTestReportTestScriptTransportValueSetVerificationResultVisionPrescriptionhttp://hl7.org/fhir/fhir-types",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ResourceType {
     const FHIR_TYPE: &'static str = "code";

@@ -36,6 +36,7 @@ impl ResourceVersionPolicy {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         RESOURCE_VERSION_POLICY_INDEX
+            .index
             .position(code)
             .map(|i| ResourceVersionPolicy::ALL[i])
     }
@@ -43,12 +44,13 @@ impl ResourceVersionPolicy {
 impl ResourceVersionPolicy {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        RESOURCE_VERSION_POLICY_INDEX.contains(system, code)
+        RESOURCE_VERSION_POLICY_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/versioning-policy",
         contains: ResourceVersionPolicy::contains,
+        index: Some(&RESOURCE_VERSION_POLICY_INDEX.index),
     };
 }
 /// The code systems of [`ResourceVersionPolicy`]'s codes.
@@ -61,17 +63,23 @@ static RESOURCE_VERSION_POLICY_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "versioned", Some("Versioned")),
     (0, "versioned-update", Some("VersionId tracked fully")),
 ];
-/// The lookup index of [`ResourceVersionPolicy`]'s codes: their texts and systems, filed by key.
-static RESOURCE_VERSION_POLICY_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "no-versionversionedversioned-updatehttp://hl7.org/fhir/versioning-policy",
-    systems: &[(35, 37)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`ResourceVersionPolicy`]'s codes with their texts and systems, filed by key, in one static.
+static RESOURCE_VERSION_POLICY_INDEX: dhp_runtime::terminology::CodeTable<2, 3, 1, 72> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &RESOURCE_VERSION_POLICY_INDEX.text,
+        systems: &RESOURCE_VERSION_POLICY_INDEX.systems,
+        buckets: &RESOURCE_VERSION_POLICY_INDEX.buckets,
+        shift: 32,
+        entries: &RESOURCE_VERSION_POLICY_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (3320632480, 2, 19, 16, 0),
         (3690000071, 0, 0, 10, 0),
         (4158879702, 1, 10, 9, 0),
     ],
+    systems: [(35, 37)],
+    text: *b"no-versionversionedversioned-updatehttp://hl7.org/fhir/versioning-policy",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ResourceVersionPolicy {
     const FHIR_TYPE: &'static str = "code";

@@ -33,6 +33,7 @@ impl RestfulCapabilityMode {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         RESTFUL_CAPABILITY_MODE_INDEX
+            .index
             .position(code)
             .map(|i| RestfulCapabilityMode::ALL[i])
     }
@@ -40,12 +41,13 @@ impl RestfulCapabilityMode {
 impl RestfulCapabilityMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        RESTFUL_CAPABILITY_MODE_INDEX.contains(system, code)
+        RESTFUL_CAPABILITY_MODE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/restful-capability-mode",
         contains: RestfulCapabilityMode::contains,
+        index: Some(&RESTFUL_CAPABILITY_MODE_INDEX.index),
     };
 }
 /// The code systems of [`RestfulCapabilityMode`]'s codes.
@@ -57,13 +59,19 @@ static RESTFUL_CAPABILITY_MODE_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "client", Some("Client")),
     (0, "server", Some("Server")),
 ];
-/// The lookup index of [`RestfulCapabilityMode`]'s codes: their texts and systems, filed by key.
-static RESTFUL_CAPABILITY_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "clientserverhttp://hl7.org/fhir/restful-capability-mode",
-    systems: &[(12, 43)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(1085029842, 1, 6, 6, 0), (2408750110, 0, 0, 6, 0)],
+/// The lookup index of [`RestfulCapabilityMode`]'s codes with their texts and systems, filed by key, in one static.
+static RESTFUL_CAPABILITY_MODE_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 55> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &RESTFUL_CAPABILITY_MODE_INDEX.text,
+        systems: &RESTFUL_CAPABILITY_MODE_INDEX.systems,
+        buckets: &RESTFUL_CAPABILITY_MODE_INDEX.buckets,
+        shift: 32,
+        entries: &RESTFUL_CAPABILITY_MODE_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(1085029842, 1, 6, 6, 0), (2408750110, 0, 0, 6, 0)],
+    systems: [(12, 43)],
+    text: *b"clientserverhttp://hl7.org/fhir/restful-capability-mode",
 };
 impl dhp_runtime::primitives::FhirPrimitive for RestfulCapabilityMode {
     const FHIR_TYPE: &'static str = "code";

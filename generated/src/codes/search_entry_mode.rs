@@ -34,18 +34,19 @@ impl SearchEntryMode {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SEARCH_ENTRY_MODE_INDEX.position(code).map(|i| SearchEntryMode::ALL[i])
+        SEARCH_ENTRY_MODE_INDEX.index.position(code).map(|i| SearchEntryMode::ALL[i])
     }
 }
 impl SearchEntryMode {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        SEARCH_ENTRY_MODE_INDEX.contains(system, code)
+        SEARCH_ENTRY_MODE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/search-entry-mode",
         contains: SearchEntryMode::contains,
+        index: Some(&SEARCH_ENTRY_MODE_INDEX.index),
     };
 }
 /// The code systems of [`SearchEntryMode`]'s codes.
@@ -56,17 +57,23 @@ static SEARCH_ENTRY_MODE_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "include", Some("Include")),
     (0, "outcome", Some("Outcome")),
 ];
-/// The lookup index of [`SearchEntryMode`]'s codes: their texts and systems, filed by key.
-static SEARCH_ENTRY_MODE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "matchincludeoutcomehttp://hl7.org/fhir/search-entry-mode",
-    systems: &[(19, 37)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`SearchEntryMode`]'s codes with their texts and systems, filed by key, in one static.
+static SEARCH_ENTRY_MODE_INDEX: dhp_runtime::terminology::CodeTable<2, 3, 1, 56> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &SEARCH_ENTRY_MODE_INDEX.text,
+        systems: &SEARCH_ENTRY_MODE_INDEX.systems,
+        buckets: &SEARCH_ENTRY_MODE_INDEX.buckets,
+        shift: 32,
+        entries: &SEARCH_ENTRY_MODE_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (1144767795, 2, 12, 7, 0),
         (1968798311, 1, 5, 7, 0),
         (2116038550, 0, 0, 5, 0),
     ],
+    systems: [(19, 37)],
+    text: *b"matchincludeoutcomehttp://hl7.org/fhir/search-entry-mode",
 };
 impl dhp_runtime::primitives::FhirPrimitive for SearchEntryMode {
     const FHIR_TYPE: &'static str = "code";

@@ -52,18 +52,19 @@ impl SearchParamType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SEARCH_PARAM_TYPE_INDEX.position(code).map(|i| SearchParamType::ALL[i])
+        SEARCH_PARAM_TYPE_INDEX.index.position(code).map(|i| SearchParamType::ALL[i])
     }
 }
 impl SearchParamType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        SEARCH_PARAM_TYPE_INDEX.contains(system, code)
+        SEARCH_PARAM_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/search-param-type",
         contains: SearchParamType::contains,
+        index: Some(&SEARCH_PARAM_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`SearchParamType`]'s codes.
@@ -80,13 +81,17 @@ static SEARCH_PARAM_TYPE_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "uri", Some("URI")),
     (0, "special", Some("Special")),
 ];
-/// The lookup index of [`SearchParamType`]'s codes: their texts and systems, filed by key.
-static SEARCH_PARAM_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "numberdatestringtokenreferencecompositequantityurispecialhttp://hl7.org/fhir/search-param-type",
-    systems: &[(57, 37)],
-    buckets: &[0, 4, 6, 7, 9],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`SearchParamType`]'s codes with their texts and systems, filed by key, in one static.
+static SEARCH_PARAM_TYPE_INDEX: dhp_runtime::terminology::CodeTable<5, 9, 1, 94> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &SEARCH_PARAM_TYPE_INDEX.text,
+        systems: &SEARCH_PARAM_TYPE_INDEX.systems,
+        buckets: &SEARCH_PARAM_TYPE_INDEX.buckets,
+        shift: 30,
+        entries: &SEARCH_PARAM_TYPE_INDEX.entries,
+    },
+    buckets: [0, 4, 6, 7, 9],
+    entries: [
         (398550328, 2, 10, 6, 0),
         (467038368, 0, 0, 6, 0),
         (804491188, 5, 30, 9, 0),
@@ -97,6 +102,8 @@ static SEARCH_PARAM_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = d
         (3564297305, 1, 6, 4, 0),
         (3644904752, 8, 50, 7, 0),
     ],
+    systems: [(57, 37)],
+    text: *b"numberdatestringtokenreferencecompositequantityurispecialhttp://hl7.org/fhir/search-param-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for SearchParamType {
     const FHIR_TYPE: &'static str = "code";

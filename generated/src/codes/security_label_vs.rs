@@ -52,18 +52,19 @@ impl SecurityLabelVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SECURITY_LABEL_VS_INDEX.position(code).map(|i| SecurityLabelVs::ALL[i])
+        SECURITY_LABEL_VS_INDEX.index.position(code).map(|i| SecurityLabelVs::ALL[i])
     }
 }
 impl SecurityLabelVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        SECURITY_LABEL_VS_INDEX.contains(system, code)
+        SECURITY_LABEL_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/security-label-vs",
         contains: SecurityLabelVs::contains,
+        index: Some(&SECURITY_LABEL_VS_INDEX.index),
     };
 }
 /// The code systems of [`SecurityLabelVs`]'s codes.
@@ -84,13 +85,17 @@ static SECURITY_LABEL_VS_CODES: [(u16, &str, Option<&str>); 9] = [
     (2, "N", Some("normal")),
     (2, "R", Some("restricted")),
 ];
-/// The lookup index of [`SecurityLabelVs`]'s codes: their texts and systems, filed by key.
-static SECURITY_LABEL_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "ETHPSYSTDNOAUTHNORDSCLCDTREATETREATNRhttp://terminology.hl7.org/CodeSystem/v3-ActCodehttp://terminology.hl7.org/CodeSystem/v3-ActReasonhttp://terminology.hl7.org/CodeSystem/v3-Confidentiality",
-    systems: &[(37, 48), (85, 50), (135, 56)],
-    buckets: &[0, 1, 2, 4, 9],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`SecurityLabelVs`]'s codes with their texts and systems, filed by key, in one static.
+static SECURITY_LABEL_VS_INDEX: dhp_runtime::terminology::CodeTable<5, 9, 3, 191> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &SECURITY_LABEL_VS_INDEX.text,
+        systems: &SECURITY_LABEL_VS_INDEX.systems,
+        buckets: &SECURITY_LABEL_VS_INDEX.buckets,
+        shift: 30,
+        entries: &SECURITY_LABEL_VS_INDEX.entries,
+    },
+    buckets: [0, 1, 2, 4, 9],
+    entries: [
         (122890012, 0, 0, 3, 0),
         (1092537008, 3, 9, 6, 0),
         (2346503463, 5, 24, 5, 1),
@@ -101,6 +106,8 @@ static SECURITY_LABEL_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = d
         (3607893173, 8, 36, 1, 2),
         (4213561586, 2, 6, 3, 0),
     ],
+    systems: [(37, 48), (85, 50), (135, 56)],
+    text: *b"ETHPSYSTDNOAUTHNORDSCLCDTREATETREATNRhttp://terminology.hl7.org/CodeSystem/v3-ActCodehttp://terminology.hl7.org/CodeSystem/v3-ActReasonhttp://terminology.hl7.org/CodeSystem/v3-Confidentiality",
 };
 impl dhp_runtime::primitives::FhirPrimitive for SecurityLabelVs {
     const FHIR_TYPE: &'static str = "code";

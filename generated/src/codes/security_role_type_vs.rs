@@ -32,18 +32,22 @@ impl SecurityRoleTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SECURITY_ROLE_TYPE_VS_INDEX.position(code).map(|i| SecurityRoleTypeVs::ALL[i])
+        SECURITY_ROLE_TYPE_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| SecurityRoleTypeVs::ALL[i])
     }
 }
 impl SecurityRoleTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        SECURITY_ROLE_TYPE_VS_INDEX.contains(system, code)
+        SECURITY_ROLE_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/security-role-type-vs",
         contains: SecurityRoleTypeVs::contains,
+        index: Some(&SECURITY_ROLE_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`SecurityRoleTypeVs`]'s codes.
@@ -55,13 +59,19 @@ static SECURITY_ROLE_TYPE_VS_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "regulated-health-professionals", Some("Regulated Health Professionals")),
     (0, "non-regulated-health-professionals", Some("Non-Regulated health Professionals")),
 ];
-/// The lookup index of [`SecurityRoleTypeVs`]'s codes: their texts and systems, filed by key.
-static SECURITY_ROLE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "regulated-health-professionalsnon-regulated-health-professionalshttp://hl7.org/fhir/sample-security-structural-roles",
-    systems: &[(64, 52)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(25319464, 0, 0, 30, 0), (980300086, 1, 30, 34, 0)],
+/// The lookup index of [`SecurityRoleTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static SECURITY_ROLE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 116> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &SECURITY_ROLE_TYPE_VS_INDEX.text,
+        systems: &SECURITY_ROLE_TYPE_VS_INDEX.systems,
+        buckets: &SECURITY_ROLE_TYPE_VS_INDEX.buckets,
+        shift: 32,
+        entries: &SECURITY_ROLE_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(25319464, 0, 0, 30, 0), (980300086, 1, 30, 34, 0)],
+    systems: [(64, 52)],
+    text: *b"regulated-health-professionalsnon-regulated-health-professionalshttp://hl7.org/fhir/sample-security-structural-roles",
 };
 impl dhp_runtime::primitives::FhirPrimitive for SecurityRoleTypeVs {
     const FHIR_TYPE: &'static str = "code";

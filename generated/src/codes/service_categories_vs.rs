@@ -56,18 +56,22 @@ impl ServiceCategoriesVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SERVICE_CATEGORIES_VS_INDEX.position(code).map(|i| ServiceCategoriesVs::ALL[i])
+        SERVICE_CATEGORIES_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| ServiceCategoriesVs::ALL[i])
     }
 }
 impl ServiceCategoriesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        SERVICE_CATEGORIES_VS_INDEX.contains(system, code)
+        SERVICE_CATEGORIES_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://dhp.uz/fhir/core/ValueSet/service-categories-vs",
         contains: ServiceCategoriesVs::contains,
+        index: Some(&SERVICE_CATEGORIES_VS_INDEX.index),
     };
 }
 /// The code systems of [`ServiceCategoriesVs`]'s codes.
@@ -83,13 +87,17 @@ static SERVICE_CATEGORIES_VS_CODES: [(u16, &str, Option<&str>); 6] = [
     (0, "cancr0022.00000", Some("Onkologik operatsiyalar")),
     (0, "cancr0043.00000", Some("Boshqa ta'sir turlari")),
 ];
-/// The lookup index of [`ServiceCategoriesVs`]'s codes: their texts and systems, filed by key.
-static SERVICE_CATEGORIES_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "cancr0003.00000cancr0005.00000cancr0012.00000cancr0013.00000cancr0022.00000cancr0043.00000https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs",
-    systems: &[(90, 63)],
-    buckets: &[0, 3, 6],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ServiceCategoriesVs`]'s codes with their texts and systems, filed by key, in one static.
+static SERVICE_CATEGORIES_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 6, 1, 153> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &SERVICE_CATEGORIES_VS_INDEX.text,
+        systems: &SERVICE_CATEGORIES_VS_INDEX.systems,
+        buckets: &SERVICE_CATEGORIES_VS_INDEX.buckets,
+        shift: 31,
+        entries: &SERVICE_CATEGORIES_VS_INDEX.entries,
+    },
+    buckets: [0, 3, 6],
+    entries: [
         (1575416021, 2, 30, 15, 0),
         (1615176066, 4, 60, 15, 0),
         (1859760623, 0, 0, 15, 0),
@@ -97,6 +105,8 @@ static SERVICE_CATEGORIES_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static>
         (3833908587, 5, 75, 15, 0),
         (4094840638, 3, 45, 15, 0),
     ],
+    systems: [(90, 63)],
+    text: *b"cancr0003.00000cancr0005.00000cancr0012.00000cancr0013.00000cancr0022.00000cancr0043.00000https://terminology.dhp.uz/fhir/core/CodeSystem/cancer-types-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ServiceCategoriesVs {
     const FHIR_TYPE: &'static str = "code";

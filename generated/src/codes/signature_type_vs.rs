@@ -31,18 +31,19 @@ impl SignatureTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SIGNATURE_TYPE_VS_INDEX.position(code).map(|i| SignatureTypeVs::ALL[i])
+        SIGNATURE_TYPE_VS_INDEX.index.position(code).map(|i| SignatureTypeVs::ALL[i])
     }
 }
 impl SignatureTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        SIGNATURE_TYPE_VS_INDEX.contains(system, code)
+        SIGNATURE_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/signature-type-vs",
         contains: SignatureTypeVs::contains,
+        index: Some(&SIGNATURE_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`SignatureTypeVs`]'s codes.
@@ -54,13 +55,19 @@ static SIGNATURE_TYPE_VS_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "biometricAuth", Some("biometrik autentifikatsiya")),
     (0, "soliqAuth", Some("soliq autentifikatsiyasi va raqamli imzo")),
 ];
-/// The lookup index of [`SignatureTypeVs`]'s codes: their texts and systems, filed by key.
-static SIGNATURE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "biometricAuthsoliqAuthhttps://terminology.dhp.uz/fhir/core/CodeSystem/signature-type-cs",
-    systems: &[(22, 65)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(3399326959, 0, 0, 13, 0), (3487824117, 1, 13, 9, 0)],
+/// The lookup index of [`SignatureTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static SIGNATURE_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 87> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &SIGNATURE_TYPE_VS_INDEX.text,
+        systems: &SIGNATURE_TYPE_VS_INDEX.systems,
+        buckets: &SIGNATURE_TYPE_VS_INDEX.buckets,
+        shift: 32,
+        entries: &SIGNATURE_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(3399326959, 0, 0, 13, 0), (3487824117, 1, 13, 9, 0)],
+    systems: [(22, 65)],
+    text: *b"biometricAuthsoliqAuthhttps://terminology.dhp.uz/fhir/core/CodeSystem/signature-type-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for SignatureTypeVs {
     const FHIR_TYPE: &'static str = "code";

@@ -47,6 +47,7 @@ impl SocioeconomicObservationCodesVs {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX
+            .index
             .position(code)
             .map(|i| SocioeconomicObservationCodesVs::ALL[i])
     }
@@ -54,12 +55,13 @@ impl SocioeconomicObservationCodesVs {
 impl SocioeconomicObservationCodesVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX.contains(system, code)
+        SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://dhp.uz/fhir/core/ValueSet/socioeconomic-observation-codes-vs",
         contains: SocioeconomicObservationCodesVs::contains,
+        index: Some(&SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX.index),
     };
 }
 /// The code systems of [`SocioeconomicObservationCodesVs`]'s codes.
@@ -73,20 +75,29 @@ static SOCIOECONOMIC_OBSERVATION_CODES_VS_CODES: [(u16, &str, Option<&str>); 4] 
     (0, "14679004", Some("Occupation")),
     (0, "82996008", Some("Social status")),
 ];
-/// The lookup index of [`SocioeconomicObservationCodesVs`]'s codes: their texts and systems, filed by key.
-static SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX: dhp_runtime::terminology::CodeIndex<
-    'static,
-> = dhp_runtime::terminology::CodeIndex {
-    text: "13033060081054210081467900482996008http://snomed.info/sct",
-    systems: &[(35, 22)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`SocioeconomicObservationCodesVs`]'s codes with their texts and systems, filed by key, in one static.
+static SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    4,
+    1,
+    57,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX.text,
+        systems: &SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX.systems,
+        buckets: &SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX.buckets,
+        shift: 32,
+        entries: &SOCIOECONOMIC_OBSERVATION_CODES_VS_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (927169836, 1, 10, 9, 0),
         (1578055226, 2, 19, 8, 0),
         (2631295807, 3, 27, 8, 0),
         (3035713017, 0, 0, 10, 0),
     ],
+    systems: [(35, 22)],
+    text: *b"13033060081054210081467900482996008http://snomed.info/sct",
 };
 impl dhp_runtime::primitives::FhirPrimitive for SocioeconomicObservationCodesVs {
     const FHIR_TYPE: &'static str = "code";

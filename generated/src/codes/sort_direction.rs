@@ -31,18 +31,19 @@ impl SortDirection {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        SORT_DIRECTION_INDEX.position(code).map(|i| SortDirection::ALL[i])
+        SORT_DIRECTION_INDEX.index.position(code).map(|i| SortDirection::ALL[i])
     }
 }
 impl SortDirection {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        SORT_DIRECTION_INDEX.contains(system, code)
+        SORT_DIRECTION_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/sort-direction",
         contains: SortDirection::contains,
+        index: Some(&SORT_DIRECTION_INDEX.index),
     };
 }
 /// The code systems of [`SortDirection`]'s codes.
@@ -52,13 +53,19 @@ static SORT_DIRECTION_CODES: [(u16, &str, Option<&str>); 2] = [
     (0, "ascending", Some("Ascending")),
     (0, "descending", Some("Descending")),
 ];
-/// The lookup index of [`SortDirection`]'s codes: their texts and systems, filed by key.
-static SORT_DIRECTION_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "ascendingdescendinghttp://hl7.org/fhir/sort-direction",
-    systems: &[(19, 34)],
-    buckets: &[0, 2],
-    shift: 32,
-    entries: &[(1989400379, 1, 9, 10, 0), (2696878241, 0, 0, 9, 0)],
+/// The lookup index of [`SortDirection`]'s codes with their texts and systems, filed by key, in one static.
+static SORT_DIRECTION_INDEX: dhp_runtime::terminology::CodeTable<2, 2, 1, 53> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &SORT_DIRECTION_INDEX.text,
+        systems: &SORT_DIRECTION_INDEX.systems,
+        buckets: &SORT_DIRECTION_INDEX.buckets,
+        shift: 32,
+        entries: &SORT_DIRECTION_INDEX.entries,
+    },
+    buckets: [0, 2],
+    entries: [(1989400379, 1, 9, 10, 0), (2696878241, 0, 0, 9, 0)],
+    systems: [(19, 34)],
+    text: *b"ascendingdescendinghttp://hl7.org/fhir/sort-direction",
 };
 impl dhp_runtime::primitives::FhirPrimitive for SortDirection {
     const FHIR_TYPE: &'static str = "code";

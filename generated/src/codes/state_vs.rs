@@ -95,18 +95,19 @@ impl StateVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        STATE_VS_INDEX.position(code).map(|i| StateVs::ALL[i])
+        STATE_VS_INDEX.index.position(code).map(|i| StateVs::ALL[i])
     }
 }
 impl StateVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        STATE_VS_INDEX.contains(system, code)
+        STATE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/state-vs",
         contains: StateVs::contains,
+        index: Some(&STATE_VS_INDEX.index),
     };
 }
 /// The code systems of [`StateVs`]'s codes.
@@ -130,13 +131,17 @@ static STATE_VS_CODES: [(u16, &str, Option<&str>); 14] = [
     (0, "1733", Some("Xorazm viloyati")),
     (0, "1735", Some("Qoraqalpog'iston Respublikasi")),
 ];
-/// The lookup index of [`StateVs`]'s codes: their texts and systems, filed by key.
-static STATE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "17031706170817101712171417181722172417261727173017331735https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs",
-    systems: &[(56, 57)],
-    buckets: &[0, 0, 0, 14, 14],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`StateVs`]'s codes with their texts and systems, filed by key, in one static.
+static STATE_VS_INDEX: dhp_runtime::terminology::CodeTable<5, 14, 1, 113> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &STATE_VS_INDEX.text,
+        systems: &STATE_VS_INDEX.systems,
+        buckets: &STATE_VS_INDEX.buckets,
+        shift: 30,
+        entries: &STATE_VS_INDEX.entries,
+    },
+    buckets: [0, 0, 0, 14, 14],
+    entries: [
         (2629888016, 3, 12, 4, 0),
         (2663443254, 4, 16, 4, 0),
         (2680367968, 0, 0, 4, 0),
@@ -152,6 +157,8 @@ static STATE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtim
         (3016214538, 10, 40, 4, 0),
         (3032992157, 9, 36, 4, 0),
     ],
+    systems: [(56, 57)],
+    text: *b"17031706170817101712171417181722172417261727173017331735https://terminology.dhp.uz/fhir/core/CodeSystem/states-cs",
 };
 impl dhp_runtime::primitives::FhirPrimitive for StateVs {
     const FHIR_TYPE: &'static str = "code";

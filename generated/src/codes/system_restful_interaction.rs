@@ -40,6 +40,7 @@ impl SystemRestfulInteraction {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         SYSTEM_RESTFUL_INTERACTION_INDEX
+            .index
             .position(code)
             .map(|i| SystemRestfulInteraction::ALL[i])
     }
@@ -47,12 +48,13 @@ impl SystemRestfulInteraction {
 impl SystemRestfulInteraction {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        SYSTEM_RESTFUL_INTERACTION_INDEX.contains(system, code)
+        SYSTEM_RESTFUL_INTERACTION_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/system-restful-interaction",
         contains: SystemRestfulInteraction::contains,
+        index: Some(&SYSTEM_RESTFUL_INTERACTION_INDEX.index),
     };
 }
 /// The code systems of [`SystemRestfulInteraction`]'s codes.
@@ -66,18 +68,29 @@ static SYSTEM_RESTFUL_INTERACTION_CODES: [(u16, &str, Option<&str>); 4] = [
     (0, "search-system", Some("search-system")),
     (0, "history-system", Some("history-system")),
 ];
-/// The lookup index of [`SystemRestfulInteraction`]'s codes: their texts and systems, filed by key.
-static SYSTEM_RESTFUL_INTERACTION_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "transactionbatchsearch-systemhistory-systemhttp://hl7.org/fhir/restful-interaction",
-    systems: &[(43, 39)],
-    buckets: &[0, 4],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`SystemRestfulInteraction`]'s codes with their texts and systems, filed by key, in one static.
+static SYSTEM_RESTFUL_INTERACTION_INDEX: dhp_runtime::terminology::CodeTable<
+    2,
+    4,
+    1,
+    82,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &SYSTEM_RESTFUL_INTERACTION_INDEX.text,
+        systems: &SYSTEM_RESTFUL_INTERACTION_INDEX.systems,
+        buckets: &SYSTEM_RESTFUL_INTERACTION_INDEX.buckets,
+        shift: 32,
+        entries: &SYSTEM_RESTFUL_INTERACTION_INDEX.entries,
+    },
+    buckets: [0, 4],
+    entries: [
         (436461563, 1, 11, 5, 0),
         (1208764357, 2, 16, 13, 0),
         (1963546403, 0, 0, 11, 0),
         (3325822263, 3, 29, 14, 0),
     ],
+    systems: [(43, 39)],
+    text: *b"transactionbatchsearch-systemhistory-systemhttp://hl7.org/fhir/restful-interaction",
 };
 impl dhp_runtime::primitives::FhirPrimitive for SystemRestfulInteraction {
     const FHIR_TYPE: &'static str = "code";

@@ -40,18 +40,19 @@ impl TelecomUseVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        TELECOM_USE_VS_INDEX.position(code).map(|i| TelecomUseVs::ALL[i])
+        TELECOM_USE_VS_INDEX.index.position(code).map(|i| TelecomUseVs::ALL[i])
     }
 }
 impl TelecomUseVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        TELECOM_USE_VS_INDEX.contains(system, code)
+        TELECOM_USE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/telecom-use-vs",
         contains: TelecomUseVs::contains,
+        index: Some(&TELECOM_USE_VS_INDEX.index),
     };
 }
 /// The code systems of [`TelecomUseVs`]'s codes.
@@ -64,19 +65,25 @@ static TELECOM_USE_VS_CODES: [(u16, &str, Option<&str>); 5] = [
     (0, "old", Some("Old")),
     (0, "mobile", Some("Mobile")),
 ];
-/// The lookup index of [`TelecomUseVs`]'s codes: their texts and systems, filed by key.
-static TELECOM_USE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "homeworktempoldmobilehttp://hl7.org/fhir/contact-point-use",
-    systems: &[(21, 37)],
-    buckets: &[0, 2, 5],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`TelecomUseVs`]'s codes with their texts and systems, filed by key, in one static.
+static TELECOM_USE_VS_INDEX: dhp_runtime::terminology::CodeTable<3, 5, 1, 58> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &TELECOM_USE_VS_INDEX.text,
+        systems: &TELECOM_USE_VS_INDEX.systems,
+        buckets: &TELECOM_USE_VS_INDEX.buckets,
+        shift: 31,
+        entries: &TELECOM_USE_VS_INDEX.entries,
+    },
+    buckets: [0, 2, 5],
+    entries: [
         (1536741984, 1, 4, 4, 0),
         (1778093175, 4, 15, 6, 0),
         (3173751766, 3, 12, 3, 0),
         (3223044039, 2, 8, 4, 0),
         (3536372366, 0, 0, 4, 0),
     ],
+    systems: [(21, 37)],
+    text: *b"homeworktempoldmobilehttp://hl7.org/fhir/contact-point-use",
 };
 impl dhp_runtime::primitives::FhirPrimitive for TelecomUseVs {
     const FHIR_TYPE: &'static str = "code";

@@ -49,18 +49,19 @@ impl TriggerType {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        TRIGGER_TYPE_INDEX.position(code).map(|i| TriggerType::ALL[i])
+        TRIGGER_TYPE_INDEX.index.position(code).map(|i| TriggerType::ALL[i])
     }
 }
 impl TriggerType {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        TRIGGER_TYPE_INDEX.contains(system, code)
+        TRIGGER_TYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/trigger-type",
         contains: TriggerType::contains,
+        index: Some(&TRIGGER_TYPE_INDEX.index),
     };
 }
 /// The code systems of [`TriggerType`]'s codes.
@@ -76,13 +77,17 @@ static TRIGGER_TYPE_CODES: [(u16, &str, Option<&str>); 8] = [
     (0, "data-accessed", Some("Data Accessed")),
     (0, "data-access-ended", Some("Data Access Ended")),
 ];
-/// The lookup index of [`TriggerType`]'s codes: their texts and systems, filed by key.
-static TRIGGER_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "named-eventperiodicdata-changeddata-addeddata-modifieddata-removeddata-accesseddata-access-endedhttp://hl7.org/fhir/trigger-type",
-    systems: &[(96, 32)],
-    buckets: &[0, 5, 8],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`TriggerType`]'s codes with their texts and systems, filed by key, in one static.
+static TRIGGER_TYPE_INDEX: dhp_runtime::terminology::CodeTable<3, 8, 1, 128> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &TRIGGER_TYPE_INDEX.text,
+        systems: &TRIGGER_TYPE_INDEX.systems,
+        buckets: &TRIGGER_TYPE_INDEX.buckets,
+        shift: 31,
+        entries: &TRIGGER_TYPE_INDEX.entries,
+    },
+    buckets: [0, 5, 8],
+    entries: [
         (379691260, 2, 19, 12, 0),
         (426954780, 1, 11, 8, 0),
         (1233796923, 7, 79, 17, 0),
@@ -92,6 +97,8 @@ static TRIGGER_TYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_ru
         (3212426251, 0, 0, 11, 0),
         (3359552492, 5, 54, 12, 0),
     ],
+    systems: [(96, 32)],
+    text: *b"named-eventperiodicdata-changeddata-addeddata-modifieddata-removeddata-accesseddata-access-endedhttp://hl7.org/fhir/trigger-type",
 };
 impl dhp_runtime::primitives::FhirPrimitive for TriggerType {
     const FHIR_TYPE: &'static str = "code";

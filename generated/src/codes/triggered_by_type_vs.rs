@@ -35,18 +35,22 @@ impl TriggeredByTypeVs {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        TRIGGERED_BY_TYPE_VS_INDEX.position(code).map(|i| TriggeredByTypeVs::ALL[i])
+        TRIGGERED_BY_TYPE_VS_INDEX
+            .index
+            .position(code)
+            .map(|i| TriggeredByTypeVs::ALL[i])
     }
 }
 impl TriggeredByTypeVs {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        TRIGGERED_BY_TYPE_VS_INDEX.contains(system, code)
+        TRIGGERED_BY_TYPE_VS_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "https://terminology.dhp.uz/fhir/core/ValueSet/triggered-bytype-vs",
         contains: TriggeredByTypeVs::contains,
+        index: Some(&TRIGGERED_BY_TYPE_VS_INDEX.index),
     };
 }
 /// The code systems of [`TriggeredByTypeVs`]'s codes.
@@ -59,17 +63,23 @@ static TRIGGERED_BY_TYPE_VS_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "repeat", Some("Repeat (per policy)")),
     (0, "re-run", Some("Re-run (per policy)")),
 ];
-/// The lookup index of [`TriggeredByTypeVs`]'s codes: their texts and systems, filed by key.
-static TRIGGERED_BY_TYPE_VS_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "reflexrepeatre-runhttp://hl7.org/fhir/observation-triggeredbytype",
-    systems: &[(18, 47)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`TriggeredByTypeVs`]'s codes with their texts and systems, filed by key, in one static.
+static TRIGGERED_BY_TYPE_VS_INDEX: dhp_runtime::terminology::CodeTable<2, 3, 1, 65> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &TRIGGERED_BY_TYPE_VS_INDEX.text,
+        systems: &TRIGGERED_BY_TYPE_VS_INDEX.systems,
+        buckets: &TRIGGERED_BY_TYPE_VS_INDEX.buckets,
+        shift: 32,
+        entries: &TRIGGERED_BY_TYPE_VS_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (1861591808, 2, 12, 6, 0),
         (2070613823, 0, 0, 6, 0),
         (3650857002, 1, 6, 6, 0),
     ],
+    systems: [(18, 47)],
+    text: *b"reflexrepeatre-runhttp://hl7.org/fhir/observation-triggeredbytype",
 };
 impl dhp_runtime::primitives::FhirPrimitive for TriggeredByTypeVs {
     const FHIR_TYPE: &'static str = "code";

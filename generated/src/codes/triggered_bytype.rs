@@ -34,18 +34,19 @@ impl TriggeredBytype {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        TRIGGERED_BYTYPE_INDEX.position(code).map(|i| TriggeredBytype::ALL[i])
+        TRIGGERED_BYTYPE_INDEX.index.position(code).map(|i| TriggeredBytype::ALL[i])
     }
 }
 impl TriggeredBytype {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        TRIGGERED_BYTYPE_INDEX.contains(system, code)
+        TRIGGERED_BYTYPE_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/observation-triggeredbytype",
         contains: TriggeredBytype::contains,
+        index: Some(&TRIGGERED_BYTYPE_INDEX.index),
     };
 }
 /// The code systems of [`TriggeredBytype`]'s codes.
@@ -58,17 +59,23 @@ static TRIGGERED_BYTYPE_CODES: [(u16, &str, Option<&str>); 3] = [
     (0, "repeat", Some("Repeat (per policy)")),
     (0, "re-run", Some("Re-run (per policy)")),
 ];
-/// The lookup index of [`TriggeredBytype`]'s codes: their texts and systems, filed by key.
-static TRIGGERED_BYTYPE_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "reflexrepeatre-runhttp://hl7.org/fhir/observation-triggeredbytype",
-    systems: &[(18, 47)],
-    buckets: &[0, 3],
-    shift: 32,
-    entries: &[
+/// The lookup index of [`TriggeredBytype`]'s codes with their texts and systems, filed by key, in one static.
+static TRIGGERED_BYTYPE_INDEX: dhp_runtime::terminology::CodeTable<2, 3, 1, 65> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &TRIGGERED_BYTYPE_INDEX.text,
+        systems: &TRIGGERED_BYTYPE_INDEX.systems,
+        buckets: &TRIGGERED_BYTYPE_INDEX.buckets,
+        shift: 32,
+        entries: &TRIGGERED_BYTYPE_INDEX.entries,
+    },
+    buckets: [0, 3],
+    entries: [
         (1861591808, 2, 12, 6, 0),
         (2070613823, 0, 0, 6, 0),
         (3650857002, 1, 6, 6, 0),
     ],
+    systems: [(18, 47)],
+    text: *b"reflexrepeatre-runhttp://hl7.org/fhir/observation-triggeredbytype",
 };
 impl dhp_runtime::primitives::FhirPrimitive for TriggeredBytype {
     const FHIR_TYPE: &'static str = "code";

@@ -54,6 +54,7 @@ impl TypeRestfulInteraction {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         TYPE_RESTFUL_INTERACTION_INDEX
+            .index
             .position(code)
             .map(|i| TypeRestfulInteraction::ALL[i])
     }
@@ -61,12 +62,13 @@ impl TypeRestfulInteraction {
 impl TypeRestfulInteraction {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        TYPE_RESTFUL_INTERACTION_INDEX.contains(system, code)
+        TYPE_RESTFUL_INTERACTION_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/type-restful-interaction",
         contains: TypeRestfulInteraction::contains,
+        index: Some(&TYPE_RESTFUL_INTERACTION_INDEX.index),
     };
 }
 /// The code systems of [`TypeRestfulInteraction`]'s codes.
@@ -85,13 +87,22 @@ static TYPE_RESTFUL_INTERACTION_CODES: [(u16, &str, Option<&str>); 9] = [
     (0, "create", Some("create")),
     (0, "search-type", Some("search-type")),
 ];
-/// The lookup index of [`TypeRestfulInteraction`]'s codes: their texts and systems, filed by key.
-static TYPE_RESTFUL_INTERACTION_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "readvreadupdatepatchdeletehistory-instancehistory-typecreatesearch-typehttp://hl7.org/fhir/restful-interaction",
-    systems: &[(71, 39)],
-    buckets: &[0, 5, 7, 7, 9],
-    shift: 30,
-    entries: &[
+/// The lookup index of [`TypeRestfulInteraction`]'s codes with their texts and systems, filed by key, in one static.
+static TYPE_RESTFUL_INTERACTION_INDEX: dhp_runtime::terminology::CodeTable<
+    5,
+    9,
+    1,
+    110,
+> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &TYPE_RESTFUL_INTERACTION_INDEX.text,
+        systems: &TYPE_RESTFUL_INTERACTION_INDEX.systems,
+        buckets: &TYPE_RESTFUL_INTERACTION_INDEX.buckets,
+        shift: 30,
+        entries: &TYPE_RESTFUL_INTERACTION_INDEX.entries,
+    },
+    buckets: [0, 5, 7, 7, 9],
+    entries: [
         (217301777, 5, 26, 16, 0),
         (533078985, 1, 4, 5, 0),
         (649812317, 7, 54, 6, 0),
@@ -102,6 +113,8 @@ static TYPE_RESTFUL_INTERACTION_INDEX: dhp_runtime::terminology::CodeIndex<'stat
         (3470762949, 0, 0, 4, 0),
         (4178578089, 3, 15, 5, 0),
     ],
+    systems: [(71, 39)],
+    text: *b"readvreadupdatepatchdeletehistory-instancehistory-typecreatesearch-typehttp://hl7.org/fhir/restful-interaction",
 };
 impl dhp_runtime::primitives::FhirPrimitive for TypeRestfulInteraction {
     const FHIR_TYPE: &'static str = "code";

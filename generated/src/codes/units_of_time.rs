@@ -46,18 +46,19 @@ impl UnitsOfTime {
     }
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
-        UNITS_OF_TIME_INDEX.position(code).map(|i| UnitsOfTime::ALL[i])
+        UNITS_OF_TIME_INDEX.index.position(code).map(|i| UnitsOfTime::ALL[i])
     }
 }
 impl UnitsOfTime {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        UNITS_OF_TIME_INDEX.contains(system, code)
+        UNITS_OF_TIME_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/units-of-time",
         contains: UnitsOfTime::contains,
+        index: Some(&UNITS_OF_TIME_INDEX.index),
     };
 }
 /// The code systems of [`UnitsOfTime`]'s codes.
@@ -72,13 +73,17 @@ static UNITS_OF_TIME_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "mo", Some("month")),
     (0, "a", Some("year")),
 ];
-/// The lookup index of [`UnitsOfTime`]'s codes: their texts and systems, filed by key.
-static UNITS_OF_TIME_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "sminhdwkmoahttp://unitsofmeasure.org",
-    systems: &[(11, 25)],
-    buckets: &[0, 2, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`UnitsOfTime`]'s codes with their texts and systems, filed by key, in one static.
+static UNITS_OF_TIME_INDEX: dhp_runtime::terminology::CodeTable<3, 7, 1, 36> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &UNITS_OF_TIME_INDEX.text,
+        systems: &UNITS_OF_TIME_INDEX.systems,
+        buckets: &UNITS_OF_TIME_INDEX.buckets,
+        shift: 31,
+        entries: &UNITS_OF_TIME_INDEX.entries,
+    },
+    buckets: [0, 2, 7],
+    entries: [
         (1647190325, 5, 8, 2, 0),
         (1715978087, 4, 6, 2, 0),
         (3381609815, 1, 1, 3, 0),
@@ -87,6 +92,8 @@ static UNITS_OF_TIME_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_r
         (3977000791, 2, 4, 1, 0),
         (4127999362, 0, 0, 1, 0),
     ],
+    systems: [(11, 25)],
+    text: *b"sminhdwkmoahttp://unitsofmeasure.org",
 };
 impl dhp_runtime::primitives::FhirPrimitive for UnitsOfTime {
     const FHIR_TYPE: &'static str = "code";

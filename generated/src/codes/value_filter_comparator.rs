@@ -48,6 +48,7 @@ impl ValueFilterComparator {
     /// The value for `code`, if it is in the value set.
     pub fn from_code(code: &str) -> Option<Self> {
         VALUE_FILTER_COMPARATOR_INDEX
+            .index
             .position(code)
             .map(|i| ValueFilterComparator::ALL[i])
     }
@@ -55,12 +56,13 @@ impl ValueFilterComparator {
 impl ValueFilterComparator {
     /// Membership test for validation (`system` is `None` for a bare code).
     pub fn contains(system: Option<&str>, code: &str) -> bool {
-        VALUE_FILTER_COMPARATOR_INDEX.contains(system, code)
+        VALUE_FILTER_COMPARATOR_INDEX.index.contains(system, code)
     }
     /// The value set as a validation code set.
     pub const CODE_SET: dhp_runtime::terminology::CodeSet = dhp_runtime::terminology::CodeSet {
         value_set: "http://hl7.org/fhir/ValueSet/value-filter-comparator",
         contains: ValueFilterComparator::contains,
+        index: Some(&VALUE_FILTER_COMPARATOR_INDEX.index),
     };
 }
 /// The code systems of [`ValueFilterComparator`]'s codes.
@@ -77,13 +79,17 @@ static VALUE_FILTER_COMPARATOR_CODES: [(u16, &str, Option<&str>); 7] = [
     (0, "sa", Some("Starts After")),
     (0, "eb", Some("Ends Before")),
 ];
-/// The lookup index of [`ValueFilterComparator`]'s codes: their texts and systems, filed by key.
-static VALUE_FILTER_COMPARATOR_INDEX: dhp_runtime::terminology::CodeIndex<'static> = dhp_runtime::terminology::CodeIndex {
-    text: "eqgtltgelesaebhttp://hl7.org/fhir/search-comparator",
-    systems: &[(14, 37)],
-    buckets: &[0, 7, 7],
-    shift: 31,
-    entries: &[
+/// The lookup index of [`ValueFilterComparator`]'s codes with their texts and systems, filed by key, in one static.
+static VALUE_FILTER_COMPARATOR_INDEX: dhp_runtime::terminology::CodeTable<3, 7, 1, 51> = dhp_runtime::terminology::CodeTable {
+    index: dhp_runtime::terminology::CodeIndex {
+        text: &VALUE_FILTER_COMPARATOR_INDEX.text,
+        systems: &VALUE_FILTER_COMPARATOR_INDEX.systems,
+        buckets: &VALUE_FILTER_COMPARATOR_INDEX.buckets,
+        shift: 31,
+        entries: &VALUE_FILTER_COMPARATOR_INDEX.entries,
+    },
+    buckets: [0, 7, 7],
+    entries: [
         (890917542, 6, 12, 2, 0),
         (944899161, 5, 10, 2, 0),
         (1008758233, 3, 6, 2, 0),
@@ -92,6 +98,8 @@ static VALUE_FILTER_COMPARATOR_INDEX: dhp_runtime::terminology::CodeIndex<'stati
         (1278332970, 4, 8, 2, 0),
         (1563552493, 2, 4, 2, 0),
     ],
+    systems: [(14, 37)],
+    text: *b"eqgtltgelesaebhttp://hl7.org/fhir/search-comparator",
 };
 impl dhp_runtime::primitives::FhirPrimitive for ValueFilterComparator {
     const FHIR_TYPE: &'static str = "code";
