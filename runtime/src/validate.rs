@@ -249,8 +249,30 @@ const NO_ITEM_CHECK: u32 = u32::MAX;
 struct ItemCheck {
     /// A fixed (`true`) or pattern (`false`) value.
     value: Option<(Expected, bool)>,
-    /// The value set of a required binding, and how to read the item's codes.
-    binding: Option<(CodeSet, CodedKind)>,
+    /// The membership test of a required binding, and how to read the item's codes.
+    binding: Option<(Membership, CodedKind)>,
+}
+
+/// A required binding's membership test as an item check keeps it ([`CodeSet::is_member`]
+/// in 16 bytes, without the value set's URL, which only a message needs): the code type's
+/// index, or the set's function.
+#[derive(Clone, Copy)]
+enum Membership {
+    Index(&'static crate::terminology::CodeIndex<'static>),
+    Test(fn(Option<&str>, &str) -> bool),
+}
+
+impl Membership {
+    fn of(set: CodeSet) -> Membership {
+        set.index.map_or(Membership::Test(set.contains), Membership::Index)
+    }
+
+    fn contains(self, system: Option<&str>, code: &str) -> bool {
+        match self {
+            Membership::Index(index) => index.contains(system, code),
+            Membership::Test(test) => test(system, code),
+        }
+    }
 }
 
 /// A rules table compiled into a tree of steps: every distinct walk prefix of the rules
@@ -1532,7 +1554,7 @@ fn check_item<'a>(
     if matches == Some(false) {
         value_issue(rule, item, segs, root_path, reader);
     }
-    if let Some((set, kind)) = check.binding.filter(|_| !skipped('k')) {
+    if let Some((members, kind)) = check.binding.filter(|_| !skipped('k')) {
         codings.clear();
         match kind {
             CodedKind::Scalar => {
@@ -1544,7 +1566,7 @@ fn check_item<'a>(
             CodedKind::CodeableConcept => concept_codings(item.node, codings),
             CodedKind::CodeableReference => item.node.visit_child("concept", &mut |c| concept_codings(c.node, codings)),
         }
-        if !codings.is_empty() && !codings.iter().any(|(s, c)| set.is_member(*s, c)) {
+        if !codings.is_empty() && !codings.iter().any(|(s, c)| members.contains(*s, c)) {
             binding_issue(rule, codings, item, segs, root_path, reader);
         }
     }
@@ -1554,7 +1576,7 @@ impl ItemCheck {
     fn of(rule: &ElementRule) -> ItemCheck {
         ItemCheck {
             value: rule.value.map(|(text, exact)| (Expected::of(text), exact)),
-            binding: rule.binding,
+            binding: rule.binding.map(|(set, kind)| (Membership::of(set), kind)),
         }
     }
 }
