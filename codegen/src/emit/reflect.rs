@@ -606,30 +606,12 @@ fn native_option_tokens(test: &NativeTest, fields: &[Field]) -> TokenStream {
             None => quote! { None },
         },
         NativeTest::Equals { field, literal } => match fields.iter().find(|f| f.name == *field) {
-            Some(f) if f.ty.is_text() => {
-                let text = optional_text(f);
-                quote! { #text.map(|t| t == #literal) }
-            }
-            Some(f) => {
-                // A code type: its code.
-                let name = format_ident!("{}", f.name);
-                quote! { self.#name.as_ref().and_then(|e| e.value).map(|v| v.code() == #literal) }
-            }
+            Some(f) => compared_with(f, literal, quote! { map }),
             None => quote! { None },
         },
         NativeTest::ValueIs { field, literal, present } => {
-            let is = match fields.iter().find(|f| f.name == *field) {
-                Some(f) if f.ty.is_text() => {
-                    let text = optional_text(f);
-                    quote! { #text.is_some_and(|t| t == #literal) }
-                }
-                Some(f) => {
-                    // A code type: its code.
-                    let name = format_ident!("{}", f.name);
-                    quote! { self.#name.as_ref().and_then(|e| e.value).is_some_and(|v| v.code() == #literal) }
-                }
-                None => return quote! { None },
-            };
+            let Some(f) = fields.iter().find(|f| f.name == *field) else { return quote! { None } };
+            let is = compared_with(f, literal, quote! { is_some_and });
             if *present {
                 quote! { Some(#is) }
             } else {
@@ -647,6 +629,19 @@ fn native_option_tokens(test: &NativeTest, fields: &[Field]) -> TokenStream {
         NativeTest::Undecided => quote! { None },
         // Always decided: given as `Some` above.
         NativeTest::Present { .. } | NativeTest::HasValue { .. } | NativeTest::HasExtension { .. } => quote! { None },
+    }
+}
+
+/// The `0..1` text or code element `f` compared with `literal`, through `method` of its
+/// `Option` (`map`: `Some` of the comparison when it has a value; `is_some_and`: false
+/// without one). A code type is compared by its code.
+fn compared_with(f: &Field, literal: &str, method: TokenStream) -> TokenStream {
+    if f.ty.is_text() {
+        let text = optional_text(f);
+        quote! { #text.#method(|t| t == #literal) }
+    } else {
+        let name = format_ident!("{}", f.name);
+        quote! { self.#name.as_ref().and_then(|e| e.value).#method(|v| v.code() == #literal) }
     }
 }
 
