@@ -570,26 +570,27 @@ impl Reflect for Age {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)" => {
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (value.empty() or value.hasValue().not() or value > 0)",
+        ) {
+            dhp_runtime::visit::and(
                 dhp_runtime::visit::and(
-                    dhp_runtime::visit::and(
-                        Some(self.code.is_some() || self.value.is_none()),
-                        || dhp_runtime::visit::or(Some(self.system.is_none()), || None),
+                    Some(self.code.is_some() || self.value.is_none()),
+                    || dhp_runtime::visit::or(Some(self.system.is_none()), || None),
+                ),
+                || dhp_runtime::visit::or(
+                    Some(
+                        self.value.is_none()
+                            || self.value.as_ref().is_none_or(|e| e.value.is_none()),
                     ),
-                    || dhp_runtime::visit::or(
-                        Some(
-                            self.value.is_none()
-                                || self.value.as_ref().is_none_or(|e| e.value.is_none()),
-                        ),
-                        || None,
-                    ),
-                )
-            }
-            "code.empty() or system.exists()" => {
-                Some(self.code.is_none() || self.system.is_some())
-            }
-            _ => None,
+                    || None,
+                ),
+            )
+        } else if is("code.empty() or system.exists()") {
+            Some(self.code.is_none() || self.system.is_some())
+        } else {
+            None
         }
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
@@ -1223,11 +1224,11 @@ impl Reflect for Attachment {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "data.empty() or contentType.exists()" => {
-                Some(self.data.is_none() || self.content_type.is_some())
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("data.empty() or contentType.exists()") {
+            Some(self.data.is_none() || self.content_type.is_some())
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -1713,20 +1714,22 @@ impl Reflect for AvailabilityAvailableTime {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "allDay.exists().not() or (allDay implies availableStartTime.exists().not() and availableEndTime.exists().not())" => {
-                dhp_runtime::visit::or(
-                    Some(self.all_day.is_none()),
-                    || dhp_runtime::visit::implies(
-                        None,
-                        || Some(
-                            self.available_start_time.is_none()
-                                && self.available_end_time.is_none(),
-                        ),
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "allDay.exists().not() or (allDay implies availableStartTime.exists().not() and availableEndTime.exists().not())",
+        ) {
+            dhp_runtime::visit::or(
+                Some(self.all_day.is_none()),
+                || dhp_runtime::visit::implies(
+                    None,
+                    || Some(
+                        self.available_start_time.is_none()
+                            && self.available_end_time.is_none(),
                     ),
-                )
-            }
-            _ => None,
+                ),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -2459,11 +2462,11 @@ impl Reflect for Coding {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "code.exists().not() implies display.exists().not()" => {
-                Some(self.code.is_some() || self.display.is_none())
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("code.exists().not() implies display.exists().not()") {
+            Some(self.code.is_some() || self.display.is_none())
+        } else {
+            None
         }
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
@@ -2907,11 +2910,11 @@ impl Reflect for ContactPoint {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "value.empty() or system.exists()" => {
-                Some(self.value.is_none() || self.system.is_some())
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("value.empty() or system.exists()") {
+            Some(self.value.is_none() || self.system.is_some())
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -3173,42 +3176,40 @@ impl Reflect for Count {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (code.empty() or code = '1') and (value.empty() or value.hasValue().not() or value.toString().contains('.').not())" => {
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "(code.exists() or value.empty()) and (system.empty() or system = %ucum) and (code.empty() or code = '1') and (value.empty() or value.hasValue().not() or value.toString().contains('.').not())",
+        ) {
+            dhp_runtime::visit::and(
                 dhp_runtime::visit::and(
                     dhp_runtime::visit::and(
-                        dhp_runtime::visit::and(
-                            Some(self.code.is_some() || self.value.is_none()),
-                            || dhp_runtime::visit::or(
-                                Some(self.system.is_none()),
-                                || None,
-                            ),
-                        ),
-                        || dhp_runtime::visit::or(
-                            Some(self.code.is_none()),
-                            || {
-                                self
-                                    .code
-                                    .as_ref()
-                                    .and_then(|e| e.value.as_ref())
-                                    .map(|v| v.as_str())
-                                    .map(|t| t == "1")
-                            },
-                        ),
+                        Some(self.code.is_some() || self.value.is_none()),
+                        || dhp_runtime::visit::or(Some(self.system.is_none()), || None),
                     ),
                     || dhp_runtime::visit::or(
-                        Some(
-                            self.value.is_none()
-                                || self.value.as_ref().is_none_or(|e| e.value.is_none()),
-                        ),
-                        || dhp_runtime::visit::not(None),
+                        Some(self.code.is_none()),
+                        || {
+                            self
+                                .code
+                                .as_ref()
+                                .and_then(|e| e.value.as_ref())
+                                .map(|v| v.as_str())
+                                .map(|t| t == "1")
+                        },
                     ),
-                )
-            }
-            "code.empty() or system.exists()" => {
-                Some(self.code.is_none() || self.system.is_some())
-            }
-            _ => None,
+                ),
+                || dhp_runtime::visit::or(
+                    Some(
+                        self.value.is_none()
+                            || self.value.as_ref().is_none_or(|e| e.value.is_none()),
+                    ),
+                    || dhp_runtime::visit::not(None),
+                ),
+            )
+        } else if is("code.empty() or system.exists()") {
+            Some(self.code.is_none() || self.system.is_some())
+        } else {
+            None
         }
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
@@ -3837,11 +3838,11 @@ impl Reflect for DataRequirementCodeFilter {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "path.exists() xor searchParam.exists()" => {
-                Some(self.path.is_some() != self.search_param.is_some())
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("path.exists() xor searchParam.exists()") {
+            Some(self.path.is_some() != self.search_param.is_some())
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -4067,11 +4068,11 @@ impl Reflect for DataRequirementDateFilter {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "path.exists() xor searchParam.exists()" => {
-                Some(self.path.is_some() != self.search_param.is_some())
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("path.exists() xor searchParam.exists()") {
+            Some(self.path.is_some() != self.search_param.is_some())
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -4728,17 +4729,18 @@ impl Reflect for Distance {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "(code.exists() or value.empty()) and (system.empty() or system = %ucum)" => {
-                dhp_runtime::visit::and(
-                    Some(self.code.is_some() || self.value.is_none()),
-                    || dhp_runtime::visit::or(Some(self.system.is_none()), || None),
-                )
-            }
-            "code.empty() or system.exists()" => {
-                Some(self.code.is_none() || self.system.is_some())
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "(code.exists() or value.empty()) and (system.empty() or system = %ucum)",
+        ) {
+            dhp_runtime::visit::and(
+                Some(self.code.is_some() || self.value.is_none()),
+                || dhp_runtime::visit::or(Some(self.system.is_none()), || None),
+            )
+        } else if is("code.empty() or system.exists()") {
+            Some(self.code.is_none() || self.system.is_some())
+        } else {
+            None
         }
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
@@ -5253,14 +5255,14 @@ impl Reflect for Dosage {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "asNeededFor.empty() or asNeeded.empty() or asNeeded" => {
-                dhp_runtime::visit::or(
-                    Some(self.as_needed_for.is_empty() || self.as_needed.is_none()),
-                    || None,
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("asNeededFor.empty() or asNeeded.empty() or asNeeded") {
+            dhp_runtime::visit::or(
+                Some(self.as_needed_for.is_empty() || self.as_needed.is_none()),
+                || None,
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -5779,17 +5781,16 @@ impl Reflect for Duration {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "code.empty() or system.exists()" => {
-                Some(self.code.is_none() || self.system.is_some())
-            }
-            "code.exists() implies ((system = %ucum) and value.exists())" => {
-                dhp_runtime::visit::implies(
-                    Some(self.code.is_some()),
-                    || dhp_runtime::visit::and(None, || Some(self.value.is_some())),
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("code.empty() or system.exists()") {
+            Some(self.code.is_none() || self.system.is_some())
+        } else if is("code.exists() implies ((system = %ucum) and value.exists())") {
+            dhp_runtime::visit::implies(
+                Some(self.code.is_some()),
+                || dhp_runtime::visit::and(None, || Some(self.value.is_some())),
+            )
+        } else {
+            None
         }
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
@@ -6101,17 +6102,18 @@ impl Reflect for Expression {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "expression.exists() or reference.exists()" => {
-                Some(self.expression.is_some() || self.reference.is_some())
-            }
-            "name.hasValue() implies name.matches('[A-Za-z][A-Za-z0-9\\\\_]{0,63}')" => {
-                dhp_runtime::visit::implies(
-                    Some(self.name.as_ref().is_some_and(|e| e.value.is_some())),
-                    || None,
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("expression.exists() or reference.exists()") {
+            Some(self.expression.is_some() || self.reference.is_some())
+        } else if is(
+            "name.hasValue() implies name.matches('[A-Za-z][A-Za-z0-9\\\\_]{0,63}')",
+        ) {
+            dhp_runtime::visit::implies(
+                Some(self.name.as_ref().is_some_and(|e| e.value.is_some())),
+                || None,
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -6406,14 +6408,13 @@ impl Reflect for ExtendedContactDetail {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "address.where(use = 'home').empty()" => {
-                dhp_runtime::visit::when_absent(self.address.is_none(), true)
-            }
-            "telecom.where(use = 'home').empty()" => {
-                dhp_runtime::visit::when_absent(self.telecom.is_empty(), true)
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("address.where(use = 'home').empty()") {
+            dhp_runtime::visit::when_absent(self.address.is_none(), true)
+        } else if is("telecom.where(use = 'home').empty()") {
+            dhp_runtime::visit::when_absent(self.telecom.is_empty(), true)
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -7235,10 +7236,8 @@ impl Reflect for Identifier {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "value.exists()" => Some(self.value.is_some()),
-            _ => None,
-        }
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("value.exists()") { Some(self.value.is_some()) } else { None }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
         if !self.unknown_elements.is_empty() {
@@ -8375,29 +8374,27 @@ impl Reflect for Period {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())" => {
-                dhp_runtime::visit::or(
-                    Some(
-                        self.start.as_ref().is_none_or(|e| e.value.is_none())
-                            || self.end.as_ref().is_none_or(|e| e.value.is_none()),
-                    ),
-                    || dhp_runtime::visit::boundaries_ordered(
-                        self
-                            .start
-                            .as_ref()
-                            .and_then(|e| e.value.as_ref())
-                            .map(|v| v.as_str()),
-                        self
-                            .end
-                            .as_ref()
-                            .and_then(|e| e.value.as_ref())
-                            .map(|v| v.as_str()),
-                        false,
-                    ),
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())",
+        ) {
+            dhp_runtime::visit::or(
+                Some(
+                    self.start.as_ref().is_none_or(|e| e.value.is_none())
+                        || self.end.as_ref().is_none_or(|e| e.value.is_none()),
+                ),
+                || dhp_runtime::visit::boundaries_ordered(
+                    self
+                        .start
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                    self.end.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                    false,
+                ),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -8636,12 +8633,13 @@ impl Reflect for Quantity {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "code.empty() or system.exists()" => {
-                Some(self.code.is_none() || self.system.is_some())
-            }
-            "comparator.empty()" => Some(self.comparator.is_none()),
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("code.empty() or system.exists()") {
+            Some(self.code.is_none() || self.system.is_some())
+        } else if is("comparator.empty()") {
+            Some(self.comparator.is_none())
+        } else {
+            None
         }
     }
     fn coded(&self) -> Option<Option<(Option<&str>, &str)>> {
@@ -8891,20 +8889,22 @@ impl Reflect for Range {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or (low.lowBoundary() <= high.highBoundary())" => {
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or (low.lowBoundary() <= high.highBoundary())",
+        ) {
+            dhp_runtime::visit::or(
                 dhp_runtime::visit::or(
                     dhp_runtime::visit::or(
-                        dhp_runtime::visit::or(
-                            dhp_runtime::visit::when_absent(self.low.is_none(), true),
-                            || dhp_runtime::visit::when_absent(self.high.is_none(), true),
-                        ),
-                        || dhp_runtime::visit::not(None),
+                        dhp_runtime::visit::when_absent(self.low.is_none(), true),
+                        || dhp_runtime::visit::when_absent(self.high.is_none(), true),
                     ),
-                    || None,
-                )
-            }
-            _ => None,
+                    || dhp_runtime::visit::not(None),
+                ),
+                || None,
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -9100,15 +9100,17 @@ impl Reflect for Ratio {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "(numerator.exists() and denominator.exists()) or (numerator.empty() and denominator.empty() and extension.exists())" => {
-                Some(
-                    (self.numerator.is_some() && self.denominator.is_some())
-                        || ((self.numerator.is_none() && self.denominator.is_none())
-                            && !self.extension.is_empty()),
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "(numerator.exists() and denominator.exists()) or (numerator.empty() and denominator.empty() and extension.exists())",
+        ) {
+            Some(
+                (self.numerator.is_some() && self.denominator.is_some())
+                    || ((self.numerator.is_none() && self.denominator.is_none())
+                        && !self.extension.is_empty()),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -9356,17 +9358,18 @@ impl Reflect for RatioRange {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "((lowNumerator.exists() or highNumerator.exists()) and denominator.exists()) or (lowNumerator.empty() and highNumerator.empty() and denominator.empty() and extension.exists())" => {
-                Some(
-                    ((self.low_numerator.is_some() || self.high_numerator.is_some())
-                        && self.denominator.is_some())
-                        || (((self.low_numerator.is_none()
-                            && self.high_numerator.is_none())
-                            && self.denominator.is_none()) && !self.extension.is_empty()),
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "((lowNumerator.exists() or highNumerator.exists()) and denominator.exists()) or (lowNumerator.empty() and highNumerator.empty() and denominator.empty() and extension.exists())",
+        ) {
+            Some(
+                ((self.low_numerator.is_some() || self.high_numerator.is_some())
+                    && self.denominator.is_some())
+                    || (((self.low_numerator.is_none() && self.high_numerator.is_none())
+                        && self.denominator.is_none()) && !self.extension.is_empty()),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -9613,48 +9616,52 @@ impl Reflect for Reference {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "(reference.resolve().exists() and reference.resolve() is Group) implies reference.resolve().member.entity.resolve().all($this is Specimen)" => {
-                dhp_runtime::visit::implies(
-                    dhp_runtime::visit::and(
-                        dhp_runtime::visit::when_absent(self.reference.is_none(), false),
-                        || None,
-                    ),
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "(reference.resolve().exists() and reference.resolve() is Group) implies reference.resolve().member.entity.resolve().all($this is Specimen)",
+        ) {
+            dhp_runtime::visit::implies(
+                dhp_runtime::visit::and(
+                    dhp_runtime::visit::when_absent(self.reference.is_none(), false),
                     || None,
-                )
-            }
-            "reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))" => {
-                dhp_runtime::visit::implies(
-                    Some(self.reference.is_some()),
-                    || dhp_runtime::visit::or(
-                        dhp_runtime::visit::or(
-                            dhp_runtime::visit::not(
-                                self
-                                    .reference
-                                    .as_ref()
-                                    .and_then(|e| e.value.as_deref())
-                                    .map(|t| t.starts_with("#")),
-                            ),
-                            || None,
-                        ),
-                        || dhp_runtime::visit::and(
+                ),
+                || None,
+            )
+        } else if is(
+            "reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))",
+        ) {
+            dhp_runtime::visit::implies(
+                Some(self.reference.is_some()),
+                || dhp_runtime::visit::or(
+                    dhp_runtime::visit::or(
+                        dhp_runtime::visit::not(
                             self
                                 .reference
                                 .as_ref()
                                 .and_then(|e| e.value.as_deref())
-                                .map(|t| t == "#"),
-                            || None,
+                                .map(|t| t.starts_with("#")),
                         ),
+                        || None,
                     ),
-                )
-            }
-            "reference.exists() or identifier.exists() or display.exists() or extension.exists()" => {
-                Some(
-                    ((self.reference.is_some() || self.identifier.is_some())
-                        || self.display.is_some()) || !self.extension.is_empty(),
-                )
-            }
-            _ => None,
+                    || dhp_runtime::visit::and(
+                        self
+                            .reference
+                            .as_ref()
+                            .and_then(|e| e.value.as_deref())
+                            .map(|t| t == "#"),
+                        || None,
+                    ),
+                ),
+            )
+        } else if is(
+            "reference.exists() or identifier.exists() or display.exists() or extension.exists()",
+        ) {
+            Some(
+                ((self.reference.is_some() || self.identifier.is_some())
+                    || self.display.is_some()) || !self.extension.is_empty(),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -10418,11 +10425,11 @@ impl Reflect for SampledData {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "interval.exists().not() xor offsets.exists().not()" => {
-                Some(self.interval.is_none() != self.offsets.is_none())
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("interval.exists().not() xor offsets.exists().not()") {
+            Some(self.interval.is_none() != self.offsets.is_none())
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -11615,38 +11622,32 @@ impl Reflect for TimingRepeat {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "countMax.empty() or count.exists()" => {
-                Some(self.count_max.is_none() || self.count.is_some())
-            }
-            "duration.empty() or durationUnit.exists()" => {
-                Some(self.duration.is_none() || self.duration_unit.is_some())
-            }
-            "duration.exists() implies duration >= 0" => {
-                dhp_runtime::visit::implies(Some(self.duration.is_some()), || None)
-            }
-            "durationMax.empty() or duration.exists()" => {
-                Some(self.duration_max.is_none() || self.duration.is_some())
-            }
-            "offset.empty() or (when.exists() and when.select($this in ('C' | 'CM' | 'CD' | 'CV')).allFalse())" => {
-                dhp_runtime::visit::or(
-                    Some(self.offset.is_none()),
-                    || dhp_runtime::visit::and(Some(!self.when.is_empty()), || None),
-                )
-            }
-            "period.empty() or periodUnit.exists()" => {
-                Some(self.period.is_none() || self.period_unit.is_some())
-            }
-            "period.exists() implies period >= 0" => {
-                dhp_runtime::visit::implies(Some(self.period.is_some()), || None)
-            }
-            "periodMax.empty() or period.exists()" => {
-                Some(self.period_max.is_none() || self.period.is_some())
-            }
-            "timeOfDay.empty() or when.empty()" => {
-                Some(self.time_of_day.is_empty() || self.when.is_empty())
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("countMax.empty() or count.exists()") {
+            Some(self.count_max.is_none() || self.count.is_some())
+        } else if is("duration.empty() or durationUnit.exists()") {
+            Some(self.duration.is_none() || self.duration_unit.is_some())
+        } else if is("duration.exists() implies duration >= 0") {
+            dhp_runtime::visit::implies(Some(self.duration.is_some()), || None)
+        } else if is("durationMax.empty() or duration.exists()") {
+            Some(self.duration_max.is_none() || self.duration.is_some())
+        } else if is(
+            "offset.empty() or (when.exists() and when.select($this in ('C' | 'CM' | 'CD' | 'CV')).allFalse())",
+        ) {
+            dhp_runtime::visit::or(
+                Some(self.offset.is_none()),
+                || dhp_runtime::visit::and(Some(!self.when.is_empty()), || None),
+            )
+        } else if is("period.empty() or periodUnit.exists()") {
+            Some(self.period.is_none() || self.period_unit.is_some())
+        } else if is("period.exists() implies period >= 0") {
+            dhp_runtime::visit::implies(Some(self.period.is_some()), || None)
+        } else if is("periodMax.empty() or period.exists()") {
+            Some(self.period_max.is_none() || self.period.is_some())
+        } else if is("timeOfDay.empty() or when.empty()") {
+            Some(self.time_of_day.is_empty() || self.when.is_empty())
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -12008,26 +12009,23 @@ impl Reflect for TriggerDefinition {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "(type = 'named-event' implies name.exists()) and (type = 'periodic' implies timing.exists()) and (type.startsWith('data-') implies data.exists())" => {
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "(type = 'named-event' implies name.exists()) and (type = 'periodic' implies timing.exists()) and (type.startsWith('data-') implies data.exists())",
+        ) {
+            dhp_runtime::visit::and(
                 dhp_runtime::visit::and(
-                    dhp_runtime::visit::and(
-                        dhp_runtime::visit::implies(None, || Some(self.name.is_some())),
-                        || dhp_runtime::visit::implies(
-                            None,
-                            || Some(self.timing.is_some()),
-                        ),
-                    ),
-                    || dhp_runtime::visit::implies(None, || Some(!self.data.is_empty())),
-                )
-            }
-            "condition.exists() implies data.exists()" => {
-                Some(self.condition.is_none() || !self.data.is_empty())
-            }
-            "data.empty() or timing.empty()" => {
-                Some(self.data.is_empty() || self.timing.is_none())
-            }
-            _ => None,
+                    dhp_runtime::visit::implies(None, || Some(self.name.is_some())),
+                    || dhp_runtime::visit::implies(None, || Some(self.timing.is_some())),
+                ),
+                || dhp_runtime::visit::implies(None, || Some(!self.data.is_empty())),
+            )
+        } else if is("condition.exists() implies data.exists()") {
+            Some(self.condition.is_none() || !self.data.is_empty())
+        } else if is("data.empty() or timing.empty()") {
+            Some(self.data.is_empty() || self.timing.is_none())
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {

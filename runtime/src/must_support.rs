@@ -201,18 +201,10 @@ impl<'k> KeyMatch<'k> {
     #[inline]
     pub(crate) fn matches(self, name: &str, json_name: &str) -> bool {
         match self {
-            KeyMatch::Choice(base) => same_text(name, base) && !same_text(json_name, base),
-            KeyMatch::Member(key) => same_text(json_name, key),
+            KeyMatch::Choice(base) => crate::visit::same_text(name, base) && !crate::visit::same_text(json_name, base),
+            KeyMatch::Member(key) => crate::visit::same_text(json_name, key),
         }
     }
-}
-
-/// `a == b`, told without reading the bytes when both are the same text in memory (names
-/// of the generated tables and types are literals of one crate, which the compiler
-/// merges) or of different lengths.
-#[inline]
-fn same_text(a: &str, b: &str) -> bool {
-    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
 }
 
 /// Calls `visit` for the children of `node` at JSON member `key`: a member name

@@ -194,6 +194,22 @@ pub fn when_absent(absent: bool, value: bool) -> Option<bool> {
     absent.then_some(value)
 }
 
+/// Whether two texts are the same, by address first: the names and expressions of the
+/// generated tables and types are literals of one crate, which the compiler merges, so
+/// the text is read only when the addresses differ and the lengths are equal. What a
+/// generated `native_invariant` finds the expression asked with.
+///
+/// ```
+/// let expression = "code.exists()";
+/// assert!(dhp_runtime::visit::same_text(expression, "code.exists()"));
+/// assert!(!dhp_runtime::visit::same_text(expression, "code.empty()"));
+/// assert!(dhp_runtime::visit::same_text(&String::from(expression), expression));
+/// ```
+#[inline]
+pub fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
+}
+
 /// For a generated `native_invariant`: `.not()` of a part (undecided stays undecided).
 #[inline]
 pub fn not(part: Option<bool>) -> Option<bool> {

@@ -548,19 +548,28 @@ fn coded_fn(s: &StructDef) -> TokenStream {
 /// none.
 fn native_invariant_fn(ctx: &Ctx, s: &StructDef) -> TokenStream {
     let Some(answers) = ctx.space.native_answers.get(&s.name) else { return quote! {} };
-    let arms = answers.iter().map(|(expression, test)| {
+    // Tested in turn by address first (`dhp_runtime::visit::same_text`): the expression
+    // asked is usually this very literal of the crate's tables, so its text is not read.
+    // Expressions with the same answer share one test (`dom-2` and `dom-5` without
+    // `contained`), in the order of the first.
+    let mut grouped: Vec<(Vec<&String>, TokenStream)> = Vec::new();
+    for (expression, test) in answers {
         let value = native_option_tokens(test, &s.fields);
-        quote! { #expression => #value, }
-    });
+        match grouped.iter_mut().find(|(_, v)| v.to_string() == value.to_string()) {
+            Some((expressions, _)) => expressions.push(expression),
+            None => grouped.push((vec![expression], value)),
+        }
+    }
+    let arms = grouped.iter().map(|(expressions, value)| quote! { if #(is(#expressions))||* { #value } });
     quote! {
         fn native_invariant(&self, expression: &str) -> Option<bool> {
             // Unknown members (a lenient read) are children the expression would see.
             if !self.unknown_elements.is_empty() {
                 return None;
             }
-            match expression {
-                #(#arms)*
-                _ => None,
+            let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+            #(#arms else)* {
+                None
             }
         }
     }

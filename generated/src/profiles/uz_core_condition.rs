@@ -653,35 +653,36 @@ impl Reflect for UzCoreCondition {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "abatement.exists() implies (clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='inactive' or code='resolved' or code='remission')).exists())" => {
-                dhp_runtime::visit::implies(Some(self.abatement.is_some()), || None)
-            }
-            "category.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-category' and code='problem-list-item').exists() implies clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and code='unknown').exists().not()" => {
-                dhp_runtime::visit::implies(
-                    dhp_runtime::visit::when_absent(self.category.is_empty(), false),
-                    || dhp_runtime::visit::not(None),
-                )
-            }
-            "contained.contained.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.security.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
-                dhp_runtime::visit::and(
-                    dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                    || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                )
-            }
-            "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "text.`div`.exists()" => {
-                dhp_runtime::visit::when_absent(self.text.is_none(), false)
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is(
+            "abatement.exists() implies (clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and (code='inactive' or code='resolved' or code='remission')).exists())",
+        ) {
+            dhp_runtime::visit::implies(Some(self.abatement.is_some()), || None)
+        } else if is(
+            "category.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-category' and code='problem-list-item').exists() implies clinicalStatus.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-clinical' and code='unknown').exists().not()",
+        ) {
+            dhp_runtime::visit::implies(
+                dhp_runtime::visit::when_absent(self.category.is_empty(), false),
+                || dhp_runtime::visit::not(None),
+            )
+        } else if is("contained.contained.empty()")
+            || is("contained.meta.security.empty()")
+            || is(
+                "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+            )
+        {
+            dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
+        } else if is(
+            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        ) {
+            dhp_runtime::visit::and(
+                dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+                || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+            )
+        } else if is("text.`div`.exists()") {
+            dhp_runtime::visit::when_absent(self.text.is_none(), false)
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {

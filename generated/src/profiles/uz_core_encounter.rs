@@ -870,26 +870,24 @@ impl Reflect for UzCoreEncounter {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "contained.contained.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.security.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
-                dhp_runtime::visit::and(
-                    dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                    || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                )
-            }
-            "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "text.`div`.exists()" => {
-                dhp_runtime::visit::when_absent(self.text.is_none(), false)
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("contained.contained.empty()") || is("contained.meta.security.empty()")
+            || is(
+                "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+            )
+        {
+            dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
+        } else if is(
+            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        ) {
+            dhp_runtime::visit::and(
+                dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+                || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+            )
+        } else if is("text.`div`.exists()") {
+            dhp_runtime::visit::when_absent(self.text.is_none(), false)
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {

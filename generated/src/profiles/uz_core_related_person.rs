@@ -509,63 +509,62 @@ impl Reflect for UzCoreRelatedPerson {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "%resource.where(gender='other').exists()" => {
-                Some(
-                    self
-                        .gender
-                        .as_ref()
-                        .and_then(|e| e.value)
-                        .is_some_and(|v| v.code() == "other"),
-                )
-            }
-            "contained.contained.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.security.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("%resource.where(gender='other').exists()") {
+            Some(
+                self
+                    .gender
+                    .as_ref()
+                    .and_then(|e| e.value)
+                    .is_some_and(|v| v.code() == "other"),
+            )
+        } else if is("contained.contained.empty()")
+            || is("contained.meta.security.empty()")
+            || is(
+                "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+            )
+        {
+            dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
+        } else if is(
+            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        ) {
+            dhp_runtime::visit::and(
+                dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+                || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+            )
+        } else if is(
+            "gender.exists() and gender = 'other' implies gender.extension('https://dhp.uz/fhir/core/StructureDefinition/gender-other').exists()",
+        ) {
+            dhp_runtime::visit::implies(
                 dhp_runtime::visit::and(
-                    dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                    || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                )
-            }
-            "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "gender.exists() and gender = 'other' implies gender.extension('https://dhp.uz/fhir/core/StructureDefinition/gender-other').exists()" => {
-                dhp_runtime::visit::implies(
-                    dhp_runtime::visit::and(
-                        Some(self.gender.is_some()),
-                        || {
-                            self
-                                .gender
-                                .as_ref()
-                                .and_then(|e| e.value)
-                                .map(|v| v.code() == "other")
-                        },
-                    ),
-                    || Some(
+                    Some(self.gender.is_some()),
+                    || {
                         self
                             .gender
                             .as_ref()
-                            .is_some_and(|e| {
-                                e
-                                    .extension
-                                    .iter()
-                                    .any(|x| {
-                                        x.url
-                                            == "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
-                                    })
-                            }),
-                    ),
-                )
-            }
-            "text.`div`.exists()" => {
-                dhp_runtime::visit::when_absent(self.text.is_none(), false)
-            }
-            _ => None,
+                            .and_then(|e| e.value)
+                            .map(|v| v.code() == "other")
+                    },
+                ),
+                || Some(
+                    self
+                        .gender
+                        .as_ref()
+                        .is_some_and(|e| {
+                            e
+                                .extension
+                                .iter()
+                                .any(|x| {
+                                    x.url
+                                        == "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
+                                })
+                        }),
+                ),
+            )
+        } else if is("text.`div`.exists()") {
+            dhp_runtime::visit::when_absent(self.text.is_none(), false)
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {

@@ -877,42 +877,40 @@ impl Reflect for UzCoreSocioeconomicObservation {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "bodySite.exists() implies bodyStructure.empty()" => {
-                Some(self.body_site.is_none() || self.body_structure.is_none())
-            }
-            "contained.contained.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.security.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
-                dhp_runtime::visit::and(
-                    dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                    || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                )
-            }
-            "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "dataAbsentReason.empty() or value.empty()" => {
-                Some(self.data_absent_reason.is_none() || self.value.is_none())
-            }
-            "text.`div`.exists()" => {
-                dhp_runtime::visit::when_absent(self.text.is_none(), false)
-            }
-            "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()" => {
-                dhp_runtime::visit::or(
-                    Some(self.value.is_none()),
-                    || dhp_runtime::visit::none_equal(
-                        self,
-                        &["component", "code", "coding"],
-                        &["code", "coding"],
-                    ),
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("bodySite.exists() implies bodyStructure.empty()") {
+            Some(self.body_site.is_none() || self.body_structure.is_none())
+        } else if is("contained.contained.empty()")
+            || is("contained.meta.security.empty()")
+            || is(
+                "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+            )
+        {
+            dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
+        } else if is(
+            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        ) {
+            dhp_runtime::visit::and(
+                dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+                || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+            )
+        } else if is("dataAbsentReason.empty() or value.empty()") {
+            Some(self.data_absent_reason.is_none() || self.value.is_none())
+        } else if is("text.`div`.exists()") {
+            dhp_runtime::visit::when_absent(self.text.is_none(), false)
+        } else if is(
+            "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
+        ) {
+            dhp_runtime::visit::or(
+                Some(self.value.is_none()),
+                || dhp_runtime::visit::none_equal(
+                    self,
+                    &["component", "code", "coding"],
+                    &["code", "coding"],
+                ),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {

@@ -326,56 +326,50 @@ impl Reflect for Bundle {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "(type = 'searchset') or entry.search.empty()" => {
-                dhp_runtime::visit::or(
-                    None,
-                    || dhp_runtime::visit::when_absent(self.entry.is_empty(), true),
-                )
-            }
-            "issues.exists() implies (issues.issue.severity = 'information' or issues.issue.severity = 'warning')" => {
-                dhp_runtime::visit::implies(
-                    Some(self.issues.is_some()),
-                    || dhp_runtime::visit::or(None, || None),
-                )
-            }
-            "total.empty() or (type = 'searchset') or (type = 'history')" => {
-                dhp_runtime::visit::or(
-                    dhp_runtime::visit::or(Some(self.total.is_none()), || None),
-                    || None,
-                )
-            }
-            "type = 'document' implies (identifier.system.exists() and identifier.value.exists())" => {
-                dhp_runtime::visit::implies(
-                    None,
-                    || dhp_runtime::visit::and(
-                        dhp_runtime::visit::when_absent(
-                            self.identifier.is_none(),
-                            false,
-                        ),
-                        || dhp_runtime::visit::when_absent(
-                            self.identifier.is_none(),
-                            false,
-                        ),
-                    ),
-                )
-            }
-            "type = 'document' implies (timestamp.hasValue())" => {
-                dhp_runtime::visit::implies(
-                    None,
-                    || Some(self.timestamp.as_ref().is_some_and(|e| e.value.is_some())),
-                )
-            }
-            "type = 'document' implies issues.empty()" => {
-                dhp_runtime::visit::implies(None, || Some(self.issues.is_none()))
-            }
-            "type = 'searchset' implies link.where(relation = 'self' and url.exists()).exists()" => {
-                dhp_runtime::visit::implies(
-                    None,
-                    || dhp_runtime::visit::when_absent(self.link.is_empty(), false),
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("(type = 'searchset') or entry.search.empty()") {
+            dhp_runtime::visit::or(
+                None,
+                || dhp_runtime::visit::when_absent(self.entry.is_empty(), true),
+            )
+        } else if is(
+            "issues.exists() implies (issues.issue.severity = 'information' or issues.issue.severity = 'warning')",
+        ) {
+            dhp_runtime::visit::implies(
+                Some(self.issues.is_some()),
+                || dhp_runtime::visit::or(None, || None),
+            )
+        } else if is("total.empty() or (type = 'searchset') or (type = 'history')") {
+            dhp_runtime::visit::or(
+                dhp_runtime::visit::or(Some(self.total.is_none()), || None),
+                || None,
+            )
+        } else if is(
+            "type = 'document' implies (identifier.system.exists() and identifier.value.exists())",
+        ) {
+            dhp_runtime::visit::implies(
+                None,
+                || dhp_runtime::visit::and(
+                    dhp_runtime::visit::when_absent(self.identifier.is_none(), false),
+                    || dhp_runtime::visit::when_absent(self.identifier.is_none(), false),
+                ),
+            )
+        } else if is("type = 'document' implies (timestamp.hasValue())") {
+            dhp_runtime::visit::implies(
+                None,
+                || Some(self.timestamp.as_ref().is_some_and(|e| e.value.is_some())),
+            )
+        } else if is("type = 'document' implies issues.empty()") {
+            dhp_runtime::visit::implies(None, || Some(self.issues.is_none()))
+        } else if is(
+            "type = 'searchset' implies link.where(relation = 'self' and url.exists()).exists()",
+        ) {
+            dhp_runtime::visit::implies(
+                None,
+                || dhp_runtime::visit::when_absent(self.link.is_empty(), false),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -921,20 +915,19 @@ impl Reflect for BundleEntry {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "fullUrl.exists() implies fullUrl.contains('/_history/').not()" => {
-                dhp_runtime::visit::implies(
-                    Some(self.full_url.is_some()),
-                    || dhp_runtime::visit::not(None),
-                )
-            }
-            "resource.exists() or request.exists() or response.exists()" => {
-                Some(
-                    (self.resource.is_some() || self.request.is_some())
-                        || self.response.is_some(),
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("fullUrl.exists() implies fullUrl.contains('/_history/').not()") {
+            dhp_runtime::visit::implies(
+                Some(self.full_url.is_some()),
+                || dhp_runtime::visit::not(None),
+            )
+        } else if is("resource.exists() or request.exists() or response.exists()") {
+            Some(
+                (self.resource.is_some() || self.request.is_some())
+                    || self.response.is_some(),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {

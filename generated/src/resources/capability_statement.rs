@@ -935,44 +935,44 @@ impl Reflect for CapabilityStatement {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "(description.count() + software.count() + implementation.count()) > 0" => {
-                Some(
-                    (self.description.is_some() || self.software.is_some())
-                        || self.implementation.is_some(),
-                )
-            }
-            "(kind != 'capability') or (implementation.exists().not() and software.exists())" => {
-                dhp_runtime::visit::or(
-                    None,
-                    || Some(self.implementation.is_none() && self.software.is_some()),
-                )
-            }
-            "(kind != 'instance') or implementation.exists()" => {
-                dhp_runtime::visit::or(None, || Some(self.implementation.is_some()))
-            }
-            "(kind!='requirements') or (implementation.exists().not() and software.exists().not())" => {
-                dhp_runtime::visit::or(
-                    None,
-                    || Some(self.implementation.is_none() && self.software.is_none()),
-                )
-            }
-            "messaging.endpoint.empty() or kind = 'instance'" => {
-                dhp_runtime::visit::or(
-                    dhp_runtime::visit::when_absent(self.messaging.is_empty(), true),
-                    || None,
-                )
-            }
-            "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){1,254}$')" => {
-                dhp_runtime::visit::implies(Some(self.name.is_some()), || None)
-            }
-            "rest.exists() or messaging.exists() or document.exists()" => {
-                Some(
-                    (!self.rest.is_empty() || !self.messaging.is_empty())
-                        || !self.document.is_empty(),
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("(description.count() + software.count() + implementation.count()) > 0") {
+            Some(
+                (self.description.is_some() || self.software.is_some())
+                    || self.implementation.is_some(),
+            )
+        } else if is(
+            "(kind != 'capability') or (implementation.exists().not() and software.exists())",
+        ) {
+            dhp_runtime::visit::or(
+                None,
+                || Some(self.implementation.is_none() && self.software.is_some()),
+            )
+        } else if is("(kind != 'instance') or implementation.exists()") {
+            dhp_runtime::visit::or(None, || Some(self.implementation.is_some()))
+        } else if is(
+            "(kind!='requirements') or (implementation.exists().not() and software.exists().not())",
+        ) {
+            dhp_runtime::visit::or(
+                None,
+                || Some(self.implementation.is_none() && self.software.is_none()),
+            )
+        } else if is("messaging.endpoint.empty() or kind = 'instance'") {
+            dhp_runtime::visit::or(
+                dhp_runtime::visit::when_absent(self.messaging.is_empty(), true),
+                || None,
+            )
+        } else if is(
+            "name.exists() implies name.matches('^[A-Z]([A-Za-z0-9_]){1,254}$')",
+        ) {
+            dhp_runtime::visit::implies(Some(self.name.is_some()), || None)
+        } else if is("rest.exists() or messaging.exists() or document.exists()") {
+            Some(
+                (!self.rest.is_empty() || !self.messaging.is_empty())
+                    || !self.document.is_empty(),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {

@@ -829,26 +829,24 @@ impl Reflect for Encounter {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "contained.contained.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.security.empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()" => {
-                dhp_runtime::visit::and(
-                    dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                    || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
-                )
-            }
-            "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()" => {
-                dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
-            }
-            "text.`div`.exists()" => {
-                dhp_runtime::visit::when_absent(self.text.is_none(), false)
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("contained.contained.empty()") || is("contained.meta.security.empty()")
+            || is(
+                "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | %resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference = '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical) = '#').exists()).not()).trace('unmatched', id).empty()",
+            )
+        {
+            dhp_runtime::visit::when_absent(self.contained.is_empty(), true)
+        } else if is(
+            "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+        ) {
+            dhp_runtime::visit::and(
+                dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+                || dhp_runtime::visit::when_absent(self.contained.is_empty(), true),
+            )
+        } else if is("text.`div`.exists()") {
+            dhp_runtime::visit::when_absent(self.text.is_none(), false)
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
@@ -2108,17 +2106,18 @@ impl Reflect for EncounterParticipant {
         if !self.unknown_elements.is_empty() {
             return None;
         }
-        match expression {
-            "actor.exists() or type.exists()" => {
-                Some(self.actor.is_some() || !self.type_.is_empty())
-            }
-            "actor.exists(resolve() is Patient or resolve() is Group) implies type.exists().not()" => {
-                dhp_runtime::visit::implies(
-                    dhp_runtime::visit::when_absent(self.actor.is_none(), false),
-                    || Some(self.type_.is_empty()),
-                )
-            }
-            _ => None,
+        let is = |text: &str| dhp_runtime::visit::same_text(expression, text);
+        if is("actor.exists() or type.exists()") {
+            Some(self.actor.is_some() || !self.type_.is_empty())
+        } else if is(
+            "actor.exists(resolve() is Patient or resolve() is Group) implies type.exists().not()",
+        ) {
+            dhp_runtime::visit::implies(
+                dhp_runtime::visit::when_absent(self.actor.is_none(), false),
+                || Some(self.type_.is_empty()),
+            )
+        } else {
+            None
         }
     }
     fn child_text(&self, name: &str) -> Option<Option<&str>> {
