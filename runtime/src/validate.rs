@@ -250,29 +250,7 @@ struct ItemCheck {
     /// A fixed (`true`) or pattern (`false`) value.
     value: Option<(Expected, bool)>,
     /// The membership test of a required binding, and how to read the item's codes.
-    binding: Option<(Membership, CodedKind)>,
-}
-
-/// A required binding's membership test as an item check keeps it ([`CodeSet::is_member`]
-/// in 16 bytes, without the value set's URL, which only a message needs): the code type's
-/// index, or the set's function.
-#[derive(Clone, Copy)]
-enum Membership {
-    Index(&'static crate::terminology::CodeIndex<'static>),
-    Test(fn(Option<&str>, &str) -> bool),
-}
-
-impl Membership {
-    fn of(set: CodeSet) -> Membership {
-        set.index.map_or(Membership::Test(set.contains), Membership::Index)
-    }
-
-    fn contains(self, system: Option<&str>, code: &str) -> bool {
-        match self {
-            Membership::Index(index) => index.contains(system, code),
-            Membership::Test(test) => test(system, code),
-        }
-    }
+    binding: Option<(crate::terminology::Membership, CodedKind)>,
 }
 
 /// A rules table compiled into a tree of steps: every distinct walk prefix of the rules
@@ -1576,7 +1554,7 @@ impl ItemCheck {
     fn of(rule: &ElementRule) -> ItemCheck {
         ItemCheck {
             value: rule.value.map(|(text, exact)| (Expected::of(text), exact)),
-            binding: rule.binding.map(|(set, kind)| (Membership::of(set), kind)),
+            binding: rule.binding.map(|(set, kind)| (crate::terminology::Membership::of(set), kind)),
         }
     }
 }

@@ -469,13 +469,9 @@ fn native_part(e: &dhp_runtime::fhirpath::Expr, focus: Focus<'_>) -> NativeTest 
                 .filter(may_be_absent)
                 .map(|field| NativeTest::Present { field: field.name.clone(), card: field.card, present: f == "exists" }),
             // obs-7's shape, on the resource: no value in common.
-            ("empty", filtered) if focus.is_resource => match none_equal(filtered) {
-                Some((left, right)) => Some(NativeTest::NoneEqual { left, right }),
-                None => path_head(filtered)
-                    .and_then(element)
-                    .filter(|field| matches!(field.card, Card::Optional | Card::Many))
-                    .map(|field| NativeTest::Absent { field: field.name.clone(), card: field.card, value: true }),
-            },
+            ("empty", filtered) if focus.is_resource && none_equal(filtered).is_some() => {
+                none_equal(filtered).map(|(left, right)| NativeTest::NoneEqual { left, right })
+            }
             ("exists" | "empty", path) => path_head(path)
                 .and_then(element)
                 .filter(|field| matches!(field.card, Card::Optional | Card::Many))
