@@ -887,4 +887,30 @@ mod tests {
             assert!(!only(e), "{e}");
         }
     }
+
+    #[test]
+    fn reading_only_the_resource_is_told_at_the_deepest_nesting_the_parser_takes_on_a_small_stack() {
+        // Right-nested sums as deep as the parser allows, in a `where` criteria: the
+        // search for `%context` goes down all of them.
+        let nested = |center: &str, levels: usize| {
+            let mut e = center.to_string();
+            for _ in 0..levels {
+                e = format!("1 + ({e})");
+            }
+            format!("%resource.where({e} > 0).exists()")
+        };
+        let deepest = (0..crate::fhirpath::MAX_DEPTH).rev().find(|&n| crate::fhirpath::parse(&nested("2", n)).is_ok()).expect("some nesting parses");
+        assert!(deepest > 50, "{deepest}");
+        let (with_context, without) = (nested("%context.x", deepest), nested("2", deepest));
+        let answers = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let only = |e: &str| reads_only_resource(&crate::fhirpath::parse(e).expect("FHIRPath within the depth limit"));
+                (only(&with_context), only(&without))
+            })
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(answers, (false, true));
+    }
 }
