@@ -728,17 +728,111 @@ impl FhirPrimitive for Decimal {
 // ---------------------------------------------------------------------------------
 // String-based types
 
+/// The text of a string-based primitive: up to [`Text::INLINE`] bytes kept in place (most
+/// codes and ids, so reading them allocates nothing), longer text on the heap. As large
+/// as a `String`; compared, ordered, hashed and shown as the text it holds.
+#[derive(Clone)]
+enum Text {
+    /// `bytes[..len]`, copied whole from a `str`, so valid UTF-8.
+    Inline { len: u8, bytes: [u8; Text::INLINE] },
+    Heap(Box<str>),
+}
+
+impl Text {
+    /// The longest text kept in place.
+    const INLINE: usize = 22;
+
+    fn new(text: &str) -> Text {
+        match Text::inline(text) {
+            Some(t) => t,
+            None => Text::Heap(text.into()),
+        }
+    }
+
+    fn from_string(text: String) -> Text {
+        match Text::inline(&text) {
+            Some(t) => t,
+            None => Text::Heap(text.into_boxed_str()),
+        }
+    }
+
+    fn inline(text: &str) -> Option<Text> {
+        let len = text.len();
+        if len > Text::INLINE {
+            return None;
+        }
+        let mut bytes = [0; Text::INLINE];
+        bytes[..len].copy_from_slice(text.as_bytes());
+        Some(Text::Inline { len: len as u8, bytes })
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // SAFETY: `bytes[..len]` is a whole `str` copied by `Text::inline`, and
+            // nothing else writes an inline text.
+            Text::Inline { len, bytes } => unsafe { std::str::from_utf8_unchecked(&bytes[..usize::from(*len)]) },
+            Text::Heap(text) => text,
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            Text::Heap(text) => text.into_string(),
+            inline => inline.as_str().to_string(),
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Text) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Text) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
 macro_rules! string_primitive {
     ($(#[$attr:meta])* $name:ident, $fhir:literal, $validate:expr) => {
         $(#[$attr])*
-        pub struct $name(String);
+        pub struct $name(Text);
 
         impl $name {
             #[doc = concat!("Checks `text` against the FHIR `", $fhir, "` rules and keeps it as is.")]
             pub fn new(text: impl Into<String>) -> Result<Self, PrimitiveError> {
                 let text = text.into();
                 match validate_string(&text, $validate) {
-                    Ok(()) => Ok($name(text)),
+                    Ok(()) => Ok($name(Text::from_string(text))),
                     Err(reason) => Err(PrimitiveError::invalid_text($fhir, &text, reason)),
                 }
             }
@@ -752,12 +846,12 @@ macro_rules! string_primitive {
             /// this for fixed and pattern values taken from the implementation guide; an
             /// invalid constant would still be reported when the value is read back.
             pub fn from_static(text: &'static str) -> Self {
-                $name(text.to_string())
+                $name(Text::new(text))
             }
 
             /// The text, by value.
             pub fn into_string(self) -> String {
-                self.0
+                self.0.into_string()
             }
         }
 
@@ -775,7 +869,7 @@ macro_rules! string_primitive {
 
         impl From<$name> for String {
             fn from(v: $name) -> String {
-                v.0
+                v.0.into_string()
             }
         }
 
@@ -807,7 +901,7 @@ macro_rules! string_primitive {
                 let s = json_string($fhir, value)?;
                 let validate: fn(&str) -> Result<(), String> = $validate;
                 validate(s).map_err(|reason| PrimitiveError::invalid_text($fhir, s, reason))?;
-                Ok($name(s.to_string()))
+                Ok($name(Text::new(s)))
             }
 
             fn from_json_owned(value: JsonValue) -> Result<Self, PrimitiveError> {
@@ -816,14 +910,24 @@ macro_rules! string_primitive {
                         check_string(&s).map_err(|reason| PrimitiveError::invalid_text($fhir, &s, reason))?;
                         let validate: fn(&str) -> Result<(), String> = $validate;
                         validate(&s).map_err(|reason| PrimitiveError::invalid_text($fhir, &s, reason))?;
-                        Ok($name(s))
+                        Ok($name(Text::from_string(s)))
                     }
                     other => Self::from_json(&other),
                 }
             }
 
+            fn from_json_text(text: std::borrow::Cow<'_, str>) -> Result<Self, PrimitiveError> {
+                check_string(&text).map_err(|reason| PrimitiveError::invalid_text($fhir, &text, reason))?;
+                let validate: fn(&str) -> Result<(), String> = $validate;
+                validate(&text).map_err(|reason| PrimitiveError::invalid_text($fhir, &text, reason))?;
+                Ok($name(match text {
+                    std::borrow::Cow::Borrowed(t) => Text::new(t),
+                    std::borrow::Cow::Owned(t) => Text::from_string(t),
+                }))
+            }
+
             fn to_json(&self) -> JsonValue {
-                JsonValue::String(self.0.clone())
+                JsonValue::String(self.0.to_string())
             }
 
             fn write_json_text(&self, out: &mut String) {
@@ -1093,7 +1197,7 @@ impl Base64Binary {
                 }
             }
         }
-        Some(Base64Binary(out))
+        Some(Base64Binary(Text::from_string(out)))
     }
 
     /// Decodes the data (whitespace ignored). Fails when `=` padding appears other than
@@ -1576,6 +1680,46 @@ impl Time {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_kept_in_place_up_to_its_limit_and_behaves_as_the_text_either_way() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        assert_eq!(std::mem::size_of::<Text>(), std::mem::size_of::<String>());
+        let hash = |t: &Text| {
+            let mut h = DefaultHasher::new();
+            t.hash(&mut h);
+            h.finish()
+        };
+        let limit = "a".repeat(Text::INLINE);
+        let over = "a".repeat(Text::INLINE + 1);
+        // Multi-byte characters right at the limit stay whole.
+        let accented = format!("{}é", "b".repeat(Text::INLINE - 2));
+        for text in ["", "male", limit.as_str(), over.as_str(), accented.as_str(), "urn:oid:2.16.840.1.113883.6.96"] {
+            let (a, b) = (Text::new(text), Text::from_string(text.to_string()));
+            assert_eq!(matches!(a, Text::Inline { .. }), text.len() <= Text::INLINE, "{text}");
+            assert_eq!(matches!(b, Text::Inline { .. }), text.len() <= Text::INLINE, "{text}");
+            assert_eq!((a.as_str(), b.as_str()), (text, text));
+            assert_eq!(a.clone().into_string(), text);
+            assert_eq!(format!("{a:?}"), format!("{text:?}"));
+            let mut h = DefaultHasher::new();
+            text.hash(&mut h);
+            assert_eq!(hash(&a), h.finish(), "{text}");
+        }
+        // Compared and ordered as text, across the two forms.
+        assert_eq!(Text::new(&limit).cmp(&Text::new(&over)), limit.as_str().cmp(over.as_str()));
+        assert!(Text::new("b") > Text::new(&over));
+        assert_eq!(Code::new(over.clone()).unwrap(), Code::new(over.as_str()).unwrap());
+        assert_eq!(format!("{:?}", Code::new("final").unwrap()), "Code(\"final\")");
+        // Read from JSON text, borrowed or owned, either form.
+        for text in ["final", over.as_str()] {
+            let borrowed = Code::from_json_text(std::borrow::Cow::Borrowed(text)).unwrap();
+            let owned = Code::from_json_text(std::borrow::Cow::Owned(text.to_string())).unwrap();
+            assert_eq!((borrowed.as_str(), owned.as_str()), (text, text));
+        }
+        assert!(Code::from_json_text(std::borrow::Cow::Borrowed(" final")).is_err());
+        assert!(Id::from_json_text(std::borrow::Cow::Borrowed("has_underscore")).is_err());
+    }
 
     fn js(s: &str) -> JsonValue {
         JsonValue::String(s.to_string())
