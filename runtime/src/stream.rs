@@ -20,6 +20,14 @@ use crate::read::{IssueKind, ReadMode, Reader};
 use crate::resource::FhirJson;
 use std::borrow::Cow;
 
+/// A primitive read from a JSON value other than a string (a number, a Boolean, or a
+/// value of the wrong JSON type), out of line: the string path of every primitive type's
+/// reader, the usual one, then stays compact.
+#[inline(never)]
+fn primitive_from_tree<T: FhirPrimitive>(value: JsonValue) -> Result<T, crate::primitives::PrimitiveError> {
+    T::from_json_owned(value)
+}
+
 /// A primitive value's JSON token, before it is read as its type.
 enum PrimitiveToken<'a> {
     /// A string's text (borrowed from the input when it has no escapes).
@@ -794,7 +802,7 @@ impl<'a> Stream<'a> {
     fn primitive_value<T: FhirPrimitive>(&mut self) -> Option<T> {
         let read = match self.primitive_token()? {
             PrimitiveToken::Text(s) => T::from_json_text(s),
-            PrimitiveToken::Tree(v) => T::from_json_owned(v),
+            PrimitiveToken::Tree(v) => primitive_from_tree::<T>(v),
         };
         match read {
             Ok(v) => Some(v),

@@ -709,7 +709,10 @@ impl<'a> Walked<'a> {
         // memory, many bytes long; a saturated index would only misplace a `%resource`.
         let at = u32::try_from(nodes.len()).unwrap_or(u32::MAX);
         let outer = &nodes[parent];
-        let (resource, root_resource) = if json_name == "contained" {
+        // A leaf is a primitive, never a resource: the names are compared only for others.
+        let (resource, root_resource) = if leaf {
+            (outer.resource, outer.root_resource)
+        } else if json_name == "contained" {
             (at, outer.resource)
         } else if is_resource_member(json_name, ty) {
             (at, at)
