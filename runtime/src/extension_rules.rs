@@ -94,7 +94,7 @@ pub struct ExtensionRule {
 /// The rule for `url` in `rules` (sorted by URL), if the packages define it. A versioned
 /// URL (`…|5.0.0`) is looked up without its version.
 pub fn find<'r>(rules: &'r [ExtensionRule], url: &str) -> Option<&'r ExtensionRule> {
-    let url = url.split_once('|').map_or(url, |(plain, _)| plain);
+    let url = crate::prose_rules::split_once_ascii(url, b'|').map_or(url, |(plain, _)| plain);
     sorted_position(rules.len(), |i| rules[i].url, url).map(|i| &rules[i])
 }
 
@@ -162,7 +162,7 @@ impl UrlIndex {
 
     /// What [`find`] gives for `url`.
     pub(crate) fn find(&self, url: &str) -> Option<&'static ExtensionRule> {
-        let url = url.split_once('|').map_or(url, |(plain, _)| plain);
+        let url = crate::prose_rules::split_once_ascii(url, b'|').map_or(url, |(plain, _)| plain);
         let mask = self.slots.len() - 1;
         let mut at = url_hash(url.as_bytes()) & mask;
         // The table is at most half full, so an empty slot ends every probe sequence.

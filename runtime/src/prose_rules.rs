@@ -611,6 +611,15 @@ fn is_resource_type(ty: &str) -> bool {
     names.iter().any(|name| name.len() == ty.len() && *name == ty)
 }
 
+/// `s` split at its first `byte`, an ASCII byte (so both parts are whole text): what
+/// `str::split_once` gives for that character, without the character searcher's code
+/// (this runs on every reference and extension URL of a document).
+pub(crate) fn split_once_ascii(s: &str, byte: u8) -> Option<(&str, &str)> {
+    debug_assert!(byte.is_ascii());
+    let at = s.bytes().position(|b| b == byte)?;
+    Some((&s[..at], &s[at + 1..]))
+}
+
 /// `Ok` when `r` is one of the literal reference forms of references.html.
 pub fn reference_problem(r: &str) -> Result<(), String> {
     if r.starts_with('#') {
@@ -623,7 +632,7 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
         return Ok(());
     }
     // A conditional reference (transactions): Type?query.
-    if let Some((ty, _)) = r.split_once('?') {
+    if let Some((ty, _)) = split_once_ascii(r, b'?') {
         return if is_resource_type(ty) {
             Ok(())
         } else {
@@ -634,8 +643,17 @@ pub fn reference_problem(r: &str) -> Result<(), String> {
         };
     }
     // `Type/id` or `Type/id/_history/vid`, taken apart without collecting the parts.
-    let mut parts = r.split('/');
-    let (ty, id, history) = match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+    let mut rest = Some(r);
+    let mut next = || {
+        let part = rest?;
+        let (head, tail) = match split_once_ascii(part, b'/') {
+            Some((head, tail)) => (head, Some(tail)),
+            None => (part, None),
+        };
+        rest = tail;
+        Some(head)
+    };
+    let (ty, id, history) = match (next(), next(), next(), next(), next()) {
         (Some(ty), Some(id), None, _, _) => (ty, id, None),
         (Some(ty), Some(id), Some("_history"), Some(vid), None) => (ty, id, Some(vid)),
         _ => return Err("is not a relative reference Type/id (or Type/id/_history/vid), a #contained id or an absolute URI".into()),
@@ -900,6 +918,24 @@ fn string_content(ctx: &Ctx<'_, '_>, issues: &mut Vec<Issue>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splitting_at_an_ascii_byte_is_splitting_at_that_character() {
+        for s in ["", "/", "a/b", "Patient/1/_history/2", "é/ü?x", "no-separator", "a//", "?q", "urn:x|1.0|2"] {
+            for c in ['/', '?', '|'] {
+                assert_eq!(split_once_ascii(s, c as u8), s.split_once(c), "{s:?} at {c:?}");
+            }
+        }
+        // The reference forms taken apart by it, as before.
+        assert!(reference_problem("Patient/1").is_ok());
+        assert!(reference_problem("Patient/1/_history/2").is_ok());
+        assert!(reference_problem("Patient?identifier=x").is_ok());
+        assert!(reference_problem("Patient/").is_err());
+        assert!(reference_problem("Patient/1/_history/2/x").is_err());
+        assert!(reference_problem("Patient/1/other/2").is_err());
+        assert!(reference_problem("Nope/1").is_err());
+        assert!(reference_problem("Nope?x").is_err());
+    }
 
     #[test]
     fn resource_types_are_sorted() {
