@@ -918,37 +918,27 @@ impl<'a> Stream<'a> {
     }
 
     /// The values array of repeating primitive element `key`.
+    /// The array handling is [`array_of`](Self::array_of)'s (one copy for every type);
+    /// only the reading of an item is per type.
     pub fn prim_vec<T: FhirPrimitive, E>(&mut self, seen: &mut Seen, i: usize, key: &'static str, b: &mut PrimVec<T, E>) {
-        if !self.first(seen, i, key) {
-            return;
-        }
-        if self.peek() != Some(b'[') {
-            let t = self.type_here();
-            self.issue_at(key, None, IssueKind::JsonType, format!("element '{key}' repeats: expected a JSON array, found {t}"));
-            self.skip_value();
-            b.bad = true;
-            return;
-        }
-        if !self.begin_array() {
-            return;
-        }
-        let (mut first, mut n) = (true, 0);
-        while self.next_item(&mut first) {
+        // Not an array (and not a repeat of the member, which ends the read): recorded by
+        // `array_of`, and the values marked unusable.
+        let not_array = !seen.has(i) && self.peek() != Some(b'[');
+        let values = self.array_of(seen, i, key, &mut |s, n| {
             b.slot(n);
-            if self.peek() == Some(b'n') {
-                self.skip_value();
+            if s.peek() == Some(b'n') {
+                s.skip_value();
             } else {
                 b.flags[n] |= 1;
-                if let Some(v) = self.at(key, Some(n), |s| s.primitive_value::<T>()) {
+                if let Some(v) = s.primitive_value::<T>() {
                     b.items[n].value = Some(v);
                 }
             }
-            n += 1;
+        });
+        b.bad |= not_array;
+        if values.is_some() {
+            b.values = values;
         }
-        if n == 0 && self.fatal.is_none() {
-            self.issue_at(key, None, IssueKind::Structure, "empty array: FHIR JSON does not allow empty arrays");
-        }
-        b.values = Some(n);
     }
 
     /// The `_key` array of repeating primitive element `key`.
