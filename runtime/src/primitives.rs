@@ -906,20 +906,13 @@ macro_rules! string_primitive {
 
             fn from_json_owned(value: JsonValue) -> Result<Self, PrimitiveError> {
                 match value {
-                    JsonValue::String(s) => {
-                        check_string(&s).map_err(|reason| PrimitiveError::invalid_text($fhir, &s, reason))?;
-                        let validate: fn(&str) -> Result<(), String> = $validate;
-                        validate(&s).map_err(|reason| PrimitiveError::invalid_text($fhir, &s, reason))?;
-                        Ok($name(Text::from_string(s)))
-                    }
+                    JsonValue::String(s) => Self::from_json_text(std::borrow::Cow::Owned(s)),
                     other => Self::from_json(&other),
                 }
             }
 
             fn from_json_text(text: std::borrow::Cow<'_, str>) -> Result<Self, PrimitiveError> {
-                check_string(&text).map_err(|reason| PrimitiveError::invalid_text($fhir, &text, reason))?;
-                let validate: fn(&str) -> Result<(), String> = $validate;
-                validate(&text).map_err(|reason| PrimitiveError::invalid_text($fhir, &text, reason))?;
+                validate_string(&text, $validate).map_err(|reason| PrimitiveError::invalid_text($fhir, &text, reason))?;
                 Ok($name(match text {
                     std::borrow::Cow::Borrowed(t) => Text::new(t),
                     std::borrow::Cow::Owned(t) => Text::from_string(t),
