@@ -937,7 +937,7 @@ fn emitted_rust_of_the_synthetic_profiles() {
     assert!(has(flag, "pub category: Option<Box<CodeableConcept>>,"));
     assert!(has(flag, "\"category\", Some(1), false, &mut category);"));
     assert!(has(flag, "let category = category.into_iter().next();"));
-    assert!(has(flag, "pub fn new_local(value: impl Into<Primitive<String>>) -> Identifier"));
+    assert!(has(flag, "pub fn new_local(value: impl Into<Primitive<FhirString>>) -> Identifier"));
     assert!(has(flag, "pub fn local(&self) -> Vec<&Identifier>"));
     assert!(has(flag, "Uri::from_static(\"http://example.org/fhir/sid/flag-id\")"));
     assert!(has(flag, "pub episode: Option<ExampleEpisodeExtension>,"));

@@ -7,8 +7,8 @@ use dhp_runtime::{
 };
 use dhp_runtime::must_support::Step;
 use dhp_runtime::primitives::{
-    Base64Binary, Canonical, Code, Date, DateTime, Decimal, Id, Instant, Integer64,
-    Markdown, Oid, PositiveInt, Time, UnsignedInt, Uri, Url, Uuid, Xhtml,
+    Base64Binary, Canonical, Code, Date, DateTime, Decimal, FhirString, Id, Instant,
+    Integer64, Markdown, Oid, PositiveInt, Time, UnsignedInt, Uri, Url, Uuid, Xhtml,
 };
 use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen};
 use dhp_runtime::validate::{InvariantRule, Lister};
@@ -68,19 +68,19 @@ pub struct Address {
     /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
     ///
     /// - Element `Address.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Street name, number, direction & P.O. Box etc.
     ///
     /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
     ///
     /// - Element `Address.line`, cardinality `0..*`.
-    pub line: Vec<Primitive<String>>,
+    pub line: Vec<Primitive<FhirString>>,
     /// Name of city, town etc.
     ///
     /// The name of the city, town, suburb, village or other community or delivery center.
     ///
     /// - Element `Address.city`, cardinality `0..1`.
-    pub city: Option<Primitive<String>>,
+    pub city: Option<Primitive<FhirString>>,
     /// District name (aka county)
     ///
     /// The name of the administrative area (county).
@@ -88,19 +88,19 @@ pub struct Address {
     /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
     ///
     /// - Element `Address.district`, cardinality `0..1`.
-    pub district: Option<Primitive<String>>,
+    pub district: Option<Primitive<FhirString>>,
     /// Sub-unit of country (abbreviations ok)
     ///
     /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
     ///
     /// - Element `Address.state`, cardinality `0..1`.
-    pub state: Option<Primitive<String>>,
+    pub state: Option<Primitive<FhirString>>,
     /// Postal code for area
     ///
     /// A postal code designating a region defined by the postal service.
     ///
     /// - Element `Address.postalCode`, cardinality `0..1`.
-    pub postal_code: Option<Primitive<String>>,
+    pub postal_code: Option<Primitive<FhirString>>,
     /// Country (e.g. may be ISO 3166 2 or 3 letter code)
     ///
     /// Country - a nation as commonly understood or generally accepted.
@@ -108,7 +108,7 @@ pub struct Address {
     /// ISO 3166 2- or 3- letter codes MAY be used in place of a human readable country name.
     ///
     /// - Element `Address.country`, cardinality `0..1`.
-    pub country: Option<Primitive<String>>,
+    pub country: Option<Primitive<FhirString>>,
     /// Time period when address was/is in use
     ///
     /// Time period when address was/is in use.
@@ -127,13 +127,13 @@ impl FhirJson for Address {
         let mut extension: Vec<Extension> = Vec::new();
         let mut use_: Option<Primitive<AddressUse>> = None;
         let mut type_: Option<Primitive<AddressType>> = None;
-        let mut text: Option<Primitive<String>> = None;
-        let mut line = PrimVec::<String, Extension>::new();
-        let mut city: Option<Primitive<String>> = None;
-        let mut district: Option<Primitive<String>> = None;
-        let mut state: Option<Primitive<String>> = None;
-        let mut postal_code: Option<Primitive<String>> = None;
-        let mut country: Option<Primitive<String>> = None;
+        let mut text: Option<Primitive<FhirString>> = None;
+        let mut line = PrimVec::<FhirString, Extension>::new();
+        let mut city: Option<Primitive<FhirString>> = None;
+        let mut district: Option<Primitive<FhirString>> = None;
+        let mut state: Option<Primitive<FhirString>> = None;
+        let mut postal_code: Option<Primitive<FhirString>> = None;
+        let mut country: Option<Primitive<FhirString>> = None;
         let mut period: Option<Box<Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
@@ -285,14 +285,52 @@ impl Reflect for Address {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => Some(self.text.as_ref().and_then(|e| e.value.as_deref())),
-            "city" => Some(self.city.as_ref().and_then(|e| e.value.as_deref())),
-            "district" => Some(self.district.as_ref().and_then(|e| e.value.as_deref())),
-            "state" => Some(self.state.as_ref().and_then(|e| e.value.as_deref())),
-            "postalCode" => {
-                Some(self.postal_code.as_ref().and_then(|e| e.value.as_deref()))
+            "text" => {
+                Some(
+                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
             }
-            "country" => Some(self.country.as_ref().and_then(|e| e.value.as_deref())),
+            "city" => {
+                Some(
+                    self.city.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
+            "district" => {
+                Some(
+                    self
+                        .district
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
+            "state" => {
+                Some(
+                    self
+                        .state
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
+            "postalCode" => {
+                Some(
+                    self
+                        .postal_code
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
+            "country" => {
+                Some(
+                    self
+                        .country
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -415,7 +453,7 @@ pub struct Age {
     /// A human-readable form of the unit.
     ///
     /// - Element `Age.unit`, cardinality `0..1`.
-    pub unit: Option<Primitive<String>>,
+    pub unit: Option<Primitive<FhirString>>,
     /// System that defines coded unit form
     ///
     /// The identification of the system that provides the coded form of the unit.
@@ -442,7 +480,7 @@ impl FhirJson for Age {
         let mut extension: Vec<Extension> = Vec::new();
         let mut value: Option<Primitive<Decimal>> = None;
         let mut comparator: Option<Primitive<QuantityComparator>> = None;
-        let mut unit: Option<Primitive<String>> = None;
+        let mut unit: Option<Primitive<FhirString>> = None;
         let mut system: Option<Primitive<Uri>> = None;
         let mut code: Option<Primitive<Code>> = None;
         let mut unknown_elements = JsonObject::new();
@@ -617,7 +655,11 @@ impl Reflect for Age {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "unit" => {
+                Some(
+                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "system" => {
                 Some(
                     self
@@ -963,7 +1005,7 @@ pub struct Attachment {
     /// May sometimes be derived from the source filename.
     ///
     /// - Element `Attachment.title`, cardinality `0..1`.
-    pub title: Option<Primitive<String>>,
+    pub title: Option<Primitive<FhirString>>,
     /// Date attachment was first created
     ///
     /// The date that the attachment was first created.
@@ -1020,7 +1062,7 @@ impl FhirJson for Attachment {
         let mut url: Option<Primitive<Url>> = None;
         let mut size: Option<Primitive<Integer64>> = None;
         let mut hash: Option<Primitive<Base64Binary>> = None;
-        let mut title: Option<Primitive<String>> = None;
+        let mut title: Option<Primitive<FhirString>> = None;
         let mut creation: Option<Primitive<DateTime>> = None;
         let mut height: Option<Primitive<PositiveInt>> = None;
         let mut width: Option<Primitive<PositiveInt>> = None;
@@ -1260,7 +1302,15 @@ impl Reflect for Attachment {
                     self.url.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
-            "title" => Some(self.title.as_ref().and_then(|e| e.value.as_deref())),
+            "title" => {
+                Some(
+                    self
+                        .title
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -1815,7 +1865,7 @@ pub struct AvailabilityNotAvailableTime {
     /// e.g.2: 'Closed for maintenance over the summer' for this example you would want to include the `during` period, unless this was a university hospital and the "summer" period was well known, but would recommend its inclusion anyway.
     ///
     /// - Element `Availability.notAvailableTime.description`, cardinality `0..1`.
-    pub description: Option<Primitive<String>>,
+    pub description: Option<Primitive<FhirString>>,
     /// Service not available during this period
     ///
     /// Service not available during this period.
@@ -1832,7 +1882,7 @@ impl FhirJson for AvailabilityNotAvailableTime {
         let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
-        let mut description: Option<Primitive<String>> = None;
+        let mut description: Option<Primitive<FhirString>> = None;
         let mut during: Option<Box<Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
@@ -1910,7 +1960,13 @@ impl Reflect for AvailabilityNotAvailableTime {
         match name {
             "id" => Some(self.id.as_deref()),
             "description" => {
-                Some(self.description.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .description
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             _ => None,
         }
@@ -1989,7 +2045,7 @@ pub struct CodeableConcept {
     /// Very often the text is the same as a displayName of one of the codings.
     ///
     /// - Element `CodeableConcept.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -2001,7 +2057,7 @@ impl FhirJson for CodeableConcept {
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut coding: Vec<Coding> = Vec::new();
-        let mut text: Option<Primitive<String>> = None;
+        let mut text: Option<Primitive<FhirString>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -2074,7 +2130,11 @@ impl Reflect for CodeableConcept {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => Some(self.text.as_ref().and_then(|e| e.value.as_deref())),
+            "text" => {
+                Some(
+                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -2308,7 +2368,7 @@ pub struct Coding {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `Coding.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -2320,7 +2380,7 @@ pub struct Coding {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `Coding.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
@@ -2340,9 +2400,9 @@ impl FhirJson for Coding {
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut system: Option<Primitive<Uri>> = None;
-        let mut version: Option<Primitive<String>> = None;
+        let mut version: Option<Primitive<FhirString>> = None;
         let mut code: Option<Primitive<Code>> = None;
-        let mut display: Option<Primitive<String>> = None;
+        let mut display: Option<Primitive<FhirString>> = None;
         let mut user_selected: Option<Primitive<bool>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
@@ -2502,13 +2562,29 @@ impl Reflect for Coding {
                         .map(|v| v.as_str()),
                 )
             }
-            "version" => Some(self.version.as_ref().and_then(|e| e.value.as_deref())),
+            "version" => {
+                Some(
+                    self
+                        .version
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             "code" => {
                 Some(
                     self.code.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
-            "display" => Some(self.display.as_ref().and_then(|e| e.value.as_deref())),
+            "display" => {
+                Some(
+                    self
+                        .display
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -2591,7 +2667,7 @@ pub struct ContactDetail {
     /// If there is no named individual, the telecom information is for the organization as a whole.
     ///
     /// - Element `ContactDetail.name`, cardinality `0..1`.
-    pub name: Option<Primitive<String>>,
+    pub name: Option<Primitive<FhirString>>,
     /// Contact details for individual or organization
     ///
     /// The contact details for the individual (if a name was provided) or the organization.
@@ -2608,7 +2684,7 @@ impl FhirJson for ContactDetail {
         let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
-        let mut name: Option<Primitive<String>> = None;
+        let mut name: Option<Primitive<FhirString>> = None;
         let mut telecom: Vec<ContactPoint> = Vec::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
@@ -2682,7 +2758,11 @@ impl Reflect for ContactDetail {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
+            "name" => {
+                Some(
+                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -2757,7 +2837,7 @@ pub struct ContactPoint {
     /// Additional text data such as phone extension numbers, or notes about use of the contact are sometimes included in the value.
     ///
     /// - Element `ContactPoint.value`, cardinality `0..1`.
-    pub value: Option<Primitive<String>>,
+    pub value: Option<Primitive<FhirString>>,
     /// home | work | temp | old | mobile - purpose of this contact point
     ///
     /// Identifies the purpose for the contact point.
@@ -2796,7 +2876,7 @@ impl FhirJson for ContactPoint {
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut system: Option<Primitive<ContactPointSystem>> = None;
-        let mut value: Option<Primitive<String>> = None;
+        let mut value: Option<Primitive<FhirString>> = None;
         let mut use_: Option<Primitive<ContactPointUse>> = None;
         let mut rank: Option<Primitive<PositiveInt>> = None;
         let mut period: Option<Box<Period>> = None;
@@ -2923,7 +3003,15 @@ impl Reflect for ContactPoint {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "value" => Some(self.value.as_ref().and_then(|e| e.value.as_deref())),
+            "value" => {
+                Some(
+                    self
+                        .value
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -3021,7 +3109,7 @@ pub struct Count {
     /// A human-readable form of the unit.
     ///
     /// - Element `Count.unit`, cardinality `0..1`.
-    pub unit: Option<Primitive<String>>,
+    pub unit: Option<Primitive<FhirString>>,
     /// System that defines coded unit form
     ///
     /// The identification of the system that provides the coded form of the unit.
@@ -3048,7 +3136,7 @@ impl FhirJson for Count {
         let mut extension: Vec<Extension> = Vec::new();
         let mut value: Option<Primitive<Decimal>> = None;
         let mut comparator: Option<Primitive<QuantityComparator>> = None;
-        let mut unit: Option<Primitive<String>> = None;
+        let mut unit: Option<Primitive<FhirString>> = None;
         let mut system: Option<Primitive<Uri>> = None;
         let mut code: Option<Primitive<Code>> = None;
         let mut unknown_elements = JsonObject::new();
@@ -3236,7 +3324,11 @@ impl Reflect for Count {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "unit" => {
+                Some(
+                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "system" => {
                 Some(
                     self
@@ -3354,7 +3446,7 @@ pub struct DataRequirement {
     /// The value of mustSupport SHALL be a FHIRPath resolvable on the type of the DataRequirement. The path SHALL consist only of identifiers, constant indexers, and .resolve() (see the [Simple FHIRPath Profile](fhirpath.html#simple) for full details).
     ///
     /// - Element `DataRequirement.mustSupport`, cardinality `0..*`.
-    pub must_support: Vec<Primitive<String>>,
+    pub must_support: Vec<Primitive<FhirString>>,
     /// What codes are expected
     ///
     /// Code filters specify additional constraints on the data, specifying the value set of interest for a particular element of the data. Each code filter defines an additional constraint on the data, i.e. code filters are AND'ed, not OR'ed.
@@ -3402,7 +3494,7 @@ impl FhirJson for DataRequirement {
         let mut type_: Option<Primitive<FhirTypes>> = None;
         let mut profile = PrimVec::<Canonical, Extension>::new();
         let mut subject = ChoiceSlot::<DataRequirementSubject>::new();
-        let mut must_support = PrimVec::<String, Extension>::new();
+        let mut must_support = PrimVec::<FhirString, Extension>::new();
         let mut code_filter: Vec<DataRequirementCodeFilter> = Vec::new();
         let mut date_filter: Vec<DataRequirementDateFilter> = Vec::new();
         let mut value_filter: Vec<DataRequirementValueFilter> = Vec::new();
@@ -3704,13 +3796,13 @@ pub struct DataRequirementCodeFilter {
     /// The path attribute contains a [Simple FHIRPath Subset](fhirpath.html#simple) that allows path traversal, but not calculation.
     ///
     /// - Element `DataRequirement.codeFilter.path`, cardinality `0..1`.
-    pub path: Option<Primitive<String>>,
+    pub path: Option<Primitive<FhirString>>,
     /// A coded (token) parameter to search on
     ///
     /// A token parameter that refers to a search parameter defined on the specified type of the DataRequirement, and which searches on elements of type code, Coding, or CodeableConcept.
     ///
     /// - Element `DataRequirement.codeFilter.searchParam`, cardinality `0..1`.
-    pub search_param: Option<Primitive<String>>,
+    pub search_param: Option<Primitive<FhirString>>,
     /// ValueSet for the filter
     ///
     /// The valueset for the code filter. The valueSet and code elements are additive. If valueSet is specified, the filter will return only those data items for which the value of the code-valued element specified in the path is a member of the specified valueset.
@@ -3733,8 +3825,8 @@ impl FhirJson for DataRequirementCodeFilter {
         let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
-        let mut path: Option<Primitive<String>> = None;
-        let mut search_param: Option<Primitive<String>> = None;
+        let mut path: Option<Primitive<FhirString>> = None;
+        let mut search_param: Option<Primitive<FhirString>> = None;
         let mut value_set: Option<Primitive<Canonical>> = None;
         let mut code: Vec<Coding> = Vec::new();
         let mut unknown_elements = JsonObject::new();
@@ -3851,9 +3943,19 @@ impl Reflect for DataRequirementCodeFilter {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "path" => Some(self.path.as_ref().and_then(|e| e.value.as_deref())),
+            "path" => {
+                Some(
+                    self.path.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "searchParam" => {
-                Some(self.search_param.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .search_param
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             "valueSet" => {
                 Some(
@@ -3939,13 +4041,13 @@ pub struct DataRequirementDateFilter {
     /// The path attribute contains a [Simple FHIR Subset](fhirpath.html#simple) that allows path traversal, but not calculation.
     ///
     /// - Element `DataRequirement.dateFilter.path`, cardinality `0..1`.
-    pub path: Option<Primitive<String>>,
+    pub path: Option<Primitive<FhirString>>,
     /// A date valued parameter to search on
     ///
     /// A date parameter that refers to a search parameter defined on the specified type of the DataRequirement, and which searches on elements of type date, dateTime, Period, Schedule, or Timing.
     ///
     /// - Element `DataRequirement.dateFilter.searchParam`, cardinality `0..1`.
-    pub search_param: Option<Primitive<String>>,
+    pub search_param: Option<Primitive<FhirString>>,
     /// The value of the filter, as a Period, DateTime, or Duration value
     ///
     /// The value of the filter. If period is specified, the filter will return only those data items that fall within the bounds determined by the Period, inclusive of the period boundaries. If dateTime is specified, the filter will return only those data items that are equal to the specified dateTime. If a Duration is specified, the filter will return only those data items that fall within Duration before now.
@@ -3962,8 +4064,8 @@ impl FhirJson for DataRequirementDateFilter {
         let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
-        let mut path: Option<Primitive<String>> = None;
-        let mut search_param: Option<Primitive<String>> = None;
+        let mut path: Option<Primitive<FhirString>> = None;
+        let mut search_param: Option<Primitive<FhirString>> = None;
         let mut value = ChoiceSlot::<DataRequirementDateFilterValue>::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
@@ -4081,9 +4183,19 @@ impl Reflect for DataRequirementDateFilter {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "path" => Some(self.path.as_ref().and_then(|e| e.value.as_deref())),
+            "path" => {
+                Some(
+                    self.path.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "searchParam" => {
-                Some(self.search_param.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .search_param
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             _ => None,
         }
@@ -4161,7 +4273,7 @@ pub struct DataRequirementSort {
     /// The attribute of the sort. The specified path must be resolvable from the type of the required data. The path is allowed to contain qualifiers (.) to traverse sub-elements, as well as indexers (\[x\]) to traverse multiple-cardinality sub-elements. Note that the index must be an integer constant.
     ///
     /// - Element `DataRequirement.sort.path`, cardinality `1..1`.
-    pub path: Primitive<String>,
+    pub path: Primitive<FhirString>,
     /// ascending | descending
     ///
     /// The direction of the sort, ascending or descending.
@@ -4179,7 +4291,7 @@ impl FhirJson for DataRequirementSort {
         let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
-        let mut path: Option<Primitive<String>> = None;
+        let mut path: Option<Primitive<FhirString>> = None;
         let mut direction: Option<Primitive<SortDirection>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
@@ -4249,7 +4361,7 @@ impl Reflect for DataRequirementSort {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "path" => Some(self.path.value.as_deref()),
+            "path" => Some(self.path.value.as_ref().map(|v| v.as_str())),
             _ => None,
         }
     }
@@ -4315,13 +4427,13 @@ pub struct DataRequirementValueFilter {
     /// The path attribute contains a [Simple FHIR Subset](fhirpath.html#simple) that allows path traversal, but not calculation.
     ///
     /// - Element `DataRequirement.valueFilter.path`, cardinality `0..1`.
-    pub path: Option<Primitive<String>>,
+    pub path: Option<Primitive<FhirString>>,
     /// A parameter to search on
     ///
     /// A search parameter defined on the specified type of the DataRequirement, and which searches on elements of a type compatible with the type of the valueFilter.value\[x\] for the filter.
     ///
     /// - Element `DataRequirement.valueFilter.searchParam`, cardinality `0..1`.
-    pub search_param: Option<Primitive<String>>,
+    pub search_param: Option<Primitive<FhirString>>,
     /// eq | gt | lt | ge | le | sa | eb
     ///
     /// The comparator to be used to determine whether the value is matching.
@@ -4345,8 +4457,8 @@ impl FhirJson for DataRequirementValueFilter {
         let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
-        let mut path: Option<Primitive<String>> = None;
-        let mut search_param: Option<Primitive<String>> = None;
+        let mut path: Option<Primitive<FhirString>> = None;
+        let mut search_param: Option<Primitive<FhirString>> = None;
         let mut comparator: Option<Primitive<ValueFilterComparator>> = None;
         let mut value = ChoiceSlot::<DataRequirementValueFilterValue>::new();
         let mut unknown_elements = JsonObject::new();
@@ -4472,9 +4584,19 @@ impl Reflect for DataRequirementValueFilter {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "path" => Some(self.path.as_ref().and_then(|e| e.value.as_deref())),
+            "path" => {
+                Some(
+                    self.path.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "searchParam" => {
-                Some(self.search_param.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .search_param
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             _ => None,
         }
@@ -4574,7 +4696,7 @@ pub struct Distance {
     /// A human-readable form of the unit.
     ///
     /// - Element `Distance.unit`, cardinality `0..1`.
-    pub unit: Option<Primitive<String>>,
+    pub unit: Option<Primitive<FhirString>>,
     /// System that defines coded unit form
     ///
     /// The identification of the system that provides the coded form of the unit.
@@ -4601,7 +4723,7 @@ impl FhirJson for Distance {
         let mut extension: Vec<Extension> = Vec::new();
         let mut value: Option<Primitive<Decimal>> = None;
         let mut comparator: Option<Primitive<QuantityComparator>> = None;
-        let mut unit: Option<Primitive<String>> = None;
+        let mut unit: Option<Primitive<FhirString>> = None;
         let mut system: Option<Primitive<Uri>> = None;
         let mut code: Option<Primitive<Code>> = None;
         let mut unknown_elements = JsonObject::new();
@@ -4767,7 +4889,11 @@ impl Reflect for Distance {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "unit" => {
+                Some(
+                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "system" => {
                 Some(
                     self
@@ -4878,7 +5004,7 @@ pub struct Dosage {
     /// Free text dosage instructions e.g. SIG.
     ///
     /// - Element `Dosage.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Supplemental instruction or warnings to the patient - e.g. "with meals", "may cause drowsiness"
     ///
     /// Supplemental instructions to the patient on how to take the medication  (e.g. "with meals" or"take half to one hour before food") or warnings for the patient about the medication (e.g. "may cause drowsiness" or "avoid exposure of skin to direct sunlight or sunlamps").
@@ -4893,7 +5019,7 @@ pub struct Dosage {
     /// Instructions in terms that are understood by the patient or consumer.
     ///
     /// - Element `Dosage.patientInstruction`, cardinality `0..1`.
-    pub patient_instruction: Option<Primitive<String>>,
+    pub patient_instruction: Option<Primitive<FhirString>>,
     /// When medication should be administered
     ///
     /// When medication should be administered.
@@ -4984,9 +5110,9 @@ impl FhirJson for Dosage {
         let mut extension: Vec<Extension> = Vec::new();
         let mut modifier_extension: Vec<Extension> = Vec::new();
         let mut sequence: Option<Primitive<i32>> = None;
-        let mut text: Option<Primitive<String>> = None;
+        let mut text: Option<Primitive<FhirString>> = None;
         let mut additional_instruction: Vec<CodeableConcept> = Vec::new();
-        let mut patient_instruction: Option<Primitive<String>> = None;
+        let mut patient_instruction: Option<Primitive<FhirString>> = None;
         let mut timing: Option<Box<Timing>> = None;
         let mut as_needed: Option<Primitive<bool>> = None;
         let mut as_needed_for: Vec<CodeableConcept> = Vec::new();
@@ -5271,9 +5397,19 @@ impl Reflect for Dosage {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => Some(self.text.as_ref().and_then(|e| e.value.as_deref())),
+            "text" => {
+                Some(
+                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "patientInstruction" => {
-                Some(self.patient_instruction.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .patient_instruction
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             _ => None,
         }
@@ -5626,7 +5762,7 @@ pub struct Duration {
     /// A human-readable form of the unit.
     ///
     /// - Element `Duration.unit`, cardinality `0..1`.
-    pub unit: Option<Primitive<String>>,
+    pub unit: Option<Primitive<FhirString>>,
     /// System that defines coded unit form
     ///
     /// The identification of the system that provides the coded form of the unit.
@@ -5653,7 +5789,7 @@ impl FhirJson for Duration {
         let mut extension: Vec<Extension> = Vec::new();
         let mut value: Option<Primitive<Decimal>> = None;
         let mut comparator: Option<Primitive<QuantityComparator>> = None;
-        let mut unit: Option<Primitive<String>> = None;
+        let mut unit: Option<Primitive<FhirString>> = None;
         let mut system: Option<Primitive<Uri>> = None;
         let mut code: Option<Primitive<Code>> = None;
         let mut unknown_elements = JsonObject::new();
@@ -5817,7 +5953,11 @@ impl Reflect for Duration {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "unit" => {
+                Some(
+                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "system" => {
                 Some(
                     self
@@ -5912,7 +6052,7 @@ pub struct Expression {
     /// A brief, natural language description of the condition that effectively communicates the intended semantics.
     ///
     /// - Element `Expression.description`, cardinality `0..1`.
-    pub description: Option<Primitive<String>>,
+    pub description: Option<Primitive<FhirString>>,
     /// Short name assigned to expression for reuse
     ///
     /// A short name assigned to the expression to allow for multiple reuse of the expression in the context where it is defined.
@@ -5933,7 +6073,7 @@ pub struct Expression {
     /// If Expression.expression and Expression.reference are both present, the Expression.expression might just be a name pointing something within the referenced content.
     ///
     /// - Element `Expression.expression`, cardinality `0..1`.
-    pub expression: Option<Primitive<String>>,
+    pub expression: Option<Primitive<FhirString>>,
     /// Where the expression is found
     ///
     /// A URI that defines where the expression is found.
@@ -5952,10 +6092,10 @@ impl FhirJson for Expression {
         let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
-        let mut description: Option<Primitive<String>> = None;
+        let mut description: Option<Primitive<FhirString>> = None;
         let mut name: Option<Primitive<Code>> = None;
         let mut language: Option<Primitive<Code>> = None;
-        let mut expression: Option<Primitive<String>> = None;
+        let mut expression: Option<Primitive<FhirString>> = None;
         let mut reference: Option<Primitive<Uri>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
@@ -6123,7 +6263,13 @@ impl Reflect for Expression {
         match name {
             "id" => Some(self.id.as_deref()),
             "description" => {
-                Some(self.description.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .description
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             "name" => {
                 Some(
@@ -6140,7 +6286,13 @@ impl Reflect for Expression {
                 )
             }
             "expression" => {
-                Some(self.expression.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .expression
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             "reference" => {
                 Some(
@@ -6806,7 +6958,7 @@ pub struct HumanName {
     /// Can provide both a text representation and parts. Applications updating a name SHALL ensure that when both text and parts are present,  no content is included in the text that isn't found in a part.
     ///
     /// - Element `HumanName.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Family name (often called 'Surname')
     ///
     /// The part of a name that links to the genealogy. In some cultures (e.g. Eritrea) the family name of a son is the first name of his father.
@@ -6814,7 +6966,7 @@ pub struct HumanName {
     /// Family Name may be decomposed into specific parts using extensions (de, nl, es related cultures).
     ///
     /// - Element `HumanName.family`, cardinality `0..1`.
-    pub family: Option<Primitive<String>>,
+    pub family: Option<Primitive<FhirString>>,
     /// Given names (not always 'first'). Includes middle names
     ///
     /// Given name.
@@ -6822,19 +6974,19 @@ pub struct HumanName {
     /// If only initials are recorded, they may be used in place of the full name parts. Initials may be separated into multiple given names but often aren't due to paractical limitations.  This element is not called "first name" since given names do not always come first.
     ///
     /// - Element `HumanName.given`, cardinality `0..*`.
-    pub given: Vec<Primitive<String>>,
+    pub given: Vec<Primitive<FhirString>>,
     /// Parts that come before the name
     ///
     /// Part of the name that is acquired as a title due to academic, legal, employment or nobility status, etc. and that appears at the start of the name.
     ///
     /// - Element `HumanName.prefix`, cardinality `0..*`.
-    pub prefix: Vec<Primitive<String>>,
+    pub prefix: Vec<Primitive<FhirString>>,
     /// Parts that come after the name
     ///
     /// Part of the name that is acquired as a title due to academic, legal, employment or nobility status, etc. and that appears at the end of the name.
     ///
     /// - Element `HumanName.suffix`, cardinality `0..*`.
-    pub suffix: Vec<Primitive<String>>,
+    pub suffix: Vec<Primitive<FhirString>>,
     /// Time period when name was/is in use
     ///
     /// Indicates the period of time when this name was valid for the named person.
@@ -6852,11 +7004,11 @@ impl FhirJson for HumanName {
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut use_: Option<Primitive<NameUse>> = None;
-        let mut text: Option<Primitive<String>> = None;
-        let mut family: Option<Primitive<String>> = None;
-        let mut given = PrimVec::<String, Extension>::new();
-        let mut prefix = PrimVec::<String, Extension>::new();
-        let mut suffix = PrimVec::<String, Extension>::new();
+        let mut text: Option<Primitive<FhirString>> = None;
+        let mut family: Option<Primitive<FhirString>> = None;
+        let mut given = PrimVec::<FhirString, Extension>::new();
+        let mut prefix = PrimVec::<FhirString, Extension>::new();
+        let mut suffix = PrimVec::<FhirString, Extension>::new();
         let mut period: Option<Box<Period>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
@@ -6971,8 +7123,20 @@ impl Reflect for HumanName {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "text" => Some(self.text.as_ref().and_then(|e| e.value.as_deref())),
-            "family" => Some(self.family.as_ref().and_then(|e| e.value.as_deref())),
+            "text" => {
+                Some(
+                    self.text.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
+            "family" => {
+                Some(
+                    self
+                        .family
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -7093,7 +7257,7 @@ pub struct Identifier {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Identifier.value`, cardinality `0..1`.
-    pub value: Option<Primitive<String>>,
+    pub value: Option<Primitive<FhirString>>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -7121,7 +7285,7 @@ impl FhirJson for Identifier {
         let mut use_: Option<Primitive<IdentifierUse>> = None;
         let mut type_: Option<Box<CodeableConcept>> = None;
         let mut system: Option<Primitive<Uri>> = None;
-        let mut value: Option<Primitive<String>> = None;
+        let mut value: Option<Primitive<FhirString>> = None;
         let mut period: Option<Box<Period>> = None;
         let mut assigner: Option<Box<Reference>> = None;
         let mut unknown_elements = JsonObject::new();
@@ -7254,7 +7418,15 @@ impl Reflect for Identifier {
                         .map(|v| v.as_str()),
                 )
             }
-            "value" => Some(self.value.as_ref().and_then(|e| e.value.as_deref())),
+            "value" => {
+                Some(
+                    self
+                        .value
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -8005,13 +8177,13 @@ pub struct ParameterDefinition {
     /// The maximum number of times this element is permitted to appear in the request or response.
     ///
     /// - Element `ParameterDefinition.max`, cardinality `0..1`.
-    pub max: Option<Primitive<String>>,
+    pub max: Option<Primitive<FhirString>>,
     /// A brief description of the parameter
     ///
     /// A brief discussion of what the parameter is for and how it is used by the module.
     ///
     /// - Element `ParameterDefinition.documentation`, cardinality `0..1`.
-    pub documentation: Option<Primitive<String>>,
+    pub documentation: Option<Primitive<FhirString>>,
     /// What type of value
     ///
     /// The type of the parameter.
@@ -8038,8 +8210,8 @@ impl FhirJson for ParameterDefinition {
         let mut name: Option<Primitive<Code>> = None;
         let mut use_: Option<Primitive<OperationParameterUse>> = None;
         let mut min: Option<Primitive<i32>> = None;
-        let mut max: Option<Primitive<String>> = None;
-        let mut documentation: Option<Primitive<String>> = None;
+        let mut max: Option<Primitive<FhirString>> = None;
+        let mut documentation: Option<Primitive<FhirString>> = None;
         let mut type_: Option<Primitive<FhirTypes>> = None;
         let mut profile: Option<Primitive<Canonical>> = None;
         let mut unknown_elements = JsonObject::new();
@@ -8160,9 +8332,19 @@ impl Reflect for ParameterDefinition {
                     self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
-            "max" => Some(self.max.as_ref().and_then(|e| e.value.as_deref())),
+            "max" => {
+                Some(
+                    self.max.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "documentation" => {
-                Some(self.documentation.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .documentation
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             "profile" => {
                 Some(
@@ -8485,7 +8667,7 @@ pub struct Quantity {
     /// A human-readable form of the unit.
     ///
     /// - Element `Quantity.unit`, cardinality `0..1`.
-    pub unit: Option<Primitive<String>>,
+    pub unit: Option<Primitive<FhirString>>,
     /// System that defines coded unit form
     ///
     /// The identification of the system that provides the coded form of the unit.
@@ -8512,7 +8694,7 @@ impl FhirJson for Quantity {
         let mut extension: Vec<Extension> = Vec::new();
         let mut value: Option<Primitive<Decimal>> = None;
         let mut comparator: Option<Primitive<QuantityComparator>> = None;
-        let mut unit: Option<Primitive<String>> = None;
+        let mut unit: Option<Primitive<FhirString>> = None;
         let mut system: Option<Primitive<Uri>> = None;
         let mut code: Option<Primitive<Code>> = None;
         let mut unknown_elements = JsonObject::new();
@@ -8666,7 +8848,11 @@ impl Reflect for Quantity {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "unit" => Some(self.unit.as_ref().and_then(|e| e.value.as_deref())),
+            "unit" => {
+                Some(
+                    self.unit.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "system" => {
                 Some(
                     self
@@ -9452,7 +9638,7 @@ pub struct Reference {
     /// Using absolute URLs provides a stable scalable approach suitable for a cloud/web context, while using relative/logical references provides a flexible approach suitable for use when trading across closed eco-system boundaries.   Absolute URLs do not need to point to a FHIR RESTful server, though this is the preferred approach. If the URL conforms to the structure "\[type\]/\[id\]" then it should be assumed that the reference is to a FHIR RESTful server.
     ///
     /// - Element `Reference.reference`, cardinality `0..1`.
-    pub reference: Option<Primitive<String>>,
+    pub reference: Option<Primitive<FhirString>>,
     /// Type the reference refers to (e.g. "Patient") - must be a resource in resources
     ///
     /// The expected type of the target of the reference. If both Reference.type and Reference.reference are populated and Reference.reference is a FHIR URL, both SHALL be consistent.
@@ -9487,7 +9673,7 @@ pub struct Reference {
     /// This is generally not the same as the Resource.text of the referenced resource.  The purpose is to identify what's being referenced, not to fully describe it.
     ///
     /// - Element `Reference.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -9498,10 +9684,10 @@ impl FhirJson for Reference {
         let mut seen_members = Seen::new();
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
-        let mut reference: Option<Primitive<String>> = None;
+        let mut reference: Option<Primitive<FhirString>> = None;
         let mut type_: Option<Primitive<Uri>> = None;
         let mut identifier: Option<Box<Identifier>> = None;
-        let mut display: Option<Primitive<String>> = None;
+        let mut display: Option<Primitive<FhirString>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -9638,7 +9824,8 @@ impl Reflect for Reference {
                             self
                                 .reference
                                 .as_ref()
-                                .and_then(|e| e.value.as_deref())
+                                .and_then(|e| e.value.as_ref())
+                                .map(|v| v.as_str())
                                 .map(|t| t.starts_with("#")),
                         ),
                         || None,
@@ -9647,7 +9834,8 @@ impl Reflect for Reference {
                         self
                             .reference
                             .as_ref()
-                            .and_then(|e| e.value.as_deref())
+                            .and_then(|e| e.value.as_ref())
+                            .map(|v| v.as_str())
                             .map(|t| t == "#"),
                         || None,
                     ),
@@ -9670,7 +9858,15 @@ impl Reflect for Reference {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "reference" => Some(self.reference.as_ref().and_then(|e| e.value.as_deref())),
+            "reference" => {
+                Some(
+                    self
+                        .reference
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             "type" => {
                 Some(
                     self
@@ -9680,7 +9876,15 @@ impl Reflect for Reference {
                         .map(|v| v.as_str()),
                 )
             }
-            "display" => Some(self.display.as_ref().and_then(|e| e.value.as_deref())),
+            "display" => {
+                Some(
+                    self
+                        .display
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -9774,13 +9978,13 @@ pub struct RelatedArtifact {
     /// A short label that can be used to reference the citation from elsewhere in the containing artifact, such as a footnote index.
     ///
     /// - Element `RelatedArtifact.label`, cardinality `0..1`.
-    pub label: Option<Primitive<String>>,
+    pub label: Option<Primitive<FhirString>>,
     /// Brief description of the related artifact
     ///
     /// A brief description of the document or knowledge resource being referenced, suitable for display to a consumer.
     ///
     /// - Element `RelatedArtifact.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// Bibliographic citation for the artifact
     ///
     /// A bibliographic citation for the related artifact. This text SHOULD be formatted according to an accepted citation format.
@@ -9836,8 +10040,8 @@ impl FhirJson for RelatedArtifact {
         let mut extension: Vec<Extension> = Vec::new();
         let mut type_: Option<Primitive<RelatedArtifactType>> = None;
         let mut classifier: Vec<CodeableConcept> = Vec::new();
-        let mut label: Option<Primitive<String>> = None;
-        let mut display: Option<Primitive<String>> = None;
+        let mut label: Option<Primitive<FhirString>> = None;
+        let mut display: Option<Primitive<FhirString>> = None;
         let mut citation: Option<Primitive<Markdown>> = None;
         let mut document: Option<Box<Attachment>> = None;
         let mut resource: Option<Primitive<Canonical>> = None;
@@ -10006,8 +10210,24 @@ impl Reflect for RelatedArtifact {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "label" => Some(self.label.as_ref().and_then(|e| e.value.as_deref())),
-            "display" => Some(self.display.as_ref().and_then(|e| e.value.as_deref())),
+            "label" => {
+                Some(
+                    self
+                        .label
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
+            "display" => {
+                Some(
+                    self
+                        .display
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             "citation" => {
                 Some(
                     self
@@ -10190,7 +10410,7 @@ pub struct SampledData {
     /// If offsets is present, the number of data points must be equal to the number of offsets mlutipled by the dimensions.
     ///
     /// - Element `SampledData.offsets`, cardinality `0..1`.
-    pub offsets: Option<Primitive<String>>,
+    pub offsets: Option<Primitive<FhirString>>,
     /// Decimal values with spaces, or "E" | "U" | "L", or another code
     ///
     /// A series of data points which are decimal values or codes separated by a single space (character u20). The special codes "E" (error), "L" (below detection limit) and "U" (above detection limit) are also defined for used in place of decimal values.
@@ -10198,7 +10418,7 @@ pub struct SampledData {
     /// The data may be missing if it is omitted for summarization purposes. In general, data is required for any actual use of a SampledData.
     ///
     /// - Element `SampledData.data`, cardinality `0..1`.
-    pub data: Option<Primitive<String>>,
+    pub data: Option<Primitive<FhirString>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -10217,8 +10437,8 @@ impl FhirJson for SampledData {
         let mut upper_limit: Option<Primitive<Decimal>> = None;
         let mut dimensions: Option<Primitive<PositiveInt>> = None;
         let mut code_map: Option<Primitive<Canonical>> = None;
-        let mut offsets: Option<Primitive<String>> = None;
-        let mut data: Option<Primitive<String>> = None;
+        let mut offsets: Option<Primitive<FhirString>> = None;
+        let mut data: Option<Primitive<FhirString>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -10448,8 +10668,20 @@ impl Reflect for SampledData {
                         .map(|v| v.as_str()),
                 )
             }
-            "offsets" => Some(self.offsets.as_ref().and_then(|e| e.value.as_deref())),
-            "data" => Some(self.data.as_ref().and_then(|e| e.value.as_deref())),
+            "offsets" => {
+                Some(
+                    self
+                        .offsets
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
+            "data" => {
+                Some(
+                    self.data.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -11803,7 +12035,7 @@ pub struct TriggerDefinition {
     /// An event name can be provided for all event types, but is required for named events. If a name is provided for a type other than named events, it is considered to be a shorthand for the semantics described by the formal description of the event.
     ///
     /// - Element `TriggerDefinition.name`, cardinality `0..1`.
-    pub name: Option<Primitive<String>>,
+    pub name: Option<Primitive<FhirString>>,
     /// Coded definition of the event
     ///
     /// A code that identifies the event.
@@ -11849,7 +12081,7 @@ impl FhirJson for TriggerDefinition {
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut type_: Option<Primitive<TriggerType>> = None;
-        let mut name: Option<Primitive<String>> = None;
+        let mut name: Option<Primitive<FhirString>> = None;
         let mut code: Option<Box<CodeableConcept>> = None;
         let mut subscription_topic: Option<Primitive<Canonical>> = None;
         let mut timing = ChoiceSlot::<TriggerDefinitionTiming>::new();
@@ -12034,7 +12266,11 @@ impl Reflect for TriggerDefinition {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
+            "name" => {
+                Some(
+                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "subscriptionTopic" => {
                 Some(
                     self
@@ -12354,7 +12590,7 @@ pub struct VirtualServiceDetail {
     /// This could be in cases where a shared number is used, and a session key is added to put into a private line, or to identify the participant in a call.
     ///
     /// - Element `VirtualServiceDetail.sessionKey`, cardinality `0..1`.
-    pub session_key: Option<Primitive<String>>,
+    pub session_key: Option<Primitive<FhirString>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -12369,7 +12605,7 @@ impl FhirJson for VirtualServiceDetail {
         let mut address = ChoiceSlot::<VirtualServiceDetailAddress>::new();
         let mut additional_info = PrimVec::<Url, Extension>::new();
         let mut max_participants: Option<Primitive<PositiveInt>> = None;
-        let mut session_key: Option<Primitive<String>> = None;
+        let mut session_key: Option<Primitive<FhirString>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -12527,7 +12763,13 @@ impl Reflect for VirtualServiceDetail {
         match name {
             "id" => Some(self.id.as_deref()),
             "sessionKey" => {
-                Some(self.session_key.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .session_key
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             _ => None,
         }
@@ -12599,7 +12841,7 @@ pub enum AnnotationAuthor {
     /// `authorReference`
     Reference(Box<Reference>),
     /// `authorString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
 }
 impl AnnotationAuthor {
     /// Reads member `key` into `slot` when it is one of this choice's JSON names
@@ -12663,8 +12905,8 @@ impl From<Reference> for AnnotationAuthor {
         AnnotationAuthor::Reference(Box::new(v))
     }
 }
-impl From<Primitive<String>> for AnnotationAuthor {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for AnnotationAuthor {
+    fn from(v: Primitive<FhirString>) -> Self {
         AnnotationAuthor::String(v)
     }
 }
@@ -13329,7 +13571,7 @@ pub enum ExtensionValue {
     /// `valuePositiveInt`
     PositiveInt(Primitive<PositiveInt>),
     /// `valueString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
     /// `valueTime`
     Time(Primitive<Time>),
     /// `valueUnsignedInt`
@@ -14444,8 +14686,8 @@ impl From<Primitive<PositiveInt>> for ExtensionValue {
         ExtensionValue::PositiveInt(v)
     }
 }
-impl From<Primitive<String>> for ExtensionValue {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for ExtensionValue {
+    fn from(v: Primitive<FhirString>) -> Self {
         ExtensionValue::String(v)
     }
 }
@@ -15169,7 +15411,7 @@ pub enum VirtualServiceDetailAddress {
     /// `addressUrl`
     Url(Primitive<Url>),
     /// `addressString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
     /// `addressContactPoint`
     ContactPoint(Box<ContactPoint>),
     /// `addressExtendedContactDetail`
@@ -15285,8 +15527,8 @@ impl From<Primitive<Url>> for VirtualServiceDetailAddress {
         VirtualServiceDetailAddress::Url(v)
     }
 }
-impl From<Primitive<String>> for VirtualServiceDetailAddress {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for VirtualServiceDetailAddress {
+    fn from(v: Primitive<FhirString>) -> Self {
         VirtualServiceDetailAddress::String(v)
     }
 }
@@ -15441,7 +15683,7 @@ impl Coding {
         Coding {
             system: Some(Primitive::new(Uri::from_static(system))),
             code: Some(Primitive::new(Code::from_static(code))),
-            display: display.map(|d| Primitive::new(d.to_string())),
+            display: display.map(|d| Primitive::new(FhirString::from_static(d))),
             ..Default::default()
         }
     }

@@ -5,7 +5,7 @@ use dhp_runtime::{
     Child, FhirJson, JsonObject, JsonWriter, PrimitiveValue, ReadError, ReadMode,
     Reflect, Stream, SubExtensionExtra, TypeInfo,
 };
-use dhp_runtime::primitives::{Code, Markdown};
+use dhp_runtime::primitives::{Code, FhirString, Markdown};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
 use dhp_runtime::validate::Lister;
 use dhp_runtime::visit::{StaticUri, SubExtensionDef};
@@ -2691,7 +2691,7 @@ impl Reflect for TranslationExtension {
 #[derive(Clone, Debug, PartialEq)]
 pub enum TranslationExtensionContent {
     /// `valueString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
     /// `valueMarkdown`
     Markdown(Primitive<Markdown>),
 }
@@ -2772,8 +2772,8 @@ impl TranslationExtensionContent {
         }
     }
 }
-impl From<Primitive<String>> for TranslationExtensionContent {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for TranslationExtensionContent {
+    fn from(v: Primitive<FhirString>) -> Self {
         TranslationExtensionContent::String(v)
     }
 }

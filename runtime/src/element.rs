@@ -19,9 +19,9 @@ use std::ops::Deref;
 /// `Primitive<T>` alias). Build one from a value with [`PrimitiveElement::new`] or `From`:
 ///
 /// ```
-/// use dhp_runtime::PrimitiveElement;
-/// let family: PrimitiveElement<String, ()> = "Karimov".to_string().into();
-/// assert_eq!(family.value(), Some(&"Karimov".to_string()));
+/// use dhp_runtime::{primitives::FhirString, PrimitiveElement};
+/// let family: PrimitiveElement<FhirString, ()> = "Karimov".into();
+/// assert_eq!(family.value().map(|v| v.as_str()), Some("Karimov"));
 /// assert!(family.extension.is_empty());
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -79,8 +79,8 @@ impl<T, E> PrimitiveElement<T, E> {
     /// The element's `id`, if it has one.
     ///
     /// ```
-    /// use dhp_runtime::PrimitiveElement;
-    /// let mut gender: PrimitiveElement<String, ()> = "female".into();
+    /// use dhp_runtime::{primitives::FhirString, PrimitiveElement};
+    /// let mut gender: PrimitiveElement<FhirString, ()> = "female".into();
     /// assert_eq!(gender.id(), None);
     /// gender.set_id(Some("g1".into()));
     /// assert_eq!(gender.id(), Some("g1"));
@@ -140,9 +140,15 @@ impl<T, E> From<T> for PrimitiveElement<T, E> {
     }
 }
 
-impl<E> From<&str> for PrimitiveElement<String, E> {
+impl<E> From<&str> for PrimitiveElement<crate::primitives::FhirString, E> {
     fn from(value: &str) -> Self {
-        PrimitiveElement::new(value.to_string())
+        PrimitiveElement::new(value.into())
+    }
+}
+
+impl<E> From<String> for PrimitiveElement<crate::primitives::FhirString, E> {
+    fn from(value: String) -> Self {
+        PrimitiveElement::new(value.into())
     }
 }
 

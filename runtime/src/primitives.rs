@@ -376,37 +376,6 @@ impl FhirPrimitive for i32 {
     }
 }
 
-/// `string`: any non-empty text of at most [`MAX_STRING_CHARS`] characters.
-impl FhirPrimitive for String {
-    const FHIR_TYPE: &'static str = "string";
-
-    fn from_json(value: &JsonValue) -> Result<Self, PrimitiveError> {
-        json_string(Self::FHIR_TYPE, value).map(str::to_string)
-    }
-
-    fn from_json_owned(value: JsonValue) -> Result<Self, PrimitiveError> {
-        match value {
-            JsonValue::String(s) => {
-                check_string(&s).map_err(|reason| PrimitiveError::invalid_text(Self::FHIR_TYPE, &s, reason))?;
-                Ok(s)
-            }
-            other => Self::from_json(&other),
-        }
-    }
-
-    fn to_json(&self) -> JsonValue {
-        JsonValue::String(self.clone())
-    }
-
-    fn write_json_text(&self, out: &mut String) {
-        crate::json::write_json_string(self, out);
-    }
-
-    fn reflect_value(&self) -> PrimitiveValue<'_> {
-        PrimitiveValue::String(self)
-    }
-}
-
 // ---------------------------------------------------------------------------------
 // positiveInt, unsignedInt, integer64
 
@@ -823,7 +792,26 @@ impl Ord for Text {
 }
 
 macro_rules! string_primitive {
+    // A type whose text is checked on conversion: `TryFrom` `&str` and `String`.
     ($(#[$attr:meta])* $name:ident, $fhir:literal, $validate:expr) => {
+        string_primitive!(@core $(#[$attr])* $name, $fhir, $validate);
+
+        impl TryFrom<&str> for $name {
+            type Error = PrimitiveError;
+            fn try_from(s: &str) -> Result<Self, PrimitiveError> {
+                $name::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = PrimitiveError;
+            fn try_from(s: String) -> Result<Self, PrimitiveError> {
+                $name::new(s)
+            }
+        }
+    };
+    // Everything but the conversions (`FhirString` converts with `From`).
+    (@core $(#[$attr:meta])* $name:ident, $fhir:literal, $validate:expr) => {
         $(#[$attr])*
         pub struct $name(Text);
 
@@ -876,20 +864,6 @@ macro_rules! string_primitive {
         impl FromStr for $name {
             type Err = PrimitiveError;
             fn from_str(s: &str) -> Result<Self, PrimitiveError> {
-                $name::new(s)
-            }
-        }
-
-        impl TryFrom<&str> for $name {
-            type Error = PrimitiveError;
-            fn try_from(s: &str) -> Result<Self, PrimitiveError> {
-                $name::new(s)
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = PrimitiveError;
-            fn try_from(s: String) -> Result<Self, PrimitiveError> {
                 $name::new(s)
             }
         }
@@ -1148,6 +1122,74 @@ string_primitive!(
     #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
     Uuid, "uuid", validate_uuid
 );
+
+string_primitive!(
+    @core
+    /// FHIR `string`: non-empty text of at most [`MAX_STRING_CHARS`] characters, with no
+    /// control character other than TAB, CR and LF. Short texts (most names, codes'
+    /// displays, address lines) are kept in place, without an allocation of their own.
+    ///
+    /// It derefs to `str`, and converts from `&str` and `String` as the text given, so it
+    /// is written where a `String` was: the rules are checked when a value is read, by
+    /// [`FhirString::new`], and by profile validation (which reports a value built in code
+    /// that breaks them).
+    ///
+    /// ```
+    /// use dhp_runtime::primitives::FhirString;
+    /// let family = FhirString::from("Karimov");
+    /// assert_eq!(family, "Karimov");
+    /// assert_eq!(family.len(), 7, "a str's methods through Deref");
+    /// assert!(FhirString::new("").is_err(), "a FHIR string is not empty");
+    /// assert_eq!(String::from(family), "Karimov");
+    /// ```
+    #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    FhirString, "string", no_rule
+);
+
+impl std::ops::Deref for FhirString {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for FhirString {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for FhirString {
+    /// The text as given (see the type's docs for where the rules are checked).
+    fn from(text: &str) -> Self {
+        FhirString(Text::new(text))
+    }
+}
+
+impl From<String> for FhirString {
+    /// The text as given (see the type's docs for where the rules are checked).
+    fn from(text: String) -> Self {
+        FhirString(Text::from_string(text))
+    }
+}
+
+impl PartialEq<str> for FhirString {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for FhirString {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for FhirString {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
 
 string_primitive!(
     /// FHIR `markdown`: non-empty GitHub-flavoured markdown text, kept verbatim.
@@ -1823,24 +1865,24 @@ mod tests {
 
     #[test]
     fn string() {
-        assert_eq!(String::from_json(&js("  x ")), Ok("  x ".to_string()));
-        assert_eq!(String::from_json(&js("\n")), Ok("\n".to_string()));
-        assert_eq!("é".to_string().to_json(), js("é"));
-        check_needs_json_string::<String>();
+        assert_eq!(FhirString::from_json(&js("  x ")), Ok(FhirString::from("  x ")));
+        assert_eq!(FhirString::from_json(&js("\n")), Ok(FhirString::from("\n")));
+        assert_eq!(FhirString::from("é").to_json(), js("é"));
+        check_needs_json_string::<FhirString>();
         let max = "a".repeat(MAX_STRING_CHARS);
-        assert!(String::from_json(&js(&max)).is_ok());
-        let e = String::from_json(&js(&format!("{max}a"))).unwrap_err();
+        assert!(FhirString::from_json(&js(&max)).is_ok());
+        let e = FhirString::from_json(&js(&format!("{max}a"))).unwrap_err();
         assert_eq!(e.reason, "must not be longer than 1048576 characters");
         // Counted in characters, not bytes.
         let wide = "é".repeat(MAX_STRING_CHARS);
-        assert!(String::from_json(&js(&wide)).is_ok());
-        assert!(String::from_json(&js(&format!("{wide}é"))).is_err());
+        assert!(FhirString::from_json(&js(&wide)).is_ok());
+        assert!(FhirString::from_json(&js(&format!("{wide}é"))).is_err());
     }
 
     #[test]
     fn found_is_short() {
         let long = "x".repeat(500);
-        let e = String::from_json(&js(&format!("{}{long}", "a".repeat(MAX_STRING_CHARS)))).unwrap_err();
+        let e = FhirString::from_json(&js(&format!("{}{long}", "a".repeat(MAX_STRING_CHARS)))).unwrap_err();
         assert!(e.found.chars().count() <= 60, "{}", e.found);
         assert!(e.found.starts_with("\"aaa") && e.found.ends_with("…\""));
         let e = Code::new(format!(" {long}")).unwrap_err();

@@ -76,7 +76,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let page = client.search::<UzCorePatient>(&by_national_id).await?;
     for p in page.resources() {
         let family =
-            p.name.first().and_then(|n| n.family.as_ref()).and_then(|f| f.value()).cloned().unwrap_or_default();
+            p.name.first().and_then(|n| n.family.as_ref()).and_then(|f| f.value()).map_or("", |f| f.as_str());
         let pid = p.id.as_ref().and_then(|i| i.value()).map(|i| i.to_string()).unwrap_or_default();
         println!("found Patient/{pid}: {family}");
     }

@@ -38,7 +38,7 @@ fn patient(national: &str, family: &str) -> UzCorePatient {
 }
 
 fn family_of(p: &UzCorePatient) -> Option<&str> {
-    p.name.first()?.family.as_ref()?.value().map(String::as_str)
+    p.name.first()?.family.as_ref()?.value().map(|f| f.as_str())
 }
 
 fn id_of(json: &JsonValue) -> String {
@@ -63,7 +63,7 @@ async fn patient_create_read_vread_update_history_and_if_match_conflict() {
     assert_eq!(created.version_id.as_deref(), Some("1"));
     assert!(created.location.as_deref().is_some_and(|l| l.contains(&format!("Patient/{id}"))));
     let v1 = created.resource;
-    assert_eq!(v1.national_id()[0].value.as_ref().and_then(|v| v.value()), Some(&nid));
+    assert_eq!(v1.national_id()[0].value.as_ref().and_then(|v| v.value()).map(|v| v.as_str()), Some(nid.as_str()));
     let profiles = v1.meta.as_ref().map(|m| m.profile.len()).unwrap_or(0);
     assert_eq!(profiles, 1, "meta.profile is the UZ Core Patient canonical");
 
@@ -143,7 +143,7 @@ async fn organization_crud() {
     org.active = Some(true.into());
     let created = client.create(&org).await.expect("create");
     let id = created.id.clone().unwrap();
-    assert_eq!(created.resource.name.value(), Some(&name));
+    assert_eq!(created.resource.name.value().map(|v| v.as_str()), Some(name.as_str()));
 
     let mut changed = client.read::<UzCoreOrganization>(&id).await.expect("read").resource;
     changed.active = Some(false.into());
@@ -378,7 +378,7 @@ async fn transaction_creates_a_patient_and_an_encounter_that_references_it() {
     let subject = stored.subject.as_ref().and_then(|s| s.reference.as_ref()).and_then(|r| r.value()).unwrap();
     assert_eq!(subject, &format!("Patient/{patient_id}"));
     let stored_patient = client.read::<UzCorePatient>(&patient_id).await.unwrap().resource;
-    assert_eq!(stored_patient.national_id()[0].value.as_ref().and_then(|v| v.value()), Some(&nid));
+    assert_eq!(stored_patient.national_id()[0].value.as_ref().and_then(|v| v.value()).map(|v| v.as_str()), Some(nid.as_str()));
 }
 
 #[tokio::test]

@@ -57,7 +57,7 @@ fn i18n_address_slice_excludes_uzbekistan() {
     let text = patient_with_addresses(&format!("[{uz},{gb}]"));
     let p = UzCorePatient::from_json_str(&text).expect("valid");
     let countries = |items: Vec<&dhp_fhir::datatypes::Address>| -> Vec<String> {
-        items.iter().filter_map(|a| a.country.as_ref()?.value().cloned()).collect()
+        items.iter().filter_map(|a| Some(a.country.as_ref()?.value()?.to_string())).collect()
     };
     assert_eq!(countries(p.uz_address()), ["UZ"]);
     assert_eq!(countries(p.i18n_address()), ["GB"], "ISO 3166 without UZ: the Uzbek address is not international");
@@ -133,13 +133,13 @@ fn read_errors_become_an_operation_outcome_that_round_trips() {
         let severity = item.severity.value().copied();
         assert_eq!(severity, Some(if issue.severity == Severity::Error { IssueSeverity::Error } else { IssueSeverity::Warning }));
         assert_eq!(item.code.value().map(|c| c.code()), Some(issue.kind.issue_type()));
-        assert_eq!(item.diagnostics.as_ref().and_then(|d| d.value()), Some(&issue.message));
+        assert_eq!(item.diagnostics.as_ref().and_then(|d| d.value()).map(|d| d.as_str()), Some(issue.message.as_str()));
         assert_eq!(item.expression.len(), 1);
     }
     let by_code: Vec<(&str, &str)> = outcome
         .issue
         .iter()
-        .map(|i| (i.code.value().map_or("", |c| c.code()), i.expression[0].value().map_or("", String::as_str)))
+        .map(|i| (i.code.value().map_or("", |c| c.code()), i.expression[0].value().map_or("", |e| e.as_str())))
         .collect();
     assert!(by_code.contains(&("required", "Patient.identifier")), "{by_code:?}");
     assert!(by_code.contains(&("value", "Patient.birthDate")), "{by_code:?}");
@@ -172,7 +172,7 @@ fn issue_kinds_map_to_issue_type_codes() {
         [T::Structure, T::Structure, T::Structure, T::Value, T::Required, T::Structure, T::Invalid, T::Structure, T::Value, T::CodeInvalid, T::Structure, T::Invariant, T::Structure]
     );
     assert!(outcome.issue.iter().all(|i| i.severity.value() == Some(&IssueSeverity::Warning)));
-    assert!(outcome.issue.iter().all(|i| i.expression[0].value().map(String::as_str) == Some("Patient.birthDate")));
+    assert!(outcome.issue.iter().all(|i| i.expression[0].value().map(|e| e.as_str()) == Some("Patient.birthDate")));
     OperationOutcome::from_json_str(&outcome.to_json_string()).expect("round-trips");
 }
 

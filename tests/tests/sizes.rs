@@ -23,7 +23,7 @@ fn print_sizes() {
         ("Identifier", size_of::<dhp_fhir::datatypes::Identifier>()),
         ("Period", size_of::<dhp_fhir::datatypes::Period>()),
         ("Quantity", size_of::<dhp_fhir::datatypes::Quantity>()),
-        ("Primitive<String>", size_of::<dhp_fhir::Primitive<String>>()),
+        ("Primitive<FhirString>", size_of::<dhp_fhir::Primitive<dhp_runtime::primitives::FhirString>>()),
         ("JsonObject", size_of::<dhp_runtime::JsonObject>()),
         ("UzCorePatient", size_of::<dhp_fhir::UzCorePatient>()),
     ];

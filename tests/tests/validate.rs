@@ -394,7 +394,7 @@ fn nested_extensions(levels: usize, primitive_extension: bool) -> Extension {
         id: None,
         extension: Vec::new(),
         url: url.into(),
-        value: Some(dhp_fhir::datatypes::ExtensionValue::String(Primitive::new("a".to_string()))),
+        value: Some(dhp_fhir::datatypes::ExtensionValue::String(Primitive::new("a".into()))),
         unknown_elements: Default::default(),
     };
     let mut ext = leaf("https://example.org/leaf");

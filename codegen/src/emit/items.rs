@@ -57,7 +57,6 @@ impl Ctx<'_> {
             PrimitiveRepr::Runtime(n) => match n.as_str() {
                 "bool" => quote! { bool },
                 "i32" => quote! { i32 },
-                "String" => quote! { String },
                 other => {
                     let i = format_ident!("{}", other);
                     quote! { dhp_runtime::primitives::#i }
@@ -893,7 +892,7 @@ pub(crate) fn absent_tokens(_ctx: &Ctx) -> TokenStream {
                 Coding {
                     system: Some(crate::Primitive::new(dhp_runtime::primitives::Uri::from_static(system))),
                     code: Some(crate::Primitive::new(dhp_runtime::primitives::Code::from_static(code))),
-                    display: display.map(|d| crate::Primitive::new(d.to_string())),
+                    display: display.map(|d| crate::Primitive::new(dhp_runtime::primitives::FhirString::from_static(d))),
                     ..Default::default()
                 }
             }

@@ -70,7 +70,7 @@ pub(crate) fn outcome_tokens(ctx: &Ctx) -> Result<TokenStream, String> {
         /// let issue = &outcome.issue[0];
         /// assert_eq!(issue.severity.value().map(|s| s.code()), Some("error"));
         /// assert_eq!(issue.code.value().map(|c| c.code()), Some("required"));
-        /// assert_eq!(issue.expression[0].value().map(String::as_str), Some("Bundle.type"));
+        /// assert_eq!(issue.expression[0].value().map(|e| e.as_str()), Some("Bundle.type"));
         /// // The answer to send back, as FHIR JSON:
         /// assert!(outcome.to_json_string().starts_with(r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"required""#));
         /// ```

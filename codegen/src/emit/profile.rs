@@ -424,7 +424,7 @@ fn with_card(v: TokenStream, card: Card) -> TokenStream {
 fn slice_code<'c>(f: &Field, child: &'c SliceChild) -> Option<&'c str> {
     let code = child.code_type.as_deref()?;
     match &f.ty {
-        FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if matches!(r.as_str(), "String" | "Code" | "Uri") => Some(code),
+        FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if matches!(r.as_str(), "FhirString" | "Code" | "Uri") => Some(code),
         _ => None,
     }
 }
@@ -487,7 +487,6 @@ fn slice_type_tokens(ctx: &Ctx, sl: &SliceDef, st: &SliceTypeDef, estruct: &Stru
         // Slice -> datatype.
         let map_back = code.map(|_| {
             let base_value = match &f.ty {
-                FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if r == "String" => quote! { c.code().to_string() },
                 FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } => {
                     let t = format_ident!("{}", r);
                     quote! { dhp_runtime::primitives::#t::from_static(c.code()) }
@@ -739,10 +738,6 @@ fn literal_value(ctx: &Ctx, ty: &FieldType, value: &Value) -> Option<TokenStream
                     "bool" => {
                         let b = value.as_bool()?;
                         quote! { #b }
-                    }
-                    "String" => {
-                        let s = value.as_str()?;
-                        quote! { #s.to_string() }
                     }
                     "i32" | "Decimal" | "PositiveInt" | "UnsignedInt" | "Integer64" => return None,
                     other => {

@@ -465,14 +465,10 @@ pub(crate) fn any_profile_reflect(ctx: &Ctx) -> TokenStream {
 }
 
 /// The text of a `0..1` text primitive field (`Option<&str>`, `None` when absent or
-/// without a value; [`FieldType::is_text`]): a `String` value derefs to its text, the
-/// other types give it by `as_str`.
+/// without a value; [`FieldType::is_text`]): each of those types gives it by `as_str`.
 fn optional_text(field: &Field) -> TokenStream {
     let f = format_ident!("{}", field.name);
-    match &field.ty {
-        FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. } if r == "String" => quote! { self.#f.as_ref().and_then(|e| e.value.as_deref()) },
-        _ => quote! { self.#f.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()) },
-    }
+    quote! { self.#f.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()) }
 }
 
 /// `Reflect::child_text` for a struct's single (`0..1`, `1..1`) elements that hold text
@@ -490,10 +486,7 @@ fn child_text_fn(s: &StructDef) -> TokenStream {
                 (FieldType::PlainString, Card::Required) => quote! { Some(self.#field.as_str()) },
                 (FieldType::PlainString, _) => quote! { self.#field.as_deref() },
                 // As `optional_text`, for a field that is always there.
-                (FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. }, Card::Required) if f.ty.is_text() => match r.as_str() {
-                    "String" => quote! { self.#field.value.as_deref() },
-                    _ => quote! { self.#field.value.as_ref().map(|v| v.as_str()) },
-                },
+                (FieldType::Primitive { .. }, Card::Required) if f.ty.is_text() => quote! { self.#field.value.as_ref().map(|v| v.as_str()) },
                 (FieldType::Primitive { .. }, _) if f.ty.is_text() => optional_text(f),
                 _ => return None,
             };

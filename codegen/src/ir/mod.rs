@@ -322,7 +322,7 @@ impl FieldType {
     /// (`Reflect::child_text`, `Reflect::coded`, a native `startsWith`).
     pub fn is_text(&self) -> bool {
         matches!(self, FieldType::Primitive { repr: PrimitiveRepr::Runtime(r), .. }
-            if matches!(r.as_str(), "String" | "Uri" | "Url" | "Canonical" | "Code" | "Id" | "Markdown" | "Oid" | "Uuid"))
+            if matches!(r.as_str(), "FhirString" | "Uri" | "Url" | "Canonical" | "Code" | "Id" | "Markdown" | "Oid" | "Uuid"))
     }
 }
 

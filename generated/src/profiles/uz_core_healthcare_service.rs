@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
-use dhp_runtime::primitives::{Code, Id, Markdown, Uri};
+use dhp_runtime::primitives::{Code, FhirString, Id, Markdown, Uri};
 use dhp_runtime::stream::Seen;
 use dhp_runtime::validate::{
     CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
@@ -168,7 +168,7 @@ pub struct UzCoreHealthcareService {
     ///
     /// - Element `HealthcareService.name`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub name: Option<Primitive<String>>,
+    pub name: Option<Primitive<FhirString>>,
     /// Additional description and/or any specific issues not covered elsewhere
     ///
     /// Any additional description of the service and/or any specific issues not covered by the other attributes, which can be displayed as further detail under the serviceName.
@@ -303,7 +303,7 @@ impl FhirJson for UzCoreHealthcareService {
         let mut type_: Vec<CodeableConcept> = Vec::new();
         let mut specialty: Vec<CodeableConcept> = Vec::new();
         let mut location: Vec<Reference> = Vec::new();
-        let mut name: Option<Primitive<String>> = None;
+        let mut name: Option<Primitive<FhirString>> = None;
         let mut comment: Option<Primitive<Markdown>> = None;
         let mut extra_details: Option<Primitive<Markdown>> = None;
         let mut photo: Option<Box<Attachment>> = None;
@@ -778,7 +778,11 @@ impl Reflect for UzCoreHealthcareService {
                         .map(|v| v.as_str()),
                 )
             }
-            "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
+            "name" => {
+                Some(
+                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "comment" => {
                 Some(
                     self
@@ -1678,7 +1682,7 @@ pub struct UzCoreHealthcareServiceDhpCategory {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `HealthcareService.category.coding:dhpCategory.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -1691,7 +1695,7 @@ pub struct UzCoreHealthcareServiceDhpCategory {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `HealthcareService.category.coding:dhpCategory.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
@@ -1884,7 +1888,7 @@ pub struct UzCoreHealthcareServiceDhpService {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `HealthcareService.type.coding:dhpService.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -1897,7 +1901,7 @@ pub struct UzCoreHealthcareServiceDhpService {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `HealthcareService.type.coding:dhpService.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).

@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
-use dhp_runtime::primitives::{Code, Id, Markdown, Uri};
+use dhp_runtime::primitives::{Code, FhirString, Id, Markdown, Uri};
 use dhp_runtime::stream::{PrimVec, Seen};
 use dhp_runtime::validate::{
     CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
@@ -132,7 +132,7 @@ pub struct UzCoreLocation {
     ///
     /// - Element `Location.name`, cardinality `1..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub name: Primitive<String>,
+    pub name: Primitive<FhirString>,
     /// A list of alternate names that the location is known as, or was known as, in the past
     ///
     /// A list of alternate names that the location is known as, or was known as, in the past.
@@ -140,7 +140,7 @@ pub struct UzCoreLocation {
     /// There are no dates associated with the alias/historic names, as this is not intended to track when names were used, but to assist in searching so that older names can still result in identifying the location.
     ///
     /// - Element `Location.alias`, cardinality `0..*`.
-    pub alias: Vec<Primitive<String>>,
+    pub alias: Vec<Primitive<FhirString>>,
     /// Additional details about the location that could be displayed as further information to identify the location beyond its name
     ///
     /// Description of the Location, which helps in finding or referencing the place.
@@ -273,8 +273,8 @@ impl FhirJson for UzCoreLocation {
         let mut identifier: Vec<Identifier> = Vec::new();
         let mut status: Option<Primitive<LocationStatusVs>> = None;
         let mut operational_status: Option<Box<Coding>> = None;
-        let mut name: Option<Primitive<String>> = None;
-        let mut alias = PrimVec::<String, Extension>::new();
+        let mut name: Option<Primitive<FhirString>> = None;
+        let mut alias = PrimVec::<FhirString, Extension>::new();
         let mut description: Option<Primitive<Markdown>> = None;
         let mut mode: Option<Primitive<LocationMode>> = None;
         let mut type_: Vec<CodeableConcept> = Vec::new();
@@ -669,7 +669,7 @@ impl Reflect for UzCoreLocation {
                         .map(|v| v.as_str()),
                 )
             }
-            "name" => Some(self.name.value.as_deref()),
+            "name" => Some(self.name.value.as_ref().map(|v| v.as_str())),
             "description" => {
                 Some(
                     self
@@ -1246,7 +1246,7 @@ impl UzCoreLocation {
     ///
     /// Each can be given a value or, when the source system lacks it, a Data Absent Reason
     /// (`DataAbsent::absent`), as the implementation guide requires.
-    pub fn new(name: Primitive<String>) -> Self {
+    pub fn new(name: Primitive<FhirString>) -> Self {
         UzCoreLocation {
             id: None,
             meta: None,
@@ -1869,7 +1869,7 @@ impl UzCoreLocation {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreLocationTaxId`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_tax_id(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_tax_id(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -1877,7 +1877,9 @@ impl UzCoreLocation {
                     coding: Vec::from([
                         Coding {
                             code: Some(Primitive::new(Code::from_static("TAX"))),
-                            display: Some(Primitive::new("Tax ID number".to_string())),
+                            display: Some(
+                                Primitive::new(FhirString::from_static("Tax ID number")),
+                            ),
                             system: Some(
                                 Primitive::new(
                                     Uri::from_static(
@@ -1975,7 +1977,7 @@ impl UzCoreLocation {
     /// Typed: [`UzCoreLocationUnit`] (its fields carry the slice's cardinalities and code types).
     pub fn new_unit(
         type_: impl Into<CodeableConcept>,
-        value: impl Into<Primitive<String>>,
+        value: impl Into<Primitive<FhirString>>,
     ) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
@@ -2282,7 +2284,7 @@ pub struct UzCoreLocationTaxId {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Location.identifier:taxId.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -2306,7 +2308,7 @@ impl UzCoreLocationTaxId {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Location.identifier:taxId.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreLocationTaxId {
             id: None,
             extension: Vec::new(),
@@ -2315,7 +2317,9 @@ impl UzCoreLocationTaxId {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("TAX"))),
-                        display: Some(Primitive::new("Tax ID number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Tax ID number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -2527,7 +2531,7 @@ pub struct UzCoreLocationUnit {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Location.identifier:unit.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -2554,7 +2558,7 @@ impl UzCoreLocationUnit {
     /// - `value`: `Location.identifier:unit.value`
     pub fn new(
         type_: impl Into<Box<CodeableConcept>>,
-        value: impl Into<Primitive<String>>,
+        value: impl Into<Primitive<FhirString>>,
     ) -> Self {
         UzCoreLocationUnit {
             id: None,
@@ -2725,7 +2729,7 @@ pub struct UzCoreLocationType {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `Location.type.coding:type.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -2738,7 +2742,7 @@ pub struct UzCoreLocationType {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `Location.type.coding:type.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).

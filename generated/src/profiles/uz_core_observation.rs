@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, Step};
-use dhp_runtime::primitives::{Code, Id, Instant, Uri};
+use dhp_runtime::primitives::{Code, FhirString, Id, Instant, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
 use dhp_runtime::validate::{
     CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
@@ -2041,7 +2041,7 @@ pub struct UzCoreObservationTriggeredBy {
     ///
     /// - Element `Observation.triggeredBy.reason`, cardinality `0..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub reason: Option<Primitive<String>>,
+    pub reason: Option<Primitive<FhirString>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -2055,7 +2055,7 @@ impl FhirJson for UzCoreObservationTriggeredBy {
         let mut modifier_extension: Vec<Extension> = Vec::new();
         let mut observation: Option<Reference> = None;
         let mut type_: Option<Primitive<TriggeredByTypeVs>> = None;
-        let mut reason: Option<Primitive<String>> = None;
+        let mut reason: Option<Primitive<FhirString>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -2151,7 +2151,15 @@ impl Reflect for UzCoreObservationTriggeredBy {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "reason" => Some(self.reason.as_ref().and_then(|e| e.value.as_deref())),
+            "reason" => {
+                Some(
+                    self
+                        .reason
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }

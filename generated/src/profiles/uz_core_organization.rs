@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
-use dhp_runtime::primitives::{Code, Id, Markdown, Uri};
+use dhp_runtime::primitives::{Code, FhirString, Id, Markdown, Uri};
 use dhp_runtime::stream::{PrimVec, Seen};
 use dhp_runtime::validate::{
     CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
@@ -143,7 +143,7 @@ pub struct UzCoreOrganization {
     ///
     /// - Element `Organization.name`, cardinality `1..1`.
     /// - **Must Support**: populate it when the data is available.
-    pub name: Primitive<String>,
+    pub name: Primitive<FhirString>,
     /// A list of alternate names that the organization is known as, or was known as in the past
     ///
     /// A list of alternate names that the organization is known as, or was known as in the past.
@@ -151,7 +151,7 @@ pub struct UzCoreOrganization {
     /// There are no dates associated with the alias/historic names, as this is not intended to track when names were used, but to assist in searching so that older names can still result in identifying the organization.
     ///
     /// - Element `Organization.alias`, cardinality `0..*`.
-    pub alias: Vec<Primitive<String>>,
+    pub alias: Vec<Primitive<FhirString>>,
     /// Additional details about the Organization that could be displayed as further information to identify the Organization beyond its name
     ///
     /// Description of the organization, which helps provide additional general context on the organization to ensure that the correct organization is selected.
@@ -207,8 +207,8 @@ impl FhirJson for UzCoreOrganization {
         let mut identifier: Vec<Identifier> = Vec::new();
         let mut active: Option<Primitive<bool>> = None;
         let mut type_: Vec<CodeableConcept> = Vec::new();
-        let mut name: Option<Primitive<String>> = None;
-        let mut alias = PrimVec::<String, Extension>::new();
+        let mut name: Option<Primitive<FhirString>> = None;
+        let mut alias = PrimVec::<FhirString, Extension>::new();
         let mut description: Option<Primitive<Markdown>> = None;
         let mut contact: Vec<ExtendedContactDetail> = Vec::new();
         let mut part_of: Option<Box<Reference>> = None;
@@ -519,7 +519,7 @@ impl Reflect for UzCoreOrganization {
                         .map(|v| v.as_str()),
                 )
             }
-            "name" => Some(self.name.value.as_deref()),
+            "name" => Some(self.name.value.as_ref().map(|v| v.as_str())),
             "description" => {
                 Some(
                     self
@@ -1518,7 +1518,7 @@ impl UzCoreOrganization {
     ///
     /// Each can be given a value or, when the source system lacks it, a Data Absent Reason
     /// (`DataAbsent::absent`), as the implementation guide requires.
-    pub fn new(name: Primitive<String>) -> Self {
+    pub fn new(name: Primitive<FhirString>) -> Self {
         UzCoreOrganization {
             id: None,
             meta: None,
@@ -2445,7 +2445,7 @@ impl UzCoreOrganization {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationTaxId`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_tax_id(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_tax_id(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -2453,7 +2453,9 @@ impl UzCoreOrganization {
                     coding: Vec::from([
                         Coding {
                             code: Some(Primitive::new(Code::from_static("TAX"))),
-                            display: Some(Primitive::new("Tax ID number".to_string())),
+                            display: Some(
+                                Primitive::new(FhirString::from_static("Tax ID number")),
+                            ),
                             system: Some(
                                 Primitive::new(
                                     Uri::from_static(
@@ -2549,7 +2551,7 @@ impl UzCoreOrganization {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreOrganizationArgosId`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_argos_id(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_argos_id(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -2558,7 +2560,9 @@ impl UzCoreOrganization {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("XX"))),
                             display: Some(
-                                Primitive::new("Organization Identifier".to_string()),
+                                Primitive::new(
+                                    FhirString::from_static("Organization Identifier"),
+                                ),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -2978,7 +2982,7 @@ pub struct UzCoreOrganizationTaxId {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Organization.identifier:taxId.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -3002,7 +3006,7 @@ impl UzCoreOrganizationTaxId {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Organization.identifier:taxId.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreOrganizationTaxId {
             id: None,
             extension: Vec::new(),
@@ -3011,7 +3015,9 @@ impl UzCoreOrganizationTaxId {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("TAX"))),
-                        display: Some(Primitive::new("Tax ID number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Tax ID number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -3225,7 +3231,7 @@ pub struct UzCoreOrganizationArgosId {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Organization.identifier:argosId.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -3249,7 +3255,7 @@ impl UzCoreOrganizationArgosId {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Organization.identifier:argosId.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreOrganizationArgosId {
             id: None,
             extension: Vec::new(),
@@ -3259,7 +3265,9 @@ impl UzCoreOrganizationArgosId {
                     Coding {
                         code: Some(Primitive::new(Code::from_static("XX"))),
                         display: Some(
-                            Primitive::new("Organization Identifier".to_string()),
+                            Primitive::new(
+                                FhirString::from_static("Organization Identifier"),
+                            ),
                         ),
                         system: Some(
                             Primitive::new(
@@ -3453,7 +3461,7 @@ pub struct UzCoreOrganizationNomenclatureGroup {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `Organization.type.coding:nomenclatureGroup.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -3466,7 +3474,7 @@ pub struct UzCoreOrganizationNomenclatureGroup {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `Organization.type.coding:nomenclatureGroup.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
@@ -3659,7 +3667,7 @@ pub struct UzCoreOrganizationOrganizationalServiceGroup {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `Organization.type.coding:organizationalServiceGroup.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -3672,7 +3680,7 @@ pub struct UzCoreOrganizationOrganizationalServiceGroup {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `Organization.type.coding:organizationalServiceGroup.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
@@ -3865,7 +3873,7 @@ pub struct UzCoreOrganizationOrganizationalStructure {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `Organization.type.coding:organizationalStructure.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -3878,7 +3886,7 @@ pub struct UzCoreOrganizationOrganizationalStructure {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `Organization.type.coding:organizationalStructure.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
@@ -4071,7 +4079,7 @@ pub struct UzCoreOrganizationOrganizationType {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `Organization.type.coding:organizationType.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -4084,7 +4092,7 @@ pub struct UzCoreOrganizationOrganizationType {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `Organization.type.coding:organizationType.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
@@ -4274,7 +4282,7 @@ pub struct UzCoreOrganizationSpecialization {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `Organization.type.coding:specialization.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -4287,7 +4295,7 @@ pub struct UzCoreOrganizationSpecialization {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `Organization.type.coding:specialization.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
@@ -4480,7 +4488,7 @@ pub struct UzCoreOrganizationSubordinationGroup {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `Organization.type.coding:subordinationGroup.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -4493,7 +4501,7 @@ pub struct UzCoreOrganizationSubordinationGroup {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `Organization.type.coding:subordinationGroup.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
@@ -4686,7 +4694,7 @@ pub struct UzCoreOrganizationWithoutLegalStatus {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `Organization.type.coding:withoutLegalStatus.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -4699,7 +4707,7 @@ pub struct UzCoreOrganizationWithoutLegalStatus {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `Organization.type.coding:withoutLegalStatus.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).

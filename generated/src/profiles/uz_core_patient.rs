@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
-use dhp_runtime::primitives::{Code, Date, Id, Uri};
+use dhp_runtime::primitives::{Code, Date, FhirString, Id, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
 use dhp_runtime::validate::{
     CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
@@ -4419,7 +4419,7 @@ impl UzCorePatient {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientNationalId`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_national_id(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_national_id(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -4429,7 +4429,9 @@ impl UzCorePatient {
                             code: Some(Primitive::new(Code::from_static("NI"))),
                             display: Some(
                                 Primitive::new(
-                                    "National unique individual identifier".to_string(),
+                                    FhirString::from_static(
+                                        "National unique individual identifier",
+                                    ),
                                 ),
                             ),
                             system: Some(
@@ -4535,7 +4537,7 @@ impl UzCorePatient {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientPassportLocal`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_passport_local(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_passport_local(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -4543,7 +4545,9 @@ impl UzCorePatient {
                     coding: Vec::from([
                         Coding {
                             code: Some(Primitive::new(Code::from_static("PPN"))),
-                            display: Some(Primitive::new("Passport number".to_string())),
+                            display: Some(
+                                Primitive::new(FhirString::from_static("Passport number")),
+                            ),
                             system: Some(
                                 Primitive::new(
                                     Uri::from_static(
@@ -4648,7 +4652,7 @@ impl UzCorePatient {
     ///
     /// Typed: [`UzCorePatientPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_international(
-        value: impl Into<Primitive<String>>,
+        value: impl Into<Primitive<FhirString>>,
     ) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
@@ -4657,7 +4661,9 @@ impl UzCorePatient {
                     coding: Vec::from([
                         Coding {
                             code: Some(Primitive::new(Code::from_static("PPN"))),
-                            display: Some(Primitive::new("Passport number".to_string())),
+                            display: Some(
+                                Primitive::new(FhirString::from_static("Passport number")),
+                            ),
                             system: Some(
                                 Primitive::new(
                                     Uri::from_static(
@@ -4774,7 +4780,7 @@ impl UzCorePatient {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientBirthCertificate`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_birth_certificate(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_birth_certificate(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -4783,7 +4789,7 @@ impl UzCorePatient {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("BCT"))),
                             display: Some(
-                                Primitive::new("Birth Certificate".to_string()),
+                                Primitive::new(FhirString::from_static("Birth Certificate")),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -4890,7 +4896,7 @@ impl UzCorePatient {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDriversLicense`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_drivers_license(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_drivers_license(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -4899,7 +4905,9 @@ impl UzCorePatient {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("DL"))),
                             display: Some(
-                                Primitive::new("Driver's license number".to_string()),
+                                Primitive::new(
+                                    FhirString::from_static("Driver's license number"),
+                                ),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -5004,7 +5012,9 @@ impl UzCorePatient {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_diplomatic_passport(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_diplomatic_passport(
+        value: impl Into<Primitive<FhirString>>,
+    ) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -5013,7 +5023,9 @@ impl UzCorePatient {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("DP"))),
                             display: Some(
-                                Primitive::new("Diplomatic Passport".to_string()),
+                                Primitive::new(
+                                    FhirString::from_static("Diplomatic Passport"),
+                                ),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -5126,7 +5138,7 @@ impl UzCorePatient {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientHealthCardId`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_health_card_id(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_health_card_id(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -5135,7 +5147,9 @@ impl UzCorePatient {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("HC"))),
                             display: Some(
-                                Primitive::new("Health card number".to_string()),
+                                Primitive::new(
+                                    FhirString::from_static("Health card number"),
+                                ),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -5240,7 +5254,7 @@ impl UzCorePatient {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePatientMilitaryId`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_military_id(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_military_id(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -5249,7 +5263,9 @@ impl UzCorePatient {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("MI"))),
                             display: Some(
-                                Primitive::new("Military ID number".to_string()),
+                                Primitive::new(
+                                    FhirString::from_static("Military ID number"),
+                                ),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -5355,7 +5371,7 @@ impl UzCorePatient {
     ///
     /// Typed: [`UzCorePatientPenitentiaryInstitution`] (its fields carry the slice's cardinalities and code types).
     pub fn new_penitentiary_institution(
-        value: impl Into<Primitive<String>>,
+        value: impl Into<Primitive<FhirString>>,
     ) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
@@ -5366,7 +5382,9 @@ impl UzCorePatient {
                             code: Some(Primitive::new(Code::from_static("PCN"))),
                             display: Some(
                                 Primitive::new(
-                                    "Penitentiary/correctional institution Number".to_string(),
+                                    FhirString::from_static(
+                                        "Penitentiary/correctional institution Number",
+                                    ),
                                 ),
                             ),
                             system: Some(
@@ -5489,7 +5507,7 @@ impl UzCorePatient {
     /// Typed: [`UzCorePatientUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_uz_address() -> Address {
         Address {
-            country: Some(Primitive::new("UZ".to_string())),
+            country: Some(Primitive::new(FhirString::from_static("UZ"))),
             ..Default::default()
         }
     }
@@ -5565,7 +5583,7 @@ impl UzCorePatient {
     /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`]), which reading and validation report.
     ///
     /// Typed: [`UzCorePatientI18nAddress`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_i18n_address(country: impl Into<Primitive<String>>) -> Address {
+    pub fn new_i18n_address(country: impl Into<Primitive<FhirString>>) -> Address {
         Address {
             country: Some(country.into()),
             ..Default::default()
@@ -5885,7 +5903,7 @@ pub struct UzCorePatientNationalId {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Patient.identifier:nationalId.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -5909,7 +5927,7 @@ impl UzCorePatientNationalId {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Patient.identifier:nationalId.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientNationalId {
             id: None,
             extension: Vec::new(),
@@ -5920,7 +5938,9 @@ impl UzCorePatientNationalId {
                         code: Some(Primitive::new(Code::from_static("NI"))),
                         display: Some(
                             Primitive::new(
-                                "National unique individual identifier".to_string(),
+                                FhirString::from_static(
+                                    "National unique individual identifier",
+                                ),
                             ),
                         ),
                         system: Some(
@@ -6139,7 +6159,7 @@ pub struct UzCorePatientPassportLocal {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Patient.identifier:passportLocal.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -6163,7 +6183,7 @@ impl UzCorePatientPassportLocal {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Patient.identifier:passportLocal.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientPassportLocal {
             id: None,
             extension: Vec::new(),
@@ -6172,7 +6192,9 @@ impl UzCorePatientPassportLocal {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("PPN"))),
-                        display: Some(Primitive::new("Passport number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Passport number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -6389,7 +6411,7 @@ pub struct UzCorePatientPassportInternational {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Patient.identifier:passportInternational.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -6413,7 +6435,7 @@ impl UzCorePatientPassportInternational {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Patient.identifier:passportInternational.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientPassportInternational {
             id: None,
             extension: Vec::new(),
@@ -6422,7 +6444,9 @@ impl UzCorePatientPassportInternational {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("PPN"))),
-                        display: Some(Primitive::new("Passport number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Passport number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -6641,7 +6665,7 @@ pub struct UzCorePatientBirthCertificate {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Patient.identifier:birthCertificate.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -6665,7 +6689,7 @@ impl UzCorePatientBirthCertificate {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Patient.identifier:birthCertificate.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientBirthCertificate {
             id: None,
             extension: Vec::new(),
@@ -6674,7 +6698,9 @@ impl UzCorePatientBirthCertificate {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("BCT"))),
-                        display: Some(Primitive::new("Birth Certificate".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Birth Certificate")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -6891,7 +6917,7 @@ pub struct UzCorePatientDriversLicense {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Patient.identifier:driversLicense.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -6915,7 +6941,7 @@ impl UzCorePatientDriversLicense {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Patient.identifier:driversLicense.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientDriversLicense {
             id: None,
             extension: Vec::new(),
@@ -6925,7 +6951,9 @@ impl UzCorePatientDriversLicense {
                     Coding {
                         code: Some(Primitive::new(Code::from_static("DL"))),
                         display: Some(
-                            Primitive::new("Driver's license number".to_string()),
+                            Primitive::new(
+                                FhirString::from_static("Driver's license number"),
+                            ),
                         ),
                         system: Some(
                             Primitive::new(
@@ -7143,7 +7171,7 @@ pub struct UzCorePatientDiplomaticPassport {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Patient.identifier:diplomaticPassport.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -7167,7 +7195,7 @@ impl UzCorePatientDiplomaticPassport {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Patient.identifier:diplomaticPassport.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientDiplomaticPassport {
             id: None,
             extension: Vec::new(),
@@ -7176,7 +7204,11 @@ impl UzCorePatientDiplomaticPassport {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("DP"))),
-                        display: Some(Primitive::new("Diplomatic Passport".to_string())),
+                        display: Some(
+                            Primitive::new(
+                                FhirString::from_static("Diplomatic Passport"),
+                            ),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -7395,7 +7427,7 @@ pub struct UzCorePatientHealthCardId {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Patient.identifier:healthCardId.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -7419,7 +7451,7 @@ impl UzCorePatientHealthCardId {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Patient.identifier:healthCardId.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientHealthCardId {
             id: None,
             extension: Vec::new(),
@@ -7428,7 +7460,9 @@ impl UzCorePatientHealthCardId {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("HC"))),
-                        display: Some(Primitive::new("Health card number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Health card number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -7645,7 +7679,7 @@ pub struct UzCorePatientMilitaryId {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Patient.identifier:militaryId.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -7669,7 +7703,7 @@ impl UzCorePatientMilitaryId {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Patient.identifier:militaryId.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientMilitaryId {
             id: None,
             extension: Vec::new(),
@@ -7678,7 +7712,9 @@ impl UzCorePatientMilitaryId {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("MI"))),
-                        display: Some(Primitive::new("Military ID number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Military ID number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -7895,7 +7931,7 @@ pub struct UzCorePatientPenitentiaryInstitution {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Patient.identifier:penitentiaryInstitution.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -7919,7 +7955,7 @@ impl UzCorePatientPenitentiaryInstitution {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Patient.identifier:penitentiaryInstitution.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientPenitentiaryInstitution {
             id: None,
             extension: Vec::new(),
@@ -7930,7 +7966,9 @@ impl UzCorePatientPenitentiaryInstitution {
                         code: Some(Primitive::new(Code::from_static("PCN"))),
                         display: Some(
                             Primitive::new(
-                                "Penitentiary/correctional institution Number".to_string(),
+                                FhirString::from_static(
+                                    "Penitentiary/correctional institution Number",
+                                ),
                             ),
                         ),
                         system: Some(
@@ -8141,13 +8179,13 @@ pub struct UzCorePatientUzAddress {
     /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
     ///
     /// - Element `Patient.address:uzAddress.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Text street name provided by DPM
     ///
     /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
     ///
     /// - Element `Patient.address:uzAddress.line`, cardinality `0..*`.
-    pub line: Vec<Primitive<String>>,
+    pub line: Vec<Primitive<FhirString>>,
     /// Mahalla code (citizens' assembly)
     ///
     /// The name of the city, town, suburb, village or other community or delivery center.
@@ -8176,7 +8214,7 @@ pub struct UzCorePatientUzAddress {
     /// A postal code designating a region defined by the postal service.
     ///
     /// - Element `Patient.address:uzAddress.postalCode`, cardinality `0..1`.
-    pub postal_code: Option<Primitive<String>>,
+    pub postal_code: Option<Primitive<FhirString>>,
     /// Country code (ISO 3166-1 2 letter code)
     ///
     /// Country - a nation as commonly understood or generally accepted.
@@ -8186,7 +8224,7 @@ pub struct UzCorePatientUzAddress {
     /// - Element `Patient.address:uzAddress.country`, cardinality `1..1`.
     ///
     /// Fixed by the slice: filled in by `new`, read-only.
-    country: Primitive<String>,
+    country: Primitive<FhirString>,
     /// Time period when the address was/is used
     ///
     /// Time period when address was/is in use.
@@ -8212,13 +8250,13 @@ impl UzCorePatientUzAddress {
             district: None,
             state: None,
             postal_code: None,
-            country: Primitive::new("UZ".to_string()),
+            country: Primitive::new(FhirString::from_static("UZ")),
             period: None,
             unknown_elements: JsonObject::new(),
         }
     }
     /// `country` (Patient.address:uzAddress.country): pattern value `"UZ"`, filled in by `new`.
-    pub fn country(&self) -> &Primitive<String> {
+    pub fn country(&self) -> &Primitive<FhirString> {
         &self.country
     }
 }
@@ -8226,13 +8264,13 @@ impl From<UzCorePatientUzAddress> for Address {
     /// The [`Address`] value of the slice (nothing is lost).
     fn from(value: UzCorePatientUzAddress) -> Self {
         let back_city = |p: Primitive<MahallaVs>| {
-            p.with_value(|v| v.map(|c| c.code().to_string()))
+            p.with_value(|v| v.map(|c| FhirString::from_static(c.code())))
         };
         let back_district = |p: Primitive<RegionsVs>| {
-            p.with_value(|v| v.map(|c| c.code().to_string()))
+            p.with_value(|v| v.map(|c| FhirString::from_static(c.code())))
         };
         let back_state = |p: Primitive<StateVs>| {
-            p.with_value(|v| v.map(|c| c.code().to_string()))
+            p.with_value(|v| v.map(|c| FhirString::from_static(c.code())))
         };
         Address {
             id: value.id,
@@ -8281,7 +8319,9 @@ impl TryFrom<Address> for UzCorePatientUzAddress {
                     .to_string(),
             });
         }
-        let to_city = |p: Primitive<String>| -> Result<Primitive<MahallaVs>, SliceError> {
+        let to_city = |
+            p: Primitive<FhirString>,
+        | -> Result<Primitive<MahallaVs>, SliceError> {
             let value = match &p.value {
                 Some(v) => {
                     match MahallaVs::from_code(v.as_str()) {
@@ -8302,7 +8342,7 @@ impl TryFrom<Address> for UzCorePatientUzAddress {
             Ok(p.with_value(|_| value))
         };
         let to_district = |
-            p: Primitive<String>,
+            p: Primitive<FhirString>,
         | -> Result<Primitive<RegionsVs>, SliceError> {
             let value = match &p.value {
                 Some(v) => {
@@ -8323,7 +8363,9 @@ impl TryFrom<Address> for UzCorePatientUzAddress {
             };
             Ok(p.with_value(|_| value))
         };
-        let to_state = |p: Primitive<String>| -> Result<Primitive<StateVs>, SliceError> {
+        let to_state = |
+            p: Primitive<FhirString>,
+        | -> Result<Primitive<StateVs>, SliceError> {
             let value = match &p.value {
                 Some(v) => {
                     match StateVs::from_code(v.as_str()) {
@@ -8427,19 +8469,19 @@ pub struct UzCorePatientI18nAddress {
     /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
     ///
     /// - Element `Patient.address:i18nAddress.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Street name or address line
     ///
     /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
     ///
     /// - Element `Patient.address:i18nAddress.line`, cardinality `0..*`.
-    pub line: Vec<Primitive<String>>,
+    pub line: Vec<Primitive<FhirString>>,
     /// City or locality
     ///
     /// The name of the city, town, suburb, village or other community or delivery center.
     ///
     /// - Element `Patient.address:i18nAddress.city`, cardinality `0..1`.
-    pub city: Option<Primitive<String>>,
+    pub city: Option<Primitive<FhirString>>,
     /// District, county, or administrative division
     ///
     /// The name of the administrative area (county).
@@ -8447,19 +8489,19 @@ pub struct UzCorePatientI18nAddress {
     /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
     ///
     /// - Element `Patient.address:i18nAddress.district`, cardinality `0..1`.
-    pub district: Option<Primitive<String>>,
+    pub district: Option<Primitive<FhirString>>,
     /// State, province, or region
     ///
     /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
     ///
     /// - Element `Patient.address:i18nAddress.state`, cardinality `0..1`.
-    pub state: Option<Primitive<String>>,
+    pub state: Option<Primitive<FhirString>>,
     /// Postal code for area
     ///
     /// A postal code designating a region defined by the postal service.
     ///
     /// - Element `Patient.address:i18nAddress.postalCode`, cardinality `0..1`.
-    pub postal_code: Option<Primitive<String>>,
+    pub postal_code: Option<Primitive<FhirString>>,
     /// Country code (ISO 3166-1 2 letter code)
     ///
     /// Country - a nation as commonly understood or generally accepted.
@@ -8468,7 +8510,7 @@ pub struct UzCorePatientI18nAddress {
     ///
     /// - Element `Patient.address:i18nAddress.country`, cardinality `1..1`.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`]), which reading and validation report.
-    pub country: Primitive<String>,
+    pub country: Primitive<FhirString>,
     /// Time period when the address was/is used
     ///
     /// Time period when address was/is in use.
@@ -8484,7 +8526,7 @@ impl UzCorePatientI18nAddress {
     /// Takes the elements the slice requires:
     ///
     /// - `country`: `Patient.address:i18nAddress.country`
-    pub fn new(country: impl Into<Primitive<String>>) -> Self {
+    pub fn new(country: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePatientI18nAddress {
             id: None,
             extension: Vec::new(),

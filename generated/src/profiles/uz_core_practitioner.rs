@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
-use dhp_runtime::primitives::{Code, Date, Id, Uri};
+use dhp_runtime::primitives::{Code, Date, FhirString, Id, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
 use dhp_runtime::validate::{
     CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
@@ -2159,7 +2159,7 @@ impl UzCorePractitioner {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCorePractitionerNationalId`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_national_id(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_national_id(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -2169,7 +2169,9 @@ impl UzCorePractitioner {
                             code: Some(Primitive::new(Code::from_static("NI"))),
                             display: Some(
                                 Primitive::new(
-                                    "National unique individual identifier".to_string(),
+                                    FhirString::from_static(
+                                        "National unique individual identifier",
+                                    ),
                                 ),
                             ),
                             system: Some(
@@ -2269,7 +2271,7 @@ impl UzCorePractitioner {
     /// Typed: [`UzCorePractitionerUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_uz_address() -> Address {
         Address {
-            country: Some(Primitive::new("UZ".to_string())),
+            country: Some(Primitive::new(FhirString::from_static("UZ"))),
             ..Default::default()
         }
     }
@@ -2345,7 +2347,7 @@ impl UzCorePractitioner {
     /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`]), which reading and validation report.
     ///
     /// Typed: [`UzCorePractitionerI18nAddress`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_i18n_address(country: impl Into<Primitive<String>>) -> Address {
+    pub fn new_i18n_address(country: impl Into<Primitive<FhirString>>) -> Address {
         Address {
             country: Some(country.into()),
             ..Default::default()
@@ -2617,7 +2619,7 @@ pub struct UzCorePractitionerNationalId {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `Practitioner.identifier:nationalId.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -2641,7 +2643,7 @@ impl UzCorePractitionerNationalId {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `Practitioner.identifier:nationalId.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePractitionerNationalId {
             id: None,
             extension: Vec::new(),
@@ -2652,7 +2654,9 @@ impl UzCorePractitionerNationalId {
                         code: Some(Primitive::new(Code::from_static("NI"))),
                         display: Some(
                             Primitive::new(
-                                "National unique individual identifier".to_string(),
+                                FhirString::from_static(
+                                    "National unique individual identifier",
+                                ),
                             ),
                         ),
                         system: Some(
@@ -2859,13 +2863,13 @@ pub struct UzCorePractitionerUzAddress {
     /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
     ///
     /// - Element `Practitioner.address:uzAddress.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Text street name provided by DPM
     ///
     /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
     ///
     /// - Element `Practitioner.address:uzAddress.line`, cardinality `0..*`.
-    pub line: Vec<Primitive<String>>,
+    pub line: Vec<Primitive<FhirString>>,
     /// Mahalla code (citizens' assembly)
     ///
     /// The name of the city, town, suburb, village or other community or delivery center.
@@ -2894,7 +2898,7 @@ pub struct UzCorePractitionerUzAddress {
     /// A postal code designating a region defined by the postal service.
     ///
     /// - Element `Practitioner.address:uzAddress.postalCode`, cardinality `0..1`.
-    pub postal_code: Option<Primitive<String>>,
+    pub postal_code: Option<Primitive<FhirString>>,
     /// Country code (ISO 3166-1 2 letter code)
     ///
     /// Country - a nation as commonly understood or generally accepted.
@@ -2904,7 +2908,7 @@ pub struct UzCorePractitionerUzAddress {
     /// - Element `Practitioner.address:uzAddress.country`, cardinality `1..1`.
     ///
     /// Fixed by the slice: filled in by `new`, read-only.
-    country: Primitive<String>,
+    country: Primitive<FhirString>,
     /// Time period when the address was/is used
     ///
     /// Time period when address was/is in use.
@@ -2930,13 +2934,13 @@ impl UzCorePractitionerUzAddress {
             district: None,
             state: None,
             postal_code: None,
-            country: Primitive::new("UZ".to_string()),
+            country: Primitive::new(FhirString::from_static("UZ")),
             period: None,
             unknown_elements: JsonObject::new(),
         }
     }
     /// `country` (Practitioner.address:uzAddress.country): pattern value `"UZ"`, filled in by `new`.
-    pub fn country(&self) -> &Primitive<String> {
+    pub fn country(&self) -> &Primitive<FhirString> {
         &self.country
     }
 }
@@ -2944,13 +2948,13 @@ impl From<UzCorePractitionerUzAddress> for Address {
     /// The [`Address`] value of the slice (nothing is lost).
     fn from(value: UzCorePractitionerUzAddress) -> Self {
         let back_city = |p: Primitive<MahallaVs>| {
-            p.with_value(|v| v.map(|c| c.code().to_string()))
+            p.with_value(|v| v.map(|c| FhirString::from_static(c.code())))
         };
         let back_district = |p: Primitive<RegionsVs>| {
-            p.with_value(|v| v.map(|c| c.code().to_string()))
+            p.with_value(|v| v.map(|c| FhirString::from_static(c.code())))
         };
         let back_state = |p: Primitive<StateVs>| {
-            p.with_value(|v| v.map(|c| c.code().to_string()))
+            p.with_value(|v| v.map(|c| FhirString::from_static(c.code())))
         };
         Address {
             id: value.id,
@@ -2999,7 +3003,9 @@ impl TryFrom<Address> for UzCorePractitionerUzAddress {
                     .to_string(),
             });
         }
-        let to_city = |p: Primitive<String>| -> Result<Primitive<MahallaVs>, SliceError> {
+        let to_city = |
+            p: Primitive<FhirString>,
+        | -> Result<Primitive<MahallaVs>, SliceError> {
             let value = match &p.value {
                 Some(v) => {
                     match MahallaVs::from_code(v.as_str()) {
@@ -3020,7 +3026,7 @@ impl TryFrom<Address> for UzCorePractitionerUzAddress {
             Ok(p.with_value(|_| value))
         };
         let to_district = |
-            p: Primitive<String>,
+            p: Primitive<FhirString>,
         | -> Result<Primitive<RegionsVs>, SliceError> {
             let value = match &p.value {
                 Some(v) => {
@@ -3041,7 +3047,9 @@ impl TryFrom<Address> for UzCorePractitionerUzAddress {
             };
             Ok(p.with_value(|_| value))
         };
-        let to_state = |p: Primitive<String>| -> Result<Primitive<StateVs>, SliceError> {
+        let to_state = |
+            p: Primitive<FhirString>,
+        | -> Result<Primitive<StateVs>, SliceError> {
             let value = match &p.value {
                 Some(v) => {
                     match StateVs::from_code(v.as_str()) {
@@ -3145,19 +3153,19 @@ pub struct UzCorePractitionerI18nAddress {
     /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
     ///
     /// - Element `Practitioner.address:i18nAddress.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Street name or address line
     ///
     /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
     ///
     /// - Element `Practitioner.address:i18nAddress.line`, cardinality `0..*`.
-    pub line: Vec<Primitive<String>>,
+    pub line: Vec<Primitive<FhirString>>,
     /// City or locality
     ///
     /// The name of the city, town, suburb, village or other community or delivery center.
     ///
     /// - Element `Practitioner.address:i18nAddress.city`, cardinality `0..1`.
-    pub city: Option<Primitive<String>>,
+    pub city: Option<Primitive<FhirString>>,
     /// District, county, or administrative division
     ///
     /// The name of the administrative area (county).
@@ -3165,19 +3173,19 @@ pub struct UzCorePractitionerI18nAddress {
     /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
     ///
     /// - Element `Practitioner.address:i18nAddress.district`, cardinality `0..1`.
-    pub district: Option<Primitive<String>>,
+    pub district: Option<Primitive<FhirString>>,
     /// State, province, or region
     ///
     /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
     ///
     /// - Element `Practitioner.address:i18nAddress.state`, cardinality `0..1`.
-    pub state: Option<Primitive<String>>,
+    pub state: Option<Primitive<FhirString>>,
     /// Postal code for area
     ///
     /// A postal code designating a region defined by the postal service.
     ///
     /// - Element `Practitioner.address:i18nAddress.postalCode`, cardinality `0..1`.
-    pub postal_code: Option<Primitive<String>>,
+    pub postal_code: Option<Primitive<FhirString>>,
     /// Country code (ISO 3166-1 2 letter code)
     ///
     /// Country - a nation as commonly understood or generally accepted.
@@ -3186,7 +3194,7 @@ pub struct UzCorePractitionerI18nAddress {
     ///
     /// - Element `Practitioner.address:i18nAddress.country`, cardinality `1..1`.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`]), which reading and validation report.
-    pub country: Primitive<String>,
+    pub country: Primitive<FhirString>,
     /// Time period when the address was/is used
     ///
     /// Time period when address was/is in use.
@@ -3202,7 +3210,7 @@ impl UzCorePractitionerI18nAddress {
     /// Takes the elements the slice requires:
     ///
     /// - `country`: `Practitioner.address:i18nAddress.country`
-    pub fn new(country: impl Into<Primitive<String>>) -> Self {
+    pub fn new(country: impl Into<Primitive<FhirString>>) -> Self {
         UzCorePractitionerI18nAddress {
             id: None,
             extension: Vec::new(),

@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
-use dhp_runtime::primitives::{Code, Id, Uri};
+use dhp_runtime::primitives::{Code, FhirString, Id, Uri};
 use dhp_runtime::stream::Seen;
 use dhp_runtime::validate::{
     CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
@@ -1503,7 +1503,7 @@ pub struct UzCorePractitionerRoleRole {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `PractitionerRole.code.coding:role.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -1516,7 +1516,7 @@ pub struct UzCorePractitionerRoleRole {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `PractitionerRole.code.coding:role.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).
@@ -1708,7 +1708,7 @@ pub struct UzCorePractitionerRoleDhpSpecialty {
     /// Where the terminology does not clearly define what string should be used to identify code system versions, the recommendation is to use the date (expressed in FHIR date format) on which that version was officially published as the version date.
     ///
     /// - Element `PractitionerRole.specialty.coding:dhpSpecialty.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Symbol in syntax defined by the system
     ///
     /// A symbol in syntax defined by the system. The symbol may be a predefined code or an expression in a syntax defined by the coding system (e.g. post-coordination).
@@ -1721,7 +1721,7 @@ pub struct UzCorePractitionerRoleDhpSpecialty {
     /// A representation of the meaning of the code in the system, following the rules of the system.
     ///
     /// - Element `PractitionerRole.specialty.coding:dhpSpecialty.display`, cardinality `0..1`.
-    pub display: Option<Primitive<String>>,
+    pub display: Option<Primitive<FhirString>>,
     /// If this coding was chosen directly by the user
     ///
     /// Indicates that this coding was chosen by a user directly - e.g. off a pick list of available items (codes or displays).

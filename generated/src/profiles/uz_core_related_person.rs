@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::{MissingMustSupport, MustSupportCheck, SliceError, Step};
-use dhp_runtime::primitives::{Code, Date, Id, Uri};
+use dhp_runtime::primitives::{Code, Date, FhirString, Id, Uri};
 use dhp_runtime::stream::Seen;
 use dhp_runtime::validate::{
     CodedKind, ElementRule, InvariantRule, Lister, ValidationReport,
@@ -3580,7 +3580,7 @@ impl UzCoreRelatedPerson {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonNationalId`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_national_id(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_national_id(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -3590,7 +3590,9 @@ impl UzCoreRelatedPerson {
                             code: Some(Primitive::new(Code::from_static("NI"))),
                             display: Some(
                                 Primitive::new(
-                                    "National unique individual identifier".to_string(),
+                                    FhirString::from_static(
+                                        "National unique individual identifier",
+                                    ),
                                 ),
                             ),
                             system: Some(
@@ -3700,7 +3702,7 @@ impl UzCoreRelatedPerson {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonPassportLocal`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_passport_local(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_passport_local(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -3708,7 +3710,9 @@ impl UzCoreRelatedPerson {
                     coding: Vec::from([
                         Coding {
                             code: Some(Primitive::new(Code::from_static("PPN"))),
-                            display: Some(Primitive::new("Passport number".to_string())),
+                            display: Some(
+                                Primitive::new(FhirString::from_static("Passport number")),
+                            ),
                             system: Some(
                                 Primitive::new(
                                     Uri::from_static(
@@ -3817,7 +3821,7 @@ impl UzCoreRelatedPerson {
     ///
     /// Typed: [`UzCoreRelatedPersonPassportInternational`] (its fields carry the slice's cardinalities and code types).
     pub fn new_passport_international(
-        value: impl Into<Primitive<String>>,
+        value: impl Into<Primitive<FhirString>>,
     ) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
@@ -3826,7 +3830,9 @@ impl UzCoreRelatedPerson {
                     coding: Vec::from([
                         Coding {
                             code: Some(Primitive::new(Code::from_static("PPN"))),
-                            display: Some(Primitive::new("Passport number".to_string())),
+                            display: Some(
+                                Primitive::new(FhirString::from_static("Passport number")),
+                            ),
                             system: Some(
                                 Primitive::new(
                                     Uri::from_static(
@@ -3945,7 +3951,7 @@ impl UzCoreRelatedPerson {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonBirthCertificate`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_birth_certificate(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_birth_certificate(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -3954,7 +3960,7 @@ impl UzCoreRelatedPerson {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("BCT"))),
                             display: Some(
-                                Primitive::new("Birth Certificate".to_string()),
+                                Primitive::new(FhirString::from_static("Birth Certificate")),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -4063,7 +4069,7 @@ impl UzCoreRelatedPerson {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDriversLicense`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_drivers_license(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_drivers_license(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -4072,7 +4078,9 @@ impl UzCoreRelatedPerson {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("DL"))),
                             display: Some(
-                                Primitive::new("Driver's license number".to_string()),
+                                Primitive::new(
+                                    FhirString::from_static("Driver's license number"),
+                                ),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -4181,7 +4189,9 @@ impl UzCoreRelatedPerson {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonDiplomaticPassport`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_diplomatic_passport(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_diplomatic_passport(
+        value: impl Into<Primitive<FhirString>>,
+    ) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -4190,7 +4200,9 @@ impl UzCoreRelatedPerson {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("DP"))),
                             display: Some(
-                                Primitive::new("Diplomatic Passport".to_string()),
+                                Primitive::new(
+                                    FhirString::from_static("Diplomatic Passport"),
+                                ),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -4310,7 +4322,7 @@ impl UzCoreRelatedPerson {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonHealthCard`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_health_card(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_health_card(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -4319,7 +4331,9 @@ impl UzCoreRelatedPerson {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("HC"))),
                             display: Some(
-                                Primitive::new("Health card number".to_string()),
+                                Primitive::new(
+                                    FhirString::from_static("Health card number"),
+                                ),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -4428,7 +4442,7 @@ impl UzCoreRelatedPerson {
     /// - `value`: `1..1`.
     ///
     /// Typed: [`UzCoreRelatedPersonMilitaryId`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_military_id(value: impl Into<Primitive<String>>) -> Identifier {
+    pub fn new_military_id(value: impl Into<Primitive<FhirString>>) -> Identifier {
         Identifier {
             use_: Some(Primitive::new(IdentifierUse::Official)),
             type_: Some(
@@ -4437,7 +4451,9 @@ impl UzCoreRelatedPerson {
                         Coding {
                             code: Some(Primitive::new(Code::from_static("MI"))),
                             display: Some(
-                                Primitive::new("Military ID number".to_string()),
+                                Primitive::new(
+                                    FhirString::from_static("Military ID number"),
+                                ),
                             ),
                             system: Some(
                                 Primitive::new(
@@ -4548,7 +4564,7 @@ impl UzCoreRelatedPerson {
     /// Typed: [`UzCoreRelatedPersonUzAddress`] (its fields carry the slice's cardinalities and code types).
     pub fn new_uz_address() -> Address {
         Address {
-            country: Some(Primitive::new("UZ".to_string())),
+            country: Some(Primitive::new(FhirString::from_static("UZ"))),
             ..Default::default()
         }
     }
@@ -4622,7 +4638,7 @@ impl UzCoreRelatedPerson {
     /// - `country`: `1..1`. Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`]), which reading and validation report.
     ///
     /// Typed: [`UzCoreRelatedPersonI18nAddress`] (its fields carry the slice's cardinalities and code types).
-    pub fn new_i18n_address(country: impl Into<Primitive<String>>) -> Address {
+    pub fn new_i18n_address(country: impl Into<Primitive<FhirString>>) -> Address {
         Address {
             country: Some(country.into()),
             ..Default::default()
@@ -4925,7 +4941,7 @@ pub struct UzCoreRelatedPersonNationalId {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `RelatedPerson.identifier:nationalId.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -4949,7 +4965,7 @@ impl UzCoreRelatedPersonNationalId {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `RelatedPerson.identifier:nationalId.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreRelatedPersonNationalId {
             id: None,
             extension: Vec::new(),
@@ -4960,7 +4976,9 @@ impl UzCoreRelatedPersonNationalId {
                         code: Some(Primitive::new(Code::from_static("NI"))),
                         display: Some(
                             Primitive::new(
-                                "National unique individual identifier".to_string(),
+                                FhirString::from_static(
+                                    "National unique individual identifier",
+                                ),
                             ),
                         ),
                         system: Some(
@@ -5181,7 +5199,7 @@ pub struct UzCoreRelatedPersonPassportLocal {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `RelatedPerson.identifier:passportLocal.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -5205,7 +5223,7 @@ impl UzCoreRelatedPersonPassportLocal {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `RelatedPerson.identifier:passportLocal.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreRelatedPersonPassportLocal {
             id: None,
             extension: Vec::new(),
@@ -5214,7 +5232,9 @@ impl UzCoreRelatedPersonPassportLocal {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("PPN"))),
-                        display: Some(Primitive::new("Passport number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Passport number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -5433,7 +5453,7 @@ pub struct UzCoreRelatedPersonPassportInternational {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `RelatedPerson.identifier:passportInternational.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -5457,7 +5477,7 @@ impl UzCoreRelatedPersonPassportInternational {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `RelatedPerson.identifier:passportInternational.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreRelatedPersonPassportInternational {
             id: None,
             extension: Vec::new(),
@@ -5466,7 +5486,9 @@ impl UzCoreRelatedPersonPassportInternational {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("PPN"))),
-                        display: Some(Primitive::new("Passport number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Passport number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -5687,7 +5709,7 @@ pub struct UzCoreRelatedPersonBirthCertificate {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `RelatedPerson.identifier:birthCertificate.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -5711,7 +5733,7 @@ impl UzCoreRelatedPersonBirthCertificate {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `RelatedPerson.identifier:birthCertificate.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreRelatedPersonBirthCertificate {
             id: None,
             extension: Vec::new(),
@@ -5720,7 +5742,9 @@ impl UzCoreRelatedPersonBirthCertificate {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("BCT"))),
-                        display: Some(Primitive::new("Birth Certificate".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Birth Certificate")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -5939,7 +5963,7 @@ pub struct UzCoreRelatedPersonDriversLicense {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `RelatedPerson.identifier:driversLicense.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -5963,7 +5987,7 @@ impl UzCoreRelatedPersonDriversLicense {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `RelatedPerson.identifier:driversLicense.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreRelatedPersonDriversLicense {
             id: None,
             extension: Vec::new(),
@@ -5973,7 +5997,9 @@ impl UzCoreRelatedPersonDriversLicense {
                     Coding {
                         code: Some(Primitive::new(Code::from_static("DL"))),
                         display: Some(
-                            Primitive::new("Driver's license number".to_string()),
+                            Primitive::new(
+                                FhirString::from_static("Driver's license number"),
+                            ),
                         ),
                         system: Some(
                             Primitive::new(
@@ -6193,7 +6219,7 @@ pub struct UzCoreRelatedPersonDiplomaticPassport {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `RelatedPerson.identifier:diplomaticPassport.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -6217,7 +6243,7 @@ impl UzCoreRelatedPersonDiplomaticPassport {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `RelatedPerson.identifier:diplomaticPassport.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreRelatedPersonDiplomaticPassport {
             id: None,
             extension: Vec::new(),
@@ -6226,7 +6252,11 @@ impl UzCoreRelatedPersonDiplomaticPassport {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("DP"))),
-                        display: Some(Primitive::new("Diplomatic Passport".to_string())),
+                        display: Some(
+                            Primitive::new(
+                                FhirString::from_static("Diplomatic Passport"),
+                            ),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -6447,7 +6477,7 @@ pub struct UzCoreRelatedPersonHealthCard {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `RelatedPerson.identifier:healthCard.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -6471,7 +6501,7 @@ impl UzCoreRelatedPersonHealthCard {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `RelatedPerson.identifier:healthCard.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreRelatedPersonHealthCard {
             id: None,
             extension: Vec::new(),
@@ -6480,7 +6510,9 @@ impl UzCoreRelatedPersonHealthCard {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("HC"))),
-                        display: Some(Primitive::new("Health card number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Health card number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -6699,7 +6731,7 @@ pub struct UzCoreRelatedPersonMilitaryId {
     /// If the value is a full URI, then the system SHALL be urn:ietf:rfc:3986.  The value's primary purpose is computational mapping.  As a result, it may be normalized for comparison purposes (e.g. removing non-significant whitespace, dashes, etc.)  A value formatted for human display can be conveyed using the [<http://hl7.org/fhir/StructureDefinition/rendered-value](http://hl7.org/fhir/extensions/StructureDefinition-rendered-value.html>)). Identifier.value is to be treated as case sensitive unless knowledge of the Identifier.system allows the processer to be confident that non-case-sensitive processing is safe.
     ///
     /// - Element `RelatedPerson.identifier:militaryId.value`, cardinality `1..1`.
-    pub value: Primitive<String>,
+    pub value: Primitive<FhirString>,
     /// Time period when id is/was valid for use
     ///
     /// Time period during which identifier is/was valid for use.
@@ -6723,7 +6755,7 @@ impl UzCoreRelatedPersonMilitaryId {
     /// Takes the elements the slice requires:
     ///
     /// - `value`: `RelatedPerson.identifier:militaryId.value`
-    pub fn new(value: impl Into<Primitive<String>>) -> Self {
+    pub fn new(value: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreRelatedPersonMilitaryId {
             id: None,
             extension: Vec::new(),
@@ -6732,7 +6764,9 @@ impl UzCoreRelatedPersonMilitaryId {
                 coding: Vec::from([
                     Coding {
                         code: Some(Primitive::new(Code::from_static("MI"))),
-                        display: Some(Primitive::new("Military ID number".to_string())),
+                        display: Some(
+                            Primitive::new(FhirString::from_static("Military ID number")),
+                        ),
                         system: Some(
                             Primitive::new(
                                 Uri::from_static(
@@ -6937,13 +6971,13 @@ pub struct UzCoreRelatedPersonUzAddress {
     /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
     ///
     /// - Element `RelatedPerson.address:uzAddress.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Text street name provided by DPM
     ///
     /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
     ///
     /// - Element `RelatedPerson.address:uzAddress.line`, cardinality `0..*`.
-    pub line: Vec<Primitive<String>>,
+    pub line: Vec<Primitive<FhirString>>,
     /// Mahalla code (citizens' assembly)
     ///
     /// The name of the city, town, suburb, village or other community or delivery center.
@@ -6972,7 +7006,7 @@ pub struct UzCoreRelatedPersonUzAddress {
     /// A postal code designating a region defined by the postal service.
     ///
     /// - Element `RelatedPerson.address:uzAddress.postalCode`, cardinality `0..1`.
-    pub postal_code: Option<Primitive<String>>,
+    pub postal_code: Option<Primitive<FhirString>>,
     /// Country code (ISO 3166-1 2 letter code)
     ///
     /// Country - a nation as commonly understood or generally accepted.
@@ -6982,7 +7016,7 @@ pub struct UzCoreRelatedPersonUzAddress {
     /// - Element `RelatedPerson.address:uzAddress.country`, cardinality `1..1`.
     ///
     /// Fixed by the slice: filled in by `new`, read-only.
-    country: Primitive<String>,
+    country: Primitive<FhirString>,
     /// Time period when the address was/is used
     ///
     /// Time period when address was/is in use.
@@ -7008,13 +7042,13 @@ impl UzCoreRelatedPersonUzAddress {
             district: None,
             state: None,
             postal_code: None,
-            country: Primitive::new("UZ".to_string()),
+            country: Primitive::new(FhirString::from_static("UZ")),
             period: None,
             unknown_elements: JsonObject::new(),
         }
     }
     /// `country` (RelatedPerson.address:uzAddress.country): pattern value `"UZ"`, filled in by `new`.
-    pub fn country(&self) -> &Primitive<String> {
+    pub fn country(&self) -> &Primitive<FhirString> {
         &self.country
     }
 }
@@ -7022,13 +7056,13 @@ impl From<UzCoreRelatedPersonUzAddress> for Address {
     /// The [`Address`] value of the slice (nothing is lost).
     fn from(value: UzCoreRelatedPersonUzAddress) -> Self {
         let back_city = |p: Primitive<MahallaVs>| {
-            p.with_value(|v| v.map(|c| c.code().to_string()))
+            p.with_value(|v| v.map(|c| FhirString::from_static(c.code())))
         };
         let back_district = |p: Primitive<RegionsVs>| {
-            p.with_value(|v| v.map(|c| c.code().to_string()))
+            p.with_value(|v| v.map(|c| FhirString::from_static(c.code())))
         };
         let back_state = |p: Primitive<StateVs>| {
-            p.with_value(|v| v.map(|c| c.code().to_string()))
+            p.with_value(|v| v.map(|c| FhirString::from_static(c.code())))
         };
         Address {
             id: value.id,
@@ -7077,7 +7111,9 @@ impl TryFrom<Address> for UzCoreRelatedPersonUzAddress {
                     .to_string(),
             });
         }
-        let to_city = |p: Primitive<String>| -> Result<Primitive<MahallaVs>, SliceError> {
+        let to_city = |
+            p: Primitive<FhirString>,
+        | -> Result<Primitive<MahallaVs>, SliceError> {
             let value = match &p.value {
                 Some(v) => {
                     match MahallaVs::from_code(v.as_str()) {
@@ -7098,7 +7134,7 @@ impl TryFrom<Address> for UzCoreRelatedPersonUzAddress {
             Ok(p.with_value(|_| value))
         };
         let to_district = |
-            p: Primitive<String>,
+            p: Primitive<FhirString>,
         | -> Result<Primitive<RegionsVs>, SliceError> {
             let value = match &p.value {
                 Some(v) => {
@@ -7119,7 +7155,9 @@ impl TryFrom<Address> for UzCoreRelatedPersonUzAddress {
             };
             Ok(p.with_value(|_| value))
         };
-        let to_state = |p: Primitive<String>| -> Result<Primitive<StateVs>, SliceError> {
+        let to_state = |
+            p: Primitive<FhirString>,
+        | -> Result<Primitive<StateVs>, SliceError> {
             let value = match &p.value {
                 Some(v) => {
                     match StateVs::from_code(v.as_str()) {
@@ -7221,19 +7259,19 @@ pub struct UzCoreRelatedPersonI18nAddress {
     /// Can provide both a text representation and parts. Applications updating an address SHALL ensure that  when both text and parts are present,  no content is included in the text that isn't found in a part.
     ///
     /// - Element `RelatedPerson.address:i18nAddress.text`, cardinality `0..1`.
-    pub text: Option<Primitive<String>>,
+    pub text: Option<Primitive<FhirString>>,
     /// Street name or address line
     ///
     /// This component contains the house number, apartment number, street name, street direction,  P.O. Box number, delivery hints, and similar address information.
     ///
     /// - Element `RelatedPerson.address:i18nAddress.line`, cardinality `0..*`.
-    pub line: Vec<Primitive<String>>,
+    pub line: Vec<Primitive<FhirString>>,
     /// City or locality
     ///
     /// The name of the city, town, suburb, village or other community or delivery center.
     ///
     /// - Element `RelatedPerson.address:i18nAddress.city`, cardinality `0..1`.
-    pub city: Option<Primitive<String>>,
+    pub city: Option<Primitive<FhirString>>,
     /// District, county, or administrative division
     ///
     /// The name of the administrative area (county).
@@ -7241,19 +7279,19 @@ pub struct UzCoreRelatedPersonI18nAddress {
     /// District is sometimes known as county, but in some regions 'county' is used in place of city (municipality), so county name should be conveyed in city instead.
     ///
     /// - Element `RelatedPerson.address:i18nAddress.district`, cardinality `0..1`.
-    pub district: Option<Primitive<String>>,
+    pub district: Option<Primitive<FhirString>>,
     /// State, province, or region
     ///
     /// Sub-unit of a country with limited sovereignty in a federally organized country. A code may be used if codes are in common use (e.g. US 2 letter state codes).
     ///
     /// - Element `RelatedPerson.address:i18nAddress.state`, cardinality `0..1`.
-    pub state: Option<Primitive<String>>,
+    pub state: Option<Primitive<FhirString>>,
     /// Postal code for area
     ///
     /// A postal code designating a region defined by the postal service.
     ///
     /// - Element `RelatedPerson.address:i18nAddress.postalCode`, cardinality `0..1`.
-    pub postal_code: Option<Primitive<String>>,
+    pub postal_code: Option<Primitive<FhirString>>,
     /// Country code (ISO 3166-1 2 letter code)
     ///
     /// Country - a nation as commonly understood or generally accepted.
@@ -7262,7 +7300,7 @@ pub struct UzCoreRelatedPersonI18nAddress {
     ///
     /// - Element `RelatedPerson.address:i18nAddress.country`, cardinality `1..1`.
     /// - Binding: required to `https://terminology.dhp.uz/fhir/core/ValueSet/iso-3166-2-vs-sans-uz` (ISO 3166 part 1 2-letter codes, sans Uzbekistan). The value set cannot be expanded from the packages (code system `urn:iso:std:iso:3166` is not in the packages), so it is treated as open: any code is accepted except the ones it excludes (`UZ`, `UZB`, `860`; see [`Iso31662sansUz`]), which reading and validation report.
-    pub country: Primitive<String>,
+    pub country: Primitive<FhirString>,
     /// Time period when the address was/is used
     ///
     /// Time period when address was/is in use.
@@ -7278,7 +7316,7 @@ impl UzCoreRelatedPersonI18nAddress {
     /// Takes the elements the slice requires:
     ///
     /// - `country`: `RelatedPerson.address:i18nAddress.country`
-    pub fn new(country: impl Into<Primitive<String>>) -> Self {
+    pub fn new(country: impl Into<Primitive<FhirString>>) -> Self {
         UzCoreRelatedPersonI18nAddress {
             id: None,
             extension: Vec::new(),

@@ -6,7 +6,9 @@ use dhp_runtime::{
     ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
-use dhp_runtime::primitives::{Base64Binary, Code, DateTime, Id, Instant, Time, Uri};
+use dhp_runtime::primitives::{
+    Base64Binary, Code, DateTime, FhirString, Id, Instant, Time, Uri,
+};
 use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen};
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
@@ -2123,7 +2125,7 @@ pub enum AuditEventAgentNetwork {
     /// `networkUri`
     Uri(Primitive<Uri>),
     /// `networkString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
 }
 impl AuditEventAgentNetwork {
     /// Reads member `key` into `slot` when it is one of this choice's JSON names
@@ -2221,8 +2223,8 @@ impl From<Primitive<Uri>> for AuditEventAgentNetwork {
         AuditEventAgentNetwork::Uri(v)
     }
 }
-impl From<Primitive<String>> for AuditEventAgentNetwork {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for AuditEventAgentNetwork {
+    fn from(v: Primitive<FhirString>) -> Self {
         AuditEventAgentNetwork::String(v)
     }
 }
@@ -2278,7 +2280,7 @@ pub enum AuditEventEntityDetailValue {
     /// `valueCodeableConcept`
     CodeableConcept(Box<CodeableConcept>),
     /// `valueString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
     /// `valueBoolean`
     Boolean(Primitive<bool>),
     /// `valueInteger`
@@ -2549,8 +2551,8 @@ impl From<CodeableConcept> for AuditEventEntityDetailValue {
         AuditEventEntityDetailValue::CodeableConcept(Box::new(v))
     }
 }
-impl From<Primitive<String>> for AuditEventEntityDetailValue {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for AuditEventEntityDetailValue {
+    fn from(v: Primitive<FhirString>) -> Self {
         AuditEventEntityDetailValue::String(v)
     }
 }

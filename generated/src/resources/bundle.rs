@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
-use dhp_runtime::primitives::{Code, Decimal, Id, Instant, UnsignedInt, Uri};
+use dhp_runtime::primitives::{Code, Decimal, FhirString, Id, Instant, UnsignedInt, Uri};
 use dhp_runtime::stream::Seen;
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
@@ -1058,7 +1058,7 @@ pub struct BundleEntryRequest {
     /// If the ETag values match, return a 304 Not Modified status. See the API documentation for ["Conditional Read"](http.html#cread).
     ///
     /// - Element `Bundle.entry.request.ifNoneMatch`, cardinality `0..1`.
-    pub if_none_match: Option<Primitive<String>>,
+    pub if_none_match: Option<Primitive<FhirString>>,
     /// For managing cache currency
     ///
     /// Only perform the operation if the last updated date matches. See the API documentation for ["Conditional Read"](http.html#cread).
@@ -1070,13 +1070,13 @@ pub struct BundleEntryRequest {
     /// Only perform the operation if the Etag value matches. For more information, see the API section ["Managing Resource Contention"](http.html#concurrency).
     ///
     /// - Element `Bundle.entry.request.ifMatch`, cardinality `0..1`.
-    pub if_match: Option<Primitive<String>>,
+    pub if_match: Option<Primitive<FhirString>>,
     /// For conditional creates
     ///
     /// Instruct the server not to perform the create if a specified resource already exists. For further information, see the API documentation for ["Conditional Create"](http.html#ccreate). This is just the query portion of the URL - what follows the "?" (not including the "?").
     ///
     /// - Element `Bundle.entry.request.ifNoneExist`, cardinality `0..1`.
-    pub if_none_exist: Option<Primitive<String>>,
+    pub if_none_exist: Option<Primitive<FhirString>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -1090,10 +1090,10 @@ impl FhirJson for BundleEntryRequest {
         let mut modifier_extension: Vec<Extension> = Vec::new();
         let mut method: Option<Primitive<HttpVerb>> = None;
         let mut url: Option<Primitive<Uri>> = None;
-        let mut if_none_match: Option<Primitive<String>> = None;
+        let mut if_none_match: Option<Primitive<FhirString>> = None;
         let mut if_modified_since: Option<Primitive<Instant>> = None;
-        let mut if_match: Option<Primitive<String>> = None;
-        let mut if_none_exist: Option<Primitive<String>> = None;
+        let mut if_match: Option<Primitive<FhirString>> = None;
+        let mut if_none_exist: Option<Primitive<FhirString>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -1238,11 +1238,31 @@ impl Reflect for BundleEntryRequest {
             "id" => Some(self.id.as_deref()),
             "url" => Some(self.url.value.as_ref().map(|v| v.as_str())),
             "ifNoneMatch" => {
-                Some(self.if_none_match.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .if_none_match
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
-            "ifMatch" => Some(self.if_match.as_ref().and_then(|e| e.value.as_deref())),
+            "ifMatch" => {
+                Some(
+                    self
+                        .if_match
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             "ifNoneExist" => {
-                Some(self.if_none_exist.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .if_none_exist
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             _ => None,
         }
@@ -1342,7 +1362,7 @@ pub struct BundleEntryResponse {
     /// The status code returned by processing this entry. The status SHALL start with a 3 digit HTTP code (e.g. 404) and may contain the standard HTTP description associated with the status code.
     ///
     /// - Element `Bundle.entry.response.status`, cardinality `1..1`.
-    pub status: Primitive<String>,
+    pub status: Primitive<FhirString>,
     /// The location (if the operation returns a location)
     ///
     /// The location header created by processing this operation, populated if the operation returns a location.
@@ -1356,7 +1376,7 @@ pub struct BundleEntryResponse {
     /// Etags match the Resource.meta.versionId. The ETag has to match the version id in the header if a resource is included.
     ///
     /// - Element `Bundle.entry.response.etag`, cardinality `0..1`.
-    pub etag: Option<Primitive<String>>,
+    pub etag: Option<Primitive<FhirString>>,
     /// Server's date time modified
     ///
     /// The date/time that the resource was modified on the server.
@@ -1386,9 +1406,9 @@ impl FhirJson for BundleEntryResponse {
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut modifier_extension: Vec<Extension> = Vec::new();
-        let mut status: Option<Primitive<String>> = None;
+        let mut status: Option<Primitive<FhirString>> = None;
         let mut location: Option<Primitive<Uri>> = None;
-        let mut etag: Option<Primitive<String>> = None;
+        let mut etag: Option<Primitive<FhirString>> = None;
         let mut last_modified: Option<Primitive<Instant>> = None;
         let mut outcome: Option<AnyResource> = None;
         let mut unknown_elements = JsonObject::new();
@@ -1499,7 +1519,7 @@ impl Reflect for BundleEntryResponse {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "status" => Some(self.status.value.as_deref()),
+            "status" => Some(self.status.value.as_ref().map(|v| v.as_str())),
             "location" => {
                 Some(
                     self
@@ -1509,7 +1529,11 @@ impl Reflect for BundleEntryResponse {
                         .map(|v| v.as_str()),
                 )
             }
-            "etag" => Some(self.etag.as_ref().and_then(|e| e.value.as_deref())),
+            "etag" => {
+                Some(
+                    self.etag.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }

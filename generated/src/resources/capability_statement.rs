@@ -8,7 +8,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
 use dhp_runtime::primitives::{
-    Canonical, Code, DateTime, Id, Markdown, UnsignedInt, Uri, Url,
+    Canonical, Code, DateTime, FhirString, Id, Markdown, UnsignedInt, Uri, Url,
 };
 use dhp_runtime::stream::{ChoiceSlot, PrimVec, Seen};
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
@@ -122,7 +122,7 @@ pub struct CapabilityStatement {
     /// There may be different capability statement instances that have the same identifier but different versions.  The version can be appended to the url in a reference to allow a reference to a particular business version of the capability statement with the format \[url\]|\[version\]. The version SHOULD NOT contain a '#' - see [Business Version](resource.html#bv-format).
     ///
     /// - Element `CapabilityStatement.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// How to compare versions
     ///
     /// Indicates the mechanism used to compare versions to determine which is more current.
@@ -138,7 +138,7 @@ pub struct CapabilityStatement {
     /// The name is not expected to be globally unique. The name should be a simple alphanumeric type name to ensure that it is machine-processing friendly.
     ///
     /// - Element `CapabilityStatement.name`, cardinality `0..1`.
-    pub name: Option<Primitive<String>>,
+    pub name: Option<Primitive<FhirString>>,
     /// Name for this capability statement (human friendly)
     ///
     /// A short, descriptive, user-friendly title for the capability statement.
@@ -146,7 +146,7 @@ pub struct CapabilityStatement {
     /// This name does not need to be machine-processing friendly and may contain punctuation, white-space, etc.
     ///
     /// - Element `CapabilityStatement.title`, cardinality `0..1`.
-    pub title: Option<Primitive<String>>,
+    pub title: Option<Primitive<FhirString>>,
     /// draft | active | retired | unknown
     ///
     /// The status of this capability statement. Enables tracking the life-cycle of the content.
@@ -183,7 +183,7 @@ pub struct CapabilityStatement {
     /// Usually an organization but may be an individual. The publisher (or steward) of the capability statement is the organization or individual primarily responsible for the maintenance and upkeep of the capability statement. This is not necessarily the same individual or organization that developed and initially authored the content. The publisher is the primary point of contact for questions or issues with the capability statement. This item SHOULD be populated unless the information is available from context.
     ///
     /// - Element `CapabilityStatement.publisher`, cardinality `0..1`.
-    pub publisher: Option<Primitive<String>>,
+    pub publisher: Option<Primitive<FhirString>>,
     /// Contact details for the publisher
     ///
     /// Contact details to assist a user in finding and communicating with the publisher.
@@ -244,7 +244,7 @@ pub struct CapabilityStatement {
     /// The (c) symbol should NOT be included in this string. It will be added by software when rendering the notation. Full details about licensing, restrictions, warrantees, etc. goes in the more general 'copyright' element.
     ///
     /// - Element `CapabilityStatement.copyrightLabel`, cardinality `0..1`.
-    pub copyright_label: Option<Primitive<String>>,
+    pub copyright_label: Option<Primitive<FhirString>>,
     /// instance | capability | requirements
     ///
     /// The way that this statement is intended to be used, to describe an actual running instance of software, a particular product (kind, not instance of software) or a class of implementation (e.g. a desired purchase).
@@ -369,23 +369,23 @@ impl FhirJson for CapabilityStatement {
         let mut modifier_extension: Vec<Extension> = Vec::new();
         let mut url: Option<Primitive<Uri>> = None;
         let mut identifier: Vec<Identifier> = Vec::new();
-        let mut version: Option<Primitive<String>> = None;
+        let mut version: Option<Primitive<FhirString>> = None;
         let mut version_algorithm = ChoiceSlot::<
             CapabilityStatementVersionAlgorithm,
         >::new();
-        let mut name: Option<Primitive<String>> = None;
-        let mut title: Option<Primitive<String>> = None;
+        let mut name: Option<Primitive<FhirString>> = None;
+        let mut title: Option<Primitive<FhirString>> = None;
         let mut status: Option<Primitive<PublicationStatus>> = None;
         let mut experimental: Option<Primitive<bool>> = None;
         let mut date: Option<Primitive<DateTime>> = None;
-        let mut publisher: Option<Primitive<String>> = None;
+        let mut publisher: Option<Primitive<FhirString>> = None;
         let mut contact: Vec<ContactDetail> = Vec::new();
         let mut description: Option<Primitive<Markdown>> = None;
         let mut use_context: Vec<UsageContext> = Vec::new();
         let mut jurisdiction: Vec<CodeableConcept> = Vec::new();
         let mut purpose: Option<Primitive<Markdown>> = None;
         let mut copyright: Option<Primitive<Markdown>> = None;
-        let mut copyright_label: Option<Primitive<String>> = None;
+        let mut copyright_label: Option<Primitive<FhirString>> = None;
         let mut kind: Option<Primitive<CapabilityStatementKind>> = None;
         let mut instantiates = PrimVec::<Canonical, Extension>::new();
         let mut imports = PrimVec::<Canonical, Extension>::new();
@@ -1006,10 +1006,38 @@ impl Reflect for CapabilityStatement {
                     self.url.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
                 )
             }
-            "version" => Some(self.version.as_ref().and_then(|e| e.value.as_deref())),
-            "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
-            "title" => Some(self.title.as_ref().and_then(|e| e.value.as_deref())),
-            "publisher" => Some(self.publisher.as_ref().and_then(|e| e.value.as_deref())),
+            "version" => {
+                Some(
+                    self
+                        .version
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
+            "name" => {
+                Some(
+                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
+            "title" => {
+                Some(
+                    self
+                        .title
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
+            "publisher" => {
+                Some(
+                    self
+                        .publisher
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             "description" => {
                 Some(
                     self
@@ -1038,7 +1066,13 @@ impl Reflect for CapabilityStatement {
                 )
             }
             "copyrightLabel" => {
-                Some(self.copyright_label.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .copyright_label
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             _ => None,
         }
@@ -3202,7 +3236,7 @@ pub struct CapabilityStatementRestResource {
     /// "searchInclude" : \["CarePlan:activity-reference:DeviceRequest","DeviceRequest:device"\],
     ///
     /// - Element `CapabilityStatement.rest.resource.searchInclude`, cardinality `0..*`.
-    pub search_include: Vec<Primitive<String>>,
+    pub search_include: Vec<Primitive<FhirString>>,
     /// _revinclude values supported by the server
     ///
     /// A list of _revinclude (reverse include) values supported by the server.
@@ -3210,7 +3244,7 @@ pub struct CapabilityStatementRestResource {
     /// See `CapabilityStatement.rest.resource.searchInclude` comments.
     ///
     /// - Element `CapabilityStatement.rest.resource.searchRevInclude`, cardinality `0..*`.
-    pub search_rev_include: Vec<Primitive<String>>,
+    pub search_rev_include: Vec<Primitive<FhirString>>,
     /// Search parameters supported by implementation
     ///
     /// Search parameters for implementations to support and/or make use of - either references to ones defined in the specification, or additional ones defined for/by the implementation.
@@ -3254,8 +3288,8 @@ impl FhirJson for CapabilityStatementRestResource {
         let mut conditional_patch: Option<Primitive<bool>> = None;
         let mut conditional_delete: Option<Primitive<ConditionalDeleteStatus>> = None;
         let mut reference_policy = PrimVec::<ReferenceHandlingPolicy, Extension>::new();
-        let mut search_include = PrimVec::<String, Extension>::new();
-        let mut search_rev_include = PrimVec::<String, Extension>::new();
+        let mut search_include = PrimVec::<FhirString, Extension>::new();
+        let mut search_rev_include = PrimVec::<FhirString, Extension>::new();
         let mut search_param: Vec<CapabilityStatementRestResourceSearchParam> = Vec::new();
         let mut operation: Vec<CapabilityStatementRestResourceOperation> = Vec::new();
         let mut unknown_elements = JsonObject::new();
@@ -3978,7 +4012,7 @@ pub struct CapabilityStatementRestResourceOperation {
     /// The name here SHOULD be the same as the OperationDefinition.code in the referenced OperationDefinition, unless there is a name clash and the OperationDefinition.code cannot be used. The name does not include the "$" portion that is always included in the URL. There is no correspondence whatsoever between CapabilityStatement's operation.name and OperationDefinition.name - the latter is used as a class name when generating code for the operation. HL7 will never define operations that have conflicting names.
     ///
     /// - Element `CapabilityStatement.rest.resource.operation.name`, cardinality `1..1`.
-    pub name: Primitive<String>,
+    pub name: Primitive<FhirString>,
     /// The defined operation/query
     ///
     /// Where the formal definition can be found. If a server references the base definition of an Operation (i.e. from the specification itself such as '''<http://hl7.org/fhir/OperationDefinition/ValueSet-expand>'''), that means it supports the full capabilities of the operation - e.g. both GET and POST invocation.  If it only supports a subset, it must define its own custom [OperationDefinition](operationdefinition.html#) with a 'base' of the original OperationDefinition.  The custom definition would describe the specific subset of functionality supported.
@@ -4004,7 +4038,7 @@ impl FhirJson for CapabilityStatementRestResourceOperation {
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut modifier_extension: Vec<Extension> = Vec::new();
-        let mut name: Option<Primitive<String>> = None;
+        let mut name: Option<Primitive<FhirString>> = None;
         let mut definition: Option<Primitive<Canonical>> = None;
         let mut documentation: Option<Primitive<Markdown>> = None;
         let mut unknown_elements = JsonObject::new();
@@ -4110,7 +4144,7 @@ impl Reflect for CapabilityStatementRestResourceOperation {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => Some(self.name.value.as_deref()),
+            "name" => Some(self.name.value.as_ref().map(|v| v.as_str())),
             "definition" => Some(self.definition.value.as_ref().map(|v| v.as_str())),
             "documentation" => {
                 Some(
@@ -4208,7 +4242,7 @@ pub struct CapabilityStatementRestResourceSearchParam {
     /// Parameter names cannot overlap with standard parameter names, and standard parameters cannot be redefined. There is no correspondence whatsoever between CapabilityStatement's searchParam.name and SearchParameter.name - the latter is used as a class name when generating code for the search parameter.
     ///
     /// - Element `CapabilityStatement.rest.resource.searchParam.name`, cardinality `1..1`.
-    pub name: Primitive<String>,
+    pub name: Primitive<FhirString>,
     /// Source of definition for parameter
     ///
     /// An absolute URI that is a formal reference to where this parameter was first defined, so that a client can be confident of the meaning of the search parameter (a reference to [SearchParameter.url](searchparameter-definitions.html#SearchParameter.url)). This element SHALL be populated if the search parameter refers to a SearchParameter defined by the FHIR core specification or externally defined IGs.
@@ -4243,7 +4277,7 @@ impl FhirJson for CapabilityStatementRestResourceSearchParam {
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut modifier_extension: Vec<Extension> = Vec::new();
-        let mut name: Option<Primitive<String>> = None;
+        let mut name: Option<Primitive<FhirString>> = None;
         let mut definition: Option<Primitive<Canonical>> = None;
         let mut type_: Option<Primitive<SearchParamType>> = None;
         let mut documentation: Option<Primitive<Markdown>> = None;
@@ -4358,7 +4392,7 @@ impl Reflect for CapabilityStatementRestResourceSearchParam {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => Some(self.name.value.as_deref()),
+            "name" => Some(self.name.value.as_ref().map(|v| v.as_str())),
             "definition" => {
                 Some(
                     self
@@ -4689,7 +4723,7 @@ pub struct CapabilityStatementSoftware {
     /// Name the software is known by.
     ///
     /// - Element `CapabilityStatement.software.name`, cardinality `1..1`.
-    pub name: Primitive<String>,
+    pub name: Primitive<FhirString>,
     /// Version covered by this statement
     ///
     /// The version identifier for the software covered by this statement.
@@ -4697,7 +4731,7 @@ pub struct CapabilityStatementSoftware {
     /// If possible, a version should be specified, as statements are likely to be different for different versions of software.
     ///
     /// - Element `CapabilityStatement.software.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Date this version was released
     ///
     /// Date this version of the software was released.
@@ -4715,8 +4749,8 @@ impl FhirJson for CapabilityStatementSoftware {
         let mut id: Option<String> = None;
         let mut extension: Vec<Extension> = Vec::new();
         let mut modifier_extension: Vec<Extension> = Vec::new();
-        let mut name: Option<Primitive<String>> = None;
-        let mut version: Option<Primitive<String>> = None;
+        let mut name: Option<Primitive<FhirString>> = None;
+        let mut version: Option<Primitive<FhirString>> = None;
         let mut release_date: Option<Primitive<DateTime>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
@@ -4808,8 +4842,16 @@ impl Reflect for CapabilityStatementSoftware {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "name" => Some(self.name.value.as_deref()),
-            "version" => Some(self.version.as_ref().and_then(|e| e.value.as_deref())),
+            "name" => Some(self.name.value.as_ref().map(|v| v.as_str())),
+            "version" => {
+                Some(
+                    self
+                        .version
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -4867,7 +4909,7 @@ impl Reflect for CapabilityStatementSoftware {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CapabilityStatementVersionAlgorithm {
     /// `versionAlgorithmString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
     /// `versionAlgorithmCoding`
     Coding(Box<Coding>),
 }
@@ -4933,8 +4975,8 @@ impl CapabilityStatementVersionAlgorithm {
         }
     }
 }
-impl From<Primitive<String>> for CapabilityStatementVersionAlgorithm {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for CapabilityStatementVersionAlgorithm {
+    fn from(v: Primitive<FhirString>) -> Self {
         CapabilityStatementVersionAlgorithm::String(v)
     }
 }

@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
-use dhp_runtime::primitives::{Code, DateTime, Id, Uri};
+use dhp_runtime::primitives::{Code, DateTime, FhirString, Id, Uri};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
@@ -1389,7 +1389,7 @@ pub enum ConditionAbatement {
     /// `abatementRange`
     Range(Box<Range>),
     /// `abatementString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
 }
 impl ConditionAbatement {
     /// Reads member `key` into `slot` when it is one of this choice's JSON names
@@ -1515,8 +1515,8 @@ impl From<Range> for ConditionAbatement {
         ConditionAbatement::Range(Box::new(v))
     }
 }
-impl From<Primitive<String>> for ConditionAbatement {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for ConditionAbatement {
+    fn from(v: Primitive<FhirString>) -> Self {
         ConditionAbatement::String(v)
     }
 }
@@ -1578,7 +1578,7 @@ pub enum ConditionOnset {
     /// `onsetRange`
     Range(Box<Range>),
     /// `onsetString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
 }
 impl ConditionOnset {
     /// Reads member `key` into `slot` when it is one of this choice's JSON names
@@ -1704,8 +1704,8 @@ impl From<Range> for ConditionOnset {
         ConditionOnset::Range(Box::new(v))
     }
 }
-impl From<Primitive<String>> for ConditionOnset {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for ConditionOnset {
+    fn from(v: Primitive<FhirString>) -> Self {
         ConditionOnset::String(v)
     }
 }

@@ -6,7 +6,9 @@ use dhp_runtime::{
     ReadError, ReadMode, Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
-use dhp_runtime::primitives::{Canonical, Code, DateTime, Id, Instant, Markdown, Uri};
+use dhp_runtime::primitives::{
+    Canonical, Code, DateTime, FhirString, Id, Instant, Markdown, Uri,
+};
 use dhp_runtime::stream::{ChoiceSlot, Seen};
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::Primitive;
@@ -104,7 +106,7 @@ pub struct DocumentReference {
     /// While each resource, including the DocumentReference itself, has its own version identifier, this is a formal identifier for the logical version of the DocumentReference as a whole. It would remain constant if the resources were moved to a new server, and all got new individual resource versions, for example.
     ///
     /// - Element `DocumentReference.version`, cardinality `0..1`.
-    pub version: Option<Primitive<String>>,
+    pub version: Option<Primitive<FhirString>>,
     /// Procedure that caused this media to be created
     ///
     /// A procedure that is fulfilled in whole or in part by the creation of this media.
@@ -291,7 +293,7 @@ impl FhirJson for DocumentReference {
         let mut extension: Vec<Extension> = Vec::new();
         let mut modifier_extension: Vec<Extension> = Vec::new();
         let mut identifier: Vec<Identifier> = Vec::new();
-        let mut version: Option<Primitive<String>> = None;
+        let mut version: Option<Primitive<FhirString>> = None;
         let mut based_on: Vec<Reference> = Vec::new();
         let mut status: Option<Primitive<DocumentReferenceStatus>> = None;
         let mut doc_status: Option<Primitive<CompositionStatus>> = None;
@@ -817,7 +819,15 @@ impl Reflect for DocumentReference {
                         .map(|v| v.as_str()),
                 )
             }
-            "version" => Some(self.version.as_ref().and_then(|e| e.value.as_deref())),
+            "version" => {
+                Some(
+                    self
+                        .version
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             "description" => {
                 Some(
                     self

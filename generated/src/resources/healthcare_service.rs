@@ -6,7 +6,7 @@ use dhp_runtime::{
     Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
-use dhp_runtime::primitives::{Code, Id, Markdown, Uri};
+use dhp_runtime::primitives::{Code, FhirString, Id, Markdown, Uri};
 use dhp_runtime::stream::Seen;
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::{DataAbsent, Primitive};
@@ -153,7 +153,7 @@ pub struct HealthcareService {
     /// Further description of the service as it would be presented to a consumer while searching.
     ///
     /// - Element `HealthcareService.name`, cardinality `0..1`.
-    pub name: Option<Primitive<String>>,
+    pub name: Option<Primitive<FhirString>>,
     /// Additional description and/or any specific issues not covered elsewhere
     ///
     /// Any additional description of the service and/or any specific issues not covered by the other attributes, which can be displayed as further detail under the serviceName.
@@ -288,7 +288,7 @@ impl FhirJson for HealthcareService {
         let mut type_: Vec<CodeableConcept> = Vec::new();
         let mut specialty: Vec<CodeableConcept> = Vec::new();
         let mut location: Vec<Reference> = Vec::new();
-        let mut name: Option<Primitive<String>> = None;
+        let mut name: Option<Primitive<FhirString>> = None;
         let mut comment: Option<Primitive<Markdown>> = None;
         let mut extra_details: Option<Primitive<Markdown>> = None;
         let mut photo: Option<Box<Attachment>> = None;
@@ -763,7 +763,11 @@ impl Reflect for HealthcareService {
                         .map(|v| v.as_str()),
                 )
             }
-            "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
+            "name" => {
+                Some(
+                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "comment" => {
                 Some(
                     self

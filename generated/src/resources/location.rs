@@ -6,7 +6,7 @@ use dhp_runtime::{
     Reflect, Resource, Stream, TypeInfo,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
-use dhp_runtime::primitives::{Code, Decimal, Id, Markdown, Uri};
+use dhp_runtime::primitives::{Code, Decimal, FhirString, Id, Markdown, Uri};
 use dhp_runtime::stream::{PrimVec, Seen};
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::Primitive;
@@ -116,7 +116,7 @@ pub struct Location {
     /// If the name of a location changes, consider putting the old name in the alias column so that it can still be located through searches.
     ///
     /// - Element `Location.name`, cardinality `0..1`.
-    pub name: Option<Primitive<String>>,
+    pub name: Option<Primitive<FhirString>>,
     /// A list of alternate names that the location is known as, or was known as, in the past
     ///
     /// A list of alternate names that the location is known as, or was known as, in the past.
@@ -124,7 +124,7 @@ pub struct Location {
     /// There are no dates associated with the alias/historic names, as this is not intended to track when names were used, but to assist in searching so that older names can still result in identifying the location.
     ///
     /// - Element `Location.alias`, cardinality `0..*`.
-    pub alias: Vec<Primitive<String>>,
+    pub alias: Vec<Primitive<FhirString>>,
     /// Additional details about the location that could be displayed as further information to identify the location beyond its name
     ///
     /// Description of the Location, which helps in finding or referencing the place.
@@ -249,8 +249,8 @@ impl FhirJson for Location {
         let mut identifier: Vec<Identifier> = Vec::new();
         let mut status: Option<Primitive<LocationStatus>> = None;
         let mut operational_status: Option<Box<Coding>> = None;
-        let mut name: Option<Primitive<String>> = None;
-        let mut alias = PrimVec::<String, Extension>::new();
+        let mut name: Option<Primitive<FhirString>> = None;
+        let mut alias = PrimVec::<FhirString, Extension>::new();
         let mut description: Option<Primitive<Markdown>> = None;
         let mut mode: Option<Primitive<LocationMode>> = None;
         let mut type_: Vec<CodeableConcept> = Vec::new();
@@ -645,7 +645,11 @@ impl Reflect for Location {
                         .map(|v| v.as_str()),
                 )
             }
-            "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
+            "name" => {
+                Some(
+                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "description" => {
                 Some(
                     self

@@ -8,7 +8,7 @@ use dhp_runtime::{
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
 use dhp_runtime::primitives::{
-    Canonical, Code, DateTime, Id, Instant, Markdown, Time, Uri,
+    Canonical, Code, DateTime, FhirString, Id, Instant, Markdown, Time, Uri,
 };
 use dhp_runtime::stream::{ChoiceSlot, Seen};
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
@@ -2070,7 +2070,7 @@ pub struct ObservationTriggeredBy {
     /// Provides the reason why this observation was performed as a result of the observation(s) referenced.
     ///
     /// - Element `Observation.triggeredBy.reason`, cardinality `0..1`.
-    pub reason: Option<Primitive<String>>,
+    pub reason: Option<Primitive<FhirString>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -2084,7 +2084,7 @@ impl FhirJson for ObservationTriggeredBy {
         let mut modifier_extension: Vec<Extension> = Vec::new();
         let mut observation: Option<Reference> = None;
         let mut type_: Option<Primitive<TriggeredBytype>> = None;
-        let mut reason: Option<Primitive<String>> = None;
+        let mut reason: Option<Primitive<FhirString>> = None;
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -2180,7 +2180,15 @@ impl Reflect for ObservationTriggeredBy {
         }
         match name {
             "id" => Some(self.id.as_deref()),
-            "reason" => Some(self.reason.as_ref().and_then(|e| e.value.as_deref())),
+            "reason" => {
+                Some(
+                    self
+                        .reason
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
+            }
             _ => None,
         }
     }
@@ -2242,7 +2250,7 @@ pub enum ObservationComponentValue {
     /// `valueCodeableConcept`
     CodeableConcept(Box<CodeableConcept>),
     /// `valueString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
     /// `valueBoolean`
     Boolean(Primitive<bool>),
     /// `valueInteger`
@@ -2515,8 +2523,8 @@ impl From<CodeableConcept> for ObservationComponentValue {
         ObservationComponentValue::CodeableConcept(Box::new(v))
     }
 }
-impl From<Primitive<String>> for ObservationComponentValue {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for ObservationComponentValue {
+    fn from(v: Primitive<FhirString>) -> Self {
         ObservationComponentValue::String(v)
     }
 }
@@ -2927,7 +2935,7 @@ pub enum ObservationValue {
     /// `valueCodeableConcept`
     CodeableConcept(Box<CodeableConcept>),
     /// `valueString`
-    String(Primitive<String>),
+    String(Primitive<FhirString>),
     /// `valueBoolean`
     Boolean(Primitive<bool>),
     /// `valueInteger`
@@ -3200,8 +3208,8 @@ impl From<CodeableConcept> for ObservationValue {
         ObservationValue::CodeableConcept(Box::new(v))
     }
 }
-impl From<Primitive<String>> for ObservationValue {
-    fn from(v: Primitive<String>) -> Self {
+impl From<Primitive<FhirString>> for ObservationValue {
+    fn from(v: Primitive<FhirString>) -> Self {
         ObservationValue::String(v)
     }
 }

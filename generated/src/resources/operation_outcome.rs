@@ -6,7 +6,7 @@ use dhp_runtime::{
     ReadMode, Reflect, Resource, Stream,
 };
 use dhp_runtime::extension_rules::ExtensionRule;
-use dhp_runtime::primitives::{Code, Id, Uri};
+use dhp_runtime::primitives::{Code, FhirString, Id, Uri};
 use dhp_runtime::stream::{PrimVec, Seen};
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::Primitive;
@@ -555,7 +555,7 @@ pub struct OperationOutcomeIssue {
     /// This may be a description of how a value is erroneous, a stack dump to help trace the issue or other troubleshooting information.
     ///
     /// - Element `OperationOutcome.issue.diagnostics`, cardinality `0..1`.
-    pub diagnostics: Option<Primitive<String>>,
+    pub diagnostics: Option<Primitive<FhirString>>,
     /// Deprecated: Path of element(s) related to issue
     ///
     /// This element is deprecated because it is XML specific. It is replaced by issue.expression, which is format independent, and simpler to parse.
@@ -565,7 +565,7 @@ pub struct OperationOutcomeIssue {
     /// The root of the XPath is the resource or bundle that generated OperationOutcome.  Each XPath SHALL resolve to a single node.  This element is deprecated, and is being replaced by expression.
     ///
     /// - Element `OperationOutcome.issue.location`, cardinality `0..*`.
-    pub location: Vec<Primitive<String>>,
+    pub location: Vec<Primitive<FhirString>>,
     /// FHIRPath of element(s) related to issue
     ///
     /// A [simple subset of FHIRPath](fhirpath.html#simple) limited to element names, repetition indicators and the default child accessor that identifies one of the elements in the resource that caused this issue to be raised.
@@ -573,7 +573,7 @@ pub struct OperationOutcomeIssue {
     /// The root of the FHIRPath is the resource or bundle that generated OperationOutcome.  Each FHIRPath SHALL resolve to a single node.
     ///
     /// - Element `OperationOutcome.issue.expression`, cardinality `0..*`.
-    pub expression: Vec<Primitive<String>>,
+    pub expression: Vec<Primitive<FhirString>>,
     /// Elements this type does not define, kept by a lenient read and written back
     /// unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
@@ -588,9 +588,9 @@ impl FhirJson for OperationOutcomeIssue {
         let mut severity: Option<Primitive<IssueSeverity>> = None;
         let mut code: Option<Primitive<IssueType>> = None;
         let mut details: Option<Box<CodeableConcept>> = None;
-        let mut diagnostics: Option<Primitive<String>> = None;
-        let mut location = PrimVec::<String, Extension>::new();
-        let mut expression = PrimVec::<String, Extension>::new();
+        let mut diagnostics: Option<Primitive<FhirString>> = None;
+        let mut location = PrimVec::<FhirString, Extension>::new();
+        let mut expression = PrimVec::<FhirString, Extension>::new();
         let mut unknown_elements = JsonObject::new();
         while let Some(member_key) = r.next_key(&mut object) {
             match &*member_key {
@@ -733,7 +733,13 @@ impl Reflect for OperationOutcomeIssue {
         match name {
             "id" => Some(self.id.as_deref()),
             "diagnostics" => {
-                Some(self.diagnostics.as_ref().and_then(|e| e.value.as_deref()))
+                Some(
+                    self
+                        .diagnostics
+                        .as_ref()
+                        .and_then(|e| e.value.as_ref())
+                        .map(|v| v.as_str()),
+                )
             }
             _ => None,
         }

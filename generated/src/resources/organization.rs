@@ -7,7 +7,7 @@ use dhp_runtime::{
 };
 use dhp_runtime::extension_rules::ExtensionRule;
 use dhp_runtime::must_support::Step;
-use dhp_runtime::primitives::{Code, Id, Markdown, Uri};
+use dhp_runtime::primitives::{Code, FhirString, Id, Markdown, Uri};
 use dhp_runtime::stream::{PrimVec, Seen};
 use dhp_runtime::validate::{InvariantRule, Lister, ValidationReport};
 use crate::Primitive;
@@ -125,7 +125,7 @@ pub struct Organization {
     /// If the name of an organization changes, consider putting the old name in the alias column so that it can still be located through searches.
     ///
     /// - Element `Organization.name`, cardinality `0..1`.
-    pub name: Option<Primitive<String>>,
+    pub name: Option<Primitive<FhirString>>,
     /// A list of alternate names that the organization is known as, or was known as in the past
     ///
     /// A list of alternate names that the organization is known as, or was known as in the past.
@@ -133,7 +133,7 @@ pub struct Organization {
     /// There are no dates associated with the alias/historic names, as this is not intended to track when names were used, but to assist in searching so that older names can still result in identifying the organization.
     ///
     /// - Element `Organization.alias`, cardinality `0..*`.
-    pub alias: Vec<Primitive<String>>,
+    pub alias: Vec<Primitive<FhirString>>,
     /// Additional details about the Organization that could be displayed as further information to identify the Organization beyond its name
     ///
     /// Description of the organization, which helps provide additional general context on the organization to ensure that the correct organization is selected.
@@ -186,8 +186,8 @@ impl FhirJson for Organization {
         let mut identifier: Vec<Identifier> = Vec::new();
         let mut active: Option<Primitive<bool>> = None;
         let mut type_: Vec<CodeableConcept> = Vec::new();
-        let mut name: Option<Primitive<String>> = None;
-        let mut alias = PrimVec::<String, Extension>::new();
+        let mut name: Option<Primitive<FhirString>> = None;
+        let mut alias = PrimVec::<FhirString, Extension>::new();
         let mut description: Option<Primitive<Markdown>> = None;
         let mut contact: Vec<ExtendedContactDetail> = Vec::new();
         let mut part_of: Option<Box<Reference>> = None;
@@ -496,7 +496,11 @@ impl Reflect for Organization {
                         .map(|v| v.as_str()),
                 )
             }
-            "name" => Some(self.name.as_ref().and_then(|e| e.value.as_deref())),
+            "name" => {
+                Some(
+                    self.name.as_ref().and_then(|e| e.value.as_ref()).map(|v| v.as_str()),
+                )
+            }
             "description" => {
                 Some(
                     self

@@ -194,7 +194,7 @@ struct TypedObs {
     status: crate::element::PrimitiveElement<crate::primitives::Code, JsonValue>,
     effective: crate::element::PrimitiveElement<crate::primitives::DateTime, JsonValue>,
     value: TypedQuantity,
-    note: Vec<crate::element::PrimitiveElement<String, JsonValue>>,
+    note: Vec<crate::element::PrimitiveElement<crate::primitives::FhirString, JsonValue>>,
 }
 
 struct TypedQuantity {
@@ -244,7 +244,7 @@ fn typed_values_are_walked_with_their_own_types() {
         status: prim(Code::new("final").unwrap()),
         effective: prim(DateTime::new("2024-05-01T10:00:00+05:00").unwrap()),
         value: TypedQuantity { value: prim(FhirDecimal::new("72.50").unwrap()), code: prim(Code::new("kg").unwrap()) },
-        note: vec![prim("a".to_string()), prim("b".to_string())],
+        note: vec![prim("a".into()), prim("b".into())],
     };
     let node = Node::Typed(&obs);
     let env = Env::new(node);

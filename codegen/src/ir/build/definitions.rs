@@ -527,7 +527,7 @@ mod tests {
 
     #[test]
     fn existence_tests_on_own_elements_are_decided_natively() {
-        let string = || FieldType::Primitive { fhir: "string".into(), repr: PrimitiveRepr::Runtime("String".into()) };
+        let string = || FieldType::Primitive { fhir: "string".into(), repr: PrimitiveRepr::Runtime("FhirString".into()) };
         let fields = [
             field("code", Card::Optional, string()),
             field("display", Card::Optional, string()),
@@ -697,7 +697,7 @@ mod tests {
     #[test]
     fn a_test_of_the_resource_alone_is_answered_by_its_fields() {
         let code = |name: &str| field(name, Card::Optional, FieldType::Primitive { fhir: "code".into(), repr: PrimitiveRepr::Code("AdministrativeGender".into()) });
-        let fields = [code("gender"), field("names", Card::Many, FieldType::Primitive { fhir: "string".into(), repr: PrimitiveRepr::Runtime("String".into()) })];
+        let fields = [code("gender"), field("names", Card::Many, FieldType::Primitive { fhir: "string".into(), repr: PrimitiveRepr::Runtime("FhirString".into()) })];
         let test = |e: &str| resource_test(&dhp_runtime::fhirpath::parse(e).expect("FHIRPath"), &fields);
         assert_eq!(
             test("%resource.where(gender='other').exists()"),
@@ -726,7 +726,7 @@ mod tests {
             field("start", Card::Optional, primitive("dateTime", "DateTime")),
             field("end", Card::Optional, primitive("dateTime", "DateTime")),
             field("issued", Card::Optional, primitive("instant", "Instant")),
-            field("label", Card::Optional, primitive("string", "String")),
+            field("label", Card::Optional, primitive("string", "FhirString")),
             field("dates", Card::Many, primitive("date", "Date")),
         ];
         let ordered = |low: &str, high: &str, strict| NativeTest::Ordered { low: low.into(), high: high.into(), strict };

@@ -96,7 +96,7 @@ pub fn primitive_rust_type(code: &str) -> Option<&'static str> {
     Some(match code {
         "boolean" => "bool",
         "integer" => "i32",
-        "string" => "String",
+        "string" => "FhirString",
         "decimal" => "Decimal",
         "uri" => "Uri",
         "url" => "Url",
