@@ -290,7 +290,15 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
         push(issues, rule, error(IssueKind::Structure, path(), msg));
     }
     check_value(node, &path, &|| rule.url.to_string(), &rule.value, rule, issues);
-    let mut counts = vec![0u32; rule.subs.len()];
+    // The count of each sub-extension: on the stack for the usual few.
+    let (mut few, mut many) = ([0u32; 8], Vec::new());
+    let counts: &mut [u32] = match few.get_mut(..rule.subs.len()) {
+        Some(counts) => counts,
+        None => {
+            many.resize(rule.subs.len(), 0);
+            &mut many
+        }
+    };
     node.visit_child("extension", &mut |c| {
         if !matches!(c.node, Node::Typed(_)) {
             return;
@@ -311,7 +319,7 @@ fn check_one(nodes: &[Walked<'_>], at: usize, rule: &ExtensionRule, root_path: &
             check_value(c.node, &sub_path, &what, &rule.subs[i].value, rule, issues);
         }
     });
-    for (sub, n) in rule.subs.iter().zip(counts) {
+    for (sub, &n) in rule.subs.iter().zip(counts.iter()) {
         if n < sub.min {
             let msg = format!("extension {}: sub-extension '{}' is required (min {}), found {n}", rule.url, sub.url, sub.min);
             push(issues, rule, error(IssueKind::Required, format!("{}.extension", path()), msg));

@@ -175,10 +175,33 @@ pub struct Reader {
     keys: Option<HashSet<(Severity, IssueKind, String)>>,
 }
 
+/// The location lists of the last reader dropped on this thread, emptied, for the next one
+/// to reuse (a read of a document then allocates none for them): see [`Reader::new`] and
+/// its `Drop`. Lists grown past [`SPARE_PATH_BYTES`] and [`SPARE_SEGS`] are not kept.
+#[derive(Default)]
+struct SpareLocation {
+    path: String,
+    segs: Vec<Seg>,
+}
+
+thread_local! {
+    static SPARE_LOCATION: std::cell::Cell<SpareLocation> = const { std::cell::Cell::new(SpareLocation { path: String::new(), segs: Vec::new() }) };
+}
+
+/// The longest location text a dropped reader leaves for the next one.
+const SPARE_PATH_BYTES: usize = 4096;
+/// The most pending location steps a dropped reader leaves room for.
+const SPARE_SEGS: usize = 256;
+
 impl Reader {
     /// A reader whose locations start at `root` (usually the resource type).
     pub fn new(root: &str, mode: ReadMode) -> Self {
-        Reader { mode, path: root.to_string(), segs: Vec::new(), written: 0, issues: Vec::new(), keys: None }
+        let SpareLocation { mut path, segs } = SPARE_LOCATION
+            .try_with(|s| s.take())
+            .unwrap_or_default();
+        path.clear();
+        path.push_str(root);
+        Reader { mode, path, segs, written: 0, issues: Vec::new(), keys: None }
     }
 
     /// Appends `.key` (`_key` with `ext`, then `[index]`) to the location without writing
@@ -234,8 +257,8 @@ impl Reader {
     }
 
     /// Takes the collected issues.
-    pub fn into_issues(self) -> Vec<Issue> {
-        self.issues
+    pub fn into_issues(mut self) -> Vec<Issue> {
+        std::mem::take(&mut self.issues)
     }
 
     /// True when an error has been recorded.
@@ -309,12 +332,48 @@ impl Reader {
 }
 
 
+/// Leaves the location lists, emptied, for the next reader on this thread (see
+/// [`Reader::new`]).
+impl Drop for Reader {
+    fn drop(&mut self) {
+        if self.path.capacity() > SPARE_PATH_BYTES || self.segs.capacity() > SPARE_SEGS {
+            return;
+        }
+        let path = std::mem::take(&mut self.path);
+        let mut segs = std::mem::take(&mut self.segs);
+        segs.clear();
+        // During the thread's teardown there is nowhere to keep them: they are freed.
+        let _ = SPARE_LOCATION.try_with(|s| s.set(SpareLocation { path, segs }));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(path: &str, kind: IssueKind) -> Issue {
         Issue { severity: Severity::Error, kind, path: path.to_string(), message: "m".into() }
+    }
+
+    #[test]
+    fn a_reader_starts_at_its_root_whatever_the_last_one_left() {
+        // A reader left mid-way, its location written out for an issue, then dropped: the
+        // next one on the thread reuses its lists and starts at its own root.
+        let mut first = Reader::new("Patient", ReadMode::Strict);
+        first.push_seg("contact", Some(3), false);
+        first.push_seg("name", None, true);
+        first.error(IssueKind::Required, "m");
+        assert_eq!(first.issues()[0].path, "Patient.contact[3]._name");
+        drop(first);
+        let mut next = Reader::new("Observation", ReadMode::Lenient);
+        assert_eq!(next.path(), "Observation");
+        assert_eq!(next.mode(), ReadMode::Lenient);
+        next.push_seg("code", None, false);
+        next.error(IssueKind::Required, "m");
+        assert_eq!(next.issues()[0].path, "Observation.code");
+        // Issues taken out still leave the lists for the one after.
+        assert_eq!(next.into_issues().len(), 1);
+        assert_eq!(Reader::new("Bundle", ReadMode::Strict).path(), "Bundle");
     }
 
     #[test]

@@ -409,6 +409,8 @@ struct RuleBuffers {
     segs: Vec<Seg<'static>>,
     found: Vec<Found<'static>>,
     spans: Vec<(usize, usize)>,
+    /// The codes of an item under a binding check ([`check_item`]).
+    codings: Vec<(Option<&'static str>, &'static str)>,
 }
 
 thread_local! {
@@ -494,8 +496,8 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
             }
         });
     }
-    let RuleBuffers { segs, found, spans } = RULE_BUFFERS.with(|b| b.take());
-    let (mut segs, mut found, mut spans) = (Segs(relabel(segs)), relabel(found), spans);
+    let RuleBuffers { segs, found, spans, codings } = RULE_BUFFERS.with(|b| b.take());
+    let (mut segs, mut found, mut spans, mut codings) = (Segs(relabel(segs)), relabel(found), spans, relabel(codings));
     segs.0.push(Seg { parent: 0, name: "", index: None });
     let root_only = [Located { node: root, at: 0 }];
     let tree = RuleTree::of(rules);
@@ -503,7 +505,6 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
     if !tree_rules.is_empty() {
         tree.find(root, &walked, &mut segs, &mut found, &mut spans);
     }
-    let mut codings = Vec::new();
     for nodes in tree_rules {
         // A rule is looked at only where its parents are present (most rules of a
         // profile are below elements an instance leaves out).
@@ -598,12 +599,13 @@ pub fn validate(root: Node<'_>, root_path: &str, rules: &'static [ElementRule], 
     }
     // The lists are kept for the next document (emptied: they borrow nothing then),
     // unless one document made them long.
-    if segs.0.capacity() <= KEPT_WALK_NODES && found.capacity() <= KEPT_WALK_NODES {
+    if segs.0.capacity() <= KEPT_WALK_NODES && found.capacity() <= KEPT_WALK_NODES && codings.capacity() <= KEPT_WALK_NODES {
         let (mut segs, mut found, mut spans) = (segs.0, found, spans);
         segs.clear();
         found.clear();
         spans.clear();
-        RULE_BUFFERS.with(|b| b.set(RuleBuffers { segs: relabel(segs), found: relabel(found), spans }));
+        codings.clear();
+        RULE_BUFFERS.with(|b| b.set(RuleBuffers { segs: relabel(segs), found: relabel(found), spans, codings: relabel(codings) }));
     }
     keep_walk_buffers(walked, stack);
     // Most documents have none: their merge is not run.
