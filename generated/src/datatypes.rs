@@ -15639,7 +15639,7 @@ impl<T> DataAbsent for Primitive<T> {
         Primitive::from_extension(Extension::data_absent_reason(reason))
     }
     fn absent_reason(&self) -> Option<DataAbsentReason> {
-        Extension::find_data_absent_reason(&self.extension)
+        Extension::find_data_absent_reason(self.extension())
     }
 }
 impl Meta {

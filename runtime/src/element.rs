@@ -22,58 +22,97 @@ use std::ops::Deref;
 /// use dhp_runtime::{primitives::FhirString, PrimitiveElement};
 /// let family: PrimitiveElement<FhirString, ()> = "Karimov".into();
 /// assert_eq!(family.value().map(|v| v.as_str()), Some("Karimov"));
-/// assert!(family.extension.is_empty());
+/// assert!(family.extension().is_empty());
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Only the value is stored in place. What an element seldom has, its `id`, its
+/// extensions and the unknown members of its `_name` object, is kept behind one pointer
+/// ([`PrimitiveExtras`]), so an element costs the value's size and a word: a struct
+/// with many primitive elements, most of them absent, stays small.
+#[derive(Clone)]
 pub struct PrimitiveElement<T, E> {
     /// The value; `None` when only `id`/extensions are present (e.g. a data-absent reason).
     pub value: Option<T>,
-    /// Extensions on the element (written as `_name.extension`).
-    pub extension: Vec<E>,
-    /// What an element seldom has besides its value and extensions: its `id` and, after a
-    /// lenient read, the members of its `_name` object that FHIR does not define (see
-    /// [`id`](Self::id), [`set_id`](Self::set_id)). Kept behind one pointer so that
-    /// every primitive element costs 16 bytes less than with these inline.
-    pub extras: Option<Box<PrimitiveExtras>>,
+    /// The `id`, extensions and unknown `_name` members, when the element has any (an
+    /// empty box may be left by [`extension_mut`](Self::extension_mut): every test
+    /// below treats it as none).
+    extras: Option<Box<PrimitiveExtras<E>>>,
 }
 
-/// The `id` of a [`PrimitiveElement`] and the unknown members of its `_name` object.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PrimitiveExtras {
+/// The `id`, the extensions and the unknown `_name` members of a [`PrimitiveElement`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrimitiveExtras<E> {
     /// The element's `id` (written as `_name.id`).
     pub id: Option<String>,
+    /// Extensions on the element (written as `_name.extension`).
+    pub extension: Vec<E>,
     /// Members of the `_name` object FHIR does not define, kept by a lenient read and
     /// written back unchanged (always empty after a strict read).
     pub unknown_elements: JsonObject,
 }
 
-impl PrimitiveExtras {
-    /// True when there is neither an `id` nor an unknown member.
+impl<E> Default for PrimitiveExtras<E> {
+    fn default() -> Self {
+        PrimitiveExtras { id: None, extension: Vec::new(), unknown_elements: JsonObject::new() }
+    }
+}
+
+impl<E> PrimitiveExtras<E> {
+    /// True when there is no `id`, no extension and no unknown member.
     pub fn is_empty(&self) -> bool {
-        self.id.is_none() && self.unknown_elements.is_empty()
+        self.id.is_none() && self.extension.is_empty() && self.unknown_elements.is_empty()
     }
 }
 
 impl<T, E> PrimitiveElement<T, E> {
     /// An element holding `value`, with no `id` and no extensions.
     pub fn new(value: T) -> Self {
-        PrimitiveElement { value: Some(value), extension: Vec::new(), extras: None }
+        PrimitiveElement { value: Some(value), extras: None }
     }
 
     /// An element with no value that carries only `extension` (FHIR allows a primitive
     /// element to be present through its extensions alone).
     pub fn from_extension(extension: E) -> Self {
-        PrimitiveElement { value: None, extension: vec![extension], extras: None }
+        PrimitiveElement { value: None, extras: Some(Box::new(PrimitiveExtras { extension: vec![extension], ..PrimitiveExtras::default() })) }
     }
 
     /// An element with no value, `id` or extensions yet.
     pub fn empty() -> Self {
-        PrimitiveElement { value: None, extension: Vec::new(), extras: None }
+        PrimitiveElement { value: None, extras: None }
     }
 
     /// The value, if present.
     pub fn value(&self) -> Option<&T> {
         self.value.as_ref()
+    }
+
+    /// The element's extensions (written as `_name.extension`).
+    ///
+    /// ```
+    /// use dhp_runtime::{primitives::FhirString, PrimitiveElement};
+    /// let mut city: PrimitiveElement<FhirString, &str> = "Toshkent".into();
+    /// assert!(city.extension().is_empty());
+    /// city.extension_mut().push("an extension");
+    /// assert_eq!(city.extension(), ["an extension"]);
+    /// city.set_extension(Vec::new());
+    /// assert_eq!(city, PrimitiveElement::from("Toshkent"), "no extensions: as before");
+    /// ```
+    pub fn extension(&self) -> &[E] {
+        self.extras.as_deref().map_or(&[], |x| &x.extension)
+    }
+
+    /// The element's extensions, to change them.
+    pub fn extension_mut(&mut self) -> &mut Vec<E> {
+        &mut self.extras.get_or_insert_with(Box::default).extension
+    }
+
+    /// Replaces the element's extensions.
+    pub fn set_extension(&mut self, extension: Vec<E>) {
+        if extension.is_empty() && self.extras.is_none() {
+            return;
+        }
+        self.extras.get_or_insert_with(Box::default).extension = extension;
+        self.drop_empty_extras();
     }
 
     /// The element's `id`, if it has one.
@@ -91,16 +130,11 @@ impl<T, E> PrimitiveElement<T, E> {
 
     /// Sets (or, with `None`, removes) the element's `id`.
     pub fn set_id(&mut self, id: Option<String>) {
-        match (&mut self.extras, id) {
-            (Some(x), id) => {
-                x.id = id;
-                if x.is_empty() {
-                    self.extras = None;
-                }
-            }
-            (None, None) => {}
-            (None, Some(id)) => self.extras = Some(Box::new(PrimitiveExtras { id: Some(id), unknown_elements: JsonObject::new() })),
+        if id.is_none() && self.extras.is_none() {
+            return;
         }
+        self.extras.get_or_insert_with(Box::default).id = id;
+        self.drop_empty_extras();
     }
 
     /// The members of the element's `_name` object that FHIR does not define (kept by a
@@ -109,28 +143,67 @@ impl<T, E> PrimitiveElement<T, E> {
         self.extras.as_ref().map(|x| &x.unknown_elements).filter(|u| !u.is_empty())
     }
 
+    /// The `id`, extensions and unknown members together, when the element has any.
+    pub fn extras(&self) -> Option<&PrimitiveExtras<E>> {
+        self.extras.as_deref().filter(|x| !x.is_empty())
+    }
+
+    /// Replaces the `id`, extensions and unknown members together (what a reader found in
+    /// the `_name` object).
+    pub fn set_extras(&mut self, extras: Option<Box<PrimitiveExtras<E>>>) {
+        self.extras = extras.filter(|x| !x.is_empty());
+    }
+
+    fn drop_empty_extras(&mut self) {
+        if self.extras.as_ref().is_some_and(|x| x.is_empty()) {
+            self.extras = None;
+        }
+    }
+
     /// Adds an extension and returns the element (builder style).
     pub fn with_extension(mut self, extension: E) -> Self {
-        self.extension.push(extension);
+        self.extension_mut().push(extension);
         self
     }
 
     /// The same element with its value mapped by `f` (its `id`, extensions and unknown
     /// members unchanged): how a value is carried over to another primitive type.
     pub fn with_value<U>(self, f: impl FnOnce(Option<T>) -> Option<U>) -> PrimitiveElement<U, E> {
-        PrimitiveElement { value: f(self.value), extension: self.extension, extras: self.extras }
+        PrimitiveElement { value: f(self.value), extras: self.extras }
     }
 
     /// True when the element has no value, no `id`, no extensions and no unknown
     /// members, which FHIR does not allow to be written.
     pub fn is_empty(&self) -> bool {
-        self.value.is_none() && self.extension.is_empty() && self.extras.as_ref().is_none_or(|x| x.is_empty())
+        self.value.is_none() && !self.has_element_object()
     }
 
     /// True when something is written in the `_name` object: an `id`, extensions or
     /// unknown members.
     pub fn has_element_object(&self) -> bool {
-        !self.extension.is_empty() || self.extras.as_ref().is_some_and(|x| !x.is_empty())
+        self.extras.as_ref().is_some_and(|x| !x.is_empty())
+    }
+}
+
+/// The value and what [`PrimitiveElement::extras`] gives (an empty box left by
+/// [`PrimitiveElement::extension_mut`] is no difference).
+impl<T: PartialEq, E: PartialEq> PartialEq for PrimitiveElement<T, E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value && self.extras() == other.extras()
+    }
+}
+
+impl<T: fmt::Debug, E: fmt::Debug> fmt::Debug for PrimitiveElement<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("PrimitiveElement");
+        d.field("value", &self.value);
+        if let Some(x) = self.extras() {
+            d.field("id", &x.id).field("extension", &x.extension);
+            if !x.unknown_elements.is_empty() {
+                d.field("unknown_elements", &x.unknown_elements);
+            }
+        }
+        d.finish()
     }
 }
 

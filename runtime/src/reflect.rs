@@ -405,21 +405,19 @@ impl<T: FhirPrimitive, E: Reflect> Reflect for PrimitiveElement<T, E> {
     }
 
     fn type_and_leaf(&self) -> (&str, bool) {
-        (T::FHIR_TYPE, self.value.is_some() && self.extension.is_empty() && self.extras.is_none())
+        (T::FHIR_TYPE, self.value.is_some() && !self.has_element_object())
     }
 
     /// `id`, the extensions, then the unknown members a lenient read kept (as JSON).
     fn visit_children<'a>(&'a self, visit: &mut dyn FnMut(Child<'a>)) {
-        let extras = self.extras.as_deref();
-        if let Some(id) = extras.and_then(|x| x.id.as_ref()) {
+        let Some(extras) = self.extras() else { return };
+        if let Some(id) = &extras.id {
             visit(Child { name: "id", json_name: "id", index: None, node: Node::Typed(id) });
         }
-        for (i, e) in self.extension.iter().enumerate() {
+        for (i, e) in extras.extension.iter().enumerate() {
             visit(Child { name: "extension", json_name: "extension", index: Some(i), node: Node::Typed(e) });
         }
-        if let Some(x) = extras {
-            crate::visit::unknown(visit, &x.unknown_elements);
-        }
+        crate::visit::unknown(visit, &extras.unknown_elements);
     }
 }
 
@@ -466,7 +464,7 @@ mod tests {
     fn only_a_valued_primitive_without_id_or_extensions_is_a_leaf() {
         type Date = PrimitiveElement<crate::primitives::Date, JsonValue>;
         let value = || Some(crate::primitives::Date::new("2021-05").unwrap());
-        let plain: Date = PrimitiveElement { value: value(), extension: vec![], extras: None };
+        let plain: Date = PrimitiveElement::new(value().unwrap());
         assert_eq!(plain.type_and_leaf(), ("date", true));
         let mut with_id = plain.clone();
         with_id.set_id(Some("x".into()));
@@ -478,8 +476,9 @@ mod tests {
         assert_eq!(absent.type_and_leaf(), ("date", false));
         // Unknown members of its `_date` object (a lenient read keeps them) are children.
         let mut with_unknown = plain.clone();
-        with_unknown.extras = Some(Box::new(crate::PrimitiveExtras { id: None, unknown_elements: crate::json::JsonObject::new() }));
-        with_unknown.extras.as_mut().unwrap().unknown_elements.push_new("foo".into(), JsonValue::Bool(true));
+        let mut unknown = crate::PrimitiveExtras::default();
+        unknown.unknown_elements.push_new("foo".into(), JsonValue::Bool(true));
+        with_unknown.set_extras(Some(Box::new(unknown)));
         assert_eq!(with_unknown.type_and_leaf(), ("date", false));
         let mut names = Vec::new();
         with_unknown.visit_children(&mut |c| names.push(c.json_name.to_string()));

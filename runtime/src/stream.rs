@@ -867,11 +867,9 @@ impl<'a> Stream<'a> {
     }
 
     fn primitive_ext_part<T, E: FhirJson>(&mut self, key: &'static str, slot: &mut Option<PrimitiveElement<T, E>>) {
-        let (extras, extension) = self.at_ext(key, None, |s| s.primitive_extension::<E>());
-        if extras.is_some() || !extension.is_empty() {
-            let el = slot.get_or_insert_with(PrimitiveElement::empty);
-            el.extras = extras;
-            el.extension = extension;
+        let extras = self.at_ext(key, None, |s| s.primitive_extension::<E>());
+        if extras.is_some() {
+            slot.get_or_insert_with(PrimitiveElement::empty).set_extras(extras);
         }
     }
 
@@ -895,14 +893,14 @@ impl<'a> Stream<'a> {
     /// `id` and the members FHIR does not define (an error of a strict read, kept by a
     /// lenient one).
     #[inline(never)]
-    fn primitive_extension<E: FhirJson>(&mut self) -> (Option<Box<PrimitiveExtras>>, Vec<E>) {
+    fn primitive_extension<E: FhirJson>(&mut self) -> Option<Box<PrimitiveExtras<E>>> {
         if self.peek() != Some(b'{') {
             let t = self.type_here();
             self.reader.error(IssueKind::JsonType, format!("expected a JSON object with 'id' and/or 'extension', found {t}"));
             self.skip_value();
-            return (None, Vec::new());
+            return None;
         }
-        let Some(mut o) = self.begin_object() else { return (None, Vec::new()) };
+        let mut o = self.begin_object()?;
         let mut seen = Seen::new();
         let (mut id, mut extension) = (None, Vec::new());
         let mut unknown_elements = JsonObject::new();
@@ -913,8 +911,8 @@ impl<'a> Stream<'a> {
                 _ => self.unknown(key, &mut unknown_elements),
             }
         }
-        let extras = PrimitiveExtras { id, unknown_elements };
-        ((!extras.is_empty()).then(|| Box::new(extras)), extension)
+        let extras = PrimitiveExtras { id, extension, unknown_elements };
+        (!extras.is_empty()).then(|| Box::new(extras))
     }
 
     /// The values array of repeating primitive element `key`.
@@ -964,9 +962,8 @@ impl<'a> Stream<'a> {
                 self.skip_value();
             } else {
                 b.flags[n] |= 2;
-                let (extras, extension) = self.at_ext(key, Some(n), |s| s.primitive_extension::<E>());
-                b.items[n].extras = extras;
-                b.items[n].extension = extension;
+                let extras = self.at_ext(key, Some(n), |s| s.primitive_extension::<E>());
+                b.items[n].set_extras(extras);
             }
             n += 1;
         }
@@ -1608,12 +1605,10 @@ impl<'w> JsonWriter<'w> {
     }
 
     fn primitive_ext_members<T, E: FhirJson>(&mut self, el: &PrimitiveElement<T, E>) {
-        let extras = el.extras.as_deref();
-        self.plain_string("id", extras.and_then(|x| x.id.as_ref()));
-        self.complex_vec("extension", &el.extension);
-        if let Some(x) = extras {
-            self.extra(&x.unknown_elements);
-        }
+        let Some(extras) = el.extras() else { return };
+        self.plain_string("id", extras.id.as_ref());
+        self.complex_vec("extension", &extras.extension);
+        self.extra(&extras.unknown_elements);
     }
 
     /// Writes a primitive element as `key` and, with an id or extensions, `_key`.

@@ -75,13 +75,13 @@ fn data_absent_reason_code_binding_on_a_primitive() {
     assert_eq!(read_patient(&json), want);
     let mut p = Patient::default();
     let mut birth = no_value();
-    birth.extension.push(ext(DAR, Some(code("not-a-reason")), vec![]));
+    birth.extension_mut().push(ext(DAR, Some(code("not-a-reason")), vec![]));
     p.birth_date = Some(birth);
     assert_eq!(errors(&p.validate().issues), want);
     // A valid reason: nothing.
     let ok = json.replace("not-a-reason", "unknown");
     assert_eq!(read_patient(&ok), vec![]);
-    p.birth_date.as_mut().unwrap().extension[0].value = Some(code("masked"));
+    p.birth_date.as_mut().unwrap().extension_mut()[0].value = Some(code("masked"));
     assert_eq!(errors(&p.validate().issues), vec![]);
 }
 
@@ -110,7 +110,7 @@ fn data_absent_reason_allows_no_nested_extension_and_needs_a_value() {
     assert_eq!(read_patient(&json), want);
     let mut p = Patient::default();
     let mut value = no_value();
-    value.extension.push(ext(DAR, None, vec![ext("http://example.org/x", Some(string("y")), vec![])]));
+    value.extension_mut().push(ext(DAR, None, vec![ext("http://example.org/x", Some(string("y")), vec![])]));
     let telecom = ContactPoint { system: Some(dhp_fhir::codes::ContactPointSystem::Phone.into()), value: Some(value), ..Default::default() };
     p.telecom.push(telecom);
     assert_eq!(errors(&p.validate().issues), want);
@@ -141,16 +141,16 @@ fn extension_context_is_checked() {
     let gender_other = ext(GENDER_OTHER, Some(ExtensionValue::Coding(Box::new(coding))), vec![]);
     let mut p = Patient::default();
     let mut birth: Primitive<dhp_runtime::primitives::Date> = dhp_runtime::primitives::Date::new("1990-01-01").unwrap().into();
-    birth.extension.push(gender_other.clone());
+    birth.extension_mut().push(gender_other.clone());
     p.birth_date = Some(birth);
     assert_eq!(errors(&p.validate().issues), want);
     let mut p = Patient::default();
     let mut gender: Primitive<AdministrativeGender> = AdministrativeGender::Other.into();
-    gender.extension.push(gender_other.clone());
+    gender.extension_mut().push(gender_other.clone());
     p.gender = Some(gender);
     let mut contact = PatientContact::default();
     let mut cg: Primitive<AdministrativeGender> = AdministrativeGender::Other.into();
-    cg.extension.push(gender_other);
+    cg.extension_mut().push(gender_other);
     contact.gender = Some(cg);
     contact.name = Some(Box::new(HumanName { family: Some("A".to_string().into()), ..Default::default() }));
     p.contact.push(contact);

@@ -197,7 +197,7 @@ fn typed_accessors_for_extensions_on_primitive_fields() {
     p.gender = Some(AdministrativeGender::Other.into());
     p.set_gender_other(other.clone());
     p.set_gender_other(other.clone());
-    assert_eq!(p.gender.as_ref().map(|g| g.extension.len()), Some(1), "set replaces");
+    assert_eq!(p.gender.as_ref().map(|g| g.extension().len()), Some(1), "set replaces");
     assert_eq!(p.gender_other(), Some(other));
     UzCorePatient::from_json_str(&p.to_json_string()).expect("valid with the extension");
 }

@@ -204,7 +204,7 @@ fn invariants_and_other_profiles_match_reading() {
 
     // Gender `other` without the gender-other extension (uzcore-gender-other-2).
     let mut p = prac();
-    p.gender.as_mut().expect("gender").extension.clear();
+    p.gender.as_mut().expect("gender").extension_mut().clear();
     let report = p.validate();
     assert_eq!(
         report.errors().map(|i| (i.kind, i.path.as_str())).collect::<Vec<_>>(),
@@ -400,7 +400,7 @@ fn nested_extensions(levels: usize, primitive_extension: bool) -> Extension {
     let mut ext = leaf("https://example.org/leaf");
     if primitive_extension {
         if let Some(dhp_fhir::datatypes::ExtensionValue::String(s)) = &mut ext.value {
-            s.extension.push(leaf("https://example.org/on-the-value"));
+            s.extension_mut().push(leaf("https://example.org/on-the-value"));
         }
     }
     for _ in 1..levels {

@@ -859,7 +859,7 @@ pub(crate) fn absent_tokens(_ctx: &Ctx) -> TokenStream {
                 crate::Primitive::from_extension(Extension::data_absent_reason(reason))
             }
             fn absent_reason(&self) -> Option<crate::codes::DataAbsentReason> {
-                Extension::find_data_absent_reason(&self.extension)
+                Extension::find_data_absent_reason(self.extension())
             }
         }
 

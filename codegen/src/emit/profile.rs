@@ -1157,28 +1157,28 @@ fn primitive_extension_tokens(ctx: &Ctx, pe: &PrimitiveExtensionDef) -> TokenStr
             #[doc = #list_doc]
             pub fn #get(&self) -> Vec<#ext> {
                 #element
-                    .map(|e| e.extension.iter().filter(|e| e.url == #url).filter_map(|e| #ext::try_from(e).ok()).collect())
+                    .map(|e| e.extension().iter().filter(|e| e.url == #url).filter_map(|e| #ext::try_from(e).ok()).collect())
                     .unwrap_or_default()
             }
 
             #[doc = #add_doc]
             pub fn #add(&mut self, extension: #ext) {
                 let element = #element_mut;
-                element.extension.push(extension.into());
+                element.extension_mut().push(extension.into());
             }
         };
     }
     quote! {
         #[doc = #get_doc]
         pub fn #get(&self) -> Option<#ext> {
-            #element?.extension.iter().filter(|e| e.url == #url).find_map(|e| #ext::try_from(e).ok())
+            #element?.extension().iter().filter(|e| e.url == #url).find_map(|e| #ext::try_from(e).ok())
         }
 
         #[doc = #set_doc]
         pub fn #set(&mut self, extension: #ext) {
-            let element = #element_mut;
-            element.extension.retain(|e| e.url != #url);
-            element.extension.push(extension.into());
+            let extensions = #element_mut.extension_mut();
+            extensions.retain(|e| e.url != #url);
+            extensions.push(extension.into());
         }
     }
 }

@@ -675,7 +675,7 @@ fn native_tokens(test: &NativeTest, nested: bool, negated: bool) -> Option<Token
         }
         NativeTest::HasExtension { field, url, present } => {
             let f = format_ident!("{}", field);
-            let has = quote! { self.#f.as_ref().is_some_and(|e| e.extension.iter().any(|x| x.url == #url)) };
+            let has = quote! { self.#f.as_ref().is_some_and(|e| e.extension().iter().any(|x| x.url == #url)) };
             return Some(if *present != negated { has } else { quote! { !#has } });
         }
         NativeTest::Absent { .. } | NativeTest::StartsWith { .. } | NativeTest::Equals { .. } | NativeTest::ValueIs { .. } | NativeTest::NoneEqual { .. } | NativeTest::Ordered { .. } | NativeTest::Undecided => return None,

@@ -2088,7 +2088,7 @@ impl UzCoreLocation {
         Some(&self.name)
             .map(|e| {
                 e
-                    .extension
+                    .extension()
                     .iter()
                     .filter(|e| {
                         e.url == "http://hl7.org/fhir/StructureDefinition/translation"
@@ -2101,7 +2101,7 @@ impl UzCoreLocation {
     /// Adds a `http://hl7.org/fhir/StructureDefinition/translation` extension (slice `Location.name.extension:translation`) to `name`.
     pub fn add_translation(&mut self, extension: TranslationExtension) {
         let element = &mut self.name;
-        element.extension.push(extension.into());
+        element.extension_mut().push(extension.into());
     }
 }
 impl Resource for UzCoreLocation {

@@ -2793,7 +2793,7 @@ impl UzCoreOrganization {
         Some(&self.name)
             .map(|e| {
                 e
-                    .extension
+                    .extension()
                     .iter()
                     .filter(|e| {
                         e.url == "http://hl7.org/fhir/StructureDefinition/translation"
@@ -2806,7 +2806,7 @@ impl UzCoreOrganization {
     /// Adds a `http://hl7.org/fhir/StructureDefinition/translation` extension (slice `Organization.name.extension:translation`) to `name`.
     pub fn add_translation(&mut self, extension: TranslationExtension) {
         let element = &mut self.name;
-        element.extension.push(extension.into());
+        element.extension_mut().push(extension.into());
     }
 }
 impl Resource for UzCoreOrganization {

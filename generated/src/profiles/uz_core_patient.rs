@@ -747,7 +747,7 @@ impl Reflect for UzCorePatient {
                         .as_ref()
                         .is_some_and(|e| {
                             e
-                                .extension
+                                .extension()
                                 .iter()
                                 .any(|x| {
                                     x.url
@@ -5649,7 +5649,7 @@ impl UzCorePatient {
     pub fn gender_other(&self) -> Option<GenderOtherUzExtension> {
         self.gender
             .as_ref()?
-            .extension
+            .extension()
             .iter()
             .filter(|e| {
                 e.url == "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
@@ -5658,13 +5658,15 @@ impl UzCorePatient {
     }
     /// Puts the `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Patient.gender.extension:gender-other`) on `gender`, replacing one already there.
     pub fn set_gender_other(&mut self, extension: GenderOtherUzExtension) {
-        let element = self.gender.get_or_insert_with(Primitive::empty);
-        element
-            .extension
+        let extensions = self
+            .gender
+            .get_or_insert_with(Primitive::empty)
+            .extension_mut();
+        extensions
             .retain(|e| {
                 e.url != "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
             });
-        element.extension.push(extension.into());
+        extensions.push(extension.into());
     }
 }
 impl Resource for UzCorePatient {

@@ -543,7 +543,7 @@ impl Reflect for UzCorePractitioner {
                         .as_ref()
                         .is_some_and(|e| {
                             e
-                                .extension
+                                .extension()
                                 .iter()
                                 .any(|x| {
                                     x.url
@@ -2415,7 +2415,7 @@ impl UzCorePractitioner {
     pub fn gender_other(&self) -> Option<GenderOtherUzExtension> {
         self.gender
             .as_ref()?
-            .extension
+            .extension()
             .iter()
             .filter(|e| {
                 e.url == "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
@@ -2424,13 +2424,15 @@ impl UzCorePractitioner {
     }
     /// Puts the `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `Practitioner.gender.extension:gender-other`) on `gender`, replacing one already there.
     pub fn set_gender_other(&mut self, extension: GenderOtherUzExtension) {
-        let element = self.gender.get_or_insert_with(Primitive::empty);
-        element
-            .extension
+        let extensions = self
+            .gender
+            .get_or_insert_with(Primitive::empty)
+            .extension_mut();
+        extensions
             .retain(|e| {
                 e.url != "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
             });
-        element.extension.push(extension.into());
+        extensions.push(extension.into());
     }
 }
 impl Resource for UzCorePractitioner {

@@ -552,7 +552,7 @@ impl Reflect for UzCoreRelatedPerson {
                         .as_ref()
                         .is_some_and(|e| {
                             e
-                                .extension
+                                .extension()
                                 .iter()
                                 .any(|x| {
                                     x.url
@@ -4704,7 +4704,7 @@ impl UzCoreRelatedPerson {
     pub fn gender_other_2(&self) -> Option<GenderOtherUzExtension> {
         self.gender
             .as_ref()?
-            .extension
+            .extension()
             .iter()
             .filter(|e| {
                 e.url == "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
@@ -4713,13 +4713,15 @@ impl UzCoreRelatedPerson {
     }
     /// Puts the `https://dhp.uz/fhir/core/StructureDefinition/gender-other` extension (slice `RelatedPerson.gender.extension:gender-other-2`) on `gender`, replacing one already there.
     pub fn set_gender_other_2(&mut self, extension: GenderOtherUzExtension) {
-        let element = self.gender.get_or_insert_with(Primitive::empty);
-        element
-            .extension
+        let extensions = self
+            .gender
+            .get_or_insert_with(Primitive::empty)
+            .extension_mut();
+        extensions
             .retain(|e| {
                 e.url != "https://dhp.uz/fhir/core/StructureDefinition/gender-other"
             });
-        element.extension.push(extension.into());
+        extensions.push(extension.into());
     }
 }
 impl Resource for UzCoreRelatedPerson {

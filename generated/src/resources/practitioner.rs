@@ -517,7 +517,7 @@ impl Reflect for Practitioner {
                         .as_ref()
                         .is_some_and(|e| {
                             e
-                                .extension
+                                .extension()
                                 .iter()
                                 .any(|x| {
                                     x.url

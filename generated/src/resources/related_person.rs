@@ -524,7 +524,7 @@ impl Reflect for RelatedPerson {
                         .as_ref()
                         .is_some_and(|e| {
                             e
-                                .extension
+                                .extension()
                                 .iter()
                                 .any(|x| {
                                     x.url
