@@ -471,12 +471,27 @@ fn scan_number(b: &[u8], start: usize) -> Result<usize, (usize, &'static str)> {
 /// assert_eq!(a, b);
 /// assert_eq!(a.keys().collect::<Vec<_>>(), ["x", "y"]);
 /// ```
-#[derive(Clone, Debug, Default)]
+///
+/// An empty object is one word and allocates nothing: every generated type holds one for
+/// the members a lenient read keeps, which is nearly always empty.
+#[derive(Clone, Default)]
 pub struct JsonObject {
+    /// The members, `None` until there is one.
+    parts: Option<Box<ObjectParts>>,
+}
+
+#[derive(Clone, Default)]
+struct ObjectParts {
     entries: Vec<(SmallStr, JsonValue)>,
-    /// Key → position, kept for objects with more than [`INDEX_FROM`] members (boxed so
-    /// the many small objects stay one pointer bigger, not a whole map).
-    index: Option<Box<KeyTable>>,
+    /// Key → position, kept for objects with more than [`INDEX_FROM`] members.
+    index: Option<KeyTable>,
+}
+
+impl fmt::Debug for JsonObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let index = self.parts.as_ref().and_then(|p| p.index.as_ref());
+        f.debug_struct("JsonObject").field("entries", &self.entries()).field("index", &index).finish()
+    }
 }
 
 /// A hash index of an object's keys: open addressing over member positions, so no key is
@@ -558,57 +573,64 @@ const INDEX_FROM: usize = 16;
 impl JsonObject {
     /// An empty object.
     pub const fn new() -> Self {
-        JsonObject { entries: Vec::new(), index: None }
+        JsonObject { parts: None }
     }
 
     /// An empty object with room for `capacity` members.
     pub fn with_capacity(capacity: usize) -> Self {
-        JsonObject { entries: Vec::with_capacity(capacity), index: None }
+        JsonObject::from_parts_box(ObjectParts { entries: Vec::with_capacity(capacity), index: None })
+    }
+
+    fn from_parts_box(parts: ObjectParts) -> Self {
+        JsonObject { parts: Some(Box::new(parts)) }
+    }
+
+    /// The members in order.
+    fn entries(&self) -> &[(SmallStr, JsonValue)] {
+        self.parts.as_deref().map_or(&[], |p| &p.entries)
     }
 
     fn position(&self, key: &str) -> Option<usize> {
-        match &self.index {
-            Some(index) => index.find(key, key_hash(key), |i| self.entries[i].0.as_str()),
-            None => self.entries.iter().position(|(k, _)| k.as_str() == key),
+        let parts = self.parts.as_deref()?;
+        match &parts.index {
+            Some(index) => index.find(key, key_hash(key), |i| parts.entries[i].0.as_str()),
+            None => parts.entries.iter().position(|(k, _)| k.as_str() == key),
         }
-    }
-
-    fn rebuild_index(&mut self) {
-        self.index = (self.entries.len() > INDEX_FROM && self.entries.len() < u32::MAX as usize)
-            .then(|| Box::new(KeyTable::build(self.entries.len(), self.entries.iter().map(|(k, _)| k.as_str()))));
     }
 
     /// The number of members.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries().len()
     }
 
     /// Whether there are no members.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries().is_empty()
     }
 
     /// The value of member `key`.
     pub fn get(&self, key: &str) -> Option<&JsonValue> {
-        self.position(key).map(|i| &self.entries[i].1)
+        self.position(key).map(|i| &self.entries()[i].1)
     }
 
     /// Member `key` with its stored key.
     pub fn get_key_value(&self, key: &str) -> Option<(&str, &JsonValue)> {
-        self.position(key).map(|i| (self.entries[i].0.as_str(), &self.entries[i].1))
+        self.position(key).map(|i| (self.entries()[i].0.as_str(), &self.entries()[i].1))
     }
 
     /// The value of member `key`, mutably.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut JsonValue> {
-        self.position(key).map(|i| &mut self.entries[i].1)
+        let i = self.position(key)?;
+        self.parts.as_deref_mut().map(|p| &mut p.entries[i].1)
     }
 
     /// Removes member `key` and returns its value; the other members keep their order.
     pub fn remove(&mut self, key: &str) -> Option<JsonValue> {
         let i = self.position(key)?;
-        let value = self.entries.remove(i).1;
-        if self.index.is_some() {
-            self.rebuild_index();
+        let parts = self.parts.as_deref_mut()?;
+        let value = parts.entries.remove(i).1;
+        if parts.index.is_some() {
+            parts.rebuild_index();
         }
         Some(value)
     }
@@ -633,46 +655,55 @@ impl JsonObject {
 
     /// Appends a member whose key the caller knows is not present yet.
     pub(crate) fn push_new(&mut self, key: String, value: JsonValue) {
-        let pos = self.entries.len();
-        let hash = if self.index.is_some() { key_hash(&key) } else { 0 };
-        self.entries.push((SmallStr::from_string(key), value));
-        let added = match &mut self.index {
+        let parts = self.parts.get_or_insert_with(Box::default);
+        let pos = parts.entries.len();
+        let hash = if parts.index.is_some() { key_hash(&key) } else { 0 };
+        parts.entries.push((SmallStr::from_string(key), value));
+        let added = match &mut parts.index {
             Some(index) => index.try_add(hash, pos),
-            None => self.entries.len() <= INDEX_FROM,
+            None => parts.entries.len() <= INDEX_FROM,
         };
         if !added {
-            self.rebuild_index();
+            parts.rebuild_index();
         }
     }
 
     /// The members in order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter { inner: self.entries.iter() }
+        Iter { inner: self.entries().iter() }
     }
 
     /// The keys in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _)| k.as_str())
+        self.entries().iter().map(|(k, _)| k.as_str())
+    }
+}
+
+impl ObjectParts {
+    fn rebuild_index(&mut self) {
+        self.index = (self.entries.len() > INDEX_FROM && self.entries.len() < u32::MAX as usize)
+            .then(|| KeyTable::build(self.entries.len(), self.entries.iter().map(|(k, _)| k.as_str())));
     }
 }
 
 /// Order-insensitive: the same set of keys, each with equal values.
 impl PartialEq for JsonObject {
     fn eq(&self, other: &Self) -> bool {
-        if self.entries.len() != other.entries.len() {
+        let (mine, theirs) = (self.entries(), other.entries());
+        if mine.len() != theirs.len() {
             return false;
         }
         // Fast path: same order (the common case, e.g. after a round trip).
         let mut i = 0;
-        while i < self.entries.len() && self.entries[i].0 == other.entries[i].0 {
-            if self.entries[i].1 != other.entries[i].1 {
+        while i < mine.len() && mine[i].0 == theirs[i].0 {
+            if mine[i].1 != theirs[i].1 {
                 return false;
             }
             i += 1;
         }
         // Keys are unique in both objects, so equal lengths plus every key of `self`
         // present with an equal value in `other` means equal key sets.
-        self.entries[i..].iter().all(|(k, v)| other.position(k).is_some_and(|j| j >= i && other.entries[j].1 == *v))
+        mine[i..].iter().all(|(k, v)| other.position(k).is_some_and(|j| j >= i && theirs[j].1 == *v))
     }
 }
 
@@ -714,15 +745,18 @@ impl<'a> IntoIterator for &'a JsonObject {
 impl JsonObject {
     /// An object from members with unique keys.
     pub(crate) fn from_entries(entries: Vec<(SmallStr, JsonValue)>) -> JsonObject {
-        let mut o = JsonObject { entries, index: None };
-        o.rebuild_index();
-        o
+        if entries.is_empty() {
+            return JsonObject::new();
+        }
+        let mut parts = ObjectParts { entries, index: None };
+        parts.rebuild_index();
+        JsonObject::from_parts_box(parts)
     }
 
     /// An object from members with unique keys and their index, when there is one.
     fn from_parts(entries: Vec<(SmallStr, JsonValue)>, index: Option<KeyTable>) -> JsonObject {
         match index {
-            Some(t) if entries.len() > INDEX_FROM => JsonObject { entries, index: Some(Box::new(t)) },
+            Some(t) if entries.len() > INDEX_FROM => JsonObject::from_parts_box(ObjectParts { entries, index: Some(t) }),
             _ => JsonObject::from_entries(entries),
         }
     }
@@ -733,7 +767,7 @@ impl IntoIterator for JsonObject {
     type IntoIter = std::vec::IntoIter<(String, JsonValue)>;
 
     fn into_iter(self) -> Self::IntoIter {
-        let entries: Vec<(String, JsonValue)> = self.entries.into_iter().map(|(k, v)| (k.into_string(), v)).collect();
+        let entries: Vec<(String, JsonValue)> = self.parts.map_or_else(Vec::new, |p| p.entries.into_iter().map(|(k, v)| (k.into_string(), v)).collect());
         entries.into_iter()
     }
 }
@@ -1535,7 +1569,7 @@ fn write_compact(v: &JsonValue, out: &mut String) {
 /// Appends `o` as compact JSON.
 pub(crate) fn write_object(o: &JsonObject, out: &mut String) {
     out.push('{');
-    for (i, (k, v)) in o.entries.iter().enumerate() {
+    for (i, (k, v)) in o.entries().iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -1569,7 +1603,7 @@ fn write_pretty(v: &JsonValue, out: &mut String, level: usize) {
         }
         JsonValue::Object(o) if !o.is_empty() => {
             out.push_str("{\n");
-            for (i, (k, v)) in o.entries.iter().enumerate() {
+            for (i, (k, v)) in o.entries().iter().enumerate() {
                 if i > 0 {
                     out.push_str(",\n");
                 }
@@ -1938,6 +1972,22 @@ mod tests {
         // Arrays stay order-sensitive.
         assert_ne!(p("[1,2]"), p("[2,1]"));
         assert_ne!(p("1"), p("\"1\""));
+    }
+
+    #[test]
+    fn an_empty_object_is_one_word_and_works_as_any_other() {
+        assert_eq!(std::mem::size_of::<JsonObject>(), std::mem::size_of::<usize>());
+        let mut o = JsonObject::new();
+        assert_eq!((o.len(), o.get("a"), o.iter().next()), (0, None, None));
+        assert_eq!(o.remove("a"), None);
+        assert!(o.get_mut("a").is_none());
+        assert_eq!(o, JsonObject::with_capacity(4), "empty either way");
+        o.insert("a", JsonValue::Null);
+        assert_ne!(o, JsonObject::new());
+        assert_eq!(o.remove("a"), Some(JsonValue::Null));
+        assert_eq!(o, JsonObject::new(), "emptied: equal to a new one");
+        assert_eq!(format!("{:?}", JsonObject::new()), "JsonObject { entries: [], index: None }");
+        assert_eq!(JsonObject::new().into_iter().count(), 0);
     }
 
     #[test]
