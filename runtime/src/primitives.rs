@@ -63,6 +63,10 @@ pub trait FhirPrimitive: Sized + Clone + fmt::Debug + PartialEq {
     /// the input when the string has no escapes); the same as
     /// [`from_json_owned`](Self::from_json_owned) of that string. Types that do not keep
     /// the text (the generated code enums) read it without a copy.
+    ///
+    /// `Borrowed` text is what a JSON string held between its quotes with no escape, so it
+    /// has no control character (JSON allows none unescaped) and the string types do not
+    /// look for one again; `Owned` text is decoded from escapes and is checked for them.
     fn from_json_text(text: std::borrow::Cow<'_, str>) -> Result<Self, PrimitiveError> {
         Self::from_json_owned(JsonValue::String(text.into_owned()))
     }
@@ -198,17 +202,24 @@ fn render_value(v: &JsonValue) -> String {
     }
 }
 
-/// The rules every FHIR string shares: not empty, at most 1 MiB characters.
+/// The rules every FHIR string shares: not empty, at most 1 MiB characters, no control
+/// character but TAB, CR and LF.
 fn check_string(s: &str) -> Result<(), String> {
+    check_length(s)?;
+    if let Some(b) = find_control(s.as_bytes()) {
+        return Err(format!("must not contain the control character U+{b:04X} (only TAB, CR and LF are allowed)"));
+    }
+    Ok(())
+}
+
+/// Not empty, at most 1 MiB characters.
+fn check_length(s: &str) -> Result<(), String> {
     if s.is_empty() {
         return Err("must not be empty".to_string());
     }
     // Quick byte check first: a string of at most MAX bytes has at most MAX chars.
     if s.len() > MAX_STRING_CHARS && s.chars().count() > MAX_STRING_CHARS {
         return Err(format!("must not be longer than {MAX_STRING_CHARS} characters"));
-    }
-    if let Some(b) = find_control(s.as_bytes()) {
-        return Err(format!("must not contain the control character U+{b:04X} (only TAB, CR and LF are allowed)"));
     }
     Ok(())
 }
@@ -886,7 +897,11 @@ macro_rules! string_primitive {
             }
 
             fn from_json_text(text: std::borrow::Cow<'_, str>) -> Result<Self, PrimitiveError> {
-                validate_string(&text, $validate).map_err(|reason| PrimitiveError::invalid_text($fhir, &text, reason))?;
+                let checked = match &text {
+                    std::borrow::Cow::Borrowed(t) => validate_unescaped(t, $validate),
+                    std::borrow::Cow::Owned(t) => validate_string(t, $validate),
+                };
+                checked.map_err(|reason| PrimitiveError::invalid_text($fhir, &text, reason))?;
                 Ok($name(match text {
                     std::borrow::Cow::Borrowed(t) => Text::new(t),
                     std::borrow::Cow::Owned(t) => Text::from_string(t),
@@ -915,6 +930,15 @@ macro_rules! string_primitive {
 
 fn validate_string(text: &str, validate: fn(&str) -> Result<(), String>) -> Result<(), String> {
     check_string(text)?;
+    validate(text)
+}
+
+/// [`validate_string`] of the text a JSON string held with no escape (see
+/// [`FhirPrimitive::from_json_text`]): JSON allows no control character unescaped, and
+/// the parser refuses one, so it is not looked for again.
+fn validate_unescaped(text: &str, validate: fn(&str) -> Result<(), String>) -> Result<(), String> {
+    debug_assert!(find_control(text.as_bytes()).is_none(), "unescaped JSON string text has no control character");
+    check_length(text)?;
     validate(text)
 }
 
