@@ -392,9 +392,24 @@ impl std::error::Error for SliceError {}
 /// (pattern) or equals it (`exact`, fixed). Used by the generated slice conversions.
 pub fn value_matches(item: Node<'_>, key: &str, expected: &'static str, exact: bool) -> bool {
     let Some(expected) = static_json(expected) else { return false };
-    let mut items: Vec<Child<'_>> = Vec::new();
-    visit_key(item, key, &mut |c| items.push(c));
-    !items.is_empty() && compare_member(&items, expected, false, exact, 0)
+    // The member's values: on the stack for the usual few, in a list beyond.
+    const FEW: usize = 4;
+    let unused = Child { name: "", json_name: "", index: None, node: Node::Json { value: None, sibling: None } };
+    let (mut few, mut n, mut many) = ([unused; FEW], 0, Vec::new());
+    visit_key(item, key, &mut |c| {
+        match few.get_mut(n) {
+            Some(slot) => *slot = c,
+            None => {
+                if many.is_empty() {
+                    many.extend_from_slice(&few);
+                }
+                many.push(c);
+            }
+        }
+        n += 1;
+    });
+    let items: &[Child<'_>] = if n > FEW { &many } else { &few[..n] };
+    !items.is_empty() && compare_member(items, expected, false, exact, 0)
 }
 
 /// True when `item` has, at each relative path, a value containing the expected JSON
@@ -761,6 +776,18 @@ mod tests {
         assert!(value_matches(n, "type", r#"{"coding":[{"system":"s","code":"c"}]}"#, false));
         assert!(!value_matches(n, "type", r#"{"coding":[{"system":"s","code":"c"}]}"#, true));
         assert!(!value_matches(n, "use", "\"official\"", false));
+        // Repeating members, up to a few and beyond (kept on the stack, then in a list):
+        // the same answers.
+        for count in [1, 4, 5, 9] {
+            let items: Vec<String> = (0..count).map(|i| format!(r#"{{"code":"c{i}"}}"#)).collect();
+            let v = json(&format!(r#"{{"coding":[{}]}}"#, items.join(",")));
+            let n = Node::json(&v);
+            let last = format!(r#"[{{"code":"c{}"}}]"#, count - 1);
+            assert!(value_matches(n, "coding", &*Box::leak(last.into_boxed_str()), false), "{count}");
+            assert!(!value_matches(n, "coding", r#"[{"code":"other"}]"#, false), "{count}");
+            let all = format!("[{}]", items.join(","));
+            assert!(value_matches(n, "coding", &*Box::leak(all.into_boxed_str()), true), "{count}: every item, in order");
+        }
     }
 
     #[test]
