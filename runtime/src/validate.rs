@@ -912,7 +912,8 @@ struct BaseElements<'a, 'p> {
     nested: bool,
     /// The types of the resources each container holds, by id (built once per container,
     /// so local references cost constant time each).
-    contained_ids: std::collections::HashMap<usize, std::collections::HashMap<&'a str, &'a str>>,
+    /// Made at the first local reference (a map's hasher state is not made per document).
+    contained_ids: Option<std::collections::HashMap<usize, std::collections::HashMap<&'a str, &'a str>>>,
     /// The types of a Bundle's entries by `fullUrl` (`urn:uuid:…` references resolve there).
     entries: Option<std::collections::HashMap<&'a str, &'a str>>,
 }
@@ -920,7 +921,7 @@ struct BaseElements<'a, 'p> {
 impl<'a, 'p> BaseElements<'a, 'p> {
     fn new(root: Node<'a>, root_path: &'p str) -> Self {
         let nested = root_path.contains('.');
-        BaseElements { root, root_path, nested, contained_ids: Default::default(), entries: None }
+        BaseElements { root, root_path, nested, contained_ids: None, entries: None }
     }
 
     /// Checks node `at` (its children are `nodes[children]`).
@@ -995,7 +996,7 @@ impl<'a, 'p> BaseElements<'a, 'p> {
                     // `#` alone: the container of the resource the reference is in.
                     Some("#") => root_resource.fhir_type(),
                     Some(r) if r.starts_with('#') => {
-                        let ids = self.contained_ids.entry(root_resource_at).or_insert_with(|| contained_types(root_resource));
+                        let ids = self.contained_ids.get_or_insert_with(Default::default).entry(root_resource_at).or_insert_with(|| contained_types(root_resource));
                         ids.get(&r[1..]).copied()
                     }
                     Some(r) => {
